@@ -1,0 +1,45 @@
+"""Exceptions sheetgen raises on purpose, each carrying one sentence for the user.
+
+The CLI turns every one of them into that sentence on stderr and exit code 2
+("the check could not run"); exit 1 is reserved for "ran, found wrong cells".
+
+    SheetgenError
+     ├── UsageError           bad options or parameters
+     ├── OutputExistsError    refusing to overwrite without --force
+     ├── TemplateError        a layout description in templates/ is malformed
+     ├── LayoutNotFoundError  the workbook does not hold the layout we check
+     └── InputFileError       the input file cannot be read as a workbook
+          └── UnsafeFileError     it is hostile or exceeds a safety limit
+"""
+
+from __future__ import annotations
+
+
+class SheetgenError(Exception):
+    """Base class: ``str(error)`` is the one sentence shown to the user."""
+
+    exit_code = 2
+
+
+class UsageError(SheetgenError):
+    """The caller asked for something that cannot be done (bad value, bad option)."""
+
+
+class OutputExistsError(SheetgenError):
+    """An output file exists and the caller did not ask to overwrite it."""
+
+
+class TemplateError(SheetgenError):
+    """A layout description is malformed; a bug in sheetgen or a user's template."""
+
+
+class LayoutNotFoundError(SheetgenError):
+    """The workbook does not contain the layout being verified."""
+
+
+class InputFileError(SheetgenError):
+    """The input is missing, unreadable, or not an .xlsx workbook."""
+
+
+class UnsafeFileError(InputFileError):
+    """The input is hostile or exceeds a safety limit (bomb, macros, external links...)."""
