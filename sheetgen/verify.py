@@ -1,0 +1,224 @@
+"""Check a workbook cell by cell against the reference neuron.
+
+The verifier reads the sheet's own parameters (so a learner may change them), computes the
+reference from them, evaluates every checked cell's formula itself, and compares.
+
+How close is close enough. Both sides compute in IEEE doubles, but not with the same
+operations (numpy's tanh and Python's differ by an ulp; the sheet sums in its own order), so a
+cell is right when ``|found - expected| <= REL * |expected| + absolute``, with:
+
+- ``computed`` cells (forward pass, local and global gradients, nudged forward passes):
+  ``REL = 1e-12`` (thousands of ulps of headroom) and ``absolute = 64 eps S``, where ``S`` is the
+  largest magnitude among the parameters (at least 1): it absorbs the cancellation in
+  ``output - target`` when the output nearly hits the target.
+- ``faux`` gradients, ``(loss' - loss) / Tiny``: each loss carries a rounding error of about
+  ``eps * Λ`` with ``Λ = max(|loss|, |error| (|output| + |target|))``, and the division by
+  Tiny magnifies it, so ``absolute = 64 eps Λ / |Tiny|``.
+
+Any formula mistake changes a value by far more than that (a wrong exponent or sign, a missed
+factor, another Tiny), while every equivalent formula stays far inside it.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from openpyxl.workbook.workbook import Workbook
+from openpyxl.worksheet.worksheet import Worksheet
+
+from .errors import LayoutNotFoundError
+from .evaluate import CellError, Evaluator, Value
+from .layout import CellSpec, Layout, available_layouts, load_layout
+from .reference import Neuron, kind_of
+from .workbook import open_workbook
+
+REL = 1e-12
+EPS = sys.float_info.epsilon
+
+Status = Literal["ok", "wrong", "error", "empty", "text", "typed", "unsupported", "unchecked"]
+"""A cell's verdict: ``ok``; ``wrong`` (a number, not the right one); ``error`` (an Excel
+error value); ``empty``; ``text`` (text or a boolean where a number belongs); ``typed`` (a
+number typed where a formula must compute it); ``unsupported`` (the engine cannot evaluate
+it, e.g. another workbook or an unknown function); ``unchecked`` (no reference: the sheet's
+parameters are unusable)."""
+
+
+@dataclass(frozen=True)
+class CellResult:
+    """The verdict on one cell, with everything needed to explain it."""
+
+    cell: str
+    quantity: str
+    meaning: str
+    status: Status
+    expected: float | None
+    found: Value
+    formula: str | None
+    message: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything ``verify`` found; rendered as text or JSON by ``sheetgen.report``."""
+
+    path: str
+    layout: str
+    sheet: str
+    parameters: Mapping[str, Value]
+    cells: tuple[CellResult, ...]
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok for c in self.cells)
+
+    @property
+    def wrong(self) -> tuple[CellResult, ...]:
+        return tuple(c for c in self.cells if not c.ok)
+
+
+def verify_workbook(path: Path | str, layout: Layout | str | None = None) -> Report:
+    """Verify the workbook at ``path``; ``layout`` defaults to whichever template it matches."""
+    wb = open_workbook(Path(path))
+    layouts = [layout if isinstance(layout, Layout) else load_layout(layout)] if layout else [
+        load_layout(name) for name in available_layouts()]
+    lay, ws = locate(wb, layouts, str(path))
+    return check(wb, ws, lay, str(path))
+
+
+def locate(wb: Workbook, layouts: list[Layout], origin: str) -> tuple[Layout, Worksheet]:
+    """Find the sheet holding a layout by its labels, not by assuming the first sheet."""
+    best: tuple[float, Layout, Worksheet] | None = None
+    for lay in layouts:
+        labels = lay.labels
+        for ws in wb.worksheets:
+            hits = sum(_same_text(ws[c.at].value, c.text) for c in labels)
+            score = hits / len(labels) if labels else 0.0
+            if best is None or score > best[0]:
+                best = (score, lay, ws)
+    if best is None or best[0] < 0.5:
+        names = ", ".join(lay.title or lay.name for lay in layouts)
+        raise LayoutNotFoundError(
+            f"{origin} has no sheet laid out as expected ({names}): its labels and headers "
+            "are not where the layout puts them.")
+    return best[1], best[2]
+
+
+def _same_text(found: object, expected: str | None) -> bool:
+    return isinstance(found, str) and " ".join(found.split()).lower() == " ".join(
+        (expected or "").split()).lower()
+
+
+def check(wb: Workbook, ws: Worksheet, layout: Layout, origin: str = "") -> Report:
+    """Compare every checked cell of ``layout`` on sheet ``ws`` with the reference."""
+    ev = Evaluator(wb)
+    sheet = ws.title
+    params = ev.evaluate((sheet, c.at) for c in layout.inputs)
+    found = ev.evaluate((sheet, c.at) for c in layout.checked)
+    values = {c.quantity: params[(sheet, c.at)] for c in layout.inputs if c.quantity}
+    results: list[CellResult] = [r for c in layout.inputs if (r := _check_input(c, values)) is not None]
+    expected = _reference(layout, values)
+    for spec in layout.checked:
+        assert spec.quantity is not None
+        ref = (sheet, spec.at)
+        formula = ev.formula(ref)
+        problem = ev.problems.get(ref)
+        results.append(_judge(spec, found[ref], formula, problem.message if problem else None,
+                              expected))
+    return Report(path=origin, layout=layout.name, sheet=sheet, parameters=values,
+                  cells=tuple(results))
+
+
+def _check_input(spec: CellSpec, values: Mapping[str, Value]) -> CellResult | None:
+    """A parameter cell is the learner's to change, but it must hold a usable number."""
+    assert spec.quantity is not None
+    v = values[spec.quantity]
+    problem = None
+    if not isinstance(v, float) or isinstance(v, bool):
+        problem = f"must hold a number, but holds {_describe(v)}"
+    elif spec.quantity == "tiny" and v == 0:
+        problem = "is Tiny and must not be 0: every faux gradient divides by it"
+    if problem is None:
+        return None
+    return CellResult(spec.at, spec.quantity, spec.note or spec.quantity, "wrong", None, v,
+                      None, f"{spec.at} ({spec.quantity}) {problem}.")
+
+
+def _reference(layout: Layout, values: Mapping[str, Value]) -> dict[str, float] | None:
+    numbers = {k: v for k, v in values.items() if isinstance(v, float) and not isinstance(v, bool)}
+    if len(numbers) != len(values) or numbers.get("tiny", 1.0) == 0:
+        return None
+    settings = layout.settings
+    neuron = Neuron(
+        input=numbers["input"], weight=numbers["weight"], bias=numbers["bias"],
+        target=numbers["target"], activation=settings.get("activation", "tanh"),
+        loss=settings.get("loss", "half-squared"))
+    difference = "central" if settings.get("difference") == "central" else "forward"
+    return neuron.quantities(numbers["tiny"], difference)
+
+
+def tolerance(quantity: str, expected: float, ref: Mapping[str, float]) -> float:
+    """The largest difference still counted as right (see the module docstring)."""
+    if kind_of(quantity) == "faux":
+        prefix = quantity.rsplit(".", 1)[0]
+        lam = max(abs(ref["loss"]), abs(ref.get(f"{prefix}.loss", 0.0)),
+                  abs(ref["error"]) * (abs(ref["output"]) + abs(ref["target"])))
+        return REL * abs(expected) + 64 * EPS * lam / abs(ref["tiny"])
+    scale = max(1.0, *(abs(ref[k]) for k in ("input", "weight", "bias", "target")))
+    return REL * abs(expected) + 64 * EPS * scale
+
+
+def _judge(spec: CellSpec, found: Value, formula: str | None, problem: str | None,
+           expected: Mapping[str, float] | None) -> CellResult:
+    assert spec.quantity is not None
+    meaning = spec.note or spec.quantity
+    want = None if expected is None else expected[spec.quantity]
+
+    def result(status: Status, message: str = "") -> CellResult:
+        return CellResult(spec.at, spec.quantity or "", meaning, status, want, found, formula,
+                          message)
+
+    if problem is not None:
+        return result("unsupported", f"{spec.at} {problem}.")
+    if want is None or expected is None:
+        return result("unchecked", f"{spec.at} cannot be checked until the parameters are numbers.")
+    if found is None:
+        return result("empty", f"{spec.at} is empty; it should hold {_fmt(want)}.")
+    if isinstance(found, CellError):
+        return result("error", f"{spec.at} shows {found.code}; it should be {_fmt(want)}.")
+    if isinstance(found, str | bool):
+        return result("text", f"{spec.at} holds {_describe(found)}; it should be {_fmt(want)}.")
+    close = abs(found - want) <= tolerance(spec.quantity, want, expected)
+    if spec.kind == "formula" and formula is None:
+        how = "the right number" if close else f"{_fmt(found)}, not {_fmt(want)}"
+        return result("typed", f"{spec.at} holds a typed number ({how}) where a formula must "
+                      "compute it, so it will not follow when an input changes.")
+    if not close:
+        return result("wrong", f"{spec.at} is {_fmt(found)}; it should be {_fmt(want)}.")
+    return result("ok")
+
+
+def _describe(value: Value) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, CellError):
+        return f"the error {value.code}"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).upper()}"
+    if isinstance(value, str):
+        return f"the text {value!r}"
+    return _fmt(value)
+
+
+def _fmt(x: float) -> str:
+    """Enough digits to see the difference, few enough to read."""
+    return f"{x:.10g}" if math.isfinite(x) else str(x)
