@@ -15,7 +15,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from .errors import UsageError
 from .fileio import write_atomically
-from .layout import Layout, load_layout
+from .layout import SPEC_NAME, Layout, resolve_layout
 
 DEFAULT_OUTPUT = Path("output/single_neuron.xlsx")
 
@@ -25,7 +25,9 @@ _LABEL_FONT = Font(bold=True, color="1F4E79")
 _NOTE_FONT = Font(italic=True, color="7F7F7F")
 
 
-def parameters(layout: Layout, overrides: Mapping[str, float | None] | None = None) -> dict[str, float]:
+def parameters(
+    layout: Layout, overrides: Mapping[str, float | None] | None = None
+) -> dict[str, float]:
     """The layout's default parameters with ``overrides`` applied, checked to be usable."""
     values = dict(layout.defaults)
     for key, value in (overrides or {}).items():
@@ -53,7 +55,8 @@ def build_workbook(layout: Layout, params: Mapping[str, float]) -> Workbook:
         if spec.kind == "text":
             cell.value = spec.text
             cell.font = {"header": _HEADER_FONT, "label": _LABEL_FONT}.get(
-                spec.style or "", _NOTE_FONT)
+                spec.style or "", _NOTE_FONT
+            )
             if spec.style == "header":
                 cell.alignment = Alignment(horizontal="center")
         elif spec.kind == "input":
@@ -70,6 +73,8 @@ def build_workbook(layout: Layout, params: Mapping[str, float]) -> Workbook:
         column, row = coordinate_from_string(address)
         ref = f"'{layout.sheet}'!${column}${row}"
         wb.defined_names[name] = DefinedName(name, attr_text=ref)
+    if layout.spec:
+        wb.defined_names[SPEC_NAME] = DefinedName(SPEC_NAME, attr_text=f'"{layout.spec}"')
     _fit_columns(ws, layout)
     ws.freeze_panes = "B2"
     return wb
@@ -96,7 +101,7 @@ def build(
     **overrides: float | None,
 ) -> Path:
     """Build the workbook for ``layout`` with parameter ``overrides`` and write it atomically."""
-    lay = load_layout(layout) if isinstance(layout, str) else layout
+    lay = resolve_layout(layout) if isinstance(layout, str) else layout
     params = parameters(lay, overrides)
     wb = build_workbook(lay, params)
     return write_atomically(Path(path), lambda tmp: wb.save(tmp), force=force)

@@ -24,8 +24,12 @@ def _add_parameters(parser: argparse.ArgumentParser, *, tiny: bool) -> None:
     for name in PARAMETERS:
         group.add_argument(f"--{name}", type=float, metavar="X", help=f"the {name}")
     if tiny:
-        group.add_argument("--tiny", type=float, metavar="D",
-                           help="the nudge of the faux gradients (default 0.0001)")
+        group.add_argument(
+            "--tiny",
+            type=float,
+            metavar="D",
+            help="the nudge of the faux gradients (default 0.0001)",
+        )
 
 
 def _overrides(args: argparse.Namespace, names: Sequence[str]) -> dict[str, float | None]:
@@ -38,7 +42,7 @@ def cmd_reference(args: argparse.Namespace) -> int:
     from .reference import Neuron, article_report, describe
 
     params = parameters(load_layout(), _overrides(args, (*PARAMETERS, "tiny")))
-    neuron = Neuron(**{k: params[k] for k in PARAMETERS})
+    neuron = Neuron(params["input"], params["weight"], params["bias"], params["target"])
     print(article_report(neuron))
     if args.all:
         for name, value in neuron.quantities(params["tiny"]).items():
@@ -49,8 +53,12 @@ def cmd_reference(args: argparse.Namespace) -> int:
 def cmd_build(args: argparse.Namespace) -> int:
     from .build import DEFAULT_OUTPUT, build
 
-    path = build(args.output or DEFAULT_OUTPUT, args.layout, force=args.force,
-                 **_overrides(args, (*PARAMETERS, "tiny")))
+    path = build(
+        args.output or DEFAULT_OUTPUT,
+        args.layout,
+        force=args.force,
+        **_overrides(args, (*PARAMETERS, "tiny")),
+    )
     print(f"Wrote {path}", file=sys.stderr)
     return 0
 
@@ -76,28 +84,48 @@ def cmd_templates(args: argparse.Namespace) -> int:
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sheetgen",
-        description="Build and verify spreadsheets that teach backpropagation, cell by cell.")
+        description="Build and verify spreadsheets that teach backpropagation, cell by cell.",
+    )
     parser.add_argument("--version", action="version", version=f"sheetgen {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("reference", help="print the reference neuron's gradients",
-                       description="Print the article program's two lines for these parameters.")
+    p = sub.add_parser(
+        "reference",
+        help="print the reference neuron's gradients",
+        description="Print the article program's two lines for these parameters.",
+    )
     _add_parameters(p, tiny=True)
     p.add_argument("--all", action="store_true", help="also list every quantity the sheet shows")
     p.set_defaults(run=cmd_reference)
 
-    p = sub.add_parser("build", help="write the workbook with live formulas",
-                       description="Write the article's workbook (.xlsx) with live formulas.")
-    p.add_argument("-o", "--output", type=Path, metavar="PATH",
-                   help="where to write (default output/single_neuron.xlsx)")
+    p = sub.add_parser(
+        "build",
+        help="write the workbook with live formulas",
+        description="Write the article's workbook (.xlsx) with live formulas.",
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        metavar="PATH",
+        help="where to write (default output/single_neuron.xlsx)",
+    )
     p.add_argument("--force", action="store_true", help="overwrite PATH if it exists")
-    p.add_argument("--layout", default="single_neuron", help="template name (see 'templates')")
+    p.add_argument(
+        "layout",
+        nargs="?",
+        default="single_neuron",
+        help="what to build: a template name (see 'templates'); default single_neuron",
+    )
     _add_parameters(p, tiny=True)
     p.set_defaults(run=cmd_build)
 
-    p = sub.add_parser("verify", help="check every cell of a workbook against the reference",
-                       description="Evaluate a workbook's formulas and check every cell. "
-                       "Exit 0: all right; 1: wrong cells found; 2: could not check.")
+    p = sub.add_parser(
+        "verify",
+        help="check every cell of a workbook against the reference",
+        description="Evaluate a workbook's formulas and check every cell. "
+        "Exit 0: all right; 1: wrong cells found; 2: could not check.",
+    )
     p.add_argument("path", help="the .xlsx workbook to check (never modified)")
     p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
     p.add_argument("--only-wrong", action="store_true", help="list only the cells that fail")
@@ -123,6 +151,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # a bug of ours: one sentence, the traceback only on request
         if os.environ.get("SHEETGEN_DEBUG"):
             traceback.print_exc()
-        print(f"sheetgen: internal error ({type(exc).__name__}: {exc}); "
-              "set SHEETGEN_DEBUG=1 to see where.", file=sys.stderr)
+        print(
+            f"sheetgen: internal error ({type(exc).__name__}: {exc}); "
+            "set SHEETGEN_DEBUG=1 to see where.",
+            file=sys.stderr,
+        )
         return 2

@@ -19,10 +19,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from openpyxl.utils.cell import range_boundaries, get_column_letter
+from openpyxl.utils.cell import get_column_letter, range_boundaries
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.formula import ArrayFormula
-from openpyxl.worksheet.worksheet import Worksheet
 
 os.environ.setdefault("TQDM_DISABLE", "1")  # formulas draws progress bars otherwise
 
@@ -75,14 +74,21 @@ def compile_formula(text: str) -> Compiled:
     try:
         tokens, ast = formulas.Parser().ast(text)
     except Exception as exc:  # the parser raises several unrelated types
-        return Compiled((), None, Problem("syntax", f"is not a formula the engine can read ({exc})"))
+        return Compiled(
+            (), None, Problem("syntax", f"is not a formula the engine can read ({exc})")
+        )
     known = get_functions()
     for token in tokens:
         if isinstance(token, Function):
             name = token.name.upper().removeprefix("_XLFN.")
             if name not in known:
-                return Compiled((), None, Problem(
-                    "unsupported", f"uses {name}, a function the formulas engine does not know"))
+                return Compiled(
+                    (),
+                    None,
+                    Problem(
+                        "unsupported", f"uses {name}, a function the formulas engine does not know"
+                    ),
+                )
     try:
         fn = ast.compile()
     except Exception as exc:
@@ -93,7 +99,7 @@ def compile_formula(text: str) -> Compiled:
 def formula_text(cell_value: object) -> str | None:
     """The formula a cell holds (plain, shared-translated or array), or None."""
     if isinstance(cell_value, ArrayFormula):
-        return cell_value.text
+        return str(cell_value.text)
     if isinstance(cell_value, str) and cell_value.startswith("=") and len(cell_value) > 1:
         return cell_value
     return None
@@ -176,10 +182,12 @@ class Evaluator:
 
     def _mark_circular(self, start: Ref, stack: list[tuple[Ref, bool]], on_path: set[Ref]) -> None:
         cycle = [r for r, expanded in stack if expanded and r in on_path]
-        cycle = cycle[cycle.index(start):] if start in cycle else cycle
+        cycle = cycle[cycle.index(start) :] if start in cycle else cycle
         names = " → ".join(f"{r[1]}" for r in [*cycle, start])
         for r in cycle:
-            self.problems.setdefault(r, Problem("circular", f"is part of a circular reference ({names})"))
+            self.problems.setdefault(
+                r, Problem("circular", f"is part of a circular reference ({names})")
+            )
             self.values[r] = CellError("#CIRC!")
             on_path.discard(r)
 
@@ -196,7 +204,9 @@ class Evaluator:
     def _resolve(self, sheet: str, name: str) -> list[Ref] | Problem:
         """Turn an engine input name (``B2``, ``TINY``, ``'S 1'!A1:B2``) into cell references."""
         if _EXTERNAL.search(name):
-            return Problem("external", f"refers to another workbook ({name}), which is never opened")
+            return Problem(
+                "external", f"refers to another workbook ({name}), which is never opened"
+            )
         target = self.names.get(name.upper())
         if target is not None:
             sheet, name = target
@@ -214,10 +224,15 @@ class Evaluator:
             return Problem("unsupported", f"uses a whole-row or whole-column range ({name})")
         assert min_col and min_row and max_col and max_row
         if (max_col - min_col + 1) * (max_row - min_row + 1) > MAX_RANGE_CELLS:
-            return Problem("unsupported", f"uses a range larger than {MAX_RANGE_CELLS} cells ({name})")
+            return Problem(
+                "unsupported", f"uses a range larger than {MAX_RANGE_CELLS} cells ({name})"
+            )
         title = self._title(sheet)
-        return [(title, f"{get_column_letter(c)}{r}")
-                for r in range(min_row, max_row + 1) for c in range(min_col, max_col + 1)]
+        return [
+            (title, f"{get_column_letter(c)}{r}")
+            for r in range(min_row, max_row + 1)
+            for c in range(min_col, max_col + 1)
+        ]
 
     def _compute(self, ref: Ref, text: str) -> Value:
         compiled = compile_formula(text)
@@ -230,8 +245,9 @@ class Evaluator:
             if isinstance(resolved, Problem):
                 self.problems[ref] = resolved
                 return CellError("#REF!")
-            inherited = [r for r in resolved if r in self.problems
-                         and self.problems[r].kind == "circular"]
+            inherited = [
+                r for r in resolved if r in self.problems and self.problems[r].kind == "circular"
+            ]
             if inherited:
                 self.problems.setdefault(ref, self.problems[inherited[0]])
                 return CellError("#CIRC!")
@@ -239,7 +255,9 @@ class Evaluator:
         try:
             result = compiled.function(*args)
         except Exception as exc:
-            self.problems[ref] = Problem("unsupported", f"could not be evaluated by the engine ({exc})")
+            self.problems[ref] = Problem(
+                "unsupported", f"could not be evaluated by the engine ({exc})"
+            )
             return CellError("#VALUE!")
         return _from_engine(result)
 

@@ -39,11 +39,13 @@ def write_atomically(path: Path, write: Callable[[Path], None], *, force: bool =
                 os.link(tmp, path)
             except FileExistsError:
                 raise OutputExistsError(
-                    f"{path} already exists; pass --force to overwrite it.") from None
+                    f"{path} already exists; pass --force to overwrite it."
+                ) from None
             except OSError:  # file systems without hard links: best effort
                 if path.exists():
                     raise OutputExistsError(
-                        f"{path} already exists; pass --force to overwrite it.") from None
+                        f"{path} already exists; pass --force to overwrite it."
+                    ) from None
                 os.replace(tmp, path)
     finally:
         with contextlib.suppress(FileNotFoundError):

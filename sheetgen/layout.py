@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -62,7 +62,8 @@ class Layout:
     cells: tuple[CellSpec, ...]
     names: Mapping[str, str] = field(default_factory=dict)  # defined name -> address
     defaults: Mapping[str, float] = field(default_factory=dict)
-    settings: Mapping[str, str] = field(default_factory=dict)  # activation, loss, difference
+    settings: Mapping[str, str] = field(default_factory=dict)  # model, activation, loss, ...
+    spec: str = ""  # what `resolve_layout` rebuilds this layout from; stored in built workbooks
 
     def __iter__(self) -> Iterator[CellSpec]:
         return iter(self.cells)
@@ -82,6 +83,33 @@ class Layout:
     @property
     def labels(self) -> tuple[CellSpec, ...]:
         return tuple(c for c in self.cells if c.kind == "text")
+
+
+LayoutFamily = Callable[[Mapping[str, str]], Layout]
+FAMILIES: dict[str, LayoutFamily] = {}
+"""Layouts generated from parameters (``neuron:inputs=2``), by family name. A family turns
+its options into a ``Layout`` whose ``spec`` rebuilds it, so builder and verifier still read
+one description."""
+
+SPEC_NAME = "SHEETGEN_LAYOUT"
+"""The defined name under which a built workbook records its layout's spec, so that
+``verify`` needs no flags."""
+
+
+def resolve_layout(spec: str) -> Layout:
+    """A layout from a spec: a template name or path, or ``family:key=value,key=value``."""
+    name, _, raw = spec.partition(":")
+    if name in FAMILIES:
+        options: dict[str, str] = {}
+        for item in filter(None, raw.split(",")):
+            key, sep, value = item.partition("=")
+            if not sep:
+                raise TemplateError(f"Layout option {item!r} should look like key=value.")
+            options[key.strip()] = value.strip()
+        return FAMILIES[name](options)
+    if raw:
+        raise TemplateError(f"Unknown layout family {name!r}.")
+    return load_layout(spec)
 
 
 def templates_dir() -> Path:
@@ -133,9 +161,10 @@ def parse_layout(data: Mapping[str, Any], origin: str = "<layout>") -> Layout:
         if quantity not in address_of:
             raise TemplateError(f"{origin}: name {defined!r} refers to unknown {quantity!r}.")
         names[defined] = address_of[quantity]
-    settings = {k: str(data[k]) for k in ("activation", "loss", "difference") if k in data}
+    settings = {k: str(data[k]) for k in ("model", "activation", "loss", "difference") if k in data}
+    name = str(data.get("name", Path(origin).stem))
     return Layout(
-        name=str(data.get("name", Path(origin).stem)),
+        name=name,
         title=str(data.get("title", "")),
         sheet=str(data.get("sheet", "Sheet1")),
         description=str(data.get("description", "")),
@@ -143,6 +172,7 @@ def parse_layout(data: Mapping[str, Any], origin: str = "<layout>") -> Layout:
         names=names,
         defaults={k: float(v) for k, v in dict(data.get("defaults", {})).items()},
         settings=settings,
+        spec=name,
     )
 
 
@@ -159,8 +189,12 @@ def _address(value: object, origin: str) -> str:
 def _cell(raw: Mapping[str, Any], address_of: Mapping[str, str], origin: str) -> CellSpec:
     at = _address(raw["at"], origin)
     quantity = raw.get("quantity")
-    common: dict[str, Any] = {"at": at, "quantity": quantity, "note": raw.get("note"),
-                              "style": raw.get("style")}
+    common: dict[str, Any] = {
+        "at": at,
+        "quantity": quantity,
+        "note": raw.get("note"),
+        "style": raw.get("style"),
+    }
     if "text" in raw:
         return CellSpec(kind="text", text=str(raw["text"]), **common)
     if quantity is None:
@@ -180,6 +214,5 @@ def _cell(raw: Mapping[str, Any], address_of: Mapping[str, str], origin: str) ->
                 raise TemplateError(f"{origin}: {at} refers to unknown quantity {target!r}.")
             return address_of[target]
 
-        return CellSpec(kind="formula", formula=_REF.sub(resolve, source), source=source,
-                        **common)
+        return CellSpec(kind="formula", formula=_REF.sub(resolve, source), source=source, **common)
     raise TemplateError(f"{origin}: cell {at} needs one of text, input, value or formula.")

@@ -111,8 +111,16 @@ class Neuron:
         net = nudged.get("net", x * w + b)
         out = nudged.get("output", act.forward(net))
         err = out - self.target
-        return {"input": x, "weight": w, "bias": b, "net": net, "output": out,
-                "target": self.target, "error": err, "loss": loss.forward(err)}
+        return {
+            "input": x,
+            "weight": w,
+            "bias": b,
+            "net": net,
+            "output": out,
+            "target": self.target,
+            "error": err,
+            "loss": loss.forward(err),
+        }
 
     def gradients(self) -> dict[str, float]:
         """Local derivatives of each step, then the chain rule from the loss backwards."""
@@ -150,10 +158,15 @@ class Neuron:
                 out[f"nudge.{name}.gradient"] = (up["loss"] - down["loss"]) / (2 * tiny)
         return out
 
-    def quantities(self, tiny: float = 0.0001, difference: Difference = "forward") -> dict[str, float]:
+    def quantities(
+        self, tiny: float = 0.0001, difference: Difference = "forward"
+    ) -> dict[str, float]:
         """Every named quantity the workbook shows, as one flat mapping."""
-        return self.forward() | {"tiny": tiny} | self.gradients() | self.faux_gradients(
-            tiny, difference
+        return (
+            self.forward()
+            | {"tiny": tiny}
+            | self.gradients()
+            | self.faux_gradients(tiny, difference)
         )
 
 
@@ -172,8 +185,13 @@ def article_report(neuron: Neuron) -> str:
     return f"Weight gradient: {g['global.weight']:.4f}\nBias gradient: {g['global.bias']:.4f}"
 
 
-_LOCAL = {"input": "d net/d input", "weight": "d net/d weight", "bias": "d net/d bias",
-          "net": "d output/d net", "output": "d loss/d output"}
+_LOCAL = {
+    "input": "d net/d input",
+    "weight": "d net/d weight",
+    "bias": "d net/d bias",
+    "net": "d output/d net",
+    "output": "d loss/d output",
+}
 
 
 def describe(quantity: str) -> str:

@@ -11,8 +11,16 @@ from .evaluate import CellError, Value
 from .reference import describe
 from .verify import CellResult, Report
 
-_VERDICT = {"ok": "ok", "wrong": "WRONG", "error": "ERROR", "empty": "EMPTY", "text": "NOT A NUMBER",
-            "typed": "TYPED NUMBER", "unsupported": "CANNOT EVALUATE", "unchecked": "UNCHECKED"}
+_VERDICT = {
+    "ok": "ok",
+    "wrong": "WRONG",
+    "error": "ERROR",
+    "empty": "EMPTY",
+    "text": "NOT A NUMBER",
+    "typed": "TYPED NUMBER",
+    "unsupported": "CANNOT EVALUATE",
+    "unchecked": "UNCHECKED",
+}
 
 
 def summary(report: Report) -> str:
@@ -22,8 +30,10 @@ def summary(report: Report) -> str:
     if report.ok:
         return f"OK: all {total} cells of {report.path} compute the right numbers."
     wrong = ", ".join(c.cell for c in report.wrong)
-    return (f"FAILED: {counts['ok']} of {total} cells right; "
-            f"{total - counts['ok']} need attention: {wrong}.")
+    return (
+        f"FAILED: {counts['ok']} of {total} cells right; "
+        f"{total - counts['ok']} need attention: {wrong}."
+    )
 
 
 def to_text(report: Report, *, only_wrong: bool = False) -> str:
@@ -32,14 +42,18 @@ def to_text(report: Report, *, only_wrong: bool = False) -> str:
     for c in report.cells:
         if only_wrong and c.ok:
             continue
-        rows.append((c.cell, describe(c.quantity), _num(c.expected), _found(c.found),
-                     _VERDICT[c.status]))
+        rows.append(
+            (c.cell, describe(c.quantity), _num(c.expected), _found(c.found), _VERDICT[c.status])
+        )
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
     lines = [f"{report.path}: layout {report.layout}, sheet {report.sheet!r}", ""]
     for i, r in enumerate(rows):
-        lines.append("  ".join(
-            v.ljust(w) if j < 2 or j == 4 else v.rjust(w) for j, (v, w) in enumerate(zip(r, widths, strict=True))
-        ).rstrip())
+        lines.append(
+            "  ".join(
+                v.ljust(w) if j < 2 or j == 4 else v.rjust(w)
+                for j, (v, w) in enumerate(zip(r, widths, strict=True))
+            ).rstrip()
+        )
         if i == 0:
             lines.append("  ".join("-" * w for w in widths))
     problems = [c.message for c in report.cells if not c.ok and c.message]
@@ -68,9 +82,16 @@ def to_json(report: Report) -> str:
 
 
 def _cell_dict(c: CellResult) -> dict[str, Any]:
-    return {"cell": c.cell, "quantity": c.quantity, "meaning": describe(c.quantity),
-            "status": c.status, "expected": _json(c.expected), "found": _json(c.found),
-            "formula": c.formula, "message": c.message}
+    return {
+        "cell": c.cell,
+        "quantity": c.quantity,
+        "meaning": describe(c.quantity),
+        "status": c.status,
+        "expected": _json(c.expected),
+        "found": _json(c.found),
+        "formula": c.formula,
+        "message": c.message,
+    }
 
 
 def _json(v: Value) -> Any:

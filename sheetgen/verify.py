@@ -31,10 +31,11 @@ from typing import Literal
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from .errors import LayoutNotFoundError
+from .errors import LayoutNotFoundError, SheetgenError
 from .evaluate import CellError, Evaluator, Value
-from .layout import CellSpec, Layout, available_layouts, load_layout
-from .reference import Neuron, kind_of
+from .layout import SPEC_NAME, CellSpec, Layout, available_layouts, load_layout, resolve_layout
+from .models import Reference, model_for
+from .reference import kind_of
 from .workbook import open_workbook
 
 REL = 1e-12
@@ -89,10 +90,26 @@ class Report:
 def verify_workbook(path: Path | str, layout: Layout | str | None = None) -> Report:
     """Verify the workbook at ``path``; ``layout`` defaults to whichever template it matches."""
     wb = open_workbook(Path(path))
-    layouts = [layout if isinstance(layout, Layout) else load_layout(layout)] if layout else [
-        load_layout(name) for name in available_layouts()]
+    layouts = (
+        [layout if isinstance(layout, Layout) else load_layout(layout)]
+        if layout
+        else [load_layout(name) for name in available_layouts()]
+    )
     lay, ws = locate(wb, layouts, str(path))
     return check(wb, ws, lay, str(path))
+
+
+def recorded_spec(wb: Workbook) -> str | None:
+    """The layout spec ``build`` stored in the workbook, if it is there and readable."""
+    defn = wb.defined_names.get(SPEC_NAME)
+    text = getattr(defn, "attr_text", None)
+    if not isinstance(text, str) or len(text) < 2 or not text.startswith('"'):
+        return None
+    try:
+        resolve_layout(text[1:-1])
+    except SheetgenError:
+        return None
+    return text[1:-1]
 
 
 def locate(wb: Workbook, layouts: list[Layout], origin: str) -> tuple[Layout, Worksheet]:
@@ -109,13 +126,16 @@ def locate(wb: Workbook, layouts: list[Layout], origin: str) -> tuple[Layout, Wo
         names = ", ".join(lay.title or lay.name for lay in layouts)
         raise LayoutNotFoundError(
             f"{origin} has no sheet laid out as expected ({names}): its labels and headers "
-            "are not where the layout puts them.")
+            "are not where the layout puts them."
+        )
     return best[1], best[2]
 
 
 def _same_text(found: object, expected: str | None) -> bool:
-    return isinstance(found, str) and " ".join(found.split()).lower() == " ".join(
-        (expected or "").split()).lower()
+    return (
+        isinstance(found, str)
+        and " ".join(found.split()).lower() == " ".join((expected or "").split()).lower()
+    )
 
 
 def check(wb: Workbook, ws: Worksheet, layout: Layout, origin: str = "") -> Report:
@@ -125,17 +145,21 @@ def check(wb: Workbook, ws: Worksheet, layout: Layout, origin: str = "") -> Repo
     params = ev.evaluate((sheet, c.at) for c in layout.inputs)
     found = ev.evaluate((sheet, c.at) for c in layout.checked)
     values = {c.quantity: params[(sheet, c.at)] for c in layout.inputs if c.quantity}
-    results: list[CellResult] = [r for c in layout.inputs if (r := _check_input(c, values)) is not None]
+    results: list[CellResult] = [
+        r for c in layout.inputs if (r := _check_input(c, values)) is not None
+    ]
     expected = _reference(layout, values)
     for spec in layout.checked:
         assert spec.quantity is not None
         ref = (sheet, spec.at)
         formula = ev.formula(ref)
         problem = ev.problems.get(ref)
-        results.append(_judge(spec, found[ref], formula, problem.message if problem else None,
-                              expected))
-    return Report(path=origin, layout=layout.name, sheet=sheet, parameters=values,
-                  cells=tuple(results))
+        results.append(
+            _judge(spec, found[ref], formula, problem.message if problem else None, expected)
+        )
+    return Report(
+        path=origin, layout=layout.name, sheet=sheet, parameters=values, cells=tuple(results)
+    )
 
 
 def _check_input(spec: CellSpec, values: Mapping[str, Value]) -> CellResult | None:
@@ -149,43 +173,49 @@ def _check_input(spec: CellSpec, values: Mapping[str, Value]) -> CellResult | No
         problem = "is Tiny and must not be 0: every faux gradient divides by it"
     if problem is None:
         return None
-    return CellResult(spec.at, spec.quantity, spec.note or spec.quantity, "wrong", None, v,
-                      None, f"{spec.at} ({spec.quantity}) {problem}.")
+    return CellResult(
+        spec.at,
+        spec.quantity,
+        spec.note or spec.quantity,
+        "wrong",
+        None,
+        v,
+        None,
+        f"{spec.at} ({spec.quantity}) {problem}.",
+    )
 
 
-def _reference(layout: Layout, values: Mapping[str, Value]) -> dict[str, float] | None:
+def _reference(layout: Layout, values: Mapping[str, Value]) -> Reference | None:
     numbers = {k: v for k, v in values.items() if isinstance(v, float) and not isinstance(v, bool)}
     if len(numbers) != len(values) or numbers.get("tiny", 1.0) == 0:
         return None
-    settings = layout.settings
-    neuron = Neuron(
-        input=numbers["input"], weight=numbers["weight"], bias=numbers["bias"],
-        target=numbers["target"], activation=settings.get("activation", "tanh"),
-        loss=settings.get("loss", "half-squared"))
-    difference = "central" if settings.get("difference") == "central" else "forward"
-    return neuron.quantities(numbers["tiny"], difference)
+    return model_for(layout.settings)(numbers, layout.settings)
 
 
-def tolerance(quantity: str, expected: float, ref: Mapping[str, float]) -> float:
+def tolerance(quantity: str, expected: float, ref: Reference) -> float:
     """The largest difference still counted as right (see the module docstring)."""
     if kind_of(quantity) == "faux":
-        prefix = quantity.rsplit(".", 1)[0]
-        lam = max(abs(ref["loss"]), abs(ref.get(f"{prefix}.loss", 0.0)),
-                  abs(ref["error"]) * (abs(ref["output"]) + abs(ref["target"])))
-        return REL * abs(expected) + 64 * EPS * lam / abs(ref["tiny"])
-    scale = max(1.0, *(abs(ref[k]) for k in ("input", "weight", "bias", "target")))
-    return REL * abs(expected) + 64 * EPS * scale
+        nudged_loss = ref.values.get(quantity.rsplit(".", 1)[0] + ".loss", 0.0)
+        lam = max(ref.loss_scale, abs(nudged_loss))
+        return REL * abs(expected) + 64 * EPS * lam / abs(ref.tiny)
+    return REL * abs(expected) + 64 * EPS * ref.value_scale
 
 
-def _judge(spec: CellSpec, found: Value, formula: str | None, problem: str | None,
-           expected: Mapping[str, float] | None) -> CellResult:
+def _judge(
+    spec: CellSpec,
+    found: Value,
+    formula: str | None,
+    problem: str | None,
+    expected: Reference | None,
+) -> CellResult:
     assert spec.quantity is not None
     meaning = spec.note or spec.quantity
-    want = None if expected is None else expected[spec.quantity]
+    want = None if expected is None else expected.values[spec.quantity]
 
     def result(status: Status, message: str = "") -> CellResult:
-        return CellResult(spec.at, spec.quantity or "", meaning, status, want, found, formula,
-                          message)
+        return CellResult(
+            spec.at, spec.quantity or "", meaning, status, want, found, formula, message
+        )
 
     if problem is not None:
         return result("unsupported", f"{spec.at} {problem}.")
@@ -200,8 +230,11 @@ def _judge(spec: CellSpec, found: Value, formula: str | None, problem: str | Non
     close = abs(found - want) <= tolerance(spec.quantity, want, expected)
     if spec.kind == "formula" and formula is None:
         how = "the right number" if close else f"{_fmt(found)}, not {_fmt(want)}"
-        return result("typed", f"{spec.at} holds a typed number ({how}) where a formula must "
-                      "compute it, so it will not follow when an input changes.")
+        return result(
+            "typed",
+            f"{spec.at} holds a typed number ({how}) where a formula must "
+            "compute it, so it will not follow when an input changes.",
+        )
     if not close:
         return result("wrong", f"{spec.at} is {_fmt(found)}; it should be {_fmt(want)}.")
     return result("ok")

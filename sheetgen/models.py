@@ -1,0 +1,64 @@
+"""Reference models by name: what a layout's ``model`` setting computes its quantities with.
+
+A layout names its model (``model = "neuron"`` in the template, the default); the verifier asks
+that model for every quantity, given the parameters read from the sheet itself. New families of
+sheets (networks, training runs) register a function here and reuse everything else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from .errors import TemplateError
+from .reference import Neuron
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A model's numbers for one set of parameters, with the magnitudes tolerances scale by.
+
+    ``value_scale``: the largest parameter magnitude (at least 1); rounding in a few
+    operations on such numbers is about ``eps * value_scale``. ``loss_scale``: a bound on the
+    magnitudes whose rounding a loss carries (``|error| (|output| + |target|)`` for the
+    cancellation in ``output - target``). ``tiny``: what faux gradients divide by.
+    """
+
+    values: Mapping[str, float]
+    value_scale: float
+    loss_scale: float
+    tiny: float
+
+
+ModelFn = Callable[[Mapping[str, float], Mapping[str, str]], Reference]
+
+
+def neuron_model(params: Mapping[str, float], settings: Mapping[str, str]) -> Reference:
+    """The article's single neuron (with the activation and loss the layout names)."""
+    neuron = Neuron(
+        input=params["input"],
+        weight=params["weight"],
+        bias=params["bias"],
+        target=params["target"],
+        activation=settings.get("activation", "tanh"),
+        loss=settings.get("loss", "half-squared"),
+    )
+    central = settings.get("difference") == "central"
+    values = neuron.quantities(params["tiny"], "central" if central else "forward")
+    scale = max(1.0, *(abs(params[k]) for k in ("input", "weight", "bias", "target")))
+    loss_scale = max(
+        abs(values["loss"]), abs(values["error"]) * (abs(values["output"]) + abs(values["target"]))
+    )
+    return Reference(values, scale, loss_scale, params["tiny"])
+
+
+MODELS: dict[str, ModelFn] = {"neuron": neuron_model}
+
+
+def model_for(settings: Mapping[str, str]) -> ModelFn:
+    """The reference function a layout's settings name."""
+    name = settings.get("model", "neuron")
+    try:
+        return MODELS[name]
+    except KeyError:
+        raise TemplateError(f"The layout names an unknown model {name!r}.") from None
