@@ -76,7 +76,7 @@ def build_workbook(layout: Layout, params: Mapping[str, float]) -> Workbook:
     if layout.spec:
         wb.defined_names[SPEC_NAME] = DefinedName(SPEC_NAME, attr_text=f'"{layout.spec}"')
     _fit_columns(ws, layout)
-    ws.freeze_panes = "B2"
+    ws.freeze_panes = layout.freeze
     return wb
 
 

@@ -145,6 +145,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SheetgenError as exc:
         print(f"sheetgen: {exc}", file=sys.stderr)
         return exc.exit_code
+    except BrokenPipeError:  # `sheetgen verify x.xlsx | head`: stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print("sheetgen: interrupted.", file=sys.stderr)
         return 130

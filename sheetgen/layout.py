@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from openpyxl.utils.cell import coordinate_from_string
+from openpyxl.utils.exceptions import CellCoordinatesException
 
 from .errors import TemplateError
 
@@ -63,6 +64,7 @@ class Layout:
     names: Mapping[str, str] = field(default_factory=dict)  # defined name -> address
     defaults: Mapping[str, float] = field(default_factory=dict)
     settings: Mapping[str, str] = field(default_factory=dict)  # model, activation, loss, ...
+    freeze: str | None = None  # the first cell that scrolls (frozen headers above and left)
     spec: str = ""  # what `resolve_layout` rebuilds this layout from; stored in built workbooks
 
     def __iter__(self) -> Iterator[CellSpec]:
@@ -172,6 +174,7 @@ def parse_layout(data: Mapping[str, Any], origin: str = "<layout>") -> Layout:
         names=names,
         defaults={k: float(v) for k, v in dict(data.get("defaults", {})).items()},
         settings=settings,
+        freeze=_address(data["freeze"], origin) if "freeze" in data else None,
         spec=name,
     )
 
@@ -181,7 +184,7 @@ def _address(value: object, origin: str) -> str:
         raise TemplateError(f"{origin}: every cell needs an 'at' address like \"B2\".")
     try:
         column, row = coordinate_from_string(value.upper())
-    except ValueError:
+    except (ValueError, CellCoordinatesException):
         raise TemplateError(f"{origin}: {value!r} is not a cell address.") from None
     return f"{column}{row}"
 

@@ -1,0 +1,48 @@
+"""Shared fixtures: build the article's workbook and edit it the way a learner would.
+
+Edits name cells by quantity and write formulas with ``{quantity}`` references, resolved
+through the layout, so no test repeats a cell address the template already holds.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from sheetgen import build, load_layout
+from sheetgen.layout import Layout
+
+os.environ.setdefault("TQDM_DISABLE", "1")
+
+
+@pytest.fixture(scope="session")
+def layout() -> Layout:
+    return load_layout("single_neuron")
+
+
+@pytest.fixture
+def article(tmp_path: Path) -> Path:
+    """A freshly built article workbook in a temporary folder."""
+    return build(tmp_path / "article.xlsx")
+
+
+def resolve(layout: Layout, text: str) -> str:
+    """Turn ``=1-{output}^3`` into ``=1-F2^3`` using the layout's addresses."""
+    where = {q: c.at for q, c in layout.by_quantity.items()}
+    return re.sub(r"\{([\w.]+)\}", lambda m: where[m.group(1)], text)
+
+
+def edit(src: Path, dst: Path, layout: Layout, changes: Mapping[str, object]) -> Path:
+    """Save a copy of ``src`` with cells (named by quantity) changed, as openpyxl would."""
+    wb = openpyxl.load_workbook(src)
+    ws = wb[layout.sheet]
+    for quantity, value in changes.items():
+        cell = ws[layout.by_quantity[quantity].at]
+        cell.value = resolve(layout, value) if isinstance(value, str) else value
+    wb.save(dst)
+    return dst

@@ -1,0 +1,130 @@
+"""The command line: exit codes, one JSON document, one sentence on failure, no traceback."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sheetgen.cli import main
+from sheetgen.layout import Layout
+
+from .conftest import edit
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_reference_prints_the_article_programs_two_lines(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, _ = run(capsys, "reference")
+    assert code == 0
+    assert out == "Weight gradient: -0.0080\nBias gradient: -0.0201\n"
+
+
+def test_reference_takes_parameters_and_lists_everything(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, _ = run(capsys, "reference", "--weight", "-0.3", "--input", "0.9", "--all")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].startswith("Weight gradient: ") and lines[1].startswith("Bias gradient: ")
+    assert any(line.startswith("nudge.weight.gradient") for line in lines)
+
+
+def test_build_then_verify_passes(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = tmp_path / "n.xlsx"
+    assert run(capsys, "build", "-o", str(path))[0] == 0
+    code, out, _ = run(capsys, "verify", str(path))
+    assert code == 0
+    assert out.splitlines()[-1].startswith("OK: all 52 cells")
+
+
+def test_build_refuses_to_overwrite_with_exit_2(
+    capsys: pytest.CaptureFixture[str], article: Path
+) -> None:
+    before = article.read_bytes()
+    code, _, err = run(capsys, "build", "-o", str(article))
+    assert code == 2
+    assert err.strip() == f"sheetgen: {article} already exists; pass --force to overwrite it."
+    assert article.read_bytes() == before
+    assert run(capsys, "build", "-o", str(article), "--force", "--weight", "0.2")[0] == 0
+    assert article.read_bytes() != before
+
+
+def test_verify_a_broken_sheet_exits_1_naming_the_cell(
+    capsys: pytest.CaptureFixture[str], article: Path, tmp_path: Path, layout: Layout
+) -> None:
+    broken = edit(article, tmp_path / "b.xlsx", layout, {"local.net": "=1-{output}^3"})
+    code, out, _ = run(capsys, "verify", str(broken))
+    assert code == 1
+    cell = layout.by_quantity["local.net"].at
+    assert f"{cell} is " in out and "it should be 0.5590551677" in out
+    assert out.splitlines()[-1].startswith("FAILED:") and cell in out.splitlines()[-1]
+
+
+def test_verify_json_is_exactly_one_document(
+    capsys: pytest.CaptureFixture[str], article: Path, tmp_path: Path, layout: Layout
+) -> None:
+    broken = edit(article, tmp_path / "b.xlsx", layout, {"global.weight": -0.008})
+    code, out, _ = run(capsys, "verify", str(broken), "--json")
+    assert code == 1
+    doc = json.loads(out)
+    assert doc["ok"] is False
+    cells = {c["cell"]: c for c in doc["cells"]}
+    c4 = cells[layout.by_quantity["global.weight"].at]
+    assert c4["status"] == "typed" and c4["found"] == -0.008
+    assert c4["expected"] == pytest.approx(-0.008042171772040318, rel=1e-12)
+    assert all({"cell", "status", "expected", "found"} <= set(c) for c in doc["cells"])
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda d: d / "missing.xlsx", "does not exist"),
+        (lambda d: d, "is not a regular file"),
+        (lambda d: (d / "t.xlsx").write_text("hello") and d / "t.xlsx", "not an .xlsx workbook"),
+    ],
+    ids=["missing", "directory", "text-file"],
+)
+def test_verify_cannot_run_exits_2_with_one_sentence(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, make: object, message: str
+) -> None:
+    path = make(tmp_path)  # type: ignore[operator]
+    code, out, err = run(capsys, "verify", str(path))
+    assert code == 2 and out == ""
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert "Traceback" not in err
+
+
+def test_bad_usage_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["build", "--weight", "heavy"])
+    assert exc.value.code == 2
+
+
+def test_python_dash_m_runs_as_a_real_process(tmp_path: Path) -> None:
+    path = tmp_path / "p.xlsx"
+    built = subprocess.run(
+        [sys.executable, "-m", "sheetgen", "build", "-o", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert built.returncode == 0, built.stderr
+    done = subprocess.run(
+        [sys.executable, "-m", "sheetgen", "verify", str(path), "--json"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0
+    assert json.loads(done.stdout)["ok"] is True
+    assert "it/s" not in done.stderr  # no progress bars from the engine

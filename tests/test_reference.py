@@ -1,0 +1,166 @@
+"""The reference neuron against the article and against an independent oracle.
+
+The oracle shares no code with ``sheetgen.reference``: it writes the loss as one mpmath
+expression of the five parameters and differentiates it numerically at 50 digits.
+"""
+
+from __future__ import annotations
+
+import math
+
+import mpmath
+import pytest
+
+from sheetgen.reference import ACTIVATIONS, LOSSES, Neuron, article_report
+
+mpmath.mp.dps = 50
+
+ARTICLE = Neuron(input=0.4, weight=0.5, bias=0.6, target=0.7)
+
+# Every number the article's table shows, with the rounding it shows it at
+# (../shared/seed/layout.md): quantity -> the text the article prints.
+ARTICLE_SHOWS = {
+    "net": "0.8",
+    "output": "0.664",
+    "error": "-0.035963",
+    "loss": "0.0006467",
+    "local.input": "0.5",
+    "local.weight": "0.4",
+    "local.bias": "1",
+    "local.net": "0.5591",
+    "local.output": "-0.036",
+    "global.input": "-0.0101",
+    "global.weight": "-0.0080",
+    "global.bias": "-0.0201",
+    "global.net": "-0.0201",
+    "global.output": "-0.036",
+    "nudge.output.output": "0.66414",
+    "nudge.output.target": "0.7",
+    "nudge.output.error": "-0.035863",
+    "nudge.output.loss": "0.0006431",
+    "nudge.output.gradient": "-0.0359",
+    "nudge.net.net": "0.8001",
+    "nudge.net.output": "0.66409",
+    "nudge.net.target": "0.7",
+    "nudge.net.error": "-0.035907",
+    "nudge.net.loss": "0.0006447",
+    "nudge.net.gradient": "-0.0201",
+    "nudge.bias.input": "0.4",
+    "nudge.bias.weight": "0.5",
+    "nudge.bias.bias": "0.6001",
+    "nudge.bias.net": "0.8001",
+    "nudge.bias.output": "0.66409",
+    "nudge.bias.target": "0.7",
+    "nudge.bias.error": "-0.035907",
+    "nudge.bias.loss": "0.0006447",
+    "nudge.bias.gradient": "-0.0201",
+    "nudge.weight.input": "0.4",
+    "nudge.weight.weight": "0.5001",
+    "nudge.weight.bias": "0.6",
+    "nudge.weight.net": "0.80004",
+    "nudge.weight.output": "0.66406",
+    "nudge.weight.target": "0.7",
+    "nudge.weight.error": "-0.035941",
+    "nudge.weight.loss": "0.0006459",
+    "nudge.weight.gradient": "-0.0080",
+    "nudge.input.input": "0.4001",
+    "nudge.input.weight": "0.5",
+    "nudge.input.bias": "0.6",
+    "nudge.input.net": "0.80005",
+    "nudge.input.output": "0.66406",
+    "nudge.input.target": "0.7",
+    "nudge.input.error": "-0.035935",
+    "nudge.input.loss": "0.0006457",
+    "nudge.input.gradient": "-0.0100",
+}
+
+
+def shown(value: float, like: str) -> str:
+    """Format ``value`` with as many decimals as the article's text ``like`` has."""
+    decimals = len(like.partition(".")[2])
+    return f"{value:.{decimals}f}"
+
+
+def test_prints_exactly_the_article_programs_output() -> None:
+    assert article_report(ARTICLE) == "Weight gradient: -0.0080\nBias gradient: -0.0201"
+
+
+@pytest.mark.parametrize("quantity", sorted(ARTICLE_SHOWS))
+def test_every_number_of_the_article_table(quantity: str) -> None:
+    value = ARTICLE.quantities(tiny=0.0001)[quantity]
+    assert shown(value, ARTICLE_SHOWS[quantity]) == ARTICLE_SHOWS[quantity]
+
+
+# ---- the oracle -------------------------------------------------------------------------
+
+
+def oracle_loss(x, w, b, t, activation: str, loss: str):  # type: ignore[no-untyped-def]
+    net = x * w + b
+    out = {
+        "tanh": mpmath.tanh(net),
+        "sigmoid": 1 / (1 + mpmath.exp(-net)),
+        "relu": net if net > 0 else mpmath.mpf(0),
+        "linear": net,
+    }[activation]
+    e = out - t
+    return e * e / 2 if loss == "half-squared" else e * e
+
+
+def oracle_gradients(n: Neuron) -> dict[str, float]:
+    args = [mpmath.mpf(v) for v in (n.input, n.weight, n.bias, n.target)]
+
+    def partial(i: int) -> float:
+        def f(v):  # type: ignore[no-untyped-def]
+            a = list(args)
+            a[i] = v
+            return oracle_loss(*a, n.activation, n.loss)
+
+        return float(mpmath.diff(f, args[i]))
+
+    return {"global.input": partial(0), "global.weight": partial(1), "global.bias": partial(2)}
+
+
+CASES = [
+    Neuron(),
+    Neuron(input=0.9, weight=-0.3, bias=0.1, target=-0.5),
+    Neuron(input=-2.0, weight=1.5, bias=0.25, target=0.99),
+    Neuron(input=3.0, weight=0.01, bias=-1.0, target=0.0),
+]
+
+
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+@pytest.mark.parametrize("loss", sorted(LOSSES))
+@pytest.mark.parametrize("case", range(len(CASES)))
+def test_global_gradients_match_the_oracle(activation: str, loss: str, case: int) -> None:
+    base = CASES[case]
+    n = Neuron(base.input, base.weight, base.bias, base.target, activation, loss)
+    got = n.gradients()
+    for name, want in oracle_gradients(n).items():
+        assert math.isclose(got[name], want, rel_tol=1e-12, abs_tol=1e-15), name
+
+
+def test_faux_gradients_approach_the_real_ones_as_tiny_shrinks() -> None:
+    """Forward differences err by O(Tiny); central ones by O(Tiny^2)."""
+    real = ARTICLE.gradients()
+    for name in ("output", "net", "bias", "weight", "input"):
+        errors = [
+            abs(ARTICLE.faux_gradients(h)[f"nudge.{name}.gradient"] - real[f"global.{name}"])
+            for h in (1e-2, 1e-3)
+        ]
+        assert errors[1] < errors[0] / 5, name
+        central = [
+            abs(
+                ARTICLE.faux_gradients(h, "central")[f"nudge.{name}.gradient"]
+                - real[f"global.{name}"]
+            )
+            for h in (1e-2, 1e-3)
+        ]
+        assert central[1] < central[0] / 50 + 1e-15, name  # exact for a quadratic loss
+        assert central[0] < errors[0] + 1e-15, name
+
+
+def test_forward_pass_is_the_articles_maths() -> None:
+    f = Neuron(input=0.9, weight=-0.3, bias=0.1, target=-0.5).forward()
+    assert f["net"] == 0.9 * -0.3 + 0.1
+    assert f["output"] == math.tanh(f["net"])
+    assert f["loss"] == (f["output"] + 0.5) ** 2 / 2

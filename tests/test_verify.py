@@ -1,0 +1,133 @@
+"""Verify: edits that keep the maths right pass, edits that break it fail, naming the cell."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from sheetgen import LayoutNotFoundError, build, verify_workbook
+from sheetgen.layout import Layout
+
+from .conftest import edit
+
+
+def test_the_built_workbook_verifies(article: Path) -> None:
+    report = verify_workbook(article)
+    assert report.ok
+    assert report.layout == "single_neuron"
+    assert len(report.cells) == 52
+    assert {c.status for c in report.cells} == {"ok"}
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"input": 0.9},
+        {"weight": -0.3},
+        {"input": -2.0, "weight": 1.5, "bias": 0.25, "target": 0.99},
+        {"tiny": 1e-7},
+        {"tiny": 0.5},
+        {"local.output": "={output}-{target}"},  # the error, computed again
+        {"global.net": "=(1-{output}*{output})*{global.output}"},
+        {"output": "=(EXP(2*{net})-1)/(EXP(2*{net})+1)"},  # tanh by hand
+        {"loss": "=POWER({error},2)*0.5"},
+        {"nudge.bias.input": 0.4},  # the article's own style: a plain number in a faux row
+    ],
+    ids=lambda c: ",".join(f"{k}={v}" for k, v in c.items()),
+)
+def test_edits_that_keep_the_maths_right_pass(
+    article: Path, tmp_path: Path, layout: Layout, changes: dict[str, object]
+) -> None:
+    report = verify_workbook(edit(article, tmp_path / "edited.xlsx", layout, changes))
+    assert report.ok, [c.message for c in report.wrong]
+
+
+@pytest.mark.parametrize(
+    ("changes", "cell", "status"),
+    [
+        ({"local.net": "=1-{output}^3"}, "local.net", "wrong"),
+        ({"global.weight": "={local.input}*{global.net}"}, "global.weight", "wrong"),
+        ({"nudge.net.gradient": "=({nudge.net.loss}-{loss})/0.001"}, "nudge.net.gradient", "wrong"),
+        ({"global.weight": -0.0080}, "global.weight", "typed"),
+        ({"global.bias": -0.020105429430100793}, "global.bias", "typed"),  # even the exact value
+        ({"net": None}, "net", "empty"),
+        ({"error": "=1/0"}, "error", "error"),
+        ({"loss": "oops"}, "loss", "text"),
+        ({"output": "=TANH({net})+FOOBAR(1)"}, "output", "unsupported"),
+    ],
+    ids=lambda x: str(x) if not isinstance(x, dict) else ",".join(map(str, x.values())),
+)
+def test_edits_that_break_the_maths_fail_naming_the_cell(
+    article: Path,
+    tmp_path: Path,
+    layout: Layout,
+    changes: dict[str, object],
+    cell: str,
+    status: str,
+) -> None:
+    report = verify_workbook(edit(article, tmp_path / "broken.xlsx", layout, changes))
+    assert not report.ok
+    address = layout.by_quantity[cell].at
+    verdict = next(c for c in report.cells if c.cell == address)
+    assert verdict.status == status
+    assert address in verdict.message
+    if status == "wrong":
+        assert verdict.expected is not None and f"{verdict.expected:.10g}" in verdict.message
+
+
+def test_a_wrong_cell_says_what_it_should_be(article: Path, tmp_path: Path, layout: Layout) -> None:
+    report = verify_workbook(
+        edit(article, tmp_path / "b.xlsx", layout, {"local.net": "=1-{output}^3"})
+    )
+    bad = {c.cell: c for c in report.wrong}
+    e3 = bad[layout.by_quantity["local.net"].at]
+    assert e3.expected == pytest.approx(0.5590551677322437, rel=1e-12)
+    assert e3.found == pytest.approx(1 - 0.6640367702678491**3, rel=1e-12)
+    assert e3.formula == "=1-" + layout.by_quantity["output"].at + "^3"
+    # Cells that read E3 are wrong too, and are reported: the learner sees the whole trail.
+    assert layout.by_quantity["global.net"].at in bad
+
+
+def test_unusable_parameters_are_named(article: Path, tmp_path: Path, layout: Layout) -> None:
+    report = verify_workbook(edit(article, tmp_path / "t.xlsx", layout, {"tiny": 0}))
+    tiny = next(c for c in report.cells if c.cell == layout.by_quantity["tiny"].at)
+    assert tiny.status == "wrong" and "must not be 0" in tiny.message
+    text = verify_workbook(edit(article, tmp_path / "x.xlsx", layout, {"input": "abc"}))
+    assert any("must hold a number" in c.message for c in text.wrong)
+
+
+def test_layout_is_found_on_a_renamed_sheet_that_is_not_first(
+    article: Path, tmp_path: Path, layout: Layout
+) -> None:
+    wb = openpyxl.load_workbook(article)
+    wb[layout.sheet].title = "My neuron"
+    wb.create_sheet("Notes", 0)["A1"] = "learner's notes"
+    del wb.defined_names["Tiny"]  # re-point the name at the renamed sheet
+    tiny = layout.by_quantity["tiny"].at
+    wb.defined_names["Tiny"] = openpyxl.workbook.defined_name.DefinedName(
+        "Tiny", attr_text=f"'My neuron'!{tiny}"
+    )
+    wb.save(tmp_path / "renamed.xlsx")
+    report = verify_workbook(tmp_path / "renamed.xlsx")
+    assert report.ok and report.sheet == "My neuron"
+
+
+def test_a_workbook_without_the_layout_is_refused(tmp_path: Path) -> None:
+    wb = openpyxl.Workbook()
+    wb.active["A1"] = "shopping list"
+    wb.save(tmp_path / "other.xlsx")
+    with pytest.raises(LayoutNotFoundError, match="no sheet laid out"):
+        verify_workbook(tmp_path / "other.xlsx")
+
+
+def test_verify_never_modifies_its_input(article: Path) -> None:
+    before, mtime = article.read_bytes(), article.stat().st_mtime_ns
+    verify_workbook(article)
+    assert article.read_bytes() == before and article.stat().st_mtime_ns == mtime
+
+
+def test_workbooks_built_with_other_parameters_verify(tmp_path: Path) -> None:
+    path = build(tmp_path / "w.xlsx", input=-1.2, weight=0.8, bias=-0.1, target=0.3, tiny=1e-5)
+    assert verify_workbook(path).ok
