@@ -302,7 +302,7 @@ def _run_uno_job(
         script.write_text(_UNO_SCRIPT, encoding="utf-8")
         accept = f"--accept=pipe,name={pipe};urp;StarOffice.ComponentContext"
         with _Office(soffice, tmp, [accept]) as office:
-            report = _run_helper(python, script, tmp, office, deadline, src.name)
+            report = _run_helper(python, script, tmp, office, timeout, src.name)
             if report.get("ok") is True:
                 # The helper asked LibreOffice to terminate; give it time to exit cleanly
                 # (the context manager kills it if it does not).
@@ -319,9 +319,10 @@ def _run_uno_job(
 
 
 def _run_helper(
-    python: str, script: Path, tmp: Path, office: _Office, deadline: float, name: str
+    python: str, script: Path, tmp: Path, office: _Office, timeout: float, name: str
 ) -> dict[str, object]:
     """Run the UNO script under ``python``; return its JSON report. Kill it on timeout."""
+    deadline = office.started + timeout
     with (tmp / "helper.out").open("wb") as out, (tmp / "helper.err").open("wb") as err:
         helper = subprocess.Popen(
             [python, str(script), str(tmp / "job.json")],
@@ -337,7 +338,7 @@ def _run_helper(
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise LibreOfficeTimeoutError(
-                        f"LibreOffice did not finish {name} within the time limit; "
+                        f"LibreOffice did not finish {name} within {timeout:g} s; "
                         "its processes were killed."
                     )
                 try:
@@ -442,6 +443,7 @@ class _Office:
         except OSError as exc:
             self._stderr.close()
             raise LibreOfficeError(f"Could not start LibreOffice ({soffice}): {exc}.") from exc
+        self.started = time.monotonic()
         self.returncode: int | None = None
 
     def __enter__(self) -> _Office:
@@ -486,15 +488,48 @@ class _Office:
         return "\n".join(lines[-5:])
 
     def _kill_group(self) -> None:
-        """SIGKILL whatever is left of the tree, then reap the leader."""
+        """SIGKILL whatever is left of the tree, then reap the leader.
+
+        Children go first while their parent (oosplash) is alive to reap them: killing
+        the parent first orphans soffice.bin to PID 1, and in containers whose init
+        does not reap promptly it lingers as a zombie.
+        """
         if self.returncode is not None:
             return
         if sys.platform == "win32":  # pragma: no cover
             self._proc.kill()
-        else:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self._proc.pid, signal.SIGKILL)
+            self.returncode = self._proc.wait()
+            return
+        leader = self._proc.pid
+        if not self.has_exited():
+            children = [pid for pid in _process_group(leader) if pid != leader]
+            for pid in children:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, signal.SIGKILL)
+            give_up = time.monotonic() + (2.0 if children else 0.0)
+            while not self.has_exited() and time.monotonic() < give_up:
+                time.sleep(0.02)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(leader, signal.SIGKILL)
         self.returncode = self._proc.wait()
+
+
+def _process_group(pgid: int) -> list[int]:
+    """PIDs in process group ``pgid`` (Linux /proc; empty elsewhere, which is still safe)."""
+    members: list[int] = []
+    with contextlib.suppress(OSError):
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = Path(entry.path, "stat").read_text()
+            except OSError:
+                continue
+            # Fields after the parenthesised command name: state ppid pgrp ...
+            fields = stat[stat.rfind(")") + 2 :].split()
+            if len(fields) > 2 and fields[2] == str(pgid):
+                members.append(int(entry.name))
+    return members
 
 
 # --------------------------------------------------------------------------- helpers
