@@ -502,11 +502,23 @@ class _Office:
             return
         leader = self._proc.pid
         if not self.has_exited():
-            children = [pid for pid in _process_group(leader) if pid != leader]
-            for pid in children:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.kill(pid, signal.SIGKILL)
-            give_up = time.monotonic() + (2.0 if children else 0.0)
+            # Freeze the leader so it cannot start a child between our listing and our
+            # kill (that child would escape to PID 1), kill its children, then let it
+            # run again to reap them and exit on its own.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(leader, signal.SIGSTOP)
+            killed = False
+            for _ in range(3):
+                children = [p for p in _process_group(leader, live_only=True) if p != leader]
+                if not children:
+                    break
+                killed = True
+                for pid in children:
+                    with contextlib.suppress(ProcessLookupError, PermissionError):
+                        os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(leader, signal.SIGCONT)
+            give_up = time.monotonic() + (2.0 if killed else 0.0)
             while not self.has_exited() and time.monotonic() < give_up:
                 time.sleep(0.02)
         with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -514,8 +526,11 @@ class _Office:
         self.returncode = self._proc.wait()
 
 
-def _process_group(pgid: int) -> list[int]:
-    """PIDs in process group ``pgid`` (Linux /proc; empty elsewhere, which is still safe)."""
+def _process_group(pgid: int, *, live_only: bool = False) -> list[int]:
+    """PIDs in process group ``pgid`` (Linux /proc; empty elsewhere, which is still safe).
+
+    ``live_only`` leaves out zombies: they are dead already, only waiting to be reaped.
+    """
     members: list[int] = []
     with contextlib.suppress(OSError):
         for entry in os.scandir("/proc"):
@@ -527,7 +542,7 @@ def _process_group(pgid: int) -> list[int]:
                 continue
             # Fields after the parenthesised command name: state ppid pgrp ...
             fields = stat[stat.rfind(")") + 2 :].split()
-            if len(fields) > 2 and fields[2] == str(pgid):
+            if len(fields) > 2 and fields[2] == str(pgid) and not (live_only and fields[0] == "Z"):
                 members.append(int(entry.name))
     return members
 
