@@ -141,7 +141,7 @@ def _can_import_uno(python: str) -> bool:
     """Whether ``python`` can import uno; checked by running it, the only reliable way."""
     try:
         result = subprocess.run(
-            [python, "-c", "import uno"],
+            [python, "-I", "-c", "import uno"],
             env=_clean_env(),
             capture_output=True,
             timeout=30,
@@ -325,7 +325,7 @@ def _run_helper(
     deadline = office.started + timeout
     with (tmp / "helper.out").open("wb") as out, (tmp / "helper.err").open("wb") as err:
         helper = subprocess.Popen(
-            [python, str(script), str(tmp / "job.json")],
+            [python, "-I", str(script), str(tmp / "job.json")],
             stdout=out,
             stderr=err,
             stdin=subprocess.DEVNULL,

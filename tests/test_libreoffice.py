@@ -26,13 +26,19 @@ from openpyxl.workbook.defined_name import DefinedName
 from sheetgen import libreoffice as lo
 from sheetgen.errors import InputFileError, UsageError
 
-_MISSING = (
-    "LibreOffice is not installed (no soffice on PATH, SHEETGEN_SOFFICE unset)"
-    if lo.find_soffice() is None
-    else "no Python can 'import uno' (install python3-uno or set SHEETGEN_UNO_PYTHON)"
-    if lo.find_uno_python() is None
-    else None
-)
+
+def _missing() -> str | None:
+    """Why LibreOffice cannot be driven here, or None when it can."""
+    if lo.find_soffice() is None:
+        where = os.environ.get("SHEETGEN_SOFFICE")
+        hint = f"SHEETGEN_SOFFICE={where!r} not found" if where else "SHEETGEN_SOFFICE unset"
+        return f"LibreOffice is not installed (no soffice on PATH, {hint})"
+    if lo.find_uno_python() is None:
+        return "no Python can 'import uno' (install python3-uno or set SHEETGEN_UNO_PYTHON)"
+    return None
+
+
+_MISSING = _missing()
 if _MISSING is not None:
     if os.environ.get("SHEETGEN_REQUIRE_LIBREOFFICE") == "1":
         pytest.fail(
