@@ -41,6 +41,7 @@ not bit for bit.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import math
 import os
@@ -301,7 +302,7 @@ def _run_uno_job(
         script = tmp / "uno_job.py"
         script.write_text(_UNO_SCRIPT, encoding="utf-8")
         accept = f"--accept=pipe,name={pipe};urp;StarOffice.ComponentContext"
-        with _Office(soffice, tmp, [accept]) as office:
+        with _Office(soffice, tmp, [accept], pipe=pipe) as office:
             report = _run_helper(python, script, tmp, office, timeout, src.name)
             if report.get("ok") is True:
                 # The helper asked LibreOffice to terminate; give it time to exit cleanly
@@ -413,8 +414,13 @@ class _Office:
     signalled, so the process-group id cannot have been reused by then.
     """
 
-    def __init__(self, soffice: str, tmp: Path, args: Sequence[str]) -> None:
+    def __init__(
+        self, soffice: str, tmp: Path, args: Sequence[str], *, pipe: str | None = None
+    ) -> None:
         profile = tmp / "profile"
+        self._pipe_names = [_single_instance_pipe(profile.as_uri())]
+        if pipe is not None:
+            self._pipe_names.append(pipe)
         (profile / "user").mkdir(parents=True)
         (profile / "user" / "registrymodifications.xcu").write_text(_PROFILE_XCU, encoding="utf-8")
         self._stderr_path = tmp / "soffice.err"
@@ -454,6 +460,22 @@ class _Office:
             self._kill_group()
         finally:
             self._stderr.close()
+            self._remove_stale_pipes()
+
+    def _remove_stale_pipes(self) -> None:
+        """Delete the sockets a killed soffice leaves in /tmp (a clean exit removes them).
+
+        LibreOffice puts them in a fixed /tmp (or /var/tmp), not in TMPDIR, so without
+        this every timeout would leave two ``OSL_PIPE_*`` files there for good.
+        """
+        if sys.platform == "win32":  # pragma: no cover - named pipes vanish with the process
+            return
+        for folder in ("/tmp", "/var/tmp"):
+            for name in self._pipe_names:
+                path = Path(folder, f"OSL_PIPE_{os.getuid()}_{name}")
+                with contextlib.suppress(OSError):
+                    if path.is_socket():
+                        path.unlink()
 
     def has_exited(self) -> bool:
         """Whether the leader has exited, without reaping it (see the class docstring)."""
@@ -524,6 +546,16 @@ class _Office:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(leader, signal.SIGKILL)
         self.returncode = self._proc.wait()
+
+
+def _single_instance_pipe(profile_url: str) -> str:
+    """The name soffice gives its single-instance pipe for a profile.
+
+    Mirrors desktop/source/app/officeipcthread.cxx: MD5 of the profile URL in UTF-16,
+    each byte in hex without zero padding.
+    """
+    digest = hashlib.md5(profile_url.encode("utf-16-le"), usedforsecurity=False).digest()
+    return "SingleOfficeIPC_" + "".join(format(byte, "x") for byte in digest)
 
 
 def _process_group(pgid: int, *, live_only: bool = False) -> list[int]:

@@ -142,13 +142,18 @@ def recalculated(neuron: Path) -> Path:
 
 @pytest.fixture
 def office_groups(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
-    """Record the process group of every soffice started, and prove none survives."""
+    """Record the process group of every soffice started, and prove none survives.
+
+    Also checks that no ``OSL_PIPE_*`` socket of theirs is left in /tmp.
+    """
     started: list[int] = []
+    pipes: list[Path] = []
     original = lo._Office.__init__
 
     def recording_init(self: Any, *args: Any, **kwargs: Any) -> None:
         original(self, *args, **kwargs)
         started.append(self._proc.pid)
+        pipes.extend(Path("/tmp", f"OSL_PIPE_{os.getuid()}_{n}") for n in self._pipe_names)
 
     monkeypatch.setattr(lo._Office, "__init__", recording_init)
     yield started
@@ -163,6 +168,7 @@ def office_groups(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
         if state not in ("Z", "gone") or comm in ("soffice.bin", "oosplash")
     ]
     assert not leftovers, f"soffice processes left behind: {leftovers}"
+    assert not [p for p in pipes if p.exists()], "stale LibreOffice pipes left in /tmp"
 
 
 def _comm_state(pid: int) -> tuple[str, str]:
