@@ -1,0 +1,753 @@
+"""Drive a headless LibreOffice to recalculate, edit and render workbooks.
+
+Why this exists: openpyxl writes formulas without cached values and the ``formulas``
+package is our own reimplementation of Excel's maths, so neither proves that a real
+spreadsheet application computes the sheet the way we claim. LibreOffice is the one
+spreadsheet app that runs headless on a CI box, so the tests use it to (a) recompute a
+workbook from scratch, (b) type into cells the way a learner would, and (c) render the
+sheet to PDF/PNG for a human to look at.
+
+Design decisions, each paid for by a bug it avoids:
+
+* Every call starts its own ``soffice`` with a throwaway user profile
+  (``-env:UserInstallation``). Two calls sharing a profile would hand their work to one
+  another's instance (or block on its lock), so concurrent calls must not share one.
+* The profile sets ``OOXMLRecalcMode``/``ODFRecalcMode`` to 0 ("always recalculate"). The
+  shipped default (1, "never") keeps whatever cached values a file carries, so a file with
+  stale values would come back unchanged and a test would check the stale numbers.
+  The UNO path also calls ``calculateAll()`` explicitly, belt and braces.
+* The profile switches the formula syntax to "Excel A1" with English function names and
+  ``,`` as separator, and edits go through the cell's ``FormulaLocal`` property: that is
+  exactly what a person types into Excel (``=IF(B2>0,1,2)``, ``=Neuron!B2``), whereas the
+  raw ``setFormula`` API wants Calc's syntax (``;`` separators) and turns ``,`` into #NAME?.
+* UNO only works under the interpreter python3-uno was built for (Debian's
+  ``/usr/bin/python3``), not under the project's venv, so the UNO part is a small script
+  (``_UNO_SCRIPT``) run as a subprocess under that interpreter, connected over a private
+  named pipe to the ``soffice`` started here.
+* ``soffice`` is a shell script that starts ``oosplash`` which starts ``soffice.bin``. It
+  is started in its own session, and on every exit path the whole process group is
+  killed (after its leader has exited or been killed) so nothing survives a timeout.
+* Input files are copied into the private temp directory before LibreOffice opens them:
+  LibreOffice drops ``.~lock.*#`` files next to what it opens, which would litter the
+  caller's folder and make two concurrent calls on the same file collide.
+* Results are written to a temp file and moved into place, so ``dst`` is either the
+  complete new workbook or untouched.
+
+LibreOffice writes cached numbers with 15 significant digits, so values read back with
+``openpyxl.load_workbook(data_only=True)`` match Python's doubles to about 1e-15 relative,
+not bit for bit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import math
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import IO
+
+from sheetgen.errors import InputFileError, SheetgenError, UsageError
+
+__all__ = [
+    "LibreOfficeError",
+    "LibreOfficeTimeoutError",
+    "ToolNotFoundError",
+    "edit",
+    "find_pdftoppm",
+    "find_soffice",
+    "find_uno_python",
+    "pdf_to_png",
+    "recalculate",
+    "render",
+]
+
+XLSX_FILTER = "Calc MS Excel 2007 XML"
+"""LibreOffice's export filter for .xlsx (the one its own Save As uses)."""
+
+_CELL_RE = re.compile(r"^\$?[A-Za-z]{1,3}\$?[0-9]{1,7}$")
+_SHUTDOWN_GRACE = 15.0
+"""Seconds a clean LibreOffice shutdown may take before the process group is killed."""
+
+
+class LibreOfficeError(SheetgenError):
+    """LibreOffice (or a tool next to it) could not do what was asked."""
+
+
+class ToolNotFoundError(LibreOfficeError):
+    """soffice, a Python that can ``import uno``, or pdftoppm is not installed."""
+
+
+class LibreOfficeTimeoutError(LibreOfficeError):
+    """LibreOffice did not finish in time; its processes were killed."""
+
+
+# --------------------------------------------------------------------------- discovery
+
+
+def find_soffice() -> str | None:
+    """Return the soffice executable to use, or None when LibreOffice is not installed.
+
+    ``SHEETGEN_SOFFICE`` wins so that CI or a developer can point at a specific build
+    (a path or a name looked up on PATH); otherwise ``soffice`` then ``libreoffice``.
+    """
+    override = os.environ.get("SHEETGEN_SOFFICE")
+    if override:
+        return shutil.which(override) or (override if Path(override).is_file() else None)
+    for name in ("soffice", "libreoffice"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def find_uno_python(soffice: str | None = None) -> str | None:
+    """Return a Python interpreter that can ``import uno``, or None.
+
+    The venv running sheetgen usually cannot (python3-uno is compiled for the system
+    interpreter), so look at ``SHEETGEN_UNO_PYTHON``, then the ``python`` bundled next to
+    soffice (Windows/macOS builds ship one), then the system ``python3``.
+    """
+    candidates: list[str] = []
+    override = os.environ.get("SHEETGEN_UNO_PYTHON")
+    if override:
+        candidates.append(override)
+    office = soffice or find_soffice()
+    if office:
+        program_dir = Path(office).resolve().parent
+        candidates += [str(program_dir / "python"), str(program_dir / "python.exe")]
+    candidates += ["/usr/bin/python3", shutil.which("python3") or ""]
+    for candidate in candidates:
+        if candidate and Path(candidate).is_file() and _can_import_uno(candidate):
+            return candidate
+    return None
+
+
+def find_pdftoppm() -> str | None:
+    """Return the pdftoppm executable (Debian package poppler-utils), or None."""
+    return shutil.which("pdftoppm")
+
+
+def _can_import_uno(python: str) -> bool:
+    """Whether ``python`` can import uno; checked by running it, the only reliable way."""
+    try:
+        result = subprocess.run(
+            [python, "-I", "-c", "import uno"],
+            env=_clean_env(),
+            capture_output=True,
+            timeout=30,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return result.returncode == 0
+
+
+def _require_soffice() -> str:
+    soffice = find_soffice()
+    if soffice is None:
+        raise ToolNotFoundError(
+            "LibreOffice is not installed: no soffice on PATH and SHEETGEN_SOFFICE is not set "
+            "(Debian: apt-get install libreoffice-calc-nogui)."
+        )
+    return soffice
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def recalculate(src: Path, dst: Path, *, timeout: float = 120) -> None:
+    """Open ``src`` in LibreOffice, recompute every formula, save it as .xlsx to ``dst``.
+
+    Cached values in ``src`` are ignored (hard recalculation), so ``dst`` holds what
+    LibreOffice itself computes from the formulas and inputs.
+    """
+    _run_uno_job(src, dst, edits={}, sheet=None, timeout=timeout)
+
+
+def edit(
+    src: Path,
+    dst: Path,
+    edits: Mapping[str, str | float],
+    *,
+    sheet: str | None = None,
+    timeout: float = 120,
+) -> None:
+    """Type ``edits`` into cells of ``src`` in LibreOffice, recalculate, save .xlsx to ``dst``.
+
+    Keys are A1 addresses (``"B2"``) on ``sheet`` (default: the first sheet). A value
+    that is a string starting with ``=`` is entered as a formula in Excel syntax, a
+    number becomes a number, ``""`` empties the cell, any other string becomes text.
+    Edits are applied in mapping order, then the whole workbook is recalculated.
+    """
+    _run_uno_job(src, dst, edits=edits, sheet=sheet, timeout=timeout)
+
+
+def render(src: Path, out_dir: Path, *, timeout: float = 120) -> Path:
+    """Convert ``src`` to PDF in ``out_dir`` and return the PDF's path.
+
+    Uses ``soffice --convert-to pdf`` with the always-recalculate profile, so the PDF
+    shows freshly computed values even if the file's cached values are stale.
+    The PDF is named after ``src`` (``<stem>.pdf``) and replaces any file of that name.
+    """
+    src = _check_input(src)
+    out_dir = Path(out_dir)
+    if not out_dir.is_dir():
+        raise UsageError(f"Output folder {out_dir} does not exist.")
+    soffice = _require_soffice()
+    deadline = time.monotonic() + timeout
+    with _workspace(src) as (tmp, work_copy):
+        convert_dir = tmp / "out"
+        convert_dir.mkdir()
+        args = ["--convert-to", "pdf", "--outdir", str(convert_dir), str(work_copy)]
+        with _Office(soffice, tmp, args) as office:
+            office.wait_until(deadline, what=f"converting {src.name} to PDF")
+            stderr = office.stderr_tail()
+        produced = convert_dir / f"{work_copy.stem}.pdf"
+        if not produced.is_file() or produced.stat().st_size == 0:
+            raise LibreOfficeError(
+                f"LibreOffice did not convert {src.name} to PDF (exit code {office.returncode})"
+                f"{_detail(stderr)}."
+            )
+        pdf = out_dir / f"{src.stem}.pdf"
+        _move_into_place(produced, pdf)
+    return pdf
+
+
+def pdf_to_png(pdf: Path, png: Path, *, dpi: int = 110, timeout: float = 60) -> Path:
+    """Render the first page of ``pdf`` to ``png`` with pdftoppm; return ``png``.
+
+    A PNG is what a reviewer (or an image-reading model) can look at without a PDF viewer.
+    """
+    pdftoppm = find_pdftoppm()
+    if pdftoppm is None:
+        raise ToolNotFoundError(
+            "pdftoppm is not installed (Debian: apt-get install poppler-utils)."
+        )
+    pdf = _check_input(pdf)
+    png = Path(png)
+    with tempfile.TemporaryDirectory(prefix="sheetgen-png-") as tmp_name:
+        prefix = Path(tmp_name) / "page"
+        cmd = [pdftoppm, "-png", "-r", str(dpi), "-f", "1", "-l", "1", "-singlefile"]
+        try:
+            result = subprocess.run(
+                [*cmd, str(pdf), str(prefix)],
+                capture_output=True,
+                timeout=timeout,
+                check=False,
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise LibreOfficeTimeoutError(
+                f"pdftoppm did not render {pdf.name} within {timeout:g} s."
+            ) from exc
+        produced = prefix.with_suffix(".png")
+        if result.returncode != 0 or not produced.is_file():
+            stderr = result.stderr.decode("utf-8", "replace")
+            raise LibreOfficeError(
+                f"pdftoppm could not render {pdf.name} (exit code {result.returncode})"
+                f"{_detail(stderr)}."
+            )
+        _move_into_place(produced, png)
+    return png
+
+
+# --------------------------------------------------------------------------- UNO job
+
+
+def _run_uno_job(
+    src: Path,
+    dst: Path,
+    *,
+    edits: Mapping[str, str | float],
+    sheet: str | None,
+    timeout: float,
+) -> None:
+    """Start soffice listening on a private pipe and let ``_UNO_SCRIPT`` do the work."""
+    src = _check_input(src)
+    dst = Path(dst)
+    if not dst.parent.is_dir():
+        raise UsageError(f"Output folder {dst.parent} does not exist.")
+    job_edits = [_encode_edit(address, value) for address, value in edits.items()]
+    soffice = _require_soffice()
+    python = find_uno_python(soffice)
+    if python is None:
+        raise ToolNotFoundError(
+            "No Python that can 'import uno' was found (Debian: apt-get install python3-uno; "
+            "or set SHEETGEN_UNO_PYTHON)."
+        )
+    deadline = time.monotonic() + timeout
+    with _workspace(src) as (tmp, work_copy):
+        pipe = f"sheetgen_{uuid.uuid4().hex}"
+        out = tmp / "result.xlsx"
+        job = {
+            "pipe": pipe,
+            "src": work_copy.as_uri(),
+            "dst": out.as_uri(),
+            "filter": XLSX_FILTER,
+            "sheet": sheet,
+            "edits": job_edits,
+            "deadline_seconds": timeout,
+        }
+        (tmp / "job.json").write_text(json.dumps(job), encoding="utf-8")
+        script = tmp / "uno_job.py"
+        script.write_text(_UNO_SCRIPT, encoding="utf-8")
+        accept = f"--accept=pipe,name={pipe};urp;StarOffice.ComponentContext"
+        with _Office(soffice, tmp, [accept], pipe=pipe) as office:
+            report = _run_helper(python, script, tmp, office, timeout, src.name)
+            if report.get("ok") is True:
+                # The helper asked LibreOffice to terminate; give it time to exit cleanly
+                # (the context manager kills it if it does not).
+                office.wait_until(
+                    min(deadline, time.monotonic() + _SHUTDOWN_GRACE),
+                    what="shutting down",
+                    kill_quietly=True,
+                )
+        if report.get("ok") is not True:
+            raise _error_from_report(report, src.name)
+        if not out.is_file() or out.stat().st_size == 0:
+            raise LibreOfficeError(f"LibreOffice did not write a workbook for {src.name}.")
+        _move_into_place(out, dst)
+
+
+def _run_helper(
+    python: str, script: Path, tmp: Path, office: _Office, timeout: float, name: str
+) -> dict[str, object]:
+    """Run the UNO script under ``python``; return its JSON report. Kill it on timeout."""
+    deadline = office.started + timeout
+    with (tmp / "helper.out").open("wb") as out, (tmp / "helper.err").open("wb") as err:
+        helper = subprocess.Popen(
+            [python, "-I", str(script), str(tmp / "job.json")],
+            stdout=out,
+            stderr=err,
+            stdin=subprocess.DEVNULL,
+            env=_clean_env(),
+            cwd=tmp,
+            start_new_session=True,
+        )
+        try:
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise LibreOfficeTimeoutError(
+                        f"LibreOffice did not finish {name} within {timeout:g} s; "
+                        "its processes were killed."
+                    )
+                try:
+                    helper.wait(timeout=min(0.2, remaining))
+                    break
+                except subprocess.TimeoutExpired:
+                    pass
+                if office.has_exited():
+                    # Give the helper a moment to report what it saw, then stop waiting.
+                    with contextlib.suppress(subprocess.TimeoutExpired):
+                        helper.wait(timeout=2)
+                    if helper.returncode is None:
+                        raise LibreOfficeError(
+                            f"LibreOffice exited while working on {name} "
+                            f"(exit code {office.returncode}){_detail(office.stderr_tail())}."
+                        )
+                    break
+        finally:
+            if helper.returncode is None:
+                helper.kill()
+                helper.wait()
+    stdout = (tmp / "helper.out").read_text("utf-8", "replace").strip().splitlines()
+    stderr = (tmp / "helper.err").read_text("utf-8", "replace")
+    try:
+        report = json.loads(stdout[-1]) if stdout else None
+    except json.JSONDecodeError:
+        report = None
+    if not isinstance(report, dict):
+        return {
+            "ok": False,
+            "kind": "office",
+            "message": f"the UNO helper failed (exit code {helper.returncode}){_detail(stderr)}",
+        }
+    return report
+
+
+def _encode_edit(address: str, value: str | float) -> dict[str, object]:
+    """Validate one edit on our side, where the error message can name it clearly."""
+    if not isinstance(address, str) or not _CELL_RE.match(address):
+        raise UsageError(f"Cannot edit {address!r}: expected a cell address such as 'B2'.")
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise UsageError(f"Cannot type {value!r} into {address}: expected a string or a number.")
+    if isinstance(value, str):
+        if value.startswith("="):
+            return {"cell": address, "kind": "formula", "value": value}
+        if value == "":
+            return {"cell": address, "kind": "clear", "value": ""}
+        return {"cell": address, "kind": "text", "value": value}
+    if not math.isfinite(value):
+        raise UsageError(f"Cannot type {value!r} into {address}: spreadsheets hold finite numbers.")
+    return {"cell": address, "kind": "number", "value": float(value)}
+
+
+def _error_from_report(report: Mapping[str, object], name: str) -> SheetgenError:
+    message = f"{name}: {report.get('message', 'unknown LibreOffice failure')}"
+    kind = report.get("kind")
+    if kind == "input":
+        return InputFileError(message)
+    if kind == "usage":
+        return UsageError(message)
+    return LibreOfficeError(message)
+
+
+# --------------------------------------------------------------------------- processes
+
+
+class _Office:
+    """One soffice process tree with a private profile, killed for sure on exit.
+
+    Used as a context manager: ``__exit__`` waits for nothing; if the tree is still
+    alive it is SIGKILLed. The group leader is not reaped until its group has been
+    signalled, so the process-group id cannot have been reused by then.
+    """
+
+    def __init__(
+        self, soffice: str, tmp: Path, args: Sequence[str], *, pipe: str | None = None
+    ) -> None:
+        profile = tmp / "profile"
+        self._pipe_names = [_single_instance_pipe(profile.as_uri())]
+        if pipe is not None:
+            self._pipe_names.append(pipe)
+        (profile / "user").mkdir(parents=True)
+        (profile / "user" / "registrymodifications.xcu").write_text(_PROFILE_XCU, encoding="utf-8")
+        self._stderr_path = tmp / "soffice.err"
+        self._stderr: IO[bytes] = self._stderr_path.open("wb")
+        cmd = [
+            soffice,
+            f"-env:UserInstallation={profile.as_uri()}",
+            "--headless",
+            "--invisible",
+            "--nologo",
+            "--nodefault",
+            "--norestore",
+            "--nolockcheck",
+            *args,
+        ]
+        try:
+            self._proc = subprocess.Popen(
+                cmd,
+                stdin=subprocess.DEVNULL,
+                stdout=self._stderr,
+                stderr=subprocess.STDOUT,
+                env=_clean_env(),
+                cwd=tmp,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            self._stderr.close()
+            raise LibreOfficeError(f"Could not start LibreOffice ({soffice}): {exc}.") from exc
+        self.started = time.monotonic()
+        self.returncode: int | None = None
+
+    def __enter__(self) -> _Office:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self._kill_group()
+        finally:
+            self._stderr.close()
+            self._remove_stale_pipes()
+
+    def _remove_stale_pipes(self) -> None:
+        """Delete the sockets a killed soffice leaves in /tmp (a clean exit removes them).
+
+        LibreOffice puts them in a fixed /tmp (or /var/tmp), not in TMPDIR, so without
+        this every timeout would leave two ``OSL_PIPE_*`` files there for good.
+        """
+        if sys.platform == "win32":  # pragma: no cover - named pipes vanish with the process
+            return
+        for folder in ("/tmp", "/var/tmp"):
+            for name in self._pipe_names:
+                path = Path(folder, f"OSL_PIPE_{os.getuid()}_{name}")
+                with contextlib.suppress(OSError):
+                    if path.is_socket():
+                        path.unlink()
+
+    def has_exited(self) -> bool:
+        """Whether the leader has exited, without reaping it (see the class docstring)."""
+        if self.returncode is not None:
+            return True
+        if sys.platform == "win32":  # pragma: no cover - no process groups to protect
+            return self._proc.poll() is not None
+        try:
+            info = os.waitid(os.P_PID, self._proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        except ChildProcessError:
+            return True
+        return info is not None
+
+    def wait_until(self, deadline: float, *, what: str, kill_quietly: bool = False) -> None:
+        """Wait for soffice to exit by ``deadline``; on timeout kill it and raise."""
+        while not self.has_exited():
+            if time.monotonic() >= deadline:
+                self._kill_group()
+                if kill_quietly:
+                    return
+                raise LibreOfficeTimeoutError(
+                    f"LibreOffice timed out {what}; its processes were killed."
+                )
+            time.sleep(0.05)
+        self._kill_group()
+
+    def stderr_tail(self) -> str:
+        self._stderr.flush()
+        text = self._stderr_path.read_text("utf-8", "replace")
+        noise = ("javaldx", "java may not function")
+        lines = [line for line in text.splitlines() if not any(n in line for n in noise)]
+        return "\n".join(lines[-5:])
+
+    def _kill_group(self) -> None:
+        """SIGKILL whatever is left of the tree, then reap the leader.
+
+        Children go first while their parent (oosplash) is alive to reap them: killing
+        the parent first orphans soffice.bin to PID 1, and in containers whose init
+        does not reap promptly it lingers as a zombie.
+        """
+        if self.returncode is not None:
+            return
+        if sys.platform == "win32":  # pragma: no cover
+            self._proc.kill()
+            self.returncode = self._proc.wait()
+            return
+        leader = self._proc.pid
+        if not self.has_exited():
+            # Freeze the leader so it cannot start a child between our listing and our
+            # kill (that child would escape to PID 1), kill its children, then let it
+            # run again to reap them and exit on its own.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(leader, signal.SIGSTOP)
+            killed = False
+            for _ in range(3):
+                children = [p for p in _process_group(leader, live_only=True) if p != leader]
+                if not children:
+                    break
+                killed = True
+                for pid in children:
+                    with contextlib.suppress(ProcessLookupError, PermissionError):
+                        os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(leader, signal.SIGCONT)
+            give_up = time.monotonic() + (2.0 if killed else 0.0)
+            while not self.has_exited() and time.monotonic() < give_up:
+                time.sleep(0.02)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(leader, signal.SIGKILL)
+        self.returncode = self._proc.wait()
+
+
+def _single_instance_pipe(profile_url: str) -> str:
+    """The name soffice gives its single-instance pipe for a profile.
+
+    Mirrors desktop/source/app/officeipcthread.cxx: MD5 of the profile URL in UTF-16,
+    each byte in hex without zero padding.
+    """
+    digest = hashlib.md5(profile_url.encode("utf-16-le"), usedforsecurity=False).digest()
+    return "SingleOfficeIPC_" + "".join(format(byte, "x") for byte in digest)
+
+
+def _process_group(pgid: int, *, live_only: bool = False) -> list[int]:
+    """PIDs in process group ``pgid`` (Linux /proc; empty elsewhere, which is still safe).
+
+    ``live_only`` leaves out zombies: they are dead already, only waiting to be reaped.
+    """
+    members: list[int] = []
+    with contextlib.suppress(OSError):
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = Path(entry.path, "stat").read_text()
+            except OSError:
+                continue
+            # Fields after the parenthesised command name: state ppid pgrp ...
+            fields = stat[stat.rfind(")") + 2 :].split()
+            if len(fields) > 2 and fields[2] == str(pgid) and not (live_only and fields[0] == "Z"):
+                members.append(int(entry.name))
+    return members
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+@contextlib.contextmanager
+def _workspace(src: Path) -> Iterator[tuple[Path, Path]]:
+    """A private temp dir holding a copy of ``src`` (see the module docstring for why)."""
+    with tempfile.TemporaryDirectory(prefix="sheetgen-lo-") as tmp_name:
+        tmp = Path(tmp_name)
+        (tmp / "in").mkdir()
+        work_copy = tmp / "in" / src.name
+        shutil.copyfile(src, work_copy)
+        yield tmp, work_copy
+
+
+def _check_input(path: Path) -> Path:
+    path = Path(path)
+    if not path.is_file():
+        raise InputFileError(f"{path} does not exist or is not a file.")
+    return path.resolve()
+
+
+def _move_into_place(produced: Path, target: Path) -> None:
+    """Copy next to ``target`` then rename, so ``target`` is never half written."""
+    partial = target.with_name(f".{target.name}.{uuid.uuid4().hex}.part")
+    try:
+        shutil.copyfile(produced, partial)
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def _clean_env() -> dict[str, str]:
+    """Our environment minus what would make the system Python load the venv's modules."""
+    env = dict(os.environ)
+    for key in ("PYTHONHOME", "PYTHONPATH", "PYTHONSTARTUP", "VIRTUAL_ENV", "PYTHONSAFEPATH"):
+        env.pop(key, None)
+    return env
+
+
+def _detail(text: str) -> str:
+    text = text.strip()
+    return f": {text.splitlines()[-1]}" if text else ""
+
+
+_PROFILE_XCU = """<?xml version="1.0" encoding="UTF-8"?>
+<oor:items xmlns:oor="http://openoffice.org/2001/registry"
+ xmlns:xs="http://www.w3.org/2001/XMLSchema"
+ xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+<!-- 0 = always recalculate on load; LibreOffice's default 1 keeps cached values -->
+<item oor:path="/org.openoffice.Office.Calc/Formula/Load">\
+<prop oor:name="OOXMLRecalcMode" oor:op="fuse"><value>0</value></prop></item>
+<item oor:path="/org.openoffice.Office.Calc/Formula/Load">\
+<prop oor:name="ODFRecalcMode" oor:op="fuse"><value>0</value></prop></item>
+<!-- typed formulas use Excel syntax: Excel A1 grammar, English names, ',' separators -->
+<item oor:path="/org.openoffice.Office.Calc/Formula/Syntax">\
+<prop oor:name="Grammar" oor:op="fuse"><value>1</value></prop></item>
+<item oor:path="/org.openoffice.Office.Calc/Formula/Syntax">\
+<prop oor:name="EnglishFunctionName" oor:op="fuse"><value>true</value></prop></item>
+<item oor:path="/org.openoffice.Office.Calc/Formula/Syntax">\
+<prop oor:name="SeparatorArg" oor:op="fuse"><value>,</value></prop></item>
+<item oor:path="/org.openoffice.Office.Calc/Formula/Syntax">\
+<prop oor:name="SeparatorArrayCol" oor:op="fuse"><value>,</value></prop></item>
+<item oor:path="/org.openoffice.Office.Calc/Formula/Syntax">\
+<prop oor:name="SeparatorArrayRow" oor:op="fuse"><value>;</value></prop></item>
+</oor:items>
+"""
+
+# Runs under the interpreter that has python3-uno (not the venv). Reads a JSON job,
+# prints one JSON line: {"ok": true} or {"ok": false, "kind": ..., "message": ...}.
+_UNO_SCRIPT = r"""
+import json
+import sys
+import time
+
+import uno
+from com.sun.star.beans import PropertyValue
+from com.sun.star.connection import NoConnectException
+
+
+def prop(name, value):
+    p = PropertyValue()
+    p.Name = name
+    p.Value = value
+    return p
+
+
+def fail(kind, message):
+    print(json.dumps({"ok": False, "kind": kind, "message": message}))
+    sys.exit(0)
+
+
+def connect(pipe, deadline):
+    local = uno.getComponentContext()
+    resolver = local.ServiceManager.createInstanceWithContext(
+        "com.sun.star.bridge.UnoUrlResolver", local)
+    url = "uno:pipe,name=%s;urp;StarOffice.ComponentContext" % pipe
+    while True:
+        try:
+            return resolver.resolve(url)
+        except NoConnectException:
+            if time.monotonic() > deadline:
+                fail("office", "could not connect to LibreOffice")
+            time.sleep(0.1)
+
+
+def main():
+    with open(sys.argv[1], encoding="utf-8") as f:
+        job = json.load(f)
+    deadline = time.monotonic() + job["deadline_seconds"]
+    ctx = connect(job["pipe"], deadline)
+    desktop = ctx.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", ctx)
+    try:
+        run(desktop, job)
+    finally:
+        try:
+            desktop.terminate()
+        except Exception:  # the bridge dies with the office; that is the point
+            pass
+
+
+def run(desktop, job):
+    load_props = (
+        prop("Hidden", True),
+        prop("MacroExecutionMode", 0),  # NEVER_EXECUTE: learners' files are untrusted
+        prop("UpdateDocMode", 0),  # NO_UPDATE: do not fetch external links
+    )
+    try:
+        doc = desktop.loadComponentFromURL(job["src"], "_blank", 0, load_props)
+    except Exception as exc:
+        fail("input", "LibreOffice could not open the file (%s)" % exc)
+    if doc is None or not hasattr(doc, "Sheets"):
+        if doc is not None:
+            doc.close(True)
+        fail("input", "LibreOffice could not open the file as a spreadsheet")
+    try:
+        sheets = doc.Sheets
+        if job["sheet"] is None:
+            sheet = sheets.getByIndex(0)
+        elif sheets.hasByName(job["sheet"]):
+            sheet = sheets.getByName(job["sheet"])
+        else:
+            fail("usage", "there is no sheet named %r (sheets: %s)"
+                 % (job["sheet"], ", ".join(sheets.ElementNames)))
+        for e in job["edits"]:
+            try:
+                cell = sheet.getCellRangeByName(e["cell"])
+            except Exception:
+                fail("usage", "%s is not a cell on the sheet" % e["cell"])
+            if e["kind"] == "formula":
+                cell.setPropertyValue("FormulaLocal", e["value"])
+            elif e["kind"] == "number":
+                cell.setValue(e["value"])
+            elif e["kind"] == "clear":
+                cell.setFormula("")
+            else:
+                cell.setString(e["value"])
+        doc.calculateAll()
+        doc.storeToURL(job["dst"], (prop("FilterName", job["filter"]), prop("Overwrite", True)))
+    finally:
+        doc.close(True)
+    print(json.dumps({"ok": True}))
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except SystemExit:
+        raise
+    except BaseException as exc:
+        print(json.dumps({"ok": False, "kind": "office",
+                          "message": "%s: %s" % (type(exc).__name__, exc)}))
+"""
