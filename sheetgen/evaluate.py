@@ -50,6 +50,7 @@ class Problem:
 
     kind: str  # "unsupported", "external", "circular", "syntax", "reference"
     message: str
+    detail: str = ""  # for "circular": the cycle, as "E2 → I2 → H2 → F2 → E2"
 
 
 @dataclass(frozen=True)
@@ -186,7 +187,7 @@ class Evaluator:
         names = " → ".join(f"{r[1]}" for r in [*cycle, start])
         for r in cycle:
             self.problems.setdefault(
-                r, Problem("circular", f"is part of a circular reference ({names})")
+                r, Problem("circular", f"is part of a circular reference ({names})", names)
             )
             self.values[r] = CellError("#CIRC!")
             on_path.discard(r)
@@ -249,7 +250,10 @@ class Evaluator:
                 r for r in resolved if r in self.problems and self.problems[r].kind == "circular"
             ]
             if inherited:
-                self.problems.setdefault(ref, self.problems[inherited[0]])
+                cycle = self.problems[inherited[0]].detail
+                self.problems.setdefault(
+                    ref, Problem("circular", f"depends on a circular reference ({cycle})", cycle)
+                )
                 return CellError("#CIRC!")
             args.append(self._argument(name, resolved))
         try:

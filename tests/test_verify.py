@@ -131,3 +131,18 @@ def test_verify_never_modifies_its_input(article: Path) -> None:
 def test_workbooks_built_with_other_parameters_verify(tmp_path: Path) -> None:
     path = build(tmp_path / "w.xlsx", input=-1.2, weight=0.8, bias=-0.1, target=0.3, tiny=1e-5)
     assert verify_workbook(path).ok
+
+
+def test_a_circular_reference_is_named_not_hung_on(
+    article: Path, tmp_path: Path, layout: Layout
+) -> None:
+    broken = edit(article, tmp_path / "c.xlsx", layout,
+                  {"net": "={input}*{weight}+{bias}+{loss}"})
+    report = verify_workbook(broken)
+    by_cell = {c.cell: c for c in report.cells}
+    net, faux = layout.by_quantity["net"].at, layout.by_quantity["nudge.bias.gradient"].at
+    assert by_cell[net].status == "unsupported"
+    assert "is part of a circular reference" in by_cell[net].message
+    assert layout.by_quantity["loss"].at in by_cell[net].message
+    assert "depends on a circular reference" in by_cell[faux].message
+    assert by_cell[layout.by_quantity["local.net"].at].status == "unsupported"
