@@ -65,9 +65,39 @@ class Compiled:
 _EXTERNAL = re.compile(r"\[[^\]]*\]")
 
 
-@functools.lru_cache(maxsize=4096)
+_CELL = re.compile(r"(?<![\w.!$:'\"])\$?([A-Za-z]{1,3})\$?(\d+)(?![\w(!:])")
+
+
+@functools.lru_cache(maxsize=65536)
 def compile_formula(text: str) -> Compiled:
-    """Parse and compile ``text`` (``"=B2*C2+D2"``) once; identical texts share the result."""
+    """Compile ``text`` (``"=B2*C2+D2"``), sharing the work among formulas of the same shape.
+
+    A generated sheet repeats a handful of shapes thousands of times (``=B5*C5+D5``,
+    ``=B6*C6+D6``...) and compiling costs milliseconds, so single-cell references are renamed
+    to placeholders in order of appearance, the shape is compiled once, and the placeholders
+    are mapped back to this formula's cells. Formulas with ranges, sheet names, strings or
+    external links are compiled as written.
+    """
+    if not any(ch in text for ch in "!:\"'["):
+        cells: dict[str, str] = {}
+
+        def rename(match: re.Match[str]) -> str:
+            ref = f"{match.group(1)}{match.group(2)}".upper()
+            return cells.setdefault(ref, f"A{len(cells) + 1}")
+
+        shape = _CELL.sub(rename, text)
+        if cells:
+            compiled = _compile_text(shape)
+            back = {placeholder: ref for ref, placeholder in cells.items()}
+            return Compiled(
+                tuple(back.get(n, n) for n in compiled.inputs), compiled.function, compiled.problem
+            )
+    return _compile_text(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _compile_text(text: str) -> Compiled:
+    """Parse and compile ``text`` once; identical texts share the result."""
     import formulas
     from formulas.functions import get_functions
     from formulas.tokens.function import Function
