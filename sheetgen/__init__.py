@@ -8,6 +8,7 @@ The library is what the ``sheetgen`` command calls; a teacher's script can call 
     assert report.ok
 """
 
+from . import network_layout, training  # noqa: F401  (register the layout families)
 from .build import build, build_workbook
 from .errors import (
     InputFileError,

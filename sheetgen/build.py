@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from openpyxl import Workbook
+from openpyxl.chart import LineChart, Reference
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
@@ -15,7 +16,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from .errors import UsageError
 from .fileio import write_atomically
-from .layout import SPEC_NAME, Layout, resolve_layout
+from .layout import SPEC_NAME, ChartSpec, Layout, resolve_layout
 
 DEFAULT_OUTPUT = Path("output/single_neuron.xlsx")
 
@@ -75,9 +76,24 @@ def build_workbook(layout: Layout, params: Mapping[str, float]) -> Workbook:
         wb.defined_names[name] = DefinedName(name, attr_text=ref)
     if layout.spec:
         wb.defined_names[SPEC_NAME] = DefinedName(SPEC_NAME, attr_text=f'"{layout.spec}"')
+    for chart in layout.charts:
+        _add_chart(ws, chart)
     _fit_columns(ws, layout)
     ws.freeze_panes = layout.freeze
     return wb
+
+
+def _add_chart(ws: Worksheet, spec: ChartSpec) -> None:
+    """A line chart referencing the layout's cells, so it redraws when the sheet recomputes."""
+    chart = LineChart()
+    chart.title = spec.title
+    chart.x_axis.title = spec.x_title
+    chart.y_axis.title = spec.y_title
+    chart.legend = None
+    chart.width, chart.height = 18, 9
+    chart.add_data(Reference(ws, range_string=f"'{ws.title}'!{spec.values}"))
+    chart.set_categories(Reference(ws, range_string=f"'{ws.title}'!{spec.categories}"))
+    ws.add_chart(chart, spec.anchor)
 
 
 def _fit_columns(ws: Worksheet, layout: Layout) -> None:

@@ -53,6 +53,18 @@ class CellSpec:
 
 
 @dataclass(frozen=True)
+class ChartSpec:
+    """A line chart the builder draws over cells of the layout (``values``: a column range)."""
+
+    title: str
+    values: str  # "G5:G54", the plotted cells
+    categories: str  # the x axis cells, same length
+    anchor: str  # the chart's top-left cell
+    x_title: str = ""
+    y_title: str = ""
+
+
+@dataclass(frozen=True)
 class Layout:
     """A whole sheet: its cells plus the facts the builder and verifier share."""
 
@@ -66,6 +78,7 @@ class Layout:
     settings: Mapping[str, str] = field(default_factory=dict)  # model, activation, loss, ...
     freeze: str | None = None  # the first cell that scrolls (frozen headers above and left)
     spec: str = ""  # what `resolve_layout` rebuilds this layout from; stored in built workbooks
+    charts: tuple[ChartSpec, ...] = ()
 
     def __iter__(self) -> Iterator[CellSpec]:
         return iter(self.cells)

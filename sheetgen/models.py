@@ -8,7 +8,7 @@ sheets (networks, training runs) register a function here and reuse everything e
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .errors import TemplateError
 from .reference import Neuron
@@ -22,12 +22,18 @@ class Reference:
     operations on such numbers is about ``eps * value_scale``. ``loss_scale``: a bound on the
     magnitudes whose rounding a loss carries (``|error| (|output| + |target|)`` for the
     cancellation in ``output - target``). ``tiny``: what faux gradients divide by.
+    ``amplification``: for quantities at the end of a long chain (a late training step), how
+    many times the rounding of one step may have accumulated by then (default 1).
     """
 
     values: Mapping[str, float]
     value_scale: float
     loss_scale: float
     tiny: float
+    amplification: Mapping[str, float] = field(default_factory=dict)
+
+    def growth(self, quantity: str) -> float:
+        return self.amplification.get(quantity, 1.0)
 
 
 ModelFn = Callable[[Mapping[str, float], Mapping[str, str]], Reference]

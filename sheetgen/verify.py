@@ -90,8 +90,10 @@ class Report:
 def verify_workbook(path: Path | str, layout: Layout | str | None = None) -> Report:
     """Verify the workbook at ``path``; ``layout`` defaults to whichever template it matches."""
     wb = open_workbook(Path(path))
+    if layout is None:
+        layout = recorded_spec(wb)  # a generated layout (network, training) is found only so
     layouts = (
-        [layout if isinstance(layout, Layout) else load_layout(layout)]
+        [layout if isinstance(layout, Layout) else resolve_layout(layout)]
         if layout
         else [load_layout(name) for name in available_layouts()]
     )
@@ -203,8 +205,8 @@ def tolerance(quantity: str, expected: float, ref: Reference) -> float:
     if kind_of(quantity) == "faux":
         nudged_loss = ref.values.get(quantity.rsplit(".", 1)[0] + ".loss", 0.0)
         lam = max(ref.loss_scale, abs(nudged_loss))
-        return REL * abs(expected) + 64 * EPS * lam / abs(ref.tiny)
-    return REL * abs(expected) + 64 * EPS * ref.value_scale
+        return (REL * abs(expected) + 64 * EPS * lam / abs(ref.tiny)) * ref.growth(quantity)
+    return (REL * abs(expected) + 64 * EPS * ref.value_scale) * ref.growth(quantity)
 
 
 def _judge(

@@ -1,0 +1,235 @@
+"""The training sheet: the article's neuron trained by gradient descent, one row per step.
+
+Every row holds the parameters of that step, the forward pass, the loss, the chain rule back
+to the weight and bias, and the updated parameters ``weight - learning rate * d loss / d
+weight``, which the next row starts from. All of it is live formulas: change the learning
+rate or a starting weight and the spreadsheet re-runs the whole training, and the loss chart
+(which references the loss column) redraws.
+
+Spec: ``training:steps=50,learning_rate=0.1,activation=tanh,loss=half-squared``;
+``learning_rate`` here only sets the default of the editable cell.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+from .errors import UsageError
+from .layout import FAMILIES, ChartSpec, Layout
+from .models import MODELS, Reference
+from .reference import Neuron
+from .sheetmaker import Grid, activation_formulas, at, loss_formulas
+
+OPTIONS = ("steps", "learning_rate", "activation", "loss")
+MAX_STEPS = 10_000
+DEFAULTS = {"input": 0.4, "target": 0.7, "weight": 0.5, "bias": 0.6, "learning_rate": 0.1}
+"""The article's neuron, and a learning rate that visibly lowers the loss in 50 steps."""
+
+FIRST_ROW = 5
+COLUMNS = (
+    # (quantity leaf, header)
+    ("weight", "Weight"),
+    ("bias", "Bias"),
+    ("net", "Net"),
+    ("output", "Output"),
+    ("error", "Error"),
+    ("loss", "Loss"),
+    ("global.output", "d loss/d output"),
+    ("local.net", "d output/d net"),
+    ("global.net", "d loss/d net"),
+    ("global.weight", "d loss/d weight"),
+    ("global.bias", "d loss/d bias"),
+    ("new.weight", "New weight"),
+    ("new.bias", "New bias"),
+)
+
+
+def _steps(text: str) -> int:
+    try:
+        steps = int(text)
+    except ValueError:
+        raise UsageError(f"steps must be a whole number, not {text!r}.") from None
+    if not 1 <= steps <= MAX_STEPS:
+        raise UsageError(f"steps must be between 1 and {MAX_STEPS}, not {steps}.")
+    return steps
+
+
+def _rate(text: str) -> float:
+    try:
+        rate = float(text)
+    except ValueError:
+        raise UsageError(f"learning_rate must be a number, not {text!r}.") from None
+    if not math.isfinite(rate):
+        raise UsageError(f"learning_rate must be a finite number, not {text!r}.")
+    return rate
+
+
+def training_layout(options: Mapping[str, str]) -> Layout:
+    """The layout for ``training:steps=N,...``; unknown options are refused, not ignored."""
+    unknown = set(options) - set(OPTIONS)
+    if unknown:
+        raise UsageError(
+            f"The training layout has no option {sorted(unknown)[0]!r} "
+            f"(known: {', '.join(OPTIONS)})."
+        )
+    steps = _steps(options.get("steps", "50"))
+    rate = _rate(options.get("learning_rate", str(DEFAULTS["learning_rate"])))
+    activation = options.get("activation", "tanh")
+    loss = options.get("loss", "half-squared")
+    act_out, act_slope = activation_formulas(activation)
+    loss_value, loss_slope = loss_formulas(loss)
+
+    g = Grid()
+    params = (
+        ("input", "Input", "The input. Edit it: the whole training re-runs."),
+        ("target", "Target", "The target the neuron learns to output."),
+        ("weight", "Start weight", "The weight before step 1. Edit it: the training re-runs."),
+        ("bias", "Start bias", "The bias before step 1. Edit it: the training re-runs."),
+        ("learning_rate", "Learning rate", "How far each step moves against the gradient."),
+    )
+    g.text(1, 2, "Training:", "label")
+    for c, (quantity, header, note) in enumerate(params, start=2):
+        g.text(c, 1, header)
+        g.input(c, 2, quantity, note)
+    g.text(1, FIRST_ROW - 1, "Step")
+    col = {leaf: c for c, (leaf, _) in enumerate(COLUMNS, start=2)}
+    for leaf, header in COLUMNS:
+        g.text(col[leaf], FIRST_ROW - 1, header)
+
+    for k in range(1, steps + 1):
+        row = FIRST_ROW + k - 1
+        s = f"step{k}."
+
+        def put(
+            leaf: str, formula: str, note: str | None = None, s: str = s, row: int = row
+        ) -> None:
+            source = formula.replace("{.", "{" + s)
+            g.formula(col[leaf], row, s + leaf, source, note)
+
+        g.value(1, row, s + "number", float(k), None)
+        if k == 1:
+            put("weight", "={weight}", "Step 1 starts from the start weight.")
+            put("bias", "={bias}", "Step 1 starts from the start bias.")
+        else:
+            put("weight", f"={{step{k - 1}.new.weight}}", "The previous step's new weight.")
+            put("bias", f"={{step{k - 1}.new.bias}}", "The previous step's new bias.")
+        put("net", "={input}*{.weight}+{.bias}", "Net = input * weight + bias.")
+        put("output", "=" + act_out.replace("{net}", "{.net}"), f"Output = {activation}(net).")
+        put("error", "={.output}-{target}", "Error = output - target.")
+        put("loss", "=" + loss_value.replace("{error}", "{.error}"), f"The {loss} loss.")
+        put("global.output", "=" + loss_slope.replace("{error}", "{.error}"), "d loss / d output.")
+        put(
+            "local.net",
+            "=" + act_slope.replace("{net}", "{.net}").replace("{output}", "{.output}"),
+            "d output / d net.",
+        )
+        put("global.net", "={.local.net}*{.global.output}", "d loss / d net, the chain rule.")
+        put(
+            "global.weight", "={input}*{.global.net}", "d loss / d weight = input * d loss / d net."
+        )
+        put("global.bias", "={.global.net}", "d loss / d bias = d loss / d net.")
+        put(
+            "new.weight",
+            "={.weight}-{learning_rate}*{.global.weight}",
+            "Gradient descent: weight - learning rate * d loss / d weight.",
+        )
+        put(
+            "new.bias",
+            "={.bias}-{learning_rate}*{.global.bias}",
+            "Gradient descent: bias - learning rate * d loss / d bias.",
+        )
+
+    last = FIRST_ROW + steps - 1
+    chart = ChartSpec(
+        title="Loss over the training steps",
+        values=f"{at(col['loss'], FIRST_ROW)}:{at(col['loss'], last)}",
+        categories=f"{at(1, FIRST_ROW)}:{at(1, last)}",
+        anchor=at(len(COLUMNS) + 3, FIRST_ROW - 1),
+        x_title="Step",
+        y_title="Loss",
+    )
+    spec = f"training:steps={steps},learning_rate={rate!r},activation={activation},loss={loss}"
+    return g.layout(
+        name="training",
+        title=f"Training a neuron: {steps} steps of gradient descent",
+        sheet="Training",
+        description="The neuron trained by gradient descent, one row per step, with a loss chart.",
+        defaults=DEFAULTS | {"learning_rate": rate},
+        settings={
+            "model": "training",
+            "steps": str(steps),
+            "activation": activation,
+            "loss": loss,
+        },
+        spec=spec,
+        charts=(chart,),
+    )
+
+
+def _step(
+    p: Mapping[str, float], w: float, b: float, settings: Mapping[str, str]
+) -> dict[str, float]:
+    neuron = Neuron(
+        p["input"],
+        w,
+        b,
+        p["target"],
+        settings.get("activation", "tanh"),
+        settings.get("loss", "half-squared"),
+    )
+    values = neuron.forward() | neuron.gradients()
+    rate = p["learning_rate"]
+    values["new.weight"] = w - rate * values["global.weight"]
+    values["new.bias"] = b - rate * values["global.bias"]
+    return values
+
+
+def _growth(p: Mapping[str, float], w: float, b: float, settings: Mapping[str, str]) -> float:
+    """How much one step can enlarge an error in (weight, bias): the update map's ∞-norm.
+
+    Estimated by central differences of the update itself (not bounded analytically), and
+    never taken below 1, so a contracting step does not shrink the tolerance.
+    """
+    if not (math.isfinite(w) and math.isfinite(b)):
+        return 1.0  # diverged: the cells are wrong or errors anyway, no tolerance matters
+    h = 1e-6 * max(1.0, abs(w), abs(b))
+    rows = [0.0, 0.0]
+    for dw, db in ((h, 0.0), (0.0, h)):
+        up, down = _step(p, w + dw, b + db, settings), _step(p, w - dw, b - db, settings)
+        for r, leaf in enumerate(("new.weight", "new.bias")):
+            rows[r] += abs(up[leaf] - down[leaf]) / (2 * h)
+    return max(1.0, *rows)
+
+
+def training_model(params: Mapping[str, float], settings: Mapping[str, str]) -> Reference:
+    """Train the reference neuron step by step; tolerances grow with the chain of steps.
+
+    Each step's cells round afresh (an ulp or so of tanh, products, sums), and an error already
+    in the weight and bias is carried into the next step, enlarged at most by the update map's
+    norm ``g_k``. So the error bound of step k's cells is ``A_k`` times one step's, with
+    ``A_1 = 1`` and ``A_{k+1} = 1 + g_k A_k`` (linear in k when the updates do not expand).
+    Each row's cells get ``A_{k+1}`` because the row ends with the next step's parameters.
+    """
+    steps = _steps(settings.get("steps", "50"))
+    w, b = params["weight"], params["bias"]
+    values: dict[str, float] = dict(params)
+    amplification: dict[str, float] = {}
+    scale = max(1.0, *(abs(v) for v in params.values()))
+    accumulated = 1.0
+    for k in range(1, steps + 1):
+        step = _step(params, w, b, settings)
+        accumulated = 1.0 + _growth(params, w, b, settings) * accumulated
+        s = f"step{k}."
+        values[s + "number"] = float(k)
+        for leaf, _ in COLUMNS:
+            values[s + leaf] = step[leaf]
+            amplification[s + leaf] = accumulated
+        scale = max(scale, abs(w), abs(b), abs(step["net"]))
+        w, b = step["new.weight"], step["new.bias"]
+    loss_scale = max(abs(v) for k, v in values.items() if k.endswith(".loss")) if steps else 0.0
+    return Reference(values, scale, loss_scale, 1.0, amplification)
+
+
+FAMILIES["training"] = training_layout
+MODELS["training"] = training_model
