@@ -50,12 +50,28 @@ def cmd_reference(args: argparse.Namespace) -> int:
     return 0
 
 
+def _family_spec(args: argparse.Namespace) -> tuple[str, str | None]:
+    """``build network --layers 2,3,1`` -> the layout spec, and the layout's own default file."""
+    if args.layout == "network":
+        layers = (args.layers or "2,3,1").replace(",", "-")
+        spec = f"network:layers={layers},activation={args.activation or 'tanh'}"
+        return spec, f"output/network_{layers}.xlsx"
+    if args.layout == "training":
+        steps = 50 if args.steps is None else args.steps
+        spec = f"training:steps={steps},activation={args.activation or 'tanh'}"
+        if args.learning_rate is not None:
+            spec += f",learning_rate={args.learning_rate!r}"
+        return spec, f"output/training_{steps}.xlsx"
+    return args.layout, None
+
+
 def cmd_build(args: argparse.Namespace) -> int:
     from .build import DEFAULT_OUTPUT, build
 
+    spec, default_output = _family_spec(args)
     path = build(
-        args.output or DEFAULT_OUTPUT,
-        args.layout,
+        args.output or default_output or DEFAULT_OUTPUT,
+        spec,
         force=args.force,
         **_overrides(args, (*PARAMETERS, "tiny")),
     )
@@ -115,9 +131,19 @@ def make_parser() -> argparse.ArgumentParser:
         "layout",
         nargs="?",
         default="single_neuron",
-        help="what to build: a template name (see 'templates'); default single_neuron",
+        help="what to build: a template name (see 'templates'), 'network' or 'training'; "
+        "default single_neuron",
     )
     _add_parameters(p, tiny=True)
+    group = p.add_argument_group("network and training")
+    group.add_argument(
+        "--layers", metavar="N,N,...", help="network sizes: inputs, hidden..., outputs (2,3,1)"
+    )
+    group.add_argument("--steps", type=int, metavar="N", help="training steps (default 50)")
+    group.add_argument(
+        "--learning-rate", type=float, metavar="R", help="training learning rate (default 0.1)"
+    )
+    group.add_argument("--activation", metavar="NAME", help="network/training activation (tanh)")
     p.set_defaults(run=cmd_build)
 
     p = sub.add_parser(
