@@ -210,7 +210,8 @@ class Network:
                 out[prefix + n + ".output"] = up[n + ".output"]
             for k in range(1, self.sizes[-1] + 1):
                 n = neuron(self.depth, k)
-                out[prefix + n + ".error"] = up[n + ".error"]
+                if layer < self.depth or k == j:  # the outputs this parameter moves
+                    out[prefix + n + ".error"] = up[n + ".error"]
             out[prefix + "loss"] = up["loss"]
             out[prefix + "gradient"] = (up["loss"] - f["loss"]) / tiny
         return out

@@ -262,6 +262,9 @@ def network_layout(options: Mapping[str, str]) -> Layout:
         errs = []
         for k in range(1, sizes[-1] + 1):
             n = neuron(depth, k)
+            if n not in moved:  # an output this parameter cannot move keeps its error
+                errs.append(loss_value.replace("{error}", f"{{{n}.error}}"))
+                continue
             g.formula(
                 col_err + k - 1, row, f"{p}{n}.error", f"={{{p}{n}.output}}-{{{target_name(k)}}}"
             )
