@@ -186,20 +186,24 @@ def _step(
 
 
 def _growth(p: Mapping[str, float], w: float, b: float, settings: Mapping[str, str]) -> float:
-    """How much one step can enlarge an error in (weight, bias): the update map's ∞-norm.
+    """How much one step can enlarge an error in (weight, bias): the update map's 2-norm.
 
-    Estimated by central differences of the update itself (not bounded analytically), and
-    never taken below 1, so a contracting step does not shrink the tolerance.
+    The Jacobian of ``(w, b) -> (new w, new b)`` is estimated by central differences of the
+    update itself, and its spectral norm taken exactly (2 x 2). It may be below 1: near the
+    minimum gradient descent contracts, and old rounding errors fade.
     """
     if not (math.isfinite(w) and math.isfinite(b)):
         return 1.0  # diverged: the cells are wrong or errors anyway, no tolerance matters
     h = 1e-6 * max(1.0, abs(w), abs(b))
-    rows = [0.0, 0.0]
+    columns = []
     for dw, db in ((h, 0.0), (0.0, h)):
         up, down = _step(p, w + dw, b + db, settings), _step(p, w - dw, b - db, settings)
-        for r, leaf in enumerate(("new.weight", "new.bias")):
-            rows[r] += abs(up[leaf] - down[leaf]) / (2 * h)
-    return max(1.0, *rows)
+        columns.append([(up[k] - down[k]) / (2 * h) for k in ("new.weight", "new.bias")])
+    (a, c), (b_, d) = columns  # J = [[a, b_], [c, d]]
+    frob = a * a + b_ * b_ + c * c + d * d
+    det = a * d - b_ * c
+    largest = (frob + math.sqrt(max(0.0, frob * frob - 4 * det * det))) / 2
+    return math.sqrt(largest) if math.isfinite(largest) else 1.0
 
 
 def training_model(params: Mapping[str, float], settings: Mapping[str, str]) -> Reference:
@@ -207,8 +211,10 @@ def training_model(params: Mapping[str, float], settings: Mapping[str, str]) -> 
 
     Each step's cells round afresh (an ulp or so of tanh, products, sums), and an error already
     in the weight and bias is carried into the next step, enlarged at most by the update map's
-    norm ``g_k``. So the error bound of step k's cells is ``A_k`` times one step's, with
-    ``A_1 = 1`` and ``A_{k+1} = 1 + g_k A_k`` (linear in k when the updates do not expand).
+    norm ``g_k`` (see ``_growth``). So the error bound of step k's cells is ``A_k`` times one
+    step's, with ``A_1 = 1`` and ``A_{k+1} = 1 + g_k A_k``: linear in k while the updates
+    neither expand nor contract, bounded once they contract. The 1e-12 relative and 64-ulp
+    allowances of one step (``sheetgen.verify``) are multiplied by it.
     Each row's cells get ``A_{k+1}`` because the row ends with the next step's parameters.
     """
     steps = _steps(settings.get("steps", "50"))
