@@ -1,0 +1,98 @@
+"""LibreOffice recalculates the network and training sheets to the reference's numbers.
+
+openpyxl writes formulas without cached values, so LibreOffice computes every cell when it
+loads the file; converting to .xlsx stores those results, which openpyxl reads back with
+``data_only=True``. Each cell must match the reference model within the verifier's own
+tolerance (``sheetgen.verify.tolerance``): 1e-12 relative plus a few ulps of the magnitudes
+involved, multiplied along a training run by the accumulated growth of rounding errors
+(``sheetgen.training.training_model``), about the step number for these runs. LibreOffice
+stores 15 significant digits, well inside that.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from sheetgen import build
+from sheetgen.layout import Layout, resolve_layout
+from sheetgen.models import model_for
+from sheetgen.verify import tolerance
+
+pytestmark = pytest.mark.libreoffice
+
+CASES = {
+    "net231": ("network:layers=2-3-1", {}),
+    "net3442": ("network:layers=3-4-4-2,activation=sigmoid", {}),
+    "train200": ("training:steps=200,learning_rate=0.1", {}),
+    # A learner's edits, typed into the file: LibreOffice must re-run the whole training.
+    "train_edited": ("training:steps=60", {"learning_rate": 1.7, "weight": -1.2, "bias": 0.3}),
+}
+
+
+def _soffice() -> str:
+    found = shutil.which("soffice")
+    if found is None:
+        if os.environ.get("SHEETGEN_REQUIRE_LIBREOFFICE") == "1":
+            pytest.fail("soffice is not installed but SHEETGEN_REQUIRE_LIBREOFFICE=1")
+        pytest.skip("soffice (LibreOffice) is not installed")
+    return found
+
+
+@pytest.fixture(scope="module")
+def recalculated() -> Iterator[dict[str, tuple[Layout, dict[str, float], Path]]]:
+    """Every case built, edited, and recalculated by one LibreOffice run."""
+    soffice = _soffice()
+    with tempfile.TemporaryDirectory(prefix="lo-") as tmp:
+        src, out, profile = Path(tmp, "src"), Path(tmp, "out"), Path(tmp, "profile")
+        cases = {}
+        for key, (spec, edits) in CASES.items():
+            lay = resolve_layout(spec)
+            path = build(src / f"{key}.xlsx", lay)
+            wb = openpyxl.load_workbook(path)
+            for quantity, value in edits.items():
+                wb[lay.sheet][lay.by_quantity[quantity].at] = value
+            wb.save(path)
+            cases[key] = (lay, dict(lay.defaults) | edits, out / f"{key}.xlsx")
+        subprocess.run(
+            [
+                soffice,
+                f"-env:UserInstallation={profile.as_uri()}",
+                "--headless",
+                "--convert-to",
+                "xlsx",
+                "--outdir",
+                str(out),
+                *(str(src / f"{key}.xlsx") for key in CASES),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+        yield cases
+
+
+@pytest.mark.parametrize("key", list(CASES))
+def test_libreoffice_computes_the_reference_numbers(
+    recalculated: dict[str, tuple[Layout, dict[str, float], Path]], key: str
+) -> None:
+    lay, params, path = recalculated[key]
+    ref = model_for(lay.settings)(params, lay.settings)
+    ws = openpyxl.load_workbook(path, data_only=True)[lay.sheet]
+    mismatches = []
+    for spec in lay.checked:
+        assert spec.quantity is not None
+        want, got = ref.values[spec.quantity], ws[spec.at].value
+        if not isinstance(got, int | float) or abs(got - want) > tolerance(
+            spec.quantity, want, ref
+        ):
+            mismatches.append(f"{spec.at} {spec.quantity}: LibreOffice {got!r}, reference {want!r}")
+    assert not mismatches, mismatches[:5]
+    assert len(lay.checked) > 100
