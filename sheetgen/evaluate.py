@@ -23,6 +23,8 @@ from openpyxl.utils.cell import get_column_letter, range_boundaries
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.formula import ArrayFormula
 
+from .fastpath import FastFunction, translate
+
 os.environ.setdefault("TQDM_DISABLE", "1")  # formulas draws progress bars otherwise
 
 
@@ -60,6 +62,7 @@ class Compiled:
     inputs: tuple[str, ...]
     function: Callable[..., Any] | None
     problem: Problem | None = None
+    fast: FastFunction | None = None  # plain arithmetic as Python (sheetgen.fastpath)
 
 
 _EXTERNAL = re.compile(r"\[[^\]]*\]")
@@ -90,7 +93,10 @@ def compile_formula(text: str) -> Compiled:
             compiled = _compile_text(shape)
             back = {placeholder: ref for ref, placeholder in cells.items()}
             return Compiled(
-                tuple(back.get(n, n) for n in compiled.inputs), compiled.function, compiled.problem
+                tuple(back.get(n, n) for n in compiled.inputs),
+                compiled.function,
+                compiled.problem,
+                compiled.fast,
             )
     return _compile_text(text)
 
@@ -124,7 +130,7 @@ def _compile_text(text: str) -> Compiled:
         fn = ast.compile()
     except Exception as exc:
         return Compiled((), None, Problem("syntax", f"could not be compiled ({exc})"))
-    return Compiled(tuple(fn.inputs), fn)
+    return Compiled(tuple(fn.inputs), fn, None, translate(text, tuple(fn.inputs)))
 
 
 def formula_text(cell_value: object) -> str | None:
@@ -157,6 +163,7 @@ class Evaluator:
         self.names = _defined_names(workbook)
         self.values: dict[Ref, Value] = {}
         self.problems: dict[Ref, Problem] = {}
+        self._resolved: dict[tuple[str, str], list[Ref] | Problem] = {}
         logging.getLogger("schedula").setLevel(logging.CRITICAL)
         logging.getLogger("formulas").setLevel(logging.CRITICAL)
 
@@ -234,6 +241,12 @@ class Evaluator:
 
     def _resolve(self, sheet: str, name: str) -> list[Ref] | Problem:
         """Turn an engine input name (``B2``, ``TINY``, ``'S 1'!A1:B2``) into cell references."""
+        key = (sheet, name)
+        if key not in self._resolved:  # each input is resolved for its dependencies and value
+            self._resolved[key] = self._resolve_name(sheet, name)
+        return self._resolved[key]
+
+    def _resolve_name(self, sheet: str, name: str) -> list[Ref] | Problem:
         if _EXTERNAL.search(name):
             return Problem(
                 "external", f"refers to another workbook ({name}), which is never opened"
@@ -270,6 +283,10 @@ class Evaluator:
         if compiled.problem is not None or compiled.function is None:
             self.problems[ref] = compiled.problem or Problem("syntax", "could not be compiled")
             return CellError("#NAME?")
+        if compiled.fast is not None:
+            fast = self._fast(ref, compiled.inputs, compiled.fast)
+            if fast is not None:
+                return fast
         args: list[Any] = []
         for name in compiled.inputs:
             resolved = self._resolve(ref[0], name)
@@ -294,6 +311,23 @@ class Evaluator:
             )
             return CellError("#VALUE!")
         return _from_engine(result)
+
+    def _fast(self, ref: Ref, inputs: Sequence[str], fn: FastFunction) -> float | None:
+        """The value by plain Python arithmetic, or None to leave the cell to the engine."""
+        values: list[float] = []
+        for name in inputs:
+            resolved = self._resolve(ref[0], name)
+            if not isinstance(resolved, list) or len(resolved) != 1:
+                return None
+            value = self.values[resolved[0]]
+            if not isinstance(value, float) or isinstance(value, bool):
+                return None  # text, booleans, empty cells, errors: Excel's rules, the engine's job
+            values.append(value)
+        try:
+            result = fn(values)
+        except (ArithmeticError, ValueError):
+            return None  # #DIV/0!, #NUM!: let the engine name the error
+        return result if math.isfinite(result) else None
 
     def _argument(self, name: str, refs: Sequence[Ref]) -> Any:
         import numpy as np

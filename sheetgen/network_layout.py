@@ -12,6 +12,7 @@ Spec: ``network:layers=2-3-1,activation=tanh,loss=half-squared``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 
 from .errors import UsageError
@@ -38,6 +39,13 @@ OPTIONS = ("layers", "activation", "loss")
 
 def network_layout(options: Mapping[str, str]) -> Layout:
     """The layout for ``network:layers=...``; unknown options are refused, not ignored."""
+    return _network_layout(tuple(sorted(options.items())))
+
+
+@functools.lru_cache(maxsize=8)
+def _network_layout(items: tuple[tuple[str, str], ...]) -> Layout:
+    """Generated once per spec: ``verify`` resolves a layout more than once."""
+    options = dict(items)
     unknown = set(options) - set(OPTIONS)
     if unknown:
         raise UsageError(
@@ -90,6 +98,7 @@ def network_layout(options: Mapping[str, str]) -> Layout:
         row += 1
         for j in range(1, sizes[layer] + 1):
             n = neuron(layer, j)
+            g.notes = j == 1
             fwd, loc, glo = row, row + 1, row + 2
             g.text(1, fwd, f"{n} maths:", "label")
             g.text(1, loc, f"{n} local gradients:", "label")
@@ -195,6 +204,7 @@ def network_layout(options: Mapping[str, str]) -> Layout:
                     f"{layer + 1}, the chain rule across layers.",
                 )
             row += 3
+    g.notes = True
     g.text(1, row, "Loss:", "label")
     errors = [
         loss_value.replace("{error}", f"{{{neuron(depth, j)}.error}}")
@@ -229,7 +239,8 @@ def network_layout(options: Mapping[str, str]) -> Layout:
     g.text(col_loss + 1, row, "Faux gradient")
     g.text(col_loss + 2, row, "Real gradient")
     row += 1
-    for name, layer, j in learnable(sizes):
+    for count, (name, layer, j) in enumerate(learnable(sizes)):
+        g.notes = count == 0
         p = f"nudge.{name}."
         g.text(1, row, f"Faux gradient of '{name}':", "label")
         g.formula(2, row, p + name, f"={{{name}}}+Tiny", f"{name}, nudged up by Tiny.")

@@ -54,25 +54,35 @@ class Grid:
 
     def __init__(self) -> None:
         self.cells: list[dict[str, Any]] = []
+        self.notes = True  # off for repeated blocks: one explained copy is enough, and
+        # thousands of comments make the file slow to write and to open
+
+    def _note(self, note: str | None) -> str | None:
+        return note if self.notes else None
 
     def text(self, column: int, row: int, text: str, style: str = "header") -> None:
         self.cells.append({"at": at(column, row), "text": text, "style": style})
 
     def input(self, column: int, row: int, quantity: str, note: str | None = None) -> None:
         self.cells.append(
-            {"at": at(column, row), "quantity": quantity, "input": True, "note": note}
+            {"at": at(column, row), "quantity": quantity, "input": True, "note": self._note(note)}
         )
 
     def value(self, column: int, row: int, quantity: str, value: float, note: str | None) -> None:
         self.cells.append(
-            {"at": at(column, row), "quantity": quantity, "value": value, "note": note}
+            {"at": at(column, row), "quantity": quantity, "value": value, "note": self._note(note)}
         )
 
     def formula(
         self, column: int, row: int, quantity: str, formula: str, note: str | None = None
     ) -> None:
         self.cells.append(
-            {"at": at(column, row), "quantity": quantity, "formula": formula, "note": note}
+            {
+                "at": at(column, row),
+                "quantity": quantity,
+                "formula": formula,
+                "note": self._note(note),
+            }
         )
 
     def layout(

@@ -12,6 +12,7 @@ Spec: ``training:steps=50,learning_rate=0.1,activation=tanh,loss=half-squared``;
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 
@@ -67,6 +68,13 @@ def _rate(text: str) -> float:
 
 def training_layout(options: Mapping[str, str]) -> Layout:
     """The layout for ``training:steps=N,...``; unknown options are refused, not ignored."""
+    return _training_layout(tuple(sorted(options.items())))
+
+
+@functools.lru_cache(maxsize=8)
+def _training_layout(items: tuple[tuple[str, str], ...]) -> Layout:
+    """Generated once per spec: ``verify`` resolves a layout more than once."""
+    options = dict(items)
     unknown = set(options) - set(OPTIONS)
     if unknown:
         raise UsageError(
@@ -105,7 +113,8 @@ def training_layout(options: Mapping[str, str]) -> Layout:
             leaf: str, formula: str, note: str | None = None, s: str = s, row: int = row
         ) -> None:
             source = formula.replace("{.", "{" + s)
-            g.formula(col[leaf], row, s + leaf, source, note)
+            # A note on the first two rows is enough; a thousand copies only slow the file.
+            g.formula(col[leaf], row, s + leaf, source, note if row < FIRST_ROW + 2 else None)
 
         g.value(1, row, s + "number", float(k), None)
         if k == 1:

@@ -15,6 +15,10 @@ cell is right when ``|found - expected| <= REL * |expected| + absolute``, with:
   ``eps * Λ`` with ``Λ = max(|loss|, |error| (|output| + |target|))``, and the division by
   Tiny magnifies it, so ``absolute = 64 eps Λ / |Tiny|``.
 
+- Both are multiplied by the reference's ``growth(quantity)`` (1 unless the model says
+  otherwise): along a training run, rounding accumulates from step to step, and the training
+  model derives how much from the update map (``sheetgen.training.training_model``).
+
 Any formula mistake changes a value by far more than that (a wrong exponent or sign, a missed
 factor, another Tiny), while every equivalent formula stays far inside it.
 """
