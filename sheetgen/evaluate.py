@@ -69,7 +69,7 @@ _EXTERNAL = re.compile(r"\[[^\]]*\]")
 def compile_formula(text: str) -> Compiled:
     """Parse and compile ``text`` (``"=B2*C2+D2"``) once; identical texts share the result."""
     import formulas
-    from formulas.functions import get_functions
+    from formulas.functions import get_functions, not_implemented
     from formulas.tokens.function import Function
 
     try:
@@ -78,11 +78,11 @@ def compile_formula(text: str) -> Compiled:
         return Compiled(
             (), None, Problem("syntax", f"is not a formula the engine can read ({exc})")
         )
-    known = get_functions()
+    known = get_functions()  # a defaultdict: parsing inserts unknown names as not_implemented
     for token in tokens:
         if isinstance(token, Function):
             name = token.name.upper().removeprefix("_XLFN.")
-            if name not in known:
+            if known.get(name, not_implemented) is not_implemented:
                 return Compiled(
                     (),
                     None,
@@ -134,7 +134,10 @@ class Evaluator:
         ws = self.sheets.get(ref[0].upper())
         if ws is None:
             return None
-        return formula_text(ws[ref[1]].value)
+        cell = ws[ref[1]]
+        if cell.data_type == "s":  # text that merely starts with "=": Excel never computes it
+            return None
+        return formula_text(cell.value)
 
     def evaluate(self, refs: Iterable[Ref]) -> dict[Ref, Value]:
         """Values of ``refs`` (and, memoised, of all cells they depend on)."""
