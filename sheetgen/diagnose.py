@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import contextlib
 import random
+import re
 import warnings
+import zipfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -541,6 +543,26 @@ def _num(v: Value | None) -> str:
 # Stale caches
 
 
+_CACHED_FORMULA = re.compile(rb"(?:</(?:\w+:)?f>|<(?:\w+:)?f\b[^>]*/>)\s*<(?:\w+:)?v>\s*[^<\s]")
+
+
+def has_cached_formula_values(path: Path) -> bool:
+    """Whether any formula in the file has a saved value: a quick look before a full load."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            for name in z.namelist():
+                if name.startswith("xl/worksheets/") and name.endswith(".xml"):
+                    with z.open(name) as member:
+                        if _CACHED_FORMULA.search(member.read(MAX_SHEET_BYTES)):
+                            return True
+    except (OSError, zipfile.BadZipFile, RuntimeError):
+        return False
+    return False
+
+
+MAX_SHEET_BYTES = 64 * 1024 * 1024  # never inflate more than this of one sheet to look
+
+
 def cached_values(path: Path, sheet: str, cells: Sequence[str]) -> dict[str, object]:
     """The values a spreadsheet application saved for ``cells`` (None where none was saved)."""
     wanted = set(cells)
@@ -564,7 +586,7 @@ def cached_values(path: Path, sheet: str, cells: Sequence[str]) -> dict[str, obj
 def stale_cache_warning(path: Path, sheet: str, cells: Sequence[CellResult]) -> str | None:
     """A warning when saved values disagree with what the formulas compute, else None."""
     formulas = [c for c in cells if c.formula is not None and c.status not in _UNCOMPUTED]
-    if not formulas:
+    if not formulas or not has_cached_formula_values(path):
         return None
     try:
         saved = cached_values(path, sheet, [c.cell for c in formulas])
