@@ -88,8 +88,12 @@ def diagnosis(report: Report) -> list[str]:
         lines.append(f"  {c.cell} ({describe(c.quantity)}) holds {c.holds or 'nothing'}.")
         lines.append(f"      {c.explanation}")
         inherited = report.inherited_from(c.cell)
-        if inherited:
-            lines.append(f"      Wrong because of it: {_cells(inherited)}.")
+        unchecked = [i for i in inherited if i.status == "unchecked"]
+        wrong = [i for i in inherited if i.status != "unchecked"]
+        if wrong:
+            lines.append(f"      Wrong because of it: {_cells(wrong)}.")
+        if unchecked:
+            lines.append(f"      Not checked until it is fixed: {_cells(unchecked)}.")
     todo = report.todo
     if todo:
         lines += ["", f"To do ({len(todo)} cell{'s' if len(todo) != 1 else ''}):"]

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import math
+import os
 import re
+import shutil
+import subprocess
+import tempfile
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -206,3 +210,49 @@ def test_json_carries_the_diagnosis(make: Make) -> None:
     assert doc["roots"] == ["E3"]
     e4 = next(c for c in doc["cells"] if c["cell"] == "E4")
     assert e4["causes"] == ["E3"] and e4["root"] is False and e4["explanation"]
+
+
+LO_PROFILE = Path(tempfile.gettempdir()) / "sheetgen-tests-libreoffice-profile"  # reused: faster
+
+
+@pytest.mark.libreoffice
+@pytest.mark.skipif(
+    shutil.which("soffice") is None and not os.environ.get("SHEETGEN_REQUIRE_LIBREOFFICE"),
+    reason="needs headless LibreOffice",
+)
+def test_a_file_saved_by_libreoffice_has_fresh_caches_until_an_input_is_edited_behind_its_back(
+    make: Make, tmp_path: Path
+) -> None:
+    source = make()
+    out = tmp_path / "saved"
+    subprocess.run(
+        [
+            "soffice",
+            f"-env:UserInstallation=file://{LO_PROFILE}",
+            "--headless",
+            "--convert-to",
+            "xlsx",
+            "--outdir",
+            str(out),
+            str(source),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
+    saved = out / source.name
+    report = check(saved)
+    assert report.ok and report.warnings == ()  # LibreOffice's numbers agree with ours
+    # Change the input in the file without recalculating, as a careless script would.
+    member = "xl/worksheets/sheet1.xml"
+    with zipfile.ZipFile(saved) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    xml, n = re.subn(rb'(<c r="B2"[^>]*><v>)0\.4(</v>)', rb"\g<1>0.9\g<2>", parts[member])
+    assert n == 1
+    parts[member] = xml
+    with zipfile.ZipFile(saved, "w") as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+    report = check(saved)
+    assert report.ok  # the formulas are right for the new input...
+    assert len(report.warnings) == 1 and "E2 saved 0.8" in report.warnings[0]  # ...the cache not
