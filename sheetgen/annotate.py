@@ -19,9 +19,9 @@ from .verify import CellResult, Report
 from .workbook import open_workbook
 
 FILLS = {
-    "root": PatternFill("solid", fgColor="F8CBAD"),  # red: fix this
-    "inherited": PatternFill("solid", fgColor="FFE699"),  # orange: follows from another cell
-    "todo": PatternFill("solid", fgColor="DDEBF7"),  # blue: still to do
+    "root": PatternFill("solid", fgColor="00F8CBAD"),  # red: fix this
+    "inherited": PatternFill("solid", fgColor="00FFE699"),  # orange: follows from another cell
+    "todo": PatternFill("solid", fgColor="00DDEBF7"),  # blue: still to do
 }
 
 

@@ -41,7 +41,15 @@ from .evaluate import CellError, Evaluator, Ref, Value, compile_formula
 from .exercise import recorded_todo, round_significant
 from .layout import CellSpec, Layout
 from .reference import describe, kind_of
-from .verify import CellResult, Report, _fmt, _reference, check, tolerance
+from .verify import (
+    CellResult,
+    Report,
+    _copies_a_parameter,
+    _fmt,
+    _reference,
+    check,
+    tolerance,
+)
 
 VARIANTS = 3
 """How many other sets of parameters the sheet is re-evaluated with (0 to skip)."""
@@ -84,9 +92,9 @@ def diagnose(
         for c in cells
     )
     stale = stale_cache_warning(path, ws.title, explained) if path else None
-    return replace(
-        report, cells=explained, warnings=(*report.warnings, *([stale] if stale else []))
-    )
+    noted = [c.message for c in explained if c.ok and c.message]
+    warnings = (*report.warnings, *(m for m in noted if m not in report.warnings))
+    return replace(report, cells=explained, warnings=(*warnings, *([stale] if stale else [])))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -114,6 +122,12 @@ def _reclassify(
         and not compile_formula(c.formula).inputs
         and compile_formula(spec.formula).inputs
     ):
+        if c.ok and _copies_a_parameter(spec):  # as a typed copy of an input: verify's policy
+            return replace(
+                c,
+                message=f"{c.cell} holds {c.formula}, a number, as the article's sheet does; "
+                f"the formula {spec.formula} would follow when that input changes.",
+            )
         how = "the right number" if c.ok else f"{_num(c.found)}, not {_num(c.expected)}"
         return replace(
             c,
@@ -341,7 +355,9 @@ def _fragility(
     variants: int,
     seed: int,
 ) -> list[CellResult]:
-    ok = {c.cell for c in cells if c.ok}
+    # Cells holding plain numbers were judged by verify's policy for typed numbers; here we
+    # look for numbers hidden inside formulas that do refer to cells.
+    ok = {c.cell for c in cells if c.ok and c.formula and compile_formula(c.formula).inputs}
     if not ok or _reference(layout, params) is None:
         return cells
     rng = random.Random(seed)
@@ -381,7 +397,6 @@ def _explain(
     holds = _holds(c, ws)
     if c.ok:
         return replace(c, holds=holds)
-    should = f"It should be {_num(c.expected)}." if c.expected is not None else ""
     why = _why(c, ws, graph, specs)
     if c.causes and c.status == "unchecked":
         names = ", ".join(_name(r, specs) for r in c.causes)
@@ -394,7 +409,7 @@ def _explain(
             f"fix {'it' if len(c.causes) == 1 else 'them'} first. {why}"
         ).strip()
     hint = specs[c.cell].note if c.cell in specs and c.status not in ("ok",) else None
-    parts = [why, should, f"Hint: {hint}" if hint and not c.causes else ""]
+    parts = [why, f"Hint: {hint}" if hint and not c.causes else ""]
     return replace(c, holds=holds, explanation=" ".join(p for p in parts if p))
 
 
@@ -402,7 +417,7 @@ def _why(c: CellResult, ws: Worksheet, graph: _Graph, specs: Mapping[str, CellSp
     ref = graph.ref(c.cell)
     problem = graph.ev.problems.get(ref)
     if not c.graded:
-        return "It " + c.message.removeprefix(f"{c.cell} ({c.quantity}) ")
+        return "A parameter is the learner's to change, but it must be a usable number."
     if c.status == "todo":
         return "To do: this cell was left blank for you to fill in with a formula."
     if c.status == "empty":
@@ -410,17 +425,14 @@ def _why(c: CellResult, ws: Worksheet, graph: _Graph, specs: Mapping[str, CellSp
     if c.status == "typed":
         if c.formula is not None:
             return (
-                f"The formula {c.formula} refers to no cell: it is a number in disguise and "
-                "will not follow when an input changes. Compute it from the cells it depends on."
+                "A formula that refers to no cell is a pasted number in disguise: "
+                "compute it from the cells it depends on."
             )
-        return (
-            "A number is typed here where a formula must compute it, so it will not follow "
-            "when an input changes."
-        )
+        return "Write a formula that computes it from the cells it depends on."
     if c.status == "fragile":
         return (
-            c.message.replace(f"{c.cell} is", "It is", 1)
-            + " Part of its formula must be a typed number where it should refer to a cell."
+            "Part of its formula must be a typed number where it should refer to a cell: "
+            "the sheet is right only for the numbers it was handed."
         )
     if c.status == "text":
         raw = ws[c.cell].value
@@ -442,17 +454,15 @@ def _why(c: CellResult, ws: Worksheet, graph: _Graph, specs: Mapping[str, CellSp
     if problem is not None and problem.kind == "unsupported" and "function" in problem.message:
         return (
             f"It {problem.message}: if the name is misspelt, Excel shows #NAME? too; if not, "
-            "the checker cannot compute it and will not guess. Use the functions of the article."
+            "the checker cannot compute it and will not guess: use the functions of the article."
         )
     if problem is not None:
-        return f"It {problem.message}; the checker cannot compute it and will not guess."
+        return "The checker cannot compute it and will not guess."
     if isinstance(c.found, CellError):
         return _why_error(c.cell, graph, specs, set())
     if c.status == "unchecked":
         return ""
-    if c.status == "wrong":
-        return f"Its formula gives {_num(c.found)}."
-    return c.message
+    return ""
 
 
 def _why_error(cell: str, graph: _Graph, specs: Mapping[str, CellSpec], seen: set[str]) -> str:
@@ -511,6 +521,8 @@ def _holds(c: CellResult, ws: Worksheet) -> str:
     raw = ws[c.cell].value
     if isinstance(raw, str) and raw.startswith("="):
         return f"the text {raw!r}"
+    if isinstance(c.found, str):
+        return f"the text {c.found!r}"
     if isinstance(c.found, float) and not isinstance(c.found, bool):
         return f"the number {_fmt(c.found)}"
     return _value(c.found)

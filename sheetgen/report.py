@@ -85,8 +85,12 @@ def diagnosis(report: Report) -> list[str]:
     if roots:
         lines += ["", f"To fix first ({len(roots)} root cause{'s' if len(roots) != 1 else ''}):"]
     for c in roots:
-        lines.append(f"  {c.cell} ({describe(c.quantity)}) holds {c.holds or 'nothing'}.")
-        lines.append(f"      {c.explanation}")
+        lines.append(f"  {c.cell} ({describe(c.quantity)})")
+        if c.message:
+            lines.append(f"      {c.message}")
+        lines.append(f"      It holds {c.holds or 'nothing'}.")
+        if c.explanation:
+            lines.append(f"      {c.explanation}")
         inherited = report.inherited_from(c.cell)
         unchecked = [i for i in inherited if i.status == "unchecked"]
         wrong = [i for i in inherited if i.status != "unchecked"]
