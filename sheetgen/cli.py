@@ -67,13 +67,35 @@ def _family_spec(args: argparse.Namespace) -> tuple[str, str | None]:
 
 def cmd_build(args: argparse.Namespace) -> int:
     from .build import DEFAULT_OUTPUT, build
+    from .exercise import build_exercise, seeded_parameters
+    from .layout import resolve_layout
 
     spec, default_output = _family_spec(args)
+    overrides = _overrides(args, (*PARAMETERS, "tiny"))
+    if args.exercise:
+        path = build_exercise(
+            args.output or DEFAULT_OUTPUT.with_name("exercise.xlsx"),
+            spec,
+            blanks=args.blank,
+            seed=args.seed,
+            force=args.force,
+            **overrides,
+        )
+        print(
+            f"Wrote {path} (the answer key: the same command without --exercise)", file=sys.stderr
+        )
+        return 0
+    if args.blank is not None:
+        from .errors import UsageError
+
+        raise UsageError("--blank chooses the cells of an exercise: add --exercise.")
+    if args.seed is not None:
+        overrides = seeded_parameters(resolve_layout(spec), args.seed, overrides)
     path = build(
         args.output or default_output or DEFAULT_OUTPUT,
         spec,
         force=args.force,
-        **_overrides(args, (*PARAMETERS, "tiny")),
+        **overrides,
     )
     print(f"Wrote {path}", file=sys.stderr)
     return 0
@@ -83,9 +105,32 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from .report import to_json, to_text
     from .verify import verify_workbook
 
-    report = verify_workbook(Path(args.path), args.layout)
+    report = verify_workbook(Path(args.path), args.layout, variants=args.variants)
     print(to_json(report) if args.json else to_text(report, only_wrong=args.only_wrong))
+    if args.annotate:
+        from .annotate import annotate
+
+        written = annotate(report, args.annotate, force=args.force)
+        print(f"Wrote the feedback workbook {written}", file=sys.stderr)
     return 0 if report.ok else 1
+
+
+def cmd_grade(args: argparse.Namespace) -> int:
+    from .grade import ProgressBar, grade_class
+
+    bar = ProgressBar(enabled=False if args.no_progress else None)
+    try:
+        result = grade_class(args.paths, workers=args.workers, variants=args.variants, progress=bar)
+    finally:
+        bar.close()
+    if args.output:
+        written = result.write(args.output, args.format, force=args.force)
+        print(f"Wrote {written}", file=sys.stderr)
+    elif args.format and args.format != "text":
+        print(result.render(args.format))
+        return 0 if result.ok else 1
+    print(result.to_text())
+    return 0 if result.ok else 1
 
 
 def cmd_templates(args: argparse.Namespace) -> int:
@@ -95,6 +140,17 @@ def cmd_templates(args: argparse.Namespace) -> int:
         lay = load_layout(name)
         print(f"{name:20} {lay.description}")
     return 0
+
+
+def _add_teacher_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--variants",
+        type=int,
+        metavar="N",
+        default=None,
+        help="re-check with N other sets of inputs, to catch numbers typed into formulas "
+        "(default 3; 0 skips)",
+    )
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -144,6 +200,23 @@ def make_parser() -> argparse.ArgumentParser:
         "--learning-rate", type=float, metavar="R", help="training learning rate (default 0.1)"
     )
     group.add_argument("--activation", metavar="NAME", help="network/training activation (tanh)")
+    p.add_argument(
+        "--exercise",
+        action="store_true",
+        help="write a learner's version with cells left blank to fill in",
+    )
+    p.add_argument(
+        "--blank",
+        metavar="ROWS|CELLS",
+        help="what the exercise leaves blank: rows (3,4) or cells (E3,C4); "
+        "default the local and global gradient rows",
+    )
+    p.add_argument(
+        "--seed",
+        type=int,
+        metavar="N",
+        help="reproducible random parameters, one N per learner (the same N builds the key)",
+    )
     p.set_defaults(run=cmd_build)
 
     p = sub.add_parser(
@@ -156,7 +229,37 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
     p.add_argument("--only-wrong", action="store_true", help="list only the cells that fail")
     p.add_argument("--layout", default=None, help="template name (default: detect)")
+    _add_teacher_options(p)
+    p.add_argument(
+        "--annotate",
+        type=Path,
+        metavar="OUT",
+        help="also write a copy of the workbook with wrong cells marked and commented",
+    )
+    p.add_argument("--force", action="store_true", help="overwrite OUT if it exists")
     p.set_defaults(run=cmd_verify)
+
+    p = sub.add_parser(
+        "grade",
+        help="verify a class's workbooks and summarise them",
+        description="Verify every workbook (files, or folders of .xlsx files) in parallel and "
+        "write one row per learner. Score: equal weight per checked cell. "
+        "Exit 0: all right; 1: some are not; 2: could not run.",
+    )
+    p.add_argument("paths", nargs="+", metavar="DIR|FILE", help="workbooks or folders of them")
+    p.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        metavar="REPORT",
+        help="write the summary here (.csv, .json, .xml = JUnit, .txt)",
+    )
+    p.add_argument("--format", choices=("csv", "json", "junit", "text"), help="override the suffix")
+    p.add_argument("--force", action="store_true", help="overwrite REPORT if it exists")
+    p.add_argument("--workers", type=int, metavar="N", help="processes (default: all cores)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    _add_teacher_options(p)
+    p.set_defaults(run=cmd_grade)
 
     p = sub.add_parser("templates", help="list the layouts that can be built and verified")
     p.set_defaults(run=cmd_templates)

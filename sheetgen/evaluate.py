@@ -105,7 +105,7 @@ def compile_formula(text: str) -> Compiled:
 def _compile_text(text: str) -> Compiled:
     """Parse and compile ``text`` once; identical texts share the result."""
     import formulas
-    from formulas.functions import get_functions
+    from formulas.functions import get_functions, not_implemented
     from formulas.tokens.function import Function
 
     try:
@@ -114,11 +114,11 @@ def _compile_text(text: str) -> Compiled:
         return Compiled(
             (), None, Problem("syntax", f"is not a formula the engine can read ({exc})")
         )
-    known = get_functions()
+    known = get_functions()  # a defaultdict: parsing inserts unknown names as not_implemented
     for token in tokens:
         if isinstance(token, Function):
             name = token.name.upper().removeprefix("_XLFN.")
-            if name not in known:
+            if known.get(name, not_implemented) is not_implemented:
                 return Compiled(
                     (),
                     None,
@@ -171,7 +171,10 @@ class Evaluator:
         ws = self.sheets.get(ref[0].upper())
         if ws is None:
             return None
-        return formula_text(ws[ref[1]].value)
+        cell = ws[ref[1]]
+        if cell.data_type == "s":  # text that merely starts with "=": Excel never computes it
+            return None
+        return formula_text(cell.value)
 
     def evaluate(self, refs: Iterable[Ref]) -> dict[Ref, Value]:
         """Values of ``refs`` (and, memoised, of all cells they depend on)."""

@@ -1,10 +1,16 @@
-"""Render a verification ``Report``: one data structure, shown as text or JSON, never recomputed."""
+"""Render a verification ``Report``: one data structure, shown as text, JSON or JUnit XML.
+
+Nothing here recomputes a verdict: every renderer reads the same ``Report`` (the annotated
+feedback workbook, ``sheetgen.annotate``, and the class summary, ``sheetgen.grade``, too).
+"""
 
 from __future__ import annotations
 
 import json
 import math
+import xml.etree.ElementTree as ET
 from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
 from .evaluate import CellError, Value
@@ -20,6 +26,8 @@ _VERDICT = {
     "typed": "TYPED NUMBER",
     "unsupported": "CANNOT EVALUATE",
     "unchecked": "UNCHECKED",
+    "todo": "TO DO",
+    "fragile": "RIGHT BY LUCK",
 }
 
 
@@ -29,11 +37,17 @@ def summary(report: Report) -> str:
     total = len(report.cells)
     if report.ok:
         return f"OK: all {total} cells of {report.path} compute the right numbers."
-    wrong = ", ".join(c.cell for c in report.wrong)
-    return (
-        f"FAILED: {counts['ok']} of {total} cells right; "
-        f"{total - counts['ok']} need attention: {wrong}."
-    )
+    todo = len(report.todo)
+    attention = [c.cell for c in report.wrong if c.status != "todo"]
+    parts = [f"{counts['ok']} of {total} cells right"]
+    if attention:
+        roots = [c.cell for c in report.roots if c.status != "todo"]
+        parts.append(f"{len(attention)} need attention: {_names(attention)}")
+        if roots and len(roots) < len(attention):
+            parts.append(f"fix first: {_names(roots)}")
+    if todo:
+        parts.append(f"{todo} cell{'s' if todo != 1 else ''} to do")
+    return f"{'TO DO' if not attention else 'FAILED'}: {'; '.join(parts)}."
 
 
 def to_text(report: Report, *, only_wrong: bool = False) -> str:
@@ -42,9 +56,8 @@ def to_text(report: Report, *, only_wrong: bool = False) -> str:
     for c in report.cells:
         if only_wrong and c.ok:
             continue
-        rows.append(
-            (c.cell, describe(c.quantity), _num(c.expected), _found(c.found), _VERDICT[c.status])
-        )
+        verdict = _VERDICT[c.status] + (f" (via {', '.join(c.causes)})" if c.causes else "")
+        rows.append((c.cell, describe(c.quantity), _num(c.expected), _found(c.found), verdict))
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
     lines = [f"{report.path}: layout {report.layout}, sheet {report.sheet!r}", ""]
     for i, r in enumerate(rows):
@@ -56,11 +69,53 @@ def to_text(report: Report, *, only_wrong: bool = False) -> str:
         )
         if i == 0:
             lines.append("  ".join("-" * w for w in widths))
-    problems = [c.message for c in report.cells if not c.ok and c.message]
-    if problems:
-        lines += ["", *problems]
+    lines += diagnosis(report)
     lines += [*report.warnings, "", summary(report)]
     return "\n".join(lines)
+
+
+def diagnosis(report: Report) -> list[str]:
+    """Root causes first, each with what it holds, why, and the cells it drags along."""
+    if report.ok:
+        return []
+    if not any(c.explanation for c in report.wrong):  # not diagnosed: the verdicts' messages
+        return ["", *(c.message for c in report.wrong if c.message)]
+    lines: list[str] = []
+    roots = [c for c in report.roots if c.status != "todo"]
+    if roots:
+        lines += ["", f"To fix first ({len(roots)} root cause{'s' if len(roots) != 1 else ''}):"]
+    for c in roots:
+        lines.append(f"  {c.cell} ({describe(c.quantity)})")
+        if c.message:
+            lines.append(f"      {c.message}")
+        lines.append(f"      It holds {c.holds or 'nothing'}.")
+        if c.explanation:
+            lines.append(f"      {c.explanation}")
+        inherited = report.inherited_from(c.cell)
+        unchecked = [i for i in inherited if i.status == "unchecked"]
+        wrong = [i for i in inherited if i.status != "unchecked"]
+        if wrong:
+            lines.append(f"      Wrong because of it: {_cells(wrong)}.")
+        if unchecked:
+            lines.append(f"      Not checked until it is fixed: {_cells(unchecked)}.")
+    todo = report.todo
+    if todo:
+        lines += ["", f"To do ({len(todo)} cell{'s' if len(todo) != 1 else ''}):"]
+        for c in todo:
+            follow = report.inherited_from(c.cell)
+            extra = f" (until then {_cells(follow)} cannot be right)"
+            lines.append(f"  {c.cell} ({describe(c.quantity)}){extra if follow else ''}.")
+    return lines
+
+
+def _cells(cells: Sequence[CellResult], most: int = 12) -> str:
+    return _names([c.cell for c in cells], most)
+
+
+def _names(names: Sequence[str], most: int = 12) -> str:
+    if len(names) <= most:
+        return ", ".join(names)
+    return f"{', '.join(names[:most])} and {len(names) - most} more"
 
 
 def to_dict(report: Report) -> dict[str, Any]:
@@ -72,6 +127,8 @@ def to_dict(report: Report) -> dict[str, Any]:
         "sheet": report.sheet,
         "parameters": {k: _json(v) for k, v in report.parameters.items()},
         "summary": dict(Counter(c.status for c in report.cells)),
+        "roots": [c.cell for c in report.roots],
+        "todo": [c.cell for c in report.todo],
         "cells": [_cell_dict(c) for c in report.cells],
         "warnings": list(report.warnings),
     }
@@ -91,7 +148,53 @@ def _cell_dict(c: CellResult) -> dict[str, Any]:
         "found": _json(c.found),
         "formula": c.formula,
         "message": c.message,
+        "holds": c.holds,
+        "explanation": c.explanation,
+        "root": c.root,
+        "causes": list(c.causes),
+        "graded": c.graded,
     }
+
+
+def to_junit(entries: Sequence[tuple[str, Report | None, str | None]]) -> str:
+    """JUnit XML for CI systems and autograders: a test suite per workbook, a test per cell.
+
+    ``entries`` are (name, report, reason): a workbook that could not be checked has no report
+    and one ``<error>`` test carrying the reason. To-do cells are ``<skipped>``.
+    """
+    suites = ET.Element("testsuites", name="sheetgen")
+    totals = Counter[str]()
+    for name, report, reason in entries:
+        suite = ET.SubElement(suites, "testsuite", name=name)
+        counts = Counter[str]()
+        if report is None:
+            case = ET.SubElement(suite, "testcase", classname=name, name="workbook")
+            ET.SubElement(case, "error", message=reason or "could not be checked")
+            counts.update(tests=1, errors=1)
+        else:
+            for c in report.cells:
+                case = ET.SubElement(
+                    suite, "testcase", classname=name, name=f"{c.cell} {describe(c.quantity)}"
+                )
+                counts["tests"] += 1
+                if c.status == "todo":
+                    ET.SubElement(case, "skipped", message=c.message)
+                    counts["skipped"] += 1
+                elif not c.ok:
+                    failure = ET.SubElement(case, "failure", message=c.message, type=c.status)
+                    failure.text = "\n".join(
+                        filter(None, (f"holds: {c.holds}" if c.holds else "", c.explanation))
+                    )
+                    counts["failures"] += 1
+            if report.warnings:
+                ET.SubElement(suite, "system-out").text = "\n".join(report.warnings)
+        for key in ("tests", "failures", "errors", "skipped"):
+            suite.set(key, str(counts[key]))
+        totals.update(counts)
+    for key in ("tests", "failures", "errors", "skipped"):
+        suites.set(key, str(totals[key]))
+    ET.indent(suites)
+    return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
 
 
 def _json(v: Value) -> Any:

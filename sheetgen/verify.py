@@ -45,12 +45,16 @@ from .workbook import open_workbook
 REL = 1e-12
 EPS = sys.float_info.epsilon
 
-Status = Literal["ok", "wrong", "error", "empty", "text", "typed", "unsupported", "unchecked"]
+Status = Literal[
+    "ok", "wrong", "error", "empty", "text", "typed", "unsupported", "unchecked", "todo", "fragile"
+]
 """A cell's verdict: ``ok``; ``wrong`` (a number, not the right one); ``error`` (an Excel
 error value); ``empty``; ``text`` (text or a boolean where a number belongs); ``typed`` (a
 number typed where a formula must compute it); ``unsupported`` (the engine cannot evaluate
 it, e.g. another workbook or an unknown function); ``unchecked`` (no reference: the sheet's
-parameters are unusable)."""
+parameters are unusable); ``todo`` (a blank an exercise left for the learner, still empty);
+``fragile`` (right for the sheet's own inputs only: wrong when they change, see
+``sheetgen.diagnose``)."""
 
 
 @dataclass(frozen=True)
@@ -65,10 +69,26 @@ class CellResult:
     found: Value
     formula: str | None
     message: str = ""
+    # Filled in by sheetgen.diagnose: what the cell holds, why it is wrong in plain words, and
+    # the root cells it is wrong because of (empty for a root cause or a right cell).
+    holds: str = ""
+    explanation: str = ""
+    causes: tuple[str, ...] = ()
+    graded: bool = True  # False for a parameter cell: reported when unusable, never scored
 
     @property
     def ok(self) -> bool:
         return self.status == "ok"
+
+    @property
+    def root(self) -> bool:
+        """A wrong cell that is wrong in itself, not only because of a cell it uses."""
+        return not self.ok and not self.causes
+
+    @property
+    def cause(self) -> str | None:
+        """The (first) root cell this cell is wrong because of, if it is only inherited."""
+        return self.causes[0] if self.causes else None
 
 
 @dataclass(frozen=True)
@@ -90,9 +110,36 @@ class Report:
     def wrong(self) -> tuple[CellResult, ...]:
         return tuple(c for c in self.cells if not c.ok)
 
+    @property
+    def todo(self) -> tuple[CellResult, ...]:
+        """Blanks of an exercise still to fill in."""
+        return tuple(c for c in self.cells if c.status == "todo")
 
-def verify_workbook(path: Path | str, layout: Layout | str | None = None) -> Report:
-    """Verify the workbook at ``path``; ``layout`` defaults to whichever template it matches."""
+    @property
+    def roots(self) -> tuple[CellResult, ...]:
+        """The cells to fix first: wrong in themselves, not only through a cell they use."""
+        return tuple(c for c in self.cells if c.root)
+
+    def inherited_from(self, cell: str) -> tuple[CellResult, ...]:
+        """The cells wrong only because of root cell ``cell``."""
+        return tuple(c for c in self.cells if cell in c.causes)
+
+
+def verify_workbook(
+    path: Path | str,
+    layout: Layout | str | None = None,
+    *,
+    variants: int | None = None,
+    seed: int | None = None,
+) -> Report:
+    """Verify the workbook at ``path``; ``layout`` defaults to whichever template it matches.
+
+    The report is diagnosed (``sheetgen.diagnose``): root causes, plain-word explanations,
+    exercise blanks, stale cached values, and ``variants`` re-evaluations with other inputs
+    (``seed`` picks them; defaults in ``sheetgen.diagnose``; 0 skips that check).
+    """
+    from .diagnose import diagnose
+
     wb = open_workbook(Path(path))
     if layout is None:
         layout = recorded_spec(wb)  # a generated layout (network, training) is found only so
@@ -102,7 +149,9 @@ def verify_workbook(path: Path | str, layout: Layout | str | None = None) -> Rep
         else [load_layout(name) for name in available_layouts()]
     )
     lay, ws = locate(wb, layouts, str(path))
-    return check(wb, ws, lay, str(path))
+    ev = Evaluator(wb)
+    report = check(wb, ws, lay, str(path), evaluator=ev)
+    return diagnose(wb, ws, lay, report, ev, path=Path(path), variants=variants, seed=seed)
 
 
 def recorded_spec(wb: Workbook) -> str | None:
@@ -144,9 +193,16 @@ def _same_text(found: object, expected: str | None) -> bool:
     )
 
 
-def check(wb: Workbook, ws: Worksheet, layout: Layout, origin: str = "") -> Report:
+def check(
+    wb: Workbook,
+    ws: Worksheet,
+    layout: Layout,
+    origin: str = "",
+    *,
+    evaluator: Evaluator | None = None,
+) -> Report:
     """Compare every checked cell of ``layout`` on sheet ``ws`` with the reference."""
-    ev = Evaluator(wb)
+    ev = evaluator or Evaluator(wb)
     sheet = ws.title
     params = ev.evaluate((sheet, c.at) for c in layout.inputs)
     found = ev.evaluate((sheet, c.at) for c in layout.checked)
@@ -194,6 +250,7 @@ def _check_input(spec: CellSpec, values: Mapping[str, Value]) -> CellResult | No
         v,
         None,
         f"{spec.at} ({spec.quantity}) {problem}.",
+        graded=False,
     )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import openpyxl
@@ -46,3 +46,36 @@ def edit(src: Path, dst: Path, layout: Layout, changes: Mapping[str, object]) ->
         cell.value = resolve(layout, value) if isinstance(value, str) else value
     wb.save(dst)
     return dst
+
+
+def apply(wb: openpyxl.Workbook, sheet: str, edits: Mapping[str, object]) -> None:
+    """Write ``edits`` (cell -> value or formula) in memory; ``("text", s)`` is stored as text,
+    as a cell formatted as Text keeps a formula a learner typed into it."""
+    ws = wb[sheet]
+    for at, value in edits.items():
+        cell = ws[at]
+        if isinstance(value, tuple) and value[0] == "text":
+            cell.value = value[1]
+            cell.data_type = "s"
+        else:
+            cell.value = value
+
+
+@pytest.fixture
+def make(tmp_path: Path, layout: Layout) -> Callable[..., Path]:
+    """``make("name", {"E3": "=1-F2"}, input=0.3)``: the built workbook with cells changed.
+
+    The teacher-tool tests name cells by address on purpose: that is how a report names them.
+    """
+    from sheetgen.build import build_workbook, parameters
+
+    def _make(
+        name: str = "learner", edits: Mapping[str, object] | None = None, **params: float
+    ) -> Path:
+        wb = build_workbook(layout, parameters(layout, params))
+        apply(wb, layout.sheet, edits or {})
+        path = tmp_path / f"{name}.xlsx"
+        wb.save(path)
+        return path
+
+    return _make

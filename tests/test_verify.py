@@ -136,8 +136,7 @@ def test_workbooks_built_with_other_parameters_verify(tmp_path: Path) -> None:
 def test_a_circular_reference_is_named_not_hung_on(
     article: Path, tmp_path: Path, layout: Layout
 ) -> None:
-    broken = edit(article, tmp_path / "c.xlsx", layout,
-                  {"net": "={input}*{weight}+{bias}+{loss}"})
+    broken = edit(article, tmp_path / "c.xlsx", layout, {"net": "={input}*{weight}+{bias}+{loss}"})
     report = verify_workbook(broken)
     by_cell = {c.cell: c for c in report.cells}
     net, faux = layout.by_quantity["net"].at, layout.by_quantity["nudge.bias.gradient"].at

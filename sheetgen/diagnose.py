@@ -1,0 +1,645 @@
+"""Diagnosis that teaches: why each wrong cell is wrong, and which cells to fix first.
+
+``verify.check`` gives every cell a verdict; this module turns the verdicts into feedback:
+
+- **What the cell holds** (its formula and value) and **what it should be**, in plain words,
+  including why an Excel error appears (``#DIV/0!`` because Tiny is 0, ``#VALUE!`` because an
+  input is text, ``#NAME?`` naming the unknown function), and the cells of a circular reference.
+- **Root causes.** A wrong cell is *inherited* when it would be right if the wrong cells it
+  reads held their right values: we test exactly that, by putting the reference values into
+  those cells (in memory) and evaluating the learner's own formula again. Otherwise it is a
+  *root cause*. Inherited cells name their roots (``CellResult.causes``), so a report can list
+  the few cells to fix first with the cells they drag along.
+- **Formulas, not pasted numbers.** A number typed where a formula belongs, a formula that
+  refers to no cell (``=0.00064``) and a formula stored as text are flagged. Then the sheet is
+  re-evaluated with ``VARIANTS`` other sets of parameters (drawn reproducibly from ``SEED``,
+  written into the layout's parameter cells in memory; the file is never touched) and compared
+  with the layout's reference model each time: a cell right for the numbers it was handed
+  but a root cause of wrong numbers under other inputs is ``fragile``.
+- **Exercises.** An empty cell that an exercise left blank is ``todo``, not ``empty``.
+- **Stale caches.** Values saved in the file that disagree with what its formulas compute
+  give a warning (files written by openpyxl save none, and get none).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import re
+import warnings
+import zipfile
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+
+import openpyxl
+from openpyxl.utils.cell import coordinate_to_tuple
+from openpyxl.workbook.workbook import Workbook
+from openpyxl.worksheet.worksheet import Worksheet
+
+from .evaluate import CellError, Evaluator, Ref, Value, compile_formula
+from .exercise import recorded_todo, round_significant
+from .layout import CellSpec, Layout
+from .reference import describe, kind_of
+from .verify import (
+    CellResult,
+    Report,
+    _copies_a_parameter,
+    _fmt,
+    _reference,
+    check,
+    tolerance,
+)
+
+VARIANTS = 3
+"""How many other sets of parameters the sheet is re-evaluated with (0 to skip)."""
+
+SEED = 1
+"""Seed of those parameters: the same file always gets the same verdict."""
+
+Close = Callable[[CellResult, Value], bool]
+
+
+def diagnose(
+    wb: Workbook,
+    ws: Worksheet,
+    layout: Layout,
+    report: Report,
+    ev: Evaluator,
+    *,
+    path: Path | None = None,
+    variants: int | None = None,
+    seed: int | None = None,
+) -> Report:
+    """``report`` with statuses refined, root causes found and every wrong cell explained.
+
+    ``ev`` is the evaluator ``check`` used (its dependency graph is reused). The workbook
+    object is modified in memory while re-evaluating and restored; the file never is.
+    """
+    graph = _Graph(ev, ws.title)
+    todo = recorded_todo(wb)
+    specs = {c.at: c for c in layout.cells}
+    cells = [_reclassify(c, ws, specs.get(c.cell), todo) for c in report.cells]
+    n = VARIANTS if variants is None else variants
+    if n > 0:
+        cells = _fragility(
+            wb, ws, layout, report.parameters, cells, graph, n, SEED if seed is None else seed
+        )
+    causes = _causes(wb, ws, cells, graph, _closeness(layout, report.parameters))
+    by_cell = {c.cell: c for c in cells}
+    explained = tuple(
+        _explain(replace(c, causes=causes.get(c.cell, ())), ws, graph, specs, by_cell)
+        for c in cells
+    )
+    stale = stale_cache_warning(path, ws.title, explained) if path else None
+    noted = [c.message for c in explained if c.ok and c.message]
+    warnings = (*report.warnings, *(m for m in noted if m not in report.warnings))
+    return replace(report, cells=explained, warnings=(*warnings, *([stale] if stale else [])))
+
+
+# ---------------------------------------------------------------------------------------------
+# Statuses: to do, formulas stored as text, formulas that refer to no cell
+
+
+def _reclassify(
+    c: CellResult, ws: Worksheet, spec: CellSpec | None, todo: frozenset[str]
+) -> CellResult:
+    if c.status == "empty" and c.cell in todo:
+        return replace(c, status="todo", message=f"{c.cell} is still to do.")
+    raw = ws[c.cell]
+    if c.status == "text" and raw.data_type == "s" and str(raw.value).startswith("="):
+        return replace(
+            c,
+            message=f"{c.cell} holds the formula {raw.value} as text, so it is never computed; "
+            f"it should be {_num(c.expected)}.",
+        )
+    if (
+        c.status in ("ok", "wrong")
+        and spec is not None
+        and spec.kind == "formula"
+        and c.formula is not None
+        and spec.formula is not None
+        and not compile_formula(c.formula).inputs
+        and compile_formula(spec.formula).inputs
+    ):
+        if c.ok and _copies_a_parameter(spec):  # as a typed copy of an input: verify's policy
+            return replace(
+                c,
+                message=f"{c.cell} holds {c.formula}, a number, as the article's sheet does; "
+                f"the formula {spec.formula} would follow when that input changes.",
+            )
+        how = "the right number" if c.ok else f"{_num(c.found)}, not {_num(c.expected)}"
+        return replace(
+            c,
+            status="typed",
+            message=f"{c.cell} holds {c.formula} ({how}), a formula that refers to no cell: "
+            "it will not follow when an input changes.",
+        )
+    return c
+
+
+# ---------------------------------------------------------------------------------------------
+# The dependency graph, and what-if evaluation
+
+
+class _Graph:
+    """The formulas' dependency graph on the checked sheet (structure only, never values)."""
+
+    def __init__(self, ev: Evaluator, sheet: str) -> None:
+        self.ev = ev
+        self.sheet = sheet
+        self._deps: dict[Ref, list[Ref]] = {}
+
+    def deps(self, ref: Ref) -> list[Ref]:
+        if ref not in self._deps:
+            self._deps[ref] = self.ev.dependencies(ref)
+        return self._deps[ref]
+
+    def ref(self, cell: str) -> Ref:
+        return (self.sheet, cell)
+
+    def nearest(self, cell: str, bad: Mapping[str, object]) -> tuple[str, ...]:
+        """The bad cells ``cell`` reads, directly or through good cells (not past a bad one)."""
+        found: list[str] = []
+        seen: set[Ref] = set()
+        stack = list(reversed(self.deps(self.ref(cell))))
+        while stack:
+            ref = stack.pop()
+            if ref in seen:
+                continue
+            seen.add(ref)
+            if ref[0] == self.sheet and ref[1] in bad and ref[1] != cell:
+                found.append(ref[1])
+                continue
+            stack.extend(reversed(self.deps(ref)))
+        return tuple(found)
+
+    def ancestors(self, cell: str) -> set[str]:
+        """Every cell of the sheet that ``cell`` reads, directly or not."""
+        seen: set[Ref] = set()
+        stack = list(self.deps(self.ref(cell)))
+        while stack:
+            ref = stack.pop()
+            if ref not in seen:
+                seen.add(ref)
+                stack.extend(self.deps(ref))
+        return {r[1] for r in seen if r[0] == self.sheet}
+
+    def on_cycle(self, cell: str) -> bool:
+        return cell in self.ancestors(cell)
+
+    def cycle(self, cell: str) -> list[str]:
+        """One circular path from ``cell`` back to itself, for the explanation."""
+        start = self.ref(cell)
+        stack: list[tuple[Ref, list[Ref]]] = [(start, [start])]
+        seen: set[Ref] = set()
+        while stack:
+            ref, path = stack.pop()
+            for dep in self.deps(ref):
+                if dep == start:
+                    return [r[1] for r in [*path, start]]
+                if dep not in seen:
+                    seen.add(dep)
+                    stack.append((dep, [*path, dep]))
+        return [cell]
+
+
+_SCRATCH_COLUMN = "XFD"  # the sheet's last column: no learner formula reads it
+
+
+@contextlib.contextmanager
+def _overridden(ws: Worksheet, values: Mapping[str, object]) -> Iterator[None]:
+    """Temporarily put ``values`` (numbers or formula texts) into cells, in memory only."""
+    saved = []
+    for at, value in values.items():
+        cell = ws[at]
+        saved.append((at, cell.value, cell.data_type))
+        cell.value = value
+    try:
+        yield
+    finally:
+        for at, value, data_type in reversed(saved):
+            cell = ws[at]
+            cell.value = value
+            cell.data_type = data_type
+
+
+def _rescued(
+    wb: Workbook,
+    ws: Worksheet,
+    bad: Mapping[str, CellResult],
+    candidates: Sequence[str],
+    close: Close,
+) -> set[str]:
+    """The ``candidates`` whose own formula gives the right number once every wrong cell
+    holds its reference value: evaluated in one pass, each formula copied to a scratch cell."""
+    if not candidates:
+        return set()
+    right = {a: c.expected for a, c in bad.items() if c.expected is not None}
+    scratch = {a: f"{_SCRATCH_COLUMN}{1_048_576 - i}" for i, a in enumerate(candidates)}
+    created = [key for s in scratch.values() if (key := coordinate_to_tuple(s)) not in ws._cells]
+    try:
+        with _overridden(ws, {**right, **{s: bad[a].formula for a, s in scratch.items()}}):
+            values = Evaluator(wb).evaluate((ws.title, s) for s in scratch.values())
+    finally:
+        for key in created:  # leave the in-memory sheet as it was (max_row, max_column)
+            ws._cells.pop(key, None)
+    return {a for a, s in scratch.items() if close(bad[a], values[(ws.title, s)])}
+
+
+def _closeness(layout: Layout, params: Mapping[str, Value]) -> Close:
+    """Whether a value is right for a cell, by ``verify.tolerance`` for these parameters."""
+    ref = _reference(layout, params)
+
+    def close(c: CellResult, value: Value) -> bool:
+        if ref is None or c.expected is None or not isinstance(value, float):
+            return False
+        if isinstance(value, bool):
+            return False
+        return abs(value - c.expected) <= tolerance(c.quantity, c.expected, ref)
+
+    return close
+
+
+# ---------------------------------------------------------------------------------------------
+# Root causes
+
+
+def _causes(
+    wb: Workbook,
+    ws: Worksheet,
+    cells: Sequence[CellResult],
+    graph: _Graph,
+    close: Close,
+) -> dict[str, tuple[str, ...]]:
+    """For every inherited wrong cell, the root cells it is wrong because of (in sheet order)."""
+    bad = {c.cell: c for c in cells if not c.ok}
+    if not bad:
+        return {}
+    nearest = {a: graph.nearest(a, bad) for a in bad}
+    bad_inputs = tuple(a for a, c in bad.items() if not c.graded)
+    direct: dict[str, tuple[str, ...]] = {}
+    candidates = []
+    for a, c in bad.items():
+        problem = graph.ev.problems.get(graph.ref(a))
+        if c.status == "unchecked":
+            direct[a] = nearest[a] or bad_inputs
+        elif (
+            not c.graded
+            or c.formula is None
+            or c.status in ("typed", "fragile")
+            or not nearest[a]
+            or (problem is not None and problem.kind != "circular")
+            or (problem is not None and graph.on_cycle(a))
+        ):
+            direct[a] = ()
+        elif c.expected is not None and all(bad[n].expected is not None for n in nearest[a]):
+            candidates.append(a)
+        else:
+            direct[a] = nearest[a]
+    rescued = _rescued(wb, ws, bad, candidates, close)
+    for a in candidates:
+        direct[a] = nearest[a] if a in rescued else ()
+
+    roots: dict[str, set[str]] = {}
+
+    def roots_of(a: str, visiting: frozenset[str]) -> set[str]:
+        if a in roots:
+            return roots[a]
+        if not direct.get(a) or a in visiting:
+            return {a}
+        out: set[str] = set()
+        for n in direct[a]:
+            out |= roots_of(n, visiting | {a})
+        roots[a] = out
+        return out
+
+    order = {c.cell: i for i, c in enumerate(cells)}
+    return {
+        a: tuple(sorted(roots_of(a, frozenset()), key=lambda r: order.get(r, len(order))))
+        for a in bad
+        if direct.get(a)
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Robustness: the same formulas under other inputs
+
+
+def variant_parameters(
+    layout: Layout, base: Mapping[str, Value], rng: random.Random
+) -> dict[str, float]:
+    """Other parameters for every parameter cell: the sheet's own scaled by 0.5 to 2, either sign.
+
+    A sign flip catches formulas that only work for positive numbers; scaling (not fresh
+    values) keeps each parameter in its own order of magnitude, so Tiny stays tiny.
+    """
+    out: dict[str, float] = {}
+    for spec in layout.inputs:
+        assert spec.quantity is not None
+        b = base.get(spec.quantity)
+        if not isinstance(b, float) or isinstance(b, bool) or b == 0:
+            b = layout.defaults.get(spec.quantity) or 0.0
+        factor = rng.uniform(0.5, 2.0) * rng.choice((1.0, -1.0))
+        out[spec.quantity] = round_significant(b * factor if b else rng.uniform(-1.0, 1.0), 3)
+    return out
+
+
+def _fragility(
+    wb: Workbook,
+    ws: Worksheet,
+    layout: Layout,
+    params: Mapping[str, Value],
+    cells: list[CellResult],
+    graph: _Graph,
+    variants: int,
+    seed: int,
+) -> list[CellResult]:
+    # Cells holding plain numbers were judged by verify's policy for typed numbers; here we
+    # look for numbers hidden inside formulas that do refer to cells.
+    ok = {c.cell for c in cells if c.ok and c.formula and compile_formula(c.formula).inputs}
+    if not ok or _reference(layout, params) is None:
+        return cells
+    rng = random.Random(seed)
+    fragile: dict[str, CellResult] = {}
+    for _ in range(variants):
+        other = variant_parameters(layout, params, rng)
+        inputs = {s.at: other[s.quantity] for s in layout.inputs if s.quantity}
+        with _overridden(ws, inputs):
+            rep = check(wb, ws, layout)
+            vcells = [_reclassify(c, ws, None, frozenset()) for c in rep.cells]
+            causes = _causes(wb, ws, vcells, graph, _closeness(layout, rep.parameters))
+        shown = ", ".join(f"{k} = {_fmt(v)}" for k, v in other.items())
+        for c in vcells:
+            if c.cell in ok and not c.ok and c.cell not in causes and c.cell not in fragile:
+                fragile[c.cell] = replace(
+                    c,
+                    message=f"{c.cell} is right for the sheet's own inputs only: with {shown} "
+                    f"it gives {_num(c.found)}, not {_num(c.expected)}.",
+                )
+    return [
+        replace(c, status="fragile", message=fragile[c.cell].message) if c.cell in fragile else c
+        for c in cells
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Plain words
+
+
+def _explain(
+    c: CellResult,
+    ws: Worksheet,
+    graph: _Graph,
+    specs: Mapping[str, CellSpec],
+    by_cell: Mapping[str, CellResult],
+) -> CellResult:
+    holds = _holds(c, ws)
+    if c.ok:
+        return replace(c, holds=holds)
+    why = _why(c, ws, graph, specs)
+    if c.causes and c.status == "unchecked":
+        names = ", ".join(_name(r, specs) for r in c.causes)
+        verb = "holds" if len(c.causes) == 1 else "hold"
+        why = f"Not checked until {names} {verb} a usable number. {why}"
+    elif c.causes:
+        names = ", ".join(_name(r, specs) for r in c.causes)
+        why = (
+            f"Wrong only because {names} {'is' if len(c.causes) == 1 else 'are'} wrong: "
+            f"fix {'it' if len(c.causes) == 1 else 'them'} first. {why}"
+        ).strip()
+    hint = specs[c.cell].note if c.cell in specs and c.status not in ("ok",) else None
+    parts = [why, f"Hint: {hint}" if hint and not c.causes else ""]
+    return replace(c, holds=holds, explanation=" ".join(p for p in parts if p))
+
+
+def _why(c: CellResult, ws: Worksheet, graph: _Graph, specs: Mapping[str, CellSpec]) -> str:
+    ref = graph.ref(c.cell)
+    problem = graph.ev.problems.get(ref)
+    if not c.graded:
+        return "A parameter is the learner's to change, but it must be a usable number."
+    if c.status == "todo":
+        return "To do: this cell was left blank for you to fill in with a formula."
+    if c.status == "empty":
+        return "The cell is empty: it needs a formula."
+    if c.status == "typed":
+        if c.formula is not None:
+            return (
+                "A formula that refers to no cell is a pasted number in disguise: "
+                "compute it from the cells it depends on."
+            )
+        return "Write a formula that computes it from the cells it depends on."
+    if c.status == "fragile":
+        return (
+            "Part of its formula must be a typed number where it should refer to a cell: "
+            "the sheet is right only for the numbers it was handed."
+        )
+    if c.status == "text":
+        raw = ws[c.cell].value
+        if isinstance(raw, str) and raw.startswith("="):
+            return (
+                f"The formula {raw} is stored as text (the cell is formatted as Text, or the "
+                "formula starts with an apostrophe), so it is never computed. Format the cell "
+                "as General and enter the formula again."
+            )
+        return "It holds text where a number belongs."
+    if problem is not None and problem.kind == "circular":
+        if graph.on_cycle(c.cell):
+            loop = " → ".join(graph.cycle(c.cell))
+            return (
+                f"Circular reference: {loop}. Each of these cells needs the other's value "
+                "first, so none of them can be computed."
+            )
+        return "It uses a cell that is part of a circular reference."
+    if problem is not None and problem.kind == "unsupported" and "function" in problem.message:
+        return (
+            f"It {problem.message}: if the name is misspelt, Excel shows #NAME? too; if not, "
+            "the checker cannot compute it and will not guess: use the functions of the article."
+        )
+    if problem is not None:
+        return "The checker cannot compute it and will not guess."
+    if isinstance(c.found, CellError):
+        return _why_error(c.cell, graph, specs, set())
+    if c.status == "unchecked":
+        return ""
+    return ""
+
+
+def _why_error(cell: str, graph: _Graph, specs: Mapping[str, CellSpec], seen: set[str]) -> str:
+    """Follow an Excel error back to the cell where it starts, and say why it starts there."""
+    ref = graph.ref(cell)
+    value = graph.ev.values.get(ref)
+    code = value.code if isinstance(value, CellError) else "an error"
+    seen.add(cell)
+    for dep in graph.deps(ref):
+        dv = graph.ev.values.get(dep)
+        if dep[0] == graph.sheet and isinstance(dv, CellError) and dep[1] not in seen:
+            return f"It shows {code} because {_name(dep[1], specs)} does. " + _why_error(
+                dep[1], graph, specs, seen
+            ).replace("It shows", f"{dep[1]} shows", 1)
+    if graph.ev.formula(ref) is None:
+        return f"It shows {code}: the error is typed into the cell itself."
+    deps = [d for d in graph.deps(ref) if d[0] == graph.sheet]
+    values = {d[1]: graph.ev.values.get(d) for d in deps}
+    problem = graph.ev.problems.get(ref)
+    if code == "#DIV/0!":
+        zero = [d for d, v in values.items() if v is None or v == 0]
+        if zero:
+            what = " and ".join(
+                f"{_name(d, specs)}, which is {'empty' if values[d] is None else '0'}" for d in zero
+            )
+            return f"It shows #DIV/0! (division by zero) because it divides by {what}."
+        return "It shows #DIV/0!: its formula divides by zero."
+    if code == "#VALUE!":
+        text = [d for d, v in values.items() if isinstance(v, str | bool)]
+        if text:
+            what = " and ".join(f"{_name(d, specs)} holds the text {values[d]!r}" for d in text)
+            return f"It shows #VALUE! (a value of the wrong kind) because {what}."
+        return "It shows #VALUE!: an operation got a value of the wrong kind."
+    if code == "#NAME?":
+        if problem is not None:
+            return f"It shows #NAME? because it {problem.message} (a misspelt name?)."
+        return "It shows #NAME?: its formula uses a name Excel does not know."
+    if code == "#REF!":
+        return (
+            "It shows #REF!: its formula refers to a cell that no longer exists "
+            "(a row, column or sheet was deleted)."
+        )
+    if code == "#NUM!":
+        return "It shows #NUM!: a number is too large or invalid (an overflow, or the like)."
+    if code == "#N/A":
+        return "It shows #N/A: a value is not available."
+    return f"It shows {code}."
+
+
+def _holds(c: CellResult, ws: Worksheet) -> str:
+    """What the learner wrote, and what it evaluates to."""
+    if c.formula is not None:
+        return f"{c.formula} → {_value(c.found)}"
+    if c.found is None:
+        return "nothing"
+    raw = ws[c.cell].value
+    if isinstance(raw, str) and raw.startswith("="):
+        return f"the text {raw!r}"
+    if isinstance(c.found, str):
+        return f"the text {c.found!r}"
+    if isinstance(c.found, float) and not isinstance(c.found, bool):
+        return f"the number {_fmt(c.found)}"
+    return _value(c.found)
+
+
+def _name(cell: str, specs: Mapping[str, CellSpec]) -> str:
+    spec = specs.get(cell)
+    if spec is None or spec.quantity is None:
+        return cell
+    return f"{describe(spec.quantity)} ({cell})"
+
+
+def _value(v: Value) -> str:
+    if v is None:
+        return "empty"
+    if isinstance(v, CellError):
+        return v.code
+    if isinstance(v, bool):
+        return str(v).upper()
+    if isinstance(v, str):
+        return repr(v)
+    return _fmt(v)
+
+
+def _num(v: Value | None) -> str:
+    return "?" if v is None else _value(v)
+
+
+# ---------------------------------------------------------------------------------------------
+# Stale caches
+
+
+_CACHED_FORMULA = re.compile(rb"(?:</(?:\w+:)?f>|<(?:\w+:)?f\b[^>]*/>)\s*<(?:\w+:)?v>\s*[^<\s]")
+
+
+def has_cached_formula_values(path: Path) -> bool:
+    """Whether any formula in the file has a saved value: a quick look before a full load."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            for name in z.namelist():
+                if name.startswith("xl/worksheets/") and name.endswith(".xml"):
+                    with z.open(name) as member:
+                        if _CACHED_FORMULA.search(member.read(MAX_SHEET_BYTES)):
+                            return True
+    except (OSError, zipfile.BadZipFile, RuntimeError):
+        return False
+    return False
+
+
+MAX_SHEET_BYTES = 64 * 1024 * 1024  # never inflate more than this of one sheet to look
+
+
+def cached_values(path: Path, sheet: str, cells: Sequence[str]) -> dict[str, object]:
+    """The values a spreadsheet application saved for ``cells`` (None where none was saved)."""
+    wanted = set(cells)
+    out: dict[str, object] = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True, keep_links=False)
+    try:
+        if sheet not in wb.sheetnames:
+            return out
+        for row in wb[sheet].iter_rows():
+            for cell in row:
+                coordinate = getattr(cell, "coordinate", None)
+                if coordinate in wanted:
+                    out[coordinate] = cell.value
+    finally:
+        wb.close()
+    return out
+
+
+def stale_cache_warning(path: Path, sheet: str, cells: Sequence[CellResult]) -> str | None:
+    """A warning when saved values disagree with what the formulas compute, else None."""
+    formulas = [c for c in cells if c.formula is not None and c.status not in _UNCOMPUTED]
+    if not formulas or not has_cached_formula_values(path):
+        return None
+    try:
+        saved = cached_values(path, sheet, [c.cell for c in formulas])
+    except Exception:  # the file was readable a moment ago; no cache is no warning
+        return None
+    differ = []
+    for c in formulas:
+        cached = saved.get(c.cell)
+        if cached is None:
+            continue
+        if not _same(cached, c.found, c.quantity):
+            differ.append(f"{c.cell} saved {_value(_as_value(cached))}, computes {_value(c.found)}")
+    if not differ:
+        return None
+    listed = "; ".join(differ[:5]) + ("; ..." if len(differ) > 5 else "")
+    return (
+        f"Warning: the values saved in {path.name} are stale: {len(differ)} cell(s) show other "
+        f"numbers than their formulas compute ({listed}). The verdicts above use the formulas; "
+        "recalculate and save the file so that it shows them too."
+    )
+
+
+_UNCOMPUTED = ("unsupported", "unchecked")
+
+
+def _as_value(cached: object) -> Value:
+    if isinstance(cached, bool) or cached is None:
+        return cached
+    if isinstance(cached, int | float):
+        return float(cached)
+    text = str(cached)
+    return CellError(text) if text.startswith("#") else text
+
+
+def _same(cached: object, computed: Value, quantity: str) -> bool:
+    value = _as_value(cached)
+    if isinstance(value, float) and isinstance(computed, float):
+        if isinstance(computed, bool):
+            return False
+        scale = max(abs(value), abs(computed))
+        # Another engine rounds differently; a faux gradient magnifies that by 1/Tiny.
+        rel = 1e-6 if kind_of(quantity) == "faux" else 1e-9
+        return abs(value - computed) <= rel * scale + 1e-12
+    return value == computed

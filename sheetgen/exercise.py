@@ -1,0 +1,154 @@
+"""Exercises: the built workbook with chosen cells left blank for a learner to fill in.
+
+The answer key is the ordinary build with the same parameters. The blanks are recorded in the
+workbook (defined name ``SHEETGEN_TODO``) so that ``verify`` can tell "still to do" from "the
+learner emptied it", and each blank keeps the cell's note as a hint. ``seed`` gives every
+learner their own parameters, reproducibly, so answers cannot be copied from a neighbour.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from openpyxl.comments import Comment
+from openpyxl.styles import PatternFill
+from openpyxl.utils.cell import coordinate_from_string
+from openpyxl.workbook.defined_name import DefinedName
+from openpyxl.workbook.workbook import Workbook
+
+from .build import build_workbook, parameters
+from .errors import UsageError
+from .fileio import write_atomically
+from .layout import Layout, resolve_layout
+from .reference import describe
+
+TODO_NAME = "SHEETGEN_TODO"
+"""The defined name under which an exercise records its blanks (``"E3,B3,C3"``)."""
+
+DEFAULT_BLANK_PREFIXES = ("local.", "global.")
+"""By default an exercise blanks the local and global gradient rows: the chain rule itself."""
+
+_TODO_FILL = PatternFill("solid", fgColor="DDEBF7")  # pale blue: "your turn"
+
+
+def default_blanks(layout: Layout) -> tuple[str, ...]:
+    """The checked cells whose quantity is a local or global gradient."""
+    return tuple(
+        c.at
+        for c in layout.checked
+        if c.quantity is not None and c.quantity.startswith(DEFAULT_BLANK_PREFIXES)
+    )
+
+
+def select_blanks(layout: Layout, choice: str | Iterable[str] | None) -> tuple[str, ...]:
+    """Cells to blank from ``"3,4"`` (rows), ``"E3,C4"`` (cells), quantities, or a mix.
+
+    Only cells the verifier checks can be blanked: a label or a parameter is not an answer.
+    """
+    if choice is None:
+        picked = default_blanks(layout)
+    else:
+        items = choice.split(",") if isinstance(choice, str) else list(choice)
+        tokens = [t.strip() for t in items if t.strip()]
+        by_quantity = {c.quantity: c.at for c in layout.checked if c.quantity}
+        checked = {c.at for c in layout.checked}
+        wanted: set[str] = set()
+        for token in tokens:
+            if token.isdigit():
+                row = [
+                    c.at for c in layout.checked if coordinate_from_string(c.at)[1] == int(token)
+                ]
+                if not row:
+                    raise UsageError(f"Row {token} of {layout.name} has no cell to fill in.")
+                wanted.update(row)
+            elif token in by_quantity:
+                wanted.add(by_quantity[token])
+            elif token.upper() in checked:
+                wanted.add(token.upper())
+            else:
+                raise UsageError(
+                    f"--blank {token}: not a row number, nor a cell or quantity of "
+                    f"{layout.name} that must be computed."
+                )
+        picked = tuple(c.at for c in layout.checked if c.at in wanted)
+    if not picked:
+        raise UsageError("An exercise needs at least one cell to fill in (see --blank).")
+    return picked
+
+
+def random_parameters(layout: Layout, seed: int) -> dict[str, float]:
+    """Reproducible per-learner parameters: each default scaled by a factor in [0.5, 1.5].
+
+    Signs and orders of magnitude are kept (a nudge stays tiny, a positive input positive),
+    and values are rounded to two significant digits so learners can read them.
+    """
+    rng = random.Random(f"{layout.spec or layout.name}/{seed}")
+    out: dict[str, float] = {}
+    for spec in layout.inputs:
+        assert spec.quantity is not None
+        default = layout.defaults.get(spec.quantity, 0.0)
+        value = default * rng.uniform(0.5, 1.5) if default else rng.uniform(-1.0, 1.0)
+        out[spec.quantity] = round_significant(value, 2) or default or 0.5
+    return out
+
+
+def round_significant(x: float, digits: int) -> float:
+    if x == 0 or not math.isfinite(x):
+        return x
+    return round(x, digits - 1 - math.floor(math.log10(abs(x))))
+
+
+def exercise_workbook(
+    layout: Layout, params: Mapping[str, float], blanks: Iterable[str]
+) -> Workbook:
+    """The layout's workbook with ``blanks`` emptied, marked, hinted and recorded."""
+    wb = build_workbook(layout, params)
+    ws = wb[layout.sheet]
+    specs = {c.at: c for c in layout.checked}
+    todo = [at for at in blanks if at in specs]
+    for at in todo:
+        spec = specs[at]
+        cell = ws[at]
+        cell.value = None
+        cell.fill = _TODO_FILL
+        hint = spec.note or f"Compute {describe(spec.quantity or '')}."
+        cell.comment = Comment(f"To do: {hint}", "sheetgen", width=260, height=70)
+    wb.defined_names[TODO_NAME] = DefinedName(TODO_NAME, attr_text=f'"{",".join(todo)}"')
+    return wb
+
+
+def build_exercise(
+    path: Path | str,
+    layout: Layout | str = "single_neuron",
+    *,
+    blanks: str | Iterable[str] | None = None,
+    seed: int | None = None,
+    force: bool = False,
+    **overrides: float | None,
+) -> Path:
+    """Write a learner's exercise; ``build(..., **seeded_parameters(...))`` is its key."""
+    lay = resolve_layout(layout) if isinstance(layout, str) else layout
+    params = parameters(lay, seeded_parameters(lay, seed, overrides))
+    wb = exercise_workbook(lay, params, select_blanks(lay, blanks))
+    return write_atomically(Path(path), lambda tmp: wb.save(tmp), force=force)
+
+
+def seeded_parameters(
+    layout: Layout, seed: int | None, overrides: Mapping[str, float | None] | None = None
+) -> dict[str, float | None]:
+    """``random_parameters`` for ``seed`` (if any), with explicit ``overrides`` winning."""
+    out: dict[str, float | None] = dict(random_parameters(layout, seed)) if seed is not None else {}
+    out.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    return out
+
+
+def recorded_todo(wb: Workbook) -> frozenset[str]:
+    """The blanks an exercise recorded, or nothing for an ordinary workbook."""
+    defn = wb.defined_names.get(TODO_NAME)
+    text = getattr(defn, "attr_text", None)
+    if not isinstance(text, str) or not text.startswith('"'):
+        return frozenset()
+    return frozenset(t.strip().upper() for t in text.strip('"').split(",") if t.strip())

@@ -1,0 +1,167 @@
+"""Grading a class: many submissions, one call, one row each, whatever the files hold."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from sheetgen import build_exercise, grade, grade_class, score, verify_workbook
+from sheetgen.cli import main
+from sheetgen.errors import UsageError
+from sheetgen.grade import Graded, ProgressBar, _run, grade_one
+
+Make = Callable[..., Path]
+
+# What each kind of submission is, and what grading must say about it: (status, root cells).
+KINDS: dict[str, tuple[dict[str, object], str, str]] = {
+    "right": ({}, "ok", ""),
+    "square_forgotten": ({"E3": "=1-F2"}, "wrong", "E3"),
+    "typed_net": ({"E2": 0.8}, "wrong", "E2"),
+    "pasted_formula": ({"C4": "=-0.00804"}, "wrong", "C4"),
+    "formula_as_text": ({"H2": ("text", "=F2-G2")}, "wrong", "H2"),
+    "circular": ({"E3": "=1-F3^2", "F3": "=E3*H2"}, "wrong", "E3 F3"),
+    "unknown_function": ({"F2": "=TANHH(E2)"}, "wrong", "F2"),
+    "tiny_zero": ({"B11": 0}, "wrong", "B11"),
+    "hard_coded_weight": ({"E2": "=B2*0.5+D2"}, "wrong", "E2"),
+}
+
+
+def make_class(make: Make, tmp_path: Path) -> dict[str, tuple[str, str]]:
+    """About 30 submissions of every kind, plus unfinished, broken and hostile files."""
+    expected: dict[str, tuple[str, str]] = {}
+    for i in range(24):
+        kind = list(KINDS)[i % len(KINDS)]
+        edits, status, roots = KINDS[kind]
+        name = f"learner{i:02d}_{kind}"
+        make(name, edits, input=0.1 + i / 50)  # each learner has their own input
+        expected[name] = (status, roots)
+    for i in range(2):
+        build_exercise(tmp_path / f"learner{24 + i}_unfinished.xlsx", seed=i)
+        expected[f"learner{24 + i}_unfinished"] = ("to do", "")
+    (tmp_path / "learner26_not_a_workbook.xlsx").write_text("my homework, in words")
+    (tmp_path / "learner27_empty.xlsx").write_bytes(b"")
+    (tmp_path / "learner28_zip_of_junk.xlsx").write_bytes(_zip({"hello.txt": b"hi"}))
+    wb = openpyxl.Workbook()
+    wb.active["A1"] = "nothing like the article"
+    wb.save(tmp_path / "learner29_other_sheet.xlsx")
+    for name in ("26_not_a_workbook", "27_empty", "28_zip_of_junk", "29_other_sheet"):
+        expected[f"learner{name}"] = ("unreadable", "")
+    (tmp_path / "~$learner00_right.xlsx").write_bytes(b"an Excel lock file, not a submission")
+    return expected
+
+
+def _zip(members: dict[str, bytes]) -> bytes:
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    return buffer.getvalue()
+
+
+def test_a_class_of_30_is_graded_in_one_call(make: Make, tmp_path: Path) -> None:
+    expected = make_class(make, tmp_path)
+    started = time.perf_counter()
+    result = grade_class([tmp_path], workers=os.cpu_count())
+    elapsed = time.perf_counter() - started
+    out = result.write(tmp_path / "class.csv")
+    table = pd.read_csv(out, keep_default_na=False)
+    assert len(table) == 30 == len(expected)
+    assert list(table["learner"]) == sorted(expected)  # the lock file is not a learner
+    for row in table.itertuples():
+        status, roots = expected[str(row.learner)]
+        assert (row.status, row.root_cells) == (status, roots), row.learner
+        if status == "ok":
+            assert row.score == 100 and row.wrong == 0
+        elif status == "unreadable":
+            assert row.score == 0 and row.reason
+        elif status == "to do":
+            assert row.todo == 10 and row.wrong == 0 and 0 < row.score < 100
+        else:
+            assert row.wrong >= 1 and row.roots == len(roots.split()) and row.score < 100
+    square = table[table.learner.str.endswith("square_forgotten")].iloc[0]
+    assert (square.right, square.wrong) == (47, 5)  # E3, then B4 C4 D4 E4 through E4 = E3*F4
+    assert "Most common root causes" in result.to_text()
+    print(f"graded 30 workbooks in {elapsed:.2f}s")
+
+
+def test_grade_returns_a_dataframe_and_the_json_and_junit_agree(make: Make, tmp_path: Path) -> None:
+    files = [make("ok"), make("bad", {"E3": "=1-F2"}), tmp_path / "missing.xlsx"]
+    table = grade(files, workers=1, variants=0)
+    assert list(table["status"]) == ["ok", "wrong", "unreadable"]
+    assert "does not exist" in table["reason"].iloc[2]
+    result = grade_class(files, workers=1, variants=0)
+    doc = json.loads(result.to_json())
+    assert [f["learner"] for f in doc["files"]] == ["ok", "bad", "missing"]
+    assert doc["files"][1]["report"]["roots"] == ["E3"] and doc["files"][2]["report"] is None
+    suites = ET.fromstring(result.to_junit())
+    assert suites.get("failures") == "5" and suites.get("errors") == "1"
+    bad = suites.find("testsuite[@name='bad']")
+    assert bad is not None
+    failed = [case.get("name", "") for case in bad if case.find("failure") is not None]
+    assert [n.split()[0] for n in failed] == ["E3", "B4", "C4", "D4", "E4"]
+
+
+def test_score_policy_equal_weight_per_checked_cell(make: Make) -> None:
+    report = verify_workbook(make(edits={"E3": "=1-F2"}), variants=0)
+    graded = [c for c in report.cells if c.graded]
+    assert score(report) == pytest.approx(100 * (len(graded) - 5) / len(graded))
+    only_roots = score(report, weight=lambda c: 1.0 if c.root or c.ok else 0.0)
+    assert only_roots < 100 and only_roots > score(report)
+
+
+def _crash_on_poison(path: str) -> Graded:
+    if "poison" in path:
+        os._exit(3)  # as a segfault in a C library would
+    return grade_one(path, variants=0)
+
+
+def test_a_file_that_kills_its_worker_does_not_stop_the_batch(make: Make) -> None:
+    files = [str(make(f"a{i}")) for i in range(3)] + [str(make("poison"))]
+    files += [str(make(f"b{i}")) for i in range(2)]
+    results = list(_run(_crash_on_poison, files, workers=2))
+    assert [Path(g.path).stem for g in results] == [Path(f).stem for f in files]
+    by_name = {g.learner: g for g in results}
+    assert by_name["poison"].report is None and "died" in (by_name["poison"].reason or "")
+    assert all(g.report is not None and g.report.ok for n, g in by_name.items() if n != "poison")
+
+
+def test_progress_bar_is_one_line_and_only_when_asked(make: Make) -> None:
+    files = [make("a"), make("b")]
+    stream = io.StringIO()
+    bar = ProgressBar(stream, enabled=True)
+    grade_class(files, workers=1, variants=0, progress=bar)
+    bar.close()
+    text = stream.getvalue()
+    assert text.count("\n") == 1 and text.count("\r") == 2 and "2/2" in text
+    quiet = io.StringIO()
+    ProgressBar(quiet)(1, 2, Graded("x", None))  # a StringIO is not a terminal
+    assert quiet.getvalue() == ""
+
+
+def test_cli_grade(make: Make, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ok = make("ok")
+    assert main(["grade", str(ok), "--variants", "0", "--workers", "1"]) == 0
+    assert "1 all right" in capsys.readouterr().out
+    bad = make("bad", {"E3": "=1-F2"})
+    report = tmp_path / "out.xml"
+    assert main(["grade", str(ok), str(bad), "-o", str(report), "--workers", "1"]) == 1
+    assert ET.parse(report).getroot().get("failures") == "5"
+    assert main(["grade", str(ok), "-o", str(report)]) == 2  # exists: refused
+    assert main(["grade", str(ok), "-o", str(tmp_path / "out.pdf")]) == 2
+    assert main(["grade", str(tmp_path / "missing.xlsx"), "--workers", "1"]) == 1  # its row says
+    empty = tmp_path / "nothing"
+    empty.mkdir()
+    assert main(["grade", str(empty)]) == 2
+    with pytest.raises(UsageError):
+        grade_class([empty])
