@@ -14,9 +14,9 @@ import re
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
+from xml.etree import ElementTree  # only ever parses the file we have just written
 from xml.sax.saxutils import escape
 
-from defusedxml import ElementTree
 from openpyxl.workbook.workbook import Workbook
 
 from .evaluate import CellError, Evaluator, Value, formula_text

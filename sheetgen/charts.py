@@ -7,8 +7,8 @@ redraw it from the cells whenever the learner edits an input.
 from __future__ import annotations
 
 from openpyxl.chart import Reference, ScatterChart, Series
-from openpyxl.chart.shapes import GraphicalProperties
 from openpyxl.chart.series import SeriesLabel
+from openpyxl.chart.shapes import GraphicalProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
 from .layout import ChartSpec, SeriesSpec
@@ -56,7 +56,7 @@ def _series(ws: Worksheet, spec: SeriesSpec, colour: str) -> Series:
         line.noFill = True
     series.marker.symbol = spec.marker or "none"
     if spec.marker:
-        series.marker.size = 8
+        series.marker.size = spec.marker_size
         series.marker.graphicalProperties = GraphicalProperties(solidFill=colour)
         series.marker.graphicalProperties.line.solidFill = colour
     return series

@@ -63,7 +63,8 @@ class SeriesSpec:
     y: str
     line: bool = True  # join the points
     dash: bool = False  # a dashed line, for an approximation drawn over the real thing
-    marker: str | None = None  # "circle", "diamond", ... or None for no markers
+    marker: str | None = None  # "circle", "diamond", "x", ... or None for no markers
+    marker_size: int = 7
     smooth: bool = False
 
 
@@ -252,7 +253,7 @@ def _chart(raw: Mapping[str, Any], address_of: Mapping[str, str], origin: str) -
 
     def where(text: object) -> str:
         if not isinstance(text, str) or not _REF.search(text):
-            raise TemplateError(f"{origin}: chart ranges look like \"{{a}}:{{b}}\", not {text!r}.")
+            raise TemplateError(f'{origin}: chart ranges look like "{{a}}:{{b}}", not {text!r}.')
         return _REF.sub(lambda m: _lookup(m.group(1), address_of, origin, "a chart"), text)
 
     series = tuple(
@@ -263,6 +264,7 @@ def _chart(raw: Mapping[str, Any], address_of: Mapping[str, str], origin: str) -
             line=bool(s.get("line", True)),
             dash=bool(s.get("dash", False)),
             marker=s.get("marker"),
+            marker_size=int(s.get("marker_size", 7)),
             smooth=bool(s.get("smooth", False)),
         )
         for s in raw.get("series", [])

@@ -6,14 +6,13 @@ renamed sheets): verify must still find the layout and evaluate every formula.
 
 from __future__ import annotations
 
-import math
 import re
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import openpyxl
 import pandas as pd
-import pytest
 from openpyxl.utils.cell import coordinate_from_string, range_boundaries
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.formula import ArrayFormula
@@ -230,7 +229,7 @@ def test_shared_formulas_are_expanded_and_checked(
 
     # A wrong master is wrong in every row that shares it.
     broken = tmp_path / "broken.xlsx"
-    wrong = [CellSpec(**{**c.__dict__, "formula": c.formula + "+1"}) for c in cells]  # type: ignore[operator]
+    wrong = [replace(c, formula=f"{c.formula}+1") for c in cells]
     share_formulas(article, broken, wrong)
     report = verify_workbook(broken)
     assert {c.cell for c in report.wrong} >= {c.at for c in cells}
@@ -250,7 +249,7 @@ def test_single_cell_array_formulas_are_evaluated(
     spec = layout.by_quantity["local.net"]
     ws[spec.at] = ArrayFormula(spec.at, resolve(layout, "=1-{output}^3"))
     wb.save(tmp_path / "array_wrong.xlsx")
-    assert [c.cell for c in verify_workbook(tmp_path / "array_wrong.xlsx").wrong][0] == spec.at
+    assert next(c.cell for c in verify_workbook(tmp_path / "array_wrong.xlsx").wrong) == spec.at
 
 
 def test_number_formats_and_an_extra_sheet_in_front_change_nothing(
