@@ -4,7 +4,9 @@ A layout is read from one TOML file in ``templates/`` and is the single source o
 address: the builder writes from it and the verifier checks against it. Formulas in a
 template name cells by quantity (``{net}``, or ``{.net}`` for the cell's own row prefix);
 :func:`load_layout` resolves them to A1 addresses once, so a layout can be rearranged by
-editing the template alone.
+editing the template alone. ``[[tables]]`` repeat a row of formulas and ``[[charts]]``
+draw scatter charts from ranges named by quantity (``"{a}:{b}"``); cells marked
+``decoration`` (such as a chart's data) are drawn for the reader and never verified.
 """
 
 from __future__ import annotations

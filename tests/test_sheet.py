@@ -309,3 +309,31 @@ def test_edits_by_quantity_reach_the_chart(article: Path, tmp_path: Path, layout
     assert values.evaluate([(layout.sheet, middle.at)])[(layout.sheet, middle.at)] == -0.3
     bounds = range_boundaries(layout.charts[0].series[0].x)
     assert bounds[1] == coordinate_from_string(layout.by_quantity["sweep.0.weight"].at)[1]
+
+
+def test_a_fresh_cli_build_reads_as_numbers_in_pandas(tmp_path: Path, layout: Layout) -> None:
+    from sheetgen.cli import main
+
+    path = tmp_path / "cli.xlsx"
+    assert main(["build", "-o", str(path), "--weight", "-0.3"]) == 0
+    frame = pd.read_excel(path, sheet_name=layout.sheet, header=None)
+    spec = layout.by_quantity["global.weight"]
+    column, row = coordinate_from_string(spec.at)
+    value = frame.iat[row - 1, openpyxl.utils.column_index_from_string(column) - 1]
+    want = Neuron(weight=-0.3).gradients()["global.weight"]
+    assert abs(value - want) <= 1e-15
+
+
+def test_cached_text_booleans_and_errors_read_back_as_such(tmp_path: Path) -> None:
+    from sheetgen.cache import save_with_cached_values
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.append([2.0, "=A1/0", '="a<"&"b"', "=A1>1", "=A1*0.1"])
+    save_with_cached_values(wb, tmp_path / "kinds.xlsx")
+    got = [
+        c.value for c in openpyxl.load_workbook(tmp_path / "kinds.xlsx", data_only=True).active[1]
+    ]
+    assert got == [2, "#DIV/0!", "a<b", True, 2.0 * 0.1]
+    assert openpyxl.load_workbook(tmp_path / "kinds.xlsx").active[1][1].value == "=A1/0"
