@@ -7,23 +7,27 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from openpyxl import Workbook
-from openpyxl.chart import LineChart, Reference
 from openpyxl.comments import Comment
-from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.worksheet import Worksheet
 
+from .cache import save_with_cached_values
+from .charts import add_chart
 from .errors import UsageError
 from .fileio import write_atomically
-from .layout import SPEC_NAME, ChartSpec, Layout, resolve_layout
+from .layout import SPEC_NAME, Layout, resolve_layout
 
 DEFAULT_OUTPUT = Path("output/single_neuron.xlsx")
 
 _INPUT_FILL = PatternFill("solid", fgColor="FFF2CC")  # pale yellow: "edit me"
-_HEADER_FONT = Font(bold=True)
-_LABEL_FONT = Font(bold=True, color="1F4E79")
-_NOTE_FONT = Font(italic=True, color="7F7F7F")
+# Fonts name the workbook's default face, or LibreOffice renders them in a serif fallback.
+_HEADER_FONT = Font(name="Calibri", size=11, bold=True)
+_LABEL_FONT = Font(name="Calibri", size=11, bold=True, color="1F4E79")
+_NOTE_FONT = Font(name="Calibri", size=11, italic=True, color="7F7F7F")
+_HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")  # pale blue band behind the headers
+_HEADER_BORDER = Border(bottom=Side(style="thin", color="1F4E79"))
 
 
 def parameters(
@@ -60,6 +64,10 @@ def build_workbook(layout: Layout, params: Mapping[str, float]) -> Workbook:
             )
             if spec.style == "header":
                 cell.alignment = Alignment(horizontal="center")
+                cell.fill = _HEADER_FILL
+                cell.border = _HEADER_BORDER
+            if spec.style == "legend":  # the key to the colours wears the input colour
+                cell.fill = _INPUT_FILL
         elif spec.kind == "input":
             assert spec.quantity is not None
             cell.value = params[spec.quantity]
@@ -70,6 +78,10 @@ def build_workbook(layout: Layout, params: Mapping[str, float]) -> Workbook:
             cell.value = spec.formula
         if spec.note and spec.kind != "text":
             cell.comment = Comment(spec.note, "sheetgen", width=260, height=70)
+        if spec.format:
+            cell.number_format = spec.format
+        if spec.style == "center":
+            cell.alignment = Alignment(horizontal="center")
     for name, address in layout.names.items():
         column, row = coordinate_from_string(address)
         ref = f"'{layout.sheet}'!${column}${row}"
@@ -77,31 +89,27 @@ def build_workbook(layout: Layout, params: Mapping[str, float]) -> Workbook:
     if layout.spec:
         wb.defined_names[SPEC_NAME] = DefinedName(SPEC_NAME, attr_text=f'"{layout.spec}"')
     for chart in layout.charts:
-        _add_chart(ws, chart)
+        add_chart(ws, chart)
     _fit_columns(ws, layout)
     ws.freeze_panes = layout.freeze
+    _fit_page(ws)
     return wb
 
 
-def _add_chart(ws: Worksheet, spec: ChartSpec) -> None:
-    """A line chart referencing the layout's cells, so it redraws when the sheet recomputes."""
-    chart = LineChart()
-    chart.title = spec.title
-    chart.x_axis.title = spec.x_title
-    chart.y_axis.title = spec.y_title
-    chart.legend = None
-    chart.width, chart.height = 18, 9
-    chart.add_data(Reference(ws, range_string=f"'{ws.title}'!{spec.values}"))
-    chart.set_categories(Reference(ws, range_string=f"'{ws.title}'!{spec.categories}"))
-    ws.add_chart(chart, spec.anchor)
+def _fit_page(ws: Worksheet) -> None:
+    """Print (and render to PDF) on one landscape page, without the cell notes."""
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 1
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
 
 
 def _fit_columns(ws: Worksheet, layout: Layout) -> None:
     """Width for labels in column A, a readable fixed width for the number columns."""
     widest: dict[str, int] = {}
-    for spec in layout.labels:
+    for spec in layout:
         column, _ = coordinate_from_string(spec.at)
-        if spec.style != "note":
+        if spec.kind == "text" and spec.style not in ("note", "legend"):
             widest[column] = max(widest.get(column, 0), len(spec.text or ""))
     for column in {coordinate_from_string(s.at)[0] for s in layout}:
         width = max(12, widest.get(column, 0) + 2)
@@ -120,4 +128,4 @@ def build(
     lay = resolve_layout(layout) if isinstance(layout, str) else layout
     params = parameters(lay, overrides)
     wb = build_workbook(lay, params)
-    return write_atomically(Path(path), lambda tmp: wb.save(tmp), force=force)
+    return write_atomically(Path(path), lambda tmp: save_with_cached_values(wb, tmp), force=force)

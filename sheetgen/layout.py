@@ -4,7 +4,9 @@ A layout is read from one TOML file in ``templates/`` and is the single source o
 address: the builder writes from it and the verifier checks against it. Formulas in a
 template name cells by quantity (``{net}``, or ``{.net}`` for the cell's own row prefix);
 :func:`load_layout` resolves them to A1 addresses once, so a layout can be rearranged by
-editing the template alone.
+editing the template alone. ``[[tables]]`` repeat a row of formulas and ``[[charts]]``
+draw scatter charts from ranges named by quantity (``"{a}:{b}"``); cells marked
+``decoration`` (such as a chart's data) are drawn for the reader and never verified.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from openpyxl.utils.cell import coordinate_from_string
+from openpyxl.utils.cell import column_index_from_string, coordinate_from_string, get_column_letter
 from openpyxl.utils.exceptions import CellCoordinatesException
 
 from .errors import TemplateError
@@ -45,23 +47,40 @@ class CellSpec:
     source: str | None = None  # the formula as the template writes it, with {quantity} refs
     note: str | None = None
     style: str | None = None
+    format: str | None = None  # the number format shown; the cell keeps full precision
+    decoration: bool = False  # drawn for the reader (a chart's data), never verified
 
     @property
     def checked(self) -> bool:
         """Whether the verifier compares this cell with the reference."""
-        return self.kind in ("constant", "formula")
+        return self.kind in ("constant", "formula") and not self.decoration
+
+
+@dataclass(frozen=True)
+class SeriesSpec:
+    """One line of a chart: ``x`` and ``y`` are A1 ranges (or single cells) of the sheet."""
+
+    title: str
+    x: str
+    y: str
+    line: bool = True  # join the points
+    dash: bool = False  # a dashed line, for an approximation drawn over the real thing
+    marker: str | None = None  # "circle", "diamond", "x", ... or None for no markers
+    marker_size: int = 7
+    smooth: bool = False
 
 
 @dataclass(frozen=True)
 class ChartSpec:
-    """A line chart the builder draws over cells of the layout (``values``: a column range)."""
+    """A scatter chart drawn from live cells, so it moves when the learner edits an input."""
 
     title: str
-    values: str  # "G5:G54", the plotted cells
-    categories: str  # the x axis cells, same length
-    anchor: str  # the chart's top-left cell
+    anchor: str  # the cell the chart's top-left corner sits on
+    series: tuple[SeriesSpec, ...]
     x_title: str = ""
     y_title: str = ""
+    width: float = 16.0  # centimetres
+    height: float = 9.0
 
 
 @dataclass(frozen=True)
@@ -89,7 +108,8 @@ class Layout:
 
     @property
     def inputs(self) -> tuple[CellSpec, ...]:
-        return tuple(c for c in self.cells if c.kind == "input")
+        """The parameters the verifier reads (a decoration's own inputs are not among them)."""
+        return tuple(c for c in self.cells if c.kind == "input" and not c.decoration)
 
     @property
     def checked(self) -> tuple[CellSpec, ...]:
@@ -97,7 +117,8 @@ class Layout:
 
     @property
     def labels(self) -> tuple[CellSpec, ...]:
-        return tuple(c for c in self.cells if c.kind == "text")
+        """The headers and labels that identify the sheet (decorations' are not required)."""
+        return tuple(c for c in self.cells if c.kind == "text" and not c.decoration)
 
 
 LayoutFamily = Callable[[Mapping[str, str]], Layout]
@@ -158,6 +179,7 @@ def parse_layout(data: Mapping[str, Any], origin: str = "<layout>") -> Layout:
     raw_cells = data.get("cells")
     if not isinstance(raw_cells, list) or not raw_cells:
         raise TemplateError(f"{origin}: a layout needs a non-empty [[cells]] list.")
+    raw_cells = raw_cells + [c for t in data.get("tables", []) for c in _table_cells(t, origin)]
     address_of: dict[str, str] = {}
     seen: set[str] = set()
     for raw in raw_cells:
@@ -189,7 +211,83 @@ def parse_layout(data: Mapping[str, Any], origin: str = "<layout>") -> Layout:
         settings=settings,
         freeze=_address(data["freeze"], origin) if "freeze" in data else None,
         spec=name,
+        charts=tuple(_chart(c, address_of, origin) for c in data.get("charts", [])),
     )
+
+
+def _table_cells(table: Mapping[str, Any], origin: str) -> list[dict[str, Any]]:
+    """Expand a ``[[tables]]`` entry into one cell entry per row and column.
+
+    A table is rows of the same formulas: each column gives a ``quantity`` containing
+    ``{row}`` (0, 1, ...), and either ``values`` (one per row) or a ``formula`` whose
+    ``{.leaf}`` references stay within the row. Other keys (note, format, style) apply to
+    every cell of the column; the table's own ``decoration`` applies to all of them.
+    """
+    top_left = _address(table.get("at"), origin)
+    column, first_row = coordinate_from_string(top_left)
+    rows = table.get("rows")
+    columns = table.get("columns")
+    if not isinstance(rows, int) or rows < 1 or not isinstance(columns, list) or not columns:
+        raise TemplateError(f"{origin}: the table at {top_left} needs rows = N and [columns].")
+    cells: list[dict[str, Any]] = []
+    for row in range(rows):
+        for offset, spec in enumerate(columns):
+            quantity = str(spec.get("quantity", ""))
+            if "{row}" not in quantity:
+                raise TemplateError(f"{origin}: table column quantities need {{row}}: {quantity!r}")
+            cell = {k: v for k, v in spec.items() if k != "values"}
+            cell["at"] = f"{get_column_letter(column_index_from_string(column) + offset)}"
+            cell["at"] += str(first_row + row)
+            cell["quantity"] = quantity.replace("{row}", str(row))
+            if "values" in spec:
+                values = spec["values"]
+                if not isinstance(values, list) or len(values) != rows:
+                    raise TemplateError(f"{origin}: {quantity!r} needs {rows} values.")
+                cell["value"] = values[row]
+            if table.get("decoration"):
+                cell["decoration"] = True
+            cells.append(cell)
+    return cells
+
+
+def _chart(raw: Mapping[str, Any], address_of: Mapping[str, str], origin: str) -> ChartSpec:
+    """A ``[[charts]]`` entry; series ranges name cells by quantity, ``{a}:{b}`` or ``{a}``."""
+
+    def where(text: object) -> str:
+        if not isinstance(text, str) or not _REF.search(text):
+            raise TemplateError(f'{origin}: chart ranges look like "{{a}}:{{b}}", not {text!r}.')
+        return _REF.sub(lambda m: _lookup(m.group(1), address_of, origin, "a chart"), text)
+
+    series = tuple(
+        SeriesSpec(
+            title=str(s.get("title", "")),
+            x=where(s.get("x")),
+            y=where(s.get("y")),
+            line=bool(s.get("line", True)),
+            dash=bool(s.get("dash", False)),
+            marker=s.get("marker"),
+            marker_size=int(s.get("marker_size", 7)),
+            smooth=bool(s.get("smooth", False)),
+        )
+        for s in raw.get("series", [])
+    )
+    if not series:
+        raise TemplateError(f"{origin}: a chart needs at least one [[charts.series]].")
+    return ChartSpec(
+        title=str(raw.get("title", "")),
+        anchor=_address(raw.get("anchor"), origin),
+        series=series,
+        x_title=str(raw.get("x_title", "")),
+        y_title=str(raw.get("y_title", "")),
+        width=float(raw.get("width", 16.0)),
+        height=float(raw.get("height", 9.0)),
+    )
+
+
+def _lookup(quantity: str, address_of: Mapping[str, str], origin: str, where: str) -> str:
+    if quantity not in address_of:
+        raise TemplateError(f"{origin}: {where} refers to unknown quantity {quantity!r}.")
+    return address_of[quantity]
 
 
 def _address(value: object, origin: str) -> str:
@@ -210,6 +308,8 @@ def _cell(raw: Mapping[str, Any], address_of: Mapping[str, str], origin: str) ->
         "quantity": quantity,
         "note": raw.get("note"),
         "style": raw.get("style"),
+        "format": raw.get("format"),
+        "decoration": bool(raw.get("decoration", False)),
     }
     if "text" in raw:
         return CellSpec(kind="text", text=str(raw["text"]), **common)

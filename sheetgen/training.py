@@ -17,7 +17,7 @@ import math
 from collections.abc import Mapping
 
 from .errors import UsageError
-from .layout import FAMILIES, ChartSpec, Layout
+from .layout import FAMILIES, ChartSpec, Layout, SeriesSpec
 from .models import MODELS, Reference
 from .reference import Neuron
 from .sheetmaker import Grid, activation_formulas, at, loss_formulas
@@ -152,8 +152,13 @@ def _training_layout(items: tuple[tuple[str, str], ...]) -> Layout:
     last = FIRST_ROW + steps - 1
     chart = ChartSpec(
         title="Loss over the training steps",
-        values=f"{at(col['loss'], FIRST_ROW)}:{at(col['loss'], last)}",
-        categories=f"{at(1, FIRST_ROW)}:{at(1, last)}",
+        series=(
+            SeriesSpec(
+                "Loss",
+                x=f"{at(1, FIRST_ROW)}:{at(1, last)}",
+                y=f"{at(col['loss'], FIRST_ROW)}:{at(col['loss'], last)}",
+            ),
+        ),
         anchor=at(len(COLUMNS) + 3, FIRST_ROW - 1),
         x_title="Step",
         y_title="Loss",

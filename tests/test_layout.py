@@ -19,14 +19,14 @@ PACKAGE = Path(sheetgen.__file__).parent
 
 def test_article_formulas_are_exactly_the_articles(layout: Layout) -> None:
     """The resolved formulas, cell by cell, against a readable golden file."""
-    lines = [f"{c.at} {c.formula}" for c in layout.cells if c.formula]
+    lines = [f"{c.at} {c.formula}" for c in layout.cells if c.formula and not c.decoration]
     assert lines == (GOLDEN / "single_neuron.formulas.txt").read_text().splitlines()
 
 
 def test_every_checked_quantity_is_one_the_reference_computes(layout: Layout) -> None:
     known = Neuron().quantities()
     for cell in layout.cells:
-        if cell.quantity is not None:
+        if cell.quantity is not None and not cell.decoration:
             assert cell.quantity in known, cell.at
 
 
@@ -84,3 +84,49 @@ def test_no_cell_address_is_typed_in_the_package_code() -> None:
             ):
                 offenders.append(f"{path.name}:{node.lineno} {node.value}")
     assert offenders == []
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"tables": [{"at": "A5", "rows": 2, "columns": [{"quantity": "x"}]}]}, "need {row}"),
+        (
+            {
+                "tables": [
+                    {"at": "A5", "rows": 2, "columns": [{"quantity": "t{row}", "values": [1]}]}
+                ]
+            },
+            "needs 2 values",
+        ),
+        ({"charts": [{"anchor": "A5", "series": [{"x": "{nope}", "y": "{net}"}]}]}, "'nope'"),
+        ({"charts": [{"anchor": "A5", "series": [{"x": "A1:A3", "y": "{net}"}]}]}, "look like"),
+        ({"charts": [{"anchor": "A5"}]}, "at least one"),
+    ],
+)
+def test_malformed_tables_and_charts_are_refused(extra: dict[str, object], message: str) -> None:
+    cells = [{"at": "A1", "quantity": "net", "formula": "=1"}]
+    with pytest.raises(TemplateError, match=message):
+        parse_layout({"cells": cells, **extra})
+
+
+def test_a_table_expands_to_rows_whose_formulas_stay_in_their_row() -> None:
+    lay = parse_layout(
+        {
+            "cells": [{"at": "A1", "quantity": "step", "input": True}],
+            "tables": [
+                {
+                    "at": "B3",
+                    "rows": 3,
+                    "decoration": True,
+                    "columns": [
+                        {"quantity": "t.{row}.k", "values": [-1, 0, 1]},
+                        {"quantity": "t.{row}.x", "formula": "={.k}*{step}", "format": "0.0"},
+                    ],
+                }
+            ],
+        }
+    )
+    by = lay.by_quantity
+    assert [by[f"t.{r}.x"].formula for r in range(3)] == ["=B3*A1", "=B4*A1", "=B5*A1"]
+    assert by["t.2.k"].value == 1 and by["t.2.x"].format == "0.0"
+    assert all(by[f"t.{r}.x"].decoration for r in range(3)) and not lay.checked

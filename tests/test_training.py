@@ -84,7 +84,7 @@ def test_loss_chart_references_the_loss_column(tmp_path: Path) -> None:
         charts = [n for n in z.namelist() if re.fullmatch(r"xl/charts/chart\d+\.xml", n)]
         assert len(charts) == 1
         xml = z.read(charts[0]).decode()
-    assert "lineChart" in xml
+    assert "scatterChart" in xml  # loss against the step number
     absolute = re.sub(r"([A-Z]+)(\d+)", r"$\1$\2", f"{first}:{last}")
     assert absolute in xml
 
