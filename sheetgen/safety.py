@@ -99,12 +99,14 @@ class Limits:
     repetitive parts (an empty styles table) legitimately compress 100+ times
     and cannot hurt anyone."""
 
-    max_cells: int = 300_000
+    max_cells: int = 200_000
     """Cell objects openpyxl would create: ``<c>`` elements plus every cell a
-    merged range, hyperlink range or comment expands into.  openpyxl costs about
-    450 bytes and 28 microseconds per cell (1M cells: 28 s, 450 MB), so this
-    keeps a load under ~10 s and ~150 MB.  The same ceiling applies to ``<row>``
-    elements, which become RowDimension objects."""
+    merged range, hyperlink range or comment expands into.  Measured here,
+    openpyxl costs about 45 microseconds and 450 bytes per cell (1M cells:
+    28 s, 450 MB; whole-sheet merges are where the 3.4 GB went), and the
+    pre-scan about 6 microseconds, so a file at this ceiling opens in about
+    10 s and 110 MB.  The same ceiling applies to ``<row>`` elements, which
+    become RowDimension objects."""
 
     max_sheet_area: int = 1_000_000
     """Rows x columns of a sheet's used range (A1 to the farthest cell, merge or
@@ -117,10 +119,10 @@ class Limits:
     other text run).  Excel itself stops at 32,767 characters per cell, so a
     longer string never comes from Excel."""
 
-    max_xml_elements: int = 3_000_000
+    max_xml_elements: int = 1_500_000
     """XML elements over all parts.  Bounds the time of the streaming pre-scan
-    and the element trees openpyxl builds for parts it reads whole; a sheet at
-    ``max_cells`` needs about 1M."""
+    (about 4 microseconds per element) and the element trees openpyxl builds
+    for parts it reads whole; a sheet at ``max_cells`` needs about 500,000."""
 
     max_xml_depth: int = 100
     """Element nesting depth.  Real parts nest fewer than 20 levels; openpyxl's
@@ -474,6 +476,8 @@ _COL_REF = re.compile(r"\$?([A-Za-z]{1,3})")
 _ROW_REF = re.compile(r"\$?([0-9]{1,7})")
 # Elements openpyxl expands into one cell object per covered coordinate.
 _EXPANDING: Final = frozenset({"mergeCell", "hyperlink", "comment"})
+# Elements whose attributes the scan looks at (beyond rows and cells).
+_NOTABLE: Final = _EXPANDING | {"dimension", "worksheet", "Relationship"}
 # Containers whose text openpyxl joins into one string.
 _STRING_ITEMS: Final = frozenset({"si", "is", "c", "comment", "text"})
 
@@ -515,18 +519,30 @@ class _XmlScan:
         self.max_text = limits.max_text_chars
         self.max_depth = limits.max_xml_depth
         self.max_area = limits.max_sheet_area
+        self.max_cells = limits.max_cells
+        self.max_elements = limits.max_xml_elements
+        # Workbook-wide counters, copied in so the hot path reads plain
+        # attributes; written back by close().
+        self.elements = budget.elements
+        self.cells = budget.cells
+        self.rows = budget.rows
+        self.worksheets = budget.worksheets
         # A string of max_text characters takes at most 6 bytes each escaped
         # (&quot;) or 4 in UTF-8; anything longer between two '>' is refused.
         self.raw_gap_limit = 8 * limits.max_text_chars + 2 * _INFLATE_CHUNK
         self.raw_gap = 0
         self.depth = 0
         self.text = 0
-        self.item_depth = 0
-        self.in_sheet_data = False
+        self.item_depth = 0  # depth of the open string item (si, c, ...) or 0
+        self.row_stack: list[int] = []  # depths of open <row> elements
+        self.row_top = -1
+        self.cell_depth = -1  # depth of a <row>'s children, or -1
         self.row = 0
         self.col = 0
         self.max_row = 0
         self.max_col = 0
+        self.max_letters = ""
+        self.max_letters_len = 0
         self.is_link_rels = part.lower().startswith("xl/externallinks/_rels/")
         self.link_targets: list[str] = []
         parser = expat.ParserCreate()
@@ -544,6 +560,14 @@ class _XmlScan:
         self.parser = parser
 
     # --- feeding
+
+    def close(self) -> None:
+        """Hand the workbook-wide counters back to the budget."""
+        budget = self.budget
+        budget.elements = self.elements
+        budget.cells = self.cells
+        budget.rows = self.rows
+        budget.worksheets = self.worksheets
 
     def feed(self, chunk: bytes, final: bool = False) -> None:
         gt = chunk.rfind(b">")
@@ -593,32 +617,57 @@ class _XmlScan:
     def _too_many(self, what: str, limit: int) -> NoReturn:
         raise UnsafeFileError(f"{self.label} has more than {_count(limit)} {what}.")
 
-    # --- handlers
+    # --- handlers (the hot path: keep attribute lookups and calls to a minimum)
+
+    def _limit_breached(self) -> NoReturn:
+        if self.elements > self.max_elements:
+            self._too_many("XML elements", self.max_elements)
+        raise UnsafeFileError(
+            f"{self.label} nests XML elements in {self.shown} more than "
+            f"{self.max_depth} levels deep."
+        )
 
     def _start(self, name: str, attrs: dict[str, str]) -> None:
-        budget = self.budget
-        budget.elements += 1
-        if budget.elements > budget.limits.max_xml_elements:
-            self._too_many("XML elements", budget.limits.max_xml_elements)
-        self.depth += 1
-        if self.depth > self.max_depth:
-            raise UnsafeFileError(
-                f"{self.label} nests XML elements in {self.shown} more than "
-                f"{self.max_depth} levels deep."
-            )
-        local = name.rpartition(":")[2]
+        self.elements += 1
+        depth = self.depth = self.depth + 1
+        if self.elements > self.max_elements or depth > self.max_depth:
+            self._limit_breached()
         if self.item_depth == 0:
             self.text = 0
-            if local in _STRING_ITEMS:
-                self.item_depth = self.depth
-        if self.in_sheet_data:
-            if local == "c":
-                self._cell(attrs.get("r"))
-            elif local == "row":
-                self._row(attrs.get("r"))
-        elif local == "sheetData":
-            self.in_sheet_data = True
-        elif local in _EXPANDING:
+        if depth == self.cell_depth:
+            # openpyxl turns every child of a <row> into a cell, whatever its name.
+            if self.item_depth == 0:
+                self.item_depth = depth
+            self._cell(attrs.get("r"))
+            return
+        local = name[name.find(":") + 1 :]
+        if local == "row":
+            self._row(attrs.get("r"), depth)
+        elif self.item_depth == 0 and local in _STRING_ITEMS:
+            self.item_depth = depth
+        if local in _NOTABLE:
+            self._notable(local, attrs, depth)
+
+    def _end(self, _name: str) -> None:
+        depth = self.depth
+        if depth == self.item_depth:
+            self.item_depth = 0
+            self.text = 0
+        elif self.item_depth == 0:
+            self.text = 0
+        if depth == self.row_top:
+            self.row_stack.pop()
+            self.row_top = self.row_stack[-1] if self.row_stack else -1
+            self.cell_depth = self.row_top + 1 if self.row_stack else -1
+        self.depth = depth - 1
+
+    def _chars(self, data: str) -> None:
+        self.text += len(data)
+        if self.text > self.max_text:
+            self._too_much_text()
+
+    def _notable(self, local: str, attrs: dict[str, str], depth: int) -> None:
+        if local in _EXPANDING:
             ref = attrs.get("ref")
             if ref:
                 self._expanding_range(ref)
@@ -626,56 +675,63 @@ class _XmlScan:
             ref = attrs.get("ref")
             if ref:
                 self._dimension(ref)
-        elif self.depth == 1 and local == "worksheet":
-            budget.worksheets += 1
-        elif self.is_link_rels and local == "Relationship":
+        elif local == "worksheet" and depth == 1:
+            self.worksheets += 1
+        elif local == "Relationship" and self.is_link_rels:
             target = attrs.get("Target")
             if target:
                 self.link_targets.append(target)
 
-    def _end(self, name: str) -> None:
-        if self.depth == self.item_depth:
-            self.item_depth = 0
-        if self.item_depth == 0:
-            self.text = 0
-        if self.in_sheet_data and name.rpartition(":")[2] == "sheetData":
-            self.in_sheet_data = False
-        self.depth -= 1
-
-    def _chars(self, data: str) -> None:
-        self.text += len(data)
-        if self.text > self.max_text:
-            self._too_much_text()
-
     # --- cells and ranges
 
-    def _row(self, ref: str | None) -> None:
-        budget = self.budget
-        budget.rows += 1
-        if budget.rows > budget.limits.max_cells:
-            self._too_many("rows", budget.limits.max_cells)
-        if ref is None:
-            self.row += 1
-        else:
-            self.row = self._row_number(ref.strip(), ref)
+    def _row(self, ref: str | None, depth: int) -> None:
+        self.rows += 1
+        if self.rows > self.max_cells:
+            self._too_many("rows", self.max_cells)
+        self.row_stack.append(depth)
+        self.row_top = depth
+        self.cell_depth = depth + 1
         self.col = 0
-        self._grow(self.row, 1)
+        if not ref:
+            self.row += 1
+            return
+        try:
+            self.row = int(ref)
+        except ValueError:
+            # openpyxl accepts '7.0'; anything else makes it fail later.
+            try:
+                self.row = int(float(ref))
+            except (ValueError, OverflowError):
+                self._bad_ref(ref)
 
     def _cell(self, ref: str | None) -> None:
-        budget = self.budget
-        budget.cells += 1
-        if budget.cells > budget.limits.max_cells:
-            self._too_many("cells", budget.limits.max_cells)
-        if ref is None:
+        self.cells += 1
+        if self.cells > self.max_cells:
+            self._too_many("cells", self.max_cells)
+        if not ref:
             self.col += 1
-            row = max(self.row, 1)
-        else:
+            self._grow(self.row, self.col)
+            return
+        letters = ref.rstrip("0123456789")
+        try:
+            row = int(ref[len(letters) :])
+        except ValueError:
+            self._bad_ref(ref)
+        if row > self.max_row or row < 1:
+            self._grow(row, 1)
+        # Compare column letters as strings (longer is larger; for equal
+        # lengths uppercase order is column order, and '$' or lowercase only
+        # ever make the string compare larger), parsing only a new maximum.
+        n = len(letters)
+        if n > self.max_letters_len or (n == self.max_letters_len and letters > self.max_letters):
             match = _CELL_REF.fullmatch(ref)
             if match is None:
                 self._bad_ref(ref)
             self.col = _column_index(match.group(1))
-            row = int(match.group(2))
-        self._grow(row, self.col)
+            self._grow(row, self.col)
+            if self.col == self.max_col:
+                self.max_letters = match.group(1).upper()
+                self.max_letters_len = len(self.max_letters)
 
     def _grow(self, row: int, col: int) -> None:
         """Widen this sheet's used box and refuse it once it is too large."""
@@ -692,11 +748,6 @@ class _XmlScan:
                     f"in {self.shown}, more than the limit of {_count(self.max_area)} "
                     "cells per sheet."
                 )
-
-    def _row_number(self, text: str, ref: str) -> int:
-        if not text.isdigit() or len(text) > 7:
-            self._bad_ref(ref)
-        return int(text)
 
     def _bad_ref(self, ref: str) -> NoReturn:
         raise InputFileError(
@@ -732,13 +783,12 @@ class _XmlScan:
         return min(r1, r2), min(c1, c2), max(r1, r2), max(c1, c2)
 
     def _expanding_range(self, refs: str) -> None:
-        budget = self.budget
         for ref in refs.split():
             r1, c1, r2, c2 = self._range(ref)
             self._grow(r2, c2)
-            budget.cells += (r2 - r1 + 1) * (c2 - c1 + 1)
-            if budget.cells > budget.limits.max_cells:
-                self._too_many("cells (counting merged and linked ranges)", budget.limits.max_cells)
+            self.cells += (r2 - r1 + 1) * (c2 - c1 + 1)
+            if self.cells > self.max_cells:
+                self._too_many("cells (counting merged and linked ranges)", self.max_cells)
 
     def _dimension(self, ref: str) -> None:
         _, _, r2, c2 = self._range(ref.split()[0])
@@ -809,6 +859,8 @@ def _scan_entries(
                         scan.feed(chunk, final=not chunk)
                     if not chunk:
                         break
+            if scan is not None:
+                scan.close()
         except SheetgenError:
             raise
         except Exception as exc:
