@@ -1071,6 +1071,7 @@ def _split_formula(formula: str) -> tuple[str, list[str], bool]:
     out: list[str] = []
     names: list[str] = []
     external = False
+    last = ""  # the last non-blank character emitted
     i, n = 0, len(formula)
     while i < n:
         ch = formula[i]
@@ -1086,9 +1087,11 @@ def _split_formula(formula: str) -> tuple[str, list[str], bool]:
                     break
                 buf.append(formula[j])
                 j += 1
-            if ch == "'":
+            # After '|' a quoted text is a DDE topic (flagged as DDE), not a name.
+            if ch == "'" and last != "|":
                 names.append("".join(buf))
             out.append(ch + ch)
+            last = ch
             i = j + 1
         elif ch == "[":
             # Balanced bracket group: a structured reference (Table1[Col],
@@ -1112,9 +1115,12 @@ def _split_formula(formula: str) -> tuple[str, list[str], bool]:
             ):
                 external = True
             out.append("[]")
+            last = "]"
             i = j + 1
         else:
             out.append(ch)
+            if not ch.isspace():
+                last = ch
             i += 1
     return "".join(out), names, external
 
