@@ -128,6 +128,21 @@ class Limits:
     """Element nesting depth.  Real parts nest fewer than 20 levels; openpyxl's
     recursive ``from_tree`` would hit Python's recursion limit on deep input."""
 
+    max_shared_formula_chars: int = 2_000_000
+    """Characters openpyxl re-tokenises to fill shared formulas: every cell
+    that shares a formula costs the length of the master formula (openpyxl's
+    Translator runs at about 3 microseconds per character here).  Without it
+    one long master shared by 200,000 cells would take hours; 2M characters
+    is ~50,000 filled-down formulas of 40 characters, about 6 s."""
+
+    max_merge_link_pairs: int = 20_000
+    """Hyperlinks inside merged ranges times merged ranges, per sheet.
+    openpyxl moves each such hyperlink to its merge's top-left cell by testing
+    every merged range in turn, parsing range strings each time (~100
+    microseconds per test here): 300 of each took 6 s, 2,000 of each 91 s.
+    At this ceiling the search costs at most ~3 s; hyperlinks elsewhere and
+    merges without hyperlinks are not limited by it."""
+
     def __post_init__(self) -> None:
         for name, value in vars(self).items():
             if value <= 0:
@@ -477,7 +492,7 @@ _ROW_REF = re.compile(r"\$?([0-9]{1,7})")
 # Elements openpyxl expands into one cell object per covered coordinate.
 _EXPANDING: Final = frozenset({"mergeCell", "hyperlink", "comment"})
 # Elements whose attributes the scan looks at (beyond rows and cells).
-_NOTABLE: Final = _EXPANDING | {"dimension", "worksheet", "Relationship"}
+_NOTABLE: Final = _EXPANDING | {"dimension", "worksheet", "Relationship", "f"}
 # Containers whose text openpyxl joins into one string.
 _STRING_ITEMS: Final = frozenset({"si", "is", "c", "comment", "text"})
 
@@ -499,6 +514,7 @@ class _Budget:
         self.rows = 0
         self.worksheets = 0
         self.inflated = 0
+        self.formula_work = 0
 
 
 class _XmlScan:
@@ -545,6 +561,15 @@ class _XmlScan:
         self.max_letters_len = 0
         self.is_link_rels = part.lower().startswith("xl/externallinks/_rels/")
         self.link_targets: list[str] = []
+        self.merges: list[tuple[int, int, int, int]] = []
+        self.link_cells: list[tuple[int, int]] = []
+        self.max_pairs = limits.max_merge_link_pairs
+        self.shared_masters: dict[str, int] = {}  # si -> master formula length
+        self.master_si = ""
+        self.master_depth = -1
+        self.master_start = 0
+        self.formula_work = budget.formula_work
+        self.max_formula_work = limits.max_shared_formula_chars
         parser = expat.ParserCreate()
         parser.buffer_text = True
         parser.buffer_size = _EXPAT_BUFFER
@@ -568,6 +593,31 @@ class _XmlScan:
         budget.cells = self.cells
         budget.rows = self.rows
         budget.worksheets = self.worksheets
+        budget.formula_work = self.formula_work
+        self._check_links_on_merges()
+
+    def _check_links_on_merges(self) -> None:
+        """Refuse what makes openpyxl search every merge for every hyperlink.
+
+        openpyxl moves a single-cell hyperlink that lands inside a merge (not on
+        its top-left cell) by testing each merged range in turn.  The covered
+        cells are only collected when the product could be too large; they
+        are bounded by ``max_cells`` because merges count towards it.
+        """
+        merges, links = self.merges, self.link_cells
+        if len(merges) * len(links) <= self.max_pairs:
+            return
+        covered: set[tuple[int, int]] = set()
+        for r1, c1, r2, c2 in merges:
+            covered.update((r, c) for r in range(r1, r2 + 1) for c in range(c1, c2 + 1))
+            covered.discard((r1, c1))
+        inside = sum(1 for cell in links if cell in covered)
+        if inside * len(merges) > self.max_pairs:
+            raise UnsafeFileError(
+                f"{self.label} has {_count(inside)} hyperlinks inside "
+                f"{_count(len(merges))} merged ranges in {self.shown}, more than openpyxl "
+                "can sort out in reasonable time."
+            )
 
     def feed(self, chunk: bytes, final: bool = False) -> None:
         gt = chunk.rfind(b">")
@@ -655,6 +705,11 @@ class _XmlScan:
             self.text = 0
         elif self.item_depth == 0:
             self.text = 0
+        if depth == self.master_depth:
+            length = self.text - self.master_start
+            if length > 0:
+                self.shared_masters[self.master_si] = length
+            self.master_depth = -1
         if depth == self.row_top:
             self.row_stack.pop()
             self.row_top = self.row_stack[-1] if self.row_stack else -1
@@ -667,10 +722,17 @@ class _XmlScan:
             self._too_much_text()
 
     def _notable(self, local: str, attrs: dict[str, str], depth: int) -> None:
-        if local in _EXPANDING:
+        if local == "f":
+            if attrs.get("t") == "shared":
+                self._shared_formula(attrs.get("si", ""), depth)
+        elif local in _EXPANDING:
             ref = attrs.get("ref")
             if ref:
-                self._expanding_range(ref)
+                ranges = self._expanding_range(ref)
+                if local == "mergeCell":
+                    self.merges.extend(ranges)
+                elif local == "hyperlink" and ":" not in ref:
+                    self.link_cells.extend((r, c) for r, c, _, _ in ranges)
         elif local == "dimension":
             ref = attrs.get("ref")
             if ref:
@@ -681,6 +743,21 @@ class _XmlScan:
             target = attrs.get("Target")
             if target:
                 self.link_targets.append(target)
+
+    def _shared_formula(self, si: str, depth: int) -> None:
+        """Mirror openpyxl: the first ``si`` with text is the master, later ones copy it."""
+        length = self.shared_masters.get(si)
+        if length is None:
+            self.master_si = si
+            self.master_depth = depth
+            self.master_start = self.text
+            return
+        self.formula_work += length
+        if self.formula_work > self.max_formula_work:
+            raise UnsafeFileError(
+                f"{self.label} shares formulas over too many cells: filling them in "
+                f"would mean rewriting more than {_count(self.max_formula_work)} characters."
+            )
 
     # --- cells and ranges
 
@@ -782,13 +859,16 @@ class _XmlScan:
             c1, c2 = 1, EXCEL_MAX_COL
         return min(r1, r2), min(c1, c2), max(r1, r2), max(c1, c2)
 
-    def _expanding_range(self, refs: str) -> None:
+    def _expanding_range(self, refs: str) -> list[tuple[int, int, int, int]]:
+        ranges = []
         for ref in refs.split():
             r1, c1, r2, c2 = self._range(ref)
             self._grow(r2, c2)
             self.cells += (r2 - r1 + 1) * (c2 - c1 + 1)
             if self.cells > self.max_cells:
                 self._too_many("cells (counting merged and linked ranges)", self.max_cells)
+            ranges.append((r1, c1, r2, c2))
+        return ranges
 
     def _dimension(self, ref: str) -> None:
         _, _, r2, c2 = self._range(ref.split()[0])

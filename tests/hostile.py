@@ -228,8 +228,20 @@ def _sheet_with(
     cells: bytes = b"",
     after_sheet_data: bytes = b"",
     dimension: bytes | None = None,
+    merges: bytes | None = None,
 ) -> Path:
+    """The base sheet with XML spliced in; ``merges`` replaces its <mergeCells>.
+
+    openpyxl keeps only the last <mergeCells> element of a sheet, so extra
+    merges must go into the existing one to reach openpyxl at all.
+    """
     sheet = _sheet(directory)
+    if merges is not None:
+        start = sheet.index(b"<mergeCells")
+        end = sheet.index(b"</mergeCells>") + len(b"</mergeCells>")
+        count = merges.count(b"<mergeCell ")
+        block = b'<mergeCells count="%d">' % count + merges + b"</mergeCells>"
+        sheet = sheet[:start] + block + sheet[end:]
     if cells:
         sheet = sheet.replace(b"</sheetData>", cells + b"</sheetData>")
     if after_sheet_data:
@@ -390,7 +402,7 @@ def whole_sheet_merge(directory: Path) -> Path:
     return _sheet_with(
         directory,
         directory / "merge_all.xlsx",
-        after_sheet_data=b'<mergeCells count="1"><mergeCell ref="A1:XFD1048576"/></mergeCells>',
+        merges=b'<mergeCell ref="A1:XFD1048576"/>',
     )
 
 
@@ -401,7 +413,7 @@ def many_merges(directory: Path, count: int, size: int = 10) -> Path:
     return _sheet_with(
         directory,
         directory / "many_merges.xlsx",
-        after_sheet_data=b'<mergeCells count="%d">' % count + refs + b"</mergeCells>",
+        merges=refs,
     )
 
 
@@ -560,3 +572,29 @@ def many_entries(directory: Path, count: int = 5000) -> Path:
     entries = entries_of(_base(directory))
     entries += [stored(f"customXml/item{i}.bin", b"") for i in range(count)]
     return write_raw_zip(directory / "many_entries.xlsx", entries)
+
+
+def shared_formula_flood(directory: Path, cells: int = 20_000, length: int = 1000) -> Path:
+    """One long master formula shared by many cells: openpyxl re-tokenises it per cell."""
+    terms = "+".join(f"A{i}" for i in range(1, length // 5))
+    rows = [b'<row r="10"><c r="C10"><f t="shared" ref="C10:C%d" si="0">' % (9 + cells)]
+    rows[0] += terms.encode() + b"</f></c></row>"
+    rows += [
+        b'<row r="%d"><c r="C%d"><f t="shared" si="0"/></c></row>' % (r, r)
+        for r in range(11, 10 + cells)
+    ]
+    return _sheet_with(directory, directory / f"shared_{cells}.xlsx", cells=b"".join(rows))
+
+
+def merges_and_links(directory: Path, count: int = 2000) -> Path:
+    """Hyperlinks on merged cells: openpyxl searches every merge for each link."""
+    merges = b"".join(b'<mergeCell ref="A%d:B%d"/>' % (r, r) for r in range(10, 10 + count))
+    links = b"".join(
+        b'<hyperlink ref="B%d" location="Data!A1" display="x"/>' % r for r in range(10, 10 + count)
+    )
+    return _sheet_with(
+        directory,
+        directory / f"merges_links_{count}.xlsx",
+        merges=merges,
+        after_sheet_data=b"<hyperlinks>" + links + b"</hyperlinks>",
+    )
