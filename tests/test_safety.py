@@ -9,6 +9,7 @@ merely that the right exception appears on a big machine.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import json
 import os
@@ -22,7 +23,6 @@ import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import hostile
 import openpyxl
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -31,6 +31,8 @@ from hypothesis import strategies as st
 from sheetgen import safety
 from sheetgen.errors import InputFileError, UnsafeFileError
 from sheetgen.safety import Limits, check_file, formula_hazards, load_checked, open_workbook
+
+from . import hostile
 
 REPO = Path(__file__).resolve().parent.parent
 TESTS = Path(__file__).resolve().parent
@@ -268,7 +270,7 @@ def test_forged_size_header_never_inflates_past_it(hostile_dir: Path) -> None:
 
 def test_encrypted_zip_entry(tmp_path: Path) -> None:
     entries = hostile.entries_of(hostile._base(tmp_path))
-    entries[0] = hostile.replace(entries[0], flags=1)
+    entries[0] = dataclasses.replace(entries[0], flags=1)
     path = hostile.write_raw_zip(tmp_path / "zipcrypto.xlsx", entries)
     refused(path, InputFileError, "encrypted zip entries")
 
