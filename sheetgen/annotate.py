@@ -15,8 +15,8 @@ from openpyxl.styles import PatternFill
 
 from .errors import UsageError
 from .fileio import write_atomically
+from .safety import configured_limits, open_workbook
 from .verify import CellResult, Report
-from .workbook import open_workbook
 
 FILLS = {
     "root": PatternFill("solid", fgColor="00F8CBAD"),  # red: fix this
@@ -30,7 +30,7 @@ def annotate(report: Report, out: Path | str, *, force: bool = False) -> Path:
     source, target = Path(report.path), Path(out)
     if target.exists() and source.exists() and target.resolve() == source.resolve():
         raise UsageError("The feedback copy must not overwrite the learner's workbook.")
-    wb = open_workbook(source)
+    wb = open_workbook(source, configured_limits())
     ws = wb[report.sheet]
     for c in report.cells:
         if c.ok:

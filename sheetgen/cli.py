@@ -105,6 +105,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from .report import to_json, to_text
     from .verify import verify_workbook
 
+    _apply_limits(args)
     report = verify_workbook(Path(args.path), args.layout, variants=args.variants)
     print(to_json(report) if args.json else to_text(report, only_wrong=args.only_wrong))
     if args.annotate:
@@ -118,6 +119,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 def cmd_grade(args: argparse.Namespace) -> int:
     from .grade import ProgressBar, grade_class
 
+    _apply_limits(args)
     bar = ProgressBar(enabled=False if args.no_progress else None)
     try:
         result = grade_class(args.paths, workers=args.workers, variants=args.variants, progress=bar)
@@ -151,6 +153,24 @@ def _add_teacher_options(parser: argparse.ArgumentParser) -> None:
         help="re-check with N other sets of inputs, to catch numbers typed into formulas "
         "(default 3; 0 skips)",
     )
+    parser.add_argument(
+        "--limit",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="raise a safety limit for files you trust, e.g. max_cells=1000000 "
+        "(repeatable; see sheetgen.safety.Limits; also SHEETGEN_LIMITS)",
+    )
+
+
+def _apply_limits(args: argparse.Namespace) -> None:
+    """Check ``--limit`` options and hand them to this process and its workers."""
+    from .safety import LIMITS_ENV, configured_limits
+
+    if args.limit:
+        configured_limits(args.limit)  # one clear sentence for a bad option, before any work
+        previous = os.environ.get(LIMITS_ENV)
+        os.environ[LIMITS_ENV] = ",".join(filter(None, [previous, *args.limit]))
 
 
 def make_parser() -> argparse.ArgumentParser:

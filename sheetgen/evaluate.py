@@ -81,6 +81,13 @@ def compile_formula(text: str) -> Compiled:
     are mapped back to this formula's cells. Formulas with ranges, sheet names, strings or
     external links are compiled as written.
     """
+    from .safety import HAZARD_DESCRIPTIONS, formula_hazards
+
+    hazards = formula_hazards(text)
+    if hazards:  # never evaluated: it could reach outside the workbook, or build references
+        kind = "external" if hazards[0] in ("external-reference", "dde") else "unsupported"
+        what = "; ".join(HAZARD_DESCRIPTIONS[h] for h in hazards)
+        return Compiled((), None, Problem(kind, f"was not evaluated: it {what}"))
     if not any(ch in text for ch in "!:\"'["):
         cells: dict[str, str] = {}
 

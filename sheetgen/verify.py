@@ -27,8 +27,8 @@ from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -36,11 +36,18 @@ from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from .errors import LayoutNotFoundError, SheetgenError
-from .evaluate import CellError, Evaluator, Value
+from .evaluate import CellError, Evaluator, Value, formula_text
 from .layout import SPEC_NAME, CellSpec, Layout, available_layouts, load_layout, resolve_layout
 from .models import Reference, model_for
 from .reference import PARAMETERS, kind_of
-from .workbook import open_workbook
+from .safety import (
+    HAZARD_DESCRIPTIONS,
+    FileFacts,
+    Limits,
+    configured_limits,
+    formula_hazards,
+    load_checked,
+)
 
 REL = 1e-12
 EPS = sys.float_info.epsilon
@@ -131,16 +138,20 @@ def verify_workbook(
     *,
     variants: int | None = None,
     seed: int | None = None,
+    limits: Limits | None = None,
 ) -> Report:
     """Verify the workbook at ``path``; ``layout`` defaults to whichever template it matches.
 
     The report is diagnosed (``sheetgen.diagnose``): root causes, plain-word explanations,
     exercise blanks, stale cached values, and ``variants`` re-evaluations with other inputs
     (``seed`` picks them; defaults in ``sheetgen.diagnose``; 0 skips that check).
+    The file is vetted first (``sheetgen.safety``: size, zip and XML bombs, macros and links
+    never loaded) within ``limits`` (default: ``safety.configured_limits()``).
     """
     from .diagnose import diagnose
 
-    wb = open_workbook(Path(path))
+    checked = load_checked(Path(path), limits or configured_limits())
+    wb = checked.workbook
     if layout is None:
         layout = recorded_spec(wb)  # a generated layout (network, training) is found only so
     layouts = (
@@ -151,7 +162,42 @@ def verify_workbook(
     lay, ws = locate(wb, layouts, str(path))
     ev = Evaluator(wb)
     report = check(wb, ws, lay, str(path), evaluator=ev)
+    report = replace(report, warnings=(*report.warnings, *findings(checked.facts, wb)))
     return diagnose(wb, ws, lay, report, ev, path=Path(path), variants=variants, seed=seed)
+
+
+def findings(facts: FileFacts, wb: Workbook | None = None) -> tuple[str, ...]:
+    """What the file holds that was deliberately left alone, said as warnings."""
+    out = []
+    if facts.has_macros:
+        out.append("The file contains macros; they were neither loaded nor run.")
+    if facts.external_links:
+        links = ", ".join(facts.external_links[:3])
+        out.append(f"The file links to other workbooks ({links}); they were never opened.")
+    if wb is not None:
+        hazards = list(_hazardous_formulas(wb))
+        for where, what in hazards[:5]:
+            out.append(f"{where} {what}; it was not evaluated.")
+        if len(hazards) > 5:
+            out.append(f"{len(hazards) - 5} more formulas like these were not evaluated either.")
+    return tuple(out)
+
+
+def _hazardous_formulas(wb: Workbook) -> Iterator[tuple[str, str]]:
+    """Formulas (in cells or defined names) that could reach outside the workbook."""
+    for name, defn in wb.defined_names.items():
+        if found := formula_hazards(str(getattr(defn, "attr_text", ""))):
+            yield f"The defined name {name}", "; ".join(HAZARD_DESCRIPTIONS[h] for h in found)
+    for ws in wb.worksheets:
+        # ws._cells holds only the cells the file has: iter_rows() would create the whole box.
+        for cell in list(ws._cells.values()):
+            text = formula_text(cell.value)
+            if text and (found := formula_hazards(text)):
+                what = "; ".join(HAZARD_DESCRIPTIONS[h] for h in found)
+                yield (
+                    f"Cell {cell.coordinate} of sheet {ws.title!r}",
+                    f"holds a formula that {what}",
+                )
 
 
 def recorded_spec(wb: Workbook) -> str | None:

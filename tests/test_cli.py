@@ -89,7 +89,7 @@ def test_verify_json_is_exactly_one_document(
     ("make", "message"),
     [
         (lambda d: d / "missing.xlsx", "does not exist"),
-        (lambda d: d, "is not a regular file"),
+        (lambda d: d, "is a directory, not a workbook file"),
         (lambda d: (d / "t.xlsx").write_text("hello") and d / "t.xlsx", "not an .xlsx workbook"),
     ],
     ids=["missing", "directory", "text-file"],
