@@ -139,6 +139,7 @@ def _display(quantity: str) -> str:
     return re.sub(r"(?<=[a-z])(\d+)$", r" \1", quantity)
 
 
+@functools.lru_cache(maxsize=16)  # verify resolves a workbook's spec twice; tests many times
 def generate(options: Options) -> Layout:
     """The layout of one variant: cell entries in template form, resolved by parse_layout."""
     t = family_text()
