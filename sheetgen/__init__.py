@@ -14,7 +14,7 @@ and so can a teacher's::
     table = grade(["submissions/"])               # one row per learner (pandas DataFrame)
 """
 
-from . import network_layout, training  # noqa: F401  (register the layout families)
+from . import network_layout, training, variants  # noqa: F401  (register the layout families)
 from .annotate import annotate
 from .build import build, build_workbook
 from .errors import (

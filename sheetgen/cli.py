@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from . import __version__
-from .errors import SheetgenError
+from .errors import SheetgenError, UsageError
 
 PARAMETERS = ("input", "weight", "bias", "target")
 
@@ -30,6 +30,30 @@ def _add_parameters(parser: argparse.ArgumentParser, *, tiny: bool) -> None:
             metavar="D",
             help="the nudge of the faux gradients (default 0.0001)",
         )
+
+
+VARIANT_OPTIONS = ("activation", "loss", "difference", "inputs", "distance")
+
+
+def _add_variant_options(parser: argparse.ArgumentParser) -> None:
+    from .reference import LOSSES
+    from .variants import DIFFERENCES
+
+    group = parser.add_argument_group(
+        "neuron variants (with --activation, any of these builds a 'neuron' layout; "
+        "defaults: the article's)"
+    )
+    group.add_argument("--loss", choices=tuple(LOSSES), help="default half-squared (error²/2)")
+    group.add_argument(
+        "--difference", choices=DIFFERENCES, help="faux gradients' finite difference (forward)"
+    )
+    group.add_argument("--inputs", type=int, metavar="N", help="number of inputs (default 1)")
+    group.add_argument(
+        "--distance",
+        action=argparse.BooleanOptionalAction,
+        help="a column with each faux gradient's distance from the real one "
+        "(default: on, except for the article's own sheet)",
+    )
 
 
 def _overrides(args: argparse.Namespace, names: Sequence[str]) -> dict[str, float | None]:
@@ -69,8 +93,18 @@ def cmd_build(args: argparse.Namespace) -> int:
     from .build import DEFAULT_OUTPUT, build
     from .exercise import build_exercise, seeded_parameters
     from .layout import resolve_layout
+    from .variants import output_name, variant_spec
 
+    variant = {k: getattr(args, k, None) for k in VARIANT_OPTIONS}
     spec, default_output = _family_spec(args)
+    if default_output is None:  # the article's sheet or one of its variants
+        spec = variant_spec(args.layout, **variant)
+        default_output = str(DEFAULT_OUTPUT.parent / output_name(spec))
+    elif any(variant[k] is not None for k in VARIANT_OPTIONS if k != "activation"):
+        raise UsageError(
+            f"--loss, --difference, --inputs and --distance apply to the neuron layouts, "
+            f"not to {args.layout!r}."
+        )
     overrides = _overrides(args, (*PARAMETERS, "tiny"))
     if args.exercise:
         path = build_exercise(
@@ -86,13 +120,11 @@ def cmd_build(args: argparse.Namespace) -> int:
         )
         return 0
     if args.blank is not None:
-        from .errors import UsageError
-
         raise UsageError("--blank chooses the cells of an exercise: add --exercise.")
     if args.seed is not None:
         overrides = seeded_parameters(resolve_layout(spec), args.seed, overrides)
     path = build(
-        args.output or default_output or DEFAULT_OUTPUT,
+        args.output or default_output,
         spec,
         force=args.force,
         **overrides,
@@ -136,11 +168,13 @@ def cmd_grade(args: argparse.Namespace) -> int:
 
 
 def cmd_templates(args: argparse.Namespace) -> int:
-    from .layout import available_layouts, load_layout
+    from .layout import FAMILY_USAGE, available_layouts, load_layout
 
     for name in available_layouts():
         lay = load_layout(name)
         print(f"{name:20} {lay.description}")
+    for pattern, description in FAMILY_USAGE.values():
+        print(f"{pattern}  {description}")
     return 0
 
 
@@ -207,8 +241,8 @@ def make_parser() -> argparse.ArgumentParser:
         "layout",
         nargs="?",
         default="single_neuron",
-        help="what to build: a template name (see 'templates'), 'network' or 'training'; "
-        "default single_neuron",
+        help="what to build: a template name (see 'templates'), 'network', 'training' or a "
+        "spec like 'neuron:inputs=2'; default single_neuron",
     )
     _add_parameters(p, tiny=True)
     group = p.add_argument_group("network and training")
@@ -219,7 +253,13 @@ def make_parser() -> argparse.ArgumentParser:
     group.add_argument(
         "--learning-rate", type=float, metavar="R", help="training learning rate (default 0.1)"
     )
-    group.add_argument("--activation", metavar="NAME", help="network/training activation (tanh)")
+    group.add_argument(
+        "--activation",
+        metavar="NAME",
+        help="the activation: tanh (default), sigmoid, relu or linear for a neuron variant; "
+        "the network's or training's",
+    )
+    _add_variant_options(p)
     p.add_argument(
         "--exercise",
         action="store_true",
@@ -248,7 +288,9 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("path", help="the .xlsx workbook to check (never modified)")
     p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
     p.add_argument("--only-wrong", action="store_true", help="list only the cells that fail")
-    p.add_argument("--layout", default=None, help="template name (default: detect)")
+    p.add_argument(
+        "--layout", default=None, help="template name or spec (default: what the file records)"
+    )
     _add_teacher_options(p)
     p.add_argument(
         "--annotate",

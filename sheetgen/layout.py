@@ -127,6 +127,10 @@ FAMILIES: dict[str, LayoutFamily] = {}
 its options into a ``Layout`` whose ``spec`` rebuilds it, so builder and verifier still read
 one description."""
 
+FAMILY_USAGE: dict[str, tuple[str, str]] = {}
+"""For ``sheetgen templates``: family name -> (the spec pattern with its options, a one-line
+description)."""
+
 SPEC_NAME = "SHEETGEN_LAYOUT"
 """The defined name under which a built workbook records its layout's spec, so that
 ``verify`` needs no flags."""

@@ -21,6 +21,7 @@ Quantity names:
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -170,12 +171,15 @@ class Neuron:
         )
 
 
+_NUMBERED_PARAMETER = re.compile(r"(input|weight)\d+")  # a neuron with N inputs (multineuron)
+
+
 def kind_of(quantity: str) -> Kind:
     """Classify a quantity name for the tolerance it deserves (see ``sheetgen.verify``)."""
-    if quantity in PARAMETERS:
+    if quantity in PARAMETERS or _NUMBERED_PARAMETER.fullmatch(quantity):
         return "parameter"
-    if quantity.startswith("nudge.") and quantity.endswith(".gradient"):
-        return "faux"
+    if quantity.startswith("nudge.") and quantity.endswith((".gradient", ".distance")):
+        return "faux"  # a distance |faux - real| carries the faux gradient's rounding
     return "computed"
 
 
@@ -199,11 +203,17 @@ def describe(quantity: str) -> str:
     head, _, rest = quantity.partition(".")
     if head == "local" and rest in _LOCAL:
         return _LOCAL[rest]
+    if head == "local" and _NUMBERED_PARAMETER.fullmatch(rest):
+        return f"d net/d {rest}"
     if head == "global":
         return f"d loss/d {rest}"
     if head == "nudge":
         nudged, _, leaf = rest.partition(".")
         if leaf == "gradient":
             return f"faux d loss/d {nudged}"
+        if leaf == "distance":
+            return f"|faux - real| d/d {nudged}"
+        if leaf.startswith("down."):
+            return f"{leaf[5:]} ({nudged} - Tiny)"
         return f"{leaf} ({nudged} + Tiny)"
     return "Tiny" if quantity == "tiny" else quantity

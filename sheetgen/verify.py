@@ -13,7 +13,9 @@ cell is right when ``|found - expected| <= REL * |expected| + absolute``, with:
   ``output - target`` when the output nearly hits the target.
 - ``faux`` gradients, ``(loss' - loss) / Tiny``: each loss carries a rounding error of about
   ``eps * Λ`` with ``Λ = max(|loss|, |error| (|output| + |target|))``, and the division by
-  Tiny magnifies it, so ``absolute = 64 eps Λ / |Tiny|``.
+  Tiny magnifies it, so ``absolute = 64 eps Λ / |Tiny|`` (Λ also covers the nudged losses;
+  a central difference's ``2 Tiny`` only halves the error). A faux gradient's distance from
+  the real gradient adds the real one's ``64 eps S``.
 
 - Both are multiplied by the reference's ``growth(quantity)`` (1 unless the model says
   otherwise): along a training run, rounding accumulates from step to step, and the training
@@ -39,7 +41,7 @@ from .errors import LayoutNotFoundError, SheetgenError
 from .evaluate import CellError, Evaluator, Value, formula_text
 from .layout import SPEC_NAME, CellSpec, Layout, available_layouts, load_layout, resolve_layout
 from .models import Reference, model_for
-from .reference import PARAMETERS, kind_of
+from .reference import kind_of
 from .safety import (
     HAZARD_DESCRIPTIONS,
     FileFacts,
@@ -310,9 +312,16 @@ def _reference(layout: Layout, values: Mapping[str, Value]) -> Reference | None:
 def tolerance(quantity: str, expected: float, ref: Reference) -> float:
     """The largest difference still counted as right (see the module docstring)."""
     if kind_of(quantity) == "faux":
-        nudged_loss = ref.values.get(quantity.rsplit(".", 1)[0] + ".loss", 0.0)
-        lam = max(ref.loss_scale, abs(nudged_loss))
-        return (REL * abs(expected) + 64 * EPS * lam / abs(ref.tiny)) * ref.growth(quantity)
+        nudge = quantity.rsplit(".", 1)[0]
+        lam = max(
+            ref.loss_scale,
+            abs(ref.values.get(nudge + ".loss", 0.0)),
+            abs(ref.values.get(nudge + ".down.loss", 0.0)),  # central differences
+        )
+        # A faux gradient's distance from the real one also carries the real one's rounding.
+        real = 64 * EPS * ref.value_scale if quantity.endswith(".distance") else 0.0
+        absolute = 64 * EPS * lam / abs(ref.tiny) + real
+        return (REL * abs(expected) + absolute) * ref.growth(quantity)
     return (REL * abs(expected) + 64 * EPS * ref.value_scale) * ref.growth(quantity)
 
 
@@ -364,7 +373,7 @@ def _judge(
 def _copies_a_parameter(spec: CellSpec) -> bool:
     """Whether the template's formula only repeats a parameter (``={input}``, ``={target}``)."""
     src = (spec.source or "").strip()
-    return src.startswith("={") and src.endswith("}") and src[2:-1] in PARAMETERS
+    return src.startswith("={") and src.endswith("}") and kind_of(src[2:-1]) == "parameter"
 
 
 def _describe(value: Value) -> str:

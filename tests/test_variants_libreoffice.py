@@ -1,0 +1,138 @@
+"""Every neuron variant recalculated by LibreOffice gives the reference's numbers.
+
+openpyxl writes formulas without cached values, so LibreOffice computes every cell when it
+opens a built file; its saved copy is read back with ``data_only=True``. LibreOffice writes
+15 significant digits, so a cell must match to 1e-13 relative plus the verifier's absolute
+rounding allowance (which, for faux gradients, scales with 1/Tiny).
+
+The conversion is one ``soffice --convert-to`` run for all 48 variants, with a private
+profile set to recalculate on load: ``sheetgen.libreoffice.recalculate`` converts one file
+per LibreOffice start-up (about 5 s each here), which would make this test 4 minutes
+instead of 1.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import signal
+import subprocess
+import tempfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from sheetgen.build import build
+from sheetgen.layout import resolve_layout
+from sheetgen.libreoffice import find_soffice
+from sheetgen.models import model_for
+from sheetgen.variants import Options
+from sheetgen.verify import tolerance, verify_workbook
+
+pytestmark = pytest.mark.libreoffice
+
+VARIANTS = [
+    Options(*v)
+    for v in itertools.product(
+        ("tanh", "sigmoid", "relu", "linear"),
+        ("half-squared", "squared"),
+        ("forward", "central"),
+        (1, 2, 5),
+    )
+]
+IDS = [f"{o.activation}-{o.loss}-{o.difference}-{o.inputs}" for o in VARIANTS]
+REL = 1e-13
+
+_PROFILE = """<?xml version="1.0" encoding="UTF-8"?>
+<oor:items xmlns:oor="http://openoffice.org/2001/registry"
+ xmlns:xs="http://www.w3.org/2001/XMLSchema"
+ xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+<item oor:path="/org.openoffice.Office.Calc/Formula/Load">\
+<prop oor:name="OOXMLRecalcMode" oor:op="fuse"><value>0</value></prop></item>
+</oor:items>
+"""
+
+
+def _soffice() -> str:
+    found = find_soffice()
+    if found is None:
+        if os.environ.get("SHEETGEN_REQUIRE_LIBREOFFICE") == "1":
+            pytest.fail("SHEETGEN_REQUIRE_LIBREOFFICE=1 but soffice is not on PATH")
+        pytest.skip("LibreOffice (soffice) is not installed")
+    return found
+
+
+def _recalculate_all(sources: list[Path], out_dir: Path, timeout: float = 900) -> None:
+    """Open each file in one headless LibreOffice (private profile, recalculate on load)
+    and save it as .xlsx into ``out_dir``; the whole process group dies on a timeout."""
+    with tempfile.TemporaryDirectory(prefix="lo-") as profile:
+        user = Path(profile) / "user"
+        user.mkdir()
+        (user / "registrymodifications.xcu").write_text(_PROFILE, encoding="utf-8")
+        cmd = [
+            _soffice(),
+            f"-env:UserInstallation={Path(profile).as_uri()}",
+            "--headless",
+            "--norestore",
+            "--convert-to",
+            "xlsx",
+            "--outdir",
+            str(out_dir),
+            *map(str, sources),
+        ]
+        proc = subprocess.Popen(
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            output, _ = proc.communicate(timeout=timeout)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)  # oosplash and soffice.bin too
+            proc.wait()
+    missing = [p.name for p in sources if not (out_dir / p.name).exists()]
+    assert not missing, f"LibreOffice did not convert {missing}: {output.decode()[-2000:]}"
+
+
+@pytest.fixture(scope="module")
+def recalculated(tmp_path_factory: pytest.TempPathFactory) -> dict[Options, Path]:
+    _soffice()
+    src = tmp_path_factory.mktemp("built")
+    out = tmp_path_factory.mktemp("recalculated")
+    built = {o: build(src / f"{i}.xlsx", o.spec) for i, o in zip(IDS, VARIANTS, strict=True)}
+    _recalculate_all(list(built.values()), out)
+    return {o: out / p.name for o, p in built.items()}
+
+
+@pytest.mark.parametrize("options", VARIANTS, ids=IDS)
+def test_libreoffice_computes_the_reference(
+    recalculated: dict[Options, Path], options: Options
+) -> None:
+    layout = resolve_layout(options.spec)
+    ref = model_for(layout.settings)(dict(layout.defaults), layout.settings)
+    ws = openpyxl.load_workbook(recalculated[options], data_only=True)[layout.sheet]
+    wrong = []
+    for cell in layout.checked:
+        assert cell.quantity is not None
+        found, expected = ws[cell.at].value, ref.values[cell.quantity]
+        allowed = REL * abs(expected) + tolerance(cell.quantity, 0.0, ref)
+        if not isinstance(found, int | float) or abs(found - expected) > allowed:
+            wrong.append((cell.at, cell.quantity, found, expected))
+    assert not wrong
+    assert len(layout.checked) > 50
+
+
+@pytest.mark.parametrize("options", VARIANTS[::5], ids=IDS[::5])
+def test_libreoffice_keeps_the_sheet_verifiable(
+    recalculated: dict[Options, Path], options: Options
+) -> None:
+    """A learner who saves the file from LibreOffice keeps formulas, Tiny and the recorded
+    variant, so `verify` still needs no flags."""
+    report = verify_workbook(recalculated[options])
+    assert report.layout == options.spec
+    assert report.ok
