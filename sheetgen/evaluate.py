@@ -68,8 +68,12 @@ _EXTERNAL = re.compile(r"\[[^\]]*\]")
 def compile_formula(text: str) -> Compiled:
     """Parse and compile ``text`` (``"=B2*C2+D2"``) once; identical texts share the result."""
     import formulas
-    from formulas.functions import get_functions
     from formulas.tokens.function import Function
+
+    from . import functions
+
+    functions.install()  # load only the function modules the formulas use
+    from formulas.functions import get_functions
 
     try:
         tokens, ast = formulas.Parser().ast(text)
