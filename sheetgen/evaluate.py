@@ -73,7 +73,7 @@ def compile_formula(text: str) -> Compiled:
     from . import functions
 
     functions.install()  # load only the function modules the formulas use
-    from formulas.functions import get_functions
+    from formulas.functions import get_functions, not_implemented
 
     try:
         tokens, ast = formulas.Parser().ast(text)
@@ -85,7 +85,9 @@ def compile_formula(text: str) -> Compiled:
     for token in tokens:
         if isinstance(token, Function):
             name = token.name.upper().removeprefix("_XLFN.")
-            if name not in known:
+            # Not ``name in known``: the engine's table is a defaultdict that compiling an
+            # unknown name has already filled with its ``not_implemented`` placeholder.
+            if known.get(name, not_implemented) is not_implemented:
                 return Compiled(
                     (),
                     None,

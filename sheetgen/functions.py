@@ -102,8 +102,7 @@ class LazyFunctions(dict[str, Any]):
     def __missing__(self, name: str) -> Any:
         if self._load_for(name) and dict.__contains__(self, name):
             return dict.__getitem__(self, name)
-        dict.__setitem__(self, name, self._default)  # as the engine's defaultdict does
-        return self._default
+        return self._default  # like the engine's defaultdict, but not stored: ``in`` stays true
 
     def get(self, name: str, default: Any = None) -> Any:
         self._load_for(name)
