@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from openpyxl.utils.cell import get_column_letter, range_boundaries
+from openpyxl.utils.cell import coordinate_to_tuple, get_column_letter, range_boundaries
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.formula import ArrayFormula
 
@@ -71,6 +71,7 @@ def compile_formula(text: str) -> Compiled:
     from formulas.tokens.function import Function
 
     from . import functions
+    from .straight import straighten
 
     functions.install()  # load only the function modules the formulas use
     from formulas.functions import get_functions, not_implemented
@@ -99,7 +100,8 @@ def compile_formula(text: str) -> Compiled:
         fn = ast.compile()
     except Exception as exc:
         return Compiled((), None, Problem("syntax", f"could not be compiled ({exc})"))
-    return Compiled(tuple(fn.inputs), fn)
+    # The same functions called directly, without schedula's per-call bookkeeping.
+    return Compiled(tuple(fn.inputs), straighten(fn) or fn)
 
 
 def formula_text(cell_value: object) -> str | None:
@@ -132,14 +134,28 @@ class Evaluator:
         self.names = _defined_names(workbook)
         self.values: dict[Ref, Value] = {}
         self.problems: dict[Ref, Problem] = {}
+        self._formulas: dict[Ref, str | None] = {}
+        self._resolved: dict[tuple[str, str], list[Ref] | Problem] = {}
         logging.getLogger("schedula").setLevel(logging.CRITICAL)
         logging.getLogger("formulas").setLevel(logging.CRITICAL)
 
     def formula(self, ref: Ref) -> str | None:
+        if ref in self._formulas:
+            return self._formulas[ref]
+        cell = self._cell(ref)
+        text = None if cell is None else formula_text(cell.value)
+        self._formulas[ref] = text
+        return text
+
+    def _cell(self, ref: Ref) -> Any:
+        """The cell at ``ref`` or None, read without creating it (``ws[...]`` would)."""
         ws = self.sheets.get(ref[0].upper())
         if ws is None:
             return None
-        return formula_text(ws[ref[1]].value)
+        cells = getattr(ws, "_cells", None)  # openpyxl's own {(row, col): Cell}
+        if cells is None:
+            return ws[ref[1]]
+        return cells.get(_row_col(ref[1]))
 
     def evaluate(self, refs: Iterable[Ref]) -> dict[Ref, Value]:
         """Values of ``refs`` (and, memoised, of all cells they depend on)."""
@@ -202,13 +218,19 @@ class Evaluator:
         return ws.title if ws is not None else sheet
 
     def _raw(self, ref: Ref) -> Value:
-        ws = self.sheets.get(ref[0].upper())
-        if ws is None:
+        if ref[0].upper() not in self.sheets:
             return CellError("#REF!")
-        return raw_value(ws[ref[1]])
+        cell = self._cell(ref)
+        return None if cell is None else raw_value(cell)
 
     def _resolve(self, sheet: str, name: str) -> list[Ref] | Problem:
         """Turn an engine input name (``B2``, ``TINY``, ``'S 1'!A1:B2``) into cell references."""
+        key = (sheet, name)
+        if key not in self._resolved:
+            self._resolved[key] = self._resolve_uncached(sheet, name)
+        return self._resolved[key]
+
+    def _resolve_uncached(self, sheet: str, name: str) -> list[Ref] | Problem:
         if _EXTERNAL.search(name):
             return Problem(
                 "external", f"refers to another workbook ({name}), which is never opened"
@@ -310,6 +332,12 @@ def _from_engine(result: object) -> Value:
         value = float(result)
         return value if math.isfinite(value) else CellError("#NUM!")
     return str(result)
+
+
+@functools.lru_cache(maxsize=65536)
+def _row_col(coordinate: str) -> tuple[int, int]:
+    row, column = coordinate_to_tuple(coordinate)
+    return row, column
 
 
 def _defined_names(workbook: Workbook) -> dict[str, Ref]:

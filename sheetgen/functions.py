@@ -211,7 +211,7 @@ def install() -> bool:
     base.get_functions = get_functions
     formulas = sys.modules["formulas"]
     if "get_functions" in vars(formulas):  # formulas caches its lazy attributes
-        formulas.get_functions = get_functions
+        setattr(formulas, "get_functions", get_functions)  # noqa: B010
     return True
 
 

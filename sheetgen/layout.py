@@ -9,6 +9,7 @@ editing the template alone.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import tomllib
@@ -129,13 +130,21 @@ def load_layout(name_or_path: str | Path = "single_neuron") -> Layout:
     if path.suffix != ".toml":
         path = templates_dir() / f"{name_or_path}.toml"
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        # Parsed once per file version: a batch verifies hundreds of workbooks with one layout.
+        stat = path.stat()
+        return _load_file(str(path), stat.st_mtime_ns, stat.st_size)
     except FileNotFoundError:
         known = ", ".join(available_layouts()) or "none"
         raise TemplateError(f"No layout named {str(name_or_path)!r} (known: {known}).") from None
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise TemplateError(f"Cannot read layout {path}: {exc}.") from None
-    return parse_layout(data, origin=str(path))
+
+
+@functools.lru_cache(maxsize=64)
+def _load_file(path: str, mtime_ns: int, size: int) -> Layout:
+    """The layout in ``path`` as it was at (``mtime_ns``, ``size``); cached."""
+    data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    return parse_layout(data, origin=path)
 
 
 def parse_layout(data: Mapping[str, Any], origin: str = "<layout>") -> Layout:
