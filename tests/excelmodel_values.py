@@ -11,10 +11,10 @@ import sys
 
 os.environ.setdefault("TQDM_DISABLE", "1")
 
-import formulas  # noqa: E402
-import numpy as np  # noqa: E402
-import schedula as sh  # noqa: E402
-from formulas.tokens.operand import XlError  # noqa: E402
+import formulas
+import numpy as np
+import schedula as sh
+from formulas.tokens.operand import XlError
 
 
 def plain(value: object) -> object:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import math
 import os
 import re
 import subprocess
@@ -52,7 +51,8 @@ EDITS: dict[str, dict[str, str | float | None]] = {
         "local.input": "=MAX({weight}:{weight})",
         "local.output": "=SQRT({error}^2)*SIGN({error})",
         "global.bias": "=MIN({global.net},1E+300)",
-        "nudge.output.loss": "=SUMPRODUCT({nudge.output.error}:{nudge.output.error},{nudge.output.error})^2/2",
+        "nudge.output.loss": "=SUMPRODUCT({nudge.output.error}:{nudge.output.error},"
+        "{nudge.output.error})^2/2",
         "nudge.input.loss": "=AVERAGE({nudge.input.error}^2,{nudge.input.error}^2)/2",
     },
     "bad inputs": {"weight": "oops", "tiny": 0.0},
@@ -260,8 +260,8 @@ def test_shipped_index_matches_installed_formulas() -> None:
     from sheetgen import _formulas_index as index
     from sheetgen.functions import INDEX_FILE, build_index, render_index
 
-    assert index.FORMULAS_VERSION == formulas.__version__
-    assert index.WINNER_OF == build_index()
+    assert formulas.__version__ == index.FORMULAS_VERSION
+    assert build_index() == index.WINNER_OF
     assert INDEX_FILE.read_text(encoding="utf-8") == render_index(), (
         "regenerate with: python -m sheetgen.functions"
     )
