@@ -19,7 +19,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from openpyxl.utils.cell import coordinate_to_tuple, get_column_letter, range_boundaries
+from openpyxl.utils.cell import (
+    column_index_from_string,
+    coordinate_to_tuple,
+    get_column_letter,
+    range_boundaries,
+)
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.formula import ArrayFormula
 
@@ -104,6 +109,98 @@ def compile_formula(text: str) -> Compiled:
     return Compiled(tuple(fn.inputs), straighten(fn) or fn)
 
 
+# A cell reference inside a formula (not part of a name, a number or a function call).
+_CELL_REF = re.compile(r"(?<![\w.$])(\$?)([A-Za-z]{1,3})(\$?)([0-9]{1,7})(?![\w(])")
+_MAX_SHAPES = 4096
+_shapes: dict[tuple[str, ...], str] = {}
+
+
+def _refs_outside_strings(text: str) -> list[re.Match[str]]:
+    parts = text.split('"')
+    out: list[re.Match[str]] = []
+    offset = 0
+    for i, part in enumerate(parts):
+        if i % 2 == 0:
+            out.extend(_CELL_REF.finditer(text, offset, offset + len(part)))
+        offset += len(part) + 1
+    return out
+
+
+def _shape(text: str, row: int, column: int) -> tuple[str, ...] | None:
+    """The formula with its relative references as offsets from its cell (R1C1's idea).
+
+    A formula filled down a column has one shape, however many texts: ``=A1*2`` in A2 and
+    ``=A2*2`` in A3. None when a reference is out of the sheet (the engine must see it).
+    """
+    pieces: list[str] = []
+    last = 0
+    for m in _refs_outside_strings(text):
+        col_abs, letters, row_abs, digits = m.groups()
+        c, r = column_index_from_string(letters.upper()), int(digits)
+        if not (1 <= r <= 1_048_576 and c <= 16_384):
+            return None
+        pieces.append(text[last : m.start()])
+        pieces.append(
+            f"{col_abs}{c if col_abs else c - column}|{row_abs}{r if row_abs else r - row}"
+        )
+        last = m.end()
+    pieces.append(text[last:])
+    return tuple(pieces)
+
+
+@functools.lru_cache(maxsize=16384)
+def _compile_like(text: str, base: str) -> Compiled | None:
+    """``text`` compiled by reusing ``base``'s compiled function (same shape), or None.
+
+    Only the references differ, position by position; the engine's input names for
+    ``text`` are ``base``'s with each reference replaced by its counterpart. Anything that
+    does not map one to one (``=$A1+A1`` filled right) is compiled on its own.
+    """
+    compiled = compile_formula(base)
+    if compiled.problem is not None:
+        return compiled
+    mapping: dict[str, str] = {}
+    for old, new in zip(_refs_outside_strings(base), _refs_outside_strings(text), strict=True):
+        before = (old.group(2) + old.group(4)).upper()
+        after = (new.group(2) + new.group(4)).upper()
+        if mapping.setdefault(before, after) != after:
+            return None
+    inputs: list[str] = []
+    for name in compiled.inputs:
+        missing = False
+
+        def swap(m: re.Match[str]) -> str:
+            nonlocal missing
+            key = (m.group(2) + m.group(4)).upper()
+            if key not in mapping:
+                missing = True
+                return key
+            return mapping[key]
+
+        inputs.append(_CELL_REF.sub(swap, name))
+        if missing:
+            return None
+    return Compiled(tuple(inputs), compiled.function, compiled.problem)
+
+
+def compile_at(text: str, row: int, column: int) -> Compiled:
+    """``text`` as it stands in cell (``row``, ``column``): compiled once per shape.
+
+    The engine's compiler costs milliseconds a formula; a sheet filled down has thousands
+    of texts but a handful of shapes, so each shape is compiled once and shared.
+    """
+    shape = _shape(text, row, column)
+    if shape is None:
+        return compile_formula(text)
+    base = _shapes.get(shape)
+    if base is None or base == text:
+        if len(_shapes) >= _MAX_SHAPES:
+            _shapes.clear()
+        _shapes[shape] = text
+        return compile_formula(text)
+    return _compile_like(text, base) or compile_formula(text)
+
+
 def formula_text(cell_value: object) -> str | None:
     """The formula a cell holds (plain, shared-translated or array), or None."""
     if isinstance(cell_value, ArrayFormula):
@@ -136,6 +233,7 @@ class Evaluator:
         self.problems: dict[Ref, Problem] = {}
         self._formulas: dict[Ref, str | None] = {}
         self._resolved: dict[tuple[str, str], list[Ref] | Problem] = {}
+        self._compiled_at: dict[Ref, Compiled] = {}
         logging.getLogger("schedula").setLevel(logging.CRITICAL)
         logging.getLogger("formulas").setLevel(logging.CRITICAL)
 
@@ -169,7 +267,7 @@ class Evaluator:
         text = self.formula(ref)
         if text is None:
             return []
-        compiled = compile_formula(text)
+        compiled = self._compiled(ref, text)
         deps: list[Ref] = []
         for name in compiled.inputs:
             resolved = self._resolve(ref[0], name)
@@ -262,8 +360,15 @@ class Evaluator:
             for c in range(min_col, max_col + 1)
         ]
 
+    def _compiled(self, ref: Ref, text: str) -> Compiled:
+        compiled = self._compiled_at.get(ref)
+        if compiled is None:
+            row, column = _row_col(ref[1])
+            compiled = self._compiled_at[ref] = compile_at(text, row, column)
+        return compiled
+
     def _compute(self, ref: Ref, text: str) -> Value:
-        compiled = compile_formula(text)
+        compiled = self._compiled(ref, text)
         if compiled.problem is not None or compiled.function is None:
             self.problems[ref] = compiled.problem or Problem("syntax", "could not be compiled")
             return CellError("#NAME?")

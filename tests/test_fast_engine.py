@@ -373,3 +373,43 @@ def test_verify_each_streams_reports_and_errors_in_order(workbooks: dict[str, Pa
     assert not isinstance(first, SheetgenError) and first.ok
     assert isinstance(second, SheetgenError)
     assert not isinstance(third, SheetgenError) and not third.ok
+
+
+# --- formulas filled down share one compilation ------------------------------------------------
+
+
+def test_filled_formulas_compute_as_if_each_were_compiled_alone(tmp_path: Path) -> None:
+    from sheetgen import evaluate
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "S"
+    for r in range(1, 6):
+        ws[f"A{r}"] = r / 7
+        ws[f"B{r}"] = -r
+    ws["D1"] = 0.25
+    fills = {
+        "C": "=A{r}*B{r}+$D$1",  # relative and absolute
+        "E": "=SUM(A{r}:B{r})-A$1",  # a range, a mixed reference
+        "F": '=IF(A{r}>0.3,"A1",A{r}+B{r}^2)',  # text that looks like a reference
+        "G": "=$A{r}+A{r}",  # the same cell twice, once anchored
+        "H": "=G{r}*2+C{r}",  # reads other filled columns
+    }
+    for column, pattern in fills.items():
+        for r in range(1, 6):
+            ws[f"{column}{r}"] = pattern.format(r=r)
+    ws["I1"] = "=$A1+A1"  # filled right: the anchored and relative references part ways
+    ws["J1"] = "=$A1+B1"
+    path = tmp_path / "filled.xlsx"
+    wb.save(path)
+
+    cells = [("S", f"{c}{r}") for c in fills for r in range(1, 6)] + [("S", "I1"), ("S", "J1")]
+    shared = Evaluator(open_workbook(path)).evaluate(cells)
+
+    alone = Evaluator(open_workbook(path))
+    alone._compiled = lambda ref, text: compile_formula(text)  # type: ignore[method-assign]
+    assert shared == alone.evaluate(cells)
+    assert shared[("S", "J1")] == pytest.approx(1 / 7 - 1)
+    # one compilation per shape, not per cell
+    assert evaluate._compile_like.cache_info().currsize >= 4 * len(fills)
