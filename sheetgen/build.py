@@ -9,7 +9,7 @@ from pathlib import Path
 from openpyxl import Workbook
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
+from openpyxl.utils.cell import coordinate_from_string
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -114,7 +114,6 @@ def _fit_columns(ws: Worksheet, layout: Layout) -> None:
     for column in {coordinate_from_string(s.at)[0] for s in layout}:
         width = max(12, widest.get(column, 0) + 2)
         ws.column_dimensions[column].width = width
-    _ = column_index_from_string  # keep the import explicit for readers of column maths
 
 
 def build(

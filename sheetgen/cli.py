@@ -168,8 +168,9 @@ def cmd_grade(args: argparse.Namespace) -> int:
 
 
 def cmd_templates(args: argparse.Namespace) -> int:
-    from .layout import FAMILY_USAGE, available_layouts, load_layout
+    from .layout import FAMILY_USAGE, available_layouts, load_families, load_layout
 
+    load_families()
     for name in available_layouts():
         lay = load_layout(name)
         print(f"{name:20} {lay.description}")

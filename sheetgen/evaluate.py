@@ -19,11 +19,13 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from openpyxl.utils.cell import get_column_letter, range_boundaries
+from openpyxl.utils.cell import (
+    coordinate_to_tuple,
+    get_column_letter,
+    range_boundaries,
+)
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.formula import ArrayFormula
-
-from .fastpath import FastFunction, translate
 
 os.environ.setdefault("TQDM_DISABLE", "1")  # formulas draws progress bars otherwise
 
@@ -62,7 +64,6 @@ class Compiled:
     inputs: tuple[str, ...]
     function: Callable[..., Any] | None
     problem: Problem | None = None
-    fast: FastFunction | None = None  # plain arithmetic as Python (sheetgen.fastpath)
 
 
 _EXTERNAL = re.compile(r"\[[^\]]*\]")
@@ -103,7 +104,6 @@ def compile_formula(text: str) -> Compiled:
                 tuple(back.get(n, n) for n in compiled.inputs),
                 compiled.function,
                 compiled.problem,
-                compiled.fast,
             )
     return _compile_text(text)
 
@@ -112,8 +112,13 @@ def compile_formula(text: str) -> Compiled:
 def _compile_text(text: str) -> Compiled:
     """Parse and compile ``text`` once; identical texts share the result."""
     import formulas
-    from formulas.functions import get_functions, not_implemented
     from formulas.tokens.function import Function
+
+    from . import functions
+    from .straight import straighten
+
+    functions.install()  # load only the function modules the formulas use
+    from formulas.functions import get_functions, not_implemented
 
     try:
         tokens, ast = formulas.Parser().ast(text)
@@ -125,6 +130,8 @@ def _compile_text(text: str) -> Compiled:
     for token in tokens:
         if isinstance(token, Function):
             name = token.name.upper().removeprefix("_XLFN.")
+            # Not ``name in known``: the engine's table is a defaultdict that compiling an
+            # unknown name has already filled with its ``not_implemented`` placeholder.
             if known.get(name, not_implemented) is not_implemented:
                 return Compiled(
                     (),
@@ -137,7 +144,8 @@ def _compile_text(text: str) -> Compiled:
         fn = ast.compile()
     except Exception as exc:
         return Compiled((), None, Problem("syntax", f"could not be compiled ({exc})"))
-    return Compiled(tuple(fn.inputs), fn, None, translate(text, tuple(fn.inputs)))
+    # The same functions called directly, without schedula's per-call bookkeeping.
+    return Compiled(tuple(fn.inputs), straighten(fn) or fn)
 
 
 def formula_text(cell_value: object) -> str | None:
@@ -170,18 +178,29 @@ class Evaluator:
         self.names = _defined_names(workbook)
         self.values: dict[Ref, Value] = {}
         self.problems: dict[Ref, Problem] = {}
+        self._formulas: dict[Ref, str | None] = {}
         self._resolved: dict[tuple[str, str], list[Ref] | Problem] = {}
         logging.getLogger("schedula").setLevel(logging.CRITICAL)
         logging.getLogger("formulas").setLevel(logging.CRITICAL)
 
     def formula(self, ref: Ref) -> str | None:
+        if ref in self._formulas:
+            return self._formulas[ref]
+        cell = self._cell(ref)
+        # A text cell that merely starts with "=" is text: Excel never computes it.
+        text = None if cell is None or cell.data_type == "s" else formula_text(cell.value)
+        self._formulas[ref] = text
+        return text
+
+    def _cell(self, ref: Ref) -> Any:
+        """The cell at ``ref`` or None, read without creating it (``ws[...]`` would)."""
         ws = self.sheets.get(ref[0].upper())
         if ws is None:
             return None
-        cell = ws[ref[1]]
-        if cell.data_type == "s":  # text that merely starts with "=": Excel never computes it
-            return None
-        return formula_text(cell.value)
+        cells = getattr(ws, "_cells", None)  # openpyxl's own {(row, col): Cell}
+        if cells is None:
+            return ws[ref[1]]
+        return cells.get(_row_col(ref[1]))
 
     def evaluate(self, refs: Iterable[Ref]) -> dict[Ref, Value]:
         """Values of ``refs`` (and, memoised, of all cells they depend on)."""
@@ -244,10 +263,10 @@ class Evaluator:
         return ws.title if ws is not None else sheet
 
     def _raw(self, ref: Ref) -> Value:
-        ws = self.sheets.get(ref[0].upper())
-        if ws is None:
+        if ref[0].upper() not in self.sheets:
             return CellError("#REF!")
-        return raw_value(ws[ref[1]])
+        cell = self._cell(ref)
+        return None if cell is None else raw_value(cell)
 
     def _resolve(self, sheet: str, name: str) -> list[Ref] | Problem:
         """Turn an engine input name (``B2``, ``TINY``, ``'S 1'!A1:B2``) into cell references."""
@@ -293,10 +312,6 @@ class Evaluator:
         if compiled.problem is not None or compiled.function is None:
             self.problems[ref] = compiled.problem or Problem("syntax", "could not be compiled")
             return CellError("#NAME?")
-        if compiled.fast is not None:
-            fast = self._fast(ref, compiled.inputs, compiled.fast)
-            if fast is not None:
-                return fast
         args: list[Any] = []
         for name in compiled.inputs:
             resolved = self._resolve(ref[0], name)
@@ -321,23 +336,6 @@ class Evaluator:
             )
             return CellError("#VALUE!")
         return _from_engine(result)
-
-    def _fast(self, ref: Ref, inputs: Sequence[str], fn: FastFunction) -> float | None:
-        """The value by plain Python arithmetic, or None to leave the cell to the engine."""
-        values: list[float] = []
-        for name in inputs:
-            resolved = self._resolve(ref[0], name)
-            if not isinstance(resolved, list) or len(resolved) != 1:
-                return None
-            value = self.values[resolved[0]]
-            if not isinstance(value, float) or isinstance(value, bool):
-                return None  # text, booleans, empty cells, errors: Excel's rules, the engine's job
-            values.append(value)
-        try:
-            result = fn(values)
-        except (ArithmeticError, ValueError):
-            return None  # #DIV/0!, #NUM!: let the engine name the error
-        return result if math.isfinite(result) else None
 
     def _argument(self, name: str, refs: Sequence[Ref]) -> Any:
         import numpy as np
@@ -382,6 +380,12 @@ def _from_engine(result: object) -> Value:
         value = float(result)
         return value if math.isfinite(value) else CellError("#NUM!")
     return str(result)
+
+
+@functools.lru_cache(maxsize=65536)
+def _row_col(coordinate: str) -> tuple[int, int]:
+    row, column = coordinate_to_tuple(coordinate)
+    return row, column
 
 
 def _defined_names(workbook: Workbook) -> dict[str, Ref]:

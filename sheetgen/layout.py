@@ -11,6 +11,8 @@ draw scatter charts from ranges named by quantity (``"{a}:{b}"``); cells marked
 
 from __future__ import annotations
 
+import functools
+import importlib
 import os
 import re
 import tomllib
@@ -136,8 +138,18 @@ SPEC_NAME = "SHEETGEN_LAYOUT"
 ``verify`` needs no flags."""
 
 
+_FAMILY_MODULES = ("sheetgen.variants", "sheetgen.network_layout", "sheetgen.training")
+
+
+def load_families() -> None:
+    """Import the modules that register layout families (and their models), on first need."""
+    for module in _FAMILY_MODULES:
+        importlib.import_module(module)
+
+
 def resolve_layout(spec: str) -> Layout:
     """A layout from a spec: a template name or path, or ``family:key=value,key=value``."""
+    load_families()
     name, _, raw = spec.partition(":")
     if name in FAMILIES:
         options: dict[str, str] = {}
@@ -169,13 +181,21 @@ def load_layout(name_or_path: str | Path = "single_neuron") -> Layout:
     if path.suffix != ".toml":
         path = templates_dir() / f"{name_or_path}.toml"
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        # Parsed once per file version: a batch verifies hundreds of workbooks with one layout.
+        stat = path.stat()
+        return _load_file(str(path), stat.st_mtime_ns, stat.st_size)
     except FileNotFoundError:
         known = ", ".join(available_layouts()) or "none"
         raise TemplateError(f"No layout named {str(name_or_path)!r} (known: {known}).") from None
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise TemplateError(f"Cannot read layout {path}: {exc}.") from None
-    return parse_layout(data, origin=str(path))
+
+
+@functools.lru_cache(maxsize=64)
+def _load_file(path: str, mtime_ns: int, size: int) -> Layout:
+    """The layout in ``path`` as it was at (``mtime_ns``, ``size``); cached."""
+    data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    return parse_layout(data, origin=path)
 
 
 def parse_layout(data: Mapping[str, Any], origin: str = "<layout>") -> Layout:

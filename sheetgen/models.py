@@ -63,6 +63,9 @@ MODELS: dict[str, ModelFn] = {"neuron": neuron_model}
 
 def model_for(settings: Mapping[str, str]) -> ModelFn:
     """The reference function a layout's settings name."""
+    from .layout import load_families
+
+    load_families()
     name = settings.get("model", "neuron")
     try:
         return MODELS[name]

@@ -1,0 +1,399 @@
+"""Benchmarks: sheetgen's verification path against formulas.ExcelModel and LibreOffice.
+
+    python benchmarks/run.py            # everything, a few minutes on 2 cores
+    python benchmarks/run.py --quick    # fewer workbooks and runs
+
+Not part of the test run. It makes its own workbooks in a temporary folder, then measures,
+in one run and side by side:
+
+(a) one workbook, as a whole process: ``sheetgen verify`` vs a plain ``formulas.ExcelModel``
+    script (and ``sheetgen build``, and ``python -c pass`` as the floor);
+(b) N varied workbooks (other inputs, some broken formulas, other functions) in one process:
+    ``sheetgen.batch.verify_each`` vs an ``ExcelModel`` loop, plus peak RSS after 100 and
+    after 1,000 workbooks (bounded memory: the second must not grow with the count);
+(c) headless LibreOffice recalculating the same files (``--convert-to xlsx``, a private
+    profile that always recalculates), where installed;
+(d) ``Evaluator.evaluate`` on a workbook of 10,000 formula cells (a filled-down chain and a
+    grid), and on 1,000 and 5,000 to show the cost is linear.
+
+Wall-clock medians are printed with CPU time beside them: on a shared machine the wall
+clock includes waiting for a core, the CPU time does not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+ENV = {**os.environ, "PYTHONPATH": str(ROOT), "TQDM_DISABLE": "1"}
+
+EXCELMODEL_ONE = """
+import sys, formulas
+formulas.ExcelModel().loads(sys.argv[1]).finish().calculate()
+"""
+
+EXCELMODEL_LOOP = """
+import json, sys, time, resource, formulas
+paths = sys.argv[1:]
+t = time.perf_counter(); c = time.process_time()
+for p in paths:
+    formulas.ExcelModel().loads(p).finish().calculate()
+print(json.dumps({"wall": time.perf_counter() - t, "cpu": time.process_time() - c,
+                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+SHEETGEN_LOOP = """
+import json, sys, time, resource
+from sheetgen.batch import verify_each
+paths = sys.argv[1:]
+marks = {}
+t = time.perf_counter(); c = time.process_time(); ok = wrong = failed = 0
+for i, (path, report) in enumerate(verify_each(paths), 1):
+    if isinstance(report, Exception):
+        failed += 1
+    elif report.ok:
+        ok += 1
+    else:
+        wrong += 1
+    if i in (100, 1000):
+        marks[i] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"wall": time.perf_counter() - t, "cpu": time.process_time() - c,
+                  "ok": ok, "wrong": wrong, "failed": failed, "rss_mb": marks}))
+"""
+
+EVALUATOR_BIG = """
+import json, sys, time
+from sheetgen.evaluate import Evaluator, formula_text
+from sheetgen.safety import open_workbook
+from pathlib import Path
+path, sheet = sys.argv[1], sys.argv[2]
+t = time.perf_counter(); wb = open_workbook(Path(path)); load = time.perf_counter() - t
+cells = [c.coordinate for row in wb[sheet].iter_rows() for c in row if formula_text(c.value)]
+t = time.perf_counter(); c = time.process_time()
+values = Evaluator(wb).evaluate((sheet, a) for a in cells)
+print(json.dumps({"load": load, "wall": time.perf_counter() - t,
+                  "cpu": time.process_time() - c, "n": len(values)}))
+"""
+
+
+def run_process(cmd: Sequence[str], cwd: Path | None = None) -> tuple[float, float, str]:
+    """Wall and CPU seconds of one child process (CPU from the kernel's rusage)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t = time.perf_counter()
+    out = subprocess.run(cmd, capture_output=True, text=True, env=ENV, cwd=cwd, check=False)
+    wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    if out.returncode not in (0, 1):
+        raise RuntimeError(f"{' '.join(cmd)} failed: {out.stderr[-500:]}")
+    return wall, cpu, out.stdout
+
+
+def medians(
+    commands: dict[str, Callable[[], tuple[float, float, str]]], runs: int
+) -> dict[str, tuple[float, float]]:
+    """Run the commands interleaved (so load on the machine hits all alike); medians."""
+    samples: dict[str, list[tuple[float, float]]] = {k: [] for k in commands}
+    for _ in range(runs):
+        for name, command in commands.items():
+            wall, cpu, _ = command()
+            samples[name].append((wall, cpu))
+    return {
+        k: (statistics.median(w for w, _ in v), statistics.median(c for _, c in v))
+        for k, v in samples.items()
+    }
+
+
+# --- workbooks --------------------------------------------------------------------------------
+
+
+def make_class(folder: Path, n: int, seed: int = 5) -> list[Path]:
+    """``n`` submissions: other inputs for all, a broken or rewritten formula for some."""
+    import openpyxl
+
+    from sheetgen import build
+    from sheetgen.layout import load_layout
+
+    layout = load_layout()
+    at = {q: c.at for q, c in layout.by_quantity.items()}
+    edits = [
+        {"net": f"={at['input']}*{at['weight']}"},  # forgot the bias
+        {"output": f"=SINH({at['net']})"},
+        {"loss": f"={at['error']}^2"},  # forgot the half
+        {"local.net": f"=1-{at['output']}^3"},
+        {"error": f"=IF({at['output']}>={at['target']},{at['output']}-{at['target']},0)"},
+        {"output": f"=(EXP(2*{at['net']})-1)/(EXP(2*{at['net']})+1)"},
+        {"global.bias": f"=MAX({at['global.net']}:{at['global.net']})"},
+        {"nudge.net.loss": f"=POWER({at['nudge.net.error']},2)/2"},
+        {"net": f"=SUM({at['input']}*{at['weight']},{at['bias']})"},
+        {"local.output": f"=SQRT({at['error']}^2)"},  # loses the sign
+    ]
+    rng = random.Random(seed)
+    paths = []
+    for i in range(n):
+        params = {
+            "input": round(rng.uniform(-2, 2), 3),
+            "weight": round(rng.uniform(-2, 2), 3),
+            "bias": round(rng.uniform(-1, 1), 3),
+            "target": round(rng.uniform(-0.9, 0.9), 3),
+        }
+        path = build(folder / f"student{i:04d}.xlsx", **params)
+        if i % 3 == 0:  # a third of the class changed something
+            wb = openpyxl.load_workbook(path)
+            ws = wb[layout.sheet]
+            for quantity, formula in edits[(i // 3) % len(edits)].items():
+                ws[at[quantity]] = formula
+            wb.save(path)
+        paths.append(path)
+    return paths
+
+
+def make_big(folder: Path, n: int, shape: str) -> tuple[Path, str, list[str]]:
+    """A workbook of ``n`` formula cells: a filled-down chain or a grid summing neighbours."""
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "Big"
+    cells: list[str] = []
+    if shape == "chain":
+        ws["A1"] = 0.5
+        for r in range(2, n + 2):
+            ws[f"A{r}"] = f"=A{r - 1}*0.999+0.5"
+            cells.append(f"A{r}")
+    else:  # 100 columns; each cell averages three neighbours in the row above
+        from openpyxl.utils import get_column_letter as col
+
+        width = 100
+        for c in range(1, width + 1):
+            ws.cell(row=1, column=c, value=c / width)
+        for r in range(2, n // width + 2):
+            for c in range(1, width + 1):
+                left, right = col(max(1, c - 1)), col(min(width, c + 1))
+                ws[f"{col(c)}{r}"] = f"=({left}{r - 1}+{col(c)}{r - 1}+{right}{r - 1})/3"
+                cells.append(f"{col(c)}{r}")
+    path = folder / f"big_{shape}_{n}.xlsx"
+    wb.save(path)
+    return path, "Big", cells
+
+
+# --- the measurements -------------------------------------------------------------------------
+
+
+def bench_one(folder: Path, article: Path, runs: int) -> dict[str, tuple[float, float]]:
+    script = folder / "excelmodel_one.py"
+    script.write_text(EXCELMODEL_ONE)
+    out = folder / "rebuilt.xlsx"
+    return medians(
+        {
+            "python -c pass": lambda: run_process([PY, "-c", "pass"]),
+            "sheetgen verify": lambda: run_process([PY, "-m", "sheetgen", "verify", str(article)]),
+            "ExcelModel script": lambda: run_process([PY, str(script), str(article)]),
+            "sheetgen build": lambda: run_process(
+                [PY, "-m", "sheetgen", "build", "-o", str(out), "--force"]
+            ),
+        },
+        runs,
+    )
+
+
+def bench_batch(folder: Path, paths: list[Path], em_count: int, runs: int) -> dict[str, object]:
+    ours = folder / "sheetgen_loop.py"
+    ours.write_text(SHEETGEN_LOOP)
+    theirs = folder / "excelmodel_loop.py"
+    theirs.write_text(EXCELMODEL_LOOP)
+    results: dict[str, object] = {}
+    samples = []
+    for _ in range(runs):
+        samples.append(json.loads(run_process([PY, str(ours), *map(str, paths)])[2]))
+    results["sheetgen"] = _median_dicts(samples)
+    em = [json.loads(run_process([PY, str(theirs), *map(str, paths[:em_count])])[2])]
+    results["excelmodel"] = _median_dicts(em)
+    thousand = [paths[i % len(paths)] for i in range(1000)]
+    results["sheetgen_1000"] = json.loads(run_process([PY, str(ours), *map(str, thousand)])[2])
+    return results
+
+
+def _median_dicts(samples: list[dict[str, object]]) -> dict[str, object]:
+    out: dict[str, object] = dict(samples[0])
+    for key in ("wall", "cpu"):
+        out[key] = statistics.median(float(s[key]) for s in samples)  # type: ignore[arg-type]
+    return out
+
+
+PROFILE_XCU = """<?xml version="1.0" encoding="UTF-8"?>
+<oor:items xmlns:oor="http://openoffice.org/2001/registry"
+ xmlns:xs="http://www.w3.org/2001/XMLSchema"
+ xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+<item oor:path="/org.openoffice.Office.Calc/Formula/Load">\
+<prop oor:name="OOXMLRecalcMode" oor:op="fuse"><value>0</value></prop></item>
+<item oor:path="/org.openoffice.Office.Calc/Formula/Load">\
+<prop oor:name="ODFRecalcMode" oor:op="fuse"><value>0</value></prop></item>
+</oor:items>
+"""
+
+
+def bench_libreoffice(
+    folder: Path, article: Path, paths: list[Path], runs: int
+) -> dict[str, tuple[float, float]] | None:
+    soffice = shutil.which("soffice")
+    if soffice is None:
+        return None
+    profile = folder / "lo-profile"
+    (profile / "user").mkdir(parents=True, exist_ok=True)
+    (profile / "user" / "registrymodifications.xcu").write_text(PROFILE_XCU)
+
+    def convert(files: Sequence[Path]) -> tuple[float, float, str]:
+        outdir = Path(tempfile.mkdtemp(dir=folder))
+        cmd = [
+            soffice,
+            f"-env:UserInstallation={profile.as_uri()}",
+            "--headless",
+            "--norestore",
+            "--convert-to",
+            "xlsx",
+            "--outdir",
+            str(outdir),
+            *map(str, files),
+        ]
+        result = run_process(cmd)
+        made = len(list(outdir.glob("*.xlsx")))
+        if made != len(files):
+            raise RuntimeError(f"LibreOffice converted {made} of {len(files)} files")
+        shutil.rmtree(outdir)
+        return result
+
+    convert([article])  # first start creates the profile: not measured
+    return medians(
+        {"one workbook": lambda: convert([article]), "batch": lambda: convert(paths)},
+        runs,
+    )
+
+
+def bench_big(folder: Path, sizes: Sequence[int]) -> list[dict[str, object]]:
+    script = folder / "evaluator_big.py"
+    script.write_text(EVALUATOR_BIG)
+    rows = []
+    for shape in ("chain", "grid"):
+        for n in sizes:
+            path, sheet, cells = make_big(folder, n, shape)
+            out = json.loads(run_process([PY, str(script), str(path), sheet])[2])
+            assert out["n"] == len(cells)
+            rows.append({"shape": shape, "cells": n, **out})
+    return rows
+
+
+# --- report -----------------------------------------------------------------------------------
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    return (
+        f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, "
+        f"load average at start {load}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer workbooks and runs")
+    parser.add_argument("--no-libreoffice", action="store_true", help="skip (c)")
+    args = parser.parse_args()
+    n, runs, em_count = (40, 3, 20) if args.quick else (200, 5, 200)
+    sizes = (1000, 10_000) if args.quick else (1000, 5000, 10_000)
+
+    sys.path.insert(0, str(ROOT))
+    os.environ["TQDM_DISABLE"] = "1"
+    print(f"Machine: {machine()}")
+    with tempfile.TemporaryDirectory(prefix="sheetgen-bench-") as tmp:
+        folder = Path(tmp)
+        from sheetgen import build
+
+        article = build(folder / "article.xlsx")
+        paths = make_class(folder / "class", n)
+
+        print(f"\n(a) one workbook, whole process (median of {runs}; wall / CPU seconds)")
+        one = bench_one(folder, article, runs)
+        for name, (wall, cpu) in one.items():
+            print(f"    {name:22} {wall:6.3f} s   cpu {cpu:6.3f} s")
+        ratio_w = one["sheetgen verify"][0] / one["ExcelModel script"][0]
+        ratio_c = one["sheetgen verify"][1] / one["ExcelModel script"][1]
+        print(f"    verify / ExcelModel: {ratio_w:.2f}x wall, {ratio_c:.2f}x CPU (target <= 0.3)")
+
+        print(f"\n(b) {n} varied workbooks in one process (imports excluded)")
+        batch = bench_batch(folder, paths, em_count, runs)
+        ours, theirs, big = batch["sheetgen"], batch["excelmodel"], batch["sheetgen_1000"]
+        assert isinstance(ours, dict) and isinstance(theirs, dict) and isinstance(big, dict)
+        rate = n / ours["wall"]
+        em_rate = em_count / theirs["wall"]
+        print(
+            f"    sheetgen verify_each   {ours['wall']:6.2f} s  ({rate:5.0f} workbooks/s, "
+            f"cpu {n / ours['cpu']:5.0f}/s)  ok {ours['ok']}, wrong {ours['wrong']}, "
+            f"failed {ours['failed']}"
+        )
+        print(
+            f"    ExcelModel loop ({em_count})  {theirs['wall']:6.2f} s  ({em_rate:5.0f} "
+            f"workbooks/s, cpu {em_count / theirs['cpu']:5.0f}/s)"
+        )
+        print(f"    speed-up: {rate / em_rate:.0f}x (target: >= 100 workbooks/s)")
+        rss = big["rss_mb"]
+        assert isinstance(rss, dict)
+        print(
+            f"    1,000 workbooks: {big['wall']:.1f} s; peak RSS after 100: "
+            f"{rss['100']:.0f} MB, after 1,000: {rss['1000']:.0f} MB"
+        )
+
+        if args.no_libreoffice:
+            print("\n(c) LibreOffice: skipped")
+        else:
+            lo = bench_libreoffice(folder, article, paths, max(1, runs // 2))
+            if lo is None:
+                print("\n(c) LibreOffice: not installed")
+            else:
+                print("\n(c) headless LibreOffice, --convert-to xlsx, always recalculating")
+                w1, c1 = lo["one workbook"]
+                wn, cn = lo["batch"]
+                print(f"    one workbook           {w1:6.2f} s   cpu {c1:6.2f} s")
+                print(
+                    f"    {n} workbooks, one call {wn:6.2f} s   cpu {cn:6.2f} s "
+                    f"({n / wn:.0f} workbooks/s)"
+                )
+                print(
+                    f"    vs sheetgen: {w1 / one['sheetgen verify'][0]:.0f}x slower for one, "
+                    f"{wn / ours['wall']:.0f}x for the batch"
+                )
+
+        print("\n(d) Evaluator.evaluate on every formula cell (one process, after loading)")
+        for row in bench_big(folder, sizes):
+            per = 1e6 * float(row["wall"]) / int(row["cells"])  # type: ignore[arg-type]
+            print(
+                f"    {row['shape']:5} {row['cells']:6} cells  evaluate {row['wall']:6.2f} s "
+                f"(cpu {row['cpu']:5.2f} s, {per:4.0f} us/cell)  load {row['load']:5.2f} s"
+            )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,420 @@
+"""The fast verification path computes what ``formulas.ExcelModel`` computes, only faster.
+
+The fast path loads only the engine's function modules a workbook uses and calls compiled
+formulas' functions directly; these tests hold it to the engine's own answers.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+
+from sheetgen import build, verify_workbook
+from sheetgen.evaluate import CellError, Evaluator, compile_formula
+from sheetgen.layout import Layout, load_layout
+from sheetgen.safety import open_workbook
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+ENV = {**os.environ, "PYTHONPATH": str(ROOT), "TQDM_DISABLE": "1"}
+
+# Edits a learner might make, written like the templates: {quantity} names a cell.
+EDITS: dict[str, dict[str, str | float | None]] = {
+    "article": {},
+    "other inputs": {"input": -1.3, "weight": 2.5, "bias": -0.7, "target": 0.1, "tiny": 1e-6},
+    "large inputs": {"input": 3e5, "weight": -2e-3, "bias": 41.0, "target": -0.9},
+    "broken formulas": {
+        "net": "={input}*{weight}+{bias}+1",
+        "output": "=SINH({net})",
+        "loss": "={error}^2/0",
+        "local.net": "=TAHN({output})",
+        "local.output": '="abc"',
+        "global.output": None,
+        "global.bias": 0.25,
+        "nudge.net.gradient": "=({nudge.net.loss}-{loss})/Tiny+{nudge.net.gradient}",
+    },
+    "other functions": {
+        "output": "=(EXP(2*{net})-1)/(EXP(2*{net})+1)",
+        "loss": "=POWER({error},2)/2",
+        "local.net": "=1-POWER({output},2)",
+        "error": "=IF({output}>={target},{output}-{target},-({target}-{output}))",
+        "net": "=SUM({input}:{bias})-{input}-{weight}-{bias}+{input}*{weight}+{bias}",
+        "local.input": "=MAX({weight}:{weight})",
+        "local.output": "=SQRT({error}^2)*SIGN({error})",
+        "global.bias": "=MIN({global.net},1E+300)",
+        "nudge.output.loss": "=SUMPRODUCT({nudge.output.error}:{nudge.output.error},"
+        "{nudge.output.error})^2/2",
+        "nudge.input.loss": "=AVERAGE({nudge.input.error}^2,{nudge.input.error}^2)/2",
+    },
+    "bad inputs": {"weight": "oops", "tiny": 0.0},
+}
+
+
+def _resolve(text: str, layout: Layout) -> str:
+    where = {q: c.at for q, c in layout.by_quantity.items()}
+    return re.sub(r"\{([\w.]+)\}", lambda m: where[m.group(1)], text)
+
+
+def make_workbook(folder: Path, name: str, edits: dict[str, str | float | None]) -> Path:
+    """The article's workbook as ``sheetgen build`` writes it, then edited in openpyxl."""
+    layout = load_layout()
+    path = build(folder / f"{name.replace(' ', '_')}.xlsx")
+    if edits:
+        wb = openpyxl.load_workbook(path)
+        ws = wb[layout.sheet]
+        for quantity, value in edits.items():
+            cell = ws[layout.by_quantity[quantity].at]
+            cell.value = _resolve(value, layout) if isinstance(value, str) else value
+        wb.save(path)
+    return path
+
+
+def excelmodel_values(paths: list[Path]) -> dict[str, dict[str, Any]]:
+    """The engine's own values, computed in a process that never imported sheetgen."""
+    out = subprocess.run(
+        [sys.executable, str(HERE / "excelmodel_values.py"), *map(str, paths)],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        check=True,
+        timeout=600,
+    )
+    result: dict[str, dict[str, Any]] = json.loads(out.stdout)
+    return result
+
+
+def same(ours: object, theirs: object) -> bool:
+    if isinstance(ours, CellError):
+        return isinstance(theirs, dict) and theirs.get("error") == ours.code
+    if isinstance(ours, float) and not isinstance(ours, bool):
+        if not isinstance(theirs, float):
+            return False
+        return ours == theirs or abs(ours - theirs) <= 1e-12 * max(abs(ours), abs(theirs))
+    return ours == theirs
+
+
+@pytest.fixture(scope="module")
+def workbooks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("agreement")
+    return {name: make_workbook(folder, name, edits) for name, edits in EDITS.items()}
+
+
+@pytest.fixture(scope="module")
+def engine(workbooks: dict[str, Path]) -> dict[str, dict[str, Any]]:
+    return excelmodel_values(list(workbooks.values()))
+
+
+@pytest.mark.parametrize("name", list(EDITS))
+def test_fast_path_agrees_with_excelmodel(
+    name: str, workbooks: dict[str, Path], engine: dict[str, dict[str, Any]]
+) -> None:
+    layout = load_layout()
+    path = workbooks[name]
+    ev = Evaluator(open_workbook(path))
+    cells = [c for c in layout.cells if c.kind != "text"]
+    ours = ev.evaluate((layout.sheet, c.at) for c in cells)
+    theirs = engine[str(path)]
+    differ = {
+        c.at: (ours[(layout.sheet, c.at)], theirs.get(f"{layout.sheet.upper()}!{c.at}"))
+        for c in cells
+        if not same(ours[(layout.sheet, c.at)], theirs.get(f"{layout.sheet.upper()}!{c.at}"))
+        # Excel and the engine show a circular reference as 0; we refuse to evaluate it.
+        and getattr(ev.problems.get((layout.sheet, c.at)), "kind", "") != "circular"
+    }
+    assert differ == {}
+
+
+def test_unknown_function_is_reported_as_such(workbooks: dict[str, Path]) -> None:
+    layout = load_layout()
+    report = verify_workbook(workbooks["broken formulas"])
+    at = layout.by_quantity["local.net"].at
+    (cell,) = [c for c in report.cells if c.cell == at]
+    assert cell.status == "unsupported"
+    assert "TAHN" in cell.message and "does not know" in cell.message
+
+
+def test_article_and_equivalent_formulas_verify(workbooks: dict[str, Path]) -> None:
+    assert verify_workbook(workbooks["article"]).ok
+    assert verify_workbook(workbooks["other inputs"]).ok
+    report = verify_workbook(workbooks["other functions"])
+    # Every rewrite is an equivalent formula but the SUMPRODUCT, which squares twice.
+    assert {c.quantity for c in report.wrong} == {"nudge.output.loss", "nudge.output.gradient"}
+
+
+# --- direct calls replay the engine's pipe exactly ------------------------------------------
+
+FORMULAS = [
+    "=TANH(B2*C2+D2)-E2^2/Tiny",
+    "=IF(A1>0,SUM(A1:B3),-A1)",
+    "=MAX(A1:A3)+MIN(1,2)",
+    '=A1&"x"',
+    "=-A1%",
+    "=IFERROR(1/A1,2)",
+    "=A1+A1*A1",
+    "=SUMPRODUCT(A1:A3,B1:B3)",
+    "=INDEX(A1:B3,2,1)",
+    "=AND(A1,B1)",
+    "=CHOOSE(2,A1,B1)",
+    "=EXP(A1)",
+    "=SQRT(A1)",
+    "=POWER(A1,B1)",
+    "=A1/B1",
+    "=IF(A1,B1)",
+    "=(1-TANH(A1)^2)*B1",
+    "=LN(A1)",
+    "=ISNUMBER(A1)",
+    "=A1=B1",
+    "=AVERAGE(A1:B3)",
+]
+
+
+def _arguments(inputs: tuple[str, ...], values: tuple[object, ...]) -> list[object]:
+    import numpy as np
+    from formulas import Ranges
+    from openpyxl.utils.cell import range_boundaries
+
+    args: list[object] = []
+    for name, value in zip(inputs, itertools.cycle(values), strict=False):
+        if ":" in name:
+            c1, r1, c2, r2 = range_boundaries(name)
+            assert c1 and r1 and c2 and r2
+            shape = (r2 - r1 + 1, c2 - c1 + 1)
+            array = np.array([value] * (shape[0] * shape[1]), dtype=object).reshape(shape)
+            args.append(Ranges().push(name, array))
+        else:
+            args.append(value)
+    return args
+
+
+def _outcome(fn: Any, args: list[object]) -> tuple[str, str]:
+    import numpy as np
+
+    try:
+        result = fn(*args)
+    except Exception as exc:
+        return ("raises", type(exc).__name__)
+    if isinstance(result, np.ndarray):
+        return ("returns", repr(result.tolist()))
+    return ("returns", repr(result))
+
+
+@pytest.mark.parametrize("text", FORMULAS)
+def test_direct_calls_match_the_engines_pipe(text: str) -> None:
+    import schedula as sh
+    from formulas.tokens.operand import XlError
+
+    from sheetgen.straight import Straight
+
+    compiled = compile_formula(text)
+    assert isinstance(compiled.function, Straight), "every formula here should be replayed"
+    pipe = compiled.function.pipe
+    values = [0.5, -2.0, 0.0, "x", True, XlError("#DIV/0!"), sh.EMPTY, 1e308]
+    for combo in itertools.product(values, repeat=min(2, len(compiled.inputs))):
+        args = _arguments(compiled.inputs, combo)
+        assert _outcome(compiled.function, args) == _outcome(pipe, args), combo
+
+
+def test_scipy_free_sheet_never_imports_scipy(tmp_path: Path) -> None:
+    path = build(tmp_path / "n.xlsx")
+    code = (
+        "import sys\n"
+        "from sheetgen import verify_workbook\n"
+        f"assert verify_workbook({str(path)!r}).ok\n"
+        "from sheetgen.functions import lazy_table\n"
+        "print(sorted(lazy_table().loaded), 'scipy' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=ENV, check=True
+    )
+    assert out.stdout.split() == ["['',", "'.math']", "False"]
+
+
+# --- the lazy function table -------------------------------------------------------------
+
+
+def _eager_table() -> dict[str, Any]:
+    """The table as ``formulas.functions.get_functions()`` builds it, rebuilt independently."""
+    import importlib
+
+    import formulas.functions as base
+
+    table: dict[str, Any] = {}
+    for module in base.SUBMODULES:
+        table.update(importlib.import_module(module, base.__name__).FUNCTIONS)
+    table.update(base.FUNCTIONS)
+    return table
+
+
+def test_shipped_index_matches_installed_formulas() -> None:
+    import formulas
+
+    from sheetgen import _formulas_index as index
+    from sheetgen.functions import INDEX_FILE, build_index, render_index
+
+    assert formulas.__version__ == index.FORMULAS_VERSION
+    assert build_index() == index.WINNER_OF
+    assert INDEX_FILE.read_text(encoding="utf-8") == render_index(), (
+        "regenerate with: python -m sheetgen.functions"
+    )
+
+
+def test_lazy_table_hands_out_the_engines_own_functions() -> None:
+    from formulas.functions import not_implemented
+
+    from sheetgen import _formulas_index as index
+    from sheetgen.functions import LazyFunctions
+
+    eager = _eager_table()
+    lazy = LazyFunctions(index.WINNER_OF, index.SUBMODULES)
+    for name, fn in eager.items():
+        assert name in lazy and lazy[name] is fn, name
+    assert "NO.SUCH.FUNCTION" not in lazy
+    assert lazy["NO.SUCH.FUNCTION"] is not_implemented
+    assert "NO.SUCH.FUNCTION" not in lazy  # asking does not make it known
+
+
+def test_lazy_table_loads_one_module_per_name_and_everything_when_unsure() -> None:
+    from sheetgen import _formulas_index as index
+    from sheetgen.functions import LazyFunctions
+
+    lazy = LazyFunctions(index.WINNER_OF, index.SUBMODULES)
+    assert lazy["TANH"] is _eager_table()["TANH"]
+    assert lazy.loaded == {"", ".math"} and not lazy.complete
+    assert len(lazy) == len(_eager_table()) and lazy.complete  # the whole table on demand
+
+    wrong = LazyFunctions({**index.WINNER_OF, "TANH": ".text"}, index.SUBMODULES)
+    assert wrong["TANH"] is _eager_table()["TANH"]  # not where the index says: load all
+    assert wrong.complete
+
+
+def test_user_defined_functions_survive_loading_everything() -> None:
+    from sheetgen import _formulas_index as index
+    from sheetgen.functions import LazyFunctions
+
+    lazy = LazyFunctions(index.WINNER_OF, index.SUBMODULES)
+    lazy["MYFUNC"] = len
+    lazy.load_all()
+    assert lazy["MYFUNC"] is len
+
+
+def test_another_formulas_version_loads_everything(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sheetgen import _formulas_index as index
+    from sheetgen.functions import lazy_table
+
+    monkeypatch.setattr(index, "FORMULAS_VERSION", "0.0.0")
+    lazy_table.cache_clear()
+    try:
+        assert lazy_table() is None
+    finally:
+        lazy_table.cache_clear()
+
+
+# --- start-up: each command imports what it needs -------------------------------------------
+
+
+def _run(code: str) -> str:
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=ENV, check=True
+    )
+    return out.stdout.strip()
+
+
+def test_importing_the_package_loads_nothing_heavy() -> None:
+    code = (
+        "import sys, sheetgen\n"
+        "print(sorted(m for m in ('openpyxl', 'numpy', 'formulas', 'pandas') if m in sys.modules))"
+    )
+    assert _run(code) == "[]"
+
+
+def test_public_names_still_resolve() -> None:
+    import sheetgen
+
+    for name in sheetgen.__all__:
+        assert getattr(sheetgen, name) is not None
+    importlib_build = sys.modules["sheetgen.build"]
+    assert sheetgen.build is importlib_build.build  # the function, not the submodule
+    with pytest.raises(AttributeError):
+        _ = sheetgen.no_such_name  # type: ignore[attr-defined]
+
+
+def test_build_command_leaves_numpy_importable(tmp_path: Path) -> None:
+    code = (
+        "from sheetgen.cli import main\n"
+        f"assert main(['build', '-o', {str(tmp_path / 'n.xlsx')!r}]) == 0\n"
+        "import numpy\n"
+        "from sheetgen import verify_workbook\n"
+        f"print(verify_workbook({str(tmp_path / 'n.xlsx')!r}).ok)"
+    )
+    assert _run(code) == "True"
+
+
+# --- batches ----------------------------------------------------------------------------------
+
+
+def test_verify_each_streams_reports_and_errors_in_order(workbooks: dict[str, Path]) -> None:
+    from sheetgen.batch import verify_each
+    from sheetgen.errors import SheetgenError
+
+    missing = workbooks["article"].with_name("missing.xlsx")
+    paths = [workbooks["article"], missing, workbooks["broken formulas"]]
+    results = list(verify_each(paths))
+    assert [p for p, _ in results] == paths
+    first, second, third = (r for _, r in results)
+    assert not isinstance(first, SheetgenError) and first.ok
+    assert isinstance(second, SheetgenError)
+    assert not isinstance(third, SheetgenError) and not third.ok
+
+
+# --- formulas filled down share one compilation ------------------------------------------------
+
+
+def test_filled_formulas_compute_as_if_each_were_compiled_alone(tmp_path: Path) -> None:
+    from sheetgen import evaluate
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "S"
+    for r in range(1, 6):
+        ws[f"A{r}"] = r / 7
+        ws[f"B{r}"] = -r
+    ws["D1"] = 0.25
+    fills = {
+        "C": "=A{r}*B{r}+$D$1",  # relative and absolute
+        "E": "=SUM(A{r}:B{r})-A$1",  # a range, a mixed reference
+        "F": '=IF(A{r}>0.3,"A1",A{r}+B{r}^2)',  # text that looks like a reference
+        "G": "=$A{r}+A{r}",  # the same cell twice, once anchored
+        "H": "=G{r}*2+C{r}",  # reads other filled columns
+    }
+    for column, pattern in fills.items():
+        for r in range(1, 6):
+            ws[f"{column}{r}"] = pattern.format(r=r)
+    ws["I1"] = "=$A1+A1"  # filled right: the anchored and relative references part ways
+    ws["J1"] = "=$A1+B1"
+    path = tmp_path / "filled.xlsx"
+    wb.save(path)
+
+    cells = [("S", f"{c}{r}") for c in fills for r in range(1, 6)] + [("S", "I1"), ("S", "J1")]
+    evaluate._compile_text.cache_clear()
+    evaluate.compile_formula.cache_clear()
+    shared = Evaluator(open_workbook(path)).evaluate(cells)
+    # formulas filled down share one compilation (those with ranges or text are compiled alone)
+    assert evaluate._compile_text.cache_info().currsize < len(cells)
+    same = [compile_formula(fills["C"].format(r=r)).function for r in range(1, 6)]
+    assert all(f is same[0] for f in same)
+
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(evaluate, "compile_formula", evaluate._compile_text)  # each text on its own
+        alone = Evaluator(open_workbook(path)).evaluate(cells)
+    assert shared == alone
+    assert shared[("S", "J1")] == pytest.approx(1 / 7 - 1)
