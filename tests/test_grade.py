@@ -19,6 +19,8 @@ from sheetgen.cli import main
 from sheetgen.errors import UsageError
 from sheetgen.grade import Graded, ProgressBar, _run, grade_one
 
+from . import hostile
+
 Make = Callable[..., Path]
 
 # What each kind of submission is, and what grading must say about it: (status, root cells).
@@ -53,7 +55,16 @@ def make_class(make: Make, tmp_path: Path) -> dict[str, tuple[str, str]]:
     wb = openpyxl.Workbook()
     wb.active["A1"] = "nothing like the article"
     wb.save(tmp_path / "learner29_other_sheet.xlsx")
-    for name in ("26_not_a_workbook", "27_empty", "28_zip_of_junk", "29_other_sheet"):
+    (tmp_path / "bomb").mkdir()
+    bomb = hostile.sheet_zip_bomb(tmp_path / "bomb")  # 1.1 GB inflated: never the batch's end
+    bomb.rename(tmp_path / "learner30_zip_bomb.xlsx")
+    for name in (
+        "26_not_a_workbook",
+        "27_empty",
+        "28_zip_of_junk",
+        "29_other_sheet",
+        "30_zip_bomb",
+    ):
         expected[f"learner{name}"] = ("unreadable", "")
     (tmp_path / "~$learner00_right.xlsx").write_bytes(b"an Excel lock file, not a submission")
     return expected
@@ -76,7 +87,7 @@ def test_a_class_of_30_is_graded_in_one_call(make: Make, tmp_path: Path) -> None
     elapsed = time.perf_counter() - started
     out = result.write(tmp_path / "class.csv")
     table = pd.read_csv(out, keep_default_na=False)
-    assert len(table) == 30 == len(expected)
+    assert len(table) == 31 == len(expected)  # 30 learners and one zip bomb
     assert list(table["learner"]) == sorted(expected)  # the lock file is not a learner
     for row in table.itertuples():
         status, roots = expected[str(row.learner)]
