@@ -16,7 +16,7 @@ import functools
 from collections.abc import Mapping
 
 from .errors import UsageError
-from .layout import FAMILIES, Layout
+from .layout import FAMILIES, FAMILY_USAGE, Layout
 from .models import MODELS, Reference
 from .network import (
     Network,
@@ -351,4 +351,8 @@ def network_model(params: Mapping[str, float], settings: Mapping[str, str]) -> R
 
 
 FAMILIES["network"] = network_layout
+FAMILY_USAGE["network"] = (
+    "network:layers=2-3-1,activation=tanh|sigmoid|relu|linear,loss=half-squared|squared",
+    "A network of neurons: forward values, local and backpropagated gradients, faux gradients.",
+)
 MODELS["network"] = network_model

@@ -17,7 +17,7 @@ import math
 from collections.abc import Mapping
 
 from .errors import UsageError
-from .layout import FAMILIES, ChartSpec, Layout, SeriesSpec
+from .layout import FAMILIES, FAMILY_USAGE, ChartSpec, Layout, SeriesSpec
 from .models import MODELS, Reference
 from .reference import Neuron
 from .sheetmaker import Grid, activation_formulas, at, loss_formulas
@@ -252,4 +252,8 @@ def training_model(params: Mapping[str, float], settings: Mapping[str, str]) -> 
 
 
 FAMILIES["training"] = training_layout
+FAMILY_USAGE["training"] = (
+    "training:steps=50,learning_rate=0.1,activation=tanh,loss=half-squared",
+    "The article's neuron trained by gradient descent, one row per step, with a loss chart.",
+)
 MODELS["training"] = training_model
