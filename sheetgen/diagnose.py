@@ -23,17 +23,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import random
 import re
 import warnings
 import zipfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 
 import openpyxl
-from openpyxl.utils.cell import coordinate_to_tuple
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -73,8 +71,8 @@ def diagnose(
 ) -> Report:
     """``report`` with statuses refined, root causes found and every wrong cell explained.
 
-    ``ev`` is the evaluator ``check`` used (its dependency graph is reused). The workbook
-    object is modified in memory while re-evaluating and restored; the file never is.
+    ``ev`` is the evaluator ``check`` used (its dependency graph is reused). Re-evaluations
+    with other inputs or corrected cells are what-if evaluators: the workbook is never touched.
     """
     graph = _Graph(ev, ws.title)
     todo = recorded_todo(wb)
@@ -83,9 +81,9 @@ def diagnose(
     n = VARIANTS if variants is None else variants
     if n > 0:
         cells = _fragility(
-            wb, ws, layout, report.parameters, cells, graph, n, SEED if seed is None else seed
+            wb, ws, layout, report.parameters, cells, n, SEED if seed is None else seed
         )
-    causes = _causes(wb, ws, cells, graph, _closeness(layout, report.parameters))
+    causes = _causes(cells, graph, _closeness(layout, report.parameters))
     by_cell = {c.cell: c for c in cells}
     explained = tuple(
         _explain(replace(c, causes=causes.get(c.cell, ())), ws, graph, specs, by_cell)
@@ -204,47 +202,22 @@ class _Graph:
         return [cell]
 
 
-_SCRATCH_COLUMN = "XFD"  # the sheet's last column: no learner formula reads it
-
-
-@contextlib.contextmanager
-def _overridden(ws: Worksheet, values: Mapping[str, object]) -> Iterator[None]:
-    """Temporarily put ``values`` (numbers or formula texts) into cells, in memory only."""
-    saved = []
-    for at, value in values.items():
-        cell = ws[at]
-        saved.append((at, cell.value, cell.data_type))
-        cell.value = value
-    try:
-        yield
-    finally:
-        for at, value, data_type in reversed(saved):
-            cell = ws[at]
-            cell.value = value
-            cell.data_type = data_type
-
-
 def _rescued(
-    wb: Workbook,
-    ws: Worksheet,
+    ev: Evaluator,
+    sheet: str,
     bad: Mapping[str, CellResult],
     candidates: Sequence[str],
     close: Close,
 ) -> set[str]:
     """The ``candidates`` whose own formula gives the right number once every wrong cell
-    holds its reference value: evaluated in one pass, each formula copied to a scratch cell."""
+    holds its reference value (a what-if evaluation: the workbook is never touched)."""
     if not candidates:
         return set()
-    right = {a: c.expected for a, c in bad.items() if c.expected is not None}
-    scratch = {a: f"{_SCRATCH_COLUMN}{1_048_576 - i}" for i, a in enumerate(candidates)}
-    created = [key for s in scratch.values() if (key := coordinate_to_tuple(s)) not in ws._cells]
-    try:
-        with _overridden(ws, {**right, **{s: bad[a].formula for a, s in scratch.items()}}):
-            values = Evaluator(wb).evaluate((ws.title, s) for s in scratch.values())
-    finally:
-        for key in created:  # leave the in-memory sheet as it was (max_row, max_column)
-            ws._cells.pop(key, None)
-    return {a for a, s in scratch.items() if close(bad[a], values[(ws.title, s)])}
+    right: dict[Ref, Value] = {
+        (sheet, a): c.expected for a, c in bad.items() if c.expected is not None
+    }
+    values = ev.what_if(right, [(sheet, a) for a in candidates])
+    return {a for a in candidates if close(bad[a], values[(sheet, a)])}
 
 
 def _closeness(layout: Layout, params: Mapping[str, Value]) -> Close:
@@ -266,8 +239,6 @@ def _closeness(layout: Layout, params: Mapping[str, Value]) -> Close:
 
 
 def _causes(
-    wb: Workbook,
-    ws: Worksheet,
     cells: Sequence[CellResult],
     graph: _Graph,
     close: Close,
@@ -297,7 +268,7 @@ def _causes(
             candidates.append(a)
         else:
             direct[a] = nearest[a]
-    rescued = _rescued(wb, ws, bad, candidates, close)
+    rescued = _rescued(graph.ev, graph.sheet, bad, candidates, close)
     for a in candidates:
         direct[a] = nearest[a] if a in rescued else ()
 
@@ -351,7 +322,6 @@ def _fragility(
     layout: Layout,
     params: Mapping[str, Value],
     cells: list[CellResult],
-    graph: _Graph,
     variants: int,
     seed: int,
 ) -> list[CellResult]:
@@ -364,11 +334,13 @@ def _fragility(
     fragile: dict[str, CellResult] = {}
     for _ in range(variants):
         other = variant_parameters(layout, params, rng)
-        inputs = {s.at: other[s.quantity] for s in layout.inputs if s.quantity}
-        with _overridden(ws, inputs):
-            rep = check(wb, ws, layout)
-            vcells = [_reclassify(c, ws, None, frozenset()) for c in rep.cells]
-            causes = _causes(wb, ws, vcells, graph, _closeness(layout, rep.parameters))
+        inputs: dict[Ref, Value] = {
+            (ws.title, s.at): other[s.quantity] for s in layout.inputs if s.quantity
+        }
+        what_if = Evaluator(wb, inputs)
+        rep = check(wb, ws, layout, evaluator=what_if)
+        vcells = [_reclassify(c, ws, None, frozenset()) for c in rep.cells]
+        causes = _causes(vcells, _Graph(what_if, ws.title), _closeness(layout, rep.parameters))
         shown = ", ".join(f"{k} = {_fmt(v)}" for k, v in other.items())
         for c in vcells:
             if c.cell in ok and not c.ok and c.cell not in causes and c.cell not in fragile:

@@ -15,7 +15,7 @@ import logging
 import math
 import os
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -172,12 +172,15 @@ def raw_value(cell: Any) -> Value:
 class Evaluator:
     """Computes cells of one workbook on demand, memoising every value it computes."""
 
-    def __init__(self, workbook: Workbook) -> None:
+    def __init__(self, workbook: Workbook, overrides: Mapping[Ref, Value] | None = None) -> None:
+        """``overrides`` replace cells' values (what-if questions), never the workbook's."""
         self.workbook = workbook
+        self.overrides = dict(overrides or {})
         self.sheets = {ws.title.upper(): ws for ws in workbook.worksheets}
         self.names = _defined_names(workbook)
         self.values: dict[Ref, Value] = {}
         self.problems: dict[Ref, Problem] = {}
+        self.values.update(self.overrides)
         self._formulas: dict[Ref, str | None] = {}
         self._resolved: dict[tuple[str, str], list[Ref] | Problem] = {}
         logging.getLogger("schedula").setLevel(logging.CRITICAL)
@@ -208,6 +211,23 @@ class Evaluator:
         for ref in wanted:
             self._solve(ref)
         return {ref: self.values[ref] for ref in wanted}
+
+    def what_if(self, overrides: Mapping[Ref, Value], refs: Iterable[Ref]) -> dict[Ref, Value]:
+        """What each of ``refs``'s own formula gives when ``overrides`` hold those cells' values.
+
+        A ref may itself be overridden (its formula is still what is evaluated): this asks
+        "is this cell right once the cells it reads are right?" without touching the workbook.
+        """
+        child = Evaluator(self.workbook, {**self.overrides, **overrides})
+        out: dict[Ref, Value] = {}
+        for ref in refs:
+            text = child.formula(ref)
+            if text is None:
+                out[ref] = child._raw(ref)
+                continue
+            child.evaluate(dep for dep in child.dependencies(ref) if dep != ref)
+            out[ref] = child._compute(ref, text)
+        return out
 
     def dependencies(self, ref: Ref) -> list[Ref]:
         """The cells a formula cell reads directly (empty for a value cell)."""

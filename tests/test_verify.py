@@ -145,3 +145,22 @@ def test_a_circular_reference_is_named_not_hung_on(
     assert layout.by_quantity["loss"].at in by_cell[net].message
     assert "depends on a circular reference" in by_cell[faux].message
     assert by_cell[layout.by_quantity["local.net"].at].status == "unsupported"
+
+
+def test_what_if_evaluation_never_touches_the_workbook(article: Path, layout: Layout) -> None:
+    """Diagnosis asks "right once its inputs are right?" on an evaluator, not on the sheet."""
+    import openpyxl as xl
+
+    from sheetgen.evaluate import Evaluator
+
+    wb = xl.load_workbook(article)
+    ws = wb[layout.sheet]
+    before = {(c.coordinate, c.value) for row in ws.iter_rows() for c in row}
+    net, output = layout.by_quantity["net"].at, layout.by_quantity["output"].at
+    ev = Evaluator(wb)
+    got = ev.what_if({(layout.sheet, net): 0.0}, [(layout.sheet, output)])
+    assert got[(layout.sheet, output)] == 0.0  # TANH(0), computed from the override
+    assert ev.evaluate([(layout.sheet, output)])[(layout.sheet, output)] == pytest.approx(
+        0.6640367702678491, rel=1e-15
+    )
+    assert {(c.coordinate, c.value) for row in ws.iter_rows() for c in row} == before
