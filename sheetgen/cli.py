@@ -36,8 +36,7 @@ VARIANT_OPTIONS = ("activation", "loss", "difference", "inputs", "distance")
 
 
 def _add_variant_options(parser: argparse.ArgumentParser) -> None:
-    from .reference import LOSSES
-    from .variants import DIFFERENCES
+    from .reference import DIFFERENCES, LOSSES
 
     group = parser.add_argument_group(
         "neuron variants (with --activation, any of these builds a 'neuron' layout; "

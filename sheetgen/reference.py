@@ -24,7 +24,7 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 Kind = Literal["parameter", "computed", "faux"]
 """How a quantity is produced, which decides how closely a cell must match it: a
@@ -80,6 +80,7 @@ NUDGEABLE = ("output", "net", "bias", "weight", "input")
 """What the faux rows nudge, in the article's row order (rows 6 to 10)."""
 
 Difference = Literal["forward", "central"]
+DIFFERENCES: tuple[Difference, ...] = get_args(Difference)
 
 
 @dataclass(frozen=True)

@@ -37,11 +37,10 @@ from .errors import TemplateError, UsageError
 from .layout import FAMILIES, FAMILY_USAGE, Layout, load_layout, parse_layout
 from .models import MODELS, Reference
 from .multineuron import MultiNeuron, suffixes
-from .reference import ACTIVATIONS, LOSSES
+from .reference import ACTIVATIONS, DIFFERENCES, LOSSES
 
 FAMILY = "neuron"
 FAMILY_FILE = Path(__file__).resolve().parent.parent / "templates" / "families" / "neuron.toml"
-DIFFERENCES = ("forward", "central")
 MAX_INPUTS = 100  # a sheet wider than this teaches nothing more, and grows past 200 columns
 FORWARD_ROW, LOCAL_ROW, GLOBAL_ROW, FAUX_HEADER_ROW = 2, 3, 4, 5
 
