@@ -23,6 +23,7 @@
 
 from __future__ import annotations
 
+import io
 import random
 import re
 import warnings
@@ -66,6 +67,7 @@ def diagnose(
     ev: Evaluator,
     *,
     path: Path | None = None,
+    data: bytes | None = None,
     variants: int | None = None,
     seed: int | None = None,
 ) -> Report:
@@ -89,7 +91,7 @@ def diagnose(
         _explain(replace(c, causes=causes.get(c.cell, ())), ws, graph, specs, by_cell)
         for c in cells
     )
-    stale = stale_cache_warning(path, ws.title, explained) if path else None
+    stale = stale_cache_warning(path, ws.title, explained, data) if path else None
     noted = [c.message for c in explained if c.ok and c.message]
     warnings = (*report.warnings, *(m for m in noted if m not in report.warnings))
     return replace(report, cells=explained, warnings=(*warnings, *([stale] if stale else [])))
@@ -530,10 +532,10 @@ def _num(v: Value | None) -> str:
 _CACHED_FORMULA = re.compile(rb"(?:</(?:\w+:)?f>|<(?:\w+:)?f\b[^>]*/>)\s*<(?:\w+:)?v>\s*[^<\s]")
 
 
-def has_cached_formula_values(path: Path) -> bool:
+def has_cached_formula_values(source: Path | bytes) -> bool:
     """Whether any formula in the file has a saved value: a quick look before a full load."""
     try:
-        with zipfile.ZipFile(path) as z:
+        with zipfile.ZipFile(_opened(source)) as z:
             for name in z.namelist():
                 if name.startswith("xl/worksheets/") and name.endswith(".xml"):
                     with z.open(name) as member:
@@ -547,13 +549,19 @@ def has_cached_formula_values(path: Path) -> bool:
 MAX_SHEET_BYTES = 64 * 1024 * 1024  # never inflate more than this of one sheet to look
 
 
-def cached_values(path: Path, sheet: str, cells: Sequence[str]) -> dict[str, object]:
+def _opened(source: Path | bytes) -> Path | io.BytesIO:
+    return io.BytesIO(source) if isinstance(source, bytes) else source
+
+
+def cached_values(source: Path | bytes, sheet: str, cells: Sequence[str]) -> dict[str, object]:
     """The values a spreadsheet application saved for ``cells`` (None where none was saved)."""
     wanted = set(cells)
     out: dict[str, object] = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True, keep_links=False)
+        wb = openpyxl.load_workbook(
+            _opened(source), read_only=True, data_only=True, keep_links=False
+        )
     try:
         if sheet not in wb.sheetnames:
             return out
@@ -567,13 +575,19 @@ def cached_values(path: Path, sheet: str, cells: Sequence[str]) -> dict[str, obj
     return out
 
 
-def stale_cache_warning(path: Path, sheet: str, cells: Sequence[CellResult]) -> str | None:
-    """A warning when saved values disagree with what the formulas compute, else None."""
+def stale_cache_warning(
+    path: Path, sheet: str, cells: Sequence[CellResult], data: bytes | None = None
+) -> str | None:
+    """A warning when saved values disagree with what the formulas compute, else None.
+
+    ``data``: the bytes the safety layer vetted; read them rather than the path again.
+    """
     formulas = [c for c in cells if c.formula is not None and c.status not in _UNCOMPUTED]
-    if not formulas or not has_cached_formula_values(path):
+    source: Path | bytes = data if data else path
+    if not formulas or not has_cached_formula_values(source):
         return None
     try:
-        saved = cached_values(path, sheet, [c.cell for c in formulas])
+        saved = cached_values(source, sheet, [c.cell for c in formulas])
     except Exception:  # the file was readable a moment ago; no cache is no warning
         return None
     differ = []

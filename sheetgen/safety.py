@@ -214,6 +214,8 @@ class CheckedWorkbook:
 
     workbook: Any
     facts: FileFacts
+    data: bytes = b""
+    """The very bytes that were vetted and loaded: read these again, never the path."""
 
 
 # --------------------------------------------------------------------------
@@ -1112,7 +1114,7 @@ def load_checked(path: Path, limits: Limits = DEFAULT_LIMITS) -> CheckedWorkbook
         raise InputFileError(
             f"{label} could not be read as an .xlsx workbook ({_describe(exc)})."
         ) from exc
-    return CheckedWorkbook(workbook=workbook, facts=facts)
+    return CheckedWorkbook(workbook=workbook, facts=facts, data=data)
 
 
 def open_workbook(path: Path, limits: Limits = DEFAULT_LIMITS) -> Any:

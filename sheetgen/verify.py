@@ -165,7 +165,9 @@ def verify_workbook(
     ev = Evaluator(wb)
     report = check(wb, ws, lay, str(path), evaluator=ev)
     report = replace(report, warnings=(*report.warnings, *findings(checked.facts, wb)))
-    return diagnose(wb, ws, lay, report, ev, path=Path(path), variants=variants, seed=seed)
+    return diagnose(
+        wb, ws, lay, report, ev, path=Path(path), data=checked.data, variants=variants, seed=seed
+    )
 
 
 def findings(facts: FileFacts, wb: Workbook | None = None) -> tuple[str, ...]:
