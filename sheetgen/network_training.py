@@ -155,7 +155,7 @@ def _layout(items: tuple[tuple[str, str], ...]) -> Layout:
             g.formula(col[leaf], row, s + leaf, formula, note)
 
         def out_of(layer: int, i: int, s: str = s) -> str:
-            """Input i of a neuron in ``layer``: a network input or an output of the layer before."""
+            """Input i of a neuron in ``layer``: a network input or the layer before's output."""
             return f"{{{input_name(i)}}}" if layer == 1 else f"{{{s}{neuron(layer - 1, i)}.output}}"
 
         g.value(1, row, s + "number", float(k), None)
