@@ -10,7 +10,7 @@ import subprocess
 import zipfile
 from pathlib import Path
 
-import mpmath
+import mpmath  # type: ignore[import-untyped]
 import openpyxl
 import pytest
 
@@ -219,12 +219,12 @@ def test_libreoffice_recalculates_the_reference_numbers(tmp_path: Path) -> None:
         ref = model_for(lay.settings)(params, lay.settings)
         ws = openpyxl.load_workbook(out / f"{key}.xlsx", data_only=True)[lay.sheet]
         mismatches = []
-        for spec in lay.checked:
-            assert spec.quantity is not None
-            want, got = ref.values[spec.quantity], ws[spec.at].value
+        for cell in lay.checked:
+            assert cell.quantity is not None
+            want, got = ref.values[cell.quantity], ws[cell.at].value
             if not isinstance(got, int | float) or abs(got - want) > tolerance(
-                spec.quantity, want, ref
+                cell.quantity, want, ref
             ):
-                mismatches.append(f"{key} {spec.at} {spec.quantity}: {got!r}, want {want!r}")
+                mismatches.append(f"{key} {cell.at} {cell.quantity}: {got!r}, want {want!r}")
         assert not mismatches, mismatches[:5]
         assert len(lay.checked) > 500
