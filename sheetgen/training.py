@@ -7,7 +7,8 @@ rate or a starting weight and the spreadsheet re-runs the whole training, and th
 (which references the loss column) redraws.
 
 Spec: ``training:steps=50,learning_rate=0.1,activation=tanh,loss=half-squared``;
-``learning_rate`` here only sets the default of the editable cell.
+``learning_rate`` here only sets the default of the editable cell. With ``layers=2-2-1`` the
+sheet trains a network instead (``sheetgen.network_training``).
 """
 
 from __future__ import annotations
