@@ -84,6 +84,9 @@ def _family_spec(args: argparse.Namespace) -> tuple[str, str | None]:
         spec = f"training:steps={steps},activation={args.activation or 'tanh'}"
         if args.learning_rate is not None:
             spec += f",learning_rate={args.learning_rate!r}"
+        if args.layers:  # a network rather than the one neuron
+            layers = args.layers.replace(",", "-")
+            return spec + f",layers={layers}", f"output/training_{layers}_{steps}.xlsx"
         return spec, f"output/training_{steps}.xlsx"
     return args.layout, None
 
@@ -247,7 +250,9 @@ def make_parser() -> argparse.ArgumentParser:
     _add_parameters(p, tiny=True)
     group = p.add_argument_group("network and training")
     group.add_argument(
-        "--layers", metavar="N,N,...", help="network sizes: inputs, hidden..., outputs (2,3,1)"
+        "--layers",
+        metavar="N,N,...",
+        help="network sizes: inputs, hidden..., outputs (2,3,1); with training, train that network",
     )
     group.add_argument("--steps", type=int, metavar="N", help="training steps (default 50)")
     group.add_argument(

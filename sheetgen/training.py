@@ -7,7 +7,8 @@ rate or a starting weight and the spreadsheet re-runs the whole training, and th
 (which references the loss column) redraws.
 
 Spec: ``training:steps=50,learning_rate=0.1,activation=tanh,loss=half-squared``;
-``learning_rate`` here only sets the default of the editable cell.
+``learning_rate`` here only sets the default of the editable cell. With ``layers=2-2-1`` the
+sheet trains a network instead (``sheetgen.network_training``).
 """
 
 from __future__ import annotations
@@ -75,6 +76,10 @@ def training_layout(options: Mapping[str, str]) -> Layout:
 def _training_layout(items: tuple[tuple[str, str], ...]) -> Layout:
     """Generated once per spec: ``verify`` resolves a layout more than once."""
     options = dict(items)
+    if "layers" in options:  # a network rather than one neuron
+        from .network_training import network_training_layout
+
+        return network_training_layout(options)
     unknown = set(options) - set(OPTIONS)
     if unknown:
         raise UsageError(
@@ -230,7 +235,12 @@ def training_model(params: Mapping[str, float], settings: Mapping[str, str]) -> 
     neither expand nor contract, bounded once they contract. The 1e-12 relative and 64-ulp
     allowances of one step (``sheetgen.verify``) are multiplied by it.
     Each row's cells get ``A_{k+1}`` because the row ends with the next step's parameters.
+    A layout with ``layers`` trains a network (``sheetgen.network_training``) instead.
     """
+    if "layers" in settings:
+        from .network_training import network_training_model
+
+        return network_training_model(params, settings)
     steps = _steps(settings.get("steps", "50"))
     w, b = params["weight"], params["bias"]
     values: dict[str, float] = dict(params)
@@ -253,7 +263,8 @@ def training_model(params: Mapping[str, float], settings: Mapping[str, str]) -> 
 
 FAMILIES["training"] = training_layout
 FAMILY_USAGE["training"] = (
-    "training:steps=50,learning_rate=0.1,activation=tanh,loss=half-squared",
-    "The article's neuron trained by gradient descent, one row per step, with a loss chart.",
+    "training:[layers=2-2-1,]steps=50,learning_rate=0.1,activation=tanh,loss=half-squared",
+    "The article's neuron (or, with layers, a network) trained by gradient descent, one row "
+    "per step, with a loss chart.",
 )
 MODELS["training"] = training_model
