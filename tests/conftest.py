@@ -79,3 +79,13 @@ def make(tmp_path: Path, layout: Layout) -> Callable[..., Path]:
         return path
 
     return _make
+
+
+def require_libreoffice() -> None:
+    """Skip without LibreOffice, unless SHEETGEN_REQUIRE_LIBREOFFICE=1 (CI): then fail."""
+    from sheetgen.libreoffice import find_soffice
+
+    if find_soffice() is None:
+        if os.environ.get("SHEETGEN_REQUIRE_LIBREOFFICE") == "1":
+            pytest.fail("SHEETGEN_REQUIRE_LIBREOFFICE=1 but LibreOffice (soffice) is not installed")
+        pytest.skip("LibreOffice (soffice) is not installed")

@@ -315,3 +315,21 @@ def test_render_produces_a_pdf(neuron: Path, tmp_path: Path) -> None:
         pytest.skip("pdftoppm not installed (poppler-utils); PDF checked, PNG not")
     png = lo.pdf_to_png(pdf, tmp_path / "neuron.png")
     assert png.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_recalculate_many_recomputes_every_file_in_one_run(
+    recalculated: Path, tmp_path: Path, office_groups: list[int]
+) -> None:
+    """One LibreOffice for a batch, and stale caches ignored in each file (with LibreOffice's
+    default profile a file that carries values keeps them: the batch would show ours)."""
+    stale_input = tmp_path / "stale_input.xlsx"
+    rewrite_cell_xml(recalculated, stale_input, "B2", "0.9")
+    stale_result = tmp_path / "stale_result.xlsx"
+    rewrite_cell_xml(recalculated, stale_result, "F2", "42")
+    out = tmp_path / "out"
+    out.mkdir()
+    fresh = lo.recalculate_many([stale_input, stale_result], out)
+    assert [p.name for p in fresh] == ["stale_input.xlsx", "stale_result.xlsx"]
+    assert len(office_groups) == 1
+    assert_values(fresh[0], neuron_maths(b2=0.9))
+    assert_values(fresh[1], neuron_maths())

@@ -11,9 +11,6 @@ stores 15 significant digits, well inside that.
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,8 +20,11 @@ import pytest
 
 from sheetgen import build
 from sheetgen.layout import Layout, resolve_layout
+from sheetgen.libreoffice import recalculate_many
 from sheetgen.models import model_for
 from sheetgen.verify import tolerance
+
+from .conftest import require_libreoffice
 
 pytestmark = pytest.mark.libreoffice
 
@@ -37,21 +37,13 @@ CASES = {
 }
 
 
-def _soffice() -> str:
-    found = shutil.which("soffice")
-    if found is None:
-        if os.environ.get("SHEETGEN_REQUIRE_LIBREOFFICE") == "1":
-            pytest.fail("soffice is not installed but SHEETGEN_REQUIRE_LIBREOFFICE=1")
-        pytest.skip("soffice (LibreOffice) is not installed")
-    return found
-
-
 @pytest.fixture(scope="module")
 def recalculated() -> Iterator[dict[str, tuple[Layout, dict[str, float], Path]]]:
     """Every case built, edited, and recalculated by one LibreOffice run."""
-    soffice = _soffice()
+    require_libreoffice()
     with tempfile.TemporaryDirectory(prefix="lo-") as tmp:
-        src, out, profile = Path(tmp, "src"), Path(tmp, "out"), Path(tmp, "profile")
+        src, out = Path(tmp, "src"), Path(tmp, "out")
+        out.mkdir()
         cases = {}
         for key, (spec, edits) in CASES.items():
             lay = resolve_layout(spec)
@@ -61,21 +53,7 @@ def recalculated() -> Iterator[dict[str, tuple[Layout, dict[str, float], Path]]]
                 wb[lay.sheet][lay.by_quantity[quantity].at] = value
             wb.save(path)
             cases[key] = (lay, dict(lay.defaults) | edits, out / f"{key}.xlsx")
-        subprocess.run(
-            [
-                soffice,
-                f"-env:UserInstallation={profile.as_uri()}",
-                "--headless",
-                "--convert-to",
-                "xlsx",
-                "--outdir",
-                str(out),
-                *(str(src / f"{key}.xlsx") for key in CASES),
-            ],
-            check=True,
-            capture_output=True,
-            timeout=300,
-        )
+        recalculate_many([src / f"{key}.xlsx" for key in CASES], out)
         yield cases
 
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import itertools
 import re
-import shutil
-import subprocess
 import zipfile
 from pathlib import Path
 
@@ -18,9 +16,12 @@ from sheetgen import build, verify_workbook
 from sheetgen.cli import main
 from sheetgen.errors import SheetgenError
 from sheetgen.layout import Layout, resolve_layout
+from sheetgen.libreoffice import recalculate_many
 from sheetgen.models import model_for
 from sheetgen.network import Network, learnable
 from sheetgen.verify import tolerance
+
+from .conftest import require_libreoffice
 
 SPEC = "training:layers=2-2-1,steps=30,learning_rate=0.1"
 SIZES = (2, 2, 1)
@@ -187,10 +188,9 @@ LO_CASES = {
 def test_libreoffice_recalculates_the_reference_numbers(tmp_path: Path) -> None:
     """One LibreOffice run recalculates every case; each cell matches the reference within
     the verifier's tolerance (see tests/test_network_libreoffice.py for the method)."""
-    soffice = shutil.which("soffice")
-    if soffice is None:
-        pytest.skip("soffice (LibreOffice) is not installed")
-    src, out, profile = tmp_path / "src", tmp_path / "out", tmp_path / "profile"
+    require_libreoffice()
+    src, out = tmp_path / "src", tmp_path / "out"
+    out.mkdir()
     cases: dict[str, tuple[Layout, dict[str, float]]] = {}
     for key, (spec, edits) in LO_CASES.items():
         lay = resolve_layout(spec)
@@ -200,21 +200,7 @@ def test_libreoffice_recalculates_the_reference_numbers(tmp_path: Path) -> None:
             wb[lay.sheet][lay.by_quantity[quantity].at] = value
         wb.save(path)
         cases[key] = (lay, dict(lay.defaults) | edits)
-    subprocess.run(
-        [
-            soffice,
-            f"-env:UserInstallation={profile.as_uri()}",
-            "--headless",
-            "--convert-to",
-            "xlsx",
-            "--outdir",
-            str(out),
-            *(str(src / f"{key}.xlsx") for key in LO_CASES),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
+    recalculate_many([src / f"{key}.xlsx" for key in LO_CASES], out)
     for key, (lay, params) in cases.items():
         ref = model_for(lay.settings)(params, lay.settings)
         ws = openpyxl.load_workbook(out / f"{key}.xlsx", data_only=True)[lay.sheet]

@@ -13,12 +13,7 @@ instead of 1.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
-import os
-import signal
-import subprocess
-import tempfile
 from pathlib import Path
 
 import openpyxl
@@ -26,10 +21,12 @@ import pytest
 
 from sheetgen.build import build
 from sheetgen.layout import resolve_layout
-from sheetgen.libreoffice import find_soffice
+from sheetgen.libreoffice import recalculate_many
 from sheetgen.models import model_for
 from sheetgen.variants import Options
 from sheetgen.verify import tolerance, verify_workbook
+
+from .conftest import require_libreoffice
 
 pytestmark = pytest.mark.libreoffice
 
@@ -45,67 +42,14 @@ VARIANTS = [
 IDS = [f"{o.activation}-{o.loss}-{o.difference}-{o.inputs}" for o in VARIANTS]
 REL = 1e-13
 
-_PROFILE = """<?xml version="1.0" encoding="UTF-8"?>
-<oor:items xmlns:oor="http://openoffice.org/2001/registry"
- xmlns:xs="http://www.w3.org/2001/XMLSchema"
- xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
-<item oor:path="/org.openoffice.Office.Calc/Formula/Load">\
-<prop oor:name="OOXMLRecalcMode" oor:op="fuse"><value>0</value></prop></item>
-</oor:items>
-"""
-
-
-def _soffice() -> str:
-    found = find_soffice()
-    if found is None:
-        if os.environ.get("SHEETGEN_REQUIRE_LIBREOFFICE") == "1":
-            pytest.fail("SHEETGEN_REQUIRE_LIBREOFFICE=1 but soffice is not on PATH")
-        pytest.skip("LibreOffice (soffice) is not installed")
-    return found
-
-
-def _recalculate_all(sources: list[Path], out_dir: Path, timeout: float = 900) -> None:
-    """Open each file in one headless LibreOffice (private profile, recalculate on load)
-    and save it as .xlsx into ``out_dir``; the whole process group dies on a timeout."""
-    with tempfile.TemporaryDirectory(prefix="lo-") as profile:
-        user = Path(profile) / "user"
-        user.mkdir()
-        (user / "registrymodifications.xcu").write_text(_PROFILE, encoding="utf-8")
-        cmd = [
-            _soffice(),
-            f"-env:UserInstallation={Path(profile).as_uri()}",
-            "--headless",
-            "--norestore",
-            "--convert-to",
-            "xlsx",
-            "--outdir",
-            str(out_dir),
-            *map(str, sources),
-        ]
-        proc = subprocess.Popen(
-            cmd,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            output, _ = proc.communicate(timeout=timeout)
-        finally:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)  # oosplash and soffice.bin too
-            proc.wait()
-    missing = [p.name for p in sources if not (out_dir / p.name).exists()]
-    assert not missing, f"LibreOffice did not convert {missing}: {output.decode()[-2000:]}"
-
 
 @pytest.fixture(scope="module")
 def recalculated(tmp_path_factory: pytest.TempPathFactory) -> dict[Options, Path]:
-    _soffice()
+    require_libreoffice()
     src = tmp_path_factory.mktemp("built")
     out = tmp_path_factory.mktemp("recalculated")
     built = {o: build(src / f"{i}.xlsx", o.spec) for i, o in zip(IDS, VARIANTS, strict=True)}
-    _recalculate_all(list(built.values()), out)
+    recalculate_many(list(built.values()), out, timeout=900)
     return {o: out / p.name for o, p in built.items()}
 
 
