@@ -1,14 +1,11 @@
 """Every neuron variant recalculated by LibreOffice gives the reference's numbers.
 
-openpyxl writes formulas without cached values, so LibreOffice computes every cell when it
-opens a built file; its saved copy is read back with ``data_only=True``. LibreOffice writes
-15 significant digits, so a cell must match to 1e-13 relative plus the verifier's absolute
-rounding allowance (which, for faux gradients, scales with 1/Tiny).
-
-The conversion is one ``soffice --convert-to`` run for all 48 variants, with a private
-profile set to recalculate on load: ``sheetgen.libreoffice.recalculate`` converts one file
-per LibreOffice start-up (about 5 s each here), which would make this test 4 minutes
-instead of 1.
+Built files carry cached values (ours), so LibreOffice must be made to recalculate on load:
+``sheetgen.libreoffice.recalculate_many`` does, with a private profile, in one LibreOffice
+run for all 48 variants (a start-up costs about 5 s here). Its saved copies are read back with
+``data_only=True``. LibreOffice writes 15 significant digits, so a cell must match to 1e-13
+relative plus the verifier's absolute rounding allowance (which, for faux gradients, scales
+with 1/Tiny).
 """
 
 from __future__ import annotations
