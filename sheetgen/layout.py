@@ -24,7 +24,7 @@ from typing import Any, Literal
 from openpyxl.utils.cell import column_index_from_string, coordinate_from_string, get_column_letter
 from openpyxl.utils.exceptions import CellCoordinatesException
 
-from .errors import TemplateError
+from .errors import TemplateError, UsageError
 
 CellKind = Literal["text", "input", "constant", "formula"]
 
@@ -128,6 +128,32 @@ FAMILIES: dict[str, LayoutFamily] = {}
 """Layouts generated from parameters (``neuron:inputs=2``), by family name. A family turns
 its options into a ``Layout`` whose ``spec`` rebuilds it, so builder and verifier still read
 one description."""
+
+
+def generated_family(
+    family: str, known: tuple[str, ...]
+) -> Callable[[Callable[[dict[str, str]], Layout]], LayoutFamily]:
+    """Decorate a family's generator: unknown options are refused in one sentence, not
+    ignored, and each spec is generated once (``verify`` resolves a layout several times)."""
+
+    def decorate(make: Callable[[dict[str, str]], Layout]) -> LayoutFamily:
+        @functools.lru_cache(maxsize=8)
+        def cached(items: tuple[tuple[str, str], ...]) -> Layout:
+            return make(dict(items))
+
+        @functools.wraps(make)
+        def family_layout(options: Mapping[str, str]) -> Layout:
+            unknown = sorted(set(options) - set(known))
+            if unknown:
+                raise UsageError(
+                    f"The {family} layout has no option {unknown[0]!r} (known: {', '.join(known)})."
+                )
+            return cached(tuple(sorted(options.items())))
+
+        return family_layout
+
+    return decorate
+
 
 FAMILY_USAGE: dict[str, tuple[str, str]] = {}
 """For ``sheetgen templates``: family name -> (the spec pattern with its options, a one-line

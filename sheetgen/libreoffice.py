@@ -193,9 +193,7 @@ def edit(
     _run_uno_job(src, dst, edits=edits, sheet=sheet, timeout=timeout)
 
 
-def recalculate_many(
-    sources: Sequence[Path], out_dir: Path, *, timeout: float = 600
-) -> list[Path]:
+def recalculate_many(sources: Sequence[Path], out_dir: Path, *, timeout: float = 600) -> list[Path]:
     """Recalculate many workbooks in ONE LibreOffice run, saving each as .xlsx in ``out_dir``.
 
     Each LibreOffice start costs seconds, so a batch shares one. The private profile makes

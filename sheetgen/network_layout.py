@@ -12,11 +12,9 @@ Spec: ``network:layers=2-3-1,activation=tanh,loss=half-squared``.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
 
-from .errors import UsageError
-from .layout import FAMILIES, FAMILY_USAGE, Layout
+from .layout import FAMILIES, FAMILY_USAGE, Layout, generated_family
 from .models import MODELS, Reference
 from .network import (
     Network,
@@ -37,21 +35,9 @@ DEFAULT_LAYERS = "2-3-1"
 OPTIONS = ("layers", "activation", "loss")
 
 
-def network_layout(options: Mapping[str, str]) -> Layout:
-    """The layout for ``network:layers=...``; unknown options are refused, not ignored."""
-    return _network_layout(tuple(sorted(options.items())))
-
-
-@functools.lru_cache(maxsize=8)
-def _network_layout(items: tuple[tuple[str, str], ...]) -> Layout:
-    """Generated once per spec: ``verify`` resolves a layout more than once."""
-    options = dict(items)
-    unknown = set(options) - set(OPTIONS)
-    if unknown:
-        raise UsageError(
-            f"The network layout has no option {sorted(unknown)[0]!r} "
-            f"(known: {', '.join(OPTIONS)})."
-        )
+@generated_family("network", OPTIONS)
+def network_layout(options: dict[str, str]) -> Layout:
+    """The layout for ``network:layers=...``."""
     sizes = parse_layers(options.get("layers", DEFAULT_LAYERS))
     activation = options.get("activation", "tanh")
     loss = options.get("loss", "half-squared")

@@ -15,14 +15,13 @@ the quantities of step k are the network's names prefixed ``step{k}.``.
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 
 from .errors import UsageError
-from .layout import ChartSpec, Layout, SeriesSpec
+from .layout import ChartSpec, Layout, SeriesSpec, generated_family
 from .models import Reference
 from .network import (
     Network,
@@ -37,6 +36,7 @@ from .network import (
     weight,
 )
 from .sheetmaker import Grid, activation_formulas, at, loss_formulas
+from .training import parse_rate, parse_steps
 
 OPTIONS = ("layers", "steps", "learning_rate", "activation", "loss")
 MAX_CELLS = 200_000
@@ -76,36 +76,12 @@ def columns(sizes: Sequence[int]) -> list[tuple[str, str, str]]:
     return cols
 
 
-def _steps(text: str) -> int:
-    from .training import _steps as steps
-
-    return steps(text)
-
-
-def _rate(text: str) -> float:
-    from .training import _rate as rate
-
-    return rate(text)
-
-
-def network_training_layout(options: Mapping[str, str]) -> Layout:
-    """The layout for ``training:layers=...``; unknown options are refused, not ignored."""
-    return _layout(tuple(sorted(options.items())))
-
-
-@functools.lru_cache(maxsize=8)
-def _layout(items: tuple[tuple[str, str], ...]) -> Layout:
-    """Generated once per spec: ``verify`` resolves a layout more than once."""
-    options = dict(items)
-    unknown = set(options) - set(OPTIONS)
-    if unknown:
-        raise UsageError(
-            f"The training layout has no option {sorted(unknown)[0]!r} "
-            f"(known: {', '.join(OPTIONS)})."
-        )
+@generated_family("training", OPTIONS)
+def network_training_layout(options: dict[str, str]) -> Layout:
+    """The layout for ``training:layers=...``."""
     sizes = parse_layers(options["layers"])
-    steps = _steps(options.get("steps", "50"))
-    rate = _rate(options.get("learning_rate", str(DEFAULT_RATE)))
+    steps = parse_steps(options.get("steps", "50"))
+    rate = parse_rate(options.get("learning_rate", str(DEFAULT_RATE)))
     activation = options.get("activation", "tanh")
     loss = options.get("loss", "half-squared")
     act_out, act_slope = activation_formulas(activation)
@@ -345,7 +321,7 @@ def network_training_model(params: Mapping[str, float], settings: Mapping[str, s
     ``A_{k+1} = 1 + g_k A_k``, ``g_k`` the update map's norm at step k (see ``_growth``).
     """
     sizes = parse_layers(settings["layers"])
-    steps = _steps(settings.get("steps", "50"))
+    steps = parse_steps(settings.get("steps", "50"))
     cols = [leaf for leaf, _, _ in columns(sizes)]
     current = dict(params)
     values: dict[str, float] = dict(params)

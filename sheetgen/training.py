@@ -13,12 +13,11 @@ sheet trains a network instead (``sheetgen.network_training``).
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Mapping
 
 from .errors import UsageError
-from .layout import FAMILIES, FAMILY_USAGE, ChartSpec, Layout, SeriesSpec
+from .layout import FAMILIES, FAMILY_USAGE, ChartSpec, Layout, SeriesSpec, generated_family
 from .models import MODELS, Reference
 from .reference import Neuron
 from .sheetmaker import Grid, activation_formulas, at, loss_formulas
@@ -47,7 +46,7 @@ COLUMNS = (
 )
 
 
-def _steps(text: str) -> int:
+def parse_steps(text: str) -> int:
     try:
         steps = int(text)
     except ValueError:
@@ -57,7 +56,7 @@ def _steps(text: str) -> int:
     return steps
 
 
-def _rate(text: str) -> float:
+def parse_rate(text: str) -> float:
     try:
         rate = float(text)
     except ValueError:
@@ -68,26 +67,18 @@ def _rate(text: str) -> float:
 
 
 def training_layout(options: Mapping[str, str]) -> Layout:
-    """The layout for ``training:steps=N,...``; unknown options are refused, not ignored."""
-    return _training_layout(tuple(sorted(options.items())))
-
-
-@functools.lru_cache(maxsize=8)
-def _training_layout(items: tuple[tuple[str, str], ...]) -> Layout:
-    """Generated once per spec: ``verify`` resolves a layout more than once."""
-    options = dict(items)
-    if "layers" in options:  # a network rather than one neuron
+    """The layout for ``training:steps=N,...``: one neuron, or a network given ``layers``."""
+    if "layers" in options:
         from .network_training import network_training_layout
 
         return network_training_layout(options)
-    unknown = set(options) - set(OPTIONS)
-    if unknown:
-        raise UsageError(
-            f"The training layout has no option {sorted(unknown)[0]!r} "
-            f"(known: {', '.join(OPTIONS)})."
-        )
-    steps = _steps(options.get("steps", "50"))
-    rate = _rate(options.get("learning_rate", str(DEFAULTS["learning_rate"])))
+    return _neuron_training_layout(options)
+
+
+@generated_family("training", OPTIONS)
+def _neuron_training_layout(options: dict[str, str]) -> Layout:
+    steps = parse_steps(options.get("steps", "50"))
+    rate = parse_rate(options.get("learning_rate", str(DEFAULTS["learning_rate"])))
     activation = options.get("activation", "tanh")
     loss = options.get("loss", "half-squared")
     act_out, act_slope = activation_formulas(activation)
@@ -241,7 +232,7 @@ def training_model(params: Mapping[str, float], settings: Mapping[str, str]) -> 
         from .network_training import network_training_model
 
         return network_training_model(params, settings)
-    steps = _steps(settings.get("steps", "50"))
+    steps = parse_steps(settings.get("steps", "50"))
     w, b = params["weight"], params["bias"]
     values: dict[str, float] = dict(params)
     amplification: dict[str, float] = {}

@@ -34,6 +34,12 @@ CASES = {
     "train200": ("training:steps=200,learning_rate=0.1", {}),
     # A learner's edits, typed into the file: LibreOffice must re-run the whole training.
     "train_edited": ("training:steps=60", {"learning_rate": 1.7, "weight": -1.2, "bias": 0.3}),
+    "nettrain221": ("training:layers=2-2-1,steps=30,learning_rate=0.1", {}),
+    # A network's training with a learner's edits: the rate, an input, a target, a weight.
+    "nettrain_edited": (
+        "training:layers=2-3-2,steps=25,activation=sigmoid",
+        {"learning_rate": 0.8, "x2": -1.1, "target2": 0.2, "w2_1_3": 1.4, "b1_2": -0.5},
+    ),
 }
 
 
