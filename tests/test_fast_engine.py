@@ -9,7 +9,6 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -20,8 +19,10 @@ import pytest
 
 from sheetgen import build, verify_workbook
 from sheetgen.evaluate import CellError, Evaluator, compile_formula
-from sheetgen.layout import Layout, load_layout
+from sheetgen.layout import load_layout
 from sheetgen.safety import open_workbook
+
+from .conftest import edit
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -59,23 +60,11 @@ EDITS: dict[str, dict[str, str | float | None]] = {
 }
 
 
-def _resolve(text: str, layout: Layout) -> str:
-    where = {q: c.at for q, c in layout.by_quantity.items()}
-    return re.sub(r"\{([\w.]+)\}", lambda m: where[m.group(1)], text)
-
-
 def make_workbook(folder: Path, name: str, edits: dict[str, str | float | None]) -> Path:
     """The article's workbook as ``sheetgen build`` writes it, then edited in openpyxl."""
     layout = load_layout()
     path = build(folder / f"{name.replace(' ', '_')}.xlsx")
-    if edits:
-        wb = openpyxl.load_workbook(path)
-        ws = wb[layout.sheet]
-        for quantity, value in edits.items():
-            cell = ws[layout.by_quantity[quantity].at]
-            cell.value = _resolve(value, layout) if isinstance(value, str) else value
-        wb.save(path)
-    return path
+    return edit(path, path, layout, edits) if edits else path
 
 
 def excelmodel_values(paths: list[Path]) -> dict[str, dict[str, Any]]:
