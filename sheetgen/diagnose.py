@@ -23,23 +23,16 @@
 
 from __future__ import annotations
 
-import io
 import random
-import re
-import warnings
-import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
-import openpyxl
-from openpyxl.workbook.workbook import Workbook
-from openpyxl.worksheet.worksheet import Worksheet
-
+from .book import Book, Sheet, text_constant
 from .evaluate import CellError, Evaluator, Ref, Value, compile_formula
-from .exercise import recorded_todo, round_significant
-from .layout import CellSpec, Layout
-from .reference import describe, kind_of
+from .layout import TODO_NAME, CellSpec, Layout
+from .reference import describe, kind_of, round_significant
 from .verify import (
     CellResult,
     Report,
@@ -60,14 +53,13 @@ Close = Callable[[CellResult, Value], bool]
 
 
 def diagnose(
-    wb: Workbook,
-    ws: Worksheet,
+    book: Book | Any,
+    sheet: Sheet | Any,
     layout: Layout,
     report: Report,
     ev: Evaluator,
     *,
     path: Path | None = None,
-    data: bytes | None = None,
     variants: int | None = None,
     seed: int | None = None,
 ) -> Report:
@@ -76,14 +68,16 @@ def diagnose(
     ``ev`` is the evaluator ``check`` used (its dependency graph is reused). Re-evaluations
     with other inputs or corrected cells are what-if evaluators: the workbook is never touched.
     """
+    book = Book.of(book)
+    ws = book.sheet(sheet.title) or Sheet(sheet.title, {})
     graph = _Graph(ev, ws.title)
-    todo = recorded_todo(wb)
+    todo = recorded_todo(book)
     specs = {c.at: c for c in layout.cells}
     cells = [_reclassify(c, ws, specs.get(c.cell), todo) for c in report.cells]
     n = VARIANTS if variants is None else variants
     if n > 0:
         cells = _fragility(
-            wb, ws, layout, report.parameters, cells, n, SEED if seed is None else seed
+            book, ws, layout, report.parameters, cells, n, SEED if seed is None else seed
         )
     causes = _causes(cells, graph, _closeness(layout, report.parameters))
     by_cell = {c.cell: c for c in cells}
@@ -91,7 +85,7 @@ def diagnose(
         _explain(replace(c, causes=causes.get(c.cell, ())), ws, graph, specs, by_cell)
         for c in cells
     )
-    stale = stale_cache_warning(path, ws.title, explained, data) if path else None
+    stale = stale_cache_warning(path, ws, explained) if path else None
     noted = [c.message for c in explained if c.ok and c.message]
     warnings = (*report.warnings, *(m for m in noted if m not in report.warnings))
     return replace(report, cells=explained, warnings=(*warnings, *([stale] if stale else [])))
@@ -101,16 +95,29 @@ def diagnose(
 # Statuses: to do, formulas stored as text, formulas that refer to no cell
 
 
+def recorded_todo(book: Book | Any) -> frozenset[str]:
+    """The blanks an exercise recorded (``sheetgen.exercise``), or nothing for other workbooks."""
+    text = text_constant(Book.of(book).name(TODO_NAME)) or ""
+    return frozenset(t.strip().upper() for t in text.split(",") if t.strip())
+
+
+def _formula_as_text(ws: Sheet, at: str) -> str | None:
+    """The text a cell holds if it is a formula stored as text (``'=B2*C2``), else None."""
+    raw = ws.cells.get(at)
+    if raw is None or raw.formula is not None or not isinstance(raw.value, str):
+        return None
+    return raw.value if raw.value.startswith("=") else None
+
+
 def _reclassify(
-    c: CellResult, ws: Worksheet, spec: CellSpec | None, todo: frozenset[str]
+    c: CellResult, ws: Sheet, spec: CellSpec | None, todo: frozenset[str]
 ) -> CellResult:
     if c.status == "empty" and c.cell in todo:
         return replace(c, status="todo", message=f"{c.cell} is still to do.")
-    raw = ws[c.cell]
-    if c.status == "text" and raw.data_type == "s" and str(raw.value).startswith("="):
+    if c.status == "text" and (text := _formula_as_text(ws, c.cell)) is not None:
         return replace(
             c,
-            message=f"{c.cell} holds the formula {raw.value} as text, so it is never computed; "
+            message=f"{c.cell} holds the formula {text} as text, so it is never computed; "
             f"it should be {_num(c.expected)}.",
         )
     if (
@@ -319,8 +326,8 @@ def variant_parameters(
 
 
 def _fragility(
-    wb: Workbook,
-    ws: Worksheet,
+    book: Book,
+    ws: Sheet,
     layout: Layout,
     params: Mapping[str, Value],
     cells: list[CellResult],
@@ -339,8 +346,8 @@ def _fragility(
         inputs: dict[Ref, Value] = {
             (ws.title, s.at): other[s.quantity] for s in layout.inputs if s.quantity
         }
-        what_if = Evaluator(wb, inputs)
-        rep = check(wb, ws, layout, evaluator=what_if)
+        what_if = Evaluator(book, inputs)
+        rep = check(book, ws, layout, evaluator=what_if)
         vcells = [_reclassify(c, ws, None, frozenset()) for c in rep.cells]
         causes = _causes(vcells, _Graph(what_if, ws.title), _closeness(layout, rep.parameters))
         shown = ", ".join(f"{k} = {_fmt(v)}" for k, v in other.items())
@@ -363,7 +370,7 @@ def _fragility(
 
 def _explain(
     c: CellResult,
-    ws: Worksheet,
+    ws: Sheet,
     graph: _Graph,
     specs: Mapping[str, CellSpec],
     by_cell: Mapping[str, CellResult],
@@ -387,7 +394,7 @@ def _explain(
     return replace(c, holds=holds, explanation=" ".join(p for p in parts if p))
 
 
-def _why(c: CellResult, ws: Worksheet, graph: _Graph, specs: Mapping[str, CellSpec]) -> str:
+def _why(c: CellResult, ws: Sheet, graph: _Graph, specs: Mapping[str, CellSpec]) -> str:
     ref = graph.ref(c.cell)
     problem = graph.ev.problems.get(ref)
     if not c.graded:
@@ -409,8 +416,8 @@ def _why(c: CellResult, ws: Worksheet, graph: _Graph, specs: Mapping[str, CellSp
             "the sheet is right only for the numbers it was handed."
         )
     if c.status == "text":
-        raw = ws[c.cell].value
-        if isinstance(raw, str) and raw.startswith("="):
+        raw = _formula_as_text(ws, c.cell)
+        if raw is not None:
             return (
                 f"The formula {raw} is stored as text (the cell is formatted as Text, or the "
                 "formula starts with an apostrophe), so it is never computed. Format the cell "
@@ -486,14 +493,14 @@ def _why_error(cell: str, graph: _Graph, specs: Mapping[str, CellSpec], seen: se
     return f"It shows {code}."
 
 
-def _holds(c: CellResult, ws: Worksheet) -> str:
+def _holds(c: CellResult, ws: Sheet) -> str:
     """What the learner wrote, and what it evaluates to."""
     if c.formula is not None:
         return f"{c.formula} → {_value(c.found)}"
     if c.found is None:
         return "nothing"
-    raw = ws[c.cell].value
-    if isinstance(raw, str) and raw.startswith("="):
+    raw = _formula_as_text(ws, c.cell)
+    if raw is not None:
         return f"the text {raw!r}"
     if isinstance(c.found, str):
         return f"the text {c.found!r}"
@@ -529,74 +536,19 @@ def _num(v: Value | None) -> str:
 # Stale caches
 
 
-_CACHED_FORMULA = re.compile(rb"(?:</(?:\w+:)?f>|<(?:\w+:)?f\b[^>]*/>)\s*<(?:\w+:)?v>\s*[^<\s]")
+def stale_cache_warning(path: Path, sheet: Sheet, cells: Sequence[CellResult]) -> str | None:
+    """A warning when the values the file saved disagree with what the formulas compute.
 
-
-def has_cached_formula_values(source: Path | bytes) -> bool:
-    """Whether any formula in the file has a saved value: a quick look before a full load."""
-    try:
-        with zipfile.ZipFile(_opened(source)) as z:
-            for name in z.namelist():
-                if name.startswith("xl/worksheets/") and name.endswith(".xml"):
-                    with z.open(name) as member:
-                        if _CACHED_FORMULA.search(member.read(MAX_SHEET_BYTES)):
-                            return True
-    except (OSError, zipfile.BadZipFile, RuntimeError):
-        return False
-    return False
-
-
-MAX_SHEET_BYTES = 64 * 1024 * 1024  # never inflate more than this of one sheet to look
-
-
-def _opened(source: Path | bytes) -> Path | io.BytesIO:
-    return io.BytesIO(source) if isinstance(source, bytes) else source
-
-
-def cached_values(source: Path | bytes, sheet: str, cells: Sequence[str]) -> dict[str, object]:
-    """The values a spreadsheet application saved for ``cells`` (None where none was saved)."""
-    wanted = set(cells)
-    out: dict[str, object] = {}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        wb = openpyxl.load_workbook(
-            _opened(source), read_only=True, data_only=True, keep_links=False
-        )
-    try:
-        if sheet not in wb.sheetnames:
-            return out
-        for row in wb[sheet].iter_rows():
-            for cell in row:
-                coordinate = getattr(cell, "coordinate", None)
-                if coordinate in wanted:
-                    out[coordinate] = cell.value
-    finally:
-        wb.close()
-    return out
-
-
-def stale_cache_warning(
-    path: Path, sheet: str, cells: Sequence[CellResult], data: bytes | None = None
-) -> str | None:
-    """A warning when saved values disagree with what the formulas compute, else None.
-
-    ``data``: the bytes the safety layer vetted; read them rather than the path again.
+    The saved values are the ones read with the formulas (``Cell.value`` of a formula cell);
+    a file openpyxl wrote saves none, and gets no warning.
     """
-    formulas = [c for c in cells if c.formula is not None and c.status not in _UNCOMPUTED]
-    source: Path | bytes = data if data else path
-    if not formulas or not has_cached_formula_values(source):
-        return None
-    try:
-        saved = cached_values(source, sheet, [c.cell for c in formulas])
-    except Exception:  # the file was readable a moment ago; no cache is no warning
-        return None
     differ = []
-    for c in formulas:
-        cached = saved.get(c.cell)
-        if cached is None:
+    for c in cells:
+        saved = sheet.cells.get(c.cell)
+        if c.formula is None or c.status in _UNCOMPUTED or saved is None or saved.value is None:
             continue
-        if not _same(cached, c.found, c.quantity):
-            differ.append(f"{c.cell} saved {_value(_as_value(cached))}, computes {_value(c.found)}")
+        if not _same(saved.value, c.found, c.quantity):
+            differ.append(f"{c.cell} saved {_value(saved.value)}, computes {_value(c.found)}")
     if not differ:
         return None
     listed = "; ".join(differ[:5]) + ("; ..." if len(differ) > 5 else "")
@@ -610,17 +562,7 @@ def stale_cache_warning(
 _UNCOMPUTED = ("unsupported", "unchecked")
 
 
-def _as_value(cached: object) -> Value:
-    if isinstance(cached, bool) or cached is None:
-        return cached
-    if isinstance(cached, int | float):
-        return float(cached)
-    text = str(cached)
-    return CellError(text) if text.startswith("#") else text
-
-
-def _same(cached: object, computed: Value, quantity: str) -> bool:
-    value = _as_value(cached)
+def _same(value: Value, computed: Value, quantity: str) -> bool:
     if isinstance(value, float) and isinstance(computed, float):
         if isinstance(computed, bool):
             return False

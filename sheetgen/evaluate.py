@@ -19,29 +19,13 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from openpyxl.utils.cell import (
-    coordinate_to_tuple,
-    get_column_letter,
-    range_boundaries,
-)
-from openpyxl.workbook.workbook import Workbook
-from openpyxl.worksheet.formula import ArrayFormula
+from . import a1
+from .book import Book, Cell, CellError, Value, destination, formula_text
+
+__all__ = ["CellError", "Evaluator", "Problem", "Ref", "Value", "compile_formula", "formula_text"]
 
 os.environ.setdefault("TQDM_DISABLE", "1")  # formulas draws progress bars otherwise
 
-
-@dataclass(frozen=True)
-class CellError:
-    """An Excel error value such as ``#DIV/0!``, as a cell holds or a formula returns."""
-
-    code: str
-
-    def __str__(self) -> str:
-        return self.code
-
-
-Value = float | str | bool | CellError | None
-"""What a cell evaluates to: a number, text, a boolean, an Excel error, or None (empty)."""
 
 Ref = tuple[str, str]  # (sheet title, "B2")
 
@@ -148,36 +132,17 @@ def _compile_text(text: str) -> Compiled:
     return Compiled(tuple(fn.inputs), straighten(fn) or fn)
 
 
-def formula_text(cell_value: object) -> str | None:
-    """The formula a cell holds (plain, shared-translated or array), or None."""
-    if isinstance(cell_value, ArrayFormula):
-        return str(cell_value.text)
-    if isinstance(cell_value, str) and cell_value.startswith("=") and len(cell_value) > 1:
-        return cell_value
-    return None
-
-
-def raw_value(cell: Any) -> Value:
-    """A non-formula cell's value in our terms (numbers as float, error cells as CellError)."""
-    v = cell.value
-    if cell.data_type == "e" and isinstance(v, str):
-        return CellError(v)
-    if isinstance(v, bool) or v is None or isinstance(v, str):
-        return v
-    if isinstance(v, int | float):
-        return float(v)
-    return str(v)  # dates and times: not numbers this tool expects
-
-
 class Evaluator:
     """Computes cells of one workbook on demand, memoising every value it computes."""
 
-    def __init__(self, workbook: Workbook, overrides: Mapping[Ref, Value] | None = None) -> None:
-        """``overrides`` replace cells' values (what-if questions), never the workbook's."""
-        self.workbook = workbook
+    def __init__(self, workbook: Book | Any, overrides: Mapping[Ref, Value] | None = None) -> None:
+        """``workbook``: a :class:`Book` (or an openpyxl ``Workbook``, read into one).
+
+        ``overrides`` replace cells' values (what-if questions), never the workbook's.
+        """
+        self.book = Book.of(workbook)
         self.overrides = dict(overrides or {})
-        self.sheets = {ws.title.upper(): ws for ws in workbook.worksheets}
-        self.names = _defined_names(workbook)
+        self.sheets = {sheet.title.upper(): sheet for sheet in self.book.sheets}
         self.values: dict[Ref, Value] = {}
         self.problems: dict[Ref, Problem] = {}
         self.values.update(self.overrides)
@@ -190,20 +155,13 @@ class Evaluator:
         if ref in self._formulas:
             return self._formulas[ref]
         cell = self._cell(ref)
-        # A text cell that merely starts with "=" is text: Excel never computes it.
-        text = None if cell is None or cell.data_type == "s" else formula_text(cell.value)
+        text = None if cell is None else cell.formula
         self._formulas[ref] = text
         return text
 
-    def _cell(self, ref: Ref) -> Any:
-        """The cell at ``ref`` or None, read without creating it (``ws[...]`` would)."""
-        ws = self.sheets.get(ref[0].upper())
-        if ws is None:
-            return None
-        cells = getattr(ws, "_cells", None)  # openpyxl's own {(row, col): Cell}
-        if cells is None:
-            return ws[ref[1]]
-        return cells.get(_row_col(ref[1]))
+    def _cell(self, ref: Ref) -> Cell | None:
+        sheet = self.sheets.get(ref[0].upper())
+        return None if sheet is None else sheet.cells.get(ref[1])
 
     def evaluate(self, refs: Iterable[Ref]) -> dict[Ref, Value]:
         """Values of ``refs`` (and, memoised, of all cells they depend on)."""
@@ -218,7 +176,7 @@ class Evaluator:
         A ref may itself be overridden (its formula is still what is evaluated): this asks
         "is this cell right once the cells it reads are right?" without touching the workbook.
         """
-        child = Evaluator(self.workbook, {**self.overrides, **overrides})
+        child = Evaluator(self.book, {**self.overrides, **overrides})
         out: dict[Ref, Value] = {}
         for ref in refs:
             text = child.formula(ref)
@@ -286,7 +244,7 @@ class Evaluator:
         if ref[0].upper() not in self.sheets:
             return CellError("#REF!")
         cell = self._cell(ref)
-        return None if cell is None else raw_value(cell)
+        return None if cell is None else cell.value
 
     def _resolve(self, sheet: str, name: str) -> list[Ref] | Problem:
         """Turn an engine input name (``B2``, ``TINY``, ``'S 1'!A1:B2``) into cell references."""
@@ -300,7 +258,7 @@ class Evaluator:
             return Problem(
                 "external", f"refers to another workbook ({name}), which is never opened"
             )
-        target = self.names.get(name.upper())
+        target = self._name(sheet, name)
         if target is not None:
             sheet, name = target
         if "!" in name:
@@ -310,7 +268,7 @@ class Evaluator:
                 return Problem("reference", f"refers to a sheet that does not exist ({sheet})")
         name = name.replace("$", "")
         try:
-            min_col, min_row, max_col, max_row = range_boundaries(name)
+            min_col, min_row, max_col, max_row = a1.bounds(name)
         except ValueError:
             return Problem("reference", f"uses a name the workbook does not define ({name})")
         if None in (min_col, min_row, max_col, max_row):
@@ -322,10 +280,17 @@ class Evaluator:
             )
         title = self._title(sheet)
         return [
-            (title, f"{get_column_letter(c)}{r}")
+            (title, a1.name(r, c))
             for r in range(min_row, max_row + 1)
             for c in range(min_col, max_col + 1)
         ]
+
+    def _name(self, sheet: str, name: str) -> tuple[str, str] | None:
+        """Where a defined name points (one cell or range): the sheet's own names first."""
+        own = self.sheets.get(sheet.upper())
+        local = {n.upper(): t for n, t in own.names.items()} if own is not None else {}
+        text = local.get(name.upper()) or self.book.name(name)
+        return destination(text) if text is not None else None
 
     def _compute(self, ref: Ref, text: str) -> Value:
         compiled = compile_formula(text)
@@ -366,7 +331,7 @@ class Evaluator:
         from formulas import Ranges
 
         first, last = refs[0][1], refs[-1][1]
-        min_col, min_row, max_col, max_row = range_boundaries(f"{first}:{last}")
+        min_col, min_row, max_col, max_row = a1.bounds(f"{first}:{last}")
         assert min_col and min_row and max_col and max_row
         cells = [_to_engine(self.values[r], sh.EMPTY) for r in refs]
         array = np.array(cells, dtype=object).reshape(max_row - min_row + 1, max_col - min_col + 1)
@@ -400,23 +365,3 @@ def _from_engine(result: object) -> Value:
         value = float(result)
         return value if math.isfinite(value) else CellError("#NUM!")
     return str(result)
-
-
-@functools.lru_cache(maxsize=65536)
-def _row_col(coordinate: str) -> tuple[int, int]:
-    row, column = coordinate_to_tuple(coordinate)
-    return row, column
-
-
-def _defined_names(workbook: Workbook) -> dict[str, Ref]:
-    """Workbook-level defined names that point at a single cell, by upper-case name."""
-    out: dict[str, Ref] = {}
-    for name, defn in workbook.defined_names.items():
-        try:
-            destinations = list(defn.destinations)
-        except Exception:
-            continue
-        if len(destinations) == 1:
-            sheet, coord = destinations[0]
-            out[name.upper()] = (sheet, coord.replace("$", ""))
-    return out

@@ -8,7 +8,6 @@ learner their own parameters, reproducibly, so answers cannot be copied from a n
 
 from __future__ import annotations
 
-import math
 import random
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -22,10 +21,9 @@ from openpyxl.workbook.workbook import Workbook
 from .build import build_workbook, parameters
 from .errors import UsageError
 from .fileio import write_atomically
-from .layout import Layout, resolve_layout
-from .reference import describe
+from .layout import TODO_NAME, Layout, resolve_layout
+from .reference import describe, round_significant
 
-TODO_NAME = "SHEETGEN_TODO"
 """The defined name under which an exercise records its blanks (``"E3,B3,C3"``)."""
 
 DEFAULT_BLANK_PREFIXES = ("local.", "global.")
@@ -95,12 +93,6 @@ def random_parameters(layout: Layout, seed: int) -> dict[str, float]:
     return out
 
 
-def round_significant(x: float, digits: int) -> float:
-    if x == 0 or not math.isfinite(x):
-        return x
-    return round(x, digits - 1 - math.floor(math.log10(abs(x))))
-
-
 def exercise_workbook(
     layout: Layout, params: Mapping[str, float], blanks: Iterable[str]
 ) -> Workbook:
@@ -143,12 +135,3 @@ def seeded_parameters(
     out: dict[str, float | None] = dict(random_parameters(layout, seed)) if seed is not None else {}
     out.update({k: v for k, v in (overrides or {}).items() if v is not None})
     return out
-
-
-def recorded_todo(wb: Workbook) -> frozenset[str]:
-    """The blanks an exercise recorded, or nothing for an ordinary workbook."""
-    defn = wb.defined_names.get(TODO_NAME)
-    text = getattr(defn, "attr_text", None)
-    if not isinstance(text, str) or not text.startswith('"'):
-        return frozenset()
-    return frozenset(t.strip().upper() for t in text.strip('"').split(",") if t.strip())

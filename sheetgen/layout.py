@@ -21,9 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from openpyxl.utils.cell import column_index_from_string, coordinate_from_string, get_column_letter
-from openpyxl.utils.exceptions import CellCoordinatesException
-
+from . import a1
 from .errors import TemplateError, UsageError
 
 CellKind = Literal["text", "input", "constant", "formula"]
@@ -163,6 +161,9 @@ SPEC_NAME = "SHEETGEN_LAYOUT"
 """The defined name under which a built workbook records its layout's spec, so that
 ``verify`` needs no flags."""
 
+TODO_NAME = "SHEETGEN_TODO"
+"""The defined name under which an exercise records the cells it left blank (``"E2,F3"``)."""
+
 
 _FAMILY_MODULES = ("sheetgen.variants", "sheetgen.network_layout", "sheetgen.training")
 
@@ -274,7 +275,7 @@ def _table_cells(table: Mapping[str, Any], origin: str) -> list[dict[str, Any]]:
     every cell of the column; the table's own ``decoration`` applies to all of them.
     """
     top_left = _address(table.get("at"), origin)
-    column, first_row = coordinate_from_string(top_left)
+    first_row, first_column = a1.split(top_left)
     rows = table.get("rows")
     columns = table.get("columns")
     if not isinstance(rows, int) or rows < 1 or not isinstance(columns, list) or not columns:
@@ -286,8 +287,7 @@ def _table_cells(table: Mapping[str, Any], origin: str) -> list[dict[str, Any]]:
             if "{row}" not in quantity:
                 raise TemplateError(f"{origin}: table column quantities need {{row}}: {quantity!r}")
             cell = {k: v for k, v in spec.items() if k != "values"}
-            cell["at"] = f"{get_column_letter(column_index_from_string(column) + offset)}"
-            cell["at"] += str(first_row + row)
+            cell["at"] = a1.name(first_row + row, first_column + offset)
             cell["quantity"] = quantity.replace("{row}", str(row))
             if "values" in spec:
                 values = spec["values"]
@@ -344,10 +344,9 @@ def _address(value: object, origin: str) -> str:
     if not isinstance(value, str):
         raise TemplateError(f"{origin}: every cell needs an 'at' address like \"B2\".")
     try:
-        column, row = coordinate_from_string(value.upper())
-    except (ValueError, CellCoordinatesException):
+        return a1.name(*a1.split(value.upper()))
+    except ValueError:
         raise TemplateError(f"{origin}: {value!r} is not a cell address.") from None
-    return f"{column}{row}"
 
 
 def _cell(raw: Mapping[str, Any], address_of: Mapping[str, str], origin: str) -> CellSpec:

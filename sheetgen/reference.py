@@ -218,3 +218,10 @@ def describe(quantity: str) -> str:
             return f"{leaf[5:]} ({nudged} - Tiny)"
         return f"{leaf} ({nudged} + Tiny)"
     return "Tiny" if quantity == "tiny" else quantity
+
+
+def round_significant(x: float, digits: int) -> float:
+    """``x`` to ``digits`` significant digits: numbers as a person would type them."""
+    if x == 0 or not math.isfinite(x):
+        return x
+    return round(x, digits - 1 - math.floor(math.log10(abs(x))))

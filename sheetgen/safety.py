@@ -40,12 +40,12 @@ from pathlib import Path
 from typing import Any, Final, NoReturn
 from xml.parsers import expat
 
-import openpyxl
-
+from sheetgen.book import Book
 from sheetgen.errors import InputFileError, SheetgenError, UnsafeFileError, UsageError
 
 __all__ = [
     "HAZARD_DESCRIPTIONS",
+    "CheckedBook",
     "CheckedWorkbook",
     "FileFacts",
     "Limits",
@@ -54,6 +54,7 @@ __all__ = [
     "formula_hazards",
     "load_checked",
     "open_workbook",
+    "read_checked",
 ]
 
 _MB: Final = 1024 * 1024
@@ -216,6 +217,14 @@ class CheckedWorkbook:
     facts: FileFacts
     data: bytes = b""
     """The very bytes that were vetted and loaded: read these again, never the path."""
+
+
+@dataclass(frozen=True)
+class CheckedBook:
+    """A workbook's cells and formulas (``sheetgen.book``) with the facts found vetting it."""
+
+    book: Book
+    facts: FileFacts
 
 
 # --------------------------------------------------------------------------
@@ -1082,6 +1091,8 @@ def load_checked(path: Path, limits: Limits = DEFAULT_LIMITS) -> CheckedWorkbook
     with defusedxml active (refused otherwise).  Every exception it raises
     becomes one :class:`InputFileError` sentence.
     """
+    import openpyxl
+
     label = _file_label(path)
     if not getattr(openpyxl, "DEFUSEDXML", False):
         raise UnsafeFileError(
@@ -1115,6 +1126,30 @@ def load_checked(path: Path, limits: Limits = DEFAULT_LIMITS) -> CheckedWorkbook
             f"{label} could not be read as an .xlsx workbook ({_describe(exc)})."
         ) from exc
     return CheckedWorkbook(workbook=workbook, facts=facts, data=data)
+
+
+def read_checked(path: Path, limits: Limits = DEFAULT_LIMITS) -> CheckedBook:
+    """Vet ``path`` and read the very bytes that were vetted with ``sheetgen.reader``.
+
+    What ``verify`` reads: cells, formulas and defined names only, no object model. Every
+    exception the reader raises becomes one :class:`InputFileError` sentence.
+    """
+    from sheetgen.reader import read_book
+
+    label = _file_label(path)
+    data = _read_input(path, limits)
+    facts = _vet(path, data, limits)
+    try:
+        book = read_book(data)
+    except MemoryError:
+        raise UnsafeFileError(f"{label} needs more memory to load than is available.") from None
+    except RecursionError:
+        raise UnsafeFileError(f"{label} is nested too deeply to be read.") from None
+    except Exception as exc:
+        raise InputFileError(
+            f"{label} could not be read as an .xlsx workbook ({_describe(exc)})."
+        ) from exc
+    return CheckedBook(book=book, facts=facts)
 
 
 def open_workbook(path: Path, limits: Limits = DEFAULT_LIMITS) -> Any:

@@ -11,8 +11,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from openpyxl.utils.cell import get_column_letter
-
+from . import a1
 from .errors import UsageError
 from .layout import ChartSpec, Layout, parse_layout
 from .reference import ACTIVATIONS, LOSSES
@@ -46,7 +45,7 @@ def loss_formulas(name: str) -> tuple[str, str]:
 
 
 def at(column: int, row: int) -> str:
-    return f"{get_column_letter(column)}{row}"
+    return f"{a1.column_letter(column)}{row}"
 
 
 class Grid:

@@ -31,8 +31,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from openpyxl.utils.cell import get_column_letter
-
+from . import a1
 from .errors import TemplateError, UsageError
 from .layout import FAMILIES, FAMILY_USAGE, Layout, load_layout, parse_layout
 from .models import MODELS, Reference
@@ -151,9 +150,9 @@ def generate(options: Options) -> Layout:
     sx = suffixes(options.inputs)
     params = [f"input{s}" for s in sx] + [f"weight{s}" for s in sx] + ["bias"]
     columns = [*params, "net", "output", "target", "error", "loss"]
-    col = {q: get_column_letter(2 + i) for i, q in enumerate(columns)}
-    faux_col = get_column_letter(len(columns) + 3)  # one empty column, as in the article
-    distance_col = get_column_letter(len(columns) + 4)
+    col = {q: a1.column_letter(2 + i) for i, q in enumerate(columns)}
+    faux_col = a1.column_letter(len(columns) + 3)  # one empty column, as in the article
+    distance_col = a1.column_letter(len(columns) + 4)
     suffix_of = {f"{kind}{s}": s for s in sx for kind in ("input", "weight")}
 
     def text(template: str, q: str = "") -> str:

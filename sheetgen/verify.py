@@ -32,13 +32,11 @@ import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from openpyxl.workbook.workbook import Workbook
-from openpyxl.worksheet.worksheet import Worksheet
-
+from .book import Book, Sheet, text_constant
 from .errors import LayoutNotFoundError, SheetgenError
-from .evaluate import CellError, Evaluator, Value, formula_text
+from .evaluate import CellError, Evaluator, Value
 from .layout import SPEC_NAME, CellSpec, Layout, available_layouts, load_layout, resolve_layout
 from .models import Reference, model_for
 from .reference import kind_of
@@ -48,7 +46,7 @@ from .safety import (
     Limits,
     configured_limits,
     formula_hazards,
-    load_checked,
+    read_checked,
 )
 
 REL = 1e-12
@@ -152,25 +150,23 @@ def verify_workbook(
     """
     from .diagnose import diagnose
 
-    checked = load_checked(Path(path), limits or configured_limits())
-    wb = checked.workbook
+    checked = read_checked(Path(path), limits or configured_limits())
+    book = checked.book
     if layout is None:
-        layout = recorded_spec(wb)  # a generated layout (network, training) is found only so
+        layout = recorded_spec(book)  # a generated layout (network, training) is found only so
     layouts = (
         [layout if isinstance(layout, Layout) else resolve_layout(layout)]
         if layout
         else [load_layout(name) for name in available_layouts()]
     )
-    lay, ws = locate(wb, layouts, str(path))
-    ev = Evaluator(wb)
-    report = check(wb, ws, lay, str(path), evaluator=ev)
-    report = replace(report, warnings=(*report.warnings, *findings(checked.facts, wb)))
-    return diagnose(
-        wb, ws, lay, report, ev, path=Path(path), data=checked.data, variants=variants, seed=seed
-    )
+    lay, sheet = locate(book, layouts, str(path))
+    ev = Evaluator(book)
+    report = check(book, sheet, lay, str(path), evaluator=ev)
+    report = replace(report, warnings=(*report.warnings, *findings(checked.facts, book)))
+    return diagnose(book, sheet, lay, report, ev, path=Path(path), variants=variants, seed=seed)
 
 
-def findings(facts: FileFacts, wb: Workbook | None = None) -> tuple[str, ...]:
+def findings(facts: FileFacts, book: Book | None = None) -> tuple[str, ...]:
     """What the file holds that was deliberately left alone, said as warnings."""
     out = []
     if facts.has_macros:
@@ -178,8 +174,8 @@ def findings(facts: FileFacts, wb: Workbook | None = None) -> tuple[str, ...]:
     if facts.external_links:
         links = ", ".join(facts.external_links[:3])
         out.append(f"The file links to other workbooks ({links}); they were never opened.")
-    if wb is not None:
-        hazards = list(_hazardous_formulas(wb))
+    if book is not None:
+        hazards = list(_hazardous_formulas(book))
         for where, what in hazards[:5]:
             out.append(f"{where} {what}; it was not evaluated.")
         if len(hazards) > 5:
@@ -187,46 +183,42 @@ def findings(facts: FileFacts, wb: Workbook | None = None) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _hazardous_formulas(wb: Workbook) -> Iterator[tuple[str, str]]:
+def _hazardous_formulas(book: Book) -> Iterator[tuple[str, str]]:
     """Formulas (in cells or defined names) that could reach outside the workbook."""
-    for name, defn in wb.defined_names.items():
-        if found := formula_hazards(str(getattr(defn, "attr_text", ""))):
-            yield f"The defined name {name}", "; ".join(HAZARD_DESCRIPTIONS[h] for h in found)
-    for ws in wb.worksheets:
-        # ws._cells holds only the cells the file has: iter_rows() would create the whole box.
-        for cell in list(ws._cells.values()):
-            text = formula_text(cell.value)
-            if text and (found := formula_hazards(text)):
+    scoped = [(None, book.names)] + [(s.title, s.names) for s in book.sheets]
+    for _, names in scoped:
+        for name, text in names.items():
+            if found := formula_hazards(text):
+                yield f"The defined name {name}", "; ".join(HAZARD_DESCRIPTIONS[h] for h in found)
+    for sheet in book.sheets:
+        for at, cell in sheet.cells.items():
+            if cell.formula and (found := formula_hazards(cell.formula)):
                 what = "; ".join(HAZARD_DESCRIPTIONS[h] for h in found)
-                yield (
-                    f"Cell {cell.coordinate} of sheet {ws.title!r}",
-                    f"holds a formula that {what}",
-                )
+                yield f"Cell {at} of sheet {sheet.title!r}", f"holds a formula that {what}"
 
 
-def recorded_spec(wb: Workbook) -> str | None:
+def recorded_spec(book: Book | Any) -> str | None:
     """The layout spec ``build`` stored in the workbook, if it is there and readable."""
-    defn = wb.defined_names.get(SPEC_NAME)
-    text = getattr(defn, "attr_text", None)
-    if not isinstance(text, str) or len(text) < 2 or not text.startswith('"'):
+    spec = text_constant(Book.of(book).name(SPEC_NAME))
+    if not spec:
         return None
     try:
-        resolve_layout(text[1:-1])
+        resolve_layout(spec)
     except SheetgenError:
         return None
-    return text[1:-1]
+    return spec
 
 
-def locate(wb: Workbook, layouts: list[Layout], origin: str) -> tuple[Layout, Worksheet]:
+def locate(book: Book | Any, layouts: list[Layout], origin: str) -> tuple[Layout, Sheet]:
     """Find the sheet holding a layout by its labels, not by assuming the first sheet."""
-    best: tuple[float, Layout, Worksheet] | None = None
+    best: tuple[float, Layout, Sheet] | None = None
     for lay in layouts:
         labels = lay.labels
-        for ws in wb.worksheets:
-            hits = sum(_same_text(ws[c.at].value, c.text) for c in labels)
+        for sheet in Book.of(book).sheets:
+            hits = sum(_same_text(sheet.value(c.at), c.text) for c in labels)
             score = hits / len(labels) if labels else 0.0
             if best is None or score > best[0]:
-                best = (score, lay, ws)
+                best = (score, lay, sheet)
     if best is None or best[0] < 0.5:
         names = ", ".join(lay.title or lay.name for lay in layouts)
         raise LayoutNotFoundError(
@@ -244,26 +236,29 @@ def _same_text(found: object, expected: str | None) -> bool:
 
 
 def check(
-    wb: Workbook,
-    ws: Worksheet,
+    book: Book | Any,
+    sheet: Sheet | Any,
     layout: Layout,
     origin: str = "",
     *,
     evaluator: Evaluator | None = None,
 ) -> Report:
-    """Compare every checked cell of ``layout`` on sheet ``ws`` with the reference."""
-    ev = evaluator or Evaluator(wb)
-    sheet = ws.title
-    params = ev.evaluate((sheet, c.at) for c in layout.inputs)
-    found = ev.evaluate((sheet, c.at) for c in layout.checked)
-    values = {c.quantity: params[(sheet, c.at)] for c in layout.inputs if c.quantity}
+    """Compare every checked cell of ``layout`` on ``sheet`` with the reference.
+
+    ``book`` and ``sheet`` may also be an openpyxl ``Workbook`` and one of its worksheets.
+    """
+    ev = evaluator or Evaluator(book)
+    title: str = sheet.title
+    params = ev.evaluate((title, c.at) for c in layout.inputs)
+    found = ev.evaluate((title, c.at) for c in layout.checked)
+    values = {c.quantity: params[(title, c.at)] for c in layout.inputs if c.quantity}
     results: list[CellResult] = [
         r for c in layout.inputs if (r := _check_input(c, values)) is not None
     ]
     expected = _reference(layout, values)
     for spec in layout.checked:
         assert spec.quantity is not None
-        ref = (sheet, spec.at)
+        ref = (title, spec.at)
         formula = ev.formula(ref)
         problem = ev.problems.get(ref)
         results.append(
@@ -273,7 +268,7 @@ def check(
     return Report(
         path=origin,
         layout=layout.name,
-        sheet=sheet,
+        sheet=title,
         parameters=values,
         cells=tuple(results),
         warnings=warnings,
