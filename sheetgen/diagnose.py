@@ -77,7 +77,7 @@ def diagnose(
     n = VARIANTS if variants is None else variants
     if n > 0:
         cells = _fragility(
-            book, ws, layout, report.parameters, cells, n, SEED if seed is None else seed
+            ev, book, ws, layout, report.parameters, cells, n, SEED if seed is None else seed
         )
     causes = _causes(cells, graph, _closeness(layout, report.parameters))
     by_cell = {c.cell: c for c in cells}
@@ -325,7 +325,59 @@ def variant_parameters(
     return out
 
 
+def off_template(ev: Evaluator, sheet: str, layout: Layout) -> set[str]:
+    """Checked cells whose value may not follow the inputs the way the template's does.
+
+    A cell holding the template's own formula (up to ``$``, spaces and case), whose
+    references and names reach only cells that are parameters or hold the template's own
+    formulas in turn, computes what the template computes for *any* inputs: re-evaluating it
+    with other inputs cannot find it fragile. Every other checked cell is returned. Most
+    submissions keep the template's formulas, so most skip the re-evaluations altogether.
+    """
+    specs = {c.at: c for c in layout.cells}
+    inputs = {c.at for c in layout.inputs}
+    if any(ev.points_to(sheet, name) != (sheet, at) for name, at in layout.names.items()):
+        return {c.at for c in layout.checked}  # a name the template uses points elsewhere
+    tainted: dict[str, bool] = {}
+    for root in layout.checked:
+        stack = [(root.at, False)]
+        while stack:
+            at, expanded = stack.pop()
+            if at in tainted:
+                continue
+            spec = specs.get(at)
+            text = ev.formula((sheet, at))
+            if at in inputs or (spec is not None and spec.kind == "constant" and text is None):
+                tainted[at] = False  # what the template has here too
+                continue
+            if (
+                spec is None
+                or spec.formula is None
+                or text is None
+                or (_normal(text) != _normal(spec.formula))
+            ):
+                tainted[at] = True
+                continue
+            deps = ev.dependencies((sheet, at))
+            if any(dep[0] != sheet for dep in deps):
+                tainted[at] = True
+            elif expanded:  # a dependency still open is a cycle: tainted
+                tainted[at] = any(tainted.get(dep[1], True) for dep in deps)
+            else:
+                stack.append((at, True))
+                stack.extend((dep[1], False) for dep in deps if dep[1] not in tainted)
+    return {at for at, bad in tainted.items() if bad}
+
+
+def _normal(formula: str) -> str:
+    """A formula without ``$``, spaces and case, outside string literals."""
+    pieces = formula.split('"')
+    pieces[::2] = [p.replace("$", "").replace(" ", "").upper() for p in pieces[::2]]
+    return '"'.join(pieces)
+
+
 def _fragility(
+    ev: Evaluator,
     book: Book,
     ws: Sheet,
     layout: Layout,
@@ -337,6 +389,7 @@ def _fragility(
     # Cells holding plain numbers were judged by verify's policy for typed numbers; here we
     # look for numbers hidden inside formulas that do refer to cells.
     ok = {c.cell for c in cells if c.ok and c.formula and compile_formula(c.formula).inputs}
+    ok &= off_template(ev, ws.title, layout)
     if not ok or _reference(layout, params) is None:
         return cells
     rng = random.Random(seed)

@@ -285,6 +285,11 @@ class Evaluator:
             for c in range(min_col, max_col + 1)
         ]
 
+    def points_to(self, sheet: str, name: str) -> tuple[str, str] | None:
+        """The cell or range a defined name points to from ``sheet``, None if it is not one."""
+        target = self._name(sheet, name)
+        return None if target is None else (self._title(target[0]), target[1])
+
     def _name(self, sheet: str, name: str) -> tuple[str, str] | None:
         """Where a defined name points (one cell or range): the sheet's own names first."""
         own = self.sheets.get(sheet.upper())

@@ -268,3 +268,38 @@ def test_typed_copies_of_an_input_follow_the_articles_style_with_a_note(make: Ma
     report = check(make(edits={"B8": 0.4, "C8": "=0.5"}), variants=3)
     assert report.ok, to_text(report, only_wrong=True)
     assert any("B8" in w for w in report.warnings) and any("C8" in w for w in report.warnings)
+
+
+def _off_template(path: Path) -> set[str]:
+    import openpyxl
+
+    from sheetgen.diagnose import off_template
+    from sheetgen.evaluate import Evaluator
+    from sheetgen.layout import load_layout
+
+    layout = load_layout("single_neuron")
+    return off_template(Evaluator(openpyxl.load_workbook(path)), layout.sheet, layout)
+
+
+def test_only_cells_that_may_stray_from_the_template_are_re_evaluated(make: Make) -> None:
+    """The robustness re-evaluations are skipped for cells that provably follow any inputs."""
+    assert _off_template(make()) == set()
+    assert _off_template(make(edits={"E2": "=b2 * $C$2 + D2"})) == set()  # the same formula
+    reordered = _off_template(make(edits={"E2": "=D2+B2*C2"}))  # right, but not the template's
+    assert {"E2", "F2", "E3", "K9"} <= reordered
+    assert "C3" not in reordered  # d net / d weight = input: it does not read E2
+    assert check(make(edits={"E2": "=D2+B2*C2"}), variants=3).ok  # re-evaluated, and sound
+
+
+def test_a_redirected_name_sends_every_cell_to_the_re_evaluations(make: Make) -> None:
+    import openpyxl
+    from openpyxl.workbook.defined_name import DefinedName
+
+    path = make()
+    wb = openpyxl.load_workbook(path)
+    wb["Neuron"]["M1"] = 0.0001  # the same number, typed in another cell
+    wb.defined_names["Tiny"] = DefinedName("Tiny", attr_text="'Neuron'!$M$1")
+    wb.save(path)
+    assert "K9" in _off_template(path)
+    cells = by_cell(check(path, variants=3))
+    assert cells["K9"].status == "fragile"  # Tiny no longer follows the sheet's Tiny cell
