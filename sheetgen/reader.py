@@ -50,6 +50,21 @@ class ReadError(Exception):
     """The file is a zip of XML, but not a workbook this reader can make sense of."""
 
 
+def reads(part: str) -> bool:
+    """Whether this reader may parse ``part``: where Excel, LibreOffice, Google Sheets and
+    openpyxl keep relationships, the workbook, its shared strings and its worksheets.
+
+    ``sheetgen.safety`` vets the XML of these parts only (styles, drawings, charts and
+    comments are never parsed, so only their sizes are checked); a file whose relationships
+    point elsewhere is refused rather than read unvetted.
+    """
+    low = part.lower()
+    return low.endswith(".rels") or low in _PARTS or low.startswith("xl/worksheets/")
+
+
+_PARTS = frozenset({"[content_types].xml", "xl/workbook.xml", "xl/sharedstrings.xml"})
+
+
 def read_book(data: bytes) -> Book:
     """The workbook in ``data`` (the bytes of an .xlsx file)."""
     try:
@@ -70,6 +85,8 @@ class _Package:
         name = self.names.get(part.lstrip("/").lower())
         if name is None:
             raise ReadError(f"the part {part} is missing")
+        if not reads(name):
+            raise ReadError(f"it keeps a workbook part in an unusual place ({name})")
         return self.zf.read(name)
 
     def has(self, part: str) -> bool:

@@ -34,7 +34,7 @@ import stat
 import struct
 import warnings
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Final, NoReturn
@@ -943,11 +943,49 @@ def _looks_like_xml(name: str, head: bytes) -> bool:
     return head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"<"
 
 
+def _wide(head: bytes) -> bool:
+    """UTF-16 (or NUL-padded) XML, whose declarations a byte search would not see."""
+    return head.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in head[:64]
+
+
+class _DeclarationSniff:
+    """For XML no one will parse: refuse the declarations an XML bomb needs, all the same.
+
+    A part that is only inflated and measured cannot explode, but a file carrying a bomb is
+    hostile and is told so wherever the bomb sits; a byte search costs next to nothing.
+    """
+
+    def __init__(self, label: str, part: str) -> None:
+        self.label = label
+        self.shown = _show(part)
+        self.tail = b""
+
+    def feed(self, chunk: bytes) -> None:
+        window = self.tail + chunk
+        if b"<!ENTITY" in window:
+            raise UnsafeFileError(
+                f"{self.label} contains an XML entity declaration in {self.shown} "
+                "(a possible XML bomb)."
+            )
+        if b"<!DOCTYPE" in window:
+            raise UnsafeFileError(
+                f"{self.label} contains an XML document type declaration in {self.shown}, "
+                "which workbooks never have (a possible XML bomb)."
+            )
+        self.tail = window[-16:]
+
+
 def _scan_entries(
-    label: str, zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], budget: _Budget
+    label: str,
+    zf: zipfile.ZipFile,
+    infos: list[zipfile.ZipInfo],
+    budget: _Budget,
+    parsed: Callable[[str], bool] | None = None,
 ) -> dict[str, list[str]]:
     """Inflate every entry in chunks, never past its declared size, scanning XML.
 
+    ``parsed``: which parts will be parsed at all (default: any, as openpyxl may); the
+    XML of the others is not scanned, only inflated and measured.
     Returns the external-link targets found, keyed by link rels part.
     """
     limits = budget.limits
@@ -956,6 +994,7 @@ def _scan_entries(
         if info.is_dir():
             continue
         scan: _XmlScan | None = None
+        sniff: _DeclarationSniff | None = None
         seen = 0
         try:
             with zf.open(info) as stream:
@@ -976,10 +1015,16 @@ def _scan_entries(
                         )
                     if first:
                         first = False
-                        if _looks_like_xml(info.filename, chunk):
+                        if not _looks_like_xml(info.filename, chunk):
+                            pass
+                        elif parsed is None or parsed(info.filename) or _wide(chunk):
                             scan = _XmlScan(label, info.filename, budget)
+                        else:
+                            sniff = _DeclarationSniff(label, info.filename)
                     if scan is not None:
                         scan.feed(chunk, final=not chunk)
+                    elif sniff is not None:
+                        sniff.feed(chunk)
                     if not chunk:
                         break
             if scan is not None:
@@ -1013,8 +1058,11 @@ def _macro_parts(names: list[str]) -> bool:
     return False
 
 
-def _vet(path: Path, data: bytes, limits: Limits) -> FileFacts:
-    """Everything :func:`check_file` does, on bytes already read."""
+def _vet(
+    path: Path, data: bytes, limits: Limits, parsed: Callable[[str], bool] | None = None
+) -> FileFacts:
+    """Everything :func:`check_file` does, on bytes already read (``parsed``: see
+    :func:`_scan_entries`)."""
     label = _file_label(path)
     if not data.startswith(_ZIP_MAGIC):
         message = _not_a_zip_message(label, data)
@@ -1044,7 +1092,7 @@ def _vet(path: Path, data: bytes, limits: Limits) -> FileFacts:
         if kind != "xlsx":
             raise InputFileError(f"{label} is {kind}, not an .xlsx workbook.")
         budget = _Budget(limits)
-        link_targets = _scan_entries(label, zf, infos, budget)
+        link_targets = _scan_entries(label, zf, infos, budget, parsed)
         # Sizes and XML are vetted by now, so reading this small part is safe.
         types_name = next(n for n in names if n.lower() == "[content_types].xml")
         content_types = zf.read(types_name)
@@ -1134,11 +1182,11 @@ def read_checked(path: Path, limits: Limits = DEFAULT_LIMITS) -> CheckedBook:
     What ``verify`` reads: cells, formulas and defined names only, no object model. Every
     exception the reader raises becomes one :class:`InputFileError` sentence.
     """
-    from sheetgen.reader import read_book
+    from sheetgen.reader import read_book, reads
 
     label = _file_label(path)
     data = _read_input(path, limits)
-    facts = _vet(path, data, limits)
+    facts = _vet(path, data, limits, reads)
     try:
         book = read_book(data)
     except MemoryError:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import os
 import random
+import re
 import subprocess
 import sys
 import tempfile
@@ -226,3 +227,33 @@ def test_verify_never_crashes_on_mangled_workbooks(data: bytes) -> None:
         else:
             assert report.cells
     random.seed()  # hypothesis derandomises; leave the global generator as we found it
+
+
+@pytest.mark.parametrize("part", ["xl/styles.xml", "xl/charts/chart1.xml", "xl/theme/theme1.xml"])
+def test_an_xml_bomb_in_a_part_verify_never_parses_is_still_refused(
+    tmp_path: Path, part: str
+) -> None:
+    """verify parses only relationships, the workbook, strings and worksheets; a bomb in
+    styles or a chart cannot go off, but a file carrying one is hostile and is told so."""
+    article = build(tmp_path / "article.xlsx")
+    parts = hostile.read_parts(article)
+    assert part in parts
+    body = re.sub(rb"^<\?xml[^>]*\?>", b"", parts[part])
+    bomb = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa">]>' + body
+    path = hostile.rebuild(article, tmp_path / "bomb.xlsx", replace_parts={part: bomb})
+    assert "XML entity declaration" in one_sentence(verify_bounded(path))
+
+
+def test_a_worksheet_kept_in_an_unusual_part_is_refused_not_read_unvetted(tmp_path: Path) -> None:
+    article = build(tmp_path / "article.xlsx")
+    parts = hostile.read_parts(article)
+    rels = parts["xl/_rels/workbook.xml.rels"].replace(
+        b"worksheets/sheet1.xml", b"media/sheet1.xml"
+    )
+    path = hostile.rebuild(
+        article,
+        tmp_path / "moved.xlsx",
+        replace_parts={"xl/_rels/workbook.xml.rels": rels},
+        add={"xl/media/sheet1.xml": parts["xl/worksheets/sheet1.xml"]},
+    )
+    assert "unusual place (xl/media/sheet1.xml)" in one_sentence(verify_bounded(path))
