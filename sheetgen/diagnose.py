@@ -399,7 +399,7 @@ def _fragility(
         inputs: dict[Ref, Value] = {
             (ws.title, s.at): other[s.quantity] for s in layout.inputs if s.quantity
         }
-        what_if = Evaluator(book, inputs)
+        what_if = ev.with_overrides(inputs)
         rep = check(book, ws, layout, evaluator=what_if)
         vcells = [_reclassify(c, ws, None, frozenset()) for c in rep.cells]
         causes = _causes(vcells, _Graph(what_if, ws.title), _closeness(layout, rep.parameters))

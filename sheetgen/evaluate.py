@@ -146,8 +146,10 @@ class Evaluator:
         self.values: dict[Ref, Value] = {}
         self.problems: dict[Ref, Problem] = {}
         self.values.update(self.overrides)
+        # What depends on the book alone, not on values: shared with what-if children.
         self._formulas: dict[Ref, str | None] = {}
         self._resolved: dict[tuple[str, str], list[Ref] | Problem] = {}
+        self._deps: dict[Ref, list[Ref]] = {}
         logging.getLogger("schedula").setLevel(logging.CRITICAL)
         logging.getLogger("formulas").setLevel(logging.CRITICAL)
 
@@ -176,7 +178,7 @@ class Evaluator:
         A ref may itself be overridden (its formula is still what is evaluated): this asks
         "is this cell right once the cells it reads are right?" without touching the workbook.
         """
-        child = Evaluator(self.book, {**self.overrides, **overrides})
+        child = self.with_overrides(overrides)
         out: dict[Ref, Value] = {}
         for ref in refs:
             text = child.formula(ref)
@@ -187,17 +189,28 @@ class Evaluator:
             out[ref] = child._compute(ref, text)
         return out
 
+    def with_overrides(self, overrides: Mapping[Ref, Value]) -> Evaluator:
+        """A fresh evaluator of the same book with more ``overrides``.
+
+        It shares what depends on the book alone (formulas, references, dependencies), so
+        asking many what-if questions costs only the evaluations.
+        """
+        child = Evaluator(self.book, {**self.overrides, **overrides})
+        child._formulas, child._resolved, child._deps = self._formulas, self._resolved, self._deps
+        return child
+
     def dependencies(self, ref: Ref) -> list[Ref]:
         """The cells a formula cell reads directly (empty for a value cell)."""
+        if ref in self._deps:
+            return self._deps[ref]
         text = self.formula(ref)
-        if text is None:
-            return []
-        compiled = compile_formula(text)
         deps: list[Ref] = []
-        for name in compiled.inputs:
-            resolved = self._resolve(ref[0], name)
-            if isinstance(resolved, list):
-                deps.extend(resolved)
+        if text is not None:
+            for name in compile_formula(text).inputs:
+                resolved = self._resolve(ref[0], name)
+                if isinstance(resolved, list):
+                    deps.extend(resolved)
+        self._deps[ref] = deps
         return deps
 
     def _solve(self, root: Ref) -> None:
