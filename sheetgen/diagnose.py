@@ -23,6 +23,7 @@
 
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
@@ -369,6 +370,7 @@ def off_template(ev: Evaluator, sheet: str, layout: Layout) -> set[str]:
     return {at for at, bad in tainted.items() if bad}
 
 
+@functools.lru_cache(maxsize=4096)
 def _normal(formula: str) -> str:
     """A formula without ``$``, spaces and case, outside string literals."""
     pieces = formula.split('"')

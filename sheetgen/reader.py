@@ -238,6 +238,14 @@ def _worksheet(data: bytes, strings: list[str]) -> dict[str, Cell]:
     return _SheetReader(strings).read(data)
 
 
+# The worksheet elements the reader acts on, by the name expat reports ("namespace}local").
+_SHEET_TAGS = {
+    f"{ns}}}{local}": local
+    for ns in _MAIN
+    for local in ("sheetData", "row", "c", "f", "v", "is", "rPh", "t")
+}
+
+
 class _SheetReader:
     """Streams one worksheet part; see the module docstring for the rules it follows."""
 
@@ -259,8 +267,8 @@ class _SheetReader:
         return self.cells
 
     def start(self, name: str, attrs: dict[str, str]) -> None:
-        ns, local = _local(name)
-        if ns not in _MAIN:
+        local = _SHEET_TAGS.get(name)
+        if local is None:
             return
         if local == "sheetData":
             self.in_data = True
@@ -292,8 +300,8 @@ class _SheetReader:
             self.target = self.parts["is"]
 
     def end(self, name: str) -> None:
-        ns, local = _local(name)
-        if ns not in _MAIN:
+        local = _SHEET_TAGS.get(name)
+        if local is None:
             return
         if local == "sheetData":
             self.in_data = False

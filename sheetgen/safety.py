@@ -27,6 +27,7 @@ put terminal escape sequences on the user's screen.
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import re
@@ -1335,6 +1336,12 @@ def formula_hazards(formula: str) -> list[str]:
     whatever their argument, because the argument is built at run time.
     Never raises, whatever the text.
     """
+    return list(_hazards(formula))
+
+
+@functools.lru_cache(maxsize=4096)
+def _hazards(formula: str) -> tuple[str, ...]:
+    """:func:`formula_hazards`, remembered: a class's workbooks repeat the same formulas."""
     text, names, external = _split_formula(formula)
     found: set[str] = set()
     if external or any(_EXTERNAL_NAME_MARKS.search(name) for name in names):
@@ -1346,4 +1353,4 @@ def formula_hazards(formula: str) -> list[str]:
         if code:
             found.add(code)
     order = list(HAZARD_DESCRIPTIONS)
-    return sorted(found, key=order.index)
+    return tuple(sorted(found, key=order.index))
