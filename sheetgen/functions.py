@@ -11,20 +11,93 @@ not where the index says, a caller that wants the whole table), it loads everyth
 ``get_functions()`` does. ``SHEETGEN_EAGER_FUNCTIONS=1`` turns the whole thing off.
 
 Regenerate the index after upgrading ``formulas``: ``python -m sheetgen.functions``.
+
+One submodule, ``stat`` (MAX, MIN, AVERAGE: what a ReLU or a learner's own formula uses),
+imports three scipy packages at its top, a second and more, for a handful of statistical
+functions. While we import it, those scipy modules are stand-ins (:class:`_Later`) that import
+the real module the first time one of their functions is used; scipy is left exactly as it
+was for everyone else. MAX never touches scipy; KURT or LOGNORM.DIST load it when called.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import os
 import sys
+import types
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 INDEX_FILE = Path(__file__).with_name("_formulas_index.py")
 BASE = ""  # the index's name for functions that formulas.functions itself defines
+
+
+# What ``formulas.functions.stat`` takes from scipy while it is imported (formulas 1.3.4):
+# ``from scipy import stats, linalg`` and ``from scipy.interpolate import interp1d``.
+_DEFERRED = {"scipy": ("stats", "linalg"), "scipy.interpolate": ("interp1d",)}
+_DEFERRED_MODULES = ("scipy", "scipy.stats", "scipy.linalg", "scipy.interpolate")
+
+
+class _Later(types.ModuleType):
+    """A scipy module that is imported for real only when one of its attributes is used.
+
+    Attributes an importer takes at import time (``_DEFERRED``) are handed out as stand-ins
+    themselves: submodules as :class:`_Later`, functions as calls that import first.
+    """
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self._real: types.ModuleType | None = None
+        self.__path__: list[str] = []  # a package, to the import machinery
+
+    def _load(self) -> types.ModuleType:
+        if self._real is None:
+            if sys.modules.get(self.__name__) is self:
+                del sys.modules[self.__name__]  # let the import machinery find the real one
+            self._real = importlib.import_module(self.__name__)
+        return self._real
+
+    def __getattr__(self, attr: str) -> Any:
+        if self._real is None and attr in _DEFERRED.get(self.__name__, ()):
+            name = f"{self.__name__}.{attr}"
+            stand_in = sys.modules.get(name)
+            if isinstance(stand_in, _Later):
+                return stand_in
+            return _later_call(self, attr)
+        return getattr(self._load(), attr)
+
+
+def _later_call(module: _Later, attr: str) -> Callable[..., Any]:
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return getattr(module._load(), attr)(*args, **kwargs)
+
+    call.__name__ = call.__qualname__ = attr
+    return call
+
+
+@contextlib.contextmanager
+def _scipy_later() -> Iterator[None]:
+    """Within: scipy's modules are :class:`_Later` stand-ins, unless scipy is already loaded."""
+    if any(name in sys.modules for name in _DEFERRED_MODULES):
+        yield
+        return
+    stand_ins = {name: _Later(name) for name in _DEFERRED_MODULES}
+    sys.modules.update(stand_ins)
+    try:
+        yield
+    finally:
+        for name, stand_in in stand_ins.items():
+            if sys.modules.get(name) is stand_in:
+                del sys.modules[name]
+
+
+def _import_submodule(module: str, package: str) -> Any:
+    """``importlib.import_module(module, package)``, with scipy deferred (module docstring)."""
+    with _scipy_later():
+        return importlib.import_module(module, package)
 
 
 class LazyFunctions(dict[str, Any]):
@@ -71,7 +144,7 @@ class LazyFunctions(dict[str, Any]):
         if module is None:
             return False
         if module not in self._loaded:
-            self._take(module, importlib.import_module(module, self._base.__name__).FUNCTIONS)
+            self._take(module, _import_submodule(module, self._base.__name__).FUNCTIONS)
         if not dict.__contains__(self, name):  # the index is wrong about this version: be safe
             self.load_all()
         return True
@@ -82,7 +155,7 @@ class LazyFunctions(dict[str, Any]):
             return
         table: dict[str, Any] = {}
         for module in self._submodules:
-            table.update(importlib.import_module(module, self._base.__name__).FUNCTIONS)
+            table.update(_import_submodule(module, self._base.__name__).FUNCTIONS)
         table.update(self._base.FUNCTIONS)
         table.update(self._custom)
         dict.clear(self)

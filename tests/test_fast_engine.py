@@ -227,6 +227,53 @@ def test_scipy_free_sheet_never_imports_scipy(tmp_path: Path) -> None:
     assert out.stdout.split() == ["['',", "'.math']", "False"]
 
 
+def test_a_relu_sheet_uses_max_without_importing_scipy(tmp_path: Path) -> None:
+    """MAX lives in the engine's statistics module, which imports scipy at its top."""
+    path = build(tmp_path / "relu.xlsx", "neuron:activation=relu")
+    code = (
+        "import sys\n"
+        "from sheetgen import verify_workbook\n"
+        f"assert verify_workbook({str(path)!r}).ok\n"
+        "from sheetgen.functions import lazy_table\n"
+        "print('.stat' in lazy_table().loaded, [m for m in sys.modules if 'scipy' in m])\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=ENV, check=True
+    )
+    assert out.stdout.split() == ["True", "[]"]
+
+
+def test_statistics_functions_still_load_scipy_when_called() -> None:
+    """Deferred is not missing: each function gets the real scipy when it runs."""
+    code = (
+        "import sys\n"
+        "from sheetgen.evaluate import compile_formula\n"
+        "from formulas import Ranges\n"
+        "import numpy as np\n"
+        "print(compile_formula('=MAX(0,A1)').function(-2.0))\n"
+        "print('scipy.stats' in sys.modules)\n"
+        "print(compile_formula('=KURT(A1,B1,C1,D1,E1)').function(1.0, 2.0, 3.0, 4.0, 9.0))\n"
+        "r = Ranges().push('A1:A5', np.array([[1.0], [2.0], [3.0], [4.0], [9.0]], object))\n"
+        "print(compile_formula('=PERCENTILE.INC(A1:A5,0.3)').function(r))\n"
+        "import scipy.stats, scipy.interpolate\n"
+        "print(type(scipy.stats).__name__, type(scipy.interpolate).__name__)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=ENV, check=True
+    )
+    lines = out.stdout.split("\n")
+    assert lines[0] in ("0", "0.0", "[[0]]", "[[0.0]]")
+    assert lines[1] == "False"
+    xs = [1.0, 2.0, 3.0, 4.0, 9.0]  # Excel's KURT, from its documented formula
+    n, mean = len(xs), sum(xs) / len(xs)
+    s2 = sum((x - mean) ** 2 for x in xs) / (n - 1)
+    kurt = n * (n + 1) / ((n - 1) * (n - 2) * (n - 3)) * sum((x - mean) ** 4 for x in xs) / s2**2
+    kurt -= 3 * (n - 1) ** 2 / ((n - 2) * (n - 3))
+    assert float(lines[2].strip("[]")) == pytest.approx(kurt, rel=1e-12)
+    assert float(lines[3].strip("[]")) == pytest.approx(2.2)  # Excel: PERCENTILE.INC = 2.2
+    assert lines[4] == "module module"  # everyone else gets the real scipy
+
+
 # --- the lazy function table -------------------------------------------------------------
 
 
