@@ -53,6 +53,15 @@ def split(coordinate: str) -> tuple[int, int]:
     return row, column_index(match.group(1))
 
 
+def within(coordinate: str) -> bool:
+    """Whether ``coordinate`` is a cell of Excel's grid (``XFE1`` and ``A0`` are not)."""
+    try:
+        split(coordinate)
+    except ValueError:
+        return False
+    return True
+
+
 def name(row: int, column: int) -> str:
     """``(2, 2)`` -> ``"B2"``."""
     return f"{column_letter(column)}{row}"

@@ -51,6 +51,7 @@ class Compiled:
 
 
 _EXTERNAL = re.compile(r"\[[^\]]*\]")
+_PLAIN_CELL = re.compile(r"[A-Z]{1,3}[1-9][0-9]{0,6}")
 
 
 _CELL = re.compile(r"(?<![\w.!$:'\"])\$?([A-Za-z]{1,3})\$?(\d+)(?![\w(!:])")
@@ -267,6 +268,8 @@ class Evaluator:
         return self._resolved[key]
 
     def _resolve_name(self, sheet: str, name: str) -> list[Ref] | Problem:
+        if _PLAIN_CELL.fullmatch(name) and a1.within(name):  # the common case: B2
+            return [(self._title(sheet), name)]
         if _EXTERNAL.search(name):
             return Problem(
                 "external", f"refers to another workbook ({name}), which is never opened"
@@ -321,7 +324,7 @@ class Evaluator:
             if isinstance(resolved, Problem):
                 self.problems[ref] = resolved
                 return CellError("#REF!")
-            inherited = [
+            inherited = self.problems and [
                 r for r in resolved if r in self.problems and self.problems[r].kind == "circular"
             ]
             if inherited:
@@ -341,11 +344,15 @@ class Evaluator:
         return _from_engine(result)
 
     def _argument(self, name: str, refs: Sequence[Ref]) -> Any:
+        if len(refs) == 1 and ":" not in name:
+            value = self.values[refs[0]]
+            if type(value) is float:  # most arguments: a number, as it is
+                return value
+            import schedula as sh
+
+            return _to_engine(value, sh.EMPTY)
         import numpy as np
         import schedula as sh
-
-        if len(refs) == 1 and ":" not in name:
-            return _to_engine(self.values[refs[0]], sh.EMPTY)
         from formulas import Ranges
 
         first, last = refs[0][1], refs[-1][1]
