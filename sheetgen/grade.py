@@ -26,14 +26,15 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import IO, Any
-
-import pandas as pd
+from typing import IO, TYPE_CHECKING, Any
 
 from .errors import SheetgenError, UsageError
 from .fileio import write_atomically
 from .report import to_dict, to_junit
 from .verify import CellResult, Report, verify_workbook
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 Weight = Callable[[CellResult], float]
 
@@ -216,6 +217,8 @@ class ClassReport:
         return [_row(g, weight) for g in self.graded]
 
     def table(self, weight: Weight = equal_weight) -> pd.DataFrame:
+        import pandas as pd  # a third of a second: only for tables and CSV
+
         return pd.DataFrame(self.rows(weight), columns=list(COLUMNS))
 
     @property
