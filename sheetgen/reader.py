@@ -29,7 +29,7 @@ import io
 import posixpath
 import re
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from xml.parsers import expat
 
 from . import a1
@@ -65,11 +65,15 @@ def reads(part: str) -> bool:
 _PARTS = frozenset({"[content_types].xml", "xl/workbook.xml", "xl/sharedstrings.xml"})
 
 
-def read_book(data: bytes) -> Book:
-    """The workbook in ``data`` (the bytes of an .xlsx file)."""
+def read_book(data: bytes, captured: Mapping[str, SheetCapture] | None = None) -> Book:
+    """The workbook in ``data`` (the bytes of an .xlsx file).
+
+    ``captured``: worksheets already read by :class:`SheetCapture` during another pass over
+    the same bytes (``sheetgen.safety``'s), by part name; the others are parsed here.
+    """
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            return _Package(zf).book()
+            return _Package(zf, captured or {}).book()
     except ReadError:
         raise
     except (zipfile.BadZipFile, KeyError, ValueError, expat.ExpatError) as exc:
@@ -77,9 +81,10 @@ def read_book(data: bytes) -> Book:
 
 
 class _Package:
-    def __init__(self, zf: zipfile.ZipFile) -> None:
+    def __init__(self, zf: zipfile.ZipFile, captured: Mapping[str, SheetCapture]) -> None:
         self.zf = zf
         self.names = {n.lower(): n for n in zf.namelist()}
+        self.captured = {name.lower(): capture for name, capture in captured.items()}
 
     def read(self, part: str) -> bytes:
         name = self.names.get(part.lstrip("/").lower())
@@ -112,6 +117,13 @@ class _Package:
         _parse(self.read(rels_part), start)
         return out
 
+    def worksheet(self, part: str, strings: list[str]) -> dict[str, Cell]:
+        capture = self.captured.get(part.lstrip("/").lower())
+        if capture is None:
+            capture = SheetCapture()
+            _parse(self.read(part), capture.start_named, capture.end_named, capture.text)
+        return capture.cells(strings)
+
     def book(self) -> Book:
         office = [t for kind, t in self.rels("").values() if kind.endswith("/officeDocument")]
         workbook = office[0] if office else "xl/workbook.xml"
@@ -131,7 +143,7 @@ class _Package:
             if not kind.endswith("/worksheet"):
                 continue  # chart sheets, dialog sheets, dangling ids: no cells to verify
             local = {n: text for n, scope, text in names if scope == str(index)}
-            sheets.append(Sheet(title, _worksheet(self.read(target), strings), local))
+            sheets.append(Sheet(title, self.worksheet(target, strings), local))
         glob = {n: text for n, scope, text in names if scope is None}
         return Book(tuple(sheets), glob)
 
@@ -234,10 +246,6 @@ def _shared_strings(data: bytes) -> list[str]:
     return strings
 
 
-def _worksheet(data: bytes, strings: list[str]) -> dict[str, Cell]:
-    return _SheetReader(strings).read(data)
-
-
 # The worksheet elements the reader acts on, by the name expat reports ("namespace}local").
 _SHEET_TAGS = {
     f"{ns}}}{local}": local
@@ -246,12 +254,29 @@ _SHEET_TAGS = {
 }
 
 
-class _SheetReader:
-    """Streams one worksheet part; see the module docstring for the rules it follows."""
+def captures(part: str) -> bool:
+    """Whether ``part`` is read with a :class:`SheetCapture` (a worksheet, by its name)."""
+    low = part.lower()
+    return low.startswith("xl/worksheets/") and low.endswith(".xml") and low.count("/") == 2
 
-    def __init__(self, strings: list[str]) -> None:
-        self.strings = strings
-        self.cells: dict[str, Cell] = {}
+
+class _SharedString(int):
+    """A ``t="s"`` cell's index into the shared strings, until the table is known."""
+
+
+class SheetCapture:
+    """One worksheet's cells, from the events of a streaming parse; the module docstring says
+    which rules it follows.
+
+    It takes elements by local name (``start("c", attrs)``), so the pass ``sheetgen.safety``
+    makes over a worksheet to vet it can feed it too and the part is parsed once; inside
+    ``<sheetData>`` every element is SpreadsheetML's own. Shared strings are looked up by
+    :meth:`cells`, when the table is known (it may come later in the zip). Problems are
+    raised as :class:`ReadError`.
+    """
+
+    def __init__(self) -> None:
+        self._cells: dict[str, Cell] = {}
         self.shared: dict[str, tuple[str, int, int]] = {}  # si -> (formula, row, column)
         self.row = 0
         self.column = 0
@@ -262,14 +287,29 @@ class _SheetReader:
         self.target: list[str] | None = None  # where character data goes now
         self.rph = 0
 
-    def read(self, data: bytes) -> dict[str, Cell]:
-        _parse(data, self.start, self.end, self.text)
-        return self.cells
+    def cells(self, strings: list[str]) -> dict[str, Cell]:
+        """The cells read, shared strings looked up in ``strings``."""
+        out = self._cells
+        for at, cell in out.items():
+            if isinstance(cell.value, _SharedString):
+                index = int(cell.value)
+                if not 0 <= index < len(strings):
+                    raise ReadError(f"cell {at} refers to shared string {index}, which is missing")
+                out[at] = Cell(strings[index], cell.formula)
+        return out
 
-    def start(self, name: str, attrs: dict[str, str]) -> None:
+    def start_named(self, name: str, attrs: dict[str, str]) -> None:
+        """:meth:`start` for a parser that reports ``namespace}local`` names."""
         local = _SHEET_TAGS.get(name)
-        if local is None:
-            return
+        if local is not None:
+            self.start(local, attrs)
+
+    def end_named(self, name: str) -> None:
+        local = _SHEET_TAGS.get(name)
+        if local is not None:
+            self.end(local)
+
+    def start(self, local: str, attrs: dict[str, str]) -> None:
         if local == "sheetData":
             self.in_data = True
         elif not self.in_data:
@@ -280,7 +320,10 @@ class _SheetReader:
         elif local == "c":
             ref = attrs.get("r")
             if ref:
-                self.row, self.column = a1.split(ref)
+                try:
+                    self.row, self.column = a1.split(ref)
+                except ValueError as exc:
+                    raise ReadError(str(exc)) from None
             else:
                 self.column += 1
             self.cell = (self.row, self.column, attrs.get("t", "n"))
@@ -288,7 +331,7 @@ class _SheetReader:
             self.parts = {}
         elif self.cell is None:
             return
-        elif local in ("f", "v"):
+        elif local == "f" or local == "v":
             if local == "f":
                 self.formula = attrs
             self.target = self.parts.setdefault(local, [])
@@ -299,34 +342,36 @@ class _SheetReader:
         elif local == "t" and "is" in self.parts and not self.rph:
             self.target = self.parts["is"]
 
-    def end(self, name: str) -> None:
-        local = _SHEET_TAGS.get(name)
-        if local is None:
-            return
-        if local == "sheetData":
+    def end(self, local: str) -> None:
+        if local == "c":
+            if self.cell is not None:
+                self.finish(*self.cell)
+                self.cell = None
+        elif local == "f" or local == "v" or local == "t":
+            self.target = None
+        elif local == "sheetData":
             self.in_data = False
-        elif local == "c" and self.cell is not None:
-            self.finish(*self.cell)
-            self.cell = None
         elif local == "rPh":
             self.rph -= 1
-        if local in ("f", "v", "t"):
-            self.target = None
 
     def text(self, data: str) -> None:
         if self.target is not None:
             self.target.append(data)
 
     def finish(self, row: int, column: int, kind: str) -> None:
-        def joined(part: str) -> str | None:
-            return "".join(self.parts[part]) if part in self.parts else None
-
-        value = _value(kind, joined("v"), joined("is"), self.strings)
+        parts = self.parts
+        v = "".join(parts["v"]) if "v" in parts else None
+        inline = "".join(parts["is"]) if "is" in parts else None
+        try:
+            value = _value(kind, v, inline)
+        except ValueError:
+            raise ReadError(f"cell {a1.name(row, column)} holds {v!r} as a {kind!r}") from None
         formula = None
         if self.formula is not None:
-            formula = self._formula(self.formula, joined("f") or "", row, column)
+            text = "".join(parts["f"]) if "f" in parts else ""
+            formula = self._formula(self.formula, text, row, column)
         if formula is not None or value is not None:
-            self.cells[a1.name(row, column)] = Cell(value, formula)
+            self._cells[a1.name(row, column)] = Cell(value, formula)
 
     def _formula(self, attrs: dict[str, str], text: str, row: int, column: int) -> str | None:
         kind = attrs.get("t", "normal")
@@ -351,16 +396,13 @@ def _row_number(text: str | None, previous: int) -> int:
     return int(number)
 
 
-def _value(kind: str, v: str | None, inline: str | None, strings: list[str]) -> Value:
+def _value(kind: str, v: str | None, inline: str | None) -> Value | _SharedString:
     if kind == "inlineStr":
         return inline
     if v is None or v == "":
         return None
     if kind == "s":
-        index = int(v)
-        if not 0 <= index < len(strings):
-            raise ReadError(f"a cell refers to shared string {index}, which does not exist")
-        return strings[index]
+        return _SharedString(int(v))
     if kind == "b":
         return bool(int(float(v)))
     if kind == "e":

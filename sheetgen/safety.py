@@ -38,11 +38,12 @@ import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Final, NoReturn
+from typing import Any, Final, NoReturn, Protocol
 from xml.parsers import expat
 
 from sheetgen.book import Book
 from sheetgen.errors import InputFileError, SheetgenError, UnsafeFileError, UsageError
+from sheetgen.reader import ReadError, SheetCapture, captures, read_book, reads
 
 __all__ = [
     "HAZARD_DESCRIPTIONS",
@@ -561,6 +562,16 @@ class _Budget:
         self.formula_work = 0
 
 
+class Listener(Protocol):
+    """Takes the elements a scan sees (local names, namespaces dropped) as it sees them."""
+
+    def start(self, local: str, attrs: dict[str, str]) -> None: ...
+
+    def end(self, local: str) -> None: ...
+
+    def text(self, data: str) -> None: ...
+
+
 class _XmlScan:
     """A streaming, non-building pass over one XML part with expat.
 
@@ -570,8 +581,11 @@ class _XmlScan:
     entity declarations are refused on sight (no expansion ever happens).
     """
 
-    def __init__(self, label: str, part: str, budget: _Budget) -> None:
+    def __init__(
+        self, label: str, part: str, budget: _Budget, listener: Listener | None = None
+    ) -> None:
         self.label = label
+        self.listener = listener
         self.part = part
         self.shown = _show(part)
         self.budget = budget
@@ -722,6 +736,8 @@ class _XmlScan:
         )
 
     def _start(self, name: str, attrs: dict[str, str]) -> None:
+        if self.listener is not None:
+            self.listener.start(name[name.find(":") + 1 :], attrs)
         self.elements += 1
         depth = self.depth = self.depth + 1
         if self.elements > self.max_elements or depth > self.max_depth:
@@ -742,7 +758,9 @@ class _XmlScan:
         if local in _NOTABLE:
             self._notable(local, attrs, depth)
 
-    def _end(self, _name: str) -> None:
+    def _end(self, name: str) -> None:
+        if self.listener is not None:
+            self.listener.end(name[name.find(":") + 1 :])
         depth = self.depth
         if depth == self.item_depth:
             self.item_depth = 0
@@ -764,6 +782,8 @@ class _XmlScan:
         self.text += len(data)
         if self.text > self.max_text:
             self._too_much_text()
+        if self.listener is not None:
+            self.listener.text(data)
 
     def _notable(self, local: str, attrs: dict[str, str], depth: int) -> None:
         if local == "f":
@@ -982,11 +1002,13 @@ def _scan_entries(
     infos: list[zipfile.ZipInfo],
     budget: _Budget,
     parsed: Callable[[str], bool] | None = None,
+    listeners: Callable[[str], Listener | None] | None = None,
 ) -> dict[str, list[str]]:
     """Inflate every entry in chunks, never past its declared size, scanning XML.
 
     ``parsed``: which parts will be parsed at all (default: any, as openpyxl may); the
-    XML of the others is not scanned, only inflated and measured.
+    XML of the others is not scanned, only inflated and measured. ``listeners(part)``: who
+    else takes the elements of a scanned part (a reader, so the part is parsed once).
     Returns the external-link targets found, keyed by link rels part.
     """
     limits = budget.limits
@@ -1019,7 +1041,8 @@ def _scan_entries(
                         if not _looks_like_xml(info.filename, chunk):
                             pass
                         elif parsed is None or parsed(info.filename) or _wide(chunk):
-                            scan = _XmlScan(label, info.filename, budget)
+                            listener = listeners(info.filename) if listeners else None
+                            scan = _XmlScan(label, info.filename, budget, listener)
                         else:
                             sniff = _DeclarationSniff(label, info.filename)
                     if scan is not None:
@@ -1030,7 +1053,7 @@ def _scan_entries(
                         break
             if scan is not None:
                 scan.close()
-        except SheetgenError:
+        except (SheetgenError, ReadError):
             raise
         except Exception as exc:
             raise InputFileError(
@@ -1060,10 +1083,14 @@ def _macro_parts(names: list[str]) -> bool:
 
 
 def _vet(
-    path: Path, data: bytes, limits: Limits, parsed: Callable[[str], bool] | None = None
+    path: Path,
+    data: bytes,
+    limits: Limits,
+    parsed: Callable[[str], bool] | None = None,
+    listeners: Callable[[str], Listener | None] | None = None,
 ) -> FileFacts:
-    """Everything :func:`check_file` does, on bytes already read (``parsed``: see
-    :func:`_scan_entries`)."""
+    """Everything :func:`check_file` does, on bytes already read (``parsed`` and
+    ``listeners``: see :func:`_scan_entries`)."""
     label = _file_label(path)
     if not data.startswith(_ZIP_MAGIC):
         message = _not_a_zip_message(label, data)
@@ -1093,7 +1120,7 @@ def _vet(
         if kind != "xlsx":
             raise InputFileError(f"{label} is {kind}, not an .xlsx workbook.")
         budget = _Budget(limits)
-        link_targets = _scan_entries(label, zf, infos, budget, parsed)
+        link_targets = _scan_entries(label, zf, infos, budget, parsed, listeners)
         # Sizes and XML are vetted by now, so reading this small part is safe.
         types_name = next(n for n in names if n.lower() == "[content_types].xml")
         content_types = zf.read(types_name)
@@ -1183,13 +1210,21 @@ def read_checked(path: Path, limits: Limits = DEFAULT_LIMITS) -> CheckedBook:
     What ``verify`` reads: cells, formulas and defined names only, no object model. Every
     exception the reader raises becomes one :class:`InputFileError` sentence.
     """
-    from sheetgen.reader import read_book, reads
-
     label = _file_label(path)
     data = _read_input(path, limits)
-    facts = _vet(path, data, limits, reads)
+    sheets: dict[str, SheetCapture] = {}
+
+    def capture(part: str) -> SheetCapture | None:
+        if not captures(part):
+            return None
+        sheets[part] = SheetCapture()  # the worksheet is read by the pass that vets it
+        return sheets[part]
+
     try:
-        book = read_book(data)
+        facts = _vet(path, data, limits, reads, capture)
+        book = read_book(data, sheets)
+    except SheetgenError:
+        raise
     except MemoryError:
         raise UnsafeFileError(f"{label} needs more memory to load than is available.") from None
     except RecursionError:

@@ -246,3 +246,22 @@ def test_a_broken_part_is_one_sentence_from_verify(tmp_path: Path) -> None:
     path.write_bytes(workbook('<row r="1"><c r="A1"><v>abc</v></c></row>'))
     with pytest.raises(Exception, match=r"could not be read as an \.xlsx workbook"):
         verify_workbook(path)
+
+
+def test_the_pass_that_vets_a_file_reads_the_same_cells(make: Callable[..., Path]) -> None:
+    """verify reads worksheets during the safety layer's pass; the result is the same."""
+    from sheetgen.safety import read_checked
+
+    edited = make("edited", {"E2": "=B2*C2-D2", "F2": ("text", "=TANH(E2)"), "B2": "text"})
+    for path in (GOLDEN, edited):
+        assert read_checked(path).book == read_book(path.read_bytes())
+
+
+def test_a_broken_worksheet_read_while_vetting_is_one_sentence(tmp_path: Path) -> None:
+    from sheetgen.errors import InputFileError
+    from sheetgen.safety import read_checked
+
+    path = tmp_path / "broken.xlsx"
+    path.write_bytes(workbook('<row r="1"><c r="A1" t="s"><v>7</v></c></row>', strings=""))
+    with pytest.raises(InputFileError, match=r"could not be read .*shared string 7"):
+        read_checked(path)
