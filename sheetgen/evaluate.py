@@ -144,6 +144,7 @@ class Evaluator:
         self.book = Book.of(workbook)
         self.overrides = dict(overrides or {})
         self.sheets = {sheet.title.upper(): sheet for sheet in self.book.sheets}
+        self._exact = {sheet.title: sheet for sheet in self.book.sheets}  # the usual lookup
         self.values: dict[Ref, Value] = {}
         self.problems: dict[Ref, Problem] = {}
         self.values.update(self.overrides)
@@ -163,7 +164,7 @@ class Evaluator:
         return text
 
     def _cell(self, ref: Ref) -> Cell | None:
-        sheet = self.sheets.get(ref[0].upper())
+        sheet = self._exact.get(ref[0]) or self.sheets.get(ref[0].upper())
         return None if sheet is None else sheet.cells.get(ref[1])
 
     def evaluate(self, refs: Iterable[Ref]) -> dict[Ref, Value]:
@@ -251,7 +252,7 @@ class Evaluator:
             on_path.discard(r)
 
     def _title(self, sheet: str) -> str:
-        ws = self.sheets.get(sheet.upper())
+        ws = self._exact.get(sheet) or self.sheets.get(sheet.upper())
         return ws.title if ws is not None else sheet
 
     def _raw(self, ref: Ref) -> Value:
@@ -380,6 +381,8 @@ def _from_engine(result: object) -> Value:
 
     if isinstance(result, np.ndarray):
         result = result.ravel()[0] if result.size else None
+    if type(result) is float:  # most results: a finite number, as it is
+        return result if math.isfinite(result) else CellError("#NUM!")
     if isinstance(result, XlError):
         return CellError(str(result))
     if result is sh.EMPTY or result is None:
