@@ -63,17 +63,12 @@ def compile_formula(text: str) -> Compiled:
 
     A generated sheet repeats a handful of shapes thousands of times (``=B5*C5+D5``,
     ``=B6*C6+D6``...) and compiling costs milliseconds, so single-cell references are renamed
-    to placeholders in order of appearance, the shape is compiled once, and the placeholders
-    are mapped back to this formula's cells. Formulas with ranges, sheet names, strings or
-    external links are compiled as written.
+    to placeholders in order of appearance, the shape is vetted and compiled once, and the
+    placeholders are mapped back to this formula's cells. Formulas with ranges, sheet names,
+    strings or external links are vetted and compiled as written. (Renaming cells cannot
+    hide or make a hazard: those need a function name, ``|``, or the characters that send a
+    formula down the second path.)
     """
-    from .safety import HAZARD_DESCRIPTIONS, formula_hazards
-
-    hazards = formula_hazards(text)
-    if hazards:  # never evaluated: it could reach outside the workbook, or build references
-        kind = "external" if hazards[0] in ("external-reference", "dde") else "unsupported"
-        what = "; ".join(HAZARD_DESCRIPTIONS[h] for h in hazards)
-        return Compiled((), None, Problem(kind, f"was not evaluated: it {what}"))
     if not any(ch in text for ch in "!:\"'["):
         cells: dict[str, str] = {}
 
@@ -83,13 +78,26 @@ def compile_formula(text: str) -> Compiled:
 
         shape = _CELL.sub(rename, text)
         if cells:
-            compiled = _compile_text(shape)
+            compiled = _vetted(shape)
             back = {placeholder: ref for ref, placeholder in cells.items()}
             return Compiled(
                 tuple(back.get(n, n) for n in compiled.inputs),
                 compiled.function,
                 compiled.problem,
             )
+    return _vetted(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _vetted(text: str) -> Compiled:
+    """``text`` compiled, unless it could reach outside the workbook or build references."""
+    from .safety import HAZARD_DESCRIPTIONS, formula_hazards
+
+    hazards = formula_hazards(text)
+    if hazards:  # never evaluated
+        kind = "external" if hazards[0] in ("external-reference", "dde") else "unsupported"
+        what = "; ".join(HAZARD_DESCRIPTIONS[h] for h in hazards)
+        return Compiled((), None, Problem(kind, f"was not evaluated: it {what}"))
     return _compile_text(text)
 
 
