@@ -82,10 +82,7 @@ def diagnose(
         )
     causes = _causes(cells, graph, _closeness(layout, report.parameters))
     by_cell = {c.cell: c for c in cells}
-    explained = tuple(
-        _explain(replace(c, causes=causes.get(c.cell, ())), ws, graph, specs, by_cell)
-        for c in cells
-    )
+    explained = tuple(_explain(c, causes.get(c.cell, ()), ws, graph, specs, by_cell) for c in cells)
     stale = stale_cache_warning(path, ws, explained) if path else None
     noted = [c.message for c in explained if c.ok and c.message]
     warnings = (*report.warnings, *(m for m in noted if m not in report.warnings))
@@ -425,12 +422,16 @@ def _fragility(
 
 def _explain(
     c: CellResult,
+    causes: tuple[str, ...],
     ws: Sheet,
     graph: _Graph,
     specs: Mapping[str, CellSpec],
     by_cell: Mapping[str, CellResult],
 ) -> CellResult:
     holds = _holds(c, ws)
+    if c.ok and not causes:
+        return replace(c, holds=holds, causes=causes)  # most cells: one copy, not two
+    c = replace(c, causes=causes)
     if c.ok:
         return replace(c, holds=holds)
     why = _why(c, ws, graph, specs)

@@ -1371,7 +1371,12 @@ def formula_hazards(formula: str) -> list[str]:
     whatever their argument, because the argument is built at run time.
     Never raises, whatever the text.
     """
+    if not any(ch in formula for ch in "!:\"'["):  # no sheets, ranges, strings or links:
+        formula = _PLAIN_CELL_REF.sub("A1", formula)  # cells make no hazard; shapes repeat
     return list(_hazards(formula))
+
+
+_PLAIN_CELL_REF = re.compile(r"(?<![\w.!$:'\"])\$?[A-Za-z]{1,3}\$?\d+(?![\w(!:])")
 
 
 @functools.lru_cache(maxsize=4096)
