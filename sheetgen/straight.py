@@ -27,7 +27,17 @@ Step = tuple[Callable[..., Any], tuple[int, ...], int]
 class Straight:
     """A compiled formula as straight-line calls; called like the pipe, positionally."""
 
-    __slots__ = ("_none", "arity", "filters", "output", "pipe", "slots", "steps", "template")
+    __slots__ = (
+        "_none",
+        "arity",
+        "filters",
+        "output",
+        "pipe",
+        "slots",
+        "steps",
+        "template",
+        "unset",
+    )
 
     def __init__(
         self,
@@ -47,6 +57,9 @@ class Straight:
         self.output = output
         self.filters = tuple(filters)
         self._none = none
+        # Slots no argument or step ever fills: only these can hold NONE when a step runs.
+        filled = set(slots) | {out for _, _, out in self.steps}
+        self.unset = frozenset(i for i, v in enumerate(template) if v is none and i not in filled)
 
     def __call__(self, *args: Any) -> Any:
         if len(args) != self.arity:
@@ -55,8 +68,16 @@ class Straight:
         values = self.template.copy()
         for slot, value in zip(self.slots, args, strict=True):
             values[slot] = value
+        unset = self.unset
+        for value in args:
+            if value is none:  # an argument the engine would drop: take the careful path
+                unset = frozenset(range(len(values)))
+                break
         for function, inputs, output in self.steps:
-            result = function(*[v for v in (values[i] for i in inputs) if v is not none])
+            if unset.isdisjoint(inputs):  # the usual case: every input has a value
+                result = function(*[values[i] for i in inputs])
+            else:
+                result = function(*[v for v in (values[i] for i in inputs) if v is not none])
             if result is none:  # schedula would leave the node unset: let it decide
                 return self.pipe(*args)
             values[output] = result
