@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from .errors import TemplateError
-from .reference import Neuron
+from .reference import Difference, Neuron
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,8 @@ ModelFn = Callable[[Mapping[str, float], Mapping[str, str]], Reference]
 
 
 def neuron_model(params: Mapping[str, float], settings: Mapping[str, str]) -> Reference:
-    """The article's single neuron (with the activation and loss the layout names)."""
+    """The article's single neuron (with the activation and loss the layout names), and its
+    chart's data when the parameters include the chart's weight step ``sweep.step``."""
     neuron = Neuron(
         input=params["input"],
         weight=params["weight"],
@@ -50,7 +51,10 @@ def neuron_model(params: Mapping[str, float], settings: Mapping[str, str]) -> Re
         loss=settings.get("loss", "half-squared"),
     )
     central = settings.get("difference") == "central"
-    values = neuron.quantities(params["tiny"], "central" if central else "forward")
+    difference: Difference = "central" if central else "forward"
+    values = neuron.quantities(params["tiny"], difference)
+    if "sweep.step" in params:
+        values |= neuron.sweep(params["sweep.step"], params["tiny"], difference)
     scale = max(1.0, *(abs(params[k]) for k in ("input", "weight", "bias", "target")))
     loss_scale = max(
         abs(values["loss"]), abs(values["error"]) * (abs(values["output"]) + abs(values["target"]))
