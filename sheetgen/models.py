@@ -7,6 +7,7 @@ sheets (networks, training runs) register a function here and reuse everything e
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -23,17 +24,27 @@ class Reference:
     magnitudes whose rounding a loss carries (``|error| (|output| + |target|)`` for the
     cancellation in ``output - target``). ``tiny``: what faux gradients divide by.
     ``amplification``: for quantities at the end of a long chain (a late training step), how
-    many times the rounding of one step may have accumulated by then (default 1).
+    many times the rounding of one step may have accumulated by then (default 1); or a
+    function that works it out, called on the first :meth:`growth`. Only tolerances need it,
+    so a model whose amplification is costly (a network's Jacobian norms, with numpy) leaves
+    it to the verifier: the builder, which caches ``values``, never asks.
     """
 
     values: Mapping[str, float]
     value_scale: float
     loss_scale: float
     tiny: float
-    amplification: Mapping[str, float] = field(default_factory=dict)
+    amplification: Mapping[str, float] | Callable[[], Mapping[str, float]] = field(
+        default_factory=dict
+    )
 
     def growth(self, quantity: str) -> float:
-        return self.amplification.get(quantity, 1.0)
+        return self._amplification.get(quantity, 1.0)
+
+    @functools.cached_property
+    def _amplification(self) -> Mapping[str, float]:
+        given = self.amplification
+        return given() if callable(given) else given
 
 
 ModelFn = Callable[[Mapping[str, float], Mapping[str, str]], Reference]
