@@ -55,11 +55,31 @@ def _add_variant_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _import_openpyxl_without_numpy() -> None:
+    """Import openpyxl without numpy, a tenth of a second the commands that write do not need.
+
+    openpyxl imports numpy (when it can) only so that cells accept numpy's scalar types; the
+    builder writes Python floats. numpy is blocked during openpyxl's own import alone, and
+    only in a process that has imported neither: numpy stays importable afterwards (``verify``
+    in the same process imports it for the formulas engine). Such an openpyxl still takes
+    numpy's float64, a float subclass, but not numpy's other scalar types; the library, for
+    scripts that may write those, imports openpyxl as usual.
+    """
+    if "openpyxl" in sys.modules or "numpy" in sys.modules:
+        return
+    sys.modules["numpy"] = None  # type: ignore[assignment]  # makes `import numpy` fail
+    try:
+        import openpyxl  # noqa: F401
+    finally:
+        del sys.modules["numpy"]
+
+
 def _overrides(args: argparse.Namespace, names: Sequence[str]) -> dict[str, float | None]:
     return {n: getattr(args, n, None) for n in names}
 
 
 def cmd_reference(args: argparse.Namespace) -> int:
+    _import_openpyxl_without_numpy()
     from .build import parameters
     from .layout import load_layout
     from .reference import Neuron, article_report, describe
@@ -92,6 +112,7 @@ def _family_spec(args: argparse.Namespace) -> tuple[str, str | None]:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
+    _import_openpyxl_without_numpy()  # the build needs neither numpy nor the formulas engine
     from .build import DEFAULT_OUTPUT, build
     from .exercise import build_exercise, seeded_parameters
     from .layout import resolve_layout
@@ -170,6 +191,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
 
 
 def cmd_templates(args: argparse.Namespace) -> int:
+    _import_openpyxl_without_numpy()
     from .layout import FAMILY_USAGE, available_layouts, load_families, load_layout
 
     load_families()
