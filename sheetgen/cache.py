@@ -33,14 +33,16 @@ import re
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 from xml.etree import ElementTree  # only ever parses the file we have just written
-from xml.sax.saxutils import escape
 
 from openpyxl.utils.cell import get_column_letter, range_boundaries
 from openpyxl.workbook.workbook import Workbook
 
-from .evaluate import CellError, Value, formula_text
 from .layout import CellSpec, Layout
+
+if TYPE_CHECKING:  # the engine's module is imported only when a cell needs the engine
+    from .evaluate import Value
 
 _NS = {
     "m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
@@ -82,7 +84,7 @@ def formula_values(
         ours = ws.title == (layout.sheet if layout else None)
         for row in ws.iter_rows():
             for cell in row:
-                if formula_text(cell.value) is None:
+                if cell.data_type != "f":  # openpyxl's mark of a formula it writes as <f>
                     continue
                 if ours and cell.coordinate in known:
                     out[ws.title][cell.coordinate] = known[cell.coordinate]
@@ -223,7 +225,7 @@ def _cache_sheet(xml: bytes, values: Mapping[str, Value]) -> bytes:
         if kind:
             attrs += f' t="{kind}"'.encode()
         head = b'<c r="' + match.group("ref") + b'"' + attrs + b">"
-        return head + match.group("f") + b"<v>" + escape(text).encode() + b"</v></c>"
+        return head + match.group("f") + b"<v>" + _escape(text).encode() + b"</v></c>"
 
     return _FORMULA_CELL.sub(fill, xml)
 
@@ -234,11 +236,16 @@ def _cached(value: Value) -> tuple[str, str]:
         return "b", "1" if value else "0"
     if isinstance(value, float):
         return "", repr(value)
-    if isinstance(value, CellError):
-        return "e", value.code
     if value is None:
         return "", "0"
-    return "str", value
+    if isinstance(value, str):
+        return "str", value
+    return "e", value.code  # a CellError, which only the engine returns
+
+
+def _escape(text: str) -> str:
+    """XML character data (xml.sax.saxutils.escape, without the urllib it imports)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def save_with_cached_values(

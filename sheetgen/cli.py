@@ -114,7 +114,6 @@ def _family_spec(args: argparse.Namespace) -> tuple[str, str | None]:
 def cmd_build(args: argparse.Namespace) -> int:
     _import_openpyxl_without_numpy()  # the build needs neither numpy nor the formulas engine
     from .build import DEFAULT_OUTPUT, build
-    from .exercise import build_exercise, seeded_parameters
     from .layout import resolve_layout
     from .variants import output_name, variant_spec
 
@@ -130,6 +129,8 @@ def cmd_build(args: argparse.Namespace) -> int:
         )
     overrides = _overrides(args, (*PARAMETERS, "tiny"))
     if args.exercise:
+        from .exercise import build_exercise
+
         path = build_exercise(
             args.output or DEFAULT_OUTPUT.with_name("exercise.xlsx"),
             spec,
@@ -145,6 +146,8 @@ def cmd_build(args: argparse.Namespace) -> int:
     if args.blank is not None:
         raise UsageError("--blank chooses the cells of an exercise: add --exercise.")
     if args.seed is not None:
+        from .exercise import seeded_parameters
+
         overrides = seeded_parameters(resolve_layout(spec), args.seed, overrides)
     path = build(
         args.output or default_output,

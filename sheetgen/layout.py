@@ -164,19 +164,27 @@ SPEC_NAME = "SHEETGEN_LAYOUT"
 ``verify`` needs no flags."""
 
 
-_FAMILY_MODULES = ("sheetgen.variants", "sheetgen.network_layout", "sheetgen.training")
+_FAMILY_MODULES = {
+    "neuron": "sheetgen.variants",
+    "network": "sheetgen.network_layout",
+    "training": "sheetgen.training",
+}
+"""The module that registers each family (and its models): imported on first need only, so
+building the article's sheet loads none of them."""
 
 
-def load_families() -> None:
-    """Import the modules that register layout families (and their models), on first need."""
-    for module in _FAMILY_MODULES:
-        importlib.import_module(module)
+def load_families(*names: str) -> None:
+    """Import the modules that register the families ``names`` (every family if none)."""
+    for name, module in _FAMILY_MODULES.items():
+        if not names or name in names:
+            importlib.import_module(module)
 
 
 def resolve_layout(spec: str) -> Layout:
     """A layout from a spec: a template name or path, or ``family:key=value,key=value``."""
-    load_families()
     name, _, raw = spec.partition(":")
+    if name in _FAMILY_MODULES:
+        load_families(name)
     if name in FAMILIES:
         options: dict[str, str] = {}
         for item in filter(None, raw.split(",")):

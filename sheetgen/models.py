@@ -78,10 +78,11 @@ MODELS: dict[str, ModelFn] = {"neuron": neuron_model}
 
 def model_for(settings: Mapping[str, str]) -> ModelFn:
     """The reference function a layout's settings name."""
-    from .layout import load_families
-
-    load_families()
     name = settings.get("model", "neuron")
+    if name not in MODELS:  # registered by a family's module, not imported yet
+        from .layout import load_families
+
+        load_families()
     try:
         return MODELS[name]
     except KeyError:
