@@ -114,14 +114,19 @@ def _family_spec(args: argparse.Namespace) -> tuple[str, str | None]:
 def cmd_build(args: argparse.Namespace) -> int:
     _import_openpyxl_without_numpy()  # the build needs neither numpy nor the formulas engine
     from .build import DEFAULT_OUTPUT, build
-    from .layout import resolve_layout
-    from .variants import output_name, variant_spec
+    from .layout import file_name, resolve_layout
 
     variant = {k: getattr(args, k, None) for k in VARIANT_OPTIONS}
     spec, default_output = _family_spec(args)
     if default_output is None:  # the article's sheet or one of its variants
-        spec = variant_spec(args.layout, **variant)
-        default_output = str(DEFAULT_OUTPUT.parent / output_name(spec))
+        chosen = any(v is not None for v in variant.values())
+        if chosen or args.layout.partition(":")[0] == "neuron":
+            from .variants import output_name, variant_spec
+
+            spec = variant_spec(args.layout, **variant)
+            default_output = str(DEFAULT_OUTPUT.parent / output_name(spec))
+        else:  # a template (or a family's spec) as named: no variants module to import
+            default_output = str(DEFAULT_OUTPUT.parent / file_name(spec))
     elif any(variant[k] is not None for k in VARIANT_OPTIONS if k != "activation"):
         raise UsageError(
             f"--loss, --difference, --inputs and --distance apply to the neuron layouts, "

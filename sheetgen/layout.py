@@ -198,6 +198,12 @@ def resolve_layout(spec: str) -> Layout:
     return load_layout(spec)
 
 
+def file_name(spec: str) -> str:
+    """The file a layout is written to by default: the template's name, made safe for a file
+    system (``single_neuron.xlsx``); the ``neuron`` family names its variants itself."""
+    return re.sub(r"[^\w.-]+", "_", Path(spec).stem) + ".xlsx"
+
+
 def templates_dir() -> Path:
     """The folder of layout descriptions (``SHEETGEN_TEMPLATES`` overrides it)."""
     env = os.environ.get("SHEETGEN_TEMPLATES")
