@@ -36,8 +36,10 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 from xml.etree import ElementTree  # only ever parses the file we have just written
 
+from openpyxl.cell.cell import Cell
 from openpyxl.utils.cell import get_column_letter, range_boundaries
 from openpyxl.workbook.workbook import Workbook
+from openpyxl.worksheet.worksheet import Worksheet
 
 from .layout import CellSpec, Layout
 
@@ -62,7 +64,6 @@ _READS = re.compile(
     r"(?<![\w.$!'\"])\$?([A-Z]{1,3})\$?([1-9][0-9]{0,6})"
     r"(?::\$?([A-Z]{1,3})\$?([1-9][0-9]{0,6}))?(?![\w(!])"
 )
-_NAME = re.compile(r"(?<![\w.$])([A-Za-z_][\w.]*)(?![\w(!])")
 
 
 def formula_values(
@@ -74,22 +75,24 @@ def formula_values(
     numbers (see the module docstring); the engine's for the other cells, except those that
     read a cell the layout computes but the workbook leaves blank (no value for them).
     """
-    out: dict[str, dict[str, Value]] = {ws.title: {} for ws in wb.worksheets}
-    known: dict[str, float] = {}
-    unknowable: set[str] = set()
-    if layout is not None and layout.sheet in wb.sheetnames:
-        known, unknowable = reference_values(wb, layout, params or {})
+    out: dict[str, dict[str, Value]] = {}
     rest = []
     for ws in wb.worksheets:
-        ours = ws.title == (layout.sheet if layout else None)
-        for row in ws.iter_rows():
-            for cell in row:
-                if cell.data_type != "f":  # openpyxl's mark of a formula it writes as <f>
-                    continue
-                if ours and cell.coordinate in known:
-                    out[ws.title][cell.coordinate] = known[cell.coordinate]
-                elif not (ours and cell.coordinate in unknowable):
-                    rest.append((ws.title, cell.coordinate))
+        cells = _existing_cells(ws)
+        known: dict[str, float] = {}
+        unknowable: set[str] = set()
+        if layout is not None and ws.title == layout.sheet:
+            found = {c.coordinate: c.value for c in cells if c.value is not None}
+            known, unknowable = reference_values(found, layout, params or {})
+        out[ws.title] = {}
+        for cell in cells:
+            if cell.data_type != "f":  # openpyxl's mark of a formula it writes as <f>
+                continue
+            ref = cell.coordinate
+            if ref in known:
+                out[ws.title][ref] = known[ref]
+            elif ref not in unknowable:
+                rest.append((ws.title, ref))
     if rest:
         from .evaluate import Evaluator  # the formulas engine: numpy, formulas, schedula
 
@@ -98,77 +101,84 @@ def formula_values(
     return out
 
 
+def _existing_cells(ws: Worksheet) -> list[Cell]:
+    """The cells ``ws`` holds, without making the empty ones in between (``iter_rows`` does)."""
+    cells = getattr(ws, "_cells", None)  # openpyxl's own {(row, column): Cell}
+    if isinstance(cells, dict):
+        return list(cells.values())
+    return [cell for row in ws.iter_rows() for cell in row]
+
+
 def reference_values(
-    wb: Workbook, layout: Layout, params: Mapping[str, float]
+    found: Mapping[str, object], layout: Layout, params: Mapping[str, float]
 ) -> tuple[dict[str, float], set[str]]:
-    """The reference's number for each formula cell of ``layout`` in ``wb`` that it stands for,
-    and the formula cells that read a blank (a layout cell the workbook leaves empty).
+    """The reference's number for each formula cell of ``layout`` that it stands for, given
+    what the sheet holds (``found``: cell -> value, empty cells left out), and the formula
+    cells that read a blank (a layout cell the sheet leaves empty).
 
     A cell's number stands when its formula is the layout's, every cell it reads holds what
-    the layout puts there (the parameter written, the constant, the layout's formula) and
-    the model gives a finite number for it.
+    the layout puts there (the parameter written, the constant, the layout's formula; a cell
+    on a circular path does not) and the model gives a finite number for it.
     """
     from .models import model_for
 
-    ws = wb[layout.sheet]
     try:
         values = model_for(layout.settings)(params, layout.settings).values
     except (ArithmeticError, ValueError):  # parameters the maths cannot take: ask the engine
         values = {}
-    spec_at = {c.at: c for c in layout}
-    names = {name.upper(): address for name, address in layout.names.items()}
-    faithful: dict[str, bool] = {}
-    reads: dict[str, set[str]] = {}
-    blank_read: set[str] = set()
 
     def holds_layout(spec: CellSpec) -> bool:
-        found: object = ws[spec.at].value
+        value: object = found.get(spec.at)
         if spec.kind == "input":
-            return spec.quantity in params and found == params[spec.quantity or ""]
+            return spec.quantity in params and value == params[spec.quantity or ""]
         if spec.kind == "constant":
-            return found == spec.value
-        return spec.kind == "formula" and found == spec.formula
+            return value == spec.value
+        return spec.kind == "formula" and value == spec.formula
 
-    def check(at: str) -> bool:
-        # Iterative, depth first: a training sheet's chain of steps is thousands of cells deep.
-        stack, visiting = [at], set()
-        while stack:
-            top = stack.pop()
-            if top in faithful:
-                continue
-            spec = spec_at.get(top)
-            if spec is None or not holds_layout(spec):
-                faithful[top] = False
-                if spec is not None and spec.kind == "formula" and ws[top].value is None:
-                    blank_read.add(top)
-                continue
-            if spec.kind != "formula":
-                faithful[top] = True
-                continue
-            if top not in reads:
-                reads[top] = _reads(spec.formula or "", names)
-            if top in visiting:  # its reads are done, or are a cycle through it
-                visiting.discard(top)
-                faithful[top] = all(faithful.get(r, False) for r in reads[top])
-                if any(r in blank_read for r in reads[top]):
-                    blank_read.add(top)
-                continue
-            visiting.add(top)
-            stack.append(top)
-            stack.extend(r for r in reads[top] if r not in faithful and r not in visiting)
-        return faithful[at]
+    formulas = [c for c in layout if c.kind == "formula"]
+    blank = {c.at for c in formulas if c.at not in found}
+    names = _names_in(layout.names)
+    reads = {c.at: _reads(c.formula or "", names) for c in formulas if holds_layout(c)}
+    faithful = {c.at: holds_layout(c) for c in layout if c.at not in reads}
+    # Formulas in dependency order (Kahn's algorithm): a cell is decided once all the
+    # formulas it reads are; a cell on a circular path never is, and stays unfaithful.
+    readers: dict[str, list[str]] = {}
+    waiting: dict[str, int] = {}
+    for at, read in reads.items():
+        pending = {r for r in read if r in reads}
+        waiting[at] = len(pending)
+        for r in pending:
+            readers.setdefault(r, []).append(at)
+    ready = [at for at, count in waiting.items() if count == 0]
+    blank_read: set[str] = set()
+    while ready:
+        at = ready.pop()
+        faithful[at] = all(faithful.get(r, False) for r in reads[at])
+        if any(r in blank or r in blank_read for r in reads[at]):
+            blank_read.add(at)
+        for reader in readers.get(at, ()):
+            waiting[reader] -= 1
+            if waiting[reader] == 0:
+                ready.append(reader)
 
     known: dict[str, float] = {}
-    for spec in layout:
-        if spec.kind != "formula" or not check(spec.at):
-            continue
+    for spec in formulas:
         value = values.get(spec.quantity or "")
-        if value is not None and math.isfinite(value):
+        if faithful.get(spec.at) and value is not None and math.isfinite(value):
             known[spec.at] = value
     return known, blank_read
 
 
-def _reads(formula: str, names: Mapping[str, str]) -> set[str]:
+def _names_in(names: Mapping[str, str]) -> tuple[re.Pattern[str] | None, dict[str, str]]:
+    """A pattern finding the layout's defined names in a formula, and their addresses."""
+    if not names:
+        return None, {}
+    alternatives = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+    pattern = re.compile(rf"(?<![\w.$])({alternatives})(?![\w(!])", re.IGNORECASE)
+    return pattern, {n.upper(): address for n, address in names.items()}
+
+
+def _reads(formula: str, names: tuple[re.Pattern[str] | None, dict[str, str]]) -> set[str]:
     """The cells a layout's formula reads; ``"!"`` (another sheet) reads an unknown cell."""
     if "!" in formula or "[" in formula:
         return {"!"}
@@ -184,7 +194,9 @@ def _reads(formula: str, names: Mapping[str, str]) -> set[str]:
             for r in range(low_row, high_row + 1)
             for c in range(low_col, high_col + 1)
         )
-    out.update(names[n.upper()] for n in _NAME.findall(formula) if n.upper() in names)
+    pattern, address = names
+    if pattern is not None:
+        out.update(address[n.upper()] for n in pattern.findall(formula))
     return out
 
 
