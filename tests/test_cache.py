@@ -164,3 +164,20 @@ def test_a_cell_the_model_cannot_vouch_for_gets_the_engines_value(tmp_path: Path
             assert saved[(sheet, cell)] == engine[(sheet, cell)], cell
         else:
             assert saved[(sheet, cell)] == ref.values[quantity_at[cell]], cell
+
+
+def test_cells_on_a_circular_path_never_take_the_references_number(tmp_path: Path) -> None:
+    data = tomllib.loads((templates_dir() / "single_neuron.toml").read_text(encoding="utf-8"))
+    for cell in data["cells"]:
+        if cell.get("quantity") == "net":
+            cell["formula"] = "={output}+0"  # net reads output, which reads net
+    lay = parse_layout(data)
+    params = parameters(lay)
+    path = tmp_path / "circular.xlsx"
+    save_with_cached_values(build_workbook(lay, params), path, lay, params)
+    saved = cached(path)
+    ref = model_for(lay.settings)(params, lay.settings)
+    for quantity in ("net", "output", "error", "loss"):
+        got = saved[(lay.sheet, lay.by_quantity[quantity].at)]
+        assert got != ref.values[quantity], quantity
+    assert saved[(lay.sheet, lay.by_quantity["nudge.output.target"].at)] == ref.values["target"]
