@@ -18,8 +18,9 @@ opening anyway; the cache is for the readers that never do.
 
 A reference number stands for a formula only when what the formula reads is what the layout
 says: the parameters written, and formulas that are the layout's own. A cell the model has no
-number for, whose number is not finite, or that reads a cell changed since (an exercise's
-blank, directly or through other cells) is not taken from the reference. Those cells, and
+number for, whose number is not finite, that lies on a circular path, or that reads a cell
+changed since (an exercise's blank, directly or through other cells) is not taken from the
+reference. Those cells, and
 formula cells of a workbook with no layout, are evaluated with our ``Evaluator`` (the engine
 ``verify`` uses; only then are numpy and ``formulas`` imported), except that cells reading an
 exercise's blanks get no cached value at all: what they show depends on what the learner
