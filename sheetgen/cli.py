@@ -56,7 +56,8 @@ def _add_variant_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _import_openpyxl_without_numpy() -> None:
-    """Import openpyxl without numpy, a tenth of a second the commands that write do not need.
+    """Import openpyxl without numpy: a tenth of a second that build, templates and reference
+    do not need.
 
     openpyxl imports numpy (when it can) only so that cells accept numpy's scalar types; the
     builder writes Python floats. numpy is blocked during openpyxl's own import alone, and

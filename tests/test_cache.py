@@ -123,11 +123,20 @@ def reading(wb: openpyxl.Workbook, sheet: str, blanks: set[str], cells: list[str
     return out
 
 
-@pytest.mark.parametrize("blanks", [None, "2", "E3", "nudge.weight.loss"])
+@pytest.mark.parametrize(
+    ("spec", "blanks"),
+    [
+        ("single_neuron", None),
+        ("single_neuron", "2"),
+        ("single_neuron", "E3"),
+        ("single_neuron", "nudge.weight.loss"),
+        ("network:layers=2-2-1,activation=tanh,loss=half-squared", None),
+    ],
+)
 def test_an_exercise_caches_nothing_that_depends_on_a_blank(
-    blanks: str | None, tmp_path: Path
+    spec: str, blanks: str | None, tmp_path: Path
 ) -> None:
-    lay = resolve_layout("single_neuron")
+    lay = resolve_layout(spec)
     path = build_exercise(tmp_path / "ex.xlsx", lay, blanks=blanks, seed=3)
     wb, refs = formula_cells(path)
     empty = {c.at for c in lay.checked if wb[lay.sheet][c.at].value is None}
