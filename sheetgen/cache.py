@@ -17,10 +17,11 @@ workbook keeps ``fullCalcOnLoad="1"``, so Excel and LibreOffice recompute everyt
 opening anyway; the cache is for the readers that never do.
 
 A reference number stands for a formula only when what the formula reads is what the layout
-says: the parameters written, and formulas that are the layout's own. A cell the model has no
-number for, whose number is not finite, that lies on a circular path, or that reads a cell
-changed since (an exercise's blank, directly or through other cells) is not taken from the
-reference. Those cells, and
+says: the parameters written, and formulas that are the layout's own whose numbers stand. A
+cell the model has no number for, that lies on a circular path, or that reads a cell changed
+since (an exercise's blank) or any of these cells, directly or through others, is not taken
+from the reference; nor is any cell of a sheet with numbers so large that a formula might
+overflow where Python's maths does not (see ``SAFE_MAGNITUDE``). Those cells, and
 formula cells of a workbook with no layout, are evaluated with our ``Evaluator`` (the engine
 ``verify`` uses; only then are numpy and ``formulas`` imported), except that cells reading an
 exercise's blanks get no cached value at all: what they show depends on what the learner
@@ -29,7 +30,6 @@ writes there. No shipped layout needs the engine to be built.
 
 from __future__ import annotations
 
-import math
 import re
 import zipfile
 from collections.abc import Mapping
@@ -65,6 +65,15 @@ _READS = re.compile(
     r"(?<![\w.$!'\"])\$?([A-Z]{1,3})\$?([1-9][0-9]{0,6})"
     r"(?::\$?([A-Z]{1,3})\$?([1-9][0-9]{0,6}))?(?![\w(!])"
 )
+
+
+SAFE_MAGNITUDE = 700.0
+"""Numbers no larger than this cannot overflow in a layout's formulas, which add, multiply,
+square and divide a few of them and take TANH, EXP, MAX or IF of them (EXP stays finite up to
+709.78). Python's maths and a spreadsheet's part ways past that: ``math.tanh(inf)`` is 1
+where ``=TANH(1E200*1E200)`` is #NUM!, and the reference's sigmoid never calls exp on a large
+number where the sheet's ``1/(1+EXP(-net))`` does. So when a parameter or a reference number
+is larger (or not finite), the engine computes every cell."""
 
 
 def formula_values(
@@ -117,9 +126,11 @@ def reference_values(
     what the sheet holds (``found``: cell -> value, empty cells left out), and the formula
     cells that read a blank (a layout cell the sheet leaves empty).
 
-    A cell's number stands when its formula is the layout's, every cell it reads holds what
-    the layout puts there (the parameter written, the constant, the layout's formula; a cell
-    on a circular path does not) and the model gives a finite number for it.
+    A cell's number stands when its formula is the layout's, the model gives a number for it,
+    and every cell it reads holds what the layout puts there (the parameter written, the
+    constant) or is a formula whose number stands: a cell that reads one the engine must
+    compute (a quantity the model lacks) is computed by the engine too, and a cell on a
+    circular path never stands. No number stands when one is beyond ``SAFE_MAGNITUDE``.
     """
     from .models import model_for
 
@@ -127,6 +138,8 @@ def reference_values(
         values = model_for(layout.settings)(params, layout.settings).values
     except (ArithmeticError, ValueError):  # parameters the maths cannot take: ask the engine
         values = {}
+    if not all(abs(v) <= SAFE_MAGNITUDE for v in (*params.values(), *values.values())):
+        values = {}  # the sheet may overflow where Python does not: the engine computes it all
 
     def holds_layout(spec: CellSpec) -> bool:
         value: object = found.get(spec.at)
@@ -137,6 +150,7 @@ def reference_values(
         return spec.kind == "formula" and value == spec.formula
 
     formulas = [c for c in layout if c.kind == "formula"]
+    number = {c.at: values[c.quantity] for c in formulas if c.quantity and c.quantity in values}
     blank = {c.at for c in formulas if c.at not in found}
     names = _names_in(layout.names)
     reads = {c.at: _reads(c.formula or "", names) for c in formulas if holds_layout(c)}
@@ -154,7 +168,7 @@ def reference_values(
     blank_read: set[str] = set()
     while ready:
         at = ready.pop()
-        faithful[at] = all(faithful.get(r, False) for r in reads[at])
+        faithful[at] = at in number and all(faithful.get(r, False) for r in reads[at])
         if any(r in blank or r in blank_read for r in reads[at]):
             blank_read.add(at)
         for reader in readers.get(at, ()):
@@ -162,12 +176,7 @@ def reference_values(
             if waiting[reader] == 0:
                 ready.append(reader)
 
-    known: dict[str, float] = {}
-    for spec in formulas:
-        value = values.get(spec.quantity or "")
-        if faithful.get(spec.at) and value is not None and math.isfinite(value):
-            known[spec.at] = value
-    return known, blank_read
+    return {at: v for at, v in number.items() if faithful.get(at)}, blank_read
 
 
 def _names_in(names: Mapping[str, str]) -> tuple[re.Pattern[str] | None, dict[str, str]]:

@@ -190,3 +190,31 @@ def test_cells_on_a_circular_path_never_take_the_references_number(tmp_path: Pat
         got = saved[(lay.sheet, lay.by_quantity[quantity].at)]
         assert got != ref.values[quantity], quantity
     assert saved[(lay.sheet, lay.by_quantity["nudge.output.target"].at)] == ref.values["target"]
+
+
+@pytest.mark.parametrize(
+    ("spec", "overrides", "error"),
+    [
+        ("single_neuron", {"input": 1e200, "weight": 1e200}, "net"),  # x*w overflows
+        # tanh(inf) is 1 in Python, #NUM! in the sheet, and so is the chart's loss
+        ("neuron:activation=sigmoid,loss=half-squared,difference=forward,inputs=1,distance=yes",
+         {"input": 1.0, "weight": -1000.0}, "output"),  # the sheet's EXP(1000) overflows
+    ],
+)  # fmt: skip
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")  # the engine's numpy
+def test_where_the_sheet_overflows_the_cache_is_what_the_formulas_give(
+    spec: str, overrides: dict[str, float], error: str, tmp_path: Path
+) -> None:
+    """Python's maths stays finite where a spreadsheet's overflows to #NUM! (tanh(inf) = 1,
+    the reference's sigmoid never takes exp of a large number): such a sheet caches what the
+    engine computes from the formulas, and verify finds nothing stale."""
+    lay = resolve_layout(spec)
+    path = build(tmp_path / "huge.xlsx", lay, **overrides)
+    wb, refs = formula_cells(path)
+    engine = Evaluator(wb).evaluate(refs)
+    saved = cached(path)
+    assert str(engine[(lay.sheet, lay.by_quantity[error].at)]) == "#NUM!"
+    for ref in refs:
+        computed = engine[ref]
+        assert saved[ref] == (computed if isinstance(computed, float) else str(computed)), ref
+    assert not verify_workbook(path, variants=0).warnings
