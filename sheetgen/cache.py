@@ -72,8 +72,9 @@ SAFE_MAGNITUDE = 700.0
 square and divide a few of them and take TANH, EXP, MAX or IF of them (EXP stays finite up to
 709.78). Python's maths and a spreadsheet's part ways past that: ``math.tanh(inf)`` is 1
 where ``=TANH(1E200*1E200)`` is #NUM!, and the reference's sigmoid never calls exp on a large
-number where the sheet's ``1/(1+EXP(-net))`` does. So when a parameter or a reference number
-is larger (or not finite), the engine computes every cell."""
+number where the sheet's ``1/(1+EXP(-net))`` does. So when a number a formula reads or
+computes is larger (or not finite), the engine computes every cell. (Numbers no formula
+reads, such as a training sheet's step numbers, do not count.)"""
 
 
 def formula_values(
@@ -138,8 +139,6 @@ def reference_values(
         values = model_for(layout.settings)(params, layout.settings).values
     except (ArithmeticError, ValueError):  # parameters the maths cannot take: ask the engine
         values = {}
-    if not all(abs(v) <= SAFE_MAGNITUDE for v in (*params.values(), *values.values())):
-        values = {}  # the sheet may overflow where Python does not: the engine computes it all
 
     def holds_layout(spec: CellSpec) -> bool:
         value: object = found.get(spec.at)
@@ -154,6 +153,10 @@ def reference_values(
     blank = {c.at for c in formulas if c.at not in found}
     names = _names_in(layout.names)
     reads = {c.at: _reads(c.formula or "", names) for c in formulas if holds_layout(c)}
+    read = {r for cells in reads.values() for r in cells} - number.keys()
+    operands = [v for r in read if isinstance(v := found.get(r), int | float)]
+    if not all(abs(v) <= SAFE_MAGNITUDE for v in (*number.values(), *operands)):
+        number = {}  # the sheet may overflow where Python does not: the engine computes it all
     faithful = {c.at: holds_layout(c) for c in layout if c.at not in reads}
     # Formulas in dependency order (Kahn's algorithm): a cell is decided once all the
     # formulas it reads are; a cell on a circular path never is, and stays unfaithful.

@@ -44,6 +44,7 @@ def run_python(script: str, *args: str, cwd: Path) -> subprocess.CompletedProces
         ["build"],
         ["build", "network", "--layers", "2,3,1"],
         ["build", "training", "--steps", "50"],
+        ["build", "training", "--steps", "800"],  # step numbers past 700 are read by no formula
         ["build", "training", "--layers", "2,2,1", "--steps", "30"],
         ["build", "--exercise"],
         ["build", "--exercise", "--blank", "2", "--seed", "4"],
