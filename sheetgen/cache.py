@@ -153,8 +153,8 @@ def reference_values(
     blank = {c.at for c in formulas if c.at not in found}
     names = _names_in(layout.names)
     reads = {c.at: _reads(c.formula or "", names) for c in formulas if holds_layout(c)}
-    read = {r for cells in reads.values() for r in cells} - number.keys()
-    operands = [v for r in read if isinstance(v := found.get(r), int | float)]
+    inputs = {r for cells in reads.values() for r in cells} - number.keys()
+    operands = [v for r in inputs if isinstance(v := found.get(r), int | float)]
     if not all(abs(v) <= SAFE_MAGNITUDE for v in (*number.values(), *operands)):
         number = {}  # the sheet may overflow where Python does not: the engine computes it all
     faithful = {c.at: holds_layout(c) for c in layout if c.at not in reads}
@@ -162,8 +162,8 @@ def reference_values(
     # formulas it reads are; a cell on a circular path never is, and stays unfaithful.
     readers: dict[str, list[str]] = {}
     waiting: dict[str, int] = {}
-    for at, read in reads.items():
-        pending = {r for r in read if r in reads}
+    for at, cells in reads.items():
+        pending = {r for r in cells if r in reads}
         waiting[at] = len(pending)
         for r in pending:
             readers.setdefault(r, []).append(at)
