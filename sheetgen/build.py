@@ -127,4 +127,6 @@ def build(
     lay = resolve_layout(layout) if isinstance(layout, str) else layout
     params = parameters(lay, overrides)
     wb = build_workbook(lay, params)
-    return write_atomically(Path(path), lambda tmp: save_with_cached_values(wb, tmp), force=force)
+    return write_atomically(
+        Path(path), lambda tmp: save_with_cached_values(wb, tmp, lay, params), force=force
+    )

@@ -55,11 +55,32 @@ def _add_variant_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _import_openpyxl_without_numpy() -> None:
+    """Import openpyxl without numpy: a tenth of a second that build, templates and reference
+    do not need.
+
+    openpyxl imports numpy (when it can) only so that cells accept numpy's scalar types; the
+    builder writes Python floats. numpy is blocked during openpyxl's own import alone, and
+    only in a process that has imported neither: numpy stays importable afterwards (``verify``
+    in the same process imports it for the formulas engine). Such an openpyxl still takes
+    numpy's float64, a float subclass, but not numpy's other scalar types; the library, for
+    scripts that may write those, imports openpyxl as usual.
+    """
+    if "openpyxl" in sys.modules or "numpy" in sys.modules:
+        return
+    sys.modules["numpy"] = None  # type: ignore[assignment]  # makes `import numpy` fail
+    try:
+        import openpyxl  # noqa: F401
+    finally:
+        del sys.modules["numpy"]
+
+
 def _overrides(args: argparse.Namespace, names: Sequence[str]) -> dict[str, float | None]:
     return {n: getattr(args, n, None) for n in names}
 
 
 def cmd_reference(args: argparse.Namespace) -> int:
+    _import_openpyxl_without_numpy()
     from .build import parameters
     from .layout import load_layout
     from .reference import Neuron, article_report, describe
@@ -92,16 +113,21 @@ def _family_spec(args: argparse.Namespace) -> tuple[str, str | None]:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
+    _import_openpyxl_without_numpy()  # the build needs neither numpy nor the formulas engine
     from .build import DEFAULT_OUTPUT, build
-    from .exercise import build_exercise, seeded_parameters
-    from .layout import resolve_layout
-    from .variants import output_name, variant_spec
+    from .layout import file_name, resolve_layout
 
     variant = {k: getattr(args, k, None) for k in VARIANT_OPTIONS}
     spec, default_output = _family_spec(args)
     if default_output is None:  # the article's sheet or one of its variants
-        spec = variant_spec(args.layout, **variant)
-        default_output = str(DEFAULT_OUTPUT.parent / output_name(spec))
+        chosen = any(v is not None for v in variant.values())
+        if chosen or args.layout.partition(":")[0] == "neuron":
+            from .variants import output_name, variant_spec
+
+            spec = variant_spec(args.layout, **variant)
+            default_output = str(DEFAULT_OUTPUT.parent / output_name(spec))
+        else:  # a template (or a family's spec) as named: no variants module to import
+            default_output = str(DEFAULT_OUTPUT.parent / file_name(spec))
     elif any(variant[k] is not None for k in VARIANT_OPTIONS if k != "activation"):
         raise UsageError(
             f"--loss, --difference, --inputs and --distance apply to the neuron layouts, "
@@ -109,6 +135,8 @@ def cmd_build(args: argparse.Namespace) -> int:
         )
     overrides = _overrides(args, (*PARAMETERS, "tiny"))
     if args.exercise:
+        from .exercise import build_exercise
+
         path = build_exercise(
             args.output or DEFAULT_OUTPUT.with_name("exercise.xlsx"),
             spec,
@@ -124,6 +152,8 @@ def cmd_build(args: argparse.Namespace) -> int:
     if args.blank is not None:
         raise UsageError("--blank chooses the cells of an exercise: add --exercise.")
     if args.seed is not None:
+        from .exercise import seeded_parameters
+
         overrides = seeded_parameters(resolve_layout(spec), args.seed, overrides)
     path = build(
         args.output or default_output,
@@ -170,6 +200,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
 
 
 def cmd_templates(args: argparse.Namespace) -> int:
+    _import_openpyxl_without_numpy()
     from .layout import FAMILY_USAGE, available_layouts, load_families, load_layout
 
     load_families()

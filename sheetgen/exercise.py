@@ -19,6 +19,7 @@ from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.workbook.workbook import Workbook
 
 from .build import build_workbook, parameters
+from .cache import save_with_cached_values
 from .errors import UsageError
 from .fileio import write_atomically
 from .layout import TODO_NAME, Layout, resolve_layout
@@ -125,7 +126,10 @@ def build_exercise(
     lay = resolve_layout(layout) if isinstance(layout, str) else layout
     params = parameters(lay, seeded_parameters(lay, seed, overrides))
     wb = exercise_workbook(lay, params, select_blanks(lay, blanks))
-    return write_atomically(Path(path), lambda tmp: wb.save(tmp), force=force)
+    # Cached values as for the key, but none for the blanks and the cells that read them.
+    return write_atomically(
+        Path(path), lambda tmp: save_with_cached_values(wb, tmp, lay, params), force=force
+    )
 
 
 def seeded_parameters(

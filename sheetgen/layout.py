@@ -165,19 +165,27 @@ TODO_NAME = "SHEETGEN_TODO"
 """The defined name under which an exercise records the cells it left blank (``"E2,F3"``)."""
 
 
-_FAMILY_MODULES = ("sheetgen.variants", "sheetgen.network_layout", "sheetgen.training")
+_FAMILY_MODULES = {
+    "neuron": "sheetgen.variants",
+    "network": "sheetgen.network_layout",
+    "training": "sheetgen.training",
+}
+"""The module that registers each family (and its models): imported on first need only, so
+building the article's sheet loads none of them."""
 
 
-def load_families() -> None:
-    """Import the modules that register layout families (and their models), on first need."""
-    for module in _FAMILY_MODULES:
-        importlib.import_module(module)
+def load_families(*names: str) -> None:
+    """Import the modules that register the families ``names`` (every family if none)."""
+    for name, module in _FAMILY_MODULES.items():
+        if not names or name in names:
+            importlib.import_module(module)
 
 
 def resolve_layout(spec: str) -> Layout:
     """A layout from a spec: a template name or path, or ``family:key=value,key=value``."""
-    load_families()
     name, _, raw = spec.partition(":")
+    if name in _FAMILY_MODULES:
+        load_families(name)
     if name in FAMILIES:
         options: dict[str, str] = {}
         for item in filter(None, raw.split(",")):
@@ -189,6 +197,12 @@ def resolve_layout(spec: str) -> Layout:
     if raw:
         raise TemplateError(f"Unknown layout family {name!r}.")
     return load_layout(spec)
+
+
+def file_name(spec: str) -> str:
+    """The file a layout is written to by default: the template's name, made safe for a file
+    system (``single_neuron.xlsx``); the ``neuron`` family names its variants itself."""
+    return re.sub(r"[^\w.-]+", "_", Path(spec).stem) + ".xlsx"
 
 
 def templates_dir() -> Path:

@@ -7,11 +7,12 @@ sheets (networks, training runs) register a function here and reuse everything e
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from .errors import TemplateError
-from .reference import Neuron
+from .reference import Difference, Neuron
 
 
 @dataclass(frozen=True)
@@ -23,24 +24,35 @@ class Reference:
     magnitudes whose rounding a loss carries (``|error| (|output| + |target|)`` for the
     cancellation in ``output - target``). ``tiny``: what faux gradients divide by.
     ``amplification``: for quantities at the end of a long chain (a late training step), how
-    many times the rounding of one step may have accumulated by then (default 1).
+    many times the rounding of one step may have accumulated by then (default 1); or a
+    function that works it out, called on the first :meth:`growth`. Only tolerances need it,
+    so a model whose amplification is costly (a network's Jacobian norms, with numpy) leaves
+    it to the verifier: the builder, which caches ``values``, never asks.
     """
 
     values: Mapping[str, float]
     value_scale: float
     loss_scale: float
     tiny: float
-    amplification: Mapping[str, float] = field(default_factory=dict)
+    amplification: Mapping[str, float] | Callable[[], Mapping[str, float]] = field(
+        default_factory=dict
+    )
 
     def growth(self, quantity: str) -> float:
-        return self.amplification.get(quantity, 1.0)
+        return self._amplification.get(quantity, 1.0)
+
+    @functools.cached_property
+    def _amplification(self) -> Mapping[str, float]:
+        given = self.amplification
+        return given() if callable(given) else given
 
 
 ModelFn = Callable[[Mapping[str, float], Mapping[str, str]], Reference]
 
 
 def neuron_model(params: Mapping[str, float], settings: Mapping[str, str]) -> Reference:
-    """The article's single neuron (with the activation and loss the layout names)."""
+    """The article's single neuron (with the activation and loss the layout names), and its
+    chart's data when the parameters include the chart's weight step ``sweep.step``."""
     neuron = Neuron(
         input=params["input"],
         weight=params["weight"],
@@ -50,7 +62,10 @@ def neuron_model(params: Mapping[str, float], settings: Mapping[str, str]) -> Re
         loss=settings.get("loss", "half-squared"),
     )
     central = settings.get("difference") == "central"
-    values = neuron.quantities(params["tiny"], "central" if central else "forward")
+    difference: Difference = "central" if central else "forward"
+    values = neuron.quantities(params["tiny"], difference)
+    if "sweep.step" in params:
+        values |= neuron.sweep(params["sweep.step"], params["tiny"], difference)
     scale = max(1.0, *(abs(params[k]) for k in ("input", "weight", "bias", "target")))
     loss_scale = max(
         abs(values["loss"]), abs(values["error"]) * (abs(values["output"]) + abs(values["target"]))
@@ -63,10 +78,11 @@ MODELS: dict[str, ModelFn] = {"neuron": neuron_model}
 
 def model_for(settings: Mapping[str, str]) -> ModelFn:
     """The reference function a layout's settings name."""
-    from .layout import load_families
-
-    load_families()
     name = settings.get("model", "neuron")
+    if name not in MODELS:  # registered by a family's module, not imported yet
+        from .layout import load_families
+
+        load_families()
     try:
         return MODELS[name]
     except KeyError:

@@ -18,8 +18,6 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
-import numpy as np
-
 from .errors import UsageError
 from .layout import ChartSpec, Layout, SeriesSpec, generated_family
 from .models import Reference
@@ -271,6 +269,8 @@ def _growth(
     As in ``sheetgen.training._growth``, with the Jacobian of ``p -> new p`` (one column per
     weight and bias) estimated by central differences and its spectral norm taken exactly.
     """
+    import numpy as np  # here, not at the top: building a sheet never needs it
+
     names = [name for name, _, _ in learnable(sizes)]
     if not all(math.isfinite(params[n]) for n in names):
         return 1.0  # diverged: the cells are wrong or errors anyway, no tolerance matters
@@ -325,12 +325,11 @@ def network_training_model(params: Mapping[str, float], settings: Mapping[str, s
     cols = [leaf for leaf, _, _ in columns(sizes)]
     current = dict(params)
     values: dict[str, float] = dict(params)
-    amplification: dict[str, float] = {}
+    starts: list[dict[str, float]] = []  # each step's parameters
     scale, loss_scale = 1.0, 0.0
-    accumulated = 1.0
     for k in range(1, steps + 1):
         step = _step(sizes, current, settings)
-        accumulated = 1.0 + _growth(sizes, current, settings) * accumulated
+        starts.append(current)
         if all(math.isfinite(v) for v in step.values()):
             s_k, l_k = _scales(sizes, current, step)
             scale, loss_scale = max(scale, s_k), max(loss_scale, l_k)
@@ -338,6 +337,14 @@ def network_training_model(params: Mapping[str, float], settings: Mapping[str, s
         values[s + "number"] = float(k)
         for leaf in cols:
             values[s + leaf] = step[leaf]
-            amplification[s + leaf] = accumulated
-        current |= {name: step[f"new.{name}"] for name, _, _ in learnable(sizes)}
+        current = current | {name: step[f"new.{name}"] for name, _, _ in learnable(sizes)}
+
+    def amplification() -> dict[str, float]:  # for tolerances only: the builder never asks
+        out: dict[str, float] = {}
+        accumulated = 1.0
+        for k, start in enumerate(starts, start=1):
+            accumulated = 1.0 + _growth(sizes, start, settings) * accumulated
+            out |= {f"step{k}.{leaf}": accumulated for leaf in cols}
+        return out
+
     return Reference(values, scale, loss_scale, 1.0, amplification)

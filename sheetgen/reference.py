@@ -16,6 +16,10 @@ Quantity names:
 - ``nudge.X.Y``: quantity Y of the forward pass re-run with X increased by ``tiny``
   (X in output, net, bias, weight, input), and ``nudge.X.gradient``, the "faux" gradient
   ``(nudge.X.loss - loss) / tiny`` (or the central difference, see ``difference``).
+- ``sweep.{i}.k weight loss tangent secant``: the data of the article sheet's chart, given a
+  weight ``step`` (:meth:`Neuron.sweep`): the loss as the weight moves to ``weight + k * step``
+  (k from -5 to 5), the tangent at the current weight (slope ``global.weight``) and the secant
+  whose slope is the faux gradient ``nudge.weight.gradient``.
 """
 
 from __future__ import annotations
@@ -81,6 +85,9 @@ NUDGEABLE = ("output", "net", "bias", "weight", "input")
 
 Difference = Literal["forward", "central"]
 DIFFERENCES: tuple[Difference, ...] = get_args(Difference)
+
+SWEEP = tuple(range(-5, 6))
+"""The chart's weights are ``weight + k * step`` for these k; row i of its table has SWEEP[i]."""
 
 
 @dataclass(frozen=True)
@@ -170,6 +177,28 @@ class Neuron:
             | self.gradients()
             | self.faux_gradients(tiny, difference)
         )
+
+    def sweep(
+        self, step: float, tiny: float = 0.0001, difference: Difference = "forward"
+    ) -> dict[str, float]:
+        """The chart's data: the loss as the weight moves by ``k * step`` around its value, and
+        the two straight lines through the current point whose slopes are the real gradient
+        (the tangent) and the faux one (the secant), each evaluated at those weights."""
+        loss = self.forward()["loss"]
+        slope = self.gradients()["global.weight"]
+        faux = self.faux_gradients(tiny, difference)["nudge.weight.gradient"]
+        out: dict[str, float] = {}
+        for i, k in enumerate(SWEEP):
+            w = self.weight + k * step
+            moved = w - self.weight
+            out |= {
+                f"sweep.{i}.k": float(k),
+                f"sweep.{i}.weight": w,
+                f"sweep.{i}.loss": self.forward(weight=w)["loss"],
+                f"sweep.{i}.tangent": loss + slope * moved,
+                f"sweep.{i}.secant": loss + faux * moved,
+            }
+        return out
 
 
 _NUMBERED_PARAMETER = re.compile(r"(input|weight)\d+")  # a neuron with N inputs (multineuron)

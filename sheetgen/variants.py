@@ -33,7 +33,7 @@ from typing import Any
 
 from . import a1
 from .errors import TemplateError, UsageError
-from .layout import FAMILIES, FAMILY_USAGE, Layout, load_layout, parse_layout
+from .layout import FAMILIES, FAMILY_USAGE, Layout, file_name, load_layout, parse_layout
 from .models import MODELS, Reference
 from .multineuron import MultiNeuron, suffixes
 from .reference import ACTIVATIONS, DIFFERENCES, LOSSES
@@ -371,7 +371,7 @@ def output_name(spec: str) -> str:
     """A file name that tells variants apart: ``neuron-sigmoid-squared-central-2in.xlsx``."""
     name, _, raw = spec.partition(":")
     if name != FAMILY:
-        return re.sub(r"[^\w.-]+", "_", Path(spec).stem) + ".xlsx"
+        return file_name(spec)
     o = parse_options(dict(item.partition("=")[::2] for item in filter(None, raw.split(","))))
     usual = replace(o, distance=None).shows_distance
     extra = (

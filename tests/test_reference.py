@@ -164,3 +164,59 @@ def test_forward_pass_is_the_articles_maths() -> None:
     assert f["net"] == 0.9 * -0.3 + 0.1
     assert f["output"] == math.tanh(f["net"])
     assert f["loss"] == (f["output"] + 0.5) ** 2 / 2
+
+
+# ---- the chart's data ---------------------------------------------------------------------
+
+EPS = 2.0**-52
+
+
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+@pytest.mark.parametrize("case", range(len(CASES)))
+@pytest.mark.parametrize("step", [0.1, 0.37])
+def test_chart_sweep_matches_the_oracle(activation: str, case: int, step: float) -> None:
+    """Loss, tangent and secant at every weight of the chart, against the oracle's loss."""
+    base = CASES[case]
+    n = Neuron(base.input, base.weight, base.bias, base.target, activation)
+    tiny = 0.0001
+    got = n.sweep(step, tiny)
+    x, w0, b, t = (mpmath.mpf(v) for v in (n.input, n.weight, n.bias, n.target))
+
+    def loss(w):  # type: ignore[no-untyped-def]
+        return oracle_loss(x, w, b, t, activation, n.loss)
+
+    slope = mpmath.diff(loss, w0)
+    faux = (loss(w0 + mpmath.mpf(tiny)) - loss(w0)) / mpmath.mpf(tiny)
+    # The faux slope in doubles carries each loss's rounding, magnified by 1 / tiny.
+    faux_slack = 64 * EPS * max(abs(float(loss(w0))), 1e-300) / tiny
+    ks = [got[f"sweep.{i}.k"] for i in range(len(got) // 5)]
+    assert ks == list(range(-5, 6))
+    for i, k in enumerate(ks):
+        w = w0 + k * mpmath.mpf(step)
+        moved = float(w - w0)
+        want = {
+            "weight": w,
+            "loss": loss(w),
+            "tangent": loss(w0) + slope * (w - w0),
+            "secant": loss(w0) + faux * (w - w0),
+        }
+        for leaf, value in want.items():
+            slack = 1e-15 + (faux_slack * abs(moved) if leaf == "secant" else 0.0)
+            assert math.isclose(
+                got[f"sweep.{i}.{leaf}"], float(value), rel_tol=1e-12, abs_tol=slack
+            ), f"sweep.{i}.{leaf}"
+    middle = ks.index(0)
+    assert got[f"sweep.{middle}.tangent"] == got[f"sweep.{middle}.loss"]
+
+
+def test_the_article_models_chart_is_the_templates() -> None:
+    """The neuron model gives the chart's data when given its weight step, as the template's
+    table names it, and the table's k column holds the model's k."""
+    from sheetgen.layout import load_layout
+    from sheetgen.models import model_for
+
+    lay = load_layout("single_neuron")
+    values = model_for(lay.settings)(lay.defaults, lay.settings).values
+    chart = [c for c in lay if c.quantity and c.quantity.startswith("sweep.") and c.kind != "input"]
+    assert chart and all(c.quantity in values for c in chart)
+    assert all(values[c.quantity or ""] == c.value for c in chart if c.kind == "constant")

@@ -1,0 +1,220 @@
+"""Cached values of built files: the reference's numbers, which the formulas compute.
+
+Every family's built workbook caches a value beside every formula; each is the reference
+model's number to the last bit and agrees with what our engine computes from the formulas
+within verify's tolerance, and ``verify`` finds nothing stale. An exercise caches nothing for
+its blanks nor for the cells that read them. A cell the model cannot vouch for (no quantity,
+or a formula changed after building) gets the engine's value instead.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterable
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from sheetgen import build, build_exercise, verify_workbook
+from sheetgen.build import build_workbook, parameters
+from sheetgen.cache import save_with_cached_values
+from sheetgen.evaluate import Evaluator, Ref, Value, formula_text
+from sheetgen.layout import Layout, parse_layout, resolve_layout, templates_dir
+from sheetgen.models import Reference, model_for
+from sheetgen.verify import tolerance
+
+FAMILIES = [
+    "single_neuron",
+    "neuron:activation=tanh,loss=squared,difference=forward,inputs=3,distance=yes",
+    "neuron:activation=sigmoid,loss=half-squared,difference=central,inputs=2,distance=yes",
+    "network:layers=2-3-1,activation=tanh,loss=half-squared",
+    "network:layers=3-2-2,activation=sigmoid,loss=squared",
+    "training:steps=50,learning_rate=0.1,activation=tanh,loss=half-squared",
+    "training:layers=2-2-1,steps=30,learning_rate=0.1,activation=tanh,loss=half-squared",
+]
+
+
+def formula_cells(path: Path) -> tuple[openpyxl.Workbook, list[Ref]]:
+    wb = openpyxl.load_workbook(path)
+    refs = [
+        (ws.title, c.coordinate)
+        for ws in wb.worksheets
+        for row in ws.iter_rows()
+        for c in row
+        if formula_text(c.value)
+    ]
+    return wb, refs
+
+
+def cached(path: Path) -> dict[Ref, object]:
+    wb = openpyxl.load_workbook(path, data_only=True)
+    return {
+        (ws.title, c.coordinate): c.value
+        for ws in wb.worksheets
+        for row in ws.iter_rows()
+        for c in row
+    }
+
+
+def allowed(quantity: str, ref: Reference) -> float:
+    """verify's tolerance; a chart's secant also carries its faux slope's rounding, times how
+    far the weight moved (decorations are never verified, so verify has no rule for them)."""
+    want = ref.values[quantity]
+    slack = tolerance(quantity, want, ref)
+    if quantity.startswith("sweep.") and quantity.endswith(".secant"):
+        faux = "nudge.weight.gradient"
+        moved = ref.values[quantity.replace(".secant", ".weight")] - ref.values["weight"]
+        slack += tolerance(faux, ref.values[faux], ref) * abs(moved)
+    return slack
+
+
+def assert_cache_is_reference_and_engine(
+    path: Path, lay: Layout, params: dict[str, float], skip: Iterable[str] = ()
+) -> None:
+    wb, refs = formula_cells(path)
+    engine = Evaluator(wb).evaluate(refs)
+    saved = cached(path)
+    ref = model_for(lay.settings)(params, lay.settings)
+    at = {c.at: c for c in lay}
+    assert refs, "a built sheet has formulas"
+    for sheet, cell in refs:
+        if cell in skip:
+            assert saved[(sheet, cell)] is None, f"{cell} reads a blank: nothing to cache"
+            continue
+        quantity = at[cell].quantity or ""
+        got, computed = saved[(sheet, cell)], engine[(sheet, cell)]
+        assert isinstance(got, float), (cell, got)
+        assert got == ref.values[quantity], f"{cell} caches the reference's number, in full"
+        assert isinstance(computed, float)
+        assert abs(got - computed) <= allowed(quantity, ref), (cell, quantity, got, computed)
+
+
+@pytest.mark.parametrize("spec", FAMILIES)
+def test_every_family_caches_what_its_formulas_compute(spec: str, tmp_path: Path) -> None:
+    lay = resolve_layout(spec)
+    path = build(tmp_path / "built.xlsx", lay)
+    assert_cache_is_reference_and_engine(path, lay, parameters(lay))
+    report = verify_workbook(path, variants=0)
+    assert report.ok and not report.warnings, report.warnings
+
+
+def test_the_cache_follows_the_parameters_built_with(tmp_path: Path) -> None:
+    lay = resolve_layout("single_neuron")
+    overrides = {"weight": -0.3, "input": 0.9, "tiny": 1e-6}
+    path = build(tmp_path / "p.xlsx", lay, **overrides)
+    assert_cache_is_reference_and_engine(path, lay, parameters(lay, overrides))
+    assert not verify_workbook(path, variants=0).warnings
+
+
+def reading(wb: openpyxl.Workbook, sheet: str, blanks: set[str], cells: list[str]) -> set[str]:
+    """The cells whose formulas read a blank, directly or not, by the engine's dependencies."""
+    ev = Evaluator(wb)
+    out: set[str] = set()
+    changed = True
+    while changed:
+        changed = False
+        for cell in cells:
+            if cell not in out and any(
+                d[1] in blanks | out for d in ev.dependencies((sheet, cell))
+            ):
+                out.add(cell)
+                changed = True
+    return out
+
+
+@pytest.mark.parametrize(
+    ("spec", "blanks"),
+    [
+        ("single_neuron", None),
+        ("single_neuron", "2"),
+        ("single_neuron", "E3"),
+        ("single_neuron", "nudge.weight.loss"),
+        ("network:layers=2-2-1,activation=tanh,loss=half-squared", None),
+    ],
+)
+def test_an_exercise_caches_nothing_that_depends_on_a_blank(
+    spec: str, blanks: str | None, tmp_path: Path
+) -> None:
+    lay = resolve_layout(spec)
+    path = build_exercise(tmp_path / "ex.xlsx", lay, blanks=blanks, seed=3)
+    wb, refs = formula_cells(path)
+    empty = {c.at for c in lay.checked if wb[lay.sheet][c.at].value is None}
+    assert empty, "the exercise has blanks"
+    readers = reading(wb, lay.sheet, empty, [cell for _, cell in refs])
+    saved = cached(path)
+    assert all(saved[(lay.sheet, at)] is None for at in empty)
+    params = {c.quantity or "": float(wb[lay.sheet][c.at].value) for c in lay if c.kind == "input"}
+    assert_cache_is_reference_and_engine(path, lay, params, skip=readers)
+    assert verify_workbook(path, variants=0).warnings == ()
+
+
+def test_a_cell_the_model_cannot_vouch_for_gets_the_engines_value(tmp_path: Path) -> None:
+    """No quantity in the model, or a formula changed after building: the engine's number, for
+    that cell and the cells that read it; the others keep the reference's."""
+    data = tomllib.loads((templates_dir() / "single_neuron.toml").read_text(encoding="utf-8"))
+    data["cells"].append({"at": "M2", "quantity": "twice.net", "formula": "={net}*2"})
+    lay = parse_layout(data)
+    params = parameters(lay)
+    wb = build_workbook(lay, params)
+    net = lay.by_quantity["net"].at
+    wb[lay.sheet][net] = "=B2*C2"  # the bias forgotten, after the layout was built
+    path = tmp_path / "changed.xlsx"
+    save_with_cached_values(wb, path, lay, params)
+    saved = cached(path)
+    wb2, refs = formula_cells(path)
+    engine: dict[Ref, Value] = Evaluator(wb2).evaluate(refs)
+    ref = model_for(lay.settings)(params, lay.settings)
+    quantity_at = {c.at: c.quantity or "" for c in lay}
+    moved = reading(wb2, lay.sheet, {net}, [cell for _, cell in refs]) | {net}
+    assert lay.by_quantity["twice.net"].at in moved
+    for sheet, cell in refs:
+        if cell in moved:
+            assert saved[(sheet, cell)] == engine[(sheet, cell)], cell
+        else:
+            assert saved[(sheet, cell)] == ref.values[quantity_at[cell]], cell
+
+
+def test_cells_on_a_circular_path_never_take_the_references_number(tmp_path: Path) -> None:
+    data = tomllib.loads((templates_dir() / "single_neuron.toml").read_text(encoding="utf-8"))
+    for cell in data["cells"]:
+        if cell.get("quantity") == "net":
+            cell["formula"] = "={output}+0"  # net reads output, which reads net
+    lay = parse_layout(data)
+    params = parameters(lay)
+    path = tmp_path / "circular.xlsx"
+    save_with_cached_values(build_workbook(lay, params), path, lay, params)
+    saved = cached(path)
+    ref = model_for(lay.settings)(params, lay.settings)
+    for quantity in ("net", "output", "error", "loss"):
+        got = saved[(lay.sheet, lay.by_quantity[quantity].at)]
+        assert got != ref.values[quantity], quantity
+    assert saved[(lay.sheet, lay.by_quantity["nudge.output.target"].at)] == ref.values["target"]
+
+
+@pytest.mark.parametrize(
+    ("spec", "overrides", "error"),
+    [
+        ("single_neuron", {"input": 1e200, "weight": 1e200}, "net"),  # x*w overflows
+        # tanh(inf) is 1 in Python, #NUM! in the sheet, and so is the chart's loss
+        ("neuron:activation=sigmoid,loss=half-squared,difference=forward,inputs=1,distance=yes",
+         {"input": 1.0, "weight": -1000.0}, "output"),  # the sheet's EXP(1000) overflows
+    ],
+)  # fmt: skip
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")  # the engine's numpy
+def test_where_the_sheet_overflows_the_cache_is_what_the_formulas_give(
+    spec: str, overrides: dict[str, float], error: str, tmp_path: Path
+) -> None:
+    """Python's maths stays finite where a spreadsheet's overflows to #NUM! (tanh(inf) = 1,
+    the reference's sigmoid never takes exp of a large number): such a sheet caches what the
+    engine computes from the formulas, and verify finds nothing stale."""
+    lay = resolve_layout(spec)
+    path = build(tmp_path / "huge.xlsx", lay, **overrides)
+    wb, refs = formula_cells(path)
+    engine = Evaluator(wb).evaluate(refs)
+    saved = cached(path)
+    assert str(engine[(lay.sheet, lay.by_quantity[error].at)]) == "#NUM!"
+    for ref in refs:
+        computed = engine[ref]
+        assert saved[ref] == (computed if isinstance(computed, float) else str(computed)), ref
+    assert not verify_workbook(path, variants=0).warnings
