@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any, Final, NoReturn, Protocol
 from xml.parsers import expat
 
+from sheetgen import a1
 from sheetgen.book import Book
 from sheetgen.errors import InputFileError, SheetgenError, UnsafeFileError, UsageError
 from sheetgen.reader import ReadError, SheetCapture, captures, read_book, reads
@@ -1372,10 +1373,11 @@ def formula_hazards(formula: str) -> list[str]:
     Never raises, whatever the text.
     """
     if not any(ch in formula for ch in "!:\"'["):  # no sheets, ranges, strings or links:
-        formula = _PLAIN_CELL_REF.sub("A1", formula)  # cells make no hazard; shapes repeat
+        formula = _PLAIN_CELL_REF.sub(_ANY_CELL, formula)  # cells make no hazard; shapes repeat
     return list(_hazards(formula))
 
 
+_ANY_CELL = a1.name(1, 1)  # every plain cell reference reads as this one
 _PLAIN_CELL_REF = re.compile(r"(?<![\w.!$:'\"])\$?[A-Za-z]{1,3}\$?\d+(?![\w(!:])")
 
 
