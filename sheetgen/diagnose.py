@@ -11,11 +11,11 @@
   *root cause*. Inherited cells name their roots (``CellResult.causes``), so a report can list
   the few cells to fix first with the cells they drag along.
 - **Formulas, not pasted numbers.** A number typed where a formula belongs, a formula that
-  refers to no cell (``=0.00064``) and a formula stored as text are flagged. Then the sheet is
-  re-evaluated with ``VARIANTS`` other sets of parameters (drawn reproducibly from ``SEED``,
-  written into the layout's parameter cells in memory; the file is never touched) and compared
-  with the layout's reference model each time: a cell right for the numbers it was handed
-  but a root cause of wrong numbers under other inputs is ``fragile``.
+  refers to no cell (``=0.00064``) and a formula stored as text are flagged. Then, for
+  ``VARIANTS`` other sets of parameters (drawn reproducibly from ``SEED``), every layout cell
+  is given the reference's value in memory (the file is never touched) and each suspect's own
+  formula (see :func:`suspects`) is evaluated again: a cell right for the numbers it was
+  handed but wrong from right inputs under other parameters is ``fragile``.
 - **Exercises.** An empty cell that an exercise left blank is ``todo``, not ``empty``.
 - **Stale caches.** Values saved in the file that disagree with what its formulas compute
   give a warning (files written by openpyxl save none, and get none).
@@ -40,7 +40,6 @@ from .verify import (
     _copies_a_parameter,
     _fmt,
     _reference,
-    check,
     tolerance,
 )
 
@@ -78,7 +77,7 @@ def diagnose(
     n = VARIANTS if variants is None else variants
     if n > 0:
         cells = _fragility(
-            ev, book, ws, layout, report.parameters, cells, n, SEED if seed is None else seed
+            ev, ws, layout, report.parameters, cells, n, SEED if seed is None else seed
         )
     causes = _causes(cells, graph, _closeness(layout, report.parameters))
     by_cell = {c.cell: c for c in cells}
@@ -323,48 +322,32 @@ def variant_parameters(
     return out
 
 
-def off_template(ev: Evaluator, sheet: str, layout: Layout) -> set[str]:
-    """Checked cells whose value may not follow the inputs the way the template's does.
+def suspects(ev: Evaluator, sheet: str, layout: Layout) -> set[str]:
+    """Checked cells whose own formula might hide a number typed where a cell belongs.
 
-    A cell holding the template's own formula (up to ``$``, spaces and case), whose
-    references and names reach only cells that are parameters or hold the template's own
-    formulas in turn, computes what the template computes for *any* inputs: re-evaluating it
-    with other inputs cannot find it fragile. Every other checked cell is returned. Most
-    submissions keep the template's formulas, so most skip the re-evaluations altogether.
+    A cell that holds the template's own formula (up to ``$``, spaces and case) and reads only
+    cells of the layout computes, from right inputs, what the template computes, whatever the
+    parameters: it cannot be right for the sheet's own numbers only. Every other checked cell
+    is a suspect: another formula (``=B2*0.5+D2``, or a right one written differently), one
+    that reads a cell outside the layout (a helper cell, another sheet), a typed number. If a
+    defined name the template uses points elsewhere, every checked cell is.
     """
-    specs = {c.at: c for c in layout.cells}
-    inputs = {c.at for c in layout.inputs}
     if any(ev.points_to(sheet, name) != (sheet, at) for name, at in layout.names.items()):
-        return {c.at for c in layout.checked}  # a name the template uses points elsewhere
-    tainted: dict[str, bool] = {}
-    for root in layout.checked:
-        stack = [(root.at, False)]
-        while stack:
-            at, expanded = stack.pop()
-            if at in tainted:
-                continue
-            spec = specs.get(at)
-            text = ev.formula((sheet, at))
-            if at in inputs or (spec is not None and spec.kind == "constant" and text is None):
-                tainted[at] = False  # what the template has here too
-                continue
-            if (
-                spec is None
-                or spec.formula is None
-                or text is None
-                or (_normal(text) != _normal(spec.formula))
-            ):
-                tainted[at] = True
-                continue
-            deps = ev.dependencies((sheet, at))
-            if any(dep[0] != sheet for dep in deps):
-                tainted[at] = True
-            elif expanded:  # a dependency still open is a cycle: tainted
-                tainted[at] = any(tainted.get(dep[1], True) for dep in deps)
-            else:
-                stack.append((at, True))
-                stack.extend((dep[1], False) for dep in deps if dep[1] not in tainted)
-    return {at for at, bad in tainted.items() if bad}
+        return {c.at for c in layout.checked}
+    inside = {c.at for c in layout.cells if c.kind != "text"}
+    out = set()
+    for spec in layout.checked:
+        text = ev.formula((sheet, spec.at))
+        if spec.formula is None:
+            if text is not None:
+                out.add(spec.at)  # a formula where the template has a number
+        elif (
+            text is None
+            or _normal(text) != _normal(spec.formula)
+            or any(d[0] != sheet or d[1] not in inside for d in ev.dependencies((sheet, spec.at)))
+        ):
+            out.add(spec.at)
+    return out
 
 
 @functools.lru_cache(maxsize=4096)
@@ -377,7 +360,6 @@ def _normal(formula: str) -> str:
 
 def _fragility(
     ev: Evaluator,
-    book: Book,
     ws: Sheet,
     layout: Layout,
     params: Mapping[str, Value],
@@ -385,33 +367,52 @@ def _fragility(
     variants: int,
     seed: int,
 ) -> list[CellResult]:
+    """Mark ``fragile`` the right cells whose own formula is wrong under other parameters.
+
+    For each of ``variants`` sets of parameters, every cell of the layout is given the
+    reference's value for them (in memory) and each suspect's own formula is evaluated again:
+    a cell that is wrong even though everything it reads is right computes from a number
+    typed into it, not from its cells. (Cells outside the layout, helper cells, are computed
+    from the new values as the sheet would.) Cells that are not ``suspects`` are skipped:
+    they provably follow any parameters.
+    """
     # Cells holding plain numbers were judged by verify's policy for typed numbers; here we
     # look for numbers hidden inside formulas that do refer to cells.
     ok = {c.cell for c in cells if c.ok and c.formula and compile_formula(c.formula).inputs}
-    ok &= off_template(ev, ws.title, layout)
+    ok &= suspects(ev, ws.title, layout)
     if not ok or _reference(layout, params) is None:
         return cells
+    by_cell = {c.cell: c for c in cells}
     rng = random.Random(seed)
-    fragile: dict[str, CellResult] = {}
+    fragile: dict[str, str] = {}
     for _ in range(variants):
         other = variant_parameters(layout, params, rng)
-        inputs: dict[Ref, Value] = {
-            (ws.title, s.at): other[s.quantity] for s in layout.inputs if s.quantity
+        ref = _reference(layout, other)
+        if ref is None:
+            continue
+        right: dict[Ref, Value] = {
+            (ws.title, s.at): ref.values[s.quantity]
+            for s in layout.checked
+            if s.quantity is not None and s.quantity in ref.values
         }
-        what_if = ev.with_overrides(inputs)
-        rep = check(book, ws, layout, evaluator=what_if)
-        vcells = [_reclassify(c, ws, None, frozenset()) for c in rep.cells]
-        causes = _causes(vcells, _Graph(what_if, ws.title), _closeness(layout, rep.parameters))
+        right.update({(ws.title, s.at): other[s.quantity] for s in layout.inputs if s.quantity})
+        found = ev.what_if(right, [(ws.title, at) for at in sorted(ok - set(fragile))])
         shown = ", ".join(f"{k} = {_fmt(v)}" for k, v in other.items())
-        for c in vcells:
-            if c.cell in ok and not c.ok and c.cell not in causes and c.cell not in fragile:
-                fragile[c.cell] = replace(
-                    c,
-                    message=f"{c.cell} is right for the sheet's own inputs only: with {shown} "
-                    f"it gives {_num(c.found)}, not {_num(c.expected)}.",
+        for (_, at), value in found.items():
+            c = by_cell[at]
+            want = ref.values[c.quantity]
+            close = (
+                isinstance(value, float)
+                and not isinstance(value, bool)
+                and abs(value - want) <= tolerance(c.quantity, want, ref)
+            )
+            if not close:
+                fragile[at] = (
+                    f"{at} is right for the sheet's own inputs only: with {shown} "
+                    f"it gives {_num(value)}, not {_num(want)}."
                 )
     return [
-        replace(c, status="fragile", message=fragile[c.cell].message) if c.cell in fragile else c
+        replace(c, status="fragile", message=fragile[c.cell]) if c.cell in fragile else c
         for c in cells
     ]
 

@@ -308,7 +308,8 @@ def _reference(layout: Layout, values: Mapping[str, Value]) -> Reference | None:
     if last is not None and last[0] is layout:
         return last[1]  # check and diagnose ask for the same one; a long training's is costly
     reference = model_for(layout.settings)(numbers, layout.settings)
-    _LAST_REFERENCE.clear()
+    if len(_LAST_REFERENCE) >= 8:  # the sheet's own and diagnose's variants, not a class's
+        _LAST_REFERENCE.pop(next(iter(_LAST_REFERENCE)))
     _LAST_REFERENCE[key] = (layout, reference)
     return reference
 

@@ -270,28 +270,33 @@ def test_typed_copies_of_an_input_follow_the_articles_style_with_a_note(make: Ma
     assert any("B8" in w for w in report.warnings) and any("C8" in w for w in report.warnings)
 
 
-def _off_template(path: Path) -> set[str]:
+def _suspects(path: Path) -> set[str]:
     import openpyxl
 
-    from sheetgen.diagnose import off_template
+    from sheetgen.diagnose import suspects
     from sheetgen.evaluate import Evaluator
     from sheetgen.layout import load_layout
 
     layout = load_layout("single_neuron")
-    return off_template(Evaluator(openpyxl.load_workbook(path)), layout.sheet, layout)
+    return suspects(Evaluator(openpyxl.load_workbook(path)), layout.sheet, layout)
 
 
-def test_only_cells_that_may_stray_from_the_template_are_re_evaluated(make: Make) -> None:
-    """The robustness re-evaluations are skipped for cells that provably follow any inputs."""
-    assert _off_template(make()) == set()
-    assert _off_template(make(edits={"E2": "=b2 * $C$2 + D2"})) == set()  # the same formula
-    reordered = _off_template(make(edits={"E2": "=D2+B2*C2"}))  # right, but not the template's
-    assert {"E2", "F2", "E3", "K9"} <= reordered
-    assert "C3" not in reordered  # d net / d weight = input: it does not read E2
+def test_only_cells_whose_own_formula_may_stray_are_re_evaluated(make: Make) -> None:
+    """The robustness check re-evaluates only cells whose own formula is not the template's
+    or that read cells outside the layout: the others follow any parameters."""
+    assert _suspects(make()) == set()
+    assert _suspects(make(edits={"E2": "=b2 * $C$2 + D2"})) == set()  # the same formula
+    assert _suspects(make(edits={"E2": "=D2+B2*C2"})) == {"E2"}  # right, another formula
     assert check(make(edits={"E2": "=D2+B2*C2"}), variants=3).ok  # re-evaluated, and sound
+    helper = make(edits={"E3": "=1-M5", "M5": "=F2^2"})  # a helper cell outside the layout
+    assert _suspects(helper) == {"E3"}
+    assert check(helper, variants=3).ok
+    typed = make(edits={"E3": "=1-M5", "M5": OUT**2})  # the helper holds a typed number
+    cells = by_cell(check(typed, variants=3))
+    assert cells["E3"].status == "fragile" and "own inputs only" in cells["E3"].message
 
 
-def test_a_redirected_name_sends_every_cell_to_the_re_evaluations(make: Make) -> None:
+def test_a_redirected_name_makes_every_cell_a_suspect(make: Make) -> None:
     import openpyxl
     from openpyxl.workbook.defined_name import DefinedName
 
@@ -300,6 +305,6 @@ def test_a_redirected_name_sends_every_cell_to_the_re_evaluations(make: Make) ->
     wb["Neuron"]["M1"] = 0.0001  # the same number, typed in another cell
     wb.defined_names["Tiny"] = DefinedName("Tiny", attr_text="'Neuron'!$M$1")
     wb.save(path)
-    assert "K9" in _off_template(path)
+    assert "K9" in _suspects(path)
     cells = by_cell(check(path, variants=3))
     assert cells["K9"].status == "fragile"  # Tiny no longer follows the sheet's Tiny cell
