@@ -1372,9 +1372,15 @@ def formula_hazards(formula: str) -> list[str]:
     whatever their argument, because the argument is built at run time.
     Never raises, whatever the text.
     """
+    return list(_hazards_of(formula))
+
+
+@functools.lru_cache(maxsize=4096)
+def _hazards_of(formula: str) -> tuple[str, ...]:
+    """By text (a class repeats its formulas), then by shape (a sheet fills them down)."""
     if not any(ch in formula for ch in "!:\"'["):  # no sheets, ranges, strings or links:
-        formula = _PLAIN_CELL_REF.sub(_ANY_CELL, formula)  # cells make no hazard; shapes repeat
-    return list(_hazards(formula))
+        formula = _PLAIN_CELL_REF.sub(_ANY_CELL, formula)  # cells make no hazard
+    return _hazards(formula)
 
 
 _ANY_CELL = a1.name(1, 1)  # every plain cell reference reads as this one
