@@ -13,11 +13,16 @@ disk.  This module stands in front of them:
    inflates every entry in chunks with a cap while a streaming expat pass counts
    cells, rows, merged and linked ranges, text sizes, XML elements and depth,
    and refuses DTDs and entity declarations.  Nothing is expanded into objects.
-2. :func:`open_workbook` hands the *same bytes* (no second read, so the file
-   cannot be swapped in between) to openpyxl with defusedxml active and turns
-   whatever it raises into one :class:`~sheetgen.errors.InputFileError`
-   sentence.
-3. :func:`formula_hazards` classifies formula text that must never be
+2. :func:`read_checked` (what ``verify`` uses) scans only the XML that
+   ``sheetgen.reader`` will parse (every other XML part is still searched for
+   DTDs and entities), and the reader takes each worksheet's cells from the
+   very events of that scan (:class:`~sheetgen.reader.SheetCapture`): one
+   parse, the *same bytes* (no second read, so the file cannot be swapped in
+   between), and whatever goes wrong is one
+   :class:`~sheetgen.errors.InputFileError` sentence.
+3. :func:`open_workbook` (for commands that write workbooks) hands the same
+   bytes, fully scanned, to openpyxl with defusedxml active, likewise.
+4. :func:`formula_hazards` classifies formula text that must never be
    evaluated (external references, DDE, web and file access, dynamic refs).
 
 Every message is one sentence with the file name in it; names that come from
