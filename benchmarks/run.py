@@ -325,6 +325,24 @@ def bench_big(folder: Path, sizes: Sequence[int]) -> list[dict[str, object]]:
 # --- report -----------------------------------------------------------------------------------
 
 
+def pace() -> str:
+    """How fast the machine runs Python right now: a fixed pure-Python loop, best of 5.
+
+    A shared or virtual machine's speed drifts (here, by up to 2x within minutes); printing
+    this beside each section shows whether two figures were taken at the same pace.
+    """
+    best = min(_loop_seconds() for _ in range(5))
+    return f"pace: fixed loop {best * 1000:.0f} ms"
+
+
+def _loop_seconds() -> float:
+    t = time.perf_counter()
+    total = 0
+    for i in range(1_000_000):
+        total += i * i % 7
+    return time.perf_counter() - t
+
+
 def machine() -> str:
     cpu = "unknown CPU"
     try:
@@ -360,7 +378,7 @@ def main() -> None:
         article = build(folder / "article.xlsx")
         paths = make_class(folder / "class", n)
 
-        print(f"\n(a) one workbook, whole process (median of {runs}; wall / CPU seconds)")
+        print(f"\n(a) one workbook, whole process (median of {runs}; wall / CPU s)  [{pace()}]")
         one = bench_one(folder, article, runs)
         for name, (wall, cpu) in one.items():
             print(f"    {name:22} {wall:6.3f} s   cpu {cpu:6.3f} s")
@@ -368,7 +386,7 @@ def main() -> None:
         ratio_c = one["sheetgen verify"][1] / one["ExcelModel script"][1]
         print(f"    verify / ExcelModel: {ratio_w:.2f}x wall, {ratio_c:.2f}x CPU (target <= 0.3)")
 
-        print(f"\n(b) {n} varied workbooks")
+        print(f"\n(b) {n} varied workbooks  [{pace()}]")
         batch = bench_batch(folder, paths, em_count, runs)
         ours, theirs, big = batch["sheetgen"], batch["excelmodel"], batch["sheetgen_1000"]
         assert isinstance(ours, dict) and isinstance(theirs, dict) and isinstance(big, dict)
@@ -420,7 +438,7 @@ def main() -> None:
                     f"{wn / ours['wall']:.0f}x for the batch"
                 )
 
-        print(f"\n(d) sheetgen verify, whole process, on training sheets (median of {runs})")
+        print(f"\n(d) sheetgen verify, whole process, training sheets ({runs} runs)  [{pace()}]")
         for steps, cells, wall, cpu in bench_training(folder, (77, 385, 770), runs):
             print(
                 f"    {steps:4} steps {cells:6} formula cells  {wall:5.2f} s "
