@@ -216,35 +216,32 @@ def test_direct_calls_match_the_engines_pipe(text: str) -> None:
         assert _outcome(compiled.function, args) == _outcome(pipe, args), combo
 
 
-def test_scipy_free_sheet_never_imports_scipy(tmp_path: Path) -> None:
-    path = build(tmp_path / "n.xlsx")
+def verified_in_a_fresh_process(path: Path, show: str) -> list[str]:
+    """Verify ``path`` in a new interpreter (it must pass), then print ``show`` there."""
     code = (
         "import sys\n"
         "from sheetgen import verify_workbook\n"
         f"assert verify_workbook({str(path)!r}).ok\n"
         "from sheetgen.functions import lazy_table\n"
-        "print(sorted(lazy_table().loaded), 'scipy' in sys.modules)\n"
+        f"print({show})\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, env=ENV, check=True
     )
-    assert out.stdout.split() == ["['',", "'.math']", "False"]
+    return out.stdout.split()
+
+
+def test_scipy_free_sheet_never_imports_scipy(tmp_path: Path) -> None:
+    shown = "sorted(lazy_table().loaded), 'scipy' in sys.modules"
+    loaded = verified_in_a_fresh_process(build(tmp_path / "n.xlsx"), shown)
+    assert loaded == ["['',", "'.math']", "False"]
 
 
 def test_a_relu_sheet_uses_max_without_importing_scipy(tmp_path: Path) -> None:
     """MAX lives in the engine's statistics module, which imports scipy at its top."""
     path = build(tmp_path / "relu.xlsx", "neuron:activation=relu")
-    code = (
-        "import sys\n"
-        "from sheetgen import verify_workbook\n"
-        f"assert verify_workbook({str(path)!r}).ok\n"
-        "from sheetgen.functions import lazy_table\n"
-        "print('.stat' in lazy_table().loaded, [m for m in sys.modules if 'scipy' in m])\n"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=ENV, check=True
-    )
-    assert out.stdout.split() == ["True", "[]"]
+    shown = "'.stat' in lazy_table().loaded, [m for m in sys.modules if 'scipy' in m]"
+    assert verified_in_a_fresh_process(path, shown) == ["True", "[]"]
 
 
 def test_statistics_functions_still_load_scipy_when_called() -> None:
