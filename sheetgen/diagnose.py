@@ -40,6 +40,7 @@ from .verify import (
     _copies_a_parameter,
     _fmt,
     _reference,
+    _value,
     tolerance,
 )
 
@@ -429,12 +430,11 @@ def _explain(
     specs: Mapping[str, CellSpec],
     by_cell: Mapping[str, CellResult],
 ) -> CellResult:
-    holds = _holds(c, ws)
     if c.ok and not causes:
-        return replace(c, holds=holds, causes=causes)  # most cells: one copy, not two
+        return c  # most cells: nothing to add
     c = replace(c, causes=causes)
     if c.ok:
-        return replace(c, holds=holds)
+        return c
     why = _why(c, ws, graph, specs)
     if c.causes and c.status == "unchecked":
         names = ", ".join(_name(r, specs) for r in c.causes)
@@ -448,7 +448,7 @@ def _explain(
         ).strip()
     hint = specs[c.cell].note if c.cell in specs and c.status not in ("ok",) else None
     parts = [why, f"Hint: {hint}" if hint and not c.causes else ""]
-    return replace(c, holds=holds, explanation=" ".join(p for p in parts if p))
+    return replace(c, explanation=" ".join(p for p in parts if p))
 
 
 def _why(c: CellResult, ws: Sheet, graph: _Graph, specs: Mapping[str, CellSpec]) -> str:
@@ -550,39 +550,11 @@ def _why_error(cell: str, graph: _Graph, specs: Mapping[str, CellSpec], seen: se
     return f"It shows {code}."
 
 
-def _holds(c: CellResult, ws: Sheet) -> str:
-    """What the learner wrote, and what it evaluates to."""
-    if c.formula is not None:
-        return f"{c.formula} → {_value(c.found)}"
-    if c.found is None:
-        return "nothing"
-    raw = _formula_as_text(ws, c.cell)
-    if raw is not None:
-        return f"the text {raw!r}"
-    if isinstance(c.found, str):
-        return f"the text {c.found!r}"
-    if isinstance(c.found, float) and not isinstance(c.found, bool):
-        return f"the number {_fmt(c.found)}"
-    return _value(c.found)
-
-
 def _name(cell: str, specs: Mapping[str, CellSpec]) -> str:
     spec = specs.get(cell)
     if spec is None or spec.quantity is None:
         return cell
     return f"{describe(spec.quantity)} ({cell})"
-
-
-def _value(v: Value) -> str:
-    if v is None:
-        return "empty"
-    if isinstance(v, CellError):
-        return v.code
-    if isinstance(v, bool):
-        return str(v).upper()
-    if isinstance(v, str):
-        return repr(v)
-    return _fmt(v)
 
 
 def _num(v: Value | None) -> str:

@@ -240,9 +240,13 @@ class Evaluator:
                 on_path.discard(ref)
                 self.values[ref] = self._compute(ref, text)
                 continue
+            deps = self.dependencies(ref)
+            if all(dep in self.values for dep in deps):  # a sheet in order: compute at once
+                self.values[ref] = self._compute(ref, text)
+                continue
             on_path.add(ref)
             stack.append((ref, True))
-            for dep in self.dependencies(ref):
+            for dep in deps:
                 if dep in on_path:
                     self._mark_circular(dep, stack, on_path)
                 elif dep not in self.values:

@@ -246,18 +246,22 @@ def parse_layout(data: Mapping[str, Any], origin: str = "<layout>") -> Layout:
         raise TemplateError(f"{origin}: a layout needs a non-empty [[cells]] list.")
     raw_cells = raw_cells + [c for t in data.get("tables", []) for c in _table_cells(t, origin)]
     address_of: dict[str, str] = {}
+    addresses: list[str] = []
     seen: set[str] = set()
     for raw in raw_cells:
         at = _address(raw.get("at"), origin)
         if at in seen:
             raise TemplateError(f"{origin}: cell {at} is described twice.")
         seen.add(at)
+        addresses.append(at)
         q = raw.get("quantity")
         if q is not None:
             if q in address_of:
                 raise TemplateError(f"{origin}: quantity {q!r} is in {address_of[q]} and {at}.")
             address_of[q] = at
-    cells = tuple(_cell(raw, address_of, origin) for raw in raw_cells)
+    cells = tuple(
+        _cell(raw, at, address_of, origin) for raw, at in zip(raw_cells, addresses, strict=True)
+    )
     names = {}
     for defined, quantity in dict(data.get("names", {})).items():
         if quantity not in address_of:
@@ -363,8 +367,9 @@ def _address(value: object, origin: str) -> str:
         raise TemplateError(f"{origin}: {value!r} is not a cell address.") from None
 
 
-def _cell(raw: Mapping[str, Any], address_of: Mapping[str, str], origin: str) -> CellSpec:
-    at = _address(raw["at"], origin)
+def _cell(
+    raw: Mapping[str, Any], at: str, address_of: Mapping[str, str], origin: str
+) -> CellSpec:
     quantity = raw.get("quantity")
     common: dict[str, Any] = {
         "at": at,

@@ -76,9 +76,8 @@ class CellResult:
     found: Value
     formula: str | None
     message: str = ""
-    # Filled in by sheetgen.diagnose: what the cell holds, why it is wrong in plain words, and
-    # the root cells it is wrong because of (empty for a root cause or a right cell).
-    holds: str = ""
+    # Filled in by sheetgen.diagnose: why it is wrong in plain words, and the root cells it
+    # is wrong because of (empty for a root cause or a right cell).
     explanation: str = ""
     causes: tuple[str, ...] = ()
     graded: bool = True  # False for a parameter cell: reported when unusable, never scored
@@ -86,6 +85,19 @@ class CellResult:
     @property
     def ok(self) -> bool:
         return self.status == "ok"
+
+    @property
+    def holds(self) -> str:
+        """What the learner wrote, and what it evaluates to: ``=B2*C2 → 0.2``, ``the text 'x'``."""
+        if self.formula is not None:
+            return f"{self.formula} → {_value(self.found)}"
+        if self.found is None:
+            return "nothing"
+        if isinstance(self.found, str):
+            return f"the text {self.found!r}"  # a formula stored as text too: '=B2*C2'
+        if isinstance(self.found, float) and not isinstance(self.found, bool):
+            return f"the number {_fmt(self.found)}"
+        return _value(self.found)
 
     @property
     def root(self) -> bool:
@@ -399,3 +411,16 @@ def _describe(value: Value) -> str:
 def _fmt(x: float) -> str:
     """Enough digits to see the difference, few enough to read."""
     return f"{x:.10g}" if math.isfinite(x) else str(x)
+
+
+def _value(v: Value) -> str:
+    """A value as a report shows it: ``empty``, ``#DIV/0!``, ``TRUE``, ``'text'``, a number."""
+    if v is None:
+        return "empty"
+    if isinstance(v, CellError):
+        return v.code
+    if isinstance(v, bool):
+        return str(v).upper()
+    if isinstance(v, str):
+        return repr(v)
+    return _fmt(v)
