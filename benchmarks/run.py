@@ -216,7 +216,21 @@ def bench_one(folder: Path, article: Path, runs: int) -> dict[str, tuple[float, 
     )
 
 
-def bench_batch(folder: Path, paths: list[Path], em_count: int, runs: int) -> dict[str, object]:
+ISSUE_PACE = 1.4
+"""Seconds the ExcelModel script took on the article when issue 5 set its targets ("about
+1.4 s"). The absolute targets (2 s, 0.3 s, 100 workbooks/s) hold at that pace; this VM drifts
+by up to 2x, so each is also shown scaled by the ExcelModel script timed alongside it."""
+
+Yardstick = Callable[[], tuple[float, float, str]]
+
+
+def at_issue_pace(seconds: float, yardstick_seconds: float) -> float:
+    return seconds * ISSUE_PACE / yardstick_seconds
+
+
+def bench_batch(
+    folder: Path, paths: list[Path], em_count: int, runs: int, yardstick: Yardstick
+) -> dict[str, object]:
     ours = folder / "sheetgen_loop.py"
     ours.write_text(SHEETGEN_LOOP)
     theirs = folder / "excelmodel_loop.py"
@@ -231,14 +245,16 @@ def bench_batch(folder: Path, paths: list[Path], em_count: int, runs: int) -> di
     thousand = [paths[i % len(paths)] for i in range(1000)]
     results["sheetgen_1000"] = json.loads(run_process([PY, str(ours), *map(str, thousand)])[2])
     grade = [PY, "-m", "sheetgen", "grade", str(paths[0].parent), "--no-progress"]
-    results["grade"] = medians({"grade": lambda: run_process(grade)}, runs)["grade"]
+    timed = medians({"grade": lambda: run_process(grade), "yardstick": yardstick}, runs)
+    results["grade"], results["grade_yardstick"] = timed["grade"], timed["yardstick"]
     return results
 
 
 def bench_training(
-    folder: Path, steps: Sequence[int], runs: int
-) -> list[tuple[int, int, float, float]]:
-    """``sheetgen verify`` as a whole process on training sheets of ``steps`` steps."""
+    folder: Path, steps: Sequence[int], runs: int, yardstick: Yardstick
+) -> list[tuple[int, int, float, float, float]]:
+    """``sheetgen verify`` as a whole process on training sheets of ``steps`` steps, each
+    interleaved with the yardstick (its median is the last number of each row)."""
     from sheetgen import build
     from sheetgen.layout import resolve_layout
 
@@ -248,8 +264,11 @@ def bench_training(
         cells = sum(1 for c in resolve_layout(spec).cells if c.kind == "formula")
         path = build(folder / f"training_{n}.xlsx", spec)
         verify = [PY, "-m", "sheetgen", "verify", str(path)]
-        wall, cpu = medians({"verify": lambda cmd=verify: run_process(cmd)}, runs)["verify"]
-        rows.append((n, cells, wall, cpu))
+        timed = medians(
+            {"verify": lambda cmd=verify: run_process(cmd), "yardstick": yardstick}, runs
+        )
+        (wall, cpu), (yard, _) = timed["verify"], timed["yardstick"]
+        rows.append((n, cells, wall, cpu, yard))
     return rows
 
 
@@ -385,12 +404,22 @@ def main() -> None:
         ratio_w = one["sheetgen verify"][0] / one["ExcelModel script"][0]
         ratio_c = one["sheetgen verify"][1] / one["ExcelModel script"][1]
         print(f"    verify / ExcelModel: {ratio_w:.2f}x wall, {ratio_c:.2f}x CPU (target <= 0.3)")
+        build_then = at_issue_pace(one["sheetgen build"][0], one["ExcelModel script"][0])
+        print(
+            f"    build at the issue's pace (ExcelModel script {ISSUE_PACE} s): "
+            f"{build_then:.2f} s (target <= 0.3 s)"
+        )
+        em_script = folder / "excelmodel_one.py"
+
+        def yardstick() -> tuple[float, float, str]:
+            return run_process([PY, str(em_script), str(article)])
 
         print(f"\n(b) {n} varied workbooks  [{pace()}]")
-        batch = bench_batch(folder, paths, em_count, runs)
+        batch = bench_batch(folder, paths, em_count, runs, yardstick)
         ours, theirs, big = batch["sheetgen"], batch["excelmodel"], batch["sheetgen_1000"]
         assert isinstance(ours, dict) and isinstance(theirs, dict) and isinstance(big, dict)
         grade_wall = batch["grade"][0]  # type: ignore[index]
+        grade_then = at_issue_pace(grade_wall, batch["grade_yardstick"][0])  # type: ignore[index]
         rate = n / ours["wall"]
         em_rate = em_count / theirs["wall"]
         print(
@@ -409,7 +438,8 @@ def main() -> None:
         )
         print(
             f"    speed-up: {rate / em_rate:.0f}x in one process; grade: "
-            f"{n / grade_wall:.0f} workbooks/s (target: >= 100 workbooks/s)"
+            f"{n / grade_wall:.0f} workbooks/s, {n / grade_then:.0f}/s at the issue's pace "
+            "(target: >= 100 workbooks/s)"
         )
         rss = big["rss_mb"]
         assert isinstance(rss, dict)
@@ -439,11 +469,15 @@ def main() -> None:
                 )
 
         print(f"\n(d) sheetgen verify, whole process, training sheets ({runs} runs)  [{pace()}]")
-        for steps, cells, wall, cpu in bench_training(folder, (77, 385, 770), runs):
+        for steps, cells, wall, cpu, yard in bench_training(
+            folder, (77, 385, 770), runs, yardstick
+        ):
             print(
                 f"    {steps:4} steps {cells:6} formula cells  {wall:5.2f} s "
-                f"(cpu {cpu:5.2f} s, {1e6 * wall / cells:4.0f} us/cell)  target <= 2 s at 10,000"
+                f"(cpu {cpu:5.2f} s, {1e6 * wall / cells:4.0f} us/cell); at the issue's pace "
+                f"{at_issue_pace(wall, yard):.2f} s (ExcelModel alongside {yard:.2f} s)"
             )
+        print("    target: <= 2 s at 10,000 formula cells")
         print("    Evaluator.evaluate on every formula cell (one process, after reading)")
         for row in bench_big(folder, sizes):
             per = 1e6 * float(row["wall"]) / int(row["cells"])  # type: ignore[arg-type]
