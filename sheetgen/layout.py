@@ -367,9 +367,7 @@ def _address(value: object, origin: str) -> str:
         raise TemplateError(f"{origin}: {value!r} is not a cell address.") from None
 
 
-def _cell(
-    raw: Mapping[str, Any], at: str, address_of: Mapping[str, str], origin: str
-) -> CellSpec:
+def _cell(raw: Mapping[str, Any], at: str, address_of: Mapping[str, str], origin: str) -> CellSpec:
     quantity = raw.get("quantity")
     common: dict[str, Any] = {
         "at": at,
