@@ -56,6 +56,10 @@ class Sheet:
         cell = self.cells.get(at)
         return None if cell is None else cell.value
 
+    def name(self, name: str) -> str | None:
+        """A name scoped to this sheet; Excel compares names without case."""
+        return _named(self.names, name)
+
 
 @dataclass(frozen=True)
 class Book:
@@ -72,8 +76,7 @@ class Book:
 
     def name(self, name: str) -> str | None:
         """A workbook-level defined name's text; Excel compares names without case."""
-        wanted = name.upper()
-        return next((t for n, t in self.names.items() if n.upper() == wanted), None)
+        return _named(self.names, name)
 
     @classmethod
     def of(cls, workbook: Book | Any) -> Book:
@@ -81,6 +84,11 @@ class Book:
         if isinstance(workbook, Book):
             return workbook
         return _from_openpyxl(workbook)
+
+
+def _named(names: Mapping[str, str], name: str) -> str | None:
+    wanted = name.upper()
+    return next((t for n, t in names.items() if n.upper() == wanted), None)
 
 
 def text_constant(text: str | None) -> str | None:

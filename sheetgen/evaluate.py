@@ -322,8 +322,7 @@ class Evaluator:
     def _name(self, sheet: str, name: str) -> tuple[str, str] | None:
         """Where a defined name points (one cell or range): the sheet's own names first."""
         own = self.sheets.get(sheet.upper())
-        local = {n.upper(): t for n, t in own.names.items()} if own is not None else {}
-        text = local.get(name.upper()) or self.book.name(name)
+        text = (own.name(name) if own is not None else None) or self.book.name(name)
         return destination(text) if text is not None else None
 
     def _compute(self, ref: Ref, text: str) -> Value:

@@ -69,12 +69,9 @@ class Straight:
         for slot, value in zip(self.slots, args, strict=True):
             values[slot] = value
         unset = self.unset
-        for value in args:
-            if value is none:  # an argument the engine would drop: take the careful path
-                unset = frozenset(range(len(values)))
-                break
+        careful = any(value is none for value in args)  # an argument the engine would drop
         for function, inputs, output in self.steps:
-            if unset.isdisjoint(inputs):  # the usual case: every input has a value
+            if not careful and unset.isdisjoint(inputs):  # the usual case: all inputs are set
                 result = function(*[values[i] for i in inputs])
             else:
                 result = function(*[v for v in (values[i] for i in inputs) if v is not none])
