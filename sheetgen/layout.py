@@ -206,9 +206,33 @@ def file_name(spec: str) -> str:
 
 
 def templates_dir() -> Path:
-    """The folder of layout descriptions (``SHEETGEN_TEMPLATES`` overrides it)."""
+    """The folder of layout descriptions (``SHEETGEN_TEMPLATES`` overrides it).
+
+    An installed sheetgen carries them as package data (``sheetgen/templates``, mapped from
+    the repository's top-level ``templates/`` by pyproject.toml); a source checkout run
+    without installing, or an editable install, reads the repository's folder itself.
+    """
     env = os.environ.get("SHEETGEN_TEMPLATES")
-    return Path(env) if env else Path(__file__).resolve().parent.parent / "templates"
+    if env:
+        return Path(env)
+    return shipped_templates_dir()
+
+
+@functools.cache
+def shipped_templates_dir() -> Path:
+    from importlib.resources import files
+
+    packaged = files(__package__ or "sheetgen").joinpath("templates")
+    if isinstance(packaged, Path) and (packaged / "single_neuron.toml").is_file():
+        return packaged
+    # A source checkout (run in place or installed with -e) has no sheetgen/templates.
+    checkout = Path(__file__).resolve().parent.parent / "templates"
+    if (checkout / "single_neuron.toml").is_file():
+        return checkout
+    raise TemplateError(
+        "sheetgen's layout descriptions are missing from its installation "
+        f"(looked in {packaged} and {checkout}); reinstall sheetgen."
+    )
 
 
 def available_layouts() -> list[str]:

@@ -33,13 +33,20 @@ from typing import Any
 
 from . import a1
 from .errors import TemplateError, UsageError
-from .layout import FAMILIES, FAMILY_USAGE, Layout, file_name, load_layout, parse_layout
+from .layout import (
+    FAMILIES,
+    FAMILY_USAGE,
+    Layout,
+    file_name,
+    load_layout,
+    parse_layout,
+    shipped_templates_dir,
+)
 from .models import MODELS, Reference
 from .multineuron import MultiNeuron, suffixes
 from .reference import ACTIVATIONS, DIFFERENCES, LOSSES
 
 FAMILY = "neuron"
-FAMILY_FILE = Path(__file__).resolve().parent.parent / "templates" / "families" / "neuron.toml"
 MAX_INPUTS = 100  # a sheet wider than this teaches nothing more, and grows past 200 columns
 FORWARD_ROW, LOCAL_ROW, GLOBAL_ROW, FAUX_HEADER_ROW = 2, 3, 4, 5
 
@@ -113,11 +120,16 @@ def parse_options(raw: Mapping[str, str]) -> Options:
 def family_text() -> Mapping[str, Any]:
     """The family's snippets, labels and notes (``templates/families/neuron.toml``)."""
     try:
-        return tomllib.loads(FAMILY_FILE.read_text(encoding="utf-8"))
+        return tomllib.loads(family_file().read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise TemplateError(
-            f"Cannot read the {FAMILY} family's description {FAMILY_FILE}: {exc}."
+            f"Cannot read the {FAMILY} family's description {family_file()}: {exc}."
         ) from None
+
+
+def family_file() -> Path:
+    """``templates/families/neuron.toml`` as sheetgen ships it (``SHEETGEN_TEMPLATES`` aside)."""
+    return shipped_templates_dir() / "families" / f"{FAMILY}.toml"
 
 
 _NUMBERED_REF = re.compile(r"\{([^{}]*)#\}")
@@ -309,7 +321,7 @@ def generate(options: Options) -> Layout:
         "names": {"Tiny": "tiny"},
         "cells": cells,
     }
-    layout = parse_layout(data, origin=f"{FAMILY_FILE} ({options.spec})")
+    layout = parse_layout(data, origin=f"{family_file()} ({options.spec})")
     return replace(layout, spec=options.spec)
 
 
