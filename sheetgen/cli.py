@@ -7,14 +7,22 @@ a missing, unreadable or hostile file), with one sentence on stderr and never a 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import os
+import re
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__
-from .errors import SheetgenError, UsageError
+from .errors import OutputExistsError, SheetgenError, UsageError
+from .fileio import shown
+
+if TYPE_CHECKING:
+    from .safety import Limits
 
 PARAMETERS = ("input", "weight", "bias", "target")
 
@@ -94,51 +102,115 @@ def cmd_reference(args: argparse.Namespace) -> int:
     return 0
 
 
-def _family_spec(args: argparse.Namespace) -> tuple[str, str | None]:
-    """``build network --layers 2,3,1`` -> the layout spec, and the layout's own default file."""
-    if args.layout == "network":
-        layers = (args.layers or "2,3,1").replace(",", "-")
-        spec = f"network:layers={layers},activation={args.activation or 'tanh'}"
-        return spec, f"output/network_{layers}.xlsx"
-    if args.layout == "training":
-        steps = 50 if args.steps is None else args.steps
-        spec = f"training:steps={steps},activation={args.activation or 'tanh'}"
-        if args.learning_rate is not None:
-            spec += f",learning_rate={args.learning_rate!r}"
-        if args.layers:  # a network rather than the one neuron
-            layers = args.layers.replace(",", "-")
-            return spec + f",layers={layers}", f"output/training_{layers}_{steps}.xlsx"
-        return spec, f"output/training_{steps}.xlsx"
-    return args.layout, None
+# Every option of every generated family, and the flag that sets it (``learning_rate`` is
+# ``--learning-rate``). A flag a family has no option for is refused, never ignored.
+FAMILY_OPTIONS = {
+    "neuron": ("activation", "loss", "difference", "inputs", "distance"),
+    "network": ("layers", "activation", "loss"),
+    "training": ("layers", "steps", "learning_rate", "activation", "loss"),
+}
+SPEC_FLAGS = ("layers", "steps", "learning_rate", *VARIANT_OPTIONS)
+
+
+def _flag(option: str) -> str:
+    return "--" + option.replace("_", "-")
+
+
+def _spec_value(option: str, value: object) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if option == "layers":
+        return str(value).replace(",", "-")
+    return str(value)
+
+
+def build_spec(args: argparse.Namespace) -> str:
+    """The layout spec ``build`` writes: LAYOUT (a template, a family or a family's spec) with
+    the family flags applied. A variant flag turns the article's sheet into a ``neuron``
+    variant; a flag the family has no option for is refused in one sentence."""
+    given = {k: getattr(args, k) for k in SPEC_FLAGS if getattr(args, k, None) is not None}
+    layout = str(args.layout)
+    family, sep, raw = layout.partition(":")
+    if family not in FAMILY_OPTIONS:
+        if not given or sep:
+            return layout
+        if layout != "single_neuron":
+            raise UsageError(
+                f"{_flag(next(iter(given)))} applies to the generated layouts "
+                f"({', '.join(FAMILY_OPTIONS)}), not to {layout!r}."
+            )
+        family = "neuron"
+        layout = "the article's sheet (single_neuron)"
+    options = dict(item.partition("=")[::2] for item in filter(None, raw.split(",")))
+    options = {k.strip(): v.strip() for k, v in options.items()}
+    if family == "network":
+        options.setdefault("layers", "2-3-1")
+    for option, value in given.items():
+        if option not in FAMILY_OPTIONS[family]:
+            applies = [f for f, known in FAMILY_OPTIONS.items() if option in known]
+            raise UsageError(
+                f"{_flag(option)} applies to {' and '.join(applies)}, not to {layout}."
+            )
+        if option in options and options[option] != _spec_value(option, value):
+            raise UsageError(
+                f"{option} is given twice ({options[option]} in the spec, {value} as "
+                f"{_flag(option)}): give it once."
+            )
+        options[option] = _spec_value(option, value)
+    if family == "neuron":
+        from .variants import parse_options
+
+        return parse_options(options).spec  # the family's canonical spelling
+    if not options:
+        return family
+    return family + ":" + ",".join(f"{k}={v}" for k, v in options.items())
+
+
+def default_output(spec: str) -> Path:
+    """``output/`` + a file name derived from the whole spec: distinct specs, distinct names."""
+    from .build import DEFAULT_OUTPUT
+
+    family, sep, raw = spec.partition(":")
+    if family == "neuron":
+        from .variants import output_name
+
+        return DEFAULT_OUTPUT.parent / output_name(spec)
+    if not sep:  # a template's name or a path to one
+        path = Path(spec)
+        stem = path.stem if path.suffix == ".toml" else path.name
+        return DEFAULT_OUTPUT.parent / (_safe_name(stem) + ".xlsx")
+    parts = [family]
+    for item in sorted(filter(None, raw.split(","))):
+        key, _, value = item.partition("=")
+        parts.append(f"{key.strip()}-{value.strip()}")
+    return DEFAULT_OUTPUT.parent / (_safe_name("_".join(parts)) + ".xlsx")
+
+
+def _safe_name(text: str) -> str:
+    """``text`` as one file name: characters a file system may refuse become ``%XX``."""
+    return re.sub(r"[^\w.+=-]", lambda m: "".join(f"%{b:02X}" for b in m[0].encode()), text)
 
 
 def cmd_build(args: argparse.Namespace) -> int:
     _import_openpyxl_without_numpy()  # the build needs neither numpy nor the formulas engine
-    from .build import DEFAULT_OUTPUT, build
-    from .layout import file_name, resolve_layout
+    from .fileio import check_output
+    from .layout import resolve_layout
 
-    variant = {k: getattr(args, k, None) for k in VARIANT_OPTIONS}
-    spec, default_output = _family_spec(args)
-    if default_output is None:  # the article's sheet or one of its variants
-        chosen = any(v is not None for v in variant.values())
-        if chosen or args.layout.partition(":")[0] == "neuron":
-            from .variants import output_name, variant_spec
-
-            spec = variant_spec(args.layout, **variant)
-            default_output = str(DEFAULT_OUTPUT.parent / output_name(spec))
-        else:  # a template (or a family's spec) as named: no variants module to import
-            default_output = str(DEFAULT_OUTPUT.parent / file_name(spec))
-    elif any(variant[k] is not None for k in VARIANT_OPTIONS if k != "activation"):
-        raise UsageError(
-            f"--loss, --difference, --inputs and --distance apply to the neuron layouts, "
-            f"not to {args.layout!r}."
-        )
+    spec = build_spec(args)
+    if args.blank is not None and not args.exercise:
+        raise UsageError("--blank chooses the cells of an exercise: add --exercise.")
+    if args.output is not None:
+        output = check_output(args.output, force=args.force)
+    else:
+        output = Path("output/exercise.xlsx") if args.exercise else default_output(spec)
+        if output.parent.is_dir():
+            check_output(output, force=args.force)
     overrides = _overrides(args, (*PARAMETERS, "tiny"))
     if args.exercise:
         from .exercise import build_exercise
 
         path = build_exercise(
-            args.output or DEFAULT_OUTPUT.with_name("exercise.xlsx"),
+            output,
             spec,
             blanks=args.blank,
             seed=args.seed,
@@ -146,22 +218,18 @@ def cmd_build(args: argparse.Namespace) -> int:
             **overrides,
         )
         print(
-            f"Wrote {path} (the answer key: the same command without --exercise)", file=sys.stderr
+            f"Wrote {shown(path)} (the answer key: the same command without --exercise)",
+            file=sys.stderr,
         )
         return 0
-    if args.blank is not None:
-        raise UsageError("--blank chooses the cells of an exercise: add --exercise.")
     if args.seed is not None:
         from .exercise import seeded_parameters
 
         overrides = seeded_parameters(resolve_layout(spec), args.seed, overrides)
-    path = build(
-        args.output or default_output,
-        spec,
-        force=args.force,
-        **overrides,
-    )
-    print(f"Wrote {path}", file=sys.stderr)
+    from .build import build
+
+    path = build(output, spec, force=args.force, **overrides)
+    print(f"Wrote {shown(path)}", file=sys.stderr)
     return 0
 
 
@@ -169,29 +237,44 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from .report import to_json, to_text
     from .verify import verify_workbook
 
-    _apply_limits(args)
-    report = verify_workbook(Path(args.path), args.layout, variants=args.variants)
+    limits = _limits(args)
+    if args.annotate is not None:  # settled before the check runs, not after its report
+        from .fileio import check_output
+
+        check_output(args.annotate, force=args.force)
+    report = verify_workbook(Path(args.path), args.layout, variants=args.variants, limits=limits)
     print(to_json(report) if args.json else to_text(report, only_wrong=args.only_wrong))
-    if args.annotate:
+    if args.annotate is not None:
         from .annotate import annotate
 
         written = annotate(report, args.annotate, force=args.force)
-        print(f"Wrote the feedback workbook {written}", file=sys.stderr)
+        print(f"Wrote the feedback workbook {shown(written)}", file=sys.stderr)
     return 0 if report.ok else 1
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
-    from .grade import ProgressBar, grade_class
+    from .grade import FORMATS, ProgressBar, grade_class
 
-    _apply_limits(args)
+    limits = _limits(args)
+    if args.output is not None:  # settled before grading starts, not after
+        from .fileio import check_output
+
+        check_output(
+            args.output,
+            suffixes=[Path(args.output).suffix] if args.format else FORMATS,
+            force=args.force,
+            what="reports",
+        )
     bar = ProgressBar(enabled=False if args.no_progress else None)
     try:
-        result = grade_class(args.paths, workers=args.workers, variants=args.variants, progress=bar)
+        result = grade_class(
+            args.paths, workers=args.workers, variants=args.variants, progress=bar, limits=limits
+        )
     finally:
         bar.close()
     if args.output:
         written = result.write(args.output, args.format, force=args.force)
-        print(f"Wrote {written}", file=sys.stderr)
+        print(f"Wrote {shown(written)}", file=sys.stderr)
     elif args.format and args.format != "text":
         print(result.render(args.format))
         return 0 if result.ok else 1
@@ -215,7 +298,7 @@ def cmd_templates(args: argparse.Namespace) -> int:
 def _add_teacher_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--variants",
-        type=int,
+        type=_count(0),
         metavar="N",
         default=None,
         help="re-check with N other sets of inputs, to catch numbers typed into formulas "
@@ -231,14 +314,26 @@ def _add_teacher_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _apply_limits(args: argparse.Namespace) -> None:
-    """Check ``--limit`` options and hand them to this process and its workers."""
-    from .safety import LIMITS_ENV, configured_limits
+def _limits(args: argparse.Namespace) -> Limits:
+    """``SHEETGEN_LIMITS`` and then ``--limit`` options; a bad one is a sentence before any work."""
+    from .safety import configured_limits
 
-    if args.limit:
-        configured_limits(args.limit)  # one clear sentence for a bad option, before any work
-        previous = os.environ.get(LIMITS_ENV)
-        os.environ[LIMITS_ENV] = ",".join(filter(None, [previous, *args.limit]))
+    return configured_limits(args.limit)
+
+
+def _count(least: int) -> Callable[[str], int]:
+    """An argparse type: a whole number of at least ``least``."""
+
+    def count(text: str) -> int:
+        try:
+            number = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if number < least:
+            raise argparse.ArgumentTypeError(f"must be {least} or more, not {number}")
+        return number
+
+    return count
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -266,7 +361,6 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "-o",
         "--output",
-        type=Path,
         metavar="PATH",
         help="where to write (default output/single_neuron.xlsx)",
     )
@@ -285,7 +379,7 @@ def make_parser() -> argparse.ArgumentParser:
         metavar="N,N,...",
         help="network sizes: inputs, hidden..., outputs (2,3,1); with training, train that network",
     )
-    group.add_argument("--steps", type=int, metavar="N", help="training steps (default 50)")
+    group.add_argument("--steps", type=_count(1), metavar="N", help="training steps (default 50)")
     group.add_argument(
         "--learning-rate", type=float, metavar="R", help="training learning rate (default 0.1)"
     )
@@ -330,7 +424,6 @@ def make_parser() -> argparse.ArgumentParser:
     _add_teacher_options(p)
     p.add_argument(
         "--annotate",
-        type=Path,
         metavar="OUT",
         help="also write a copy of the workbook with wrong cells marked and commented",
     )
@@ -348,13 +441,12 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "-o",
         "--output",
-        type=Path,
         metavar="REPORT",
         help="write the summary here (.csv, .json, .xml = JUnit, .txt)",
     )
     p.add_argument("--format", choices=("csv", "json", "junit", "text"), help="override the suffix")
     p.add_argument("--force", action="store_true", help="overwrite REPORT if it exists")
-    p.add_argument("--workers", type=int, metavar="N", help="processes (default: all cores)")
+    p.add_argument("--workers", type=_count(1), metavar="N", help="processes (default: all cores)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     _add_teacher_options(p)
     p.set_defaults(run=cmd_grade)
@@ -364,11 +456,36 @@ def make_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@contextlib.contextmanager
+def _forgiving_output() -> Iterator[None]:
+    """Within: a character the terminal's encoding lacks (cp1252, ASCII, ``LC_ALL=C``) is
+    replaced on stdout and escaped on stderr, never fatal. ``--json`` is ASCII anyway."""
+    changed: list[tuple[io.TextIOWrapper, str]] = []
+    for stream, errors in ((sys.stdout, "replace"), (sys.stderr, "backslashreplace")):
+        if isinstance(stream, io.TextIOWrapper) and stream.errors != errors:
+            changed.append((stream, stream.errors or "strict"))
+            stream.reconfigure(errors=errors)
+    try:
+        yield
+    finally:
+        for stream, errors in changed:
+            with contextlib.suppress(ValueError):  # closed meanwhile
+                stream.reconfigure(errors=errors)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    with _forgiving_output():
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = make_parser().parse_args(argv)
     run: Callable[[argparse.Namespace], int] = args.run
     try:
         return run(args)
+    except OutputExistsError as exc:  # the library's sentence, and the flag that overrides it
+        print(f"sheetgen: {exc} Pass --force to overwrite it.", file=sys.stderr)
+        return exc.exit_code
     except SheetgenError as exc:
         print(f"sheetgen: {exc}", file=sys.stderr)
         return exc.exit_code

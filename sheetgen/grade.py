@@ -14,7 +14,6 @@ failure, expected (``SheetgenError``) or not, becomes that file's row with the r
 
 from __future__ import annotations
 
-import json
 import math
 import multiprocessing
 import os
@@ -28,13 +27,15 @@ from functools import partial
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from .errors import SheetgenError, UsageError
-from .fileio import write_atomically
-from .report import to_dict, to_junit
+from .errors import InputFileError, SheetgenError, UsageError
+from .fileio import shown, write_atomically
+from .report import json_text, to_dict, to_junit
 from .verify import CellResult, Report, verify_workbook
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from .safety import Limits
 
 Weight = Callable[[CellResult], float]
 
@@ -81,10 +82,15 @@ class Graded:
         return Path(self.path).stem
 
 
-def grade_one(path: str, variants: int | None = None, seed: int | None = None) -> Graded:
+def grade_one(
+    path: str,
+    variants: int | None = None,
+    seed: int | None = None,
+    limits: Limits | None = None,
+) -> Graded:
     """Verify one file; never raises (a module-level function, so worker processes can run it)."""
     try:
-        return Graded(path, verify_workbook(path, variants=variants, seed=seed))
+        return Graded(path, verify_workbook(path, variants=variants, seed=seed, limits=limits))
     except SheetgenError as exc:
         return Graded(path, None, str(exc))
     except Exception as exc:  # a bug of ours or the engine's: this file's row, not the batch
@@ -92,10 +98,15 @@ def grade_one(path: str, variants: int | None = None, seed: int | None = None) -
 
 
 def collect(paths: Iterable[Path | str]) -> list[Path]:
-    """The workbooks to grade: files as given, folders expanded to their ``.xlsx`` files."""
+    """The workbooks to grade: files as given, folders expanded to their ``.xlsx`` files.
+
+    A path that does not exist is a mistake in the command, not a learner's unreadable file.
+    """
     out: list[Path] = []
     for item in paths:
         p = Path(item)
+        if not p.exists() and not p.is_symlink():
+            raise InputFileError(f"{shown(item)} does not exist.")
         if p.is_dir():
             out.extend(
                 sorted(
@@ -121,8 +132,12 @@ def grade_class(
     variants: int | None = None,
     seed: int | None = None,
     progress: Progress | None = None,
+    limits: Limits | None = None,
 ) -> ClassReport:
     """Verify every workbook of ``paths`` (files or folders) over ``workers`` processes.
+
+    ``limits`` are the safety limits each file is checked within (default:
+    ``safety.configured_limits()``, read in each worker).
 
     Results arrive in order as they are done (``progress(done, total, graded)`` is called for
     each). A file that kills its worker process gets a row saying so; the others are redone.
@@ -130,8 +145,12 @@ def grade_class(
     files = [str(p) for p in collect(paths)]
     if not files:
         raise UsageError("No .xlsx workbooks to grade.")
+    if workers is not None and workers < 1:
+        raise UsageError(f"workers must be 1 or more, not {workers}.")
+    if variants is not None and variants < 0:
+        raise UsageError(f"variants must be 0 or more, not {variants}.")
     n = min(workers or os.cpu_count() or 1, len(files))
-    run = partial(grade_one, variants=variants, seed=seed)
+    run = partial(grade_one, variants=variants, seed=seed, limits=limits)
     results: list[Graded] = []
     for graded in _run(run, files, n):
         results.append(graded)
@@ -233,11 +252,7 @@ class ClassReport:
             row | {"report": to_dict(g.report) if g.report else None}
             for row, g in zip(self.rows(), self.graded, strict=True)
         ]
-        return json.dumps(
-            {"score_policy": "equal weight per checked cell", "files": files},
-            indent=2,
-            ensure_ascii=False,
-        )
+        return json_text({"score_policy": "equal weight per checked cell", "files": files})
 
     def to_junit(self) -> str:
         return to_junit([(g.learner, g.report, g.reason) for g in self.graded])
@@ -301,13 +316,13 @@ class ClassReport:
         chosen = fmt or FORMATS.get(target.suffix.lower())
         if chosen is None:
             raise UsageError(
-                f"Cannot tell the report format from {target.name!r}: use a .csv, .json, .xml "
+                f"Cannot tell the report format from {shown(path)}: use a .csv, .json, .xml "
                 "or .txt name, or --format."
             )
         text = self.render(chosen)
 
         def write(tmp: Path) -> None:
-            tmp.write_text(text, encoding="utf-8")
+            tmp.write_text(shown(text), encoding="utf-8")  # a non-UTF-8 file name as \xNN
 
         return write_atomically(target, write, force=force)
 

@@ -135,7 +135,27 @@ def to_dict(report: Report) -> dict[str, Any]:
 
 
 def to_json(report: Report) -> str:
-    return json.dumps(to_dict(report), indent=2, ensure_ascii=False)
+    """The report as JSON text (see :func:`json_text`)."""
+    return json_text(to_dict(report))
+
+
+def json_text(data: Any) -> str:
+    """JSON in plain ASCII, so that it is valid in any output encoding and never invalid UTF-8.
+
+    Non-ASCII characters are ``\\uXXXX`` escapes; the undecodable bytes of a file name (held
+    as lone surrogates) are first spelled ``\\xNN``, which no JSON reader refuses.
+    """
+    return json.dumps(_without_surrogates(data), indent=2, ensure_ascii=True)
+
+
+def _without_surrogates(data: Any) -> Any:
+    if isinstance(data, str):
+        return data.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    if isinstance(data, dict):
+        return {_without_surrogates(k): _without_surrogates(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [_without_surrogates(v) for v in data]
+    return data
 
 
 def _cell_dict(c: CellResult) -> dict[str, Any]:

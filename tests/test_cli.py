@@ -53,7 +53,7 @@ def test_build_refuses_to_overwrite_with_exit_2(
     before = article.read_bytes()
     code, _, err = run(capsys, "build", "-o", str(article))
     assert code == 2
-    assert err.strip() == f"sheetgen: {article} already exists; pass --force to overwrite it."
+    assert err.strip() == f"sheetgen: {article} already exists. Pass --force to overwrite it."
     assert article.read_bytes() == before
     assert run(capsys, "build", "-o", str(article), "--force", "--weight", "0.2")[0] == 0
     assert article.read_bytes() != before

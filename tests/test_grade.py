@@ -107,13 +107,15 @@ def test_a_class_of_30_is_graded_in_one_call(make: Make, tmp_path: Path) -> None
 
 
 def test_grade_returns_a_dataframe_and_the_json_and_junit_agree(make: Make, tmp_path: Path) -> None:
-    files = [make("ok"), make("bad", {"E3": "=1-F2"}), tmp_path / "missing.xlsx"]
+    broken = tmp_path / "broken.xlsx"
+    broken.write_bytes(b"not a workbook")
+    files = [make("ok"), make("bad", {"E3": "=1-F2"}), broken]
     table = grade(files, workers=1, variants=0)
     assert list(table["status"]) == ["ok", "wrong", "unreadable"]
-    assert "does not exist" in table["reason"].iloc[2]
+    assert "broken.xlsx" in table["reason"].iloc[2]
     result = grade_class(files, workers=1, variants=0)
     doc = json.loads(result.to_json())
-    assert [f["learner"] for f in doc["files"]] == ["ok", "bad", "missing"]
+    assert [f["learner"] for f in doc["files"]] == ["ok", "bad", "broken"]
     assert doc["files"][1]["report"]["roots"] == ["E3"] and doc["files"][2]["report"] is None
     suites = ET.fromstring(result.to_junit())
     assert suites.get("failures") == "5" and suites.get("errors") == "1"
@@ -170,7 +172,9 @@ def test_cli_grade(make: Make, tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert ET.parse(report).getroot().get("failures") == "5"
     assert main(["grade", str(ok), "-o", str(report)]) == 2  # exists: refused
     assert main(["grade", str(ok), "-o", str(tmp_path / "out.pdf")]) == 2
-    assert main(["grade", str(tmp_path / "missing.xlsx"), "--workers", "1"]) == 1  # its row says
+    # A path that does not exist is a mistake in the command (exit 2), not a learner's row.
+    assert main(["grade", str(tmp_path / "missing.xlsx"), "--workers", "1"]) == 2
+    assert main(["grade", str(tmp_path / "missing_dir"), "--workers", "1"]) == 2
     empty = tmp_path / "nothing"
     empty.mkdir()
     assert main(["grade", str(empty)]) == 2
