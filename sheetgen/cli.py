@@ -143,8 +143,6 @@ def build_spec(args: argparse.Namespace) -> str:
         layout = "the article's sheet (single_neuron)"
     options = dict(item.partition("=")[::2] for item in filter(None, raw.split(",")))
     options = {k.strip(): v.strip() for k, v in options.items()}
-    if family == "network":
-        options.setdefault("layers", "2-3-1")
     for option, value in given.items():
         if option not in FAMILY_OPTIONS[family]:
             applies = [f for f, known in FAMILY_OPTIONS.items() if option in known]
@@ -157,6 +155,8 @@ def build_spec(args: argparse.Namespace) -> str:
                 f"{_flag(option)}): give it once."
             )
         options[option] = _spec_value(option, value)
+    if family == "network":
+        options.setdefault("layers", "2-3-1")
     if family == "neuron":
         from .variants import parse_options
 

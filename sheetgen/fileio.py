@@ -67,13 +67,17 @@ def check_output(
         raise UsageError(
             f"Cannot write {shown(path)}: sheetgen writes {what} as {', '.join(allowed)}."
         )
-    if target.is_dir():
-        raise UsageError(f"{shown(path)} is a folder, not a file name.")
-    if (target.exists() or target.is_symlink()) and not force:
-        raise OutputExistsError(f"{shown(path)} already exists.")
-    parent = target.parent
-    if not parent.is_dir():
-        raise UsageError(f"Cannot write {shown(path)}: the folder {shown(parent)} does not exist.")
+    try:
+        if target.is_dir():
+            raise UsageError(f"{shown(path)} is a folder, not a file name.")
+        if (target.exists() or target.is_symlink()) and not force:
+            raise OutputExistsError(f"{shown(path)} already exists.")
+        if not target.parent.is_dir():
+            raise UsageError(
+                f"Cannot write {shown(path)}: the folder {shown(target.parent)} does not exist."
+            )
+    except OSError as exc:  # a name too long, a folder we may not look into
+        raise _refusal(path, exc) from None
     return target
 
 
@@ -110,16 +114,16 @@ def write_atomically(path: Path, write: Callable[[Path], None], *, force: bool =
     """
     given = path
     path = Path(path)
-    if (path.exists() or path.is_symlink()) and not force:
-        raise OutputExistsError(f"{shown(given)} already exists.")
-    if path.is_dir():
-        raise UsageError(f"{shown(given)} is a folder, not a file name.")
-    target = path.resolve() if path.is_symlink() else path  # --force writes through a link
-    mode: int | None = None
-    if force:
-        with contextlib.suppress(FileNotFoundError):
-            mode = target.stat().st_mode & 0o7777
     try:
+        if (path.exists() or path.is_symlink()) and not force:
+            raise OutputExistsError(f"{shown(given)} already exists.")
+        if path.is_dir():
+            raise UsageError(f"{shown(given)} is a folder, not a file name.")
+        target = path.resolve() if path.is_symlink() else path  # --force writes through a link
+        mode: int | None = None
+        if force:
+            with contextlib.suppress(FileNotFoundError):
+                mode = target.stat().st_mode & 0o7777
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = _new_temporary(target.parent)
     except OSError as exc:

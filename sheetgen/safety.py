@@ -256,7 +256,7 @@ def _show(text: str, limit: int = 80) -> str:
 
 
 def _file_label(path: Path) -> str:
-    return _show(path.name or str(path))
+    return _show(str(path) or path.name, 160)  # as the user typed it: many learners share a name
 
 
 def _describe(exc: BaseException) -> str:
