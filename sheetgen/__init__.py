@@ -16,14 +16,13 @@ and so can a teacher's::
 
 from __future__ import annotations
 
-import importlib
-import sys
-import types
-from typing import TYPE_CHECKING, Any
+from importlib import import_module as _import_module
+from typing import TYPE_CHECKING as _TYPE_CHECKING
 
-if TYPE_CHECKING:  # imported lazily below: ``sheetgen --version`` must not load openpyxl
-    from .annotate import annotate
-    from .build import build, build_workbook
+if _TYPE_CHECKING:  # imported lazily below: ``sheetgen --version`` must not load openpyxl
+    from ._annotate import annotate
+    from ._build import build, build_workbook
+    from ._grade import ClassReport, Graded, grade, grade_class, score
     from .errors import (
         InputFileError,
         LayoutNotFoundError,
@@ -34,7 +33,6 @@ if TYPE_CHECKING:  # imported lazily below: ``sheetgen --version`` must not load
         UsageError,
     )
     from .exercise import build_exercise, random_parameters
-    from .grade import ClassReport, Graded, grade, grade_class, score
     from .layout import CellSpec, Layout, available_layouts, load_layout
     from .reference import Neuron
     from .verify import CellResult, Report, verify_workbook
@@ -71,9 +69,9 @@ __all__ = [
 ]
 
 _HOME = {
-    "annotate": ".annotate",
-    "build": ".build",
-    "build_workbook": ".build",
+    "annotate": "._annotate",
+    "build": "._build",
+    "build_workbook": "._build",
     "InputFileError": ".errors",
     "LayoutNotFoundError": ".errors",
     "OutputExistsError": ".errors",
@@ -88,42 +86,31 @@ _HOME = {
     "Neuron": ".reference",
     "build_exercise": ".exercise",
     "random_parameters": ".exercise",
-    "ClassReport": ".grade",
-    "Graded": ".grade",
-    "grade": ".grade",
-    "grade_class": ".grade",
-    "score": ".grade",
+    "ClassReport": "._grade",
+    "Graded": "._grade",
+    "grade": "._grade",
+    "grade_class": "._grade",
+    "score": "._grade",
     "CellResult": ".verify",
     "Report": ".verify",
     "verify_workbook": ".verify",
 }
 
 
-def __getattr__(name: str) -> Any:
-    """PEP 562: import a public name's module on first use, so each command pays for its own."""
+def __getattr__(name: str) -> object:
+    """PEP 562: import a public name's module on first use, so each command pays for its own.
+
+    The modules that define ``build``, ``grade`` and ``annotate`` have private names
+    (``_build``...), so importing one never shadows the function of the same name.
+    """
     home = _HOME.get(name)
     if home is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(home, __name__), name)
+    value = getattr(_import_module(home, __name__), name)
     globals()[name] = value
     return value
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
-
-
-class _Package(types.ModuleType):
-    """Keeps ``sheetgen.build`` the function once the submodule of the same name is imported.
-
-    Importing ``sheetgen.build`` sets the package attribute ``build`` to the submodule; the
-    eager imports used to overwrite it with the function, and so does this.
-    """
-
-    def __setattr__(self, name: str, value: object) -> None:
-        if name in _HOME and isinstance(value, types.ModuleType):
-            value = getattr(value, name)
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package
+    """The public names, not the helpers this module uses."""
+    return sorted(__all__)

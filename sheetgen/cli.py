@@ -89,7 +89,7 @@ def _overrides(args: argparse.Namespace, names: Sequence[str]) -> dict[str, floa
 
 def cmd_reference(args: argparse.Namespace) -> int:
     _import_openpyxl_without_numpy()
-    from .build import parameters
+    from ._build import parameters
     from .layout import load_layout
     from .reference import Neuron, article_report, describe
 
@@ -168,7 +168,7 @@ def build_spec(args: argparse.Namespace) -> str:
 
 def default_output(spec: str) -> Path:
     """``output/`` + a file name derived from the whole spec: distinct specs, distinct names."""
-    from .build import DEFAULT_OUTPUT
+    from ._build import DEFAULT_OUTPUT
 
     family, sep, raw = spec.partition(":")
     if family == "neuron":
@@ -226,7 +226,7 @@ def cmd_build(args: argparse.Namespace) -> int:
         from .exercise import seeded_parameters
 
         overrides = seeded_parameters(resolve_layout(spec), args.seed, overrides)
-    from .build import build
+    from ._build import build
 
     path = build(output, spec, force=args.force, **overrides)
     print(f"Wrote {shown(path)}", file=sys.stderr)
@@ -245,7 +245,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     report = verify_workbook(Path(args.path), args.layout, variants=args.variants, limits=limits)
     print(to_json(report) if args.json else to_text(report, only_wrong=args.only_wrong))
     if args.annotate is not None:
-        from .annotate import annotate
+        from ._annotate import annotate
 
         written = annotate(report, args.annotate, force=args.force)
         print(f"Wrote the feedback workbook {shown(written)}", file=sys.stderr)
@@ -253,7 +253,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
-    from .grade import FORMATS, ProgressBar, grade_class
+    from ._grade import FORMATS, ProgressBar, grade_class
 
     limits = _limits(args)
     if args.output is not None:  # settled before grading starts, not after

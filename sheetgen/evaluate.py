@@ -10,12 +10,12 @@ reference to another workbook, a circular reference.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import math
-import os
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,9 +23,6 @@ from . import a1
 from .book import Book, Cell, CellError, Value, destination, formula_text
 
 __all__ = ["CellError", "Evaluator", "Problem", "Ref", "Value", "compile_formula", "formula_text"]
-
-os.environ.setdefault("TQDM_DISABLE", "1")  # formulas draws progress bars otherwise
-
 
 Ref = tuple[str, str]  # (sheet title, "B2")
 
@@ -110,7 +107,7 @@ def _compile_text(text: str) -> Compiled:
     from . import functions
     from .straight import straighten
 
-    functions.install()  # load only the function modules the formulas use
+    functions.prepare()  # the engine's function modules, scipy deferred until a function needs it
     from formulas.functions import get_functions, not_implemented
 
     try:
@@ -141,6 +138,27 @@ def _compile_text(text: str) -> Compiled:
     return Compiled(tuple(fn.inputs), straighten(fn) or fn)
 
 
+# The engine's dispatcher logs (with a traceback) every error a formula returns as a value,
+# #DIV/0! included, and numpy warns of the overflows the engine turns into #NUM!; the report
+# shows those per cell. Both are silenced during sheetgen's own calls only: a host that turns
+# warnings into errors must not change a verdict, and its logging is as it was afterwards.
+_DISPATCH_LOG = logging.getLogger("schedula.utils.sol")
+
+
+@contextlib.contextmanager
+def engine_quiet() -> Iterator[None]:
+    """Within: the engine's dispatcher does not log and numpy does not warn (see above)."""
+    import numpy as np
+
+    was = _DISPATCH_LOG.disabled
+    _DISPATCH_LOG.disabled = True
+    try:
+        with np.errstate(all="ignore"):
+            yield
+    finally:
+        _DISPATCH_LOG.disabled = was
+
+
 class Evaluator:
     """Computes cells of one workbook on demand, memoising every value it computes."""
 
@@ -160,8 +178,6 @@ class Evaluator:
         self._formulas: dict[Ref, str | None] = {}
         self._resolved: dict[tuple[str, str], list[Ref] | Problem] = {}
         self._deps: dict[Ref, list[Ref]] = {}
-        logging.getLogger("schedula").setLevel(logging.CRITICAL)
-        logging.getLogger("formulas").setLevel(logging.CRITICAL)
 
     def formula(self, ref: Ref) -> str | None:
         if ref in self._formulas:
@@ -178,8 +194,9 @@ class Evaluator:
     def evaluate(self, refs: Iterable[Ref]) -> dict[Ref, Value]:
         """Values of ``refs`` (and, memoised, of all cells they depend on)."""
         wanted = list(refs)
-        for ref in wanted:
-            self._solve(ref)
+        with engine_quiet():
+            for ref in wanted:
+                self._solve(ref)
         return {ref: self.values[ref] for ref in wanted}
 
     def what_if(self, overrides: Mapping[Ref, Value], refs: Iterable[Ref]) -> dict[Ref, Value]:
@@ -190,13 +207,14 @@ class Evaluator:
         """
         child = self.with_overrides(overrides)
         out: dict[Ref, Value] = {}
-        for ref in refs:
-            text = child.formula(ref)
-            if text is None:
-                out[ref] = child._raw(ref)
-                continue
-            child.evaluate(dep for dep in child.dependencies(ref) if dep != ref)
-            out[ref] = child._compute(ref, text)
+        with engine_quiet():
+            for ref in refs:
+                text = child.formula(ref)
+                if text is None:
+                    out[ref] = child._raw(ref)
+                    continue
+                child.evaluate(dep for dep in child.dependencies(ref) if dep != ref)
+                out[ref] = child._compute(ref, text)
         return out
 
     def with_overrides(self, overrides: Mapping[Ref, Value]) -> Evaluator:

@@ -18,7 +18,7 @@ from openpyxl.utils.cell import coordinate_from_string
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.workbook.workbook import Workbook
 
-from .build import build_workbook, parameters
+from ._build import build_workbook, parameters
 from .cache import save_with_cached_values
 from .errors import UsageError
 from .fileio import write_atomically

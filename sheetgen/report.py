@@ -1,7 +1,7 @@
 """Render a verification ``Report``: one data structure, shown as text, JSON or JUnit XML.
 
 Nothing here recomputes a verdict: every renderer reads the same ``Report`` (the annotated
-feedback workbook, ``sheetgen.annotate``, and the class summary, ``sheetgen.grade``, too).
+feedback workbook, ``sheetgen.annotate``, and the class summary, ``sheetgen.grade_class``, too).
 """
 
 from __future__ import annotations

@@ -14,10 +14,33 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+import sheetgen
 from sheetgen import build, load_layout
 from sheetgen.layout import Layout
 
-os.environ.setdefault("TQDM_DISABLE", "1")
+os.environ.setdefault("TQDM_DISABLE", "1")  # for the tests' own ExcelModel runs
+
+
+def installed_copy() -> Path | None:
+    """Where ``pip install .`` (or a wheel) put sheetgen; None for an editable install."""
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    try:
+        files = distribution("sheetgen").files or []
+    except PackageNotFoundError:
+        return None
+    init = next((f for f in files if str(f) == "sheetgen/__init__.py"), None)
+    return None if init is None else Path(str(init.locate())).resolve()
+
+
+# Users install with pip, a wheel or pipx: when sheetgen is installed that way, the tests must
+# exercise that copy, not the checkout's folder shadowing it on sys.path.
+_INSTALLED = installed_copy()
+if _INSTALLED is not None and Path(sheetgen.__file__).resolve() != _INSTALLED:
+    raise RuntimeError(
+        f"The tests import sheetgen from {sheetgen.__file__}, not the installed {_INSTALLED}: "
+        "run pytest with --import-mode=importlib from the venv's own pytest."
+    )
 
 
 @pytest.fixture(scope="session")
@@ -67,7 +90,7 @@ def make(tmp_path: Path, layout: Layout) -> Callable[..., Path]:
 
     The teacher-tool tests name cells by address on purpose: that is how a report names them.
     """
-    from sheetgen.build import build_workbook, parameters
+    from sheetgen._build import build_workbook, parameters
 
     def _make(
         name: str = "learner", edits: Mapping[str, object] | None = None, **params: float

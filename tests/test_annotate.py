@@ -10,7 +10,7 @@ import openpyxl
 import pytest
 
 from sheetgen import annotate, verify_workbook
-from sheetgen.annotate import FILLS
+from sheetgen._annotate import FILLS
 from sheetgen.cli import main
 from sheetgen.errors import OutputExistsError, UsageError
 

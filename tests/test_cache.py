@@ -17,7 +17,7 @@ import openpyxl
 import pytest
 
 from sheetgen import build, build_exercise, verify_workbook
-from sheetgen.build import build_workbook, parameters
+from sheetgen._build import build_workbook, parameters
 from sheetgen.cache import save_with_cached_values
 from sheetgen.evaluate import Evaluator, Ref, Value, formula_text
 from sheetgen.layout import Layout, parse_layout, resolve_layout, templates_dir

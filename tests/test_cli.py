@@ -117,6 +117,7 @@ def test_python_dash_m_runs_as_a_real_process(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         check=False,
+        cwd=tmp_path,  # not the checkout: the installed sheetgen is what runs
     )
     assert built.returncode == 0, built.stderr
     done = subprocess.run(

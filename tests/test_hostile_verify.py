@@ -31,7 +31,6 @@ from sheetgen.layout import Layout
 from . import hostile
 from .conftest import edit
 
-REPO = Path(__file__).resolve().parent.parent
 BOUNDED = (
     "import resource, sys\n"
     "resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))\n"
@@ -47,7 +46,7 @@ def verify_bounded(path: Path, *args: str, timeout: float = 60) -> subprocess.Co
         capture_output=True,
         text=True,
         timeout=timeout,
-        cwd=REPO,
+        cwd=path.parent,  # not the checkout: the installed sheetgen is what runs
         check=False,
         env={**os.environ, "TQDM_DISABLE": "1"},
     )

@@ -43,7 +43,7 @@ def same_as_openpyxl(path: Path) -> None:
 
 
 def test_built_workbooks_read_as_openpyxl_reads_them(article: Path, tmp_path: Path) -> None:
-    from sheetgen.build import build
+    from sheetgen._build import build
 
     network = build(tmp_path / "network.xlsx", "network:layers=2-3-1")
     training = build(tmp_path / "training.xlsx", "training:steps=5")

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,12 +33,14 @@ def umask() -> Iterator[None]:
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
-    """``sheetgen ARGS`` in a fresh process, its output as raw bytes."""
+    """``sheetgen ARGS`` in a fresh process (run from the temporary folder, so that the
+    installed sheetgen runs, not the checkout's), its output as raw bytes."""
     return subprocess.run(
         [sys.executable, "-m", "sheetgen", *args],
         capture_output=True,
         env={**os.environ, **(env or {})},
         timeout=120,
+        cwd=tempfile.gettempdir(),
     )
 
 
@@ -253,7 +256,72 @@ def test_non_utf8_names_never_raise(article: Path, tmp_path: Path) -> None:
     Path(report).read_text(encoding="utf-8")  # valid UTF-8
 
 
-def test_messages_show_the_path_as_typed(tmp_path: Path) -> None:
-    missing = run("verify", "returned/alice.xlsx")
-    assert missing.returncode == 2
-    assert b"returned/alice.xlsx does not exist" in missing.stderr
+def test_messages_show_the_path_as_typed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["verify", str(tmp_path / "returned" / "alice.xlsx")]) == 2
+    assert f"{tmp_path}/returned/alice.xlsx does not exist" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------------------------
+# The library leaves its host alone
+
+HOST = """
+import logging, os, sys
+logging.basicConfig()  # a host that logs: the engine's errors must not reach its log
+import formulas, formulas.functions
+watched = ("", "schedula", "formulas", "schedula.utils.sol")
+levels = {n: (logging.getLogger(n).level, logging.getLogger(n).disabled) for n in watched}
+environ = dict(os.environ)
+modules = {m: dict(vars(sys.modules[m])) for m in ("formulas", "formulas.functions")}
+
+import sheetgen
+from sheetgen import verify_workbook
+report = verify_workbook(sys.argv[1])
+assert not report.ok  # the sheet divides by zero somewhere: the engine had errors to log
+
+assert dict(os.environ) == environ, set(os.environ.items()) ^ set(environ.items())
+now = {n: (logging.getLogger(n).level, logging.getLogger(n).disabled) for n in watched}
+assert now == levels, now
+for name, before in modules.items():
+    after = vars(sys.modules[name])
+    changed = [k for k, v in before.items() if after.get(k) is not v]
+    assert not changed, (name, changed)
+stand_ins = [m for m, v in sys.modules.items() if type(v).__module__.startswith("sheetgen")]
+assert not stand_ins, stand_ins
+assert "Any" not in dir(sheetgen) and "sys" not in dir(sheetgen)
+print("host untouched")
+"""
+
+
+def test_the_library_leaves_its_host_alone(article: Path, layout: Layout, tmp_path: Path) -> None:
+    broken = edit(article, article.with_name("div0.xlsx"), layout, {"local.net": "=1/0"})
+    env = {k: v for k, v in os.environ.items() if k != "TQDM_DISABLE"}
+    done = subprocess.run(
+        [sys.executable, "-c", HOST, str(broken)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "host untouched\n" and done.stderr == ""
+
+
+def test_a_host_that_makes_warnings_errors_gets_the_same_verdicts(
+    article: Path, layout: Layout
+) -> None:
+    """numpy's overflow warning raised as an error would turn the engine's #NUM! into #VALUE!."""
+    huge = edit(article, article.with_name("huge.xlsx"), layout, {"local.net": "=EXP(1000)"})
+    plain = subprocess.run(
+        [sys.executable, "-m", "sheetgen", "verify", str(huge), "--json"],
+        capture_output=True,
+        cwd=huge.parent,
+    )
+    strict = subprocess.run(
+        [sys.executable, "-W", "error", "-m", "sheetgen", "verify", str(huge), "--json"],
+        capture_output=True,
+        cwd=huge.parent,
+    )
+    assert strict.stdout == plain.stdout and plain.stdout
+    assert strict.stderr == plain.stderr == b""

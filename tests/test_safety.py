@@ -34,7 +34,6 @@ from sheetgen.safety import Limits, check_file, formula_hazards, load_checked, o
 
 from . import hostile
 
-REPO = Path(__file__).resolve().parent.parent
 TESTS = Path(__file__).resolve().parent
 
 # --------------------------------------------------------------------------- helpers
@@ -494,8 +493,7 @@ def test_nastiest_in_bounded_child(
         capture_output=True,
         text=True,
         timeout=30,
-        cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
+        cwd=path.parent,  # not the checkout: the installed sheetgen is what runs
         check=False,
     )
     elapsed = time.monotonic() - started
@@ -513,8 +511,7 @@ def test_dev_zero_symlink_in_bounded_child(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         timeout=30,
-        cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
+        cwd=tmp_path,  # not the checkout: the installed sheetgen is what runs
         check=False,
     )
     assert result.stdout.startswith("UnsafeFileError "), result.stdout + result.stderr

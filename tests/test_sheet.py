@@ -18,7 +18,7 @@ from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.formula import ArrayFormula
 
 from sheetgen import verify_workbook
-from sheetgen.build import parameters
+from sheetgen._build import parameters
 from sheetgen.evaluate import Evaluator, formula_text
 from sheetgen.layout import CellSpec, Layout
 from sheetgen.models import model_for

@@ -10,7 +10,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from sheetgen.build import build, build_workbook, parameters
+from sheetgen._build import build, build_workbook, parameters
 from sheetgen.cli import main
 from sheetgen.errors import SheetgenError, UsageError
 from sheetgen.layout import Layout, load_layout, resolve_layout

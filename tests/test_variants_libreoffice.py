@@ -16,7 +16,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from sheetgen.build import build
+from sheetgen._build import build
 from sheetgen.layout import resolve_layout
 from sheetgen.libreoffice import recalculate_many
 from sheetgen.models import model_for
