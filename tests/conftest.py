@@ -22,15 +22,19 @@ os.environ.setdefault("TQDM_DISABLE", "1")  # for the tests' own ExcelModel runs
 
 
 def installed_copy() -> Path | None:
-    """Where ``pip install .`` (or a wheel) put sheetgen; None for an editable install."""
-    from importlib.metadata import PackageNotFoundError, distribution
+    """Where ``pip install .`` (or a wheel) put sheetgen; None for an editable install.
 
-    try:
-        files = distribution("sheetgen").files or []
-    except PackageNotFoundError:
-        return None
-    init = next((f for f in files if str(f) == "sheetgen/__init__.py"), None)
-    return None if init is None else Path(str(init.locate())).resolve()
+    Only an installed distribution has a RECORD; the ``sheetgen.egg-info`` folder a build
+    leaves in the checkout has not, and must not pass for one.
+    """
+    from importlib.metadata import distributions
+
+    for dist in distributions(name="sheetgen"):
+        if dist.read_text("RECORD") is None:
+            continue
+        init = next((f for f in dist.files or [] if str(f) == "sheetgen/__init__.py"), None)
+        return None if init is None else Path(str(init.locate())).resolve()
+    return None
 
 
 # Users install with pip, a wheel or pipx: when sheetgen is installed that way, the tests must

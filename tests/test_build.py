@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 import pytest
@@ -80,7 +81,7 @@ def test_creates_the_output_folder(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("bad", [{"tiny": 0.0}, {"weight": float("nan")}, {"bias": float("inf")}])
-def test_unusable_parameters_are_refused(tmp_path: Path, bad: dict[str, float]) -> None:
+def test_unusable_parameters_are_refused(tmp_path: Path, bad: dict[str, Any]) -> None:
     with pytest.raises(UsageError):
         build(tmp_path / "x.xlsx", **bad)
     assert not (tmp_path / "x.xlsx").exists()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 import pytest
@@ -101,7 +102,7 @@ def test_every_family_caches_what_its_formulas_compute(spec: str, tmp_path: Path
 
 def test_the_cache_follows_the_parameters_built_with(tmp_path: Path) -> None:
     lay = resolve_layout("single_neuron")
-    overrides = {"weight": -0.3, "input": 0.9, "tiny": 1e-6}
+    overrides: dict[str, Any] = {"weight": -0.3, "input": 0.9, "tiny": 1e-6}
     path = build(tmp_path / "p.xlsx", lay, **overrides)
     assert_cache_is_reference_and_engine(path, lay, parameters(lay, overrides))
     assert not verify_workbook(path, variants=0).warnings
@@ -203,7 +204,7 @@ def test_cells_on_a_circular_path_never_take_the_references_number(tmp_path: Pat
 )  # fmt: skip
 @pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")  # the engine's numpy
 def test_where_the_sheet_overflows_the_cache_is_what_the_formulas_give(
-    spec: str, overrides: dict[str, float], error: str, tmp_path: Path
+    spec: str, overrides: dict[str, Any], error: str, tmp_path: Path
 ) -> None:
     """Python's maths stays finite where a spreadsheet's overflows to #NUM! (tanh(inf) = 1,
     the reference's sigmoid never takes exp of a large number): such a sheet caches what the

@@ -9,6 +9,7 @@ import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 import pandas as pd
@@ -89,7 +90,8 @@ def test_a_class_of_30_is_graded_in_one_call(make: Make, tmp_path: Path) -> None
     table = pd.read_csv(out, keep_default_na=False)
     assert len(table) == 31 == len(expected)  # 30 learners and one zip bomb
     assert list(table["learner"]) == sorted(expected)  # the lock file is not a learner
-    for row in table.itertuples():
+    rows: list[Any] = list(table.itertuples())  # pandas rows: fields are the CSV's columns
+    for row in rows:
         status, roots = expected[str(row.learner)]
         assert (row.status, row.root_cells) == (status, roots), row.learner
         if status == "ok":
@@ -100,7 +102,7 @@ def test_a_class_of_30_is_graded_in_one_call(make: Make, tmp_path: Path) -> None
             assert row.todo == 10 and row.wrong == 0 and 0 < row.score < 100
         else:
             assert row.wrong >= 1 and row.roots == len(roots.split()) and row.score < 100
-    square = table[table.learner.str.endswith("square_forgotten")].iloc[0]
+    square: Any = table[table.learner.str.endswith("square_forgotten")].iloc[0]
     assert (square.right, square.wrong) == (47, 5)  # E3, then B4 C4 D4 E4 through E4 = E3*F4
     assert "Most common root causes" in result.to_text()
     print(f"graded 30 workbooks in {elapsed:.2f}s")

@@ -8,7 +8,7 @@ import re
 import zipfile
 from pathlib import Path
 
-import mpmath  # type: ignore[import-untyped]
+import mpmath
 import openpyxl
 import pytest
 

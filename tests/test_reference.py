@@ -7,6 +7,7 @@ expression of the five parameters and differentiates it numerically at 50 digits
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import mpmath
 import pytest
@@ -94,7 +95,7 @@ def test_every_number_of_the_article_table(quantity: str) -> None:
 # ---- the oracle -------------------------------------------------------------------------
 
 
-def oracle_loss(x, w, b, t, activation: str, loss: str):  # type: ignore[no-untyped-def]
+def oracle_loss(x: Any, w: Any, b: Any, t: Any, activation: str, loss: str) -> Any:
     net = x * w + b
     out = {
         "tanh": mpmath.tanh(net),
@@ -110,10 +111,10 @@ def oracle_gradients(n: Neuron) -> dict[str, float]:
     args = [mpmath.mpf(v) for v in (n.input, n.weight, n.bias, n.target)]
 
     def partial(i: int) -> float:
-        def f(v):  # type: ignore[no-untyped-def]
+        def f(v: Any) -> Any:
             a = list(args)
             a[i] = v
-            return oracle_loss(*a, n.activation, n.loss)
+            return oracle_loss(a[0], a[1], a[2], a[3], n.activation, n.loss)
 
         return float(mpmath.diff(f, args[i]))
 
@@ -182,7 +183,7 @@ def test_chart_sweep_matches_the_oracle(activation: str, case: int, step: float)
     got = n.sweep(step, tiny)
     x, w0, b, t = (mpmath.mpf(v) for v in (n.input, n.weight, n.bias, n.target))
 
-    def loss(w):  # type: ignore[no-untyped-def]
+    def loss(w: Any) -> Any:
         return oracle_loss(x, w, b, t, activation, n.loss)
 
     slope = mpmath.diff(loss, w0)

@@ -9,7 +9,9 @@ from __future__ import annotations
 import re
 import zipfile
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 import pandas as pd
@@ -208,7 +210,7 @@ def share_formulas(src: Path, dst: Path, cells: list[CellSpec]) -> None:
                         if i == 0
                         else '<f t="shared" si="0"/>'
                     )
-                    data, n = re.subn(pattern, lambda m, s=shared: m.group(1) + s, data)
+                    data, n = re.subn(pattern, partial(_join_first_group, shared), data)
                     assert n == 1, spec.at
             zout.writestr(item, data)
 
@@ -323,7 +325,7 @@ def test_a_fresh_cli_build_reads_as_numbers_in_pandas(tmp_path: Path, layout: La
     frame = pd.read_excel(path, sheet_name=layout.sheet, header=None)
     spec = layout.by_quantity["global.weight"]
     column, row = coordinate_from_string(spec.at)
-    value = frame.iat[row - 1, openpyxl.utils.column_index_from_string(column) - 1]
+    value: Any = frame.iat[row - 1, openpyxl.utils.column_index_from_string(column) - 1]
     want = Neuron(weight=-0.3).gradients()["global.weight"]
     assert abs(value - want) <= 1e-15
 
@@ -341,3 +343,7 @@ def test_cached_text_booleans_and_errors_read_back_as_such(tmp_path: Path) -> No
     ]
     assert got == [2, "#DIV/0!", "a<b", True, 2.0 * 0.1]
     assert openpyxl.load_workbook(tmp_path / "kinds.xlsx").active[1][1].value == "=A1/0"
+
+
+def _join_first_group(text: str, match: re.Match[str]) -> str:
+    return match.group(1) + text

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 import openpyxl
@@ -123,7 +124,7 @@ def test_every_variant_builds_and_verifies(built: dict[Options, Path], options: 
         assert sum(c.quantity.endswith(".distance") for c in report.cells) == 3 + 2 * options.inputs
 
 
-def edited(path: Path, tmp_path: Path, changes: dict[str, object]) -> Path:
+def edited(path: Path, tmp_path: Path, changes: Mapping[str, object]) -> Path:
     """A copy of ``path`` with cells changed as a learner would (values or formulas)."""
     wb = openpyxl.load_workbook(path)
     ws = wb["Neuron"]
@@ -228,8 +229,8 @@ def test_cli_builds_verifies_and_lists(tmp_path: Path, capsys: pytest.CaptureFix
     assert main(["build", "-o", str(out), *args, "--inputs", "2"]) == 0
     assert main(["verify", str(out)]) == 0
     assert "OK" in capsys.readouterr().out
-    options = dict(activation="sigmoid", loss="squared", difference="central", inputs=2)
-    broken = edited(out, tmp_path, {cell_of(resolve_layout(Options(**options).spec), "loss"): "=1"})
+    options = Options(activation="sigmoid", loss="squared", difference="central", inputs=2)
+    broken = edited(out, tmp_path, {cell_of(resolve_layout(options.spec), "loss"): "=1"})
     assert main(["verify", str(broken)]) == 1
     assert main(["templates"]) == 0
     lines = capsys.readouterr().out.splitlines()
