@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -325,3 +326,51 @@ def test_a_host_that_makes_warnings_errors_gets_the_same_verdicts(
     )
     assert strict.stdout == plain.stdout and plain.stdout
     assert strict.stderr == plain.stderr == b""
+
+
+# ------------------------------------------------------------------------------------------
+# The README's Python examples run as written
+
+
+def readme_examples() -> list[str]:
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    library = readme.split("\n## Library\n", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```python\n(.*?)```", library, re.S)
+
+
+@pytest.mark.parametrize("example", readme_examples())
+def test_readme_examples_run_twice_in_an_empty_folder(example: str, tmp_path: Path) -> None:
+    for attempt in (1, 2):  # the second run meets the first one's files
+        done = subprocess.run(
+            [sys.executable, "-c", example],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            timeout=300,
+        )
+        assert done.returncode == 0, f"run {attempt}: {done.stderr}"
+        assert done.stderr == "", f"run {attempt}: {done.stderr}"
+
+
+def test_there_are_readme_examples() -> None:
+    assert len(readme_examples()) >= 2
+
+
+def test_grade_class_takes_limits_and_the_cli_passes_them_without_the_environment(
+    article: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sheetgen import grade_class
+    from sheetgen.safety import Limits
+
+    before = dict(os.environ)
+    twin = article.with_name("twin.xlsx")
+    twin.write_bytes(article.read_bytes())
+    tight = grade_class(  # two workers: the limits reach the worker processes
+        [article, twin], workers=2, variants=0, limits=Limits(max_file_bytes=100)
+    )
+    assert [g.report for g in tight.graded] == [None, None]
+    assert all("100" in (g.reason or "") for g in tight.graded)
+    assert grade_class([article], workers=1, variants=0).ok
+    assert main(["grade", str(article), "--limit", "max_file_bytes=100", "--no-progress"]) == 1
+    assert "unreadable" in capsys.readouterr().out
+    assert dict(os.environ) == before

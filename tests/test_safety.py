@@ -59,7 +59,7 @@ def assert_one_sentence(message: str, path: Path) -> None:
     assert "\n" not in message and "Traceback" not in message
     assert message.endswith("."), message
     assert ". " not in message.rstrip("."), message
-    assert message.startswith(path.name), message
+    assert message.startswith(str(path)), message  # the path as given, not its base name
 
 
 def refused(
