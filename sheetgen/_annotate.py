@@ -15,7 +15,7 @@ from openpyxl.styles import PatternFill
 
 from .errors import UsageError
 from .fileio import write_atomically
-from .safety import configured_limits, open_workbook
+from .safety import Limits, configured_limits, open_workbook
 from .verify import CellResult, Report
 
 FILLS = {
@@ -25,12 +25,18 @@ FILLS = {
 }
 
 
-def annotate(report: Report, out: Path | str, *, force: bool = False) -> Path:
-    """Write a copy of ``report.path`` to ``out`` with the report's verdicts on its cells."""
+def annotate(
+    report: Report, out: Path | str, *, force: bool = False, limits: Limits | None = None
+) -> Path:
+    """Write a copy of ``report.path`` to ``out`` with the report's verdicts on its cells.
+
+    ``limits``: the safety limits the workbook is read within, those it was verified within
+    (default: ``safety.configured_limits()``).
+    """
     source, target = Path(report.path), Path(out)
     if target.exists() and source.exists() and target.resolve() == source.resolve():
         raise UsageError("The feedback copy must not overwrite the learner's workbook.")
-    wb = open_workbook(source, configured_limits())
+    wb = open_workbook(source, limits or configured_limits())
     ws = wb[report.sheet]
     for c in report.cells:
         if c.ok:

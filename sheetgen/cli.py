@@ -241,13 +241,15 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if args.annotate is not None:  # settled before the check runs, not after its report
         from .fileio import check_output
 
-        check_output(args.annotate, force=args.force)
+        annotated = check_output(args.annotate, force=args.force)
+        if annotated.exists() and annotated.resolve() == Path(args.path).resolve():
+            raise UsageError("The feedback copy must not overwrite the learner's workbook.")
     report = verify_workbook(Path(args.path), args.layout, variants=args.variants, limits=limits)
     print(to_json(report) if args.json else to_text(report, only_wrong=args.only_wrong))
     if args.annotate is not None:
         from ._annotate import annotate
 
-        written = annotate(report, args.annotate, force=args.force)
+        written = annotate(report, args.annotate, force=args.force, limits=limits)
         print(f"Wrote the feedback workbook {shown(written)}", file=sys.stderr)
     return 0 if report.ok else 1
 

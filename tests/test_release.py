@@ -374,3 +374,19 @@ def test_grade_class_takes_limits_and_the_cli_passes_them_without_the_environmen
     assert main(["grade", str(article), "--limit", "max_file_bytes=100", "--no-progress"]) == 1
     assert "unreadable" in capsys.readouterr().out
     assert dict(os.environ) == before
+
+
+def test_annotate_reads_within_the_limits_the_check_used(
+    article: Path, layout: Layout, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    wrong = edit(article, tmp_path / "wrong.xlsx", layout, {"local.net": "=1-{output}^3"})
+    size = wrong.stat().st_size
+    tight = ["--limit", f"max_file_bytes={size // 2}"]
+    assert main(["verify", str(wrong), *tight]) == 2  # refused within the tight limit
+    raised = ["--limit", f"max_file_bytes={size * 2}"]
+    env = {"SHEETGEN_LIMITS": f"max_file_bytes={size // 2}"}
+    out = tmp_path / "feedback.xlsx"
+    done = run("verify", str(wrong), *raised, "--annotate", str(out), env=env)
+    assert done.returncode == 1 and out.is_file(), done.stderr
+    assert main(["verify", str(wrong), "--annotate", str(wrong), "--force"]) == 2
+    assert capsys.readouterr().out == ""  # refused before the check
