@@ -202,7 +202,10 @@ def cmd_build(args: argparse.Namespace) -> int:
     if args.output is not None:
         output = check_output(args.output, force=args.force)
     else:
-        output = Path("output/exercise.xlsx") if args.exercise else default_output(spec)
+        output = default_output(spec)
+        seed = "" if args.seed is None else f"_seed-{args.seed}"
+        prefix = "exercise_" if args.exercise else ""  # beside its answer key, never over it
+        output = output.with_name(f"{prefix}{output.stem}{seed}.xlsx")
         if output.parent.is_dir():
             check_output(output, force=args.force)
     overrides = _overrides(args, (*PARAMETERS, "tiny"))

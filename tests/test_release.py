@@ -208,6 +208,7 @@ def test_default_names_come_from_the_whole_spec() -> None:
     ]
     names = [default_output(spec).name for spec in specs]
     assert len(set(names)) == len(names), names
+    assert len({*names, "exercise_single_neuron.xlsx"}) == len(names) + 1
     assert "0.5" in names[0] and "0.1" in names[1]
     assert names[-1] == "single_neuron.xlsx"
 
