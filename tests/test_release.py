@@ -241,6 +241,9 @@ def test_reports_print_whole_in_any_encoding(wrong: Path, env: dict[str, str]) -
     assert json.loads(as_json.stdout)["roots"]
     grade = run("grade", str(wrong), "--no-progress", "--workers", "1", env=env)
     assert grade.returncode == 1 and b"wrong" in grade.stdout
+    for command in (["templates"], ["reference", "--all"], ["build", "--help"]):
+        done = run(*command, env=env)
+        assert done.returncode == 0 and done.stdout and not done.stderr, (command, done.stderr)
 
 
 @needs_posix
