@@ -83,7 +83,8 @@ def cache_series(ws: Worksheet, values: Mapping[str, object]) -> None:
     """Store in every chart of ``ws`` the numbers its series' cells hold: ``values`` (a formula
     cell's cached value, by reference) or else the number written in the cell.
 
-    A cell with no number (an exercise's blank, a formula left uncached) is left out of the
+    openpyxl writes them with 16 significant digits (the cells keep all 17). A cell with no
+    number (an exercise's blank, a formula left uncached) is left out of the
     cache, which the chart schema allows: the point count still covers the whole range.
     """
     for chart in getattr(ws, "_charts", ()):  # openpyxl's list of the sheet's charts

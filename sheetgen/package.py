@@ -27,8 +27,12 @@ _PREFIXES = {
     "http://schemas.openxmlformats.org/drawingml/2006/main": "a",
     "http://schemas.openxmlformats.org/drawingml/2006/chart": "c",
     "http://schemas.openxmlformats.org/officeDocument/2006/relationships": "r",
+    "urn:schemas-microsoft-com:vml": "v",
+    "urn:schemas-microsoft-com:office:office": "o",
+    "urn:schemas-microsoft-com:office:excel": "x",
 }
-"""The prefixes Excel and XlsxWriter give a drawing's namespaces."""
+"""The prefixes Excel and XlsxWriter give the namespaces of drawings, charts and VML shapes
+(Excel reads VML by its prefixes, and Gnumeric warns about one namespace under two)."""
 
 _RENAMES = (
     (re.compile(r"^xl/comments/comment(\d+)\.xml$"), r"xl/comments\1.xml"),
@@ -70,7 +74,7 @@ def tidy_parts(parts: Mapping[str, bytes]) -> dict[str, bytes]:
             data = _content_types(data)
         elif name == "xl/workbook.xml":
             data = data.replace(b"<workbookProtection/>", b"")
-        elif re.fullmatch(r"xl/drawings/[^/]+\.xml", name):
+        elif re.fullmatch(r"xl/(drawings|charts)/[^/]+\.(xml|vml)", name):
             data = _prefixed(data)
         out[new] = data
     return out
@@ -115,7 +119,7 @@ def _content_types(data: bytes) -> bytes:
 
 
 def _prefixed(data: bytes) -> bytes:
-    """A drawing part re-serialised with Excel's prefixes (``xdr:``, ``a:``, ``c:``, ``r:``)."""
+    """A drawing, chart or VML part re-serialised with Excel's prefixes (``xdr:``, ``c:``, ``v:``...)."""
     root = ElementTree.fromstring(data)
     used: dict[str, str] = {}
 
