@@ -119,7 +119,7 @@ def _content_types(data: bytes) -> bytes:
 
 
 def _prefixed(data: bytes) -> bytes:
-    """A drawing, chart or VML part re-serialised with Excel's prefixes (``xdr:``, ``c:``, ``v:``...)."""
+    """A drawing, chart or VML part re-serialised with Excel's prefixes (``xdr:``, ``v:``...)."""
     root = ElementTree.fromstring(data)
     used: dict[str, str] = {}
 

@@ -29,7 +29,7 @@ from sheetgen.annotate import annotate
 from sheetgen.book import TEXT_LIMIT, Book, text_constant
 from sheetgen.diagnose import recorded_todo
 from sheetgen.exercise import build_exercise
-from sheetgen.layout import SPEC_NAME, TODO_NAME, Layout, resolve_layout
+from sheetgen.layout import SPEC_NAME, Layout, resolve_layout
 from sheetgen.models import model_for
 from sheetgen.reader import read_book
 from sheetgen.verify import tolerance
