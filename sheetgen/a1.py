@@ -107,17 +107,17 @@ def compact(cells: Iterable[str]) -> str:
     for column, rows in sorted(rows_of.items()):
         rows.sort()
         first = rows[0]
-        for previous, row in zip(rows, [*rows[1:], None], strict=True):
-            if row != previous + 1:
+        for previous, following in zip(rows, [*rows[1:], None], strict=True):
+            if following != previous + 1:
                 runs.setdefault((first, previous), []).append(column)
-                first = row if row is not None else first
+                first = following if following is not None else first
     blocks: list[tuple[int, int, int, int]] = []  # (first column, first row, last column, last row)
     for (top, bottom), columns in runs.items():
         left = columns[0]
-        for previous, column in zip(columns, [*columns[1:], None], strict=True):
-            if column != previous + 1:
+        for previous, following in zip(columns, [*columns[1:], None], strict=True):
+            if following != previous + 1:
                 blocks.append((left, top, previous, bottom))
-                left = column if column is not None else left
+                left = following if following is not None else left
     out = []
     for left, top, right, bottom in sorted(blocks, key=lambda b: (b[1], b[0])):
         start, end = name(top, left), name(bottom, right)
