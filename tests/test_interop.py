@@ -25,6 +25,7 @@ from xml.etree import ElementTree
 import pytest
 
 from sheetgen import a1, build, verify_workbook
+from sheetgen import libreoffice as lo
 from sheetgen.annotate import annotate
 from sheetgen.book import TEXT_LIMIT, Book, text_constant
 from sheetgen.diagnose import recorded_todo
@@ -33,6 +34,8 @@ from sheetgen.layout import SPEC_NAME, Layout, resolve_layout
 from sheetgen.models import model_for
 from sheetgen.reader import read_book
 from sheetgen.verify import tolerance
+
+from .test_real_apps import needs_libreoffice
 
 JS = Path(__file__).parent / "js"
 FAMILIES = {
@@ -291,3 +294,73 @@ def test_exceljs_and_sheetjs_open_every_file_and_read_every_formula(files: dict[
             if isinstance(v, float) and sheetjs[s]["formulas"][at][1] != v
         ]
         assert not differ, (key, differ[:5])
+
+
+# --------------------------------------------------------------------------- rendered charts
+
+
+def words(pdf: Path) -> list[tuple[str, float, float, float, float]]:
+    """(text, x0, y0, x1, y1) of every word on the PDF's first page (``pdftotext -bbox``)."""
+    pdftotext = shutil.which("pdftotext")
+    assert pdftotext is not None
+    html = subprocess.run(
+        [pdftotext, "-bbox", "-f", "1", "-l", "1", str(pdf), "-"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
+    pattern = (
+        r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>'
+    )
+    return [
+        (m[4], float(m[0]), float(m[1]), float(m[2]), float(m[3]))
+        for m in re.findall(pattern, html)
+    ]
+
+
+def assert_x_axis_at_the_bottom(pdf: Path, who: str) -> None:
+    """The chart's x axis is drawn along the bottom: its tick labels (two decimals, the
+    axis's number format) form one horizontal row, and the title "Weight" lies horizontally
+    just below that row, within its span. (Gnumeric drew the x axis on the left when the
+    file said so: the title upright and a second column of ticks.)"""
+    found = words(pdf)
+    ticks: dict[int, list[tuple[float, float, float]]] = {}
+    for text, x0, y0, x1, y1 in found:
+        if re.fullmatch(r"-?\d\.\d\d", text):
+            ticks.setdefault(round(y0), []).append((x0, x1, y1))
+    rows = [r for r in ticks.values() if len(r) >= 4]
+    assert rows, f"{who}: no row of x-axis tick labels in the rendered chart"
+    row = max(rows, key=len)
+    left, right = min(x0 for x0, _, _ in row), max(x1 for _, x1, _ in row)
+    bottom = max(y1 for _, _, y1 in row)
+    titles = [
+        (x0, y0, x1, y1)
+        for text, x0, y0, x1, y1 in found
+        if text == "Weight" and y0 >= bottom - 1 and left <= (x0 + x1) / 2 <= right
+    ]
+    assert titles, f"{who}: no 'Weight' title below the x-axis tick labels"
+    x0, y0, x1, y1 = min(titles, key=lambda t: t[1])
+    assert x1 - x0 > y1 - y0, f"{who}: the 'Weight' title is not horizontal"
+    upright = [t for t, a, b, c, d in found if t == "Weight" and d - b > 1.5 * (c - a)]
+    assert not upright, f"{who}: a 'Weight' title is drawn upright (a second y axis)"
+
+
+def test_gnumeric_and_libreoffice_draw_the_x_axis_at_the_bottom(
+    files: dict[str, Path], tmp_path: Path
+) -> None:
+    ssconvert = shutil.which("ssconvert")
+    needs("Gnumeric's ssconvert (apt install gnumeric)", ssconvert)
+    needs("pdftotext (apt install poppler-utils)", shutil.which("pdftotext"))
+    assert ssconvert is not None
+    gnumeric = tmp_path / "gnumeric.pdf"
+    subprocess.run(
+        [ssconvert, str(files["single"]), str(gnumeric)],
+        capture_output=True,
+        timeout=300,
+        check=True,
+    )
+    assert_x_axis_at_the_bottom(gnumeric, "Gnumeric")
+    needs_libreoffice()
+    (tmp_path / "lo").mkdir()
+    assert_x_axis_at_the_bottom(lo.render(files["single"], tmp_path / "lo"), "LibreOffice")
