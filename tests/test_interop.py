@@ -364,3 +364,46 @@ def test_gnumeric_and_libreoffice_draw_the_x_axis_at_the_bottom(
     needs_libreoffice()
     (tmp_path / "lo").mkdir()
     assert_x_axis_at_the_bottom(lo.render(files["single"], tmp_path / "lo"), "LibreOffice")
+
+
+# --------------------------------------------------------------------------- golden files
+
+GOLDEN = Path(__file__).parent / "golden"
+GOLDEN_FAMILIES: dict[str, str] = json.loads((GOLDEN / "families.json").read_text())
+
+
+def chart_facts(path: Path) -> list[tuple[list[str | None], bool, int]]:
+    """Per chart: its value axes' positions, whether it has a scatterStyle, its series count."""
+    out = []
+    for name, data in sorted(parts(path).items()):
+        if re.fullmatch(r"xl/charts/chart\d+\.xml", name):
+            root = ElementTree.fromstring(data)
+            out.append(
+                (
+                    [a.get("val") for a in root.iterfind(f".//{CHART}valAx/{CHART}axPos")],
+                    root.find(f".//{CHART}scatterStyle") is not None,
+                    len(root.findall(f".//{CHART}ser")),
+                )
+            )
+    return out
+
+
+@pytest.mark.parametrize("app", ["libreoffice", "gnumeric"])
+@pytest.mark.parametrize("key", sorted(GOLDEN_FAMILIES))
+def test_golden_file_saved_by_an_application_agrees_with_ours(
+    key: str, app: str, tmp_path: Path
+) -> None:
+    """A small workbook of each family as LibreOffice and Gnumeric recalculated and saved it
+    (``scripts/refresh_artifacts.py``): same formulas, our numbers, same names and chart."""
+    ours = build(tmp_path / f"{key}.xlsx", GOLDEN_FAMILIES[key])
+    golden = GOLDEN / f"{key}.{app}.xlsx"
+    mine = {(s, at): f for s, at, f, _ in formula_cells(ours)}
+    theirs = {(s, at): f for s, at, f, _ in formula_cells(golden)}
+    changed = sorted(k for k in mine if theirs.get(k, "").replace(" ", "") != mine[k])
+    assert not changed, f"the layout changed: run scripts/refresh_artifacts.py ({changed[:5]})"
+    assert_agrees(ours, golden, f"{app}'s golden {key}")
+    ours_book, their_book = book(ours), book(golden)
+    assert text_constant(their_book.name(SPEC_NAME)) == text_constant(ours_book.name(SPEC_NAME))
+    assert {n.upper() for n in their_book.names} == {n.upper() for n in ours_book.names}
+    if app == "libreoffice":  # Gnumeric writes its own charts; LibreOffice keeps ours
+        assert chart_facts(golden) == chart_facts(ours)
