@@ -23,11 +23,13 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sheetgen import a1, build, verify_workbook
 from sheetgen import libreoffice as lo
 from sheetgen.annotate import annotate
-from sheetgen.book import TEXT_LIMIT, Book, text_constant
+from sheetgen.book import TEXT_LIMIT, Book, text_constant, text_formula
 from sheetgen.diagnose import recorded_todo
 from sheetgen.exercise import build_exercise
 from sheetgen.layout import SPEC_NAME, Layout, resolve_layout
@@ -407,3 +409,23 @@ def test_golden_file_saved_by_an_application_agrees_with_ours(
     assert {n.upper() for n in their_book.names} == {n.upper() for n in ours_book.names}
     if app == "libreoffice":  # Gnumeric writes its own charts; LibreOffice keeps ours
         assert chart_facts(golden) == chart_facts(ours)
+
+
+# --------------------------------------------------------------------------- the encodings
+
+
+@given(st.sets(st.tuples(st.integers(1, 40), st.integers(1, 30)), max_size=80))
+def test_recorded_blocks_stand_for_exactly_the_cells(spots: set[tuple[int, int]]) -> None:
+    cells = [a1.name(r, c) for r, c in spots]
+    text = a1.compact(cells)
+    assert sorted(a1.expand(text)) == sorted(cells)
+    assert a1.expand(",".join(cells)) == cells  # the plain list older exercises recorded
+
+
+@given(st.text(max_size=900))
+def test_a_long_text_is_stored_in_pieces_excel_accepts(text: str) -> None:
+    formula = text_formula(text)
+    assert text_constant(formula) == text
+    pieces = re.findall(r'"((?:[^"]|"")*)"', formula)
+    assert all(len(p.replace('""', '"')) <= TEXT_LIMIT for p in pieces)
+    assert text_constant('"' + text.replace('"', '""') + '"') == text  # the older form
