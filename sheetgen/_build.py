@@ -44,9 +44,9 @@ def parameters(
         values[key] = float(value)
     for key, value in values.items():
         if not math.isfinite(value):
-            raise UsageError(f"--{key} must be a finite number, not {value}.")
+            raise UsageError(f"The parameter {key} must be a finite number, not {value}.")
     if values.get("tiny", 1.0) == 0:
-        raise UsageError("--tiny must not be 0: the faux gradients divide by it.")
+        raise UsageError("Tiny must not be 0: the faux gradients divide by it.")
     return values
 
 

@@ -71,12 +71,12 @@ def select_blanks(layout: Layout, choice: str | Iterable[str] | None) -> tuple[s
                 wanted.add(token.upper())
             else:
                 raise UsageError(
-                    f"--blank {token}: not a row number, nor a cell or quantity of "
+                    f"Blank {token!r} is not a row number, nor a cell or quantity of "
                     f"{layout.name} that must be computed."
                 )
         picked = tuple(c.at for c in layout.checked if c.at in wanted)
     if not picked:
-        raise UsageError("An exercise needs at least one cell to fill in (see --blank).")
+        raise UsageError("An exercise needs at least one cell to fill in (see blanks).")
     return picked
 
 
