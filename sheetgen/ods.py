@@ -130,6 +130,7 @@ class ContentCapture:
         self.cell_depth = 0
         self.cell_attrs: dict[str, str] = {}
         self.cell_repeat = 1
+        self.wants_text = True
         self.paragraphs: list[list[str]] | None = None
         self.in_paragraph = 0  # depth of the open text:p, or 0
         self.text_skip = 0
@@ -245,6 +246,10 @@ class ContentCapture:
             self.cell_depth = depth
             self.cell_attrs = attrs
             self.cell_repeat = _repeat(attrs.get("table:number-columns-repeated"))
+            self.wants_text = (
+                attrs.get("office:value-type") not in _NUMBERS
+                or attrs.get("calcext:value-type") == "error"
+            )
             self.paragraphs = None
             self.in_paragraph = self.text_skip = 0
         elif local in _ROW_GROUPS or local == "named-expressions":
@@ -277,6 +282,9 @@ class ContentCapture:
         if depth != self.cell_depth + 1:
             return
         if local == "p" or local == "h":
+            if not self.wants_text:  # a number's display text: its value is in the attributes
+                self.skip = depth
+                return
             if self.paragraphs is None:
                 self.paragraphs = []
             self.paragraphs.append([])
@@ -363,13 +371,15 @@ class ContentCapture:
             return None
         return Cell(value)
 
+    def _text(self) -> str | None:
+        if self.paragraphs is None:
+            return None
+        return "\n".join(["".join(p) for p in self.paragraphs])
+
     def _value(self, attrs: dict[str, str]) -> Value:
         kind = attrs.get("office:value-type")
-        text = None
-        if self.paragraphs is not None:
-            text = "\n".join("".join(p) for p in self.paragraphs)
         if attrs.get("calcext:value-type") == "error":
-            return CellError((text or "#VALUE!").strip())
+            return CellError((self._text() or "#VALUE!").strip())
         try:
             if kind in _NUMBERS:
                 return float(attrs.get("office:value", ""))
@@ -384,6 +394,7 @@ class ContentCapture:
             raise ReadError(
                 f"cell {where} of sheet {self.title!r} holds an unreadable {kind}"
             ) from None
+        text = self._text()
         if kind == "string":
             return attrs.get("office:string-value", text or "")
         return text if text else None

@@ -145,3 +145,17 @@ def test_function_names_translate_as_libreoffice_writes_them_into_xlsx(tmp_path:
         assert formula is not None
         ours = to_excel(f"of:={name}(1)")
         assert ours.partition("(")[0].upper() == formula.partition("(")[0].upper(), name
+
+
+def test_a_link_to_another_file_in_an_ods_is_named_never_followed(
+    tmp_path: Path, layout: Layout
+) -> None:
+    planted = build(tmp_path / "other.xlsx")
+    free = a1.name(a1.split(layout.by_quantity["loss"].at)[0] + 40, 1)
+    link = f"='{planted.parent.as_uri()}/[{planted.name}]{layout.sheet}'!A1*2"
+    path = edited(tmp_path, layout, ".ods", edits={free: link})
+    with zipfile.ZipFile(path) as zf:
+        assert b"#$" in zf.read("content.xml")  # LibreOffice's own ['file:...'#$Sheet.A1]
+    checked = verify_workbook(path)
+    assert checked.ok
+    assert any(free in w and "another workbook" in w for w in checked.warnings)
