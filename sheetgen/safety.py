@@ -1150,6 +1150,11 @@ def _vet(
         if kind not in accepted:
             raise InputFileError(_other_kind(label, kind, accepted))
         reading = accepted[kind]
+        if kind == "ods" and _encrypted_ods(zf, infos):
+            raise InputFileError(
+                f"{label} is password-protected (encrypted); save it without a password "
+                "and try again."
+            )
         parsed = reading.parsed if reading is not None else None
         listeners = reading.listeners if reading is not None else None
         budget = _Budget(limits)
@@ -1175,6 +1180,15 @@ def _vet(
         has_macros=has_macros,
         external_links=tuple(links),
     )
+
+
+def _encrypted_ods(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> bool:
+    """Whether an .ods manifest lists encrypted parts (a byte search; the size is bounded)."""
+    for info in infos:
+        if info.filename == "META-INF/manifest.xml" and info.file_size <= _READ_CHUNK:
+            with zf.open(info) as f:
+                return b"encryption-data" in f.read(_READ_CHUNK + 1)
+    return False
 
 
 def _other_kind(label: str, kind: str, accepted: Iterable[str]) -> str:

@@ -334,6 +334,22 @@ def test_commands_that_write_xlsx_still_refuse_ods_with_a_remedy(tmp_path: Path)
         check_file(path)
 
 
+def test_a_password_protected_ods_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "secret.ods"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+        zf.writestr("content.xml", bytes(range(256)) * 4)  # what encryption leaves: not XML
+        zf.writestr(
+            "META-INF/manifest.xml",
+            MANIFEST.replace(
+                'manifest:media-type="text/xml"/>',
+                'manifest:media-type="text/xml"><manifest:encryption-data/></manifest:file-entry>',
+            ),
+        )
+    with pytest.raises(InputFileError, match="password-protected"):
+        read_checked(path)
+
+
 def test_other_opendocument_files_get_a_clear_sentence(tmp_path: Path) -> None:
     path = tmp_path / "letter.odt"
     with zipfile.ZipFile(path, "w") as zf:
@@ -413,6 +429,20 @@ def test_grade_collects_ods_and_xlsm_beside_xlsx(tmp_path: Path) -> None:
     for name in ("a.xlsx", "b.ods", "c.xlsm", "d.XLSX", "e.csv", "~$a.xlsx", ".hidden.ods"):
         (tmp_path / name).write_bytes(b"")
     assert [p.name for p in collect([tmp_path])] == ["a.xlsx", "b.ods", "c.xlsm", "d.XLSX"]
+
+
+def test_grade_grades_ods_and_xlsm_with_the_xlsx(tmp_path: Path, layout: Layout) -> None:
+    from sheetgen.grade import grade_class
+
+    hand_in = tmp_path / "class"
+    hand_in.mkdir()
+    article_as_ods(hand_in / "ann.ods", layout)
+    (hand_in / "ann.xlsx").rename(hand_in / "bob.xlsx")
+    xlsm = hand_in / "cat.xlsm"
+    xlsm.write_bytes((hand_in / "bob.xlsx").read_bytes())
+    result = grade_class([hand_in], workers=1, variants=0)
+    assert [Path(g.path).name for g in result.graded] == ["ann.ods", "bob.xlsx", "cat.xlsm"]
+    assert result.ok
 
 
 def test_annotate_refuses_an_ods_before_verifying(tmp_path: Path, layout: Layout) -> None:
