@@ -1,4 +1,4 @@
-"""Vet an untrusted .xlsx file before and while it is parsed.
+"""Vet an untrusted workbook (.xlsx, .xlsm, or .ods for ``verify``) before and while it is parsed.
 
 Learners send us workbooks, so every input is treated as hostile until proven
 otherwise.  openpyxl and the ``formulas`` engine are written for trusted files:
@@ -19,7 +19,10 @@ disk.  This module stands in front of them:
    very events of that scan (:class:`~sheetgen.reader.SheetCapture`): one
    parse, the *same bytes* (no second read, so the file cannot be swapped in
    between), and whatever goes wrong is one
-   :class:`~sheetgen.errors.InputFileError` sentence.
+   :class:`~sheetgen.errors.InputFileError` sentence.  It also reads an
+   OpenDocument spreadsheet, whose ``content.xml`` is captured the same way
+   (:class:`~sheetgen.ods.ContentCapture`, which counts repeated cells
+   against the limits before expanding them).
 3. :func:`open_workbook` (for commands that write workbooks) hands the same
    bytes, fully scanned, to openpyxl with defusedxml active, likewise.
 4. :func:`formula_hazards` classifies formula text that must never be
