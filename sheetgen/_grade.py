@@ -97,8 +97,13 @@ def grade_one(
         return Graded(path, None, f"internal error ({type(exc).__name__}: {exc})")
 
 
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".ods")
+"""What a folder's workbooks are called: Excel's (with or without macros) and LibreOffice's own."""
+
+
 def collect(paths: Iterable[Path | str]) -> list[Path]:
-    """The workbooks to grade: files as given, folders expanded to their ``.xlsx`` files.
+    """The workbooks to grade: files as given, folders expanded to their workbooks
+    (:data:`WORKBOOK_SUFFIXES`; Excel's ``~$`` owner files and hidden files left out).
 
     A path that does not exist is a mistake in the command, not a learner's unreadable file.
     """
@@ -112,7 +117,7 @@ def collect(paths: Iterable[Path | str]) -> list[Path]:
                 sorted(
                     f
                     for f in p.iterdir()
-                    if f.suffix.lower() == ".xlsx"
+                    if f.suffix.lower() in WORKBOOK_SUFFIXES
                     and f.is_file()
                     and not f.name.startswith(("~$", "."))
                 )
@@ -144,7 +149,7 @@ def grade_class(
     """
     files = [str(p) for p in collect(paths)]
     if not files:
-        raise UsageError("No .xlsx workbooks to grade.")
+        raise UsageError("No workbooks (.xlsx, .xlsm or .ods) to grade.")
     if workers is not None and workers < 1:
         raise UsageError(f"workers must be 1 or more, not {workers}.")
     if variants is not None and variants < 0:
