@@ -30,16 +30,34 @@ from .reference import describe, round_significant
 DEFAULT_BLANK_PREFIXES = ("local.", "global.")
 """By default an exercise blanks the local and global gradient rows: the chain rule itself."""
 
+_FIRST_STEP = "step1."
+"""A training run's first step: its gradients and update are the blanks by default (the later
+steps, handed out filled in, wait for them and then show the learner's formulas at work)."""
+
 _TODO_FILL = PatternFill("solid", fgColor="DDEBF7")  # pale blue: "your turn"
 
 
 def default_blanks(layout: Layout) -> tuple[str, ...]:
-    """The checked cells whose quantity is a local or global gradient."""
-    return tuple(
+    """The checked cells whose quantity is a local or global gradient.
+
+    In a training run, the first step's gradients and its update (``new.*``) alone: every
+    step repeats the same formulas, so one step is the exercise.
+    """
+    plain = tuple(
         c.at
         for c in layout.checked
         if c.quantity is not None and c.quantity.startswith(DEFAULT_BLANK_PREFIXES)
     )
+    if plain:
+        return plain
+    first = tuple(
+        c.at
+        for c in layout.checked
+        if c.quantity is not None
+        and c.quantity.startswith(_FIRST_STEP)
+        and c.quantity.removeprefix(_FIRST_STEP).startswith((*DEFAULT_BLANK_PREFIXES, "new."))
+    )
+    return first
 
 
 def select_blanks(layout: Layout, choice: str | Iterable[str] | None) -> tuple[str, ...]:

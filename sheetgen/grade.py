@@ -1,12 +1,15 @@
 """Grading a class: verify every learner's workbook, in parallel, into one summary.
 
-Score policy (``score``): every cell the layout checks weighs the same, and earns its weight
-only when its verdict is ``ok``. A cell wrong only because of another (inherited) loses its
-point too, since the number it shows is wrong; the summary counts root causes separately so
-that a teacher can see "one mistake, seven cells". Blanks still to do earn nothing. Parameter
-cells are the learner's to change and are never scored (an unusable one leaves the cells
-unchecked, which earn nothing). A workbook that cannot be read scores 0 and its row says why.
-A script may pass its own ``weight(cell) -> float`` instead.
+Score policy (``score``): every scored cell weighs the same, and earns its weight only when
+its verdict is ``ok``. In an exercise the scored cells are the blanks the learner had to fill
+in, and nothing else: the cells handed out already filled are context (reported, never
+counted), so an untouched hand-out scores 0. In any other workbook every cell the layout
+checks is scored. A cell wrong only because of another (inherited) loses its point too, since
+the number it shows is wrong; the summary counts root causes separately so that a teacher can
+see "one mistake, seven cells". Blanks still to do, and cells waiting for them, earn nothing
+and are not called wrong. Parameter cells are the learner's to change and are never scored (an
+unusable one leaves the cells unchecked, which earn nothing). A workbook that cannot be read
+scores 0 and its row says why. A script may pass its own ``weight(cell) -> float`` instead.
 
 One broken or hostile file never stops the batch: each file is verified on its own, and any
 failure, expected (``SheetgenError``) or not, becomes that file's row with the reason.
@@ -19,18 +22,20 @@ import math
 import multiprocessing
 import os
 import sys
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from .errors import SheetgenError, UsageError
 from .fileio import write_atomically
-from .report import to_dict, to_junit
+from .report import JUnitEntry, to_dict, to_junit
 from .verify import CellResult, Report, verify_workbook
 
 if TYPE_CHECKING:
@@ -44,9 +49,12 @@ COLUMNS = (
     "learner",
     "file",
     "score",
+    "points",
+    "points_possible",
     "right",
     "wrong",
     "todo",
+    "waiting",
     "roots",
     "root_cells",
     "status",
@@ -60,11 +68,15 @@ def equal_weight(cell: CellResult) -> float:
     return 1.0
 
 
+def points(report: Report, weight: Weight = equal_weight) -> tuple[float, float]:
+    """(earned, possible): the scored cells' weight earned by right cells, and their total."""
+    scored = [c for c in report.cells if c.scored]
+    return sum(weight(c) for c in scored if c.ok), sum(weight(c) for c in scored)
+
+
 def score(report: Report, weight: Weight = equal_weight) -> float:
     """Percentage of the scored cells' weight earned by right cells (see the module docstring)."""
-    scored = [c for c in report.cells if c.graded]
-    total = sum(weight(c) for c in scored)
-    earned = sum(weight(c) for c in scored if c.ok)
+    earned, total = points(report, weight)
     return 100.0 * earned / total if total else 0.0
 
 
@@ -75,6 +87,8 @@ class Graded:
     path: str
     report: Report | None
     reason: str | None = None
+    seconds: float = 0.0  # how long the check took
+    timestamp: str = ""  # when it was checked (ISO 8601, UTC)
 
     @property
     def learner(self) -> str:
@@ -83,12 +97,15 @@ class Graded:
 
 def grade_one(path: str, variants: int | None = None, seed: int | None = None) -> Graded:
     """Verify one file; never raises (a module-level function, so worker processes can run it)."""
+    start = time.perf_counter()
+    stamp = datetime.now(UTC).isoformat(timespec="seconds")
     try:
-        return Graded(path, verify_workbook(path, variants=variants, seed=seed))
+        graded = Graded(path, verify_workbook(path, variants=variants, seed=seed))
     except SheetgenError as exc:
-        return Graded(path, None, str(exc))
+        graded = Graded(path, None, str(exc))
     except Exception as exc:  # a bug of ours or the engine's: this file's row, not the batch
-        return Graded(path, None, f"internal error ({type(exc).__name__}: {exc})")
+        graded = Graded(path, None, f"internal error ({type(exc).__name__}: {exc})")
+    return replace(graded, seconds=time.perf_counter() - start, timestamp=stamp)
 
 
 def collect(paths: Iterable[Path | str]) -> list[Path]:
@@ -240,7 +257,12 @@ class ClassReport:
         )
 
     def to_junit(self) -> str:
-        return to_junit([(g.learner, g.report, g.reason) for g in self.graded])
+        return to_junit(
+            [
+                JUnitEntry(g.learner, g.report, g.reason, g.seconds, g.timestamp or None)
+                for g in self.graded
+            ]
+        )
 
     def to_text(self) -> str:
         """The console summary: one line per learner, then the class at a glance."""
@@ -277,7 +299,7 @@ class ClassReport:
             mean = sum(r["score"] for r in readable) / len(readable)
             lines.append(f"Mean score of the readable workbooks: {mean:.1f}%.")
         common = Counter(
-            c.cell for g in self.graded if g.report for c in g.report.roots if c.status != "todo"
+            c.cell for g in self.graded if g.report for c in g.report.roots
         ).most_common(5)
         if common:
             shown = ", ".join(f"{cell} ({n})" for cell, n in common)
@@ -318,25 +340,31 @@ def _row(g: Graded, weight: Weight) -> dict[str, Any]:
     if r is None:
         return base | {
             "score": 0.0,
+            "points": 0.0,
+            "points_possible": 0.0,
             "right": 0,
             "wrong": 0,
             "todo": 0,
+            "waiting": 0,
             "roots": 0,
             "root_cells": "",
             "status": "unreadable",
             "reason": g.reason or "",
             "warnings": "",
         }
-    scored = [c for c in r.cells if c.graded]
-    roots = [c.cell for c in r.roots if c.status != "todo"]
-    wrong = sum(1 for c in scored if not c.ok and c.status != "todo")
-    todo = len(r.todo)
-    status = "ok" if r.ok else ("wrong" if wrong or any(not c.graded for c in r.cells) else "to do")
+    scored = [c for c in r.cells if c.scored]
+    roots = [c.cell for c in r.roots]
+    wrong = len(r.attention)
+    status = "ok" if r.ok else ("wrong" if wrong else "to do")
+    earned, possible = points(r, weight)
     return base | {
-        "score": round(score(r, weight), 1),
+        "score": round(100.0 * earned / possible if possible else 0.0, 1),
+        "points": round(earned, 3),
+        "points_possible": round(possible, 3),
         "right": sum(1 for c in scored if c.ok),
         "wrong": wrong,
-        "todo": todo,
+        "todo": len(r.todo),
+        "waiting": len(r.waiting),
         "roots": len(roots),
         "root_cells": " ".join(roots),
         "status": status,
