@@ -217,7 +217,7 @@ def write_cached_values(path: Path, values: Mapping[str, Mapping[str, Value]]) -
     """Rewrite the .xlsx at ``path`` (a file we just saved) with ``values`` cached in it."""
     with zipfile.ZipFile(path) as zin:
         items = [(info, zin.read(info.filename)) for info in zin.infolist()]
-    parts = _sheet_parts(dict((i.filename, data) for i, data in items))
+    parts = sheet_parts(dict((i.filename, data) for i, data in items))
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
         for info, data in items:
             sheet = parts.get(info.filename)
@@ -226,7 +226,7 @@ def write_cached_values(path: Path, values: Mapping[str, Mapping[str, Value]]) -
             zout.writestr(info, data)
 
 
-def _sheet_parts(files: Mapping[str, bytes]) -> dict[str, str]:
+def sheet_parts(files: Mapping[str, bytes]) -> dict[str, str]:
     """Zip member name of each worksheet -> its title, read from workbook.xml and its rels."""
     workbook = ElementTree.fromstring(files["xl/workbook.xml"])
     rels = ElementTree.fromstring(files["xl/_rels/workbook.xml.rels"])

@@ -88,6 +88,7 @@ def diagnose(
     explained = tuple(_explain(c, causes.get(c.cell, ()), ws, graph, specs, by_cell) for c in cells)
     if todo:
         explained = exercise_statuses(explained, todo, specs)
+    explained = tuple(_mark_unedited(c, specs.get(c.cell), todo) for c in explained)
     stale = stale_cache_warning(path, ws, explained) if path else None
     noted = [c.message for c in explained if c.ok and c.message]
     warnings = (*report.warnings, *(m for m in noted if m not in report.warnings))
@@ -129,6 +130,19 @@ def exercise_statuses(
             )
         out.append(c)
     return tuple(out)
+
+
+def _mark_unedited(c: CellResult, spec: CellSpec | None, todo: frozenset[str]) -> CellResult:
+    """``edited=False`` for a cell that still holds what the layout put there."""
+    if spec is None or not c.graded:
+        return c
+    if c.cell in todo:
+        same = c.formula is None and c.found is None
+    elif spec.formula is not None:
+        same = c.formula is not None and _normal(c.formula) == _normal(spec.formula)
+    else:
+        return c
+    return replace(c, edited=False) if same else c
 
 
 def _formula_as_text(ws: Sheet, at: str) -> str | None:

@@ -95,6 +95,9 @@ class CellResult:
     # True for a cell an exercise hands out already filled in: reported, never scored (the
     # learner is scored on the blanks alone, see sheetgen.grade).
     context: bool = False
+    # False when the cell holds what the layout hands out (its own formula, or an exercise's
+    # blank left empty): feedback then says nothing about "what you wrote".
+    edited: bool = True
 
     @property
     def ok(self) -> bool:
