@@ -141,7 +141,7 @@ def _resolve(member: str, target: str) -> str:
 
 
 def _shapes(vml: bytes) -> list[tuple[str, tuple[float, float]]]:
-    out = []
+    out: list[tuple[str, tuple[float, float]]] = []
     for shape in _SHAPE.finditer(vml):
         style = _STYLE.search(shape.group("attrs"))
         row, column = _ROW.search(shape.group("body")), _COLUMN.search(shape.group("body"))
