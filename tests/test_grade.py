@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
@@ -58,6 +59,7 @@ def make_class(make: Make, tmp_path: Path) -> dict[str, tuple[str, str]]:
     (tmp_path / "bomb").mkdir()
     bomb = hostile.sheet_zip_bomb(tmp_path / "bomb")  # 1.1 GB inflated: never the batch's end
     bomb.rename(tmp_path / "learner30_zip_bomb.xlsx")
+    shutil.rmtree(tmp_path / "bomb")  # the bomb's makings are no submission
     for name in (
         "26_not_a_workbook",
         "27_empty",
