@@ -237,6 +237,14 @@ def cmd_grade(args: argparse.Namespace) -> int:
     return 0 if result.ok else 1
 
 
+def cmd_autograder(args: argparse.Namespace) -> int:
+    from .autograder import write_bundle
+
+    written = write_bundle(args.output, args.layout, force=args.force)
+    print(f"Wrote {written} (upload it as the assignment's Gradescope autograder)", file=sys.stderr)
+    return 0
+
+
 def cmd_templates(args: argparse.Namespace) -> int:
     _import_openpyxl_without_numpy()
     from .layout import FAMILY_USAGE, available_layouts, load_families, load_layout
@@ -444,6 +452,30 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     _add_teacher_options(p)
     p.set_defaults(run=cmd_grade)
+
+    p = sub.add_parser(
+        "autograder",
+        help="write a Gradescope autograder bundle (.zip)",
+        description="Write a zip that follows Gradescope's autograder specification: setup.sh "
+        "installs this sheetgen, run_autograder verifies the submitted workbook and writes "
+        "results/results.json (one test per group of scored cells, the feedback as output).",
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=Path("autograder.zip"),
+        metavar="ZIP",
+        help="where to write (default autograder.zip)",
+    )
+    p.add_argument(
+        "--layout",
+        default=None,
+        help="the layout submissions must follow (default: what each file records, or any "
+        "template)",
+    )
+    p.add_argument("--force", action="store_true", help="overwrite ZIP if it exists")
+    p.set_defaults(run=cmd_autograder)
 
     p = sub.add_parser("templates", help="list the layouts that can be built and verified")
     p.set_defaults(run=cmd_templates)
