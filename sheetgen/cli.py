@@ -416,11 +416,11 @@ def make_parser() -> argparse.ArgumentParser:
         "--output",
         type=Path,
         metavar="REPORT",
-        help="write the summary here (.csv, .json, .xml = JUnit, .txt)",
+        help="write the summary here (.csv, .json, .xml = JUnit, .txt, .html = the class report)",
     )
     p.add_argument(
         "--format",
-        choices=("csv", "json", "junit", "text", "canvas", "moodle"),
+        choices=("csv", "json", "junit", "text", "html", "canvas", "moodle"),
         help="override the suffix; canvas and moodle write those grade books' import CSV",
     )
     p.add_argument(

@@ -526,6 +526,12 @@ class ClassReport:
             lines += [f"  {f}: {why}" for f, why in self.skipped]
         return "\n".join(lines)
 
+    def to_html(self) -> str:
+        """The class report people look at (``sheetgen.class_report``)."""
+        from .class_report import render_html
+
+        return render_html(self)
+
     def summary(self) -> dict[str, Any]:
         """The class at a glance, as data (the JSON document's ``summary``)."""
         rows = self.rows()
@@ -584,6 +590,7 @@ class ClassReport:
             "json": self.to_json,
             "junit": self.to_junit,
             "text": self.to_text,
+            "html": self.to_html,
             "canvas": partial(self.to_gradebook, "canvas", **options),
             "moodle": partial(self.to_gradebook, "moodle", **options),
         }

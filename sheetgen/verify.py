@@ -150,6 +150,7 @@ class Report:
     parameters: Mapping[str, Value]
     cells: tuple[CellResult, ...]
     warnings: tuple[str, ...] = field(default=())
+    spec: str = ""  # the layout's spec when it is generated (``resolve_layout`` rebuilds it)
 
     @property
     def ok(self) -> bool:
@@ -329,6 +330,7 @@ def check(
         parameters=values,
         cells=tuple(results),
         warnings=warnings,
+        spec=layout.spec or "",
     )
 
 
