@@ -153,9 +153,9 @@ def _overview(summary: Mapping[str, Any]) -> str:
     return f'<div class="cards">{body}</div>'
 
 
-def _svg(figure: Any) -> str:
+def _svg(figure: Any, *, tight: bool = True) -> str:
     buffer = io.StringIO()
-    figure.savefig(buffer, format="svg", bbox_inches="tight")
+    figure.savefig(buffer, format="svg", bbox_inches="tight" if tight else None)
     import matplotlib.pyplot as plt
 
     plt.close(figure)
@@ -230,6 +230,7 @@ def _grid(layout: Layout) -> tuple[list[tuple[int, int, Any]], int, int]:
 def _heat_map(layout: Layout, wrong: Mapping[str, int], todo: Mapping[str, int], n: int) -> str:
     import matplotlib.pyplot as plt
     from matplotlib import colormaps
+    from matplotlib.collections import PatchCollection
     from matplotlib.colors import Normalize
     from matplotlib.patches import Rectangle
 
@@ -240,6 +241,8 @@ def _heat_map(layout: Layout, wrong: Mapping[str, int], todo: Mapping[str, int],
     height = min(120.0, 0.42 * rows + 1)
     with plt.rc_context({"svg.fonttype": "none", "font.size": 7}):
         fig, ax = plt.subplots(figsize=(width, height))
+        fig.subplots_adjust(left=0.03, right=0.99, top=0.97, bottom=0.01)
+        plain: list[Rectangle] = []
         for row, col, spec in cells:
             x, y = col - 1, rows - row
             if spec.checked:
@@ -247,7 +250,7 @@ def _heat_map(layout: Layout, wrong: Mapping[str, int], todo: Mapping[str, int],
                 face = cmap(0.08 + 0.85 * norm(k)) if k else "#eef6ee"
                 group = Rectangle((x, y), 1, 1, facecolor=face, edgecolor="#999", lw=0.5)
                 group.set_gid(f"heat-{spec.at}")
-                ax.add_patch(group)
+                ax.add_artist(group)  # not add_patch: the limits are set below, once
                 dark = k and norm(k) > 0.55
                 ax.text(
                     x + 0.5,
@@ -270,7 +273,7 @@ def _heat_map(layout: Layout, wrong: Mapping[str, int], todo: Mapping[str, int],
                 )
             else:
                 face = "#fff2cc" if spec.kind == "input" else "#f7f7f7"
-                ax.add_patch(Rectangle((x, y), 1, 1, facecolor=face, edgecolor="#ddd", lw=0.4))
+                plain.append(Rectangle((x, y), 1, 1, facecolor=face, edgecolor="#ddd", lw=0.4))
                 label = spec.text if spec.kind == "text" else None
                 if spec.kind == "input":
                     label = describe(spec.quantity or "")
@@ -285,6 +288,7 @@ def _heat_map(layout: Layout, wrong: Mapping[str, int], todo: Mapping[str, int],
                         color="#1f4e79" if spec.kind == "text" else "#7f6000",
                         clip_on=True,
                     )
+        ax.add_collection(PatchCollection(plain, match_original=True), autolim=False)
         ax.set_xlim(0, cols)
         ax.set_ylim(0, rows)
         ax.set_aspect("auto")
@@ -296,7 +300,7 @@ def _heat_map(layout: Layout, wrong: Mapping[str, int], todo: Mapping[str, int],
         ax.xaxis.tick_top()
         for spine in ax.spines.values():
             spine.set_visible(False)
-        svg = _svg(fig)
+        svg = _svg(fig, tight=False)
     svg = _titles(svg, layout, wrong, todo, n)
     key = (
         f"<p>Each checked cell shows its address and how many of the {n} learners got it "
