@@ -7,8 +7,9 @@ completed loses the hand-out's "to do" colour and note prefix. The learner's fil
 the copy is written atomically beside nothing it would overwrite unasked.
 
 What the copy keeps of the learner's file: the values it cached beside each formula (previews,
-pandas and Excel's Protected View show those and never compute), and the size of every note.
-openpyxl drops both on reading, so they are read from the file and written back.
+pandas and Excel's Protected View show those and never compute), the size of every note, and
+the chart's own XML (for the usual one chart). openpyxl drops or rewrites these on reading, so
+they are read from the file and written back.
 """
 
 from __future__ import annotations
@@ -65,8 +66,38 @@ def annotate(report: Report, out: Path | str, *, force: bool = False) -> Path:
     def save(tmp: Path) -> None:
         wb.save(tmp)
         write_cached_values(tmp, cached)
+        keep_chart(source, tmp)
 
     return write_atomically(target, save, force=force)
+
+
+_CHART = re.compile(r"xl/charts/chart[0-9]+\.xml")
+_MAX_CHART_BYTES = 5_000_000
+
+
+def keep_chart(source: Path, written: Path) -> bool:
+    """Put the learner's own chart XML back where openpyxl rewrote it (lossily: styles, fonts,
+    axis settings), when there is exactly one chart on each side and it refers to no other
+    part. Returns whether it did."""
+    try:
+        with zipfile.ZipFile(source) as z:
+            charts = [n for n in z.namelist() if _CHART.fullmatch(n)]
+            if len(charts) != 1 or z.getinfo(charts[0]).file_size > _MAX_CHART_BYTES:
+                return False
+            original = z.read(charts[0])
+        if b"r:id=" in original or b':id="rId' in original:
+            return False  # it points at parts of its own (user shapes, embedded data)
+        with zipfile.ZipFile(written) as z:
+            items = [(info, z.read(info.filename)) for info in z.infolist()]
+        ours = [info.filename for info, _ in items if _CHART.fullmatch(info.filename)]
+        if len(ours) != 1:
+            return False
+        with zipfile.ZipFile(written, "w", zipfile.ZIP_DEFLATED) as z:
+            for info, data in items:
+                z.writestr(info, original if info.filename == ours[0] else data)
+        return True
+    except (zipfile.BadZipFile, OSError, KeyError):
+        return False
 
 
 def _complete(cell: Any) -> None:
