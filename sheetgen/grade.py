@@ -323,7 +323,8 @@ def _match_roster(parts: Sequence[str], roster: Sequence[Learner]) -> Learner | 
             hit = len(learner.id) + 1000
         else:
             name = re.sub(r"[^0-9a-z]+", " ", _fold(learner.name)).strip()
-            if name and any(name in re.sub(r"[^0-9a-z]+", " ", t) for t in tokens):
+            spaced = [f" {re.sub(r'[^0-9a-z]+', ' ', t).strip()} " for t in tokens]
+            if name and any(f" {name} " in t for t in spaced):  # whole words only
                 hit = len(name)
         if hit and (best is None or hit > best[0]):
             best = (hit, learner)

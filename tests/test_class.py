@@ -193,3 +193,21 @@ def test_json_has_a_class_summary(roster: Path, tmp_path: Path) -> None:
     assert summary["flagged"] == 2 and summary["skipped"] == 4
     assert summary["points_possible"] == 2.0
     assert {s["reason"] for s in doc["skipped"]}
+
+
+def test_names_match_folders_as_whole_words(tmp_path: Path) -> None:
+    from sheetgen.grade import Graded, identify
+    from sheetgen.roster import Learner
+
+    roster = (Learner("7", "Li"), Learner("1003", "Gina Rossi"))
+    files = [
+        tmp_path / "Alice Li_77_assignsubmission_file_" / "a.xlsx",
+        tmp_path / "Alicia_78_assignsubmission_file_" / "a.xlsx",  # "li" inside a word: no
+        tmp_path / "gina_1003" / "a.xlsx",  # by id
+    ]
+    named = identify([Graded(str(f), None, "x") for f in files], [tmp_path], roster)
+    assert [(g.learner_id, g.name) for g in named] == [
+        ("7", "Li"),
+        ("", "Alicia_78_assignsubmission_file_"),
+        ("1003", "Gina Rossi"),
+    ]
