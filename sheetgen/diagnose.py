@@ -92,7 +92,13 @@ def diagnose(
     stale = stale_cache_warning(path, ws, explained) if path else None
     noted = [c.message for c in explained if c.ok and c.message]
     warnings = (*report.warnings, *(m for m in noted if m not in report.warnings))
-    return replace(report, cells=explained, warnings=(*warnings, *([stale] if stale else [])))
+    blanks = tuple(c.cell for c in explained if c.cell in todo)
+    return replace(
+        report,
+        cells=explained,
+        warnings=(*warnings, *([stale] if stale else [])),
+        blanks=blanks,
+    )
 
 
 # ---------------------------------------------------------------------------------------------

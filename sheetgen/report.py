@@ -140,6 +140,7 @@ def to_dict(report: Report) -> dict[str, Any]:
         "todo": [c.cell for c in report.todo],
         "waiting": [c.cell for c in report.waiting],
         "exercise": report.exercise,
+        "blanks": list(report.blanks),
         "cells": [_cell_dict(c) for c in report.cells],
         "warnings": list(report.warnings),
     }

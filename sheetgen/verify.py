@@ -151,6 +151,7 @@ class Report:
     cells: tuple[CellResult, ...]
     warnings: tuple[str, ...] = field(default=())
     spec: str = ""  # the layout's spec when it is generated (``resolve_layout`` rebuilds it)
+    blanks: tuple[str, ...] = ()  # the cells an exercise left for the learner to fill in
 
     @property
     def ok(self) -> bool:
@@ -177,8 +178,8 @@ class Report:
 
     @property
     def exercise(self) -> bool:
-        """Whether the workbook is an exercise (some cells were handed out already filled)."""
-        return any(c.context for c in self.cells)
+        """Whether the workbook is an exercise (it records blanks for the learner to fill)."""
+        return bool(self.blanks)
 
     @property
     def roots(self) -> tuple[CellResult, ...]:
