@@ -235,10 +235,11 @@ def grade_class(
     gathered = gather(paths)
     files = [str(p) for p in gathered.files]
     if not files:
-        listed = "".join(f"\n  {f}: {why}" for f, why in gathered.skipped[:10])
+        listed = "; ".join(f"{Path(f).name}: {why}" for f, why in gathered.skipped[:3])
+        more = f"; and {len(gathered.skipped) - 3} more" if len(gathered.skipped) > 3 else ""
         raise UsageError(
             f"No workbooks to grade ({', '.join(WORKBOOK_SUFFIXES)})"
-            + (f"; skipped:{listed}" if listed else ".")
+            + (f"; skipped {listed}{more}." if listed else ".")
         )
     n = min(workers or os.cpu_count() or 1, len(files))
     run = partial(grade_one, variants=variants, seed=seed)

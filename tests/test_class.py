@@ -211,3 +211,12 @@ def test_names_match_folders_as_whole_words(tmp_path: Path) -> None:
         ("", "Alicia_78_assignsubmission_file_"),
         ("1003", "Gina Rossi"),
     ]
+
+
+def test_a_folder_without_workbooks_says_what_it_skipped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "essay.pdf").write_bytes(b"%PDF")
+    assert main(["grade", str(tmp_path), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "essay.pdf: not a workbook (.pdf)" in err
