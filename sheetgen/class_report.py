@@ -37,8 +37,9 @@ from .reference import describe
 if TYPE_CHECKING:
     from .grade import ClassReport, Graded
 
-MAX_HEAT_CELLS = 4000
-"""A training run of thousands of cells is drawn up to this many cells (its first rows)."""
+MAX_HEAT_CELLS = 1200
+"""A training run of thousands of cells is drawn up to this many cells (its first rows): every
+step repeats the first's formulas, so the first rows show where learners go wrong."""
 
 
 def heat_counts(result: ClassReport) -> tuple[dict[str, int], dict[str, int], int]:
@@ -214,17 +215,19 @@ def _common_roots(result: ClassReport) -> str:
     return "\n".join(lines)
 
 
-def _grid(layout: Layout) -> tuple[list[tuple[int, int, Any]], int, int]:
+def _grid(layout: Layout) -> tuple[list[tuple[int, int, Any]], int, int, int]:
     cells = []
     for spec in layout.cells:
         column, row = coordinate_from_string(spec.at)
         cells.append((row, column_index_from_string(column), spec))
     cells.sort(key=lambda t: (t[0], t[1]))
+    all_rows = max((r for r, _, _ in cells), default=1)
     if len(cells) > MAX_HEAT_CELLS:
-        cells = cells[:MAX_HEAT_CELLS]
+        last = cells[MAX_HEAT_CELLS][0]  # whole rows only
+        cells = [t for t in cells if t[0] < last] or cells[:MAX_HEAT_CELLS]
     rows = max((r for r, _, _ in cells), default=1)
     cols = max((c for _, c, _ in cells), default=1)
-    return cells, rows, cols
+    return cells, rows, cols, all_rows
 
 
 def _heat_map(layout: Layout, wrong: Mapping[str, int], todo: Mapping[str, int], n: int) -> str:
@@ -234,7 +237,7 @@ def _heat_map(layout: Layout, wrong: Mapping[str, int], todo: Mapping[str, int],
     from matplotlib.colors import Normalize
     from matplotlib.patches import Rectangle
 
-    cells, rows, cols = _grid(layout)
+    cells, rows, cols, all_rows = _grid(layout)
     cmap = colormaps["Reds"]
     norm = Normalize(0, max(1, n))
     width = min(40.0, 1.2 * cols + 1)
@@ -304,7 +307,13 @@ def _heat_map(layout: Layout, wrong: Mapping[str, int], todo: Mapping[str, int],
     svg = _titles(svg, layout, wrong, todo, n)
     key = (
         f"<p>Each checked cell shows its address and how many of the {n} learners got it "
-        "wrong (not counting blanks still to do); redder is more. Hover a cell for details.</p>"
+        "wrong (not counting blanks still to do); redder is more. Hover a cell for details."
+        + (
+            f" The first {rows} of the sheet's {all_rows} rows are drawn."
+            if rows < all_rows
+            else ""
+        )
+        + "</p>"
     )
     return f'<figure id="heat-map">{key}{svg}</figure>'
 
