@@ -65,7 +65,7 @@ def annotate(report: Report, out: Path | str, *, force: bool = False) -> Path:
 
     def save(tmp: Path) -> None:
         wb.save(tmp)
-        write_cached_values(tmp, cached)
+        write_cached_values(tmp, cached)  # which also tidies the package (save_workbook)
         keep_chart(source, tmp)
 
     return write_atomically(target, save, force=force)

@@ -33,6 +33,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from . import a1
 from .book import Book, Sheet, text_constant
 from .evaluate import CellError, Evaluator, Ref, Value, compile_formula
 from .layout import TODO_NAME, CellSpec, Layout
@@ -107,8 +108,7 @@ def diagnose(
 
 def recorded_todo(book: Book | Any) -> frozenset[str]:
     """The blanks an exercise recorded (``sheetgen.exercise``), or nothing for other workbooks."""
-    text = text_constant(Book.of(book).name(TODO_NAME)) or ""
-    return frozenset(t.strip().upper() for t in text.split(",") if t.strip())
+    return frozenset(a1.expand(text_constant(Book.of(book).name(TODO_NAME)) or ""))
 
 
 def exercise_statuses(

@@ -75,6 +75,13 @@ __all__ = [
 XLSX_FILTER = "Calc MS Excel 2007 XML"
 """LibreOffice's export filter for .xlsx (the one its own Save As uses)."""
 
+FILTERS = {
+    ".xlsx": XLSX_FILTER,
+    ".xlsm": "Calc MS Excel 2007 VBA XML",
+    ".ods": "calc8",
+}
+"""The export filter LibreOffice's Save As uses for each file type the UNO jobs can write."""
+
 _CELL_RE = re.compile(r"^\$?[A-Za-z]{1,3}\$?[0-9]{1,7}$")
 _SHUTDOWN_GRACE = 15.0
 """Seconds a clean LibreOffice shutdown may take before the process group is killed."""
@@ -167,7 +174,9 @@ def _require_soffice() -> str:
 
 
 def recalculate(src: Path, dst: Path, *, timeout: float = 120) -> None:
-    """Open ``src`` in LibreOffice, recompute every formula, save it as .xlsx to ``dst``.
+    """Open ``src`` in LibreOffice, recompute every formula, save it to ``dst``.
+
+    ``dst``'s suffix chooses the format (:data:`FILTERS`; .xlsx unless it is .xlsm or .ods).
 
     Cached values in ``src`` are ignored (hard recalculation), so ``dst`` holds what
     LibreOffice itself computes from the formulas and inputs.
@@ -181,16 +190,20 @@ def edit(
     edits: Mapping[str, str | float],
     *,
     sheet: str | None = None,
+    insert_rows: Sequence[int] = (),
     timeout: float = 120,
 ) -> None:
-    """Type ``edits`` into cells of ``src`` in LibreOffice, recalculate, save .xlsx to ``dst``.
+    """Type ``edits`` into cells of ``src`` in LibreOffice, recalculate, save to ``dst``.
 
     Keys are A1 addresses (``"B2"``) on ``sheet`` (default: the first sheet). A value
     that is a string starting with ``=`` is entered as a formula in Excel syntax, a
     number becomes a number, ``""`` empties the cell, any other string becomes text.
-    Edits are applied in mapping order, then the whole workbook is recalculated.
+    ``insert_rows``: 1-based row numbers above which a blank row is inserted first, as a
+    person does (``Rows.insertByIndex``: LibreOffice moves every formula and name).
+    Edits are applied in mapping order, then the whole workbook is recalculated. ``dst``'s
+    suffix chooses the format (:data:`FILTERS`: .xlsx, .xlsm or .ods).
     """
-    _run_uno_job(src, dst, edits=edits, sheet=sheet, timeout=timeout)
+    _run_uno_job(src, dst, edits=edits, sheet=sheet, timeout=timeout, insert_rows=insert_rows)
 
 
 def recalculate_many(sources: Sequence[Path], out_dir: Path, *, timeout: float = 600) -> list[Path]:
@@ -312,6 +325,7 @@ def _run_uno_job(
     edits: Mapping[str, str | float],
     sheet: str | None,
     timeout: float,
+    insert_rows: Sequence[int] = (),
 ) -> None:
     """Start soffice listening on a private pipe and let ``_UNO_SCRIPT`` do the work."""
     src = _check_input(src)
@@ -319,6 +333,9 @@ def _run_uno_job(
     if not dst.parent.is_dir():
         raise UsageError(f"Output folder {dst.parent} does not exist.")
     job_edits = [_encode_edit(address, value) for address, value in edits.items()]
+    for row in insert_rows:
+        if isinstance(row, bool) or not isinstance(row, int) or not 1 <= row <= 1_048_576:
+            raise UsageError(f"Cannot insert a row above {row!r}: expected a row number.")
     soffice = _require_soffice()
     python = find_uno_python(soffice)
     if python is None:
@@ -329,13 +346,15 @@ def _run_uno_job(
     deadline = time.monotonic() + timeout
     with _workspace(src) as (tmp, work_copy):
         pipe = f"sheetgen_{uuid.uuid4().hex}"
-        out = tmp / "result.xlsx"
+        suffix = dst.suffix.lower() if dst.suffix.lower() in FILTERS else ".xlsx"
+        out = tmp / f"result{suffix}"
         job = {
             "pipe": pipe,
             "src": work_copy.as_uri(),
             "dst": out.as_uri(),
-            "filter": XLSX_FILTER,
+            "filter": FILTERS[suffix],
             "sheet": sheet,
+            "insert_rows": [int(row) - 1 for row in insert_rows],
             "edits": job_edits,
             "deadline_seconds": timeout,
         }
@@ -763,6 +782,8 @@ def run(desktop, job):
         else:
             fail("usage", "there is no sheet named %r (sheets: %s)"
                  % (job["sheet"], ", ".join(sheets.ElementNames)))
+        for index in job.get("insert_rows", []):
+            sheet.Rows.insertByIndex(index, 1)
         for e in job["edits"]:
             try:
                 cell = sheet.getCellRangeByName(e["cell"])

@@ -70,7 +70,7 @@ HOSTILE: list[tuple[str, Callable[[Path], Path], str]] = [
     ("dimension XFD1048576", hostile.claimed_dimension, "claims a used range"),
     ("billion laughs", hostile.xml_entity_bomb, "XML entity"),
     ("encrypted", hostile.encrypted, "password-protected"),
-    ("ods", lambda d: hostile.other_zip(d, "ods"), "OpenDocument"),
+    ("odt", lambda d: hostile.other_zip(d, "odt"), "OpenDocument text document (.odt), not a"),
     ("docx", lambda d: hostile.other_zip(d, "docx"), "Word"),
 ]
 
