@@ -232,6 +232,7 @@ def grade_class(
     flagged (``flag_copies``).
     """
     paths = list(paths)
+    learners = read_roster(roster) if roster is not None else ()  # a bad roster: before any work
     gathered = gather(paths)
     files = [str(p) for p in gathered.files]
     if not files:
@@ -249,7 +250,7 @@ def grade_class(
         if progress is not None:
             progress(len(results), len(files), graded)
     roots = [Path(p) for p in paths if Path(p).is_dir()]
-    assembled = identify(results, roots, read_roster(roster) if roster is not None else ())
+    assembled = identify(results, roots, learners)
     return ClassReport(tuple(flag_copies(assembled)), gathered.skipped)
 
 
