@@ -213,8 +213,8 @@ def build_class(
     lay = resolve_layout(layout) if isinstance(layout, str) else layout
     out = Path(out_dir)
     keys = Path(keys_dir) if keys_dir is not None else out.with_name(out.name + "-keys")
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"{out} is a file; --roster writes a folder of hand-outs.")
+    if (out.exists() and not out.is_dir()) or out.suffix.lower() in (".xlsx", ".xlsm", ".ods"):
+        raise UsageError(f"{out} is a file name; --roster writes a folder of hand-outs (-o DIR).")
     select_blanks(lay, blanks)  # a bad --blank is refused before any file is written
     plan = [(p, out / f"{p.file_stem}.xlsx", keys / f"{p.file_stem}-key.xlsx") for p in learners]
     stems = [hand.name for _, hand, _ in plan]
