@@ -170,7 +170,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from .verify import verify_workbook
 
     _apply_limits(args)
-    report = verify_workbook(Path(args.path), args.layout, variants=args.variants)
+    report = verify_workbook(
+        Path(args.path), args.layout, variants=args.variants, sheet=args.sheet
+    )
     print(to_json(report) if args.json else to_text(report, only_wrong=args.only_wrong))
     if args.annotate:
         from .annotate import annotate
@@ -326,6 +328,12 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--only-wrong", action="store_true", help="list only the cells that fail")
     p.add_argument(
         "--layout", default=None, help="template name or spec (default: what the file records)"
+    )
+    p.add_argument(
+        "--sheet",
+        default=None,
+        metavar="NAME",
+        help="the sheet to judge (default: the one holding the layout with the learner's work)",
     )
     _add_teacher_options(p)
     p.add_argument(

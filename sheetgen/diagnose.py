@@ -72,7 +72,7 @@ def diagnose(
     book = Book.of(book)
     ws = book.sheet(sheet.title) or Sheet(sheet.title, {})
     graph = _Graph(ev, ws.title)
-    todo = recorded_todo(book)
+    todo = frozenset(layout.current(at) for at in recorded_todo(book))
     specs = {c.at: c for c in layout.cells}
     cells = [_reclassify(c, ws, specs.get(c.cell), todo) for c in report.cells]
     n = VARIANTS if variants is None else variants
@@ -344,7 +344,7 @@ def suspects(ev: Evaluator, sheet: str, layout: Layout) -> set[str]:
                 out.add(spec.at)  # a formula where the template has a number
         elif (
             text is None
-            or _normal(text) != _normal(spec.formula)
+            or normal_formula(text) != normal_formula(spec.formula)
             or any(d[0] != sheet or d[1] not in inside for d in ev.dependencies((sheet, spec.at)))
         ):
             out.add(spec.at)
@@ -352,7 +352,7 @@ def suspects(ev: Evaluator, sheet: str, layout: Layout) -> set[str]:
 
 
 @functools.lru_cache(maxsize=4096)
-def _normal(formula: str) -> str:
+def normal_formula(formula: str) -> str:
     """A formula without ``$``, spaces and case, outside string literals."""
     pieces = formula.split('"')
     pieces[::2] = [p.replace("$", "").replace(" ", "").upper() for p in pieces[::2]]

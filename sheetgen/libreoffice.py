@@ -70,6 +70,7 @@ __all__ = [
     "pdf_to_png",
     "recalculate",
     "render",
+    "restructure",
 ]
 
 XLSX_FILTER = "Calc MS Excel 2007 XML"
@@ -193,6 +194,28 @@ def edit(
     _run_uno_job(src, dst, edits=edits, sheet=sheet, timeout=timeout)
 
 
+def restructure(
+    src: Path,
+    dst: Path,
+    ops: Sequence[Mapping[str, object]],
+    *,
+    edits: Mapping[str, str | float] | None = None,
+    sheet: str | None = None,
+    timeout: float = 120,
+) -> None:
+    """Edit the structure of ``src`` the way a person does in LibreOffice, then save .xlsx.
+
+    ``ops`` run in order on ``sheet`` (default: the first), before ``edits`` (as in
+    :func:`edit`): ``{"op": "insert_rows", "at": 5, "count": 1}`` inserts above row 5 (1-based,
+    as the row headers show), ``remove_rows``, ``insert_columns`` / ``remove_columns`` (``at``
+    a column letter), ``{"op": "move", "range": "A1:K11", "to": "C4"}`` (cut and paste),
+    ``{"op": "copy_sheet", "name": "Neuron (2)"}`` (a copy placed after the sheet, which later
+    ops and edits then work on), ``{"op": "rename", "name": "Mine"}``. LibreOffice rewrites
+    every formula and defined name that refers to what moved, as it does for a person.
+    """
+    _run_uno_job(src, dst, edits=edits or {}, sheet=sheet, timeout=timeout, ops=ops)
+
+
 def recalculate_many(sources: Sequence[Path], out_dir: Path, *, timeout: float = 600) -> list[Path]:
     """Recalculate many workbooks in ONE LibreOffice run, saving each as .xlsx in ``out_dir``.
 
@@ -312,6 +335,7 @@ def _run_uno_job(
     edits: Mapping[str, str | float],
     sheet: str | None,
     timeout: float,
+    ops: Sequence[Mapping[str, object]] = (),
 ) -> None:
     """Start soffice listening on a private pipe and let ``_UNO_SCRIPT`` do the work."""
     src = _check_input(src)
@@ -337,6 +361,7 @@ def _run_uno_job(
             "filter": XLSX_FILTER,
             "sheet": sheet,
             "edits": job_edits,
+            "ops": [dict(op) for op in ops],
             "deadline_seconds": timeout,
         }
         (tmp / "job.json").write_text(json.dumps(job), encoding="utf-8")
@@ -763,6 +788,8 @@ def run(desktop, job):
         else:
             fail("usage", "there is no sheet named %r (sheets: %s)"
                  % (job["sheet"], ", ".join(sheets.ElementNames)))
+        for op in job.get("ops", []):
+            sheet = restructure(doc, sheet, op)
         for e in job["edits"]:
             try:
                 cell = sheet.getCellRangeByName(e["cell"])
@@ -781,6 +808,40 @@ def run(desktop, job):
     finally:
         doc.close(True)
     print(json.dumps({"ok": True}))
+
+
+def restructure(doc, sheet, op):
+    # One structural edit, as a person makes it; returns the sheet later edits go to.
+    kind = op["op"]
+    if kind in ("insert_rows", "remove_rows"):
+        rows = sheet.Rows
+        index = int(op["at"]) - 1
+        if kind == "insert_rows":
+            rows.insertByIndex(index, int(op.get("count", 1)))
+        else:
+            rows.removeByIndex(index, int(op.get("count", 1)))
+    elif kind in ("insert_columns", "remove_columns"):
+        columns = sheet.Columns
+        index = columns.getByName(op["at"]).getRangeAddress().StartColumn
+        if kind == "insert_columns":
+            columns.insertByIndex(index, int(op.get("count", 1)))
+        else:
+            columns.removeByIndex(index, int(op.get("count", 1)))
+    elif kind == "move":
+        source = sheet.getCellRangeByName(op["range"]).getRangeAddress()
+        target = sheet.getCellRangeByName(op["to"]).getCellAddress()
+        sheet.moveRange(target, source)
+    elif kind == "copy_sheet":
+        sheets = doc.Sheets
+        names = list(sheets.ElementNames)
+        position = names.index(sheet.Name) + 1
+        sheets.copyByName(sheet.Name, op["name"], position)
+        sheet = sheets.getByName(op["name"])
+    elif kind == "rename":
+        sheet.Name = op["name"]
+    else:
+        fail("usage", "unknown structural edit %r" % kind)
+    return sheet
 
 
 if __name__ == "__main__":

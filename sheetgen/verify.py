@@ -38,6 +38,7 @@ from .book import Book, Sheet, text_constant
 from .errors import LayoutNotFoundError, SheetgenError
 from .evaluate import CellError, Evaluator, Value
 from .layout import SPEC_NAME, CellSpec, Layout, available_layouts, load_layout, resolve_layout
+from .locate import Miss, Placement, candidates
 from .models import Reference, model_for
 from .reference import kind_of
 from .safety import (
@@ -120,6 +121,8 @@ class Report:
     parameters: Mapping[str, Value]
     cells: tuple[CellResult, ...]
     warnings: tuple[str, ...] = field(default=())
+    choice: str = ""
+    """Which sheet was judged and why, naming the others that hold the layout ("" if one)."""
 
     @property
     def ok(self) -> bool:
@@ -151,9 +154,13 @@ def verify_workbook(
     variants: int | None = None,
     seed: int | None = None,
     limits: Limits | None = None,
+    sheet: str | None = None,
 ) -> Report:
     """Verify the workbook at ``path``; ``layout`` defaults to whichever template it matches.
 
+    The layout is found by the sheet's own labels and headers wherever they are now
+    (``sheetgen.locate``); when several sheets hold it, the one with the learner's work is
+    judged, and the report names the others (``sheet`` chooses one by name).
     The report is diagnosed (``sheetgen.diagnose``): root causes, plain-word explanations,
     exercise blanks, stale cached values, and ``variants`` re-evaluations with other inputs
     (``seed`` picks them; defaults in ``sheetgen.diagnose``; 0 skips that check).
@@ -164,18 +171,111 @@ def verify_workbook(
 
     checked = read_checked(Path(path), limits or configured_limits())
     book = checked.book
-    if layout is None:
-        layout = recorded_spec(book)  # a generated layout (network, training) is found only so
-    layouts = (
-        [layout if isinstance(layout, Layout) else resolve_layout(layout)]
-        if layout
-        else [load_layout(name) for name in available_layouts()]
-    )
-    lay, sheet = locate(book, layouts, str(path))
+    placement, choice = find_layout(book, layout, str(path), sheet)
+    lay, ws = placement.layout, placement.sheet
     ev = Evaluator(book)
-    report = check(book, sheet, lay, str(path), evaluator=ev)
-    report = replace(report, warnings=(*report.warnings, *findings(checked.facts, book)))
-    return diagnose(book, sheet, lay, report, ev, path=Path(path), variants=variants, seed=seed)
+    report = check(book, ws, lay, str(path), evaluator=ev)
+    extra = (*placement.notes, *findings(checked.facts, book))
+    report = replace(report, warnings=(*report.warnings, *extra), choice=choice)
+    return diagnose(book, ws, lay, report, ev, path=Path(path), variants=variants, seed=seed)
+
+
+def find_layout(
+    book: Book | Any,
+    layout: Layout | str | None,
+    origin: str,
+    sheet: str | None = None,
+) -> tuple[Placement, str]:
+    """The sheet and layout to judge, with a sentence saying which sheet and why.
+
+    ``layout`` (or the spec a built workbook records) names the layout; without either, the
+    templates are tried, then the generated layouts the sheets themselves describe.
+    """
+    from .recognise import recognised_specs
+
+    book = Book.of(book)
+    if sheet is not None and book.sheet(sheet) is None:
+        known = ", ".join(repr(s.title) for s in book.sheets)
+        raise LayoutNotFoundError(f"{origin} has no sheet called {sheet!r} (its sheets: {known}).")
+    given = layout is not None
+    if layout is None:
+        layout = recorded_spec(book)  # a generated layout (network, training) is found so
+    if layout:
+        layouts = [layout if isinstance(layout, Layout) else resolve_layout(layout)]
+    else:
+        layouts = [load_layout(name) for name in available_layouts()]
+    placed, missed = candidates(book, layouts, sheet)
+    if not placed and not layout:
+        inferred = [resolve_layout(spec) for spec in recognised_specs(book, sheet)]
+        more, missed_more = candidates(book, inferred, sheet)
+        placed, missed = more, [*missed, *missed_more]
+    if not placed:
+        raise LayoutNotFoundError(_not_found(origin, layouts, missed, hint=not given))
+    return choose(placed)
+
+
+def choose(placed: list[Placement]) -> tuple[Placement, str]:
+    """The placement with the learner's work: most checked cells filled in, then most edited."""
+    if len(placed) == 1:
+        return placed[0], ""
+    work = [_work(p) for p in placed]
+    best = max(range(len(placed)), key=lambda i: (work[i], -i))
+    others = [p.sheet.title for i, p in enumerate(placed) if i != best]
+    chosen = placed[best]
+    rivals = [w for i, w in enumerate(work) if i != best]
+    if all(w == work[best] for w in rivals):
+        why = "the first of them (they hold the same work)"
+    elif all(w[0] < work[best][0] for w in rivals):
+        why = f"the one with the learner's work ({work[best][0]} cells filled in)"
+    else:
+        why = (
+            f"the one with the learner's work ({work[best][1]} cells changed from the built sheet)"
+        )
+    listed = ", ".join(repr(t) for t in others)
+    return chosen, (
+        f"Judged sheet {chosen.sheet.title!r}, {why}; {listed} also "
+        f"{'holds' if len(others) == 1 else 'hold'} the layout (--sheet NAME judges another)."
+    )
+
+
+def _work(p: Placement) -> tuple[int, int]:
+    from .diagnose import normal_formula
+
+    filled = changed = 0
+    for spec in p.layout.checked:
+        cell = p.sheet.cells.get(spec.at)
+        if cell is None or (cell.formula is None and cell.value is None):
+            continue
+        filled += 1
+        if spec.formula is None or cell.formula is None:
+            changed += cell.formula is not None or cell.value != spec.value
+        else:
+            changed += normal_formula(cell.formula) != normal_formula(spec.formula)
+    for spec in p.layout.inputs:
+        default = p.layout.defaults.get(spec.quantity or "")
+        changed += p.sheet.value(spec.at) != default
+    return filled, changed
+
+
+def _not_found(origin: str, layouts: list[Layout], missed: list[Miss], *, hint: bool) -> str:
+    names = ", ".join(lay.title or lay.name for lay in layouts)
+    nearest = max(missed, key=lambda m: m.found, default=None)
+    if nearest is not None and nearest.found > 0:
+        why = nearest.reason
+    else:
+        first = next((c.text for lay in layouts for c in lay.labels), "")
+        sheets = sorted({m.sheet for m in missed})
+        why = (
+            f"none of its sheets ({', '.join(repr(t) for t in sheets)}) holds its labels "
+            f"(such as {first!r})"
+        )
+    more = (
+        "; if it was built as a variant, network or training sheet, name its layout with "
+        "--layout SPEC (sheetgen templates lists them)"
+        if hint
+        else ""
+    )
+    return f"{origin} has no sheet laid out as expected ({names}): {why}{more}."
 
 
 def findings(facts: FileFacts, book: Book | None = None) -> tuple[str, ...]:
@@ -222,29 +322,12 @@ def recorded_spec(book: Book | Any) -> str | None:
 
 
 def locate(book: Book | Any, layouts: list[Layout], origin: str) -> tuple[Layout, Sheet]:
-    """Find the sheet holding a layout by its labels, not by assuming the first sheet."""
-    best: tuple[float, Layout, Sheet] | None = None
-    for lay in layouts:
-        labels = lay.labels
-        for sheet in Book.of(book).sheets:
-            hits = sum(_same_text(sheet.value(c.at), c.text) for c in labels)
-            score = hits / len(labels) if labels else 0.0
-            if best is None or score > best[0]:
-                best = (score, lay, sheet)
-    if best is None or best[0] < 0.5:
-        names = ", ".join(lay.title or lay.name for lay in layouts)
-        raise LayoutNotFoundError(
-            f"{origin} has no sheet laid out as expected ({names}): its labels and headers "
-            "are not where the layout puts them."
-        )
-    return best[1], best[2]
-
-
-def _same_text(found: object, expected: str | None) -> bool:
-    return (
-        isinstance(found, str)
-        and " ".join(found.split()).lower() == " ".join((expected or "").split()).lower()
-    )
+    """The layout (at the cells' current addresses) and the sheet it is on, by its labels."""
+    placed, missed = candidates(Book.of(book), layouts)
+    if not placed:
+        raise LayoutNotFoundError(_not_found(origin, layouts, missed, hint=False))
+    chosen, _ = choose(placed)
+    return chosen.layout, chosen.sheet
 
 
 def check(
