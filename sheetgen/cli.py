@@ -170,9 +170,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from .verify import verify_workbook
 
     _apply_limits(args)
-    report = verify_workbook(
-        Path(args.path), args.layout, variants=args.variants, sheet=args.sheet
-    )
+    report = verify_workbook(Path(args.path), args.layout, variants=args.variants, sheet=args.sheet)
     print(to_json(report) if args.json else to_text(report, only_wrong=args.only_wrong))
     if args.annotate:
         from .annotate import annotate

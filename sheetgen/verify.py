@@ -11,11 +11,13 @@ cell is right when ``|found - expected| <= REL * |expected| + absolute``, with:
   ``REL = 1e-12`` (thousands of ulps of headroom) and ``absolute = 64 eps S``, where ``S`` is the
   largest magnitude among the parameters (at least 1): it absorbs the cancellation in
   ``output - target`` when the output nearly hits the target.
-- ``faux`` gradients, ``(loss' - loss) / Tiny``: each loss carries a rounding error of about
-  ``eps * Λ`` with ``Λ = max(|loss|, |error| (|output| + |target|))``, and the division by
-  Tiny magnifies it, so ``absolute = 64 eps Λ / |Tiny|`` (Λ also covers the nudged losses;
-  a central difference's ``2 Tiny`` only halves the error). A faux gradient's distance from
-  the real gradient adds the real one's ``64 eps S``.
+- ``faux`` gradients, ``(loss' - loss) / Tiny``: a loss carries at most ``eps * Λ`` in
+  rounding, ``Λ = |loss| + Σ 2 |error| (|output| + |target| + S)`` over the errors it adds
+  (``Reference.loss_rounding``), and the division by Tiny magnifies the difference of two, so
+  ``absolute = 64 eps max(Λ, Λ', Λ'') / |Tiny|`` with each nudged loss's Λ taken at its own
+  (nudged) error: when the output sits on the target the un-nudged error is 0, the nudged
+  one is not. A faux gradient's distance from the real gradient adds the real one's
+  ``64 eps S``.
 
 - Both are multiplied by the reference's ``growth(quantity)`` (1 unless the model says
   otherwise): along a training run, rounding accumulates from step to step, and the training
@@ -415,11 +417,12 @@ _LAST_REFERENCE: dict[tuple[int, tuple[tuple[str, float], ...]], tuple[Layout, R
 def tolerance(quantity: str, expected: float, ref: Reference) -> float:
     """The largest difference still counted as right (see the module docstring)."""
     if kind_of(quantity) == "faux":
-        nudge = quantity.rsplit(".", 1)[0]
+        nudge = quantity.rsplit(".", 1)[0] + "."
         lam = max(
             ref.loss_scale,
-            abs(ref.values.get(nudge + ".loss", 0.0)),
-            abs(ref.values.get(nudge + ".down.loss", 0.0)),  # central differences
+            ref.loss_rounding(""),
+            ref.loss_rounding(nudge),
+            ref.loss_rounding(nudge + "down."),  # central differences
         )
         # A faux gradient's distance from the real one also carries the real one's rounding.
         real = 64 * EPS * ref.value_scale if quantity.endswith(".distance") else 0.0
