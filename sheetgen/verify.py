@@ -39,7 +39,7 @@ from typing import Any, Literal
 from .book import Book, Sheet, text_constant
 from .errors import LayoutNotFoundError, SheetgenError
 from .evaluate import CellError, Evaluator, Value
-from .layout import SPEC_NAME, CellSpec, Layout, available_layouts, load_layout, resolve_layout
+from .layout import SPEC_NAME, CellSpec, Layout, available_layouts, resolve_layout
 from .locate import Miss, Placement, candidates
 from .models import Reference, model_for
 from .reference import kind_of
@@ -205,12 +205,14 @@ def find_layout(
     if layout:
         layouts = [layout if isinstance(layout, Layout) else resolve_layout(layout)]
     else:
-        layouts = [load_layout(name) for name in available_layouts()]
+        # What the sheets say they are first (a variant has the article's labels too), then
+        # the templates.
+        layouts = []
+        for spec in [*recognised_specs(book, sheet), *available_layouts()]:
+            lay = resolve_layout(spec)
+            if all(lay is not known for known in layouts):
+                layouts.append(lay)
     placed, missed = candidates(book, layouts, sheet)
-    if not placed and not layout:
-        inferred = [resolve_layout(spec) for spec in recognised_specs(book, sheet)]
-        more, missed_more = candidates(book, inferred, sheet)
-        placed, missed = more, [*missed, *missed_more]
     if not placed:
         raise LayoutNotFoundError(_not_found(origin, layouts, missed, hint=not given))
     return choose(placed)
