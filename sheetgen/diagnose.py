@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import functools
 import random
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -446,9 +447,36 @@ def _explain(
             f"Wrong only because {names} {'is' if len(c.causes) == 1 else 'are'} wrong: "
             f"fix {'it' if len(c.causes) == 1 else 'them'} first. {why}"
         ).strip()
-    hint = specs[c.cell].note if c.cell in specs and c.status not in ("ok",) else None
+    hint = _hint(specs[c.cell], specs) if c.cell in specs and c.status not in ("ok",) else None
     parts = [why, f"Hint: {hint}" if hint and not c.causes else ""]
     return replace(c, explanation=" ".join(p for p in parts if p))
+
+
+def _hint(spec: CellSpec, specs: Mapping[str, CellSpec]) -> str | None:
+    """The cell's note, or (a network's later neurons, a training's later steps carry none,
+    to keep the file light) the note of the same quantity elsewhere: ``step7.loss`` gets
+    ``step1.loss``'s, ``global.n2_3.net`` gets ``global.n2_1.net``'s."""
+    if spec.note or spec.quantity is None:
+        return spec.note
+    if _HINTS[0] is not specs:  # one table per report, built on its first note-less cell
+        table: dict[str, str] = {}
+        for other in specs.values():
+            if other.note and other.quantity is not None:
+                table.setdefault(_shape(other.quantity), other.note)
+        _HINTS[:] = [specs, table]
+    hints = _HINTS[1]
+    assert isinstance(hints, dict)
+    return hints.get(_shape(spec.quantity))
+
+
+_DIGITS = re.compile(r"\d+")
+
+
+def _shape(quantity: str) -> str:
+    return _DIGITS.sub("#", quantity)
+
+
+_HINTS: list[object] = [None, {}]
 
 
 def _why(c: CellResult, ws: Sheet, graph: _Graph, specs: Mapping[str, CellSpec]) -> str:

@@ -226,9 +226,9 @@ def place(book: Book, sheet: Sheet, layout: Layout) -> Placement | Miss:
         votes: Counter[int] = Counter()
         for row, norm in shape.col_texts.get(col, ()):
             if row in rows:
-                at = index.rows[rows[row]].get(norm, [])
-                if len(at) == 1:
-                    votes[at[0]] += 1
+                hits = index.rows[rows[row]].get(norm, [])
+                if len(hits) == 1:
+                    votes[hits[0]] += 1
         if votes:
             (first, n), *rest = votes.most_common(2)
             if rest and rest[0][1] == n:
@@ -243,8 +243,8 @@ def place(book: Book, sheet: Sheet, layout: Layout) -> Placement | Miss:
     for col in sorted(shape.needed_cols - set(cols)):
         guess = _between(col, cols)
         if guess is None:
-            header = next((n for _, n in shape.col_texts.get(col, ())), None)
-            what = f"its header {header!r}" if header else "a header"
+            heading = next((n for _, n in shape.col_texts.get(col, ())), None)
+            what = f"its header {heading!r}" if heading else "a header"
             return Miss(
                 title,
                 f"sheet {title!r} has no column for column {a1.column_letter(col)} of the "
@@ -262,9 +262,8 @@ def place(book: Book, sheet: Sheet, layout: Layout) -> Placement | Miss:
         key = shape.row_keys.get(row)
         if key is not None:
             kcol, number = key
-            at = a1.name(predicted, cols[kcol])
-            cell = sheet.cells.get(at)
-            if cell is None or cell.formula is not None or cell.value != number:
+            there = sheet.cells.get(a1.name(predicted, cols[kcol]))
+            if there is None or there.formula is not None or there.value != number:
                 after = anchored[prev] if prev is not None else 0
                 candidates = [r for r in index.number_rows(cols[kcol]).get(number, []) if r > after]
                 if candidates:

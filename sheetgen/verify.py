@@ -351,6 +351,16 @@ def check(
     params = ev.evaluate((title, c.at) for c in layout.inputs)
     found = ev.evaluate((title, c.at) for c in layout.checked)
     values = {c.quantity: params[(title, c.at)] for c in layout.inputs if c.quantity}
+    notes = []
+    for c in layout.inputs:
+        v = values.get(c.quantity or "")
+        if isinstance(v, str) and (number := numeric_text(v)) is not None:
+            values[c.quantity or ""] = number  # as Excel reads it in arithmetic
+            notes.append(
+                f"{c.at} holds the text {v!r}, which looks like a number: Excel computes with "
+                f"it as {_fmt(number)}, and so was it checked; retype it as a number (no "
+                "apostrophe, not pasted as text) so that every application reads it."
+            )
     results: list[CellResult] = [
         r for c in layout.inputs if (r := _check_input(c, values)) is not None
     ]
@@ -363,7 +373,7 @@ def check(
         results.append(
             _judge(spec, found[ref], formula, problem.message if problem else None, expected)
         )
-    warnings = tuple(r.message for r in results if r.ok and r.message)
+    warnings = (*notes, *(r.message for r in results if r.ok and r.message))
     return Report(
         path=origin,
         layout=layout.name,
@@ -457,6 +467,9 @@ def _judge(
         return result("empty", f"{spec.at} is empty; it should hold {_fmt(want)}.")
     if isinstance(found, CellError):
         return result("error", f"{spec.at} shows {found.code}; it should be {_fmt(want)}.")
+    if isinstance(found, str) and formula is not None:
+        number = numeric_text(found)  # a formula copying numeric text: a number to Excel's maths
+        found = found if number is None else number
     if isinstance(found, str | bool):
         return result("text", f"{spec.at} holds {_describe(found)}; it should be {_fmt(want)}.")
     close = abs(found - want) <= tolerance(spec.quantity, want, expected)
@@ -476,6 +489,18 @@ def _judge(
     if not close:
         return result("wrong", f"{spec.at} is {_fmt(found)}; it should be {_fmt(want)}.")
     return result("ok")
+
+
+def numeric_text(text: str) -> float | None:
+    """The number Excel reads text as in arithmetic (``'0.4`` -> 0.4), or None."""
+    stripped = text.strip()
+    if not stripped or any(ch.isalpha() and ch not in "eE" for ch in stripped):
+        return None
+    try:
+        number = float(stripped)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _copies_a_parameter(spec: CellSpec) -> bool:

@@ -202,3 +202,31 @@ def test_libreoffice_copied_sheet_with_the_work(tmp_path: Path) -> None:
     report = verify_workbook(out, variants=0)
     assert report.sheet == "Neuron (2)" and report.ok
     assert "'Neuron'" in report.choice
+
+
+def test_numeric_text_in_an_input_is_read_as_excel_reads_it(tmp_path: Path) -> None:
+    layout = resolve_layout("single_neuron")
+    path = build(tmp_path / "a.xlsx", layout)
+    wb = openpyxl.load_workbook(path)
+    at = layout.by_quantity["input"].at
+    wb.worksheets[0][at] = "0.4"  # typed with an apostrophe, or pasted as text
+    wb.save(path)
+    report = verify_workbook(path)
+    assert report.ok and report.parameters["input"] == 0.4
+    assert any(w.startswith(f"{at} holds the text '0.4'") for w in report.warnings)
+
+
+def test_network_reports_speak_plainly(tmp_path: Path) -> None:
+    layout = resolve_layout(SPECS[2])
+    path = build(tmp_path / "n.xlsx", layout)
+    wb = openpyxl.load_workbook(path)
+    cell = layout.by_quantity["global.n1_3.net"]
+    wb.worksheets[0][cell.at] = "=1.5"
+    wb.save(path)
+    report = verify_workbook(path, variants=0)
+    root = next(c for c in report.roots if c.cell == cell.at)
+    assert "Hint:" in root.explanation
+    from sheetgen.report import to_text
+
+    text = to_text(report)
+    assert "neuron(layer 1, 3)" in text and "global.n1_3" not in text
