@@ -486,6 +486,47 @@ def main() -> None:
                 f"(cpu {row['cpu']:5.2f} s, {per:4.0f} us/cell)  load {row['load']:5.2f} s"
             )
 
+        print(f"\n(e) finding the table by its labels, share of verify's time  [{pace()}]")
+        for name, share, find, whole in bench_locate(folder, runs):
+            print(
+                f"    {name:34} find {1e3 * find:7.1f} ms of {1e3 * whole:7.1f} ms "
+                f"({100 * share:4.1f} %; target <= 10 %)"
+            )
+
+
+def bench_locate(folder: Path, runs: int) -> list[tuple[str, float, float, float]]:
+    """verify's own time (in one process, after reading) and the part spent placing the layout."""
+    import openpyxl
+
+    from sheetgen import build
+    from sheetgen.safety import configured_limits, read_checked
+    from sheetgen.verify import find_layout, verify_workbook
+
+    moved = build(folder / "locate_moved.xlsx", force=True)
+    wb = openpyxl.load_workbook(moved)
+    ws = wb.worksheets[0]
+    ws.move_range(ws.dimensions, rows=3, cols=2, translate=True)
+    wb.save(moved)
+    cases = [
+        ("article", build(folder / "locate_article.xlsx", force=True)),
+        ("article, moved 3 rows 2 columns", moved),
+        ("training, 770 steps", build(folder / "locate_t.xlsx", "training:steps=770", force=True)),
+    ]
+    out = []
+    for name, path in cases:
+        book = read_checked(path, configured_limits()).book
+        finds, wholes = [], []
+        for _ in range(runs):
+            started = time.perf_counter()
+            find_layout(book, None, str(path))
+            finds.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            verify_workbook(path)
+            wholes.append(time.perf_counter() - started)
+        find, whole = statistics.median(finds), statistics.median(wholes)
+        out.append((name, find / whole, find, whole))
+    return out
+
 
 if __name__ == "__main__":
     main()

@@ -230,7 +230,7 @@ def choose(placed: list[Placement]) -> tuple[Placement, str]:
     if all(w == work[best] for w in rivals):
         why = "the first of them (they hold the same work)"
     elif all(w[0] < work[best][0] for w in rivals):
-        why = f"the one with the learner's work ({work[best][0]} cells filled in)"
+        why = f"the one with the learner's work ({_cells(work[best][0])} filled in)"
     else:
         why = (
             f"the one with the learner's work ({work[best][1]} cells changed from the built sheet)"
@@ -537,3 +537,7 @@ def _value(v: Value) -> str:
     if isinstance(v, str):
         return repr(v)
     return _fmt(v)
+
+
+def _cells(n: int) -> str:
+    return f"{n} cell{'' if n == 1 else 's'}"
