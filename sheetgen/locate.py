@@ -22,6 +22,7 @@ it was looked for.
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -66,14 +67,20 @@ class _Shape:
     row_keys: Mapping[int, tuple[int, float]]  # textless needed row -> (col, number)
     positions: Mapping[str, tuple[int, int]]  # address -> (row, col)
     texts: Mapping[str, str]  # address of a text cell -> its text, normalised
+    named_rows: Mapping[int, set[str]]  # row -> its needed cells, where a name may point
     label_count: int
 
 
 _SHAPES: dict[int, tuple[Layout, _Shape]] = {}
 
 
+_PUNCTUATION = re.compile(r"[^\w]+")
+
+
 def _norm(text: str) -> str:
-    return " ".join(text.split()).lower()
+    """A label as compared: case, spaces and punctuation aside (``Neuron maths`` matches
+    ``Neuron maths:``, ``Faux gradient of output`` matches ``Faux gradient of 'output':``)."""
+    return " ".join(_PUNCTUATION.sub(" ", text).split()).lower()
 
 
 def _shape(layout: Layout) -> _Shape:
@@ -105,6 +112,11 @@ def _shape(layout: Layout) -> _Shape:
             needed_cols.add(col)
         if row not in first_in_row or col < first_in_row[row][0]:
             first_in_row[row] = (col, c.value if c.kind == "constant" else None)
+    named_rows: dict[int, set[str]] = defaultdict(set)
+    for c in layout.cells:
+        if c.kind != "text" and not c.decoration:
+            named_rows[positions[c.at][0]].add(c.at)
+    named_rows = {r: ats for r, ats in named_rows.items() if ats <= set(layout.names.values())}
     row_keys = {}
     for row in needed_rows - set(row_texts):
         col, value = first_in_row[row]
@@ -119,6 +131,7 @@ def _shape(layout: Layout) -> _Shape:
         row_keys=row_keys,
         positions=positions,
         texts=texts,
+        named_rows=named_rows,
         label_count=max(labels, 1),
     )
     if len(_SHAPES) > 16:
@@ -195,9 +208,10 @@ def place(book: Book, sheet: Sheet, layout: Layout) -> Placement | Miss:
                 taken.add(free[0])
                 progress = True
     found_share = _share(shape, rows)
+    named = _named_here(book, sheet, layout)
     for row in sorted(shape.needed_rows & set(shape.row_texts)):
-        if row in rows:
-            continue
+        if row in rows or (row in shape.named_rows and shape.named_rows[row] <= set(named)):
+            continue  # found, or holds only cells a defined name points to (Tiny)
         items = shape.row_texts[row]
         col, _, shown = min(items)
         where = a1.name(row, col)
@@ -293,11 +307,12 @@ def place(book: Book, sheet: Sheet, layout: Layout) -> Placement | Miss:
                     f"sheet's {moved[at]}: formulas using {name} read that cell."
                 )
             continue
-        if at in moved and moved[at] != cell and cell not in moved.values():
-            notes.append(
-                f"{name} is read from {cell} of sheet {title!r}, where the defined name {name} "
-                f"points (the cell beside its label is {moved[at]})."
-            )
+        if moved.get(at) != cell and cell not in moved.values():
+            if at in moved:
+                notes.append(
+                    f"{name} is read from {cell} of sheet {title!r}, where the defined name "
+                    f"{name} points (the cell beside its label is {moved[at]})."
+                )
             moved[at] = cell
     missing = [c.at for c in layout.cells if not c.decoration and c.kind != "text"]
     lost = [at for at in missing if at not in moved]
@@ -334,6 +349,16 @@ def _deduplicated(layout: Layout, moved: Mapping[str, str]) -> dict[str, str]:
         if c.at in moved and moved[c.at] not in owner:
             out[c.at] = moved[c.at]
             owner[moved[c.at]] = c.at
+    return out
+
+
+def _named_here(book: Book, sheet: Sheet, layout: Layout) -> dict[str, str]:
+    """The layout's names that point to one cell of ``sheet``: built address -> that cell."""
+    out = {}
+    for name, at in layout.names.items():
+        target = _named_cell(book, sheet, name)
+        if target is not None and target[0].upper() == sheet.title.upper():
+            out[at] = target[1]
     return out
 
 

@@ -233,7 +233,7 @@ def choose(placed: list[Placement]) -> tuple[Placement, str]:
         why = f"the one with the learner's work ({_cells(work[best][0])} filled in)"
     else:
         why = (
-            f"the one with the learner's work ({work[best][1]} cells changed from the built sheet)"
+            f"the one with the learner's work ({_cells(work[best][1])} changed from the built one)"
         )
     listed = ", ".join(repr(t) for t in others)
     return chosen, (

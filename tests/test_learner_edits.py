@@ -230,3 +230,38 @@ def test_network_reports_speak_plainly(tmp_path: Path) -> None:
 
     text = to_text(report)
     assert "neuron(layer 1, 3)" in text and "global.n1_3" not in text
+
+
+def test_labels_are_compared_without_case_spaces_or_punctuation(tmp_path: Path) -> None:
+    layout = resolve_layout("single_neuron")
+    path = build(tmp_path / "a.xlsx", layout)
+    wb = openpyxl.load_workbook(path)
+    ws = wb.worksheets[0]
+    for spec in layout.labels:
+        if spec.text and spec.text.endswith(":"):
+            ws[spec.at] = spec.text.rstrip(":").replace("'", "").upper()
+    wb.save(path)
+    assert verify_workbook(path, variants=0).ok
+
+
+def test_tiny_without_its_label_is_found_by_its_name(tmp_path: Path) -> None:
+    layout = resolve_layout("single_neuron")
+    path = build(tmp_path / "a.xlsx", layout)
+    wb = openpyxl.load_workbook(path)
+    row = a1.split(layout.by_quantity["tiny"].at)[0]
+    for spec in layout.labels:
+        if a1.split(spec.at)[0] == row:
+            wb.worksheets[0][spec.at] = None  # the label and the aside beside Tiny, deleted
+    wb.save(path)
+    report = verify_workbook(path, variants=0)
+    assert report.ok and report.parameters["tiny"] == layout.defaults["tiny"]
+
+
+@pytest.mark.parametrize("spec", [SPECS[2], SPECS[3]])
+def test_generated_exercises_moved_keep_their_blanks(tmp_path: Path, spec: str) -> None:
+    layout = resolve_layout(spec)
+    blank = next(c for c in layout.checked if c.formula and ".global." in f".{c.quantity}")
+    path = build_exercise(tmp_path / "ex.xlsx", layout, blanks=blank.at)
+    report = verify_workbook(moved_copy(path, tmp_path / "moved.xlsx", 2, 3), variants=0)
+    assert [c.cell for c in report.todo] == [shifted(blank.at, 2, 3)]
+    assert not [c for c in report.wrong if c.status != "todo" and not c.causes]
