@@ -21,6 +21,7 @@ it was looked for.
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
 from collections import Counter, defaultdict
@@ -269,11 +270,18 @@ def place(book: Book, sheet: Sheet, layout: Layout) -> Placement | Miss:
 
     # Rows without text (a training step): by the number in their label column.
     anchored = dict(rows)
+    found_rows = sorted(rows)
+    last: int | None = None  # the row before, among those placed here (they go in order)
     for row in sorted(shape.needed_rows - set(shape.row_texts)):
-        above = [r for r in anchored if r < row]
-        prev = max(above) if above else None
+        i = bisect.bisect_left(found_rows, row)
+        prev = max(
+            (r for r in (found_rows[i - 1] if i else None, last) if r is not None), default=None
+        )
         predicted = row + (anchored[prev] - prev if prev is not None else 0)
+        last = row
         key = shape.row_keys.get(row)
+        if predicted < 1:
+            return Miss(title, f"sheet {title!r} has no room above its table for row {row}", 0.0)
         if key is not None:
             kcol, number = key
             there = sheet.cells.get(a1.name(predicted, cols[kcol]))
@@ -287,6 +295,8 @@ def place(book: Book, sheet: Sheet, layout: Layout) -> Placement | Miss:
     moved: dict[str, str] = {}
     for at, (row, col) in shape.positions.items():
         if row in anchored and col in cols:
+            if not (1 <= anchored[row] <= a1.MAX_ROW and 1 <= cols[col] <= a1.MAX_COLUMN):
+                return Miss(title, f"sheet {title!r} has no room for {at}", found_share)
             moved[at] = a1.name(anchored[row], cols[col])
         elif at in shape.texts and row in anchored:
             here = index.rows[anchored[row]].get(shape.texts[at], [])
