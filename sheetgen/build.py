@@ -46,7 +46,29 @@ def parameters(
             raise UsageError(f"--{key} must be a finite number, not {value}.")
     if values.get("tiny", 1.0) == 0:
         raise UsageError("--tiny must not be 0: the faux gradients divide by it.")
+    _refuse_overflow(layout, values)
     return values
+
+
+EXP_LIMIT = 709.782712893384
+"""The largest x whose EXP(x) a spreadsheet can hold (Excel and LibreOffice show #NUM! above)."""
+
+
+def _refuse_overflow(layout: Layout, values: Mapping[str, float]) -> None:
+    """A sigmoid sheet computes ``1/(1+EXP(-net))``: a net below -709.78 makes the cell #NUM!
+    in every spreadsheet application, so such parameters would build a sheet that cannot be
+    right. Refused in one sentence instead (the other activations hold any finite net)."""
+    if layout.settings.get("activation") != "sigmoid":
+        return
+    from .models import model_for
+
+    computed = model_for(layout.settings)(values, layout.settings).values
+    for quantity, net in computed.items():
+        if (quantity == "net" or quantity.endswith(".net")) and net < -EXP_LIMIT:
+            raise UsageError(
+                f"With these parameters {quantity} is {net:.6g}, and a spreadsheet's EXP "
+                f"overflows below -{EXP_LIMIT:.2f} (#NUM!): use smaller inputs or weights."
+            )
 
 
 def build_workbook(layout: Layout, params: Mapping[str, float]) -> Workbook:
