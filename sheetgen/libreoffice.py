@@ -210,7 +210,8 @@ def restructure(
     as the row headers show), ``remove_rows``, ``insert_columns`` / ``remove_columns`` (``at``
     a column letter), ``{"op": "move", "range": "A1:K11", "to": "C4"}`` (cut and paste),
     ``{"op": "copy_sheet", "name": "Neuron (2)"}`` (a copy placed after the sheet, which later
-    ops and edits then work on), ``{"op": "rename", "name": "Mine"}``. LibreOffice rewrites
+    ops and edits then work on), ``{"op": "rename", "name": "Mine"}``, ``{"op":
+    "to_new_workbook"}`` (the sheet copied alone into a new workbook). LibreOffice rewrites
     every formula and defined name that refers to what moved, as it does for a person.
     """
     _run_uno_job(src, dst, edits=edits or {}, sheet=sheet, timeout=timeout, ops=ops)
@@ -788,8 +789,12 @@ def run(desktop, job):
         else:
             fail("usage", "there is no sheet named %r (sheets: %s)"
                  % (job["sheet"], ", ".join(sheets.ElementNames)))
+        first = doc
         for op in job.get("ops", []):
-            sheet = restructure(doc, sheet, op)
+            if op["op"] == "to_new_workbook":
+                doc, sheet = to_new_workbook(desktop, doc, sheet)
+            else:
+                sheet = restructure(doc, sheet, op)
         for e in job["edits"]:
             try:
                 cell = sheet.getCellRangeByName(e["cell"])
@@ -806,8 +811,22 @@ def run(desktop, job):
         doc.calculateAll()
         doc.storeToURL(job["dst"], (prop("FilterName", job["filter"]), prop("Overwrite", True)))
     finally:
-        doc.close(True)
+        if doc is not first:
+            doc.close(True)
+        first.close(True)
     print(json.dumps({"ok": True}))
+
+
+def to_new_workbook(desktop, doc, sheet):
+    # "Move or copy sheet... to a new document": the sheet alone in a new workbook.
+    new = desktop.loadComponentFromURL("private:factory/scalc", "_blank", 0,
+                                       (prop("Hidden", True),))
+    name = sheet.Name
+    new.Sheets.importSheet(doc, name, 0)
+    for other in list(new.Sheets.ElementNames):
+        if other != name:
+            new.Sheets.removeByName(other)
+    return new, new.Sheets.getByName(name)
 
 
 def restructure(doc, sheet, op):

@@ -152,6 +152,10 @@ LO_CASES = [
     (SPECS[2], [{"op": "insert_rows", "at": 8, "count": 2}], "global.n1_2.net"),
     (SPECS[3], [{"op": "insert_rows", "at": 7}], None),
     (SPECS[4], [{"op": "remove_columns", "at": "A"}, {"op": "insert_rows", "at": 1}], None),
+    # "Copy sheet to a new workbook" keeps range names (Tiny), drops the recorded layout.
+    (SPECS[1], [{"op": "to_new_workbook"}, {"op": "insert_rows", "at": 1}], "global.weight2"),
+    (SPECS[2], [{"op": "to_new_workbook"}], "local.n2_1.net"),
+    (SPECS[4], [{"op": "to_new_workbook"}, {"op": "insert_columns", "at": "B"}], None),
 ]
 
 
@@ -265,3 +269,26 @@ def test_generated_exercises_moved_keep_their_blanks(tmp_path: Path, spec: str) 
     report = verify_workbook(moved_copy(path, tmp_path / "moved.xlsx", 2, 3), variants=0)
     assert [c.cell for c in report.todo] == [shifted(blank.at, 2, 3)]
     assert not [c for c in report.wrong if c.status != "todo" and not c.causes]
+
+
+@pytest.mark.libreoffice
+def test_libreoffice_exercise_filled_in_after_a_title_row(tmp_path: Path) -> None:
+    require_libreoffice()
+    from sheetgen.libreoffice import restructure
+
+    layout = resolve_layout("single_neuron")
+    path = build_exercise(tmp_path / "ex.xlsx", blanks="E3,C4")
+    e3, c4 = (layout.by_quantity[q] for q in ("local.net", "global.weight"))
+    out = tmp_path / "done.xlsx"
+    # The learner adds a title row, then fills the blanks where they are now: one right, one
+    # wrong (a formula written for the old rows is what a slip looks like).
+    right = "=1-" + shifted(layout.by_quantity["output"].at, 1) + "^2"
+    restructure(
+        path,
+        out,
+        [{"op": "insert_rows", "at": 1}],
+        edits={"A1": "Alice's homework", shifted(e3.at, 1): right, shifted(c4.at, 1): "=C4*E4"},
+    )
+    report = verify_workbook(out, variants=0)
+    assert [c.cell for c in report.roots] == [shifted(c4.at, 1)]
+    assert not report.todo
