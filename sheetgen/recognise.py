@@ -78,17 +78,33 @@ def _steps(sheet: Sheet, texts: dict[str, list[str]]) -> int:
     return best
 
 
+def _fits(sheet: Sheet, layers: str, steps: int = 0) -> bool:
+    """Whether a network of ``layers`` could be on a sheet with this many cells.
+
+    A title is only text: ``Network 200-200-200 (tanh)`` typed into a small file must not make
+    ``verify`` generate a layout of a million cells to find out that it does not fit.
+    """
+    try:
+        sizes = [int(n) for n in layers.split("-")]
+    except ValueError:
+        return False
+    parameters = sum(sizes[i] * (sizes[i - 1] + 1) for i in range(1, len(sizes)))
+    cells = parameters * (2 * steps if steps else 4)
+    return cells <= 4 * len(sheet.cells) + 1000
+
+
 def _specs(sheet: Sheet) -> list[str]:
     texts = _texts(sheet)
     out = []
     for text in texts:
         if match := _NETWORK.match(text):
             layers, activation = match.groups()
-            out.append(f"network:layers={layers},activation={activation},loss={_loss(sheet)}")
+            if _fits(sheet, layers):
+                out.append(f"network:layers={layers},activation={activation},loss={_loss(sheet)}")
         elif match := _TRAINING_NETWORK.match(text):
             layers, activation = match.groups()
             steps = _steps(sheet, texts)
-            if steps:
+            if steps and _fits(sheet, layers, steps):
                 out.append(
                     f"training:layers={layers},steps={steps},activation={activation},"
                     f"loss={_loss(sheet)}"

@@ -209,7 +209,10 @@ def find_layout(
         # the templates.
         layouts = []
         for spec in [*recognised_specs(book, sheet), *available_layouts()]:
-            lay = resolve_layout(spec)
+            try:
+                lay = resolve_layout(spec)
+            except SheetgenError:
+                continue  # what a sheet's texts suggest is only a guess: one that fails is none
             if all(lay is not known for known in layouts):
                 layouts.append(lay)
     placed, missed = candidates(book, layouts, sheet)
@@ -267,7 +270,8 @@ def _not_found(origin: str, layouts: list[Layout], missed: list[Miss], *, hint: 
     if nearest is not None and nearest.found > 0:
         why = nearest.reason
     else:
-        first = next((c.text for lay in layouts for c in lay.labels), "")
+        labels = [c.text for lay in layouts for c in lay.labels if c.text]
+        first = next((t for t in labels if t.endswith(":")), labels[0] if labels else "")
         sheets = sorted({m.sheet for m in missed})
         why = (
             f"none of its sheets ({', '.join(repr(t) for t in sheets)}) holds its labels "
