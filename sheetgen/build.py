@@ -55,18 +55,23 @@ EXP_LIMIT = 709.782712893384
 
 
 def _refuse_overflow(layout: Layout, values: Mapping[str, float]) -> None:
-    """A sigmoid sheet computes ``1/(1+EXP(-net))``: a net below -709.78 makes the cell #NUM!
-    in every spreadsheet application, so such parameters would build a sheet that cannot be
-    right. Refused in one sentence instead (the other activations hold any finite net)."""
-    if layout.settings.get("activation") != "sigmoid":
-        return
+    """Parameters whose sheet overflows in every spreadsheet application (#NUM!) are refused
+    in one sentence: such a sheet could never verify, and teaches nothing. A number past
+    1.8e308 (``1e200 * 1e200``) overflows; so does a sigmoid's ``EXP(-net)`` for a net below
+    -709.78, though Python's sigmoid stays finite there."""
     from .models import model_for
 
+    sigmoid = layout.settings.get("activation") == "sigmoid"
     computed = model_for(layout.settings)(values, layout.settings).values
-    for quantity, net in computed.items():
-        if (quantity == "net" or quantity.endswith(".net")) and net < -EXP_LIMIT:
+    for quantity, value in computed.items():
+        if not math.isfinite(value):
             raise UsageError(
-                f"With these parameters {quantity} is {net:.6g}, and a spreadsheet's EXP "
+                f"With these parameters {quantity} overflows (a spreadsheet shows #NUM!): "
+                "use smaller numbers."
+            )
+        if sigmoid and (quantity == "net" or quantity.endswith(".net")) and value < -EXP_LIMIT:
+            raise UsageError(
+                f"With these parameters {quantity} is {value:.6g}, and a spreadsheet's EXP "
                 f"overflows below -{EXP_LIMIT:.2f} (#NUM!): use smaller inputs or weights."
             )
 

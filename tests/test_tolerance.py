@@ -78,12 +78,13 @@ def _draw(data: st.DataObject, layout: Layout) -> dict[str, float]:
 
 
 def _overflows(layout: Layout, params: dict[str, float]) -> bool:
-    """Whether the builder refuses these parameters: a sigmoid's EXP would overflow (#NUM! in
-    every spreadsheet application), and it says so in one sentence."""
+    """Whether the builder refuses these parameters: something would overflow (#NUM! in every
+    spreadsheet application: a sigmoid's EXP, a training run diverging to infinity), and it
+    says so in one sentence."""
     try:
         parameters(layout, params)
     except UsageError as exc:
-        assert "EXP" in str(exc)
+        assert "overflow" in str(exc)
         return True
     return False
 
