@@ -780,6 +780,7 @@ def run(desktop, job):
         if doc is not None:
             doc.close(True)
         fail("input", "LibreOffice could not open the file as a spreadsheet")
+    first = doc
     try:
         sheets = doc.Sheets
         if job["sheet"] is None:
@@ -789,7 +790,6 @@ def run(desktop, job):
         else:
             fail("usage", "there is no sheet named %r (sheets: %s)"
                  % (job["sheet"], ", ".join(sheets.ElementNames)))
-        first = doc
         for op in job.get("ops", []):
             if op["op"] == "to_new_workbook":
                 doc, sheet = to_new_workbook(desktop, doc, sheet)
