@@ -16,7 +16,10 @@ in one run and side by side:
     profile that always recalculates), where installed;
 (d) ``sheetgen verify`` (a whole process) on training sheets of about 1,000, 5,000 and 10,000
     formula cells, and ``Evaluator.evaluate`` on a filled-down chain and a grid of as many,
-    to show the cost is linear in the number of formula cells.
+    to show the cost is linear in the number of formula cells;
+(e) ``sheetgen verify`` (a whole process) on the same workbooks saved by LibreOffice as .xlsx
+    and as .ods (the article and a 770-step training sheet), where LibreOffice is installed:
+    an .ods should take at most 1.5 times its .xlsx.
 
 Wall-clock medians are printed with CPU time beside them: on a shared machine the wall
 clock includes waiting for a core, the CPU time does not. sheetgen's bytecode is compiled
@@ -328,6 +331,31 @@ def bench_libreoffice(
     )
 
 
+def bench_ods(
+    folder: Path, sources: dict[str, Path], runs: int
+) -> dict[str, dict[str, tuple[float, float]]] | None:
+    """``sheetgen verify`` on each source as LibreOffice saves it in .xlsx and in .ods."""
+    from sheetgen import libreoffice
+
+    if libreoffice.find_soffice() is None or libreoffice.find_uno_python() is None:
+        return None
+    out = {}
+    for name, source in sources.items():
+        saved = {}
+        for suffix in (".xlsx", ".ods"):
+            saved[suffix] = folder / "lo-saved" / f"{name}{suffix}"
+            saved[suffix].parent.mkdir(exist_ok=True)
+            libreoffice.recalculate(source, saved[suffix])
+        out[name] = medians(
+            {
+                suffix: lambda p=path: run_process([PY, "-m", "sheetgen", "verify", str(p)])
+                for suffix, path in saved.items()
+            },
+            runs,
+        )
+    return out
+
+
 def bench_big(folder: Path, sizes: Sequence[int]) -> list[dict[str, object]]:
     script = folder / "evaluator_big.py"
     script.write_text(EVALUATOR_BIG)
@@ -486,7 +514,25 @@ def main() -> None:
                 f"(cpu {row['cpu']:5.2f} s, {per:4.0f} us/cell)  load {row['load']:5.2f} s"
             )
 
-        print(f"\n(e) finding the table by its labels, share of verify's time  [{pace()}]")
+        if args.no_libreoffice:
+            print("\n(e) .ods beside .xlsx: skipped (needs LibreOffice to save them)")
+        else:
+            print(f"\n(e) sheetgen verify, whole process, .ods vs .xlsx ({runs} runs)  [{pace()}]")
+            training = folder / "training_770.xlsx"  # made by (d)
+            timed = bench_ods(folder, {"article": article, "training 770 steps": training}, runs)
+            if timed is None:
+                print("    LibreOffice (soffice and python3-uno) is not installed")
+            for name, (xlsx, ods) in (
+                (k, (v[".xlsx"], v[".ods"])) for k, v in (timed or {}).items()
+            ):
+                print(
+                    f"    {name:20} .xlsx {xlsx[0]:5.2f} s (cpu {xlsx[1]:5.2f})  "
+                    f".ods {ods[0]:5.2f} s (cpu {ods[1]:5.2f})  "
+                    f"ratio {ods[0] / xlsx[0]:.2f}x wall, {ods[1] / xlsx[1]:.2f}x CPU "
+                    "(target <= 1.5)"
+                )
+
+        print(f"\n(f) finding the table by its labels, share of verify's time  [{pace()}]")
         for name, share, find, whole in bench_locate(folder, runs):
             print(
                 f"    {name:34} find {1e3 * find:7.1f} ms of {1e3 * whole:7.1f} ms "

@@ -2,16 +2,20 @@
 
     PYTHONPATH=. python scripts/refresh_artifacts.py
 
-- ``tests/golden/single_neuron.libreoffice.xlsx``: the built workbook after LibreOffice
-  recalculated and saved it (tests compare its cached values with our engine's, in the
-  spirit of XlsxWriter's comparison files). Refresh it whenever the template changes.
+- ``tests/golden/<family>.libreoffice.xlsx`` and ``<family>.gnumeric.xlsx``: a small
+  workbook of each family (``tests/golden/families.json``) as LibreOffice and as Gnumeric
+  (``ssconvert --recalc``) recalculated and saved it. Tests compare its numbers and XML parts
+  with ours, in the spirit of XlsxWriter's comparison files. Refresh them whenever a
+  layout changes.
 - ``docs/sheet.png``: the sheet as LibreOffice prints it, cropped to what is on the page.
 
-Needs LibreOffice (soffice + python3-uno) and pdftoppm (poppler-utils).
+Needs LibreOffice (soffice + python3-uno), Gnumeric (ssconvert) and pdftoppm (poppler-utils).
 """
 
 from __future__ import annotations
 
+import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -21,7 +25,8 @@ from sheetgen import build
 from sheetgen import libreoffice as lo
 
 ROOT = Path(__file__).resolve().parent.parent
-GOLDEN = ROOT / "tests" / "golden" / "single_neuron.libreoffice.xlsx"
+GOLDEN = ROOT / "tests" / "golden"
+FAMILIES: dict[str, str] = json.loads((GOLDEN / "families.json").read_text())
 PICTURE = ROOT / "docs" / "sheet.png"
 DPI = 120
 MARGIN = 12  # pixels of white kept around the content
@@ -46,20 +51,26 @@ def content_box(pdf: Path, pdftoppm: str) -> tuple[int, int, int, int]:
 
 def main() -> int:
     pdftoppm = lo.find_pdftoppm()
-    if lo.find_soffice() is None or pdftoppm is None:
-        print("needs LibreOffice and pdftoppm", file=sys.stderr)
+    ssconvert = shutil.which("ssconvert")
+    if lo.find_soffice() is None or pdftoppm is None or ssconvert is None:
+        print("needs LibreOffice, Gnumeric's ssconvert and pdftoppm", file=sys.stderr)
         return 2
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        built = build(tmp / "single_neuron.xlsx")
-        lo.recalculate(built, GOLDEN)
+        for key, spec in FAMILIES.items():
+            made = build(tmp / f"{key}.xlsx", spec)
+            lo.recalculate(made, GOLDEN / f"{key}.libreoffice.xlsx")
+            gnumeric = [ssconvert, "--recalc", str(made), str(GOLDEN / f"{key}.gnumeric.xlsx")]
+            subprocess.run(gnumeric, check=True, capture_output=True)
+        built = tmp / "single_neuron.xlsx"  # the article's sheet, built just above
         pdf = lo.render(built, tmp)
         x, y, w, h = content_box(pdf, pdftoppm)
         crop = ["-x", str(x), "-y", str(y), "-W", str(w), "-H", str(h)]
         args = [pdftoppm, "-png", "-r", str(DPI), "-f", "1", "-l", "1", "-singlefile", *crop]
         subprocess.run([*args, str(pdf), str(tmp / "sheet")], check=True)
         PICTURE.write_bytes((tmp / "sheet.png").read_bytes())
-    print(f"Wrote {GOLDEN.relative_to(ROOT)} and {PICTURE.relative_to(ROOT)}", file=sys.stderr)
+    golden = GOLDEN.relative_to(ROOT)
+    print(f"Wrote {golden}/*.libreoffice.xlsx, *.gnumeric.xlsx and {PICTURE.relative_to(ROOT)}")
     return 0
 
 

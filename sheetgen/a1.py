@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterable
 
 MAX_COLUMN = 16_384
 MAX_ROW = 1_048_576
@@ -91,3 +92,52 @@ def bounds(reference: str) -> tuple[int | None, int | None, int | None, int | No
     if c1 is not None and c2 is not None and c1 > c2:
         c1, c2 = c2, c1
     return c1, r1, c2, r2
+
+
+def compact(cells: Iterable[str]) -> str:
+    """Cells as a short list of blocks: ``B7,B8,C7,C8,E2`` -> ``"B7:C8,E2"``.
+
+    An exercise records its blanks this way in one defined name, which must stay short (Excel
+    allows 8,192 characters in a formula); :func:`expand` reads it, and plain lists too.
+    """
+    runs: dict[tuple[int, int], list[int]] = {}  # (first row, last row) -> columns
+    rows_of: dict[int, list[int]] = {}
+    for row, column in {split(c) for c in cells}:
+        rows_of.setdefault(column, []).append(row)
+    for column, rows in sorted(rows_of.items()):
+        rows.sort()
+        first = rows[0]
+        for previous, following in zip(rows, [*rows[1:], None], strict=True):
+            if following != previous + 1:
+                runs.setdefault((first, previous), []).append(column)
+                first = following if following is not None else first
+    blocks: list[tuple[int, int, int, int]] = []  # (first column, first row, last column, last row)
+    for (top, bottom), columns in runs.items():
+        left = columns[0]
+        for previous, following in zip(columns, [*columns[1:], None], strict=True):
+            if following != previous + 1:
+                blocks.append((left, top, previous, bottom))
+                left = following if following is not None else left
+    out = []
+    for left, top, right, bottom in sorted(blocks, key=lambda b: (b[1], b[0])):
+        start, end = name(top, left), name(bottom, right)
+        out.append(start if start == end else f"{start}:{end}")
+    return ",".join(out)
+
+
+def expand(text: str) -> list[str]:
+    """``"B7:B9,C7"`` -> ``["B7", "B8", "B9", "C7"]``; what cannot be read is left out."""
+    out: list[str] = []
+    for item in filter(None, (t.strip().upper() for t in text.split(","))):
+        try:
+            c1, r1, c2, r2 = bounds(item)
+        except ValueError:
+            continue
+        if c1 and r1 and c2 and r2 and (c2 - c1 + 1) * (r2 - r1 + 1) <= MAX_EXPANDED:
+            out.extend(name(r, c) for r in range(r1, r2 + 1) for c in range(c1, c2 + 1))
+    return out
+
+
+MAX_EXPANDED = 100_000
+"""The most cells one recorded range may stand for: a hand-edited name cannot make ``expand``
+list a whole sheet."""

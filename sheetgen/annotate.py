@@ -15,6 +15,7 @@ from openpyxl.styles import PatternFill
 
 from .errors import UsageError
 from .fileio import write_atomically
+from .package import save_workbook
 from .safety import configured_limits, open_workbook
 from .verify import CellResult, Report
 
@@ -38,7 +39,7 @@ def annotate(report: Report, out: Path | str, *, force: bool = False) -> Path:
         cell = ws[c.cell]
         cell.fill = FILLS[kind(c)]
         cell.comment = Comment(comment(c), "sheetgen", width=360, height=150)
-    return write_atomically(target, lambda tmp: wb.save(tmp), force=force)
+    return write_atomically(target, lambda tmp: save_workbook(wb, tmp), force=force)
 
 
 def kind(c: CellResult) -> str:

@@ -91,11 +91,27 @@ def _named(names: Mapping[str, str], name: str) -> str | None:
     return next((t for n, t in names.items() if n.upper() == wanted), None)
 
 
+TEXT_LIMIT = 255
+"""The most characters Excel allows in one text constant of a formula or defined name."""
+
+_TEXT_PIECE = r'"(?:[^"]|"")*"'
+_TEXT_FORMULA = re.compile(rf"^{_TEXT_PIECE}(?:\s*&\s*{_TEXT_PIECE})*$")
+
+
+def text_formula(text: str) -> str:
+    """A formula for ``text`` that Excel accepts: ``"..."``, or pieces of at most
+    ``TEXT_LIMIT`` characters joined by ``&`` when ``text`` is longer (Excel refuses a longer
+    constant, and Apache POI a name holding one)."""
+    pieces = [text[i : i + TEXT_LIMIT] for i in range(0, len(text), TEXT_LIMIT)] or [""]
+    return "&".join('"' + piece.replace('"', '""') + '"' for piece in pieces)
+
+
 def text_constant(text: str | None) -> str | None:
-    """The string a defined name holds (``"..."``, as build records a layout), else None."""
-    if not isinstance(text, str) or len(text) < 2 or not (text[0] == text[-1] == '"'):
+    """The string a defined name holds, written as ``"..."`` or as ``"..."&"..."`` (as
+    :func:`text_formula` writes a long one); None for anything else."""
+    if not isinstance(text, str) or not _TEXT_FORMULA.match(text.strip()):
         return None
-    return text[1:-1].replace('""', '"')
+    return "".join(p[1:-1].replace('""', '"') for p in re.findall(_TEXT_PIECE, text))
 
 
 _DESTINATION = re.compile(

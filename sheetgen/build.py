@@ -13,6 +13,7 @@ from openpyxl.utils.cell import coordinate_from_string
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.worksheet import Worksheet
 
+from .book import text_formula
 from .cache import save_with_cached_values
 from .charts import add_chart
 from .errors import UsageError
@@ -79,6 +80,7 @@ def _refuse_overflow(layout: Layout, values: Mapping[str, float]) -> None:
 def build_workbook(layout: Layout, params: Mapping[str, float]) -> Workbook:
     """The layout as an in-memory workbook: labels, parameter values, formulas, notes."""
     wb = Workbook()
+    wb.security = None  # openpyxl would write an empty <workbookProtection/>
     ws = wb.active
     assert isinstance(ws, Worksheet)
     ws.title = layout.sheet
@@ -114,7 +116,7 @@ def build_workbook(layout: Layout, params: Mapping[str, float]) -> Workbook:
         ref = f"'{layout.sheet}'!${column}${row}"
         wb.defined_names[name] = DefinedName(name, attr_text=ref)
     if layout.spec:
-        wb.defined_names[SPEC_NAME] = DefinedName(SPEC_NAME, attr_text=f'"{layout.spec}"')
+        wb.defined_names[SPEC_NAME] = DefinedName(SPEC_NAME, attr_text=text_formula(layout.spec))
     for chart in layout.charts:
         add_chart(ws, chart)
     _fit_columns(ws, layout)

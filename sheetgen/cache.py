@@ -42,7 +42,9 @@ from openpyxl.utils.cell import get_column_letter, range_boundaries
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
+from .charts import cache_series
 from .layout import CellSpec, Layout
+from .package import tidy_parts, write_parts
 
 if TYPE_CHECKING:  # the engine's module is imported only when a cell needs the engine
     from .evaluate import Value
@@ -214,16 +216,14 @@ def _reads(formula: str, names: tuple[re.Pattern[str] | None, dict[str, str]]) -
 
 
 def write_cached_values(path: Path, values: Mapping[str, Mapping[str, Value]]) -> None:
-    """Rewrite the .xlsx at ``path`` (a file we just saved) with ``values`` cached in it."""
+    """Rewrite the .xlsx at ``path`` (a file we just saved) with ``values`` cached in it, its
+    parts laid out for strict readers (``package.tidy_parts``)."""
     with zipfile.ZipFile(path) as zin:
-        items = [(info, zin.read(info.filename)) for info in zin.infolist()]
-    parts = _sheet_parts(dict((i.filename, data) for i, data in items))
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
-        for info, data in items:
-            sheet = parts.get(info.filename)
-            if sheet is not None and values.get(sheet):
-                data = _cache_sheet(data, values[sheet])
-            zout.writestr(info, data)
+        files = {info.filename: zin.read(info.filename) for info in zin.infolist()}
+    for member, sheet in _sheet_parts(files).items():
+        if member in files and values.get(sheet):
+            files[member] = _cache_sheet(files[member], values[sheet])
+    write_parts(path, tidy_parts(files))
 
 
 def _sheet_parts(files: Mapping[str, bytes]) -> dict[str, str]:
@@ -279,7 +279,10 @@ def save_with_cached_values(
     layout: Layout | None = None,
     params: Mapping[str, float] | None = None,
 ) -> None:
-    """``wb.save(path)``, then cache every formula's value in the file (see ``formula_values``)."""
+    """``wb.save(path)``, then cache every formula's value in the file (see ``formula_values``),
+    and in its charts the numbers they draw (``charts.cache_series``)."""
     values = formula_values(wb, layout, params)
+    for ws in wb.worksheets:
+        cache_series(ws, values.get(ws.title, {}))
     wb.save(path)
     write_cached_values(path, values)

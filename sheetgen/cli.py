@@ -170,6 +170,12 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from .verify import verify_workbook
 
     _apply_limits(args)
+    if args.annotate and Path(args.path).suffix.lower() in (".ods", ".ots"):
+        raise UsageError(
+            f"--annotate writes a marked copy of an Excel workbook and {Path(args.path).name} "
+            "is an OpenDocument spreadsheet: verify it without --annotate, or save it as .xlsx "
+            "(File > Save As) and annotate that."
+        )
     report = verify_workbook(Path(args.path), args.layout, variants=args.variants, sheet=args.sheet)
     print(to_json(report) if args.json else to_text(report, only_wrong=args.only_wrong))
     if args.annotate:
@@ -321,7 +327,7 @@ def make_parser() -> argparse.ArgumentParser:
         description="Evaluate a workbook's formulas and check every cell. "
         "Exit 0: all right; 1: wrong cells found; 2: could not check.",
     )
-    p.add_argument("path", help="the .xlsx workbook to check (never modified)")
+    p.add_argument("path", help="the workbook to check: .xlsx, .xlsm or .ods (never modified)")
     p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
     p.add_argument("--only-wrong", action="store_true", help="list only the cells that fail")
     p.add_argument(
@@ -338,7 +344,8 @@ def make_parser() -> argparse.ArgumentParser:
         "--annotate",
         type=Path,
         metavar="OUT",
-        help="also write a copy of the workbook with wrong cells marked and commented",
+        help="also write a copy of the workbook with wrong cells marked and commented "
+        "(.xlsx and .xlsm inputs; an .ods is refused: save it as .xlsx first)",
     )
     p.add_argument("--force", action="store_true", help="overwrite OUT if it exists")
     p.set_defaults(run=cmd_verify)
@@ -346,8 +353,8 @@ def make_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "grade",
         help="verify a class's workbooks and summarise them",
-        description="Verify every workbook (files, or folders of .xlsx files) in parallel and "
-        "write one row per learner. Score: equal weight per checked cell. "
+        description="Verify every workbook (files, or folders of .xlsx, .xlsm and .ods files) "
+        "in parallel and write one row per learner. Score: equal weight per checked cell. "
         "Exit 0: all right; 1: some are not; 2: could not run.",
     )
     p.add_argument("paths", nargs="+", metavar="DIR|FILE", help="workbooks or folders of them")

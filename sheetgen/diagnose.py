@@ -31,6 +31,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from . import a1
 from .book import Book, Sheet, text_constant
 from .evaluate import CellError, Evaluator, Ref, Value, compile_formula
 from .layout import TODO_NAME, CellSpec, Layout
@@ -96,8 +97,7 @@ def diagnose(
 
 def recorded_todo(book: Book | Any) -> frozenset[str]:
     """The blanks an exercise recorded (``sheetgen.exercise``), or nothing for other workbooks."""
-    text = text_constant(Book.of(book).name(TODO_NAME)) or ""
-    return frozenset(t.strip().upper() for t in text.split(",") if t.strip())
+    return frozenset(a1.expand(text_constant(Book.of(book).name(TODO_NAME)) or ""))
 
 
 def _formula_as_text(ws: Sheet, at: str) -> str | None:

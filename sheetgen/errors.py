@@ -38,7 +38,7 @@ class LayoutNotFoundError(SheetgenError):
 
 
 class InputFileError(SheetgenError):
-    """The input is missing, unreadable, or not an .xlsx workbook."""
+    """The input is missing, unreadable, or not a workbook sheetgen reads."""
 
 
 class UnsafeFileError(InputFileError):

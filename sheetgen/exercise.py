@@ -18,6 +18,8 @@ from openpyxl.utils.cell import coordinate_from_string
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.workbook.workbook import Workbook
 
+from . import a1
+from .book import text_formula
 from .build import build_workbook, parameters
 from .cache import save_with_cached_values
 from .errors import UsageError
@@ -109,7 +111,8 @@ def exercise_workbook(
         cell.fill = _TODO_FILL
         hint = spec.note or f"Compute {describe(spec.quantity or '')}."
         cell.comment = Comment(f"To do: {hint}", "sheetgen", width=260, height=70)
-    wb.defined_names[TODO_NAME] = DefinedName(TODO_NAME, attr_text=f'"{",".join(todo)}"')
+    todo_text = text_formula(a1.compact(todo))
+    wb.defined_names[TODO_NAME] = DefinedName(TODO_NAME, attr_text=todo_text)
     return wb
 
 

@@ -91,8 +91,13 @@ def grade_one(path: str, variants: int | None = None, seed: int | None = None) -
         return Graded(path, None, f"internal error ({type(exc).__name__}: {exc})")
 
 
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".ods")
+"""What a folder's workbooks are called: Excel's (with or without macros) and LibreOffice's own."""
+
+
 def collect(paths: Iterable[Path | str]) -> list[Path]:
-    """The workbooks to grade: files as given, folders expanded to their ``.xlsx`` files."""
+    """The workbooks to grade: files as given, folders expanded to their workbooks
+    (:data:`WORKBOOK_SUFFIXES`; Excel's ``~$`` owner files and hidden files left out)."""
     out: list[Path] = []
     for item in paths:
         p = Path(item)
@@ -101,7 +106,7 @@ def collect(paths: Iterable[Path | str]) -> list[Path]:
                 sorted(
                     f
                     for f in p.iterdir()
-                    if f.suffix.lower() == ".xlsx"
+                    if f.suffix.lower() in WORKBOOK_SUFFIXES
                     and f.is_file()
                     and not f.name.startswith(("~$", "."))
                 )
@@ -129,7 +134,7 @@ def grade_class(
     """
     files = [str(p) for p in collect(paths)]
     if not files:
-        raise UsageError("No .xlsx workbooks to grade.")
+        raise UsageError("No workbooks (.xlsx, .xlsm or .ods) to grade.")
     n = min(workers or os.cpu_count() or 1, len(files))
     run = partial(grade_one, variants=variants, seed=seed)
     results: list[Graded] = []

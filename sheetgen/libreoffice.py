@@ -76,6 +76,13 @@ __all__ = [
 XLSX_FILTER = "Calc MS Excel 2007 XML"
 """LibreOffice's export filter for .xlsx (the one its own Save As uses)."""
 
+FILTERS = {
+    ".xlsx": XLSX_FILTER,
+    ".xlsm": "Calc MS Excel 2007 VBA XML",
+    ".ods": "calc8",
+}
+"""The export filter LibreOffice's Save As uses for each file type the UNO jobs can write."""
+
 _CELL_RE = re.compile(r"^\$?[A-Za-z]{1,3}\$?[0-9]{1,7}$")
 _SHUTDOWN_GRACE = 15.0
 """Seconds a clean LibreOffice shutdown may take before the process group is killed."""
@@ -168,7 +175,9 @@ def _require_soffice() -> str:
 
 
 def recalculate(src: Path, dst: Path, *, timeout: float = 120) -> None:
-    """Open ``src`` in LibreOffice, recompute every formula, save it as .xlsx to ``dst``.
+    """Open ``src`` in LibreOffice, recompute every formula, save it to ``dst``.
+
+    ``dst``'s suffix chooses the format (:data:`FILTERS`; .xlsx unless it is .xlsm or .ods).
 
     Cached values in ``src`` are ignored (hard recalculation), so ``dst`` holds what
     LibreOffice itself computes from the formulas and inputs.
@@ -182,16 +191,20 @@ def edit(
     edits: Mapping[str, str | float],
     *,
     sheet: str | None = None,
+    insert_rows: Sequence[int] = (),
     timeout: float = 120,
 ) -> None:
-    """Type ``edits`` into cells of ``src`` in LibreOffice, recalculate, save .xlsx to ``dst``.
+    """Type ``edits`` into cells of ``src`` in LibreOffice, recalculate, save to ``dst``.
 
     Keys are A1 addresses (``"B2"``) on ``sheet`` (default: the first sheet). A value
     that is a string starting with ``=`` is entered as a formula in Excel syntax, a
     number becomes a number, ``""`` empties the cell, any other string becomes text.
-    Edits are applied in mapping order, then the whole workbook is recalculated.
+    ``insert_rows``: 1-based row numbers above which a blank row is inserted first, as a
+    person does (``Rows.insertByIndex``: LibreOffice moves every formula and name).
+    Edits are applied in mapping order, then the whole workbook is recalculated. ``dst``'s
+    suffix chooses the format (:data:`FILTERS`: .xlsx, .xlsm or .ods).
     """
-    _run_uno_job(src, dst, edits=edits, sheet=sheet, timeout=timeout)
+    _run_uno_job(src, dst, edits=edits, sheet=sheet, timeout=timeout, insert_rows=insert_rows)
 
 
 def restructure(
@@ -203,7 +216,8 @@ def restructure(
     sheet: str | None = None,
     timeout: float = 120,
 ) -> None:
-    """Edit the structure of ``src`` the way a person does in LibreOffice, then save .xlsx.
+    """Edit the structure of ``src`` the way a person does in LibreOffice, then save ``dst``
+    (its suffix chooses the format, as for :func:`edit`).
 
     ``ops`` run in order on ``sheet`` (default: the first), before ``edits`` (as in
     :func:`edit`): ``{"op": "insert_rows", "at": 5, "count": 1}`` inserts above row 5 (1-based,
@@ -337,6 +351,7 @@ def _run_uno_job(
     sheet: str | None,
     timeout: float,
     ops: Sequence[Mapping[str, object]] = (),
+    insert_rows: Sequence[int] = (),
 ) -> None:
     """Start soffice listening on a private pipe and let ``_UNO_SCRIPT`` do the work."""
     src = _check_input(src)
@@ -344,6 +359,9 @@ def _run_uno_job(
     if not dst.parent.is_dir():
         raise UsageError(f"Output folder {dst.parent} does not exist.")
     job_edits = [_encode_edit(address, value) for address, value in edits.items()]
+    for row in insert_rows:
+        if isinstance(row, bool) or not isinstance(row, int) or not 1 <= row <= 1_048_576:
+            raise UsageError(f"Cannot insert a row above {row!r}: expected a row number.")
     soffice = _require_soffice()
     python = find_uno_python(soffice)
     if python is None:
@@ -354,13 +372,15 @@ def _run_uno_job(
     deadline = time.monotonic() + timeout
     with _workspace(src) as (tmp, work_copy):
         pipe = f"sheetgen_{uuid.uuid4().hex}"
-        out = tmp / "result.xlsx"
+        suffix = dst.suffix.lower() if dst.suffix.lower() in FILTERS else ".xlsx"
+        out = tmp / f"result{suffix}"
         job = {
             "pipe": pipe,
             "src": work_copy.as_uri(),
             "dst": out.as_uri(),
-            "filter": XLSX_FILTER,
+            "filter": FILTERS[suffix],
             "sheet": sheet,
+            "insert_rows": [int(row) - 1 for row in insert_rows],
             "edits": job_edits,
             "ops": [dict(op) for op in ops],
             "deadline_seconds": timeout,
@@ -790,6 +810,8 @@ def run(desktop, job):
         else:
             fail("usage", "there is no sheet named %r (sheets: %s)"
                  % (job["sheet"], ", ".join(sheets.ElementNames)))
+        for index in job.get("insert_rows", []):
+            sheet.Rows.insertByIndex(index, 1)
         for op in job.get("ops", []):
             if op["op"] == "to_new_workbook":
                 doc, sheet = to_new_workbook(desktop, doc, sheet)

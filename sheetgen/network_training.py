@@ -37,6 +37,10 @@ from .sheetmaker import Grid, activation_formulas, at, loss_formulas
 from .training import parse_rate, parse_steps
 
 OPTIONS = ("layers", "steps", "learning_rate", "activation", "loss")
+MAX_COLUMNS = 1_000
+"""The widest sheet we write: Apple Numbers allows 1,000 columns per table, LibreOffice up to
+7.3 1,024 (Excel 16,384). One step is one row, so a network's parameters, gradients and
+activations must fit across."""
 MAX_CELLS = 200_000
 """Formula cells in the step table; beyond that the file is slow to write, open and verify."""
 DEFAULT_RATE = 0.1
@@ -85,6 +89,12 @@ def network_training_layout(options: dict[str, str]) -> Layout:
     act_out, act_slope = activation_formulas(activation)
     loss_value, loss_slope = loss_formulas(loss)
     cols = columns(sizes)
+    if len(cols) + 1 > MAX_COLUMNS:  # the labels' column A, then one column per quantity
+        raise UsageError(
+            f"A {layers_text(sizes)} network's training sheet needs {len(cols) + 1:,} columns, "
+            f"more than the {MAX_COLUMNS:,} a table may have in Apple Numbers (and LibreOffice "
+            "up to 7.3 allows 1,024); train a network with fewer neurons."
+        )
     if steps * len(cols) > MAX_CELLS:
         raise UsageError(
             f"{steps} steps of a {layers_text(sizes)} network make {steps * len(cols)} cells; "

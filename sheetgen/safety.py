@@ -1,4 +1,4 @@
-"""Vet an untrusted .xlsx file before and while it is parsed.
+"""Vet an untrusted workbook (.xlsx, .xlsm, or .ods for ``verify``) before and while it is parsed.
 
 Learners send us workbooks, so every input is treated as hostile until proven
 otherwise.  openpyxl and the ``formulas`` engine are written for trusted files:
@@ -19,7 +19,10 @@ disk.  This module stands in front of them:
    very events of that scan (:class:`~sheetgen.reader.SheetCapture`): one
    parse, the *same bytes* (no second read, so the file cannot be swapped in
    between), and whatever goes wrong is one
-   :class:`~sheetgen.errors.InputFileError` sentence.
+   :class:`~sheetgen.errors.InputFileError` sentence.  It also reads an
+   OpenDocument spreadsheet, whose ``content.xml`` is captured the same way
+   (:class:`~sheetgen.ods.ContentCapture`, which counts repeated cells
+   against the limits before expanding them).
 3. :func:`open_workbook` (for commands that write workbooks) hands the same
    bytes, fully scanned, to openpyxl with defusedxml active, likewise.
 4. :func:`formula_hazards` classifies formula text that must never be
@@ -40,7 +43,7 @@ import stat
 import struct
 import warnings
 import zipfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Final, NoReturn, Protocol
@@ -49,6 +52,8 @@ from xml.parsers import expat
 from sheetgen import a1
 from sheetgen.book import Book
 from sheetgen.errors import InputFileError, SheetgenError, UnsafeFileError, UsageError
+from sheetgen.ods import ContentCapture, macro_parts, read_ods
+from sheetgen.ods import reads as ods_reads
 from sheetgen.reader import ReadError, SheetCapture, captures, read_book, reads
 
 __all__ = [
@@ -205,6 +210,8 @@ class FileFacts:
 
     path: Path
     size_bytes: int
+    kind: str
+    """The container: ``"xlsx"`` (also .xlsm) or ``"ods"``."""
     entries: int
     uncompressed_bytes: int
     xml_elements: int
@@ -213,9 +220,11 @@ class FileFacts:
     """``<c>`` elements plus cells that merges, hyperlinks and comments expand to."""
     rows: int
     has_macros: bool
-    """A VBA project, Excel 4 macro sheet or macro-enabled content type is present."""
+    """A VBA project or Excel 4 macro sheet is present (.ods: Basic or script parts, or
+    event listeners that call macros)."""
     external_links: tuple[str, ...]
-    """Targets of ``xl/externalLinks/*`` parts (or the part names if no target)."""
+    """Targets of ``xl/externalLinks/*`` parts (or the part names if no target); in an .ods,
+    linked sheets, linked ranges and DDE links."""
 
 
 @dataclass(frozen=True)
@@ -516,7 +525,7 @@ def _container_kind(zf: zipfile.ZipFile, names: set[str]) -> str:
         if mimetype.startswith(_ODS_MIMETYPE):
             kind = mimetype[len(_ODS_MIMETYPE) :].split(b"-")[0]
             if kind == b"spreadsheet":
-                return "an OpenDocument spreadsheet (.ods)"
+                return "ods"
             if kind == b"text":
                 return "an OpenDocument text document (.odt)"
             if kind == b"presentation":
@@ -1090,6 +1099,11 @@ def _scan_entries(
 
 
 def _macro_parts(names: list[str]) -> bool:
+    """A VBA project or an Excel 4 macro sheet: code, not a content type that merely allows it.
+
+    LibreOffice saves an .xlsm without any macro part (and a macro-enabled content type);
+    that file has nothing to warn about.
+    """
     for name in names:
         low = name.lower()
         if low.endswith("vbaproject.bin") or low.startswith("xl/macrosheets/"):
@@ -1097,15 +1111,26 @@ def _macro_parts(names: list[str]) -> bool:
     return False
 
 
+@dataclass(frozen=True)
+class _Reading:
+    """How one container kind is read: which parts are parsed, who takes their events."""
+
+    parsed: Callable[[str], bool]
+    listeners: Callable[[str], Listener | None]
+
+
 def _vet(
     path: Path,
     data: bytes,
     limits: Limits,
-    parsed: Callable[[str], bool] | None = None,
-    listeners: Callable[[str], Listener | None] | None = None,
+    readings: Mapping[str, _Reading | None] | None = None,
 ) -> FileFacts:
-    """Everything :func:`check_file` does, on bytes already read (``parsed`` and
-    ``listeners``: see :func:`_scan_entries`)."""
+    """Everything :func:`check_file` does, on bytes already read.
+
+    ``readings``: the container kinds accepted ("xlsx", "ods") and how each is read (its
+    ``parsed`` and ``listeners``: see :func:`_scan_entries`); by default only .xlsx, every
+    XML part parsed (openpyxl may read any).
+    """
     label = _file_label(path)
     if not data.startswith(_ZIP_MAGIC):
         message = _not_a_zip_message(label, data)
@@ -1132,14 +1157,20 @@ def _vet(
             raise InputFileError(
                 f"{label} is a damaged zip archive and cannot be read ({_describe(exc)})."
             ) from exc
-        if kind != "xlsx":
-            raise InputFileError(f"{label} is {kind}, not an .xlsx workbook.")
+        accepted = readings if readings is not None else {"xlsx": None}
+        if kind not in accepted:
+            raise InputFileError(_other_kind(label, kind, accepted))
+        reading = accepted[kind]
+        if kind == "ods" and _encrypted_ods(zf, infos):
+            raise InputFileError(
+                f"{label} is password-protected (encrypted); save it without a password "
+                "and try again."
+            )
+        parsed = reading.parsed if reading is not None else None
+        listeners = reading.listeners if reading is not None else None
         budget = _Budget(limits)
         link_targets = _scan_entries(label, zf, infos, budget, parsed, listeners)
-        # Sizes and XML are vetted by now, so reading this small part is safe.
-        types_name = next(n for n in names if n.lower() == "[content_types].xml")
-        content_types = zf.read(types_name)
-    has_macros = _macro_parts(names) or b"macroEnabled" in content_types
+    has_macros = _macro_parts(names) if kind == "xlsx" else macro_parts(names)
     links: list[str] = []
     for name in sorted(names):
         low = name.lower()
@@ -1149,6 +1180,7 @@ def _vet(
             links.extend(targets or [name])
     return FileFacts(
         path=path,
+        kind=kind,
         size_bytes=len(data),
         entries=len(infos),
         uncompressed_bytes=declared,
@@ -1159,6 +1191,29 @@ def _vet(
         has_macros=has_macros,
         external_links=tuple(links),
     )
+
+
+def _encrypted_ods(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> bool:
+    """Whether an .ods manifest lists encrypted parts (a byte search; the size is bounded)."""
+    for info in infos:
+        if info.filename == "META-INF/manifest.xml" and info.file_size <= _READ_CHUNK:
+            with zf.open(info) as f:
+                return b"encryption-data" in f.read(_READ_CHUNK + 1)
+    return False
+
+
+def _other_kind(label: str, kind: str, accepted: Iterable[str]) -> str:
+    """The sentence for a file of a kind this command does not read."""
+    if "ods" in accepted:
+        return (
+            f"{label} is {kind}, not a spreadsheet; sheetgen reads .xlsx, .xlsm and .ods workbooks."
+        )
+    if kind == "ods":
+        return (
+            f"{label} is an OpenDocument spreadsheet (.ods), not an .xlsx workbook; "
+            "this command writes .xlsx, so save it as .xlsx first (File > Save As)."
+        )
+    return f"{label} is {kind}, not an .xlsx workbook."
 
 
 def check_file(path: Path, limits: Limits = DEFAULT_LIMITS) -> FileFacts:
@@ -1228,6 +1283,7 @@ def read_checked(path: Path, limits: Limits = DEFAULT_LIMITS) -> CheckedBook:
     label = _file_label(path)
     data = _read_input(path, limits)
     sheets: dict[str, SheetCapture] = {}
+    content = ContentCapture(label, limits.max_cells, limits.max_sheet_area)
 
     def capture(part: str) -> SheetCapture | None:
         if not captures(part):
@@ -1235,9 +1291,27 @@ def read_checked(path: Path, limits: Limits = DEFAULT_LIMITS) -> CheckedBook:
         sheets[part] = SheetCapture()  # the worksheet is read by the pass that vets it
         return sheets[part]
 
+    def capture_content(part: str) -> ContentCapture | None:
+        return content if ods_reads(part) else None
+
+    readings = {"xlsx": _Reading(reads, capture), "ods": _Reading(ods_reads, capture_content)}
+    what = "an .xlsx workbook"
     try:
-        facts = _vet(path, data, limits, reads, capture)
-        book = read_book(data, sheets)
+        facts = _vet(path, data, limits, readings)
+        if facts.kind == "ods":
+            what = "an .ods spreadsheet"
+            book = read_ods(data, content)
+            found = content.facts
+            facts = replace(
+                facts,
+                cells=found.cells,
+                rows=found.rows,
+                worksheets=len(book.sheets),
+                has_macros=facts.has_macros or found.event_listeners,
+                external_links=tuple(_show(link) for link in found.links),
+            )
+        else:
+            book = read_book(data, sheets)
     except SheetgenError:
         raise
     except MemoryError:
@@ -1245,9 +1319,7 @@ def read_checked(path: Path, limits: Limits = DEFAULT_LIMITS) -> CheckedBook:
     except RecursionError:
         raise UnsafeFileError(f"{label} is nested too deeply to be read.") from None
     except Exception as exc:
-        raise InputFileError(
-            f"{label} could not be read as an .xlsx workbook ({_describe(exc)})."
-        ) from exc
+        raise InputFileError(f"{label} could not be read as {what} ({_describe(exc)}).") from exc
     return CheckedBook(book=book, facts=facts)
 
 

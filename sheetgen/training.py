@@ -263,6 +263,6 @@ FAMILIES["training"] = training_layout
 FAMILY_USAGE["training"] = (
     "training:[layers=2-2-1,]steps=50,learning_rate=0.1,activation=tanh,loss=half-squared",
     "The article's neuron (or, with layers, a network) trained by gradient descent, one row "
-    "per step, with a loss chart.",
+    "per step, with a loss chart; a network's sheet may be at most 1,000 columns wide.",
 )
 MODELS["training"] = training_model

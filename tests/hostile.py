@@ -543,10 +543,14 @@ def encrypted(directory: Path) -> Path:
 
 
 def other_zip(directory: Path, kind: str) -> Path:
-    """An ODS, DOCX, PPTX, XLSB or plain zip (just enough to be recognised)."""
+    """An ODS, ODT, DOCX, PPTX, XLSB or plain zip (just enough to be recognised)."""
     files: dict[str, dict[str, bytes]] = {
         "ods": {
             "mimetype": b"application/vnd.oasis.opendocument.spreadsheet",
+            "content.xml": b"<office:document-content/>",
+        },
+        "odt": {
+            "mimetype": b"application/vnd.oasis.opendocument.text",
             "content.xml": b"<office:document-content/>",
         },
         "docx": {"[Content_Types].xml": b"<Types/>", "word/document.xml": b"<w:document/>"},

@@ -182,7 +182,9 @@ def _with_cache(path: Path, cached: dict[str, float]) -> None:
     xml = parts[member].decode()
     for cell, value in cached.items():
         xml, n = re.subn(
-            rf'(<c r="{cell}"[^>]*>\s*<f>[^<]*</f>)\s*<v\s*/>', rf"\g<1><v>{value!r}</v>", xml
+            rf'(<c r="{cell}"[^>]*>\s*<f>[^<]*</f>)\s*(?:<v\s*/>|<v></v>)',
+            rf"\g<1><v>{value!r}</v>",
+            xml,
         )
         assert n == 1, cell
     parts[member] = xml.encode()

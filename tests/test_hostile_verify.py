@@ -69,7 +69,7 @@ HOSTILE: list[tuple[str, Callable[[Path], Path], str]] = [
     ("whole-sheet merge", hostile.whole_sheet_merge, "A1:XFD1048576"),
     ("billion laughs", hostile.xml_entity_bomb, "XML entity"),
     ("encrypted", hostile.encrypted, "password-protected"),
-    ("ods", lambda d: hostile.other_zip(d, "ods"), "OpenDocument"),
+    ("odt", lambda d: hostile.other_zip(d, "odt"), "OpenDocument text document (.odt), not a"),
     ("docx", lambda d: hostile.other_zip(d, "docx"), "Word"),
 ]
 
