@@ -292,3 +292,23 @@ def test_libreoffice_exercise_filled_in_after_a_title_row(tmp_path: Path) -> Non
     report = verify_workbook(out, variants=0)
     assert [c.cell for c in report.roots] == [shifted(c4.at, 1)]
     assert not report.todo
+
+
+@pytest.mark.libreoffice
+@pytest.mark.parametrize("suffix", [".ods", ".xlsm"])
+def test_libreoffice_moved_table_saved_in_other_formats(tmp_path: Path, suffix: str) -> None:
+    require_libreoffice()
+    from sheetgen.libreoffice import restructure
+
+    layout = resolve_layout(SPECS[2])
+    built = build(tmp_path / "built.xlsx", layout)
+    at = shifted(layout.by_quantity["global.n1_1.net"].at, 1, 1)
+    out = tmp_path / f"edited{suffix}"
+    restructure(
+        built,
+        out,
+        [{"op": "insert_rows", "at": 1}, {"op": "insert_columns", "at": "A"}],
+        edits={at: "=2"},
+    )
+    report = verify_workbook(out, variants=0)
+    assert [c.cell for c in report.roots] == [at]
