@@ -272,6 +272,7 @@ def place(book: Book, sheet: Sheet, layout: Layout) -> Placement | Miss:
     anchored = dict(rows)
     found_rows = sorted(rows)
     last: int | None = None  # the row before, among those placed here (they go in order)
+    confirmed = 0  # the last sheet row known to be a row of the layout (a label, a step number)
     for row in sorted(shape.needed_rows - set(shape.row_texts)):
         i = bisect.bisect_left(found_rows, row)
         prev = max(
@@ -282,14 +283,26 @@ def place(book: Book, sheet: Sheet, layout: Layout) -> Placement | Miss:
         key = shape.row_keys.get(row)
         if predicted < 1:
             return Miss(title, f"sheet {title!r} has no room above its table for row {row}", 0.0)
+        if prev is not None and prev in rows:
+            confirmed = max(confirmed, rows[prev])
         if key is not None:
             kcol, number = key
             there = sheet.cells.get(a1.name(predicted, cols[kcol]))
             if there is None or there.formula is not None or there.value != number:
-                after = anchored[prev] if prev is not None else 0
-                candidates = [r for r in index.number_rows(cols[kcol]).get(number, []) if r > after]
-                if candidates:
-                    predicted = candidates[0]
+                later = [r for r in index.number_rows(cols[kcol]).get(number, []) if r > confirmed]
+                if later:
+                    predicted = later[0]
+                elif there is not None and isinstance(there.value, float):
+                    # Where this row should be, another numbered row is: this one was deleted.
+                    return Miss(
+                        title,
+                        f"sheet {title!r} has no row numbered {number:g} in column "
+                        f"{a1.column_letter(cols[kcol])} (built as row {row}): a row of the "
+                        "table was deleted",
+                        found_share,
+                    )
+            else:
+                confirmed = predicted
         anchored[row] = predicted
 
     moved: dict[str, str] = {}

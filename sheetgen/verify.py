@@ -199,7 +199,6 @@ def find_layout(
     if sheet is not None and book.sheet(sheet) is None:
         known = ", ".join(repr(s.title) for s in book.sheets)
         raise LayoutNotFoundError(f"{origin} has no sheet called {sheet!r} (its sheets: {known}).")
-    given = layout is not None
     if layout is None:
         layout = recorded_spec(book)  # a generated layout (network, training) is found so
     if layout:
@@ -217,7 +216,7 @@ def find_layout(
                 layouts.append(lay)
     placed, missed = candidates(book, layouts, sheet)
     if not placed:
-        raise LayoutNotFoundError(_not_found(origin, layouts, missed, hint=not given))
+        raise LayoutNotFoundError(_not_found(origin, layouts, missed, hint=not layout))
     return choose(placed)
 
 

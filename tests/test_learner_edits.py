@@ -312,3 +312,18 @@ def test_libreoffice_moved_table_saved_in_other_formats(tmp_path: Path, suffix: 
     )
     report = verify_workbook(out, variants=0)
     assert [c.cell for c in report.roots] == [at]
+
+
+@pytest.mark.libreoffice
+def test_libreoffice_training_step_row_deleted_is_said_plainly(tmp_path: Path) -> None:
+    require_libreoffice()
+    from sheetgen.libreoffice import restructure
+
+    layout = resolve_layout(SPECS[3])
+    built = build(tmp_path / "built.xlsx", layout)
+    step3 = a1.split(layout.by_quantity["step3.number"].at)[0]
+    out = tmp_path / "deleted.xlsx"
+    restructure(built, out, [{"op": "remove_rows", "at": step3}])
+    with pytest.raises(LayoutNotFoundError, match="no row numbered 3") as err:
+        verify_workbook(out)
+    assert "--layout" not in str(err.value)  # the workbook says its layout: no need to
