@@ -9,7 +9,9 @@ in one run and side by side:
 (a) one workbook, as a whole process: ``sheetgen verify`` vs a plain ``formulas.ExcelModel``
     script (and ``sheetgen build``, and ``python -c pass`` as the floor);
 (b) N varied workbooks (other inputs, some broken formulas, other functions): the
-    ``sheetgen grade`` command on all cores (a whole process, start-up included) and
+    ``sheetgen grade`` command on all cores (a whole process, start-up included), the same
+    writing the HTML class report (copy detection is always on), the report's rendering
+    alone, and
     ``sheetgen.batch.verify_each`` in one process, vs an ``ExcelModel`` loop, plus peak RSS
     after 100 and after 1,000 workbooks (bounded memory: the second must not grow);
 (c) headless LibreOffice recalculating the same files (``--convert-to xlsx``, a private
@@ -94,6 +96,21 @@ t = time.perf_counter(); c = time.process_time()
 values = Evaluator(book).evaluate((sheet, a) for a in cells)
 print(json.dumps({"load": load, "wall": time.perf_counter() - t,
                   "cpu": time.process_time() - c, "n": len(values)}))
+"""
+
+
+REPORT_ALONE = """
+import json, sys, time
+from sheetgen.grade import grade_class
+result = grade_class([sys.argv[1]])
+t = time.perf_counter(); c = time.process_time()
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot
+imported = time.perf_counter() - t
+page = result.to_html()
+print(json.dumps({"wall": time.perf_counter() - t, "cpu": time.process_time() - c,
+                  "import": imported, "bytes": len(page.encode())}))
 """
 
 
@@ -248,8 +265,19 @@ def bench_batch(
     thousand = [paths[i % len(paths)] for i in range(1000)]
     results["sheetgen_1000"] = json.loads(run_process([PY, str(ours), *map(str, thousand)])[2])
     grade = [PY, "-m", "sheetgen", "grade", str(paths[0].parent), "--no-progress"]
-    timed = medians({"grade": lambda: run_process(grade), "yardstick": yardstick}, runs)
+    report = folder / "report.html"
+    with_report = [*grade, "-o", str(report), "--force"]
+    timed = medians(
+        {
+            "grade": lambda: run_process(grade),
+            "grade_html": lambda: run_process(with_report),
+            "yardstick": yardstick,
+        },
+        runs,
+    )
     results["grade"], results["grade_yardstick"] = timed["grade"], timed["yardstick"]
+    results["grade_html"] = timed["grade_html"]
+    results["report"] = json.loads(run_process([PY, "-c", REPORT_ALONE, str(paths[0].parent)])[2])
     return results
 
 
@@ -468,6 +496,17 @@ def main() -> None:
             f"    speed-up: {rate / em_rate:.0f}x in one process; grade: "
             f"{n / grade_wall:.0f} workbooks/s, {n / grade_then:.0f}/s at the issue's pace "
             "(target: >= 100 workbooks/s)"
+        )
+        html_wall = batch["grade_html"][0]  # type: ignore[index]
+        alone = batch["report"]
+        assert isinstance(alone, dict)
+        print(
+            f"    grade DIR -o report.html {html_wall:6.2f} s  ({n / html_wall:5.0f} workbooks/s, "
+            "copy detection and the HTML class report included; target >= 100/s)"
+        )
+        print(
+            f"    the HTML report alone: {alone['wall']:.2f} s (matplotlib's import "
+            f"{alone['import']:.2f} s; {alone['bytes'] / 1000:.0f} kB; target: a few seconds)"
         )
         rss = big["rss_mb"]
         assert isinstance(rss, dict)

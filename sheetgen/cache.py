@@ -220,13 +220,13 @@ def write_cached_values(path: Path, values: Mapping[str, Mapping[str, Value]]) -
     parts laid out for strict readers (``package.tidy_parts``)."""
     with zipfile.ZipFile(path) as zin:
         files = {info.filename: zin.read(info.filename) for info in zin.infolist()}
-    for member, sheet in _sheet_parts(files).items():
+    for member, sheet in sheet_parts(files).items():
         if member in files and values.get(sheet):
             files[member] = _cache_sheet(files[member], values[sheet])
     write_parts(path, tidy_parts(files))
 
 
-def _sheet_parts(files: Mapping[str, bytes]) -> dict[str, str]:
+def sheet_parts(files: Mapping[str, bytes]) -> dict[str, str]:
     """Zip member name of each worksheet -> its title, read from workbook.xml and its rels."""
     workbook = ElementTree.fromstring(files["xl/workbook.xml"])
     rels = ElementTree.fromstring(files["xl/_rels/workbook.xml.rels"])

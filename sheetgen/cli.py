@@ -134,6 +134,33 @@ def cmd_build(args: argparse.Namespace) -> int:
             f"not to {args.layout!r}."
         )
     overrides = _overrides(args, (*PARAMETERS, "tiny"))
+    if (args.roster or args.keys) and not args.exercise:
+        raise UsageError("--roster and --keys build a class's hand-outs: add --exercise.")
+    if args.no_hints and not args.exercise:
+        raise UsageError("--no-hints is for the notes of an exercise: add --exercise.")
+    if args.exercise and args.roster:
+        from .exercise import build_class
+
+        if args.seed is not None:
+            raise UsageError("--seed and --roster exclude each other: a roster seeds by id.")
+        out = args.output or Path("hand-out")
+        written = build_class(
+            args.roster,
+            out,
+            spec,
+            keys_dir=args.keys,
+            blanks=args.blank,
+            hints=not args.no_hints,
+            force=args.force,
+            **overrides,
+        )
+        keys = {str(k.parent) for _, _, k in written}
+        print(
+            f"Wrote {len(written)} hand-outs to {out} and their answer keys to "
+            f"{', '.join(sorted(keys))}",
+            file=sys.stderr,
+        )
+        return 0
     if args.exercise:
         from .exercise import build_exercise
 
@@ -143,6 +170,8 @@ def cmd_build(args: argparse.Namespace) -> int:
             blanks=args.blank,
             seed=args.seed,
             force=args.force,
+            hints=not args.no_hints,
+            learner=None,
             **overrides,
         )
         print(
@@ -192,17 +221,34 @@ def cmd_grade(args: argparse.Namespace) -> int:
     _apply_limits(args)
     bar = ProgressBar(enabled=False if args.no_progress else None)
     try:
-        result = grade_class(args.paths, workers=args.workers, variants=args.variants, progress=bar)
+        result = grade_class(
+            args.paths,
+            workers=args.workers,
+            variants=args.variants,
+            progress=bar,
+            roster=args.roster,
+        )
     finally:
         bar.close()
+    options = {"assignment": args.assignment, "points": args.points}
     if args.output:
-        written = result.write(args.output, args.format, force=args.force)
+        written = result.write(
+            args.output, args.format, force=args.force, encoding=args.encoding, **options
+        )
         print(f"Wrote {written}", file=sys.stderr)
     elif args.format and args.format != "text":
-        print(result.render(args.format))
+        print(result.render(args.format, **options))
         return 0 if result.ok else 1
     print(result.to_text())
     return 0 if result.ok else 1
+
+
+def cmd_autograder(args: argparse.Namespace) -> int:
+    from .autograder import write_bundle
+
+    written = write_bundle(args.output, args.layout, force=args.force)
+    print(f"Wrote {written} (upload it as the assignment's Gradescope autograder)", file=sys.stderr)
+    return 0
 
 
 def cmd_templates(args: argparse.Namespace) -> int:
@@ -319,6 +365,25 @@ def make_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="reproducible random parameters, one N per learner (the same N builds the key)",
     )
+    p.add_argument(
+        "--roster",
+        type=Path,
+        metavar="CSV",
+        help="with --exercise: one hand-out per learner of this CSV (id and name columns) in "
+        "the folder -o (default hand-out/), parameters derived from each id, and an answer "
+        "key each in --keys",
+    )
+    p.add_argument(
+        "--keys",
+        type=Path,
+        metavar="DIR",
+        help="where --roster writes the answer keys (default: the hand-out folder's name + -keys)",
+    )
+    p.add_argument(
+        "--no-hints",
+        action="store_true",
+        help="blanks' notes say what the cell means, not the formula",
+    )
     p.set_defaults(run=cmd_build)
 
     p = sub.add_parser(
@@ -353,8 +418,9 @@ def make_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "grade",
         help="verify a class's workbooks and summarise them",
-        description="Verify every workbook (files, or folders of .xlsx, .xlsm and .ods files) "
-        "in parallel and write one row per learner. Score: equal weight per checked cell. "
+        description="Verify every workbook (files, or folders searched with their subfolders "
+        "for .xlsx, .xlsm and .ods files) in parallel and write one row per learner. Score: "
+        "equal weight per scored cell (in an exercise, the blanks alone). "
         "Exit 0: all right; 1: some are not; 2: could not run.",
     )
     p.add_argument("paths", nargs="+", metavar="DIR|FILE", help="workbooks or folders of them")
@@ -363,14 +429,66 @@ def make_parser() -> argparse.ArgumentParser:
         "--output",
         type=Path,
         metavar="REPORT",
-        help="write the summary here (.csv, .json, .xml = JUnit, .txt)",
+        help="write the summary here (.csv, .json, .xml = JUnit, .txt, .html = the class report)",
     )
-    p.add_argument("--format", choices=("csv", "json", "junit", "text"), help="override the suffix")
+    p.add_argument(
+        "--format",
+        choices=("csv", "json", "junit", "text", "html", "canvas", "moodle"),
+        help="override the suffix; canvas and moodle write those grade books' import CSV",
+    )
+    p.add_argument(
+        "--roster",
+        type=Path,
+        metavar="CSV",
+        help="the class list (id and name columns): names learners by their folder or file",
+    )
+    p.add_argument(
+        "--encoding",
+        metavar="NAME",
+        help="encoding of the written report (default: CSV in UTF-8 with a BOM, for Excel)",
+    )
+    p.add_argument(
+        "--assignment",
+        default="sheetgen",
+        metavar="NAME",
+        help="the grade-book column of --format canvas|moodle (default sheetgen)",
+    )
+    p.add_argument(
+        "--points",
+        type=float,
+        default=100.0,
+        metavar="N",
+        help="points possible in the grade book (default 100; the score is scaled to it)",
+    )
     p.add_argument("--force", action="store_true", help="overwrite REPORT if it exists")
     p.add_argument("--workers", type=int, metavar="N", help="processes (default: all cores)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     _add_teacher_options(p)
     p.set_defaults(run=cmd_grade)
+
+    p = sub.add_parser(
+        "autograder",
+        help="write a Gradescope autograder bundle (.zip)",
+        description="Write a zip that follows Gradescope's autograder specification: setup.sh "
+        "installs this sheetgen, run_autograder verifies the submitted workbook and writes "
+        "results/results.json (one test per group of scored cells, the feedback as output).",
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=Path("autograder.zip"),
+        metavar="ZIP",
+        help="where to write (default autograder.zip)",
+    )
+    p.add_argument(
+        "--layout",
+        default=None,
+        help="the layout submissions must follow (default: what each file records, or any "
+        "template)",
+    )
+    p.add_argument("--force", action="store_true", help="overwrite ZIP if it exists")
+    p.set_defaults(run=cmd_autograder)
 
     p = sub.add_parser("templates", help="list the layouts that can be built and verified")
     p.set_defaults(run=cmd_templates)

@@ -16,7 +16,10 @@
   is given the reference's value in memory (the file is never touched) and each suspect's own
   formula (see :func:`suspects`) is evaluated again: a cell right for the numbers it was
   handed but wrong from right inputs under other parameters is ``fragile``.
-- **Exercises.** An empty cell that an exercise left blank is ``todo``, not ``empty``.
+- **Exercises.** An empty cell that an exercise left blank is ``todo``, not ``empty``; a cell
+  whose only fault is that a blank it reads is still to do is ``waiting`` (it would be right with
+  that blank filled in: the same what-if test as for inherited cells); every checked cell the
+  exercise handed out already filled is ``context`` (reported, never scored).
 - **Stale caches.** Values saved in the file that disagree with what its formulas compute
   give a warning (files written by openpyxl save none, and get none).
 """
@@ -85,10 +88,19 @@ def diagnose(
     causes = _causes(cells, graph, _closeness(layout, report.parameters))
     by_cell = {c.cell: c for c in cells}
     explained = tuple(_explain(c, causes.get(c.cell, ()), ws, graph, specs, by_cell) for c in cells)
+    if todo:
+        explained = exercise_statuses(explained, todo, specs)
+    explained = tuple(_mark_unedited(c, specs.get(c.cell), todo) for c in explained)
     stale = stale_cache_warning(path, ws, explained) if path else None
     noted = [c.message for c in explained if c.ok and c.message]
     warnings = (*report.warnings, *(m for m in noted if m not in report.warnings))
-    return replace(report, cells=explained, warnings=(*warnings, *([stale] if stale else [])))
+    blanks = tuple(c.cell for c in explained if c.cell in todo)
+    return replace(
+        report,
+        cells=explained,
+        warnings=(*warnings, *([stale] if stale else [])),
+        blanks=blanks,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -98,6 +110,46 @@ def diagnose(
 def recorded_todo(book: Book | Any) -> frozenset[str]:
     """The blanks an exercise recorded (``sheetgen.exercise``), or nothing for other workbooks."""
     return frozenset(a1.expand(text_constant(Book.of(book).name(TODO_NAME)) or ""))
+
+
+def exercise_statuses(
+    cells: Sequence[CellResult], todo: frozenset[str], specs: Mapping[str, CellSpec]
+) -> tuple[CellResult, ...]:
+    """Mark the pre-filled cells ``context`` and the cells held up by blanks ``waiting``.
+
+    A cell is waiting when every root it is wrong because of is a blank still to do: the
+    learner has not done anything wrong there yet, so it is neither wrong nor a root cause.
+    """
+    pending = {c.cell for c in cells if c.status == "todo"}
+    out = []
+    for c in cells:
+        if c.graded and c.cell not in todo:
+            c = replace(c, context=True)
+        if not c.ok and c.causes and set(c.causes) <= pending:
+            names = ", ".join(_name(r, specs) for r in c.causes)
+            many = len(c.causes) > 1
+            c = replace(
+                c,
+                status="waiting",
+                message=f"{c.cell} waits for {', '.join(c.causes)} to be filled in.",
+                explanation=f"Waiting: it will be right once {names} "
+                f"{'are' if many else 'is'} filled in; nothing to fix here.",
+            )
+        out.append(c)
+    return tuple(out)
+
+
+def _mark_unedited(c: CellResult, spec: CellSpec | None, todo: frozenset[str]) -> CellResult:
+    """``edited=False`` for a cell that still holds what the layout put there."""
+    if spec is None or not c.graded:
+        return c
+    if c.cell in todo:
+        same = c.formula is None and c.found is None
+    elif spec.formula is not None:
+        same = c.formula is not None and normal_formula(c.formula) == normal_formula(spec.formula)
+    else:
+        return c
+    return replace(c, edited=False) if same else c
 
 
 def _formula_as_text(ws: Sheet, at: str) -> str | None:

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from openpyxl.comments import Comment
+from openpyxl.packaging.custom import StringProperty
 from openpyxl.styles import PatternFill
 from openpyxl.utils.cell import coordinate_from_string
 from openpyxl.workbook.defined_name import DefinedName
@@ -26,22 +27,41 @@ from .errors import UsageError
 from .fileio import write_atomically
 from .layout import TODO_NAME, Layout, resolve_layout
 from .reference import describe, round_significant
+from .roster import Learner, identity_properties, read_roster
 
 """The defined name under which an exercise records its blanks (``"E3,B3,C3"``)."""
 
 DEFAULT_BLANK_PREFIXES = ("local.", "global.")
 """By default an exercise blanks the local and global gradient rows: the chain rule itself."""
 
+_FIRST_STEP = "step1."
+"""A training run's first step: its gradients and update are the blanks by default (the later
+steps, handed out filled in, wait for them and then show the learner's formulas at work)."""
+
 _TODO_FILL = PatternFill("solid", fgColor="DDEBF7")  # pale blue: "your turn"
 
 
 def default_blanks(layout: Layout) -> tuple[str, ...]:
-    """The checked cells whose quantity is a local or global gradient."""
-    return tuple(
+    """The checked cells whose quantity is a local or global gradient.
+
+    In a training run, the first step's gradients and its update (``new.*``) alone: every
+    step repeats the same formulas, so one step is the exercise.
+    """
+    plain = tuple(
         c.at
         for c in layout.checked
         if c.quantity is not None and c.quantity.startswith(DEFAULT_BLANK_PREFIXES)
     )
+    if plain:
+        return plain
+    first = tuple(
+        c.at
+        for c in layout.checked
+        if c.quantity is not None
+        and c.quantity.startswith(_FIRST_STEP)
+        and c.quantity.removeprefix(_FIRST_STEP).startswith((*DEFAULT_BLANK_PREFIXES, "new."))
+    )
+    return first
 
 
 def select_blanks(layout: Layout, choice: str | Iterable[str] | None) -> tuple[str, ...]:
@@ -97,10 +117,21 @@ def random_parameters(layout: Layout, seed: int) -> dict[str, float]:
 
 
 def exercise_workbook(
-    layout: Layout, params: Mapping[str, float], blanks: Iterable[str]
+    layout: Layout,
+    params: Mapping[str, float],
+    blanks: Iterable[str],
+    *,
+    hints: bool = True,
+    properties: Mapping[str, str] | None = None,
 ) -> Workbook:
-    """The layout's workbook with ``blanks`` emptied, marked, hinted and recorded."""
+    """The layout's workbook with ``blanks`` emptied, marked, hinted and recorded.
+
+    Without ``hints`` a blank's note says what the cell means, not how to compute it.
+    ``properties`` are recorded as document custom properties (who the hand-out is for).
+    """
     wb = build_workbook(layout, params)
+    for name, value in (properties or {}).items():
+        wb.custom_doc_props.append(StringProperty(name=name, value=value))
     ws = wb[layout.sheet]
     specs = {c.at: c for c in layout.checked}
     todo = [at for at in blanks if at in specs]
@@ -109,7 +140,8 @@ def exercise_workbook(
         cell = ws[at]
         cell.value = None
         cell.fill = _TODO_FILL
-        hint = spec.note or f"Compute {describe(spec.quantity or '')}."
+        meaning = f"Compute {describe(spec.quantity or '')}."
+        hint = (spec.note or meaning) if hints else meaning
         cell.comment = Comment(f"To do: {hint}", "sheetgen", width=260, height=70)
     todo_text = text_formula(a1.compact(todo))
     wb.defined_names[TODO_NAME] = DefinedName(TODO_NAME, attr_text=todo_text)
@@ -123,12 +155,26 @@ def build_exercise(
     blanks: str | Iterable[str] | None = None,
     seed: int | None = None,
     force: bool = False,
+    hints: bool = True,
+    learner: Learner | None = None,
     **overrides: float | None,
 ) -> Path:
-    """Write a learner's exercise; ``build(..., **seeded_parameters(...))`` is its key."""
+    """Write a learner's exercise; ``build(..., **seeded_parameters(...))`` is its key.
+
+    The hand-out records its seed, and ``learner`` when given (``sheetgen.roster``); a
+    learner's seed defaults to the one derived from their id.
+    """
     lay = resolve_layout(layout) if isinstance(layout, str) else layout
+    if seed is None and learner is not None:
+        seed = learner.seed
     params = parameters(lay, seeded_parameters(lay, seed, overrides))
-    wb = exercise_workbook(lay, params, select_blanks(lay, blanks))
+    wb = exercise_workbook(
+        lay,
+        params,
+        select_blanks(lay, blanks),
+        hints=hints,
+        properties=identity_properties(learner, seed),
+    )
     # Cached values as for the key, but none for the blanks and the cells that read them.
     return write_atomically(
         Path(path), lambda tmp: save_with_cached_values(wb, tmp, lay, params), force=force
@@ -142,3 +188,55 @@ def seeded_parameters(
     out: dict[str, float | None] = dict(random_parameters(layout, seed)) if seed is not None else {}
     out.update({k: v for k, v in (overrides or {}).items() if v is not None})
     return out
+
+
+def build_class(
+    roster: Path | str,
+    out_dir: Path | str,
+    layout: Layout | str = "single_neuron",
+    *,
+    keys_dir: Path | str | None = None,
+    blanks: str | Iterable[str] | None = None,
+    hints: bool = True,
+    force: bool = False,
+    **overrides: float | None,
+) -> list[tuple[Learner, Path, Path]]:
+    """One hand-out per learner of ``roster`` in ``out_dir``, and one answer key each.
+
+    Keys go to ``keys_dir`` (default: ``out_dir`` with ``-keys`` appended, beside it, so that
+    the hand-out folder can be handed out whole). Every file name is checked before anything
+    is written, so a refused run leaves nothing half done.
+    """
+    from .build import build
+
+    learners = read_roster(roster)
+    lay = resolve_layout(layout) if isinstance(layout, str) else layout
+    out = Path(out_dir)
+    keys = Path(keys_dir) if keys_dir is not None else out.with_name(out.name + "-keys")
+    if (out.exists() and not out.is_dir()) or out.suffix.lower() in (".xlsx", ".xlsm", ".ods"):
+        raise UsageError(f"{out} is a file name; --roster writes a folder of hand-outs (-o DIR).")
+    select_blanks(lay, blanks)  # a bad --blank is refused before any file is written
+    plan = [(p, out / f"{p.file_stem}.xlsx", keys / f"{p.file_stem}-key.xlsx") for p in learners]
+    stems = [hand.name for _, hand, _ in plan]
+    if len(set(stems)) != len(stems):
+        raise UsageError("Two learners of the roster would get the same file name.")
+    if not force:
+        for _, hand, key in plan:
+            for target in (hand, key):
+                if target.exists():
+                    raise UsageError(f"{target} already exists; pass --force to overwrite it.")
+    done = []
+    for learner, hand, key in plan:
+        build_exercise(
+            hand,
+            lay,
+            blanks=blanks,
+            seed=learner.seed,
+            force=force,
+            hints=hints,
+            learner=learner,
+            **overrides,
+        )
+        build(key, lay, force=force, **seeded_parameters(lay, learner.seed, overrides))
+        done.append((learner, hand, key))
+    return done

@@ -11,7 +11,7 @@ import math
 import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from .evaluate import CellError, Value
 from .reference import describe
@@ -27,26 +27,34 @@ _VERDICT = {
     "unsupported": "CANNOT EVALUATE",
     "unchecked": "UNCHECKED",
     "todo": "TO DO",
+    "waiting": "WAITING",
     "fragile": "RIGHT BY LUCK",
 }
 
 
 def summary(report: Report) -> str:
-    """One line: how many cells were checked and how many are right."""
-    counts = Counter(c.status for c in report.cells)
-    total = len(report.cells)
+    """One line: how many cells were checked and how many are right.
+
+    In an exercise only the blanks count (the cells handed out filled in are context).
+    """
+    counted = [c for c in report.cells if c.scored] if report.exercise else list(report.cells)
+    right = sum(1 for c in counted if c.ok)
+    total = len(counted)
     if report.ok:
-        return f"OK: all {total} cells of {report.path} compute the right numbers."
-    todo = len(report.todo)
-    attention = [c.cell for c in report.wrong if c.status != "todo"]
-    parts = [f"{counts['ok']} of {total} cells right"]
+        return f"OK: all {len(report.cells)} cells of {report.path} compute the right numbers."
+    todo, waiting = len(report.todo), len(report.waiting)
+    attention = [c.cell for c in report.attention]
+    what = "cells to fill in" if report.exercise else "cells"
+    parts = [f"{right} of {total} {what} right"]
     if attention:
-        roots = [c.cell for c in report.roots if c.status != "todo"]
+        roots = [c.cell for c in report.roots]
         parts.append(f"{len(attention)} need attention: {_names(attention)}")
         if roots and len(roots) < len(attention):
             parts.append(f"fix first: {_names(roots)}")
     if todo:
         parts.append(f"{todo} cell{'s' if todo != 1 else ''} to do")
+    if waiting:
+        parts.append(f"{waiting} waiting for {'them' if todo != 1 else 'it'}")
     return f"{'TO DO' if not attention else 'FAILED'}: {'; '.join(parts)}."
 
 
@@ -82,7 +90,7 @@ def diagnosis(report: Report) -> list[str]:
     if not any(c.explanation for c in report.wrong):  # not diagnosed: the verdicts' messages
         return ["", *(c.message for c in report.wrong if c.message)]
     lines: list[str] = []
-    roots = [c for c in report.roots if c.status != "todo"]
+    roots = list(report.roots)
     if roots:
         lines += ["", f"To fix first ({len(roots)} root cause{'s' if len(roots) != 1 else ''}):"]
     for c in roots:
@@ -104,7 +112,8 @@ def diagnosis(report: Report) -> list[str]:
         lines += ["", f"To do ({len(todo)} cell{'s' if len(todo) != 1 else ''}):"]
         for c in todo:
             follow = report.inherited_from(c.cell)
-            extra = f" (until then {_cells(follow)} cannot be right)"
+            verb = "waits" if len(follow) == 1 else "wait"
+            extra = f" (until then {_cells(follow)} {verb} for it)"
             lines.append(f"  {c.cell} ({describe(c.quantity)}){extra if follow else ''}.")
     return lines
 
@@ -131,6 +140,9 @@ def to_dict(report: Report) -> dict[str, Any]:
         "summary": dict(Counter(c.status for c in report.cells)),
         "roots": [c.cell for c in report.roots],
         "todo": [c.cell for c in report.todo],
+        "waiting": [c.cell for c in report.waiting],
+        "exercise": report.exercise,
+        "blanks": list(report.blanks),
         "cells": [_cell_dict(c) for c in report.cells],
         "warnings": list(report.warnings),
     }
@@ -155,19 +167,39 @@ def _cell_dict(c: CellResult) -> dict[str, Any]:
         "root": c.root,
         "causes": list(c.causes),
         "graded": c.graded,
+        "scored": c.scored,
     }
 
 
-def to_junit(entries: Sequence[tuple[str, Report | None, str | None]]) -> str:
+class JUnitEntry(NamedTuple):
+    """One workbook of a JUnit document: its report, or why there is none, and its timing."""
+
+    name: str
+    report: Report | None
+    reason: str | None = None
+    seconds: float = 0.0
+    timestamp: str | None = None  # ISO 8601, when it was checked
+
+
+def to_junit(entries: Sequence[JUnitEntry | tuple[str, Report | None, str | None]]) -> str:
     """JUnit XML for CI systems and autograders: a test suite per workbook, a test per cell.
 
-    ``entries`` are (name, report, reason): a workbook that could not be checked has no report
-    and one ``<error>`` test carrying the reason. To-do cells are ``<skipped>``.
+    ``entries`` are (name, report, reason[, seconds, timestamp]): a workbook that could not be
+    checked has no report and one ``<error>`` test carrying the reason. A to-do cell is a
+    ``<failure>`` (type ``todo``), so an unfinished workbook is red; a cell waiting for a blank
+    is ``<skipped>`` (the blank's failure already says what to do).
     """
     suites = ET.Element("testsuites", name="sheetgen")
     totals = Counter[str]()
-    for name, report, reason in entries:
+    total_time = 0.0
+    for raw in entries:
+        entry = raw if isinstance(raw, JUnitEntry) else JUnitEntry(*raw)
+        name, report, reason = entry.name, entry.report, entry.reason
         suite = ET.SubElement(suites, "testsuite", name=name)
+        if entry.timestamp:
+            suite.set("timestamp", entry.timestamp)
+        suite.set("time", f"{entry.seconds:.3f}")
+        total_time += entry.seconds
         counts = Counter[str]()
         if report is None:
             case = ET.SubElement(suite, "testcase", classname=name, name="workbook")
@@ -179,7 +211,7 @@ def to_junit(entries: Sequence[tuple[str, Report | None, str | None]]) -> str:
                     suite, "testcase", classname=name, name=f"{c.cell} {describe(c.quantity)}"
                 )
                 counts["tests"] += 1
-                if c.status == "todo":
+                if c.status == "waiting":
                     ET.SubElement(case, "skipped", message=c.message)
                     counts["skipped"] += 1
                 elif not c.ok:
@@ -195,6 +227,7 @@ def to_junit(entries: Sequence[tuple[str, Report | None, str | None]]) -> str:
         totals.update(counts)
     for key in ("tests", "failures", "errors", "skipped"):
         suites.set(key, str(totals[key]))
+    suites.set("time", f"{total_time:.3f}")
     ET.indent(suites)
     return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
 

@@ -56,13 +56,24 @@ REL = 1e-12
 EPS = sys.float_info.epsilon
 
 Status = Literal[
-    "ok", "wrong", "error", "empty", "text", "typed", "unsupported", "unchecked", "todo", "fragile"
+    "ok",
+    "wrong",
+    "error",
+    "empty",
+    "text",
+    "typed",
+    "unsupported",
+    "unchecked",
+    "todo",
+    "waiting",
+    "fragile",
 ]
 """A cell's verdict: ``ok``; ``wrong`` (a number, not the right one); ``error`` (an Excel
 error value); ``empty``; ``text`` (text or a boolean where a number belongs); ``typed`` (a
 number typed where a formula must compute it); ``unsupported`` (the engine cannot evaluate
 it, e.g. another workbook or an unknown function); ``unchecked`` (no reference: the sheet's
 parameters are unusable); ``todo`` (a blank an exercise left for the learner, still empty);
+``waiting`` (its only fault is that a blank it reads is still to do: neither wrong nor a root);
 ``fragile`` (right for the sheet's own inputs only: wrong when they change, see
 ``sheetgen.diagnose``)."""
 
@@ -84,10 +95,26 @@ class CellResult:
     explanation: str = ""
     causes: tuple[str, ...] = ()
     graded: bool = True  # False for a parameter cell: reported when unusable, never scored
+    # True for a cell an exercise hands out already filled in: reported, never scored (the
+    # learner is scored on the blanks alone, see sheetgen.grade).
+    context: bool = False
+    # False when the cell holds what the layout hands out (its own formula, or an exercise's
+    # blank left empty): feedback then says nothing about "what you wrote".
+    edited: bool = True
 
     @property
     def ok(self) -> bool:
         return self.status == "ok"
+
+    @property
+    def scored(self) -> bool:
+        """Whether the cell counts towards a score: a checked cell the learner had to fill."""
+        return self.graded and not self.context
+
+    @property
+    def pending(self) -> bool:
+        """Unfinished rather than wrong: a blank still to do, or a cell waiting for one."""
+        return self.status in ("todo", "waiting")
 
     @property
     def holds(self) -> str:
@@ -104,8 +131,11 @@ class CellResult:
 
     @property
     def root(self) -> bool:
-        """A wrong cell that is wrong in itself, not only because of a cell it uses."""
-        return not self.ok and not self.causes
+        """A wrong cell that is wrong in itself, not only because of a cell it uses.
+
+        A blank still to do is not wrong, so it is no root cause (it is ``todo``).
+        """
+        return not self.ok and not self.causes and not self.pending
 
     @property
     def cause(self) -> str | None:
@@ -125,6 +155,8 @@ class Report:
     warnings: tuple[str, ...] = field(default=())
     choice: str = ""
     """Which sheet was judged and why, naming the others that hold the layout ("" if one)."""
+    spec: str = ""  # the layout's spec when it is generated (``resolve_layout`` rebuilds it)
+    blanks: tuple[str, ...] = ()  # the cells an exercise left for the learner to fill in
 
     @property
     def ok(self) -> bool:
@@ -138,6 +170,21 @@ class Report:
     def todo(self) -> tuple[CellResult, ...]:
         """Blanks of an exercise still to fill in."""
         return tuple(c for c in self.cells if c.status == "todo")
+
+    @property
+    def waiting(self) -> tuple[CellResult, ...]:
+        """Cells right as soon as the blanks they read are filled in."""
+        return tuple(c for c in self.cells if c.status == "waiting")
+
+    @property
+    def attention(self) -> tuple[CellResult, ...]:
+        """Cells that are wrong (not merely unfinished)."""
+        return tuple(c for c in self.cells if not c.ok and not c.pending)
+
+    @property
+    def exercise(self) -> bool:
+        """Whether the workbook is an exercise (it records blanks for the learner to fill)."""
+        return bool(self.blanks)
 
     @property
     def roots(self) -> tuple[CellResult, ...]:
@@ -384,6 +431,7 @@ def check(
         parameters=values,
         cells=tuple(results),
         warnings=warnings,
+        spec=layout.spec or "",
     )
 
 

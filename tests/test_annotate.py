@@ -10,7 +10,7 @@ import openpyxl
 import pytest
 
 from sheetgen import annotate, verify_workbook
-from sheetgen.annotate import FILLS
+from sheetgen.annotate import FILLS, note_sizes
 from sheetgen.cli import main
 from sheetgen.errors import OutputExistsError, UsageError
 
@@ -59,3 +59,44 @@ def test_library_refusals(make: Make, tmp_path: Path) -> None:
         annotate(report, out)
     with pytest.raises(UsageError):
         annotate(report, learner, force=True)
+
+
+def _cached_numbers(path: Path, sheet: str) -> dict[str, object]:
+    ws = openpyxl.load_workbook(path, data_only=True)[sheet]
+    return {c.coordinate: c.value for row in ws.iter_rows() for c in row if c.value is not None}
+
+
+def test_feedback_keeps_cached_values_and_note_sizes(tmp_path: Path) -> None:
+    from sheetgen import build_exercise
+
+    handout = build_exercise(tmp_path / "ex.xlsx", blanks="E3,C4")
+    report = verify_workbook(handout, variants=0)
+    out = annotate(report, tmp_path / "fb.xlsx")
+    before, after = _cached_numbers(handout, report.sheet), _cached_numbers(out, report.sheet)
+    numbers = {k: v for k, v in before.items() if isinstance(v, float)}
+    assert len(numbers) > 30 and all(after[k] == v for k, v in numbers.items())
+    sizes = note_sizes(out)  # read from the VML, which openpyxl does not read
+    assert sizes[(report.sheet, "E2")] == (260, 70) and sizes[(report.sheet, "C4")] == (360, 150)
+    assert sizes == {**note_sizes(handout), **{(report.sheet, a): (360, 150) for a in ("E3", "C4")}}
+
+
+def test_completed_blanks_lose_the_to_do_mark_and_untouched_cells_get_no_you_wrote(
+    tmp_path: Path, make: Make
+) -> None:
+    from sheetgen import build_exercise
+
+    handout = build_exercise(tmp_path / "ex.xlsx", blanks="E3,C4")
+    wb = openpyxl.load_workbook(handout)
+    wb.active["E3"] = "=1-F2*F2"
+    wb.active["C4"] = "=E4+C3"
+    wb.save(handout)
+    report = verify_workbook(handout, variants=0)
+    ws = openpyxl.load_workbook(annotate(report, tmp_path / "fb.xlsx"))[report.sheet]
+    assert ws["E3"].fill.fill_type is None and not ws["E3"].comment.text.startswith("To do")
+    assert ws["C4"].fill.fgColor.rgb.endswith(FILLS["root"].fgColor.rgb[-6:])
+    assert "You wrote: =E4+C3" in ws["C4"].comment.text
+
+    learner = make(edits={"E3": "=1-F2"})
+    report = verify_workbook(learner, variants=0)
+    ws = openpyxl.load_workbook(annotate(report, tmp_path / "fb2.xlsx"))[report.sheet]
+    assert "You wrote" in ws["E3"].comment.text and "You wrote" not in ws["E4"].comment.text

@@ -105,3 +105,109 @@ def test_an_ordinary_empty_cell_is_empty_not_to_do(tmp_path: Path) -> None:
     wb.save(path)
     statuses = {c.cell: c.status for c in verify_workbook(path, variants=0).cells}
     assert statuses["E3"] == "empty"
+
+
+# --- Fair scores: only the blanks count, unfinished is not wrong --------------------------------
+
+
+def _grade_row(path: Path) -> dict[str, object]:
+    from sheetgen.grade import grade_class
+
+    return grade_class([path], workers=1, variants=0).rows()[0]
+
+
+def _fill_from_key(
+    exercise: Path, key: Path, sheet: str, cells: dict[str, str] | None = None
+) -> None:
+    """Fill every recorded blank with the key's formula (or ``cells``' own), as a learner would."""
+    from sheetgen.diagnose import recorded_todo
+
+    wb = openpyxl.load_workbook(exercise)
+    answers = openpyxl.load_workbook(key)[sheet]
+    for at in recorded_todo(wb):
+        wb[sheet][at] = (cells or {}).get(at, answers[at].value)
+    wb.save(exercise)
+
+
+def test_an_untouched_hand_out_scores_zero_and_reads_to_do(tmp_path: Path) -> None:
+    path = build_exercise(tmp_path / "ex.xlsx")
+    row = _grade_row(path)
+    assert (row["score"], row["status"], row["roots"], row["wrong"]) == (0.0, "to do", 0, 0)
+    assert (row["points"], row["points_possible"], row["todo"]) == (0.0, 10.0, 10)
+    report = verify_workbook(path, variants=0)
+    assert report.exercise and not report.roots and not report.attention
+    context = [c for c in report.cells if c.context]
+    assert context and all(c.ok for c in context)  # reported as context, not counted
+
+
+def test_cells_reading_an_empty_blank_wait_and_are_no_root(tmp_path: Path) -> None:
+    path = build_exercise(tmp_path / "ex.xlsx", blanks="E3,C4")
+    report = verify_workbook(path, variants=0)
+    assert {c.cell for c in report.waiting} == {"B4", "D4", "E4"}
+    assert all(c.causes == ("E3",) and not c.root for c in report.waiting)
+    assert not report.attention and not report.roots
+    assert summary(report).startswith("TO DO: 0 of 2 cells to fill in right")
+    row = _grade_row(path)
+    assert (row["status"], row["wrong"], row["waiting"], row["score"]) == ("to do", 0, 3, 0.0)
+
+
+def test_a_wrong_filled_blank_is_a_root_and_a_right_one_earns_its_point(
+    tmp_path: Path, layout: Layout
+) -> None:
+    path = build_exercise(tmp_path / "ex.xlsx", blanks="E3,C4", seed=3)
+    wb = openpyxl.load_workbook(path)
+    wb[layout.sheet]["E3"] = "=1-F2*F2"  # right
+    wb[layout.sheet]["C4"] = "=E4+C3"  # wrong
+    wb.save(path)
+    report = verify_workbook(path, variants=0)
+    assert [c.cell for c in report.roots] == ["C4"] and not report.waiting
+    row = _grade_row(path)
+    assert (row["status"], row["score"], row["right"], row["wrong"]) == ("wrong", 50.0, 1, 1)
+
+
+def test_junit_fails_an_unfinished_workbook(tmp_path: Path) -> None:
+    import xml.etree.ElementTree as ET
+
+    from sheetgen.grade import grade_class
+
+    path = build_exercise(tmp_path / "ex.xlsx", blanks="E3,C4")
+    suites = ET.fromstring(grade_class([path], workers=1, variants=0).to_junit())
+    suite = suites.find("testsuite")
+    assert suite is not None
+    assert suite.get("failures") == "2" and suite.get("skipped") == "3"
+    assert {f.get("type") for f in suites.iter("failure")} == {"todo"}
+    assert float(suite.get("time") or "x") >= 0 and suite.get("timestamp")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["network"],
+        ["training", "--steps", "4"],
+        ["training", "--steps", "3", "--layers", "2,2,1"],
+        ["neuron", "--activation", "sigmoid"],
+        ["neuron", "--loss", "squared", "--inputs", "2", "--difference", "central"],
+    ],
+)
+def test_every_family_exercise_is_to_do_untouched_and_ok_when_filled(
+    tmp_path: Path, args: list[str]
+) -> None:
+    ex, key = tmp_path / "ex.xlsx", tmp_path / "key.xlsx"
+    assert main(["build", *args, "--exercise", "--seed", "5", "-o", str(ex)]) == 0
+    assert main(["build", *args, "--seed", "5", "-o", str(key)]) == 0
+    report = verify_workbook(ex, variants=0)
+    assert report.todo and not report.attention and not report.roots, summary(report)
+    assert _grade_row(ex)["score"] == 0.0
+    _fill_from_key(ex, key, report.sheet)
+    filled = verify_workbook(ex, variants=0)
+    assert filled.ok, summary(filled)
+    assert _grade_row(ex)["score"] == 100.0
+
+
+def test_training_exercise_defaults_to_the_first_steps_gradients(tmp_path: Path) -> None:
+    ex = tmp_path / "ex.xlsx"
+    assert main(["build", "training", "--steps", "5", "--exercise", "-o", str(ex)]) == 0
+    report = verify_workbook(ex, variants=0)
+    quantities = {c.quantity for c in report.todo}
+    assert quantities and all(q.startswith("step1.") for q in quantities)
+    assert "step1.global.weight" in quantities and "step1.new.weight" in quantities

@@ -34,6 +34,7 @@ from sheetgen.exercise import build_exercise
 from sheetgen.layout import SPEC_NAME, Layout, resolve_layout
 from sheetgen.models import model_for
 from sheetgen.reader import read_book
+from sheetgen.roster import Learner
 from sheetgen.verify import tolerance
 
 from .test_real_apps import needs_libreoffice
@@ -72,10 +73,14 @@ def needs(tool: str, found: object) -> None:
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Every family's build, an exercise, and the exercise's annotated copy."""
+    """Every family's build, an exercise (also as a roster's hand-out), and the exercise's
+    annotated copy."""
     folder = tmp_path_factory.mktemp("interop")
     out = {key: build(folder / f"{key}.xlsx", spec) for key, spec in FAMILIES.items()}
     out["exercise"] = build_exercise(folder / "exercise.xlsx", EXERCISE)
+    # A roster's hand-out: the learner and seed as custom document properties.
+    learner = Learner("1001", "José Müller")
+    out["roster"] = build_exercise(folder / "roster.xlsx", EXERCISE, learner=learner)
     out["annotated"] = annotate(verify_workbook(out["exercise"]), folder / "annotated.xlsx")
     return out
 

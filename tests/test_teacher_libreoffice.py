@@ -1,0 +1,75 @@
+"""A term with LibreOffice as the learners' spreadsheet: what they save keeps who they are,
+and the feedback copy keeps what their file showed."""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from sheetgen import annotate, verify_workbook
+from sheetgen import libreoffice as lo
+from sheetgen.annotate import note_sizes
+from sheetgen.exercise import build_class
+from sheetgen.grade import grade_class
+from sheetgen.roster import LEARNER_ID, recorded_identity
+
+if lo.find_soffice() is None or lo.find_uno_python() is None:
+    if os.environ.get("SHEETGEN_REQUIRE_LIBREOFFICE") == "1":
+        pytest.fail("SHEETGEN_REQUIRE_LIBREOFFICE=1 but LibreOffice is missing", pytrace=False)
+    pytest.skip("LibreOffice is not installed", allow_module_level=True)
+
+pytestmark = pytest.mark.libreoffice
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A roster hand-out, filled in (one blank right, one wrong) and saved by LibreOffice."""
+    base = tmp_path_factory.mktemp("lo")
+    roster = base / "class.csv"
+    roster.write_text("id,name\n2001,Agnès Dupré\n2002,Björn Ek\n", encoding="utf-8")
+    build_class(roster, base / "hand-out", blanks="E3,C4")
+    (base / "returned" / "agnes").mkdir(parents=True)
+    out = base / "returned" / "agnes" / "neuron.xlsx"
+    lo.edit(base / "hand-out" / "2001-Agnes_Dupre.xlsx", out, {"E3": "=1-F2*F2", "C4": "=E4+C3"})
+    return out, roster
+
+
+def _chart(path: Path) -> bytes:
+    with zipfile.ZipFile(path) as z:
+        return z.read(next(n for n in z.namelist() if n.startswith("xl/charts/chart")))
+
+
+def test_libreoffice_keeps_the_recorded_learner_and_grade_finds_them(
+    saved: tuple[Path, Path],
+) -> None:
+    path, roster = saved
+    assert recorded_identity(path)[LEARNER_ID] == "2001"
+    row = grade_class([path.parent.parent], workers=1, variants=0).rows()[0]  # no roster given
+    assert (row["id"], row["learner"], row["score"]) == ("2001", "Agnès Dupré", 50.0)
+    with_roster = grade_class([path.parent.parent], workers=1, variants=0, roster=roster)
+    assert with_roster.rows()[0]["learner"] == "Agnès Dupré"
+
+
+def test_feedback_keeps_libreoffices_cached_values_notes_and_chart(
+    saved: tuple[Path, Path], tmp_path: Path
+) -> None:
+    path, _ = saved
+    report = verify_workbook(path, variants=0)
+    out = annotate(report, tmp_path / "feedback.xlsx")
+
+    def numbers(p: Path) -> dict[str, float]:
+        ws = openpyxl.load_workbook(p, data_only=True)[report.sheet]
+        return {
+            c.coordinate: c.value for r in ws.iter_rows() for c in r if isinstance(c.value, float)
+        }
+
+    before = numbers(path)
+    assert len(before) > 90 and numbers(out) == before
+    sizes, kept = note_sizes(path), note_sizes(out)
+    changed = {k for k in sizes if sizes[k] != kept.get(k)}
+    assert changed == {(report.sheet, "C4")}  # only the note sheetgen wrote
+    assert _chart(out) == _chart(path)
