@@ -555,19 +555,69 @@ def main() -> None:
 
         if args.no_libreoffice:
             print("\n(e) .ods beside .xlsx: skipped (needs LibreOffice to save them)")
-            return
-        print(f"\n(e) sheetgen verify, whole process, .ods vs .xlsx ({runs} runs)  [{pace()}]")
-        training = folder / "training_770.xlsx"  # made by (d)
-        timed = bench_ods(folder, {"article": article, "training 770 steps": training}, runs)
-        if timed is None:
-            print("    LibreOffice (soffice and python3-uno) is not installed")
-            return
-        for name, (xlsx, ods) in ((k, (v[".xlsx"], v[".ods"])) for k, v in timed.items()):
+        else:
+            print(f"\n(e) sheetgen verify, whole process, .ods vs .xlsx ({runs} runs)  [{pace()}]")
+            training = folder / "training_770.xlsx"  # made by (d)
+            timed = bench_ods(folder, {"article": article, "training 770 steps": training}, runs)
+            if timed is None:
+                print("    LibreOffice (soffice and python3-uno) is not installed")
+            for name, (xlsx, ods) in (
+                (k, (v[".xlsx"], v[".ods"])) for k, v in (timed or {}).items()
+            ):
+                print(
+                    f"    {name:20} .xlsx {xlsx[0]:5.2f} s (cpu {xlsx[1]:5.2f})  "
+                    f".ods {ods[0]:5.2f} s (cpu {ods[1]:5.2f})  "
+                    f"ratio {ods[0] / xlsx[0]:.2f}x wall, {ods[1] / xlsx[1]:.2f}x CPU "
+                    "(target <= 1.5)"
+                )
+
+        print(f"\n(f) finding the table by its labels, share of verify's time  [{pace()}]")
+        for name, share, find, whole in bench_locate(folder, runs):
             print(
-                f"    {name:20} .xlsx {xlsx[0]:5.2f} s (cpu {xlsx[1]:5.2f})  "
-                f".ods {ods[0]:5.2f} s (cpu {ods[1]:5.2f})  ratio {ods[0] / xlsx[0]:.2f}x wall, "
-                f"{ods[1] / xlsx[1]:.2f}x CPU (target <= 1.5)"
+                f"    {name:34} find {1e3 * find:7.1f} ms of {1e3 * whole:7.1f} ms "
+                f"({100 * share:4.1f} %; target <= 10 %)"
             )
+
+
+def bench_locate(folder: Path, runs: int) -> list[tuple[str, float, float, float]]:
+    """verify's own time (in one process, after reading) and the part spent placing the layout."""
+    import openpyxl
+
+    from sheetgen import build
+    from sheetgen.safety import configured_limits, read_checked
+    from sheetgen.verify import find_layout, verify_workbook
+
+    moved = build(folder / "locate_moved.xlsx", force=True)
+    wb = openpyxl.load_workbook(moved)
+    ws = wb.worksheets[0]
+    ws.move_range(ws.dimensions, rows=3, cols=2, translate=True)
+    wb.save(moved)
+    training = build(folder / "locate_t.xlsx", "training:steps=770", force=True)
+    wb = openpyxl.load_workbook(training)
+    ws = wb.worksheets[0]
+    ws.move_range(ws.dimensions, rows=2, cols=1, translate=True)
+    del wb.defined_names["SHEETGEN_LAYOUT"]  # as ExcelJS or a copy to a new workbook drops it
+    wb.save(folder / "locate_t_moved.xlsx")
+    cases = [
+        ("article", build(folder / "locate_article.xlsx", force=True)),
+        ("article, moved 3 rows 2 columns", moved),
+        ("training, 770 steps", training),
+        ("  the same moved, spec dropped", folder / "locate_t_moved.xlsx"),
+    ]
+    out = []
+    for name, path in cases:
+        book = read_checked(path, configured_limits()).book
+        finds, wholes = [], []
+        for _ in range(runs):
+            started = time.perf_counter()
+            find_layout(book, None, str(path))
+            finds.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            verify_workbook(path)
+            wholes.append(time.perf_counter() - started)
+        find, whole = statistics.median(finds), statistics.median(wholes)
+        out.append((name, find / whole, find, whole))
+    return out
 
 
 if __name__ == "__main__":

@@ -47,7 +47,34 @@ def parameters(
             raise UsageError(f"The parameter {key} must be a finite number, not {value}.")
     if values.get("tiny", 1.0) == 0:
         raise UsageError("Tiny must not be 0: the faux gradients divide by it.")
+    _refuse_overflow(layout, values)
     return values
+
+
+EXP_LIMIT = 709.782712893384
+"""The largest x whose EXP(x) a spreadsheet can hold (Excel and LibreOffice show #NUM! above)."""
+
+
+def _refuse_overflow(layout: Layout, values: Mapping[str, float]) -> None:
+    """Parameters whose sheet overflows in every spreadsheet application (#NUM!) are refused
+    in one sentence: such a sheet could never verify, and teaches nothing. A number past
+    1.8e308 (``1e200 * 1e200``) overflows; so does a sigmoid's ``EXP(-net)`` for a net below
+    -709.78, though Python's sigmoid stays finite there."""
+    from .models import model_for
+
+    sigmoid = layout.settings.get("activation") == "sigmoid"
+    computed = model_for(layout.settings)(values, layout.settings).values
+    for quantity, value in computed.items():
+        if not math.isfinite(value):
+            raise UsageError(
+                f"With these parameters {quantity} overflows (a spreadsheet shows #NUM!): "
+                "use smaller numbers."
+            )
+        if sigmoid and (quantity == "net" or quantity.endswith(".net")) and value < -EXP_LIMIT:
+            raise UsageError(
+                f"With these parameters {quantity} is {value:.6g}, and a spreadsheet's EXP "
+                f"overflows below -{EXP_LIMIT:.2f} (#NUM!): use smaller inputs or weights."
+            )
 
 
 def build_workbook(layout: Layout, params: Mapping[str, float]) -> Workbook:

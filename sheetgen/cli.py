@@ -282,7 +282,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
         annotated = check_output(args.annotate, force=args.force)
         if annotated.exists() and annotated.resolve() == Path(args.path).resolve():
             raise UsageError("The feedback copy must not overwrite the learner's workbook.")
-    report = verify_workbook(Path(args.path), args.layout, variants=args.variants, limits=limits)
+    report = verify_workbook(
+        Path(args.path), args.layout, variants=args.variants, sheet=args.sheet, limits=limits
+    )
     print(to_json(report) if args.json else to_text(report, only_wrong=args.only_wrong))
     if args.annotate is not None:
         from ._annotate import annotate
@@ -495,6 +497,12 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--only-wrong", action="store_true", help="list only the cells that fail")
     p.add_argument(
         "--layout", default=None, help="template name or spec (default: what the file records)"
+    )
+    p.add_argument(
+        "--sheet",
+        default=None,
+        metavar="NAME",
+        help="the sheet to judge (default: the one holding the layout with the learner's work)",
     )
     _add_teacher_options(p)
     p.add_argument(

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import functools
 import random
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -76,7 +77,7 @@ def diagnose(
     book = Book.of(book)
     ws = book.sheet(sheet.title) or Sheet(sheet.title, {})
     graph = _Graph(ev, ws.title)
-    todo = recorded_todo(book)
+    todo = frozenset(layout.current(at) for at in recorded_todo(book))
     specs = {c.at: c for c in layout.cells}
     cells = [_reclassify(c, ws, specs.get(c.cell), todo) for c in report.cells]
     n = VARIANTS if variants is None else variants
@@ -145,7 +146,7 @@ def _mark_unedited(c: CellResult, spec: CellSpec | None, todo: frozenset[str]) -
     if c.cell in todo:
         same = c.formula is None and c.found is None
     elif spec.formula is not None:
-        same = c.formula is not None and _normal(c.formula) == _normal(spec.formula)
+        same = c.formula is not None and normal_formula(c.formula) == normal_formula(spec.formula)
     else:
         return c
     return replace(c, edited=False) if same else c
@@ -396,7 +397,7 @@ def suspects(ev: Evaluator, sheet: str, layout: Layout) -> set[str]:
                 out.add(spec.at)  # a formula where the template has a number
         elif (
             text is None
-            or _normal(text) != _normal(spec.formula)
+            or normal_formula(text) != normal_formula(spec.formula)
             or any(d[0] != sheet or d[1] not in inside for d in ev.dependencies((sheet, spec.at)))
         ):
             out.add(spec.at)
@@ -404,7 +405,7 @@ def suspects(ev: Evaluator, sheet: str, layout: Layout) -> set[str]:
 
 
 @functools.lru_cache(maxsize=4096)
-def _normal(formula: str) -> str:
+def normal_formula(formula: str) -> str:
     """A formula without ``$``, spaces and case, outside string literals."""
     pieces = formula.split('"')
     pieces[::2] = [p.replace("$", "").replace(" ", "").upper() for p in pieces[::2]]
@@ -498,9 +499,36 @@ def _explain(
             f"Wrong only because {names} {'is' if len(c.causes) == 1 else 'are'} wrong: "
             f"fix {'it' if len(c.causes) == 1 else 'them'} first. {why}"
         ).strip()
-    hint = specs[c.cell].note if c.cell in specs and c.status not in ("ok",) else None
+    hint = _hint(specs[c.cell], specs) if c.cell in specs and c.status not in ("ok",) else None
     parts = [why, f"Hint: {hint}" if hint and not c.causes else ""]
     return replace(c, explanation=" ".join(p for p in parts if p))
+
+
+def _hint(spec: CellSpec, specs: Mapping[str, CellSpec]) -> str | None:
+    """The cell's note, or (a network's later neurons, a training's later steps carry none,
+    to keep the file light) the note of the same quantity elsewhere: ``step7.loss`` gets
+    ``step1.loss``'s, ``global.n2_3.net`` gets ``global.n2_1.net``'s."""
+    if spec.note or spec.quantity is None:
+        return spec.note
+    if _HINTS[0] is not specs:  # one table per report, built on its first note-less cell
+        table: dict[str, str] = {}
+        for other in specs.values():
+            if other.note and other.quantity is not None:
+                table.setdefault(_shape(other.quantity), other.note)
+        _HINTS[:] = [specs, table]
+    hints = _HINTS[1]
+    assert isinstance(hints, dict)
+    return hints.get(_shape(spec.quantity))
+
+
+_DIGITS = re.compile(r"\d+")
+
+
+def _shape(quantity: str) -> str:
+    return _DIGITS.sub("#", quantity)
+
+
+_HINTS: list[object] = [None, {}]
 
 
 def _why(c: CellResult, ws: Sheet, graph: _Graph, specs: Mapping[str, CellSpec]) -> str:

@@ -17,7 +17,7 @@ import os
 import re
 import tomllib
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -27,6 +27,8 @@ from .errors import TemplateError, UsageError
 CellKind = Literal["text", "input", "constant", "formula"]
 
 _REF = re.compile(r"\{(\.?[A-Za-z_][\w.]*)\}")
+_TEMPLATE_CELL = re.compile(r"(?<![\w.])[A-Z]{1,3}[0-9]+(?![\w(])")
+"""A cell address in a resolved template formula (``B5``; not ``LOG10(`` nor ``Tiny``)."""
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,12 @@ class Layout:
     freeze: str | None = None  # the first cell that scrolls (frozen headers above and left)
     spec: str = ""  # what `resolve_layout` rebuilds this layout from; stored in built workbooks
     charts: tuple[ChartSpec, ...] = ()
+    moved: Mapping[str, str] = field(default_factory=dict)
+    """For a layout found elsewhere on a sheet (``relocated``): built address -> current one."""
+
+    def current(self, at: str) -> str:
+        """Where the cell the builder put at ``at`` is now (``at`` itself unless moved)."""
+        return self.moved.get(at, at)
 
     def __iter__(self) -> Iterator[CellSpec]:
         return iter(self.cells)
@@ -411,14 +419,48 @@ def _cell(raw: Mapping[str, Any], at: str, address_of: Mapping[str, str], origin
         return CellSpec(kind="constant", value=float(raw["value"]), **common)
     if "formula" in raw:
         source = str(raw["formula"])
-        prefix = quantity.rsplit(".", 1)[0] + "." if "." in quantity else ""
-
-        def resolve(match: re.Match[str]) -> str:
-            ref = match.group(1)
-            target = prefix + ref[1:] if ref.startswith(".") else ref
-            if target not in address_of:
-                raise TemplateError(f"{origin}: {at} refers to unknown quantity {target!r}.")
-            return address_of[target]
-
-        return CellSpec(kind="formula", formula=_REF.sub(resolve, source), source=source, **common)
+        formula = _resolved(source, quantity, address_of, f"{origin}: {at}")
+        return CellSpec(kind="formula", formula=formula, source=source, **common)
     raise TemplateError(f"{origin}: cell {at} needs one of text, input, value or formula.")
+
+
+def _resolved(source: str, quantity: str, address_of: Mapping[str, str], where: str) -> str:
+    """A template formula (``={.net}*{weight}``) with each quantity's address in place."""
+    prefix = quantity.rsplit(".", 1)[0] + "." if "." in quantity else ""
+
+    def resolve(match: re.Match[str]) -> str:
+        ref = match.group(1)
+        target = prefix + ref[1:] if ref.startswith(".") else ref
+        if target not in address_of:
+            raise TemplateError(f"{where} refers to unknown quantity {target!r}.")
+        return address_of[target]
+
+    return _REF.sub(resolve, source)
+
+
+def relocated(layout: Layout, where: Mapping[str, str]) -> Layout:
+    """``layout`` with each cell moved to ``where[cell.at]`` (cells not in ``where`` left out).
+
+    What ``verify`` checks when a learner moved the table: the same quantities, formulas
+    pointing at the cells' current addresses (as a spreadsheet application rewrites them), the
+    defined names pointing where they point now. Charts and frozen panes are the builder's.
+    """
+    cells = []
+
+    def moved(match: re.Match[str]) -> str:
+        return where.get(match.group(0), match.group(0))
+
+    for c in layout.cells:
+        if c.at not in where:
+            continue
+        spec = object.__new__(CellSpec)  # a copy with two fields changed: 10,000 cells of a
+        fields = spec.__dict__  # training run are placed in milliseconds, not a tenth of a second
+        fields.update(c.__dict__)
+        fields["at"] = where[c.at]
+        if c.formula is not None:
+            fields["formula"] = _TEMPLATE_CELL.sub(moved, c.formula)
+        cells.append(spec)
+    names = {name: where.get(at, at) for name, at in layout.names.items()}
+    return replace(
+        layout, cells=tuple(cells), names=names, charts=(), freeze=None, moved=dict(where)
+    )

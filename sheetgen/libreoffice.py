@@ -70,6 +70,7 @@ __all__ = [
     "pdf_to_png",
     "recalculate",
     "render",
+    "restructure",
 ]
 
 XLSX_FILTER = "Calc MS Excel 2007 XML"
@@ -206,6 +207,30 @@ def edit(
     _run_uno_job(src, dst, edits=edits, sheet=sheet, timeout=timeout, insert_rows=insert_rows)
 
 
+def restructure(
+    src: Path,
+    dst: Path,
+    ops: Sequence[Mapping[str, object]],
+    *,
+    edits: Mapping[str, str | float] | None = None,
+    sheet: str | None = None,
+    timeout: float = 120,
+) -> None:
+    """Edit the structure of ``src`` the way a person does in LibreOffice, then save ``dst``
+    (its suffix chooses the format, as for :func:`edit`).
+
+    ``ops`` run in order on ``sheet`` (default: the first), before ``edits`` (as in
+    :func:`edit`): ``{"op": "insert_rows", "at": 5, "count": 1}`` inserts above row 5 (1-based,
+    as the row headers show), ``remove_rows``, ``insert_columns`` / ``remove_columns`` (``at``
+    a column letter), ``{"op": "move", "range": "A1:K11", "to": "C4"}`` (cut and paste),
+    ``{"op": "copy_sheet", "name": "Neuron (2)"}`` (a copy placed after the sheet, which later
+    ops and edits then work on), ``{"op": "rename", "name": "Mine"}``, ``{"op":
+    "to_new_workbook"}`` (the sheet copied alone into a new workbook). LibreOffice rewrites
+    every formula and defined name that refers to what moved, as it does for a person.
+    """
+    _run_uno_job(src, dst, edits=edits or {}, sheet=sheet, timeout=timeout, ops=ops)
+
+
 def recalculate_many(sources: Sequence[Path], out_dir: Path, *, timeout: float = 600) -> list[Path]:
     """Recalculate many workbooks in ONE LibreOffice run, saving each as .xlsx in ``out_dir``.
 
@@ -325,6 +350,7 @@ def _run_uno_job(
     edits: Mapping[str, str | float],
     sheet: str | None,
     timeout: float,
+    ops: Sequence[Mapping[str, object]] = (),
     insert_rows: Sequence[int] = (),
 ) -> None:
     """Start soffice listening on a private pipe and let ``_UNO_SCRIPT`` do the work."""
@@ -356,6 +382,7 @@ def _run_uno_job(
             "sheet": sheet,
             "insert_rows": [int(row) - 1 for row in insert_rows],
             "edits": job_edits,
+            "ops": [dict(op) for op in ops],
             "deadline_seconds": timeout,
         }
         (tmp / "job.json").write_text(json.dumps(job), encoding="utf-8")
@@ -773,6 +800,7 @@ def run(desktop, job):
         if doc is not None:
             doc.close(True)
         fail("input", "LibreOffice could not open the file as a spreadsheet")
+    first = doc
     try:
         sheets = doc.Sheets
         if job["sheet"] is None:
@@ -784,6 +812,11 @@ def run(desktop, job):
                  % (job["sheet"], ", ".join(sheets.ElementNames)))
         for index in job.get("insert_rows", []):
             sheet.Rows.insertByIndex(index, 1)
+        for op in job.get("ops", []):
+            if op["op"] == "to_new_workbook":
+                doc, sheet = to_new_workbook(desktop, doc, sheet)
+            else:
+                sheet = restructure(doc, sheet, op)
         for e in job["edits"]:
             try:
                 cell = sheet.getCellRangeByName(e["cell"])
@@ -800,8 +833,56 @@ def run(desktop, job):
         doc.calculateAll()
         doc.storeToURL(job["dst"], (prop("FilterName", job["filter"]), prop("Overwrite", True)))
     finally:
-        doc.close(True)
+        if doc is not first:
+            doc.close(True)
+        first.close(True)
     print(json.dumps({"ok": True}))
+
+
+def to_new_workbook(desktop, doc, sheet):
+    # "Move or copy sheet... to a new document": the sheet alone in a new workbook.
+    new = desktop.loadComponentFromURL("private:factory/scalc", "_blank", 0,
+                                       (prop("Hidden", True),))
+    name = sheet.Name
+    new.Sheets.importSheet(doc, name, 0)
+    for other in list(new.Sheets.ElementNames):
+        if other != name:
+            new.Sheets.removeByName(other)
+    return new, new.Sheets.getByName(name)
+
+
+def restructure(doc, sheet, op):
+    # One structural edit, as a person makes it; returns the sheet later edits go to.
+    kind = op["op"]
+    if kind in ("insert_rows", "remove_rows"):
+        rows = sheet.Rows
+        index = int(op["at"]) - 1
+        if kind == "insert_rows":
+            rows.insertByIndex(index, int(op.get("count", 1)))
+        else:
+            rows.removeByIndex(index, int(op.get("count", 1)))
+    elif kind in ("insert_columns", "remove_columns"):
+        columns = sheet.Columns
+        index = columns.getByName(op["at"]).getRangeAddress().StartColumn
+        if kind == "insert_columns":
+            columns.insertByIndex(index, int(op.get("count", 1)))
+        else:
+            columns.removeByIndex(index, int(op.get("count", 1)))
+    elif kind == "move":
+        source = sheet.getCellRangeByName(op["range"]).getRangeAddress()
+        target = sheet.getCellRangeByName(op["to"]).getCellAddress()
+        sheet.moveRange(target, source)
+    elif kind == "copy_sheet":
+        sheets = doc.Sheets
+        names = list(sheets.ElementNames)
+        position = names.index(sheet.Name) + 1
+        sheets.copyByName(sheet.Name, op["name"], position)
+        sheet = sheets.getByName(op["name"])
+    elif kind == "rename":
+        sheet.Name = op["name"]
+    else:
+        fail("usage", "unknown structural edit %r" % kind)
+    return sheet
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ sheets (networks, training runs) register a function here and reuse everything e
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -45,6 +46,38 @@ class Reference:
     def _amplification(self) -> Mapping[str, float]:
         given = self.amplification
         return given() if callable(given) else given
+
+    def loss_rounding(self, prefix: str) -> float:
+        """A bound on what the loss computed under ``prefix`` ("", ``nudge.weight.``,
+        ``nudge.weight.down.``) carries in rounding, in units of eps (see ``sheetgen.verify``).
+
+        ``|loss| + Σ 2 |error| (|output| + |target| + value_scale)`` over the errors that loss
+        adds up: each error rounds by about eps (|output| + |target|), the output by what its
+        net rounds (eps value_scale), and the loss's slope (at most 2 |error|) carries both.
+        """
+        return self._loss_rounding.get(prefix, self.loss_scale)
+
+    @functools.cached_property
+    def _loss_rounding(self) -> Mapping[str, float]:
+        out: dict[str, float] = {}
+        values = self.values
+        for key, error in values.items():
+            if key != "error" and not key.endswith(".error"):
+                continue
+            head = key[: -len("error")]  # "", "nudge.bias.", "nudge.bias.down.", "nudge.w.n2_1."
+            parts = head.split(".")
+            if len(parts) >= 2 and _NEURON.fullmatch(parts[-2]):  # one output of a network
+                head = ".".join(parts[:-2]) + ("." if len(parts) > 2 else "")
+            output = values.get(key[: -len("error")] + "output", 0.0)
+            target = output - error
+            term = 2 * abs(error) * (abs(output) + abs(target) + self.value_scale)
+            out[head] = out.get(head, 0.0) + term
+        for head in list(out):
+            out[head] += abs(values.get(head + "loss", 0.0))
+        return out
+
+
+_NEURON = re.compile(r"n\d+_\d+")
 
 
 ModelFn = Callable[[Mapping[str, float], Mapping[str, str]], Reference]

@@ -228,9 +228,55 @@ _LOCAL = {
 }
 
 
+_STEP = re.compile(r"step(\d+)\.(.+)")
+_NETWORK_NAME = re.compile(r"\b(?:w(\d+)_(\d+)_(\d+)|b(\d+)_(\d+)|n(\d+)_(\d+)|x(\d+))\b")
+
+
+def _plain_names(text: str) -> str:
+    """A network's names in words: ``w1_2_1`` -> ``w(layer 1, 1→2)``, ``n2_1`` ->
+    ``neuron(layer 2, 1)``, ``b1_2`` -> ``bias(layer 1, 2)``, ``x1`` -> ``input 1``."""
+
+    def word(m: re.Match[str]) -> str:
+        w_l, w_j, w_i, b_l, b_j, n_l, n_j, x = m.groups()
+        if w_l:
+            return f"w(layer {w_l}, {w_i}→{w_j})"
+        if b_l:
+            return f"bias(layer {b_l}, {b_j})"
+        if n_l:
+            return f"neuron(layer {n_l}, {n_j})"
+        return f"input {x}"
+
+    return _NETWORK_NAME.sub(word, text)
+
+
 def describe(quantity: str) -> str:
-    """A short human name for a quantity, for reports: ``global.weight`` -> ``d loss/d weight``."""
+    """A short human name for a quantity, for reports: ``global.weight`` -> ``d loss/d weight``,
+    ``step3.global.w1_2_1`` -> ``step 3: d loss/d w(layer 1, 1→2)``."""
+    if step := _STEP.fullmatch(quantity):
+        number, rest = step.groups()
+        if rest == "number":
+            return f"step {number}"
+        if rest.startswith("new."):
+            return f"step {number}: new {_plain_names(rest[4:])}"
+        inner = describe(rest)
+        return f"step {number}: {inner}"
+    if _NETWORK_NAME.search(quantity):
+        return _plain_names(_describe(quantity)).replace(".", " ")
+    return _describe(quantity)
+
+
+def _describe(quantity: str) -> str:
     head, _, rest = quantity.partition(".")
+    if head == "local" and "." in rest:  # a network neuron's step: local.n2_1.net
+        neuron, _, leaf = rest.partition(".")
+        if leaf.startswith("input"):
+            return f"d net/d {leaf} of {neuron}"
+        return f"{_LOCAL.get(leaf, leaf)} of {neuron}"
+    if head == "local" and rest.startswith(("w", "b")) and "_" in rest:
+        return f"d net/d {rest}"
+    if head == "global" and "." in rest:
+        neuron, _, leaf = rest.partition(".")
+        return f"d loss/d {leaf} of {neuron}"
     if head == "local" and rest in _LOCAL:
         return _LOCAL[rest]
     if head == "local" and _NUMBERED_PARAMETER.fullmatch(rest):
@@ -243,9 +289,17 @@ def describe(quantity: str) -> str:
             return f"faux d loss/d {nudged}"
         if leaf == "distance":
             return f"|faux - real| d/d {nudged}"
+        if leaf == "real":
+            return f"real d loss/d {nudged}"
         if leaf.startswith("down."):
             return f"{leaf[5:]} ({nudged} - Tiny)"
         return f"{leaf} ({nudged} + Tiny)"
+    if head.startswith("n") and "_" in head and rest:  # n2_1.output
+        return f"{rest} of {head}"
+    if head.startswith("target") and head[6:].isdigit():
+        return f"target {head[6:]}"
+    if head == "learning_rate":
+        return "learning rate"
     return "Tiny" if quantity == "tiny" else quantity
 
 

@@ -67,7 +67,8 @@ def to_text(report: Report, *, only_wrong: bool = False) -> str:
         verdict = _VERDICT[c.status] + (f" (via {', '.join(c.causes)})" if c.causes else "")
         rows.append((c.cell, describe(c.quantity), _num(c.expected), _found(c.found), verdict))
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
-    lines = [f"{report.path}: layout {report.layout}, sheet {report.sheet!r}", ""]
+    lines = [f"{report.path}: layout {report.layout}, sheet {report.sheet!r}"]
+    lines += [report.choice, ""] if report.choice else [""]
     for i, r in enumerate(rows):
         lines.append(
             "  ".join(
@@ -134,6 +135,7 @@ def to_dict(report: Report) -> dict[str, Any]:
         "path": report.path,
         "layout": report.layout,
         "sheet": report.sheet,
+        "sheet_choice": report.choice,
         "parameters": {k: _json(v) for k, v in report.parameters.items()},
         "summary": dict(Counter(c.status for c in report.cells)),
         "roots": [c.cell for c in report.roots],

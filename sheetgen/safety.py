@@ -279,6 +279,12 @@ def _count(n: int) -> str:
     return f"{n:,}"
 
 
+def _raise(name: str, needed: float | None = None) -> str:
+    """How a user who trusts the file gets past the limit ``name`` (the end of a sentence)."""
+    value = f"{needed:g}" if needed is not None else "N"
+    return f" (the limit {name}; a file you trust passes with --limit {name}={value})"
+
+
 # --------------------------------------------------------------------------
 # Reading the file
 
@@ -355,7 +361,8 @@ def _read_input(path: Path, limits: Limits) -> bytes:
 def _check_size(label: str, size: int, limits: Limits) -> None:
     if size > limits.max_file_bytes:
         raise UnsafeFileError(
-            f"{label} is larger than the limit of {_count(limits.max_file_bytes)} bytes."
+            f"{label} is larger than the limit of {_count(limits.max_file_bytes)} bytes"
+            f"{_raise('max_file_bytes', size)}."
         )
 
 
@@ -456,7 +463,8 @@ def _check_directory(label: str, infos: list[zipfile.ZipInfo], limits: Limits) -
     if len(infos) > limits.max_entries:
         raise UnsafeFileError(
             f"{label} has {_count(len(infos))} zip entries, "
-            f"more than the limit of {_count(limits.max_entries)}."
+            f"more than the limit of {_count(limits.max_entries)}"
+            f"{_raise('max_entries', len(infos))}."
         )
     seen: set[str] = set()
     total = 0
@@ -485,13 +493,13 @@ def _check_directory(label: str, infos: list[zipfile.ZipInfo], limits: Limits) -
             raise UnsafeFileError(
                 f"{label} has a part ({part}) that inflates to {_count(info.file_size)} "
                 f"bytes, more than the limit of {_count(limits.max_entry_bytes)} "
-                "(a possible zip bomb)."
+                f"(a possible zip bomb){_raise('max_entry_bytes', info.file_size)}."
             )
         total += info.file_size
         if total > limits.max_total_bytes:
             raise UnsafeFileError(
                 f"{label} inflates to more than {_count(limits.max_total_bytes)} bytes "
-                "in total (a possible zip bomb)."
+                f"in total (a possible zip bomb){_raise('max_total_bytes')}."
             )
         if info.file_size > limits.ratio_floor_bytes and info.file_size > limits.max_ratio * max(
             info.compress_size, 1
@@ -499,7 +507,8 @@ def _check_directory(label: str, infos: list[zipfile.ZipInfo], limits: Limits) -
             ratio = info.file_size / max(info.compress_size, 1)
             raise UnsafeFileError(
                 f"{label} has a part ({part}) compressed {ratio:,.0f} to 1, "
-                f"beyond the limit of {limits.max_ratio:,.0f} to 1 (a possible zip bomb)."
+                f"beyond the limit of {limits.max_ratio:,.0f} to 1 (a possible zip bomb)"
+                f"{_raise('max_ratio', float(int(ratio) + 1))}."
             )
     return total
 
@@ -690,7 +699,7 @@ class _XmlScan:
             raise UnsafeFileError(
                 f"{self.label} has {_count(inside)} hyperlinks inside "
                 f"{_count(len(merges))} merged ranges in {self.shown}, more than openpyxl "
-                "can sort out in reasonable time."
+                f"can sort out in reasonable time{_raise('max_merge_link_pairs')}."
             )
 
     def feed(self, chunk: bytes, final: bool = False) -> None:
@@ -735,20 +744,20 @@ class _XmlScan:
     def _too_much_text(self) -> NoReturn:
         raise UnsafeFileError(
             f"{self.label} has a string in {self.shown} longer than "
-            f"{_count(self.max_text)} characters."
+            f"{_count(self.max_text)} characters{_raise('max_text_chars')}."
         )
 
-    def _too_many(self, what: str, limit: int) -> NoReturn:
-        raise UnsafeFileError(f"{self.label} has more than {_count(limit)} {what}.")
+    def _too_many(self, what: str, limit: int, name: str = "max_cells") -> NoReturn:
+        raise UnsafeFileError(f"{self.label} has more than {_count(limit)} {what}{_raise(name)}.")
 
     # --- handlers (the hot path: keep attribute lookups and calls to a minimum)
 
     def _limit_breached(self) -> NoReturn:
         if self.elements > self.max_elements:
-            self._too_many("XML elements", self.max_elements)
+            self._too_many("XML elements", self.max_elements, "max_xml_elements")
         raise UnsafeFileError(
             f"{self.label} nests XML elements in {self.shown} more than "
-            f"{self.max_depth} levels deep."
+            f"{self.max_depth} levels deep{_raise('max_xml_depth')}."
         )
 
     def _start(self, name: str, attrs: dict[str, str]) -> None:
@@ -836,7 +845,8 @@ class _XmlScan:
         if self.formula_work > self.max_formula_work:
             raise UnsafeFileError(
                 f"{self.label} shares formulas over too many cells: filling them in "
-                f"would mean rewriting more than {_count(self.max_formula_work)} characters."
+                f"would mean rewriting more than {_count(self.max_formula_work)} characters"
+                f"{_raise('max_shared_formula_chars')}."
             )
 
     # --- cells and ranges
@@ -903,7 +913,7 @@ class _XmlScan:
                 raise UnsafeFileError(
                     f"{self.label} uses the range A1:{_cell_name(self.max_row, self.max_col)} "
                     f"in {self.shown}, more than the limit of {_count(self.max_area)} "
-                    "cells per sheet."
+                    f"cells per sheet{_raise('max_sheet_area', self.max_row * self.max_col)}."
                 )
 
     def _bad_ref(self, ref: str) -> NoReturn:
@@ -951,12 +961,10 @@ class _XmlScan:
         return ranges
 
     def _dimension(self, ref: str) -> None:
-        _, _, r2, c2 = self._range(ref.split()[0])
-        if r2 > EXCEL_MAX_ROW or c2 > EXCEL_MAX_COL or (r2 * c2) > self.max_area:
-            raise UnsafeFileError(
-                f"{self.label} claims a used range of {_show(ref, 40)} in {self.shown}, "
-                f"more than the limit of {_count(self.max_area)} cells per sheet."
-            )
+        """A sheet's claimed used range is only a claim: LibreOffice writes an empty row
+        1048576 after a row is deleted, and nothing here or in openpyxl builds the claimed
+        box. The cells and merges the sheet really has are what count (``_grow``)."""
+        del ref
 
 
 def _cell_name(row: int, col: int) -> str:
@@ -1131,7 +1139,7 @@ def _vet(
     if records is not None and records > limits.max_entries:
         raise UnsafeFileError(
             f"{label} has {_count(records)} zip entries, "
-            f"more than the limit of {_count(limits.max_entries)}."
+            f"more than the limit of {_count(limits.max_entries)}{_raise('max_entries', records)}."
         )
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))

@@ -11,11 +11,13 @@ cell is right when ``|found - expected| <= REL * |expected| + absolute``, with:
   ``REL = 1e-12`` (thousands of ulps of headroom) and ``absolute = 64 eps S``, where ``S`` is the
   largest magnitude among the parameters (at least 1): it absorbs the cancellation in
   ``output - target`` when the output nearly hits the target.
-- ``faux`` gradients, ``(loss' - loss) / Tiny``: each loss carries a rounding error of about
-  ``eps * Λ`` with ``Λ = max(|loss|, |error| (|output| + |target|))``, and the division by
-  Tiny magnifies it, so ``absolute = 64 eps Λ / |Tiny|`` (Λ also covers the nudged losses;
-  a central difference's ``2 Tiny`` only halves the error). A faux gradient's distance from
-  the real gradient adds the real one's ``64 eps S``.
+- ``faux`` gradients, ``(loss' - loss) / Tiny``: a loss carries at most ``eps * Λ`` in
+  rounding, ``Λ = |loss| + Σ 2 |error| (|output| + |target| + S)`` over the errors it adds
+  (``Reference.loss_rounding``), and the division by Tiny magnifies the difference of two, so
+  ``absolute = 64 eps max(Λ, Λ', Λ'') / |Tiny|`` with each nudged loss's Λ taken at its own
+  (nudged) error: when the output sits on the target the un-nudged error is 0, the nudged
+  one is not. A faux gradient's distance from the real gradient adds the real one's
+  ``64 eps S``.
 
 - Both are multiplied by the reference's ``growth(quantity)`` (1 unless the model says
   otherwise): along a training run, rounding accumulates from step to step, and the training
@@ -37,7 +39,8 @@ from typing import Any, Literal
 from .book import Book, Sheet, text_constant
 from .errors import LayoutNotFoundError, SheetgenError
 from .evaluate import CellError, Evaluator, Value
-from .layout import SPEC_NAME, CellSpec, Layout, available_layouts, load_layout, resolve_layout
+from .layout import SPEC_NAME, CellSpec, Layout, available_layouts, resolve_layout
+from .locate import Miss, Placement, candidates
 from .models import Reference, model_for
 from .reference import kind_of
 from .safety import (
@@ -150,6 +153,8 @@ class Report:
     parameters: Mapping[str, Value]
     cells: tuple[CellResult, ...]
     warnings: tuple[str, ...] = field(default=())
+    choice: str = ""
+    """Which sheet was judged and why, naming the others that hold the layout ("" if one)."""
     spec: str = ""  # the layout's spec when it is generated (``resolve_layout`` rebuilds it)
     blanks: tuple[str, ...] = ()  # the cells an exercise left for the learner to fill in
 
@@ -198,9 +203,13 @@ def verify_workbook(
     variants: int | None = None,
     seed: int | None = None,
     limits: Limits | None = None,
+    sheet: str | None = None,
 ) -> Report:
     """Verify the workbook at ``path``; ``layout`` defaults to whichever template it matches.
 
+    The layout is found by the sheet's own labels and headers wherever they are now
+    (``sheetgen.locate``); when several sheets hold it, the one with the learner's work is
+    judged, and the report names the others (``sheet`` chooses one by name).
     The report is diagnosed (``sheetgen.diagnose``): root causes, plain-word explanations,
     exercise blanks, stale cached values, and ``variants`` re-evaluations with other inputs
     (``seed`` picks them; defaults in ``sheetgen.diagnose``; 0 skips that check).
@@ -211,18 +220,116 @@ def verify_workbook(
 
     checked = read_checked(Path(path), limits or configured_limits())
     book = checked.book
-    if layout is None:
-        layout = recorded_spec(book)  # a generated layout (network, training) is found only so
-    layouts = (
-        [layout if isinstance(layout, Layout) else resolve_layout(layout)]
-        if layout
-        else [load_layout(name) for name in available_layouts()]
-    )
-    lay, sheet = locate(book, layouts, str(path))
+    placement, choice = find_layout(book, layout, str(path), sheet)
+    lay, ws = placement.layout, placement.sheet
     ev = Evaluator(book)
-    report = check(book, sheet, lay, str(path), evaluator=ev)
-    report = replace(report, warnings=(*report.warnings, *findings(checked.facts, book)))
-    return diagnose(book, sheet, lay, report, ev, path=Path(path), variants=variants, seed=seed)
+    report = check(book, ws, lay, str(path), evaluator=ev)
+    extra = (*placement.notes, *findings(checked.facts, book))
+    report = replace(report, warnings=(*report.warnings, *extra), choice=choice)
+    return diagnose(book, ws, lay, report, ev, path=Path(path), variants=variants, seed=seed)
+
+
+def find_layout(
+    book: Book | Any,
+    layout: Layout | str | None,
+    origin: str,
+    sheet: str | None = None,
+) -> tuple[Placement, str]:
+    """The sheet and layout to judge, with a sentence saying which sheet and why.
+
+    ``layout`` (or the spec a built workbook records) names the layout; without either, the
+    templates are tried, then the generated layouts the sheets themselves describe.
+    """
+    from .recognise import recognised_specs
+
+    book = Book.of(book)
+    if sheet is not None and book.sheet(sheet) is None:
+        known = ", ".join(repr(s.title) for s in book.sheets)
+        raise LayoutNotFoundError(f"{origin} has no sheet called {sheet!r} (its sheets: {known}).")
+    if layout is None:
+        layout = recorded_spec(book)  # a generated layout (network, training) is found so
+    if layout:
+        layouts = [layout if isinstance(layout, Layout) else resolve_layout(layout)]
+    else:
+        # What the sheets say they are first (a variant has the article's labels too), then
+        # the templates.
+        layouts = []
+        for spec in [*recognised_specs(book, sheet), *available_layouts()]:
+            try:
+                lay = resolve_layout(spec)
+            except SheetgenError:
+                continue  # what a sheet's texts suggest is only a guess: one that fails is none
+            if all(lay is not known for known in layouts):
+                layouts.append(lay)
+    placed, missed = candidates(book, layouts, sheet)
+    if not placed:
+        raise LayoutNotFoundError(_not_found(origin, layouts, missed, hint=not layout))
+    return choose(placed)
+
+
+def choose(placed: list[Placement]) -> tuple[Placement, str]:
+    """The placement with the learner's work: most checked cells filled in, then most edited."""
+    if len(placed) == 1:
+        return placed[0], ""
+    work = [_work(p) for p in placed]
+    best = max(range(len(placed)), key=lambda i: (work[i], -i))
+    others = [p.sheet.title for i, p in enumerate(placed) if i != best]
+    chosen = placed[best]
+    rivals = [w for i, w in enumerate(work) if i != best]
+    if all(w == work[best] for w in rivals):
+        why = "the first of them (they hold the same work)"
+    elif all(w[0] < work[best][0] for w in rivals):
+        why = f"the one with the learner's work ({_cells(work[best][0])} filled in)"
+    else:
+        why = (
+            f"the one with the learner's work ({_cells(work[best][1])} changed from the built one)"
+        )
+    listed = ", ".join(repr(t) for t in others)
+    return chosen, (
+        f"Judged sheet {chosen.sheet.title!r}, {why}; {listed} also "
+        f"{'holds' if len(others) == 1 else 'hold'} the layout (--sheet NAME judges another)."
+    )
+
+
+def _work(p: Placement) -> tuple[int, int]:
+    from .diagnose import normal_formula
+
+    filled = changed = 0
+    for spec in p.layout.checked:
+        cell = p.sheet.cells.get(spec.at)
+        if cell is None or (cell.formula is None and cell.value is None):
+            continue
+        filled += 1
+        if spec.formula is None or cell.formula is None:
+            changed += cell.formula is not None or cell.value != spec.value
+        else:
+            changed += normal_formula(cell.formula) != normal_formula(spec.formula)
+    for spec in p.layout.inputs:
+        default = p.layout.defaults.get(spec.quantity or "")
+        changed += p.sheet.value(spec.at) != default
+    return filled, changed
+
+
+def _not_found(origin: str, layouts: list[Layout], missed: list[Miss], *, hint: bool) -> str:
+    names = ", ".join(lay.title or lay.name for lay in layouts)
+    nearest = max(missed, key=lambda m: m.found, default=None)
+    if nearest is not None and nearest.found > 0:
+        why = nearest.reason
+    else:
+        labels = [c.text for lay in layouts for c in lay.labels if c.text]
+        first = next((t for t in labels if t.endswith(":")), labels[0] if labels else "")
+        sheets = sorted({m.sheet for m in missed})
+        why = (
+            f"none of its sheets ({', '.join(repr(t) for t in sheets)}) holds its labels "
+            f"(such as {first!r})"
+        )
+    more = (
+        "; if it was built as a variant, network or training sheet, name its layout with "
+        "--layout SPEC (sheetgen templates lists them)"
+        if hint
+        else ""
+    )
+    return f"{origin} has no sheet laid out as expected ({names}): {why}{more}."
 
 
 def findings(facts: FileFacts, book: Book | None = None) -> tuple[str, ...]:
@@ -269,29 +376,12 @@ def recorded_spec(book: Book | Any) -> str | None:
 
 
 def locate(book: Book | Any, layouts: list[Layout], origin: str) -> tuple[Layout, Sheet]:
-    """Find the sheet holding a layout by its labels, not by assuming the first sheet."""
-    best: tuple[float, Layout, Sheet] | None = None
-    for lay in layouts:
-        labels = lay.labels
-        for sheet in Book.of(book).sheets:
-            hits = sum(_same_text(sheet.value(c.at), c.text) for c in labels)
-            score = hits / len(labels) if labels else 0.0
-            if best is None or score > best[0]:
-                best = (score, lay, sheet)
-    if best is None or best[0] < 0.5:
-        names = ", ".join(lay.title or lay.name for lay in layouts)
-        raise LayoutNotFoundError(
-            f"{origin} has no sheet laid out as expected ({names}): its labels and headers "
-            "are not where the layout puts them."
-        )
-    return best[1], best[2]
-
-
-def _same_text(found: object, expected: str | None) -> bool:
-    return (
-        isinstance(found, str)
-        and " ".join(found.split()).lower() == " ".join((expected or "").split()).lower()
-    )
+    """The layout (at the cells' current addresses) and the sheet it is on, by its labels."""
+    placed, missed = candidates(Book.of(book), layouts)
+    if not placed:
+        raise LayoutNotFoundError(_not_found(origin, layouts, missed, hint=False))
+    chosen, _ = choose(placed)
+    return chosen.layout, chosen.sheet
 
 
 def check(
@@ -311,6 +401,16 @@ def check(
     params = ev.evaluate((title, c.at) for c in layout.inputs)
     found = ev.evaluate((title, c.at) for c in layout.checked)
     values = {c.quantity: params[(title, c.at)] for c in layout.inputs if c.quantity}
+    notes = []
+    for c in layout.inputs:
+        v = values.get(c.quantity or "")
+        if isinstance(v, str) and (number := numeric_text(v)) is not None:
+            values[c.quantity or ""] = number  # as Excel reads it in arithmetic
+            notes.append(
+                f"{c.at} holds the text {v!r}, which looks like a number: Excel computes with "
+                f"it as {_fmt(number)}, and so was it checked; retype it as a number (no "
+                "apostrophe, not pasted as text) so that every application reads it."
+            )
     results: list[CellResult] = [
         r for c in layout.inputs if (r := _check_input(c, values)) is not None
     ]
@@ -323,7 +423,7 @@ def check(
         results.append(
             _judge(spec, found[ref], formula, problem.message if problem else None, expected)
         )
-    warnings = tuple(r.message for r in results if r.ok and r.message)
+    warnings = (*notes, *(r.message for r in results if r.ok and r.message))
     return Report(
         path=origin,
         layout=layout.name,
@@ -380,11 +480,12 @@ _LAST_REFERENCE: dict[tuple[int, tuple[tuple[str, float], ...]], tuple[Layout, R
 def tolerance(quantity: str, expected: float, ref: Reference) -> float:
     """The largest difference still counted as right (see the module docstring)."""
     if kind_of(quantity) == "faux":
-        nudge = quantity.rsplit(".", 1)[0]
+        nudge = quantity.rsplit(".", 1)[0] + "."
         lam = max(
             ref.loss_scale,
-            abs(ref.values.get(nudge + ".loss", 0.0)),
-            abs(ref.values.get(nudge + ".down.loss", 0.0)),  # central differences
+            ref.loss_rounding(""),
+            ref.loss_rounding(nudge),
+            ref.loss_rounding(nudge + "down."),  # central differences
         )
         # A faux gradient's distance from the real one also carries the real one's rounding.
         real = 64 * EPS * ref.value_scale if quantity.endswith(".distance") else 0.0
@@ -417,6 +518,9 @@ def _judge(
         return result("empty", f"{spec.at} is empty; it should hold {_fmt(want)}.")
     if isinstance(found, CellError):
         return result("error", f"{spec.at} shows {found.code}; it should be {_fmt(want)}.")
+    if isinstance(found, str) and formula is not None:
+        number = numeric_text(found)  # a formula copying numeric text: a number to Excel's maths
+        found = found if number is None else number
     if isinstance(found, str | bool):
         return result("text", f"{spec.at} holds {_describe(found)}; it should be {_fmt(want)}.")
     close = abs(found - want) <= tolerance(spec.quantity, want, expected)
@@ -436,6 +540,18 @@ def _judge(
     if not close:
         return result("wrong", f"{spec.at} is {_fmt(found)}; it should be {_fmt(want)}.")
     return result("ok")
+
+
+def numeric_text(text: str) -> float | None:
+    """The number Excel reads text as in arithmetic (``'0.4`` -> 0.4), or None."""
+    stripped = text.strip()
+    if not stripped or any(ch.isalpha() and ch not in "eE" for ch in stripped):
+        return None
+    try:
+        number = float(stripped)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _copies_a_parameter(spec: CellSpec) -> bool:
@@ -472,3 +588,7 @@ def _value(v: Value) -> str:
     if isinstance(v, str):
         return repr(v)
     return _fmt(v)
+
+
+def _cells(n: int) -> str:
+    return f"{n} cell{'' if n == 1 else 's'}"

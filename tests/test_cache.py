@@ -20,6 +20,7 @@ import pytest
 from sheetgen import build, build_exercise, verify_workbook
 from sheetgen._build import build_workbook, parameters
 from sheetgen.cache import save_with_cached_values
+from sheetgen.errors import UsageError
 from sheetgen.evaluate import Evaluator, Ref, Value, formula_text
 from sheetgen.layout import Layout, parse_layout, resolve_layout, templates_dir
 from sheetgen.models import Reference, model_for
@@ -207,10 +208,15 @@ def test_where_the_sheet_overflows_the_cache_is_what_the_formulas_give(
     spec: str, overrides: dict[str, Any], error: str, tmp_path: Path
 ) -> None:
     """Python's maths stays finite where a spreadsheet's overflows to #NUM! (tanh(inf) = 1,
-    the reference's sigmoid never takes exp of a large number): such a sheet caches what the
-    engine computes from the formulas, and verify finds nothing stale."""
+    the reference's sigmoid never takes exp of a large number): ``build`` refuses such
+    parameters in one sentence, and a sheet written with them all the same caches what the
+    engine computes from the formulas, so verify finds nothing stale."""
     lay = resolve_layout(spec)
-    path = build(tmp_path / "huge.xlsx", lay, **overrides)
+    with pytest.raises(UsageError, match="overflow"):
+        build(tmp_path / "refused.xlsx", lay, **overrides)
+    params = {**lay.defaults, **overrides}
+    path = tmp_path / "huge.xlsx"
+    save_with_cached_values(build_workbook(lay, params), path, lay, params)
     wb, refs = formula_cells(path)
     engine = Evaluator(wb).evaluate(refs)
     saved = cached(path)

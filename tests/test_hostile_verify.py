@@ -66,7 +66,6 @@ HOSTILE: list[tuple[str, Callable[[Path], Path], str]] = [
     ("bzip2 bomb", hostile.bzip2_bomb, "bzip2"),
     ("huge shared string", hostile.huge_shared_string, "zip bomb"),
     ("whole-sheet merge", hostile.whole_sheet_merge, "A1:XFD1048576"),
-    ("dimension XFD1048576", hostile.claimed_dimension, "claims a used range"),
     ("billion laughs", hostile.xml_entity_bomb, "XML entity"),
     ("encrypted", hostile.encrypted, "password-protected"),
     ("odt", lambda d: hostile.other_zip(d, "odt"), "OpenDocument text document (.odt), not a"),

@@ -1,0 +1,182 @@
+"""How close is close enough: a built sheet verifies at every parameter set the builder
+accepts, and any formula off by 1 % is still caught and named.
+
+The tolerance (``sheetgen.verify.tolerance``) bounds the floating-point error of what the
+sheet computes, the nudged losses of the faux gradients included. These tests hold it to
+both promises: never too tight (a fresh sheet at awkward parameters: the output on the
+target, errors of 1e-12, values up to 1e3, Tiny from 1e-12 to 1), never too loose (every
+formula multiplied by 1.01 is reported, at its address).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sheetgen._build import build, build_workbook, parameters
+from sheetgen.book import Book, Cell, Sheet
+from sheetgen.errors import UsageError
+from sheetgen.layout import Layout, resolve_layout
+from sheetgen.models import model_for
+from sheetgen.verify import check, tolerance, verify_workbook
+
+from .conftest import require_libreoffice
+
+FAMILIES = [
+    "single_neuron",
+    "neuron:activation=sigmoid,loss=squared,difference=central,inputs=2,distance=yes",
+    "neuron:activation=relu,loss=half-squared,difference=forward,inputs=1,distance=yes",
+    "neuron:activation=linear,loss=squared,difference=central,inputs=1,distance=yes",
+    "network:layers=2-2-1,activation=tanh,loss=half-squared",
+    "network:layers=1-2-2,activation=sigmoid,loss=squared",
+    "training:steps=4,learning_rate=0.1,activation=tanh,loss=half-squared",
+    "training:layers=2-2-1,steps=3,learning_rate=0.1,activation=tanh,loss=half-squared",
+]
+
+magnitudes = st.one_of(
+    st.floats(-1.0, 1.0),
+    st.floats(-1e3, 1e3),
+    st.sampled_from([0.0, 1e-12, -1e-12, 1.0, -1.0, 1e3, -1e3]),
+)
+tinies = st.floats(-12.0, 0.0).map(lambda e: 10.0**e)
+
+
+def _outputs(layout: Layout, params: dict[str, float]) -> dict[str, float]:
+    """Each target's output under ``params``: where a target exactly equal to it comes from."""
+    values = model_for(layout.settings)(params, layout.settings).values
+    out = {}
+    for q in params:
+        if q == "target":
+            out[q] = values.get("output", values.get("step1.output", math.nan))
+        elif q.startswith("target"):
+            j = q.removeprefix("target")
+            depth = len(layout.settings.get("layers", "1-1").split("-")) - 1
+            out[q] = values.get(
+                f"n{depth}_{j}.output", values.get(f"step1.n{depth}_{j}.output", math.nan)
+            )
+    return out
+
+
+def _draw(data: st.DataObject, layout: Layout) -> dict[str, float]:
+    params: dict[str, Any] = parameters(layout)
+    for q in params:
+        if q == "learning_rate":
+            params[q] = data.draw(st.floats(0.0, 1.0))
+        elif q == "tiny":
+            params[q] = data.draw(tinies)
+        elif q != "sweep.step":
+            params[q] = data.draw(magnitudes)
+    how = data.draw(st.sampled_from(["free", "on target", "1e-12 off"]))
+    if how != "free":
+        for q, out in _outputs(layout, params).items():
+            if out is not None and math.isfinite(out):
+                params[q] = out if how == "on target" else out + 1e-12
+    return params
+
+
+def _overflows(layout: Layout, params: dict[str, float]) -> bool:
+    """Whether the builder refuses these parameters: something would overflow (#NUM! in every
+    spreadsheet application: a sigmoid's EXP, a training run diverging to infinity), and it
+    says so in one sentence."""
+    try:
+        parameters(layout, params)
+    except UsageError as exc:
+        assert "overflow" in str(exc)
+        return True
+    return False
+
+
+@pytest.mark.parametrize("spec", FAMILIES)
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+def test_a_fresh_sheet_verifies_at_any_parameters(spec: str, data: st.DataObject) -> None:
+    layout = resolve_layout(spec)
+    params = _draw(data, layout)
+    if _overflows(layout, params):
+        return
+    wb = build_workbook(layout, params)
+    report = check(wb, wb[layout.sheet], layout)
+    wrong = [(c.cell, c.quantity, c.found, c.expected) for c in report.wrong]
+    assert not wrong, (params, wrong[:5])
+
+
+@pytest.mark.parametrize("spec", FAMILIES)
+def test_the_reported_near_zero_errors_verify(spec: str, tmp_path: Path) -> None:
+    """The output on the target (to the last digit, and 1e-7 off) verifies, from the file."""
+    layout = resolve_layout(spec)
+    for how in ("on", "near"):
+        params: dict[str, Any] = parameters(layout)
+        for q, out in _outputs(layout, params).items():
+            params[q] = out if how == "on" else out - 1e-7
+        path = build(tmp_path / f"{how}.xlsx", layout, **params)
+        report = verify_workbook(path, variants=0)
+        assert report.ok, [(c.cell, c.found, c.expected) for c in report.wrong]
+
+
+def _times_101(layout: Layout) -> list[tuple[str, str]]:
+    return [(c.at, c.formula) for c in layout.checked if c.formula is not None]
+
+
+@pytest.mark.parametrize("spec", FAMILIES)
+def test_every_formula_off_by_one_percent_is_caught(spec: str) -> None:
+    layout = resolve_layout(spec)
+    params: dict[str, Any] = parameters(layout)
+    book = Book.of(build_workbook(layout, params))
+    sheet = book.sheets[0]
+    expected = check(book, sheet, layout)
+    assert expected.ok
+    values = {c.cell: c.expected for c in expected.cells}
+    quantity = {c.cell: c.quantity for c in expected.cells}
+    ref = model_for(layout.settings)(params, layout.settings)
+    missed, noise = [], []
+    for at, formula in _times_101(layout):
+        want = values.get(at)
+        if not want:
+            continue  # 0 * 1.01 is still 0: no sheet could tell
+        if 0.01 * abs(want) <= tolerance(quantity[at], want, ref):
+            noise.append(quantity[at])  # smaller than the rounding it is made of
+            continue
+        cells = dict(sheet.cells)
+        cells[at] = Cell(None, f"=({formula[1:]})*1.01")
+        changed = Sheet(sheet.title, cells, sheet.names)
+        report = check(Book((changed,), book.names), changed, layout)
+        if at not in {c.cell for c in report.wrong}:
+            missed.append(at)
+    assert not missed
+
+
+def test_sheets_libreoffice_recalculated_still_verify(tmp_path: Path) -> None:
+    """A sample of awkward parameter sets, built, recalculated and saved by LibreOffice."""
+    require_libreoffice()
+    from sheetgen.libreoffice import recalculate_many
+
+    rng = random.Random(14)
+    built = []
+    for i, spec in enumerate(FAMILIES):
+        layout = resolve_layout(spec)
+        params: dict[str, Any] = parameters(layout)
+        for q in params:
+            if q == "tiny":
+                params[q] = 10.0 ** rng.uniform(-12, 0)
+            elif q not in ("learning_rate", "sweep.step"):
+                params[q] = rng.choice([rng.uniform(-1, 1), rng.uniform(-30, 30)])
+        if i % 2 == 0:
+            for q, out in _outputs(layout, params).items():
+                params[q] = out
+        if _overflows(layout, params):
+            continue
+        built.append(build(tmp_path / f"f{i}.xlsx", layout, **params))
+    (tmp_path / "lo").mkdir()
+    for path in recalculate_many(built, tmp_path / "lo"):
+        report = verify_workbook(path, variants=0)
+        assert report.ok, (path.name, [(c.cell, c.found, c.expected) for c in report.wrong][:5])
