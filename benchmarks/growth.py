@@ -19,8 +19,8 @@ from pathlib import Path
 os.environ.setdefault("TQDM_DISABLE", "1")
 
 from sheetgen import build, verify_workbook
-from sheetgen.evaluate import compile_formula
-from sheetgen.layout import resolve_layout
+from sheetgen.engine.evaluate import compile_formula
+from sheetgen.layouts.layout import resolve_layout
 
 SPECS = [
     "single_neuron",

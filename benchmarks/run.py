@@ -12,7 +12,7 @@ in one run and side by side:
     ``sheetgen grade`` command on all cores (a whole process, start-up included), the same
     writing the HTML class report (copy detection is always on), the report's rendering
     alone, and
-    ``sheetgen.batch.verify_each`` in one process, vs an ``ExcelModel`` loop, plus peak RSS
+    ``sheetgen.check.batch.verify_each`` in one process, vs an ``ExcelModel`` loop, plus peak RSS
     after 100 and after 1,000 workbooks (bounded memory: the second must not grow);
 (c) headless LibreOffice recalculating the same files (``--convert-to xlsx``, a private
     profile that always recalculates), where installed;
@@ -67,7 +67,7 @@ print(json.dumps({"wall": time.perf_counter() - t, "cpu": time.process_time() - 
 
 SHEETGEN_LOOP = """
 import json, sys, time, resource
-from sheetgen.batch import verify_each
+from sheetgen.check.batch import verify_each
 paths = sys.argv[1:]
 marks = {}
 t = time.perf_counter(); c = time.process_time(); ok = wrong = failed = 0
@@ -86,8 +86,8 @@ print(json.dumps({"wall": time.perf_counter() - t, "cpu": time.process_time() - 
 
 EVALUATOR_BIG = """
 import json, sys, time
-from sheetgen.evaluate import Evaluator
-from sheetgen.safety import read_checked
+from sheetgen.engine.evaluate import Evaluator
+from sheetgen.workbook.safety import read_checked
 from pathlib import Path
 path, sheet = sys.argv[1], sys.argv[2]
 t = time.perf_counter(); book = read_checked(Path(path)).book; load = time.perf_counter() - t
@@ -101,7 +101,7 @@ print(json.dumps({"load": load, "wall": time.perf_counter() - t,
 
 REPORT_ALONE = """
 import json, sys, time
-from sheetgen.grade import grade_class
+from sheetgen.teacher.grade import grade_class
 result = grade_class([sys.argv[1]])
 t = time.perf_counter(); c = time.process_time()
 import matplotlib
@@ -150,7 +150,7 @@ def make_class(folder: Path, n: int, seed: int = 5) -> list[Path]:
     import openpyxl
 
     from sheetgen import build
-    from sheetgen.layout import load_layout
+    from sheetgen.layouts.layout import load_layout
 
     layout = load_layout()
     at = {q: c.at for q, c in layout.by_quantity.items()}
@@ -287,7 +287,7 @@ def bench_training(
     """``sheetgen verify`` as a whole process on training sheets of ``steps`` steps, each
     interleaved with the yardstick (its median is the last number of each row)."""
     from sheetgen import build
-    from sheetgen.layout import resolve_layout
+    from sheetgen.layouts.layout import resolve_layout
 
     rows = []
     for n in steps:
@@ -584,8 +584,8 @@ def bench_locate(folder: Path, runs: int) -> list[tuple[str, float, float, float
     import openpyxl
 
     from sheetgen import build
-    from sheetgen.safety import configured_limits, read_checked
-    from sheetgen.verify import find_layout, verify_workbook
+    from sheetgen.check.verify import find_layout, verify_workbook
+    from sheetgen.workbook.safety import configured_limits, read_checked
 
     moved = build(folder / "locate_moved.xlsx", force=True)
     wb = openpyxl.load_workbook(moved)

@@ -20,9 +20,7 @@ from importlib import import_module as _import_module
 from typing import TYPE_CHECKING as _TYPE_CHECKING
 
 if _TYPE_CHECKING:  # imported lazily below: ``sheetgen --version`` must not load openpyxl
-    from ._annotate import annotate
-    from ._build import build, build_workbook
-    from ._grade import ClassReport, Graded, grade, grade_class, score
+    from .check.verify import CellResult, Report, verify_workbook
     from .errors import (
         InputFileError,
         LayoutNotFoundError,
@@ -32,10 +30,12 @@ if _TYPE_CHECKING:  # imported lazily below: ``sheetgen --version`` must not loa
         UnsafeFileError,
         UsageError,
     )
-    from .exercise import build_exercise, random_parameters
-    from .layout import CellSpec, Layout, available_layouts, load_layout
-    from .reference import Neuron
-    from .verify import CellResult, Report, verify_workbook
+    from .layouts.layout import CellSpec, Layout, available_layouts, load_layout
+    from .maths.neuron import Neuron
+    from .report.annotate import annotate
+    from .teacher.exercise import build_exercise, random_parameters
+    from .teacher.grade import ClassReport, Graded, grade, grade_class, score
+    from .writer.build import build, build_workbook
 
 __version__ = "0.1.0"
 
@@ -69,9 +69,9 @@ __all__ = [
 ]
 
 _HOME = {
-    "annotate": "._annotate",
-    "build": "._build",
-    "build_workbook": "._build",
+    "annotate": ".report.annotate",
+    "build": ".writer.build",
+    "build_workbook": ".writer.build",
     "InputFileError": ".errors",
     "LayoutNotFoundError": ".errors",
     "OutputExistsError": ".errors",
@@ -79,29 +79,29 @@ _HOME = {
     "TemplateError": ".errors",
     "UnsafeFileError": ".errors",
     "UsageError": ".errors",
-    "CellSpec": ".layout",
-    "Layout": ".layout",
-    "available_layouts": ".layout",
-    "load_layout": ".layout",
-    "Neuron": ".reference",
-    "build_exercise": ".exercise",
-    "random_parameters": ".exercise",
-    "ClassReport": "._grade",
-    "Graded": "._grade",
-    "grade": "._grade",
-    "grade_class": "._grade",
-    "score": "._grade",
-    "CellResult": ".verify",
-    "Report": ".verify",
-    "verify_workbook": ".verify",
+    "CellSpec": ".layouts.layout",
+    "Layout": ".layouts.layout",
+    "available_layouts": ".layouts.layout",
+    "load_layout": ".layouts.layout",
+    "Neuron": ".maths.neuron",
+    "build_exercise": ".teacher.exercise",
+    "random_parameters": ".teacher.exercise",
+    "ClassReport": ".teacher.grade",
+    "Graded": ".teacher.grade",
+    "grade": ".teacher.grade",
+    "grade_class": ".teacher.grade",
+    "score": ".teacher.grade",
+    "CellResult": ".check.verify",
+    "Report": ".check.verify",
+    "verify_workbook": ".check.verify",
 }
 
 
 def __getattr__(name: str) -> object:
     """PEP 562: import a public name's module on first use, so each command pays for its own.
 
-    The modules that define ``build``, ``grade`` and ``annotate`` have private names
-    (``_build``...), so importing one never shadows the function of the same name.
+    The modules that define ``build``, ``grade`` and ``annotate`` live in subpackages
+    (``sheetgen.writer.build``...), so importing one never shadows the function of the same name.
     """
     home = _HOME.get(name)
     if home is None:

@@ -2,7 +2,7 @@
 
 openpyxl has these too, but importing anything from openpyxl imports all of openpyxl (and
 numpy), a fifth of a second that ``verify`` no longer pays: it reads workbooks itself
-(``sheetgen.reader``). Excel's limits: columns A..XFD (16,384), rows 1..1,048,576.
+(``sheetgen.workbook.xlsx``). Excel's limits: columns A..XFD (16,384), rows 1..1,048,576.
 """
 
 from __future__ import annotations

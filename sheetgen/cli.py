@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING
 
 from . import __version__
 from .errors import OutputExistsError, SheetgenError, UsageError
-from .fileio import shown
+from .writer.files import shown
 
 if TYPE_CHECKING:
-    from .safety import Limits
+    from .workbook.safety import Limits
 
 PARAMETERS = ("input", "weight", "bias", "target")
 
@@ -44,7 +44,7 @@ VARIANT_OPTIONS = ("activation", "loss", "difference", "inputs", "distance")
 
 
 def _add_variant_options(parser: argparse.ArgumentParser) -> None:
-    from .reference import DIFFERENCES, LOSSES
+    from .maths.neuron import DIFFERENCES, LOSSES
 
     group = parser.add_argument_group(
         "neuron variants (with --activation, any of these builds a 'neuron' layout; "
@@ -89,9 +89,9 @@ def _overrides(args: argparse.Namespace, names: Sequence[str]) -> dict[str, floa
 
 def cmd_reference(args: argparse.Namespace) -> int:
     _import_openpyxl_without_numpy()
-    from ._build import parameters
-    from .layout import load_layout
-    from .reference import Neuron, article_report, describe
+    from .layouts.layout import load_layout
+    from .maths.neuron import Neuron, article_report, describe
+    from .writer.build import parameters
 
     params = parameters(load_layout(), _overrides(args, (*PARAMETERS, "tiny")))
     neuron = Neuron(params["input"], params["weight"], params["bias"], params["target"])
@@ -158,7 +158,7 @@ def build_spec(args: argparse.Namespace) -> str:
     if family == "network":
         options.setdefault("layers", "2-3-1")
     if family == "neuron":
-        from .variants import parse_options
+        from .layouts.neuron import parse_options
 
         return parse_options(options).spec  # the family's canonical spelling
     if not options:
@@ -168,11 +168,11 @@ def build_spec(args: argparse.Namespace) -> str:
 
 def default_output(spec: str) -> Path:
     """``output/`` + a file name derived from the whole spec: distinct specs, distinct names."""
-    from ._build import DEFAULT_OUTPUT
+    from .writer.build import DEFAULT_OUTPUT
 
     family, sep, raw = spec.partition(":")
     if family == "neuron":
-        from .variants import output_name
+        from .layouts.neuron import output_name
 
         return DEFAULT_OUTPUT.parent / output_name(spec)
     if not sep:  # a template's name or a path to one
@@ -193,8 +193,8 @@ def _safe_name(text: str) -> str:
 
 def cmd_build(args: argparse.Namespace) -> int:
     _import_openpyxl_without_numpy()  # the build needs neither numpy nor the formulas engine
-    from .fileio import check_output
-    from .layout import resolve_layout
+    from .layouts.layout import resolve_layout
+    from .writer.files import check_output
 
     spec = build_spec(args)
     if args.blank is not None and not args.exercise:
@@ -205,7 +205,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     if args.no_hints and not args.exercise:
         raise UsageError("--no-hints is for the notes of an exercise: add --exercise.")
     if args.exercise and args.roster:
-        from .exercise import build_class
+        from .teacher.exercise import build_class
 
         if args.seed is not None:
             raise UsageError("--seed and --roster exclude each other: a roster seeds by id.")
@@ -237,7 +237,7 @@ def cmd_build(args: argparse.Namespace) -> int:
         if output.parent.is_dir():
             check_output(output, force=args.force)
     if args.exercise:
-        from .exercise import build_exercise
+        from .teacher.exercise import build_exercise
 
         path = build_exercise(
             output,
@@ -255,10 +255,10 @@ def cmd_build(args: argparse.Namespace) -> int:
         )
         return 0
     if args.seed is not None:
-        from .exercise import seeded_parameters
+        from .teacher.exercise import seeded_parameters
 
         overrides = seeded_parameters(resolve_layout(spec), args.seed, overrides)
-    from ._build import build
+    from .writer.build import build
 
     path = build(output, spec, force=args.force, **overrides)
     print(f"Wrote {shown(path)}", file=sys.stderr)
@@ -266,8 +266,8 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from .report import to_json, to_text
-    from .verify import verify_workbook
+    from .check.verify import verify_workbook
+    from .report.render import to_json, to_text
 
     limits = _limits(args)
     if args.annotate is not None and Path(args.path).suffix.lower() in (".ods", ".ots"):
@@ -277,7 +277,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
             "(File > Save As) and annotate that."
         )
     if args.annotate is not None:  # settled before the check runs, not after its report
-        from .fileio import check_output
+        from .writer.files import check_output
 
         annotated = check_output(args.annotate, force=args.force)
         if annotated.exists() and annotated.resolve() == Path(args.path).resolve():
@@ -287,7 +287,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     )
     print(to_json(report) if args.json else to_text(report, only_wrong=args.only_wrong))
     if args.annotate is not None:
-        from ._annotate import annotate
+        from .report.annotate import annotate
 
         written = annotate(report, args.annotate, force=args.force, limits=limits)
         print(f"Wrote the feedback workbook {shown(written)}", file=sys.stderr)
@@ -295,11 +295,11 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
-    from ._grade import FORMATS, ProgressBar, grade_class
+    from .teacher.grade import FORMATS, ProgressBar, grade_class
 
     limits = _limits(args)
     if args.output is not None:  # settled before grading starts, not after
-        from .fileio import check_output
+        from .writer.files import check_output
 
         check_output(
             args.output,
@@ -333,7 +333,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
 
 
 def cmd_autograder(args: argparse.Namespace) -> int:
-    from .autograder import write_bundle
+    from .teacher.autograder import write_bundle
 
     written = write_bundle(args.output, args.layout, force=args.force)
     print(f"Wrote {written} (upload it as the assignment's Gradescope autograder)", file=sys.stderr)
@@ -342,7 +342,7 @@ def cmd_autograder(args: argparse.Namespace) -> int:
 
 def cmd_templates(args: argparse.Namespace) -> int:
     _import_openpyxl_without_numpy()
-    from .layout import FAMILY_USAGE, available_layouts, load_families, load_layout
+    from .layouts.layout import FAMILY_USAGE, available_layouts, load_families, load_layout
 
     load_families()
     for name in available_layouts():
@@ -368,13 +368,13 @@ def _add_teacher_options(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="NAME=VALUE",
         help="raise a safety limit for files you trust, e.g. max_cells=1000000 "
-        "(repeatable; see sheetgen.safety.Limits; also SHEETGEN_LIMITS)",
+        "(repeatable; see sheetgen.workbook.safety.Limits; also SHEETGEN_LIMITS)",
     )
 
 
 def _limits(args: argparse.Namespace) -> Limits:
     """``SHEETGEN_LIMITS`` and then ``--limit`` options; a bad one is a sentence before any work."""
-    from .safety import configured_limits
+    from .workbook.safety import configured_limits
 
     return configured_limits(args.limit)
 

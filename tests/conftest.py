@@ -16,7 +16,7 @@ import pytest
 
 import sheetgen
 from sheetgen import build, load_layout
-from sheetgen.layout import Layout
+from sheetgen.layouts.layout import Layout
 
 os.environ.setdefault("TQDM_DISABLE", "1")  # for the tests' own ExcelModel runs
 
@@ -94,7 +94,7 @@ def make(tmp_path: Path, layout: Layout) -> Callable[..., Path]:
 
     The teacher-tool tests name cells by address on purpose: that is how a report names them.
     """
-    from sheetgen._build import build_workbook, parameters
+    from sheetgen.writer.build import build_workbook, parameters
 
     def _make(
         name: str = "learner", edits: Mapping[str, object] | None = None, **params: float

@@ -10,9 +10,9 @@ import openpyxl
 import pytest
 
 from sheetgen import annotate, verify_workbook
-from sheetgen._annotate import FILLS, note_sizes
 from sheetgen.cli import main
 from sheetgen.errors import OutputExistsError, UsageError
+from sheetgen.report.annotate import FILLS, note_sizes
 
 Make = Callable[..., Path]
 

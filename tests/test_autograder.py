@@ -21,8 +21,8 @@ import openpyxl
 import pytest
 
 from sheetgen import build, build_exercise
-from sheetgen.autograder import validate_results
 from sheetgen.cli import main
+from sheetgen.teacher.autograder import validate_results
 
 from . import hostile
 

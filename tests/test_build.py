@@ -10,8 +10,8 @@ import openpyxl
 import pytest
 
 from sheetgen import OutputExistsError, UsageError, build
-from sheetgen.evaluate import Evaluator
-from sheetgen.layout import Layout
+from sheetgen.engine.evaluate import Evaluator
+from sheetgen.layouts.layout import Layout
 
 from .test_reference import ARTICLE_SHOWS, shown
 

@@ -18,13 +18,13 @@ import openpyxl
 import pytest
 
 from sheetgen import build, build_exercise, verify_workbook
-from sheetgen._build import build_workbook, parameters
-from sheetgen.cache import save_with_cached_values
+from sheetgen.check.verify import tolerance
+from sheetgen.engine.evaluate import Evaluator, Ref, Value, formula_text
 from sheetgen.errors import UsageError
-from sheetgen.evaluate import Evaluator, Ref, Value, formula_text
-from sheetgen.layout import Layout, parse_layout, resolve_layout, templates_dir
-from sheetgen.models import Reference, model_for
-from sheetgen.verify import tolerance
+from sheetgen.layouts.layout import Layout, parse_layout, resolve_layout, templates_dir
+from sheetgen.maths.models import Reference, model_for
+from sheetgen.writer.build import build_workbook, parameters
+from sheetgen.writer.cached_values import save_with_cached_values
 
 FAMILIES = [
     "single_neuron",

@@ -13,10 +13,10 @@ import openpyxl
 import pytest
 
 from sheetgen import verify_workbook
-from sheetgen._grade import grade_class
 from sheetgen.cli import main
-from sheetgen.exercise import build_class
-from sheetgen.roster import LEARNER_ID, SEED, read_roster, recorded_identity, seed_for
+from sheetgen.teacher.exercise import build_class
+from sheetgen.teacher.grade import grade_class
+from sheetgen.teacher.roster import LEARNER_ID, SEED, read_roster, recorded_identity, seed_for
 
 ROSTER = "Student ID;Full name\n1001;José Müller\n1002;Zoë O'Brien\n1003;Gina Rossi\n"
 
@@ -196,8 +196,8 @@ def test_json_has_a_class_summary(roster: Path, tmp_path: Path) -> None:
 
 
 def test_names_match_folders_as_whole_words(tmp_path: Path) -> None:
-    from sheetgen._grade import Graded, identify
-    from sheetgen.roster import Learner
+    from sheetgen.teacher.grade import Graded, identify
+    from sheetgen.teacher.roster import Learner
 
     roster = (Learner("7", "Li"), Learner("1003", "Gina Rossi"))
     files = [

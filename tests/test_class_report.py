@@ -14,8 +14,8 @@ import openpyxl
 import pytest
 
 from sheetgen import build_exercise
-from sheetgen._grade import ClassReport, grade_class
 from sheetgen.cli import main
+from sheetgen.teacher.grade import ClassReport, grade_class
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 

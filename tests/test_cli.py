@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from sheetgen.cli import main
-from sheetgen.layout import Layout
+from sheetgen.layouts.layout import Layout
 
 from .conftest import edit
 

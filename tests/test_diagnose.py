@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from sheetgen import verify_workbook
-from sheetgen.report import to_dict, to_text
-from sheetgen.verify import CellResult, Report
+from sheetgen.check.verify import CellResult, Report
+from sheetgen.report.render import to_dict, to_text
 
 Make = Callable[..., Path]
 
@@ -275,9 +275,9 @@ def test_typed_copies_of_an_input_follow_the_articles_style_with_a_note(make: Ma
 def _suspects(path: Path) -> set[str]:
     import openpyxl
 
-    from sheetgen.diagnose import suspects
-    from sheetgen.evaluate import Evaluator
-    from sheetgen.layout import load_layout
+    from sheetgen.check.diagnose import suspects
+    from sheetgen.engine.evaluate import Evaluator
+    from sheetgen.layouts.layout import load_layout
 
     layout = load_layout("single_neuron")
     return suspects(Evaluator(openpyxl.load_workbook(path)), layout.sheet, layout)

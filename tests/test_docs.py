@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from sheetgen.cli import main, make_parser
-from sheetgen.layout import Layout
+from sheetgen.layouts.layout import Layout
 
 from .conftest import edit
 

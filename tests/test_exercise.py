@@ -11,8 +11,8 @@ import pytest
 from sheetgen import build, build_exercise, random_parameters, verify_workbook
 from sheetgen.cli import main
 from sheetgen.errors import UsageError
-from sheetgen.layout import Layout
-from sheetgen.report import summary
+from sheetgen.layouts.layout import Layout
+from sheetgen.report.render import summary
 
 
 def test_default_exercise_blanks_the_gradient_rows_and_keeps_labels_and_hints(
@@ -111,7 +111,7 @@ def test_an_ordinary_empty_cell_is_empty_not_to_do(tmp_path: Path) -> None:
 
 
 def _grade_row(path: Path) -> dict[str, object]:
-    from sheetgen._grade import grade_class
+    from sheetgen.teacher.grade import grade_class
 
     return grade_class([path], workers=1, variants=0).rows()[0]
 
@@ -120,7 +120,7 @@ def _fill_from_key(
     exercise: Path, key: Path, sheet: str, cells: dict[str, str] | None = None
 ) -> None:
     """Fill every recorded blank with the key's formula (or ``cells``' own), as a learner would."""
-    from sheetgen.diagnose import recorded_todo
+    from sheetgen.check.diagnose import recorded_todo
 
     wb = openpyxl.load_workbook(exercise)
     answers = openpyxl.load_workbook(key)[sheet]
@@ -168,7 +168,7 @@ def test_a_wrong_filled_blank_is_a_root_and_a_right_one_earns_its_point(
 def test_junit_fails_an_unfinished_workbook(tmp_path: Path) -> None:
     import xml.etree.ElementTree as ET
 
-    from sheetgen._grade import grade_class
+    from sheetgen.teacher.grade import grade_class
 
     path = build_exercise(tmp_path / "ex.xlsx", blanks="E3,C4")
     suites = ET.fromstring(grade_class([path], workers=1, variants=0).to_junit())

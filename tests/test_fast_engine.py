@@ -18,9 +18,9 @@ import openpyxl
 import pytest
 
 from sheetgen import build, verify_workbook
-from sheetgen.evaluate import CellError, Evaluator, compile_formula
-from sheetgen.layout import load_layout
-from sheetgen.safety import open_workbook, read_checked
+from sheetgen.engine.evaluate import CellError, Evaluator, compile_formula
+from sheetgen.layouts.layout import load_layout
+from sheetgen.workbook.safety import open_workbook, read_checked
 
 from .conftest import edit
 
@@ -102,7 +102,7 @@ def engine(workbooks: dict[str, Path]) -> dict[str, dict[str, Any]]:
 
 
 @pytest.mark.parametrize("name", list(EDITS))
-@pytest.mark.parametrize("reader", ["sheetgen.reader", "openpyxl"])
+@pytest.mark.parametrize("reader", ["sheetgen.workbook.xlsx", "openpyxl"])
 def test_fast_path_agrees_with_excelmodel(
     name: str, reader: str, workbooks: dict[str, Path], engine: dict[str, dict[str, Any]]
 ) -> None:
@@ -110,7 +110,7 @@ def test_fast_path_agrees_with_excelmodel(
     it) is what ExcelModel computes from the same file."""
     layout = load_layout()
     path = workbooks[name]
-    source = read_checked(path).book if reader == "sheetgen.reader" else open_workbook(path)
+    source = read_checked(path).book if reader == "sheetgen.workbook.xlsx" else open_workbook(path)
     ev = Evaluator(source)
     cells = [c for c in layout.cells if c.kind != "text"]
     ours = ev.evaluate((layout.sheet, c.at) for c in cells)
@@ -205,7 +205,7 @@ def test_direct_calls_match_the_engines_pipe(text: str) -> None:
     import schedula as sh
     from formulas.tokens.operand import XlError
 
-    from sheetgen.straight import Straight
+    from sheetgen.engine.replay import Straight
 
     compiled = compile_formula(text)
     assert isinstance(compiled.function, Straight), "every formula here should be replayed"
@@ -247,7 +247,7 @@ def test_statistics_functions_still_load_scipy_when_called() -> None:
     """Deferred is not missing: each function gets the real scipy when it runs."""
     code = (
         "import sys\n"
-        "from sheetgen.evaluate import compile_formula\n"
+        "from sheetgen.engine.evaluate import compile_formula\n"
         "from formulas import Ranges\n"
         "import numpy as np\n"
         "print(compile_formula('=MAX(0,A1)').function(-2.0))\n"
@@ -303,7 +303,7 @@ def test_the_engine_keeps_its_own_function_table(article: Path) -> None:
 
 UNDEFERRED = """
 import sys, warnings
-from sheetgen import functions
+from sheetgen.engine import function_table as functions
 functions._DEFERRED = {}  # as if a formulas release took something else from scipy
 from sheetgen import verify_workbook
 with warnings.catch_warnings(record=True) as caught:
@@ -352,7 +352,7 @@ def test_public_names_still_resolve() -> None:
 
     for name in sheetgen.__all__:
         assert getattr(sheetgen, name) is not None
-    importlib_build = sys.modules["sheetgen._build"]
+    importlib_build = sys.modules["sheetgen.writer.build"]
     assert sheetgen.build is importlib_build.build  # the function, not the submodule
     with pytest.raises(AttributeError):
         _ = sheetgen.no_such_name
@@ -373,7 +373,7 @@ def test_build_command_leaves_numpy_importable(tmp_path: Path) -> None:
 
 
 def test_verify_each_streams_reports_and_errors_in_order(workbooks: dict[str, Path]) -> None:
-    from sheetgen.batch import verify_each
+    from sheetgen.check.batch import verify_each
     from sheetgen.errors import SheetgenError
 
     missing = workbooks["article"].with_name("missing.xlsx")
@@ -390,7 +390,7 @@ def test_verify_each_streams_reports_and_errors_in_order(workbooks: dict[str, Pa
 
 
 def test_filled_formulas_compute_as_if_each_were_compiled_alone(tmp_path: Path) -> None:
-    from sheetgen import evaluate
+    from sheetgen.engine import evaluate
 
     wb = openpyxl.Workbook()
     ws = wb.active

@@ -17,9 +17,9 @@ import pandas as pd
 import pytest
 
 from sheetgen import build_exercise, grade, grade_class, score, verify_workbook
-from sheetgen._grade import Graded, ProgressBar, _run, grade_one
 from sheetgen.cli import main
 from sheetgen.errors import UsageError
+from sheetgen.teacher.grade import Graded, ProgressBar, _run, grade_one
 
 from . import hostile
 

@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sheetgen import SheetgenError, build, verify_workbook
-from sheetgen.layout import Layout
+from sheetgen.layouts.layout import Layout
 
 from . import hostile
 from .conftest import edit

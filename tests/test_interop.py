@@ -27,14 +27,14 @@ from hypothesis import strategies as st
 
 from sheetgen import a1, annotate, build, verify_workbook
 from sheetgen import libreoffice as lo
-from sheetgen.book import TEXT_LIMIT, Book, text_constant, text_formula
-from sheetgen.diagnose import recorded_todo
-from sheetgen.exercise import build_exercise
-from sheetgen.layout import SPEC_NAME, Layout, resolve_layout
-from sheetgen.models import model_for
-from sheetgen.reader import read_book
-from sheetgen.roster import Learner
-from sheetgen.verify import tolerance
+from sheetgen.check.diagnose import recorded_todo
+from sheetgen.check.verify import tolerance
+from sheetgen.layouts.layout import SPEC_NAME, Layout, resolve_layout
+from sheetgen.maths.models import model_for
+from sheetgen.teacher.exercise import build_exercise
+from sheetgen.teacher.roster import Learner
+from sheetgen.workbook.book import TEXT_LIMIT, Book, text_constant, text_formula
+from sheetgen.workbook.xlsx import read_book
 
 from .test_real_apps import needs_libreoffice
 

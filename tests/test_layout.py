@@ -10,8 +10,8 @@ import pytest
 
 import sheetgen
 from sheetgen.errors import TemplateError
-from sheetgen.layout import Layout, available_layouts, load_layout, parse_layout
-from sheetgen.reference import Neuron
+from sheetgen.layouts.layout import Layout, available_layouts, load_layout, parse_layout
+from sheetgen.maths.neuron import Neuron
 
 GOLDEN = Path(__file__).parent / "golden"
 PACKAGE = Path(sheetgen.__file__).parent
@@ -66,7 +66,7 @@ def test_no_cell_address_is_typed_in_the_package_code() -> None:
     """Addresses live in templates/ only: no string literal in code is a bare A1 address."""
     address = re.compile(r"^\$?[A-Z]{1,3}\$?[0-9]{1,7}$")
     offenders = []
-    for path in PACKAGE.glob("*.py"):
+    for path in PACKAGE.rglob("*.py"):
         tree = ast.parse(path.read_text())
         docstrings = {
             id(n.body[0].value)

@@ -16,10 +16,10 @@ import pytest
 from openpyxl.workbook.defined_name import DefinedName
 
 from sheetgen import a1, build
+from sheetgen.check.verify import verify_workbook
 from sheetgen.errors import LayoutNotFoundError
-from sheetgen.exercise import build_exercise
-from sheetgen.layout import Layout, resolve_layout
-from sheetgen.verify import verify_workbook
+from sheetgen.layouts.layout import Layout, resolve_layout
+from sheetgen.teacher.exercise import build_exercise
 
 from .conftest import require_libreoffice
 
@@ -230,7 +230,7 @@ def test_network_reports_speak_plainly(tmp_path: Path) -> None:
     report = verify_workbook(path, variants=0)
     root = next(c for c in report.roots if c.cell == cell.at)
     assert "Hint:" in root.explanation
-    from sheetgen.report import to_text
+    from sheetgen.report.render import to_text
 
     text = to_text(report)
     assert "neuron(layer 1, 3)" in text and "global.n1_3" not in text

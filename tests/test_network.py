@@ -10,9 +10,9 @@ import openpyxl
 import pytest
 
 from sheetgen import build, verify_workbook
-from sheetgen.layout import resolve_layout
-from sheetgen.network import Network, default_parameters, parse_layers
-from sheetgen.network_layout import network_model
+from sheetgen.layouts.layout import resolve_layout
+from sheetgen.layouts.network import network_model
+from sheetgen.maths.network import Network, default_parameters, parse_layers
 
 ARCHITECTURES = ["2-3-1", "1-1", "3-4-2", "2-3-3-1", "4-5-3-2"]
 
@@ -169,7 +169,7 @@ def test_bad_specs_are_refused_in_one_sentence(spec: str) -> None:
 
 def test_tolerance_scales_with_the_network() -> None:
     """The model's magnitudes bound the rounding; a formula slip exceeds them by far."""
-    from sheetgen.verify import tolerance
+    from sheetgen.check.verify import tolerance
 
     sizes = parse_layers("2-3-1")
     ref = network_model(default_parameters(sizes), {"layers": "2-3-1"})

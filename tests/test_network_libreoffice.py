@@ -3,9 +3,9 @@
 openpyxl writes formulas without cached values, so LibreOffice computes every cell when it
 loads the file; converting to .xlsx stores those results, which openpyxl reads back with
 ``data_only=True``. Each cell must match the reference model within the verifier's own
-tolerance (``sheetgen.verify.tolerance``): 1e-12 relative plus a few ulps of the magnitudes
+tolerance (``sheetgen.check.verify.tolerance``): 1e-12 relative plus a few ulps of the magnitudes
 involved, multiplied along a training run by the accumulated growth of rounding errors
-(``sheetgen.training.training_model``), about the step number for these runs. LibreOffice
+(``sheetgen.layouts.training.training_model``), about the step number for these runs. LibreOffice
 stores 15 significant digits, well inside that.
 """
 
@@ -19,10 +19,10 @@ import openpyxl
 import pytest
 
 from sheetgen import build
-from sheetgen.layout import Layout, resolve_layout
+from sheetgen.check.verify import tolerance
+from sheetgen.layouts.layout import Layout, resolve_layout
 from sheetgen.libreoffice import recalculate_many
-from sheetgen.models import model_for
-from sheetgen.verify import tolerance
+from sheetgen.maths.models import model_for
 
 from .conftest import require_libreoffice
 

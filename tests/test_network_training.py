@@ -13,12 +13,12 @@ import openpyxl
 import pytest
 
 from sheetgen import build, verify_workbook
+from sheetgen.check.verify import tolerance
 from sheetgen.cli import main
 from sheetgen.errors import SheetgenError
-from sheetgen.layout import resolve_layout
-from sheetgen.models import model_for
-from sheetgen.network import Network, learnable
-from sheetgen.verify import tolerance
+from sheetgen.layouts.layout import resolve_layout
+from sheetgen.maths.models import model_for
+from sheetgen.maths.network import Network, learnable
 
 SPEC = "training:layers=2-2-1,steps=30,learning_rate=0.1"
 SIZES = (2, 2, 1)

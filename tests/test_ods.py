@@ -18,14 +18,14 @@ from pathlib import Path
 import pytest
 
 from sheetgen import build
-from sheetgen._grade import collect
-from sheetgen.book import Cell, CellError
+from sheetgen.check.verify import verify_workbook
 from sheetgen.errors import InputFileError, UnsafeFileError
-from sheetgen.layout import Layout
-from sheetgen.openformula import EXCEL_NAMES, FormulaError, reference, to_excel
-from sheetgen.report import to_json
-from sheetgen.safety import Limits, check_file, read_checked
-from sheetgen.verify import verify_workbook
+from sheetgen.layouts.layout import Layout
+from sheetgen.report.render import to_json
+from sheetgen.teacher.grade import collect
+from sheetgen.workbook.book import Cell, CellError
+from sheetgen.workbook.openformula import EXCEL_NAMES, FormulaError, reference, to_excel
+from sheetgen.workbook.safety import Limits, check_file, read_checked
 
 from .test_hostile_verify import one_sentence, verify_bounded
 
@@ -73,7 +73,7 @@ def test_openformula_becomes_excel(odf: str, excel: str) -> None:
 
 
 def test_another_file_becomes_a_link_the_hazard_check_knows() -> None:
-    from sheetgen.safety import formula_hazards
+    from sheetgen.workbook.safety import formula_hazards
 
     text = to_excel("of:=['file:///home/a/other.ods'#$Sheet1.A1]*2")
     assert text == "='[file:///home/a/other.ods]Sheet1'!A1*2"
@@ -365,7 +365,7 @@ def article_as_ods(path: Path, layout: Layout, changes: dict[str, str] | None = 
     formula translated back to OpenFormula (what LibreOffice would save)."""
     import re
 
-    from sheetgen.safety import read_checked as read
+    from sheetgen.workbook.safety import read_checked as read
 
     book = read(build(path.with_suffix(".xlsx"))).book
     sheet = book.sheet(layout.sheet)

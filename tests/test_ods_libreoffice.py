@@ -18,13 +18,13 @@ import pytest
 
 from sheetgen import a1, build
 from sheetgen import libreoffice as lo
+from sheetgen.check.verify import verify_workbook
 from sheetgen.cli import main
 from sheetgen.errors import SheetgenError
-from sheetgen.layout import Layout
-from sheetgen.openformula import EXCEL_NAMES, to_excel
-from sheetgen.report import to_json
-from sheetgen.safety import read_checked
-from sheetgen.verify import verify_workbook
+from sheetgen.layouts.layout import Layout
+from sheetgen.report.render import to_json
+from sheetgen.workbook.openformula import EXCEL_NAMES, to_excel
+from sheetgen.workbook.safety import read_checked
 
 from .conftest import resolve
 

@@ -1,4 +1,4 @@
-"""sheetgen.reader reads what openpyxl reads (cells, formulas, names), and what it leaves out.
+"""sheetgen.workbook.xlsx reads what openpyxl reads (cells, formulas, names), and what not.
 
 The verifier no longer loads workbooks with openpyxl; these tests hold the reader to
 openpyxl's reading of every kind of file the suite has (built, LibreOffice-saved, edited by a
@@ -16,10 +16,10 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from sheetgen.book import Book, Cell, CellError
-from sheetgen.evaluate import Evaluator
-from sheetgen.reader import ReadError, read_book, shift
-from sheetgen.verify import verify_workbook
+from sheetgen.check.verify import verify_workbook
+from sheetgen.engine.evaluate import Evaluator
+from sheetgen.workbook.book import Book, Cell, CellError
+from sheetgen.workbook.xlsx import ReadError, read_book, shift
 
 GOLDEN = Path(__file__).parent / "golden" / "single_neuron.libreoffice.xlsx"
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -43,7 +43,7 @@ def same_as_openpyxl(path: Path) -> None:
 
 
 def test_built_workbooks_read_as_openpyxl_reads_them(article: Path, tmp_path: Path) -> None:
-    from sheetgen._build import build
+    from sheetgen.writer.build import build
 
     network = build(tmp_path / "network.xlsx", "network:layers=2-3-1")
     training = build(tmp_path / "training.xlsx", "training:steps=5")
@@ -250,7 +250,7 @@ def test_a_broken_part_is_one_sentence_from_verify(tmp_path: Path) -> None:
 
 def test_the_pass_that_vets_a_file_reads_the_same_cells(make: Callable[..., Path]) -> None:
     """verify reads worksheets during the safety layer's pass; the result is the same."""
-    from sheetgen.safety import read_checked
+    from sheetgen.workbook.safety import read_checked
 
     edited = make("edited", {"E2": "=B2*C2-D2", "F2": ("text", "=TANH(E2)"), "B2": "text"})
     for path in (GOLDEN, edited):
@@ -259,7 +259,7 @@ def test_the_pass_that_vets_a_file_reads_the_same_cells(make: Callable[..., Path
 
 def test_a_broken_worksheet_read_while_vetting_is_one_sentence(tmp_path: Path) -> None:
     from sheetgen.errors import InputFileError
-    from sheetgen.safety import read_checked
+    from sheetgen.workbook.safety import read_checked
 
     path = tmp_path / "broken.xlsx"
     path.write_bytes(workbook('<row r="1"><c r="A1" t="s"><v>7</v></c></row>', strings=""))

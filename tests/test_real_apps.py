@@ -21,10 +21,10 @@ import pytest
 
 from sheetgen import build, verify_workbook
 from sheetgen import libreoffice as lo
-from sheetgen.evaluate import Evaluator
-from sheetgen.layout import CellSpec, Layout
-from sheetgen.models import model_for
-from sheetgen.verify import tolerance
+from sheetgen.check.verify import tolerance
+from sheetgen.engine.evaluate import Evaluator
+from sheetgen.layouts.layout import CellSpec, Layout
+from sheetgen.maths.models import model_for
 
 from .conftest import resolve
 from .test_sheet import sweep_reference

@@ -1,6 +1,6 @@
 """The reference neuron against the article and against an independent oracle.
 
-The oracle shares no code with ``sheetgen.reference``: it writes the loss as one mpmath
+The oracle shares no code with ``sheetgen.maths.neuron``: it writes the loss as one mpmath
 expression of the five parameters and differentiates it numerically at 50 digits.
 """
 
@@ -12,7 +12,7 @@ from typing import Any
 import mpmath
 import pytest
 
-from sheetgen.reference import ACTIVATIONS, LOSSES, Neuron, article_report
+from sheetgen.maths.neuron import ACTIVATIONS, LOSSES, Neuron, article_report
 
 mpmath.mp.dps = 50
 
@@ -213,8 +213,8 @@ def test_chart_sweep_matches_the_oracle(activation: str, case: int, step: float)
 def test_the_article_models_chart_is_the_templates() -> None:
     """The neuron model gives the chart's data when given its weight step, as the template's
     table names it, and the table's k column holds the model's k."""
-    from sheetgen.layout import load_layout
-    from sheetgen.models import model_for
+    from sheetgen.layouts.layout import load_layout
+    from sheetgen.maths.models import model_for
 
     lay = load_layout("single_neuron")
     values = model_for(lay.settings)(lay.defaults, lay.settings).values

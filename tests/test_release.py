@@ -16,8 +16,8 @@ import pytest
 
 from sheetgen import OutputExistsError, build
 from sheetgen.cli import FAMILY_OPTIONS, build_spec, default_output, main, make_parser
-from sheetgen.fileio import write_atomically
-from sheetgen.layout import Layout, resolve_layout
+from sheetgen.layouts.layout import Layout, resolve_layout
+from sheetgen.writer.files import write_atomically
 
 from .conftest import edit
 
@@ -154,7 +154,9 @@ FLAG_VALUES = {
 
 def test_every_family_option_has_a_flag_and_every_flag_an_option() -> None:
     """The families' own option lists and the command's flags agree, both ways."""
-    from sheetgen import network_layout, network_training, training, variants
+    from sheetgen.layouts import network as network_layout
+    from sheetgen.layouts import network_training, training
+    from sheetgen.layouts import neuron as variants
 
     declared = {
         "network": set(network_layout.OPTIONS),
@@ -364,7 +366,7 @@ def test_grade_class_takes_limits_and_the_cli_passes_them_without_the_environmen
     article: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from sheetgen import grade_class
-    from sheetgen.safety import Limits
+    from sheetgen.workbook.safety import Limits
 
     before = dict(os.environ)
     twin = article.with_name("twin.xlsx")

@@ -1,4 +1,4 @@
-"""Tests for sheetgen.safety: every hostile file is refused quickly, in one sentence.
+"""Tests for sheetgen.workbook.safety: every hostile file is refused quickly, in one sentence.
 
 The hostile files come from tests/hostile.py and are all small on disk; the
 nastiest are also opened in a child process limited to 1 GiB of address space
@@ -28,9 +28,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sheetgen import safety
 from sheetgen.errors import InputFileError, UnsafeFileError
-from sheetgen.safety import (
+from sheetgen.workbook import safety
+from sheetgen.workbook.safety import (
     Limits,
     check_file,
     formula_hazards,
@@ -459,7 +459,7 @@ import json, resource, sys
 from pathlib import Path
 resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
 from sheetgen.errors import SheetgenError
-from sheetgen.safety import Limits, open_workbook
+from sheetgen.workbook.safety import Limits, open_workbook
 limits = Limits(**json.loads(sys.argv[2]))
 try:
     open_workbook(Path(sys.argv[1]), limits)

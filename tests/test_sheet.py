@@ -20,12 +20,12 @@ from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.formula import ArrayFormula
 
 from sheetgen import verify_workbook
-from sheetgen._build import parameters
-from sheetgen.evaluate import Evaluator, formula_text
-from sheetgen.layout import CellSpec, Layout
-from sheetgen.models import model_for
-from sheetgen.reference import Neuron
-from sheetgen.verify import tolerance
+from sheetgen.check.verify import tolerance
+from sheetgen.engine.evaluate import Evaluator, formula_text
+from sheetgen.layouts.layout import CellSpec, Layout
+from sheetgen.maths.models import model_for
+from sheetgen.maths.neuron import Neuron
+from sheetgen.writer.build import parameters
 
 from .conftest import edit, resolve
 from .test_reference import ARTICLE_SHOWS
@@ -331,7 +331,7 @@ def test_a_fresh_cli_build_reads_as_numbers_in_pandas(tmp_path: Path, layout: La
 
 
 def test_cached_text_booleans_and_errors_read_back_as_such(tmp_path: Path) -> None:
-    from sheetgen.cache import save_with_cached_values
+    from sheetgen.writer.cached_values import save_with_cached_values
 
     wb = openpyxl.Workbook()
     ws = wb.active

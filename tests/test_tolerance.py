@@ -1,7 +1,7 @@
 """How close is close enough: a built sheet verifies at every parameter set the builder
 accepts, and any formula off by 1 % is still caught and named.
 
-The tolerance (``sheetgen.verify.tolerance``) bounds the floating-point error of what the
+The tolerance (``sheetgen.check.verify.tolerance``) bounds the floating-point error of what the
 sheet computes, the nudged losses of the faux gradients included. These tests hold it to
 both promises: never too tight (a fresh sheet at awkward parameters: the output on the
 target, errors of 1e-12, values up to 1e3, Tiny from 1e-12 to 1), never too loose (every
@@ -19,12 +19,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sheetgen._build import build, build_workbook, parameters
-from sheetgen.book import Book, Cell, Sheet
+from sheetgen.check.verify import check, tolerance, verify_workbook
 from sheetgen.errors import UsageError
-from sheetgen.layout import Layout, resolve_layout
-from sheetgen.models import model_for
-from sheetgen.verify import check, tolerance, verify_workbook
+from sheetgen.layouts.layout import Layout, resolve_layout
+from sheetgen.maths.models import model_for
+from sheetgen.workbook.book import Book, Cell, Sheet
+from sheetgen.writer.build import build, build_workbook, parameters
 
 from .conftest import require_libreoffice
 

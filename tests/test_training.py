@@ -12,9 +12,9 @@ import openpyxl
 import pytest
 
 from sheetgen import build, verify_workbook
-from sheetgen.layout import resolve_layout
-from sheetgen.training import training_model
-from sheetgen.verify import tolerance
+from sheetgen.check.verify import tolerance
+from sheetgen.layouts.layout import resolve_layout
+from sheetgen.layouts.training import training_model
 
 START = {"input": 0.4, "target": 0.7, "weight": 0.5, "bias": 0.6}
 

@@ -11,13 +11,13 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from sheetgen._build import build, build_workbook, parameters
+from sheetgen.check.verify import check, verify_workbook
 from sheetgen.cli import main
 from sheetgen.errors import SheetgenError, UsageError
-from sheetgen.layout import Layout, load_layout, resolve_layout
-from sheetgen.report import to_text
-from sheetgen.variants import Options, generate, variant_spec
-from sheetgen.verify import check, verify_workbook
+from sheetgen.layouts.layout import Layout, load_layout, resolve_layout
+from sheetgen.layouts.neuron import Options, generate, variant_spec
+from sheetgen.report.render import to_text
+from sheetgen.writer.build import build, build_workbook, parameters
 
 ACTIVATIONS = ("tanh", "sigmoid", "relu", "linear")
 LOSSES = ("half-squared", "squared")

@@ -16,12 +16,12 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from sheetgen._build import build
-from sheetgen.layout import resolve_layout
+from sheetgen.check.verify import tolerance, verify_workbook
+from sheetgen.layouts.layout import resolve_layout
+from sheetgen.layouts.neuron import Options
 from sheetgen.libreoffice import recalculate_many
-from sheetgen.models import model_for
-from sheetgen.variants import Options
-from sheetgen.verify import tolerance, verify_workbook
+from sheetgen.maths.models import model_for
+from sheetgen.writer.build import build
 
 from .conftest import require_libreoffice
 

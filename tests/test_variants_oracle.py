@@ -18,8 +18,8 @@ from collections.abc import Callable
 import mpmath as mp
 import pytest
 
-from sheetgen.multineuron import MultiNeuron
-from sheetgen.reference import Neuron
+from sheetgen.maths.neuron import Neuron
+from sheetgen.maths.neuron_n import MultiNeuron
 
 mp.mp.dps = 50
 EPS = sys.float_info.epsilon

@@ -8,7 +8,7 @@ import openpyxl
 import pytest
 
 from sheetgen import LayoutNotFoundError, build, verify_workbook
-from sheetgen.layout import Layout
+from sheetgen.layouts.layout import Layout
 
 from .conftest import edit
 
@@ -151,7 +151,7 @@ def test_what_if_evaluation_never_touches_the_workbook(article: Path, layout: La
     """Diagnosis asks "right once its inputs are right?" on an evaluator, not on the sheet."""
     import openpyxl as xl
 
-    from sheetgen.evaluate import Evaluator
+    from sheetgen.engine.evaluate import Evaluator
 
     wb = xl.load_workbook(article)
     ws = wb[layout.sheet]

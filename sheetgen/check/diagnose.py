@@ -1,0 +1,682 @@
+"""Diagnosis that teaches: why each wrong cell is wrong, and which cells to fix first.
+
+``verify.check`` gives every cell a verdict; this module turns the verdicts into feedback:
+
+- **What the cell holds** (its formula and value) and **what it should be**, in plain words,
+  including why an Excel error appears (``#DIV/0!`` because Tiny is 0, ``#VALUE!`` because an
+  input is text, ``#NAME?`` naming the unknown function), and the cells of a circular reference.
+- **Root causes.** A wrong cell is *inherited* when it would be right if the wrong cells it
+  reads held their right values: we test exactly that, by putting the reference values into
+  those cells (in memory) and evaluating the learner's own formula again. Otherwise it is a
+  *root cause*. Inherited cells name their roots (``CellResult.causes``), so a report can list
+  the few cells to fix first with the cells they drag along.
+- **Formulas, not pasted numbers.** A number typed where a formula belongs, a formula that
+  refers to no cell (``=0.00064``) and a formula stored as text are flagged. Then, for
+  ``VARIANTS`` other sets of parameters (drawn reproducibly from ``SEED``), every layout cell
+  is given the reference's value in memory (the file is never touched) and each suspect's own
+  formula (see :func:`suspects`) is evaluated again: a cell right for the numbers it was
+  handed but wrong from right inputs under other parameters is ``fragile``.
+- **Exercises.** An empty cell that an exercise left blank is ``todo``, not ``empty``; a cell
+  whose only fault is that a blank it reads is still to do is ``waiting`` (it would be right with
+  that blank filled in: the same what-if test as for inherited cells); every checked cell the
+  exercise handed out already filled is ``context`` (reported, never scored).
+- **Stale caches.** Values saved in the file that disagree with what its formulas compute
+  give a warning (files written by openpyxl save none, and get none).
+"""
+
+from __future__ import annotations
+
+import functools
+import random
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from .. import a1
+from ..engine.evaluate import CellError, Evaluator, Ref, Value, compile_formula
+from ..layouts.layout import TODO_NAME, CellSpec, Layout
+from ..maths.neuron import describe, kind_of, round_significant
+from ..workbook.book import Book, Sheet, text_constant
+from .verify import (
+    CellResult,
+    Report,
+    _copies_a_parameter,
+    _fmt,
+    _reference,
+    _value,
+    tolerance,
+)
+
+VARIANTS = 3
+"""How many other sets of parameters the sheet is re-evaluated with (0 to skip)."""
+
+SEED = 1
+"""Seed of those parameters: the same file always gets the same verdict."""
+
+Close = Callable[[CellResult, Value], bool]
+
+
+def diagnose(
+    book: Book | Any,
+    sheet: Sheet | Any,
+    layout: Layout,
+    report: Report,
+    ev: Evaluator,
+    *,
+    path: Path | None = None,
+    variants: int | None = None,
+    seed: int | None = None,
+) -> Report:
+    """``report`` with statuses refined, root causes found and every wrong cell explained.
+
+    ``ev`` is the evaluator ``check`` used (its dependency graph is reused). Re-evaluations
+    with other inputs or corrected cells are what-if evaluators: the workbook is never touched.
+    """
+    book = Book.of(book)
+    ws = book.sheet(sheet.title) or Sheet(sheet.title, {})
+    graph = _Graph(ev, ws.title)
+    todo = frozenset(layout.current(at) for at in recorded_todo(book))
+    specs = {c.at: c for c in layout.cells}
+    cells = [_reclassify(c, ws, specs.get(c.cell), todo) for c in report.cells]
+    n = VARIANTS if variants is None else variants
+    if n > 0:
+        cells = _fragility(
+            ev, ws, layout, report.parameters, cells, n, SEED if seed is None else seed
+        )
+    causes = _causes(cells, graph, _closeness(layout, report.parameters))
+    by_cell = {c.cell: c for c in cells}
+    explained = tuple(_explain(c, causes.get(c.cell, ()), ws, graph, specs, by_cell) for c in cells)
+    if todo:
+        explained = exercise_statuses(explained, todo, specs)
+    explained = tuple(_mark_unedited(c, specs.get(c.cell), todo) for c in explained)
+    stale = stale_cache_warning(path, ws, explained) if path else None
+    noted = [c.message for c in explained if c.ok and c.message]
+    warnings = (*report.warnings, *(m for m in noted if m not in report.warnings))
+    blanks = tuple(c.cell for c in explained if c.cell in todo)
+    return replace(
+        report,
+        cells=explained,
+        warnings=(*warnings, *([stale] if stale else [])),
+        blanks=blanks,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Statuses: to do, formulas stored as text, formulas that refer to no cell
+
+
+def recorded_todo(book: Book | Any) -> frozenset[str]:
+    """The blanks an exercise recorded (``sheetgen.teacher.exercise``), or nothing otherwise."""
+    return frozenset(a1.expand(text_constant(Book.of(book).name(TODO_NAME)) or ""))
+
+
+def exercise_statuses(
+    cells: Sequence[CellResult], todo: frozenset[str], specs: Mapping[str, CellSpec]
+) -> tuple[CellResult, ...]:
+    """Mark the pre-filled cells ``context`` and the cells held up by blanks ``waiting``.
+
+    A cell is waiting when every root it is wrong because of is a blank still to do: the
+    learner has not done anything wrong there yet, so it is neither wrong nor a root cause.
+    """
+    pending = {c.cell for c in cells if c.status == "todo"}
+    out = []
+    for c in cells:
+        if c.graded and c.cell not in todo:
+            c = replace(c, context=True)
+        if not c.ok and c.causes and set(c.causes) <= pending:
+            names = ", ".join(_name(r, specs) for r in c.causes)
+            many = len(c.causes) > 1
+            c = replace(
+                c,
+                status="waiting",
+                message=f"{c.cell} waits for {', '.join(c.causes)} to be filled in.",
+                explanation=f"Waiting: it will be right once {names} "
+                f"{'are' if many else 'is'} filled in; nothing to fix here.",
+            )
+        out.append(c)
+    return tuple(out)
+
+
+def _mark_unedited(c: CellResult, spec: CellSpec | None, todo: frozenset[str]) -> CellResult:
+    """``edited=False`` for a cell that still holds what the layout put there."""
+    if spec is None or not c.graded:
+        return c
+    if c.cell in todo:
+        same = c.formula is None and c.found is None
+    elif spec.formula is not None:
+        same = c.formula is not None and normal_formula(c.formula) == normal_formula(spec.formula)
+    else:
+        return c
+    return replace(c, edited=False) if same else c
+
+
+def _formula_as_text(ws: Sheet, at: str) -> str | None:
+    """The text a cell holds if it is a formula stored as text (``'=B2*C2``), else None."""
+    raw = ws.cells.get(at)
+    if raw is None or raw.formula is not None or not isinstance(raw.value, str):
+        return None
+    return raw.value if raw.value.startswith("=") else None
+
+
+def _reclassify(
+    c: CellResult, ws: Sheet, spec: CellSpec | None, todo: frozenset[str]
+) -> CellResult:
+    if c.status == "empty" and c.cell in todo:
+        return replace(c, status="todo", message=f"{c.cell} is still to do.")
+    if c.status == "text" and (text := _formula_as_text(ws, c.cell)) is not None:
+        return replace(
+            c,
+            message=f"{c.cell} holds the formula {text} as text, so it is never computed; "
+            f"it should be {_num(c.expected)}.",
+        )
+    if (
+        c.status in ("ok", "wrong")
+        and spec is not None
+        and spec.kind == "formula"
+        and c.formula is not None
+        and spec.formula is not None
+        and not compile_formula(c.formula).inputs
+        and compile_formula(spec.formula).inputs
+    ):
+        if c.ok and _copies_a_parameter(spec):  # as a typed copy of an input: verify's policy
+            return replace(
+                c,
+                message=f"{c.cell} holds {c.formula}, a number, as the article's sheet does; "
+                f"the formula {spec.formula} would follow when that input changes.",
+            )
+        how = "the right number" if c.ok else f"{_num(c.found)}, not {_num(c.expected)}"
+        return replace(
+            c,
+            status="typed",
+            message=f"{c.cell} holds {c.formula} ({how}), a formula that refers to no cell: "
+            "it will not follow when an input changes.",
+        )
+    return c
+
+
+# ---------------------------------------------------------------------------------------------
+# The dependency graph, and what-if evaluation
+
+
+class _Graph:
+    """The formulas' dependency graph on the checked sheet (structure only, never values)."""
+
+    def __init__(self, ev: Evaluator, sheet: str) -> None:
+        self.ev = ev
+        self.sheet = sheet
+        self._deps: dict[Ref, list[Ref]] = {}
+
+    def deps(self, ref: Ref) -> list[Ref]:
+        if ref not in self._deps:
+            self._deps[ref] = self.ev.dependencies(ref)
+        return self._deps[ref]
+
+    def ref(self, cell: str) -> Ref:
+        return (self.sheet, cell)
+
+    def nearest(self, cell: str, bad: Mapping[str, object]) -> tuple[str, ...]:
+        """The bad cells ``cell`` reads, directly or through good cells (not past a bad one)."""
+        found: list[str] = []
+        seen: set[Ref] = set()
+        stack = list(reversed(self.deps(self.ref(cell))))
+        while stack:
+            ref = stack.pop()
+            if ref in seen:
+                continue
+            seen.add(ref)
+            if ref[0] == self.sheet and ref[1] in bad and ref[1] != cell:
+                found.append(ref[1])
+                continue
+            stack.extend(reversed(self.deps(ref)))
+        return tuple(found)
+
+    def ancestors(self, cell: str) -> set[str]:
+        """Every cell of the sheet that ``cell`` reads, directly or not."""
+        seen: set[Ref] = set()
+        stack = list(self.deps(self.ref(cell)))
+        while stack:
+            ref = stack.pop()
+            if ref not in seen:
+                seen.add(ref)
+                stack.extend(self.deps(ref))
+        return {r[1] for r in seen if r[0] == self.sheet}
+
+    def on_cycle(self, cell: str) -> bool:
+        return cell in self.ancestors(cell)
+
+    def cycle(self, cell: str) -> list[str]:
+        """One circular path from ``cell`` back to itself, for the explanation."""
+        start = self.ref(cell)
+        stack: list[tuple[Ref, list[Ref]]] = [(start, [start])]
+        seen: set[Ref] = set()
+        while stack:
+            ref, path = stack.pop()
+            for dep in self.deps(ref):
+                if dep == start:
+                    return [r[1] for r in [*path, start]]
+                if dep not in seen:
+                    seen.add(dep)
+                    stack.append((dep, [*path, dep]))
+        return [cell]
+
+
+def _rescued(
+    ev: Evaluator,
+    sheet: str,
+    bad: Mapping[str, CellResult],
+    candidates: Sequence[str],
+    close: Close,
+) -> set[str]:
+    """The ``candidates`` whose own formula gives the right number once every wrong cell
+    holds its reference value (a what-if evaluation: the workbook is never touched)."""
+    if not candidates:
+        return set()
+    right: dict[Ref, Value] = {
+        (sheet, a): c.expected for a, c in bad.items() if c.expected is not None
+    }
+    values = ev.what_if(right, [(sheet, a) for a in candidates])
+    return {a for a in candidates if close(bad[a], values[(sheet, a)])}
+
+
+def _closeness(layout: Layout, params: Mapping[str, Value]) -> Close:
+    """Whether a value is right for a cell, by ``verify.tolerance`` for these parameters."""
+    ref = _reference(layout, params)
+
+    def close(c: CellResult, value: Value) -> bool:
+        if ref is None or c.expected is None or not isinstance(value, float):
+            return False
+        if isinstance(value, bool):
+            return False
+        return abs(value - c.expected) <= tolerance(c.quantity, c.expected, ref)
+
+    return close
+
+
+# ---------------------------------------------------------------------------------------------
+# Root causes
+
+
+def _causes(
+    cells: Sequence[CellResult],
+    graph: _Graph,
+    close: Close,
+) -> dict[str, tuple[str, ...]]:
+    """For every inherited wrong cell, the root cells it is wrong because of (in sheet order)."""
+    bad = {c.cell: c for c in cells if not c.ok}
+    if not bad:
+        return {}
+    nearest = {a: graph.nearest(a, bad) for a in bad}
+    bad_inputs = tuple(a for a, c in bad.items() if not c.graded)
+    direct: dict[str, tuple[str, ...]] = {}
+    candidates = []
+    for a, c in bad.items():
+        problem = graph.ev.problems.get(graph.ref(a))
+        if c.status == "unchecked":
+            direct[a] = nearest[a] or bad_inputs
+        elif (
+            not c.graded
+            or c.formula is None
+            or c.status in ("typed", "fragile")
+            or not nearest[a]
+            or (problem is not None and problem.kind != "circular")
+            or (problem is not None and graph.on_cycle(a))
+        ):
+            direct[a] = ()
+        elif c.expected is not None and all(bad[n].expected is not None for n in nearest[a]):
+            candidates.append(a)
+        else:
+            direct[a] = nearest[a]
+    rescued = _rescued(graph.ev, graph.sheet, bad, candidates, close)
+    for a in candidates:
+        direct[a] = nearest[a] if a in rescued else ()
+
+    roots: dict[str, set[str]] = {}
+
+    def roots_of(a: str, visiting: frozenset[str]) -> set[str]:
+        if a in roots:
+            return roots[a]
+        if not direct.get(a) or a in visiting:
+            return {a}
+        out: set[str] = set()
+        for n in direct[a]:
+            out |= roots_of(n, visiting | {a})
+        roots[a] = out
+        return out
+
+    order = {c.cell: i for i, c in enumerate(cells)}
+    return {
+        a: tuple(sorted(roots_of(a, frozenset()), key=lambda r: order.get(r, len(order))))
+        for a in bad
+        if direct.get(a)
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Robustness: the same formulas under other inputs
+
+
+def variant_parameters(
+    layout: Layout, base: Mapping[str, Value], rng: random.Random
+) -> dict[str, float]:
+    """Other parameters for every parameter cell: the sheet's own scaled by 0.5 to 2, either sign.
+
+    A sign flip catches formulas that only work for positive numbers; scaling (not fresh
+    values) keeps each parameter in its own order of magnitude, so Tiny stays tiny.
+    """
+    out: dict[str, float] = {}
+    for spec in layout.inputs:
+        assert spec.quantity is not None
+        b = base.get(spec.quantity)
+        if not isinstance(b, float) or isinstance(b, bool) or b == 0:
+            b = layout.defaults.get(spec.quantity) or 0.0
+        factor = rng.uniform(0.5, 2.0) * rng.choice((1.0, -1.0))
+        out[spec.quantity] = round_significant(b * factor if b else rng.uniform(-1.0, 1.0), 3)
+    return out
+
+
+def suspects(ev: Evaluator, sheet: str, layout: Layout) -> set[str]:
+    """Checked cells whose own formula might hide a number typed where a cell belongs.
+
+    A cell that holds the template's own formula (up to ``$``, spaces and case) and reads only
+    cells of the layout computes, from right inputs, what the template computes, whatever the
+    parameters: it cannot be right for the sheet's own numbers only. Every other checked cell
+    is a suspect: another formula (``=B2*0.5+D2``, or a right one written differently), one
+    that reads a cell outside the layout (a helper cell, another sheet), a typed number. If a
+    defined name the template uses points elsewhere, every checked cell is.
+    """
+    if any(ev.points_to(sheet, name) != (sheet, at) for name, at in layout.names.items()):
+        return {c.at for c in layout.checked}
+    inside = {c.at for c in layout.cells if c.kind != "text"}
+    out = set()
+    for spec in layout.checked:
+        text = ev.formula((sheet, spec.at))
+        if spec.formula is None:
+            if text is not None:
+                out.add(spec.at)  # a formula where the template has a number
+        elif (
+            text is None
+            or normal_formula(text) != normal_formula(spec.formula)
+            or any(d[0] != sheet or d[1] not in inside for d in ev.dependencies((sheet, spec.at)))
+        ):
+            out.add(spec.at)
+    return out
+
+
+@functools.lru_cache(maxsize=4096)
+def normal_formula(formula: str) -> str:
+    """A formula without ``$``, spaces and case, outside string literals."""
+    pieces = formula.split('"')
+    pieces[::2] = [p.replace("$", "").replace(" ", "").upper() for p in pieces[::2]]
+    return '"'.join(pieces)
+
+
+def _fragility(
+    ev: Evaluator,
+    ws: Sheet,
+    layout: Layout,
+    params: Mapping[str, Value],
+    cells: list[CellResult],
+    variants: int,
+    seed: int,
+) -> list[CellResult]:
+    """Mark ``fragile`` the right cells whose own formula is wrong under other parameters.
+
+    For each of ``variants`` sets of parameters, every cell of the layout is given the
+    reference's value for them (in memory) and each suspect's own formula is evaluated again:
+    a cell that is wrong even though everything it reads is right computes from a number
+    typed into it, not from its cells. (Cells outside the layout, helper cells, are computed
+    from the new values as the sheet would.) Cells that are not ``suspects`` are skipped:
+    they provably follow any parameters.
+    """
+    # Cells holding plain numbers were judged by verify's policy for typed numbers; here we
+    # look for numbers hidden inside formulas that do refer to cells.
+    ok = {c.cell for c in cells if c.ok and c.formula and compile_formula(c.formula).inputs}
+    ok &= suspects(ev, ws.title, layout)
+    if not ok or _reference(layout, params) is None:
+        return cells
+    by_cell = {c.cell: c for c in cells}
+    rng = random.Random(seed)
+    fragile: dict[str, str] = {}
+    for _ in range(variants):
+        other = variant_parameters(layout, params, rng)
+        ref = _reference(layout, other)
+        if ref is None:
+            continue
+        right: dict[Ref, Value] = {
+            (ws.title, s.at): ref.values[s.quantity]
+            for s in layout.checked
+            if s.quantity is not None and s.quantity in ref.values
+        }
+        right.update({(ws.title, s.at): other[s.quantity] for s in layout.inputs if s.quantity})
+        found = ev.what_if(right, [(ws.title, at) for at in sorted(ok - set(fragile))])
+        shown = ", ".join(f"{k} = {_fmt(v)}" for k, v in other.items())
+        for (_, at), value in found.items():
+            c = by_cell[at]
+            want = ref.values[c.quantity]
+            close = (
+                isinstance(value, float)
+                and not isinstance(value, bool)
+                and abs(value - want) <= tolerance(c.quantity, want, ref)
+            )
+            if not close:
+                fragile[at] = (
+                    f"{at} is right for the sheet's own inputs only: with {shown} "
+                    f"it gives {_num(value)}, not {_num(want)}."
+                )
+    return [
+        replace(c, status="fragile", message=fragile[c.cell]) if c.cell in fragile else c
+        for c in cells
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Plain words
+
+
+def _explain(
+    c: CellResult,
+    causes: tuple[str, ...],
+    ws: Sheet,
+    graph: _Graph,
+    specs: Mapping[str, CellSpec],
+    by_cell: Mapping[str, CellResult],
+) -> CellResult:
+    if c.ok and not causes:
+        return c  # most cells: nothing to add
+    c = replace(c, causes=causes)
+    if c.ok:
+        return c
+    why = _why(c, ws, graph, specs)
+    if c.causes and c.status == "unchecked":
+        names = ", ".join(_name(r, specs) for r in c.causes)
+        verb = "holds" if len(c.causes) == 1 else "hold"
+        why = f"Not checked until {names} {verb} a usable number. {why}"
+    elif c.causes:
+        names = ", ".join(_name(r, specs) for r in c.causes)
+        why = (
+            f"Wrong only because {names} {'is' if len(c.causes) == 1 else 'are'} wrong: "
+            f"fix {'it' if len(c.causes) == 1 else 'them'} first. {why}"
+        ).strip()
+    hint = _hint(specs[c.cell], specs) if c.cell in specs and c.status not in ("ok",) else None
+    parts = [why, f"Hint: {hint}" if hint and not c.causes else ""]
+    return replace(c, explanation=" ".join(p for p in parts if p))
+
+
+def _hint(spec: CellSpec, specs: Mapping[str, CellSpec]) -> str | None:
+    """The cell's note, or (a network's later neurons, a training's later steps carry none,
+    to keep the file light) the note of the same quantity elsewhere: ``step7.loss`` gets
+    ``step1.loss``'s, ``global.n2_3.net`` gets ``global.n2_1.net``'s."""
+    if spec.note or spec.quantity is None:
+        return spec.note
+    if _HINTS[0] is not specs:  # one table per report, built on its first note-less cell
+        table: dict[str, str] = {}
+        for other in specs.values():
+            if other.note and other.quantity is not None:
+                table.setdefault(_shape(other.quantity), other.note)
+        _HINTS[:] = [specs, table]
+    hints = _HINTS[1]
+    assert isinstance(hints, dict)
+    return hints.get(_shape(spec.quantity))
+
+
+_DIGITS = re.compile(r"\d+")
+
+
+def _shape(quantity: str) -> str:
+    return _DIGITS.sub("#", quantity)
+
+
+_HINTS: list[object] = [None, {}]
+
+
+def _why(c: CellResult, ws: Sheet, graph: _Graph, specs: Mapping[str, CellSpec]) -> str:
+    ref = graph.ref(c.cell)
+    problem = graph.ev.problems.get(ref)
+    if not c.graded:
+        return "A parameter is the learner's to change, but it must be a usable number."
+    if c.status == "todo":
+        return "To do: this cell was left blank for you to fill in with a formula."
+    if c.status == "empty":
+        return "The cell is empty: it needs a formula."
+    if c.status == "typed":
+        if c.formula is not None:
+            return (
+                "A formula that refers to no cell is a pasted number in disguise: "
+                "compute it from the cells it depends on."
+            )
+        return "Write a formula that computes it from the cells it depends on."
+    if c.status == "fragile":
+        return (
+            "Part of its formula must be a typed number where it should refer to a cell: "
+            "the sheet is right only for the numbers it was handed."
+        )
+    if c.status == "text":
+        raw = _formula_as_text(ws, c.cell)
+        if raw is not None:
+            return (
+                f"The formula {raw} is stored as text (the cell is formatted as Text, or the "
+                "formula starts with an apostrophe), so it is never computed. Format the cell "
+                "as General and enter the formula again."
+            )
+        return "It holds text where a number belongs."
+    if problem is not None and problem.kind == "circular":
+        if graph.on_cycle(c.cell):
+            loop = " → ".join(graph.cycle(c.cell))
+            return (
+                f"Circular reference: {loop}. Each of these cells needs the other's value "
+                "first, so none of them can be computed."
+            )
+        return "It uses a cell that is part of a circular reference."
+    if problem is not None and problem.kind == "unsupported" and "function" in problem.message:
+        return (
+            f"It {problem.message}: if the name is misspelt, Excel shows #NAME? too; if not, "
+            "the checker cannot compute it and will not guess: use the functions of the article."
+        )
+    if problem is not None:
+        return "The checker cannot compute it and will not guess."
+    if isinstance(c.found, CellError):
+        return _why_error(c.cell, graph, specs, set())
+    if c.status == "unchecked":
+        return ""
+    return ""
+
+
+def _why_error(cell: str, graph: _Graph, specs: Mapping[str, CellSpec], seen: set[str]) -> str:
+    """Follow an Excel error back to the cell where it starts, and say why it starts there."""
+    ref = graph.ref(cell)
+    value = graph.ev.values.get(ref)
+    code = value.code if isinstance(value, CellError) else "an error"
+    seen.add(cell)
+    for dep in graph.deps(ref):
+        dv = graph.ev.values.get(dep)
+        if dep[0] == graph.sheet and isinstance(dv, CellError) and dep[1] not in seen:
+            return f"It shows {code} because {_name(dep[1], specs)} does. " + _why_error(
+                dep[1], graph, specs, seen
+            ).replace("It shows", f"{dep[1]} shows", 1)
+    if graph.ev.formula(ref) is None:
+        return f"It shows {code}: the error is typed into the cell itself."
+    deps = [d for d in graph.deps(ref) if d[0] == graph.sheet]
+    values = {d[1]: graph.ev.values.get(d) for d in deps}
+    problem = graph.ev.problems.get(ref)
+    if code == "#DIV/0!":
+        zero = [d for d, v in values.items() if v is None or v == 0]
+        if zero:
+            what = " and ".join(
+                f"{_name(d, specs)}, which is {'empty' if values[d] is None else '0'}" for d in zero
+            )
+            return f"It shows #DIV/0! (division by zero) because it divides by {what}."
+        return "It shows #DIV/0!: its formula divides by zero."
+    if code == "#VALUE!":
+        text = [d for d, v in values.items() if isinstance(v, str | bool)]
+        if text:
+            what = " and ".join(f"{_name(d, specs)} holds the text {values[d]!r}" for d in text)
+            return f"It shows #VALUE! (a value of the wrong kind) because {what}."
+        return "It shows #VALUE!: an operation got a value of the wrong kind."
+    if code == "#NAME?":
+        if problem is not None:
+            return f"It shows #NAME? because it {problem.message} (a misspelt name?)."
+        return "It shows #NAME?: its formula uses a name Excel does not know."
+    if code == "#REF!":
+        return (
+            "It shows #REF!: its formula refers to a cell that no longer exists "
+            "(a row, column or sheet was deleted)."
+        )
+    if code == "#NUM!":
+        return "It shows #NUM!: a number is too large or invalid (an overflow, or the like)."
+    if code == "#N/A":
+        return "It shows #N/A: a value is not available."
+    return f"It shows {code}."
+
+
+def _name(cell: str, specs: Mapping[str, CellSpec]) -> str:
+    spec = specs.get(cell)
+    if spec is None or spec.quantity is None:
+        return cell
+    return f"{describe(spec.quantity)} ({cell})"
+
+
+def _num(v: Value | None) -> str:
+    return "?" if v is None else _value(v)
+
+
+# ---------------------------------------------------------------------------------------------
+# Stale caches
+
+
+def stale_cache_warning(path: Path, sheet: Sheet, cells: Sequence[CellResult]) -> str | None:
+    """A warning when the values the file saved disagree with what the formulas compute.
+
+    The saved values are the ones read with the formulas (``Cell.value`` of a formula cell);
+    a file openpyxl wrote saves none, and gets no warning.
+    """
+    differ = []
+    for c in cells:
+        saved = sheet.cells.get(c.cell)
+        if c.formula is None or c.status in _UNCOMPUTED or saved is None or saved.value is None:
+            continue
+        if not _same(saved.value, c.found, c.quantity):
+            differ.append(f"{c.cell} saved {_value(saved.value)}, computes {_value(c.found)}")
+    if not differ:
+        return None
+    listed = "; ".join(differ[:5]) + ("; ..." if len(differ) > 5 else "")
+    return (
+        f"Warning: the values saved in {path.name} are stale: {len(differ)} cell(s) show other "
+        f"numbers than their formulas compute ({listed}). The verdicts above use the formulas; "
+        "recalculate and save the file so that it shows them too."
+    )
+
+
+_UNCOMPUTED = ("unsupported", "unchecked")
+
+
+def _same(value: Value, computed: Value, quantity: str) -> bool:
+    if isinstance(value, float) and isinstance(computed, float):
+        if isinstance(computed, bool):
+            return False
+        scale = max(abs(value), abs(computed))
+        # Another engine rounds differently; a faux gradient magnifies that by 1/Tiny.
+        rel = 1e-6 if kind_of(quantity) == "faux" else 1e-9
+        return abs(value - computed) <= rel * scale + 1e-12
+    return value == computed

@@ -1,0 +1,1 @@
+"""TODO: one paragraph: what sheetgen.engine holds and what it may import."""

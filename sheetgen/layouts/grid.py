@@ -1,0 +1,107 @@
+"""Shared helpers for generated layouts: a grid of cells described once, then parsed.
+
+A generated layout (a network, a training run) is written the way a template is, with
+formulas naming quantities (``={n1_1.net}``), and handed to :func:`layout.parse_layout`, so
+generated and hand-written layouts are validated and resolved by the same code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+from .. import a1
+from ..errors import UsageError
+from ..maths.neuron import ACTIVATIONS, LOSSES
+from .layout import ChartSpec, Layout, parse_layout
+
+ACTIVATION_FORMULAS: Mapping[str, tuple[str, str]] = {
+    # name: (output from {net}, d output / d net from {net} and {output})
+    "tanh": ("TANH({net})", "1-{output}^2"),
+    "sigmoid": ("1/(1+EXP(-{net}))", "{output}*(1-{output})"),
+    "relu": ("MAX(0,{net})", "IF({net}>0,1,0)"),
+    "linear": ("{net}", "1"),
+}
+LOSS_FORMULAS: Mapping[str, tuple[str, str]] = {
+    # name: (loss from {error}, d loss / d error from {error})
+    "half-squared": ("{error}^2/2", "{error}"),
+    "squared": ("{error}^2", "2*{error}"),
+}
+
+
+def activation_formulas(name: str) -> tuple[str, str]:
+    if name not in ACTIVATION_FORMULAS or name not in ACTIVATIONS:
+        known = ", ".join(sorted(ACTIVATION_FORMULAS))
+        raise UsageError(f"Unknown activation {name!r} (known: {known}).")
+    return ACTIVATION_FORMULAS[name]
+
+
+def loss_formulas(name: str) -> tuple[str, str]:
+    if name not in LOSS_FORMULAS or name not in LOSSES:
+        known = ", ".join(sorted(LOSS_FORMULAS))
+        raise UsageError(f"Unknown loss {name!r} (known: {known}).")
+    return LOSS_FORMULAS[name]
+
+
+def at(column: int, row: int) -> str:
+    return f"{a1.column_letter(column)}{row}"
+
+
+class Grid:
+    """Cells accumulated in template form (``at``, ``quantity``, ``formula`` with refs)."""
+
+    def __init__(self) -> None:
+        self.cells: list[dict[str, Any]] = []
+        self.notes = True  # off for repeated blocks: one explained copy is enough, and
+        # thousands of comments make the file slow to write and to open
+
+    def _note(self, note: str | None) -> str | None:
+        return note if self.notes else None
+
+    def text(self, column: int, row: int, text: str, style: str = "header") -> None:
+        self.cells.append({"at": at(column, row), "text": text, "style": style})
+
+    def input(self, column: int, row: int, quantity: str, note: str | None = None) -> None:
+        self.cells.append(
+            {"at": at(column, row), "quantity": quantity, "input": True, "note": self._note(note)}
+        )
+
+    def value(self, column: int, row: int, quantity: str, value: float, note: str | None) -> None:
+        self.cells.append(
+            {"at": at(column, row), "quantity": quantity, "value": value, "note": self._note(note)}
+        )
+
+    def formula(
+        self, column: int, row: int, quantity: str, formula: str, note: str | None = None
+    ) -> None:
+        self.cells.append(
+            {
+                "at": at(column, row),
+                "quantity": quantity,
+                "formula": formula,
+                "note": self._note(note),
+            }
+        )
+
+    def layout(
+        self,
+        *,
+        name: str,
+        title: str,
+        sheet: str,
+        description: str,
+        defaults: Mapping[str, float],
+        settings: Mapping[str, str],
+        spec: str,
+        names: Mapping[str, str] | None = None,
+        charts: tuple[ChartSpec, ...] = (),
+    ) -> Layout:
+        """Resolve the cells into a :class:`Layout` that records ``spec`` and ``settings``."""
+        cells = [{k: v for k, v in c.items() if v is not None} for c in self.cells]
+        data = {"name": name, "title": title, "sheet": sheet, "description": description}
+        parsed = parse_layout(
+            data | {"cells": cells, "names": dict(names or {}), "defaults": dict(defaults)},
+            origin=spec,
+        )
+        return replace(parsed, settings=dict(settings), spec=spec, charts=charts)

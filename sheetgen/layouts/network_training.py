@@ -1,0 +1,361 @@
+"""The network training sheet: a small network trained by gradient descent, one row per step.
+
+Each row holds every weight and bias of that step, the forward pass neuron by neuron, the
+loss, the chain rule back through the layers (``d loss / d output``, ``d output / d net``,
+``d loss / d net`` per neuron, then ``d loss / d`` every weight and bias) and the updated
+parameters ``p - learning rate * d loss / d p``, which the next row starts from. All live
+formulas, as in the one-neuron training sheet: edit an input, a target, a start weight or the
+learning rate and the spreadsheet re-runs the whole training, and the loss chart redraws.
+
+Spec: ``training:layers=2-2-1,steps=30,learning_rate=0.1,activation=tanh,loss=half-squared``
+(the ``training`` family hands a spec with ``layers`` to this module). Parameter names are
+the network sheet's (``x1``, ``target1``, ``w1_2_1``, ``b2_1``; see ``sheetgen.maths.network``);
+the quantities of step k are the network's names prefixed ``step{k}.``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+from ..errors import UsageError
+from ..maths.models import Reference
+from ..maths.network import (
+    Network,
+    bias,
+    default_parameters,
+    input_name,
+    layers_text,
+    learnable,
+    neuron,
+    parse_layers,
+    target_name,
+    weight,
+)
+from .grid import Grid, activation_formulas, at, loss_formulas
+from .layout import ChartSpec, Layout, SeriesSpec, generated_family
+from .training import parse_rate, parse_steps
+
+OPTIONS = ("layers", "steps", "learning_rate", "activation", "loss")
+MAX_COLUMNS = 1_000
+"""The widest sheet we write: Apple Numbers allows 1,000 columns per table, LibreOffice up to
+7.3 1,024 (Excel 16,384). One step is one row, so a network's parameters, gradients and
+activations must fit across."""
+MAX_CELLS = 200_000
+"""Formula cells in the step table; beyond that the file is slow to write, open and verify."""
+DEFAULT_RATE = 0.1
+TABLE_ROW = 8  # the header row of the step table; step 1 is the row below
+PARAMS_ROW = 6  # the start weights and biases, in the columns of the step table's parameters
+
+
+def columns(sizes: Sequence[int]) -> list[tuple[str, str, str]]:
+    """The step table's columns as (quantity leaf, header, group), in sheet order.
+
+    The one description the layout writes and the model fills: parameters, forward pass,
+    loss, backpropagation (last layer first, as the chain rule runs), gradients, updates.
+    """
+    depth = len(sizes) - 1
+    params = [name for name, _, _ in learnable(sizes)]
+    cols = [(p, p, "Weights and biases") for p in params]
+    for layer in range(1, depth + 1):
+        for j in range(1, sizes[layer] + 1):
+            n = neuron(layer, j)
+            cols += [(f"{n}.net", f"{n} net", "Forward"), (f"{n}.output", f"{n} output", "Forward")]
+    for j in range(1, sizes[-1] + 1):
+        n = neuron(depth, j)
+        cols.append((f"{n}.error", f"{n} error", "Forward"))
+    cols.append(("loss", "Loss", "Forward"))
+    for layer in range(depth, 0, -1):
+        for j in range(1, sizes[layer] + 1):
+            n = neuron(layer, j)
+            cols += [
+                (f"global.{n}.output", f"{n} d loss/d output", "Backpropagation"),
+                (f"local.{n}.net", f"{n} d output/d net", "Backpropagation"),
+                (f"global.{n}.net", f"{n} d loss/d net", "Backpropagation"),
+            ]
+    cols += [(f"global.{p}", f"d loss/d {p}", "Gradients") for p in params]
+    cols += [(f"new.{p}", f"New {p}", "Updated") for p in params]
+    return cols
+
+
+@generated_family("training", OPTIONS)
+def network_training_layout(options: dict[str, str]) -> Layout:
+    """The layout for ``training:layers=...``."""
+    sizes = parse_layers(options["layers"])
+    steps = parse_steps(options.get("steps", "50"))
+    rate = parse_rate(options.get("learning_rate", str(DEFAULT_RATE)))
+    activation = options.get("activation", "tanh")
+    loss = options.get("loss", "half-squared")
+    act_out, act_slope = activation_formulas(activation)
+    loss_value, loss_slope = loss_formulas(loss)
+    cols = columns(sizes)
+    if len(cols) + 1 > MAX_COLUMNS:  # the labels' column A, then one column per quantity
+        raise UsageError(
+            f"A {layers_text(sizes)} network's training sheet needs {len(cols) + 1:,} columns, "
+            f"more than the {MAX_COLUMNS:,} a table may have in Apple Numbers (and LibreOffice "
+            "up to 7.3 allows 1,024); train a network with fewer neurons."
+        )
+    if steps * len(cols) > MAX_CELLS:
+        raise UsageError(
+            f"{steps} steps of a {layers_text(sizes)} network make {steps * len(cols)} cells; "
+            f"at most {MAX_CELLS} fit a sheet that opens quickly. Use fewer steps or neurons."
+        )
+    depth = len(sizes) - 1
+    col = {leaf: c for c, (leaf, _, _) in enumerate(cols, start=2)}
+    params = [name for name, _, _ in learnable(sizes)]
+
+    g = Grid()
+    g.text(1, 1, f"Training network {layers_text(sizes)} ({activation})", "label")
+    g.text(1, 3, "Data:", "label")
+    c = 2
+    for i in range(1, sizes[0] + 1):
+        g.text(c, 2, f"Input {i}")
+        g.input(c, 3, input_name(i), f"Network input {i}. Edit it: the whole training re-runs.")
+        c += 1
+    for j in range(1, sizes[-1] + 1):
+        g.text(c, 2, f"Target {j}")
+        g.input(c, 3, target_name(j), f"What output {j} should learn to be.")
+        c += 1
+    g.text(c, 2, "Learning rate")
+    g.input(c, 3, "learning_rate", "How far each step moves against the gradient. Edit it.")
+    g.text(1, PARAMS_ROW, "Start:", "label")
+    for p in params:
+        g.text(col[p], PARAMS_ROW - 1, p)
+        g.input(col[p], PARAMS_ROW, p, f"{p} before step 1. Edit it: the training re-runs.")
+    g.text(1, TABLE_ROW, "Step")
+    group = ""
+    for leaf, header, grp in cols:
+        if grp != group:
+            g.text(col[leaf], TABLE_ROW - 1, grp, "label")
+            group = grp
+        g.text(col[leaf], TABLE_ROW, header)
+
+    for k in range(1, steps + 1):
+        row = TABLE_ROW + k
+        s = f"step{k}."
+        g.notes = k <= 2  # two explained rows are enough; thousands of notes slow the file
+
+        def put(leaf: str, formula: str, note: str, s: str = s, row: int = row) -> None:
+            g.formula(col[leaf], row, s + leaf, formula, note)
+
+        def out_of(layer: int, i: int, s: str = s) -> str:
+            """Input i of a neuron in ``layer``: a network input or the layer before's output."""
+            return f"{{{input_name(i)}}}" if layer == 1 else f"{{{s}{neuron(layer - 1, i)}.output}}"
+
+        g.value(1, row, s + "number", float(k), None)
+        for p in params:
+            if k == 1:
+                put(p, f"={{{p}}}", f"Step 1 starts from the start value of {p}.")
+            else:
+                put(p, f"={{step{k - 1}.new.{p}}}", f"The previous step's new {p}.")
+        for layer in range(1, depth + 1):
+            for j in range(1, sizes[layer] + 1):
+                n = neuron(layer, j)
+                terms = [
+                    f"{out_of(layer, i)}*{{{s}{weight(layer, j, i)}}}"
+                    for i in range(1, sizes[layer - 1] + 1)
+                ]
+                put(
+                    f"{n}.net",
+                    "=" + "+".join(terms) + f"+{{{s}{bias(layer, j)}}}",
+                    "Net = Σ input * weight + bias.",
+                )
+                put(
+                    f"{n}.output",
+                    "=" + act_out.replace("{net}", f"{{{s}{n}.net}}"),
+                    f"Output = {activation}(net).",
+                )
+        errors = []
+        for j in range(1, sizes[-1] + 1):
+            n = neuron(depth, j)
+            put(
+                f"{n}.error", f"={{{s}{n}.output}}-{{{target_name(j)}}}", "Error = output - target."
+            )
+            errors.append(loss_value.replace("{error}", f"{{{s}{n}.error}}"))
+        put("loss", "=" + "+".join(errors), f"The {loss} loss of every output's error, added.")
+        for layer in range(depth, 0, -1):
+            for j in range(1, sizes[layer] + 1):
+                n = neuron(layer, j)
+                if layer == depth:
+                    put(
+                        f"global.{n}.output",
+                        "=" + loss_slope.replace("{error}", f"{{{s}{n}.error}}"),
+                        "d loss / d output: the loss's slope at this error.",
+                    )
+                else:
+                    nxt = [
+                        f"{{{s}{weight(layer + 1, m, j)}}}*{{{s}global.{neuron(layer + 1, m)}.net}}"
+                        for m in range(1, sizes[layer + 1] + 1)
+                    ]
+                    put(
+                        f"global.{n}.output",
+                        "=" + "+".join(nxt),
+                        f"d loss / d output: Σ over layer {layer + 1} of weight * d loss / d net.",
+                    )
+                slope = act_slope.replace("{net}", f"{{{s}{n}.net}}")
+                put(
+                    f"local.{n}.net",
+                    "=" + slope.replace("{output}", f"{{{s}{n}.output}}"),
+                    "d output / d net.",
+                )
+                put(
+                    f"global.{n}.net",
+                    f"={{{s}local.{n}.net}}*{{{s}global.{n}.output}}",
+                    "d loss / d net = (d output / d net) * (d loss / d output).",
+                )
+        for name, layer, j in learnable(sizes):
+            d_net = f"{{{s}global.{neuron(layer, j)}.net}}"
+            if name.startswith("w"):
+                i = int(name.rsplit("_", 1)[1])
+                put(f"global.{name}", f"={out_of(layer, i)}*{d_net}", "d loss / d weight.")
+            else:
+                put(f"global.{name}", f"={d_net}", "d loss / d bias = d loss / d net.")
+        for p in params:
+            put(
+                f"new.{p}",
+                f"={{{s}{p}}}-{{learning_rate}}*{{{s}global.{p}}}",
+                f"Gradient descent: {p} - learning rate * d loss / d {p}.",
+            )
+
+    first, last = TABLE_ROW + 1, TABLE_ROW + steps
+    chart = ChartSpec(
+        title="Loss over the training steps",
+        series=(
+            SeriesSpec(
+                "Loss",
+                x=f"{at(1, first)}:{at(1, last)}",
+                y=f"{at(col['loss'], first)}:{at(col['loss'], last)}",
+            ),
+        ),
+        anchor=at(2, TABLE_ROW + steps + 2),
+        x_title="Step",
+        y_title="Loss",
+    )
+    defaults = {k: v for k, v in default_parameters(sizes).items() if k != "tiny"}
+    layers = layers_text(sizes)
+    spec = (
+        f"training:layers={layers},steps={steps},learning_rate={rate!r},"
+        f"activation={activation},loss={loss}"
+    )
+    return g.layout(
+        name="training",
+        title=f"Training a {layers} network: {steps} steps of gradient descent",
+        sheet="Training",
+        description="A network trained by gradient descent, one row per step, with a loss chart.",
+        defaults=defaults | {"learning_rate": rate},
+        settings={
+            "model": "training",
+            "layers": layers,
+            "steps": str(steps),
+            "activation": activation,
+            "loss": loss,
+        },
+        spec=spec,
+        charts=(chart,),
+    )
+
+
+def _step(
+    sizes: tuple[int, ...], params: Mapping[str, float], settings: Mapping[str, str]
+) -> dict[str, float]:
+    """One step of the reference network: forward, backward, and the updated parameters."""
+    net = Network(
+        sizes, params, settings.get("activation", "tanh"), settings.get("loss", "half-squared")
+    )
+    f = net.forward()
+    values = f | net.gradients(f)
+    rate = params["learning_rate"]
+    for name, _, _ in learnable(sizes):
+        values[name] = params[name]
+        values[f"new.{name}"] = params[name] - rate * values[f"global.{name}"]
+    return values
+
+
+def _growth(
+    sizes: tuple[int, ...], params: Mapping[str, float], settings: Mapping[str, str]
+) -> float:
+    """How much one step can enlarge an error in the parameters: the update map's 2-norm.
+
+    As in ``sheetgen.layouts.training._growth``, with the Jacobian of ``p -> new p`` (one column per
+    weight and bias) estimated by central differences and its spectral norm taken exactly.
+    """
+    import numpy as np  # here, not at the top: building a sheet never needs it
+
+    names = [name for name, _, _ in learnable(sizes)]
+    if not all(math.isfinite(params[n]) for n in names):
+        return 1.0  # diverged: the cells are wrong or errors anyway, no tolerance matters
+    h = 1e-6 * max(1.0, *(abs(params[n]) for n in names))
+    jacobian = np.empty((len(names), len(names)))
+    for c, name in enumerate(names):
+        up = _step(sizes, {**params, name: params[name] + h}, settings)
+        down = _step(sizes, {**params, name: params[name] - h}, settings)
+        jacobian[:, c] = [(up[f"new.{n}"] - down[f"new.{n}"]) / (2 * h) for n in names]
+    if not np.all(np.isfinite(jacobian)):
+        return 1.0
+    return float(np.linalg.norm(jacobian, 2))
+
+
+def _scales(
+    sizes: tuple[int, ...], params: Mapping[str, float], values: Mapping[str, float]
+) -> tuple[float, float]:
+    """``sheetgen.layouts.network.network_model``'s value and loss scales for one step."""
+    depth = len(sizes) - 1
+    sums = [
+        sum(
+            abs(values[f"{neuron(layer, j)}.input{i}"] * params[weight(layer, j, i)])
+            for i in range(1, sizes[layer - 1] + 1)
+        )
+        + abs(params[bias(layer, j)])
+        for layer in range(1, depth + 1)
+        for j in range(1, sizes[layer] + 1)
+    ]
+    scale = max(1.0, *(abs(v) for v in params.values()), *sums) * depth
+    errors = [abs(values[f"{neuron(depth, j)}.error"]) for j in range(1, sizes[-1] + 1)]
+    loss_scale = max(
+        abs(values["loss"]),
+        sum(
+            e * (abs(values[f"{neuron(depth, j)}.output"]) + abs(params[target_name(j)]))
+            for j, e in enumerate(errors, start=1)
+        ),
+        sum(errors) * scale,
+    )
+    return scale, loss_scale
+
+
+def network_training_model(params: Mapping[str, float], settings: Mapping[str, str]) -> Reference:
+    """Train the reference network step by step; tolerances grow with the chain of steps.
+
+    Every step is ``sheetgen.maths.network.Network``'s forward pass and backpropagation for that
+    step's parameters, then ``p - learning rate * gradient``. Tolerances: the network sheet's
+    scales (largest over the steps), multiplied as in
+    ``sheetgen.layouts.training.training_model`` by ``A_{k+1} = 1 + g_k A_k``, ``g_k`` the
+    update map's norm at step k (see ``_growth``).
+    """
+    sizes = parse_layers(settings["layers"])
+    steps = parse_steps(settings.get("steps", "50"))
+    cols = [leaf for leaf, _, _ in columns(sizes)]
+    current = dict(params)
+    values: dict[str, float] = dict(params)
+    starts: list[dict[str, float]] = []  # each step's parameters
+    scale, loss_scale = 1.0, 0.0
+    for k in range(1, steps + 1):
+        step = _step(sizes, current, settings)
+        starts.append(current)
+        if all(math.isfinite(v) for v in step.values()):
+            s_k, l_k = _scales(sizes, current, step)
+            scale, loss_scale = max(scale, s_k), max(loss_scale, l_k)
+        s = f"step{k}."
+        values[s + "number"] = float(k)
+        for leaf in cols:
+            values[s + leaf] = step[leaf]
+        current = current | {name: step[f"new.{name}"] for name, _, _ in learnable(sizes)}
+
+    def amplification() -> dict[str, float]:  # for tolerances only: the builder never asks
+        out: dict[str, float] = {}
+        accumulated = 1.0
+        for k, start in enumerate(starts, start=1):
+            accumulated = 1.0 + _growth(sizes, start, settings) * accumulated
+            out |= {f"step{k}.{leaf}": accumulated for leaf in cols}
+        return out
+
+    return Reference(values, scale, loss_scale, 1.0, amplification)

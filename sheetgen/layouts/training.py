@@ -1,0 +1,268 @@
+"""The training sheet: the article's neuron trained by gradient descent, one row per step.
+
+Every row holds the parameters of that step, the forward pass, the loss, the chain rule back
+to the weight and bias, and the updated parameters ``weight - learning rate * d loss / d
+weight``, which the next row starts from. All of it is live formulas: change the learning
+rate or a starting weight and the spreadsheet re-runs the whole training, and the loss chart
+(which references the loss column) redraws.
+
+Spec: ``training:steps=50,learning_rate=0.1,activation=tanh,loss=half-squared``;
+``learning_rate`` here only sets the default of the editable cell. With ``layers=2-2-1`` the
+sheet trains a network instead (``sheetgen.layouts.network_training``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+from ..errors import UsageError
+from ..maths.models import MODELS, Reference
+from ..maths.neuron import Neuron
+from .grid import Grid, activation_formulas, at, loss_formulas
+from .layout import FAMILIES, FAMILY_USAGE, ChartSpec, Layout, SeriesSpec, generated_family
+
+OPTIONS = ("steps", "learning_rate", "activation", "loss")
+MAX_STEPS = 10_000
+DEFAULTS = {"input": 0.4, "target": 0.7, "weight": 0.5, "bias": 0.6, "learning_rate": 0.1}
+"""The article's neuron, and a learning rate that visibly lowers the loss in 50 steps."""
+
+FIRST_ROW = 5
+COLUMNS = (
+    # (quantity leaf, header)
+    ("weight", "Weight"),
+    ("bias", "Bias"),
+    ("net", "Net"),
+    ("output", "Output"),
+    ("error", "Error"),
+    ("loss", "Loss"),
+    ("global.output", "d loss/d output"),
+    ("local.net", "d output/d net"),
+    ("global.net", "d loss/d net"),
+    ("global.weight", "d loss/d weight"),
+    ("global.bias", "d loss/d bias"),
+    ("new.weight", "New weight"),
+    ("new.bias", "New bias"),
+)
+
+
+def parse_steps(text: str) -> int:
+    try:
+        steps = int(text)
+    except ValueError:
+        raise UsageError(f"steps must be a whole number, not {text!r}.") from None
+    if not 1 <= steps <= MAX_STEPS:
+        raise UsageError(f"steps must be between 1 and {MAX_STEPS}, not {steps}.")
+    return steps
+
+
+def parse_rate(text: str) -> float:
+    try:
+        rate = float(text)
+    except ValueError:
+        raise UsageError(f"learning_rate must be a number, not {text!r}.") from None
+    if not math.isfinite(rate):
+        raise UsageError(f"learning_rate must be a finite number, not {text!r}.")
+    return rate
+
+
+def training_layout(options: Mapping[str, str]) -> Layout:
+    """The layout for ``training:steps=N,...``: one neuron, or a network given ``layers``."""
+    if "layers" in options:
+        from .network_training import network_training_layout
+
+        return network_training_layout(options)
+    return _neuron_training_layout(options)
+
+
+@generated_family("training", OPTIONS)
+def _neuron_training_layout(options: dict[str, str]) -> Layout:
+    steps = parse_steps(options.get("steps", "50"))
+    rate = parse_rate(options.get("learning_rate", str(DEFAULTS["learning_rate"])))
+    activation = options.get("activation", "tanh")
+    loss = options.get("loss", "half-squared")
+    act_out, act_slope = activation_formulas(activation)
+    loss_value, loss_slope = loss_formulas(loss)
+
+    g = Grid()
+    params = (
+        ("input", "Input", "The input. Edit it: the whole training re-runs."),
+        ("target", "Target", "The target the neuron learns to output."),
+        ("weight", "Start weight", "The weight before step 1. Edit it: the training re-runs."),
+        ("bias", "Start bias", "The bias before step 1. Edit it: the training re-runs."),
+        ("learning_rate", "Learning rate", "How far each step moves against the gradient."),
+    )
+    g.text(1, 2, "Training:", "label")
+    for c, (quantity, header, note) in enumerate(params, start=2):
+        g.text(c, 1, header)
+        g.input(c, 2, quantity, note)
+    g.text(1, FIRST_ROW - 1, "Step")
+    col = {leaf: c for c, (leaf, _) in enumerate(COLUMNS, start=2)}
+    for leaf, header in COLUMNS:
+        g.text(col[leaf], FIRST_ROW - 1, header)
+
+    for k in range(1, steps + 1):
+        row = FIRST_ROW + k - 1
+        s = f"step{k}."
+
+        def put(
+            leaf: str, formula: str, note: str | None = None, s: str = s, row: int = row
+        ) -> None:
+            source = formula.replace("{.", "{" + s)
+            # A note on the first two rows is enough; a thousand copies only slow the file.
+            g.formula(col[leaf], row, s + leaf, source, note if row < FIRST_ROW + 2 else None)
+
+        g.value(1, row, s + "number", float(k), None)
+        if k == 1:
+            put("weight", "={weight}", "Step 1 starts from the start weight.")
+            put("bias", "={bias}", "Step 1 starts from the start bias.")
+        else:
+            put("weight", f"={{step{k - 1}.new.weight}}", "The previous step's new weight.")
+            put("bias", f"={{step{k - 1}.new.bias}}", "The previous step's new bias.")
+        put("net", "={input}*{.weight}+{.bias}", "Net = input * weight + bias.")
+        put("output", "=" + act_out.replace("{net}", "{.net}"), f"Output = {activation}(net).")
+        put("error", "={.output}-{target}", "Error = output - target.")
+        put("loss", "=" + loss_value.replace("{error}", "{.error}"), f"The {loss} loss.")
+        put("global.output", "=" + loss_slope.replace("{error}", "{.error}"), "d loss / d output.")
+        put(
+            "local.net",
+            "=" + act_slope.replace("{net}", "{.net}").replace("{output}", "{.output}"),
+            "d output / d net.",
+        )
+        put("global.net", "={.local.net}*{.global.output}", "d loss / d net, the chain rule.")
+        put(
+            "global.weight", "={input}*{.global.net}", "d loss / d weight = input * d loss / d net."
+        )
+        put("global.bias", "={.global.net}", "d loss / d bias = d loss / d net.")
+        put(
+            "new.weight",
+            "={.weight}-{learning_rate}*{.global.weight}",
+            "Gradient descent: weight - learning rate * d loss / d weight.",
+        )
+        put(
+            "new.bias",
+            "={.bias}-{learning_rate}*{.global.bias}",
+            "Gradient descent: bias - learning rate * d loss / d bias.",
+        )
+
+    last = FIRST_ROW + steps - 1
+    chart = ChartSpec(
+        title="Loss over the training steps",
+        series=(
+            SeriesSpec(
+                "Loss",
+                x=f"{at(1, FIRST_ROW)}:{at(1, last)}",
+                y=f"{at(col['loss'], FIRST_ROW)}:{at(col['loss'], last)}",
+            ),
+        ),
+        anchor=at(len(COLUMNS) + 3, FIRST_ROW - 1),
+        x_title="Step",
+        y_title="Loss",
+    )
+    spec = f"training:steps={steps},learning_rate={rate!r},activation={activation},loss={loss}"
+    return g.layout(
+        name="training",
+        title=f"Training a neuron: {steps} steps of gradient descent",
+        sheet="Training",
+        description="The neuron trained by gradient descent, one row per step, with a loss chart.",
+        defaults=DEFAULTS | {"learning_rate": rate},
+        settings={
+            "model": "training",
+            "steps": str(steps),
+            "activation": activation,
+            "loss": loss,
+        },
+        spec=spec,
+        charts=(chart,),
+    )
+
+
+def _step(
+    p: Mapping[str, float], w: float, b: float, settings: Mapping[str, str]
+) -> dict[str, float]:
+    neuron = Neuron(
+        p["input"],
+        w,
+        b,
+        p["target"],
+        settings.get("activation", "tanh"),
+        settings.get("loss", "half-squared"),
+    )
+    values = neuron.forward() | neuron.gradients()
+    rate = p["learning_rate"]
+    values["new.weight"] = w - rate * values["global.weight"]
+    values["new.bias"] = b - rate * values["global.bias"]
+    return values
+
+
+def _growth(p: Mapping[str, float], w: float, b: float, settings: Mapping[str, str]) -> float:
+    """How much one step can enlarge an error in (weight, bias): the update map's 2-norm.
+
+    The Jacobian of ``(w, b) -> (new w, new b)`` is estimated by central differences of the
+    update itself, and its spectral norm taken exactly (2 x 2). It may be below 1: near the
+    minimum gradient descent contracts, and old rounding errors fade.
+    """
+    if not (math.isfinite(w) and math.isfinite(b)):
+        return 1.0  # diverged: the cells are wrong or errors anyway, no tolerance matters
+    h = 1e-6 * max(1.0, abs(w), abs(b))
+    columns = []
+    for dw, db in ((h, 0.0), (0.0, h)):
+        up, down = _step(p, w + dw, b + db, settings), _step(p, w - dw, b - db, settings)
+        columns.append([(up[k] - down[k]) / (2 * h) for k in ("new.weight", "new.bias")])
+    (a, c), (b_, d) = columns  # J = [[a, b_], [c, d]]
+    frob = a * a + b_ * b_ + c * c + d * d
+    det = a * d - b_ * c
+    largest = (frob + math.sqrt(max(0.0, frob * frob - 4 * det * det))) / 2
+    return math.sqrt(largest) if math.isfinite(largest) else 1.0
+
+
+def training_model(params: Mapping[str, float], settings: Mapping[str, str]) -> Reference:
+    """Train the reference neuron step by step; tolerances grow with the chain of steps.
+
+    Each step's cells round afresh (an ulp or so of tanh, products, sums), and an error already
+    in the weight and bias is carried into the next step, enlarged at most by the update map's
+    norm ``g_k`` (see ``_growth``). So the error bound of step k's cells is ``A_k`` times one
+    step's, with ``A_1 = 1`` and ``A_{k+1} = 1 + g_k A_k``: linear in k while the updates
+    neither expand nor contract, bounded once they contract. The 1e-12 relative and 64-ulp
+    allowances of one step (``sheetgen.check.verify``) are multiplied by it.
+    Each row's cells get ``A_{k+1}`` because the row ends with the next step's parameters.
+    A layout with ``layers`` trains a network (``sheetgen.layouts.network_training``) instead.
+    """
+    if "layers" in settings:
+        from .network_training import network_training_model
+
+        return network_training_model(params, settings)
+    steps = parse_steps(settings.get("steps", "50"))
+    w, b = params["weight"], params["bias"]
+    values: dict[str, float] = dict(params)
+    starts: list[tuple[float, float]] = []  # each step's weight and bias
+    scale = max(1.0, *(abs(v) for v in params.values()))
+    for k in range(1, steps + 1):
+        step = _step(params, w, b, settings)
+        starts.append((w, b))
+        s = f"step{k}."
+        values[s + "number"] = float(k)
+        for leaf, _ in COLUMNS:
+            values[s + leaf] = step[leaf]
+        scale = max(scale, abs(w), abs(b), abs(step["net"]))
+        w, b = step["new.weight"], step["new.bias"]
+    loss_scale = max(abs(v) for k, v in values.items() if k.endswith(".loss")) if steps else 0.0
+
+    def amplification() -> dict[str, float]:  # for tolerances only: the builder never asks
+        out: dict[str, float] = {}
+        accumulated = 1.0
+        for k, (w, b) in enumerate(starts, start=1):
+            accumulated = 1.0 + _growth(params, w, b, settings) * accumulated
+            out |= {f"step{k}.{leaf}": accumulated for leaf, _ in COLUMNS}
+        return out
+
+    return Reference(values, scale, loss_scale, 1.0, amplification)
+
+
+FAMILIES["training"] = training_layout
+FAMILY_USAGE["training"] = (
+    "training:[layers=2-2-1,]steps=50,learning_rate=0.1,activation=tanh,loss=half-squared",
+    "The article's neuron (or, with layers, a network) trained by gradient descent, one row "
+    "per step, with a loss chart; a network's sheet may be at most 1,000 columns wide.",
+)
+MODELS["training"] = training_model

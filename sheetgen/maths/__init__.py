@@ -1,0 +1,1 @@
+"""TODO: one paragraph: what sheetgen.maths holds and what it may import."""

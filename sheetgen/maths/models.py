@@ -1,0 +1,123 @@
+"""Reference models by name: what a layout's ``model`` setting computes its quantities with.
+
+A layout names its model (``model = "neuron"`` in the template, the default); the verifier asks
+that model for every quantity, given the parameters read from the sheet itself. New families of
+sheets (networks, training runs) register a function here and reuse everything else.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from ..errors import TemplateError
+from .neuron import Difference, Neuron
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A model's numbers for one set of parameters, with the magnitudes tolerances scale by.
+
+    ``value_scale``: the largest parameter magnitude (at least 1); rounding in a few
+    operations on such numbers is about ``eps * value_scale``. ``loss_scale``: a bound on the
+    magnitudes whose rounding a loss carries (``|error| (|output| + |target|)`` for the
+    cancellation in ``output - target``). ``tiny``: what faux gradients divide by.
+    ``amplification``: for quantities at the end of a long chain (a late training step), how
+    many times the rounding of one step may have accumulated by then (default 1); or a
+    function that works it out, called on the first :meth:`growth`. Only tolerances need it,
+    so a model whose amplification is costly (a network's Jacobian norms, with numpy) leaves
+    it to the verifier: the builder, which caches ``values``, never asks.
+    """
+
+    values: Mapping[str, float]
+    value_scale: float
+    loss_scale: float
+    tiny: float
+    amplification: Mapping[str, float] | Callable[[], Mapping[str, float]] = field(
+        default_factory=dict
+    )
+
+    def growth(self, quantity: str) -> float:
+        return self._amplification.get(quantity, 1.0)
+
+    @functools.cached_property
+    def _amplification(self) -> Mapping[str, float]:
+        given = self.amplification
+        return given() if callable(given) else given
+
+    def loss_rounding(self, prefix: str) -> float:
+        """A bound on what the loss computed under ``prefix`` ("", ``nudge.weight.``,
+        ``nudge.weight.down.``) carries in rounding, in units of eps (see
+        ``sheetgen.check.verify``).
+
+        ``|loss| + Σ 2 |error| (|output| + |target| + value_scale)`` over the errors that loss
+        adds up: each error rounds by about eps (|output| + |target|), the output by what its
+        net rounds (eps value_scale), and the loss's slope (at most 2 |error|) carries both.
+        """
+        return self._loss_rounding.get(prefix, self.loss_scale)
+
+    @functools.cached_property
+    def _loss_rounding(self) -> Mapping[str, float]:
+        out: dict[str, float] = {}
+        values = self.values
+        for key, error in values.items():
+            if key != "error" and not key.endswith(".error"):
+                continue
+            head = key[: -len("error")]  # "", "nudge.bias.", "nudge.bias.down.", "nudge.w.n2_1."
+            parts = head.split(".")
+            if len(parts) >= 2 and _NEURON.fullmatch(parts[-2]):  # one output of a network
+                head = ".".join(parts[:-2]) + ("." if len(parts) > 2 else "")
+            output = values.get(key[: -len("error")] + "output", 0.0)
+            target = output - error
+            term = 2 * abs(error) * (abs(output) + abs(target) + self.value_scale)
+            out[head] = out.get(head, 0.0) + term
+        for head in list(out):
+            out[head] += abs(values.get(head + "loss", 0.0))
+        return out
+
+
+_NEURON = re.compile(r"n\d+_\d+")
+
+
+ModelFn = Callable[[Mapping[str, float], Mapping[str, str]], Reference]
+
+
+def neuron_model(params: Mapping[str, float], settings: Mapping[str, str]) -> Reference:
+    """The article's single neuron (with the activation and loss the layout names), and its
+    chart's data when the parameters include the chart's weight step ``sweep.step``."""
+    neuron = Neuron(
+        input=params["input"],
+        weight=params["weight"],
+        bias=params["bias"],
+        target=params["target"],
+        activation=settings.get("activation", "tanh"),
+        loss=settings.get("loss", "half-squared"),
+    )
+    central = settings.get("difference") == "central"
+    difference: Difference = "central" if central else "forward"
+    values = neuron.quantities(params["tiny"], difference)
+    if "sweep.step" in params:
+        values |= neuron.sweep(params["sweep.step"], params["tiny"], difference)
+    scale = max(1.0, *(abs(params[k]) for k in ("input", "weight", "bias", "target")))
+    loss_scale = max(
+        abs(values["loss"]), abs(values["error"]) * (abs(values["output"]) + abs(values["target"]))
+    )
+    return Reference(values, scale, loss_scale, params["tiny"])
+
+
+MODELS: dict[str, ModelFn] = {"neuron": neuron_model}
+
+
+def model_for(settings: Mapping[str, str]) -> ModelFn:
+    """The reference function a layout's settings name."""
+    name = settings.get("model", "neuron")
+    if name not in MODELS:  # registered by a family's module, not imported yet
+        from ..layouts.layout import load_families
+
+        load_families()
+    try:
+        return MODELS[name]
+    except KeyError:
+        raise TemplateError(f"The layout names an unknown model {name!r}.") from None

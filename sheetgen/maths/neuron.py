@@ -1,0 +1,310 @@
+"""The reference neuron: the article's maths in plain Python, independent of any spreadsheet.
+
+Like the article's small program, it knows nothing of cells or formulas. Each forward step
+sits beside its local derivative (as in micrograd), and every number the workbook shows is
+produced here under a *quantity name* (``"net"``, ``"global.weight"``,
+``"nudge.bias.loss"``...). The templates in ``templates/`` name, for every cell, the quantity
+it must equal; this module never sees those templates.
+
+Quantity names:
+
+- ``input weight bias target tiny``: the parameters.
+- ``net output error loss``: the forward pass.
+- ``local.input local.weight local.bias``: d net / d input, weight, bias.
+- ``local.net``: d output / d net; ``local.output``: d loss / d output.
+- ``global.X``: d loss / d X for X in output, net, bias, weight, input (the chain rule).
+- ``nudge.X.Y``: quantity Y of the forward pass re-run with X increased by ``tiny``
+  (X in output, net, bias, weight, input), and ``nudge.X.gradient``, the "faux" gradient
+  ``(nudge.X.loss - loss) / tiny`` (or the central difference, see ``difference``).
+- ``sweep.{i}.k weight loss tangent secant``: the data of the article sheet's chart, given a
+  weight ``step`` (:meth:`Neuron.sweep`): the loss as the weight moves to ``weight + k * step``
+  (k from -5 to 5), the tangent at the current weight (slope ``global.weight``) and the secant
+  whose slope is the faux gradient ``nudge.weight.gradient``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Literal, get_args
+
+Kind = Literal["parameter", "computed", "faux"]
+"""How a quantity is produced, which decides how closely a cell must match it: a
+``parameter`` is read from the sheet itself, a ``computed`` quantity is a few floating-point
+operations away from the parameters, a ``faux`` gradient divides a difference of two losses
+by ``tiny`` (and so magnifies their rounding errors by 1/tiny)."""
+
+PARAMETERS = ("input", "weight", "bias", "target", "tiny")
+
+
+@dataclass(frozen=True)
+class Activation:
+    """An activation function with its derivative written in terms of net and output."""
+
+    name: str
+    forward: Callable[[float], float]
+    derivative: Callable[[float, float], float]  # (net, output) -> d output / d net
+
+
+def _sigmoid(x: float) -> float:
+    # Two branches so that exp never overflows for large |x|.
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    z = math.exp(x)
+    return z / (1.0 + z)
+
+
+ACTIVATIONS: Mapping[str, Activation] = {
+    "tanh": Activation("tanh", math.tanh, lambda net, out: 1.0 - out * out),
+    "sigmoid": Activation("sigmoid", _sigmoid, lambda net, out: out * (1.0 - out)),
+    "relu": Activation("relu", lambda x: max(0.0, x), lambda net, out: 1.0 if net > 0 else 0.0),
+    "linear": Activation("linear", lambda x: x, lambda net, out: 1.0),
+}
+
+
+@dataclass(frozen=True)
+class Loss:
+    """A loss of the error with its derivative d loss / d error."""
+
+    name: str
+    forward: Callable[[float], float]
+    derivative: Callable[[float], float]
+
+
+LOSSES: Mapping[str, Loss] = {
+    # The article's loss: the /2 makes d loss / d error equal the error itself.
+    "half-squared": Loss("half-squared", lambda e: e * e / 2.0, lambda e: e),
+    # The series' first article: (output - target)^2, so the gradient doubles.
+    "squared": Loss("squared", lambda e: e * e, lambda e: 2.0 * e),
+}
+
+NUDGEABLE = ("output", "net", "bias", "weight", "input")
+"""What the faux rows nudge, in the article's row order (rows 6 to 10)."""
+
+Difference = Literal["forward", "central"]
+DIFFERENCES: tuple[Difference, ...] = get_args(Difference)
+
+SWEEP = tuple(range(-5, 6))
+"""The chart's weights are ``weight + k * step`` for these k; row i of its table has SWEEP[i]."""
+
+
+@dataclass(frozen=True)
+class Neuron:
+    """One neuron: ``output = activation(input * weight + bias)``, ``loss = L(output - target)``."""
+
+    input: float = 0.4
+    weight: float = 0.5
+    bias: float = 0.6
+    target: float = 0.7
+    activation: str = "tanh"
+    loss: str = "half-squared"
+
+    def __post_init__(self) -> None:
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"unknown activation {self.activation!r}")
+        if self.loss not in LOSSES:
+            raise ValueError(f"unknown loss {self.loss!r}")
+
+    def forward(self, **nudged: float) -> dict[str, float]:
+        """Run the forward pass; a keyword overrides that node (used for the faux rows).
+
+        Overriding ``net`` or ``output`` skips the steps before it, exactly as the
+        article's rows 6 and 7 start mid-way with ``=F2+Tiny`` and ``=E2+Tiny``.
+        """
+        act, loss = ACTIVATIONS[self.activation], LOSSES[self.loss]
+        x = nudged.get("input", self.input)
+        w = nudged.get("weight", self.weight)
+        b = nudged.get("bias", self.bias)
+        net = nudged.get("net", x * w + b)
+        out = nudged.get("output", act.forward(net))
+        err = out - self.target
+        return {
+            "input": x,
+            "weight": w,
+            "bias": b,
+            "net": net,
+            "output": out,
+            "target": self.target,
+            "error": err,
+            "loss": loss.forward(err),
+        }
+
+    def gradients(self) -> dict[str, float]:
+        """Local derivatives of each step, then the chain rule from the loss backwards."""
+        act, loss = ACTIVATIONS[self.activation], LOSSES[self.loss]
+        f = self.forward()
+        local = {
+            "local.input": self.weight,  # d net / d input
+            "local.weight": self.input,  # d net / d weight
+            "local.bias": 1.0,  # d net / d bias
+            "local.net": act.derivative(f["net"], f["output"]),  # d output / d net
+            "local.output": loss.derivative(f["error"]),  # d loss / d output (d error/d output = 1)
+        }
+        d_output = local["local.output"]
+        d_net = local["local.net"] * d_output
+        return local | {
+            "global.output": d_output,
+            "global.net": d_net,
+            "global.bias": local["local.bias"] * d_net,
+            "global.weight": local["local.weight"] * d_net,
+            "global.input": local["local.input"] * d_net,
+        }
+
+    def faux_gradients(self, tiny: float, difference: Difference = "forward") -> dict[str, float]:
+        """Finite-difference ("faux") gradients: every nudged forward pass, and its slope."""
+        base = self.forward()
+        out: dict[str, float] = {}
+        for name in NUDGEABLE:
+            up = self.forward(**{name: base[name] + tiny})
+            out.update({f"nudge.{name}.{k}": v for k, v in up.items()})
+            if difference == "forward":
+                out[f"nudge.{name}.gradient"] = (up["loss"] - base["loss"]) / tiny
+            else:
+                down = self.forward(**{name: base[name] - tiny})
+                out.update({f"nudge.{name}.down.{k}": v for k, v in down.items()})
+                out[f"nudge.{name}.gradient"] = (up["loss"] - down["loss"]) / (2 * tiny)
+        return out
+
+    def quantities(
+        self, tiny: float = 0.0001, difference: Difference = "forward"
+    ) -> dict[str, float]:
+        """Every named quantity the workbook shows, as one flat mapping."""
+        return (
+            self.forward()
+            | {"tiny": tiny}
+            | self.gradients()
+            | self.faux_gradients(tiny, difference)
+        )
+
+    def sweep(
+        self, step: float, tiny: float = 0.0001, difference: Difference = "forward"
+    ) -> dict[str, float]:
+        """The chart's data: the loss as the weight moves by ``k * step`` around its value, and
+        the two straight lines through the current point whose slopes are the real gradient
+        (the tangent) and the faux one (the secant), each evaluated at those weights."""
+        loss = self.forward()["loss"]
+        slope = self.gradients()["global.weight"]
+        faux = self.faux_gradients(tiny, difference)["nudge.weight.gradient"]
+        out: dict[str, float] = {}
+        for i, k in enumerate(SWEEP):
+            w = self.weight + k * step
+            moved = w - self.weight
+            out |= {
+                f"sweep.{i}.k": float(k),
+                f"sweep.{i}.weight": w,
+                f"sweep.{i}.loss": self.forward(weight=w)["loss"],
+                f"sweep.{i}.tangent": loss + slope * moved,
+                f"sweep.{i}.secant": loss + faux * moved,
+            }
+        return out
+
+
+_NUMBERED_PARAMETER = re.compile(r"(input|weight)\d+")  # a neuron with N inputs (multineuron)
+
+
+def kind_of(quantity: str) -> Kind:
+    """Classify a quantity name for the tolerance it deserves (see ``sheetgen.check.verify``)."""
+    if quantity in PARAMETERS or _NUMBERED_PARAMETER.fullmatch(quantity):
+        return "parameter"
+    if quantity.startswith("nudge.") and quantity.endswith((".gradient", ".distance")):
+        return "faux"  # a distance |faux - real| carries the faux gradient's rounding
+    return "computed"
+
+
+def article_report(neuron: Neuron) -> str:
+    """The two lines the article's program prints, to four decimals, exactly as it does."""
+    g = neuron.gradients()
+    return f"Weight gradient: {g['global.weight']:.4f}\nBias gradient: {g['global.bias']:.4f}"
+
+
+_LOCAL = {
+    "input": "d net/d input",
+    "weight": "d net/d weight",
+    "bias": "d net/d bias",
+    "net": "d output/d net",
+    "output": "d loss/d output",
+}
+
+
+_STEP = re.compile(r"step(\d+)\.(.+)")
+_NETWORK_NAME = re.compile(r"\b(?:w(\d+)_(\d+)_(\d+)|b(\d+)_(\d+)|n(\d+)_(\d+)|x(\d+))\b")
+
+
+def _plain_names(text: str) -> str:
+    """A network's names in words: ``w1_2_1`` -> ``w(layer 1, 1→2)``, ``n2_1`` ->
+    ``neuron(layer 2, 1)``, ``b1_2`` -> ``bias(layer 1, 2)``, ``x1`` -> ``input 1``."""
+
+    def word(m: re.Match[str]) -> str:
+        w_l, w_j, w_i, b_l, b_j, n_l, n_j, x = m.groups()
+        if w_l:
+            return f"w(layer {w_l}, {w_i}→{w_j})"
+        if b_l:
+            return f"bias(layer {b_l}, {b_j})"
+        if n_l:
+            return f"neuron(layer {n_l}, {n_j})"
+        return f"input {x}"
+
+    return _NETWORK_NAME.sub(word, text)
+
+
+def describe(quantity: str) -> str:
+    """A short human name for a quantity, for reports: ``global.weight`` -> ``d loss/d weight``,
+    ``step3.global.w1_2_1`` -> ``step 3: d loss/d w(layer 1, 1→2)``."""
+    if step := _STEP.fullmatch(quantity):
+        number, rest = step.groups()
+        if rest == "number":
+            return f"step {number}"
+        if rest.startswith("new."):
+            return f"step {number}: new {_plain_names(rest[4:])}"
+        inner = describe(rest)
+        return f"step {number}: {inner}"
+    if _NETWORK_NAME.search(quantity):
+        return _plain_names(_describe(quantity)).replace(".", " ")
+    return _describe(quantity)
+
+
+def _describe(quantity: str) -> str:
+    head, _, rest = quantity.partition(".")
+    if head == "local" and "." in rest:  # a network neuron's step: local.n2_1.net
+        neuron, _, leaf = rest.partition(".")
+        if leaf.startswith("input"):
+            return f"d net/d {leaf} of {neuron}"
+        return f"{_LOCAL.get(leaf, leaf)} of {neuron}"
+    if head == "local" and rest.startswith(("w", "b")) and "_" in rest:
+        return f"d net/d {rest}"
+    if head == "global" and "." in rest:
+        neuron, _, leaf = rest.partition(".")
+        return f"d loss/d {leaf} of {neuron}"
+    if head == "local" and rest in _LOCAL:
+        return _LOCAL[rest]
+    if head == "local" and _NUMBERED_PARAMETER.fullmatch(rest):
+        return f"d net/d {rest}"
+    if head == "global":
+        return f"d loss/d {rest}"
+    if head == "nudge":
+        nudged, _, leaf = rest.partition(".")
+        if leaf == "gradient":
+            return f"faux d loss/d {nudged}"
+        if leaf == "distance":
+            return f"|faux - real| d/d {nudged}"
+        if leaf == "real":
+            return f"real d loss/d {nudged}"
+        if leaf.startswith("down."):
+            return f"{leaf[5:]} ({nudged} - Tiny)"
+        return f"{leaf} ({nudged} + Tiny)"
+    if head.startswith("n") and "_" in head and rest:  # n2_1.output
+        return f"{rest} of {head}"
+    if head.startswith("target") and head[6:].isdigit():
+        return f"target {head[6:]}"
+    if head == "learning_rate":
+        return "learning rate"
+    return "Tiny" if quantity == "tiny" else quantity
+
+
+def round_significant(x: float, digits: int) -> float:
+    """``x`` to ``digits`` significant digits: numbers as a person would type them."""
+    if x == 0 or not math.isfinite(x):
+        return x
+    return round(x, digits - 1 - math.floor(math.log10(abs(x))))

@@ -1,0 +1,211 @@
+"""The feedback workbook: the learner's own file, with every wrong cell marked and explained.
+
+It renders a ``Report`` (nothing is checked again): a root cause gets a red fill, a cell wrong
+only because of another an orange one, a blank still to do a blue one, and each a comment
+saying what it holds, why it is wrong and what it should be. An exercise's blank the learner
+completed loses the hand-out's "to do" colour and note prefix. The learner's file is only read;
+the copy is written atomically beside nothing it would overwrite unasked.
+
+What the copy keeps of the learner's file: the values it cached beside each formula (previews,
+pandas and Excel's Protected View show those and never compute), the size of every note, and
+the chart's own XML (for the usual one chart). openpyxl drops or rewrites these on reading, so
+they are read from the file and written back.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from openpyxl.comments import Comment
+from openpyxl.styles import PatternFill
+from openpyxl.utils.cell import get_column_letter
+
+from ..check.verify import CellResult, Report
+from ..engine.evaluate import Value
+from ..errors import UsageError
+from ..workbook.safety import Limits, configured_limits, open_workbook, read_checked
+from ..writer.cached_values import sheet_parts, write_cached_values
+from ..writer.files import write_atomically
+
+FILLS = {
+    "root": PatternFill("solid", fgColor="00F8CBAD"),  # red: fix this
+    "inherited": PatternFill("solid", fgColor="00FFE699"),  # orange: follows from another cell
+    "todo": PatternFill("solid", fgColor="00DDEBF7"),  # blue: still to do
+}
+
+TODO_PREFIX = "To do: "
+"""How an exercise's hand-out begins the note of each blank (``sheetgen.teacher.exercise``)."""
+
+
+def annotate(
+    report: Report, out: Path | str, *, force: bool = False, limits: Limits | None = None
+) -> Path:
+    """Write a copy of ``report.path`` to ``out`` with the report's verdicts on its cells.
+
+    ``limits``: the safety limits the workbook is read within, those it was verified within
+    (default: ``safety.configured_limits()``).
+    """
+    source, target = Path(report.path), Path(out)
+    if target.exists() and source.exists() and target.resolve() == source.resolve():
+        raise UsageError("The feedback copy must not overwrite the learner's workbook.")
+    limits = limits or configured_limits()
+    wb = open_workbook(source, limits)
+    cached = _cached_values(source, limits)
+    sizes = note_sizes(source)
+    for ws in wb.worksheets:
+        for (sheet, at), (width, height) in sizes.items():
+            if sheet == ws.title and ws[at].comment is not None:
+                ws[at].comment.width, ws[at].comment.height = width, height
+    ws = wb[report.sheet]
+    for c in report.cells:
+        cell = ws[c.cell]
+        if c.ok or c.status == "waiting":
+            if report.exercise and not c.context and c.ok:
+                _complete(cell)
+            continue
+        cell.fill = FILLS[kind(c)]
+        cell.comment = Comment(comment(c), "sheetgen", width=360, height=150)
+
+    def save(tmp: Path) -> None:
+        wb.save(tmp)
+        write_cached_values(tmp, cached)  # which also tidies the package (save_workbook)
+        keep_chart(source, tmp)
+
+    return write_atomically(target, save, force=force)
+
+
+_CHART = re.compile(r"xl/charts/chart[0-9]+\.xml")
+_MAX_CHART_BYTES = 5_000_000
+
+
+def keep_chart(source: Path, written: Path) -> bool:
+    """Put the learner's own chart XML back where openpyxl rewrote it (lossily: styles, fonts,
+    axis settings), when there is exactly one chart on each side and it refers to no other
+    part. Returns whether it did."""
+    try:
+        with zipfile.ZipFile(source) as z:
+            charts = [n for n in z.namelist() if _CHART.fullmatch(n)]
+            if len(charts) != 1 or z.getinfo(charts[0]).file_size > _MAX_CHART_BYTES:
+                return False
+            original = z.read(charts[0])
+        if b"r:id=" in original or b':id="rId' in original:
+            return False  # it points at parts of its own (user shapes, embedded data)
+        with zipfile.ZipFile(written) as z:
+            items = [(info, z.read(info.filename)) for info in z.infolist()]
+        ours = [info.filename for info, _ in items if _CHART.fullmatch(info.filename)]
+        if len(ours) != 1:
+            return False
+        with zipfile.ZipFile(written, "w", zipfile.ZIP_DEFLATED) as z:
+            for info, data in items:
+                z.writestr(info, original if info.filename == ours[0] else data)
+        return True
+    except (zipfile.BadZipFile, OSError, KeyError):
+        return False
+
+
+def _complete(cell: Any) -> None:
+    """A blank the learner filled in right: no longer "to do" (fill and note prefix go)."""
+    if cell.fill is not None and cell.fill.fgColor.rgb[-6:] == FILLS["todo"].fgColor.rgb[-6:]:
+        cell.fill = PatternFill(fill_type=None)
+    note = cell.comment
+    if note is not None and note.text.startswith(TODO_PREFIX):
+        hint = note.text.removeprefix(TODO_PREFIX)
+        cell.comment = Comment(
+            hint, note.author or "sheetgen", width=note.width, height=note.height
+        )
+
+
+def _cached_values(path: Path, limits: Any) -> dict[str, dict[str, Value]]:
+    """The value the file saved beside each formula, by sheet and cell."""
+    book = read_checked(path, limits).book
+    return {
+        sheet.title: {
+            at: c.value
+            for at, c in sheet.cells.items()
+            if c.formula is not None and c.value is not None
+        }
+        for sheet in book.sheets
+    }
+
+
+_SHAPE = re.compile(rb"<(?:\w+:)?shape\b(?P<attrs>[^>]*)>(?P<body>.*?)</(?:\w+:)?shape>", re.S)
+_STYLE = re.compile(rb'style="(?P<style>[^"]*)"')
+_SIZE = re.compile(rb"(width|height):\s*([0-9.]+)\s*(px|pt)?", re.I)
+_ROW = re.compile(rb"<(?:\w+:)?Row>\s*([0-9]+)\s*</(?:\w+:)?Row>")
+_COLUMN = re.compile(rb"<(?:\w+:)?Column>\s*([0-9]+)\s*</(?:\w+:)?Column>")
+
+
+def note_sizes(path: Path) -> dict[tuple[str, str], tuple[float, float]]:
+    """Each note's size in pixels, from the file's VML drawings (openpyxl does not read it).
+
+    A drawing is matched to its sheet through the sheet's relationships; a size that cannot be
+    read is left to openpyxl's default.
+    """
+    out: dict[tuple[str, str], tuple[float, float]] = {}
+    try:
+        with zipfile.ZipFile(path) as z:
+            names = set(z.namelist())
+            for member, title in _sheets(z).items():
+                rels = str(Path(member).parent / "_rels" / (Path(member).name + ".rels"))
+                if rels not in names:
+                    continue
+                for target in re.findall(rb'Target="([^"]+\.vml)"', z.read(rels)):
+                    vml = _resolve(member, target.decode())
+                    if vml in names and z.getinfo(vml).file_size < 50_000_000:
+                        out.update(((title, at), size) for at, size in _shapes(z.read(vml)))
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError):
+        return {}
+    return out
+
+
+def _sheets(z: zipfile.ZipFile) -> dict[str, str]:
+    return sheet_parts({n: z.read(n) for n in ("xl/workbook.xml", "xl/_rels/workbook.xml.rels")})
+
+
+def _resolve(member: str, target: str) -> str:
+    if target.startswith("/"):
+        return target.lstrip("/")
+    parts = list(Path(member).parent.parts)
+    for piece in target.split("/"):
+        if piece == "..":
+            parts = parts[:-1]
+        elif piece not in ("", "."):
+            parts.append(piece)
+    return "/".join(parts)
+
+
+def _shapes(vml: bytes) -> list[tuple[str, tuple[float, float]]]:
+    out: list[tuple[str, tuple[float, float]]] = []
+    for shape in _SHAPE.finditer(vml):
+        style = _STYLE.search(shape.group("attrs"))
+        row, column = _ROW.search(shape.group("body")), _COLUMN.search(shape.group("body"))
+        if style is None or row is None or column is None:
+            continue
+        size: dict[bytes, float] = {}
+        for key, number, unit in _SIZE.findall(style.group("style")):
+            px = float(number) * (4 / 3 if unit.lower() == b"pt" else 1)
+            size[key.lower()] = px
+        if b"width" in size and b"height" in size:
+            at = f"{get_column_letter(int(column.group(1)) + 1)}{int(row.group(1)) + 1}"
+            out.append((at, (round(size[b"width"]), round(size[b"height"]))))
+    return out
+
+
+def kind(c: CellResult) -> str:
+    """Which fill a non-ok cell gets: ``root``, ``inherited`` or ``todo``."""
+    if c.status == "todo":
+        return "todo"
+    return "inherited" if c.causes else "root"
+
+
+def comment(c: CellResult) -> str:
+    """The comment text: the verdict, what the learner wrote (if they changed the cell), why."""
+    lines = [f"sheetgen: {c.message}" if c.message else f"sheetgen: {c.status}"]
+    if c.holds and c.edited:
+        lines.append(f"You wrote: {c.holds}")
+    if c.explanation:
+        lines.append(c.explanation)
+    return "\n".join(lines)

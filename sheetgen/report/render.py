@@ -1,0 +1,274 @@
+"""Render a verification ``Report``: one data structure, shown as text, JSON or JUnit XML.
+
+Nothing here recomputes a verdict: every renderer reads the same ``Report`` (the annotated
+feedback workbook, ``sheetgen.annotate``, and the class summary, ``sheetgen.grade_class``, too).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import xml.etree.ElementTree as ET
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+from ..check.verify import CellResult, Report
+from ..engine.evaluate import CellError, Value
+from ..maths.neuron import describe
+
+_VERDICT = {
+    "ok": "ok",
+    "wrong": "WRONG",
+    "error": "ERROR",
+    "empty": "EMPTY",
+    "text": "NOT A NUMBER",
+    "typed": "TYPED NUMBER",
+    "unsupported": "CANNOT EVALUATE",
+    "unchecked": "UNCHECKED",
+    "todo": "TO DO",
+    "waiting": "WAITING",
+    "fragile": "RIGHT BY LUCK",
+}
+
+
+def summary(report: Report) -> str:
+    """One line: how many cells were checked and how many are right.
+
+    In an exercise only the blanks count (the cells handed out filled in are context).
+    """
+    counted = [c for c in report.cells if c.scored] if report.exercise else list(report.cells)
+    right = sum(1 for c in counted if c.ok)
+    total = len(counted)
+    if report.ok:
+        return f"OK: all {len(report.cells)} cells of {report.path} compute the right numbers."
+    todo, waiting = len(report.todo), len(report.waiting)
+    attention = [c.cell for c in report.attention]
+    what = "cells to fill in" if report.exercise else "cells"
+    parts = [f"{right} of {total} {what} right"]
+    if attention:
+        roots = [c.cell for c in report.roots]
+        parts.append(f"{len(attention)} need attention: {_names(attention)}")
+        if roots and len(roots) < len(attention):
+            parts.append(f"fix first: {_names(roots)}")
+    if todo:
+        parts.append(f"{todo} cell{'s' if todo != 1 else ''} to do")
+    if waiting:
+        parts.append(f"{waiting} waiting for {'them' if todo != 1 else 'it'}")
+    return f"{'TO DO' if not attention else 'FAILED'}: {'; '.join(parts)}."
+
+
+def to_text(report: Report, *, only_wrong: bool = False) -> str:
+    """A table a person can read (cell, meaning, expected, found, verdict), then the summary."""
+    rows = [("cell", "meaning", "expected", "found", "verdict")]
+    for c in report.cells:
+        if only_wrong and c.ok:
+            continue
+        verdict = _VERDICT[c.status] + (f" (via {', '.join(c.causes)})" if c.causes else "")
+        rows.append((c.cell, describe(c.quantity), _num(c.expected), _found(c.found), verdict))
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    lines = [f"{report.path}: layout {report.layout}, sheet {report.sheet!r}"]
+    lines += [report.choice, ""] if report.choice else [""]
+    for i, r in enumerate(rows):
+        lines.append(
+            "  ".join(
+                v.ljust(w) if j < 2 or j == 4 else v.rjust(w)
+                for j, (v, w) in enumerate(zip(r, widths, strict=True))
+            ).rstrip()
+        )
+        if i == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    lines += diagnosis(report)
+    lines += [*report.warnings, "", summary(report)]
+    return "\n".join(lines)
+
+
+def diagnosis(report: Report) -> list[str]:
+    """Root causes first, each with what it holds, why, and the cells it drags along."""
+    if report.ok:
+        return []
+    if not any(c.explanation for c in report.wrong):  # not diagnosed: the verdicts' messages
+        return ["", *(c.message for c in report.wrong if c.message)]
+    lines: list[str] = []
+    roots = list(report.roots)
+    if roots:
+        lines += ["", f"To fix first ({len(roots)} root cause{'s' if len(roots) != 1 else ''}):"]
+    for c in roots:
+        lines.append(f"  {c.cell} ({describe(c.quantity)})")
+        if c.message:
+            lines.append(f"      {c.message}")
+        lines.append(f"      It holds {c.holds or 'nothing'}.")
+        if c.explanation:
+            lines.append(f"      {c.explanation}")
+        inherited = report.inherited_from(c.cell)
+        unchecked = [i for i in inherited if i.status == "unchecked"]
+        wrong = [i for i in inherited if i.status != "unchecked"]
+        if wrong:
+            lines.append(f"      Wrong because of it: {_cells(wrong)}.")
+        if unchecked:
+            lines.append(f"      Not checked until it is fixed: {_cells(unchecked)}.")
+    todo = report.todo
+    if todo:
+        lines += ["", f"To do ({len(todo)} cell{'s' if len(todo) != 1 else ''}):"]
+        for c in todo:
+            follow = report.inherited_from(c.cell)
+            verb = "waits" if len(follow) == 1 else "wait"
+            extra = f" (until then {_cells(follow)} {verb} for it)"
+            lines.append(f"  {c.cell} ({describe(c.quantity)}){extra if follow else ''}.")
+    return lines
+
+
+def _cells(cells: Sequence[CellResult], most: int = 12) -> str:
+    return _names([c.cell for c in cells], most)
+
+
+def _names(names: Sequence[str], most: int = 12) -> str:
+    if len(names) <= most:
+        return ", ".join(names)
+    return f"{', '.join(names[:most])} and {len(names) - most} more"
+
+
+def to_dict(report: Report) -> dict[str, Any]:
+    """The report as plain JSON-able data (the ``--json`` document)."""
+    return {
+        "ok": report.ok,
+        "path": report.path,
+        "layout": report.layout,
+        "sheet": report.sheet,
+        "sheet_choice": report.choice,
+        "parameters": {k: _json(v) for k, v in report.parameters.items()},
+        "summary": dict(Counter(c.status for c in report.cells)),
+        "roots": [c.cell for c in report.roots],
+        "todo": [c.cell for c in report.todo],
+        "waiting": [c.cell for c in report.waiting],
+        "exercise": report.exercise,
+        "blanks": list(report.blanks),
+        "cells": [_cell_dict(c) for c in report.cells],
+        "warnings": list(report.warnings),
+    }
+
+
+def to_json(report: Report) -> str:
+    """The report as JSON text (see :func:`json_text`)."""
+    return json_text(to_dict(report))
+
+
+def json_text(data: Any) -> str:
+    """JSON in plain ASCII, so that it is valid in any output encoding and never invalid UTF-8.
+
+    Non-ASCII characters are ``\\uXXXX`` escapes; the undecodable bytes of a file name (held
+    as lone surrogates) are first spelled ``\\xNN``, which no JSON reader refuses.
+    """
+    return json.dumps(_without_surrogates(data), indent=2, ensure_ascii=True)
+
+
+def _without_surrogates(data: Any) -> Any:
+    if isinstance(data, str):
+        return data.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    if isinstance(data, dict):
+        return {_without_surrogates(k): _without_surrogates(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [_without_surrogates(v) for v in data]
+    return data
+
+
+def _cell_dict(c: CellResult) -> dict[str, Any]:
+    return {
+        "cell": c.cell,
+        "quantity": c.quantity,
+        "meaning": describe(c.quantity),
+        "status": c.status,
+        "expected": _json(c.expected),
+        "found": _json(c.found),
+        "formula": c.formula,
+        "message": c.message,
+        "holds": c.holds,
+        "explanation": c.explanation,
+        "root": c.root,
+        "causes": list(c.causes),
+        "graded": c.graded,
+        "scored": c.scored,
+    }
+
+
+class JUnitEntry(NamedTuple):
+    """One workbook of a JUnit document: its report, or why there is none, and its timing."""
+
+    name: str
+    report: Report | None
+    reason: str | None = None
+    seconds: float = 0.0
+    timestamp: str | None = None  # ISO 8601, when it was checked
+
+
+def to_junit(entries: Sequence[JUnitEntry | tuple[str, Report | None, str | None]]) -> str:
+    """JUnit XML for CI systems and autograders: a test suite per workbook, a test per cell.
+
+    ``entries`` are (name, report, reason[, seconds, timestamp]): a workbook that could not be
+    checked has no report and one ``<error>`` test carrying the reason. A to-do cell is a
+    ``<failure>`` (type ``todo``), so an unfinished workbook is red; a cell waiting for a blank
+    is ``<skipped>`` (the blank's failure already says what to do).
+    """
+    suites = ET.Element("testsuites", name="sheetgen")
+    totals = Counter[str]()
+    total_time = 0.0
+    for raw in entries:
+        entry = raw if isinstance(raw, JUnitEntry) else JUnitEntry(*raw)
+        name, report, reason = entry.name, entry.report, entry.reason
+        suite = ET.SubElement(suites, "testsuite", name=name)
+        if entry.timestamp:
+            suite.set("timestamp", entry.timestamp)
+        suite.set("time", f"{entry.seconds:.3f}")
+        total_time += entry.seconds
+        counts = Counter[str]()
+        if report is None:
+            case = ET.SubElement(suite, "testcase", classname=name, name="workbook")
+            ET.SubElement(case, "error", message=reason or "could not be checked")
+            counts.update(tests=1, errors=1)
+        else:
+            for c in report.cells:
+                case = ET.SubElement(
+                    suite, "testcase", classname=name, name=f"{c.cell} {describe(c.quantity)}"
+                )
+                counts["tests"] += 1
+                if c.status == "waiting":
+                    ET.SubElement(case, "skipped", message=c.message)
+                    counts["skipped"] += 1
+                elif not c.ok:
+                    failure = ET.SubElement(case, "failure", message=c.message, type=c.status)
+                    failure.text = "\n".join(
+                        filter(None, (f"holds: {c.holds}" if c.holds else "", c.explanation))
+                    )
+                    counts["failures"] += 1
+            if report.warnings:
+                ET.SubElement(suite, "system-out").text = "\n".join(report.warnings)
+        for key in ("tests", "failures", "errors", "skipped"):
+            suite.set(key, str(counts[key]))
+        totals.update(counts)
+    for key in ("tests", "failures", "errors", "skipped"):
+        suites.set(key, str(totals[key]))
+    suites.set("time", f"{total_time:.3f}")
+    ET.indent(suites)
+    return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def _json(v: Value) -> Any:
+    if isinstance(v, CellError):
+        return v.code
+    if isinstance(v, float) and not math.isfinite(v):
+        return str(v)
+    return v
+
+
+def _num(x: float | None) -> str:
+    return "" if x is None else f"{x:.6g}"
+
+
+def _found(v: Value) -> str:
+    if v is None:
+        return "(empty)"
+    if isinstance(v, float) and not isinstance(v, bool):
+        return _num(v)
+    if isinstance(v, CellError):
+        return v.code
+    return repr(v) if isinstance(v, str) else str(v).upper()

@@ -1,0 +1,242 @@
+"""Exercises: the built workbook with chosen cells left blank for a learner to fill in.
+
+The answer key is the ordinary build with the same parameters. The blanks are recorded in the
+workbook (defined name ``SHEETGEN_TODO``) so that ``verify`` can tell "still to do" from "the
+learner emptied it", and each blank keeps the cell's note as a hint. ``seed`` gives every
+learner their own parameters, reproducibly, so answers cannot be copied from a neighbour.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from openpyxl.comments import Comment
+from openpyxl.packaging.custom import StringProperty
+from openpyxl.styles import PatternFill
+from openpyxl.utils.cell import coordinate_from_string
+from openpyxl.workbook.defined_name import DefinedName
+from openpyxl.workbook.workbook import Workbook
+
+from .. import a1
+from ..errors import UsageError
+from ..layouts.layout import TODO_NAME, Layout, resolve_layout
+from ..maths.neuron import describe, round_significant
+from ..workbook.book import text_formula
+from ..writer.build import build_workbook, parameters
+from ..writer.cached_values import save_with_cached_values
+from ..writer.files import write_atomically
+from .roster import Learner, identity_properties, read_roster
+
+"""The defined name under which an exercise records its blanks (``"E3,B3,C3"``)."""
+
+DEFAULT_BLANK_PREFIXES = ("local.", "global.")
+"""By default an exercise blanks the local and global gradient rows: the chain rule itself."""
+
+_FIRST_STEP = "step1."
+"""A training run's first step: its gradients and update are the blanks by default (the later
+steps, handed out filled in, wait for them and then show the learner's formulas at work)."""
+
+_TODO_FILL = PatternFill("solid", fgColor="DDEBF7")  # pale blue: "your turn"
+
+
+def default_blanks(layout: Layout) -> tuple[str, ...]:
+    """The checked cells whose quantity is a local or global gradient.
+
+    In a training run, the first step's gradients and its update (``new.*``) alone: every
+    step repeats the same formulas, so one step is the exercise.
+    """
+    plain = tuple(
+        c.at
+        for c in layout.checked
+        if c.quantity is not None and c.quantity.startswith(DEFAULT_BLANK_PREFIXES)
+    )
+    if plain:
+        return plain
+    first = tuple(
+        c.at
+        for c in layout.checked
+        if c.quantity is not None
+        and c.quantity.startswith(_FIRST_STEP)
+        and c.quantity.removeprefix(_FIRST_STEP).startswith((*DEFAULT_BLANK_PREFIXES, "new."))
+    )
+    return first
+
+
+def select_blanks(layout: Layout, choice: str | Iterable[str] | None) -> tuple[str, ...]:
+    """Cells to blank from ``"3,4"`` (rows), ``"E3,C4"`` (cells), quantities, or a mix.
+
+    Only cells the verifier checks can be blanked: a label or a parameter is not an answer.
+    """
+    if choice is None:
+        picked = default_blanks(layout)
+    else:
+        items = choice.split(",") if isinstance(choice, str) else list(choice)
+        tokens = [t.strip() for t in items if t.strip()]
+        by_quantity = {c.quantity: c.at for c in layout.checked if c.quantity}
+        checked = {c.at for c in layout.checked}
+        wanted: set[str] = set()
+        for token in tokens:
+            if token.isdigit():
+                row = [
+                    c.at for c in layout.checked if coordinate_from_string(c.at)[1] == int(token)
+                ]
+                if not row:
+                    raise UsageError(f"Row {token} of {layout.name} has no cell to fill in.")
+                wanted.update(row)
+            elif token in by_quantity:
+                wanted.add(by_quantity[token])
+            elif token.upper() in checked:
+                wanted.add(token.upper())
+            else:
+                raise UsageError(
+                    f"Blank {token!r} is not a row number, nor a cell or quantity of "
+                    f"{layout.name} that must be computed."
+                )
+        picked = tuple(c.at for c in layout.checked if c.at in wanted)
+    if not picked:
+        raise UsageError("An exercise needs at least one cell to fill in (see blanks).")
+    return picked
+
+
+def random_parameters(layout: Layout, seed: int) -> dict[str, float]:
+    """Reproducible per-learner parameters: each default scaled by a factor in [0.5, 1.5].
+
+    Signs and orders of magnitude are kept (a nudge stays tiny, a positive input positive),
+    and values are rounded to two significant digits so learners can read them.
+    """
+    rng = random.Random(f"{layout.spec or layout.name}/{seed}")
+    out: dict[str, float] = {}
+    for spec in layout.inputs:
+        assert spec.quantity is not None
+        default = layout.defaults.get(spec.quantity, 0.0)
+        value = default * rng.uniform(0.5, 1.5) if default else rng.uniform(-1.0, 1.0)
+        out[spec.quantity] = round_significant(value, 2) or default or 0.5
+    return out
+
+
+def exercise_workbook(
+    layout: Layout,
+    params: Mapping[str, float],
+    blanks: Iterable[str],
+    *,
+    hints: bool = True,
+    properties: Mapping[str, str] | None = None,
+) -> Workbook:
+    """The layout's workbook with ``blanks`` emptied, marked, hinted and recorded.
+
+    Without ``hints`` a blank's note says what the cell means, not how to compute it.
+    ``properties`` are recorded as document custom properties (who the hand-out is for).
+    """
+    wb = build_workbook(layout, params)
+    for name, value in (properties or {}).items():
+        wb.custom_doc_props.append(StringProperty(name=name, value=value))
+    ws = wb[layout.sheet]
+    specs = {c.at: c for c in layout.checked}
+    todo = [at for at in blanks if at in specs]
+    for at in todo:
+        spec = specs[at]
+        cell = ws[at]
+        cell.value = None
+        cell.fill = _TODO_FILL
+        meaning = f"Compute {describe(spec.quantity or '')}."
+        hint = (spec.note or meaning) if hints else meaning
+        cell.comment = Comment(f"To do: {hint}", "sheetgen", width=260, height=70)
+    todo_text = text_formula(a1.compact(todo))
+    wb.defined_names[TODO_NAME] = DefinedName(TODO_NAME, attr_text=todo_text)
+    return wb
+
+
+def build_exercise(
+    path: Path | str,
+    layout: Layout | str = "single_neuron",
+    *,
+    blanks: str | Iterable[str] | None = None,
+    seed: int | None = None,
+    force: bool = False,
+    hints: bool = True,
+    learner: Learner | None = None,
+    **overrides: float | None,
+) -> Path:
+    """Write a learner's exercise; ``build(..., **seeded_parameters(...))`` is its key.
+
+    The hand-out records its seed, and ``learner`` when given (``sheetgen.teacher.roster``); a
+    learner's seed defaults to the one derived from their id.
+    """
+    lay = resolve_layout(layout) if isinstance(layout, str) else layout
+    if seed is None and learner is not None:
+        seed = learner.seed
+    params = parameters(lay, seeded_parameters(lay, seed, overrides))
+    wb = exercise_workbook(
+        lay,
+        params,
+        select_blanks(lay, blanks),
+        hints=hints,
+        properties=identity_properties(learner, seed),
+    )
+    # Cached values as for the key, but none for the blanks and the cells that read them.
+    return write_atomically(
+        Path(path), lambda tmp: save_with_cached_values(wb, tmp, lay, params), force=force
+    )
+
+
+def seeded_parameters(
+    layout: Layout, seed: int | None, overrides: Mapping[str, float | None] | None = None
+) -> dict[str, float | None]:
+    """``random_parameters`` for ``seed`` (if any), with explicit ``overrides`` winning."""
+    out: dict[str, float | None] = dict(random_parameters(layout, seed)) if seed is not None else {}
+    out.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    return out
+
+
+def build_class(
+    roster: Path | str,
+    out_dir: Path | str,
+    layout: Layout | str = "single_neuron",
+    *,
+    keys_dir: Path | str | None = None,
+    blanks: str | Iterable[str] | None = None,
+    hints: bool = True,
+    force: bool = False,
+    **overrides: float | None,
+) -> list[tuple[Learner, Path, Path]]:
+    """One hand-out per learner of ``roster`` in ``out_dir``, and one answer key each.
+
+    Keys go to ``keys_dir`` (default: ``out_dir`` with ``-keys`` appended, beside it, so that
+    the hand-out folder can be handed out whole). Every file name is checked before anything
+    is written, so a refused run leaves nothing half done.
+    """
+    from ..writer.build import build
+
+    learners = read_roster(roster)
+    lay = resolve_layout(layout) if isinstance(layout, str) else layout
+    out = Path(out_dir)
+    keys = Path(keys_dir) if keys_dir is not None else out.with_name(out.name + "-keys")
+    if (out.exists() and not out.is_dir()) or out.suffix.lower() in (".xlsx", ".xlsm", ".ods"):
+        raise UsageError(f"{out} is a file name; --roster writes a folder of hand-outs (-o DIR).")
+    select_blanks(lay, blanks)  # a bad --blank is refused before any file is written
+    plan = [(p, out / f"{p.file_stem}.xlsx", keys / f"{p.file_stem}-key.xlsx") for p in learners]
+    stems = [hand.name for _, hand, _ in plan]
+    if len(set(stems)) != len(stems):
+        raise UsageError("Two learners of the roster would get the same file name.")
+    if not force:
+        for _, hand, key in plan:
+            for target in (hand, key):
+                if target.exists():
+                    raise UsageError(f"{target} already exists; pass --force to overwrite it.")
+    done = []
+    for learner, hand, key in plan:
+        build_exercise(
+            hand,
+            lay,
+            blanks=blanks,
+            seed=learner.seed,
+            force=force,
+            hints=hints,
+            learner=learner,
+            **overrides,
+        )
+        build(key, lay, force=force, **seeded_parameters(lay, learner.seed, overrides))
+        done.append((learner, hand, key))
+    return done

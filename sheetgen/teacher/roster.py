@@ -1,0 +1,200 @@
+"""A class from a roster: who the learners are, whose hand-out a file is, each learner's seed.
+
+A roster is a CSV file with a header row naming at least an id column and a name column (the
+names LMS exports use are accepted: ``id``, ``student id``, ``username``...; ``name``, ``full
+name``, or ``first name`` with ``last name``). It is read as UTF-8 (with or without a BOM, as
+Excel writes it), else as Windows-1252, so accented names survive.
+
+Each learner's parameters come from a seed derived from their id (a hash, so it is the same on
+every machine and every run: nobody has a number to remember). A hand-out records the learner
+and the seed as document custom properties, which Excel and LibreOffice keep when they save
+(an .ods keeps them as user-defined properties of its meta.xml); ``recorded_identity`` reads
+them back without trusting the file (sizes are capped, XML parsed with defusedxml).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+import unicodedata
+import zipfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import UsageError
+
+LEARNER_ID = "sheetgen.learner_id"
+LEARNER_NAME = "sheetgen.learner_name"
+SEED = "sheetgen.seed"
+"""The custom document properties a hand-out records (names as Excel shows them)."""
+
+_ID_COLUMNS = (
+    "id",
+    "student id",
+    "student_id",
+    "studentid",
+    "sis user id",
+    "sis id",
+    "username",
+    "user name",
+    "login",
+    "login id",
+    "email",
+    "email address",
+    "id number",
+)
+_NAME_COLUMNS = ("name", "full name", "fullname", "student", "student name", "learner")
+_FIRST = ("first name", "firstname", "given name")
+_LAST = ("last name", "lastname", "surname", "family name")
+
+_MAX_ROSTER_BYTES = 5_000_000
+_MAX_PROPS_BYTES = 1_000_000
+
+
+@dataclass(frozen=True)
+class Learner:
+    """One learner of a roster."""
+
+    id: str
+    name: str
+
+    @property
+    def seed(self) -> int:
+        return seed_for(self.id)
+
+    @property
+    def file_stem(self) -> str:
+        """A file name that sorts by id and is safe on every file system."""
+        return f"{_slug(self.id)}-{_slug(self.name)}".strip("-") or "learner"
+
+
+def seed_for(learner_id: str) -> int:
+    """The seed of a learner's parameters: a hash of the id (stable across runs and machines)."""
+    digest = hashlib.sha256(learner_id.strip().encode("utf-8")).hexdigest()
+    return int(digest[:12], 16)
+
+
+def _slug(text: str) -> str:
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^A-Za-z0-9]+", "_", plain).strip("_")[:40]
+
+
+def read_roster(path: Path | str) -> tuple[Learner, ...]:
+    """The learners of a roster CSV, in its order (see the module docstring)."""
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+        if size > _MAX_ROSTER_BYTES:
+            raise UsageError(f"The roster {p} is larger than {_MAX_ROSTER_BYTES} bytes.")
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise UsageError(f"No roster at {p}.") from None
+    except IsADirectoryError:
+        raise UsageError(f"The roster {p} is a folder, not a CSV file.") from None
+    except OSError as exc:
+        raise UsageError(f"Cannot read the roster {p}: {exc.strerror}.") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = raw.decode("cp1252", errors="replace")
+    try:
+        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel()  # type: ignore[assignment]
+    rows = list(csv.reader(io.StringIO(text), dialect))
+    rows = [r for r in rows if any(cell.strip() for cell in r)]
+    if not rows:
+        raise UsageError(f"The roster {p} is empty.")
+    header = [h.strip().lower() for h in rows[0]]
+
+    def column(names: Iterable[str]) -> int | None:
+        return next((header.index(n) for n in names if n in header), None)
+
+    id_col, name_col = column(_ID_COLUMNS), column(_NAME_COLUMNS)
+    first, last = column(_FIRST), column(_LAST)
+    if id_col is None or (name_col is None and first is None and last is None):
+        raise UsageError(
+            f"The roster {p} needs a header row with an id column (id, student id, username) "
+            f"and a name column (name, or first name and last name); it has: "
+            f"{', '.join(rows[0]) or 'nothing'}."
+        )
+    learners: list[Learner] = []
+    seen: set[str] = set()
+    for n, row in enumerate(rows[1:], start=2):
+        cells = row + [""] * (len(header) - len(row))
+        ident = cells[id_col].strip()
+        if name_col is not None:
+            name = cells[name_col].strip()
+        else:
+            name = " ".join(cells[c].strip() for c in (first, last) if c is not None).strip()
+        if not ident:
+            raise UsageError(f"Line {n} of the roster {p} has no id.")
+        if ident in seen:
+            raise UsageError(f"The roster {p} lists the id {ident!r} twice (line {n}).")
+        seen.add(ident)
+        learners.append(Learner(ident, name or ident))
+    if not learners:
+        raise UsageError(f"The roster {p} lists no learner.")
+    return tuple(learners)
+
+
+def identity_properties(learner: Learner | None, seed: int | None) -> dict[str, str]:
+    """The custom properties a hand-out records for ``learner`` and ``seed``."""
+    out: dict[str, str] = {}
+    if learner is not None:
+        out[LEARNER_ID] = learner.id
+        out[LEARNER_NAME] = learner.name
+    if seed is not None:
+        out[SEED] = str(seed)
+    return out
+
+
+def recorded_identity(path: Path | str) -> dict[str, str]:
+    """The sheetgen properties a workbook records (empty when none or unreadable)."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            names = set(z.namelist())
+            for member, parse in (("docProps/custom.xml", _custom_xml), ("meta.xml", _meta_xml)):
+                if member in names and z.getinfo(member).file_size <= _MAX_PROPS_BYTES:
+                    return parse(z.read(member))
+    except (zipfile.BadZipFile, OSError, KeyError, ValueError, RuntimeError):
+        return {}
+    return {}
+
+
+def _custom_xml(data: bytes) -> dict[str, str]:
+    from defusedxml import ElementTree  # type: ignore[import-untyped]
+
+    try:
+        root = ElementTree.fromstring(data)
+    except Exception:  # defusedxml's refusals and XML syntax errors alike: nothing recorded
+        return {}
+    out = {}
+    for prop in root:
+        name = prop.get("name", "")
+        if name.startswith("sheetgen.") and len(prop):
+            out[name] = (prop[0].text or "").strip()
+    return out
+
+
+def _meta_xml(data: bytes) -> dict[str, str]:
+    from defusedxml import ElementTree
+
+    try:
+        root = ElementTree.fromstring(data)
+    except Exception:
+        return {}
+    meta = "urn:oasis:names:tc:opendocument:xmlns:meta:1.0"
+    out = {}
+    for prop in root.iter(f"{{{meta}}}user-defined"):
+        name = prop.get(f"{{{meta}}}name", "")
+        if name.startswith("sheetgen."):
+            out[name] = (prop.text or "").strip()
+    return out
+
+
+def by_id(learners: Iterable[Learner]) -> Mapping[str, Learner]:
+    return {learner.id: learner for learner in learners}

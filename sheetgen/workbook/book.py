@@ -1,0 +1,171 @@
+"""A workbook as the verifier sees it: per sheet, each cell's formula and value. Nothing else.
+
+``verify`` needs far less than openpyxl's object model (styles, comments, views, drawings):
+which sheets there are, what each cell holds, and the defined names. :class:`Book` is that
+and no more, read-only. ``sheetgen.workbook.xlsx`` fills it straight from a file's XML;
+:meth:`Book.of` also takes an openpyxl ``Workbook``, so a teacher's script (or a test) that
+already holds one can hand it to :class:`sheetgen.engine.evaluate.Evaluator` or
+:func:`sheetgen.check.verify.check` as is.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class CellError:
+    """An Excel error value such as ``#DIV/0!``, as a cell holds or a formula returns."""
+
+    code: str
+
+    def __str__(self) -> str:
+        return self.code
+
+
+Value = float | str | bool | CellError | None
+"""What a cell holds or evaluates to: a number, text, a boolean, an Excel error, or None (empty)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    """One cell: its formula (``"=B2*C2"``) if it has one, and its value.
+
+    For a formula cell ``value`` is the value the file saved beside the formula (its cache,
+    which may be stale or missing: ``verify`` never trusts it, only compares). Numbers are
+    floats whatever their number format: a date-formatted 0.4 is still 0.4 to Excel's formulas.
+    Text that merely starts with ``=`` is text (``formula`` None): Excel does not compute it.
+    """
+
+    value: Value = None
+    formula: str | None = None
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """A worksheet's title, its cells by upper-case coordinate, and its own defined names."""
+
+    title: str
+    cells: Mapping[str, Cell]
+    names: Mapping[str, str] = field(default_factory=dict)
+    """Names scoped to this sheet (``localSheetId``), as written: name -> ``Sheet!$B$1``."""
+
+    def value(self, at: str) -> Value:
+        cell = self.cells.get(at)
+        return None if cell is None else cell.value
+
+    def name(self, name: str) -> str | None:
+        """A name scoped to this sheet; Excel compares names without case."""
+        return _named(self.names, name)
+
+
+@dataclass(frozen=True)
+class Book:
+    """The worksheets (in the workbook's order, chart sheets left out) and workbook-level names."""
+
+    sheets: tuple[Sheet, ...]
+    names: Mapping[str, str] = field(default_factory=dict)
+    """Workbook-level defined names as written: ``Tiny`` -> ``'Neuron'!$B$11``."""
+
+    def sheet(self, title: str) -> Sheet | None:
+        """The sheet called ``title``; Excel compares sheet names without case."""
+        wanted = title.upper()
+        return next((s for s in self.sheets if s.title.upper() == wanted), None)
+
+    def name(self, name: str) -> str | None:
+        """A workbook-level defined name's text; Excel compares names without case."""
+        return _named(self.names, name)
+
+    @classmethod
+    def of(cls, workbook: Book | Any) -> Book:
+        """``workbook`` itself, or a :class:`Book` of an openpyxl ``Workbook``."""
+        if isinstance(workbook, Book):
+            return workbook
+        return _from_openpyxl(workbook)
+
+
+def _named(names: Mapping[str, str], name: str) -> str | None:
+    wanted = name.upper()
+    return next((t for n, t in names.items() if n.upper() == wanted), None)
+
+
+TEXT_LIMIT = 255
+"""The most characters Excel allows in one text constant of a formula or defined name."""
+
+_TEXT_PIECE = r'"(?:[^"]|"")*"'
+_TEXT_FORMULA = re.compile(rf"^{_TEXT_PIECE}(?:\s*&\s*{_TEXT_PIECE})*$")
+
+
+def text_formula(text: str) -> str:
+    """A formula for ``text`` that Excel accepts: ``"..."``, or pieces of at most
+    ``TEXT_LIMIT`` characters joined by ``&`` when ``text`` is longer (Excel refuses a longer
+    constant, and Apache POI a name holding one)."""
+    pieces = [text[i : i + TEXT_LIMIT] for i in range(0, len(text), TEXT_LIMIT)] or [""]
+    return "&".join('"' + piece.replace('"', '""') + '"' for piece in pieces)
+
+
+def text_constant(text: str | None) -> str | None:
+    """The string a defined name holds, written as ``"..."`` or as ``"..."&"..."`` (as
+    :func:`text_formula` writes a long one); None for anything else."""
+    if not isinstance(text, str) or not _TEXT_FORMULA.match(text.strip()):
+        return None
+    return "".join(p[1:-1].replace('""', '"') for p in re.findall(_TEXT_PIECE, text))
+
+
+_DESTINATION = re.compile(
+    r"^(?:'((?:[^']|'')+)'|([^'!:]+))!(\$?[A-Za-z]{1,3}\$?\d+(?::\$?[A-Za-z]{1,3}\$?\d+)?)$"
+)
+
+
+def destination(text: str) -> tuple[str, str] | None:
+    """``'My sheet'!$B$11`` -> ``("My sheet", "B11")``; None for anything but one cell or range."""
+    match = _DESTINATION.match(text.strip())
+    if match is None:
+        return None
+    sheet = match.group(1).replace("''", "'") if match.group(1) else match.group(2)
+    return sheet, match.group(3).replace("$", "").upper()
+
+
+def formula_text(cell_value: object) -> str | None:
+    """The formula an openpyxl cell value holds (plain, shared-translated or array), or None."""
+    text = getattr(cell_value, "text", None)  # an ArrayFormula: the array's formula
+    if isinstance(text, str):
+        cell_value = text
+    if isinstance(cell_value, str) and cell_value.startswith("=") and len(cell_value) > 1:
+        return cell_value
+    return None
+
+
+def _from_openpyxl(wb: Any) -> Book:
+    sheets = []
+    for ws in wb.worksheets:
+        cells = {}
+        # ws._cells holds only the cells the file has: iter_rows() would create the whole box.
+        for cell in list(ws._cells.values()):
+            converted = _openpyxl_cell(cell)
+            if converted is not None:
+                cells[cell.coordinate] = converted
+        local = getattr(ws, "defined_names", {}) or {}
+        names = {n: str(getattr(d, "attr_text", "")) for n, d in local.items()}
+        sheets.append(Sheet(ws.title, cells, names))
+    names = {n: str(getattr(d, "attr_text", "")) for n, d in wb.defined_names.items()}
+    return Book(tuple(sheets), names)
+
+
+def _openpyxl_cell(cell: Any) -> Cell | None:
+    v = cell.value
+    # A text cell that merely starts with "=" is text (data type "s"): Excel never computes it.
+    if cell.data_type != "s" and (text := formula_text(v)) is not None:
+        return Cell(None, text)
+    if v is None:
+        return None
+    if cell.data_type == "e" and isinstance(v, str):
+        return Cell(CellError(v))
+    if isinstance(v, bool | str):
+        return Cell(v)
+    if isinstance(v, int | float):
+        return Cell(float(v))
+    return Cell(str(v))  # dates and times as openpyxl converts them: not numbers we expect

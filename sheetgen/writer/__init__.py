@@ -1,0 +1,1 @@
+"""TODO: one paragraph: what sheetgen.writer holds and what it may import."""

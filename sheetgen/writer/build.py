@@ -1,0 +1,161 @@
+"""Write a layout as an .xlsx workbook with live formulas (openpyxl)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.comments import Comment
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils.cell import coordinate_from_string
+from openpyxl.workbook.defined_name import DefinedName
+from openpyxl.worksheet.worksheet import Worksheet
+
+from ..errors import UsageError
+from ..layouts.layout import SPEC_NAME, Layout, resolve_layout
+from ..workbook.book import text_formula
+from .cached_values import save_with_cached_values
+from .charts import add_chart
+from .files import write_atomically
+
+DEFAULT_OUTPUT = Path("output/single_neuron.xlsx")
+
+_INPUT_FILL = PatternFill("solid", fgColor="FFF2CC")  # pale yellow: "edit me"
+# Fonts name the workbook's default face, or LibreOffice renders them in a serif fallback.
+_HEADER_FONT = Font(name="Calibri", size=11, bold=True)
+_LABEL_FONT = Font(name="Calibri", size=11, bold=True, color="1F4E79")
+_NOTE_FONT = Font(name="Calibri", size=11, italic=True, color="7F7F7F")
+_HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")  # pale blue band behind the headers
+_HEADER_BORDER = Border(bottom=Side(style="thin", color="1F4E79"))
+
+
+def parameters(
+    layout: Layout, overrides: Mapping[str, float | None] | None = None
+) -> dict[str, float]:
+    """The layout's default parameters with ``overrides`` applied, checked to be usable."""
+    values = dict(layout.defaults)
+    for key, value in (overrides or {}).items():
+        if value is None:
+            continue
+        if key not in values:
+            raise UsageError(f"The {layout.name} layout has no parameter {key!r}.")
+        values[key] = float(value)
+    for key, value in values.items():
+        if not math.isfinite(value):
+            raise UsageError(f"The parameter {key} must be a finite number, not {value}.")
+    if values.get("tiny", 1.0) == 0:
+        raise UsageError("Tiny must not be 0: the faux gradients divide by it.")
+    _refuse_overflow(layout, values)
+    return values
+
+
+EXP_LIMIT = 709.782712893384
+"""The largest x whose EXP(x) a spreadsheet can hold (Excel and LibreOffice show #NUM! above)."""
+
+
+def _refuse_overflow(layout: Layout, values: Mapping[str, float]) -> None:
+    """Parameters whose sheet overflows in every spreadsheet application (#NUM!) are refused
+    in one sentence: such a sheet could never verify, and teaches nothing. A number past
+    1.8e308 (``1e200 * 1e200``) overflows; so does a sigmoid's ``EXP(-net)`` for a net below
+    -709.78, though Python's sigmoid stays finite there."""
+    from ..maths.models import model_for
+
+    sigmoid = layout.settings.get("activation") == "sigmoid"
+    computed = model_for(layout.settings)(values, layout.settings).values
+    for quantity, value in computed.items():
+        if not math.isfinite(value):
+            raise UsageError(
+                f"With these parameters {quantity} overflows (a spreadsheet shows #NUM!): "
+                "use smaller numbers."
+            )
+        if sigmoid and (quantity == "net" or quantity.endswith(".net")) and value < -EXP_LIMIT:
+            raise UsageError(
+                f"With these parameters {quantity} is {value:.6g}, and a spreadsheet's EXP "
+                f"overflows below -{EXP_LIMIT:.2f} (#NUM!): use smaller inputs or weights."
+            )
+
+
+def build_workbook(layout: Layout, params: Mapping[str, float]) -> Workbook:
+    """The layout as an in-memory workbook: labels, parameter values, formulas, notes."""
+    wb = Workbook()
+    wb.security = None  # openpyxl would write an empty <workbookProtection/>
+    ws = wb.active
+    assert isinstance(ws, Worksheet)
+    ws.title = layout.sheet
+    for spec in layout:
+        cell = ws[spec.at]
+        if spec.kind == "text":
+            cell.value = spec.text
+            cell.font = {"header": _HEADER_FONT, "label": _LABEL_FONT}.get(
+                spec.style or "", _NOTE_FONT
+            )
+            if spec.style == "header":
+                cell.alignment = Alignment(horizontal="center")
+                cell.fill = _HEADER_FILL
+                cell.border = _HEADER_BORDER
+            if spec.style == "legend":  # the key to the colours wears the input colour
+                cell.fill = _INPUT_FILL
+        elif spec.kind == "input":
+            assert spec.quantity is not None
+            cell.value = params[spec.quantity]
+            cell.fill = _INPUT_FILL
+        elif spec.kind == "constant":
+            cell.value = spec.value
+        else:
+            cell.value = spec.formula
+        if spec.note and spec.kind != "text":
+            cell.comment = Comment(spec.note, "sheetgen", width=260, height=70)
+        if spec.format:
+            cell.number_format = spec.format
+        if spec.style == "center":
+            cell.alignment = Alignment(horizontal="center")
+    for name, address in layout.names.items():
+        column, row = coordinate_from_string(address)
+        ref = f"'{layout.sheet}'!${column}${row}"
+        wb.defined_names[name] = DefinedName(name, attr_text=ref)
+    if layout.spec:
+        wb.defined_names[SPEC_NAME] = DefinedName(SPEC_NAME, attr_text=text_formula(layout.spec))
+    for chart in layout.charts:
+        add_chart(ws, chart)
+    _fit_columns(ws, layout)
+    ws.freeze_panes = layout.freeze
+    _fit_page(ws)
+    return wb
+
+
+def _fit_page(ws: Worksheet) -> None:
+    """Print (and render to PDF) on one landscape page, without the cell notes."""
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 1
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+
+
+def _fit_columns(ws: Worksheet, layout: Layout) -> None:
+    """Width for labels in column A, a readable fixed width for the number columns."""
+    widest: dict[str, int] = {}
+    for spec in layout:
+        column, _ = coordinate_from_string(spec.at)
+        if spec.kind == "text" and spec.style not in ("note", "legend"):
+            widest[column] = max(widest.get(column, 0), len(spec.text or ""))
+    for column in {coordinate_from_string(s.at)[0] for s in layout}:
+        width = max(12, widest.get(column, 0) + 2)
+        ws.column_dimensions[column].width = width
+
+
+def build(
+    path: Path | str = DEFAULT_OUTPUT,
+    layout: Layout | str = "single_neuron",
+    *,
+    force: bool = False,
+    **overrides: float | None,
+) -> Path:
+    """Build the workbook for ``layout`` with parameter ``overrides`` and write it atomically."""
+    lay = resolve_layout(layout) if isinstance(layout, str) else layout
+    params = parameters(lay, overrides)
+    wb = build_workbook(lay, params)
+    return write_atomically(
+        Path(path), lambda tmp: save_with_cached_values(wb, tmp, lay, params), force=force
+    )

@@ -1,0 +1,288 @@
+"""Cached values: the number each formula shows, stored in the file for readers that never compute.
+
+pandas ``read_excel``, openpyxl ``data_only=True``, file previews and mail attachments show
+the value a file caches beside each formula; they never recalculate. openpyxl writes formulas
+with an empty cache, so such readers would see nothing. We write a value beside every formula
+of a built sheet into the saved sheet XML, at full ``repr`` precision.
+
+Where the numbers come from. Every formula cell of a layout names the reference quantity it
+must equal, and the layout's reference model (:mod:`sheetgen.maths.models`: plain Python maths, no
+spreadsheet engine) computes every such quantity for the parameters being written, the
+chart's data included. So a built file caches the reference's numbers. They are the numbers
+the formulas compute: ``verify`` holds the formulas, evaluated by the ``formulas`` engine, to
+these very numbers within its documented tolerances, and the tests check every family's
+cached values against the engine that way (in practice they agree to the last bit, except
+where numpy's tanh and Python's differ by an ulp and a faux gradient magnifies that). The
+workbook keeps ``fullCalcOnLoad="1"``, so Excel and LibreOffice recompute everything on
+opening anyway; the cache is for the readers that never do.
+
+A reference number stands for a formula only when what the formula reads is what the layout
+says: the parameters written, and formulas that are the layout's own whose numbers stand. A
+cell the model has no number for, that lies on a circular path, or that reads a cell changed
+since (an exercise's blank) or any of these cells, directly or through others, is not taken
+from the reference; nor is any cell of a sheet with numbers so large that a formula might
+overflow where Python's maths does not (see ``SAFE_MAGNITUDE``). Those cells, and
+formula cells of a workbook with no layout, are evaluated with our ``Evaluator`` (the engine
+``verify`` uses; only then are numpy and ``formulas`` imported), except that cells reading an
+exercise's blanks get no cached value at all: what they show depends on what the learner
+writes there. No shipped layout needs the engine to be built.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from collections.abc import Mapping
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
+from xml.etree import ElementTree  # only ever parses the file we have just written
+
+from openpyxl.cell.cell import Cell
+from openpyxl.utils.cell import get_column_letter, range_boundaries
+from openpyxl.workbook.workbook import Workbook
+from openpyxl.worksheet.worksheet import Worksheet
+
+from ..layouts.layout import CellSpec, Layout
+from .charts import cache_series
+from .package import tidy_parts, write_parts
+
+if TYPE_CHECKING:  # the engine's module is imported only when a cell needs the engine
+    from ..engine.evaluate import Value
+
+_NS = {
+    "m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+    "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+    "p": "http://schemas.openxmlformats.org/package/2006/relationships",
+}
+
+# A formula cell as openpyxl writes it: <c r="E2" ...><f>...</f><v/></c> (or <v></v>, or no <v>).
+_FORMULA_CELL = re.compile(
+    rb'<c r="(?P<ref>[A-Z]{1,3}[0-9]{1,7})"(?P<attrs>[^>]*)>'
+    rb"(?P<f><f(?:[^>]*/>|[^>]*>.*?</f>))(?:<v\s*/>|<v>[^<]*</v>)?</c>",
+    re.S,
+)
+
+# A cell or range a layout's formula reads: B2, $B$2, B2:D4 (not TANH( or LOG10(, nor a name).
+_READS = re.compile(
+    r"(?<![\w.$!'\"])\$?([A-Z]{1,3})\$?([1-9][0-9]{0,6})"
+    r"(?::\$?([A-Z]{1,3})\$?([1-9][0-9]{0,6}))?(?![\w(!])"
+)
+
+
+SAFE_MAGNITUDE = 700.0
+"""Numbers no larger than this cannot overflow in a layout's formulas, which add, multiply,
+square and divide a few of them and take TANH, EXP, MAX or IF of them (EXP stays finite up to
+709.78). Python's maths and a spreadsheet's part ways past that: ``math.tanh(inf)`` is 1
+where ``=TANH(1E200*1E200)`` is #NUM!, and the reference's sigmoid never calls exp on a large
+number where the sheet's ``1/(1+EXP(-net))`` does. So when a number a formula reads or
+computes is larger (or not finite), the engine computes every cell. (Numbers no formula
+reads, such as a training sheet's step numbers, do not count.)"""
+
+
+def formula_values(
+    wb: Workbook, layout: Layout | None = None, params: Mapping[str, float] | None = None
+) -> dict[str, dict[str, Value]]:
+    """Every formula cell's value to cache, by sheet title then cell reference.
+
+    With the ``layout`` and ``params`` the workbook was built from, the reference model's
+    numbers (see the module docstring); the engine's for the other cells, except those that
+    read a cell the layout computes but the workbook leaves blank (no value for them).
+    """
+    out: dict[str, dict[str, Value]] = {}
+    rest = []
+    for ws in wb.worksheets:
+        cells = _existing_cells(ws)
+        known: dict[str, float] = {}
+        unknowable: set[str] = set()
+        if layout is not None and ws.title == layout.sheet:
+            found = {c.coordinate: c.value for c in cells if c.value is not None}
+            known, unknowable = reference_values(found, layout, params or {})
+        out[ws.title] = {}
+        for cell in cells:
+            if cell.data_type != "f":  # openpyxl's mark of a formula it writes as <f>
+                continue
+            ref = cell.coordinate
+            if ref in known:
+                out[ws.title][ref] = known[ref]
+            elif ref not in unknowable:
+                rest.append((ws.title, ref))
+    if rest:
+        from ..engine.evaluate import Evaluator  # the formulas engine: numpy, formulas, schedula
+
+        for (sheet, ref), value in Evaluator(wb).evaluate(rest).items():
+            out[sheet][ref] = value
+    return out
+
+
+def _existing_cells(ws: Worksheet) -> list[Cell]:
+    """The cells ``ws`` holds, without making the empty ones in between (``iter_rows`` does)."""
+    cells = getattr(ws, "_cells", None)  # openpyxl's own {(row, column): Cell}
+    if isinstance(cells, dict):
+        return list(cells.values())
+    return [cell for row in ws.iter_rows() for cell in row]
+
+
+def reference_values(
+    found: Mapping[str, object], layout: Layout, params: Mapping[str, float]
+) -> tuple[dict[str, float], set[str]]:
+    """The reference's number for each formula cell of ``layout`` that it stands for, given
+    what the sheet holds (``found``: cell -> value, empty cells left out), and the formula
+    cells that read a blank (a layout cell the sheet leaves empty).
+
+    A cell's number stands when its formula is the layout's, the model gives a number for it,
+    and every cell it reads holds what the layout puts there (the parameter written, the
+    constant) or is a formula whose number stands: a cell that reads one the engine must
+    compute (a quantity the model lacks) is computed by the engine too, and a cell on a
+    circular path never stands. No number stands when one is beyond ``SAFE_MAGNITUDE``.
+    """
+    from ..maths.models import model_for
+
+    try:
+        values = model_for(layout.settings)(params, layout.settings).values
+    except (ArithmeticError, ValueError):  # parameters the maths cannot take: ask the engine
+        values = {}
+
+    def holds_layout(spec: CellSpec) -> bool:
+        value: object = found.get(spec.at)
+        if spec.kind == "input":
+            return spec.quantity in params and value == params[spec.quantity or ""]
+        if spec.kind == "constant":
+            return value == spec.value
+        return spec.kind == "formula" and value == spec.formula
+
+    formulas = [c for c in layout if c.kind == "formula"]
+    number = {c.at: values[c.quantity] for c in formulas if c.quantity and c.quantity in values}
+    blank = {c.at for c in formulas if c.at not in found}
+    names = _names_in(layout.names)
+    reads = {c.at: _reads(c.formula or "", names) for c in formulas if holds_layout(c)}
+    inputs = {r for cells in reads.values() for r in cells} - number.keys()
+    operands = [v for r in inputs if isinstance(v := found.get(r), int | float)]
+    if not all(abs(v) <= SAFE_MAGNITUDE for v in (*number.values(), *operands)):
+        number = {}  # the sheet may overflow where Python does not: the engine computes it all
+    faithful = {c.at: holds_layout(c) for c in layout if c.at not in reads}
+    # Formulas in dependency order (Kahn's algorithm): a cell is decided once all the
+    # formulas it reads are; a cell on a circular path never is, and stays unfaithful.
+    readers: dict[str, list[str]] = {}
+    waiting: dict[str, int] = {}
+    for at, cells in reads.items():
+        pending = {r for r in cells if r in reads}
+        waiting[at] = len(pending)
+        for r in pending:
+            readers.setdefault(r, []).append(at)
+    ready = [at for at, count in waiting.items() if count == 0]
+    blank_read: set[str] = set()
+    while ready:
+        at = ready.pop()
+        faithful[at] = at in number and all(faithful.get(r, False) for r in reads[at])
+        if any(r in blank or r in blank_read for r in reads[at]):
+            blank_read.add(at)
+        for reader in readers.get(at, ()):
+            waiting[reader] -= 1
+            if waiting[reader] == 0:
+                ready.append(reader)
+
+    return {at: v for at, v in number.items() if faithful.get(at)}, blank_read
+
+
+def _names_in(names: Mapping[str, str]) -> tuple[re.Pattern[str] | None, dict[str, str]]:
+    """A pattern finding the layout's defined names in a formula, and their addresses."""
+    if not names:
+        return None, {}
+    alternatives = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+    pattern = re.compile(rf"(?<![\w.$])({alternatives})(?![\w(!])", re.IGNORECASE)
+    return pattern, {n.upper(): address for n, address in names.items()}
+
+
+def _reads(formula: str, names: tuple[re.Pattern[str] | None, dict[str, str]]) -> set[str]:
+    """The cells a layout's formula reads; ``"!"`` (another sheet) reads an unknown cell."""
+    if "!" in formula or "[" in formula:
+        return {"!"}
+    out: set[str] = set()
+    for m in _READS.finditer(formula):
+        if m.group(3) is None:
+            out.add(f"{m.group(1)}{m.group(2)}")
+            continue
+        low_col, low_row, high_col, high_row = range_boundaries(m.group(0).replace("$", ""))
+        assert low_col and low_row and high_col and high_row
+        out.update(
+            f"{get_column_letter(c)}{r}"
+            for r in range(low_row, high_row + 1)
+            for c in range(low_col, high_col + 1)
+        )
+    pattern, address = names
+    if pattern is not None:
+        out.update(address[n.upper()] for n in pattern.findall(formula))
+    return out
+
+
+def write_cached_values(path: Path, values: Mapping[str, Mapping[str, Value]]) -> None:
+    """Rewrite the .xlsx at ``path`` (a file we just saved) with ``values`` cached in it, its
+    parts laid out for strict readers (``package.tidy_parts``)."""
+    with zipfile.ZipFile(path) as zin:
+        files = {info.filename: zin.read(info.filename) for info in zin.infolist()}
+    for member, sheet in sheet_parts(files).items():
+        if member in files and values.get(sheet):
+            files[member] = _cache_sheet(files[member], values[sheet])
+    write_parts(path, tidy_parts(files))
+
+
+def sheet_parts(files: Mapping[str, bytes]) -> dict[str, str]:
+    """Zip member name of each worksheet -> its title, read from workbook.xml and its rels."""
+    workbook = ElementTree.fromstring(files["xl/workbook.xml"])
+    rels = ElementTree.fromstring(files["xl/_rels/workbook.xml.rels"])
+    target = {r.get("Id"): r.get("Target", "") for r in rels.findall("p:Relationship", _NS)}
+    out = {}
+    for sheet in workbook.findall("m:sheets/m:sheet", _NS):
+        rid = sheet.get(f"{{{_NS['r']}}}id")
+        where = target.get(rid, "")
+        member = where.lstrip("/") if where.startswith("/") else str(PurePosixPath("xl") / where)
+        out[member] = sheet.get("name", "")
+    return out
+
+
+def _cache_sheet(xml: bytes, values: Mapping[str, Value]) -> bytes:
+    def fill(match: re.Match[bytes]) -> bytes:
+        ref = match.group("ref").decode()
+        if ref not in values:
+            return match.group(0)
+        kind, text = _cached(values[ref])
+        attrs = re.sub(rb'\st="[^"]*"', b"", match.group("attrs"))
+        if kind:
+            attrs += f' t="{kind}"'.encode()
+        head = b'<c r="' + match.group("ref") + b'"' + attrs + b">"
+        return head + match.group("f") + b"<v>" + _escape(text).encode() + b"</v></c>"
+
+    return _FORMULA_CELL.sub(fill, xml)
+
+
+def _cached(value: Value) -> tuple[str, str]:
+    """The cell type attribute and the <v> text for a value (full precision for numbers)."""
+    if isinstance(value, bool):
+        return "b", "1" if value else "0"
+    if isinstance(value, float):
+        return "", repr(value)
+    if value is None:
+        return "", "0"
+    if isinstance(value, str):
+        return "str", value
+    return "e", value.code  # a CellError, which only the engine returns
+
+
+def _escape(text: str) -> str:
+    """XML character data (xml.sax.saxutils.escape, without the urllib it imports)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def save_with_cached_values(
+    wb: Workbook,
+    path: Path,
+    layout: Layout | None = None,
+    params: Mapping[str, float] | None = None,
+) -> None:
+    """``wb.save(path)``, then cache every formula's value in the file (see ``formula_values``),
+    and in its charts the numbers they draw (``charts.cache_series``)."""
+    values = formula_values(wb, layout, params)
+    for ws in wb.worksheets:
+        cache_series(ws, values.get(ws.title, {}))
+    wb.save(path)
+    write_cached_values(path, values)
