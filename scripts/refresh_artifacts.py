@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 
 from sheetgen import build
-from sheetgen import libreoffice as lo
+from tests.support import libreoffice as lo
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "tests" / "golden"

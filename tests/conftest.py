@@ -110,7 +110,7 @@ def make(tmp_path: Path, layout: Layout) -> Callable[..., Path]:
 
 def require_libreoffice() -> None:
     """Skip without LibreOffice, unless SHEETGEN_REQUIRE_LIBREOFFICE=1 (CI): then fail."""
-    from sheetgen.libreoffice import find_soffice
+    from .support.libreoffice import find_soffice
 
     if find_soffice() is None:
         if os.environ.get("SHEETGEN_REQUIRE_LIBREOFFICE") == "1":

@@ -26,7 +26,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sheetgen import a1, annotate, build, verify_workbook
-from sheetgen import libreoffice as lo
 from sheetgen.check.diagnose import recorded_todo
 from sheetgen.check.verify import tolerance
 from sheetgen.layouts.layout import SPEC_NAME, Layout, resolve_layout
@@ -36,6 +35,7 @@ from sheetgen.teacher.roster import Learner
 from sheetgen.workbook.book import TEXT_LIMIT, Book, text_constant, text_formula
 from sheetgen.workbook.xlsx import read_book
 
+from .support import libreoffice as lo
 from .test_real_apps import needs_libreoffice
 
 JS = Path(__file__).parent / "js"

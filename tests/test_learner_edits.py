@@ -165,7 +165,7 @@ def test_libreoffice_structural_edits(
     tmp_path: Path, spec: str, ops: list[dict[str, object]], broken: str | None
 ) -> None:
     require_libreoffice()
-    from sheetgen.libreoffice import restructure
+    from .support.libreoffice import restructure
 
     layout = resolve_layout(spec)
     built = build(tmp_path / "built.xlsx", layout)
@@ -191,7 +191,7 @@ def test_libreoffice_structural_edits(
 @pytest.mark.libreoffice
 def test_libreoffice_copied_sheet_with_the_work(tmp_path: Path) -> None:
     require_libreoffice()
-    from sheetgen.libreoffice import restructure
+    from .support.libreoffice import restructure
 
     layout = resolve_layout("single_neuron")
     path = build_exercise(tmp_path / "ex.xlsx", blanks="E3")
@@ -274,7 +274,7 @@ def test_generated_exercises_moved_keep_their_blanks(tmp_path: Path, spec: str) 
 @pytest.mark.libreoffice
 def test_libreoffice_exercise_filled_in_after_a_title_row(tmp_path: Path) -> None:
     require_libreoffice()
-    from sheetgen.libreoffice import restructure
+    from .support.libreoffice import restructure
 
     layout = resolve_layout("single_neuron")
     path = build_exercise(tmp_path / "ex.xlsx", blanks="E3,C4")
@@ -298,7 +298,7 @@ def test_libreoffice_exercise_filled_in_after_a_title_row(tmp_path: Path) -> Non
 @pytest.mark.parametrize("suffix", [".ods", ".xlsm"])
 def test_libreoffice_moved_table_saved_in_other_formats(tmp_path: Path, suffix: str) -> None:
     require_libreoffice()
-    from sheetgen.libreoffice import restructure
+    from .support.libreoffice import restructure
 
     layout = resolve_layout(SPECS[2])
     built = build(tmp_path / "built.xlsx", layout)
@@ -317,7 +317,7 @@ def test_libreoffice_moved_table_saved_in_other_formats(tmp_path: Path, suffix: 
 @pytest.mark.libreoffice
 def test_libreoffice_training_step_row_deleted_is_said_plainly(tmp_path: Path) -> None:
     require_libreoffice()
-    from sheetgen.libreoffice import restructure
+    from .support.libreoffice import restructure
 
     layout = resolve_layout(SPECS[3])
     built = build(tmp_path / "built.xlsx", layout)

@@ -23,8 +23,9 @@ import openpyxl
 import pytest
 from openpyxl.workbook.defined_name import DefinedName
 
-from sheetgen import libreoffice as lo
 from sheetgen.errors import InputFileError, UsageError
+
+from .support import libreoffice as lo
 
 
 def _missing() -> str | None:

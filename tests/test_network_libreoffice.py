@@ -21,10 +21,10 @@ import pytest
 from sheetgen import build
 from sheetgen.check.verify import tolerance
 from sheetgen.layouts.layout import Layout, resolve_layout
-from sheetgen.libreoffice import recalculate_many
 from sheetgen.maths.models import model_for
 
 from .conftest import require_libreoffice
+from .support.libreoffice import recalculate_many
 
 pytestmark = pytest.mark.libreoffice
 

@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 
 from sheetgen import a1, build
-from sheetgen import libreoffice as lo
 from sheetgen.check.verify import verify_workbook
 from sheetgen.cli import main
 from sheetgen.errors import SheetgenError
@@ -27,6 +26,7 @@ from sheetgen.workbook.openformula import EXCEL_NAMES, to_excel
 from sheetgen.workbook.safety import read_checked
 
 from .conftest import resolve
+from .support import libreoffice as lo
 
 if lo.find_soffice() is None or lo.find_uno_python() is None:
     # test_libreoffice.py fails for this when SHEETGEN_REQUIRE_LIBREOFFICE=1 (CI).

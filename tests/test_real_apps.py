@@ -20,13 +20,13 @@ import openpyxl
 import pytest
 
 from sheetgen import build, verify_workbook
-from sheetgen import libreoffice as lo
 from sheetgen.check.verify import tolerance
 from sheetgen.engine.evaluate import Evaluator
 from sheetgen.layouts.layout import CellSpec, Layout
 from sheetgen.maths.models import model_for
 
 from .conftest import resolve
+from .support import libreoffice as lo
 from .test_sheet import sweep_reference
 
 Params = Mapping[str, float]

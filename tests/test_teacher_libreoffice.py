@@ -11,11 +11,12 @@ import openpyxl
 import pytest
 
 from sheetgen import annotate, verify_workbook
-from sheetgen import libreoffice as lo
 from sheetgen.report.annotate import note_sizes
 from sheetgen.teacher.exercise import build_class
 from sheetgen.teacher.grade import grade_class
 from sheetgen.teacher.roster import LEARNER_ID, recorded_identity
+
+from .support import libreoffice as lo
 
 if lo.find_soffice() is None or lo.find_uno_python() is None:
     if os.environ.get("SHEETGEN_REQUIRE_LIBREOFFICE") == "1":

@@ -158,7 +158,7 @@ def test_every_formula_off_by_one_percent_is_caught(spec: str) -> None:
 def test_sheets_libreoffice_recalculated_still_verify(tmp_path: Path) -> None:
     """A sample of awkward parameter sets, built, recalculated and saved by LibreOffice."""
     require_libreoffice()
-    from sheetgen.libreoffice import recalculate_many
+    from .support.libreoffice import recalculate_many
 
     rng = random.Random(14)
     built = []

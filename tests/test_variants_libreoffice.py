@@ -1,7 +1,7 @@
 """Every neuron variant recalculated by LibreOffice gives the reference's numbers.
 
 Built files carry cached values (ours), so LibreOffice must be made to recalculate on load:
-``sheetgen.libreoffice.recalculate_many`` does, with a private profile, in one LibreOffice
+``tests.support.libreoffice.recalculate_many`` does, with a private profile, in one LibreOffice
 run for all 48 variants (a start-up costs about 5 s here). Its saved copies are read back with
 ``data_only=True``. LibreOffice writes 15 significant digits, so a cell must match to 1e-13
 relative plus the verifier's absolute rounding allowance (which, for faux gradients, scales
@@ -19,11 +19,11 @@ import pytest
 from sheetgen.check.verify import tolerance, verify_workbook
 from sheetgen.layouts.layout import resolve_layout
 from sheetgen.layouts.neuron import Options
-from sheetgen.libreoffice import recalculate_many
 from sheetgen.maths.models import model_for
 from sheetgen.writer.build import build
 
 from .conftest import require_libreoffice
+from .support.libreoffice import recalculate_many
 
 pytestmark = pytest.mark.libreoffice
 

@@ -22,8 +22,8 @@ Design decisions, each paid for by a bug it avoids:
   raw ``setFormula`` API wants Calc's syntax (``;`` separators) and turns ``,`` into #NAME?.
 * UNO only works under the interpreter python3-uno was built for (Debian's
   ``/usr/bin/python3``), not under the project's venv, so the UNO part is a small script
-  (``_UNO_SCRIPT``) run as a subprocess under that interpreter, connected over a private
-  named pipe to the ``soffice`` started here.
+  (``uno_job.py`` beside this file) run as a subprocess under that interpreter, connected
+  over a private named pipe to the ``soffice`` started here.
 * ``soffice`` is a shell script that starts ``oosplash`` which starts ``soffice.bin``. It
   is started in its own session, and on every exit path the whole process group is
   killed (after its leader has exited or been killed) so nothing survives a timeout.
@@ -58,6 +58,10 @@ from pathlib import Path
 from typing import IO
 
 from sheetgen.errors import InputFileError, SheetgenError, UsageError
+
+# The UNO program: runs under the interpreter that has python3-uno (not the venv), reads a
+# JSON job, prints one JSON line: {"ok": true} or {"ok": false, "kind": ..., "message": ...}.
+UNO_JOB = Path(__file__).with_name("uno_job.py")
 
 __all__ = [
     "LibreOfficeError",
@@ -353,7 +357,7 @@ def _run_uno_job(
     ops: Sequence[Mapping[str, object]] = (),
     insert_rows: Sequence[int] = (),
 ) -> None:
-    """Start soffice listening on a private pipe and let ``_UNO_SCRIPT`` do the work."""
+    """Start soffice listening on a private pipe and let ``uno_job.py`` do the work."""
     src = _check_input(src)
     dst = Path(dst)
     if not dst.parent.is_dir():
@@ -386,8 +390,7 @@ def _run_uno_job(
             "deadline_seconds": timeout,
         }
         (tmp / "job.json").write_text(json.dumps(job), encoding="utf-8")
-        script = tmp / "uno_job.py"
-        script.write_text(_UNO_SCRIPT, encoding="utf-8")
+        script = UNO_JOB
         accept = f"--accept=pipe,name={pipe};urp;StarOffice.ComponentContext"
         with _Office(soffice, tmp, [accept], pipe=pipe) as office:
             report = _run_helper(python, script, tmp, office, timeout, src.name)
@@ -731,166 +734,4 @@ _PROFILE_XCU = """<?xml version="1.0" encoding="UTF-8"?>
 <item oor:path="/org.openoffice.Office.Calc/Formula/Syntax">\
 <prop oor:name="SeparatorArrayRow" oor:op="fuse"><value>;</value></prop></item>
 </oor:items>
-"""
-
-# Runs under the interpreter that has python3-uno (not the venv). Reads a JSON job,
-# prints one JSON line: {"ok": true} or {"ok": false, "kind": ..., "message": ...}.
-_UNO_SCRIPT = r"""
-import json
-import sys
-import time
-
-import uno
-from com.sun.star.beans import PropertyValue
-from com.sun.star.connection import NoConnectException
-
-
-def prop(name, value):
-    p = PropertyValue()
-    p.Name = name
-    p.Value = value
-    return p
-
-
-def fail(kind, message):
-    print(json.dumps({"ok": False, "kind": kind, "message": message}))
-    sys.exit(0)
-
-
-def connect(pipe, deadline):
-    local = uno.getComponentContext()
-    resolver = local.ServiceManager.createInstanceWithContext(
-        "com.sun.star.bridge.UnoUrlResolver", local)
-    url = "uno:pipe,name=%s;urp;StarOffice.ComponentContext" % pipe
-    while True:
-        try:
-            return resolver.resolve(url)
-        except NoConnectException:
-            if time.monotonic() > deadline:
-                fail("office", "could not connect to LibreOffice")
-            time.sleep(0.1)
-
-
-def main():
-    with open(sys.argv[1], encoding="utf-8") as f:
-        job = json.load(f)
-    deadline = time.monotonic() + job["deadline_seconds"]
-    ctx = connect(job["pipe"], deadline)
-    desktop = ctx.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", ctx)
-    try:
-        run(desktop, job)
-    finally:
-        try:
-            desktop.terminate()
-        except Exception:  # the bridge dies with the office; that is the point
-            pass
-
-
-def run(desktop, job):
-    load_props = (
-        prop("Hidden", True),
-        prop("MacroExecutionMode", 0),  # NEVER_EXECUTE: learners' files are untrusted
-        prop("UpdateDocMode", 0),  # NO_UPDATE: do not fetch external links
-    )
-    try:
-        doc = desktop.loadComponentFromURL(job["src"], "_blank", 0, load_props)
-    except Exception as exc:
-        fail("input", "LibreOffice could not open the file (%s)" % exc)
-    if doc is None or not hasattr(doc, "Sheets"):
-        if doc is not None:
-            doc.close(True)
-        fail("input", "LibreOffice could not open the file as a spreadsheet")
-    first = doc
-    try:
-        sheets = doc.Sheets
-        if job["sheet"] is None:
-            sheet = sheets.getByIndex(0)
-        elif sheets.hasByName(job["sheet"]):
-            sheet = sheets.getByName(job["sheet"])
-        else:
-            fail("usage", "there is no sheet named %r (sheets: %s)"
-                 % (job["sheet"], ", ".join(sheets.ElementNames)))
-        for index in job.get("insert_rows", []):
-            sheet.Rows.insertByIndex(index, 1)
-        for op in job.get("ops", []):
-            if op["op"] == "to_new_workbook":
-                doc, sheet = to_new_workbook(desktop, doc, sheet)
-            else:
-                sheet = restructure(doc, sheet, op)
-        for e in job["edits"]:
-            try:
-                cell = sheet.getCellRangeByName(e["cell"])
-            except Exception:
-                fail("usage", "%s is not a cell on the sheet" % e["cell"])
-            if e["kind"] == "formula":
-                cell.setPropertyValue("FormulaLocal", e["value"])
-            elif e["kind"] == "number":
-                cell.setValue(e["value"])
-            elif e["kind"] == "clear":
-                cell.setFormula("")
-            else:
-                cell.setString(e["value"])
-        doc.calculateAll()
-        doc.storeToURL(job["dst"], (prop("FilterName", job["filter"]), prop("Overwrite", True)))
-    finally:
-        if doc is not first:
-            doc.close(True)
-        first.close(True)
-    print(json.dumps({"ok": True}))
-
-
-def to_new_workbook(desktop, doc, sheet):
-    # "Move or copy sheet... to a new document": the sheet alone in a new workbook.
-    new = desktop.loadComponentFromURL("private:factory/scalc", "_blank", 0,
-                                       (prop("Hidden", True),))
-    name = sheet.Name
-    new.Sheets.importSheet(doc, name, 0)
-    for other in list(new.Sheets.ElementNames):
-        if other != name:
-            new.Sheets.removeByName(other)
-    return new, new.Sheets.getByName(name)
-
-
-def restructure(doc, sheet, op):
-    # One structural edit, as a person makes it; returns the sheet later edits go to.
-    kind = op["op"]
-    if kind in ("insert_rows", "remove_rows"):
-        rows = sheet.Rows
-        index = int(op["at"]) - 1
-        if kind == "insert_rows":
-            rows.insertByIndex(index, int(op.get("count", 1)))
-        else:
-            rows.removeByIndex(index, int(op.get("count", 1)))
-    elif kind in ("insert_columns", "remove_columns"):
-        columns = sheet.Columns
-        index = columns.getByName(op["at"]).getRangeAddress().StartColumn
-        if kind == "insert_columns":
-            columns.insertByIndex(index, int(op.get("count", 1)))
-        else:
-            columns.removeByIndex(index, int(op.get("count", 1)))
-    elif kind == "move":
-        source = sheet.getCellRangeByName(op["range"]).getRangeAddress()
-        target = sheet.getCellRangeByName(op["to"]).getCellAddress()
-        sheet.moveRange(target, source)
-    elif kind == "copy_sheet":
-        sheets = doc.Sheets
-        names = list(sheets.ElementNames)
-        position = names.index(sheet.Name) + 1
-        sheets.copyByName(sheet.Name, op["name"], position)
-        sheet = sheets.getByName(op["name"])
-    elif kind == "rename":
-        sheet.Name = op["name"]
-    else:
-        fail("usage", "unknown structural edit %r" % kind)
-    return sheet
-
-
-if __name__ == "__main__":
-    try:
-        main()
-    except SystemExit:
-        raise
-    except BaseException as exc:
-        print(json.dumps({"ok": False, "kind": "office",
-                          "message": "%s: %s" % (type(exc).__name__, exc)}))
 """

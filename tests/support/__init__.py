@@ -1,0 +1,1 @@
+"""Test helpers that drive real applications (headless LibreOffice) to edit and recalculate."""
