@@ -20,7 +20,8 @@ from importlib import import_module as _import_module
 from typing import TYPE_CHECKING as _TYPE_CHECKING
 
 if _TYPE_CHECKING:  # imported lazily below: ``sheetgen --version`` must not load openpyxl
-    from .check.verify import CellResult, Report, verify_workbook
+    from .check.results import CellResult, Report
+    from .check.verify import verify_workbook
     from .errors import (
         InputFileError,
         LayoutNotFoundError,
@@ -91,8 +92,8 @@ _HOME = {
     "grade": ".teacher.grade",
     "grade_class": ".teacher.grade",
     "score": ".teacher.grade",
-    "CellResult": ".check.verify",
-    "Report": ".check.verify",
+    "CellResult": ".check.results",
+    "Report": ".check.results",
     "verify_workbook": ".check.verify",
 }
 

@@ -141,3 +141,12 @@ def expand(text: str) -> list[str]:
 MAX_EXPANDED = 100_000
 """The most cells one recorded range may stand for: a hand-edited name cannot make ``expand``
 list a whole sheet."""
+
+
+@functools.lru_cache(maxsize=4096)
+def normal_formula(formula: str) -> str:
+    """A formula without ``$``, spaces and case, outside string literals: the same formula
+    typed another way (``=$B$2*c2`` and ``=B2*C2``) compares equal."""
+    pieces = formula.split('"')
+    pieces[::2] = [p.replace("$", "").replace(" ", "").upper() for p in pieces[::2]]
+    return '"'.join(pieces)

@@ -73,7 +73,7 @@ def test_openformula_becomes_excel(odf: str, excel: str) -> None:
 
 
 def test_another_file_becomes_a_link_the_hazard_check_knows() -> None:
-    from sheetgen.workbook.safety import formula_hazards
+    from sheetgen.engine.hazards import formula_hazards
 
     text = to_excel("of:=['file:///home/a/other.ods'#$Sheet1.A1]*2")
     assert text == "='[file:///home/a/other.ods]Sheet1'!A1*2"

@@ -28,12 +28,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from sheetgen.engine import hazards
+from sheetgen.engine.hazards import formula_hazards
 from sheetgen.errors import InputFileError, UnsafeFileError
 from sheetgen.workbook import safety
 from sheetgen.workbook.safety import (
     Limits,
     check_file,
-    formula_hazards,
     load_checked,
     open_workbook,
     read_checked,
@@ -667,14 +668,14 @@ def test_formula_hazards(formula: str, expected: list[str]) -> None:
 
 
 def test_every_hazard_code_is_described() -> None:
-    assert set(safety._HAZARD_FUNCTIONS.values()) <= set(safety.HAZARD_DESCRIPTIONS)
+    assert set(hazards.HAZARD_FUNCTIONS.values()) <= set(hazards.HAZARD_DESCRIPTIONS)
 
 
 @settings(max_examples=200, deadline=None)
 @given(st.text(alphabet=st.sampled_from(list("=[]'\"|!@#()_.:\\/ aAzZ1,;xX")), max_size=40))
 def test_formula_hazards_never_raises(formula: str) -> None:
     result = formula_hazards(formula)
-    assert set(result) <= set(safety.HAZARD_DESCRIPTIONS)
+    assert set(result) <= set(hazards.HAZARD_DESCRIPTIONS)
 
 
 @given(st.text(max_size=60))

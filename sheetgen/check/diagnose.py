@@ -1,6 +1,6 @@
 """Diagnosis that teaches: why each wrong cell is wrong, and which cells to fix first.
 
-``verify.check`` gives every cell a verdict; this module turns the verdicts into feedback:
+``judge.check`` gives every cell a verdict; this module turns the verdicts into feedback:
 
 - **What the cell holds** (its formula and value) and **what it should be**, in plain words,
   including why an Excel error appears (``#DIV/0!`` because Tiny is 0, ``#VALUE!`` because an
@@ -26,11 +26,10 @@
 
 from __future__ import annotations
 
-import functools
 import random
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -39,15 +38,9 @@ from ..engine.evaluate import CellError, Evaluator, Ref, Value, compile_formula
 from ..layouts.layout import TODO_NAME, CellSpec, Layout
 from ..maths.neuron import describe, kind_of, round_significant
 from ..workbook.book import Book, Sheet, text_constant
-from .verify import (
-    CellResult,
-    Report,
-    _copies_a_parameter,
-    _fmt,
-    _reference,
-    _value,
-    tolerance,
-)
+from . import show
+from .judge import reference_for, tolerance
+from .results import CellResult
 
 VARIANTS = 3
 """How many other sets of parameters the sheet is re-evaluated with (0 to skip)."""
@@ -58,34 +51,44 @@ SEED = 1
 Close = Callable[[CellResult, Value], bool]
 
 
+@dataclass(frozen=True)
+class Diagnosis:
+    """What diagnosis makes of the judged cells: the refined cells, the warnings, the blanks."""
+
+    cells: tuple[CellResult, ...]
+    warnings: tuple[str, ...]
+    blanks: tuple[str, ...]  # the cells an exercise left for the learner to fill in
+
+
 def diagnose(
     book: Book | Any,
     sheet: Sheet | Any,
     layout: Layout,
-    report: Report,
+    judged: Sequence[CellResult],
+    parameters: Mapping[str, Value],
     ev: Evaluator,
     *,
+    warnings: Sequence[str] = (),
     path: Path | None = None,
     variants: int | None = None,
     seed: int | None = None,
-) -> Report:
-    """``report`` with statuses refined, root causes found and every wrong cell explained.
+) -> Diagnosis:
+    """The ``judged`` cells with statuses refined, root causes found and every wrong cell explained.
 
-    ``ev`` is the evaluator ``check`` used (its dependency graph is reused). Re-evaluations
-    with other inputs or corrected cells are what-if evaluators: the workbook is never touched.
+    ``ev`` is the evaluator ``check`` used (its dependency graph is reused); ``warnings`` are the
+    ones found so far, kept first. Re-evaluations with other inputs or corrected cells are
+    what-if evaluators: the workbook is never touched.
     """
     book = Book.of(book)
     ws = book.sheet(sheet.title) or Sheet(sheet.title, {})
     graph = _Graph(ev, ws.title)
     todo = frozenset(layout.current(at) for at in recorded_todo(book))
     specs = {c.at: c for c in layout.cells}
-    cells = [_reclassify(c, ws, specs.get(c.cell), todo) for c in report.cells]
+    cells = [_reclassify(c, ws, specs.get(c.cell), todo) for c in judged]
     n = VARIANTS if variants is None else variants
     if n > 0:
-        cells = _fragility(
-            ev, ws, layout, report.parameters, cells, n, SEED if seed is None else seed
-        )
-    causes = _causes(cells, graph, _closeness(layout, report.parameters))
+        cells = _fragility(ev, ws, layout, parameters, cells, n, SEED if seed is None else seed)
+    causes = _causes(cells, graph, _closeness(layout, parameters))
     by_cell = {c.cell: c for c in cells}
     explained = tuple(_explain(c, causes.get(c.cell, ()), ws, graph, specs, by_cell) for c in cells)
     if todo:
@@ -93,14 +96,9 @@ def diagnose(
     explained = tuple(_mark_unedited(c, specs.get(c.cell), todo) for c in explained)
     stale = stale_cache_warning(path, ws, explained) if path else None
     noted = [c.message for c in explained if c.ok and c.message]
-    warnings = (*report.warnings, *(m for m in noted if m not in report.warnings))
+    found = (*warnings, *(m for m in noted if m not in warnings))
     blanks = tuple(c.cell for c in explained if c.cell in todo)
-    return replace(
-        report,
-        cells=explained,
-        warnings=(*warnings, *([stale] if stale else [])),
-        blanks=blanks,
-    )
+    return Diagnosis(explained, (*found, *([stale] if stale else [])), blanks)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -146,7 +144,9 @@ def _mark_unedited(c: CellResult, spec: CellSpec | None, todo: frozenset[str]) -
     if c.cell in todo:
         same = c.formula is None and c.found is None
     elif spec.formula is not None:
-        same = c.formula is not None and normal_formula(c.formula) == normal_formula(spec.formula)
+        same = c.formula is not None and a1.normal_formula(c.formula) == a1.normal_formula(
+            spec.formula
+        )
     else:
         return c
     return replace(c, edited=False) if same else c
@@ -180,7 +180,7 @@ def _reclassify(
         and not compile_formula(c.formula).inputs
         and compile_formula(spec.formula).inputs
     ):
-        if c.ok and _copies_a_parameter(spec):  # as a typed copy of an input: verify's policy
+        if c.ok and spec.repeats_a_parameter:  # as a typed copy of an input: verify's policy
             return replace(
                 c,
                 message=f"{c.cell} holds {c.formula}, a number, as the article's sheet does; "
@@ -282,7 +282,7 @@ def _rescued(
 
 def _closeness(layout: Layout, params: Mapping[str, Value]) -> Close:
     """Whether a value is right for a cell, by ``verify.tolerance`` for these parameters."""
-    ref = _reference(layout, params)
+    ref = reference_for(layout, params)
 
     def close(c: CellResult, value: Value) -> bool:
         if ref is None or c.expected is None or not isinstance(value, float):
@@ -397,19 +397,11 @@ def suspects(ev: Evaluator, sheet: str, layout: Layout) -> set[str]:
                 out.add(spec.at)  # a formula where the template has a number
         elif (
             text is None
-            or normal_formula(text) != normal_formula(spec.formula)
+            or a1.normal_formula(text) != a1.normal_formula(spec.formula)
             or any(d[0] != sheet or d[1] not in inside for d in ev.dependencies((sheet, spec.at)))
         ):
             out.add(spec.at)
     return out
-
-
-@functools.lru_cache(maxsize=4096)
-def normal_formula(formula: str) -> str:
-    """A formula without ``$``, spaces and case, outside string literals."""
-    pieces = formula.split('"')
-    pieces[::2] = [p.replace("$", "").replace(" ", "").upper() for p in pieces[::2]]
-    return '"'.join(pieces)
 
 
 def _fragility(
@@ -434,14 +426,14 @@ def _fragility(
     # look for numbers hidden inside formulas that do refer to cells.
     ok = {c.cell for c in cells if c.ok and c.formula and compile_formula(c.formula).inputs}
     ok &= suspects(ev, ws.title, layout)
-    if not ok or _reference(layout, params) is None:
+    if not ok or reference_for(layout, params) is None:
         return cells
     by_cell = {c.cell: c for c in cells}
     rng = random.Random(seed)
     fragile: dict[str, str] = {}
     for _ in range(variants):
         other = variant_parameters(layout, params, rng)
-        ref = _reference(layout, other)
+        ref = reference_for(layout, other)
         if ref is None:
             continue
         right: dict[Ref, Value] = {
@@ -451,7 +443,7 @@ def _fragility(
         }
         right.update({(ws.title, s.at): other[s.quantity] for s in layout.inputs if s.quantity})
         found = ev.what_if(right, [(ws.title, at) for at in sorted(ok - set(fragile))])
-        shown = ", ".join(f"{k} = {_fmt(v)}" for k, v in other.items())
+        shown = ", ".join(f"{k} = {show.number(v)}" for k, v in other.items())
         for (_, at), value in found.items():
             c = by_cell[at]
             want = ref.values[c.quantity]
@@ -638,7 +630,7 @@ def _name(cell: str, specs: Mapping[str, CellSpec]) -> str:
 
 
 def _num(v: Value | None) -> str:
-    return "?" if v is None else _value(v)
+    return "?" if v is None else show.value(v)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -657,7 +649,9 @@ def stale_cache_warning(path: Path, sheet: Sheet, cells: Sequence[CellResult]) -
         if c.formula is None or c.status in _UNCOMPUTED or saved is None or saved.value is None:
             continue
         if not _same(saved.value, c.found, c.quantity):
-            differ.append(f"{c.cell} saved {_value(saved.value)}, computes {_value(c.found)}")
+            differ.append(
+                f"{c.cell} saved {show.value(saved.value)}, computes {show.value(c.found)}"
+            )
     if not differ:
         return None
     listed = "; ".join(differ[:5]) + ("; ..." if len(differ) > 5 else "")

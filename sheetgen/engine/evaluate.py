@@ -21,6 +21,7 @@ from typing import Any
 
 from .. import a1
 from ..workbook.book import Book, Cell, CellError, Value, destination, formula_text
+from .hazards import HAZARD_DESCRIPTIONS, formula_hazards
 
 __all__ = ["CellError", "Evaluator", "Problem", "Ref", "Value", "compile_formula", "formula_text"]
 
@@ -88,8 +89,6 @@ def compile_formula(text: str) -> Compiled:
 @functools.lru_cache(maxsize=4096)
 def _vetted(text: str) -> Compiled:
     """``text`` compiled, unless it could reach outside the workbook or build references."""
-    from ..workbook.safety import HAZARD_DESCRIPTIONS, formula_hazards
-
     hazards = formula_hazards(text)
     if hazards:  # never evaluated
         kind = "external" if hazards[0] in ("external-reference", "dde") else "unsupported"

@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 from .. import a1
 from ..errors import TemplateError, UsageError
+from ..maths.neuron import kind_of
 
 CellKind = Literal["text", "input", "constant", "formula"]
 
@@ -56,6 +57,15 @@ class CellSpec:
     def checked(self) -> bool:
         """Whether the verifier compares this cell with the reference."""
         return self.kind in ("constant", "formula") and not self.decoration
+
+    @property
+    def repeats_a_parameter(self) -> bool:
+        """Whether the template's formula only repeats a parameter (``={input}``, ``={target}``).
+
+        The article's sheet types such a copy as a number; the verifier accepts that.
+        """
+        src = (self.source or "").strip()
+        return src.startswith("={") and src.endswith("}") and kind_of(src[2:-1]) == "parameter"
 
 
 @dataclass(frozen=True)

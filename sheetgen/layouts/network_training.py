@@ -32,9 +32,9 @@ from ..maths.network import (
     target_name,
     weight,
 )
+from ..maths.training import parse_rate, parse_steps
 from .grid import Grid, activation_formulas, at, loss_formulas
 from .layout import ChartSpec, Layout, SeriesSpec, generated_family
-from .training import parse_rate, parse_steps
 
 OPTIONS = ("layers", "steps", "learning_rate", "activation", "loss")
 MAX_COLUMNS = 1_000

@@ -16,14 +16,13 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-from ..errors import UsageError
 from ..maths.models import MODELS, Reference
 from ..maths.neuron import Neuron
+from ..maths.training import parse_rate, parse_steps
 from .grid import Grid, activation_formulas, at, loss_formulas
 from .layout import FAMILIES, FAMILY_USAGE, ChartSpec, Layout, SeriesSpec, generated_family
 
 OPTIONS = ("steps", "learning_rate", "activation", "loss")
-MAX_STEPS = 10_000
 DEFAULTS = {"input": 0.4, "target": 0.7, "weight": 0.5, "bias": 0.6, "learning_rate": 0.1}
 """The article's neuron, and a learning rate that visibly lowers the loss in 50 steps."""
 
@@ -44,26 +43,6 @@ COLUMNS = (
     ("new.weight", "New weight"),
     ("new.bias", "New bias"),
 )
-
-
-def parse_steps(text: str) -> int:
-    try:
-        steps = int(text)
-    except ValueError:
-        raise UsageError(f"steps must be a whole number, not {text!r}.") from None
-    if not 1 <= steps <= MAX_STEPS:
-        raise UsageError(f"steps must be between 1 and {MAX_STEPS}, not {steps}.")
-    return steps
-
-
-def parse_rate(text: str) -> float:
-    try:
-        rate = float(text)
-    except ValueError:
-        raise UsageError(f"learning_rate must be a number, not {text!r}.") from None
-    if not math.isfinite(rate):
-        raise UsageError(f"learning_rate must be a finite number, not {text!r}.")
-    return rate
 
 
 def training_layout(options: Mapping[str, str]) -> Layout:

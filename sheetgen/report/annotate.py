@@ -23,7 +23,7 @@ from openpyxl.comments import Comment
 from openpyxl.styles import PatternFill
 from openpyxl.utils.cell import get_column_letter
 
-from ..check.verify import CellResult, Report
+from ..check.results import CellResult, Report
 from ..engine.evaluate import Value
 from ..errors import UsageError
 from ..workbook.safety import Limits, configured_limits, open_workbook, read_checked

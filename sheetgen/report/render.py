@@ -13,7 +13,8 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from ..check.verify import CellResult, Report
+from ..check import show
+from ..check.results import CellResult, Report
 from ..engine.evaluate import CellError, Value
 from ..maths.neuron import describe
 
@@ -261,14 +262,8 @@ def _json(v: Value) -> Any:
 
 
 def _num(x: float | None) -> str:
-    return "" if x is None else f"{x:.6g}"
+    return "" if x is None else show.number(x, 6)
 
 
 def _found(v: Value) -> str:
-    if v is None:
-        return "(empty)"
-    if isinstance(v, float) and not isinstance(v, bool):
-        return _num(v)
-    if isinstance(v, CellError):
-        return v.code
-    return repr(v) if isinstance(v, str) else str(v).upper()
+    return show.value(v, digits=6, empty="(empty)")

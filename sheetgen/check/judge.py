@@ -1,0 +1,224 @@
+"""Judge a sheet cell by cell against the reference: the verdicts and how close is close enough.
+
+The verifier reads the sheet's own parameters (so a learner may change them), computes the
+reference from them, evaluates every checked cell's formula itself, and compares.
+
+How close is close enough. Both sides compute in IEEE doubles, but not with the same
+operations (numpy's tanh and Python's differ by an ulp; the sheet sums in its own order), so a
+cell is right when ``|found - expected| <= REL * |expected| + absolute``, with:
+
+- ``computed`` cells (forward pass, local and global gradients, nudged forward passes):
+  ``REL = 1e-12`` (thousands of ulps of headroom) and ``absolute = 64 eps S``, where ``S`` is the
+  largest magnitude among the parameters (at least 1): it absorbs the cancellation in
+  ``output - target`` when the output nearly hits the target.
+- ``faux`` gradients, ``(loss' - loss) / Tiny``: a loss carries at most ``eps * Λ`` in
+  rounding, ``Λ = |loss| + Σ 2 |error| (|output| + |target| + S)`` over the errors it adds
+  (``Reference.loss_rounding``), and the division by Tiny magnifies the difference of two, so
+  ``absolute = 64 eps max(Λ, Λ', Λ'') / |Tiny|`` with each nudged loss's Λ taken at its own
+  (nudged) error: when the output sits on the target the un-nudged error is 0, the nudged
+  one is not. A faux gradient's distance from the real gradient adds the real one's
+  ``64 eps S``.
+
+- Both are multiplied by the reference's ``growth(quantity)`` (1 unless the model says
+  otherwise): along a training run, rounding accumulates from step to step, and the training
+  model derives how much from the update map (``sheetgen.layouts.training.training_model``).
+
+Any formula mistake changes a value by far more than that (a wrong exponent or sign, a missed
+factor, another Tiny), while every equivalent formula stays far inside it.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+from ..engine.evaluate import CellError, Evaluator, Value
+from ..layouts.layout import CellSpec, Layout
+from ..maths.models import Reference, model_for
+from ..maths.neuron import kind_of
+from ..workbook.book import Book, Sheet
+from .results import CellResult, Report, Status
+from .show import described
+from .show import number as shown
+
+__all__ = ["EPS", "REL", "check", "numeric_text", "reference_for", "tolerance"]
+
+REL = 1e-12
+EPS = sys.float_info.epsilon
+
+
+def check(
+    book: Book | Any,
+    sheet: Sheet | Any,
+    layout: Layout,
+    origin: str = "",
+    *,
+    evaluator: Evaluator | None = None,
+) -> Report:
+    """Compare every checked cell of ``layout`` on ``sheet`` with the reference.
+
+    ``book`` and ``sheet`` may also be an openpyxl ``Workbook`` and one of its worksheets.
+    """
+    ev = evaluator or Evaluator(book)
+    title: str = sheet.title
+    params = ev.evaluate((title, c.at) for c in layout.inputs)
+    found = ev.evaluate((title, c.at) for c in layout.checked)
+    values = {c.quantity: params[(title, c.at)] for c in layout.inputs if c.quantity}
+    notes = []
+    for c in layout.inputs:
+        v = values.get(c.quantity or "")
+        if isinstance(v, str) and (number := numeric_text(v)) is not None:
+            values[c.quantity or ""] = number  # as Excel reads it in arithmetic
+            notes.append(
+                f"{c.at} holds the text {v!r}, which looks like a number: Excel computes with "
+                f"it as {shown(number)}, and so was it checked; retype it as a number (no "
+                "apostrophe, not pasted as text) so that every application reads it."
+            )
+    results: list[CellResult] = [
+        r for c in layout.inputs if (r := _check_input(c, values)) is not None
+    ]
+    expected = reference_for(layout, values)
+    for spec in layout.checked:
+        assert spec.quantity is not None
+        ref = (title, spec.at)
+        formula = ev.formula(ref)
+        problem = ev.problems.get(ref)
+        results.append(
+            _judge(spec, found[ref], formula, problem.message if problem else None, expected)
+        )
+    warnings = (*notes, *(r.message for r in results if r.ok and r.message))
+    return Report(
+        path=origin,
+        layout=layout.name,
+        sheet=title,
+        parameters=values,
+        cells=tuple(results),
+        warnings=warnings,
+        spec=layout.spec or "",
+    )
+
+
+def _check_input(spec: CellSpec, values: Mapping[str, Value]) -> CellResult | None:
+    """A parameter cell is the learner's to change, but it must hold a usable number."""
+    assert spec.quantity is not None
+    v = values[spec.quantity]
+    problem = None
+    if not isinstance(v, float) or isinstance(v, bool):
+        problem = f"must hold a number, but holds {described(v)}"
+    elif spec.quantity == "tiny" and v == 0:
+        problem = "is Tiny and must not be 0: every faux gradient divides by it"
+    if problem is None:
+        return None
+    return CellResult(
+        spec.at,
+        spec.quantity,
+        spec.note or spec.quantity,
+        "wrong",
+        None,
+        v,
+        None,
+        f"{spec.at} ({spec.quantity}) {problem}.",
+        graded=False,
+    )
+
+
+def reference_for(layout: Layout, values: Mapping[str, Value]) -> Reference | None:
+    """The reference for the sheet's parameters ``values``, or None when they are unusable.
+
+    The last few are remembered: ``check`` and ``diagnose`` ask for the same one, and a long
+    training run's is costly.
+    """
+    numbers = {k: v for k, v in values.items() if isinstance(v, float) and not isinstance(v, bool)}
+    if len(numbers) != len(values) or numbers.get("tiny", 1.0) == 0:
+        return None
+    key = (id(layout), tuple(sorted(numbers.items())))
+    last = _LAST_REFERENCE.get(key)
+    if last is not None and last[0] is layout:
+        return last[1]  # check and diagnose ask for the same one; a long training's is costly
+    reference = model_for(layout.settings)(numbers, layout.settings)
+    if len(_LAST_REFERENCE) >= 8:  # the sheet's own and diagnose's variants, not a class's
+        _LAST_REFERENCE.pop(next(iter(_LAST_REFERENCE)))
+    _LAST_REFERENCE[key] = (layout, reference)
+    return reference
+
+
+_LAST_REFERENCE: dict[tuple[int, tuple[tuple[str, float], ...]], tuple[Layout, Reference]] = {}
+
+
+def tolerance(quantity: str, expected: float, ref: Reference) -> float:
+    """The largest difference still counted as right (see the module docstring)."""
+    if kind_of(quantity) == "faux":
+        nudge = quantity.rsplit(".", 1)[0] + "."
+        lam = max(
+            ref.loss_scale,
+            ref.loss_rounding(""),
+            ref.loss_rounding(nudge),
+            ref.loss_rounding(nudge + "down."),  # central differences
+        )
+        # A faux gradient's distance from the real one also carries the real one's rounding.
+        real = 64 * EPS * ref.value_scale if quantity.endswith(".distance") else 0.0
+        absolute = 64 * EPS * lam / abs(ref.tiny) + real
+        return (REL * abs(expected) + absolute) * ref.growth(quantity)
+    return (REL * abs(expected) + 64 * EPS * ref.value_scale) * ref.growth(quantity)
+
+
+def _judge(
+    spec: CellSpec,
+    found: Value,
+    formula: str | None,
+    problem: str | None,
+    expected: Reference | None,
+) -> CellResult:
+    assert spec.quantity is not None
+    meaning = spec.note or spec.quantity
+    want = None if expected is None else expected.values[spec.quantity]
+
+    def result(status: Status, message: str = "") -> CellResult:
+        return CellResult(
+            spec.at, spec.quantity or "", meaning, status, want, found, formula, message
+        )
+
+    if problem is not None:
+        return result("unsupported", f"{spec.at} {problem}.")
+    if want is None or expected is None:
+        return result("unchecked", f"{spec.at} cannot be checked until the parameters are numbers.")
+    if found is None:
+        return result("empty", f"{spec.at} is empty; it should hold {shown(want)}.")
+    if isinstance(found, CellError):
+        return result("error", f"{spec.at} shows {found.code}; it should be {shown(want)}.")
+    if isinstance(found, str) and formula is not None:
+        number = numeric_text(found)  # a formula copying numeric text: a number to Excel's maths
+        found = found if number is None else number
+    if isinstance(found, str | bool):
+        return result("text", f"{spec.at} holds {described(found)}; it should be {shown(want)}.")
+    close = abs(found - want) <= tolerance(spec.quantity, want, expected)
+    if spec.kind == "formula" and formula is None and close and spec.repeats_a_parameter:
+        return result(
+            "ok",
+            f"{spec.at} holds the number {shown(found)}, as the article's sheet "
+            f"does; the formula {spec.formula} would follow when that input changes.",
+        )
+    if spec.kind == "formula" and formula is None:
+        how = "the right number" if close else f"{shown(found)}, not {shown(want)}"
+        return result(
+            "typed",
+            f"{spec.at} holds a typed number ({how}) where a formula must "
+            "compute it, so it will not follow when an input changes.",
+        )
+    if not close:
+        return result("wrong", f"{spec.at} is {shown(found)}; it should be {shown(want)}.")
+    return result("ok")
+
+
+def numeric_text(text: str) -> float | None:
+    """The number Excel reads text as in arithmetic (``'0.4`` -> 0.4), or None."""
+    stripped = text.strip()
+    if not stripped or any(ch.isalpha() and ch not in "eE" for ch in stripped):
+        return None
+    try:
+        number = float(stripped)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None

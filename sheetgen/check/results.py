@@ -1,0 +1,156 @@
+"""What checking a workbook finds: a verdict per cell (:class:`CellResult`) and the :class:`Report`.
+
+Plain data: ``sheetgen.check.judge`` makes the verdicts, ``sheetgen.check.diagnose`` refines
+them, ``sheetgen.check.verify`` assembles the one report, ``sheetgen.report`` shows it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from ..workbook.book import Value
+from . import show
+
+__all__ = ["CellResult", "Report", "Status"]
+
+Status = Literal[
+    "ok",
+    "wrong",
+    "error",
+    "empty",
+    "text",
+    "typed",
+    "unsupported",
+    "unchecked",
+    "todo",
+    "waiting",
+    "fragile",
+]
+"""A cell's verdict: ``ok``; ``wrong`` (a number, not the right one); ``error`` (an Excel
+error value); ``empty``; ``text`` (text or a boolean where a number belongs); ``typed`` (a
+number typed where a formula must compute it); ``unsupported`` (the engine cannot evaluate
+it, e.g. another workbook or an unknown function); ``unchecked`` (no reference: the sheet's
+parameters are unusable); ``todo`` (a blank an exercise left for the learner, still empty);
+``waiting`` (its only fault is that a blank it reads is still to do: neither wrong nor a root);
+``fragile`` (right for the sheet's own inputs only: wrong when they change, see
+``sheetgen.check.diagnose``)."""
+
+
+@dataclass(frozen=True)
+class CellResult:
+    """The verdict on one cell, with everything needed to explain it."""
+
+    cell: str
+    quantity: str
+    meaning: str
+    status: Status
+    expected: float | None
+    found: Value
+    formula: str | None
+    message: str = ""
+    # Filled in by sheetgen.check.diagnose: why it is wrong in plain words, and the root cells it
+    # is wrong because of (empty for a root cause or a right cell).
+    explanation: str = ""
+    causes: tuple[str, ...] = ()
+    graded: bool = True  # False for a parameter cell: reported when unusable, never scored
+    # True for a cell an exercise hands out already filled in: reported, never scored (the
+    # learner is scored on the blanks alone, see sheetgen.teacher.grade).
+    context: bool = False
+    # False when the cell holds what the layout hands out (its own formula, or an exercise's
+    # blank left empty): feedback then says nothing about "what you wrote".
+    edited: bool = True
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    @property
+    def scored(self) -> bool:
+        """Whether the cell counts towards a score: a checked cell the learner had to fill."""
+        return self.graded and not self.context
+
+    @property
+    def pending(self) -> bool:
+        """Unfinished rather than wrong: a blank still to do, or a cell waiting for one."""
+        return self.status in ("todo", "waiting")
+
+    @property
+    def holds(self) -> str:
+        """What the learner wrote, and what it evaluates to: ``=B2*C2 → 0.2``, ``the text 'x'``."""
+        if self.formula is not None:
+            return f"{self.formula} → {show.value(self.found)}"
+        if self.found is None:
+            return "nothing"
+        if isinstance(self.found, str):
+            return f"the text {self.found!r}"  # a formula stored as text too: '=B2*C2'
+        if isinstance(self.found, float) and not isinstance(self.found, bool):
+            return f"the number {show.number(self.found)}"
+        return show.value(self.found)
+
+    @property
+    def root(self) -> bool:
+        """A wrong cell that is wrong in itself, not only because of a cell it uses.
+
+        A blank still to do is not wrong, so it is no root cause (it is ``todo``).
+        """
+        return not self.ok and not self.causes and not self.pending
+
+    @property
+    def cause(self) -> str | None:
+        """The (first) root cell this cell is wrong because of, if it is only inherited."""
+        return self.causes[0] if self.causes else None
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything ``verify`` found; rendered as text or JSON by ``sheetgen.report.render``."""
+
+    path: str
+    layout: str
+    sheet: str
+    parameters: Mapping[str, Value]
+    cells: tuple[CellResult, ...]
+    warnings: tuple[str, ...] = field(default=())
+    choice: str = ""
+    """Which sheet was judged and why, naming the others that hold the layout ("" if one)."""
+    spec: str = ""  # the layout's spec when it is generated (``resolve_layout`` rebuilds it)
+    blanks: tuple[str, ...] = ()  # the cells an exercise left for the learner to fill in
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok for c in self.cells)
+
+    @property
+    def wrong(self) -> tuple[CellResult, ...]:
+        return tuple(c for c in self.cells if not c.ok)
+
+    @property
+    def todo(self) -> tuple[CellResult, ...]:
+        """Blanks of an exercise still to fill in."""
+        return tuple(c for c in self.cells if c.status == "todo")
+
+    @property
+    def waiting(self) -> tuple[CellResult, ...]:
+        """Cells right as soon as the blanks they read are filled in."""
+        return tuple(c for c in self.cells if c.status == "waiting")
+
+    @property
+    def attention(self) -> tuple[CellResult, ...]:
+        """Cells that are wrong (not merely unfinished)."""
+        return tuple(c for c in self.cells if not c.ok and not c.pending)
+
+    @property
+    def exercise(self) -> bool:
+        """Whether the workbook is an exercise (it records blanks for the learner to fill)."""
+        return bool(self.blanks)
+
+    @property
+    def roots(self) -> tuple[CellResult, ...]:
+        """The cells to fix first: wrong in themselves, not only through a cell they use."""
+        return tuple(c for c in self.cells if c.root)
+
+    def inherited_from(self, cell: str) -> tuple[CellResult, ...]:
+        """The cells wrong only because of root cell ``cell``."""
+        return tuple(c for c in self.cells if cell in c.causes)
