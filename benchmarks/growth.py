@@ -20,7 +20,7 @@ os.environ.setdefault("TQDM_DISABLE", "1")
 
 from sheetgen import build, verify_workbook
 from sheetgen.engine.evaluate import compile_formula
-from sheetgen.layouts.layout import resolve_layout
+from sheetgen.layouts.families import resolve_layout
 
 SPECS = [
     "single_neuron",

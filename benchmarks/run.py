@@ -287,7 +287,7 @@ def bench_training(
     """``sheetgen verify`` as a whole process on training sheets of ``steps`` steps, each
     interleaved with the yardstick (its median is the last number of each row)."""
     from sheetgen import build
-    from sheetgen.layouts.layout import resolve_layout
+    from sheetgen.layouts.families import resolve_layout
 
     rows = []
     for n in steps:

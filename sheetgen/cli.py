@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from . import __version__
 from .errors import OutputExistsError, SheetgenError, UsageError
+from .layouts.families import FAMILIES
 from .writer.files import shown
 
 if TYPE_CHECKING:
@@ -104,11 +105,7 @@ def cmd_reference(args: argparse.Namespace) -> int:
 
 # Every option of every generated family, and the flag that sets it (``learning_rate`` is
 # ``--learning-rate``). A flag a family has no option for is refused, never ignored.
-FAMILY_OPTIONS = {
-    "neuron": ("activation", "loss", "difference", "inputs", "distance"),
-    "network": ("layers", "activation", "loss"),
-    "training": ("layers", "steps", "learning_rate", "activation", "loss"),
-}
+FAMILY_OPTIONS = {family.name: family.options for family in FAMILIES}
 SPEC_FLAGS = ("layers", "steps", "learning_rate", *VARIANT_OPTIONS)
 
 
@@ -193,7 +190,7 @@ def _safe_name(text: str) -> str:
 
 def cmd_build(args: argparse.Namespace) -> int:
     _import_openpyxl_without_numpy()  # the build needs neither numpy nor the formulas engine
-    from .layouts.layout import resolve_layout
+    from .layouts.families import resolve_layout
     from .writer.files import check_output
 
     spec = build_spec(args)
@@ -342,13 +339,14 @@ def cmd_autograder(args: argparse.Namespace) -> int:
 
 def cmd_templates(args: argparse.Namespace) -> int:
     _import_openpyxl_without_numpy()
-    from .layouts.layout import FAMILY_USAGE, available_layouts, load_families, load_layout
+    from .layouts.families import load
+    from .layouts.layout import available_layouts, load_layout
 
-    load_families()
     for name in available_layouts():
         lay = load_layout(name)
         print(f"{name:20} {lay.description}")
-    for pattern, description in FAMILY_USAGE.values():
+    for family in FAMILIES:
+        pattern, description = load(family.usage)()
         print(f"{pattern}  {description}")
     return 0
 

@@ -21,8 +21,9 @@ from sheetgen import build, build_exercise, verify_workbook
 from sheetgen.check.verify import tolerance
 from sheetgen.engine.evaluate import Evaluator, Ref, Value, formula_text
 from sheetgen.errors import UsageError
-from sheetgen.layouts.layout import Layout, parse_layout, resolve_layout, templates_dir
-from sheetgen.maths.models import Reference, model_for
+from sheetgen.layouts.families import model_for, resolve_layout
+from sheetgen.layouts.layout import Layout, parse_layout, templates_dir
+from sheetgen.maths.models import Reference
 from sheetgen.writer.build import build_workbook, parameters
 from sheetgen.writer.cached_values import save_with_cached_values
 

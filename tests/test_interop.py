@@ -28,8 +28,8 @@ from hypothesis import strategies as st
 from sheetgen import a1, annotate, build, verify_workbook
 from sheetgen.check.diagnose import recorded_todo
 from sheetgen.check.verify import tolerance
-from sheetgen.layouts.layout import SPEC_NAME, Layout, resolve_layout
-from sheetgen.maths.models import model_for
+from sheetgen.layouts.families import model_for, resolve_layout
+from sheetgen.layouts.layout import SPEC_NAME, Layout
 from sheetgen.teacher.exercise import build_exercise
 from sheetgen.teacher.roster import Learner
 from sheetgen.workbook.book import TEXT_LIMIT, Book, text_constant, text_formula

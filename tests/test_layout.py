@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import ast
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 import sheetgen
-from sheetgen.errors import TemplateError
+from sheetgen.errors import TemplateError, UsageError
+from sheetgen.layouts.families import FAMILIES, MODELS, Family, load, model_for, resolve_layout
 from sheetgen.layouts.layout import Layout, available_layouts, load_layout, parse_layout
 from sheetgen.maths.neuron import Neuron
 
@@ -130,3 +133,44 @@ def test_a_table_expands_to_rows_whose_formulas_stay_in_their_row() -> None:
     assert [by[f"t.{r}.x"].formula for r in range(3)] == ["=B3*A1", "=B4*A1", "=B5*A1"]
     assert by["t.2.k"].value == 1 and by["t.2.x"].format == "0.0"
     assert all(by[f"t.{r}.x"].decoration for r in range(3)) and not lay.checked
+
+
+@pytest.mark.parametrize("target", [t for f in FAMILIES for t in (f.layout, f.usage)])
+def test_every_family_function_the_registry_names_loads(target: str) -> None:
+    assert callable(load(target))
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_every_model_the_registry_names_loads(name: str) -> None:
+    assert model_for({"model": name}) is load(MODELS[name])
+
+
+@pytest.mark.parametrize("family", FAMILIES, ids=lambda f: f.name)
+def test_each_family_refuses_an_option_it_does_not_list(family: Family) -> None:
+    with pytest.raises(UsageError, match="no option 'colour'"):
+        resolve_layout(f"{family.name}:colour=red")
+
+
+def test_an_unknown_model_or_family_is_one_sentence() -> None:
+    with pytest.raises(TemplateError, match="unknown model 'nope'"):
+        model_for({"model": "nope"})
+    with pytest.raises(TemplateError, match="Unknown layout family 'nope'"):
+        resolve_layout("nope:x=1")
+
+
+def test_the_registry_imports_no_family_until_one_is_named() -> None:
+    """No registration by import side effect: listing the families loads none of them."""
+    code = (
+        "import sys\n"
+        "from sheetgen.layouts.families import FAMILIES, resolve_layout\n"
+        "loaded = lambda: sorted(m for m in sys.modules if m.startswith('sheetgen.layouts.'))\n"
+        "print(loaded())\n"
+        "resolve_layout('network:layers=2-1')\n"
+        "print(loaded())\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    before, after = run.stdout.splitlines()
+    assert before == "['sheetgen.layouts.families']"
+    assert "sheetgen.layouts.network" in after and "sheetgen.layouts.neuron" not in after

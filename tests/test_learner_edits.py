@@ -18,7 +18,8 @@ from openpyxl.workbook.defined_name import DefinedName
 from sheetgen import a1, build
 from sheetgen.check.verify import verify_workbook
 from sheetgen.errors import LayoutNotFoundError
-from sheetgen.layouts.layout import Layout, resolve_layout
+from sheetgen.layouts.families import resolve_layout
+from sheetgen.layouts.layout import Layout
 from sheetgen.teacher.exercise import build_exercise
 
 from .conftest import require_libreoffice

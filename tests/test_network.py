@@ -10,7 +10,7 @@ import openpyxl
 import pytest
 
 from sheetgen import build, verify_workbook
-from sheetgen.layouts.layout import resolve_layout
+from sheetgen.layouts.families import resolve_layout
 from sheetgen.layouts.network import network_model
 from sheetgen.maths.network import Network, default_parameters, parse_layers
 

@@ -20,8 +20,8 @@ import pytest
 
 from sheetgen import build
 from sheetgen.check.verify import tolerance
-from sheetgen.layouts.layout import Layout, resolve_layout
-from sheetgen.maths.models import model_for
+from sheetgen.layouts.families import model_for, resolve_layout
+from sheetgen.layouts.layout import Layout
 
 from .conftest import require_libreoffice
 from .support.libreoffice import recalculate_many

@@ -16,8 +16,7 @@ from sheetgen import build, verify_workbook
 from sheetgen.check.verify import tolerance
 from sheetgen.cli import main
 from sheetgen.errors import SheetgenError
-from sheetgen.layouts.layout import resolve_layout
-from sheetgen.maths.models import model_for
+from sheetgen.layouts.families import model_for, resolve_layout
 from sheetgen.maths.network import Network, learnable
 
 SPEC = "training:layers=2-2-1,steps=30,learning_rate=0.1"

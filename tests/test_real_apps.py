@@ -22,8 +22,8 @@ import pytest
 from sheetgen import build, verify_workbook
 from sheetgen.check.verify import tolerance
 from sheetgen.engine.evaluate import Evaluator
+from sheetgen.layouts.families import model_for
 from sheetgen.layouts.layout import CellSpec, Layout
-from sheetgen.maths.models import model_for
 
 from .conftest import resolve
 from .support import libreoffice as lo

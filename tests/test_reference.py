@@ -213,8 +213,8 @@ def test_chart_sweep_matches_the_oracle(activation: str, case: int, step: float)
 def test_the_article_models_chart_is_the_templates() -> None:
     """The neuron model gives the chart's data when given its weight step, as the template's
     table names it, and the table's k column holds the model's k."""
+    from sheetgen.layouts.families import model_for
     from sheetgen.layouts.layout import load_layout
-    from sheetgen.maths.models import model_for
 
     lay = load_layout("single_neuron")
     values = model_for(lay.settings)(lay.defaults, lay.settings).values

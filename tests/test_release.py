@@ -16,7 +16,8 @@ import pytest
 
 from sheetgen import OutputExistsError, build
 from sheetgen.cli import FAMILY_OPTIONS, build_spec, default_output, main, make_parser
-from sheetgen.layouts.layout import Layout, resolve_layout
+from sheetgen.layouts.families import resolve_layout
+from sheetgen.layouts.layout import Layout
 from sheetgen.writer.files import write_atomically
 
 from .conftest import edit

@@ -22,8 +22,8 @@ from openpyxl.worksheet.formula import ArrayFormula
 from sheetgen import verify_workbook
 from sheetgen.check.verify import tolerance
 from sheetgen.engine.evaluate import Evaluator, formula_text
+from sheetgen.layouts.families import model_for
 from sheetgen.layouts.layout import CellSpec, Layout
-from sheetgen.maths.models import model_for
 from sheetgen.maths.neuron import Neuron
 from sheetgen.writer.build import parameters
 

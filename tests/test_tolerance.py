@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 
 from sheetgen.check.verify import check, tolerance, verify_workbook
 from sheetgen.errors import UsageError
-from sheetgen.layouts.layout import Layout, resolve_layout
-from sheetgen.maths.models import model_for
+from sheetgen.layouts.families import model_for, resolve_layout
+from sheetgen.layouts.layout import Layout
 from sheetgen.workbook.book import Book, Cell, Sheet
 from sheetgen.writer.build import build, build_workbook, parameters
 

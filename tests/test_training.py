@@ -13,7 +13,7 @@ import pytest
 
 from sheetgen import build, verify_workbook
 from sheetgen.check.verify import tolerance
-from sheetgen.layouts.layout import resolve_layout
+from sheetgen.layouts.families import resolve_layout
 from sheetgen.layouts.training import training_model
 
 START = {"input": 0.4, "target": 0.7, "weight": 0.5, "bias": 0.6}

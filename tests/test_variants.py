@@ -14,7 +14,8 @@ import pytest
 from sheetgen.check.verify import check, verify_workbook
 from sheetgen.cli import main
 from sheetgen.errors import SheetgenError, UsageError
-from sheetgen.layouts.layout import Layout, load_layout, resolve_layout
+from sheetgen.layouts.families import resolve_layout
+from sheetgen.layouts.layout import Layout, load_layout
 from sheetgen.layouts.neuron import Options, generate, variant_spec
 from sheetgen.report.render import to_text
 from sheetgen.writer.build import build, build_workbook, parameters

@@ -17,9 +17,8 @@ import openpyxl
 import pytest
 
 from sheetgen.check.verify import tolerance, verify_workbook
-from sheetgen.layouts.layout import resolve_layout
+from sheetgen.layouts.families import model_for, resolve_layout
 from sheetgen.layouts.neuron import Options
-from sheetgen.maths.models import model_for
 from sheetgen.writer.build import build
 
 from .conftest import require_libreoffice

@@ -13,7 +13,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from ..errors import SheetgenError
-from ..layouts.layout import Layout, resolve_layout
+from ..layouts.families import resolve_layout
+from ..layouts.layout import Layout
 from .verify import Report, verify_workbook
 
 

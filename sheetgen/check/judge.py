@@ -35,8 +35,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..engine.evaluate import CellError, Evaluator, Value
+from ..layouts.families import model_for
 from ..layouts.layout import CellSpec, Layout
-from ..maths.models import Reference, model_for
+from ..maths.models import Reference
 from ..maths.neuron import kind_of
 from ..workbook.book import Book, Sheet
 from .results import CellResult, Report, Status

@@ -19,7 +19,8 @@ from .. import a1
 from ..engine.evaluate import Evaluator
 from ..engine.hazards import HAZARD_DESCRIPTIONS, formula_hazards
 from ..errors import LayoutNotFoundError, SheetgenError
-from ..layouts.layout import SPEC_NAME, Layout, available_layouts, resolve_layout
+from ..layouts.families import resolve_layout
+from ..layouts.layout import SPEC_NAME, Layout, available_layouts
 from ..workbook.book import Book, Sheet, text_constant
 from ..workbook.safety import FileFacts, Limits, configured_limits, read_checked
 from .diagnose import diagnose

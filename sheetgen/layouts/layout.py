@@ -12,7 +12,6 @@ draw scatter charts from ranges named by quantity (``"{a}:{b}"``); cells marked
 from __future__ import annotations
 
 import functools
-import importlib
 import os
 import re
 import tomllib
@@ -140,10 +139,6 @@ class Layout:
 
 
 LayoutFamily = Callable[[Mapping[str, str]], Layout]
-FAMILIES: dict[str, LayoutFamily] = {}
-"""Layouts generated from parameters (``neuron:inputs=2``), by family name. A family turns
-its options into a ``Layout`` whose ``spec`` rebuilds it, so builder and verifier still read
-one description."""
 
 
 def generated_family(
@@ -171,50 +166,12 @@ def generated_family(
     return decorate
 
 
-FAMILY_USAGE: dict[str, tuple[str, str]] = {}
-"""For ``sheetgen templates``: family name -> (the spec pattern with its options, a one-line
-description)."""
-
 SPEC_NAME = "SHEETGEN_LAYOUT"
 """The defined name under which a built workbook records its layout's spec, so that
 ``verify`` needs no flags."""
 
 TODO_NAME = "SHEETGEN_TODO"
 """The defined name under which an exercise records the cells it left blank (``"E2,F3"``)."""
-
-
-_FAMILY_MODULES = {
-    "neuron": "sheetgen.layouts.neuron",
-    "network": "sheetgen.layouts.network",
-    "training": "sheetgen.layouts.training",
-}
-"""The module that registers each family (and its models): imported on first need only, so
-building the article's sheet loads none of them."""
-
-
-def load_families(*names: str) -> None:
-    """Import the modules that register the families ``names`` (every family if none)."""
-    for name, module in _FAMILY_MODULES.items():
-        if not names or name in names:
-            importlib.import_module(module)
-
-
-def resolve_layout(spec: str) -> Layout:
-    """A layout from a spec: a template name or path, or ``family:key=value,key=value``."""
-    name, _, raw = spec.partition(":")
-    if name in _FAMILY_MODULES:
-        load_families(name)
-    if name in FAMILIES:
-        options: dict[str, str] = {}
-        for item in filter(None, raw.split(",")):
-            key, sep, value = item.partition("=")
-            if not sep:
-                raise TemplateError(f"Layout option {item!r} should look like key=value.")
-            options[key.strip()] = value.strip()
-        return FAMILIES[name](options)
-    if raw:
-        raise TemplateError(f"Unknown layout family {name!r}.")
-    return load_layout(spec)
 
 
 def file_name(spec: str) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ..maths.models import MODELS, Reference
+from ..maths.models import Reference
 from ..maths.network import (
     Network,
     affected,
@@ -29,7 +29,7 @@ from ..maths.network import (
     weight,
 )
 from .grid import Grid, activation_formulas, loss_formulas
-from .layout import FAMILIES, FAMILY_USAGE, Layout, generated_family
+from .layout import Layout, generated_family
 
 DEFAULT_LAYERS = "2-3-1"
 OPTIONS = ("layers", "activation", "loss")
@@ -336,9 +336,9 @@ def network_model(params: Mapping[str, float], settings: Mapping[str, str]) -> R
     return Reference(values, scale, loss_scale, params["tiny"])
 
 
-FAMILIES["network"] = network_layout
-FAMILY_USAGE["network"] = (
-    "network:layers=2-3-1,activation=tanh|sigmoid|relu|linear,loss=half-squared|squared",
-    "A network of neurons: forward values, local and backpropagated gradients, faux gradients.",
-)
-MODELS["network"] = network_model
+def usage() -> tuple[str, str]:
+    """The family's spec pattern and one-line description, for ``sheetgen templates``."""
+    return (
+        "network:layers=2-3-1,activation=tanh|sigmoid|relu|linear,loss=half-squared|squared",
+        "A network of neurons: forward values, local and backpropagated gradients, faux gradients.",
+    )

@@ -33,18 +33,10 @@ from typing import Any
 
 from .. import a1
 from ..errors import TemplateError, UsageError
-from ..maths.models import MODELS, Reference
+from ..maths.models import Reference
 from ..maths.neuron import ACTIVATIONS, DIFFERENCES, LOSSES
 from ..maths.neuron_n import MultiNeuron, suffixes
-from .layout import (
-    FAMILIES,
-    FAMILY_USAGE,
-    Layout,
-    file_name,
-    load_layout,
-    parse_layout,
-    shipped_templates_dir,
-)
+from .layout import Layout, file_name, load_layout, parse_layout, shipped_templates_dir
 
 FAMILY = "neuron"
 MAX_INPUTS = 100  # a sheet wider than this teaches nothing more, and grows past 200 columns
@@ -349,7 +341,7 @@ def _defaults(t: Mapping[str, Any], n: int) -> dict[str, float]:
 
 
 def neuron_layout(raw: Mapping[str, str]) -> Layout:
-    """The ``neuron`` family's entry in ``layout.FAMILIES``.
+    """The ``neuron`` family's layout (its row in ``sheetgen.layouts.families``).
 
     The article's own choices give the article's hand-written template (with its formats,
     notes and chart), so there is one description of that sheet, not two.
@@ -411,10 +403,10 @@ def neuron_n_model(params: Mapping[str, float], settings: Mapping[str, str]) -> 
     return Reference(values, scale, loss_scale, params["tiny"])
 
 
-FAMILIES[FAMILY] = neuron_layout
-FAMILY_USAGE[FAMILY] = (
-    f"{FAMILY}:activation={'|'.join(ACTIVATIONS)},loss={'|'.join(LOSSES)},"
-    f"difference={'|'.join(DIFFERENCES)},inputs=N,distance=yes|no",
-    str(family_text()["description"]),
-)
-MODELS[MULTI_MODEL] = neuron_n_model
+def usage() -> tuple[str, str]:
+    """The family's spec pattern and one-line description, for ``sheetgen templates``."""
+    return (
+        f"{FAMILY}:activation={'|'.join(ACTIVATIONS)},loss={'|'.join(LOSSES)},"
+        f"difference={'|'.join(DIFFERENCES)},inputs=N,distance=yes|no",
+        str(family_text()["description"]),
+    )

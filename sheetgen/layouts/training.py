@@ -16,11 +16,11 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-from ..maths.models import MODELS, Reference
+from ..maths.models import Reference
 from ..maths.neuron import Neuron
 from ..maths.training import parse_rate, parse_steps
 from .grid import Grid, activation_formulas, at, loss_formulas
-from .layout import FAMILIES, FAMILY_USAGE, ChartSpec, Layout, SeriesSpec, generated_family
+from .layout import ChartSpec, Layout, SeriesSpec, generated_family
 
 OPTIONS = ("steps", "learning_rate", "activation", "loss")
 DEFAULTS = {"input": 0.4, "target": 0.7, "weight": 0.5, "bias": 0.6, "learning_rate": 0.1}
@@ -238,10 +238,10 @@ def training_model(params: Mapping[str, float], settings: Mapping[str, str]) -> 
     return Reference(values, scale, loss_scale, 1.0, amplification)
 
 
-FAMILIES["training"] = training_layout
-FAMILY_USAGE["training"] = (
-    "training:[layers=2-2-1,]steps=50,learning_rate=0.1,activation=tanh,loss=half-squared",
-    "The article's neuron (or, with layers, a network) trained by gradient descent, one row "
-    "per step, with a loss chart; a network's sheet may be at most 1,000 columns wide.",
-)
-MODELS["training"] = training_model
+def usage() -> tuple[str, str]:
+    """The family's spec pattern and one-line description, for ``sheetgen templates``."""
+    return (
+        "training:[layers=2-2-1,]steps=50,learning_rate=0.1,activation=tanh,loss=half-squared",
+        "The article's neuron (or, with layers, a network) trained by gradient descent, one row "
+        "per step, with a loss chart; a network's sheet may be at most 1,000 columns wide.",
+    )

@@ -12,7 +12,6 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from ..errors import TemplateError
 from .neuron import Difference, Neuron
 
 
@@ -105,19 +104,3 @@ def neuron_model(params: Mapping[str, float], settings: Mapping[str, str]) -> Re
         abs(values["loss"]), abs(values["error"]) * (abs(values["output"]) + abs(values["target"]))
     )
     return Reference(values, scale, loss_scale, params["tiny"])
-
-
-MODELS: dict[str, ModelFn] = {"neuron": neuron_model}
-
-
-def model_for(settings: Mapping[str, str]) -> ModelFn:
-    """The reference function a layout's settings name."""
-    name = settings.get("model", "neuron")
-    if name not in MODELS:  # registered by a family's module, not imported yet
-        from ..layouts.layout import load_families
-
-        load_families()
-    try:
-        return MODELS[name]
-    except KeyError:
-        raise TemplateError(f"The layout names an unknown model {name!r}.") from None

@@ -73,7 +73,7 @@ def write_bundle(out: Path | str, layout: str | None = None, *, force: bool = Fa
     if target.suffix.lower() != ".zip":
         raise UsageError(f"{target.name}: Gradescope wants the autograder as a .zip file.")
     if layout is not None:
-        from ..layouts.layout import resolve_layout
+        from ..layouts.families import resolve_layout
 
         resolve_layout(layout)  # a bad --layout is refused before anything is written
     files = _source_files()

@@ -31,7 +31,8 @@ from openpyxl.utils.cell import (
 )
 
 from ..errors import SheetgenError, UsageError
-from ..layouts.layout import Layout, resolve_layout
+from ..layouts.families import resolve_layout
+from ..layouts.layout import Layout
 from ..maths.neuron import describe
 
 if TYPE_CHECKING:

@@ -21,7 +21,8 @@ from openpyxl.workbook.workbook import Workbook
 
 from .. import a1
 from ..errors import UsageError
-from ..layouts.layout import TODO_NAME, Layout, resolve_layout
+from ..layouts.families import resolve_layout
+from ..layouts.layout import TODO_NAME, Layout
 from ..maths.neuron import describe, round_significant
 from ..workbook.book import text_formula
 from ..writer.build import build_workbook, parameters

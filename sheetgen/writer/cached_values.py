@@ -135,7 +135,7 @@ def reference_values(
     compute (a quantity the model lacks) is computed by the engine too, and a cell on a
     circular path never stands. No number stands when one is beyond ``SAFE_MAGNITUDE``.
     """
-    from ..maths.models import model_for
+    from ..layouts.families import model_for
 
     try:
         values = model_for(layout.settings)(params, layout.settings).values

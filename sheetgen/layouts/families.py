@@ -1,0 +1,114 @@
+"""The one list of layout families: what each is called, which options it takes, which
+function generates its layout and which reference model checks it.
+
+A family is a layout generated from options (``neuron:inputs=2``, ``network:layers=2-3-1``)
+rather than read from a template file. Its module is imported the first time a spec names
+it (building or verifying the article's sheet imports none); nothing registers itself by being
+imported. The ``options`` tuples are what the command's flags are checked against; a test
+holds them equal to what each generator accepts.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Final
+
+from ..errors import TemplateError
+
+if TYPE_CHECKING:  # the command imports this module to check its flags: keep it light
+    from ..maths.models import ModelFn
+    from .layout import Layout
+
+__all__ = ["FAMILIES", "MODELS", "Family", "family", "load", "model_for", "resolve_layout"]
+
+
+@dataclass(frozen=True)
+class Family:
+    """One family of generated layouts; its callables are named "module:function", loaded lazily."""
+
+    name: str
+    options: tuple[str, ...]  # the keys its spec may set
+    layout: str  # options -> Layout
+    usage: str  # () -> (spec pattern, one-line description), for ``sheetgen templates``
+    models: Mapping[str, str]  # the reference models its layouts name -> their functions
+
+
+FAMILIES: Final = (
+    Family(
+        "neuron",
+        ("activation", "loss", "difference", "inputs", "distance"),
+        layout="sheetgen.layouts.neuron:neuron_layout",
+        usage="sheetgen.layouts.neuron:usage",
+        models=MappingProxyType({"neuron_n": "sheetgen.layouts.neuron:neuron_n_model"}),
+    ),
+    Family(
+        "network",
+        ("layers", "activation", "loss"),
+        layout="sheetgen.layouts.network:network_layout",
+        usage="sheetgen.layouts.network:usage",
+        models=MappingProxyType({"network": "sheetgen.layouts.network:network_model"}),
+    ),
+    Family(
+        "training",
+        ("layers", "steps", "learning_rate", "activation", "loss"),
+        layout="sheetgen.layouts.training:training_layout",
+        usage="sheetgen.layouts.training:usage",
+        models=MappingProxyType({"training": "sheetgen.layouts.training:training_model"}),
+    ),
+)
+"""In the order ``sheetgen templates`` lists them."""
+
+MODELS: Final = MappingProxyType(
+    {"neuron": "sheetgen.maths.models:neuron_model"}
+    | {name: target for f in FAMILIES for name, target in f.models.items()}
+)
+"""Every reference model a layout's ``model`` setting may name (a template file's default:
+``neuron``), as "module:function"."""
+
+
+@functools.cache
+def load(target: str) -> Callable[..., Any]:
+    """The function ``"module:function"`` names, its module imported on first use."""
+    module, _, name = target.partition(":")
+    function: Callable[..., Any] = getattr(importlib.import_module(module), name)
+    return function
+
+
+def family(name: str) -> Family | None:
+    """The family called ``name``, or None."""
+    return next((f for f in FAMILIES if f.name == name), None)
+
+
+def resolve_layout(spec: str) -> Layout:
+    """A layout from a spec: a template name or path, or ``family:key=value,key=value``."""
+    name, _, raw = spec.partition(":")
+    found = family(name)
+    if found is not None:
+        options: dict[str, str] = {}
+        for item in filter(None, raw.split(",")):
+            key, sep, value = item.partition("=")
+            if not sep:
+                raise TemplateError(f"Layout option {item!r} should look like key=value.")
+            options[key.strip()] = value.strip()
+        layout: Layout = load(found.layout)(options)
+        return layout
+    if raw:
+        raise TemplateError(f"Unknown layout family {name!r}.")
+    from .layout import load_layout
+
+    return load_layout(spec)
+
+
+def model_for(settings: Mapping[str, str]) -> ModelFn:
+    """The reference function a layout's settings name."""
+    name = settings.get("model", "neuron")
+    try:
+        target = MODELS[name]
+    except KeyError:
+        raise TemplateError(f"The layout names an unknown model {name!r}.") from None
+    model: ModelFn = load(target)
+    return model
