@@ -1,1 +1,10 @@
-"""TODO: one paragraph: what sheetgen.engine holds and what it may import."""
+"""Formulas evaluated, cell by cell: the ``formulas`` engine's functions loaded on demand
+(``function_table``), compiled formulas replayed without schedula's dispatcher (``replay``),
+the :class:`~sheetgen.engine.evaluate.Evaluator` a check asks for values, and the formula
+text that must never be evaluated (``hazards``).
+
+The only folder that imports ``formulas`` or ``schedula`` (a contract in pyproject.toml).
+
+May import: ``sheetgen.workbook``, ``sheetgen.layouts``, ``sheetgen.maths``, ``sheetgen.a1``,
+``sheetgen.errors``.
+"""

@@ -1,1 +1,9 @@
-"""TODO: one paragraph: what sheetgen.layouts holds and what it may import."""
+"""Where every number of a sheet lives: the layout descriptions (``layout``: the templates
+shipped as ``sheetgen.templates``, a cell per quantity), the one registry of generated families
+(``families``) and the families themselves (``neuron``, ``network``, ``training``,
+``network_training``), drawn with the grid helper (``grid``).
+
+One layout drives both the builder and the verifier, so no cell address is typed in code.
+
+May import: ``sheetgen.maths``, ``sheetgen.a1``, ``sheetgen.errors``.
+"""

@@ -1,1 +1,6 @@
-"""TODO: one paragraph: what sheetgen.report.render holds and what it may import."""
+"""One :class:`~sheetgen.check.results.Report` shown, never recomputed: as text, JSON or JUnit
+(``render``) and as the learner's own workbook with each checked cell coloured and explained
+(``annotate``).
+
+May import: ``sheetgen.check``, ``sheetgen.writer`` and everything below them.
+"""

@@ -1,1 +1,6 @@
-"""TODO: one paragraph: what sheetgen.teacher holds and what it may import."""
+"""A class: hand-outs with blanks (``exercise``), who a hand-out is for (``roster``), a
+folder of submissions graded (``grade``) and shown as an HTML class report
+(``class_report``), and the Gradescope bundle (``autograder``).
+
+May import: ``sheetgen.report`` and everything below it; only ``sheetgen.cli`` sits above.
+"""
