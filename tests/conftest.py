@@ -109,10 +109,28 @@ def make(tmp_path: Path, layout: Layout) -> Callable[..., Path]:
 
 
 def require_libreoffice() -> None:
-    """Skip without LibreOffice, unless SHEETGEN_REQUIRE_LIBREOFFICE=1 (CI): then fail."""
-    from .support.libreoffice import find_soffice
+    """Skip without LibreOffice, unless SHEETGEN_REQUIRE_LIBREOFFICE=1 (CI): then fail.
 
-    if find_soffice() is None:
-        if os.environ.get("SHEETGEN_REQUIRE_LIBREOFFICE") == "1":
-            pytest.fail("SHEETGEN_REQUIRE_LIBREOFFICE=1 but LibreOffice (soffice) is not installed")
-        pytest.skip("LibreOffice (soffice) is not installed")
+    Tests marked ``libreoffice`` get this before they start (:func:`pytest_runtest_setup`);
+    a test that needs LibreOffice only halfway through calls it there.
+    """
+    from .support.libreoffice import missing
+
+    reason = missing()
+    if reason is None:
+        return
+    if os.environ.get("SHEETGEN_REQUIRE_LIBREOFFICE") == "1":
+        pytest.fail(
+            f"SHEETGEN_REQUIRE_LIBREOFFICE=1 but {reason}; "
+            "apt-get install libreoffice-calc-nogui python3-uno",
+            pytrace=False,
+        )
+    pytest.skip(reason)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Every test marked ``libreoffice`` is skipped (or, in CI, failed) before its fixtures
+    run when LibreOffice cannot be driven here."""
+    if item.get_closest_marker("libreoffice") is not None:
+        require_libreoffice()

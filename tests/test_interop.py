@@ -35,8 +35,8 @@ from sheetgen.teacher.roster import Learner
 from sheetgen.workbook.book import TEXT_LIMIT, Book, text_constant, text_formula
 from sheetgen.workbook.xlsx import read_book
 
+from .conftest import require_libreoffice
 from .support import libreoffice as lo
-from .test_real_apps import needs_libreoffice
 
 JS = Path(__file__).parent / "js"
 FAMILIES = {
@@ -367,7 +367,7 @@ def test_gnumeric_and_libreoffice_draw_the_x_axis_at_the_bottom(
         check=True,
     )
     assert_x_axis_at_the_bottom(gnumeric, "Gnumeric")
-    needs_libreoffice()
+    require_libreoffice()
     (tmp_path / "lo").mkdir()
     assert_x_axis_at_the_bottom(lo.render(files["single"], tmp_path / "lo"), "LibreOffice")
 

@@ -22,8 +22,6 @@ from sheetgen.layouts.families import resolve_layout
 from sheetgen.layouts.layout import Layout
 from sheetgen.teacher.exercise import build_exercise
 
-from .conftest import require_libreoffice
-
 SPECS = [
     "single_neuron",
     "neuron:activation=sigmoid,loss=squared,difference=central,inputs=2,distance=yes",
@@ -165,7 +163,6 @@ LO_CASES = [
 def test_libreoffice_structural_edits(
     tmp_path: Path, spec: str, ops: list[dict[str, object]], broken: str | None
 ) -> None:
-    require_libreoffice()
     from .support.libreoffice import restructure
 
     layout = resolve_layout(spec)
@@ -191,7 +188,6 @@ def test_libreoffice_structural_edits(
 
 @pytest.mark.libreoffice
 def test_libreoffice_copied_sheet_with_the_work(tmp_path: Path) -> None:
-    require_libreoffice()
     from .support.libreoffice import restructure
 
     layout = resolve_layout("single_neuron")
@@ -274,7 +270,6 @@ def test_generated_exercises_moved_keep_their_blanks(tmp_path: Path, spec: str) 
 
 @pytest.mark.libreoffice
 def test_libreoffice_exercise_filled_in_after_a_title_row(tmp_path: Path) -> None:
-    require_libreoffice()
     from .support.libreoffice import restructure
 
     layout = resolve_layout("single_neuron")
@@ -298,7 +293,6 @@ def test_libreoffice_exercise_filled_in_after_a_title_row(tmp_path: Path) -> Non
 @pytest.mark.libreoffice
 @pytest.mark.parametrize("suffix", [".ods", ".xlsm"])
 def test_libreoffice_moved_table_saved_in_other_formats(tmp_path: Path, suffix: str) -> None:
-    require_libreoffice()
     from .support.libreoffice import restructure
 
     layout = resolve_layout(SPECS[2])
@@ -317,7 +311,6 @@ def test_libreoffice_moved_table_saved_in_other_formats(tmp_path: Path, suffix: 
 
 @pytest.mark.libreoffice
 def test_libreoffice_training_step_row_deleted_is_said_plainly(tmp_path: Path) -> None:
-    require_libreoffice()
     from .support.libreoffice import restructure
 
     layout = resolve_layout(SPECS[3])

@@ -27,28 +27,6 @@ from sheetgen.errors import InputFileError, UsageError
 
 from .support import libreoffice as lo
 
-
-def _missing() -> str | None:
-    """Why LibreOffice cannot be driven here, or None when it can."""
-    if lo.find_soffice() is None:
-        where = os.environ.get("SHEETGEN_SOFFICE")
-        hint = f"SHEETGEN_SOFFICE={where!r} not found" if where else "SHEETGEN_SOFFICE unset"
-        return f"LibreOffice is not installed (no soffice on PATH, {hint})"
-    if lo.find_uno_python() is None:
-        return "no Python can 'import uno' (install python3-uno or set SHEETGEN_UNO_PYTHON)"
-    return None
-
-
-_MISSING = _missing()
-if _MISSING is not None:
-    if os.environ.get("SHEETGEN_REQUIRE_LIBREOFFICE") == "1":
-        pytest.fail(
-            f"SHEETGEN_REQUIRE_LIBREOFFICE=1 but {_MISSING}; "
-            "apt-get install libreoffice-calc-nogui python3-uno",
-            pytrace=False,
-        )
-    pytest.skip(_MISSING, allow_module_level=True)
-
 pytestmark = pytest.mark.libreoffice
 
 REL = 1e-14

@@ -23,7 +23,6 @@ from sheetgen.check.verify import tolerance
 from sheetgen.layouts.families import model_for, resolve_layout
 from sheetgen.layouts.layout import Layout
 
-from .conftest import require_libreoffice
 from .support.libreoffice import recalculate_many
 
 pytestmark = pytest.mark.libreoffice
@@ -46,7 +45,6 @@ CASES = {
 @pytest.fixture(scope="module")
 def recalculated() -> Iterator[dict[str, tuple[Layout, dict[str, float], Path]]]:
     """Every case built, edited, and recalculated by one LibreOffice run."""
-    require_libreoffice()
     with tempfile.TemporaryDirectory(prefix="lo-") as tmp:
         src, out = Path(tmp, "src"), Path(tmp, "out")
         out.mkdir()

@@ -26,8 +26,6 @@ from sheetgen.layouts.layout import Layout
 from sheetgen.workbook.book import Book, Cell, Sheet
 from sheetgen.writer.build import build, build_workbook, parameters
 
-from .conftest import require_libreoffice
-
 FAMILIES = [
     "single_neuron",
     "neuron:activation=sigmoid,loss=squared,difference=central,inputs=2,distance=yes",
@@ -155,9 +153,9 @@ def test_every_formula_off_by_one_percent_is_caught(spec: str) -> None:
     assert not missed
 
 
+@pytest.mark.libreoffice
 def test_sheets_libreoffice_recalculated_still_verify(tmp_path: Path) -> None:
     """A sample of awkward parameter sets, built, recalculated and saved by LibreOffice."""
-    require_libreoffice()
     from .support.libreoffice import recalculate_many
 
     rng = random.Random(14)

@@ -21,7 +21,6 @@ from sheetgen.layouts.families import model_for, resolve_layout
 from sheetgen.layouts.neuron import Options
 from sheetgen.writer.build import build
 
-from .conftest import require_libreoffice
 from .support.libreoffice import recalculate_many
 
 pytestmark = pytest.mark.libreoffice
@@ -41,7 +40,6 @@ REL = 1e-13
 
 @pytest.fixture(scope="module")
 def recalculated(tmp_path_factory: pytest.TempPathFactory) -> dict[Options, Path]:
-    require_libreoffice()
     src = tmp_path_factory.mktemp("built")
     out = tmp_path_factory.mktemp("recalculated")
     built = {o: build(src / f"{i}.xlsx", o.spec) for i, o in zip(IDS, VARIANTS, strict=True)}

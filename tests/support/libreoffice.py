@@ -41,6 +41,7 @@ not bit for bit.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import math
@@ -142,6 +143,19 @@ def find_uno_python(soffice: str | None = None) -> str | None:
     for candidate in candidates:
         if candidate and Path(candidate).is_file() and _can_import_uno(candidate):
             return candidate
+    return None
+
+
+@functools.cache
+def missing() -> str | None:
+    """Why LibreOffice cannot be driven here (no ``soffice``, or no Python that can import
+    ``uno``), or None when it can: the one answer every test asks."""
+    if find_soffice() is None:
+        where = os.environ.get("SHEETGEN_SOFFICE")
+        hint = f"SHEETGEN_SOFFICE={where!r} not found" if where else "SHEETGEN_SOFFICE unset"
+        return f"LibreOffice is not installed (no soffice on PATH, {hint})"
+    if find_uno_python() is None:
+        return "no Python can 'import uno' (install python3-uno or set SHEETGEN_UNO_PYTHON)"
     return None
 
 
