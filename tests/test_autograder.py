@@ -63,7 +63,7 @@ def autograder(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
         capture_output=True,
         timeout=300,
     )
-    assert (site / "sheetgen" / "autograder.py").exists()
+    assert (site / "sheetgen" / "teacher" / "autograder.py").exists()
     return root, site
 
 

@@ -31,6 +31,7 @@ from ..writer.files import write_atomically
 
 ROOT_ENV = "SHEETGEN_AUTOGRADER_ROOT"
 SOURCE_DIR = "sheetgen-src"
+TEMPLATES = "sheetgen.templates"  # shipped from templates/, as in sheetgen's own pyproject.toml
 
 RUN_AUTOGRADER = """#!/usr/bin/env bash
 # Gradescope runs this for each submission (see sheetgen.teacher.autograder). It must always leave a
@@ -102,11 +103,16 @@ def _add(z: zipfile.ZipFile, name: str, text: str, *, executable: bool = False) 
     z.writestr(info, text)
 
 
+def _package() -> Path:
+    """The installed ``sheetgen`` folder (this module is in its ``teacher`` folder)."""
+    return Path(__file__).resolve().parents[1]
+
+
 def _source_files() -> list[tuple[str, Path]]:
     """sheetgen's own modules and the layout templates, as they are installed here."""
     from ..layouts.layout import templates_dir
 
-    package = Path(__file__).resolve().parent
+    package = _package()
     out = [
         (f"sheetgen/{p.relative_to(package).as_posix()}", p)
         for p in sorted(package.rglob("*"))
@@ -130,6 +136,13 @@ def _pyproject() -> str:
         required = []
     runtime = [r for r in required if "extra ==" not in r]
     deps = ",\n".join(f"    {json.dumps(r)}" for r in runtime)
+    package = _package()
+    folders = sorted(
+        ".".join(("sheetgen", *p.parent.relative_to(package).parts))
+        for p in package.rglob("__init__.py")
+        if "__pycache__" not in p.parts and p.parent.name != "templates"
+    )
+    packages = ", ".join(json.dumps(f) for f in (*folders, TEMPLATES, f"{TEMPLATES}.families"))
     return (
         '[build-system]\nrequires = ["setuptools>=61"]\n'
         'build-backend = "setuptools.build_meta"\n\n'
@@ -137,7 +150,7 @@ def _pyproject() -> str:
         f'requires-python = ">=3.11"\ndependencies = [\n{deps}\n]\n\n'
         # The templates ship inside the package, as in sheetgen's own pyproject.toml.
         "[tool.setuptools]\n"
-        'packages = ["sheetgen", "sheetgen.templates", "sheetgen.templates.families"]\n\n'
+        f"packages = [{packages}]\n\n"
         '[tool.setuptools.package-dir]\n"sheetgen.templates" = "templates"\n\n'
         '[tool.setuptools.package-data]\nsheetgen = ["py.typed"]\n'
         '"sheetgen.templates" = ["*.toml"]\n"sheetgen.templates.families" = ["*.toml"]\n'
