@@ -14,7 +14,17 @@ from collections.abc import Iterable
 MAX_COLUMN = 16_384
 MAX_ROW = 1_048_576
 
-_CELL = re.compile(r"\$?([A-Za-z]{1,3})\$?([0-9]{1,7})")
+CELL = re.compile(r"\$?([A-Za-z]{1,3})\$?([0-9]{1,7})")
+"""A cell reference, whole (``fullmatch``): ``B2``, ``$B$2``, ``xfd1048576``; groups: letters,
+row."""
+COLUMN = re.compile(r"\$?([A-Za-z]{1,3})")
+"""A whole column's letters (``A`` of ``A:C``)."""
+ROW = re.compile(r"\$?([0-9]{1,7})")
+"""A whole row's number (``1`` of ``1:3``)."""
+
+CELL_IN_FORMULA = re.compile(r"(?<![\w.!$:'\"])\$?([A-Za-z]{1,3})\$?(\d+)(?![\w(!:])")
+"""A plain cell reference inside formula text: ``B2`` and ``$B$2`` in ``=$B$2*C2``, but not
+``LOG10(``, ``Sheet1!B2``, ``x.B2`` nor the ends of ``A1:B2``; groups: letters, row."""
 
 
 @functools.lru_cache(maxsize=1024)
@@ -29,14 +39,21 @@ def column_letter(index: int) -> str:
     return letters
 
 
+def column_number(letters: str) -> int:
+    """The number column letters stand for, even beyond ``XFD`` (``"ZZZ"`` -> 18,278): for a
+    caller that refuses such a column in its own words. Letters only, as :data:`CELL` finds them."""
+    index = 0
+    for ch in letters.upper():
+        index = index * 26 + ord(ch) - 64
+    return index
+
+
 @functools.lru_cache(maxsize=1024)
 def column_index(letters: str) -> int:
     """``"A"`` -> ``1``, ``"ab"`` -> ``28``."""
     if not 1 <= len(letters) <= 3 or not letters.isascii() or not letters.isalpha():
         raise ValueError(f"{letters!r} is not a column")
-    index = 0
-    for ch in letters.upper():
-        index = index * 26 + ord(ch) - 64
+    index = column_number(letters)
     if index > MAX_COLUMN:
         raise ValueError(f"column {letters} is outside A..XFD")
     return index
@@ -45,7 +62,7 @@ def column_index(letters: str) -> int:
 @functools.lru_cache(maxsize=65536)
 def split(coordinate: str) -> tuple[int, int]:
     """``"B2"`` (or ``"$B$2"``) -> ``(row, column)``, ``(2, 2)``; ValueError if it is not one."""
-    match = _CELL.fullmatch(coordinate)
+    match = CELL.fullmatch(coordinate)
     if match is None:
         raise ValueError(f"{coordinate!r} is not a cell reference")
     row = int(match.group(2))
@@ -150,3 +167,22 @@ def normal_formula(formula: str) -> str:
     pieces = formula.split('"')
     pieces[::2] = [p.replace("$", "").replace(" ", "").upper() for p in pieces[::2]]
     return '"'.join(pieces)
+
+
+def shape(formula: str) -> tuple[str, dict[str, str]]:
+    """A formula's shape and the cells it was made from: ``=B5*C5+$B$5`` -> ``("=A1*A2+A1",
+    {"B5": "A1", "C5": "A2"})``, placeholders in order of appearance.
+
+    A generated sheet fills a few shapes down thousands of rows, so work done per shape
+    (compiling, vetting) is done once. A formula with sheet names, ranges, strings or links
+    (any of ``!:"'[``) comes back as written, with no cells: its references are not plain.
+    """
+    if any(ch in formula for ch in "!:\"'["):
+        return formula, {}
+    cells: dict[str, str] = {}
+
+    def rename(match: re.Match[str]) -> str:
+        ref = f"{match.group(1)}{match.group(2)}".upper()
+        return cells.setdefault(ref, f"A{len(cells) + 1}")
+
+    return CELL_IN_FORMULA.sub(rename, formula), cells

@@ -21,7 +21,7 @@ from typing import Any
 
 from .. import a1
 from ..workbook.book import Book, Cell, CellError, Value, destination, formula_text
-from .hazards import HAZARD_DESCRIPTIONS, formula_hazards
+from .hazards import HAZARD_DESCRIPTIONS, hazards_of_shape
 
 __all__ = ["CellError", "Evaluator", "Problem", "Ref", "Value", "compile_formula", "formula_text"]
 
@@ -52,9 +52,6 @@ _EXTERNAL = re.compile(r"\[[^\]]*\]")
 _PLAIN_CELL = re.compile(r"[A-Z]{1,3}[1-9][0-9]{0,6}")
 
 
-_CELL = re.compile(r"(?<![\w.!$:'\"])\$?([A-Za-z]{1,3})\$?(\d+)(?![\w(!:])")
-
-
 @functools.lru_cache(maxsize=65536)
 def compile_formula(text: str) -> Compiled:
     """Compile ``text`` (``"=B2*C2+D2"``), sharing the work among formulas of the same shape.
@@ -67,29 +64,22 @@ def compile_formula(text: str) -> Compiled:
     hide or make a hazard: those need a function name, ``|``, or the characters that send a
     formula down the second path.)
     """
-    if not any(ch in text for ch in "!:\"'["):
-        cells: dict[str, str] = {}
-
-        def rename(match: re.Match[str]) -> str:
-            ref = f"{match.group(1)}{match.group(2)}".upper()
-            return cells.setdefault(ref, f"A{len(cells) + 1}")
-
-        shape = _CELL.sub(rename, text)
-        if cells:
-            compiled = _vetted(shape)
-            back = {placeholder: ref for ref, placeholder in cells.items()}
-            return Compiled(
-                tuple(back.get(n, n) for n in compiled.inputs),
-                compiled.function,
-                compiled.problem,
-            )
+    shape, cells = a1.shape(text)
+    if cells:
+        compiled = _vetted(shape)
+        back = {placeholder: ref for ref, placeholder in cells.items()}
+        return Compiled(
+            tuple(back.get(n, n) for n in compiled.inputs),
+            compiled.function,
+            compiled.problem,
+        )
     return _vetted(text)
 
 
 @functools.lru_cache(maxsize=4096)
 def _vetted(text: str) -> Compiled:
     """``text`` compiled, unless it could reach outside the workbook or build references."""
-    hazards = formula_hazards(text)
+    hazards = hazards_of_shape(text)  # a shape already: no second normalisation
     if hazards:  # never evaluated
         kind = "external" if hazards[0] in ("external-reference", "dde") else "unsupported"
         what = "; ".join(HAZARD_DESCRIPTIONS[h] for h in hazards)

@@ -20,6 +20,7 @@ __all__ = [
     "HAZARD_DESCRIPTIONS",
     "HAZARD_FUNCTIONS",
     "formula_hazards",
+    "hazards_of_shape",
 ]
 
 EXTERNAL_REFERENCE: Final = "external-reference"
@@ -150,18 +151,13 @@ def formula_hazards(formula: str) -> list[str]:
 @functools.lru_cache(maxsize=4096)
 def _hazards_of(formula: str) -> tuple[str, ...]:
     """By text (a class repeats its formulas), then by shape (a sheet fills them down)."""
-    if not any(ch in formula for ch in "!:\"'["):  # no sheets, ranges, strings or links:
-        formula = _PLAIN_CELL_REF.sub(_ANY_CELL, formula)  # cells make no hazard
-    return _hazards(formula)
-
-
-_ANY_CELL = a1.name(1, 1)  # every plain cell reference reads as this one
-_PLAIN_CELL_REF = re.compile(r"(?<![\w.!$:'\"])\$?[A-Za-z]{1,3}\$?\d+(?![\w(!:])")
+    return hazards_of_shape(a1.shape(formula)[0])  # plain cells make no hazard
 
 
 @functools.lru_cache(maxsize=4096)
-def _hazards(formula: str) -> tuple[str, ...]:
-    """:func:`formula_hazards`, remembered: a class's workbooks repeat the same formulas."""
+def hazards_of_shape(formula: str) -> tuple[str, ...]:
+    """:func:`formula_hazards` of a formula already reduced to its shape (``a1.shape``), or
+    of any formula whose plain cells do not matter: they make no hazard."""
     text, names, external = _split_formula(formula)
     found: set[str] = set()
     if external or any(_EXTERNAL_NAME_MARKS.search(name) for name in names):

@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import Any, Final, NoReturn, Protocol
 from xml.parsers import expat
 
+from sheetgen import a1
 from sheetgen.errors import InputFileError, SheetgenError, UnsafeFileError, UsageError
 from sheetgen.workbook.book import Book
 from sheetgen.workbook.ods import ContentCapture, macro_parts, read_ods
@@ -67,10 +68,6 @@ __all__ = [
 ]
 
 _MB: Final = 1024 * 1024
-
-# Excel's grid: a reference beyond it can only come from a crafted file.
-EXCEL_MAX_ROW: Final = 1_048_576
-EXCEL_MAX_COL: Final = 16_384
 
 
 @dataclass(frozen=True)
@@ -552,22 +549,12 @@ def _container_kind(zf: zipfile.ZipFile, names: set[str]) -> str:
 
 _INFLATE_CHUNK: Final = 256 * 1024
 _EXPAT_BUFFER: Final = 64 * 1024
-_CELL_REF = re.compile(r"\$?([A-Za-z]{1,3})\$?([0-9]{1,7})")
-_COL_REF = re.compile(r"\$?([A-Za-z]{1,3})")
-_ROW_REF = re.compile(r"\$?([0-9]{1,7})")
 # Elements openpyxl expands into one cell object per covered coordinate.
 _EXPANDING: Final = frozenset({"mergeCell", "hyperlink", "comment"})
 # Elements whose attributes the scan looks at (beyond rows and cells).
 _NOTABLE: Final = _EXPANDING | {"dimension", "worksheet", "Relationship", "f"}
 # Containers whose text openpyxl joins into one string.
 _STRING_ITEMS: Final = frozenset({"si", "is", "c", "comment", "text"})
-
-
-def _column_index(letters: str) -> int:
-    index = 0
-    for ch in letters.upper():
-        index = index * 26 + ord(ch) - 64
-    return index
 
 
 class _Budget:
@@ -887,10 +874,10 @@ class _XmlScan:
         # ever make the string compare larger), parsing only a new maximum.
         n = len(letters)
         if n > self.max_letters_len or (n == self.max_letters_len and letters > self.max_letters):
-            match = _CELL_REF.fullmatch(ref)
+            match = a1.CELL.fullmatch(ref)
             if match is None:
                 self._bad_ref(ref)
-            self.col = _column_index(match.group(1))
+            self.col = a1.column_number(match.group(1))
             self._grow(row, self.col)
             if self.col == self.max_col:
                 self.max_letters = match.group(1).upper()
@@ -898,7 +885,7 @@ class _XmlScan:
 
     def _grow(self, row: int, col: int) -> None:
         """Widen this sheet's used box and refuse it once it is too large."""
-        if row > EXCEL_MAX_ROW or col > EXCEL_MAX_COL or row < 1:
+        if row > a1.MAX_ROW or col > a1.MAX_COLUMN or row < 1:
             raise UnsafeFileError(
                 f"{self.label} refers to a cell outside Excel's grid in {self.shown}."
             )
@@ -907,7 +894,7 @@ class _XmlScan:
             self.max_col = max(self.max_col, col)
             if self.max_row * self.max_col > self.max_area:
                 raise UnsafeFileError(
-                    f"{self.label} uses the range A1:{_cell_name(self.max_row, self.max_col)} "
+                    f"{self.label} uses the range A1:{a1.name(self.max_row, self.max_col)} "
                     f"in {self.shown}, more than the limit of {_count(self.max_area)} "
                     f"cells per sheet{_raise('max_sheet_area', self.max_row * self.max_col)}."
                 )
@@ -924,15 +911,15 @@ class _XmlScan:
         last = last or first
         bounds: list[tuple[int, int]] = []
         for corner in (first, last):
-            cell = _CELL_REF.fullmatch(corner)
+            cell = a1.CELL.fullmatch(corner)
             if cell:
-                bounds.append((int(cell.group(2)), _column_index(cell.group(1))))
+                bounds.append((int(cell.group(2)), a1.column_number(cell.group(1))))
                 continue
-            col = _COL_REF.fullmatch(corner)
+            col = a1.COLUMN.fullmatch(corner)
             if col and ":" in ref:
-                bounds.append((-1, _column_index(col.group(1))))
+                bounds.append((-1, a1.column_number(col.group(1))))
                 continue
-            row = _ROW_REF.fullmatch(corner)
+            row = a1.ROW.fullmatch(corner)
             if row and ":" in ref:
                 bounds.append((int(row.group(1)), -1))
                 continue
@@ -940,9 +927,9 @@ class _XmlScan:
         (r1, c1), (r2, c2) = bounds
         # Whole columns or rows: openpyxl would expand them to the sheet's edge.
         if r1 < 0 or r2 < 0:
-            r1, r2 = 1, EXCEL_MAX_ROW
+            r1, r2 = 1, a1.MAX_ROW
         if c1 < 0 or c2 < 0:
-            c1, c2 = 1, EXCEL_MAX_COL
+            c1, c2 = 1, a1.MAX_COLUMN
         return min(r1, r2), min(c1, c2), max(r1, r2), max(c1, c2)
 
     def _expanding_range(self, refs: str) -> list[tuple[int, int, int, int]]:
@@ -961,14 +948,6 @@ class _XmlScan:
         1048576 after a row is deleted, and nothing here or in openpyxl builds the claimed
         box. The cells and merges the sheet really has are what count (``_grow``)."""
         del ref
-
-
-def _cell_name(row: int, col: int) -> str:
-    letters = ""
-    while col > 0:
-        col, rem = divmod(col - 1, 26)
-        letters = chr(65 + rem) + letters
-    return f"{letters}{row}"
 
 
 def _looks_like_xml(name: str, head: bytes) -> bool:
