@@ -32,7 +32,8 @@ from ..maths.network import (
     target_name,
     weight,
 )
-from ..maths.training import parse_rate, parse_steps
+from ..maths.training import amplification as amplified
+from ..maths.training import parse_rate, parse_steps, update_norm
 from .grid import Grid, activation_formulas, at, loss_formulas
 from .layout import ChartSpec, Layout, SeriesSpec, generated_family
 
@@ -281,18 +282,14 @@ def _growth(
     """
     import numpy as np  # here, not at the top: building a sheet never needs it
 
+    def norm(columns: list[list[float]]) -> float:
+        jacobian = np.array(columns).T
+        if not np.all(np.isfinite(jacobian)):
+            return 1.0
+        return float(np.linalg.norm(jacobian, 2))
+
     names = [name for name, _, _ in learnable(sizes)]
-    if not all(math.isfinite(params[n]) for n in names):
-        return 1.0  # diverged: the cells are wrong or errors anyway, no tolerance matters
-    h = 1e-6 * max(1.0, *(abs(params[n]) for n in names))
-    jacobian = np.empty((len(names), len(names)))
-    for c, name in enumerate(names):
-        up = _step(sizes, {**params, name: params[name] + h}, settings)
-        down = _step(sizes, {**params, name: params[name] - h}, settings)
-        jacobian[:, c] = [(up[f"new.{n}"] - down[f"new.{n}"]) / (2 * h) for n in names]
-    if not np.all(np.isfinite(jacobian)):
-        return 1.0
-    return float(np.linalg.norm(jacobian, 2))
+    return update_norm(lambda q: _step(sizes, q, settings), params, names, norm)
 
 
 def _scales(
@@ -351,11 +348,9 @@ def network_training_model(params: Mapping[str, float], settings: Mapping[str, s
         current = current | {name: step[f"new.{name}"] for name, _, _ in learnable(sizes)}
 
     def amplification() -> dict[str, float]:  # for tolerances only: the builder never asks
-        out: dict[str, float] = {}
-        accumulated = 1.0
-        for k, start in enumerate(starts, start=1):
-            accumulated = 1.0 + _growth(sizes, start, settings) * accumulated
-            out |= {f"step{k}.{leaf}": accumulated for leaf in cols}
-        return out
+        growths = (_growth(sizes, start, settings) for start in starts)
+        return {
+            f"step{k}.{leaf}": a for k, a in enumerate(amplified(growths), start=1) for leaf in cols
+        }
 
     return Reference(values, scale, loss_scale, 1.0, amplification)

@@ -18,7 +18,8 @@ from collections.abc import Mapping
 
 from ..maths.models import Reference
 from ..maths.neuron import Neuron
-from ..maths.training import parse_rate, parse_steps
+from ..maths.training import amplification as amplified
+from ..maths.training import parse_rate, parse_steps, update_norm
 from .grid import Grid, activation_formulas, at, loss_formulas
 from .layout import ChartSpec, Layout, SeriesSpec, generated_family
 
@@ -178,16 +179,19 @@ def _growth(p: Mapping[str, float], w: float, b: float, settings: Mapping[str, s
     """How much one step can enlarge an error in (weight, bias): the update map's 2-norm.
 
     The Jacobian of ``(w, b) -> (new w, new b)`` is estimated by central differences of the
-    update itself, and its spectral norm taken exactly (2 x 2). It may be below 1: near the
-    minimum gradient descent contracts, and old rounding errors fade.
+    update itself (``sheetgen.maths.training.update_norm``), and its spectral norm taken exactly
+    (2 x 2). It may be below 1: near the minimum gradient descent contracts, and old rounding
+    errors fade.
     """
-    if not (math.isfinite(w) and math.isfinite(b)):
-        return 1.0  # diverged: the cells are wrong or errors anyway, no tolerance matters
-    h = 1e-6 * max(1.0, abs(w), abs(b))
-    columns = []
-    for dw, db in ((h, 0.0), (0.0, h)):
-        up, down = _step(p, w + dw, b + db, settings), _step(p, w - dw, b - db, settings)
-        columns.append([(up[k] - down[k]) / (2 * h) for k in ("new.weight", "new.bias")])
+
+    def step(q: Mapping[str, float]) -> dict[str, float]:
+        return _step(p, q["weight"], q["bias"], settings)
+
+    return update_norm(step, {"weight": w, "bias": b}, ("weight", "bias"), _norm_2x2)
+
+
+def _norm_2x2(columns: list[list[float]]) -> float:
+    """The spectral norm of a 2 x 2 matrix given by its columns, in closed form."""
     (a, c), (b_, d) = columns  # J = [[a, b_], [c, d]]
     frob = a * a + b_ * b_ + c * c + d * d
     det = a * d - b_ * c
@@ -228,12 +232,12 @@ def training_model(params: Mapping[str, float], settings: Mapping[str, str]) -> 
     loss_scale = max(abs(v) for k, v in values.items() if k.endswith(".loss")) if steps else 0.0
 
     def amplification() -> dict[str, float]:  # for tolerances only: the builder never asks
-        out: dict[str, float] = {}
-        accumulated = 1.0
-        for k, (w, b) in enumerate(starts, start=1):
-            accumulated = 1.0 + _growth(params, w, b, settings) * accumulated
-            out |= {f"step{k}.{leaf}": accumulated for leaf, _ in COLUMNS}
-        return out
+        growths = (_growth(params, w, b, settings) for w, b in starts)
+        return {
+            f"step{k}.{leaf}": a
+            for k, a in enumerate(amplified(growths), start=1)
+            for leaf, _ in COLUMNS
+        }
 
     return Reference(values, scale, loss_scale, 1.0, amplification)
 

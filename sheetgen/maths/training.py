@@ -7,6 +7,7 @@ Shared by the neuron's and the network's training sheets (``sheetgen.layouts.tra
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from ..errors import UsageError
 
@@ -34,3 +35,39 @@ def parse_rate(text: str) -> float:
     if not math.isfinite(rate):
         raise UsageError(f"learning_rate must be a finite number, not {text!r}.")
     return rate
+
+
+def update_norm(
+    update: Callable[[dict[str, float]], Mapping[str, float]],
+    params: Mapping[str, float],
+    names: Sequence[str],
+    norm: Callable[[list[list[float]]], float],
+) -> float:
+    """How much one step can enlarge an error in the parameters ``names``: the update map's norm.
+
+    ``update(p)`` is one step from parameters ``p``, giving ``new.<name>`` for each name. Its
+    Jacobian is estimated by central differences, one column per parameter (a step of
+    ``1e-6`` times the largest parameter, at least 1), and ``norm`` takes its 2-norm from the
+    columns (each training sheet's model chooses how: exactly for 2 x 2, numpy for more).
+    Parameters that diverged give 1: the cells are wrong or errors anyway.
+    """
+    if not all(math.isfinite(params[n]) for n in names):
+        return 1.0
+    h = 1e-6 * max(1.0, *(abs(params[n]) for n in names))
+    columns = []
+    for name in names:
+        up = update({**params, name: params[name] + h})
+        down = update({**params, name: params[name] - h})
+        columns.append([(up[f"new.{n}"] - down[f"new.{n}"]) / (2 * h) for n in names])
+    return norm(columns)
+
+
+def amplification(growths: Iterable[float]) -> list[float]:
+    """How far rounding carried from step to step can reach: ``A_{k+1} = 1 + g_k A_k``, one
+    value per step, from each step's update norm ``g_k`` (``A_1 = 1``)."""
+    out = []
+    accumulated = 1.0
+    for growth in growths:
+        accumulated = 1.0 + growth * accumulated
+        out.append(accumulated)
+    return out
