@@ -12,7 +12,16 @@ from typing import Any
 import mpmath
 import pytest
 
-from sheetgen.maths.neuron import ACTIVATIONS, LOSSES, Neuron, article_report
+from sheetgen.maths.neuron import (
+    ACTIVATIONS,
+    DIFFERENCES,
+    LOSSES,
+    NUDGEABLE,
+    Difference,
+    Neuron,
+    article_report,
+)
+from sheetgen.maths.neuron_n import MultiNeuron
 
 mpmath.mp.dps = 50
 
@@ -221,3 +230,17 @@ def test_the_article_models_chart_is_the_templates() -> None:
     chart = [c for c in lay if c.quantity and c.quantity.startswith("sweep.") and c.kind != "input"]
     assert chart and all(c.quantity in values for c in chart)
     assert all(values[c.quantity or ""] == c.value for c in chart if c.kind == "constant")
+
+
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+@pytest.mark.parametrize("loss", sorted(LOSSES))
+@pytest.mark.parametrize("difference", DIFFERENCES)
+def test_the_general_neuron_with_one_input_is_the_articles_neuron(
+    activation: str, loss: str, difference: Difference
+) -> None:
+    """MultiNeuron (N inputs, what variants use) equals the readable Neuron exactly, on every
+    quantity the article's neuron has: the readable one stays the reference for both."""
+    article = Neuron(0.4, 0.5, 0.6, 0.7, activation, loss).quantities(1e-4, difference)
+    general = MultiNeuron((0.4,), (0.5,), 0.6, 0.7, activation, loss).quantities(1e-4, difference)
+    assert {k: general[k] for k in article} == article
+    assert set(general) - set(article) == {f"nudge.{n}.distance" for n in NUDGEABLE}

@@ -157,14 +157,7 @@ class Neuron:
         base = self.forward()
         out: dict[str, float] = {}
         for name in NUDGEABLE:
-            up = self.forward(**{name: base[name] + tiny})
-            out.update({f"nudge.{name}.{k}": v for k, v in up.items()})
-            if difference == "forward":
-                out[f"nudge.{name}.gradient"] = (up["loss"] - base["loss"]) / tiny
-            else:
-                down = self.forward(**{name: base[name] - tiny})
-                out.update({f"nudge.{name}.down.{k}": v for k, v in down.items()})
-                out[f"nudge.{name}.gradient"] = (up["loss"] - down["loss"]) / (2 * tiny)
+            out |= nudged(self.forward, base, name, tiny, difference)
         return out
 
     def quantities(
@@ -308,3 +301,25 @@ def round_significant(x: float, digits: int) -> float:
     if x == 0 or not math.isfinite(x):
         return x
     return round(x, digits - 1 - math.floor(math.log10(abs(x))))
+
+
+def nudged(
+    forward: Callable[..., dict[str, float]],
+    base: Mapping[str, float],
+    name: str,
+    tiny: float,
+    difference: Difference,
+) -> dict[str, float]:
+    """The forward pass with node ``name`` nudged by Tiny (and by -Tiny for central
+    differences), and the slope of the loss it gives: ``nudge.<name>.<node>``,
+    ``nudge.<name>.down.<node>`` and ``nudge.<name>.gradient``. ``forward(**{name: value})`` is
+    a neuron's forward pass with that node overridden; ``base`` its un-nudged values."""
+    up = forward(**{name: base[name] + tiny})
+    out = {f"nudge.{name}.{k}": v for k, v in up.items()}
+    if difference == "forward":
+        out[f"nudge.{name}.gradient"] = (up["loss"] - base["loss"]) / tiny
+    else:
+        down = forward(**{name: base[name] - tiny})
+        out |= {f"nudge.{name}.down.{k}": v for k, v in down.items()}
+        out[f"nudge.{name}.gradient"] = (up["loss"] - down["loss"]) / (2 * tiny)
+    return out

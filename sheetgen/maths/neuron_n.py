@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .neuron import ACTIVATIONS, LOSSES, Difference
+from .neuron import ACTIVATIONS, LOSSES, Difference, nudged
 
 
 def suffixes(n: int) -> tuple[str, ...]:
@@ -123,15 +123,8 @@ class MultiNeuron:
         real = self.gradients()
         out: dict[str, float] = {}
         for name in self.nudgeable:
-            up = self.forward(**{name: base[name] + tiny})
-            out.update({f"nudge.{name}.{k}": v for k, v in up.items()})
-            if difference == "forward":
-                slope = (up["loss"] - base["loss"]) / tiny
-            else:
-                down = self.forward(**{name: base[name] - tiny})
-                out.update({f"nudge.{name}.down.{k}": v for k, v in down.items()})
-                slope = (up["loss"] - down["loss"]) / (2 * tiny)
-            out[f"nudge.{name}.gradient"] = slope
+            out |= nudged(self.forward, base, name, tiny, difference)
+            slope = out[f"nudge.{name}.gradient"]
             out[f"nudge.{name}.distance"] = abs(slope - real[f"global.{name}"])
         return out
 
