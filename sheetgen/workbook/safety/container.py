@@ -1,0 +1,239 @@
+"""The container: what the bytes are (xlsx, ods, a legacy or encrypted file, Word...) and a
+zip directory that is sane (entry count, names, methods, declared sizes), as Apache POI's
+ZipSecureFile checks it."""
+
+from __future__ import annotations
+
+import re
+import struct
+import zipfile
+from collections.abc import Iterable
+from typing import Final
+
+from ...errors import InputFileError, UnsafeFileError
+from .files import READ_CHUNK
+from .limits import Limits
+from .messages import UNPRINTABLE, count, raise_hint, show
+
+# --------------------------------------------------------------------------
+# Container recognition and zip directory checks
+
+
+_CFB_MAGIC: Final = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+ZIP_MAGIC: Final = b"PK\x03\x04"
+_EMPTY_ZIP_MAGIC: Final = b"PK\x05\x06"
+_EOCD: Final = b"PK\x05\x06"
+_ZIP64_LOCATOR: Final = b"PK\x06\x07"
+_ZIP64_EOCD: Final = b"PK\x06\x06"
+_CENTRAL_HEADER: Final = b"PK\x01\x02"
+
+_ALLOWED_METHODS: Final = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate"}
+_METHOD_NAMES: Final = {
+    zipfile.ZIP_BZIP2: "bzip2",
+    zipfile.ZIP_LZMA: "LZMA",
+    9: "Deflate64",
+    93: "Zstandard",
+    98: "PPMd",
+    99: "AES-encrypted",
+}
+
+
+def not_a_zip_message(label: str, data: bytes) -> str:
+    if data.startswith(_CFB_MAGIC):
+        return (
+            f"{label} is password-protected (encrypted) or an old .xls workbook; "
+            "save it as an unprotected .xlsx workbook and try again."
+        )
+    if not data:
+        return f"{label} is empty, not an .xlsx workbook."
+    if data.startswith(_EMPTY_ZIP_MAGIC):
+        return f"{label} is an empty zip archive, not an .xlsx workbook."
+    if data.startswith(b"%PDF"):
+        return f"{label} is a PDF document, not an .xlsx workbook."
+    head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if head[:1] == b"<":
+        return f"{label} is an XML or HTML file, not an .xlsx workbook."
+    if head and all(32 <= b < 127 or b in b"\t\r\n" for b in head[:512]):
+        return f"{label} is a text file (CSV?), not an .xlsx workbook."
+    return f"{label} is not an .xlsx workbook (it is not a zip archive)."
+
+
+def central_directory_records(data: bytes) -> int | None:
+    """Count central-directory records straight from the bytes.
+
+    zipfile builds a ZipInfo for every record before we could look at
+    ``infolist()``, and the entry count in the end record can lie (zipfile
+    reads by directory *size*).  Counting record signatures in the directory
+    region is a cheap upper bound taken before zipfile allocates anything.
+    Returns None when no end record is found (zipfile will then refuse it).
+    """
+    eocd = data.rfind(_EOCD, max(0, len(data) - 22 - 0xFFFF))
+    if eocd < 0 or eocd + 22 > len(data):
+        return None
+    cd_size = struct.unpack_from("<I", data, eocd + 12)[0]
+    cd_end = eocd
+    locator = eocd - 20
+    if locator >= 0 and data[locator : locator + 4] == _ZIP64_LOCATOR:
+        record = struct.unpack_from("<Q", data, locator + 8)[0]
+        if record + 56 <= len(data) and data[record : record + 4] == _ZIP64_EOCD:
+            cd_size = struct.unpack_from("<Q", data, record + 40)[0]
+            cd_end = record
+    cd_start = max(0, cd_end - cd_size)
+    return data.count(_CENTRAL_HEADER, cd_start, cd_end)
+
+
+_DRIVE = re.compile(r"[A-Za-z]:")
+
+
+def _check_entry_name(label: str, info: zipfile.ZipInfo) -> None:
+    """Refuse names no OPC package has and unpackers get wrong (zip slip)."""
+    raw = info.orig_filename
+    name = info.filename
+    problem = ""
+    if "\x00" in raw or UNPRINTABLE.search(raw):
+        problem = "a control character"
+    elif "\\" in raw:
+        problem = "a backslash"
+    elif raw.startswith("/") or _DRIVE.match(raw):
+        problem = "an absolute path"
+    elif any(part in ("..", ".") for part in raw.split("/")):
+        problem = "a '..' or '.' path component"
+    elif "//" in raw.rstrip("/") or not name:
+        problem = "an empty path component"
+    if problem:
+        raise UnsafeFileError(
+            f"{label} contains a zip entry named {show(raw)!r} with {problem}, "
+            "which no workbook has."
+        )
+
+
+def check_directory(label: str, infos: list[zipfile.ZipInfo], limits: Limits) -> int:
+    """Check names, methods and declared sizes; return the declared total."""
+    if len(infos) > limits.max_entries:
+        raise UnsafeFileError(
+            f"{label} has {count(len(infos))} zip entries, "
+            f"more than the limit of {count(limits.max_entries)}"
+            f"{raise_hint('max_entries', len(infos))}."
+        )
+    seen: set[str] = set()
+    total = 0
+    for info in infos:
+        _check_entry_name(label, info)
+        folded = info.filename.casefold()
+        if folded in seen:
+            raise UnsafeFileError(
+                f"{label} contains the zip entry {show(info.filename)!r} twice "
+                "(names must be unique, ignoring case)."
+            )
+        seen.add(folded)
+        part = show(info.filename)
+        if info.flag_bits & 0x1:
+            raise InputFileError(
+                f"{label} has encrypted zip entries ({part}); "
+                "save it as an unprotected .xlsx workbook and try again."
+            )
+        if info.compress_type not in _ALLOWED_METHODS:
+            method = _METHOD_NAMES.get(info.compress_type, f"method {info.compress_type}")
+            raise UnsafeFileError(
+                f"{label} stores {part} with {method} compression, which Excel never "
+                "uses (only stored and deflate are accepted)."
+            )
+        if info.file_size > limits.max_entry_bytes:
+            raise UnsafeFileError(
+                f"{label} has a part ({part}) that inflates to {count(info.file_size)} "
+                f"bytes, more than the limit of {count(limits.max_entry_bytes)} "
+                f"(a possible zip bomb){raise_hint('max_entry_bytes', info.file_size)}."
+            )
+        total += info.file_size
+        if total > limits.max_total_bytes:
+            raise UnsafeFileError(
+                f"{label} inflates to more than {count(limits.max_total_bytes)} bytes "
+                f"in total (a possible zip bomb){raise_hint('max_total_bytes')}."
+            )
+        if info.file_size > limits.ratio_floor_bytes and info.file_size > limits.max_ratio * max(
+            info.compress_size, 1
+        ):
+            ratio = info.file_size / max(info.compress_size, 1)
+            raise UnsafeFileError(
+                f"{label} has a part ({part}) compressed {ratio:,.0f} to 1, "
+                f"beyond the limit of {limits.max_ratio:,.0f} to 1 (a possible zip bomb)"
+                f"{raise_hint('max_ratio', float(int(ratio) + 1))}."
+            )
+    return total
+
+
+_ODS_MIMETYPE: Final = b"application/vnd.oasis.opendocument."
+
+
+def container_kind(zf: zipfile.ZipFile, names: set[str]) -> str:
+    """Name the kind of zip container: 'xlsx', or a description of what it is."""
+    if "mimetype" in names:
+        info = zf.getinfo("mimetype")
+        with zf.open(info) as f:
+            mimetype = f.read(100)
+        if mimetype.startswith(_ODS_MIMETYPE):
+            kind = mimetype[len(_ODS_MIMETYPE) :].split(b"-")[0]
+            if kind == b"spreadsheet":
+                return "ods"
+            if kind == b"text":
+                return "an OpenDocument text document (.odt)"
+            if kind == b"presentation":
+                return "an OpenDocument presentation (.odp)"
+            return "an OpenDocument file"
+        if mimetype.startswith(b"application/epub"):
+            return "an EPUB e-book"
+    lowered = {n.lower() for n in names}
+    has_types = "[content_types].xml" in lowered
+    if has_types and "xl/workbook.bin" in lowered:
+        return "a binary .xlsb workbook"
+    if has_types and any(
+        n.startswith("xl/") and "workbook" in n and n.endswith(".xml") for n in lowered
+    ):
+        return "xlsx"
+    if any(n.startswith("word/") for n in lowered):
+        return "a Word document (.docx)"
+    if any(n.startswith("ppt/") for n in lowered):
+        return "a PowerPoint presentation (.pptx)"
+    if any(n.startswith("visio/") for n in lowered):
+        return "a Visio drawing"
+    return "a zip archive"
+
+
+# --------------------------------------------------------------------------
+# Public API
+
+
+def xlsx_macro_parts(names: list[str]) -> bool:
+    """A VBA project or an Excel 4 macro sheet: code, not a content type that merely allows it.
+
+    LibreOffice saves an .xlsm without any macro part (and a macro-enabled content type);
+    that file has nothing to warn about.
+    """
+    for name in names:
+        low = name.lower()
+        if low.endswith("vbaproject.bin") or low.startswith("xl/macrosheets/"):
+            return True
+    return False
+
+
+def encrypted_ods(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> bool:
+    """Whether an .ods manifest lists encrypted parts (a byte search; the size is bounded)."""
+    for info in infos:
+        if info.filename == "META-INF/manifest.xml" and info.file_size <= READ_CHUNK:
+            with zf.open(info) as f:
+                return b"encryption-data" in f.read(READ_CHUNK + 1)
+    return False
+
+
+def other_kind(label: str, kind: str, accepted: Iterable[str]) -> str:
+    """The sentence for a file of a kind this command does not read."""
+    if "ods" in accepted:
+        return (
+            f"{label} is {kind}, not a spreadsheet; sheetgen reads .xlsx, .xlsm and .ods workbooks."
+        )
+    if kind == "ods":
+        return (
+            f"{label} is an OpenDocument spreadsheet (.ods), not an .xlsx workbook; "
+            "this command writes .xlsx, so save it as .xlsx first (File > Save As)."
+        )
+    return f"{label} is {kind}, not an .xlsx workbook."

@@ -1,0 +1,46 @@
+"""How a refusal is worded: one sentence, the file named, names from the file escaped so a
+hostile one cannot put terminal escape sequences on the user's screen, and the limit to raise."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+# --------------------------------------------------------------------------
+# Messages
+
+
+UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def show(text: str, limit: int = 80) -> str:
+    """Make attacker-chosen text safe to print inside one sentence.
+
+    Control characters (terminal escapes, newlines, bidi overrides) are shown as
+    escapes and long names are cut, so a message stays one readable line.
+    """
+    shown = UNPRINTABLE.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    if len(shown) > limit:
+        shown = shown[: limit - 1] + "\u2026"
+    return shown
+
+
+def file_label(path: Path) -> str:
+    return show(str(path) or path.name, 160)  # as the user typed it: many learners share a name
+
+
+def describe_error(exc: BaseException) -> str:
+    """One short line naming an exception, for the tail of a sentence."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    kind = type(exc).__name__
+    return show(f"{kind}: {text}" if text else kind, 120)
+
+
+def count(n: int) -> str:
+    return f"{n:,}"
+
+
+def raise_hint(name: str, needed: float | None = None) -> str:
+    """How a user who trusts the file gets past the limit ``name`` (the end of a sentence)."""
+    value = f"{needed:g}" if needed is not None else "N"
+    return f" (the limit {name}; a file you trust passes with --limit {name}={value})"

@@ -1,0 +1,232 @@
+"""Vetting one file from end to end: read, recognise the container, check the zip directory,
+scan the XML, then hand the same bytes to the reader (or openpyxl). The folder's public API."""
+
+from __future__ import annotations
+
+import io
+import warnings
+import zipfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from ...errors import InputFileError, SheetgenError, UnsafeFileError
+from ..ods import ContentCapture, macro_parts, read_ods
+from ..ods import reads as ods_reads
+from ..xlsx import SheetCapture, captures, read_book, reads
+from .container import (
+    ZIP_MAGIC,
+    central_directory_records,
+    check_directory,
+    container_kind,
+    encrypted_ods,
+    not_a_zip_message,
+    other_kind,
+    xlsx_macro_parts,
+)
+from .facts import CheckedBook, CheckedWorkbook, FileFacts
+from .files import read_input
+from .limits import DEFAULT_LIMITS, Limits
+from .messages import count, describe_error, file_label, raise_hint, show
+from .xmlscan import Budget, Listener, scan_entries
+
+
+@dataclass(frozen=True)
+class _Reading:
+    """How one container kind is read: which parts are parsed, who takes their events."""
+
+    parsed: Callable[[str], bool]
+    listeners: Callable[[str], Listener | None]
+
+
+def _vet(
+    path: Path,
+    data: bytes,
+    limits: Limits,
+    readings: Mapping[str, _Reading | None] | None = None,
+) -> FileFacts:
+    """Everything :func:`check_file` does, on bytes already read.
+
+    ``readings``: the container kinds accepted ("xlsx", "ods") and how each is read (its
+    ``parsed`` and ``listeners``: see :func:`scan_entries`); by default only .xlsx, every
+    XML part parsed (openpyxl may read any).
+    """
+    label = file_label(path)
+    if not data.startswith(ZIP_MAGIC):
+        message = not_a_zip_message(label, data)
+        raise InputFileError(message)
+    records = central_directory_records(data)
+    if records is not None and records > limits.max_entries:
+        raise UnsafeFileError(
+            f"{label} has {count(records)} zip entries, "
+            f"more than the limit of {count(limits.max_entries)}"
+            f"{raise_hint('max_entries', records)}."
+        )
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+    except Exception as exc:
+        raise InputFileError(
+            f"{label} is a damaged zip archive and cannot be read ({describe_error(exc)})."
+        ) from exc
+    with zf:
+        infos = zf.infolist()
+        declared = check_directory(label, infos, limits)
+        names = [info.filename for info in infos]
+        try:
+            kind = container_kind(zf, set(names))
+        except Exception as exc:
+            raise InputFileError(
+                f"{label} is a damaged zip archive and cannot be read ({describe_error(exc)})."
+            ) from exc
+        accepted = readings if readings is not None else {"xlsx": None}
+        if kind not in accepted:
+            raise InputFileError(other_kind(label, kind, accepted))
+        reading = accepted[kind]
+        if kind == "ods" and encrypted_ods(zf, infos):
+            raise InputFileError(
+                f"{label} is password-protected (encrypted); save it without a password "
+                "and try again."
+            )
+        parsed = reading.parsed if reading is not None else None
+        listeners = reading.listeners if reading is not None else None
+        budget = Budget(limits)
+        link_targets = scan_entries(label, zf, infos, budget, parsed, listeners)
+    has_macros = xlsx_macro_parts(names) if kind == "xlsx" else macro_parts(names)
+    links: list[str] = []
+    for name in sorted(names):
+        low = name.lower()
+        if low.startswith("xl/externallinks/") and low.endswith(".xml") and low.count("/") == 2:
+            rels = f"xl/externalLinks/_rels/{name.rsplit('/', 1)[1]}.rels".lower()
+            targets = [t for key, ts in link_targets.items() if key.lower() == rels for t in ts]
+            links.extend(targets or [name])
+    return FileFacts(
+        path=path,
+        kind=kind,
+        size_bytes=len(data),
+        entries=len(infos),
+        uncompressed_bytes=declared,
+        xml_elements=budget.elements,
+        worksheets=budget.worksheets,
+        cells=budget.cells,
+        rows=budget.rows,
+        has_macros=has_macros,
+        external_links=tuple(links),
+    )
+
+
+def check_file(path: Path, limits: Limits = DEFAULT_LIMITS) -> FileFacts:
+    """Vet ``path`` without handing it to any parser that builds objects.
+
+    Raises :class:`UnsafeFileError` for hostile input or a breached limit and
+    :class:`InputFileError` for anything else that is not a readable .xlsx
+    workbook (missing, encrypted, another format, damaged).  The file is only
+    read, never modified.
+    """
+    data = read_input(path, limits)
+    return _vet(path, data, limits)
+
+
+def load_checked(path: Path, limits: Limits = DEFAULT_LIMITS) -> CheckedWorkbook:
+    """Vet ``path`` and load the very bytes that were vetted with openpyxl.
+
+    openpyxl gets the bytes from memory, so the file cannot be replaced between
+    the check and the load.  It runs with ``keep_vba=False`` and
+    ``keep_links=False`` so macros and linked workbooks are never loaded, and
+    with defusedxml active (refused otherwise).  Every exception it raises
+    becomes one :class:`InputFileError` sentence.
+    """
+    import openpyxl
+
+    label = file_label(path)
+    if not getattr(openpyxl, "DEFUSEDXML", False):
+        raise UnsafeFileError(
+            f"{label} was not opened because openpyxl is running without defusedxml "
+            "(install defusedxml and unset OPENPYXL_DEFUSEDXML)."
+        )
+    data = read_input(path, limits)
+    facts = _vet(path, data, limits)
+    try:
+        with warnings.catch_warnings():
+            # openpyxl warns about every extension it drops; the user cannot act
+            # on those, and the CLI must print one sentence only.
+            warnings.simplefilter("ignore")
+            workbook = openpyxl.load_workbook(
+                io.BytesIO(data),
+                read_only=False,
+                data_only=False,
+                keep_vba=False,
+                keep_links=False,
+            )
+    except MemoryError:
+        raise UnsafeFileError(f"{label} needs more memory to load than is available.") from None
+    except RecursionError:
+        raise UnsafeFileError(f"{label} is nested too deeply to be read.") from None
+    except Exception as exc:
+        if type(exc).__module__.startswith("defusedxml"):
+            raise UnsafeFileError(
+                f"{label} contains an XML entity declaration (a possible XML bomb)."
+            ) from exc
+        raise InputFileError(
+            f"{label} could not be read as an .xlsx workbook ({describe_error(exc)})."
+        ) from exc
+    return CheckedWorkbook(workbook=workbook, facts=facts, data=data)
+
+
+def read_checked(path: Path, limits: Limits = DEFAULT_LIMITS) -> CheckedBook:
+    """Vet ``path`` and read the very bytes that were vetted with ``sheetgen.workbook.xlsx``.
+
+    What ``verify`` reads: cells, formulas and defined names only, no object model. Every
+    exception the reader raises becomes one :class:`InputFileError` sentence.
+    """
+    label = file_label(path)
+    data = read_input(path, limits)
+    sheets: dict[str, SheetCapture] = {}
+    content = ContentCapture(label, limits.max_cells, limits.max_sheet_area)
+
+    def capture(part: str) -> SheetCapture | None:
+        if not captures(part):
+            return None
+        sheets[part] = SheetCapture()  # the worksheet is read by the pass that vets it
+        return sheets[part]
+
+    def capture_content(part: str) -> ContentCapture | None:
+        return content if ods_reads(part) else None
+
+    readings = {"xlsx": _Reading(reads, capture), "ods": _Reading(ods_reads, capture_content)}
+    what = "an .xlsx workbook"
+    try:
+        facts = _vet(path, data, limits, readings)
+        if facts.kind == "ods":
+            what = "an .ods spreadsheet"
+            book = read_ods(data, content)
+            found = content.facts
+            facts = replace(
+                facts,
+                cells=found.cells,
+                rows=found.rows,
+                worksheets=len(book.sheets),
+                has_macros=facts.has_macros or found.event_listeners,
+                external_links=tuple(show(link) for link in found.links),
+            )
+        else:
+            book = read_book(data, sheets)
+    except SheetgenError:
+        raise
+    except MemoryError:
+        raise UnsafeFileError(f"{label} needs more memory to load than is available.") from None
+    except RecursionError:
+        raise UnsafeFileError(f"{label} is nested too deeply to be read.") from None
+    except Exception as exc:
+        why = describe_error(exc)
+        raise InputFileError(f"{label} could not be read as {what} ({why}).") from exc
+    return CheckedBook(book=book, facts=facts)
+
+
+def open_workbook(path: Path, limits: Limits = DEFAULT_LIMITS) -> Any:
+    """Vet ``path`` (see :func:`check_file`) and return the openpyxl Workbook.
+
+    Formulas are kept as text (``data_only=False``); pass them through
+    ``sheetgen.engine.hazards.formula_hazards`` before evaluating any.
+    """
+    return load_checked(path, limits).workbook

@@ -1,0 +1,542 @@
+"""The streaming pass over every XML part: inflated in chunks with a cap, parsed by expat with
+no DTDs or entities, counting cells, rows, merges, text sizes, elements and depth against the
+limits; the reader takes a worksheet's cells from the very same events."""
+
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Callable
+from typing import Final, NoReturn, Protocol
+from xml.parsers import expat
+
+from ... import a1
+from ...errors import InputFileError, SheetgenError, UnsafeFileError
+from ..xlsx import ReadError
+from .limits import Limits
+from .messages import count, describe_error, raise_hint, show
+
+# --------------------------------------------------------------------------
+# Streaming inflate and XML scan
+
+
+_INFLATE_CHUNK: Final = 256 * 1024
+_EXPAT_BUFFER: Final = 64 * 1024
+# Elements openpyxl expands into one cell object per covered coordinate.
+_EXPANDING: Final = frozenset({"mergeCell", "hyperlink", "comment"})
+# Elements whose attributes the scan looks at (beyond rows and cells).
+_NOTABLE: Final = _EXPANDING | {"dimension", "worksheet", "Relationship", "f"}
+# Containers whose text openpyxl joins into one string.
+_STRING_ITEMS: Final = frozenset({"si", "is", "c", "comment", "text"})
+
+
+class Budget:
+    """Counters shared by every part of one file."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.elements = 0
+        self.cells = 0
+        self.rows = 0
+        self.worksheets = 0
+        self.inflated = 0
+        self.formula_work = 0
+
+
+class Listener(Protocol):
+    """Takes the elements a scan sees (local names, namespaces dropped) as it sees them."""
+
+    def start(self, local: str, attrs: dict[str, str]) -> None: ...
+
+    def end(self, local: str) -> None: ...
+
+    def text(self, data: str) -> None: ...
+
+
+class _XmlScan:
+    """A streaming, non-building pass over one XML part with expat.
+
+    Only counters are kept, so memory stays at expat's buffer plus one chunk
+    however large the part.  Expat never sees more than ``raw_gap`` bytes
+    without a ``>``, which bounds how much it buffers for one tag; DTDs and
+    entity declarations are refused on sight (no expansion ever happens).
+    """
+
+    def __init__(
+        self, label: str, part: str, budget: Budget, listener: Listener | None = None
+    ) -> None:
+        self.label = label
+        self.listener = listener
+        self.part = part
+        self.shown = show(part)
+        self.budget = budget
+        limits = budget.limits
+        self.max_text = limits.max_text_chars
+        self.max_depth = limits.max_xml_depth
+        self.max_area = limits.max_sheet_area
+        self.max_cells = limits.max_cells
+        self.max_elements = limits.max_xml_elements
+        # Workbook-wide counters, copied in so the hot path reads plain
+        # attributes; written back by close().
+        self.elements = budget.elements
+        self.cells = budget.cells
+        self.rows = budget.rows
+        self.worksheets = budget.worksheets
+        # A string of max_text characters takes at most 6 bytes each escaped
+        # (&quot;) or 4 in UTF-8; anything longer between two '>' is refused.
+        self.raw_gap_limit = 8 * limits.max_text_chars + 2 * _INFLATE_CHUNK
+        self.raw_gap = 0
+        self.depth = 0
+        self.text = 0
+        self.item_depth = 0  # depth of the open string item (si, c, ...) or 0
+        self.row_stack: list[int] = []  # depths of open <row> elements
+        self.row_top = -1
+        self.cell_depth = -1  # depth of a <row>'s children, or -1
+        self.row = 0
+        self.col = 0
+        self.max_row = 0
+        self.max_col = 0
+        self.max_letters = ""
+        self.max_letters_len = 0
+        self.is_link_rels = part.lower().startswith("xl/externallinks/_rels/")
+        self.link_targets: list[str] = []
+        self.merges: list[tuple[int, int, int, int]] = []
+        self.link_cells: list[tuple[int, int]] = []
+        self.max_pairs = limits.max_merge_link_pairs
+        self.shared_masters: dict[str, int] = {}  # si -> master formula length
+        self.master_si = ""
+        self.master_depth = -1
+        self.master_start = 0
+        self.formula_work = budget.formula_work
+        self.max_formula_work = limits.max_shared_formula_chars
+        parser = expat.ParserCreate()
+        parser.buffer_text = True
+        parser.buffer_size = _EXPAT_BUFFER
+        parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+        parser.StartDoctypeDeclHandler = self._doctype_start
+        parser.EndDoctypeDeclHandler = self._doctype_end
+        parser.EntityDeclHandler = self._entity
+        parser.UnparsedEntityDeclHandler = self._entity
+        parser.ExternalEntityRefHandler = self._external
+        parser.StartElementHandler = self._start
+        parser.EndElementHandler = self._end
+        parser.CharacterDataHandler = self._chars
+        self.parser = parser
+
+    # --- feeding
+
+    def close(self) -> None:
+        """Hand the workbook-wide counters back to the budget."""
+        budget = self.budget
+        budget.elements = self.elements
+        budget.cells = self.cells
+        budget.rows = self.rows
+        budget.worksheets = self.worksheets
+        budget.formula_work = self.formula_work
+        self._check_links_on_merges()
+
+    def _check_links_on_merges(self) -> None:
+        """Refuse what makes openpyxl search every merge for every hyperlink.
+
+        openpyxl moves a single-cell hyperlink that lands inside a merge (not on
+        its top-left cell) by testing each merged range in turn.  The covered
+        cells are only collected when the product could be too large; they
+        are bounded by ``max_cells`` because merges count towards it.
+        """
+        merges, links = self.merges, self.link_cells
+        if len(merges) * len(links) <= self.max_pairs:
+            return
+        covered: set[tuple[int, int]] = set()
+        for r1, c1, r2, c2 in merges:
+            covered.update((r, c) for r in range(r1, r2 + 1) for c in range(c1, c2 + 1))
+            covered.discard((r1, c1))
+        inside = sum(1 for cell in links if cell in covered)
+        if inside * len(merges) > self.max_pairs:
+            raise UnsafeFileError(
+                f"{self.label} has {count(inside)} hyperlinks inside "
+                f"{count(len(merges))} merged ranges in {self.shown}, more than openpyxl "
+                f"can sort out in reasonable time{raise_hint('max_merge_link_pairs')}."
+            )
+
+    def feed(self, chunk: bytes, final: bool = False) -> None:
+        gt = chunk.rfind(b">")
+        self.raw_gap = self.raw_gap + len(chunk) if gt < 0 else len(chunk) - gt - 1
+        if self.raw_gap > self.raw_gap_limit:
+            self._too_much_text()
+        try:
+            self.parser.Parse(chunk, final)
+        except expat.ExpatError as exc:
+            reason = expat.ErrorString(exc.code) if exc.code else str(exc)
+            raise InputFileError(
+                f"{self.label} is damaged: part {self.shown} is not well-formed XML "
+                f"({show(reason)} at line {exc.lineno})."
+            ) from None
+
+    # --- refusals
+
+    def _entity(self, *_args: object) -> None:
+        raise UnsafeFileError(
+            f"{self.label} contains an XML entity declaration in {self.shown} "
+            "(a possible XML bomb)."
+        )
+
+    def _doctype_start(self, *_args: object) -> None:
+        # Entities are declared inside the DTD; let expat report them first so
+        # the message names the real danger, and refuse the DTD at its end.
+        return None
+
+    def _doctype_end(self) -> None:
+        raise UnsafeFileError(
+            f"{self.label} contains an XML document type declaration in {self.shown}, "
+            "which workbooks never have (a possible XML bomb)."
+        )
+
+    def _external(self, *_args: object) -> int:
+        raise UnsafeFileError(
+            f"{self.label} contains an external XML entity reference in {self.shown} "
+            "(a possible XML bomb)."
+        )
+
+    def _too_much_text(self) -> NoReturn:
+        raise UnsafeFileError(
+            f"{self.label} has a string in {self.shown} longer than "
+            f"{count(self.max_text)} characters{raise_hint('max_text_chars')}."
+        )
+
+    def _too_many(self, what: str, limit: int, name: str = "max_cells") -> NoReturn:
+        hint = raise_hint(name)
+        raise UnsafeFileError(f"{self.label} has more than {count(limit)} {what}{hint}.")
+
+    # --- handlers (the hot path: keep attribute lookups and calls to a minimum)
+
+    def _limit_breached(self) -> NoReturn:
+        if self.elements > self.max_elements:
+            self._too_many("XML elements", self.max_elements, "max_xml_elements")
+        raise UnsafeFileError(
+            f"{self.label} nests XML elements in {self.shown} more than "
+            f"{self.max_depth} levels deep{raise_hint('max_xml_depth')}."
+        )
+
+    def _start(self, name: str, attrs: dict[str, str]) -> None:
+        if self.listener is not None:
+            self.listener.start(name[name.find(":") + 1 :], attrs)
+        self.elements += 1
+        depth = self.depth = self.depth + 1
+        if self.elements > self.max_elements or depth > self.max_depth:
+            self._limit_breached()
+        if self.item_depth == 0:
+            self.text = 0
+        if depth == self.cell_depth:
+            # openpyxl turns every child of a <row> into a cell, whatever its name.
+            if self.item_depth == 0:
+                self.item_depth = depth
+            self._cell(attrs.get("r"))
+            return
+        local = name[name.find(":") + 1 :]
+        if local == "row":
+            self._row(attrs.get("r"), depth)
+        elif self.item_depth == 0 and local in _STRING_ITEMS:
+            self.item_depth = depth
+        if local in _NOTABLE:
+            self._notable(local, attrs, depth)
+
+    def _end(self, name: str) -> None:
+        if self.listener is not None:
+            self.listener.end(name[name.find(":") + 1 :])
+        depth = self.depth
+        if depth == self.item_depth:
+            self.item_depth = 0
+            self.text = 0
+        elif self.item_depth == 0:
+            self.text = 0
+        if depth == self.master_depth:
+            length = self.text - self.master_start
+            if length > 0:
+                self.shared_masters[self.master_si] = length
+            self.master_depth = -1
+        if depth == self.row_top:
+            self.row_stack.pop()
+            self.row_top = self.row_stack[-1] if self.row_stack else -1
+            self.cell_depth = self.row_top + 1 if self.row_stack else -1
+        self.depth = depth - 1
+
+    def _chars(self, data: str) -> None:
+        self.text += len(data)
+        if self.text > self.max_text:
+            self._too_much_text()
+        if self.listener is not None:
+            self.listener.text(data)
+
+    def _notable(self, local: str, attrs: dict[str, str], depth: int) -> None:
+        if local == "f":
+            if attrs.get("t") == "shared":
+                self._shared_formula(attrs.get("si", ""), depth)
+        elif local in _EXPANDING:
+            ref = attrs.get("ref")
+            if ref:
+                ranges = self._expanding_range(ref)
+                if local == "mergeCell":
+                    self.merges.extend(ranges)
+                elif local == "hyperlink" and ":" not in ref:
+                    self.link_cells.extend((r, c) for r, c, _, _ in ranges)
+        elif local == "dimension":
+            ref = attrs.get("ref")
+            if ref:
+                self._dimension(ref)
+        elif local == "worksheet" and depth == 1:
+            self.worksheets += 1
+        elif local == "Relationship" and self.is_link_rels:
+            target = attrs.get("Target")
+            if target:
+                self.link_targets.append(target)
+
+    def _shared_formula(self, si: str, depth: int) -> None:
+        """Mirror openpyxl: the first ``si`` with text is the master, later ones copy it."""
+        length = self.shared_masters.get(si)
+        if length is None:
+            self.master_si = si
+            self.master_depth = depth
+            self.master_start = self.text
+            return
+        self.formula_work += length
+        if self.formula_work > self.max_formula_work:
+            raise UnsafeFileError(
+                f"{self.label} shares formulas over too many cells: filling them in "
+                f"would mean rewriting more than {count(self.max_formula_work)} characters"
+                f"{raise_hint('max_shared_formula_chars')}."
+            )
+
+    # --- cells and ranges
+
+    def _row(self, ref: str | None, depth: int) -> None:
+        self.rows += 1
+        if self.rows > self.max_cells:
+            self._too_many("rows", self.max_cells)
+        self.row_stack.append(depth)
+        self.row_top = depth
+        self.cell_depth = depth + 1
+        self.col = 0
+        if not ref:
+            self.row += 1
+            return
+        try:
+            self.row = int(ref)
+        except ValueError:
+            # openpyxl accepts '7.0'; anything else makes it fail later.
+            try:
+                self.row = int(float(ref))
+            except (ValueError, OverflowError):
+                self._bad_ref(ref)
+
+    def _cell(self, ref: str | None) -> None:
+        self.cells += 1
+        if self.cells > self.max_cells:
+            self._too_many("cells", self.max_cells)
+        if not ref:
+            self.col += 1
+            self._grow(self.row, self.col)
+            return
+        letters = ref.rstrip("0123456789")
+        try:
+            row = int(ref[len(letters) :])
+        except ValueError:
+            self._bad_ref(ref)
+        if row > self.max_row or row < 1:
+            self._grow(row, 1)
+        # Compare column letters as strings (longer is larger; for equal
+        # lengths uppercase order is column order, and '$' or lowercase only
+        # ever make the string compare larger), parsing only a new maximum.
+        n = len(letters)
+        if n > self.max_letters_len or (n == self.max_letters_len and letters > self.max_letters):
+            match = a1.CELL.fullmatch(ref)
+            if match is None:
+                self._bad_ref(ref)
+            self.col = a1.column_number(match.group(1))
+            self._grow(row, self.col)
+            if self.col == self.max_col:
+                self.max_letters = match.group(1).upper()
+                self.max_letters_len = len(self.max_letters)
+
+    def _grow(self, row: int, col: int) -> None:
+        """Widen this sheet's used box and refuse it once it is too large."""
+        if row > a1.MAX_ROW or col > a1.MAX_COLUMN or row < 1:
+            raise UnsafeFileError(
+                f"{self.label} refers to a cell outside Excel's grid in {self.shown}."
+            )
+        if row > self.max_row or col > self.max_col:
+            self.max_row = max(self.max_row, row)
+            self.max_col = max(self.max_col, col)
+            if self.max_row * self.max_col > self.max_area:
+                raise UnsafeFileError(
+                    f"{self.label} uses the range A1:{a1.name(self.max_row, self.max_col)} "
+                    f"in {self.shown}, more than the limit of {count(self.max_area)} "
+                    f"cells per sheet{raise_hint('max_sheet_area', self.max_row * self.max_col)}."
+                )
+
+    def _bad_ref(self, ref: str) -> NoReturn:
+        raise InputFileError(
+            f"{self.label} is damaged: {self.shown} has an invalid cell reference "
+            f"{show(ref, 40)!r}."
+        )
+
+    def _range(self, ref: str) -> tuple[int, int, int, int]:
+        """(min_row, min_col, max_row, max_col) of A1, A1:B2, A:C or 1:3 forms."""
+        first, _, last = ref.partition(":")
+        last = last or first
+        bounds: list[tuple[int, int]] = []
+        for corner in (first, last):
+            cell = a1.CELL.fullmatch(corner)
+            if cell:
+                bounds.append((int(cell.group(2)), a1.column_number(cell.group(1))))
+                continue
+            col = a1.COLUMN.fullmatch(corner)
+            if col and ":" in ref:
+                bounds.append((-1, a1.column_number(col.group(1))))
+                continue
+            row = a1.ROW.fullmatch(corner)
+            if row and ":" in ref:
+                bounds.append((int(row.group(1)), -1))
+                continue
+            self._bad_ref(ref)
+        (r1, c1), (r2, c2) = bounds
+        # Whole columns or rows: openpyxl would expand them to the sheet's edge.
+        if r1 < 0 or r2 < 0:
+            r1, r2 = 1, a1.MAX_ROW
+        if c1 < 0 or c2 < 0:
+            c1, c2 = 1, a1.MAX_COLUMN
+        return min(r1, r2), min(c1, c2), max(r1, r2), max(c1, c2)
+
+    def _expanding_range(self, refs: str) -> list[tuple[int, int, int, int]]:
+        ranges = []
+        for ref in refs.split():
+            r1, c1, r2, c2 = self._range(ref)
+            self._grow(r2, c2)
+            self.cells += (r2 - r1 + 1) * (c2 - c1 + 1)
+            if self.cells > self.max_cells:
+                self._too_many("cells (counting merged and linked ranges)", self.max_cells)
+            ranges.append((r1, c1, r2, c2))
+        return ranges
+
+    def _dimension(self, ref: str) -> None:
+        """A sheet's claimed used range is only a claim: LibreOffice writes an empty row
+        1048576 after a row is deleted, and nothing here or in openpyxl builds the claimed
+        box. The cells and merges the sheet really has are what count (``_grow``)."""
+        del ref
+
+
+def _looks_like_xml(name: str, head: bytes) -> bool:
+    """Decide whether a part is XML from its name or its first bytes.
+
+    The sniff matters because relationships can point openpyxl at a part with
+    any name; whatever starts like XML is scanned before openpyxl may parse it.
+    """
+    if name.lower().endswith((".xml", ".rels", ".vml")):
+        return True
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return True
+    return head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"<"
+
+
+def _wide(head: bytes) -> bool:
+    """UTF-16 (or NUL-padded) XML, whose declarations a byte search would not see."""
+    return head.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in head[:64]
+
+
+class _DeclarationSniff:
+    """For XML no one will parse: refuse the declarations an XML bomb needs, all the same.
+
+    A part that is only inflated and measured cannot explode, but a file carrying a bomb is
+    hostile and is told so wherever the bomb sits; a byte search costs next to nothing.
+    """
+
+    def __init__(self, label: str, part: str) -> None:
+        self.label = label
+        self.shown = show(part)
+        self.tail = b""
+
+    def feed(self, chunk: bytes) -> None:
+        window = self.tail + chunk
+        if b"<!ENTITY" in window:
+            raise UnsafeFileError(
+                f"{self.label} contains an XML entity declaration in {self.shown} "
+                "(a possible XML bomb)."
+            )
+        if b"<!DOCTYPE" in window:
+            raise UnsafeFileError(
+                f"{self.label} contains an XML document type declaration in {self.shown}, "
+                "which workbooks never have (a possible XML bomb)."
+            )
+        self.tail = window[-16:]
+
+
+def scan_entries(
+    label: str,
+    zf: zipfile.ZipFile,
+    infos: list[zipfile.ZipInfo],
+    budget: Budget,
+    parsed: Callable[[str], bool] | None = None,
+    listeners: Callable[[str], Listener | None] | None = None,
+) -> dict[str, list[str]]:
+    """Inflate every entry in chunks, never past its declared size, scanning XML.
+
+    ``parsed``: which parts will be parsed at all (default: any, as openpyxl may); the
+    XML of the others is not scanned, only inflated and measured. ``listeners(part)``: who
+    else takes the elements of a scanned part (a reader, so the part is parsed once).
+    Returns the external-link targets found, keyed by link rels part.
+    """
+    limits = budget.limits
+    links: dict[str, list[str]] = {}
+    for info in infos:
+        if info.is_dir():
+            continue
+        scan: _XmlScan | None = None
+        sniff: _DeclarationSniff | None = None
+        seen = 0
+        try:
+            with zf.open(info) as stream:
+                first = True
+                while True:
+                    chunk = stream.read(_INFLATE_CHUNK)
+                    seen += len(chunk)
+                    budget.inflated += len(chunk)
+                    if seen > info.file_size or seen > limits.max_entry_bytes:
+                        raise UnsafeFileError(
+                            f"{label} has a part ({show(info.filename)}) that inflates past "
+                            "its declared size (a forged zip header)."
+                        )
+                    if budget.inflated > limits.max_total_bytes:
+                        raise UnsafeFileError(
+                            f"{label} inflates to more than {count(limits.max_total_bytes)} "
+                            "bytes in total (a possible zip bomb)."
+                        )
+                    if first:
+                        first = False
+                        if not _looks_like_xml(info.filename, chunk):
+                            pass
+                        elif parsed is None or parsed(info.filename) or _wide(chunk):
+                            listener = listeners(info.filename) if listeners else None
+                            scan = _XmlScan(label, info.filename, budget, listener)
+                        else:
+                            sniff = _DeclarationSniff(label, info.filename)
+                    if scan is not None:
+                        scan.feed(chunk, final=not chunk)
+                    elif sniff is not None:
+                        sniff.feed(chunk)
+                    if not chunk:
+                        break
+            if scan is not None:
+                scan.close()
+        except (SheetgenError, ReadError):
+            raise
+        except Exception as exc:
+            raise InputFileError(
+                f"{label} is a damaged zip archive: part {show(info.filename)} cannot be "
+                f"inflated ({describe_error(exc)})."
+            ) from exc
+        if seen != info.file_size:
+            raise InputFileError(
+                f"{label} is a damaged zip archive: part {show(info.filename)} is shorter "
+                "than its header says."
+            )
+        if scan is not None and scan.link_targets:
+            links[info.filename] = scan.link_targets
+    return links
