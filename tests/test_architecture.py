@@ -7,6 +7,7 @@ import ast
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import sheetgen
@@ -73,3 +74,17 @@ def test_every_folder_says_what_it_may_import() -> None:
     for init in sorted(PACKAGE.glob("*/__init__.py")):
         doc = ast.get_docstring(ast.parse(init.read_text(encoding="utf-8"))) or ""
         assert "May import:" in doc, f"{init.relative_to(PACKAGE)} does not say what it may import"
+
+
+def test_every_folder_of_the_package_is_listed_for_the_wheel() -> None:
+    """pyproject.toml names the packages one by one (templates come from elsewhere): a folder
+    left out would be missing from the installed copy only."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    listed = set(config["tool"]["setuptools"]["packages"])
+    folders = {
+        ".".join(p.parent.relative_to(ROOT).parts)
+        for p in (ROOT / "sheetgen").rglob("__init__.py")
+        if "__pycache__" not in p.parts
+    }
+    assert folders and folders <= listed
+    assert listed - folders == {"sheetgen.templates", "sheetgen.templates.families"}
