@@ -144,177 +144,227 @@ def _display(quantity: str) -> str:
     return re.sub(r"(?<=[a-z])(\d+)$", r" \1", quantity)
 
 
+class _Draft:
+    """A variant's sheet being written: the family's texts for these options, where each
+    quantity's column is, and the cell entries so far (template form, for parse_layout)."""
+
+    def __init__(self, options: Options) -> None:
+        t = self.t = family_text()
+        self.options = options
+        self.act = t["activations"][options.activation]
+        self.loss = t["losses"][options.loss]
+        self.diff = t["differences"][options.difference]
+        self.sx = sx = suffixes(options.inputs)
+        self.params = [f"input{s}" for s in sx] + [f"weight{s}" for s in sx] + ["bias"]
+        self.columns = [*self.params, "net", "output", "target", "error", "loss"]
+        self.col = {q: a1.column_letter(2 + i) for i, q in enumerate(self.columns)}
+        self.faux_col = a1.column_letter(len(self.columns) + 3)  # one empty column, as the article
+        self.distance_col = a1.column_letter(len(self.columns) + 4)
+        self.suffix_of = {f"{kind}{s}": s for s in sx for kind in ("input", "weight")}
+        self.net_formula = t["forward"]["net"].replace(
+            "TERMS", "+".join(numbered(t["forward"]["net_term"], s) for s in sx)
+        )
+        self.net_note = t["notes"]["net"].replace(
+            "TERMS", " + ".join(numbered(t["notes"]["net_term"], s) for s in sx)
+        )
+        self.labels, self.headers, self.notes = t["labels"], t["headers"], t["notes"]
+        self.cells: list[dict[str, Any]] = []
+
+    def text(self, template: str, q: str = "") -> str:
+        return numbered(template, self.suffix_of.get(q, ""))
+
+    def add(self, at: str, **entry: Any) -> None:
+        self.cells.append({"at": at, **{k: v for k, v in entry.items() if v is not None}})
+
+    def label(self, row: int, value: str) -> None:
+        self.add(f"A{row}", text=value, style="label")
+
+
 @functools.lru_cache(maxsize=16)  # verify resolves a workbook's spec twice; tests many times
 def generate(options: Options) -> Layout:
     """The layout of one variant: cell entries in template form, resolved by parse_layout."""
-    t = family_text()
-    act = t["activations"][options.activation]
-    loss = t["losses"][options.loss]
-    diff = t["differences"][options.difference]
-    sx = suffixes(options.inputs)
-    params = [f"input{s}" for s in sx] + [f"weight{s}" for s in sx] + ["bias"]
-    columns = [*params, "net", "output", "target", "error", "loss"]
-    col = {q: a1.column_letter(2 + i) for i, q in enumerate(columns)}
-    faux_col = a1.column_letter(len(columns) + 3)  # one empty column, as in the article
-    distance_col = a1.column_letter(len(columns) + 4)
-    suffix_of = {f"{kind}{s}": s for s in sx for kind in ("input", "weight")}
-
-    def text(template: str, q: str = "") -> str:
-        return numbered(template, suffix_of.get(q, ""))
-
-    net_formula = t["forward"]["net"].replace(
-        "TERMS", "+".join(numbered(t["forward"]["net_term"], s) for s in sx)
-    )
-    net_note = t["notes"]["net"].replace(
-        "TERMS", " + ".join(numbered(t["notes"]["net_term"], s) for s in sx)
-    )
-    labels, headers, notes = t["labels"], t["headers"], t["notes"]
-    cells: list[dict[str, Any]] = []
-
-    def add(at: str, **entry: Any) -> None:
-        cells.append({"at": at, **{k: v for k, v in entry.items() if v is not None}})
-
-    def label(row: int, value: str) -> None:
-        add(f"A{row}", text=value, style="label")
-
-    # Row 1: headers.
-    for q in columns:
-        kind = q.rstrip("0123456789")
-        add(f"{col[q]}1", text=text(headers[kind], q), style="header")
-
-    # Row 2: the forward pass.
-    r = FORWARD_ROW
-    label(r, labels["forward"])
-    for q in columns:
-        at = f"{col[q]}{r}"
-        kind = q.rstrip("0123456789")
-        if q in params or q == "target":
-            add(at, quantity=q, input=True, note=text(notes[kind], q))
-        elif q == "net":
-            add(at, quantity=q, formula=_row2(net_formula), note=net_note)
-        elif q == "output":
-            add(at, quantity=q, formula=_row2(act["output"]), note=act["output_note"])
-        elif q == "error":
-            add(at, quantity=q, formula=_row2(t["forward"]["error"]), note=notes["error"])
-        else:
-            add(at, quantity=q, formula=_row2(loss["loss"]), note=loss["loss_note"])
-
-    # Row 3: local gradients; row 4: the chain rule.
-    label(LOCAL_ROW, labels["local"])
-    for q in params:
-        entry = t["local"][q.rstrip("0123456789")]
-        at = f"{col[q]}{LOCAL_ROW}"
-        if "value" in entry:
-            add(at, quantity=f"local.{q}", value=entry["value"], note=text(entry["note"], q))
-        else:
-            add(
-                at,
-                quantity=f"local.{q}",
-                formula=text(entry["formula"], q),
-                note=text(entry["note"], q),
-            )
-    at = f"{col['net']}{LOCAL_ROW}"
-    if "local_value" in act:
-        add(at, quantity="local.net", value=act["local_value"], note=act["local_note"])
-    else:
-        add(at, quantity="local.net", formula=act["local"], note=act["local_note"])
-    add(
-        f"{col['output']}{LOCAL_ROW}",
-        quantity="local.output",
-        formula=loss["local"],
-        note=loss["local_note"],
-    )
-    label(GLOBAL_ROW, labels["global"])
-    for q in (*params, "net", "output"):
-        entry = t["global"][q.rstrip("0123456789")]
-        add(
-            f"{col[q]}{GLOBAL_ROW}",
-            quantity=f"global.{q}",
-            formula=text(entry["formula"], q),
-            note=text(entry["note"], q),
-        )
-
-    # Rows 6...: faux gradients, one row per nudge (two with central differences).
-    add(f"{faux_col}{FAUX_HEADER_ROW}", text=headers["faux"], style="header")
-    if options.shows_distance:
-        add(f"{distance_col}{FAUX_HEADER_ROW}", text=headers["distance"], style="header")
-    faux = t["faux"]
-    first = faux["first_notes"]
-    nudged = ["output", "net", "bias", *(f"weight{s}" for s in sx), *(f"input{s}" for s in sx)]
-    passes = [("", "up", labels["faux"])]
-    if options.difference == "central":
-        passes.append(("down.", "down", labels["faux_down"]))
-    r = FAUX_HEADER_ROW + 1
-    for i, name in enumerate(nudged):
-        shown = {"name": _display(name), "real": f"{col[name]}{GLOBAL_ROW}", "row": FORWARD_ROW}
-        start = columns.index(name) if name in ("net", "output") else 0
-        for infix, direction, title in passes:
-            prefix = f"nudge.{name}.{infix}"
-            explain = i == 0 and direction == "up"  # the article explains the first row only
-            label(r, title.format(**shown))
-            for q in columns[start:]:
-                at, quantity = f"{col[q]}{r}", prefix + q
-                if q == name:
-                    formula = faux[direction].replace("NAME", q)
-                    add(
-                        at,
-                        quantity=quantity,
-                        formula=formula,
-                        note=faux[f"{direction}_note"].format(**shown),
-                    )
-                elif q in params or q == "target":
-                    note = first["target"].format(**shown) if explain and q == "target" else None
-                    add(at, quantity=quantity, formula=faux["copy"].replace("NAME", q), note=note)
-                elif q == "net":
-                    add(at, quantity=quantity, formula=net_formula)
-                elif q == "output":
-                    add(at, quantity=quantity, formula=act["output"])
-                elif q == "error":
-                    note = first["error"] if explain else None
-                    add(at, quantity=quantity, formula=t["forward"]["error"], note=note)
-                else:
-                    note = first["loss"] if explain else None
-                    add(at, quantity=quantity, formula=loss["loss"], note=note)
-            if direction == "up":
-                note = (diff["first_note"] if i == 0 else diff["note"]).format(**shown)
-                add(
-                    f"{faux_col}{r}",
-                    quantity=f"nudge.{name}.gradient",
-                    formula=diff["gradient"],
-                    note=note,
-                )
-                if options.shows_distance:
-                    add(
-                        f"{distance_col}{r}",
-                        quantity=f"nudge.{name}.distance",
-                        formula=faux["distance"].replace("NAME", name),
-                        note=faux["distance_note"].format(**shown) if i == 0 else None,
-                    )
-            r += 1
-
-    # Last row: the nudge size, a defined name every faux formula uses.
-    label(r, labels["tiny"])
-    add(f"B{r}", quantity="tiny", input=True, note=notes["tiny"])
-    add(f"C{r}", text=labels["tiny_aside"], style="note")
-
+    d = _Draft(options)
+    _header_row(d)
+    _forward_row(d)
+    _local_row(d)
+    _global_row(d)
+    r = _faux_rows(d)
+    _tiny_row(d, r)
     simple = options.inputs == 1 and not options.shows_distance
     data = {
         "name": options.spec,
-        "title": _title(t["title"], options),
-        "sheet": t["sheet"],
-        "description": t["description"],
+        "title": _title(d.t["title"], options),
+        "sheet": d.t["sheet"],
+        "description": d.t["description"],
         # The article's own quantities are the one-input Neuron's; anything more needs N inputs
         # or distances, which the MultiNeuron model computes.
         "model": "neuron" if simple else MULTI_MODEL,
         "activation": options.activation,
         "loss": options.loss,
         "difference": options.difference,
-        "defaults": _defaults(t, options.inputs),
+        "defaults": _defaults(d.t, options.inputs),
         "names": {"Tiny": "tiny"},
-        "cells": cells,
+        "cells": d.cells,
     }
     layout = parse_layout(data, origin=f"{family_file()} ({options.spec})")
     return replace(layout, spec=options.spec)
+
+
+def _header_row(d: _Draft) -> None:
+    """Row 1: headers."""
+    for q in d.columns:
+        kind = q.rstrip("0123456789")
+        d.add(f"{d.col[q]}1", text=d.text(d.headers[kind], q), style="header")
+
+
+def _forward_row(d: _Draft) -> None:
+    """Row 2: the forward pass."""
+    r = FORWARD_ROW
+    d.label(r, d.labels["forward"])
+    for q in d.columns:
+        at = f"{d.col[q]}{r}"
+        kind = q.rstrip("0123456789")
+        if q in d.params or q == "target":
+            d.add(at, quantity=q, input=True, note=d.text(d.notes[kind], q))
+        elif q == "net":
+            d.add(at, quantity=q, formula=_row2(d.net_formula), note=d.net_note)
+        elif q == "output":
+            d.add(at, quantity=q, formula=_row2(d.act["output"]), note=d.act["output_note"])
+        elif q == "error":
+            d.add(at, quantity=q, formula=_row2(d.t["forward"]["error"]), note=d.notes["error"])
+        else:
+            d.add(at, quantity=q, formula=_row2(d.loss["loss"]), note=d.loss["loss_note"])
+
+
+def _local_row(d: _Draft) -> None:
+    """Row 3: local gradients."""
+    d.label(LOCAL_ROW, d.labels["local"])
+    for q in d.params:
+        entry = d.t["local"][q.rstrip("0123456789")]
+        at = f"{d.col[q]}{LOCAL_ROW}"
+        if "value" in entry:
+            d.add(at, quantity=f"local.{q}", value=entry["value"], note=d.text(entry["note"], q))
+        else:
+            d.add(
+                at,
+                quantity=f"local.{q}",
+                formula=d.text(entry["formula"], q),
+                note=d.text(entry["note"], q),
+            )
+    at = f"{d.col['net']}{LOCAL_ROW}"
+    if "local_value" in d.act:
+        d.add(at, quantity="local.net", value=d.act["local_value"], note=d.act["local_note"])
+    else:
+        d.add(at, quantity="local.net", formula=d.act["local"], note=d.act["local_note"])
+    d.add(
+        f"{d.col['output']}{LOCAL_ROW}",
+        quantity="local.output",
+        formula=d.loss["local"],
+        note=d.loss["local_note"],
+    )
+
+
+def _global_row(d: _Draft) -> None:
+    """Row 4: the chain rule."""
+    d.label(GLOBAL_ROW, d.labels["global"])
+    for q in (*d.params, "net", "output"):
+        entry = d.t["global"][q.rstrip("0123456789")]
+        d.add(
+            f"{d.col[q]}{GLOBAL_ROW}",
+            quantity=f"global.{q}",
+            formula=d.text(entry["formula"], q),
+            note=d.text(entry["note"], q),
+        )
+
+
+def _faux_rows(d: _Draft) -> int:
+    """Rows 6...: faux gradients, one row per nudge (two with central differences); returns
+    the next free row."""
+    options, labels, headers = d.options, d.labels, d.headers
+    d.add(f"{d.faux_col}{FAUX_HEADER_ROW}", text=headers["faux"], style="header")
+    if options.shows_distance:
+        d.add(f"{d.distance_col}{FAUX_HEADER_ROW}", text=headers["distance"], style="header")
+    sx = d.sx
+    nudged = ["output", "net", "bias", *(f"weight{s}" for s in sx), *(f"input{s}" for s in sx)]
+    passes = [("", "up", labels["faux"])]
+    if options.difference == "central":
+        passes.append(("down.", "down", labels["faux_down"]))
+    r = FAUX_HEADER_ROW + 1
+    for i, name in enumerate(nudged):
+        shown = {"name": _display(name), "real": f"{d.col[name]}{GLOBAL_ROW}", "row": FORWARD_ROW}
+        for infix, direction, title in passes:
+            _faux_pass(d, r, i, name, f"nudge.{name}.{infix}", direction, title, shown)
+            if direction == "up":
+                _faux_gradient(d, r, i, name, shown)
+            r += 1
+    return r
+
+
+def _faux_pass(
+    d: _Draft,
+    r: int,
+    i: int,
+    name: str,
+    prefix: str,
+    direction: str,
+    title: str,
+    shown: dict[str, Any],
+) -> None:
+    """One nudged forward pass, on row ``r``: from the nudged node on (the nodes before it
+    copy the sheet's parameters)."""
+    faux, first = d.t["faux"], d.t["faux"]["first_notes"]
+    start = d.columns.index(name) if name in ("net", "output") else 0
+    explain = i == 0 and direction == "up"  # the article explains the first row only
+    d.label(r, title.format(**shown))
+    for q in d.columns[start:]:
+        at, quantity = f"{d.col[q]}{r}", prefix + q
+        if q == name:
+            formula = faux[direction].replace("NAME", q)
+            d.add(
+                at,
+                quantity=quantity,
+                formula=formula,
+                note=faux[f"{direction}_note"].format(**shown),
+            )
+        elif q in d.params or q == "target":
+            note = first["target"].format(**shown) if explain and q == "target" else None
+            d.add(at, quantity=quantity, formula=faux["copy"].replace("NAME", q), note=note)
+        elif q == "net":
+            d.add(at, quantity=quantity, formula=d.net_formula)
+        elif q == "output":
+            d.add(at, quantity=quantity, formula=d.act["output"])
+        elif q == "error":
+            note = first["error"] if explain else None
+            d.add(at, quantity=quantity, formula=d.t["forward"]["error"], note=note)
+        else:
+            note = first["loss"] if explain else None
+            d.add(at, quantity=quantity, formula=d.loss["loss"], note=note)
+
+
+def _faux_gradient(d: _Draft, r: int, i: int, name: str, shown: dict[str, Any]) -> None:
+    """The faux gradient beside the upward pass (and its distance from the real one)."""
+    faux, diff = d.t["faux"], d.diff
+    note = (diff["first_note"] if i == 0 else diff["note"]).format(**shown)
+    d.add(
+        f"{d.faux_col}{r}",
+        quantity=f"nudge.{name}.gradient",
+        formula=diff["gradient"],
+        note=note,
+    )
+    if d.options.shows_distance:
+        d.add(
+            f"{d.distance_col}{r}",
+            quantity=f"nudge.{name}.distance",
+            formula=faux["distance"].replace("NAME", name),
+            note=faux["distance_note"].format(**shown) if i == 0 else None,
+        )
+
+
+def _tiny_row(d: _Draft, r: int) -> None:
+    """Last row: the nudge size, a defined name every faux formula uses."""
+    d.label(r, d.labels["tiny"])
+    d.add(f"B{r}", quantity="tiny", input=True, note=d.notes["tiny"])
+    d.add(f"C{r}", text=d.labels["tiny_aside"], style="note")
 
 
 def _title(base: str, options: Options) -> str:
