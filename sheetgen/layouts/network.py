@@ -13,6 +13,7 @@ Spec: ``network:layers=2-3-1,activation=tanh,loss=half-squared``.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from ..maths.models import Reference
 from ..maths.network import (
@@ -35,6 +36,58 @@ DEFAULT_LAYERS = "2-3-1"
 OPTIONS = ("layers", "activation", "loss")
 
 
+@dataclass(frozen=True)
+class _Columns:
+    """Where a layer block puts each quantity (inputs and weights side by side, then the rest)."""
+
+    fan: int  # the widest layer's fan-in
+
+    def input(self, i: int) -> int:
+        return 1 + i
+
+    def weight(self, i: int) -> int:
+        return 1 + self.fan + i
+
+    @property
+    def bias(self) -> int:
+        return 2 + 2 * self.fan
+
+    @property
+    def net(self) -> int:
+        return self.bias + 1
+
+    @property
+    def output(self) -> int:
+        return self.bias + 2
+
+    @property
+    def target(self) -> int:
+        return self.bias + 3
+
+    @property
+    def error(self) -> int:
+        return self.bias + 4
+
+
+@dataclass(frozen=True)
+class _Net:
+    """What every block of a network sheet needs: its shape and the formulas it uses."""
+
+    g: Grid
+    sizes: tuple[int, ...]
+    activation: str
+    loss: str
+    act_out: str
+    act_slope: str
+    loss_value: str
+    loss_slope: str
+    cols: _Columns
+
+    @property
+    def depth(self) -> int:
+        return len(self.sizes) - 1
+
+
 @generated_family("network", OPTIONS)
 def network_layout(options: dict[str, str]) -> Layout:
     """The layout for ``network:layers=...``."""
@@ -43,19 +96,46 @@ def network_layout(options: dict[str, str]) -> Layout:
     loss = options.get("loss", "half-squared")
     act_out, act_slope = activation_formulas(activation)
     loss_value, loss_slope = loss_formulas(loss)
-    depth = len(sizes) - 1
-    fan = max(sizes[:-1])
+    d = _Net(
+        Grid(),
+        sizes,
+        activation,
+        loss,
+        act_out,
+        act_slope,
+        loss_value,
+        loss_slope,
+        _Columns(max(sizes[:-1])),
+    )
+    _parameters(d)
+    row = 5
+    for layer in range(1, d.depth + 1):
+        row = _layer(d, layer, row)
+    row = _loss_row(d, row)
+    _faux_gradients(d, row)
+    spec = f"network:layers={layers_text(sizes)},activation={activation},loss={loss}"
+    return d.g.layout(
+        name="network",
+        title=f"Gradients for a network of neurons ({layers_text(sizes)})",
+        sheet="Network",
+        description="A network of neurons: forward pass, local and global gradients per "
+        "neuron, faux gradients for every weight and bias.",
+        defaults=default_parameters(sizes),
+        settings={
+            "model": "network",
+            "layers": layers_text(sizes),
+            "activation": activation,
+            "loss": loss,
+        },
+        spec=spec,
+        names={"Tiny": "tiny"},
+    )
 
-    def col_in(i: int) -> int:
-        return 1 + i
 
-    def col_w(i: int) -> int:
-        return 1 + fan + i
-
-    col_bias, col_net, col_out, col_target, col_error = (2 + 2 * fan + k for k in range(5))
-
-    g = Grid()
-    g.text(1, 1, f"Network {layers_text(sizes)} ({activation})", "label")
+def _parameters(d: _Net) -> None:
+    """The title, and the row of the network's inputs, targets and Tiny."""
+    g, sizes = d.g, d.sizes
+    g.text(1, 1, f"Network {layers_text(sizes)} ({d.activation})", "label")
     for i in range(1, sizes[0] + 1):
         g.text(1 + i, 2, f"Input {i}")
         g.input(1 + i, 3, input_name(i), f"Network input {i}. Edit it: everything below follows.")
@@ -68,149 +148,157 @@ def network_layout(options: dict[str, str]) -> Layout:
     g.input(tiny_col, 3, "tiny", "Tiny: the nudge of the faux gradients (defined name 'Tiny').")
     g.text(1, 3, "Network inputs:", "label")
 
-    row = 5
-    for layer in range(1, depth + 1):
-        fan_in = sizes[layer - 1]
-        kind = "output" if layer == depth else "hidden"
-        g.text(1, row, f"Layer {layer} ({kind})", "label")
-        for i in range(1, fan_in + 1):
-            g.text(col_in(i), row, f"In {i}")
-            g.text(col_w(i), row, f"Weight {i}")
-        for col, head in ((col_bias, "Bias"), (col_net, "Net"), (col_out, "Output")):
-            g.text(col, row, head)
-        if layer == depth:
-            g.text(col_target, row, "Target")
-            g.text(col_error, row, "Error")
-        row += 1
-        for j in range(1, sizes[layer] + 1):
-            n = neuron(layer, j)
-            g.notes = j == 1
-            fwd, loc, glo = row, row + 1, row + 2
-            g.text(1, fwd, f"{n} maths:", "label")
-            g.text(1, loc, f"{n} local gradients:", "label")
-            g.text(1, glo, f"{n} global gradients:", "label")
-            terms = []
-            for i in range(1, fan_in + 1):
-                w = weight(layer, j, i)
-                source = input_name(i) if layer == 1 else f"{neuron(layer - 1, i)}.output"
-                g.formula(
-                    col_in(i), fwd, f"{n}.input{i}", f"={{{source}}}", f"Input {i}: {source}."
-                )
-                g.input(col_w(i), fwd, w, f"Weight {w}: from input {i} into {n}. Edit it.")
-                terms.append(f"{{{n}.input{i}}}*{{{w}}}")
-                g.formula(
-                    col_in(i), loc, f"local.{n}.input{i}", f"={{{w}}}", "d net / d input = weight."
-                )
-                g.formula(
-                    col_w(i), loc, f"local.{w}", f"={{{n}.input{i}}}", "d net / d weight = input."
-                )
-                g.formula(
-                    col_in(i),
-                    glo,
-                    f"global.{n}.input{i}",
-                    f"={{local.{n}.input{i}}}*{{global.{n}.net}}",
-                    "d loss / d input = (d net / d input) * (d loss / d net).",
-                )
-                g.formula(
-                    col_w(i),
-                    glo,
-                    f"global.{w}",
-                    f"={{local.{w}}}*{{global.{n}.net}}",
-                    "d loss / d weight = (d net / d weight) * (d loss / d net).",
-                )
-            b = bias(layer, j)
-            g.input(col_bias, fwd, b, f"Bias of {n}. Edit it.")
-            g.formula(
-                col_net,
-                fwd,
-                f"{n}.net",
-                "=" + "+".join(terms) + f"+{{{b}}}",
-                "Net = Σ input * weight + bias.",
-            )
-            g.formula(
-                col_out,
-                fwd,
-                f"{n}.output",
-                "=" + act_out.replace("{net}", f"{{{n}.net}}"),
-                f"Output = {activation}(net).",
-            )
-            g.value(col_bias, loc, f"local.{b}", 1.0, "d net / d bias = 1.")
-            slope = act_slope.replace("{net}", f"{{{n}.net}}").replace(
-                "{output}", f"{{{n}.output}}"
-            )
-            g.formula(col_net, loc, f"local.{n}.net", "=" + slope, "d output / d net.")
-            g.formula(
-                col_bias,
-                glo,
-                f"global.{b}",
-                f"={{global.{n}.net}}",
-                "d loss / d bias = d loss / d net.",
-            )
-            g.formula(
-                col_net,
-                glo,
-                f"global.{n}.net",
-                f"={{local.{n}.net}}*{{global.{n}.output}}",
-                "d loss / d net = (d output / d net) * (d loss / d output).",
-            )
-            if layer == depth:
-                g.formula(col_target, fwd, f"{n}.target", f"={{{target_name(j)}}}", "The target.")
-                g.formula(
-                    col_error,
-                    fwd,
-                    f"{n}.error",
-                    f"={{{n}.output}}-{{{n}.target}}",
-                    "Error = output - target.",
-                )
-                g.formula(
-                    col_out,
-                    loc,
-                    f"local.{n}.output",
-                    "=" + loss_slope.replace("{error}", f"{{{n}.error}}"),
-                    "d loss / d output (the loss's slope at this error).",
-                )
-                g.formula(
-                    col_out,
-                    glo,
-                    f"global.{n}.output",
-                    f"={{local.{n}.output}}",
-                    "d loss / d output: the loss is the last step, so global = local.",
-                )
-            else:
-                nxt = [
-                    f"{{global.{neuron(layer + 1, k)}.input{j}}}"
-                    for k in range(1, sizes[layer + 1] + 1)
-                ]
-                g.formula(
-                    col_out,
-                    glo,
-                    f"global.{n}.output",
-                    "=" + "+".join(nxt),
-                    f"d loss / d output: the sum of d loss / d input {j} of every neuron in layer "
-                    f"{layer + 1}, the chain rule across layers.",
-                )
-            row += 3
+
+def _layer(d: _Net, layer: int, row: int) -> int:
+    """One layer: its header row, then three rows per neuron; returns the next free row."""
+    g, c = d.g, d.cols
+    fan_in = d.sizes[layer - 1]
+    kind = "output" if layer == d.depth else "hidden"
+    g.text(1, row, f"Layer {layer} ({kind})", "label")
+    for i in range(1, fan_in + 1):
+        g.text(c.input(i), row, f"In {i}")
+        g.text(c.weight(i), row, f"Weight {i}")
+    for col, head in ((c.bias, "Bias"), (c.net, "Net"), (c.output, "Output")):
+        g.text(col, row, head)
+    if layer == d.depth:
+        g.text(c.target, row, "Target")
+        g.text(c.error, row, "Error")
+    row += 1
+    for j in range(1, d.sizes[layer] + 1):
+        _neuron(d, layer, j, row)
+        row += 3
+    return row
+
+
+def _neuron(d: _Net, layer: int, j: int, fwd: int) -> None:
+    """A neuron's three rows: its maths, its local gradients, its global gradients."""
+    g, c = d.g, d.cols
+    fan_in = d.sizes[layer - 1]
+    n = neuron(layer, j)
+    g.notes = j == 1
+    loc, glo = fwd + 1, fwd + 2
+    g.text(1, fwd, f"{n} maths:", "label")
+    g.text(1, loc, f"{n} local gradients:", "label")
+    g.text(1, glo, f"{n} global gradients:", "label")
+    terms = []
+    for i in range(1, fan_in + 1):
+        w = weight(layer, j, i)
+        source = input_name(i) if layer == 1 else f"{neuron(layer - 1, i)}.output"
+        g.formula(c.input(i), fwd, f"{n}.input{i}", f"={{{source}}}", f"Input {i}: {source}.")
+        g.input(c.weight(i), fwd, w, f"Weight {w}: from input {i} into {n}. Edit it.")
+        terms.append(f"{{{n}.input{i}}}*{{{w}}}")
+        g.formula(c.input(i), loc, f"local.{n}.input{i}", f"={{{w}}}", "d net / d input = weight.")
+        g.formula(c.weight(i), loc, f"local.{w}", f"={{{n}.input{i}}}", "d net / d weight = input.")
+        g.formula(
+            c.input(i),
+            glo,
+            f"global.{n}.input{i}",
+            f"={{local.{n}.input{i}}}*{{global.{n}.net}}",
+            "d loss / d input = (d net / d input) * (d loss / d net).",
+        )
+        g.formula(
+            c.weight(i),
+            glo,
+            f"global.{w}",
+            f"={{local.{w}}}*{{global.{n}.net}}",
+            "d loss / d weight = (d net / d weight) * (d loss / d net).",
+        )
+    b = bias(layer, j)
+    g.input(c.bias, fwd, b, f"Bias of {n}. Edit it.")
+    g.formula(
+        c.net,
+        fwd,
+        f"{n}.net",
+        "=" + "+".join(terms) + f"+{{{b}}}",
+        "Net = Σ input * weight + bias.",
+    )
+    g.formula(
+        c.output,
+        fwd,
+        f"{n}.output",
+        "=" + d.act_out.replace("{net}", f"{{{n}.net}}"),
+        f"Output = {d.activation}(net).",
+    )
+    g.value(c.bias, loc, f"local.{b}", 1.0, "d net / d bias = 1.")
+    slope = d.act_slope.replace("{net}", f"{{{n}.net}}").replace("{output}", f"{{{n}.output}}")
+    g.formula(c.net, loc, f"local.{n}.net", "=" + slope, "d output / d net.")
+    g.formula(
+        c.bias, glo, f"global.{b}", f"={{global.{n}.net}}", "d loss / d bias = d loss / d net."
+    )
+    g.formula(
+        c.net,
+        glo,
+        f"global.{n}.net",
+        f"={{local.{n}.net}}*{{global.{n}.output}}",
+        "d loss / d net = (d output / d net) * (d loss / d output).",
+    )
+    if layer == d.depth:
+        _output_neuron(d, n, j, fwd)
+    else:
+        nxt = [
+            f"{{global.{neuron(layer + 1, k)}.input{j}}}" for k in range(1, d.sizes[layer + 1] + 1)
+        ]
+        g.formula(
+            c.output,
+            glo,
+            f"global.{n}.output",
+            "=" + "+".join(nxt),
+            f"d loss / d output: the sum of d loss / d input {j} of every neuron in layer "
+            f"{layer + 1}, the chain rule across layers.",
+        )
+
+
+def _output_neuron(d: _Net, n: str, j: int, fwd: int) -> None:
+    """What only an output neuron has: its target, its error and the loss's slope."""
+    g, c = d.g, d.cols
+    loc, glo = fwd + 1, fwd + 2
+    g.formula(c.target, fwd, f"{n}.target", f"={{{target_name(j)}}}", "The target.")
+    g.formula(
+        c.error, fwd, f"{n}.error", f"={{{n}.output}}-{{{n}.target}}", "Error = output - target."
+    )
+    g.formula(
+        c.output,
+        loc,
+        f"local.{n}.output",
+        "=" + d.loss_slope.replace("{error}", f"{{{n}.error}}"),
+        "d loss / d output (the loss's slope at this error).",
+    )
+    g.formula(
+        c.output,
+        glo,
+        f"global.{n}.output",
+        f"={{local.{n}.output}}",
+        "d loss / d output: the loss is the last step, so global = local.",
+    )
+
+
+def _loss_row(d: _Net, row: int) -> int:
+    """The loss over every output; returns the row the faux gradients start at."""
+    g = d.g
     g.notes = True
     g.text(1, row, "Loss:", "label")
     errors = [
-        loss_value.replace("{error}", f"{{{neuron(depth, j)}.error}}")
-        for j in range(1, sizes[-1] + 1)
+        d.loss_value.replace("{error}", f"{{{neuron(d.depth, j)}.error}}")
+        for j in range(1, d.sizes[-1] + 1)
     ]
     g.formula(
         2,
         row,
         "loss",
         "=" + "+".join(errors),
-        f"Loss: the {loss} loss of every output's error, added.",
+        f"Loss: the {d.loss} loss of every output's error, added.",
     )
-    row += 2
+    return row + 2
 
-    # Faux gradients: one row per weight and bias, re-running what it moves.
+
+def _faux_gradients(d: _Net, row: int) -> None:
+    """Faux gradients: one row per weight and bias, re-running what it moves."""
+    g, sizes = d.g, d.sizes
     g.text(1, row, "Faux gradients", "label")
     g.text(2, row, "Nudged")
     col_of: dict[str, int] = {}
     col = 3
-    for layer in range(1, depth + 1):
+    for layer in range(1, d.depth + 1):
         for j in range(1, sizes[layer] + 1):
             n = neuron(layer, j)
             g.text(col, row, f"{n} net")
@@ -227,76 +315,65 @@ def network_layout(options: dict[str, str]) -> Layout:
     row += 1
     for count, (name, layer, j) in enumerate(learnable(sizes)):
         g.notes = count == 0
-        p = f"nudge.{name}."
-        g.text(1, row, f"Faux gradient of '{name}':", "label")
-        g.formula(2, row, p + name, f"={{{name}}}+Tiny", f"{name}, nudged up by Tiny.")
-        moved = set(affected(sizes, layer, j))
-
-        def value_of(q: str, moved: set[str] = moved, p: str = p) -> str:
-            n = q.partition(".")[0]
-            return f"{{{p}{q}}}" if n in moved else f"{{{q}}}"
-
-        for n in affected(sizes, layer, j):
-            lay, k = (int(s) for s in n[1:].split("_"))
-            terms = []
-            for i in range(1, sizes[lay - 1] + 1):
-                w = weight(lay, k, i)
-                x = (
-                    f"{{{n}.input{i}}}"
-                    if lay == layer
-                    else value_of(f"{neuron(lay - 1, i)}.output")
-                )
-                terms.append(f"{x}*{{{p + w if w == name else w}}}")
-            b = bias(lay, k)
-            b_ref = f"{{{p + b}}}" if b == name else f"{{{b}}}"
-            g.formula(col_of[n], row, f"{p}{n}.net", "=" + "+".join(terms) + "+" + b_ref)
-            g.formula(
-                col_of[n] + 1,
-                row,
-                f"{p}{n}.output",
-                "=" + act_out.replace("{net}", f"{{{p}{n}.net}}"),
-            )
-        errs = []
-        for k in range(1, sizes[-1] + 1):
-            n = neuron(depth, k)
-            if n not in moved:  # an output this parameter cannot move keeps its error
-                errs.append(loss_value.replace("{error}", f"{{{n}.error}}"))
-                continue
-            g.formula(
-                col_err + k - 1, row, f"{p}{n}.error", f"={{{p}{n}.output}}-{{{target_name(k)}}}"
-            )
-            errs.append(loss_value.replace("{error}", f"{{{p}{n}.error}}"))
-        g.formula(
-            col_loss, row, p + "loss", "=" + "+".join(errs), "Loss with the nudged parameter."
-        )
-        g.formula(
-            col_loss + 1,
-            row,
-            p + "gradient",
-            f"=({{{p}loss}}-{{loss}})/Tiny",
-            f"Faux d loss / d {name}: how much the loss moved, per unit of nudge.",
-        )
-        g.formula(
-            col_loss + 2, row, p + "real", f"={{global.{name}}}", "The real gradient, to compare."
-        )
+        _faux_row(d, row, name, layer, j, col_of, col_err, col_loss)
         row += 1
 
-    spec = f"network:layers={layers_text(sizes)},activation={activation},loss={loss}"
-    return g.layout(
-        name="network",
-        title=f"Gradients for a network of neurons ({layers_text(sizes)})",
-        sheet="Network",
-        description="A network of neurons: forward pass, local and global gradients per "
-        "neuron, faux gradients for every weight and bias.",
-        defaults=default_parameters(sizes),
-        settings={
-            "model": "network",
-            "layers": layers_text(sizes),
-            "activation": activation,
-            "loss": loss,
-        },
-        spec=spec,
-        names={"Tiny": "tiny"},
+
+def _faux_row(
+    d: _Net,
+    row: int,
+    name: str,
+    layer: int,
+    j: int,
+    col_of: Mapping[str, int],
+    col_err: int,
+    col_loss: int,
+) -> None:
+    """The faux gradient of one parameter: the neurons it moves, re-run with it nudged."""
+    g, sizes, depth = d.g, d.sizes, d.depth
+    p = f"nudge.{name}."
+    g.text(1, row, f"Faux gradient of '{name}':", "label")
+    g.formula(2, row, p + name, f"={{{name}}}+Tiny", f"{name}, nudged up by Tiny.")
+    moved = set(affected(sizes, layer, j))
+
+    def value_of(q: str) -> str:
+        n = q.partition(".")[0]
+        return f"{{{p}{q}}}" if n in moved else f"{{{q}}}"
+
+    for n in affected(sizes, layer, j):
+        lay, k = (int(s) for s in n[1:].split("_"))
+        terms = []
+        for i in range(1, sizes[lay - 1] + 1):
+            w = weight(lay, k, i)
+            x = f"{{{n}.input{i}}}" if lay == layer else value_of(f"{neuron(lay - 1, i)}.output")
+            terms.append(f"{x}*{{{p + w if w == name else w}}}")
+        b = bias(lay, k)
+        b_ref = f"{{{p + b}}}" if b == name else f"{{{b}}}"
+        g.formula(col_of[n], row, f"{p}{n}.net", "=" + "+".join(terms) + "+" + b_ref)
+        g.formula(
+            col_of[n] + 1,
+            row,
+            f"{p}{n}.output",
+            "=" + d.act_out.replace("{net}", f"{{{p}{n}.net}}"),
+        )
+    errs = []
+    for k in range(1, sizes[-1] + 1):
+        n = neuron(depth, k)
+        if n not in moved:  # an output this parameter cannot move keeps its error
+            errs.append(d.loss_value.replace("{error}", f"{{{n}.error}}"))
+            continue
+        g.formula(col_err + k - 1, row, f"{p}{n}.error", f"={{{p}{n}.output}}-{{{target_name(k)}}}")
+        errs.append(d.loss_value.replace("{error}", f"{{{p}{n}.error}}"))
+    g.formula(col_loss, row, p + "loss", "=" + "+".join(errs), "Loss with the nudged parameter.")
+    g.formula(
+        col_loss + 1,
+        row,
+        p + "gradient",
+        f"=({{{p}loss}}-{{loss}})/Tiny",
+        f"Faux d loss / d {name}: how much the loss moved, per unit of nudge.",
+    )
+    g.formula(
+        col_loss + 2, row, p + "real", f"={{global.{name}}}", "The real gradient, to compare."
     )
 
 
