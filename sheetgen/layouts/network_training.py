@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from ..errors import UsageError
 from ..maths.models import Reference
@@ -79,6 +80,51 @@ def columns(sizes: Sequence[int]) -> list[tuple[str, str, str]]:
     return cols
 
 
+@dataclass(frozen=True)
+class _Training:
+    """What every block of a network's training sheet needs: its shape, formulas and columns."""
+
+    g: Grid
+    sizes: tuple[int, ...]
+    activation: str
+    loss: str
+    act_out: str
+    act_slope: str
+    loss_value: str
+    loss_slope: str
+    col: Mapping[str, int]  # each quantity's column (one per leaf of ``columns``)
+    params: Sequence[str]  # the learnable parameters, in column order
+
+    @property
+    def depth(self) -> int:
+        return len(self.sizes) - 1
+
+
+@dataclass(frozen=True)
+class _StepRow:
+    """One training step's row: where its cells go and how they name each other."""
+
+    d: _Training
+    k: int
+
+    @property
+    def s(self) -> str:
+        return f"step{self.k}."
+
+    @property
+    def row(self) -> int:
+        return TABLE_ROW + self.k
+
+    def put(self, leaf: str, formula: str, note: str) -> None:
+        self.d.g.formula(self.d.col[leaf], self.row, self.s + leaf, formula, note)
+
+    def out_of(self, layer: int, i: int) -> str:
+        """Input i of a neuron in ``layer``: a network input or the layer before's output."""
+        return (
+            f"{{{input_name(i)}}}" if layer == 1 else f"{{{self.s}{neuron(layer - 1, i)}.output}}"
+        )
+
+
 @generated_family("training", OPTIONS)
 def network_training_layout(options: dict[str, str]) -> Layout:
     """The layout for ``training:layers=...``."""
@@ -90,155 +136,24 @@ def network_training_layout(options: dict[str, str]) -> Layout:
     act_out, act_slope = activation_formulas(activation)
     loss_value, loss_slope = loss_formulas(loss)
     cols = columns(sizes)
-    if len(cols) + 1 > MAX_COLUMNS:  # the labels' column A, then one column per quantity
-        raise UsageError(
-            f"A {layers_text(sizes)} network's training sheet needs {len(cols) + 1:,} columns, "
-            f"more than the {MAX_COLUMNS:,} a table may have in Apple Numbers (and LibreOffice "
-            "up to 7.3 allows 1,024); train a network with fewer neurons."
-        )
-    if steps * len(cols) > MAX_CELLS:
-        raise UsageError(
-            f"{steps} steps of a {layers_text(sizes)} network make {steps * len(cols)} cells; "
-            f"at most {MAX_CELLS} fit a sheet that opens quickly. Use fewer steps or neurons."
-        )
-    depth = len(sizes) - 1
+    _check_size(sizes, steps, len(cols))
     col = {leaf: c for c, (leaf, _, _) in enumerate(cols, start=2)}
     params = [name for name, _, _ in learnable(sizes)]
-
-    g = Grid()
-    g.text(1, 1, f"Training network {layers_text(sizes)} ({activation})", "label")
-    g.text(1, 3, "Data:", "label")
-    c = 2
-    for i in range(1, sizes[0] + 1):
-        g.text(c, 2, f"Input {i}")
-        g.input(c, 3, input_name(i), f"Network input {i}. Edit it: the whole training re-runs.")
-        c += 1
-    for j in range(1, sizes[-1] + 1):
-        g.text(c, 2, f"Target {j}")
-        g.input(c, 3, target_name(j), f"What output {j} should learn to be.")
-        c += 1
-    g.text(c, 2, "Learning rate")
-    g.input(c, 3, "learning_rate", "How far each step moves against the gradient. Edit it.")
-    g.text(1, PARAMS_ROW, "Start:", "label")
-    for p in params:
-        g.text(col[p], PARAMS_ROW - 1, p)
-        g.input(col[p], PARAMS_ROW, p, f"{p} before step 1. Edit it: the training re-runs.")
-    g.text(1, TABLE_ROW, "Step")
-    group = ""
-    for leaf, header, grp in cols:
-        if grp != group:
-            g.text(col[leaf], TABLE_ROW - 1, grp, "label")
-            group = grp
-        g.text(col[leaf], TABLE_ROW, header)
-
-    for k in range(1, steps + 1):
-        row = TABLE_ROW + k
-        s = f"step{k}."
-        g.notes = k <= 2  # two explained rows are enough; thousands of notes slow the file
-
-        def put(leaf: str, formula: str, note: str, s: str = s, row: int = row) -> None:
-            g.formula(col[leaf], row, s + leaf, formula, note)
-
-        def out_of(layer: int, i: int, s: str = s) -> str:
-            """Input i of a neuron in ``layer``: a network input or the layer before's output."""
-            return f"{{{input_name(i)}}}" if layer == 1 else f"{{{s}{neuron(layer - 1, i)}.output}}"
-
-        g.value(1, row, s + "number", float(k), None)
-        for p in params:
-            if k == 1:
-                put(p, f"={{{p}}}", f"Step 1 starts from the start value of {p}.")
-            else:
-                put(p, f"={{step{k - 1}.new.{p}}}", f"The previous step's new {p}.")
-        for layer in range(1, depth + 1):
-            for j in range(1, sizes[layer] + 1):
-                n = neuron(layer, j)
-                terms = [
-                    f"{out_of(layer, i)}*{{{s}{weight(layer, j, i)}}}"
-                    for i in range(1, sizes[layer - 1] + 1)
-                ]
-                put(
-                    f"{n}.net",
-                    "=" + "+".join(terms) + f"+{{{s}{bias(layer, j)}}}",
-                    "Net = Σ input * weight + bias.",
-                )
-                put(
-                    f"{n}.output",
-                    "=" + act_out.replace("{net}", f"{{{s}{n}.net}}"),
-                    f"Output = {activation}(net).",
-                )
-        errors = []
-        for j in range(1, sizes[-1] + 1):
-            n = neuron(depth, j)
-            put(
-                f"{n}.error", f"={{{s}{n}.output}}-{{{target_name(j)}}}", "Error = output - target."
-            )
-            errors.append(loss_value.replace("{error}", f"{{{s}{n}.error}}"))
-        put("loss", "=" + "+".join(errors), f"The {loss} loss of every output's error, added.")
-        for layer in range(depth, 0, -1):
-            for j in range(1, sizes[layer] + 1):
-                n = neuron(layer, j)
-                if layer == depth:
-                    put(
-                        f"global.{n}.output",
-                        "=" + loss_slope.replace("{error}", f"{{{s}{n}.error}}"),
-                        "d loss / d output: the loss's slope at this error.",
-                    )
-                else:
-                    nxt = [
-                        f"{{{s}{weight(layer + 1, m, j)}}}*{{{s}global.{neuron(layer + 1, m)}.net}}"
-                        for m in range(1, sizes[layer + 1] + 1)
-                    ]
-                    put(
-                        f"global.{n}.output",
-                        "=" + "+".join(nxt),
-                        f"d loss / d output: Σ over layer {layer + 1} of weight * d loss / d net.",
-                    )
-                slope = act_slope.replace("{net}", f"{{{s}{n}.net}}")
-                put(
-                    f"local.{n}.net",
-                    "=" + slope.replace("{output}", f"{{{s}{n}.output}}"),
-                    "d output / d net.",
-                )
-                put(
-                    f"global.{n}.net",
-                    f"={{{s}local.{n}.net}}*{{{s}global.{n}.output}}",
-                    "d loss / d net = (d output / d net) * (d loss / d output).",
-                )
-        for name, layer, j in learnable(sizes):
-            d_net = f"{{{s}global.{neuron(layer, j)}.net}}"
-            if name.startswith("w"):
-                i = int(name.rsplit("_", 1)[1])
-                put(f"global.{name}", f"={out_of(layer, i)}*{d_net}", "d loss / d weight.")
-            else:
-                put(f"global.{name}", f"={d_net}", "d loss / d bias = d loss / d net.")
-        for p in params:
-            put(
-                f"new.{p}",
-                f"={{{s}{p}}}-{{learning_rate}}*{{{s}global.{p}}}",
-                f"Gradient descent: {p} - learning rate * d loss / d {p}.",
-            )
-
-    first, last = TABLE_ROW + 1, TABLE_ROW + steps
-    chart = ChartSpec(
-        title="Loss over the training steps",
-        series=(
-            SeriesSpec(
-                "Loss",
-                x=f"{at(1, first)}:{at(1, last)}",
-                y=f"{at(col['loss'], first)}:{at(col['loss'], last)}",
-            ),
-        ),
-        anchor=at(2, TABLE_ROW + steps + 2),
-        x_title="Step",
-        y_title="Loss",
+    d = _Training(
+        Grid(), sizes, activation, loss, act_out, act_slope, loss_value, loss_slope, col, params
     )
+    _data_and_start(d)
+    _table_header(d, cols)
+    for k in range(1, steps + 1):
+        d.g.notes = k <= 2  # two explained rows are enough; thousands of notes slow the file
+        _step_row(_StepRow(d, k))
     defaults = {k: v for k, v in default_parameters(sizes).items() if k != "tiny"}
     layers = layers_text(sizes)
     spec = (
         f"training:layers={layers},steps={steps},learning_rate={rate!r},"
         f"activation={activation},loss={loss}"
     )
-    return g.layout(
+    return d.g.layout(
         name="training",
         title=f"Training a {layers} network: {steps} steps of gradient descent",
         sheet="Training",
@@ -252,7 +167,163 @@ def network_training_layout(options: dict[str, str]) -> Layout:
             "loss": loss,
         },
         spec=spec,
-        charts=(chart,),
+        charts=(_loss_chart(col, steps),),
+    )
+
+
+def _check_size(sizes: tuple[int, ...], steps: int, width: int) -> None:
+    """Refuse a sheet too wide for the applications learners use, or too large to open quickly."""
+    if width + 1 > MAX_COLUMNS:  # the labels' column A, then one column per quantity
+        raise UsageError(
+            f"A {layers_text(sizes)} network's training sheet needs {width + 1:,} columns, "
+            f"more than the {MAX_COLUMNS:,} a table may have in Apple Numbers (and LibreOffice "
+            "up to 7.3 allows 1,024); train a network with fewer neurons."
+        )
+    if steps * width > MAX_CELLS:
+        raise UsageError(
+            f"{steps} steps of a {layers_text(sizes)} network make {steps * width} cells; "
+            f"at most {MAX_CELLS} fit a sheet that opens quickly. Use fewer steps or neurons."
+        )
+
+
+def _data_and_start(d: _Training) -> None:
+    """The title, the data row (inputs, targets, learning rate) and the starting parameters."""
+    g, sizes = d.g, d.sizes
+    g.text(1, 1, f"Training network {layers_text(sizes)} ({d.activation})", "label")
+    g.text(1, 3, "Data:", "label")
+    c = 2
+    for i in range(1, sizes[0] + 1):
+        g.text(c, 2, f"Input {i}")
+        g.input(c, 3, input_name(i), f"Network input {i}. Edit it: the whole training re-runs.")
+        c += 1
+    for j in range(1, sizes[-1] + 1):
+        g.text(c, 2, f"Target {j}")
+        g.input(c, 3, target_name(j), f"What output {j} should learn to be.")
+        c += 1
+    g.text(c, 2, "Learning rate")
+    g.input(c, 3, "learning_rate", "How far each step moves against the gradient. Edit it.")
+    g.text(1, PARAMS_ROW, "Start:", "label")
+    for p in d.params:
+        g.text(d.col[p], PARAMS_ROW - 1, p)
+        g.input(d.col[p], PARAMS_ROW, p, f"{p} before step 1. Edit it: the training re-runs.")
+
+
+def _table_header(d: _Training, cols: Sequence[tuple[str, str, str]]) -> None:
+    """The table's two header rows: each group of columns named once, then every column."""
+    g = d.g
+    g.text(1, TABLE_ROW, "Step")
+    group = ""
+    for leaf, header, grp in cols:
+        if grp != group:
+            g.text(d.col[leaf], TABLE_ROW - 1, grp, "label")
+            group = grp
+        g.text(d.col[leaf], TABLE_ROW, header)
+
+
+def _step_row(r: _StepRow) -> None:
+    """One step: its parameters, the forward pass and loss, backpropagation, the update."""
+    d, k = r.d, r.k
+    d.g.value(1, r.row, r.s + "number", float(k), None)
+    for p in d.params:
+        if k == 1:
+            r.put(p, f"={{{p}}}", f"Step 1 starts from the start value of {p}.")
+        else:
+            r.put(p, f"={{step{k - 1}.new.{p}}}", f"The previous step's new {p}.")
+    _forward(r)
+    _backward(r)
+    for p in d.params:
+        r.put(
+            f"new.{p}",
+            f"={{{r.s}{p}}}-{{learning_rate}}*{{{r.s}global.{p}}}",
+            f"Gradient descent: {p} - learning rate * d loss / d {p}.",
+        )
+
+
+def _forward(r: _StepRow) -> None:
+    """A step's forward pass, layer by layer, then the errors and the loss."""
+    d, s = r.d, r.s
+    for layer in range(1, d.depth + 1):
+        for j in range(1, d.sizes[layer] + 1):
+            n = neuron(layer, j)
+            terms = [
+                f"{r.out_of(layer, i)}*{{{s}{weight(layer, j, i)}}}"
+                for i in range(1, d.sizes[layer - 1] + 1)
+            ]
+            r.put(
+                f"{n}.net",
+                "=" + "+".join(terms) + f"+{{{s}{bias(layer, j)}}}",
+                "Net = Σ input * weight + bias.",
+            )
+            r.put(
+                f"{n}.output",
+                "=" + d.act_out.replace("{net}", f"{{{s}{n}.net}}"),
+                f"Output = {d.activation}(net).",
+            )
+    errors = []
+    for j in range(1, d.sizes[-1] + 1):
+        n = neuron(d.depth, j)
+        r.put(f"{n}.error", f"={{{s}{n}.output}}-{{{target_name(j)}}}", "Error = output - target.")
+        errors.append(d.loss_value.replace("{error}", f"{{{s}{n}.error}}"))
+    r.put("loss", "=" + "+".join(errors), f"The {d.loss} loss of every output's error, added.")
+
+
+def _backward(r: _StepRow) -> None:
+    """A step's backpropagation, from the loss back to every weight and bias."""
+    d, s = r.d, r.s
+    for layer in range(d.depth, 0, -1):
+        for j in range(1, d.sizes[layer] + 1):
+            n = neuron(layer, j)
+            if layer == d.depth:
+                r.put(
+                    f"global.{n}.output",
+                    "=" + d.loss_slope.replace("{error}", f"{{{s}{n}.error}}"),
+                    "d loss / d output: the loss's slope at this error.",
+                )
+            else:
+                nxt = [
+                    f"{{{s}{weight(layer + 1, m, j)}}}*{{{s}global.{neuron(layer + 1, m)}.net}}"
+                    for m in range(1, d.sizes[layer + 1] + 1)
+                ]
+                r.put(
+                    f"global.{n}.output",
+                    "=" + "+".join(nxt),
+                    f"d loss / d output: Σ over layer {layer + 1} of weight * d loss / d net.",
+                )
+            slope = d.act_slope.replace("{net}", f"{{{s}{n}.net}}")
+            r.put(
+                f"local.{n}.net",
+                "=" + slope.replace("{output}", f"{{{s}{n}.output}}"),
+                "d output / d net.",
+            )
+            r.put(
+                f"global.{n}.net",
+                f"={{{s}local.{n}.net}}*{{{s}global.{n}.output}}",
+                "d loss / d net = (d output / d net) * (d loss / d output).",
+            )
+    for name, layer, j in learnable(d.sizes):
+        d_net = f"{{{s}global.{neuron(layer, j)}.net}}"
+        if name.startswith("w"):
+            i = int(name.rsplit("_", 1)[1])
+            r.put(f"global.{name}", f"={r.out_of(layer, i)}*{d_net}", "d loss / d weight.")
+        else:
+            r.put(f"global.{name}", f"={d_net}", "d loss / d bias = d loss / d net.")
+
+
+def _loss_chart(col: Mapping[str, int], steps: int) -> ChartSpec:
+    """The loss over the steps, below the table."""
+    first, last = TABLE_ROW + 1, TABLE_ROW + steps
+    return ChartSpec(
+        title="Loss over the training steps",
+        series=(
+            SeriesSpec(
+                "Loss",
+                x=f"{at(1, first)}:{at(1, last)}",
+                y=f"{at(col['loss'], first)}:{at(col['loss'], last)}",
+            ),
+        ),
+        anchor=at(2, TABLE_ROW + steps + 2),
+        x_title="Step",
+        y_title="Loss",
     )
 
 
