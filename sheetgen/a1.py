@@ -26,6 +26,35 @@ CELL_IN_FORMULA = re.compile(r"(?<![\w.!$:'\"])\$?([A-Za-z]{1,3})\$?(\d+)(?![\w(
 """A plain cell reference inside formula text: ``B2`` and ``$B$2`` in ``=$B$2*C2``, but not
 ``LOG10(``, ``Sheet1!B2``, ``x.B2`` nor the ends of ``A1:B2``; groups: letters, row."""
 
+PLAIN_CELL = re.compile(r"[A-Z]{1,3}[1-9][0-9]{0,6}")
+"""A cell name as the engine writes it (``B2``: upper case, no ``$``, no leading zero)."""
+
+TEMPLATE_CELL = re.compile(r"(?<![\w.])[A-Z]{1,3}[0-9]+(?![\w(])")
+"""A cell address in a resolved template formula (``B5``; not ``LOG10(`` nor ``Tiny``)."""
+
+READ_RANGE = re.compile(
+    r"(?<![\w.$!'\"])\$?([A-Z]{1,3})\$?([1-9][0-9]{0,6})"
+    r"(?::\$?([A-Z]{1,3})\$?([1-9][0-9]{0,6}))?(?![\w(!])"
+)
+"""A cell or range a layout's formula reads: ``B2``, ``$B$2``, ``B2:D4`` (not ``TANH(`` or
+``LOG10(``, nor a name); upper case, as the builder writes; groups: the two corners."""
+
+_SHIFT_CELL = r"(\$?)([A-Za-z]{1,3})(\$?)([0-9]{1,7})"
+REFERENCE = re.compile(
+    r"(?<![A-Za-z0-9_.$:])(?:"
+    rf"{_SHIFT_CELL}(?::{_SHIFT_CELL})?"  # a cell or a range of cells: B2, $B$2:C3
+    r"|(\$?)([A-Za-z]{1,3}):(\$?)([A-Za-z]{1,3})"  # whole columns: A:C
+    r"|(\$?)([0-9]{1,7}):(\$?)([0-9]{1,7})"  # whole rows: 2:3
+    r")(?![A-Za-z0-9_(!.:])"
+)
+"""Any reference a formula may shift: a cell or range of cells, whole columns (``A:C``) or
+whole rows (``2:3``), each part with its ``$``; found outside quotes by the caller."""
+
+DESTINATION = re.compile(
+    r"^(?:'((?:[^']|'')+)'|([^'!:]+))!(\$?[A-Za-z]{1,3}\$?\d+(?::\$?[A-Za-z]{1,3}\$?\d+)?)$"
+)
+"""A defined name's destination: a sheet (quoted or not) ``!`` one cell or range."""
+
 
 @functools.lru_cache(maxsize=1024)
 def column_letter(index: int) -> str:

@@ -49,7 +49,6 @@ class Compiled:
 
 
 _EXTERNAL = re.compile(r"\[[^\]]*\]")
-_PLAIN_CELL = re.compile(r"[A-Z]{1,3}[1-9][0-9]{0,6}")
 
 
 @functools.lru_cache(maxsize=65536)
@@ -288,7 +287,7 @@ class Evaluator:
         return self._resolved[key]
 
     def _resolve_name(self, sheet: str, name: str) -> list[Ref] | Problem:
-        if _PLAIN_CELL.fullmatch(name) and a1.within(name):  # the common case: B2
+        if a1.PLAIN_CELL.fullmatch(name) and a1.within(name):  # the common case: B2
             return [(self._title(sheet), name)]
         if _EXTERNAL.search(name):
             return Problem(

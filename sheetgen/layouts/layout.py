@@ -27,8 +27,6 @@ from ..maths.neuron import kind_of
 CellKind = Literal["text", "input", "constant", "formula"]
 
 _REF = re.compile(r"\{(\.?[A-Za-z_][\w.]*)\}")
-_TEMPLATE_CELL = re.compile(r"(?<![\w.])[A-Z]{1,3}[0-9]+(?![\w(])")
-"""A cell address in a resolved template formula (``B5``; not ``LOG10(`` nor ``Tiny``)."""
 
 
 @dataclass(frozen=True)
@@ -425,7 +423,7 @@ def relocated(layout: Layout, where: Mapping[str, str]) -> Layout:
         fields.update(c.__dict__)
         fields["at"] = where[c.at]
         if c.formula is not None:
-            fields["formula"] = _TEMPLATE_CELL.sub(moved, c.formula)
+            fields["formula"] = a1.TEMPLATE_CELL.sub(moved, c.formula)
         cells.append(spec)
     names = {name: where.get(at, at) for name, at in layout.names.items()}
     return replace(

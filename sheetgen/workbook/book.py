@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import a1
+
 
 @dataclass(frozen=True)
 class CellError:
@@ -115,14 +117,9 @@ def text_constant(text: str | None) -> str | None:
     return "".join(p[1:-1].replace('""', '"') for p in re.findall(_TEXT_PIECE, text))
 
 
-_DESTINATION = re.compile(
-    r"^(?:'((?:[^']|'')+)'|([^'!:]+))!(\$?[A-Za-z]{1,3}\$?\d+(?::\$?[A-Za-z]{1,3}\$?\d+)?)$"
-)
-
-
 def destination(text: str) -> tuple[str, str] | None:
     """``'My sheet'!$B$11`` -> ``("My sheet", "B11")``; None for anything but one cell or range."""
-    match = _DESTINATION.match(text.strip())
+    match = a1.DESTINATION.match(text.strip())
     if match is None:
         return None
     sheet = match.group(1).replace("''", "'") if match.group(1) else match.group(2)

@@ -417,14 +417,6 @@ def _value(kind: str, v: str | None, inline: str | None) -> Value | _SharedStrin
 # References are found outside string literals and quoted sheet names; a name followed by "("
 # is a function, by "!" a sheet, and letters or digits around a match make it another name.
 _QUOTED = re.compile(r"(\"(?:[^\"]|\"\")*\"|'(?:[^']|'')*')")
-_CELL = r"(\$?)([A-Za-z]{1,3})(\$?)([0-9]{1,7})"
-_REF = re.compile(
-    r"(?<![A-Za-z0-9_.$:])(?:"
-    rf"{_CELL}(?::{_CELL})?"  # a cell or a range of cells: B2, $B$2:C3
-    r"|(\$?)([A-Za-z]{1,3}):(\$?)([A-Za-z]{1,3})"  # whole columns: A:C
-    r"|(\$?)([0-9]{1,7}):(\$?)([0-9]{1,7})"  # whole rows: 2:3
-    r")(?![A-Za-z0-9_(!.:])"
-)
 
 
 class _OffSheet(Exception):
@@ -437,7 +429,7 @@ def shift(formula: str, rows: int, columns: int) -> str:
         return formula
     pieces = _QUOTED.split(formula)
     for i in range(0, len(pieces), 2):  # the even pieces are outside quotes
-        pieces[i] = _REF.sub(lambda m: _moved(m, rows, columns), pieces[i])
+        pieces[i] = a1.REFERENCE.sub(lambda m: _moved(m, rows, columns), pieces[i])
     return "".join(pieces)
 
 

@@ -42,6 +42,7 @@ from openpyxl.utils.cell import get_column_letter, range_boundaries
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
+from .. import a1
 from ..layouts.layout import CellSpec, Layout
 from .charts import cache_series
 from .package import tidy_parts, write_parts
@@ -60,12 +61,6 @@ _FORMULA_CELL = re.compile(
     rb'<c r="(?P<ref>[A-Z]{1,3}[0-9]{1,7})"(?P<attrs>[^>]*)>'
     rb"(?P<f><f(?:[^>]*/>|[^>]*>.*?</f>))(?:<v\s*/>|<v>[^<]*</v>)?</c>",
     re.S,
-)
-
-# A cell or range a layout's formula reads: B2, $B$2, B2:D4 (not TANH( or LOG10(, nor a name).
-_READS = re.compile(
-    r"(?<![\w.$!'\"])\$?([A-Z]{1,3})\$?([1-9][0-9]{0,6})"
-    r"(?::\$?([A-Z]{1,3})\$?([1-9][0-9]{0,6}))?(?![\w(!])"
 )
 
 
@@ -198,7 +193,7 @@ def _reads(formula: str, names: tuple[re.Pattern[str] | None, dict[str, str]]) -
     if "!" in formula or "[" in formula:
         return {"!"}
     out: set[str] = set()
-    for m in _READS.finditer(formula):
+    for m in a1.READ_RANGE.finditer(formula):
         if m.group(3) is None:
             out.add(f"{m.group(1)}{m.group(2)}")
             continue
