@@ -194,7 +194,7 @@ class Neuron:
         return out
 
 
-_NUMBERED_PARAMETER = re.compile(r"(input|weight)\d+")  # a neuron with N inputs (multineuron)
+_NUMBERED_PARAMETER = re.compile(r"(input|weight)\d+")  # a neuron with N inputs (neuron_n)
 
 
 def kind_of(quantity: str) -> Kind:
