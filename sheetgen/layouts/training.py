@@ -61,10 +61,30 @@ def _neuron_training_layout(options: dict[str, str]) -> Layout:
     rate = parse_rate(options.get("learning_rate", str(DEFAULTS["learning_rate"])))
     activation = options.get("activation", "tanh")
     loss = options.get("loss", "half-squared")
-    act_out, act_slope = activation_formulas(activation)
-    loss_value, loss_slope = loss_formulas(loss)
-
     g = Grid()
+    col = _parameters_and_header(g)
+    for k in range(1, steps + 1):
+        _step_row(g, col, k, activation, loss)
+    spec = f"training:steps={steps},learning_rate={rate!r},activation={activation},loss={loss}"
+    return g.layout(
+        name="training",
+        title=f"Training a neuron: {steps} steps of gradient descent",
+        sheet="Training",
+        description="The neuron trained by gradient descent, one row per step, with a loss chart.",
+        defaults=DEFAULTS | {"learning_rate": rate},
+        settings={
+            "model": "training",
+            "steps": str(steps),
+            "activation": activation,
+            "loss": loss,
+        },
+        spec=spec,
+        charts=(_loss_chart(col, steps),),
+    )
+
+
+def _parameters_and_header(g: Grid) -> dict[str, int]:
+    """The editable parameters, then the table's header row; returns each column's number."""
     params = (
         ("input", "Input", "The input. Edit it: the whole training re-runs."),
         ("target", "Target", "The target the neuron learns to output."),
@@ -80,53 +100,57 @@ def _neuron_training_layout(options: dict[str, str]) -> Layout:
     col = {leaf: c for c, (leaf, _) in enumerate(COLUMNS, start=2)}
     for leaf, header in COLUMNS:
         g.text(col[leaf], FIRST_ROW - 1, header)
+    return col
 
-    for k in range(1, steps + 1):
-        row = FIRST_ROW + k - 1
-        s = f"step{k}."
 
-        def put(
-            leaf: str, formula: str, note: str | None = None, s: str = s, row: int = row
-        ) -> None:
-            source = formula.replace("{.", "{" + s)
-            # A note on the first two rows is enough; a thousand copies only slow the file.
-            g.formula(col[leaf], row, s + leaf, source, note if row < FIRST_ROW + 2 else None)
+def _step_row(g: Grid, col: Mapping[str, int], k: int, activation: str, loss: str) -> None:
+    """Step k's row: its weight and bias, the forward pass, the chain rule, the update."""
+    act_out, act_slope = activation_formulas(activation)
+    loss_value, loss_slope = loss_formulas(loss)
+    row = FIRST_ROW + k - 1
+    s = f"step{k}."
 
-        g.value(1, row, s + "number", float(k), None)
-        if k == 1:
-            put("weight", "={weight}", "Step 1 starts from the start weight.")
-            put("bias", "={bias}", "Step 1 starts from the start bias.")
-        else:
-            put("weight", f"={{step{k - 1}.new.weight}}", "The previous step's new weight.")
-            put("bias", f"={{step{k - 1}.new.bias}}", "The previous step's new bias.")
-        put("net", "={input}*{.weight}+{.bias}", "Net = input * weight + bias.")
-        put("output", "=" + act_out.replace("{net}", "{.net}"), f"Output = {activation}(net).")
-        put("error", "={.output}-{target}", "Error = output - target.")
-        put("loss", "=" + loss_value.replace("{error}", "{.error}"), f"The {loss} loss.")
-        put("global.output", "=" + loss_slope.replace("{error}", "{.error}"), "d loss / d output.")
-        put(
-            "local.net",
-            "=" + act_slope.replace("{net}", "{.net}").replace("{output}", "{.output}"),
-            "d output / d net.",
-        )
-        put("global.net", "={.local.net}*{.global.output}", "d loss / d net, the chain rule.")
-        put(
-            "global.weight", "={input}*{.global.net}", "d loss / d weight = input * d loss / d net."
-        )
-        put("global.bias", "={.global.net}", "d loss / d bias = d loss / d net.")
-        put(
-            "new.weight",
-            "={.weight}-{learning_rate}*{.global.weight}",
-            "Gradient descent: weight - learning rate * d loss / d weight.",
-        )
-        put(
-            "new.bias",
-            "={.bias}-{learning_rate}*{.global.bias}",
-            "Gradient descent: bias - learning rate * d loss / d bias.",
-        )
+    def put(leaf: str, formula: str, note: str | None = None) -> None:
+        source = formula.replace("{.", "{" + s)
+        # A note on the first two rows is enough; a thousand copies only slow the file.
+        g.formula(col[leaf], row, s + leaf, source, note if row < FIRST_ROW + 2 else None)
 
+    g.value(1, row, s + "number", float(k), None)
+    if k == 1:
+        put("weight", "={weight}", "Step 1 starts from the start weight.")
+        put("bias", "={bias}", "Step 1 starts from the start bias.")
+    else:
+        put("weight", f"={{step{k - 1}.new.weight}}", "The previous step's new weight.")
+        put("bias", f"={{step{k - 1}.new.bias}}", "The previous step's new bias.")
+    put("net", "={input}*{.weight}+{.bias}", "Net = input * weight + bias.")
+    put("output", "=" + act_out.replace("{net}", "{.net}"), f"Output = {activation}(net).")
+    put("error", "={.output}-{target}", "Error = output - target.")
+    put("loss", "=" + loss_value.replace("{error}", "{.error}"), f"The {loss} loss.")
+    put("global.output", "=" + loss_slope.replace("{error}", "{.error}"), "d loss / d output.")
+    put(
+        "local.net",
+        "=" + act_slope.replace("{net}", "{.net}").replace("{output}", "{.output}"),
+        "d output / d net.",
+    )
+    put("global.net", "={.local.net}*{.global.output}", "d loss / d net, the chain rule.")
+    put("global.weight", "={input}*{.global.net}", "d loss / d weight = input * d loss / d net.")
+    put("global.bias", "={.global.net}", "d loss / d bias = d loss / d net.")
+    put(
+        "new.weight",
+        "={.weight}-{learning_rate}*{.global.weight}",
+        "Gradient descent: weight - learning rate * d loss / d weight.",
+    )
+    put(
+        "new.bias",
+        "={.bias}-{learning_rate}*{.global.bias}",
+        "Gradient descent: bias - learning rate * d loss / d bias.",
+    )
+
+
+def _loss_chart(col: Mapping[str, int], steps: int) -> ChartSpec:
+    """The loss over the steps, beside the table."""
     last = FIRST_ROW + steps - 1
-    chart = ChartSpec(
+    return ChartSpec(
         title="Loss over the training steps",
         series=(
             SeriesSpec(
@@ -138,22 +162,6 @@ def _neuron_training_layout(options: dict[str, str]) -> Layout:
         anchor=at(len(COLUMNS) + 3, FIRST_ROW - 1),
         x_title="Step",
         y_title="Loss",
-    )
-    spec = f"training:steps={steps},learning_rate={rate!r},activation={activation},loss={loss}"
-    return g.layout(
-        name="training",
-        title=f"Training a neuron: {steps} steps of gradient descent",
-        sheet="Training",
-        description="The neuron trained by gradient descent, one row per step, with a loss chart.",
-        defaults=DEFAULTS | {"learning_rate": rate},
-        settings={
-            "model": "training",
-            "steps": str(steps),
-            "activation": activation,
-            "loss": loss,
-        },
-        spec=spec,
-        charts=(chart,),
     )
 
 
