@@ -198,6 +198,12 @@ def normal_formula(formula: str) -> str:
     return '"'.join(pieces)
 
 
+def plain(formula: str) -> bool:
+    """Whether every reference in ``formula`` is a plain cell (no sheet names, ranges, strings or
+    links: none of ``!:"'[``), so :data:`CELL_IN_FORMULA` finds them all."""
+    return not any(ch in formula for ch in "!:\"'[")
+
+
 def shape(formula: str) -> tuple[str, dict[str, str]]:
     """A formula's shape and the cells it was made from: ``=B5*C5+$B$5`` -> ``("=A1*A2+A1",
     {"B5": "A1", "C5": "A2"})``, placeholders in order of appearance.
@@ -206,7 +212,7 @@ def shape(formula: str) -> tuple[str, dict[str, str]]:
     (compiling, vetting) is done once. A formula with sheet names, ranges, strings or links
     (any of ``!:"'[``) comes back as written, with no cells: its references are not plain.
     """
-    if any(ch in formula for ch in "!:\"'["):
+    if not plain(formula):
         return formula, {}
     cells: dict[str, str] = {}
 

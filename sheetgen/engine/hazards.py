@@ -151,7 +151,12 @@ def formula_hazards(formula: str) -> list[str]:
 @functools.lru_cache(maxsize=4096)
 def _hazards_of(formula: str) -> tuple[str, ...]:
     """By text (a class repeats its formulas), then by shape (a sheet fills them down)."""
-    return hazards_of_shape(a1.shape(formula)[0])  # plain cells make no hazard
+    if a1.plain(formula):  # cells make no hazard: every one reads as A1 (a C-level substitution)
+        formula = a1.CELL_IN_FORMULA.sub(_ANY_CELL, formula)
+    return hazards_of_shape(formula)
+
+
+_ANY_CELL = a1.name(1, 1)
 
 
 @functools.lru_cache(maxsize=4096)
