@@ -51,6 +51,9 @@ class Sheet:
     cells: Mapping[str, Cell]
     names: Mapping[str, str] = field(default_factory=dict)
     """Names scoped to this sheet (``localSheetId``), as written: name -> ``Sheet!$B$1``."""
+    notes: Mapping[str, str] = field(default_factory=dict)
+    """Each cell's note (comment) text by coordinate: an exercise's "To do" marks survive
+    applications that drop its defined names."""
 
     def value(self, at: str) -> Value:
         cell = self.cells.get(at)
@@ -149,7 +152,12 @@ def _from_openpyxl(wb: Any) -> Book:
                 cells[cell.coordinate] = converted
         local = getattr(ws, "defined_names", {}) or {}
         names = {n: str(getattr(d, "attr_text", "")) for n, d in local.items()}
-        sheets.append(Sheet(ws.title, cells, names))
+        notes = {
+            c.coordinate: str(c.comment.text)
+            for c in list(ws._cells.values())
+            if c.comment is not None
+        }
+        sheets.append(Sheet(ws.title, cells, names, notes))
     names = {n: str(getattr(d, "attr_text", "")) for n, d in wb.defined_names.items()}
     return Book(tuple(sheets), names)
 

@@ -2,7 +2,8 @@
 
 The answer key is the ordinary build with the same parameters. The blanks are recorded in the
 workbook (defined name ``SHEETGEN_TODO``) so that ``verify`` can tell "still to do" from "the
-learner emptied it", and each blank keeps the cell's note as a hint. ``seed`` gives every
+learner emptied it", and each blank keeps the cell's note as a hint; that note begins "To do:",
+which marks the blanks where an application dropped the defined name. ``seed`` gives every
 learner their own parameters, reproducibly, so answers cannot be copied from a neighbour.
 """
 
@@ -25,7 +26,7 @@ from .book import text_formula
 from .cache import save_with_cached_values
 from .errors import UsageError
 from .fileio import write_atomically
-from .layout import TODO_NAME, Layout, resolve_layout
+from .layout import TODO_NAME, TODO_NOTE, Layout, resolve_layout
 from .reference import describe, round_significant
 from .roster import Learner, identity_properties, read_roster
 
@@ -142,7 +143,7 @@ def exercise_workbook(
         cell.fill = _TODO_FILL
         meaning = f"Compute {describe(spec.quantity or '')}."
         hint = (spec.note or meaning) if hints else meaning
-        cell.comment = Comment(f"To do: {hint}", "sheetgen", width=260, height=70)
+        cell.comment = Comment(f"{TODO_NOTE} {hint}", "sheetgen", width=260, height=70)
     todo_text = text_formula(a1.compact(todo))
     wb.defined_names[TODO_NAME] = DefinedName(TODO_NAME, attr_text=todo_text)
     return wb

@@ -172,6 +172,10 @@ SPEC_NAME = "SHEETGEN_LAYOUT"
 TODO_NAME = "SHEETGEN_TODO"
 """The defined name under which an exercise records the cells it left blank (``"E2,F3"``)."""
 
+TODO_NOTE = "To do:"
+"""How the note on each blank of an exercise begins: the mark that survives applications which
+drop the defined names (a sheet copied to a new workbook, ExcelJS, Apple Numbers)."""
+
 
 _FAMILY_MODULES = {
     "neuron": "sheetgen.variants",

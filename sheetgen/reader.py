@@ -54,12 +54,18 @@ def reads(part: str) -> bool:
     """Whether this reader may parse ``part``: where Excel, LibreOffice, Google Sheets and
     openpyxl keep relationships, the workbook, its shared strings and its worksheets.
 
-    ``sheetgen.safety`` vets the XML of these parts only (styles, drawings, charts and
-    comments are never parsed, so only their sizes are checked); a file whose relationships
-    point elsewhere is refused rather than read unvetted.
+    ``sheetgen.safety`` vets the XML of these parts only (styles, drawings and charts are
+    never parsed, so only their sizes are checked); a file whose relationships point elsewhere
+    is refused rather than read unvetted. Cell notes (``xl/comments1.xml``, openpyxl's
+    ``xl/comments/comment1.xml``) are read for an exercise's "To do" marks.
     """
     low = part.lower()
-    return low.endswith(".rels") or low in _PARTS or low.startswith("xl/worksheets/")
+    return (
+        low.endswith(".rels")
+        or low in _PARTS
+        or low.startswith("xl/worksheets/")
+        or (low.startswith("xl/comments") and low.endswith(".xml"))
+    )
 
 
 _PARTS = frozenset({"[content_types].xml", "xl/workbook.xml", "xl/sharedstrings.xml"})
@@ -124,6 +130,15 @@ class _Package:
             _parse(self.read(part), capture.start_named, capture.end_named, capture.text)
         return capture.cells(strings)
 
+    def notes(self, worksheet: str) -> dict[str, str]:
+        """The worksheet's cell notes by coordinate; none where its comments part is missing
+        or kept somewhere this reader does not read (notes are a hint, never required)."""
+        out: dict[str, str] = {}
+        for kind, target in self.rels(worksheet).values():
+            if kind.endswith("/comments") and reads(target) and self.has(target):
+                out.update(_comments(self.read(target)))
+        return out
+
     def book(self) -> Book:
         office = [t for kind, t in self.rels("").values() if kind.endswith("/officeDocument")]
         workbook = office[0] if office else "xl/workbook.xml"
@@ -143,7 +158,7 @@ class _Package:
             if not kind.endswith("/worksheet"):
                 continue  # chart sheets, dialog sheets, dangling ids: no cells to verify
             local = {n: text for n, scope, text in names if scope == str(index)}
-            sheets.append(Sheet(title, self.worksheet(target, strings), local))
+            sheets.append(Sheet(title, self.worksheet(target, strings), local, self.notes(target)))
         glob = {n: text for n, scope, text in names if scope is None}
         return Book(tuple(sheets), glob)
 
@@ -244,6 +259,45 @@ def _shared_strings(data: bytes) -> list[str]:
 
     _parse(data, start, end, text)
     return strings
+
+
+def _comments(data: bytes) -> dict[str, str]:
+    """A comments part's notes: each ``<comment ref=...>``'s text, runs joined."""
+    notes: dict[str, str] = {}
+    parts: list[str] = []
+    ref: str | None = None
+    depth_rph = 0
+    in_t = False
+
+    def start(name: str, attrs: dict[str, str]) -> None:
+        nonlocal ref, depth_rph, in_t
+        local = _local(name)[1]
+        if local == "comment":
+            ref = attrs.get("ref", "").replace("$", "").upper()
+            parts.clear()
+        elif local == "rPh":
+            depth_rph += 1
+        elif local == "t" and not depth_rph and ref is not None:
+            in_t = True
+
+    def end(name: str) -> None:
+        nonlocal ref, depth_rph, in_t
+        local = _local(name)[1]
+        if local == "comment" and ref is not None:
+            if a1.within(ref):
+                notes[ref] = "".join(parts)
+            ref = None
+        elif local == "rPh":
+            depth_rph -= 1
+        elif local == "t":
+            in_t = False
+
+    def text(data: str) -> None:
+        if in_t:
+            parts.append(data)
+
+    _parse(data, start, end, text)
+    return notes
 
 
 # The worksheet elements the reader acts on, by the name expat reports ("namespace}local").
