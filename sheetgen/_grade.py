@@ -18,6 +18,7 @@ failure, expected (``SheetgenError``) or not, becomes that file's row with the r
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import io
 import math
@@ -85,6 +86,23 @@ COLUMNS = (
 def equal_weight(cell: CellResult) -> float:
     """The default policy: each checked cell counts once."""
     return 1.0
+
+
+def class_cell(report: Report, cell: CellResult) -> str:
+    """Where the builder put ``cell``'s quantity: the address a class is counted at, so that a
+    learner who moved the table (rows inserted above it) counts at the same cell as the others.
+    ``cell.cell`` itself when the report's layout cannot be rebuilt (a template file gone)."""
+    return _built_addresses(report.spec or report.layout).get(cell.quantity, cell.cell)
+
+
+@functools.lru_cache(maxsize=16)
+def _built_addresses(spec: str) -> dict[str, str]:
+    from .layout import resolve_layout
+
+    try:
+        return {q: c.at for q, c in resolve_layout(spec).by_quantity.items()}
+    except (SheetgenError, OSError):
+        return {}
 
 
 def points(report: Report, weight: Weight = equal_weight) -> tuple[float, float]:
@@ -531,7 +549,7 @@ class ClassReport:
             mean = sum(r["score"] for r in readable) / len(readable)
             lines.append(f"Mean score of the readable workbooks: {mean:.1f}%.")
         common = Counter(
-            c.cell for g in self.graded if g.report for c in g.report.roots
+            class_cell(g.report, c) for g in self.graded if g.report for c in g.report.roots
         ).most_common(5)
         if common:
             shown = ", ".join(f"{cell} ({n})" for cell, n in common)
@@ -554,8 +572,15 @@ class ClassReport:
         rows = self.rows()
         readable = [r["score"] for r in rows if r["status"] != "unreadable"]
         counts = Counter(r["status"] for r in rows)
-        roots = Counter(c.cell for g in self.graded if g.report for c in g.report.roots)
-        meaning = {c.cell: c.meaning for g in self.graded if g.report for c in g.report.roots}
+        roots = Counter(
+            class_cell(g.report, c) for g in self.graded if g.report for c in g.report.roots
+        )
+        meaning = {
+            class_cell(g.report, c): c.meaning
+            for g in self.graded
+            if g.report
+            for c in g.report.roots
+        }
         return {
             "workbooks": len(rows),
             "ok": counts["ok"],

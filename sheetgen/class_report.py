@@ -30,6 +30,7 @@ from openpyxl.utils.cell import (
     get_column_letter,
 )
 
+from ._grade import class_cell
 from .errors import SheetgenError, UsageError
 from .layout import Layout, resolve_layout
 from .reference import describe
@@ -52,12 +53,12 @@ def heat_counts(result: ClassReport) -> tuple[dict[str, int], dict[str, int], in
     same = [r for r in reports if (r.spec or r.layout) == common]
     wrong: Counter[str] = Counter()
     todo: Counter[str] = Counter()
-    for r in same:
+    for r in same:  # counted where the builder put each cell, wherever the learner moved it
         for c in r.cells:
             if c.status == "todo":
-                todo[c.cell] += 1
+                todo[class_cell(r, c)] += 1
             elif not c.ok and not c.pending and c.graded:
-                wrong[c.cell] += 1
+                wrong[class_cell(r, c)] += 1
     return dict(wrong), dict(todo), len(same)
 
 
@@ -190,9 +191,10 @@ def _common_roots(result: ClassReport) -> str:
         if g.report is None:
             continue
         for c in g.report.roots:
-            counts[c.cell] += 1
-            example.setdefault(c.cell, c)
-            formulas.setdefault(c.cell, Counter())[c.formula or c.holds] += 1
+            at = class_cell(g.report, c)  # the built address: moved tables count together
+            counts[at] += 1
+            example.setdefault(at, c)
+            formulas.setdefault(at, Counter())[c.formula or c.holds] += 1
     if not counts:
         return "<p>No root causes: every readable workbook is right or unfinished.</p>"
     lines = [
