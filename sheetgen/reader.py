@@ -136,7 +136,10 @@ class _Package:
         out: dict[str, str] = {}
         for kind, target in self.rels(worksheet).values():
             if kind.endswith("/comments") and reads(target) and self.has(target):
-                out.update(_comments(self.read(target)))
+                try:
+                    out.update(_comments(self.read(target)))
+                except expat.ExpatError:  # a prefix left unbound, say: no notes, still a book
+                    continue
         return out
 
     def book(self) -> Book:
