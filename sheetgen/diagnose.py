@@ -38,6 +38,7 @@ from typing import Any
 from . import a1
 from .book import Book, Sheet, text_constant
 from .evaluate import CellError, Evaluator, Ref, Value, compile_formula
+from .fileio import shown
 from .layout import TODO_NAME, TODO_NOTE, CellSpec, Layout
 from .reference import describe, kind_of, round_significant
 from .verify import (
@@ -681,7 +682,7 @@ def stale_cache_warning(path: Path, sheet: Sheet, cells: Sequence[CellResult]) -
         return None
     listed = "; ".join(differ[:5]) + ("; ..." if len(differ) > 5 else "")
     return (
-        f"Warning: the values saved in {path.name} are stale: {len(differ)} cell(s) show other "
+        f"Warning: the values saved in {shown(path)} are stale: {len(differ)} cell(s) show other "
         f"numbers than their formulas compute ({listed}). The verdicts above use the formulas; "
         "recalculate and save the file so that it shows them too."
     )
