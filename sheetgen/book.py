@@ -10,7 +10,7 @@ can hand it to :class:`sheetgen.evaluate.Evaluator` or :func:`sheetgen.verify.ch
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +43,42 @@ class Cell:
     formula: str | None = None
 
 
+class LazyNotes(Mapping[str, str]):
+    """Cell notes by coordinate, parsed from their XML (``parse``) the first time they are
+    looked at: parsing costs as much as a fifth of reading a small workbook, and only an
+    exercise that lost its record of blanks needs them. :meth:`mentions` answers without
+    parsing."""
+
+    def __init__(self, parts: Sequence[bytes], parse: Callable[[bytes], dict[str, str]]) -> None:
+        self._parts = tuple(parts)
+        self._parse = parse
+        self._notes: dict[str, str] | None = None
+
+    def mentions(self, text: str) -> bool:
+        """Whether ``text`` occurs in the notes' XML as written: False means no note holds it
+        (a note whose text is split across formatting runs may hold it and still say False
+        only where the split falls inside ``text``)."""
+        wanted = text.encode()
+        return any(wanted in part for part in self._parts)
+
+    def _all(self) -> dict[str, str]:
+        if self._notes is None:
+            notes: dict[str, str] = {}
+            for part in self._parts:
+                notes.update(self._parse(part))
+            self._notes = notes
+        return self._notes
+
+    def __getitem__(self, key: str) -> str:
+        return self._all()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+
 @dataclass(frozen=True)
 class Sheet:
     """A worksheet's title, its cells by upper-case coordinate, and its own defined names."""
@@ -52,8 +88,8 @@ class Sheet:
     names: Mapping[str, str] = field(default_factory=dict)
     """Names scoped to this sheet (``localSheetId``), as written: name -> ``Sheet!$B$1``."""
     notes: Mapping[str, str] = field(default_factory=dict)
-    """Each cell's note (comment) text by coordinate: an exercise's "To do" marks survive
-    applications that drop its defined names."""
+    """Each cell's note (comment) text by coordinate (a :class:`LazyNotes` from the reader):
+    an exercise's "To do" marks survive applications that drop its defined names."""
 
     def value(self, at: str) -> Value:
         cell = self.cells.get(at)

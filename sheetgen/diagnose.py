@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from . import a1
-from .book import Book, Sheet, text_constant
+from .book import Book, LazyNotes, Sheet, text_constant
 from .evaluate import CellError, Evaluator, Ref, Value, compile_formula
 from .fileio import shown
 from .layout import TODO_NAME, TODO_NOTE, CellSpec, Layout
@@ -122,6 +122,8 @@ def noted_todo(sheet: Sheet, layout: Layout) -> frozenset[str]:
     defined names (a sheet copied to a new workbook in LibreOffice, ExcelJS) keep cell notes,
     and a note moves with its cell. Excel may put its author's name on a line of its own first.
     """
+    if isinstance(sheet.notes, LazyNotes) and not sheet.notes.mentions(TODO_NOTE):
+        return frozenset()  # the usual case, answered without parsing a note
     return frozenset(
         c.at
         for c in layout.checked

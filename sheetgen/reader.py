@@ -33,7 +33,7 @@ from collections.abc import Callable, Mapping
 from xml.parsers import expat
 
 from . import a1
-from .book import Book, Cell, CellError, Sheet, Value
+from .book import Book, Cell, CellError, LazyNotes, Sheet, Value
 
 _MAIN = (
     "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
@@ -54,18 +54,18 @@ def reads(part: str) -> bool:
     """Whether this reader may parse ``part``: where Excel, LibreOffice, Google Sheets and
     openpyxl keep relationships, the workbook, its shared strings and its worksheets.
 
-    ``sheetgen.safety`` vets the XML of these parts only (styles, drawings and charts are
-    never parsed, so only their sizes are checked); a file whose relationships point elsewhere
-    is refused rather than read unvetted. Cell notes (``xl/comments1.xml``, openpyxl's
-    ``xl/comments/comment1.xml``) are read for an exercise's "To do" marks.
+    ``sheetgen.safety`` vets the XML of these parts only (styles, drawings, charts and
+    comments are never scanned, so only their sizes are checked and their bytes searched for
+    DTDs and entities); a file whose relationships point elsewhere is refused rather than read
+    unvetted. Cell notes are parsed only when they are needed (:class:`~sheetgen.book.LazyNotes`),
+    by an expat that refuses DTDs too, and only from a part of at most ``MAX_NOTES_BYTES``.
     """
     low = part.lower()
-    return (
-        low.endswith(".rels")
-        or low in _PARTS
-        or low.startswith("xl/worksheets/")
-        or (low.startswith("xl/comments") and low.endswith(".xml"))
-    )
+    return low.endswith(".rels") or low in _PARTS or low.startswith("xl/worksheets/")
+
+
+MAX_NOTES_BYTES = 8_000_000
+"""A comments part larger than this is left unread: its notes are a hint, never required."""
 
 
 _PARTS = frozenset({"[content_types].xml", "xl/workbook.xml", "xl/sharedstrings.xml"})
@@ -130,17 +130,22 @@ class _Package:
             _parse(self.read(part), capture.start_named, capture.end_named, capture.text)
         return capture.cells(strings)
 
-    def notes(self, worksheet: str) -> dict[str, str]:
-        """The worksheet's cell notes by coordinate; none where its comments part is missing
-        or kept somewhere this reader does not read (notes are a hint, never required)."""
-        out: dict[str, str] = {}
+    def notes(self, worksheet: str) -> LazyNotes:
+        """The worksheet's cell notes, parsed when first looked at; none where its comments
+        part is missing, large or not where Excel, LibreOffice and openpyxl keep it."""
+        parts = []
         for kind, target in self.rels(worksheet).values():
-            if kind.endswith("/comments") and reads(target) and self.has(target):
-                try:
-                    out.update(_comments(self.read(target)))
-                except expat.ExpatError:  # a prefix left unbound, say: no notes, still a book
-                    continue
-        return out
+            name = self.names.get(target.lower())
+            low = target.lower()
+            if (
+                kind.endswith("/comments")
+                and name is not None
+                and low.startswith("xl/comments")
+                and low.endswith(".xml")
+                and self.zf.getinfo(name).file_size <= MAX_NOTES_BYTES
+            ):
+                parts.append(self.zf.read(name))
+        return LazyNotes(parts, _comments)
 
     def book(self) -> Book:
         office = [t for kind, t in self.rels("").values() if kind.endswith("/officeDocument")]
@@ -265,7 +270,15 @@ def _shared_strings(data: bytes) -> list[str]:
 
 
 def _comments(data: bytes) -> dict[str, str]:
-    """A comments part's notes: each ``<comment ref=...>``'s text, runs joined."""
+    """A comments part's notes: each ``<comment ref=...>``'s text, runs joined; none at all
+    for a part that is not well-formed (a prefix left unbound, say): still a workbook."""
+    try:
+        return _parse_comments(data)
+    except (expat.ExpatError, ReadError):
+        return {}
+
+
+def _parse_comments(data: bytes) -> dict[str, str]:
     notes: dict[str, str] = {}
     parts: list[str] = []
     ref: str | None = None

@@ -284,3 +284,22 @@ def test_notes_are_read_and_a_damaged_comments_part_only_loses_them(
     book = read_book(damaged.read_bytes())
     assert book.sheets[0].notes == {} and book.sheets[0].cells
     assert verify_workbook(damaged, variants=0).ok
+
+
+def test_notes_are_parsed_only_for_an_exercise_that_lost_its_record(
+    article: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sheetgen.book import LazyNotes
+    from sheetgen.exercise import build_exercise
+
+    hand_out = build_exercise(tmp_path / "ex.xlsx")
+    looked: list[str] = []
+
+    def refuse(_notes: LazyNotes, key: str) -> str:
+        looked.append(key)
+        raise KeyError(key)
+
+    monkeypatch.setattr(LazyNotes, "__getitem__", refuse)
+    assert verify_workbook(article, variants=0).ok  # notes on every cell, none a "To do" mark
+    assert verify_workbook(hand_out, variants=0).todo  # its record of blanks is enough
+    assert looked == []
