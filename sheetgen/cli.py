@@ -18,9 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import __version__
-from .errors import OutputExistsError, SheetgenError, UsageError
+from .errors import OutputExistsError, SheetgenError, UsageError, shown
 from .layouts.families import FAMILIES
-from .writer.files import shown
 
 if TYPE_CHECKING:
     from .workbook.safety import Limits

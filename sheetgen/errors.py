@@ -14,6 +14,9 @@ The CLI turns every one of them into that sentence on stderr and exit code 2
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 
 class SheetgenError(Exception):
     """Base class: ``str(error)`` is the one sentence shown to the user."""
@@ -43,3 +46,9 @@ class InputFileError(SheetgenError):
 
 class UnsafeFileError(InputFileError):
     """The input is hostile or exceeds a safety limit (bomb, macros, external links...)."""
+
+
+def shown(path: Path | str) -> str:
+    """The path as the user gave it, printable (non-UTF-8 bytes of a name as ``\\xNN``)."""
+    text = os.fspath(path)
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")

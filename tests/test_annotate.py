@@ -100,3 +100,49 @@ def test_completed_blanks_lose_the_to_do_mark_and_untouched_cells_get_no_you_wro
     report = verify_workbook(learner, variants=0)
     ws = openpyxl.load_workbook(annotate(report, tmp_path / "fb2.xlsx"))[report.sheet]
     assert "You wrote" in ws["E3"].comment.text and "You wrote" not in ws["E4"].comment.text
+
+
+class XMLSyntaxError(SyntaxError):
+    """What lxml raises on XML it cannot parse (openpyxl uses lxml when it is installed)."""
+
+
+XMLSyntaxError.__module__ = "lxml.etree"
+
+
+def _refuse(*_args: object, **_kwargs: object) -> None:
+    raise XMLSyntaxError("Namespace prefix r for id on externalReference is not defined")
+
+
+@pytest.mark.parametrize(
+    ("target", "said"),
+    [
+        ("openpyxl.load_workbook", "could not be read as an .xlsx workbook (XMLSyntaxError"),
+        ("openpyxl.workbook.workbook.Workbook.save", "could not be written back as a feedback"),
+    ],
+)
+def test_annotate_turns_xml_parse_errors_into_one_sentence(
+    make: Make,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    target: str,
+    said: str,
+) -> None:
+    learner = make(edits={"E3": "=1-F2"})
+    monkeypatch.setattr(target, _refuse)
+    out = tmp_path / "fb.xlsx"
+    assert main(["verify", str(learner), "--annotate", str(out), "--variants", "0"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and said in err and "internal error" not in err, err
+    assert str(learner) in err and not out.exists()
+
+
+def test_notes_sizes_unreadable_leave_the_default_sizes(
+    make: Make, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    learner = make(edits={"E3": "=1-F2"})
+    report = verify_workbook(learner, variants=0)
+    monkeypatch.setattr("sheetgen.report.annotate.sheet_parts", _refuse)
+    assert note_sizes(learner) == {}
+    ws = openpyxl.load_workbook(annotate(report, tmp_path / "fb.xlsx"))[report.sheet]
+    assert "=1-F2" in ws["E3"].comment.text

@@ -132,3 +132,28 @@ def test_chromium_shows_the_heat_map_with_the_class_numbers(
     )
     assert done.returncode == 0 and shot.stat().st_size > 20_000, done.stderr[-2000:]
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_learner_who_moved_the_table_is_counted_at_the_same_cells(tmp_path: Path) -> None:
+    from sheetgen.teacher.class_report import heat_counts
+
+    from .test_learner_edits import moved_copy, shifted
+
+    folder = tmp_path / "class"
+    folder.mkdir()
+    for i, name in enumerate(("stayed", "moved")):
+        path = build_exercise(folder / f"{name}.xlsx", seed=i)
+        wb = openpyxl.load_workbook(path)
+        for at, formula in (ANSWERS | {"E3": "=1-F2", "D4": None}).items():
+            wb.active[at] = formula
+        wb.save(path)
+    moved_copy(folder / "moved.xlsx", folder / "moved.xlsx", 2, 1)
+    result = grade_class([folder], workers=1, variants=0)
+    moved = next(g.report for g in result.graded if g.report and "moved" in g.path)
+    assert shifted("E3", 2, 1) in {c.cell for c in moved.roots}  # the learner's own address
+    wrong, todo, n = heat_counts(result)
+    assert n == 2 and wrong["E3"] == 2 and todo == {"D4": 2}, (wrong, todo)
+    assert not set(wrong) - {"E3", "B4", "C4", "E4"}, wrong
+    common = result.summary()["common_roots"]
+    assert common[0]["cell"] == "E3" and common[0]["learners"] == 2, common
+    assert "Most common root causes (learners): E3 (2)" in result.to_text()

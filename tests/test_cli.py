@@ -85,14 +85,30 @@ def test_verify_json_is_exactly_one_document(
     assert all({"cell", "status", "expected", "found"} <= set(c) for c in doc["cells"])
 
 
+FLAT_ODS = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n<office:document '
+    'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" office:version="1.3" '
+    'office:mimetype="application/vnd.oasis.opendocument.spreadsheet"></office:document>'
+)
+"""The start of what LibreOffice writes for "Flat XML ODF Spreadsheet" (.fods)."""
+
+
 @pytest.mark.parametrize(
     ("make", "message"),
     [
         (lambda d: d / "missing.xlsx", "does not exist"),
         (lambda d: d, "is a directory, not a workbook file"),
-        (lambda d: (d / "t.xlsx").write_text("hello") and d / "t.xlsx", "not an .xlsx workbook"),
+        (
+            lambda d: (d / "t.xlsx").write_text("hello") and d / "t.xlsx",
+            "is a text file (CSV?), not an .xlsx, .xlsm or .ods workbook.",
+        ),
+        (
+            lambda d: (d / "t.fods").write_text(FLAT_ODS) and d / "t.fods",
+            "is a flat OpenDocument file (.fods), which sheetgen does not read; "
+            "save it as an .ods spreadsheet",
+        ),
     ],
-    ids=["missing", "directory", "text-file"],
+    ids=["missing", "directory", "text-file", "flat-ods"],
 )
 def test_verify_cannot_run_exits_2_with_one_sentence(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, make: object, message: str

@@ -199,6 +199,7 @@ def test_stale_cached_values_give_a_warning_not_a_failure(make: Make) -> None:
     assert len(report.warnings) == 1 and "stale" in report.warnings[0]
     assert "F2 saved 0.5" in report.warnings[0] and "E3 saved 0.25" in report.warnings[0]
     assert "E2 saved" not in report.warnings[0]
+    assert f"the values saved in {path} are stale" in report.warnings[0]  # as the user gave it
     assert "stale" in to_text(report) and to_dict(report)["warnings"] == list(report.warnings)
 
 

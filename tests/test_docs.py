@@ -64,3 +64,13 @@ def test_pasted_verify_output_is_real(
     monkeypatch.chdir(article.parent)
     assert main(command.split()[1:]) == 1
     assert capsys.readouterr().out == console_blocks()[command]
+
+
+def test_the_benchmarks_credit_the_start_up_saving_to_what_the_code_does() -> None:
+    """``sheetgen/engine/function_table.py`` imports every function module and defers scipy (see
+    its tests in test_fast_engine.py); the write-ups must not credit loading modules on demand."""
+    bench = (ROOT / "benchmarks" / "README.md").read_text()
+    row = next(line for line in bench.splitlines() if "`sheetgen/engine/function_table.py`" in line)
+    assert "scipy" in row and "deferr" in row, row
+    assert "function modules on demand" not in bench
+    assert "function modules a sheet uses are loaded" not in README

@@ -211,3 +211,64 @@ def test_training_exercise_defaults_to_the_first_steps_gradients(tmp_path: Path)
     quantities = {c.quantity for c in report.todo}
     assert quantities and all(q.startswith("step1.") for q in quantities)
     assert "step1.global.weight" in quantities and "step1.new.weight" in quantities
+
+
+# --- Blanks marked by their notes when the recorded list is dropped ------------------------------
+
+
+def _without_text_names(path: Path, out: Path) -> Path:
+    """``path`` as an app that keeps range names only saves it: text-constant defined names
+    (the recorded blanks and layout) and the custom document properties are gone."""
+    wb = openpyxl.load_workbook(path)
+    for name in [n for n, d in wb.defined_names.items() if "!" not in str(d.attr_text)]:
+        del wb.defined_names[name]
+    wb.custom_doc_props.props.clear()
+    wb.save(out)
+    return out
+
+
+@pytest.mark.parametrize("args", [["neuron"], ["network"]])
+def test_a_copy_without_the_recorded_blanks_reads_them_from_their_notes(
+    tmp_path: Path, args: list[str]
+) -> None:
+    from sheetgen.check.diagnose import recorded_todo
+
+    ex = tmp_path / "ex.xlsx"
+    assert main(["build", *args, "--exercise", "--seed", "4", "-o", str(ex)]) == 0
+    original = verify_workbook(ex, variants=0)
+    copy = _without_text_names(ex, tmp_path / "copy.xlsx")
+    assert not recorded_todo(openpyxl.load_workbook(copy))
+    report = verify_workbook(copy, variants=0)
+    assert report.exercise and not report.roots and not report.attention, summary(report)
+    assert [c.cell for c in report.todo] == [c.cell for c in original.todo]
+    row = _grade_row(copy)
+    assert (row["score"], row["status"], row["wrong"]) == (0.0, "to do", 0)
+
+
+def test_a_filled_in_copy_without_the_recorded_blanks_scores_its_blanks_only(
+    tmp_path: Path, layout: Layout
+) -> None:
+    path = build_exercise(tmp_path / "ex.xlsx", blanks="E3,C4", seed=3)
+    copy = _without_text_names(path, tmp_path / "copy.xlsx")
+    wb = openpyxl.load_workbook(copy)
+    wb[layout.sheet]["E3"] = "=1-F2*F2"  # right; the "To do" note stays, as learners leave it
+    wb.save(copy)
+    report = verify_workbook(copy, variants=0)
+    assert [c.cell for c in report.todo] == ["C4"] and not report.roots, summary(report)
+    assert _grade_row(copy)["score"] == 50.0
+
+
+@pytest.mark.libreoffice
+@pytest.mark.parametrize("suffix", [".xlsx", ".ods"])
+def test_libreoffice_exercise_copied_to_a_new_workbook_is_still_to_do(
+    tmp_path: Path, suffix: str
+) -> None:
+    from .support.libreoffice import restructure
+
+    path = build_exercise(tmp_path / "ex.xlsx", blanks="E3,C4")
+    out = tmp_path / f"copied{suffix}"
+    restructure(path, out, [{"op": "to_new_workbook"}, {"op": "insert_rows", "at": 1}])
+    report = verify_workbook(out, variants=0)
+    assert [c.cell for c in report.todo] == ["E4", "C5"], summary(report)
+    assert not report.roots and not report.attention, summary(report)
+    assert _grade_row(out)["score"] == 0.0

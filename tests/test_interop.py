@@ -433,3 +433,32 @@ def test_a_long_text_is_stored_in_pieces_excel_accepts(text: str) -> None:
     pieces = re.findall(r'"((?:[^"]|"")*)"', formula)
     assert all(len(p.replace('""', '"')) <= TEXT_LIMIT for p in pieces)
     assert text_constant('"' + text.replace('"', '""') + '"') == text  # the older form
+
+
+def test_notes_are_written_in_runs_as_excel_writes_them(files: dict[str, Path]) -> None:
+    """ExcelJS reads a note's text only from ``<r><t>``: a plain ``<t>`` comes back empty."""
+    comments = parts(files["exercise"])["xl/comments1.xml"]
+    notes = ElementTree.fromstring(comments).findall(".//m:comment", NS)
+    assert notes and all(n.find("m:text/m:r/m:t", NS) is not None for n in notes)
+    assert all(n.find("m:text/m:t", NS) is None for n in notes)
+
+
+def test_an_exercise_saved_by_exceljs_is_still_to_do(tmp_path: Path) -> None:
+    """ExcelJS drops the recorded blanks and layout (text-constant names); the blanks' notes
+    survive, so the untouched hand-out still reads TO DO and scores nothing."""
+    node = shutil.which("node")
+    needs("Node.js", node)
+    needs("ExcelJS (npm ci --prefix tests/js)", (JS / "node_modules" / "exceljs").is_dir())
+    assert node is not None
+    hand_out = build_exercise(tmp_path / "ex.xlsx", EXERCISE)
+    saved = tmp_path / "exceljs.xlsx"
+    subprocess.run(
+        [node, str(JS / "save_workbook.js"), str(hand_out), str(saved)],
+        capture_output=True,
+        timeout=300,
+        check=True,
+    )
+    assert not recorded_todo(book(saved))  # ExcelJS dropped the record
+    before, after = verify_workbook(hand_out, variants=0), verify_workbook(saved, variants=0)
+    assert [c.cell for c in after.todo] == [c.cell for c in before.todo]
+    assert not after.roots and not after.attention

@@ -35,6 +35,7 @@ def same_as_openpyxl(path: Path) -> None:
     assert dict(ours.names) == dict(theirs.names)
     for mine, other in zip(ours.sheets, theirs.sheets, strict=True):
         assert set(mine.cells) == set(other.cells)
+        assert dict(mine.notes) == dict(other.notes)
         for at, cell in other.cells.items():
             if cell.formula is not None:
                 assert mine.cells[at].formula == cell.formula, at
@@ -265,3 +266,40 @@ def test_a_broken_worksheet_read_while_vetting_is_one_sentence(tmp_path: Path) -
     path.write_bytes(workbook('<row r="1"><c r="A1" t="s"><v>7</v></c></row>', strings=""))
     with pytest.raises(InputFileError, match=r"could not be read .*shared string 7"):
         read_checked(path)
+
+
+def test_notes_are_read_and_a_damaged_comments_part_only_loses_them(
+    article: Path, tmp_path: Path
+) -> None:
+    notes = read_book(article.read_bytes()).sheets[0].notes
+    assert notes["E2"].startswith("Net")  # the article's notes, by cell
+    with zipfile.ZipFile(article) as z:
+        parts = {i.filename: z.read(i.filename) for i in z.infolist()}
+    comments = next(n for n in parts if n.startswith("xl/comments"))
+    parts[comments] = parts[comments].replace(b"<comments", b"<comments q:x='1'", 1)
+    damaged = tmp_path / "damaged.xlsx"
+    with zipfile.ZipFile(damaged, "w") as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+    book = read_book(damaged.read_bytes())
+    assert book.sheets[0].notes == {} and book.sheets[0].cells
+    assert verify_workbook(damaged, variants=0).ok
+
+
+def test_notes_are_parsed_only_for_an_exercise_that_lost_its_record(
+    article: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sheetgen.teacher.exercise import build_exercise
+    from sheetgen.workbook.book import LazyNotes
+
+    hand_out = build_exercise(tmp_path / "ex.xlsx")
+    looked: list[str] = []
+
+    def refuse(_notes: LazyNotes, key: str) -> str:
+        looked.append(key)
+        raise KeyError(key)
+
+    monkeypatch.setattr(LazyNotes, "__getitem__", refuse)
+    assert verify_workbook(article, variants=0).ok  # notes on every cell, none a "To do" mark
+    assert verify_workbook(hand_out, variants=0).todo  # its record of blanks is enough
+    assert looked == []

@@ -16,7 +16,8 @@
   is given the reference's value in memory (the file is never touched) and each suspect's own
   formula (see :func:`suspects`) is evaluated again: a cell right for the numbers it was
   handed but wrong from right inputs under other parameters is ``fragile``.
-- **Exercises.** An empty cell that an exercise left blank is ``todo``, not ``empty``; a cell
+- **Exercises.** An empty cell that an exercise left blank (recorded in the workbook or, where
+  an application dropped that record, marked by its "To do" note) is ``todo``, not ``empty``; a cell
   whose only fault is that a blank it reads is still to do is ``waiting`` (it would be right with
   that blank filled in: the same what-if test as for inherited cells); every checked cell the
   exercise handed out already filled is ``context`` (reported, never scored).
@@ -35,9 +36,10 @@ from typing import Any
 
 from .. import a1
 from ..engine.evaluate import CellError, Evaluator, Ref, Value, compile_formula
-from ..layouts.layout import TODO_NAME, CellSpec, Layout
+from ..errors import shown
+from ..layouts.layout import TODO_NAME, TODO_NOTE, CellSpec, Layout
 from ..maths.neuron import describe, kind_of, round_significant
-from ..workbook.book import Book, Sheet, text_constant
+from ..workbook.book import Book, LazyNotes, Sheet, text_constant
 from . import show
 from .judge import reference_for, tolerance
 from .results import CellResult
@@ -82,7 +84,8 @@ def diagnose(
     book = Book.of(book)
     ws = book.sheet(sheet.title) or Sheet(sheet.title, {})
     graph = _Graph(ev, ws.title)
-    todo = frozenset(layout.current(at) for at in recorded_todo(book))
+    recorded = recorded_todo(book)
+    todo = frozenset(layout.current(at) for at in recorded) if recorded else noted_todo(ws, layout)
     specs = {c.at: c for c in layout.cells}
     cells = [_reclassify(c, ws, specs.get(c.cell), todo) for c in judged]
     n = VARIANTS if variants is None else variants
@@ -108,6 +111,25 @@ def diagnose(
 def recorded_todo(book: Book | Any) -> frozenset[str]:
     """The blanks an exercise recorded (``sheetgen.teacher.exercise``), or nothing otherwise."""
     return frozenset(a1.expand(text_constant(Book.of(book).name(TODO_NAME)) or ""))
+
+
+def noted_todo(sheet: Sheet, layout: Layout) -> frozenset[str]:
+    """The checked cells whose note is an exercise's "To do" mark, at their current addresses.
+
+    What marks the blanks when the recorded list is gone: applications that drop text-constant
+    defined names (a sheet copied to a new workbook in LibreOffice, ExcelJS) keep cell notes,
+    and a note moves with its cell. Excel may put its author's name on a line of its own first.
+    """
+    if isinstance(sheet.notes, LazyNotes) and not sheet.notes.mentions(TODO_NOTE):
+        return frozenset()  # the usual case, answered without parsing a note
+    return frozenset(
+        c.at
+        for c in layout.checked
+        if any(
+            line.strip().startswith(TODO_NOTE)
+            for line in sheet.notes.get(c.at, "").splitlines()[:2]
+        )
+    )
 
 
 def exercise_statuses(
@@ -656,7 +678,7 @@ def stale_cache_warning(path: Path, sheet: Sheet, cells: Sequence[CellResult]) -
         return None
     listed = "; ".join(differ[:5]) + ("; ..." if len(differ) > 5 else "")
     return (
-        f"Warning: the values saved in {path.name} are stale: {len(differ)} cell(s) show other "
+        f"Warning: the values saved in {shown(path)} are stale: {len(differ)} cell(s) show other "
         f"numbers than their formulas compute ({listed}). The verdicts above use the formulas; "
         "recalculate and save the file so that it shows them too."
     )

@@ -171,6 +171,10 @@ SPEC_NAME = "SHEETGEN_LAYOUT"
 TODO_NAME = "SHEETGEN_TODO"
 """The defined name under which an exercise records the cells it left blank (``"E2,F3"``)."""
 
+TODO_NOTE = "To do:"
+"""How the note on each blank of an exercise begins: the mark that survives applications which
+drop the defined names (a sheet copied to a new workbook, ExcelJS, Apple Numbers)."""
+
 
 def file_name(spec: str) -> str:
     """The file a layout is written to by default: the template's name, made safe for a file

@@ -25,7 +25,7 @@ from openpyxl.utils.cell import get_column_letter
 
 from ..check.results import CellResult, Report
 from ..engine.evaluate import Value
-from ..errors import UsageError
+from ..errors import InputFileError, UsageError, shown
 from ..workbook.safety import Limits, configured_limits, open_workbook, read_checked
 from ..writer.cached_values import sheet_parts, write_cached_values
 from ..writer.files import write_atomically
@@ -70,7 +70,13 @@ def annotate(
         cell.comment = Comment(comment(c), "sheetgen", width=360, height=150)
 
     def save(tmp: Path) -> None:
-        wb.save(tmp)
+        try:
+            wb.save(tmp)
+        except (ValueError, SyntaxError) as exc:  # lxml, when installed, refuses more than we do
+            raise InputFileError(
+                f"{shown(source)} could not be written back as a feedback copy "
+                f"({type(exc).__name__}: {exc})."
+            ) from exc
         write_cached_values(tmp, cached)  # which also tidies the package (save_workbook)
         keep_chart(source, tmp)
 
@@ -156,8 +162,8 @@ def note_sizes(path: Path) -> dict[tuple[str, str], tuple[float, float]]:
                     vml = _resolve(member, target.decode())
                     if vml in names and z.getinfo(vml).file_size < 50_000_000:
                         out.update(((title, at), size) for at, size in _shapes(z.read(vml)))
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError):
-        return {}
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, SyntaxError):
+        return {}  # XML parse errors (ElementTree's, or lxml's when installed) are SyntaxErrors
     return out
 
 

@@ -34,6 +34,7 @@ from ..errors import SheetgenError, UsageError
 from ..layouts.families import resolve_layout
 from ..layouts.layout import Layout
 from ..maths.neuron import describe
+from .cells import class_cell
 
 if TYPE_CHECKING:
     from .grade import ClassReport, Graded
@@ -53,12 +54,12 @@ def heat_counts(result: ClassReport) -> tuple[dict[str, int], dict[str, int], in
     same = [r for r in reports if (r.spec or r.layout) == common]
     wrong: Counter[str] = Counter()
     todo: Counter[str] = Counter()
-    for r in same:
+    for r in same:  # counted where the builder put each cell, wherever the learner moved it
         for c in r.cells:
             if c.status == "todo":
-                todo[c.cell] += 1
+                todo[class_cell(r, c)] += 1
             elif not c.ok and not c.pending and c.graded:
-                wrong[c.cell] += 1
+                wrong[class_cell(r, c)] += 1
     return dict(wrong), dict(todo), len(same)
 
 
@@ -191,9 +192,10 @@ def _common_roots(result: ClassReport) -> str:
         if g.report is None:
             continue
         for c in g.report.roots:
-            counts[c.cell] += 1
-            example.setdefault(c.cell, c)
-            formulas.setdefault(c.cell, Counter())[c.formula or c.holds] += 1
+            at = class_cell(g.report, c)  # the built address: moved tables count together
+            counts[at] += 1
+            example.setdefault(at, c)
+            formulas.setdefault(at, Counter())[c.formula or c.holds] += 1
     if not counts:
         return "<p>No root causes: every readable workbook is right or unfinished.</p>"
     lines = [

@@ -2,7 +2,8 @@
 
 The answer key is the ordinary build with the same parameters. The blanks are recorded in the
 workbook (defined name ``SHEETGEN_TODO``) so that ``verify`` can tell "still to do" from "the
-learner emptied it", and each blank keeps the cell's note as a hint. ``seed`` gives every
+learner emptied it", and each blank keeps the cell's note as a hint; that note begins "To do:",
+which marks the blanks where an application dropped the defined name. ``seed`` gives every
 learner their own parameters, reproducibly, so answers cannot be copied from a neighbour.
 """
 
@@ -22,7 +23,7 @@ from openpyxl.workbook.workbook import Workbook
 from .. import a1
 from ..errors import UsageError
 from ..layouts.families import resolve_layout
-from ..layouts.layout import TODO_NAME, Layout
+from ..layouts.layout import TODO_NAME, TODO_NOTE, Layout
 from ..maths.neuron import describe, round_significant
 from ..workbook.book import text_formula
 from ..writer.build import build_workbook, parameters
@@ -143,7 +144,7 @@ def exercise_workbook(
         cell.fill = _TODO_FILL
         meaning = f"Compute {describe(spec.quantity or '')}."
         hint = (spec.note or meaning) if hints else meaning
-        cell.comment = Comment(f"To do: {hint}", "sheetgen", width=260, height=70)
+        cell.comment = Comment(f"{TODO_NOTE} {hint}", "sheetgen", width=260, height=70)
     todo_text = text_formula(a1.compact(todo))
     wb.defined_names[TODO_NAME] = DefinedName(TODO_NAME, attr_text=todo_text)
     return wb

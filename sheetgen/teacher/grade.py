@@ -39,10 +39,11 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from ..check.verify import CellResult, Report, verify_workbook
-from ..errors import InputFileError, SheetgenError, UsageError
+from ..errors import InputFileError, SheetgenError, UsageError, shown
 from ..report.render import JUnitEntry, json_text, to_dict, to_junit
 from ..report.render import summary as report_summary
-from ..writer.files import shown, write_atomically
+from ..writer.files import write_atomically
+from .cells import class_cell
 from .roster import LEARNER_ID, LEARNER_NAME, SEED, Learner, read_roster, recorded_identity
 
 if TYPE_CHECKING:
@@ -531,7 +532,7 @@ class ClassReport:
             mean = sum(r["score"] for r in readable) / len(readable)
             lines.append(f"Mean score of the readable workbooks: {mean:.1f}%.")
         common = Counter(
-            c.cell for g in self.graded if g.report for c in g.report.roots
+            class_cell(g.report, c) for g in self.graded if g.report for c in g.report.roots
         ).most_common(5)
         if common:
             shown = ", ".join(f"{cell} ({n})" for cell, n in common)
@@ -554,8 +555,15 @@ class ClassReport:
         rows = self.rows()
         readable = [r["score"] for r in rows if r["status"] != "unreadable"]
         counts = Counter(r["status"] for r in rows)
-        roots = Counter(c.cell for g in self.graded if g.report for c in g.report.roots)
-        meaning = {c.cell: c.meaning for g in self.graded if g.report for c in g.report.roots}
+        roots = Counter(
+            class_cell(g.report, c) for g in self.graded if g.report for c in g.report.roots
+        )
+        meaning = {
+            class_cell(g.report, c): c.meaning
+            for g in self.graded
+            if g.report
+            for c in g.report.roots
+        }
         return {
             "workbooks": len(rows),
             "ok": counts["ok"],

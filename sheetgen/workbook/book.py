@@ -11,7 +11,7 @@ already holds one can hand it to :class:`sheetgen.engine.evaluate.Evaluator` or
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,6 +46,42 @@ class Cell:
     formula: str | None = None
 
 
+class LazyNotes(Mapping[str, str]):
+    """Cell notes by coordinate, parsed from their XML (``parse``) the first time they are
+    looked at: parsing costs as much as a fifth of reading a small workbook, and only an
+    exercise that lost its record of blanks needs them. :meth:`mentions` answers without
+    parsing."""
+
+    def __init__(self, parts: Sequence[bytes], parse: Callable[[bytes], dict[str, str]]) -> None:
+        self._parts = tuple(parts)
+        self._parse = parse
+        self._notes: dict[str, str] | None = None
+
+    def mentions(self, text: str) -> bool:
+        """Whether ``text`` occurs in the notes' XML as written: False means no note holds it
+        (a note whose text is split across formatting runs may hold it and still say False
+        only where the split falls inside ``text``)."""
+        wanted = text.encode()
+        return any(wanted in part for part in self._parts)
+
+    def _all(self) -> dict[str, str]:
+        if self._notes is None:
+            notes: dict[str, str] = {}
+            for part in self._parts:
+                notes.update(self._parse(part))
+            self._notes = notes
+        return self._notes
+
+    def __getitem__(self, key: str) -> str:
+        return self._all()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+
 @dataclass(frozen=True)
 class Sheet:
     """A worksheet's title, its cells by upper-case coordinate, and its own defined names."""
@@ -54,6 +90,9 @@ class Sheet:
     cells: Mapping[str, Cell]
     names: Mapping[str, str] = field(default_factory=dict)
     """Names scoped to this sheet (``localSheetId``), as written: name -> ``Sheet!$B$1``."""
+    notes: Mapping[str, str] = field(default_factory=dict)
+    """Each cell's note (comment) text by coordinate (a :class:`LazyNotes` from the reader):
+    an exercise's "To do" marks survive applications that drop its defined names."""
 
     def value(self, at: str) -> Value:
         cell = self.cells.get(at)
@@ -147,7 +186,12 @@ def _from_openpyxl(wb: Any) -> Book:
                 cells[cell.coordinate] = converted
         local = getattr(ws, "defined_names", {}) or {}
         names = {n: str(getattr(d, "attr_text", "")) for n, d in local.items()}
-        sheets.append(Sheet(ws.title, cells, names))
+        notes = {
+            c.coordinate: str(c.comment.text)
+            for c in list(ws._cells.values())
+            if c.comment is not None
+        }
+        sheets.append(Sheet(ws.title, cells, names, notes))
     names = {n: str(getattr(d, "attr_text", "")) for n, d in wb.defined_names.items()}
     return Book(tuple(sheets), names)
 

@@ -134,6 +134,11 @@ class ContentCapture:
         self.paragraphs: list[list[str]] | None = None
         self.in_paragraph = 0  # depth of the open text:p, or 0
         self.text_skip = 0
+        # The cell's note (office:annotation): its depth, the depth of its open text:p, its text.
+        self.note_depth = 0
+        self.note_paragraph = 0
+        self.note: list[str] = []
+        self.notes: dict[str, str] = {}
 
     # --- events (local names, attributes by qualified name)
 
@@ -177,6 +182,10 @@ class ContentCapture:
                 self.in_paragraph = 0
             elif depth == self.text_skip:
                 self.text_skip = 0
+            elif depth == self.note_paragraph:
+                self.note_paragraph = 0
+            elif depth == self.note_depth:
+                self.note_depth = 0
             return
         if self.title is None:
             return
@@ -186,7 +195,9 @@ class ContentCapture:
             self._close_sheet()
 
     def text(self, data: str) -> None:
-        if self.in_paragraph and not self.text_skip and self.paragraphs is not None:
+        if self.note_paragraph:
+            self.note.append(data)
+        elif self.in_paragraph and not self.text_skip and self.paragraphs is not None:
             self.paragraphs[-1].append(data)
 
     # --- document
@@ -229,12 +240,13 @@ class ContentCapture:
         self.linked = False
         self.cells = {}
         self.local_names = {}
+        self.notes = {}
         self.row = 0
         self.max_row = self.max_column = 0
 
     def _close_sheet(self) -> None:
         if not self.linked and self.title is not None:
-            self.sheets.append(Sheet(self.title, self.cells, self.local_names))
+            self.sheets.append(Sheet(self.title, self.cells, self.local_names, self.notes))
         self.title = None
 
     def _in_sheet(self, local: str, attrs: dict[str, str], depth: int) -> None:
@@ -252,6 +264,8 @@ class ContentCapture:
             )
             self.paragraphs = None
             self.in_paragraph = self.text_skip = 0
+            self.note_depth = self.note_paragraph = 0
+            self.note = []
         elif local in _ROW_GROUPS or local == "named-expressions":
             pass
         elif local in _NAMES:
@@ -266,6 +280,12 @@ class ContentCapture:
             self.skip = depth
 
     def _cell_content(self, local: str, attrs: dict[str, str], depth: int) -> None:
+        if self.note_depth:  # a note's paragraphs are its text; its author and date are not
+            if local == "p" and not self.note_paragraph:
+                if self.note:
+                    self.note.append("\n")
+                self.note_paragraph = depth
+            return
         if self.in_paragraph:
             if self.text_skip:
                 return
@@ -291,6 +311,8 @@ class ContentCapture:
             self.in_paragraph = depth
         elif local == "cell-range-source":
             self.facts.links.append(attrs.get("xlink:href", "another file"))
+        elif local == "annotation":
+            self.note_depth = depth
         else:
             if local == "event-listener":
                 self.facts.event_listeners = True
@@ -302,6 +324,9 @@ class ContentCapture:
         first = self.column + 1
         self.column += repeat
         self.cell_depth = 0
+        if self.note:
+            self.notes[a1.name(self.row + 1, first)] = "".join(self.note)
+            self.note = []
         cell = self._cell(attrs)
         if cell is None:
             return

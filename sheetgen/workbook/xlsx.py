@@ -34,7 +34,7 @@ from collections.abc import Callable, Mapping
 from xml.parsers import expat
 
 from .. import a1
-from .book import Book, Cell, CellError, Sheet, Value
+from .book import Book, Cell, CellError, LazyNotes, Sheet, Value
 
 _MAIN = (
     "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
@@ -56,11 +56,18 @@ def reads(part: str) -> bool:
     openpyxl keep relationships, the workbook, its shared strings and its worksheets.
 
     ``sheetgen.workbook.safety`` vets the XML of these parts only (styles, drawings, charts and
-    comments are never parsed, so only their sizes are checked); a file whose relationships
-    point elsewhere is refused rather than read unvetted.
+    comments are never scanned, so only their sizes are checked and their bytes searched for
+    DTDs and entities); a file whose relationships point elsewhere is refused rather than read
+    unvetted. Cell notes are parsed only when they are needed
+    (:class:`~sheetgen.workbook.book.LazyNotes`), by an expat that refuses DTDs too, and only
+    from a part of at most ``MAX_NOTES_BYTES``.
     """
     low = part.lower()
     return low.endswith(".rels") or low in _PARTS or low.startswith("xl/worksheets/")
+
+
+MAX_NOTES_BYTES = 8_000_000
+"""A comments part larger than this is left unread: its notes are a hint, never required."""
 
 
 _PARTS = frozenset({"[content_types].xml", "xl/workbook.xml", "xl/sharedstrings.xml"})
@@ -125,6 +132,23 @@ class _Package:
             _parse(self.read(part), capture.start_named, capture.end_named, capture.text)
         return capture.cells(strings)
 
+    def notes(self, worksheet: str) -> LazyNotes:
+        """The worksheet's cell notes, parsed when first looked at; none where its comments
+        part is missing, large or not where Excel, LibreOffice and openpyxl keep it."""
+        parts = []
+        for kind, target in self.rels(worksheet).values():
+            name = self.names.get(target.lower())
+            low = target.lower()
+            if (
+                kind.endswith("/comments")
+                and name is not None
+                and low.startswith("xl/comments")
+                and low.endswith(".xml")
+                and self.zf.getinfo(name).file_size <= MAX_NOTES_BYTES
+            ):
+                parts.append(self.zf.read(name))
+        return LazyNotes(parts, _comments)
+
     def book(self) -> Book:
         office = [t for kind, t in self.rels("").values() if kind.endswith("/officeDocument")]
         workbook = office[0] if office else "xl/workbook.xml"
@@ -144,7 +168,7 @@ class _Package:
             if not kind.endswith("/worksheet"):
                 continue  # chart sheets, dialog sheets, dangling ids: no cells to verify
             local = {n: text for n, scope, text in names if scope == str(index)}
-            sheets.append(Sheet(title, self.worksheet(target, strings), local))
+            sheets.append(Sheet(title, self.worksheet(target, strings), local, self.notes(target)))
         glob = {n: text for n, scope, text in names if scope is None}
         return Book(tuple(sheets), glob)
 
@@ -245,6 +269,53 @@ def _shared_strings(data: bytes) -> list[str]:
 
     _parse(data, start, end, text)
     return strings
+
+
+def _comments(data: bytes) -> dict[str, str]:
+    """A comments part's notes: each ``<comment ref=...>``'s text, runs joined; none at all
+    for a part that is not well-formed (a prefix left unbound, say): still a workbook."""
+    try:
+        return _parse_comments(data)
+    except (expat.ExpatError, ReadError):
+        return {}
+
+
+def _parse_comments(data: bytes) -> dict[str, str]:
+    notes: dict[str, str] = {}
+    parts: list[str] = []
+    ref: str | None = None
+    depth_rph = 0
+    in_t = False
+
+    def start(name: str, attrs: dict[str, str]) -> None:
+        nonlocal ref, depth_rph, in_t
+        local = _local(name)[1]
+        if local == "comment":
+            ref = attrs.get("ref", "").replace("$", "").upper()
+            parts.clear()
+        elif local == "rPh":
+            depth_rph += 1
+        elif local == "t" and not depth_rph and ref is not None:
+            in_t = True
+
+    def end(name: str) -> None:
+        nonlocal ref, depth_rph, in_t
+        local = _local(name)[1]
+        if local == "comment" and ref is not None:
+            if a1.within(ref):
+                notes[ref] = "".join(parts)
+            ref = None
+        elif local == "rPh":
+            depth_rph -= 1
+        elif local == "t":
+            in_t = False
+
+    def text(data: str) -> None:
+        if in_t:
+            parts.append(data)
+
+    _parse(data, start, end, text)
+    return notes
 
 
 # The worksheet elements the reader acts on, by the name expat reports ("namespace}local").

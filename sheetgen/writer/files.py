@@ -29,15 +29,9 @@ import secrets
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from ..errors import OutputExistsError, UsageError
+from ..errors import OutputExistsError, UsageError, shown
 
 WORKBOOK_SUFFIXES = (".xlsx",)
-
-
-def shown(path: Path | str) -> str:
-    """The path as the user gave it, printable (non-UTF-8 bytes of a name as ``\\xNN``)."""
-    text = os.fspath(path)
-    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def _refusal(path: Path | str, exc: OSError) -> UsageError:

@@ -5,7 +5,10 @@ shapes at ``xl/drawings/commentsDrawing1.vml``, absolute relationship targets
 (``/xl/drawings/drawing1.xml``), a drawing in the default namespace (``<wsDr>``) and an empty
 ``<workbookProtection/>``. Excel, LibreOffice and Gnumeric accept that; ExcelJS 4.4 does not
 (it looks for ``xl/commentsN.xml``, ``xl/drawings/vmlDrawingN.vml``, targets relative to the
-part, and ``xdr:``-prefixed drawings), and Gnumeric warns about the empty element. XlsxWriter,
+part, and ``xdr:``-prefixed drawings, and it reads a note's text only from formatting runs,
+``<text><r><t>``, so openpyxl's plain ``<text><t>`` comes back empty: the hints, and the "To
+do" marks an exercise's blanks are known by once ExcelJS has dropped the defined names), and
+Gnumeric warns about the empty element. XlsxWriter,
 whose output is compared with files Excel saved, writes the layout below; :func:`tidy_parts`
 rewrites ours to match it, leaving every part's meaning as it was.
 """
@@ -38,6 +41,8 @@ _RENAMES = (
     (re.compile(r"^xl/comments/comment(\d+)\.xml$"), r"xl/comments\1.xml"),
     (re.compile(r"^xl/drawings/commentsDrawing(\d+)\.vml$"), r"xl/drawings/vmlDrawing\1.vml"),
 )
+_PLAIN_NOTE = re.compile(rb"<text>(<t(?:\s[^>]*)?>[^<]*</t>)</text>")
+"""A note's text as one plain ``<t>`` (openpyxl's way), put into a run as Excel writes it."""
 _HEADER = b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 
 
@@ -76,6 +81,8 @@ def tidy_parts(parts: Mapping[str, bytes]) -> dict[str, bytes]:
             data = data.replace(b"<workbookProtection/>", b"")
         elif re.fullmatch(r"xl/(drawings|charts)/[^/]+\.(xml|vml)", name):
             data = _prefixed(data)
+        elif re.fullmatch(r"xl/comments\d+\.xml", new):
+            data = _PLAIN_NOTE.sub(rb"<text><r>\1</r></text>", data)
         out[new] = data
     return out
 

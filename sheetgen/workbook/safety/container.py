@@ -38,24 +38,34 @@ _METHOD_NAMES: Final = {
 }
 
 
-def not_a_zip_message(label: str, data: bytes) -> str:
+def not_a_zip_message(label: str, data: bytes, accepted: Iterable[str] = ("xlsx",)) -> str:
+    """The sentence for a file that is no zip archive, naming what the command reads
+    (``accepted``: the container kinds, as for ``vet._vet``)."""
+    reads_ods = "ods" in accepted
+    wanted = "an .xlsx, .xlsm or .ods workbook" if reads_ods else "an .xlsx or .xlsm workbook"
     if data.startswith(_CFB_MAGIC):
         return (
             f"{label} is password-protected (encrypted) or an old .xls workbook; "
             "save it as an unprotected .xlsx workbook and try again."
         )
     if not data:
-        return f"{label} is empty, not an .xlsx workbook."
+        return f"{label} is empty, not {wanted}."
     if data.startswith(_EMPTY_ZIP_MAGIC):
-        return f"{label} is an empty zip archive, not an .xlsx workbook."
+        return f"{label} is an empty zip archive, not {wanted}."
     if data.startswith(b"%PDF"):
-        return f"{label} is a PDF document, not an .xlsx workbook."
+        return f"{label} is a PDF document, not {wanted}."
     head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if head[:1] == b"<" and b"office:document" in head and b"opendocument" in head:
+        remedy = "an .ods spreadsheet" if reads_ods else "an .xlsx workbook"
+        return (
+            f"{label} is a flat OpenDocument file (.fods), which sheetgen does not read; "
+            f"save it as {remedy} (File > Save As) and try again."
+        )
     if head[:1] == b"<":
-        return f"{label} is an XML or HTML file, not an .xlsx workbook."
+        return f"{label} is an XML or HTML file, not {wanted}."
     if head and all(32 <= b < 127 or b in b"\t\r\n" for b in head[:512]):
-        return f"{label} is a text file (CSV?), not an .xlsx workbook."
-    return f"{label} is not an .xlsx workbook (it is not a zip archive)."
+        return f"{label} is a text file (CSV?), not {wanted}."
+    return f"{label} is not {wanted} (it is not a zip archive)."
 
 
 def central_directory_records(data: bytes) -> int | None:

@@ -54,7 +54,7 @@ def _vet(
     """
     label = file_label(path)
     if not data.startswith(ZIP_MAGIC):
-        message = not_a_zip_message(label, data)
+        message = not_a_zip_message(label, data, readings or ("xlsx",))
         raise InputFileError(message)
     records = central_directory_records(data)
     if records is not None and records > limits.max_entries:
