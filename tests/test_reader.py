@@ -18,7 +18,7 @@ import pytest
 
 from sheetgen.check.verify import verify_workbook
 from sheetgen.engine.evaluate import Evaluator
-from sheetgen.workbook.book import Book, Cell, CellError
+from sheetgen.workbook.book import Book, Cell, CellError, stored_cells
 from sheetgen.workbook.xlsx import ReadError, read_book, shift
 
 GOLDEN = Path(__file__).parent / "golden" / "single_neuron.libreoffice.xlsx"
@@ -303,3 +303,18 @@ def test_notes_are_parsed_only_for_an_exercise_that_lost_its_record(
     assert verify_workbook(article, variants=0).ok  # notes on every cell, none a "To do" mark
     assert verify_workbook(hand_out, variants=0).todo  # its record of blanks is enough
     assert looked == []
+
+
+def test_book_of_reads_only_the_stored_cells_of_a_sparse_sheet() -> None:
+    """Walking the box A1:XFD1048576 would make 17 billion cells; Book.of must not, and must
+    leave the caller's workbook as it was."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws["A1"] = 2
+    ws["XFD1048576"] = "=A1*3"
+    ws["XFD1048576"].comment = openpyxl.comments.Comment("far", "me")
+    sheet = Book.of(wb).sheets[0]
+    assert dict(sheet.cells) == {"A1": Cell(2.0), "XFD1048576": Cell(None, "=A1*3")}
+    assert dict(sheet.notes) == {"XFD1048576": "far"}
+    assert sorted(stored_cells(ws)) == [(1, 1), (1048576, 16384)]

@@ -175,22 +175,40 @@ def formula_text(cell_value: object) -> str | None:
     return None
 
 
+def stored_cells(ws: Any) -> Mapping[tuple[int, int], Any]:
+    """The cells an openpyxl worksheet holds, by ``(row, column)``; the empty ones between are
+    not made. Read it, never change it.
+
+    openpyxl 3.1 has no public way to visit only the cells a sheet holds. ``iter_rows``,
+    ``rows``, ``columns`` and ``values`` (``values_only`` too) all call ``ws.cell`` for every
+    coordinate from ``min_row``/``min_col`` to ``max_row``/``max_col``, and ``ws.cell``
+    *creates and stores* each missing cell. Measured here: a sheet with A1 and ALL1000 (the
+    1,000,000-cell box ``max_sheet_area`` allows) takes 10 s and 226 MB to walk and is left
+    holding 1,000,000 cells (a workbook handed to ``Book.of`` by a caller, or about to be
+    saved, would change); one cell at XFD1048576 would mean 17 billion. A guard on the box
+    size would still create the cells and would refuse sheets a stored-cells walk reads at
+    once. ``ReadOnlyWorksheet`` streams but pads every row to ``max_col`` and has no comments.
+    So this reads openpyxl's private ``ws._cells`` (its ``{(row, column): Cell}`` store,
+    unchanged through 3.1.x, which ``pyproject.toml`` pins), in this one place.
+    """
+    cells = getattr(ws, "_cells", None)
+    if not isinstance(cells, dict):
+        raise TypeError(f"expected an openpyxl 3.1 worksheet, not {type(ws).__name__}")
+    return cells
+
+
 def _from_openpyxl(wb: Any) -> Book:
     sheets = []
     for ws in wb.worksheets:
+        stored = list(stored_cells(ws).values())
         cells = {}
-        # ws._cells holds only the cells the file has: iter_rows() would create the whole box.
-        for cell in list(ws._cells.values()):
+        for cell in stored:
             converted = _openpyxl_cell(cell)
             if converted is not None:
                 cells[cell.coordinate] = converted
         local = getattr(ws, "defined_names", {}) or {}
         names = {n: str(getattr(d, "attr_text", "")) for n, d in local.items()}
-        notes = {
-            c.coordinate: str(c.comment.text)
-            for c in list(ws._cells.values())
-            if c.comment is not None
-        }
+        notes = {c.coordinate: str(c.comment.text) for c in stored if c.comment is not None}
         sheets.append(Sheet(ws.title, cells, names, notes))
     names = {n: str(getattr(d, "attr_text", "")) for n, d in wb.defined_names.items()}
     return Book(tuple(sheets), names)

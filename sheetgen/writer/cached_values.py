@@ -40,10 +40,10 @@ from xml.etree import ElementTree  # only ever parses the file we have just writ
 from openpyxl.cell.cell import Cell
 from openpyxl.utils.cell import get_column_letter, range_boundaries
 from openpyxl.workbook.workbook import Workbook
-from openpyxl.worksheet.worksheet import Worksheet
 
 from .. import a1
 from ..layouts.layout import CellSpec, Layout
+from ..workbook.book import stored_cells
 from .charts import cache_series
 from .package import tidy_parts, write_parts
 
@@ -86,7 +86,7 @@ def formula_values(
     out: dict[str, dict[str, Value]] = {}
     rest = []
     for ws in wb.worksheets:
-        cells = _existing_cells(ws)
+        cells: list[Cell] = list(stored_cells(ws).values())
         known: dict[str, float] = {}
         unknowable: set[str] = set()
         if layout is not None and ws.title == layout.sheet:
@@ -107,14 +107,6 @@ def formula_values(
         for (sheet, ref), value in Evaluator(wb).evaluate(rest).items():
             out[sheet][ref] = value
     return out
-
-
-def _existing_cells(ws: Worksheet) -> list[Cell]:
-    """The cells ``ws`` holds, without making the empty ones in between (``iter_rows`` does)."""
-    cells = getattr(ws, "_cells", None)  # openpyxl's own {(row, column): Cell}
-    if isinstance(cells, dict):
-        return list(cells.values())
-    return [cell for row in ws.iter_rows() for cell in row]
 
 
 def reference_values(

@@ -19,6 +19,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from .. import a1
 from ..layouts.layout import ChartSpec, SeriesSpec
+from ..workbook.book import stored_cells
 
 _COLOURS = ("1F4E79", "C0392B", "000000", "00B050", "ED7D31", "7030A0")
 """Colours in series order: dark blue, red, black, green, orange, purple."""
@@ -98,7 +99,7 @@ def _numbers(ws: Worksheet, formula: str, values: Mapping[str, object]) -> NumDa
     c1, r1, c2, r2 = a1.bounds(formula.rpartition("!")[2])
     assert c1 and r1 and c2 and r2  # a chart's series is a block of cells, never whole rows
     spots = [(r, c) for r in range(r1, r2 + 1) for c in range(c1, c2 + 1)]
-    written = getattr(ws, "_cells", {})  # openpyxl's {(row, column): Cell}; ws[ref] would add one
+    written = stored_cells(ws)  # ws[ref] would add a cell to the sheet being saved
     points = []
     for i, (r, c) in enumerate(spots):
         ref = a1.name(r, c)
