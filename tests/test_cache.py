@@ -9,7 +9,9 @@ or a formula changed after building) gets the engine's value instead.
 
 from __future__ import annotations
 
+import re
 import tomllib
+import zipfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -24,8 +26,9 @@ from sheetgen.errors import UsageError
 from sheetgen.layouts.families import model_for, resolve_layout
 from sheetgen.layouts.layout import Layout, parse_layout, templates_dir
 from sheetgen.maths.models import Reference
+from sheetgen.workbook.book import CellError
 from sheetgen.writer.build import build_workbook, parameters
-from sheetgen.writer.cached_values import save_with_cached_values
+from sheetgen.writer.cached_values import save_with_cached_values, write_cached_values
 
 FAMILIES = [
     "single_neuron",
@@ -226,3 +229,61 @@ def test_where_the_sheet_overflows_the_cache_is_what_the_formulas_give(
         computed = engine[ref]
         assert saved[ref] == (computed if isinstance(computed, float) else str(computed)), ref
     assert not verify_workbook(path, variants=0).warnings
+
+
+def _prefixed(xml: bytes) -> bytes:
+    """The sheet part with the main namespace bound to the prefix ``x:`` instead of the default."""
+    body = re.sub(rb"<(/?)(?![?!])([A-Za-z]+)", rb"<\1x:\2", xml)
+    return body.replace(b'xmlns="http://schemas', b'xmlns:x="http://schemas', 1)
+
+
+@pytest.mark.parametrize("prefix", [False, True])
+def test_cached_values_are_written_into_the_cells_xml(tmp_path: Path, prefix: bool) -> None:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "S"
+    ws["A1"] = 'a"<&b'
+    for at, formula in [("B1", '=A1&"<x>"'), ("C1", "=1/0"), ("D1", "=1<2"), ("E1", "=2.5")]:
+        ws[at] = formula
+    ws["F1"] = "=E1"  # given no value: left uncached
+    ws["G1"] = "=A1"
+    path = tmp_path / "cached.xlsx"
+    wb.save(path)
+    if prefix:
+        with zipfile.ZipFile(path) as z:
+            parts = {n: z.read(n) for n in z.namelist()}
+        parts["xl/worksheets/sheet1.xml"] = _prefixed(parts["xl/worksheets/sheet1.xml"])
+        with zipfile.ZipFile(path, "w") as z:
+            for name, data in parts.items():
+                z.writestr(name, data)
+    values: dict[str, Value] = {
+        "A1": 3.0,  # not a formula cell (an inline string): left as it is
+        "B1": 'a"<&b<x>',
+        "C1": CellError("#DIV/0!"),
+        "D1": True,
+        "E1": 2.5,
+        "G1": 'a"<&b',
+    }
+    write_cached_values(path, {"S": values})
+    cached = openpyxl.load_workbook(path, data_only=True)["S"]
+    assert [cached[at].value for at in ("A1", "B1", "C1", "D1", "E1", "F1", "G1")] == [
+        'a"<&b',
+        'a"<&b<x>',
+        "#DIV/0!",
+        True,
+        2.5,
+        None,
+        'a"<&b',
+    ]
+    formulas = openpyxl.load_workbook(path)["S"]
+    assert [formulas[at].value for at in ("B1", "C1", "D1", "E1", "F1")] == [
+        '=A1&"<x>"',
+        "=1/0",
+        "=1<2",
+        "=2.5",
+        "=E1",
+    ]
+    with zipfile.ZipFile(path) as z:
+        sheet = z.read("xl/worksheets/sheet1.xml")
+    assert sheet.count(b"<x:v>" if prefix else b"<v>") == 5

@@ -36,6 +36,7 @@ from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 from xml.etree import ElementTree  # only ever parses the file we have just written
+from xml.parsers import expat  # only ever parses the file we have just written
 
 from openpyxl.cell.cell import Cell
 from openpyxl.utils.cell import get_column_letter, range_boundaries
@@ -55,14 +56,6 @@ _NS = {
     "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
     "p": "http://schemas.openxmlformats.org/package/2006/relationships",
 }
-
-# A formula cell as openpyxl writes it: <c r="E2" ...><f>...</f><v/></c> (or <v></v>, or no <v>).
-_FORMULA_CELL = re.compile(
-    rb'<c r="(?P<ref>[A-Z]{1,3}[0-9]{1,7})"(?P<attrs>[^>]*)>'
-    rb"(?P<f><f(?:[^>]*/>|[^>]*>.*?</f>))(?:<v\s*/>|<v>[^<]*</v>)?</c>",
-    re.S,
-)
-
 
 SAFE_MAGNITUDE = 700.0
 """Numbers no larger than this cannot overflow in a layout's formulas, which add, multiply,
@@ -228,18 +221,83 @@ def sheet_parts(files: Mapping[str, bytes]) -> dict[str, str]:
 
 
 def _cache_sheet(xml: bytes, values: Mapping[str, Value]) -> bytes:
-    def fill(match: re.Match[bytes]) -> bytes:
-        ref = match.group("ref").decode()
-        if ref not in values:
-            return match.group(0)
-        kind, text = _cached(values[ref])
-        attrs = re.sub(rb'\st="[^"]*"', b"", match.group("attrs"))
-        if kind:
-            attrs += f' t="{kind}"'.encode()
-        head = b'<c r="' + match.group("ref") + b'"' + attrs + b">"
-        return head + match.group("f") + b"<v>" + _escape(text).encode() + b"</v></c>"
+    """The sheet part ``xml`` with each formula cell named in ``values`` holding that value.
 
-    return _FORMULA_CELL.sub(fill, xml)
+    expat finds the cells; each such ``<c>`` element is written anew (its attributes but a
+    stale ``t``, its ``<f>`` as written, the new ``<v>``) and every other byte is kept as it
+    was, so namespaces, prefixes and the declaration stay exactly as openpyxl wrote them. It
+    is no slower to speak of than a byte regex (the 200-step 3-4-2 training sheet, 1.4 MB:
+    about +10% of its build) and, unlike one, follows attribute order, prefixes and nesting.
+    """
+    out, at = [], 0
+    for start, end, cell in _FormulaCells(xml, values).found:
+        out += [xml[at:start], cell]
+        at = end
+    out.append(xml[at:])
+    return b"".join(out)
+
+
+class _FormulaCells:
+    """Where in a sheet part each formula cell of ``values`` lies, and its new text: ``found``
+    holds ``(start, end, bytes)`` in document order. A cell is rewritten only when its children
+    are an ``<f>`` and perhaps a ``<v>``; any other cell is left alone. The ``<f>`` element is
+    kept byte for byte, from where expat saw it begin to where the ``<v>`` or ``</c>`` begins."""
+
+    def __init__(self, xml: bytes, values: Mapping[str, Value]) -> None:
+        self.xml, self.values = xml, values
+        self.found: list[tuple[int, int, bytes]] = []
+        self.depth = 0  # of the open element: the root <worksheet> is 1, a <c> in a <row> is 4
+        self.in_data = False  # in <sheetData>
+        self.cell: tuple[int, dict[str, str]] | None = None  # a cell of values: start, attributes
+        self.children: list[tuple[str, int]] = []  # the open cell's: local name, start
+        parser = expat.ParserCreate()
+        parser.ordered_attributes = True
+        parser.StartElementHandler = self.start
+        parser.EndElementHandler = self.end
+        self.parser = parser
+        parser.Parse(xml, True)
+
+    def start(self, name: str, attributes: list[str]) -> None:
+        self.depth += 1
+        if self.depth == 2:
+            self.in_data = name.rpartition(":")[2] == "sheetData"
+        elif self.depth == 4 and self.in_data and name.rpartition(":")[2] == "c":
+            pairs = _pairs(attributes)
+            if pairs.get("r") in self.values:
+                self.cell = (self.parser.CurrentByteIndex, pairs)
+                self.children = []
+        elif self.cell is not None and self.depth == 5:
+            self.children.append((name.rpartition(":")[2], self.parser.CurrentByteIndex))
+
+    def end(self, name: str) -> None:
+        self.depth -= 1
+        if self.depth == 3 and self.cell is not None:
+            self._rewrite(name, *self.cell)
+            self.cell = None
+
+    def _rewrite(self, name: str, start: int, pairs: dict[str, str]) -> None:
+        kinds = [kind for kind, _ in self.children]
+        if kinds not in (["f"], ["f", "v"]):
+            return
+        end_tag = self.parser.CurrentByteIndex  # where </c> begins
+        formula = self.xml[self.children[0][1] : self.children[1][1] if kinds[1:] else end_tag]
+        kind, text = _cached(self.values[pairs["r"]])
+        pairs.pop("t", None)
+        if kind:
+            pairs["t"] = kind
+        v_name = name.rpartition(":")[0] + ":v" if ":" in name else "v"
+        head = f"<{name}{_attributes(pairs)}>".encode()
+        tail = f"<{v_name}>{_escape(text)}</{v_name}></{name}>".encode()
+        self.found.append((start, self.xml.index(b">", end_tag) + 1, head + formula + tail))
+
+
+def _pairs(attributes: list[str]) -> dict[str, str]:
+    """expat's ordered attributes ``[name, value, name, value]`` as a dict, in that order."""
+    return dict(zip(attributes[::2], attributes[1::2], strict=True))
+
+
+def _attributes(pairs: Mapping[str, str]) -> str:
+    return "".join(f' {k}="{_escape(v).replace(chr(34), "&quot;")}"' for k, v in pairs.items())
 
 
 def _cached(value: Value) -> tuple[str, str]:
