@@ -88,7 +88,9 @@ def cache_series(ws: Worksheet, values: Mapping[str, object]) -> None:
     number (an exercise's blank, a formula left uncached) is left out of the
     cache, which the chart schema allows: the point count still covers the whole range.
     """
-    for chart in getattr(ws, "_charts", ()):  # openpyxl's list of the sheet's charts
+    # openpyxl 3.1 keeps the charts ``add_chart`` was given only in the private ``ws._charts``
+    # (its own writer reads them there); there is no public way to list a sheet's charts.
+    for chart in getattr(ws, "_charts", ()):
         for series in chart.series:
             for ref in (series.xVal.numRef if series.xVal else None, series.yVal.numRef):
                 if isinstance(ref, NumRef) and ref.f:
