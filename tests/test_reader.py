@@ -286,6 +286,32 @@ def test_notes_are_read_and_a_damaged_comments_part_only_loses_them(
     assert verify_workbook(damaged, variants=0).ok
 
 
+def test_a_note_joins_its_runs_and_leaves_phonetic_runs_and_stray_text_out(
+    article: Path, tmp_path: Path
+) -> None:
+    with zipfile.ZipFile(article) as z:
+        parts = {i.filename: z.read(i.filename) for i in z.infolist()}
+    comments = next(n for n in parts if n.startswith("xl/comments"))
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    parts[comments] = (
+        f'<comments xmlns="{main}"><authors><author>me</author></authors><commentList>'
+        '<comment ref="$e$2" authorId="0"><text><r><t xml:space="preserve">rich </t></r>'
+        "<r><t>note</t></r><rPh><t>phonetic</t></rPh></text></comment>"
+        "<t>stray</t>"
+        '<comment ref="B3" authorId="0"><text><t>plain</t></text></comment>'
+        '<comment ref="XFE1" authorId="0"><text><t>off the sheet</t></text></comment>'
+        "</commentList></comments>"
+    ).encode()
+    edited = tmp_path / "notes.xlsx"
+    with zipfile.ZipFile(edited, "w") as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+    assert dict(read_book(edited.read_bytes()).sheets[0].notes) == {
+        "E2": "rich note",
+        "B3": "plain",
+    }
+
+
 def test_notes_are_parsed_only_for_an_exercise_that_lost_its_record(
     article: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

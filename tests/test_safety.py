@@ -133,6 +133,25 @@ def test_refuses_when_defusedxml_is_off(valid: Path, monkeypatch: pytest.MonkeyP
     refused(valid, UnsafeFileError, "without defusedxml")
 
 
+@pytest.mark.parametrize(
+    ("exhaustion", "sentence"),
+    [(MemoryError, "needs more memory to load"), (RecursionError, "nested too deeply")],
+)
+def test_a_reader_running_out_is_one_unsafe_sentence(
+    valid: Path, monkeypatch: pytest.MonkeyPatch, exhaustion: type[Exception], sentence: str
+) -> None:
+    def exhausted(*_args: object, **_kwargs: object) -> None:
+        raise exhaustion
+
+    monkeypatch.setattr("sheetgen.workbook.safety.vet.read_book", exhausted)
+    monkeypatch.setattr(openpyxl, "load_workbook", exhausted)
+    for read in (read_checked, load_checked):
+        with pytest.raises(UnsafeFileError, match=sentence) as caught:
+            read(valid)
+        assert valid.name in str(caught.value)
+        assert caught.value.__cause__ is None
+
+
 # --------------------------------------------------------------------------- not a file
 
 

@@ -8,7 +8,7 @@ generated and hand-written layouts are validated and resolved by the same code.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .. import a1
@@ -42,6 +42,28 @@ def loss_formulas(name: str) -> tuple[str, str]:
         known = ", ".join(sorted(LOSS_FORMULAS))
         raise UsageError(f"Unknown loss {name!r} (known: {known}).")
     return LOSS_FORMULAS[name]
+
+
+@dataclass(frozen=True)
+class Functions:
+    """A spec's activation and loss, by name and as the cell formulas they stand for
+    (``act_out``, ``act_slope`` in ``{net}``/``{output}``; ``loss_value``, ``loss_slope`` in
+    ``{error}``)."""
+
+    activation: str
+    loss: str
+    act_out: str
+    act_slope: str
+    loss_value: str
+    loss_slope: str
+
+
+def functions(options: Mapping[str, str]) -> Functions:
+    """The activation and loss a spec's options name (tanh and half-squared unless set);
+    a usage error for one no sheet can compute."""
+    activation = options.get("activation", "tanh")
+    loss = options.get("loss", "half-squared")
+    return Functions(activation, loss, *activation_formulas(activation), *loss_formulas(loss))
 
 
 def at(column: int, row: int) -> str:
@@ -105,3 +127,16 @@ class Grid:
             origin=spec,
         )
         return replace(parsed, settings=dict(settings), spec=spec, charts=charts)
+
+
+@dataclass(frozen=True)
+class NetworkSheet:
+    """What every block of a network's sheet needs: its cells, its shape and its functions."""
+
+    g: Grid
+    sizes: tuple[int, ...]
+    fx: Functions
+
+    @property
+    def depth(self) -> int:
+        return len(self.sizes) - 1

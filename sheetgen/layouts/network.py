@@ -29,7 +29,7 @@ from ..maths.network import (
     target_name,
     weight,
 )
-from .grid import Grid, activation_formulas, loss_formulas
+from .grid import Grid, NetworkSheet, functions
 from .layout import Layout, generated_family
 
 DEFAULT_LAYERS = "2-3-1"
@@ -70,43 +70,19 @@ class _Columns:
 
 
 @dataclass(frozen=True)
-class _Net:
-    """What every block of a network sheet needs: its shape and the formulas it uses."""
+class _Net(NetworkSheet):
+    """A network sheet's shape and functions, and where its blocks' columns go."""
 
-    g: Grid
-    sizes: tuple[int, ...]
-    activation: str
-    loss: str
-    act_out: str
-    act_slope: str
-    loss_value: str
-    loss_slope: str
     cols: _Columns
-
-    @property
-    def depth(self) -> int:
-        return len(self.sizes) - 1
 
 
 @generated_family("network", OPTIONS)
 def network_layout(options: dict[str, str]) -> Layout:
     """The layout for ``network:layers=...``."""
     sizes = parse_layers(options.get("layers", DEFAULT_LAYERS))
-    activation = options.get("activation", "tanh")
-    loss = options.get("loss", "half-squared")
-    act_out, act_slope = activation_formulas(activation)
-    loss_value, loss_slope = loss_formulas(loss)
-    d = _Net(
-        Grid(),
-        sizes,
-        activation,
-        loss,
-        act_out,
-        act_slope,
-        loss_value,
-        loss_slope,
-        _Columns(max(sizes[:-1])),
-    )
+    fx = functions(options)
+    activation, loss = fx.activation, fx.loss
+    d = _Net(Grid(), sizes, fx, _Columns(max(sizes[:-1])))
     _parameters(d)
     row = 5
     for layer in range(1, d.depth + 1):
@@ -135,7 +111,7 @@ def network_layout(options: dict[str, str]) -> Layout:
 def _parameters(d: _Net) -> None:
     """The title, and the row of the network's inputs, targets and Tiny."""
     g, sizes = d.g, d.sizes
-    g.text(1, 1, f"Network {layers_text(sizes)} ({d.activation})", "label")
+    g.text(1, 1, f"Network {layers_text(sizes)} ({d.fx.activation})", "label")
     for i in range(1, sizes[0] + 1):
         g.text(1 + i, 2, f"Input {i}")
         g.input(1 + i, 3, input_name(i), f"Network input {i}. Edit it: everything below follows.")
@@ -216,11 +192,11 @@ def _neuron(d: _Net, layer: int, j: int, fwd: int) -> None:
         c.output,
         fwd,
         f"{n}.output",
-        "=" + d.act_out.replace("{net}", f"{{{n}.net}}"),
-        f"Output = {d.activation}(net).",
+        "=" + d.fx.act_out.replace("{net}", f"{{{n}.net}}"),
+        f"Output = {d.fx.activation}(net).",
     )
     g.value(c.bias, loc, f"local.{b}", 1.0, "d net / d bias = 1.")
-    slope = d.act_slope.replace("{net}", f"{{{n}.net}}").replace("{output}", f"{{{n}.output}}")
+    slope = d.fx.act_slope.replace("{net}", f"{{{n}.net}}").replace("{output}", f"{{{n}.output}}")
     g.formula(c.net, loc, f"local.{n}.net", "=" + slope, "d output / d net.")
     g.formula(
         c.bias, glo, f"global.{b}", f"={{global.{n}.net}}", "d loss / d bias = d loss / d net."
@@ -260,7 +236,7 @@ def _output_neuron(d: _Net, n: str, j: int, fwd: int) -> None:
         c.output,
         loc,
         f"local.{n}.output",
-        "=" + d.loss_slope.replace("{error}", f"{{{n}.error}}"),
+        "=" + d.fx.loss_slope.replace("{error}", f"{{{n}.error}}"),
         "d loss / d output (the loss's slope at this error).",
     )
     g.formula(
@@ -278,7 +254,7 @@ def _loss_row(d: _Net, row: int) -> int:
     g.notes = True
     g.text(1, row, "Loss:", "label")
     errors = [
-        d.loss_value.replace("{error}", f"{{{neuron(d.depth, j)}.error}}")
+        d.fx.loss_value.replace("{error}", f"{{{neuron(d.depth, j)}.error}}")
         for j in range(1, d.sizes[-1] + 1)
     ]
     g.formula(
@@ -286,7 +262,7 @@ def _loss_row(d: _Net, row: int) -> int:
         row,
         "loss",
         "=" + "+".join(errors),
-        f"Loss: the {d.loss} loss of every output's error, added.",
+        f"Loss: the {d.fx.loss} loss of every output's error, added.",
     )
     return row + 2
 
@@ -354,16 +330,16 @@ def _faux_row(
             col_of[n] + 1,
             row,
             f"{p}{n}.output",
-            "=" + d.act_out.replace("{net}", f"{{{p}{n}.net}}"),
+            "=" + d.fx.act_out.replace("{net}", f"{{{p}{n}.net}}"),
         )
     errs = []
     for k in range(1, sizes[-1] + 1):
         n = neuron(depth, k)
         if n not in moved:  # an output this parameter cannot move keeps its error
-            errs.append(d.loss_value.replace("{error}", f"{{{n}.error}}"))
+            errs.append(d.fx.loss_value.replace("{error}", f"{{{n}.error}}"))
             continue
         g.formula(col_err + k - 1, row, f"{p}{n}.error", f"={{{p}{n}.output}}-{{{target_name(k)}}}")
-        errs.append(d.loss_value.replace("{error}", f"{{{p}{n}.error}}"))
+        errs.append(d.fx.loss_value.replace("{error}", f"{{{p}{n}.error}}"))
     g.formula(col_loss, row, p + "loss", "=" + "+".join(errs), "Loss with the nudged parameter.")
     g.formula(
         col_loss + 1,

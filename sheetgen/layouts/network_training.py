@@ -35,7 +35,7 @@ from ..maths.network import (
 )
 from ..maths.training import amplification as amplified
 from ..maths.training import parse_rate, parse_steps, update_norm
-from .grid import Grid, activation_formulas, at, loss_formulas
+from .grid import Grid, NetworkSheet, at, functions
 from .layout import ChartSpec, Layout, SeriesSpec, generated_family
 
 OPTIONS = ("layers", "steps", "learning_rate", "activation", "loss")
@@ -81,23 +81,11 @@ def columns(sizes: Sequence[int]) -> list[tuple[str, str, str]]:
 
 
 @dataclass(frozen=True)
-class _Training:
-    """What every block of a network's training sheet needs: its shape, formulas and columns."""
+class _Training(NetworkSheet):
+    """A network's training sheet: its shape and functions, and its table's columns."""
 
-    g: Grid
-    sizes: tuple[int, ...]
-    activation: str
-    loss: str
-    act_out: str
-    act_slope: str
-    loss_value: str
-    loss_slope: str
     col: Mapping[str, int]  # each quantity's column (one per leaf of ``columns``)
     params: Sequence[str]  # the learnable parameters, in column order
-
-    @property
-    def depth(self) -> int:
-        return len(self.sizes) - 1
 
 
 @dataclass(frozen=True)
@@ -131,17 +119,13 @@ def network_training_layout(options: dict[str, str]) -> Layout:
     sizes = parse_layers(options["layers"])
     steps = parse_steps(options.get("steps", "50"))
     rate = parse_rate(options.get("learning_rate", str(DEFAULT_RATE)))
-    activation = options.get("activation", "tanh")
-    loss = options.get("loss", "half-squared")
-    act_out, act_slope = activation_formulas(activation)
-    loss_value, loss_slope = loss_formulas(loss)
+    fx = functions(options)
+    activation, loss = fx.activation, fx.loss
     cols = columns(sizes)
     _check_size(sizes, steps, len(cols))
     col = {leaf: c for c, (leaf, _, _) in enumerate(cols, start=2)}
     params = [name for name, _, _ in learnable(sizes)]
-    d = _Training(
-        Grid(), sizes, activation, loss, act_out, act_slope, loss_value, loss_slope, col, params
-    )
+    d = _Training(Grid(), sizes, fx, col, params)
     _data_and_start(d)
     _table_header(d, cols)
     for k in range(1, steps + 1):
@@ -189,7 +173,7 @@ def _check_size(sizes: tuple[int, ...], steps: int, width: int) -> None:
 def _data_and_start(d: _Training) -> None:
     """The title, the data row (inputs, targets, learning rate) and the starting parameters."""
     g, sizes = d.g, d.sizes
-    g.text(1, 1, f"Training network {layers_text(sizes)} ({d.activation})", "label")
+    g.text(1, 1, f"Training network {layers_text(sizes)} ({d.fx.activation})", "label")
     g.text(1, 3, "Data:", "label")
     c = 2
     for i in range(1, sizes[0] + 1):
@@ -256,15 +240,15 @@ def _forward(r: _StepRow) -> None:
             )
             r.put(
                 f"{n}.output",
-                "=" + d.act_out.replace("{net}", f"{{{s}{n}.net}}"),
-                f"Output = {d.activation}(net).",
+                "=" + d.fx.act_out.replace("{net}", f"{{{s}{n}.net}}"),
+                f"Output = {d.fx.activation}(net).",
             )
     errors = []
     for j in range(1, d.sizes[-1] + 1):
         n = neuron(d.depth, j)
         r.put(f"{n}.error", f"={{{s}{n}.output}}-{{{target_name(j)}}}", "Error = output - target.")
-        errors.append(d.loss_value.replace("{error}", f"{{{s}{n}.error}}"))
-    r.put("loss", "=" + "+".join(errors), f"The {d.loss} loss of every output's error, added.")
+        errors.append(d.fx.loss_value.replace("{error}", f"{{{s}{n}.error}}"))
+    r.put("loss", "=" + "+".join(errors), f"The {d.fx.loss} loss of every output's error, added.")
 
 
 def _backward(r: _StepRow) -> None:
@@ -276,7 +260,7 @@ def _backward(r: _StepRow) -> None:
             if layer == d.depth:
                 r.put(
                     f"global.{n}.output",
-                    "=" + d.loss_slope.replace("{error}", f"{{{s}{n}.error}}"),
+                    "=" + d.fx.loss_slope.replace("{error}", f"{{{s}{n}.error}}"),
                     "d loss / d output: the loss's slope at this error.",
                 )
             else:
@@ -289,7 +273,7 @@ def _backward(r: _StepRow) -> None:
                     "=" + "+".join(nxt),
                     f"d loss / d output: Σ over layer {layer + 1} of weight * d loss / d net.",
                 )
-            slope = d.act_slope.replace("{net}", f"{{{s}{n}.net}}")
+            slope = d.fx.act_slope.replace("{net}", f"{{{s}{n}.net}}")
             r.put(
                 f"local.{n}.net",
                 "=" + slope.replace("{output}", f"{{{s}{n}.output}}"),

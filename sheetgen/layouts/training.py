@@ -20,7 +20,7 @@ from ..maths.models import Reference
 from ..maths.neuron import Neuron
 from ..maths.training import amplification as amplified
 from ..maths.training import parse_rate, parse_steps, update_norm
-from .grid import Grid, activation_formulas, at, loss_formulas
+from .grid import Functions, Grid, at, functions
 from .layout import ChartSpec, Layout, SeriesSpec, generated_family
 
 OPTIONS = ("steps", "learning_rate", "activation", "loss")
@@ -59,12 +59,12 @@ def training_layout(options: Mapping[str, str]) -> Layout:
 def _neuron_training_layout(options: dict[str, str]) -> Layout:
     steps = parse_steps(options.get("steps", "50"))
     rate = parse_rate(options.get("learning_rate", str(DEFAULTS["learning_rate"])))
-    activation = options.get("activation", "tanh")
-    loss = options.get("loss", "half-squared")
+    fx = functions(options)
+    activation, loss = fx.activation, fx.loss
     g = Grid()
     col = _parameters_and_header(g)
     for k in range(1, steps + 1):
-        _step_row(g, col, k, activation, loss)
+        _step_row(g, col, k, fx)
     spec = f"training:steps={steps},learning_rate={rate!r},activation={activation},loss={loss}"
     return g.layout(
         name="training",
@@ -103,10 +103,15 @@ def _parameters_and_header(g: Grid) -> dict[str, int]:
     return col
 
 
-def _step_row(g: Grid, col: Mapping[str, int], k: int, activation: str, loss: str) -> None:
+def _step_row(g: Grid, col: Mapping[str, int], k: int, fx: Functions) -> None:
     """Step k's row: its weight and bias, the forward pass, the chain rule, the update."""
-    act_out, act_slope = activation_formulas(activation)
-    loss_value, loss_slope = loss_formulas(loss)
+    activation, loss = fx.activation, fx.loss
+    act_out, act_slope, loss_value, loss_slope = (
+        fx.act_out,
+        fx.act_slope,
+        fx.loss_value,
+        fx.loss_slope,
+    )
     row = FIRST_ROW + k - 1
     s = f"step{k}."
 

@@ -28,7 +28,7 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Literal, get_args
+from typing import Literal, Protocol, get_args
 
 Kind = Literal["parameter", "computed", "faux"]
 """How a quantity is produced, which decides how closely a cell must match it: a
@@ -164,12 +164,7 @@ class Neuron:
         self, tiny: float = 0.0001, difference: Difference = "forward"
     ) -> dict[str, float]:
         """Every named quantity the workbook shows, as one flat mapping."""
-        return (
-            self.forward()
-            | {"tiny": tiny}
-            | self.gradients()
-            | self.faux_gradients(tiny, difference)
-        )
+        return flat_quantities(self, tiny, difference)
 
     def sweep(
         self, step: float, tiny: float = 0.0001, difference: Difference = "forward"
@@ -301,6 +296,27 @@ def round_significant(x: float, digits: int) -> float:
     if x == 0 or not math.isfinite(x):
         return x
     return round(x, digits - 1 - math.floor(math.log10(abs(x))))
+
+
+class Sheeted(Protocol):
+    """A neuron whose sheet shows a forward pass, gradients and faux gradients."""
+
+    def forward(self) -> dict[str, float]: ...
+
+    def gradients(self) -> dict[str, float]: ...
+
+    def faux_gradients(self, tiny: float, difference: Difference) -> dict[str, float]: ...
+
+
+def flat_quantities(model: Sheeted, tiny: float, difference: Difference) -> dict[str, float]:
+    """Every named quantity ``model``'s sheet may show, as one flat mapping: the forward pass,
+    Tiny, the gradients and the faux gradients (later parts win on a shared name)."""
+    return (
+        model.forward()
+        | {"tiny": tiny}
+        | model.gradients()
+        | model.faux_gradients(tiny, difference)
+    )
 
 
 def nudged(

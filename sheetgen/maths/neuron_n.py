@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .neuron import ACTIVATIONS, LOSSES, Difference, nudged
+from .neuron import ACTIVATIONS, LOSSES, Difference, flat_quantities, nudged
 
 
 def suffixes(n: int) -> tuple[str, ...]:
@@ -132,9 +132,4 @@ class MultiNeuron:
         self, tiny: float = 0.0001, difference: Difference = "forward"
     ) -> dict[str, float]:
         """Every named quantity a variant's sheet may show, as one flat mapping."""
-        return (
-            self.forward()
-            | {"tiny": tiny}
-            | self.gradients()
-            | self.faux_gradients(tiny, difference)
-        )
+        return flat_quantities(self, tiny, difference)

@@ -236,38 +236,59 @@ def _workbook(data: bytes) -> tuple[list[tuple[str, str]], list[tuple[str, str |
     return sheets, names
 
 
+class _RichText:
+    """The text of one rich-text item (a shared string, a note): its ``<t>`` runs joined, the
+    phonetic runs (``<rPh>``) left out. The parser feeds it every element's local name."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.depth_rph = 0
+        self.in_t = False
+
+    def start(self, local: str, wanted: bool = True) -> None:
+        """An element opens; ``wanted`` is false for a ``<t>`` outside any item."""
+        if local == "rPh":
+            self.depth_rph += 1
+        elif local == "t" and not self.depth_rph and wanted:
+            self.in_t = True
+
+    def end(self, local: str) -> None:
+        if local == "rPh":
+            self.depth_rph -= 1
+        elif local == "t":
+            self.in_t = False
+
+    def text(self, data: str) -> None:
+        if self.in_t:
+            self.parts.append(data)
+
+    def begin(self) -> None:
+        """A new item opens: forget the text gathered so far."""
+        self.parts.clear()
+
+    def joined(self) -> str:
+        """The item's text so far."""
+        return "".join(self.parts)
+
+
 def _shared_strings(data: bytes) -> list[str]:
     """The shared string table: each ``<si>``'s text, runs joined, phonetic runs left out."""
     strings: list[str] = []
-    parts: list[str] = []
-    depth_rph = 0
-    in_t = False
+    rich = _RichText()
 
     def start(name: str, _attrs: dict[str, str]) -> None:
-        nonlocal depth_rph, in_t
         local = _local(name)[1]
         if local == "si":
-            parts.clear()
-        elif local == "rPh":
-            depth_rph += 1
-        elif local == "t" and not depth_rph:
-            in_t = True
+            rich.begin()
+        rich.start(local)
 
     def end(name: str) -> None:
-        nonlocal depth_rph, in_t
         local = _local(name)[1]
         if local == "si":
-            strings.append("".join(parts).replace("x005F_", ""))
-        elif local == "rPh":
-            depth_rph -= 1
-        elif local == "t":
-            in_t = False
+            strings.append(rich.joined().replace("x005F_", ""))
+        rich.end(local)
 
-    def text(data: str) -> None:
-        if in_t:
-            parts.append(data)
-
-    _parse(data, start, end, text)
+    _parse(data, start, end, rich.text)
     return strings
 
 
@@ -282,39 +303,28 @@ def _comments(data: bytes) -> dict[str, str]:
 
 def _parse_comments(data: bytes) -> dict[str, str]:
     notes: dict[str, str] = {}
-    parts: list[str] = []
+    rich = _RichText()
     ref: str | None = None
-    depth_rph = 0
-    in_t = False
 
     def start(name: str, attrs: dict[str, str]) -> None:
-        nonlocal ref, depth_rph, in_t
+        nonlocal ref
         local = _local(name)[1]
         if local == "comment":
             ref = attrs.get("ref", "").replace("$", "").upper()
-            parts.clear()
-        elif local == "rPh":
-            depth_rph += 1
-        elif local == "t" and not depth_rph and ref is not None:
-            in_t = True
+            rich.begin()
+        rich.start(local, wanted=ref is not None)
 
     def end(name: str) -> None:
-        nonlocal ref, depth_rph, in_t
+        nonlocal ref
         local = _local(name)[1]
         if local == "comment" and ref is not None:
+            text = rich.joined()
             if a1.within(ref):
-                notes[ref] = "".join(parts)
+                notes[ref] = text
             ref = None
-        elif local == "rPh":
-            depth_rph -= 1
-        elif local == "t":
-            in_t = False
+        rich.end(local)
 
-    def text(data: str) -> None:
-        if in_t:
-            parts.append(data)
-
-    _parse(data, start, end, text)
+    _parse(data, start, end, rich.text)
     return notes
 
 

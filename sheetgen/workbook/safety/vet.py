@@ -115,6 +115,13 @@ def _vet(
     )
 
 
+def _exhausted(label: str, exc: MemoryError | RecursionError) -> UnsafeFileError:
+    """The one sentence for a reader that ran out of memory or of stack on ``label``."""
+    if isinstance(exc, MemoryError):
+        return UnsafeFileError(f"{label} needs more memory to load than is available.")
+    return UnsafeFileError(f"{label} is nested too deeply to be read.")
+
+
 def check_file(path: Path, limits: Limits = DEFAULT_LIMITS) -> FileFacts:
     """Vet ``path`` without handing it to any parser that builds objects.
 
@@ -158,10 +165,8 @@ def load_checked(path: Path, limits: Limits = DEFAULT_LIMITS) -> CheckedWorkbook
                 keep_vba=False,
                 keep_links=False,
             )
-    except MemoryError:
-        raise UnsafeFileError(f"{label} needs more memory to load than is available.") from None
-    except RecursionError:
-        raise UnsafeFileError(f"{label} is nested too deeply to be read.") from None
+    except (MemoryError, RecursionError) as exc:
+        raise _exhausted(label, exc) from None
     except Exception as exc:
         if type(exc).__module__.startswith("defusedxml"):
             raise UnsafeFileError(
@@ -213,10 +218,8 @@ def read_checked(path: Path, limits: Limits = DEFAULT_LIMITS) -> CheckedBook:
             book = read_book(data, sheets)
     except SheetgenError:
         raise
-    except MemoryError:
-        raise UnsafeFileError(f"{label} needs more memory to load than is available.") from None
-    except RecursionError:
-        raise UnsafeFileError(f"{label} is nested too deeply to be read.") from None
+    except (MemoryError, RecursionError) as exc:
+        raise _exhausted(label, exc) from None
     except Exception as exc:
         why = describe_error(exc)
         raise InputFileError(f"{label} could not be read as {what} ({why}).") from exc
