@@ -26,6 +26,7 @@ from openpyxl.utils.cell import get_column_letter
 from ..check.results import CellResult, Report
 from ..engine.evaluate import Value
 from ..errors import InputFileError, UsageError, shown
+from ..layouts.layout import TODO_NOTE
 from ..workbook.safety import Limits, configured_limits, open_workbook, read_checked
 from ..writer.cached_values import sheet_parts, write_cached_values
 from ..writer.files import write_atomically
@@ -36,7 +37,7 @@ FILLS = {
     "todo": PatternFill("solid", fgColor="00DDEBF7"),  # blue: still to do
 }
 
-TODO_PREFIX = "To do: "
+TODO_PREFIX = f"{TODO_NOTE} "
 """How an exercise's hand-out begins the note of each blank (``sheetgen.teacher.exercise``)."""
 
 
