@@ -287,7 +287,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
         written = annotate(report, args.annotate, force=args.force, limits=limits)
         print(f"Wrote the feedback workbook {shown(written)}", file=sys.stderr)
-    return 0 if report.ok else 1
+    return report.exit_code
 
 
 def cmd_grade(args: argparse.Namespace) -> int:

@@ -1,7 +1,9 @@
 """Exceptions sheetgen raises on purpose, each carrying one sentence for the user.
 
 The CLI turns every one of them into that sentence on stderr and exit code 2
-("the check could not run"); exit 1 is reserved for "ran, found wrong cells".
+("the check could not run"); exit 1 is reserved for "ran, found wrong cells", and ``verify``'s
+exit 3 for "ran, nothing wrong, but not every cell computed by sheetgen" (a formula it cannot
+compute, checked from the value the file saved or not checked: ``Report.exit_code``).
 
     SheetgenError
      ├── UsageError           bad options or parameters

@@ -97,6 +97,7 @@ def diagnose(
     if todo:
         explained = exercise_statuses(explained, todo, specs)
     explained = tuple(_mark_unedited(c, specs.get(c.cell), todo) for c in explained)
+    explained = tuple(_from_saved(c, graph) for c in explained)
     stale = stale_cache_warning(path, ws, explained) if path else None
     noted = [c.message for c in explained if c.ok and c.message]
     found = (*warnings, *(m for m in noted if m not in warnings))
@@ -199,6 +200,7 @@ def _reclassify(
         and spec.kind == "formula"
         and c.formula is not None
         and spec.formula is not None
+        and compile_formula(c.formula).problem is None
         and not compile_formula(c.formula).inputs
         and compile_formula(spec.formula).inputs
     ):
@@ -326,7 +328,7 @@ def _causes(
     close: Close,
 ) -> dict[str, tuple[str, ...]]:
     """For every inherited wrong cell, the root cells it is wrong because of (in sheet order)."""
-    bad = {c.cell: c for c in cells if not c.ok}
+    bad = {c.cell: c for c in cells if not c.ok and c.checked}  # not checked: never a cause
     if not bad:
         return {}
     nearest = {a: graph.nearest(a, bad) for a in bad}
@@ -446,7 +448,12 @@ def _fragility(
     """
     # Cells holding plain numbers were judged by verify's policy for typed numbers; here we
     # look for numbers hidden inside formulas that do refer to cells.
-    ok = {c.cell for c in cells if c.ok and c.formula and compile_formula(c.formula).inputs}
+    # A verdict that rests on a saved value cannot follow other parameters: not a suspect.
+    ok = {
+        c.cell
+        for c in cells
+        if c.ok and c.formula and not c.saved and compile_formula(c.formula).inputs
+    }
     ok &= suspects(ev, ws.title, layout)
     if not ok or reference_for(layout, params) is None:
         return cells
@@ -497,8 +504,8 @@ def _explain(
     specs: Mapping[str, CellSpec],
     by_cell: Mapping[str, CellResult],
 ) -> CellResult:
-    if c.ok and not causes:
-        return c  # most cells: nothing to add
+    if (c.ok or not c.checked) and not causes:
+        return c  # most cells: nothing to add (an unchecked one is said by _from_saved)
     c = replace(c, causes=causes)
     if c.ok:
         return c
@@ -516,6 +523,31 @@ def _explain(
     hint = _hint(specs[c.cell], specs) if c.cell in specs and c.status not in ("ok",) else None
     parts = [why, f"Hint: {hint}" if hint and not c.causes else ""]
     return replace(c, explanation=" ".join(p for p in parts if p))
+
+
+def _from_saved(c: CellResult, graph: _Graph) -> CellResult:
+    """Say, on a verdict that rests on values the file saved or on no value at all, why."""
+    if c.checked and not c.saved:
+        return c
+    ref = graph.ref(c.cell)
+    problem = graph.ev.problems.get(ref)
+    if not c.checked:
+        why = f" ({c.cell} {problem.message})" if problem is not None else ""
+        note = (
+            f"Not checked: sheetgen cannot compute this formula{why}, and the file saved no "
+            "number for it (open and save the workbook in the application that wrote it to "
+            "keep one). It is not counted as wrong; review it by hand."
+        )
+    elif c.saved == (c.cell,):
+        why = f": {c.cell} {problem.message}" if problem is not None else ""
+        note = f"Checked from the value your application saved (sheetgen cannot compute it{why})."
+    else:
+        names = ", ".join(c.saved)
+        note = (
+            f"Checked from the value your application saved for {names} (sheetgen cannot "
+            "compute it there)."
+        )
+    return replace(c, explanation=" ".join(p for p in (note, c.explanation) if p))
 
 
 def _hint(spec: CellSpec, specs: Mapping[str, CellSpec]) -> str | None:
@@ -583,10 +615,10 @@ def _why(c: CellResult, ws: Sheet, graph: _Graph, specs: Mapping[str, CellSpec])
                 "first, so none of them can be computed."
             )
         return "It uses a cell that is part of a circular reference."
-    if problem is not None and problem.kind == "unsupported" and "function" in problem.message:
+    if problem is not None and problem.kind == "unknown":
         return (
-            f"It {problem.message}: if the name is misspelt, Excel shows #NAME? too; if not, "
-            "the checker cannot compute it and will not guess: use the functions of the article."
+            f"It {problem.message}: Excel and LibreOffice show #NAME? there too. Check the "
+            "spelling of the function's name."
         )
     if problem is not None:
         return "The checker cannot compute it and will not guess."
@@ -684,7 +716,7 @@ def stale_cache_warning(path: Path, sheet: Sheet, cells: Sequence[CellResult]) -
     )
 
 
-_UNCOMPUTED = ("unsupported", "unchecked")
+_UNCOMPUTED = ("unsupported", "uncomputed", "unchecked")
 
 
 def _same(value: Value, computed: Value, quantity: str) -> bool:

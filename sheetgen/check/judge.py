@@ -32,9 +32,10 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
-from ..engine.evaluate import CellError, Evaluator, Value
+from ..engine.evaluate import CellError, Evaluator, Problem, Value
 from ..layouts.families import model_for
 from ..layouts.layout import CellSpec, Layout
 from ..maths.models import Reference
@@ -85,10 +86,11 @@ def check(
         assert spec.quantity is not None
         ref = (title, spec.at)
         formula = ev.formula(ref)
-        problem = ev.problems.get(ref)
-        results.append(
-            _judge(spec, found[ref], formula, problem.message if problem else None, expected)
-        )
+        # A cell that took the number its application saved is judged by that number.
+        problem = None if ref in ev.saved else ev.problems.get(ref)
+        saved = ev.rests_on_saved(ref)
+        verdict = _judge(spec, found[ref], formula, problem, expected)
+        results.append(replace(verdict, saved=saved) if saved else verdict)
     warnings = (*notes, *(r.message for r in results if r.ok and r.message))
     return Report(
         path=origin,
@@ -169,7 +171,7 @@ def _judge(
     spec: CellSpec,
     found: Value,
     formula: str | None,
-    problem: str | None,
+    problem: Problem | None,
     expected: Reference | None,
 ) -> CellResult:
     assert spec.quantity is not None
@@ -181,8 +183,13 @@ def _judge(
             spec.at, spec.quantity or "", meaning, status, want, found, formula, message
         )
 
+    if problem is not None and problem.engine_limit:
+        return result(
+            "uncomputed",
+            f"{spec.at} {problem.message}, and the file saved no number for it: not checked.",
+        )
     if problem is not None:
-        return result("unsupported", f"{spec.at} {problem}.")
+        return result("unsupported", f"{spec.at} {problem.message}.")
     if want is None or expected is None:
         return result("unchecked", f"{spec.at} cannot be checked until the parameters are numbers.")
     if found is None:

@@ -23,6 +23,7 @@ Status = Literal[
     "text",
     "typed",
     "unsupported",
+    "uncomputed",
     "unchecked",
     "todo",
     "waiting",
@@ -30,8 +31,11 @@ Status = Literal[
 ]
 """A cell's verdict: ``ok``; ``wrong`` (a number, not the right one); ``error`` (an Excel
 error value); ``empty``; ``text`` (text or a boolean where a number belongs); ``typed`` (a
-number typed where a formula must compute it); ``unsupported`` (the engine cannot evaluate
-it, e.g. another workbook or an unknown function); ``unchecked`` (no reference: the sheet's
+number typed where a formula must compute it); ``unsupported`` (a formula no application
+computes either: a function no application knows, a missing name or sheet, a circular
+reference); ``uncomputed`` (not checked: the formula uses what Excel or LibreOffice computes
+but sheetgen cannot, and the file saved no number for it: never wrong, never scored, listed
+for review); ``unchecked`` (no reference: the sheet's
 parameters are unusable); ``todo`` (a blank an exercise left for the learner, still empty);
 ``waiting`` (its only fault is that a blank it reads is still to do: neither wrong nor a root);
 ``fragile`` (right for the sheet's own inputs only: wrong when they change, see
@@ -61,15 +65,30 @@ class CellResult:
     # False when the cell holds what the layout hands out (its own formula, or an exercise's
     # blank left empty): feedback then says nothing about "what you wrote".
     edited: bool = True
+    # The cells whose values the learner's application saved stand in for sheetgen's own
+    # computation in this verdict: the cell itself when the engine could not compute its
+    # formula, or the cells it reads that way. The verdict is flagged for review.
+    saved: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
         return self.status == "ok"
 
     @property
+    def checked(self) -> bool:
+        """False for a cell sheetgen could not compute and the file saved no number for."""
+        return self.status != "uncomputed"
+
+    @property
+    def review(self) -> bool:
+        """Whether a person should look at the verdict: not checked, or checked from saved
+        values."""
+        return not self.checked or bool(self.saved)
+
+    @property
     def scored(self) -> bool:
         """Whether the cell counts towards a score: a checked cell the learner had to fill."""
-        return self.graded and not self.context
+        return self.graded and not self.context and self.checked
 
     @property
     def pending(self) -> bool:
@@ -95,7 +114,7 @@ class CellResult:
 
         A blank still to do is not wrong, so it is no root cause (it is ``todo``).
         """
-        return not self.ok and not self.causes and not self.pending
+        return not self.ok and not self.causes and not self.pending and self.checked
 
     @property
     def cause(self) -> str | None:
@@ -120,7 +139,23 @@ class Report:
 
     @property
     def ok(self) -> bool:
-        return all(c.ok for c in self.cells)
+        """Every cell computed by sheetgen itself, and right."""
+        return all(c.ok and not c.saved for c in self.cells)
+
+    @property
+    def review(self) -> tuple[CellResult, ...]:
+        """Cells a person should look at: not checked, or checked from the values the file saved."""
+        return tuple(c for c in self.cells if c.review)
+
+    @property
+    def exit_code(self) -> int:
+        """What ``verify`` exits with: 0 every cell computed and right; 1 a cell wrong (or still
+        to do); 3 nothing wrong, but some cells not computed by sheetgen (see :attr:`review`)."""
+        if self.ok:
+            return 0
+        if all(c.ok or not c.checked for c in self.cells):
+            return 3
+        return 1
 
     @property
     def wrong(self) -> tuple[CellResult, ...]:
@@ -138,8 +173,8 @@ class Report:
 
     @property
     def attention(self) -> tuple[CellResult, ...]:
-        """Cells that are wrong (not merely unfinished)."""
-        return tuple(c for c in self.cells if not c.ok and not c.pending)
+        """Cells that are wrong (not merely unfinished, nor left unchecked)."""
+        return tuple(c for c in self.cells if not c.ok and not c.pending and c.checked)
 
     @property
     def exercise(self) -> bool:

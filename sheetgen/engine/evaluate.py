@@ -23,20 +23,48 @@ from .. import a1
 from ..workbook.book import Book, Cell, CellError, Value, destination, formula_text
 from .hazards import HAZARD_DESCRIPTIONS, hazards_of_shape
 
-__all__ = ["CellError", "Evaluator", "Problem", "Ref", "Value", "compile_formula", "formula_text"]
+__all__ = [
+    "ENGINE_LIMITS",
+    "CellError",
+    "Evaluator",
+    "Problem",
+    "Ref",
+    "Value",
+    "compile_formula",
+    "formula_text",
+]
 
 Ref = tuple[str, str]  # (sheet title, "B2")
 
 MAX_RANGE_CELLS = 10_000
 
 
+ENGINE_LIMITS = frozenset({"unsupported", "external", "syntax", "depends"})
+"""Problem kinds that are sheetgen's limit, not the learner's mistake: a function Excel or
+LibreOffice knows that the engine cannot compute (``unsupported``), another workbook or a
+function never evaluated for safety (``external``, ``unsupported``), text the engine's parser
+cannot read although an application wrote it (``syntax``), and a cell that reads one of those
+(``depends``). Such a cell takes the value the learner's application saved, when it is a number
+(:attr:`Evaluator.saved`); it is never called wrong for sheetgen's own limit."""
+
+
 @dataclass(frozen=True)
 class Problem:
-    """Why a cell could not be evaluated faithfully: the engine's limit, not the learner's maths."""
+    """Why a cell could not be evaluated faithfully.
 
-    kind: str  # "unsupported", "external", "circular", "syntax", "reference"
+    ``kind``: one of :data:`ENGINE_LIMITS`, or the learner's own mistake: ``unknown`` (a
+    function no application knows: Excel and LibreOffice show #NAME? too), ``reference`` (a
+    name or sheet the workbook does not have), ``circular``.
+    """
+
+    kind: str
     message: str
-    detail: str = ""  # for "circular": the cycle, as "E2 → I2 → H2 → F2 → E2"
+    detail: str = ""  # "circular": the cycle, as "E2 → I2 → H2 → F2 → E2"; "unknown": the name
+
+    @property
+    def engine_limit(self) -> bool:
+        """Whether sheetgen could not compute the cell although the application can."""
+        return self.kind in ENGINE_LIMITS
 
 
 @dataclass(frozen=True)
@@ -106,24 +134,58 @@ def _compile_text(text: str) -> Compiled:
         )
     known = get_functions()  # a defaultdict: parsing inserts unknown names as not_implemented
     for token in tokens:
-        if isinstance(token, Function):
-            name = token.name.upper().removeprefix("_XLFN.")
-            # Not ``name in known``: the engine's table is a defaultdict that compiling an
-            # unknown name has already filled with its ``not_implemented`` placeholder.
-            if known.get(name, not_implemented) is not_implemented:
-                return Compiled(
-                    (),
-                    None,
-                    Problem(
-                        "unsupported", f"uses {name}, a function the formulas engine does not know"
-                    ),
-                )
+        if isinstance(token, Function) and not _computes(token.name, known, not_implemented):
+            return Compiled((), None, _function_problem(token.name))
     try:
         fn = ast.compile()
     except Exception as exc:
         return Compiled((), None, Problem("syntax", f"could not be compiled ({exc})"))
     # The same functions called directly, without schedula's per-call bookkeeping.
     return Compiled(tuple(fn.inputs), straighten(fn) or fn)
+
+
+def _computes(name: str, known: Mapping[str, object], missing: object) -> bool:
+    """Whether the engine computes the function ``name`` as Excel writes it (``_xlfn.X``...).
+
+    Not ``name in known``: the engine's table is a defaultdict that compiling an unknown name
+    has already filled with its ``not_implemented`` placeholder. LET and LAMBDA are the
+    parser's own (it binds their names itself), never in the table. Google Sheets' export of a
+    function only Sheets has, ``__xludf.DUMMYFUNCTION("...")``, is in it, as #NAME?: only
+    Sheets computes it.
+    """
+    upper = name.upper()
+    if upper.startswith("__XLUDF."):
+        return False
+    bare = functions_bare(upper)
+    if bare in ("LET", "LAMBDA"):
+        return True
+    return any(known.get(n, missing) is not missing for n in (upper, bare))
+
+
+def _function_problem(name: str) -> Problem:
+    """Why a formula calling ``name`` is not computed: the engine's limit when Excel, LibreOffice
+    or Google Sheets know the function, the learner's mistake (#NAME? everywhere) when not."""
+    from .function_table import known_to_applications
+
+    bare = functions_bare(name.upper())
+    if bare == "__XLUDF.DUMMYFUNCTION":
+        return Problem(
+            "unsupported", "uses a Google Sheets function that only Google Sheets computes"
+        )
+    if known_to_applications(name):
+        return Problem(
+            "unsupported",
+            f"uses {bare}, a function Excel or LibreOffice knows but the formulas engine "
+            "cannot compute",
+        )
+    return Problem("unknown", f"uses {bare}, a function no spreadsheet application knows", bare)
+
+
+def functions_bare(name: str) -> str:
+    """A function's name without the prefixes Excel and LibreOffice write (``_xlfn._xlws.``)."""
+    while name[:6].upper() in ("_XLFN.", "_XLWS."):
+        name = name[6:]
+    return name
 
 
 # The engine's dispatcher logs (with a traceback) every error a formula returns as a value,
@@ -161,6 +223,8 @@ class Evaluator:
         self._exact = {sheet.title: sheet for sheet in self.book.sheets}  # the usual lookup
         self.values: dict[Ref, Value] = {}
         self.problems: dict[Ref, Problem] = {}
+        # Cells the engine could not compute whose value is the number the file saved.
+        self.saved: dict[Ref, Problem] = {}
         self.values.update(self.overrides)
         # What depends on the book alone, not on values: shared with what-if children.
         self._formulas: dict[Ref, str | None] = {}
@@ -334,32 +398,86 @@ class Evaluator:
     def _compute(self, ref: Ref, text: str) -> Value:
         compiled = compile_formula(text)
         if compiled.problem is not None or compiled.function is None:
-            self.problems[ref] = compiled.problem or Problem("syntax", "could not be compiled")
-            return CellError("#NAME?")
+            problem = compiled.problem or Problem("syntax", "could not be compiled")
+            return self._failed(ref, self._named_function(ref, problem), CellError("#NAME?"))
         args: list[Any] = []
         for name in compiled.inputs:
             resolved = self._resolve(ref[0], name)
             if isinstance(resolved, Problem):
-                self.problems[ref] = resolved
-                return CellError("#REF!")
-            inherited = self.problems and [
-                r for r in resolved if r in self.problems and self.problems[r].kind == "circular"
-            ]
-            if inherited:
-                cycle = self.problems[inherited[0]].detail
-                self.problems.setdefault(
-                    ref, Problem("circular", f"depends on a circular reference ({cycle})", cycle)
-                )
-                return CellError("#CIRC!")
+                return self._failed(ref, resolved, CellError("#REF!"))
+            if self.problems and (inherited := self._inherited(ref, resolved)) is not None:
+                return inherited
             args.append(self._argument(name, resolved))
         try:
             result = compiled.function(*args)
         except Exception as exc:
-            self.problems[ref] = Problem(
-                "unsupported", f"could not be evaluated by the engine ({exc})"
-            )
-            return CellError("#VALUE!")
+            failed = Problem("unsupported", f"could not be evaluated by the engine ({exc})")
+            return self._failed(ref, failed, CellError("#VALUE!"))
         return _from_engine(result)
+
+    def _inherited(self, ref: Ref, reads: Sequence[Ref]) -> Value | None:
+        """What ``ref`` shows because of a cell it ``reads`` that could not be computed (a
+        circular reference, or one sheetgen could not compute with no saved number), or None."""
+        for r in reads:
+            problem = self.problems.get(r)
+            if problem is None:
+                continue
+            if problem.kind == "circular":
+                cycle = problem.detail
+                why = f"depends on a circular reference ({cycle})"
+                self.problems.setdefault(ref, Problem("circular", why, cycle))
+                return CellError("#CIRC!")
+            if problem.engine_limit and r not in self.saved:
+                depends = Problem("depends", f"reads {r[1]}, which sheetgen could not compute")
+                return self._failed(ref, depends, CellError("#N/A"))
+        return None
+
+    def _failed(self, ref: Ref, problem: Problem, error: CellError) -> Value:
+        """The value of a cell the engine could not compute: the number the learner's application
+        saved when the problem is sheetgen's limit (recorded in :attr:`saved`), else ``error``."""
+        self.problems[ref] = problem
+        if problem.engine_limit:
+            cell = self._cell(ref)
+            value = None if cell is None else cell.value
+            if type(value) is float and math.isfinite(value):
+                self.saved[ref] = problem
+                return value
+        return error
+
+    def _named_function(self, ref: Ref, problem: Problem) -> Problem:
+        """An unknown function that is a name the workbook defines (a LAMBDA kept in a name, or
+        what an application defines) is not a typo: the engine's limit, not the learner's."""
+        if problem.kind != "unknown":
+            return problem
+        name = problem.detail
+        own = self.sheets.get(ref[0].upper())
+        defined = (own.name(name) if own is not None else None) or self.book.name(name)
+        if defined is None:
+            return problem
+        return Problem(
+            "unsupported", f"calls {name}, a function the workbook defines, which sheetgen cannot"
+        )
+
+    def rests_on_saved(self, ref: Ref) -> tuple[str, ...]:
+        """The cells whose saved values (not sheetgen's computation) ``ref``'s value rests on:
+        itself if it took its saved value, else the saved cells it reads, directly or not."""
+        if not self.saved:
+            return ()
+        if ref in self.saved:
+            return (ref[1],)
+        found: list[str] = []
+        seen: set[Ref] = set()
+        stack = list(self.dependencies(ref))
+        while stack:
+            dep = stack.pop()
+            if dep in seen:
+                continue
+            seen.add(dep)
+            if dep in self.saved:
+                found.append(dep[1])
+            else:
+                stack.extend(self.dependencies(dep))
+        return tuple(sorted(found, key=a1.split))
 
     def _argument(self, name: str, refs: Sequence[Ref]) -> Any:
         if len(refs) == 1 and ":" not in name:

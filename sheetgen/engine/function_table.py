@@ -121,3 +121,31 @@ def prepare() -> bool:
 def _scipy_loaded() -> bool:
     scipy = sys.modules.get("scipy")
     return scipy is not None and not isinstance(scipy, _Later)
+
+
+def known_to_applications(name: str) -> bool:
+    """Whether a spreadsheet application knows the function ``name`` as a formula writes it.
+
+    Known: any function the engine's table holds (computed or not), the functions of Excel
+    2007's file format (openpyxl's list), and every name written with a prefix only Excel and
+    LibreOffice write for functions they know (``_xlfn.`` for a function newer than the file
+    format, ``_xlws.`` for a worksheet-only one, ``COM.MICROSOFT.`` and ``ORG.`` for
+    LibreOffice's and OpenFormula's own), or Google Sheets' ``__xludf.``. A name typed wrong
+    gets none of these: Excel stores it as typed and shows #NAME?.
+    """
+    from formulas.functions import get_functions, not_implemented
+    from openpyxl.utils.formulas import FORMULAE
+
+    upper = name.upper()
+    if upper.startswith(_PREFIXES):
+        return True
+    bare = upper
+    while bare.startswith(("_XLFN.", "_XLWS.")):
+        bare = bare[6:]
+    table = get_functions()  # a defaultdict: compiling fills unknown names with not_implemented
+    return bare in FORMULAE or any(
+        table.get(n, not_implemented) is not not_implemented for n in (upper, bare, "_XLFN." + bare)
+    )
+
+
+_PREFIXES = ("_XLFN.", "_XLWS.", "__XLUDF.", "COM.MICROSOFT.", "ORG.")

@@ -26,6 +26,7 @@ _VERDICT = {
     "text": "NOT A NUMBER",
     "typed": "TYPED NUMBER",
     "unsupported": "CANNOT EVALUATE",
+    "uncomputed": "NOT CHECKED",
     "unchecked": "UNCHECKED",
     "todo": "TO DO",
     "waiting": "WAITING",
@@ -44,6 +45,8 @@ def summary(report: Report) -> str:
     if report.ok:
         return f"OK: all {len(report.cells)} cells of {report.path} compute the right numbers."
     todo, waiting = len(report.todo), len(report.waiting)
+    unchecked = [c.cell for c in report.cells if not c.checked]
+    saved = [c.cell for c in report.cells if c.checked and c.saved]
     attention = [c.cell for c in report.attention]
     what = "cells to fill in" if report.exercise else "cells"
     parts = [f"{right} of {total} {what} right"]
@@ -56,7 +59,14 @@ def summary(report: Report) -> str:
         parts.append(f"{todo} cell{'s' if todo != 1 else ''} to do")
     if waiting:
         parts.append(f"{waiting} waiting for {'them' if todo != 1 else 'it'}")
-    return f"{'TO DO' if not attention else 'FAILED'}: {'; '.join(parts)}."
+    if unchecked:
+        parts.append(
+            f"not checked (sheetgen cannot compute them; review by hand): {_names(unchecked)}"
+        )
+    if saved:
+        parts.append(f"checked from the values your application saved: {_names(saved)}")
+    head = "FAILED" if attention else "TO DO" if todo or waiting else "NOT FULLY CHECKED"
+    return f"{head}: {'; '.join(parts)}."
 
 
 def to_text(report: Report, *, only_wrong: bool = False) -> str:
@@ -66,6 +76,7 @@ def to_text(report: Report, *, only_wrong: bool = False) -> str:
         if only_wrong and c.ok:
             continue
         verdict = _VERDICT[c.status] + (f" (via {', '.join(c.causes)})" if c.causes else "")
+        verdict += " (from saved value)" if c.saved and c.checked else ""
         rows.append((c.cell, describe(c.quantity), _num(c.expected), _found(c.found), verdict))
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
     lines = [f"{report.path}: layout {report.layout}, sheet {report.sheet!r}"]
@@ -133,6 +144,7 @@ def to_dict(report: Report) -> dict[str, Any]:
     """The report as plain JSON-able data (the ``--json`` document)."""
     return {
         "ok": report.ok,
+        "exit_code": report.exit_code,
         "path": report.path,
         "layout": report.layout,
         "sheet": report.sheet,
@@ -142,6 +154,7 @@ def to_dict(report: Report) -> dict[str, Any]:
         "roots": [c.cell for c in report.roots],
         "todo": [c.cell for c in report.todo],
         "waiting": [c.cell for c in report.waiting],
+        "review": [c.cell for c in report.review],
         "exercise": report.exercise,
         "blanks": list(report.blanks),
         "cells": [_cell_dict(c) for c in report.cells],
@@ -189,6 +202,8 @@ def _cell_dict(c: CellResult) -> dict[str, Any]:
         "causes": list(c.causes),
         "graded": c.graded,
         "scored": c.scored,
+        "checked": c.checked,
+        "saved": list(c.saved),
     }
 
 
@@ -208,7 +223,9 @@ def to_junit(entries: Sequence[JUnitEntry | tuple[str, Report | None, str | None
     ``entries`` are (name, report, reason[, seconds, timestamp]): a workbook that could not be
     checked has no report and one ``<error>`` test carrying the reason. A to-do cell is a
     ``<failure>`` (type ``todo``), so an unfinished workbook is red; a cell waiting for a blank
-    is ``<skipped>`` (the blank's failure already says what to do).
+    is ``<skipped>`` (the blank's failure already says what to do), and so is a cell sheetgen
+    could not compute (the reason is the message); a cell checked from the value the file saved
+    passes, its ``<system-out>`` saying so.
     """
     suites = ET.Element("testsuites", name="sheetgen")
     totals = Counter[str]()
@@ -232,7 +249,7 @@ def to_junit(entries: Sequence[JUnitEntry | tuple[str, Report | None, str | None
                     suite, "testcase", classname=name, name=f"{c.cell} {describe(c.quantity)}"
                 )
                 counts["tests"] += 1
-                if c.status == "waiting":
+                if c.status == "waiting" or not c.checked:
                     ET.SubElement(case, "skipped", message=c.message)
                     counts["skipped"] += 1
                 elif not c.ok:
@@ -241,6 +258,8 @@ def to_junit(entries: Sequence[JUnitEntry | tuple[str, Report | None, str | None
                         filter(None, (f"holds: {c.holds}" if c.holds else "", c.explanation))
                     )
                     counts["failures"] += 1
+                if c.saved and c.checked:
+                    ET.SubElement(case, "system-out").text = c.explanation
             if report.warnings:
                 ET.SubElement(suite, "system-out").text = "\n".join(report.warnings)
         for key in ("tests", "failures", "errors", "skipped"):

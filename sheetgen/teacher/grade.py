@@ -1,15 +1,18 @@
 """Grading a class: verify every learner's workbook, in parallel, into one summary.
 
-Score policy (``score``): every scored cell weighs the same, and earns its weight only when
-its verdict is ``ok``. In an exercise the scored cells are the blanks the learner had to fill
-in, and nothing else: the cells handed out already filled are context (reported, never
-counted), so an untouched hand-out scores 0. In any other workbook every cell the layout
-checks is scored. A cell wrong only because of another (inherited) loses its point too, since
-the number it shows is wrong; the summary counts root causes separately so that a teacher can
-see "one mistake, seven cells". Blanks still to do, and cells waiting for them, earn nothing
-and are not called wrong. Parameter cells are the learner's to change and are never scored (an
-unusable one leaves the cells unchecked, which earn nothing). A workbook that cannot be read
-scores 0 and its row says why. A script may pass its own ``weight(cell) -> float`` instead.
+Score policy (``score``): every scored cell weighs the same, and earns its weight only when its
+verdict is ``ok``; a cell checked from the value the learner's application saved (sheetgen
+cannot compute its formula) earns it too, and is flagged for review; a cell sheetgen cannot
+compute with no saved number is left out of the score and flagged. In an exercise the scored
+cells are the blanks the learner had to fill in, and nothing else: the cells handed out already
+filled are context (reported, never counted), so an untouched hand-out scores 0. In any other
+workbook every cell the layout checks is scored. A cell wrong only because of another
+(inherited) loses its point too, since the number it shows is wrong; the summary counts root
+causes separately so that a teacher can see "one mistake, seven cells". Blanks still to do, and
+cells waiting for them, earn nothing and are not called wrong. Parameter cells are the learner's
+to change and are never scored (an unusable one leaves the cells unchecked, which earn nothing).
+A workbook that cannot be read scores 0 and its row says why. A script may pass its own
+``weight(cell) -> float`` instead.
 
 One broken or hostile file never stops the batch: each file is verified on its own, and any
 failure, expected (``SheetgenError``) or not, becomes that file's row with the reason.
@@ -671,6 +674,19 @@ def _number(x: float) -> str:
     return f"{x:g}"
 
 
+def review_flag(report: Report) -> str:
+    """The cells of ``report`` a teacher should look at: not computed by sheetgen (left out of
+    the score), or checked from the values the learner's application saved (scored)."""
+    unchecked = [c.cell for c in report.review if not c.checked]
+    saved = [c.cell for c in report.review if c.checked]
+    parts = []
+    if saved:
+        parts.append(f"checked from the values the file saved: {' '.join(saved)}")
+    if unchecked:
+        parts.append(f"not checked (sheetgen cannot compute them): {' '.join(unchecked)}")
+    return "review " + "; ".join(parts)
+
+
 def _row(g: Graded, weight: Weight) -> dict[str, Any]:
     base: dict[str, Any] = {
         "id": g.learner_id,
@@ -697,7 +713,9 @@ def _row(g: Graded, weight: Weight) -> dict[str, Any]:
     scored = [c for c in r.cells if c.scored]
     roots = [c.cell for c in r.roots]
     wrong = len(r.attention)
-    status = "ok" if r.ok else ("wrong" if wrong else "to do")
+    status = "ok" if r.ok else ("wrong" if wrong else "to do" if r.todo or r.waiting else "review")
+    if r.review:
+        base["flags"] = "; ".join(filter(None, (base["flags"], review_flag(r))))
     earned, possible = points(r, weight)
     return base | {
         "score": round(100.0 * earned / possible if possible else 0.0, 1),
