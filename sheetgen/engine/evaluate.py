@@ -74,6 +74,9 @@ class Compiled:
     inputs: tuple[str, ...]
     function: Callable[..., Any] | None
     problem: Problem | None = None
+    # Inputs that are names called as functions (``=MYTANH(E2)``): a LAMBDA the workbook keeps
+    # in a defined name, or a typo. The evaluator resolves them by the workbook's names.
+    calls: frozenset[str] = frozenset()
 
 
 _EXTERNAL = re.compile(r"\[[^\]]*\]")
@@ -99,6 +102,7 @@ def compile_formula(text: str) -> Compiled:
             tuple(back.get(n, n) for n in compiled.inputs),
             compiled.function,
             compiled.problem,
+            compiled.calls,
         )
     return _vetted(text)
 
@@ -118,7 +122,7 @@ def _vetted(text: str) -> Compiled:
 def _compile_text(text: str) -> Compiled:
     """Parse and compile ``text`` once; identical texts share the result."""
     import formulas
-    from formulas.tokens.function import Function
+    from formulas.tokens.function import Function, Lambda
 
     from . import function_table as functions
     from .replay import straighten
@@ -126,22 +130,46 @@ def _compile_text(text: str) -> Compiled:
     functions.prepare()  # the engine's function modules, scipy deferred until a function needs it
     from formulas.functions import get_functions, not_implemented
 
+    text = _ARRAYFORMULA.sub("(", text) if "ARRAYFORMULA" in text.upper() else text
     try:
-        tokens, ast = formulas.Parser().ast(text)
+        # As a cell's formula (``is_cell``): a name the engine does not know as a function is
+        # parsed as a call of what that name holds, an input like a cell (``func_token``).
+        tokens, ast = formulas.Parser(is_cell=True).ast(text)
     except Exception as exc:  # the parser raises several unrelated types
         return Compiled(
             (), None, Problem("syntax", f"is not a formula the engine can read ({exc})")
         )
     known = get_functions()  # a defaultdict: parsing inserts unknown names as not_implemented
+    calls = set()
     for token in tokens:
+        if isinstance(token, Lambda) and token.attr.get("call"):  # LAMBDA(x, ...)(E2)
+            return Compiled((), None, _INLINE_LAMBDA)
         if isinstance(token, Function) and not _computes(token.name, known, not_implemented):
-            return Compiled((), None, _function_problem(token.name))
+            problem = _function_problem(token.name)
+            called = token.attr.get("func_token")
+            if problem.kind != "unknown" or called is None:
+                return Compiled((), None, problem)
+            calls.add(called.name)
     try:
         fn = ast.compile()
     except Exception as exc:
         return Compiled((), None, Problem("syntax", f"could not be compiled ({exc})"))
     # The same functions called directly, without schedula's per-call bookkeeping.
-    return Compiled(tuple(fn.inputs), straighten(fn) or fn)
+    return Compiled(tuple(fn.inputs), straighten(fn) or fn, None, frozenset(calls))
+
+
+# Google Sheets' ARRAYFORMULA(x) is x computed as an array, which an array formula is (Sheets
+# exports it as one); outside string literals only (their "" escapes keep the quotes paired).
+_ARRAYFORMULA = re.compile(r'(?<![\w.])ARRAYFORMULA\s*\((?=(?:[^"]*"[^"]*")*[^"]*$)', re.IGNORECASE)
+
+
+# formulas 1.3 parses a LAMBDA called where it is written but computes #VALUE! for it; Excel
+# computes it. One kept in a defined name and called by that name is computed.
+_INLINE_LAMBDA = Problem(
+    "unsupported",
+    "calls a LAMBDA where it is written, which the formulas engine cannot compute "
+    "(one kept in a defined name and called by name, it can)",
+)
 
 
 def _computes(name: str, known: Mapping[str, object], missing: object) -> bool:
@@ -230,6 +258,7 @@ class Evaluator:
         self._formulas: dict[Ref, str | None] = {}
         self._resolved: dict[tuple[str, str], list[Ref] | Problem] = {}
         self._deps: dict[Ref, list[Ref]] = {}
+        self._calls: dict[tuple[str, str], tuple[Compiled, list[list[Ref]]] | Problem] = {}
 
     def formula(self, ref: Ref) -> str | None:
         if ref in self._formulas:
@@ -277,6 +306,7 @@ class Evaluator:
         """
         child = Evaluator(self.book, {**self.overrides, **overrides})
         child._formulas, child._resolved, child._deps = self._formulas, self._resolved, self._deps
+        child._calls = self._calls
         return child
 
     def dependencies(self, ref: Ref) -> list[Ref]:
@@ -286,7 +316,14 @@ class Evaluator:
         text = self.formula(ref)
         deps: list[Ref] = []
         if text is not None:
-            for name in compile_formula(text).inputs:
+            compiled = compile_formula(text)
+            for name in compiled.inputs:
+                if name in compiled.calls:  # a LAMBDA in a name: the cells its body reads
+                    called = self._called(ref[0], name)
+                    if not isinstance(called, Problem):
+                        for reads in called[1]:
+                            deps.extend(reads)
+                    continue
                 resolved = self._resolve(ref[0], name)
                 if isinstance(resolved, list):
                     deps.extend(resolved)
@@ -399,9 +436,15 @@ class Evaluator:
         compiled = compile_formula(text)
         if compiled.problem is not None or compiled.function is None:
             problem = compiled.problem or Problem("syntax", "could not be compiled")
-            return self._failed(ref, self._named_function(ref, problem), CellError("#NAME?"))
+            return self._failed(ref, problem, CellError("#NAME?"))
         args: list[Any] = []
         for name in compiled.inputs:
+            if name in compiled.calls:
+                function = self._function_value(ref, name)
+                if isinstance(function, Problem):
+                    return self._failed(ref, function, CellError("#NAME?"))
+                args.append(function)
+                continue
             resolved = self._resolve(ref[0], name)
             if isinstance(resolved, Problem):
                 return self._failed(ref, resolved, CellError("#REF!"))
@@ -444,19 +487,55 @@ class Evaluator:
                 return value
         return error
 
-    def _named_function(self, ref: Ref, problem: Problem) -> Problem:
-        """An unknown function that is a name the workbook defines (a LAMBDA kept in a name, or
-        what an application defines) is not a typo: the engine's limit, not the learner's."""
-        if problem.kind != "unknown":
-            return problem
-        name = problem.detail
-        own = self.sheets.get(ref[0].upper())
-        defined = (own.name(name) if own is not None else None) or self.book.name(name)
-        if defined is None:
-            return problem
-        return Problem(
-            "unsupported", f"calls {name}, a function the workbook defines, which sheetgen cannot"
-        )
+    def _called(self, sheet: str, name: str) -> tuple[Compiled, list[list[Ref]]] | Problem:
+        """The LAMBDA the defined name ``name`` holds, compiled, with the cells its body reads
+        (by input); a Problem when the name is not defined (a typo: #NAME? in every
+        application) or holds no LAMBDA."""
+        key = (sheet, name)
+        if key in self._calls:
+            return self._calls[key]
+        own = self.sheets.get(sheet.upper())
+        text = (own.name(name) if own is not None else None) or self.book.name(name)
+        found: tuple[Compiled, list[list[Ref]]] | Problem
+        if text is None:
+            found = Problem(
+                "unknown", f"uses {name}, a function no spreadsheet application knows", name
+            )
+        elif functions_bare(text.strip().lstrip("=").upper()).startswith("LAMBDA("):
+            compiled = compile_formula("=" + text.strip().lstrip("="))
+            reads = [self._resolve(sheet, n) for n in compiled.inputs]
+            bad = next((r for r in reads if isinstance(r, Problem)), None)
+            found = compiled.problem or bad or (compiled, [r for r in reads if isinstance(r, list)])
+        else:
+            found = Problem("reference", f"calls {name}, a name that holds no LAMBDA function")
+        self._calls[key] = found
+        return found
+
+    def _function_value(self, ref: Ref, name: str) -> Any:
+        """The engine's function object for the LAMBDA the name ``name`` holds, or a Problem."""
+        called = self._called(ref[0], name)
+        if isinstance(called, Problem):
+            return called
+        compiled, reads = called
+        assert compiled.function is not None
+        args = []
+        for n, cells in zip(compiled.inputs, reads, strict=True):
+            for r in cells if self.problems else ():
+                problem = self.problems.get(r)
+                if problem is None or not (
+                    problem.kind == "circular" or (problem.engine_limit and r not in self.saved)
+                ):
+                    continue
+                return Problem(
+                    "circular" if problem.kind == "circular" else "depends",
+                    f"calls {name}, which reads {r[1]}: {problem.message}",
+                    problem.detail,
+                )
+            args.append(self._argument(n, cells))
+        try:
+            return compiled.function(*args)
+        except Exception as exc:
+            return Problem("unsupported", f"calls {name}, which the engine cannot evaluate ({exc})")
 
     def rests_on_saved(self, ref: Ref) -> tuple[str, ...]:
         """The cells whose saved values (not sheetgen's computation) ``ref``'s value rests on:
