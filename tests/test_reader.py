@@ -153,7 +153,7 @@ def test_array_formulas_belong_to_their_first_cell() -> None:
             '<c r="B2"><v>2</v></c></row>'
         )
     )
-    assert got["A1"] == Cell(2.0, "=B1:B2*2")
+    assert got["A1"] == Cell(2.0, "=B1:B2*2", "A1:A2")  # with the range it fills
     assert got["A2"] == Cell(4.0)  # the array's other cells keep their values, as in openpyxl
 
 

@@ -97,7 +97,7 @@ def diagnose(
     if todo:
         explained = exercise_statuses(explained, todo, specs)
     explained = tuple(_mark_unedited(c, specs.get(c.cell), todo) for c in explained)
-    explained = tuple(_from_saved(c, graph) for c in explained)
+    explained = tuple(_in_array(_from_saved(c, graph), graph) for c in explained)
     stale = stale_cache_warning(path, ws, explained) if path else None
     noted = [c.message for c in explained if c.ok and c.message]
     found = (*warnings, *(m for m in noted if m not in warnings))
@@ -337,7 +337,10 @@ def _causes(
     candidates = []
     for a, c in bad.items():
         problem = graph.ev.problems.get(graph.ref(a))
-        if c.status == "unchecked":
+        anchor = graph.ev.array_anchor(graph.ref(a))
+        if anchor in bad:  # one array formula computes both: it is wrong at its top-left cell
+            direct[a] = (anchor,)
+        elif c.status == "unchecked":
             direct[a] = nearest[a] or bad_inputs
         elif (
             not c.graded
@@ -523,6 +526,22 @@ def _explain(
     hint = _hint(specs[c.cell], specs) if c.cell in specs and c.status not in ("ok",) else None
     parts = [why, f"Hint: {hint}" if hint and not c.causes else ""]
     return replace(c, explanation=" ".join(p for p in parts if p))
+
+
+def _in_array(c: CellResult, graph: _Graph) -> CellResult:
+    """Name the array formula that computes a cell of its range (its top-left cell)."""
+    ref = graph.ref(c.cell)
+    if c.formula is None or not graph.ev.array_range(ref):
+        return c
+    anchor = graph.ev.array_anchor(ref)
+    where = graph.ev.array_range(ref)
+    if anchor is not None:
+        note = f"Computed by the array formula in {anchor} ({c.formula}, filling {where})."
+    elif c.ok:
+        return c
+    else:
+        note = f"Its array formula fills {where}."
+    return replace(c, explanation=" ".join(p for p in (note, c.explanation) if p))
 
 
 def _from_saved(c: CellResult, graph: _Graph) -> CellResult:

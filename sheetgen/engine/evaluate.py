@@ -99,12 +99,19 @@ def compile_formula(text: str) -> Compiled:
         compiled = _vetted(shape)
         back = {placeholder: ref for ref, placeholder in cells.items()}
         return Compiled(
-            tuple(back.get(n, n) for n in compiled.inputs),
+            tuple(_renamed(n, back) for n in compiled.inputs),
             compiled.function,
             compiled.problem,
             compiled.calls,
         )
     return _vetted(text)
+
+
+def _renamed(name: str, back: Mapping[str, str]) -> str:
+    """An input of a compiled shape named as this formula's cell (``A1#``: ``A1``'s spill)."""
+    if name.endswith("#"):
+        return back.get(name[:-1], name[:-1]) + "#"
+    return back.get(name, name)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -259,14 +266,57 @@ class Evaluator:
         self._resolved: dict[tuple[str, str], list[Ref] | Problem] = {}
         self._deps: dict[Ref, list[Ref]] = {}
         self._calls: dict[tuple[str, str], tuple[Compiled, list[list[Ref]]] | Problem] = {}
+        # Per sheet: every cell of an array formula's range -> (top-left cell, row, column offset).
+        self._array_cells: dict[str, dict[str, tuple[str, int, int]]] = {}
+        # What each array formula computed (by its top-left cell): filled into its range once.
+        self._array_results: dict[Ref, Any] = {}
 
     def formula(self, ref: Ref) -> str | None:
         if ref in self._formulas:
             return self._formulas[ref]
         cell = self._cell(ref)
         text = None if cell is None else cell.formula
+        if text is None and (place := self._array_place(ref)) is not None:
+            anchor = self._cell((ref[0], place[0]))
+            text = None if anchor is None else anchor.formula  # computed by that array formula
         self._formulas[ref] = text
         return text
+
+    def array_anchor(self, ref: Ref) -> str | None:
+        """The top-left cell of the array formula that computes ``ref`` (not itself), or None."""
+        place = self._array_place(ref) if self.formula(ref) is not None else None
+        return place[0] if place is not None and place[0] != ref[1] else None
+
+    def array_range(self, ref: Ref) -> str | None:
+        """The range the array formula at ``ref``'s top-left cell fills, or None."""
+        anchor = self.array_anchor(ref) or ref[1]
+        cell = self._cell((ref[0], anchor))
+        return None if cell is None or cell.formula is None else cell.array
+
+    def _array_place(self, ref: Ref) -> tuple[str, int, int] | None:
+        title = ref[0]
+        cells = self._array_cells.get(title)
+        if cells is None:
+            cells = self._array_cells[title] = self._scan_arrays(title)
+        return cells.get(ref[1]) if cells else None
+
+    def _scan_arrays(self, title: str) -> dict[str, tuple[str, int, int]]:
+        """Every cell of each array formula's range on sheet ``title`` (at most
+        ``MAX_RANGE_CELLS`` per formula: a larger one fills its top-left cell only)."""
+        sheet = self._exact.get(title) or self.sheets.get(title.upper())
+        found: dict[str, tuple[str, int, int]] = {}
+        for at, cell in () if sheet is None else sheet.cells.items():
+            if cell.array is None or cell.formula is None:
+                continue
+            min_col, min_row, max_col, max_row = a1.bounds(cell.array)
+            assert min_col and min_row and max_col and max_row
+            found.setdefault(at, (at, *_offset(at, min_row, min_col)))
+            if (max_row - min_row + 1) * (max_col - min_col + 1) > MAX_RANGE_CELLS:
+                continue
+            for r in range(min_row, max_row + 1):
+                for c in range(min_col, max_col + 1):
+                    found.setdefault(a1.name(r, c), (at, r - min_row, c - min_col))
+        return found
 
     def _cell(self, ref: Ref) -> Cell | None:
         sheet = self._exact.get(ref[0]) or self.sheets.get(ref[0].upper())
@@ -306,7 +356,7 @@ class Evaluator:
         """
         child = Evaluator(self.book, {**self.overrides, **overrides})
         child._formulas, child._resolved, child._deps = self._formulas, self._resolved, self._deps
-        child._calls = self._calls
+        child._calls, child._array_cells = self._calls, self._array_cells
         return child
 
     def dependencies(self, ref: Ref) -> list[Ref]:
@@ -390,6 +440,8 @@ class Evaluator:
     def _resolve_name(self, sheet: str, name: str) -> list[Ref] | Problem:
         if a1.PLAIN_CELL.fullmatch(name) and a1.within(name):  # the common case: B2
             return [(self._title(sheet), name)]
+        if name.endswith("#"):  # H6# (_xlfn.ANCHORARRAY(H6)): the range H6's array fills
+            return self._spill(sheet, name)
         if _EXTERNAL.search(name):
             return Problem(
                 "external", f"refers to another workbook ({name}), which is never opened"
@@ -421,6 +473,17 @@ class Evaluator:
             for c in range(min_col, max_col + 1)
         ]
 
+    def _spill(self, sheet: str, name: str) -> list[Ref] | Problem:
+        at = name[:-1]
+        if "!" in at:
+            sheet, at = at.rsplit("!", 1)
+            sheet = sheet.strip("'").replace("''", "'")
+        at = at.replace("$", "").upper()
+        cell = self._cell((self._title(sheet), at)) if a1.within(at) else None
+        if cell is None or cell.formula is None or cell.array is None:
+            return Problem("reference", f"reads the spill of {at} ({name}), which holds no array")
+        return self._resolve_name(sheet, cell.array)
+
     def points_to(self, sheet: str, name: str) -> tuple[str, str] | None:
         """The cell or range a defined name points to from ``sheet``, None if it is not one."""
         target = self._name(sheet, name)
@@ -433,6 +496,17 @@ class Evaluator:
         return destination(text) if text is not None else None
 
     def _compute(self, ref: Ref, text: str) -> Value:
+        place = self._array_place(ref)
+        if place is None:
+            return self._evaluated(ref, text, None)
+        anchor = (ref[0], place[0])
+        if anchor in self._array_results:  # the array formula is evaluated once for its range
+            return _element(self._array_results[anchor], place[1], place[2])
+        return self._evaluated(ref, text, (anchor, place[1], place[2]))
+
+    def _evaluated(self, ref: Ref, text: str, place: tuple[Ref, int, int] | None) -> Value:
+        """``text`` evaluated for ``ref``; ``place``: the array formula's top-left cell and
+        ``ref``'s offset in its range, when an array formula computes ``ref``."""
         compiled = compile_formula(text)
         if compiled.problem is not None or compiled.function is None:
             problem = compiled.problem or Problem("syntax", "could not be compiled")
@@ -456,6 +530,9 @@ class Evaluator:
         except Exception as exc:
             failed = Problem("unsupported", f"could not be evaluated by the engine ({exc})")
             return self._failed(ref, failed, CellError("#VALUE!"))
+        if place is not None:
+            self._array_results[place[0]] = result
+            return _element(result, place[1], place[2])
         return _from_engine(result)
 
     def _inherited(self, ref: Ref, reads: Sequence[Ref]) -> Value | None:
@@ -576,6 +653,29 @@ class Evaluator:
         cells = [_to_engine(self.values[r], sh.EMPTY) for r in refs]
         array = np.array(cells, dtype=object).reshape(max_row - min_row + 1, max_col - min_col + 1)
         return Ranges().push(f"{first}:{last}", array)
+
+
+def _offset(at: str, min_row: int, min_col: int) -> tuple[int, int]:
+    row, col = a1.split(at)
+    return row - min_row, col - min_col
+
+
+def _element(result: object, row: int, col: int) -> Value:
+    """The value an array formula's ``result`` puts ``row`` rows and ``col`` columns from the
+    top-left cell of its range, as Excel fills it: a single row or column repeats across the
+    range, and a cell beyond the result shows #N/A."""
+    import numpy as np
+
+    if not isinstance(result, np.ndarray):
+        return _from_engine(result)
+    array = result.reshape(1, -1) if result.ndim < 2 else result
+    if array.ndim != 2 or array.size == 0:
+        return CellError("#N/A") if array.size == 0 else _from_engine(result)
+    rows, cols = array.shape
+    r, c = (0 if rows == 1 else row), (0 if cols == 1 else col)
+    if r >= rows or c >= cols:
+        return CellError("#N/A")
+    return _from_engine(array[r, c])
 
 
 def _to_engine(value: Value, empty: object) -> object:

@@ -40,10 +40,16 @@ class Cell:
     which may be stale or missing: ``verify`` never trusts it, only compares). Numbers are
     floats whatever their number format: a date-formatted 0.4 is still 0.4 to Excel's formulas.
     Text that merely starts with ``=`` is text (``formula`` None): Excel does not compute it.
+
+    ``array``: on the top-left cell of an array formula, the range it fills (``"K6:K10"``):
+    Excel 365's spill (``<f t="array" ref=... >`` with ``cm``), a legacy Ctrl+Shift+Enter
+    array, openpyxl's ``ArrayFormula``, LibreOffice's matrix in .xlsx or .ods. The other cells
+    of the range hold only the values the application saved, or nothing.
     """
 
     value: Value = None
     formula: str | None = None
+    array: str | None = None
 
 
 class LazyNotes(Mapping[str, str]):
@@ -175,6 +181,20 @@ def formula_text(cell_value: object) -> str | None:
     return None
 
 
+def array_range(ref: str | None, at: str) -> str:
+    """The range an array formula at ``at`` fills, as ``"K6:K10"`` (``$`` and case aside); the
+    cell alone when ``ref`` is missing or unreadable."""
+    text = (ref or "").replace("$", "").upper().strip()
+    try:
+        min_col, min_row, max_col, max_row = a1.bounds(text)
+    except ValueError:
+        return f"{at}:{at}"
+    if None in (min_col, min_row, max_col, max_row):
+        return f"{at}:{at}"
+    assert min_col and min_row and max_col and max_row
+    return f"{a1.name(min_row, min_col)}:{a1.name(max_row, max_col)}"
+
+
 def stored_cells(ws: Any) -> Mapping[tuple[int, int], Any]:
     """The cells an openpyxl worksheet holds, by ``(row, column)``; the empty ones between are
     not made. Read it, never change it.
@@ -218,7 +238,8 @@ def _openpyxl_cell(cell: Any) -> Cell | None:
     v = cell.value
     # A text cell that merely starts with "=" is text (data type "s"): Excel never computes it.
     if cell.data_type != "s" and (text := formula_text(v)) is not None:
-        return Cell(None, text)
+        ref = getattr(v, "ref", None)  # an ArrayFormula: the range it fills
+        return Cell(None, text, array_range(ref, cell.coordinate) if ref is not None else None)
     if v is None:
         return None
     if cell.data_type == "e" and isinstance(v, str):

@@ -330,6 +330,13 @@ class ContentCapture:
         cell = self._cell(attrs)
         if cell is None:
             return
+        rows = attrs.get("table:number-matrix-rows-spanned")
+        columns = attrs.get("table:number-matrix-columns-spanned")
+        if cell.formula is not None and (rows or columns):  # an array formula's top-left cell
+            top = a1.name(self.row + 1, first)
+            bottom = (self.row + _repeat(rows), first + _repeat(columns) - 1)
+            if bottom[0] <= a1.MAX_ROW and bottom[1] <= a1.MAX_COLUMN:
+                cell = Cell(cell.value, cell.formula, f"{top}:{a1.name(*bottom)}")
         self._count(repeat, self.row + 1, self.column)
         self.row_cells.extend((column, cell) for column in range(first, first + repeat))
 

@@ -12,7 +12,9 @@ refuse a DTD again here anyway). It follows openpyxl where the file format leave
   previous row;
 - ``<f>`` makes a formula cell (``"=" + text``); a shared formula's later cells get the first
   cell's formula moved by their offset (relative references only, as Excel does); an array
-  formula's text belongs to its top-left cell, the other cells of the array keep their values;
+  formula's text belongs to its top-left cell with the range it fills (``Cell.array``: a
+  legacy array, or Excel 365's spill, ``cm`` and its metadata aside), the other cells of the
+  array keep their values;
 - ``t="s"`` reads the shared string table (rich-text runs joined, phonetic runs left out),
   ``t="inlineStr"`` the cell's own ``<is>``, ``t="str"`` text, ``t="b"`` a boolean,
   ``t="e"`` an error, ``t="d"`` an ISO date (kept as text); anything else is a number.
@@ -34,7 +36,7 @@ from collections.abc import Callable, Mapping
 from xml.parsers import expat
 
 from .. import a1
-from .book import Book, Cell, CellError, LazyNotes, Sheet, Value
+from .book import Book, Cell, CellError, LazyNotes, Sheet, Value, array_range
 
 _MAIN = (
     "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
@@ -448,12 +450,15 @@ class SheetCapture:
             value = _value(kind, v, inline)
         except ValueError:
             raise ReadError(f"cell {a1.name(row, column)} holds {v!r} as a {kind!r}") from None
-        formula = None
+        formula = array = None
+        at = a1.name(row, column)
         if self.formula is not None:
             text = "".join(parts["f"]) if "f" in parts else ""
             formula = self._formula(self.formula, text, row, column)
+            if formula is not None and self.formula.get("t") == "array":
+                array = array_range(self.formula.get("ref"), at)
         if formula is not None or value is not None:
-            self._cells[a1.name(row, column)] = Cell(value, formula)
+            self._cells[at] = Cell(value, formula, array)
 
     def _formula(self, attrs: dict[str, str], text: str, row: int, column: int) -> str | None:
         kind = attrs.get("t", "normal")

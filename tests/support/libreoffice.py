@@ -216,7 +216,8 @@ def edit(
 
     Keys are A1 addresses (``"B2"``) on ``sheet`` (default: the first sheet). A value
     that is a string starting with ``=`` is entered as a formula in Excel syntax, a
-    number becomes a number, ``""`` empties the cell, any other string becomes text.
+    number becomes a number, ``""`` empties the cell, any other string becomes text; a
+    range (``"K6:K10"``) given ``"{=...}"`` gets that array formula (Ctrl+Shift+Enter).
     ``insert_rows``: 1-based row numbers above which a blank row is inserted first, as a
     person does (``Rows.insertByIndex``: LibreOffice moves every formula and name).
     Edits are applied in mapping order, then the whole workbook is recalculated. ``dst``'s
@@ -482,6 +483,14 @@ def _run_helper(
 
 def _encode_edit(address: str, value: str | float) -> dict[str, object]:
     """Validate one edit on our side, where the error message can name it clearly."""
+    if (
+        isinstance(address, str)
+        and isinstance(value, str)
+        and value.startswith("{=")
+        and value.endswith("}")
+        and all(_CELL_RE.match(part) for part in address.split(":"))
+    ):  # an array formula over a range, as Ctrl+Shift+Enter enters it
+        return {"cell": address, "kind": "array", "value": value[1:-1]}
     if not isinstance(address, str) or not _CELL_RE.match(address):
         raise UsageError(f"Cannot edit {address!r}: expected a cell address such as 'B2'.")
     if isinstance(value, bool) or not isinstance(value, str | int | float):

@@ -95,6 +95,8 @@ def run(desktop: Any, job: dict[str, Any]) -> None:
                 fail("usage", f"{e['cell']} is not a cell on the sheet")
             if e["kind"] == "formula":
                 cell.setPropertyValue("FormulaLocal", e["value"])
+            elif e["kind"] == "array":
+                cell.setArrayFormula(e["value"])
             elif e["kind"] == "number":
                 cell.setValue(e["value"])
             elif e["kind"] == "clear":
