@@ -38,6 +38,12 @@ Ref = tuple[str, str]  # (sheet title, "B2")
 
 MAX_RANGE_CELLS = 10_000
 
+_BULK = 64  # a formula reading more cells than this has their plain values filled in bulk
+
+MAX_WHOLE_CELLS = 100_000
+"""The most cells a whole-row or whole-column reference (``E:E``, ``2:2``) is read as, once
+bounded by the cells the sheet holds; a larger one is the engine's limit."""
+
 
 ENGINE_LIMITS = frozenset({"unsupported", "external", "syntax", "depends"})
 """Problem kinds that are sheetgen's limit, not the learner's mistake: a function Excel or
@@ -74,6 +80,12 @@ class Compiled:
     inputs: tuple[str, ...]
     function: Callable[..., Any] | None
     problem: Problem | None = None
+    # Whole-row or whole-column inputs (E:E, 2:2) Excel reads as the one cell in the formula's
+    # row or column (implicit intersection): under ``@`` (``_xlfn.SINGLE``) always, and where
+    # only element-wise functions and operators take them in a formula stored without the
+    # dynamic-array flag (not an array formula): ``=TANH(E:E)`` in F2 is ``TANH(E2)``.
+    always: frozenset[str] = frozenset()
+    legacy: frozenset[str] = frozenset()
     # Inputs that are names called as functions (``=MYTANH(E2)``): a LAMBDA the workbook keeps
     # in a defined name, or a typo. The evaluator resolves them by the workbook's names.
     calls: frozenset[str] = frozenset()
@@ -102,7 +114,9 @@ def compile_formula(text: str) -> Compiled:
             tuple(_renamed(n, back) for n in compiled.inputs),
             compiled.function,
             compiled.problem,
-            compiled.calls,
+            always=compiled.always,
+            legacy=compiled.legacy,
+            calls=compiled.calls,
         )
     return _vetted(text)
 
@@ -161,8 +175,79 @@ def _compile_text(text: str) -> Compiled:
         fn = ast.compile()
     except Exception as exc:
         return Compiled((), None, Problem("syntax", f"could not be compiled ({exc})"))
+    always, legacy = _intersected(tokens, known, not_implemented)
     # The same functions called directly, without schedula's per-call bookkeeping.
-    return Compiled(tuple(fn.inputs), straighten(fn) or fn, None, frozenset(calls))
+    return Compiled(
+        tuple(fn.inputs),
+        straighten(fn) or fn,
+        calls=frozenset(calls),
+        always=always,
+        legacy=legacy,
+    )
+
+
+_WHOLE = re.compile(r"(?:.*!)?(?:\$?[A-Z]{1,3}:\$?[A-Z]{1,3}|\$?\d+:\$?\d+)", re.IGNORECASE)
+
+
+def _intersected(
+    tokens: Sequence[Any], known: Mapping[str, object], missing: object
+) -> tuple[frozenset[str], frozenset[str]]:
+    """The whole-row or whole-column inputs Excel intersects with the formula's own row or
+    column (``Compiled.always`` and ``Compiled.legacy``), from the parser's tokens.
+
+    A function takes a value where the engine computes it element by element (its table entry
+    ends in a numpy ufunc: TANH, EXP, LN, ABS...); operators and grouping parentheses too. Any
+    other function (SUMIF, INDEX, SUM, VLOOKUP...) takes the range itself.
+    """
+    from formulas.tokens.function import Function
+    from formulas.tokens.operand import Range
+    from formulas.tokens.parenthesis import Parenthesis
+
+    stack: list[str] = []  # what each open parenthesis belongs to
+    pending = "group"
+    always: set[str] = set()
+    legacy: set[str] = set()
+    whole: set[str] = set()
+    for token in tokens:
+        if isinstance(token, Function):
+            pending = _takes(token.name, known, missing)
+        elif isinstance(token, Parenthesis):
+            if token.name == "(":
+                stack.append(pending)
+            elif stack:
+                stack.pop()
+            pending = "group"
+        elif isinstance(token, Range) and _WHOLE.fullmatch(token.name):
+            whole.add(token.name)
+            kinds = [k for k in stack if k != "group"]
+            if (kinds and kinds[-1] == "single") or ("single" in kinds and "range" not in kinds):
+                always.add(token.name)
+            elif "range" not in kinds:
+                legacy.add(token.name)
+    if not whole:
+        return frozenset(), frozenset()
+    # A name read both ways (E:E in TANH and in SUM) is read whole: it is one input.
+    elsewhere = {n for n in whole if n not in always and n not in legacy}
+    return frozenset(always - elsewhere - legacy), frozenset(legacy - elsewhere)
+
+
+def _takes(name: str, known: Mapping[str, object], missing: object) -> str:
+    """What the function ``name`` takes: ``single`` (``@``), ``value`` (element-wise), or
+    ``range``."""
+    import numpy as np
+
+    bare = functions_bare(name.upper())
+    if bare == "SINGLE":
+        return "single"
+    entry = known.get(name.upper(), known.get(bare, missing))
+    function = entry.get("function") if isinstance(entry, dict) else entry
+    for _ in range(8):  # the engine's wrappers, down to what they wrap
+        if isinstance(function, np.ufunc):
+            return "value"
+        function = getattr(function, "__wrapped__", None)
+        if function is None:
+            break
+    return "range"
 
 
 # Google Sheets' ARRAYFORMULA(x) is x computed as an array, which an array formula is (Sheets
@@ -268,6 +353,7 @@ class Evaluator:
         self._calls: dict[tuple[str, str], tuple[Compiled, list[list[Ref]]] | Problem] = {}
         # Per sheet: every cell of an array formula's range -> (top-left cell, row, column offset).
         self._array_cells: dict[str, dict[str, tuple[str, int, int]]] = {}
+        self._extents: dict[str, tuple[int, int]] = {}
         # What each array formula computed (by its top-left cell): filled into its range once.
         self._array_results: dict[Ref, Any] = {}
 
@@ -305,8 +391,9 @@ class Evaluator:
         ``MAX_RANGE_CELLS`` per formula: a larger one fills its top-left cell only)."""
         sheet = self._exact.get(title) or self.sheets.get(title.upper())
         found: dict[str, tuple[str, int, int]] = {}
-        for at, cell in () if sheet is None else sheet.cells.items():
-            if cell.array is None or cell.formula is None:
+        cells = {} if sheet is None else sheet.cells
+        for at, cell in [(at, c) for at, c in cells.items() if c.array is not None]:
+            if cell.formula is None or cell.array is None:
                 continue
             min_col, min_row, max_col, max_row = a1.bounds(cell.array)
             assert min_col and min_row and max_col and max_row
@@ -357,6 +444,7 @@ class Evaluator:
         child = Evaluator(self.book, {**self.overrides, **overrides})
         child._formulas, child._resolved, child._deps = self._formulas, self._resolved, self._deps
         child._calls, child._array_cells = self._calls, self._array_cells
+        child._extents = self._extents
         return child
 
     def dependencies(self, ref: Ref) -> list[Ref]:
@@ -374,7 +462,7 @@ class Evaluator:
                         for reads in called[1]:
                             deps.extend(reads)
                     continue
-                resolved = self._resolve(ref[0], name)
+                resolved = self._reads(ref, compiled, name)
                 if isinstance(resolved, list):
                     deps.extend(resolved)
         self._deps[ref] = deps
@@ -398,6 +486,8 @@ class Evaluator:
                 self.values[ref] = self._compute(ref, text)
                 continue
             deps = self.dependencies(ref)
+            if len(deps) > _BULK:  # a large range: its plain values in one pass
+                self._fill_values(deps)
             if all(dep in self.values for dep in deps):  # a sheet in order: compute at once
                 self.values[ref] = self._compute(ref, text)
                 continue
@@ -408,6 +498,28 @@ class Evaluator:
                     self._mark_circular(dep, stack, on_path)
                 elif dep not in self.values:
                     stack.append((dep, False))
+
+    def _fill_values(self, refs: Sequence[Ref]) -> None:
+        """The values of the cells among ``refs`` that hold no formula (most of a large range),
+        without a walk each: what :meth:`_solve` would find for them one by one."""
+        values = self.values
+        title, cells, arrays = "", None, None
+        for ref in refs:
+            if ref in values:
+                continue
+            if ref[0] != title:
+                title = ref[0]
+                sheet = self._exact.get(title)
+                cells = None if sheet is None else sheet.cells
+                arrays = self._array_cells.get(title)
+                if arrays is None and cells is not None:
+                    arrays = self._array_cells[title] = self._scan_arrays(title)
+            if cells is None:
+                continue  # a sheet looked up otherwise: the walk settles it
+            cell = cells.get(ref[1])
+            if (cell is not None and cell.formula is not None) or (arrays and ref[1] in arrays):
+                continue
+            values[ref] = None if cell is None else cell.value
 
     def _mark_circular(self, start: Ref, stack: list[tuple[Ref, bool]], on_path: set[Ref]) -> None:
         cycle = [r for r, expanded in stack if expanded and r in on_path]
@@ -437,6 +549,26 @@ class Evaluator:
             self._resolved[key] = self._resolve_name(sheet, name)
         return self._resolved[key]
 
+    def _reads(self, ref: Ref, compiled: Compiled, name: str) -> list[Ref] | Problem:
+        """The cells ``ref``'s input ``name`` reads: one cell where Excel intersects a whole
+        row or column with the formula's own (see ``Compiled.always``)."""
+        if name in compiled.always or (name in compiled.legacy and self._array_place(ref) is None):
+            return self._intersection(ref, name)
+        return self._resolve(ref[0], name)
+
+    def _intersection(self, ref: Ref, name: str) -> list[Ref] | Problem:
+        sheet, text = ref[0], name
+        if "!" in text:
+            sheet, text = text.rsplit("!", 1)
+            sheet = sheet.strip("'").replace("''", "'")
+        min_col, min_row, max_col, max_row = a1.bounds(text.replace("$", "").upper())
+        row, col = a1.split(ref[1])
+        if min_row is None and min_col is not None and min_col == max_col:  # E:E: row's cell
+            return self._resolve(sheet, a1.name(row, min_col))
+        if min_col is None and min_row is not None and min_row == max_row:  # 2:2: column's
+            return self._resolve(sheet, a1.name(min_row, col))
+        return self._resolve(ref[0], name)  # several rows or columns: read whole
+
     def _resolve_name(self, sheet: str, name: str) -> list[Ref] | Problem:
         if a1.PLAIN_CELL.fullmatch(name) and a1.within(name):  # the common case: B2
             return [(self._title(sheet), name)]
@@ -459,19 +591,34 @@ class Evaluator:
             min_col, min_row, max_col, max_row = a1.bounds(name)
         except ValueError:
             return Problem("reference", f"uses a name the workbook does not define ({name})")
-        if None in (min_col, min_row, max_col, max_row):
-            return Problem("unsupported", f"uses a whole-row or whole-column range ({name})")
+        limit = MAX_RANGE_CELLS
+        if None in (min_col, min_row, max_col, max_row):  # E:E, 2:2: as far as the sheet holds
+            # The same extent for every column (row): SUMIF(A:A,"x",E:E) pairs them cell by cell.
+            last_row, last_col = self._extent(self._title(sheet))
+            if min_row is None:
+                min_row, max_row = 1, last_row
+            else:
+                min_col, max_col = 1, last_col
+            limit = MAX_WHOLE_CELLS
         assert min_col and min_row and max_col and max_row
-        if (max_col - min_col + 1) * (max_row - min_row + 1) > MAX_RANGE_CELLS:
-            return Problem(
-                "unsupported", f"uses a range larger than {MAX_RANGE_CELLS} cells ({name})"
-            )
+        if (max_col - min_col + 1) * (max_row - min_row + 1) > limit:
+            return Problem("unsupported", f"uses a range larger than {limit} cells ({name})")
         title = self._title(sheet)
-        return [
-            (title, a1.name(r, c))
-            for r in range(min_row, max_row + 1)
-            for c in range(min_col, max_col + 1)
-        ]
+        letters = [a1.column_letter(c) for c in range(min_col, max_col + 1)]
+        return [(title, f"{c}{r}") for r in range(min_row, max_row + 1) for c in letters]
+
+    def _extent(self, title: str) -> tuple[int, int]:
+        """The last row and the last column sheet ``title`` holds a cell in: what bounds a
+        whole-column or whole-row reference (Excel's million rows are empty beyond it)."""
+        if title not in self._extents:
+            sheet = self._exact.get(title) or self.sheets.get(title.upper())
+            keys = list(() if sheet is None else sheet.cells)
+            # Rows and column letters by string operations (C speed), letters counted once.
+            last_row = max((int(k.lstrip(_LETTERS)) for k in keys), default=1)
+            columns = {k.rstrip(_DIGITS) for k in keys}
+            last_col = max((a1.column_index(c) for c in columns), default=1)
+            self._extents[title] = (last_row, last_col)
+        return self._extents[title]
 
     def _spill(self, sheet: str, name: str) -> list[Ref] | Problem:
         at = name[:-1]
@@ -519,11 +666,13 @@ class Evaluator:
                     return self._failed(ref, function, CellError("#NAME?"))
                 args.append(function)
                 continue
-            resolved = self._resolve(ref[0], name)
+            resolved = self._reads(ref, compiled, name)
             if isinstance(resolved, Problem):
                 return self._failed(ref, resolved, CellError("#REF!"))
             if self.problems and (inherited := self._inherited(ref, resolved)) is not None:
                 return inherited
+            if (name in compiled.always or name in compiled.legacy) and len(resolved) == 1:
+                name = resolved[0][1]  # intersected: the cell's value, as ``@`` hands it over
             args.append(self._argument(name, resolved))
         try:
             result = compiled.function(*args)
@@ -650,9 +799,14 @@ class Evaluator:
         first, last = refs[0][1], refs[-1][1]
         min_col, min_row, max_col, max_row = a1.bounds(f"{first}:{last}")
         assert min_col and min_row and max_col and max_row
-        cells = [_to_engine(self.values[r], sh.EMPTY) for r in refs]
+        values, empty = self.values, sh.EMPTY
+        cells = [v if type(v) is float else _to_engine(v, empty) for v in map(values.get, refs)]
         array = np.array(cells, dtype=object).reshape(max_row - min_row + 1, max_col - min_col + 1)
         return Ranges().push(f"{first}:{last}", array)
+
+
+_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_DIGITS = "0123456789"
 
 
 def _offset(at: str, min_row: int, min_col: int) -> tuple[int, int]:
