@@ -58,7 +58,7 @@ def heat_counts(result: ClassReport) -> tuple[dict[str, int], dict[str, int], in
         for c in r.cells:
             if c.status == "todo":
                 todo[class_cell(r, c)] += 1
-            elif not c.ok and not c.pending and c.graded:
+            elif not c.ok and not c.pending and c.graded and c.checked:
                 wrong[class_cell(r, c)] += 1
     return dict(wrong), dict(todo), len(same)
 
