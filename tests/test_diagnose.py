@@ -210,6 +210,34 @@ def test_up_to_date_cached_values_and_no_cached_values_give_no_warning(make: Mak
     assert check(make("openpyxl")).warnings == ()  # openpyxl saves no values at all
 
 
+def test_a_copy_of_numeric_text_saved_as_that_text_is_not_stale(make: Make) -> None:
+    # C2 holds the text '0.5'; B3 = C2 is the same text to Excel, which saves it as such
+    # (t="str"), and is judged as the number 0.5: the saved text is no stale value.
+    path = make(edits={"C2": "0.5"})
+    member = "xl/worksheets/sheet1.xml"
+    with zipfile.ZipFile(path) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    xml, n = re.subn(
+        r'<c r="B3"([^>]*)>\s*(<f>[^<]*</f>)\s*(?:<v\s*/>|<v></v>)',
+        r'<c r="B3"\g<1> t="str">\g<2><v>0.5</v>',
+        parts[member].decode(),
+    )
+    assert n == 1
+    parts[member] = xml.encode()
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+    report = check(path)
+    assert by_cell(report)["B3"].ok
+    assert not any("stale" in w for w in report.warnings), report.warnings
+    # Saved text that differs from what the formula computes is still stale.
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data in parts.items():
+            older = data.replace(b"<v>0.5</v>", b"<v>0.25</v>")
+            z.writestr(name, older if name == member else data)
+    assert any("B3 saved '0.25'" in w for w in check(path).warnings)
+
+
 def test_json_carries_the_diagnosis(make: Make) -> None:
     doc = to_dict(check(make(edits={"E3": "=1-F2"})))
     assert doc["roots"] == ["E3"]

@@ -41,7 +41,7 @@ from ..layouts.layout import TODO_NAME, TODO_NOTE, CellSpec, Layout
 from ..maths.neuron import describe, kind_of, round_significant
 from ..workbook.book import Book, LazyNotes, Sheet, text_constant
 from . import show
-from .judge import reference_for, tolerance
+from .judge import numeric_text, reference_for, tolerance
 from .results import CellResult
 
 VARIANTS = 3
@@ -688,6 +688,11 @@ _UNCOMPUTED = ("unsupported", "unchecked")
 
 
 def _same(value: Value, computed: Value, quantity: str) -> bool:
+    if isinstance(value, str) and isinstance(computed, float):
+        # A formula copying numeric text saves that text ('0.5') and was judged as the number
+        # Excel computes with: the same value, shown as the application shows it.
+        number = numeric_text(value)
+        value = value if number is None else number
     if isinstance(value, float) and isinstance(computed, float):
         if isinstance(computed, bool):
             return False
