@@ -151,7 +151,9 @@ def test_empty_cell_is_a_root_with_what_it_should_hold(make: Make) -> None:
 
 
 def test_a_sheet_right_only_for_its_own_inputs_fails_naming_the_cell(make: Make) -> None:
-    path = make(edits={"E2": "=B2*0.5+D2", "K9": "=(I9-I2)/0.0001"})
+    # Each reads every cell its quantity is computed from (so its structure is sound) and
+    # hides a typed number besides.
+    path = make(edits={"E2": "=B2*C2+D2*0+0.6", "K9": "=(I9-I2)/(Tiny*0+0.0001)"})
     assert check(path, variants=0).ok  # right for the numbers it was handed...
     report = check(path, variants=3)  # ...but not for any others
     cells = {c.cell: c for c in report.cells}
@@ -301,6 +303,9 @@ def test_only_cells_whose_own_formula_may_stray_are_re_evaluated(make: Make) -> 
     assert _suspects(helper) == {"E3"}
     assert check(helper, variants=3).ok
     typed = make(edits={"E3": "=1-M5", "M5": OUT**2})  # the helper holds a typed number
+    cells = by_cell(check(typed, variants=0))  # it reads no output: caught without variants
+    assert cells["E3"].status == "structure" and "output (F2)" in cells["E3"].message
+    typed = make(edits={"E3": "=1-M5+F2*0", "M5": OUT**2})  # reads it, and is still typed
     cells = by_cell(check(typed, variants=3))
     assert cells["E3"].status == "fragile" and "own inputs only" in cells["E3"].message
 

@@ -22,6 +22,7 @@ Status = Literal[
     "empty",
     "text",
     "typed",
+    "structure",
     "unsupported",
     "unchecked",
     "todo",
@@ -30,7 +31,9 @@ Status = Literal[
 ]
 """A cell's verdict: ``ok``; ``wrong`` (a number, not the right one); ``error`` (an Excel
 error value); ``empty``; ``text`` (text or a boolean where a number belongs); ``typed`` (a
-number typed where a formula must compute it); ``unsupported`` (the engine cannot evaluate
+number typed where a formula must compute it); ``structure`` (the right number, from cells
+other than the ones its quantity is computed from: see ``sheetgen.check.structure``);
+``unsupported`` (the engine cannot evaluate
 it, e.g. another workbook or an unknown function); ``unchecked`` (no reference: the sheet's
 parameters are unusable); ``todo`` (a blank an exercise left for the learner, still empty);
 ``waiting`` (its only fault is that a blank it reads is still to do: neither wrong nor a root);

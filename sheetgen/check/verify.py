@@ -3,8 +3,9 @@
 :func:`verify_workbook` is the one place that runs the whole way: the file is vetted and read
 (``sheetgen.workbook``), the layout is located on one of its sheets (:mod:`.locate`,
 :mod:`.recognise`), every checked cell is evaluated (``sheetgen.engine``) and judged
-(:mod:`.judge`), the verdicts are diagnosed (:mod:`.diagnose`), and one :class:`Report`
-(:mod:`.results`) comes back. ``check``, ``tolerance``, ``CellResult`` and ``Report`` are
+(:mod:`.judge`), right numbers from the wrong cells are found (:mod:`.structure`), the
+verdicts are diagnosed (:mod:`.diagnose`), and one :class:`Report` (:mod:`.results`) comes
+back. ``check``, ``tolerance``, ``CellResult`` and ``Report`` are
 re-exported here for callers that know them by this module.
 """
 
@@ -27,6 +28,7 @@ from .diagnose import diagnose
 from .judge import check, tolerance
 from .locate import Miss, Placement, candidates
 from .results import CellResult, Report
+from .structure import structure_faults
 
 __all__ = [
     "CellResult",
@@ -68,6 +70,7 @@ def verify_workbook(
     lay, ws = placement.layout, placement.sheet
     ev = Evaluator(book)
     judged = check(book, ws, lay, str(path), evaluator=ev)
+    judged = replace(judged, cells=structure_faults(ev, ws.title, lay, judged.cells))
     extra = (*placement.notes, *findings(checked.facts, book))
     warnings = (*judged.warnings, *extra)
     found = diagnose(
