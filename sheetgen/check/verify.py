@@ -4,9 +4,9 @@
 (``sheetgen.workbook``), the layout is located on one of its sheets (:mod:`.locate`,
 :mod:`.recognise`), every checked cell is evaluated (``sheetgen.engine``) and judged
 (:mod:`.judge`), right numbers from the wrong cells are found (:mod:`.structure`), the
-verdicts are diagnosed (:mod:`.diagnose`), and one :class:`Report` (:mod:`.results`) comes
-back. ``check``, ``tolerance``, ``CellResult`` and ``Report`` are
-re-exported here for callers that know them by this module.
+verdicts are diagnosed (:mod:`.diagnose`) and typed numbers named (:mod:`.constants`), and
+one :class:`Report` (:mod:`.results`) comes back. ``check``, ``tolerance``, ``CellResult``
+and ``Report`` are re-exported here for callers that know them by this module.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from ..layouts.families import resolve_layout
 from ..layouts.layout import SPEC_NAME, Layout, available_layouts
 from ..workbook.book import Book, Sheet, text_constant
 from ..workbook.safety import FileFacts, Limits, configured_limits, read_checked
+from .constants import named_constants
 from .diagnose import diagnose
 from .judge import check, tolerance
 from .locate import Miss, Placement, candidates
@@ -85,9 +86,8 @@ def verify_workbook(
         variants=variants,
         seed=seed,
     )
-    return replace(
-        judged, cells=found.cells, warnings=found.warnings, choice=choice, blanks=found.blanks
-    )
+    cells = named_constants(found.cells, lay, judged.parameters)
+    return replace(judged, cells=cells, warnings=found.warnings, choice=choice, blanks=found.blanks)
 
 
 def find_layout(
