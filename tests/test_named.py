@@ -3,6 +3,7 @@ in every row's hint."""
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from sheetgen.layouts.families import resolve_layout
 from sheetgen.writer.build import build
 
 _PARAMETER = re.compile(r"\b[wb]\d+(?:_\d+)+\b")
+ERROR = f"{abs(math.tanh(0.4 * 0.5 + 0.6) - 0.7):.7f}"  # the article's |error| as a sheet shows it
 
 
 def _edited(path: Path, spec: str, edits: dict[str, str]) -> Path:
@@ -58,6 +60,27 @@ def test_a_typed_parameter_is_named_and_a_wrong_factor_is_pointed_at(tmp_path: P
     assert "Check the number 3 typed in its formula" in loss.explanation
     right = verify_workbook(_edited(tmp_path / "r.xlsx", "single_neuron", {}), variants=0)
     assert all("typed" not in c.explanation for c in right.cells)
+
+
+def test_a_typed_copy_is_called_the_problem_only_when_the_cell_fixes_it(tmp_path: Path) -> None:
+    at = {q: c.at for q, c in resolve_layout("single_neuron").by_quantity.items()}
+    path = _edited(
+        tmp_path / "c.xlsx",
+        "single_neuron",
+        {
+            # A negative value copied, minus sign and all: the reference in its place fixes it.
+            "global.net": f"={{local.net}}*-{ERROR}",
+            # 0.5 is the weight as shown, but the formula is wrong for another reason too.
+            "net": "={input}*0.5+{bias}*1.1",
+        },
+    )
+    cells = {c.cell: c for c in verify_workbook(path, variants=0).cells}
+    assert f"The typed {ERROR} in its formula is the problem" in cells[at["global.net"]].explanation
+    assert f"refer to {at['global.output']} instead" in cells[at["global.net"]].explanation
+    net = cells[at["net"]].explanation
+    assert "is the problem" not in net
+    assert f"Its formula types 0.5, which is weight ({at['weight']} = 0.5) as shown" in net
+    assert "Check the number 1.1 typed in its formula" in net
 
 
 def test_typed_numbers_are_the_ones_the_template_does_not_type() -> None:

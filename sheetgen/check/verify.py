@@ -86,7 +86,7 @@ def verify_workbook(
         variants=variants,
         seed=seed,
     )
-    cells = named_constants(found.cells, lay, judged.parameters)
+    cells = named_constants(found.cells, lay, judged.parameters, ev, ws.title)
     return replace(judged, cells=cells, warnings=found.warnings, choice=choice, blanks=found.blanks)
 
 
