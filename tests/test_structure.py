@@ -80,7 +80,7 @@ def test_every_formula_moved_to_a_helper_cell_still_passes(spec: str) -> None:
 @pytest.mark.parametrize("spec", FAMILIES)
 def test_every_right_number_from_a_typed_helper_is_caught(spec: str) -> None:
     """Each checked cell copies a helper that holds its right number, typed: every cell whose
-    quantity is computed from something is a structure fault, named with what it misses."""
+    quantity depends on a parameter is a structure fault, named with what it misses."""
     layout = resolve_layout(spec)
     column = _helper_column(layout)
     right = {c.cell: c.expected for c in _judged(layout).cells}
@@ -96,8 +96,7 @@ def test_every_right_number_from_a_typed_helper_is_caught(spec: str) -> None:
     for c in report.cells:
         if not c.graded:
             continue
-        reads = needs.reads.get(c.quantity, ())
-        if any(needs.kind.get(q) != "constant" for q in reads):
+        if needs.parameters.get(c.quantity):
             assert c.status == "structure", (c.cell, c.quantity, c.status)
             assert f"{c.cell} copies {column}" in c.message
         else:
@@ -206,3 +205,21 @@ def test_a_table_moved_by_libreoffice_keeps_its_structure(tmp_path: Path) -> Non
     assert [c.status for c in roots] == ["structure"], [(c.cell, c.message) for c in roots]
     row, column = re.fullmatch(r"([A-Z]+)(\d+)", at["nudge.weight.gradient"]).groups()  # type: ignore[union-attr]
     assert roots[0].cell == f"{chr(ord(row) + 1)}{int(column) + 3}"
+
+
+def test_a_typed_learning_rate_is_caught_on_every_step(tmp_path: Path) -> None:
+    """Each update of a training run types the learning rate: every one misses that parameter,
+    however many steps of formulas lie between it and the start."""
+    layout = resolve_layout("training:steps=20")
+    rate = layout.by_quantity["learning_rate"].at
+    path = build(tmp_path / "t.xlsx", layout)
+    wb = openpyxl.load_workbook(path)
+    ws = wb[layout.sheet]
+    updates = [c for c in layout.checked if ".new." in (c.quantity or "") and c.formula]
+    for c in updates:
+        assert c.formula is not None and rate in c.formula.replace("$", "")
+        ws[c.at] = c.formula.replace("$", "").replace(rate, repr(ws[rate].value))
+    wb.save(path)
+    report = verify_workbook(path, variants=0)
+    assert {c.cell for c in report.roots} == {c.at for c in updates}
+    assert all(c.status == "structure" and "learning rate" in c.message for c in report.roots)

@@ -339,7 +339,7 @@ def _causes(
         elif (
             not c.graded
             or c.formula is None
-            or c.status in ("typed", "fragile")
+            or c.status in ("typed", "fragile", "structure")
             or not nearest[a]
             or (problem is not None and problem.kind != "circular")
             or (problem is not None and graph.on_cycle(a))
