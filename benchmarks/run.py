@@ -43,7 +43,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -114,11 +114,15 @@ print(json.dumps({"wall": time.perf_counter() - t, "cpu": time.process_time() - 
 """
 
 
-def run_process(cmd: Sequence[str], cwd: Path | None = None) -> tuple[float, float, str]:
+def run_process(
+    cmd: Sequence[str], cwd: Path | None = None, env: Mapping[str, str] | None = None
+) -> tuple[float, float, str]:
     """Wall and CPU seconds of one child process (CPU from the kernel's rusage)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
-    out = subprocess.run(cmd, capture_output=True, text=True, env=ENV, cwd=cwd, check=False)
+    out = subprocess.run(
+        cmd, capture_output=True, text=True, env=dict(env or ENV), cwd=cwd, check=False
+    )
     wall = time.perf_counter() - t
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -440,7 +444,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer workbooks and runs")
     parser.add_argument("--no-libreoffice", action="store_true", help="skip (c)")
+    parser.add_argument(
+        "--against",
+        metavar="REV",
+        help="only (g): verify of the article and of a 10,010-cell training sheet, this "
+        "checkout side by side with git revision REV",
+    )
     args = parser.parse_args()
+    if args.against:
+        sys.path.insert(0, str(ROOT))
+        print(f"Machine: {machine()}")
+        with tempfile.TemporaryDirectory(prefix="sheetgen-bench-") as tmp:
+            print_against(Path(tmp), args.against, 3 if args.quick else 7)
+        return
     n, runs, em_count = (40, 3, 20) if args.quick else (200, 5, 200)
     sizes = (1000, 10_000) if args.quick else (1000, 5000, 10_000)
 
@@ -579,6 +595,79 @@ def main() -> None:
                 f"    {name:34} find {1e3 * find:7.1f} ms of {1e3 * whole:7.1f} ms "
                 f"({100 * share:4.1f} %; target <= 10 %)"
             )
+
+
+IN_PROCESS = """
+import json, statistics, sys, time
+from sheetgen import verify_workbook
+verify_workbook(sys.argv[1])  # imports, compiled formulas and layouts warmed
+walls = []
+for _ in range(int(sys.argv[2])):
+    t = time.perf_counter()
+    verify_workbook(sys.argv[1])
+    walls.append(time.perf_counter() - t)
+print(json.dumps({"wall": statistics.median(walls)}))
+"""
+
+
+def bench_against(
+    folder: Path, rev: str, runs: int
+) -> dict[str, dict[str, tuple[float, float, float]]]:
+    """``sheetgen verify`` of the article and of a 770-step training sheet (10,010 formula
+    cells) with this checkout and with ``rev`` (``git archive``), interleaved run by run:
+    whole process (wall, CPU) and ``verify_workbook`` alone in one warmed process (wall)."""
+    import io
+    import tarfile
+
+    from sheetgen import build
+
+    other = folder / "against"
+    other.mkdir()
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", rev, "sheetgen", "templates"],
+        capture_output=True,
+        check=True,
+    ).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(other, filter="data")
+    for tree in (ROOT, other):
+        subprocess.run([PY, "-m", "compileall", "-q", str(tree / "sheetgen")], check=True)
+    envs = {"this": ENV, rev: {**ENV, "PYTHONPATH": str(other)}}
+    script = folder / "in_process.py"
+    script.write_text(IN_PROCESS)
+    workbooks = {
+        "article": build(folder / "article.xlsx"),
+        "training 770 steps": build(folder / "training_770.xlsx", "training:steps=770"),
+    }
+    out: dict[str, dict[str, tuple[float, float, float]]] = {}
+    for name, path in workbooks.items():
+        verify = [PY, "-m", "sheetgen", "verify", str(path)]
+        alone = [PY, str(script), str(path), "5"]
+        timed = medians(
+            {
+                label: lambda env=env, cmd=verify: run_process(cmd, env=env)
+                for label, env in envs.items()
+            },
+            runs,
+        )
+        inner: dict[str, list[float]] = {label: [] for label in envs}
+        for _ in range(runs):
+            for label, env in envs.items():
+                inner[label].append(json.loads(run_process(alone, env=env)[2])["wall"])
+        out[name] = {label: (*timed[label], statistics.median(inner[label])) for label in envs}
+    return out
+
+
+def print_against(folder: Path, rev: str, runs: int) -> None:
+    print(f"\n(g) sheetgen verify, this checkout beside {rev} (median of {runs}, interleaved)")
+    for name, by in bench_against(folder, rev, runs).items():
+        (w1, c1, a1), (w0, c0, a0) = by["this"], by[rev]
+        print(
+            f"    {name:20} whole process {w1:5.2f} s (cpu {c1:5.2f}) vs {w0:5.2f} s "
+            f"(cpu {c0:5.2f}): {100 * (w1 / w0 - 1):+5.1f} % wall, {100 * (c1 / c0 - 1):+5.1f} % "
+            f"CPU; verify_workbook alone {1e3 * a1:7.1f} ms vs {1e3 * a0:7.1f} ms: "
+            f"{100 * (a1 / a0 - 1):+5.1f} %"
+        )
 
 
 def bench_locate(folder: Path, runs: int) -> list[tuple[str, float, float, float]]:

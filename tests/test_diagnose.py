@@ -151,7 +151,9 @@ def test_empty_cell_is_a_root_with_what_it_should_hold(make: Make) -> None:
 
 
 def test_a_sheet_right_only_for_its_own_inputs_fails_naming_the_cell(make: Make) -> None:
-    path = make(edits={"E2": "=B2*0.5+D2", "K9": "=(I9-I2)/0.0001"})
+    # Each reads every cell its quantity is computed from (so its structure is sound) and
+    # hides a typed number besides.
+    path = make(edits={"E2": "=B2*C2+D2*0+0.6", "K9": "=(I9-I2)/(Tiny*0+0.0001)"})
     assert check(path, variants=0).ok  # right for the numbers it was handed...
     report = check(path, variants=3)  # ...but not for any others
     cells = {c.cell: c for c in report.cells}
@@ -208,6 +210,34 @@ def test_up_to_date_cached_values_and_no_cached_values_give_no_warning(make: Mak
     _with_cache(fresh, {"E2": NET, "F2": OUT, "H2": ERR, "E3": LOCAL_NET})
     assert check(fresh).warnings == ()
     assert check(make("openpyxl")).warnings == ()  # openpyxl saves no values at all
+
+
+def test_a_copy_of_numeric_text_saved_as_that_text_is_not_stale(make: Make) -> None:
+    # C2 holds the text '0.5'; B3 = C2 is the same text to Excel, which saves it as such
+    # (t="str"), and is judged as the number 0.5: the saved text is no stale value.
+    path = make(edits={"C2": "0.5"})
+    member = "xl/worksheets/sheet1.xml"
+    with zipfile.ZipFile(path) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    xml, n = re.subn(
+        r'<c r="B3"([^>]*)>\s*(<f>[^<]*</f>)\s*(?:<v\s*/>|<v></v>)',
+        r'<c r="B3"\g<1> t="str">\g<2><v>0.5</v>',
+        parts[member].decode(),
+    )
+    assert n == 1
+    parts[member] = xml.encode()
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+    report = check(path)
+    assert by_cell(report)["B3"].ok
+    assert not any("stale" in w for w in report.warnings), report.warnings
+    # Saved text that differs from what the formula computes is still stale.
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data in parts.items():
+            older = data.replace(b"<v>0.5</v>", b"<v>0.25</v>")
+            z.writestr(name, older if name == member else data)
+    assert any("B3 saved '0.25'" in w for w in check(path).warnings)
 
 
 def test_json_carries_the_diagnosis(make: Make) -> None:
@@ -273,6 +303,9 @@ def test_only_cells_whose_own_formula_may_stray_are_re_evaluated(make: Make) -> 
     assert _suspects(helper) == {"E3"}
     assert check(helper, variants=3).ok
     typed = make(edits={"E3": "=1-M5", "M5": OUT**2})  # the helper holds a typed number
+    cells = by_cell(check(typed, variants=0))  # it reads no output: caught without variants
+    assert cells["E3"].status == "structure" and "output (F2)" in cells["E3"].message
+    typed = make(edits={"E3": "=1-M5+F2*0", "M5": OUT**2})  # reads it, and is still typed
     cells = by_cell(check(typed, variants=3))
     assert cells["E3"].status == "fragile" and "own inputs only" in cells["E3"].message
 

@@ -92,8 +92,10 @@ def _overflows(layout: Layout, params: dict[str, float]) -> bool:
 
 @pytest.mark.parametrize("spec", FAMILIES)
 @settings(
-    max_examples=12,
+    max_examples=40,
     deadline=None,
+    derandomize=True,  # the same examples on every run: CI passes or fails on the code alone
+    database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(data=st.data())
@@ -106,6 +108,41 @@ def test_a_fresh_sheet_verifies_at_any_parameters(spec: str, data: st.DataObject
     report = check(wb, wb[layout.sheet], layout)
     wrong = [(c.cell, c.quantity, c.found, c.expected) for c in report.wrong]
     assert not wrong, (params, wrong[:5])
+
+
+# Parameter sets a wide random search (thousands of examples of the property above) found
+# failing once, kept so that every run tries them: (spec, parameters changed from the defaults).
+PINNED = [
+    # A layer-2 weight nudged by Tiny moves the output by less than half an ulp: the nudged
+    # error is 0 to the reference and one ulp to the sheet, the nudged loss 6e-33, and the
+    # faux gradient 6e-29 where 0 is expected (the loss's rounding floor, squared in e²).
+    (
+        "network:layers=2-2-1",
+        {
+            "x1": 0.0,
+            "x2": -1.0,
+            "target1": 0.761594155955345,
+            "w1_1_1": 0.0,
+            "w1_1_2": 1e-12,
+            "b1_1": 0.0,
+            "w1_2_1": 0.0,
+            "w1_2_2": 0.0,
+            "b1_2": 0.0,
+            "w2_1_1": 1.0,
+            "w2_1_2": 0.0,
+            "b2_1": 1.0,
+        },
+    ),
+]
+
+
+@pytest.mark.parametrize(("spec", "changed"), PINNED)
+def test_pinned_parameters_verify_from_the_file(
+    spec: str, changed: dict[str, Any], tmp_path: Path
+) -> None:
+    path = build(tmp_path / "pinned.xlsx", spec, **changed)
+    report = verify_workbook(path, variants=0)
+    assert report.ok, [(c.cell, c.found, c.expected) for c in report.wrong]
 
 
 @pytest.mark.parametrize("spec", FAMILIES)

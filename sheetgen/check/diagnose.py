@@ -28,7 +28,6 @@
 from __future__ import annotations
 
 import random
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -40,8 +39,8 @@ from ..errors import shown
 from ..layouts.layout import TODO_NAME, TODO_NOTE, CellSpec, Layout
 from ..maths.neuron import describe, kind_of, round_significant
 from ..workbook.book import Book, LazyNotes, Sheet, text_constant
-from . import show
-from .judge import reference_for, tolerance
+from . import hints, show
+from .judge import numeric_text, reference_for, tolerance
 from .results import CellResult
 
 VARIANTS = 3
@@ -345,7 +344,7 @@ def _causes(
         elif (
             not c.graded
             or c.formula is None
-            or c.status in ("typed", "fragile")
+            or c.status in ("typed", "fragile", "structure")
             or not nearest[a]
             or (problem is not None and problem.kind != "circular")
             or (problem is not None and graph.on_cycle(a))
@@ -523,7 +522,7 @@ def _explain(
             f"Wrong only because {names} {'is' if len(c.causes) == 1 else 'are'} wrong: "
             f"fix {'it' if len(c.causes) == 1 else 'them'} first. {why}"
         ).strip()
-    hint = _hint(specs[c.cell], specs) if c.cell in specs and c.status not in ("ok",) else None
+    hint = hints.hint(specs[c.cell], specs) if c.cell in specs and c.status not in ("ok",) else None
     parts = [why, f"Hint: {hint}" if hint and not c.causes else ""]
     return replace(c, explanation=" ".join(p for p in parts if p))
 
@@ -567,33 +566,6 @@ def _from_saved(c: CellResult, graph: _Graph) -> CellResult:
             "compute it there)."
         )
     return replace(c, explanation=" ".join(p for p in (note, c.explanation) if p))
-
-
-def _hint(spec: CellSpec, specs: Mapping[str, CellSpec]) -> str | None:
-    """The cell's note, or (a network's later neurons, a training's later steps carry none,
-    to keep the file light) the note of the same quantity elsewhere: ``step7.loss`` gets
-    ``step1.loss``'s, ``global.n2_3.net`` gets ``global.n2_1.net``'s."""
-    if spec.note or spec.quantity is None:
-        return spec.note
-    if _HINTS[0] is not specs:  # one table per report, built on its first note-less cell
-        table: dict[str, str] = {}
-        for other in specs.values():
-            if other.note and other.quantity is not None:
-                table.setdefault(_shape(other.quantity), other.note)
-        _HINTS[:] = [specs, table]
-    hints = _HINTS[1]
-    assert isinstance(hints, dict)
-    return hints.get(_shape(spec.quantity))
-
-
-_DIGITS = re.compile(r"\d+")
-
-
-def _shape(quantity: str) -> str:
-    return _DIGITS.sub("#", quantity)
-
-
-_HINTS: list[object] = [None, {}]
 
 
 def _why(c: CellResult, ws: Sheet, graph: _Graph, specs: Mapping[str, CellSpec]) -> str:
@@ -739,6 +711,11 @@ _UNCOMPUTED = ("unsupported", "uncomputed", "unchecked")
 
 
 def _same(value: Value, computed: Value, quantity: str) -> bool:
+    if isinstance(value, str) and isinstance(computed, float):
+        # A formula copying numeric text saves that text ('0.5') and was judged as the number
+        # Excel computes with: the same value, shown as the application shows it.
+        number = numeric_text(value)
+        value = value if number is None else number
     if isinstance(value, float) and isinstance(computed, float):
         if isinstance(computed, bool):
             return False

@@ -22,6 +22,7 @@ Status = Literal[
     "empty",
     "text",
     "typed",
+    "structure",
     "unsupported",
     "uncomputed",
     "unchecked",
@@ -31,7 +32,9 @@ Status = Literal[
 ]
 """A cell's verdict: ``ok``; ``wrong`` (a number, not the right one); ``error`` (an Excel
 error value); ``empty``; ``text`` (text or a boolean where a number belongs); ``typed`` (a
-number typed where a formula must compute it); ``unsupported`` (a formula no application
+number typed where a formula must compute it); ``structure`` (the right number, from cells
+other than the ones its quantity is computed from: see ``sheetgen.check.structure``);
+``unsupported`` (a formula no application
 computes either: a function no application knows, a missing name or sheet, a circular
 reference); ``uncomputed`` (not checked: the formula uses what Excel or LibreOffice computes
 but sheetgen cannot, and the file saved no number for it: never wrong, never scored, listed

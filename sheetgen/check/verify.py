@@ -3,9 +3,10 @@
 :func:`verify_workbook` is the one place that runs the whole way: the file is vetted and read
 (``sheetgen.workbook``), the layout is located on one of its sheets (:mod:`.locate`,
 :mod:`.recognise`), every checked cell is evaluated (``sheetgen.engine``) and judged
-(:mod:`.judge`), the verdicts are diagnosed (:mod:`.diagnose`), and one :class:`Report`
-(:mod:`.results`) comes back. ``check``, ``tolerance``, ``CellResult`` and ``Report`` are
-re-exported here for callers that know them by this module.
+(:mod:`.judge`), right numbers from the wrong cells are found (:mod:`.structure`), the
+verdicts are diagnosed (:mod:`.diagnose`) and typed numbers named (:mod:`.constants`), and
+one :class:`Report` (:mod:`.results`) comes back. ``check``, ``tolerance``, ``CellResult``
+and ``Report`` are re-exported here for callers that know them by this module.
 """
 
 from __future__ import annotations
@@ -23,10 +24,12 @@ from ..layouts.families import resolve_layout
 from ..layouts.layout import SPEC_NAME, Layout, available_layouts
 from ..workbook.book import Book, Sheet, text_constant
 from ..workbook.safety import FileFacts, Limits, configured_limits, read_checked
+from .constants import named_constants
 from .diagnose import diagnose
 from .judge import check, tolerance
 from .locate import Miss, Placement, candidates
 from .results import CellResult, Report
+from .structure import structure_faults
 
 __all__ = [
     "CellResult",
@@ -68,6 +71,7 @@ def verify_workbook(
     lay, ws = placement.layout, placement.sheet
     ev = Evaluator(book)
     judged = check(book, ws, lay, str(path), evaluator=ev)
+    judged = replace(judged, cells=structure_faults(ev, ws.title, lay, judged.cells))
     extra = (*placement.notes, *findings(checked.facts, book))
     warnings = (*judged.warnings, *extra)
     found = diagnose(
@@ -82,9 +86,8 @@ def verify_workbook(
         variants=variants,
         seed=seed,
     )
-    return replace(
-        judged, cells=found.cells, warnings=found.warnings, choice=choice, blanks=found.blanks
-    )
+    cells = named_constants(found.cells, lay, judged.parameters, ev, ws.title)
+    return replace(judged, cells=cells, warnings=found.warnings, choice=choice, blanks=found.blanks)
 
 
 def find_layout(

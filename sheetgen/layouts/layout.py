@@ -395,16 +395,55 @@ def _cell(raw: Mapping[str, Any], at: str, address_of: Mapping[str, str], origin
 
 def _resolved(source: str, quantity: str, address_of: Mapping[str, str], where: str) -> str:
     """A template formula (``={.net}*{weight}``) with each quantity's address in place."""
-    prefix = quantity.rsplit(".", 1)[0] + "." if "." in quantity else ""
 
     def resolve(match: re.Match[str]) -> str:
-        ref = match.group(1)
-        target = prefix + ref[1:] if ref.startswith(".") else ref
+        target = _referenced(match.group(1), quantity)
         if target not in address_of:
             raise TemplateError(f"{where} refers to unknown quantity {target!r}.")
         return address_of[target]
 
     return _REF.sub(resolve, source)
+
+
+def _referenced(ref: str, quantity: str) -> str:
+    """The quantity a template reference names in the formula of ``quantity``: ``{.net}`` is
+    the cell's own row prefix (``nudge.bias.net`` in ``nudge.bias.loss``), ``{net}`` itself."""
+    if not ref.startswith("."):
+        return ref
+    prefix = quantity.rsplit(".", 1)[0] + "." if "." in quantity else ""
+    return prefix + ref[1:]
+
+
+_NAME = re.compile(r"(?<![\w.$!'])([A-Za-z_][\w.]*)(?![\w(!])")
+
+
+def formula_reads(layout: Layout) -> dict[str, tuple[str, ...]]:
+    """For each formula cell's quantity, the quantities its template formula reads.
+
+    From the one description of the layout: the ``{quantity}`` references of its formula and
+    the defined names it uses (``Tiny``), each as the quantity of the cell it stands for. What
+    ``sheetgen.check.structure`` requires a learner's cell to depend on.
+    """
+    at_quantity = {c.at: c.quantity for c in layout.cells if c.quantity is not None}
+    named = {
+        name.upper(): q
+        for name, at in layout.names.items()
+        if (q := at_quantity.get(at)) is not None
+    }
+    out: dict[str, tuple[str, ...]] = {}
+    for c in layout.cells:
+        if c.source is None or c.quantity is None:
+            continue
+        reads = [_referenced(m.group(1), c.quantity) for m in _REF.finditer(c.source)]
+        if named:
+            bare = _REF.sub(" ", c.source)
+            reads += [
+                named[m.group(1).upper()]
+                for m in _NAME.finditer(bare)
+                if m.group(1).upper() in named
+            ]
+        out[c.quantity] = tuple(dict.fromkeys(reads))
+    return out
 
 
 def relocated(layout: Layout, where: Mapping[str, str]) -> Layout:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -51,9 +52,13 @@ class Reference:
         ``nudge.weight.down.``) carries in rounding, in units of eps (see
         ``sheetgen.check.verify``).
 
-        ``|loss| + Σ 2 |error| (|output| + |target| + value_scale)`` over the errors that loss
-        adds up: each error rounds by about eps (|output| + |target|), the output by what its
-        net rounds (eps value_scale), and the loss's slope (at most 2 |error|) carries both.
+        ``|loss| + Σ (2 |error| D + 64 eps D²)``, ``D = |output| + |target| + value_scale``,
+        over the errors that loss adds up: each error rounds by about eps (|output| +
+        |target|), the output by what its net rounds (eps value_scale), so by ``δ <= 64 eps
+        D`` (the headroom any computed cell gets); the loss ``e²/2`` or ``e²`` passes that on
+        as at most ``2 |error| δ + δ²``. The second term is the floor at an error of exactly 0:
+        the rounding then scales with the magnitudes that cancel in ``output - target``, not
+        with the (zero) result.
         """
         return self._loss_rounding.get(prefix, self.loss_scale)
 
@@ -70,7 +75,8 @@ class Reference:
                 head = ".".join(parts[:-2]) + ("." if len(parts) > 2 else "")
             output = values.get(key[: -len("error")] + "output", 0.0)
             target = output - error
-            term = 2 * abs(error) * (abs(output) + abs(target) + self.value_scale)
+            spread = abs(output) + abs(target) + self.value_scale
+            term = 2 * abs(error) * spread + 64 * _EPS * spread * spread
             out[head] = out.get(head, 0.0) + term
         for head in list(out):
             out[head] += abs(values.get(head + "loss", 0.0))
@@ -78,6 +84,7 @@ class Reference:
 
 
 _NEURON = re.compile(r"n\d+_\d+")
+_EPS = sys.float_info.epsilon
 
 
 ModelFn = Callable[[Mapping[str, float], Mapping[str, str]], Reference]

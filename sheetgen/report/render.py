@@ -25,6 +25,7 @@ _VERDICT = {
     "empty": "EMPTY",
     "text": "NOT A NUMBER",
     "typed": "TYPED NUMBER",
+    "structure": "WRONG CELLS",
     "unsupported": "CANNOT EVALUATE",
     "uncomputed": "NOT CHECKED",
     "unchecked": "UNCHECKED",

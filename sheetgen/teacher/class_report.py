@@ -204,7 +204,11 @@ def _common_roots(result: ClassReport) -> str:
     ]
     for cell, n in counts.most_common(8):
         c = example[cell]
-        status = {"typed": "a typed number instead of a formula", "fragile": "right by luck"}
+        status = {
+            "typed": "a typed number instead of a formula",
+            "structure": "the right number from the wrong cells",
+            "fragile": "right by luck",
+        }
         words = c.explanation or c.message
         if c.status in status:
             words = f"{status[c.status]}. {words}"

@@ -1,0 +1,184 @@
+"""Typed constants named: the number a learner typed into a formula, and the cell it copies.
+
+``E4 = 0.559055*F4`` is wrong by a hair: 0.559055 is d output/d net (E3) rounded to what the
+sheet shows. The verdict alone ("E4 is -0.0201054234; it should be -0.02010542943") does not
+say why; this module does. The numbers a learner's formula types that its template formula
+does not (``1-{output}^2`` types 1 and 2 itself) are each matched against the values of the
+sheet's quantities: a number that is one of them as shown (rounded or cut to the digits typed)
+is named with the cell that computes it, the quantities the cell's own formula reads first.
+It is called *the* problem only when the learner's formula, with that cell in its place, gives
+the right number (evaluated in memory, from the values already computed).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+
+from ..engine.evaluate import Evaluator
+from ..layouts.layout import Layout
+from ..maths.models import Reference
+from ..maths.neuron import describe
+from ..workbook.book import Cell
+from . import show
+from .judge import reference_for, tolerance
+from .results import CellResult
+from .structure import requirements
+
+__all__ = ["named_constants", "typed_numbers"]
+
+# A number as a formula writes it, not the digits of a cell reference (B2), a name (w1_1) or
+# a sheet (`'Sheet 2'!A1`: quoted text is removed first).
+_NUMBER = re.compile(r"(?<![\w$.])(\d+(?:\.\d*)?|\.\d+)(?:[eE]([+-]?\d+))?(?![\w.(])")
+_QUOTED = re.compile(r'"[^"]*"|\'[^\']*\'|\{[^}]*\}')
+
+_NAMED = ("wrong", "fragile", "structure")
+"""The verdicts a typed number can explain: a number, not quite the right one or right by luck."""
+
+
+def typed_numbers(formula: str, template: str | None = None) -> list[tuple[str, float]]:
+    """The numbers ``formula`` types (as written, and their values) that ``template`` does not."""
+    own = {value for _, value in _numbers(template)} if template else set()
+    return [(text, value) for text, value in _numbers(formula) if value not in own]
+
+
+def _numbers(formula: str) -> list[tuple[str, float]]:
+    bare = _masked(formula)
+    return [(m.group(0), float(m.group(0))) for m in _NUMBER.finditer(bare)]
+
+
+def _masked(formula: str) -> str:
+    """``formula`` with quoted text and sheet names blanked, each character at its place."""
+    return _QUOTED.sub(lambda m: " " * len(m.group(0)), formula)
+
+
+def named_constants(
+    cells: Sequence[CellResult],
+    layout: Layout,
+    parameters: Mapping[str, object],
+    ev: Evaluator,
+    sheet: str,
+) -> tuple[CellResult, ...]:
+    """``cells`` with each root cause that types a number into its formula told which one,
+    and which cell computes it (when it copies one)."""
+    if not any(c.root and c.formula and c.status in _NAMED for c in cells):
+        return tuple(cells)
+    numbers = {k: v for k, v in parameters.items() if isinstance(v, float)}
+    ref = reference_for(layout, numbers) if len(numbers) == len(parameters) else None
+    values: dict[str, float] = {}
+    for c in cells:
+        if isinstance(c.expected, float):
+            values[c.quantity] = c.expected
+    for q, v in parameters.items():
+        if isinstance(v, float) and not isinstance(v, bool):
+            values[q] = v
+    at = {c.quantity: c.at for c in layout.cells if c.quantity is not None}
+    right = {(sheet, c.cell): c.expected for c in cells if c.expected is not None}
+    specs = {c.at: c for c in layout.cells}
+    reads = requirements(layout).reads
+    out = []
+    for c in cells:
+        if c.root and c.formula and c.status in _NAMED:
+            spec = specs.get(c.cell)
+            typed = typed_numbers(c.formula, spec.source if spec else None)
+            if typed:
+                found = _Found(ev, sheet, values, at, ref, right)
+                said = _said(c, typed, found, reads.get(c.quantity, ()))
+                c = replace(c, explanation=f"{said} {c.explanation}".strip())
+        out.append(c)
+    return tuple(out)
+
+
+class _Found:
+    """What naming a typed number needs: the sheet's values by quantity, the cells, and the
+    evaluator and reference to confirm a copy with."""
+
+    def __init__(
+        self,
+        ev: Evaluator,
+        sheet: str,
+        values: Mapping[str, float],
+        at: Mapping[str, str],
+        ref: Reference | None,
+        right: Mapping[tuple[str, str], float],
+    ) -> None:
+        self.ev, self.sheet, self.values, self.at, self.ref = ev, sheet, values, at, ref
+        self.right = right  # every checked cell's right value, by reference
+
+    def confirmed(self, c: CellResult, text: str, source: str) -> bool:
+        """Whether ``c``'s formula with ``source``'s cell in place of the typed ``text`` gives
+        the right number once every cell it reads is right (as root causes are found): the
+        workbook is never touched, a copy of one sheet is evaluated."""
+        if c.formula is None or c.expected is None or self.ref is None:
+            return False
+        match = next((m for m in _NUMBER.finditer(_masked(c.formula)) if m.group(0) == text), None)
+        if match is None:
+            return False
+        cell = self.at[source] if self.values[source] > 0 else f"-{self.at[source]}"
+        formula = f"{c.formula[: match.start()]}({cell}){c.formula[match.end() :]}"
+        book = self.ev.book
+        ws = book.sheet(self.sheet)
+        if ws is None:
+            return False
+        changed = replace(ws, cells={**ws.cells, c.cell: Cell(None, formula)})
+        other = replace(book, sheets=tuple(changed if s is ws else s for s in book.sheets))
+        here = (ws.title, c.cell)
+        known = {r: v for r, v in {**self.ev.values, **self.right}.items() if r != here}
+        value = Evaluator(other, known).evaluate([here])[here]
+        if not isinstance(value, float) or isinstance(value, bool):
+            return False
+        return abs(value - c.expected) <= tolerance(c.quantity, c.expected, self.ref)
+
+
+def _said(
+    c: CellResult, typed: list[tuple[str, float]], found: _Found, reads: tuple[str, ...]
+) -> str:
+    values, at = found.values, found.at
+    sentences = []
+    for text, number in typed:
+        source = _copied(text, number, values, reads, c.quantity)
+        if source is None:
+            sentences.append(
+                f"Check the number {text} typed in its formula: it is none of the sheet's "
+                f"values, and the formula of {describe(c.quantity)} has no {text}."
+            )
+        elif found.confirmed(c, text, source):
+            sentences.append(
+                f"The typed {text} in its formula is the problem: it is {describe(source)} "
+                f"({at[source]} = {show.number(values[source])}) copied as a number; refer to "
+                f"{at[source]} instead, so that it is exact and follows when an input changes."
+            )
+        else:
+            sentences.append(
+                f"Its formula types {text}, which is {describe(source)} ({at[source]} = "
+                f"{show.number(values[source])}) as shown: refer to {at[source]} rather than "
+                "copy it."
+            )
+    return " ".join(sentences)
+
+
+def _copied(
+    text: str, number: float, values: Mapping[str, float], reads: tuple[str, ...], own: str
+) -> str | None:
+    """The quantity whose value ``number`` is, rounded or cut to the digits typed (the cell's
+    own reads first), or None. 0 and whole numbers up to 10 are read as what they are:
+    factors."""
+    if number == 0 or (number.is_integer() and abs(number) <= 10):
+        return None
+    step = _last_digit(text)
+    matches = [
+        q
+        for q, v in values.items()
+        if q != own and v != 0 and -step / 2 <= abs(v) - number < step * (1 + 1e-9)
+    ]
+    if not matches:
+        return None
+    return min(matches, key=lambda q: (q not in reads, abs(abs(values[q]) - number)))
+
+
+def _last_digit(text: str) -> float:
+    """The value of the last digit typed: 0.559055 -> 1e-6, 1.5e-3 -> 1e-4."""
+    mantissa, _, exponent = text.lower().partition("e")
+    decimals = len(mantissa.partition(".")[2])
+    return 10.0 ** (-decimals + (int(exponent) if exponent else 0))

@@ -1,0 +1,231 @@
+"""Structure, not only numbers: a right number counts only if it comes from the right cells.
+
+A faux gradient that copies the real one (``K12 = C4``) shows a number within the tolerance of
+the central difference, and checks nothing. So every checked cell that ``judge`` found right
+must also depend, through the learner's own formulas, on what its quantity is computed from,
+as the one description of the layout says it (``layouts.layout.formula_reads``: the quantities
+each template formula reads; never a list typed per cell).
+
+What is required is the parameters (the inputs, targets, weights, Tiny, the learning rate:
+the cells the learner may edit) that the quantity depends on through the template's formulas:
+a faux gradient on Tiny and on everything its nudged loss depends on, a loss on the targets.
+A right cell depends on each of them through the learner's own formulas, whatever the route:
+the cells the template names (the usual case, answered at once), a helper cell, another
+sheet, a table moved in LibreOffice (the dependencies are the learner's, at the cells' current
+addresses), or an inlined step (``=(F2-G2)^2/2`` for the loss needs no error cell). A constant
+of the layout (``d net/d bias = 1``) may be typed. A cell that misses one gets the status
+``structure``: a root cause, explained with the cells of its template formula that would have
+brought the missing parameter.
+
+Cost: which cells depend on each parameter is found once per sheet, walking the evaluator's
+dependency graph backwards (linear in its size), and only when a cell does not read the cells
+its template names; each cell is then a few set lookups.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+
+from ..engine.evaluate import Evaluator, Ref, compile_formula
+from ..layouts.layout import CellKind, Layout, formula_reads
+from ..maths.neuron import describe
+from .results import CellResult
+
+__all__ = ["Requirements", "requirements", "structure_faults"]
+
+
+@dataclass(frozen=True)
+class Requirements:
+    """What each quantity of a layout is computed from, and where and what each quantity is."""
+
+    reads: Mapping[str, tuple[str, ...]]
+    at: Mapping[str, str]  # quantity -> its cell's current address
+    kind: Mapping[str, CellKind]
+    names: Mapping[str, tuple[str, ...]]  # quantity -> the defined names formulas read it by
+    parameters: Mapping[str, frozenset[str]]  # quantity -> the parameters it depends on
+
+
+def requirements(layout: Layout) -> Requirements:
+    """The requirements of ``layout`` (the last few layouts' are remembered: a class's
+    workbooks share one, and a long training run's has 10,000 formulas to read)."""
+    return _requirements(_Key(layout))
+
+
+class _Key:
+    """A layout hashed by identity: layouts hold mappings, and equal ones are the same object
+    (``resolve_layout`` and ``relocated`` return one object per spec and placement)."""
+
+    def __init__(self, layout: Layout) -> None:
+        self.layout = layout
+
+    def __hash__(self) -> int:
+        return id(self.layout)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Key) and other.layout is self.layout
+
+
+@functools.lru_cache(maxsize=8)
+def _requirements(key: _Key) -> Requirements:
+    layout = key.layout
+    cells = [c for c in layout.cells if c.quantity is not None]
+    at = {c.quantity: c.at for c in cells if c.quantity is not None}
+    kind = {c.quantity: c.kind for c in cells if c.quantity is not None}
+    by_address = {a: q for q, a in at.items()}
+    names: dict[str, tuple[str, ...]] = {}
+    for name, where in layout.names.items():
+        if (q := by_address.get(where)) is not None:
+            names[q] = (*names.get(q, ()), name)
+    reads = formula_reads(layout)
+    return Requirements(reads, at, kind, names, _parameters(reads, kind))
+
+
+def _parameters(
+    reads: Mapping[str, tuple[str, ...]], kind: Mapping[str, CellKind]
+) -> dict[str, frozenset[str]]:
+    """For each quantity, the parameters it depends on through the template's formulas
+    (iteratively: a training run's chain of formulas is thousands of steps deep)."""
+    out: dict[str, frozenset[str]] = {}
+    for start in reads:
+        stack = [start]
+        while stack:
+            q = stack[-1]
+            if q in out:
+                stack.pop()
+                continue
+            pending = [r for r in reads.get(q, ()) if r not in out and kind.get(r) == "formula"]
+            if pending:
+                stack.extend(pending)
+                continue
+            stack.pop()
+            found: set[str] = set()
+            for r in reads.get(q, ()):
+                if kind.get(r) == "input":
+                    found.add(r)
+                elif r in out:
+                    found |= out[r]
+            out[q] = frozenset(found)
+    return out
+
+
+def structure_faults(
+    ev: Evaluator, sheet: str, layout: Layout, cells: Sequence[CellResult]
+) -> tuple[CellResult, ...]:
+    """``cells`` with every right cell that misses a requirement marked ``structure``."""
+    needs = requirements(layout)
+    reach = _Reach(ev, sheet, needs)
+    out = []
+    for c in cells:
+        if c.ok and c.formula is not None and c.graded and needs.parameters.get(c.quantity):
+            missing = reach.missing(c.cell, c.quantity)
+            if missing and compile_formula(c.formula).inputs:  # a typed one is judged as typed
+                c = replace(c, status="structure", message=_message(ev, sheet, c, missing, needs))
+        out.append(c)
+    return tuple(out)
+
+
+class _Reach:
+    """Which cells depend on each parameter's cell, found on the first cell that needs it."""
+
+    def __init__(self, ev: Evaluator, sheet: str, needs: Requirements) -> None:
+        self.ev, self.sheet, self.needs = ev, sheet, needs
+        self._readers: dict[Ref, list[Ref]] | None = None
+        self._dependents: dict[str, set[Ref]] = {}
+
+    def missing(self, cell: str, quantity: str) -> tuple[str, ...]:
+        """The quantities ``quantity``'s template formula reads that would have brought a
+        parameter the learner's ``cell`` does not depend on (none when it depends on all)."""
+        needs, sheet = self.needs, self.sheet
+        wanted = needs.reads[quantity]
+        direct = set(self.ev.dependencies((sheet, cell)))
+        if all(q not in needs.at or (sheet, needs.at[q]) in direct for q in wanted):
+            return ()  # the usual case: the cell reads each of them itself
+        here = (sheet, cell)
+        lost = {p for p in needs.parameters[quantity] if here not in self.dependents(p)}
+        if not lost:
+            return ()
+        brought = needs.parameters
+        return tuple(
+            q
+            for q in wanted
+            if q in lost
+            or ((sheet, needs.at.get(q, "")) not in direct and lost & brought.get(q, frozenset()))
+        )
+
+    def dependents(self, parameter: str) -> set[Ref]:
+        """Every evaluated cell that depends on ``parameter``'s cell (or where a name the
+        layout gives it points: ``Tiny`` in a copy of a sheet may name the first sheet's)."""
+        if parameter not in self._dependents:
+            readers = self._graph()
+            starts = [(self.sheet, self.needs.at[parameter])] if parameter in self.needs.at else []
+            for name in self.needs.names.get(parameter, ()):
+                if (target := self.ev.points_to(self.sheet, name)) is not None:
+                    starts.append(target)
+            seen: set[Ref] = set()
+            stack = list(starts)
+            while stack:
+                for reader in readers.get(stack.pop(), ()):
+                    if reader not in seen:
+                        seen.add(reader)
+                        stack.append(reader)
+            self._dependents[parameter] = seen
+        return self._dependents[parameter]
+
+    def _graph(self) -> dict[Ref, list[Ref]]:
+        """The evaluator's dependency graph, backwards: cell -> the formulas that read it."""
+        if self._readers is None:
+            readers: dict[Ref, list[Ref]] = {}
+            for ref in list(self.ev.values):
+                for dep in self.ev.dependencies(ref):
+                    readers.setdefault(dep, []).append(ref)
+            self._readers = readers
+        return self._readers
+
+
+def _message(
+    ev: Evaluator, sheet: str, c: CellResult, missing: tuple[str, ...], needs: Requirements
+) -> str:
+    deps = ev.dependencies((sheet, c.cell))
+    names = _listed([f"{describe(q)} ({needs.at[q]})" for q in missing])
+    if len(deps) == 1 and c.formula is not None and len(compile_formula(c.formula).inputs) == 1:
+        where = deps[0][1] if deps[0][0] == sheet else f"{deps[0][0]}!{deps[0][1]}"
+        did = f"{c.cell} copies {where}, which does not come from {names}"
+    else:
+        did = f"{c.cell} does not use {names}"
+    return f"{did}: {reason(c.quantity)}."
+
+
+def reason(quantity: str) -> str:
+    """Why a cell holding ``quantity`` must come from what its formula reads, in plain words."""
+    leaf = quantity.rsplit(".", 1)[-1]
+    head = quantity.split(".", 2)
+    kind = head[1] if head[0].startswith("step") and len(head) > 1 else head[0]
+    if kind == "nudge" and leaf == "gradient":
+        return "a faux gradient must come from the nudged losses, or it checks nothing"
+    if kind == "nudge" and leaf == "distance":
+        return "the distance must compare the faux gradient with the real one, or it checks nothing"
+    if kind == "global":
+        return (
+            "a global gradient must multiply the gradients of the chain it follows, "
+            "or it does not check the chain rule"
+        )
+    if kind == "local":
+        return "a local gradient must come from its own step's values"
+    if kind == "new":
+        return (
+            "a gradient-descent step must come from the parameter, the learning rate and the "
+            "gradient, or the steps after it do not follow them"
+        )
+    if kind == "nudge":
+        return "a nudged value must come from the nudged parameter, or the row nudges nothing"
+    if leaf == "loss":
+        return "a loss must come from the errors, and so from the targets"
+    if leaf == "error":
+        return "an error must compare the output with its target"
+    return "it must be computed from what it depends on, or it is right by coincidence only"
+
+
+def _listed(items: Sequence[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
