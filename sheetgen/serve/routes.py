@@ -208,6 +208,8 @@ class Server:
         assert self.collection is not None and self.config.collect is not None
         with self._report_lock:
             latest = self.collection.latest_id()
+            if latest == 0:
+                return None, "No submissions yet."
             if self._report is None or self._report[0] != latest:
                 try:
                     report = grade_class(

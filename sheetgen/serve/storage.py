@@ -120,8 +120,8 @@ class Collection:
             raise UsageError(f"Only {', '.join(SUFFIXES)} files are collected.")
         now = datetime.now(UTC)
         stamp = now.strftime("%Y%m%dT%H%M%S.%fZ")
-        relative = Path(HIDDEN, "versions", learner.file_stem, f"{stamp}-{secrets.token_hex(4)}")
-        relative = relative.with_suffix(suffix)
+        version = f"{stamp}-{secrets.token_hex(4)}{suffix}"
+        relative = Path(HIDDEN, "versions", learner.file_stem, version)
         digest = hashlib.sha256(upload.read_bytes()).hexdigest()
         write_atomically(self.folder / relative, partial(_copy, upload))
         with self._lock:

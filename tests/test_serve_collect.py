@@ -1,0 +1,208 @@
+"""``sheetgen serve --collect``: learners hand in under their code, every version is kept, and
+the teacher's pages (behind the token) give what ``sheetgen grade DIR`` gives."""
+
+from __future__ import annotations
+
+import io
+import sqlite3
+import zipfile
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+
+from sheetgen import build
+from sheetgen.cli import main
+from sheetgen.errors import UsageError
+from sheetgen.serve.config import ServeConfig
+from sheetgen.serve.routes import create_app
+from sheetgen.serve.storage import read_codes
+
+pytest.importorskip("httpx2")
+from starlette.testclient import TestClient
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+TOKEN = "teacher-secret-token"
+
+
+@pytest.fixture(scope="module")
+def sheets(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("sheets")
+    right = build(folder / "right.xlsx")
+    wb = openpyxl.load_workbook(right)
+    wb["Neuron"]["E3"] = "=1-F2^3"
+    wb.save(folder / "wrong.xlsx")
+    return {"right": right, "wrong": folder / "wrong.xlsx"}
+
+
+def class_files(folder: Path) -> tuple[Path, Path]:
+    roster = folder / "class.csv"
+    roster.write_text("id,name\ns001,Ada Lovelace\ns002,José Martí\ns003,Grace Hopper\n")
+    codes = folder / "codes.csv"  # as the roster build writes it (hand-out-keys/codes.csv)
+    codes.write_text("id,name,code\ns001,Ada Lovelace,ADA-111\ns002,José Martí,JOSE-222\n")
+    return roster, codes
+
+
+def collecting(folder: Path, **options: Any) -> TestClient:
+    folder.mkdir(parents=True, exist_ok=True)
+    roster, codes = class_files(folder)
+    config = ServeConfig(
+        workers=1, collect=folder / "collected", roster=roster, codes=codes, token=TOKEN
+    )
+    return TestClient(create_app(replace(config, **options)))
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    with collecting(tmp_path) as c:
+        yield c
+
+
+def submit(c: TestClient, path: Path, code: str) -> Any:
+    return c.post(
+        "/api/submit", files={"file": (path.name, path.read_bytes(), XLSX)}, data={"code": code}
+    )
+
+
+def test_a_submission_is_stored_and_answered(
+    client: TestClient, sheets: dict[str, Path], tmp_path: Path
+) -> None:
+    first = client.post(
+        "/api/submit",
+        files={"file": ("my sheet.xlsx", sheets["wrong"].read_bytes(), XLSX)},
+        data={"code": "ADA-111"},
+    )
+    assert first.status_code == 200
+    body = first.json()
+    assert body["stored"] is True and body["id"] == 1
+    assert body["ok"] is False and body["roots"] == ["E3"]  # --feedback full: verify's JSON
+    second = client.post(
+        "/api/submit",
+        files={"file": ("../../evil.xlsx", sheets["right"].read_bytes(), XLSX)},
+        data={"code": " ADA-111 "},
+    )
+    assert second.json()["id"] == 2 and second.json()["ok"] is True
+    collected = tmp_path / "collected"
+    latest = collected / "s001-Ada_Lovelace" / "s001-Ada_Lovelace.xlsx"
+    assert latest.read_bytes() == sheets["right"].read_bytes()  # the latest counts
+    versions = sorted((collected / ".sheetgen" / "versions" / "s001-Ada_Lovelace").iterdir())
+    assert [v.read_bytes() for v in versions] == [
+        sheets["wrong"].read_bytes(),
+        sheets["right"].read_bytes(),
+    ]
+    assert not any("evil" in str(p) or "my sheet" in str(p) for p in collected.rglob("*"))
+    with sqlite3.connect(collected / ".sheetgen" / "index.sqlite") as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert db.execute("SELECT COUNT(*) FROM submissions").fetchone()[0] == 2
+
+
+def test_unknown_codes_and_non_workbooks_are_refused(
+    client: TestClient, sheets: dict[str, Path], tmp_path: Path
+) -> None:
+    answer = client.post(
+        "/api/submit",
+        files={"file": ("a.xlsx", sheets["right"].read_bytes(), XLSX)},
+        data={"code": "NOPE"},
+    )
+    assert answer.status_code == 403 and "code" in answer.json()["error"]
+    answer = client.post(
+        "/api/submit", files={"file": ("a.pdf", b"%PDF-1.4", XLSX)}, data={"code": "ADA-111"}
+    )
+    assert answer.status_code == 415
+    assert not list((tmp_path / "collected" / ".sheetgen" / "versions").iterdir())
+
+
+def test_teacher_pages_need_the_token(client: TestClient) -> None:
+    for path in ("/teacher/grades.csv", "/teacher/submissions.zip", "/teacher/summary.json"):
+        assert client.get(path).status_code == 401
+        wrong = client.get(path, headers={"authorization": "Bearer nope"})
+        assert wrong.status_code == 401
+    assert client.get("/teacher").status_code == 401  # the sign-in form
+
+
+def test_grades_csv_is_what_sheetgen_grade_writes(
+    client: TestClient, sheets: dict[str, Path], tmp_path: Path
+) -> None:
+    client.post(
+        "/api/submit",
+        files={"file": ("a.xlsx", sheets["wrong"].read_bytes(), XLSX)},
+        data={"code": "ADA-111"},
+    )
+    client.post(
+        "/api/submit",
+        files={"file": ("b.xlsx", sheets["right"].read_bytes(), XLSX)},
+        data={"code": "JOSE-222"},
+    )
+    auth = {"authorization": f"Bearer {TOKEN}"}
+    served = client.get("/teacher/grades.csv", headers=auth)
+    assert served.status_code == 200
+    out = tmp_path / "grades.csv"
+    assert (
+        main(
+            [
+                "grade",
+                str(tmp_path / "collected"),
+                "--roster",
+                str(tmp_path / "class.csv"),
+                "-o",
+                str(out),
+                "--no-progress",
+            ]
+        )
+        == 1
+    )
+    assert served.content == out.read_bytes()
+    assert "s001" in served.text and "s002" in served.text
+    for path, words in (
+        ("/teacher/canvas.csv", "Points Possible"),
+        ("/teacher/moodle.csv", "ID number"),
+        ("/teacher/summary.json", '"summary"'),
+        ("/teacher/report.html", "Class report"),
+    ):
+        answer = client.get(path, headers=auth)
+        assert answer.status_code == 200, path
+        assert words in answer.text, path
+    report = client.get("/teacher/report.html", headers=auth)
+    assert "'sha256-" in report.headers["content-security-policy"]
+    archive = client.get("/teacher/submissions.zip", headers=auth)
+    names = zipfile.ZipFile(io.BytesIO(archive.content)).namelist()
+    assert "submissions.csv" in names and len(names) == 3
+
+
+def test_the_teacher_signs_in_with_a_form(client: TestClient) -> None:
+    page = client.get("/teacher")
+    token = page.text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+    answer = client.post("/teacher/sign-in", data={"csrf": token, "token": TOKEN})
+    assert answer.status_code == 200  # redirected to the teacher's page
+    assert "The class" in answer.text and "No submissions yet" in answer.text
+
+
+def test_attempts_deadline_and_feedback(sheets: dict[str, Path], tmp_path: Path) -> None:
+    with collecting(tmp_path / "a", attempts=1, feedback="summary") as c:
+        first = submit(c, sheets["wrong"], "ADA-111")
+        assert first.status_code == 200
+        assert set(first.json()) == {"stored", "id", "received", "ok", "summary", "text"}
+        again = submit(c, sheets["right"], "ADA-111")
+        assert again.status_code == 403 and "attempts" in again.json()["error"]
+        assert c.post("/api/check").status_code in (404, 405)  # no check without handing in
+    past = datetime.now(UTC) - timedelta(hours=1)
+    with collecting(tmp_path / "b", deadline=past, feedback="none") as c:
+        late = submit(c, sheets["right"], "ADA-111")
+        assert late.status_code == 403 and "deadline" in late.json()["error"]
+    with collecting(tmp_path / "c", feedback="none") as c:
+        quiet = submit(c, sheets["right"], "ADA-111")
+        assert set(quiet.json()) == {"stored", "id", "received"}
+
+
+def test_codes_csv_needs_exactly_its_columns(tmp_path: Path) -> None:
+    bad = tmp_path / "codes.csv"
+    bad.write_text("id,code\ns001,X\n")
+    with pytest.raises(UsageError, match="id,name,code"):
+        read_codes(bad)
+    bad.write_text("\ufeffid,name,code\ns001,Ada,X\ns002,Bob,X\n")
+    with pytest.raises(UsageError, match="twice"):
+        read_codes(bad)
