@@ -71,7 +71,11 @@ def sheet_grid(sheet: Sheet, report: Report, *, max_cells: int = MAX_CELLS) -> d
                 kind = verdict_kind(result.status, result.causes)
             else:
                 held = sheet.cells.get(at)
-                text, kind = _plain(None if held is None else held.value), ""
+                text, kind = "", ""
+                if held is not None:  # a formula the file cached no value for shows itself
+                    text = (
+                        held.formula if held.value is None and held.formula else _plain(held.value)
+                    )
             cells.append({"at": at, "text": text, "kind": kind})
         rows.append({"row": r, "cells": cells})
     return {
