@@ -21,8 +21,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx2
+import openpyxl
+
+from sheetgen import build
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def right_and_wrong(folder: Path) -> dict[str, Path]:
+    """The article's sheet as built (``right``) and with ``=1-F2^3`` in E3 (``wrong``: E3 a
+    root cause, B4, D4 and E4 wrong because of it)."""
+    right = build(folder / "right.xlsx")
+    wb = openpyxl.load_workbook(right)
+    wb["Neuron"]["E3"] = "=1-F2^3"
+    wb.save(folder / "wrong.xlsx")
+    return {"right": right, "wrong": folder / "wrong.xlsx"}
 
 
 def free_port() -> int:

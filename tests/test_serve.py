@@ -13,28 +13,22 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from starlette.testclient import TestClient
 
-from sheetgen import build
 from sheetgen.cli import main
 from sheetgen.serve.config import ServeConfig
 from sheetgen.serve.guard import RateLimit
 from sheetgen.serve.pool import CheckPool, PoolBusy
 from sheetgen.serve.routes import create_app, shown_name
 
-pytest.importorskip("httpx2")
-from starlette.testclient import TestClient
+from .serving import right_and_wrong
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @pytest.fixture(scope="module")
 def sheets(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    folder = tmp_path_factory.mktemp("sheets")
-    right = build(folder / "right.xlsx")
-    wb = openpyxl.load_workbook(right)
-    wb["Neuron"]["E3"] = "=1-F2^3"  # a root cause; B4, D4, E4 wrong because of it
-    wb.save(folder / "wrong.xlsx")
-    return {"right": right, "wrong": folder / "wrong.xlsx"}
+    return right_and_wrong(tmp_path_factory.mktemp("sheets"))
 
 
 @pytest.fixture(scope="module")
@@ -253,3 +247,33 @@ def test_serve_refuses_collect_options_without_collect(
 ) -> None:
     assert main(["serve", "--attempts", "3"]) == 2
     assert "--attempts applies to collect mode only" in capsys.readouterr().err
+
+
+class BusyPool:
+    """A pool whose queue is always full."""
+
+    workers, queue, pending = 1, 0, 1
+
+    def start(self) -> None: ...
+
+    def close(self) -> None: ...
+
+    async def run(self, job: object) -> dict[str, object]:
+        raise PoolBusy(3)
+
+
+def test_a_full_queue_is_a_503_with_retry_after(sheets: dict[str, Path]) -> None:
+    app = create_app(ServeConfig(), pool=BusyPool())  # type: ignore[arg-type]
+    with TestClient(app) as c:
+        answer = c.post("/api/check", files=upload(sheets["right"]))
+    assert answer.status_code == 503
+    assert answer.headers["retry-after"] == "3"
+    assert answer.json() == {"error": "The server is busy; try again in 3 s."}
+
+
+def test_rate_limit_per_address_on_request(sheets: dict[str, Path]) -> None:
+    app = create_app(ServeConfig(rate_limit=2), pool=BusyPool())  # type: ignore[arg-type]
+    with TestClient(app) as c:
+        statuses = [c.post("/api/check", files=upload(sheets["right"])) for _ in range(3)]
+    assert [a.status_code for a in statuses] == [503, 503, 429]
+    assert int(statuses[2].headers["retry-after"]) > 0

@@ -14,12 +14,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import openpyxl
 import pytest
 
-from sheetgen import build
-
-from .serving import running
+from .serving import right_and_wrong, running
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -62,12 +59,7 @@ def browser(profile: Path, width: int = 1200, height: int = 900) -> Any:
 
 @pytest.fixture(scope="module")
 def sheets(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    folder = tmp_path_factory.mktemp("sheets")
-    right = build(folder / "right.xlsx")
-    wb = openpyxl.load_workbook(right)
-    wb["Neuron"]["E3"] = "=1-F2^3"
-    wb.save(folder / "wrong.xlsx")
-    return {"right": right, "wrong": folder / "wrong.xlsx"}
+    return right_and_wrong(tmp_path_factory.mktemp("sheets"))
 
 
 @pytest.fixture

@@ -12,18 +12,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import openpyxl
 import pytest
+from starlette.testclient import TestClient
 
-from sheetgen import build
 from sheetgen.cli import main
 from sheetgen.errors import UsageError
 from sheetgen.serve.config import ServeConfig
 from sheetgen.serve.routes import create_app
 from sheetgen.serve.storage import read_codes
 
-pytest.importorskip("httpx2")
-from starlette.testclient import TestClient
+from .serving import right_and_wrong
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 TOKEN = "teacher-secret-token"
@@ -31,12 +29,7 @@ TOKEN = "teacher-secret-token"
 
 @pytest.fixture(scope="module")
 def sheets(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    folder = tmp_path_factory.mktemp("sheets")
-    right = build(folder / "right.xlsx")
-    wb = openpyxl.load_workbook(right)
-    wb["Neuron"]["E3"] = "=1-F2^3"
-    wb.save(folder / "wrong.xlsx")
-    return {"right": right, "wrong": folder / "wrong.xlsx"}
+    return right_and_wrong(tmp_path_factory.mktemp("sheets"))
 
 
 def class_files(folder: Path) -> tuple[Path, Path]:
@@ -206,3 +199,57 @@ def test_codes_csv_needs_exactly_its_columns(tmp_path: Path) -> None:
     bad.write_text("\ufeffid,name,code\ns001,Ada,X\ns002,Bob,X\n")
     with pytest.raises(UsageError, match="twice"):
         read_codes(bad)
+
+
+def test_a_learner_hands_in_with_the_form(sheets: dict[str, Path], tmp_path: Path) -> None:
+    with collecting(tmp_path, max_upload=200_000) as c:
+        page = c.get("/")
+        assert 'name="code"' in page.text and "kept for your teacher" in page.text
+        token = page.text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+        answer = c.post(
+            "/submit",
+            files={"file": ("mine.xlsx", sheets["wrong"].read_bytes(), XLSX)},
+            data={"csrf": token, "code": "JOSE-222", "action": "check"},
+        )
+        assert answer.status_code == 200
+        assert "Stored (submission 1" in answer.text and 'id="cell-E3"' in answer.text
+        refused = c.post(
+            "/submit",
+            files={"file": ("mine.xlsx", sheets["wrong"].read_bytes(), XLSX)},
+            data={"csrf": token, "code": "WRONG"},
+        )
+        assert refused.status_code == 403 and "not one of this class" in refused.text
+        big = c.post(
+            "/teacher/sign-in",
+            content=b"token=" + b"x" * 400_000,
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        )
+        assert big.status_code == 413 and "--max-upload" in big.json()["error"]
+
+
+def test_serve_refuses_what_cannot_work(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    roster, codes = class_files(tmp_path)
+    for args, words in (
+        (["--collect", str(tmp_path / "c")], "--roster class.csv"),
+        (
+            ["--collect", str(tmp_path / "c"), "--roster", str(roster), "--codes", "nope.csv"],
+            "were not found",
+        ),
+        (
+            [
+                "--collect",
+                str(tmp_path / "c"),
+                "--roster",
+                str(roster),
+                "--codes",
+                str(codes),
+                "--deadline",
+                "friday",
+            ],
+            "is not an ISO 8601 time",
+        ),
+        (["--attempts", "3"], "applies to collect mode only"),
+    ):
+        assert main(["serve", *args]) == 2
+        err = capsys.readouterr().err
+        assert words in err and err.count("\n") == 1, err

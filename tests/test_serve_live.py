@@ -11,25 +11,18 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import openpyxl
+import httpx2
 import pytest
 
 from sheetgen import build
 
 from . import hostile
-from .serving import XLSX, load, running
-
-httpx2 = pytest.importorskip("httpx2")
+from .serving import XLSX, load, right_and_wrong, running
 
 
 @pytest.fixture(scope="module")
 def sheets(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    folder = tmp_path_factory.mktemp("sheets")
-    right = build(folder / "right.xlsx")
-    wb = openpyxl.load_workbook(right)
-    wb["Neuron"]["E3"] = "=1-F2^3"
-    wb.save(folder / "wrong.xlsx")
-    return {"right": right, "wrong": folder / "wrong.xlsx"}
+    return right_and_wrong(tmp_path_factory.mktemp("sheets"))
 
 
 def test_a_load_of_concurrent_uploads_is_answered_right(

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import re
 import secrets
 import time
@@ -80,15 +81,32 @@ class Guard:
                 raise UploadTooLarge(self.max_upload)
             return message
 
+        started = False
+
         async def headed(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 headers = MutableHeaders(scope=message)
                 for key, value in HEADERS.items():
                     headers.setdefault(key, value)
                 headers.setdefault("content-security-policy", CSP)
             await send(message)
 
-        await self.app(scope, counted, headed)
+        try:
+            await self.app(scope, counted, headed)
+        except UploadTooLarge as exc:  # a route that did not answer it itself
+            if started:
+                raise
+            body = json.dumps({"error": str(exc)}).encode()
+            await headed(
+                {
+                    "type": "http.response.start",
+                    "status": 413,
+                    "headers": [(b"content-type", b"application/json")],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
 
 
 def inline_policy(html: str) -> str:

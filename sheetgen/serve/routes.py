@@ -200,6 +200,15 @@ class Server:
             }
         return answer | {"verdict": checked}
 
+    async def handed_in(self, request: Request, *, form: bool) -> dict[str, Any]:
+        """The upload and code of ``request`` submitted (:meth:`submit`); the upload's
+        temporary copy removed."""
+        path, name, fields = await self.receive(request, form=form)
+        try:
+            return await self.submit(path, name, fields.get("code", ""))
+        finally:
+            path.unlink(missing_ok=True)
+
     # ---- the class ---------------------------------------------------------------------------
 
     def class_report(self) -> tuple[ClassReport | None, str]:
@@ -375,11 +384,7 @@ def create_app(config: ServeConfig, *, pool: CheckPool | None = None) -> Starlet
 
     async def api_submit(request: Request) -> Response:
         try:
-            path, name, fields = await server.receive(request, form=False)
-            try:
-                answer = await server.submit(path, name, fields.get("code", ""))
-            finally:
-                path.unlink(missing_ok=True)
+            answer = await server.handed_in(request, form=False)
         except Refusal as refusal:
             return refused(refusal)
         verdict = answer.pop("verdict", None)
@@ -387,11 +392,7 @@ def create_app(config: ServeConfig, *, pool: CheckPool | None = None) -> Starlet
 
     async def page_submit(request: Request) -> Response:
         try:
-            path, name, fields = await server.receive(request, form=True)
-            try:
-                answer = await server.submit(path, name, fields.get("code", ""))
-            finally:
-                path.unlink(missing_ok=True)
+            answer = await server.handed_in(request, form=True)
         except Refusal as refusal:
             return error_page(request, refusal)
         verdict = answer.get("verdict")
