@@ -15,6 +15,7 @@ import openpyxl
 import pytest
 from starlette.testclient import TestClient
 
+from sheetgen import build
 from sheetgen.cli import main
 from sheetgen.serve.config import ServeConfig
 from sheetgen.serve.guard import RateLimit
@@ -64,6 +65,26 @@ def test_api_check_answers_what_verify_json_prints(
     expected.pop("path")
     assert got == expected
     assert got["ok"] is (which == "right")
+
+
+@pytest.mark.parametrize(
+    "spec", ["network:layers=2-3-1", "training:steps=40", "neuron:activation=sigmoid"]
+)
+def test_every_family_is_checked_and_drawn(
+    client: TestClient, spec: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sheet = build(tmp_path / "family.xlsx", spec)
+    answer = client.post("/api/check", files=upload(sheet))
+    assert answer.status_code == 200
+    expected = verify_json(sheet, capsys)
+    assert answer.json() | {"path": ""} == expected | {"path": ""}
+    client.get("/")
+    page = client.post(
+        "/check", files=upload(sheet), data={"csrf": client.cookies["sheetgen_csrf"]}
+    )
+    assert page.status_code == 200 and "OK: all" in page.text
+    drawn = set(re.findall(r'<td class="k-right" id="cell-(\w+)"', page.text))
+    assert drawn == {c["cell"] for c in expected["cells"]}  # type: ignore[attr-defined]
 
 
 def test_health_and_the_pages_twin(client: TestClient) -> None:

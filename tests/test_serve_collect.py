@@ -253,3 +253,11 @@ def test_serve_refuses_what_cannot_work(capsys: pytest.CaptureFixture[str], tmp_
         assert main(["serve", *args]) == 2
         err = capsys.readouterr().err
         assert words in err and err.count("\n") == 1, err
+
+
+def test_submissions_per_code_are_rate_limited(sheets: dict[str, Path], tmp_path: Path) -> None:
+    with collecting(tmp_path, code_rate=1, feedback="none") as c:
+        assert submit(c, sheets["right"], "ADA-111").status_code == 200
+        again = submit(c, sheets["right"], "ADA-111")
+        assert again.status_code == 429 and int(again.headers["retry-after"]) > 0
+        assert submit(c, sheets["right"], "JOSE-222").status_code == 200  # another learner

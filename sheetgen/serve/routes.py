@@ -144,12 +144,17 @@ class Server:
             await data.close()
         return path, name, fields
 
-    async def check(self, path: Path, name: str, *, grid: bool = False) -> dict[str, Any]:
+    async def check(
+        self, path: Path, name: str, *, grid: bool = False, text: bool = False
+    ) -> dict[str, Any]:
+        """The worker's answer: ``report`` (verify's JSON as data), ``text`` (the summary) and
+        ``grid``; or, with ``text``, ``json``: that JSON already rendered."""
         job = {
             "do": "check",
             "path": str(path),
             "name": name,
             "grid": grid,
+            "json": text,
             "variants": self.config.variants,
         }
         try:
@@ -306,12 +311,12 @@ def create_app(config: ServeConfig, *, pool: CheckPool | None = None) -> Starlet
         try:
             path, name, _ = await server.receive(request, form=False)
             try:
-                answer = await server.check(path, name)
+                answer = await server.check(path, name, text=True)
             finally:
                 path.unlink(missing_ok=True)
         except Refusal as refusal:
             return refused(refusal)
-        return json_answer(answer["report"])
+        return Response(answer["json"], media_type="application/json")
 
     async def api_annotate(request: Request) -> Response:
         try:

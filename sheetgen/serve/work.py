@@ -22,7 +22,7 @@ from typing import Any
 from ..check.verify import verify_workbook
 from ..errors import SheetgenError
 from ..report.annotate import annotate
-from ..report.render import summary, to_dict
+from ..report.render import json_text, summary, to_dict
 from ..workbook.safety import Limits, configured_limits, read_checked
 from .grid import sheet_grid
 
@@ -59,6 +59,8 @@ def _answer(job: Job, path: Path, name: str, limits: Limits) -> Answer:
     told = replace(
         report, path=name, warnings=tuple(_renamed(w, path, name) for w in report.warnings)
     )
+    if job.get("json"):  # the API's answer, rendered here: the server only passes it on
+        return {"json": json_text(to_dict(told)), "ok": told.ok}
     answer: Answer = {"report": to_dict(told), "text": summary(told)}
     if job.get("grid"):
         sheet = read_checked(path, limits).book.sheet(report.sheet)
