@@ -17,6 +17,7 @@ import argparse
 import os
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import openpyxl
@@ -66,6 +67,7 @@ def main() -> None:
             load(server.url, files, clients=args.clients, uploads=20)  # warm up
             workers = children(pid)
             before = {p: cpu_seconds(p) for p in [pid, *workers]}
+            clients_before = time.process_time()
             result = load(
                 server.url,
                 files,
@@ -74,6 +76,7 @@ def main() -> None:
                 seconds=args.seconds,
             )
             spent = {p: cpu_seconds(p) - before[p] for p in before}
+            clients = time.process_time() - clients_before
             memory = {p: rss_mb(p) for p in before}
         n = len(result.seconds)
         print(f"{args.clients} clients, {args.workers} workers, {os.cpu_count()} cores")
@@ -81,7 +84,8 @@ def main() -> None:
         print(f"answers: {sorted(set(result.statuses))}; wrong answers: {len(result.mistakes)}")
         print(
             f"CPU per check: server {spent[pid] / n * 1000:.1f} ms, workers "
-            f"{sum(spent[p] for p in workers) / n * 1000:.1f} ms"
+            f"{sum(spent[p] for p in workers) / n * 1000:.1f} ms, the clients (this process) "
+            f"{clients / n * 1000:.1f} ms"
         )
         print(
             f"RSS: server {memory[pid]:.0f} MB, workers "
