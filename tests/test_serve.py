@@ -226,9 +226,13 @@ def test_shown_names_are_only_shown() -> None:
 
 
 def test_the_queue_is_bounded_and_a_slow_check_is_stopped(sheets: dict[str, Path]) -> None:
-    pool = CheckPool(1, 0, seconds=0.001, memory=1024 * 1024 * 1024)
+    pool = CheckPool(1, 0, seconds=0.001, memory=900 * 1024 * 1024)
     pool.start()
     try:
+        for worker in pool._all:  # each worker runs under its address-space cap
+            limits = Path(f"/proc/{worker.process.pid}/limits").read_text()
+            line = next(x for x in limits.splitlines() if x.startswith("Max address space"))
+            assert line.split()[3:5] == [str(900 * 1024 * 1024)] * 2
         job = {"do": "check", "path": str(sheets["right"]), "name": "right.xlsx"}
 
         async def two_at_once() -> tuple[dict[str, object], BaseException | None]:

@@ -402,8 +402,11 @@ def create_app(config: ServeConfig, *, pool: CheckPool | None = None) -> Starlet
             return error_page(request, refusal)
         verdict = answer.get("verdict")
         if verdict is not None:
-            return result_page(request, verdict, stored=answer)
-        return server.page(request, "stored.html", stored=answer, collecting=True)
+            response = result_page(request, verdict, stored=answer)
+        else:
+            response = server.page(request, "stored.html", stored=answer, collecting=True)
+        response.headers["link"] = '</api/submit>; rel="alternate"; type="application/json"'
+        return response
 
     # ---- the teacher's pages -------------------------------------------------------------
 
