@@ -87,6 +87,29 @@ def test_every_family_is_checked_and_drawn(
     assert drawn == {c["cell"] for c in expected["cells"]}  # type: ignore[attr-defined]
 
 
+def test_a_broken_training_run_lists_its_root_first(
+    client: TestClient, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sheet = build(tmp_path / "training.xlsx", "training:steps=60")
+    report = verify_json(sheet, capsys)
+    first = next(c for c in report["cells"] if c["formula"])  # type: ignore[attr-defined]
+    wb = openpyxl.load_workbook(sheet)
+    ws = wb.worksheets[0]
+    ws[first["cell"]] = f"=2*({first['formula'][1:]})"
+    wb.save(tmp_path / "broken.xlsx")
+    client.get("/")
+    page = client.post(
+        "/check",
+        files=upload(tmp_path / "broken.xlsx"),
+        data={"csrf": client.cookies["sheetgen_csrf"]},
+    )
+    assert page.status_code == 200
+    listed = re.findall(r'<li class="k-(\w+)" id="fix-(\w+)"', page.text)
+    assert listed[0] == ("root", first["cell"])
+    assert 50 < len(listed) <= 200  # many cells follow from it; the list is bounded
+    assert 'class="scroll"' in page.text
+
+
 def test_health_and_the_pages_twin(client: TestClient) -> None:
     health = client.get("/api/health")
     assert health.status_code == 200

@@ -75,6 +75,8 @@ class _Worker:
     def call(self, job: Job, seconds: float) -> Answer:
         """Send ``job`` and wait for its answer (blocking: run in a thread)."""
         with self._lock:
+            if self.process.poll() is not None:  # died while idle: this upload is not to blame
+                self._restart()
             self.wait_ready()
             try:
                 self.conn.send(job)

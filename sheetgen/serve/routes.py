@@ -279,6 +279,10 @@ def refused(refusal: Refusal) -> Response:
     return json_answer({"error": str(refusal)}, refusal.status, headers)
 
 
+MAX_LISTED = 200
+"""Cells the page lists to fix at most (a training run can have thousands wrong)."""
+
+
 def cells_first(report: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The report's cells that are not right, root causes first (the page's list)."""
     cells = [c | {"kind": verdict_kind(c["status"], c["causes"])} for c in report["cells"]]
@@ -363,13 +367,15 @@ def create_app(config: ServeConfig, *, pool: CheckPool | None = None) -> Starlet
 
     def result_page(request: Request, answer: Mapping[str, Any], **extra: Any) -> Response:
         report = answer["report"]
+        attention = cells_first(report)
         return server.page(
             request,
             "result.html",
             report=report,
             text=answer["text"],
             grid=answer.get("grid"),
-            attention=cells_first(report),
+            attention=attention[:MAX_LISTED],
+            unlisted=max(0, len(attention) - MAX_LISTED),
             cells={c["cell"]: c for c in report["cells"]},
             collecting=config.collecting,
             **extra,
