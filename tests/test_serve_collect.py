@@ -159,6 +159,9 @@ def test_grades_csv_is_what_sheetgen_grade_writes(
         answer = client.get(path, headers=auth)
         assert answer.status_code == 200, path
         assert words in answer.text, path
+    home = client.get("/teacher", headers=auth)
+    assert "2 workbooks: 1 right, 1 wrong" in home.text and "s001" in home.text
+    assert '</teacher/summary.json>; rel="alternate"' in home.headers["link"]
     report = client.get("/teacher/report.html", headers=auth)
     assert "'sha256-" in report.headers["content-security-policy"]
     archive = client.get("/teacher/submissions.zip", headers=auth)

@@ -148,7 +148,8 @@ class CheckPool:
             loop = asyncio.get_running_loop()
             idle = self._idle
             start = time.perf_counter()
-            done = self._threads.submit(worker.call, job, self.seconds)
+            seconds = float(job.get("seconds", self.seconds))
+            done = self._threads.submit(worker.call, job, seconds)
             # The worker goes back to the idle queue when its check is over, even if the
             # client that asked has gone meanwhile (never two jobs on one pipe).
             done.add_done_callback(lambda _: loop.call_soon_threadsafe(idle.put_nowait, worker))

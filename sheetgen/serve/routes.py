@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import secrets
 import shutil
 import tempfile
-import threading
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,9 +35,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from .. import __version__
-from ..errors import SheetgenError
 from ..report.render import json_text
-from ..teacher.grade import ClassReport, grade_class
 from ..teacher.roster import Learner
 from .config import ServeConfig
 from .grid import KINDS, ORDER, verdict_kind
@@ -58,6 +56,8 @@ from .pool import CheckPool, PoolBusy
 from .storage import SUFFIXES, Collection, read_codes
 
 _CHUNK = 1024 * 1024
+GRADE_SECONDS = 600.0
+"""Time the class's grading may take in its worker (each workbook is vetted and bounded)."""
 
 
 class Refusal(Exception):
@@ -92,8 +92,8 @@ class Server:
         self.per_address = RateLimit(config.rate_limit) if config.rate_limit else None
         self.per_code = RateLimit(config.code_rate)
         self.uploads = Path(tempfile.mkdtemp(prefix="sheetgen-serve-"))
-        self._report: tuple[int, ClassReport | None, str] | None = None
-        self._report_lock = threading.Lock()
+        self._graded: tuple[int, Path, dict[str, str]] | None = None
+        self._grading = asyncio.Lock()
 
     # ---- pages ---------------------------------------------------------------------------
 
@@ -216,33 +216,46 @@ class Server:
 
     # ---- the class ---------------------------------------------------------------------------
 
-    def class_report(self) -> tuple[ClassReport | None, str]:
-        """The class graded as ``sheetgen grade DIR --roster`` does, redone after each new
-        submission (one at a time)."""
+    async def graded(self) -> Path:
+        """A folder with the class graded as ``sheetgen grade DIR --roster`` grades it (every
+        format: ``work.GRADE_FILES``), redone in a worker after each new submission."""
         assert self.collection is not None and self.config.collect is not None
-        with self._report_lock:
+        async with self._grading:
             latest = self.collection.latest_id()
             if latest == 0:
-                return None, "No submissions yet."
-            if self._report is None or self._report[0] != latest:
-                try:
-                    report = grade_class(
-                        [self.config.collect], roster=self.config.roster, workers=1
-                    )
-                    self._report = (latest, report, "")
-                except SheetgenError as exc:
-                    self._report = (latest, None, str(exc))
-            return self._report[1], self._report[2]
+                raise Refusal(404, "No submissions yet.")
+            if self._graded is not None and self._graded[0] == latest:
+                return self._graded[1]
+            out = self.uploads / f"grades-{latest}"
+            out.mkdir(exist_ok=True)
+            job = {
+                "do": "grade",
+                "path": str(self.config.collect),
+                "name": str(self.config.collect),
+                "folder": str(self.config.collect),
+                "roster": str(self.config.roster),
+                "out": str(out),
+                "seconds": GRADE_SECONDS,
+            }
+            try:
+                answer = await self.pool.run(job)
+            except PoolBusy as exc:
+                raise Refusal(503, str(exc), exc.retry_after) from None
+            if "error" in answer:
+                raise Refusal(int(answer["status"]), str(answer["error"]))
+            if self._graded is not None:
+                shutil.rmtree(self._graded[1], ignore_errors=True)
+            self._graded = (latest, out, answer["missing"])
+            return out
 
-    def written(self, fmt: str, suffix: str) -> bytes:
-        """The bytes ``sheetgen grade DIR --roster … -o FILE [--format fmt]`` writes."""
-        report, why = self.class_report()
-        if report is None:
+    async def grade_file(self, name: str) -> bytes:
+        """The bytes ``sheetgen grade DIR --roster … -o NAME`` writes (``work.GRADE_FILES``)."""
+        folder = await self.graded()
+        assert self._graded is not None
+        why = self._graded[2].get(name)
+        if why is not None:
             raise Refusal(404, why)
-        with tempfile.TemporaryDirectory(prefix="sheetgen-grades-") as folder:
-            out = Path(folder) / f"grades{suffix}"
-            report.write(out, fmt)
-            return out.read_bytes()
+        return (folder / name).read_bytes()
 
     def close(self) -> None:
         self.pool.close()
@@ -424,14 +437,13 @@ def create_app(config: ServeConfig, *, pool: CheckPool | None = None) -> Starlet
     async def teacher_home(request: Request) -> Response:
         if teacher(request) is not None:
             return server.page(request, "sign-in.html", status=401, collecting=True)
-        report, why = await asyncio.to_thread(server.class_report)
+        try:
+            data = json.loads(await server.grade_file("summary.json"))
+            summary, rows, why = data["summary"], data["files"], ""
+        except Refusal as refusal:
+            summary, rows, why = None, [], str(refusal)
         response = server.page(
-            request,
-            "teacher.html",
-            collecting=True,
-            summary=report.summary() if report else None,
-            rows=report.rows() if report else [],
-            why=why,
+            request, "teacher.html", collecting=True, summary=summary, rows=rows, why=why
         )
         response.headers["link"] = (
             '</teacher/summary.json>; rel="alternate"; type="application/json"'
@@ -448,30 +460,21 @@ def create_app(config: ServeConfig, *, pool: CheckPool | None = None) -> Starlet
         response.set_cookie(TEACHER_COOKIE, token, **cookie_options(request))
         return response
 
-    def teacher_file(fmt: str, suffix: str, media: str) -> Any:
+    def teacher_file(name: str, media: str) -> Any:
         async def download(request: Request) -> Response:
             refusal = teacher(request)
             try:
                 if refusal is not None:
                     raise refusal
-                data = await asyncio.to_thread(server.written, fmt, suffix)
+                data = await server.grade_file(name)
             except Refusal as r:
                 return refused(r)
-            if fmt == "html":
+            if name.endswith(".html"):
                 html = data.decode("utf-8")
                 return HTMLResponse(html, headers={"content-security-policy": inline_policy(html)})
             return Response(data, media_type=media)
 
         return download
-
-    async def summary_json(request: Request) -> Response:
-        refusal = teacher(request)
-        if refusal is not None:
-            return refused(refusal)
-        report, why = await asyncio.to_thread(server.class_report)
-        if report is None:
-            return json_answer({"error": why}, 404)
-        return Response(report.to_json(), media_type="application/json")
 
     async def all_submissions(request: Request) -> Response:
         refusal = teacher(request)
@@ -512,11 +515,11 @@ def create_app(config: ServeConfig, *, pool: CheckPool | None = None) -> Starlet
             Route("/api/submit", api_submit, methods=["POST"]),
             Route("/teacher", teacher_home),
             Route("/teacher/sign-in", sign_in, methods=["POST"]),
-            Route("/teacher/summary.json", summary_json),
-            Route("/teacher/report.html", teacher_file("html", ".html", "text/html")),
-            Route("/teacher/grades.csv", teacher_file("csv", ".csv", "text/csv")),
-            Route("/teacher/canvas.csv", teacher_file("canvas", ".csv", "text/csv")),
-            Route("/teacher/moodle.csv", teacher_file("moodle", ".csv", "text/csv")),
+            Route("/teacher/summary.json", teacher_file("summary.json", "application/json")),
+            Route("/teacher/report.html", teacher_file("report.html", "text/html")),
+            Route("/teacher/grades.csv", teacher_file("grades.csv", "text/csv")),
+            Route("/teacher/canvas.csv", teacher_file("canvas.csv", "text/csv")),
+            Route("/teacher/moodle.csv", teacher_file("moodle.csv", "text/csv")),
             Route("/teacher/submissions.zip", all_submissions),
         ]
     return Starlette(

@@ -23,6 +23,7 @@ from ..check.verify import verify_workbook
 from ..errors import SheetgenError
 from ..report.annotate import annotate
 from ..report.render import json_text, summary, to_dict
+from ..teacher.grade import grade_class
 from ..workbook.safety import Limits, configured_limits, read_checked
 from .grid import sheet_grid
 
@@ -51,7 +52,34 @@ def handle(job: Job, limits: Limits) -> Answer:
         }
 
 
+GRADE_FILES = {
+    "csv": "grades.csv",
+    "canvas": "canvas.csv",
+    "moodle": "moodle.csv",
+    "json": "summary.json",
+    "html": "report.html",
+}
+"""What a ``grade`` job writes into its folder: ``sheetgen grade DIR --roster … -o FILE``'s
+files, one per format."""
+
+
+def _grade(job: Job, limits: Limits) -> Answer:
+    """The class graded as ``sheetgen grade`` grades it, each format written (by its own
+    ``write``, so the bytes are the command's)."""
+    result = grade_class([job["folder"]], roster=job["roster"], workers=1, limits=limits)
+    out = Path(job["out"])
+    missing: dict[str, str] = {}
+    for fmt, name in GRADE_FILES.items():
+        try:
+            result.write(out / name, fmt, force=True)
+        except SheetgenError as exc:  # the HTML report without matplotlib: the others still
+            missing[name] = str(exc)
+    return {"written": str(out), "missing": missing}
+
+
 def _answer(job: Job, path: Path, name: str, limits: Limits) -> Answer:
+    if job["do"] == "grade":
+        return _grade(job, limits)
     report = verify_workbook(path, variants=job.get("variants"), limits=limits)
     if job["do"] == "annotate":
         annotate(report, job["out"], limits=limits)
