@@ -220,6 +220,19 @@ def test_the_learners_page_shows_the_grid_with_verdicts(
     assert '</api/check>; rel="alternate"' in answer.headers["link"]
 
 
+def test_the_page_says_why_a_file_was_not_checked(client: TestClient) -> None:
+    client.get("/")
+    answer = client.post(
+        "/check",
+        files={"file": ("notes.pdf", b"%PDF-1.4 not a workbook", XLSX)},
+        data={"csrf": client.cookies["sheetgen_csrf"]},
+    )
+    assert answer.status_code == 422
+    refusal = re.search(r'<p class="refusal" role="alert" id="refusal">(.*?)</p>', answer.text)
+    assert refusal is not None and "notes.pdf" in refusal[1] and "not an .xlsx" in refusal[1]
+    assert 'id="upload"' in answer.text  # and the form to try again
+
+
 def test_a_form_without_its_csrf_token_is_refused(
     client: TestClient, sheets: dict[str, Path]
 ) -> None:
