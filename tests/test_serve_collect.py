@@ -7,6 +7,7 @@ import io
 import sqlite3
 import zipfile
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,7 +20,8 @@ from sheetgen.cli import main
 from sheetgen.errors import UsageError
 from sheetgen.serve.config import ServeConfig
 from sheetgen.serve.routes import create_app
-from sheetgen.serve.storage import read_codes
+from sheetgen.serve.storage import Collection, read_codes
+from sheetgen.teacher.roster import Learner
 
 from .serving import right_and_wrong
 
@@ -264,3 +266,22 @@ def test_submissions_per_code_are_rate_limited(sheets: dict[str, Path], tmp_path
         again = submit(c, sheets["right"], "ADA-111")
         assert again.status_code == 429 and int(again.headers["retry-after"]) > 0
         assert submit(c, sheets["right"], "JOSE-222").status_code == 200  # another learner
+
+
+def test_the_latest_copy_is_the_newest_version_under_concurrent_submissions(
+    tmp_path: Path,
+) -> None:
+    ada = Learner("s001", "Ada Lovelace")
+    collection = Collection(tmp_path / "collected", {"ADA-111": ada})
+    uploads = []
+    for i in range(4):
+        upload = tmp_path / f"u{i}.xlsx"
+        upload.write_bytes(b"PK\x03\x04 version %d" % i)
+        uploads.append(upload)
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda n: collection.store(ada, uploads[n % 4], ".xlsx"), range(40)))
+    newest = list(collection.submissions())[-1]
+    latest = tmp_path / "collected" / ada.file_stem / f"{ada.file_stem}.xlsx"
+    assert latest.read_bytes() == newest.path.read_bytes()
+    assert len(list(collection.submissions())) == 40
+    collection.close()

@@ -90,6 +90,7 @@ class Collection:
         self.folder = folder
         self.learners = {learner.id: learner for learner in learners.values()}
         self._lock = threading.Lock()
+        self._copying = threading.Lock()
         (folder / HIDDEN / "versions").mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(
             folder / HIDDEN / "index.sqlite", check_same_thread=False, isolation_level=None
@@ -131,9 +132,8 @@ class Collection:
                 (learner.id, now.isoformat(), str(relative), upload.stat().st_size, digest),
             )
             ident = int(cursor.lastrowid or 0)
-        submission = Submission(ident, learner.id, now.isoformat(), self.folder / relative, digest)
-        self._show_latest(learner, submission.path)
-        return submission
+        self._show_newest(learner)
+        return Submission(ident, learner.id, now.isoformat(), self.folder / relative, digest)
 
     def submissions(self) -> Iterator[Submission]:
         with self._lock:
@@ -159,17 +159,26 @@ class Collection:
                 continue
             latest = self._latest(learner, s.path.suffix)
             if not latest.is_file() or latest.read_bytes() != s.path.read_bytes():
-                self._show_latest(learner, s.path)
+                self._show_newest(learner)
 
     def _latest(self, learner: Learner, suffix: str) -> Path:
         return self.folder / learner.file_stem / f"{learner.file_stem}{suffix}"
 
-    def _show_latest(self, learner: Learner, version: Path) -> None:
-        latest = self._latest(learner, version.suffix)
-        write_atomically(latest, partial(_copy, version), force=True)
-        for suffix in SUFFIXES:  # a learner who switched from .ods to .xlsx: one latest file
-            if suffix != version.suffix:
-                self._latest(learner, suffix).unlink(missing_ok=True)
+    def _show_newest(self, learner: Learner) -> None:
+        """Copy ``learner``'s newest indexed version to their latest file. One copy at a time,
+        and always of the newest: two submissions finishing together leave the newer one."""
+        with self._copying:
+            with self._lock:
+                row = self._db.execute(
+                    "SELECT path FROM submissions WHERE learner = ? ORDER BY id DESC LIMIT 1",
+                    (learner.id,),
+                ).fetchone()
+            version = self.folder / row[0]
+            latest = self._latest(learner, version.suffix)
+            write_atomically(latest, partial(_copy, version), force=True)
+            for suffix in SUFFIXES:  # a learner who switched from .ods to .xlsx: one latest
+                if suffix != version.suffix:
+                    self._latest(learner, suffix).unlink(missing_ok=True)
 
     def zip_to(self, out: Path) -> None:
         """Every version, under ``<id>-<name>/<time>-<random>.<suffix>``, with the index as CSV."""
