@@ -13,6 +13,9 @@ FEEDBACK = ("full", "summary", "none")
 
 MEGABYTE = 1024 * 1024
 
+DEFAULT_CODES = Path("hand-out-keys") / "codes.csv"
+"""Where ``sheetgen build --exercise --roster`` writes the learners' codes by default."""
+
 
 @dataclass(frozen=True)
 class ServeConfig:
@@ -53,6 +56,11 @@ class ServeConfig:
     def collecting(self) -> bool:
         return self.collect is not None
 
+    @property
+    def codes_file(self) -> Path:
+        """Where the learners' codes are read from: ``codes``, or the roster build's default."""
+        return self.codes or DEFAULT_CODES
+
 
 def parse_deadline(text: str) -> datetime:
     """An ISO 8601 time; one without a zone is taken as UTC (say so in the zone to be sure)."""
@@ -83,7 +91,7 @@ def check_config(config: ServeConfig) -> None:
         raise UsageError("Collect mode needs the class: add --roster class.csv.")
     if config.collect.exists() and not config.collect.is_dir():
         raise UsageError(f"--collect {config.collect} is not a folder.")
-    codes = config.codes or Path("hand-out-keys") / "codes.csv"
+    codes = config.codes_file
     if not codes.is_file():
         raise UsageError(
             f"The learners' codes {codes} were not found: build the class with "

@@ -32,6 +32,8 @@ CSRF_COOKIE = "sheetgen_csrf"
 CSRF_FIELD = "csrf"
 TEACHER_COOKIE = "sheetgen_teacher"
 
+NONE = "'none'"
+
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
@@ -117,7 +119,7 @@ def inline_policy(html: str) -> str:
         f"'sha256-{b64encode(hashlib.sha256(s.encode()).digest()).decode()}'" for s in scripts
     )
     return (
-        f"default-src 'none'; script-src {hashes or chr(39) + 'none' + chr(39)}; "
+        f"default-src 'none'; script-src {hashes or NONE}; "
         "style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; "
         "frame-ancestors 'none'; base-uri 'none'"
     )

@@ -87,7 +87,7 @@ class Server:
         self.codes: Mapping[str, Learner] = {}
         self.collection: Collection | None = None
         if config.collect is not None:
-            self.codes = read_codes(config.codes or Path("hand-out-keys") / "codes.csv")
+            self.codes = read_codes(config.codes_file)
             self.collection = Collection(config.collect, self.codes)
         self.per_address = RateLimit(config.rate_limit) if config.rate_limit else None
         self.per_code = RateLimit(config.code_rate)
