@@ -340,7 +340,7 @@ def cmd_autograder(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     try:
         from .serve.config import MEGABYTE, ServeConfig, check_config, parse_deadline
-        from .serve.run import serve
+        from .serve.run import check_address, serve
     except ImportError as exc:
         raise UsageError(
             f"sheetgen serve needs the serve extra ({exc.name} is missing): "
@@ -369,6 +369,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         token=token,
     )
     check_config(config)
+    check_address(config.host, config.port)
     if args.collect is not None and not chosen:
         print(
             f"sheetgen: the teacher's token is {token} (set SHEETGEN_TEACHER_TOKEN to choose it)",

@@ -8,6 +8,7 @@ import asyncio
 import io
 import json
 import re
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -338,3 +339,13 @@ def test_rate_limit_per_address_on_request(sheets: dict[str, Path]) -> None:
         statuses = [c.post("/api/check", files=upload(sheets["right"])) for _ in range(3)]
     assert [a.status_code for a in statuses] == [503, 503, 429]
     assert int(statuses[2].headers["retry-after"]) > 0
+
+
+def test_serve_refuses_a_port_in_use(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["serve", "--port", str(port)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"sheetgen: Cannot listen on 127.0.0.1:{port}: address already in use.\n"
