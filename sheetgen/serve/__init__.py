@@ -3,7 +3,8 @@
 A thin web layer over what ``verify`` and ``grade`` already do, in modules with one job each:
 
 - ``config``  the server's settings (:class:`~sheetgen.serve.config.ServeConfig`);
-- ``work``    what a worker process does with one upload (verify, the grid, the feedback copy);
+- ``work``    what a worker process does: verify an upload (its grid, its feedback copy), grade
+  the class;
 - ``grid``    the learner's sheet as a grid of cells, each with its verdict;
 - ``pool``    the worker processes: per-check time and memory limits, a bounded queue;
 - ``storage`` collect mode's submissions: files named by the server, a SQLite index;

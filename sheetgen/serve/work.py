@@ -1,4 +1,5 @@
-"""What a worker process does with one upload: verify it, draw its grid, write its feedback copy.
+"""What a worker process does: verify an upload, draw its grid, write its feedback copy, or
+grade the whole class (collect mode's teacher pages).
 
 A job and its answer are plain dicts (they cross a pipe). The answer to a check is the very
 ``verify --json`` document (``sheetgen.report.render.to_dict``), with the server's name for the
