@@ -9,7 +9,8 @@ A thin web layer over what ``verify`` and ``grade`` already do, in modules with 
 - ``pool``    the worker processes: per-check time and memory limits, a bounded queue;
 - ``storage`` collect mode's submissions: files named by the server, a SQLite index;
 - ``guard``   upload cap, CSP and other headers, CSRF, the teacher's token, rate limits;
-- ``routes``  the Starlette application: pages (Jinja ``templates/``) and their JSON twins.
+- ``routes``  the Starlette application: pages (Jinja ``templates/``) and their JSON twins;
+- ``run``     the address checked, then uvicorn until interrupted.
 
 Starlette, uvicorn, python-multipart and Jinja2 are the ``serve`` extra; nothing else in the
 package imports this folder.
