@@ -8,6 +8,7 @@ chromium-driver``) unless ``SHEETGEN_REQUIRE_CHROMIUM=1`` (CI), which makes that
 
 from __future__ import annotations
 
+import base64
 import os
 import shutil
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from .serving import right_and_wrong, running
+from .serving import Server, right_and_wrong, running
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -62,6 +63,13 @@ def sheets(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return right_and_wrong(tmp_path_factory.mktemp("sheets"))
 
 
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One ``sheetgen serve`` for the module's tests."""
+    with running(["--workers", "1"], tmp_path_factory.mktemp("serve")) as served:
+        yield served
+
+
 @pytest.fixture
 def driver(tmp_path: Path) -> Iterator[Any]:
     d = browser(tmp_path / "profile")
@@ -85,57 +93,83 @@ def check(driver: Any, url: str, sheet: Path) -> None:
 
 
 def test_a_learner_checks_a_wrong_then_a_right_sheet(
-    driver: Any, sheets: dict[str, Path], tmp_path: Path
+    driver: Any, sheets: dict[str, Path], server: Server
 ) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
-    with running(["--workers", "1"], tmp_path) as server:
-        check(driver, server.url, sheets["wrong"])
-        summary = driver.find_element(By.ID, "summary").text
-        assert summary.startswith("FAILED: 47 of 52 cells right")
+    check(driver, server.url, sheets["wrong"])
+    summary = driver.find_element(By.ID, "summary").text
+    assert summary.startswith("FAILED: 47 of 52 cells right")
 
-        def colour(at: str) -> str:
-            cell = driver.find_element(By.ID, f"cell-{at}")
-            return str(cell.value_of_css_property("background-color"))
+    def colour(at: str) -> str:
+        cell = driver.find_element(By.ID, f"cell-{at}")
+        return str(cell.value_of_css_property("background-color"))
 
-        assert colour("E3") == COLOURS["root"]
-        assert colour("B4") == COLOURS["inherited"]
-        assert colour("E2") == COLOURS["right"]
-        e3 = driver.find_element(By.ID, "cell-E3")
-        assert e3.find_element(By.CLASS_NAME, "mark").text == "\u2717"  # not colour alone
-        first = driver.find_element(By.CSS_SELECTOR, "#attention li")
-        assert first.get_attribute("id") == "fix-E3"
+    assert colour("E3") == COLOURS["root"]
+    assert colour("B4") == COLOURS["inherited"]
+    assert colour("E2") == COLOURS["right"]
+    e3 = driver.find_element(By.ID, "cell-E3")
+    assert e3.find_element(By.CLASS_NAME, "mark").text == "\u2717"  # not colour alone
+    first = driver.find_element(By.CSS_SELECTOR, "#attention li")
+    assert first.get_attribute("id") == "fix-E3"
 
-        e3.click()  # the explanation opens on click (and on keyboard focus)
-        detail = driver.find_element(By.ID, "detail").text
-        assert "E3" in detail and "wrong: fix this first" in detail
-        assert "=1-F2^3" in detail and "Hint:" in detail
-        driver.find_element(By.ID, "cell-E2").click()
-        assert "right" in driver.find_element(By.ID, "detail").text
-        driver.switch_to.active_element.send_keys(Keys.TAB)  # the keyboard moves on
-        focused = driver.switch_to.active_element.get_attribute("data-cell")
-        assert focused and focused != "E2"
-        assert driver.find_element(By.ID, "detail").text.startswith(focused)
+    e3.click()  # the explanation opens on click (and on keyboard focus)
+    detail = driver.find_element(By.ID, "detail").text
+    assert "E3" in detail and "wrong: fix this first" in detail
+    assert "=1-F2^3" in detail and "Hint:" in detail
+    driver.find_element(By.ID, "cell-E2").click()
+    assert "right" in driver.find_element(By.ID, "detail").text
+    driver.switch_to.active_element.send_keys(Keys.TAB)  # the keyboard moves on
+    focused = driver.switch_to.active_element.get_attribute("data-cell")
+    assert focused and focused != "E2"
+    assert driver.find_element(By.ID, "detail").text.startswith(focused)
 
-        check(driver, server.url, sheets["right"])
-        summary = driver.find_element(By.ID, "summary").text
-        assert summary == "OK: all 52 cells of right.xlsx compute the right numbers."
-        assert colour("E3") == COLOURS["right"]
-        assert driver.find_elements(By.CSS_SELECTOR, "td.k-root, td.k-inherited") == []
+    check(driver, server.url, sheets["right"])
+    summary = driver.find_element(By.ID, "summary").text
+    assert summary == "OK: all 52 cells of right.xlsx compute the right numbers."
+    assert colour("E3") == COLOURS["right"]
+    assert driver.find_elements(By.CSS_SELECTOR, "td.k-root, td.k-inherited") == []
 
-        problems = [entry for entry in driver.get_log("browser") if entry.get("level") == "SEVERE"]
-        assert problems == []  # no script error, nothing the page's CSP had to block
+    problems = [entry for entry in driver.get_log("browser") if entry.get("level") == "SEVERE"]
+    assert problems == []  # no script error, nothing the page's CSP had to block
 
 
-def test_the_page_fits_a_phone(driver: Any, sheets: dict[str, Path], tmp_path: Path) -> None:
+def test_the_page_fits_a_phone(driver: Any, sheets: dict[str, Path], server: Server) -> None:
     from selenium.webdriver.common.by import By
 
     driver.set_window_size(390, 844)
-    with running(["--workers", "1"], tmp_path) as server:
-        check(driver, server.url, sheets["wrong"])
-        page_width = driver.execute_script("return document.documentElement.scrollWidth")
-        view_width = driver.execute_script("return window.innerWidth")
-        assert page_width <= view_width  # the grid scrolls inside its box, not the page
-        box = driver.find_element(By.CSS_SELECTOR, ".scroll")
-        assert driver.execute_script("return arguments[0].scrollWidth", box) > box.size["width"]
+    check(driver, server.url, sheets["wrong"])
+    page_width = driver.execute_script("return document.documentElement.scrollWidth")
+    view_width = driver.execute_script("return window.innerWidth")
+    assert page_width <= view_width  # the grid scrolls inside its box, not the page
+    box = driver.find_element(By.CSS_SELECTOR, ".scroll")
+    assert driver.execute_script("return arguments[0].scrollWidth", box) > box.size["width"]
+
+
+DROP = """
+const [name, data] = arguments;
+const bytes = Uint8Array.from(atob(data), c => c.charCodeAt(0));
+const transfer = new DataTransfer();
+transfer.items.add(new File([bytes], name));
+const zone = document.getElementById("drop");
+zone.dispatchEvent(new DragEvent("dragover", {dataTransfer: transfer, bubbles: true}));
+zone.dispatchEvent(new DragEvent("drop", {dataTransfer: transfer, bubbles: true}));
+"""
+
+
+def test_a_sheet_dropped_on_the_page_is_checked(
+    driver: Any, sheets: dict[str, Path], server: Server
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver.get(server.url)
+    data = base64.b64encode(sheets["wrong"].read_bytes()).decode()
+    driver.execute_script(DROP, "dropped.xlsx", data)
+    WebDriverWait(driver, 60).until(
+        expected_conditions.presence_of_element_located((By.ID, "summary"))
+    )
+    assert driver.find_element(By.TAG_NAME, "h1").text == "dropped.xlsx"
+    assert driver.find_element(By.ID, "summary").text.startswith("FAILED")
