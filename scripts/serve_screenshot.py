@@ -41,7 +41,9 @@ def main() -> int:
                 driver.find_element(By.ID, "cell-E3").click()
                 height = driver.execute_script("return document.body.scrollHeight")
                 driver.set_window_size(1100, min(int(height) + 40, 2400))
-                driver.execute_script("window.scrollTo(0, 0)")
+                driver.execute_script(
+                    "window.scrollTo(0, 0); document.querySelector('.scroll').scrollLeft = 0"
+                )
                 driver.save_screenshot(str(PICTURE))
         finally:
             driver.quit()
