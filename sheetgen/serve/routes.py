@@ -157,6 +157,10 @@ class Server:
             "json": text,
             "variants": self.config.variants,
         }
+        return await self.work(job)
+
+    async def work(self, job: dict[str, Any]) -> dict[str, Any]:
+        """A worker's answer to ``job``; a full queue or a failed job is a :class:`Refusal`."""
         try:
             answer = await self.pool.run(job)
         except PoolBusy as exc:
@@ -237,12 +241,7 @@ class Server:
                 "out": str(out),
                 "seconds": GRADE_SECONDS,
             }
-            try:
-                answer = await self.pool.run(job)
-            except PoolBusy as exc:
-                raise Refusal(503, str(exc), exc.retry_after) from None
-            if "error" in answer:
-                raise Refusal(int(answer["status"]), str(answer["error"]))
+            answer = await self.work(job)
             if self._graded is not None:
                 shutil.rmtree(self._graded[1], ignore_errors=True)
             self._graded = (latest, out, answer["missing"])
@@ -346,13 +345,9 @@ def create_app(config: ServeConfig, *, pool: CheckPool | None = None) -> Starlet
         out = path.with_name(f"{path.stem}-feedback.xlsx")
         job = {"do": "annotate", "path": str(path), "name": name, "out": str(out)}
         try:
-            answer = await server.pool.run(job)
-        except PoolBusy as exc:
-            raise Refusal(503, str(exc), exc.retry_after) from None
+            await server.work(job)
         finally:
             path.unlink(missing_ok=True)
-        if "error" in answer:
-            raise Refusal(int(answer["status"]), str(answer["error"]))
         data = out.read_bytes()
         out.unlink(missing_ok=True)
         stem = Path(name).stem or "workbook"
