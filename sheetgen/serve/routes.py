@@ -53,7 +53,7 @@ from .guard import (
     teacher_ok,
 )
 from .pool import CheckPool, PoolBusy
-from .storage import SUFFIXES, Collection, read_codes
+from .storage import HIDDEN, SUFFIXES, Collection, read_codes
 
 _CHUNK = 1024 * 1024
 GRADE_SECONDS = 600.0
@@ -91,7 +91,12 @@ class Server:
             self.collection = Collection(config.collect, self.codes)
         self.per_address = RateLimit(config.rate_limit) if config.rate_limit else None
         self.per_code = RateLimit(config.code_rate)
-        self.uploads = Path(tempfile.mkdtemp(prefix="sheetgen-serve-"))
+        if config.collect is not None:  # beside the class's files; a killed server's leftovers
+            self.uploads = config.collect / HIDDEN / "incoming"  # go at the next start
+            shutil.rmtree(self.uploads, ignore_errors=True)
+            self.uploads.mkdir()
+        else:
+            self.uploads = Path(tempfile.mkdtemp(prefix="sheetgen-serve-"))
         self._graded: tuple[int, Path, dict[str, str]] | None = None
         self._grading = asyncio.Lock()
 

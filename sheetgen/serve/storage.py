@@ -6,6 +6,7 @@ The folder ``DIR`` holds::
     DIR/<id>-<name>/<id>-<name>.xlsx                 each learner's latest submission
     DIR/.sheetgen/versions/<id>-<name>/<UTC time>-<random>.xlsx   every version, never changed
     DIR/.sheetgen/index.sqlite                       one row per version (WAL)
+    DIR/.sheetgen/incoming/                          uploads being received (emptied at start)
 
 Every name is the server's: the learner's folder comes from the roster's id and name (as the
 hand-outs are named), a version from the time it arrived and a random suffix, and the suffix is
