@@ -11,6 +11,7 @@ import contextlib
 import io
 import os
 import re
+import secrets
 import sys
 import traceback
 from collections.abc import Callable, Iterator, Sequence
@@ -336,6 +337,53 @@ def cmd_autograder(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    try:
+        from .serve.config import MEGABYTE, ServeConfig, check_config, parse_deadline
+        from .serve.run import check_address, serve
+    except ImportError as exc:
+        raise UsageError(
+            f"sheetgen serve needs the serve extra ({exc.name} is missing): "
+            "pip install 'sheetgen[serve]'."
+        ) from None
+    _limits(args)  # a bad --limit or SHEETGEN_LIMITS: a sentence now, not in every worker
+    chosen = os.environ.get("SHEETGEN_TEACHER_TOKEN", "")
+    token = chosen or secrets.token_urlsafe(24)
+    config = ServeConfig(
+        host=args.host,
+        port=args.port,
+        max_upload=int(args.max_upload * MEGABYTE),
+        workers=args.workers,
+        queue=args.queue,
+        check_seconds=args.check_seconds,
+        check_memory=args.check_memory * MEGABYTE,
+        variants=args.variants,
+        limits=tuple(args.limit),
+        collect=args.collect,
+        roster=args.roster,
+        codes=args.codes,
+        deadline=parse_deadline(args.deadline) if args.deadline else None,
+        attempts=args.attempts,
+        feedback=args.feedback,
+        rate_limit=args.rate_limit,
+        token=token,
+    )
+    check_config(config)
+    check_address(config.host, config.port)
+    if args.collect is not None and not chosen:
+        print(
+            f"sheetgen: the teacher's token is {token} (set SHEETGEN_TEACHER_TOKEN to choose it)",
+            file=sys.stderr,
+        )
+    where = f"http://{args.host}:{args.port}/"
+    mode = (
+        f"collecting into {shown(args.collect)}" if args.collect else "self-check, nothing stored"
+    )
+    print(f"sheetgen: serving {where} ({mode}); Ctrl-C stops it", file=sys.stderr)
+    serve(config)
+    return 0
+
+
 def cmd_templates(args: argparse.Namespace) -> int:
     _import_openpyxl_without_numpy()
     from .layouts.families import load
@@ -389,6 +437,17 @@ def _count(least: int) -> Callable[[str], int]:
         return number
 
     return count
+
+
+def _positive(text: str) -> float:
+    """An argparse type: a number above 0."""
+    try:
+        number = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not number > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, not {text}")
+    return number
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -584,6 +643,72 @@ def make_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--force", action="store_true", help="overwrite ZIP if it exists")
     p.set_defaults(run=cmd_autograder)
+
+    p = sub.add_parser(
+        "serve",
+        help="a web page where learners check (or hand in) their sheet",
+        description="Serve the learner's page and its JSON API (POST /api/check); with "
+        "--collect, keep every submission for the teacher's pages under /teacher.",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=_count(0), default=8000, help="port (default 8000)")
+    p.add_argument(
+        "--max-upload",
+        type=_positive,
+        default=10.0,
+        metavar="MB",
+        help="largest upload accepted, in MB (default 10; 413 beyond)",
+    )
+    p.add_argument(
+        "--workers", type=_count(1), default=2, metavar="N", help="checking processes (default 2)"
+    )
+    p.add_argument(
+        "--queue",
+        type=_count(0),
+        default=64,
+        metavar="N",
+        help="checks that may wait for a worker (default 64; 503 beyond)",
+    )
+    p.add_argument(
+        "--check-seconds",
+        type=_positive,
+        default=20.0,
+        metavar="S",
+        help="time one check may take before its worker is killed (default 20)",
+    )
+    p.add_argument(
+        "--check-memory",
+        type=_count(64),
+        default=1024,
+        metavar="MB",
+        help="address space of each checking process, in MB (default 1024)",
+    )
+    p.add_argument("--collect", type=Path, metavar="DIR", help="keep submissions in DIR")
+    p.add_argument("--roster", type=Path, metavar="CSV", help="the class (collect mode)")
+    p.add_argument(
+        "--codes",
+        type=Path,
+        metavar="PATH",
+        help="the learners' codes, id,name,code (default hand-out-keys/codes.csv)",
+    )
+    p.add_argument("--deadline", metavar="ISO-TIME", help="no submissions after this time")
+    p.add_argument("--attempts", type=_count(1), metavar="N", help="submissions per learner")
+    p.add_argument(
+        "--feedback",
+        choices=("full", "summary", "none"),
+        default="full",
+        help="what a learner sees after handing in (default full)",
+    )
+    p.add_argument(
+        "--rate-limit",
+        type=_count(1),
+        nargs="?",
+        const=30,
+        metavar="N",
+        help="at most N uploads a minute from one address (default: no limit; N defaults to 30)",
+    )
+    _add_teacher_options(p)
+    p.set_defaults(run=cmd_serve)
 
     p = sub.add_parser("templates", help="list the layouts that can be built and verified")
     p.set_defaults(run=cmd_templates)
