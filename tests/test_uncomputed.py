@@ -146,3 +146,9 @@ def test_the_feedback_copy_marks_a_cell_not_checked_grey_never_red(
     for at in ("F2", "H2"):
         assert ws[at].fill.fgColor.rgb == FILLS["review"].fgColor.rgb
         assert "Not checked" in ws[at].comment.text
+
+
+def test_the_class_report_flags_the_cells_to_review(article: Path, tmp_path: Path) -> None:
+    path = stored(article, tmp_path / "seq.xlsx", {"F2": cell("F2", SEQUENCE_F2, OUTPUT)})
+    result = grade_class([path], workers=1)
+    assert "checked from the values the file saved: F2" in result.render("html")
