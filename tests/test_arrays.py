@@ -153,3 +153,31 @@ def test_a_libreoffice_array_formula_fills_its_range(
     wrong = tmp_path / f"w{suffix}"
     lo.edit(article, wrong, {**clear, "K6:K10": "{=" + WRONG + "}"}, sheet=layout.sheet)
     assert_wrong_at_the_anchor(verify_workbook(wrong))
+
+
+@pytest.mark.parametrize(
+    "right, wrong",
+    [
+        ("_xlfn.HSTACK(B2*C2+D2,TANH(B2*C2+D2))", "_xlfn.HSTACK(B2*C2+D2,B2*C2+D2)"),
+        ("CHOOSE({1,2},B2*C2+D2,TANH(B2*C2+D2))", "CHOOSE({1,1},B2*C2+D2,TANH(B2*C2+D2))"),
+    ],
+    ids=["HSTACK", "CHOOSE"],
+)
+def test_an_excel_365_function_spilling_a_row_fills_it(
+    right: str, wrong: str, article: Path, tmp_path: Path
+) -> None:
+    """E2:F2 (net, output) as one spill of an array function, as Excel 365 stores it."""
+
+    def spill(formula: str, out: Path, output: float) -> Path:
+        cells = {
+            "E2": cell("E2", formula, 0.8, t="array", ref="E2:F2", cm="1"),
+            "F2": f'<c r="F2"><v>{output!r}</v></c>',
+        }
+        return stored(article, out, cells, parts={"xl/metadata.xml": METADATA})
+
+    report = verify_workbook(spill(right, tmp_path / "r.xlsx", 0.6640367702678491))
+    assert report.ok, [c.message for c in report.wrong]
+    report = verify_workbook(spill(wrong, tmp_path / "w.xlsx", 0.8))
+    cells = {c.cell: c for c in report.cells}
+    assert [c.cell for c in report.roots] == ["F2"]  # the net is right, the output is not
+    assert "array formula in E2" in cells["F2"].explanation

@@ -390,7 +390,7 @@ def test_verify_each_streams_reports_and_errors_in_order(workbooks: dict[str, Pa
 
 
 def test_filled_formulas_compute_as_if_each_were_compiled_alone(tmp_path: Path) -> None:
-    from sheetgen.engine import evaluate
+    from sheetgen.engine import compiled, evaluate
 
     wb = openpyxl.Workbook()
     ws = wb.active
@@ -416,16 +416,16 @@ def test_filled_formulas_compute_as_if_each_were_compiled_alone(tmp_path: Path) 
     wb.save(path)
 
     cells = [("S", f"{c}{r}") for c in fills for r in range(1, 6)] + [("S", "I1"), ("S", "J1")]
-    evaluate._compile_text.cache_clear()
-    evaluate.compile_formula.cache_clear()
+    compiled._compile_text.cache_clear()
+    compiled.compile_formula.cache_clear()
     shared = Evaluator(open_workbook(path)).evaluate(cells)
     # formulas filled down share one compilation (those with ranges or text are compiled alone)
-    assert evaluate._compile_text.cache_info().currsize < len(cells)
+    assert compiled._compile_text.cache_info().currsize < len(cells)
     same = [compile_formula(fills["C"].format(r=r)).function for r in range(1, 6)]
     assert all(f is same[0] for f in same)
 
     with pytest.MonkeyPatch.context() as m:
-        m.setattr(evaluate, "compile_formula", evaluate._compile_text)  # each text on its own
+        m.setattr(evaluate, "compile_formula", compiled._compile_text)  # each text on its own
         alone = Evaluator(open_workbook(path)).evaluate(cells)
     assert shared == alone
     assert shared[("S", "J1")] == pytest.approx(1 / 7 - 1)

@@ -131,3 +131,24 @@ def test_a_google_sheets_only_function_is_checked_from_sheets_saved_value(
     assert report.exit_code == 3 and all(c.ok for c in report.cells)
     wrong = stored(article, tmp_path / "gs2.xlsx", {"F2": cell("F2", formula, 0.5)})
     assert [c.cell for c in verify_workbook(wrong).roots] == ["F2"]
+
+
+def test_the_feedback_copy_marks_a_cell_not_checked_grey_never_red(
+    make: Callable[..., Path], tmp_path: Path
+) -> None:
+    import openpyxl
+
+    from sheetgen.report.annotate import FILLS, annotate
+
+    report = verify_workbook(make("seq", {"F2": "=" + SEQUENCE_F2}))
+    written = annotate(report, tmp_path / "feedback.xlsx")
+    ws = openpyxl.load_workbook(written)[report.sheet]
+    for at in ("F2", "H2"):
+        assert ws[at].fill.fgColor.rgb == FILLS["review"].fgColor.rgb
+        assert "Not checked" in ws[at].comment.text
+
+
+def test_the_class_report_flags_the_cells_to_review(article: Path, tmp_path: Path) -> None:
+    path = stored(article, tmp_path / "seq.xlsx", {"F2": cell("F2", SEQUENCE_F2, OUTPUT)})
+    result = grade_class([path], workers=1)
+    assert "checked from the values the file saved: F2" in result.render("html")

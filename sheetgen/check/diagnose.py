@@ -22,7 +22,8 @@
   that blank filled in: the same what-if test as for inherited cells); every checked cell the
   exercise handed out already filled is ``context`` (reported, never scored).
 - **Stale caches.** Values saved in the file that disagree with what its formulas compute
-  give a warning (files written by openpyxl save none, and get none).
+  give a warning (files written by openpyxl save none, and get none); see ``provenance``,
+  which also says which verdicts rest on saved values and which array formula fills a cell.
 """
 
 from __future__ import annotations
@@ -35,12 +36,12 @@ from typing import Any
 
 from .. import a1
 from ..engine.evaluate import CellError, Evaluator, Ref, Value, compile_formula
-from ..errors import shown
 from ..layouts.layout import TODO_NAME, TODO_NOTE, CellSpec, Layout
-from ..maths.neuron import describe, kind_of, round_significant
+from ..maths.neuron import describe, round_significant
 from ..workbook.book import Book, LazyNotes, Sheet, text_constant
 from . import hints, show
-from .judge import numeric_text, reference_for, tolerance
+from .judge import reference_for, tolerance
+from .provenance import from_saved, in_array, stale_cache_warning
 from .results import CellResult
 
 VARIANTS = 3
@@ -96,7 +97,9 @@ def diagnose(
     if todo:
         explained = exercise_statuses(explained, todo, specs)
     explained = tuple(_mark_unedited(c, specs.get(c.cell), todo) for c in explained)
-    explained = tuple(_in_array(_from_saved(c, graph), graph) for c in explained)
+    explained = tuple(from_saved(c, ev, ws.title) for c in explained)
+    if ev.has_arrays(ws.title):
+        explained = tuple(in_array(c, ev, ws.title) for c in explained)
     stale = stale_cache_warning(path, ws, explained) if path else None
     noted = [c.message for c in explained if c.ok and c.message]
     found = (*warnings, *(m for m in noted if m not in warnings))
@@ -527,47 +530,6 @@ def _explain(
     return replace(c, explanation=" ".join(p for p in parts if p))
 
 
-def _in_array(c: CellResult, graph: _Graph) -> CellResult:
-    """Name the array formula that computes a cell of its range (its top-left cell)."""
-    ref = graph.ref(c.cell)
-    if c.formula is None or not graph.ev.array_range(ref):
-        return c
-    anchor = graph.ev.array_anchor(ref)
-    where = graph.ev.array_range(ref)
-    if anchor is not None:
-        note = f"Computed by the array formula in {anchor} ({c.formula}, filling {where})."
-    elif c.ok:
-        return c
-    else:
-        note = f"Its array formula fills {where}."
-    return replace(c, explanation=" ".join(p for p in (note, c.explanation) if p))
-
-
-def _from_saved(c: CellResult, graph: _Graph) -> CellResult:
-    """Say, on a verdict that rests on values the file saved or on no value at all, why."""
-    if c.checked and not c.saved:
-        return c
-    ref = graph.ref(c.cell)
-    problem = graph.ev.problems.get(ref)
-    if not c.checked:
-        why = f" ({c.cell} {problem.message})" if problem is not None else ""
-        note = (
-            f"Not checked: sheetgen cannot compute this formula{why}, and the file saved no "
-            "number for it (open and save the workbook in the application that wrote it to "
-            "keep one). It is not counted as wrong; review it by hand."
-        )
-    elif c.saved == (c.cell,):
-        why = f": {c.cell} {problem.message}" if problem is not None else ""
-        note = f"Checked from the value your application saved (sheetgen cannot compute it{why})."
-    else:
-        names = ", ".join(c.saved)
-        note = (
-            f"Checked from the value your application saved for {names} (sheetgen cannot "
-            "compute it there)."
-        )
-    return replace(c, explanation=" ".join(p for p in (note, c.explanation) if p))
-
-
 def _why(c: CellResult, ws: Sheet, graph: _Graph, specs: Mapping[str, CellSpec]) -> str:
     ref = graph.ref(c.cell)
     problem = graph.ev.problems.get(ref)
@@ -676,51 +638,3 @@ def _name(cell: str, specs: Mapping[str, CellSpec]) -> str:
 
 def _num(v: Value | None) -> str:
     return "?" if v is None else show.value(v)
-
-
-# ---------------------------------------------------------------------------------------------
-# Stale caches
-
-
-def stale_cache_warning(path: Path, sheet: Sheet, cells: Sequence[CellResult]) -> str | None:
-    """A warning when the values the file saved disagree with what the formulas compute.
-
-    The saved values are the ones read with the formulas (``Cell.value`` of a formula cell);
-    a file openpyxl wrote saves none, and gets no warning.
-    """
-    differ = []
-    for c in cells:
-        saved = sheet.cells.get(c.cell)
-        if c.formula is None or c.status in _UNCOMPUTED or saved is None or saved.value is None:
-            continue
-        if not _same(saved.value, c.found, c.quantity):
-            differ.append(
-                f"{c.cell} saved {show.value(saved.value)}, computes {show.value(c.found)}"
-            )
-    if not differ:
-        return None
-    listed = "; ".join(differ[:5]) + ("; ..." if len(differ) > 5 else "")
-    return (
-        f"Warning: the values saved in {shown(path)} are stale: {len(differ)} cell(s) show other "
-        f"numbers than their formulas compute ({listed}). The verdicts above use the formulas; "
-        "recalculate and save the file so that it shows them too."
-    )
-
-
-_UNCOMPUTED = ("unsupported", "uncomputed", "unchecked")
-
-
-def _same(value: Value, computed: Value, quantity: str) -> bool:
-    if isinstance(value, str) and isinstance(computed, float):
-        # A formula copying numeric text saves that text ('0.5') and was judged as the number
-        # Excel computes with: the same value, shown as the application shows it.
-        number = numeric_text(value)
-        value = value if number is None else number
-    if isinstance(value, float) and isinstance(computed, float):
-        if isinstance(computed, bool):
-            return False
-        scale = max(abs(value), abs(computed))
-        # Another engine rounds differently; a faux gradient magnifies that by 1/Tiny.
-        rel = 1e-6 if kind_of(quantity) == "faux" else 1e-9
-        return abs(value - computed) <= rel * scale + 1e-12
-    return value == computed

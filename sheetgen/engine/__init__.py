@@ -1,5 +1,7 @@
 """Formulas evaluated, cell by cell: the ``formulas`` engine's functions loaded on demand
-(``function_table``), compiled formulas replayed without schedula's dispatcher (``replay``),
+(``function_table``, which also says which function names applications know), formula text
+compiled once per text and shape (``compiled``), replayed without schedula's dispatcher
+(``replay``),
 the :class:`~sheetgen.engine.evaluate.Evaluator` a check asks for values, and the formula
 text that must never be evaluated (``hazards``).
 

@@ -139,9 +139,7 @@ def known_to_applications(name: str) -> bool:
     upper = name.upper()
     if upper.startswith(_PREFIXES):
         return True
-    bare = upper
-    while bare.startswith(("_XLFN.", "_XLWS.")):
-        bare = bare[6:]
+    bare = functions_bare(upper)
     table = get_functions()  # a defaultdict: compiling fills unknown names with not_implemented
     return bare in FORMULAE or any(
         table.get(n, not_implemented) is not not_implemented for n in (upper, bare, "_XLFN." + bare)
@@ -149,3 +147,10 @@ def known_to_applications(name: str) -> bool:
 
 
 _PREFIXES = ("_XLFN.", "_XLWS.", "__XLUDF.", "COM.MICROSOFT.", "ORG.")
+
+
+def functions_bare(name: str) -> str:
+    """A function's name without the prefixes Excel and LibreOffice write (``_xlfn._xlws.``)."""
+    while name[:6].upper() in ("_XLFN.", "_XLWS."):
+        name = name[6:]
+    return name

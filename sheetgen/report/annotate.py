@@ -35,6 +35,7 @@ FILLS = {
     "root": PatternFill("solid", fgColor="00F8CBAD"),  # red: fix this
     "inherited": PatternFill("solid", fgColor="00FFE699"),  # orange: follows from another cell
     "todo": PatternFill("solid", fgColor="00DDEBF7"),  # blue: still to do
+    "review": PatternFill("solid", fgColor="00E7E6E6"),  # grey: not checked, look at it
 }
 
 TODO_PREFIX = f"{TODO_NOTE} "
@@ -202,9 +203,12 @@ def _shapes(vml: bytes) -> list[tuple[str, tuple[float, float]]]:
 
 
 def kind(c: CellResult) -> str:
-    """Which fill a non-ok cell gets: ``root``, ``inherited`` or ``todo``."""
+    """Which fill a non-ok cell gets: ``root``, ``inherited``, ``todo`` or ``review`` (sheetgen
+    could not compute it: never called wrong)."""
     if c.status == "todo":
         return "todo"
+    if not c.checked:
+        return "review"
     return "inherited" if c.causes else "root"
 
 

@@ -70,6 +70,20 @@ def summary(report: Report) -> str:
     return f"{head}: {'; '.join(parts)}."
 
 
+def review_note(report: Report) -> str:
+    """The cells of ``report`` a teacher should look at, in one line ("" for none): checked
+    from the values the learner's application saved (scored), or not checked at all (sheetgen
+    cannot compute them: left out of the score)."""
+    saved = [c.cell for c in report.review if c.checked]
+    unchecked = [c.cell for c in report.review if not c.checked]
+    parts = []
+    if saved:
+        parts.append(f"checked from the values the file saved: {' '.join(saved)}")
+    if unchecked:
+        parts.append(f"not checked (sheetgen cannot compute them): {' '.join(unchecked)}")
+    return "review " + "; ".join(parts) if parts else ""
+
+
 def to_text(report: Report, *, only_wrong: bool = False) -> str:
     """A table a person can read (cell, meaning, expected, found, verdict), then the summary."""
     rows = [("cell", "meaning", "expected", "found", "verdict")]

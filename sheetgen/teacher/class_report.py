@@ -34,6 +34,7 @@ from ..errors import SheetgenError, UsageError
 from ..layouts.families import resolve_layout
 from ..layouts.layout import Layout
 from ..maths.neuron import describe
+from ..report.render import review_note
 from .cells import class_cell
 
 if TYPE_CHECKING:
@@ -379,6 +380,9 @@ def _learner(g: Graded, row: Mapping[str, Any]) -> str:
         if g.report.todo:
             cells = ", ".join(c.cell for c in g.report.todo)
             lines.append(f"<p class=todo>Still to do: {html.escape(cells)}.</p>")
+        if g.report.review:
+            note = review_note(g.report)
+            lines.append(f'<p class="flag">⚠ {html.escape(note)}</p>')
         if g.report.ok:
             lines.append("<p class=ok>Every cell is right.</p>")
     lines.append("</section>")

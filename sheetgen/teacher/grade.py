@@ -43,7 +43,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from ..check.verify import CellResult, Report, verify_workbook
 from ..errors import InputFileError, SheetgenError, UsageError, shown
-from ..report.render import JUnitEntry, json_text, to_dict, to_junit
+from ..report.render import JUnitEntry, json_text, review_note, to_dict, to_junit
 from ..report.render import summary as report_summary
 from ..writer.files import write_atomically
 from .cells import class_cell
@@ -674,19 +674,6 @@ def _number(x: float) -> str:
     return f"{x:g}"
 
 
-def review_flag(report: Report) -> str:
-    """The cells of ``report`` a teacher should look at: not computed by sheetgen (left out of
-    the score), or checked from the values the learner's application saved (scored)."""
-    unchecked = [c.cell for c in report.review if not c.checked]
-    saved = [c.cell for c in report.review if c.checked]
-    parts = []
-    if saved:
-        parts.append(f"checked from the values the file saved: {' '.join(saved)}")
-    if unchecked:
-        parts.append(f"not checked (sheetgen cannot compute them): {' '.join(unchecked)}")
-    return "review " + "; ".join(parts)
-
-
 def _row(g: Graded, weight: Weight) -> dict[str, Any]:
     base: dict[str, Any] = {
         "id": g.learner_id,
@@ -715,7 +702,7 @@ def _row(g: Graded, weight: Weight) -> dict[str, Any]:
     wrong = len(r.attention)
     status = "ok" if r.ok else ("wrong" if wrong else "to do" if r.todo or r.waiting else "review")
     if r.review:
-        base["flags"] = "; ".join(filter(None, (base["flags"], review_flag(r))))
+        base["flags"] = "; ".join(filter(None, (base["flags"], review_note(r))))
     earned, possible = points(r, weight)
     return base | {
         "score": round(100.0 * earned / possible if possible else 0.0, 1),

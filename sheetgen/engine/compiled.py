@@ -1,0 +1,277 @@
+"""Formula text compiled once into what the evaluator calls: the ``formulas`` engine's parser
+and functions, with what Excel, LibreOffice and Google Sheets write around them.
+
+:func:`compile_formula` turns ``"=B2*C2+D2"`` into a :class:`Compiled`: its inputs as the
+engine names them, the function to call, or the :class:`Problem` that keeps it from being
+computed (vetted first by ``hazards``). It also notes what only the workbook can settle at
+evaluation: names called as functions (a LAMBDA kept in a defined name), and whole rows or
+columns Excel reads as the one cell in the formula's own row or column (implicit
+intersection). Compiling is pure and remembered per text and per shape.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .. import a1
+from .function_table import functions_bare
+from .hazards import HAZARD_DESCRIPTIONS, hazards_of_shape
+
+__all__ = ["ENGINE_LIMITS", "Compiled", "Problem", "compile_formula", "functions_bare"]
+
+
+ENGINE_LIMITS = frozenset({"unsupported", "external", "syntax", "depends"})
+"""Problem kinds that are sheetgen's limit, not the learner's mistake: a function Excel or
+LibreOffice knows that the engine cannot compute (``unsupported``), another workbook or a
+function never evaluated for safety (``external``, ``unsupported``), text the engine's parser
+cannot read although an application wrote it (``syntax``), and a cell that reads one of those
+(``depends``). Such a cell takes the value the learner's application saved, when it is a number
+(:attr:`Evaluator.saved`); it is never called wrong for sheetgen's own limit."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why a cell could not be evaluated faithfully.
+
+    ``kind``: one of :data:`ENGINE_LIMITS`, or the learner's own mistake: ``unknown`` (a
+    function no application knows: Excel and LibreOffice show #NAME? too), ``reference`` (a
+    name or sheet the workbook does not have), ``circular``.
+    """
+
+    kind: str
+    message: str
+    detail: str = ""  # "circular": the cycle, as "E2 → I2 → H2 → F2 → E2"; "unknown": the name
+
+    @property
+    def engine_limit(self) -> bool:
+        """Whether sheetgen could not compute the cell although the application can."""
+        return self.kind in ENGINE_LIMITS
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """A formula compiled once: its input references (as the engine names them) and function."""
+
+    inputs: tuple[str, ...]
+    function: Callable[..., Any] | None
+    problem: Problem | None = None
+    # Whole-row or whole-column inputs (E:E, 2:2) Excel reads as the one cell in the formula's
+    # row or column (implicit intersection): under ``@`` (``_xlfn.SINGLE``) always, and where
+    # only element-wise functions and operators take them in a formula stored without the
+    # dynamic-array flag (not an array formula): ``=TANH(E:E)`` in F2 is ``TANH(E2)``.
+    always: frozenset[str] = frozenset()
+    legacy: frozenset[str] = frozenset()
+    # Inputs that are names called as functions (``=MYTANH(E2)``): a LAMBDA the workbook keeps
+    # in a defined name, or a typo. The evaluator resolves them by the workbook's names.
+    calls: frozenset[str] = frozenset()
+
+
+@functools.lru_cache(maxsize=65536)
+def compile_formula(text: str) -> Compiled:
+    """Compile ``text`` (``"=B2*C2+D2"``), sharing the work among formulas of the same shape.
+
+    A generated sheet repeats a handful of shapes thousands of times (``=B5*C5+D5``,
+    ``=B6*C6+D6``...) and compiling costs milliseconds, so single-cell references are renamed
+    to placeholders in order of appearance, the shape is vetted and compiled once, and the
+    placeholders are mapped back to this formula's cells. Formulas with ranges, sheet names,
+    strings or external links are vetted and compiled as written. (Renaming cells cannot
+    hide or make a hazard: those need a function name, ``|``, or the characters that send a
+    formula down the second path.)
+    """
+    shape, cells = a1.shape(text)
+    if cells:
+        compiled = _vetted(shape)
+        back = {placeholder: ref for ref, placeholder in cells.items()}
+        return Compiled(
+            tuple(_renamed(n, back) for n in compiled.inputs),
+            compiled.function,
+            compiled.problem,
+            always=compiled.always,
+            legacy=compiled.legacy,
+            calls=compiled.calls,
+        )
+    return _vetted(text)
+
+
+def _renamed(name: str, back: Mapping[str, str]) -> str:
+    """An input of a compiled shape named as this formula's cell (``A1#``: ``A1``'s spill)."""
+    if name.endswith("#"):
+        return back.get(name[:-1], name[:-1]) + "#"
+    return back.get(name, name)
+
+
+@functools.lru_cache(maxsize=4096)
+def _vetted(text: str) -> Compiled:
+    """``text`` compiled, unless it could reach outside the workbook or build references."""
+    hazards = hazards_of_shape(text)  # a shape already: no second normalisation
+    if hazards:  # never evaluated
+        kind = "external" if hazards[0] in ("external-reference", "dde") else "unsupported"
+        what = "; ".join(HAZARD_DESCRIPTIONS[h] for h in hazards)
+        return Compiled((), None, Problem(kind, f"was not evaluated: it {what}"))
+    return _compile_text(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _compile_text(text: str) -> Compiled:
+    """Parse and compile ``text`` once; identical texts share the result."""
+    import formulas
+    from formulas.tokens.function import Function, Lambda
+
+    from . import function_table as functions
+    from .replay import straighten
+
+    functions.prepare()  # the engine's function modules, scipy deferred until a function needs it
+    from formulas.functions import get_functions, not_implemented
+
+    text = _ARRAYFORMULA.sub("(", text) if "ARRAYFORMULA" in text.upper() else text
+    try:
+        # As a cell's formula (``is_cell``): a name the engine does not know as a function is
+        # parsed as a call of what that name holds, an input like a cell (``func_token``).
+        tokens, ast = formulas.Parser(is_cell=True).ast(text)
+    except Exception as exc:  # the parser raises several unrelated types
+        return Compiled(
+            (), None, Problem("syntax", f"is not a formula the engine can read ({exc})")
+        )
+    known = get_functions()  # a defaultdict: parsing inserts unknown names as not_implemented
+    calls = set()
+    for token in tokens:
+        if isinstance(token, Lambda) and token.attr.get("call"):  # LAMBDA(x, ...)(E2)
+            return Compiled((), None, _INLINE_LAMBDA)
+        if isinstance(token, Function) and not _computes(token.name, known, not_implemented):
+            problem = _function_problem(token.name)
+            called = token.attr.get("func_token")
+            if problem.kind != "unknown" or called is None:
+                return Compiled((), None, problem)
+            calls.add(called.name)
+    try:
+        fn = ast.compile()
+    except Exception as exc:
+        return Compiled((), None, Problem("syntax", f"could not be compiled ({exc})"))
+    always, legacy = _intersected(tokens, known, not_implemented)
+    # The same functions called directly, without schedula's per-call bookkeeping.
+    return Compiled(
+        tuple(fn.inputs),
+        straighten(fn) or fn,
+        calls=frozenset(calls),
+        always=always,
+        legacy=legacy,
+    )
+
+
+_WHOLE = re.compile(r"(?:.*!)?(?:\$?[A-Z]{1,3}:\$?[A-Z]{1,3}|\$?\d+:\$?\d+)", re.IGNORECASE)
+
+
+def _intersected(
+    tokens: Sequence[Any], known: Mapping[str, object], missing: object
+) -> tuple[frozenset[str], frozenset[str]]:
+    """The whole-row or whole-column inputs Excel intersects with the formula's own row or
+    column (``Compiled.always`` and ``Compiled.legacy``), from the parser's tokens.
+
+    A function takes a value where the engine computes it element by element (its table entry
+    ends in a numpy ufunc: TANH, EXP, LN, ABS...); operators and grouping parentheses too. Any
+    other function (SUMIF, INDEX, SUM, VLOOKUP...) takes the range itself.
+    """
+    from formulas.tokens.function import Function
+    from formulas.tokens.operand import Range
+    from formulas.tokens.parenthesis import Parenthesis
+
+    stack: list[str] = []  # what each open parenthesis belongs to
+    pending = "group"
+    always: set[str] = set()
+    legacy: set[str] = set()
+    whole: set[str] = set()
+    for token in tokens:
+        if isinstance(token, Function):
+            pending = _takes(token.name, known, missing)
+        elif isinstance(token, Parenthesis):
+            if token.name == "(":
+                stack.append(pending)
+            elif stack:
+                stack.pop()
+            pending = "group"
+        elif isinstance(token, Range) and _WHOLE.fullmatch(token.name):
+            whole.add(token.name)
+            kinds = [k for k in stack if k != "group"]
+            if (kinds and kinds[-1] == "single") or ("single" in kinds and "range" not in kinds):
+                always.add(token.name)
+            elif "range" not in kinds:
+                legacy.add(token.name)
+    if not whole:
+        return frozenset(), frozenset()
+    # A name read both ways (E:E in TANH and in SUM) is read whole: it is one input.
+    elsewhere = {n for n in whole if n not in always and n not in legacy}
+    return frozenset(always - elsewhere - legacy), frozenset(legacy - elsewhere)
+
+
+def _takes(name: str, known: Mapping[str, object], missing: object) -> str:
+    """What the function ``name`` takes: ``single`` (``@``), ``value`` (element-wise), or
+    ``range``."""
+    import numpy as np
+
+    bare = functions_bare(name.upper())
+    if bare == "SINGLE":
+        return "single"
+    entry = known.get(name.upper(), known.get(bare, missing))
+    function = entry.get("function") if isinstance(entry, dict) else entry
+    for _ in range(8):  # the engine's wrappers, down to what they wrap
+        if isinstance(function, np.ufunc):
+            return "value"
+        function = getattr(function, "__wrapped__", None)
+        if function is None:
+            break
+    return "range"
+
+
+# Google Sheets' ARRAYFORMULA(x) is x computed as an array, which an array formula is (Sheets
+# exports it as one); outside string literals only (their "" escapes keep the quotes paired).
+_ARRAYFORMULA = re.compile(r'(?<![\w.])ARRAYFORMULA\s*\((?=(?:[^"]*"[^"]*")*[^"]*$)', re.IGNORECASE)
+
+
+# formulas 1.3 parses a LAMBDA called where it is written but computes #VALUE! for it; Excel
+# computes it. One kept in a defined name and called by that name is computed.
+_INLINE_LAMBDA = Problem(
+    "unsupported",
+    "calls a LAMBDA where it is written, which the formulas engine cannot compute "
+    "(one kept in a defined name and called by name, it can)",
+)
+
+
+def _computes(name: str, known: Mapping[str, object], missing: object) -> bool:
+    """Whether the engine computes the function ``name`` as Excel writes it (``_xlfn.X``...).
+
+    Not ``name in known``: the engine's table is a defaultdict that compiling an unknown name
+    has already filled with its ``not_implemented`` placeholder. LET and LAMBDA are the
+    parser's own (it binds their names itself), never in the table. Google Sheets' export of a
+    function only Sheets has, ``__xludf.DUMMYFUNCTION("...")``, is in it, as #NAME?: only
+    Sheets computes it.
+    """
+    upper = name.upper()
+    if upper.startswith("__XLUDF."):
+        return False
+    bare = functions_bare(upper)
+    if bare in ("LET", "LAMBDA"):
+        return True
+    return any(known.get(n, missing) is not missing for n in (upper, bare))
+
+
+def _function_problem(name: str) -> Problem:
+    """Why a formula calling ``name`` is not computed: the engine's limit when Excel, LibreOffice
+    or Google Sheets know the function, the learner's mistake (#NAME? everywhere) when not."""
+    from .function_table import known_to_applications
+
+    bare = functions_bare(name.upper())
+    if bare == "__XLUDF.DUMMYFUNCTION":
+        return Problem(
+            "unsupported", "uses a Google Sheets function that only Google Sheets computes"
+        )
+    if known_to_applications(name):
+        return Problem(
+            "unsupported",
+            f"uses {bare}, a function Excel or LibreOffice knows but the formulas engine "
+            "cannot compute",
+        )
+    return Problem("unknown", f"uses {bare}, a function no spreadsheet application knows", bare)
