@@ -90,13 +90,19 @@ def _parameters(
     out: dict[str, frozenset[str]] = {}
     for start in reads:
         stack = [start]
+        opened: set[str] = set()  # a template whose formulas formed a cycle would loop
         while stack:
             q = stack[-1]
             if q in out:
                 stack.pop()
                 continue
-            pending = [r for r in reads.get(q, ()) if r not in out and kind.get(r) == "formula"]
-            if pending:
+            pending = [
+                r
+                for r in reads.get(q, ())
+                if r not in out and r not in opened and kind.get(r) == "formula"
+            ]
+            if pending and q not in opened:
+                opened.add(q)
                 stack.extend(pending)
                 continue
             stack.pop()
