@@ -35,7 +35,9 @@ if _TYPE_CHECKING:  # imported lazily below: ``sheetgen --version`` must not loa
     from .maths.neuron import Neuron
     from .report.annotate import annotate
     from .teacher.exercise import build_exercise, random_parameters
-    from .teacher.grade import ClassReport, Graded, grade, grade_class, score
+    from .teacher.grade import grade, grade_class
+    from .teacher.results import ClassReport
+    from .teacher.scoring import Graded, score
     from .writer.build import build, build_workbook
 
 __version__ = "0.1.0"
@@ -87,11 +89,11 @@ _HOME = {
     "Neuron": ".maths.neuron",
     "build_exercise": ".teacher.exercise",
     "random_parameters": ".teacher.exercise",
-    "ClassReport": ".teacher.grade",
-    "Graded": ".teacher.grade",
+    "ClassReport": ".teacher.results",
+    "Graded": ".teacher.scoring",
     "grade": ".teacher.grade",
     "grade_class": ".teacher.grade",
-    "score": ".teacher.grade",
+    "score": ".teacher.scoring",
     "CellResult": ".check.results",
     "Report": ".check.results",
     "verify_workbook": ".check.verify",

@@ -163,7 +163,7 @@ def _pyproject() -> str:
 
 def results_for(submission: Path, layout: str | None = None) -> dict[str, Any]:
     """The ``results.json`` document for the files in ``submission`` (never raises)."""
-    from .grade import gather
+    from .gather import gather
 
     start = time.perf_counter()
     gathered = gather([submission]) if submission.is_dir() else None

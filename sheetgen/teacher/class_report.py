@@ -22,7 +22,7 @@ import json
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from openpyxl.utils.cell import (
     column_index_from_string,
@@ -35,9 +35,23 @@ from ..layouts.families import resolve_layout
 from ..layouts.layout import Layout
 from ..maths.neuron import describe
 from .cells import class_cell
+from .scoring import Graded
 
-if TYPE_CHECKING:
-    from .grade import ClassReport, Graded
+
+class ClassReport(Protocol):
+    """What the page is drawn from: ``sheetgen.teacher.results.ClassReport``, named here by
+    what it offers so that the class's results can render this page without a cycle."""
+
+    @property
+    def graded(self) -> tuple[Graded, ...]: ...
+
+    @property
+    def skipped(self) -> tuple[tuple[str, str], ...]: ...
+
+    def rows(self) -> list[dict[str, Any]]: ...
+
+    def summary(self) -> dict[str, Any]: ...
+
 
 MAX_HEAT_CELLS = 1200
 """A training run of thousands of cells is drawn up to this many cells (its first rows): every

@@ -1,0 +1,310 @@
+"""A graded class: every submission's row, and the class rendered as a table, CSV, JSON,
+JUnit XML, text, HTML or a grade-book import file."""
+
+from __future__ import annotations
+
+import csv
+import io
+import statistics
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import UsageError, shown
+from ..report.render import JUnitEntry, json_text, to_dict, to_junit
+from ..report.render import summary as report_summary
+from ..writer.files import write_atomically
+from .cells import class_cell
+from .scoring import SCORE_POLICY, Graded, Weight, equal_weight, points, score
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+FORMATS = {".csv": "csv", ".json": "json", ".xml": "junit", ".txt": "text", ".html": "html"}
+
+TEXT_ENCODINGS = {"csv": "utf-8-sig", "canvas": "utf-8-sig", "moodle": "utf-8-sig"}
+"""CSV for people opens in Excel: UTF-8 with a byte-order mark, or Excel shows "JosÃ©"."""
+
+COLUMNS = (
+    "id",
+    "learner",
+    "file",
+    "score",
+    "points",
+    "points_possible",
+    "right",
+    "wrong",
+    "todo",
+    "waiting",
+    "roots",
+    "root_cells",
+    "status",
+    "flags",
+    "reason",
+    "warnings",
+)
+
+
+@dataclass(frozen=True)
+class ClassReport:
+    """Every submission's report, rendered as a table, CSV, JSON, JUnit XML or text."""
+
+    graded: tuple[Graded, ...]
+    skipped: tuple[tuple[str, str], ...] = ()  # files left out of a folder, with why
+
+    def rows(self, weight: Weight = equal_weight) -> list[dict[str, Any]]:
+        return [_row(g, weight) for g in self.graded]
+
+    def table(self, weight: Weight = equal_weight) -> pd.DataFrame:
+        import pandas as pd  # a third of a second: only for tables and CSV
+
+        return pd.DataFrame(self.rows(weight), columns=list(COLUMNS))
+
+    @property
+    def ok(self) -> bool:
+        return all(g.report is not None and g.report.ok for g in self.graded)
+
+    def to_csv(self) -> str:
+        return str(self.table().to_csv(index=False))
+
+    def to_json(self) -> str:
+        files = [
+            row | {"report": to_dict(g.report) if g.report else None}
+            for row, g in zip(self.rows(), self.graded, strict=True)
+        ]
+        return json_text(
+            {
+                "score_policy": SCORE_POLICY,
+                "summary": self.summary(),
+                "skipped": [{"file": f, "reason": why} for f, why in self.skipped],
+                "files": files,
+            }
+        )
+
+    def to_junit(self) -> str:
+        return to_junit(
+            [
+                JUnitEntry(g.learner, g.report, g.reason, g.seconds, g.timestamp or None)
+                for g in self.graded
+            ]
+        )
+
+    def to_text(self) -> str:
+        """The console summary: one line per learner, then the class at a glance."""
+        rows = self.rows()
+        head = ("learner", "score", "right", "wrong", "to do", "fix first")
+        table = [head] + [
+            (
+                r["learner"],
+                f"{r['score']:.0f}%",
+                str(r["right"]),
+                str(r["wrong"]),
+                str(r["todo"]),
+                r["root_cells"] if r["status"] != "unreadable" else f"unreadable: {r['reason']}",
+            )
+            for r in rows
+        ]
+        widths = [max(len(t[i]) for t in table) for i in range(len(head))]
+        lines = [
+            "  ".join(
+                v.ljust(w) if i in (0, 5) else v.rjust(w)
+                for i, (v, w) in enumerate(zip(t, widths, strict=True))
+            ).rstrip()
+            for t in table
+        ]
+        lines.insert(1, "  ".join("-" * min(w, 40) for w in widths))
+        readable = [r for r in rows if r["status"] != "unreadable"]
+        counts = Counter(r["status"] for r in rows)
+        lines += [
+            "",
+            f"{len(rows)} workbooks: {counts['ok']} all right, {counts['wrong']} with wrong "
+            f"cells, {counts['to do']} unfinished, {counts['unreadable']} unreadable.",
+        ]
+        if readable:
+            mean = sum(r["score"] for r in readable) / len(readable)
+            lines.append(f"Mean score of the readable workbooks: {mean:.1f}%.")
+        common = Counter(
+            class_cell(g.report, c) for g in self.graded if g.report for c in g.report.roots
+        ).most_common(5)
+        if common:
+            shown = ", ".join(f"{cell} ({n})" for cell, n in common)
+            lines.append(f"Most common root causes (learners): {shown}.")
+        for g in self.graded:
+            lines += [f"Warning: {g.learner}: {flag}." for flag in g.flags]
+        if self.skipped:
+            lines += ["", f"Skipped {len(self.skipped)} file(s):"]
+            lines += [f"  {f}: {why}" for f, why in self.skipped]
+        return "\n".join(lines)
+
+    def to_html(self) -> str:
+        """The class report people look at (``sheetgen.teacher.class_report``)."""
+        from .class_report import render_html
+
+        return render_html(self)
+
+    def summary(self) -> dict[str, Any]:
+        """The class at a glance, as data (the JSON document's ``summary``)."""
+        rows = self.rows()
+        readable = [r["score"] for r in rows if r["status"] != "unreadable"]
+        counts = Counter(r["status"] for r in rows)
+        roots = Counter(
+            class_cell(g.report, c) for g in self.graded if g.report for c in g.report.roots
+        )
+        meaning = {
+            class_cell(g.report, c): c.meaning
+            for g in self.graded
+            if g.report
+            for c in g.report.roots
+        }
+        return {
+            "workbooks": len(rows),
+            "ok": counts["ok"],
+            "wrong": counts["wrong"],
+            "to do": counts["to do"],
+            "unreadable": counts["unreadable"],
+            "flagged": sum(1 for g in self.graded if g.flags),
+            "skipped": len(self.skipped),
+            "mean_score": round(statistics.fmean(readable), 2) if readable else None,
+            "median_score": round(statistics.median(readable), 2) if readable else None,
+            "points_possible": max((r["points_possible"] for r in rows), default=0.0),
+            "common_roots": [
+                {"cell": cell, "learners": n, "meaning": meaning[cell]}
+                for cell, n in roots.most_common(10)
+            ],
+        }
+
+    def to_gradebook(self, lms: str, *, assignment: str = "sheetgen", points: float = 100.0) -> str:
+        """The grade-book import file of ``lms`` (``canvas`` or ``moodle``): each learner's
+        score as points out of ``points``.
+
+        Canvas (Grades > Import) matches learners by its ``Student``, ``ID``, ``SIS User ID``,
+        ``SIS Login ID`` and ``Section`` columns and reads a ``Points Possible`` row; the
+        roster's id goes to ``SIS User ID``. Moodle (Grades > Import > CSV file) lets the
+        teacher map a column to a user field and another to the grade item: ``ID number``
+        holds the roster's id, and ``Feedback`` the verdict in one line.
+        """
+        buffer = io.StringIO()
+        out = csv.writer(buffer, lineterminator="\r\n")
+        value = {id(g): _points_of(g, points) for g in self.graded}
+        if lms == "canvas":
+            out.writerow(["Student", "ID", "SIS User ID", "SIS Login ID", "Section", assignment])
+            out.writerow(["Points Possible", "", "", "", "", _number(points)])
+            for g in self.graded:
+                out.writerow([g.learner, "", g.learner_id, "", "", _number(value[id(g)])])
+        elif lms == "moodle":
+            out.writerow(["ID number", "Full name", assignment, "Feedback"])
+            for g in self.graded:
+                feedback = report_summary(g.report) if g.report else f"Unreadable: {g.reason}"
+                out.writerow([g.learner_id, g.learner, _number(value[id(g)]), feedback])
+        else:
+            raise UsageError(f"No grade-book format for {lms!r} (choose canvas or moodle).")
+        return buffer.getvalue()
+
+    def render(self, fmt: str, **options: Any) -> str:
+        """The report in ``fmt``; ``options`` (assignment, points) for the grade books."""
+        renderers: dict[str, Callable[[], str]] = {
+            "csv": self.to_csv,
+            "json": self.to_json,
+            "junit": self.to_junit,
+            "text": self.to_text,
+            "html": self.to_html,
+            "canvas": partial(self.to_gradebook, "canvas", **options),
+            "moodle": partial(self.to_gradebook, "moodle", **options),
+        }
+        if fmt not in renderers:
+            raise UsageError(f"Unknown report format {fmt!r} (choose {', '.join(renderers)}).")
+        return renderers[fmt]()
+
+    def write(
+        self,
+        path: Path | str,
+        fmt: str | None = None,
+        *,
+        force: bool = False,
+        encoding: str | None = None,
+        **options: Any,
+    ) -> Path:
+        """Write the summary atomically; ``fmt`` defaults to the suffix (.csv .json .xml .txt).
+
+        CSV files are UTF-8 with a byte-order mark unless ``encoding`` says otherwise (a
+        character the encoding cannot hold is refused in one sentence, before writing).
+        """
+        target = Path(path)
+        chosen = fmt or FORMATS.get(target.suffix.lower())
+        if chosen is None:
+            raise UsageError(
+                f"Cannot tell the report format from {shown(path)}: use a .csv, .json, .xml, "
+                ".txt or .html name, or --format."
+            )
+        text = self.render(chosen, **options)
+        codec = encoding or TEXT_ENCODINGS.get(chosen, "utf-8")
+        text = shown(text)  # a non-UTF-8 file name as \xNN, never a surrogate
+        try:
+            data = text.encode(codec)
+        except LookupError:
+            raise UsageError(f"Unknown encoding {codec!r}.") from None
+        except UnicodeEncodeError as exc:
+            raise UsageError(
+                f"The report holds {exc.object[exc.start : exc.end]!r}, which {codec} cannot "
+                "write; use --encoding utf-8-sig."
+            ) from None
+
+        def write(tmp: Path) -> None:
+            tmp.write_bytes(data)
+
+        return write_atomically(target, write, force=force)
+
+
+def _points_of(g: Graded, points: float) -> float:
+    return round((score(g.report) if g.report else 0.0) * points / 100.0, 2)
+
+
+def _number(x: float) -> str:
+    return f"{x:g}"
+
+
+def _row(g: Graded, weight: Weight) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "id": g.learner_id,
+        "learner": g.learner,
+        "file": g.path,
+        "flags": "; ".join(g.flags),
+    }
+    r = g.report
+    if r is None:
+        return base | {
+            "score": 0.0,
+            "points": 0.0,
+            "points_possible": 0.0,
+            "right": 0,
+            "wrong": 0,
+            "todo": 0,
+            "waiting": 0,
+            "roots": 0,
+            "root_cells": "",
+            "status": "unreadable",
+            "reason": g.reason or "",
+            "warnings": "",
+        }
+    scored = [c for c in r.cells if c.scored]
+    roots = [c.cell for c in r.roots]
+    wrong = len(r.attention)
+    status = "ok" if r.ok else ("wrong" if wrong else "to do")
+    earned, possible = points(r, weight)
+    return base | {
+        "score": round(100.0 * earned / possible if possible else 0.0, 1),
+        "points": round(earned, 3),
+        "points_possible": round(possible, 3),
+        "right": sum(1 for c in scored if c.ok),
+        "wrong": wrong,
+        "todo": len(r.todo),
+        "waiting": len(r.waiting),
+        "roots": len(roots),
+        "root_cells": " ".join(roots),
+        "status": status,
+        "reason": "",
+        "warnings": " ".join(r.warnings),
+    }
