@@ -279,7 +279,12 @@ def cmd_verify(args: argparse.Namespace) -> int:
         if annotated.exists() and annotated.resolve() == Path(args.path).resolve():
             raise UsageError("The feedback copy must not overwrite the learner's workbook.")
     report = verify_workbook(
-        Path(args.path), args.layout, variants=args.variants, sheet=args.sheet, limits=limits
+        Path(args.path),
+        args.layout,
+        variants=args.variants,
+        sheet=args.sheet,
+        limits=limits,
+        hints=True if args.hints else None,
     )
     print(to_json(report) if args.json else to_text(report, only_wrong=args.only_wrong))
     if args.annotate is not None:
@@ -311,6 +316,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
             variants=args.variants,
             progress=bar,
             roster=args.roster,
+            keys=args.keys,
+            hints=True if args.hints else None,
             limits=limits,
         )
     finally:
@@ -351,6 +358,12 @@ def cmd_templates(args: argparse.Namespace) -> int:
 
 
 def _add_teacher_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--hints",
+        action="store_true",
+        help="explain wrong cells with the formula's hint even for a hand-out built with "
+        "--no-hints",
+    )
     parser.add_argument(
         "--variants",
         type=_count(0),
@@ -535,7 +548,15 @@ def make_parser() -> argparse.ArgumentParser:
         "--roster",
         type=Path,
         metavar="CSV",
-        help="the class list (id and name columns): names learners by their folder or file",
+        help="the class list (id and name columns): names learners by their folder or file, "
+        "and lists those who handed in nothing",
+    )
+    p.add_argument(
+        "--keys",
+        type=Path,
+        metavar="DIR",
+        help="the keys folder of the roster build: checks each file's signed record and scores "
+        "it on its learner's hand-out",
     )
     p.add_argument(
         "--encoding",

@@ -37,7 +37,7 @@ from typing import Any
 from .. import a1
 from ..engine.evaluate import CellError, Evaluator, Ref, Value, compile_formula
 from ..errors import shown
-from ..layouts.layout import TODO_NAME, TODO_NOTE, CellSpec, Layout
+from ..layouts.layout import NO_HINTS_NOTE, TODO_NAME, TODO_NOTE, CellSpec, Layout
 from ..maths.neuron import describe, kind_of, round_significant
 from ..workbook.book import Book, LazyNotes, Sheet, text_constant
 from . import show
@@ -74,12 +74,14 @@ def diagnose(
     path: Path | None = None,
     variants: int | None = None,
     seed: int | None = None,
+    hints: bool | None = None,
 ) -> Diagnosis:
     """The ``judged`` cells with statuses refined, root causes found and every wrong cell explained.
 
     ``ev`` is the evaluator ``check`` used (its dependency graph is reused); ``warnings`` are the
     ones found so far, kept first. Re-evaluations with other inputs or corrected cells are
-    what-if evaluators: the workbook is never touched.
+    what-if evaluators: the workbook is never touched. ``hints`` (default: unless the sheet
+    says hints are off, ``noted_no_hints``) adds each wrong cell's formula hint.
     """
     book = Book.of(book)
     ws = book.sheet(sheet.title) or Sheet(sheet.title, {})
@@ -93,7 +95,10 @@ def diagnose(
         cells = _fragility(ev, ws, layout, parameters, cells, n, SEED if seed is None else seed)
     causes = _causes(cells, graph, _closeness(layout, parameters))
     by_cell = {c.cell: c for c in cells}
-    explained = tuple(_explain(c, causes.get(c.cell, ()), ws, graph, specs, by_cell) for c in cells)
+    hinted = not noted_no_hints(ws) if hints is None else hints
+    explained = tuple(
+        _explain(c, causes.get(c.cell, ()), ws, graph, specs, by_cell, hints=hinted) for c in cells
+    )
     if todo:
         explained = exercise_statuses(explained, todo, specs)
     explained = tuple(_mark_unedited(c, specs.get(c.cell), todo) for c in explained)
@@ -130,6 +135,14 @@ def noted_todo(sheet: Sheet, layout: Layout) -> frozenset[str]:
             for line in sheet.notes.get(c.at, "").splitlines()[:2]
         )
     )
+
+
+def noted_no_hints(sheet: Sheet) -> bool:
+    """Whether a note of the sheet says the hand-out was built without hints
+    (``NO_HINTS_NOTE``, on the exercise's title cell: notes travel with their cells)."""
+    if isinstance(sheet.notes, LazyNotes) and not sheet.notes.mentions(NO_HINTS_NOTE):
+        return False
+    return any(NO_HINTS_NOTE in note for note in sheet.notes.values())
 
 
 def exercise_statuses(
@@ -496,6 +509,8 @@ def _explain(
     graph: _Graph,
     specs: Mapping[str, CellSpec],
     by_cell: Mapping[str, CellResult],
+    *,
+    hints: bool = True,
 ) -> CellResult:
     if c.ok and not causes:
         return c  # most cells: nothing to add
@@ -513,7 +528,8 @@ def _explain(
             f"Wrong only because {names} {'is' if len(c.causes) == 1 else 'are'} wrong: "
             f"fix {'it' if len(c.causes) == 1 else 'them'} first. {why}"
         ).strip()
-    hint = _hint(specs[c.cell], specs) if c.cell in specs and c.status not in ("ok",) else None
+    hinted = hints and c.cell in specs and c.status not in ("ok",)
+    hint = _hint(specs[c.cell], specs) if hinted else None
     parts = [why, f"Hint: {hint}" if hint and not c.causes else ""]
     return replace(c, explanation=" ".join(p for p in parts if p))
 

@@ -50,6 +50,7 @@ def verify_workbook(
     seed: int | None = None,
     limits: Limits | None = None,
     sheet: str | None = None,
+    hints: bool | None = None,
 ) -> Report:
     """Verify the workbook at ``path``; ``layout`` defaults to whichever template it matches.
 
@@ -61,6 +62,8 @@ def verify_workbook(
     (``seed`` picks them; defaults in ``sheetgen.check.diagnose``; 0 skips that check).
     The file is vetted first (``sheetgen.workbook.safety``: size, zip and XML bombs, macros and
     links never loaded) within ``limits`` (default: ``safety.configured_limits()``).
+    Explanations carry the formula's hint unless ``hints`` is False or, by default, the
+    workbook is a hand-out built without hints.
     """
     checked = read_checked(Path(path), limits or configured_limits())
     book = checked.book
@@ -81,6 +84,7 @@ def verify_workbook(
         path=Path(path),
         variants=variants,
         seed=seed,
+        hints=hints,
     )
     return replace(
         judged, cells=found.cells, warnings=found.warnings, choice=choice, blanks=found.blanks

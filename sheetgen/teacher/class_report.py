@@ -48,6 +48,12 @@ class ClassReport(Protocol):
     @property
     def skipped(self) -> tuple[tuple[str, str], ...]: ...
 
+    @property
+    def missing(self) -> Sequence[Any]: ...  # learners of the roster with no file (id, name)
+
+    @property
+    def unmatched(self) -> tuple[Graded, ...]: ...
+
     def rows(self) -> list[dict[str, Any]]: ...
 
     def summary(self) -> dict[str, Any]: ...
@@ -106,7 +112,7 @@ def render_html(result: ClassReport) -> str:
         "<h1>Class report</h1>",
         _overview(summary),
         "<h2>Scores</h2>",
-        _histogram([r["score"] for r in rows if r["status"] != "unreadable"]),
+        _histogram([r["score"] for r in rows if r["status"] not in ("unreadable", "missing")]),
         "<h2>Most common root causes</h2>",
         _common_roots(result),
         "<h2>Where the class went wrong</h2>",
@@ -117,7 +123,9 @@ def render_html(result: ClassReport) -> str:
         ),
         _heat_data(wrong, todo, n),
         "<h2>Learners</h2>",
-        *(_learner(g, r) for g, r in zip(result.graded, rows, strict=True)),
+        *(_learner(g, r) for g, r in zip(result.graded, rows, strict=False)),
+        _missing(result.missing),
+        _unmatched(result.unmatched),
         _skipped(result.skipped),
         _SCRIPT,
         "</body></html>",
@@ -164,6 +172,7 @@ def _overview(summary: Mapping[str, Any]) -> str:
         ("unfinished", summary["to do"]),
         ("unreadable", summary["unreadable"]),
         ("flagged", summary["flagged"]),
+        ("handed in nothing", summary.get("missing", 0)),
         ("mean score", "n/a" if mean is None else f"{mean:.0f}%"),
     ]
     body = "".join(f'<div class="card"><b>{v}</b>{html.escape(k)}</div>' for k, v in cards)
@@ -393,6 +402,28 @@ def _learner(g: Graded, row: Mapping[str, Any]) -> str:
             lines.append("<p class=ok>Every cell is right.</p>")
     lines.append("</section>")
     return "\n".join(lines)
+
+
+def _missing(missing: Sequence[Any]) -> str:
+    if not missing:
+        return ""
+    items = "".join(
+        f'<li class="missing">{html.escape(m.name)} <small>({html.escape(m.id)})</small></li>'
+        for m in missing
+    )
+    return f"<h2>Handed in nothing</h2><ul>{items}</ul>"
+
+
+def _unmatched(unmatched: Sequence[Graded]) -> str:
+    if not unmatched:
+        return ""
+    items = "".join(
+        f"<li>{html.escape(g.path)}: "
+        f"{html.escape('unreadable: ' + (g.reason or '') if g.report is None else 'readable')}"
+        "</li>"
+        for g in unmatched
+    )
+    return f"<h2>Files that match no learner of the roster (in no grade book)</h2><ul>{items}</ul>"
 
 
 def _skipped(skipped: Sequence[tuple[str, str]]) -> str:

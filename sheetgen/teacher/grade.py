@@ -10,7 +10,7 @@ import math
 import multiprocessing
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from functools import partial
@@ -19,9 +19,11 @@ from typing import IO, TYPE_CHECKING, Any
 
 from ..errors import SheetgenError, UsageError
 from .gather import WORKBOOK_SUFFIXES, collect, gather
+from .handouts import check_handouts
 from .identify import flag_copies, identify
-from .results import FORMATS, ClassReport
-from .roster import read_roster
+from .provenance import Manifest, read_manifest
+from .results import FORMATS, ClassReport, Missing
+from .roster import Learner, read_roster
 from .scoring import Graded, grade_one, score
 
 if TYPE_CHECKING:
@@ -55,6 +57,8 @@ def grade_class(
     progress: Progress | None = None,
     limits: Limits | None = None,
     roster: Path | str | None = None,
+    keys: Path | str | None = None,
+    hints: bool | None = None,
 ) -> ClassReport:
     """Verify every workbook of ``paths`` (files or folders) over ``workers`` processes.
 
@@ -63,11 +67,19 @@ def grade_class(
 
     Results arrive in order as they are done (``progress(done, total, graded)`` is called for
     each). A file that kills its worker process gets a row saying so; the others are redone.
-    Then each file is given its learner (``identify``, with ``roster`` if given) and copies are
-    flagged (``flag_copies``).
+    Then each file is given its learner (``identify``, with ``roster`` if given), scored on
+    its learner's hand-out and flagged where it is not theirs (``check_handouts``, with the
+    ``keys`` folder of a roster build if given), and copies are flagged (``flag_copies``).
+    With a roster (or keys), learners with no file are ``missing`` and files that match no
+    learner are ``unmatched``: listed apart, never rows of a grade book.
+    ``hints`` overrides the hand-outs' own choice of hints in the feedback.
     """
     paths = list(paths)
-    learners = read_roster(roster) if roster is not None else ()  # a bad roster: before any work
+    # A bad roster or keys folder: one sentence before any work.
+    manifest = read_manifest(keys) if keys is not None else None
+    learners = read_roster(roster) if roster is not None else ()
+    if manifest is not None and not learners:
+        learners = tuple(Learner(e.learner_id, e.record.name) for e in manifest.learners)
     gathered = gather(paths)
     files = [str(p) for p in gathered.files]
     if not files:
@@ -82,15 +94,38 @@ def grade_class(
     if variants is not None and variants < 0:
         raise UsageError(f"variants must be 0 or more, not {variants}.")
     n = min(workers or os.cpu_count() or 1, len(files))
-    run = partial(grade_one, variants=variants, seed=seed, limits=limits)
+    run = partial(grade_one, variants=variants, seed=seed, limits=limits, hints=hints)
     results: list[Graded] = []
     for graded in _run(run, files, n):
         results.append(graded)
         if progress is not None:
             progress(len(results), len(files), graded)
     roots = [Path(p) for p in paths if Path(p).is_dir()]
-    assembled = identify(results, roots, learners)
-    return ClassReport(tuple(flag_copies(assembled)), gathered.skipped)
+    assembled = check_handouts(identify(results, roots, learners), manifest)
+    flagged = flag_copies(assembled)
+    if not learners:
+        return ClassReport(tuple(flagged), gathered.skipped)
+    handed = {g.learner_id for g in flagged if g.learner_id}
+    points = _points_by_id(flagged, manifest)
+    missing = tuple(
+        Missing(learner.id, learner.name, points.get(learner.id))
+        for learner in learners
+        if learner.id not in handed
+    )
+    return ClassReport(
+        tuple(g for g in flagged if g.learner_id),
+        gathered.skipped,
+        missing=missing,
+        unmatched=tuple(g for g in flagged if not g.learner_id),
+    )
+
+
+def _points_by_id(graded: Sequence[Graded], manifest: Manifest | None) -> dict[str, float]:
+    """Each learner's hand-out points (for those who handed in nothing): the manifest's, else
+    the class's most common."""
+    if manifest is not None:
+        return {e.learner_id: float(len(e.record.blanks)) for e in manifest.learners}
+    return {}
 
 
 def _run(run: Callable[[str], Graded], files: list[str], workers: int) -> Iterator[Graded]:

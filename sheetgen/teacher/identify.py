@@ -26,7 +26,7 @@ def identify(
     the learner the hand-out records, else the file name, or the folder when file names repeat
     (LMS downloads: every learner's file may be called ``neuron.xlsx``).
 
-    A file filed under one learner of the roster but recording another's hand-out is flagged.
+    Whether it is their own hand-out is ``sheetgen.teacher.handouts``'s to say.
     """
     stems = Counter(Path(g.path).stem.casefold() for g in graded)
     ids = {learner.id: learner for learner in roster}
@@ -35,21 +35,18 @@ def identify(
         parts = _relative_parts(Path(g.path), roots)
         by_path = _match_roster(parts, roster)
         rec = dict(g.recorded)
-        rec_id = rec.get(LEARNER_ID, "")
-        flags = list(g.flags)
+        signed = [r.learner_id for r in g.found.decoded() if r.learner_id]
+        rec_id = signed[0] if signed else rec.get(LEARNER_ID, "")
         if by_path is not None:
             learner_id, name = by_path.id, by_path.name
-            if rec_id and rec_id != by_path.id:
-                owner = ids[rec_id].name if rec_id in ids else rec.get(LEARNER_NAME, rec_id)
-                flags.append(f"handed in by {by_path.name} but it is the hand-out of {owner}")
-        elif rec_id:
+        elif rec_id and (not roster or rec_id in ids):  # else on no roster: listed apart
             learner_id = rec_id
             name = ids[rec_id].name if rec_id in ids else rec.get(LEARNER_NAME, rec_id)
         else:
             stem = Path(g.path).stem
             folder = parts[-2] if len(parts) > 1 else ""
             learner_id, name = "", folder if stems[stem.casefold()] > 1 and folder else stem
-        out.append(replace(g, name=name, learner_id=learner_id, flags=tuple(flags)))
+        out.append(replace(g, name=name, learner_id=learner_id))
     recorded = Counter(g.recorded_id for g in out if g.recorded_id)
     out = [
         replace(g, flags=(*g.flags, f"{recorded[g.recorded_id]} files record the same hand-out"))

@@ -7,7 +7,7 @@ import csv
 import io
 import statistics
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError, shown
 from ..report.render import JUnitEntry, json_text, to_dict, to_junit
-from ..report.render import summary as report_summary
 from ..writer.files import write_atomically
 from .cells import class_cell
 from .scoring import SCORE_POLICY, Graded, Weight, equal_weight, points, score
@@ -49,14 +48,39 @@ COLUMNS = (
 
 
 @dataclass(frozen=True)
+class Missing:
+    """A learner of the roster who handed in nothing."""
+
+    id: str
+    name: str
+    points_possible: float | None = None  # their hand-out's points, when the keys say
+
+
+@dataclass(frozen=True)
 class ClassReport:
-    """Every submission's report, rendered as a table, CSV, JSON, JUnit XML or text."""
+    """Every submission's report, rendered as a table, CSV, JSON, JUnit XML or text.
+
+    With a roster: ``missing`` learners (no file) have rows of their own (status
+    ``missing``); ``unmatched`` files (no learner of the roster) are listed apart and are no
+    learner's row, nor a grade book's.
+    """
 
     graded: tuple[Graded, ...]
     skipped: tuple[tuple[str, str], ...] = ()  # files left out of a folder, with why
+    missing: tuple[Missing, ...] = ()
+    unmatched: tuple[Graded, ...] = ()
 
     def rows(self, weight: Weight = equal_weight) -> list[dict[str, Any]]:
-        return [_row(g, weight) for g in self.graded]
+        """One row per submission, then one per missing learner (``status`` ``missing``)."""
+        common = _common_points(self.graded)
+        return [_row(g, weight, common) for g in self.graded] + [
+            _missing_row(m, common) for m in self.missing
+        ]
+
+    def unmatched_rows(self, weight: Weight = equal_weight) -> list[dict[str, Any]]:
+        """The files that match no learner, as rows (``status`` ``unmatched``)."""
+        common = _common_points(self.graded)
+        return [_row(g, weight, common) | {"status": "unmatched"} for g in self.unmatched]
 
     def table(self, weight: Weight = equal_weight) -> pd.DataFrame:
         import pandas as pd  # a third of a second: only for tables and CSV
@@ -68,12 +92,21 @@ class ClassReport:
         return all(g.report is not None and g.report.ok for g in self.graded)
 
     def to_csv(self) -> str:
-        return str(self.table().to_csv(index=False))
+        """Every learner's row, then the files that match no learner (status ``unmatched``)."""
+        import pandas as pd
+
+        rows = self.rows() + self.unmatched_rows()
+        return str(pd.DataFrame(rows, columns=list(COLUMNS)).to_csv(index=False))
 
     def to_json(self) -> str:
+        rows = self.rows()
         files = [
             row | {"report": to_dict(g.report) if g.report else None}
-            for row, g in zip(self.rows(), self.graded, strict=True)
+            for row, g in zip(rows, self.graded, strict=False)
+        ]
+        unmatched = [
+            row | {"report": to_dict(g.report) if g.report else None}
+            for row, g in zip(self.unmatched_rows(), self.unmatched, strict=True)
         ]
         return json_text(
             {
@@ -81,6 +114,8 @@ class ClassReport:
                 "summary": self.summary(),
                 "skipped": [{"file": f, "reason": why} for f, why in self.skipped],
                 "files": files,
+                "missing": rows[len(self.graded) :],
+                "unmatched": unmatched,
             }
         )
 
@@ -103,7 +138,7 @@ class ClassReport:
                 str(r["right"]),
                 str(r["wrong"]),
                 str(r["todo"]),
-                r["root_cells"] if r["status"] != "unreadable" else f"unreadable: {r['reason']}",
+                _fix_first(r),
             )
             for r in rows
         ]
@@ -116,13 +151,20 @@ class ClassReport:
             for t in table
         ]
         lines.insert(1, "  ".join("-" * min(w, 40) for w in widths))
-        readable = [r for r in rows if r["status"] != "unreadable"]
+        readable = [r for r in rows if r["status"] not in ("unreadable", "missing")]
         counts = Counter(r["status"] for r in rows)
+        handed = len(rows) - counts["missing"]
         lines += [
             "",
-            f"{len(rows)} workbooks: {counts['ok']} all right, {counts['wrong']} with wrong "
-            f"cells, {counts['to do']} unfinished, {counts['unreadable']} unreadable.",
+            f"{plural(handed, 'workbook')}: {counts['ok']} all right, {counts['wrong']} with "
+            f"wrong cells, {counts['to do']} unfinished, {counts['unreadable']} unreadable.",
         ]
+        if self.missing:
+            lines.append(
+                f"{plural(len(self.missing), 'learner')} of the roster handed in nothing: "
+                + ", ".join(f"{m.name} ({m.id})" for m in self.missing)
+                + "."
+            )
         if readable:
             mean = sum(r["score"] for r in readable) / len(readable)
             lines.append(f"Mean score of the readable workbooks: {mean:.1f}%.")
@@ -134,8 +176,15 @@ class ClassReport:
             lines.append(f"Most common root causes (learners): {shown}.")
         for g in self.graded:
             lines += [f"Warning: {g.learner}: {flag}." for flag in g.flags]
+        if self.unmatched:
+            lines += [
+                "",
+                f"{plural(len(self.unmatched), 'file')} matching no learner of the "
+                "roster (in no grade book):",
+            ]
+            lines += [f"  {g.path}: {_unmatched_why(g)}" for g in self.unmatched]
         if self.skipped:
-            lines += ["", f"Skipped {len(self.skipped)} file(s):"]
+            lines += ["", f"Skipped {plural(len(self.skipped), 'file')}:"]
             lines += [f"  {f}: {why}" for f, why in self.skipped]
         return "\n".join(lines)
 
@@ -148,7 +197,7 @@ class ClassReport:
     def summary(self) -> dict[str, Any]:
         """The class at a glance, as data (the JSON document's ``summary``)."""
         rows = self.rows()
-        readable = [r["score"] for r in rows if r["status"] != "unreadable"]
+        readable = [r["score"] for r in rows if r["status"] not in ("unreadable", "missing")]
         counts = Counter(r["status"] for r in rows)
         roots = Counter(
             class_cell(g.report, c) for g in self.graded if g.report for c in g.report.roots
@@ -160,12 +209,14 @@ class ClassReport:
             for c in g.report.roots
         }
         return {
-            "workbooks": len(rows),
+            "workbooks": len(self.graded),
             "ok": counts["ok"],
             "wrong": counts["wrong"],
             "to do": counts["to do"],
             "unreadable": counts["unreadable"],
             "flagged": sum(1 for g in self.graded if g.flags),
+            "missing": len(self.missing),
+            "unmatched": len(self.unmatched),
             "skipped": len(self.skipped),
             "mean_score": round(statistics.fmean(readable), 2) if readable else None,
             "median_score": round(statistics.median(readable), 2) if readable else None,
@@ -178,13 +229,20 @@ class ClassReport:
 
     def to_gradebook(self, lms: str, *, assignment: str = "sheetgen", points: float = 100.0) -> str:
         """The grade-book import file of ``lms`` (``canvas`` or ``moodle``): each learner's
-        score as points out of ``points``.
+        score as points out of ``points``; files matching no learner are left out.
 
-        Canvas (Grades > Import) matches learners by its ``Student``, ``ID``, ``SIS User ID``,
-        ``SIS Login ID`` and ``Section`` columns and reads a ``Points Possible`` row; the
-        roster's id goes to ``SIS User ID``. Moodle (Grades > Import > CSV file) lets the
-        teacher map a column to a user field and another to the grade item: ``ID number``
-        holds the roster's id, and ``Feedback`` the verdict in one line.
+        Canvas (Grades > Import, "How do I import grades in the Gradebook?" in the Canvas
+        Instructor Guide) matches learners by its ``Student``, ``ID``, ``SIS User ID``, ``SIS
+        Login ID`` and ``Section`` columns and reads a ``Points Possible`` row; the roster's id
+        goes to ``SIS User ID``. A learner who handed in nothing has an empty score: no grade,
+        which Canvas shows as "-" and its missing-submission policy (Grades > Settings > Late
+        Policies) may turn into a set grade; a 0 would claim the work was marked.
+
+        Moodle (Grades > Import > CSV file) lets the teacher map a column to a user field and
+        another to the grade item: ``ID number`` holds the roster's id, and ``Feedback`` the
+        verdict in one line, in words meant for the learner (no file path, no other
+        learner's name). A missing learner's grade is ``-``, which Moodle's CSV import reads as
+        "no grade" (``gradeimport_csv_load_data::update_grade_item``: ``''`` or ``'-'``).
         """
         buffer = io.StringIO()
         out = csv.writer(buffer, lineterminator="\r\n")
@@ -194,11 +252,14 @@ class ClassReport:
             out.writerow(["Points Possible", "", "", "", "", _number(points)])
             for g in self.graded:
                 out.writerow([g.learner, "", g.learner_id, "", "", _number(value[id(g)])])
+            for m in self.missing:
+                out.writerow([m.name, "", m.id, "", "", ""])
         elif lms == "moodle":
             out.writerow(["ID number", "Full name", assignment, "Feedback"])
             for g in self.graded:
-                feedback = report_summary(g.report) if g.report else f"Unreadable: {g.reason}"
-                out.writerow([g.learner_id, g.learner, _number(value[id(g)]), feedback])
+                out.writerow([g.learner_id, g.learner, _number(value[id(g)]), learner_feedback(g)])
+            for m in self.missing:
+                out.writerow([m.id, m.name, "-", "No submission was received."])
         else:
             raise UsageError(f"No grade-book format for {lms!r} (choose canvas or moodle).")
         return buffer.getvalue()
@@ -266,7 +327,78 @@ def _number(x: float) -> str:
     return f"{x:g}"
 
 
-def _row(g: Graded, weight: Weight) -> dict[str, Any]:
+def plural(n: int, noun: str) -> str:
+    """``1 workbook``, ``2 workbooks``."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def learner_feedback(g: Graded) -> str:
+    """The verdict in one line for the learner: their cells, never a path or a flag (flags
+    name other learners and are the teacher's)."""
+    name = Path(g.path).name
+    if g.report is None:
+        reason = (g.reason or "").replace(g.path, name).replace(shown(g.path), name)
+        return f"Your file {name} could not be checked: {reason}"
+    scored = [c for c in g.report.cells if c.scored]
+    right = sum(1 for c in scored if c.ok)
+    parts = [f"{right} of {len(scored)} cells right"]
+    wrong = [c.cell for c in g.report.attention if c.scored]
+    if wrong:
+        parts.append(f"to fix: {' '.join(wrong[:12])}{' ...' if len(wrong) > 12 else ''}")
+    todo = [c.cell for c in g.report.todo]
+    if todo:
+        parts.append(f"still to do: {' '.join(todo[:12])}{' ...' if len(todo) > 12 else ''}")
+    return "; ".join(parts) + "."
+
+
+def _fix_first(r: Mapping[str, Any]) -> str:
+    if r["status"] == "unreadable":
+        return f"unreadable: {r['reason']}"
+    if r["status"] == "missing":
+        return "handed in nothing"
+    return str(r["root_cells"])
+
+
+def _unmatched_why(g: Graded) -> str:
+    if g.report is None:
+        return f"unreadable ({g.reason})"
+    return f"{_row(g, equal_weight, None)['score']:.0f}%, named by no roster learner"
+
+
+def _common_points(graded: Sequence[Graded]) -> float | None:
+    """The points most submissions are out of: what an unreadable file is out of when its
+    learner's hand-out is not known."""
+    possible = Counter(
+        g.expected_points if g.expected_points is not None else points(g.report)[1]
+        for g in graded
+        if g.report is not None
+    )
+    return possible.most_common(1)[0][0] if possible else None
+
+
+def _missing_row(m: Missing, common: float | None) -> dict[str, Any]:
+    possible = m.points_possible if m.points_possible is not None else common or 0.0
+    return {
+        "id": m.id,
+        "learner": m.name,
+        "file": "",
+        "flags": "",
+        "score": 0.0,
+        "points": 0.0,
+        "points_possible": round(possible, 3),
+        "right": 0,
+        "wrong": 0,
+        "todo": 0,
+        "waiting": 0,
+        "roots": 0,
+        "root_cells": "",
+        "status": "missing",
+        "reason": "no submission",
+        "warnings": "",
+    }
+
+
+def _row(g: Graded, weight: Weight, common: float | None = None) -> dict[str, Any]:
     base: dict[str, Any] = {
         "id": g.learner_id,
         "learner": g.learner,
@@ -278,7 +410,9 @@ def _row(g: Graded, weight: Weight) -> dict[str, Any]:
         return base | {
             "score": 0.0,
             "points": 0.0,
-            "points_possible": 0.0,
+            "points_possible": round(
+                g.expected_points if g.expected_points is not None else common or 0.0, 3
+            ),
             "right": 0,
             "wrong": 0,
             "todo": 0,

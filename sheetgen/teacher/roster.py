@@ -78,7 +78,11 @@ def seed_for(learner_id: str) -> int:
 
 
 def _slug(text: str) -> str:
-    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    """``text`` in ASCII letters, digits and ``_``: transliterated (Þ -> Th, Ø -> O), never
+    dropped, by the ``anyascii`` library."""
+    from anyascii import anyascii
+
+    plain = anyascii(unicodedata.normalize("NFC", text))
     return re.sub(r"[^A-Za-z0-9]+", "_", plain).strip("_")[:40]
 
 

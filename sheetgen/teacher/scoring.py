@@ -20,13 +20,14 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..check.verify import CellResult, Report, verify_workbook
 from ..errors import SheetgenError
+from .provenance import Found, read_found
 from .roster import LEARNER_ID, recorded_identity
 
 if TYPE_CHECKING:
@@ -70,7 +71,9 @@ class Graded:
     recorded: tuple[tuple[str, str], ...] = ()  # the hand-out's sheetgen properties
     name: str = ""  # who handed it in, once the class is assembled (see ``identify``)
     learner_id: str = ""
-    flags: tuple[str, ...] = ()  # copies and other hand-outs' parameters
+    flags: tuple[str, ...] = ()  # copies, other hand-outs, complete sheets (see handouts)
+    found: Found = field(default_factory=Found)  # its signed records and signatures
+    expected_points: float | None = None  # the learner's hand-out's points, once known
 
     @property
     def learner(self) -> str:
@@ -86,27 +89,31 @@ def grade_one(
     variants: int | None = None,
     seed: int | None = None,
     limits: Limits | None = None,
+    hints: bool | None = None,
 ) -> Graded:
     """Verify one file; never raises (a module-level function, so worker processes can run it)."""
     start = time.perf_counter()
     stamp = datetime.now(UTC).isoformat(timespec="seconds")
     try:
-        graded = Graded(path, verify_workbook(path, variants=variants, seed=seed, limits=limits))
+        report = verify_workbook(path, variants=variants, seed=seed, limits=limits, hints=hints)
+        graded = Graded(path, report)
     except SheetgenError as exc:
         graded = Graded(path, None, str(exc))
     except Exception as exc:  # a bug of ours or the engine's: this file's row, not the batch
         graded = Graded(path, None, f"internal error ({type(exc).__name__}: {exc})")
-    digest, recorded = "", tuple[tuple[str, str], ...]()
+    digest, recorded, found = "", tuple[tuple[str, str], ...](), Found()
     if graded.report is not None:  # vetted by verify: small enough to read and hash
         try:
             digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
         except OSError:
             digest = ""
         recorded = tuple(sorted(recorded_identity(path).items()))
+        found = read_found(path)
     return replace(
         graded,
         seconds=time.perf_counter() - start,
         timestamp=stamp,
         digest=digest,
         recorded=recorded,
+        found=found,
     )
