@@ -36,6 +36,7 @@ if _TYPE_CHECKING:  # imported lazily below: ``sheetgen --version`` must not loa
     from .report.annotate import annotate
     from .teacher.exercise import build_exercise, random_parameters
     from .teacher.grade import grade, grade_class
+    from .teacher.provenance import LearnerCode, learner_by_code, learner_code, read_codes
     from .teacher.results import ClassReport
     from .teacher.scoring import Graded, score
     from .writer.build import build, build_workbook
@@ -50,6 +51,7 @@ __all__ = [
     "InputFileError",
     "Layout",
     "LayoutNotFoundError",
+    "LearnerCode",
     "Neuron",
     "OutputExistsError",
     "Report",
@@ -65,8 +67,11 @@ __all__ = [
     "build_workbook",
     "grade",
     "grade_class",
+    "learner_by_code",
+    "learner_code",
     "load_layout",
     "random_parameters",
+    "read_codes",
     "score",
     "verify_workbook",
 ]
@@ -94,6 +99,10 @@ _HOME = {
     "grade": ".teacher.grade",
     "grade_class": ".teacher.grade",
     "score": ".teacher.scoring",
+    "LearnerCode": ".teacher.provenance",
+    "learner_by_code": ".teacher.provenance",
+    "learner_code": ".teacher.provenance",
+    "read_codes": ".teacher.provenance",
     "CellResult": ".check.results",
     "Report": ".check.results",
     "verify_workbook": ".check.verify",

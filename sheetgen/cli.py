@@ -7,6 +7,7 @@ a missing, unreadable or hostile file), with one sentence on stderr and never a 
 from __future__ import annotations
 
 import argparse
+import codecs
 import contextlib
 import io
 import os
@@ -611,12 +612,32 @@ def make_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_ASCII = {"→": "->", "←": "<-", "²": "^2", "³": "^3", "≤": "<=", "≥": ">=", "⚠": "!"}
+"""Where a plain transliteration would lose the meaning on an ASCII terminal (``→`` is ``>``
+to ``anyascii``, ``²`` is ``2``)."""
+
+
+def _ascii_fallback(exc: UnicodeError) -> tuple[str, int]:
+    """A codec error handler: what the terminal's encoding lacks, in ASCII (``Þórsson`` as
+    ``Thorsson``, ``→`` as ``->``), by the ``anyascii`` library."""
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    from anyascii import anyascii
+
+    text = exc.object[exc.start : exc.end]
+    return "".join(_ASCII.get(ch) or anyascii(ch) or "?" for ch in text), exc.end
+
+
+ASCII_ERRORS = "sheetgen-ascii"
+codecs.register_error(ASCII_ERRORS, _ascii_fallback)
+
+
 @contextlib.contextmanager
 def _forgiving_output() -> Iterator[None]:
     """Within: a character the terminal's encoding lacks (cp1252, ASCII, ``LC_ALL=C``) is
-    replaced on stdout and escaped on stderr, never fatal. ``--json`` is ASCII anyway."""
+    transliterated on stdout and escaped on stderr, never fatal. ``--json`` is ASCII anyway."""
     changed: list[tuple[io.TextIOWrapper, str]] = []
-    for stream, errors in ((sys.stdout, "replace"), (sys.stderr, "backslashreplace")):
+    for stream, errors in ((sys.stdout, ASCII_ERRORS), (sys.stderr, "backslashreplace")):
         if isinstance(stream, io.TextIOWrapper) and stream.errors != errors:
             changed.append((stream, stream.errors or "strict"))
             stream.reconfigure(errors=errors)

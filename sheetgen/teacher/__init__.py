@@ -5,3 +5,7 @@ whose, ``identify``; the class's outputs, ``results``) and shown as an HTML clas
 
 May import: ``sheetgen.report`` and everything below it; only ``sheetgen.cli`` sits above.
 """
+
+from .provenance import LearnerCode, learner_by_code, learner_code, read_codes
+
+__all__ = ["LearnerCode", "learner_by_code", "learner_code", "read_codes"]

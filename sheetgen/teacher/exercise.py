@@ -347,10 +347,10 @@ def build_class(
         keys / CODES_FILE: codes_csv((e.learner_id, e.record.name, e.code) for e in expected),
         keys / MANIFEST_FILE: write_manifest(expected, hints=hints),
     }
-    if new_key:
-        texts[key_file] = secret.hex() + "\n"
     for path, text in texts.items():
         files.append((path, _text_writer(text)))
+    if new_key:
+        files.append((key_file, _text_writer(secret.hex() + "\n", mode=0o600)))
     _write_all(files, [out, keys], force=force)
     return [(learner, hand, key) for learner, hand, key in plan]
 
@@ -359,9 +359,11 @@ def _saver(wb: Workbook, lay: Layout, params: Mapping[str, float]) -> Callable[[
     return lambda tmp: save_with_cached_values(wb, tmp, lay, params)
 
 
-def _text_writer(text: str) -> Callable[[Path], None]:
+def _text_writer(text: str, *, mode: int | None = None) -> Callable[[Path], None]:
     def write(tmp: Path) -> None:
         tmp.write_text(text, encoding="utf-8")
+        if mode is not None:  # the class key: its owner's alone
+            tmp.chmod(mode)
 
     return write
 

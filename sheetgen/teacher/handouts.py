@@ -57,7 +57,7 @@ def check_handouts(
     """
     records = {id(g): _records(g, manifest) for g in graded}
     signed = signed_class or manifest is not None or any(records.values())
-    common = _common_handout(graded)
+    common = _common_handout(graded, signed=signed)
     out = []
     for g in graded:
         handout = _handout_of(g, manifest, records[id(g)], common)
@@ -105,10 +105,10 @@ def _handout_of(
     return common
 
 
-def _common_handout(graded: Sequence[Graded]) -> Handout | None:
+def _common_handout(graded: Sequence[Graded], *, signed: bool) -> Handout | None:
     """The blanks most of the class's exercises share (for a file that records none), when
-    most of the class's readable files are exercises: a class of complete sheets is graded on
-    every cell, as before."""
+    the class was handed signed hand-outs or most of its readable files are exercises: a class
+    of complete sheets is graded on every cell."""
     shapes: Counter[tuple[str, tuple[str, ...]]] = Counter()
     readable = 0
     for g in graded:
@@ -117,7 +117,7 @@ def _common_handout(graded: Sequence[Graded]) -> Handout | None:
         if r is not None and r.exercise:
             blanks = tuple(c.quantity for c in r.cells if c.scored)
             shapes[(r.spec or r.layout, blanks)] += 1
-    if not shapes or 2 * shapes.total() <= readable:
+    if not shapes or (not signed and 2 * shapes.total() <= readable):
         return None
     (layout, blanks), _ = shapes.most_common(1)[0]
     return Handout(blanks, {}, layout, "the class's hand-outs")
