@@ -23,6 +23,7 @@ from sheetgen.teacher import exercise
 from sheetgen.teacher.exercise import build_class
 from sheetgen.teacher.grade import grade_class
 from sheetgen.teacher.provenance import class_key, read_found, read_manifest
+from sheetgen.writer.cached_values import save_with_cached_values
 
 ROSTER = "id,name\ns001,José Núñez\ns002,Björn Þórsson\nu12,Øystein Ærø\ns004,Ann Lee\n"
 CODE = re.compile(r"^[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{4}$")
@@ -108,7 +109,7 @@ def test_a_roster_build_writes_all_or_nothing(
     assert not (tmp_path / "ho").exists()
 
     calls = []
-    real = exercise.save_with_cached_values
+    real = save_with_cached_values
 
     def failing(*a: object, **k: object) -> None:
         calls.append(1)
@@ -116,7 +117,7 @@ def test_a_roster_build_writes_all_or_nothing(
             raise OSError(28, "No space left on device")
         real(*a, **k)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(exercise, "save_with_cached_values", failing)
+    monkeypatch.setattr(exercise, "save_with_cached_values", failing)  # where it is used
     assert main(args) == 2
     assert not (tmp_path / "ho").exists() and not (tmp_path / "ho-keys").exists()
     monkeypatch.setattr(exercise, "save_with_cached_values", real)
