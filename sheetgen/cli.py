@@ -339,7 +339,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
 def cmd_autograder(args: argparse.Namespace) -> int:
     from .teacher.autograder import write_bundle
 
-    written = write_bundle(args.output, args.layout, force=args.force)
+    written = write_bundle(args.output, args.layout, force=args.force, keys=args.keys)
     print(f"Wrote {written} (upload it as the assignment's Gradescope autograder)", file=sys.stderr)
     return 0
 
@@ -603,6 +603,13 @@ def make_parser() -> argparse.ArgumentParser:
         default=None,
         help="the layout submissions must follow (default: what each file records, or any "
         "template)",
+    )
+    p.add_argument(
+        "--keys",
+        type=Path,
+        metavar="DIR",
+        help="ship a roster build's keys folder: each learner scored on their own hand-out, "
+        "and files not theirs flagged to you",
     )
     p.add_argument("--force", action="store_true", help="overwrite ZIP if it exists")
     p.set_defaults(run=cmd_autograder)

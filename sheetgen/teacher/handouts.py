@@ -48,16 +48,21 @@ def scored_on(report: Report, blanks: Sequence[str]) -> Report:
 
 
 def check_handouts(
-    graded: Sequence[Graded], manifest: Manifest | None = None, *, signed_class: bool = False
+    graded: Sequence[Graded],
+    manifest: Manifest | None = None,
+    *,
+    signed_class: bool = False,
+    fallback: Handout | None = None,
 ) -> list[Graded]:
     """Score each submission on its learner's hand-out and flag what is not theirs.
 
     ``signed_class``: the class was handed signed hand-outs (a file without a record is then
-    flagged even without the keys folder).
+    flagged even without the keys folder). ``fallback``: the hand-out of a file that records
+    none, when the class's own files do not say (the autograder grades one file at a time).
     """
     records = {id(g): _records(g, manifest) for g in graded}
     signed = signed_class or manifest is not None or any(records.values())
-    common = _common_handout(graded, signed=signed)
+    common = _common_handout(graded, signed=signed) or fallback
     out = []
     for g in graded:
         handout = _handout_of(g, manifest, records[id(g)], common)
