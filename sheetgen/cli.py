@@ -16,7 +16,7 @@ import sys
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from . import __version__
 from .errors import OutputExistsError, SheetgenError, UsageError, shown
@@ -218,9 +218,11 @@ def cmd_build(args: argparse.Namespace) -> int:
             **overrides,
         )
         keys = {str(k.parent) for _, _, k in written}
+        many = len(written) != 1
         print(
-            f"Wrote {len(written)} hand-outs to {out} and their answer keys to "
-            f"{', '.join(sorted(keys))}",
+            f"Wrote {len(written)} hand-out{'s' if many else ''} to {out} and "
+            f"{'their answer keys' if many else 'its answer key'}, the learners' codes "
+            f"(codes.csv) and the class key to {', '.join(sorted(keys))}",
             file=sys.stderr,
         )
         return 0
@@ -267,7 +269,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from .report.render import to_json, to_text
 
     limits = _limits(args)
-    if args.annotate is not None and Path(args.path).suffix.lower() in (".ods", ".ots"):
+    if args.annotate is not None and _opendocument(Path(args.path)):
         raise UsageError(
             f"--annotate writes a marked copy of an Excel workbook and {shown(args.path)} "
             "is an OpenDocument spreadsheet: verify it without --annotate, or save it as .xlsx "
@@ -279,6 +281,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         annotated = check_output(args.annotate, force=args.force)
         if annotated.exists() and annotated.resolve() == Path(args.path).resolve():
             raise UsageError("The feedback copy must not overwrite the learner's workbook.")
+        _check_writable_folder(annotated)
     report = verify_workbook(
         Path(args.path),
         args.layout,
@@ -296,6 +299,37 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def _opendocument(path: Path) -> bool:
+    """Whether ``path`` is an OpenDocument file whatever its name says (its ``mimetype``
+    member), or is named as one: content decides, not the suffix alone."""
+    import zipfile
+
+    if path.suffix.lower() in (".ods", ".ots"):
+        return True
+    try:
+        with zipfile.ZipFile(path) as z:
+            info = z.getinfo("mimetype")
+            return info.file_size < 200 and z.read(info).startswith(
+                b"application/vnd.oasis.opendocument"
+            )
+    except (OSError, KeyError, zipfile.BadZipFile, RuntimeError, ValueError):
+        return False
+
+
+def _check_writable_folder(target: Path) -> None:
+    """Refuse, before any work, an output whose folder cannot be written to (read-only, no
+    permission): a probe file is made and removed, which answers even for root."""
+    import tempfile
+
+    folder = target.parent if str(target.parent) else Path(".")
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".sheetgen-probe-"):
+            pass
+    except OSError as exc:
+        reason = (exc.strerror or type(exc).__name__).lower()
+        raise UsageError(f"Cannot write {shown(target)}: {reason}.") from None
+
+
 def cmd_grade(args: argparse.Namespace) -> int:
     from .teacher.grade import FORMATS, ProgressBar, grade_class
 
@@ -309,6 +343,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
             force=args.force,
             what="reports",
         )
+        _check_writable_folder(Path(args.output))
     bar = ProgressBar(enabled=False if args.no_progress else None)
     try:
         result = grade_class(
@@ -405,8 +440,16 @@ def _count(least: int) -> Callable[[str], int]:
     return count
 
 
+class _Parser(argparse.ArgumentParser):
+    """Argument errors in one sentence and where to read more, not the whole usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        sentence = message[0].upper() + message[1:] if message else "Bad arguments"
+        self.exit(2, f"{self.prog}: {sentence.rstrip('.')}. Run '{self.prog} -h' for help.\n")
+
+
 def make_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="sheetgen",
         description="Build and verify spreadsheets that teach backpropagation, cell by cell.",
     )
@@ -624,7 +667,7 @@ _ASCII = {"→": "->", "←": "<-", "²": "^2", "³": "^3", "≤": "<=", "≥": 
 to ``anyascii``, ``²`` is ``2``)."""
 
 
-def _ascii_fallback(exc: UnicodeError) -> tuple[str, int]:
+def ascii_fallback(exc: UnicodeError) -> tuple[str, int]:
     """A codec error handler: what the terminal's encoding lacks, in ASCII (``Þórsson`` as
     ``Thorsson``, ``→`` as ``->``), by the ``anyascii`` library."""
     if not isinstance(exc, UnicodeEncodeError):
@@ -636,7 +679,7 @@ def _ascii_fallback(exc: UnicodeError) -> tuple[str, int]:
 
 
 ASCII_ERRORS = "sheetgen-ascii"
-codecs.register_error(ASCII_ERRORS, _ascii_fallback)
+codecs.register_error(ASCII_ERRORS, ascii_fallback)
 
 
 @contextlib.contextmanager

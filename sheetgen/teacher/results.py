@@ -341,7 +341,7 @@ def learner_feedback(g: Graded) -> str:
         return f"Your file {name} could not be checked: {reason}"
     scored = [c for c in g.report.cells if c.scored]
     right = sum(1 for c in scored if c.ok)
-    parts = [f"{right} of {len(scored)} cells right"]
+    parts = [f"{right} of {plural(len(scored), 'cell')} right"]
     wrong = [c.cell for c in g.report.attention if c.scored]
     if wrong:
         parts.append(f"to fix: {' '.join(wrong[:12])}{' ...' if len(wrong) > 12 else ''}")
