@@ -289,7 +289,6 @@ def _own_hand_out(path: Path, report: Any, root: Path) -> tuple[Any, list[str]]:
     the file records (a complete sheet without a record is then scored on every cell)."""
     from .handouts import Handout, check_handouts
     from .provenance import read_found, read_manifest
-    from .roster import recorded_identity
     from .scoring import Graded
 
     found = read_found(path)
@@ -314,7 +313,7 @@ def _own_hand_out(path: Path, report: Any, root: Path) -> tuple[Any, list[str]]:
     graded = Graded(
         str(path),
         report,
-        recorded=tuple(sorted(recorded_identity(path).items())),
+        recorded=found.properties,
         name=name,
         learner_id=learner_id,
         found=found,

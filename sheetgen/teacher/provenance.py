@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError, shown
+from .roster import properties_of
 
 __all__ = [
     "CODES_FILE",
@@ -188,6 +189,7 @@ class Found:
 
     records: tuple[tuple[bytes, str], ...] = ()
     signatures: frozenset[str] = frozenset()
+    properties: tuple[tuple[str, str], ...] = ()  # sheetgen's document custom properties
 
     @property
     def any(self) -> bool:
@@ -212,6 +214,7 @@ def read_found(path: Path | str) -> Found:
     expression over the few parts that can hold them, without parsing the workbook again."""
     records: dict[tuple[bytes, str], None] = {}
     sigs: set[str] = set()
+    props: dict[str, str] = {}
     try:
         with zipfile.ZipFile(path) as z:
             for info in z.infolist():
@@ -226,6 +229,7 @@ def read_found(path: Path | str) -> Found:
                 data = z.read(info)
                 if b"sheetgen" not in data and b"SHEETGEN" not in data.upper():
                     continue
+                props.update(properties_of(name, data))
                 for m in _RECORD.finditer(data):
                     try:
                         text = base64.urlsafe_b64decode(m[1] + b"=" * (-len(m[1]) % 4))
@@ -236,7 +240,7 @@ def read_found(path: Path | str) -> Found:
                 sigs.update(m[1].decode() for m in _PROPERTY.finditer(data))
     except (zipfile.BadZipFile, OSError, KeyError, ValueError, RuntimeError):
         return Found()
-    return Found(tuple(records), frozenset(sigs))
+    return Found(tuple(records), frozenset(sigs), tuple(sorted(props.items())))
 
 
 @dataclass(frozen=True)

@@ -169,6 +169,18 @@ def recorded_identity(path: Path | str) -> dict[str, str]:
     return {}
 
 
+def properties_of(member: str, data: bytes) -> dict[str, str]:
+    """The sheetgen properties of a package part: ``docProps/custom.xml`` (.xlsx) or
+    ``meta.xml`` (.ods); nothing for any other part."""
+    if len(data) > _MAX_PROPS_BYTES:
+        return {}
+    if member == "docProps/custom.xml":
+        return _custom_xml(data)
+    if member == "meta.xml":
+        return _meta_xml(data)
+    return {}
+
+
 def _custom_xml(data: bytes) -> dict[str, str]:
     from defusedxml import ElementTree  # type: ignore[import-untyped]
 

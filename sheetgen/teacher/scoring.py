@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 from ..check.verify import CellResult, Report, verify_workbook
 from ..errors import SheetgenError
 from .provenance import Found, read_found
-from .roster import LEARNER_ID, recorded_identity
+from .roster import LEARNER_ID
 
 if TYPE_CHECKING:
     from ..workbook.safety import Limits
@@ -107,8 +107,8 @@ def grade_one(
             digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
         except OSError:
             digest = ""
-        recorded = tuple(sorted(recorded_identity(path).items()))
-        found = read_found(path)
+        found = read_found(path)  # one pass over the package for records and properties
+        recorded = found.properties
     return replace(
         graded,
         seconds=time.perf_counter() - start,
