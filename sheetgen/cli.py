@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, NoReturn
 from . import __version__
 from .errors import OutputExistsError, SheetgenError, UsageError, shown
 from .layouts.families import FAMILIES
+from .report.terminal import ASCII_ERRORS, ascii_fallback
 
 if TYPE_CHECKING:
     from .workbook.safety import Limits
@@ -267,21 +268,22 @@ def cmd_build(args: argparse.Namespace) -> int:
 def cmd_verify(args: argparse.Namespace) -> int:
     from .check.verify import verify_workbook
     from .report.render import to_json, to_text
+    from .workbook.safety.container import opendocument
 
     limits = _limits(args)
-    if args.annotate is not None and _opendocument(Path(args.path)):
+    if args.annotate is not None and opendocument(Path(args.path)):
         raise UsageError(
             f"--annotate writes a marked copy of an Excel workbook and {shown(args.path)} "
             "is an OpenDocument spreadsheet: verify it without --annotate, or save it as .xlsx "
             "(File > Save As) and annotate that."
         )
     if args.annotate is not None:  # settled before the check runs, not after its report
-        from .writer.files import check_output
+        from .writer.files import check_output, check_writable
 
         annotated = check_output(args.annotate, force=args.force)
         if annotated.exists() and annotated.resolve() == Path(args.path).resolve():
             raise UsageError("The feedback copy must not overwrite the learner's workbook.")
-        _check_writable_folder(annotated)
+        check_writable(annotated)
     report = verify_workbook(
         Path(args.path),
         args.layout,
@@ -299,43 +301,12 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
-def _opendocument(path: Path) -> bool:
-    """Whether ``path`` is an OpenDocument file whatever its name says (its ``mimetype``
-    member), or is named as one: content decides, not the suffix alone."""
-    import zipfile
-
-    if path.suffix.lower() in (".ods", ".ots"):
-        return True
-    try:
-        with zipfile.ZipFile(path) as z:
-            info = z.getinfo("mimetype")
-            return info.file_size < 200 and z.read(info).startswith(
-                b"application/vnd.oasis.opendocument"
-            )
-    except (OSError, KeyError, zipfile.BadZipFile, RuntimeError, ValueError):
-        return False
-
-
-def _check_writable_folder(target: Path) -> None:
-    """Refuse, before any work, an output whose folder cannot be written to (read-only, no
-    permission): a probe file is made and removed, which answers even for root."""
-    import tempfile
-
-    folder = target.parent if str(target.parent) else Path(".")
-    try:
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".sheetgen-probe-"):
-            pass
-    except OSError as exc:
-        reason = (exc.strerror or type(exc).__name__).lower()
-        raise UsageError(f"Cannot write {shown(target)}: {reason}.") from None
-
-
 def cmd_grade(args: argparse.Namespace) -> int:
     from .teacher.grade import FORMATS, ProgressBar, grade_class
 
     limits = _limits(args)
     if args.output is not None:  # settled before grading starts, not after
-        from .writer.files import check_output
+        from .writer.files import check_output, check_writable
 
         check_output(
             args.output,
@@ -343,7 +314,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
             force=args.force,
             what="reports",
         )
-        _check_writable_folder(Path(args.output))
+        check_writable(Path(args.output))
     bar = ProgressBar(enabled=False if args.no_progress else None)
     try:
         result = grade_class(
@@ -662,23 +633,6 @@ def make_parser() -> argparse.ArgumentParser:
     return parser
 
 
-_ASCII = {"→": "->", "←": "<-", "²": "^2", "³": "^3", "≤": "<=", "≥": ">=", "⚠": "!"}
-"""Where a plain transliteration would lose the meaning on an ASCII terminal (``→`` is ``>``
-to ``anyascii``, ``²`` is ``2``)."""
-
-
-def ascii_fallback(exc: UnicodeError) -> tuple[str, int]:
-    """A codec error handler: what the terminal's encoding lacks, in ASCII (``Þórsson`` as
-    ``Thorsson``, ``→`` as ``->``), by the ``anyascii`` library."""
-    if not isinstance(exc, UnicodeEncodeError):
-        raise exc
-    from anyascii import anyascii
-
-    text = exc.object[exc.start : exc.end]
-    return "".join(_ASCII.get(ch) or anyascii(ch) or "?" for ch in text), exc.end
-
-
-ASCII_ERRORS = "sheetgen-ascii"
 codecs.register_error(ASCII_ERRORS, ascii_fallback)
 
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from sheetgen import build
-from sheetgen.cli import ascii_fallback, main
+from sheetgen.cli import main
+from sheetgen.report.terminal import ascii_fallback
 
 from .test_ods import ods, table
 

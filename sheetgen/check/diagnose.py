@@ -28,7 +28,6 @@
 from __future__ import annotations
 
 import random
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -37,10 +36,11 @@ from typing import Any
 from .. import a1
 from ..engine.evaluate import CellError, Evaluator, Ref, Value, compile_formula
 from ..errors import shown
-from ..layouts.layout import NO_HINTS_NOTE, TODO_NAME, TODO_NOTE, CellSpec, Layout
+from ..layouts.layout import TODO_NAME, TODO_NOTE, CellSpec, Layout
 from ..maths.neuron import describe, kind_of, round_significant
 from ..workbook.book import Book, LazyNotes, Sheet, text_constant
 from . import show
+from .hints import hint_for, noted_no_hints
 from .judge import reference_for, tolerance
 from .results import CellResult
 
@@ -135,14 +135,6 @@ def noted_todo(sheet: Sheet, layout: Layout) -> frozenset[str]:
             for line in sheet.notes.get(c.at, "").splitlines()[:2]
         )
     )
-
-
-def noted_no_hints(sheet: Sheet) -> bool:
-    """Whether a note of the sheet says the hand-out was built without hints
-    (``NO_HINTS_NOTE``, on the exercise's title cell: notes travel with their cells)."""
-    if isinstance(sheet.notes, LazyNotes) and not sheet.notes.mentions(NO_HINTS_NOTE):
-        return False
-    return any(NO_HINTS_NOTE in note for note in sheet.notes.values())
 
 
 def exercise_statuses(
@@ -529,36 +521,9 @@ def _explain(
             f"fix {'it' if len(c.causes) == 1 else 'them'} first. {why}"
         ).strip()
     hinted = hints and c.cell in specs and c.status not in ("ok",)
-    hint = _hint(specs[c.cell], specs) if hinted else None
+    hint = hint_for(specs[c.cell], specs) if hinted else None
     parts = [why, f"Hint: {hint}" if hint and not c.causes else ""]
     return replace(c, explanation=" ".join(p for p in parts if p))
-
-
-def _hint(spec: CellSpec, specs: Mapping[str, CellSpec]) -> str | None:
-    """The cell's note, or (a network's later neurons, a training's later steps carry none,
-    to keep the file light) the note of the same quantity elsewhere: ``step7.loss`` gets
-    ``step1.loss``'s, ``global.n2_3.net`` gets ``global.n2_1.net``'s."""
-    if spec.note or spec.quantity is None:
-        return spec.note
-    if _HINTS[0] is not specs:  # one table per report, built on its first note-less cell
-        table: dict[str, str] = {}
-        for other in specs.values():
-            if other.note and other.quantity is not None:
-                table.setdefault(_shape(other.quantity), other.note)
-        _HINTS[:] = [specs, table]
-    hints = _HINTS[1]
-    assert isinstance(hints, dict)
-    return hints.get(_shape(spec.quantity))
-
-
-_DIGITS = re.compile(r"\d+")
-
-
-def _shape(quantity: str) -> str:
-    return _DIGITS.sub("#", quantity)
-
-
-_HINTS: list[object] = [None, {}]
 
 
 def _why(c: CellResult, ws: Sheet, graph: _Graph, specs: Mapping[str, CellSpec]) -> str:
