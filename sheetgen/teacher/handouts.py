@@ -138,7 +138,8 @@ def _provenance_flags(
         for r in manifest.forged(g.found):
             who = f" (it claims to be for {r.name or r.learner_id})" if r.learner_id else ""
             flags.append(
-                f"its hand-out record was altered or made up: the signature does not match{who}"
+                "its hand-out record was altered, made up or signed with another class's key: "
+                f"the signature does not match{who}"
             )
     mine = g.learner_id
     for kind, r in records:
