@@ -258,7 +258,7 @@ def test_an_edited_record_is_flagged_as_altered(term: Path, tmp_path: Path) -> N
         [down.parent], workers=1, variants=0, roster=term / "class.csv", keys=term / "hand-out-keys"
     )
     (row,) = [r for r in result.rows() if r["id"] == "s001"]
-    assert "altered or made up" in row["flags"] and row["points_possible"] == 10.0
+    assert "altered, made up" in row["flags"] and row["points_possible"] == 10.0
 
 
 def test_the_answer_key_handed_in_is_flagged(term: Path, tmp_path: Path) -> None:
