@@ -345,7 +345,9 @@ def cmd_grade(args: argparse.Namespace) -> int:
 def cmd_autograder(args: argparse.Namespace) -> int:
     from .teacher.autograder import write_bundle
 
-    written = write_bundle(args.output, args.layout, force=args.force, keys=args.keys)
+    written = write_bundle(
+        args.output, args.layout, force=args.force, keys=args.keys, hints=args.hints
+    )
     print(f"Wrote {written} (upload it as the assignment's Gradescope autograder)", file=sys.stderr)
     return 0
 
@@ -624,6 +626,11 @@ def make_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="ship a roster build's keys folder: each learner scored on their own hand-out, "
         "and files not theirs flagged to you",
+    )
+    p.add_argument(
+        "--hints",
+        action="store_true",
+        help="give learners the formula hints even on hand-outs built with --no-hints",
     )
     p.add_argument("--force", action="store_true", help="overwrite ZIP if it exists")
     p.set_defaults(run=cmd_autograder)

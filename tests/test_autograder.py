@@ -22,7 +22,7 @@ import pytest
 
 from sheetgen import build, build_exercise
 from sheetgen.cli import main
-from sheetgen.teacher.autograder import validate_results
+from sheetgen.teacher.autograder import results_for, validate_results
 from sheetgen.teacher.exercise import build_class
 
 from . import hostile
@@ -180,6 +180,13 @@ def test_the_workbook_is_graded_among_other_files_on_its_hand_out_and_flags_stay
         assert sum(t["max_score"] for t in doc["tests"]) == 10.0  # the hand-out's points
         assert "Hint:" not in json.dumps(doc)  # built with --no-hints
         assert not [t for t in doc["tests"] if t.get("visibility") == "hidden"]
+        hinted = tmp_path / "hints.zip"
+        assert main(["autograder", "-o", str(hinted), "--hints"]) == 0
+        with zipfile.ZipFile(hinted) as z:
+            assert "--hints" in z.read("run_autograder").decode()
+        (tmp_path / "sub").mkdir()
+        shutil.copy(mine, tmp_path / "sub" / mine.name)
+        assert "Hint:" in json.dumps(results_for(tmp_path / "sub", hints=True))
 
         cheat = build(tmp_path / "cheat.xlsx")
         doc = run(cheat)

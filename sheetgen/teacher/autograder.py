@@ -112,10 +112,12 @@ def write_bundle(
     *,
     force: bool = False,
     keys: Path | str | None = None,
+    hints: bool = False,
 ) -> Path:
     """Write the autograder zip (``setup.sh``, ``run_autograder``, sheetgen's source) and,
     with ``keys`` (a roster build's keys folder), the class key and manifest that score each
-    learner on their own hand-out."""
+    learner on their own hand-out. ``hints`` gives every learner the formula hints, even on a
+    hand-out built without them."""
     target = Path(out)
     if target.suffix.lower() != ".zip":
         raise UsageError(f"{target.name}: Gradescope wants the autograder as a .zip file.")
@@ -130,6 +132,7 @@ def write_bundle(
         read_manifest(keys)  # a keys folder that cannot be read: refused before writing
         files += [(f"{KEYS_DIR}/{n}", Path(keys) / n) for n in (KEY_FILE, MANIFEST_FILE)]
     quoted = f"--layout {_shell_quote(layout)}" if layout else ""
+    quoted += " --hints" if hints else ""
 
     def write(tmp: Path) -> None:
         with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
@@ -212,8 +215,11 @@ def _pyproject() -> str:
 # What run_autograder runs
 
 
-def results_for(submission: Path, layout: str | None = None) -> dict[str, Any]:
+def results_for(
+    submission: Path, layout: str | None = None, *, hints: bool | None = None
+) -> dict[str, Any]:
     """The ``results.json`` document for the files in ``submission`` (never raises).
+    ``hints`` overrides a no-hints hand-out's choice (the bundle's ``--hints``).
 
     The workbook graded is the one that carries a hand-out's record, else the first that
     holds a layout sheetgen checks; junk, lock files and other workbooks are listed, not
@@ -235,7 +241,7 @@ def results_for(submission: Path, layout: str | None = None) -> dict[str, Any]:
             [],
             start,
         )
-    chosen, report, problem = _choose(files, layout)
+    chosen, report, problem = _choose(files, layout, hints)
     others = [p.name for p in files if p != chosen] + ignored
     note = (
         f"Graded {chosen.name}; also handed in, not graded: {', '.join(others)}.\n\n"
@@ -264,7 +270,9 @@ def results_for(submission: Path, layout: str | None = None) -> dict[str, Any]:
     return _document(score, note + feedback, tests, start)
 
 
-def _choose(files: Sequence[Path], layout: str | None) -> tuple[Path, Any, str]:
+def _choose(
+    files: Sequence[Path], layout: str | None, hints: bool | None = None
+) -> tuple[Path, Any, str]:
     """The file to grade, its report (or None) and why it could not be checked."""
     from ..check.verify import verify_workbook
     from .provenance import read_found
@@ -273,7 +281,7 @@ def _choose(files: Sequence[Path], layout: str | None) -> tuple[Path, Any, str]:
     first: tuple[Path, Any, str] | None = None
     for f in [*signed, *(f for f in files if f not in signed)]:
         try:
-            return f, verify_workbook(f, layout), ""
+            return f, verify_workbook(f, layout, hints=hints), ""
         except SheetgenError as exc:
             problem = str(exc).replace(str(f), f.name)
         except Exception as exc:  # a bug of ours: the learner still gets a result, and why
@@ -403,11 +411,11 @@ def _document(
     }
 
 
-def run(root: Path, layout: str | None = None) -> Path:
+def run(root: Path, layout: str | None = None, *, hints: bool | None = None) -> Path:
     """Grade ``root/submission`` into ``root/results/results.json``."""
     results = root / "results"
     results.mkdir(parents=True, exist_ok=True)
-    doc = results_for(root / "submission", layout)
+    doc = results_for(root / "submission", layout, hints=hints)
     target = results / "results.json"
     text = json.dumps(doc, indent=2, ensure_ascii=False)
 
@@ -499,9 +507,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m sheetgen.teacher.autograder")
     parser.add_argument("--root", type=Path, default=None)
     parser.add_argument("--layout", default=None)
+    parser.add_argument("--hints", action="store_true")
     args = parser.parse_args(argv)
     root = args.root or Path(os.environ.get(ROOT_ENV, "/autograder"))
-    run(root, args.layout)
+    run(root, args.layout, hints=True if args.hints else None)
     return 0
 
 
