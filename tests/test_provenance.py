@@ -259,6 +259,12 @@ def test_an_edited_record_is_flagged_as_altered(term: Path, tmp_path: Path) -> N
     )
     (row,) = [r for r in result.rows() if r["id"] == "s001"]
     assert "altered, made up" in row["flags"] and row["points_possible"] == 10.0
+    # Without the keys the record is not checked, but it stands out from the class's.
+    for other in ("s002-Bjorn_Thorsson.xlsx", "u12-Oystein_Aero.xlsx"):
+        shutil.copy(term / "hand-out" / other, down.parent / other)
+    rows = grade_class([down.parent], workers=1, variants=0).rows()
+    (row,) = [r for r in rows if r["id"] == "s001"]
+    assert "its record names 1 cell to fill in, the class's hand-outs 10" in row["flags"]
 
 
 def test_the_answer_key_handed_in_is_flagged(term: Path, tmp_path: Path) -> None:

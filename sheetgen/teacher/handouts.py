@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from ..check.results import Report
 from ..maths.neuron import describe
 from .provenance import Manifest, Record
+from .results import plural
 from .roster import LEARNER_ID, LEARNER_NAME
 from .scoring import Graded
 
@@ -82,6 +83,15 @@ def check_handouts(
                     f"{handout.layout}"
                 )
             flags += _parameter_flags(report, handout)
+            if (
+                handout.source == "the file's record"
+                and common is not None
+                and set(handout.blanks) != set(common.blanks)
+            ):
+                flags.append(
+                    f"its record names {plural(len(handout.blanks), 'cell')} to fill in, the "
+                    f"class's hand-outs {len(common.blanks)} (only --keys checks a record)"
+                )
             report = scored_on(report, handout.blanks)
         out.append(replace(g, report=report, flags=tuple(flags), expected_points=expected))
     return out
