@@ -11,6 +11,7 @@ import json
 import re
 import shutil
 import stat
+import subprocess
 import zipfile
 from pathlib import Path
 
@@ -306,3 +307,23 @@ def test_a_no_hints_hand_out_stays_hint_free_unless_the_teacher_asks(
     assert "should be" in e3 and "Hint" not in e3
     assert main(["verify", str(path), "--hints"]) == 1
     assert "Hint:" in capsys.readouterr().out
+
+
+def test_the_record_survives_a_gnumeric_save(term: Path, tmp_path: Path) -> None:
+    from .test_interop import needs
+
+    ssconvert = shutil.which("ssconvert")
+    needs("Gnumeric's ssconvert (apt install gnumeric)", ssconvert)
+    assert ssconvert is not None
+    out = tmp_path / "saved.xlsx"
+    subprocess.run(
+        [ssconvert, str(term / "hand-out" / "s002-Bjorn_Thorsson.xlsx"), str(out)],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    found = read_found(out)
+    assert found.records and found.signatures and dict(found.properties)
+    manifest = read_manifest(term / "hand-out-keys")
+    assert [(k, e.learner_id) for k, e in manifest.whose(found)] == [("hand-out", "s002")]
+    assert not manifest.forged(found)
