@@ -231,9 +231,10 @@ class ClassReport:
         """The grade-book import file of ``lms`` (``canvas`` or ``moodle``): each learner's
         score as points out of ``points``; files matching no learner are left out.
 
-        Canvas (Grades > Import, "How do I import grades in the Gradebook?" in the Canvas
-        Instructor Guide) matches learners by its ``Student``, ``ID``, ``SIS User ID``, ``SIS
-        Login ID`` and ``Section`` columns and reads a ``Points Possible`` row; the roster's id
+        Canvas (Grades > Import; the Canvas Instructor Guide's "How do I import grades in the
+        Gradebook?", community.canvaslms.com/t5/Instructor-Guide/.../ta-p/807) matches
+        learners by its ``Student``, ``ID``, ``SIS User ID``, ``SIS Login ID`` and
+        ``Section`` columns and reads a ``Points Possible`` row; the roster's id
         goes to ``SIS User ID``. A learner who handed in nothing has an empty score: no grade,
         which Canvas shows as "-" and its missing-submission policy (Grades > Settings > Late
         Policies) may turn into a set grade; a 0 would claim the work was marked.
