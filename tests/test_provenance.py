@@ -107,6 +107,7 @@ def test_a_roster_build_writes_all_or_nothing(
     (tmp_path / "file").write_text("x")
     args = ["build", "--exercise", "--roster", str(roster), "-o", str(tmp_path / "ho")]
     assert main([*args, "--keys", str(tmp_path / "file" / "keys")]) == 2
+    assert main([*args, "--keys", str(tmp_path / "ho" / "keys")]) == 2  # would be handed out
     assert not (tmp_path / "ho").exists()
 
     calls = []

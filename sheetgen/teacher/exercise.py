@@ -285,6 +285,11 @@ def build_class(
         raise UsageError(f"{out} is a file name; --roster writes a folder of hand-outs (-o DIR).")
     if keys.exists() and not keys.is_dir():
         raise UsageError(f"{keys} is a file, not a folder for the answer keys.")
+    if keys.resolve() == out.resolve() or out.resolve() in keys.resolve().parents:
+        raise UsageError(
+            f"The keys folder {keys} must not be in the hand-out folder {out}: it holds the "
+            "answer keys and the class's secret key."
+        )
     picked = select_blanks(lay, blanks)  # a bad --blank is refused before any file is written
     plan = [(p, out / f"{p.file_stem}.xlsx", keys / f"{p.file_stem}-key.xlsx") for p in learners]
     stems = [hand.name.casefold() for _, hand, _ in plan]
