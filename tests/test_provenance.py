@@ -328,3 +328,26 @@ def test_the_record_survives_a_gnumeric_save(term: Path, tmp_path: Path) -> None
     manifest = read_manifest(term / "hand-out-keys")
     assert [(k, e.learner_id) for k, e in manifest.whose(found)] == [("hand-out", "s002")]
     assert not manifest.forged(found)
+
+
+def test_a_hand_out_that_lost_its_blank_marks_is_still_the_learners_own(
+    term: Path, tmp_path: Path
+) -> None:
+    down = tmp_path / "down" / "u12"
+    down.mkdir(parents=True)
+    path = down / "neuron.xlsx"
+    shutil.copy(term / "hand-out" / "u12-Oystein_Aero.xlsx", path)
+    _fill_right(path, term / "hand-out-keys" / "u12-Oystein_Aero-key.xlsx")
+    wb = openpyxl.load_workbook(path)
+    del wb.defined_names["SHEETGEN_TODO"]
+    for row in wb.active.iter_rows():
+        for cell in row:
+            if cell.comment is not None and cell.comment.text.startswith("To do:"):
+                cell.comment = None
+    wb.save(path)
+    assert not verify_workbook(path, variants=0).exercise  # nothing marks the blanks now
+    result = grade_class(
+        [down.parent], workers=1, variants=0, roster=term / "class.csv", keys=term / "hand-out-keys"
+    )
+    (row,) = [r for r in result.rows() if r["id"] == "u12"]
+    assert (row["score"], row["points_possible"], row["flags"]) == (100.0, 10.0, "")

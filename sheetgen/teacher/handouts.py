@@ -72,7 +72,13 @@ def check_handouts(
         report = g.report
         expected = float(len(handout.blanks)) if handout else None
         if report is not None and handout is not None:
-            if not report.exercise and report.blanks == ():
+            own = any(
+                kind == "hand-out" and r.learner_id in ("", g.learner_id)
+                for kind, r in records[id(g)]
+            )
+            # A complete sheet: no blanks recorded nor noted, and not this learner's own
+            # signed hand-out (whose marks of blanks an application may have dropped).
+            if not report.exercise and not own:
                 flags.append(
                     f"a complete sheet, not a hand-out with blanks: scored on the hand-out's "
                     f"{len(handout.blanks)} cells (from {handout.source})"
