@@ -9,7 +9,8 @@ Each learner's parameters come from a seed derived from their id (a hash, so it 
 every machine and every run: nobody has a number to remember). A hand-out records the learner
 and the seed as document custom properties, which Excel and LibreOffice keep when they save
 (an .ods keeps them as user-defined properties of its meta.xml); ``recorded_identity`` reads
-them back without trusting the file (sizes are capped, XML parsed with defusedxml).
+them back without trusting the file (sizes are capped, XML parsed with defusedxml). They are
+a convenience, not evidence: the signed record (``sheetgen.teacher.provenance``) is.
 """
 
 from __future__ import annotations
