@@ -351,3 +351,30 @@ def test_a_hand_out_that_lost_its_blank_marks_is_still_the_learners_own(
     )
     (row,) = [r for r in result.rows() if r["id"] == "u12"]
     assert (row["score"], row["points_possible"], row["flags"]) == (100.0, 10.0, "")
+
+
+def test_the_record_survives_an_exceljs_save(term: Path, tmp_path: Path) -> None:
+    """ExcelJS keeps notes and range names and drops the custom properties: the hand-out is
+    still its learner's, and still without hints."""
+    from .test_interop import JS, needs
+
+    node = shutil.which("node")
+    needs("Node.js", node)
+    needs("ExcelJS (npm ci --prefix tests/js)", (JS / "node_modules" / "exceljs").is_dir())
+    assert node is not None
+    out = tmp_path / "saved.xlsx"
+    src = term / "hand-out" / "s001-Jose_Nunez.xlsx"
+    subprocess.run(
+        [node, str(JS / "save_workbook.js"), str(src), str(out)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    found = read_found(out)
+    assert found.records and found.signatures and not found.properties
+    manifest = read_manifest(term / "hand-out-keys")
+    assert [(k, e.learner_id) for k, e in manifest.whose(found)] == [("hand-out", "s001")]
+    wb = openpyxl.load_workbook(out)
+    wb.active["E3"] = "=1-F2"
+    wb.save(out)
+    assert not any("Hint:" in c.explanation for c in verify_workbook(out, variants=0).cells)
