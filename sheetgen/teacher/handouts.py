@@ -52,17 +52,17 @@ def check_handouts(
     graded: Sequence[Graded],
     manifest: Manifest | None = None,
     *,
-    signed_class: bool = False,
     fallback: Handout | None = None,
 ) -> list[Graded]:
     """Score each submission on its learner's hand-out and flag what is not theirs.
 
-    ``signed_class``: the class was handed signed hand-outs (a file without a record is then
-    flagged even without the keys folder). ``fallback``: the hand-out of a file that records
-    none, when the class's own files do not say (the autograder grades one file at a time).
+    The class was handed signed hand-outs when the keys folder is given or any file carries a
+    record: a file without one is then flagged. ``fallback``: the hand-out of a file that
+    records none, when the class's own files do not say (the autograder grades one file at a
+    time).
     """
     records = {id(g): _records(g, manifest) for g in graded}
-    signed = signed_class or manifest is not None or any(records.values())
+    signed = manifest is not None or any(records.values())
     common = _common_handout(graded, signed=signed) or fallback
     out = []
     for g in graded:

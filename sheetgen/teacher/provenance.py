@@ -156,10 +156,6 @@ class Record:
         body = base64.urlsafe_b64encode(self.text()).rstrip(b"=").decode()
         return f"sheetgen:1:{body}.{self.signature(key)}"
 
-    @property
-    def points(self) -> int:
-        return len(self.blanks)
-
     @classmethod
     def of(cls, payload: Mapping[str, Any]) -> Record:
         seed = payload.get("seed")
