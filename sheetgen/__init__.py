@@ -35,7 +35,10 @@ if _TYPE_CHECKING:  # imported lazily below: ``sheetgen --version`` must not loa
     from .maths.neuron import Neuron
     from .report.annotate import annotate
     from .teacher.exercise import build_exercise, random_parameters
-    from .teacher.grade import ClassReport, Graded, grade, grade_class, score
+    from .teacher.grade import grade, grade_class
+    from .teacher.provenance import LearnerCode, learner_by_code, learner_code, read_codes
+    from .teacher.results import ClassReport
+    from .teacher.scoring import Graded, score
     from .writer.build import build, build_workbook
 
 __version__ = "0.1.0"
@@ -48,6 +51,7 @@ __all__ = [
     "InputFileError",
     "Layout",
     "LayoutNotFoundError",
+    "LearnerCode",
     "Neuron",
     "OutputExistsError",
     "Report",
@@ -63,8 +67,11 @@ __all__ = [
     "build_workbook",
     "grade",
     "grade_class",
+    "learner_by_code",
+    "learner_code",
     "load_layout",
     "random_parameters",
+    "read_codes",
     "score",
     "verify_workbook",
 ]
@@ -87,11 +94,15 @@ _HOME = {
     "Neuron": ".maths.neuron",
     "build_exercise": ".teacher.exercise",
     "random_parameters": ".teacher.exercise",
-    "ClassReport": ".teacher.grade",
-    "Graded": ".teacher.grade",
+    "ClassReport": ".teacher.results",
+    "Graded": ".teacher.scoring",
     "grade": ".teacher.grade",
     "grade_class": ".teacher.grade",
-    "score": ".teacher.grade",
+    "score": ".teacher.scoring",
+    "LearnerCode": ".teacher.provenance",
+    "learner_by_code": ".teacher.provenance",
+    "learner_code": ".teacher.provenance",
+    "read_codes": ".teacher.provenance",
     "CellResult": ".check.results",
     "Report": ".check.results",
     "verify_workbook": ".check.verify",

@@ -7,6 +7,7 @@ a missing, unreadable or hostile file), with one sentence on stderr and never a 
 from __future__ import annotations
 
 import argparse
+import codecs
 import contextlib
 import io
 import os
@@ -16,11 +17,12 @@ import sys
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from . import __version__
 from .errors import OutputExistsError, SheetgenError, UsageError, shown
 from .layouts.families import FAMILIES
+from .report.terminal import ASCII_ERRORS, ascii_fallback
 
 if TYPE_CHECKING:
     from .workbook.safety import Limits
@@ -218,9 +220,11 @@ def cmd_build(args: argparse.Namespace) -> int:
             **overrides,
         )
         keys = {str(k.parent) for _, _, k in written}
+        many = len(written) != 1
         print(
-            f"Wrote {len(written)} hand-outs to {out} and their answer keys to "
-            f"{', '.join(sorted(keys))}",
+            f"Wrote {len(written)} hand-out{'s' if many else ''} to {out} and "
+            f"{'their answer keys' if many else 'its answer key'}, the learners' codes "
+            f"(codes.csv) and the class key to {', '.join(sorted(keys))}",
             file=sys.stderr,
         )
         return 0
@@ -265,22 +269,29 @@ def cmd_build(args: argparse.Namespace) -> int:
 def cmd_verify(args: argparse.Namespace) -> int:
     from .check.verify import verify_workbook
     from .report.render import to_json, to_text
+    from .workbook.safety.container import opendocument
 
     limits = _limits(args)
-    if args.annotate is not None and Path(args.path).suffix.lower() in (".ods", ".ots"):
+    if args.annotate is not None and opendocument(Path(args.path)):
         raise UsageError(
             f"--annotate writes a marked copy of an Excel workbook and {shown(args.path)} "
             "is an OpenDocument spreadsheet: verify it without --annotate, or save it as .xlsx "
             "(File > Save As) and annotate that."
         )
     if args.annotate is not None:  # settled before the check runs, not after its report
-        from .writer.files import check_output
+        from .writer.files import check_output, check_writable
 
         annotated = check_output(args.annotate, force=args.force)
         if annotated.exists() and annotated.resolve() == Path(args.path).resolve():
             raise UsageError("The feedback copy must not overwrite the learner's workbook.")
+        check_writable(annotated)
     report = verify_workbook(
-        Path(args.path), args.layout, variants=args.variants, sheet=args.sheet, limits=limits
+        Path(args.path),
+        args.layout,
+        variants=args.variants,
+        sheet=args.sheet,
+        limits=limits,
+        hints=True if args.hints else None,
     )
     print(to_json(report) if args.json else to_text(report, only_wrong=args.only_wrong))
     if args.annotate is not None:
@@ -296,7 +307,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
 
     limits = _limits(args)
     if args.output is not None:  # settled before grading starts, not after
-        from .writer.files import check_output
+        from .writer.files import check_output, check_writable
 
         check_output(
             args.output,
@@ -304,6 +315,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
             force=args.force,
             what="reports",
         )
+        check_writable(Path(args.output))
     bar = ProgressBar(enabled=False if args.no_progress else None)
     try:
         result = grade_class(
@@ -312,6 +324,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
             variants=args.variants,
             progress=bar,
             roster=args.roster,
+            keys=args.keys,
+            hints=True if args.hints else None,
             limits=limits,
         )
     finally:
@@ -332,7 +346,9 @@ def cmd_grade(args: argparse.Namespace) -> int:
 def cmd_autograder(args: argparse.Namespace) -> int:
     from .teacher.autograder import write_bundle
 
-    written = write_bundle(args.output, args.layout, force=args.force)
+    written = write_bundle(
+        args.output, args.layout, force=args.force, keys=args.keys, hints=args.hints
+    )
     print(f"Wrote {written} (upload it as the assignment's Gradescope autograder)", file=sys.stderr)
     return 0
 
@@ -400,6 +416,12 @@ def cmd_templates(args: argparse.Namespace) -> int:
 
 def _add_teacher_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
+        "--hints",
+        action="store_true",
+        help="explain wrong cells with the formula's hint even for a hand-out built with "
+        "--no-hints",
+    )
+    parser.add_argument(
         "--variants",
         type=_count(0),
         metavar="N",
@@ -450,8 +472,16 @@ def _positive(text: str) -> float:
     return number
 
 
+class _Parser(argparse.ArgumentParser):
+    """Argument errors in one sentence and where to read more, not the whole usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        sentence = message[0].upper() + message[1:] if message else "Bad arguments"
+        self.exit(2, f"{self.prog}: {sentence.rstrip('.')}. Run '{self.prog} -h' for help.\n")
+
+
 def make_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="sheetgen",
         description="Build and verify spreadsheets that teach backpropagation, cell by cell.",
     )
@@ -594,7 +624,15 @@ def make_parser() -> argparse.ArgumentParser:
         "--roster",
         type=Path,
         metavar="CSV",
-        help="the class list (id and name columns): names learners by their folder or file",
+        help="the class list (id and name columns): names learners by their folder or file, "
+        "and lists those who handed in nothing",
+    )
+    p.add_argument(
+        "--keys",
+        type=Path,
+        metavar="DIR",
+        help="the keys folder of the roster build: checks each file's signed record and scores "
+        "it on its learner's hand-out",
     )
     p.add_argument(
         "--encoding",
@@ -640,6 +678,18 @@ def make_parser() -> argparse.ArgumentParser:
         default=None,
         help="the layout submissions must follow (default: what each file records, or any "
         "template)",
+    )
+    p.add_argument(
+        "--keys",
+        type=Path,
+        metavar="DIR",
+        help="ship a roster build's keys folder: each learner scored on their own hand-out, "
+        "and files not theirs flagged to you",
+    )
+    p.add_argument(
+        "--hints",
+        action="store_true",
+        help="give learners the formula hints even on hand-outs built with --no-hints",
     )
     p.add_argument("--force", action="store_true", help="overwrite ZIP if it exists")
     p.set_defaults(run=cmd_autograder)
@@ -715,12 +765,15 @@ def make_parser() -> argparse.ArgumentParser:
     return parser
 
 
+codecs.register_error(ASCII_ERRORS, ascii_fallback)
+
+
 @contextlib.contextmanager
 def _forgiving_output() -> Iterator[None]:
     """Within: a character the terminal's encoding lacks (cp1252, ASCII, ``LC_ALL=C``) is
-    replaced on stdout and escaped on stderr, never fatal. ``--json`` is ASCII anyway."""
+    transliterated on stdout and escaped on stderr, never fatal. ``--json`` is ASCII anyway."""
     changed: list[tuple[io.TextIOWrapper, str]] = []
-    for stream, errors in ((sys.stdout, "replace"), (sys.stderr, "backslashreplace")):
+    for stream, errors in ((sys.stdout, ASCII_ERRORS), (sys.stderr, "backslashreplace")):
         if isinstance(stream, io.TextIOWrapper) and stream.errors != errors:
             changed.append((stream, stream.errors or "strict"))
             stream.reconfigure(errors=errors)

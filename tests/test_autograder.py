@@ -22,11 +22,12 @@ import pytest
 
 from sheetgen import build, build_exercise
 from sheetgen.cli import main
-from sheetgen.teacher.autograder import validate_results
+from sheetgen.teacher.autograder import results_for, validate_results
+from sheetgen.teacher.exercise import build_class
 
 from . import hostile
 
-Run = Callable[[Path | None], dict[str, Any]]
+Run = Callable[[Path | list[Path] | None], dict[str, Any]]
 
 
 @pytest.fixture(scope="module")
@@ -71,12 +72,12 @@ def autograder(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 def run(autograder: tuple[Path, Path]) -> Run:
     root, site = autograder
 
-    def _run(submission: Path | None) -> dict[str, Any]:
+    def _run(submission: Path | list[Path] | None) -> dict[str, Any]:
         folder = root / "submission"
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir()
-        if submission is not None:
-            shutil.copy(submission, folder / submission.name)
+        for file in [submission] if isinstance(submission, Path) else submission or []:
+            shutil.copy(file, folder / file.name)
         env = {
             **os.environ,
             "SHEETGEN_AUTOGRADER_ROOT": str(root),
@@ -150,3 +151,47 @@ def test_bundle_refuses_a_bad_layout_and_a_non_zip(tmp_path: Path) -> None:
     assert main(["autograder", "-o", str(tmp_path / "a.zip"), "--layout", "nope"]) == 2
     assert main(["autograder", "-o", str(tmp_path / "a.tar")]) == 2
     assert not list(tmp_path.iterdir())
+
+
+def test_the_workbook_is_graded_among_other_files_on_its_hand_out_and_flags_stay_hidden(
+    run: Run, autograder: tuple[Path, Path], tmp_path: Path
+) -> None:
+    root, _ = autograder
+    roster = tmp_path / "class.csv"
+    roster.write_text("id,name\ns001,Ana Lima\ns002,Bo Chen\n", encoding="utf-8")
+    build_class(roster, tmp_path / "ho", hints=False)
+    bundle = tmp_path / "keys.zip"
+    assert main(["autograder", "-o", str(bundle), "--keys", str(tmp_path / "ho-keys")]) == 0
+    with zipfile.ZipFile(bundle) as z:
+        assert {"keys/class.key", "keys/hand-outs.json"} <= set(z.namelist())
+        z.extractall(root / "source", members=["keys/class.key", "keys/hand-outs.json"])
+    try:
+        mine = tmp_path / "s001-Ana_Lima.xlsx"
+        shutil.copy(tmp_path / "ho" / mine.name, mine)
+        wb = openpyxl.load_workbook(mine)
+        wb.active["E3"] = "=1-F2"
+        wb.save(mine)
+        junk, lock = tmp_path / "random.xlsx", tmp_path / "~$s001-Ana_Lima.xlsx"
+        junk.write_text("junk")
+        lock.write_bytes(b"lock")
+        doc = run([junk, lock, mine])
+        output = str(doc["output"])
+        assert output.startswith(f"Graded {mine.name}; also handed in, not graded: random.xlsx")
+        assert sum(t["max_score"] for t in doc["tests"]) == 10.0  # the hand-out's points
+        assert "Hint:" not in json.dumps(doc)  # built with --no-hints
+        assert not [t for t in doc["tests"] if t.get("visibility") == "hidden"]
+        hinted = tmp_path / "hints.zip"
+        assert main(["autograder", "-o", str(hinted), "--hints"]) == 0
+        with zipfile.ZipFile(hinted) as z:
+            assert "--hints" in z.read("run_autograder").decode()
+        (tmp_path / "sub").mkdir()
+        shutil.copy(mine, tmp_path / "sub" / mine.name)
+        assert "Hint:" in json.dumps(results_for(tmp_path / "sub", hints=True))
+
+        cheat = build(tmp_path / "cheat.xlsx")
+        doc = run(cheat)
+        assert doc["score"] == sum(t["max_score"] for t in doc["tests"]) == 10.0  # not 52
+        (hidden,) = [t for t in doc["tests"] if t.get("visibility") == "hidden"]
+        assert "a complete sheet" in hidden["output"] and "complete" not in str(doc["output"])
+    finally:
+        shutil.rmtree(root / "source" / "keys")

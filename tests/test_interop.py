@@ -30,7 +30,7 @@ from sheetgen.check.diagnose import recorded_todo
 from sheetgen.check.verify import tolerance
 from sheetgen.layouts.families import model_for, resolve_layout
 from sheetgen.layouts.layout import SPEC_NAME, Layout
-from sheetgen.teacher.exercise import build_exercise
+from sheetgen.teacher.exercise import build_class, build_exercise
 from sheetgen.teacher.roster import Learner
 from sheetgen.workbook.book import TEXT_LIMIT, Book, text_constant, text_formula
 from sheetgen.workbook.xlsx import read_book
@@ -80,6 +80,12 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     # A roster's hand-out: the learner and seed as custom document properties.
     learner = Learner("1001", "José Müller")
     out["roster"] = build_exercise(folder / "roster.xlsx", EXERCISE, learner=learner)
+    # A signed roster hand-out without hints: the record in the title cell's note, the signature
+    # as a named range and a custom property (sheetgen.teacher.provenance).
+    roster = folder / "class.csv"
+    roster.write_text("id,name\n1002,Zoë O'Brien\n", encoding="utf-8")
+    build_class(roster, folder / "signed", EXERCISE, hints=False)
+    out["signed"] = folder / "signed" / "1002-Zoe_O_Brien.xlsx"
     out["annotated"] = annotate(verify_workbook(out["exercise"]), folder / "annotated.xlsx")
     return out
 

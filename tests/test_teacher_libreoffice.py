@@ -68,3 +68,43 @@ def test_feedback_keeps_libreoffices_cached_values_notes_and_chart(
     changed = {k for k in sizes if sizes[k] != kept.get(k)}
     assert changed == {(report.sheet, "C4")}  # only the note sheetgen wrote
     assert _chart(out) == _chart(path)
+
+
+@pytest.mark.parametrize(
+    ("how", "suffix"),
+    [("save", ".xlsx"), ("save", ".ods"), ("to_new_workbook", ".xlsx")],
+)
+def test_the_signed_record_survives_libreoffice(tmp_path: Path, how: str, suffix: str) -> None:
+    """Saved as .xlsx or .ods, or the sheet copied alone to a new workbook: the file still
+    names its learner's hand-out (the keys folder checks it) and nothing is flagged."""
+    from sheetgen.teacher.provenance import read_found, read_manifest
+
+    roster = tmp_path / "class.csv"
+    roster.write_text("id,name\n2001,Agnès Dupré\n2002,Björn Ek\n", encoding="utf-8")
+    build_class(roster, tmp_path / "hand-out", blanks="E3,C4", hints=False)
+    down = tmp_path / "down" / "2001"
+    down.mkdir(parents=True)
+    out = down / f"neuron{suffix}"
+    src = tmp_path / "hand-out" / "2001-Agnes_Dupre.xlsx"
+    edits = {"E3": "=1-F2*F2", "C4": "=E4*C3"}
+    if how == "save":
+        lo.edit(src, out, edits)
+    else:
+        lo.restructure(src, out, [{"op": "to_new_workbook"}], edits=edits)
+    manifest = read_manifest(tmp_path / "hand-out-keys")
+    found = read_found(out)
+    assert [(k, e.learner_id) for k, e in manifest.whose(found)] == [("hand-out", "2001")]
+    assert not manifest.forged(found)
+    result = grade_class(
+        [tmp_path / "down"],
+        workers=1,
+        variants=0,
+        roster=roster,
+        keys=tmp_path / "hand-out-keys",
+    )
+    row = next(r for r in result.rows() if r["id"] == "2001")
+    assert (row["score"], row["points_possible"], row["flags"]) == (100.0, 2.0, "")
+    # Hints stay off: the note that says so travelled with the title cell.
+    wrong = tmp_path / f"wrong{suffix}"
+    lo.edit(out, wrong, {"E3": "=1-F2"})
+    assert not any("Hint:" in c.explanation for c in verify_workbook(wrong, variants=0).cells)

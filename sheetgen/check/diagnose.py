@@ -39,7 +39,8 @@ from ..engine.evaluate import CellError, Evaluator, Ref, Value, compile_formula
 from ..layouts.layout import TODO_NAME, TODO_NOTE, CellSpec, Layout
 from ..maths.neuron import describe, round_significant
 from ..workbook.book import Book, LazyNotes, Sheet, text_constant
-from . import hints, show
+from . import show
+from .hints import hint, noted_no_hints
 from .judge import reference_for, tolerance
 from .provenance import from_saved, in_array, stale_cache_warning
 from .results import CellResult
@@ -74,12 +75,14 @@ def diagnose(
     path: Path | None = None,
     variants: int | None = None,
     seed: int | None = None,
+    hints: bool | None = None,
 ) -> Diagnosis:
     """The ``judged`` cells with statuses refined, root causes found and every wrong cell explained.
 
     ``ev`` is the evaluator ``check`` used (its dependency graph is reused); ``warnings`` are the
     ones found so far, kept first. Re-evaluations with other inputs or corrected cells are
-    what-if evaluators: the workbook is never touched.
+    what-if evaluators: the workbook is never touched. ``hints`` (default: unless the sheet
+    says hints are off, ``noted_no_hints``) adds each wrong cell's formula hint.
     """
     book = Book.of(book)
     ws = book.sheet(sheet.title) or Sheet(sheet.title, {})
@@ -93,7 +96,10 @@ def diagnose(
         cells = _fragility(ev, ws, layout, parameters, cells, n, SEED if seed is None else seed)
     causes = _causes(cells, graph, _closeness(layout, parameters))
     by_cell = {c.cell: c for c in cells}
-    explained = tuple(_explain(c, causes.get(c.cell, ()), ws, graph, specs, by_cell) for c in cells)
+    hinted = not noted_no_hints(ws) if hints is None else hints
+    explained = tuple(
+        _explain(c, causes.get(c.cell, ()), ws, graph, specs, by_cell, hints=hinted) for c in cells
+    )
     if todo:
         explained = exercise_statuses(explained, todo, specs)
     explained = tuple(_mark_unedited(c, specs.get(c.cell), todo) for c in explained)
@@ -508,6 +514,8 @@ def _explain(
     graph: _Graph,
     specs: Mapping[str, CellSpec],
     by_cell: Mapping[str, CellResult],
+    *,
+    hints: bool = True,
 ) -> CellResult:
     if (c.ok or not c.checked) and not causes:
         return c  # most cells: nothing to add (an unchecked one is said by _from_saved)
@@ -525,8 +533,9 @@ def _explain(
             f"Wrong only because {names} {'is' if len(c.causes) == 1 else 'are'} wrong: "
             f"fix {'it' if len(c.causes) == 1 else 'them'} first. {why}"
         ).strip()
-    hint = hints.hint(specs[c.cell], specs) if c.cell in specs and c.status not in ("ok",) else None
-    parts = [why, f"Hint: {hint}" if hint and not c.causes else ""]
+    hinted = hints and c.cell in specs and c.status not in ("ok",)
+    hint_ = hint(specs[c.cell], specs) if hinted else None
+    parts = [why, f"Hint: {hint_}" if hint_ and not c.causes else ""]
     return replace(c, explanation=" ".join(p for p in parts if p))
 
 

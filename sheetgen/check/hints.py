@@ -1,4 +1,8 @@
-"""The hint under a wrong cell: its note from the layout, or the note of its twin renamed.
+"""The hint under a wrong cell: its note from the layout, or the note of its twin renamed;
+and whether a sheet wants none.
+
+A hand-out built without hints says so in its title cell's note (``NO_HINTS_NOTE``; notes
+travel with their cells), so that feedback on it stays hint-free too.
 
 A network's later neurons and a training's later steps carry no note (thousands of comments
 make a file slow to write and open), so a note-less cell borrows the note of the same quantity
@@ -15,9 +19,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from ..layouts.layout import CellSpec
+from ..layouts.layout import NO_HINTS_NOTE, CellSpec
+from ..workbook.book import LazyNotes, Sheet
 
-__all__ = ["hint"]
+__all__ = ["hint", "noted_no_hints"]
 
 _DIGITS = re.compile(r"\d+")
 _PARAMETER = re.compile(r"\b[wb]\d+(?:_\d+)+\b")
@@ -26,6 +31,15 @@ _STEP = re.compile(r"step\d+")
 _NAMES = re.compile(
     r"\b(?:[wbn]\d+(?:_\d+)+|x\d+|(?:target|input|layer|step) ?\d+)\b", re.IGNORECASE
 )
+
+
+def noted_no_hints(sheet: Sheet) -> bool:
+    """Whether a note of the sheet says the hand-out was built without hints
+    (``NO_HINTS_NOTE``, on the exercise's title cell: notes travel with their cells)."""
+    if isinstance(sheet.notes, LazyNotes) and not sheet.notes.mentions(NO_HINTS_NOTE):
+        return False
+    return any(NO_HINTS_NOTE in note for note in sheet.notes.values())
+
 
 Twins = dict[str, list[tuple[int, str, str]]]  # shape -> (position, quantity, note), in order
 

@@ -82,8 +82,9 @@ def stale_cache_warning(path: Path, sheet: Sheet, cells: Sequence[CellResult]) -
     if not differ:
         return None
     listed = "; ".join(differ[:5]) + ("; ..." if len(differ) > 5 else "")
+    showing = "1 cell shows" if len(differ) == 1 else f"{len(differ)} cells show"
     return (
-        f"Warning: the values saved in {shown(path)} are stale: {len(differ)} cell(s) show other "
+        f"Warning: the values saved in {shown(path)} are stale: {showing} other "
         f"numbers than their formulas compute ({listed}). The verdicts above use the formulas; "
         "recalculate and save the file so that it shows them too."
     )

@@ -53,6 +53,7 @@ def verify_workbook(
     seed: int | None = None,
     limits: Limits | None = None,
     sheet: str | None = None,
+    hints: bool | None = None,
 ) -> Report:
     """Verify the workbook at ``path``; ``layout`` defaults to whichever template it matches.
 
@@ -64,6 +65,8 @@ def verify_workbook(
     (``seed`` picks them; defaults in ``sheetgen.check.diagnose``; 0 skips that check).
     The file is vetted first (``sheetgen.workbook.safety``: size, zip and XML bombs, macros and
     links never loaded) within ``limits`` (default: ``safety.configured_limits()``).
+    Explanations carry the formula's hint unless ``hints`` is False or, by default, the
+    workbook is a hand-out built without hints.
     """
     checked = read_checked(Path(path), limits or configured_limits())
     book = checked.book
@@ -85,6 +88,7 @@ def verify_workbook(
         path=Path(path),
         variants=variants,
         seed=seed,
+        hints=hints,
     )
     cells = named_constants(found.cells, lay, judged.parameters, ev, ws.title)
     return replace(judged, cells=cells, warnings=found.warnings, choice=choice, blanks=found.blanks)

@@ -175,6 +175,10 @@ TODO_NOTE = "To do:"
 """How the note on each blank of an exercise begins: the mark that survives applications which
 drop the defined names (a sheet copied to a new workbook, ExcelJS, Apple Numbers)."""
 
+NO_HINTS_NOTE = "Hints are off for this hand-out."
+"""A line of the note on an exercise's title cell when it was built without hints: ``verify``
+then explains wrong cells without the formula's hint (notes travel with their cells)."""
+
 
 def file_name(spec: str) -> str:
     """The file a layout is written to by default: the template's name, made safe for a file

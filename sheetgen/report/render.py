@@ -53,7 +53,8 @@ def summary(report: Report) -> str:
     parts = [f"{right} of {total} {what} right"]
     if attention:
         roots = [c.cell for c in report.roots]
-        parts.append(f"{len(attention)} need attention: {_names(attention)}")
+        needs = "needs" if len(attention) == 1 else "need"
+        parts.append(f"{len(attention)} {needs} attention: {_names(attention)}")
         if roots and len(roots) < len(attention):
             parts.append(f"fix first: {_names(roots)}")
     if todo:
@@ -96,6 +97,8 @@ def to_text(report: Report, *, only_wrong: bool = False) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
     lines = [f"{report.path}: layout {report.layout}, sheet {report.sheet!r}"]
     lines += [report.choice, ""] if report.choice else [""]
+    if len(rows) == 1:  # --only-wrong and nothing wrong: no table, not an empty header
+        rows = []
     for i, r in enumerate(rows):
         lines.append(
             "  ".join(

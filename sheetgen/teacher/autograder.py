@@ -16,6 +16,7 @@ unreadable or hostile one, scores 0 and says why in one sentence. The root is
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -31,6 +32,9 @@ from ..writer.files import write_atomically
 
 ROOT_ENV = "SHEETGEN_AUTOGRADER_ROOT"
 SOURCE_DIR = "sheetgen-src"
+KEYS_DIR = "keys"
+"""Where ``autograder --keys`` ships the class key and the manifest of hand-outs (Gradescope
+shows learners their results, never the autograder's source)."""
 TEMPLATES = "sheetgen.templates"  # shipped from templates/, as in sheetgen's own pyproject.toml
 
 RUN_AUTOGRADER = """#!/usr/bin/env bash
@@ -38,7 +42,11 @@ RUN_AUTOGRADER = """#!/usr/bin/env bash
 # results.json behind, even when the checker itself cannot start.
 set -u
 ROOT="${SHEETGEN_AUTOGRADER_ROOT:-/autograder}"
-PYTHON="${SHEETGEN_PYTHON:-python3}"
+if [ -z "${SHEETGEN_PYTHON:-}" ] && [ -x "$ROOT/source/venv/bin/python" ]; then
+  PYTHON="$ROOT/source/venv/bin/python"  # where setup.sh installed sheetgen
+else
+  PYTHON="${SHEETGEN_PYTHON:-python3}"
+fi
 mkdir -p "$ROOT/results"
 rm -f "$ROOT/results/results.json"
 cd "$ROOT"
@@ -52,24 +60,64 @@ exit 0
 """
 
 SETUP_SH = """#!/usr/bin/env bash
-# Gradescope runs this once when it builds the autograder image: install sheetgen from the
-# source shipped in this zip (its dependencies come from PyPI).
+# Gradescope runs this once, as root, when it builds the autograder image (its base images are
+# Ubuntu 22.04, whose python3 is 3.10, and Ubuntu 24.04, whose python3 is 3.12). sheetgen needs
+# Python 3.11 or newer: the newest one on the image is used, else Python 3.11 is installed from
+# the deadsnakes PPA (python3.11 and python3.11-venv). sheetgen is installed from the source
+# shipped in this zip into its own virtual environment (dependencies from PyPI), which
+# run_autograder uses. Every step says what it did.
 set -euo pipefail
-if ! command -v python3 >/dev/null 2>&1 || ! python3 -m pip --version >/dev/null 2>&1; then
+HERE="$(cd "$(dirname "$0")" && pwd)"
+VENV="$HERE/venv"
+say() { echo "sheetgen setup: $*"; }
+export DEBIAN_FRONTEND=noninteractive
+PY=""
+for candidate in python3.13 python3.12 python3.11 python3; do
+  if command -v "$candidate" >/dev/null 2>&1 \\
+      && "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+    PY="$(command -v "$candidate")"
+    break
+  fi
+done
+if [ -z "$PY" ]; then
+  HAVE="$(python3 --version 2>&1 || echo 'no python3')"
+  say "the image has $HAVE; sheetgen needs 3.11 or newer: installing Python 3.11 (deadsnakes PPA)"
   apt-get update -q
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3 python3-pip
+  apt-get install -y -q software-properties-common
+  add-apt-repository -y ppa:deadsnakes/ppa
+  apt-get update -q
+  apt-get install -y -q python3.11 python3.11-venv
+  PY="$(command -v python3.11)"
 fi
-SRC="$(cd "$(dirname "$0")" && pwd)/%(source)s"
-python3 -m pip install --no-cache-dir "$SRC" \\
-  || python3 -m pip install --no-cache-dir --break-system-packages "$SRC"
-python3 -m sheetgen --version
+VERSION="$("$PY" -c 'import sys; print("%%d.%%d" %% sys.version_info[:2])')"
+say "using Python $VERSION at $PY"
+if ! "$PY" -m venv "$VENV" >/dev/null 2>&1; then
+  say "installing python$VERSION-venv (the image's Python has no venv module)"
+  apt-get update -q
+  apt-get install -y -q "python$VERSION-venv"
+  rm -rf "$VENV"
+  "$PY" -m venv "$VENV"
+fi
+"$VENV/bin/python" -m pip install -q --no-cache-dir --upgrade pip
+"$VENV/bin/python" -m pip install -q --no-cache-dir "$HERE/%(source)s"
+say "installed $("$VENV/bin/python" -m sheetgen --version) into $VENV"
 """
 
 _VALID_VISIBILITY = ("hidden", "after_due_date", "after_published", "visible")
 
 
-def write_bundle(out: Path | str, layout: str | None = None, *, force: bool = False) -> Path:
-    """Write the autograder zip (``setup.sh``, ``run_autograder``, sheetgen's source)."""
+def write_bundle(
+    out: Path | str,
+    layout: str | None = None,
+    *,
+    force: bool = False,
+    keys: Path | str | None = None,
+    hints: bool = False,
+) -> Path:
+    """Write the autograder zip (``setup.sh``, ``run_autograder``, sheetgen's source) and,
+    with ``keys`` (a roster build's keys folder), the class key and manifest that score each
+    learner on their own hand-out. ``hints`` gives every learner the formula hints, even on a
+    hand-out built without them."""
     target = Path(out)
     if target.suffix.lower() != ".zip":
         raise UsageError(f"{target.name}: Gradescope wants the autograder as a .zip file.")
@@ -78,7 +126,13 @@ def write_bundle(out: Path | str, layout: str | None = None, *, force: bool = Fa
 
         resolve_layout(layout)  # a bad --layout is refused before anything is written
     files = _source_files()
+    if keys is not None:
+        from .provenance import KEY_FILE, MANIFEST_FILE, read_manifest
+
+        read_manifest(keys)  # a keys folder that cannot be read: refused before writing
+        files += [(f"{KEYS_DIR}/{n}", Path(keys) / n) for n in (KEY_FILE, MANIFEST_FILE)]
     quoted = f"--layout {_shell_quote(layout)}" if layout else ""
+    quoted += " --hints" if hints else ""
 
     def write(tmp: Path) -> None:
         with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
@@ -87,7 +141,7 @@ def write_bundle(out: Path | str, layout: str | None = None, *, force: bool = Fa
             _add(z, "run_autograder", run, executable=True)
             _add(z, f"{SOURCE_DIR}/pyproject.toml", _pyproject())
             for name, path in files:
-                z.write(path, f"{SOURCE_DIR}/{name}")
+                z.write(path, name if name.startswith(f"{KEYS_DIR}/") else f"{SOURCE_DIR}/{name}")
 
     return write_atomically(target, write, force=force)
 
@@ -161,43 +215,131 @@ def _pyproject() -> str:
 # What run_autograder runs
 
 
-def results_for(submission: Path, layout: str | None = None) -> dict[str, Any]:
-    """The ``results.json`` document for the files in ``submission`` (never raises)."""
-    from .grade import gather
+def results_for(
+    submission: Path, layout: str | None = None, *, hints: bool | None = None
+) -> dict[str, Any]:
+    """The ``results.json`` document for the files in ``submission`` (never raises).
+    ``hints`` overrides a no-hints hand-out's choice (the bundle's ``--hints``).
+
+    The workbook graded is the one that carries a hand-out's record, else the first that
+    holds a layout sheetgen checks; junk, lock files and other workbooks are listed, not
+    graded. It is scored on its hand-out's cells (``sheetgen.teacher.handouts``: the file's
+    record, else the layout's default blanks), and what is not the learner's own goes to a
+    hidden test only the teacher sees.
+    """
+    from .gather import gather
 
     start = time.perf_counter()
     gathered = gather([submission]) if submission.is_dir() else None
     files = list(gathered.files) if gathered else []
+    ignored = [Path(f).name for f, _ in (gathered.skipped if gathered else ())]
     if not files:
-        handed = ", ".join(Path(f).name for f, _ in (gathered.skipped if gathered else ()))
-        extra = f" (you handed in: {handed})" if handed else ""
+        extra = f" (you handed in: {', '.join(ignored)})" if ignored else ""
         return _document(
             0.0,
             f"No workbook (.xlsx, .xlsm or .ods) was found in your submission{extra}.",
             [],
             start,
         )
-    chosen, others = files[0], files[1:]
+    chosen, report, problem = _choose(files, layout, hints)
+    others = [p.name for p in files if p != chosen] + ignored
     note = (
-        f"Graded {chosen.name}; also handed in, not graded: "
-        f"{', '.join(p.name for p in others)}.\n\n"
+        f"Graded {chosen.name}; also handed in, not graded: {', '.join(others)}.\n\n"
         if others
         else ""
     )
-    try:
-        from ..check.verify import verify_workbook
-        from ..report.render import to_text
+    if report is None:
+        return _document(0.0, f"{note}{chosen.name} could not be checked: {problem}", [], start)
+    from ..report.render import to_text
 
-        report = verify_workbook(chosen, layout)
-    except SheetgenError as exc:
-        return _document(0.0, f"{note}{chosen.name} could not be checked: {exc}", [], start)
-    except Exception as exc:  # a bug of ours: the learner still gets a result, and the reason
-        reason = f"internal error ({type(exc).__name__}: {exc})"
-        return _document(0.0, f"{note}{chosen.name} could not be checked: {reason}", [], start)
+    report, flags = _own_hand_out(chosen, report, submission.parent)
     tests = group_tests(report)
     score = sum(t["score"] for t in tests)
     feedback = to_text(report, only_wrong=True).replace(str(chosen), chosen.name)
+    if flags:
+        tests.append(
+            {
+                "name": "Hand-out check (seen by the teacher only)",
+                "score": 0.0,
+                "max_score": 0.0,
+                "status": "failed",
+                "output": "\n".join(f"Flag: {f}." for f in flags),
+                "visibility": "hidden",
+            }
+        )
     return _document(score, note + feedback, tests, start)
+
+
+def _choose(
+    files: Sequence[Path], layout: str | None, hints: bool | None = None
+) -> tuple[Path, Any, str]:
+    """The file to grade, its report (or None) and why it could not be checked."""
+    from ..check.verify import verify_workbook
+    from .provenance import read_found
+
+    signed = [f for f in files if read_found(f).any]
+    first: tuple[Path, Any, str] | None = None
+    for f in [*signed, *(f for f in files if f not in signed)]:
+        try:
+            return f, verify_workbook(f, layout, hints=hints), ""
+        except SheetgenError as exc:
+            problem = str(exc).replace(str(f), f.name)
+        except Exception as exc:  # a bug of ours: the learner still gets a result, and why
+            problem = f"internal error ({type(exc).__name__}: {exc})"
+        first = first or (f, None, problem)
+    assert first is not None
+    return first
+
+
+def _own_hand_out(path: Path, report: Any, root: Path) -> tuple[Any, list[str]]:
+    """``report`` scored on its hand-out's cells, and the flags for the teacher: with the keys
+    folder shipped in the bundle (``autograder --keys``), the learner's hand-out; else the one
+    the file records (a complete sheet without a record is then scored on every cell)."""
+    from .handouts import Handout, check_handouts
+    from .provenance import read_found, read_manifest
+    from .scoring import Graded
+
+    found = read_found(path)
+    ids, name = _submitter(root)
+    decoded = [r for r in found.decoded() if r.learner_id]
+    recorded = decoded[0] if decoded else None
+    if recorded is not None and (not ids or recorded.learner_id in ids):
+        learner_id, name = recorded.learner_id, name or recorded.name
+    else:  # Gradescope's student id (or e-mail) for a file that is not their hand-out
+        learner_id = ids[0] if ids else ""
+    manifest = None
+    with contextlib.suppress(SheetgenError):
+        keys = root / "source" / KEYS_DIR
+        manifest = read_manifest(keys) if keys.is_dir() else None
+    fallback = None
+    if manifest is not None and manifest.learners:
+        first = manifest.learners[0].record
+        fallback = Handout(first.blanks, {}, first.layout, "the class's hand-outs")
+        known = [i for i in ids if i in manifest.by_id]
+        if known and (recorded is None or recorded.learner_id not in manifest.by_id):
+            learner_id = known[0]
+    graded = Graded(
+        str(path),
+        report,
+        recorded=found.properties,
+        name=name,
+        learner_id=learner_id,
+        found=found,
+    )
+    (checked,) = check_handouts([graded], manifest, fallback=fallback)
+    return checked.report, list(checked.flags)
+
+
+def _submitter(root: Path) -> tuple[list[str], str]:
+    """Who submitted, from Gradescope's ``submission_metadata.json``: their student id
+    (``sid``) and e-mail address, either of which a roster may use as the id, and name."""
+    try:
+        doc = json.loads((root / "submission_metadata.json").read_text(encoding="utf-8"))
+        user = doc["users"][0]
+        ids = [str(user[k]) for k in ("sid", "email") if user.get(k)]
+        return ids, str(user.get("name") or "")
+    except (OSError, ValueError, KeyError, IndexError, TypeError, AttributeError):
+        return [], ""
 
 
 def group_tests(report: Any) -> list[dict[str, Any]]:
@@ -269,11 +411,11 @@ def _document(
     }
 
 
-def run(root: Path, layout: str | None = None) -> Path:
+def run(root: Path, layout: str | None = None, *, hints: bool | None = None) -> Path:
     """Grade ``root/submission`` into ``root/results/results.json``."""
     results = root / "results"
     results.mkdir(parents=True, exist_ok=True)
-    doc = results_for(root / "submission", layout)
+    doc = results_for(root / "submission", layout, hints=hints)
     target = results / "results.json"
     text = json.dumps(doc, indent=2, ensure_ascii=False)
 
@@ -365,9 +507,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m sheetgen.teacher.autograder")
     parser.add_argument("--root", type=Path, default=None)
     parser.add_argument("--layout", default=None)
+    parser.add_argument("--hints", action="store_true")
     args = parser.parse_args(argv)
     root = args.root or Path(os.environ.get(ROOT_ENV, "/autograder"))
-    run(root, args.layout)
+    run(root, args.layout, hints=True if args.hints else None)
     return 0
 
 

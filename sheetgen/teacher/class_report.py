@@ -22,7 +22,7 @@ import json
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from openpyxl.utils.cell import (
     column_index_from_string,
@@ -36,9 +36,29 @@ from ..layouts.layout import Layout
 from ..maths.neuron import describe
 from ..report.render import review_note
 from .cells import class_cell
+from .scoring import Graded
 
-if TYPE_CHECKING:
-    from .grade import ClassReport, Graded
+
+class ClassReport(Protocol):
+    """What the page is drawn from: ``sheetgen.teacher.results.ClassReport``, named here by
+    what it offers so that the class's results can render this page without a cycle."""
+
+    @property
+    def graded(self) -> tuple[Graded, ...]: ...
+
+    @property
+    def skipped(self) -> tuple[tuple[str, str], ...]: ...
+
+    @property
+    def missing(self) -> Sequence[Any]: ...  # learners of the roster with no file (id, name)
+
+    @property
+    def unmatched(self) -> tuple[Graded, ...]: ...
+
+    def rows(self) -> list[dict[str, Any]]: ...
+
+    def summary(self) -> dict[str, Any]: ...
+
 
 MAX_HEAT_CELLS = 1200
 """A training run of thousands of cells is drawn up to this many cells (its first rows): every
@@ -93,7 +113,7 @@ def render_html(result: ClassReport) -> str:
         "<h1>Class report</h1>",
         _overview(summary),
         "<h2>Scores</h2>",
-        _histogram([r["score"] for r in rows if r["status"] != "unreadable"]),
+        _histogram([r["score"] for r in rows if r["status"] not in ("unreadable", "missing")]),
         "<h2>Most common root causes</h2>",
         _common_roots(result),
         "<h2>Where the class went wrong</h2>",
@@ -104,7 +124,9 @@ def render_html(result: ClassReport) -> str:
         ),
         _heat_data(wrong, todo, n),
         "<h2>Learners</h2>",
-        *(_learner(g, r) for g, r in zip(result.graded, rows, strict=True)),
+        *(_learner(g, r) for g, r in zip(result.graded, rows, strict=False)),
+        _missing(result.missing),
+        _unmatched(result.unmatched),
         _skipped(result.skipped),
         _SCRIPT,
         "</body></html>",
@@ -151,6 +173,7 @@ def _overview(summary: Mapping[str, Any]) -> str:
         ("unfinished", summary["to do"]),
         ("unreadable", summary["unreadable"]),
         ("flagged", summary["flagged"]),
+        ("handed in nothing", summary.get("missing", 0)),
         ("mean score", "n/a" if mean is None else f"{mean:.0f}%"),
     ]
     body = "".join(f'<div class="card"><b>{v}</b>{html.escape(k)}</div>' for k, v in cards)
@@ -387,6 +410,28 @@ def _learner(g: Graded, row: Mapping[str, Any]) -> str:
             lines.append("<p class=ok>Every cell is right.</p>")
     lines.append("</section>")
     return "\n".join(lines)
+
+
+def _missing(missing: Sequence[Any]) -> str:
+    if not missing:
+        return ""
+    items = "".join(
+        f'<li class="missing">{html.escape(m.name)} <small>({html.escape(m.id)})</small></li>'
+        for m in missing
+    )
+    return f"<h2>Handed in nothing</h2><ul>{items}</ul>"
+
+
+def _unmatched(unmatched: Sequence[Graded]) -> str:
+    if not unmatched:
+        return ""
+    items = "".join(
+        f"<li>{html.escape(g.path)}: "
+        f"{html.escape('unreadable: ' + (g.reason or '') if g.report is None else 'readable')}"
+        "</li>"
+        for g in unmatched
+    )
+    return f"<h2>Files that match no learner of the roster (in no grade book)</h2><ul>{items}</ul>"
 
 
 def _skipped(skipped: Sequence[tuple[str, str]]) -> str:

@@ -9,8 +9,11 @@ learner their own parameters, reproducibly, so answers cannot be copied from a n
 
 from __future__ import annotations
 
+import contextlib
+import os
 import random
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from openpyxl.comments import Comment
@@ -21,14 +24,27 @@ from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.workbook.workbook import Workbook
 
 from .. import a1
-from ..errors import UsageError
+from ..errors import UsageError, shown
 from ..layouts.families import resolve_layout
-from ..layouts.layout import TODO_NAME, TODO_NOTE, Layout
+from ..layouts.layout import NO_HINTS_NOTE, TODO_NAME, TODO_NOTE, Layout
 from ..maths.neuron import describe, round_significant
 from ..workbook.book import text_formula
 from ..writer.build import build_workbook, parameters
 from ..writer.cached_values import save_with_cached_values
 from ..writer.files import write_atomically
+from .provenance import (
+    CODES_FILE,
+    KEY_FILE,
+    MANIFEST_FILE,
+    PROPERTY_SIGNATURE,
+    SIGNATURE_NAME,
+    Expected,
+    Record,
+    class_key,
+    codes_csv,
+    learner_code,
+    write_manifest,
+)
 from .roster import Learner, identity_properties, read_roster
 
 """The defined name under which an exercise records its blanks (``"E3,B3,C3"``)."""
@@ -125,11 +141,14 @@ def exercise_workbook(
     *,
     hints: bool = True,
     properties: Mapping[str, str] | None = None,
+    signed: Signed | None = None,
 ) -> Workbook:
     """The layout's workbook with ``blanks`` emptied, marked, hinted and recorded.
 
-    Without ``hints`` a blank's note says what the cell means, not how to compute it.
-    ``properties`` are recorded as document custom properties (who the hand-out is for).
+    Without ``hints`` a blank's note says what the cell means, not how to compute it, and the
+    title cell's note says hints are off (``verify`` then gives none). ``properties`` are
+    recorded as document custom properties (who the hand-out is for); ``signed`` puts the
+    signed record on the title cell (``sheetgen.teacher.provenance``).
     """
     wb = build_workbook(layout, params)
     for name, value in (properties or {}).items():
@@ -147,7 +166,52 @@ def exercise_workbook(
         cell.comment = Comment(f"{TODO_NOTE} {hint}", "sheetgen", width=260, height=70)
     todo_text = text_formula(a1.compact(todo))
     wb.defined_names[TODO_NAME] = DefinedName(TODO_NAME, attr_text=todo_text)
+    lines = [signed.greeting] if signed else []
+    if not hints:
+        lines.append(NO_HINTS_NOTE)
+    if signed:
+        lines.append(signed.text)
+    if lines:
+        sign_workbook(wb, layout, lines, signed.signature if signed else None)
     return wb
+
+
+@dataclass(frozen=True)
+class Signed:
+    """What a signed file carries: a line for people, the record, and its signature."""
+
+    greeting: str
+    text: str
+    signature: str
+
+
+def sign_workbook(
+    wb: Workbook, layout: Layout, lines: Iterable[str], signature: str | None
+) -> None:
+    """Put ``lines`` in the title cell's note and, with ``signature``, the named range and the
+    custom property that carry it (see ``sheetgen.teacher.provenance``)."""
+    ws = wb[layout.sheet]
+    at = title_cell(layout)
+    text = "\n".join(lines)
+    ws[at].comment = Comment(text, "sheetgen", width=320, height=110)
+    if signature is None:
+        return
+    name = SIGNATURE_NAME + signature
+    col, row = coordinate_from_string(at)
+    sheet = layout.sheet.replace("'", "''")
+    target = f"'{sheet}'!${col}${row}"
+    wb.defined_names[name] = DefinedName(name, attr_text=target)
+    wb.custom_doc_props.append(StringProperty(name=PROPERTY_SIGNATURE, value=signature))
+
+
+def title_cell(layout: Layout) -> str:
+    """Where a signed file's record lives: the layout's first label (its title), which no
+    learner has to edit."""
+    checked = {c.at for c in layout.checked} | {c.at for c in layout.inputs}
+    for spec in layout.labels:
+        if spec.at not in checked:
+            return spec.at
+    return "A1"
 
 
 def build_exercise(
@@ -203,42 +267,139 @@ def build_class(
     force: bool = False,
     **overrides: float | None,
 ) -> list[tuple[Learner, Path, Path]]:
-    """One hand-out per learner of ``roster`` in ``out_dir``, and one answer key each.
+    """One signed hand-out per learner of ``roster`` in ``out_dir``, and one answer key each.
 
     Keys go to ``keys_dir`` (default: ``out_dir`` with ``-keys`` appended, beside it, so that
-    the hand-out folder can be handed out whole). Every file name is checked before anything
-    is written, so a refused run leaves nothing half done.
-    """
-    from ..writer.build import build
+    the hand-out folder can be handed out whole), with the class key (``class.key``, made once
+    and reused), the learners' codes (``codes.csv``) and the manifest of every hand-out
+    (``hand-outs.json``) that ``grade --keys`` checks files against.
 
+    All or nothing: every workbook is made in memory and every target checked before the
+    first file is written, and a failure while writing removes what this run wrote.
+    """
     learners = read_roster(roster)
     lay = resolve_layout(layout) if isinstance(layout, str) else layout
     out = Path(out_dir)
     keys = Path(keys_dir) if keys_dir is not None else out.with_name(out.name + "-keys")
     if (out.exists() and not out.is_dir()) or out.suffix.lower() in (".xlsx", ".xlsm", ".ods"):
         raise UsageError(f"{out} is a file name; --roster writes a folder of hand-outs (-o DIR).")
-    select_blanks(lay, blanks)  # a bad --blank is refused before any file is written
+    if keys.exists() and not keys.is_dir():
+        raise UsageError(f"{keys} is a file, not a folder for the answer keys.")
+    if keys.resolve() == out.resolve() or out.resolve() in keys.resolve().parents:
+        raise UsageError(
+            f"The keys folder {keys} must not be in the hand-out folder {out}: it holds the "
+            "answer keys and the class's secret key."
+        )
+    picked = select_blanks(lay, blanks)  # a bad --blank is refused before any file is written
     plan = [(p, out / f"{p.file_stem}.xlsx", keys / f"{p.file_stem}-key.xlsx") for p in learners]
-    stems = [hand.name for _, hand, _ in plan]
+    stems = [hand.name.casefold() for _, hand, _ in plan]
     if len(set(stems)) != len(stems):
         raise UsageError("Two learners of the roster would get the same file name.")
+    outputs = [t for _, hand, key in plan for t in (hand, key)]
+    outputs += [keys / CODES_FILE, keys / MANIFEST_FILE]
     if not force:
-        for _, hand, key in plan:
-            for target in (hand, key):
-                if target.exists():
-                    raise UsageError(f"{target} already exists; pass --force to overwrite it.")
-    done = []
-    for learner, hand, key in plan:
-        build_exercise(
-            hand,
-            lay,
-            blanks=blanks,
-            seed=learner.seed,
-            force=force,
-            hints=hints,
-            learner=learner,
-            **overrides,
+        for target in outputs:
+            if target.exists() or target.is_symlink():
+                raise UsageError(f"{target} already exists; pass --force to overwrite it.")
+    for folder in (out, keys):
+        _check_writable(folder)
+    key_file = keys / KEY_FILE
+    new_key = not key_file.exists()
+    secret = class_key(keys, create=True)
+    quantities = {c.at: c.quantity or c.at for c in lay.checked}
+    files: list[tuple[Path, Callable[[Path], None]]] = []
+    expected: list[Expected] = []
+    for learner in learners:
+        params = parameters(lay, seeded_parameters(lay, learner.seed, overrides))
+        code = learner_code(secret, learner.id)
+        record = Record(
+            "hand-out",
+            learner.id,
+            learner.name,
+            lay.spec or lay.name,
+            learner.seed,
+            tuple(quantities[at] for at in picked),
+            {k: float(v) for k, v in params.items()},
+            hints,
         )
-        build(key, lay, force=force, **seeded_parameters(lay, learner.seed, overrides))
-        done.append((learner, hand, key))
-    return done
+        key_record = replace(record, kind="key")
+        greeting = f"Hand-out of {learner.name} (id {learner.id}). Your code: {code}."
+        signed = Signed(greeting, record.encoded(secret), record.signature(secret))
+        wb = exercise_workbook(
+            lay,
+            params,
+            picked,
+            hints=hints,
+            properties=identity_properties(learner, learner.seed),
+            signed=signed,
+        )
+        key_wb = build_workbook(lay, params)
+        sign_workbook(
+            key_wb,
+            lay,
+            [f"Answer key of {learner.name} (id {learner.id}).", key_record.encoded(secret)],
+            key_record.signature(secret),
+        )
+        hand, key_path = out / f"{learner.file_stem}.xlsx", keys / f"{learner.file_stem}-key.xlsx"
+        files.append((hand, _saver(wb, lay, params)))
+        files.append((key_path, _saver(key_wb, lay, params)))
+        expected.append(
+            Expected(
+                record, code, record.signature(secret), key_record.signature(secret), hand.name
+            )
+        )
+    texts = {
+        keys / CODES_FILE: codes_csv((e.learner_id, e.record.name, e.code) for e in expected),
+        keys / MANIFEST_FILE: write_manifest(expected, hints=hints),
+    }
+    for path, text in texts.items():
+        files.append((path, _text_writer(text)))
+    if new_key:
+        files.append((key_file, _text_writer(secret.hex() + "\n", mode=0o600)))
+    _write_all(files, [out, keys], force=force)
+    return [(learner, hand, key) for learner, hand, key in plan]
+
+
+def _saver(wb: Workbook, lay: Layout, params: Mapping[str, float]) -> Callable[[Path], None]:
+    return lambda tmp: save_with_cached_values(wb, tmp, lay, params)
+
+
+def _text_writer(text: str, *, mode: int | None = None) -> Callable[[Path], None]:
+    def write(tmp: Path) -> None:
+        tmp.write_text(text, encoding="utf-8")
+        if mode is not None:  # the class key: its owner's alone
+            tmp.chmod(mode)
+
+    return write
+
+
+def _check_writable(folder: Path) -> None:
+    """Refuse, before anything is written, a folder that cannot be made or written to."""
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise UsageError(f"Cannot write to {shown(folder)}: permission denied.")
+
+
+def _write_all(
+    files: Sequence[tuple[Path, Callable[[Path], None]]], folders: Sequence[Path], *, force: bool
+) -> None:
+    """Write every file, or none: on a failure, what this run wrote is removed again (files it
+    replaced with ``force`` are gone, as ``--force`` asked) and folders it made as well."""
+    made = [f for f in folders if not f.exists()]
+    written: list[Path] = []
+    try:
+        for path, write in files:
+            existed = path.exists()
+            write_atomically(path, write, force=force)
+            if not existed:
+                written.append(path)
+    except BaseException:
+        for path in written:
+            with contextlib.suppress(OSError):
+                path.unlink()
+        for folder in reversed(made):
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise

@@ -9,7 +9,8 @@ Each learner's parameters come from a seed derived from their id (a hash, so it 
 every machine and every run: nobody has a number to remember). A hand-out records the learner
 and the seed as document custom properties, which Excel and LibreOffice keep when they save
 (an .ods keeps them as user-defined properties of its meta.xml); ``recorded_identity`` reads
-them back without trusting the file (sizes are capped, XML parsed with defusedxml).
+them back without trusting the file (sizes are capped, XML parsed with defusedxml). They are
+a convenience, not evidence: the signed record (``sheetgen.teacher.provenance``) is.
 """
 
 from __future__ import annotations
@@ -78,7 +79,11 @@ def seed_for(learner_id: str) -> int:
 
 
 def _slug(text: str) -> str:
-    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    """``text`` in ASCII letters, digits and ``_``: transliterated (Þ -> Th, Ø -> O), never
+    dropped, by the ``anyascii`` library."""
+    from anyascii import anyascii
+
+    plain = anyascii(unicodedata.normalize("NFC", text))
     return re.sub(r"[^A-Za-z0-9]+", "_", plain).strip("_")[:40]
 
 
@@ -162,6 +167,18 @@ def recorded_identity(path: Path | str) -> dict[str, str]:
                     return parse(z.read(member))
     except (zipfile.BadZipFile, OSError, KeyError, ValueError, RuntimeError):
         return {}
+    return {}
+
+
+def properties_of(member: str, data: bytes) -> dict[str, str]:
+    """The sheetgen properties of a package part: ``docProps/custom.xml`` (.xlsx) or
+    ``meta.xml`` (.ods); nothing for any other part."""
+    if len(data) > _MAX_PROPS_BYTES:
+        return {}
+    if member == "docProps/custom.xml":
+        return _custom_xml(data)
+    if member == "meta.xml":
+        return _meta_xml(data)
     return {}
 
 

@@ -75,6 +75,19 @@ def check_output(
     return target
 
 
+def check_writable(path: Path | str) -> None:
+    """Refuse, before any work, an output whose folder cannot be written to (read-only, no
+    permission): a probe file is made there and removed, which answers even for root."""
+    import tempfile
+
+    folder = Path(path).parent
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".sheetgen-probe-"):
+            pass
+    except OSError as exc:
+        raise _refusal(path, exc) from None
+
+
 def _new_temporary(folder: Path) -> Path:
     """An empty file with a short unused name in ``folder``, created with ``0o666 & ~umask``."""
     for _ in range(100):

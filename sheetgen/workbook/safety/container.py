@@ -8,6 +8,7 @@ import re
 import struct
 import zipfile
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Final
 
 from ...errors import InputFileError, UnsafeFileError
@@ -173,6 +174,18 @@ def check_directory(label: str, infos: list[zipfile.ZipInfo], limits: Limits) ->
 
 
 _ODS_MIMETYPE: Final = b"application/vnd.oasis.opendocument."
+
+
+def opendocument(path: Path | str) -> bool:
+    """Whether ``path`` is an OpenDocument spreadsheet by its content (its ``mimetype``
+    member) or its name: what a file is named does not decide what it is."""
+    if Path(path).suffix.lower() in (".ods", ".ots"):
+        return True
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return container_kind(zf, set(zf.namelist())) == "ods"
+    except (OSError, KeyError, zipfile.BadZipFile, RuntimeError, ValueError):
+        return False
 
 
 def container_kind(zf: zipfile.ZipFile, names: set[str]) -> str:

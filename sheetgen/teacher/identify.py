@@ -1,0 +1,131 @@
+"""Whose each submission is, and which submissions are not their own.
+
+A file is named after the roster's learner its path names, or the hand-out it records; copies
+(byte-identical files, one hand-out's parameters under two learners) are flagged, never
+scored differently.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from .roster import LEARNER_ID, LEARNER_NAME, SEED, Learner
+from .scoring import Graded
+
+
+def identify(
+    graded: Sequence[Graded], roots: Sequence[Path], roster: Sequence[Learner] = ()
+) -> list[Graded]:
+    """Name the learner of each file: the roster's learner its folder or file name names, else
+    the learner the hand-out records, else the file name, or the folder when file names repeat
+    (LMS downloads: every learner's file may be called ``neuron.xlsx``).
+
+    Whether it is their own hand-out is ``sheetgen.teacher.handouts``'s to say.
+    """
+    stems = Counter(Path(g.path).stem.casefold() for g in graded)
+    ids = {learner.id: learner for learner in roster}
+    out = []
+    for g in graded:
+        parts = _relative_parts(Path(g.path), roots)
+        by_path = _match_roster(parts, roster)
+        rec = dict(g.recorded)
+        signed = [r.learner_id for r in g.found.decoded() if r.learner_id]
+        rec_id = signed[0] if signed else rec.get(LEARNER_ID, "")
+        if by_path is not None:
+            learner_id, name = by_path.id, by_path.name
+        elif rec_id and (not roster or rec_id in ids):  # else on no roster: listed apart
+            learner_id = rec_id
+            name = ids[rec_id].name if rec_id in ids else rec.get(LEARNER_NAME, rec_id)
+        else:
+            stem = Path(g.path).stem
+            folder = parts[-2] if len(parts) > 1 else ""
+            learner_id, name = "", folder if stems[stem.casefold()] > 1 and folder else stem
+        out.append(replace(g, name=name, learner_id=learner_id))
+    recorded = Counter(g.recorded_id for g in out if g.recorded_id)
+    out = [
+        replace(g, flags=(*g.flags, f"{recorded[g.recorded_id]} files record the same hand-out"))
+        if g.recorded_id and recorded[g.recorded_id] > 1 and g.learner_id == g.recorded_id
+        else g
+        for g in out
+    ]
+    names = Counter(g.name for g in out)
+    return [replace(g, name=_disambiguated(g, roots)) if names[g.name] > 1 else g for g in out]
+
+
+def _disambiguated(g: Graded, roots: Sequence[Path]) -> str:
+    parts = _relative_parts(Path(g.path), roots)
+    where = "/".join(parts[-2:-1]) or Path(g.path).name
+    return f"{g.name} ({where})"
+
+
+def _relative_parts(path: Path, roots: Sequence[Path]) -> tuple[str, ...]:
+    for root in roots:
+        try:
+            return path.resolve().relative_to(root.resolve()).parts
+        except ValueError:
+            continue
+    return path.parts[-2:]
+
+
+def _match_roster(parts: Sequence[str], roster: Sequence[Learner]) -> Learner | None:
+    """The roster learner a path names: an id as a whole token, or a full name (accents and
+    case aside), the longest match winning."""
+    if not roster:
+        return None
+    tokens = [_fold(p) for p in parts]
+    words = {w for t in tokens for w in re.split(r"[^0-9a-z@.]+", t) if w}
+    best: tuple[int, Learner] | None = None
+    for learner in roster:
+        hit = 0
+        if _fold(learner.id) in words or any(_fold(learner.id) == t for t in tokens):
+            hit = len(learner.id) + 1000
+        else:
+            name = re.sub(r"[^0-9a-z]+", " ", _fold(learner.name)).strip()
+            spaced = [f" {re.sub(r'[^0-9a-z]+', ' ', t).strip()} " for t in tokens]
+            if name and any(f" {name} " in t for t in spaced):  # whole words only
+                hit = len(name)
+        if hit and (best is None or hit > best[0]):
+            best = (hit, learner)
+    return best[1] if best else None
+
+
+def _fold(text: str) -> str:
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return plain.casefold().strip()
+
+
+def flag_copies(graded: Sequence[Graded]) -> list[Graded]:
+    """Flag byte-identical submissions, and submissions sharing one seeded hand-out's
+    parameters under different learners (a copy of someone else's hand-out)."""
+    flags: dict[int, list[str]] = {i: list(g.flags) for i, g in enumerate(graded)}
+    same_bytes: dict[str, list[int]] = {}
+    same_params: dict[tuple[Any, ...], list[int]] = {}
+    for i, g in enumerate(graded):
+        if g.report is None:
+            continue
+        if g.digest:
+            same_bytes.setdefault(g.digest, []).append(i)
+        if dict(g.recorded).get(SEED) is not None:
+            key = (
+                g.report.layout,
+                tuple(sorted((k, repr(v)) for k, v in g.report.parameters.items())),
+            )
+            same_params.setdefault(key, []).append(i)
+    for group in same_bytes.values():
+        if len(group) > 1:
+            for i in group:
+                others = ", ".join(graded[j].learner for j in group if j != i)
+                flags[i].append(f"byte-identical to the submission of {others}")
+    for group in same_params.values():
+        who = {graded[i].learner_id or graded[i].learner for i in group}
+        if len(group) > 1 and len(who) > 1:
+            for i in group:
+                others = ", ".join(graded[j].learner for j in group if j != i)
+                flags[i].append(f"the same hand-out parameters as {others}")
+    return [replace(g, flags=tuple(flags[i])) for i, g in enumerate(graded)]
