@@ -211,7 +211,7 @@ def title_cell(layout: Layout) -> str:
     for spec in layout.labels:
         if spec.at not in checked:
             return spec.at
-    return "A1"
+    return a1.name(1, 1)  # the first cell: every layout has one
 
 
 def build_exercise(
