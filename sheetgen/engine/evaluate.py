@@ -336,7 +336,10 @@ class Evaluator:
         if compiled.problem is not None or compiled.function is None:
             self.problems[ref] = compiled.problem or Problem("syntax", "could not be compiled")
             return CellError("#NAME?")
-        args: list[Any] = []
+        args = self._plain_arguments(ref, compiled.inputs)
+        if args is not None:
+            return self._call(ref, compiled.function, args)
+        args = []
         for name in compiled.inputs:
             resolved = self._resolve(ref[0], name)
             if isinstance(resolved, Problem):
@@ -352,8 +355,27 @@ class Evaluator:
                 )
                 return CellError("#CIRC!")
             args.append(self._argument(name, resolved))
+        return self._call(ref, compiled.function, args)
+
+    def _plain_arguments(self, ref: Ref, inputs: Sequence[str]) -> list[Any] | None:
+        """The arguments of a formula whose inputs are all single cells that resolved (the
+        usual case), read straight from the cells :meth:`dependencies` found; None otherwise,
+        for :meth:`_compute`'s general path (ranges, names of ranges, problems, cycles)."""
+        deps = self._deps.get(ref)
+        if deps is None or len(deps) != len(inputs) or self.problems or ":" in "".join(inputs):
+            return None
+        values = self.values
+        args: list[Any] = [values[d] for d in deps]
+        for i, value in enumerate(args):
+            if type(value) is not float:  # most arguments: a number, as it is
+                import schedula as sh
+
+                args[i] = _to_engine(value, sh.EMPTY)
+        return args
+
+    def _call(self, ref: Ref, function: Callable[..., Any], args: Sequence[Any]) -> Value:
         try:
-            result = compiled.function(*args)
+            result = function(*args)
         except Exception as exc:
             self.problems[ref] = Problem(
                 "unsupported", f"could not be evaluated by the engine ({exc})"

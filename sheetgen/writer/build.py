@@ -17,7 +17,7 @@ from ..errors import UsageError
 from ..layouts.families import resolve_layout
 from ..layouts.layout import SPEC_NAME, Layout
 from ..workbook.book import text_formula
-from .cached_values import save_with_cached_values
+from .cached_values import model_values, save_with_cached_values
 from .charts import add_chart
 from .files import write_atomically
 
@@ -61,10 +61,8 @@ def _refuse_overflow(layout: Layout, values: Mapping[str, float]) -> None:
     in one sentence: such a sheet could never verify, and teaches nothing. A number past
     1.8e308 (``1e200 * 1e200``) overflows; so does a sigmoid's ``EXP(-net)`` for a net below
     -709.78, though Python's sigmoid stays finite there."""
-    from ..layouts.families import model_for
-
     sigmoid = layout.settings.get("activation") == "sigmoid"
-    computed = model_for(layout.settings)(values, layout.settings).values
+    computed = model_values(layout, values)
     for quantity, value in computed.items():
         if not math.isfinite(value):
             raise UsageError(

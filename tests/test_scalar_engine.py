@@ -1,0 +1,60 @@
+"""The plain-number shortcut of the engine's arithmetic gives the engine's own answers."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import random
+from typing import Any
+
+import pytest
+
+from sheetgen.engine.scalar import fast
+
+SYMBOLS = ["+", "-", "*", "/", "^"]
+EDGES: list[Any] = [0.0, -0.0, 1, 2, -3, 0.5, -2.5, 1e308, -1e308, 5e-324, 1e-300, 710.0, True]
+
+
+def _engine(symbol: str) -> Any:
+    from formulas.functions.operators import OPERATORS
+
+    return OPERATORS[symbol]
+
+
+def _plain(result: Any) -> Any:
+    """A result as a comparable Python value: the engine's 0-d array unwrapped."""
+    import numpy as np
+
+    if isinstance(result, np.ndarray):
+        result = result.tolist()
+    return result
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        return a == b and math.copysign(1.0, a) == math.copysign(1.0, b)
+    return type(a) is type(b) and repr(a) == repr(b)
+
+
+@pytest.mark.parametrize("symbol", SYMBOLS)
+def test_shortcut_agrees_with_the_engine(symbol: str) -> None:
+    import numpy as np
+
+    engine = _engine(symbol)
+    shortcut = fast(engine)
+    assert shortcut is not engine
+    rng = random.Random(22)
+    randoms = [rng.uniform(-1e3, 1e3) for _ in range(30)] + [rng.uniform(-2, 2) for _ in range(30)]
+    values = EDGES + randoms
+    with np.errstate(all="ignore"):
+        for x, y in itertools.product(values, repeat=2):
+            want, got = _plain(engine(x, y)), _plain(shortcut(x, y))
+            assert _same(got, want), (symbol, x, y, got, want)
+
+
+def test_other_functions_are_left_alone() -> None:
+    from formulas.functions import get_functions
+    from formulas.functions.operators import OPERATORS
+
+    for function in (OPERATORS["U-"], OPERATORS["&"], OPERATORS["<"], get_functions()["TANH"]):
+        assert fast(function) is function
