@@ -199,6 +199,7 @@ def _reclassify(
         and spec.kind == "formula"
         and c.formula is not None
         and spec.formula is not None
+        and c.formula != spec.formula  # the same text reads the same cells: never a number
         and not compile_formula(c.formula).inputs
         and compile_formula(spec.formula).inputs
     ):
@@ -446,7 +447,7 @@ def _fragility(
     """
     # Cells holding plain numbers were judged by verify's policy for typed numbers; here we
     # look for numbers hidden inside formulas that do refer to cells.
-    ok = {c.cell for c in cells if c.ok and c.formula and compile_formula(c.formula).inputs}
+    ok = {c.cell for c in cells if c.ok and c.formula and ev.compiled(c.formula).inputs}
     ok &= suspects(ev, ws.title, layout)
     if not ok or reference_for(layout, params) is None:
         return cells

@@ -166,6 +166,10 @@ class Evaluator:
         self._formulas: dict[Ref, str | None] = {}
         self._resolved: dict[tuple[str, str], list[Ref] | Problem] = {}
         self._deps: dict[Ref, list[Ref]] = {}
+        # Each formula text's compilation, for this book: ``compile_formula``'s cache is
+        # bounded, and a sheet with more distinct formulas than it holds would compile each
+        # again for its dependencies, its value and every what-if.
+        self._compiled: dict[str, Compiled] = {}
 
     def formula(self, ref: Ref) -> str | None:
         if ref in self._formulas:
@@ -213,6 +217,7 @@ class Evaluator:
         """
         child = Evaluator(self.book, {**self.overrides, **overrides})
         child._formulas, child._resolved, child._deps = self._formulas, self._resolved, self._deps
+        child._compiled = self._compiled
         return child
 
     def dependencies(self, ref: Ref) -> list[Ref]:
@@ -222,7 +227,7 @@ class Evaluator:
         text = self.formula(ref)
         deps: list[Ref] = []
         if text is not None:
-            for name in compile_formula(text).inputs:
+            for name in self.compiled(text).inputs:
                 resolved = self._resolve(ref[0], name)
                 if isinstance(resolved, list):
                     deps.extend(resolved)
@@ -331,8 +336,15 @@ class Evaluator:
         text = (own.name(name) if own is not None else None) or self.book.name(name)
         return destination(text) if text is not None else None
 
+    def compiled(self, text: str) -> Compiled:
+        """``compile_formula(text)``, remembered for this book (see ``__init__``)."""
+        found = self._compiled.get(text)
+        if found is None:
+            found = self._compiled[text] = compile_formula(text)
+        return found
+
     def _compute(self, ref: Ref, text: str) -> Value:
-        compiled = compile_formula(text)
+        compiled = self.compiled(text)
         if compiled.problem is not None or compiled.function is None:
             self.problems[ref] = compiled.problem or Problem("syntax", "could not be compiled")
             return CellError("#NAME?")

@@ -91,6 +91,52 @@ def learnable(sizes: Sequence[int]) -> Iterator[tuple[str, int, int]]:
             yield bias(layer, j), layer, j
 
 
+def parse_faux(text: str, sizes: Sequence[int]) -> tuple[str, ...] | None:
+    """Which weights and biases get a faux row: ``all`` (None), ``none``, a number N (a sample
+    of N, see :func:`faux_sample`) or names joined by ``+`` or ``,`` (``w1_1_1+b2_1``),
+    returned in :func:`learnable` order."""
+    names = [name for name, _, _ in learnable(sizes)]
+    text = text.strip()
+    if text == "all":
+        return None
+    if text == "none":
+        return ()
+    if text.isdigit():
+        return faux_sample(sizes, int(text))
+    wanted = [t.strip() for t in text.replace(",", "+").split("+") if t.strip()]
+    known = set(names)
+    unknown = [w for w in wanted if w not in known]
+    if unknown or not wanted:
+        what = repr(unknown[0]) if unknown else repr(text)
+        raise UsageError(
+            f"faux: the {layers_text(sizes)} network has no weight or bias {what}; give all, "
+            f"none, a number, or names such as {names[0]}+{names[-1]}."
+        )
+    chosen = set(wanted)
+    return tuple(n for n in names if n in chosen)
+
+
+def faux_sample(
+    sizes: Sequence[int], count: int, *, ranked: bool = False
+) -> tuple[str, ...] | None:
+    """``count`` of the network's weights and biases (None: all of them), the same on every
+    build and every Python: those whose SHA-256 of ``layers:name`` comes first, in
+    :func:`learnable` order. A hash rather than ``random``, whose sampling may change between
+    Python versions, because ``verify`` regenerates the sample from the recorded spec.
+    ``ranked``: every name instead, in the order a sample takes them."""
+    import hashlib
+
+    names = [name for name, _, _ in learnable(sizes)]
+    if count >= len(names) and not ranked:
+        return None
+    key = layers_text(sizes)
+    order = sorted(names, key=lambda n: hashlib.sha256(f"{key}:{n}".encode()).digest())
+    if ranked:
+        return tuple(order)
+    chosen = set(order[:count])
+    return tuple(n for n in names if n in chosen)
+
+
 def default_parameters(sizes: Sequence[int], tiny: float = 0.0001) -> dict[str, float]:
     """Reproducible starting values from a documented formula, no random generator.
 
