@@ -261,9 +261,11 @@ def cmd_build(args: argparse.Namespace) -> int:
         from .teacher.exercise import seeded_parameters
 
         overrides = seeded_parameters(resolve_layout(spec), args.seed, overrides)
+    from .progress import ticking
     from .writer.build import build_within
 
-    path = build_within(limits, output, spec, force=args.force, **overrides)
+    with ticking(f"Building {shown(output)}", quiet=args.quiet):
+        path = build_within(limits, output, spec, force=args.force, **overrides)
     print(f"Wrote {shown(path)}", file=sys.stderr)
     return 0
 
@@ -285,9 +287,12 @@ def cmd_verify(args: argparse.Namespace) -> int:
         annotated = check_output(args.annotate, force=args.force)
         if annotated.exists() and annotated.resolve() == Path(args.path).resolve():
             raise UsageError("The feedback copy must not overwrite the learner's workbook.")
-    report = verify_workbook(
-        Path(args.path), args.layout, variants=args.variants, sheet=args.sheet, limits=limits
-    )
+    from .progress import ticking
+
+    with ticking(f"Verifying {shown(args.path)}", quiet=args.quiet):
+        report = verify_workbook(
+            Path(args.path), args.layout, variants=args.variants, sheet=args.sheet, limits=limits
+        )
     print(to_json(report) if args.json else to_text(report, only_wrong=args.only_wrong))
     if args.annotate is not None:
         from .report.annotate import annotate
@@ -298,7 +303,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
-    from .teacher.grade import FORMATS, ProgressBar, grade_class
+    from .progress import Counter
+    from .teacher.grade import FORMATS, grade_class
 
     limits = _limits(args)
     if args.output is not None:  # settled before grading starts, not after
@@ -310,7 +316,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
             force=args.force,
             what="reports",
         )
-    bar = ProgressBar(enabled=False if args.no_progress else None)
+    bar = Counter("Grading", quiet=args.quiet or args.no_progress)
     try:
         result = grade_class(
             args.paths,
@@ -367,6 +373,15 @@ def _add_teacher_options(parser: argparse.ArgumentParser) -> None:
         "(default 3; 0 skips)",
     )
     _add_limit_option(parser)
+
+
+def _add_quiet_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="no progress on stderr (shown only on a terminal, for work over a second)",
+    )
 
 
 def _add_limit_option(parser: argparse.ArgumentParser) -> None:
@@ -500,6 +515,7 @@ def make_parser() -> argparse.ArgumentParser:
         help="blanks' notes say what the cell means, not the formula",
     )
     _add_limit_option(p)
+    _add_quiet_option(p)
     p.set_defaults(run=cmd_build)
 
     p = sub.add_parser(
@@ -528,6 +544,7 @@ def make_parser() -> argparse.ArgumentParser:
         "(.xlsx and .xlsm inputs; an .ods is refused: save it as .xlsx first)",
     )
     p.add_argument("--force", action="store_true", help="overwrite OUT if it exists")
+    _add_quiet_option(p)
     p.set_defaults(run=cmd_verify)
 
     p = sub.add_parser(
@@ -576,7 +593,8 @@ def make_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--force", action="store_true", help="overwrite REPORT if it exists")
     p.add_argument("--workers", type=_count(1), metavar="N", help="processes (default: all cores)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    p.add_argument("--no-progress", action="store_true", help="the same as --quiet")
+    _add_quiet_option(p)
     _add_teacher_options(p)
     p.set_defaults(run=cmd_grade)
 
