@@ -18,6 +18,7 @@ from sheetgen.cli import main
 from sheetgen.errors import UsageError
 from sheetgen.layouts.families import resolve_layout
 from sheetgen.layouts.network import network_layout, planned_cells
+from sheetgen.maths import network as network_maths
 from sheetgen.maths.network import Network, affected, default_parameters, learnable, parse_layers
 from sheetgen.workbook.safety import DEFAULT_LIMITS, Limits
 from sheetgen.writer.build import build_within
@@ -48,11 +49,20 @@ def oracle_pass(sizes: list[int], p: dict[str, mpmath.mpf], activation: str) -> 
     return out
 
 
+@pytest.fixture(params=["arrays", "one pass each"])
+def way(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both ways the nudged passes run: as numpy arrays, or pass by pass in plain Python
+    (``ARRAY_WORK`` chooses by size; here it is forced)."""
+    way: str = request.param
+    monkeypatch.setattr(network_maths, "ARRAY_WORK", 0 if way == "arrays" else 10**12)
+    return way
+
+
 @pytest.mark.parametrize(
     ("layers", "activation"),
     [("2-3-1", "tanh"), ("3-4-2", "sigmoid"), ("2-3-3-2", "relu"), ("4-2", "linear")],
 )
-def test_nudged_passes_match_the_oracle(layers: str, activation: str) -> None:
+def test_nudged_passes_match_the_oracle(layers: str, activation: str, way: str) -> None:
     sizes = parse_layers(layers)
     tiny = 1e-4
     params = {k: v * 1.7 if k != "tiny" else v for k, v in default_parameters(sizes).items()}
@@ -72,9 +82,10 @@ def test_nudged_passes_match_the_oracle(layers: str, activation: str) -> None:
             assert got_loss == pytest.approx(float(exact["loss"]), rel=1e-13, abs=1e-16), name  # type: ignore[arg-type]
 
 
-def test_all_at_once_is_one_at_a_time() -> None:
+def test_all_at_once_is_one_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
     """The arrays give what ``Network.forward(name, tiny)`` gives pass by pass (to an ulp or
     two: numpy's tanh and Python's may differ in the last bit)."""
+    monkeypatch.setattr(network_maths, "ARRAY_WORK", 0)
     sizes = parse_layers("5-4-3")
     net = Network(sizes, default_parameters(sizes))
     f = net.forward()

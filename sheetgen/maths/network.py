@@ -25,6 +25,7 @@ value; only the neurons P influences), ``nudge.P.gradient`` the faux gradient
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -35,6 +36,8 @@ from .neuron import ACTIVATIONS, LOSSES
 
 MAX_NEURONS = 2000
 MAX_FAN_IN = 200
+ARRAY_WORK = 200_000
+"""Multiplications (faux rows x weights) above which the nudged passes run as numpy arrays."""
 
 
 def parse_layers(text: str) -> tuple[int, ...]:
@@ -253,13 +256,17 @@ class Network:
 
         The nudged forward passes run together, as arrays (see :func:`_nudged_passes`): one
         pass per parameter in plain Python made the reference grow with the square of the
-        parameters while the sheet grows with them.
+        parameters while the sheet grows with them. Below ``ARRAY_WORK`` multiplications
+        (rows x weights) the plain passes are quicker than importing numpy, and are used.
         """
         chosen = list(learnable(self.sizes))
         if names is not None:
             wanted = set(names)
             chosen = [c for c in chosen if c[0] in wanted]
-        passes = _nudged_passes(self, chosen, tiny, f)
+        if len(chosen) * sum(a * b for a, b in itertools.pairwise(self.sizes)) > ARRAY_WORK:
+            passes = _nudged_passes(self, chosen, tiny, f)
+        else:  # a small network: numpy's import would cost more than it saves
+            passes = [self.forward(name, tiny) for name, _, _ in chosen]
         out: dict[str, float] = {}
         depth = self.depth
         for row, (name, layer, j) in enumerate(chosen):
