@@ -113,7 +113,8 @@ def parse_faux(text: str, sizes: Sequence[int]) -> tuple[str, ...] | None:
         what = repr(unknown[0]) if unknown else repr(text)
         raise UsageError(
             f"faux: the {layers_text(sizes)} network has no weight or bias {what}; give all, "
-            f"none, a number, or names such as {names[0]}+{names[-1]}."
+            f"none, a number, or names such as {names[0]},{names[-1]} ({names[0]}+{names[-1]} "
+            "in a spec)."
         )
     chosen = set(wanted)
     return tuple(n for n in names if n in chosen)
