@@ -396,15 +396,17 @@ def _cell(raw: Mapping[str, Any], at: str, address_of: Mapping[str, str], origin
 def _resolved(source: str, quantity: str, address_of: Mapping[str, str], where: str) -> str:
     """A template formula (``={.net}*{weight}``) with each quantity's address in place."""
     prefix = quantity.rsplit(".", 1)[0] + "." if "." in quantity else ""
-
-    def resolve(match: re.Match[str]) -> str:
-        ref = match.group(1)
+    # split() hands back text, reference, text, ...: the references are every other piece
+    # (a generated network's formulas hold dozens, so no callback per match).
+    parts = _REF.split(source)
+    for k in range(1, len(parts), 2):
+        ref = parts[k]
         target = prefix + ref[1:] if ref.startswith(".") else ref
-        if target not in address_of:
+        address = address_of.get(target)
+        if address is None:
             raise TemplateError(f"{where} refers to unknown quantity {target!r}.")
-        return address_of[target]
-
-    return _REF.sub(resolve, source)
+        parts[k] = address
+    return "".join(parts)
 
 
 def relocated(layout: Layout, where: Mapping[str, str]) -> Layout:
