@@ -399,13 +399,13 @@ def _resolved(source: str, quantity: str, address_of: Mapping[str, str], where: 
     # split() hands back text, reference, text, ...: the references are every other piece
     # (a generated network's formulas hold dozens, so no callback per match).
     parts = _REF.split(source)
-    for k in range(1, len(parts), 2):
-        ref = parts[k]
-        target = prefix + ref[1:] if ref.startswith(".") else ref
-        address = address_of.get(target)
-        if address is None:
-            raise TemplateError(f"{where} refers to unknown quantity {target!r}.")
-        parts[k] = address
+    refs = parts[1::2]
+    if "{." in source:
+        refs = [prefix + ref[1:] if ref[0] == "." else ref for ref in refs]
+    try:
+        parts[1::2] = [address_of[ref] for ref in refs]
+    except KeyError as exc:
+        raise TemplateError(f"{where} refers to unknown quantity {exc.args[0]!r}.") from None
     return "".join(parts)
 
 
