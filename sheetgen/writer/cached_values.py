@@ -169,7 +169,7 @@ def reference_values(
     while ready:
         at = ready.pop()
         faithful[at] = at in number and all(faithful.get(r, False) for r in reads[at])
-        if any(r in blank or r in blank_read for r in reads[at]):
+        if blank and any(r in blank or r in blank_read for r in reads[at]):  # none: no test
             blank_read.add(at)
         for reader in readers.get(at, ()):
             waiting[reader] -= 1
