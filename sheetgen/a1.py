@@ -215,9 +215,13 @@ def shape(formula: str) -> tuple[str, dict[str, str]]:
     if not plain(formula):
         return formula, {}
     cells: dict[str, str] = {}
-
-    def rename(match: re.Match[str]) -> str:
-        ref = f"{match.group(1)}{match.group(2)}".upper()
-        return cells.setdefault(ref, f"A{len(cells) + 1}")
-
-    return CELL_IN_FORMULA.sub(rename, formula), cells
+    # split() hands back text, letters, row, text, letters, row, ...: one pass in C, then a
+    # loop over the references alone (a network's formulas hold dozens of them).
+    parts = CELL_IN_FORMULA.split(formula)
+    for k in range(1, len(parts), 3):
+        ref = (parts[k] + parts[k + 1]).upper()
+        placeholder = cells.get(ref)
+        if placeholder is None:
+            placeholder = cells[ref] = f"A{len(cells) + 1}"
+        parts[k], parts[k + 1] = placeholder, ""
+    return "".join(parts), cells

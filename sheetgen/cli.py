@@ -108,7 +108,7 @@ def cmd_reference(args: argparse.Namespace) -> int:
 # Every option of every generated family, and the flag that sets it (``learning_rate`` is
 # ``--learning-rate``). A flag a family has no option for is refused, never ignored.
 FAMILY_OPTIONS = {family.name: family.options for family in FAMILIES}
-SPEC_FLAGS = ("layers", "steps", "learning_rate", *VARIANT_OPTIONS)
+SPEC_FLAGS = ("layers", "steps", "learning_rate", "faux", *VARIANT_OPTIONS)
 
 
 def _flag(option: str) -> str:
@@ -120,6 +120,8 @@ def _spec_value(option: str, value: object) -> str:
         return "yes" if value else "no"
     if option == "layers":
         return str(value).replace(",", "-")
+    if option == "faux":  # a spec separates its options by commas: names join with +
+        return str(value).replace(",", "+").replace(" ", "")
     return str(value)
 
 
@@ -192,10 +194,15 @@ def _safe_name(text: str) -> str:
 
 def cmd_build(args: argparse.Namespace) -> int:
     _import_openpyxl_without_numpy()  # the build needs neither numpy nor the formulas engine
-    from .layouts.families import resolve_layout
+    from .layouts.families import planned_cells, resolve_layout
+    from .writer.build import refuse_too_large
     from .writer.files import check_output
 
     spec = build_spec(args)
+    planned = planned_cells(spec)  # a sheet too large to check is refused before any work
+    limits = _limits(args) if args.limit or planned is not None else None
+    if limits is not None:
+        refuse_too_large(spec, planned, limits)
     if args.blank is not None and not args.exercise:
         raise UsageError("--blank chooses the cells of an exercise: add --exercise.")
     overrides = _overrides(args, (*PARAMETERS, "tiny"))
@@ -259,9 +266,11 @@ def cmd_build(args: argparse.Namespace) -> int:
         from .teacher.exercise import seeded_parameters
 
         overrides = seeded_parameters(resolve_layout(spec), args.seed, overrides)
-    from .writer.build import build
+    from .progress import ticking
+    from .writer.build import build_within
 
-    path = build(output, spec, force=args.force, **overrides)
+    with ticking(f"Building {shown(output)}", quiet=args.quiet):
+        path = build_within(limits, output, spec, force=args.force, **overrides)
     print(f"Wrote {shown(path)}", file=sys.stderr)
     return 0
 
@@ -285,14 +294,17 @@ def cmd_verify(args: argparse.Namespace) -> int:
         if annotated.exists() and annotated.resolve() == Path(args.path).resolve():
             raise UsageError("The feedback copy must not overwrite the learner's workbook.")
         check_writable(annotated)
-    report = verify_workbook(
-        Path(args.path),
-        args.layout,
-        variants=args.variants,
-        sheet=args.sheet,
-        limits=limits,
-        hints=True if args.hints else None,
-    )
+    from .progress import ticking
+
+    with ticking(f"Verifying {shown(args.path)}", quiet=args.quiet):
+        report = verify_workbook(
+            Path(args.path),
+            args.layout,
+            variants=args.variants,
+            sheet=args.sheet,
+            limits=limits,
+            hints=True if args.hints else None,
+        )
     print(to_json(report) if args.json else to_text(report, only_wrong=args.only_wrong))
     if args.annotate is not None:
         from .report.annotate import annotate
@@ -303,7 +315,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
-    from .teacher.grade import FORMATS, ProgressBar, grade_class
+    from .progress import Counter
+    from .teacher.grade import FORMATS, grade_class
 
     limits = _limits(args)
     if args.output is not None:  # settled before grading starts, not after
@@ -316,7 +329,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
             what="reports",
         )
         check_writable(Path(args.output))
-    bar = ProgressBar(enabled=False if args.no_progress else None)
+    bar = Counter("Grading", quiet=args.quiet or args.no_progress)
     try:
         result = grade_class(
             args.paths,
@@ -429,13 +442,27 @@ def _add_teacher_options(parser: argparse.ArgumentParser) -> None:
         help="re-check with N other sets of inputs, to catch numbers typed into formulas "
         "(default 3; 0 skips)",
     )
+    _add_limit_option(parser)
+
+
+def _add_quiet_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="no progress on stderr (shown only on a terminal, for work over a second)",
+    )
+
+
+def _add_limit_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--limit",
         action="append",
         default=[],
         metavar="NAME=VALUE",
         help="raise a safety limit for files you trust, e.g. max_cells=1000000 "
-        "(repeatable; see sheetgen.workbook.safety.Limits; also SHEETGEN_LIMITS)",
+        "(repeatable; see sheetgen.workbook.safety.Limits; also SHEETGEN_LIMITS); build "
+        "refuses what verify would refuse within them",
     )
 
 
@@ -525,6 +552,12 @@ def make_parser() -> argparse.ArgumentParser:
     )
     group.add_argument("--steps", type=_count(1), metavar="N", help="training steps (default 50)")
     group.add_argument(
+        "--faux",
+        metavar="all|none|N|NAME,...",
+        help="which weights and biases of a network get a faux-gradient row: all (default), "
+        "none, a fixed sample of N, or names such as w1_1_1,b2_1",
+    )
+    group.add_argument(
         "--learning-rate", type=float, metavar="R", help="training learning rate (default 0.1)"
     )
     group.add_argument(
@@ -570,6 +603,8 @@ def make_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="blanks' notes say what the cell means, not the formula",
     )
+    _add_limit_option(p)
+    _add_quiet_option(p)
     p.set_defaults(run=cmd_build)
 
     p = sub.add_parser(
@@ -598,6 +633,7 @@ def make_parser() -> argparse.ArgumentParser:
         "(.xlsx and .xlsm inputs; an .ods is refused: save it as .xlsx first)",
     )
     p.add_argument("--force", action="store_true", help="overwrite OUT if it exists")
+    _add_quiet_option(p)
     p.set_defaults(run=cmd_verify)
 
     p = sub.add_parser(
@@ -654,7 +690,8 @@ def make_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--force", action="store_true", help="overwrite REPORT if it exists")
     p.add_argument("--workers", type=_count(1), metavar="N", help="processes (default: all cores)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    p.add_argument("--no-progress", action="store_true", help="the same as --quiet")
+    _add_quiet_option(p)
     _add_teacher_options(p)
     p.set_defaults(run=cmd_grade)
 

@@ -209,6 +209,7 @@ def _reclassify(
         and c.formula is not None
         and spec.formula is not None
         and compile_formula(c.formula).problem is None
+        and c.formula != spec.formula  # the same text reads the same cells: never a number
         and not compile_formula(c.formula).inputs
         and compile_formula(spec.formula).inputs
     ):
@@ -463,7 +464,7 @@ def _fragility(
     ok = {
         c.cell
         for c in cells
-        if c.ok and c.formula and not c.saved and compile_formula(c.formula).inputs
+        if c.ok and c.formula and not c.saved and ev.compiled(c.formula).inputs
     }
     ok &= suspects(ev, ws.title, layout)
     if not ok or reference_for(layout, params) is None:

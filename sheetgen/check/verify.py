@@ -26,6 +26,7 @@ from ..workbook.book import Book, Sheet, text_constant
 from ..workbook.safety import FileFacts, Limits, configured_limits, read_checked
 from .constants import named_constants
 from .diagnose import diagnose
+from .faux import without_missing_faux_rows
 from .judge import check, tolerance
 from .locate import Miss, Placement, candidates
 from .results import CellResult, Report
@@ -113,8 +114,13 @@ def find_layout(
         raise LayoutNotFoundError(f"{origin} has no sheet called {sheet!r} (its sheets: {known}).")
     if layout is None:
         layout = recorded_spec(book)  # a generated layout (network, training) is found so
+    notes: dict[int, str] = {}
     if layout:
-        layouts = [layout if isinstance(layout, Layout) else resolve_layout(layout)]
+        named = layout if isinstance(layout, Layout) else resolve_layout(layout)
+        kept, missing = without_missing_faux_rows(named, book)
+        if missing:
+            notes[id(kept)] = missing
+        layouts = [kept]
     else:
         # What the sheets say they are first (a variant has the article's labels too), then
         # the templates.
@@ -129,7 +135,10 @@ def find_layout(
     placed, missed = candidates(book, layouts, sheet)
     if not placed:
         raise LayoutNotFoundError(_not_found(origin, layouts, missed, hint=not layout))
-    return choose(placed)
+    chosen, choice = choose(placed)
+    if id(chosen.template) in notes:
+        chosen = replace(chosen, notes=(*chosen.notes, notes[id(chosen.template)]))
+    return chosen, choice
 
 
 def choose(placed: list[Placement]) -> tuple[Placement, str]:

@@ -14,7 +14,7 @@ import contextlib
 import logging
 import math
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from .. import a1
@@ -94,6 +94,10 @@ class Evaluator:
         self._extents: dict[str, tuple[int, int]] = {}
         # What each array formula computed (by its top-left cell): filled into its range once.
         self._array_results: dict[Ref, Any] = {}
+        # Each formula text's compilation, for this book: ``compile_formula``'s cache is
+        # bounded, and a sheet with more distinct formulas than it holds would compile each
+        # again for its dependencies, its value and every what-if.
+        self._compiled: dict[str, Compiled] = {}
 
     def formula(self, ref: Ref) -> str | None:
         if ref in self._formulas:
@@ -189,6 +193,7 @@ class Evaluator:
         child._formulas, child._resolved, child._deps = self._formulas, self._resolved, self._deps
         child._calls, child._array_cells = self._calls, self._array_cells
         child._extents = self._extents
+        child._compiled = self._compiled
         return child
 
     def dependencies(self, ref: Ref) -> list[Ref]:
@@ -198,7 +203,7 @@ class Evaluator:
         text = self.formula(ref)
         deps: list[Ref] = []
         if text is not None:
-            compiled = compile_formula(text)
+            compiled = self.compiled(text)
             calls, whole = compiled.calls, compiled.always or compiled.legacy
             for name in compiled.inputs:
                 if calls and name in calls:  # a LAMBDA in a name: the cells its body reads
@@ -390,6 +395,13 @@ class Evaluator:
         text = (own.name(name) if own is not None else None) or self.book.name(name)
         return destination(text) if text is not None else None
 
+    def compiled(self, text: str) -> Compiled:
+        """``compile_formula(text)``, remembered for this book (see ``__init__``)."""
+        found = self._compiled.get(text)
+        if found is None:
+            found = self._compiled[text] = compile_formula(text)
+        return found
+
     def _compute(self, ref: Ref, text: str) -> Value:
         arrays = self._array_cells.get(ref[0])
         if arrays is None:
@@ -405,12 +417,16 @@ class Evaluator:
     def _evaluated(self, ref: Ref, text: str, place: tuple[Ref, int, int] | None) -> Value:
         """``text`` evaluated for ``ref``; ``place``: the array formula's top-left cell and
         ``ref``'s offset in its range, when an array formula computes ``ref``."""
-        compiled = compile_formula(text)
+        compiled = self.compiled(text)
         if compiled.problem is not None or compiled.function is None:
             problem = compiled.problem or Problem("syntax", "could not be compiled")
             return self._failed(ref, problem, CellError("#NAME?"))
-        args: list[Any] = []
         calls, whole = compiled.calls, compiled.always or compiled.legacy
+        if place is None and not calls and not whole:  # most formulas: cells, read as they are
+            plain = self._plain_arguments(ref, compiled.inputs)
+            if plain is not None:
+                return self._call(ref, compiled.function, plain)
+        args: list[Any] = []
         for name in compiled.inputs:
             if calls and name in calls:
                 function = self._function_value(ref, name)
@@ -426,8 +442,34 @@ class Evaluator:
             if whole and len(resolved) == 1 and (name in whole or name in compiled.legacy):
                 name = resolved[0][1]  # intersected: the cell's value, as ``@`` hands it over
             args.append(self._argument(name, resolved))
+        return self._call(ref, compiled.function, args, place)
+
+    def _plain_arguments(self, ref: Ref, inputs: Sequence[str]) -> list[Any] | None:
+        """The arguments of a formula whose inputs are all single cells that resolved (the
+        usual case), read straight from the cells :meth:`dependencies` found; None otherwise,
+        for :meth:`_compute`'s general path (ranges, names of ranges, problems, cycles)."""
+        deps = self._deps.get(ref)
+        if deps is None or len(deps) != len(inputs) or self.problems or ":" in "".join(inputs):
+            return None
+        values = self.values
+        args: list[Any] = [values[d] for d in deps]
+        for i, value in enumerate(args):
+            if type(value) is not float:  # most arguments: a number, as it is
+                import schedula as sh
+
+                args[i] = _to_engine(value, sh.EMPTY)
+        return args
+
+    def _call(
+        self,
+        ref: Ref,
+        function: Callable[..., Any],
+        args: Sequence[Any],
+        place: tuple[Ref, int, int] | None = None,
+    ) -> Value:
+        """``function(*args)`` as ``ref``'s value; ``place`` as for :meth:`_evaluated`."""
         try:
-            result = compiled.function(*args)
+            result = function(*args)
         except Exception as exc:
             failed = Problem("unsupported", f"could not be evaluated by the engine ({exc})")
             return self._failed(ref, failed, CellError("#VALUE!"))

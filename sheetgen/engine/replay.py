@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from .scalar import fast
+
 _FUNCTION_KEYS = frozenset(
     {"type", "function", "inputs", "outputs", "wait_inputs", "index", "solve_cycle", "extra_inputs"}
 )
@@ -29,6 +31,7 @@ class Straight:
 
     __slots__ = (
         "_none",
+        "_plan",
         "arity",
         "filters",
         "output",
@@ -60,6 +63,12 @@ class Straight:
         # Slots no argument or step ever fills: only these can hold NONE when a step runs.
         filled = set(slots) | {out for _, _, out in self.steps}
         self.unset = frozenset(i for i, v in enumerate(template) if v is none and i not in filled)
+        # Each step with whether its inputs are always set (None: some may hold NONE), and
+        # then whether it takes exactly two: decided once here, not on every call.
+        self._plan = tuple(
+            (f, ins, out, None if not self.unset.isdisjoint(ins) else len(ins) == 2)
+            for f, ins, out in self.steps
+        )
 
     def __call__(self, *args: Any) -> Any:
         if len(args) != self.arity:
@@ -68,13 +77,14 @@ class Straight:
         values = self.template.copy()
         for slot, value in zip(self.slots, args, strict=True):
             values[slot] = value
-        unset = self.unset
         careful = any(value is none for value in args)  # an argument the engine would drop
-        for function, inputs, output in self.steps:
-            if not careful and unset.isdisjoint(inputs):  # the usual case: all inputs are set
-                result = function(*[values[i] for i in inputs])
-            else:
+        for function, inputs, output, pair in self._plan:
+            if careful or pair is None:
                 result = function(*[v for v in (values[i] for i in inputs) if v is not none])
+            elif pair:  # the usual case, a binary operator whose inputs are all set
+                result = function(values[inputs[0]], values[inputs[1]])
+            else:
+                result = function(*[values[i] for i in inputs])
             if result is none:  # schedula would leave the node unset: let it decide
                 return self.pipe(*args)
             values[output] = result
@@ -133,7 +143,8 @@ def straighten(pipe: Any) -> Straight | None:
             return None
         if any(i not in known for i in ins) or not callable(node.get("function")):
             return None
-        steps.append((node["function"], tuple(slot_of(i) for i in ins), slot_of(outs[0])))
+        function = fast(node["function"])  # two plain numbers skip the engine's wrapper
+        steps.append((function, tuple(slot_of(i) for i in ins), slot_of(outs[0])))
         known.add(outs[0])
         produced.add(outs[0])
     if output not in known:

@@ -23,7 +23,16 @@ if TYPE_CHECKING:  # the command imports this module to check its flags: keep it
     from ..maths.models import ModelFn
     from .layout import Layout
 
-__all__ = ["FAMILIES", "MODELS", "Family", "family", "load", "model_for", "resolve_layout"]
+__all__ = [
+    "FAMILIES",
+    "MODELS",
+    "Family",
+    "family",
+    "load",
+    "model_for",
+    "planned_cells",
+    "resolve_layout",
+]
 
 
 @dataclass(frozen=True)
@@ -47,7 +56,7 @@ FAMILIES: Final = (
     ),
     Family(
         "network",
-        ("layers", "activation", "loss"),
+        ("layers", "activation", "loss", "faux"),
         layout="sheetgen.layouts.network:network_layout",
         usage="sheetgen.layouts.network:usage",
         models=MappingProxyType({"network": "sheetgen.layouts.network:network_model"}),
@@ -83,18 +92,37 @@ def family(name: str) -> Family | None:
     return next((f for f in FAMILIES if f.name == name), None)
 
 
+PLANNERS: Final = MappingProxyType({"network": "sheetgen.layouts.network:planned_cells"})
+"""Families whose sheets can be large enough to refuse, and how each counts a spec's cells
+before making them (options -> cells)."""
+
+
+def _options(raw: str) -> dict[str, str]:
+    options: dict[str, str] = {}
+    for item in filter(None, raw.split(",")):
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise TemplateError(f"Layout option {item!r} should look like key=value.")
+        options[key.strip()] = value.strip()
+    return options
+
+
+def planned_cells(spec: str) -> int | None:
+    """How many cells the layout ``spec`` names will have, counted without making it, for
+    the families that can grow large (None for the others, and for templates)."""
+    name, _, raw = spec.partition(":")
+    if name not in PLANNERS:
+        return None
+    count: int = load(PLANNERS[name])(_options(raw))
+    return count
+
+
 def resolve_layout(spec: str) -> Layout:
     """A layout from a spec: a template name or path, or ``family:key=value,key=value``."""
     name, _, raw = spec.partition(":")
     found = family(name)
     if found is not None:
-        options: dict[str, str] = {}
-        for item in filter(None, raw.split(",")):
-            key, sep, value = item.partition("=")
-            if not sep:
-                raise TemplateError(f"Layout option {item!r} should look like key=value.")
-            options[key.strip()] = value.strip()
-        layout: Layout = load(found.layout)(options)
+        layout: Layout = load(found.layout)(_options(raw))
         return layout
     if raw:
         raise TemplateError(f"Unknown layout family {name!r}.")

@@ -399,14 +399,18 @@ def _cell(raw: Mapping[str, Any], at: str, address_of: Mapping[str, str], origin
 
 def _resolved(source: str, quantity: str, address_of: Mapping[str, str], where: str) -> str:
     """A template formula (``={.net}*{weight}``) with each quantity's address in place."""
-
-    def resolve(match: re.Match[str]) -> str:
-        target = _referenced(match.group(1), quantity)
-        if target not in address_of:
-            raise TemplateError(f"{where} refers to unknown quantity {target!r}.")
-        return address_of[target]
-
-    return _REF.sub(resolve, source)
+    prefix = quantity.rsplit(".", 1)[0] + "." if "." in quantity else ""
+    # split() hands back text, reference, text, ...: the references are every other piece
+    # (a generated network's formulas hold dozens, so no callback per match).
+    parts = _REF.split(source)
+    refs = parts[1::2]
+    if "{." in source:
+        refs = [prefix + ref[1:] if ref[0] == "." else ref for ref in refs]
+    try:
+        parts[1::2] = [address_of[ref] for ref in refs]
+    except KeyError as exc:
+        raise TemplateError(f"{where} refers to unknown quantity {exc.args[0]!r}.") from None
+    return "".join(parts)
 
 
 def _referenced(ref: str, quantity: str) -> str:

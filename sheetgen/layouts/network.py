@@ -7,7 +7,10 @@ of the next layer's neurons, so following a formula back from the loss walks the
 layer by layer. Below, one row per weight and bias re-runs the part of the forward pass it
 moves with that parameter nudged by Tiny: the faux gradient, beside the real one.
 
-Spec: ``network:layers=2-3-1,activation=tanh,loss=half-squared``.
+Spec: ``network:layers=2-3-1,activation=tanh,loss=half-squared`` (and ``faux=``, which weights
+and biases get a faux row: ``all``, the default; ``none``; a number N, a fixed sample of N; or
+names joined by ``+``, ``w1_1_1+b2_1``). A wide network's faux rows are most of its cells, so
+fewer of them make a large network a sheet one can open, and check, in seconds.
 """
 
 from __future__ import annotations
@@ -21,10 +24,12 @@ from ..maths.network import (
     affected,
     bias,
     default_parameters,
+    faux_sample,
     input_name,
     layers_text,
     learnable,
     neuron,
+    parse_faux,
     parse_layers,
     target_name,
     weight,
@@ -33,7 +38,7 @@ from .grid import Grid, NetworkSheet, functions
 from .layout import Layout, generated_family
 
 DEFAULT_LAYERS = "2-3-1"
-OPTIONS = ("layers", "activation", "loss")
+OPTIONS = ("layers", "activation", "loss", "faux")
 
 
 @dataclass(frozen=True)
@@ -82,14 +87,17 @@ def network_layout(options: dict[str, str]) -> Layout:
     sizes = parse_layers(options.get("layers", DEFAULT_LAYERS))
     fx = functions(options)
     activation, loss = fx.activation, fx.loss
+    chosen = parse_faux(options.get("faux", "all"), sizes)
+    faux = faux_text(options.get("faux", "all"), chosen)
     d = _Net(Grid(), sizes, fx, _Columns(max(sizes[:-1])))
     _parameters(d)
     row = 5
     for layer in range(1, d.depth + 1):
         row = _layer(d, layer, row)
     row = _loss_row(d, row)
-    _faux_gradients(d, row)
+    _faux_gradients(d, row, chosen)
     spec = f"network:layers={layers_text(sizes)},activation={activation},loss={loss}"
+    spec += f",faux={faux}" if faux != "all" else ""
     return d.g.layout(
         name="network",
         title=f"Gradients for a network of neurons ({layers_text(sizes)})",
@@ -102,10 +110,21 @@ def network_layout(options: dict[str, str]) -> Layout:
             "layers": layers_text(sizes),
             "activation": activation,
             "loss": loss,
+            "faux": faux,
         },
         spec=spec,
         names={"Tiny": "tiny"},
     )
+
+
+def faux_text(given: str, chosen: tuple[str, ...] | None) -> str:
+    """The canonical ``faux=`` of a spec: ``all``, ``none``, the sample's size, or the names."""
+    if chosen is None:
+        return "all"
+    if not chosen:
+        return "none"
+    given = given.strip()
+    return given if given.isdigit() else "+".join(chosen)
 
 
 def _parameters(d: _Net) -> None:
@@ -267,9 +286,12 @@ def _loss_row(d: _Net, row: int) -> int:
     return row + 2
 
 
-def _faux_gradients(d: _Net, row: int) -> None:
-    """Faux gradients: one row per weight and bias, re-running what it moves."""
+def _faux_gradients(d: _Net, row: int, chosen: tuple[str, ...] | None) -> None:
+    """Faux gradients: one row per weight and bias of ``chosen`` (None: all), re-running
+    what it moves; nothing when none is chosen."""
     g, sizes = d.g, d.sizes
+    if chosen is not None and not chosen:
+        return
     g.text(1, row, "Faux gradients", "label")
     g.text(2, row, "Nudged")
     col_of: dict[str, int] = {}
@@ -289,7 +311,9 @@ def _faux_gradients(d: _Net, row: int) -> None:
     g.text(col_loss + 1, row, "Faux gradient")
     g.text(col_loss + 2, row, "Real gradient")
     row += 1
-    for count, (name, layer, j) in enumerate(learnable(sizes)):
+    wanted = None if chosen is None else set(chosen)
+    rows = [c for c in learnable(sizes) if wanted is None or c[0] in wanted]
+    for count, (name, layer, j) in enumerate(rows):
         g.notes = count == 0
         _faux_row(d, row, name, layer, j, col_of, col_err, col_loss)
         row += 1
@@ -366,7 +390,8 @@ def network_model(params: Mapping[str, float], settings: Mapping[str, str]) -> R
     net = Network(
         sizes, params, settings.get("activation", "tanh"), settings.get("loss", "half-squared")
     )
-    values = net.quantities(params["tiny"])
+    faux = parse_faux(settings.get("faux", "all"), sizes)
+    values = net.quantities(params["tiny"], faux)
     sums = [
         sum(
             abs(values[f"{neuron(layer, j)}.input{i}"] * params[weight(layer, j, i)])
@@ -389,9 +414,51 @@ def network_model(params: Mapping[str, float], settings: Mapping[str, str]) -> R
     return Reference(values, scale, loss_scale, params["tiny"])
 
 
+def planned_cells(options: Mapping[str, str]) -> int:
+    """How many cells ``network_layout(options)`` makes, counted without making them, so a
+    sheet too large to check is refused before any work (tests hold it to the layout)."""
+    sizes = parse_layers(options.get("layers", DEFAULT_LAYERS))
+    chosen = parse_faux(options.get("faux", "all"), sizes)
+    wanted = None if chosen is None else set(chosen)
+    rows = [layer for name, layer, _ in learnable(sizes) if wanted is None or name in wanted]
+    return _fixed_cells(sizes, bool(rows)) + sum(_faux_row_cells(sizes, layer) for layer in rows)
+
+
+def faux_rows_that_fit(options: Mapping[str, str], max_cells: int) -> int:
+    """The largest N for which ``faux=N`` makes at most ``max_cells`` cells (0 if none)."""
+    sizes = parse_layers(options.get("layers", DEFAULT_LAYERS))
+    layer_of = {name: layer for name, layer, _ in learnable(sizes)}
+    cells, fitted = _fixed_cells(sizes, True), 0
+    for name in faux_sample(sizes, 0, ranked=True) or ():
+        cells += _faux_row_cells(sizes, layer_of[name])
+        if cells > max_cells:
+            break
+        fitted += 1
+    return fitted
+
+
+def _fixed_cells(sizes: tuple[int, ...], faux_rows: bool) -> int:
+    """The cells of everything but the faux rows (with their header when there are any)."""
+    depth, outputs = len(sizes) - 1, sizes[-1]
+    cells = 4 + 2 * sizes[0] + 2 * outputs + 2  # title, inputs, targets, Tiny; the loss row
+    for layer in range(1, depth + 1):
+        fan_in, last = sizes[layer - 1], layer == depth
+        cells += 1 + 2 * fan_in + 3 + (2 if last else 0)  # the layer's header row
+        cells += sizes[layer] * (3 + 6 * fan_in + 7 + (4 if last else 1))  # its neurons
+    return cells + (2 + 2 * sum(sizes[1:]) + outputs + 3 if faux_rows else 0)
+
+
+def _faux_row_cells(sizes: tuple[int, ...], layer: int) -> int:
+    """The cells of the faux row of a parameter in ``layer``: label, nudged value, the net and
+    output of every neuron it moves, the errors it moves, loss, faux and real gradient."""
+    moved = 1 + sum(sizes[layer + 1 :])
+    return 2 + 2 * moved + (sizes[-1] if layer < len(sizes) - 1 else 1) + 3
+
+
 def usage() -> tuple[str, str]:
     """The family's spec pattern and one-line description, for ``sheetgen templates``."""
     return (
-        "network:layers=2-3-1,activation=tanh|sigmoid|relu|linear,loss=half-squared|squared",
+        "network:layers=2-3-1,activation=tanh|sigmoid|relu|linear,loss=half-squared|squared,"
+        "faux=all|none|N|w1_1_1+b2_1",
         "A network of neurons: forward values, local and backpropagated gradients, faux gradients.",
     )

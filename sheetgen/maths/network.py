@@ -25,15 +25,19 @@ value; only the neurons P influences), ``nudge.P.gradient`` the faux gradient
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from ..errors import UsageError
 from .neuron import ACTIVATIONS, LOSSES
 
 MAX_NEURONS = 2000
 MAX_FAN_IN = 200
+ARRAY_WORK = 200_000
+"""Multiplications (faux rows x weights) above which the nudged passes run as numpy arrays."""
 
 
 def parse_layers(text: str) -> tuple[int, ...]:
@@ -88,6 +92,53 @@ def learnable(sizes: Sequence[int]) -> Iterator[tuple[str, int, int]]:
             for i in range(1, sizes[layer - 1] + 1):
                 yield weight(layer, j, i), layer, j
             yield bias(layer, j), layer, j
+
+
+def parse_faux(text: str, sizes: Sequence[int]) -> tuple[str, ...] | None:
+    """Which weights and biases get a faux row: ``all`` (None), ``none``, a number N (a sample
+    of N, see :func:`faux_sample`) or names joined by ``+`` or ``,`` (``w1_1_1+b2_1``),
+    returned in :func:`learnable` order."""
+    names = [name for name, _, _ in learnable(sizes)]
+    text = text.strip()
+    if text == "all":
+        return None
+    if text == "none":
+        return ()
+    if text.isdigit():
+        return faux_sample(sizes, int(text))
+    wanted = [t.strip() for t in text.replace(",", "+").split("+") if t.strip()]
+    known = set(names)
+    unknown = [w for w in wanted if w not in known]
+    if unknown or not wanted:
+        what = repr(unknown[0]) if unknown else repr(text)
+        raise UsageError(
+            f"faux: the {layers_text(sizes)} network has no weight or bias {what}; give all, "
+            f"none, a number, or names such as {names[0]},{names[-1]} ({names[0]}+{names[-1]} "
+            "in a spec)."
+        )
+    chosen = set(wanted)
+    return tuple(n for n in names if n in chosen)
+
+
+def faux_sample(
+    sizes: Sequence[int], count: int, *, ranked: bool = False
+) -> tuple[str, ...] | None:
+    """``count`` of the network's weights and biases (None: all of them), the same on every
+    build and every Python: those whose SHA-256 of ``layers:name`` comes first, in
+    :func:`learnable` order. A hash rather than ``random``, whose sampling may change between
+    Python versions, because ``verify`` regenerates the sample from the recorded spec.
+    ``ranked``: every name instead, in the order a sample takes them."""
+    import hashlib
+
+    names = [name for name, _, _ in learnable(sizes)]
+    if count >= len(names) and not ranked:
+        return None
+    key = layers_text(sizes)
+    order = sorted(names, key=lambda n: hashlib.sha256(f"{key}:{n}".encode()).digest())
+    if ranked:
+        return tuple(order)
+    chosen = set(order[:count])
+    return tuple(n for n in names if n in chosen)
 
 
 def default_parameters(sizes: Sequence[int], tiny: float = 0.0001) -> dict[str, float]:
@@ -198,31 +249,185 @@ class Network:
                 g[f"global.{bias(layer, j)}"] = d_net
         return g
 
-    def faux_gradients(self, tiny: float, f: Mapping[str, float]) -> dict[str, float]:
-        """Each weight and bias nudged by ``tiny``: the neurons it moves, the loss, the slope."""
+    def faux_gradients(
+        self, tiny: float, f: Mapping[str, float], names: Sequence[str] | None = None
+    ) -> dict[str, float]:
+        """Each weight and bias of ``names`` (all by default) nudged by ``tiny``: the neurons
+        it moves, the loss, the slope.
+
+        The nudged forward passes run together, as arrays (see :func:`_nudged_passes`): one
+        pass per parameter in plain Python made the reference grow with the square of the
+        parameters while the sheet grows with them. Below ``ARRAY_WORK`` multiplications
+        (rows x weights) the plain passes are quicker than importing numpy, and are used.
+        """
+        chosen = list(learnable(self.sizes))
+        if names is not None:
+            wanted = set(names)
+            chosen = [c for c in chosen if c[0] in wanted]
+        if len(chosen) * sum(a * b for a, b in itertools.pairwise(self.sizes)) > ARRAY_WORK:
+            passes = _nudged_passes(self, chosen, tiny, f)
+        else:  # a small network: numpy's import would cost more than it saves
+            passes = [self.forward(name, tiny) for name, _, _ in chosen]
         out: dict[str, float] = {}
-        for name, layer, j in learnable(self.sizes):
-            up = self.forward(name, tiny)
+        depth = self.depth
+        for row, (name, layer, j) in enumerate(chosen):
             prefix = f"nudge.{name}."
             out[prefix + name] = self.params[name] + tiny
+            up = passes[row]
             for n in affected(self.sizes, layer, j):
                 out[prefix + n + ".net"] = up[n + ".net"]
                 out[prefix + n + ".output"] = up[n + ".output"]
             for k in range(1, self.sizes[-1] + 1):
-                n = neuron(self.depth, k)
-                if layer < self.depth or k == j:  # the outputs this parameter moves
+                n = neuron(depth, k)
+                if layer < depth or k == j:  # the outputs this parameter moves
                     out[prefix + n + ".error"] = up[n + ".error"]
-            out[prefix + "loss"] = up["loss"]
-            out[prefix + "gradient"] = (up["loss"] - f["loss"]) / tiny
+            loss = up["loss"]
+            out[prefix + "loss"] = loss
+            out[prefix + "gradient"] = (loss - f["loss"]) / tiny
         return out
 
-    def quantities(self, tiny: float = 0.0001) -> dict[str, float]:
-        """Every named quantity the network sheet shows, as one flat mapping."""
+    def quantities(
+        self, tiny: float = 0.0001, faux: Sequence[str] | None = None
+    ) -> dict[str, float]:
+        """Every named quantity the network sheet shows, as one flat mapping; faux rows for
+        the weights and biases ``faux`` names (all by default)."""
         f = self.forward()
         g = self.gradients(f)
-        faux = self.faux_gradients(tiny, f)
-        real = {f"nudge.{name}.real": g[f"global.{name}"] for name, _, _ in learnable(self.sizes)}
-        return dict(self.params) | f | g | faux | real
+        chosen = [name for name, _, _ in learnable(self.sizes)] if faux is None else faux
+        nudged = self.faux_gradients(tiny, f, chosen)
+        real = {f"nudge.{name}.real": g[f"global.{name}"] for name in chosen}
+        return dict(self.params) | f | g | nudged | real
+
+
+def _vector_activation(name: str) -> Callable[[Any], Any]:
+    """The activation ``name`` on arrays; the same maths as ``ACTIVATIONS[name].forward``."""
+    import numpy as np
+
+    if name == "tanh":
+        return np.tanh
+    if name == "sigmoid":  # two branches, as the scalar one: exp never overflows
+
+        def sigmoid(x: Any) -> Any:
+            z = np.exp(-np.abs(x))
+            return np.where(x >= 0, 1.0 / (1.0 + z), z / (1.0 + z))
+
+        return sigmoid
+    if name == "relu":
+        return lambda x: np.maximum(x, 0.0)
+    if name == "linear":
+        return lambda x: x
+    return np.vectorize(ACTIVATIONS[name].forward, otypes=[float])
+
+
+def _vector_loss(name: str) -> Callable[[Any], Any]:
+    """The loss ``name`` of an array of errors, elementwise."""
+    import numpy as np
+
+    if name == "half-squared":
+        return lambda e: e * e / 2.0
+    if name == "squared":
+        return lambda e: e * e
+    return np.vectorize(LOSSES[name].forward, otypes=[float])
+
+
+def _nudged_passes(
+    network: Network,
+    chosen: Sequence[tuple[str, int, int]],
+    tiny: float,
+    base: Mapping[str, float],
+) -> list[dict[str, float]]:
+    """The forward pass re-run once per parameter of ``chosen``, all at once with numpy.
+
+    For row r (parameter P of neuron j in layer L): layers before L are the un-nudged pass;
+    in layer L only neuron j moves; every later layer moves entirely. Each sum still runs
+    input by input, left to right, then the bias, as ``Network.forward`` and the sheet's
+    formulas add them, so the numbers round as they do (``base``: the un-nudged pass).
+    Returns, per row, ``n.net`` and ``n.output`` for the neurons P moves, every output's
+    ``.error`` and the ``loss``. Memory: rows x the widest layer, per layer.
+    """
+    import numpy as np
+
+    sizes, p, depth = network.sizes, network.params, network.depth
+    act, loss = _vector_activation(network.activation), _vector_loss(network.loss)
+    names = [[neuron(lay, m + 1) for m in range(sizes[lay])] for lay in range(len(sizes))]
+    W = [
+        np.array(
+            [
+                [p[weight(layer, j, i)] for i in range(1, sizes[layer - 1] + 1)]
+                for j in range(1, sizes[layer] + 1)
+            ]
+        )
+        if layer
+        else np.zeros((0, 0))
+        for layer in range(len(sizes))
+    ]
+    B = [
+        np.array([p[bias(layer, j)] for j in range(1, sizes[layer] + 1)] if layer else [])
+        for layer in range(len(sizes))
+    ]
+    outs = [np.array([p[input_name(i)] for i in range(1, sizes[0] + 1)])] + [
+        np.array([base[f"{neuron(layer, j)}.output"] for j in range(1, sizes[layer] + 1)])
+        for layer in range(1, len(sizes))
+    ]
+    targets = np.array([p[target_name(k)] for k in range(1, sizes[-1] + 1)])
+    results: list[dict[str, float]] = [{} for _ in chosen]
+    with np.errstate(all="ignore"):  # an overflow is an inf, as in Python; callers refuse it
+        for layer in range(1, len(sizes)):
+            rows = [r for r, (_, lay, _) in enumerate(chosen) if lay == layer]
+            if not rows:
+                continue
+            js = np.array([chosen[r][2] - 1 for r in rows])
+            x = outs[layer - 1]
+            # Layer L: neuron j's net with P nudged, the terms added left to right.
+            terms = x[None, :] * W[layer][js, :]
+            bias_row = B[layer][js].copy()
+            for k, r in enumerate(rows):
+                name = chosen[r][0]
+                if name.startswith("w"):
+                    i = int(name.rsplit("_", 1)[1]) - 1
+                    terms[k, i] = x[i] * (p[name] + tiny)
+                else:
+                    bias_row[k] = p[name] + tiny
+            net = terms[:, 0].copy()
+            for i in range(1, terms.shape[1]):
+                net = net + terms[:, i]
+            net = net + bias_row
+            out_j = act(net)
+            moved = np.broadcast_to(outs[layer], (len(rows), sizes[layer])).copy()
+            moved[np.arange(len(rows)), js] = out_j
+            per_layer = []
+            # Every later layer moves entirely.
+            for later in range(layer + 1, len(sizes)):
+                w = W[later]
+                total = moved[:, :1] * w[None, :, 0]
+                for i in range(1, w.shape[1]):
+                    total = total + moved[:, i : i + 1] * w[None, :, i]
+                total = total + B[later][None, :]
+                moved = act(total)
+                per_layer.append((total, moved))
+            if layer == depth:
+                errors = np.broadcast_to(outs[depth] - targets, (len(rows), sizes[-1])).copy()
+                errors[np.arange(len(rows)), js] = out_j - targets[js]
+            else:
+                errors = moved - targets[None, :]
+            losses = loss(errors)
+            total_loss = losses[:, 0].copy()
+            for k in range(1, losses.shape[1]):
+                total_loss = total_loss + losses[:, k]
+            net_j, out_j_list = net.tolist(), out_j.tolist()
+            later_lists = [(nets.tolist(), values.tolist()) for nets, values in per_layer]
+            error_lists, loss_list = errors.tolist(), total_loss.tolist()
+            for k, r in enumerate(rows):
+                up = results[r]
+                n = neuron(layer, int(js[k]) + 1)
+                up[n + ".net"], up[n + ".output"] = net_j[k], out_j_list[k]
+                for offset, (nets_k, values_k) in enumerate(later_lists, start=layer + 1):
+                    for m, n in enumerate(names[offset]):
+                        up[n + ".net"], up[n + ".output"] = nets_k[k][m], values_k[k][m]
+                for m, n in enumerate(names[depth]):
+                    up[n + ".error"] = error_lists[k][m]
+                up["loss"] = loss_list[k]
+    return results
 
 
 def affected(sizes: Sequence[int], layer: int, j: int) -> Iterator[str]:

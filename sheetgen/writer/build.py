@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from openpyxl import Workbook
 from openpyxl.comments import Comment
@@ -14,12 +15,15 @@ from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.worksheet import Worksheet
 
 from ..errors import UsageError
-from ..layouts.families import resolve_layout
+from ..layouts.families import planned_cells, resolve_layout
 from ..layouts.layout import SPEC_NAME, Layout
 from ..workbook.book import text_formula
-from .cached_values import save_with_cached_values
+from .cached_values import model_values, save_with_cached_values
 from .charts import add_chart
 from .files import write_atomically
+
+if TYPE_CHECKING:
+    from ..workbook.safety.limits import Limits
 
 DEFAULT_OUTPUT = Path("output/single_neuron.xlsx")
 
@@ -61,10 +65,8 @@ def _refuse_overflow(layout: Layout, values: Mapping[str, float]) -> None:
     in one sentence: such a sheet could never verify, and teaches nothing. A number past
     1.8e308 (``1e200 * 1e200``) overflows; so does a sigmoid's ``EXP(-net)`` for a net below
     -709.78, though Python's sigmoid stays finite there."""
-    from ..layouts.families import model_for
-
     sigmoid = layout.settings.get("activation") == "sigmoid"
-    computed = model_for(layout.settings)(values, layout.settings).values
+    computed = model_values(layout, values)
     for quantity, value in computed.items():
         if not math.isfinite(value):
             raise UsageError(
@@ -153,10 +155,81 @@ def build(
     force: bool = False,
     **overrides: float | None,
 ) -> Path:
-    """Build the workbook for ``layout`` with parameter ``overrides`` and write it atomically."""
+    """Build the workbook for ``layout`` with parameter ``overrides`` and write it atomically.
+
+    What is built can be verified within the limits ``verify`` reads by default
+    (``configured_limits()``): a larger sheet is refused before any work
+    (:func:`refuse_too_large`; :func:`build_within` takes other limits).
+    """
+    return build_within(None, path, layout, force=force, **overrides)
+
+
+def build_within(
+    limits: Limits | None,
+    path: Path | str,
+    layout: Layout | str,
+    /,
+    *,
+    force: bool = False,
+    **overrides: float | None,
+) -> Path:
+    """:func:`build`, refusing what ``verify`` could not read within ``limits`` (None: the
+    configured ones)."""
+    if isinstance(layout, str):
+        planned = planned_cells(layout)
+        if planned is not None:
+            refuse_too_large(layout, planned, limits := limits or _verify_limits())
     lay = resolve_layout(layout) if isinstance(layout, str) else layout
+    if len(lay.cells) > SMALL_SHEET:
+        refuse_too_large(lay.spec, len(lay.cells), limits or _verify_limits())
     params = parameters(lay, overrides)
     wb = build_workbook(lay, params)
     return write_atomically(
         Path(path), lambda tmp: save_with_cached_values(wb, tmp, lay, params), force=force
     )
+
+
+SMALL_SHEET = 10_000
+"""Cells below which a sheet is not measured against the limits: far inside what ``verify``
+reads by default (300,000), and reading the configured limits imports the safety package
+(70 ms the article's build does without)."""
+
+
+def _verify_limits() -> Limits:
+    from ..workbook.safety.limits import configured_limits
+
+    return configured_limits()
+
+
+def refuse_too_large(spec: str, cells: int | None, limits: Limits) -> None:
+    """Refuse, in one sentence naming the limit and what to change, a sheet of ``cells`` cells
+    that ``verify`` would refuse to read within ``limits`` (its ``max_cells``)."""
+    if cells is None or cells <= limits.max_cells:
+        return
+    family = spec.partition(":")[0]
+    change = "fewer steps or neurons"
+    if family == "network":
+        change = "fewer or smaller layers, fewer faux rows (--faux none, or --faux N for " + (
+            f"a sample: {n} fit)" if (n := _faux_that_fit(spec, limits.max_cells)) else "a sample)"
+        )
+    raise UsageError(
+        f"{spec} would make {cells:,} cells, more than the {limits.max_cells:,} that "
+        f"'sheetgen verify' reads (the max_cells limit): use {change}, or raise the limit with "
+        f"--limit max_cells={_round_up(cells)} here and when verifying."
+    )
+
+
+def _faux_that_fit(spec: str, max_cells: int) -> int:
+    """The most faux rows (a sample's size) with which the network ``spec`` fits ``max_cells``
+    cells; 0 if even none do."""
+    from ..layouts.families import load
+
+    options = dict(item.partition("=")[::2] for item in spec.partition(":")[2].split(","))
+    fit: Callable[[dict[str, str], int], int] = load("sheetgen.layouts.network:faux_rows_that_fit")
+    return fit(options, max_cells)
+
+
+def _round_up(cells: int) -> int:
+    """A limit just above ``cells``, in two significant figures."""
+    step = int(10 ** max(0, len(str(cells)) - 2))
+    return -(-cells // step) * step

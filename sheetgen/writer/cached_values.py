@@ -102,6 +102,23 @@ def formula_values(
     return out
 
 
+def model_values(layout: Layout, params: Mapping[str, float]) -> Mapping[str, float]:
+    """The reference model's numbers for ``layout`` with ``params``; the last one is kept, as
+    the builder asks twice (to refuse an overflow, then to cache the values) and a large
+    network's costs a noticeable fraction of its build."""
+    from ..layouts.families import model_for
+
+    key = (tuple(sorted(layout.settings.items())), tuple(sorted(params.items())))
+    if _LAST_MODEL and _LAST_MODEL[0][0] == key:
+        return _LAST_MODEL[0][1]
+    values = model_for(layout.settings)(params, layout.settings).values
+    _LAST_MODEL[:] = [(key, values)]
+    return values
+
+
+_LAST_MODEL: list[tuple[object, Mapping[str, float]]] = []
+
+
 def reference_values(
     found: Mapping[str, object], layout: Layout, params: Mapping[str, float]
 ) -> tuple[dict[str, float], set[str]]:
@@ -115,10 +132,8 @@ def reference_values(
     compute (a quantity the model lacks) is computed by the engine too, and a cell on a
     circular path never stands. No number stands when one is beyond ``SAFE_MAGNITUDE``.
     """
-    from ..layouts.families import model_for
-
     try:
-        values = model_for(layout.settings)(params, layout.settings).values
+        values = model_values(layout, params)
     except (ArithmeticError, ValueError):  # parameters the maths cannot take: ask the engine
         values = {}
 
@@ -154,7 +169,7 @@ def reference_values(
     while ready:
         at = ready.pop()
         faithful[at] = at in number and all(faithful.get(r, False) for r in reads[at])
-        if any(r in blank or r in blank_read for r in reads[at]):
+        if blank and any(r in blank or r in blank_read for r in reads[at]):  # none: no test
             blank_read.add(at)
         for reader in readers.get(at, ()):
             waiting[reader] -= 1
@@ -173,11 +188,21 @@ def _names_in(names: Mapping[str, str]) -> tuple[re.Pattern[str] | None, dict[st
     return pattern, {n.upper(): address for n, address in names.items()}
 
 
+_CELL = re.compile(r"(?<![\w.$!'\"])[A-Z]{1,3}[1-9][0-9]{0,6}(?![\w(!])")
+"""``a1.READ_RANGE`` for a formula with neither ranges nor ``$``: the cell, found in C."""
+
+
 def _reads(formula: str, names: tuple[re.Pattern[str] | None, dict[str, str]]) -> set[str]:
     """The cells a layout's formula reads; ``"!"`` (another sheet) reads an unknown cell."""
     if "!" in formula or "[" in formula:
         return {"!"}
-    out: set[str] = set()
+    pattern, address = names
+    if ":" not in formula and "$" not in formula:  # single cells, as generated layouts write
+        out = set(_CELL.findall(formula))
+        if pattern is not None:
+            out.update(address[n.upper()] for n in pattern.findall(formula))
+        return out
+    out = set()
     for m in a1.READ_RANGE.finditer(formula):
         if m.group(3) is None:
             out.add(f"{m.group(1)}{m.group(2)}")
@@ -189,7 +214,6 @@ def _reads(formula: str, names: tuple[re.Pattern[str] | None, dict[str, str]]) -
             for r in range(low_row, high_row + 1)
             for c in range(low_col, high_col + 1)
         )
-    pattern, address = names
     if pattern is not None:
         out.update(address[n.upper()] for n in pattern.findall(formula))
     return out

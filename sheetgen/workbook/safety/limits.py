@@ -64,9 +64,13 @@ class Limits:
 
     max_sheet_area: int = 1_000_000
     """Rows x columns of a sheet's used range (A1 to the farthest cell, merge or
-    claimed dimension).  Code that iterates ``ws.iter_rows()`` creates a cell
-    for every coordinate in that box; the ``formulas`` engine does exactly
-    that, so one cell at XFD1048576 means 17 billion cells."""
+    claimed dimension), for files handed to openpyxl (``open_workbook``,
+    ``load_checked``, ``check_file``).  Code that iterates ``ws.iter_rows()``
+    creates a cell for every coordinate in that box; the ``formulas`` engine
+    does exactly that, so one cell at XFD1048576 means 17 billion cells.
+    ``verify`` reads with its own reader (``read_checked``), which keeps only
+    the cells a sheet holds: there ``max_cells`` is the limit, and a sparse
+    sheet is not refused for its extent."""
 
     max_text_chars: int = 1_000_000
     """Characters in one string (a shared string, inline string, formula or any

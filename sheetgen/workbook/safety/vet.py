@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from ... import a1
 from ...errors import InputFileError, SheetgenError, UnsafeFileError
 from ..ods import ContentCapture, macro_parts, read_ods
 from ..ods import reads as ods_reads
@@ -30,6 +31,9 @@ from .files import read_input
 from .limits import DEFAULT_LIMITS, Limits
 from .messages import count, describe_error, file_label, raise_hint, show
 from .xmlscan import Budget, Listener, scan_entries
+
+GRID_AREA = a1.MAX_ROW * a1.MAX_COLUMN
+"""Every cell of a sheet's grid: the rectangle ``read_checked`` allows (see there)."""
 
 
 @dataclass(frozen=True)
@@ -186,6 +190,9 @@ def read_checked(path: Path, limits: Limits = DEFAULT_LIMITS) -> CheckedBook:
     """
     label = file_label(path)
     data = read_input(path, limits)
+    # This reader keeps only the cells a sheet holds, never its rectangle: max_cells bounds
+    # it, and a sparse sheet (a wide network's faux rows) is not refused for its extent.
+    limits = replace(limits, max_sheet_area=GRID_AREA)
     sheets: dict[str, SheetCapture] = {}
     content = ContentCapture(label, limits.max_cells, limits.max_sheet_area)
 

@@ -1,0 +1,101 @@
+"""The engine's arithmetic on plain numbers, without its array machinery.
+
+Every ``+``, ``-``, ``*``, ``/`` and ``^`` the ``formulas`` engine evaluates goes through its
+``wrap_ufunc`` wrapper: argument parsers, an error check and an ``np.vectorize`` call (35-50 µs
+per operation), though for two numbers the wrapper's own inner function is plain Python
+arithmetic on ``float(x)`` and ``float(y)`` and a check that the result is finite. A network's
+faux row adds dozens of products per cell, so that wrapper was most of verifying one.
+
+:func:`fast` pairs each of those operators with the same Python arithmetic, taken only when
+both arguments are a float (Python's or numpy's) or an int (never a bool, string, error, empty
+cell or range) and the result is a finite float; every other case (a division by zero, an overflow,
+a negative number to a fractional power) is handed to the engine's own function, so the
+numbers and the errors are the engine's. Negation, TANH and EXP of one number are paired the
+same way. ``tests/test_scalar_engine.py`` holds each shortcut to the engine.
+The result is the number itself where the engine returns a 0-d array holding it: every engine
+function takes a cell's plain float already, and the evaluator unwraps both.
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+from collections.abc import Callable
+from typing import Any
+
+_ARITHMETIC: dict[str, Callable[[float, float], float]] = {
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+    "/": operator.truediv,
+    "^": operator.pow,
+}
+
+
+@functools.cache
+def _table() -> dict[int, tuple[Callable[..., Any], Callable[..., Any]]]:
+    """The engine's operator functions by identity, each with its plain-number shortcut."""
+    import numpy as np
+    from formulas.functions import get_functions
+    from formulas.functions.operators import OPERATORS
+
+    from .function_table import prepare
+
+    prepare()  # the engine's function modules, as compiling a formula loads them
+    # Arguments taken as plain numbers: Python's float and int (never bool), and numpy's
+    # float64, which a TANH or EXP shortcut returns.
+    numbers = frozenset({float, int, np.float64})
+    out: dict[int, tuple[Callable[..., Any], Callable[..., Any]]] = {}
+    for symbol, arithmetic in _ARITHMETIC.items():
+        engine = OPERATORS[symbol]
+        out[id(engine)] = (engine, _shortcut(engine, arithmetic, numbers))
+    # One argument: the engine's inner function on float(x) is Python's negation, numpy's
+    # tanh and exp. EXP is taken only where it cannot overflow (|x| < 700, see
+    # writer.cached_values.SAFE_MAGNITUDE): numpy would warn where the engine says #NUM!.
+    functions = get_functions()
+    unary: dict[Any, Callable[[float], Any]] = {
+        OPERATORS["U-"]: operator.neg,
+        functions["TANH"]: np.tanh,
+        functions["EXP"]: lambda x: np.exp(x) if -700.0 < x < 700.0 else None,
+    }
+    for engine, maths in unary.items():
+        out[id(engine)] = (engine, _unary_shortcut(engine, maths, numbers))
+    return out
+
+
+def _unary_shortcut(
+    engine: Callable[..., Any], maths: Callable[[float], Any], numbers: frozenset[type]
+) -> Callable[..., Any]:
+    def call(*args: Any) -> Any:
+        if len(args) == 1 and type(args[0]) in numbers:
+            result = maths(float(args[0]))
+            if result is not None and result - result == 0.0:  # finite
+                return result  # numpy's float64 for TANH and EXP, as the engine's holds
+        return engine(*args)
+
+    return call
+
+
+def _shortcut(
+    engine: Callable[..., Any],
+    arithmetic: Callable[[float, float], float],
+    numbers: frozenset[type],
+) -> Callable[..., Any]:
+    def call(x: Any, y: Any) -> Any:
+        if type(x) in numbers and type(y) in numbers:
+            try:
+                result = arithmetic(float(x), float(y))
+            except (ArithmeticError, ValueError):  # x/0, an overflowing power: the engine's
+                return engine(x, y)
+            if type(result) is float and result - result == 0.0:  # finite (not inf, not nan)
+                return result
+        return engine(x, y)
+
+    return call
+
+
+def fast(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``function`` itself, or its plain-number shortcut when it is one of the engine's
+    arithmetic operators."""
+    found = _table().get(id(function))
+    return found[1] if found is not None and found[0] is function else function

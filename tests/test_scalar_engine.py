@@ -1,0 +1,81 @@
+"""The plain-number shortcut of the engine's arithmetic gives the engine's own answers."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import random
+from typing import Any
+
+import pytest
+
+from sheetgen.engine.scalar import fast
+
+SYMBOLS = ["+", "-", "*", "/", "^"]
+EDGES: list[Any] = [0.0, -0.0, 1, 2, -3, 0.5, -2.5, 1e308, -1e308, 5e-324, 1e-300, 710.0, True]
+
+
+def _engine(symbol: str) -> Any:
+    from formulas.functions.operators import OPERATORS
+
+    return OPERATORS[symbol]
+
+
+def _plain(result: Any) -> Any:
+    """A result as a comparable Python value: the engine's 0-d array unwrapped."""
+    import numpy as np
+
+    if isinstance(result, np.ndarray):
+        result = result.tolist()
+    return result
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        return a == b and math.copysign(1.0, a) == math.copysign(1.0, b)
+    return type(a) is type(b) and repr(a) == repr(b)
+
+
+@pytest.mark.parametrize("symbol", SYMBOLS)
+def test_shortcut_agrees_with_the_engine(symbol: str) -> None:
+    import numpy as np
+
+    engine = _engine(symbol)
+    shortcut = fast(engine)
+    assert shortcut is not engine
+    rng = random.Random(22)
+    randoms = [rng.uniform(-1e3, 1e3) for _ in range(30)] + [rng.uniform(-2, 2) for _ in range(30)]
+    values = EDGES + randoms
+    with np.errstate(all="ignore"):
+        for x, y in itertools.product(values, repeat=2):
+            want, got = _plain(engine(x, y)), _plain(shortcut(x, y))
+            assert _same(got, want), (symbol, x, y, got, want)
+
+
+@pytest.mark.parametrize("name", ["U-", "TANH", "EXP"])
+def test_one_argument_shortcuts_agree_with_the_engine(name: str) -> None:
+    import numpy as np
+    from formulas.functions import get_functions
+    from formulas.functions.operators import OPERATORS
+
+    fast(OPERATORS["+"])  # loads the table (and the engine's function modules)
+    engine = OPERATORS[name] if name == "U-" else get_functions()[name]
+    shortcut = fast(engine)
+    assert shortcut is not engine
+    rng = random.Random(7)
+    values = [*EDGES, -700.5, 699.9, 709.0, 750.0, *(rng.uniform(-30, 30) for _ in range(200))]
+    with np.errstate(all="ignore"):
+        for x in values:
+            want, got = _plain(engine(x)), _plain(shortcut(x))
+            if isinstance(want, float) and isinstance(got, float):
+                assert _same(got, want), (name, x, got, want)
+            else:
+                assert repr(got) == repr(want), (name, x, got, want)
+
+
+def test_other_functions_are_left_alone() -> None:
+    from formulas.functions import get_functions
+    from formulas.functions.operators import OPERATORS
+
+    for function in (OPERATORS["&"], OPERATORS["<"], get_functions()["SINH"]):
+        assert fast(function) is function
