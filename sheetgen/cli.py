@@ -25,6 +25,7 @@ from .layouts.families import FAMILIES
 from .report.terminal import ASCII_ERRORS, ascii_fallback
 
 if TYPE_CHECKING:
+    from .teacher.grade import ClassReport
     from .workbook.safety import Limits
 
 PARAMETERS = ("input", "weight", "bias", "target")
@@ -351,9 +352,16 @@ def cmd_grade(args: argparse.Namespace) -> int:
         print(f"Wrote {shown(written)}", file=sys.stderr)
     elif args.format and args.format != "text":
         print(result.render(args.format, **options))
-        return 0 if result.ok else 1
+        return _grade_exit(result)
     print(result.to_text())
-    return 0 if result.ok else 1
+    return _grade_exit(result)
+
+
+def _grade_exit(result: ClassReport) -> int:
+    """0 every workbook right; 1 one wrong or unreadable; 3 none wrong, but some cells not
+    computed by sheetgen (checked from saved values, or not checked), as ``verify``'s 3."""
+    codes = {g.report.exit_code if g.report is not None else 1 for g in result.graded}
+    return 1 if 1 in codes else 3 if 3 in codes else 0
 
 
 def cmd_autograder(args: argparse.Namespace) -> int:

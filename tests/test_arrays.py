@@ -181,3 +181,17 @@ def test_an_excel_365_function_spilling_a_row_fills_it(
     cells = {c.cell: c for c in report.cells}
     assert [c.cell for c in report.roots] == ["F2"]  # the net is right, the output is not
     assert "array formula in E2" in cells["F2"].explanation
+
+
+def test_a_google_sheets_arrayformula_exported_as_an_array_fills_its_range(
+    article: Path, tmp_path: Path
+) -> None:
+    """Google Sheets exports ``=ARRAYFORMULA(...)`` as an array formula over its range."""
+    right = excel_array(
+        article, tmp_path / "r.xlsx", f"ARRAYFORMULA({RIGHT})", spill=False, scale=1
+    )
+    assert_right(verify_workbook(right))
+    wrong = excel_array(
+        article, tmp_path / "w.xlsx", f"ARRAYFORMULA({WRONG})", spill=False, scale=0.1
+    )
+    assert_wrong_at_the_anchor(verify_workbook(wrong))

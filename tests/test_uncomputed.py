@@ -152,3 +152,18 @@ def test_the_class_report_flags_the_cells_to_review(article: Path, tmp_path: Pat
     path = stored(article, tmp_path / "seq.xlsx", {"F2": cell("F2", SEQUENCE_F2, OUTPUT)})
     result = grade_class([path], workers=1)
     assert "checked from the values the file saved: F2" in result.render("html")
+
+
+def test_grade_exits_3_when_nothing_is_wrong_but_a_cell_was_not_computed(
+    article: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "class"
+    folder.mkdir()
+    stored(article, folder / "a.xlsx", {"F2": cell("F2", SEQUENCE_F2, OUTPUT)})
+    result = subprocess.run(
+        [sys.executable, "-m", "sheetgen", "grade", str(folder), "--no-progress", "--workers", "1"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 3, result.stderr

@@ -32,6 +32,14 @@ CASES = {  # name: (cell, right formula, its value, wrong formula, its value)
         2 * LOSS,
     ),
     "INDEX(2:2,6)": ("E3", "1-INDEX(2:2,6)^2", LOCAL, "1-INDEX(2:2,5)^2", 0.36),
+    # LibreOffice writes a whole column out in full.
+    "INDEX($H$1:$H$1048576,2)": (
+        "I2",
+        "INDEX($H$1:$H$1048576,2)^2/2",
+        LOSS,
+        "INDEX($H$1:$H$1048576,6)^2/2",
+        0.00064,
+    ),
     "TANH(@E:E)": ("F2", "TANH(_xlfn.SINGLE(E:E))", OUTPUT, "TANH(_xlfn.SINGLE(D:D))", 0.537),
     "TANH(E:E) pre-365": ("F2", "TANH(E:E)", OUTPUT, "TANH(D:D)", 0.537),
 }

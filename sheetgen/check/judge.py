@@ -1,7 +1,10 @@
 """Judge a sheet cell by cell against the reference: the verdicts and how close is close enough.
 
 The verifier reads the sheet's own parameters (so a learner may change them), computes the
-reference from them, evaluates every checked cell's formula itself, and compares.
+reference from them, evaluates every checked cell's formula itself, and compares. Where the
+engine cannot compute a formula that Excel or LibreOffice computes, the cell is judged by the
+number the learner's application saved (``CellResult.saved`` names the cells a verdict rests
+on), or, with no number saved, is ``uncomputed``: not checked, never wrong.
 
 How close is close enough. Both sides compute in IEEE doubles, but not with the same
 operations (numpy's tanh and Python's differ by an ulp; the sheet sums in its own order), so a

@@ -83,6 +83,7 @@ class Evaluator:
         self.problems: dict[Ref, Problem] = {}
         # Cells the engine could not compute whose value is the number the file saved.
         self.saved: dict[Ref, Problem] = {}
+        self._saved_from: tuple[int, dict[Ref, tuple[str, ...]]] | None = None
         self.values.update(self.overrides)
         # What depends on the book alone, not on values: shared with what-if children.
         self._formulas: dict[Ref, str | None] = {}
@@ -340,18 +341,19 @@ class Evaluator:
             if sheet.upper() not in self.sheets:
                 return Problem("reference", f"refers to a sheet that does not exist ({sheet})")
         name = name.replace("$", "")
-        try:
-            min_col, min_row, max_col, max_row = a1.bounds(name)
-        except ValueError:
+        found = _full_bounds(name)
+        if found is None:
             return Problem("reference", f"uses a name the workbook does not define ({name})")
+        min_col, min_row, max_col, max_row = found
         limit = MAX_RANGE_CELLS
-        if None in (min_col, min_row, max_col, max_row):  # E:E, 2:2: as far as the sheet holds
-            # The same extent for every column (row): SUMIF(A:A,"x",E:E) pairs them cell by cell.
+        if max_row == a1.MAX_ROW or max_col == a1.MAX_COLUMN:  # E:E, 2:2, H3:H1048576...
+            # As far as the sheet holds cells, the same for every column (row), so that
+            # SUMIF(A:A,"x",E:E) pairs them cell by cell: never a million-cell array.
             last_row, last_col = self._extent(self._title(sheet))
-            if min_row is None:
-                min_row, max_row = 1, last_row
-            else:
-                min_col, max_col = 1, last_col
+            if max_row == a1.MAX_ROW:
+                max_row = max(last_row, min_row)
+            if max_col == a1.MAX_COLUMN:
+                max_col = max(last_col, min_col)
             limit = MAX_WHOLE_CELLS
         assert min_col and min_row and max_col and max_row
         if (max_col - min_col + 1) * (max_row - min_row + 1) > limit:
@@ -559,24 +561,24 @@ class Evaluator:
 
     def rests_on_saved(self, ref: Ref) -> tuple[str, ...]:
         """The cells whose saved values (not sheetgen's computation) ``ref``'s value rests on:
-        itself if it took its saved value, else the saved cells it reads, directly or not."""
+        itself if it took its saved value, else the saved cells it reads, directly or not.
+
+        Worked out once for every cell evaluated so far, in the order they were evaluated
+        (each after the cells it reads): a training run's ten thousand cells cost one pass.
+        """
         if not self.saved:
             return ()
-        if ref in self.saved:
-            return (ref[1],)
-        found: list[str] = []
-        seen: set[Ref] = set()
-        stack = list(self.dependencies(ref))
-        while stack:
-            dep = stack.pop()
-            if dep in seen:
-                continue
-            seen.add(dep)
-            if dep in self.saved:
-                found.append(dep[1])
-            else:
-                stack.extend(self.dependencies(dep))
-        return tuple(sorted(found, key=a1.split))
+        if self._saved_from is None or self._saved_from[0] != len(self.values):
+            found: dict[Ref, tuple[str, ...]] = {}
+            for r in self.values:
+                if r in self.saved:
+                    found[r] = (r[1],)
+                elif self.formula(r) is not None:
+                    names = {n for d in self.dependencies(r) for n in found.get(d, ())}
+                    if names:
+                        found[r] = tuple(sorted(names, key=a1.split))
+            self._saved_from = (len(self.values), found)
+        return self._saved_from[1].get(ref, ())
 
     def _argument(self, name: str, refs: Sequence[Ref]) -> Any:
         if len(refs) == 1 and ":" not in name:
@@ -601,6 +603,31 @@ class Evaluator:
 
 _LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _DIGITS = "0123456789"
+
+
+_OPEN_END = re.compile(r"([A-Z]{1,3})(\d+):(?:([A-Z]{1,3})|(\d+))?")
+
+
+def _full_bounds(name: str) -> tuple[int, int, int, int] | None:
+    """``(min_col, min_row, max_col, max_row)`` of a range as the engine names it, whole rows and
+    columns reaching Excel's edge: ``E:E``, ``2:2``, and the engine's own ``H1:H`` (for
+    ``H1:H1048576``), ``A2:2`` (``A2:XFD2``), ``A1:`` (the whole sheet); None if it is none."""
+    try:
+        if name.endswith(":"):  # a1 reads "A1:" as A1
+            raise ValueError(name)
+        min_col, min_row, max_col, max_row = a1.bounds(name)
+    except ValueError:
+        match = _OPEN_END.fullmatch(name.upper())
+        if match is None:
+            return None
+        letters, digits, to_col, to_row = match.groups()
+        min_col, min_row = a1.column_index(letters), int(digits)
+        max_col = a1.column_index(to_col) if to_col else a1.MAX_COLUMN
+        max_row = int(to_row) if to_row else a1.MAX_ROW
+        if not (1 <= min_row <= max_row <= a1.MAX_ROW and 1 <= min_col <= max_col <= a1.MAX_COLUMN):
+            return None
+        return min_col, min_row, max_col, max_row
+    return min_col or 1, min_row or 1, max_col or a1.MAX_COLUMN, max_row or a1.MAX_ROW
 
 
 def _offset(at: str, min_row: int, min_col: int) -> tuple[int, int]:
