@@ -22,6 +22,9 @@ in one run and side by side:
 (e) ``sheetgen verify`` (a whole process) on the same workbooks saved by LibreOffice as .xlsx
     and as .ods (the article and a 770-step training sheet), where LibreOffice is installed:
     an .ods should take at most 1.5 times its .xlsx.
+(g) ``sheetgen build`` and ``sheetgen verify`` (whole processes) of a 2-2-1 network trained
+    for 200 full-batch steps by each optimizer (``--only optimizers`` runs this alone): SGD
+    should build in at most 1 s and verify in at most 2 s, Adam cost at most 1.5 times SGD.
 
 Wall-clock medians are printed with CPU time beside them: on a shared machine the wall
 clock includes waiting for a core, the CPU time does not. sheetgen's bytecode is compiled
@@ -440,7 +443,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer workbooks and runs")
     parser.add_argument("--no-libreoffice", action="store_true", help="skip (c)")
+    parser.add_argument("--only", choices=["optimizers"], help="run (g) alone")
     args = parser.parse_args()
+    if args.only == "optimizers":
+        bench_optimizers(3 if args.quick else 5)
+        return
     n, runs, em_count = (40, 3, 20) if args.quick else (200, 5, 200)
     sizes = (1000, 10_000) if args.quick else (1000, 5000, 10_000)
 
@@ -579,6 +586,40 @@ def main() -> None:
                 f"    {name:34} find {1e3 * find:7.1f} ms of {1e3 * whole:7.1f} ms "
                 f"({100 * share:4.1f} %; target <= 10 %)"
             )
+
+
+OPTIMIZER_SPEC = "training:layers=2-2-1,steps=200,optimizer={}"
+
+
+def bench_optimizers(runs: int) -> None:
+    """(g): build and verify, whole processes, of a 200-step 2-2-1 training per optimizer."""
+    sys.path.insert(0, str(ROOT))
+    subprocess.run([PY, "-m", "compileall", "-q", str(ROOT / "sheetgen")], check=True)
+    print(f"Machine: {machine()}")
+    print(f"\n(g) 2-2-1 network, 200 steps, whole processes (median of {runs})  [{pace()}]")
+    with tempfile.TemporaryDirectory(prefix="sheetgen-bench-") as tmp:
+        folder = Path(tmp)
+        timed = {}
+        for name in ("sgd", "momentum", "rmsprop", "adam"):
+            path = folder / f"{name}.xlsx"
+            spec = OPTIMIZER_SPEC.format(name)
+            build_cmd = [PY, "-m", "sheetgen", "build", spec, "-o", str(path), "--force"]
+            verify_cmd = [PY, "-m", "sheetgen", "verify", str(path)]
+            timed[name] = medians(
+                {
+                    "build": lambda cmd=build_cmd: run_process(cmd),
+                    "verify": lambda cmd=verify_cmd: run_process(cmd),
+                },
+                runs,
+            )
+        for name, t in timed.items():
+            (bw, bc), (vw, vc) = t["build"], t["verify"]
+            print(
+                f"    {name:9} build {bw:5.2f} s (cpu {bc:5.2f})  verify {vw:5.2f} s "
+                f"(cpu {vc:5.2f})  vs sgd: build {bw / timed['sgd']['build'][0]:.2f}x, "
+                f"verify {vw / timed['sgd']['verify'][0]:.2f}x"
+            )
+        print("    targets: sgd build <= 1 s, verify <= 2 s; adam <= 1.5x sgd")
 
 
 def bench_locate(folder: Path, runs: int) -> list[tuple[str, float, float, float]]:

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sheetgen import annotate, build, build_exercise, grade_class, verify_workbook
-from sheetgen.check.judge import REL
+from sheetgen.check.judge import REL, UNCHECKABLE
 from sheetgen.check.verify import check, tolerance
 from sheetgen.cli import main
 from sheetgen.errors import SheetgenError, UsageError
@@ -110,33 +110,45 @@ def test_one_step_allowance_is_the_verifiers() -> None:
 @pytest.mark.parametrize(
     ("spec", "gradient", "edits"),
     [
+        ("training:steps=200", neuron_gradient, {}),
         ("training:steps=200", neuron_gradient, {"learning_rate": 0.01}),
         ("training:steps=200", neuron_gradient, {"learning_rate": 0.05, "weight": -2.0}),
+        ("training:layers=2-2-1,steps=100", network_gradient, {}),
         ("training:layers=2-2-1,steps=100", network_gradient, {"learning_rate": 0.01}),
     ],
 )
 def test_reference_stays_within_its_tolerance_of_exact_arithmetic(
     name: str, spec: str, gradient: Grad, edits: dict[str, float]
 ) -> None:
-    """The derived tolerance bounds the float run's drift from the exact one, and stays far
-    below a formula slip (Adam's late steps, its update near sign(gradient) when the
-    gradient is nearly 0, carry the most: still ten times below a 1 % slip)."""
+    """The derived tolerance bounds the float run's drift from the exact one, wherever it
+    runs, and a cell it judges is judged far below a formula slip (the others, where rounding
+    may carry as far as a slip, are left unchecked: see ``sheetgen.check.judge``)."""
     lay = resolve_layout(f"{spec},optimizer={name}")
     params = dict(lay.defaults) | edits
     ref = model_for(lay.settings)(params, lay.settings)
     steps = int(lay.settings["steps"])
-    # Adam's first-order bound is loose late in a run (see README, Tolerances): its update,
-    # near sign(gradient) once gradients are small, is what the bound cannot follow closely.
-    ceiling = 1e-2 if name == "adam" else 1e-4
-    checked = 0
+    judged = 0
     for k, exact in enumerate(exact_run(params, name, steps, gradient), start=1):
         for leaf, value in exact.items():
             q, want = f"step{k}.{leaf}", float(value)
             allowed = tolerance(q, want, ref)
             assert abs(ref.values[q] - want) <= allowed, (q, ref.values[q], want, allowed)
-            assert allowed <= ceiling * max(1.0, abs(want)), (q, allowed)
-            checked += 1
-    assert checked > 100 * steps // 20
+            judged += allowed <= UNCHECKABLE * max(1.0, abs(want))
+    assert judged > steps
+
+
+def test_a_run_whose_gradients_fall_to_rounding_noise_is_left_unchecked_there(
+    tmp_path: Path,
+) -> None:
+    """RMSProp at a small rate reaches the minimum, its gradients fall to rounding noise, and
+    dividing the noise by its own root makes the last digits chaos: the float run leaves the
+    exact one by 1e-3. Those cells are unchecked, never judged; the early ones are judged."""
+    spec = "training:steps=100,optimizer=rmsprop,learning_rate=0.01"
+    path = build(tmp_path / "t.xlsx", spec)
+    report = verify_workbook(path, variants=0)
+    status = {c.quantity: c.status for c in report.cells}
+    assert status["step5.new.weight"] == "ok" and status["step100.new.weight"] == "unchecked"
+    assert set(status.values()) == {"ok", "unchecked"}
 
 
 @pytest.mark.parametrize("name", OPTIMIZERS)

@@ -247,9 +247,15 @@ def _growths(
     gens = np.zeros((len(coords), 0))  # the carried error: gens @ η for some |η| <= 1
     last: dict[str, Mapping[str, float]] = {p: {} for p in names}
     out: dict[str, float] = {}
+    lost = False  # once the carried error is too large to follow to first order
     for k, st in enumerate(history, start=1):
         s = f"step{k}."
         index = {q: i for i, q in enumerate(coords)}
+        bound = np.abs(gens).sum(axis=1)
+        lost = lost or not _linear(coords, bound, st, values, s, hyper)
+        if lost:
+            out |= {q: math.inf for q in values if q.startswith(s) and q != s + "number"}
+            continue
         slopes = _slopes(row, st.current, names, leaves) if gens.shape[1] else {}
 
         def carried(
@@ -266,9 +272,14 @@ def _growths(
 
         for leaf in leaves:
             spread = float(np.abs(carried(slopes[leaf])).sum()) if slopes else 0.0
+            if leaf == "loss" and slopes:  # flat at a minimum: its second order, ½ b|H|b
+                spread += 0.5 * sum(
+                    abs(h) * bound[index[p]] * bound[index[q]]
+                    for p in names
+                    for q, h in slopes[f"global.{p}"].items()
+                )
             spread = math.inf if math.isnan(spread) else spread
             out[s + leaf] = 1.0 + growth(spread, s + leaf)
-        bound = np.abs(gens).sum(axis=1)
         rows, local = [], []
         outputs = []
         for p in names:
@@ -296,6 +307,39 @@ def _growths(
         moved = np.array(rows) if gens.shape[1] else np.zeros((len(coords), 0))
         gens = _reduce(np.hstack([moved, np.diag(local)]))
     return out
+
+
+LINEAR = 1e-4
+"""How large a carried error may be, relative to what it is an error of, for its first-order
+propagation to be trusted: beyond, the cells are given up (unchecked, ``sheetgen.check.judge``)."""
+
+
+def _linear(
+    coords: Sequence[str],
+    bound: Any,
+    st: _Step,
+    values: Mapping[str, float],
+    s: str,
+    hyper: Mapping[str, float],
+) -> bool:
+    """Whether step ``s`` starts with errors small enough to follow to first order: each
+    parameter's within ``LINEAR`` of its size (at least 1), and each carried average of
+    squared gradients within ``LINEAR`` of itself, or its root's error within ``LINEAR`` of
+    epsilon, since that root (plus epsilon) divides the update (when the gradients have
+    fallen to rounding noise, it is noise)."""
+    for q, b in zip(coords, bound, strict=True):
+        leaf, _, p = q.partition(".")
+        if not p:  # a parameter
+            if not b <= LINEAR * max(1.0, abs(st.current[q])):
+                return False
+        elif leaf in ("mean_square", "moment2"):
+            last = int(s[4:-1]) - 1
+            square = values[f"step{last}.{q}"]
+            correction = 1 - hyper.get("beta2", 0.0) ** last if leaf == "moment2" else 1.0
+            root_error = math.sqrt(b / correction) if correction > 0 else math.inf
+            if not (b <= LINEAR * abs(square) or root_error <= LINEAR * hyper["epsilon"]):
+                return False
+    return True
 
 
 def _through(row_j: Mapping[str, float], index: Mapping[str, int], gens: Any) -> Any:
