@@ -28,8 +28,8 @@ from sheetgen.workbook.book import Book, Cell, Sheet
 from sheetgen.writer.build import build_workbook, parameters
 
 OPTIMIZERS = ("momentum", "rmsprop", "adam")
-NEURON = "training:steps=6,optimizer={}"
-NETWORK = "training:layers=2-2-1,steps=4,optimizer={}"
+NEURON = "training:steps=3,optimizer={}"
+NETWORK = "training:layers=2-2-1,steps=2,optimizer={}"
 SPECS = [f.format(o) for f in (NEURON, NETWORK) for o in OPTIMIZERS]
 
 Grad = Callable[[dict[str, Any]], tuple[Any, dict[str, Any]]]
@@ -241,7 +241,7 @@ magnitudes = st.one_of(
 
 @pytest.mark.parametrize("spec", SPECS)
 @settings(
-    max_examples=10,
+    max_examples=8,
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
@@ -266,7 +266,13 @@ def test_a_fresh_sheet_verifies_at_any_parameters(spec: str, data: st.DataObject
         return
     wb = build_workbook(layout, params)
     report = check(wb, wb[layout.sheet], layout)
-    wrong = [(c.cell, c.quantity, c.found, c.expected) for c in report.wrong]
+    # Unchecked is no verdict: where a gradient's allowed rounding is not small beside
+    # epsilon, no sheet could be told right from wrong (sheetgen.check.judge).
+    wrong = [
+        (c.cell, c.quantity, c.found, c.expected)
+        for c in report.cells
+        if c.status not in ("ok", "unchecked")
+    ]
     assert not wrong, (params, wrong[:5])
 
 

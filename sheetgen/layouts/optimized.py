@@ -20,6 +20,7 @@ from ..maths.optimizers import (
     CARRIED,
     EPS,
     ONE_STEP_REL,
+    STATE_NAMES,
     Dual,
     Optimizer,
     bounds,
@@ -40,14 +41,6 @@ NOTES: Mapping[str, str] = {
     "beta2": "Adam: how much of the last second moment (the average squared gradient) each "
     "step keeps.",
     "epsilon": "Added to the square root before dividing, so a gradient near 0 never divides by 0.",
-}
-HEADERS: Mapping[str, str] = {
-    "velocity": "velocity",
-    "mean_square": "mean square",
-    "moment1": "first moment",
-    "moment2": "second moment",
-    "corrected1": "corrected first moment",
-    "corrected2": "corrected second moment",
 }
 GROUPS: Mapping[str, str] = {
     "velocity": "Momentum: velocity",
@@ -72,7 +65,7 @@ def state_columns(
     """The state columns of a step, as (leaf, header, group): each kind of state, one column
     per parameter (``label(p)`` names it in the header)."""
     return [
-        (f"{leaf}.{p}", f"{label(p)} {HEADERS[leaf]}", GROUPS[leaf])
+        (f"{leaf}.{p}", f"{label(p)} {STATE_NAMES[leaf]}", GROUPS[leaf])
         for leaf in optimizer.state
         for p in params
     ]
@@ -98,13 +91,13 @@ def put_state(put: Callable[[str, str, str], None], optimizer: Optimizer, k: int
             put(
                 f"{leaf}.{p}",
                 f"=(1-{{{beta}}})*{term}",
-                f"{beta} * 0 + (1 - {beta}) * {what}: the {HEADERS[leaf]} starts at 0.",
+                f"{beta} * 0 + (1 - {beta}) * {what}: the {STATE_NAMES[leaf]} starts at 0.",
             )
         else:
             put(
                 f"{leaf}.{p}",
                 f"={{{beta}}}*{{{last}{leaf}.{p}}}+(1-{{{beta}}})*{term}",
-                f"{beta} * the last step's {HEADERS[leaf]} + (1 - {beta}) * {what}.",
+                f"{beta} * the last step's {STATE_NAMES[leaf]} + (1 - {beta}) * {what}.",
             )
 
     def root(square: str) -> str:
@@ -134,7 +127,7 @@ def put_state(put: Callable[[str, str, str], None], optimizer: Optimizer, k: int
             put(
                 f"{corrected}.{p}",
                 f"={{{s}{moment}.{p}}}/(1-{{{beta}}}^{{{s}number}})",
-                f"Bias correction: {HEADERS[moment]} / (1 - {beta} ^ step): early moments, "
+                f"Bias correction: {STATE_NAMES[moment]} / (1 - {beta} ^ step): early moments, "
                 "averaged with the zeros they start from, are scaled back up.",
             )
         direction = f"{{{s}corrected1.{p}}}/{root('corrected2')}"
@@ -312,6 +305,9 @@ def _growths(
 LINEAR = 1e-4
 """How large a carried error may be, relative to what it is an error of, for its first-order
 propagation to be trusted: beyond, the cells are given up (unchecked, ``sheetgen.check.judge``)."""
+ROOT_LINEAR = 1e-2
+"""The same for an average of squared gradients, whose root (plus epsilon) divides the update:
+within 1 % the second order is within the factor 2 every bound is given."""
 
 
 def _linear(
@@ -324,9 +320,9 @@ def _linear(
 ) -> bool:
     """Whether step ``s`` starts with errors small enough to follow to first order: each
     parameter's within ``LINEAR`` of its size (at least 1), and each carried average of
-    squared gradients within ``LINEAR`` of itself, or its root's error within ``LINEAR`` of
-    epsilon, since that root (plus epsilon) divides the update (when the gradients have
-    fallen to rounding noise, it is noise)."""
+    squared gradients within ``ROOT_LINEAR`` of itself, or its root's error within
+    ``ROOT_LINEAR`` of epsilon, since that root (plus epsilon) divides the update (when the
+    gradients have fallen to rounding noise, it is noise)."""
     for q, b in zip(coords, bound, strict=True):
         leaf, _, p = q.partition(".")
         if not p:  # a parameter
@@ -337,7 +333,7 @@ def _linear(
             square = values[f"step{last}.{q}"]
             correction = 1 - hyper.get("beta2", 0.0) ** last if leaf == "moment2" else 1.0
             root_error = math.sqrt(b / correction) if correction > 0 else math.inf
-            if not (b <= LINEAR * abs(square) or root_error <= LINEAR * hyper["epsilon"]):
+            if not (b <= ROOT_LINEAR * abs(square) or root_error <= ROOT_LINEAR * hyper["epsilon"]):
                 return False
     return True
 

@@ -61,6 +61,15 @@ STATE: Final[Mapping[str, tuple[str, ...]]] = {
 """Each optimizer's state columns per parameter, in sheet order (the update ``new`` follows).
 Only ``velocity``, ``mean_square``, ``moment1`` and ``moment2`` carry to the next step."""
 CARRIED: Final = ("velocity", "mean_square", "moment1", "moment2")
+STATE_NAMES: Final[Mapping[str, str]] = {
+    "velocity": "velocity",
+    "mean_square": "mean square",
+    "moment1": "first moment",
+    "moment2": "second moment",
+    "corrected1": "corrected first moment",
+    "corrected2": "corrected second moment",
+}
+"""Each state column's name in words: its header (after the parameter) and in reports."""
 
 
 @dataclass(frozen=True)
@@ -108,8 +117,12 @@ class Dual:
 
     def sqrt(self) -> Dual:
         root = _root(self.value)
-        if root == 0:  # the slope is unbounded at 0; whatever is carried there is infinite
-            return Dual(0.0, tuple(0.0 if a == 0 else math.inf for a in self.d))
+        if root == 0:
+            # Unbounded slope, but a mean square of 0 means every gradient so far was 0, and
+            # the root divides that 0: nothing an error in the square does reaches the update
+            # to first order (the gradient's own error is carried by the division's slope;
+            # ``sheetgen.layouts.optimized`` checks the square's error stays far below epsilon).
+            return Dual(0.0, tuple(0.0 for _ in self.d))
         return Dual(root, tuple(a / (2 * root) for a in self.d))
 
 
