@@ -26,11 +26,11 @@ cell is right when ``|found - expected| <= REL * |expected| + absolute``, with:
 Any formula mistake changes a value by far more than that (a wrong exponent or sign, a missed
 factor, another Tiny), while every equivalent formula stays far inside it.
 
-Where it would not, the cell is ``unchecked``, never judged: when the rounding carried into it
-may reach ``UNCHECKABLE`` of its size (at least 1), as late in an RMSProp or Adam run whose
-gradients have fallen to rounding noise, where each step divides that noise by its own
-square root and the run's last digits are chaos. No sheet's number there could be told right
-from a 1 % slip.
+Where it would not, the model says so with an infinite growth and the cell is ``unchecked``,
+never judged: late in an RMSProp or Adam run whose gradients have fallen to rounding noise,
+each step divides that noise by its own square root and the run's last digits are chaos, so
+no sheet's number there could be told right from a 1 % slip
+(``sheetgen.layouts.optimized``).
 """
 
 from __future__ import annotations
@@ -54,7 +54,6 @@ __all__ = ["EPS", "REL", "check", "numeric_text", "reference_for", "tolerance"]
 
 REL = 1e-12
 EPS = sys.float_info.epsilon
-UNCHECKABLE = 1e-3
 
 
 def check(
@@ -201,14 +200,13 @@ def _judge(
         found = found if number is None else number
     if isinstance(found, str | bool):
         return result("text", f"{spec.at} holds {described(found)}; it should be {shown(want)}.")
-    allowed = tolerance(spec.quantity, want, expected)
-    if not allowed <= UNCHECKABLE * max(1.0, abs(want)):
+    if math.isinf(expected.growth(spec.quantity)):
         return result(
             "unchecked",
-            f"{spec.at} cannot be checked: rounding in the steps before it may move it by "
-            f"{shown(allowed)}, as much as a mistake would (it should be about {shown(want)}).",
+            f"{spec.at} cannot be checked: rounding in the steps before it may move it as "
+            f"much as a mistake would (it should be about {shown(want)}).",
         )
-    close = abs(found - want) <= allowed
+    close = abs(found - want) <= tolerance(spec.quantity, want, expected)
     if spec.kind == "formula" and formula is None and close and spec.repeats_a_parameter:
         return result(
             "ok",

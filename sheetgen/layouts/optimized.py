@@ -259,9 +259,12 @@ def _growths(
 
         def growth(error: float, quantity: str) -> float:
             """What the allowance of one step's rounding must be multiplied by to hold
-            ``error`` twice over (the allowance is relative as well as absolute)."""
-            allowance = ONE_STEP_REL * abs(values[quantity]) + unit
-            return 2 * error / allowance if math.isfinite(error) else math.inf
+            ``error`` twice over (the allowance is relative as well as absolute); infinite
+            once that reaches ``UNCHECKABLE``."""
+            size = abs(values[quantity])
+            if not 2 * error <= UNCHECKABLE * max(1.0, size):
+                return math.inf
+            return 2 * error / (ONE_STEP_REL * size + unit)
 
         for leaf in leaves:
             spread = float(np.abs(carried(slopes[leaf])).sum()) if slopes else 0.0
@@ -305,6 +308,9 @@ def _growths(
 LINEAR = 1e-4
 """How large a carried error may be, relative to what it is an error of, for its first-order
 propagation to be trusted: beyond, the cells are given up (unchecked, ``sheetgen.check.judge``)."""
+UNCHECKABLE = 1e-3
+"""A cell whose allowance would reach this much of its size (at least 1) is given up too: a
+1 % slip could hide in it."""
 ROOT_LINEAR = 1e-2
 """The same for an average of squared gradients, whose root (plus epsilon) divides the update:
 within 1 % the second order is within the factor 2 every bound is given."""
