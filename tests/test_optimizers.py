@@ -323,6 +323,13 @@ def test_exercise_graded_and_annotated(tmp_path: Path, spec: str) -> None:
     assert note is not None and state.at in note.text
 
 
+def test_an_exercise_leaves_the_first_steps_state_blank_by_default(tmp_path: Path) -> None:
+    ex = build_exercise(tmp_path / "ex.xlsx", "training:steps=4,optimizer=adam")
+    todo = {c.quantity for c in verify_workbook(ex, variants=0).todo}
+    assert {"step1.moment1.weight", "step1.corrected2.bias", "step1.new.weight"} <= todo
+    assert all(q.startswith("step1.") for q in todo)
+
+
 @pytest.mark.libreoffice
 def test_libreoffice_recalculates_to_the_reference(tmp_path: Path) -> None:
     """LibreOffice re-runs every optimizer's training, a learner's edits included."""

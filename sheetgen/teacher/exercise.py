@@ -25,6 +25,7 @@ from ..errors import UsageError
 from ..layouts.families import resolve_layout
 from ..layouts.layout import TODO_NAME, TODO_NOTE, Layout
 from ..maths.neuron import describe, round_significant
+from ..maths.optimizers import STATE_NAMES
 from ..workbook.book import text_formula
 from ..writer.build import build_workbook, parameters
 from ..writer.cached_values import save_with_cached_values
@@ -43,11 +44,16 @@ steps, handed out filled in, wait for them and then show the learner's formulas 
 _TODO_FILL = PatternFill("solid", fgColor="DDEBF7")  # pale blue: "your turn"
 
 
+_STEP_BLANKS = (*DEFAULT_BLANK_PREFIXES, "new.", *(f"{state}." for state in STATE_NAMES))
+"""What a training run's first step leaves blank: its gradients, its optimizer's state (a
+velocity, moments) and its update."""
+
+
 def default_blanks(layout: Layout) -> tuple[str, ...]:
     """The checked cells whose quantity is a local or global gradient.
 
-    In a training run, the first step's gradients and its update (``new.*``) alone: every
-    step repeats the same formulas, so one step is the exercise.
+    In a training run, the first step's gradients, optimizer state and update (``new.*``)
+    alone: every step repeats the same formulas, so one step is the exercise.
     """
     plain = tuple(
         c.at
@@ -61,7 +67,7 @@ def default_blanks(layout: Layout) -> tuple[str, ...]:
         for c in layout.checked
         if c.quantity is not None
         and c.quantity.startswith(_FIRST_STEP)
-        and c.quantity.removeprefix(_FIRST_STEP).startswith((*DEFAULT_BLANK_PREFIXES, "new."))
+        and c.quantity.removeprefix(_FIRST_STEP).startswith(_STEP_BLANKS)
     )
     return first
 
