@@ -323,6 +323,31 @@ def test_exercise_graded_and_annotated(tmp_path: Path, spec: str) -> None:
     assert note is not None and state.at in note.text
 
 
+@pytest.mark.parametrize(
+    ("spec", "edits"),
+    [
+        ("training:steps=4,optimizer=adam", {"epsilon": 0.0, "input": 0.0}),  # 0 / 0
+        ("training:steps=4,optimizer=adam", {"beta1": 1.0}),  # a bias correction of 0
+        ("training:steps=4,optimizer=rmsprop", {"beta": 1.5}),  # a negative mean square
+        ("training:layers=2-2-1,steps=2,optimizer=momentum", {"beta": 1e300}),
+    ],
+)
+def test_settings_no_spreadsheet_can_compute_are_said_plainly(
+    tmp_path: Path, spec: str, edits: dict[str, float], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A learner's setting that makes the sheet show #DIV/0! or #NUM!: the reference answers
+    NaN, as the sheet's error, and verify names the cells, without a traceback."""
+    lay = resolve_layout(spec)
+    path = build(tmp_path / "t.xlsx", spec)
+    wb = openpyxl.load_workbook(path)
+    for q, v in edits.items():
+        wb[lay.sheet][lay.by_quantity[q].at] = v
+    wb.save(path)
+    assert main(["verify", str(path)]) == 1
+    out = capsys.readouterr()
+    assert "Traceback" not in out.err and "step 2" in out.out
+
+
 def test_an_exercise_leaves_the_first_steps_state_blank_by_default(tmp_path: Path) -> None:
     ex = build_exercise(tmp_path / "ex.xlsx", "training:steps=4,optimizer=adam")
     todo = {c.quantity for c in verify_workbook(ex, variants=0).todo}

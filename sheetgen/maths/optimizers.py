@@ -129,6 +129,15 @@ class Dual:
 N = TypeVar("N", float, Dual)
 
 
+def _div(x: N, y: N | float) -> N:
+    """``x / y``, NaN for a division by 0, as a spreadsheet's #DIV/0! (a learner's epsilon of
+    0 with a gradient of 0, or a beta of 1): the reference must answer for any parameters."""
+    try:
+        return x / y
+    except ZeroDivisionError:
+        return x * math.nan
+
+
 def _root(x: float) -> float:
     """A square root that is NaN below 0, as SQRT's #NUM! (a learner's beta above 1 makes
     the mean square negative): the reference must answer for any parameters."""
@@ -201,15 +210,15 @@ def step(
     elif name == "rmsprop":
         beta = hyper["beta"]
         out["mean_square"] = beta * previous.get("mean_square", 0.0) + (1 - beta) * g * g
-        out["new"] = p - lr * g / (sqrt(out["mean_square"]) + hyper["epsilon"])
+        out["new"] = p - lr * _div(g, sqrt(out["mean_square"]) + hyper["epsilon"])
     else:
         b1, b2 = hyper["beta1"], hyper["beta2"]
         out["moment1"] = b1 * previous.get("moment1", 0.0) + (1 - b1) * g
         out["moment2"] = b2 * previous.get("moment2", 0.0) + (1 - b2) * g * g
-        out["corrected1"] = out["moment1"] / (1 - b1**k)
-        out["corrected2"] = out["moment2"] / (1 - b2**k)
+        out["corrected1"] = _div(out["moment1"], 1 - b1**k)
+        out["corrected2"] = _div(out["moment2"], 1 - b2**k)
         denominator = sqrt(out["corrected2"]) + hyper["epsilon"]
-        out["new"] = p - lr * out["corrected1"] / denominator
+        out["new"] = p - lr * _div(out["corrected1"], denominator)
     return out
 
 
@@ -320,7 +329,7 @@ def _ratio(
     denominator = root + epsilon
     e_denominator = e_root + 2 * EPS * denominator
     if e_denominator >= denominator:
-        return math.inf, top / denominator
+        return math.inf, _div(top, denominator)
     ratio = top / denominator
     e_ratio = (e_top + abs(ratio) * e_denominator) / (denominator - e_denominator)
     return e_ratio + 2 * EPS * abs(ratio), ratio
