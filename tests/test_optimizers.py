@@ -418,3 +418,43 @@ def test_adam_is_not_fooled_by_a_vanishing_gradient() -> None:
     allowed = tolerance(q, ref.values[q], ref)
     assert allowed > params["learning_rate"] * gradient / params["epsilon"]
     assert allowed < 1e-4 * abs(ref.values[q])
+
+
+@pytest.mark.libreoffice
+@pytest.mark.parametrize("name", ["rmsprop", "adam"])
+def test_libreoffice_ods_and_xlsm_verify_as_its_xlsx(tmp_path: Path, name: str) -> None:
+    """Saved by LibreOffice as .ods (SQRT and ^ in OpenFormula) and .xlsm: the same report."""
+    from sheetgen.report.render import to_json
+
+    from .support import libreoffice as lo
+
+    source = build(tmp_path / "built.xlsx", f"training:layers=2-2-1,steps=3,optimizer={name}")
+    reports = []
+    for suffix in (".xlsx", ".ods", ".xlsm"):
+        saved = tmp_path / f"saved{suffix}"
+        lo.recalculate(source, saved)
+        report = verify_workbook(saved)
+        assert report.ok, (suffix, [c.message for c in report.wrong][:3])
+        data = to_json(report).replace(str(saved), "FILE")
+        reports.append(data)
+    assert reports[0] == reports[1] == reports[2]
+
+
+@pytest.mark.parametrize("spec", [NEURON.format("adam"), NETWORK.format("rmsprop")])
+def test_a_moved_table_without_its_spec_is_found_and_mistakes_named_where_they_are(
+    tmp_path: Path, spec: str
+) -> None:
+    from .test_learner_edits import moved_copy, shifted
+
+    built = build(tmp_path / "built.xlsx", spec)
+    bare = moved_copy(built, tmp_path / "bare.xlsx", 3, 2, strip=True)
+    report = verify_workbook(bare, variants=0)
+    assert report.ok and "optimizer=" in report.spec
+    lay = resolve_layout(spec)
+    state = lay.by_quantity["step2.moment2.weight" if "adam" in spec else "step2.mean_square.b2_1"]
+    wb = openpyxl.load_workbook(bare)
+    now = shifted(state.at, 3, 2)
+    wb.worksheets[0][now] = f"=({wb.worksheets[0][now].value[1:]})*2"
+    wb.save(tmp_path / "wrong.xlsx")
+    wrong = verify_workbook(tmp_path / "wrong.xlsx", variants=0)
+    assert now in {c.cell for c in wrong.roots}
