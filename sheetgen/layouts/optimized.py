@@ -87,39 +87,33 @@ def put_state(put: Callable[[str, str, str], None], optimizer: Optimizer, k: int
     g = f"{{{s}global.{p}}}"
 
     def average(leaf: str, beta: str, term: str, what: str) -> None:
+        # One note for every step (a hint for step 30 is read from step 1's).
+        note = (
+            f"{STATE_NAMES[leaf].capitalize()} = {beta} * the last step's + (1 - {beta}) * "
+            f"{what}; before step 1 it is 0."
+        )
         if k == 1:
-            put(
-                f"{leaf}.{p}",
-                f"=(1-{{{beta}}})*{term}",
-                f"{beta} * 0 + (1 - {beta}) * {what}: the {STATE_NAMES[leaf]} starts at 0.",
-            )
+            put(f"{leaf}.{p}", f"=(1-{{{beta}}})*{term}", note)
         else:
-            put(
-                f"{leaf}.{p}",
-                f"={{{beta}}}*{{{last}{leaf}.{p}}}+(1-{{{beta}}})*{term}",
-                f"{beta} * the last step's {STATE_NAMES[leaf]} + (1 - {beta}) * {what}.",
-            )
+            put(f"{leaf}.{p}", f"={{{beta}}}*{{{last}{leaf}.{p}}}+(1-{{{beta}}})*{term}", note)
 
     def root(square: str) -> str:
         return f"(SQRT({{{s}{square}.{p}}})+{{epsilon}})"
 
     name = optimizer.name
     if name == "momentum":
+        note = f"Velocity = beta * the last step's + d loss / d {p}; before step 1 it is 0."
         if k == 1:
-            put(f"velocity.{p}", f"={g}", "Velocity = beta * 0 + d loss / d p: it starts at 0.")
+            put(f"velocity.{p}", f"={g}", note)
         else:
-            put(
-                f"velocity.{p}",
-                f"={{beta}}*{{{last}velocity.{p}}}+{g}",
-                "Velocity = beta * the last step's velocity + d loss / d p.",
-            )
+            put(f"velocity.{p}", f"={{beta}}*{{{last}velocity.{p}}}+{g}", note)
         direction = f"{{{s}velocity.{p}}}"
     elif name == "rmsprop":
-        average("mean_square", "beta", f"{g}^2", "the gradient squared")
+        average("mean_square", "beta", f"{g}^2", f"(d loss / d {p})^2")
         direction = f"{g}/{root('mean_square')}"
     elif name == "adam":
-        average("moment1", "beta1", g, "the gradient")
-        average("moment2", "beta2", f"{g}^2", "the gradient squared")
+        average("moment1", "beta1", g, f"d loss / d {p}")
+        average("moment2", "beta2", f"{g}^2", f"(d loss / d {p})^2")
         for corrected, moment, beta in (
             ("corrected1", "moment1", "beta1"),
             ("corrected2", "moment2", "beta2"),
