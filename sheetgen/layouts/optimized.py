@@ -157,15 +157,22 @@ def optimized_model(
     pass, ``leaves`` the row's quantities the sheet shows, ``scales(current, row)`` the
     tolerances' value and loss scales of one step (the largest over the steps are used).
 
-    Tolerances: one unit ``U = 64 EPS value_scale`` is what one step's rounding of a cell
-    computed from exact parameters may reach (``sheetgen.check.judge``). Parameters enter
-    step k with errors ``e_p`` (0 at step 1: copies of the start cells). A row cell ``c``
-    then also carries ``Σ_p |d c / d p| e_p`` (its Jacobian by central differences, as for
-    gradient descent's update norm), so its growth is ``1 + 2 Σ_p |d c / d p| e_p / U``
-    (twice, for the first-order estimate). The gradient's error bound so found, with the
-    state's, runs through the optimizer's own operations (``sheetgen.maths.optimizers.bounds``)
-    to bound each state cell ``e`` and the new parameter, the next step's ``e_p``; their
-    growth is ``max(1, 2 e / U)``.
+    Tolerances, a running error analysis in one unit ``U = 64 EPS value_scale``, what one
+    step's rounding of a cell computed from exact parameters may reach
+    (``sheetgen.check.judge``). Step 1 starts from exact copies of the start cells. What is
+    carried from step to step (each parameter, each velocity or moment) is in error by at most
+    ``G η`` for some ``|η| <= 1``: a zonotope whose generators ``G`` keep their signs, so that
+    errors which cancel over a few steps (momentum's oscillation) are not taken as growth. A
+    row cell ``c`` carries its own ``U`` and ``Σ |J_c G|`` (``J_c``: its slopes by the
+    parameters, central differences; the loss, flat at a minimum, also ``½ b |H| b`` with
+    ``H`` the gradients' slopes and ``b`` the parameters' bounds). Each optimizer output's
+    slopes by its parameter, gradient and state come from dual numbers
+    (``sheetgen.maths.optimizers.Dual``) and, through the gradient's slopes, by every
+    parameter: that row of the step's Jacobian moves ``G`` on, and the output's own rounding
+    (``sheetgen.maths.optimizers.bounds`` with exact inputs and the gradient's ``U``) is a
+    new generator. A cell's growth holds twice its bound. The analysis is first order, so it is
+    trusted only while the carried errors are small (``_linear``); beyond, and wherever a
+    bound reaches ``UNCHECKABLE``, the growth is infinite and the cell is left unchecked.
     """
     hyper = {
         k: params[k] for k in ("learning_rate", "beta", "beta1", "beta2", "epsilon") if k in params
