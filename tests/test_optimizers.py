@@ -24,6 +24,7 @@ from sheetgen.cli import main
 from sheetgen.errors import SheetgenError, UsageError
 from sheetgen.layouts.families import model_for, resolve_layout
 from sheetgen.layouts.optimized import UNCHECKABLE
+from sheetgen.maths import optimizers
 from sheetgen.maths.optimizers import ONE_STEP_REL
 from sheetgen.workbook.book import Book, Cell, Sheet
 from sheetgen.writer.build import build_workbook, parameters
@@ -458,3 +459,42 @@ def test_a_moved_table_without_its_spec_is_found_and_mistakes_named_where_they_a
     wb.save(tmp_path / "wrong.xlsx")
     wrong = verify_workbook(tmp_path / "wrong.xlsx", variants=0)
     assert now in {c.cell for c in wrong.roots}
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(
+    p=st.floats(-30.0, 30.0),
+    g=st.one_of(st.floats(-10.0, 10.0), st.sampled_from([0.0, 1e-12, -3e-9, 1e-300])),
+    before=st.floats(0.0, 10.0),
+    k=st.integers(1, 300),
+    beta=st.sampled_from([0.0, 0.5, 0.9, 0.99, 0.999, 0.9999]),
+    epsilon=st.sampled_from([1e-12, 1e-8, 1e-3, 1.0]),
+)
+def test_one_steps_rounding_is_within_its_bound(
+    name: str, p: float, g: float, before: float, k: int, beta: float, epsilon: float
+) -> None:
+    """``bounds`` with exact inputs bounds what one step's floats miss of the exact step."""
+    hyper = {"learning_rate": 0.1, "beta": beta, "beta1": beta, "beta2": beta, "epsilon": epsilon}
+    previous = (
+        {}
+        if k == 1
+        else {
+            "velocity": before - 5,
+            "mean_square": before,
+            "moment1": before - 5,
+            "moment2": before,
+        }
+    )
+    floats = optimizers.step(name, k, p, g, previous, hyper)
+    rounding = optimizers.bounds(name, k, g, floats, 0.0, 0.0, previous, {}, hyper)
+    with mpmath.workdps(60):
+        exact = mp_optimizer(name, hyper)(
+            k, mpmath.mpf(p), mpmath.mpf(g), {q: mpmath.mpf(v) for q, v in previous.items()}
+        )
+    for leaf, value in exact.items():
+        assert abs(floats[leaf] - float(value)) <= rounding[leaf], (
+            leaf,
+            floats[leaf],
+            float(value),
+        )
