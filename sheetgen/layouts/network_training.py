@@ -33,7 +33,7 @@ from ..maths.network import (
     target_name,
     weight,
 )
-from ..maths.optimizers import OPTIMIZER_OPTIONS, Optimizer, parse_optimizer
+from ..maths.optimizers import OPTIMIZER_OPTIONS, Optimizer, default_rate, parse_optimizer
 from ..maths.training import amplification as amplified
 from ..maths.training import parse_rate, parse_steps, update_norm
 from .grid import Grid, NetworkSheet, at, functions
@@ -123,7 +123,7 @@ def network_training_layout(options: dict[str, str]) -> Layout:
     """The layout for ``training:layers=...``."""
     sizes = parse_layers(options["layers"])
     steps = parse_steps(options.get("steps", "50"))
-    rate = parse_rate(options.get("learning_rate", str(DEFAULT_RATE)))
+    rate = parse_rate(options.get("learning_rate", str(default_rate(options, DEFAULT_RATE))))
     fx = functions(options)
     optimizer = parse_optimizer(options)
     activation, loss = fx.activation, fx.loss

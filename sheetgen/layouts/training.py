@@ -18,7 +18,7 @@ from collections.abc import Mapping
 
 from ..maths.models import Reference
 from ..maths.neuron import Neuron
-from ..maths.optimizers import OPTIMIZER_OPTIONS, Optimizer, parse_optimizer
+from ..maths.optimizers import OPTIMIZER_OPTIONS, Optimizer, default_rate, parse_optimizer
 from ..maths.training import amplification as amplified
 from ..maths.training import parse_rate, parse_steps, update_norm
 from .grid import Functions, Grid, at, functions
@@ -60,7 +60,9 @@ def training_layout(options: Mapping[str, str]) -> Layout:
 @generated_family("training", OPTIONS)
 def _neuron_training_layout(options: dict[str, str]) -> Layout:
     steps = parse_steps(options.get("steps", "50"))
-    rate = parse_rate(options.get("learning_rate", str(DEFAULTS["learning_rate"])))
+    rate = parse_rate(
+        options.get("learning_rate", str(default_rate(options, DEFAULTS["learning_rate"])))
+    )
     fx = functions(options)
     optimizer = parse_optimizer(options)
     activation, loss = fx.activation, fx.loss

@@ -64,7 +64,8 @@ def _refuse_overflow(layout: Layout, values: Mapping[str, float]) -> None:
     from ..layouts.families import model_for
 
     sigmoid = layout.settings.get("activation") == "sigmoid"
-    computed = model_for(layout.settings)(values, layout.settings).values
+    reference = model_for(layout.settings)(values, layout.settings)
+    computed = reference.values
     for quantity, value in computed.items():
         if not math.isfinite(value):
             raise UsageError(
@@ -75,6 +76,16 @@ def _refuse_overflow(layout: Layout, values: Mapping[str, float]) -> None:
             raise UsageError(
                 f"With these parameters {quantity} is {value:.6g}, and a spreadsheet's EXP "
                 f"overflows below -{EXP_LIMIT:.2f} (#NUM!): use smaller inputs or weights."
+            )
+    if "optimizer" in layout.settings:  # momentum, RMSProp, Adam: see sheetgen.layouts.optimized
+        lost = [q for q in computed if math.isinf(reference.growth(q))]
+        if lost:
+            first = min(int(q.split(".", 1)[0].removeprefix("step")) for q in lost)
+            raise UsageError(
+                f"With these settings the training's rounding grows as large as a mistake from "
+                f"step {first} on (its gradients fall to rounding noise, which the optimizer "
+                f"divides by its own root), so those steps could not be checked: use fewer "
+                f"than {first} steps, another learning rate or a larger epsilon."
             )
 
 
