@@ -371,6 +371,15 @@ def test_an_exercise_leaves_the_first_steps_state_blank_by_default(tmp_path: Pat
     assert all(q.startswith("step1.") for q in todo)
 
 
+def test_learners_get_their_own_data_and_the_teachers_optimizer_settings() -> None:
+    from sheetgen.teacher.exercise import random_parameters
+
+    lay = resolve_layout("training:steps=20,optimizer=adam,beta2=0.99")
+    drawn = [random_parameters(lay, seed) for seed in range(20)]
+    assert all(d["beta1"] == 0.9 and d["beta2"] == 0.99 and d["epsilon"] == 1e-8 for d in drawn)
+    assert len({d["weight"] for d in drawn}) > 5
+
+
 @pytest.mark.libreoffice
 def test_libreoffice_recalculates_to_the_reference(tmp_path: Path) -> None:
     """LibreOffice re-runs every optimizer's training, a learner's edits included."""

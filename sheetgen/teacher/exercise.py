@@ -25,6 +25,7 @@ from ..errors import UsageError
 from ..layouts.families import resolve_layout
 from ..layouts.layout import TODO_NAME, TODO_NOTE, Layout
 from ..maths.neuron import describe, round_significant
+from ..maths.optimizers import DEFAULTS as OPTIMIZER_SETTINGS
 from ..maths.optimizers import STATE_NAMES
 from ..workbook.book import text_formula
 from ..writer.build import build_workbook, parameters
@@ -112,13 +113,17 @@ def random_parameters(layout: Layout, seed: int) -> dict[str, float]:
     """Reproducible per-learner parameters: each default scaled by a factor in [0.5, 1.5].
 
     Signs and orders of magnitude are kept (a nudge stays tiny, a positive input positive),
-    and values are rounded to two significant digits so learners can read them.
+    and values are rounded to two significant digits so learners can read them. An
+    optimizer's settings (betas, epsilon) are the teacher's, the same for everyone.
     """
     rng = random.Random(f"{layout.spec or layout.name}/{seed}")
     out: dict[str, float] = {}
     for spec in layout.inputs:
         assert spec.quantity is not None
         default = layout.defaults.get(spec.quantity, 0.0)
+        if spec.quantity in OPTIMIZER_SETTINGS:  # a beta scaled past 1 is no optimizer at all
+            out[spec.quantity] = default
+            continue
         value = default * rng.uniform(0.5, 1.5) if default else rng.uniform(-1.0, 1.0)
         out[spec.quantity] = round_significant(value, 2) or default or 0.5
     return out
