@@ -22,6 +22,9 @@ in one run and side by side:
 (e) ``sheetgen verify`` (a whole process) on the same workbooks saved by LibreOffice as .xlsx
     and as .ods (the article and a 770-step training sheet), where LibreOffice is installed:
     an .ods should take at most 1.5 times its .xlsx.
+(g) ``sheetgen build`` and ``sheetgen verify`` (whole processes) of a 2-2-1 network trained
+    for 200 full-batch steps by each optimizer (``--only optimizers`` runs this alone): SGD
+    should build in at most 1 s and verify in at most 2 s, Adam cost at most 1.5 times SGD.
 
 Wall-clock medians are printed with CPU time beside them: on a shared machine the wall
 clock includes waiting for a core, the CPU time does not. sheetgen's bytecode is compiled
@@ -450,7 +453,11 @@ def main() -> None:
         help="only (g): verify of the article and of a 10,010-cell training sheet, this "
         "checkout side by side with git revision REV",
     )
+    parser.add_argument("--only", choices=["optimizers"], help="run the optimizers' section alone")
     args = parser.parse_args()
+    if args.only == "optimizers":
+        bench_optimizers(3 if args.quick else 5)
+        return
     if args.against:
         sys.path.insert(0, str(ROOT))
         print(f"Machine: {machine()}")
@@ -668,6 +675,40 @@ def print_against(folder: Path, rev: str, runs: int) -> None:
             f"CPU; verify_workbook alone {1e3 * a1:7.1f} ms vs {1e3 * a0:7.1f} ms: "
             f"{100 * (a1 / a0 - 1):+5.1f} %"
         )
+
+
+OPTIMIZER_SPEC = "training:layers=2-2-1,steps=200,optimizer={}"
+
+
+def bench_optimizers(runs: int) -> None:
+    """(h): build and verify, whole processes, of a 200-step 2-2-1 training per optimizer."""
+    sys.path.insert(0, str(ROOT))
+    subprocess.run([PY, "-m", "compileall", "-q", str(ROOT / "sheetgen")], check=True)
+    print(f"Machine: {machine()}")
+    print(f"\n(h) 2-2-1 network, 200 steps, whole processes (median of {runs})  [{pace()}]")
+    with tempfile.TemporaryDirectory(prefix="sheetgen-bench-") as tmp:
+        folder = Path(tmp)
+        timed = {}
+        for name in ("sgd", "momentum", "rmsprop", "adam"):
+            path = folder / f"{name}.xlsx"
+            spec = OPTIMIZER_SPEC.format(name)
+            build_cmd = [PY, "-m", "sheetgen", "build", spec, "-o", str(path), "--force"]
+            verify_cmd = [PY, "-m", "sheetgen", "verify", str(path)]
+            timed[name] = medians(
+                {
+                    "build": lambda cmd=build_cmd: run_process(cmd),
+                    "verify": lambda cmd=verify_cmd: run_process(cmd),
+                },
+                runs,
+            )
+        for name, t in timed.items():
+            (bw, bc), (vw, vc) = t["build"], t["verify"]
+            print(
+                f"    {name:9} build {bw:5.2f} s (cpu {bc:5.2f})  verify {vw:5.2f} s "
+                f"(cpu {vc:5.2f})  vs sgd: build {bw / timed['sgd']['build'][0]:.2f}x, "
+                f"verify {vw / timed['sgd']['verify'][0]:.2f}x"
+            )
+        print("    targets: sgd build <= 1 s, verify <= 2 s; adam <= 1.5x sgd")
 
 
 def bench_locate(folder: Path, runs: int) -> list[tuple[str, float, float, float]]:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, NoReturn
 from . import __version__
 from .errors import OutputExistsError, SheetgenError, UsageError, shown
 from .layouts.families import FAMILIES
+from .maths.optimizers import OPTIMIZER_OPTIONS, OPTIMIZERS
 from .report.terminal import ASCII_ERRORS, ascii_fallback
 
 if TYPE_CHECKING:
@@ -109,7 +110,7 @@ def cmd_reference(args: argparse.Namespace) -> int:
 # Every option of every generated family, and the flag that sets it (``learning_rate`` is
 # ``--learning-rate``). A flag a family has no option for is refused, never ignored.
 FAMILY_OPTIONS = {family.name: family.options for family in FAMILIES}
-SPEC_FLAGS = ("layers", "steps", "learning_rate", "faux", *VARIANT_OPTIONS)
+SPEC_FLAGS = ("layers", "steps", "learning_rate", "faux", *VARIANT_OPTIONS, *OPTIMIZER_OPTIONS)
 
 
 def _flag(option: str) -> str:
@@ -567,6 +568,20 @@ def make_parser() -> argparse.ArgumentParser:
     )
     group.add_argument(
         "--learning-rate", type=float, metavar="R", help="training learning rate (default 0.1)"
+    )
+    group.add_argument(
+        "--optimizer",
+        choices=OPTIMIZERS,
+        help="how a training sheet steps: gradient descent (sgd, default), momentum, rmsprop "
+        "or adam, its state in labelled columns",
+    )
+    group.add_argument(
+        "--beta", type=float, metavar="B", help="momentum's or rmsprop's beta (default 0.9)"
+    )
+    group.add_argument("--beta1", type=float, metavar="B", help="adam's beta1 (default 0.9)")
+    group.add_argument("--beta2", type=float, metavar="B", help="adam's beta2 (default 0.999)")
+    group.add_argument(
+        "--epsilon", type=float, metavar="E", help="rmsprop's or adam's epsilon (default 1e-08)"
     )
     group.add_argument(
         "--activation",

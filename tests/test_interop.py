@@ -45,6 +45,7 @@ FAMILIES = {
     "network": "network:layers=2-3-1",
     "training": "training:steps=5",
     "network_training": "training:layers=2-2-1,steps=3",
+    "adam_training": "training:layers=2-2-1,steps=3,optimizer=adam",
 }
 """A small spec of every family: what the golden files and the reader checks are made of."""
 EXERCISE = "network:layers=3-4-2"  # its blanks once took 432 characters to record

@@ -78,6 +78,19 @@ def _steps(sheet: Sheet, texts: dict[str, list[str]]) -> int:
     return best
 
 
+_OPTIMIZER_HEADERS = {" velocity": "momentum", " mean square": "rmsprop", " first moment": "adam"}
+
+
+def _optimizer(texts: dict[str, list[str]]) -> str:
+    """A training sheet's optimizer, from its state columns' headers (``Weight velocity``,
+    ``w1_1_1 mean square``, ``Bias first moment``); nothing for gradient descent. Its
+    settings are cells the verifier reads, like the learning rate."""
+    for ending, name in _OPTIMIZER_HEADERS.items():
+        if any(t.endswith(ending) and not t.endswith("corrected" + ending) for t in texts):
+            return f",optimizer={name}"
+    return ""
+
+
 def _fits(sheet: Sheet, layers: str, steps: int = 0) -> bool:
     """Whether a network of ``layers`` could be on a sheet with this many cells.
 
@@ -107,13 +120,14 @@ def _specs(sheet: Sheet) -> list[str]:
             if steps and _fits(sheet, layers, steps):
                 out.append(
                     f"training:layers={layers},steps={steps},activation={activation},"
-                    f"loss={_loss(sheet)}"
+                    f"loss={_loss(sheet)}{_optimizer(texts)}"
                 )
     if "start weight" in texts and "learning rate" in texts and not out:
         steps = _steps(sheet, texts)
         if steps:
             out.append(
                 f"training:steps={steps},activation={_activation(sheet)},loss={_loss(sheet)}"
+                f"{_optimizer(texts)}"
             )
     if "neuron maths:" in texts:
         from ..layouts.neuron import Options, family_text

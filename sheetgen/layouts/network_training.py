@@ -33,12 +33,15 @@ from ..maths.network import (
     target_name,
     weight,
 )
+from ..maths.optimizers import OPTIMIZER_OPTIONS, Optimizer, default_rate, parse_optimizer
 from ..maths.training import amplification as amplified
 from ..maths.training import parse_rate, parse_steps, update_norm
 from .grid import Grid, NetworkSheet, at, functions
 from .layout import ChartSpec, Layout, SeriesSpec, generated_family
+from .optimized import optimized_model, put_state, settings_inputs, state_columns
 
-OPTIONS = ("layers", "steps", "learning_rate", "activation", "loss")
+OPTIONS = ("layers", "steps", "learning_rate", "activation", "loss", *OPTIMIZER_OPTIONS)
+SGD = Optimizer("sgd", {})
 MAX_COLUMNS = 1_000
 """The widest sheet we write: Apple Numbers allows 1,000 columns per table, LibreOffice up to
 7.3 1,024 (Excel 16,384). One step is one row, so a network's parameters, gradients and
@@ -50,7 +53,7 @@ TABLE_ROW = 8  # the header row of the step table; step 1 is the row below
 PARAMS_ROW = 6  # the start weights and biases, in the columns of the step table's parameters
 
 
-def columns(sizes: Sequence[int]) -> list[tuple[str, str, str]]:
+def columns(sizes: Sequence[int], optimizer: Optimizer = SGD) -> list[tuple[str, str, str]]:
     """The step table's columns as (quantity leaf, header, group), in sheet order.
 
     The one description the layout writes and the model fills: parameters, forward pass,
@@ -76,6 +79,7 @@ def columns(sizes: Sequence[int]) -> list[tuple[str, str, str]]:
                 (f"global.{n}.net", f"{n} d loss/d net", "Backpropagation"),
             ]
     cols += [(f"global.{p}", f"d loss/d {p}", "Gradients") for p in params]
+    cols += state_columns(optimizer, params, str)
     cols += [(f"new.{p}", f"New {p}", "Updated") for p in params]
     return cols
 
@@ -86,6 +90,7 @@ class _Training(NetworkSheet):
 
     col: Mapping[str, int]  # each quantity's column (one per leaf of ``columns``)
     params: Sequence[str]  # the learnable parameters, in column order
+    optimizer: Optimizer
 
 
 @dataclass(frozen=True)
@@ -118,14 +123,15 @@ def network_training_layout(options: dict[str, str]) -> Layout:
     """The layout for ``training:layers=...``."""
     sizes = parse_layers(options["layers"])
     steps = parse_steps(options.get("steps", "50"))
-    rate = parse_rate(options.get("learning_rate", str(DEFAULT_RATE)))
+    rate = parse_rate(options.get("learning_rate", str(default_rate(options, DEFAULT_RATE))))
     fx = functions(options)
+    optimizer = parse_optimizer(options)
     activation, loss = fx.activation, fx.loss
-    cols = columns(sizes)
+    cols = columns(sizes, optimizer)
     _check_size(sizes, steps, len(cols))
     col = {leaf: c for c, (leaf, _, _) in enumerate(cols, start=2)}
     params = [name for name, _, _ in learnable(sizes)]
-    d = _Training(Grid(), sizes, fx, col, params)
+    d = _Training(Grid(), sizes, fx, col, params, optimizer)
     _data_and_start(d)
     _table_header(d, cols)
     for k in range(1, steps + 1):
@@ -135,21 +141,22 @@ def network_training_layout(options: dict[str, str]) -> Layout:
     layers = layers_text(sizes)
     spec = (
         f"training:layers={layers},steps={steps},learning_rate={rate!r},"
-        f"activation={activation},loss={loss}"
+        f"activation={activation},loss={loss}" + optimizer.spec
     )
     return d.g.layout(
         name="training",
         title=f"Training a {layers} network: {steps} steps of gradient descent",
         sheet="Training",
         description="A network trained by gradient descent, one row per step, with a loss chart.",
-        defaults=defaults | {"learning_rate": rate},
+        defaults=defaults | {"learning_rate": rate} | dict(optimizer.defaults),
         settings={
             "model": "training",
             "layers": layers,
             "steps": str(steps),
             "activation": activation,
             "loss": loss,
-        },
+        }
+        | ({"optimizer": optimizer.name} if optimizer.name != "sgd" else {}),
         spec=spec,
         charts=(_loss_chart(col, steps),),
     )
@@ -186,6 +193,7 @@ def _data_and_start(d: _Training) -> None:
         c += 1
     g.text(c, 2, "Learning rate")
     g.input(c, 3, "learning_rate", "How far each step moves against the gradient. Edit it.")
+    settings_inputs(g, d.optimizer, c + 1, 3)
     g.text(1, PARAMS_ROW, "Start:", "label")
     for p in d.params:
         g.text(d.col[p], PARAMS_ROW - 1, p)
@@ -216,6 +224,9 @@ def _step_row(r: _StepRow) -> None:
     _forward(r)
     _backward(r)
     for p in d.params:
+        if d.optimizer.name != "sgd":
+            put_state(r.put, d.optimizer, k, p)
+            continue
         r.put(
             f"new.{p}",
             f"={{{r.s}{p}}}-{{learning_rate}}*{{{r.s}global.{p}}}",
@@ -385,6 +396,8 @@ def network_training_model(params: Mapping[str, float], settings: Mapping[str, s
     """
     sizes = parse_layers(settings["layers"])
     steps = parse_steps(settings.get("steps", "50"))
+    if settings.get("optimizer", "sgd") != "sgd":
+        return _optimized_model(sizes, params, settings, steps)
     cols = [leaf for leaf, _, _ in columns(sizes)]
     current = dict(params)
     values: dict[str, float] = dict(params)
@@ -409,3 +422,30 @@ def network_training_model(params: Mapping[str, float], settings: Mapping[str, s
         }
 
     return Reference(values, scale, loss_scale, 1.0, amplification)
+
+
+def _optimized_model(
+    sizes: tuple[int, ...], params: Mapping[str, float], settings: Mapping[str, str], steps: int
+) -> Reference:
+    """The network trained by momentum, RMSProp or Adam (``sheetgen.layouts.optimized``), with
+    the network sheet's scales."""
+    names = [name for name, _, _ in learnable(sizes)]
+
+    def row(current: Mapping[str, float]) -> dict[str, float]:
+        net = Network(
+            sizes, current, settings.get("activation", "tanh"), settings.get("loss", "half-squared")
+        )
+        f = net.forward()
+        return f | net.gradients(f)
+
+    def scales(current: Mapping[str, float], r: Mapping[str, float]) -> tuple[float, float]:
+        if not all(math.isfinite(v) for v in r.values()):
+            return 1.0, 0.0
+        return _scales(sizes, current, r)
+
+    leaves = [
+        leaf
+        for leaf, _, group in columns(sizes)
+        if group in ("Forward", "Backpropagation", "Gradients")
+    ]
+    return optimized_model(params, settings["optimizer"], names, steps, row, leaves, scales)

@@ -18,12 +18,14 @@ from collections.abc import Mapping
 
 from ..maths.models import Reference
 from ..maths.neuron import Neuron
+from ..maths.optimizers import OPTIMIZER_OPTIONS, Optimizer, default_rate, parse_optimizer
 from ..maths.training import amplification as amplified
 from ..maths.training import parse_rate, parse_steps, update_norm
 from .grid import Functions, Grid, at, functions
 from .layout import ChartSpec, Layout, SeriesSpec, generated_family
+from .optimized import optimized_model, put_state, settings_inputs, state_columns
 
-OPTIONS = ("steps", "learning_rate", "activation", "loss")
+OPTIONS = ("steps", "learning_rate", "activation", "loss", *OPTIMIZER_OPTIONS)
 DEFAULTS = {"input": 0.4, "target": 0.7, "weight": 0.5, "bias": 0.6, "learning_rate": 0.1}
 """The article's neuron, and a learning rate that visibly lowers the loss in 50 steps."""
 
@@ -58,32 +60,52 @@ def training_layout(options: Mapping[str, str]) -> Layout:
 @generated_family("training", OPTIONS)
 def _neuron_training_layout(options: dict[str, str]) -> Layout:
     steps = parse_steps(options.get("steps", "50"))
-    rate = parse_rate(options.get("learning_rate", str(DEFAULTS["learning_rate"])))
+    rate = parse_rate(
+        options.get("learning_rate", str(default_rate(options, DEFAULTS["learning_rate"])))
+    )
     fx = functions(options)
+    optimizer = parse_optimizer(options)
     activation, loss = fx.activation, fx.loss
     g = Grid()
-    col = _parameters_and_header(g)
+    cols = _columns(optimizer)
+    col = _parameters_and_header(g, optimizer, cols)
     for k in range(1, steps + 1):
-        _step_row(g, col, k, fx)
-    spec = f"training:steps={steps},learning_rate={rate!r},activation={activation},loss={loss}"
+        _step_row(g, col, k, fx, optimizer)
+    spec = (
+        f"training:steps={steps},learning_rate={rate!r},activation={activation},loss={loss}"
+        + optimizer.spec
+    )
     return g.layout(
         name="training",
         title=f"Training a neuron: {steps} steps of gradient descent",
         sheet="Training",
         description="The neuron trained by gradient descent, one row per step, with a loss chart.",
-        defaults=DEFAULTS | {"learning_rate": rate},
+        defaults=DEFAULTS | {"learning_rate": rate} | dict(optimizer.defaults),
         settings={
             "model": "training",
             "steps": str(steps),
             "activation": activation,
             "loss": loss,
-        },
+        }
+        | ({"optimizer": optimizer.name} if optimizer.name != "sgd" else {}),
         spec=spec,
-        charts=(_loss_chart(col, steps),),
+        charts=(_loss_chart(col, steps, len(cols)),),
     )
 
 
-def _parameters_and_header(g: Grid) -> dict[str, int]:
+def _columns(optimizer: Optimizer) -> list[tuple[str, str]]:
+    """The step table's columns: gradient descent's, with the optimizer's state before the
+    updates."""
+    state = [(leaf, header) for leaf, header, _ in state_columns(optimizer, _PARAMS, str.title)]
+    return [*COLUMNS[:-2], *state, *COLUMNS[-2:]]
+
+
+_PARAMS = ("weight", "bias")
+
+
+def _parameters_and_header(
+    g: Grid, optimizer: Optimizer, columns: list[tuple[str, str]]
+) -> dict[str, int]:
     """The editable parameters, then the table's header row; returns each column's number."""
     params = (
         ("input", "Input", "The input. Edit it: the whole training re-runs."),
@@ -96,14 +118,15 @@ def _parameters_and_header(g: Grid) -> dict[str, int]:
     for c, (quantity, header, note) in enumerate(params, start=2):
         g.text(c, 1, header)
         g.input(c, 2, quantity, note)
+    settings_inputs(g, optimizer, len(params) + 2, 2)
     g.text(1, FIRST_ROW - 1, "Step")
-    col = {leaf: c for c, (leaf, _) in enumerate(COLUMNS, start=2)}
-    for leaf, header in COLUMNS:
+    col = {leaf: c for c, (leaf, _) in enumerate(columns, start=2)}
+    for leaf, header in columns:
         g.text(col[leaf], FIRST_ROW - 1, header)
     return col
 
 
-def _step_row(g: Grid, col: Mapping[str, int], k: int, fx: Functions) -> None:
+def _step_row(g: Grid, col: Mapping[str, int], k: int, fx: Functions, optimizer: Optimizer) -> None:
     """Step k's row: its weight and bias, the forward pass, the chain rule, the update."""
     activation, loss = fx.activation, fx.loss
     act_out, act_slope, loss_value, loss_slope = (
@@ -140,19 +163,23 @@ def _step_row(g: Grid, col: Mapping[str, int], k: int, fx: Functions) -> None:
     put("global.net", "={.local.net}*{.global.output}", "d loss / d net, the chain rule.")
     put("global.weight", "={input}*{.global.net}", "d loss / d weight = input * d loss / d net.")
     put("global.bias", "={.global.net}", "d loss / d bias = d loss / d net.")
-    put(
-        "new.weight",
-        "={.weight}-{learning_rate}*{.global.weight}",
-        "Gradient descent: weight - learning rate * d loss / d weight.",
-    )
-    put(
-        "new.bias",
-        "={.bias}-{learning_rate}*{.global.bias}",
-        "Gradient descent: bias - learning rate * d loss / d bias.",
-    )
+    if optimizer.name == "sgd":
+        put(
+            "new.weight",
+            "={.weight}-{learning_rate}*{.global.weight}",
+            "Gradient descent: weight - learning rate * d loss / d weight.",
+        )
+        put(
+            "new.bias",
+            "={.bias}-{learning_rate}*{.global.bias}",
+            "Gradient descent: bias - learning rate * d loss / d bias.",
+        )
+        return
+    for p in _PARAMS:
+        put_state(put, optimizer, k, p)
 
 
-def _loss_chart(col: Mapping[str, int], steps: int) -> ChartSpec:
+def _loss_chart(col: Mapping[str, int], steps: int, width: int) -> ChartSpec:
     """The loss over the steps, beside the table."""
     last = FIRST_ROW + steps - 1
     return ChartSpec(
@@ -164,7 +191,7 @@ def _loss_chart(col: Mapping[str, int], steps: int) -> ChartSpec:
                 y=f"{at(col['loss'], FIRST_ROW)}:{at(col['loss'], last)}",
             ),
         ),
-        anchor=at(len(COLUMNS) + 3, FIRST_ROW - 1),
+        anchor=at(width + 3, FIRST_ROW - 1),
         x_title="Step",
         y_title="Loss",
     )
@@ -229,6 +256,9 @@ def training_model(params: Mapping[str, float], settings: Mapping[str, str]) -> 
 
         return network_training_model(params, settings)
     steps = parse_steps(settings.get("steps", "50"))
+    optimizer = settings.get("optimizer", "sgd")
+    if optimizer != "sgd":
+        return _optimized_model(params, settings, optimizer, steps)
     w, b = params["weight"], params["bias"]
     values: dict[str, float] = dict(params)
     starts: list[tuple[float, float]] = []  # each step's weight and bias
@@ -255,10 +285,38 @@ def training_model(params: Mapping[str, float], settings: Mapping[str, str]) -> 
     return Reference(values, scale, loss_scale, 1.0, amplification)
 
 
+def _optimized_model(
+    params: Mapping[str, float], settings: Mapping[str, str], optimizer: str, steps: int
+) -> Reference:
+    """The neuron trained by momentum, RMSProp or Adam (``sheetgen.layouts.optimized``), with
+    the scales of :func:`training_model`."""
+
+    def row(current: Mapping[str, float]) -> dict[str, float]:
+        neuron = Neuron(
+            current["input"],
+            current["weight"],
+            current["bias"],
+            current["target"],
+            settings.get("activation", "tanh"),
+            settings.get("loss", "half-squared"),
+        )
+        return neuron.forward() | neuron.gradients()
+
+    def scales(current: Mapping[str, float], r: Mapping[str, float]) -> tuple[float, float]:
+        magnitudes = (abs(current["weight"]), abs(current["bias"]), abs(r["net"]))
+        return max(1.0, *start, *magnitudes), abs(r["loss"])
+
+    start = [abs(v) for v in params.values()]
+    leaves = [leaf for leaf, _ in COLUMNS if leaf not in _PARAMS and not leaf.startswith("new.")]
+    return optimized_model(params, optimizer, _PARAMS, steps, row, leaves, scales)
+
+
 def usage() -> tuple[str, str]:
     """The family's spec pattern and one-line description, for ``sheetgen templates``."""
     return (
-        "training:[layers=2-2-1,]steps=50,learning_rate=0.1,activation=tanh,loss=half-squared",
-        "The article's neuron (or, with layers, a network) trained by gradient descent, one row "
-        "per step, with a loss chart; a network's sheet may be at most 1,000 columns wide.",
+        "training:[layers=2-2-1,]steps=50,learning_rate=0.1,activation=tanh,loss=half-squared"
+        "[,optimizer=sgd|momentum|rmsprop|adam,beta=0.9,beta1=0.9,beta2=0.999,epsilon=1e-08]",
+        "The article's neuron (or, with layers, a network) trained by gradient descent (or "
+        "momentum, RMSProp, Adam: their state in labelled columns), one row per step, with a "
+        "loss chart; a network's sheet may be at most 1,000 columns wide.",
     )

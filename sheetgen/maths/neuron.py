@@ -30,6 +30,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal, Protocol, get_args
 
+from .optimizers import STATE_NAMES
+
 Kind = Literal["parameter", "computed", "faux"]
 """How a quantity is produced, which decides how closely a cell must match it: a
 ``parameter`` is read from the sheet itself, a ``computed`` quantity is a few floating-point
@@ -246,6 +248,9 @@ def describe(quantity: str) -> str:
             return f"step {number}"
         if rest.startswith("new."):
             return f"step {number}: new {_plain_names(rest[4:])}"
+        state, _, param = rest.partition(".")
+        if state in STATE_NAMES:
+            return f"step {number}: {STATE_NAMES[state]} of {_plain_names(param)}"
         inner = describe(rest)
         return f"step {number}: {inner}"
     if _NETWORK_NAME.search(quantity):

@@ -28,6 +28,8 @@ from ..errors import UsageError, shown
 from ..layouts.families import resolve_layout
 from ..layouts.layout import NO_HINTS_NOTE, TODO_NAME, TODO_NOTE, Layout
 from ..maths.neuron import describe, round_significant
+from ..maths.optimizers import DEFAULTS as OPTIMIZER_SETTINGS
+from ..maths.optimizers import STATE_NAMES
 from ..workbook.book import text_formula
 from ..writer.build import build_workbook, parameters
 from ..writer.cached_values import save_with_cached_values
@@ -59,11 +61,16 @@ steps, handed out filled in, wait for them and then show the learner's formulas 
 _TODO_FILL = PatternFill("solid", fgColor="DDEBF7")  # pale blue: "your turn"
 
 
+_STEP_BLANKS = (*DEFAULT_BLANK_PREFIXES, "new.", *(f"{state}." for state in STATE_NAMES))
+"""What a training run's first step leaves blank: its gradients, its optimizer's state (a
+velocity, moments) and its update."""
+
+
 def default_blanks(layout: Layout) -> tuple[str, ...]:
     """The checked cells whose quantity is a local or global gradient.
 
-    In a training run, the first step's gradients and its update (``new.*``) alone: every
-    step repeats the same formulas, so one step is the exercise.
+    In a training run, the first step's gradients, optimizer state and update (``new.*``)
+    alone: every step repeats the same formulas, so one step is the exercise.
     """
     plain = tuple(
         c.at
@@ -77,7 +84,7 @@ def default_blanks(layout: Layout) -> tuple[str, ...]:
         for c in layout.checked
         if c.quantity is not None
         and c.quantity.startswith(_FIRST_STEP)
-        and c.quantity.removeprefix(_FIRST_STEP).startswith((*DEFAULT_BLANK_PREFIXES, "new."))
+        and c.quantity.removeprefix(_FIRST_STEP).startswith(_STEP_BLANKS)
     )
     return first
 
@@ -122,13 +129,17 @@ def random_parameters(layout: Layout, seed: int) -> dict[str, float]:
     """Reproducible per-learner parameters: each default scaled by a factor in [0.5, 1.5].
 
     Signs and orders of magnitude are kept (a nudge stays tiny, a positive input positive),
-    and values are rounded to two significant digits so learners can read them.
+    and values are rounded to two significant digits so learners can read them. An
+    optimizer's settings (betas, epsilon) are the teacher's, the same for everyone.
     """
     rng = random.Random(f"{layout.spec or layout.name}/{seed}")
     out: dict[str, float] = {}
     for spec in layout.inputs:
         assert spec.quantity is not None
         default = layout.defaults.get(spec.quantity, 0.0)
+        if spec.quantity in OPTIMIZER_SETTINGS:  # a beta scaled past 1 is no optimizer at all
+            out[spec.quantity] = default
+            continue
         value = default * rng.uniform(0.5, 1.5) if default else rng.uniform(-1.0, 1.0)
         out[spec.quantity] = round_significant(value, 2) or default or 0.5
     return out

@@ -66,7 +66,14 @@ def _refuse_overflow(layout: Layout, values: Mapping[str, float]) -> None:
     1.8e308 (``1e200 * 1e200``) overflows; so does a sigmoid's ``EXP(-net)`` for a net below
     -709.78, though Python's sigmoid stays finite there."""
     sigmoid = layout.settings.get("activation") == "sigmoid"
-    computed = model_values(layout, values)
+    reference = None
+    if "optimizer" in layout.settings:  # its growth is asked below
+        from ..layouts.families import model_for
+
+        reference = model_for(layout.settings)(values, layout.settings)
+        computed = reference.values
+    else:
+        computed = model_values(layout, values)
     for quantity, value in computed.items():
         if not math.isfinite(value):
             raise UsageError(
@@ -77,6 +84,16 @@ def _refuse_overflow(layout: Layout, values: Mapping[str, float]) -> None:
             raise UsageError(
                 f"With these parameters {quantity} is {value:.6g}, and a spreadsheet's EXP "
                 f"overflows below -{EXP_LIMIT:.2f} (#NUM!): use smaller inputs or weights."
+            )
+    if reference is not None:  # momentum, RMSProp, Adam: see sheetgen.layouts.optimized
+        lost = [q for q in computed if math.isinf(reference.growth(q))]
+        if lost:
+            first = min(int(q.split(".", 1)[0].removeprefix("step")) for q in lost)
+            raise UsageError(
+                f"With these settings the training's rounding grows as large as a mistake from "
+                f"step {first} on (its gradients fall to rounding noise, which the optimizer "
+                f"divides by its own root), so those steps could not be checked: use fewer "
+                f"than {first} steps, another learning rate or a larger epsilon."
             )
 
 

@@ -1,0 +1,411 @@
+"""Training sheets stepped by an optimizer other than plain gradient descent: momentum,
+RMSProp or Adam (``training:optimizer=adam,beta1=0.9,beta2=0.999,epsilon=1e-08``).
+
+What the neuron's and the network's training sheets share: the settings' editable cells, the
+state columns of every step (velocity, mean square, first and second moments and their
+bias-corrected values, one column per parameter each, labelled), their formulas, and the
+reference run with the tolerances it derives. The algorithms themselves are
+``sheetgen.maths.optimizers``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..maths.models import Reference
+from ..maths.optimizers import (
+    CARRIED,
+    EPS,
+    ONE_STEP_REL,
+    STATE_NAMES,
+    Dual,
+    Optimizer,
+    bounds,
+    step,
+)
+from .grid import Grid
+
+LABELS: Mapping[str, str] = {
+    "beta": "Beta",
+    "beta1": "Beta1",
+    "beta2": "Beta2",
+    "epsilon": "Epsilon",
+}
+NOTES: Mapping[str, str] = {
+    "beta": "How much of the last step's state each step keeps (momentum's friction; "
+    "RMSProp's averaging). Edit it: the training re-runs.",
+    "beta1": "Adam: how much of the last first moment (the average gradient) each step keeps.",
+    "beta2": "Adam: how much of the last second moment (the average squared gradient) each "
+    "step keeps.",
+    "epsilon": "Added to the square root before dividing, so a gradient near 0 never divides by 0.",
+}
+GROUPS: Mapping[str, str] = {
+    "velocity": "Momentum: velocity",
+    "mean_square": "RMSProp: mean square of the gradient",
+    "moment1": "Adam: first moments",
+    "moment2": "Adam: second moments",
+    "corrected1": "Adam: bias-corrected first moments",
+    "corrected2": "Adam: bias-corrected second moments",
+}
+UPDATES: Mapping[str, str] = {
+    "sgd": "Gradient descent: {p} - learning rate * d loss / d {p}.",
+    "momentum": "Momentum: {p} - learning rate * velocity.",
+    "rmsprop": "RMSProp: {p} - learning rate * d loss / d {p} / (sqrt(mean square) + epsilon).",
+    "adam": "Adam: {p} - learning rate * corrected first moment / (sqrt(corrected second "
+    "moment) + epsilon).",
+}
+
+
+def state_columns(
+    optimizer: Optimizer, params: Sequence[str], label: Callable[[str], str]
+) -> list[tuple[str, str, str]]:
+    """The state columns of a step, as (leaf, header, group): each kind of state, one column
+    per parameter (``label(p)`` names it in the header)."""
+    return [
+        (f"{leaf}.{p}", f"{label(p)} {STATE_NAMES[leaf]}", GROUPS[leaf])
+        for leaf in optimizer.state
+        for p in params
+    ]
+
+
+def settings_inputs(g: Grid, optimizer: Optimizer, column: int, row: int) -> int:
+    """The optimizer's settings, editable, from ``column`` of ``row`` (headers above);
+    returns the next free column."""
+    for key in optimizer.defaults:
+        g.text(column, row - 1, LABELS[key])
+        g.input(column, row, key, NOTES[key])
+        column += 1
+    return column
+
+
+def put_state(put: Callable[[str, str, str], None], optimizer: Optimizer, k: int, p: str) -> None:
+    """Step k's state cells and update for parameter ``p`` (``put(leaf, formula, note)``)."""
+    s, last = f"step{k}.", f"step{k - 1}."
+    g = f"{{{s}global.{p}}}"
+
+    def average(leaf: str, beta: str, term: str, what: str) -> None:
+        # One note for every step (a hint for step 30 is read from step 1's).
+        note = (
+            f"{STATE_NAMES[leaf].capitalize()} = {beta} * the last step's + (1 - {beta}) * "
+            f"{what}; before step 1 it is 0."
+        )
+        if k == 1:
+            put(f"{leaf}.{p}", f"=(1-{{{beta}}})*{term}", note)
+        else:
+            put(f"{leaf}.{p}", f"={{{beta}}}*{{{last}{leaf}.{p}}}+(1-{{{beta}}})*{term}", note)
+
+    def root(square: str) -> str:
+        return f"(SQRT({{{s}{square}.{p}}})+{{epsilon}})"
+
+    name = optimizer.name
+    if name == "momentum":
+        note = f"Velocity = beta * the last step's + d loss / d {p}; before step 1 it is 0."
+        if k == 1:
+            put(f"velocity.{p}", f"={g}", note)
+        else:
+            put(f"velocity.{p}", f"={{beta}}*{{{last}velocity.{p}}}+{g}", note)
+        direction = f"{{{s}velocity.{p}}}"
+    elif name == "rmsprop":
+        average("mean_square", "beta", f"{g}^2", f"(d loss / d {p})^2")
+        direction = f"{g}/{root('mean_square')}"
+    elif name == "adam":
+        average("moment1", "beta1", g, f"d loss / d {p}")
+        average("moment2", "beta2", f"{g}^2", f"(d loss / d {p})^2")
+        for corrected, moment, beta in (
+            ("corrected1", "moment1", "beta1"),
+            ("corrected2", "moment2", "beta2"),
+        ):
+            put(
+                f"{corrected}.{p}",
+                f"={{{s}{moment}.{p}}}/(1-{{{beta}}}^{{{s}number}})",
+                f"Bias correction: {STATE_NAMES[moment]} / (1 - {beta} ^ step): early moments, "
+                "averaged with the zeros they start from, are scaled back up.",
+            )
+        direction = f"{{{s}corrected1.{p}}}/{root('corrected2')}"
+    else:
+        direction = g
+    put(f"new.{p}", f"={{{s}{p}}}-{{learning_rate}}*{direction}", UPDATES[name].format(p=p))
+
+
+Row = Callable[[Mapping[str, float]], Mapping[str, float]]
+"""One step's forward and backward pass from the parameters: every quantity of the row that
+the optimizer does not compute, ``global.<p>`` for each parameter ``p`` among them."""
+
+
+@dataclass(frozen=True)
+class _Step:
+    current: Mapping[str, float]  # parameters and data as this step starts
+    row: Mapping[str, float]
+    state: Mapping[str, Mapping[str, float]]  # per parameter: the optimizer's cells and ``new``
+
+
+def optimized_model(
+    params: Mapping[str, float],
+    optimizer: str,
+    names: Sequence[str],
+    steps: int,
+    row: Row,
+    leaves: Sequence[str],
+    scales: Callable[[Mapping[str, float], Mapping[str, float]], tuple[float, float]],
+) -> Reference:
+    """Train step by step with ``optimizer``; tolerances from a running error analysis.
+
+    ``names`` are the learnable parameters, ``row(current)`` a step's forward and backward
+    pass, ``leaves`` the row's quantities the sheet shows, ``scales(current, row)`` the
+    tolerances' value and loss scales of one step (the largest over the steps are used).
+
+    Tolerances, a running error analysis in one unit ``U = 64 EPS value_scale``, what one
+    step's rounding of a cell computed from exact parameters may reach
+    (``sheetgen.check.judge``). Step 1 starts from exact copies of the start cells. What is
+    carried from step to step (each parameter, each velocity or moment) is in error by at most
+    ``G η`` for some ``|η| <= 1``: a zonotope whose generators ``G`` keep their signs, so that
+    errors which cancel over a few steps (momentum's oscillation) are not taken as growth. A
+    row cell ``c`` carries its own ``U`` and ``Σ |J_c G|`` (``J_c``: its slopes by the
+    parameters, central differences; the loss, flat at a minimum, also ``½ b |H| b`` with
+    ``H`` the gradients' slopes and ``b`` the parameters' bounds). Each optimizer output's
+    slopes by its parameter, gradient and state come from dual numbers
+    (``sheetgen.maths.optimizers.Dual``) and, through the gradient's slopes, by every
+    parameter: that row of the step's Jacobian moves ``G`` on, and the output's own rounding
+    (``sheetgen.maths.optimizers.bounds`` with exact inputs and the gradient's ``U``) is a
+    new generator. A cell's growth holds twice its bound. The analysis is first order, so it is
+    trusted only while the carried errors are small (``_linear``); beyond, and wherever a
+    bound reaches ``UNCHECKABLE``, the growth is infinite and the cell is left unchecked.
+    """
+    hyper = {
+        k: params[k] for k in ("learning_rate", "beta", "beta1", "beta2", "epsilon") if k in params
+    }
+    current = dict(params)
+    values: dict[str, float] = dict(params)
+    carried: dict[str, dict[str, float]] = {p: {} for p in names}
+    history: list[_Step] = []
+    scale, loss_scale = 1.0, 0.0
+    for k in range(1, steps + 1):
+        r = row(current)
+        s = f"step{k}."
+        values[s + "number"] = float(k)
+        for leaf in leaves:
+            values[s + leaf] = r[leaf]
+        state: dict[str, dict[str, float]] = {}
+        for p in names:
+            out = step(optimizer, k, current[p], r[f"global.{p}"], carried[p], hyper)
+            state[p] = out
+            values[s + p] = current[p]
+            for leaf, value in out.items():
+                values[f"{s}{leaf}.{p}"] = value
+            carried[p] = {leaf: out[leaf] for leaf in CARRIED if leaf in out}
+        history.append(_Step(current, r, state))
+        s_k, l_k = scales(current, r)
+        scale, loss_scale = max(scale, s_k), max(loss_scale, l_k)
+        current = current | {p: state[p]["new"] for p in names}
+
+    def amplification() -> dict[str, float]:  # for tolerances only: the builder never asks
+        return _amplification(history, optimizer, names, row, leaves, hyper, scale, values)
+
+    return Reference(values, scale, loss_scale, 1.0, amplification)
+
+
+def _amplification(
+    history: Sequence[_Step],
+    optimizer: str,
+    names: Sequence[str],
+    row: Row,
+    leaves: Sequence[str],
+    hyper: Mapping[str, float],
+    scale: float,
+    values: Mapping[str, float],
+) -> dict[str, float]:
+    """Each quantity's growth (see :func:`optimized_model`), given every quantity's value."""
+    import numpy as np  # here, not at the top: building a sheet never needs it
+
+    with np.errstate(all="ignore"):  # a diverged run's infinities bound nothing: inf it is
+        return _growths(history, optimizer, names, row, leaves, hyper, scale, values)
+
+
+def _growths(
+    history: Sequence[_Step],
+    optimizer: str,
+    names: Sequence[str],
+    row: Row,
+    leaves: Sequence[str],
+    hyper: Mapping[str, float],
+    scale: float,
+    values: Mapping[str, float],
+) -> dict[str, float]:
+    import numpy as np
+
+    unit = 64 * EPS * scale
+    coords: list[str] = list(names)  # what carries from step to step: ``p``, ``<leaf>.<p>``
+    gens = np.zeros((len(coords), 0))  # the carried error: gens @ η for some |η| <= 1
+    last: dict[str, Mapping[str, float]] = {p: {} for p in names}
+    out: dict[str, float] = {}
+    lost = False  # once the carried error is too large to follow to first order
+    for k, st in enumerate(history, start=1):
+        s = f"step{k}."
+        index = {q: i for i, q in enumerate(coords)}
+        bound = np.abs(gens).sum(axis=1)
+        lost = lost or not _linear(coords, bound, st, values, s, hyper)
+        if lost:
+            out |= {q: math.inf for q in values if q.startswith(s) and q != s + "number"}
+            continue
+        slopes = _slopes(row, st.current, names, leaves) if gens.shape[1] else {}
+
+        def carried(
+            row_j: Mapping[str, float], index: Mapping[str, int] = index, gens: Any = gens
+        ) -> Any:
+            """The carried error's generators, as they reach a cell with slopes ``row_j``."""
+            return _through(row_j, index, gens)
+
+        def growth(error: float, quantity: str) -> float:
+            """What the allowance of one step's rounding must be multiplied by to hold
+            ``error`` twice over (the allowance is relative as well as absolute); infinite
+            once that reaches ``UNCHECKABLE``."""
+            size = abs(values[quantity])
+            if not 2 * error <= UNCHECKABLE * max(1.0, size):
+                return math.inf
+            return 2 * error / (ONE_STEP_REL * size + unit)
+
+        for leaf in leaves:
+            spread = float(np.abs(carried(slopes[leaf])).sum()) if slopes else 0.0
+            if leaf == "loss" and slopes:  # flat at a minimum: its second order, ½ b|H|b
+                spread += 0.5 * sum(
+                    abs(h) * bound[index[p]] * bound[index[q]]
+                    for p in names
+                    for q, h in slopes[f"global.{p}"].items()
+                )
+            spread = math.inf if math.isnan(spread) else spread
+            out[s + leaf] = 1.0 + growth(spread, s + leaf)
+        rows, local = [], []
+        outputs = []
+        for p in names:
+            out[s + p] = max(1.0, growth(float(bound[index[p]]), s + p))
+            g = st.row[f"global.{p}"]
+            own = ONE_STEP_REL * abs(g) + unit  # the gradient cell's own rounding
+            state = [leaf for leaf in CARRIED if leaf in last[p]]
+            duals = _dual_step(optimizer, k, st.current[p], g, last[p], state, hyper)
+            rounding = bounds(optimizer, k, g, st.state[p], 0.0, own, last[p], {}, hyper)
+            for leaf, dual in duals.items():
+                d_p, d_g, *d_state = dual.d
+                row_j = {q: d_g * v for q, v in slopes.get(f"global.{p}", {}).items()}
+                row_j[p] = row_j.get(p, 0.0) + d_p
+                row_j |= {f"{x}.{p}": v for v, x in zip(d_state, state, strict=True)}
+                through = carried(row_j) if gens.shape[1] else np.zeros(0)
+                e = float(np.abs(through).sum()) + rounding[leaf]
+                e = math.inf if math.isnan(e) else e
+                out[f"{s}{leaf}.{p}"] = max(1.0, growth(e, f"{s}{leaf}.{p}"))
+                if leaf == "new" or leaf in CARRIED:
+                    outputs.append(p if leaf == "new" else f"{leaf}.{p}")
+                    rows.append(through)
+                    local.append(rounding[leaf])
+            last[p] = st.state[p]
+        coords = outputs
+        moved = np.array(rows) if gens.shape[1] else np.zeros((len(coords), 0))
+        gens = _reduce(np.hstack([moved, np.diag(local)]))
+    return out
+
+
+LINEAR = 1e-4
+"""How large a carried error may be, relative to what it is an error of, for its first-order
+propagation to be trusted: beyond, the cells are given up (unchecked, ``sheetgen.check.judge``)."""
+UNCHECKABLE = 1e-3
+"""A cell whose allowance would reach this much of its size (at least 1) is given up too: a
+1 % slip could hide in it."""
+ROOT_LINEAR = 1e-2
+"""The same for an average of squared gradients, whose root (plus epsilon) divides the update:
+within 1 % the second order is within the factor 2 every bound is given."""
+
+
+def _linear(
+    coords: Sequence[str],
+    bound: Any,
+    st: _Step,
+    values: Mapping[str, float],
+    s: str,
+    hyper: Mapping[str, float],
+) -> bool:
+    """Whether step ``s`` starts with errors small enough to follow to first order: each
+    parameter's within ``LINEAR`` of its size (at least 1), and each carried average of
+    squared gradients within ``ROOT_LINEAR`` of itself, or its root's error within
+    ``ROOT_LINEAR`` of epsilon, since that root (plus epsilon) divides the update (when the
+    gradients have fallen to rounding noise, it is noise)."""
+    for q, b in zip(coords, bound, strict=True):
+        leaf, _, p = q.partition(".")
+        if not p:  # a parameter
+            if not b <= LINEAR * max(1.0, abs(st.current[q])):
+                return False
+        elif leaf in ("mean_square", "moment2"):
+            last = int(s[4:-1]) - 1
+            square = values[f"step{last}.{q}"]
+            correction = 1 - hyper.get("beta2", 0.0) ** last if leaf == "moment2" else 1.0
+            root_error = math.sqrt(b / correction) if correction > 0 else math.inf
+            if not (b <= ROOT_LINEAR * abs(square) or root_error <= ROOT_LINEAR * hyper["epsilon"]):
+                return False
+    return True
+
+
+def _through(row_j: Mapping[str, float], index: Mapping[str, int], gens: Any) -> Any:
+    """``row_j @ gens``: the carried error's generators, through a cell's slopes."""
+    import numpy as np
+
+    vector = np.zeros(gens.shape[0])
+    for q, v in row_j.items():
+        vector[index[q]] = v
+    return vector @ gens
+
+
+def _reduce(gens: Any, most: int = 8) -> Any:
+    """At most ``most`` times as many generators as coordinates: the smallest are replaced by
+    the box around them (each coordinate's sum of their sizes), which contains every error
+    they could make (Girard's order reduction of a zonotope). Without it the generators
+    would grow by a step's coordinates every step."""
+    import numpy as np
+
+    dim, count = gens.shape
+    if count <= most * dim:
+        return gens
+    norms = np.abs(gens).sum(axis=0)
+    order = np.argsort(norms)
+    small = gens[:, order[: count - (most - 1) * dim]]
+    kept = gens[:, order[count - (most - 1) * dim :]]
+    return np.hstack([kept, np.diag(np.abs(small).sum(axis=1))])
+
+
+def _dual_step(
+    optimizer: str,
+    k: int,
+    p: float,
+    g: float,
+    previous: Mapping[str, float],
+    state: Sequence[str],
+    hyper: Mapping[str, float],
+) -> dict[str, Dual]:
+    """The optimizer's step in dual numbers: each result's slopes by the parameter, the
+    gradient and each carried state (in the order of ``state``)."""
+    width = 2 + len(state)
+
+    def unit(i: int, value: float) -> Dual:
+        return Dual(value, tuple(1.0 if j == i else 0.0 for j in range(width)))
+
+    carried = {leaf: unit(2 + i, previous[leaf]) for i, leaf in enumerate(state)}
+    return step(optimizer, k, unit(0, p), unit(1, g), carried, hyper, Dual.sqrt)
+
+
+def _slopes(
+    row: Row,
+    current: Mapping[str, float],
+    names: Sequence[str],
+    leaves: Sequence[str],
+) -> dict[str, dict[str, float]]:
+    """``d c / d p`` for every row cell ``c`` and every parameter ``p``, by central
+    differences (a step of ``1e-6`` times the parameter, at least 1e-6)."""
+    slopes: dict[str, dict[str, float]] = {leaf: {} for leaf in leaves}
+    for p in names:
+        h = 1e-6 * max(1.0, abs(current[p]))
+        up = row({**current, p: current[p] + h})
+        down = row({**current, p: current[p] - h})
+        for leaf in leaves:
+            slope = (up[leaf] - down[leaf]) / (2 * h)
+            slopes[leaf][p] = slope if math.isfinite(slope) else math.inf
+    return slopes
