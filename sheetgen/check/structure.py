@@ -25,7 +25,7 @@ its template names; each cell is then a few set lookups.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from ..engine.evaluate import Evaluator, Ref, compile_formula
@@ -33,7 +33,7 @@ from ..layouts.layout import CellKind, Layout, formula_reads
 from ..maths.neuron import describe
 from .results import CellResult
 
-__all__ = ["Requirements", "requirements", "structure_faults"]
+__all__ = ["Parameters", "Requirements", "requirements", "structure_faults"]
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class Requirements:
     at: Mapping[str, str]  # quantity -> its cell's current address
     kind: Mapping[str, CellKind]
     names: Mapping[str, tuple[str, ...]]  # quantity -> the defined names formulas read it by
-    parameters: Mapping[str, frozenset[str]]  # quantity -> the parameters it depends on
+    parameters: Parameters  # quantity -> the parameters it depends on
 
 
 def requirements(layout: Layout) -> Requirements:
@@ -79,40 +79,70 @@ def _requirements(key: _Key) -> Requirements:
         if (q := by_address.get(where)) is not None:
             names[q] = (*names.get(q, ()), name)
     reads = formula_reads(layout)
-    return Requirements(reads, at, kind, names, _parameters(reads, kind))
+    return Requirements(reads, at, kind, names, Parameters(reads, kind))
 
 
-def _parameters(
-    reads: Mapping[str, tuple[str, ...]], kind: Mapping[str, CellKind]
-) -> dict[str, frozenset[str]]:
-    """For each quantity, the parameters it depends on through the template's formulas
-    (iteratively: a training run's chain of formulas is thousands of steps deep)."""
-    out: dict[str, frozenset[str]] = {}
-    for start in reads:
+class Parameters(Mapping[str, frozenset[str]]):
+    """For each quantity, the parameters it depends on through the template's formulas, found
+    when asked: a network's cells each depend on thousands of weights, and every quantity's
+    set at once would hold parameters times cells (gigabytes for a 40-40-1 network). Whether a
+    quantity depends on any parameter at all is known for every quantity (one linear pass)."""
+
+    def __init__(self, reads: Mapping[str, tuple[str, ...]], kind: Mapping[str, CellKind]):
+        self._reads, self._kind = reads, kind
+        self._any = _depends_on_any(reads, kind)
+        self._found: dict[str, frozenset[str]] = {}  # the few asked for: cells off the usual path
+
+    def any(self, quantity: str) -> bool:
+        """Whether ``quantity`` depends on a parameter (an input, target, weight, Tiny...)."""
+        return self._any.get(quantity, False)
+
+    def __getitem__(self, quantity: str) -> frozenset[str]:
+        if quantity not in self._reads:
+            raise KeyError(quantity)
+        if quantity not in self._found:
+            self._found[quantity] = self._collect(quantity)
+        return self._found[quantity]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._reads)
+
+    def __len__(self) -> int:
+        return len(self._reads)
+
+    def _collect(self, start: str) -> frozenset[str]:
+        """The parameters ``start``'s formulas reach, walked iteratively (a training run's
+        chain of formulas is thousands of steps deep; a template cycle cannot loop)."""
+        found: set[str] = set()
+        seen = {start}
         stack = [start]
-        opened: set[str] = set()  # a template whose formulas formed a cycle would loop
         while stack:
-            q = stack[-1]
-            if q in out:
-                stack.pop()
-                continue
-            pending = [
-                r
-                for r in reads.get(q, ())
-                if r not in out and r not in opened and kind.get(r) == "formula"
-            ]
-            if pending and q not in opened:
-                opened.add(q)
-                stack.extend(pending)
-                continue
-            stack.pop()
-            found: set[str] = set()
-            for r in reads.get(q, ()):
-                if kind.get(r) == "input":
+            for r in self._reads.get(stack.pop(), ()):
+                kind = self._kind.get(r)
+                if kind == "input":
                     found.add(r)
-                elif r in out:
-                    found |= out[r]
-            out[q] = frozenset(found)
+                elif kind == "formula" and r not in seen:
+                    seen.add(r)
+                    stack.append(r)
+        return frozenset(found)
+
+
+def _depends_on_any(
+    reads: Mapping[str, tuple[str, ...]], kind: Mapping[str, CellKind]
+) -> dict[str, bool]:
+    """For each quantity, whether it depends on a parameter: forwards from the parameters
+    through the formulas that read them, once (linear in the template's size)."""
+    readers: dict[str, list[str]] = {}
+    for q, rs in reads.items():
+        for r in rs:
+            readers.setdefault(r, []).append(q)
+    out: dict[str, bool] = {}
+    stack = [q for q, k in kind.items() if k == "input"]
+    while stack:
+        for reader in readers.get(stack.pop(), ()):
+            if not out.get(reader) and kind.get(reader) == "formula":
+                out[reader] = True
+                stack.append(reader)
     return out
 
 
@@ -124,7 +154,7 @@ def structure_faults(
     reach = _Reach(ev, sheet, needs)
     out = []
     for c in cells:
-        if c.ok and c.formula is not None and c.graded and needs.parameters.get(c.quantity):
+        if c.ok and c.formula is not None and c.graded and needs.parameters.any(c.quantity):
             missing = reach.missing(c.cell, c.quantity)
             if missing and compile_formula(c.formula).inputs:  # a typed one is judged as typed
                 c = replace(c, status="structure", message=_message(ev, sheet, c, missing, needs))
