@@ -1,7 +1,8 @@
 """The ``sheetgen`` command: a thin shell over the library.
 
 Exit codes: 0 all right; 1 the check ran and found wrong cells; 2 it could not run (bad usage,
-a missing, unreadable or hostile file), with one sentence on stderr and never a traceback.
+a missing, unreadable or hostile file), with one sentence on stderr and never a traceback; 3
+(verify, grade) nothing wrong, but some cells sheetgen could not compute: review them.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ import re
 import secrets
 import sys
 import traceback
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from . import __version__
 from .errors import OutputExistsError, SheetgenError, UsageError, shown
@@ -509,7 +510,21 @@ def _positive(text: str) -> float:
 
 
 class _Parser(argparse.ArgumentParser):
-    """Argument errors in one sentence and where to read more, not the whole usage block."""
+    """Argument errors in one sentence and where to read more, not the whole usage block:
+    the help of the command they concern (``sheetgen verify -h``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.commands: Mapping[str, argparse.ArgumentParser] = {}  # by name, for the top parser
+
+    def parse_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> argparse.Namespace:
+        parsed, extra = self.parse_known_args(args, namespace)
+        if extra:  # argparse leaves them to the top parser: name the command's help instead
+            command = self.commands.get(getattr(parsed, "command", None) or "", self)
+            command.error(f"unrecognized arguments: {' '.join(extra)}")
+        return parsed
 
     def error(self, message: str) -> NoReturn:
         sentence = message[0].upper() + message[1:] if message else "Bad arguments"
@@ -523,6 +538,7 @@ def make_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"sheetgen {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser.commands = sub.choices
 
     p = sub.add_parser(
         "reference",
@@ -634,7 +650,8 @@ def make_parser() -> argparse.ArgumentParser:
         "verify",
         help="check every cell of a workbook against the reference",
         description="Evaluate a workbook's formulas and check every cell. "
-        "Exit 0: all right; 1: wrong cells found; 2: could not check.",
+        "Exit 0: all right; 1: wrong cells found; 2: could not check; 3: nothing wrong, but "
+        "some cells sheetgen could not compute: review them.",
     )
     p.add_argument("path", help="the workbook to check: .xlsx, .xlsm or .ods (never modified)")
     p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
@@ -665,7 +682,8 @@ def make_parser() -> argparse.ArgumentParser:
         description="Verify every workbook (files, or folders searched with their subfolders "
         "for .xlsx, .xlsm and .ods files) in parallel and write one row per learner. Score: "
         "equal weight per scored cell (in an exercise, the blanks alone). "
-        "Exit 0: all right; 1: some are not; 2: could not run.",
+        "Exit 0: all right; 1: some are not; 2: could not run; 3: nothing wrong, but some "
+        "cells sheetgen could not compute: review them.",
     )
     p.add_argument("paths", nargs="+", metavar="DIR|FILE", help="workbooks or folders of them")
     p.add_argument(
