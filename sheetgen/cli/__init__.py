@@ -3,7 +3,7 @@
 One module per group of commands (``build``: reference, build, templates; ``check``: verify,
 grade, autograder; ``serve``), each with its arguments; ``options`` holds what they share.
 
-May import: every folder of the package; nothing imports it.
+May import: every folder of the package; only ``sheetgen.__main__`` imports it.
 
 Exit codes: 0 all right; 1 the check ran and found wrong cells; 2 it could not run (bad usage,
 a missing, unreadable or hostile file), with one sentence on stderr and never a traceback; 3
