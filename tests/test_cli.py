@@ -145,3 +145,12 @@ def test_python_dash_m_runs_as_a_real_process(tmp_path: Path) -> None:
     assert done.returncode == 0
     assert json.loads(done.stdout)["ok"] is True
     assert "it/s" not in done.stderr  # no progress bars from the engine
+
+
+@pytest.mark.parametrize("command", ["verify", "grade"])
+def test_help_explains_exit_3(capsys: pytest.CaptureFixture[str], command: str) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main([command, "-h"])
+    out = " ".join(capsys.readouterr().out.split())  # help text wraps at the terminal's width
+    assert exc.value.code == 0
+    assert "3: nothing wrong, but some cells sheetgen could not compute: review them." in out

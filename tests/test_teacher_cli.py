@@ -28,7 +28,20 @@ def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]
 
 @pytest.mark.parametrize(
     "args",
-    [("grade",), ("build", "--steps", "0"), ("verify",), ("grade", "x", "--format", "pdf")],
+    [
+        ("grade",),
+        ("build", "--steps", "0"),
+        ("verify",),
+        ("grade", "x", "--format", "pdf"),
+        ("verify", "--bogus", "x.xlsx"),  # unknown arguments name the command's help too
+        ("build", "--bogus"),
+        ("build", "one", "two"),
+        ("reference", "--bogus"),
+        ("grade", "x", "--bogus"),
+        ("autograder", "--bogus"),
+        ("serve", "--bogus"),
+        ("templates", "--bogus"),
+    ],
 )
 def test_argument_errors_are_one_sentence_with_a_help_hint(
     capsys: pytest.CaptureFixture[str], args: tuple[str, ...]
@@ -64,12 +77,44 @@ def test_annotate_into_an_unwritable_folder_is_refused_before_the_check(
     assert code == 2 and out == "" and "Cannot write" in err
 
 
+@pytest.mark.parametrize("inside", ["", "sub/"])
+def test_a_path_through_a_regular_file_says_so(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, inside: str
+) -> None:
+    path = build(tmp_path / "n.xlsx")
+    (tmp_path / "afile").write_text("a file")
+    code, out, err = _run(
+        capsys, "verify", str(path), "--annotate", f"{tmp_path}/afile/{inside}o.xlsx"
+    )
+    assert code == 2 and out == "" and f"{tmp_path / 'afile'} is a file, not a folder." in err
+    roster = tmp_path / "roster.csv"
+    roster.write_text("id,name\n1,Ann\n")
+    keys = f"{tmp_path}/afile/{inside}keys"
+    code, out, err = _run(
+        capsys,
+        "build",
+        "--exercise",
+        "--roster",
+        str(roster),
+        "--keys",
+        keys,
+        "-o",
+        str(tmp_path / "h"),
+    )
+    assert code == 2 and f"{tmp_path / 'afile'} is a file, not a folder." in err
+    assert "permission" not in err and not (tmp_path / "h").exists()
+
+
 def test_only_wrong_prints_no_empty_table_and_one_is_singular(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     path = build(tmp_path / "n.xlsx")
     code, out, _ = _run(capsys, "verify", str(path), "--only-wrong")
     assert code == 0 and "verdict" not in out and "----" not in out
+    assert out == (
+        f"{path}: layout single_neuron, sheet 'Neuron'\n"
+        f"OK: all 52 cells of {path} compute the right numbers.\n"
+    )  # the verdict, no blank lines where the table would be
     code, out, _ = _run(capsys, "grade", str(path), "--no-progress", "--workers", "1")
     assert code == 0 and "\n1 workbook: 1 all right" in out and "(s)" not in out
 

@@ -167,3 +167,23 @@ def test_grade_exits_3_when_nothing_is_wrong_but_a_cell_was_not_computed(
         timeout=120,
     )
     assert result.returncode == 3, result.stderr
+
+
+def test_grades_text_counts_and_names_the_workbooks_to_review(
+    article: Path, make: Callable[..., Path], tmp_path: Path
+) -> None:
+    """A workbook checked from saved values, one with cells not checked: neither all right nor
+    wrong, both counted "to review", each naming its cells; missing learners stay apart."""
+    saved = stored(article, tmp_path / "saved.xlsx", {"F2": cell("F2", SEQUENCE_F2, OUTPUT)})
+    unchecked = make("unchecked", {"F2": "=" + SEQUENCE_F2})
+    text = grade_class([saved, unchecked], workers=1).to_text()
+    assert (
+        "2 workbooks: 0 all right, 0 with wrong cells, 0 unfinished, 2 to review, 0 unreadable."
+        in text
+    )
+    table = text.split("\n\n")[0].splitlines()[2:]
+    rows = {line.split()[0]: line for line in table}
+    assert set(rows) == {"saved", "unchecked"}
+    assert all(" 100% " in row and "review by hand: F2 H2 I2" in row for row in rows.values())
+    assert "To review by hand: saved: checked from the values the file saved: F2 H2" in text
+    assert "To review by hand: unchecked: not checked (sheetgen cannot compute them): F2 H2" in text

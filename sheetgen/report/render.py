@@ -96,10 +96,10 @@ def to_text(report: Report, *, only_wrong: bool = False) -> str:
         rows.append((c.cell, describe(c.quantity), _num(c.expected), _found(c.found), verdict))
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
     lines = [f"{report.path}: layout {report.layout}, sheet {report.sheet!r}"]
-    lines += [report.choice, ""] if report.choice else [""]
-    if len(rows) == 1:  # --only-wrong and nothing wrong: no table, not an empty header
-        rows = []
-    for i, r in enumerate(rows):
+    lines += [report.choice] if report.choice else []
+    if len(rows) > 1:  # --only-wrong and nothing wrong: no table, not an empty header
+        lines.append("")
+    for i, r in enumerate(rows if len(rows) > 1 else []):
         lines.append(
             "  ".join(
                 v.ljust(w) if j < 2 or j == 4 else v.rjust(w)
@@ -109,7 +109,10 @@ def to_text(report: Report, *, only_wrong: bool = False) -> str:
         if i == 0:
             lines.append("  ".join("-" * w for w in widths))
     lines += diagnosis(report)
-    lines += [*report.warnings, "", summary(report)]
+    lines += report.warnings
+    if len(lines) > 1 + bool(report.choice):  # a blank line after a table or a diagnosis
+        lines.append("")
+    lines.append(summary(report))
     return "\n".join(lines)
 
 

@@ -33,7 +33,7 @@ from ..maths.optimizers import STATE_NAMES
 from ..workbook.book import text_formula
 from ..writer.build import build_workbook, parameters
 from ..writer.cached_values import save_with_cached_values
-from ..writer.files import write_atomically
+from ..writer.files import not_a_folder, write_atomically
 from .provenance import (
     CODES_FILE,
     KEY_FILE,
@@ -389,7 +389,9 @@ def _check_writable(folder: Path) -> None:
     existing = folder
     while not existing.exists() and existing != existing.parent:
         existing = existing.parent
-    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+    if not existing.is_dir():
+        raise UsageError(f"Cannot write to {shown(folder)}: {not_a_folder(folder)}.")
+    if not os.access(existing, os.W_OK | os.X_OK):
         raise UsageError(f"Cannot write to {shown(folder)}: permission denied.")
 
 

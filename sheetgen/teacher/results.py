@@ -7,7 +7,7 @@ import csv
 import io
 import statistics
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -21,6 +21,8 @@ from .scoring import SCORE_POLICY, Graded, Weight, equal_weight, points, score
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from ..check.results import Report
 
 FORMATS = {".csv": "csv", ".json": "json", ".xml": "junit", ".txt": "text", ".html": "html"}
 
@@ -130,6 +132,7 @@ class ClassReport:
     def to_text(self) -> str:
         """The console summary: one line per learner, then the class at a glance."""
         rows = self.rows()
+        reports = [g.report for g in self.graded] + [None] * len(self.missing)
         head = ("learner", "score", "right", "wrong", "to do", "fix first")
         table = [head] + [
             (
@@ -138,9 +141,9 @@ class ClassReport:
                 str(r["right"]),
                 str(r["wrong"]),
                 str(r["todo"]),
-                _fix_first(r),
+                _fix_first(r, report),
             )
-            for r in rows
+            for r, report in zip(rows, reports, strict=True)
         ]
         widths = [max(len(t[i]) for t in table) for i in range(len(head))]
         lines = [
@@ -157,7 +160,8 @@ class ClassReport:
         lines += [
             "",
             f"{plural(handed, 'workbook')}: {counts['ok']} all right, {counts['wrong']} with "
-            f"wrong cells, {counts['to do']} unfinished, {counts['unreadable']} unreadable.",
+            f"wrong cells, {counts['to do']} unfinished, {counts['review']} to review, "
+            f"{counts['unreadable']} unreadable.",
         ]
         if self.missing:
             lines.append(
@@ -176,6 +180,12 @@ class ClassReport:
             lines.append(f"Most common root causes (learners): {shown}.")
         for g in self.graded:
             lines += [f"Warning: {g.learner}: {flag}." for flag in g.flags]
+        review = [(g.learner, review_note(g.report)) for g in self.graded if g.report]
+        lines += [
+            f"To review by hand: {learner}: {note.removeprefix('review ')}."
+            for learner, note in review
+            if note
+        ]
         if self.unmatched:
             lines += [
                 "",
@@ -345,19 +355,27 @@ def learner_feedback(g: Graded) -> str:
     parts = [f"{right} of {plural(len(scored), 'cell')} right"]
     wrong = [c.cell for c in g.report.attention if c.scored]
     if wrong:
-        parts.append(f"to fix: {' '.join(wrong[:12])}{' ...' if len(wrong) > 12 else ''}")
+        parts.append(f"to fix: {_first(wrong)}")
     todo = [c.cell for c in g.report.todo]
     if todo:
-        parts.append(f"still to do: {' '.join(todo[:12])}{' ...' if len(todo) > 12 else ''}")
+        parts.append(f"still to do: {_first(todo)}")
     return "; ".join(parts) + "."
 
 
-def _fix_first(r: Mapping[str, Any]) -> str:
+def _fix_first(r: Mapping[str, Any], report: Report | None) -> str:
     if r["status"] == "unreadable":
         return f"unreadable: {r['reason']}"
     if r["status"] == "missing":
         return "handed in nothing"
+    if r["status"] == "review" and report is not None:  # nothing wrong, not all computed
+        return f"review by hand: {_first(c.cell for c in report.review)}"
     return str(r["root_cells"])
+
+
+def _first(cells: Iterable[str], most: int = 12) -> str:
+    """At most ``most`` cell names, and ``...`` for more."""
+    names = list(cells)
+    return " ".join(names[:most]) + (" ..." if len(names) > most else "")
 
 
 def _unmatched_why(g: Graded) -> str:

@@ -67,12 +67,19 @@ def check_output(
         if (target.exists() or target.is_symlink()) and not force:
             raise OutputExistsError(f"{shown(path)} already exists.")
         if not target.parent.is_dir():
-            raise UsageError(
-                f"Cannot write {shown(path)}: the folder {shown(target.parent)} does not exist."
-            )
+            raise UsageError(f"Cannot write {shown(path)}: {not_a_folder(target.parent)}.")
     except OSError as exc:  # a name too long, a folder we may not look into
         raise _refusal(path, exc) from None
     return target
+
+
+def not_a_folder(folder: Path) -> str:
+    """Why ``folder``, which is no folder, cannot hold a file: a file of that name is in the
+    way (of it or of one of its parents), or it does not exist."""
+    for part in (folder, *folder.parents):
+        if part.exists() and not part.is_dir():  # afile/out.xlsx, or afile/sub/out.xlsx
+            return f"{shown(part)} is a file, not a folder"
+    return f"the folder {shown(folder)} does not exist"
 
 
 def check_writable(path: Path | str) -> None:
