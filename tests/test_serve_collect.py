@@ -328,6 +328,13 @@ def test_a_draft_is_checked_without_handing_it_in(sheets: dict[str, Path], tmp_p
         assert "Stored (submission 1" in handed.text  # the draft used no attempt
         assert "used all 1 attempts: the hand-in is closed for you" in handed.text
         assert "Hand in</button>" not in handed.text and "Check (not handed in)" in handed.text
+        again = c.post(
+            "/submit",
+            files={"file": ("mine.xlsx", sheets["right"].read_bytes(), XLSX)},
+            data={"csrf": _form(page), "code": "ADA-111", "action": "hand-in"},
+        )
+        assert again.status_code == 403 and again.text.count("closed for you") == 1
+        assert "Hand in</button>" not in again.text and "Check (not handed in)" in again.text
     with collecting(tmp_path / "s", feedback="summary") as c:
         page = c.get("/")
         assert "Hand in</button>" in page.text and "Check (not handed in)" not in page.text

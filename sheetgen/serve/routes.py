@@ -70,6 +70,11 @@ class Refusal(Exception):
         self.status, self.retry_after = status, retry_after
 
 
+class Closed(Refusal):
+    """A hand-in refused because it is closed to this learner (no attempts left): the page
+    says so instead of offering the form again."""
+
+
 class Server:
     """What the routes share: the settings, the worker pool, the class (in collect mode)."""
 
@@ -199,7 +204,7 @@ class Server:
         assert self.collection is not None
         attempts = self.config.attempts
         if attempts is not None and self.collection.attempts(learner) >= attempts:
-            raise Refusal(403, f"You have used all {self.config.attempts} attempts.")
+            raise Closed(403, _last(attempts))
         return learner
 
     async def submit(self, path: Path, name: str, code: str) -> dict[str, Any]:
@@ -213,7 +218,7 @@ class Server:
         answer: dict[str, Any] = {"stored": True, "id": stored.id, "received": stored.received}
         attempts = self.config.attempts
         if attempts is not None and self.collection.attempts(learner) >= attempts:
-            answer[LAST] = f"You have used all {attempts} attempts: the hand-in is closed for you."
+            answer[LAST] = _last(attempts)
         if self.config.feedback == "none":
             return answer
         try:
@@ -286,6 +291,10 @@ class Server:
 LAST = "_closed"
 """The key of :meth:`Server.submit`'s answer saying that was the learner's last attempt (for
 the page; the API leaves it out)."""
+
+
+def _last(attempts: int) -> str:
+    return f"You have used all {attempts} attempts: the hand-in is closed for you."
 
 
 def shown_name(filename: str | None) -> str:
@@ -421,6 +430,7 @@ def create_app(config: ServeConfig, *, pool: CheckPool | None = None) -> Starlet
             status=refusal.status,
             sentence=str(refusal),
             collecting=config.collecting,
+            closed=str(refusal) if isinstance(refusal, Closed) else server.closed(),
         )
         if refusal.retry_after:
             response.headers["retry-after"] = str(refusal.retry_after)
