@@ -9,6 +9,7 @@ from sheetgen import build, verify_workbook
 from sheetgen.check.verify import Report
 from sheetgen.teacher.grade import Graded
 from sheetgen.teacher.identify import flag_copies
+from sheetgen.teacher.roster import SEED
 
 
 @pytest.fixture(scope="module")
@@ -41,3 +42,14 @@ def test_many_copies_each_get_one_short_flag(report: Report) -> None:
     assert max(len(f) for g in flagged for f in g.flags) < 120
     four = flag_copies(_class(report, ["a", "b", "c", "d"], "x"))
     assert four[3].flags == ("byte-identical to 3 other submissions: a, b, c",)
+
+
+def test_one_hand_out_under_many_learners_names_a_few(report: Report) -> None:
+    seeded = ((SEED, "7"),)
+    names = [f"l{i}" for i in range(6)]
+    graded = [
+        Graded(f"/class/{n}.xlsx", report, digest=n, name=n, learner_id=n, recorded=seeded)
+        for n in names
+    ]
+    flagged = flag_copies(graded)
+    assert flagged[0].flags == ("the same hand-out parameters as l1, l2, l3 and 2 more",)
