@@ -18,10 +18,12 @@ from starlette.testclient import TestClient
 
 from sheetgen import build
 from sheetgen.cli import main
+from sheetgen.serve import work
 from sheetgen.serve.config import ServeConfig
 from sheetgen.serve.guard import RateLimit
 from sheetgen.serve.pool import CheckPool, PoolBusy
 from sheetgen.serve.routes import create_app, shown_name
+from sheetgen.workbook.safety import configured_limits
 
 from .serving import right_and_wrong
 
@@ -349,3 +351,19 @@ def test_serve_refuses_a_port_in_use(capsys: pytest.CaptureFixture[str]) -> None
         assert main(["serve", "--port", str(port)]) == 2
     err = capsys.readouterr().err
     assert err == f"sheetgen: Cannot listen on 127.0.0.1:{port}: address already in use.\n"
+
+
+def test_a_sheet_too_large_for_a_check_says_what_the_teacher_can_do(
+    monkeypatch: pytest.MonkeyPatch, sheets: dict[str, Path]
+) -> None:
+    def out_of_memory(*args: object, **kwargs: object) -> None:
+        raise MemoryError
+
+    monkeypatch.setattr(work, "verify_workbook", out_of_memory)
+    job = {"do": "check", "path": str(sheets["right"]), "name": "big.xlsx"}
+    answer = work.handle(job, configured_limits(()))
+    assert answer["status"] == 422
+    assert answer["error"] == (
+        "big.xlsx is a large sheet that needs more memory than the server gives one check: "
+        "the teacher can raise it with --check-memory."
+    )

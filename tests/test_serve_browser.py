@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -173,3 +174,37 @@ def test_a_sheet_dropped_on_the_page_is_checked(
     )
     assert driver.find_element(By.TAG_NAME, "h1").text == "dropped.xlsx"
     assert driver.find_element(By.ID, "summary").text.startswith("FAILED")
+
+
+CORNERS = """
+const box = arguments[0].getBoundingClientRect();
+const head = document.querySelector("#grid thead th").getBoundingClientRect();
+const y = head.bottom + 2;
+const number = document.elementFromPoint(box.left + head.width / 2, y).closest("th, td");
+const cell = document.elementFromPoint(box.left + head.width + 60, y).closest("th, td");
+return {
+  corner: document.elementFromPoint(box.left + 4, box.top + 4).closest("th, td").outerHTML,
+  number: number.outerHTML,
+  cell: cell.id,
+};
+"""
+
+
+def test_a_scrolled_large_grid_keeps_its_headers_apart(
+    driver: Any, server: Server, tmp_path: Path
+) -> None:
+    """A network's grid scrolled down and right: the corner is the header's own (no row number
+    over it), the row numbers stay on the left and the first row under the header is readable."""
+    from selenium.webdriver.common.by import By
+
+    from sheetgen import build
+
+    check(driver, server.url, build(tmp_path / "net.xlsx", "network:layers=20-20-1"))
+    box = driver.find_element(By.CSS_SELECTOR, ".scroll")
+    driver.execute_script("arguments[0].scrollIntoView(); arguments[0].scrollTop = 400;", box)
+    driver.execute_script("arguments[0].scrollLeft = 300;", box)
+    seen = driver.execute_script(CORNERS, box)
+    assert seen["corner"] == "<th></th>"  # the header's corner, no row number over it
+    row = re.fullmatch(r'<th scope="row">(\d+)</th>', seen["number"])
+    assert row is not None  # the row just under the header: its number on the left
+    assert re.fullmatch(rf"cell-[A-Z]+{row[1]}", seen["cell"])  # and its cells beside it

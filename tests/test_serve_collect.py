@@ -21,6 +21,7 @@ from sheetgen.errors import UsageError
 from sheetgen.serve.config import ServeConfig
 from sheetgen.serve.routes import create_app
 from sheetgen.serve.storage import Collection, read_codes
+from sheetgen.teacher import learner_by_code
 from sheetgen.teacher.roster import Learner
 
 from .serving import right_and_wrong
@@ -38,7 +39,10 @@ def class_files(folder: Path) -> tuple[Path, Path]:
     roster = folder / "class.csv"
     roster.write_text("id,name\ns001,Ada Lovelace\ns002,José Martí\ns003,Grace Hopper\n")
     codes = folder / "codes.csv"  # as the roster build writes it (hand-out-keys/codes.csv)
-    codes.write_text("id,name,code\ns001,Ada Lovelace,ADA-111\ns002,José Martí,JOSE-222\n")
+    codes.write_text(
+        "id,name,code\ns001,Ada Lovelace,ADA-111\ns002,José Martí,JOSE-222\n"
+        "s003,Grace Hopper,KNQC-YSAA\n"
+    )
     return roster, codes
 
 
@@ -285,3 +289,76 @@ def test_the_latest_copy_is_the_newest_version_under_concurrent_submissions(
     assert latest.read_bytes() == newest.path.read_bytes()
     assert len(list(collection.submissions())) == 40
     collection.close()
+
+
+def test_a_code_is_accepted_as_the_library_accepts_it(
+    client: TestClient, sheets: dict[str, Path], tmp_path: Path
+) -> None:
+    for typed in ("KNQC-YSAA", "knqc ysaa", "knqc-ysaa", "KNQCYSAA", " Knqc-Ysaa "):
+        found = learner_by_code(tmp_path, typed)  # codes.csv, as in the keys folder
+        assert found is not None and found.id == "s003"
+        answer = submit(client, sheets["right"], typed)
+        assert answer.status_code == 200, typed
+    assert learner_by_code(tmp_path, "KNQC-YSAB") is None
+    assert submit(client, sheets["right"], "KNQC-YSAB").status_code == 403
+
+
+def _form(page: Any) -> str:
+    return str(page.text.split('name="csrf" value="', 1)[1].split('"', 1)[0])
+
+
+def test_a_draft_is_checked_without_handing_it_in(sheets: dict[str, Path], tmp_path: Path) -> None:
+    with collecting(tmp_path, attempts=1) as c:
+        page = c.get("/")
+        assert 'value="hand-in">Hand in</button>' in page.text
+        assert 'formaction="/check"' in page.text and "Check (not handed in)" in page.text
+        draft = c.post(
+            "/check",
+            files={"file": ("mine.xlsx", sheets["wrong"].read_bytes(), XLSX)},
+            data={"csrf": _form(page), "action": "check"},
+        )
+        assert draft.status_code == 200 and 'id="cell-E3"' in draft.text
+        assert "not handed in" in draft.text and "Stored" not in draft.text
+        assert not (tmp_path / "collected" / "s001-Ada_Lovelace").exists()
+        handed = c.post(
+            "/submit",
+            files={"file": ("mine.xlsx", sheets["wrong"].read_bytes(), XLSX)},
+            data={"csrf": _form(page), "code": "ada-111", "action": "hand-in"},
+        )
+        assert "Stored (submission 1" in handed.text  # the draft used no attempt
+        assert "used all 1 attempts: the hand-in is closed for you" in handed.text
+        assert "Hand in</button>" not in handed.text and "Check (not handed in)" in handed.text
+        again = c.post(
+            "/submit",
+            files={"file": ("mine.xlsx", sheets["right"].read_bytes(), XLSX)},
+            data={"csrf": _form(page), "code": "ADA-111", "action": "hand-in"},
+        )
+        assert again.status_code == 403 and again.text.count("closed for you") == 1
+        assert "Hand in</button>" not in again.text and "Check (not handed in)" in again.text
+    with collecting(tmp_path / "s", feedback="summary") as c:
+        page = c.get("/")
+        assert "Hand in</button>" in page.text and "Check (not handed in)" not in page.text
+
+
+def test_after_the_deadline_the_page_says_the_hand_in_is_closed(
+    sheets: dict[str, Path], tmp_path: Path
+) -> None:
+    past = datetime.now(UTC) - timedelta(hours=1)
+    with collecting(tmp_path / "full", deadline=past) as c:
+        page = c.get("/")
+        assert "The hand-in is closed: the deadline" in page.text
+        assert 'name="code"' not in page.text and "Hand in</button>" not in page.text
+        assert 'action="/check"' in page.text  # checking a draft stays open
+    with collecting(tmp_path / "none", deadline=past, feedback="none") as c:
+        page = c.get("/")
+        assert "The hand-in is closed" in page.text and "<form" not in page.text
+
+
+def test_a_wrong_teacher_token_is_said_not_accepted(client: TestClient) -> None:
+    page = client.get("/teacher")
+    answer = client.post(
+        "/teacher/sign-in", data={"csrf": _form(page), "token": "nope"}, follow_redirects=False
+    )
+    assert answer.status_code == 401 and "That token was not accepted." in answer.text
+    assert "sheetgen_teacher" not in answer.headers.get("set-cookie", "")
+    assert TOKEN not in answer.text

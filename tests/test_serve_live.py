@@ -5,7 +5,10 @@ submissions. Each test is bounded in time and stops its server itself."""
 from __future__ import annotations
 
 import hashlib
+import signal
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -17,7 +20,7 @@ import pytest
 from sheetgen import build
 
 from . import hostile
-from .serving import XLSX, load, right_and_wrong, running
+from .serving import XLSX, free_port, load, right_and_wrong, running
 
 
 @pytest.fixture(scope="module")
@@ -170,3 +173,34 @@ def test_sigkill_loses_no_acknowledged_submission(sheets: dict[str, Path], tmp_p
         folder = tmp_path / "collected" / f"{learner_id}-L{learner_id[1:]}"
         latest = folder / f"{folder.name}.xlsx"
         assert hashlib.sha256(latest.read_bytes()).hexdigest() == digest
+
+
+READY = """
+import sys
+from sheetgen.serve.config import ServeConfig
+from sheetgen.serve.run import serve
+serve(ServeConfig(port=int(sys.argv[1]), workers=1), ready=lambda: print("ready", flush=True))
+"""
+
+
+def test_ready_is_told_once_the_port_accepts_connections(tmp_path: Path) -> None:
+    """What ``sheetgen serve`` prints its "serving" line from: a script waiting for the line
+    connects at once, with no retry."""
+    port = free_port()
+    with subprocess.Popen(
+        [sys.executable, "-c", READY, str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        cwd=tmp_path,
+    ) as process:
+        try:
+            assert process.stdout is not None
+            assert process.stdout.readline() == b"ready\n"
+            answer = httpx2.get(f"http://127.0.0.1:{port}/api/health", timeout=10)
+            assert answer.status_code == 200
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()

@@ -36,6 +36,7 @@ from starlette.staticfiles import StaticFiles
 
 from .. import __version__
 from ..report.render import json_text
+from ..teacher.provenance import normal_code
 from ..teacher.roster import Learner
 from .config import ServeConfig
 from .grid import KINDS, ORDER, verdict_kind
@@ -51,6 +52,7 @@ from .guard import (
     csrf_token,
     inline_policy,
     teacher_ok,
+    token_ok,
 )
 from .pool import CheckPool, PoolBusy
 from .storage import HIDDEN, SUFFIXES, Collection, read_codes
@@ -66,6 +68,11 @@ class Refusal(Exception):
     def __init__(self, status: int, sentence: str, retry_after: int | None = None) -> None:
         super().__init__(sentence)
         self.status, self.retry_after = status, retry_after
+
+
+class Closed(Refusal):
+    """A hand-in refused because it is closed to this learner (no attempts left): the page
+    says so instead of offering the form again."""
 
 
 class Server:
@@ -103,7 +110,10 @@ class Server:
     # ---- pages ---------------------------------------------------------------------------
 
     def page(self, request: Request, name: str, status: int = 200, **context: Any) -> Response:
+        """The page ``name``; in collect mode its hand-in form is left out, said closed (after
+        the deadline, or ``closed=`` a reason)."""
         token = csrf_token(request)
+        context.setdefault("closed", self.closed())
         html = self.pages.get_template(name).render(
             csrf=token,
             csrf_field=CSRF_FIELD,
@@ -174,20 +184,27 @@ class Server:
             raise Refusal(int(answer["status"]), str(answer["error"]))
         return answer
 
+    def closed(self) -> str | None:
+        """Why no one can hand in any more (the deadline has passed), or None."""
+        deadline = self.config.deadline
+        if self.collection is None or deadline is None or datetime.now(UTC) <= deadline:
+            return None
+        return f"The hand-in is closed: the deadline ({deadline.isoformat()}) has passed."
+
     def learner_of(self, code: str) -> Learner:
-        learner = self.codes.get(code.strip())
+        learner = self.codes.get(normal_code(code))
         if learner is None:
             raise Refusal(403, "That code is not one of this class's: check your hand-out.")
         wait = self.per_code.retry_after(learner.id)
         if wait is not None:
             raise Refusal(429, "Too many submissions under this code; wait a minute.", wait)
-        deadline = self.config.deadline
-        if deadline is not None and datetime.now(UTC) > deadline:
-            raise Refusal(403, f"The deadline ({deadline.isoformat()}) has passed.")
+        closed = self.closed()
+        if closed is not None:
+            raise Refusal(403, closed)
         assert self.collection is not None
         attempts = self.config.attempts
         if attempts is not None and self.collection.attempts(learner) >= attempts:
-            raise Refusal(403, f"You have used all {self.config.attempts} attempts.")
+            raise Closed(403, _last(attempts))
         return learner
 
     async def submit(self, path: Path, name: str, code: str) -> dict[str, Any]:
@@ -199,6 +216,9 @@ class Server:
         suffix = path.suffix if path.suffix in SUFFIXES else ".xlsx"
         stored = await asyncio.to_thread(self.collection.store, learner, path, suffix)
         answer: dict[str, Any] = {"stored": True, "id": stored.id, "received": stored.received}
+        attempts = self.config.attempts
+        if attempts is not None and self.collection.attempts(learner) >= attempts:
+            answer[LAST] = _last(attempts)
         if self.config.feedback == "none":
             return answer
         try:
@@ -266,6 +286,15 @@ class Server:
         if self.collection is not None:
             self.collection.close()
         shutil.rmtree(self.uploads, ignore_errors=True)
+
+
+LAST = "_closed"
+"""The key of :meth:`Server.submit`'s answer saying that was the learner's last attempt (for
+the page; the API leaves it out)."""
+
+
+def _last(attempts: int) -> str:
+    return f"You have used all {attempts} attempts: the hand-in is closed for you."
 
 
 def shown_name(filename: str | None) -> str:
@@ -401,6 +430,7 @@ def create_app(config: ServeConfig, *, pool: CheckPool | None = None) -> Starlet
             status=refusal.status,
             sentence=str(refusal),
             collecting=config.collecting,
+            closed=str(refusal) if isinstance(refusal, Closed) else server.closed(),
         )
         if refusal.retry_after:
             response.headers["retry-after"] = str(refusal.retry_after)
@@ -412,6 +442,7 @@ def create_app(config: ServeConfig, *, pool: CheckPool | None = None) -> Starlet
         except Refusal as refusal:
             return refused(refusal)
         verdict = answer.pop("verdict", None)
+        answer.pop(LAST, None)
         return json_answer(answer | (verdict["report"] if verdict else {}))
 
     async def page_submit(request: Request) -> Response:
@@ -420,10 +451,13 @@ def create_app(config: ServeConfig, *, pool: CheckPool | None = None) -> Starlet
         except Refusal as refusal:
             return error_page(request, refusal)
         verdict = answer.get("verdict")
+        closed = answer.get(LAST) or server.closed()
         if verdict is not None:
-            response = result_page(request, verdict, stored=answer)
+            response = result_page(request, verdict, stored=answer, closed=closed)
         else:
-            response = server.page(request, "stored.html", stored=answer, collecting=True)
+            response = server.page(
+                request, "stored.html", stored=answer, collecting=True, closed=closed
+            )
         response.headers["link"] = '</api/submit>; rel="alternate"; type="application/json"'
         return response
 
@@ -456,6 +490,14 @@ def create_app(config: ServeConfig, *, pool: CheckPool | None = None) -> Starlet
         if not csrf_ok(request, fields.get(CSRF_FIELD)):
             return error_page(request, Refusal(403, "The form has expired: reload the page."))
         token = fields.get("token", "")
+        if not token_ok(token, config.token):
+            return server.page(
+                request,
+                "sign-in.html",
+                status=401,
+                collecting=True,
+                refusal="That token was not accepted.",
+            )
         response = RedirectResponse("/teacher", status_code=303)
         response.set_cookie(TEACHER_COOKIE, token, **cookie_options(request))
         return response

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
+from collections.abc import Callable
 
 import uvicorn
 
@@ -26,24 +28,39 @@ def check_address(host: str, port: int) -> None:
         ) from None
 
 
-def serve(config: ServeConfig) -> None:
-    """Check ``config`` (one sentence if it cannot work), then serve until Ctrl-C or SIGTERM."""
+class _Server(uvicorn.Server):
+    """uvicorn's server, telling ``ready`` once its socket listens (after the lifespan's start:
+    the workers are up), so that whoever waits for the news can connect at once."""
+
+    def __init__(self, config: uvicorn.Config, ready: Callable[[], None] | None) -> None:
+        super().__init__(config)
+        self.ready = ready
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started and not self.should_exit and self.ready is not None:
+            self.ready()
+
+
+def serve(config: ServeConfig, ready: Callable[[], None] | None = None) -> None:
+    """Check ``config`` (one sentence if it cannot work), then serve until Ctrl-C or SIGTERM;
+    ``ready`` is called once the server accepts connections (``sheetgen serve`` prints its
+    "serving" line there)."""
     check_config(config)
     check_address(config.host, config.port)
     app = create_app(config)
-    try:
-        uvicorn.run(
-            app,
-            host=config.host,
-            port=config.port,
-            log_level="warning",
-            access_log=False,  # learners' addresses and codes are not logged
-            proxy_headers=True,
-            server_header=False,
-            timeout_graceful_shutdown=5,
-        )
-    except SystemExit as exc:  # uvicorn's way of saying it could not start (logged above)
-        if exc.code:
-            raise UsageError(
-                f"The server on {config.host}:{config.port} could not start."
-            ) from None
+    settings = uvicorn.Config(
+        app,
+        host=config.host,
+        port=config.port,
+        log_level="warning",
+        access_log=False,  # learners' addresses and codes are not logged
+        proxy_headers=True,
+        server_header=False,
+        timeout_graceful_shutdown=5,
+    )
+    server = _Server(settings, ready)
+    with contextlib.suppress(KeyboardInterrupt, SystemExit):  # SystemExit: uvicorn's way of
+        server.run()  # saying it could not start (logged above)
+    if not server.started:
+        raise UsageError(f"The server on {config.host}:{config.port} could not start.")

@@ -37,6 +37,7 @@ from functools import partial
 from pathlib import Path
 
 from ..errors import UsageError
+from ..teacher.provenance import normal_code
 from ..teacher.roster import Learner
 from ..writer.files import write_atomically
 
@@ -55,7 +56,9 @@ class Submission:
 
 
 def read_codes(path: Path) -> dict[str, Learner]:
-    """The learners by their code, from the roster build's ``codes.csv`` (``id,name,code``)."""
+    """The learners by their code, from the roster build's ``codes.csv`` (``id,name,code``), each
+    code in the written form :func:`~sheetgen.teacher.provenance.normal_code` gives (look a typed
+    code up after the same normalisation)."""
     try:
         raw = path.read_bytes()[: _MAX_CODES_BYTES + 1]
     except OSError as exc:
@@ -72,6 +75,7 @@ def read_codes(path: Path) -> dict[str, Learner]:
         if len(row) != 3 or not row[0].strip() or not row[2].strip():
             raise UsageError(f"Line {n} of the learners' codes {path} needs an id and a code.")
         ident, name, code = (cell.strip() for cell in row)
+        code = normal_code(code)
         if code in codes:
             raise UsageError(f"The learners' codes {path} give the code on line {n} twice.")
         codes[code] = Learner(ident, name or ident)

@@ -41,7 +41,8 @@ def handle(job: Job, limits: Limits) -> Answer:
         return {"error": _renamed(str(exc), path, name), "status": 422}
     except MemoryError:
         return {
-            "error": f"{name} needs more memory than the server gives one check.",
+            "error": f"{name} is a large sheet that needs more memory than the server gives "
+            "one check: the teacher can raise it with --check-memory.",
             "status": 422,
         }
     except RecursionError:

@@ -21,9 +21,10 @@ document.addEventListener("DOMContentLoaded", function () {
       event.preventDefault();
       if (!event.dataTransfer || !event.dataTransfer.files.length) { return; }
       input.files = event.dataTransfer.files;
+      var check = form.querySelector("button[value=check]");  // a check first, where offered
       var code = document.getElementById("code");
-      if (code && !code.value) { code.focus(); return; }
-      form.requestSubmit(form.querySelector("button[value=check]"));
+      if (!check && code && !code.value) { code.focus(); return; }
+      form.requestSubmit(check);
     });
   }
 
