@@ -58,8 +58,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     mode = (
         f"collecting into {shown(args.collect)}" if args.collect else "self-check, nothing stored"
     )
-    print(f"sheetgen: serving {where} ({mode}); Ctrl-C stops it", file=sys.stderr)
-    serve(config)
+    line = f"sheetgen: serving {where} ({mode}); Ctrl-C stops it"
+    serve(config, ready=lambda: print(line, file=sys.stderr, flush=True))
     return 0
 
 
