@@ -32,8 +32,9 @@ Status = Literal[
 ]
 """A cell's verdict: ``ok``; ``wrong`` (a number, not the right one); ``error`` (an Excel
 error value); ``empty``; ``text`` (text or a boolean where a number belongs); ``typed`` (a
-number typed where a formula must compute it); ``structure`` (the right number, from cells
-other than the ones its quantity is computed from: see ``sheetgen.check.structure``);
+number typed where a formula must compute it); ``structure`` (computed from cells other than the
+ones its quantity is computed from, whether its number is right or not: a root cause either way,
+see ``sheetgen.check.structure``);
 ``unsupported`` (a formula no application
 computes either: a function no application knows, a missing name or sheet, a circular
 reference); ``uncomputed`` (not checked: the formula uses what Excel or LibreOffice computes
