@@ -261,7 +261,7 @@ def reason(quantity: str) -> str:
         return "a loss must come from the errors, and so from the targets"
     if leaf == "error":
         return "an error must compare the output with its target"
-    return "it must be computed from what it depends on, or it is right by coincidence only"
+    return "it must be computed from what it depends on, or a right number there is a coincidence"
 
 
 def _listed(items: Sequence[str]) -> str:
