@@ -269,3 +269,24 @@ def test_a_formula_that_reads_one_cell_is_not_called_a_copy(tmp_path: Path) -> N
     )
     assert "copies" not in messages["reads"]
     assert messages["copies"].startswith(f"{loss} copies {output}, which does not come from ")
+
+
+@pytest.mark.parametrize("inlined", [True, False], ids=["inlined", "template"])
+def test_a_cell_waiting_for_a_blank_is_not_missing_what_the_blank_will_bring(
+    tmp_path: Path, inlined: bool
+) -> None:
+    """The output left blank in an exercise: a loss written inline from it (``(F2-G2)^2/2``)
+    waits for it as the template's loss does; neither is a structure fault."""
+    from sheetgen import build_exercise
+
+    layout = resolve_layout("single_neuron")
+    at = {q: c.at for q, c in layout.by_quantity.items()}
+    path = build_exercise(tmp_path / "ex.xlsx", layout, blanks=at["output"], seed=1)
+    wb = openpyxl.load_workbook(path)
+    if inlined:
+        wb[layout.sheet][at["loss"]] = f"=({at['output']}-{at['target']})^2/2"
+    wb.save(path)
+    report = verify_workbook(path, variants=0)
+    loss = {c.cell: c for c in report.cells}[at["loss"]]
+    assert loss.status == "waiting", (loss.status, loss.message)
+    assert [c.cell for c in report.roots] == []

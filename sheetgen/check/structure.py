@@ -124,7 +124,10 @@ def structure_faults(
 ) -> tuple[CellResult, ...]:
     """``cells`` with every right cell that misses a requirement marked ``structure``."""
     needs = requirements(layout)
-    reach = _Reach(ev, sheet, needs)
+    # An empty cell (an exercise's blank still to do) is taken to read what its template
+    # formula reads: a wrong cell waiting for it is not missing what it will bring.
+    empty = {c.cell: c.quantity for c in cells if c.status == "empty"}
+    reach = _Reach(ev, sheet, needs, empty)
     out = []
     for c in cells:
         if (
@@ -147,8 +150,10 @@ def structure_faults(
 class _Reach:
     """Which cells depend on each parameter's cell, found on the first cell that needs it."""
 
-    def __init__(self, ev: Evaluator, sheet: str, needs: Requirements) -> None:
-        self.ev, self.sheet, self.needs = ev, sheet, needs
+    def __init__(
+        self, ev: Evaluator, sheet: str, needs: Requirements, empty: Mapping[str, str]
+    ) -> None:
+        self.ev, self.sheet, self.needs, self.empty = ev, sheet, needs, empty
         self._readers: dict[Ref, list[Ref]] | None = None
         self._dependents: dict[str, set[Ref]] = {}
 
@@ -199,6 +204,12 @@ class _Reach:
             for ref in list(self.ev.values):
                 for dep in self.ev.dependencies(ref):
                     readers.setdefault(dep, []).append(ref)
+            for cell, quantity in self.empty.items():
+                for q in self.needs.reads.get(quantity, ()):
+                    if q in self.needs.at:
+                        readers.setdefault((self.sheet, self.needs.at[q]), []).append(
+                            (self.sheet, cell)
+                        )
             self._readers = readers
         return self._readers
 
