@@ -179,7 +179,10 @@ def test_an_excel_365_function_spilling_a_row_fills_it(
     assert report.ok, [c.message for c in report.wrong]
     report = verify_workbook(spill(wrong, tmp_path / "w.xlsx", 0.8))
     cells = {c.cell: c for c in report.cells}
-    assert [c.cell for c in report.roots] == ["F2"]  # the net is right, the output is not
+    # The net is right, the output is not: the formula is wrong where it is written.
+    assert [c.cell for c in report.roots] == ["E2"]
+    assert "gives wrong numbers in F2" in cells["E2"].message
+    assert cells["F2"].causes == ("E2",)
     assert "array formula in E2" in cells["F2"].explanation
 
 
@@ -195,3 +198,55 @@ def test_a_google_sheets_arrayformula_exported_as_an_array_fills_its_range(
         article, tmp_path / "w.xlsx", f"ARRAYFORMULA({WRONG})", spill=False, scale=0.1
     )
     assert_wrong_at_the_anchor(verify_workbook(wrong))
+
+
+@pytest.mark.parametrize("factors", ["{1;1;1;1;1}", "{1;2;1;1;1}"], ids=["right", "wrong"])
+def test_an_array_formula_wrong_past_its_first_cell_is_named_at_its_anchor(
+    factors: str, article: Path, tmp_path: Path
+) -> None:
+    """An Excel 365 spill whose own first number is right and second is not: the formula is
+    wrong where it is written (K6), K7 because of it, and K6 says which cells are wrong."""
+    values = saved_values(article)
+    scale = [float(f) for f in factors.strip("{}").split(";")]
+    cells = {"K6": cell("K6", f"{RIGHT}*{factors}", values["K6"], t="array", ref="K6:K10", cm="1")}
+    cells.update(
+        {
+            at: f'<c r="{at}"><v>{values[at] * s!r}</v></c>'
+            for at, s in zip(RANGE[1:], scale[1:], strict=True)
+        }
+    )
+    report = verify_workbook(
+        stored(article, tmp_path / "a.xlsx", cells, parts={"xl/metadata.xml": METADATA})
+    )
+    if factors == "{1;1;1;1;1}":
+        assert_right(report)
+        return
+    found = {c.cell: c for c in report.cells}
+    assert [c.cell for c in report.roots] == ["K6"]
+    assert found["K6"].status == "wrong" and "gives wrong numbers in K7 (" in found["K6"].message
+    assert found["K7"].causes == ("K6",) and "array formula in K6" in found["K7"].explanation
+    assert all(found[at].ok for at in ("K8", "K9", "K10"))
+
+
+def test_a_two_dimensional_spill_is_named_at_its_anchor(article: Path, tmp_path: Path) -> None:
+    """The nudged inputs B8:D10 as one spill with two rows' nudges swapped: the four cells
+    wrong in themselves are wrong because of B8, and so is everything they feed."""
+    values = saved_values(article)
+    swapped = "B2:D2+Tiny*{0,0,1;1,0,0;0,1,0}"
+    cells = {"B8": cell("B8", swapped, values["B8"], t="array", ref="B8:D10", cm="1")}
+    cells.update(
+        {
+            f"{col}{row}": f'<c r="{col}{row}"><v>{values[f"{col}{row}"]!r}</v></c>'
+            for row in (8, 9, 10)
+            for col in "BCD"
+            if (col, row) != ("B", 8)
+        }
+    )
+    report = verify_workbook(
+        stored(article, tmp_path / "a.xlsx", cells, parts={"xl/metadata.xml": METADATA})
+    )
+    found = {c.cell: c for c in report.cells}
+    assert [c.cell for c in report.roots] == ["B8"]
+    assert "gives wrong numbers in B9, C9, B10, C10 (" in found["B8"].message
+    for at in ("B9", "C9", "B10", "C10", "E9", "K9", "K10"):
+        assert found[at].causes == ("B8",), (at, found[at].causes)

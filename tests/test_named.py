@@ -125,3 +125,15 @@ def test_the_network_faux_rows_of_the_issue_name_their_parameter(tmp_path: Path)
     cells = {c.quantity: c for c in verify_workbook(path, variants=0).cells}
     assert "Hint: Faux d loss / d w2_1_1:" in cells["nudge.w2_1_1.gradient"].explanation
     assert "Hint: Faux d loss / d b2_1:" in cells["nudge.b2_1.gradient"].explanation
+
+
+def test_a_typed_value_of_several_cells_is_named_with_the_most_direct_one(tmp_path: Path) -> None:
+    """0.7 is the target (a parameter) and each faux row's copy of it: the target is named."""
+    layout = resolve_layout("single_neuron")
+    at = {q: c.at for q, c in layout.by_quantity.items()}
+    path = _edited(tmp_path / "t.xlsx", "single_neuron", {"loss": "=({output}-0.7)^2/2"})
+    (root,) = verify_workbook(path, variants=0).roots
+    assert root.cell == at["loss"]
+    assert f"it is target ({at['target']} = 0.7) copied as a number" in root.explanation
+    assert f"refer to {at['target']} instead" in root.explanation
+    assert "Tiny)" not in root.explanation.split("Hint:")[0]

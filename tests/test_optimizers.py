@@ -160,6 +160,49 @@ def test_a_run_whose_gradients_fall_to_rounding_noise_is_left_unchecked_there(
     assert set(status.values()) == {"ok", "unchecked"}
 
 
+@pytest.mark.parametrize(
+    "edits",
+    [
+        {"learning_rate": 1e6},  # the run overflows its rounding: chaos from step 13 on
+        {"beta2": 1.0},  # Adam's bias correction divides 0 by 0: the value is undefined
+        {"learning_rate": 1e6, "step2.new.weight": "={input}+{learning_rate}"},  # and a slip
+    ],
+    ids=["chaos", "undefined", "chaos-and-a-slip"],
+)
+def test_cells_no_number_could_be_judged_at_are_not_checked_never_wrong(
+    tmp_path: Path, edits: dict[str, Any]
+) -> None:
+    """A learner's settings that leave cells uncheckable (their rounding could hide a slip, or
+    their value is undefined) make nothing wrong: exit 3, NOT FULLY CHECKED, those cells never
+    roots, never scored, never "should be nan"; a real slip beside them is still the root."""
+    from sheetgen.report.render import summary
+
+    spec = "training:steps=30,optimizer=adam"
+    lay = resolve_layout(spec)
+    at = {q: c.at for q, c in lay.by_quantity.items()}
+    path = build(tmp_path / "t.xlsx", spec)
+    wb = openpyxl.load_workbook(path)
+    for q, v in edits.items():
+        wb[lay.sheet][at[q]] = v.format(**at) if isinstance(v, str) else v
+    wb.save(path)
+    report = verify_workbook(path, variants=0)
+    uncheckable = [c for c in report.cells if c.status == "unchecked"]
+    assert uncheckable and all(not c.checked and not c.scored for c in uncheckable)
+    assert not any(c.causes for c in uncheckable)
+    assert not any("nan" in f"{c.message} {c.explanation}" for c in report.cells)
+    assert not any("usable number" in c.explanation for c in report.cells)
+    assert all(c.status != "unchecked" for c in report.roots)
+    line = summary(report)
+    assert "not checkable with these parameters" in line
+    if "step2.new.weight" in edits:
+        assert report.exit_code == 1 and line.startswith("FAILED")
+        assert [c.cell for c in report.roots] == [at["step2.new.weight"]]
+        assert f"fix first: {at['step2.new.weight']};" in line
+    else:
+        assert report.exit_code == 3 and line.startswith("NOT FULLY CHECKED")
+        assert not report.roots and not report.attention and "fix first" not in line
+
+
 @pytest.mark.parametrize("name", OPTIMIZERS)
 def test_cli_flags_build_a_sheet_that_verifies_clean(
     tmp_path: Path, name: str, capsys: pytest.CaptureFixture[str]
@@ -352,16 +395,19 @@ def test_settings_no_spreadsheet_can_compute_are_said_plainly(
     tmp_path: Path, spec: str, edits: dict[str, float], capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A learner's setting that makes the sheet show #DIV/0! or #NUM!: the reference answers
-    NaN, as the sheet's error, and verify names the cells, without a traceback."""
+    NaN, as the sheet's error, and verify names the cells it cannot check, without a
+    traceback: nothing is wrong, not everything is checked (exit 3), no "should be nan"."""
     lay = resolve_layout(spec)
     path = build(tmp_path / "t.xlsx", spec)
     wb = openpyxl.load_workbook(path)
     for q, v in edits.items():
         wb[lay.sheet][lay.by_quantity[q].at] = v
     wb.save(path)
-    assert main(["verify", str(path)]) == 1
+    assert main(["verify", str(path)]) == 3
     out = capsys.readouterr()
     assert "Traceback" not in out.err and "step 2" in out.out
+    assert "NOT FULLY CHECKED" in out.out and "nan;" not in out.out and "be nan" not in out.out
+    assert "not checkable with these parameters (the value is undefined there" in out.out
 
 
 def test_an_exercise_leaves_the_first_steps_state_blank_by_default(tmp_path: Path) -> None:

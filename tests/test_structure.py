@@ -223,3 +223,70 @@ def test_a_typed_learning_rate_is_caught_on_every_step(tmp_path: Path) -> None:
     report = verify_workbook(path, variants=0)
     assert {c.cell for c in report.roots} == {c.at for c in updates}
     assert all(c.status == "structure" and "learning rate" in c.message for c in report.roots)
+
+
+@pytest.mark.parametrize(
+    "spec, tiny",
+    [
+        ("neuron:difference=central", None),
+        ("neuron:difference=central", 0.001),
+        ("single_neuron", None),
+    ],
+)
+def test_a_copy_of_the_real_gradient_that_is_also_wrong_is_explained_as_a_copy(
+    tmp_path: Path, spec: str, tiny: float | None
+) -> None:
+    """At the sheet's own Tiny the copy is wrong by more than the tolerance: it is still a
+    root, explained first by what it copies, then by its number."""
+    params = {} if tiny is None else {"tiny": tiny}
+    message, faux = _copying(
+        tmp_path / "k.xlsx", spec, "nudge.weight.gradient", "global.weight", **params
+    )
+    real = resolve_layout(spec).by_quantity["global.weight"].at
+    assert message.startswith(f"{faux} copies {real}, which does not come from ")
+    assert "a faux gradient must come from the nudged losses, or it checks nothing." in message
+    assert f"checks nothing. {faux} is " in message and "; it should be " in message
+
+
+def test_a_formula_that_reads_one_cell_is_not_called_a_copy(tmp_path: Path) -> None:
+    """``I2 = (F2-0.7)^2/2`` reads F2 and types the target: it copies nothing, and what it
+    lacks is said; ``I2 = F2`` does copy."""
+    layout = resolve_layout("single_neuron")
+    at = {q: c.at for q, c in layout.by_quantity.items()}
+    messages = {}
+    for name, formula in (("reads", f"=({at['output']}-0.7)^2/2"), ("copies", f"={at['output']}")):
+        path = build(tmp_path / f"{name}.xlsx", layout)
+        wb = openpyxl.load_workbook(path)
+        wb[layout.sheet][at["loss"]] = formula
+        wb.save(path)
+        report = verify_workbook(path, variants=0)
+        assert [c.cell for c in report.roots] == [at["loss"]]
+        assert report.roots[0].status == "structure"
+        messages[name] = report.roots[0].message
+    loss, output = at["loss"], at["output"]
+    assert messages["reads"].startswith(
+        f"{loss} reads {output} but not error ({at['error']}), so not target ({at['target']}): "
+    )
+    assert "copies" not in messages["reads"]
+    assert messages["copies"].startswith(f"{loss} copies {output}, which does not come from ")
+
+
+@pytest.mark.parametrize("inlined", [True, False], ids=["inlined", "template"])
+def test_a_cell_waiting_for_a_blank_is_not_missing_what_the_blank_will_bring(
+    tmp_path: Path, inlined: bool
+) -> None:
+    """The output left blank in an exercise: a loss written inline from it (``(F2-G2)^2/2``)
+    waits for it as the template's loss does; neither is a structure fault."""
+    from sheetgen import build_exercise
+
+    layout = resolve_layout("single_neuron")
+    at = {q: c.at for q, c in layout.by_quantity.items()}
+    path = build_exercise(tmp_path / "ex.xlsx", layout, blanks=at["output"], seed=1)
+    wb = openpyxl.load_workbook(path)
+    if inlined:
+        wb[layout.sheet][at["loss"]] = f"=({at['output']}-{at['target']})^2/2"
+    wb.save(path)
+    report = verify_workbook(path, variants=0)
+    loss = {c.cell: c for c in report.cells}[at["loss"]]
+    assert loss.status == "waiting", (loss.status, loss.message)
+    assert [c.cell for c in report.roots] == []

@@ -16,6 +16,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
+from .. import a1
 from ..engine.evaluate import Evaluator
 from ..layouts.layout import Layout
 from ..maths.models import Reference
@@ -83,7 +84,7 @@ def named_constants(
             spec = specs.get(c.cell)
             typed = typed_numbers(c.formula, spec.source if spec else None)
             if typed:
-                found = _Found(ev, sheet, values, at, ref, right)
+                found = _Found(ev, sheet, values, at, ref, right, frozenset(parameters))
                 said = _said(c, typed, found, reads.get(c.quantity, ()))
                 c = replace(c, explanation=f"{said} {c.explanation}".strip())
         out.append(c)
@@ -102,9 +103,11 @@ class _Found:
         at: Mapping[str, str],
         ref: Reference | None,
         right: Mapping[tuple[str, str], float],
+        parameters: frozenset[str],
     ) -> None:
         self.ev, self.sheet, self.values, self.at, self.ref = ev, sheet, values, at, ref
         self.right = right  # every checked cell's right value, by reference
+        self.parameters = parameters  # the quantities the learner may edit
 
     def confirmed(self, c: CellResult, text: str, source: str) -> bool:
         """Whether ``c``'s formula with ``source``'s cell in place of the typed ``text`` gives
@@ -137,7 +140,7 @@ def _said(
     values, at = found.values, found.at
     sentences = []
     for text, number in typed:
-        source = _copied(text, number, values, reads, c.quantity)
+        source = _copied(text, number, found, reads, c)
         if source is None:
             sentences.append(
                 f"Check the number {text} typed in its formula: it is none of the sheet's "
@@ -159,22 +162,45 @@ def _said(
 
 
 def _copied(
-    text: str, number: float, values: Mapping[str, float], reads: tuple[str, ...], own: str
+    text: str, number: float, found: _Found, reads: tuple[str, ...], c: CellResult
 ) -> str | None:
-    """The quantity whose value ``number`` is, rounded or cut to the digits typed (the cell's
-    own reads first), or None. 0 and whole numbers up to 10 are read as what they are:
-    factors."""
+    """The quantity whose value ``number`` is, rounded or cut to the digits typed, or None.
+    0 and whole numbers up to 10 are read as what they are: factors.
+
+    Several cells may hold that value (the target, and each faux row's copy of it): the one
+    named is the most direct, the cell's own reads first, then the closest value, then a
+    parameter, then a quantity of the main rows (``target`` over ``nudge.weight.target``),
+    then the cell nearest to ``c``."""
     if number == 0 or (number.is_integer() and abs(number) <= 10):
         return None
+    values = found.values
     step = _last_digit(text)
     matches = [
         q
         for q, v in values.items()
-        if q != own and v != 0 and -step / 2 <= abs(v) - number < step * (1 + 1e-9)
+        if q != c.quantity and v != 0 and -step / 2 <= abs(v) - number < step * (1 + 1e-9)
     ]
     if not matches:
         return None
-    return min(matches, key=lambda q: (q not in reads, abs(abs(values[q]) - number)))
+    here = a1.split(c.cell) if a1.within(c.cell) else (0, 0)
+
+    def distance(q: str) -> int:
+        at = found.at.get(q, "")
+        if not a1.within(at):
+            return 1 << 40
+        there = a1.split(at)
+        return abs(there[0] - here[0]) + abs(there[1] - here[1])
+
+    return min(
+        matches,
+        key=lambda q: (
+            q not in reads,
+            abs(abs(values[q]) - number),
+            q not in found.parameters,
+            q.count("."),
+            distance(q),
+        ),
+    )
 
 
 def _last_digit(text: str) -> float:

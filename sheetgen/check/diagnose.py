@@ -95,6 +95,8 @@ def diagnose(
     if n > 0:
         cells = _fragility(ev, ws, layout, parameters, cells, n, SEED if seed is None else seed)
     causes = _causes(cells, graph, _closeness(layout, parameters))
+    if ev.has_arrays(ws.title):
+        cells, causes = _array_roots(cells, causes, ev, ws.title)
     by_cell = {c.cell: c for c in cells}
     hinted = not noted_no_hints(ws) if hints is None else hints
     explained = tuple(
@@ -389,6 +391,44 @@ def _causes(
     }
 
 
+def _array_roots(
+    cells: Sequence[CellResult], causes: Mapping[str, tuple[str, ...]], ev: Evaluator, sheet: str
+) -> tuple[list[CellResult], dict[str, tuple[str, ...]]]:
+    """A wrong array formula is wrong where it is written, at its top-left cell: the cells of
+    its range wrong in themselves are wrong because of it, even when its own number is right
+    (``{1;2;1;1;1}`` scales the second cell only)."""
+    by_cell = {c.cell: c for c in cells}
+    members: dict[str, list[str]] = {}
+    for c in cells:
+        if c.root and c.graded and c.cell not in causes:
+            anchor = ev.array_anchor((sheet, c.cell))
+            if anchor is not None and anchor in by_cell and by_cell[anchor].ok:
+                members.setdefault(anchor, []).append(c.cell)
+    if not members:
+        return list(cells), dict(causes)
+    moved = {m: a for a, ms in members.items() for m in ms}
+    order = {c.cell: i for i, c in enumerate(cells)}
+    out = {
+        a: tuple(sorted({moved.get(r, r) for r in why}, key=lambda r: order.get(r, len(order))))
+        for a, why in causes.items()
+    }
+    out.update({m: (a,) for m, a in moved.items()})
+    changed = []
+    for c in cells:
+        if c.cell in members:
+            wrong = members[c.cell]
+            first = by_cell[wrong[0]].message.rstrip(".")
+            c = replace(
+                c,
+                status="wrong",
+                message=f"{c.cell}'s array formula fills {ev.array_range((sheet, c.cell))} and "
+                f"gives wrong numbers in {', '.join(wrong)} ({first}); {c.cell}'s own number "
+                "is right.",
+            )
+        changed.append(c)
+    return changed, out
+
+
 # ---------------------------------------------------------------------------------------------
 # Robustness: the same formulas under other inputs
 
@@ -528,6 +568,8 @@ def _explain(
         names = ", ".join(_name(r, specs) for r in c.causes)
         verb = "holds" if len(c.causes) == 1 else "hold"
         why = f"Not checked until {names} {verb} a usable number. {why}"
+    elif c.causes and c.causes == (graph.ev.array_anchor(graph.ref(c.cell)),):
+        why = f"Wrong because of it: fix the array formula in {c.causes[0]}. {why}".strip()
     elif c.causes:
         names = ", ".join(_name(r, specs) for r in c.causes)
         why = (

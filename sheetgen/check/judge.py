@@ -30,10 +30,11 @@ Any formula mistake changes a value by far more than that (a wrong exponent or s
 factor, another Tiny), while every equivalent formula stays far inside it.
 
 Where it would not, the model says so with an infinite growth and the cell is ``unchecked``,
-never judged: late in an RMSProp or Adam run whose gradients have fallen to rounding noise,
-each step divides that noise by its own square root and the run's last digits are chaos, so
-no sheet's number there could be told right from a 1 % slip
-(``sheetgen.layouts.optimized``).
+never judged (not wrong, not scored, never a root cause: ``CellResult.checked``): late in an
+RMSProp or Adam run whose gradients have fallen to rounding noise, each step divides that noise
+by its own square root and the run's last digits are chaos, so no sheet's number there could be
+told right from a 1 % slip (``sheetgen.layouts.optimized``). So is a cell whose reference value
+is not finite: the sheet's parameters leave it undefined (a bias correction of 0) or overflow.
 """
 
 from __future__ import annotations
@@ -201,6 +202,17 @@ def _judge(
         return result("unsupported", f"{spec.at} {problem.message}.")
     if want is None or expected is None:
         return result("unchecked", f"{spec.at} cannot be checked until the parameters are numbers.")
+    if not math.isfinite(want):
+        # The sheet's parameters leave the quantity undefined (Adam's bias correction with a
+        # beta of 1 divides 0 by 0) or past a double's range: no number is right or wrong.
+        if found is None:
+            return result("empty", f"{spec.at} is empty; it needs a formula.")
+        return result(
+            "unchecked",
+            f"{spec.at} cannot be checked: with the sheet's parameters its value is undefined "
+            "(a division by zero or an overflow in the steps up to it), so no number there "
+            "could be told right from a mistake.",
+        )
     if found is None:
         return result("empty", f"{spec.at} is empty; it should hold {shown(want)}.")
     if isinstance(found, CellError):
@@ -213,8 +225,9 @@ def _judge(
     if math.isinf(expected.growth(spec.quantity)):
         return result(
             "unchecked",
-            f"{spec.at} cannot be checked: rounding in the steps before it may move it as "
-            f"much as a mistake would (it should be about {shown(want)}).",
+            f"{spec.at} cannot be checked: with the sheet's parameters, rounding in the steps "
+            f"up to it may move it as much as a mistake would (it should be about "
+            f"{shown(want)}).",
         )
     close = abs(found - want) <= tolerance(spec.quantity, want, expected)
     if spec.kind == "formula" and formula is None and close and spec.repeats_a_parameter:

@@ -40,12 +40,15 @@ def in_array(c: CellResult, ev: Evaluator, sheet: str) -> CellResult:
 
 
 def from_saved(c: CellResult, ev: Evaluator, sheet: str) -> CellResult:
-    """Say, on a verdict that rests on values the file saved or on no value at all, why."""
+    """Say, on a verdict that rests on values the file saved or on no value at all (or on a
+    reference that cannot tell right from wrong there), why."""
     if c.checked and not c.saved:
         return c
     ref = (sheet, c.cell)
     problem = ev.problems.get(ref)
-    if not c.checked:
+    if c.uncheckable:  # its message says why
+        note = "Not checked with these parameters: it is not counted as wrong, nor scored."
+    elif not c.checked:
         why = f" ({c.cell} {problem.message})" if problem is not None else ""
         note = (
             f"Not checked: sheetgen cannot compute this formula{why}, and the file saved no "

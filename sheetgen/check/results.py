@@ -32,14 +32,18 @@ Status = Literal[
 ]
 """A cell's verdict: ``ok``; ``wrong`` (a number, not the right one); ``error`` (an Excel
 error value); ``empty``; ``text`` (text or a boolean where a number belongs); ``typed`` (a
-number typed where a formula must compute it); ``structure`` (the right number, from cells
-other than the ones its quantity is computed from: see ``sheetgen.check.structure``);
+number typed where a formula must compute it); ``structure`` (computed from cells other than the
+ones its quantity is computed from, whether its number is right or not: a root cause either way,
+see ``sheetgen.check.structure``);
 ``unsupported`` (a formula no application
 computes either: a function no application knows, a missing name or sheet, a circular
 reference); ``uncomputed`` (not checked: the formula uses what Excel or LibreOffice computes
 but sheetgen cannot, and the file saved no number for it: never wrong, never scored, listed
-for review); ``unchecked`` (no reference: the sheet's
-parameters are unusable); ``todo`` (a blank an exercise left for the learner, still empty);
+for review); ``unchecked`` (with no expected value: the sheet's parameters are unusable, a
+parameter cell is wrong; with one: the parameters leave the value undefined, or rounding along
+a long optimizer run may move it as far as a mistake, so no number there could be told right
+from wrong: not checked, never wrong, never scored); ``todo`` (a blank an exercise left for
+the learner, still empty);
 ``waiting`` (its only fault is that a blank it reads is still to do: neither wrong nor a root);
 ``fragile`` (right for the sheet's own inputs only: wrong when they change, see
 ``sheetgen.check.diagnose``)."""
@@ -79,8 +83,18 @@ class CellResult:
 
     @property
     def checked(self) -> bool:
-        """False for a cell sheetgen could not compute and the file saved no number for."""
+        """False for a cell sheetgen could not compute and the file saved no number for, and
+        for one whose reference value cannot tell a right number from a mistake (``unchecked``
+        with an expected value; without one, the parameters are unusable, and the parameter
+        cell is the one wrong)."""
+        if self.status == "unchecked":
+            return self.expected is None
         return self.status != "uncomputed"
+
+    @property
+    def uncheckable(self) -> bool:
+        """Not checked although sheetgen computed it: see :attr:`checked`."""
+        return self.status == "unchecked" and self.expected is not None
 
     @property
     def review(self) -> bool:

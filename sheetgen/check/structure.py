@@ -15,7 +15,9 @@ sheet, a table moved in LibreOffice (the dependencies are the learner's, at the 
 addresses), or an inlined step (``=(F2-G2)^2/2`` for the loss needs no error cell). A constant
 of the layout (``d net/d bias = 1``) may be typed. A cell that misses one gets the status
 ``structure``: a root cause, explained with the cells of its template formula that would have
-brought the missing parameter.
+brought the missing parameter. A wrong cell that misses one gets it too, said before its
+number: the copy is the mistake to fix (``K9 = C4`` in the forward-difference sheet is off by
+the difference's own error), and it stays a root cause whatever the cells it reads hold.
 
 Cost: which cells depend on each parameter is found once per sheet, walking the evaluator's
 dependency graph backwards (linear in its size), and only when a cell does not read the cells
@@ -25,6 +27,7 @@ its template names; each cell is then a few set lookups.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
@@ -151,13 +154,25 @@ def structure_faults(
 ) -> tuple[CellResult, ...]:
     """``cells`` with every right cell that misses a requirement marked ``structure``."""
     needs = requirements(layout)
-    reach = _Reach(ev, sheet, needs)
+    # An empty cell (an exercise's blank still to do) is taken to read what its template
+    # formula reads: a wrong cell waiting for it is not missing what it will bring.
+    empty = {c.cell: c.quantity for c in cells if c.status == "empty"}
+    reach = _Reach(ev, sheet, needs, empty)
     out = []
     for c in cells:
-        if c.ok and c.formula is not None and c.graded and needs.parameters.any(c.quantity):
-            missing = reach.missing(c.cell, c.quantity)
+        if (
+            c.status in ("ok", "wrong")
+            and c.formula is not None
+            and c.graded
+            and needs.parameters.any(c.quantity)
+        ):
+            missing, lost = reach.missing(c.cell, c.quantity)
             if missing and compile_formula(c.formula).inputs:  # a typed one is judged as typed
-                c = replace(c, status="structure", message=_message(ev, sheet, c, missing, needs))
+                said = _message(ev, sheet, c, missing, lost, needs)
+                # A wrong number from the wrong cells: the structure is said first, and the
+                # cell stays a root whatever the cells it reads hold.
+                message = said if c.ok else f"{said} {c.message}"
+                c = replace(c, status="structure", message=message)
         out.append(c)
     return tuple(out)
 
@@ -165,30 +180,33 @@ def structure_faults(
 class _Reach:
     """Which cells depend on each parameter's cell, found on the first cell that needs it."""
 
-    def __init__(self, ev: Evaluator, sheet: str, needs: Requirements) -> None:
-        self.ev, self.sheet, self.needs = ev, sheet, needs
+    def __init__(
+        self, ev: Evaluator, sheet: str, needs: Requirements, empty: Mapping[str, str]
+    ) -> None:
+        self.ev, self.sheet, self.needs, self.empty = ev, sheet, needs, empty
         self._readers: dict[Ref, list[Ref]] | None = None
         self._dependents: dict[str, set[Ref]] = {}
 
-    def missing(self, cell: str, quantity: str) -> tuple[str, ...]:
+    def missing(self, cell: str, quantity: str) -> tuple[tuple[str, ...], frozenset[str]]:
         """The quantities ``quantity``'s template formula reads that would have brought a
-        parameter the learner's ``cell`` does not depend on (none when it depends on all)."""
+        parameter the learner's ``cell`` does not depend on (none when it depends on all),
+        and those parameters."""
         needs, sheet = self.needs, self.sheet
         wanted = needs.reads[quantity]
         direct = set(self.ev.dependencies((sheet, cell)))
         if all(q not in needs.at or (sheet, needs.at[q]) in direct for q in wanted):
-            return ()  # the usual case: the cell reads each of them itself
+            return (), frozenset()  # the usual case: the cell reads each of them itself
         here = (sheet, cell)
-        lost = {p for p in needs.parameters[quantity] if here not in self.dependents(p)}
+        lost = frozenset(p for p in needs.parameters[quantity] if here not in self.dependents(p))
         if not lost:
-            return ()
+            return (), lost
         brought = needs.parameters
         return tuple(
             q
             for q in wanted
             if q in lost
             or ((sheet, needs.at.get(q, "")) not in direct and lost & brought.get(q, frozenset()))
-        )
+        ), lost
 
     def dependents(self, parameter: str) -> set[Ref]:
         """Every evaluated cell that depends on ``parameter``'s cell (or where a name the
@@ -216,21 +234,45 @@ class _Reach:
             for ref in list(self.ev.values):
                 for dep in self.ev.dependencies(ref):
                     readers.setdefault(dep, []).append(ref)
+            for cell, quantity in self.empty.items():
+                for q in self.needs.reads.get(quantity, ()):
+                    if q in self.needs.at:
+                        readers.setdefault((self.sheet, self.needs.at[q]), []).append(
+                            (self.sheet, cell)
+                        )
             self._readers = readers
         return self._readers
 
 
 def _message(
-    ev: Evaluator, sheet: str, c: CellResult, missing: tuple[str, ...], needs: Requirements
+    ev: Evaluator,
+    sheet: str,
+    c: CellResult,
+    missing: tuple[str, ...],
+    lost: frozenset[str],
+    needs: Requirements,
 ) -> str:
     deps = ev.dependencies((sheet, c.cell))
     names = _listed([f"{describe(q)} ({needs.at[q]})" for q in missing])
-    if len(deps) == 1 and c.formula is not None and len(compile_formula(c.formula).inputs) == 1:
-        where = deps[0][1] if deps[0][0] == sheet else f"{deps[0][0]}!{deps[0][1]}"
-        did = f"{c.cell} copies {where}, which does not come from {names}"
+    # The parameters that never reach the cell, when they are not the cells just named (a
+    # loss that skips the error loses the target): at most a few, in the layout's order.
+    unsaid = [q for q in needs.at if q in lost and q not in missing]
+    so = ""
+    if 0 < len(unsaid) <= 3:
+        so = f", so not {_listed([f'{describe(q)} ({needs.at[q]})' for q in unsaid])}"
+    where = ", ".join(d[1] if d[0] == sheet else f"{d[0]}!{d[1]}" for d in deps)
+    if len(deps) == 1 and c.formula is not None and _BARE.fullmatch(c.formula):
+        did = f"{c.cell} copies {where}, which does not come from {names}{so}"
+    elif len(deps) == 1:
+        did = f"{c.cell} reads {where} but not {names}{so}"
     else:
-        did = f"{c.cell} does not use {names}"
+        did = f"{c.cell} does not use {names}{so}"
     return f"{did}: {reason(c.quantity)}."
+
+
+# A formula that is one reference and nothing else (=C4, =$C$4, ='Sheet 2'!C4, =Tiny):
+# only such a formula copies a cell.
+_BARE = re.compile(r"=?\s*(?:(?:'[^']+'|[\w.]+)!)?(?:\$?[A-Za-z]{1,3}\$?\d+|[A-Za-z_][\w.]*)\s*")
 
 
 def reason(quantity: str) -> str:
@@ -260,7 +302,7 @@ def reason(quantity: str) -> str:
         return "a loss must come from the errors, and so from the targets"
     if leaf == "error":
         return "an error must compare the output with its target"
-    return "it must be computed from what it depends on, or it is right by coincidence only"
+    return "it must be computed from what it depends on, or a right number there is a coincidence"
 
 
 def _listed(items: Sequence[str]) -> str:

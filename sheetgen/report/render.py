@@ -46,7 +46,8 @@ def summary(report: Report) -> str:
     if report.ok:
         return f"OK: all {len(report.cells)} cells of {report.path} compute the right numbers."
     todo, waiting = len(report.todo), len(report.waiting)
-    unchecked = [c.cell for c in report.cells if not c.checked]
+    unchecked = [c.cell for c in report.cells if not c.checked and not c.uncheckable]
+    uncheckable = [c.cell for c in report.cells if c.uncheckable]
     saved = [c.cell for c in report.cells if c.checked and c.saved]
     attention = [c.cell for c in report.attention]
     what = "cells to fill in" if report.exercise else "cells"
@@ -64,6 +65,11 @@ def summary(report: Report) -> str:
     if unchecked:
         parts.append(
             f"not checked (sheetgen cannot compute them; review by hand): {_names(unchecked)}"
+        )
+    if uncheckable:
+        parts.append(
+            "not checkable with these parameters (the value is undefined there, or rounding "
+            f"could hide a mistake): {_names(uncheckable)}"
         )
     if saved:
         parts.append(f"checked from the values your application saved: {_names(saved)}")
