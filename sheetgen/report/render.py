@@ -80,14 +80,21 @@ def summary(report: Report) -> str:
 def review_note(report: Report) -> str:
     """The cells of ``report`` a teacher should look at, in one line ("" for none): checked
     from the values the learner's application saved (scored), or not checked at all (sheetgen
-    cannot compute them: left out of the score)."""
+    cannot compute them, or no number could be judged at these parameters: left out of the
+    score)."""
     saved = [c.cell for c in report.review if c.checked]
-    unchecked = [c.cell for c in report.review if not c.checked]
+    unchecked = [c.cell for c in report.review if not c.checked and not c.uncheckable]
+    uncheckable = [c.cell for c in report.review if c.uncheckable]
     parts = []
     if saved:
         parts.append(f"checked from the values the file saved: {' '.join(saved)}")
     if unchecked:
         parts.append(f"not checked (sheetgen cannot compute them): {' '.join(unchecked)}")
+    if uncheckable:
+        parts.append(
+            "not checkable with these parameters (undefined, or rounding could hide a "
+            f"mistake): {' '.join(uncheckable)}"
+        )
     return "review " + "; ".join(parts) if parts else ""
 
 

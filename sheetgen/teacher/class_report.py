@@ -230,7 +230,7 @@ def _common_roots(result: ClassReport) -> str:
         c = example[cell]
         status = {
             "typed": "a typed number instead of a formula",
-            "structure": "the right number from the wrong cells",
+            "structure": "a number from the wrong cells",
             "fragile": "right by luck",
         }
         words = c.explanation or c.message
