@@ -45,7 +45,7 @@ parameters are unusable); ``todo`` (a blank an exercise left for the learner, st
 ``sheetgen.check.diagnose``)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per checked cell, and a copy per diagnosis step
 class CellResult:
     """The verdict on one cell, with everything needed to explain it."""
 
