@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
+import sys
 from collections.abc import Iterable
 
 MAX_COLUMN = 16_384
@@ -110,8 +111,9 @@ def within(coordinate: str) -> bool:
 
 
 def name(row: int, column: int) -> str:
-    """``(2, 2)`` -> ``"B2"``."""
-    return f"{column_letter(column)}{row}"
+    """``(2, 2)`` -> ``"B2"``; interned, as a cell's name is kept by the book, the layout and
+    the evaluator alike (one string for all of them, not one each)."""
+    return sys.intern(f"{column_letter(column)}{row}")
 
 
 def bounds(reference: str) -> tuple[int | None, int | None, int | None, int | None]:
@@ -219,7 +221,9 @@ def shape(formula: str) -> tuple[str, dict[str, str]]:
     # loop over the references alone (a network's formulas hold dozens of them).
     parts = CELL_IN_FORMULA.split(formula)
     for k in range(1, len(parts), 3):
-        ref = (parts[k] + parts[k + 1]).upper()
+        # Interned: compiled formulas keep their cells' names, and a network's cell names
+        # recur in hundreds of formulas (one string each would be most of verify's memory).
+        ref = sys.intern((parts[k] + parts[k + 1]).upper())
         placeholder = cells.get(ref)
         if placeholder is None:
             placeholder = cells[ref] = f"A{len(cells) + 1}"

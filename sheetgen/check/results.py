@@ -49,7 +49,7 @@ the learner, still empty);
 ``sheetgen.check.diagnose``)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per checked cell, and a copy per diagnosis step
 class CellResult:
     """The verdict on one cell, with everything needed to explain it."""
 

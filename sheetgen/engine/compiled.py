@@ -52,7 +52,7 @@ class Problem:
         return self.kind in ENGINE_LIMITS
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per distinct formula text: a network has thousands
 class Compiled:
     """A formula compiled once: its input references (as the engine names them) and function."""
 

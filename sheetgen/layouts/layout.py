@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+import sys
 import tomllib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -410,7 +411,7 @@ def _resolved(source: str, quantity: str, address_of: Mapping[str, str], where: 
         parts[1::2] = [address_of[ref] for ref in refs]
     except KeyError as exc:
         raise TemplateError(f"{where} refers to unknown quantity {exc.args[0]!r}.") from None
-    return "".join(parts)
+    return sys.intern("".join(parts))  # one string with the same formula read from a workbook
 
 
 def _referenced(ref: str, quantity: str) -> str:
@@ -442,7 +443,8 @@ def formula_reads(layout: Layout) -> dict[str, tuple[str, ...]]:
     for c in layout.cells:
         if c.source is None or c.quantity is None:
             continue
-        reads = [_referenced(m.group(1), c.quantity) for m in _REF.finditer(c.source)]
+        # Interned: a network's quantities recur in hundreds of formulas each.
+        reads = [sys.intern(_referenced(m.group(1), c.quantity)) for m in _REF.finditer(c.source)]
         if named:
             bare = _REF.sub(" ", c.source)
             reads += [

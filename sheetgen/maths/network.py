@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -264,16 +264,17 @@ class Network:
         if names is not None:
             wanted = set(names)
             chosen = [c for c in chosen if c[0] in wanted]
+        passes: Iterable[Mapping[str, float]]
         if len(chosen) * sum(a * b for a, b in itertools.pairwise(self.sizes)) > ARRAY_WORK:
             passes = _nudged_passes(self, chosen, tiny, f)
         else:  # a small network: numpy's import would cost more than it saves
-            passes = [self.forward(name, tiny) for name, _, _ in chosen]
+            # One pass at a time, each dropped once read: not every whole pass at once.
+            passes = (self.forward(name, tiny) for name, _, _ in chosen)
         out: dict[str, float] = {}
         depth = self.depth
-        for row, (name, layer, j) in enumerate(chosen):
+        for (name, layer, j), up in zip(chosen, passes, strict=True):
             prefix = f"nudge.{name}."
             out[prefix + name] = self.params[name] + tiny
-            up = passes[row]
             for n in affected(self.sizes, layer, j):
                 out[prefix + n + ".net"] = up[n + ".net"]
                 out[prefix + n + ".output"] = up[n + ".output"]
@@ -295,8 +296,11 @@ class Network:
         g = self.gradients(f)
         chosen = [name for name, _, _ in learnable(self.sizes)] if faux is None else faux
         nudged = self.faux_gradients(tiny, f, chosen)
-        real = {f"nudge.{name}.real": g[f"global.{name}"] for name in chosen}
-        return dict(self.params) | f | g | nudged | real
+        out = dict(self.params)  # grown in place: no intermediate copies of a large sheet's
+        for part in (f, g, nudged):
+            out.update(part)
+        out.update((f"nudge.{name}.real", g[f"global.{name}"]) for name in chosen)
+        return out
 
 
 def _vector_activation(name: str) -> Callable[[Any], Any]:

@@ -31,6 +31,7 @@ from __future__ import annotations
 import io
 import posixpath
 import re
+import sys
 import zipfile
 from collections.abc import Callable, Mapping
 from xml.parsers import expat
@@ -468,10 +469,11 @@ class SheetCapture:
             si = attrs.get("si", "")
             if si in self.shared:
                 master, first_row, first_column = self.shared[si]
-                return shift(master, row - first_row, column - first_column)
+                return sys.intern(shift(master, row - first_row, column - first_column))
             if text:
                 self.shared[si] = ("=" + text, row, column)
-        return "=" + text if text else None
+        # Interned: one string with the layout's own text of the same formula (see layouts).
+        return sys.intern("=" + text) if text else None
 
 
 def _row_number(text: str | None, previous: int) -> int:
