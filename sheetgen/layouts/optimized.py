@@ -202,26 +202,12 @@ def optimized_model(
         current = current | {p: state[p]["new"] for p in names}
 
     def amplification() -> dict[str, float]:  # for tolerances only: the builder never asks
-        return _amplification(history, optimizer, names, row, leaves, hyper, scale, values)
+        import numpy as np  # here, not at the top: building a sheet never needs it
+
+        with np.errstate(all="ignore"):  # a diverged run's infinities bound nothing: inf it is
+            return _growths(history, optimizer, names, row, leaves, hyper, scale, values)
 
     return Reference(values, scale, loss_scale, 1.0, amplification)
-
-
-def _amplification(
-    history: Sequence[_Step],
-    optimizer: str,
-    names: Sequence[str],
-    row: Row,
-    leaves: Sequence[str],
-    hyper: Mapping[str, float],
-    scale: float,
-    values: Mapping[str, float],
-) -> dict[str, float]:
-    """Each quantity's growth (see :func:`optimized_model`), given every quantity's value."""
-    import numpy as np  # here, not at the top: building a sheet never needs it
-
-    with np.errstate(all="ignore"):  # a diverged run's infinities bound nothing: inf it is
-        return _growths(history, optimizer, names, row, leaves, hyper, scale, values)
 
 
 def _growths(
@@ -234,6 +220,7 @@ def _growths(
     scale: float,
     values: Mapping[str, float],
 ) -> dict[str, float]:
+    """Each quantity's growth (see :func:`optimized_model`), given every quantity's value."""
     import numpy as np
 
     unit = 64 * EPS * scale

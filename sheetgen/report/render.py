@@ -46,9 +46,7 @@ def summary(report: Report) -> str:
     if report.ok:
         return f"OK: all {len(report.cells)} cells of {report.path} compute the right numbers."
     todo, waiting = len(report.todo), len(report.waiting)
-    unchecked = [c.cell for c in report.cells if not c.checked and not c.uncheckable]
-    uncheckable = [c.cell for c in report.cells if c.uncheckable]
-    saved = [c.cell for c in report.cells if c.checked and c.saved]
+    saved, unchecked, uncheckable = _for_review(report)
     attention = [c.cell for c in report.attention]
     what = "cells to fill in" if report.exercise else "cells"
     parts = [f"{right} of {total} {what} right"]
@@ -82,9 +80,7 @@ def review_note(report: Report) -> str:
     from the values the learner's application saved (scored), or not checked at all (sheetgen
     cannot compute them, or no number could be judged at these parameters: left out of the
     score)."""
-    saved = [c.cell for c in report.review if c.checked]
-    unchecked = [c.cell for c in report.review if not c.checked and not c.uncheckable]
-    uncheckable = [c.cell for c in report.review if c.uncheckable]
+    saved, unchecked, uncheckable = _for_review(report)
     parts = []
     if saved:
         parts.append(f"checked from the values the file saved: {' '.join(saved)}")
@@ -96,6 +92,18 @@ def review_note(report: Report) -> str:
             f"mistake): {' '.join(uncheckable)}"
         )
     return "review " + "; ".join(parts) if parts else ""
+
+
+def _for_review(report: Report) -> tuple[list[str], list[str], list[str]]:
+    """The cells to review by hand, by why: checked from the values the file saved; not
+    computed by sheetgen; not checkable at these parameters (see ``CellResult.checked``)."""
+    saved: list[str] = []
+    unchecked: list[str] = []
+    uncheckable: list[str] = []
+    for c in report.review:
+        kind = saved if c.checked else uncheckable if c.uncheckable else unchecked
+        kind.append(c.cell)
+    return saved, unchecked, uncheckable
 
 
 def to_text(report: Report, *, only_wrong: bool = False) -> str:

@@ -397,24 +397,29 @@ def _common_points(graded: Sequence[Graded]) -> float | None:
 
 def _missing_row(m: Missing, common: float | None) -> dict[str, Any]:
     possible = m.points_possible if m.points_possible is not None else common or 0.0
-    return {
-        "id": m.id,
-        "learner": m.name,
-        "file": "",
-        "flags": "",
-        "score": 0.0,
-        "points": 0.0,
-        "points_possible": round(possible, 3),
-        "right": 0,
-        "wrong": 0,
-        "todo": 0,
-        "waiting": 0,
-        "roots": 0,
-        "root_cells": "",
-        "status": "missing",
-        "reason": "no submission",
-        "warnings": "",
-    }
+    return (
+        {"id": m.id, "learner": m.name, "file": "", "flags": ""}
+        | _NOTHING
+        | {
+            "points_possible": round(possible, 3),
+            "status": "missing",
+            "reason": "no submission",
+        }
+    )
+
+
+# The counts of a row with no report (a learner who handed in nothing, an unreadable file).
+_NOTHING: dict[str, Any] = {
+    "score": 0.0,
+    "points": 0.0,
+    "right": 0,
+    "wrong": 0,
+    "todo": 0,
+    "waiting": 0,
+    "roots": 0,
+    "root_cells": "",
+    "warnings": "",
+}
 
 
 def _row(g: Graded, weight: Weight, common: float | None = None) -> dict[str, Any]:
@@ -426,22 +431,17 @@ def _row(g: Graded, weight: Weight, common: float | None = None) -> dict[str, An
     }
     r = g.report
     if r is None:
-        return base | {
-            "score": 0.0,
-            "points": 0.0,
-            "points_possible": round(
-                g.expected_points if g.expected_points is not None else common or 0.0, 3
-            ),
-            "right": 0,
-            "wrong": 0,
-            "todo": 0,
-            "waiting": 0,
-            "roots": 0,
-            "root_cells": "",
-            "status": "unreadable",
-            "reason": g.reason or "",
-            "warnings": "",
-        }
+        return (
+            base
+            | _NOTHING
+            | {
+                "points_possible": round(
+                    g.expected_points if g.expected_points is not None else common or 0.0, 3
+                ),
+                "status": "unreadable",
+                "reason": g.reason or "",
+            }
+        )
     scored = [c for c in r.cells if c.scored]
     roots = [c.cell for c in r.roots]
     wrong = len(r.attention)
