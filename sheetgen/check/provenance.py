@@ -26,10 +26,10 @@ __all__ = ["from_saved", "in_array", "stale_cache_warning"]
 def in_array(c: CellResult, ev: Evaluator, sheet: str) -> CellResult:
     """Name the array formula that computes a cell of its range (its top-left cell)."""
     ref = (sheet, c.cell)
-    if c.formula is None or not ev.array_range(ref):
+    where = None if c.formula is None else ev.array_range(ref)
+    if not where:
         return c
     anchor = ev.array_anchor(ref)
-    where = ev.array_range(ref)
     if anchor is not None:
         note = f"Computed by the array formula in {anchor} ({c.formula}, filling {where})."
     elif c.ok:

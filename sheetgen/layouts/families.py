@@ -18,6 +18,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final
 
 from ..errors import TemplateError
+from ..maths.optimizers import OPTIMIZER_OPTIONS
 
 if TYPE_CHECKING:  # the command imports this module to check its flags: keep it light
     from ..maths.models import ModelFn
@@ -69,11 +70,7 @@ FAMILIES: Final = (
             "learning_rate",
             "activation",
             "loss",
-            "optimizer",
-            "beta",
-            "beta1",
-            "beta2",
-            "epsilon",
+            *OPTIMIZER_OPTIONS,
         ),
         layout="sheetgen.layouts.training:training_layout",
         usage="sheetgen.layouts.training:usage",

@@ -18,6 +18,7 @@ from typing import Any
 from ..maths.models import Reference
 from ..maths.optimizers import (
     CARRIED,
+    DEFAULTS,
     EPS,
     ONE_STEP_REL,
     STATE_NAMES,
@@ -174,9 +175,7 @@ def optimized_model(
     trusted only while the carried errors are small (``_linear``); beyond, and wherever a
     bound reaches ``UNCHECKABLE``, the growth is infinite and the cell is left unchecked.
     """
-    hyper = {
-        k: params[k] for k in ("learning_rate", "beta", "beta1", "beta2", "epsilon") if k in params
-    }
+    hyper = {k: params[k] for k in ("learning_rate", *DEFAULTS) if k in params}
     current = dict(params)
     values: dict[str, float] = dict(params)
     carried: dict[str, dict[str, float]] = {p: {} for p in names}

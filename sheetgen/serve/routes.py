@@ -38,6 +38,7 @@ from .. import __version__
 from ..report.render import json_text
 from ..teacher.provenance import normal_code
 from ..teacher.roster import Learner
+from ..workbook.safety.container import ZIP_MAGIC
 from .config import ServeConfig
 from .grid import KINDS, ORDER, verdict_kind
 from .guard import (
@@ -312,7 +313,7 @@ def _save(upload: UploadFile, path: Path) -> None:
 
 def _looks_like_zip(path: Path) -> bool:
     with open(path, "rb") as f:
-        return f.read(4) == b"PK\x03\x04"
+        return f.read(len(ZIP_MAGIC)) == ZIP_MAGIC
 
 
 def json_answer(data: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:

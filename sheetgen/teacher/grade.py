@@ -9,13 +9,12 @@ from __future__ import annotations
 import math
 import multiprocessing
 import os
-import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from functools import partial
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import SheetgenError, UsageError
 from .gather import WORKBOOK_SUFFIXES, collect, gather
@@ -35,7 +34,6 @@ __all__ = [
     "FORMATS",
     "ClassReport",
     "Graded",
-    "ProgressBar",
     "collect",
     "gather",
     "grade",
@@ -193,27 +191,3 @@ def _warm_up() -> None:
 def grade(paths: Iterable[Path | str], **options: Any) -> pd.DataFrame:
     """One row per workbook (see ``ClassReport.table``); options as for ``grade_class``."""
     return grade_class(paths, **options).table()
-
-
-class ProgressBar:
-    """A one-line progress bar on a terminal (nothing when the stream is not one)."""
-
-    def __init__(self, stream: IO[str] | None = None, *, enabled: bool | None = None) -> None:
-        self.stream = stream or sys.stderr
-        self.enabled = self.stream.isatty() if enabled is None else enabled
-        self.shown = False
-
-    def __call__(self, done: int, total: int, graded: Graded) -> None:
-        if not self.enabled:
-            return
-        width = 30
-        filled = width * done // total
-        bar = "#" * filled + "." * (width - filled)
-        self.stream.write(f"\r[{bar}] {done}/{total} {graded.learner[:30]:<30}")
-        self.stream.flush()
-        self.shown = True
-
-    def close(self) -> None:
-        if self.shown:
-            self.stream.write("\n")
-            self.stream.flush()

@@ -18,7 +18,7 @@ from ..errors import UsageError
 from ..layouts.families import planned_cells, resolve_layout
 from ..layouts.layout import SPEC_NAME, Layout
 from ..workbook.book import text_formula
-from .cached_values import model_values, save_with_cached_values
+from .cached_values import model_reference, save_with_cached_values
 from .charts import add_chart
 from .files import write_atomically
 
@@ -66,14 +66,8 @@ def _refuse_overflow(layout: Layout, values: Mapping[str, float]) -> None:
     1.8e308 (``1e200 * 1e200``) overflows; so does a sigmoid's ``EXP(-net)`` for a net below
     -709.78, though Python's sigmoid stays finite there."""
     sigmoid = layout.settings.get("activation") == "sigmoid"
-    reference = None
-    if "optimizer" in layout.settings:  # its growth is asked below
-        from ..layouts.families import model_for
-
-        reference = model_for(layout.settings)(values, layout.settings)
-        computed = reference.values
-    else:
-        computed = model_values(layout, values)
+    reference = model_reference(layout, values)
+    computed = reference.values
     for quantity, value in computed.items():
         if not math.isfinite(value):
             raise UsageError(
@@ -85,7 +79,7 @@ def _refuse_overflow(layout: Layout, values: Mapping[str, float]) -> None:
                 f"With these parameters {quantity} is {value:.6g}, and a spreadsheet's EXP "
                 f"overflows below -{EXP_LIMIT:.2f} (#NUM!): use smaller inputs or weights."
             )
-    if reference is not None:  # momentum, RMSProp, Adam: see sheetgen.layouts.optimized
+    if "optimizer" in layout.settings:  # momentum, RMSProp, Adam: sheetgen.layouts.optimized
         lost = [q for q in computed if math.isinf(reference.growth(q))]
         if lost:
             first = min(int(q.split(".", 1)[0].removeprefix("step")) for q in lost)

@@ -44,6 +44,7 @@ from openpyxl.workbook.workbook import Workbook
 
 from .. import a1
 from ..layouts.layout import CellSpec, Layout
+from ..maths.models import Reference
 from ..workbook.book import stored_cells
 from .charts import cache_series
 from .package import tidy_parts, write_parts
@@ -102,21 +103,26 @@ def formula_values(
     return out
 
 
-def model_values(layout: Layout, params: Mapping[str, float]) -> Mapping[str, float]:
-    """The reference model's numbers for ``layout`` with ``params``; the last one is kept, as
-    the builder asks twice (to refuse an overflow, then to cache the values) and a large
-    network's costs a noticeable fraction of its build."""
+def model_reference(layout: Layout, params: Mapping[str, float]) -> Reference:
+    """The reference model of ``layout`` with ``params``; the last one is kept, as the builder
+    asks twice (to refuse an overflow, then to cache the values) and a large network's, or an
+    optimizer's with its growth, costs a noticeable fraction of its build."""
     from ..layouts.families import model_for
 
     key = (tuple(sorted(layout.settings.items())), tuple(sorted(params.items())))
     if _LAST_MODEL and _LAST_MODEL[0][0] == key:
         return _LAST_MODEL[0][1]
-    values = model_for(layout.settings)(params, layout.settings).values
-    _LAST_MODEL[:] = [(key, values)]
-    return values
+    reference = model_for(layout.settings)(params, layout.settings)
+    _LAST_MODEL[:] = [(key, reference)]
+    return reference
 
 
-_LAST_MODEL: list[tuple[object, Mapping[str, float]]] = []
+def model_values(layout: Layout, params: Mapping[str, float]) -> Mapping[str, float]:
+    """The reference model's numbers for ``layout`` with ``params`` (see ``model_reference``)."""
+    return model_reference(layout, params).values
+
+
+_LAST_MODEL: list[tuple[object, Reference]] = []
 
 
 def reference_values(
