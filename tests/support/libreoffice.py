@@ -362,7 +362,37 @@ def pdf_to_png(pdf: Path, png: Path, *, dpi: int = 110, timeout: float = 60) -> 
 # --------------------------------------------------------------------------- UNO job
 
 
+# What a LibreOffice just started sometimes answers to its first calls, though the same job on
+# a fresh office succeeds ("illegal object given!" from its core reflection, seen about once in
+# a thousand jobs): such a job is run once more, on a new office and profile.
+_TRANSIENT = "com.sun.star.uno.RuntimeException: illegal object given!"
+
+
 def _run_uno_job(
+    src: Path,
+    dst: Path,
+    *,
+    edits: Mapping[str, str | float],
+    sheet: str | None,
+    timeout: float,
+    ops: Sequence[Mapping[str, object]] = (),
+    insert_rows: Sequence[int] = (),
+) -> None:
+    """Run ``uno_job.py`` on ``src`` (see ``_run_uno_job_once``), once more after a transient
+    failure of the office itself."""
+    try:
+        _run_uno_job_once(
+            src, dst, edits=edits, sheet=sheet, timeout=timeout, ops=ops, insert_rows=insert_rows
+        )
+    except LibreOfficeError as exc:
+        if _TRANSIENT not in str(exc):
+            raise
+        _run_uno_job_once(
+            src, dst, edits=edits, sheet=sheet, timeout=timeout, ops=ops, insert_rows=insert_rows
+        )
+
+
+def _run_uno_job_once(
     src: Path,
     dst: Path,
     *,
