@@ -20,6 +20,7 @@ import pytest
 
 from sheetgen import build, learner_by_code, learner_code, read_codes, verify_workbook
 from sheetgen.cli import main
+from sheetgen.errors import UsageError
 from sheetgen.teacher import exercise
 from sheetgen.teacher.exercise import build_class
 from sheetgen.teacher.grade import grade_class
@@ -68,6 +69,30 @@ def test_names_are_transliterated_not_dropped(term: Path) -> None:
         "s004-Ann_Lee.xlsx",
         "u12-Oystein_Aero.xlsx",  # anyascii: Ø -> O, Æ -> Ae
     ]
+
+
+def test_codes_csv_columns_are_found_by_name_as_a_rosters(tmp_path: Path) -> None:
+    codes = tmp_path / "codes.csv"  # a teacher's spreadsheet edit: columns moved, one added
+    codes.write_text(
+        "\ufeff Code ,Section,ID,Name\nknqc ysaa,A,s001,Ada\n,,,\nKNQC-YSAB,B,s002,\n", "utf-8"
+    )
+    assert read_codes(tmp_path) == read_codes(codes)  # the keys folder, or the file itself
+    assert [(c.id, c.name, c.code) for c in read_codes(codes)] == [
+        ("s001", "Ada", "KNQC-YSAA"),
+        ("s002", "s002", "KNQC-YSAB"),  # a blank name is the id
+    ]
+    assert learner_by_code(tmp_path, "KNQCYSAB") == read_codes(codes)[1]
+    for text, message in [
+        ("id,name\ns001,Ada\n", "id,name,code"),
+        ("", "id,name,code"),
+        ("id,name,code\ns001,Ada\n", "Line 2 .* needs an id and a code"),
+        ("id,name,code\n\n", "no learner"),
+    ]:
+        codes.write_text(text)
+        with pytest.raises(UsageError, match=message):
+            read_codes(codes)
+    with pytest.raises(UsageError, match=r"No codes\.csv"):
+        read_codes(tmp_path / "elsewhere")
 
 
 def test_codes_csv_and_the_class_key_are_the_teachers(term: Path) -> None:

@@ -20,8 +20,8 @@ from sheetgen.cli import main
 from sheetgen.errors import UsageError
 from sheetgen.serve.config import ServeConfig
 from sheetgen.serve.routes import create_app
-from sheetgen.serve.storage import Collection, read_codes
-from sheetgen.teacher import learner_by_code
+from sheetgen.serve.storage import Collection
+from sheetgen.teacher import learner_by_code, read_codes
 from sheetgen.teacher.roster import Learner
 
 from .serving import right_and_wrong
@@ -200,7 +200,7 @@ def test_attempts_deadline_and_feedback(sheets: dict[str, Path], tmp_path: Path)
         assert set(quiet.json()) == {"stored", "id", "received"}
 
 
-def test_codes_csv_needs_exactly_its_columns(tmp_path: Path) -> None:
+def test_codes_csv_needs_its_columns_and_one_code_each(tmp_path: Path) -> None:
     bad = tmp_path / "codes.csv"
     bad.write_text("id,code\ns001,X\n")
     with pytest.raises(UsageError, match="id,name,code"):

@@ -36,7 +36,7 @@ from starlette.staticfiles import StaticFiles
 
 from .. import __version__
 from ..report.render import json_text
-from ..teacher.provenance import normal_code
+from ..teacher.provenance import normal_code, read_codes
 from ..teacher.roster import Learner
 from ..workbook.safety.container import ZIP_MAGIC
 from .config import ServeConfig
@@ -56,7 +56,7 @@ from .guard import (
     token_ok,
 )
 from .pool import CheckPool, PoolBusy
-from .storage import HIDDEN, SUFFIXES, Collection, read_codes
+from .storage import HIDDEN, SUFFIXES, Collection
 
 _CHUNK = 1024 * 1024
 GRADE_SECONDS = 600.0
@@ -95,7 +95,7 @@ class Server:
         self.codes: Mapping[str, Learner] = {}
         self.collection: Collection | None = None
         if config.collect is not None:
-            self.codes = read_codes(config.codes_file)
+            self.codes = {c.code: Learner(c.id, c.name) for c in read_codes(config.codes_file)}
             self.collection = Collection(config.collect, self.codes)
         self.per_address = RateLimit(config.rate_limit) if config.rate_limit else None
         self.per_code = RateLimit(config.code_rate)

@@ -37,13 +37,11 @@ from functools import partial
 from pathlib import Path
 
 from ..errors import UsageError
-from ..teacher.provenance import normal_code
 from ..teacher.roster import Learner
 from ..writer.files import write_atomically
 
 SUFFIXES = (".xlsx", ".xlsm", ".ods")
 HIDDEN = ".sheetgen"
-_MAX_CODES_BYTES = 5_000_000
 
 
 @dataclass(frozen=True)
@@ -53,35 +51,6 @@ class Submission:
     received: str
     path: Path
     sha256: str
-
-
-def read_codes(path: Path) -> dict[str, Learner]:
-    """The learners by their code, from the roster build's ``codes.csv`` (``id,name,code``), each
-    code in the written form :func:`~sheetgen.teacher.provenance.normal_code` gives (look a typed
-    code up after the same normalisation)."""
-    try:
-        raw = path.read_bytes()[: _MAX_CODES_BYTES + 1]
-    except OSError as exc:
-        raise UsageError(f"Cannot read the learners' codes {path}: {exc.strerror}.") from None
-    if len(raw) > _MAX_CODES_BYTES:
-        raise UsageError(f"The learners' codes {path} are larger than {_MAX_CODES_BYTES} bytes.")
-    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig", errors="replace"))))
-    if not rows or [h.strip().lower() for h in rows[0]] != ["id", "name", "code"]:
-        raise UsageError(f"The learners' codes {path} must have the columns id,name,code.")
-    codes: dict[str, Learner] = {}
-    for n, row in enumerate(rows[1:], start=2):
-        if not any(cell.strip() for cell in row):
-            continue
-        if len(row) != 3 or not row[0].strip() or not row[2].strip():
-            raise UsageError(f"Line {n} of the learners' codes {path} needs an id and a code.")
-        ident, name, code = (cell.strip() for cell in row)
-        code = normal_code(code)
-        if code in codes:
-            raise UsageError(f"The learners' codes {path} give the code on line {n} twice.")
-        codes[code] = Learner(ident, name or ident)
-    if not codes:
-        raise UsageError(f"The learners' codes {path} list no learner.")
-    return codes
 
 
 def _copy(source: Path, tmp: Path) -> None:

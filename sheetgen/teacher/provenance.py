@@ -82,6 +82,7 @@ _NAMED = re.compile(rb"SHEETGEN_SIG_([0-9a-f]{32})", re.IGNORECASE)
 _PROPERTY = re.compile(rb"sheetgen\.signature\"[^>]*>(?:\s*<[^>]*>)?([0-9a-f]{32})<")
 _MAX_PART_BYTES = 50_000_000
 _DOMAIN = b"sheetgen hand-out record v1\0"
+_MAX_CODES_BYTES = 5_000_000
 
 
 def class_key(keys_dir: Path | str, *, create: bool = False) -> bytes:
@@ -351,19 +352,46 @@ class LearnerCode:
 
 
 def read_codes(keys_dir: Path | str) -> tuple[LearnerCode, ...]:
-    """The learners' codes a roster build wrote to ``keys_dir/codes.csv`` (``id,name,code``),
-    in roster order. A code typed by a learner is matched after :func:`normal_code`."""
-    path = Path(keys_dir) / CODES_FILE
+    """The learners' codes a roster build wrote: ``codes.csv`` in the keys folder ``keys_dir``,
+    or that file itself (``sheetgen serve --codes``), in its order, each code in the
+    written form :func:`normal_code` gives (look a typed code up after the same normalisation).
+
+    As a roster's, the header row names the columns ``id``, ``name`` and ``code`` in any order,
+    case and spaces aside, and other columns are ignored: a teacher who opens the file in a
+    spreadsheet and adds a column still has a file that reads. Every other row needs an id and
+    a code (a blank name is the id), no code may stand twice, and blank rows are skipped.
+    """
+    path = Path(keys_dir)
+    if path.is_dir():
+        path = path / CODES_FILE
+    name = shown(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        raw = path.read_bytes()[: _MAX_CODES_BYTES + 1]
     except FileNotFoundError:
-        raise UsageError(f"No {CODES_FILE} at {shown(path)}: build with --roster.") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"Cannot read {shown(path)}: {exc}.") from None
-    rows = list(csv.DictReader(io.StringIO(text)))
-    if rows and not {"id", "name", "code"} <= set(rows[0]):
-        raise UsageError(f"{shown(path)} needs the columns id,name,code.")
-    return tuple(LearnerCode(r["id"], r["name"], normal_code(r["code"])) for r in rows)
+        raise UsageError(f"No {CODES_FILE} at {name}: build with --roster.") from None
+    except OSError as exc:
+        raise UsageError(f"Cannot read the learners' codes {name}: {exc.strerror}.") from None
+    if len(raw) > _MAX_CODES_BYTES:
+        raise UsageError(f"The learners' codes {name} are larger than {_MAX_CODES_BYTES} bytes.")
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig", errors="replace"))))
+    header = [h.strip().lower() for h in rows[0]] if rows else []
+    if not {"id", "name", "code"} <= set(header):
+        raise UsageError(f"The learners' codes {name} need the columns id,name,code.")
+    columns = [header.index(c) for c in ("id", "name", "code")]
+    codes: dict[str, LearnerCode] = {}
+    for n, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        cells = [row[c].strip() if c < len(row) else "" for c in columns]
+        ident, code = cells[0], normal_code(cells[2])
+        if not ident or not code:
+            raise UsageError(f"Line {n} of the learners' codes {name} needs an id and a code.")
+        if code in codes:
+            raise UsageError(f"The learners' codes {name} give the code on line {n} twice.")
+        codes[code] = LearnerCode(ident, cells[1] or ident, code)
+    if not codes:
+        raise UsageError(f"The learners' codes {name} list no learner.")
+    return tuple(codes.values())
 
 
 def learner_by_code(keys_dir: Path | str, typed: str) -> LearnerCode | None:
