@@ -78,13 +78,13 @@ def named_constants(
     right = {(sheet, c.cell): c.expected for c in cells if c.expected is not None}
     specs = {c.at: c for c in layout.cells}
     reads = requirements(layout).reads
+    found = _Found(ev, sheet, values, at, ref, right, frozenset(parameters))
     out = []
     for c in cells:
         if c.root and c.formula and c.status in _NAMED:
             spec = specs.get(c.cell)
             typed = typed_numbers(c.formula, spec.source if spec else None)
             if typed:
-                found = _Found(ev, sheet, values, at, ref, right, frozenset(parameters))
                 said = _said(c, typed, found, reads.get(c.quantity, ()))
                 c = replace(c, explanation=f"{said} {c.explanation}".strip())
         out.append(c)
