@@ -57,7 +57,7 @@ class ClassReport(Protocol):
 
     def rows(self) -> list[dict[str, Any]]: ...
 
-    def summary(self) -> dict[str, Any]: ...
+    def summary(self, rows: Sequence[Mapping[str, Any]] | None = None) -> dict[str, Any]: ...
 
 
 MAX_HEAT_CELLS = 1200
@@ -105,7 +105,7 @@ def render_html(result: ClassReport) -> str:
         ) from None
     matplotlib.use("Agg")
     rows = result.rows()
-    summary = result.summary()
+    summary = result.summary(rows)
     layout = _layout(result)
     wrong, todo, n = heat_counts(result)
     parts = [

@@ -113,7 +113,7 @@ class ClassReport:
         return json_text(
             {
                 "score_policy": SCORE_POLICY,
-                "summary": self.summary(),
+                "summary": self.summary(rows),
                 "skipped": [{"file": f, "reason": why} for f, why in self.skipped],
                 "files": files,
                 "missing": rows[len(self.graded) :],
@@ -204,20 +204,20 @@ class ClassReport:
 
         return render_html(self)
 
-    def summary(self) -> dict[str, Any]:
-        """The class at a glance, as data (the JSON document's ``summary``)."""
-        rows = self.rows()
+    def summary(self, rows: Sequence[Mapping[str, Any]] | None = None) -> dict[str, Any]:
+        """The class at a glance, as data (the JSON document's ``summary``), from ``rows``
+        (:meth:`rows`, when the caller has them already)."""
+        if rows is None:
+            rows = self.rows()
         readable = [r["score"] for r in rows if r["status"] not in ("unreadable", "missing")]
         counts = Counter(r["status"] for r in rows)
-        roots = Counter(
-            class_cell(g.report, c) for g in self.graded if g.report for c in g.report.roots
-        )
-        meaning = {
-            class_cell(g.report, c): c.meaning
-            for g in self.graded
-            if g.report
-            for c in g.report.roots
-        }
+        roots: Counter[str] = Counter()
+        meaning: dict[str, str] = {}
+        for report in (g.report for g in self.graded if g.report):
+            for c in report.roots:
+                cell = class_cell(report, c)
+                roots[cell] += 1
+                meaning[cell] = c.meaning
         return {
             "workbooks": len(self.graded),
             "ok": counts["ok"],
