@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import multiprocessing
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from functools import partial
@@ -104,7 +104,7 @@ def grade_class(
     if not learners:
         return ClassReport(tuple(flagged), gathered.skipped)
     handed = {g.learner_id for g in flagged if g.learner_id}
-    points = _points_by_id(flagged, manifest)
+    points = _points_by_id(manifest)
     missing = tuple(
         Missing(learner.id, learner.name, points.get(learner.id))
         for learner in learners
@@ -118,9 +118,9 @@ def grade_class(
     )
 
 
-def _points_by_id(graded: Sequence[Graded], manifest: Manifest | None) -> dict[str, float]:
-    """Each learner's hand-out points (for those who handed in nothing): the manifest's, else
-    the class's most common."""
+def _points_by_id(manifest: Manifest | None) -> dict[str, float]:
+    """Each learner's hand-out points (for those who handed in nothing), as the manifest says;
+    without one, a missing learner is out of the class's most common points (``results``)."""
     if manifest is not None:
         return {e.learner_id: float(len(e.record.blanks)) for e in manifest.learners}
     return {}
