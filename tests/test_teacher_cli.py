@@ -77,6 +77,26 @@ def test_annotate_into_an_unwritable_folder_is_refused_before_the_check(
     assert code == 2 and out == "" and "Cannot write" in err
 
 
+@pytest.mark.parametrize("locked", ["hand-outs", "keys"])
+def test_a_roster_build_into_an_unwritable_folder_is_refused_before_any_file(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, locked: str
+) -> None:
+    if os.geteuid() == 0:
+        folder = Path("/proc/sys")  # not writable even by root
+    else:
+        folder = tmp_path / "locked"
+        folder.mkdir()
+        folder.chmod(0o555)
+    roster = tmp_path / "roster.csv"
+    roster.write_text("id,name\n1,Ann\n")
+    out = (folder if locked == "hand-outs" else tmp_path) / "h"
+    keys = (folder if locked == "keys" else tmp_path) / "k"
+    args = ["--roster", str(roster), "--keys", str(keys), "-o", str(out)]
+    code, _, err = _run(capsys, "build", "--exercise", *args)
+    assert code == 2 and f"Cannot write {folder}" in err, err
+    assert not (tmp_path / "h").exists() and not (tmp_path / "k").exists()
+
+
 @pytest.mark.parametrize("inside", ["", "sub/"])
 def test_a_path_through_a_regular_file_says_so(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, inside: str

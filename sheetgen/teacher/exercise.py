@@ -10,7 +10,6 @@ learner their own parameters, reproducibly, so answers cannot be copied from a n
 from __future__ import annotations
 
 import contextlib
-import os
 import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -24,7 +23,7 @@ from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.workbook.workbook import Workbook
 
 from .. import a1
-from ..errors import UsageError, shown
+from ..errors import UsageError
 from ..layouts.families import resolve_layout
 from ..layouts.layout import NO_HINTS_NOTE, TODO_NAME, TODO_NOTE, Layout
 from ..maths.neuron import describe, round_significant
@@ -33,7 +32,7 @@ from ..maths.optimizers import STATE_NAMES
 from ..workbook.book import text_formula
 from ..writer.build import build_workbook, parameters
 from ..writer.cached_values import save_with_cached_values
-from ..writer.files import not_a_folder, write_atomically
+from ..writer.files import check_writable, write_atomically
 from .provenance import (
     CODES_FILE,
     KEY_FILE,
@@ -312,15 +311,15 @@ def build_class(
         for target in outputs:
             if target.exists() or target.is_symlink():
                 raise UsageError(f"{target} already exists; pass --force to overwrite it.")
-    for folder in (out, keys):
-        _check_writable(folder)
+    for target in (plan[0][1], keys / CODES_FILE):  # the hand-outs' folder, the keys'
+        check_writable(target)
     key_file = keys / KEY_FILE
     new_key = not key_file.exists()
     secret = class_key(keys, create=True)
     quantities = {c.at: c.quantity or c.at for c in lay.checked}
     files: list[tuple[Path, Callable[[Path], None]]] = []
     expected: list[Expected] = []
-    for learner in learners:
+    for learner, hand, key_path in plan:
         params = parameters(lay, seeded_parameters(lay, learner.seed, overrides))
         code = learner_code(secret, learner.id)
         record = Record(
@@ -351,7 +350,6 @@ def build_class(
             [f"Answer key of {learner.name} (id {learner.id}).", key_record.encoded(secret)],
             key_record.signature(secret),
         )
-        hand, key_path = out / f"{learner.file_stem}.xlsx", keys / f"{learner.file_stem}-key.xlsx"
         files.append((hand, _saver(wb, lay, params)))
         files.append((key_path, _saver(key_wb, lay, params)))
         expected.append(
@@ -382,17 +380,6 @@ def _text_writer(text: str, *, mode: int | None = None) -> Callable[[Path], None
             tmp.chmod(mode)
 
     return write
-
-
-def _check_writable(folder: Path) -> None:
-    """Refuse, before anything is written, a folder that cannot be made or written to."""
-    existing = folder
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if not existing.is_dir():
-        raise UsageError(f"Cannot write to {shown(folder)}: {not_a_folder(folder)}.")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise UsageError(f"Cannot write to {shown(folder)}: permission denied.")
 
 
 def _write_all(

@@ -84,11 +84,16 @@ def not_a_folder(folder: Path) -> str:
 
 def check_writable(path: Path | str) -> None:
     """Refuse, before any work, an output whose folder cannot be written to (read-only, no
-    permission): a probe file is made there and removed, which answers even for root."""
+    permission, a file in the way): a probe file is made there and removed, which answers even
+    for root. A folder still to be made is probed at the nearest one that exists, where
+    :func:`write_atomically` would make it."""
     import tempfile
 
-    folder = Path(path).parent
+    target = Path(path)
     try:
+        folder = next((p for p in target.parents if p.exists()), target.parent)
+        if not folder.is_dir():
+            raise UsageError(f"Cannot write {shown(path)}: {not_a_folder(target.parent)}.")
         with tempfile.NamedTemporaryFile(dir=folder, prefix=".sheetgen-probe-"):
             pass
     except OSError as exc:
