@@ -63,16 +63,21 @@ def test_annotate_refuses_an_opendocument_by_its_content_before_the_check(
     assert not (tmp_path / "feedback.xlsx").exists()
 
 
+def _unwritable(tmp_path: Path) -> Path:
+    """A folder nobody may write to, root included."""
+    if os.geteuid() == 0:
+        return Path("/proc/sys")
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    folder.chmod(0o555)
+    return folder
+
+
 def test_annotate_into_an_unwritable_folder_is_refused_before_the_check(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     path = build(tmp_path / "n.xlsx")
-    if os.geteuid() == 0:
-        folder = Path("/proc/sys")  # not writable even by root
-    else:
-        folder = tmp_path / "locked"
-        folder.mkdir()
-        folder.chmod(0o555)
+    folder = _unwritable(tmp_path)
     code, out, err = _run(capsys, "verify", str(path), "--annotate", str(folder / "f.xlsx"))
     assert code == 2 and out == "" and "Cannot write" in err
 
@@ -81,12 +86,7 @@ def test_annotate_into_an_unwritable_folder_is_refused_before_the_check(
 def test_a_roster_build_into_an_unwritable_folder_is_refused_before_any_file(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, locked: str
 ) -> None:
-    if os.geteuid() == 0:
-        folder = Path("/proc/sys")  # not writable even by root
-    else:
-        folder = tmp_path / "locked"
-        folder.mkdir()
-        folder.chmod(0o555)
+    folder = _unwritable(tmp_path)
     roster = tmp_path / "roster.csv"
     roster.write_text("id,name\n1,Ann\n")
     out = (folder if locked == "hand-outs" else tmp_path) / "h"
