@@ -30,10 +30,11 @@ def identify(
     """
     stems = Counter(Path(g.path).stem.casefold() for g in graded)
     ids = {learner.id: learner for learner in roster}
+    keys = _roster_keys(roster)
     out = []
     for g in graded:
         parts = _relative_parts(Path(g.path), roots)
-        by_path = _match_roster(parts, roster)
+        by_path = _match_roster(parts, keys)
         rec = dict(g.recorded)
         signed = [r.learner_id for r in g.found.decoded() if r.learner_id]
         rec_id = signed[0] if signed else rec.get(LEARNER_ID, "")
@@ -73,26 +74,34 @@ def _relative_parts(path: Path, roots: Sequence[Path]) -> tuple[str, ...]:
     return path.parts[-2:]
 
 
-def _match_roster(parts: Sequence[str], roster: Sequence[Learner]) -> Learner | None:
+def _roster_keys(roster: Sequence[Learner]) -> list[tuple[Learner, str, str]]:
+    """Each learner with what a path is searched for: the id folded, the name folded to
+    words between spaces (``" jose nunez "``); made once per roster, not once per file."""
+    return [(learner, _fold(learner.id), f" {_spaced(_fold(learner.name))} ") for learner in roster]
+
+
+def _match_roster(parts: Sequence[str], keys: Sequence[tuple[Learner, str, str]]) -> Learner | None:
     """The roster learner a path names: an id as a whole token, or a full name (accents and
-    case aside), the longest match winning."""
-    if not roster:
+    case aside, whole words only), the longest match winning."""
+    if not keys:
         return None
     tokens = [_fold(p) for p in parts]
     words = {w for t in tokens for w in re.split(r"[^0-9a-z@.]+", t) if w}
+    spaced = [f" {_spaced(t)} " for t in tokens]
     best: tuple[int, Learner] | None = None
-    for learner in roster:
+    for learner, ident, name in keys:
         hit = 0
-        if _fold(learner.id) in words or any(_fold(learner.id) == t for t in tokens):
+        if ident in words or ident in tokens:
             hit = len(learner.id) + 1000
-        else:
-            name = re.sub(r"[^0-9a-z]+", " ", _fold(learner.name)).strip()
-            spaced = [f" {re.sub(r'[^0-9a-z]+', ' ', t).strip()} " for t in tokens]
-            if name and any(f" {name} " in t for t in spaced):  # whole words only
-                hit = len(name)
+        elif name.strip() and any(name in t for t in spaced):
+            hit = len(name) - 2  # the name's length, the spaces around it aside
         if hit and (best is None or hit > best[0]):
             best = (hit, learner)
     return best[1] if best else None
+
+
+def _spaced(text: str) -> str:
+    return re.sub(r"[^0-9a-z]+", " ", text).strip()
 
 
 def _fold(text: str) -> str:
