@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import pytest
 
 from sheetgen import verify_workbook
 from sheetgen.cli import main
+from sheetgen.errors import UsageError
 from sheetgen.teacher.exercise import build_class
 from sheetgen.teacher.grade import grade_class
 from sheetgen.teacher.roster import LEARNER_ID, SEED, read_roster, recorded_identity, seed_for
@@ -49,6 +51,14 @@ def test_roster_reads_accents_bom_semicolons_and_lms_headers(roster: Path, tmp_p
     bad.write_text("who,what\n1,2\n", encoding="utf-8")
     assert main(["build", "--exercise", "--roster", str(bad), "-o", str(tmp_path / "x")]) == 2
     assert not (tmp_path / "x").exists()
+    blank_first = tmp_path / "blank.csv"  # blank lines skipped, the lines still counted
+    blank_first.write_text("\nid,name\n\n1,Ann\n,Bob\n")
+    with pytest.raises(UsageError, match="Line 5 of the roster"):
+        read_roster(blank_first)
+    pipe = tmp_path / "pipe.csv"
+    os.mkfifo(pipe)
+    with pytest.raises(UsageError, match="not a regular file"):  # not a wait for a writer
+        read_roster(pipe)
 
 
 def test_a_class_from_a_roster_is_reproducible_and_records_who_and_seed(

@@ -82,6 +82,8 @@ def test_codes_csv_columns_are_found_by_name_as_a_rosters(tmp_path: Path) -> Non
         ("s002", "s002", "KNQC-YSAB"),  # a blank name is the id
     ]
     assert learner_by_code(tmp_path, "KNQCYSAB") == read_codes(codes)[1]
+    codes.write_text("id;name;code\ns001;José;KNQC-YSAA\n", encoding="cp1252")  # Excel, de_DE
+    assert [(c.id, c.name, c.code) for c in read_codes(codes)] == [("s001", "José", "KNQC-YSAA")]
     for text, message in [
         ("id,name\ns001,Ada\n", "id,name,code"),
         ("", "id,name,code"),

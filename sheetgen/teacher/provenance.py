@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError, shown
-from .roster import properties_of
+from .roster import properties_of, read_table
 
 __all__ = [
     "CODES_FILE",
@@ -82,7 +82,6 @@ _NAMED = re.compile(rb"SHEETGEN_SIG_([0-9a-f]{32})", re.IGNORECASE)
 _PROPERTY = re.compile(rb"sheetgen\.signature\"[^>]*>(?:\s*<[^>]*>)?([0-9a-f]{32})<")
 _MAX_PART_BYTES = 50_000_000
 _DOMAIN = b"sheetgen hand-out record v1\0"
-_MAX_CODES_BYTES = 5_000_000
 
 
 def class_key(keys_dir: Path | str, *, create: bool = False) -> bytes:
@@ -356,32 +355,24 @@ def read_codes(keys_dir: Path | str) -> tuple[LearnerCode, ...]:
     or that file itself (``sheetgen serve --codes``), in its order, each code in the
     written form :func:`normal_code` gives (look a typed code up after the same normalisation).
 
-    As a roster's, the header row names the columns ``id``, ``name`` and ``code`` in any order,
-    case and spaces aside, and other columns are ignored: a teacher who opens the file in a
-    spreadsheet and adds a column still has a file that reads. Every other row needs an id and
-    a code (a blank name is the id), no code may stand twice, and blank rows are skipped.
+    It is read as a roster is (:func:`~sheetgen.teacher.roster.read_table`), and as a
+    roster's, its header row names the columns ``id``, ``name`` and ``code`` in any order, case
+    and spaces aside, other columns ignored: a teacher who opens the file in a spreadsheet,
+    adds a column and saves it still has a file that reads. Every other row needs an id and a
+    code (a blank name is the id), and no code may stand twice.
     """
     path = Path(keys_dir)
     if path.is_dir():
         path = path / CODES_FILE
     name = shown(path)
-    try:
-        raw = path.read_bytes()[: _MAX_CODES_BYTES + 1]
-    except FileNotFoundError:
-        raise UsageError(f"No {CODES_FILE} at {name}: build with --roster.") from None
-    except OSError as exc:
-        raise UsageError(f"Cannot read the learners' codes {name}: {exc.strerror}.") from None
-    if len(raw) > _MAX_CODES_BYTES:
-        raise UsageError(f"The learners' codes {name} are larger than {_MAX_CODES_BYTES} bytes.")
-    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig", errors="replace"))))
-    header = [h.strip().lower() for h in rows[0]] if rows else []
+    missing = f"No {CODES_FILE} at {name}: build with --roster."
+    rows = read_table(path, "the learners' codes", missing=missing)
+    header = [h.strip().lower() for h in rows[0][1]] if rows else []
     if not {"id", "name", "code"} <= set(header):
         raise UsageError(f"The learners' codes {name} need the columns id,name,code.")
     columns = [header.index(c) for c in ("id", "name", "code")]
     codes: dict[str, LearnerCode] = {}
-    for n, row in enumerate(rows[1:], start=2):
-        if not any(cell.strip() for cell in row):
-            continue
+    for n, row in rows[1:]:
         cells = [row[c].strip() if c < len(row) else "" for c in columns]
         ident, code = cells[0], normal_code(cells[2])
         if not ident or not code:

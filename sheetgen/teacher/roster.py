@@ -19,13 +19,14 @@ import csv
 import hashlib
 import io
 import re
+import stat
 import unicodedata
 import zipfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import UsageError
+from ..errors import UsageError, shown
 
 LEARNER_ID = "sheetgen.learner_id"
 LEARNER_NAME = "sheetgen.learner_name"
@@ -51,7 +52,7 @@ _NAME_COLUMNS = ("name", "full name", "fullname", "student", "student name", "le
 _FIRST = ("first name", "firstname", "given name")
 _LAST = ("last name", "lastname", "surname", "family name")
 
-_MAX_ROSTER_BYTES = 5_000_000
+_MAX_TABLE_BYTES = 5_000_000
 _MAX_PROPS_BYTES = 1_000_000
 
 
@@ -89,31 +90,11 @@ def _slug(text: str) -> str:
 
 def read_roster(path: Path | str) -> tuple[Learner, ...]:
     """The learners of a roster CSV, in its order (see the module docstring)."""
-    p = Path(path)
-    try:
-        size = p.stat().st_size
-        if size > _MAX_ROSTER_BYTES:
-            raise UsageError(f"The roster {p} is larger than {_MAX_ROSTER_BYTES} bytes.")
-        raw = p.read_bytes()
-    except FileNotFoundError:
-        raise UsageError(f"No roster at {p}.") from None
-    except IsADirectoryError:
-        raise UsageError(f"The roster {p} is a folder, not a CSV file.") from None
-    except OSError as exc:
-        raise UsageError(f"Cannot read the roster {p}: {exc.strerror}.") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = raw.decode("cp1252", errors="replace")
-    try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel()  # type: ignore[assignment]
-    rows = list(csv.reader(io.StringIO(text), dialect))
-    rows = [r for r in rows if any(cell.strip() for cell in r)]
+    p = shown(path)
+    rows = read_table(path, "the roster")
     if not rows:
         raise UsageError(f"The roster {p} is empty.")
-    header = [h.strip().lower() for h in rows[0]]
+    header = [h.strip().lower() for h in rows[0][1]]
 
     def column(names: Iterable[str]) -> int | None:
         return next((header.index(n) for n in names if n in header), None)
@@ -124,11 +105,11 @@ def read_roster(path: Path | str) -> tuple[Learner, ...]:
         raise UsageError(
             f"The roster {p} needs a header row with an id column (id, student id, username) "
             f"and a name column (name, or first name and last name); it has: "
-            f"{', '.join(rows[0]) or 'nothing'}."
+            f"{', '.join(rows[0][1]) or 'nothing'}."
         )
     learners: list[Learner] = []
     seen: set[str] = set()
-    for n, row in enumerate(rows[1:], start=2):
+    for n, row in rows[1:]:
         cells = row + [""] * (len(header) - len(row))
         ident = cells[id_col].strip()
         if name_col is not None:
@@ -144,6 +125,44 @@ def read_roster(path: Path | str) -> tuple[Learner, ...]:
     if not learners:
         raise UsageError(f"The roster {p} lists no learner.")
     return tuple(learners)
+
+
+def read_table(
+    path: Path | str, what: str, *, missing: str | None = None
+) -> list[tuple[int, list[str]]]:
+    """The rows of a small CSV file a teacher may have edited in a spreadsheet (a roster, the
+    learners' codes) that hold anything, each with its line number, the header first.
+
+    Read as UTF-8 (with or without a BOM, as Excel writes it), else as Windows-1252, so
+    accented names survive; split at the commas, semicolons or tabs it uses (Excel writes
+    semicolons where the decimal separator is a comma). A file that cannot be read is one
+    sentence naming it as ``what`` ("the roster"), or ``missing`` when there is none.
+    """
+    p = Path(path)
+    refusal = f"Cannot read {what} {shown(path)}"
+    try:
+        st = p.stat()
+        if stat.S_ISDIR(st.st_mode):
+            raise UsageError(f"{refusal}: it is a folder, not a CSV file.")
+        if not stat.S_ISREG(st.st_mode):  # a pipe or a device: reading it could wait forever
+            raise UsageError(f"{refusal}: it is not a regular file.")
+        if st.st_size > _MAX_TABLE_BYTES:
+            raise UsageError(f"{refusal}: it is larger than {_MAX_TABLE_BYTES} bytes.")
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise UsageError(missing or f"No {what} at {shown(path)}.") from None
+    except OSError as exc:
+        raise UsageError(f"{refusal}: {exc.strerror}.") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = raw.decode("cp1252", errors="replace")
+    try:
+        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel()  # type: ignore[assignment]
+    rows = enumerate(csv.reader(io.StringIO(text), dialect), start=1)
+    return [(n, row) for n, row in rows if any(cell.strip() for cell in row)]
 
 
 def identity_properties(learner: Learner | None, seed: int | None) -> dict[str, str]:
