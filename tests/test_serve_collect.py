@@ -115,6 +115,22 @@ def test_unknown_codes_and_non_workbooks_are_refused(
     assert not list((tmp_path / "collected" / ".sheetgen" / "versions").iterdir())
 
 
+def test_no_upload_is_left_behind(
+    client: TestClient, sheets: dict[str, Path], tmp_path: Path
+) -> None:
+    incoming = tmp_path / "collected" / ".sheetgen" / "incoming"
+    sheet = {"file": ("a.xlsx", sheets["wrong"].read_bytes(), XLSX)}
+    assert client.post("/api/check", files=sheet).status_code == 200
+    annotated = client.post("/api/annotate", files=sheet)
+    assert annotated.status_code == 200 and annotated.content[:2] == b"PK"
+    assert submit(client, sheets["wrong"], "ADA-111").status_code == 200
+    assert submit(client, sheets["wrong"], "NOPE").status_code == 403
+    junk = {"file": ("a.xlsx", b"not a workbook", XLSX)}
+    assert client.post("/api/check", files=junk).status_code >= 400
+    assert client.post("/api/annotate", files=junk).status_code >= 400
+    assert not list(incoming.iterdir())
+
+
 def test_teacher_pages_need_the_token(client: TestClient) -> None:
     for path in ("/teacher/grades.csv", "/teacher/submissions.zip", "/teacher/summary.json"):
         assert client.get(path).status_code == 401

@@ -160,6 +160,18 @@ class Server:
             await data.close()
         return path, name, fields
 
+    @contextlib.asynccontextmanager
+    async def upload(
+        self, request: Request, *, form: bool
+    ) -> AsyncIterator[tuple[Path, str, dict[str, str]]]:
+        """:meth:`receive`'s upload, its temporary copy removed once the block is done with it
+        (a stored submission is a copy of its own)."""
+        path, name, fields = await self.receive(request, form=form)
+        try:
+            yield path, name, fields
+        finally:
+            path.unlink(missing_ok=True)
+
     async def check(
         self, path: Path, name: str, *, grid: bool = False, text: bool = False
     ) -> dict[str, Any]:
@@ -236,13 +248,9 @@ class Server:
         return answer | {"verdict": checked}
 
     async def handed_in(self, request: Request, *, form: bool) -> dict[str, Any]:
-        """The upload and code of ``request`` submitted (:meth:`submit`); the upload's
-        temporary copy removed."""
-        path, name, fields = await self.receive(request, form=form)
-        try:
+        """The upload and code of ``request`` submitted (:meth:`submit`)."""
+        async with self.upload(request, form=form) as (path, name, fields):
             return await self.submit(path, name, fields.get("code", ""))
-        finally:
-            path.unlink(missing_ok=True)
 
     # ---- the class ---------------------------------------------------------------------------
 
@@ -360,29 +368,22 @@ def create_app(config: ServeConfig, *, pool: CheckPool | None = None) -> Starlet
 
     async def api_check(request: Request) -> Response:
         try:
-            path, name, _ = await server.receive(request, form=False)
-            try:
+            async with server.upload(request, form=False) as (path, name, _):
                 answer = await server.check(path, name, text=True)
-            finally:
-                path.unlink(missing_ok=True)
         except Refusal as refusal:
             return refused(refusal)
         return Response(answer["json"], media_type="application/json")
 
     async def api_annotate(request: Request) -> Response:
         try:
-            path, name, _ = await server.receive(request, form=False)
-            return await annotated(path, name)
+            async with server.upload(request, form=False) as (path, name, _):
+                return await annotated(path, name)
         except Refusal as refusal:
             return refused(refusal)
 
     async def annotated(path: Path, name: str) -> Response:
         out = path.with_name(f"{path.stem}-feedback.xlsx")
-        job = {"do": "annotate", "path": str(path), "name": name, "out": str(out)}
-        try:
-            await server.work(job)
-        finally:
-            path.unlink(missing_ok=True)
+        await server.work({"do": "annotate", "path": str(path), "name": name, "out": str(out)})
         data = out.read_bytes()
         out.unlink(missing_ok=True)
         stem = Path(name).stem or "workbook"
@@ -395,13 +396,10 @@ def create_app(config: ServeConfig, *, pool: CheckPool | None = None) -> Starlet
 
     async def page_check(request: Request) -> Response:
         try:
-            path, name, fields = await server.receive(request, form=True)
-            if fields.get("action") == "annotate":
-                return await annotated(path, name)
-            try:
+            async with server.upload(request, form=True) as (path, name, fields):
+                if fields.get("action") == "annotate":
+                    return await annotated(path, name)
                 answer = await server.check(path, name, grid=True)
-            finally:
-                path.unlink(missing_ok=True)
         except Refusal as refusal:
             return error_page(request, refusal)
         response = result_page(request, answer)
