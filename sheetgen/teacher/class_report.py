@@ -36,7 +36,7 @@ from ..layouts.layout import Layout
 from ..maths.neuron import describe
 from ..report.render import review_note
 from .cells import class_cell
-from .scoring import Graded
+from .scoring import Graded, readable_scores
 
 
 class ClassReport(Protocol):
@@ -113,7 +113,7 @@ def render_html(result: ClassReport) -> str:
         "<h1>Class report</h1>",
         _overview(summary),
         "<h2>Scores</h2>",
-        _histogram([r["score"] for r in rows if r["status"] not in ("unreadable", "missing")]),
+        _histogram(readable_scores(rows)),
         "<h2>Most common root causes</h2>",
         _common_roots(result),
         "<h2>Where the class went wrong</h2>",

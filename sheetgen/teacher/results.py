@@ -17,7 +17,15 @@ from ..errors import UsageError, shown
 from ..report.render import JUnitEntry, json_text, review_note, to_dict, to_junit
 from ..writer.files import write_atomically
 from .cells import class_cell
-from .scoring import SCORE_POLICY, Graded, Weight, equal_weight, points, score
+from .scoring import (
+    SCORE_POLICY,
+    Graded,
+    Weight,
+    equal_weight,
+    points,
+    readable_scores,
+    score,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -154,14 +162,12 @@ class ClassReport:
             for t in table
         ]
         lines.insert(1, "  ".join("-" * min(w, 40) for w in widths))
-        readable = [r for r in rows if r["status"] not in ("unreadable", "missing")]
-        counts = Counter(r["status"] for r in rows)
-        handed = len(rows) - counts["missing"]
+        glance = self.summary(rows)
         lines += [
             "",
-            f"{plural(handed, 'workbook')}: {counts['ok']} all right, {counts['wrong']} with "
-            f"wrong cells, {counts['to do']} unfinished, {counts['review']} to review, "
-            f"{counts['unreadable']} unreadable.",
+            f"{plural(glance['workbooks'], 'workbook')}: {glance['ok']} all right, "
+            f"{glance['wrong']} with wrong cells, {glance['to do']} unfinished, "
+            f"{glance['review']} to review, {glance['unreadable']} unreadable.",
         ]
         if self.missing:
             lines.append(
@@ -169,14 +175,13 @@ class ClassReport:
                 + ", ".join(f"{m.name} ({m.id})" for m in self.missing)
                 + "."
             )
+        readable = readable_scores(rows)
         if readable:
-            mean = sum(r["score"] for r in readable) / len(readable)
+            mean = statistics.fmean(readable)
             lines.append(f"Mean score of the readable workbooks: {mean:.1f}%.")
-        common = Counter(
-            class_cell(g.report, c) for g in self.graded if g.report for c in g.report.roots
-        ).most_common(5)
+        common = glance["common_roots"][:5]
         if common:
-            shown = ", ".join(f"{cell} ({n})" for cell, n in common)
+            shown = ", ".join(f"{c['cell']} ({c['learners']})" for c in common)
             lines.append(f"Most common root causes (learners): {shown}.")
         for g in self.graded:
             lines += [f"Warning: {g.learner}: {flag}." for flag in g.flags]
@@ -209,7 +214,7 @@ class ClassReport:
         (:meth:`rows`, when the caller has them already)."""
         if rows is None:
             rows = self.rows()
-        readable = [r["score"] for r in rows if r["status"] not in ("unreadable", "missing")]
+        readable = readable_scores(rows)
         counts = Counter(r["status"] for r in rows)
         roots: Counter[str] = Counter()
         meaning: dict[str, str] = {}
@@ -223,6 +228,7 @@ class ClassReport:
             "ok": counts["ok"],
             "wrong": counts["wrong"],
             "to do": counts["to do"],
+            "review": counts["review"],
             "unreadable": counts["unreadable"],
             "flagged": sum(1 for g in self.graded if g.flags),
             "missing": len(self.missing),

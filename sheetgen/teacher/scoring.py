@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..check.verify import CellResult, Report, verify_workbook
 from ..errors import SheetgenError
@@ -59,6 +59,12 @@ def score(report: Report, weight: Weight = equal_weight) -> float:
     """Percentage of the scored cells' weight earned by right cells (see the module docstring)."""
     earned, total = points(report, weight)
     return 100.0 * earned / total if total else 0.0
+
+
+def readable_scores(rows: Iterable[Mapping[str, Any]]) -> list[float]:
+    """The scores of a class's rows that a mean is taken over: the workbooks that were read (an
+    unreadable file's 0, or a learner's who handed in nothing, says nothing of a sheet)."""
+    return [r["score"] for r in rows if r["status"] not in ("unreadable", "missing")]
 
 
 @dataclass(frozen=True)
