@@ -22,7 +22,7 @@ import json
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from openpyxl.utils.cell import (
     column_index_from_string,
@@ -37,6 +37,9 @@ from ..maths.neuron import describe
 from ..report.render import review_note
 from .cells import class_cell
 from .scoring import Graded, readable_scores
+
+if TYPE_CHECKING:
+    from ..check.results import Report
 
 
 class ClassReport(Protocol):
@@ -68,11 +71,7 @@ step repeats the first's formulas, so the first rows show where learners go wron
 def heat_counts(result: ClassReport) -> tuple[dict[str, int], dict[str, int], int]:
     """Per checked cell: how many learners got it wrong, how many left it to do; and how many
     readable workbooks of the most common layout there are."""
-    reports = [g.report for g in result.graded if g.report is not None]
-    if not reports:
-        return {}, {}, 0
-    common = Counter(r.spec or r.layout for r in reports).most_common(1)[0][0]
-    same = [r for r in reports if (r.spec or r.layout) == common]
+    _, same = _most_common_layout(result)
     wrong: Counter[str] = Counter()
     todo: Counter[str] = Counter()
     for r in same:  # counted where the builder put each cell, wherever the learner moved it
@@ -84,13 +83,20 @@ def heat_counts(result: ClassReport) -> tuple[dict[str, int], dict[str, int], in
     return dict(wrong), dict(todo), len(same)
 
 
-def _layout(result: ClassReport) -> Layout | None:
+def _most_common_layout(result: ClassReport) -> tuple[str, list[Report]]:
+    """The layout most readable workbooks have (its spec, or its name), and their reports:
+    the heat map draws that layout, and counts those."""
     reports = [g.report for g in result.graded if g.report is not None]
     if not reports:
-        return None
-    spec = Counter(r.spec or r.layout for r in reports).most_common(1)[0][0]
+        return "", []
+    common = Counter(r.spec or r.layout for r in reports).most_common(1)[0][0]
+    return common, [r for r in reports if (r.spec or r.layout) == common]
+
+
+def _layout(result: ClassReport) -> Layout | None:
+    spec, _ = _most_common_layout(result)
     try:
-        return resolve_layout(spec)
+        return resolve_layout(spec) if spec else None
     except SheetgenError:
         return None
 

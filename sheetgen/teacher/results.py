@@ -110,22 +110,15 @@ class ClassReport:
 
     def to_json(self) -> str:
         rows = self.rows()
-        files = [
-            row | {"report": to_dict(g.report) if g.report else None}
-            for row, g in zip(rows, self.graded, strict=False)
-        ]
-        unmatched = [
-            row | {"report": to_dict(g.report) if g.report else None}
-            for row, g in zip(self.unmatched_rows(), self.unmatched, strict=True)
-        ]
+        handed = len(self.graded)
         return json_text(
             {
                 "score_policy": SCORE_POLICY,
                 "summary": self.summary(rows),
                 "skipped": [{"file": f, "reason": why} for f, why in self.skipped],
-                "files": files,
-                "missing": rows[len(self.graded) :],
-                "unmatched": unmatched,
+                "files": _with_reports(rows[:handed], self.graded),
+                "missing": rows[handed:],
+                "unmatched": _with_reports(self.unmatched_rows(), self.unmatched),
             }
         )
 
@@ -336,6 +329,14 @@ class ClassReport:
         return write_atomically(target, write, force=force)
 
 
+def _with_reports(rows: Sequence[dict[str, Any]], graded: Sequence[Graded]) -> list[dict[str, Any]]:
+    """Each file's row with its full report (the JSON document's)."""
+    return [
+        row | {"report": to_dict(g.report) if g.report else None}
+        for row, g in zip(rows, graded, strict=True)
+    ]
+
+
 def _points_of(g: Graded, points: float) -> float:
     return round((score(g.report) if g.report else 0.0) * points / 100.0, 2)
 
@@ -402,16 +403,21 @@ def _common_points(graded: Sequence[Graded]) -> float | None:
 
 
 def _missing_row(m: Missing, common: float | None) -> dict[str, Any]:
-    possible = m.points_possible if m.points_possible is not None else common or 0.0
     return (
         {"id": m.id, "learner": m.name, "file": "", "flags": ""}
         | _NOTHING
         | {
-            "points_possible": round(possible, 3),
+            "points_possible": _possible(m.points_possible, common),
             "status": "missing",
             "reason": "no submission",
         }
     )
+
+
+def _possible(known: float | None, common: float | None) -> float:
+    """The points a row with no report is out of: its hand-out's when known, else what most
+    of the class's workbooks are out of (:func:`_common_points`)."""
+    return round(known if known is not None else common or 0.0, 3)
 
 
 # The counts of a row with no report (a learner who handed in nothing, an unreadable file).
@@ -441,9 +447,7 @@ def _row(g: Graded, weight: Weight, common: float | None = None) -> dict[str, An
             base
             | _NOTHING
             | {
-                "points_possible": round(
-                    g.expected_points if g.expected_points is not None else common or 0.0, 3
-                ),
+                "points_possible": _possible(g.expected_points, common),
                 "status": "unreadable",
                 "reason": g.reason or "",
             }
