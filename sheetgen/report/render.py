@@ -53,24 +53,24 @@ def summary(report: Report) -> str:
     if attention:
         roots = [c.cell for c in report.roots]
         needs = "needs" if len(attention) == 1 else "need"
-        parts.append(f"{len(attention)} {needs} attention: {_names(attention)}")
+        parts.append(f"{len(attention)} {needs} attention: {listed(attention)}")
         if roots and len(roots) < len(attention):
-            parts.append(f"fix first: {_names(roots)}")
+            parts.append(f"fix first: {listed(roots)}")
     if todo:
         parts.append(f"{todo} cell{'s' if todo != 1 else ''} to do")
     if waiting:
         parts.append(f"{waiting} waiting for {'them' if todo != 1 else 'it'}")
     if unchecked:
         parts.append(
-            f"not checked (sheetgen cannot compute them; review by hand): {_names(unchecked)}"
+            f"not checked (sheetgen cannot compute them; review by hand): {listed(unchecked)}"
         )
     if uncheckable:
         parts.append(
             "not checkable with these parameters (the value is undefined there, or rounding "
-            f"could hide a mistake): {_names(uncheckable)}"
+            f"could hide a mistake): {listed(uncheckable)}"
         )
     if saved:
-        parts.append(f"checked from the values your application saved: {_names(saved)}")
+        parts.append(f"checked from the values your application saved: {listed(saved)}")
     head = "FAILED" if attention else "TO DO" if todo or waiting else "NOT FULLY CHECKED"
     return f"{head}: {'; '.join(parts)}."
 
@@ -173,10 +173,12 @@ def diagnosis(report: Report) -> list[str]:
 
 
 def _cells(cells: Sequence[CellResult], most: int = 12) -> str:
-    return _names([c.cell for c in cells], most)
+    return listed([c.cell for c in cells], most)
 
 
-def _names(names: Sequence[str], most: int = 12) -> str:
+def listed(names: Sequence[str], most: int = 12) -> str:
+    """``names`` joined, the first ``most`` of them and then how many more: a long list stays
+    one short line ("A1, A2 and 40 more")."""
     if len(names) <= most:
         return ", ".join(names)
     return f"{', '.join(names[:most])} and {len(names) - most} more"

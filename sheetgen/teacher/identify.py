@@ -15,6 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from ..report.render import listed
 from .roster import LEARNER_ID, LEARNER_NAME, SEED, Learner
 from .scoring import Graded
 
@@ -134,24 +135,18 @@ def flag_copies(graded: Sequence[Graded]) -> list[Graded]:
                     flags[i].append(f"byte-identical to the submission of {others[0]}")
                 else:
                     flags[i].append(
-                        f"byte-identical to {len(others)} other submissions: {_some(others)}"
+                        f"byte-identical to {len(others)} other submissions: "
+                        + listed(others, NAMED)
                     )
     for group in same_params.values():
         who = {graded[i].learner_id or graded[i].learner for i in group}
         if len(group) > 1 and len(who) > 1:
             for i in group:
                 others = [graded[j].learner for j in group if j != i]
-                flags[i].append(f"the same hand-out parameters as {_some(others)}")
+                flags[i].append(f"the same hand-out parameters as {listed(others, NAMED)}")
     return [replace(g, flags=tuple(flags[i])) for i, g in enumerate(graded)]
 
 
 NAMED = 3
 """Names a copy's flag lists before "and N more": a class of copies stays one short line each,
 not every name on every row (the flags column, the grade's warnings)."""
-
-
-def _some(names: Sequence[str]) -> str:
-    """``names`` joined, the first :data:`NAMED` of them and then how many more."""
-    if len(names) <= NAMED:
-        return ", ".join(names)
-    return f"{', '.join(names[:NAMED])} and {len(names) - NAMED} more"
