@@ -29,7 +29,7 @@ from sheetgen.maths.dataset import batch, parse_csv
 from sheetgen.workbook.book import Book, Cell, Sheet
 from sheetgen.writer.build import build_workbook, parameters
 
-from .test_optimizers import mp_optimizer
+from .test_optimizers import assert_recalculated_to_reference, mp_optimizer
 
 XOR = "training:layers=2-2-1,examples=4,steps={steps}"
 MINI = "training:layers=2-2-1,examples=4,batch=3,steps={steps}"
@@ -368,6 +368,7 @@ def test_bad_data_is_one_sentence_and_exit_2(
     [
         (["build", "network", "--data", "xor"], "build training"),
         (["build", "training", "--data", "missing.csv"], "No data file"),
+        (["build", "training", "--data", "/dev/zero", "--layers", "2-2-1"], "is a device"),
         (["build", "training", "--layers", "2-2-1", "--batch", "2"], "give --data"),
         (["build", "training", "--data", "xor", "--layers", "3-2-1"], "pass --layers 2-...-1"),
     ],
@@ -419,19 +420,7 @@ def test_libreoffice_recalculates_to_the_reference(tmp_path: Path) -> None:
     ]
     (tmp_path / "lo").mkdir()
     for path in recalculate_many(built, tmp_path / "lo"):
-        spec, edits = LO_CASES[path.stem]
-        lay = resolve_layout(spec)
-        ref = model_for(lay.settings)(dict(lay.defaults) | edits, lay.settings)
-        ws = openpyxl.load_workbook(path, data_only=True)[lay.sheet]
-        bad = [
-            (c.at, c.quantity, ws[c.at].value, ref.values[c.quantity or ""])
-            for c in lay.checked
-            if not isinstance(got := ws[c.at].value, int | float)
-            or abs(got - ref.values[c.quantity or ""])
-            > tolerance(c.quantity or "", ref.values[c.quantity or ""], ref)
-        ]
-        assert not bad, (path.stem, bad[:5])
-        assert verify_workbook(path, variants=0).ok
+        assert_recalculated_to_reference(path, *LO_CASES[path.stem])
 
 
 def test_gnumeric_recalculates_to_the_reference(tmp_path: Path) -> None:
@@ -446,3 +435,9 @@ def test_gnumeric_recalculates_to_the_reference(tmp_path: Path) -> None:
         argv = [ssconvert, "--recalc", str(path), str(out)]
         subprocess.run(argv, capture_output=True, timeout=300, check=True)
         assert_agrees(path, out, f"Gnumeric ({spec})")
+
+
+def test_templates_lists_training_on_a_data_set(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["templates"]) == 0
+    out = capsys.readouterr().out
+    assert "examples=4,batch=2" in out and "--data xor" in out

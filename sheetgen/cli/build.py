@@ -176,21 +176,25 @@ def data_overrides(args: argparse.Namespace) -> dict[str, float]:
 
 
 def _read_text(path: Path) -> str:
+    """A data file's text: a bounded regular file (never a device or a pipe), UTF-8."""
     from ..errors import InputFileError
+    from ..workbook.safety.files import read_input
+    from ..workbook.safety.limits import Limits
 
+    if path.is_dir():
+        raise InputFileError(f"{shown(path)} is a folder, not a CSV file.")
+    if not path.exists():
+        raise InputFileError(f"No data file {shown(path)} (give xor or a CSV file).")
+    if path.is_file() and path.stat().st_size > MAX_DATA_BYTES:
+        raise UsageError(
+            f"{shown(path)} is larger than {MAX_DATA_BYTES // 1_000_000} MB; a training "
+            "sheet holds at most a thousand examples."
+        )
+    raw = read_input(path, Limits(max_file_bytes=MAX_DATA_BYTES))
     try:
-        if path.stat().st_size > MAX_DATA_BYTES:
-            raise UsageError(
-                f"{shown(path)} is larger than {MAX_DATA_BYTES // 1_000_000} MB; a training "
-                "sheet holds at most a thousand examples."
-            )
-        return path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputFileError(f"No data file {shown(path)} (give xor or a CSV file).") from None
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InputFileError(f"{shown(path)} is not a UTF-8 text (CSV) file.") from None
-    except OSError as exc:
-        raise InputFileError(f"Cannot read {shown(path)}: {exc.strerror}.") from None
 
 
 def cmd_build(args: argparse.Namespace) -> int:
