@@ -441,3 +441,32 @@ def test_templates_lists_training_on_a_data_set(capsys: pytest.CaptureFixture[st
     assert main(["templates"]) == 0
     out = capsys.readouterr().out
     assert "examples=4,batch=2" in out and "--data xor" in out
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        XOR.format(steps=1),
+        "training:layers=2-3-2,examples=5,batch=3,steps=1,activation=sigmoid,loss=squared",
+        "training:layers=2-2-1,examples=3,batch=2,steps=1,activation=relu",
+    ],
+)
+def test_the_tolerances_slopes_with_numpy_are_the_plain_passes(spec: str) -> None:
+    """The batch's passes run together as arrays for the error analysis' slopes give the
+    slopes each pass run on its own gives, to the central differences' own noise."""
+    from sheetgen.layouts.batch_training import BatchRow, example_leaves
+    from sheetgen.layouts.optimized import _slopes
+    from sheetgen.maths.network import learnable, parse_layers
+
+    lay = resolve_layout(spec)
+    params = dict(lay.defaults) | {"w1_1_2": 1.7, "example2.x1": -0.6}
+    sizes = parse_layers(lay.settings["layers"])
+    members = batch(1, int(lay.settings["batch"]), int(lay.settings["examples"]))
+    row = BatchRow(sizes, members, lay.settings["activation"], lay.settings["loss"])
+    names = [n for n, _, _ in learnable(sizes)]
+    leaves = [f"example{m}.{leaf}" for m in members for leaf in example_leaves(sizes)]
+    leaves += ["loss", *(f"global.{n}" for n in names)]
+    together = _slopes(row, params, names, leaves)
+    alone = _slopes(lambda current: row(current), params, names, leaves)
+    for leaf, p in itertools.product(leaves, names):
+        assert together[leaf][p] == pytest.approx(alone[leaf][p], rel=1e-8, abs=1e-8), (leaf, p)

@@ -25,9 +25,10 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from ..errors import UsageError
-from ..maths.batch import batch_pass, example_parameters
+from ..maths.batch import batch_pass, batch_passes, example_parameters
 from ..maths.dataset import (
     batch,
     data_name,
@@ -53,7 +54,7 @@ from ..maths.training import parse_rate, parse_steps
 from .grid import Grid, NetworkSheet, at, functions
 from .layout import ChartSpec, Layout, SeriesSpec, generated_family
 from .network_training import MAX_CELLS, MAX_COLUMNS, OPTIONS, columns, step_scales
-from .optimized import Row, optimized_model, put_state, settings_inputs
+from .optimized import optimized_model, put_state, settings_inputs
 
 BATCH_OPTIONS = (*OPTIONS, "examples", "batch")
 DEFAULT_RATE = 0.1
@@ -360,7 +361,7 @@ def _loss_chart(d: _Sheet, steps: int) -> ChartSpec:
     )
 
 
-def _example_leaves(sizes: Sequence[int]) -> list[str]:
+def example_leaves(sizes: Sequence[int]) -> list[str]:
     """What an example's row shows, as the network's names (``batch_pass`` prefixes them)."""
     cols = table_columns(sizes, Optimizer("sgd", {}))
     shown = ("Example", "Forward", "Backpropagation", "Gradients")
@@ -386,20 +387,13 @@ def batch_training_model(params: Mapping[str, float], settings: Mapping[str, str
     activation = settings.get("activation", "tanh")
     loss = settings.get("loss", "half-squared")
     names = [name for name, _, _ in learnable(sizes)]
-    per_example = _example_leaves(sizes)
+    per_example = example_leaves(sizes)
     means = ["loss", *(f"global.{p}" for p in names)]
 
-    def at_step(k: int) -> tuple[Row, list[str]]:
+    def at_step(k: int) -> tuple[BatchRow, list[str]]:
         members = batch(k, size, examples)
-
-        def compute(current: Mapping[str, float]) -> Mapping[str, float]:
-            out = batch_pass(sizes, current, members, activation, loss)
-            for m in members:
-                out[f"{example_prefix(m)}number"] = float(m)
-            return out
-
         shown = [f"{example_prefix(m)}{leaf}" for m in members for leaf in per_example]
-        return compute, shown + means
+        return BatchRow(sizes, members, activation, loss), shown + means
 
     def scales(current: Mapping[str, float], row: Mapping[str, float]) -> tuple[float, float]:
         if not all(math.isfinite(v) for v in row.values()):
@@ -421,6 +415,26 @@ def batch_training_model(params: Mapping[str, float], settings: Mapping[str, str
         at_step=at_step,
         extra=lambda k, leaf, values: _mean_allowance(values, k, leaf, size, examples),
     )
+
+
+@dataclass(frozen=True)
+class BatchRow:
+    """A step's rows, from the parameters: each example's pass and the batch's means."""
+
+    sizes: tuple[int, ...]
+    members: Sequence[int]
+    activation: str
+    loss: str
+
+    def __call__(self, current: Mapping[str, float]) -> Mapping[str, float]:
+        out = batch_pass(self.sizes, current, self.members, self.activation, self.loss)
+        for m in self.members:
+            out[f"{example_prefix(m)}number"] = float(m)
+        return out
+
+    def many(self, variants: Sequence[Mapping[str, float]]) -> Mapping[str, Any] | None:
+        """The same for many sets of parameters at once, as arrays (the tolerances' slopes)."""
+        return batch_passes(self.sizes, variants, self.members, self.activation, self.loss)
 
 
 def _members(row: Mapping[str, float]) -> list[int]:

@@ -408,13 +408,32 @@ def _slopes(
     leaves: Sequence[str],
 ) -> dict[str, dict[str, float]]:
     """``d c / d p`` for every row cell ``c`` and every parameter ``p``, by central
-    differences (a step of ``1e-6`` times the parameter, at least 1e-6)."""
-    slopes: dict[str, dict[str, float]] = {leaf: {} for leaf in leaves}
-    for p in names:
-        h = 1e-6 * max(1.0, abs(current[p]))
-        up = row({**current, p: current[p] + h})
-        down = row({**current, p: current[p] - h})
+    differences (a step of ``1e-6`` times the parameter, at least 1e-6).
+
+    A row that offers ``many(variants)`` (every quantity as an array, one value per set of
+    parameters: a batch's examples with numpy, ``sheetgen.maths.batch.batch_passes``) is run
+    once for every nudged set together; it may answer None, and each set runs on its own."""
+    import numpy as np
+
+    steps = [1e-6 * max(1.0, abs(current[p])) for p in names]
+    variants = [
+        {**current, p: current[p] + sign * h}
+        for p, h in zip(names, steps, strict=True)
+        for sign in (1, -1)
+    ]
+    many = getattr(row, "many", None)
+    arrays = many(variants) if many is not None else None
+    if arrays is None:
+        runs = [row(v) for v in variants]
+        arrays = {leaf: np.array([r[leaf] for r in runs]) for leaf in leaves}
+    width = 2 * np.array(steps)
+    slopes: dict[str, dict[str, float]] = {}
+    with np.errstate(all="ignore"):
         for leaf in leaves:
-            slope = (up[leaf] - down[leaf]) / (2 * h)
-            slopes[leaf][p] = slope if math.isfinite(slope) else math.inf
+            values = np.asarray(arrays[leaf], dtype=float)
+            found = ((values[0::2] - values[1::2]) / width).tolist()
+            slopes[leaf] = {
+                p: slope if math.isfinite(slope) else math.inf
+                for p, slope in zip(names, found, strict=True)
+            }
     return slopes
