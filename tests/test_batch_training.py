@@ -470,3 +470,15 @@ def test_the_tolerances_slopes_with_numpy_are_the_plain_passes(spec: str) -> Non
     alone = _slopes(lambda current: row(current), params, names, leaves)
     for leaf, p in itertools.product(leaves, names):
         assert together[leaf][p] == pytest.approx(alone[leaf][p], rel=1e-8, abs=1e-8), (leaf, p)
+
+
+def test_one_example_is_recognised_too(tmp_path: Path) -> None:
+    path, _ = _bare(tmp_path, "training:layers=1-2-1,examples=2,batch=1,steps=3")
+    assert verify_workbook(path, variants=0).ok
+    one = build(tmp_path / "one.xlsx", "training:layers=1-1,examples=1,steps=2")
+    wb = openpyxl.load_workbook(one)
+    for name in [n for n, d in wb.defined_names.items() if "!" not in str(d.attr_text)]:
+        del wb.defined_names[name]
+    wb.save(tmp_path / "one-bare.xlsx")
+    report = verify_workbook(tmp_path / "one-bare.xlsx", variants=0)
+    assert report.ok and "examples=1" in report.spec

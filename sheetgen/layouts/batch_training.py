@@ -177,7 +177,7 @@ def _settings_data_and_start(d: _Sheet) -> None:
         1,
         1,
         f"Training network {layers_text(sizes)} ({d.fx.activation}) on {d.examples} "
-        f"examples, batches of {d.batch}",
+        f"example{'s' if d.examples != 1 else ''}, batches of {d.batch}",
         "label",
     )
     g.text(1, 3, "Settings:", "label")
