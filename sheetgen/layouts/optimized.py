@@ -272,8 +272,13 @@ def _growths(
                 return math.inf
             return 2 * error / (ONE_STEP_REL * size + unit)
 
-        for leaf in leaves:
-            spread = float(np.abs(carried(slopes[leaf])).sum()) if slopes else 0.0
+        # Every row cell's ``Σ |J_c G|`` at once: its slopes by the parameters (rows of one
+        # matrix) through the parameters' generators.
+        spreads = [0.0] * len(leaves)
+        if slopes:
+            jacobian = np.array([[slopes[leaf][p] for p in names] for leaf in leaves])
+            spreads = np.abs(jacobian @ gens[[index[p] for p in names]]).sum(axis=1).tolist()
+        for leaf, spread in zip(leaves, spreads, strict=True):
             head, _, tail = leaf.rpartition(".")
             if tail == "loss" and slopes:  # flat at a minimum: its second order, ½ b|H|b
                 head += "." if head else ""  # an example's loss: that example's gradients
