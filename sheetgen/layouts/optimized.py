@@ -172,10 +172,9 @@ def optimized_model(
     pass, ``leaves`` the row's quantities the sheet shows, ``scales(current, row)`` the
     tolerances' value and loss scales of one step (the largest over the steps are used).
     ``at_step(k)``, when given, replaces ``row`` and ``leaves`` for step k; ``extra(k, leaf,
-    values)``
-    is an error a row quantity carries beyond its own rounding (a gradient averaged over a
-    batch carries its terms'), added to its bound and, for a gradient, to what enters the
-    optimizer.
+    values)`` is an error a row quantity carries beyond its own rounding (a gradient averaged
+    over a batch carries its terms'), added to its bound and, for a gradient, to what enters
+    the optimizer.
 
     Tolerances, a running error analysis in one unit ``U = 64 EPS value_scale``, what one
     step's rounding of a cell computed from exact parameters may reach
