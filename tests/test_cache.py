@@ -38,6 +38,7 @@ FAMILIES = [
     "network:layers=3-2-2,activation=sigmoid,loss=squared",
     "training:steps=50,learning_rate=0.1,activation=tanh,loss=half-squared",
     "training:layers=2-2-1,steps=30,learning_rate=0.1,activation=tanh,loss=half-squared",
+    "training:layers=2-2-1,examples=4,batch=3,steps=10,activation=tanh,loss=half-squared",
 ]
 
 

@@ -35,6 +35,7 @@ FAMILIES: dict[str, list[str]] = {
     "variant": ["--difference", "central"],
     "network": ["network", "--layers", "2,3,1"],
     "training": ["training", "--steps", "4"],
+    "data training": ["training", "--data", "xor", "--batch", "3", "--steps", "3"],
     "exercise": ["--exercise"],
     "network exercise": ["network", "--layers", "2,3,1", "--exercise"],
 }

@@ -442,19 +442,24 @@ def test_libreoffice_recalculates_to_the_reference(tmp_path: Path) -> None:
         built.append(build(tmp_path / f"{key}.xlsx", spec, **edits))  # type: ignore[arg-type]
     (tmp_path / "lo").mkdir()
     for path in recalculate_many(built, tmp_path / "lo"):
-        spec, edits = cases[path.stem]
-        lay = resolve_layout(spec)
-        ref = model_for(lay.settings)(dict(lay.defaults) | edits, lay.settings)
-        ws = openpyxl.load_workbook(path, data_only=True)[lay.sheet]
-        bad = [
-            (c.at, c.quantity, ws[c.at].value, ref.values[c.quantity or ""])
-            for c in lay.checked
-            if not isinstance(got := ws[c.at].value, int | float)
-            or abs(got - ref.values[c.quantity or ""])
-            > tolerance(c.quantity or "", ref.values[c.quantity or ""], ref)
-        ]
-        assert not bad, (path.stem, bad[:5])
-        assert verify_workbook(path, variants=0).ok
+        assert_recalculated_to_reference(path, *cases[path.stem])
+
+
+def assert_recalculated_to_reference(path: Path, spec: str, edits: dict[str, float]) -> None:
+    """Every checked cell an application saved in ``path`` is the reference's for ``spec``
+    with ``edits``, within the verifier's tolerance, and the file verifies."""
+    lay = resolve_layout(spec)
+    ref = model_for(lay.settings)(dict(lay.defaults) | edits, lay.settings)
+    ws = openpyxl.load_workbook(path, data_only=True)[lay.sheet]
+    bad = [
+        (c.at, c.quantity, ws[c.at].value, ref.values[c.quantity or ""])
+        for c in lay.checked
+        if not isinstance(got := ws[c.at].value, int | float)
+        or abs(got - ref.values[c.quantity or ""])
+        > tolerance(c.quantity or "", ref.values[c.quantity or ""], ref)
+    ]
+    assert not bad, (path.stem, bad[:5])
+    assert verify_workbook(path, variants=0).ok
 
 
 def test_gnumeric_recalculates_to_the_reference(tmp_path: Path) -> None:

@@ -35,6 +35,8 @@ FAMILIES = [
     "network:layers=1-2-2,activation=sigmoid,loss=squared",
     "training:steps=4,learning_rate=0.1,activation=tanh,loss=half-squared",
     "training:layers=2-2-1,steps=3,learning_rate=0.1,activation=tanh,loss=half-squared",
+    "training:layers=2-2-1,examples=3,batch=2,steps=3,learning_rate=0.1,activation=tanh,"
+    "loss=half-squared",
 ]
 
 magnitudes = st.one_of(

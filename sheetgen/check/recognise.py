@@ -19,6 +19,9 @@ from ..workbook.book import Book, Sheet
 
 _NETWORK = re.compile(r"^network (\d+(?:-\d+)+) \((\w+)\)$")
 _TRAINING_NETWORK = re.compile(r"^training network (\d+(?:-\d+)+) \((\w+)\)$")
+_TRAINING_DATA = re.compile(
+    r"^training network (\d+(?:-\d+)+) \((\w+)\) on (\d+) examples?, batches of (\d+)$"
+)
 _INPUT = re.compile(r"^input(?: (\d+))?$")
 _MARKERS = {"TANH(": "tanh", "EXP(": "sigmoid", "MAX(": "relu"}
 
@@ -61,8 +64,9 @@ def _loss(sheet: Sheet) -> str:
     return "half-squared" if halves else "squared"
 
 
-def _steps(sheet: Sheet, texts: dict[str, list[str]]) -> int:
-    """How many step rows follow the ``Step`` header: 1, 2, 3... in its column."""
+def _steps(sheet: Sheet, texts: dict[str, list[str]], stride: int = 1) -> int:
+    """How many step rows follow the ``Step`` header: 1, 2, 3... in its column, every
+    ``stride`` rows (a data set's sheet has a block of rows per step, its number on the last)."""
     from .. import a1
 
     best = 0
@@ -70,7 +74,7 @@ def _steps(sheet: Sheet, texts: dict[str, list[str]]) -> int:
         row, col = a1.split(at)
         k = 0
         while True:
-            cell = sheet.cells.get(a1.name(row + k + 1, col))
+            cell = sheet.cells.get(a1.name(row + (k + 1) * stride, col))
             if cell is None or cell.value != float(k + 1):
                 break
             k += 1
@@ -114,6 +118,17 @@ def _specs(sheet: Sheet) -> list[str]:
             layers, activation = match.groups()
             if _fits(sheet, layers):
                 out.append(f"network:layers={layers},activation={activation},loss={_loss(sheet)}")
+        elif match := _TRAINING_DATA.match(text):
+            layers, activation, examples, size = match.groups()
+            steps = _steps(sheet, texts, int(size) + 1)
+            if steps and _fits(sheet, layers, steps * (int(size) + 1)):
+                # A batch of 2 averages with "/2": only a squared error halved is the loss's.
+                halves = any(c.formula and "^2/2" in c.formula for c in sheet.cells.values())
+                out.append(
+                    f"training:layers={layers},examples={examples},batch={size},steps={steps},"
+                    f"activation={activation},loss={'half-squared' if halves else 'squared'}"
+                    f"{_optimizer(texts)}"
+                )
         elif match := _TRAINING_NETWORK.match(text):
             layers, activation = match.groups()
             steps = _steps(sheet, texts)

@@ -46,7 +46,16 @@ def cmd_reference(args: argparse.Namespace) -> int:
 # Every option of every generated family, and the flag that sets it (``learning_rate`` is
 # ``--learning-rate``). A flag a family has no option for is refused, never ignored.
 FAMILY_OPTIONS = {family.name: family.options for family in FAMILIES}
-SPEC_FLAGS = ("layers", "steps", "learning_rate", "faux", *VARIANT_OPTIONS, *OPTIMIZER_OPTIONS)
+SPEC_FLAGS = (
+    "layers",
+    "steps",
+    "learning_rate",
+    "faux",
+    *VARIANT_OPTIONS,
+    *OPTIMIZER_OPTIONS,
+    "examples",  # set by --data: the data table's size
+    "batch",
+)
 
 
 def _flag(option: str) -> str:
@@ -130,12 +139,71 @@ def _safe_name(text: str) -> str:
     return re.sub(r"[^\w.+=-]", lambda m: "".join(f"%{b:02X}" for b in m[0].encode()), text)
 
 
+MAX_DATA_BYTES = 10_000_000
+"""The largest CSV file ``--data`` reads: far more than the examples a sheet holds."""
+
+
+def data_overrides(args: argparse.Namespace) -> dict[str, float]:
+    """``--data xor`` or ``--data FILE.csv``: the data table's values, with the spec's
+    ``examples`` (and, given none, the network's layers) set on ``args`` from the data."""
+    from ..maths.dataset import parse_csv, xor_data
+    from ..maths.network import parse_layers
+
+    family, _, raw = str(args.layout).partition(":")
+    if family != "training":
+        raise UsageError(f"--data trains a network on a data set: build training, not {family}.")
+    layers = args.layers or dict(i.partition("=")[::2] for i in raw.split(",")).get("layers")
+    sizes = parse_layers(layers.replace(",", "-")) if layers else None
+    if args.data == "xor":
+        data = xor_data()
+    else:
+        data = parse_csv(_read_text(Path(args.data)), shown(args.data), sizes)
+    if sizes is None:
+        # The hidden layer is a choice the data cannot make: as wide as the input, as XOR's.
+        inferred = f"{data.inputs}-{data.inputs}-{data.outputs}"
+        if args.data != "xor":
+            print(
+                f"Training a {inferred} network ({data.inputs} inputs and {data.outputs} "
+                f"target{'s' if data.outputs != 1 else ''} in {shown(args.data)}; --layers "
+                "chooses another)",
+                file=sys.stderr,
+            )
+        args.layers = inferred
+    else:
+        data.check_fits(sizes)
+    args.examples = data.examples
+    return data.values()
+
+
+def _read_text(path: Path) -> str:
+    """A data file's text: a bounded regular file (never a device or a pipe), UTF-8."""
+    from ..errors import InputFileError
+    from ..workbook.safety.files import read_input
+    from ..workbook.safety.limits import Limits
+
+    if path.is_dir():
+        raise InputFileError(f"{shown(path)} is a folder, not a CSV file.")
+    if not path.exists():
+        raise InputFileError(f"No data file {shown(path)} (give xor or a CSV file).")
+    if path.is_file() and path.stat().st_size > MAX_DATA_BYTES:
+        raise UsageError(
+            f"{shown(path)} is larger than {MAX_DATA_BYTES // 1_000_000} MB; a training "
+            "sheet holds at most a thousand examples."
+        )
+    raw = read_input(path, Limits(max_file_bytes=MAX_DATA_BYTES))
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputFileError(f"{shown(path)} is not a UTF-8 text (CSV) file.") from None
+
+
 def cmd_build(args: argparse.Namespace) -> int:
     import_openpyxl_without_numpy()  # the build needs neither numpy nor the formulas engine
     from ..layouts.families import planned_cells, resolve_layout
     from ..writer.build import refuse_too_large
     from ..writer.files import check_output
 
+    data = data_overrides(args) if args.data is not None else {}
     spec = build_spec(args)
     planned = planned_cells(spec)  # a sheet too large to check is refused before any work
     limits = safety_limits(args) if args.limit or planned is not None else None
@@ -143,7 +211,7 @@ def cmd_build(args: argparse.Namespace) -> int:
         refuse_too_large(spec, planned, limits)
     if args.blank is not None and not args.exercise:
         raise UsageError("--blank chooses the cells of an exercise: add --exercise.")
-    overrides = parameter_overrides(args, (*PARAMETERS, "tiny"))
+    overrides = parameter_overrides(args, (*PARAMETERS, "tiny")) | data
     if (args.roster or args.keys) and not args.exercise:
         raise UsageError("--roster and --keys build a class's hand-outs: add --exercise.")
     if args.no_hints and not args.exercise:
@@ -290,6 +358,19 @@ def add_build(sub: Commands) -> None:
     group.add_argument("--beta2", type=float, metavar="B", help="adam's beta2 (default 0.999)")
     group.add_argument(
         "--epsilon", type=float, metavar="E", help="rmsprop's or adam's epsilon (default 1e-08)"
+    )
+    group.add_argument(
+        "--data",
+        metavar="xor|FILE.csv",
+        help="train the network on a data set: xor (the four XOR examples) or a CSV file with "
+        "a header row and one column per input, then per target (named target1... or given "
+        "by --layers); its values fill the sheet's editable data table",
+    )
+    group.add_argument(
+        "--batch",
+        type=at_least(1),
+        metavar="N",
+        help="with --data: examples per step, taken in order and cycling (default all of them)",
     )
     group.add_argument(
         "--activation",

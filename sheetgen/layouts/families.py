@@ -71,10 +71,17 @@ FAMILIES: Final = (
             "activation",
             "loss",
             *OPTIMIZER_OPTIONS,
+            "examples",
+            "batch",
         ),
         layout="sheetgen.layouts.training:training_layout",
         usage="sheetgen.layouts.training:usage",
-        models=MappingProxyType({"training": "sheetgen.layouts.training:training_model"}),
+        models=MappingProxyType(
+            {
+                "training": "sheetgen.layouts.training:training_model",
+                "batch_training": "sheetgen.layouts.batch_training:batch_training_model",
+            }
+        ),
     ),
 )
 """In the order ``sheetgen templates`` lists them."""

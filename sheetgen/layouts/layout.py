@@ -91,6 +91,7 @@ class ChartSpec:
     y_title: str = ""
     width: float = 16.0  # centimetres
     height: float = 9.0
+    span_blanks: bool = False  # join the points across empty cells (rows between the points)
 
 
 @dataclass(frozen=True)

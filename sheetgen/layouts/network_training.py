@@ -358,7 +358,7 @@ def _growth(
     return update_norm(lambda q: _step(sizes, q, settings), params, names, norm)
 
 
-def _scales(
+def step_scales(
     sizes: tuple[int, ...], params: Mapping[str, float], values: Mapping[str, float]
 ) -> tuple[float, float]:
     """``sheetgen.layouts.network.network_model``'s value and loss scales for one step."""
@@ -407,7 +407,7 @@ def network_training_model(params: Mapping[str, float], settings: Mapping[str, s
         step = _step(sizes, current, settings)
         starts.append(current)
         if all(math.isfinite(v) for v in step.values()):
-            s_k, l_k = _scales(sizes, current, step)
+            s_k, l_k = step_scales(sizes, current, step)
             scale, loss_scale = max(scale, s_k), max(loss_scale, l_k)
         s = f"step{k}."
         values[s + "number"] = float(k)
@@ -441,7 +441,7 @@ def _optimized_model(
     def scales(current: Mapping[str, float], r: Mapping[str, float]) -> tuple[float, float]:
         if not all(math.isfinite(v) for v in r.values()):
             return 1.0, 0.0
-        return _scales(sizes, current, r)
+        return step_scales(sizes, current, r)
 
     leaves = [
         leaf

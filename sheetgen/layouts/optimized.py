@@ -136,11 +136,22 @@ Row = Callable[[Mapping[str, float]], Mapping[str, float]]
 the optimizer does not compute, ``global.<p>`` for each parameter ``p`` among them."""
 
 
+StepRows = Callable[[int], tuple[Row, Sequence[str]]]
+"""Step k's own row function and the quantities it shows, when the steps' rows differ (each
+step's mini-batch holds other examples: ``sheetgen.layouts.batch_training``)."""
+Extra = Callable[[int, str, Mapping[str, float]], float]
+"""What step k's row quantity may carry beyond one cell's rounding, given every quantity's
+value (a batch's mean carries its terms': ``sheetgen.layouts.batch_training``); 0 for a cell
+computed once."""
+
+
 @dataclass(frozen=True)
 class _Step:
     current: Mapping[str, float]  # parameters and data as this step starts
     row: Mapping[str, float]
     state: Mapping[str, Mapping[str, float]]  # per parameter: the optimizer's cells and ``new``
+    compute: Row  # how this step's row is computed from the parameters
+    leaves: Sequence[str]  # the row's quantities the sheet shows
 
 
 def optimized_model(
@@ -151,12 +162,19 @@ def optimized_model(
     row: Row,
     leaves: Sequence[str],
     scales: Callable[[Mapping[str, float], Mapping[str, float]], tuple[float, float]],
+    *,
+    at_step: StepRows | None = None,
+    extra: Extra | None = None,
 ) -> Reference:
     """Train step by step with ``optimizer``; tolerances from a running error analysis.
 
     ``names`` are the learnable parameters, ``row(current)`` a step's forward and backward
     pass, ``leaves`` the row's quantities the sheet shows, ``scales(current, row)`` the
     tolerances' value and loss scales of one step (the largest over the steps are used).
+    ``at_step(k)``, when given, replaces ``row`` and ``leaves`` for step k; ``extra(k, leaf,
+    values)`` is an error a row quantity carries beyond its own rounding (a gradient averaged
+    over a batch carries its terms'), added to its bound and, for a gradient, to what enters
+    the optimizer.
 
     Tolerances, a running error analysis in one unit ``U = 64 EPS value_scale``, what one
     step's rounding of a cell computed from exact parameters may reach
@@ -182,10 +200,11 @@ def optimized_model(
     history: list[_Step] = []
     scale, loss_scale = 1.0, 0.0
     for k in range(1, steps + 1):
-        r = row(current)
+        compute, shown = at_step(k) if at_step is not None else (row, leaves)
+        r = compute(current)
         s = f"step{k}."
         values[s + "number"] = float(k)
-        for leaf in leaves:
+        for leaf in shown:
             values[s + leaf] = r[leaf]
         state: dict[str, dict[str, float]] = {}
         for p in names:
@@ -195,7 +214,7 @@ def optimized_model(
             for leaf, value in out.items():
                 values[f"{s}{leaf}.{p}"] = value
             carried[p] = {leaf: out[leaf] for leaf in CARRIED if leaf in out}
-        history.append(_Step(current, r, state))
+        history.append(_Step(current, r, state, compute, shown))
         s_k, l_k = scales(current, r)
         scale, loss_scale = max(scale, s_k), max(loss_scale, l_k)
         current = current | {p: state[p]["new"] for p in names}
@@ -204,7 +223,7 @@ def optimized_model(
         import numpy as np  # here, not at the top: building a sheet never needs it
 
         with np.errstate(all="ignore"):  # a diverged run's infinities bound nothing: inf it is
-            return _growths(history, optimizer, names, row, leaves, hyper, scale, values)
+            return _growths(history, optimizer, names, hyper, scale, values, extra)
 
     return Reference(values, scale, loss_scale, 1.0, amplification)
 
@@ -213,11 +232,10 @@ def _growths(
     history: Sequence[_Step],
     optimizer: str,
     names: Sequence[str],
-    row: Row,
-    leaves: Sequence[str],
     hyper: Mapping[str, float],
     scale: float,
     values: Mapping[str, float],
+    extra: Extra | None,
 ) -> dict[str, float]:
     """Each quantity's growth (see :func:`optimized_model`), given every quantity's value."""
     import numpy as np
@@ -236,7 +254,8 @@ def _growths(
         if lost:
             out |= {q: math.inf for q in values if q.startswith(s) and q != s + "number"}
             continue
-        slopes = _slopes(row, st.current, names, leaves) if gens.shape[1] else {}
+        leaves = st.leaves
+        slopes = _slopes(st.compute, st.current, names, leaves) if gens.shape[1] else {}
 
         def carried(
             row_j: Mapping[str, float], index: Mapping[str, int] = index, gens: Any = gens
@@ -253,14 +272,22 @@ def _growths(
                 return math.inf
             return 2 * error / (ONE_STEP_REL * size + unit)
 
-        for leaf in leaves:
-            spread = float(np.abs(carried(slopes[leaf])).sum()) if slopes else 0.0
-            if leaf == "loss" and slopes:  # flat at a minimum: its second order, ½ b|H|b
+        # Every row cell's ``Σ |J_c G|`` at once: its slopes by the parameters (rows of one
+        # matrix) through the parameters' generators.
+        spreads = [0.0] * len(leaves)
+        if slopes:
+            jacobian = np.array([[slopes[leaf][p] for p in names] for leaf in leaves])
+            spreads = np.abs(jacobian @ gens[[index[p] for p in names]]).sum(axis=1).tolist()
+        for leaf, spread in zip(leaves, spreads, strict=True):
+            head, _, tail = leaf.rpartition(".")
+            if tail == "loss" and slopes:  # flat at a minimum: its second order, ½ b|H|b
+                head += "." if head else ""  # an example's loss: that example's gradients
                 spread += 0.5 * sum(
                     abs(h) * bound[index[p]] * bound[index[q]]
                     for p in names
-                    for q, h in slopes[f"global.{p}"].items()
+                    for q, h in slopes[f"{head}global.{p}"].items()
                 )
+            spread += extra(k, leaf, values) if extra is not None else 0.0
             spread = math.inf if math.isnan(spread) else spread
             out[s + leaf] = 1.0 + growth(spread, s + leaf)
         rows, local = [], []
@@ -269,6 +296,7 @@ def _growths(
             out[s + p] = max(1.0, growth(float(bound[index[p]]), s + p))
             g = st.row[f"global.{p}"]
             own = ONE_STEP_REL * abs(g) + unit  # the gradient cell's own rounding
+            own += extra(k, f"global.{p}", values) if extra is not None else 0.0
             state = [leaf for leaf in CARRIED if leaf in last[p]]
             duals = _dual_step(optimizer, k, st.current[p], g, last[p], state, hyper)
             rounding = bounds(optimizer, k, g, st.state[p], 0.0, own, last[p], {}, hyper)
@@ -385,13 +413,32 @@ def _slopes(
     leaves: Sequence[str],
 ) -> dict[str, dict[str, float]]:
     """``d c / d p`` for every row cell ``c`` and every parameter ``p``, by central
-    differences (a step of ``1e-6`` times the parameter, at least 1e-6)."""
-    slopes: dict[str, dict[str, float]] = {leaf: {} for leaf in leaves}
-    for p in names:
-        h = 1e-6 * max(1.0, abs(current[p]))
-        up = row({**current, p: current[p] + h})
-        down = row({**current, p: current[p] - h})
+    differences (a step of ``1e-6`` times the parameter, at least 1e-6).
+
+    A row that offers ``many(variants)`` (every quantity as an array, one value per set of
+    parameters: a batch's examples with numpy, ``sheetgen.maths.batch.batch_passes``) is run
+    once for every nudged set together; it may answer None, and each set runs on its own."""
+    import numpy as np
+
+    steps = [1e-6 * max(1.0, abs(current[p])) for p in names]
+    variants = [
+        {**current, p: current[p] + sign * h}
+        for p, h in zip(names, steps, strict=True)
+        for sign in (1, -1)
+    ]
+    many = getattr(row, "many", None)
+    arrays = many(variants) if many is not None else None
+    if arrays is None:
+        runs = [row(v) for v in variants]
+        arrays = {leaf: np.array([r[leaf] for r in runs]) for leaf in leaves}
+    width = 2 * np.array(steps)
+    slopes: dict[str, dict[str, float]] = {}
+    with np.errstate(all="ignore"):
         for leaf in leaves:
-            slope = (up[leaf] - down[leaf]) / (2 * h)
-            slopes[leaf][p] = slope if math.isfinite(slope) else math.inf
+            values = np.asarray(arrays[leaf], dtype=float)
+            found = ((values[0::2] - values[1::2]) / width).tolist()
+            slopes[leaf] = {
+                p: slope if math.isfinite(slope) else math.inf
+                for p, slope in zip(names, found, strict=True)
+            }
     return slopes

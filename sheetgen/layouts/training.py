@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
+from ..errors import UsageError
 from ..maths.models import Reference
 from ..maths.neuron import Neuron
 from ..maths.optimizers import OPTIMIZER_OPTIONS, Optimizer, default_rate, parse_optimizer
@@ -49,7 +50,14 @@ COLUMNS = (
 
 
 def training_layout(options: Mapping[str, str]) -> Layout:
-    """The layout for ``training:steps=N,...``: one neuron, or a network given ``layers``."""
+    """The layout for ``training:steps=N,...``: one neuron, or a network given ``layers``,
+    trained on a data set given ``examples``."""
+    if "examples" in options or "batch" in options:
+        if "layers" not in options:
+            raise UsageError("A data set trains a network: give its layers (--layers 2-2-1).")
+        from .batch_training import batch_training_layout
+
+        return batch_training_layout(options)
     if "layers" in options:
         from .network_training import network_training_layout
 
@@ -315,8 +323,11 @@ def usage() -> tuple[str, str]:
     """The family's spec pattern and one-line description, for ``sheetgen templates``."""
     return (
         "training:[layers=2-2-1,]steps=50,learning_rate=0.1,activation=tanh,loss=half-squared"
-        "[,optimizer=sgd|momentum|rmsprop|adam,beta=0.9,beta1=0.9,beta2=0.999,epsilon=1e-08]",
+        "[,optimizer=sgd|momentum|rmsprop|adam,beta=0.9,beta1=0.9,beta2=0.999,epsilon=1e-08]"
+        "[,examples=4,batch=2]",
         "The article's neuron (or, with layers, a network) trained by gradient descent (or "
         "momentum, RMSProp, Adam: their state in labelled columns), one row per step, with a "
-        "loss chart; a network's sheet may be at most 1,000 columns wide.",
+        "loss chart; a network's sheet may be at most 1,000 columns wide. With examples, the "
+        "network trains on an editable data table (build --data xor or a CSV), one block of "
+        "rows per step: each example's pass, then the batch's mean gradients and the update.",
     )

@@ -57,6 +57,9 @@ _FIRST_STEP = "step1."
 """A training run's first step: its gradients and update are the blanks by default (the later
 steps, handed out filled in, wait for them and then show the learner's formulas at work)."""
 
+_FIRST_EXAMPLE = "example1."
+"""The first example of a data set's training (``sheetgen.layouts.batch_training``)."""
+
 _TODO_FILL = PatternFill("solid", fgColor="DDEBF7")  # pale blue: "your turn"
 
 
@@ -69,7 +72,9 @@ def default_blanks(layout: Layout) -> tuple[str, ...]:
     """The checked cells whose quantity is a local or global gradient.
 
     In a training run, the first step's gradients, optimizer state and update (``new.*``)
-    alone: every step repeats the same formulas, so one step is the exercise.
+    alone: every step repeats the same formulas, so one step is the exercise. On a data set
+    that is the first example's backpropagation and the batch's means and update: the other
+    examples repeat the first's formulas.
     """
     plain = tuple(
         c.at
@@ -83,7 +88,9 @@ def default_blanks(layout: Layout) -> tuple[str, ...]:
         for c in layout.checked
         if c.quantity is not None
         and c.quantity.startswith(_FIRST_STEP)
-        and c.quantity.removeprefix(_FIRST_STEP).startswith(_STEP_BLANKS)
+        and c.quantity.removeprefix(_FIRST_STEP)
+        .removeprefix(_FIRST_EXAMPLE)
+        .startswith(_STEP_BLANKS)
     )
     return first
 

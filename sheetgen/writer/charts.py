@@ -47,6 +47,8 @@ def add_chart(ws: Worksheet, spec: ChartSpec) -> None:
     # Numbers along the bottom edge, not along y = 0 (the tangent dips below zero).
     chart.x_axis.tickLblPos = "low"
     chart.legend.position = "b"
+    if spec.span_blanks:
+        chart.display_blanks = "span"
     for i, series in enumerate(spec.series):
         chart.series.append(_series(ws, series, _COLOURS[i % len(_COLOURS)]))
     ws.add_chart(chart, spec.anchor)

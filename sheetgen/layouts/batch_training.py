@@ -1,0 +1,465 @@
+"""Training a network on a data set: one block of rows per step, one row per example.
+
+The data live in the sheet as an editable table (each example's inputs and targets), beside
+the learning rate and the start weights: edit an example and the whole training re-runs. Each
+step's block has one row per example of its batch, showing that example's forward pass, loss
+and backpropagation down to its own ``d loss / d`` every weight and bias, then one row with
+the batch's mean loss and mean gradients (each cell the mean of the cells above it), the
+optimizer's state, and the updated weights and biases the next block starts from. The loss
+chart draws the mean loss of every step.
+
+Why one row per example rather than one column block per example: a row reads left to right
+as the network sheet's row does (the article's order: forward, loss, backward), whatever the
+number of examples, and the mean of a gradient sits directly below the gradients it averages,
+so a learner sees the averaging as a column.
+
+Spec: ``training:layers=2-2-1,examples=4,batch=2,steps=200,...``. It records the data's shape
+only: the values are parameters read from the sheet (``example{m}.x{i}``,
+``example{m}.target{j}``; see ``sheetgen.maths.dataset``). Step k's quantities are named
+``step{k}.`` + the network training sheet's leaves, an example's ``step{k}.example{m}.`` + the
+network sheet's names.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import UsageError
+from ..maths.batch import batch_pass, batch_passes, example_parameters
+from ..maths.dataset import (
+    batch,
+    data_name,
+    default_data,
+    example_prefix,
+    parse_batch,
+    parse_examples,
+)
+from ..maths.models import Reference
+from ..maths.network import (
+    bias,
+    default_parameters,
+    input_name,
+    layers_text,
+    learnable,
+    neuron,
+    parse_layers,
+    target_name,
+    weight,
+)
+from ..maths.optimizers import EPS, ONE_STEP_REL, Optimizer, default_rate, parse_optimizer
+from ..maths.training import parse_rate, parse_steps
+from .grid import Grid, NetworkSheet, at, functions
+from .layout import ChartSpec, Layout, SeriesSpec, generated_family
+from .network_training import MAX_CELLS, MAX_COLUMNS, OPTIONS, columns, step_scales
+from .optimized import optimized_model, put_state, settings_inputs
+
+BATCH_OPTIONS = (*OPTIONS, "examples", "batch")
+DEFAULT_RATE = 0.1
+DATA_ROW = 5  # the data table's header row; example m is the row DATA_ROW + m
+MEAN = "Mean, step {k}"
+"""What column B says on a step's last row, the row of means and the update (each label of a
+sheet is unique: the verifier finds the table by them)."""
+
+
+def _rows(examples: int) -> tuple[int, int]:
+    """The start parameters' row and the step table's header row, below the data table."""
+    params_row = DATA_ROW + examples + 4
+    return params_row, params_row + 3
+
+
+@dataclass(frozen=True)
+class _Sheet(NetworkSheet):
+    """A data set's training sheet: its shape, its columns and where its rows go."""
+
+    col: Mapping[str, int]  # each leaf's column; ``mean.loss`` the batch's mean loss
+    params: Sequence[str]
+    optimizer: Optimizer
+    examples: int
+    batch: int
+    table_row: int
+
+    def row(self, k: int, b: int) -> int:
+        """The row of step k's b-th example (b from 1); b = batch + 1 is the mean row."""
+        return self.table_row + (k - 1) * (self.batch + 1) + b
+
+
+def table_columns(sizes: Sequence[int], optimizer: Optimizer) -> list[tuple[str, str, str]]:
+    """The step table's columns from C on, as (leaf, header, group): the example's inputs and
+    targets, then the network training sheet's columns (``network_training.columns``) with the
+    batch's mean loss beside each example's loss."""
+    cols = [(input_name(i), f"x{i}", "Example") for i in range(1, sizes[0] + 1)]
+    cols += [(target_name(j), f"target{j}", "Example") for j in range(1, sizes[-1] + 1)]
+    for leaf, header, group in columns(sizes, optimizer):
+        cols.append((leaf, header, group))
+        if leaf == "loss":
+            cols.append(("mean.loss", "Mean loss", group))
+    return cols
+
+
+@generated_family("training", BATCH_OPTIONS)
+def batch_training_layout(options: dict[str, str]) -> Layout:
+    """The layout for ``training:layers=...,examples=M[,batch=B]``."""
+    sizes = parse_layers(options["layers"])
+    if "examples" not in options:
+        raise UsageError("batch takes examples from a data set: give --data (or examples=M).")
+    examples = parse_examples(options["examples"])
+    size = parse_batch(options.get("batch", str(examples)), examples)
+    steps = parse_steps(options.get("steps", "50"))
+    rate = parse_rate(options.get("learning_rate", str(default_rate(options, DEFAULT_RATE))))
+    fx = functions(options)
+    optimizer = parse_optimizer(options)
+    cols = table_columns(sizes, optimizer)
+    _check_size(sizes, steps, size, len(cols))
+    col = {leaf: c for c, (leaf, _, _) in enumerate(cols, start=3)}
+    params = [name for name, _, _ in learnable(sizes)]
+    table_row = _rows(examples)[1]
+    d = _Sheet(Grid(), sizes, fx, col, params, optimizer, examples, size, table_row)
+    _settings_data_and_start(d)
+    _table_header(d, cols)
+    for k in range(1, steps + 1):
+        d.g.notes = k == 1  # one explained block is enough; thousands of notes slow the file
+        _block(d, k)
+    start = {k: v for k, v in default_parameters(sizes).items() if k in params}
+    layers = layers_text(sizes)
+    spec = (
+        f"training:layers={layers},examples={examples},batch={size},steps={steps},"
+        f"learning_rate={rate!r},activation={fx.activation},loss={fx.loss}" + optimizer.spec
+    )
+    return d.g.layout(
+        name="training",
+        title=f"Training a {layers} network on {examples} examples: {steps} steps",
+        sheet="Training",
+        description="A network trained on a data set, one block of rows per step: each "
+        "example's pass, then the batch's mean gradients and the update.",
+        defaults=start
+        | default_data(sizes[0], sizes[-1], examples)
+        | {"learning_rate": rate}
+        | dict(optimizer.defaults),
+        settings={
+            "model": "batch_training",
+            "layers": layers,
+            "examples": str(examples),
+            "batch": str(size),
+            "steps": str(steps),
+            "activation": fx.activation,
+            "loss": fx.loss,
+        }
+        | ({"optimizer": optimizer.name} if optimizer.name != "sgd" else {}),
+        spec=spec,
+        charts=(_loss_chart(d, steps),),
+    )
+
+
+def _check_size(sizes: tuple[int, ...], steps: int, size: int, width: int) -> None:
+    """Refuse a sheet too wide for the applications learners use, or too large to open."""
+    if width + 2 > MAX_COLUMNS:
+        raise UsageError(
+            f"A {layers_text(sizes)} network's training sheet needs {width + 2:,} columns, "
+            f"more than the {MAX_COLUMNS:,} a table may have in Apple Numbers: train a "
+            "network with fewer neurons."
+        )
+    cells = steps * (size + 1) * width
+    if cells > MAX_CELLS:
+        raise UsageError(
+            f"{steps} steps of a {layers_text(sizes)} network on batches of {size} make about "
+            f"{cells:,} cells; at most {MAX_CELLS:,} fit a sheet that opens quickly. Use fewer "
+            "steps, a smaller batch (--batch) or fewer neurons."
+        )
+
+
+def _settings_data_and_start(d: _Sheet) -> None:
+    """The title, the settings, the data table, the note on batches, the start parameters."""
+    g, sizes = d.g, d.sizes
+    g.text(
+        1,
+        1,
+        f"Training network {layers_text(sizes)} ({d.fx.activation}) on {d.examples} "
+        f"example{'s' if d.examples != 1 else ''}, batches of {d.batch}",
+        "label",
+    )
+    g.text(1, 3, "Settings:", "label")
+    g.text(2, 2, "Learning rate")
+    g.input(2, 3, "learning_rate", "How far each step moves against the mean gradient.")
+    settings_inputs(g, d.optimizer, 3, 3)
+    g.text(1, DATA_ROW, "Data:", "label")
+    heads = [(input_name(i), f"Input {i}") for i in range(1, sizes[0] + 1)]
+    heads += [(target_name(j), f"Target {j}") for j in range(1, sizes[-1] + 1)]
+    for c, (_, header) in enumerate(heads, start=2):
+        g.text(c, DATA_ROW, header)
+    for m in range(1, d.examples + 1):
+        g.text(1, DATA_ROW + m, f"Example {m}")
+        for c, (leaf, header) in enumerate(heads, start=2):
+            g.input(
+                c,
+                DATA_ROW + m,
+                data_name(m, leaf),
+                f"Example {m}'s {header.lower()}. Edit it: the whole training re-runs.",
+            )
+    g.text(
+        1,
+        DATA_ROW + d.examples + 1,
+        f"Each step trains on a batch of {d.batch} example{'s' if d.batch != 1 else ''}, taken "
+        f"in order and cycling back to example 1 after example {d.examples}; its last row "
+        "averages their loss and gradients and updates the weights.",
+        "note",
+    )
+    params_row, _ = _rows(d.examples)
+    g.text(1, params_row, "Start:", "label")
+    for p in d.params:
+        g.text(d.col[p], params_row - 1, p)
+        g.input(d.col[p], params_row, p, f"{p} before step 1. Edit it: the training re-runs.")
+
+
+def _table_header(d: _Sheet, cols: Sequence[tuple[str, str, str]]) -> None:
+    """The table's two header rows: each group of columns named once, then every column."""
+    g = d.g
+    g.text(1, d.table_row, "Step")
+    g.text(2, d.table_row, "Example")
+    group = ""
+    for leaf, header, grp in cols:
+        if grp != group:
+            g.text(d.col[leaf], d.table_row - 1, grp, "label")
+            group = grp
+        g.text(d.col[leaf], d.table_row, header)
+
+
+def _block(d: _Sheet, k: int) -> None:
+    """Step k: a row per example of its batch, then the mean row with the update."""
+    members = batch(k, d.batch, d.examples)
+    for b, m in enumerate(members, start=1):
+        _example_row(d, k, m, d.row(k, b))
+    row, s = d.row(k, d.batch + 1), f"step{k}."
+    g = d.g
+    g.value(1, row, s + "number", float(k), None)
+    g.text(2, row, MEAN.format(k=k), "label")
+
+    def put(leaf: str, formula: str, note: str) -> None:
+        column = d.col["mean.loss" if leaf == "loss" else leaf]
+        g.formula(column, row, s + leaf, formula, note)
+
+    for p in d.params:
+        if k == 1:
+            put(p, f"={{{p}}}", f"Step 1 starts from the start value of {p}.")
+        else:
+            put(p, f"={{step{k - 1}.new.{p}}}", f"The previous step's new {p}.")
+    prefixes = [f"{s}{example_prefix(m)}" for m in members]
+
+    def mean(leaf: str) -> str:
+        terms = "+".join(f"{{{prefix}{leaf}}}" for prefix in prefixes)
+        return f"=({terms})/{d.batch}" if d.batch > 1 else f"={terms}"
+
+    put("loss", mean("loss"), "The batch's mean loss: its examples' losses added, / batch size.")
+    for p in d.params:
+        put(
+            f"global.{p}",
+            mean(f"global.{p}"),
+            f"The mean of the examples' d loss/d {p} above: what the step descends along.",
+        )
+        put_state(put, d.optimizer, k, p)
+
+
+def _example_row(d: _Sheet, k: int, m: int, row: int) -> None:
+    """Example m's pass in step k: its data, forward pass, loss and backpropagation, with
+    the step's weights and biases (in the step's mean row, below)."""
+    g, sizes, depth = d.g, d.sizes, d.depth
+    s, w = f"step{k}.{example_prefix(m)}", f"step{k}."
+
+    def put(leaf: str, formula: str, note: str) -> None:
+        g.formula(d.col[leaf], row, s + leaf, formula, note)
+
+    g.value(2, row, s + "number", float(m), None)
+    for i in range(1, sizes[0] + 1):
+        put(input_name(i), f"={{{data_name(m, input_name(i))}}}", f"Example {m}'s input {i}.")
+    for j in range(1, sizes[-1] + 1):
+        put(target_name(j), f"={{{data_name(m, target_name(j))}}}", f"Example {m}'s target {j}.")
+
+    def out_of(layer: int, i: int) -> str:
+        return f"{{{s}{input_name(i)}}}" if layer == 1 else f"{{{s}{neuron(layer - 1, i)}.output}}"
+
+    for layer in range(1, depth + 1):
+        for j in range(1, sizes[layer] + 1):
+            n = neuron(layer, j)
+            terms = [
+                f"{out_of(layer, i)}*{{{w}{weight(layer, j, i)}}}"
+                for i in range(1, sizes[layer - 1] + 1)
+            ]
+            put(
+                f"{n}.net",
+                "=" + "+".join(terms) + f"+{{{w}{bias(layer, j)}}}",
+                "Net = Σ input * weight + bias, with this step's weights (its mean row).",
+            )
+            put(
+                f"{n}.output",
+                "=" + d.fx.act_out.replace("{net}", f"{{{s}{n}.net}}"),
+                f"Output = {d.fx.activation}(net).",
+            )
+    losses = []
+    for j in range(1, sizes[-1] + 1):
+        n = neuron(depth, j)
+        put(
+            f"{n}.error",
+            f"={{{s}{n}.output}}-{{{s}{target_name(j)}}}",
+            "Error = output - target.",
+        )
+        losses.append(d.fx.loss_value.replace("{error}", f"{{{s}{n}.error}}"))
+    put("loss", "=" + "+".join(losses), f"This example's {d.fx.loss} loss.")
+    for layer in range(depth, 0, -1):
+        for j in range(1, sizes[layer] + 1):
+            n = neuron(layer, j)
+            if layer == depth:
+                formula = "=" + d.fx.loss_slope.replace("{error}", f"{{{s}{n}.error}}")
+                note = "d loss / d output: the loss's slope at this error."
+            else:
+                nxt = [
+                    f"{{{w}{weight(layer + 1, q, j)}}}*{{{s}global.{neuron(layer + 1, q)}.net}}"
+                    for q in range(1, sizes[layer + 1] + 1)
+                ]
+                formula = "=" + "+".join(nxt)
+                note = f"d loss / d output: Σ over layer {layer + 1} of weight * d loss / d net."
+            put(f"global.{n}.output", formula, note)
+            slope = d.fx.act_slope.replace("{net}", f"{{{s}{n}.net}}")
+            put(
+                f"local.{n}.net",
+                "=" + slope.replace("{output}", f"{{{s}{n}.output}}"),
+                "d output / d net.",
+            )
+            put(
+                f"global.{n}.net",
+                f"={{{s}local.{n}.net}}*{{{s}global.{n}.output}}",
+                "d loss / d net = (d output / d net) * (d loss / d output).",
+            )
+    for name, layer, j in learnable(sizes):
+        d_net = f"{{{s}global.{neuron(layer, j)}.net}}"
+        if name.startswith("w"):
+            i = int(name.rsplit("_", 1)[1])
+            note = "This example's d loss / d weight."
+            put(f"global.{name}", f"={out_of(layer, i)}*{d_net}", note)
+        else:
+            put(f"global.{name}", f"={d_net}", "This example's d loss / d bias = d loss / d net.")
+
+
+def _loss_chart(d: _Sheet, steps: int) -> ChartSpec:
+    """The mean loss of every step, below the table: the step numbers and mean losses sit on
+    the mean rows only, and the chart joins them across the example rows between."""
+    first, last = d.row(1, 1), d.row(steps, d.batch + 1)
+    return ChartSpec(
+        title="Mean loss over the training steps",
+        series=(
+            SeriesSpec(
+                "Mean loss",
+                x=f"{at(1, first)}:{at(1, last)}",
+                y=f"{at(d.col['mean.loss'], first)}:{at(d.col['mean.loss'], last)}",
+            ),
+        ),
+        anchor=at(3, last + 2),
+        x_title="Step",
+        y_title="Mean loss",
+        span_blanks=True,
+    )
+
+
+def example_leaves(sizes: Sequence[int]) -> list[str]:
+    """What an example's row shows, as the network's names (``batch_pass`` prefixes them)."""
+    cols = table_columns(sizes, Optimizer("sgd", {}))
+    shown = ("Example", "Forward", "Backpropagation", "Gradients")
+    return ["number"] + [leaf for leaf, _, group in cols if group in shown and leaf != "mean.loss"]
+
+
+def batch_training_model(params: Mapping[str, float], settings: Mapping[str, str]) -> Reference:
+    """Train the reference network on the sheet's data, batch by batch.
+
+    Every step is ``sheetgen.maths.batch.batch_pass`` on the step's examples (each example's
+    ``Network`` forward pass and backpropagation, then their means) and the optimizer's step
+    (``sheetgen.maths.optimizers``; plain gradient descent is one of them), run through
+    ``sheetgen.layouts.optimized.optimized_model``, whose running error analysis carries each
+    step's rounding on to the next through the slopes of the step map.
+
+    Tolerances: the network sheet's scales, the largest over every example of every step.
+    A mean's cell carries what its terms' cells may (see :func:`_mean_allowance`).
+    """
+    sizes = parse_layers(settings["layers"])
+    examples = int(settings["examples"])
+    size = int(settings["batch"])
+    steps = parse_steps(settings.get("steps", "50"))
+    activation = settings.get("activation", "tanh")
+    loss = settings.get("loss", "half-squared")
+    names = [name for name, _, _ in learnable(sizes)]
+    per_example = example_leaves(sizes)
+    means = ["loss", *(f"global.{p}" for p in names)]
+
+    def at_step(k: int) -> tuple[BatchRow, list[str]]:
+        members = batch(k, size, examples)
+        shown = [f"{example_prefix(m)}{leaf}" for m in members for leaf in per_example]
+        return BatchRow(sizes, members, activation, loss), shown + means
+
+    def scales(current: Mapping[str, float], row: Mapping[str, float]) -> tuple[float, float]:
+        if not all(math.isfinite(v) for v in row.values()):
+            return 1.0, 0.0
+        found = [
+            step_scales(sizes, example_parameters(sizes, current, m), _unprefixed(row, m))
+            for m in _members(row)
+        ]
+        return max(s for s, _ in found), max(v for _, v in found)
+
+    return optimized_model(
+        params,
+        settings.get("optimizer", "sgd"),
+        names,
+        steps,
+        at_step(1)[0],
+        at_step(1)[1],
+        scales,
+        at_step=at_step,
+        extra=lambda k, leaf, values: _mean_allowance(values, k, leaf, size, examples),
+    )
+
+
+@dataclass(frozen=True)
+class BatchRow:
+    """A step's rows, from the parameters: each example's pass and the batch's means."""
+
+    sizes: tuple[int, ...]
+    members: Sequence[int]
+    activation: str
+    loss: str
+
+    def __call__(self, current: Mapping[str, float]) -> Mapping[str, float]:
+        out = batch_pass(self.sizes, current, self.members, self.activation, self.loss)
+        for m in self.members:
+            out[f"{example_prefix(m)}number"] = float(m)
+        return out
+
+    def many(self, variants: Sequence[Mapping[str, float]]) -> Mapping[str, Any] | None:
+        """The same for many sets of parameters at once, as arrays (the tolerances' slopes)."""
+        return batch_passes(self.sizes, variants, self.members, self.activation, self.loss)
+
+
+def _members(row: Mapping[str, float]) -> list[int]:
+    return sorted({int(key[7:].partition(".")[0]) for key in row if key.startswith("example")})
+
+
+def _unprefixed(row: Mapping[str, float], m: int) -> dict[str, float]:
+    prefix = example_prefix(m)
+    return {key[len(prefix) :]: v for key, v in row.items() if key.startswith(prefix)}
+
+
+def _mean_allowance(
+    values: Mapping[str, float], k: int, leaf: str, size: int, examples: int
+) -> float:
+    """What a batch mean's cell may differ from the reference's by, beyond its own rounding.
+
+    Each term's cell may be off by its own allowance, ``REL |term| + 64 eps S`` (``S`` the
+    value scale, which the mean's own allowance already holds), and the sum of ``B`` terms
+    rounds by at most ``B eps Σ|term| / B`` in each of the sheet and the reference. Their mean
+    is off by at most ``REL max|term| + 2 B eps max|term|`` more than the mean's own
+    allowance, which is relative to the mean alone: when the examples' gradients cancel (XOR's
+    do), the mean is far smaller than its terms.
+    """
+    if leaf != "loss" and not leaf.startswith("global."):
+        return 0.0  # an example's own cell
+    terms = [values[f"step{k}.{example_prefix(m)}{leaf}"] for m in batch(k, size, examples)]
+    largest = max(abs(t) for t in terms)
+    return (ONE_STEP_REL + 2 * size * EPS) * largest
