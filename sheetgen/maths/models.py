@@ -8,11 +8,13 @@ sheets (networks, training runs) register a function here and reuse everything e
 from __future__ import annotations
 
 import functools
+import math
 import re
 import sys
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 
+from .losses import CROSS_ENTROPY, bce_growths, bce_loss_rounding, unresolved
 from .neuron import Difference, Neuron
 
 
@@ -28,7 +30,9 @@ class Reference:
     many times the rounding of one step may have accumulated by then (default 1); or a
     function that works it out, called on the first :meth:`growth`. Only tolerances need it,
     so a model whose amplification is costly (a network's Jacobian norms, with numpy) leaves
-    it to the verifier: the builder, which caches ``values``, never asks.
+    it to the verifier: the builder, which caches ``values``, never asks. ``conditioning``: a
+    further factor per quantity for the rounding an ill-conditioned step adds (a cross-entropy's
+    ``ln(1 - y)`` near ``y = 1``, ``sheetgen.maths.losses``); ``inf`` where it could hide a slip.
     """
 
     values: Mapping[str, float]
@@ -38,9 +42,10 @@ class Reference:
     amplification: Mapping[str, float] | Callable[[], Mapping[str, float]] = field(
         default_factory=dict
     )
+    conditioning: Mapping[str, float] = field(default_factory=dict)
 
     def growth(self, quantity: str) -> float:
-        return self._amplification.get(quantity, 1.0)
+        return self._amplification.get(quantity, 1.0) * self.conditioning.get(quantity, 1.0)
 
     @functools.cached_property
     def _amplification(self) -> Mapping[str, float]:
@@ -110,4 +115,41 @@ def neuron_model(params: Mapping[str, float], settings: Mapping[str, str]) -> Re
     loss_scale = max(
         abs(values["loss"]), abs(values["error"]) * (abs(values["output"]) + abs(values["target"]))
     )
-    return Reference(values, scale, loss_scale, params["tiny"])
+    reference = Reference(values, scale, loss_scale, params["tiny"])
+    if neuron.loss == CROSS_ENTROPY:
+        return cross_entropy_neuron(reference, (k for k in values if k.startswith("global.")))
+    return reference
+
+
+def cross_entropy_neuron(reference: Reference, gradients: Iterable[str]) -> Reference:
+    """``reference`` (a one-output neuron's quantities, a sigmoid output with binary
+    cross-entropy) with the tolerances its ``ln(1 - y)`` and ``y (1 - y)`` need
+    (``sheetgen.maths.losses``): each cell's conditioning, and for the faux gradients the
+    loss's rounding, nudged passes included. ``gradients``: the chain rule's cells below
+    ``d loss / d output`` (global.net, global.weight...)."""
+    values, scale = reference.values, reference.value_scale
+    roles = {"loss": ["loss"], "local.output": ["local.output", "global.output"]}
+    growth = bce_growths(values, scale, "output", "target", roles | {"local.net": ["local.net"]})
+    growth |= bce_growths(values, scale, "output", "target", {}, tuple(gradients))
+    loss_scale = reference.loss_scale
+    for key in values:
+        if not key.endswith(".gradient"):
+            continue
+        head = key[: -len("gradient")]  # nudge.X.
+        worst = 0.0
+        for prefix in ("", head, head + "down."):
+            if prefix + "loss" not in values:
+                continue
+            growth |= bce_growths(
+                values, scale, prefix + "output", prefix + "target", {"loss": [prefix + "loss"]}
+            )
+            rounding = bce_loss_rounding(
+                values, scale, prefix + "loss", prefix + "output", prefix + "target"
+            )
+            loss_scale = max(loss_scale, rounding)
+            # What ill-conditioning adds (the rest the faux tolerance always held).
+            worst = max(worst, rounding - abs(values[prefix + "loss"]) - scale)
+        faux = worst / abs(reference.tiny)
+        if unresolved(faux, values[key], scale):
+            growth[key] = growth[head + "distance"] = math.inf
+    return replace(reference, loss_scale=loss_scale, conditioning=growth)
