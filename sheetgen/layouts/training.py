@@ -16,6 +16,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
+from ..errors import UsageError
+from ..maths.losses import CROSS_ENTROPY
 from ..maths.models import Reference
 from ..maths.neuron import Neuron
 from ..maths.optimizers import OPTIMIZER_OPTIONS, Optimizer, default_rate, parse_optimizer
@@ -50,6 +52,11 @@ COLUMNS = (
 
 def training_layout(options: Mapping[str, str]) -> Layout:
     """The layout for ``training:steps=N,...``: one neuron, or a network given ``layers``."""
+    if options.get("loss") == CROSS_ENTROPY:  # its sheet formulas are not written yet
+        raise UsageError(
+            "Training sheets do not take --loss cross-entropy yet; build the neuron or network "
+            "sheet with it, or train with half-squared or squared."
+        )
     if "layers" in options:
         from .network_training import network_training_layout
 

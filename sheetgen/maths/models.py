@@ -121,16 +121,24 @@ def neuron_model(params: Mapping[str, float], settings: Mapping[str, str]) -> Re
     return reference
 
 
-def cross_entropy_neuron(reference: Reference, gradients: Iterable[str]) -> Reference:
-    """``reference`` (a one-output neuron's quantities, a sigmoid output with binary
-    cross-entropy) with the tolerances its ``ln(1 - y)`` and ``y (1 - y)`` need
+def cross_entropy_neuron(
+    reference: Reference,
+    gradients: Iterable[str],
+    output: str = "output",
+    target: str = "target",
+    slopes: tuple[str, ...] = ("local.output", "global.output"),
+    local_net: str = "local.net",
+) -> Reference:
+    """``reference`` (a one-output neuron's or network's quantities, a sigmoid output with
+    binary cross-entropy) with the tolerances its ``ln(1 - y)`` and ``y (1 - y)`` need
     (``sheetgen.maths.losses``): each cell's conditioning, and for the faux gradients the
     loss's rounding, nudged passes included. ``gradients``: the chain rule's cells below
-    ``d loss / d output`` (global.net, global.weight...)."""
+    ``d loss / d output`` (global.net, global.weight...); ``output``, ``target``, ``slopes``
+    (d loss / d output) and ``local_net`` (d output / d net): the sheet's names for them."""
     values, scale = reference.values, reference.value_scale
-    roles = {"loss": ["loss"], "local.output": ["local.output", "global.output"]}
-    growth = bce_growths(values, scale, "output", "target", roles | {"local.net": ["local.net"]})
-    growth |= bce_growths(values, scale, "output", "target", {}, tuple(gradients))
+    roles = {"loss": ["loss"], "local.output": list(slopes), "local.net": [local_net]}
+    growth = bce_growths(values, scale, output, target, roles)
+    growth |= bce_growths(values, scale, output, target, {}, tuple(gradients))
     loss_scale = reference.loss_scale
     for key in values:
         if not key.endswith(".gradient"):
@@ -140,16 +148,15 @@ def cross_entropy_neuron(reference: Reference, gradients: Iterable[str]) -> Refe
         for prefix in ("", head, head + "down."):
             if prefix + "loss" not in values:
                 continue
-            growth |= bce_growths(
-                values, scale, prefix + "output", prefix + "target", {"loss": [prefix + "loss"]}
-            )
-            rounding = bce_loss_rounding(
-                values, scale, prefix + "loss", prefix + "output", prefix + "target"
-            )
+            y = prefix + output if prefix + output in values else output
+            t = prefix + target if prefix + target in values else target
+            growth |= bce_growths(values, scale, y, t, {"loss": [prefix + "loss"]})
+            rounding = bce_loss_rounding(values, scale, prefix + "loss", y, t)
             loss_scale = max(loss_scale, rounding)
             # What ill-conditioning adds (the rest the faux tolerance always held).
             worst = max(worst, rounding - abs(values[prefix + "loss"]) - scale)
         faux = worst / abs(reference.tiny)
-        if unresolved(faux, values[key], scale):
+        # Unchecked only where ill-conditioning, not the small Tiny every layout allows, rules.
+        if worst > max(reference.loss_scale, scale) and unresolved(faux, values[key], scale):
             growth[key] = growth[head + "distance"] = math.inf
     return replace(reference, loss_scale=loss_scale, conditioning=growth)

@@ -1,0 +1,193 @@
+"""Cross-entropy: a sigmoid output with binary cross-entropy, several outputs a softmax.
+
+The oracle shares no code with ``sheetgen.maths``: it writes each loss as one mpmath
+expression at 50 digits (the textbook ``-Σ t ln p``, not the stable form the sheet uses) and
+differentiates it numerically. The sheets are held to the verifier's promises: a fresh sheet
+verifies at any parameters (nets up to ±40, outputs a few ulps from 0 or 1), and a formula off
+by 1 % is caught and named wherever the rounding could not hide it.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import mpmath
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sheetgen import build, verify_workbook
+from sheetgen.check.verify import check, tolerance
+from sheetgen.errors import UsageError
+from sheetgen.layouts.families import model_for, resolve_layout
+from sheetgen.maths.losses import UNIT, bce_conditioning
+from sheetgen.maths.network import Network, default_parameters
+from sheetgen.maths.neuron import Neuron
+from sheetgen.workbook.book import Book, Cell, Sheet
+from sheetgen.writer.build import build_workbook, parameters
+
+mpmath.mp.dps = 50
+
+SPECS = [
+    "neuron:loss=cross-entropy",
+    "neuron:loss=cross-entropy,difference=central,inputs=2",
+    "network:layers=2-3-1,loss=cross-entropy",
+    "network:layers=2-3-3,loss=cross-entropy",
+    "network:layers=1-2-2,activation=sigmoid,loss=cross-entropy",
+]
+
+
+def oracle_neuron_loss(x: Any, w: Any, b: Any, t: Any) -> Any:
+    y = 1 / (1 + mpmath.exp(-(x * w + b)))
+    return -(t * mpmath.log(y) + (1 - t) * mpmath.log(1 - y))
+
+
+@pytest.mark.parametrize(
+    ("x", "w", "b", "t"),
+    [(0.4, 0.5, 0.6, 0.7), (0.9, -0.3, 0.1, 0.0), (-2.0, 1.5, 0.25, 1.0), (3.0, 4.0, 8.0, 0.2)],
+)
+def test_neuron_gradients_match_the_oracle(x: float, w: float, b: float, t: float) -> None:
+    n = Neuron(x, w, b, t, "sigmoid", "cross-entropy")
+    got = n.quantities()
+    args = [mpmath.mpf(v) for v in (x, w, b, t)]
+    # ln(1 - y) of a rounded y near 1 carries eps y / (1 - y): the derived bound, not more.
+    slack = UNIT * bce_conditioning(got["output"], t, 1.0)["loss"]
+    assert math.isclose(got["loss"], float(oracle_neuron_loss(*args)), rel_tol=1e-13, abs_tol=slack)
+    for i, name in enumerate(("input", "weight", "bias")):
+
+        def f(v: Any, i: int = i) -> Any:
+            a = list(args)
+            a[i] = v
+            return oracle_neuron_loss(*a)
+
+        want = float(mpmath.diff(f, args[i]))
+        assert math.isclose(got[f"global.{name}"], want, rel_tol=1e-12, abs_tol=1e-15), name
+    # The article's shape: d loss / d net is the error itself.
+    assert math.isclose(got["global.net"], got["error"], rel_tol=1e-14)
+
+
+def oracle_network_loss(sizes: tuple[int, ...], p: dict[str, Any], activation: str) -> Any:
+    act = {"tanh": mpmath.tanh, "sigmoid": lambda v: 1 / (1 + mpmath.exp(-v))}[activation]
+    values = [p[f"x{i}"] for i in range(1, sizes[0] + 1)]
+    for layer in range(1, len(sizes)):
+        nets = [
+            mpmath.fsum(values[i - 1] * p[f"w{layer}_{j}_{i}"] for i in range(1, len(values) + 1))
+            + p[f"b{layer}_{j}"]
+            for j in range(1, sizes[layer] + 1)
+        ]
+        values = [act(v) for v in nets] if layer < len(sizes) - 1 else nets
+    targets = [p[f"target{j}"] for j in range(1, sizes[-1] + 1)]
+    if sizes[-1] == 1:
+        y = 1 / (1 + mpmath.exp(-values[0]))
+        return -(targets[0] * mpmath.log(y) + (1 - targets[0]) * mpmath.log(1 - y))
+    total = mpmath.fsum(mpmath.exp(v) for v in values)
+    return -mpmath.fsum(
+        t * mpmath.log(mpmath.exp(v) / total) for t, v in zip(targets, values, strict=True)
+    )
+
+
+@pytest.mark.parametrize(
+    ("layers", "activation", "targets"),
+    [
+        ((2, 3, 1), "tanh", (1.0,)),
+        ((2, 3, 3), "tanh", (0.0, 1.0, 0.0)),
+        ((1, 2, 2), "sigmoid", (0.25, 0.75)),
+        ((3, 2, 4), "tanh", (0.1, 0.2, 0.3, 0.4)),
+    ],
+)
+def test_network_gradients_match_the_oracle(
+    layers: tuple[int, ...], activation: str, targets: tuple[float, ...]
+) -> None:
+    params = default_parameters(layers) | {f"target{j}": t for j, t in enumerate(targets, 1)}
+    net = Network(layers, params, activation, "cross-entropy")
+    got = net.quantities()
+    exact = {k: mpmath.mpf(v) for k, v in params.items()}
+    assert math.isclose(
+        got["loss"], float(oracle_network_loss(layers, exact, activation)), rel_tol=1e-13
+    )
+    for name in (k for k in params if k[0] in "wb"):
+
+        def f(v: Any, name: str = name) -> Any:
+            return oracle_network_loss(layers, exact | {name: v}, activation)
+
+        want = float(mpmath.diff(f, exact[name]))
+        assert math.isclose(got[f"global.{name}"], want, rel_tol=1e-11, abs_tol=1e-14), name
+
+
+@pytest.mark.parametrize("spec", SPECS)
+def test_a_built_sheet_verifies_from_the_file(spec: str, tmp_path: Path) -> None:
+    report = verify_workbook(build(tmp_path / "x.xlsx", spec), variants=0)
+    assert report.ok and not report.wrong
+
+
+@pytest.mark.parametrize("spec", SPECS)
+def test_every_formula_off_by_one_percent_is_caught(spec: str) -> None:
+    layout = resolve_layout(spec)
+    params: dict[str, Any] = parameters(layout)
+    book = Book.of(build_workbook(layout, params))
+    sheet = book.sheets[0]
+    expected = check(book, sheet, layout)
+    assert expected.ok
+    values = {c.cell: c.expected for c in expected.cells}
+    quantity = {c.cell: c.quantity for c in expected.cells}
+    ref = model_for(layout.settings)(params, layout.settings)
+    missed = []
+    for c in layout.checked:
+        want = values.get(c.at)
+        if (
+            c.formula is None
+            or not want
+            or 0.01 * abs(want) <= tolerance(quantity[c.at], want, ref)
+        ):
+            continue
+        cells = dict(sheet.cells)
+        cells[c.at] = Cell(None, f"=({c.formula[1:]})*1.01")
+        changed = Sheet(sheet.title, cells, sheet.names)
+        report = check(Book((changed,), book.names), changed, layout)
+        if c.at not in {r.cell for r in report.wrong}:
+            missed.append(c.at)
+    assert not missed
+
+
+@given(
+    net=st.one_of(st.floats(-40.0, 40.0), st.sampled_from([-30.0, 30.0, 36.0, 36.5, 36.7])),
+    target=st.one_of(st.floats(0.0, 1.0), st.sampled_from([0.0, 1.0])),
+    tiny=st.floats(-12.0, -1.0).map(lambda e: 10.0**e),
+)
+def test_a_fresh_neuron_sheet_verifies_at_extreme_nets(
+    net: float, target: float, tiny: float
+) -> None:
+    """Nets up to ±40 (outputs within ulps of 0 or 1): never a wrong cell in a right sheet."""
+    layout = resolve_layout("neuron:loss=cross-entropy")
+    try:
+        params = parameters(
+            layout,
+            {"input": 1.0, "weight": 1.0, "bias": net - 1.0} | {"target": target, "tiny": tiny},
+        )
+    except UsageError as exc:
+        assert "undefined" in str(exc)  # the output rounds to exactly 1: said, not built
+        return
+    wb = build_workbook(layout, params)
+    report = check(wb, wb[layout.sheet], layout)
+    wrong = [c for c in report.cells if c.status not in ("ok", "unchecked")]
+    assert not wrong, [(c.cell, c.found, c.expected) for c in wrong][:5]
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["neuron", "--loss", "cross-entropy", "--activation", "tanh"], "conflicts"),
+        (["neuron", "--loss", "cross-entropy", "--target", "1.5"], "[0, 1]"),
+        (["training", "--loss", "cross-entropy"], "not take --loss cross-entropy yet"),
+    ],
+)
+def test_bad_choices_are_one_sentence_and_exit_2(
+    argv: list[str], says: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sheetgen.cli import main
+
+    assert main(["build", *argv, "-o", str(tmp_path / "x.xlsx")]) == 2
+    err = capsys.readouterr().err
+    assert says in err and "Traceback" not in err
