@@ -36,6 +36,10 @@ SPECS = [
     "network:layers=2-3-1,loss=cross-entropy",
     "network:layers=2-3-3,loss=cross-entropy",
     "network:layers=1-2-2,activation=sigmoid,loss=cross-entropy",
+    "training:steps=3,loss=cross-entropy",
+    "training:steps=3,loss=cross-entropy,optimizer=adam",
+    "training:layers=2-2-1,steps=2,loss=cross-entropy",
+    "training:layers=2-2-3,steps=2,loss=cross-entropy,optimizer=momentum",
 ]
 
 
@@ -180,7 +184,7 @@ def test_a_fresh_neuron_sheet_verifies_at_extreme_nets(
     [
         (["neuron", "--loss", "cross-entropy", "--activation", "tanh"], "conflicts"),
         (["neuron", "--loss", "cross-entropy", "--target", "1.5"], "[0, 1]"),
-        (["training", "--loss", "cross-entropy"], "not take --loss cross-entropy yet"),
+        (["training", "--loss", "cross-entropy", "--activation", "relu"], "conflicts"),
     ],
 )
 def test_bad_choices_are_one_sentence_and_exit_2(
@@ -191,3 +195,11 @@ def test_bad_choices_are_one_sentence_and_exit_2(
     assert main(["build", *argv, "-o", str(tmp_path / "x.xlsx")]) == 2
     err = capsys.readouterr().err
     assert says in err and "Traceback" not in err
+
+
+def test_softmax_targets_must_be_a_distribution(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="sum to 1"):
+        build(tmp_path / "x.xlsx", "network:layers=2-2-2,loss=cross-entropy", target1=0.5)
+    with pytest.raises(UsageError, match=r"\[0, 1\]"):
+        build(tmp_path / "x.xlsx", "network:layers=2-2-2,loss=cross-entropy", target1=-1, target2=2)
+    assert not (tmp_path / "x.xlsx").exists()

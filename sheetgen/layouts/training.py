@@ -16,9 +16,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-from ..errors import UsageError
 from ..maths.losses import CROSS_ENTROPY
-from ..maths.models import Reference
+from ..maths.models import Reference, cross_entropy_steps
 from ..maths.neuron import Neuron
 from ..maths.optimizers import OPTIMIZER_OPTIONS, Optimizer, default_rate, parse_optimizer
 from ..maths.training import amplification as amplified
@@ -52,11 +51,6 @@ COLUMNS = (
 
 def training_layout(options: Mapping[str, str]) -> Layout:
     """The layout for ``training:steps=N,...``: one neuron, or a network given ``layers``."""
-    if options.get("loss") == CROSS_ENTROPY:  # its sheet formulas are not written yet
-        raise UsageError(
-            "Training sheets do not take --loss cross-entropy yet; build the neuron or network "
-            "sheet with it, or train with half-squared or squared."
-        )
     if "layers" in options:
         from .network_training import network_training_layout
 
@@ -70,6 +64,10 @@ def _neuron_training_layout(options: dict[str, str]) -> Layout:
     rate = parse_rate(
         options.get("learning_rate", str(default_rate(options, DEFAULTS["learning_rate"])))
     )
+    if options.get("loss") == CROSS_ENTROPY:  # a probability output: a sigmoid
+        from .neuron import probability_output
+
+        options = options | {"activation": probability_output(options.get("activation"))}
     fx = functions(options)
     optimizer = parse_optimizer(options)
     activation, loss = fx.activation, fx.loss
@@ -136,12 +134,7 @@ def _parameters_and_header(
 def _step_row(g: Grid, col: Mapping[str, int], k: int, fx: Functions, optimizer: Optimizer) -> None:
     """Step k's row: its weight and bias, the forward pass, the chain rule, the update."""
     activation, loss = fx.activation, fx.loss
-    act_out, act_slope, loss_value, loss_slope = (
-        fx.act_out,
-        fx.act_slope,
-        fx.loss_value,
-        fx.loss_slope,
-    )
+    act_out, act_slope = fx.act_out, fx.act_slope
     row = FIRST_ROW + k - 1
     s = f"step{k}."
 
@@ -160,8 +153,8 @@ def _step_row(g: Grid, col: Mapping[str, int], k: int, fx: Functions, optimizer:
     put("net", "={input}*{.weight}+{.bias}", "Net = input * weight + bias.")
     put("output", "=" + act_out.replace("{net}", "{.net}"), f"Output = {activation}(net).")
     put("error", "={.output}-{target}", "Error = output - target.")
-    put("loss", "=" + loss_value.replace("{error}", "{.error}"), f"The {loss} loss.")
-    put("global.output", "=" + loss_slope.replace("{error}", "{.error}"), "d loss / d output.")
+    put("loss", "=" + fx.loss_of("{.error}", "{.output}", "{target}"), f"The {loss} loss.")
+    put("global.output", "=" + fx.slope_of("{.error}", "{.output}"), "d loss / d output.")
     put(
         "local.net",
         "=" + act_slope.replace("{net}", "{.net}").replace("{output}", "{.output}"),
@@ -289,7 +282,15 @@ def training_model(params: Mapping[str, float], settings: Mapping[str, str]) -> 
             for leaf, _ in COLUMNS
         }
 
-    return Reference(values, scale, loss_scale, 1.0, amplification)
+    return _classification(Reference(values, scale, loss_scale, 1.0, amplification), settings)
+
+
+def _classification(reference: Reference, settings: Mapping[str, str]) -> Reference:
+    """A cross-entropy run's tolerances: each step's as the neuron sheet's
+    (``sheetgen.maths.models.cross_entropy_steps``)."""
+    if settings.get("loss") != CROSS_ENTROPY:
+        return reference
+    return cross_entropy_steps(reference, "output", "target", ("global.output",), "local.net")
 
 
 def _optimized_model(
@@ -315,7 +316,8 @@ def _optimized_model(
 
     start = [abs(v) for v in params.values()]
     leaves = [leaf for leaf, _ in COLUMNS if leaf not in _PARAMS and not leaf.startswith("new.")]
-    return optimized_model(params, optimizer, _PARAMS, steps, row, leaves, scales)
+    reference = optimized_model(params, optimizer, _PARAMS, steps, row, leaves, scales)
+    return _classification(reference, settings)
 
 
 def usage() -> tuple[str, str]:

@@ -14,8 +14,9 @@ import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
-from .losses import CROSS_ENTROPY, bce_growths, bce_loss_rounding, unresolved
+from .losses import CROSS_ENTROPY, bce_conditioning, bce_growths, bce_loss_rounding, unresolved
 from .neuron import Difference, Neuron
+from .optimizers import STATE_NAMES as STATES
 
 
 @dataclass(frozen=True)
@@ -160,3 +161,43 @@ def cross_entropy_neuron(
         if worst > max(reference.loss_scale, scale) and unresolved(faux, values[key], scale):
             growth[key] = growth[head + "distance"] = math.inf
     return replace(reference, loss_scale=loss_scale, conditioning=growth)
+
+
+_STEP_NUMBER = re.compile(r"step(\d+)\.number")
+
+
+def cross_entropy_steps(
+    reference: Reference, output: str, target: str, slopes: tuple[str, ...], local_net: str
+) -> Reference:
+    """A training run's ``reference`` whose output is a sigmoid with binary cross-entropy, with
+    each step's cells conditioned as :func:`cross_entropy_neuron` conditions a sheet's:
+    ``step{k}.`` + ``output``, ``slopes`` (d loss / d output), ``local_net`` (d output / d
+    net) and the loss; ``target`` the parameter. The chain rule's cells and the updates below
+    them are unresolved with a step whose output may round to 1, and so is every later step
+    (the sheet's parameters are errors from there)."""
+    values, scale = reference.values, reference.value_scale
+    growth = dict(reference.conditioning)
+    steps = sorted(int(m[1]) for key in values if (m := _STEP_NUMBER.fullmatch(key)))
+    lost = False
+    for k in steps:
+        s = f"step{k}."
+        mine = [q for q in values if q.startswith(s)]
+        if lost:
+            growth |= {q: math.inf for q in mine if not q.endswith(".number")}
+            continue
+        roles = {
+            "loss": [s + "loss"],
+            "local.output": [s + q for q in slopes],
+            "local.net": [s + local_net],
+        }
+        through = [
+            q
+            for q in mine
+            if q[len(s) :].startswith(("global.", "new.")) or q[len(s) :].split(".")[0] in STATES
+        ]
+        growth |= bce_growths(values, scale, s + output, target, roles)
+        edge = bce_conditioning(values[s + output], values[target], scale).get("global", 0.0)
+        if math.isinf(edge):
+            growth |= {q: math.inf for q in through}
+            lost = True
+    return replace(reference, conditioning=growth)
