@@ -203,3 +203,86 @@ def test_softmax_targets_must_be_a_distribution(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match=r"\[0, 1\]"):
         build(tmp_path / "x.xlsx", "network:layers=2-2-2,loss=cross-entropy", target1=-1, target2=2)
     assert not (tmp_path / "x.xlsx").exists()
+
+
+APP_CASES = {
+    "neuron": ("neuron:loss=cross-entropy", {}),
+    "neuron_saturated": ("neuron:loss=cross-entropy", {"bias": 30.0, "target": 0.2}),
+    "network_sigmoid": ("network:layers=2-3-1,loss=cross-entropy", {}),
+    "network_softmax": (
+        "network:layers=3-4-3,loss=cross-entropy",
+        {"target2": 1.0, "target1": 0.0},
+    ),
+    "train": ("training:steps=40,learning_rate=0.5,loss=cross-entropy", {}),
+    "train_softmax_adam": (
+        "training:layers=2-3-3,steps=20,loss=cross-entropy,optimizer=adam",
+        {"target1": 0.2, "target3": 0.8},
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def app_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[str, Path]]:
+    src = tmp_path_factory.mktemp("xent")
+    return {
+        key: (spec, build(src / f"{key}.xlsx", spec, **edits))
+        for key, (spec, edits) in APP_CASES.items()
+    }
+
+
+def _agrees(path: Path, spec: str, params: dict[str, float], who: str) -> None:
+    """Every checked cell ``who`` computed within verify's tolerance of the reference
+    (an unchecked one, infinite tolerance, aside)."""
+    from sheetgen.workbook.xlsx import read_book
+
+    layout = resolve_layout(spec)
+    ref = model_for(layout.settings)(params, layout.settings)
+    sheet = read_book(path.read_bytes()).sheet(layout.sheet)
+    assert sheet is not None
+    wrong = []
+    for c in layout.checked:
+        assert c.quantity is not None
+        want, got = ref.values[c.quantity], sheet.value(c.at)
+        limit = tolerance(c.quantity, want, ref)
+        if math.isinf(limit) or not math.isfinite(want):
+            continue
+        if not isinstance(got, int | float) or abs(got - want) > limit:
+            wrong.append((c.at, c.quantity, got, want))
+    assert not wrong, (who, wrong[:5])
+
+
+@pytest.mark.libreoffice
+def test_libreoffice_recalculates_them_to_the_reference(
+    app_files: dict[str, tuple[str, Path]], tmp_path: Path
+) -> None:
+    from .support.libreoffice import recalculate_many
+
+    out = recalculate_many([path for _, path in app_files.values()], tmp_path)
+    for (key, (spec, _)), done in zip(app_files.items(), out, strict=True):
+        params = dict(resolve_layout(spec).defaults) | APP_CASES[key][1]
+        _agrees(done, spec, params, f"LibreOffice ({key})")
+        report = verify_workbook(done, variants=0)
+        assert not [c for c in report.cells if c.status not in ("ok", "unchecked")], key
+
+
+def test_gnumeric_recalculates_them_to_the_reference(
+    app_files: dict[str, tuple[str, Path]], tmp_path: Path
+) -> None:
+    import shutil
+    import subprocess
+
+    from .test_interop import needs
+
+    ssconvert = shutil.which("ssconvert")
+    needs("Gnumeric's ssconvert (apt install gnumeric)", ssconvert)
+    assert ssconvert is not None
+    for key, (spec, path) in app_files.items():
+        out = tmp_path / f"{key}.xlsx"
+        subprocess.run(
+            [ssconvert, "--recalc", str(path), str(out)],
+            capture_output=True,
+            timeout=300,
+            check=True,
+        )
+        params = dict(resolve_layout(spec).defaults) | APP_CASES[key][1]
+        _agrees(out, spec, params, f"Gnumeric ({key})")
