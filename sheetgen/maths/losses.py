@@ -149,7 +149,7 @@ def _bce_slopes(y: float, t: float) -> dict[str, float]:
         return {"loss": math.inf, "local.output": math.inf, "local.net": math.inf}
     return {
         "loss": abs(-t / y + (1 - t) / (1 - y)),
-        "local.output": abs((d - (y - t) * (1 - 2 * y)) / (d * d)),
+        "local.output": abs((d - (y - t) * (1 - 2 * y)) / d / d),  # d * d may underflow
         "local.net": abs(1 - 2 * y),
     }
 
