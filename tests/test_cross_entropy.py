@@ -205,7 +205,7 @@ def test_softmax_targets_must_be_a_distribution(tmp_path: Path) -> None:
     assert not (tmp_path / "x.xlsx").exists()
 
 
-APP_CASES = {
+APP_CASES: dict[str, tuple[str, dict[str, Any]]] = {
     "neuron": ("neuron:loss=cross-entropy", {}),
     "neuron_saturated": ("neuron:loss=cross-entropy", {"bias": 30.0, "target": 0.2}),
     "network_sigmoid": ("network:layers=2-3-1,loss=cross-entropy", {}),
