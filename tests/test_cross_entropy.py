@@ -286,3 +286,87 @@ def test_gnumeric_recalculates_them_to_the_reference(
         )
         params = dict(resolve_layout(spec).defaults) | APP_CASES[key][1]
         _agrees(out, spec, params, f"Gnumeric ({key})")
+
+
+@pytest.mark.parametrize(
+    ("spec", "blank"),
+    [
+        ("neuron:loss=cross-entropy", "local.output"),
+        ("network:layers=2-3-3,loss=cross-entropy", "softmax.sum"),
+        ("training:layers=2-2-1,steps=3,loss=cross-entropy", "step2.global.n2_1.output"),
+    ],
+)
+def test_exercise_graded_and_annotated(tmp_path: Path, spec: str, blank: str) -> None:
+    """A blank of the new maths left to fill in: right, it verifies; 1 % off, it is the
+    root cause, graded down and annotated at its cell."""
+    import openpyxl
+
+    from sheetgen import annotate, build_exercise, grade_class
+
+    lay = resolve_layout(spec)
+    cell = lay.by_quantity[blank]
+    ex = build_exercise(tmp_path / "ex.xlsx", spec, blanks=cell.at)
+    assert {c.cell for c in verify_workbook(ex, variants=0).todo} == {cell.at}
+    right, wrong = tmp_path / "right.xlsx", tmp_path / "wrong.xlsx"
+    for out, slip in ((right, ""), (wrong, "*1.01")):
+        wb = openpyxl.load_workbook(ex)
+        wb[lay.sheet][cell.at] = f"=({(cell.formula or '')[1:]}){slip}"
+        wb.save(out)
+    assert verify_workbook(right, variants=0).ok
+    report = verify_workbook(wrong, variants=0)
+    assert cell.at in {c.cell for c in report.roots}
+    graded = {Path(g.path).name: g for g in grade_class([right, wrong]).graded}
+    right_report, wrong_report = graded["right.xlsx"].report, graded["wrong.xlsx"].report
+    assert right_report is not None and wrong_report is not None
+    assert right_report.ok and not wrong_report.ok
+    marked = annotate(report, tmp_path / "marked.xlsx")
+    note = openpyxl.load_workbook(marked)[lay.sheet][cell.at].comment
+    assert note is not None and cell.at in note.text
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "neuron:loss=cross-entropy,inputs=2",
+        "network:layers=2-3-3,loss=cross-entropy",
+        "training:steps=4,loss=cross-entropy,optimizer=rmsprop",
+        "training:layers=2-2-2,steps=3,loss=cross-entropy",
+    ],
+)
+def test_recognised_without_the_recorded_spec(tmp_path: Path, spec: str) -> None:
+    """An app that drops the recorded spec: the sheet's LN says cross-entropy."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(build(tmp_path / "t.xlsx", spec))
+    for name in [n for n, d in wb.defined_names.items() if "!" not in str(d.attr_text)]:
+        del wb.defined_names[name]
+    wb.save(tmp_path / "bare.xlsx")
+    report = verify_workbook(tmp_path / "bare.xlsx", variants=0)
+    assert report.ok and "loss=cross-entropy" in report.spec
+    assert len(report.cells) == len(resolve_layout(spec).checked)
+
+
+def test_a_wrong_cell_is_named_with_what_it_should_be(tmp_path: Path) -> None:
+    import openpyxl
+
+    spec = "network:layers=2-3-3,loss=cross-entropy"
+    lay = resolve_layout(spec)
+    loss = lay.by_quantity["loss"]
+    wb = openpyxl.load_workbook(build(tmp_path / "t.xlsx", spec))
+    naive = (
+        "=-("
+        + "+".join(  # the textbook form, with a sign slip
+            f"{lay.by_quantity[f'target{j}'].at}*LN({lay.by_quantity[f'n2_{j}.output'].at})"
+            for j in (1, 2, 3)
+        )
+        + ")*-1"
+    )
+    wb[lay.sheet][loss.at] = naive
+    wb.save(tmp_path / "w.xlsx")
+    report = verify_workbook(tmp_path / "w.xlsx", variants=0)
+    wrong = {c.cell: c for c in report.wrong}
+    assert loss.at in wrong and "should be" in wrong[loss.at].message
+    # The textbook form without the slip is an equivalent formula: right.
+    wb[lay.sheet][loss.at] = naive.removesuffix("*-1")
+    wb.save(tmp_path / "r.xlsx")
+    assert verify_workbook(tmp_path / "r.xlsx", variants=0).ok

@@ -588,7 +588,9 @@ def _faux_row_cells(sizes: tuple[int, ...], layer: int) -> int:
 def usage() -> tuple[str, str]:
     """The family's spec pattern and one-line description, for ``sheetgen templates``."""
     return (
-        "network:layers=2-3-1,activation=tanh|sigmoid|relu|linear,loss=half-squared|squared,"
-        "faux=all|none|N|w1_1_1+b2_1",
-        "A network of neurons: forward values, local and backpropagated gradients, faux gradients.",
+        "network:layers=2-3-1,activation=tanh|sigmoid|relu|linear,"
+        "loss=half-squared|squared|cross-entropy,faux=all|none|N|w1_1_1+b2_1",
+        "A network of neurons: forward values, local and backpropagated gradients, faux gradients; "
+        "with cross-entropy a classifier (one output a sigmoid, several a softmax in the stable "
+        "form), activation then the hidden layers'.",
     )

@@ -323,9 +323,11 @@ def _optimized_model(
 def usage() -> tuple[str, str]:
     """The family's spec pattern and one-line description, for ``sheetgen templates``."""
     return (
-        "training:[layers=2-2-1,]steps=50,learning_rate=0.1,activation=tanh,loss=half-squared"
+        "training:[layers=2-2-1,]steps=50,learning_rate=0.1,activation=tanh,"
+        "loss=half-squared|squared|cross-entropy"
         "[,optimizer=sgd|momentum|rmsprop|adam,beta=0.9,beta1=0.9,beta2=0.999,epsilon=1e-08]",
         "The article's neuron (or, with layers, a network) trained by gradient descent (or "
         "momentum, RMSProp, Adam: their state in labelled columns), one row per step, with a "
-        "loss chart; a network's sheet may be at most 1,000 columns wide.",
+        "loss chart; cross-entropy trains a classifier (a sigmoid or softmax output); a "
+        "network's sheet may be at most 1,000 columns wide.",
     )

@@ -204,7 +204,9 @@ _LOCAL = {
     "bias": "d net/d bias",
     "net": "d output/d net",
     "output": "d loss/d output",
+    "softmax": "d loss/d net (softmax with cross-entropy)",
 }
+_SOFTMAX = {"max": "max net (softmax)", "sum": "Σ EXP(net - max net) (softmax)"}
 
 
 _STEP = re.compile(r"step(\d+)\.(.+)")
@@ -249,6 +251,8 @@ def describe(quantity: str) -> str:
 
 def _describe(quantity: str) -> str:
     head, _, rest = quantity.partition(".")
+    if head == "softmax" and rest in _SOFTMAX:
+        return _SOFTMAX[rest]
     if head == "local" and "." in rest:  # a network neuron's step: local.n2_1.net
         neuron, _, leaf = rest.partition(".")
         if leaf.startswith("input"):
