@@ -370,3 +370,18 @@ def test_a_wrong_cell_is_named_with_what_it_should_be(tmp_path: Path) -> None:
     wb[lay.sheet][loss.at] = naive.removesuffix("*-1")
     wb.save(tmp_path / "r.xlsx")
     assert verify_workbook(tmp_path / "r.xlsx", variants=0).ok
+
+
+def test_a_learners_targets_that_are_no_distribution_are_said(tmp_path: Path) -> None:
+    """Typed into the sheet, they are checked as they are (p - t stays the slope of the
+    sheet's loss), with one sentence saying what cross-entropy needs."""
+    import openpyxl
+
+    spec = "network:layers=2-3-3,loss=cross-entropy"
+    lay = resolve_layout(spec)
+    wb = openpyxl.load_workbook(build(tmp_path / "a.xlsx", spec))
+    wb[lay.sheet][lay.by_quantity["target2"].at] = 0.5
+    wb.save(tmp_path / "b.xlsx")
+    report = verify_workbook(tmp_path / "b.xlsx", variants=0)
+    assert report.ok
+    assert any("sum to 1" in w for w in report.warnings)
