@@ -385,3 +385,39 @@ def test_a_learners_targets_that_are_no_distribution_are_said(tmp_path: Path) ->
     report = verify_workbook(tmp_path / "b.xlsx", variants=0)
     assert report.ok
     assert any("sum to 1" in w for w in report.warnings)
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "training:steps=3,learning_rate=0.5,loss=cross-entropy",
+        "training:layers=2-3-3,steps=3,learning_rate=0.5,loss=cross-entropy",
+        "training:layers=2-2-1,steps=3,learning_rate=0.5,activation=sigmoid,loss=cross-entropy",
+    ],
+)
+def test_training_runs_the_oracles_gradient_descent(spec: str) -> None:
+    """Three steps of ``p - rate * d loss / d p``, the gradients from the oracle's losses."""
+    layout = resolve_layout(spec)
+    params = parameters(layout)
+    values = model_for(layout.settings)(params, layout.settings).values
+    rate = mpmath.mpf(params["learning_rate"])
+    current = {k: mpmath.mpf(v) for k, v in params.items()}
+    if "layers" in layout.settings:
+        sizes = tuple(int(n) for n in layout.settings["layers"].split("-"))
+        names = [k for k in params if k[0] in "wb" and "_" in k]
+
+        def loss(p: dict[str, Any]) -> Any:
+            return oracle_network_loss(sizes, p, layout.settings["activation"])
+    else:
+        names = ["weight", "bias"]
+
+        def loss(p: dict[str, Any]) -> Any:
+            return oracle_neuron_loss(p["input"], p["weight"], p["bias"], p["target"])
+
+    for k in (1, 2, 3):
+        assert math.isclose(values[f"step{k}.loss"], float(loss(current)), rel_tol=1e-12)
+        here = dict(current)
+        grads = {n: mpmath.diff(lambda v, n=n, p=here: loss(p | {n: v}), here[n]) for n in names}
+        current = current | {n: current[n] - rate * grads[n] for n in names}
+        for n in names:
+            assert math.isclose(values[f"step{k}.new.{n}"], float(current[n]), rel_tol=1e-11), n
