@@ -309,7 +309,8 @@ def _output_neuron(d: _Net, n: str, j: int, fwd: int) -> None:
         loc,
         f"local.{n}.output",
         "=" + d.fx.slope_of(f"{{{n}.error}}", f"{{{n}.output}}"),
-        "d loss / d output (the loss's slope at this output).",
+        f"d loss / d output = {d.fx.slope_of('error', 'output')}: the {d.fx.loss} loss's slope "
+        "at this output.",
     )
     g.formula(
         c.output,
@@ -349,7 +350,8 @@ def _loss_row(d: _Net, row: int) -> int:
         row,
         "loss",
         "=" + "+".join(errors),
-        f"Loss: the {d.fx.loss} loss of every output, added.",
+        f"Loss: the {d.fx.loss} loss of every output, added; for one output "
+        f"{d.fx.loss_of('error', 'output', 'target')}.",
     )
     return row + 2
 
