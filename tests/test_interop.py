@@ -46,6 +46,8 @@ FAMILIES = {
     "training": "training:steps=5",
     "network_training": "training:layers=2-2-1,steps=3",
     "adam_training": "training:layers=2-2-1,steps=3,optimizer=adam",
+    "classifier": "network:layers=2-3-3,loss=cross-entropy",
+    "classifier_training": "training:layers=2-2-1,steps=3,loss=cross-entropy",
 }
 """A small spec of every family: what the golden files and the reader checks are made of."""
 EXERCISE = "network:layers=3-4-2"  # its blanks once took 432 characters to record
