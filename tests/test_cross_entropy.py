@@ -421,3 +421,23 @@ def test_training_runs_the_oracles_gradient_descent(spec: str) -> None:
         current = current | {n: current[n] - rate * grads[n] for n in names}
         for n in names:
             assert math.isclose(values[f"step{k}.new.{n}"], float(current[n]), rel_tol=1e-11), n
+
+
+def test_an_output_the_sheet_rounds_to_1_is_no_verdict(tmp_path: Path) -> None:
+    """At net 36.5 the output is 1 - 1 ulp: an application whose EXP differs by an ulp may
+    round it to 1, and its right formulas then show #NUM! and #DIV/0!. Simulated here by an
+    output typed as 1: the cells below are unchecked, not wrong."""
+    import openpyxl
+
+    spec = "neuron:loss=cross-entropy"
+    lay = resolve_layout(spec)
+    path = build(tmp_path / "a.xlsx", spec, input=1.0, weight=1.0, bias=35.5)
+    wb = openpyxl.load_workbook(path)
+    wb[lay.sheet][lay.by_quantity["output"].at] = "=1+0*E2"
+    wb.save(tmp_path / "b.xlsx")
+    report = verify_workbook(tmp_path / "b.xlsx", variants=0)
+    status = {c.quantity: c.status for c in report.cells}
+    assert status["output"] == "ok"
+    for q in ("loss", "local.output", "global.net", "global.weight", "global.bias"):
+        assert status[q] == "unchecked", (q, status[q])
+    assert not [c for c in report.cells if c.status not in ("ok", "unchecked")]
