@@ -441,3 +441,39 @@ def test_an_output_the_sheet_rounds_to_1_is_no_verdict(tmp_path: Path) -> None:
     for q in ("loss", "local.output", "global.net", "global.weight", "global.bias"):
         assert status[q] == "unchecked", (q, status[q])
     assert not [c for c in report.cells if c.status not in ("ok", "unchecked")]
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "training:steps=4,loss=cross-entropy,optimizer=adam",
+        "training:layers=2-2-2,steps=3,loss=cross-entropy,optimizer=momentum",
+        "training:layers=2-2-1,steps=3,loss=cross-entropy",
+    ],
+)
+@given(data=st.data())
+def test_a_fresh_training_sheet_verifies_at_any_parameters(spec: str, data: st.DataObject) -> None:
+    """Weights and inputs up to ±20 (outputs a few ulps from 0 or 1), any probability target,
+    any rate: refused in one sentence, or never a wrong cell."""
+    layout = resolve_layout(spec)
+    params: dict[str, Any] = parameters(layout)
+    targets = sorted(q for q in params if q.startswith("target"))
+    for q in params:
+        if q == "learning_rate":
+            params[q] = data.draw(st.floats(0.0, 2.0))
+        elif q not in targets and q not in ("beta", "beta1", "beta2", "epsilon"):
+            params[q] = data.draw(st.floats(-20.0, 20.0))
+    if len(targets) == 1:
+        params[targets[0]] = data.draw(st.floats(0.0, 1.0))
+    else:
+        hot = data.draw(st.sampled_from(targets))
+        params |= {q: float(q == hot) for q in targets}
+    try:
+        params = parameters(layout, params)
+    except UsageError as exc:
+        assert any(w in str(exc) for w in ("overflow", "undefined", "could not be checked"))
+        return
+    wb = build_workbook(layout, params)
+    report = check(wb, wb[layout.sheet], layout)
+    wrong = [c for c in report.cells if c.status not in ("ok", "unchecked")]
+    assert not wrong, [(c.cell, c.quantity, c.found, c.expected) for c in wrong][:5]
