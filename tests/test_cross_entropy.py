@@ -479,3 +479,27 @@ def test_a_fresh_training_sheet_verifies_at_any_parameters(spec: str, data: st.D
     report = check(wb, wb[layout.sheet], layout)
     wrong = [c for c in report.cells if c.status not in ("ok", "unchecked")]
     assert not wrong, [(c.cell, c.quantity, c.found, c.expected) for c in wrong][:5]
+
+
+@pytest.mark.parametrize("way", ["arrays", "one pass each"])
+@pytest.mark.parametrize(
+    ("layers", "targets"), [((2, 3, 1), (0.3,)), ((3, 4, 3), (0.0, 0.0, 1.0)), ((2, 2), (0.4, 0.6))]
+)
+def test_nudged_losses_match_the_oracle(
+    layers: tuple[int, ...], targets: tuple[float, ...], way: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every faux row's loss, both ways the nudged passes run (numpy arrays for large
+    networks, pass by pass for small ones), against the oracle at the nudged parameter."""
+    from sheetgen.maths import network as network_maths
+    from sheetgen.maths.network import learnable
+
+    monkeypatch.setattr(network_maths, "ARRAY_WORK", 0 if way == "arrays" else 10**12)
+    params = default_parameters(layers) | {f"target{j}": t for j, t in enumerate(targets, 1)}
+    params = {k: v * 1.7 if k[0] in "wb" else v for k, v in params.items()}
+    net = Network(layers, params, "tanh", "cross-entropy")
+    values = net.faux_gradients(1e-4, net.forward())
+    for name, _, _ in learnable(layers):
+        exact = {k: mpmath.mpf(v) for k, v in params.items()}
+        exact[name] = mpmath.mpf(params[name] + 1e-4)  # the sheet nudges in doubles
+        want = float(oracle_network_loss(layers, exact, "tanh"))
+        assert values[f"nudge.{name}.loss"] == pytest.approx(want, rel=1e-13, abs=1e-15), name
