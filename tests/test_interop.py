@@ -47,6 +47,8 @@ FAMILIES = {
     "network_training": "training:layers=2-2-1,steps=3",
     "adam_training": "training:layers=2-2-1,steps=3,optimizer=adam",
     "data_training": "training:layers=2-2-1,examples=4,batch=3,steps=3",
+    "classifier": "network:layers=2-3-3,loss=cross-entropy",
+    "classifier_training": "training:layers=2-2-1,steps=3,loss=cross-entropy",
 }
 """A small spec of every family: what the golden files and the reader checks are made of."""
 EXERCISE = "network:layers=3-4-2"  # its blanks once took 432 characters to record

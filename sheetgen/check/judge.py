@@ -29,6 +29,9 @@ cell is right when ``|found - expected| <= REL * |expected| + absolute``, with:
 Any formula mistake changes a value by far more than that (a wrong exponent or sign, a missed
 factor, another Tiny), while every equivalent formula stays far inside it.
 
+A model may also widen a cell's allowance for an ill-conditioned step (``Reference.conditioning``:
+a cross-entropy's ``ln(1 - y)`` and ``y (1 - y)`` near ``y = 1``, ``sheetgen.maths.losses``).
+
 Where it would not, the model says so with an infinite growth and the cell is ``unchecked``,
 never judged (not wrong, not scored, never a root cause: ``CellResult.checked``): late in an
 RMSProp or Adam run whose gradients have fallen to rounding noise, each step divides that noise
@@ -48,6 +51,7 @@ from typing import Any
 from ..engine.evaluate import CellError, Evaluator, Problem, Value
 from ..layouts.families import model_for
 from ..layouts.layout import CellSpec, Layout
+from ..maths.losses import CROSS_ENTROPY, TARGET, target_problem
 from ..maths.models import Reference
 from ..maths.neuron import kind_of
 from ..workbook.book import Book, Sheet
@@ -88,6 +92,10 @@ def check(
                 f"it as {shown(number)}, and so was it checked; retype it as a number (no "
                 "apostrophe, not pasted as text) so that every application reads it."
             )
+    if layout.settings.get("loss") == CROSS_ENTROPY:
+        targets = {k: v for k, v in values.items() if TARGET.fullmatch(k) and isinstance(v, float)}
+        if unfit := target_problem(targets):
+            notes.append(f"{unfit} The sheet was checked with the targets as they are.")
     results: list[CellResult] = [
         r for c in layout.inputs if (r := _check_input(c, values)) is not None
     ]
@@ -215,6 +223,14 @@ def _judge(
         )
     if found is None:
         return result("empty", f"{spec.at} is empty; it should hold {shown(want)}.")
+    if isinstance(found, CellError) and math.isinf(expected.conditioning.get(spec.quantity, 1)):
+        # An output within ulps of 1, which the sheet may round to 1 and divide by 1 - 1.
+        return result(
+            "unchecked",
+            f"{spec.at} shows {found.code}, and cannot be checked: with the sheet's parameters "
+            f"the output it is computed from may round to exactly 1 (it should be about "
+            f"{shown(want)}).",
+        )
     if isinstance(found, CellError):
         return result("error", f"{spec.at} shows {found.code}; it should be {shown(want)}.")
     if isinstance(found, str) and formula is not None:

@@ -5,7 +5,8 @@ constant. Apps that keep only range names drop it (ExcelJS; LibreOffice's "copy 
 new workbook"), and Apple Numbers keeps no names at all. What every app keeps is the sheet:
 its titles and headers say the family, the layers, the number of inputs and of steps, the
 difference and the distance column; its formulas say the activation (``TANH``, ``EXP``,
-``MAX``) and the loss (``^2/2`` or ``^2``). From those this module proposes specs, which
+``MAX``) and the loss (``^2/2``, ``^2``, a cross-entropy's ``LN``). From those this module
+proposes specs, which
 ``verify`` then places on the sheet by their labels like any layout: a proposal that does
 not fit is simply not used.
 """
@@ -59,7 +60,10 @@ def _activation(sheet: Sheet) -> str:
 
 
 def _loss(sheet: Sheet) -> str:
-    """Half-squared if any formula halves (``^2/2``, or a learner's ``H2*H2/2``)."""
+    """Cross-entropy if a formula takes a log (``LN(``); else half-squared if any formula
+    halves (``^2/2``, or a learner's ``H2*H2/2``), else squared."""
+    if any(c.formula and "LN(" in c.formula.upper() for c in sheet.cells.values()):
+        return "cross-entropy"
     halves = any(c.formula and "/2" in c.formula.replace(" ", "") for c in sheet.cells.values())
     return "half-squared" if halves else "squared"
 

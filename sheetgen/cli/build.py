@@ -376,7 +376,8 @@ def add_build(sub: Commands) -> None:
         "--activation",
         metavar="NAME",
         help="the activation: tanh (default), sigmoid, relu or linear for a neuron variant; "
-        "the network's or training's",
+        "the network's or training's (with --loss cross-entropy: a neuron's must be sigmoid, "
+        "a network's is its hidden layers')",
     )
     add_variant_options(p)
     p.add_argument(

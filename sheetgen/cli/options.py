@@ -37,7 +37,12 @@ def add_variant_options(parser: argparse.ArgumentParser) -> None:
         "neuron variants (with --activation, any of these builds a 'neuron' layout; "
         "defaults: the article's)"
     )
-    group.add_argument("--loss", choices=tuple(LOSSES), help="default half-squared (error²/2)")
+    group.add_argument(
+        "--loss",
+        choices=tuple(LOSSES),
+        help="default half-squared (error²/2); cross-entropy makes the output a probability "
+        "(a sigmoid; several network outputs a softmax), targets in [0, 1]",
+    )
     group.add_argument(
         "--difference", choices=DIFFERENCES, help="faux gradients' finite difference (forward)"
     )

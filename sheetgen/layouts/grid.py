@@ -13,6 +13,7 @@ from typing import Any
 
 from .. import a1
 from ..errors import UsageError
+from ..maths.losses import output_activation
 from ..maths.neuron import ACTIVATIONS, LOSSES
 from .layout import ChartSpec, Layout, parse_layout
 
@@ -24,10 +25,20 @@ ACTIVATION_FORMULAS: Mapping[str, tuple[str, str]] = {
     "linear": ("{net}", "1"),
 }
 LOSS_FORMULAS: Mapping[str, tuple[str, str]] = {
-    # name: (loss from {error}, d loss / d error from {error})
+    # name: (loss from {error}, {output}, {target}; d loss / d output from {error}, {output})
     "half-squared": ("{error}^2/2", "{error}"),
     "squared": ("{error}^2", "2*{error}"),
+    # A sigmoid output's (sheetgen.maths.losses); several outputs take the softmax's, below.
+    "cross-entropy": (
+        "-({target}*LN({output})+(1-{target})*LN(1-{output}))",
+        "{error}/({output}*(1-{output}))",
+    ),
 }
+SOFTMAX_NOTE = (
+    "Softmax and cross-entropy in the numerically stable form: every EXP takes net - max net "
+    "(at most 0, so none overflows), and loss = max net + LN(Σ EXP(net - max net)) - Σ target * "
+    "net, which is -Σ target * LN(output) for targets that sum to 1."
+)
 
 
 def activation_formulas(name: str) -> tuple[str, str]:
@@ -48,7 +59,8 @@ def loss_formulas(name: str) -> tuple[str, str]:
 class Functions:
     """A spec's activation and loss, by name and as the cell formulas they stand for
     (``act_out``, ``act_slope`` in ``{net}``/``{output}``; ``loss_value``, ``loss_slope`` in
-    ``{error}``)."""
+    ``{error}``, ``{output}``, ``{target}``); ``output``, the output layer's activation
+    (``softmax``: no formula here, see ``SOFTMAX_NOTE``), with ``out_act``, ``out_slope``."""
 
     activation: str
     loss: str
@@ -56,14 +68,34 @@ class Functions:
     act_slope: str
     loss_value: str
     loss_slope: str
+    output: str
+    out_act: str
+    out_slope: str
+
+    @property
+    def softmax(self) -> bool:
+        return self.output == "softmax"
+
+    def loss_of(self, error: str, output: str, target: str) -> str:
+        """The loss formula of one output, its cells' references given."""
+        text = self.loss_value.replace("{error}", error).replace("{output}", output)
+        return text.replace("{target}", target)
+
+    def slope_of(self, error: str, output: str) -> str:
+        """d loss / d output of one output, its cells' references given."""
+        return self.loss_slope.replace("{error}", error).replace("{output}", output)
 
 
-def functions(options: Mapping[str, str]) -> Functions:
-    """The activation and loss a spec's options name (tanh and half-squared unless set);
-    a usage error for one no sheet can compute."""
+def functions(options: Mapping[str, str], outputs: int = 1) -> Functions:
+    """The activation and loss a spec's options name (tanh and half-squared unless set),
+    for ``outputs`` outputs; a usage error for one no sheet can compute."""
     activation = options.get("activation", "tanh")
     loss = options.get("loss", "half-squared")
-    return Functions(activation, loss, *activation_formulas(activation), *loss_formulas(loss))
+    hidden = activation_formulas(activation)
+    losses = loss_formulas(loss)
+    output = output_activation(loss, activation, outputs)
+    last = ("", "") if output == "softmax" else activation_formulas(output)
+    return Functions(activation, loss, *hidden, *losses, output, *last)
 
 
 def at(column: int, row: int) -> str:

@@ -16,9 +16,10 @@ fewer of them make a large network a sheet one can open, and check, in seconds.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from ..maths.models import Reference
+from ..maths.losses import CROSS_ENTROPY, default_targets, softmax_rounding
+from ..maths.models import Reference, cross_entropy_neuron
 from ..maths.network import (
     Network,
     affected,
@@ -34,7 +35,7 @@ from ..maths.network import (
     target_name,
     weight,
 )
-from .grid import Grid, NetworkSheet, functions
+from .grid import SOFTMAX_NOTE, Grid, NetworkSheet, functions
 from .layout import Layout, generated_family
 
 DEFAULT_LAYERS = "2-3-1"
@@ -85,7 +86,7 @@ class _Net(NetworkSheet):
 def network_layout(options: dict[str, str]) -> Layout:
     """The layout for ``network:layers=...``."""
     sizes = parse_layers(options.get("layers", DEFAULT_LAYERS))
-    fx = functions(options)
+    fx = functions(options, sizes[-1])
     activation, loss = fx.activation, fx.loss
     chosen = parse_faux(options.get("faux", "all"), sizes)
     faux = faux_text(options.get("faux", "all"), chosen)
@@ -104,17 +105,23 @@ def network_layout(options: dict[str, str]) -> Layout:
         sheet="Network",
         description="A network of neurons: forward pass, local and global gradients per "
         "neuron, faux gradients for every weight and bias.",
-        defaults=default_parameters(sizes),
+        defaults=default_parameters(sizes) | classifier_targets(loss, sizes[-1]),
         settings={
             "model": "network",
             "layers": layers_text(sizes),
             "activation": activation,
             "loss": loss,
             "faux": faux,
-        },
+        }
+        | ({"output": fx.output} if fx.output != activation else {}),
         spec=spec,
         names={"Tiny": "tiny"},
     )
+
+
+def classifier_targets(loss: str, outputs: int) -> dict[str, float]:
+    """A cross-entropy network's starting targets (class 1), none for another loss."""
+    return default_targets(outputs) if loss == CROSS_ENTROPY else {}
 
 
 def faux_text(given: str, chosen: tuple[str, ...] | None) -> str:
@@ -207,19 +214,26 @@ def _neuron(d: _Net, layer: int, j: int, fwd: int) -> None:
         "=" + "+".join(terms) + f"+{{{b}}}",
         "Net = Σ input * weight + bias.",
     )
+    last = layer == d.depth
+    name, act, act_slope = d.fx.activation, d.fx.act_out, d.fx.act_slope
+    if last:
+        name, act, act_slope = d.fx.output, d.fx.out_act, d.fx.out_slope
+    g.value(c.bias, loc, f"local.{b}", 1.0, "d net / d bias = 1.")
+    g.formula(
+        c.bias, glo, f"global.{b}", f"={{global.{n}.net}}", "d loss / d bias = d loss / d net."
+    )
+    if last and d.fx.softmax:
+        _softmax_neuron(d, n, j, fwd)
+        return
     g.formula(
         c.output,
         fwd,
         f"{n}.output",
-        "=" + d.fx.act_out.replace("{net}", f"{{{n}.net}}"),
-        f"Output = {d.fx.activation}(net).",
+        "=" + act.replace("{net}", f"{{{n}.net}}"),
+        f"Output = {name}(net).",
     )
-    g.value(c.bias, loc, f"local.{b}", 1.0, "d net / d bias = 1.")
-    slope = d.fx.act_slope.replace("{net}", f"{{{n}.net}}").replace("{output}", f"{{{n}.output}}")
+    slope = act_slope.replace("{net}", f"{{{n}.net}}").replace("{output}", f"{{{n}.output}}")
     g.formula(c.net, loc, f"local.{n}.net", "=" + slope, "d output / d net.")
-    g.formula(
-        c.bias, glo, f"global.{b}", f"={{global.{n}.net}}", "d loss / d bias = d loss / d net."
-    )
     g.formula(
         c.net,
         glo,
@@ -227,7 +241,7 @@ def _neuron(d: _Net, layer: int, j: int, fwd: int) -> None:
         f"={{local.{n}.net}}*{{global.{n}.output}}",
         "d loss / d net = (d output / d net) * (d loss / d output).",
     )
-    if layer == d.depth:
+    if last:
         _output_neuron(d, n, j, fwd)
     else:
         nxt = [
@@ -243,20 +257,60 @@ def _neuron(d: _Net, layer: int, j: int, fwd: int) -> None:
         )
 
 
+def _softmax_neuron(d: _Net, n: str, j: int, fwd: int) -> None:
+    """An output of a softmax: its probability, target and error, and the local gradient of
+    softmax and cross-entropy together, d loss / d net = output - target."""
+    g, c = d.g, d.cols
+    loc, glo = fwd + 1, fwd + 2
+    g.formula(
+        c.output,
+        fwd,
+        f"{n}.output",
+        f"=EXP({{{n}.net}}-{{softmax.max}})/{{softmax.sum}}",
+        "Output = softmax: EXP(net - max net) / Σ EXP(net - max net), a probability. "
+        + SOFTMAX_NOTE,
+    )
+    _target_and_error(d, n, j, fwd)
+    g.formula(
+        c.net,
+        loc,
+        f"local.{n}.softmax",
+        f"={{{n}.error}}",
+        "d loss / d net = output - target: softmax and cross-entropy together (their "
+        "product of slopes), the error itself.",
+    )
+    g.formula(
+        c.net,
+        glo,
+        f"global.{n}.net",
+        f"={{local.{n}.softmax}}",
+        "d loss / d net: the loss is reached through the softmax, so global = local.",
+    )
+
+
+def _target_and_error(d: _Net, n: str, j: int, fwd: int) -> None:
+    d.g.formula(d.cols.target, fwd, f"{n}.target", f"={{{target_name(j)}}}", "The target.")
+    d.g.formula(
+        d.cols.error,
+        fwd,
+        f"{n}.error",
+        f"={{{n}.output}}-{{{n}.target}}",
+        "Error = output - target.",
+    )
+
+
 def _output_neuron(d: _Net, n: str, j: int, fwd: int) -> None:
     """What only an output neuron has: its target, its error and the loss's slope."""
     g, c = d.g, d.cols
     loc, glo = fwd + 1, fwd + 2
-    g.formula(c.target, fwd, f"{n}.target", f"={{{target_name(j)}}}", "The target.")
-    g.formula(
-        c.error, fwd, f"{n}.error", f"={{{n}.output}}-{{{n}.target}}", "Error = output - target."
-    )
+    _target_and_error(d, n, j, fwd)
     g.formula(
         c.output,
         loc,
         f"local.{n}.output",
-        "=" + d.fx.loss_slope.replace("{error}", f"{{{n}.error}}"),
-        "d loss / d output (the loss's slope at this error).",
+        "=" + d.fx.slope_of(f"{{{n}.error}}", f"{{{n}.output}}"),
+        f"d loss / d output = {d.fx.slope_of('error', 'output')}: the {d.fx.loss} loss's slope "
+        "at this output.",
     )
     g.formula(
         c.output,
@@ -271,19 +325,42 @@ def _loss_row(d: _Net, row: int) -> int:
     """The loss over every output; returns the row the faux gradients start at."""
     g = d.g
     g.notes = True
+    outputs = [neuron(d.depth, j) for j in range(1, d.sizes[-1] + 1)]
+    if d.fx.softmax:
+        nets = [f"{{{n}.net}}" for n in outputs]
+        g.text(2, row, "Max net")
+        g.text(3, row, "Σ EXP(net - max)")
+        g.text(1, row + 1, "Softmax:", "label")
+        g.formula(2, row + 1, "softmax.max", f"=MAX({','.join(nets)})", SOFTMAX_NOTE)
+        g.formula(
+            3,
+            row + 1,
+            "softmax.sum",
+            "=" + "+".join(f"EXP({z}-{{softmax.max}})" for z in nets),
+            "Σ EXP(net - max net): between 1 and the number of outputs.",
+        )
+        row += 2
+        g.text(1, row, "Loss:", "label")
+        g.formula(2, row, "loss", "=" + _softmax_loss(d, nets), SOFTMAX_NOTE)
+        return row + 2
     g.text(1, row, "Loss:", "label")
-    errors = [
-        d.fx.loss_value.replace("{error}", f"{{{neuron(d.depth, j)}.error}}")
-        for j in range(1, d.sizes[-1] + 1)
-    ]
+    errors = [d.fx.loss_of(f"{{{n}.error}}", f"{{{n}.output}}", f"{{{n}.target}}") for n in outputs]
     g.formula(
         2,
         row,
         "loss",
         "=" + "+".join(errors),
-        f"Loss: the {d.fx.loss} loss of every output's error, added.",
+        f"Loss: the {d.fx.loss} loss of every output, added; for one output "
+        f"{d.fx.loss_of('error', 'output', 'target')}.",
     )
     return row + 2
+
+
+def _softmax_loss(d: _Net, nets: list[str], top: str = "{softmax.max}", total: str = "") -> str:
+    """max + LN(Σ EXP(net - max)) - Σ target * net, the nets' references given."""
+    total = total or "{softmax.sum}"
+    dot = "+".join(f"{{{target_name(j)}}}*{z}" for j, z in enumerate(nets, start=1))
+    return f"{top}+LN({total})-({dot})"
 
 
 def _faux_gradients(d: _Net, row: int, chosen: tuple[str, ...] | None) -> None:
@@ -350,20 +427,22 @@ def _faux_row(
         b = bias(lay, k)
         b_ref = f"{{{p + b}}}" if b == name else f"{{{b}}}"
         g.formula(col_of[n], row, f"{p}{n}.net", "=" + "+".join(terms) + "+" + b_ref)
-        g.formula(
-            col_of[n] + 1,
-            row,
-            f"{p}{n}.output",
-            "=" + d.fx.act_out.replace("{net}", f"{{{p}{n}.net}}"),
-        )
+        g.formula(col_of[n] + 1, row, f"{p}{n}.output", "=" + _faux_output(d, lay, n, p, moved))
     errs = []
     for k in range(1, sizes[-1] + 1):
         n = neuron(depth, k)
         if n not in moved:  # an output this parameter cannot move keeps its error
-            errs.append(d.fx.loss_value.replace("{error}", f"{{{n}.error}}"))
+            errs.append(d.fx.loss_of(f"{{{n}.error}}", f"{{{n}.output}}", f"{{{n}.target}}"))
             continue
         g.formula(col_err + k - 1, row, f"{p}{n}.error", f"={{{p}{n}.output}}-{{{target_name(k)}}}")
-        errs.append(d.fx.loss_value.replace("{error}", f"{{{p}{n}.error}}"))
+        errs.append(
+            d.fx.loss_of(f"{{{p}{n}.error}}", f"{{{p}{n}.output}}", f"{{{target_name(k)}}}")
+        )
+    if d.fx.softmax:  # the loss from the nets, in the stable form, as the loss row's
+        nets = _nudged_nets(d, p, moved)
+        top = f"MAX({','.join(nets)})"
+        total = "+".join(f"EXP({z}-{top})" for z in nets)
+        errs = [_softmax_loss(d, nets, top, total)]
     g.formula(col_loss, row, p + "loss", "=" + "+".join(errs), "Loss with the nudged parameter.")
     g.formula(
         col_loss + 1,
@@ -375,6 +454,24 @@ def _faux_row(
     g.formula(
         col_loss + 2, row, p + "real", f"={{global.{name}}}", "The real gradient, to compare."
     )
+
+
+def _nudged_nets(d: _Net, p: str, moved: set[str]) -> list[str]:
+    """The output layer's nets in a faux row: the nudged pass's where it moves them."""
+    outputs = (neuron(d.depth, k) for k in range(1, d.sizes[-1] + 1))
+    return [f"{{{p}{n}.net}}" if n in moved else f"{{{n}.net}}" for n in outputs]
+
+
+def _faux_output(d: _Net, layer: int, n: str, p: str, moved: set[str]) -> str:
+    """A neuron's output in a faux row: its activation of the nudged net, or for a softmax
+    output its probability among the output layer's nudged nets, in the stable form."""
+    if layer < d.depth or not d.fx.softmax:
+        act = d.fx.act_out if layer < d.depth else d.fx.out_act
+        return act.replace("{net}", f"{{{p}{n}.net}}")
+    nets = _nudged_nets(d, p, moved)
+    top = f"MAX({','.join(nets)})"
+    total = "+".join(f"EXP({z}-{top})" for z in nets)
+    return f"EXP({{{p}{n}.net}}-{top})/({total})"
 
 
 def network_model(params: Mapping[str, float], settings: Mapping[str, str]) -> Reference:
@@ -411,7 +508,34 @@ def network_model(params: Mapping[str, float], settings: Mapping[str, str]) -> R
         ),
         sum(errors) * scale,
     )
-    return Reference(values, scale, loss_scale, params["tiny"])
+    reference = Reference(values, scale, loss_scale, params["tiny"])
+    return _classification(reference, net, sizes) if net.loss == CROSS_ENTROPY else reference
+
+
+def _classification(reference: Reference, net: Network, sizes: tuple[int, ...]) -> Reference:
+    """A cross-entropy network's tolerances: a sigmoid output's, as the neuron's
+    (``sheetgen.maths.models.cross_entropy_neuron``); a softmax's, stable, only the loss's
+    rounding (``sheetgen.maths.losses.softmax_rounding``) for the faux gradients."""
+    values, scale = reference.values, reference.value_scale
+    outputs = [neuron(net.depth, j) for j in range(1, sizes[-1] + 1)]
+    if net.output_activation == "sigmoid":
+        n = outputs[0]
+        return cross_entropy_neuron(
+            reference,
+            (k for k in values if k.startswith("global.") and k != f"global.{n}.output"),
+            output=f"{n}.output",
+            target=f"{n}.target",
+            slopes=(f"local.{n}.output", f"global.{n}.output"),
+            local_net=f"local.{n}.net",
+        )
+    targets = [values[f"{n}.target"] for n in outputs]
+    rounding = softmax_rounding([values[f"{n}.net"] for n in outputs], targets, scale)
+    for key in values:
+        if key.endswith(".gradient"):
+            head = key[: -len("gradient")]
+            nets = [values.get(f"{head}{n}.net", values[f"{n}.net"]) for n in outputs]
+            rounding = max(rounding, softmax_rounding(nets, targets, scale))
+    return replace(reference, loss_scale=max(reference.loss_scale, rounding))
 
 
 def planned_cells(options: Mapping[str, str]) -> int:
@@ -421,14 +545,22 @@ def planned_cells(options: Mapping[str, str]) -> int:
     chosen = parse_faux(options.get("faux", "all"), sizes)
     wanted = None if chosen is None else set(chosen)
     rows = [layer for name, layer, _ in learnable(sizes) if wanted is None or name in wanted]
-    return _fixed_cells(sizes, bool(rows)) + sum(_faux_row_cells(sizes, layer) for layer in rows)
+    softmax = _softmax_cells(options, sizes)
+    return _fixed_cells(sizes, bool(rows)) + softmax + sum(_faux_row_cells(sizes, n) for n in rows)
+
+
+def _softmax_cells(options: Mapping[str, str], sizes: tuple[int, ...]) -> int:
+    """What a softmax output layer changes: its two cells and three texts above the loss, and
+    per output one local gradient (softmax with cross-entropy) for three."""
+    softmax = options.get("loss") == CROSS_ENTROPY and sizes[-1] > 1
+    return 5 - 2 * sizes[-1] if softmax else 0
 
 
 def faux_rows_that_fit(options: Mapping[str, str], max_cells: int) -> int:
     """The largest N for which ``faux=N`` makes at most ``max_cells`` cells (0 if none)."""
     sizes = parse_layers(options.get("layers", DEFAULT_LAYERS))
     layer_of = {name: layer for name, layer, _ in learnable(sizes)}
-    cells, fitted = _fixed_cells(sizes, True), 0
+    cells, fitted = _fixed_cells(sizes, True) + _softmax_cells(options, sizes), 0
     for name in faux_sample(sizes, 0, ranked=True) or ():
         cells += _faux_row_cells(sizes, layer_of[name])
         if cells > max_cells:
@@ -458,7 +590,9 @@ def _faux_row_cells(sizes: tuple[int, ...], layer: int) -> int:
 def usage() -> tuple[str, str]:
     """The family's spec pattern and one-line description, for ``sheetgen templates``."""
     return (
-        "network:layers=2-3-1,activation=tanh|sigmoid|relu|linear,loss=half-squared|squared,"
-        "faux=all|none|N|w1_1_1+b2_1",
-        "A network of neurons: forward values, local and backpropagated gradients, faux gradients.",
+        "network:layers=2-3-1,activation=tanh|sigmoid|relu|linear,"
+        "loss=half-squared|squared|cross-entropy,faux=all|none|N|w1_1_1+b2_1",
+        "A network of neurons: forward values, local and backpropagated gradients, faux gradients; "
+        "with cross-entropy a classifier (one output a sigmoid, several a softmax in the stable "
+        "form), activation then the hidden layers'.",
     )

@@ -20,7 +20,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from ..errors import UsageError
-from ..maths.models import Reference
+from ..maths.losses import CROSS_ENTROPY
+from ..maths.models import Reference, cross_entropy_steps
 from ..maths.network import (
     Network,
     bias,
@@ -36,8 +37,9 @@ from ..maths.network import (
 from ..maths.optimizers import OPTIMIZER_OPTIONS, Optimizer, default_rate, parse_optimizer
 from ..maths.training import amplification as amplified
 from ..maths.training import parse_rate, parse_steps, update_norm
-from .grid import Grid, NetworkSheet, at, functions
+from .grid import SOFTMAX_NOTE, Grid, NetworkSheet, at, functions
 from .layout import ChartSpec, Layout, SeriesSpec, generated_family
+from .network import classifier_targets
 from .optimized import optimized_model, put_state, settings_inputs, state_columns
 
 OPTIONS = ("layers", "steps", "learning_rate", "activation", "loss", *OPTIMIZER_OPTIONS)
@@ -53,11 +55,15 @@ TABLE_ROW = 8  # the header row of the step table; step 1 is the row below
 PARAMS_ROW = 6  # the start weights and biases, in the columns of the step table's parameters
 
 
-def columns(sizes: Sequence[int], optimizer: Optimizer = SGD) -> list[tuple[str, str, str]]:
+def columns(
+    sizes: Sequence[int], optimizer: Optimizer = SGD, softmax: bool = False
+) -> list[tuple[str, str, str]]:
     """The step table's columns as (quantity leaf, header, group), in sheet order.
 
     The one description the layout writes and the model fills: parameters, forward pass,
     loss, backpropagation (last layer first, as the chain rule runs), gradients, updates.
+    A ``softmax`` output layer adds its max net and Σ EXP(net - max) before the errors, and
+    backpropagates from d loss / d net = output - target.
     """
     depth = len(sizes) - 1
     params = [name for name, _, _ in learnable(sizes)]
@@ -66,6 +72,11 @@ def columns(sizes: Sequence[int], optimizer: Optimizer = SGD) -> list[tuple[str,
         for j in range(1, sizes[layer] + 1):
             n = neuron(layer, j)
             cols += [(f"{n}.net", f"{n} net", "Forward"), (f"{n}.output", f"{n} output", "Forward")]
+    if softmax:
+        cols += [
+            ("softmax.max", "Max net", "Forward"),
+            ("softmax.sum", "Σ EXP(net - max)", "Forward"),
+        ]
     for j in range(1, sizes[-1] + 1):
         n = neuron(depth, j)
         cols.append((f"{n}.error", f"{n} error", "Forward"))
@@ -73,6 +84,9 @@ def columns(sizes: Sequence[int], optimizer: Optimizer = SGD) -> list[tuple[str,
     for layer in range(depth, 0, -1):
         for j in range(1, sizes[layer] + 1):
             n = neuron(layer, j)
+            if softmax and layer == depth:
+                cols.append((f"global.{n}.net", f"{n} d loss/d net (p - t)", "Backpropagation"))
+                continue
             cols += [
                 (f"global.{n}.output", f"{n} d loss/d output", "Backpropagation"),
                 (f"local.{n}.net", f"{n} d output/d net", "Backpropagation"),
@@ -124,10 +138,10 @@ def network_training_layout(options: dict[str, str]) -> Layout:
     sizes = parse_layers(options["layers"])
     steps = parse_steps(options.get("steps", "50"))
     rate = parse_rate(options.get("learning_rate", str(default_rate(options, DEFAULT_RATE))))
-    fx = functions(options)
+    fx = functions(options, sizes[-1])
     optimizer = parse_optimizer(options)
     activation, loss = fx.activation, fx.loss
-    cols = columns(sizes, optimizer)
+    cols = columns(sizes, optimizer, fx.softmax)
     _check_size(sizes, steps, len(cols))
     col = {leaf: c for c, (leaf, _, _) in enumerate(cols, start=2)}
     params = [name for name, _, _ in learnable(sizes)]
@@ -138,6 +152,7 @@ def network_training_layout(options: dict[str, str]) -> Layout:
         d.g.notes = k <= 2  # two explained rows are enough; thousands of notes slow the file
         _step_row(_StepRow(d, k))
     defaults = {k: v for k, v in default_parameters(sizes).items() if k != "tiny"}
+    defaults |= classifier_targets(loss, sizes[-1])
     layers = layers_text(sizes)
     spec = (
         f"training:layers={layers},steps={steps},learning_rate={rate!r},"
@@ -156,6 +171,7 @@ def network_training_layout(options: dict[str, str]) -> Layout:
             "activation": activation,
             "loss": loss,
         }
+        | ({"output": fx.output} if fx.output != activation else {})
         | ({"optimizer": optimizer.name} if optimizer.name != "sgd" else {}),
         spec=spec,
         charts=(_loss_chart(col, steps),),
@@ -249,17 +265,40 @@ def _forward(r: _StepRow) -> None:
                 "=" + "+".join(terms) + f"+{{{s}{bias(layer, j)}}}",
                 "Net = Σ input * weight + bias.",
             )
+            if layer == d.depth and d.fx.softmax:
+                r.put(
+                    f"{n}.output",
+                    f"=EXP({{{s}{n}.net}}-{{{s}softmax.max}})/{{{s}softmax.sum}}",
+                    "Output = softmax: EXP(net - max net) / Σ EXP(net - max net).",
+                )
+                continue
+            act = (
+                (d.fx.out_act, d.fx.output) if layer == d.depth else (d.fx.act_out, d.fx.activation)
+            )
             r.put(
                 f"{n}.output",
-                "=" + d.fx.act_out.replace("{net}", f"{{{s}{n}.net}}"),
-                f"Output = {d.fx.activation}(net).",
+                "=" + act[0].replace("{net}", f"{{{s}{n}.net}}"),
+                f"Output = {act[1]}(net).",
             )
+    outputs = [neuron(d.depth, j) for j in range(1, d.sizes[-1] + 1)]
+    if d.fx.softmax:
+        nets = [f"{{{s}{n}.net}}" for n in outputs]
+        r.put("softmax.max", f"=MAX({','.join(nets)})", SOFTMAX_NOTE)
+        r.put(
+            "softmax.sum",
+            "=" + "+".join(f"EXP({z}-{{{s}softmax.max}})" for z in nets),
+            "Σ EXP(net - max net): between 1 and the number of outputs.",
+        )
     errors = []
-    for j in range(1, d.sizes[-1] + 1):
-        n = neuron(d.depth, j)
+    for j, n in enumerate(outputs, start=1):
         r.put(f"{n}.error", f"={{{s}{n}.output}}-{{{target_name(j)}}}", "Error = output - target.")
-        errors.append(d.fx.loss_value.replace("{error}", f"{{{s}{n}.error}}"))
-    r.put("loss", "=" + "+".join(errors), f"The {d.fx.loss} loss of every output's error, added.")
+        errors.append(
+            d.fx.loss_of(f"{{{s}{n}.error}}", f"{{{s}{n}.output}}", f"{{{target_name(j)}}}")
+        )
+    if d.fx.softmax:
+        dot = "+".join(f"{{{target_name(j)}}}*{z}" for j, z in enumerate(nets, start=1))
+        errors = [f"{{{s}softmax.max}}+LN({{{s}softmax.sum}})-({dot})"]
+    r.put("loss", "=" + "+".join(errors), f"The {d.fx.loss} loss of every output, added.")
 
 
 def _backward(r: _StepRow) -> None:
@@ -268,11 +307,18 @@ def _backward(r: _StepRow) -> None:
     for layer in range(d.depth, 0, -1):
         for j in range(1, d.sizes[layer] + 1):
             n = neuron(layer, j)
+            if layer == d.depth and d.fx.softmax:
+                r.put(
+                    f"global.{n}.net",
+                    f"={{{s}{n}.error}}",
+                    "d loss / d net = output - target: softmax and cross-entropy together.",
+                )
+                continue
             if layer == d.depth:
                 r.put(
                     f"global.{n}.output",
-                    "=" + d.fx.loss_slope.replace("{error}", f"{{{s}{n}.error}}"),
-                    "d loss / d output: the loss's slope at this error.",
+                    "=" + d.fx.slope_of(f"{{{s}{n}.error}}", f"{{{s}{n}.output}}"),
+                    "d loss / d output: the loss's slope at this output.",
                 )
             else:
                 nxt = [
@@ -284,7 +330,9 @@ def _backward(r: _StepRow) -> None:
                     "=" + "+".join(nxt),
                     f"d loss / d output: Σ over layer {layer + 1} of weight * d loss / d net.",
                 )
-            slope = d.fx.act_slope.replace("{net}", f"{{{s}{n}.net}}")
+            slope = (d.fx.out_slope if layer == d.depth else d.fx.act_slope).replace(
+                "{net}", f"{{{s}{n}.net}}"
+            )
             r.put(
                 f"local.{n}.net",
                 "=" + slope.replace("{output}", f"{{{s}{n}.output}}"),
@@ -398,7 +446,8 @@ def network_training_model(params: Mapping[str, float], settings: Mapping[str, s
     steps = parse_steps(settings.get("steps", "50"))
     if settings.get("optimizer", "sgd") != "sgd":
         return _optimized_model(sizes, params, settings, steps)
-    cols = [leaf for leaf, _, _ in columns(sizes)]
+    softmax = settings.get("output") == "softmax"
+    cols = [leaf for leaf, _, _ in columns(sizes, SGD, softmax)]
     current = dict(params)
     values: dict[str, float] = dict(params)
     starts: list[dict[str, float]] = []  # each step's parameters
@@ -421,7 +470,20 @@ def network_training_model(params: Mapping[str, float], settings: Mapping[str, s
             f"step{k}.{leaf}": a for k, a in enumerate(amplified(growths), start=1) for leaf in cols
         }
 
-    return Reference(values, scale, loss_scale, 1.0, amplification)
+    reference = Reference(values, scale, loss_scale, 1.0, amplification)
+    return _classification(reference, sizes, settings)
+
+
+def _classification(
+    reference: Reference, sizes: tuple[int, ...], settings: Mapping[str, str]
+) -> Reference:
+    """A run with one sigmoid output and binary cross-entropy: each step conditioned as the
+    network sheet's (``sheetgen.maths.models.cross_entropy_steps``); a softmax is stable."""
+    if settings.get("output") != "sigmoid" or settings.get("loss") != CROSS_ENTROPY:
+        return reference
+    n = neuron(len(sizes) - 1, 1)
+    slopes = (f"global.{n}.output",)
+    return cross_entropy_steps(reference, f"{n}.output", "target1", slopes, f"local.{n}.net")
 
 
 def _optimized_model(
@@ -445,7 +507,8 @@ def _optimized_model(
 
     leaves = [
         leaf
-        for leaf, _, group in columns(sizes)
+        for leaf, _, group in columns(sizes, SGD, settings.get("output") == "softmax")
         if group in ("Forward", "Backpropagation", "Gradients")
     ]
-    return optimized_model(params, settings["optimizer"], names, steps, row, leaves, scales)
+    reference = optimized_model(params, settings["optimizer"], names, steps, row, leaves, scales)
+    return _classification(reference, sizes, settings)

@@ -13,7 +13,8 @@ article's layout (``templates/single_neuron.toml``); a test holds them to that.
 Options (defaults are the article's):
 
 - ``activation``: ``tanh`` | ``sigmoid`` | ``relu`` | ``linear``;
-- ``loss``: ``half-squared`` (error²/2) | ``squared`` (error², the series' first article);
+- ``loss``: ``half-squared`` (error²/2) | ``squared`` (error², the series' first article) |
+  ``cross-entropy`` (binary cross-entropy; the output is then a sigmoid, targets in [0, 1]);
 - ``difference``: ``forward`` ((loss(x+Tiny) - loss)/Tiny) | ``central``
   ((loss(x+Tiny) - loss(x-Tiny))/(2·Tiny)), which adds a row nudged down under each faux row;
 - ``inputs``: N ≥ 1; with N > 1 the inputs and weights are numbered (``input1``, ``weight2``);
@@ -33,7 +34,8 @@ from typing import Any
 
 from .. import a1
 from ..errors import TemplateError, UsageError
-from ..maths.models import Reference
+from ..maths.losses import CROSS_ENTROPY
+from ..maths.models import Reference, cross_entropy_neuron
 from ..maths.neuron import ACTIVATIONS, DIFFERENCES, LOSSES
 from ..maths.neuron_n import MultiNeuron, suffixes
 from .layout import Layout, file_name, load_layout, parse_layout, shipped_templates_dir
@@ -105,7 +107,19 @@ def parse_options(raw: Mapping[str, str]) -> Options:
         if flag not in ("yes", "no"):
             raise UsageError(f"distance must be yes or no, not {raw['distance']!r}.")
         values["distance"] = flag == "yes"
+    if values.get("loss") == CROSS_ENTROPY:
+        values["activation"] = probability_output(values.get("activation"))
     return Options(**values)
+
+
+def probability_output(activation: str | None) -> str:
+    """The output activation cross-entropy needs (sigmoid), or one sentence if another is asked."""
+    if activation not in (None, "sigmoid"):
+        raise UsageError(
+            f"The cross-entropy loss needs a probability output, so the output is a sigmoid; "
+            f"--activation {activation} conflicts with --loss cross-entropy (omit it)."
+        )
+    return "sigmoid"
 
 
 @functools.lru_cache(maxsize=1)
@@ -450,7 +464,10 @@ def neuron_n_model(params: Mapping[str, float], settings: Mapping[str, str]) -> 
     loss_scale = max(
         abs(values["loss"]), abs(values["error"]) * (abs(values["output"]) + abs(values["target"]))
     )
-    return Reference(values, scale, loss_scale, params["tiny"])
+    reference = Reference(values, scale, loss_scale, params["tiny"])
+    if neuron.loss == CROSS_ENTROPY:
+        return cross_entropy_neuron(reference, (k for k in values if k.startswith("global.")))
+    return reference
 
 
 def usage() -> tuple[str, str]:

@@ -17,7 +17,8 @@ import math
 from collections.abc import Mapping
 
 from ..errors import UsageError
-from ..maths.models import Reference
+from ..maths.losses import CROSS_ENTROPY
+from ..maths.models import Reference, cross_entropy_steps
 from ..maths.neuron import Neuron
 from ..maths.optimizers import OPTIMIZER_OPTIONS, Optimizer, default_rate, parse_optimizer
 from ..maths.training import amplification as amplified
@@ -71,6 +72,10 @@ def _neuron_training_layout(options: dict[str, str]) -> Layout:
     rate = parse_rate(
         options.get("learning_rate", str(default_rate(options, DEFAULTS["learning_rate"])))
     )
+    if options.get("loss") == CROSS_ENTROPY:  # a probability output: a sigmoid
+        from .neuron import probability_output
+
+        options = options | {"activation": probability_output(options.get("activation"))}
     fx = functions(options)
     optimizer = parse_optimizer(options)
     activation, loss = fx.activation, fx.loss
@@ -137,12 +142,7 @@ def _parameters_and_header(
 def _step_row(g: Grid, col: Mapping[str, int], k: int, fx: Functions, optimizer: Optimizer) -> None:
     """Step k's row: its weight and bias, the forward pass, the chain rule, the update."""
     activation, loss = fx.activation, fx.loss
-    act_out, act_slope, loss_value, loss_slope = (
-        fx.act_out,
-        fx.act_slope,
-        fx.loss_value,
-        fx.loss_slope,
-    )
+    act_out, act_slope = fx.act_out, fx.act_slope
     row = FIRST_ROW + k - 1
     s = f"step{k}."
 
@@ -161,8 +161,8 @@ def _step_row(g: Grid, col: Mapping[str, int], k: int, fx: Functions, optimizer:
     put("net", "={input}*{.weight}+{.bias}", "Net = input * weight + bias.")
     put("output", "=" + act_out.replace("{net}", "{.net}"), f"Output = {activation}(net).")
     put("error", "={.output}-{target}", "Error = output - target.")
-    put("loss", "=" + loss_value.replace("{error}", "{.error}"), f"The {loss} loss.")
-    put("global.output", "=" + loss_slope.replace("{error}", "{.error}"), "d loss / d output.")
+    put("loss", "=" + fx.loss_of("{.error}", "{.output}", "{target}"), f"The {loss} loss.")
+    put("global.output", "=" + fx.slope_of("{.error}", "{.output}"), "d loss / d output.")
     put(
         "local.net",
         "=" + act_slope.replace("{net}", "{.net}").replace("{output}", "{.output}"),
@@ -290,7 +290,15 @@ def training_model(params: Mapping[str, float], settings: Mapping[str, str]) -> 
             for leaf, _ in COLUMNS
         }
 
-    return Reference(values, scale, loss_scale, 1.0, amplification)
+    return _classification(Reference(values, scale, loss_scale, 1.0, amplification), settings)
+
+
+def _classification(reference: Reference, settings: Mapping[str, str]) -> Reference:
+    """A cross-entropy run's tolerances: each step's as the neuron sheet's
+    (``sheetgen.maths.models.cross_entropy_steps``)."""
+    if settings.get("loss") != CROSS_ENTROPY:
+        return reference
+    return cross_entropy_steps(reference, "output", "target", ("global.output",), "local.net")
 
 
 def _optimized_model(
@@ -316,18 +324,21 @@ def _optimized_model(
 
     start = [abs(v) for v in params.values()]
     leaves = [leaf for leaf, _ in COLUMNS if leaf not in _PARAMS and not leaf.startswith("new.")]
-    return optimized_model(params, optimizer, _PARAMS, steps, row, leaves, scales)
+    reference = optimized_model(params, optimizer, _PARAMS, steps, row, leaves, scales)
+    return _classification(reference, settings)
 
 
 def usage() -> tuple[str, str]:
     """The family's spec pattern and one-line description, for ``sheetgen templates``."""
     return (
-        "training:[layers=2-2-1,]steps=50,learning_rate=0.1,activation=tanh,loss=half-squared"
+        "training:[layers=2-2-1,]steps=50,learning_rate=0.1,activation=tanh,"
+        "loss=half-squared|squared|cross-entropy"
         "[,optimizer=sgd|momentum|rmsprop|adam,beta=0.9,beta1=0.9,beta2=0.999,epsilon=1e-08]"
         "[,examples=4,batch=2]",
         "The article's neuron (or, with layers, a network) trained by gradient descent (or "
         "momentum, RMSProp, Adam: their state in labelled columns), one row per step, with a "
-        "loss chart; a network's sheet may be at most 1,000 columns wide. With examples, the "
-        "network trains on an editable data table (build --data xor or a CSV), one block of "
-        "rows per step: each example's pass, then the batch's mean gradients and the update.",
+        "loss chart; cross-entropy trains a classifier (a sigmoid or softmax output); a "
+        "network's sheet may be at most 1,000 columns wide. With examples, the network trains "
+        "on an editable data table (build --data xor or a CSV), one block of rows per step: "
+        "each example's pass, then the batch's mean gradients and the update.",
     )

@@ -8,12 +8,15 @@ sheets (networks, training runs) register a function here and reuse everything e
 from __future__ import annotations
 
 import functools
+import math
 import re
 import sys
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 
+from .losses import CROSS_ENTROPY, bce_conditioning, bce_growths, bce_loss_rounding, unresolved
 from .neuron import Difference, Neuron
+from .optimizers import STATE_NAMES as STATES
 
 
 @dataclass(frozen=True)
@@ -28,7 +31,9 @@ class Reference:
     many times the rounding of one step may have accumulated by then (default 1); or a
     function that works it out, called on the first :meth:`growth`. Only tolerances need it,
     so a model whose amplification is costly (a network's Jacobian norms, with numpy) leaves
-    it to the verifier: the builder, which caches ``values``, never asks.
+    it to the verifier: the builder, which caches ``values``, never asks. ``conditioning``: a
+    further factor per quantity for the rounding an ill-conditioned step adds (a cross-entropy's
+    ``ln(1 - y)`` near ``y = 1``, ``sheetgen.maths.losses``); ``inf`` where it could hide a slip.
     """
 
     values: Mapping[str, float]
@@ -38,9 +43,10 @@ class Reference:
     amplification: Mapping[str, float] | Callable[[], Mapping[str, float]] = field(
         default_factory=dict
     )
+    conditioning: Mapping[str, float] = field(default_factory=dict)
 
     def growth(self, quantity: str) -> float:
-        return self._amplification.get(quantity, 1.0)
+        return self._amplification.get(quantity, 1.0) * self.conditioning.get(quantity, 1.0)
 
     @functools.cached_property
     def _amplification(self) -> Mapping[str, float]:
@@ -110,4 +116,88 @@ def neuron_model(params: Mapping[str, float], settings: Mapping[str, str]) -> Re
     loss_scale = max(
         abs(values["loss"]), abs(values["error"]) * (abs(values["output"]) + abs(values["target"]))
     )
-    return Reference(values, scale, loss_scale, params["tiny"])
+    reference = Reference(values, scale, loss_scale, params["tiny"])
+    if neuron.loss == CROSS_ENTROPY:
+        return cross_entropy_neuron(reference, (k for k in values if k.startswith("global.")))
+    return reference
+
+
+def cross_entropy_neuron(
+    reference: Reference,
+    gradients: Iterable[str],
+    output: str = "output",
+    target: str = "target",
+    slopes: tuple[str, ...] = ("local.output", "global.output"),
+    local_net: str = "local.net",
+) -> Reference:
+    """``reference`` (a one-output neuron's or network's quantities, a sigmoid output with
+    binary cross-entropy) with the tolerances its ``ln(1 - y)`` and ``y (1 - y)`` need
+    (``sheetgen.maths.losses``): each cell's conditioning, and for the faux gradients the
+    loss's rounding, nudged passes included. ``gradients``: the chain rule's cells below
+    ``d loss / d output`` (global.net, global.weight...); ``output``, ``target``, ``slopes``
+    (d loss / d output) and ``local_net`` (d output / d net): the sheet's names for them."""
+    values, scale = reference.values, reference.value_scale
+    roles = {"loss": ["loss"], "local.output": list(slopes), "local.net": [local_net]}
+    growth = bce_growths(values, scale, output, target, roles)
+    growth |= bce_growths(values, scale, output, target, {}, tuple(gradients))
+    loss_scale = reference.loss_scale
+    for key in values:
+        if not key.endswith(".gradient"):
+            continue
+        head = key[: -len("gradient")]  # nudge.X.
+        worst = 0.0
+        for prefix in ("", head, head + "down."):
+            if prefix + "loss" not in values:
+                continue
+            y = prefix + output if prefix + output in values else output
+            t = prefix + target if prefix + target in values else target
+            growth |= bce_growths(values, scale, y, t, {"loss": [prefix + "loss"]})
+            rounding = bce_loss_rounding(values, scale, prefix + "loss", y, t)
+            loss_scale = max(loss_scale, rounding)
+            # What ill-conditioning adds (the rest the faux tolerance always held).
+            worst = max(worst, rounding - abs(values[prefix + "loss"]) - scale)
+        faux = worst / abs(reference.tiny)
+        # Unchecked only where ill-conditioning, not the small Tiny every layout allows, rules.
+        if worst > max(reference.loss_scale, scale) and unresolved(faux, values[key], scale):
+            growth[key] = growth[head + "distance"] = math.inf
+    return replace(reference, loss_scale=loss_scale, conditioning=growth)
+
+
+_STEP_NUMBER = re.compile(r"step(\d+)\.number")
+
+
+def cross_entropy_steps(
+    reference: Reference, output: str, target: str, slopes: tuple[str, ...], local_net: str
+) -> Reference:
+    """A training run's ``reference`` whose output is a sigmoid with binary cross-entropy, with
+    each step's cells conditioned as :func:`cross_entropy_neuron` conditions a sheet's:
+    ``step{k}.`` + ``output``, ``slopes`` (d loss / d output), ``local_net`` (d output / d
+    net) and the loss; ``target`` the parameter. The chain rule's cells and the updates below
+    them are unresolved with a step whose output may round to 1, and so is every later step
+    (the sheet's parameters are errors from there)."""
+    values, scale = reference.values, reference.value_scale
+    growth = dict(reference.conditioning)
+    steps = sorted(int(m[1]) for key in values if (m := _STEP_NUMBER.fullmatch(key)))
+    lost = False
+    for k in steps:
+        s = f"step{k}."
+        mine = [q for q in values if q.startswith(s)]
+        if lost:
+            growth |= {q: math.inf for q in mine if not q.endswith(".number")}
+            continue
+        roles = {
+            "loss": [s + "loss"],
+            "local.output": [s + q for q in slopes],
+            "local.net": [s + local_net],
+        }
+        through = [
+            q
+            for q in mine
+            if q[len(s) :].startswith(("global.", "new.")) or q[len(s) :].split(".")[0] in STATES
+        ]
+        growth |= bce_growths(values, scale, s + output, target, roles)
+        edge = bce_conditioning(values[s + output], values[target], scale).get("global", 0.0)
+        if math.isinf(edge):
+            growth |= {q: math.inf for q in through}
+            lost = True
+    return replace(reference, conditioning=growth)

@@ -32,7 +32,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import UsageError
-from .neuron import ACTIVATIONS, LOSSES
+from .losses import LOSSES, Softmax, output_activation, softmax
+from .neuron import ACTIVATIONS
 
 MAX_NEURONS = 2000
 MAX_FAN_IN = 200
@@ -179,6 +180,12 @@ class Network:
             raise UsageError(f"Unknown loss {self.loss!r}.")
 
     @property
+    def output_activation(self) -> str:
+        """The output layer's activation: ``activation``, or what the loss needs (sigmoid;
+        softmax for cross-entropy over several outputs, ``sheetgen.maths.losses``)."""
+        return output_activation(self.loss, self.activation, self.sizes[-1])
+
+    @property
     def depth(self) -> int:
         return len(self.sizes) - 1
 
@@ -192,6 +199,8 @@ class Network:
         if nudged is not None:
             p[nudged] = p[nudged] + tiny
         act, loss = ACTIVATIONS[self.activation], LOSSES[self.loss]
+        last = self.output_activation
+        soft: Softmax | None = None
         out: dict[str, float] = {}
         previous = [p[input_name(i)] for i in range(1, self.sizes[0] + 1)]
         for layer in range(1, len(self.sizes)):
@@ -204,33 +213,52 @@ class Network:
                     term = x * p[weight(layer, j, i)]
                     net = term if i == 1 else net + term
                 net = net + p[bias(layer, j)]
-                output = act.forward(net)
-                out[f"{n}.net"], out[f"{n}.output"] = net, output
-                current.append(output)
+                out[f"{n}.net"] = net
+                current.append(net)
+            if layer < self.depth or last != "softmax":
+                f = ACTIVATIONS[last].forward if layer == self.depth else act.forward
+                current = [f(net) for net in current]
+            for j, output in enumerate(current, start=1):
+                out[f"{neuron(layer, j)}.output"] = output
+            if layer == self.depth and last == "softmax":
+                nets = list(current)
+                soft = softmax(nets, [p[target_name(k)] for k in range(1, len(nets) + 1)])
+                current = list(soft.probabilities)
+                out |= {f"{neuron(layer, j)}.output": q for j, q in enumerate(current, start=1)}
+                out["softmax.max"], out["softmax.sum"] = soft.max, soft.sum
             previous = current
         total = 0.0
         for j, output in enumerate(previous, start=1):
             n = neuron(self.depth, j)
             target = p[target_name(j)]
-            error = output - target
-            out[f"{n}.target"], out[f"{n}.error"] = target, error
-            term = loss.forward(error)
-            total = term if j == 1 else total + term
-        out["loss"] = total
+            out[f"{n}.target"], out[f"{n}.error"] = target, output - target
+            if soft is None:
+                term = loss.forward(output, target)
+                total = term if j == 1 else total + term
+        out["loss"] = total if soft is None else soft.loss
         return out
 
     def gradients(self, f: Mapping[str, float] | None = None) -> dict[str, float]:
         """Local derivatives of every step, then the chain rule from the loss backwards."""
         f = self.forward() if f is None else f
         act, loss = ACTIVATIONS[self.activation], LOSSES[self.loss]
+        last = self.output_activation
         g: dict[str, float] = {}
         for layer in range(self.depth, 0, -1):
             for j in range(1, self.sizes[layer] + 1):
                 n = neuron(layer, j)
+                if layer == self.depth and last == "softmax":
+                    # Softmax and cross-entropy together: d loss / d net_j = p_j - t_j.
+                    d_net = f[f"{n}.output"] - f[f"{n}.target"]
+                    g[f"local.{n}.softmax"] = g[f"global.{n}.net"] = d_net
+                    self._into_net(g, f, layer, j, d_net)
+                    continue
                 if layer == self.depth:
-                    g[f"local.{n}.output"] = loss.derivative(f[f"{n}.error"])
+                    g[f"local.{n}.output"] = loss.derivative(f[f"{n}.output"], f[f"{n}.target"])
                     d_out = g[f"local.{n}.output"]
+                    act = ACTIVATIONS[last]
                 else:
+                    act = ACTIVATIONS[self.activation]
                     d_out = 0.0
                     for k in range(1, self.sizes[layer + 1] + 1):
                         term = g[f"global.{neuron(layer + 1, k)}.input{j}"]
@@ -239,15 +267,22 @@ class Network:
                 g[f"local.{n}.net"] = act.derivative(f[f"{n}.net"], f[f"{n}.output"])
                 d_net = g[f"local.{n}.net"] * d_out
                 g[f"global.{n}.net"] = d_net
-                for i in range(1, self.sizes[layer - 1] + 1):
-                    w = weight(layer, j, i)
-                    g[f"local.{n}.input{i}"] = self.params[w]
-                    g[f"local.{w}"] = f[f"{n}.input{i}"]
-                    g[f"global.{n}.input{i}"] = g[f"local.{n}.input{i}"] * d_net
-                    g[f"global.{w}"] = g[f"local.{w}"] * d_net
-                g[f"local.{bias(layer, j)}"] = 1.0
-                g[f"global.{bias(layer, j)}"] = d_net
+                self._into_net(g, f, layer, j, d_net)
         return g
+
+    def _into_net(
+        self, g: dict[str, float], f: Mapping[str, float], layer: int, j: int, d_net: float
+    ) -> None:
+        """The chain rule from a neuron's ``d loss / d net`` to its inputs, weights and bias."""
+        n = neuron(layer, j)
+        for i in range(1, self.sizes[layer - 1] + 1):
+            w = weight(layer, j, i)
+            g[f"local.{n}.input{i}"] = self.params[w]
+            g[f"local.{w}"] = f[f"{n}.input{i}"]
+            g[f"global.{n}.input{i}"] = g[f"local.{n}.input{i}"] * d_net
+            g[f"global.{w}"] = g[f"local.{w}"] * d_net
+        g[f"local.{bias(layer, j)}"] = 1.0
+        g[f"global.{bias(layer, j)}"] = d_net
 
     def faux_gradients(
         self, tiny: float, f: Mapping[str, float], names: Sequence[str] | None = None
@@ -323,15 +358,29 @@ def _vector_activation(name: str) -> Callable[[Any], Any]:
     return np.vectorize(ACTIVATIONS[name].forward, otypes=[float])
 
 
-def _vector_loss(name: str) -> Callable[[Any], Any]:
-    """The loss ``name`` of an array of errors, elementwise."""
+def _vector_loss(name: str) -> Callable[[Any, Any], Any]:
+    """The loss ``name`` of arrays of outputs and targets, elementwise."""
     import numpy as np
 
     if name == "half-squared":
-        return lambda e: e * e / 2.0
+        return lambda y, t: (y - t) * (y - t) / 2.0
     if name == "squared":
-        return lambda e: e * e
+        return lambda y, t: (y - t) * (y - t)
     return np.vectorize(LOSSES[name].forward, otypes=[float])
+
+
+def _vector_softmax(z: Any, targets: Any) -> tuple[Any, Any]:
+    """Each row's softmax and cross-entropy (``sheetgen.maths.losses.softmax``, on arrays)."""
+    import numpy as np
+
+    top = z.max(axis=1, keepdims=True)
+    exps = np.exp(z - top)
+    total = exps[:, 0].copy()
+    dot = z[:, 0] * targets[0]
+    for k in range(1, z.shape[1]):
+        total = total + exps[:, k]
+        dot = dot + z[:, k] * targets[k]
+    return exps / total[:, None], np.log(total) + top[:, 0] - dot
 
 
 def _nudged_passes(
@@ -353,6 +402,9 @@ def _nudged_passes(
 
     sizes, p, depth = network.sizes, network.params, network.depth
     act, loss = _vector_activation(network.activation), _vector_loss(network.loss)
+    last = network.output_activation
+    soft = last == "softmax"
+    act_last = act if soft else _vector_activation(last)
     names = [[neuron(lay, m + 1) for m in range(sizes[lay])] for lay in range(len(sizes))]
     W = [
         np.array(
@@ -374,6 +426,10 @@ def _nudged_passes(
         for layer in range(1, len(sizes))
     ]
     targets = np.array([p[target_name(k)] for k in range(1, sizes[-1] + 1)])
+
+    def nets_of(layer: int) -> Any:
+        return np.array([base[f"{neuron(layer, j)}.net"] for j in range(1, sizes[layer] + 1)])
+
     results: list[dict[str, float]] = [{} for _ in chosen]
     with np.errstate(all="ignore"):  # an overflow is an inf, as in Python; callers refuse it
         for layer in range(1, len(sizes)):
@@ -396,9 +452,16 @@ def _nudged_passes(
             for i in range(1, terms.shape[1]):
                 net = net + terms[:, i]
             net = net + bias_row
-            out_j = act(net)
-            moved = np.broadcast_to(outs[layer], (len(rows), sizes[layer])).copy()
-            moved[np.arange(len(rows)), js] = out_j
+            every = np.arange(len(rows))
+            if layer == depth and soft:
+                logits = np.broadcast_to(nets_of(depth), (len(rows), sizes[-1])).copy()
+                logits[every, js] = net
+                moved, soft_loss = _vector_softmax(logits, targets)
+                out_j = moved[every, js]
+            else:
+                out_j = (act_last if layer == depth else act)(net)
+                moved = np.broadcast_to(outs[layer], (len(rows), sizes[layer])).copy()
+                moved[every, js] = out_j
             per_layer = []
             # Every later layer moves entirely.
             for later in range(layer + 1, len(sizes)):
@@ -407,17 +470,23 @@ def _nudged_passes(
                 for i in range(1, w.shape[1]):
                     total = total + moved[:, i : i + 1] * w[None, :, i]
                 total = total + B[later][None, :]
-                moved = act(total)
+                if later == depth and soft:
+                    moved, soft_loss = _vector_softmax(total, targets)
+                else:
+                    moved = (act_last if later == depth else act)(total)
                 per_layer.append((total, moved))
-            if layer == depth:
+            if layer == depth and not soft:
                 errors = np.broadcast_to(outs[depth] - targets, (len(rows), sizes[-1])).copy()
-                errors[np.arange(len(rows)), js] = out_j - targets[js]
+                errors[every, js] = out_j - targets[js]
             else:
                 errors = moved - targets[None, :]
-            losses = loss(errors)
-            total_loss = losses[:, 0].copy()
-            for k in range(1, losses.shape[1]):
-                total_loss = total_loss + losses[:, k]
+            if soft:
+                total_loss = soft_loss
+            else:
+                losses = loss(moved, targets[None, :])
+                total_loss = losses[:, 0].copy()
+                for k in range(1, losses.shape[1]):
+                    total_loss = total_loss + losses[:, k]
             net_j, out_j_list = net.tolist(), out_j.tolist()
             later_lists = [(nets.tolist(), values.tolist()) for nets, values in per_layer]
             error_lists, loss_list = errors.tolist(), total_loss.tolist()

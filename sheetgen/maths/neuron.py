@@ -30,6 +30,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal, Protocol, get_args
 
+from .losses import LOSSES as LOSSES  # the losses live in .losses; kept importable here
+from .losses import Loss as Loss
 from .optimizers import STATE_NAMES
 
 Kind = Literal["parameter", "computed", "faux"]
@@ -66,22 +68,6 @@ ACTIVATIONS: Mapping[str, Activation] = {
 }
 
 
-@dataclass(frozen=True)
-class Loss:
-    """A loss of the error with its derivative d loss / d error."""
-
-    name: str
-    forward: Callable[[float], float]
-    derivative: Callable[[float], float]
-
-
-LOSSES: Mapping[str, Loss] = {
-    # The article's loss: the /2 makes d loss / d error equal the error itself.
-    "half-squared": Loss("half-squared", lambda e: e * e / 2.0, lambda e: e),
-    # The series' first article: (output - target)^2, so the gradient doubles.
-    "squared": Loss("squared", lambda e: e * e, lambda e: 2.0 * e),
-}
-
 NUDGEABLE = ("output", "net", "bias", "weight", "input")
 """What the faux rows nudge, in the article's row order (rows 6 to 10)."""
 
@@ -108,6 +94,9 @@ class Neuron:
             raise ValueError(f"unknown activation {self.activation!r}")
         if self.loss not in LOSSES:
             raise ValueError(f"unknown loss {self.loss!r}")
+        needs = LOSSES[self.loss].output_activation
+        if needs not in (None, self.activation):
+            raise ValueError(f"the {self.loss} loss needs a {needs} output, not {self.activation}")
 
     def forward(self, **nudged: float) -> dict[str, float]:
         """Run the forward pass; a keyword overrides that node (used for the faux rows).
@@ -130,7 +119,7 @@ class Neuron:
             "output": out,
             "target": self.target,
             "error": err,
-            "loss": loss.forward(err),
+            "loss": loss.forward(out, self.target),
         }
 
     def gradients(self) -> dict[str, float]:
@@ -142,7 +131,7 @@ class Neuron:
             "local.weight": self.input,  # d net / d weight
             "local.bias": 1.0,  # d net / d bias
             "local.net": act.derivative(f["net"], f["output"]),  # d output / d net
-            "local.output": loss.derivative(f["error"]),  # d loss / d output (d error/d output = 1)
+            "local.output": loss.derivative(f["output"], self.target),  # d loss / d output
         }
         d_output = local["local.output"]
         d_net = local["local.net"] * d_output
@@ -215,7 +204,9 @@ _LOCAL = {
     "bias": "d net/d bias",
     "net": "d output/d net",
     "output": "d loss/d output",
+    "softmax": "d loss/d net (softmax with cross-entropy)",
 }
+_SOFTMAX = {"max": "max net (softmax)", "sum": "Σ EXP(net - max net) (softmax)"}
 
 
 _STEP = re.compile(r"step(\d+)\.(.+)")
@@ -260,6 +251,8 @@ def describe(quantity: str) -> str:
 
 def _describe(quantity: str) -> str:
     head, _, rest = quantity.partition(".")
+    if head == "softmax" and rest in _SOFTMAX:
+        return _SOFTMAX[rest]
     if head == "local" and "." in rest:  # a network neuron's step: local.n2_1.net
         neuron, _, leaf = rest.partition(".")
         if leaf.startswith("input"):

@@ -46,6 +46,9 @@ class MultiNeuron:
             raise ValueError(f"unknown activation {self.activation!r}")
         if self.loss not in LOSSES:
             raise ValueError(f"unknown loss {self.loss!r}")
+        needs = LOSSES[self.loss].output_activation
+        if needs not in (None, self.activation):
+            raise ValueError(f"the {self.loss} loss needs a {needs} output, not {self.activation}")
 
     @classmethod
     def from_parameters(
@@ -92,13 +95,18 @@ class MultiNeuron:
         net = nudged.get("net", net + values["bias"])
         out = nudged.get("output", act.forward(net))
         err = out - self.target
-        return values | {"net": net, "output": out, "error": err, "loss": loss.forward(err)}
+        return values | {
+            "net": net,
+            "output": out,
+            "error": err,
+            "loss": loss.forward(out, self.target),
+        }
 
     def gradients(self) -> dict[str, float]:
         """Each step's local derivative, then the chain rule from the loss back to each input."""
         act, loss = ACTIVATIONS[self.activation], LOSSES[self.loss]
         f = self.forward()
-        d_output = loss.derivative(f["error"])  # d loss / d output (d error / d output = 1)
+        d_output = loss.derivative(f["output"], self.target)  # d loss / d output
         local_net = act.derivative(f["net"], f["output"])
         d_net = local_net * d_output
         out = {

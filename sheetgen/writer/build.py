@@ -17,6 +17,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from ..errors import UsageError
 from ..layouts.families import planned_cells, resolve_layout
 from ..layouts.layout import SPEC_NAME, Layout
+from ..maths.losses import CROSS_ENTROPY, TARGET, target_problem
 from ..workbook.book import text_formula
 from .cached_values import model_reference, save_with_cached_values
 from .charts import add_chart
@@ -52,6 +53,10 @@ def parameters(
             raise UsageError(f"The parameter {key} must be a finite number, not {value}.")
     if values.get("tiny", 1.0) == 0:
         raise UsageError("Tiny must not be 0: the faux gradients divide by it.")
+    if layout.settings.get("loss") == CROSS_ENTROPY:
+        targets = {k: v for k, v in values.items() if TARGET.fullmatch(k)}
+        if problem := target_problem(targets):
+            raise UsageError(problem)
     _refuse_overflow(layout, values)
     return values
 
@@ -65,10 +70,21 @@ def _refuse_overflow(layout: Layout, values: Mapping[str, float]) -> None:
     in one sentence: such a sheet could never verify, and teaches nothing. A number past
     1.8e308 (``1e200 * 1e200``) overflows; so does a sigmoid's ``EXP(-net)`` for a net below
     -709.78, though Python's sigmoid stays finite there."""
-    sigmoid = layout.settings.get("activation") == "sigmoid"
+    # Cross-entropy's sigmoid or softmax output: softmax's EXP never overflows (it takes net -
+    # max net <= 0), but refusing its nets below -709.78 too keeps one rule.
+    sigmoid = "sigmoid" in (layout.settings.get("activation"), layout.settings.get("output"))
     reference = model_reference(layout, values)
     computed = reference.values
+    logs = layout.settings.get("loss") == CROSS_ENTROPY
     for quantity, value in computed.items():
+        if not math.isfinite(value) and logs and quantity.startswith("nudge."):
+            continue  # an output nudged past 1 has no log: #NUM! there, which verify leaves be
+        if not math.isfinite(value) and logs:
+            raise UsageError(
+                f"With these parameters {quantity} is undefined: an output rounds to exactly 1 "
+                "(or 0), whose log a spreadsheet cannot take (#NUM!): use smaller weights, "
+                "inputs or biases."
+            )
         if not math.isfinite(value):
             raise UsageError(
                 f"With these parameters {quantity} overflows (a spreadsheet shows #NUM!): "
