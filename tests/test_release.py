@@ -155,13 +155,15 @@ FLAG_VALUES = {
 
 def test_every_family_option_has_a_flag_and_every_flag_an_option() -> None:
     """The families' own option lists and the command's flags agree, both ways."""
+    from sheetgen.layouts import batch_training, network_training, training
     from sheetgen.layouts import network as network_layout
-    from sheetgen.layouts import network_training, training
     from sheetgen.layouts import neuron as variants
 
     declared = {
         "network": set(network_layout.OPTIONS),
-        "training": set(training.OPTIONS) | set(network_training.OPTIONS),
+        "training": set(training.OPTIONS)
+        | set(network_training.OPTIONS)
+        | set(batch_training.BATCH_OPTIONS),
         "neuron": set(variants.Options.__dataclass_fields__),
     }
     assert {k: set(v) for k, v in FAMILY_OPTIONS.items()} == declared
@@ -178,6 +180,9 @@ def test_every_family_option_has_a_flag_and_every_flag_an_option() -> None:
                 assert main(["build", family, *flag, "-o", "never.xlsx"]) == 2
     assert "loss=squared" in spec_of("network", "--loss", "squared")
     assert "loss=squared" in spec_of("training", "--loss", "squared")
+    # --data sets examples (the data set's shape, never its file) as the build reads the data
+    assert "batch=2" in spec_of("training", "--batch", "2")
+    resolve_layout("training:layers=2-2-1,examples=4,batch=2")
     assert main(["build", "--steps", "3", "-o", "never.xlsx"]) == 2  # the article: no steps
     assert main(["build", "network:loss=squared", "--loss", "half-squared"]) == 2  # twice
 
