@@ -178,7 +178,7 @@ def test_xor_loss_falls() -> None:
     assert ref.values["step200.loss"] < ref.values["step1.loss"] / 2
 
 
-def _mutations(spec: str) -> tuple[list[str], list[str]]:
+def formula_mutations(spec: str) -> tuple[list[str], list[str]]:
     layout = resolve_layout(spec)
     params: dict[str, Any] = parameters(layout)
     book = Book.of(build_workbook(layout, params))
@@ -206,7 +206,7 @@ def _mutations(spec: str) -> tuple[list[str], list[str]]:
 
 @pytest.mark.parametrize("spec", SPECS)
 def test_every_formula_off_by_one_percent_is_caught_and_named(spec: str) -> None:
-    missed, noise = _mutations(spec)
+    missed, noise = formula_mutations(spec)
     assert not missed and not noise
 
 
@@ -246,7 +246,7 @@ def test_a_fresh_sheet_verifies_at_any_data_and_parameters(spec: str, data: st.D
     assert not wrong, (params, wrong[:5])
 
 
-def _bare(tmp_path: Path, spec: str) -> tuple[Path, Layout]:
+def bare_copy(tmp_path: Path, spec: str) -> tuple[Path, Layout]:
     path = build(tmp_path / "t.xlsx", spec)
     wb = openpyxl.load_workbook(path)
     for name in [n for n, d in wb.defined_names.items() if "!" not in str(d.attr_text)]:
@@ -259,7 +259,7 @@ def _bare(tmp_path: Path, spec: str) -> tuple[Path, Layout]:
 
 @pytest.mark.parametrize("spec", SPECS)
 def test_recognised_without_the_recorded_spec(tmp_path: Path, spec: str) -> None:
-    path, lay = _bare(tmp_path, spec)
+    path, lay = bare_copy(tmp_path, spec)
     report = verify_workbook(path, variants=0)
     assert report.ok and report.layout == "training"
     assert "examples=" in report.spec and len(report.cells) == len(lay.checked)
@@ -473,7 +473,7 @@ def test_the_tolerances_slopes_with_numpy_are_the_plain_passes(spec: str) -> Non
 
 
 def test_one_example_is_recognised_too(tmp_path: Path) -> None:
-    path, _ = _bare(tmp_path, "training:layers=1-2-1,examples=2,batch=1,steps=3")
+    path, _ = bare_copy(tmp_path, "training:layers=1-2-1,examples=2,batch=1,steps=3")
     assert verify_workbook(path, variants=0).ok
     one = build(tmp_path / "one.xlsx", "training:layers=1-1,examples=1,steps=2")
     wb = openpyxl.load_workbook(one)
