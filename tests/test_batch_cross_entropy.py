@@ -380,3 +380,9 @@ def test_the_tolerances_slopes_with_numpy_are_the_plain_passes(spec: str) -> Non
         for leaf in leaves:
             assert float(arrays[leaf][b]) == pytest.approx(alone[leaf], rel=1e-13, abs=1e-15), leaf
     assert math.isfinite(float(arrays["loss"][0]))
+
+
+def test_templates_say_a_data_set_trains_a_classifier(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["templates"]) == 0
+    out = capsys.readouterr().out
+    assert "--data xor --loss cross-entropy" in out
