@@ -10,8 +10,6 @@ stepped by the published update rules (``test_optimizers.mp_optimizer``).
 from __future__ import annotations
 
 import math
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -22,15 +20,21 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sheetgen import build, verify_workbook
-from sheetgen.check.verify import check, tolerance
+from sheetgen.check.verify import tolerance
 from sheetgen.cli import main
-from sheetgen.errors import UsageError
 from sheetgen.layouts.families import model_for, resolve_layout
 from sheetgen.maths.dataset import batch
-from sheetgen.writer.build import build_workbook, parameters
+from sheetgen.writer.build import parameters
 
-from .test_batch_training import bare_copy, formula_mutations
-from .test_optimizers import assert_recalculated_to_reference, mp_optimizer
+from .test_batch_training import (
+    assert_exercise_graded,
+    assert_gnumeric_recalculates,
+    assert_libreoffice_recalculates,
+    assert_never_wrong,
+    bare_copy,
+    formula_mutations,
+)
+from .test_optimizers import mp_optimizer
 
 XOR = "training:layers=2-2-1,examples=4,steps={steps},loss=cross-entropy"
 SOFTMAX = "training:layers=2-3-2,examples=4,batch=2,steps={steps},loss=cross-entropy"
@@ -248,15 +252,7 @@ def test_a_fresh_sheet_verifies_at_any_data_and_parameters(spec: str, data: st.D
             params[f"example{m}.target{j}"] = (
                 share if j == hot else (1.0 - share if j == hot % outputs + 1 else 0.0)
             )
-    try:
-        params = parameters(layout, params)
-    except UsageError as exc:
-        assert any(w in str(exc) for w in ("overflow", "undefined", "could not be checked"))
-        return
-    wb = build_workbook(layout, params)
-    report = check(wb, wb[layout.sheet], layout)
-    wrong = [c for c in report.cells if c.status not in ("ok", "unchecked")]
-    assert not wrong, [(c.cell, c.quantity, c.found, c.expected) for c in wrong][:5]
+    assert_never_wrong(layout, params, ("overflow", "undefined", "could not be checked"))
 
 
 def test_a_saturated_example_is_unchecked_below_its_output_never_wrong(tmp_path: Path) -> None:
@@ -293,29 +289,11 @@ LO_CASES = {
 
 @pytest.mark.libreoffice
 def test_libreoffice_recalculates_to_the_reference(tmp_path: Path) -> None:
-    from .support.libreoffice import recalculate_many
-
-    built = [
-        build(tmp_path / f"{key}.xlsx", spec, **edits)  # type: ignore[arg-type]
-        for key, (spec, edits) in LO_CASES.items()
-    ]
-    (tmp_path / "lo").mkdir()
-    for path in recalculate_many(built, tmp_path / "lo"):
-        assert_recalculated_to_reference(path, *LO_CASES[path.stem])
+    assert_libreoffice_recalculates(tmp_path, LO_CASES)
 
 
 def test_gnumeric_recalculates_to_the_reference(tmp_path: Path) -> None:
-    from .test_interop import assert_agrees, needs
-
-    ssconvert = shutil.which("ssconvert")
-    needs("Gnumeric's ssconvert (apt install gnumeric)", ssconvert)
-    assert ssconvert is not None
-    for key, (spec, edits) in LO_CASES.items():
-        path = build(tmp_path / f"{key}.xlsx", spec, **edits)  # type: ignore[arg-type]
-        out = tmp_path / f"{key}-gnumeric.xlsx"
-        argv = [ssconvert, "--recalc", str(path), str(out)]
-        subprocess.run(argv, capture_output=True, timeout=300, check=True)
-        assert_agrees(path, out, f"Gnumeric ({spec})")
+    assert_gnumeric_recalculates(tmp_path, LO_CASES)
 
 
 @pytest.mark.parametrize("spec", SPECS)
@@ -328,32 +306,11 @@ def test_recognised_without_the_recorded_spec(tmp_path: Path, spec: str) -> None
 
 def test_exercise_graded_and_annotated(tmp_path: Path) -> None:
     """An example's d loss / d output (the sigmoid's slope of the cross-entropy) and a mean
-    gradient are the exercise: filled in right it verifies, 1 % off it is the root cause,
-    graded down and annotated."""
-    from sheetgen import annotate, build_exercise, grade_class
-
+    gradient are the exercise."""
     spec = XOR.format(steps=3) + ",batch=2"
-    lay = resolve_layout(spec)
-    own = lay.by_quantity["step2.example4.global.n2_1.output"]
-    mean = lay.by_quantity["step2.global.w2_1_2"]
-    ex = build_exercise(tmp_path / "ex.xlsx", spec, blanks=f"{own.at},{mean.at}")
-    assert {c.cell for c in verify_workbook(ex, variants=0).todo} == {own.at, mean.at}
-    right, wrong = tmp_path / "right.xlsx", tmp_path / "wrong.xlsx"
-    for out, slip in ((right, ""), (wrong, "*1.01")):
-        wb = openpyxl.load_workbook(ex)
-        for c in (own, mean):
-            wb[lay.sheet][c.at] = f"=({(c.formula or '')[1:]}){slip}"
-        wb.save(out)
-    assert verify_workbook(right, variants=0).ok
-    report = verify_workbook(wrong, variants=0)
-    assert own.at in {c.cell for c in report.roots}
-    graded = {Path(g.path).name: g for g in grade_class([right, wrong]).graded}
-    right_report, wrong_report = graded["right.xlsx"].report, graded["wrong.xlsx"].report
-    assert right_report is not None and wrong_report is not None
-    assert right_report.ok and not wrong_report.ok
-    marked = annotate(report, tmp_path / "marked.xlsx")
-    note = openpyxl.load_workbook(marked)[lay.sheet][own.at].comment
-    assert note is not None and own.at in note.text
+    assert_exercise_graded(
+        tmp_path, spec, ["step2.example4.global.n2_1.output", "step2.global.w2_1_2"]
+    )
 
 
 @pytest.mark.parametrize("spec", [SPECS[0], SPECS[2], SPECS[3]])
