@@ -195,11 +195,16 @@ def cross_entropy_steps(
     whose output may round to 1 are unresolved, and every later step)."""
     values, scale = reference.values, reference.value_scale
     growth = dict(reference.conditioning)
+    by_step: dict[str, list[str]] = {}  # each step's quantities, found in one pass
+    for q in values:
+        head, dot, _ = q.partition(".")
+        if dot and head.startswith("step"):
+            by_step.setdefault(head + ".", []).append(q)
     steps = sorted(int(m[1]) for key in values if (m := _STEP_NUMBER.fullmatch(key)))
     lost = False
     for k in steps:
         s = f"step{k}."
-        mine = [q for q in values if q.startswith(s)]
+        mine = by_step.get(s, [])
         if lost:
             growth |= {q: math.inf for q in mine if not q.endswith(".number")}
             continue
