@@ -49,6 +49,9 @@ FAMILIES = {
     "data_training": "training:layers=2-2-1,examples=4,batch=3,steps=3",
     "classifier": "network:layers=2-3-3,loss=cross-entropy",
     "classifier_training": "training:layers=2-2-1,steps=3,loss=cross-entropy",
+    "data_classifier": "training:layers=2-2-1,examples=4,steps=3,loss=cross-entropy",
+    "data_softmax": "training:layers=2-3-2,examples=4,batch=2,steps=2,loss=cross-entropy"
+    ",optimizer=adam",
 }
 """A small spec of every family: what the golden files and the reader checks are made of."""
 EXERCISE = "network:layers=3-4-2"  # its blanks once took 432 characters to record

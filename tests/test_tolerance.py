@@ -42,6 +42,10 @@ FAMILIES = [
     "network:layers=1-2-3,activation=sigmoid,loss=cross-entropy",
     "training:steps=3,learning_rate=0.1,activation=sigmoid,loss=cross-entropy",
     "training:layers=2-2-2,steps=2,learning_rate=0.1,activation=tanh,loss=cross-entropy",
+    "training:layers=2-2-1,examples=4,batch=3,steps=2,learning_rate=0.1,activation=tanh,"
+    "loss=cross-entropy",
+    "training:layers=2-2-2,examples=3,batch=2,steps=2,learning_rate=0.1,activation=tanh,"
+    "loss=cross-entropy",
 ]
 
 magnitudes = st.one_of(
@@ -56,15 +60,23 @@ def _outputs(layout: Layout, params: dict[str, float]) -> dict[str, float]:
     """Each target's output under ``params``: where a target exactly equal to it comes from."""
     values = model_for(layout.settings)(params, layout.settings).values
     out = {}
+    depth = len(layout.settings.get("layers", "1-1").split("-")) - 1
     for q in params:
+        example, _, leaf = q.rpartition(".")  # a data set's: example3.target1
         if q == "target":
             out[q] = values.get("output", values.get("step1.output", math.nan))
-        elif q.startswith("target"):
-            j = q.removeprefix("target")
-            depth = len(layout.settings.get("layers", "1-1").split("-")) - 1
-            out[q] = values.get(
-                f"n{depth}_{j}.output", values.get(f"step1.n{depth}_{j}.output", math.nan)
-            )
+        elif leaf.startswith("target"):
+            j = leaf.removeprefix("target")
+            # The first step that trains on the example (a mini-batch may not hold it).
+            firsts = [
+                v
+                for k in range(1, 1 + int(layout.settings.get("steps", "1")))
+                if (
+                    v := values.get(f"step{k}.{example}{'.' if example else ''}n{depth}_{j}.output")
+                )
+                is not None
+            ]
+            out[q] = values.get(f"n{depth}_{j}.output", firsts[0] if firsts else math.nan)
     return out
 
 
@@ -78,12 +90,17 @@ def _draw(data: st.DataObject, layout: Layout) -> dict[str, float]:
         elif q != "sweep.step":
             params[q] = data.draw(magnitudes)
     if layout.settings.get("loss") == "cross-entropy":  # probabilities; a softmax's sum to 1
-        targets = sorted(q for q in params if q.startswith("target"))
-        if len(targets) == 1:
-            params[targets[0]] = data.draw(st.one_of(st.floats(0.0, 1.0), st.sampled_from([0, 1])))
-        else:
-            hot = data.draw(st.sampled_from(targets))
-            params |= {q: float(q == hot) for q in targets}
+        sets: dict[str, list[str]] = {}  # the layout's targets, or each example's
+        for q in sorted(params):
+            if q.rpartition(".")[2].startswith("target"):
+                sets.setdefault(q.rpartition(".")[0], []).append(q)
+        for targets in sets.values():
+            if len(targets) == 1:
+                probability = st.one_of(st.floats(0.0, 1.0), st.sampled_from([0, 1]))
+                params[targets[0]] = data.draw(probability)
+            else:
+                hot = data.draw(st.sampled_from(targets))
+                params |= {q: float(q == hot) for q in targets}
     how = data.draw(st.sampled_from(["free", "on target", "1e-12 off"]))
     if how != "free":
         for q, out in _outputs(layout, params).items():

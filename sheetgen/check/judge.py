@@ -51,7 +51,7 @@ from typing import Any
 from ..engine.evaluate import CellError, Evaluator, Problem, Value
 from ..layouts.families import model_for
 from ..layouts.layout import CellSpec, Layout
-from ..maths.losses import CROSS_ENTROPY, TARGET, target_problem
+from ..maths.losses import CROSS_ENTROPY, targets_problem
 from ..maths.models import Reference
 from ..maths.neuron import kind_of
 from ..workbook.book import Book, Sheet
@@ -93,8 +93,8 @@ def check(
                 "apostrophe, not pasted as text) so that every application reads it."
             )
     if layout.settings.get("loss") == CROSS_ENTROPY:
-        targets = {k: v for k, v in values.items() if TARGET.fullmatch(k) and isinstance(v, float)}
-        if unfit := target_problem(targets):
+        numbers = {k: v for k, v in values.items() if isinstance(v, float)}
+        if unfit := targets_problem(numbers):
             notes.append(f"{unfit} The sheet was checked with the targets as they are.")
     results: list[CellResult] = [
         r for c in layout.inputs if (r := _check_input(c, values)) is not None

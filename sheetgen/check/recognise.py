@@ -68,6 +68,15 @@ def _loss(sheet: Sheet) -> str:
     return "half-squared" if halves else "squared"
 
 
+def _batch_loss(sheet: Sheet) -> str:
+    """:func:`_loss` for a data set's sheet, where a batch of 2 averages with "/2": only a
+    squared error halved (``^2/2``) is the loss's."""
+    if any(c.formula and "LN(" in c.formula.upper() for c in sheet.cells.values()):
+        return "cross-entropy"
+    halves = any(c.formula and "^2/2" in c.formula for c in sheet.cells.values())
+    return "half-squared" if halves else "squared"
+
+
 def _steps(sheet: Sheet, texts: dict[str, list[str]], stride: int = 1) -> int:
     """How many step rows follow the ``Step`` header: 1, 2, 3... in its column, every
     ``stride`` rows (a data set's sheet has a block of rows per step, its number on the last)."""
@@ -126,12 +135,9 @@ def _specs(sheet: Sheet) -> list[str]:
             layers, activation, examples, size = match.groups()
             steps = _steps(sheet, texts, int(size) + 1)
             if steps and _fits(sheet, layers, steps * (int(size) + 1)):
-                # A batch of 2 averages with "/2": only a squared error halved is the loss's.
-                halves = any(c.formula and "^2/2" in c.formula for c in sheet.cells.values())
                 out.append(
                     f"training:layers={layers},examples={examples},batch={size},steps={steps},"
-                    f"activation={activation},loss={'half-squared' if halves else 'squared'}"
-                    f"{_optimizer(texts)}"
+                    f"activation={activation},loss={_batch_loss(sheet)}{_optimizer(texts)}"
                 )
         elif match := _TRAINING_NETWORK.match(text):
             layers, activation = match.groups()

@@ -39,7 +39,6 @@ from ..maths.dataset import (
 )
 from ..maths.models import Reference
 from ..maths.network import (
-    bias,
     default_parameters,
     input_name,
     layers_text,
@@ -47,13 +46,21 @@ from ..maths.network import (
     neuron,
     parse_layers,
     target_name,
-    weight,
 )
 from ..maths.optimizers import EPS, ONE_STEP_REL, Optimizer, default_rate, parse_optimizer
 from ..maths.training import parse_rate, parse_steps
 from .grid import Grid, NetworkSheet, at, functions
 from .layout import ChartSpec, Layout, SeriesSpec, generated_family
-from .network_training import MAX_CELLS, MAX_COLUMNS, OPTIONS, columns, step_scales
+from .network_training import (
+    MAX_CELLS,
+    MAX_COLUMNS,
+    OPTIONS,
+    backward_cells,
+    classification,
+    columns,
+    forward_cells,
+    step_scales,
+)
 from .optimized import optimized_model, put_state, settings_inputs
 
 BATCH_OPTIONS = (*OPTIONS, "examples", "batch")
@@ -86,13 +93,15 @@ class _Sheet(NetworkSheet):
         return self.table_row + (k - 1) * (self.batch + 1) + b
 
 
-def table_columns(sizes: Sequence[int], optimizer: Optimizer) -> list[tuple[str, str, str]]:
+def table_columns(
+    sizes: Sequence[int], optimizer: Optimizer, softmax: bool = False
+) -> list[tuple[str, str, str]]:
     """The step table's columns from C on, as (leaf, header, group): the example's inputs and
-    targets, then the network training sheet's columns (``network_training.columns``) with the
-    batch's mean loss beside each example's loss."""
+    targets, then the network training sheet's columns (``network_training.columns``, a
+    ``softmax`` output's included) with the batch's mean loss beside each example's loss."""
     cols = [(input_name(i), f"x{i}", "Example") for i in range(1, sizes[0] + 1)]
     cols += [(target_name(j), f"target{j}", "Example") for j in range(1, sizes[-1] + 1)]
-    for leaf, header, group in columns(sizes, optimizer):
+    for leaf, header, group in columns(sizes, optimizer, softmax):
         cols.append((leaf, header, group))
         if leaf == "loss":
             cols.append(("mean.loss", "Mean loss", group))
@@ -109,9 +118,9 @@ def batch_training_layout(options: dict[str, str]) -> Layout:
     size = parse_batch(options.get("batch", str(examples)), examples)
     steps = parse_steps(options.get("steps", "50"))
     rate = parse_rate(options.get("learning_rate", str(default_rate(options, DEFAULT_RATE))))
-    fx = functions(options)
+    fx = functions(options, sizes[-1])
     optimizer = parse_optimizer(options)
-    cols = table_columns(sizes, optimizer)
+    cols = table_columns(sizes, optimizer, fx.softmax)
     _check_size(sizes, steps, size, len(cols))
     col = {leaf: c for c, (leaf, _, _) in enumerate(cols, start=3)}
     params = [name for name, _, _ in learnable(sizes)]
@@ -135,7 +144,7 @@ def batch_training_layout(options: dict[str, str]) -> Layout:
         description="A network trained on a data set, one block of rows per step: each "
         "example's pass, then the batch's mean gradients and the update.",
         defaults=start
-        | default_data(sizes[0], sizes[-1], examples)
+        | default_data(sizes[0], sizes[-1], examples, classes=fx.softmax)
         | {"learning_rate": rate}
         | dict(optimizer.defaults),
         settings={
@@ -147,6 +156,7 @@ def batch_training_layout(options: dict[str, str]) -> Layout:
             "activation": fx.activation,
             "loss": fx.loss,
         }
+        | ({"output": fx.output} if fx.output != fx.activation else {})
         | ({"optimizer": optimizer.name} if optimizer.name != "sgd" else {}),
         spec=spec,
         charts=(_loss_chart(d, steps),),
@@ -261,84 +271,47 @@ def _block(d: _Sheet, k: int) -> None:
         put_state(put, d.optimizer, k, p)
 
 
+@dataclass(frozen=True)
+class _ExampleRow:
+    """Example m's row in step k: its data, forward pass, loss and backpropagation, with the
+    step's weights and biases (in the step's mean row, below): a ``PassRow`` whose formulas
+    are the network training sheet's."""
+
+    d: _Sheet
+    k: int
+    m: int
+    row: int
+    weights_note = ", with this step's weights (its mean row)"
+
+    @property
+    def s(self) -> str:
+        return f"step{self.k}.{example_prefix(self.m)}"
+
+    def put(self, leaf: str, formula: str, note: str) -> None:
+        self.d.g.formula(self.d.col[leaf], self.row, self.s + leaf, formula, note)
+
+    def out_of(self, layer: int, i: int) -> str:
+        if layer == 1:
+            return f"{{{self.s}{input_name(i)}}}"
+        return f"{{{self.s}{neuron(layer - 1, i)}.output}}"
+
+    def param(self, name: str) -> str:
+        return f"{{step{self.k}.{name}}}"
+
+    def target(self, j: int) -> str:
+        return f"{{{self.s}{target_name(j)}}}"
+
+
 def _example_row(d: _Sheet, k: int, m: int, row: int) -> None:
-    """Example m's pass in step k: its data, forward pass, loss and backpropagation, with
-    the step's weights and biases (in the step's mean row, below)."""
-    g, sizes, depth = d.g, d.sizes, d.depth
-    s, w = f"step{k}.{example_prefix(m)}", f"step{k}."
-
-    def put(leaf: str, formula: str, note: str) -> None:
-        g.formula(d.col[leaf], row, s + leaf, formula, note)
-
-    g.value(2, row, s + "number", float(m), None)
-    for i in range(1, sizes[0] + 1):
-        put(input_name(i), f"={{{data_name(m, input_name(i))}}}", f"Example {m}'s input {i}.")
-    for j in range(1, sizes[-1] + 1):
-        put(target_name(j), f"={{{data_name(m, target_name(j))}}}", f"Example {m}'s target {j}.")
-
-    def out_of(layer: int, i: int) -> str:
-        return f"{{{s}{input_name(i)}}}" if layer == 1 else f"{{{s}{neuron(layer - 1, i)}.output}}"
-
-    for layer in range(1, depth + 1):
-        for j in range(1, sizes[layer] + 1):
-            n = neuron(layer, j)
-            terms = [
-                f"{out_of(layer, i)}*{{{w}{weight(layer, j, i)}}}"
-                for i in range(1, sizes[layer - 1] + 1)
-            ]
-            put(
-                f"{n}.net",
-                "=" + "+".join(terms) + f"+{{{w}{bias(layer, j)}}}",
-                "Net = Σ input * weight + bias, with this step's weights (its mean row).",
-            )
-            put(
-                f"{n}.output",
-                "=" + d.fx.act_out.replace("{net}", f"{{{s}{n}.net}}"),
-                f"Output = {d.fx.activation}(net).",
-            )
-    losses = []
-    for j in range(1, sizes[-1] + 1):
-        n = neuron(depth, j)
-        put(
-            f"{n}.error",
-            f"={{{s}{n}.output}}-{{{s}{target_name(j)}}}",
-            "Error = output - target.",
-        )
-        losses.append(d.fx.loss_value.replace("{error}", f"{{{s}{n}.error}}"))
-    put("loss", "=" + "+".join(losses), f"This example's {d.fx.loss} loss.")
-    for layer in range(depth, 0, -1):
-        for j in range(1, sizes[layer] + 1):
-            n = neuron(layer, j)
-            if layer == depth:
-                formula = "=" + d.fx.loss_slope.replace("{error}", f"{{{s}{n}.error}}")
-                note = "d loss / d output: the loss's slope at this error."
-            else:
-                nxt = [
-                    f"{{{w}{weight(layer + 1, q, j)}}}*{{{s}global.{neuron(layer + 1, q)}.net}}"
-                    for q in range(1, sizes[layer + 1] + 1)
-                ]
-                formula = "=" + "+".join(nxt)
-                note = f"d loss / d output: Σ over layer {layer + 1} of weight * d loss / d net."
-            put(f"global.{n}.output", formula, note)
-            slope = d.fx.act_slope.replace("{net}", f"{{{s}{n}.net}}")
-            put(
-                f"local.{n}.net",
-                "=" + slope.replace("{output}", f"{{{s}{n}.output}}"),
-                "d output / d net.",
-            )
-            put(
-                f"global.{n}.net",
-                f"={{{s}local.{n}.net}}*{{{s}global.{n}.output}}",
-                "d loss / d net = (d output / d net) * (d loss / d output).",
-            )
-    for name, layer, j in learnable(sizes):
-        d_net = f"{{{s}global.{neuron(layer, j)}.net}}"
-        if name.startswith("w"):
-            i = int(name.rsplit("_", 1)[1])
-            note = "This example's d loss / d weight."
-            put(f"global.{name}", f"={out_of(layer, i)}*{d_net}", note)
-        else:
-            put(f"global.{name}", f"={d_net}", "This example's d loss / d bias = d loss / d net.")
+    """Example m's pass in step k: its data, then the network training sheet's cells."""
+    r = _ExampleRow(d, k, m, row)
+    d.g.value(2, row, r.s + "number", float(m), None)
+    for i in range(1, d.sizes[0] + 1):
+        r.put(input_name(i), f"={{{data_name(m, input_name(i))}}}", f"Example {m}'s input {i}.")
+    for j in range(1, d.sizes[-1] + 1):
+        r.put(target_name(j), f"={{{data_name(m, target_name(j))}}}", f"Example {m}'s target {j}.")
+    forward_cells(r)
+    backward_cells(r)
 
 
 def _loss_chart(d: _Sheet, steps: int) -> ChartSpec:
@@ -361,9 +334,9 @@ def _loss_chart(d: _Sheet, steps: int) -> ChartSpec:
     )
 
 
-def example_leaves(sizes: Sequence[int]) -> list[str]:
+def example_leaves(sizes: Sequence[int], softmax: bool = False) -> list[str]:
     """What an example's row shows, as the network's names (``batch_pass`` prefixes them)."""
-    cols = table_columns(sizes, Optimizer("sgd", {}))
+    cols = table_columns(sizes, Optimizer("sgd", {}), softmax)
     shown = ("Example", "Forward", "Backpropagation", "Gradients")
     return ["number"] + [leaf for leaf, _, group in cols if group in shown and leaf != "mean.loss"]
 
@@ -378,7 +351,10 @@ def batch_training_model(params: Mapping[str, float], settings: Mapping[str, str
     step's rounding on to the next through the slopes of the step map.
 
     Tolerances: the network sheet's scales, the largest over every example of every step.
-    A mean's cell carries what its terms' cells may (see :func:`_mean_allowance`).
+    A mean's cell carries what its terms' cells may (see :func:`_mean_allowance`). A sigmoid
+    output with binary cross-entropy conditions each example's cells as the network training
+    sheet's steps (``network_training.classification``), the mean loss by the mean of its
+    terms' conditioning; a softmax is stable.
     """
     sizes = parse_layers(settings["layers"])
     examples = int(settings["examples"])
@@ -387,7 +363,7 @@ def batch_training_model(params: Mapping[str, float], settings: Mapping[str, str
     activation = settings.get("activation", "tanh")
     loss = settings.get("loss", "half-squared")
     names = [name for name, _, _ in learnable(sizes)]
-    per_example = example_leaves(sizes)
+    per_example = example_leaves(sizes, settings.get("output") == "softmax")
     means = ["loss", *(f"global.{p}" for p in names)]
 
     def at_step(k: int) -> tuple[BatchRow, list[str]]:
@@ -404,7 +380,7 @@ def batch_training_model(params: Mapping[str, float], settings: Mapping[str, str
         ]
         return max(s for s, _ in found), max(v for _, v in found)
 
-    return optimized_model(
+    reference = optimized_model(
         params,
         settings.get("optimizer", "sgd"),
         names,
@@ -414,6 +390,12 @@ def batch_training_model(params: Mapping[str, float], settings: Mapping[str, str
         scales,
         at_step=at_step,
         extra=lambda k, leaf, values: _mean_allowance(values, k, leaf, size, examples),
+    )
+    return classification(
+        reference,
+        sizes,
+        settings,
+        lambda k: [example_prefix(m) for m in batch(k, size, examples)],
     )
 
 

@@ -16,8 +16,9 @@ the quantities of step k are the network's names prefixed ``step{k}.``.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from ..errors import UsageError
 from ..maths.losses import CROSS_ENTROPY
@@ -131,6 +132,47 @@ class _StepRow:
             f"{{{input_name(i)}}}" if layer == 1 else f"{{{self.s}{neuron(layer - 1, i)}.output}}"
         )
 
+    def param(self, name: str) -> str:
+        return f"{{{self.s}{name}}}"
+
+    def target(self, j: int) -> str:
+        return f"{{{target_name(j)}}}"
+
+    weights_note = ""
+
+
+class PassRow(Protocol):
+    """A row that shows one forward pass and its backpropagation: a training step's (here)
+    or one example's of a step's batch (``sheetgen.layouts.batch_training``). The formulas
+    are the same; only where a row finds its inputs, targets and parameters differs."""
+
+    @property
+    def d(self) -> NetworkSheet: ...
+
+    @property
+    def s(self) -> str:
+        """The prefix of the row's own quantities (``step3.``, ``step3.example2.``)."""
+        ...
+
+    @property
+    def weights_note(self) -> str:
+        """Where the row's weights and biases are, for the net's note ("" for its own)."""
+        ...
+
+    def put(self, leaf: str, formula: str, note: str) -> None: ...
+
+    def out_of(self, layer: int, i: int) -> str:
+        """A reference to input i of a neuron in ``layer``."""
+        ...
+
+    def param(self, name: str) -> str:
+        """A reference to the weight or bias ``name`` the row computes with."""
+        ...
+
+    def target(self, j: int) -> str:
+        """A reference to the row's target of output j."""
+        ...
+
 
 @generated_family("training", OPTIONS)
 def network_training_layout(options: dict[str, str]) -> Layout:
@@ -237,8 +279,8 @@ def _step_row(r: _StepRow) -> None:
             r.put(p, f"={{{p}}}", f"Step 1 starts from the start value of {p}.")
         else:
             r.put(p, f"={{step{k - 1}.new.{p}}}", f"The previous step's new {p}.")
-    _forward(r)
-    _backward(r)
+    forward_cells(r)
+    backward_cells(r)
     for p in d.params:
         if d.optimizer.name != "sgd":
             put_state(r.put, d.optimizer, k, p)
@@ -250,20 +292,20 @@ def _step_row(r: _StepRow) -> None:
         )
 
 
-def _forward(r: _StepRow) -> None:
-    """A step's forward pass, layer by layer, then the errors and the loss."""
+def forward_cells(r: PassRow) -> None:
+    """A row's forward pass, layer by layer, then the errors and the loss."""
     d, s = r.d, r.s
     for layer in range(1, d.depth + 1):
         for j in range(1, d.sizes[layer] + 1):
             n = neuron(layer, j)
             terms = [
-                f"{r.out_of(layer, i)}*{{{s}{weight(layer, j, i)}}}"
+                f"{r.out_of(layer, i)}*{r.param(weight(layer, j, i))}"
                 for i in range(1, d.sizes[layer - 1] + 1)
             ]
             r.put(
                 f"{n}.net",
-                "=" + "+".join(terms) + f"+{{{s}{bias(layer, j)}}}",
-                "Net = Σ input * weight + bias.",
+                "=" + "+".join(terms) + f"+{r.param(bias(layer, j))}",
+                "Net = Σ input * weight + bias" + r.weights_note + ".",
             )
             if layer == d.depth and d.fx.softmax:
                 r.put(
@@ -291,18 +333,16 @@ def _forward(r: _StepRow) -> None:
         )
     errors = []
     for j, n in enumerate(outputs, start=1):
-        r.put(f"{n}.error", f"={{{s}{n}.output}}-{{{target_name(j)}}}", "Error = output - target.")
-        errors.append(
-            d.fx.loss_of(f"{{{s}{n}.error}}", f"{{{s}{n}.output}}", f"{{{target_name(j)}}}")
-        )
+        r.put(f"{n}.error", f"={{{s}{n}.output}}-{r.target(j)}", "Error = output - target.")
+        errors.append(d.fx.loss_of(f"{{{s}{n}.error}}", f"{{{s}{n}.output}}", r.target(j)))
     if d.fx.softmax:
-        dot = "+".join(f"{{{target_name(j)}}}*{z}" for j, z in enumerate(nets, start=1))
+        dot = "+".join(f"{r.target(j)}*{z}" for j, z in enumerate(nets, start=1))
         errors = [f"{{{s}softmax.max}}+LN({{{s}softmax.sum}})-({dot})"]
     r.put("loss", "=" + "+".join(errors), f"The {d.fx.loss} loss of every output, added.")
 
 
-def _backward(r: _StepRow) -> None:
-    """A step's backpropagation, from the loss back to every weight and bias."""
+def backward_cells(r: PassRow) -> None:
+    """A row's backpropagation, from the loss back to every weight and bias."""
     d, s = r.d, r.s
     for layer in range(d.depth, 0, -1):
         for j in range(1, d.sizes[layer] + 1):
@@ -322,7 +362,7 @@ def _backward(r: _StepRow) -> None:
                 )
             else:
                 nxt = [
-                    f"{{{s}{weight(layer + 1, m, j)}}}*{{{s}global.{neuron(layer + 1, m)}.net}}"
+                    f"{r.param(weight(layer + 1, m, j))}*{{{s}global.{neuron(layer + 1, m)}.net}}"
                     for m in range(1, d.sizes[layer + 1] + 1)
                 ]
                 r.put(
@@ -471,19 +511,25 @@ def network_training_model(params: Mapping[str, float], settings: Mapping[str, s
         }
 
     reference = Reference(values, scale, loss_scale, 1.0, amplification)
-    return _classification(reference, sizes, settings)
+    return classification(reference, sizes, settings)
 
 
-def _classification(
-    reference: Reference, sizes: tuple[int, ...], settings: Mapping[str, str]
+def classification(
+    reference: Reference,
+    sizes: tuple[int, ...],
+    settings: Mapping[str, str],
+    passes: Callable[[int], Sequence[str]] | None = None,
 ) -> Reference:
-    """A run with one sigmoid output and binary cross-entropy: each step conditioned as the
-    network sheet's (``sheetgen.maths.models.cross_entropy_steps``); a softmax is stable."""
+    """A run with one sigmoid output and binary cross-entropy: each step's passes (``passes``,
+    see ``sheetgen.maths.models.cross_entropy_steps``) conditioned as the network sheet's; a
+    softmax is stable."""
     if settings.get("output") != "sigmoid" or settings.get("loss") != CROSS_ENTROPY:
         return reference
     n = neuron(len(sizes) - 1, 1)
     slopes = (f"global.{n}.output",)
-    return cross_entropy_steps(reference, f"{n}.output", "target1", slopes, f"local.{n}.net")
+    return cross_entropy_steps(
+        reference, f"{n}.output", "target1", slopes, f"local.{n}.net", passes
+    )
 
 
 def _optimized_model(
@@ -511,4 +557,4 @@ def _optimized_model(
         if group in ("Forward", "Backpropagation", "Gradients")
     ]
     reference = optimized_model(params, settings["optimizer"], names, steps, row, leaves, scales)
-    return _classification(reference, sizes, settings)
+    return classification(reference, sizes, settings)

@@ -340,5 +340,6 @@ def usage() -> tuple[str, str]:
         "loss chart; cross-entropy trains a classifier (a sigmoid or softmax output); a "
         "network's sheet may be at most 1,000 columns wide. With examples, the network trains "
         "on an editable data table (build --data xor or a CSV), one block of rows per step: "
-        "each example's pass, then the batch's mean gradients and the update.",
+        "each example's pass, then the batch's mean gradients and the update; with "
+        "cross-entropy a classifier of the data (build --data xor --loss cross-entropy).",
     )

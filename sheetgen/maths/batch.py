@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from .dataset import data_name, example_prefix
+from .losses import CROSS_ENTROPY, binary_cross_entropy_arrays, output_activation, softmax_arrays
 from .network import Network, bias, input_name, learnable, neuron, target_name, weight
 
 
@@ -66,10 +67,11 @@ _ACTIVATIONS: dict[str, tuple[Callable[[Any], Any], Callable[[Any, Any], Any]]] 
     "relu": (lambda net: _np().maximum(net, 0.0), lambda net, out: (net > 0) * 1.0),
     "linear": (lambda net: net, lambda net, out: net * 0.0 + 1.0),
 }
-_LOSSES: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {
-    # (loss, d loss / d error) of an array of errors
-    "half-squared": (lambda e: e * e / 2.0, lambda e: e),
-    "squared": (lambda e: e * e, lambda e: 2.0 * e),
+_LOSSES: dict[str, Callable[[Any, Any], tuple[Any, Any]]] = {
+    # (loss, d loss / d output) of arrays of outputs and targets
+    "half-squared": lambda y, t: ((y - t) * (y - t) / 2.0, y - t),
+    "squared": lambda y, t: ((y - t) * (y - t), 2.0 * (y - t)),
+    CROSS_ENTROPY: binary_cross_entropy_arrays,  # a sigmoid output's; a softmax's below
 }
 
 
@@ -86,13 +88,16 @@ def batch_passes(
     For the tolerances' slopes (``sheetgen.layouts.optimized``), which difference one pass
     with another: the arrays add in numpy's order, not the sheet's, which moves a slope by
     an ulp or two of the values it is made of, nothing a bound a thousand times larger minds.
+    The losses are ``sheetgen.maths.losses``'s (a softmax's in its stable form).
     """
     import numpy as np
 
+    last = output_activation(loss, activation, sizes[-1])
     if activation not in _ACTIVATIONS or loss not in _LOSSES:
         return None
-    act, slope = _ACTIVATIONS[activation]
-    loss_of, loss_slope = _LOSSES[loss]
+    if last != "softmax" and last not in _ACTIVATIONS:
+        return None
+    softmax = last == "softmax"
 
     def column(name: str) -> Any:
         return np.array([v[name] for v in variants])[:, None]  # (variants, 1)
@@ -111,42 +116,57 @@ def batch_passes(
     layer_out = [data(input_name(i)) for i in range(1, sizes[0] + 1)]
     for i, x in enumerate(layer_out, start=1):
         put(input_name(i), x)
+    targets = [data(target_name(j)) for j in range(1, sizes[-1] + 1)]
     outs, nets = [layer_out], []
     with np.errstate(all="ignore"):  # an overflow is an inf, as in Python
         for layer in range(1, depth + 1):
-            current_nets, current_outs = [], []
-            for j in range(1, sizes[layer] + 1):
-                net = column(bias(layer, j)) + sum(
-                    x * column(weight(layer, j, i)) for i, x in enumerate(layer_out, start=1)
+            act, slope = _ACTIVATIONS[last if layer == depth and not softmax else activation]
+            current_nets = [
+                column(bias(layer, j))
+                + sum(x * column(weight(layer, j, i)) for i, x in enumerate(layer_out, start=1))
+                for j in range(1, sizes[layer] + 1)
+            ]
+            if layer == depth and softmax:
+                top, total, p, soft_loss = softmax_arrays(
+                    np.stack(current_nets, axis=-1), np.stack(targets, axis=-1)
                 )
-                output = act(net)
+                put("softmax.max", top)
+                put("softmax.sum", total)
+                current_outs = [p[..., j] for j in range(sizes[layer])]
+            else:
+                current_outs = [act(net) for net in current_nets]
+            for j, net in enumerate(current_nets, start=1):
                 put(f"{neuron(layer, j)}.net", net)
-                put(f"{neuron(layer, j)}.output", output)
-                current_nets.append(net)
-                current_outs.append(output)
+                put(f"{neuron(layer, j)}.output", current_outs[j - 1])
             nets.append(current_nets)
             outs.append(current_outs)
             layer_out = current_outs
-        total = 0.0
+        total_loss: Any = 0.0
         d_out = []
-        for j, output in enumerate(layer_out, start=1):
-            target = data(target_name(j))
+        for j, (output, target) in enumerate(zip(layer_out, targets, strict=True), start=1):
             put(target_name(j), target)
-            error = output - target
-            put(f"{neuron(depth, j)}.error", error)
-            total = total + loss_of(error)
-            d_out.append(loss_slope(error))
-        put("loss", total)
-        out["loss"] = np.mean(total, axis=1)
+            put(f"{neuron(depth, j)}.error", output - target)
+            if softmax:
+                continue
+            value, d = _LOSSES[loss](output, target)
+            total_loss = total_loss + value
+            d_out.append(d)
+        total_loss = soft_loss if softmax else total_loss
+        put("loss", total_loss)
+        out["loss"] = np.mean(total_loss, axis=1)
         for layer in range(depth, 0, -1):
             d_net = []
+            slope = _ACTIVATIONS[last if layer == depth and not softmax else activation][1]
             for j in range(1, sizes[layer] + 1):
                 n = neuron(layer, j)
-                local = slope(nets[layer - 1][j - 1], outs[layer][j - 1])
-                put(f"global.{n}.output", d_out[j - 1])
-                put(f"local.{n}.net", local)
-                put(f"global.{n}.net", local * d_out[j - 1])
-                d_net.append(local * d_out[j - 1])
+                if layer == depth and softmax:  # softmax and cross-entropy: p - t
+                    d_net.append(outs[layer][j - 1] - targets[j - 1])
+                else:
+                    local = slope(nets[layer - 1][j - 1], outs[layer][j - 1])
+                    put(f"global.{n}.output", d_out[j - 1])
+                    put(f"local.{n}.net", local)
+                    d_net.append(local * d_out[j - 1])
+                put(f"global.{n}.net", d_net[-1])
                 for i in range(1, sizes[layer - 1] + 1):
                     grad = outs[layer - 1][i - 1] * d_net[-1]
                     put(f"global.{weight(layer, j, i)}", grad)

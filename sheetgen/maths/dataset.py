@@ -70,19 +70,26 @@ def parse_batch(text: str, examples: int) -> int:
     return size
 
 
-def default_data(inputs: int, outputs: int, examples: int) -> dict[str, float]:
+def default_data(
+    inputs: int, outputs: int, examples: int, *, classes: bool = False
+) -> dict[str, float]:
     """Reproducible data for a table of this shape, from a documented rule: the parity
     problem XOR generalises. Example m's input i is bit i of ``m - 1`` (0 or 1) and its
     target j is the parity of those bits, flipped for every other output (``j`` even). For two
-    inputs, one output and four examples that is exactly XOR."""
+    inputs, one output and four examples that is exactly XOR. With ``classes`` (a softmax's
+    targets, which must sum to 1) target j is 1 for ``j ≡ number of bits set (mod outputs)``
+    and 0 otherwise: one-hot, and for two outputs the same table as the parity rule's."""
     out: dict[str, float] = {}
     for m in range(1, examples + 1):
         bits = [float(((m - 1) >> (i - 1)) & 1) for i in range(1, inputs + 1)]
-        parity = int(sum(bits)) % 2
+        count = int(sum(bits))
         for i, bit in enumerate(bits, start=1):
             out[data_name(m, f"x{i}")] = bit
         for j in range(1, outputs + 1):
-            out[data_name(m, f"target{j}")] = float((parity + j + 1) % 2)
+            if classes:
+                out[data_name(m, f"target{j}")] = float((count - j) % outputs == 0)
+            else:
+                out[data_name(m, f"target{j}")] = float((count % 2 + j + 1) % 2)
     return out
 
 

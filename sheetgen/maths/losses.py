@@ -33,6 +33,7 @@ import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 EPS = sys.float_info.epsilon
 UNIT = 64 * EPS
@@ -216,8 +217,9 @@ def bce_loss_rounding(
     return abs(values[loss]) + extra + scale
 
 
-TARGET = re.compile(r"target\d*")
-"""A layout's target parameters: ``target`` (a neuron) or ``target1``... (a network's outputs)."""
+TARGET = re.compile(r"(example\d+\.)?target\d*")
+"""A layout's target parameters: ``target`` (a neuron), ``target1``... (a network's outputs)
+or ``example3.target1``... (a data set's, one set per example)."""
 
 
 def target_problem(targets: Mapping[str, float]) -> str | None:
@@ -237,6 +239,46 @@ def target_problem(targets: Mapping[str, float]) -> str | None:
             f"such as 1, 0, 0, or probabilities), but {listed} sum to {total!r}."
         )
     return None
+
+
+def targets_problem(values: Mapping[str, float]) -> str | None:
+    """:func:`target_problem` for every set of targets among a sheet's parameters (the
+    layout's own, or each example's of a data set), the first one found: one sentence."""
+    groups: dict[str, dict[str, float]] = {}
+    for name, value in values.items():
+        if match := TARGET.fullmatch(name):
+            groups.setdefault(match[1] or "", {})[name] = value
+    for group in groups.values():
+        if problem := target_problem(group):
+            return problem
+    return None
+
+
+def softmax_arrays(z: Any, targets: Any) -> tuple[Any, Any, Any, Any]:
+    """:func:`softmax` on numpy arrays whose last axis runs over the outputs (``targets``
+    broadcast against ``z``): max z, Σ exp(z - max z), the probabilities and the loss, each
+    sum added output by output as the scalar one and the sheet add."""
+    import numpy as np
+
+    top = z.max(axis=-1, keepdims=True)
+    exps = np.exp(z - top)
+    total = exps[..., 0].copy()
+    dot = z[..., 0] * targets[..., 0]
+    for k in range(1, z.shape[-1]):
+        total = total + exps[..., k]
+        dot = dot + z[..., k] * targets[..., k]
+    return top[..., 0], total, exps / total[..., None], np.log(total) + top[..., 0] - dot
+
+
+def binary_cross_entropy_arrays(y: Any, t: Any) -> tuple[Any, Any]:
+    """:func:`binary_cross_entropy` and its slope on numpy arrays, elementwise, with the
+    scalar ones' infinities and nans (call it under ``np.errstate(all="ignore")``)."""
+    import numpy as np
+
+    loss = -(t * np.log(y) + (1 - t) * np.log1p(-y))
+    denominator = y * (1 - y)
+    safe = np.where(denominator != 0, denominator, 1.0)
+    return loss, np.where(denominator != 0, (y - t) / safe, np.nan)
 
 
 def default_targets(outputs: int) -> dict[str, float]:

@@ -11,10 +11,17 @@ import functools
 import math
 import re
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from .losses import CROSS_ENTROPY, bce_conditioning, bce_growths, bce_loss_rounding, unresolved
+from .losses import (
+    CROSS_ENTROPY,
+    bce_conditioning,
+    bce_growths,
+    bce_loss_rounding,
+    growth_for,
+    unresolved,
+)
 from .neuron import Difference, Neuron
 from .optimizers import STATE_NAMES as STATES
 
@@ -167,37 +174,64 @@ _STEP_NUMBER = re.compile(r"step(\d+)\.number")
 
 
 def cross_entropy_steps(
-    reference: Reference, output: str, target: str, slopes: tuple[str, ...], local_net: str
+    reference: Reference,
+    output: str,
+    target: str,
+    slopes: tuple[str, ...],
+    local_net: str,
+    passes: Callable[[int], Sequence[str]] | None = None,
 ) -> Reference:
     """A training run's ``reference`` whose output is a sigmoid with binary cross-entropy, with
     each step's cells conditioned as :func:`cross_entropy_neuron` conditions a sheet's:
     ``step{k}.`` + ``output``, ``slopes`` (d loss / d output), ``local_net`` (d output / d
     net) and the loss; ``target`` the parameter. The chain rule's cells and the updates below
     them are unresolved with a step whose output may round to 1, and so is every later step
-    (the sheet's parameters are errors from there)."""
+    (the sheet's parameters are errors from there).
+
+    ``passes(k)``: where step k's passes are, under ``step{k}.`` (a data set's examples,
+    ``example1.``...; one pass, "", by default). A pass's target is its own ``target`` where
+    it has one (an example's), else the parameter. With several, ``step{k}.loss`` is their
+    mean, which carries the mean of what each pass's loss may (the step's cells below a pass
+    whose output may round to 1 are unresolved, and every later step)."""
     values, scale = reference.values, reference.value_scale
     growth = dict(reference.conditioning)
+    by_step: dict[str, list[str]] = {}  # each step's quantities, found in one pass
+    for q in values:
+        head, dot, _ = q.partition(".")
+        if dot and head.startswith("step"):
+            by_step.setdefault(head + ".", []).append(q)
     steps = sorted(int(m[1]) for key in values if (m := _STEP_NUMBER.fullmatch(key)))
     lost = False
     for k in steps:
         s = f"step{k}."
-        mine = [q for q in values if q.startswith(s)]
+        mine = by_step.get(s, [])
         if lost:
             growth |= {q: math.inf for q in mine if not q.endswith(".number")}
             continue
-        roles = {
-            "loss": [s + "loss"],
-            "local.output": [s + q for q in slopes],
-            "local.net": [s + local_net],
-        }
-        through = [
-            q
-            for q in mine
-            if q[len(s) :].startswith(("global.", "new.")) or q[len(s) :].split(".")[0] in STATES
-        ]
-        growth |= bce_growths(values, scale, s + output, target, roles)
-        edge = bce_conditioning(values[s + output], values[target], scale).get("global", 0.0)
-        if math.isinf(edge):
-            growth |= {q: math.inf for q in through}
-            lost = True
+        heads = list(passes(k)) if passes is not None else [""]
+        losses = []
+        for head in heads:
+            p = s + head
+            roles = {
+                "loss": [p + "loss"],
+                "local.output": [p + q for q in slopes],
+                "local.net": [p + local_net],
+            }
+            t = p + target if p + target in values else target
+            growth |= bce_growths(values, scale, p + output, t, roles)
+            extra = bce_conditioning(values[p + output], values[t], scale)
+            losses.append(extra["loss"])
+            if math.isinf(extra.get("global", 0.0)):
+                lost = True
+                growth |= {q: math.inf for q in mine if q.startswith(p) and _below(q[len(p) :])}
+        if heads != [""]:
+            mean = math.fsum(losses) / len(losses)
+            growth[s + "loss"] = growth_for(mean, values[s + "loss"], scale)
+        if lost:
+            growth |= {q: math.inf for q in mine if _below(q[len(s) :])}
     return replace(reference, conditioning=growth)
+
+
+def _below(leaf: str) -> bool:
+    """Whether a pass's or step's quantity ``leaf`` is computed through d loss / d output."""
+    return leaf.startswith(("global.", "new.")) or leaf.split(".")[0] in STATES

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import UsageError
-from .losses import LOSSES, Softmax, output_activation, softmax
+from .losses import LOSSES, Softmax, output_activation, softmax, softmax_arrays
 from .neuron import ACTIVATIONS
 
 MAX_NEURONS = 2000
@@ -369,20 +369,6 @@ def _vector_loss(name: str) -> Callable[[Any, Any], Any]:
     return np.vectorize(LOSSES[name].forward, otypes=[float])
 
 
-def _vector_softmax(z: Any, targets: Any) -> tuple[Any, Any]:
-    """Each row's softmax and cross-entropy (``sheetgen.maths.losses.softmax``, on arrays)."""
-    import numpy as np
-
-    top = z.max(axis=1, keepdims=True)
-    exps = np.exp(z - top)
-    total = exps[:, 0].copy()
-    dot = z[:, 0] * targets[0]
-    for k in range(1, z.shape[1]):
-        total = total + exps[:, k]
-        dot = dot + z[:, k] * targets[k]
-    return exps / total[:, None], np.log(total) + top[:, 0] - dot
-
-
 def _nudged_passes(
     network: Network,
     chosen: Sequence[tuple[str, int, int]],
@@ -456,7 +442,7 @@ def _nudged_passes(
             if layer == depth and soft:
                 logits = np.broadcast_to(nets_of(depth), (len(rows), sizes[-1])).copy()
                 logits[every, js] = net
-                moved, soft_loss = _vector_softmax(logits, targets)
+                *_, moved, soft_loss = softmax_arrays(logits, targets)
                 out_j = moved[every, js]
             else:
                 out_j = (act_last if layer == depth else act)(net)
@@ -471,7 +457,7 @@ def _nudged_passes(
                     total = total + moved[:, i : i + 1] * w[None, :, i]
                 total = total + B[later][None, :]
                 if later == depth and soft:
-                    moved, soft_loss = _vector_softmax(total, targets)
+                    *_, moved, soft_loss = softmax_arrays(total, targets)
                 else:
                     moved = (act_last if later == depth else act)(total)
                 per_layer.append((total, moved))

@@ -17,7 +17,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from ..errors import UsageError
 from ..layouts.families import planned_cells, resolve_layout
 from ..layouts.layout import SPEC_NAME, Layout
-from ..maths.losses import CROSS_ENTROPY, TARGET, target_problem
+from ..maths.losses import CROSS_ENTROPY, targets_problem
 from ..workbook.book import text_formula
 from .cached_values import model_reference, save_with_cached_values
 from .charts import add_chart
@@ -53,10 +53,8 @@ def parameters(
             raise UsageError(f"The parameter {key} must be a finite number, not {value}.")
     if values.get("tiny", 1.0) == 0:
         raise UsageError("Tiny must not be 0: the faux gradients divide by it.")
-    if layout.settings.get("loss") == CROSS_ENTROPY:
-        targets = {k: v for k, v in values.items() if TARGET.fullmatch(k)}
-        if problem := target_problem(targets):
-            raise UsageError(problem)
+    if layout.settings.get("loss") == CROSS_ENTROPY and (problem := targets_problem(values)):
+        raise UsageError(problem)
     _refuse_overflow(layout, values)
     return values
 
