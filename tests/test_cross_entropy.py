@@ -20,9 +20,10 @@ from hypothesis import strategies as st
 
 from sheetgen import build, verify_workbook
 from sheetgen.check.verify import check, tolerance
+from sheetgen.cli import main
 from sheetgen.errors import UsageError
 from sheetgen.layouts.families import model_for, resolve_layout
-from sheetgen.maths.losses import UNIT, bce_conditioning
+from sheetgen.maths.losses import TARGET, UNIT, bce_conditioning
 from sheetgen.maths.network import Network, default_parameters
 from sheetgen.maths.neuron import Neuron
 from sheetgen.workbook.book import Book, Cell, Sheet
@@ -503,3 +504,27 @@ def test_nudged_losses_match_the_oracle(
         exact[name] = mpmath.mpf(params[name] + 1e-4)  # the sheet nudges in doubles
         want = float(oracle_network_loss(layers, exact, "tanh"))
         assert values[f"nudge.{name}.loss"] == pytest.approx(want, rel=1e-13, abs=1e-15), name
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "neuron:activation=sigmoid,loss=cross-entropy",
+        "network:layers=2-3-3,loss=cross-entropy",
+        "training:layers=2-2-1,examples=4,batch=2,steps=3,loss=cross-entropy",
+    ],
+)
+def test_a_seeded_exercise_keeps_the_teachers_targets(tmp_path: Path, spec: str) -> None:
+    """Learners get their own inputs and weights, but a classifier's targets stay the
+    teacher's: scaled ones would be no probabilities, and build would refuse them."""
+    from sheetgen.teacher.exercise import random_parameters
+
+    lay = resolve_layout(spec)
+    targets = {s.quantity for s in lay.inputs if s.quantity and TARGET.fullmatch(s.quantity)}
+    assert targets
+    drawn = [random_parameters(lay, seed) for seed in range(8)]
+    assert all(d[t] == lay.defaults.get(t, 0.0) for d in drawn for t in targets)
+    assert len({tuple(sorted(d.items())) for d in drawn}) == len(drawn)  # still their own
+    for seed in (1, 2):
+        out = tmp_path / f"{seed}.xlsx"
+        assert main(["build", spec, "--exercise", "--seed", str(seed), "-o", str(out)]) == 0

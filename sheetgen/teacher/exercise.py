@@ -26,6 +26,7 @@ from .. import a1
 from ..errors import UsageError
 from ..layouts.families import resolve_layout
 from ..layouts.layout import NO_HINTS_NOTE, TODO_NAME, TODO_NOTE, Layout
+from ..maths.losses import CROSS_ENTROPY, TARGET
 from ..maths.neuron import describe, round_significant
 from ..maths.optimizers import DEFAULTS as OPTIMIZER_SETTINGS
 from ..maths.optimizers import STATE_NAMES
@@ -136,14 +137,19 @@ def random_parameters(layout: Layout, seed: int) -> dict[str, float]:
 
     Signs and orders of magnitude are kept (a nudge stays tiny, a positive input positive),
     and values are rounded to two significant digits so learners can read them. An
-    optimizer's settings (betas, epsilon) are the teacher's, the same for everyone.
+    optimizer's settings (betas, epsilon) are the teacher's, the same for everyone, and so are
+    a classifier's targets: a probability scaled by 1.5, or a one-hot row scaled unevenly, is
+    no target cross-entropy can take.
     """
+    classifier = layout.settings.get("loss") == CROSS_ENTROPY
     rng = random.Random(f"{layout.spec or layout.name}/{seed}")
     out: dict[str, float] = {}
     for spec in layout.inputs:
         assert spec.quantity is not None
         default = layout.defaults.get(spec.quantity, 0.0)
-        if spec.quantity in OPTIMIZER_SETTINGS:  # a beta scaled past 1 is no optimizer at all
+        if spec.quantity in OPTIMIZER_SETTINGS or (  # a beta past 1 is no optimizer at all
+            classifier and TARGET.fullmatch(spec.quantity)
+        ):
             out[spec.quantity] = default
             continue
         value = default * rng.uniform(0.5, 1.5) if default else rng.uniform(-1.0, 1.0)
