@@ -107,7 +107,30 @@ def test_a_class_of_30_is_graded_in_one_call(make: Make, tmp_path: Path) -> None
     square: Any = table[table.learner.str.endswith("square_forgotten")].iloc[0]
     assert (square.right, square.wrong) == (47, 5)  # E3, then B4 C4 D4 E4 through E4 = E3*F4
     assert "Most common root causes" in result.to_text()
+    assert result.to_csv() == result.table().to_csv(index=False)  # pandas' CSV, without pandas
     print(f"graded 30 workbooks in {elapsed:.2f}s")
+
+
+@pytest.mark.parametrize(
+    "column",
+    [
+        [52, 47, 0],
+        [52.0, 47, 0],  # one float makes a float column: 47.0
+        [None, 3, 4],  # a gap too: 3.0 and an empty cell
+        [100.0, float("nan"), 1e-05, 1e16, float("inf")],
+        ["a,b", None, 'say "x"', "", True],
+        [None, None],
+        [True, False],
+    ],
+)
+def test_the_csv_writes_a_column_as_pandas_does(column: list[Any]) -> None:
+    import csv
+
+    from sheetgen.teacher.results import _csv_column
+
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows([["x"], *([c] for c in _csv_column(column))])
+    assert buffer.getvalue() == pd.DataFrame({"x": column}).to_csv(index=False)
 
 
 def test_grade_returns_a_dataframe_and_the_json_and_junit_agree(make: Make, tmp_path: Path) -> None:
