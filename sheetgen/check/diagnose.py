@@ -177,8 +177,9 @@ def _mark_unedited(c: CellResult, spec: CellSpec | None, todo: frozenset[str]) -
     if c.cell in todo:
         same = c.formula is None and c.found is None
     elif spec.formula is not None:
-        same = c.formula is not None and a1.normal_formula(c.formula) == a1.normal_formula(
-            spec.formula
+        same = c.formula is not None and (
+            c.formula == spec.formula  # most cells: the very text
+            or a1.normal_formula(c.formula) == a1.normal_formula(spec.formula)
         )
     else:
         return c
