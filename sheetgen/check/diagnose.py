@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import a1
-from ..engine.evaluate import CellError, Evaluator, Ref, Value, compile_formula
+from ..engine.evaluate import CellError, Evaluator, Ref, Value
 from ..layouts.layout import TODO_NAME, TODO_NOTE, CellSpec, Layout
 from ..maths.neuron import describe, round_significant
 from ..workbook.book import Book, LazyNotes, Sheet, text_constant
@@ -90,7 +90,7 @@ def diagnose(
     recorded = recorded_todo(book)
     todo = frozenset(layout.current(at) for at in recorded) if recorded else noted_todo(ws, layout)
     specs = {c.at: c for c in layout.cells}
-    cells = [_reclassify(c, ws, specs.get(c.cell), todo) for c in judged]
+    cells = [_reclassify(c, ws, specs.get(c.cell), todo, ev) for c in judged]
     n = VARIANTS if variants is None else variants
     if n > 0:
         cells = _fragility(ev, ws, layout, parameters, cells, n, SEED if seed is None else seed)
@@ -195,7 +195,7 @@ def _formula_as_text(ws: Sheet, at: str) -> str | None:
 
 
 def _reclassify(
-    c: CellResult, ws: Sheet, spec: CellSpec | None, todo: frozenset[str]
+    c: CellResult, ws: Sheet, spec: CellSpec | None, todo: frozenset[str], ev: Evaluator
 ) -> CellResult:
     if c.status == "empty" and c.cell in todo:
         return replace(c, status="todo", message=f"{c.cell} is still to do.")
@@ -211,10 +211,11 @@ def _reclassify(
         and spec.kind == "formula"
         and c.formula is not None
         and spec.formula is not None
-        and compile_formula(c.formula).problem is None
         and c.formula != spec.formula  # the same text reads the same cells: never a number
-        and not compile_formula(c.formula).inputs
-        and compile_formula(spec.formula).inputs
+        # Compiled as the evaluator compiled them (kept there, not compiled again).
+        and ev.compiled(c.formula).problem is None
+        and not ev.compiled(c.formula).inputs
+        and ev.compiled(spec.formula).inputs
     ):
         if c.ok and spec.repeats_a_parameter:  # as a typed copy of an input: verify's policy
             return replace(
