@@ -122,16 +122,18 @@ class Layout:
     def by_quantity(self) -> dict[str, CellSpec]:
         return {c.quantity: c for c in self.cells if c.quantity is not None}
 
-    @property
+    # Worked out once per layout (a frozen dataclass: these never change), as every workbook
+    # checked against it asks for them.
+    @functools.cached_property
     def inputs(self) -> tuple[CellSpec, ...]:
         """The parameters the verifier reads (a decoration's own inputs are not among them)."""
         return tuple(c for c in self.cells if c.kind == "input" and not c.decoration)
 
-    @property
+    @functools.cached_property
     def checked(self) -> tuple[CellSpec, ...]:
         return tuple(c for c in self.cells if c.checked)
 
-    @property
+    @functools.cached_property
     def labels(self) -> tuple[CellSpec, ...]:
         """The headers and labels that identify the sheet (decorations' are not required)."""
         return tuple(c for c in self.cells if c.kind == "text" and not c.decoration)
