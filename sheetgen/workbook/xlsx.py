@@ -477,10 +477,11 @@ class SheetCapture:
         return sys.intern("=" + text) if text else None
 
 
-@functools.lru_cache(maxsize=65536)
+@functools.lru_cache(maxsize=4096)
 def _place(ref: str) -> tuple[int, int, str]:
     """A cell's ``r`` (``B2``, ``$B$2``, ``b2``) as (row, column, name): the same few hundred
-    names in every workbook of a class, worked out once each. ValueError if it is none."""
+    names in every workbook of a class, worked out once each (a few thousand kept: a large
+    sheet's names are each met once, and would only hold memory). ValueError if it is none."""
     row, column = a1.split(ref)
     return row, column, a1.name(row, column)
 
