@@ -11,7 +11,9 @@ CPU time above all, compare. Measures (their workbooks are made in a temporary f
   (``run.make_class``), all cores; workbooks a second from the wall-clock median;
 - ``network``: ``sheetgen build network --layers 40,40,1`` and ``sheetgen verify`` of it;
 - ``memory``: ``sheetgen verify`` of an 80-80-1 network (every faux row): peak resident MB;
-- ``optimizers``: ``sheetgen build training --optimizer sgd|adam --steps 200`` and ``verify``.
+- ``optimizers``: ``sheetgen build training --optimizer sgd|adam --steps 200`` and ``verify``;
+- ``inprocess``: ``verify_workbook`` of the article in a warmed process (each side's own
+  Python): the median of 200 calls, and of ``read_checked`` (reading) alone.
 """
 
 from __future__ import annotations
@@ -72,11 +74,54 @@ def peak_mb(command: list[str]) -> float:
     return float(done.stdout.strip() or "nan")
 
 
+IN_PROCESS = """
+import statistics, sys, time
+from pathlib import Path
+from sheetgen.check.verify import verify_workbook
+from sheetgen.workbook.safety import configured_limits, read_checked
+path, limits = Path(sys.argv[1]), configured_limits()
+for _ in range(30):
+    verify_workbook(path)
+def median_ms(f):
+    times = []
+    for _ in range(200):
+        start = time.perf_counter()
+        f()
+        times.append(time.perf_counter() - start)
+    return 1000 * statistics.median(times)
+print(median_ms(lambda: verify_workbook(path)), median_ms(lambda: read_checked(path, limits)))
+"""
+
+
+def in_process(sides: dict[str, str], folder: Path, runs: int) -> None:
+    """``verify_workbook`` of the article, by turns in each side's own Python."""
+    article = folder / "article.xlsx"
+    subprocess.run([sides["this"], "build", "-o", str(article)], capture_output=True, check=True)
+    found: dict[str, list[tuple[float, float]]] = {side: [] for side in sides}
+    for _ in range(runs):
+        for side, exe in sides.items():
+            python = str(Path(exe).parent / "python")
+            done = subprocess.run(
+                [python, "-c", IN_PROCESS, str(article)], capture_output=True, text=True
+            )
+            verify, read = (float(x) for x in done.stdout.split())
+            found[side].append((verify, read))
+    for side, pairs in found.items():
+        verify = statistics.median(v for v, _ in pairs)
+        read = statistics.median(r for _, r in pairs)
+        runs_shown = ", ".join(f"{v:.2f}" for v, _ in pairs)
+        print(
+            f"verify_workbook of the article, {side}: {verify:.2f} ms (runs {runs_shown}); "
+            f"reading {read:.2f} ms",
+            flush=True,
+        )
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("other", help="the other installation's sheetgen executable")
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--only", default="grade,network,memory,optimizers")
+    parser.add_argument("--only", default="grade,network,memory,optimizers,inprocess")
     args = parser.parse_args(argv)
     sides = {"this": str(HERE), "other": args.other}
     only = set(args.only.split(","))
@@ -109,6 +154,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                 + ", ".join(f"{s} {200 / out[f'{s} wall']:.0f}" for s in sides),
                 flush=True,
             )
+        if "inprocess" in only:
+            in_process(sides, folder, args.runs)
         if "network" in only:
             built = {s: str(folder / f"n40-{s}.xlsx") for s in sides}
             compare(
