@@ -183,7 +183,7 @@ def _mark_unedited(c: CellResult, spec: CellSpec | None, todo: frozenset[str]) -
         )
     else:
         return c
-    return replace(c, edited=False) if same else c
+    return c.unedited() if same else c
 
 
 def _formula_as_text(ws: Sheet, at: str) -> str | None:
