@@ -140,8 +140,8 @@ def _run(
     if workers <= 1:
         yield from map(run if formulas is None else partial(run, formulas=formulas), files)
         return
-    if formulas is not None:
-        _warm_up(formulas)  # forked workers inherit the imported engine and these formulas
+    # Forked workers inherit the imported engine and these compiled formulas.
+    _warm_up(formulas if formulas is not None else FormulaCache())
     call = partial(_with_adopted, run)
     chunk = max(1, math.ceil(len(files) / (workers * 4)))
     done = 0
@@ -158,9 +158,11 @@ def _run(
 
 
 def _pool(workers: int, formulas: FormulaCache | None) -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(
-        workers, mp_context=_context(), initializer=_adopt, initargs=(formulas,)
-    )
+    """A pool whose workers adopt ``formulas``: inherited where they are forked; elsewhere
+    (spawned: compiled functions do not pickle) each worker compiles its own."""
+    context = _context()
+    shared = formulas if context.get_start_method() == "fork" else None
+    return ProcessPoolExecutor(workers, mp_context=context, initializer=_adopt, initargs=(shared,))
 
 
 def _isolated(run: Callable[[str], Graded], path: str, formulas: FormulaCache | None) -> Graded:
