@@ -475,7 +475,7 @@ def suspects(ev: Evaluator, sheet: str, layout: Layout) -> set[str]:
                 out.add(spec.at)  # a formula where the template has a number
         elif (
             text is None
-            or a1.normal_formula(text) != a1.normal_formula(spec.formula)
+            or (text != spec.formula and a1.normal_formula(text) != a1.normal_formula(spec.formula))
             or any(d[0] != sheet or d[1] not in inside for d in ev.dependencies((sheet, spec.at)))
         ):
             out.add(spec.at)
