@@ -164,6 +164,18 @@ def test_one_formula_cache_serves_every_workbook_of_a_run(make: Make) -> None:
     assert [to_dict(r) for r in shared] == [to_dict(r) for r in alone]  # the same verdicts
 
 
+def test_a_shared_formula_cache_is_bounded_between_books(make: Make) -> None:
+    book = make("a")
+    for keep, kept in ((5, False), (50_000, True)):
+        formulas = FormulaCache(keep=keep)
+        verify_workbook(book, variants=0, formulas=formulas)
+        held = len(formulas)
+        assert held > 5  # nothing is dropped within a book
+        formulas.compiled("=1+2")  # a text the book does not hold
+        verify_workbook(book, variants=0, formulas=formulas)
+        assert len(formulas) == held + kept  # past ``keep``, forgotten before the next book
+
+
 def test_score_policy_equal_weight_per_checked_cell(make: Make) -> None:
     report = verify_workbook(make(edits={"E3": "=1-F2"}), variants=0)
     graded = [c for c in report.cells if c.graded]

@@ -76,6 +76,8 @@ def verify_workbook(
     book = checked.book
     placement, choice = find_layout(book, layout, str(path), sheet)
     lay, ws = placement.layout, placement.sheet
+    if formulas is not None:
+        formulas.next_book()
     ev = Evaluator(book, formulas=formulas)
     judged = check(book, ws, lay, str(path), evaluator=ev)
     judged = replace(judged, cells=structure_faults(ev, ws.title, lay, judged.cells))

@@ -112,15 +112,16 @@ class FormulaCache:
     evaluator keeps what it compiled here. By default each book has its own; the submissions
     of one hand-out share their formulas, so a ``grade`` run, or a server worker, makes one
     and hands it to every book it checks (``verify_workbook(formulas=...)``). Compiling is pure,
-    so sharing changes no verdict. Past ``most`` texts it starts afresh: a long-lived worker
-    fed ever new formulas keeps bounded memory.
+    so sharing changes no verdict. Within a book nothing is dropped; between books
+    (:meth:`next_book`), past ``keep`` texts it starts afresh, so that a long run or a
+    long-lived worker meeting large sheets of other hand-outs holds one or two books' worth.
     """
 
-    __slots__ = ("_compiled", "most")
+    __slots__ = ("_compiled", "keep")
 
-    def __init__(self, most: int = 200_000) -> None:
+    def __init__(self, keep: int = 50_000) -> None:
         self._compiled: dict[str, Compiled] = {}
-        self.most = most
+        self.keep = keep
 
     def __len__(self) -> int:
         return len(self._compiled)
@@ -129,10 +130,13 @@ class FormulaCache:
         """``compile_formula(text)``, remembered."""
         found = self._compiled.get(text)
         if found is None:
-            if len(self._compiled) >= self.most:
-                self._compiled.clear()
             found = self._compiled[text] = compile_formula(text)
         return found
+
+    def next_book(self) -> None:
+        """Another book is about to be checked: forget everything past ``keep`` texts."""
+        if len(self._compiled) > self.keep:
+            self._compiled.clear()
 
 
 def _renamed(name: str, back: Mapping[str, str]) -> str:
