@@ -367,7 +367,8 @@ class SheetCapture:
         self.row = 0
         self.column = 0
         self.in_data = False
-        self.cell: tuple[int, int, str, str] | None = None  # (row, column, t, name): open <c>
+        # The open <c>: (row, column, t, its name, or "" until it ends for a cell without r).
+        self.cell: tuple[int, int, str, str] | None = None
         self.formula: dict[str, str] | None = None  # the <f>'s attributes
         self.parts: dict[str, list[str]] = {}  # "f", "v", "is": text read so far
         self.target: list[str] | None = None  # where character data goes now
@@ -412,7 +413,7 @@ class SheetCapture:
                     raise ReadError(str(exc)) from None
             else:
                 self.column += 1
-                at = a1.name(self.row, self.column)
+                at = ""  # named when the cell ends, as the safety pass vets its column first
             self.cell = (self.row, self.column, attrs.get("t", "n"), at)
             self.formula = None
             self.parts = {}
@@ -446,6 +447,7 @@ class SheetCapture:
             self.target.append(data)
 
     def finish(self, row: int, column: int, kind: str, at: str) -> None:
+        at = at or a1.name(row, column)
         parts = self.parts
         v = "".join(parts["v"]) if "v" in parts else None
         inline = "".join(parts["is"]) if "is" in parts else None
