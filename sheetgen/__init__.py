@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING as _TYPE_CHECKING
 if _TYPE_CHECKING:  # imported lazily below: ``sheetgen --version`` must not load openpyxl
     from .check.results import CellResult, Report
     from .check.verify import verify_workbook
+    from .engine.compiled import FormulaCache
     from .errors import (
         InputFileError,
         LayoutNotFoundError,
@@ -47,6 +48,7 @@ __all__ = [
     "CellResult",
     "CellSpec",
     "ClassReport",
+    "FormulaCache",
     "Graded",
     "InputFileError",
     "Layout",
@@ -106,6 +108,7 @@ _HOME = {
     "CellResult": ".check.results",
     "Report": ".check.results",
     "verify_workbook": ".check.verify",
+    "FormulaCache": ".engine.compiled",
 }
 
 

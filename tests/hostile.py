@@ -448,6 +448,14 @@ def beyond_grid(directory: Path) -> Path:
     )
 
 
+def wide_row(directory: Path) -> Path:
+    """A row of cells without ``r``, one more than Excel has columns."""
+    cells = b"<c><v>1</v></c>" * 16_385
+    return _sheet_with(
+        directory, directory / "wide_row.xlsx", cells=b'<row r="40">' + cells + b"</row>"
+    )
+
+
 def many_cells(directory: Path, count: int) -> Path:
     """``count`` numeric cells in 10 columns, streamed into the sheet XML."""
     rows = []

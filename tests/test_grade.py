@@ -16,9 +16,10 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from sheetgen import build_exercise, grade, grade_class, score, verify_workbook
+from sheetgen import FormulaCache, build_exercise, grade, grade_class, score, verify_workbook
 from sheetgen.cli import main
 from sheetgen.errors import UsageError
+from sheetgen.report.render import to_dict
 from sheetgen.teacher.grade import Graded, _run, grade_one
 
 from . import hostile
@@ -107,7 +108,30 @@ def test_a_class_of_30_is_graded_in_one_call(make: Make, tmp_path: Path) -> None
     square: Any = table[table.learner.str.endswith("square_forgotten")].iloc[0]
     assert (square.right, square.wrong) == (47, 5)  # E3, then B4 C4 D4 E4 through E4 = E3*F4
     assert "Most common root causes" in result.to_text()
+    assert result.to_csv() == result.table().to_csv(index=False)  # pandas' CSV, without pandas
     print(f"graded 30 workbooks in {elapsed:.2f}s")
+
+
+@pytest.mark.parametrize(
+    "column",
+    [
+        [52, 47, 0],
+        [52.0, 47, 0],  # one float makes a float column: 47.0
+        [None, 3, 4],  # a gap too: 3.0 and an empty cell
+        [100.0, float("nan"), 1e-05, 1e16, float("inf")],
+        ["a,b", None, 'say "x"', "", True],
+        [None, None],
+        [True, False],
+    ],
+)
+def test_the_csv_writes_a_column_as_pandas_does(column: list[Any]) -> None:
+    import csv
+
+    from sheetgen.teacher.results import _csv_column
+
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows([["x"], *([c] for c in _csv_column(column))])
+    assert buffer.getvalue() == pd.DataFrame({"x": column}).to_csv(index=False)
 
 
 def test_grade_returns_a_dataframe_and_the_json_and_junit_agree(make: Make, tmp_path: Path) -> None:
@@ -129,6 +153,29 @@ def test_grade_returns_a_dataframe_and_the_json_and_junit_agree(make: Make, tmp_
     assert [n.split()[0] for n in failed] == ["E3", "B4", "C4", "D4", "E4"]
 
 
+def test_one_formula_cache_serves_every_workbook_of_a_run(make: Make) -> None:
+    files = [make("ok"), make("bad", {"E3": "=1-F2"}), make("also_ok", input=0.7)]
+    formulas = FormulaCache()
+    shared = [verify_workbook(files[0], variants=0, formulas=formulas)]
+    known = len(formulas)
+    shared += [verify_workbook(f, variants=0, formulas=formulas) for f in files[1:]]
+    assert len(formulas) == known + 1  # only the learner's own =1-F2 is new
+    alone = [verify_workbook(f, variants=0) for f in files]
+    assert [to_dict(r) for r in shared] == [to_dict(r) for r in alone]  # the same verdicts
+
+
+def test_a_shared_formula_cache_is_bounded_between_books(make: Make) -> None:
+    book = make("a")
+    for keep, kept in ((5, False), (50_000, True)):
+        formulas = FormulaCache(keep=keep)
+        verify_workbook(book, variants=0, formulas=formulas)
+        held = len(formulas)
+        assert held > 5  # nothing is dropped within a book
+        formulas.compiled("=1+2")  # a text the book does not hold
+        verify_workbook(book, variants=0, formulas=formulas)
+        assert len(formulas) == held + kept  # past ``keep``, forgotten before the next book
+
+
 def test_score_policy_equal_weight_per_checked_cell(make: Make) -> None:
     report = verify_workbook(make(edits={"E3": "=1-F2"}), variants=0)
     graded = [c for c in report.cells if c.graded]
@@ -137,16 +184,17 @@ def test_score_policy_equal_weight_per_checked_cell(make: Make) -> None:
     assert only_roots < 100 and only_roots > score(report)
 
 
-def _crash_on_poison(path: str) -> Graded:
+def _crash_on_poison(path: str, formulas: FormulaCache | None = None) -> Graded:
     if "poison" in path:
         os._exit(3)  # as a segfault in a C library would
-    return grade_one(path, variants=0)
+    assert formulas is not None and len(formulas) > 0  # the run's, compiled before the fork
+    return grade_one(path, variants=0, formulas=formulas)
 
 
 def test_a_file_that_kills_its_worker_does_not_stop_the_batch(make: Make) -> None:
     files = [str(make(f"a{i}")) for i in range(3)] + [str(make("poison"))]
     files += [str(make(f"b{i}")) for i in range(2)]
-    results = list(_run(_crash_on_poison, files, workers=2))
+    results = list(_run(_crash_on_poison, files, workers=2, formulas=FormulaCache()))
     assert [Path(g.path).stem for g in results] == [Path(f).stem for f in files]
     by_name = {g.learner: g for g in results}
     assert by_name["poison"].report is None and "died" in (by_name["poison"].reason or "")

@@ -392,6 +392,14 @@ def test_cell_beyond_grid(hostile_dir: Path) -> None:
     refused(hostile.beyond_grid(hostile_dir), UnsafeFileError, "outside Excel's grid")
 
 
+def test_cells_without_r_past_the_last_column(hostile_dir: Path) -> None:
+    """Read with the reader listening to the safety pass: the pass refuses the column past
+    XFD in its own sentence before the reader names the cell."""
+    with pytest.raises(UnsafeFileError, match="outside Excel's grid"):
+        read_checked(hostile.wide_row(hostile_dir))
+    refused(hostile.wide_row(hostile_dir), UnsafeFileError, "outside Excel's grid")
+
+
 def test_too_many_cells(tmp_path: Path) -> None:
     path = hostile.many_cells(tmp_path, 2000)
     refused(path, UnsafeFileError, "more than 1,000 cells", Limits(max_cells=1000))

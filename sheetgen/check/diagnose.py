@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import a1
-from ..engine.evaluate import CellError, Evaluator, Ref, Value, compile_formula
+from ..engine.evaluate import CellError, Evaluator, Ref, Value
 from ..layouts.layout import TODO_NAME, TODO_NOTE, CellSpec, Layout
 from ..maths.neuron import describe, round_significant
 from ..workbook.book import Book, LazyNotes, Sheet, text_constant
@@ -90,7 +90,7 @@ def diagnose(
     recorded = recorded_todo(book)
     todo = frozenset(layout.current(at) for at in recorded) if recorded else noted_todo(ws, layout)
     specs = {c.at: c for c in layout.cells}
-    cells = [_reclassify(c, ws, specs.get(c.cell), todo) for c in judged]
+    cells = [_reclassify(c, ws, specs.get(c.cell), todo, ev) for c in judged]
     n = VARIANTS if variants is None else variants
     if n > 0:
         cells = _fragility(ev, ws, layout, parameters, cells, n, SEED if seed is None else seed)
@@ -177,12 +177,13 @@ def _mark_unedited(c: CellResult, spec: CellSpec | None, todo: frozenset[str]) -
     if c.cell in todo:
         same = c.formula is None and c.found is None
     elif spec.formula is not None:
-        same = c.formula is not None and a1.normal_formula(c.formula) == a1.normal_formula(
-            spec.formula
+        same = c.formula is not None and (
+            c.formula == spec.formula  # most cells: the very text
+            or a1.normal_formula(c.formula) == a1.normal_formula(spec.formula)
         )
     else:
         return c
-    return replace(c, edited=False) if same else c
+    return c.unedited() if same else c
 
 
 def _formula_as_text(ws: Sheet, at: str) -> str | None:
@@ -194,7 +195,7 @@ def _formula_as_text(ws: Sheet, at: str) -> str | None:
 
 
 def _reclassify(
-    c: CellResult, ws: Sheet, spec: CellSpec | None, todo: frozenset[str]
+    c: CellResult, ws: Sheet, spec: CellSpec | None, todo: frozenset[str], ev: Evaluator
 ) -> CellResult:
     if c.status == "empty" and c.cell in todo:
         return replace(c, status="todo", message=f"{c.cell} is still to do.")
@@ -210,10 +211,11 @@ def _reclassify(
         and spec.kind == "formula"
         and c.formula is not None
         and spec.formula is not None
-        and compile_formula(c.formula).problem is None
         and c.formula != spec.formula  # the same text reads the same cells: never a number
-        and not compile_formula(c.formula).inputs
-        and compile_formula(spec.formula).inputs
+        # Compiled as the evaluator compiled them (kept there, not compiled again).
+        and ev.compiled(c.formula).problem is None
+        and not ev.compiled(c.formula).inputs
+        and ev.compiled(spec.formula).inputs
     ):
         if c.ok and spec.repeats_a_parameter:  # as a typed copy of an input: verify's policy
             return replace(
@@ -473,7 +475,7 @@ def suspects(ev: Evaluator, sheet: str, layout: Layout) -> set[str]:
                 out.add(spec.at)  # a formula where the template has a number
         elif (
             text is None
-            or a1.normal_formula(text) != a1.normal_formula(spec.formula)
+            or (text != spec.formula and a1.normal_formula(text) != a1.normal_formula(spec.formula))
             or any(d[0] != sheet or d[1] not in inside for d in ev.dependencies((sheet, spec.at)))
         ):
             out.add(spec.at)

@@ -308,6 +308,9 @@ def place(book: Book, sheet: Sheet, layout: Layout) -> Placement | Miss:
     moved: dict[str, str] = {}
     for at, (row, col) in shape.positions.items():
         if row in anchored and col in cols:
+            if anchored[row] == row and cols[col] == col:  # where it was built (the usual)
+                moved[at] = at
+                continue
             if not (1 <= anchored[row] <= a1.MAX_ROW and 1 <= cols[col] <= a1.MAX_COLUMN):
                 return Miss(title, f"sheet {title!r} has no room for {at}", found_share)
             moved[at] = a1.name(anchored[row], cols[col])

@@ -31,7 +31,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from ..engine.evaluate import Evaluator, Ref, compile_formula
+from ..engine.evaluate import Evaluator, Ref
 from ..layouts.layout import CellKind, Layout, formula_reads
 from ..maths.neuron import describe
 from .results import CellResult
@@ -167,7 +167,7 @@ def structure_faults(
             and needs.parameters.any(c.quantity)
         ):
             missing, lost = reach.missing(c.cell, c.quantity)
-            if missing and compile_formula(c.formula).inputs:  # a typed one is judged as typed
+            if missing and ev.compiled(c.formula).inputs:  # a typed one is judged as typed
                 said = _message(ev, sheet, c, missing, lost, needs)
                 # A wrong number from the wrong cells: the structure is said first, and the
                 # cell stays a root whatever the cells it reads hold.

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import a1
-from ..engine.evaluate import Evaluator
+from ..engine.evaluate import Evaluator, FormulaCache
 from ..engine.hazards import HAZARD_DESCRIPTIONS, formula_hazards
 from ..errors import LayoutNotFoundError, SheetgenError
 from ..layouts.families import resolve_layout
@@ -55,6 +55,7 @@ def verify_workbook(
     limits: Limits | None = None,
     sheet: str | None = None,
     hints: bool | None = None,
+    formulas: FormulaCache | None = None,
 ) -> Report:
     """Verify the workbook at ``path``; ``layout`` defaults to whichever template it matches.
 
@@ -67,13 +68,17 @@ def verify_workbook(
     The file is vetted first (``sheetgen.workbook.safety``: size, zip and XML bombs, macros and
     links never loaded) within ``limits`` (default: ``safety.configured_limits()``).
     Explanations carry the formula's hint unless ``hints`` is False or, by default, the
-    workbook is a hand-out built without hints.
+    workbook is a hand-out built without hints. ``formulas``: where compiled formulas are
+    kept, to share them with other workbooks of the same caller (``FormulaCache``; by default
+    this workbook's own).
     """
     checked = read_checked(Path(path), limits or configured_limits())
     book = checked.book
     placement, choice = find_layout(book, layout, str(path), sheet)
     lay, ws = placement.layout, placement.sheet
-    ev = Evaluator(book)
+    if formulas is not None:
+        formulas.next_book()
+    ev = Evaluator(book, formulas=formulas)
     judged = check(book, ws, lay, str(path), evaluator=ev)
     judged = replace(judged, cells=structure_faults(ev, ws.title, lay, judged.cells))
     extra = (*placement.notes, *findings(checked.facts, book))

@@ -21,7 +21,14 @@ from .. import a1
 from .function_table import functions_bare
 from .hazards import HAZARD_DESCRIPTIONS, hazards_of_shape
 
-__all__ = ["ENGINE_LIMITS", "Compiled", "Problem", "compile_formula", "functions_bare"]
+__all__ = [
+    "ENGINE_LIMITS",
+    "Compiled",
+    "FormulaCache",
+    "Problem",
+    "compile_formula",
+    "functions_bare",
+]
 
 
 ENGINE_LIMITS = frozenset({"unsupported", "external", "syntax", "depends"})
@@ -95,6 +102,41 @@ def compile_formula(text: str) -> Compiled:
             calls=compiled.calls,
         )
     return _vetted(text)
+
+
+class FormulaCache:
+    """Each formula text's compilation, kept as long as its owner keeps this object.
+
+    ``compile_formula``'s own cache is bounded (a sheet with more distinct formulas than it
+    holds would compile each again for its dependencies, its value and every what-if), so an
+    evaluator keeps what it compiled here. By default each book has its own; the submissions
+    of one hand-out share their formulas, so a ``grade`` run, or a server worker, makes one
+    and hands it to every book it checks (``verify_workbook(formulas=...)``). Compiling is pure,
+    so sharing changes no verdict. Within a book nothing is dropped; between books
+    (:meth:`next_book`), past ``keep`` texts it starts afresh, so that a long run or a
+    long-lived worker meeting large sheets of other hand-outs holds one or two books' worth.
+    """
+
+    __slots__ = ("_compiled", "keep")
+
+    def __init__(self, keep: int = 50_000) -> None:
+        self._compiled: dict[str, Compiled] = {}
+        self.keep = keep
+
+    def __len__(self) -> int:
+        return len(self._compiled)
+
+    def compiled(self, text: str) -> Compiled:
+        """``compile_formula(text)``, remembered."""
+        found = self._compiled.get(text)
+        if found is None:
+            found = self._compiled[text] = compile_formula(text)
+        return found
+
+    def next_book(self) -> None:
+        """Another book is about to be checked: forget everything past ``keep`` texts."""
+        if len(self._compiled) > self.keep:
+            self._compiled.clear()
 
 
 def _renamed(name: str, back: Mapping[str, str]) -> str:

@@ -19,12 +19,20 @@ from typing import Any
 
 from .. import a1
 from ..workbook.book import Book, Cell, CellError, Value, destination, formula_text
-from .compiled import ENGINE_LIMITS, Compiled, Problem, compile_formula, functions_bare
+from .compiled import (
+    ENGINE_LIMITS,
+    Compiled,
+    FormulaCache,
+    Problem,
+    compile_formula,
+    functions_bare,
+)
 
 __all__ = [
     "ENGINE_LIMITS",
     "CellError",
     "Evaluator",
+    "FormulaCache",
     "Problem",
     "Ref",
     "Value",
@@ -70,10 +78,18 @@ def engine_quiet() -> Iterator[None]:
 class Evaluator:
     """Computes cells of one workbook on demand, memoising every value it computes."""
 
-    def __init__(self, workbook: Book | Any, overrides: Mapping[Ref, Value] | None = None) -> None:
+    def __init__(
+        self,
+        workbook: Book | Any,
+        overrides: Mapping[Ref, Value] | None = None,
+        *,
+        formulas: FormulaCache | None = None,
+    ) -> None:
         """``workbook``: a :class:`Book` (or an openpyxl ``Workbook``, read into one).
 
         ``overrides`` replace cells' values (what-if questions), never the workbook's.
+        ``formulas``: where compiled formulas are kept (see :class:`FormulaCache`; by default
+        this book's own).
         """
         self.book = Book.of(workbook)
         self.overrides = dict(overrides or {})
@@ -95,10 +111,7 @@ class Evaluator:
         self._extents: dict[str, tuple[int, int]] = {}
         # What each array formula computed (by its top-left cell): filled into its range once.
         self._array_results: dict[Ref, Any] = {}
-        # Each formula text's compilation, for this book: ``compile_formula``'s cache is
-        # bounded, and a sheet with more distinct formulas than it holds would compile each
-        # again for its dependencies, its value and every what-if.
-        self._compiled: dict[str, Compiled] = {}
+        self.formulas = formulas if formulas is not None else FormulaCache()
 
     def formula(self, ref: Ref) -> str | None:
         if ref in self._formulas:
@@ -190,11 +203,10 @@ class Evaluator:
         It shares what depends on the book alone (formulas, references, dependencies), so
         asking many what-if questions costs only the evaluations.
         """
-        child = Evaluator(self.book, {**self.overrides, **overrides})
+        child = Evaluator(self.book, {**self.overrides, **overrides}, formulas=self.formulas)
         child._formulas, child._resolved, child._deps = self._formulas, self._resolved, self._deps
         child._calls, child._array_cells = self._calls, self._array_cells
         child._extents = self._extents
-        child._compiled = self._compiled
         return child
 
     def dependencies(self, ref: Ref) -> list[Ref]:
@@ -398,11 +410,8 @@ class Evaluator:
         return destination(text) if text is not None else None
 
     def compiled(self, text: str) -> Compiled:
-        """``compile_formula(text)``, remembered for this book (see ``__init__``)."""
-        found = self._compiled.get(text)
-        if found is None:
-            found = self._compiled[text] = compile_formula(text)
-        return found
+        """``compile_formula(text)``, remembered in :attr:`formulas`."""
+        return self.formulas.compiled(text)
 
     def _compute(self, ref: Ref, text: str) -> Value:
         arrays = self._array_cells.get(ref[0])
@@ -524,7 +533,7 @@ class Evaluator:
                 "unknown", f"uses {name}, a function no spreadsheet application knows", name
             )
         elif functions_bare(text.strip().lstrip("=").upper()).startswith("LAMBDA("):
-            compiled = compile_formula("=" + text.strip().lstrip("="))
+            compiled = self.compiled("=" + text.strip().lstrip("="))
             reads = [self._resolve(sheet, n) for n in compiled.inputs]
             bad = next((r for r in reads if isinstance(r, Problem)), None)
             found = compiled.problem or bad or (compiled, [r for r in reads if isinstance(r, list)])

@@ -32,6 +32,7 @@ class Straight:
     __slots__ = (
         "_none",
         "_plan",
+        "_unwrap_only",
         "arity",
         "filters",
         "output",
@@ -59,6 +60,9 @@ class Straight:
         self.steps = tuple(steps)
         self.output = output
         self.filters = tuple(filters)
+        # The engine's default output filter only unwraps a range (``wrap_ranges_func`` of
+        # schedula's ``bypass``): a float passes it unchanged, so it is not called for one.
+        self._unwrap_only = all(_unwraps_only(f) for f in self.filters)
         self._none = none
         # Slots no argument or step ever fills: only these can hold NONE when a step runs.
         filled = set(slots) | {out for _, _, out in self.steps}
@@ -91,9 +95,18 @@ class Straight:
         result = values[self.output]
         if result is none:
             return self.pipe(*args)
+        if self._unwrap_only and type(result) is float:  # most results: a number, as it is
+            return result
         for f in self.filters:
             result = f(result)
         return result
+
+
+def _unwraps_only(f: Callable[[Any], Any]) -> bool:
+    """Whether ``f`` is the engine's filter that passes anything but a range on unchanged."""
+    import schedula as sh
+
+    return getattr(f, "__wrapped__", None) is sh.bypass
 
 
 def straighten(pipe: Any) -> Straight | None:

@@ -15,7 +15,7 @@ fewer of them make a large network a sheet one can open, and check, in seconds.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from ..maths.losses import CROSS_ENTROPY, default_targets, softmax_rounding
@@ -390,10 +390,35 @@ def _faux_gradients(d: _Net, row: int, chosen: tuple[str, ...] | None) -> None:
     row += 1
     wanted = None if chosen is None else set(chosen)
     rows = [c for c in learnable(sizes) if wanted is None or c[0] in wanted]
+    sums = _Sums(sizes)
     for count, (name, layer, j) in enumerate(rows):
         g.notes = count == 0
-        _faux_row(d, row, name, layer, j, col_of, col_err, col_loss)
+        _faux_row(d, row, name, layer, j, col_of, col_err, col_loss, sums)
         row += 1
+
+
+class _Sums:
+    """Each neuron's weighted sum as the faux rows write it, term by term, before a nudge:
+    its weights, the values it reads and the terms ``{x}*{w}``, made once per neuron for all
+    the rows (a 40-40-1 network has 1,681 rows of up to 41 sums of 40 terms)."""
+
+    def __init__(self, sizes: Sequence[int]) -> None:
+        self.sizes = sizes
+        self._made: dict[tuple[int, int, bool], list[tuple[str, str, str, str]]] = {}
+
+    def of(self, layer: int, k: int, own: bool) -> list[tuple[str, str, str, str]]:
+        """Neuron (layer, k)'s terms as (weight, the value read, the neuron it comes from,
+        the term): its own inputs when ``own``, else the previous layer's outputs."""
+        key = (layer, k, own)
+        if key not in self._made:
+            n, made = neuron(layer, k), []
+            for i in range(1, self.sizes[layer - 1] + 1):
+                w = weight(layer, k, i)
+                source = n if own else neuron(layer - 1, i)
+                x = f"{n}.input{i}" if own else f"{source}.output"
+                made.append((w, x, source, f"{{{x}}}*{{{w}}}"))
+            self._made[key] = made
+        return self._made[key]
 
 
 def _faux_row(
@@ -405,6 +430,7 @@ def _faux_row(
     col_of: Mapping[str, int],
     col_err: int,
     col_loss: int,
+    sums: _Sums,
 ) -> None:
     """The faux gradient of one parameter: the neurons it moves, re-run with it nudged."""
     g, sizes, depth = d.g, d.sizes, d.depth
@@ -413,17 +439,17 @@ def _faux_row(
     g.formula(2, row, p + name, f"={{{name}}}+Tiny", f"{name}, nudged up by Tiny.")
     moved = set(affected(sizes, layer, j))
 
-    def value_of(q: str) -> str:
-        n = q.partition(".")[0]
-        return f"{{{p}{q}}}" if n in moved else f"{{{q}}}"
-
     for n in affected(sizes, layer, j):
         lay, k = (int(s) for s in n[1:].split("_"))
+        own = lay == layer  # its inputs are the sheet's, never nudged
         terms = []
-        for i in range(1, sizes[lay - 1] + 1):
-            w = weight(lay, k, i)
-            x = f"{{{n}.input{i}}}" if lay == layer else value_of(f"{neuron(lay - 1, i)}.output")
-            terms.append(f"{x}*{{{p + w if w == name else w}}}")
+        for w, x, source, term in sums.of(lay, k, own):
+            # A term changes where it reads a moved neuron's output (nudged) or multiplies by
+            # the nudged parameter itself; the others are the neuron's own, made once.
+            nudged = not own and source in moved
+            if nudged or w == name:
+                term = f"{{{p + x if nudged else x}}}*{{{p + w if w == name else w}}}"
+            terms.append(term)
         b = bias(lay, k)
         b_ref = f"{{{p + b}}}" if b == name else f"{{{b}}}"
         g.formula(col_of[n], row, f"{p}{n}.net", "=" + "+".join(terms) + "+" + b_ref)

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..check.verify import verify_workbook
+from ..engine.compiled import FormulaCache
 from ..errors import SheetgenError
 from ..report.annotate import annotate
 from ..report.render import json_text, summary, to_dict
@@ -32,11 +33,13 @@ Job = dict[str, Any]
 Answer = dict[str, Any]
 
 
-def handle(job: Job, limits: Limits) -> Answer:
-    """Answer one job; never raises (every failure is a sentence and an HTTP status)."""
+def handle(job: Job, limits: Limits, formulas: FormulaCache | None = None) -> Answer:
+    """Answer one job; never raises (every failure is a sentence and an HTTP status).
+
+    ``formulas``: the worker's compiled formulas, shared by every upload it checks."""
     path, name = Path(job["path"]), str(job["name"])
     try:
-        return _answer(job, path, name, limits)
+        return _answer(job, path, name, limits, formulas)
     except SheetgenError as exc:
         return {"error": _renamed(str(exc), path, name), "status": 422}
     except MemoryError:
@@ -79,10 +82,12 @@ def _grade(job: Job, limits: Limits) -> Answer:
     return {"written": str(out), "missing": missing}
 
 
-def _answer(job: Job, path: Path, name: str, limits: Limits) -> Answer:
+def _answer(
+    job: Job, path: Path, name: str, limits: Limits, formulas: FormulaCache | None
+) -> Answer:
     if job["do"] == "grade":
         return _grade(job, limits)
-    report = verify_workbook(path, variants=job.get("variants"), limits=limits)
+    report = verify_workbook(path, variants=job.get("variants"), limits=limits, formulas=formulas)
     if job["do"] == "annotate":
         annotate(report, job["out"], limits=limits)
         return {"written": job["out"]}
@@ -109,7 +114,8 @@ def worker_main(conn: Connection, memory: int, limit_options: tuple[str, ...]) -
     with contextlib.suppress(ValueError, OSError):  # a smaller hard limit set by the host stays
         resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     limits = configured_limits(limit_options)
-    _warm_up(limits)
+    formulas = FormulaCache()  # one hand-out's uploads share their formulas: compiled once
+    _warm_up(limits, formulas)
     try:
         conn.send("ready")
     except (BrokenPipeError, OSError):
@@ -120,12 +126,12 @@ def worker_main(conn: Connection, memory: int, limit_options: tuple[str, ...]) -
         except (EOFError, OSError):
             return
         try:
-            conn.send(handle(job, limits))
+            conn.send(handle(job, limits, formulas))
         except (BrokenPipeError, OSError):
             return
 
 
-def _warm_up(limits: Limits) -> None:
+def _warm_up(limits: Limits, formulas: FormulaCache) -> None:
     """Check the article's sheet once, so the first learner does not pay for the engine's
     imports and compiled formulas."""
     from ..writer.build import build
@@ -134,7 +140,7 @@ def _warm_up(limits: Limits) -> None:
         sheet = Path(folder) / "warm.xlsx"
         with contextlib.suppress(SheetgenError, OSError, MemoryError):
             build(sheet)
-            verify_workbook(sheet, limits=limits)
+            verify_workbook(sheet, limits=limits, formulas=formulas)
 
 
 def main(argv: list[str]) -> None:

@@ -16,6 +16,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..engine.compiled import FormulaCache
 from ..errors import SheetgenError, UsageError
 from .gather import WORKBOOK_SUFFIXES, collect, gather
 from .handouts import check_handouts
@@ -94,7 +95,9 @@ def grade_class(
     n = min(workers or os.cpu_count() or 1, len(files))
     run = partial(grade_one, variants=variants, seed=seed, limits=limits, hints=hints)
     results: list[Graded] = []
-    for graded in _run(run, files, n):
+    # One hand-out's submissions share their formulas: each is compiled once for the run (in
+    # this process before the workers are forked, or by the worker that first meets it).
+    for graded in _run(run, files, n, FormulaCache()):
         results.append(graded)
         if progress is not None:
             progress(len(results), len(files), graded)
@@ -126,31 +129,62 @@ def _points_by_id(manifest: Manifest | None) -> dict[str, float]:
     return {}
 
 
-def _run(run: Callable[[str], Graded], files: list[str], workers: int) -> Iterator[Graded]:
+def _run(
+    run: Callable[..., Graded],
+    files: list[str],
+    workers: int,
+    formulas: FormulaCache | None = None,
+) -> Iterator[Graded]:
+    """``run(path)`` for each file, in order, over ``workers`` processes; ``run`` is given
+    ``formulas=`` too when there are ``formulas`` to share."""
     if workers <= 1:
-        yield from map(run, files)
+        yield from map(run if formulas is None else partial(run, formulas=formulas), files)
         return
-    _warm_up()  # forked workers inherit the imported engine and the compiled formulas
+    # Forked workers inherit the imported engine and these compiled formulas.
+    _warm_up(formulas if formulas is not None else FormulaCache())
+    call = partial(_with_adopted, run)
     chunk = max(1, math.ceil(len(files) / (workers * 4)))
     done = 0
     try:
-        with ProcessPoolExecutor(workers, mp_context=_context()) as pool:
-            for graded in pool.map(run, files, chunksize=chunk):
+        with _pool(workers, formulas) as pool:
+            for graded in pool.map(call, files, chunksize=chunk):
                 done += 1
                 yield graded
     except BrokenProcessPool:
         # A worker died (a crash in a C library, memory): redo the rest one file per process,
         # so that only the file that kills its process gets that as its reason.
         for path in files[done:]:
-            yield _isolated(run, path)
+            yield _isolated(call, path, formulas)
 
 
-def _isolated(run: Callable[[str], Graded], path: str) -> Graded:
+def _pool(workers: int, formulas: FormulaCache | None) -> ProcessPoolExecutor:
+    """A pool whose workers adopt ``formulas``: inherited where they are forked; elsewhere
+    (spawned: compiled functions do not pickle) each worker compiles its own."""
+    context = _context()
+    shared = formulas if context.get_start_method() == "fork" else None
+    return ProcessPoolExecutor(workers, mp_context=context, initializer=_adopt, initargs=(shared,))
+
+
+def _isolated(run: Callable[[str], Graded], path: str, formulas: FormulaCache | None) -> Graded:
     try:
-        with ProcessPoolExecutor(1, mp_context=_context()) as pool:
+        with _pool(1, formulas) as pool:
             return pool.submit(run, path).result()
     except BrokenProcessPool:
         return Graded(path, None, "the checker's process died while reading this file")
+
+
+# A worker process's own: the run's compiled formulas, handed over when the process starts
+# (forked: inherited, never pickled), so that each job names only its file.
+_ADOPTED: list[FormulaCache] = []
+
+
+def _adopt(formulas: FormulaCache | None) -> None:
+    if formulas is not None:
+        _ADOPTED.append(formulas)
+
+
+def _with_adopted(run: Callable[..., Graded], path: str) -> Graded:
+    return run(path, formulas=_ADOPTED[0]) if _ADOPTED else run(path)
 
 
 def _context() -> Any:
@@ -172,12 +206,11 @@ _COMMON_FORMULAS = (
 )
 
 
-def _warm_up() -> None:
-    from ..engine.evaluate import compile_formula
+def _warm_up(formulas: FormulaCache) -> None:
     from ..layouts.layout import available_layouts, load_layout
 
     for text in _COMMON_FORMULAS:
-        compile_formula(text)
+        formulas.compiled(text)
     for name in available_layouts():
         try:
             layout = load_layout(name)
@@ -185,7 +218,7 @@ def _warm_up() -> None:
             continue
         for spec in layout.checked:
             if spec.formula:
-                compile_formula(spec.formula)
+                formulas.compiled(spec.formula)
 
 
 def grade(paths: Iterable[Path | str], **options: Any) -> pd.DataFrame:

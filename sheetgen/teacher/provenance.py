@@ -223,7 +223,8 @@ def read_found(path: Path | str) -> Found:
                 if not wanted or info.file_size > _MAX_PART_BYTES:
                     continue
                 data = z.read(info)
-                if b"sheetgen" not in data and b"SHEETGEN" not in data.upper():
+                upper = data.upper()
+                if b"SHEETGEN" not in upper:
                     continue
                 props.update(properties_of(name, data))
                 for m in _RECORD.finditer(data):
@@ -232,7 +233,8 @@ def read_found(path: Path | str) -> Found:
                     except (ValueError, binascii.Error):
                         continue
                     records[(text, m[2].decode())] = None
-                sigs.update(m[1].decode().lower() for m in _NAMED.finditer(data))
+                if b"SHEETGEN_SIG_" in upper:  # the case-blind search only where it can match
+                    sigs.update(m[1].decode().lower() for m in _NAMED.finditer(data))
                 sigs.update(m[1].decode() for m in _PROPERTY.finditer(data))
     except (zipfile.BadZipFile, OSError, KeyError, ValueError, RuntimeError):
         return Found()

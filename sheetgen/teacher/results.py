@@ -102,11 +102,18 @@ class ClassReport:
         return all(g.report is not None and g.report.ok for g in self.graded)
 
     def to_csv(self) -> str:
-        """Every learner's row, then the files that match no learner (status ``unmatched``)."""
-        import pandas as pd
+        """Every learner's row, then the files that match no learner (status ``unmatched``).
 
+        Written as ``table().to_csv(index=False)`` writes it (a test holds the two equal),
+        without importing pandas: a third of a second of a class's grading.
+        """
         rows = self.rows() + self.unmatched_rows()
-        return str(pd.DataFrame(rows, columns=list(COLUMNS)).to_csv(index=False))
+        columns = [_csv_column([row.get(name) for row in rows]) for name in COLUMNS]
+        buffer = io.StringIO()
+        out = csv.writer(buffer, lineterminator="\n")
+        out.writerow(COLUMNS)
+        out.writerows(zip(*columns, strict=True))
+        return buffer.getvalue()
 
     def to_json(self) -> str:
         rows = self.rows()
@@ -383,6 +390,18 @@ def _first(cells: Iterable[str], most: int = 12) -> str:
     """At most ``most`` cell names, and ``...`` for more."""
     names = list(cells)
     return " ".join(names[:most]) + (" ..." if len(names) > most else "")
+
+
+def _csv_column(values: list[Any]) -> list[str]:
+    """One column's cells as pandas writes them: a column of numbers with a float or a gap
+    among them is a float column (``52.0``; a gap empty), any other value as ``str`` (None
+    empty)."""
+    numbers = all(
+        v is None or (isinstance(v, int | float) and not isinstance(v, bool)) for v in values
+    )
+    if numbers and any(v is None or isinstance(v, float) for v in values):
+        return ["" if v is None or v != v else repr(float(v)) for v in values]
+    return ["" if v is None else str(v) for v in values]
 
 
 def _unmatched_why(g: Graded) -> str:

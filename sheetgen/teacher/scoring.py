@@ -34,6 +34,7 @@ from .provenance import Found, read_found
 from .roster import LEARNER_ID
 
 if TYPE_CHECKING:
+    from ..engine.compiled import FormulaCache
     from ..workbook.safety import Limits
 
 Weight = Callable[[CellResult], float]
@@ -99,12 +100,18 @@ def grade_one(
     seed: int | None = None,
     limits: Limits | None = None,
     hints: bool | None = None,
+    formulas: FormulaCache | None = None,
 ) -> Graded:
-    """Verify one file; never raises (a module-level function, so worker processes can run it)."""
+    """Verify one file; never raises (a module-level function, so worker processes can run it).
+
+    ``formulas``: the compiled formulas shared with the other files of the run (see
+    ``verify_workbook``)."""
     start = time.perf_counter()
     stamp = datetime.now(UTC).isoformat(timespec="seconds")
     try:
-        report = verify_workbook(path, variants=variants, seed=seed, limits=limits, hints=hints)
+        report = verify_workbook(
+            path, variants=variants, seed=seed, limits=limits, hints=hints, formulas=formulas
+        )
         graded = Graded(path, report)
     except SheetgenError as exc:
         graded = Graded(path, None, str(exc))

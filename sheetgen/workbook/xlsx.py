@@ -28,6 +28,7 @@ for the user.
 
 from __future__ import annotations
 
+import functools
 import io
 import posixpath
 import re
@@ -366,7 +367,8 @@ class SheetCapture:
         self.row = 0
         self.column = 0
         self.in_data = False
-        self.cell: tuple[int, int, str] | None = None  # (row, column, t) of the open <c>
+        # The open <c>: (row, column, t, its name, or "" until it ends for a cell without r).
+        self.cell: tuple[int, int, str, str] | None = None
         self.formula: dict[str, str] | None = None  # the <f>'s attributes
         self.parts: dict[str, list[str]] = {}  # "f", "v", "is": text read so far
         self.target: list[str] | None = None  # where character data goes now
@@ -406,12 +408,13 @@ class SheetCapture:
             ref = attrs.get("r")
             if ref:
                 try:
-                    self.row, self.column = a1.split(ref)
+                    self.row, self.column, at = _place(ref)
                 except ValueError as exc:
                     raise ReadError(str(exc)) from None
             else:
                 self.column += 1
-            self.cell = (self.row, self.column, attrs.get("t", "n"))
+                at = ""  # named when the cell ends, as the safety pass vets its column first
+            self.cell = (self.row, self.column, attrs.get("t", "n"), at)
             self.formula = None
             self.parts = {}
         elif self.cell is None:
@@ -443,16 +446,16 @@ class SheetCapture:
         if self.target is not None:
             self.target.append(data)
 
-    def finish(self, row: int, column: int, kind: str) -> None:
+    def finish(self, row: int, column: int, kind: str, at: str) -> None:
+        at = at or a1.name(row, column)
         parts = self.parts
         v = "".join(parts["v"]) if "v" in parts else None
         inline = "".join(parts["is"]) if "is" in parts else None
         try:
             value = _value(kind, v, inline)
         except ValueError:
-            raise ReadError(f"cell {a1.name(row, column)} holds {v!r} as a {kind!r}") from None
+            raise ReadError(f"cell {at} holds {v!r} as a {kind!r}") from None
         formula = array = None
-        at = a1.name(row, column)
         if self.formula is not None:
             text = "".join(parts["f"]) if "f" in parts else ""
             formula = self._formula(self.formula, text, row, column)
@@ -474,6 +477,15 @@ class SheetCapture:
                 self.shared[si] = ("=" + text, row, column)
         # Interned: one string with the layout's own text of the same formula (see layouts).
         return sys.intern("=" + text) if text else None
+
+
+@functools.lru_cache(maxsize=4096)
+def _place(ref: str) -> tuple[int, int, str]:
+    """A cell's ``r`` (``B2``, ``$B$2``, ``b2``) as (row, column, name): the same few hundred
+    names in every workbook of a class, worked out once each (a few thousand kept: a large
+    sheet's names are each met once, and would only hold memory). ValueError if it is none."""
+    row, column = a1.split(ref)
+    return row, column, a1.name(row, column)
 
 
 def _row_number(text: str | None, previous: int) -> int:

@@ -65,7 +65,10 @@ class _XmlScan:
         self, label: str, part: str, budget: Budget, listener: Listener | None = None
     ) -> None:
         self.label = label
-        self.listener = listener
+        # The listener's handlers, looked up once (the hot path calls them for every element).
+        self.listen_start = listener.start if listener is not None else None
+        self.listen_end = listener.end if listener is not None else None
+        self.listen_text = listener.text if listener is not None else None
         self.part = part
         self.shown = show(part)
         self.budget = budget
@@ -217,8 +220,9 @@ class _XmlScan:
         )
 
     def _start(self, name: str, attrs: dict[str, str]) -> None:
-        if self.listener is not None:
-            self.listener.start(name[name.find(":") + 1 :], attrs)
+        local = name[name.find(":") + 1 :]
+        if self.listen_start is not None:
+            self.listen_start(local, attrs)
         self.elements += 1
         depth = self.depth = self.depth + 1
         if self.elements > self.max_elements or depth > self.max_depth:
@@ -231,7 +235,6 @@ class _XmlScan:
                 self.item_depth = depth
             self._cell(attrs.get("r"))
             return
-        local = name[name.find(":") + 1 :]
         if local == "row":
             self._row(attrs.get("r"), depth)
         elif self.item_depth == 0 and local in _STRING_ITEMS:
@@ -240,8 +243,8 @@ class _XmlScan:
             self._notable(local, attrs, depth)
 
     def _end(self, name: str) -> None:
-        if self.listener is not None:
-            self.listener.end(name[name.find(":") + 1 :])
+        if self.listen_end is not None:
+            self.listen_end(name[name.find(":") + 1 :])
         depth = self.depth
         if depth == self.item_depth:
             self.item_depth = 0
@@ -263,8 +266,8 @@ class _XmlScan:
         self.text += len(data)
         if self.text > self.max_text:
             self._too_much_text()
-        if self.listener is not None:
-            self.listener.text(data)
+        if self.listen_text is not None:
+            self.listen_text(data)
 
     def _notable(self, local: str, attrs: dict[str, str], depth: int) -> None:
         if local == "f":
