@@ -176,7 +176,8 @@ def data_overrides(args: argparse.Namespace) -> dict[str, float]:
 
 
 def _read_text(path: Path) -> str:
-    """A data file's text: a bounded regular file (never a device or a pipe), UTF-8."""
+    """A data file's text: a bounded regular file (never a device or a pipe), UTF-8 with or
+    without a BOM, else Windows-1252 (as a roster)."""
     from ..errors import InputFileError
     from ..workbook.safety.files import read_input
     from ..workbook.safety.limits import Limits
@@ -190,11 +191,13 @@ def _read_text(path: Path) -> str:
             f"{shown(path)} is larger than {MAX_DATA_BYTES // 1_000_000} MB; a training "
             "sheet holds at most a thousand examples."
         )
+    if not path.is_file():
+        raise InputFileError(f"{shown(path)} is a device or a pipe, not a CSV file.")
     raw = read_input(path, Limits(max_file_bytes=MAX_DATA_BYTES))
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise InputFileError(f"{shown(path)} is not a UTF-8 text (CSV) file.") from None
+        return raw.decode("cp1252", errors="replace")  # Excel's plain "CSV" on Windows
 
 
 def cmd_build(args: argparse.Namespace) -> int:
