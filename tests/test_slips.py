@@ -1,0 +1,38 @@
+"""A wrong number that is a whole multiple of the right one, a fraction of it, or it with the
+wrong sign says so: the shape of the usual slips of a data set's sheet (a batch's sum not
+divided by its size, ``t - p`` for ``p - t``), beside what the cell should be."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from sheetgen import build, verify_workbook
+from sheetgen.layouts.families import resolve_layout
+
+SPEC = "training:layers=2-2-1,examples=4,loss=cross-entropy,steps=2"
+
+
+@pytest.mark.parametrize(
+    ("quantity", "formula", "said"),
+    [
+        ("step1.global.w1_1_1", "={0}17+{0}18+{0}19+{0}20", "(4 times that)"),
+        ("step1.global.w1_1_1", "=({0}17+{0}18+{0}19+{0}20)/16", "(1/4 of that)"),
+        ("step1.example1.n2_1.error", "={1}-{2}", "(the same size with the wrong sign)"),
+    ],
+)
+def test_the_slip_is_named_beside_the_right_number(
+    tmp_path: Path, quantity: str, formula: str, said: str
+) -> None:
+    lay = resolve_layout(SPEC)
+    wb = openpyxl.load_workbook(build(tmp_path / "a.xlsx", SPEC))
+    at = lay.by_quantity[quantity].at
+    column = at.rstrip("0123456789")
+    target = lay.by_quantity["step1.example1.target1"].at
+    output = lay.by_quantity["step1.example1.n2_1.output"].at
+    wb[lay.sheet][at] = formula.format(column, target, output)
+    wb.save(tmp_path / "b.xlsx")
+    cells = {c.cell: c for c in verify_workbook(tmp_path / "b.xlsx", variants=0).cells}
+    assert cells[at].status == "wrong" and said in cells[at].message, cells[at].message
