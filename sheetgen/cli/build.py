@@ -321,7 +321,8 @@ def add_build(sub: Commands) -> None:
         "-o",
         "--output",
         metavar="PATH",
-        help="where to write (default output/single_neuron.xlsx)",
+        help="where to write (default: in output/, named from the layout and its options, "
+        "such as output/training_learning_rate-0.5_steps-5.xlsx)",
     )
     p.add_argument("--force", action="store_true", help="overwrite PATH if it exists")
     p.add_argument(
