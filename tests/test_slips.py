@@ -4,6 +4,7 @@ divided by its size, ``t - p`` for ``p - t``), beside what the cell should be.""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import openpyxl
@@ -36,3 +37,18 @@ def test_the_slip_is_named_beside_the_right_number(
     wb.save(tmp_path / "b.xlsx")
     cells = {c.cell: c for c in verify_workbook(tmp_path / "b.xlsx", variants=0).cells}
     assert cells[at].status == "wrong" and said in cells[at].message, cells[at].message
+
+
+def test_a_gradient_of_minus_zero_reads_as_the_spreadsheets_zero(tmp_path: Path) -> None:
+    """An input of 0 times a negative number is -0.0 in Python and 0 in every spreadsheet; the
+    report says 0 (``expected -0`` beside a blank read as a sign to get right)."""
+    from sheetgen import build_exercise
+    from sheetgen.check import show
+    from sheetgen.report.render import to_text
+
+    assert show.number(-0.0) == "0" and show.value(-0.0, digits=6) == "0"
+    path = build_exercise(tmp_path / "x.xlsx", SPEC)
+    report = verify_workbook(path, variants=0)
+    zero = [c for c in report.cells if c.expected == 0.0 and math.copysign(1, c.expected) < 0]
+    assert zero, "the XOR sheet's first example (inputs 0) has gradients of -0.0"
+    assert " -0 " not in to_text(report)
