@@ -62,3 +62,35 @@ def test_excels_plain_csv_in_windows_1252_is_read(tmp_path: Path) -> None:
     out = tmp_path / "t.xlsx"
     argv = ["build", "training", "--data", str(data), "--steps", "2", "-o", str(out), "-q"]
     assert main(argv) == 0 and out.exists()
+
+
+def test_target_columns_are_named_target_label_or_y_not_year() -> None:
+    for header, inputs in (
+        ("year,age,target", 2),
+        ("x,yield,y", 2),
+        ("a,b,Y_class", 2),
+        ("a,y1,y2", 1),
+        ("a,b,Label", 2),
+    ):
+        data = parse_csv(f"{header}\n1,2,3\n", "d.csv", None)
+        assert (data.inputs, data.outputs) == (inputs, 3 - inputs), header
+
+
+def test_class_numbers_for_a_softmax_say_one_hot(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "d.csv"
+    data.write_text("x1,x2,label\n0,0,0\n0,1,1\n1,0,2\n")
+    argv = ["build", "training", "--layers", "2-3-3", "--data", str(data), "--loss"]
+    assert main([*argv, "cross-entropy", "-o", str(tmp_path / "t.xlsx")]) == 2
+    err = capsys.readouterr().err
+    assert "one target column per class, one-hot" in err and len(err.strip().splitlines()) == 1
+
+
+def test_the_inferred_network_is_said_in_good_english(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "d.csv"
+    data.write_text("x,target\n0,0\n1,1\n")
+    assert main(["build", "training", "--data", str(data), "-o", str(tmp_path / "t.xlsx")]) == 0
+    assert "(1 input and 1 target in " in capsys.readouterr().err

@@ -163,7 +163,8 @@ def data_overrides(args: argparse.Namespace) -> dict[str, float]:
         inferred = f"{data.inputs}-{data.inputs}-{data.outputs}"
         if args.data != "xor":
             print(
-                f"Training a {inferred} network ({data.inputs} inputs and {data.outputs} "
+                f"Training a {inferred} network ({data.inputs} input"
+                f"{'s' if data.inputs != 1 else ''} and {data.outputs} "
                 f"target{'s' if data.outputs != 1 else ''} in {shown(args.data)}; --layers "
                 "chooses another)",
                 file=sys.stderr,

@@ -125,7 +125,13 @@ class DataSet:
                 f"{self.source} has {_count(self.inputs, 'input column')} and "
                 f"{_count(self.outputs, 'target column')}, but a {shape} network takes "
                 f"{_count(sizes[0], 'input')} and {_count(sizes[-1], 'target')}: pass "
-                f"--layers {self.inputs}-...-{self.outputs} or other data."
+                f"--layers {self.inputs}-...-{self.outputs} or other data"
+                + (
+                    " (a softmax takes one target column per class, one-hot: 1 for the "
+                    "example's class, 0 for the others)."
+                    if self.outputs == 1 < sizes[-1]
+                    else "."
+                )
             )
 
 
@@ -143,7 +149,7 @@ def parse_csv(text: str, source: str, sizes: Sequence[int] | None) -> DataSet:
     Columns are separated by commas, or (when the header has no comma) by semicolons, where
     ``0,5`` is then a number, or tabs; trailing columns empty in every row are dropped.
 
-    Which columns are targets: those whose header starts with ``target``, ``y`` or ``label``
+    Which columns are targets: those named ``target…``, ``label…``, ``y``, ``y1``… or ``y_…``
     (case aside), which must all come after the inputs; with none so named, the last
     ``sizes[-1]`` columns when the layers are known. Otherwise the split is ambiguous and the
     error says what to pass. Every other problem (an empty file, a row of another length, a
@@ -222,12 +228,13 @@ def _number(cell: str, source: str, row: int, column: str, separator: str) -> fl
     return value
 
 
-_TARGET_HEADS = ("target", "y", "label")
+_TARGET_HEAD = re.compile(r"(target|label)\w*|y(\d+|_\w*)?", re.IGNORECASE)
+"""A target column's name: ``target…``, ``label…``, or ``y``, ``y1``, ``y_…`` (not ``year``)."""
 
 
 def _targets(header: Sequence[str], source: str, sizes: Sequence[int] | None) -> int:
     """How many of the last columns are targets (see :func:`parse_csv`)."""
-    named = [h.lower().startswith(_TARGET_HEADS) for h in header]
+    named = [_TARGET_HEAD.fullmatch(h) is not None for h in header]
     if any(named):
         count = sum(named)
         if not all(named[len(header) - count :]) or count == len(header):
