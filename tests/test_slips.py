@@ -19,9 +19,9 @@ SPEC = "training:layers=2-2-1,examples=4,loss=cross-entropy,steps=2"
 @pytest.mark.parametrize(
     ("quantity", "formula", "said"),
     [
-        ("step1.global.w1_1_1", "={0}17+{0}18+{0}19+{0}20", "(4 times that)"),
-        ("step1.global.w1_1_1", "=({0}17+{0}18+{0}19+{0}20)/16", "(1/4 of that)"),
-        ("step1.example1.n2_1.error", "={1}-{2}", "(the same size with the wrong sign)"),
+        ("step1.global.w1_1_1", "={0}17+{0}18+{0}19+{0}20", "(it is 4 times that)"),
+        ("step1.global.w1_1_1", "=({0}17+{0}18+{0}19+{0}20)/16", "(it is 1/4 of that)"),
+        ("step1.example1.n2_1.error", "={1}-{2}", "(the right size, but the wrong sign)"),
     ],
 )
 def test_the_slip_is_named_beside_the_right_number(

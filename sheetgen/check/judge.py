@@ -272,12 +272,12 @@ def _slip(found: float, want: float, tol: float) -> str:
     if want == 0 or found == 0:
         return ""
     if abs(found + want) <= tol:
-        return " (the same size with the wrong sign)"
+        return " (the right size, but the wrong sign)"
     for k in range(2, 11):
         if abs(found - k * want) <= k * tol:
-            return f" ({k} times that)"
+            return f" (it is {k} times that)"
         if abs(k * found - want) <= k * tol:
-            return f" (1/{k} of that)"
+            return f" (it is 1/{k} of that)"
     return ""
 
 
