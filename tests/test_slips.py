@@ -52,3 +52,19 @@ def test_a_gradient_of_minus_zero_reads_as_the_spreadsheets_zero(tmp_path: Path)
     zero = [c for c in report.cells if c.expected == 0.0 and math.copysign(1, c.expected) < 0]
     assert zero, "the XOR sheet's first example (inputs 0) has gradients of -0.0"
     assert " -0 " not in to_text(report)
+
+
+def test_a_hard_label_shortcut_is_right_by_luck_and_said_so(tmp_path: Path) -> None:
+    """``-LN(IF(t=1,y,1-y))`` is the cross-entropy of targets 0 or 1 only: right for XOR's
+    table, wrong once a teacher types a probability there. It is called right by luck, and
+    the explanation names the shortcut rather than a typed number alone."""
+    lay = resolve_layout(SPEC)
+    wb = openpyxl.load_workbook(build(tmp_path / "a.xlsx", SPEC))
+    loss = lay.by_quantity["step1.example1.loss"].at
+    t = lay.by_quantity["step1.example1.target1"].at
+    y = lay.by_quantity["step1.example1.n2_1.output"].at
+    wb[lay.sheet][loss] = f"=-LN(IF({t}=1,{y},1-{y}))"
+    wb.save(tmp_path / "b.xlsx")
+    cells = {c.cell: c for c in verify_workbook(tmp_path / "b.xlsx").cells}
+    assert cells[loss].status == "fragile"
+    assert "targets of exactly 0 or 1" in cells[loss].explanation, cells[loss].explanation

@@ -602,8 +602,9 @@ def _why(c: CellResult, ws: Sheet, graph: _Graph, specs: Mapping[str, CellSpec])
         return "Write a formula that computes it from the cells it depends on."
     if c.status == "fragile":
         return (
-            "Part of its formula must be a typed number where it should refer to a cell: "
-            "the sheet is right only for the numbers it was handed."
+            "Its formula holds for the sheet's own numbers only: a number typed where it "
+            "should refer to a cell, or a shortcut that needs special values (such as targets "
+            "of exactly 0 or 1) where the sheet takes any."
         )
     if c.status == "text":
         raw = _formula_as_text(ws, c.cell)
