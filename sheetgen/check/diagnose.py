@@ -37,6 +37,7 @@ from typing import Any
 from .. import a1
 from ..engine.evaluate import CellError, Evaluator, Ref, Value
 from ..layouts.layout import TODO_NAME, TODO_NOTE, CellSpec, Layout
+from ..maths.domain import in_domain
 from ..maths.neuron import describe, round_significant
 from ..workbook.book import Book, LazyNotes, Sheet, text_constant
 from . import show
@@ -438,7 +439,8 @@ def _array_roots(
 def variant_parameters(
     layout: Layout, base: Mapping[str, Value], rng: random.Random
 ) -> dict[str, float]:
-    """Other parameters for every parameter cell: the sheet's own scaled by 0.5 to 2, either sign.
+    """Other parameters for every parameter cell: the sheet's own scaled by 0.5 to 2, either
+    sign, within the layout's domain (:func:`~sheetgen.maths.domain.in_domain`).
 
     A sign flip catches formulas that only work for positive numbers; scaling (not fresh
     values) keeps each parameter in its own order of magnitude, so Tiny stays tiny.
@@ -451,7 +453,7 @@ def variant_parameters(
             b = layout.defaults.get(spec.quantity) or 0.0
         factor = rng.uniform(0.5, 2.0) * rng.choice((1.0, -1.0))
         out[spec.quantity] = round_significant(b * factor if b else rng.uniform(-1.0, 1.0), 3)
-    return out
+    return in_domain(layout.settings, base, out, rng)
 
 
 def suspects(ev: Evaluator, sheet: str, layout: Layout) -> set[str]:
@@ -602,8 +604,9 @@ def _why(c: CellResult, ws: Sheet, graph: _Graph, specs: Mapping[str, CellSpec])
         return "Write a formula that computes it from the cells it depends on."
     if c.status == "fragile":
         return (
-            "Part of its formula must be a typed number where it should refer to a cell: "
-            "the sheet is right only for the numbers it was handed."
+            "Its formula holds for the sheet's own numbers only: a number typed where it "
+            "should refer to a cell, or a shortcut that needs special values (such as targets "
+            "of exactly 0 or 1) where the sheet takes any."
         )
     if c.status == "text":
         raw = _formula_as_text(ws, c.cell)

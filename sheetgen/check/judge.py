@@ -260,8 +260,25 @@ def _judge(
             "compute it, so it will not follow when an input changes.",
         )
     if not close:
-        return result("wrong", f"{spec.at} is {shown(found)}; it should be {shown(want)}.")
+        slip = _slip(found, want, tolerance(spec.quantity, want, expected))
+        return result("wrong", f"{spec.at} is {shown(found)}; it should be {shown(want)}{slip}.")
     return result("ok")
+
+
+def _slip(found: float, want: float, tol: float) -> str:
+    """What a wrong number's relation to the right one says of a common slip: the wrong sign
+    (``t - p`` for ``p - t``), or a whole multiple or fraction of it (a batch's sum not divided
+    by its size, error² for error²/2), as a clause; else nothing."""
+    if want == 0 or found == 0:
+        return ""
+    if abs(found + want) <= tol:
+        return " (the right size, but the wrong sign)"
+    for k in range(2, 11):
+        if abs(found - k * want) <= k * tol:
+            return f" (it is {k} times that)"
+        if abs(k * found - want) <= k * tol:
+            return f" (it is 1/{k} of that)"
+    return ""
 
 
 def numeric_text(text: str) -> float | None:

@@ -14,8 +14,9 @@ __all__ = ["described", "number", "value"]
 
 
 def number(x: float, digits: int = 10) -> str:
-    """Enough digits to see the difference, few enough to read (``inf`` and ``nan`` as is)."""
-    return f"{x:.{digits}g}" if math.isfinite(x) else str(x)
+    """Enough digits to see the difference, few enough to read (``inf`` and ``nan`` as is, a
+    negative zero, which a spreadsheet shows as 0, as ``0``)."""
+    return f"{x + 0.0:.{digits}g}" if math.isfinite(x) else str(x)
 
 
 def value(v: Value, *, digits: int = 10, empty: str = "empty") -> str:

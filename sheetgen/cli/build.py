@@ -163,7 +163,8 @@ def data_overrides(args: argparse.Namespace) -> dict[str, float]:
         inferred = f"{data.inputs}-{data.inputs}-{data.outputs}"
         if args.data != "xor":
             print(
-                f"Training a {inferred} network ({data.inputs} inputs and {data.outputs} "
+                f"Training a {inferred} network ({data.inputs} input"
+                f"{'s' if data.inputs != 1 else ''} and {data.outputs} "
                 f"target{'s' if data.outputs != 1 else ''} in {shown(args.data)}; --layers "
                 "chooses another)",
                 file=sys.stderr,
@@ -176,7 +177,8 @@ def data_overrides(args: argparse.Namespace) -> dict[str, float]:
 
 
 def _read_text(path: Path) -> str:
-    """A data file's text: a bounded regular file (never a device or a pipe), UTF-8."""
+    """A data file's text: a bounded regular file (never a device or a pipe), UTF-8 with or
+    without a BOM, else Windows-1252 (as a roster)."""
     from ..errors import InputFileError
     from ..workbook.safety.files import read_input
     from ..workbook.safety.limits import Limits
@@ -190,11 +192,13 @@ def _read_text(path: Path) -> str:
             f"{shown(path)} is larger than {MAX_DATA_BYTES // 1_000_000} MB; a training "
             "sheet holds at most a thousand examples."
         )
+    if not path.is_file():
+        raise InputFileError(f"{shown(path)} is a device or a pipe, not a CSV file.")
     raw = read_input(path, Limits(max_file_bytes=MAX_DATA_BYTES))
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise InputFileError(f"{shown(path)} is not a UTF-8 text (CSV) file.") from None
+        return raw.decode("cp1252", errors="replace")  # Excel's plain "CSV" on Windows
 
 
 def cmd_build(args: argparse.Namespace) -> int:
@@ -318,7 +322,8 @@ def add_build(sub: Commands) -> None:
         "-o",
         "--output",
         metavar="PATH",
-        help="where to write (default output/single_neuron.xlsx)",
+        help="where to write (default: in output/, named from the layout and its options, "
+        "such as output/training_learning_rate-0.5_steps-5.xlsx)",
     )
     p.add_argument("--force", action="store_true", help="overwrite PATH if it exists")
     p.add_argument(

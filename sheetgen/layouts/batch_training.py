@@ -329,6 +329,7 @@ def _loss_chart(d: _Sheet, steps: int) -> ChartSpec:
         ),
         anchor=at(3, last + 2),
         x_title="Step",
+        x_format="0",
         y_title="Mean loss",
         span_blanks=True,
     )

@@ -92,6 +92,7 @@ class ChartSpec:
     width: float = 16.0  # centimetres
     height: float = 9.0
     span_blanks: bool = False  # join the points across empty cells (rows between the points)
+    x_format: str = "0.00"  # the x axis' numbers ("0" for step numbers)
 
 
 @dataclass(frozen=True)

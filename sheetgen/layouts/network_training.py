@@ -406,6 +406,7 @@ def _loss_chart(col: Mapping[str, int], steps: int) -> ChartSpec:
         ),
         anchor=at(2, TABLE_ROW + steps + 2),
         x_title="Step",
+        x_format="0",
         y_title="Loss",
     )
 

@@ -201,6 +201,7 @@ def _loss_chart(col: Mapping[str, int], steps: int, width: int) -> ChartSpec:
         ),
         anchor=at(width + 3, FIRST_ROW - 1),
         x_title="Step",
+        x_format="0",
         y_title="Loss",
     )
 

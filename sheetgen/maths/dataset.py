@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -124,7 +125,13 @@ class DataSet:
                 f"{self.source} has {_count(self.inputs, 'input column')} and "
                 f"{_count(self.outputs, 'target column')}, but a {shape} network takes "
                 f"{_count(sizes[0], 'input')} and {_count(sizes[-1], 'target')}: pass "
-                f"--layers {self.inputs}-...-{self.outputs} or other data."
+                f"--layers {self.inputs}-...-{self.outputs} or other data"
+                + (
+                    " (a softmax takes one target column per class, one-hot: 1 for the "
+                    "example's class, 0 for the others)."
+                    if self.outputs == 1 < sizes[-1]
+                    else "."
+                )
             )
 
 
@@ -139,13 +146,19 @@ def xor_data() -> DataSet:
 def parse_csv(text: str, source: str, sizes: Sequence[int] | None) -> DataSet:
     """A data set from CSV text: a header row naming each column, then one row per example.
 
-    Which columns are targets: those whose header starts with ``target``, ``y`` or ``label``
+    Columns are separated by commas, or (when the header has no comma) by semicolons, where
+    ``0,5`` is then a number, or tabs; trailing columns empty in every row are dropped.
+
+    Which columns are targets: those named ``target…``, ``label…``, ``y``, ``y1``… or ``y_…``
     (case aside), which must all come after the inputs; with none so named, the last
     ``sizes[-1]`` columns when the layers are known. Otherwise the split is ambiguous and the
     error says what to pass. Every other problem (an empty file, a row of another length, a
     cell that is not a finite number, too many rows) is one sentence naming the row.
     """
-    rows = [r for r in csv.reader(io.StringIO(text)) if any(c.strip() for c in r)]
+    separator = _separator(text)
+    rows = _trimmed(
+        [r for r in csv.reader(io.StringIO(text), delimiter=separator) if any(c.strip() for c in r)]
+    )
     if not rows:
         raise UsageError(f"{source} is empty: give a header row and at least one example.")
     header = [h.strip() for h in rows[0]]
@@ -159,7 +172,7 @@ def parse_csv(text: str, source: str, sizes: Sequence[int] | None) -> DataSet:
     if len(header) < 2 or any(not h for h in header):
         raise UsageError(
             f"{source}'s first row should name every column (at least one input and one "
-            f"target), not {','.join(rows[0])!r}."
+            f"target), not {separator.join(rows[0])!r}."
         )
     values: list[tuple[float, ...]] = []
     for number, row in enumerate(rows[1:], start=2):
@@ -169,29 +182,59 @@ def parse_csv(text: str, source: str, sizes: Sequence[int] | None) -> DataSet:
                 f"{len(header)} columns."
             )
         cells = zip(row, header, strict=True)
-        values.append(tuple(_number(cell, source, number, h) for cell, h in cells))
+        values.append(tuple(_number(cell, source, number, h, separator) for cell, h in cells))
     outputs = _targets(header, source, sizes)
     return DataSet(len(header) - outputs, outputs, tuple(values), source)
 
 
-def _number(cell: str, source: str, row: int, column: str) -> float:
+def _separator(text: str) -> str:
+    """The column separator, from the header row: a comma, unless the header has none and
+    semicolons (Excel's CSV where the decimal separator is a comma) or tabs."""
+    header = next((line for line in text.splitlines() if line.strip()), "")
+    if "," not in header and ";" in header:
+        return ";"
+    if "," not in header and "\t" in header:
+        return "\t"
+    return ","
+
+
+def _trimmed(rows: list[list[str]]) -> list[list[str]]:
+    """``rows`` without the trailing columns empty in every row, header included (a sheet's
+    export of cells that once held something)."""
+    width = max((len(r) for r in rows), default=0)
+    while width and all(not "".join(r[width - 1 : width]).strip() for r in rows):
+        width -= 1
+    return [r[:width] for r in rows]
+
+
+_DECIMAL_COMMA = re.compile(r"[+-]?\d*,\d+(?:[eE][+-]?\d+)?")
+"""A number with a decimal comma (``-1,25``, ``2,5E2``): read only where a comma cannot be
+the separator between columns."""
+
+
+def _number(cell: str, source: str, row: int, column: str, separator: str) -> float:
+    text = cell.strip()
+    if separator != "," and _DECIMAL_COMMA.fullmatch(text):
+        text = text.replace(",", ".")
     try:
-        value = float(cell.strip())
+        value = float(text)
     except ValueError:
         raise UsageError(
             f"{source} row {row}, column {column!r}: {cell.strip()!r} is not a number."
         ) from None
     if not math.isfinite(value):
-        raise UsageError(f"{source} row {row}, column {column!r}: {cell.strip()} is not finite.")
+        what = "is not finite" if text.lstrip("+-").isalpha() else "is too large a number"
+        raise UsageError(f"{source} row {row}, column {column!r}: {cell.strip()} {what}.")
     return value
 
 
-_TARGET_HEADS = ("target", "y", "label")
+_TARGET_HEAD = re.compile(r"(target|label)\w*|y(\d+|_\w*)?", re.IGNORECASE)
+"""A target column's name: ``target…``, ``label…``, or ``y``, ``y1``, ``y_…`` (not ``year``)."""
 
 
 def _targets(header: Sequence[str], source: str, sizes: Sequence[int] | None) -> int:
     """How many of the last columns are targets (see :func:`parse_csv`)."""
-    named = [h.lower().startswith(_TARGET_HEADS) for h in header]
+    named = [_TARGET_HEAD.fullmatch(h) is not None for h in header]
     if any(named):
         count = sum(named)
         if not all(named[len(header) - count :]) or count == len(header):

@@ -31,7 +31,7 @@ from __future__ import annotations
 import math
 import re
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -241,15 +241,21 @@ def target_problem(targets: Mapping[str, float]) -> str | None:
     return None
 
 
+def target_groups(names: Iterable[str]) -> list[list[str]]:
+    """The sets of targets among a sheet's parameter names, each one output layer's (the
+    layout's own, or each example's of a data set), in the order the names come."""
+    groups: dict[str, list[str]] = {}
+    for name in names:
+        if match := TARGET.fullmatch(name):
+            groups.setdefault(match[1] or "", []).append(name)
+    return list(groups.values())
+
+
 def targets_problem(values: Mapping[str, float]) -> str | None:
     """:func:`target_problem` for every set of targets among a sheet's parameters (the
     layout's own, or each example's of a data set), the first one found: one sentence."""
-    groups: dict[str, dict[str, float]] = {}
-    for name, value in values.items():
-        if match := TARGET.fullmatch(name):
-            groups.setdefault(match[1] or "", {})[name] = value
-    for group in groups.values():
-        if problem := target_problem(group):
+    for group in target_groups(values):
+        if problem := target_problem({name: values[name] for name in group}):
             return problem
     return None
 

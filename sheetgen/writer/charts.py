@@ -38,7 +38,7 @@ def add_chart(ws: Worksheet, spec: ChartSpec) -> None:
     # openpyxl 3.1 marks axes deleted by default; Excel then draws none.
     chart.x_axis.delete = False
     chart.y_axis.delete = False
-    chart.x_axis.number_format = "0.00"
+    chart.x_axis.number_format = spec.x_format
     chart.y_axis.number_format = "0.000"
     chart.x_axis.majorGridlines = None
     # Where each axis is: openpyxl says "l" for both, and Gnumeric then draws a second y axis.
