@@ -23,6 +23,7 @@ from sheetgen.check.structure import requirements, structure_faults
 from sheetgen.engine.evaluate import Evaluator
 from sheetgen.layouts.families import resolve_layout
 from sheetgen.layouts.layout import Layout
+from sheetgen.report.render import to_text
 from sheetgen.workbook.book import Book, Cell, Sheet
 from sheetgen.writer.build import build, build_workbook, parameters
 
@@ -125,7 +126,8 @@ def test_a_faux_gradient_copying_the_real_one_is_caught(tmp_path: Path) -> None:
         tmp_path / "cd.xlsx", spec, "nudge.weight.gradient", "global.weight", tiny=1e-6
     )
     real = resolve_layout(spec).by_quantity["global.weight"].at
-    assert message.startswith(f"{faux} copies {real}")
+    right = "The number is right but comes from the wrong cells."
+    assert message.startswith(f"{right} {faux} copies {real}")
     assert "a faux gradient must come from the nudged losses, or it checks nothing" in message
     assert "Tiny (" in message
 
@@ -264,11 +266,44 @@ def test_a_formula_that_reads_one_cell_is_not_called_a_copy(tmp_path: Path) -> N
         assert report.roots[0].status == "structure"
         messages[name] = report.roots[0].message
     loss, output = at["loss"], at["output"]
-    assert messages["reads"].startswith(
-        f"{loss} reads {output} but not error ({at['error']}), so not target ({at['target']}): "
+    assert messages["reads"] == (
+        f"The number is right but comes from the wrong cells. {loss} reads {output} but neither"
+        f" error ({at['error']}) nor, through it, target ({at['target']}): a loss must come from"
+        " the errors, and so from the targets."
     )
     assert "copies" not in messages["reads"]
-    assert messages["copies"].startswith(f"{loss} copies {output}, which does not come from ")
+    assert messages["copies"].startswith(
+        f"{loss} copies {output}, which comes neither from error ({at['error']}) nor, through it,"
+        f" from target ({at['target']}): "
+    )
+
+
+def test_another_examples_target_is_said_in_plain_words(tmp_path: Path) -> None:
+    """On a data set's sheet, an error that reads the next example's target (equal here, so
+    the number is right): the example's target cell and the data table's cell it copies are
+    named in words, never as quantity names, and the verdict says why a right number fails."""
+    spec = "training:layers=2-2-1,examples=4,steps=3"
+    layout = resolve_layout(spec)
+    at = {q: c.at for q, c in layout.by_quantity.items()}
+    path = build(tmp_path / "xor.xlsx", layout)
+    wb = openpyxl.load_workbook(path)
+    error = at["step1.example2.n2_1.error"]
+    output, target, other = (
+        at[f"step1.{q}"] for q in ("example2.n2_1.output", "example2.target1", "example3.target1")
+    )
+    assert wb[layout.sheet][at["example2.target1"]].value == 1  # ...as is example 3's
+    wb[layout.sheet][error] = f"={output}-{other}"
+    wb.save(path)
+    report = verify_workbook(path, variants=0)
+    assert [c.cell for c in report.roots] == [error]
+    assert report.roots[0].message == (
+        f"The number is right but comes from the wrong cells. {error} uses neither example 2's"
+        f" target 1 ({target}) nor, through it, example 2's target 1 in the data table"
+        f" ({at['example2.target1']}): an error must compare the output with its target."
+    )
+    row = next(line for line in to_text(report).splitlines() if line.startswith(error))
+    assert "step 1: example 2's error of neuron(layer 2, 1)" in row
+    assert row.endswith("FROM WRONG CELLS")
 
 
 @pytest.mark.parametrize("inlined", [True, False], ids=["inlined", "template"])

@@ -33,7 +33,7 @@ from dataclasses import dataclass, replace
 
 from ..engine.evaluate import Evaluator, Ref
 from ..layouts.layout import CellKind, Layout, formula_reads
-from ..maths.neuron import describe
+from ..maths.neuron import describe_in
 from .results import CellResult
 
 __all__ = ["Parameters", "Requirements", "requirements", "structure_faults"]
@@ -169,9 +169,11 @@ def structure_faults(
             missing, lost = reach.missing(c.cell, c.quantity)
             if missing and ev.compiled(c.formula).inputs:  # a typed one is judged as typed
                 said = _message(ev, sheet, c, missing, lost, needs)
-                # A wrong number from the wrong cells: the structure is said first, and the
-                # cell stays a root whatever the cells it reads hold.
-                message = said if c.ok else f"{said} {c.message}"
+                # A right number is said to be right, so that the verdict does not look
+                # contradictory beside it. A wrong number from the wrong cells: the structure
+                # is said first, and the cell stays a root whatever the cells it reads hold.
+                right = "The number is right but comes from the wrong cells."
+                message = f"{right} {said}" if c.ok else f"{said} {c.message}"
                 c = replace(c, status="structure", message=message)
         out.append(c)
     return tuple(out)
@@ -253,20 +255,37 @@ def _message(
     needs: Requirements,
 ) -> str:
     deps = ev.dependencies((sheet, c.cell))
-    names = _listed([f"{describe(q)} ({needs.at[q]})" for q in missing])
+
+    def named(qs: Sequence[str]) -> str:
+        return _either([f"{describe_in(q, c.quantity)} ({needs.at[q]})" for q in qs])
+
+    names = named(missing)
     # The parameters that never reach the cell, when they are not the cells just named (a
-    # loss that skips the error loses the target): at most a few, in the layout's order.
+    # loss that skips the error loses the target): at most a few, in the layout's order. The
+    # cells named are what would have brought them.
     unsaid = [q for q in needs.at if q in lost and q not in missing]
-    so = ""
-    if 0 < len(unsaid) <= 3:
-        so = f", so not {_listed([f'{describe(q)} ({needs.at[q]})' for q in unsaid])}"
+    through = f"through {'it' if len(missing) == 1 else 'them'}"
+    said = 0 < len(unsaid) <= 3
     where = ", ".join(d[1] if d[0] == sheet else f"{d[0]}!{d[1]}" for d in deps)
+    # How the cell misses them, said one way for one cell named and others it would have
+    # brought ("neither ... nor, through it, ..."), another way otherwise ("not ..., nor").
     if len(deps) == 1 and c.formula is not None and _BARE.fullmatch(c.formula):
-        did = f"{c.cell} copies {where}, which does not come from {names}{so}"
+        head, neither, negated, source = (
+            f"copies {where}, which",
+            "comes neither",
+            "does not come",
+            "from ",
+        )
     elif len(deps) == 1:
-        did = f"{c.cell} reads {where} but not {names}{so}"
+        head, neither, negated, source = f"reads {where} but", "neither", "not", ""
     else:
-        did = f"{c.cell} does not use {names}{so}"
+        head, neither, negated, source = "", "uses neither", "does not use", ""
+    lead = f"{c.cell} {head} " if head else f"{c.cell} "
+    if said and len(missing) == 1:
+        did = f"{lead}{neither} {source}{names} nor, {through}, {source}{named(unsaid)}"
+    else:
+        did = f"{lead}{negated} {source}{names}"
+        did += f", nor, {through}, {source}{named(unsaid)}" if said else ""
     return f"{did}: {reason(c.quantity)}."
 
 
@@ -305,5 +324,6 @@ def reason(quantity: str) -> str:
     return "it must be computed from what it depends on, or a right number there is a coincidence"
 
 
-def _listed(items: Sequence[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+def _either(items: Sequence[str]) -> str:
+    """``items`` in a sentence that denies each of them: "A, B or C"."""
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} or {items[-1]}"

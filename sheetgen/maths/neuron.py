@@ -210,6 +210,7 @@ _SOFTMAX = {"max": "max net (softmax)", "sum": "Σ EXP(net - max net) (softmax)"
 
 
 _STEP = re.compile(r"step(\d+)\.(.+)")
+_EXAMPLE = re.compile(r"example(\d+)\.(.+)")
 _NETWORK_NAME = re.compile(r"\b(?:w(\d+)_(\d+)_(\d+)|b(\d+)_(\d+)|n(\d+)_(\d+)|x(\d+))\b")
 
 
@@ -232,18 +233,40 @@ def _plain_names(text: str) -> str:
 
 def describe(quantity: str) -> str:
     """A short human name for a quantity, for reports: ``global.weight`` -> ``d loss/d weight``,
-    ``step3.global.w1_2_1`` -> ``step 3: d loss/d w(layer 1, 1→2)``."""
+    ``step3.global.w1_2_1`` -> ``step 3: d loss/d w(layer 1, 1→2)``,
+    ``step1.example2.target1`` -> ``step 1: example 2's target 1``."""
     if step := _STEP.fullmatch(quantity):
         number, rest = step.groups()
-        if rest == "number":
-            return f"step {number}"
-        if rest.startswith("new."):
-            return f"step {number}: new {_plain_names(rest[4:])}"
-        state, _, param = rest.partition(".")
-        if state in STATE_NAMES:
-            return f"step {number}: {STATE_NAMES[state]} of {_plain_names(param)}"
-        inner = describe(rest)
-        return f"step {number}: {inner}"
+        return f"step {number}" if rest == "number" else f"step {number}: {_in_step(rest)}"
+    if _EXAMPLE.fullmatch(quantity):  # outside a step: a data set's own table
+        return f"{_in_step(quantity)} in the data table"
+    return _in_step(quantity)
+
+
+def describe_in(quantity: str, context: str) -> str:
+    """``quantity`` named in a sentence about the cell of ``context`` (another quantity): its
+    step said after it, and only when it is not ``context``'s own (``step1.example2.target1``
+    about ``step1.example2.n2_1.error`` -> ``example 2's target 1``; ``step1.new.w1_1_1``
+    about a cell of step 2 -> ``new w(layer 1, 1→1) of step 1``)."""
+    step = _STEP.fullmatch(quantity)
+    if step is None or step[2] == "number":
+        return describe(quantity)
+    own = _STEP.fullmatch(context)
+    return _in_step(step[2]) + ("" if own and own[1] == step[1] else f" of step {step[1]}")
+
+
+def _in_step(quantity: str) -> str:
+    """A quantity of one step described without its step (what ``describe`` says after
+    ``step N:``): ``new.w1_1_1`` -> ``new w(layer 1, 1→1)``, ``example2.target1`` ->
+    ``example 2's target 1``."""
+    if example := _EXAMPLE.fullmatch(quantity):
+        number, rest = example.groups()
+        return f"example {number}" if rest == "number" else f"example {number}'s {describe(rest)}"
+    if quantity.startswith("new."):
+        return f"new {_plain_names(quantity[4:])}"
+    state, _, param = quantity.partition(".")
+    if state in STATE_NAMES and param:
+        return f"{STATE_NAMES[state]} of {_plain_names(param)}"
     if _NETWORK_NAME.search(quantity):
         return _plain_names(_describe(quantity)).replace(".", " ")
     return _describe(quantity)

@@ -25,7 +25,7 @@ _VERDICT = {
     "empty": "EMPTY",
     "text": "NOT A NUMBER",
     "typed": "TYPED NUMBER",
-    "structure": "WRONG CELLS",
+    "structure": "FROM WRONG CELLS",
     "unsupported": "CANNOT EVALUATE",
     "uncomputed": "NOT CHECKED",
     "unchecked": "UNCHECKED",
