@@ -8,11 +8,14 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
+import openpyxl
 import pytest
 
 from sheetgen import verify_workbook
 from sheetgen.check.verify import CellResult, Report
+from sheetgen.layouts.families import resolve_layout
 from sheetgen.report.render import to_dict, to_text
+from sheetgen.writer.build import build
 
 from .support import libreoffice as lo
 
@@ -323,3 +326,47 @@ def test_tiny_is_read_where_its_name_points(make: Make) -> None:
     report = check(path, variants=3)
     assert report.parameters["tiny"] == 0.001 and report.ok
     assert any("M1" in w and "Tiny" in w for w in report.warnings)
+
+
+def test_a_neighbour_read_in_place_of_the_template_quantity_is_said(make: Make) -> None:
+    """d loss/d weight written with d loss/d output where d loss/d net (computed from it)
+    belongs: the explanation names what the formula reads, and in place of what."""
+    report = check(make(edits={"C4": "=C3*F4"}))
+    c4 = by_cell(report)["C4"]
+    assert c4.root and c4.status == "wrong"
+    assert c4.explanation.startswith(
+        "It uses d loss/d output (F4), not d loss/d net (E4) computed from it."
+    )
+
+
+def test_adam_without_bias_correction_says_the_moments_were_used(tmp_path: Path) -> None:
+    """Adam's update from the moments instead of their bias-corrected values, on every step:
+    each update is a root, told which moment it used in place of which corrected value."""
+    layout = resolve_layout("training:steps=3,optimizer=adam")
+    at = {q: c.at for q, c in layout.by_quantity.items()}
+    wb_path = build(tmp_path / "adam.xlsx", layout)
+    wb = openpyxl.load_workbook(wb_path)
+    for k in (1, 2, 3):
+        spec = layout.by_quantity[f"step{k}.new.weight"]
+        formula = spec.formula or ""
+        for moment in ("1", "2"):
+            corrected, raw = (
+                at[f"step{k}.corrected{moment}.weight"],
+                at[f"step{k}.moment{moment}.weight"],
+            )
+            assert corrected in formula
+            formula = formula.replace(corrected, raw)
+        wb[layout.sheet][spec.at] = formula
+    wb.save(wb_path)
+    report = check(wb_path)
+    updates = [at[f"step{k}.new.weight"] for k in (1, 2, 3)]
+    assert [c.cell for c in report.roots] == updates
+    for k, c in enumerate(report.roots, start=1):
+        m1, c1, m2, c2 = (
+            at[f"step{k}.{q}.weight"] for q in ("moment1", "corrected1", "moment2", "corrected2")
+        )
+        assert c.explanation.startswith(
+            f"It uses first moment of weight ({m1}), not corrected first moment of weight ({c1})"
+            f" computed from it, and second moment of weight ({m2}), not corrected second moment"
+            f" of weight ({c2}) computed from it."
+        )

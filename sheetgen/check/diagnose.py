@@ -45,6 +45,7 @@ from .hints import hint, noted_no_hints
 from .judge import reference_for, tolerance
 from .provenance import from_saved, in_array, stale_cache_warning
 from .results import CellResult
+from .swaps import read_instead
 
 VARIANTS = 3
 """How many other sets of parameters the sheet is re-evaluated with (0 to skip)."""
@@ -98,10 +99,9 @@ def diagnose(
     causes = _causes(cells, graph, _closeness(layout, parameters))
     if ev.has_arrays(ws.title):
         cells, causes = _array_roots(cells, causes, ev, ws.title)
-    by_cell = {c.cell: c for c in cells}
     hinted = not noted_no_hints(ws) if hints is None else hints
     explained = tuple(
-        _explain(c, causes.get(c.cell, ()), ws, graph, specs, by_cell, hints=hinted) for c in cells
+        _explain(c, causes.get(c.cell, ()), ws, graph, layout, specs, hints=hinted) for c in cells
     )
     if todo:
         explained = exercise_statuses(explained, todo, specs)
@@ -557,8 +557,8 @@ def _explain(
     causes: tuple[str, ...],
     ws: Sheet,
     graph: _Graph,
+    layout: Layout,
     specs: Mapping[str, CellSpec],
-    by_cell: Mapping[str, CellResult],
     *,
     hints: bool = True,
 ) -> CellResult:
@@ -568,6 +568,8 @@ def _explain(
     if c.ok:
         return c
     why = _why(c, ws, graph, specs)
+    if c.status == "wrong" and not c.causes:  # a root: what it reads in place of what?
+        why = read_instead(c, graph.ev, graph.sheet, layout, specs)
     if c.causes and c.status == "unchecked":
         names = ", ".join(_name(r, specs) for r in c.causes)
         verb = "holds" if len(c.causes) == 1 else "hold"
