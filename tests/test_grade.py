@@ -19,6 +19,7 @@ import pytest
 from sheetgen import FormulaCache, build_exercise, grade, grade_class, score, verify_workbook
 from sheetgen.cli import main
 from sheetgen.errors import UsageError
+from sheetgen.layouts.families import resolve_layout
 from sheetgen.report.render import to_dict
 from sheetgen.teacher.grade import Graded, _run, grade_one
 
@@ -230,3 +231,41 @@ def test_cli_grade(make: Make, tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert main(["grade", str(empty)]) == 2
     with pytest.raises(UsageError):
         grade_class([empty])
+
+
+def test_the_text_summary_tells_points_from_the_other_cells_wrong(tmp_path: Path) -> None:
+    """A blank wrong on a training hand-out drags along cells handed out filled: the text
+    table gives the points out of the blanks apart from the count of every cell wrong, and
+    says what each is, so that 15 points of 36 never reads beside "wrong 265" as one tally."""
+    spec = "training:layers=2-2-1,examples=4,steps=2"
+    layout = resolve_layout(spec)
+    path = build_exercise(tmp_path / "ana.xlsx", spec, seed=1)
+    wb = openpyxl.load_workbook(path)
+    ws = wb[layout.sheet]
+    blanks = [c for c in layout.cells if c.formula and ws[c.at].value is None]
+    for c in blanks:
+        ws[c.at] = c.formula
+    first = layout.by_quantity["step1.example1.local.n2_1.net"]
+    assert first in blanks
+    ws[first.at] = "=1-" + layout.by_quantity["step1.example1.n2_1.output"].at  # no square
+    wb.save(path)
+    result = grade_class([path], workers=1, variants=0)
+    row = result.rows()[0]
+    assert row["wrong"] > row["points_possible"] == len(blanks) > row["points"] > 0
+    lines = result.to_text().splitlines()
+    assert lines[0].split() == [
+        "learner",
+        "score",
+        "points",
+        "to",
+        "do",
+        "cells",
+        "wrong",
+        "fix",
+        "first",
+    ]
+    cells = lines[2].split()
+    assert cells[2:5] == [f"{row['points']:g}", "of", str(len(blanks))]
+    assert cells[6] == str(row["wrong"]) and cells[7] == first.at
+    assert "Points: one per scored cell that is right (an exercise's blanks" in lines[4]
+    assert lines[5].startswith("Cells wrong: every cell that needs attention, scored or not")

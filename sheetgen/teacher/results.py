@@ -141,14 +141,16 @@ class ClassReport:
         """The console summary: one line per learner, then the class at a glance."""
         rows = self.rows()
         reports = [g.report for g in self.graded] + [None] * len(self.missing)
-        head = ("learner", "score", "right", "wrong", "to do", "fix first")
+        # What is scored (the points, from an exercise's blanks) apart from every other cell
+        # found wrong: a blank wrong drags along cells handed out filled, which cost nothing.
+        head = ("learner", "score", "points", "to do", "cells wrong", "fix first")
         table = [head] + [
             (
                 r["learner"],
                 f"{r['score']:.0f}%",
-                str(r["right"]),
-                str(r["wrong"]),
+                f"{r['points']:g} of {r['points_possible']:g}",
                 str(r["todo"]),
+                str(r["wrong"]),
                 _fix_first(r, report),
             )
             for r, report in zip(rows, reports, strict=True)
@@ -165,6 +167,10 @@ class ClassReport:
         glance = self.summary(rows)
         lines += [
             "",
+            "Points: one per scored cell that is right (an exercise's blanks, else every "
+            "checked cell).",
+            "Cells wrong: every cell that needs attention, scored or not (mistakes and the "
+            "cells they make wrong).",
             f"{plural(glance['workbooks'], 'workbook')}: {glance['ok']} all right, "
             f"{glance['wrong']} with wrong cells, {glance['to do']} unfinished, "
             f"{glance['review']} to review, {glance['unreadable']} unreadable.",
