@@ -306,6 +306,42 @@ def test_another_examples_target_is_said_in_plain_words(tmp_path: Path) -> None:
     assert row.endswith("FROM WRONG CELLS")
 
 
+@pytest.mark.parametrize(
+    "copy, source, said",
+    [
+        (
+            "step1.example2.target1",
+            "example3.target1",
+            "copies {source}, which does not come from example 2's target 1 in the data table"
+            " ({right}): an example's row must copy that example's data, or the step trains on"
+            " another.",
+        ),
+        (
+            "step2.w1_1_1",
+            "step1.w1_1_1",
+            "copies {source}, which does not come from new w(layer 1, 1→1) of step 1 ({right}):"
+            " a step's weight or bias must be the one the step before it updated, or the"
+            " training does not follow the updates.",
+        ),
+    ],
+    ids=["data", "step"],
+)
+def test_a_copy_of_the_wrong_row_or_step_says_which_and_why(
+    tmp_path: Path, copy: str, source: str, said: str
+) -> None:
+    layout = resolve_layout("training:layers=2-2-1,examples=4,steps=3")
+    at = {q: c.at for q, c in layout.by_quantity.items()}
+    path = build(tmp_path / "xor.xlsx", layout)
+    wb = openpyxl.load_workbook(path)
+    wb[layout.sheet][at[copy]] = f"={at[source]}"
+    wb.save(path)
+    report = verify_workbook(path, variants=0)
+    assert [c.cell for c in report.roots] == [at[copy]]
+    right = layout.by_quantity[copy].formula or ""
+    expected = said.format(source=at[source], right=right.removeprefix("="))
+    assert f"{at[copy]} {expected}" in report.roots[0].message
+
+
 @pytest.mark.parametrize("inlined", [True, False], ids=["inlined", "template"])
 def test_a_cell_waiting_for_a_blank_is_not_missing_what_the_blank_will_bring(
     tmp_path: Path, inlined: bool

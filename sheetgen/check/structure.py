@@ -294,6 +294,10 @@ def _message(
 _BARE = re.compile(r"=?\s*(?:(?:'[^']+'|[\w.]+)!)?(?:\$?[A-Za-z]{1,3}\$?\d+|[A-Za-z_][\w.]*)\s*")
 
 
+_DATA = re.compile(r"x\d+|target\d*")  # an example's inputs and targets, as its row copies them
+_PARAMETER = re.compile(r"weight|bias|[wb]\d+(?:_\d+)+")  # what a step's update trains
+
+
 def reason(quantity: str) -> str:
     """Why a cell holding ``quantity`` must come from what its formula reads, in plain words."""
     leaf = quantity.rsplit(".", 1)[-1]
@@ -317,6 +321,13 @@ def reason(quantity: str) -> str:
         )
     if kind == "nudge":
         return "a nudged value must come from the nudged parameter, or the row nudges nothing"
+    if kind.startswith("example") and _DATA.fullmatch(leaf):
+        return "an example's row must copy that example's data, or the step trains on another"
+    if head[0].startswith("step") and len(head) == 2 and _PARAMETER.fullmatch(leaf):
+        return (
+            "a step's weight or bias must be the one the step before it updated, or the "
+            "training does not follow the updates"
+        )
     if leaf == "loss":
         return "a loss must come from the errors, and so from the targets"
     if leaf == "error":
