@@ -279,18 +279,23 @@ def _growths(
         spreads = [0.0] * len(leaves)
         if slopes:
             spreads = np.abs(jacobian @ gens[[index[p] for p in names]]).sum(axis=1).tolist()
-        for leaf, spread in zip(leaves, spreads, strict=True):
-            head, _, tail = leaf.rpartition(".")
-            if tail == "loss" and slopes:  # flat at a minimum: its second order, ½ b|H|b
-                head += "." if head else ""  # an example's loss: that example's gradients
-                spread += 0.5 * sum(
-                    abs(h) * bound[index[p]] * bound[index[q]]
-                    for p in names
-                    for q, h in slopes[f"{head}global.{p}"].items()
-                )
-            spread += extra(k, leaf, values) if extra is not None else 0.0
-            spread = math.inf if math.isnan(spread) else spread
-            out[s + leaf] = 1.0 + growth(spread, s + leaf)
+            for i, leaf in enumerate(leaves):
+                if leaf == "loss" or leaf.endswith(".loss"):  # flat at a minimum: ½ b|H|b
+                    head = leaf.removesuffix("loss")  # an example's loss: its own gradients
+                    spreads[i] += 0.5 * sum(
+                        abs(h) * bound[index[p]] * bound[index[q]]
+                        for p in names
+                        for q, h in slopes[f"{head}global.{p}"].items()
+                    )
+        if extra is not None:
+            spreads = [e + extra(k, leaf, values) for leaf, e in zip(leaves, spreads, strict=True)]
+        # ``1 + growth(spread, quantity)`` for every leaf at once (the same operations).
+        spread = np.array(spreads, dtype=float)
+        spread[np.isnan(spread)] = math.inf
+        size = np.abs(np.array([values[s + leaf] for leaf in leaves], dtype=float))
+        grown = 1.0 + 2 * spread / (ONE_STEP_REL * size + unit)
+        grown[~(2 * spread <= UNCHECKABLE * np.fmax(1.0, size))] = math.inf
+        out.update(zip([s + leaf for leaf in leaves], grown.tolist(), strict=True))
         rows, local = [], []
         outputs = []
         for p in names:
