@@ -376,8 +376,8 @@ def batch_training_model(params: Mapping[str, float], settings: Mapping[str, str
         if not all(math.isfinite(v) for v in row.values()):
             return 1.0, 0.0
         found = [
-            step_scales(sizes, example_parameters(sizes, current, m), _unprefixed(row, m))
-            for m in _members(row)
+            step_scales(sizes, example_parameters(sizes, current, m), own)
+            for m, own in _by_example(row).items()
         ]
         return max(s for s, _ in found), max(v for _, v in found)
 
@@ -420,13 +420,15 @@ class BatchRow:
         return batch_passes(self.sizes, variants, self.members, self.activation, self.loss)
 
 
-def _members(row: Mapping[str, float]) -> list[int]:
-    return sorted({int(key[7:].partition(".")[0]) for key in row if key.startswith("example")})
-
-
-def _unprefixed(row: Mapping[str, float], m: int) -> dict[str, float]:
-    prefix = example_prefix(m)
-    return {key[len(prefix) :]: v for key, v in row.items() if key.startswith(prefix)}
+def _by_example(row: Mapping[str, float]) -> dict[int, dict[str, float]]:
+    """Each example's cells of a step's row (``example<m>.<leaf>``), by leaf, examples in
+    order: one pass over the row, not one per example."""
+    out: dict[int, dict[str, float]] = {}
+    for key, v in row.items():
+        if key.startswith("example"):
+            head, _, leaf = key.partition(".")
+            out.setdefault(int(head[7:]), {})[leaf] = v
+    return dict(sorted(out.items()))
 
 
 def _mean_allowance(

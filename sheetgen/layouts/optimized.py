@@ -255,7 +255,9 @@ def _growths(
             out |= {q: math.inf for q in values if q.startswith(s) and q != s + "number"}
             continue
         leaves = st.leaves
-        slopes = _slopes(st.compute, st.current, names, leaves) if gens.shape[1] else {}
+        jacobian, slopes = (
+            _slopes(st.compute, st.current, names, leaves) if gens.shape[1] else (0, {})
+        )
 
         def carried(
             row_j: Mapping[str, float], index: Mapping[str, int] = index, gens: Any = gens
@@ -276,20 +278,24 @@ def _growths(
         # matrix) through the parameters' generators.
         spreads = [0.0] * len(leaves)
         if slopes:
-            jacobian = np.array([[slopes[leaf][p] for p in names] for leaf in leaves])
             spreads = np.abs(jacobian @ gens[[index[p] for p in names]]).sum(axis=1).tolist()
-        for leaf, spread in zip(leaves, spreads, strict=True):
-            head, _, tail = leaf.rpartition(".")
-            if tail == "loss" and slopes:  # flat at a minimum: its second order, ½ b|H|b
-                head += "." if head else ""  # an example's loss: that example's gradients
-                spread += 0.5 * sum(
-                    abs(h) * bound[index[p]] * bound[index[q]]
-                    for p in names
-                    for q, h in slopes[f"{head}global.{p}"].items()
-                )
-            spread += extra(k, leaf, values) if extra is not None else 0.0
-            spread = math.inf if math.isnan(spread) else spread
-            out[s + leaf] = 1.0 + growth(spread, s + leaf)
+            for i, leaf in enumerate(leaves):
+                if leaf == "loss" or leaf.endswith(".loss"):  # flat at a minimum: ½ b|H|b
+                    head = leaf.removesuffix("loss")  # an example's loss: its own gradients
+                    spreads[i] += 0.5 * sum(
+                        abs(h) * bound[index[p]] * bound[index[q]]
+                        for p in names
+                        for q, h in slopes[f"{head}global.{p}"].items()
+                    )
+        if extra is not None:
+            spreads = [e + extra(k, leaf, values) for leaf, e in zip(leaves, spreads, strict=True)]
+        # ``1 + growth(spread, quantity)`` for every leaf at once (the same operations).
+        spread = np.array(spreads, dtype=float)
+        spread[np.isnan(spread)] = math.inf
+        size = np.abs(np.array([values[s + leaf] for leaf in leaves], dtype=float))
+        grown = 1.0 + 2 * spread / (ONE_STEP_REL * size + unit)
+        grown[~(2 * spread <= UNCHECKABLE * np.fmax(1.0, size))] = math.inf
+        out.update(zip([s + leaf for leaf in leaves], grown.tolist(), strict=True))
         rows, local = [], []
         outputs = []
         for p in names:
@@ -411,9 +417,10 @@ def _slopes(
     current: Mapping[str, float],
     names: Sequence[str],
     leaves: Sequence[str],
-) -> dict[str, dict[str, float]]:
+) -> tuple[Any, dict[str, dict[str, float]]]:
     """``d c / d p`` for every row cell ``c`` and every parameter ``p``, by central
-    differences (a step of ``1e-6`` times the parameter, at least 1e-6).
+    differences (a step of ``1e-6`` times the parameter, at least 1e-6), infinite where not
+    finite: as a matrix (a row per leaf, a column per parameter) and by leaf and parameter.
 
     A row that offers ``many(variants)`` (every quantity as an array, one value per set of
     parameters: a batch's examples with numpy, ``sheetgen.maths.batch.batch_passes``) is run
@@ -431,14 +438,14 @@ def _slopes(
     if arrays is None:
         runs = [row(v) for v in variants]
         arrays = {leaf: np.array([r[leaf] for r in runs]) for leaf in leaves}
-    width = 2 * np.array(steps)
-    slopes: dict[str, dict[str, float]] = {}
+    stacked = np.empty((len(leaves), len(variants)))  # a row per leaf: every leaf at once
+    for i, leaf in enumerate(leaves):
+        stacked[i] = arrays[leaf]
     with np.errstate(all="ignore"):
-        for leaf in leaves:
-            values = np.asarray(arrays[leaf], dtype=float)
-            found = ((values[0::2] - values[1::2]) / width).tolist()
-            slopes[leaf] = {
-                p: slope if math.isfinite(slope) else math.inf
-                for p, slope in zip(names, found, strict=True)
-            }
-    return slopes
+        jacobian = (stacked[:, 0::2] - stacked[:, 1::2]) / (2 * np.array(steps))
+    jacobian[~np.isfinite(jacobian)] = math.inf
+    slopes = {
+        leaf: dict(zip(names, found, strict=True))
+        for leaf, found in zip(leaves, jacobian.tolist(), strict=True)
+    }
+    return jacobian, slopes
