@@ -26,13 +26,13 @@ from sheetgen.layouts.families import model_for, resolve_layout
 from sheetgen.maths.dataset import batch
 from sheetgen.writer.build import parameters
 
+from .support.mutation import formula_mutations
 from .test_batch_training import (
     assert_exercise_graded,
     assert_gnumeric_recalculates,
     assert_libreoffice_recalculates,
     assert_never_wrong,
     bare_copy,
-    formula_mutations,
 )
 from .test_optimizers import mp_optimizer
 

@@ -26,9 +26,9 @@ from sheetgen.errors import SheetgenError, UsageError
 from sheetgen.layouts.families import model_for, resolve_layout
 from sheetgen.layouts.layout import Layout
 from sheetgen.maths.dataset import batch, parse_csv
-from sheetgen.workbook.book import Book, Cell, Sheet
 from sheetgen.writer.build import build_workbook, parameters
 
+from .support.mutation import formula_mutations
 from .test_optimizers import assert_recalculated_to_reference, mp_optimizer
 
 XOR = "training:layers=2-2-1,examples=4,steps={steps}"
@@ -176,32 +176,6 @@ def test_xor_loss_falls() -> None:
     lay = resolve_layout(XOR.format(steps=200))
     ref = model_for(lay.settings)(dict(lay.defaults) | {"learning_rate": 0.5}, lay.settings)
     assert ref.values["step200.loss"] < ref.values["step1.loss"] / 2
-
-
-def formula_mutations(spec: str) -> tuple[list[str], list[str]]:
-    layout = resolve_layout(spec)
-    params: dict[str, Any] = parameters(layout)
-    book = Book.of(build_workbook(layout, params))
-    sheet = book.sheets[0]
-    expected = check(book, sheet, layout)
-    assert expected.ok
-    values = {c.cell: c.expected for c in expected.cells}
-    ref = model_for(layout.settings)(params, layout.settings)
-    missed, noise = [], []
-    for c in layout.checked:
-        want = values.get(c.at)
-        if c.formula is None or not want:
-            continue  # 0 * 1.01 is still 0: no sheet could tell
-        if 0.01 * abs(want) <= tolerance(c.quantity or "", want, ref):
-            noise.append(c.quantity or "")
-            continue
-        cells = dict(sheet.cells)
-        cells[c.at] = Cell(None, f"=({c.formula[1:]})*1.01")
-        changed = Sheet(sheet.title, cells, sheet.names)
-        found = check(Book((changed,), book.names), changed, layout)
-        if {r.cell: r.quantity for r in found.wrong}.get(c.at) != c.quantity:
-            missed.append(c.at)
-    return missed, noise
 
 
 @pytest.mark.parametrize("spec", SPECS)

@@ -26,8 +26,9 @@ from sheetgen.layouts.families import model_for, resolve_layout
 from sheetgen.maths.losses import TARGET, UNIT, bce_conditioning
 from sheetgen.maths.network import Network, default_parameters
 from sheetgen.maths.neuron import Neuron
-from sheetgen.workbook.book import Book, Cell, Sheet
 from sheetgen.writer.build import build_workbook, parameters
+
+from .support.mutation import formula_mutations
 
 mpmath.mp.dps = 50
 
@@ -129,29 +130,7 @@ def test_a_built_sheet_verifies_from_the_file(spec: str, tmp_path: Path) -> None
 
 @pytest.mark.parametrize("spec", SPECS)
 def test_every_formula_off_by_one_percent_is_caught(spec: str) -> None:
-    layout = resolve_layout(spec)
-    params: dict[str, Any] = parameters(layout)
-    book = Book.of(build_workbook(layout, params))
-    sheet = book.sheets[0]
-    expected = check(book, sheet, layout)
-    assert expected.ok
-    values = {c.cell: c.expected for c in expected.cells}
-    quantity = {c.cell: c.quantity for c in expected.cells}
-    ref = model_for(layout.settings)(params, layout.settings)
-    missed, noise = [], []
-    for c in layout.checked:
-        want = values.get(c.at)
-        if c.formula is None or not want:
-            continue  # 0 * 1.01 is still 0: no sheet could tell
-        if 0.01 * abs(want) <= tolerance(quantity[c.at], want, ref):
-            noise.append(quantity[c.at])
-            continue
-        cells = dict(sheet.cells)
-        cells[c.at] = Cell(None, f"=({c.formula[1:]})*1.01")
-        changed = Sheet(sheet.title, cells, sheet.names)
-        report = check(Book((changed,), book.names), changed, layout)
-        if c.at not in {r.cell for r in report.wrong}:
-            missed.append(c.at)
+    missed, noise = formula_mutations(spec)
     assert not missed
     # Only a central difference's distance from the real gradient (about 1e-9 here) is
     # smaller than the rounding it is made of, as in every central variant.

@@ -26,8 +26,9 @@ from sheetgen.layouts.families import model_for, resolve_layout
 from sheetgen.layouts.optimized import UNCHECKABLE
 from sheetgen.maths import optimizers
 from sheetgen.maths.optimizers import ONE_STEP_REL
-from sheetgen.workbook.book import Book, Cell, Sheet
 from sheetgen.writer.build import build_workbook, parameters
+
+from .support.mutation import formula_mutations
 
 OPTIMIZERS = ("momentum", "rmsprop", "adam")
 NEURON = "training:steps=3,optimizer={}"
@@ -261,37 +262,9 @@ def test_adam_state_is_labelled_and_bias_corrected() -> None:
     assert "^" in formula and lay.by_quantity["step3.number"].at in formula
 
 
-def _mutations_caught(spec: str) -> tuple[list[str], list[str]]:
-    layout = resolve_layout(spec)
-    params: dict[str, Any] = parameters(layout)
-    book = Book.of(build_workbook(layout, params))
-    sheet = book.sheets[0]
-    expected = check(book, sheet, layout)
-    assert expected.ok
-    values = {c.cell: c.expected for c in expected.cells}
-    quantity = {c.cell: c.quantity for c in expected.cells}
-    ref = model_for(layout.settings)(params, layout.settings)
-    missed, noise = [], []
-    for c in layout.checked:
-        want = values.get(c.at)
-        if c.formula is None or not want:
-            continue
-        if 0.01 * abs(want) <= tolerance(quantity[c.at], want, ref):
-            noise.append(quantity[c.at])
-            continue
-        cells = dict(sheet.cells)
-        cells[c.at] = Cell(None, f"=({c.formula[1:]})*1.01")
-        changed = Sheet(sheet.title, cells, sheet.names)
-        found = check(Book((changed,), book.names), changed, layout)
-        wrong = {r.cell: r.quantity for r in found.wrong}
-        if wrong.get(c.at) != c.quantity:
-            missed.append(c.at)
-    return missed, noise
-
-
 @pytest.mark.parametrize("spec", SPECS)
 def test_every_formula_off_by_one_percent_is_caught_and_named(spec: str) -> None:
-    missed, noise = _mutations_caught(spec)
+    missed, noise = formula_mutations(spec)
     assert not missed and not noise
 
 

@@ -19,12 +19,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sheetgen.check.verify import check, tolerance, verify_workbook
+from sheetgen.check.verify import check, verify_workbook
 from sheetgen.errors import UsageError
 from sheetgen.layouts.families import model_for, resolve_layout
 from sheetgen.layouts.layout import Layout
-from sheetgen.workbook.book import Book, Cell, Sheet
 from sheetgen.writer.build import build, build_workbook, parameters
+
+from .support.mutation import formula_mutations
 
 FAMILIES = [
     "single_neuron",
@@ -199,35 +200,9 @@ def test_the_reported_near_zero_errors_verify(spec: str, tmp_path: Path) -> None
         assert report.ok, [(c.cell, c.found, c.expected) for c in report.wrong]
 
 
-def _times_101(layout: Layout) -> list[tuple[str, str]]:
-    return [(c.at, c.formula) for c in layout.checked if c.formula is not None]
-
-
 @pytest.mark.parametrize("spec", FAMILIES)
 def test_every_formula_off_by_one_percent_is_caught(spec: str) -> None:
-    layout = resolve_layout(spec)
-    params: dict[str, Any] = parameters(layout)
-    book = Book.of(build_workbook(layout, params))
-    sheet = book.sheets[0]
-    expected = check(book, sheet, layout)
-    assert expected.ok
-    values = {c.cell: c.expected for c in expected.cells}
-    quantity = {c.cell: c.quantity for c in expected.cells}
-    ref = model_for(layout.settings)(params, layout.settings)
-    missed, noise = [], []
-    for at, formula in _times_101(layout):
-        want = values.get(at)
-        if not want:
-            continue  # 0 * 1.01 is still 0: no sheet could tell
-        if 0.01 * abs(want) <= tolerance(quantity[at], want, ref):
-            noise.append(quantity[at])  # smaller than the rounding it is made of
-            continue
-        cells = dict(sheet.cells)
-        cells[at] = Cell(None, f"=({formula[1:]})*1.01")
-        changed = Sheet(sheet.title, cells, sheet.names)
-        report = check(Book((changed,), book.names), changed, layout)
-        if at not in {c.cell for c in report.wrong}:
-            missed.append(at)
+    missed, _noise = formula_mutations(spec)
     assert not missed
 
 
