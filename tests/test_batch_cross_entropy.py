@@ -26,12 +26,11 @@ from sheetgen.layouts.families import model_for, resolve_layout
 from sheetgen.maths.dataset import batch
 from sheetgen.writer.build import parameters
 
-from .support.mutation import formula_mutations
+from .support.mutation import assert_never_wrong, formula_mutations
 from .test_batch_training import (
     assert_exercise_graded,
     assert_gnumeric_recalculates,
     assert_libreoffice_recalculates,
-    assert_never_wrong,
     bare_copy,
 )
 from .test_optimizers import mp_optimizer

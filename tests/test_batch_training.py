@@ -20,15 +20,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sheetgen import annotate, build, build_exercise, grade_class, verify_workbook
-from sheetgen.check.verify import check, tolerance
+from sheetgen.check.verify import tolerance
 from sheetgen.cli import main
-from sheetgen.errors import SheetgenError, UsageError
+from sheetgen.errors import SheetgenError
 from sheetgen.layouts.families import model_for, resolve_layout
 from sheetgen.layouts.layout import Layout
 from sheetgen.maths.dataset import batch, parse_csv
-from sheetgen.writer.build import build_workbook, parameters
+from sheetgen.writer.build import parameters
 
-from .support.mutation import formula_mutations
+from .support.mutation import assert_never_wrong, formula_mutations
 from .test_optimizers import assert_recalculated_to_reference, mp_optimizer
 
 XOR = "training:layers=2-2-1,examples=4,steps={steps}"
@@ -206,24 +206,6 @@ def test_a_fresh_sheet_verifies_at_any_data_and_parameters(spec: str, data: st.D
         else:
             params[q] = data.draw(values)
     assert_never_wrong(layout, params, ("overflow", "could not be checked"))
-
-
-def assert_never_wrong(layout: Layout, params: dict[str, Any], refusals: tuple[str, ...]) -> None:
-    """A fresh sheet with ``params`` is refused in one sentence saying one of ``refusals``
-    (it overflows, or turns to chaos), or has no wrong cell (unchecked is no verdict)."""
-    try:
-        params = parameters(layout, params)
-    except UsageError as exc:
-        assert any(why in str(exc) for why in refusals), exc
-        return
-    wb = build_workbook(layout, params)
-    report = check(wb, wb[layout.sheet], layout)
-    wrong = [
-        (c.cell, c.quantity, c.found, c.expected)
-        for c in report.cells
-        if c.status not in ("ok", "unchecked")
-    ]
-    assert not wrong, (params, wrong[:5])
 
 
 def bare_copy(tmp_path: Path, spec: str) -> tuple[Path, Layout]:

@@ -380,16 +380,22 @@ def _run_uno_job(
 ) -> None:
     """Run ``uno_job.py`` on ``src`` (see ``_run_uno_job_once``), once more after a transient
     failure of the office itself."""
+    job = functools.partial(
+        _run_uno_job_once,
+        src,
+        dst,
+        edits=edits,
+        sheet=sheet,
+        timeout=timeout,
+        ops=ops,
+        insert_rows=insert_rows,
+    )
     try:
-        _run_uno_job_once(
-            src, dst, edits=edits, sheet=sheet, timeout=timeout, ops=ops, insert_rows=insert_rows
-        )
+        job()
     except LibreOfficeError as exc:
         if _TRANSIENT not in str(exc):
             raise
-        _run_uno_job_once(
-            src, dst, edits=edits, sheet=sheet, timeout=timeout, ops=ops, insert_rows=insert_rows
-        )
+        job()
 
 
 def _run_uno_job_once(

@@ -1,12 +1,15 @@
-"""The 1.01x mutation test every family's sheets pass: each formula cell multiplied by 1.01,
-one at a time, must be reported wrong at its own address and named as its own quantity."""
+"""What every family's fresh sheets must pass, both ways: no right cell called wrong at any
+parameters, and each formula cell multiplied by 1.01, one at a time, reported wrong at its
+own address and named as its own quantity."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from sheetgen.check.verify import check, tolerance
+from sheetgen.errors import UsageError
 from sheetgen.layouts.families import model_for, resolve_layout
+from sheetgen.layouts.layout import Layout
 from sheetgen.workbook.book import Book, Cell, Sheet
 from sheetgen.writer.build import build_workbook, parameters
 
@@ -40,3 +43,21 @@ def formula_mutations(spec: str) -> tuple[list[str], list[str]]:
         if {r.cell: r.quantity for r in found.wrong}.get(c.at) != c.quantity:
             missed.append(c.at)
     return missed, noise
+
+
+def assert_never_wrong(layout: Layout, params: dict[str, Any], refusals: tuple[str, ...]) -> None:
+    """A fresh sheet with ``params`` is refused in one sentence saying one of ``refusals``
+    (it overflows, or turns to chaos), or has no wrong cell (unchecked is no verdict)."""
+    try:
+        params = parameters(layout, params)
+    except UsageError as exc:
+        assert any(why in str(exc) for why in refusals), exc
+        return
+    wb = build_workbook(layout, params)
+    report = check(wb, wb[layout.sheet], layout)
+    wrong = [
+        (c.cell, c.quantity, c.found, c.expected)
+        for c in report.cells
+        if c.status not in ("ok", "unchecked")
+    ]
+    assert not wrong, (params, wrong[:5])
