@@ -378,3 +378,23 @@ def test_a_wrong_teacher_token_is_said_not_accepted(client: TestClient) -> None:
     assert answer.status_code == 401 and "That token was not accepted." in answer.text
     assert "sheetgen_teacher" not in answer.headers.get("set-cookie", "")
     assert TOKEN not in answer.text
+
+
+def test_the_class_page_counts_the_workbooks_to_review(client: TestClient, article: Path) -> None:
+    """A workbook sheetgen could only check from the values it saved is neither right nor
+    wrong: the teacher's page says so, as summary.json and ``sheetgen grade`` do."""
+    from .stored import cell, stored
+
+    saved = stored(
+        article,
+        article.parent / "review-by-hand.xlsx",
+        {"F2": cell("F2", "_xlfn.SEQUENCE(1,1,TANH(E2))", 0.6640367702678491)},
+    )
+    assert submit(client, saved, "ADA-111").status_code == 200
+    auth = {"authorization": f"Bearer {TOKEN}"}
+    summary = client.get("/teacher/summary.json", headers=auth).json()["summary"]
+    assert summary["review"] == 1
+    home = client.get("/teacher", headers=auth)
+    assert "1 workbook: 0 right, 0 wrong, 0 to do, 1 to review by hand, 0 unreadable" in (
+        " ".join(home.text.split())
+    )

@@ -29,6 +29,7 @@ from typing import Any
 
 from ..errors import SheetgenError, UsageError
 from ..writer.files import write_atomically
+from .provenance import Found, read_found
 
 ROOT_ENV = "SHEETGEN_AUTOGRADER_ROOT"
 SOURCE_DIR = "sheetgen-src"
@@ -241,7 +242,7 @@ def results_for(
             [],
             start,
         )
-    chosen, report, problem = _choose(files, layout, hints)
+    chosen, report, problem, found = _choose(files, layout, hints)
     others = [p.name for p in files if p != chosen] + ignored
     note = (
         f"Graded {chosen.name}; also handed in, not graded: {', '.join(others)}.\n\n"
@@ -252,7 +253,7 @@ def results_for(
         return _document(0.0, f"{note}{chosen.name} could not be checked: {problem}", [], start)
     from ..report.render import to_text
 
-    report, flags = _own_hand_out(chosen, report, submission.parent)
+    report, flags = _own_hand_out(chosen, report, submission.parent, found)
     tests = group_tests(report)
     score = sum(t["score"] for t in tests)
     feedback = to_text(report, only_wrong=True).replace(str(chosen), chosen.name)
@@ -272,34 +273,34 @@ def results_for(
 
 def _choose(
     files: Sequence[Path], layout: str | None, hints: bool | None = None
-) -> tuple[Path, Any, str]:
-    """The file to grade, its report (or None) and why it could not be checked."""
+) -> tuple[Path, Any, str, Found]:
+    """The file to grade, its report (or None), why it could not be checked, and the hand-out
+    records it carries (read once: the choice and the scoring both need them)."""
     from ..check.verify import verify_workbook
-    from .provenance import read_found
 
-    signed = [f for f in files if read_found(f).any]
-    first: tuple[Path, Any, str] | None = None
+    found = {f: read_found(f) for f in files}
+    signed = [f for f in files if found[f].any]
+    first: tuple[Path, Any, str, Found] | None = None
     for f in [*signed, *(f for f in files if f not in signed)]:
         try:
-            return f, verify_workbook(f, layout, hints=hints), ""
+            return f, verify_workbook(f, layout, hints=hints), "", found[f]
         except SheetgenError as exc:
             problem = str(exc).replace(str(f), f.name)
         except Exception as exc:  # a bug of ours: the learner still gets a result, and why
             problem = f"internal error ({type(exc).__name__}: {exc})"
-        first = first or (f, None, problem)
+        first = first or (f, None, problem, found[f])
     assert first is not None
     return first
 
 
-def _own_hand_out(path: Path, report: Any, root: Path) -> tuple[Any, list[str]]:
+def _own_hand_out(path: Path, report: Any, root: Path, found: Found) -> tuple[Any, list[str]]:
     """``report`` scored on its hand-out's cells, and the flags for the teacher: with the keys
     folder shipped in the bundle (``autograder --keys``), the learner's hand-out; else the one
     the file records (a complete sheet without a record is then scored on every cell)."""
     from .handouts import Handout, check_handouts
-    from .provenance import read_found, read_manifest
+    from .provenance import read_manifest
     from .scoring import Graded
 
-    found = read_found(path)
     ids, name = _submitter(root)
     decoded = [r for r in found.decoded() if r.learner_id]
     recorded = decoded[0] if decoded else None
