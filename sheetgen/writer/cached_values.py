@@ -314,13 +314,13 @@ class _FormulaCells:
             return
         end_tag = self.parser.CurrentByteIndex  # where </c> begins
         formula = self.xml[self.children[0][1] : self.children[1][1] if kinds[1:] else end_tag]
-        kind, text = _cached(self.values[pairs["r"]])
+        kind, text = cached_text(self.values[pairs["r"]])
         pairs.pop("t", None)
         if kind:
             pairs["t"] = kind
         v_name = name.rpartition(":")[0] + ":v" if ":" in name else "v"
         head = f"<{name}{_attributes(pairs)}>".encode()
-        tail = f"<{v_name}>{_escape(text)}</{v_name}></{name}>".encode()
+        tail = f"<{v_name}>{escape(text)}</{v_name}></{name}>".encode()
         self.found.append((start, self.xml.index(b">", end_tag) + 1, head + formula + tail))
 
 
@@ -330,10 +330,10 @@ def _pairs(attributes: list[str]) -> dict[str, str]:
 
 
 def _attributes(pairs: Mapping[str, str]) -> str:
-    return "".join(f' {k}="{_escape(v).replace(chr(34), "&quot;")}"' for k, v in pairs.items())
+    return "".join(f' {k}="{escape(v).replace(chr(34), "&quot;")}"' for k, v in pairs.items())
 
 
-def _cached(value: Value) -> tuple[str, str]:
+def cached_text(value: Value) -> tuple[str, str]:
     """The cell type attribute and the <v> text for a value (full precision for numbers)."""
     if isinstance(value, bool):
         return "b", "1" if value else "0"
@@ -346,7 +346,7 @@ def _cached(value: Value) -> tuple[str, str]:
     return "e", value.code  # a CellError, which only the engine returns
 
 
-def _escape(text: str) -> str:
+def escape(text: str) -> str:
     """XML character data (xml.sax.saxutils.escape, without the urllib it imports)."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
