@@ -162,24 +162,42 @@ def reference_values(
         number = {}  # the sheet may overflow where Python does not: the engine computes it all
     # The cells whose content stands: those holding what the layout puts there, then each
     # formula decided faithful below (set operations: a network's sums read 40 cells each).
-    faithful = {c.at for c in layout if c.at not in reads and holds_layout(c)}
-    # Formulas in dependency order (Kahn's algorithm): a cell is decided once all the
-    # formulas it reads are; a cell on a circular path never is, and stays unfaithful.
+    faithful = {c.at for c in layout if c.kind != "formula" and holds_layout(c)}
+    blank_read: set[str] = set()
+
+    def decide(at: str, cells: set[str]) -> None:
+        if at in number and cells <= faithful:
+            faithful.add(at)
+        if blank and any(r in blank or r in blank_read for r in cells):  # none: no test
+            blank_read.add(at)
+
+    # Formulas in dependency order: a cell is decided once all the formulas it reads are; a
+    # cell on a circular path never is, and stays unfaithful. One pass in the layout's order
+    # decides each cell that reads only formulas above it (a generated layout's every cell),
+    # and Kahn's algorithm orders the rest.
+    decided: set[str] = set()
+    later = []
+    for at, cells in reads.items():
+        if cells <= faithful:  # decided and standing, so none is or reads a blank
+            if at in number:
+                faithful.add(at)
+            decided.add(at)
+        elif (cells & reads.keys()) <= decided:
+            decide(at, cells)
+            decided.add(at)
+        else:
+            later.append(at)
     readers: dict[str, list[str]] = {}
     waiting: dict[str, int] = {}
-    for at, cells in reads.items():
-        pending = cells & reads.keys()
+    for at in later:
+        pending = (reads[at] & reads.keys()) - decided
         waiting[at] = len(pending)
         for r in pending:
             readers.setdefault(r, []).append(at)
     ready = [at for at, count in waiting.items() if count == 0]
-    blank_read: set[str] = set()
     while ready:
         at = ready.pop()
-        if at in number and reads[at] <= faithful:
-            faithful.add(at)
-        if blank and any(r in blank or r in blank_read for r in reads[at]):  # none: no test
-            blank_read.add(at)
+        decide(at, reads[at])
         for reader in readers.get(at, ()):
             waiting[reader] -= 1
             if waiting[reader] == 0:

@@ -23,11 +23,10 @@ openpyxl path, which writes it as openpyxl does (or refuses it as openpyxl does)
 
 from __future__ import annotations
 
-import functools
 import io
 import re
 import zipfile
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -36,7 +35,6 @@ from openpyxl.styles.cell_style import StyleArray
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from .. import a1
 from .cached_values import cached_text, escape, sheet_parts
 from .charts import cache_series
 from .package import tidy_parts, write_parts
@@ -94,13 +92,14 @@ def save_direct(
     (``cache_series``)."""
     ws = wb.worksheets[0]
     assert isinstance(ws, Worksheet)
-    number = _column_numbers()
     placed = sorted(
-        ((row, number(letters)), ref, value, style)
+        # Row, then column: columns sort as their letters do, the shorter first (Z, AA).
+        ((row, len(letters), letters), ref, value, style)
         for ref, value, style in cells
-        for letters, row in (split(ref),)
+        for letters in (ref.rstrip("0123456789"),)
+        for row in (int(ref[len(letters) :]),)
     )
-    numbers = {ref: v for _, ref, v, _ in placed if isinstance(v, float | int)}
+    numbers = {ref: v for _, ref, v, _ in placed if type(v) is not str}
     cache_series(ws, {**numbers, **values})
     body = _sheet_data(wb, placed, values)
     buffer = io.BytesIO()
@@ -109,30 +108,24 @@ def save_direct(
         parts = {info.filename: package.read(info.filename) for info in package.infolist()}
     member = next(m for m, title in sheet_parts(parts).items() if title == ws.title)
     xml = parts[member]
-    dimension = _dimension([rc for rc, *_ in placed]).encode()
+    dimension = _dimension([spot for spot, *_ in placed]).encode()
     xml = _DIMENSION.sub(lambda _: b'<dimension ref="' + dimension + b'" />', xml, count=1)
     parts[member] = _SHEET_DATA.sub(lambda _: body, xml, count=1)
     write_parts(path, tidy_parts(parts))
 
 
-def _column_numbers() -> Callable[[str], int]:
-    """``a1.column_number``, remembered for the few columns a sheet has."""
-    return functools.cache(a1.column_number)
-
-
-def _dimension(spots: Sequence[tuple[int, int]]) -> str:
-    """openpyxl's ``calculate_dimension``: the box round the cells, ``A1:A1`` for none."""
+def _dimension(spots: Sequence[tuple[int, int, str]]) -> str:
+    """openpyxl's ``calculate_dimension`` of the cells at ``spots`` (row, then the column's
+    letters sorting as columns do), in order: the box round them, ``A1:A1`` for none."""
     if not spots:
         return "A1:A1"
-    rows = [r for r, _ in spots]
-    columns = [c for _, c in spots]
-    low = f"{a1.column_letter(min(columns))}{min(rows)}"
-    return f"{low}:{a1.column_letter(max(columns))}{max(rows)}"
+    columns = {spot[1:] for spot in spots}
+    return f"{min(columns)[1]}{spots[0][0]}:{max(columns)[1]}{spots[-1][0]}"
 
 
 def _sheet_data(
     wb: Workbook,
-    placed: Sequence[tuple[tuple[int, int], str, object, StyleArray | None]],
+    placed: Sequence[tuple[tuple[int, int, str], str, object, StyleArray | None]],
     values: Mapping[str, Value],
 ) -> bytes:
     """The ``<sheetData>`` element of ``placed`` (in row order), registering each style with
@@ -141,7 +134,7 @@ def _sheet_data(
     numbered: dict[int, str] = {}  # id of a StyleArray -> its ' s="N"'
     out: list[str] = []
     row = 0
-    for (r, _), ref, value, style in placed:
+    for (r, _, _), ref, value, style in placed:
         if r != row:
             out.append(f'</row><row r="{r}">' if row else f'<row r="{r}">')
             row = r
