@@ -127,25 +127,26 @@ def save_layout(layout: Layout, params: Mapping[str, float], path: Path) -> None
     plainly and the reference gives every formula its value (all shipped layouts at usable
     parameters), the cells are written straight into the sheet's XML (``direct``), and only
     the cells with notes are made in openpyxl; otherwise through openpyxl."""
-    table = [(spec.at, _content(spec, params)) for spec in layout]
-    if writable(table):
-        found = {at: value for at, value in table if value is not None}
+    refs = [spec.at for spec in layout]
+    contents = [_content(spec, params) for spec in layout]
+    if writable(refs, contents):
+        found = dict(zip(refs, contents, strict=True))  # no None: writable
         known, _ = reference_values(found, layout, params)
-        if all(at in known for at, value in table if _is_formula(value)):
+        if all(at in known for at, value in found.items() if _is_formula(value)):
             wb, ws = _new_workbook(layout)
             styles: dict[tuple[str, str | None, str | None], StyleArray] = {}
-            cells = []
-            for spec, (at, value) in zip(layout, table, strict=True):
+            looks = []
+            for spec in layout:
                 key = (spec.kind, spec.style, spec.format)
                 if key not in styles:  # dressed once: openpyxl registers styles as it meets them
                     sample = Cell(ws)
                     _dress(sample, spec)
                     styles[key] = sample._style
-                cells.append((at, value, styles[key]))
+                looks.append(styles[key])
                 if spec.note and spec.kind != "text":
-                    ws[at].comment = _note(spec)
+                    ws[spec.at].comment = _note(spec)
             _finish(wb, ws, layout)
-            save_direct(wb, path, cells, known)
+            save_direct(wb, path, (refs, contents, looks), known)
             return
     save_with_cached_values(build_workbook(layout, params), path, layout, params)
 

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import re
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 from xml.etree import ElementTree  # only ever parses the file we have just written
@@ -165,8 +165,8 @@ def reference_values(
     faithful = {c.at for c in layout if c.kind != "formula" and holds_layout(c)}
     blank_read: set[str] = set()
 
-    def decide(at: str, cells: set[str]) -> None:
-        if at in number and cells <= faithful:
+    def decide(at: str, cells: Collection[str]) -> None:
+        if at in number and faithful.issuperset(cells):
             faithful.add(at)
         if blank and any(r in blank or r in blank_read for r in cells):  # none: no test
             blank_read.add(at)
@@ -178,11 +178,11 @@ def reference_values(
     decided: set[str] = set()
     later = []
     for at, cells in reads.items():
-        if cells <= faithful:  # decided and standing, so none is or reads a blank
+        if faithful.issuperset(cells):  # decided and standing: none is or reads a blank
             if at in number:
                 faithful.add(at)
             decided.add(at)
-        elif (cells & reads.keys()) <= decided:
+        elif (reads.keys() & cells) <= decided:
             decide(at, cells)
             decided.add(at)
         else:
@@ -190,7 +190,7 @@ def reference_values(
     readers: dict[str, list[str]] = {}
     waiting: dict[str, int] = {}
     for at in later:
-        pending = (reads[at] & reads.keys()) - decided
+        pending = (reads.keys() & reads[at]) - decided
         waiting[at] = len(pending)
         for r in pending:
             readers.setdefault(r, []).append(at)
@@ -206,29 +206,43 @@ def reference_values(
     return {at: v for at, v in number.items() if at in faithful}, blank_read
 
 
-def _names_in(names: Mapping[str, str]) -> tuple[re.Pattern[str] | None, dict[str, str]]:
-    """A pattern finding the layout's defined names in a formula, and their addresses."""
+_Names = tuple[re.Pattern[str] | None, dict[str, str], tuple[str, ...]]
+"""A pattern finding a layout's defined names in a formula, their addresses by upper-case
+name, and the names in lower case when they are few and ASCII: an ASCII formula that holds
+none of them, lowered, has no name the pattern would find (for ASCII, ignoring case is
+lowering)."""
+
+
+def _names_in(names: Mapping[str, str]) -> _Names:
+    """The layout's defined ``names`` (name -> address) as :data:`_Names`."""
     if not names:
-        return None, {}
+        return None, {}, ()
     alternatives = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
     pattern = re.compile(rf"(?<![\w.$])({alternatives})(?![\w(!])", re.IGNORECASE)
-    return pattern, {n.upper(): address for n, address in names.items()}
+    few = len(names) <= 16 and all(n.isascii() for n in names)
+    lowered = tuple(n.lower() for n in names) if few else ()
+    return pattern, {n.upper(): address for n, address in names.items()}, lowered
 
 
 _CELL = re.compile(r"(?<![\w.$!'\"])[A-Z]{1,3}[1-9][0-9]{0,6}(?![\w(!])")
 """``a1.READ_RANGE`` for a formula with neither ranges nor ``$``: the cell, found in C."""
 
 
-def _reads(formula: str, names: tuple[re.Pattern[str] | None, dict[str, str]]) -> set[str]:
-    """The cells a layout's formula reads; ``"!"`` (another sheet) reads an unknown cell."""
+def _reads(formula: str, names: _Names) -> Collection[str]:
+    """The cells a layout's formula reads (perhaps more than once); ``"!"`` (another sheet)
+    reads an unknown cell."""
     if "!" in formula or "[" in formula:
         return {"!"}
-    pattern, address = names
+    pattern, address, lowered = names
+    if pattern is not None and lowered and formula.isascii():
+        lower = formula.lower()
+        if not any(n in lower for n in lowered):
+            pattern = None
     if ":" not in formula and "$" not in formula:  # single cells, as generated layouts write
-        out = set(_CELL.findall(formula))
+        cells: list[str] = _CELL.findall(formula)
         if pattern is not None:
-            out.update(address[n.upper()] for n in pattern.findall(formula))
-        return out
+            cells += [address[n.upper()] for n in pattern.findall(formula)]
+        return cells
     out = set()
     for m in a1.READ_RANGE.finditer(formula):
         if m.group(3) is None:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -35,6 +35,7 @@ from openpyxl.styles.cell_style import StyleArray
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
+from .. import a1
 from .cached_values import cached_text, escape, sheet_parts
 from .charts import cache_series
 from .package import tidy_parts, write_parts
@@ -43,20 +44,21 @@ if TYPE_CHECKING:
     from ..engine.evaluate import Value
 
 _MOST_CHARACTERS = 32_767
-_PLAIN_CELL = re.compile(r"[A-Z]{1,3}[1-9][0-9]{0,6}")
+_PLAIN_CELL = re.compile(r"(?:[A-Z]{1,2}|[A-W][A-Z]{2}|X[A-E][A-Z]|XF[A-D])[1-9][0-9]{0,6}")
+"""A cell's address as layouts write it: column A to XFD (14 bits), no ``$``, no leading 0."""
 _DIMENSION = re.compile(rb"<dimension ref=\"[^\"]*\" />")
 _SHEET_DATA = re.compile(rb"<sheetData />|<sheetData>.*?</sheetData>", re.DOTALL)
 
 
-def writable(cells: Iterable[tuple[str, object]]) -> bool:
-    """Whether :func:`save_direct` writes ``cells`` (reference, value) as openpyxl would:
-    each at a plain address (``B2``) of its own, holding a :func:`plain` value."""
-    seen: set[str] = set()
-    for ref, value in cells:
-        if ref in seen or not plain(value) or _PLAIN_CELL.fullmatch(ref) is None:
-            return False
-        seen.add(ref)
-    return True
+def writable(refs: Sequence[str], contents: Sequence[object]) -> bool:
+    """Whether :func:`save_direct` writes the cells at ``refs`` holding ``contents`` as
+    openpyxl would: each at a plain address (``B2``) of its own, holding a :func:`plain`
+    value."""
+    return (
+        all(map(plain, contents))
+        and all(map(_PLAIN_CELL.fullmatch, refs))
+        and len(set(refs)) == len(refs)
+    )
 
 
 def plain(value: object) -> bool:
@@ -82,59 +84,76 @@ def split(ref: str) -> tuple[str, int]:
 def save_direct(
     wb: Workbook,
     path: Path,
-    cells: Sequence[tuple[str, object, StyleArray | None]],
+    cells: tuple[Sequence[str], Sequence[object], Sequence[StyleArray | None]],
     values: Mapping[str, Value],
 ) -> None:
-    """Save ``wb`` to ``path`` with its first sheet's cells written here: ``cells`` holds each
-    cell's reference, value and style (cells :func:`writable` accepts), ``values`` each
+    """Save ``wb`` to ``path`` with its first sheet's cells written here: ``cells`` holds their
+    references, contents and styles (cells :func:`writable` accepts), ``values`` each
     formula's cached value (every formula must have one). ``wb``'s sheet holds only the cells
     with notes, which openpyxl writes the notes of; its charts get the numbers they draw
     (``cache_series``)."""
     ws = wb.worksheets[0]
     assert isinstance(ws, Worksheet)
-    placed = sorted(
-        # Row, then column: columns sort as their letters do, the shorter first (Z, AA).
-        ((row, len(letters), letters), ref, value, style)
-        for ref, value, style in cells
+    refs, contents, _ = cells
+    # Row by row, each row's cells by column; the keys are plain numbers, as are the cell
+    # numbers sorted by them (tens of thousands of tuples would keep the collector busy).
+    numbers = _Columns()
+    keys = [
+        int(ref[len(letters) :]) << 14 | numbers[letters]  # columns stop at XFD, 16,384
+        for ref in refs
         for letters in (ref.rstrip("0123456789"),)
-        for row in (int(ref[len(letters) :]),)
-    )
-    numbers = {ref: v for _, ref, v, _ in placed if type(v) is not str}
-    cache_series(ws, {**numbers, **values})
-    body = _sheet_data(wb, placed, values)
+    ]
+    order = sorted(range(len(refs)), key=keys.__getitem__)
+    shown = {refs[i]: v for i, v in enumerate(contents) if type(v) is not str}
+    cache_series(ws, {**shown, **values})
+    body = _sheet_data(wb, order, cells, values)
     buffer = io.BytesIO()
     wb.save(buffer)
     with zipfile.ZipFile(buffer) as package:
         parts = {info.filename: package.read(info.filename) for info in package.infolist()}
     member = next(m for m, title in sheet_parts(parts).items() if title == ws.title)
     xml = parts[member]
-    dimension = _dimension([spot for spot, *_ in placed]).encode()
-    xml = _DIMENSION.sub(lambda _: b'<dimension ref="' + dimension + b'" />', xml, count=1)
+    if keys:  # openpyxl's ``calculate_dimension``: the box round the cells
+        low, high = min(k & 0x3FFF for k in keys), max(k & 0x3FFF for k in keys)
+        first, last = keys[order[0]] >> 14, keys[order[-1]] >> 14
+        box = f"{numbers.letters[low]}{first}:{numbers.letters[high]}{last}".encode()
+    else:
+        box = b"A1:A1"
+    xml = _DIMENSION.sub(lambda _: b'<dimension ref="' + box + b'" />', xml, count=1)
     parts[member] = _SHEET_DATA.sub(lambda _: body, xml, count=1)
     write_parts(path, tidy_parts(parts))
 
 
-def _dimension(spots: Sequence[tuple[int, int, str]]) -> str:
-    """openpyxl's ``calculate_dimension`` of the cells at ``spots`` (row, then the column's
-    letters sorting as columns do), in order: the box round them, ``A1:A1`` for none."""
-    if not spots:
-        return "A1:A1"
-    columns = {spot[1:] for spot in spots}
-    return f"{min(columns)[1]}{spots[0][0]}:{max(columns)[1]}{spots[-1][0]}"
+class _Columns(dict[str, int]):
+    """Column letters -> number, worked out once for each of a sheet's few columns; and back
+    (``letters``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.letters: dict[int, str] = {}
+
+    def __missing__(self, letters: str) -> int:
+        number = self[letters] = a1.column_number(letters)
+        self.letters[number] = letters
+        return number
 
 
 def _sheet_data(
     wb: Workbook,
-    placed: Sequence[tuple[tuple[int, int, str], str, object, StyleArray | None]],
+    order: Sequence[int],
+    cells: tuple[Sequence[str], Sequence[object], Sequence[StyleArray | None]],
     values: Mapping[str, Value],
 ) -> bytes:
-    """The ``<sheetData>`` element of ``placed`` (in row order), registering each style with
-    ``wb`` in the order openpyxl would."""
+    """The ``<sheetData>`` element of ``cells`` taken in ``order`` (row by row), registering
+    each style with ``wb`` in the order openpyxl would."""
+    refs, contents, looks = cells
     styles = wb._cell_styles  # openpyxl's own register of cell styles, numbered as it writes
     numbered: dict[int, str] = {}  # id of a StyleArray -> its ' s="N"'
     out: list[str] = []
-    row = 0
-    for (r, _, _), ref, value, style in placed:
+    row = ""
+    for i in order:
+        ref, value, style = refs[i], contents[i], looks[i]
+        r = ref.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
         if r != row:
             out.append(f'</row><row r="{r}">' if row else f'<row r="{r}">')
             row = r
