@@ -164,44 +164,48 @@ def reference_values(
     # formula decided faithful below (set operations: a network's sums read 40 cells each).
     faithful = {c.at for c in layout if c.kind != "formula" and holds_layout(c)}
     blank_read: set[str] = set()
-
-    def decide(at: str, cells: Collection[str]) -> None:
-        if at in number and faithful.issuperset(cells):
-            faithful.add(at)
-        if blank and any(r in blank or r in blank_read for r in cells):  # none: no test
-            blank_read.add(at)
-
-    # Formulas in dependency order: a cell is decided once all the formulas it reads are; a
-    # cell on a circular path never is, and stays unfaithful. One pass in the layout's order
-    # decides each cell that reads only formulas above it (a generated layout's every cell),
-    # and Kahn's algorithm orders the rest.
-    decided: set[str] = set()
+    # Each formula is decided once all the formulas it reads are; a cell on a circular path,
+    # or reading one, never is (``tainted``): it neither stands nor reads a blank. First, in
+    # the layout's order, each formula whose every cell stands already (set operations, in C:
+    # a network's sums read 80 cells each); then the others depth first, each after the
+    # formulas it reads.
+    finished: set[str] = set()
     later = []
     for at, cells in reads.items():
-        if faithful.issuperset(cells):  # decided and standing: none is or reads a blank
+        if faithful.issuperset(cells):  # so none is or reads a blank
             if at in number:
                 faithful.add(at)
-            decided.add(at)
-        elif (reads.keys() & cells) <= decided:
-            decide(at, cells)
-            decided.add(at)
+            finished.add(at)
         else:
             later.append(at)
-    readers: dict[str, list[str]] = {}
-    waiting: dict[str, int] = {}
-    for at in later:
-        pending = (reads.keys() & reads[at]) - decided
-        waiting[at] = len(pending)
-        for r in pending:
-            readers.setdefault(r, []).append(at)
-    ready = [at for at, count in waiting.items() if count == 0]
-    while ready:
-        at = ready.pop()
-        decide(at, reads[at])
-        for reader in readers.get(at, ()):
-            waiting[reader] -= 1
-            if waiting[reader] == 0:
-                ready.append(reader)
+    seen, tainted = set(finished), set()
+    for root in later:
+        if root in seen:
+            continue
+        seen.add(root)
+        stack = [(root, iter(reads[root]))]
+        while stack:
+            at, unread = stack[-1]
+            for r in unread:
+                if r in reads:
+                    if r not in seen:  # first decide r, then go on with at's cells
+                        seen.add(r)
+                        stack.append((r, iter(reads[r])))
+                        break
+                    if r not in finished or r in tainted:  # on the path here: a circle
+                        tainted.add(at)
+            else:
+                stack.pop()
+                finished.add(at)
+                if at in tainted:
+                    if stack:
+                        tainted.add(stack[-1][0])
+                    continue
+                cells = reads[at]
+                if at in number and faithful.issuperset(cells):
+                    faithful.add(at)
+                if blank and any(r in blank or r in blank_read for r in cells):  # none: no test
+                    blank_read.add(at)
 
     return {at: v for at, v in number.items() if at in faithful}, blank_read
 
