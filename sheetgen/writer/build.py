@@ -23,7 +23,7 @@ from ..maths.losses import CROSS_ENTROPY, targets_problem
 from ..workbook.book import text_formula
 from .cached_values import model_reference, reference_values, save_with_cached_values
 from .charts import add_chart
-from .direct import save_direct, split, writable
+from .direct import save_direct, writable
 from .files import write_atomically
 
 if TYPE_CHECKING:
@@ -226,12 +226,12 @@ def _fit_page(ws: Worksheet) -> None:
 def _fit_columns(ws: Worksheet, layout: Layout) -> None:
     """Width for labels in column A, a readable fixed width for the number columns."""
     widest: dict[str, int] = {}
-    columns = set()
+    columns = {spec.at.rstrip("0123456789") for spec in layout}
+    if not all(c.isalpha() and c.isupper() for c in columns):  # not all as layouts write them
+        columns = {coordinate_from_string(spec.at)[0] for spec in layout}
     for spec in layout:
-        plain = spec.at.isalnum() and spec.at.isupper()
-        column = split(spec.at)[0] if plain else coordinate_from_string(spec.at)[0]
-        columns.add(column)
         if spec.kind == "text" and spec.style not in ("note", "legend"):
+            column = coordinate_from_string(spec.at)[0]
             widest[column] = max(widest.get(column, 0), len(spec.text or ""))
     for column in columns:
         width = max(12, widest.get(column, 0) + 2)

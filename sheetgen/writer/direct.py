@@ -75,12 +75,6 @@ def plain(value: object) -> bool:
     )
 
 
-def split(ref: str) -> tuple[str, int]:
-    """A plain address's column letters and row: ``"AB12"`` -> ``("AB", 12)``."""
-    letters = ref.rstrip("0123456789")
-    return letters, int(ref[len(letters) :])
-
-
 def save_direct(
     wb: Workbook,
     path: Path,
