@@ -15,10 +15,15 @@ numbered in the order the cells are written, row by row) when it has any style; 
 inline string (``t="inlineStr"``, ``<is><t>``, ``xml:space="preserve"`` when it starts or ends
 with white space); a number as ``t="n"`` with ``"%.16g"``; a formula as ``<f>`` without its
 ``=``, followed here by its cached value (``cached_values.cached_text``). Character data is
-escaped as ElementTree escapes it (``&``, ``<``, ``>``). A value openpyxl would store another
-way (an error code, a text starting with ``=``, characters a sheet cannot hold, more than
-32,767 characters, any other type) is not :func:`plain`, and the caller then takes the
-openpyxl path, which writes it as openpyxl does (or refuses it as openpyxl does).
+escaped as ElementTree escapes it (``&``, ``<``, ``>``). Cells openpyxl would store another
+way (an empty cell, an error code, a text starting with ``=``, characters a sheet cannot
+hold, more than 32,767 characters, any other type, an address not written as layouts write
+them) are not :func:`writable`, and the caller then takes the openpyxl path, which writes
+them as openpyxl does (or refuses them as openpyxl does).
+
+A style is the ``StyleArray`` openpyxl gives a cell dressed as the layout says (``Cell._style``),
+numbered through openpyxl's own register: both are openpyxl 3.1 internals (``pyproject.toml``
+pins 3.1), and the byte-for-byte test fails on any release that changes them.
 """
 
 from __future__ import annotations
