@@ -77,7 +77,9 @@ def _refuse_overflow(layout: Layout, values: Mapping[str, float]) -> None:
     reference = model_reference(layout, values)
     computed = reference.values
     logs = layout.settings.get("loss") == CROSS_ENTROPY
-    for quantity, value in computed.items():
+    # Every number finite and no sigmoid (all in C, the common case): nothing to refuse here.
+    trouble = sigmoid or not all(map(math.isfinite, computed.values()))
+    for quantity, value in computed.items() if trouble else ():
         if not math.isfinite(value) and logs and quantity.startswith("nudge."):
             continue  # an output nudged past 1 has no log: #NUM! there, which verify leaves be
         if not math.isfinite(value) and logs:

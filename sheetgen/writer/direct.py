@@ -49,34 +49,34 @@ if TYPE_CHECKING:
     from ..engine.evaluate import Value
 
 _MOST_CHARACTERS = 32_767
+_ERROR_TEXTS = frozenset(ERROR_CODES)
+"""The texts openpyxl stores as errors, not text."""
 _PLAIN_CELL = re.compile(r"(?:[A-Z]{1,2}|[A-W][A-Z]{2}|X[A-E][A-Z]|XF[A-D])[1-9][0-9]{0,6}")
 """A cell's address as layouts write it: column A to XFD (14 bits), no ``$``, no leading 0."""
+_PLAIN_CELLS = re.compile(rf"(?:{_PLAIN_CELL.pattern}\n)*{_PLAIN_CELL.pattern}|")
+"""Such addresses, one a line (or none)."""
 _DIMENSION = re.compile(rb"<dimension ref=\"[^\"]*\" />")
 _SHEET_DATA = re.compile(rb"<sheetData />|<sheetData>.*?</sheetData>", re.DOTALL)
 
 
 def writable(refs: Sequence[str], contents: Sequence[object]) -> bool:
     """Whether :func:`save_direct` writes the cells at ``refs`` holding ``contents`` as
-    openpyxl would: each at a plain address (``B2``) of its own, holding a :func:`plain`
-    value."""
-    return (
-        all(map(plain, contents))
-        and all(map(_PLAIN_CELL.fullmatch, refs))
-        and len(set(refs)) == len(refs)
-    )
+    openpyxl would: each at a plain address (``B2``) of its own, holding a number (not a
+    bool), or a text openpyxl keeps as it is: at most 32,767 characters, none that a sheet
+    cannot hold, not an error code (``#N/A``) — a formula is such a text. Not ``None``:
+    openpyxl writes an empty cell or leaves it out, by its style and note.
 
-
-def plain(value: object) -> bool:
-    """Whether openpyxl would store ``value`` as this module writes it (see the docstring).
-    Not ``None``: openpyxl writes an empty cell or leaves it out, by its style and note."""
-    if type(value) in (float, int):
-        return True
-    if type(value) is not str:
+    Each test runs over all the cells at once (one pass in C each: the sheets are large)."""
+    if not set(map(type, contents)) <= {float, int, str}:
         return False
+    texts = [value for value in contents if type(value) is str]
+    # "\n" is a character a sheet holds, and no address.
     return (
-        len(value) <= _MOST_CHARACTERS
-        and value not in ERROR_CODES
-        and ILLEGAL_CHARACTERS_RE.search(value) is None
+        max(map(len, texts), default=0) <= _MOST_CHARACTERS
+        and _ERROR_TEXTS.isdisjoint(texts)
+        and ILLEGAL_CHARACTERS_RE.search("\n".join(texts)) is None
+        and _PLAIN_CELLS.fullmatch("\n".join(refs)) is not None
+        and len(set(refs)) == len(refs)
     )
 
 
