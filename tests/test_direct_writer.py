@@ -20,7 +20,7 @@ from sheetgen.layouts.families import resolve_layout
 from sheetgen.layouts.layout import CellSpec, Layout
 from sheetgen.writer.build import build_workbook, parameters, save_layout
 from sheetgen.writer.cached_values import save_with_cached_values
-from sheetgen.writer.direct import save_direct
+from sheetgen.writer.direct import save_direct, writable
 
 FAMILIES = [
     "single_neuron",
@@ -102,7 +102,7 @@ def test_text_and_formulas_needing_escapes_are_written_as_openpyxl_writes_them(
             labels[0]: {"text": ' leading & <trailing> "quoted" '},
             labels[1]: {"text": ""},
             labels[2]: {"text": "   "},
-            labels[3]: {"text": "\u00e9 \u2713 \U0001d464"},
+            labels[3]: {"text": "\u00e9 \u2713 \U0001d464 tab\t line\r\n"},
         },
     )
     old, new, direct = both_ways(tricky, parameters(tricky), tmp_path, monkeypatch)
@@ -144,3 +144,28 @@ def test_a_formula_the_reference_cannot_vouch_for_goes_through_openpyxl(
     old, new, direct = both_ways(odd, parameters(odd), tmp_path, monkeypatch)
     assert not direct, "the engine computes M1, from an openpyxl workbook"
     assert old == new
+
+
+@pytest.mark.parametrize(
+    ("refs", "contents", "expected"),
+    [
+        (["A1", "B2", "XFD1048576"], [1.0, 2, "=A1+1"], True),
+        ([], [], True),
+        (["A1"], [True], False),  # openpyxl stores a bool as a boolean
+        (["A1"], [None], False),  # an empty cell: written or left out by its style
+        (["A1"], [b"bytes"], False),
+        (["A1"], ["#DIV/0!"], False),  # stored as an error
+        (["A1", "A2"], ["a tab\t, a line\n, a return\r", "é"], True),
+        (["A1"], ["a bell\x07"], False),
+        (["A1"], ["x" * 32_768], False),  # openpyxl would cut it
+        (["$A$1"], [1.0], False),
+        (["a1"], [1.0], False),
+        (["XFE1"], [1.0], False),  # past the last column
+        (["A0"], [1.0], False),
+        (["A1", "A1"], [1.0, 2.0], False),  # one cell twice
+    ],
+)
+def test_what_the_direct_writer_takes(
+    refs: list[str], contents: list[object], expected: bool
+) -> None:
+    assert writable(refs, contents) is expected
