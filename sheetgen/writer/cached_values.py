@@ -161,7 +161,7 @@ def reference_values(
     if not all(abs(v) <= SAFE_MAGNITUDE for v in (*number.values(), *operands)):
         number = {}  # the sheet may overflow where Python does not: the engine computes it all
     # The cells whose content stands: those holding what the layout puts there, then each
-    # formula decided faithful below (set operations: a network's sums read 40 cells each).
+    # formula decided faithful below.
     faithful = {c.at for c in layout if c.kind != "formula" and holds_layout(c)}
     blank_read: set[str] = set()
     # Each formula is decided once all the formulas it reads are; a cell on a circular path,
