@@ -288,3 +288,83 @@ def test_cached_values_are_written_into_the_cells_xml(tmp_path: Path, prefix: bo
     with zipfile.ZipFile(path) as z:
         sheet = z.read("xl/worksheets/sheet1.xml")
     assert sheet.count(b"<x:v>" if prefix else b"<v>") == 5
+
+
+def _decisions_by_rounds(
+    lay: Layout, found: dict[str, object], number: set[str]
+) -> tuple[set[str], set[str]]:
+    """``reference_values``' rule worked out the slow way, by rounds until nothing changes:
+    a formula whose cell holds the layout's formula is decided once every such formula it
+    reads is; it stands if the model has its number and all it reads stands (a parameter or
+    constant as the layout puts it, or a standing formula); it reads a blank if it reads a
+    layout formula the sheet leaves empty, or a decided cell that does."""
+    reads = {
+        c.at: set(re.findall(r"(?<![A-Z])[A-Z]{1,3}[0-9]+(?![0-9(])", c.formula or ""))
+        for c in lay
+        if c.kind == "formula" and found.get(c.at) == c.formula
+    }
+    params = parameters(lay)
+    stands = {
+        c.at
+        for c in lay
+        if (c.kind == "input" and found.get(c.at) == params[c.quantity or ""])
+        or (c.kind == "constant" and found.get(c.at) == c.value)
+    }
+    blank = {c.at for c in lay if c.kind == "formula" and c.at not in found}
+    decided: set[str] = set()
+    blank_read: set[str] = set()
+    changed = True
+    while changed:
+        changed = False
+        for at, cells in reads.items():
+            if at not in decided and all(r in decided for r in cells if r in reads):
+                decided.add(at)
+                if at in number and cells <= stands:
+                    stands.add(at)
+                if cells & (blank | blank_read):
+                    blank_read.add(at)
+                changed = True
+    return stands & number, blank_read
+
+
+@pytest.mark.parametrize("order", ["as built", "shuffled", "reversed"])
+@pytest.mark.parametrize("seed", range(3))
+def test_which_numbers_stand_follows_the_rule_in_any_order(order: str, seed: int) -> None:
+    import dataclasses
+    import random
+
+    from sheetgen.writer.cached_values import reference_values
+
+    rng = random.Random(seed)
+    lay = resolve_layout("training:layers=2-2-1,examples=4,batch=2,steps=6")
+    params = parameters(lay)
+    formulas = [c for c in lay if c.kind == "formula"]
+    a, b = rng.sample(formulas, 2)  # a circle: a reads b, b reads a
+    other = {a.at: b.at, b.at: a.at}
+    cells = [
+        dataclasses.replace(c, formula=f"={other[c.at]}+0*({(c.formula or '')[1:]})")
+        if c.at in other
+        else c
+        for c in lay.cells
+    ]
+    if order == "shuffled":
+        rng.shuffle(cells)
+    elif order == "reversed":
+        cells.reverse()
+    lay = dataclasses.replace(lay, cells=tuple(cells))
+    found: dict[str, object] = {}
+    for c in lay:
+        content = {"text": c.text, "input": params.get(c.quantity or ""), "constant": c.value}
+        found[c.at] = content.get(c.kind, c.formula)
+    for c in rng.sample(formulas, 3):  # blanks
+        del found[c.at]
+    edited = rng.choice([c for c in formulas if c.at in found and c.at not in other])
+    found[edited.at] = "=1+1"  # not the layout's: it stands for nothing
+    ref = model_for(lay.settings)(params, lay.settings)
+    number = {c.at for c in lay if c.kind == "formula" and c.quantity in ref.values}
+    known, blank_read = reference_values(found, lay, params)
+    stands, reads_blank = _decisions_by_rounds(lay, found, number)
+    assert set(known) == stands
+    assert blank_read == reads_blank
+    assert a.at not in known and b.at not in known
+    assert all(known[c.at] == ref.values[c.quantity or ""] for c in lay if c.at in known)

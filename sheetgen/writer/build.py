@@ -8,19 +8,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import Cell
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils.cell import coordinate_from_string
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.worksheet import Worksheet
 
 from ..errors import UsageError
 from ..layouts.families import planned_cells, resolve_layout
-from ..layouts.layout import SPEC_NAME, Layout
+from ..layouts.layout import SPEC_NAME, CellSpec, Layout
 from ..maths.losses import CROSS_ENTROPY, targets_problem
 from ..workbook.book import text_formula
-from .cached_values import model_reference, save_with_cached_values
+from .cached_values import model_reference, reference_values, save_with_cached_values
 from .charts import add_chart
+from .direct import save_direct, writable
 from .files import write_atomically
 
 if TYPE_CHECKING:
@@ -74,7 +77,9 @@ def _refuse_overflow(layout: Layout, values: Mapping[str, float]) -> None:
     reference = model_reference(layout, values)
     computed = reference.values
     logs = layout.settings.get("loss") == CROSS_ENTROPY
-    for quantity, value in computed.items():
+    # Every number finite and no sigmoid (all in C, the common case): nothing to refuse here.
+    trouble = sigmoid or not all(map(math.isfinite, computed.values()))
+    for quantity, value in computed.items() if trouble else ():
         if not math.isfinite(value) and logs and quantity.startswith("nudge."):
             continue  # an output nudged past 1 has no log: #NUM! there, which verify leaves be
         if not math.isfinite(value) and logs:
@@ -107,38 +112,98 @@ def _refuse_overflow(layout: Layout, values: Mapping[str, float]) -> None:
 
 def build_workbook(layout: Layout, params: Mapping[str, float]) -> Workbook:
     """The layout as an in-memory workbook: labels, parameter values, formulas, notes."""
+    wb, ws = _new_workbook(layout)
+    for spec in layout:
+        cell = ws[spec.at]
+        cell.value = _content(spec, params)
+        _dress(cell, spec)
+        if spec.note and spec.kind != "text":
+            cell.comment = _note(spec)
+    _finish(wb, ws, layout)
+    return wb
+
+
+def save_layout(layout: Layout, params: Mapping[str, float], path: Path) -> None:
+    """Save ``build_workbook(layout, params)`` with its cached values at ``path``, as
+    ``save_with_cached_values`` does, faster: when every cell holds what openpyxl stores
+    plainly and the reference gives every formula its value (all shipped layouts at usable
+    parameters), the cells are written straight into the sheet's XML (``direct``), and only
+    the cells with notes are made in openpyxl; otherwise through openpyxl."""
+    refs = [spec.at for spec in layout]
+    contents = [_content(spec, params) for spec in layout]
+    if writable(refs, contents):
+        found = dict(zip(refs, contents, strict=True))  # no None: writable
+        known, _ = reference_values(found, layout, params)
+        if all(at in known for at, value in found.items() if _is_formula(value)):
+            wb, ws = _new_workbook(layout)
+            styles: dict[tuple[str, str | None, str | None], StyleArray] = {}
+            looks = []
+            for spec in layout:
+                key = (spec.kind, spec.style, spec.format)
+                if key not in styles:  # dressed once: openpyxl registers styles as it meets them
+                    sample = Cell(ws)
+                    _dress(sample, spec)
+                    styles[key] = sample._style
+                looks.append(styles[key])
+                if spec.note and spec.kind != "text":
+                    ws[spec.at].comment = _note(spec)
+            _finish(wb, ws, layout)
+            save_direct(wb, path, (refs, contents, looks), known)
+            return
+    save_with_cached_values(build_workbook(layout, params), path, layout, params)
+
+
+def _is_formula(value: object) -> bool:
+    """Whether openpyxl stores ``value`` as a formula."""
+    return isinstance(value, str) and len(value) > 1 and value.startswith("=")
+
+
+def _new_workbook(layout: Layout) -> tuple[Workbook, Worksheet]:
     wb = Workbook()
     wb.security = None  # openpyxl would write an empty <workbookProtection/>
     ws = wb.active
     assert isinstance(ws, Worksheet)
     ws.title = layout.sheet
-    for spec in layout:
-        cell = ws[spec.at]
-        if spec.kind == "text":
-            cell.value = spec.text
-            cell.font = {"header": _HEADER_FONT, "label": _LABEL_FONT}.get(
-                spec.style or "", _NOTE_FONT
-            )
-            if spec.style == "header":
-                cell.alignment = Alignment(horizontal="center")
-                cell.fill = _HEADER_FILL
-                cell.border = _HEADER_BORDER
-            if spec.style == "legend":  # the key to the colours wears the input colour
-                cell.fill = _INPUT_FILL
-        elif spec.kind == "input":
-            assert spec.quantity is not None
-            cell.value = params[spec.quantity]
-            cell.fill = _INPUT_FILL
-        elif spec.kind == "constant":
-            cell.value = spec.value
-        else:
-            cell.value = spec.formula
-        if spec.note and spec.kind != "text":
-            cell.comment = Comment(spec.note, "sheetgen", width=260, height=70)
-        if spec.format:
-            cell.number_format = spec.format
-        if spec.style == "center":
+    return wb, ws
+
+
+def _content(spec: CellSpec, params: Mapping[str, float]) -> float | str | None:
+    """What the cell of ``spec`` holds: its text, parameter, constant or formula."""
+    if spec.kind == "text":
+        return spec.text
+    if spec.kind == "input":
+        assert spec.quantity is not None
+        return params[spec.quantity]
+    if spec.kind == "constant":
+        return spec.value
+    return spec.formula
+
+
+def _dress(cell: Cell, spec: CellSpec) -> None:
+    """Give ``cell`` the look of ``spec``: fonts, fills and borders by kind and style, and
+    its number format."""
+    if spec.kind == "text":
+        cell.font = {"header": _HEADER_FONT, "label": _LABEL_FONT}.get(spec.style or "", _NOTE_FONT)
+        if spec.style == "header":
             cell.alignment = Alignment(horizontal="center")
+            cell.fill = _HEADER_FILL
+            cell.border = _HEADER_BORDER
+        if spec.style == "legend":  # the key to the colours wears the input colour
+            cell.fill = _INPUT_FILL
+    elif spec.kind == "input":
+        cell.fill = _INPUT_FILL
+    if spec.format:
+        cell.number_format = spec.format
+    if spec.style == "center":
+        cell.alignment = Alignment(horizontal="center")
+
+
+def _note(spec: CellSpec) -> Comment:
+    return Comment(spec.note, "sheetgen", width=260, height=70)
+
+
+def _finish(wb: Workbook, ws: Worksheet, layout: Layout) -> None:
+    """The workbook's defined names, charts, column widths, frozen panes and page."""
     for name, address in layout.names.items():
         column, row = coordinate_from_string(address)
         ref = f"'{layout.sheet}'!${column}${row}"
@@ -150,7 +215,6 @@ def build_workbook(layout: Layout, params: Mapping[str, float]) -> Workbook:
     _fit_columns(ws, layout)
     ws.freeze_panes = layout.freeze
     _fit_page(ws)
-    return wb
 
 
 def _fit_page(ws: Worksheet) -> None:
@@ -164,11 +228,14 @@ def _fit_page(ws: Worksheet) -> None:
 def _fit_columns(ws: Worksheet, layout: Layout) -> None:
     """Width for labels in column A, a readable fixed width for the number columns."""
     widest: dict[str, int] = {}
+    columns = {spec.at.rstrip("0123456789") for spec in layout}
+    if not all(c.isalpha() and c.isupper() for c in columns):  # not all as layouts write them
+        columns = {coordinate_from_string(spec.at)[0] for spec in layout}
     for spec in layout:
-        column, _ = coordinate_from_string(spec.at)
         if spec.kind == "text" and spec.style not in ("note", "legend"):
+            column = coordinate_from_string(spec.at)[0]
             widest[column] = max(widest.get(column, 0), len(spec.text or ""))
-    for column in {coordinate_from_string(s.at)[0] for s in layout}:
+    for column in columns:
         width = max(12, widest.get(column, 0) + 2)
         ws.column_dimensions[column].width = width
 
@@ -208,10 +275,7 @@ def build_within(
     if len(lay.cells) > SMALL_SHEET:
         refuse_too_large(lay.spec, len(lay.cells), limits or _verify_limits())
     params = parameters(lay, overrides)
-    wb = build_workbook(lay, params)
-    return write_atomically(
-        Path(path), lambda tmp: save_with_cached_values(wb, tmp, lay, params), force=force
-    )
+    return write_atomically(Path(path), lambda tmp: save_layout(lay, params, tmp), force=force)
 
 
 SMALL_SHEET = 10_000

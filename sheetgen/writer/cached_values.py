@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import re
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 from xml.etree import ElementTree  # only ever parses the file we have just written
@@ -161,56 +161,92 @@ def reference_values(
     if not all(abs(v) <= SAFE_MAGNITUDE for v in (*number.values(), *operands)):
         number = {}  # the sheet may overflow where Python does not: the engine computes it all
     # The cells whose content stands: those holding what the layout puts there, then each
-    # formula decided faithful below (set operations: a network's sums read 40 cells each).
-    faithful = {c.at for c in layout if c.at not in reads and holds_layout(c)}
-    # Formulas in dependency order (Kahn's algorithm): a cell is decided once all the
-    # formulas it reads are; a cell on a circular path never is, and stays unfaithful.
-    readers: dict[str, list[str]] = {}
-    waiting: dict[str, int] = {}
-    for at, cells in reads.items():
-        pending = cells & reads.keys()
-        waiting[at] = len(pending)
-        for r in pending:
-            readers.setdefault(r, []).append(at)
-    ready = [at for at, count in waiting.items() if count == 0]
+    # formula decided faithful below.
+    faithful = {c.at for c in layout if c.kind != "formula" and holds_layout(c)}
     blank_read: set[str] = set()
-    while ready:
-        at = ready.pop()
-        if at in number and reads[at] <= faithful:
-            faithful.add(at)
-        if blank and any(r in blank or r in blank_read for r in reads[at]):  # none: no test
-            blank_read.add(at)
-        for reader in readers.get(at, ()):
-            waiting[reader] -= 1
-            if waiting[reader] == 0:
-                ready.append(reader)
+    # Each formula is decided once all the formulas it reads are; a cell on a circular path,
+    # or reading one, never is (``tainted``): it neither stands nor reads a blank. First, in
+    # the layout's order, each formula whose every cell stands already (set operations, in C:
+    # a network's sums read 80 cells each); then the others depth first, each after the
+    # formulas it reads.
+    finished: set[str] = set()
+    later = []
+    for at, cells in reads.items():
+        if faithful.issuperset(cells):  # so none is or reads a blank
+            if at in number:
+                faithful.add(at)
+            finished.add(at)
+        else:
+            later.append(at)
+    seen, tainted = set(finished), set()
+    for root in later:
+        if root in seen:
+            continue
+        seen.add(root)
+        stack = [(root, iter(reads[root]))]
+        while stack:
+            at, unread = stack[-1]
+            for r in unread:
+                if r in reads:
+                    if r not in seen:  # first decide r, then go on with at's cells
+                        seen.add(r)
+                        stack.append((r, iter(reads[r])))
+                        break
+                    if r not in finished or r in tainted:  # on the path here: a circle
+                        tainted.add(at)
+            else:
+                stack.pop()
+                finished.add(at)
+                if at in tainted:
+                    if stack:
+                        tainted.add(stack[-1][0])
+                    continue
+                cells = reads[at]
+                if at in number and faithful.issuperset(cells):
+                    faithful.add(at)
+                if blank and any(r in blank or r in blank_read for r in cells):  # none: no test
+                    blank_read.add(at)
 
     return {at: v for at, v in number.items() if at in faithful}, blank_read
 
 
-def _names_in(names: Mapping[str, str]) -> tuple[re.Pattern[str] | None, dict[str, str]]:
-    """A pattern finding the layout's defined names in a formula, and their addresses."""
+_Names = tuple[re.Pattern[str] | None, dict[str, str], tuple[str, ...]]
+"""A pattern finding a layout's defined names in a formula, their addresses by upper-case
+name, and the names in lower case when they are few and ASCII: an ASCII formula that holds
+none of them, lowered, has no name the pattern would find (for ASCII, ignoring case is
+lowering)."""
+
+
+def _names_in(names: Mapping[str, str]) -> _Names:
+    """The layout's defined ``names`` (name -> address) as :data:`_Names`."""
     if not names:
-        return None, {}
+        return None, {}, ()
     alternatives = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
     pattern = re.compile(rf"(?<![\w.$])({alternatives})(?![\w(!])", re.IGNORECASE)
-    return pattern, {n.upper(): address for n, address in names.items()}
+    few = len(names) <= 16 and all(n.isascii() for n in names)
+    lowered = tuple(n.lower() for n in names) if few else ()
+    return pattern, {n.upper(): address for n, address in names.items()}, lowered
 
 
 _CELL = re.compile(r"(?<![\w.$!'\"])[A-Z]{1,3}[1-9][0-9]{0,6}(?![\w(!])")
 """``a1.READ_RANGE`` for a formula with neither ranges nor ``$``: the cell, found in C."""
 
 
-def _reads(formula: str, names: tuple[re.Pattern[str] | None, dict[str, str]]) -> set[str]:
-    """The cells a layout's formula reads; ``"!"`` (another sheet) reads an unknown cell."""
+def _reads(formula: str, names: _Names) -> Collection[str]:
+    """The cells a layout's formula reads (perhaps more than once); ``"!"`` (another sheet)
+    reads an unknown cell."""
     if "!" in formula or "[" in formula:
         return {"!"}
-    pattern, address = names
+    pattern, address, lowered = names
+    if pattern is not None and lowered and formula.isascii():
+        lower = formula.lower()
+        if not any(n in lower for n in lowered):
+            pattern = None
     if ":" not in formula and "$" not in formula:  # single cells, as generated layouts write
-        out = set(_CELL.findall(formula))
+        cells: list[str] = _CELL.findall(formula)
         if pattern is not None:
-            out.update(address[n.upper()] for n in pattern.findall(formula))
-        return out
+            cells += [address[n.upper()] for n in pattern.findall(formula)]
+        return cells
     out = set()
     for m in a1.READ_RANGE.finditer(formula):
         if m.group(3) is None:
@@ -314,13 +350,13 @@ class _FormulaCells:
             return
         end_tag = self.parser.CurrentByteIndex  # where </c> begins
         formula = self.xml[self.children[0][1] : self.children[1][1] if kinds[1:] else end_tag]
-        kind, text = _cached(self.values[pairs["r"]])
+        kind, text = cached_text(self.values[pairs["r"]])
         pairs.pop("t", None)
         if kind:
             pairs["t"] = kind
         v_name = name.rpartition(":")[0] + ":v" if ":" in name else "v"
         head = f"<{name}{_attributes(pairs)}>".encode()
-        tail = f"<{v_name}>{_escape(text)}</{v_name}></{name}>".encode()
+        tail = f"<{v_name}>{escape(text)}</{v_name}></{name}>".encode()
         self.found.append((start, self.xml.index(b">", end_tag) + 1, head + formula + tail))
 
 
@@ -330,10 +366,10 @@ def _pairs(attributes: list[str]) -> dict[str, str]:
 
 
 def _attributes(pairs: Mapping[str, str]) -> str:
-    return "".join(f' {k}="{_escape(v).replace(chr(34), "&quot;")}"' for k, v in pairs.items())
+    return "".join(f' {k}="{escape(v).replace(chr(34), "&quot;")}"' for k, v in pairs.items())
 
 
-def _cached(value: Value) -> tuple[str, str]:
+def cached_text(value: Value) -> tuple[str, str]:
     """The cell type attribute and the <v> text for a value (full precision for numbers)."""
     if isinstance(value, bool):
         return "b", "1" if value else "0"
@@ -346,7 +382,7 @@ def _cached(value: Value) -> tuple[str, str]:
     return "e", value.code  # a CellError, which only the engine returns
 
 
-def _escape(text: str) -> str:
+def escape(text: str) -> str:
     """XML character data (xml.sax.saxutils.escape, without the urllib it imports)."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
