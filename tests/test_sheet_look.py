@@ -35,6 +35,9 @@ SHEETS = {
     "network training long": "training:layers=2-2-1,steps=200",
     "data training short": "training:layers=2-2-1,examples=4,steps=3",
     "data training long": "training:layers=2-2-1,examples=4,steps=60",
+    "softmax training": "training:layers=2-3-2,steps=5,loss=cross-entropy",
+    "data softmax adam": "training:layers=2-3-2,examples=4,batch=2,steps=40,loss=cross-entropy"
+    ",optimizer=adam",
 }
 
 
