@@ -70,6 +70,19 @@ def both_ways(
     return parts(tmp_path / "old.xlsx"), parts(tmp_path / "new.xlsx"), bool(direct)
 
 
+@pytest.mark.parametrize("row", [1, 3, 9])  # a row with cells, the empty one, past the last
+def test_a_row_given_a_height_is_written_as_openpyxl_writes_it(
+    row: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lay = resolve_layout("training:steps=3")
+    chart = dataclasses.replace(lay.charts[0], anchor=f"B{row}")
+    lay = dataclasses.replace(lay, charts=(chart,))
+    old, new, direct = both_ways(lay, parameters(lay), tmp_path, monkeypatch)
+    assert direct
+    assert f'<row r="{row}" ht="267" customHeight="1"'.encode() in new["xl/worksheets/sheet1.xml"]
+    assert old == new
+
+
 @pytest.mark.parametrize("spec", FAMILIES)
 def test_every_family_is_written_as_openpyxl_writes_it(
     spec: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

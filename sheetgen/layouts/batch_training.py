@@ -315,8 +315,8 @@ def _example_row(d: _Sheet, k: int, m: int, row: int) -> None:
 
 
 def _loss_chart(d: _Sheet, steps: int) -> ChartSpec:
-    """The mean loss of every step, below the table: the step numbers and mean losses sit on
-    the mean rows only, and the chart joins them across the example rows between."""
+    """The mean loss of every step, above the data and the table: the step numbers and mean
+    losses sit on the mean rows only, and the chart joins them across the example rows between."""
     first, last = d.row(1, 1), d.row(steps, d.batch + 1)
     return ChartSpec(
         title="Mean loss over the training steps",
@@ -327,7 +327,8 @@ def _loss_chart(d: _Sheet, steps: int) -> ChartSpec:
                 y=f"{at(d.col['mean.loss'], first)}:{at(d.col['mean.loss'], last)}",
             ),
         ),
-        anchor=at(3, last + 2),
+        anchor=at(2, DATA_ROW - 1),  # the empty row between the settings and the data
+        own_row=True,
         x_title="Step",
         x_format="0",
         y_title="Mean loss",

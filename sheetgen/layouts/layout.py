@@ -93,6 +93,9 @@ class ChartSpec:
     height: float = 9.0
     span_blanks: bool = False  # join the points across empty cells (rows between the points)
     x_format: str = "0.00"  # the x axis' numbers ("0" for step numbers)
+    # The anchor's row holds no cell and is made as tall as the chart: a chart seen on
+    # opening, above a table of any length, that covers no cell and moves none.
+    own_row: bool = False
 
 
 @dataclass(frozen=True)

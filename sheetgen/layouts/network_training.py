@@ -393,7 +393,7 @@ def backward_cells(r: PassRow) -> None:
 
 
 def _loss_chart(col: Mapping[str, int], steps: int) -> ChartSpec:
-    """The loss over the steps, below the table."""
+    """The loss over the steps, above the table."""
     first, last = TABLE_ROW + 1, TABLE_ROW + steps
     return ChartSpec(
         title="Loss over the training steps",
@@ -404,7 +404,8 @@ def _loss_chart(col: Mapping[str, int], steps: int) -> ChartSpec:
                 y=f"{at(col['loss'], first)}:{at(col['loss'], last)}",
             ),
         ),
-        anchor=at(2, TABLE_ROW + steps + 2),
+        anchor=at(2, PARAMS_ROW - 2),  # the empty row between the data and the start values
+        own_row=True,
         x_title="Step",
         x_format="0",
         y_title="Loss",

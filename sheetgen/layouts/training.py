@@ -102,7 +102,7 @@ def _neuron_training_layout(options: dict[str, str]) -> Layout:
         }
         | ({"optimizer": optimizer.name} if optimizer.name != "sgd" else {}),
         spec=spec,
-        charts=(_loss_chart(col, steps, len(cols)),),
+        charts=(_loss_chart(col, steps),),
     )
 
 
@@ -187,8 +187,8 @@ def _step_row(g: Grid, col: Mapping[str, int], k: int, fx: Functions, optimizer:
         put_state(put, optimizer, k, p)
 
 
-def _loss_chart(col: Mapping[str, int], steps: int, width: int) -> ChartSpec:
-    """The loss over the steps, beside the table."""
+def _loss_chart(col: Mapping[str, int], steps: int) -> ChartSpec:
+    """The loss over the steps, above the table."""
     last = FIRST_ROW + steps - 1
     return ChartSpec(
         title="Loss over the training steps",
@@ -199,7 +199,8 @@ def _loss_chart(col: Mapping[str, int], steps: int, width: int) -> ChartSpec:
                 y=f"{at(col['loss'], FIRST_ROW)}:{at(col['loss'], last)}",
             ),
         ),
-        anchor=at(width + 3, FIRST_ROW - 1),
+        anchor=at(2, FIRST_ROW - 2),  # the empty row between the settings and the table
+        own_row=True,
         x_title="Step",
         x_format="0",
         y_title="Loss",

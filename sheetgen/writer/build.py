@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -212,6 +213,9 @@ def _finish(wb: Workbook, ws: Worksheet, layout: Layout) -> None:
         wb.defined_names[SPEC_NAME] = DefinedName(SPEC_NAME, attr_text=text_formula(layout.spec))
     for chart in layout.charts:
         add_chart(ws, chart)
+        if chart.own_row:  # as tall as the chart, and a margin below it
+            row = coordinate_from_string(chart.anchor)[1]
+            ws.row_dimensions[row].height = round(chart.height * 72 / 2.54) + 12
     _fit_columns(ws, layout)
     ws.freeze_panes = layout.freeze
     _fit_page(ws)
@@ -225,14 +229,26 @@ def _fit_page(ws: Worksheet) -> None:
     ws.sheet_properties.pageSetUpPr.fitToPage = True
 
 
+_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz$"
+
+
 def _fit_columns(ws: Worksheet, layout: Layout) -> None:
-    """Width for labels in column A, a readable fixed width for the number columns."""
+    """Width for labels in column A, a readable fixed width for the number columns.
+
+    A label alone on its row (the sheet's title, a heading) does not widen its column: it
+    overflows into the empty cells to its right, as spreadsheets show it, and the column
+    stays as wide as the labels beside numbers need. A header heads the column below it,
+    so it always fits its column.
+    """
     widest: dict[str, int] = {}
     columns = {spec.at.rstrip("0123456789") for spec in layout}
     if not all(c.isalpha() and c.isupper() for c in columns):  # not all as layouts write them
         columns = {coordinate_from_string(spec.at)[0] for spec in layout}
+    per_row = Counter(spec.at.lstrip(_LETTERS) for spec in layout)
     for spec in layout:
-        if spec.kind == "text" and spec.style not in ("note", "legend"):
+        if spec.kind != "text" or spec.style in ("note", "legend"):
+            continue
+        if spec.style == "header" or per_row[spec.at.lstrip(_LETTERS)] > 1:
             column = coordinate_from_string(spec.at)[0]
             widest[column] = max(widest.get(column, 0), len(spec.text or ""))
     for column in columns:

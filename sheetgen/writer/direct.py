@@ -5,9 +5,9 @@ fills), serialises each through ElementTree, and writes formulas with an empty c
 ``cached_values`` then fills in with a second pass over the sheet's XML. For a layout's sheet,
 whose every cell and value is known before anything is written, this module writes the
 ``<sheetData>`` in one pass instead, byte for byte as that path writes it (a test holds every
-family to it): openpyxl still writes the rest of the package (styles, notes, charts, defined
-names, columns, panes), from a workbook that holds only the cells with notes, and the
-``<sheetData>`` and ``<dimension>`` are put in its place.
+family to it), rows given a height included: openpyxl still writes the rest of the package
+(styles, notes, charts, defined names, columns, panes), from a workbook that holds only the
+cells with notes, and the ``<sheetData>`` and ``<dimension>`` are put in its place.
 
 What openpyxl 3.1 writes, and so what is written here (``openpyxl/cell/_writer.py``): a cell
 ``<c r="B2">``, with ``s=`` its index among the workbook's cell styles (``wb._cell_styles``,
@@ -146,6 +146,14 @@ def _sheet_data(
     """The ``<sheetData>`` element of ``cells`` taken in ``order`` (row by row), registering
     each style with ``wb`` in the order openpyxl would."""
     refs, contents, looks = cells
+    # Rows given a height (a chart's own row, empty): openpyxl writes their attributes, and
+    # such a row even without cells (``<row ...></row>``).
+    tall = {
+        r: "".join(f' {k}="{v}"' for k, v in dims)
+        for r, d in wb.worksheets[0].row_dimensions.items()
+        if (dims := list(d))
+    }
+    pending = sorted(tall)  # the rows with a height not written yet, in order
     styles = wb._cell_styles  # openpyxl's own register of cell styles, numbered as it writes
     numbered: dict[int, str] = {}  # id of a StyleArray -> its ' s="N"'
     out: list[str] = []
@@ -154,7 +162,16 @@ def _sheet_data(
         ref, value, style = refs[i], contents[i], looks[i]
         r = ref.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
         if r != row:
-            out.append(f'</row><row r="{r}">' if row else f'<row r="{r}">')
+            if row:
+                out.append("</row>")
+            height = ""
+            if pending:
+                while pending and pending[0] < int(r):
+                    empty = pending.pop(0)
+                    out.append(f'<row r="{empty}"{tall[empty]}></row>')
+                if pending and pending[0] == int(r):
+                    height = tall[pending.pop(0)]
+            out.append(f'<row r="{r}"{height}>')
             row = r
         s = numbered.get(id(style))
         if s is None:
@@ -178,4 +195,5 @@ def _sheet_data(
             out.append(f'<c r="{ref}"{s} t="n"><v>{value:.16g}</v></c>')
     if row:
         out.append("</row>")
+    out.extend(f'<row r="{empty}"{tall[empty]}></row>' for empty in pending)
     return ("<sheetData>" + "".join(out) + "</sheetData>").encode() if out else b"<sheetData />"
