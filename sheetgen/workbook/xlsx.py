@@ -38,7 +38,8 @@ from collections.abc import Callable, Mapping
 from xml.parsers import expat
 
 from .. import a1
-from .book import Book, Cell, CellError, LazyNotes, Sheet, Value, array_range
+from .book import Book, Cell, LazyNotes, Sheet, array_range
+from .rows import Rows, SharedString, cell_value
 
 _MAIN = (
     "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
@@ -346,10 +347,6 @@ def captures(part: str) -> bool:
     return low.startswith("xl/worksheets/") and low.endswith(".xml") and low.count("/") == 2
 
 
-class _SharedString(int):
-    """A ``t="s"`` cell's index into the shared strings, until the table is known."""
-
-
 class SheetCapture:
     """One worksheet's cells, from the events of a streaming parse; the module docstring says
     which rules it follows.
@@ -378,12 +375,27 @@ class SheetCapture:
         """The cells read, shared strings looked up in ``strings``."""
         out = self._cells
         for at, cell in out.items():
-            if isinstance(cell.value, _SharedString):
+            if isinstance(cell.value, SharedString):
                 index = int(cell.value)
                 if not 0 <= index < len(strings):
                     raise ReadError(f"cell {at} refers to shared string {index}, which is missing")
                 out[at] = Cell(strings[index], cell.formula)
         return out
+
+    def ready(self) -> bool:
+        """Whether the parse stands just inside ``<sheetData>``, between rows, where a run
+        of whole rows read by :func:`~sheetgen.workbook.rows.read_rows` may be taken."""
+        return self.in_data and self.cell is None and self.target is None and not self.rph
+
+    def take(self, rows: Rows) -> None:
+        """The rows :func:`~sheetgen.workbook.rows.read_rows` read from the run of the
+        worksheet that comes next, as if their elements had been seen one by one."""
+        self._cells.update(rows.cells)
+        if rows.row_count:
+            if rows.last_cell is None:
+                self.row, self.column = rows.last_row, 0
+            else:
+                self.row, self.column = rows.last_cell
 
     def start_named(self, name: str, attrs: dict[str, str]) -> None:
         """:meth:`start` for a parser that reports ``namespace}local`` names."""
@@ -452,7 +464,7 @@ class SheetCapture:
         v = "".join(parts["v"]) if "v" in parts else None
         inline = "".join(parts["is"]) if "is" in parts else None
         try:
-            value = _value(kind, v, inline)
+            value = cell_value(kind, v, inline)
         except ValueError:
             raise ReadError(f"cell {at} holds {v!r} as a {kind!r}") from None
         formula = array = None
@@ -495,22 +507,6 @@ def _row_number(text: str | None, previous: int) -> int:
     if not number.is_integer() or not 1 <= number <= a1.MAX_ROW:
         raise ReadError(f"{text} is not a row number")
     return int(number)
-
-
-def _value(kind: str, v: str | None, inline: str | None) -> Value | _SharedString:
-    if kind == "inlineStr":
-        return inline
-    if v is None or v == "":
-        return None
-    if kind == "s":
-        return _SharedString(int(v))
-    if kind == "b":
-        return bool(int(float(v)))
-    if kind == "e":
-        return CellError(v.strip())
-    if kind in ("str", "d"):
-        return v
-    return float(v)
 
 
 # A shared formula's later cells: the first cell's relative references moved by the offset.

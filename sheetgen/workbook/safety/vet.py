@@ -26,11 +26,12 @@ from .container import (
     other_kind,
     xlsx_macro_parts,
 )
+from .entries import scan_entries
 from .facts import CheckedBook, CheckedWorkbook, FileFacts
 from .files import read_input
 from .limits import DEFAULT_LIMITS, Limits
 from .messages import count, describe_error, file_label, raise_hint, show
-from .xmlscan import Budget, Listener, scan_entries
+from .xmlscan import Budget, Listener
 
 GRID_AREA = a1.MAX_ROW * a1.MAX_COLUMN
 """Every cell of a sheet's grid: the rectangle ``read_checked`` allows (see there)."""
