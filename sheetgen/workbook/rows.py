@@ -28,6 +28,7 @@ import functools
 import re
 import sys
 from dataclasses import dataclass
+from typing import Final
 
 from .. import a1
 from .book import Cell, CellError, Value
@@ -58,7 +59,8 @@ def cell_value(kind: str, v: str | None, inline: str | None) -> Value | SharedSt
 _WS = r"[ \t\n]*"
 # Character data: no markup, the five predefined entities, no character XML 1.0 forbids and
 # no carriage return (expat turns CR LF into LF). "]]>" is refused by the caller's search.
-_TEXT = r"(?:[^<&\r\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]|&(?:amp|lt|gt|quot|apos);)*"
+_CHARS = r"[^<&\r\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]*"
+_TEXT = rf"{_CHARS}(?:&(?:amp|lt|gt|quot|apos);{_CHARS})*"
 _FLAG = r'"(?:true|false|1|0)"'
 _TOKEN = re.compile(
     _WS
@@ -104,6 +106,8 @@ def _plain_attributes(text: str) -> bool:
 
 
 _COLUMNS: dict[str, int] = {}
+_MAX_ROW: Final = a1.MAX_ROW
+_MAX_COLUMN: Final = a1.MAX_COLUMN
 
 
 def _column(letters: str) -> int:
@@ -145,8 +149,9 @@ def read_rows(body: str) -> Rows | None:
     cells: list[tuple[str, Cell]] = []
     append = cells.append
     intern = sys.intern
+    column_of = _COLUMNS.get
     cell_count = row_count = max_row = max_col = last_row = 0
-    last_cell: tuple[int, int] | None = None
+    last: tuple[str, str] | None = None  # the last cell's letters and digits, in this row
     in_row = False
     while pos < end:
         m = match(body, pos)
@@ -157,36 +162,47 @@ def read_rows(body: str) -> Rows | None:
         if letters is not None:
             if not in_row:
                 return None
-            row = int(digits)
-            column = _column(letters)
-            if row > a1.MAX_ROW or column > a1.MAX_COLUMN:
-                return None
+            # The hot path: a few hundred thousand cells at most, each as cheap as it gets.
             cell_count += 1
+            last = (letters, digits)
+            row = int(digits)
             if row > max_row:
+                if row > _MAX_ROW:
+                    return None
                 max_row = row
+            column = column_of(letters) or _column(letters)
             if column > max_col:
+                if column > _MAX_COLUMN:
+                    return None
                 max_col = column
-            last_cell = (row, column)
-            kind = t1 or t2 or "n"
-            try:
-                value = cell_value(
-                    kind,
-                    None if vtext is None else _unescaped(vtext),
-                    None if inline is None else _unescaped(inline),
-                )
-            except ValueError:
-                return None  # the expat pass words the error
-            formula = intern("=" + _unescaped(ftext)) if ftext else None
-            if formula is not None or value is not None:
+            kind = t1 or t2
+            if kind is None or kind == "n":
+                try:
+                    value: Value | SharedString = float(vtext) if vtext else None
+                except ValueError:
+                    return None  # the expat pass words the error
+            else:
+                try:
+                    value = cell_value(
+                        kind,
+                        None if vtext is None else _unescaped(vtext),
+                        None if inline is None else _unescaped(inline),
+                    )
+                except ValueError:
+                    return None
+            if ftext:
+                formula = intern("=" + (_unescaped(ftext) if "&" in ftext else ftext))
                 append((letters + digits, Cell(value, formula)))
+            elif value is not None:
+                append((letters + digits, Cell(value)))
         elif r is not None:
             if in_row or (extra and not _plain_attributes(extra)):
                 return None
             last_row = int(r)
-            if last_row > a1.MAX_ROW:
+            if last_row > _MAX_ROW:
                 return None
             row_count += 1
-            last_cell = None
+            last = None
             in_row = not empty
         elif closing is not None:
             if not in_row:
@@ -194,4 +210,5 @@ def read_rows(body: str) -> Rows | None:
             in_row = False
     if in_row or body[pos:].strip(" \t\n"):
         return None
+    last_cell = None if last is None else (int(last[1]), _column(last[0]))
     return Rows(cells, cell_count, row_count, max_row, max_col, last_row, last_cell)

@@ -78,15 +78,35 @@ MAX_NOTES_BYTES = 8_000_000
 _PARTS = frozenset({"[content_types].xml", "xl/workbook.xml", "xl/sharedstrings.xml"})
 
 
-def read_book(data: bytes, captured: Mapping[str, SheetCapture] | None = None) -> Book:
+def kept_part(part: str, size: int) -> bool:
+    """Whether a pass over the package that inflates ``part`` (of ``size`` bytes) anyway
+    should keep its bytes for :func:`read_book` (``parts``): what it reads, worksheets aside
+    (:func:`captures`), and the notes it may read."""
+    low = part.lower()
+    if low.startswith("xl/comments") and low.endswith(".xml"):
+        return size <= MAX_NOTES_BYTES
+    return reads(part) and not captures(part)
+
+
+def read_book(
+    data: bytes,
+    captured: Mapping[str, SheetCapture] | None = None,
+    *,
+    archive: zipfile.ZipFile | None = None,
+    parts: Mapping[str, bytes] | None = None,
+) -> Book:
     """The workbook in ``data`` (the bytes of an .xlsx file).
 
     ``captured``: worksheets already read by :class:`SheetCapture` during another pass over
     the same bytes (``sheetgen.workbook.safety``'s), by part name; the others are parsed here.
+    ``archive``: ``data`` already opened; ``parts``: the bytes of parts that pass inflated
+    (:func:`kept_part`), by name, not inflated again.
     """
     try:
+        if archive is not None:
+            return _Package(archive, captured or {}, parts or {}).book()
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            return _Package(zf, captured or {}).book()
+            return _Package(zf, captured or {}, parts or {}).book()
     except ReadError:
         raise
     except (zipfile.BadZipFile, KeyError, ValueError, expat.ExpatError) as exc:
@@ -94,10 +114,20 @@ def read_book(data: bytes, captured: Mapping[str, SheetCapture] | None = None) -
 
 
 class _Package:
-    def __init__(self, zf: zipfile.ZipFile, captured: Mapping[str, SheetCapture]) -> None:
+    def __init__(
+        self,
+        zf: zipfile.ZipFile,
+        captured: Mapping[str, SheetCapture],
+        parts: Mapping[str, bytes],
+    ) -> None:
         self.zf = zf
         self.names = {n.lower(): n for n in zf.namelist()}
         self.captured = {name.lower(): capture for name, capture in captured.items()}
+        self.parts = parts
+
+    def _bytes(self, name: str) -> bytes:
+        data = self.parts.get(name)
+        return self.zf.read(name) if data is None else data
 
     def read(self, part: str) -> bytes:
         name = self.names.get(part.lstrip("/").lower())
@@ -105,7 +135,7 @@ class _Package:
             raise ReadError(f"the part {part} is missing")
         if not reads(name):
             raise ReadError(f"it keeps a workbook part in an unusual place ({name})")
-        return self.zf.read(name)
+        return self._bytes(name)
 
     def has(self, part: str) -> bool:
         return part.lstrip("/").lower() in self.names
@@ -151,7 +181,7 @@ class _Package:
                 and low.endswith(".xml")
                 and self.zf.getinfo(name).file_size <= MAX_NOTES_BYTES
             ):
-                parts.append(self.zf.read(name))
+                parts.append(self._bytes(name))
         return LazyNotes(parts, _comments)
 
     def book(self) -> Book:

@@ -65,13 +65,16 @@ def scan_entries(
     budget: Budget,
     parsed: Callable[[str], bool] | None = None,
     listeners: Callable[[str], Listener | None] | None = None,
+    keep: Callable[[str, int], bool] | None = None,
+    kept: dict[str, bytes] | None = None,
 ) -> dict[str, list[str]]:
     """Inflate every entry in chunks, never past its declared size, scanning XML.
 
     ``parsed``: which parts will be parsed at all (default: any, as openpyxl may); the
     XML of the others is not scanned, only inflated and measured. ``listeners(part)``: who
     else takes the elements of a scanned part (a reader, so the part is parsed once).
-    Returns the external-link targets found, keyed by link rels part.
+    ``keep(part, size)``: whose inflated bytes go into ``kept`` (for the reader: not
+    inflated twice). Returns the external-link targets found, keyed by link rels part.
     """
     limits = budget.limits
     links: dict[str, list[str]] = {}
@@ -81,6 +84,11 @@ def scan_entries(
         scan: XmlScan | SheetPass | None = None
         sniff: _DeclarationSniff | None = None
         seen = 0
+        held: list[bytes] | None = (
+            []
+            if keep is not None and kept is not None and keep(info.filename, info.file_size)
+            else None
+        )
         try:
             with zf.open(info) as stream:
                 first = True
@@ -109,6 +117,8 @@ def scan_entries(
                                 scan = SheetPass(scan, listener)
                         else:
                             sniff = _DeclarationSniff(label, info.filename)
+                    if held is not None:
+                        held.append(chunk)
                     if scan is not None:
                         scan.feed(chunk, final=not chunk)
                     elif sniff is not None:
@@ -131,6 +141,8 @@ def scan_entries(
                 f"{label} is a damaged zip archive: part {show(info.filename)} is shorter "
                 "than its header says."
             )
+        if held is not None and kept is not None:
+            kept[info.filename] = b"".join(held)
         if scan is not None and scan.link_targets:
             links[info.filename] = scan.link_targets
     return links
