@@ -136,6 +136,8 @@ class Rows:
     """The last ``<row>``'s ``r`` (0 when there is none)."""
     last_cell: tuple[int, int] | None
     """The (row, column) of the last cell of the last row, if it has any."""
+    shared: bool
+    """Whether any cell refers to a shared string."""
 
 
 def read_rows(body: str) -> Rows | None:
@@ -150,7 +152,8 @@ def read_rows(body: str) -> Rows | None:
     append = cells.append
     intern = sys.intern
     column_of = _COLUMNS.get
-    cell_count = row_count = max_row = max_col = last_row = 0
+    row_count = max_row = max_col = last_row = 0
+    shared = False
     last: tuple[str, str] | None = None  # the last cell's letters and digits, in this row
     in_row = False
     while pos < end:
@@ -163,8 +166,7 @@ def read_rows(body: str) -> Rows | None:
             if not in_row:
                 return None
             # The hot path: a few hundred thousand cells at most, each as cheap as it gets.
-            cell_count += 1
-            last = (letters, digits)
+            last = letters, digits
             row = int(digits)
             if row > max_row:
                 if row > _MAX_ROW:
@@ -182,6 +184,7 @@ def read_rows(body: str) -> Rows | None:
                 except ValueError:
                     return None  # the expat pass words the error
             else:
+                shared = shared or kind == "s"
                 try:
                     value = cell_value(
                         kind,
@@ -211,4 +214,5 @@ def read_rows(body: str) -> Rows | None:
     if in_row or body[pos:].strip(" \t\n"):
         return None
     last_cell = None if last is None else (int(last[1]), _column(last[0]))
-    return Rows(cells, cell_count, row_count, max_row, max_col, last_row, last_cell)
+    cell_count = body.count("<c ")  # every "<" of the run is a tag's: these are its cells
+    return Rows(cells, cell_count, row_count, max_row, max_col, last_row, last_cell, shared)

@@ -35,6 +35,7 @@ import re
 import sys
 import zipfile
 from collections.abc import Callable, Mapping
+from typing import TypeVar
 from xml.parsers import expat
 
 from .. import a1
@@ -50,6 +51,9 @@ _REL_ID = (
     "http://purl.oclc.org/ooxml/officeDocument/relationships",
 )
 _PACKAGE_RELS = "http://schemas.openxmlformats.org/package/2006/relationships"
+
+
+_T = TypeVar("_T")
 
 
 class ReadError(Exception):
@@ -146,19 +150,7 @@ class _Package:
         rels_part = posixpath.join(folder, "_rels", base + ".rels")
         if not self.has(rels_part):
             return {}
-        out: dict[str, tuple[str, str]] = {}
-
-        def start(name: str, attrs: dict[str, str]) -> None:
-            if name.rpartition("}")[2] == "Relationship" and attrs.get("TargetMode") != "External":
-                target = attrs.get("Target", "")
-                if target.startswith("/"):
-                    where = posixpath.normpath(target.lstrip("/"))
-                else:
-                    where = posixpath.normpath(posixpath.join(folder, target))
-                out[attrs.get("Id", "")] = (attrs.get("Type", ""), where)
-
-        _parse(self.read(rels_part), start)
-        return out
+        return dict(_recalled(_relationships, self.read(rels_part), folder))
 
     def worksheet(self, part: str, strings: list[str]) -> dict[str, Cell]:
         capture = self.captured.get(part.lstrip("/").lower())
@@ -196,7 +188,7 @@ class _Package:
             ),
             [],
         )
-        entries, names = _workbook(self.read(workbook))
+        entries, names = _recalled(_workbook, self.read(workbook))
         sheets = []
         for index, (title, rid) in enumerate(entries):
             kind, target = rels.get(rid, ("", ""))
@@ -230,12 +222,50 @@ def _parse(
     parser.Parse(data, True)
 
 
+_RECALLED_BYTES = 64 * 1024
+"""Parts at most this large are parsed once for all the workbooks that hold them as they
+are: a class's submissions of one hand-out share their relationships and workbook parts."""
+
+
+@functools.lru_cache(maxsize=256)
+def _remembered(parse: Callable[..., _T], data: bytes, *args: str) -> _T:
+    return parse(data, *args)
+
+
+def _recalled(parse: Callable[..., _T], data: bytes, *args: str) -> _T:
+    """``parse(data, *args)``, recalled for a small part met before (``parse`` returns
+    something that is never changed)."""
+    if len(data) <= _RECALLED_BYTES:
+        recalled: _T = _remembered(parse, data, *args)
+        return recalled
+    return parse(data, *args)
+
+
+def _relationships(data: bytes, folder: str) -> tuple[tuple[str, tuple[str, str]], ...]:
+    """A relationships part of a part in ``folder``: (id, (type, target part)) pairs."""
+    out: dict[str, tuple[str, str]] = {}
+
+    def start(name: str, attrs: dict[str, str]) -> None:
+        if name.rpartition("}")[2] == "Relationship" and attrs.get("TargetMode") != "External":
+            target = attrs.get("Target", "")
+            if target.startswith("/"):
+                where = posixpath.normpath(target.lstrip("/"))
+            else:
+                where = posixpath.normpath(posixpath.join(folder, target))
+            out[attrs.get("Id", "")] = (attrs.get("Type", ""), where)
+
+    _parse(data, start)
+    return tuple(out.items())
+
+
 def _local(name: str) -> tuple[str, str]:
     ns, _, local = name.rpartition("}")
     return ns, local
 
 
-def _workbook(data: bytes) -> tuple[list[tuple[str, str]], list[tuple[str, str | None, str]]]:
+def _workbook(
+    data: bytes,
+) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str | None, str], ...]]:
     """Sheets as (title, relationship id), defined names as (name, localSheetId, text)."""
     sheets: list[tuple[str, str]] = []
     names: list[tuple[str, str | None, str]] = []
@@ -268,7 +298,7 @@ def _workbook(data: bytes) -> tuple[list[tuple[str, str]], list[tuple[str, str |
             current.append(data)
 
     _parse(data, start, end, text)
-    return sheets, names
+    return tuple(sheets), tuple(names)
 
 
 class _RichText:
@@ -390,6 +420,7 @@ class SheetCapture:
 
     def __init__(self) -> None:
         self._cells: dict[str, Cell] = {}
+        self.shared_seen = False  # any cell refers to a shared string
         self.shared: dict[str, tuple[str, int, int]] = {}  # si -> (formula, row, column)
         self.row = 0
         self.column = 0
@@ -404,6 +435,8 @@ class SheetCapture:
     def cells(self, strings: list[str]) -> dict[str, Cell]:
         """The cells read, shared strings looked up in ``strings``."""
         out = self._cells
+        if not self.shared_seen:
+            return out
         for at, cell in out.items():
             if isinstance(cell.value, SharedString):
                 index = int(cell.value)
@@ -421,6 +454,7 @@ class SheetCapture:
         """The rows :func:`~sheetgen.workbook.rows.read_rows` read from the run of the
         worksheet that comes next, as if their elements had been seen one by one."""
         self._cells.update(rows.cells)
+        self.shared_seen = self.shared_seen or rows.shared
         if rows.row_count:
             if rows.last_cell is None:
                 self.row, self.column = rows.last_row, 0
@@ -505,6 +539,8 @@ class SheetCapture:
                 array = array_range(self.formula.get("ref"), at)
         if formula is not None or value is not None:
             self._cells[at] = Cell(value, formula, array)
+            if isinstance(value, SharedString):
+                self.shared_seen = True
 
     def _formula(self, attrs: dict[str, str], text: str, row: int, column: int) -> str | None:
         kind = attrs.get("t", "normal")
