@@ -3,11 +3,13 @@ worksheet's rows read at C speed where they allow it (``sheetpass``)."""
 
 from __future__ import annotations
 
+import contextlib
 import zipfile
 from collections.abc import Callable
 
 from ...errors import InputFileError, SheetgenError, UnsafeFileError
 from ..xlsx import ReadError, SheetCapture
+from .inflate import entry_chunks, entry_ends
 from .messages import count, describe_error, show
 from .sheetpass import SheetPass
 from .xmlscan import INFLATE_CHUNK, Budget, Listener, XmlScan
@@ -67,6 +69,7 @@ def scan_entries(
     listeners: Callable[[str], Listener | None] | None = None,
     keep: Callable[[str, int], bool] | None = None,
     kept: dict[str, bytes] | None = None,
+    data: bytes | None = None,
 ) -> dict[str, list[str]]:
     """Inflate every entry in chunks, never past its declared size, scanning XML.
 
@@ -74,10 +77,13 @@ def scan_entries(
     XML of the others is not scanned, only inflated and measured. ``listeners(part)``: who
     else takes the elements of a scanned part (a reader, so the part is parsed once).
     ``keep(part, size)``: whose inflated bytes go into ``kept`` (for the reader: not
-    inflated twice). Returns the external-link targets found, keyed by link rels part.
+    inflated twice). ``data``: the archive's bytes, whose small plain entries are inflated
+    without ``zipfile``'s reader (``inflate``). Returns the external-link targets found,
+    keyed by link rels part.
     """
     limits = budget.limits
     links: dict[str, list[str]] = {}
+    ends = None if data is None else entry_ends(zf, infos, len(data))
     for info in infos:
         if info.is_dir():
             continue
@@ -90,10 +96,10 @@ def scan_entries(
             else None
         )
         try:
-            with zf.open(info) as stream:
+            chunks = entry_chunks(zf, info, INFLATE_CHUNK, data, ends)
+            with contextlib.closing(chunks):
                 first = True
-                while True:
-                    chunk = stream.read(INFLATE_CHUNK)
+                for chunk in chunks:
                     seen += len(chunk)
                     budget.inflated += len(chunk)
                     if seen > info.file_size or seen > limits.max_entry_bytes:

@@ -110,7 +110,7 @@ def _vet_open(
             )
         budget = Budget(limits)
         if reading is None:
-            link_targets = scan_entries(label, zf, infos, budget)
+            link_targets = scan_entries(label, zf, infos, budget, data=data)
         else:
             link_targets = scan_entries(
                 label,
@@ -121,6 +121,7 @@ def _vet_open(
                 reading.listeners,
                 reading.keep,
                 reading.kept,
+                data,
             )
     except BaseException:
         zf.close()
