@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
+import subprocess
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -93,6 +95,25 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 @pytest.mark.parametrize("name", [*FAMILIES, "exercise", "long"])
 def test_built_workbooks_read_the_same_both_ways(built: dict[str, Path], name: str) -> None:
     assert same(built[name]) > 0
+
+
+def test_workbooks_saved_by_exceljs_read_the_same_both_ways(
+    built: dict[str, Path], tmp_path: Path
+) -> None:
+    """ExcelJS writes shared strings, spans and x14ac row attributes (Excel's own forms)."""
+    node = shutil.which("node")
+    exceljs = TESTS / "js" / "node_modules" / "exceljs"
+    if node is None or not exceljs.is_dir():
+        pytest.skip("ExcelJS (npm ci --prefix tests/js) is not installed")
+    for name in ("single_neuron", "long"):
+        saved = tmp_path / f"{name}.exceljs.xlsx"
+        subprocess.run(
+            [node, str(TESTS / "js" / "save_workbook.js"), str(built[name]), str(saved)],
+            capture_output=True,
+            timeout=300,
+            check=True,
+        )
+        assert same(saved) > 0
 
 
 def test_a_long_sheet_is_read_in_several_runs(built: dict[str, Path]) -> None:
