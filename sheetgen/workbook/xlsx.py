@@ -227,7 +227,7 @@ _RECALLED_BYTES = 64 * 1024
 are: a class's submissions of one hand-out share their relationships and workbook parts."""
 
 
-@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=64)  # at most 4 MB of parts kept as keys
 def _remembered(parse: Callable[..., _T], data: bytes, *args: str) -> _T:
     return parse(data, *args)
 
