@@ -101,8 +101,8 @@ def in_process(sides: dict[str, str], folder: Path, runs: int) -> None:
     for _ in range(runs):
         for side, exe in sides.items():
             python = str(Path(exe).parent / "python")
-            done = subprocess.run(
-                [python, "-c", IN_PROCESS, str(article)], capture_output=True, text=True
+            done = subprocess.run(  # not from the checkout: "-c" would import its sheetgen
+                [python, "-c", IN_PROCESS, str(article)], capture_output=True, text=True, cwd=folder
             )
             verify, read = (float(x) for x in done.stdout.split())
             found[side].append((verify, read))

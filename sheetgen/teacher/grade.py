@@ -6,6 +6,7 @@ How a workbook is scored is ``sheetgen.teacher.scoring``'s; which files are grad
 
 from __future__ import annotations
 
+import importlib
 import math
 import multiprocessing
 import os
@@ -208,6 +209,11 @@ _COMMON_FORMULAS = (
 
 def _warm_up(formulas: FormulaCache) -> None:
     from ..layouts.layout import available_layouts, load_layout
+
+    # Every book's verify imports the layout recogniser, and zipfile the codec of the names
+    # of entries not flagged UTF-8: once here, not once per worker.
+    importlib.import_module("sheetgen.check.recognise")
+    importlib.import_module("encodings.cp437")
 
     for text in _COMMON_FORMULAS:
         formulas.compiled(text)

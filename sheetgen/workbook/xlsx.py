@@ -35,10 +35,12 @@ import re
 import sys
 import zipfile
 from collections.abc import Callable, Mapping
+from typing import TypeVar
 from xml.parsers import expat
 
 from .. import a1
-from .book import Book, Cell, CellError, LazyNotes, Sheet, Value, array_range
+from .book import Book, Cell, LazyNotes, Sheet, array_range
+from .rows import Rows, SharedString, cell_value
 
 _MAIN = (
     "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
@@ -49,6 +51,9 @@ _REL_ID = (
     "http://purl.oclc.org/ooxml/officeDocument/relationships",
 )
 _PACKAGE_RELS = "http://schemas.openxmlformats.org/package/2006/relationships"
+
+
+_T = TypeVar("_T")
 
 
 class ReadError(Exception):
@@ -77,15 +82,35 @@ MAX_NOTES_BYTES = 8_000_000
 _PARTS = frozenset({"[content_types].xml", "xl/workbook.xml", "xl/sharedstrings.xml"})
 
 
-def read_book(data: bytes, captured: Mapping[str, SheetCapture] | None = None) -> Book:
+def kept_part(part: str, size: int) -> bool:
+    """Whether a pass over the package that inflates ``part`` (of ``size`` bytes) anyway
+    should keep its bytes for :func:`read_book` (``parts``): what it reads, worksheets aside
+    (:func:`captures`), and the notes it may read."""
+    low = part.lower()
+    if low.startswith("xl/comments") and low.endswith(".xml"):
+        return size <= MAX_NOTES_BYTES
+    return reads(part) and not captures(part)
+
+
+def read_book(
+    data: bytes,
+    captured: Mapping[str, SheetCapture] | None = None,
+    *,
+    archive: zipfile.ZipFile | None = None,
+    parts: Mapping[str, bytes] | None = None,
+) -> Book:
     """The workbook in ``data`` (the bytes of an .xlsx file).
 
     ``captured``: worksheets already read by :class:`SheetCapture` during another pass over
     the same bytes (``sheetgen.workbook.safety``'s), by part name; the others are parsed here.
+    ``archive``: ``data`` already opened; ``parts``: the bytes of parts that pass inflated
+    (:func:`kept_part`), by name, not inflated again.
     """
     try:
+        if archive is not None:
+            return _Package(archive, captured or {}, parts or {}).book()
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            return _Package(zf, captured or {}).book()
+            return _Package(zf, captured or {}, parts or {}).book()
     except ReadError:
         raise
     except (zipfile.BadZipFile, KeyError, ValueError, expat.ExpatError) as exc:
@@ -93,10 +118,20 @@ def read_book(data: bytes, captured: Mapping[str, SheetCapture] | None = None) -
 
 
 class _Package:
-    def __init__(self, zf: zipfile.ZipFile, captured: Mapping[str, SheetCapture]) -> None:
+    def __init__(
+        self,
+        zf: zipfile.ZipFile,
+        captured: Mapping[str, SheetCapture],
+        parts: Mapping[str, bytes],
+    ) -> None:
         self.zf = zf
         self.names = {n.lower(): n for n in zf.namelist()}
         self.captured = {name.lower(): capture for name, capture in captured.items()}
+        self.parts = parts
+
+    def _bytes(self, name: str) -> bytes:
+        data = self.parts.get(name)
+        return self.zf.read(name) if data is None else data
 
     def read(self, part: str) -> bytes:
         name = self.names.get(part.lstrip("/").lower())
@@ -104,7 +139,7 @@ class _Package:
             raise ReadError(f"the part {part} is missing")
         if not reads(name):
             raise ReadError(f"it keeps a workbook part in an unusual place ({name})")
-        return self.zf.read(name)
+        return self._bytes(name)
 
     def has(self, part: str) -> bool:
         return part.lstrip("/").lower() in self.names
@@ -115,19 +150,7 @@ class _Package:
         rels_part = posixpath.join(folder, "_rels", base + ".rels")
         if not self.has(rels_part):
             return {}
-        out: dict[str, tuple[str, str]] = {}
-
-        def start(name: str, attrs: dict[str, str]) -> None:
-            if name.rpartition("}")[2] == "Relationship" and attrs.get("TargetMode") != "External":
-                target = attrs.get("Target", "")
-                if target.startswith("/"):
-                    where = posixpath.normpath(target.lstrip("/"))
-                else:
-                    where = posixpath.normpath(posixpath.join(folder, target))
-                out[attrs.get("Id", "")] = (attrs.get("Type", ""), where)
-
-        _parse(self.read(rels_part), start)
-        return out
+        return dict(_recalled(_relationships, self.read(rels_part), folder))
 
     def worksheet(self, part: str, strings: list[str]) -> dict[str, Cell]:
         capture = self.captured.get(part.lstrip("/").lower())
@@ -150,7 +173,7 @@ class _Package:
                 and low.endswith(".xml")
                 and self.zf.getinfo(name).file_size <= MAX_NOTES_BYTES
             ):
-                parts.append(self.zf.read(name))
+                parts.append(self._bytes(name))
         return LazyNotes(parts, _comments)
 
     def book(self) -> Book:
@@ -165,7 +188,7 @@ class _Package:
             ),
             [],
         )
-        entries, names = _workbook(self.read(workbook))
+        entries, names = _recalled(_workbook, self.read(workbook))
         sheets = []
         for index, (title, rid) in enumerate(entries):
             kind, target = rels.get(rid, ("", ""))
@@ -199,12 +222,50 @@ def _parse(
     parser.Parse(data, True)
 
 
+_RECALLED_BYTES = 64 * 1024
+"""Parts at most this large are parsed once for all the workbooks that hold them as they
+are: a class's submissions of one hand-out share their relationships and workbook parts."""
+
+
+@functools.lru_cache(maxsize=64)  # at most 4 MB of parts kept as keys
+def _remembered(parse: Callable[..., _T], data: bytes, *args: str) -> _T:
+    return parse(data, *args)
+
+
+def _recalled(parse: Callable[..., _T], data: bytes, *args: str) -> _T:
+    """``parse(data, *args)``, recalled for a small part met before (``parse`` returns
+    something that is never changed)."""
+    if len(data) <= _RECALLED_BYTES:
+        recalled: _T = _remembered(parse, data, *args)
+        return recalled
+    return parse(data, *args)
+
+
+def _relationships(data: bytes, folder: str) -> tuple[tuple[str, tuple[str, str]], ...]:
+    """A relationships part of a part in ``folder``: (id, (type, target part)) pairs."""
+    out: dict[str, tuple[str, str]] = {}
+
+    def start(name: str, attrs: dict[str, str]) -> None:
+        if name.rpartition("}")[2] == "Relationship" and attrs.get("TargetMode") != "External":
+            target = attrs.get("Target", "")
+            if target.startswith("/"):
+                where = posixpath.normpath(target.lstrip("/"))
+            else:
+                where = posixpath.normpath(posixpath.join(folder, target))
+            out[attrs.get("Id", "")] = (attrs.get("Type", ""), where)
+
+    _parse(data, start)
+    return tuple(out.items())
+
+
 def _local(name: str) -> tuple[str, str]:
     ns, _, local = name.rpartition("}")
     return ns, local
 
 
-def _workbook(data: bytes) -> tuple[list[tuple[str, str]], list[tuple[str, str | None, str]]]:
+def _workbook(
+    data: bytes,
+) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str | None, str], ...]]:
     """Sheets as (title, relationship id), defined names as (name, localSheetId, text)."""
     sheets: list[tuple[str, str]] = []
     names: list[tuple[str, str | None, str]] = []
@@ -237,7 +298,7 @@ def _workbook(data: bytes) -> tuple[list[tuple[str, str]], list[tuple[str, str |
             current.append(data)
 
     _parse(data, start, end, text)
-    return sheets, names
+    return tuple(sheets), tuple(names)
 
 
 class _RichText:
@@ -346,10 +407,6 @@ def captures(part: str) -> bool:
     return low.startswith("xl/worksheets/") and low.endswith(".xml") and low.count("/") == 2
 
 
-class _SharedString(int):
-    """A ``t="s"`` cell's index into the shared strings, until the table is known."""
-
-
 class SheetCapture:
     """One worksheet's cells, from the events of a streaming parse; the module docstring says
     which rules it follows.
@@ -363,6 +420,7 @@ class SheetCapture:
 
     def __init__(self) -> None:
         self._cells: dict[str, Cell] = {}
+        self.shared_seen = False  # any cell refers to a shared string
         self.shared: dict[str, tuple[str, int, int]] = {}  # si -> (formula, row, column)
         self.row = 0
         self.column = 0
@@ -377,13 +435,31 @@ class SheetCapture:
     def cells(self, strings: list[str]) -> dict[str, Cell]:
         """The cells read, shared strings looked up in ``strings``."""
         out = self._cells
+        if not self.shared_seen:
+            return out
         for at, cell in out.items():
-            if isinstance(cell.value, _SharedString):
+            if isinstance(cell.value, SharedString):
                 index = int(cell.value)
                 if not 0 <= index < len(strings):
                     raise ReadError(f"cell {at} refers to shared string {index}, which is missing")
                 out[at] = Cell(strings[index], cell.formula)
         return out
+
+    def ready(self) -> bool:
+        """Whether the parse stands just inside ``<sheetData>``, between rows, where a run
+        of whole rows read by :func:`~sheetgen.workbook.rows.read_rows` may be taken."""
+        return self.in_data and self.cell is None and self.target is None and not self.rph
+
+    def take(self, rows: Rows) -> None:
+        """The rows :func:`~sheetgen.workbook.rows.read_rows` read from the run of the
+        worksheet that comes next, as if their elements had been seen one by one."""
+        self._cells.update(rows.cells)
+        self.shared_seen = self.shared_seen or rows.shared
+        if rows.row_count:
+            if rows.last_cell is None:
+                self.row, self.column = rows.last_row, 0
+            else:
+                self.row, self.column = rows.last_cell
 
     def start_named(self, name: str, attrs: dict[str, str]) -> None:
         """:meth:`start` for a parser that reports ``namespace}local`` names."""
@@ -452,7 +528,7 @@ class SheetCapture:
         v = "".join(parts["v"]) if "v" in parts else None
         inline = "".join(parts["is"]) if "is" in parts else None
         try:
-            value = _value(kind, v, inline)
+            value = cell_value(kind, v, inline)
         except ValueError:
             raise ReadError(f"cell {at} holds {v!r} as a {kind!r}") from None
         formula = array = None
@@ -463,6 +539,8 @@ class SheetCapture:
                 array = array_range(self.formula.get("ref"), at)
         if formula is not None or value is not None:
             self._cells[at] = Cell(value, formula, array)
+            if isinstance(value, SharedString):
+                self.shared_seen = True
 
     def _formula(self, attrs: dict[str, str], text: str, row: int, column: int) -> str | None:
         kind = attrs.get("t", "normal")
@@ -495,22 +573,6 @@ def _row_number(text: str | None, previous: int) -> int:
     if not number.is_integer() or not 1 <= number <= a1.MAX_ROW:
         raise ReadError(f"{text} is not a row number")
     return int(number)
-
-
-def _value(kind: str, v: str | None, inline: str | None) -> Value | _SharedString:
-    if kind == "inlineStr":
-        return inline
-    if v is None or v == "":
-        return None
-    if kind == "s":
-        return _SharedString(int(v))
-    if kind == "b":
-        return bool(int(float(v)))
-    if kind == "e":
-        return CellError(v.strip())
-    if kind in ("str", "d"):
-        return v
-    return float(v)
 
 
 # A shared formula's later cells: the first cell's relative references moved by the offset.

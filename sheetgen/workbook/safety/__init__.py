@@ -16,7 +16,9 @@ disk.  This module stands in front of them:
 2. :func:`read_checked` (what ``verify`` uses) scans only the XML that
    ``sheetgen.workbook.xlsx`` will parse (every other XML part is still searched for
    DTDs and entities), and the reader takes each worksheet's cells from the
-   very events of that scan (:class:`~sheetgen.workbook.xlsx.SheetCapture`): one
+   very events of that scan (:class:`~sheetgen.workbook.xlsx.SheetCapture`), or, for the
+   runs of rows common writers write, from one regular expression that counts them against
+   the same limits and leaves everything else to expat (``sheetpass``): one
    parse, the *same bytes* (no second read, so the file cannot be swapped in
    between), and whatever goes wrong is one
    :class:`~sheetgen.errors.InputFileError` sentence.  It also reads an

@@ -7,7 +7,7 @@ import io
 import warnings
 import zipfile
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,7 @@ from ... import a1
 from ...errors import InputFileError, SheetgenError, UnsafeFileError
 from ..ods import ContentCapture, macro_parts, read_ods
 from ..ods import reads as ods_reads
-from ..xlsx import SheetCapture, captures, read_book, reads
+from ..xlsx import SheetCapture, captures, kept_part, read_book, reads
 from .container import (
     ZIP_MAGIC,
     central_directory_records,
@@ -26,11 +26,12 @@ from .container import (
     other_kind,
     xlsx_macro_parts,
 )
+from .entries import scan_entries
 from .facts import CheckedBook, CheckedWorkbook, FileFacts
 from .files import read_input
 from .limits import DEFAULT_LIMITS, Limits
 from .messages import count, describe_error, file_label, raise_hint, show
-from .xmlscan import Budget, Listener, scan_entries
+from .xmlscan import Budget, Listener
 
 GRID_AREA = a1.MAX_ROW * a1.MAX_COLUMN
 """Every cell of a sheet's grid: the rectangle ``read_checked`` allows (see there)."""
@@ -42,6 +43,9 @@ class _Reading:
 
     parsed: Callable[[str], bool]
     listeners: Callable[[str], Listener | None]
+    keep: Callable[[str, int], bool] | None = None
+    """Which parts' inflated bytes to keep (by name and size) for the reader, in ``kept``."""
+    kept: dict[str, bytes] = field(default_factory=dict)
 
 
 def _vet(
@@ -53,9 +57,21 @@ def _vet(
     """Everything :func:`check_file` does, on bytes already read.
 
     ``readings``: the container kinds accepted ("xlsx", "ods") and how each is read (its
-    ``parsed`` and ``listeners``: see :func:`scan_entries`); by default only .xlsx, every
-    XML part parsed (openpyxl may read any).
+    ``parsed``, ``listeners`` and ``keep``: see :func:`scan_entries`); by default only .xlsx,
+    every XML part parsed (openpyxl may read any).
     """
+    facts, zf = _vet_open(path, data, limits, readings)
+    zf.close()
+    return facts
+
+
+def _vet_open(
+    path: Path,
+    data: bytes,
+    limits: Limits,
+    readings: Mapping[str, _Reading | None] | None = None,
+) -> tuple[FileFacts, zipfile.ZipFile]:
+    """:func:`_vet`, and the archive still open for the reader (the caller closes it)."""
     label = file_label(path)
     if not data.startswith(ZIP_MAGIC):
         message = not_a_zip_message(label, data, readings or ("xlsx",))
@@ -73,7 +89,7 @@ def _vet(
         raise InputFileError(
             f"{label} is a damaged zip archive and cannot be read ({describe_error(exc)})."
         ) from exc
-    with zf:
+    try:
         infos = zf.infolist()
         declared = check_directory(label, infos, limits)
         names = [info.filename for info in infos]
@@ -92,10 +108,24 @@ def _vet(
                 f"{label} is password-protected (encrypted); save it without a password "
                 "and try again."
             )
-        parsed = reading.parsed if reading is not None else None
-        listeners = reading.listeners if reading is not None else None
         budget = Budget(limits)
-        link_targets = scan_entries(label, zf, infos, budget, parsed, listeners)
+        if reading is None:
+            link_targets = scan_entries(label, zf, infos, budget, data=data)
+        else:
+            link_targets = scan_entries(
+                label,
+                zf,
+                infos,
+                budget,
+                reading.parsed,
+                reading.listeners,
+                reading.keep,
+                reading.kept,
+                data,
+            )
+    except BaseException:
+        zf.close()
+        raise
     has_macros = xlsx_macro_parts(names) if kind == "xlsx" else macro_parts(names)
     links: list[str] = []
     for name in sorted(names):
@@ -104,7 +134,7 @@ def _vet(
             rels = f"xl/externalLinks/_rels/{name.rsplit('/', 1)[1]}.rels".lower()
             targets = [t for key, ts in link_targets.items() if key.lower() == rels for t in ts]
             links.extend(targets or [name])
-    return FileFacts(
+    facts = FileFacts(
         path=path,
         kind=kind,
         size_bytes=len(data),
@@ -117,6 +147,7 @@ def _vet(
         has_macros=has_macros,
         external_links=tuple(links),
     )
+    return facts, zf
 
 
 def _exhausted(label: str, exc: MemoryError | RecursionError) -> UnsafeFileError:
@@ -205,11 +236,13 @@ def read_checked(path: Path, limits: Limits = DEFAULT_LIMITS) -> CheckedBook:
     def capture_content(part: str) -> ContentCapture | None:
         return content if ods_reads(part) else None
 
-    readings = {"xlsx": _Reading(reads, capture), "ods": _Reading(ods_reads, capture_content)}
+    xlsx = _Reading(reads, capture, kept_part)
+    readings = {"xlsx": xlsx, "ods": _Reading(ods_reads, capture_content)}
     what = "an .xlsx workbook"
     try:
-        facts = _vet(path, data, limits, readings)
+        facts, archive = _vet_open(path, data, limits, readings)
         if facts.kind == "ods":
+            archive.close()
             what = "an .ods spreadsheet"
             book = read_ods(data, content)
             found = content.facts
@@ -222,7 +255,8 @@ def read_checked(path: Path, limits: Limits = DEFAULT_LIMITS) -> CheckedBook:
                 external_links=tuple(show(link) for link in found.links),
             )
         else:
-            book = read_book(data, sheets)
+            with archive:  # its directory, and the parts the scan inflated and kept
+                book = read_book(data, sheets, archive=archive, parts=xlsx.kept)
     except SheetgenError:
         raise
     except (MemoryError, RecursionError) as exc:

@@ -1,25 +1,22 @@
-"""The streaming pass over every XML part: inflated in chunks with a cap, parsed by expat with
-no DTDs or entities, counting cells, rows, merges, text sizes, elements and depth against the
-limits; the reader takes a worksheet's cells from the very same events."""
+"""The streaming expat pass over one XML part: no DTDs or entities, counting cells, rows,
+merges, text sizes, elements and depth against the limits; the reader takes a worksheet's
+cells from the very same events."""
 
 from __future__ import annotations
 
-import zipfile
-from collections.abc import Callable
 from typing import Final, NoReturn, Protocol
 from xml.parsers import expat
 
 from ... import a1
-from ...errors import InputFileError, SheetgenError, UnsafeFileError
-from ..xlsx import ReadError
+from ...errors import InputFileError, UnsafeFileError
 from .limits import Limits
-from .messages import count, describe_error, raise_hint, show
+from .messages import count, raise_hint, show
 
 # --------------------------------------------------------------------------
 # Streaming inflate and XML scan
 
 
-_INFLATE_CHUNK: Final = 256 * 1024
+INFLATE_CHUNK: Final = 256 * 1024
 _EXPAT_BUFFER: Final = 64 * 1024
 # Elements openpyxl expands into one cell object per covered coordinate.
 _EXPANDING: Final = frozenset({"mergeCell", "hyperlink", "comment"})
@@ -52,7 +49,7 @@ class Listener(Protocol):
     def text(self, data: str) -> None: ...
 
 
-class _XmlScan:
+class XmlScan:
     """A streaming, non-building pass over one XML part with expat.
 
     Only counters are kept, so memory stays at expat's buffer plus one chunk
@@ -86,8 +83,9 @@ class _XmlScan:
         self.worksheets = budget.worksheets
         # A string of max_text characters takes at most 6 bytes each escaped
         # (&quot;) or 4 in UTF-8; anything longer between two '>' is refused.
-        self.raw_gap_limit = 8 * limits.max_text_chars + 2 * _INFLATE_CHUNK
+        self.raw_gap_limit = 8 * limits.max_text_chars + 2 * INFLATE_CHUNK
         self.raw_gap = 0
+        self.skipped_lines = 0
         self.depth = 0
         self.text = 0
         self.item_depth = 0  # depth of the open string item (si, c, ...) or 0
@@ -161,17 +159,28 @@ class _XmlScan:
             )
 
     def feed(self, chunk: bytes, final: bool = False) -> None:
+        """The next chunk of the part as inflated: measured, then parsed."""
+        self.measure(chunk)
+        self.parse(chunk, final)
+
+    def measure(self, chunk: bytes) -> None:
+        """Refuse a chunk that makes too long a run without ``>`` (a string past the limit)."""
         gt = chunk.rfind(b">")
         self.raw_gap = self.raw_gap + len(chunk) if gt < 0 else len(chunk) - gt - 1
         if self.raw_gap > self.raw_gap_limit:
             self._too_much_text()
+
+    def parse(self, data: bytes, final: bool = False) -> None:
+        """Hand ``data`` to expat. Lines read without it (``skipped_lines``: rows
+        :class:`~sheetgen.workbook.safety.sheetpass.SheetPass` read) still count in messages."""
         try:
-            self.parser.Parse(chunk, final)
+            self.parser.Parse(data, final)
         except expat.ExpatError as exc:
             reason = expat.ErrorString(exc.code) if exc.code else str(exc)
+            line = exc.lineno + self.skipped_lines
             raise InputFileError(
                 f"{self.label} is damaged: part {self.shown} is not well-formed XML "
-                f"({show(reason)} at line {exc.lineno})."
+                f"({show(reason)} at line {line})."
             ) from None
 
     # --- refusals
@@ -424,122 +433,3 @@ class _XmlScan:
         1048576 after a row is deleted, and nothing here or in openpyxl builds the claimed
         box. The cells and merges the sheet really has are what count (``_grow``)."""
         del ref
-
-
-def _looks_like_xml(name: str, head: bytes) -> bool:
-    """Decide whether a part is XML from its name or its first bytes.
-
-    The sniff matters because relationships can point openpyxl at a part with
-    any name; whatever starts like XML is scanned before openpyxl may parse it.
-    """
-    if name.lower().endswith((".xml", ".rels", ".vml")):
-        return True
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return True
-    return head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"<"
-
-
-def _wide(head: bytes) -> bool:
-    """UTF-16 (or NUL-padded) XML, whose declarations a byte search would not see."""
-    return head.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in head[:64]
-
-
-class _DeclarationSniff:
-    """For XML no one will parse: refuse the declarations an XML bomb needs, all the same.
-
-    A part that is only inflated and measured cannot explode, but a file carrying a bomb is
-    hostile and is told so wherever the bomb sits; a byte search costs next to nothing.
-    """
-
-    def __init__(self, label: str, part: str) -> None:
-        self.label = label
-        self.shown = show(part)
-        self.tail = b""
-
-    def feed(self, chunk: bytes) -> None:
-        window = self.tail + chunk
-        if b"<!ENTITY" in window:
-            raise UnsafeFileError(
-                f"{self.label} contains an XML entity declaration in {self.shown} "
-                "(a possible XML bomb)."
-            )
-        if b"<!DOCTYPE" in window:
-            raise UnsafeFileError(
-                f"{self.label} contains an XML document type declaration in {self.shown}, "
-                "which workbooks never have (a possible XML bomb)."
-            )
-        self.tail = window[-16:]
-
-
-def scan_entries(
-    label: str,
-    zf: zipfile.ZipFile,
-    infos: list[zipfile.ZipInfo],
-    budget: Budget,
-    parsed: Callable[[str], bool] | None = None,
-    listeners: Callable[[str], Listener | None] | None = None,
-) -> dict[str, list[str]]:
-    """Inflate every entry in chunks, never past its declared size, scanning XML.
-
-    ``parsed``: which parts will be parsed at all (default: any, as openpyxl may); the
-    XML of the others is not scanned, only inflated and measured. ``listeners(part)``: who
-    else takes the elements of a scanned part (a reader, so the part is parsed once).
-    Returns the external-link targets found, keyed by link rels part.
-    """
-    limits = budget.limits
-    links: dict[str, list[str]] = {}
-    for info in infos:
-        if info.is_dir():
-            continue
-        scan: _XmlScan | None = None
-        sniff: _DeclarationSniff | None = None
-        seen = 0
-        try:
-            with zf.open(info) as stream:
-                first = True
-                while True:
-                    chunk = stream.read(_INFLATE_CHUNK)
-                    seen += len(chunk)
-                    budget.inflated += len(chunk)
-                    if seen > info.file_size or seen > limits.max_entry_bytes:
-                        raise UnsafeFileError(
-                            f"{label} has a part ({show(info.filename)}) that inflates past "
-                            "its declared size (a forged zip header)."
-                        )
-                    if budget.inflated > limits.max_total_bytes:
-                        raise UnsafeFileError(
-                            f"{label} inflates to more than {count(limits.max_total_bytes)} "
-                            "bytes in total (a possible zip bomb)."
-                        )
-                    if first:
-                        first = False
-                        if not _looks_like_xml(info.filename, chunk):
-                            pass
-                        elif parsed is None or parsed(info.filename) or _wide(chunk):
-                            listener = listeners(info.filename) if listeners else None
-                            scan = _XmlScan(label, info.filename, budget, listener)
-                        else:
-                            sniff = _DeclarationSniff(label, info.filename)
-                    if scan is not None:
-                        scan.feed(chunk, final=not chunk)
-                    elif sniff is not None:
-                        sniff.feed(chunk)
-                    if not chunk:
-                        break
-            if scan is not None:
-                scan.close()
-        except (SheetgenError, ReadError):
-            raise
-        except Exception as exc:
-            raise InputFileError(
-                f"{label} is a damaged zip archive: part {show(info.filename)} cannot be "
-                f"inflated ({describe_error(exc)})."
-            ) from exc
-        if seen != info.file_size:
-            raise InputFileError(
-                f"{label} is a damaged zip archive: part {show(info.filename)} is shorter "
-                "than its header says."
-            )
-        if scan is not None and scan.link_targets:
-            links[info.filename] = scan.link_targets
-    return links

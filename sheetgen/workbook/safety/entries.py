@@ -1,0 +1,161 @@
+"""Every entry of a zip inflated in chunks with a cap; its XML scanned (``xmlscan``), a
+worksheet's rows read at C speed where they allow it (``sheetpass``)."""
+
+from __future__ import annotations
+
+import contextlib
+import zipfile
+from collections.abc import Callable
+
+from ...errors import InputFileError, SheetgenError, UnsafeFileError
+from ..xlsx import ReadError, SheetCapture
+from .inflate import entry_chunks, entry_ends
+from .messages import count, describe_error, show
+from .sheetpass import SheetPass
+from .xmlscan import INFLATE_CHUNK, Budget, Listener, XmlScan
+
+
+def _looks_like_xml(name: str, head: bytes) -> bool:
+    """Decide whether a part is XML from its name or its first bytes.
+
+    The sniff matters because relationships can point openpyxl at a part with
+    any name; whatever starts like XML is scanned before openpyxl may parse it.
+    """
+    if name.lower().endswith((".xml", ".rels", ".vml")):
+        return True
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return True
+    return head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"<"
+
+
+def _wide(head: bytes) -> bool:
+    """UTF-16 (or NUL-padded) XML, whose declarations a byte search would not see."""
+    return head.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in head[:64]
+
+
+class _DeclarationSniff:
+    """For XML no one will parse: refuse the declarations an XML bomb needs, all the same.
+
+    A part that is only inflated and measured cannot explode, but a file carrying a bomb is
+    hostile and is told so wherever the bomb sits; a byte search costs next to nothing.
+    """
+
+    def __init__(self, label: str, part: str) -> None:
+        self.label = label
+        self.shown = show(part)
+        self.tail = b""
+
+    def feed(self, chunk: bytes) -> None:
+        window = self.tail + chunk
+        if b"<!ENTITY" in window:
+            raise UnsafeFileError(
+                f"{self.label} contains an XML entity declaration in {self.shown} "
+                "(a possible XML bomb)."
+            )
+        if b"<!DOCTYPE" in window:
+            raise UnsafeFileError(
+                f"{self.label} contains an XML document type declaration in {self.shown}, "
+                "which workbooks never have (a possible XML bomb)."
+            )
+        self.tail = window[-16:]
+
+
+def scan_entries(
+    label: str,
+    zf: zipfile.ZipFile,
+    infos: list[zipfile.ZipInfo],
+    budget: Budget,
+    parsed: Callable[[str], bool] | None = None,
+    listeners: Callable[[str], Listener | None] | None = None,
+    keep: Callable[[str, int], bool] | None = None,
+    kept: dict[str, bytes] | None = None,
+    data: bytes | None = None,
+) -> dict[str, list[str]]:
+    """Inflate every entry in chunks, never past its declared size, scanning XML.
+
+    ``parsed``: which parts will be parsed at all (default: any, as openpyxl may); the
+    XML of the others is not scanned, only inflated and measured. ``listeners(part)``: who
+    else takes the elements of a scanned part (a reader, so the part is parsed once).
+    ``keep(part, size)``: whose inflated bytes go into ``kept`` (for the reader: not
+    inflated twice). ``data``: the archive's bytes, whose small plain entries are inflated
+    without ``zipfile``'s reader (``inflate``). Returns the external-link targets found,
+    keyed by link rels part.
+    """
+    limits = budget.limits
+    links: dict[str, list[str]] = {}
+    ends = None if data is None else entry_ends(zf, infos, len(data))
+    for info in infos:
+        if info.is_dir():
+            continue
+        scan: XmlScan | SheetPass | None = None
+        sniff: _DeclarationSniff | None = None
+        seen = 0
+        held: list[bytes] | None = (
+            []
+            if keep is not None and kept is not None and keep(info.filename, info.file_size)
+            else None
+        )
+        try:
+            chunks = entry_chunks(zf, info, INFLATE_CHUNK, data, ends)
+            with contextlib.closing(chunks):
+                first = True
+                for chunk in chunks:
+                    seen += len(chunk)
+                    budget.inflated += len(chunk)
+                    if seen > info.file_size or seen > limits.max_entry_bytes:
+                        raise UnsafeFileError(
+                            f"{label} has a part ({show(info.filename)}) that inflates past "
+                            "its declared size (a forged zip header)."
+                        )
+                    if budget.inflated > limits.max_total_bytes:
+                        raise UnsafeFileError(
+                            f"{label} inflates to more than {count(limits.max_total_bytes)} "
+                            "bytes in total (a possible zip bomb)."
+                        )
+                    if first:
+                        first = False
+                        if not _looks_like_xml(info.filename, chunk):
+                            pass
+                        elif parsed is None or parsed(info.filename) or _wide(chunk):
+                            listener = listeners(info.filename) if listeners else None
+                            scan = XmlScan(label, info.filename, budget, listener)
+                            if isinstance(listener, SheetCapture):
+                                scan = SheetPass(scan, listener)
+                        else:
+                            sniff = _DeclarationSniff(label, info.filename)
+                    if held is not None:
+                        held.append(chunk)
+                    if scan is not None:
+                        scan.feed(chunk, final=not chunk)
+                    elif sniff is not None:
+                        sniff.feed(chunk)
+                    if not chunk:
+                        break
+            if scan is not None:
+                scan.close()
+        except (SheetgenError, ReadError):
+            _flush(scan)
+            raise
+        except Exception as exc:
+            _flush(scan)
+            raise InputFileError(
+                f"{label} is a damaged zip archive: part {show(info.filename)} cannot be "
+                f"inflated ({describe_error(exc)})."
+            ) from exc
+        if seen != info.file_size:
+            raise InputFileError(
+                f"{label} is a damaged zip archive: part {show(info.filename)} is shorter "
+                "than its header says."
+            )
+        if held is not None and kept is not None:
+            kept[info.filename] = b"".join(held)
+        if scan is not None and scan.link_targets:
+            links[info.filename] = scan.link_targets
+    return links
+
+
+def _flush(scan: XmlScan | SheetPass | None) -> None:
+    """Before a refusal, parse what a worksheet's pass held back: an earlier fault in it is
+    the one to report, as when every chunk is parsed the moment it is inflated."""
+    if isinstance(scan, SheetPass):
+        scan.flush()
