@@ -98,7 +98,7 @@ class Parameters(Mapping[str, frozenset[str]]):
 
     def any(self, quantity: str) -> bool:
         """Whether ``quantity`` depends on a parameter (an input, target, weight, Tiny...)."""
-        return self._any.get(quantity, False)
+        return quantity in self._any
 
     def __getitem__(self, quantity: str) -> frozenset[str]:
         if quantity not in self._reads:
@@ -132,21 +132,25 @@ class Parameters(Mapping[str, frozenset[str]]):
 
 def _depends_on_any(
     reads: Mapping[str, tuple[str, ...]], kind: Mapping[str, CellKind]
-) -> dict[str, bool]:
-    """For each quantity, whether it depends on a parameter: forwards from the parameters
-    through the formulas that read them, once (linear in the template's size)."""
+) -> frozenset[str]:
+    """The quantities that depend on a parameter: forwards from the parameters through the
+    formulas that read them, once (linear in the template's size)."""
     readers: dict[str, list[str]] = {}
     for q, rs in reads.items():
-        for r in rs:
-            readers.setdefault(r, []).append(q)
-    out: dict[str, bool] = {}
+        if kind.get(q) == "formula":  # only a formula passes a dependency on
+            for r in rs:
+                if r in readers:
+                    readers[r].append(q)
+                else:
+                    readers[r] = [q]
+    out: set[str] = set()
     stack = [q for q, k in kind.items() if k == "input"]
     while stack:
         for reader in readers.get(stack.pop(), ()):
-            if not out.get(reader) and kind.get(reader) == "formula":
-                out[reader] = True
+            if reader not in out:
+                out.add(reader)
                 stack.append(reader)
-    return out
+    return frozenset(out)
 
 
 def structure_faults(

@@ -211,13 +211,24 @@ class Evaluator:
 
     def dependencies(self, ref: Ref) -> list[Ref]:
         """The cells a formula cell reads directly (empty for a value cell)."""
-        if ref in self._deps:
-            return self._deps[ref]
+        deps = self._deps.get(ref)
+        if deps is not None:
+            return deps
         text = self.formula(ref)
-        deps: list[Ref] = []
+        deps = []
         if text is not None:
             compiled = self.compiled(text)
             calls, whole = compiled.calls, compiled.always or compiled.legacy
+            if not calls and not whole:  # most formulas: each input resolved once per sheet
+                resolved_names, sheet = self._resolved, ref[0]
+                for name in compiled.inputs:
+                    resolved = resolved_names.get((sheet, name))
+                    if resolved is None:
+                        resolved = self._resolve(sheet, name)
+                    if isinstance(resolved, list):
+                        deps.extend(resolved)
+                self._deps[ref] = deps
+                return deps
             for name in compiled.inputs:
                 if calls and name in calls:  # a LAMBDA in a name: the cells its body reads
                     called = self._called(ref[0], name)
