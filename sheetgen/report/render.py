@@ -115,20 +115,17 @@ def to_text(report: Report, *, only_wrong: bool = False) -> str:
         verdict = _VERDICT[c.status] + (f" (via {', '.join(c.causes)})" if c.causes else "")
         verdict += " (from saved value)" if c.saved and c.checked else ""
         rows.append((c.cell, describe(c.quantity), _num(c.expected), _found(c.found), verdict))
-    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    widths = [max(map(len, column)) for column in zip(*rows, strict=True)]
     lines = [f"{report.path}: layout {report.layout}, sheet {report.sheet!r}"]
     lines += [report.choice] if report.choice else []
     if len(rows) > 1:  # --only-wrong and nothing wrong: no table, not an empty header
+        # Cell, meaning and verdict to the left, the numbers to the right, two spaces apart.
+        align = ("<", "<", ">", ">", "<")
+        row = "  ".join(f"{{:{a}{w}}}" for a, w in zip(align, widths, strict=True))
         lines.append("")
-    for i, r in enumerate(rows if len(rows) > 1 else []):
-        lines.append(
-            "  ".join(
-                v.ljust(w) if j < 2 or j == 4 else v.rjust(w)
-                for j, (v, w) in enumerate(zip(r, widths, strict=True))
-            ).rstrip()
-        )
-        if i == 0:
-            lines.append("  ".join("-" * w for w in widths))
+        lines.append(row.format(*rows[0]).rstrip())
+        lines.append("  ".join("-" * w for w in widths))
+        lines += [row.format(*r).rstrip() for r in rows[1:]]
     lines += diagnosis(report)
     lines += report.warnings
     if len(lines) > 1 + bool(report.choice):  # a blank line after a table or a diagnosis
