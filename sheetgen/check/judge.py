@@ -63,6 +63,7 @@ __all__ = ["EPS", "REL", "check", "judge_cell", "numeric_text", "reference_for",
 
 REL = 1e-12
 EPS = sys.float_info.epsilon
+_FAUX_ENDS = (".gradient", ".distance")
 
 
 def check(
@@ -122,7 +123,8 @@ def check(
             and w is not None
             and not problems
             and not saved_cells
-            and not quantity.startswith("nudge.")  # a faux gradient: its own tolerance
+            # A faux gradient has its own tolerance (``kind_of``'s "faux").
+            and not (quantity.startswith("nudge.") and quantity.endswith(_FAUX_ENDS))
             and value - value == 0.0
             and w - w == 0.0
             and spec.kind == "formula"
