@@ -73,9 +73,12 @@ class _Key:
 @functools.lru_cache(maxsize=8)
 def _requirements(key: _Key) -> Requirements:
     layout = key.layout
-    cells = [c for c in layout.cells if c.quantity is not None]
-    at = {c.quantity: c.at for c in cells if c.quantity is not None}
-    kind = {c.quantity: c.kind for c in cells if c.quantity is not None}
+    at: dict[str, str] = {}
+    kind: dict[str, CellKind] = {}
+    for c in layout.cells:
+        if c.quantity is not None:
+            at[c.quantity] = c.at
+            kind[c.quantity] = c.kind
     by_address = {a: q for q, a in at.items()}
     names: dict[str, tuple[str, ...]] = {}
     for name, where in layout.names.items():
@@ -200,7 +203,11 @@ class _Reach:
         needs, sheet = self.needs, self.sheet
         wanted = needs.reads[quantity]
         direct = set(self.ev.dependencies((sheet, cell)))
-        if all(q not in needs.at or (sheet, needs.at[q]) in direct for q in wanted):
+        at = needs.at
+        for q in wanted:
+            if q in at and (sheet, at[q]) not in direct:
+                break
+        else:
             return (), frozenset()  # the usual case: the cell reads each of them itself
         here = (sheet, cell)
         lost = frozenset(p for p in needs.parameters[quantity] if here not in self.dependents(p))
