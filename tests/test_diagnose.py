@@ -370,3 +370,16 @@ def test_adam_without_bias_correction_says_the_moments_were_used(tmp_path: Path)
             f" computed from it, and second moment of weight ({m2}), not corrected second moment"
             f" of weight ({c2}) computed from it."
         )
+
+
+def test_unedited_keeps_every_other_field() -> None:
+    from dataclasses import fields, replace
+
+    from sheetgen.check.results import CellResult
+
+    c = CellResult("A1", "q", "m", "wrong", 1.0, 2.0, "=B1", "msg", "why", ("B1",), False, True)
+    c = replace(c, saved=("C1",))
+    assert c.unedited() == replace(c, edited=False)
+    # Each field is passed on by position: one added must be added there too.
+    assert [f.name for f in fields(CellResult)][-2:] == ["edited", "saved"]
+    assert len(fields(CellResult)) == 14

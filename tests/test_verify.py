@@ -164,3 +164,42 @@ def test_what_if_evaluation_never_touches_the_workbook(article: Path, layout: La
         0.6640367702678491, rel=1e-15
     )
     assert {(c.coordinate, c.value) for row in ws.iter_rows() for c in row} == before
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "single_neuron",
+        "training:steps=40,optimizer=adam",  # late steps: infinite growth, unchecked
+        "training:layers=2-2-1,examples=4,steps=3,optimizer=momentum",
+        "network:layers=2-3-2,loss=cross-entropy",
+    ],
+)
+def test_every_verdict_is_the_one_judge_cell_gives(spec: str) -> None:
+    """``check`` says the usual right cell is right without ``judge_cell``: held equal to it,
+    cell by cell, on a sheet whose formulas are nudged by 0 to a few times the tolerance."""
+    from sheetgen.check.judge import check, judge_cell, reference_for
+    from sheetgen.engine.evaluate import Evaluator
+    from sheetgen.layouts.families import resolve_layout
+    from sheetgen.workbook.book import Book, Cell, Sheet
+    from sheetgen.writer.build import build_workbook, parameters
+
+    layout = resolve_layout(spec)
+    book = Book.of(build_workbook(layout, parameters(layout)))
+    sheet = book.sheets[0]
+    cells = dict(sheet.cells)
+    for i, c in enumerate(layout.checked):
+        if c.formula is not None and i % 2:
+            cells[c.at] = Cell(None, f"=({c.formula[1:]})*(1+{(i % 9) * 4e-13})")
+    changed = Sheet(sheet.title, cells, sheet.names)
+    ev = Evaluator(Book((changed,), book.names))
+    report = check(ev.book, changed, layout, evaluator=ev)
+    expected = reference_for(layout, report.parameters)
+    verdicts = report.cells[-len(layout.checked) :]
+    statuses = set()
+    for c, got in zip(layout.checked, verdicts, strict=True):
+        ref = (sheet.title, c.at)
+        problem = ev.problems.get(ref)
+        assert got == judge_cell(c, ev.values[ref], ev.formula(ref), problem, expected)
+        statuses.add(got.status)
+    assert "ok" in statuses and "wrong" in statuses  # both sides of the tolerance were met

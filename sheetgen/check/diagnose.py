@@ -468,7 +468,7 @@ def suspects(ev: Evaluator, sheet: str, layout: Layout) -> set[str]:
     """
     if any(ev.points_to(sheet, name) != (sheet, at) for name, at in layout.names.items()):
         return {c.at for c in layout.checked}
-    inside = {c.at for c in layout.cells if c.kind != "text"}
+    inside = {(sheet, c.at) for c in layout.cells if c.kind != "text"}
     out = set()
     for spec in layout.checked:
         text = ev.formula((sheet, spec.at))
@@ -478,7 +478,7 @@ def suspects(ev: Evaluator, sheet: str, layout: Layout) -> set[str]:
         elif (
             text is None
             or (text != spec.formula and a1.normal_formula(text) != a1.normal_formula(spec.formula))
-            or any(d[0] != sheet or d[1] not in inside for d in ev.dependencies((sheet, spec.at)))
+            or not inside.issuperset(ev.dependencies((sheet, spec.at)))
         ):
             out.add(spec.at)
     return out

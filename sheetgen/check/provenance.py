@@ -78,7 +78,7 @@ def stale_cache_warning(path: Path, sheet: Sheet, cells: Sequence[CellResult]) -
         saved = sheet.cells.get(c.cell)
         if c.formula is None or c.status in _UNCOMPUTED or saved is None or saved.value is None:
             continue
-        if not _same(saved.value, c.found, c.quantity):
+        if saved.value != c.found and not _same(saved.value, c.found, c.quantity):  # most: ==
             differ.append(
                 f"{c.cell} saved {show.value(saved.value)}, computes {show.value(c.found)}"
             )

@@ -73,9 +73,12 @@ class _Key:
 @functools.lru_cache(maxsize=8)
 def _requirements(key: _Key) -> Requirements:
     layout = key.layout
-    cells = [c for c in layout.cells if c.quantity is not None]
-    at = {c.quantity: c.at for c in cells if c.quantity is not None}
-    kind = {c.quantity: c.kind for c in cells if c.quantity is not None}
+    at: dict[str, str] = {}
+    kind: dict[str, CellKind] = {}
+    for c in layout.cells:
+        if c.quantity is not None:
+            at[c.quantity] = c.at
+            kind[c.quantity] = c.kind
     by_address = {a: q for q, a in at.items()}
     names: dict[str, tuple[str, ...]] = {}
     for name, where in layout.names.items():
@@ -98,7 +101,7 @@ class Parameters(Mapping[str, frozenset[str]]):
 
     def any(self, quantity: str) -> bool:
         """Whether ``quantity`` depends on a parameter (an input, target, weight, Tiny...)."""
-        return self._any.get(quantity, False)
+        return quantity in self._any
 
     def __getitem__(self, quantity: str) -> frozenset[str]:
         if quantity not in self._reads:
@@ -132,21 +135,25 @@ class Parameters(Mapping[str, frozenset[str]]):
 
 def _depends_on_any(
     reads: Mapping[str, tuple[str, ...]], kind: Mapping[str, CellKind]
-) -> dict[str, bool]:
-    """For each quantity, whether it depends on a parameter: forwards from the parameters
-    through the formulas that read them, once (linear in the template's size)."""
+) -> frozenset[str]:
+    """The quantities that depend on a parameter: forwards from the parameters through the
+    formulas that read them, once (linear in the template's size)."""
     readers: dict[str, list[str]] = {}
     for q, rs in reads.items():
-        for r in rs:
-            readers.setdefault(r, []).append(q)
-    out: dict[str, bool] = {}
+        if kind.get(q) == "formula":  # only a formula passes a dependency on
+            for r in rs:
+                if r in readers:
+                    readers[r].append(q)
+                else:
+                    readers[r] = [q]
+    out: set[str] = set()
     stack = [q for q, k in kind.items() if k == "input"]
     while stack:
         for reader in readers.get(stack.pop(), ()):
-            if not out.get(reader) and kind.get(reader) == "formula":
-                out[reader] = True
+            if reader not in out:
+                out.add(reader)
                 stack.append(reader)
-    return out
+    return frozenset(out)
 
 
 def structure_faults(
@@ -196,7 +203,11 @@ class _Reach:
         needs, sheet = self.needs, self.sheet
         wanted = needs.reads[quantity]
         direct = set(self.ev.dependencies((sheet, cell)))
-        if all(q not in needs.at or (sheet, needs.at[q]) in direct for q in wanted):
+        at = needs.at
+        for q in wanted:
+            if q in at and (sheet, at[q]) not in direct:
+                break
+        else:
             return (), frozenset()  # the usual case: the cell reads each of them itself
         here = (sheet, cell)
         lost = frozenset(p for p in needs.parameters[quantity] if here not in self.dependents(p))

@@ -92,9 +92,10 @@ def compile_formula(text: str) -> Compiled:
     shape, cells = a1.shape(text)
     if cells:
         compiled = _vetted(shape)
-        back = {placeholder: ref for ref, placeholder in cells.items()}
+        back = dict(zip(cells.values(), cells, strict=True))
+        inputs = compiled.inputs
         return Compiled(
-            tuple(_renamed(n, back) for n in compiled.inputs),
+            tuple([_renamed(n, back) if n[-1:] == "#" else back.get(n, n) for n in inputs]),
             compiled.function,
             compiled.problem,
             always=compiled.always,

@@ -174,10 +174,12 @@ class Evaluator:
     def evaluate(self, refs: Iterable[Ref]) -> dict[Ref, Value]:
         """Values of ``refs`` (and, memoised, of all cells they depend on)."""
         wanted = list(refs)
+        values = self.values
         with engine_quiet():
             for ref in wanted:
-                self._solve(ref)
-        return {ref: self.values[ref] for ref in wanted}
+                if ref not in values:  # a cell read by one asked for before: known
+                    self._solve(ref)
+        return {ref: values[ref] for ref in wanted}
 
     def what_if(self, overrides: Mapping[Ref, Value], refs: Iterable[Ref]) -> dict[Ref, Value]:
         """What each of ``refs``'s own formula gives when ``overrides`` hold those cells' values.
@@ -211,13 +213,24 @@ class Evaluator:
 
     def dependencies(self, ref: Ref) -> list[Ref]:
         """The cells a formula cell reads directly (empty for a value cell)."""
-        if ref in self._deps:
-            return self._deps[ref]
+        deps = self._deps.get(ref)
+        if deps is not None:
+            return deps
         text = self.formula(ref)
-        deps: list[Ref] = []
+        deps = []
         if text is not None:
             compiled = self.compiled(text)
             calls, whole = compiled.calls, compiled.always or compiled.legacy
+            if not calls and not whole:  # most formulas: each input resolved once per sheet
+                resolved_names, sheet = self._resolved, ref[0]
+                for name in compiled.inputs:
+                    resolved = resolved_names.get((sheet, name))
+                    if resolved is None:
+                        resolved = self._resolve(sheet, name)
+                    if isinstance(resolved, list):
+                        deps.extend(resolved)
+                self._deps[ref] = deps
+                return deps
             for name in compiled.inputs:
                 if calls and name in calls:  # a LAMBDA in a name: the cells its body reads
                     called = self._called(ref[0], name)
@@ -462,8 +475,7 @@ class Evaluator:
         deps = self._deps.get(ref)
         if deps is None or len(deps) != len(inputs) or self.problems or ":" in "".join(inputs):
             return None
-        values = self.values
-        args: list[Any] = [values[d] for d in deps]
+        args: list[Any] = list(map(self.values.__getitem__, deps))
         for i, value in enumerate(args):
             if type(value) is not float:  # most arguments: a number, as it is
                 import schedula as sh
@@ -673,6 +685,8 @@ def _to_engine(value: Value, empty: object) -> object:
 
 
 def _from_engine(result: object) -> Value:
+    if type(result) is float:  # most results: a finite number, as it is
+        return result if result - result == 0.0 else CellError("#NUM!")
     import numpy as np
     import schedula as sh
     from formulas.tokens.operand import XlError

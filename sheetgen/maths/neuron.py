@@ -24,6 +24,7 @@ Quantity names:
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Callable, Mapping
@@ -255,6 +256,7 @@ def describe_in(quantity: str, context: str) -> str:
     return _in_step(step[2]) + ("" if own and own[1] == step[1] else f" of step {step[1]}")
 
 
+@functools.lru_cache(maxsize=4096)  # a training run's steps describe the same quantities
 def _in_step(quantity: str) -> str:
     """A quantity of one step described without its step (what ``describe`` says after
     ``step N:``): ``new.w1_1_1`` -> ``new w(layer 1, 1→1)``, ``example2.target1`` ->

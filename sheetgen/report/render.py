@@ -10,7 +10,7 @@ import json
 import math
 import xml.etree.ElementTree as ET
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, NamedTuple
 
 from ..check import show
@@ -108,6 +108,12 @@ def _for_review(report: Report) -> tuple[list[str], list[str], list[str]]:
 
 def to_text(report: Report, *, only_wrong: bool = False) -> str:
     """A table a person can read (cell, meaning, expected, found, verdict), then the summary."""
+    return "\n".join(text_lines(report, only_wrong=only_wrong))
+
+
+def text_lines(report: Report, *, only_wrong: bool = False) -> Iterator[str]:
+    """The lines of :func:`to_text`, one at a time, so that a caller printing a large sheet's
+    table (a network's is 90,000 rows) need not hold it twice, as lines and as one text."""
     rows = [("cell", "meaning", "expected", "found", "verdict")]
     for c in report.cells:
         if only_wrong and c.ok:
@@ -115,26 +121,25 @@ def to_text(report: Report, *, only_wrong: bool = False) -> str:
         verdict = _VERDICT[c.status] + (f" (via {', '.join(c.causes)})" if c.causes else "")
         verdict += " (from saved value)" if c.saved and c.checked else ""
         rows.append((c.cell, describe(c.quantity), _num(c.expected), _found(c.found), verdict))
-    widths = [max(len(r[i]) for r in rows) for i in range(5)]
-    lines = [f"{report.path}: layout {report.layout}, sheet {report.sheet!r}"]
-    lines += [report.choice] if report.choice else []
-    if len(rows) > 1:  # --only-wrong and nothing wrong: no table, not an empty header
-        lines.append("")
-    for i, r in enumerate(rows if len(rows) > 1 else []):
-        lines.append(
-            "  ".join(
-                v.ljust(w) if j < 2 or j == 4 else v.rjust(w)
-                for j, (v, w) in enumerate(zip(r, widths, strict=True))
-            ).rstrip()
-        )
-        if i == 0:
-            lines.append("  ".join("-" * w for w in widths))
-    lines += diagnosis(report)
-    lines += report.warnings
-    if len(lines) > 1 + bool(report.choice):  # a blank line after a table or a diagnosis
-        lines.append("")
-    lines.append(summary(report))
-    return "\n".join(lines)
+    widths = [max(map(len, column)) for column in zip(*rows, strict=True)]
+    yield f"{report.path}: layout {report.layout}, sheet {report.sheet!r}"
+    if report.choice:
+        yield report.choice
+    table = len(rows) > 1  # --only-wrong and nothing wrong: no table, not an empty header
+    if table:
+        # Cell, meaning and verdict to the left, the numbers to the right, two spaces apart.
+        align = ("<", "<", ">", ">", "<")
+        row = "  ".join(f"{{:{a}{w}}}" for a, w in zip(align, widths, strict=True))
+        yield ""
+        yield row.format(*rows[0]).rstrip()
+        yield "  ".join("-" * w for w in widths)
+        for r in rows[1:]:
+            yield row.format(*r).rstrip()
+    rest = [*diagnosis(report), *report.warnings]
+    yield from rest
+    if table or rest:  # a blank line after a table or a diagnosis
+        yield ""
+    yield summary(report)
 
 
 def diagnosis(report: Report) -> list[str]:
