@@ -19,6 +19,7 @@ from .options import (
     add_quiet_option,
     add_variant_options,
     at_least,
+    few_collections,
     import_openpyxl_without_numpy,
     parameter_overrides,
     safety_limits,
@@ -202,6 +203,11 @@ def _read_text(path: Path) -> str:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
+    with few_collections():
+        return _build(args)
+
+
+def _build(args: argparse.Namespace) -> int:
     import_openpyxl_without_numpy()  # the build needs neither numpy nor the formulas engine
     from ..layouts.families import planned_cells, resolve_layout
     from ..writer.build import refuse_too_large

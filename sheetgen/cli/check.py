@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
-import gc
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import UsageError, shown
-from .options import add_quiet_option, add_teacher_options, at_least, safety_limits
+from .options import (
+    add_quiet_option,
+    add_teacher_options,
+    at_least,
+    few_collections,
+    safety_limits,
+)
 
 if TYPE_CHECKING:
     from ..teacher.grade import ClassReport
@@ -60,25 +63,6 @@ def cmd_verify(args: argparse.Namespace) -> int:
         written = annotate(report, args.annotate, force=args.force, limits=limits)
         print(f"Wrote the feedback workbook {shown(written)}", file=sys.stderr)
     return report.exit_code
-
-
-@contextlib.contextmanager
-def few_collections() -> Iterator[None]:
-    """Within: Python's cyclic garbage collector seldom runs (as it did, after).
-
-    A check holds an object or more per cell (the book, the layout, the evaluator's values,
-    the verdicts) and makes them by the hundred thousand, so the collector's full passes
-    over all of them were a seventh of verifying a large sheet, and found almost nothing:
-    those objects hold no reference cycles, and reference counting frees them (the few
-    cycles, the engine's compiled formulas, are still collected, later). This process is the
-    CLI's own, so it may say when its collector runs; the library never does.
-    """
-    was = gc.get_threshold()
-    gc.set_threshold(100_000, 50, 100)  # a young collection per 100,000 objects, few full ones
-    try:
-        yield
-    finally:
-        gc.set_threshold(*was)
 
 
 def cmd_grade(args: argparse.Namespace) -> int:

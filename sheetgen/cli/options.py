@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import gc
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn, TypeAlias
 
 if TYPE_CHECKING:
@@ -175,3 +177,23 @@ class Parser(argparse.ArgumentParser):
 
 if TYPE_CHECKING:
     Commands: TypeAlias = argparse._SubParsersAction[Parser]  # what make_parser's commands join
+
+
+@contextlib.contextmanager
+def few_collections() -> Iterator[None]:
+    """Within: Python's cyclic garbage collector seldom runs (as it did, after).
+
+    A check (and a build) holds an object or more per cell (the book, the layout, the
+    evaluator's values, the verdicts) and makes them by the hundred thousand, so the
+    collector's full passes over all of them were a seventh of verifying a large sheet, and
+    found almost nothing: those objects hold no reference cycles, and reference counting
+    frees them (the few cycles, the engine's compiled formulas, are still collected, later).
+    This process is the CLI's own, so it may say when its collector runs; the library never
+    does.
+    """
+    was = gc.get_threshold()
+    gc.set_threshold(100_000, 50, 100)  # a young collection per 100,000 objects, few full ones
+    try:
+        yield
+    finally:
+        gc.set_threshold(*was)
