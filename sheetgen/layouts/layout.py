@@ -389,43 +389,59 @@ def _address(value: object, origin: str) -> str:
 
 
 def _cell(raw: Mapping[str, Any], at: str, address_of: Mapping[str, str], origin: str) -> CellSpec:
-    quantity = raw.get("quantity")
-    common: dict[str, Any] = {
+    get = raw.get
+    quantity = get("quantity")
+    # Every field of a CellSpec, in its order: set at once below (a training run's 30,000
+    # cells are made in a third of the time the dataclass's own __init__ takes).
+    fields: dict[str, Any] = {
         "at": at,
+        "kind": "text",
         "quantity": quantity,
-        "note": raw.get("note"),
-        "style": raw.get("style"),
-        "format": raw.get("format"),
-        "decoration": bool(raw.get("decoration", False)),
+        "text": None,
+        "value": None,
+        "formula": None,
+        "source": None,
+        "note": get("note"),
+        "style": get("style"),
+        "format": get("format"),
+        "decoration": bool(get("decoration", False)),
     }
     if "text" in raw:
-        return CellSpec(kind="text", text=str(raw["text"]), **common)
-    if quantity is None:
+        fields["text"] = str(raw["text"])
+    elif quantity is None:
         raise TemplateError(f"{origin}: cell {at} needs a 'quantity' (or 'text').")
-    if raw.get("input"):
-        return CellSpec(kind="input", **common)
-    if "value" in raw:
-        return CellSpec(kind="constant", value=float(raw["value"]), **common)
-    if "formula" in raw:
+    elif get("input"):
+        fields["kind"] = "input"
+    elif "value" in raw:
+        fields["kind"] = "constant"
+        fields["value"] = float(raw["value"])
+    elif "formula" in raw:
         source = str(raw["formula"])
-        formula = _resolved(source, quantity, address_of, f"{origin}: {at}")
-        return CellSpec(kind="formula", formula=formula, source=source, **common)
-    raise TemplateError(f"{origin}: cell {at} needs one of text, input, value or formula.")
+        fields["kind"] = "formula"
+        fields["formula"] = _resolved(source, quantity, address_of, origin, at)
+        fields["source"] = source
+    else:
+        raise TemplateError(f"{origin}: cell {at} needs one of text, input, value or formula.")
+    spec = object.__new__(CellSpec)
+    object.__setattr__(spec, "__dict__", fields)  # what CellSpec(**fields) makes
+    return spec
 
 
-def _resolved(source: str, quantity: str, address_of: Mapping[str, str], where: str) -> str:
+def _resolved(
+    source: str, quantity: str, address_of: Mapping[str, str], origin: str, at: str
+) -> str:
     """A template formula (``={.net}*{weight}``) with each quantity's address in place."""
-    prefix = quantity.rsplit(".", 1)[0] + "." if "." in quantity else ""
     # split() hands back text, reference, text, ...: the references are every other piece
     # (a generated network's formulas hold dozens, so no callback per match).
     parts = _REF.split(source)
     refs = parts[1::2]
     if "{." in source:
+        prefix = quantity.rsplit(".", 1)[0] + "." if "." in quantity else ""
         refs = [prefix + ref[1:] if ref[0] == "." else ref for ref in refs]
     try:
-        parts[1::2] = [address_of[ref] for ref in refs]
+        parts[1::2] = map(address_of.__getitem__, refs)
     except KeyError as exc:
-        raise TemplateError(f"{where} refers to unknown quantity {exc.args[0]!r}.") from None
+        raise TemplateError(f"{origin}: {at} refers to unknown quantity {exc.args[0]!r}.") from None
     return sys.intern("".join(parts))  # one string with the same formula read from a workbook
 
 
