@@ -447,10 +447,16 @@ def test_the_tolerances_slopes_with_numpy_are_the_plain_passes(spec: str) -> Non
     names = [n for n, _, _ in learnable(sizes)]
     leaves = [f"example{m}.{leaf}" for m in members for leaf in example_leaves(sizes)]
     leaves += ["loss", *(f"global.{n}" for n in names)]
-    together = _slopes(row, params, names, leaves)[1]
-    alone = _slopes(lambda current: row(current), params, names, leaves)[1]
-    for leaf, p in itertools.product(leaves, names):
-        assert together[leaf][p] == pytest.approx(alone[leaf][p], rel=1e-8, abs=1e-8), (leaf, p)
+    together = _slopes(row, [params], names, leaves)[0]
+    alone = _slopes(lambda current: row(current), [params], names, leaves)[0]
+    for (i, leaf), (j, p) in itertools.product(enumerate(leaves), enumerate(names)):
+        assert together[i, j] == pytest.approx(alone[i, j], rel=1e-8, abs=1e-8), (leaf, p)
+    # Several steps' parameters at once (as the analysis asks, a few dozen steps together)
+    # give each step's slopes exactly as a run of their own does.
+    others = [params | {"w1_1_1": 0.3 * k, "b1_1": -0.2 * k} for k in range(1, 6)]
+    found = _slopes(row, [params, *others], names, leaves)[1:]
+    for jacobian, current in zip(found, others, strict=True):
+        assert jacobian.tobytes() == _slopes(row, [current], names, leaves)[0].tobytes()
 
 
 def test_one_example_is_recognised_too(tmp_path: Path) -> None:

@@ -390,7 +390,7 @@ def batch_training_model(params: Mapping[str, float], settings: Mapping[str, str
         at_step(1)[1],
         scales,
         at_step=at_step,
-        extra=lambda k, leaf, values: _mean_allowance(values, k, leaf, size, examples),
+        extra=lambda k, values: _mean_allowances(values, k, means, size, examples),
     )
     return classification(
         reference,
@@ -431,10 +431,11 @@ def _by_example(row: Mapping[str, float]) -> dict[int, dict[str, float]]:
     return dict(sorted(out.items()))
 
 
-def _mean_allowance(
-    values: Mapping[str, float], k: int, leaf: str, size: int, examples: int
-) -> float:
-    """What a batch mean's cell may differ from the reference's by, beyond its own rounding.
+def _mean_allowances(
+    values: Mapping[str, float], k: int, means: Sequence[str], size: int, examples: int
+) -> dict[str, float]:
+    """What each batch mean's cell of step k (``means``: the loss and the gradients) may differ
+    from the reference's by, beyond its own rounding; an example's own cells, nothing more.
 
     Each term's cell may be off by its own allowance, ``REL |term| + 64 eps S`` (``S`` the
     value scale, which the mean's own allowance already holds), and the sum of ``B`` terms
@@ -443,8 +444,9 @@ def _mean_allowance(
     allowance, which is relative to the mean alone: when the examples' gradients cancel (XOR's
     do), the mean is far smaller than its terms.
     """
-    if leaf != "loss" and not leaf.startswith("global."):
-        return 0.0  # an example's own cell
-    terms = [values[f"step{k}.{example_prefix(m)}{leaf}"] for m in batch(k, size, examples)]
-    largest = max(abs(t) for t in terms)
-    return (ONE_STEP_REL + 2 * size * EPS) * largest
+    heads = [f"step{k}.{example_prefix(m)}" for m in batch(k, size, examples)]
+    out = {}
+    for leaf in means:
+        largest = max(abs(values[head + leaf]) for head in heads)
+        out[leaf] = (ONE_STEP_REL + 2 * size * EPS) * largest
+    return out

@@ -478,11 +478,11 @@ def formula_reads(layout: Layout) -> dict[str, tuple[str, ...]]:
         if c.source is None or c.quantity is None:
             continue
         parts = _REF.split(c.source)  # text, reference, text, ..., text: one pass in C
+        refs = parts[1::2]
+        if "{." in c.source:
+            refs = [_referenced(ref, c.quantity) if ref[0] == "." else ref for ref in refs]
         # Interned: a network's quantities recur in hundreds of formulas each.
-        reads = [
-            sys.intern(_referenced(ref, c.quantity) if ref[0] == "." else ref)
-            for ref in parts[1::2]
-        ]
+        reads = list(map(sys.intern, refs))
         if named:
             bare = " ".join(parts[0::2])  # what _REF.sub(" ", source) gives
             found = names_in.get(bare)
