@@ -367,13 +367,17 @@ def batch_training_model(params: Mapping[str, float], settings: Mapping[str, str
     per_example = example_leaves(sizes, settings.get("output") == "softmax")
     means = ["loss", *(f"global.{p}" for p in names)]
 
+    rows: dict[tuple[int, ...], tuple[BatchRow, list[str]]] = {}  # a batch's, made once
+
     def at_step(k: int) -> tuple[BatchRow, list[str]]:
         members = batch(k, size, examples)
-        shown = [f"{example_prefix(m)}{leaf}" for m in members for leaf in per_example]
-        return BatchRow(sizes, members, activation, loss), shown + means
+        if tuple(members) not in rows:
+            shown = [f"{example_prefix(m)}{leaf}" for m in members for leaf in per_example]
+            rows[tuple(members)] = BatchRow(sizes, members, activation, loss), shown + means
+        return rows[tuple(members)]
 
     def scales(current: Mapping[str, float], row: Mapping[str, float]) -> tuple[float, float]:
-        if not all(math.isfinite(v) for v in row.values()):
+        if not all(map(math.isfinite, row.values())):
             return 1.0, 0.0
         found = [
             step_scales(sizes, example_parameters(sizes, current, m), own)
@@ -423,12 +427,15 @@ class BatchRow:
 def _by_example(row: Mapping[str, float]) -> dict[int, dict[str, float]]:
     """Each example's cells of a step's row (``example<m>.<leaf>``), by leaf, examples in
     order: one pass over the row, not one per example."""
-    out: dict[int, dict[str, float]] = {}
+    out: dict[str, dict[str, float]] = {}
     for key, v in row.items():
         if key.startswith("example"):
             head, _, leaf = key.partition(".")
-            out.setdefault(int(head[7:]), {})[leaf] = v
-    return dict(sorted(out.items()))
+            mine = out.get(head)
+            if mine is None:
+                mine = out[head] = {}
+            mine[leaf] = v
+    return dict(sorted((int(head[7:]), mine) for head, mine in out.items()))
 
 
 def _mean_allowances(
