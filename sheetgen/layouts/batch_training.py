@@ -22,6 +22,7 @@ network sheet's names.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -283,8 +284,8 @@ class _ExampleRow:
     row: int
     weights_note = ", with this step's weights (its mean row)"
 
-    @property
-    def s(self) -> str:
+    @functools.cached_property
+    def s(self) -> str:  # asked for by every formula of the row
         return f"step{self.k}.{example_prefix(self.m)}"
 
     def put(self, leaf: str, formula: str, note: str) -> None:

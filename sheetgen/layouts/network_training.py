@@ -15,6 +15,7 @@ the quantities of step k are the network's names prefixed ``step{k}.``.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -115,8 +116,8 @@ class _StepRow:
     d: _Training
     k: int
 
-    @property
-    def s(self) -> str:
+    @functools.cached_property
+    def s(self) -> str:  # asked for by every formula of the row
         return f"step{self.k}."
 
     @property
