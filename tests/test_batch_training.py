@@ -459,6 +459,31 @@ def test_the_tolerances_slopes_with_numpy_are_the_plain_passes(spec: str) -> Non
         assert jacobian.tobytes() == _slopes(row, [current], names, leaves)[0].tobytes()
 
 
+@pytest.mark.parametrize(
+    "spec",
+    [
+        XOR.format(steps=12) + ",optimizer=adam",
+        "training:layers=2-3-1,examples=5,batch=2,steps=12,optimizer=rmsprop",
+    ],
+)
+def test_the_error_analysis_gives_each_step_what_it_gives_one_step_at_a_time(
+    spec: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Slopes worked out for several steps at once (the steps that share a batch) give every
+    cell the growth a run of one step at a time gives, to the last bit."""
+    from sheetgen.layouts import optimized
+
+    lay = resolve_layout(spec)
+    params = dict(lay.defaults)
+    together = model_for(lay.settings)(params, lay.settings)
+    monkeypatch.setattr(optimized._Slopes, "CHUNK", 1)
+    alone = model_for(lay.settings)(params, lay.settings)
+    quantities = [c.quantity for c in lay.checked if c.quantity is not None]
+    quantities = [q for q in quantities if q in together.values]
+    assert quantities
+    assert [together.growth(q) for q in quantities] == [alone.growth(q) for q in quantities]
+
+
 def test_one_example_is_recognised_too(tmp_path: Path) -> None:
     path, _ = bare_copy(tmp_path, "training:layers=1-2-1,examples=2,batch=1,steps=3")
     assert verify_workbook(path, variants=0).ok

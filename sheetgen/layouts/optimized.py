@@ -419,9 +419,11 @@ def _dual_step(
 
 class _Slopes:
     """Each step's slopes (:func:`_slopes`), worked out for up to ``CHUNK`` steps at once where
-    the steps share a row that runs many sets of parameters together (``many``)."""
+    the steps share a row that runs many sets of parameters together (``many``), and at most
+    ``VARIANTS`` sets of parameters (each a copy of every parameter) at once."""
 
     CHUNK = 64
+    VARIANTS = 2048
 
     def __init__(self, history: Sequence[_Step], names: Sequence[str]) -> None:
         self.history, self.names = history, names
@@ -431,7 +433,8 @@ class _Slopes:
         """Step k's slopes (k from 1), with those of the next steps that share its row."""
         if k not in self.found:
             first = self.history[k - 1]
-            last = min(k + self.CHUNK, len(self.history) + 1)
+            chunk = max(1, min(self.CHUNK, self.VARIANTS // (2 * max(1, len(self.names)))))
+            last = min(k + chunk, len(self.history) + 1)
             window = range(k, last) if getattr(first.compute, "many", None) else range(k, k + 1)
             same = [
                 j
