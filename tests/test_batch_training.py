@@ -447,10 +447,42 @@ def test_the_tolerances_slopes_with_numpy_are_the_plain_passes(spec: str) -> Non
     names = [n for n, _, _ in learnable(sizes)]
     leaves = [f"example{m}.{leaf}" for m in members for leaf in example_leaves(sizes)]
     leaves += ["loss", *(f"global.{n}" for n in names)]
-    together = _slopes(row, params, names, leaves)[1]
-    alone = _slopes(lambda current: row(current), params, names, leaves)[1]
-    for leaf, p in itertools.product(leaves, names):
-        assert together[leaf][p] == pytest.approx(alone[leaf][p], rel=1e-8, abs=1e-8), (leaf, p)
+    together = _slopes(row, [params], names, leaves)[0]
+    alone = _slopes(lambda current: row(current), [params], names, leaves)[0]
+    for (i, leaf), (j, p) in itertools.product(enumerate(leaves), enumerate(names)):
+        assert together[i, j] == pytest.approx(alone[i, j], rel=1e-8, abs=1e-8), (leaf, p)
+    # Several steps' parameters at once (as the analysis asks, a few dozen steps together)
+    # give each step's slopes exactly as a run of their own does.
+    others = [params | {"w1_1_1": 0.3 * k, "b1_1": -0.2 * k} for k in range(1, 6)]
+    found = _slopes(row, [params, *others], names, leaves)[1:]
+    for jacobian, current in zip(found, others, strict=True):
+        assert jacobian.tobytes() == _slopes(row, [current], names, leaves)[0].tobytes()
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        XOR.format(steps=12) + ",optimizer=adam",
+        "training:layers=2-3-1,examples=5,batch=2,steps=12,optimizer=rmsprop",
+    ],
+)
+def test_the_error_analysis_gives_each_step_what_it_gives_one_step_at_a_time(
+    spec: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Slopes worked out for several steps at once (the steps that share a batch) give every
+    cell the growth a run of one step at a time gives, to the last bit."""
+    from sheetgen.layouts import optimized
+
+    lay = resolve_layout(spec)
+    params = dict(lay.defaults)
+    reference = model_for(lay.settings)(params, lay.settings)
+    quantities = [c.quantity for c in lay.checked if c.quantity is not None]
+    quantities = [q for q in quantities if q in reference.values]
+    together = [reference.growth(q) for q in quantities]  # worked out here, on first use
+    monkeypatch.setattr(optimized._Slopes, "CHUNK", 1)
+    alone = model_for(lay.settings)(params, lay.settings)
+    assert quantities and any(g > 1 for g in together)
+    assert together == [alone.growth(q) for q in quantities]
 
 
 def test_one_example_is_recognised_too(tmp_path: Path) -> None:

@@ -379,6 +379,31 @@ def test_an_exercise_leaves_the_first_steps_state_blank_by_default(tmp_path: Pat
     assert all(q.startswith("step1.") for q in todo)
 
 
+def test_other_parameters_for_adam_are_drawn_alike_in_every_process() -> None:
+    """``verify``'s re-evaluation under other parameters draws Adam's two betas in one order:
+    a report (which names the parameters it tried) does not depend on the strings' hashes,
+    which differ from one Python process to the next."""
+    import sys
+
+    code = (
+        "import random\n"
+        "from sheetgen.maths.domain import in_domain\n"
+        "drawn = {'beta2': 0.5, 'beta1': 0.5, 'beta': 0.5, 'epsilon': -1e-8}\n"
+        "print(in_domain({}, {'beta1': 0.9, 'beta2': 0.999}, drawn, random.Random(7)))\n"
+    )
+    seen = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            env={"PYTHONHASHSEED": str(seed)},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in range(6)
+    }
+    assert len(seen) == 1, seen
+
+
 def test_learners_get_their_own_data_and_the_teachers_optimizer_settings() -> None:
     from sheetgen.teacher.exercise import random_parameters
 

@@ -22,6 +22,7 @@ network sheet's names.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -283,8 +284,8 @@ class _ExampleRow:
     row: int
     weights_note = ", with this step's weights (its mean row)"
 
-    @property
-    def s(self) -> str:
+    @functools.cached_property
+    def s(self) -> str:  # asked for by every formula of the row
         return f"step{self.k}.{example_prefix(self.m)}"
 
     def put(self, leaf: str, formula: str, note: str) -> None:
@@ -368,13 +369,17 @@ def batch_training_model(params: Mapping[str, float], settings: Mapping[str, str
     per_example = example_leaves(sizes, settings.get("output") == "softmax")
     means = ["loss", *(f"global.{p}" for p in names)]
 
+    rows: dict[tuple[int, ...], tuple[BatchRow, list[str]]] = {}  # a batch's, made once
+
     def at_step(k: int) -> tuple[BatchRow, list[str]]:
         members = batch(k, size, examples)
-        shown = [f"{example_prefix(m)}{leaf}" for m in members for leaf in per_example]
-        return BatchRow(sizes, members, activation, loss), shown + means
+        if tuple(members) not in rows:
+            shown = [f"{example_prefix(m)}{leaf}" for m in members for leaf in per_example]
+            rows[tuple(members)] = BatchRow(sizes, members, activation, loss), shown + means
+        return rows[tuple(members)]
 
     def scales(current: Mapping[str, float], row: Mapping[str, float]) -> tuple[float, float]:
-        if not all(math.isfinite(v) for v in row.values()):
+        if not all(map(math.isfinite, row.values())):
             return 1.0, 0.0
         found = [
             step_scales(sizes, example_parameters(sizes, current, m), own)
@@ -391,7 +396,7 @@ def batch_training_model(params: Mapping[str, float], settings: Mapping[str, str
         at_step(1)[1],
         scales,
         at_step=at_step,
-        extra=lambda k, leaf, values: _mean_allowance(values, k, leaf, size, examples),
+        extra=lambda k, values: _mean_allowances(values, k, means, size, examples),
     )
     return classification(
         reference,
@@ -424,18 +429,22 @@ class BatchRow:
 def _by_example(row: Mapping[str, float]) -> dict[int, dict[str, float]]:
     """Each example's cells of a step's row (``example<m>.<leaf>``), by leaf, examples in
     order: one pass over the row, not one per example."""
-    out: dict[int, dict[str, float]] = {}
+    out: dict[str, dict[str, float]] = {}
     for key, v in row.items():
         if key.startswith("example"):
             head, _, leaf = key.partition(".")
-            out.setdefault(int(head[7:]), {})[leaf] = v
-    return dict(sorted(out.items()))
+            mine = out.get(head)
+            if mine is None:
+                mine = out[head] = {}
+            mine[leaf] = v
+    return dict(sorted((int(head[7:]), mine) for head, mine in out.items()))
 
 
-def _mean_allowance(
-    values: Mapping[str, float], k: int, leaf: str, size: int, examples: int
-) -> float:
-    """What a batch mean's cell may differ from the reference's by, beyond its own rounding.
+def _mean_allowances(
+    values: Mapping[str, float], k: int, means: Sequence[str], size: int, examples: int
+) -> dict[str, float]:
+    """What each batch mean's cell of step k (``means``: the loss and the gradients) may differ
+    from the reference's by, beyond its own rounding; an example's own cells, nothing more.
 
     Each term's cell may be off by its own allowance, ``REL |term| + 64 eps S`` (``S`` the
     value scale, which the mean's own allowance already holds), and the sum of ``B`` terms
@@ -444,8 +453,9 @@ def _mean_allowance(
     allowance, which is relative to the mean alone: when the examples' gradients cancel (XOR's
     do), the mean is far smaller than its terms.
     """
-    if leaf != "loss" and not leaf.startswith("global."):
-        return 0.0  # an example's own cell
-    terms = [values[f"step{k}.{example_prefix(m)}{leaf}"] for m in batch(k, size, examples)]
-    largest = max(abs(t) for t in terms)
-    return (ONE_STEP_REL + 2 * size * EPS) * largest
+    heads = [f"step{k}.{example_prefix(m)}" for m in batch(k, size, examples)]
+    out = {}
+    for leaf in means:
+        largest = max(abs(values[head + leaf]) for head in heads)
+        out[leaf] = (ONE_STEP_REL + 2 * size * EPS) * largest
+    return out

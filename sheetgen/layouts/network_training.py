@@ -15,6 +15,7 @@ the quantities of step k are the network's names prefixed ``step{k}.``.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -115,8 +116,8 @@ class _StepRow:
     d: _Training
     k: int
 
-    @property
-    def s(self) -> str:
+    @functools.cached_property
+    def s(self) -> str:  # asked for by every formula of the row
         return f"step{self.k}."
 
     @property
@@ -497,7 +498,7 @@ def network_training_model(params: Mapping[str, float], settings: Mapping[str, s
     for k in range(1, steps + 1):
         step = _step(sizes, current, settings)
         starts.append(current)
-        if all(math.isfinite(v) for v in step.values()):
+        if all(map(math.isfinite, step.values())):
             s_k, l_k = step_scales(sizes, current, step)
             scale, loss_scale = max(scale, s_k), max(loss_scale, l_k)
         s = f"step{k}."
@@ -549,7 +550,7 @@ def _optimized_model(
         return f | net.gradients(f)
 
     def scales(current: Mapping[str, float], r: Mapping[str, float]) -> tuple[float, float]:
-        if not all(math.isfinite(v) for v in r.values()):
+        if not all(map(math.isfinite, r.values())):
             return 1.0, 0.0
         return step_scales(sizes, current, r)
 

@@ -139,10 +139,10 @@ the optimizer does not compute, ``global.<p>`` for each parameter ``p`` among th
 StepRows = Callable[[int], tuple[Row, Sequence[str]]]
 """Step k's own row function and the quantities it shows, when the steps' rows differ (each
 step's mini-batch holds other examples: ``sheetgen.layouts.batch_training``)."""
-Extra = Callable[[int, str, Mapping[str, float]], float]
-"""What step k's row quantity may carry beyond one cell's rounding, given every quantity's
-value (a batch's mean carries its terms': ``sheetgen.layouts.batch_training``); 0 for a cell
-computed once."""
+Extra = Callable[[int, Mapping[str, float]], Mapping[str, float]]
+"""What step k's row quantities may carry beyond one cell's rounding, given every quantity's
+value (a batch's mean carries its terms': ``sheetgen.layouts.batch_training``), by leaf; a
+cell computed once, not among them, carries nothing more. Asked once a step."""
 
 
 @dataclass(frozen=True)
@@ -171,10 +171,10 @@ def optimized_model(
     ``names`` are the learnable parameters, ``row(current)`` a step's forward and backward
     pass, ``leaves`` the row's quantities the sheet shows, ``scales(current, row)`` the
     tolerances' value and loss scales of one step (the largest over the steps are used).
-    ``at_step(k)``, when given, replaces ``row`` and ``leaves`` for step k; ``extra(k, leaf,
-    values)`` is an error a row quantity carries beyond its own rounding (a gradient averaged
-    over a batch carries its terms'), added to its bound and, for a gradient, to what enters
-    the optimizer.
+    ``at_step(k)``, when given, replaces ``row`` and ``leaves`` for step k; ``extra(k,
+    values)`` gives the errors step k's row quantities carry beyond their own rounding (a
+    gradient averaged over a batch carries its terms'), by leaf, each added to its bound and,
+    for a gradient, to what enters the optimizer.
 
     Tolerances, a running error analysis in one unit ``U = 64 EPS value_scale``, what one
     step's rounding of a cell computed from exact parameters may reach
@@ -246,24 +246,25 @@ def _growths(
     last: dict[str, Mapping[str, float]] = {p: {} for p in names}
     out: dict[str, float] = {}
     lost = False  # once the carried error is too large to follow to first order
+    by_step: dict[str, list[str]] = {}  # each step's quantities, once a step is lost
+    slopes_at = _Slopes(history, names)
     for k, st in enumerate(history, start=1):
         s = f"step{k}."
         index = {q: i for i, q in enumerate(coords)}
         bound = np.abs(gens).sum(axis=1)
         lost = lost or not _linear(coords, bound, st, values, s, hyper)
         if lost:
-            out |= {q: math.inf for q in values if q.startswith(s) and q != s + "number"}
+            if not by_step:  # one pass over the values, not one per lost step
+                for q in values:
+                    head, dot, _ = q.partition(".")
+                    if dot and head.startswith("step"):
+                        by_step.setdefault(head + ".", []).append(q)
+            out |= {q: math.inf for q in by_step.get(s, ()) if q != s + "number"}
             continue
         leaves = st.leaves
-        jacobian, slopes = (
-            _slopes(st.compute, st.current, names, leaves) if gens.shape[1] else (0, {})
-        )
-
-        def carried(
-            row_j: Mapping[str, float], index: Mapping[str, int] = index, gens: Any = gens
-        ) -> Any:
-            """The carried error's generators, as they reach a cell with slopes ``row_j``."""
-            return _through(row_j, index, gens)
+        # Each row cell's slopes by the parameters (a row per leaf), from the second step on.
+        sloped = bool(gens.shape[1]) and bool(leaves)
+        jacobian: Any = slopes_at(k) if sloped else None
 
         def growth(error: float, quantity: str) -> float:
             """What the allowance of one step's rounding must be multiplied by to hold
@@ -277,41 +278,55 @@ def _growths(
         # Every row cell's ``Σ |J_c G|`` at once: its slopes by the parameters (rows of one
         # matrix) through the parameters' generators.
         spreads = [0.0] * len(leaves)
-        if slopes:
+        row_of = {leaf: i for i, leaf in enumerate(leaves)}
+        extras = extra(k, values) if extra is not None else {}
+        if sloped:
             spreads = np.abs(jacobian @ gens[[index[p] for p in names]]).sum(axis=1).tolist()
+            own_bound = bound[[index[p] for p in names]]
             for i, leaf in enumerate(leaves):
                 if leaf == "loss" or leaf.endswith(".loss"):  # flat at a minimum: ½ b|H|b
                     head = leaf.removesuffix("loss")  # an example's loss: its own gradients
-                    spreads[i] += 0.5 * sum(
-                        abs(h) * bound[index[p]] * bound[index[q]]
-                        for p in names
-                        for q, h in slopes[f"{head}global.{p}"].items()
-                    )
-        if extra is not None:
-            spreads = [e + extra(k, leaf, values) for leaf, e in zip(leaves, spreads, strict=True)]
+                    # |H[p, q]| b[p] b[q], added one by one in the order p, then q (a list's
+                    # sum, not numpy's pairwise one: the same bound to the last bit).
+                    hessian = jacobian[[row_of[f"{head}global.{p}"] for p in names]]
+                    terms = np.abs(hessian) * own_bound[:, None] * own_bound[None, :]
+                    spreads[i] += 0.5 * sum(terms.ravel().tolist())
+        for leaf, more in extras.items():  # the few leaves that carry more than their own
+            if leaf in row_of:
+                spreads[row_of[leaf]] += more
         # ``1 + growth(spread, quantity)`` for every leaf at once (the same operations).
+        keys = [s + leaf for leaf in leaves]
         spread = np.array(spreads, dtype=float)
         spread[np.isnan(spread)] = math.inf
-        size = np.abs(np.array([values[s + leaf] for leaf in leaves], dtype=float))
+        size = np.abs(np.array([values[key] for key in keys], dtype=float))
         grown = 1.0 + 2 * spread / (ONE_STEP_REL * size + unit)
         grown[~(2 * spread <= UNCHECKABLE * np.fmax(1.0, size))] = math.inf
-        out.update(zip([s + leaf for leaf in leaves], grown.tolist(), strict=True))
+        out.update(zip(keys, grown.tolist(), strict=True))
         rows, local = [], []
         outputs = []
+        at_names = [index[p] for p in names]
         for p in names:
             out[s + p] = max(1.0, growth(float(bound[index[p]]), s + p))
             g = st.row[f"global.{p}"]
             own = ONE_STEP_REL * abs(g) + unit  # the gradient cell's own rounding
-            own += extra(k, f"global.{p}", values) if extra is not None else 0.0
+            own += extras.get(f"global.{p}", 0.0)
             state = [leaf for leaf in CARRIED if leaf in last[p]]
             duals = _dual_step(optimizer, k, st.current[p], g, last[p], state, hyper)
             rounding = bounds(optimizer, k, g, st.state[p], 0.0, own, last[p], {}, hyper)
+            # The output's slopes by what carries (``p``, the state) and, through the
+            # gradient's, by every parameter: one row ``r``, the carried error ``r @ gens``.
+            slope = row_of.get(f"global.{p}") if sloped else None
+            at_state = [index[f"{x}.{p}"] for x in state]
             for leaf, dual in duals.items():
                 d_p, d_g, *d_state = dual.d
-                row_j = {q: d_g * v for q, v in slopes.get(f"global.{p}", {}).items()}
-                row_j[p] = row_j.get(p, 0.0) + d_p
-                row_j |= {f"{x}.{p}": v for v, x in zip(d_state, state, strict=True)}
-                through = carried(row_j) if gens.shape[1] else np.zeros(0)
+                through = np.zeros(0)
+                if gens.shape[1]:
+                    r = np.zeros(gens.shape[0])
+                    if slope is not None:
+                        r[at_names] = d_g * jacobian[slope]
+                    r[index[p]] += d_p
+                    r[at_state] = d_state
+                    through = r @ gens
                 e = float(np.abs(through).sum()) + rounding[leaf]
                 e = math.inf if math.isnan(e) else e
                 out[f"{s}{leaf}.{p}"] = max(1.0, growth(e, f"{s}{leaf}.{p}"))
@@ -365,16 +380,6 @@ def _linear(
     return True
 
 
-def _through(row_j: Mapping[str, float], index: Mapping[str, int], gens: Any) -> Any:
-    """``row_j @ gens``: the carried error's generators, through a cell's slopes."""
-    import numpy as np
-
-    vector = np.zeros(gens.shape[0])
-    for q, v in row_j.items():
-        vector[index[q]] = v
-    return vector @ gens
-
-
 def _reduce(gens: Any, most: int = 8) -> Any:
     """At most ``most`` times as many generators as coordinates: the smallest are replaced by
     the box around them (each coordinate's sum of their sizes), which contains every error
@@ -412,25 +417,61 @@ def _dual_step(
     return step(optimizer, k, unit(0, p), unit(1, g), carried, hyper, Dual.sqrt)
 
 
+class _Slopes:
+    """Each step's slopes (:func:`_slopes`), worked out for up to ``CHUNK`` steps at once where
+    the steps share a row that runs many sets of parameters together (``many``), and at most
+    ``VARIANTS`` sets of parameters (each a copy of every parameter) at once."""
+
+    CHUNK = 64
+    VARIANTS = 2048
+
+    def __init__(self, history: Sequence[_Step], names: Sequence[str]) -> None:
+        self.history, self.names = history, names
+        self.found: dict[int, Any] = {}
+
+    def __call__(self, k: int) -> Any:
+        """Step k's slopes (k from 1), with those of the next steps that share its row."""
+        if k not in self.found:
+            first = self.history[k - 1]
+            chunk = max(1, min(self.CHUNK, self.VARIANTS // (2 * max(1, len(self.names)))))
+            last = min(k + chunk, len(self.history) + 1)
+            window = range(k, last) if getattr(first.compute, "many", None) else range(k, k + 1)
+            same = [
+                j
+                for j in window
+                if j not in self.found
+                and self.history[j - 1].compute == first.compute
+                and self.history[j - 1].leaves == first.leaves
+            ]
+            currents = [self.history[j - 1].current for j in same]
+            found = _slopes(first.compute, currents, self.names, first.leaves)
+            self.found |= zip(same, found, strict=True)
+        return self.found.pop(k)
+
+
 def _slopes(
     row: Row,
-    current: Mapping[str, float],
+    currents: Sequence[Mapping[str, float]],
     names: Sequence[str],
     leaves: Sequence[str],
-) -> tuple[Any, dict[str, dict[str, float]]]:
-    """``d c / d p`` for every row cell ``c`` and every parameter ``p``, by central
-    differences (a step of ``1e-6`` times the parameter, at least 1e-6), infinite where not
-    finite: as a matrix (a row per leaf, a column per parameter) and by leaf and parameter.
+) -> list[Any]:
+    """For each set of parameters ``current`` of ``currents``, ``d c / d p`` for every row
+    cell ``c`` and every parameter ``p``, by central differences (a step of ``1e-6`` times the
+    parameter, at least 1e-6), infinite where not finite: a matrix, a row per leaf and a
+    column per parameter.
 
     A row that offers ``many(variants)`` (every quantity as an array, one value per set of
     parameters: a batch's examples with numpy, ``sheetgen.maths.batch.batch_passes``) is run
-    once for every nudged set together; it may answer None, and each set runs on its own."""
+    once for every nudged set of every ``current`` together (each value of an array is worked
+    out on its own: one run per ``current`` gives the same slopes); it may answer None, and
+    each set runs on its own."""
     import numpy as np
 
-    steps = [1e-6 * max(1.0, abs(current[p])) for p in names]
+    steps = [1e-6 * max(1.0, abs(current[p])) for current in currents for p in names]
     variants = [
-        {**current, p: current[p] + sign * h}
-        for p, h in zip(names, steps, strict=True)
+        {**current, p: current[p] + sign * steps[n * len(names) + i]}
+        for n, current in enumerate(currents)
+        for i, p in enumerate(names)
         for sign in (1, -1)
     ]
     many = getattr(row, "many", None)
@@ -442,10 +483,10 @@ def _slopes(
     for i, leaf in enumerate(leaves):
         stacked[i] = arrays[leaf]
     with np.errstate(all="ignore"):
-        jacobian = (stacked[:, 0::2] - stacked[:, 1::2]) / (2 * np.array(steps))
-    jacobian[~np.isfinite(jacobian)] = math.inf
-    slopes = {
-        leaf: dict(zip(names, found, strict=True))
-        for leaf, found in zip(leaves, jacobian.tolist(), strict=True)
-    }
-    return jacobian, slopes
+        jacobians = (stacked[:, 0::2] - stacked[:, 1::2]) / (2 * np.array(steps))
+    jacobians[~np.isfinite(jacobians)] = math.inf
+    width = len(names)
+    return [
+        np.ascontiguousarray(jacobians[:, n * width : (n + 1) * width])
+        for n in range(len(currents))
+    ]

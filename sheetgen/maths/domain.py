@@ -26,7 +26,7 @@ def in_domain(
     scaled instead), epsilon positive, and cross-entropy's targets probabilities, a softmax's
     summing to 1. Outside, a learner's form that is right on every sheet (``-Σ t·LN(p)``,
     ``v^0.5`` for ``SQRT(v)``) would differ from the sheet's."""
-    for name in BETAS & drawn.keys():
+    for name in sorted(BETAS & drawn.keys()):  # in one order, whatever the strings' hashes
         b = base.get(name)
         gap = 1.0 - (b if isinstance(b, float) and 0 <= b < 1 else DEFAULTS[name])
         drawn[name] = 1.0 - min(1.0, round_significant(gap * rng.uniform(0.5, 2.0), 3))

@@ -186,7 +186,9 @@ _NUMBERED_PARAMETER = re.compile(r"(input|weight)\d+")  # a neuron with N inputs
 
 def kind_of(quantity: str) -> Kind:
     """Classify a quantity name for the tolerance it deserves (see ``sheetgen.check.verify``)."""
-    if quantity in PARAMETERS or _NUMBERED_PARAMETER.fullmatch(quantity):
+    if quantity in PARAMETERS or (
+        quantity.startswith(("input", "weight")) and _NUMBERED_PARAMETER.fullmatch(quantity)
+    ):
         return "parameter"
     if quantity.startswith("nudge.") and quantity.endswith((".gradient", ".distance")):
         return "faux"  # a distance |faux - real| carries the faux gradient's rounding
@@ -218,18 +220,28 @@ _NETWORK_NAME = re.compile(r"\b(?:w(\d+)_(\d+)_(\d+)|b(\d+)_(\d+)|n(\d+)_(\d+)|x
 def _plain_names(text: str) -> str:
     """A network's names in words: ``w1_2_1`` -> ``w(layer 1, 1→2)``, ``n2_1`` ->
     ``neuron(layer 2, 1)``, ``b1_2`` -> ``bias(layer 1, 2)``, ``x1`` -> ``input 1``."""
+    parts = _NETWORK_TOKEN.split(text)  # text, name, text, ...: the names every other piece
+    parts[1::2] = map(_name_in_words, parts[1::2])
+    return "".join(parts)
 
-    def word(m: re.Match[str]) -> str:
-        w_l, w_j, w_i, b_l, b_j, n_l, n_j, x = m.groups()
-        if w_l:
-            return f"w(layer {w_l}, {w_i}→{w_j})"
-        if b_l:
-            return f"bias(layer {b_l}, {b_j})"
-        if n_l:
-            return f"neuron(layer {n_l}, {n_j})"
-        return f"input {x}"
 
-    return _NETWORK_NAME.sub(word, text)
+_NETWORK_TOKEN = re.compile(r"\b(w\d+_\d+_\d+|b\d+_\d+|n\d+_\d+|x\d+)\b")
+"""What ``_NETWORK_NAME`` matches, as one group (for ``split``)."""
+
+
+@functools.lru_cache(maxsize=8192)
+def _name_in_words(name: str) -> str:
+    """One name of ``_plain_names`` in words (a network's names recur in many quantities)."""
+    found = _NETWORK_NAME.fullmatch(name)
+    assert found is not None
+    w_l, w_j, w_i, b_l, b_j, n_l, n_j, x = found.groups()
+    if w_l:
+        return f"w(layer {w_l}, {w_i}→{w_j})"
+    if b_l:
+        return f"bias(layer {b_l}, {b_j})"
+    if n_l:
+        return f"neuron(layer {n_l}, {n_j})"
+    return f"input {x}"
 
 
 def describe(quantity: str) -> str:
@@ -238,7 +250,7 @@ def describe(quantity: str) -> str:
     ``step1.example2.target1`` -> ``step 1: example 2's target 1``."""
     if step := _STEP.fullmatch(quantity):
         number, rest = step.groups()
-        return f"step {number}" if rest == "number" else f"step {number}: {_in_step(rest)}"
+        return f"step {number}" if rest == "number" else f"step {number}: {_in_a_step(rest)}"
     if _EXAMPLE.fullmatch(quantity):  # outside a step: a data set's own table
         return f"{_in_step(quantity)} in the data table"
     return _in_step(quantity)
@@ -256,7 +268,13 @@ def describe_in(quantity: str, context: str) -> str:
     return _in_step(step[2]) + ("" if own and own[1] == step[1] else f" of step {step[1]}")
 
 
-@functools.lru_cache(maxsize=4096)  # a training run's steps describe the same quantities
+@functools.lru_cache(maxsize=4096)
+def _in_a_step(quantity: str) -> str:
+    """``_in_step``, remembered: every step of a training run has the same cells (200 steps
+    of 150 cells are 150 descriptions, not 30,000)."""
+    return _in_step(quantity)
+
+
 def _in_step(quantity: str) -> str:
     """A quantity of one step described without its step (what ``describe`` says after
     ``step N:``): ``new.w1_1_1`` -> ``new w(layer 1, 1→1)``, ``example2.target1`` ->

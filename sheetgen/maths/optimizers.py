@@ -76,26 +76,29 @@ STATE_NAMES: Final[Mapping[str, str]] = {
 """Each state column's name in words: its header (after the parameter) and in reports."""
 
 
-@dataclass(frozen=True)
 class Dual:
     """A number with its first derivatives by each input (forward-mode differentiation):
     how the tolerances learn how strongly a step's results depend on the gradient, the
     parameter and the state, exactly and with their signs, so that errors that cancel
-    (Adam's gradient above and below its division) are not counted twice."""
+    (Adam's gradient above and below its division) are not counted twice. Never changed once
+    made; a plain class with slots, as the error analysis makes tens of thousands."""
 
-    value: float
-    d: tuple[float, ...]
+    __slots__ = ("d", "value")
+
+    def __init__(self, value: float, d: tuple[float, ...]) -> None:
+        self.value = value
+        self.d = d
 
     def __add__(self, other: Dual | float) -> Dual:
         if isinstance(other, Dual):
             pairs = zip(self.d, other.d, strict=True)
-            return Dual(self.value + other.value, tuple(a + b for a, b in pairs))
+            return Dual(self.value + other.value, tuple([a + b for a, b in pairs]))
         return Dual(self.value + other, self.d)
 
     __radd__ = __add__
 
     def __neg__(self) -> Dual:
-        return Dual(-self.value, tuple(-a for a in self.d))
+        return Dual(-self.value, tuple([-a for a in self.d]))
 
     def __sub__(self, other: Dual | float) -> Dual:
         return self + (-other)
@@ -107,8 +110,8 @@ class Dual:
         if isinstance(other, Dual):
             pairs = zip(self.d, other.d, strict=True)
             x, y = self.value, other.value
-            return Dual(x * y, tuple(a * y + b * x for a, b in pairs))
-        return Dual(self.value * other, tuple(a * other for a in self.d))
+            return Dual(x * y, tuple([a * y + b * x for a, b in pairs]))
+        return Dual(self.value * other, tuple([a * other for a in self.d]))
 
     __rmul__ = __mul__
 
@@ -116,8 +119,8 @@ class Dual:
         if isinstance(other, Dual):
             q = self.value / other.value
             pairs = zip(self.d, other.d, strict=True)
-            return Dual(q, tuple((a - q * b) / other.value for a, b in pairs))
-        return Dual(self.value / other, tuple(a / other for a in self.d))
+            return Dual(q, tuple([(a - q * b) / other.value for a, b in pairs]))
+        return Dual(self.value / other, tuple([a / other for a in self.d]))
 
     def sqrt(self) -> Dual:
         root = _root(self.value)
@@ -126,8 +129,8 @@ class Dual:
             # the root divides that 0: nothing an error in the square does reaches the update
             # to first order (the gradient's own error is carried by the division's slope;
             # ``sheetgen.layouts.optimized`` checks the square's error stays far below epsilon).
-            return Dual(0.0, tuple(0.0 for _ in self.d))
-        return Dual(root, tuple(a / (2 * root) for a in self.d))
+            return Dual(0.0, tuple([0.0 for _ in self.d]))
+        return Dual(root, tuple([a / (2 * root) for a in self.d]))
 
 
 N = TypeVar("N", float, Dual)
