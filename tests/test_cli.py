@@ -154,3 +154,36 @@ def test_help_explains_exit_3(capsys: pytest.CaptureFixture[str], command: str) 
     out = " ".join(capsys.readouterr().out.split())  # help text wraps at the terminal's width
     assert exc.value.code == 0
     assert "3: nothing wrong, but some cells sheetgen could not compute: review them." in out
+
+
+_THREADS = (
+    "import os, sheetgen.cli as cli\n"
+    "cli.main = lambda: print(os.environ.get('OPENBLAS_NUM_THREADS')) or 0\n"
+    "raise SystemExit(cli.run())\n"
+)
+
+
+@pytest.mark.parametrize(("given", "seen"), [(None, "1"), ("4", "4")])
+def test_the_program_runs_openblas_on_one_thread_unless_told(given: str | None, seen: str) -> None:
+    """The ``sheetgen`` process asks numpy's OpenBLAS for one thread (its thread per core
+    spins at import for matrices too small to share); a user's own setting is kept."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    if given is not None:
+        env["OPENBLAS_NUM_THREADS"] = given
+    done = subprocess.run(
+        [sys.executable, "-c", _THREADS], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0 and done.stdout == f"{seen}\n", done.stderr
+
+
+def test_main_leaves_its_hosts_environment_alone(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    before = dict(os.environ)
+    assert run(capsys, "reference")[0] == 0
+    assert dict(os.environ) == before

@@ -36,7 +36,7 @@ from .check import add_autograder, add_grade, add_verify
 from .options import Parser
 from .serve import add_serve
 
-__all__ = ["FAMILY_OPTIONS", "build_spec", "default_output", "main", "make_parser"]
+__all__ = ["FAMILY_OPTIONS", "build_spec", "default_output", "main", "make_parser", "run"]
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -75,6 +75,21 @@ def _forgiving_output() -> Iterator[None]:
         for stream, errors in changed:
             with contextlib.suppress(ValueError):  # closed meanwhile
                 stream.reconfigure(errors=errors)
+
+
+def run() -> int:
+    """The ``sheetgen`` program (its console script and ``python -m sheetgen``): :func:`main`
+    in a process of its own.
+
+    Such a process may set what the libraries it loads read at their import: OpenBLAS (under
+    numpy, which the engine loads) starts a thread per core that spins at import, 0.07-0.1 s
+    of CPU a process, for matrices far too small to share out (the rounding analysis', a
+    network's faux rows); one thread does the same work. A user's own
+    ``OPENBLAS_NUM_THREADS`` is kept. :func:`main`, which a script or test calls in its own
+    process, changes nothing of its host's.
+    """
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    return main()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
