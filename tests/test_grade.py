@@ -252,6 +252,8 @@ def test_the_text_summary_tells_points_from_the_other_cells_wrong(tmp_path: Path
     result = grade_class([path], workers=1, variants=0)
     row = result.rows()[0]
     assert row["wrong"] > row["points_possible"] == len(blanks) > row["points"] > 0
+    result.rows()[0]["points"] = -1.0  # the rows are worked out once, each caller's a copy
+    assert result.rows()[0] == row
     lines = result.to_text().splitlines()
     assert lines[0].split() == [
         "learner",

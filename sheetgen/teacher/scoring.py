@@ -120,11 +120,13 @@ def grade_one(
     digest, recorded, found = "", tuple[tuple[str, str], ...](), Found()
     if graded.report is not None:  # vetted by verify: small enough to read and hash
         try:
-            digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+            data = Path(path).read_bytes()
         except OSError:
-            digest = ""
-        found = read_found(path)  # one pass over the package for records and properties
-        recorded = found.properties
+            pass
+        else:  # one read for the hash and one pass over the package for records and properties
+            digest = hashlib.sha256(data).hexdigest()
+            found = read_found(data)
+            recorded = found.properties
     return replace(
         graded,
         seconds=time.perf_counter() - start,
