@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import os
@@ -200,6 +201,21 @@ def test_a_file_that_kills_its_worker_does_not_stop_the_batch(make: Make) -> Non
     by_name = {g.learner: g for g in results}
     assert by_name["poison"].report is None and "died" in (by_name["poison"].reason or "")
     assert all(g.report is not None and g.report.ok for n, g in by_name.items() if n != "poison")
+
+
+def test_a_run_over_workers_leaves_the_collector_as_it_found_it(make: Make) -> None:
+    """The run freezes what it imported before forking, and thaws only what it froze."""
+    files = [str(make(f"a{i}")) for i in range(3)]
+    assert gc.get_freeze_count() == 0
+    assert all(g.report is not None for g in _run(grade_one, files, 2, FormulaCache()))
+    assert gc.get_freeze_count() == 0
+    gc.freeze()  # a host's own frozen objects stay frozen
+    try:
+        held = gc.get_freeze_count()
+        assert all(g.report is not None for g in _run(grade_one, files, 2, FormulaCache()))
+        assert gc.get_freeze_count() == held
+    finally:
+        gc.unfreeze()
 
 
 def test_grade_class_reports_progress_to_its_callback(make: Make) -> None:
