@@ -497,7 +497,7 @@ def _row(g: Graded, weight: Weight, common: float | None = None) -> dict[str, An
     status = "ok" if r.ok else ("wrong" if wrong else "to do" if r.todo or r.waiting else "review")
     if r.review:
         base["flags"] = "; ".join(filter(None, (base["flags"], review_note(r))))
-    earned, possible = points(r, weight)
+    earned, possible = points(r, weight, scored)
     return base | {
         "score": round(100.0 * earned / possible if possible else 0.0, 1),
         "points": round(earned, 3),

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -50,9 +50,14 @@ def equal_weight(cell: CellResult) -> float:
     return 1.0
 
 
-def points(report: Report, weight: Weight = equal_weight) -> tuple[float, float]:
-    """(earned, possible): the scored cells' weight earned by right cells, and their total."""
-    scored = [c for c in report.cells if c.scored]
+def points(
+    report: Report, weight: Weight = equal_weight, scored: Sequence[CellResult] | None = None
+) -> tuple[float, float]:
+    """(earned, possible): the scored cells' weight earned by right cells, and their total.
+
+    ``scored``: the report's scored cells, when the caller has picked them out already."""
+    if scored is None:
+        scored = [c for c in report.cells if c.scored]
     return sum(weight(c) for c in scored if c.ok), sum(weight(c) for c in scored)
 
 
