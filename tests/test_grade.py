@@ -209,11 +209,11 @@ def test_a_run_over_workers_leaves_the_collector_as_it_found_it(make: Make) -> N
     assert gc.get_freeze_count() == 0
     assert all(g.report is not None for g in _run(grade_one, files, 2, FormulaCache()))
     assert gc.get_freeze_count() == 0
-    gc.freeze()  # a host's own frozen objects stay frozen
+    gc.freeze()  # a host's own frozen objects stay frozen (less any freed meanwhile)
     try:
-        held = gc.get_freeze_count()
+        assert gc.get_freeze_count() > 0
         assert all(g.report is not None for g in _run(grade_one, files, 2, FormulaCache()))
-        assert gc.get_freeze_count() == held
+        assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
 
