@@ -2,4 +2,4 @@
 
 from .cli import run
 
-raise SystemExit(run())
+run()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import os
@@ -202,6 +203,21 @@ def test_a_file_that_kills_its_worker_does_not_stop_the_batch(make: Make) -> Non
     assert all(g.report is not None and g.report.ok for n, g in by_name.items() if n != "poison")
 
 
+def test_a_run_over_workers_leaves_the_collector_as_it_found_it(make: Make) -> None:
+    """The run freezes what it imported before forking, and thaws only what it froze."""
+    files = [str(make(f"a{i}")) for i in range(3)]
+    assert gc.get_freeze_count() == 0
+    assert all(g.report is not None for g in _run(grade_one, files, 2, FormulaCache()))
+    assert gc.get_freeze_count() == 0
+    gc.freeze()  # a host's own frozen objects stay frozen (less any freed meanwhile)
+    try:
+        assert gc.get_freeze_count() > 0
+        assert all(g.report is not None for g in _run(grade_one, files, 2, FormulaCache()))
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+
+
 def test_grade_class_reports_progress_to_its_callback(make: Make) -> None:
     """The hook the command's tqdm counter (sheetgen.progress, tested there) hangs on."""
     files = [make("a"), make("b")]
@@ -252,6 +268,8 @@ def test_the_text_summary_tells_points_from_the_other_cells_wrong(tmp_path: Path
     result = grade_class([path], workers=1, variants=0)
     row = result.rows()[0]
     assert row["wrong"] > row["points_possible"] == len(blanks) > row["points"] > 0
+    result.rows()[0]["points"] = -1.0  # the rows are worked out once, each caller's a copy
+    assert result.rows()[0] == row
     lines = result.to_text().splitlines()
     assert lines[0].split() == [
         "learner",

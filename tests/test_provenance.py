@@ -267,6 +267,8 @@ def test_one_surviving_carrier_names_the_hand_out(term: Path, tmp_path: Path) ->
     _rewrite(note_only, {"docProps/custom.xml": None, "xl/workbook.xml": workbook})
     found = read_found(note_only)
     assert not found.signatures and [e.learner_id for _, e in manifest.whose(found)] == ["s001"]
+    assert read_found(note_only.read_bytes()) == found  # the bytes, when already read
+    assert read_found(hand.read_bytes()) == read_found(hand) != found
     assert verify_workbook(note_only, variants=0).todo  # still a workbook to check
 
 

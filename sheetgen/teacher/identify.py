@@ -30,6 +30,7 @@ def identify(
     Whether it is their own hand-out is ``sheetgen.teacher.handouts``'s to say.
     """
     stems = Counter(Path(g.path).stem.casefold() for g in graded)
+    roots = [root.resolve() for root in roots]  # once, not once per file
     ids = {learner.id: learner for learner in roster}
     keys = _roster_keys(roster)
     out = []
@@ -67,9 +68,10 @@ def _disambiguated(g: Graded, roots: Sequence[Path]) -> str:
 
 
 def _relative_parts(path: Path, roots: Sequence[Path]) -> tuple[str, ...]:
+    """``path``'s parts below the first of the (resolved) ``roots`` that holds it."""
     for root in roots:
         try:
-            return path.resolve().relative_to(root.resolve()).parts
+            return path.resolve().relative_to(root).parts
         except ValueError:
             continue
     return path.parts[-2:]

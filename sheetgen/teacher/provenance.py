@@ -205,14 +205,16 @@ class Found:
         return tuple(out)
 
 
-def read_found(path: Path | str) -> Found:
+def read_found(path: Path | str | bytes) -> Found:
     """The records and signatures ``path`` carries (nothing when none or unreadable): a regular
-    expression over the few parts that can hold them, without parsing the workbook again."""
+    expression over the few parts that can hold them, without parsing the workbook again.
+
+    ``path`` may be the file's bytes, when the caller has read them already (to hash them)."""
     records: dict[tuple[bytes, str], None] = {}
     sigs: set[str] = set()
     props: dict[str, str] = {}
     try:
-        with zipfile.ZipFile(path) as z:
+        with zipfile.ZipFile(io.BytesIO(path) if isinstance(path, bytes) else path) as z:
             for info in z.infolist():
                 name = info.filename
                 wanted = (

@@ -8,7 +8,7 @@ import io
 import statistics
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -79,17 +79,31 @@ class ClassReport:
     skipped: tuple[tuple[str, str], ...] = ()  # files left out of a folder, with why
     missing: tuple[Missing, ...] = ()
     unmatched: tuple[Graded, ...] = ()
+    # Worked out once (a class is often both written and printed): each weight's submission
+    # rows, and the points most submissions are out of (:func:`_common_points`).
+    _rows: dict[Weight, tuple[dict[str, Any], ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    _common: list[float | None] = field(default_factory=list, init=False, repr=False, compare=False)
+
+    @property
+    def common_points(self) -> float | None:
+        if not self._common:
+            self._common.append(_common_points(self.graded))
+        return self._common[0]
 
     def rows(self, weight: Weight = equal_weight) -> list[dict[str, Any]]:
         """One row per submission, then one per missing learner (``status`` ``missing``)."""
-        common = _common_points(self.graded)
-        return [_row(g, weight, common) for g in self.graded] + [
+        common = self.common_points
+        if weight not in self._rows:
+            self._rows[weight] = tuple(_row(g, weight, common) for g in self.graded)
+        return [dict(row) for row in self._rows[weight]] + [
             _missing_row(m, common) for m in self.missing
         ]
 
     def unmatched_rows(self, weight: Weight = equal_weight) -> list[dict[str, Any]]:
         """The files that match no learner, as rows (``status`` ``unmatched``)."""
-        common = _common_points(self.graded)
+        common = self.common_points
         return [_row(g, weight, common) | {"status": "unmatched"} for g in self.unmatched]
 
     def table(self, weight: Weight = equal_weight) -> pd.DataFrame:
@@ -483,7 +497,7 @@ def _row(g: Graded, weight: Weight, common: float | None = None) -> dict[str, An
     status = "ok" if r.ok else ("wrong" if wrong else "to do" if r.todo or r.waiting else "review")
     if r.review:
         base["flags"] = "; ".join(filter(None, (base["flags"], review_note(r))))
-    earned, possible = points(r, weight)
+    earned, possible = points(r, weight, scored)
     return base | {
         "score": round(100.0 * earned / possible if possible else 0.0, 1),
         "points": round(earned, 3),

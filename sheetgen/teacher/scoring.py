@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -50,9 +50,14 @@ def equal_weight(cell: CellResult) -> float:
     return 1.0
 
 
-def points(report: Report, weight: Weight = equal_weight) -> tuple[float, float]:
-    """(earned, possible): the scored cells' weight earned by right cells, and their total."""
-    scored = [c for c in report.cells if c.scored]
+def points(
+    report: Report, weight: Weight = equal_weight, scored: Sequence[CellResult] | None = None
+) -> tuple[float, float]:
+    """(earned, possible): the scored cells' weight earned by right cells, and their total.
+
+    ``scored``: the report's scored cells, when the caller has picked them out already."""
+    if scored is None:
+        scored = [c for c in report.cells if c.scored]
     return sum(weight(c) for c in scored if c.ok), sum(weight(c) for c in scored)
 
 
@@ -120,11 +125,13 @@ def grade_one(
     digest, recorded, found = "", tuple[tuple[str, str], ...](), Found()
     if graded.report is not None:  # vetted by verify: small enough to read and hash
         try:
-            digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+            data = Path(path).read_bytes()
         except OSError:
-            digest = ""
-        found = read_found(path)  # one pass over the package for records and properties
-        recorded = found.properties
+            pass
+        else:  # one read for the hash and one pass over the package for records and properties
+            digest = hashlib.sha256(data).hexdigest()
+            found = read_found(data)
+            recorded = found.properties
     return replace(
         graded,
         seconds=time.perf_counter() - start,
