@@ -252,23 +252,24 @@ class Evaluator:
         root = (self._title(root[0]), root[1])
         stack: list[tuple[Ref, bool]] = [(root, False)]
         on_path: set[Ref] = set()
+        values, known = self.values, self.values.__contains__
         while stack:
             ref, expanded = stack.pop()
-            if ref in self.values:
+            if ref in values:
                 continue
             text = self.formula(ref)
             if text is None:
-                self.values[ref] = self._raw(ref)
+                values[ref] = self._raw(ref)
                 continue
             if expanded:
                 on_path.discard(ref)
-                self.values[ref] = self._compute(ref, text)
+                values[ref] = self._compute(ref, text)
                 continue
             deps = self.dependencies(ref)
             if len(deps) > _BULK:  # a large range: its plain values in one pass
                 self._fill_values(deps)
-            if all(dep in self.values for dep in deps):  # a sheet in order: compute at once
-                self.values[ref] = self._compute(ref, text)
+            if all(map(known, deps)):  # a sheet in order: compute at once
+                values[ref] = self._compute(ref, text)
                 continue
             on_path.add(ref)
             stack.append((ref, True))
