@@ -44,6 +44,8 @@ Ref = tuple[str, str]  # (sheet title, "B2")
 
 MAX_RANGE_CELLS = 10_000
 
+_FLOAT = {float}
+
 _BULK = 64  # a formula reading more cells than this has their plain values filled in bulk
 
 MAX_WHOLE_CELLS = 100_000
@@ -477,8 +479,10 @@ class Evaluator:
         if deps is None or len(deps) != len(inputs) or self.problems or ":" in "".join(inputs):
             return None
         args: list[Any] = list(map(self.values.__getitem__, deps))
+        if set(map(type, args)) == _FLOAT:  # most formulas: numbers only, handed over as they are
+            return args
         for i, value in enumerate(args):
-            if type(value) is not float:  # most arguments: a number, as it is
+            if type(value) is not float:
                 import schedula as sh
 
                 args[i] = _to_engine(value, sh.EMPTY)
