@@ -91,11 +91,15 @@ def compile_formula(text: str) -> Compiled:
     """
     shape, cells = a1.shape(text)
     if cells:
-        compiled = _vetted(shape)
-        back = dict(zip(cells.values(), cells, strict=True))
-        inputs = compiled.inputs
+        compiled, picks, most = _vetted_shape(shape)
+        if picks is not None and most < len(cells):  # each input one of the cells: by position
+            named = list(cells)
+            inputs = tuple([named[k] for k in picks])
+        else:
+            back = dict(zip(cells.values(), cells, strict=True))
+            inputs = tuple([_renamed(n, back) for n in compiled.inputs])
         return Compiled(
-            tuple([_renamed(n, back) if n[-1:] == "#" else back.get(n, n) for n in inputs]),
+            inputs,
             compiled.function,
             compiled.problem,
             always=compiled.always,
@@ -138,6 +142,24 @@ class FormulaCache:
         """Another book is about to be checked: forget everything past ``keep`` texts."""
         if len(self._compiled) > self.keep:
             self._compiled.clear()
+
+
+@functools.lru_cache(maxsize=4096)
+def _vetted_shape(shape: str) -> tuple[Compiled, tuple[int, ...] | None, int]:
+    """``_vetted(shape)``, with where each of its inputs is among the shape's placeholders
+    (``A1`` is the first cell, ``A2`` the second...), or None when one input is something else
+    (a spill ``A1#``, a name): mapping a formula's cells back is then a pick by position.
+    The last: the highest position picked (-1 for none)."""
+    compiled = _vetted(shape)
+    picks = []
+    for name in compiled.inputs:
+        if _PLACEHOLDER.fullmatch(name) is None:
+            return compiled, None, -1
+        picks.append(int(name[1:]) - 1)
+    return compiled, tuple(picks), max(picks, default=-1)
+
+
+_PLACEHOLDER = re.compile(r"A[1-9][0-9]*")
 
 
 def _renamed(name: str, back: Mapping[str, str]) -> str:

@@ -44,6 +44,8 @@ Ref = tuple[str, str]  # (sheet title, "B2")
 
 MAX_RANGE_CELLS = 10_000
 
+_FLOAT = {float}
+
 _BULK = 64  # a formula reading more cells than this has their plain values filled in bulk
 
 MAX_WHOLE_CELLS = 100_000
@@ -252,23 +254,24 @@ class Evaluator:
         root = (self._title(root[0]), root[1])
         stack: list[tuple[Ref, bool]] = [(root, False)]
         on_path: set[Ref] = set()
+        values, known = self.values, self.values.__contains__
         while stack:
             ref, expanded = stack.pop()
-            if ref in self.values:
+            if ref in values:
                 continue
             text = self.formula(ref)
             if text is None:
-                self.values[ref] = self._raw(ref)
+                values[ref] = self._raw(ref)
                 continue
             if expanded:
                 on_path.discard(ref)
-                self.values[ref] = self._compute(ref, text)
+                values[ref] = self._compute(ref, text)
                 continue
             deps = self.dependencies(ref)
             if len(deps) > _BULK:  # a large range: its plain values in one pass
                 self._fill_values(deps)
-            if all(dep in self.values for dep in deps):  # a sheet in order: compute at once
-                self.values[ref] = self._compute(ref, text)
+            if all(map(known, deps)):  # a sheet in order: compute at once
+                values[ref] = self._compute(ref, text)
                 continue
             on_path.add(ref)
             stack.append((ref, True))
@@ -476,8 +479,10 @@ class Evaluator:
         if deps is None or len(deps) != len(inputs) or self.problems or ":" in "".join(inputs):
             return None
         args: list[Any] = list(map(self.values.__getitem__, deps))
+        if set(map(type, args)) == _FLOAT:  # most formulas: numbers only, handed over as they are
+            return args
         for i, value in enumerate(args):
-            if type(value) is not float:  # most arguments: a number, as it is
+            if type(value) is not float:
                 import schedula as sh
 
                 args[i] = _to_engine(value, sh.EMPTY)
