@@ -129,7 +129,7 @@ def check(
             and w - w == 0.0
             and spec.kind == "formula"
             and (g := growth(quantity)) != math.inf  # an infinite growth: unchecked
-            and abs(value - w) <= (REL * abs(w) + value_scale) * g
+            and abs(value - w) <= _grown(w, value_scale, g)
         ):
             meaning = spec.note or quantity
             results.append(CellResult(spec.at, quantity, meaning, "ok", w, value, formula))
@@ -211,8 +211,14 @@ def tolerance(quantity: str, expected: float, ref: Reference) -> float:
         # A faux gradient's distance from the real one also carries the real one's rounding.
         real = 64 * EPS * ref.value_scale if quantity.endswith(".distance") else 0.0
         absolute = 64 * EPS * lam / abs(ref.tiny) + real
-        return (REL * abs(expected) + absolute) * ref.growth(quantity)
-    return (REL * abs(expected) + 64 * EPS * ref.value_scale) * ref.growth(quantity)
+        return _grown(expected, absolute, ref.growth(quantity))
+    return _grown(expected, 64 * EPS * ref.value_scale, ref.growth(quantity))
+
+
+def _grown(expected: float, absolute: float, growth: float) -> float:
+    """A tolerance: its relative and absolute parts, times the cell's growth (one formula for
+    :func:`tolerance` and the usual right cell :func:`check` says right at once)."""
+    return (REL * abs(expected) + absolute) * growth
 
 
 def judge_cell(
