@@ -56,7 +56,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         if args.json:
             print(to_json(report))
         else:  # a thousand lines at a time: a large sheet's table is not held twice
-            lines = text_lines(report, only_wrong=args.only_wrong)
+            lines = text_lines(report, only_wrong=args.only_wrong, short=not args.all)
             while chunk := list(islice(lines, 1000)):
                 sys.stdout.write("\n".join(chunk) + "\n")
     if args.annotate is not None:
@@ -137,7 +137,14 @@ def add_verify(sub: Commands) -> None:
     )
     p.add_argument("path", help="the workbook to check: .xlsx, .xlsm or .ods (never modified)")
     p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
-    p.add_argument("--only-wrong", action="store_true", help="list only the cells that fail")
+    listing = p.add_mutually_exclusive_group()
+    listing.add_argument("--only-wrong", action="store_true", help="list only the cells that fail")
+    listing.add_argument(
+        "--all",
+        action="store_true",
+        help="list every checked cell, also on a large sheet (one of more than 500 cells lists "
+        "only the cells that need attention without it)",
+    )
     p.add_argument(
         "--layout", default=None, help="template name or spec (default: what the file records)"
     )

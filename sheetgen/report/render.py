@@ -106,14 +106,25 @@ def _for_review(report: Report) -> tuple[list[str], list[str], list[str]]:
     return saved, unchecked, uncheckable
 
 
-def to_text(report: Report, *, only_wrong: bool = False) -> str:
+LISTED = 500
+"""Up to this many cells a short table (``verify`` without ``--all``) lists every checked
+cell; beyond, only the cells that need attention: a 30,000-cell training sheet's table
+would scroll its diagnosis and summary out of sight, and no one reads 30,000 "ok" lines."""
+
+
+def to_text(report: Report, *, only_wrong: bool = False, short: bool = False) -> str:
     """A table a person can read (cell, meaning, expected, found, verdict), then the summary."""
-    return "\n".join(text_lines(report, only_wrong=only_wrong))
+    return "\n".join(text_lines(report, only_wrong=only_wrong, short=short))
 
 
-def text_lines(report: Report, *, only_wrong: bool = False) -> Iterator[str]:
+def text_lines(report: Report, *, only_wrong: bool = False, short: bool = False) -> Iterator[str]:
     """The lines of :func:`to_text`, one at a time, so that a caller printing a large sheet's
-    table (a network's is 90,000 rows) need not hold it twice, as lines and as one text."""
+    table (a network's is 90,000 rows) need not hold it twice, as lines and as one text.
+
+    ``only_wrong`` leaves out the right cells; ``short`` leaves them out of a sheet of more
+    than :data:`LISTED` cells only, and says how many it left out."""
+    hidden = short and not only_wrong and len(report.cells) > LISTED
+    only_wrong = only_wrong or hidden
     rows = [("cell", "meaning", "expected", "found", "verdict")]
     for c in report.cells:
         if only_wrong and c.ok:
@@ -135,9 +146,16 @@ def text_lines(report: Report, *, only_wrong: bool = False) -> Iterator[str]:
         yield "  ".join("-" * w for w in widths)
         for r in rows[1:]:
             yield row.format(*r).rstrip()
+    if hidden:
+        right = sum(1 for c in report.cells if c.ok)
+        yield ""
+        yield (
+            f"{right} right cell{'s are' if right != 1 else ' is'} not listed, as the sheet "
+            f"has more than {LISTED} cells: --all lists every cell."
+        )
     rest = [*diagnosis(report), *report.warnings]
     yield from rest
-    if table or rest:  # a blank line after a table or a diagnosis
+    if table or rest or hidden:  # a blank line after a table or a diagnosis
         yield ""
     yield summary(report)
 
