@@ -18,10 +18,13 @@ from collections import Counter
 
 from ..workbook.book import Book, Sheet
 
-_NETWORK = re.compile(r"^network (\d+(?:-\d+)+) \((\w+)\)$")
-_TRAINING_NETWORK = re.compile(r"^training network (\d+(?:-\d+)+) \((\w+)\)$")
+# A title's head; what follows a colon (the loss, the optimizer: ``sheetgen.layouts.grid.title``)
+# is read from the formulas and headers instead, which a learner's retitling cannot change.
+_NETWORK = re.compile(r"^network (\d+(?:-\d+)+) \((\w+)\)(?:: .*)?$")
+_TRAINING_NETWORK = re.compile(r"^training network (\d+(?:-\d+)+) \((\w+)\)(?:: .*)?$")
 _TRAINING_DATA = re.compile(
-    r"^training network (\d+(?:-\d+)+) \((\w+)\) on (\d+) examples?, batches of (\d+)$"
+    r"^training network (\d+(?:-\d+)+) \((\w+)\) on (\d+) examples?, batches of (\d+)"
+    r"(?:: .*)?$"
 )
 _INPUT = re.compile(r"^input(?: (\d+))?$")
 _MARKERS = {"TANH(": "tanh", "EXP(": "sigmoid", "MAX(": "relu"}

@@ -50,7 +50,7 @@ from ..maths.network import (
 )
 from ..maths.optimizers import EPS, ONE_STEP_REL, Optimizer, default_rate, parse_optimizer
 from ..maths.training import parse_rate, parse_steps
-from .grid import Grid, NetworkSheet, at, functions
+from .grid import Grid, NetworkSheet, at, functions, title
 from .layout import ChartSpec, Layout, SeriesSpec, generated_family
 from .network_training import (
     MAX_CELLS,
@@ -184,13 +184,11 @@ def _check_size(sizes: tuple[int, ...], steps: int, size: int, width: int) -> No
 def _settings_data_and_start(d: _Sheet) -> None:
     """The title, the settings, the data table, the note on batches, the start parameters."""
     g, sizes = d.g, d.sizes
-    g.text(
-        1,
-        1,
+    head = (
         f"Training network {layers_text(sizes)} ({d.fx.activation}) on {d.examples} "
-        f"example{'s' if d.examples != 1 else ''}, batches of {d.batch}",
-        "label",
+        f"example{'s' if d.examples != 1 else ''}, batches of {d.batch}"
     )
+    g.text(1, 1, title(head, d.fx, d.optimizer.name), "label")
     g.text(1, 3, "Settings:", "label")
     g.text(2, 2, "Learning rate")
     g.input(2, 3, "learning_rate", "How far each step moves against the mean gradient.")

@@ -16,6 +16,7 @@ from .. import a1
 from ..errors import UsageError
 from ..maths.losses import output_activation
 from ..maths.neuron import ACTIVATIONS, LOSSES
+from ..maths.optimizers import TITLES
 from .layout import ChartSpec, Layout, parse_layout
 
 ACTIVATION_FORMULAS: Mapping[str, tuple[str, str]] = {
@@ -97,6 +98,21 @@ def functions(options: Mapping[str, str], outputs: int = 1) -> Functions:
     output = output_activation(loss, activation, outputs)
     last = ("", "") if output == "softmax" else activation_formulas(output)
     return Functions(activation, loss, *hidden, *losses, output, *last)
+
+
+def title(head: str, fx: Functions, optimizer: str = "sgd") -> str:
+    """A network sheet's title: ``head`` (``Network 2-2-1 (tanh)``), then what else the
+    learner must know before reading a formula, where it is not the default: the loss, with
+    the output layer's activation where the loss chose it, and the optimizer
+    (``…: sigmoid output, cross-entropy loss, Adam``). ``sheetgen.check.recognise`` reads
+    ``head`` and lets the rest be."""
+    parts = []
+    if fx.loss != "half-squared":
+        output = f"{fx.output} output, " if fx.output != fx.activation else ""
+        parts.append(f"{output}{fx.loss} loss")
+    if optimizer != "sgd":
+        parts.append(TITLES[optimizer])
+    return f"{head}: {', '.join(parts)}" if parts else head
 
 
 def at(column: int, row: int) -> str:

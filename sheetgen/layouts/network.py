@@ -35,7 +35,7 @@ from ..maths.network import (
     target_name,
     weight,
 )
-from .grid import SOFTMAX_NOTE, Grid, NetworkSheet, functions
+from .grid import SOFTMAX_NOTE, Grid, NetworkSheet, functions, title
 from .layout import Layout, generated_family
 
 DEFAULT_LAYERS = "2-3-1"
@@ -137,7 +137,7 @@ def faux_text(given: str, chosen: tuple[str, ...] | None) -> str:
 def _parameters(d: _Net) -> None:
     """The title, and the row of the network's inputs, targets and Tiny."""
     g, sizes = d.g, d.sizes
-    g.text(1, 1, f"Network {layers_text(sizes)} ({d.fx.activation})", "label")
+    g.text(1, 1, title(f"Network {layers_text(sizes)} ({d.fx.activation})", d.fx), "label")
     for i in range(1, sizes[0] + 1):
         g.text(1 + i, 2, f"Input {i}")
         g.input(1 + i, 3, input_name(i), f"Network input {i}. Edit it: everything below follows.")

@@ -39,7 +39,7 @@ from ..maths.network import (
 from ..maths.optimizers import OPTIMIZER_OPTIONS, Optimizer, default_rate, parse_optimizer
 from ..maths.training import amplification as amplified
 from ..maths.training import parse_rate, parse_steps, update_norm
-from .grid import SOFTMAX_NOTE, Grid, NetworkSheet, at, functions
+from .grid import SOFTMAX_NOTE, Grid, NetworkSheet, at, functions, title
 from .layout import ChartSpec, Layout, SeriesSpec, generated_family
 from .network import classifier_targets
 from .optimized import optimized_model, put_state, settings_inputs, state_columns
@@ -239,7 +239,8 @@ def _check_size(sizes: tuple[int, ...], steps: int, width: int) -> None:
 def _data_and_start(d: _Training) -> None:
     """The title, the data row (inputs, targets, learning rate) and the starting parameters."""
     g, sizes = d.g, d.sizes
-    g.text(1, 1, f"Training network {layers_text(sizes)} ({d.fx.activation})", "label")
+    head = f"Training network {layers_text(sizes)} ({d.fx.activation})"
+    g.text(1, 1, title(head, d.fx, d.optimizer.name), "label")
     g.text(1, 3, "Data:", "label")
     c = 2
     for i in range(1, sizes[0] + 1):

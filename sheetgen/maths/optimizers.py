@@ -56,6 +56,13 @@ RATES: Final[Mapping[str, float]] = {"rmsprop": 0.001}
 """A learning rate other than the sheets' 0.1 when none is given: RMSProp's steps stay about
 the rate long after its gradients have fallen to rounding noise, and at 0.1 a 2-2-1 network's
 run turns to chaos (its last digits no two spreadsheets compute alike) before step 50."""
+TITLES: Final[Mapping[str, str]] = {
+    "sgd": "gradient descent",
+    "momentum": "momentum",
+    "rmsprop": "RMSProp",
+    "adam": "Adam",
+}
+"""Each optimizer's name as a sheet's title spells it."""
 STATE: Final[Mapping[str, tuple[str, ...]]] = {
     "sgd": (),
     "momentum": ("velocity",),
