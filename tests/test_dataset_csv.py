@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from sheetgen import verify_workbook
 from sheetgen.cli import main
 from sheetgen.maths.dataset import parse_csv
 
@@ -76,15 +77,42 @@ def test_target_columns_are_named_target_label_or_y_not_year() -> None:
         assert (data.inputs, data.outputs) == (inputs, 3 - inputs), header
 
 
-def test_class_numbers_for_a_softmax_say_one_hot(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("labels", "first"), [((0, 1, 2, 1), 0), ((1, 2, 3, 3), 1), ((2, 2, 1, 1), 1)]
+)
+def test_class_numbers_for_a_softmax_are_written_one_hot(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], labels: tuple[int, ...], first: int
+) -> None:
+    rows = "".join(f"{m % 2},{m // 2},{label}\n" for m, label in enumerate(labels))
+    data = tmp_path / "d.csv"
+    data.write_text("x1,x2,label\n" + rows)
+    out = tmp_path / "t.xlsx"
+    argv = ["build", "training", "--layers", "2-3-3", "--data", str(data), "--steps", "2"]
+    assert main([*argv, "--loss", "cross-entropy", "-o", str(out)]) == 0
+    assert f"(class {first} is target 1, class {first + 2} target 3)" in capsys.readouterr().err
+    report = verify_workbook(out, variants=0)
+    assert report.ok
+    targets = {
+        (m, j): report.parameters[f"example{m}.target{j}"] for m in (1, 2, 3, 4) for j in (1, 2, 3)
+    }
+    assert targets == {
+        (m, j): float(j == labels[m - 1] - first + 1) for m in (1, 2, 3, 4) for j in (1, 2, 3)
+    }
+
+
+@pytest.mark.parametrize("labels", ["0,1,3", "1,2,4", "0,0.5,1", "-1,0,1"])
+def test_other_numbers_in_one_target_column_for_several_outputs_are_one_sentence(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], labels: str
 ) -> None:
     data = tmp_path / "d.csv"
-    data.write_text("x1,x2,label\n0,0,0\n0,1,1\n1,0,2\n")
+    data.write_text(
+        "x1,x2,label\n" + "".join(f"0,{m},{v}\n" for m, v in enumerate(labels.split(",")))
+    )
     argv = ["build", "training", "--layers", "2-3-3", "--data", str(data), "--loss"]
     assert main([*argv, "cross-entropy", "-o", str(tmp_path / "t.xlsx")]) == 2
     err = capsys.readouterr().err
-    assert "one target column per class, one-hot" in err and len(err.strip().splitlines()) == 1
+    assert "one-hot" in err and "class numbers, 0 to 2 or 1 to 3" in err
+    assert len(err.strip().splitlines()) == 1
 
 
 def test_the_inferred_network_is_said_in_good_english(

@@ -172,6 +172,14 @@ def data_overrides(args: argparse.Namespace) -> dict[str, float]:
             )
         args.layers = inferred
     else:
+        if (classes := data.one_hot(sizes[-1])) is not None:
+            data, first = classes
+            print(
+                f"{shown(args.data)}'s target column holds class numbers: written one-hot "
+                f"over the {sizes[-1]} outputs (class {first} is target 1, class "
+                f"{first + sizes[-1] - 1} target {sizes[-1]})",
+                file=sys.stderr,
+            )
         data.check_fits(sizes)
     args.examples = data.examples
     return data.values()

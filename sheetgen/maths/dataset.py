@@ -117,6 +117,28 @@ class DataSet:
                 out[data_name(m, f"target{j}")] = row[self.inputs + j - 1]
         return out
 
+    def one_hot(self, outputs: int) -> tuple[DataSet, int] | None:
+        """The data with its one target column of class numbers written one-hot over
+        ``outputs`` targets (the only way one column can feed several outputs), and the
+        number of the first class; None when there is more than one target column or one
+        holds anything but whole numbers of ``outputs`` classes.
+
+        Classes count from 0 when any example is of class 0 (a label column as most data
+        sets write it), else from 1; either way target j is 1 for the j-th class."""
+        if self.outputs != 1 or outputs < 2:
+            return None
+        labels = [row[-1] for row in self.rows]
+        if not all(label.is_integer() for label in labels):
+            return None
+        first = 0 if 0.0 in labels else 1
+        if not all(first <= label < first + outputs for label in labels):
+            return None
+        rows = tuple(
+            row[:-1] + tuple(1.0 if j == int(row[-1]) - first else 0.0 for j in range(outputs))
+            for row in self.rows
+        )
+        return DataSet(self.inputs, outputs, rows, self.source), first
+
     def check_fits(self, sizes: Sequence[int]) -> None:
         """Refuse, in one sentence, data whose columns a network of ``sizes`` cannot take."""
         if (self.inputs, self.outputs) != (sizes[0], sizes[-1]):
@@ -128,7 +150,8 @@ class DataSet:
                 f"--layers {self.inputs}-...-{self.outputs} or other data"
                 + (
                     " (a softmax takes one target column per class, one-hot: 1 for the "
-                    "example's class, 0 for the others)."
+                    "example's class, 0 for the others; or one column of class numbers, "
+                    f"0 to {sizes[-1] - 1} or 1 to {sizes[-1]})."
                     if self.outputs == 1 < sizes[-1]
                     else "."
                 )
