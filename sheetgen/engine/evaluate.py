@@ -114,6 +114,13 @@ class Evaluator:
         # What each array formula computed (by its top-left cell): filled into its range once.
         self._array_results: dict[Ref, Any] = {}
         self.formulas = formulas if formulas is not None else FormulaCache()
+        # Books of one hand-out share their structure: what is worked out from it is kept
+        # with the shared formulas, by a key holding all of it.
+        key = None if formulas is None else _structure(self.book)
+        if formulas is not None and key is not None:
+            plan = formulas.shared(key, _Plan)
+            self._formulas, self._resolved, self._deps = plan.formulas, plan.resolved, plan.deps
+            self._calls, self._array_cells, self._extents = plan.calls, plan.arrays, plan.extents
 
     def formula(self, ref: Ref) -> str | None:
         if ref in self._formulas:
@@ -207,7 +214,8 @@ class Evaluator:
         It shares what depends on the book alone (formulas, references, dependencies), so
         asking many what-if questions costs only the evaluations.
         """
-        child = Evaluator(self.book, {**self.overrides, **overrides}, formulas=self.formulas)
+        child = Evaluator(self.book, {**self.overrides, **overrides})
+        child.formulas = self.formulas
         child._formulas, child._resolved, child._deps = self._formulas, self._resolved, self._deps
         child._calls, child._array_cells = self._calls, self._array_cells
         child._extents = self._extents
@@ -625,6 +633,44 @@ class Evaluator:
         cells = [v if type(v) is float else _to_engine(v, empty) for v in map(values.get, refs)]
         array = np.array(cells, dtype=object).reshape(max_row - min_row + 1, max_col - min_col + 1)
         return Ranges().push(f"{first}:{last}", array)
+
+
+class _Plan:
+    """What an evaluator works out from a book's structure alone (see ``Evaluator.__init__``)."""
+
+    __slots__ = ("arrays", "calls", "deps", "extents", "formulas", "resolved")
+
+    def __init__(self) -> None:
+        self.formulas: dict[Ref, str | None] = {}
+        self.resolved: dict[tuple[str, str], list[Ref] | Problem] = {}
+        self.deps: dict[Ref, list[Ref]] = {}
+        self.calls: dict[tuple[str, str], tuple[Compiled, list[list[Ref]]] | Problem] = {}
+        self.arrays: dict[str, dict[str, tuple[str, int, int]]] = {}
+        self.extents: dict[str, tuple[int, int]] = {}
+
+
+SHARED_CELLS = 20_000
+"""Books of at most this many cells share their plan with books of the same structure (a
+larger one's key would cost more than it saves, and its plan the memory of a book)."""
+
+
+def _structure(book: Book) -> tuple[Any, ...] | None:
+    """Everything a :class:`_Plan` depends on: the names, each sheet's title and names, and
+    each cell's address, formula and array range, in order; None for a large book."""
+    if sum(len(sheet.cells) for sheet in book.sheets) > SHARED_CELLS:
+        return None
+    return (
+        "plan",
+        tuple(book.names.items()),
+        tuple(
+            (
+                sheet.title,
+                tuple(sheet.names.items()),
+                tuple([(at, cell.formula, cell.array) for at, cell in sheet.cells.items()]),
+            )
+            for sheet in book.sheets
+        ),
+    )
 
 
 _LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
