@@ -124,3 +124,38 @@ def test_a_plan_is_shared_only_by_books_of_one_structure(make: Make) -> None:
     assert not wrong_report.ok and first.ok
     verify_workbook(make("third", {"F2": "=SINH(E2)"}), formulas=formulas)
     assert len(formulas._shared) <= 2  # bounded
+
+
+def test_a_remembered_placement_is_the_one_worked_out_afresh(
+    varied_class: Path, tmp_path: Path
+) -> None:
+    from openpyxl.workbook.defined_name import DefinedName
+
+    from sheetgen.check import locate
+    from sheetgen.layouts.layout import available_layouts
+    from sheetgen.workbook.safety import read_checked
+
+    article = build(tmp_path / "plain.xlsx")
+    wb = openpyxl.load_workbook(article)  # the same texts, Tiny pointing elsewhere
+    wb.defined_names["Tiny"] = DefinedName("Tiny", attr_text="'Neuron'!$N$30")
+    wb.worksheets[0]["N30"] = 1e-4
+    wb.save(tmp_path / "tiny_moved.xlsx")
+    wb.worksheets[0].title = "Mine"  # and the sheet renamed
+    wb.save(tmp_path / "renamed.xlsx")
+    paths = sorted(varied_class.rglob("*.xlsx"))
+    paths += [article, tmp_path / "tiny_moved.xlsx", tmp_path / "renamed.xlsx"]
+    layouts = [resolve_layout(name) for name in available_layouts()]
+    layouts.append(resolve_layout("training:steps=3"))
+    locate._PLACED.clear()
+    compared = 0
+    for _ in range(2):
+        for path in paths:
+            try:
+                book = read_checked(path).book
+            except Exception:
+                continue
+            for sheet in book.sheets:
+                for layout in layouts:
+                    assert locate.place(book, sheet, layout) == locate._place(book, sheet, layout)
+                    compared += 1
+    assert compared > 50 and len(locate._PLACED) > 0
