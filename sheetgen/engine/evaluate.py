@@ -46,6 +46,8 @@ MAX_RANGE_CELLS = 10_000
 
 _FLOAT = {float}
 
+_UNKNOWN: Any = object()  # a formula not looked up yet
+
 _BULK = 64  # a formula reading more cells than this has their plain values filled in bulk
 
 MAX_WHOLE_CELLS = 100_000
@@ -184,10 +186,27 @@ class Evaluator:
         """Values of ``refs`` (and, memoised, of all cells they depend on)."""
         wanted = list(refs)
         values = self.values
+        known, texts, reads, exact = values.__contains__, self._formulas, self._deps, self._exact
         with engine_quiet():
             for ref in wanted:
-                if ref not in values:  # a cell read by one asked for before: known
-                    self._solve(ref)
+                if ref in values:  # a cell read by one asked for before: known
+                    continue
+                # What the walk's first step does, without the walk, for a cell whose formula
+                # and inputs are known already and whose inputs are computed (a sheet in order).
+                text = texts.get(ref, _UNKNOWN) if ref[0] in exact else _UNKNOWN
+                if text is None:
+                    values[ref] = self._raw(ref)
+                    continue
+                deps = reads.get(ref)
+                if (
+                    text is not _UNKNOWN
+                    and deps is not None
+                    and len(deps) <= _BULK
+                    and all(map(known, deps))
+                ):
+                    values[ref] = self._compute(ref, text)
+                    continue
+                self._solve(ref)
         return {ref: values[ref] for ref in wanted}
 
     def what_if(self, overrides: Mapping[Ref, Value], refs: Iterable[Ref]) -> dict[Ref, Value]:
