@@ -49,8 +49,9 @@ def varied_class(make: Make, tmp_path: Path) -> Path:
         {"E3": "=1-F3^2", "F3": "=E3*H2"},
         {"E2": "=B2*0.5+D2"},
         {"F2": "=SINH(E2)"},
+        {"M1": '=INDIRECT("B2")', "M2": '=HYPERLINK("http://x.example")'},  # never evaluated
     ]
-    for i in range(14):
+    for i in range(16):
         path = make(f"learner{i:02d}", edits[i % len(edits)], input=0.1 + i / 20)
         path.rename(folder / path.name)
     article = build(tmp_path / "article.xlsx", input=0.4)

@@ -14,8 +14,8 @@ import contextlib
 import logging
 import math
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, TypeVar, cast
 
 from .. import a1
 from ..workbook.book import Book, Cell, CellError, Value, destination, formula_text
@@ -41,6 +41,8 @@ __all__ = [
 ]
 
 Ref = tuple[str, str]  # (sheet title, "B2")
+
+_T = TypeVar("_T")
 
 MAX_RANGE_CELLS = 10_000
 
@@ -119,8 +121,9 @@ class Evaluator:
         # Books of one hand-out share their structure: what is worked out from it is kept
         # with the shared formulas, by a key holding all of it.
         key = None if formulas is None else _structure(self.book)
+        self._plan: _Plan | None = None
         if formulas is not None and key is not None:
-            plan = formulas.shared(key, _Plan)
+            plan = self._plan = formulas.shared(key, _Plan)
             self._formulas, self._resolved, self._deps = plan.formulas, plan.resolved, plan.deps
             self._calls, self._array_cells, self._extents = plan.calls, plan.arrays, plan.extents
 
@@ -237,8 +240,19 @@ class Evaluator:
         child.formulas = self.formulas
         child._formulas, child._resolved, child._deps = self._formulas, self._resolved, self._deps
         child._calls, child._array_cells = self._calls, self._array_cells
-        child._extents = self._extents
+        child._extents, child._plan = self._extents, self._plan
         return child
+
+    def remembered(self, key: Hashable, make: Callable[[], _T]) -> _T:
+        """``make()``, kept for the other books of this book's structure when the evaluator
+        shares a plan with them: ``make`` must depend on the book's structure and ``key``
+        alone (its formulas, names and where cells are, never a value)."""
+        if self._plan is None:
+            return make()
+        memo = self._plan.memo
+        if key not in memo:
+            memo[key] = make()
+        return cast(_T, memo[key])
 
     def dependencies(self, ref: Ref) -> list[Ref]:
         """The cells a formula cell reads directly (empty for a value cell)."""
@@ -657,7 +671,7 @@ class Evaluator:
 class _Plan:
     """What an evaluator works out from a book's structure alone (see ``Evaluator.__init__``)."""
 
-    __slots__ = ("arrays", "calls", "deps", "extents", "formulas", "resolved")
+    __slots__ = ("arrays", "calls", "deps", "extents", "formulas", "memo", "resolved")
 
     def __init__(self) -> None:
         self.formulas: dict[Ref, str | None] = {}
@@ -666,6 +680,7 @@ class _Plan:
         self.calls: dict[tuple[str, str], tuple[Compiled, list[list[Ref]]] | Problem] = {}
         self.arrays: dict[str, dict[str, tuple[str, int, int]]] = {}
         self.extents: dict[str, tuple[int, int]] = {}
+        self.memo: dict[Hashable, Any] = {}  # see ``Evaluator.remembered``
 
 
 SHARED_CELLS = 20_000
