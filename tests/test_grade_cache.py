@@ -160,3 +160,16 @@ def test_a_remembered_placement_is_the_one_worked_out_afresh(
                     assert locate.place(book, sheet, layout) == locate._place(book, sheet, layout)
                     compared += 1
     assert compared > 50 and len(locate._PLACED) > 0
+
+
+def test_a_large_book_keeps_its_own_plan(make: Make, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sheetgen.check.verify import verify_workbook
+    from sheetgen.engine import evaluate
+
+    formulas = FormulaCache()
+    monkeypatch.setattr(evaluate, "SHARED_CELLS", 10)  # the article has more cells than this
+    verify_workbook(make("big", {}), formulas=formulas)
+    assert len(formulas._shared) == 0
+    monkeypatch.undo()
+    verify_workbook(make("small", {}), formulas=formulas)
+    assert len(formulas._shared) == 1

@@ -193,6 +193,8 @@ def place(book: Book, sheet: Sheet, layout: Layout) -> Placement | Miss:
             if c.formula is None and isinstance(c.value, str)
         ]
     )
+    if len(texts) > _PLACED_TEXTS:  # a large sheet's key would cost what it saves
+        return _place(book, sheet, layout)
     names = tuple([sheet.name(name) or book.name(name) for name in layout.names])
     key = (id(layout), sheet.title, texts, names)
     found = _PLACED.get(key)
@@ -205,6 +207,7 @@ def place(book: Book, sheet: Sheet, layout: Layout) -> Placement | Miss:
 
 
 _PLACED: dict[tuple[object, ...], tuple[Layout, Placement | Miss]] = {}
+_PLACED_TEXTS = 2_000  # the most text cells of a sheet whose placement is remembered
 
 
 def _place(book: Book, sheet: Sheet, layout: Layout) -> Placement | Miss:

@@ -683,9 +683,10 @@ class _Plan:
         self.memo: dict[Hashable, Any] = {}  # see ``Evaluator.remembered``
 
 
-SHARED_CELLS = 20_000
-"""Books of at most this many cells share their plan with books of the same structure (a
-larger one's key would cost more than it saves, and its plan the memory of a book)."""
+SHARED_CELLS = 5_000
+"""Books of at most this many cells share their plan with books of the same structure: a
+class's hand-outs (the article has 150). A larger book keeps its own, so that the plans a
+long-lived server worker holds stay a few megabytes."""
 
 
 def _structure(book: Book) -> tuple[Any, ...] | None:
