@@ -117,3 +117,7 @@ def test_the_memory_of_parts_is_bounded() -> None:
         assert len(memo) <= 2
     memo.put(("big",), outcome, 101)  # larger than the whole memory: not kept
     assert memo.get(("big",)) is None
+    few = scan._Scanned(entries=3)
+    for i in range(10):
+        few.put(("part", i), outcome, 1)
+        assert len(few) <= 3

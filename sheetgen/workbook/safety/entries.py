@@ -86,11 +86,13 @@ class _Scanned:
     part's name, declared size, CRC-32 and method, its stored bytes (compared in full, so
     equal keys are equal parts), the limits and which parts are parsed.
 
-    Bounded: past ``most`` bytes of stored and kept bytes it starts afresh.
+    Bounded: past ``most`` bytes of stored and kept bytes, or ``entries`` parts (a part that
+    differs in every file, such as its timestamps, is remembered too), it starts afresh.
     """
 
-    def __init__(self, most: int = 16 * 1024 * 1024) -> None:
+    def __init__(self, most: int = 16 * 1024 * 1024, entries: int = 4096) -> None:
         self.most = most
+        self.entries = entries
         self._outcomes: dict[tuple[Any, ...], _Outcome] = {}
         self._bytes = 0
 
@@ -101,7 +103,7 @@ class _Scanned:
         return self._outcomes.get(key)
 
     def put(self, key: tuple[Any, ...], outcome: _Outcome, size: int) -> None:
-        if self._bytes + size > self.most:
+        if self._bytes + size > self.most or len(self._outcomes) >= self.entries:
             self.clear()
         if size <= self.most:
             self._outcomes[key] = outcome
