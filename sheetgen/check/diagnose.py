@@ -459,6 +459,18 @@ def variant_parameters(
 def suspects(ev: Evaluator, sheet: str, layout: Layout) -> set[str]:
     """Checked cells whose own formula might hide a number typed where a cell belongs.
 
+    Worked out from the book's structure and the layout alone: remembered for the books of
+    one hand-out (``Evaluator.remembered``).
+    """
+    kept = ev.remembered(
+        ("suspects", sheet, id(layout)), lambda: (layout, _suspects(ev, sheet, layout))
+    )
+    return set(kept[1] if kept[0] is layout else _suspects(ev, sheet, layout))
+
+
+def _suspects(ev: Evaluator, sheet: str, layout: Layout) -> frozenset[str]:
+    """:func:`suspects`, worked out.
+
     A cell that holds the template's own formula (up to ``$``, spaces and case) and reads only
     cells of the layout computes, from right inputs, what the template computes, whatever the
     parameters: it cannot be right for the sheet's own numbers only. Every other checked cell
@@ -467,7 +479,7 @@ def suspects(ev: Evaluator, sheet: str, layout: Layout) -> set[str]:
     defined name the template uses points elsewhere, every checked cell is.
     """
     if any(ev.points_to(sheet, name) != (sheet, at) for name, at in layout.names.items()):
-        return {c.at for c in layout.checked}
+        return frozenset(c.at for c in layout.checked)
     inside = {(sheet, c.at) for c in layout.cells if c.kind != "text"}
     out = set()
     for spec in layout.checked:
@@ -481,7 +493,7 @@ def suspects(ev: Evaluator, sheet: str, layout: Layout) -> set[str]:
             or not inside.issuperset(ev.dependencies((sheet, spec.at)))
         ):
             out.add(spec.at)
-    return out
+    return frozenset(out)
 
 
 def _fragility(

@@ -26,7 +26,7 @@ import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .. import a1
 from ..layouts.layout import Layout, relocated
@@ -177,7 +177,40 @@ class _Index:
 
 
 def place(book: Book, sheet: Sheet, layout: Layout) -> Placement | Miss:
-    """Map ``layout`` onto ``sheet`` by its labels and headers (see the module docstring)."""
+    """Map ``layout`` onto ``sheet`` by its labels and headers (see the module docstring).
+
+    Where every row of the layout has a label, the map depends only on the sheet's title, its
+    texts and where the layout's names point: the submissions of one hand-out share it, so it
+    is remembered by all of that (a few layouts' worth).
+    """
+    shape = _shape(layout)
+    if shape.needed_rows - set(shape.row_texts):  # rows found by their numbers too
+        return _place(book, sheet, layout)
+    texts = tuple(
+        [
+            (at, c.value)
+            for at, c in sheet.cells.items()
+            if c.formula is None and isinstance(c.value, str)
+        ]
+    )
+    if len(texts) > _PLACED_TEXTS:  # a large sheet's key would cost what it saves
+        return _place(book, sheet, layout)
+    names = tuple([sheet.name(name) or book.name(name) for name in layout.names])
+    key = (id(layout), sheet.title, texts, names)
+    found = _PLACED.get(key)
+    if found is None or found[0] is not layout:
+        if len(_PLACED) >= 64:
+            _PLACED.clear()
+        found = _PLACED[key] = (layout, _place(book, sheet, layout))
+    result = found[1]
+    return replace(result, sheet=sheet) if isinstance(result, Placement) else result
+
+
+_PLACED: dict[tuple[object, ...], tuple[Layout, Placement | Miss]] = {}
+_PLACED_TEXTS = 2_000  # the most text cells of a sheet whose placement is remembered
+
+
+def _place(book: Book, sheet: Sheet, layout: Layout) -> Placement | Miss:
     shape = _shape(layout)
     index = _Index(sheet)
     title = sheet.title

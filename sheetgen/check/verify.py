@@ -81,7 +81,7 @@ def verify_workbook(
     ev = Evaluator(book, formulas=formulas)
     judged = check(book, ws, lay, str(path), evaluator=ev)
     judged = replace(judged, cells=structure_faults(ev, ws.title, lay, judged.cells))
-    extra = (*placement.notes, *findings(checked.facts, book))
+    extra = (*placement.notes, *findings(checked.facts, book, ev))
     warnings = (*judged.warnings, *extra)
     found = diagnose(
         book,
@@ -209,8 +209,11 @@ def _not_found(origin: str, layouts: list[Layout], missed: list[Miss], *, hint: 
     return f"{origin} has no sheet laid out as expected ({names}): {why}{more}."
 
 
-def findings(facts: FileFacts, book: Book | None = None) -> tuple[str, ...]:
-    """What the file holds that was deliberately left alone, said as warnings."""
+def findings(
+    facts: FileFacts, book: Book | None = None, evaluator: Evaluator | None = None
+) -> tuple[str, ...]:
+    """What the file holds that was deliberately left alone, said as warnings. ``evaluator``
+    (of ``book``) remembers the formulas never evaluated for the books of its structure."""
     out = []
     if facts.has_macros:
         out.append("The file contains macros; they were neither loaded nor run.")
@@ -218,7 +221,11 @@ def findings(facts: FileFacts, book: Book | None = None) -> tuple[str, ...]:
         links = ", ".join(facts.external_links[:3])
         out.append(f"The file links to other workbooks ({links}); they were never opened.")
     if book is not None:
-        hazards = list(_hazardous_formulas(book))
+        hazards = (
+            tuple(_hazardous_formulas(book))
+            if evaluator is None
+            else evaluator.remembered(("hazards",), lambda: tuple(_hazardous_formulas(book)))
+        )
         for where, what in hazards[:5]:
             out.append(f"{where} {what}; it was not evaluated.")
         if len(hazards) > 5:

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from .. import a1
 from .function_table import functions_bare
@@ -38,6 +38,9 @@ function never evaluated for safety (``external``, ``unsupported``), text the en
 cannot read although an application wrote it (``syntax``), and a cell that reads one of those
 (``depends``). Such a cell takes the value the learner's application saved, when it is a number
 (:attr:`Evaluator.saved`); it is never called wrong for sheetgen's own limit."""
+
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -120,13 +123,19 @@ class FormulaCache:
     so sharing changes no verdict. Within a book nothing is dropped; between books
     (:meth:`next_book`), past ``keep`` texts it starts afresh, so that a long run or a
     long-lived worker meeting large sheets of other hand-outs holds one or two books' worth.
+
+    It also keeps what an evaluator works out from a book's structure alone (:meth:`shared`,
+    by a key that holds all of that structure): books of one hand-out share it too. At most
+    ``plans`` of those are kept.
     """
 
-    __slots__ = ("_compiled", "keep")
+    __slots__ = ("_compiled", "_shared", "keep", "plans")
 
-    def __init__(self, keep: int = 50_000) -> None:
+    def __init__(self, keep: int = 50_000, plans: int = 16) -> None:
         self._compiled: dict[str, Compiled] = {}
+        self._shared: dict[Hashable, Any] = {}
         self.keep = keep
+        self.plans = plans
 
     def __len__(self) -> int:
         return len(self._compiled)
@@ -138,10 +147,21 @@ class FormulaCache:
             found = self._compiled[text] = compile_formula(text)
         return found
 
+    def shared(self, key: Hashable, make: Callable[[], _T]) -> _T:
+        """What ``make()`` built for ``key`` before, or builds now (``key`` must name
+        everything the result depends on)."""
+        found = self._shared.get(key)
+        if found is None:
+            if len(self._shared) >= self.plans:
+                self._shared.clear()
+            found = self._shared[key] = make()
+        return cast(_T, found)
+
     def next_book(self) -> None:
         """Another book is about to be checked: forget everything past ``keep`` texts."""
         if len(self._compiled) > self.keep:
             self._compiled.clear()
+            self._shared.clear()
 
 
 @functools.lru_cache(maxsize=4096)

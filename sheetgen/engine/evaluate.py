@@ -14,8 +14,8 @@ import contextlib
 import logging
 import math
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, TypeVar, cast
 
 from .. import a1
 from ..workbook.book import Book, Cell, CellError, Value, destination, formula_text
@@ -42,9 +42,13 @@ __all__ = [
 
 Ref = tuple[str, str]  # (sheet title, "B2")
 
+_T = TypeVar("_T")
+
 MAX_RANGE_CELLS = 10_000
 
 _FLOAT = {float}
+
+_UNKNOWN: Any = object()  # a formula not looked up yet
 
 _BULK = 64  # a formula reading more cells than this has their plain values filled in bulk
 
@@ -114,6 +118,14 @@ class Evaluator:
         # What each array formula computed (by its top-left cell): filled into its range once.
         self._array_results: dict[Ref, Any] = {}
         self.formulas = formulas if formulas is not None else FormulaCache()
+        # Books of one hand-out share their structure: what is worked out from it is kept
+        # with the shared formulas, by a key holding all of it.
+        key = None if formulas is None else _structure(self.book)
+        self._plan: _Plan | None = None
+        if formulas is not None and key is not None:
+            plan = self._plan = formulas.shared(key, _Plan)
+            self._formulas, self._resolved, self._deps = plan.formulas, plan.resolved, plan.deps
+            self._calls, self._array_cells, self._extents = plan.calls, plan.arrays, plan.extents
 
     def formula(self, ref: Ref) -> str | None:
         if ref in self._formulas:
@@ -177,10 +189,27 @@ class Evaluator:
         """Values of ``refs`` (and, memoised, of all cells they depend on)."""
         wanted = list(refs)
         values = self.values
+        known, texts, reads, exact = values.__contains__, self._formulas, self._deps, self._exact
         with engine_quiet():
             for ref in wanted:
-                if ref not in values:  # a cell read by one asked for before: known
-                    self._solve(ref)
+                if ref in values:  # a cell read by one asked for before: known
+                    continue
+                # What the walk's first step does, without the walk, for a cell whose formula
+                # and inputs are known already and whose inputs are computed (a sheet in order).
+                text = texts.get(ref, _UNKNOWN) if ref[0] in exact else _UNKNOWN
+                if text is None:
+                    values[ref] = self._raw(ref)
+                    continue
+                deps = reads.get(ref)
+                if (
+                    text is not _UNKNOWN
+                    and deps is not None
+                    and len(deps) <= _BULK
+                    and all(map(known, deps))
+                ):
+                    values[ref] = self._compute(ref, text)
+                    continue
+                self._solve(ref)
         return {ref: values[ref] for ref in wanted}
 
     def what_if(self, overrides: Mapping[Ref, Value], refs: Iterable[Ref]) -> dict[Ref, Value]:
@@ -207,11 +236,23 @@ class Evaluator:
         It shares what depends on the book alone (formulas, references, dependencies), so
         asking many what-if questions costs only the evaluations.
         """
-        child = Evaluator(self.book, {**self.overrides, **overrides}, formulas=self.formulas)
+        child = Evaluator(self.book, {**self.overrides, **overrides})
+        child.formulas = self.formulas
         child._formulas, child._resolved, child._deps = self._formulas, self._resolved, self._deps
         child._calls, child._array_cells = self._calls, self._array_cells
-        child._extents = self._extents
+        child._extents, child._plan = self._extents, self._plan
         return child
+
+    def remembered(self, key: Hashable, make: Callable[[], _T]) -> _T:
+        """``make()``, kept for the other books of this book's structure when the evaluator
+        shares a plan with them: ``make`` must depend on the book's structure and ``key``
+        alone (its formulas, names and where cells are, never a value)."""
+        if self._plan is None:
+            return make()
+        memo = self._plan.memo
+        if key not in memo:
+            memo[key] = make()
+        return cast(_T, memo[key])
 
     def dependencies(self, ref: Ref) -> list[Ref]:
         """The cells a formula cell reads directly (empty for a value cell)."""
@@ -625,6 +666,46 @@ class Evaluator:
         cells = [v if type(v) is float else _to_engine(v, empty) for v in map(values.get, refs)]
         array = np.array(cells, dtype=object).reshape(max_row - min_row + 1, max_col - min_col + 1)
         return Ranges().push(f"{first}:{last}", array)
+
+
+class _Plan:
+    """What an evaluator works out from a book's structure alone (see ``Evaluator.__init__``)."""
+
+    __slots__ = ("arrays", "calls", "deps", "extents", "formulas", "memo", "resolved")
+
+    def __init__(self) -> None:
+        self.formulas: dict[Ref, str | None] = {}
+        self.resolved: dict[tuple[str, str], list[Ref] | Problem] = {}
+        self.deps: dict[Ref, list[Ref]] = {}
+        self.calls: dict[tuple[str, str], tuple[Compiled, list[list[Ref]]] | Problem] = {}
+        self.arrays: dict[str, dict[str, tuple[str, int, int]]] = {}
+        self.extents: dict[str, tuple[int, int]] = {}
+        self.memo: dict[Hashable, Any] = {}  # see ``Evaluator.remembered``
+
+
+SHARED_CELLS = 5_000
+"""Books of at most this many cells share their plan with books of the same structure: a
+class's hand-outs (the article has 150). A larger book keeps its own, so that the plans a
+long-lived server worker holds stay a few megabytes."""
+
+
+def _structure(book: Book) -> tuple[Any, ...] | None:
+    """Everything a :class:`_Plan` depends on: the names, each sheet's title and names, and
+    each cell's address, formula and array range, in order; None for a large book."""
+    if sum(len(sheet.cells) for sheet in book.sheets) > SHARED_CELLS:
+        return None
+    return (
+        "plan",
+        tuple(book.names.items()),
+        tuple(
+            (
+                sheet.title,
+                tuple(sheet.names.items()),
+                tuple([(at, cell.formula, cell.array) for at, cell in sheet.cells.items()]),
+            )
+            for sheet in book.sheets
+        ),
+    )
 
 
 _LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"

@@ -63,7 +63,15 @@ HAZARD_DESCRIPTIONS: Final = {
 _FUNCTION_CALL = re.compile(
     r"(?<![A-Za-z0-9_.\\])(?:_xl[a-z]+\.)*([A-Za-z][A-Za-z0-9_.]*)\s*\(", re.IGNORECASE
 )
-_NAME_CHAR = re.compile(r"[A-Za-z0-9_.\\\u00c0-\uffff]")
+
+
+@functools.cache
+def _name_char() -> re.Pattern[str]:
+    """A character of a name (compiled when first needed: its wide range costs milliseconds
+    to compile, at every start of a process that never meets a bracket)."""
+    return re.compile(r"[A-Za-z0-9_.\\\u00c0-\uffff]")
+
+
 _EXTERNAL_NAME_MARKS = re.compile(r"[\[\]\\/]|^[A-Za-z]:|://|^file:", re.IGNORECASE)
 
 
@@ -113,12 +121,12 @@ def _split_formula(formula: str) -> tuple[str, list[str], bool]:
                         break
                 j += 1
             inner = formula[i + 1 : j]
-            attached = bool(out) and bool(_NAME_CHAR.fullmatch(out[-1][-1:] or " "))
+            attached = bool(out) and bool(_name_char().fullmatch(out[-1][-1:] or " "))
             after = formula[j + 1 : j + 2]
             if (
                 not attached
                 and not inner.startswith(("@", "#", "["))
-                and (after == "!" or bool(_NAME_CHAR.fullmatch(after or " ")) or after == "'")
+                and (after == "!" or bool(_name_char().fullmatch(after or " ")) or after == "'")
             ):
                 external = True
             out.append("[]")

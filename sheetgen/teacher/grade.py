@@ -206,20 +206,6 @@ def _context() -> Any:
     return multiprocessing.get_context("fork" if "fork" in methods else None)
 
 
-# Functions learners reach for besides the templates' own: loaded (their engine modules
-# imported) once in the parent instead of once in every worker.
-_COMMON_FORMULAS = (
-    "=MAX(0,A1)",
-    "=IF(A1>0,A1,0)",
-    "=SUM(A1,B1)",
-    "=EXP(A1)",
-    "=SQRT(A1)",
-    "=POWER(A1,2)",
-    "=ABS(A1)",
-    "=SINH(A1)",
-)
-
-
 def _warm_up(formulas: FormulaCache) -> None:
     from ..layouts.layout import available_layouts, load_layout
 
@@ -228,8 +214,9 @@ def _warm_up(formulas: FormulaCache) -> None:
     importlib.import_module("sheetgen.check.recognise")
     importlib.import_module("encodings.cp437")
 
-    for text in _COMMON_FORMULAS:
-        formulas.compiled(text)
+    # What every book needs, the templates' formulas, is compiled here once; a learner's own
+    # formula (SINH, MAX...) by the worker that meets it, on a core that is free by then
+    # (compiling it here would hold up both workers' start for what only some books need).
     for name in available_layouts():
         try:
             layout = load_layout(name)

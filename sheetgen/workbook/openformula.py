@@ -193,8 +193,7 @@ EXCEL_NAMES: Final[dict[str, str]] = {
 }
 """OpenFormula function name -> the name LibreOffice writes into .xlsx, where they differ."""
 
-_TOKEN = re.compile(
-    r"""
+_TOKEN_PATTERN = r"""
     (?P<string>"(?:[^"]|"")*")
     |(?P<ref>\[(?:[^\]']|'(?:[^']|'')*')*\])
     |(?P<error>\#(?:NULL!|DIV/0!|VALUE!|REF!|NAME\?|NUM!|N/A|GETTING_DATA))
@@ -202,9 +201,15 @@ _TOKEN = re.compile(
     |(?P<name>[A-Za-z_\u00c0-\uffff][\w.\u00c0-\uffff]*)
     |(?P<number>[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)
     |(?P<operator>[;|~!{}])
-    """,
-    re.VERBOSE,
-)
+    """
+
+
+@functools.cache
+def _token() -> re.Pattern[str]:
+    """The tokens of an OpenFormula expression, compiled when an .ods is first read (its wide
+    ranges cost milliseconds to compile, at the start of every process that reads none)."""
+    return re.compile(_TOKEN_PATTERN, re.VERBOSE)
+
 
 # Inside brackets: [source #] [$]sheet . column row [: [[$]sheet] . column row]
 _SHEET = r"(?:\$?(?:'(?:[^']|'')*'|[^\].\s#$':]+))"
@@ -293,7 +298,7 @@ def _translate(expression: str) -> str:
     out: list[str] = []
     arrays = 0
     position = 0
-    for match in _TOKEN.finditer(expression):
+    for match in _token().finditer(expression):
         out.append(expression[position : match.start()])
         position = match.end()
         kind = match.lastgroup

@@ -1,15 +1,23 @@
 """Every entry of a zip inflated in chunks with a cap; its XML scanned (``xmlscan``), a
-worksheet's rows read at C speed where they allow it (``sheetpass``)."""
+worksheet's rows read at C speed where they allow it (``sheetpass``).
+
+The submissions of one hand-out share most of their parts byte for byte (the theme, the
+styles, the comments and their drawing, the relationships): what scanning such a part found
+is remembered per process (:class:`_Scanned`), keyed by everything the scan depends on, the
+part's stored bytes themselves included, and replayed onto the next file's budget.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import zipfile
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from ...errors import InputFileError, SheetgenError, UnsafeFileError
 from ..xlsx import ReadError, SheetCapture
-from .inflate import entry_chunks, entry_ends
+from .inflate import entry_chunks, entry_ends, plain_bytes
 from .messages import count, describe_error, show
 from .sheetpass import SheetPass
 from .xmlscan import INFLATE_CHUNK, Budget, Listener, XmlScan
@@ -60,6 +68,77 @@ class _DeclarationSniff:
         self.tail = window[-16:]
 
 
+_COUNTERS = ("inflated", "elements", "cells", "rows", "worksheets", "formula_work")
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    """What scanning one part without a listener added to the budget (in the order of
+    ``_COUNTERS``) and left behind: its external-link targets, its bytes if they were kept."""
+
+    added: tuple[int, ...]
+    links: tuple[str, ...]
+    kept: bytes | None
+
+
+class _Scanned:
+    """Parts scanned without fault in this process, by everything the scan depends on: the
+    part's name, declared size, CRC-32 and method, its stored bytes (compared in full, so
+    equal keys are equal parts), the limits and which parts are parsed.
+
+    Bounded: past ``most`` bytes of stored and kept bytes, or ``entries`` parts (a part that
+    differs in every file, such as its timestamps, is remembered too), it starts afresh.
+    """
+
+    def __init__(self, most: int = 16 * 1024 * 1024, entries: int = 4096) -> None:
+        self.most = most
+        self.entries = entries
+        self._outcomes: dict[tuple[Any, ...], _Outcome] = {}
+        self._bytes = 0
+
+    def __len__(self) -> int:
+        return len(self._outcomes)
+
+    def get(self, key: tuple[Any, ...]) -> _Outcome | None:
+        return self._outcomes.get(key)
+
+    def put(self, key: tuple[Any, ...], outcome: _Outcome, size: int) -> None:
+        if self._bytes + size > self.most or len(self._outcomes) >= self.entries:
+            self.clear()
+        if size <= self.most:
+            self._outcomes[key] = outcome
+            self._bytes += size
+
+    def clear(self) -> None:
+        self._outcomes.clear()
+        self._bytes = 0
+
+
+_SCANNED = _Scanned()
+
+
+def _counts(budget: Budget) -> tuple[int, ...]:
+    return tuple(getattr(budget, name) for name in _COUNTERS)
+
+
+def _replayed(outcome: _Outcome, budget: Budget) -> bool:
+    """Add a remembered part's counts to ``budget``, unless a total would come near a limit
+    (then the part is scanned again, so that a refusal is raised where and as it would be)."""
+    limits = budget.limits
+    totals = [have + more for have, more in zip(_counts(budget), outcome.added, strict=True)]
+    inflated, elements, cells, rows, _, work = totals
+    if (
+        inflated >= limits.max_total_bytes
+        or elements >= limits.max_xml_elements
+        or max(cells, rows) >= limits.max_cells
+        or work >= limits.max_shared_formula_chars
+    ):
+        return False
+    for name, total in zip(_COUNTERS, totals, strict=True):
+        setattr(budget, name, total)
+    return True
+
+
 def scan_entries(
     label: str,
     zf: zipfile.ZipFile,
@@ -70,6 +149,7 @@ def scan_entries(
     keep: Callable[[str, int], bool] | None = None,
     kept: dict[str, bytes] | None = None,
     data: bytes | None = None,
+    remember: Callable[[str], bool] | None = None,
 ) -> dict[str, list[str]]:
     """Inflate every entry in chunks, never past its declared size, scanning XML.
 
@@ -78,8 +158,10 @@ def scan_entries(
     else takes the elements of a scanned part (a reader, so the part is parsed once).
     ``keep(part, size)``: whose inflated bytes go into ``kept`` (for the reader: not
     inflated twice). ``data``: the archive's bytes, whose small plain entries are inflated
-    without ``zipfile``'s reader (``inflate``). Returns the external-link targets found,
-    keyed by link rels part.
+    without ``zipfile``'s reader (``inflate``). ``remember(part)``: the parts no listener
+    takes, whose scans may be remembered and replayed (see the module docstring); only
+    plain entries of ``data`` are. Returns the external-link targets found, keyed by link
+    rels part.
     """
     limits = budget.limits
     links: dict[str, list[str]] = {}
@@ -95,8 +177,35 @@ def scan_entries(
             if keep is not None and kept is not None and keep(info.filename, info.file_size)
             else None
         )
+        stored = key = None
+        if remember is not None and ends is not None and data is not None:
+            if remember(info.filename):
+                stored = plain_bytes(data, info, ends)
+            if stored is not None:
+                key = (
+                    info.filename,
+                    info.file_size,
+                    info.CRC,
+                    info.compress_type,
+                    stored,
+                    limits,
+                    parsed,
+                )
+                outcome = _SCANNED.get(key)
+                if (
+                    outcome is not None
+                    and (held is None or outcome.kept is not None)
+                    and _replayed(outcome, budget)
+                ):
+                    if held is not None and kept is not None and outcome.kept is not None:
+                        kept[info.filename] = outcome.kept
+                    if outcome.links:
+                        links[info.filename] = list(outcome.links)
+                    continue
+        before = _counts(budget)
+        listened = False
         try:
-            chunks = entry_chunks(zf, info, INFLATE_CHUNK, data, ends)
+            chunks = entry_chunks(zf, info, INFLATE_CHUNK, data, ends, stored)
             with contextlib.closing(chunks):
                 first = True
                 for chunk in chunks:
@@ -118,6 +227,7 @@ def scan_entries(
                             pass
                         elif parsed is None or parsed(info.filename) or _wide(chunk):
                             listener = listeners(info.filename) if listeners else None
+                            listened = listener is not None
                             scan = XmlScan(label, info.filename, budget, listener)
                             if isinstance(listener, SheetCapture):
                                 scan = SheetPass(scan, listener)
@@ -147,10 +257,16 @@ def scan_entries(
                 f"{label} is a damaged zip archive: part {show(info.filename)} is shorter "
                 "than its header says."
             )
-        if held is not None and kept is not None:
-            kept[info.filename] = b"".join(held)
+        whole = b"".join(held) if held is not None else None
+        if whole is not None and kept is not None:
+            kept[info.filename] = whole
         if scan is not None and scan.link_targets:
             links[info.filename] = scan.link_targets
+        if key is not None and stored is not None and not listened:
+            added = tuple(a - b for a, b in zip(_counts(budget), before, strict=True))
+            found = tuple(scan.link_targets) if scan is not None else ()
+            size = len(stored) + (len(whole) if whole is not None else 0)
+            _SCANNED.put(key, _Outcome(added, found, whole), size)
     return links
 
 

@@ -40,10 +40,12 @@ def entry_chunks(
     chunk: int,
     data: bytes | None = None,
     ends: dict[int, int] | None = None,
+    stored: bytes | None = None,
 ) -> Generator[bytes, None, None]:
     """The entry's inflated bytes in chunks of ``chunk`` bytes (the last shorter), then
-    ``b""``: from ``data`` (the archive's bytes) where the entry is plain, else ``zipfile``."""
-    whole = None if data is None or ends is None else _whole(data, info, ends)
+    ``b""``: from ``data`` (the archive's bytes) where the entry is plain, else ``zipfile``.
+    ``stored``: its :func:`plain_bytes`, when the caller has them already."""
+    whole = None if data is None or ends is None else _whole(data, info, ends, stored)
     if whole is not None:
         for start in range(0, len(whole), chunk):
             yield whole[start : start + chunk]
@@ -57,8 +59,10 @@ def entry_chunks(
                 return
 
 
-def _whole(data: bytes, info: zipfile.ZipInfo, ends: dict[int, int]) -> bytes | None:
-    """The entry inflated, or None where ``zipfile`` is to read it."""
+def plain_bytes(data: bytes, info: zipfile.ZipInfo, ends: dict[int, int]) -> bytes | None:
+    """The entry's stored (compressed) bytes where every detail is the plain case (see the
+    module docstring), or None where ``zipfile`` is to read it. Equal stored bytes under the
+    same method, size and CRC-32 inflate to the same bytes."""
     if (
         info.file_size > _WHOLE_LIMIT
         or info.flag_bits & ~_PLAIN_FLAGS
@@ -83,12 +87,22 @@ def _whole(data: bytes, info: zipfile.ZipInfo, ends: dict[int, int]) -> bytes | 
     end = start + info.compress_size
     if named != info.orig_filename or end > ends.get(offset, -1) or end > len(data):
         return None
+    return data[start:end]
+
+
+def _whole(
+    data: bytes, info: zipfile.ZipInfo, ends: dict[int, int], stored: bytes | None = None
+) -> bytes | None:
+    """The entry inflated, or None where ``zipfile`` is to read it."""
+    stored = stored if stored is not None else plain_bytes(data, info, ends)
+    if stored is None:
+        return None
     if info.compress_type == zipfile.ZIP_STORED:
-        whole = data[start:end]
+        whole = stored
     else:
         inflater = zlib.decompressobj(-15)
         try:
-            whole = inflater.decompress(data[start:end], info.file_size + 1)
+            whole = inflater.decompress(stored, info.file_size + 1)
         except zlib.error:
             return None
     if len(whole) != info.file_size or zlib.crc32(whole) != info.CRC:

@@ -46,6 +46,9 @@ class _Reading:
     keep: Callable[[str, int], bool] | None = None
     """Which parts' inflated bytes to keep (by name and size) for the reader, in ``kept``."""
     kept: dict[str, bytes] = field(default_factory=dict)
+    remember: Callable[[str], bool] | None = None
+    """Which parts' scans may be remembered for the next file (``scan_entries``): those no
+    listener takes."""
 
 
 def _vet(
@@ -122,6 +125,7 @@ def _vet_open(
                 reading.keep,
                 reading.kept,
                 data,
+                reading.remember,
             )
     except BaseException:
         zf.close()
@@ -236,7 +240,7 @@ def read_checked(path: Path, limits: Limits = DEFAULT_LIMITS) -> CheckedBook:
     def capture_content(part: str) -> ContentCapture | None:
         return content if ods_reads(part) else None
 
-    xlsx = _Reading(reads, capture, kept_part)
+    xlsx = _Reading(reads, capture, kept_part, remember=_uncaptured)
     readings = {"xlsx": xlsx, "ods": _Reading(ods_reads, capture_content)}
     what = "an .xlsx workbook"
     try:
@@ -265,6 +269,10 @@ def read_checked(path: Path, limits: Limits = DEFAULT_LIMITS) -> CheckedBook:
         why = describe_error(exc)
         raise InputFileError(f"{label} could not be read as {what} ({why}).") from exc
     return CheckedBook(book=book, facts=facts)
+
+
+def _uncaptured(part: str) -> bool:
+    return not captures(part)
 
 
 def open_workbook(path: Path, limits: Limits = DEFAULT_LIMITS) -> Any:
