@@ -103,7 +103,8 @@ def batch_passes(
         return np.array([v[name] for v in variants])[:, None]  # (variants, 1)
 
     def data(leaf: str) -> Any:
-        return np.array([[v[data_name(m, leaf)] for m in examples] for v in variants])
+        names = [data_name(m, leaf) for m in examples]
+        return np.array([[v[name] for name in names] for v in variants])
 
     out: dict[str, Any] = {}
     depth = len(sizes) - 1
