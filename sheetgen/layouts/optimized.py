@@ -301,11 +301,11 @@ def _growths(
         # ``1 + growth(spread, quantity)`` for every leaf at once (the same operations).
         keys = [s + leaf for leaf in leaves]
         spread[np.isnan(spread)] = math.inf
-        grown = 1.0 + _growth([values[key] for key in keys], spread, unit)
+        grown = 1.0 + _growth([st.row[leaf] for leaf in leaves], spread, unit)
         out.update(zip(keys, grown.tolist(), strict=True))
         # Each parameter's: what it carries in (at least one step's allowance).
         keys = [s + p for p in names]
-        grown = np.fmax(1.0, _growth([values[key] for key in keys], own_bound, unit))
+        grown = np.fmax(1.0, _growth([st.current[p] for p in names], own_bound, unit))
         out.update(zip(keys, grown.tolist(), strict=True))
         # The optimizer's outputs, every parameter at once. Each output's carried error is
         # ``r @ gens`` for its row ``r`` of the step's Jacobian: its slope by its parameter
@@ -354,7 +354,8 @@ def _growths(
         for p in names:
             last[p] = st.state[p]
         keys = [f"{s}{leaf}.{p}" for p in names for leaf in leaves_out]
-        grown = np.fmax(1.0, _growth([values[key] for key in keys], errors.ravel(), unit))
+        sizes = [st.state[p][leaf] for p in names for leaf in leaves_out]
+        grown = np.fmax(1.0, _growth(sizes, errors.ravel(), unit))
         out.update(zip(keys, grown.tolist(), strict=True))
         kept = [j for j, leaf in enumerate(leaves_out) if leaf == "new" or leaf in CARRIED]
         coords = [
@@ -504,8 +505,9 @@ def _dual_step(
 
 class _Slopes:
     """Each step's slopes (:func:`_slopes`), worked out for up to ``CHUNK`` steps at once where
-    the steps share a row that runs many sets of parameters together (``many``), and at most
-    ``VARIANTS`` sets of parameters (each a copy of every parameter) at once."""
+    the steps share a row (one call: a row that runs many sets of parameters together,
+    ``many``, runs them all at once), and at most ``VARIANTS`` sets of parameters (each a copy
+    of every parameter) at once."""
 
     CHUNK = 64
     VARIANTS = 2048
@@ -520,7 +522,7 @@ class _Slopes:
             first = self.history[k - 1]
             chunk = max(1, min(self.CHUNK, self.VARIANTS // (2 * max(1, len(self.names)))))
             last = min(k + chunk, len(self.history) + 1)
-            window = range(k, last) if getattr(first.compute, "many", None) else range(k, k + 1)
+            window = range(k, last)
             same = [
                 j
                 for j in window
