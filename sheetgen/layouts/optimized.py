@@ -547,26 +547,26 @@ def _slopes(
     parameter, at least 1e-6), infinite where not finite: a matrix, a row per leaf and a
     column per parameter.
 
-    A row that offers ``many(variants)`` (every quantity as an array, one value per set of
-    parameters: a batch's examples with numpy, ``sheetgen.maths.batch.batch_passes``) is run
-    once for every nudged set of every ``current`` together (each value of an array is worked
-    out on its own: one run per ``current`` gives the same slopes); it may answer None, and
-    each set runs on its own."""
+    A row that offers ``many(columns)`` (every parameter and quantity as an array, one value
+    per set of parameters: a batch's examples with numpy, ``sheetgen.maths.batch.batch_passes``)
+    is run once for every nudged set of every ``current`` together (each value of an array is
+    worked out on its own: one run per ``current`` gives the same slopes); it may answer None,
+    and each set runs on its own."""
     import numpy as np
 
     steps = [1e-6 * max(1.0, abs(current[p])) for current in currents for p in names]
-    variants = [
-        {**current, p: current[p] + sign * steps[n * len(names) + i]}
-        for n, current in enumerate(currents)
-        for i, p in enumerate(names)
-        for sign in (1, -1)
-    ]
     many = getattr(row, "many", None)
-    arrays = many(variants) if many is not None else None
+    arrays = many(_nudged(currents, names, steps)) if many is not None else None
     if arrays is None:
+        variants = [
+            {**current, p: current[p] + sign * steps[n * len(names) + i]}
+            for n, current in enumerate(currents)
+            for i, p in enumerate(names)
+            for sign in (1, -1)
+        ]
         runs = [row(v) for v in variants]
         arrays = {leaf: np.array([r[leaf] for r in runs]) for leaf in leaves}
-    stacked = np.empty((len(leaves), len(variants)))  # a row per leaf: every leaf at once
+    stacked = np.empty((len(leaves), 2 * len(steps)))  # a row per leaf: every leaf at once
     for i, leaf in enumerate(leaves):
         stacked[i] = arrays[leaf]
     with np.errstate(all="ignore"):
@@ -577,3 +577,23 @@ def _slopes(
         np.ascontiguousarray(jacobians[:, n * width : (n + 1) * width])
         for n in range(len(currents))
     ]
+
+
+def _nudged(
+    currents: Sequence[Mapping[str, float]], names: Sequence[str], steps: Sequence[float]
+) -> dict[str, Any]:
+    """The sets of parameters :func:`_slopes` runs, as columns (each parameter's values, one
+    per set): for each ``current`` in turn, each parameter of ``names`` up by its step, then
+    down, the others as they are."""
+    import numpy as np
+
+    width = 2 * len(names)
+    columns = {
+        key: np.repeat(np.array([current[key] for current in currents], dtype=float), width)
+        for key in currents[0]
+    }
+    nudges = np.array(steps, dtype=float).reshape(len(currents), len(names))
+    for i, p in enumerate(names):
+        columns[p][2 * i :: width] += nudges[:, i]
+        columns[p][2 * i + 1 :: width] -= nudges[:, i]
+    return columns
