@@ -298,15 +298,7 @@ def _growths(
         for leaf, more in extras.items():  # the few leaves that carry more than their own
             if leaf in row_of:
                 spread[row_of[leaf]] += more
-        # ``1 + growth(spread, quantity)`` for every leaf at once (the same operations).
-        keys = [s + leaf for leaf in leaves]
         spread[np.isnan(spread)] = math.inf
-        grown = 1.0 + _growth([st.row[leaf] for leaf in leaves], spread, unit)
-        out.update(zip(keys, grown.tolist(), strict=True))
-        # Each parameter's: what it carries in (at least one step's allowance).
-        keys = [s + p for p in names]
-        grown = np.fmax(1.0, _growth([st.current[p] for p in names], own_bound, unit))
-        out.update(zip(keys, grown.tolist(), strict=True))
         # The optimizer's outputs, every parameter at once. Each output's carried error is
         # ``r @ gens`` for its row ``r`` of the step's Jacobian: its slope by its parameter
         # times that parameter's generators, by the gradient times the gradient's own
@@ -353,9 +345,15 @@ def _growths(
             errors = local + 0.0
         for p in names:
             last[p] = st.state[p]
-        keys = [f"{s}{leaf}.{p}" for p in names for leaf in leaves_out]
-        sizes = [st.state[p][leaf] for p in names for leaf in leaves_out]
-        grown = np.fmax(1.0, _growth(sizes, errors.ravel(), unit))
+        # Every cell's growth at once: a row cell's ``1 + growth(spread)``; a parameter's (what
+        # it carries in) and an output's at least one step's allowance.
+        keys = [s + leaf for leaf in leaves] + [s + p for p in names]
+        keys += [f"{s}{leaf}.{p}" for p in names for leaf in leaves_out]
+        sizes = [st.row[leaf] for leaf in leaves] + [st.current[p] for p in names]
+        sizes += [st.state[p][leaf] for p in names for leaf in leaves_out]
+        grown = _growth(sizes, np.concatenate([spread, own_bound, errors.ravel()]), unit)
+        grown[: len(leaves)] += 1.0
+        grown[len(leaves) :] = np.fmax(1.0, grown[len(leaves) :])
         out.update(zip(keys, grown.tolist(), strict=True))
         kept = [j for j, leaf in enumerate(leaves_out) if leaf == "new" or leaf in CARRIED]
         coords = [
