@@ -249,6 +249,9 @@ def _growths(
     by_step: dict[str, list[str]] = {}  # each step's quantities, once a step is lost
     slopes_at = _Slopes(history, names)
     leaves_out, all_slopes = _dual_steps(optimizer, history, names, hyper)
+    # What carries to the next step, by parameter: the outputs ``kept`` of each.
+    kept = [j for j, leaf in enumerate(leaves_out) if leaf == "new" or leaf in CARRIED]
+    carried = [p if leaves_out[j] == "new" else f"{leaves_out[j]}.{p}" for p in names for j in kept]
     shapes: dict[tuple[str, ...], tuple[dict[str, int], list[int], Any]] = {}
 
     def shape_of(leaves: Sequence[str]) -> tuple[dict[str, int], list[int], Any]:
@@ -355,10 +358,7 @@ def _growths(
         grown[: len(leaves)] += 1.0
         grown[len(leaves) :] = np.fmax(1.0, grown[len(leaves) :])
         out.update(zip(keys, grown.tolist(), strict=True))
-        kept = [j for j, leaf in enumerate(leaves_out) if leaf == "new" or leaf in CARRIED]
-        coords = [
-            p if leaves_out[j] == "new" else f"{leaves_out[j]}.{p}" for p in names for j in kept
-        ]
+        coords = carried
         moved = through[:, kept, :].reshape(len(coords), gens.shape[1])
         gens = _reduce(np.hstack([moved, np.diag(local[:, kept].ravel())]))
     return out
