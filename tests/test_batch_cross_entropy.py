@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import mpmath
+import numpy as np
 import openpyxl
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -329,7 +330,7 @@ def test_the_tolerances_slopes_with_numpy_are_the_plain_passes(spec: str) -> Non
     leaves = [f"example{m}.{leaf}" for m in members for leaf in example_leaves(sizes, softmax)]
     leaves += ["loss", *(f"global.{n}" for n in names)]
     variants = [params, params | {"w2_1_1": -2.0}]
-    arrays = row.many(variants)
+    arrays = row.many({key: np.array([v[key] for v in variants]) for key in params})
     assert arrays is not None
     for b, variant in enumerate(variants):
         alone = row(variant)

@@ -419,9 +419,10 @@ class BatchRow:
             out[f"{example_prefix(m)}number"] = float(m)
         return out
 
-    def many(self, variants: Sequence[Mapping[str, float]]) -> Mapping[str, Any] | None:
-        """The same for many sets of parameters at once, as arrays (the tolerances' slopes)."""
-        return batch_passes(self.sizes, variants, self.members, self.activation, self.loss)
+    def many(self, columns: Mapping[str, Any]) -> Mapping[str, Any] | None:
+        """The same for many sets of parameters at once, as arrays (the tolerances' slopes):
+        ``columns`` holds each parameter's values, one per set."""
+        return batch_passes(self.sizes, columns, self.members, self.activation, self.loss)
 
 
 def _by_example(row: Mapping[str, float]) -> dict[int, dict[str, float]]:

@@ -248,6 +248,25 @@ def _growths(
     lost = False  # once the carried error is too large to follow to first order
     by_step: dict[str, list[str]] = {}  # each step's quantities, once a step is lost
     slopes_at = _Slopes(history, names)
+    leaves_out, all_slopes = _dual_steps(optimizer, history, names, hyper)
+    # What carries to the next step, by parameter: the outputs ``kept`` of each.
+    kept = [j for j, leaf in enumerate(leaves_out) if leaf == "new" or leaf in CARRIED]
+    carried = [p if leaves_out[j] == "new" else f"{leaves_out[j]}.{p}" for p in names for j in kept]
+    shapes: dict[tuple[str, ...], tuple[dict[str, int], list[int], Any]] = {}
+
+    def shape_of(leaves: Sequence[str]) -> tuple[dict[str, int], list[int], Any]:
+        """A row's leaves by position, its losses' positions (an example's loss, or the
+        batch's) and, for each, the positions of the gradients it has (an example's own):
+        the same for every step that shows the same leaves."""
+        key = tuple(leaves)
+        if key not in shapes:
+            row_of = {leaf: i for i, leaf in enumerate(leaves)}
+            losses = [i for i, leaf in enumerate(leaves) if leaf.rpartition(".")[2] == "loss"]
+            heads = [leaves[i].removesuffix("loss") for i in losses]
+            rows = [[row_of[f"{head}global.{p}"] for p in names] for head in heads]
+            shapes[key] = row_of, losses, np.array(rows, dtype=int).reshape(len(losses), -1)
+        return shapes[key]
+
     for k, st in enumerate(history, start=1):
         s = f"step{k}."
         index = {q: i for i, q in enumerate(coords)}
@@ -266,79 +285,95 @@ def _growths(
         sloped = bool(gens.shape[1]) and bool(leaves)
         jacobian: Any = slopes_at(k) if sloped else None
 
-        def growth(error: float, quantity: str) -> float:
-            """What the allowance of one step's rounding must be multiplied by to hold
-            ``error`` twice over (the allowance is relative as well as absolute); infinite
-            once that reaches ``UNCHECKABLE``."""
-            size = abs(values[quantity])
-            if not 2 * error <= UNCHECKABLE * max(1.0, size):
-                return math.inf
-            return 2 * error / (ONE_STEP_REL * size + unit)
-
         # Every row cell's ``Σ |J_c G|`` at once: its slopes by the parameters (rows of one
         # matrix) through the parameters' generators.
-        spreads = [0.0] * len(leaves)
-        row_of = {leaf: i for i, leaf in enumerate(leaves)}
+        row_of, losses, hessians = shape_of(leaves)
         extras = extra(k, values) if extra is not None else {}
+        at_names = [index[p] for p in names]
+        own_bound = bound[at_names]
+        spread = np.zeros(len(leaves))
         if sloped:
-            spreads = np.abs(jacobian @ gens[[index[p] for p in names]]).sum(axis=1).tolist()
-            own_bound = bound[[index[p] for p in names]]
-            for i, leaf in enumerate(leaves):
-                if leaf == "loss" or leaf.endswith(".loss"):  # flat at a minimum: ½ b|H|b
-                    head = leaf.removesuffix("loss")  # an example's loss: its own gradients
-                    # |H[p, q]| b[p] b[q], added one by one in the order p, then q (a list's
-                    # sum, not numpy's pairwise one: the same bound to the last bit).
-                    hessian = jacobian[[row_of[f"{head}global.{p}"] for p in names]]
-                    terms = np.abs(hessian) * own_bound[:, None] * own_bound[None, :]
-                    spreads[i] += 0.5 * sum(terms.ravel().tolist())
+            through_params = jacobian @ gens[at_names]
+            spread = np.abs(through_params).sum(axis=1)
+            if losses:  # flat at a minimum: ½ Σ |H[p, q]| b[p] b[q], every loss's at once
+                terms = np.abs(jacobian[hessians]) * own_bound[:, None] * own_bound[None, :]
+                spread[losses] += 0.5 * terms.reshape(len(losses), -1).sum(axis=1)
         for leaf, more in extras.items():  # the few leaves that carry more than their own
             if leaf in row_of:
-                spreads[row_of[leaf]] += more
-        # ``1 + growth(spread, quantity)`` for every leaf at once (the same operations).
-        keys = [s + leaf for leaf in leaves]
-        spread = np.array(spreads, dtype=float)
+                spread[row_of[leaf]] += more
         spread[np.isnan(spread)] = math.inf
-        size = np.abs(np.array([values[key] for key in keys], dtype=float))
-        grown = 1.0 + 2 * spread / (ONE_STEP_REL * size + unit)
-        grown[~(2 * spread <= UNCHECKABLE * np.fmax(1.0, size))] = math.inf
-        out.update(zip(keys, grown.tolist(), strict=True))
-        rows, local = [], []
-        outputs = []
-        at_names = [index[p] for p in names]
+        # The optimizer's outputs, every parameter at once. Each output's carried error is
+        # ``r @ gens`` for its row ``r`` of the step's Jacobian: its slope by its parameter
+        # times that parameter's generators, by the gradient times the gradient's own
+        # ``jacobian[slope] @ gens[params]`` (a row of ``through_params``, every row cell's at
+        # once above) and by each state times that state's generators. So a parameter's
+        # outputs are its slopes (``coefficients``, from the dual numbers) times a stack of
+        # those few rows (``basis``): one small product per parameter, all in one call.
+        state = [leaf for leaf in CARRIED if leaf in last[names[0]]]
+        rounding = []
         for p in names:
-            out[s + p] = max(1.0, growth(float(bound[index[p]]), s + p))
             g = st.row[f"global.{p}"]
             own = ONE_STEP_REL * abs(g) + unit  # the gradient cell's own rounding
             own += extras.get(f"global.{p}", 0.0)
-            state = [leaf for leaf in CARRIED if leaf in last[p]]
-            duals = _dual_step(optimizer, k, st.current[p], g, last[p], state, hyper)
-            rounding = bounds(optimizer, k, g, st.state[p], 0.0, own, last[p], {}, hyper)
-            # The output's slopes by what carries (``p``, the state) and, through the
-            # gradient's, by every parameter: one row ``r``, the carried error ``r @ gens``.
-            slope = row_of.get(f"global.{p}") if sloped else None
-            at_state = [index[f"{x}.{p}"] for x in state]
-            for leaf, dual in duals.items():
-                d_p, d_g, *d_state = dual.d
-                through = np.zeros(0)
-                if gens.shape[1]:
-                    r = np.zeros(gens.shape[0])
-                    if slope is not None:
-                        r[at_names] = d_g * jacobian[slope]
-                    r[index[p]] += d_p
-                    r[at_state] = d_state
-                    through = r @ gens
-                e = float(np.abs(through).sum()) + rounding[leaf]
-                e = math.inf if math.isnan(e) else e
-                out[f"{s}{leaf}.{p}"] = max(1.0, growth(e, f"{s}{leaf}.{p}"))
-                if leaf == "new" or leaf in CARRIED:
-                    outputs.append(p if leaf == "new" else f"{leaf}.{p}")
-                    rows.append(through)
-                    local.append(rounding[leaf])
+            rounding.append(bounds(optimizer, k, g, st.state[p], 0.0, own, last[p], {}, hyper))
+        local = np.array([[r[leaf] for leaf in leaves_out] for r in rounding], dtype=float)
+        if gens.shape[1]:
+            # Each output's slopes by its parameter, gradient and state: every step's worked
+            # out at once before, where finite; one by one where not (a division by 0).
+            coefficients = all_slopes[k - 1].copy()
+            for i in np.flatnonzero(~np.isfinite(coefficients).all(axis=(1, 2))).tolist():
+                p = names[i]
+                duals = _dual_step(
+                    optimizer, k, st.current[p], st.row[f"global.{p}"], last[p], state, hyper
+                )
+                coefficients[i] = [dual.d for dual in duals.values()]
+            slopes = [row_of.get(f"global.{p}") if sloped else None for p in names]
+            gradient = np.zeros((len(names), gens.shape[1]))
+            known = [i for i, at in enumerate(slopes) if at is not None]
+            if known:
+                gradient[known] = through_params[[slopes[i] for i in known]]
+            coefficients[[i for i, at in enumerate(slopes) if at is None], :, 1] = 0.0
+            basis = np.stack(
+                [
+                    gens[at_names],
+                    gradient,
+                    *(gens[[index[f"{x}.{p}"] for p in names]] for x in state),
+                ],
+                axis=1,
+            )
+            through = coefficients @ basis  # a parameter, an output, a generator
+            errors = np.abs(through).sum(axis=2) + local
+        else:
+            through = np.zeros((len(names), len(leaves_out), 0))
+            errors = local + 0.0
+        for p in names:
             last[p] = st.state[p]
-        coords = outputs
-        moved = np.array(rows) if gens.shape[1] else np.zeros((len(coords), 0))
-        gens = _reduce(np.hstack([moved, np.diag(local)]))
+        # Every cell's growth at once: a row cell's ``1 + growth(spread)``; a parameter's (what
+        # it carries in) and an output's at least one step's allowance.
+        keys = [s + leaf for leaf in leaves] + [s + p for p in names]
+        keys += [f"{s}{leaf}.{p}" for p in names for leaf in leaves_out]
+        sizes = [st.row[leaf] for leaf in leaves] + [st.current[p] for p in names]
+        sizes += [st.state[p][leaf] for p in names for leaf in leaves_out]
+        grown = _growth(sizes, np.concatenate([spread, own_bound, errors.ravel()]), unit)
+        grown[: len(leaves)] += 1.0
+        grown[len(leaves) :] = np.fmax(1.0, grown[len(leaves) :])
+        out.update(zip(keys, grown.tolist(), strict=True))
+        coords = carried
+        moved = through[:, kept, :].reshape(len(coords), gens.shape[1])
+        gens = _reduce(np.hstack([moved, np.diag(local[:, kept].ravel())]))
     return out
+
+
+def _growth(values: Sequence[float], errors: Any, unit: float) -> Any:
+    """What the allowance of one step's rounding must be multiplied by to hold each error of
+    ``errors`` twice over, for cells of those ``values`` (the allowance is relative as well as
+    absolute); infinite once that reaches ``UNCHECKABLE`` (or for an error that is NaN)."""
+    import numpy as np
+
+    size = np.abs(np.array(values, dtype=float))
+    grown = 2 * errors / (ONE_STEP_REL * size + unit)
+    grown[~(2 * errors <= UNCHECKABLE * np.fmax(1.0, size))] = math.inf
+    return grown
 
 
 LINEAR = 1e-4
@@ -397,6 +432,55 @@ def _reduce(gens: Any, most: int = 8) -> Any:
     return np.hstack([kept, np.diag(np.abs(small).sum(axis=1))])
 
 
+def _dual_steps(
+    optimizer: str, history: Sequence[_Step], names: Sequence[str], hyper: Mapping[str, float]
+) -> tuple[list[str], Any]:
+    """:func:`_dual_step` of every step and parameter at once, with arrays for numbers (a
+    row per step, a column per parameter), each carried state as if the last step's (0 before
+    step 1): the outputs' names, in the order of ``step``, and their slopes, an array indexed
+    by step (from 0), parameter, output and slope. Each value is worked out as one parameter's
+    own step works it out, but for ``beta ** k`` (numpy's power for the step numbers) and
+    where an array's division by 0 or root of a negative number gives what Python's does not
+    (an infinite or NaN slope, which the caller works out again one by one)."""
+    import numpy as np
+
+    state = [leaf for leaf in CARRIED if leaf in history[0].state[names[0]]]
+    width = 2 + len(state)
+    shape = (len(history), len(names))
+    ones: Any = np.ones(shape)
+    zeros: Any = np.zeros(shape)
+
+    def unit(i: int, value: Any) -> Dual:
+        return Dual(value, tuple(ones if j == i else zeros for j in range(width)))
+
+    param = unit(0, np.array([[st.current[p] for p in names] for st in history], dtype=float))
+    grad = unit(1, np.array([[st.row[f"global.{p}"] for p in names] for st in history]))
+    carried = {
+        leaf: unit(
+            2 + i,
+            np.array(
+                [[0.0] * len(names)] + [[st.state[p][leaf] for p in names] for st in history[:-1]]
+            ),
+        )
+        for i, leaf in enumerate(state)
+    }
+    k: Any = np.arange(1, len(history) + 1, dtype=float)[:, None]
+    duals = step(optimizer, k, param, grad, carried, hyper, _roots)
+    slopes = np.stack(
+        [np.stack(np.broadcast_arrays(*d.d), axis=-1) for d in duals.values()], axis=2
+    )
+    return list(duals), slopes
+
+
+def _roots(x: Dual) -> Dual:
+    """``Dual.sqrt`` of arrays: a root of 0 gives an infinite or NaN slope here, where
+    ``Dual.sqrt`` knows better (the caller asks it again)."""
+    import numpy as np
+
+    root = np.sqrt(x.value)
+    return Dual(root, tuple([a / (2 * root) for a in x.d]))
+
+
 def _dual_step(
     optimizer: str,
     k: int,
@@ -419,8 +503,9 @@ def _dual_step(
 
 class _Slopes:
     """Each step's slopes (:func:`_slopes`), worked out for up to ``CHUNK`` steps at once where
-    the steps share a row that runs many sets of parameters together (``many``), and at most
-    ``VARIANTS`` sets of parameters (each a copy of every parameter) at once."""
+    the steps share a row (one call: a row that runs many sets of parameters together,
+    ``many``, runs them all at once), and at most ``VARIANTS`` sets of parameters (each a copy
+    of every parameter) at once."""
 
     CHUNK = 64
     VARIANTS = 2048
@@ -435,7 +520,7 @@ class _Slopes:
             first = self.history[k - 1]
             chunk = max(1, min(self.CHUNK, self.VARIANTS // (2 * max(1, len(self.names)))))
             last = min(k + chunk, len(self.history) + 1)
-            window = range(k, last) if getattr(first.compute, "many", None) else range(k, k + 1)
+            window = range(k, last)
             same = [
                 j
                 for j in window
@@ -460,26 +545,26 @@ def _slopes(
     parameter, at least 1e-6), infinite where not finite: a matrix, a row per leaf and a
     column per parameter.
 
-    A row that offers ``many(variants)`` (every quantity as an array, one value per set of
-    parameters: a batch's examples with numpy, ``sheetgen.maths.batch.batch_passes``) is run
-    once for every nudged set of every ``current`` together (each value of an array is worked
-    out on its own: one run per ``current`` gives the same slopes); it may answer None, and
-    each set runs on its own."""
+    A row that offers ``many(columns)`` (every parameter and quantity as an array, one value
+    per set of parameters: a batch's examples with numpy, ``sheetgen.maths.batch.batch_passes``)
+    is run once for every nudged set of every ``current`` together (each value of an array is
+    worked out on its own: one run per ``current`` gives the same slopes); it may answer None,
+    and each set runs on its own."""
     import numpy as np
 
     steps = [1e-6 * max(1.0, abs(current[p])) for current in currents for p in names]
-    variants = [
-        {**current, p: current[p] + sign * steps[n * len(names) + i]}
-        for n, current in enumerate(currents)
-        for i, p in enumerate(names)
-        for sign in (1, -1)
-    ]
     many = getattr(row, "many", None)
-    arrays = many(variants) if many is not None else None
+    arrays = many(_nudged(currents, names, steps)) if many is not None else None
     if arrays is None:
+        variants = [
+            {**current, p: current[p] + sign * steps[n * len(names) + i]}
+            for n, current in enumerate(currents)
+            for i, p in enumerate(names)
+            for sign in (1, -1)
+        ]
         runs = [row(v) for v in variants]
         arrays = {leaf: np.array([r[leaf] for r in runs]) for leaf in leaves}
-    stacked = np.empty((len(leaves), len(variants)))  # a row per leaf: every leaf at once
+    stacked = np.empty((len(leaves), 2 * len(steps)))  # a row per leaf: every leaf at once
     for i, leaf in enumerate(leaves):
         stacked[i] = arrays[leaf]
     with np.errstate(all="ignore"):
@@ -490,3 +575,23 @@ def _slopes(
         np.ascontiguousarray(jacobians[:, n * width : (n + 1) * width])
         for n in range(len(currents))
     ]
+
+
+def _nudged(
+    currents: Sequence[Mapping[str, float]], names: Sequence[str], steps: Sequence[float]
+) -> dict[str, Any]:
+    """The sets of parameters :func:`_slopes` runs, as columns (each parameter's values, one
+    per set): for each ``current`` in turn, each parameter of ``names`` up by its step, then
+    down, the others as they are."""
+    import numpy as np
+
+    width = 2 * len(names)
+    columns = {
+        key: np.repeat(np.array([current[key] for current in currents], dtype=float), width)
+        for key in currents[0]
+    }
+    nudges = np.array(steps, dtype=float).reshape(len(currents), len(names))
+    for i, p in enumerate(names):
+        columns[p][2 * i :: width] += nudges[:, i]
+        columns[p][2 * i + 1 :: width] -= nudges[:, i]
+    return columns

@@ -77,13 +77,14 @@ _LOSSES: dict[str, Callable[[Any, Any], tuple[Any, Any]]] = {
 
 def batch_passes(
     sizes: tuple[int, ...],
-    variants: Sequence[Mapping[str, float]],
+    columns: Mapping[str, Any],
     examples: Sequence[int],
     activation: str,
     loss: str,
 ) -> dict[str, Any] | None:
-    """:func:`batch_pass` for many sets of parameters at once, with numpy: each quantity as
-    an array with one value per set (None for an activation or loss it has no array form of).
+    """:func:`batch_pass` for many sets of parameters at once, with numpy: ``columns`` holds
+    each parameter as an array with one value per set, and each quantity comes back as such
+    an array (None for an activation or loss it has no array form of).
 
     For the tolerances' slopes (``sheetgen.layouts.optimized``), which difference one pass
     with another: the arrays add in numpy's order, not the sheet's, which moves a slope by
@@ -100,10 +101,10 @@ def batch_passes(
     softmax = last == "softmax"
 
     def column(name: str) -> Any:
-        return np.array([v[name] for v in variants])[:, None]  # (variants, 1)
+        return columns[name][:, None]  # (variants, 1)
 
     def data(leaf: str) -> Any:
-        return np.array([[v[data_name(m, leaf)] for m in examples] for v in variants])
+        return np.stack([columns[data_name(m, leaf)] for m in examples], axis=1)
 
     out: dict[str, Any] = {}
     depth = len(sizes) - 1
@@ -178,7 +179,7 @@ def batch_passes(
                 for j in range(1, sizes[layer - 1] + 1)
             ]
     for m, prefix in zip(examples, prefixes, strict=True):
-        out[prefix + "number"] = np.full(len(variants), float(m))
+        out[prefix + "number"] = np.full(len(next(iter(columns.values()))), float(m))
     return out
 
 

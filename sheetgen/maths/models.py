@@ -55,6 +55,13 @@ class Reference:
     def growth(self, quantity: str) -> float:
         return self._amplification.get(quantity, 1.0) * self.conditioning.get(quantity, 1.0)
 
+    def unbounded(self) -> list[str]:
+        """The quantities whose :meth:`growth` is infinite (left unchecked): only those
+        ``amplification`` or ``conditioning`` name can be, every other's is 1."""
+        amplified, conditioning = self._amplification, self.conditioning
+        out = [q for q, a in amplified.items() if math.isinf(a * conditioning.get(q, 1.0))]
+        return out + [q for q, c in conditioning.items() if q not in amplified and math.isinf(c)]
+
     @functools.cached_property
     def _amplification(self) -> Mapping[str, float]:
         given = self.amplification

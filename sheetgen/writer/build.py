@@ -100,7 +100,7 @@ def _refuse_overflow(layout: Layout, values: Mapping[str, float]) -> None:
                 f"overflows below -{EXP_LIMIT:.2f} (#NUM!): use smaller inputs or weights."
             )
     if "optimizer" in layout.settings:  # momentum, RMSProp, Adam: sheetgen.layouts.optimized
-        lost = [q for q in computed if math.isinf(reference.growth(q))]
+        lost = [q for q in reference.unbounded() if q in computed]
         if lost:
             first = min(int(q.split(".", 1)[0].removeprefix("step")) for q in lost)
             raise UsageError(
