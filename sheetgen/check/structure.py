@@ -50,9 +50,17 @@ class Requirements:
     parameters: Parameters  # quantity -> the parameters it depends on
 
 
+REMEMBERED_CELLS = 50_000
+"""A layout of at most this many cells has its requirements remembered (the last few: a
+class's workbooks share one, and a long training run's has 10,000 formulas to read). A larger
+one's are worked out when asked and let go after (an 80-80-1 network's are 30 MB, held
+through the diagnosis otherwise; asked for again only for a wrong cell)."""
+
+
 def requirements(layout: Layout) -> Requirements:
-    """The requirements of ``layout`` (the last few layouts' are remembered: a class's
-    workbooks share one, and a long training run's has 10,000 formulas to read)."""
+    """The requirements of ``layout`` (see ``REMEMBERED_CELLS``)."""
+    if len(layout.cells) > REMEMBERED_CELLS:
+        return _requirements.__wrapped__(_Key(layout))
     return _requirements(_Key(layout))
 
 
