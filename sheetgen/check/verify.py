@@ -80,14 +80,17 @@ def verify_workbook(
         formulas.next_book()
     ev = Evaluator(book, formulas=formulas)
     judged = check(book, ws, lay, str(path), evaluator=ev)
-    judged = replace(judged, cells=structure_faults(ev, ws.title, lay, judged.cells))
+    # The verdicts are handed on, never kept here: the diagnosis copies most of them, and
+    # lets each original go as it does (an 80-80-1 network's are 13 MB).
+    verdicts = [judged.cells]
+    judged = replace(judged, cells=())
     extra = (*placement.notes, *findings(checked.facts, book))
     warnings = (*judged.warnings, *extra)
     found = diagnose(
         book,
         ws,
         lay,
-        judged.cells,
+        structure_faults(ev, ws.title, lay, verdicts.pop()),
         judged.parameters,
         ev,
         warnings=warnings,
