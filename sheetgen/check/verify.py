@@ -75,7 +75,8 @@ def verify_workbook(
     checked = read_checked(Path(path), limits or configured_limits())
     book = checked.book
     placement, choice = find_layout(book, layout, str(path), sheet)
-    lay, ws = placement.layout, placement.sheet
+    lay, ws, notes = placement.layout, placement.sheet, placement.notes
+    del placement  # and its map of where each cell moved: a large network's is 5 MB
     if formulas is not None:
         formulas.next_book()
     ev = Evaluator(book, formulas=formulas)
@@ -84,7 +85,7 @@ def verify_workbook(
     # lets each original go as it does (an 80-80-1 network's are 13 MB).
     verdicts = [judged.cells]
     judged = replace(judged, cells=())
-    extra = (*placement.notes, *findings(checked.facts, book))
+    extra = (*notes, *findings(checked.facts, book))
     warnings = (*judged.warnings, *extra)
     found = diagnose(
         book,
