@@ -104,3 +104,21 @@ def test_what_depends_on_a_parameter_in_random_graphs_with_cycles() -> None:
             if kind[q] == "formula" or rng.random() < 0.2
         }
         assert _depends_on_any(reads, kind) == _depends_on_any_forwards(reads, kind), (reads, kind)
+
+
+def test_a_large_layouts_requirements_are_worked_out_when_asked_and_not_kept(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from sheetgen.check import structure
+    from sheetgen.layouts.families import resolve_layout
+
+    layout = resolve_layout("network:layers=2-2-1")
+    structure._requirements.cache_clear()
+    monkeypatch.setattr(structure, "REMEMBERED_CELLS", len(layout.cells) - 1)
+    first = structure.requirements(layout)
+    assert structure._requirements.cache_info().currsize == 0
+    again = structure.requirements(layout)
+    assert again is not first and again.reads == first.reads and again.at == first.at
+    monkeypatch.setattr(structure, "REMEMBERED_CELLS", len(layout.cells))
+    assert structure.requirements(layout) is structure.requirements(layout)
+    assert structure._requirements.cache_info().currsize == 1
