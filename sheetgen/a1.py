@@ -89,7 +89,9 @@ def column_index(letters: str) -> int:
     return index
 
 
-@functools.lru_cache(maxsize=65536)
+# A few thousand: a sheet's cells asked for again and again (a class's workbooks of one
+# layout) are answered at once; every cell of a large network kept would be 10 MB more.
+@functools.lru_cache(maxsize=8192)
 def split(coordinate: str) -> tuple[int, int]:
     """``"B2"`` (or ``"$B$2"``) -> ``(row, column)``, ``(2, 2)``; ValueError if it is not one."""
     match = CELL.fullmatch(coordinate)

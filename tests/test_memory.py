@@ -10,8 +10,13 @@ from __future__ import annotations
 
 import tracemalloc
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from sheetgen import build, verify_workbook
+
+from .test_tolerance import FAMILIES
 
 
 def test_verifying_a_network_stays_within_a_multiple_of_its_file(tmp_path: Path) -> None:
@@ -33,3 +38,87 @@ def test_verifying_a_network_stays_within_a_multiple_of_its_file(tmp_path: Path)
     assert report.ok and len(report.cells) > 6000
     # 16 MB now (170 times the file), 36 MB before the names were shared.
     assert peak < 250 * size, f"verifying {size:,} bytes peaked at {peak:,} bytes"
+
+
+def test_per_cell_classes_keep_their_fields_in_slots() -> None:
+    # One of each per cell of a sheet (a large network has 100,000): a __dict__ each would be
+    # a hash table per cell in the layout, the book and the verdicts.
+    from sheetgen.check.results import CellResult
+    from sheetgen.engine.compiled import Compiled
+    from sheetgen.layouts.families import resolve_layout
+    from sheetgen.workbook.book import Cell
+
+    spec = resolve_layout("network:layers=2-2-1").cells[-1]
+    verdict = CellResult("A1", "q", "q", "ok", 1.0, 1.0, "=B1")
+    for made in (spec, verdict, Cell(1.0, "=B1"), Compiled((), None)):
+        assert not hasattr(made, "__dict__"), type(made).__name__
+
+
+def test_a_relocated_layout_copies_every_field_but_the_moved_ones() -> None:
+    from dataclasses import fields
+
+    from sheetgen.layouts.families import resolve_layout
+    from sheetgen.layouts.layout import relocated
+
+    layout = resolve_layout("network:layers=2-2-1")
+    where = {c.at: f"{c.at[0]}{int(c.at[1:]) + 3}" for c in layout.cells}
+    moved = relocated(layout, where)
+    for old, new in zip(layout.cells, moved.cells, strict=True):
+        for f in fields(old):
+            if f.name == "at":
+                assert new.at == where[old.at]
+            elif f.name == "formula" and old.formula is not None:
+                assert new.formula is not None and new.formula != old.formula
+            else:
+                assert getattr(new, f.name) == getattr(old, f.name), f.name
+
+
+@pytest.mark.parametrize("spec", [*FAMILIES, "network:layers=3-2-1", "single_neuron"])
+def test_what_depends_on_a_parameter_is_found_as_the_forward_walk_finds_it(spec: str) -> None:
+    # Found depth first, formula by formula (one answer each, not a reader list per
+    # quantity): the same quantities as forwards from the parameters.
+    from sheetgen.check.structure import _depends_on_any, _depends_on_any_forwards, requirements
+    from sheetgen.layouts.families import resolve_layout
+
+    needs = requirements(resolve_layout(spec))
+    found = _depends_on_any(needs.reads, needs.kind)
+    assert found == _depends_on_any_forwards(needs.reads, needs.kind)
+    assert found  # every layout has formulas that read a parameter
+
+
+def test_what_depends_on_a_parameter_in_random_graphs_with_cycles() -> None:
+    import random
+
+    from sheetgen.check.structure import _depends_on_any, _depends_on_any_forwards
+
+    rng = random.Random(22)
+    for _ in range(300):
+        n = rng.randint(1, 12)
+        names = [f"q{k}" for k in range(n)]
+        kind: dict[str, Any] = {
+            q: rng.choice(["input", "formula", "formula", "constant"]) for q in names
+        }
+        reads = {
+            q: tuple(rng.sample([*names, "unknown"], rng.randint(0, min(4, n))))
+            for q in names
+            if kind[q] == "formula" or rng.random() < 0.2
+        }
+        assert _depends_on_any(reads, kind) == _depends_on_any_forwards(reads, kind), (reads, kind)
+
+
+def test_a_large_layouts_requirements_are_worked_out_when_asked_and_not_kept(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from sheetgen.check import structure
+    from sheetgen.layouts.families import resolve_layout
+
+    layout = resolve_layout("network:layers=2-2-1")
+    structure._requirements.cache_clear()
+    monkeypatch.setattr(structure, "REMEMBERED_CELLS", len(layout.cells) - 1)
+    first = structure.requirements(layout)
+    assert structure._requirements.cache_info().currsize == 0
+    again = structure.requirements(layout)
+    assert again is not first and again.reads == first.reads and again.at == first.at
+    monkeypatch.setattr(structure, "REMEMBERED_CELLS", len(layout.cells))
+    assert structure.requirements(layout) is structure.requirements(layout)
+    assert structure._requirements.cache_info().currsize == 1

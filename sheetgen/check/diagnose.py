@@ -100,13 +100,16 @@ def diagnose(
     if ev.has_arrays(ws.title):
         cells, causes = _array_roots(cells, causes, ev, ws.title)
     hinted = not noted_no_hints(ws) if hints is None else hints
-    explained = tuple(
+    marked = [
         _explain(c, causes.get(c.cell, ()), ws, graph, layout, specs, hints=hinted) for c in cells
-    )
+    ]
+    del cells, judged  # most verdicts are copied below: each judged one let go as its copy is made
     if todo:
-        explained = exercise_statuses(explained, todo, specs)
-    explained = tuple(_mark_unedited(c, specs.get(c.cell), todo) for c in explained)
-    explained = tuple(from_saved(c, ev, ws.title) for c in explained)
+        marked = list(exercise_statuses(marked, todo, specs))
+    for i, c in enumerate(marked):
+        marked[i] = _mark_unedited(c, specs.get(c.cell), todo)
+    explained = tuple(from_saved(c, ev, ws.title) for c in marked)
+    del marked
     if ev.has_arrays(ws.title):
         explained = tuple(in_array(c, ev, ws.title) for c in explained)
     stale = stale_cache_warning(path, ws, explained) if path else None

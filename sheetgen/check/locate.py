@@ -24,6 +24,7 @@ from __future__ import annotations
 import bisect
 import math
 import re
+from array import array
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -66,13 +67,21 @@ class _Shape:
     needed_rows: frozenset[int]
     needed_cols: frozenset[int]
     row_keys: Mapping[int, tuple[int, float]]  # textless needed row -> (col, number)
-    positions: Mapping[str, tuple[int, int]]  # address -> (row, col)
+    # Every cell's address, row and column, in the layout's order: arrays of numbers rather
+    # than a (row, col) pair per cell (a pair each was 16 MB of an 80-80-1 network's check).
+    addresses: tuple[str, ...]
+    rows: array[int]
+    cols: array[int]
     texts: Mapping[str, str]  # address of a text cell -> its text, normalised
     named_rows: Mapping[int, set[str]]  # row -> its needed cells, where a name may point
     label_count: int
 
 
 _SHAPES: dict[int, tuple[Layout, _Shape]] = {}
+
+_split = a1.split.__wrapped__
+"""``a1.split`` without its cache: a layout's every address once would fill it (65,536 pairs
+and their keys, 9 MB, for a large network) with what the shape keeps anyway."""
 
 
 _PUNCTUATION = re.compile(r"[^\w]+")
@@ -90,15 +99,17 @@ def _shape(layout: Layout) -> _Shape:
         return cached[1]
     row_texts: dict[int, list[tuple[int, str, str]]] = defaultdict(list)
     col_texts: dict[int, list[tuple[int, str]]] = defaultdict(list)
-    positions: dict[str, tuple[int, int]] = {}
+    rows: array[int] = array("l")
+    cols: array[int] = array("l")
     texts: dict[str, str] = {}
     needed_rows: set[int] = set()
     needed_cols: set[int] = set()
     first_in_row: dict[int, tuple[int, object]] = {}
     labels = 0
     for c in layout.cells:
-        row, col = a1.split(c.at)
-        positions[c.at] = (row, col)
+        row, col = _split(c.at)
+        rows.append(row)
+        cols.append(col)
         if c.kind == "text":
             norm = _norm(c.text or "")
             if norm:
@@ -114,9 +125,9 @@ def _shape(layout: Layout) -> _Shape:
         if row not in first_in_row or col < first_in_row[row][0]:
             first_in_row[row] = (col, c.value if c.kind == "constant" else None)
     named_rows: dict[int, set[str]] = defaultdict(set)
-    for c in layout.cells:
+    for c, row in zip(layout.cells, rows, strict=True):
         if c.kind != "text" and not c.decoration:
-            named_rows[positions[c.at][0]].add(c.at)
+            named_rows[row].add(c.at)
     named_rows = {r: ats for r, ats in named_rows.items() if ats <= set(layout.names.values())}
     row_keys = {}
     for row in needed_rows - set(row_texts):
@@ -130,7 +141,9 @@ def _shape(layout: Layout) -> _Shape:
         needed_rows=frozenset(needed_rows),
         needed_cols=frozenset(needed_cols),
         row_keys=row_keys,
-        positions=positions,
+        addresses=tuple(c.at for c in layout.cells),
+        rows=rows,
+        cols=cols,
         texts=texts,
         named_rows=named_rows,
         label_count=max(labels, 1),
@@ -339,7 +352,7 @@ def _place(book: Book, sheet: Sheet, layout: Layout) -> Placement | Miss:
         anchored[row] = predicted
 
     moved: dict[str, str] = {}
-    for at, (row, col) in shape.positions.items():
+    for at, row, col in zip(shape.addresses, shape.rows, shape.cols, strict=True):
         if row in anchored and col in cols:
             if anchored[row] == row and cols[col] == col:  # where it was built (the usual)
                 moved[at] = at

@@ -50,9 +50,17 @@ class Requirements:
     parameters: Parameters  # quantity -> the parameters it depends on
 
 
+REMEMBERED_CELLS = 50_000
+"""A layout of at most this many cells has its requirements remembered (the last few: a
+class's workbooks share one, and a long training run's has 10,000 formulas to read). A larger
+one's are worked out when asked and let go after (an 80-80-1 network's are 30 MB, held
+through the diagnosis otherwise; asked for again only for a wrong cell)."""
+
+
 def requirements(layout: Layout) -> Requirements:
-    """The requirements of ``layout`` (the last few layouts' are remembered: a class's
-    workbooks share one, and a long training run's has 10,000 formulas to read)."""
+    """The requirements of ``layout`` (see ``REMEMBERED_CELLS``)."""
+    if len(layout.cells) > REMEMBERED_CELLS:
+        return _requirements.__wrapped__(_Key(layout))
     return _requirements(_Key(layout))
 
 
@@ -136,8 +144,54 @@ class Parameters(Mapping[str, frozenset[str]]):
 def _depends_on_any(
     reads: Mapping[str, tuple[str, ...]], kind: Mapping[str, CellKind]
 ) -> frozenset[str]:
-    """The quantities that depend on a parameter: forwards from the parameters through the
-    formulas that read them, once (linear in the template's size)."""
+    """The quantities that depend on a parameter: each formula's answer from those of the
+    formulas it reads, found once each, depth first (linear in the template's size, and
+    holding one answer per formula: the readers of every quantity, for a network with
+    dozens of terms per formula, were 25 MB more at the structure check's peak). A template
+    whose formulas read one another in a cycle is left to :func:`_depends_on_any_forwards`."""
+    found: dict[str, bool] = {}
+    for start in reads:
+        if start in found or kind.get(start) != "formula":
+            continue
+        path = {start}  # the formulas being worked out, each waiting on the next
+        stack = [(start, 0)]
+        while stack:
+            q, i = stack[-1]
+            rs = reads[q]
+            answer = waiting = False
+            while i < len(rs):
+                r = rs[i]
+                k = kind.get(r)
+                if k == "input":
+                    answer = True
+                    break
+                if k == "formula" and r in reads:
+                    known = found.get(r)
+                    if known is None:
+                        if r in path:
+                            return _depends_on_any_forwards(reads, kind)
+                        stack[-1] = (q, i)  # back to r once its answer is known
+                        stack.append((r, 0))
+                        path.add(r)
+                        waiting = True
+                        break
+                    if known:
+                        answer = True
+                        break
+                i += 1
+            if waiting:
+                continue
+            found[q] = answer
+            path.discard(q)
+            stack.pop()
+    return frozenset(q for q, yes in found.items() if yes)
+
+
+def _depends_on_any_forwards(
+    reads: Mapping[str, tuple[str, ...]], kind: Mapping[str, CellKind]
+) -> frozenset[str]:
+    """What :func:`_depends_on_any` finds, forwards from the parameters through the formulas
+    that read them (whatever cycles the formulas make; a reader list per quantity)."""
     readers: dict[str, list[str]] = {}
     for q, rs in reads.items():
         if kind.get(q) == "formula":  # only a formula passes a dependency on

@@ -75,19 +75,23 @@ def verify_workbook(
     checked = read_checked(Path(path), limits or configured_limits())
     book = checked.book
     placement, choice = find_layout(book, layout, str(path), sheet)
-    lay, ws = placement.layout, placement.sheet
+    lay, ws, notes = placement.layout, placement.sheet, placement.notes
+    del placement  # and its map of where each cell moved: a large network's is 5 MB
     if formulas is not None:
         formulas.next_book()
     ev = Evaluator(book, formulas=formulas)
     judged = check(book, ws, lay, str(path), evaluator=ev)
-    judged = replace(judged, cells=structure_faults(ev, ws.title, lay, judged.cells))
-    extra = (*placement.notes, *findings(checked.facts, book, ev))
+    # The verdicts are handed on, never kept here: the diagnosis copies most of them, and
+    # lets each original go as it does (an 80-80-1 network's are 13 MB).
+    verdicts = [judged.cells]
+    judged = replace(judged, cells=())
+    extra = (*notes, *findings(checked.facts, book, ev))
     warnings = (*judged.warnings, *extra)
     found = diagnose(
         book,
         ws,
         lay,
-        judged.cells,
+        structure_faults(ev, ws.title, lay, verdicts.pop()),
         judged.parameters,
         ev,
         warnings=warnings,

@@ -80,7 +80,7 @@ class Compiled:
     calls: frozenset[str] = frozenset()
 
 
-@functools.lru_cache(maxsize=65536)
+@functools.lru_cache(maxsize=4096)
 def compile_formula(text: str) -> Compiled:
     """Compile ``text`` (``"=B2*C2+D2"``), sharing the work among formulas of the same shape.
 
@@ -115,9 +115,10 @@ def compile_formula(text: str) -> Compiled:
 class FormulaCache:
     """Each formula text's compilation, kept as long as its owner keeps this object.
 
-    ``compile_formula``'s own cache is bounded (a sheet with more distinct formulas than it
-    holds would compile each again for its dependencies, its value and every what-if), so an
-    evaluator keeps what it compiled here. By default each book has its own; the submissions
+    ``compile_formula``'s own cache is small (a sheet with more distinct formulas than it
+    holds would compile each again for its dependencies, its value and every what-if; a
+    large one kept per process would hold a network's 85,000 formulas after its check), so
+    an evaluator keeps what it compiled here. By default each book has its own; the submissions
     of one hand-out share their formulas, so a ``grade`` run, or a server worker, makes one
     and hands it to every book it checks (``verify_workbook(formulas=...)``). Compiling is pure,
     so sharing changes no verdict. Within a book nothing is dropped; between books

@@ -109,7 +109,9 @@ class Evaluator:
         self.values.update(self.overrides)
         # What depends on the book alone, not on values: shared with what-if children.
         self._formulas: dict[Ref, str | None] = {}
-        self._resolved: dict[tuple[str, str], list[Ref] | Problem] = {}
+        # Per sheet, then per input name: no (sheet, name) pair kept per input (90,000 of
+        # them in a large network, 5 MB).
+        self._resolved: dict[str, dict[str, list[Ref] | Problem]] = {}
         self._deps: dict[Ref, list[Ref]] = {}
         self._calls: dict[tuple[str, str], tuple[Compiled, list[list[Ref]]] | Problem] = {}
         # Per sheet: every cell of an array formula's range -> (top-left cell, row, column offset).
@@ -265,9 +267,12 @@ class Evaluator:
             compiled = self.compiled(text)
             calls, whole = compiled.calls, compiled.always or compiled.legacy
             if not calls and not whole:  # most formulas: each input resolved once per sheet
-                resolved_names, sheet = self._resolved, ref[0]
+                sheet = ref[0]
+                resolved_names = self._resolved.get(sheet)
+                if resolved_names is None:
+                    resolved_names = self._resolved[sheet] = {}
                 for name in compiled.inputs:
-                    resolved = resolved_names.get((sheet, name))
+                    resolved = resolved_names.get(name)
                     if resolved is None:
                         resolved = self._resolve(sheet, name)
                     if isinstance(resolved, list):
@@ -367,10 +372,13 @@ class Evaluator:
 
     def _resolve(self, sheet: str, name: str) -> list[Ref] | Problem:
         """Turn an engine input name (``B2``, ``TINY``, ``'S 1'!A1:B2``) into cell references."""
-        key = (sheet, name)
-        if key not in self._resolved:  # each input is resolved for its dependencies and value
-            self._resolved[key] = self._resolve_name(sheet, name)
-        return self._resolved[key]
+        on_sheet = self._resolved.get(sheet)
+        if on_sheet is None:
+            on_sheet = self._resolved[sheet] = {}
+        found = on_sheet.get(name)
+        if found is None:  # each input is resolved for its dependencies and value
+            found = on_sheet[name] = self._resolve_name(sheet, name)
+        return found
 
     def _reads(self, ref: Ref, compiled: Compiled, name: str) -> list[Ref] | Problem:
         """The cells ``ref``'s input ``name`` reads: one cell where Excel intersects a whole

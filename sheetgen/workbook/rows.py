@@ -193,11 +193,13 @@ def read_rows(body: str) -> Rows | None:
                     )
                 except ValueError:
                     return None
+            # Addresses interned: the layout's and the compiled formulas' inputs are the same
+            # strings, held once (an 80-80-1 network has 90,000 of them).
             if ftext:
                 formula = intern("=" + (_unescaped(ftext) if "&" in ftext else ftext))
-                append((letters + digits, Cell(value, formula)))
+                append((intern(letters + digits), Cell(value, formula)))
             elif value is not None:
-                append((letters + digits, Cell(value)))
+                append((intern(letters + digits), Cell(value)))
         elif r is not None:
             if in_row or (extra and not _plain_attributes(extra)):
                 return None
