@@ -13,6 +13,7 @@ import dataclasses
 import io
 import json
 import os
+import re
 import resource
 import signal
 import subprocess
@@ -633,6 +634,14 @@ def test_mutated_workbooks_load_or_raise_input_file_error(data: bytes) -> None:
 
 
 # --------------------------------------------------------------------------- formula hazards
+
+
+def test_name_characters_are_the_regular_expressions() -> None:
+    """``hazards._name_char`` answers what the regular expression it stands for answers."""
+    pattern = re.compile(r"[A-Za-z0-9_.\\\u00c0-\uffff]")
+    texts = [chr(c) for c in range(0x11000)] + ["\U0001f600", "\U0010ffff", "", "ab", "a\u00e9"]
+    for text in texts:
+        assert hazards._name_char(text) == bool(pattern.fullmatch(text)), repr(text)
 
 
 @pytest.mark.parametrize(

@@ -63,7 +63,16 @@ HAZARD_DESCRIPTIONS: Final = {
 _FUNCTION_CALL = re.compile(
     r"(?<![A-Za-z0-9_.\\])(?:_xl[a-z]+\.)*([A-Za-z][A-Za-z0-9_.]*)\s*\(", re.IGNORECASE
 )
-_NAME_CHAR = re.compile(r"[A-Za-z0-9_.\\\u00c0-\uffff]")
+_ASCII_NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.\\")
+
+
+def _name_char(text: str) -> bool:
+    r"""Whether ``text`` is one character a name may hold: ``[A-Za-z0-9_.\\\u00c0-\uffff]``,
+    tested without a regular expression (compiling that one costs ~10 ms at every start;
+    ``tests/test_safety.py`` holds the two equal)."""
+    return len(text) == 1 and (text in _ASCII_NAME_CHARS or "\u00c0" <= text <= "\uffff")
+
+
 _EXTERNAL_NAME_MARKS = re.compile(r"[\[\]\\/]|^[A-Za-z]:|://|^file:", re.IGNORECASE)
 
 
@@ -113,12 +122,12 @@ def _split_formula(formula: str) -> tuple[str, list[str], bool]:
                         break
                 j += 1
             inner = formula[i + 1 : j]
-            attached = bool(out) and bool(_NAME_CHAR.fullmatch(out[-1][-1:] or " "))
+            attached = bool(out) and _name_char(out[-1][-1:])
             after = formula[j + 1 : j + 2]
             if (
                 not attached
                 and not inner.startswith(("@", "#", "["))
-                and (after == "!" or bool(_NAME_CHAR.fullmatch(after or " ")) or after == "'")
+                and (after == "!" or _name_char(after) or after == "'")
             ):
                 external = True
             out.append("[]")
