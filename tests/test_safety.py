@@ -703,6 +703,26 @@ def test_formula_hazards(formula: str, expected: list[str]) -> None:
     assert formula_hazards(formula) == expected
 
 
+_HAZARD_PIECES = [
+    *"=[]'\"|!@#()_.:\\/ aA1,;",
+    *(name.lower() for name in hazards.HAZARD_FUNCTIONS),
+    *hazards.HAZARD_FUNCTIONS,
+    "\u0131mage",  # dotless i: upper-cases to IMAGE, as the full scan reads names
+    "webservi\u017fe",  # long s: upper-cases to S
+    "_xlfn.",
+    "TANH",
+    "B2",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_HAZARD_PIECES), max_size=12).map("".join))
+def test_formula_hazards_shortcut_is_the_full_scan(formula: str) -> None:
+    """A formula the quick search finds nothing a hazard needs in has no hazard by the full
+    scan either."""
+    assert formula_hazards(formula) == list(hazards._hazards_of(formula))
+
+
 def test_every_hazard_code_is_described() -> None:
     assert set(hazards.HAZARD_FUNCTIONS.values()) <= set(hazards.HAZARD_DESCRIPTIONS)
 
