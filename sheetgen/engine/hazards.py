@@ -154,18 +154,19 @@ def formula_hazards(formula: str) -> list[str]:
     whatever their argument, because the argument is built at run time.
     Never raises, whatever the text.
     """
-    if _MAYBE_HAZARD.search(formula) is None:  # most formulas: nothing a hazard needs
+    if _MAYBE_HAZARD.search(formula.upper()) is None:  # most formulas: nothing a hazard needs
         return []
     return list(_hazards_of(formula))
 
 
 _MAYBE_HAZARD = re.compile(
-    r"[\[|']|" + "|".join(sorted({name.split(".")[0] for name in HAZARD_FUNCTIONS})), re.IGNORECASE
+    r"[\[|']|" + "|".join(sorted({name.split(".")[0] for name in HAZARD_FUNCTIONS}))
 )
-"""What every hazard's text holds: ``[`` (an external workbook), ``|`` (DDE), ``'`` (a quoted
-name, where external paths hide) or a dangerous function's name (in any case, whatever its
-prefixes). A formula with none of them has none (``tests/test_safety.py`` holds the shortcut
-to :func:`_hazards_of`): a sheet's thousands of distinct formulas skip the full scan."""
+"""What every hazard's text holds, upper-cased: ``[`` (an external workbook), ``|`` (DDE),
+``'`` (a quoted name, where external paths hide) or a dangerous function's name (the full scan
+upper-cases the name it finds, a piece of the formula, so the upper-cased formula holds it;
+``tests/test_safety.py`` holds the shortcut to :func:`_hazards_of`). A formula with none of
+them has none: a sheet's thousands of distinct formulas skip the full scan."""
 
 
 @functools.lru_cache(maxsize=4096)
