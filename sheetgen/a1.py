@@ -101,6 +101,20 @@ def split(coordinate: str) -> tuple[int, int]:
     return row, column_index(match.group(1))
 
 
+def named_cell(text: str) -> bool:
+    """Whether ``text`` is a cell's name as :func:`name` writes it (:data:`PLAIN_CELL`: ``B2``,
+    upper case, no ``$``, no leading zero) inside Excel's grid (:func:`within`): both at once,
+    by one match and two comparisons, for the tens of thousands of names a sheet's formulas
+    read."""
+    found = _NAMED_CELL.fullmatch(text)
+    return (
+        found is not None and (len(found[1]) < 3 or found[1] <= "XFD") and int(found[2]) <= MAX_ROW
+    )
+
+
+_NAMED_CELL = re.compile(r"([A-Z]{1,3})([1-9][0-9]{0,6})")
+
+
 def within(coordinate: str) -> bool:
     """Whether ``coordinate`` is a cell of Excel's grid (``XFE1`` and ``A0`` are not)."""
     try:

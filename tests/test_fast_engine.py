@@ -17,7 +17,7 @@ from typing import Any
 import openpyxl
 import pytest
 
-from sheetgen import build, verify_workbook
+from sheetgen import a1, build, verify_workbook
 from sheetgen.engine.evaluate import CellError, Evaluator, compile_formula
 from sheetgen.layouts.layout import load_layout
 from sheetgen.workbook.safety import open_workbook, read_checked
@@ -429,3 +429,30 @@ def test_filled_formulas_compute_as_if_each_were_compiled_alone(tmp_path: Path) 
         alone = Evaluator(open_workbook(path)).evaluate(cells)
     assert shared == alone
     assert shared[("S", "J1")] == pytest.approx(1 / 7 - 1)
+
+
+def test_a_named_cell_is_a_plain_cell_within_the_grid() -> None:
+    """``a1.named_cell`` (the evaluator's and the layouts' test of a cell's name) says what
+    ``PLAIN_CELL`` and ``within`` say together."""
+    letters = [
+        "A",
+        "Z",
+        "AA",
+        "ZZ",
+        "AAA",
+        "XFC",
+        "XFD",
+        "XFE",
+        "XGA",
+        "YAA",
+        "ZZZ",
+        "AAAA",
+        "a",
+        "xfd",
+    ]
+    rows = ["0", "1", "01", "9", "10", "999999", "1048576", "1048577", "9999999", "10000000"]
+    texts = [f"{c}{r}" for c in letters for r in rows]
+    texts += ["", "A", "1", "$A$1", "A1:B2", "A1#", " A1", "A1 ", "Sheet1!A1", "TINY", "Aé1"]
+    for text in texts:
+        slow = bool(a1.PLAIN_CELL.fullmatch(text)) and a1.within(text)
+        assert a1.named_cell(text) == slow, text

@@ -352,7 +352,7 @@ class Evaluator:
         return self._resolve(ref[0], name)  # several rows or columns: read whole
 
     def _resolve_name(self, sheet: str, name: str) -> list[Ref] | Problem:
-        if a1.PLAIN_CELL.fullmatch(name) and a1.within(name):  # the common case: B2
+        if a1.named_cell(name):  # the common case: B2
             return [(self._title(sheet), name)]
         if name.endswith("#"):  # H6# (_xlfn.ANCHORARRAY(H6)): the range H6's array fills
             return self._spill(sheet, name)

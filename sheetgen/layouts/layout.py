@@ -372,19 +372,10 @@ def _lookup(quantity: str, address_of: Mapping[str, str], origin: str, where: st
     return address_of[quantity]
 
 
-_CANONICAL = re.compile(r"([A-Z]{1,3})([1-9][0-9]{0,6})")
-"""An address as ``a1.name`` writes it (``B2``): what generated layouts give, taken as it is."""
-
-
 def _address(value: object, origin: str) -> str:
     if not isinstance(value, str):
         raise TemplateError(f"{origin}: every cell needs an 'at' address like \"B2\".")
-    found = _CANONICAL.fullmatch(value)
-    if (
-        found is not None
-        and (len(found[1]) < 3 or found[1] <= "XFD")
-        and int(found[2]) <= a1.MAX_ROW
-    ):
+    if a1.named_cell(value):
         return sys.intern(value)  # what a1.name(*a1.split(value)) gives, without the work
     try:
         return a1.name(*a1.split(value.upper()))
