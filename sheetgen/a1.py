@@ -236,13 +236,21 @@ def shape(formula: str) -> tuple[str, dict[str, str]]:
     cells: dict[str, str] = {}
     # split() hands back text, letters, row, text, letters, row, ...: one pass in C, then a
     # loop over the references alone (a network's formulas hold dozens of them).
-    parts = CELL_IN_FORMULA.split(formula)
+    parts = _split_cells(formula)
+    intern, placeholders = sys.intern, _PLACEHOLDERS
     for k in range(1, len(parts), 3):
         # Interned: compiled formulas keep their cells' names, and a network's cell names
         # recur in hundreds of formulas (one string each would be most of verify's memory).
-        ref = sys.intern((parts[k] + parts[k + 1]).upper())
+        ref = intern((parts[k] + parts[k + 1]).upper())
         placeholder = cells.get(ref)
         if placeholder is None:
-            placeholder = cells[ref] = f"A{len(cells) + 1}"
-        parts[k], parts[k + 1] = placeholder, ""
+            n = len(cells)
+            placeholder = cells[ref] = placeholders[n] if n < len(placeholders) else f"A{n + 1}"
+        parts[k] = placeholder
+        parts[k + 1] = ""
     return "".join(parts), cells
+
+
+_split_cells = CELL_IN_FORMULA.split
+_PLACEHOLDERS = tuple(f"A{n}" for n in range(1, 257))
+"""The names :func:`shape` gives a formula's first cells, made once."""

@@ -456,3 +456,12 @@ def test_a_named_cell_is_a_plain_cell_within_the_grid() -> None:
     for text in texts:
         slow = bool(a1.PLAIN_CELL.fullmatch(text)) and a1.within(text)
         assert a1.named_cell(text) == slow, text
+
+
+def test_a_formulas_shape_names_its_cells_in_order() -> None:
+    assert a1.shape("=$b$5*C5+B5") == ("=A1*A2+A1", {"B5": "A1", "C5": "A2"})
+    many = "=" + "+".join(f"B{r}" for r in range(1, 301)) + "+B1"
+    shape, cells = a1.shape(many)
+    assert shape == "=" + "+".join(f"A{n}" for n in range(1, 301)) + "+A1"
+    assert cells == {f"B{r}": f"A{r}" for r in range(1, 301)}
+    assert a1.shape("=Sheet1!B2*C2") == ("=Sheet1!B2*C2", {})
