@@ -193,17 +193,61 @@ class CellResult:
 
 
 _CELL_FIELDS = tuple(f.name for f in fields(CellResult))
-_SLOTS = tuple(getattr(CellResult, name).__set__ for name in _CELL_FIELDS)
 _new = object.__new__
+(
+    _cell,
+    _quantity,
+    _meaning,
+    _status,
+    _expected,
+    _found,
+    _formula,
+    _message,
+    _explanation,
+    _causes,
+    _graded,
+    _context,
+    _edited,
+    _saved,
+) = (getattr(CellResult, name).__set__ for name in _CELL_FIELDS)
 
 
 def _made(values: tuple[Any, ...]) -> CellResult:
-    """A verdict of every field's value, in the fields' order, each set through its slot: what
-    ``CellResult(*values)`` makes at half the cost (a frozen dataclass's ``__init__`` goes
-    through ``object.__setattr__`` once a field), for the verdicts made by the ten thousand."""
+    """A verdict of every field's value, in the fields' order, each set straight through its
+    slot: what ``CellResult(*values)`` makes at half the cost (a frozen dataclass's
+    ``__init__`` goes through ``object.__setattr__`` once a field), for the verdicts made by
+    the ten thousand. Unpacking the fields above fails if one is added and not named there."""
     result: CellResult = _new(CellResult)
-    for put, value in zip(_SLOTS, values, strict=True):
-        put(result, value)
+    (
+        cell,
+        quantity,
+        meaning,
+        status,
+        expected,
+        found,
+        formula,
+        message,
+        explanation,
+        causes,
+        graded,
+        context,
+        edited,
+        saved,
+    ) = values
+    _cell(result, cell)
+    _quantity(result, quantity)
+    _meaning(result, meaning)
+    _status(result, status)
+    _expected(result, expected)
+    _found(result, found)
+    _formula(result, formula)
+    _message(result, message)
+    _explanation(result, explanation)
+    _causes(result, causes)
+    _graded(result, graded)
+    _context(result, context)
+    _edited(result, edited)
+    _saved(result, saved)
     return result
 
 
