@@ -475,15 +475,16 @@ def formula_reads(layout: Layout) -> dict[str, tuple[str, ...]]:
     # The text between the references, and so the names a formula uses, is one of a few
     # shapes (a 40-40-1 network's 23,000 formulas have 9): each shape's names are found once.
     names_in: dict[str, list[str]] = {}
+    split, intern = _REF.split, sys.intern
     for c in layout.cells:
         if c.source is None or c.quantity is None:
             continue
-        parts = _REF.split(c.source)  # text, reference, text, ..., text: one pass in C
+        parts = split(c.source)  # text, reference, text, ..., text: one pass in C
         refs = parts[1::2]
         if "{." in c.source:
             refs = [_referenced(ref, c.quantity) if ref[0] == "." else ref for ref in refs]
         # Interned: a network's quantities recur in hundreds of formulas each.
-        reads = list(map(sys.intern, refs))
+        reads = list(map(intern, refs))
         if named:
             bare = " ".join(parts[0::2])  # what _REF.sub(" ", source) gives
             found = names_in.get(bare)
