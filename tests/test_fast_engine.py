@@ -465,3 +465,33 @@ def test_a_formulas_shape_names_its_cells_in_order() -> None:
     assert shape == "=" + "+".join(f"A{n}" for n in range(1, 301)) + "+A1"
     assert cells == {f"B{r}": f"A{r}" for r in range(1, 301)}
     assert a1.shape("=Sheet1!B2*C2") == ("=Sheet1!B2*C2", {})
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "single_neuron",
+        "training:layers=2-2-1,examples=4,steps=3,optimizer=adam",
+        "network:layers=2-3-1,activation=relu",
+    ],
+)
+def test_the_usual_formulas_shortcut_computes_what_compute_does(tmp_path: Path, spec: str) -> None:
+    """The evaluator's one-step computation of a formula whose inputs are plain numbers gives
+    what its general path (``what_if``, which computes each asked cell's own formula that
+    way) gives from the same inputs: on right sheets, and with errors, text, an empty cell
+    and a division by zero among the inputs."""
+    path = build(tmp_path / "x.xlsx", spec)
+    wb = openpyxl.load_workbook(path)
+    ws = wb.worksheets[0]
+    formulas = [c for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
+    formulas = [c for c in formulas if c.value.startswith("=")]
+    for k, cell in enumerate(formulas[1::7]):  # some cells' inputs turned odd
+        cell.value = ["=1/0", '="x"', None, "=-1E308*10", "=0/0"][k % 5]
+    wb.save(tmp_path / "odd.xlsx")
+    for book in (path, tmp_path / "odd.xlsx"):
+        ev = Evaluator(read_checked(book).book)
+        title = ev.book.sheets[0].title
+        refs = [(title, at) for at, c in ev.book.sheets[0].cells.items() if c.formula]
+        found = ev.evaluate(refs)
+        again = ev.what_if({}, refs)
+        assert [repr(found[r]) for r in refs] == [repr(again[r]) for r in refs]

@@ -108,6 +108,9 @@ class Evaluator:
         self._resolved: dict[tuple[str, str], list[Ref] | Problem] = {}
         self._deps: dict[Ref, list[Ref]] = {}
         self._calls: dict[tuple[str, str], tuple[Compiled, list[list[Ref]]] | Problem] = {}
+        # The function of each formula whose inputs are single cells, all resolved (what
+        # :meth:`_plain_arguments` hands over), by cell: :meth:`_solve` calls it at once.
+        self._plain: dict[Ref, Callable[..., Any]] = {}
         # Per sheet: every cell of an array formula's range -> (top-left cell, row, column offset).
         self._array_cells: dict[str, dict[str, tuple[str, int, int]]] = {}
         self._extents: dict[str, tuple[int, int]] = {}
@@ -210,6 +213,7 @@ class Evaluator:
         child = Evaluator(self.book, {**self.overrides, **overrides}, formulas=self.formulas)
         child._formulas, child._resolved, child._deps = self._formulas, self._resolved, self._deps
         child._calls, child._array_cells = self._calls, self._array_cells
+        child._plain = self._plain
         child._extents = self._extents
         return child
 
@@ -232,6 +236,14 @@ class Evaluator:
                     if isinstance(resolved, list):
                         deps.extend(resolved)
                 self._deps[ref] = deps
+                inputs = compiled.inputs
+                if (
+                    compiled.function is not None
+                    and compiled.problem is None
+                    and len(deps) == len(inputs)
+                    and ":" not in "".join(inputs)
+                ):
+                    self._plain[ref] = compiled.function
                 return deps
             for name in compiled.inputs:
                 if calls and name in calls:  # a LAMBDA in a name: the cells its body reads
@@ -255,6 +267,7 @@ class Evaluator:
         stack: list[tuple[Ref, bool]] = [(root, False)]
         on_path: set[Ref] = set()
         values, known = self.values, self.values.__contains__
+        plain, problems = self._plain, self.problems
         while stack:
             ref, expanded = stack.pop()
             if ref in values:
@@ -271,6 +284,20 @@ class Evaluator:
             if len(deps) > _BULK:  # a large range: its plain values in one pass
                 self._fill_values(deps)
             if all(map(known, deps)):  # a sheet in order: compute at once
+                function = plain.get(ref)
+                if function is not None and not problems and not self._in_array(ref):
+                    # What _compute does for the usual formula, in one step: its cells'
+                    # numbers handed over as they are (anything else, or a failure, goes
+                    # _compute's own way; tests/test_fast_engine.py holds the two equal).
+                    args = list(map(values.__getitem__, deps))
+                    if set(map(type, args)) == _FLOAT:
+                        try:
+                            result = function(*args)
+                        except Exception:
+                            pass  # _compute says why
+                        else:
+                            values[ref] = _from_engine(result)
+                            continue
                 values[ref] = self._compute(ref, text)
                 continue
             on_path.add(ref)
@@ -428,6 +455,13 @@ class Evaluator:
     def compiled(self, text: str) -> Compiled:
         """``compile_formula(text)``, remembered in :attr:`formulas`."""
         return self.formulas.compiled(text)
+
+    def _in_array(self, ref: Ref) -> bool:
+        """Whether an array formula's range holds ``ref``."""
+        arrays = self._array_cells.get(ref[0])
+        if arrays is None:
+            arrays = self._array_cells[ref[0]] = self._scan_arrays(ref[0])
+        return bool(arrays) and ref[1] in arrays
 
     def _compute(self, ref: Ref, text: str) -> Value:
         arrays = self._array_cells.get(ref[0])
