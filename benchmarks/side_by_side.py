@@ -13,7 +13,9 @@ CPU time above all, compare. Measures (their workbooks are made in a temporary f
 - ``memory``: ``sheetgen verify`` of an 80-80-1 network (every faux row): peak resident MB;
 - ``optimizers``: ``sheetgen build training --optimizer sgd|adam --steps 200`` and ``verify``;
 - ``inprocess``: ``verify_workbook`` of the article in a warmed process (each side's own
-  Python): the median of 200 calls, and of ``read_checked`` (reading) alone.
+  Python): the median of 200 calls, and of ``read_checked`` (reading) alone;
+- ``xor``: ``sheetgen verify`` of one ``build training --layers 2-2-1 --data xor --steps 200``
+  sheet (issue 23's), SGD and Adam, built once by this side: the verifiers alone compared.
 """
 
 from __future__ import annotations
@@ -121,7 +123,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("other", help="the other installation's sheetgen executable")
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--only", default="grade,network,memory,optimizers,inprocess")
+    parser.add_argument("--only", default="grade,network,memory,optimizers,inprocess,xor")
     args = parser.parse_args(argv)
     sides = {"this": str(HERE), "other": args.other}
     only = set(args.only.split(","))
@@ -182,6 +184,20 @@ def main(argv: Sequence[str] | None = None) -> None:
             for s, exe in sides.items():
                 mb = peak_mb([exe, "verify", str(sheet), "-q"])
                 print(f"verify 80-80-1 ({size:.1f} MB file), {s}: {mb:.0f} MB peak", flush=True)
+        if "xor" in only:
+            for optimizer in ("sgd", "adam"):
+                sheet = str(folder / f"xor-{optimizer}.xlsx")
+                options = ["--layers", "2-2-1", "--data", "xor", "--steps", "200", "-o", sheet]
+                subprocess.run(
+                    [sides["this"], "build", "training", *options, "--optimizer", optimizer],
+                    stdout=subprocess.DEVNULL,
+                    check=True,
+                )
+                compare(
+                    f"verify training 2-2-1 xor --optimizer {optimizer} --steps 200",
+                    {s: [exe, "verify", sheet, "-q"] for s, exe in sides.items()},
+                    args.runs,
+                )
         if "optimizers" in only:
             for optimizer in ("sgd", "adam"):
                 built = {s: str(folder / f"{optimizer}-{s}.xlsx") for s in sides}

@@ -187,3 +187,26 @@ def test_main_leaves_its_hosts_environment_alone(
     before = dict(os.environ)
     assert run(capsys, "reference")[0] == 0
     assert dict(os.environ) == before
+
+
+def test_few_collections_leaves_the_collector_as_it_was() -> None:
+    """Its thresholds, no object frozen, and a cycle made within still collected later."""
+    import gc
+    import weakref
+
+    from sheetgen.cli.options import few_collections
+
+    class Node:
+        pass
+
+    before = gc.get_threshold()
+    with few_collections():
+        assert gc.get_threshold() != before
+        node = Node()
+        node.self = node  # type: ignore[attr-defined]
+        gone = weakref.ref(node)
+        del node
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == 0
+    gc.collect()
+    assert gone() is None

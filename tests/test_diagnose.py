@@ -383,3 +383,17 @@ def test_unedited_keeps_every_other_field() -> None:
     # Each field is passed on by position: one added must be added there too.
     assert [f.name for f in fields(CellResult)][-2:] == ["edited", "saved"]
     assert len(fields(CellResult)) == 14
+
+
+def test_verdicts_made_through_the_slots_are_the_dataclasses() -> None:
+    import dataclasses
+    import pickle
+
+    from sheetgen.check.results import CellResult
+
+    right = CellResult.right("B2", "q", "m", 1.0, 1.0 + 1e-15, "=A2")
+    assert right == CellResult("B2", "q", "m", "ok", 1.0, 1.0 + 1e-15, "=A2")
+    assert pickle.loads(pickle.dumps(right)) == right
+    assert hash(right) == hash(CellResult("B2", "q", "m", "ok", 1.0, 1.0 + 1e-15, "=A2"))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        right.status = "wrong"  # type: ignore[misc]

@@ -17,7 +17,7 @@ from typing import Any
 import openpyxl
 import pytest
 
-from sheetgen import build, verify_workbook
+from sheetgen import a1, build, verify_workbook
 from sheetgen.engine.evaluate import CellError, Evaluator, compile_formula
 from sheetgen.layouts.layout import load_layout
 from sheetgen.workbook.safety import open_workbook, read_checked
@@ -429,3 +429,69 @@ def test_filled_formulas_compute_as_if_each_were_compiled_alone(tmp_path: Path) 
         alone = Evaluator(open_workbook(path)).evaluate(cells)
     assert shared == alone
     assert shared[("S", "J1")] == pytest.approx(1 / 7 - 1)
+
+
+def test_a_named_cell_is_a_plain_cell_within_the_grid() -> None:
+    """``a1.named_cell`` (the evaluator's and the layouts' test of a cell's name) says what
+    ``PLAIN_CELL`` and ``within`` say together."""
+    letters = [
+        "A",
+        "Z",
+        "AA",
+        "ZZ",
+        "AAA",
+        "XFC",
+        "XFD",
+        "XFE",
+        "XGA",
+        "YAA",
+        "ZZZ",
+        "AAAA",
+        "a",
+        "xfd",
+    ]
+    rows = ["0", "1", "01", "9", "10", "999999", "1048576", "1048577", "9999999", "10000000"]
+    texts = [f"{c}{r}" for c in letters for r in rows]
+    texts += ["", "A", "1", "$A$1", "A1:B2", "A1#", " A1", "A1 ", "Sheet1!A1", "TINY", "Aé1"]
+    for text in texts:
+        slow = bool(a1.PLAIN_CELL.fullmatch(text)) and a1.within(text)
+        assert a1.named_cell(text) == slow, text
+
+
+def test_a_formulas_shape_names_its_cells_in_order() -> None:
+    assert a1.shape("=$b$5*C5+B5") == ("=A1*A2+A1", {"B5": "A1", "C5": "A2"})
+    many = "=" + "+".join(f"B{r}" for r in range(1, 301)) + "+B1"
+    shape, cells = a1.shape(many)
+    assert shape == "=" + "+".join(f"A{n}" for n in range(1, 301)) + "+A1"
+    assert cells == {f"B{r}": f"A{r}" for r in range(1, 301)}
+    assert a1.shape("=Sheet1!B2*C2") == ("=Sheet1!B2*C2", {})
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "single_neuron",
+        "training:layers=2-2-1,examples=4,steps=3,optimizer=adam",
+        "network:layers=2-3-1,activation=relu",
+    ],
+)
+def test_the_usual_formulas_shortcut_computes_what_compute_does(tmp_path: Path, spec: str) -> None:
+    """The evaluator's one-step computation of a formula whose inputs are plain numbers gives
+    what its general path (``what_if``, which computes each asked cell's own formula that
+    way) gives from the same inputs: on right sheets, and with errors, text, an empty cell
+    and a division by zero among the inputs."""
+    path = build(tmp_path / "x.xlsx", spec)
+    wb = openpyxl.load_workbook(path)
+    ws = wb.worksheets[0]
+    formulas = [c for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
+    formulas = [c for c in formulas if c.value.startswith("=")]
+    for k, cell in enumerate(formulas[1::7]):  # some cells' inputs turned odd
+        cell.value = ["=1/0", '="x"', None, "=-1E308*10", "=0/0"][k % 5]
+    wb.save(tmp_path / "odd.xlsx")
+    for book in (path, tmp_path / "odd.xlsx"):
+        ev = Evaluator(read_checked(book).book)
+        title = ev.book.sheets[0].title
+        refs = [(title, at) for at, c in ev.book.sheets[0].cells.items() if c.formula]
+        found = ev.evaluate(refs)
+        again = ev.what_if({}, refs)
+        assert [repr(found[r]) for r in refs] == [repr(again[r]) for r in refs]

@@ -13,6 +13,7 @@ import dataclasses
 import io
 import json
 import os
+import re
 import resource
 import signal
 import subprocess
@@ -635,6 +636,14 @@ def test_mutated_workbooks_load_or_raise_input_file_error(data: bytes) -> None:
 # --------------------------------------------------------------------------- formula hazards
 
 
+def test_name_characters_are_the_regular_expressions() -> None:
+    """``hazards._name_char`` answers what the regular expression it stands for answers."""
+    pattern = re.compile(r"[A-Za-z0-9_.\\\u00c0-\uffff]")
+    texts = [chr(c) for c in range(0x11000)] + ["\U0001f600", "\U0010ffff", "", "ab", "a\u00e9"]
+    for text in texts:
+        assert hazards._name_char(text) == bool(pattern.fullmatch(text)), repr(text)
+
+
 @pytest.mark.parametrize(
     ("formula", "expected"),
     [
@@ -692,6 +701,26 @@ def test_mutated_workbooks_load_or_raise_input_file_error(data: bytes) -> None:
 )
 def test_formula_hazards(formula: str, expected: list[str]) -> None:
     assert formula_hazards(formula) == expected
+
+
+_HAZARD_PIECES = [
+    *"=[]'\"|!@#()_.:\\/ aA1,;",
+    *(name.lower() for name in hazards.HAZARD_FUNCTIONS),
+    *hazards.HAZARD_FUNCTIONS,
+    "\u0131mage",  # dotless i: upper-cases to IMAGE, as the full scan reads names
+    "webservi\u017fe",  # long s: upper-cases to S
+    "_xlfn.",
+    "TANH",
+    "B2",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_HAZARD_PIECES), max_size=12).map("".join))
+def test_formula_hazards_shortcut_is_the_full_scan(formula: str) -> None:
+    """A formula the quick search finds nothing a hazard needs in has no hazard by the full
+    scan either."""
+    assert formula_hazards(formula) == list(hazards._hazards_of(formula))
 
 
 def test_every_hazard_code_is_described() -> None:

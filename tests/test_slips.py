@@ -68,3 +68,12 @@ def test_a_hard_label_shortcut_is_right_by_luck_and_said_so(tmp_path: Path) -> N
     cells = {c.cell: c for c in verify_workbook(tmp_path / "b.xlsx").cells}
     assert cells[loss].status == "fragile"
     assert "targets of exactly 0 or 1" in cells[loss].explanation, cells[loss].explanation
+
+
+@pytest.mark.parametrize("digits", [1, 3, 6, 10, 17, 20])
+def test_a_number_is_shown_with_its_digits(digits: int) -> None:
+    from sheetgen.check import show
+
+    for x in [0.0, -0.0, 1e-300, 1.5, -2.5e17, 123456789.123, 1 / 3]:
+        assert show.number(x, digits) == f"{x + 0.0:.{digits}g}"
+    assert show.number(math.inf, digits) == "inf" and show.number(math.nan, digits) == "nan"

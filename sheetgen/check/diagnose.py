@@ -520,12 +520,16 @@ def _fragility(
     # Cells holding plain numbers were judged by verify's policy for typed numbers; here we
     # look for numbers hidden inside formulas that do refer to cells.
     # A verdict that rests on a saved value cannot follow other parameters: not a suspect.
+    suspected = suspects(ev, ws.title, layout)  # first: none at all on most sheets
     ok = {
         c.cell
         for c in cells
-        if c.ok and c.formula and not c.saved and ev.compiled(c.formula).inputs
+        if c.cell in suspected
+        and c.ok
+        and c.formula
+        and not c.saved
+        and ev.compiled(c.formula).inputs
     }
-    ok &= suspects(ev, ws.title, layout)
     if not ok or reference_for(layout, params) is None:
         return cells
     by_cell = {c.cell: c for c in cells}

@@ -132,7 +132,7 @@ def check(
             and abs(value - w) <= _grown(w, value_scale, g)
         ):
             meaning = spec.note or quantity
-            results.append(CellResult(spec.at, quantity, meaning, "ok", w, value, formula))
+            results.append(CellResult.right(spec.at, quantity, meaning, w, value, formula))
             continue
         # A cell that took the number its application saved is judged by that number.
         problem = None if ref in saved_cells else problems.get(ref)

@@ -118,24 +118,51 @@ class CellResult:
         return (CellResult, tuple(getattr(self, name) for name in _CELL_FIELDS))
 
     def unedited(self) -> CellResult:
-        """This verdict with ``edited`` False, each field passed on by position: most cells of
-        a sheet get one, and ``dataclasses.replace`` costs twice as much (a network has 23,000).
-        ``tests/test_diagnose.py`` holds it to the fields (a new field must be passed on)."""
-        return CellResult(
-            self.cell,
-            self.quantity,
-            self.meaning,
-            self.status,
-            self.expected,
-            self.found,
-            self.formula,
-            self.message,
-            self.explanation,
-            self.causes,
-            self.graded,
-            self.context,
-            False,
-            self.saved,
+        """This verdict with ``edited`` False (see :func:`_made`: most cells of a sheet get one,
+        a network has 23,000). ``tests/test_diagnose.py`` holds it to the fields (a new field
+        must be passed on)."""
+        return _made(
+            (
+                self.cell,
+                self.quantity,
+                self.meaning,
+                self.status,
+                self.expected,
+                self.found,
+                self.formula,
+                self.message,
+                self.explanation,
+                self.causes,
+                self.graded,
+                self.context,
+                False,
+                self.saved,
+            )
+        )
+
+    @staticmethod
+    def right(
+        cell: str, quantity: str, meaning: str, expected: float, found: Value, formula: str | None
+    ) -> CellResult:
+        """``CellResult(cell, quantity, meaning, "ok", expected, found, formula)``, made as
+        :func:`_made` makes it: the verdict on most cells of a sheet."""
+        return _made(
+            (
+                cell,
+                quantity,
+                meaning,
+                "ok",
+                expected,
+                found,
+                formula,
+                "",
+                "",
+                (),
+                True,
+                False,
+                True,
+                (),
+            )
         )
 
     @property
@@ -166,6 +193,62 @@ class CellResult:
 
 
 _CELL_FIELDS = tuple(f.name for f in fields(CellResult))
+_new = object.__new__
+(
+    _cell,
+    _quantity,
+    _meaning,
+    _status,
+    _expected,
+    _found,
+    _formula,
+    _message,
+    _explanation,
+    _causes,
+    _graded,
+    _context,
+    _edited,
+    _saved,
+) = (getattr(CellResult, name).__set__ for name in _CELL_FIELDS)
+
+
+def _made(values: tuple[Any, ...]) -> CellResult:
+    """A verdict of every field's value, in the fields' order, each set straight through its
+    slot: what ``CellResult(*values)`` makes at half the cost (a frozen dataclass's
+    ``__init__`` goes through ``object.__setattr__`` once a field), for the verdicts made by
+    the ten thousand. Unpacking the fields above fails if one is added and not named there."""
+    result: CellResult = _new(CellResult)
+    (
+        cell,
+        quantity,
+        meaning,
+        status,
+        expected,
+        found,
+        formula,
+        message,
+        explanation,
+        causes,
+        graded,
+        context,
+        edited,
+        saved,
+    ) = values
+    _cell(result, cell)
+    _quantity(result, quantity)
+    _meaning(result, meaning)
+    _status(result, status)
+    _expected(result, expected)
+    _found(result, found)
+    _formula(result, formula)
+    _message(result, message)
+    _explanation(result, explanation)
+    _causes(result, causes)
+    _graded(result, graded)
+    _context(result, context)
+    _edited(result, edited)
+    _saved(result, saved)
+    return result
 
 
 @dataclass(frozen=True)

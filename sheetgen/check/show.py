@@ -16,7 +16,13 @@ __all__ = ["described", "number", "value"]
 def number(x: float, digits: int = 10) -> str:
     """Enough digits to see the difference, few enough to read (``inf`` and ``nan`` as is, a
     negative zero, which a spreadsheet shows as 0, as ``0``)."""
-    return f"{x + 0.0:.{digits}g}" if math.isfinite(x) else str(x)
+    if not math.isfinite(x):
+        return str(x)
+    return format(x + 0.0, _SPECS.get(digits) or f".{digits}g")
+
+
+_SPECS = {digits: f".{digits}g" for digits in range(1, 18)}
+"""The format of each number of digits, made once: a report shows tens of thousands."""
 
 
 def value(v: Value, *, digits: int = 10, empty: str = "empty") -> str:

@@ -256,13 +256,15 @@ class _Reach:
         and those parameters."""
         needs, sheet = self.needs, self.sheet
         wanted = needs.reads[quantity]
-        direct = set(self.ev.dependencies((sheet, cell)))
+        reads = self.ev.dependencies((sheet, cell))
+        direct = set(reads) if len(reads) > 8 else reads  # a few: looked through as they are
         at = needs.at
         for q in wanted:
             if q in at and (sheet, at[q]) not in direct:
                 break
         else:
             return (), frozenset()  # the usual case: the cell reads each of them itself
+        direct = set(reads)
         here = (sheet, cell)
         lost = frozenset(p for p in needs.parameters[quantity] if here not in self.dependents(p))
         if not lost:

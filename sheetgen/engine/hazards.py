@@ -63,13 +63,14 @@ HAZARD_DESCRIPTIONS: Final = {
 _FUNCTION_CALL = re.compile(
     r"(?<![A-Za-z0-9_.\\])(?:_xl[a-z]+\.)*([A-Za-z][A-Za-z0-9_.]*)\s*\(", re.IGNORECASE
 )
+_ASCII_NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.\\")
 
 
-@functools.cache
-def _name_char() -> re.Pattern[str]:
-    """A character of a name (compiled when first needed: its wide range costs milliseconds
-    to compile, at every start of a process that never meets a bracket)."""
-    return re.compile(r"[A-Za-z0-9_.\\\u00c0-\uffff]")
+def _name_char(text: str) -> bool:
+    r"""Whether ``text`` is one character a name may hold: ``[A-Za-z0-9_.\\\u00c0-\uffff]``,
+    tested without a regular expression (compiling that one costs ~10 ms at every start;
+    ``tests/test_safety.py`` holds the two equal)."""
+    return len(text) == 1 and (text in _ASCII_NAME_CHARS or "\u00c0" <= text <= "\uffff")
 
 
 _EXTERNAL_NAME_MARKS = re.compile(r"[\[\]\\/]|^[A-Za-z]:|://|^file:", re.IGNORECASE)
@@ -121,12 +122,12 @@ def _split_formula(formula: str) -> tuple[str, list[str], bool]:
                         break
                 j += 1
             inner = formula[i + 1 : j]
-            attached = bool(out) and bool(_name_char().fullmatch(out[-1][-1:] or " "))
+            attached = bool(out) and _name_char(out[-1][-1:])
             after = formula[j + 1 : j + 2]
             if (
                 not attached
                 and not inner.startswith(("@", "#", "["))
-                and (after == "!" or bool(_name_char().fullmatch(after or " ")) or after == "'")
+                and (after == "!" or _name_char(after) or after == "'")
             ):
                 external = True
             out.append("[]")
@@ -153,7 +154,19 @@ def formula_hazards(formula: str) -> list[str]:
     whatever their argument, because the argument is built at run time.
     Never raises, whatever the text.
     """
+    if _MAYBE_HAZARD.search(formula.upper()) is None:  # most formulas: nothing a hazard needs
+        return []
     return list(_hazards_of(formula))
+
+
+_MAYBE_HAZARD = re.compile(
+    r"[\[|']|" + "|".join(sorted({name.split(".")[0] for name in HAZARD_FUNCTIONS}))
+)
+"""What every hazard's text holds, upper-cased: ``[`` (an external workbook), ``|`` (DDE),
+``'`` (a quoted name, where external paths hide) or a dangerous function's name (the full scan
+upper-cases the name it finds, a piece of the formula, so the upper-cased formula holds it;
+``tests/test_safety.py`` holds the shortcut to :func:`_hazards_of`). A formula with none of
+them has none: a sheet's thousands of distinct formulas skip the full scan."""
 
 
 @functools.lru_cache(maxsize=4096)

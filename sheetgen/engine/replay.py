@@ -79,9 +79,11 @@ class Straight:
             return self.pipe(*args)
         none = self._none
         values = self.template.copy()
+        careful = False  # whether an argument is one the engine would drop
         for slot, value in zip(self.slots, args, strict=True):
             values[slot] = value
-        careful = any(value is none for value in args)  # an argument the engine would drop
+            if value is none:
+                careful = True
         for function, inputs, output, pair in self._plan:
             if careful or pair is None:
                 result = function(*[v for v in (values[i] for i in inputs) if v is not none])

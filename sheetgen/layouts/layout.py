@@ -373,19 +373,10 @@ def _lookup(quantity: str, address_of: Mapping[str, str], origin: str, where: st
     return address_of[quantity]
 
 
-_CANONICAL = re.compile(r"([A-Z]{1,3})([1-9][0-9]{0,6})")
-"""An address as ``a1.name`` writes it (``B2``): what generated layouts give, taken as it is."""
-
-
 def _address(value: object, origin: str) -> str:
     if not isinstance(value, str):
         raise TemplateError(f"{origin}: every cell needs an 'at' address like \"B2\".")
-    found = _CANONICAL.fullmatch(value)
-    if (
-        found is not None
-        and (len(found[1]) < 3 or found[1] <= "XFD")
-        and int(found[2]) <= a1.MAX_ROW
-    ):
+    if a1.named_cell(value):
         return sys.intern(value)  # what a1.name(*a1.split(value)) gives, without the work
     try:
         return a1.name(*a1.split(value.upper()))
@@ -493,15 +484,16 @@ def formula_reads(layout: Layout) -> dict[str, tuple[str, ...]]:
     # The text between the references, and so the names a formula uses, is one of a few
     # shapes (a 40-40-1 network's 23,000 formulas have 9): each shape's names are found once.
     names_in: dict[str, list[str]] = {}
+    split, intern = _REF.split, sys.intern
     for c in layout.cells:
         if c.source is None or c.quantity is None:
             continue
-        parts = _REF.split(c.source)  # text, reference, text, ..., text: one pass in C
+        parts = split(c.source)  # text, reference, text, ..., text: one pass in C
         refs = parts[1::2]
         if "{." in c.source:
             refs = [_referenced(ref, c.quantity) if ref[0] == "." else ref for ref in refs]
         # Interned: a network's quantities recur in hundreds of formulas each.
-        reads = list(map(sys.intern, refs))
+        reads = list(map(intern, refs))
         if named:
             bare = " ".join(parts[0::2])  # what _REF.sub(" ", source) gives
             found = names_in.get(bare)

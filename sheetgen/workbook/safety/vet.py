@@ -9,12 +9,10 @@ import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ... import a1
 from ...errors import InputFileError, SheetgenError, UnsafeFileError
-from ..ods import ContentCapture, macro_parts, read_ods
-from ..ods import reads as ods_reads
 from ..xlsx import SheetCapture, captures, kept_part, read_book, reads
 from .container import (
     ZIP_MAGIC,
@@ -32,6 +30,9 @@ from .files import read_input
 from .limits import DEFAULT_LIMITS, Limits
 from .messages import count, describe_error, file_label, raise_hint, show
 from .xmlscan import Budget, Listener
+
+if TYPE_CHECKING:
+    from ..ods import ContentCapture
 
 GRID_AREA = a1.MAX_ROW * a1.MAX_COLUMN
 """Every cell of a sheet's grid: the rectangle ``read_checked`` allows (see there)."""
@@ -130,7 +131,12 @@ def _vet_open(
     except BaseException:
         zf.close()
         raise
-    has_macros = xlsx_macro_parts(names) if kind == "xlsx" else macro_parts(names)
+    if kind == "xlsx":
+        has_macros = xlsx_macro_parts(names)
+    else:
+        from ..ods import macro_parts
+
+        has_macros = macro_parts(names)
     links: list[str] = []
     for name in sorted(names):
         low = name.lower()
@@ -229,7 +235,9 @@ def read_checked(path: Path, limits: Limits = DEFAULT_LIMITS) -> CheckedBook:
     # it, and a sparse sheet (a wide network's faux rows) is not refused for its extent.
     limits = replace(limits, max_sheet_area=GRID_AREA)
     sheets: dict[str, SheetCapture] = {}
-    content = ContentCapture(label, limits.max_cells, limits.max_sheet_area)
+    # The OpenDocument reader is loaded only for an .ods file (its formula translation is a
+    # fiftieth of a second of every other verify's start).
+    ods: list[ContentCapture] = []
 
     def capture(part: str) -> SheetCapture | None:
         if not captures(part):
@@ -237,8 +245,19 @@ def read_checked(path: Path, limits: Limits = DEFAULT_LIMITS) -> CheckedBook:
         sheets[part] = SheetCapture()  # the worksheet is read by the pass that vets it
         return sheets[part]
 
+    def ods_reads(part: str) -> bool:
+        from ..ods import reads as ods_reads
+
+        return ods_reads(part)
+
     def capture_content(part: str) -> ContentCapture | None:
-        return content if ods_reads(part) else None
+        if not ods_reads(part):
+            return None
+        if not ods:
+            from ..ods import ContentCapture
+
+            ods.append(ContentCapture(label, limits.max_cells, limits.max_sheet_area))
+        return ods[0]
 
     xlsx = _Reading(reads, capture, kept_part, remember=_uncaptured)
     readings = {"xlsx": xlsx, "ods": _Reading(ods_reads, capture_content)}
@@ -246,8 +265,12 @@ def read_checked(path: Path, limits: Limits = DEFAULT_LIMITS) -> CheckedBook:
     try:
         facts, archive = _vet_open(path, data, limits, readings)
         if facts.kind == "ods":
+            from ..ods import CONTENT, read_ods
+
             archive.close()
             what = "an .ods spreadsheet"
+            content = capture_content(CONTENT)
+            assert content is not None
             book = read_ods(data, content)
             found = content.facts
             facts = replace(
