@@ -106,6 +106,13 @@ class Parameters(Mapping[str, frozenset[str]]):
         self._reads, self._kind = reads, kind
         self._any = _depends_on_any(reads, kind)
         self._found: dict[str, frozenset[str]] = {}  # the few asked for: cells off the usual path
+        # Each formula's parameters as bits (one per parameter, numbered as met), kept for
+        # every formula a question walked through: a sheet whose rows all moved (a row
+        # inserted by a program that leaves formulas be) asks for thousands of a training
+        # run's cells, and walking each one's whole chain again was quadratic (minutes).
+        self._bits: dict[str, int] = {}
+        self._numbers: dict[str, int] = {}
+        self._named: list[str] = []
 
     def any(self, quantity: str) -> bool:
         """Whether ``quantity`` depends on a parameter (an input, target, weight, Tiny...)."""
@@ -115,8 +122,60 @@ class Parameters(Mapping[str, frozenset[str]]):
         if quantity not in self._reads:
             raise KeyError(quantity)
         if quantity not in self._found:
-            self._found[quantity] = self._collect(quantity)
+            bits = self._bits_of(quantity)
+            self._found[quantity] = self._collect(quantity) if bits is None else self._names(bits)
         return self._found[quantity]
+
+    def _bits_of(self, start: str) -> int | None:
+        """``start``'s parameters as bits, from those of the formulas it reads, each worked
+        out once, depth first (iteratively: a training run's chain is thousands deep); None
+        where the template's formulas read one another in a cycle (:meth:`_collect` walks
+        those)."""
+        bits, reads, kind = self._bits, self._reads, self._kind
+        if start in bits:
+            return bits[start]
+        path = {start}  # the formulas being worked out, each waiting on the next
+        stack = [(start, 0, 0)]  # a formula, its next read, the bits found so far
+        while stack:
+            q, i, found = stack.pop()
+            rs = reads.get(q, ())
+            while i < len(rs):
+                r = rs[i]
+                i += 1
+                k = kind.get(r)
+                if k == "input":
+                    found |= 1 << self._number(r)
+                elif k == "formula":
+                    known = bits.get(r)
+                    if known is None:
+                        if r in path:
+                            return None
+                        stack += [(q, i, found), (r, 0, 0)]  # back to q once r is known
+                        path.add(r)
+                        break
+                    found |= known
+            else:
+                bits[q] = found
+                path.discard(q)
+                if stack:  # the formula waiting on q takes its bits
+                    w, j, so_far = stack.pop()
+                    stack.append((w, j, so_far | found))
+        return bits[start]
+
+    def _number(self, parameter: str) -> int:
+        number = self._numbers.get(parameter)
+        if number is None:
+            number = self._numbers[parameter] = len(self._named)
+            self._named.append(parameter)
+        return number
+
+    def _names(self, bits: int) -> frozenset[str]:
+        out = []
+        while bits:
+            low = bits & -bits
+            out.append(self._named[low.bit_length() - 1])
+            bits ^= low
+        return frozenset(out)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._reads)
@@ -219,6 +278,7 @@ def structure_faults(
     # formula reads: a wrong cell waiting for it is not missing what it will bring.
     empty = {c.cell: c.quantity for c in cells if c.status == "empty"}
     reach = _Reach(ev, sheet, needs, empty)
+    order: dict[str, int] | None = None
     out = []
     for c in cells:
         if (
@@ -229,7 +289,9 @@ def structure_faults(
         ):
             missing, lost = reach.missing(c.cell, c.quantity)
             if missing and ev.compiled(c.formula).inputs:  # a typed one is judged as typed
-                said = _message(ev, sheet, c, missing, lost, needs)
+                if order is None:  # the layout's order, once: thousands may be said
+                    order = {q: i for i, q in enumerate(needs.at)}
+                said = _message(ev, sheet, c, missing, lost, needs, order)
                 # A right number is said to be right, so that the verdict does not look
                 # contradictory beside it. A wrong number from the wrong cells: the structure
                 # is said first, and the cell stays a root whatever the cells it reads hold.
@@ -320,6 +382,7 @@ def _message(
     missing: tuple[str, ...],
     lost: frozenset[str],
     needs: Requirements,
+    order: Mapping[str, int],
 ) -> str:
     deps = ev.dependencies((sheet, c.cell))
 
@@ -330,7 +393,7 @@ def _message(
     # The parameters that never reach the cell, when they are not the cells just named (a
     # loss that skips the error loses the target): at most a few, in the layout's order. The
     # cells named are what would have brought them.
-    unsaid = [q for q in needs.at if q in lost and q not in missing]
+    unsaid = sorted((q for q in lost if q in order and q not in missing), key=order.__getitem__)
     through = f"through {'it' if len(missing) == 1 else 'them'}"
     said = 0 < len(unsaid) <= 3
     where = ", ".join(d[1] if d[0] == sheet else f"{d[0]}!{d[1]}" for d in deps)

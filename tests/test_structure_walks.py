@@ -1,0 +1,85 @@
+"""The structure check's questions answered in time that grows with the sheet: each formula's
+parameters worked out once (as bits) give what walking its whole chain gives, asked in any
+order, and a cycle in the template's formulas falls back to the walk."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+
+from sheetgen.check.structure import Parameters, requirements
+from sheetgen.layouts.families import resolve_layout
+
+SPECS = [
+    "single_neuron",
+    "training:steps=6,optimizer=adam",
+    "training:layers=2-2-1,examples=4,batch=3,steps=3",
+    "network:layers=3-2-2,loss=cross-entropy",
+]
+
+
+@pytest.mark.parametrize("spec", SPECS)
+def test_every_quantitys_parameters_as_the_walk_finds_them_in_any_order(spec: str) -> None:
+    needs = requirements(resolve_layout(spec))
+    quantities = list(needs.reads)
+    random.Random(spec).shuffle(quantities)
+    fresh = Parameters(needs.reads, needs.kind)
+    for q in quantities:
+        assert fresh[q] == fresh._collect(q), q
+    assert any(fresh[q] for q in quantities)
+
+
+def test_random_graphs_with_cycles_answer_as_the_walk() -> None:
+    rng = random.Random(23)
+    for _ in range(400):
+        n = rng.randint(1, 14)
+        names = [f"q{k}" for k in range(n)]
+        kind: dict[str, Any] = {
+            q: rng.choice(["input", "formula", "formula", "constant"]) for q in names
+        }
+        reads = {
+            q: tuple(rng.sample([*names, "unknown"], rng.randint(0, min(4, n))))
+            for q in names
+            if kind[q] == "formula" or rng.random() < 0.2
+        }
+        params = Parameters(reads, kind)
+        order = list(reads)
+        rng.shuffle(order)
+        for q in order:
+            assert params[q] == params._collect(q), (q, reads, kind)
+
+
+def test_a_long_chain_is_worked_out_without_recursion() -> None:
+    # A training run's chain of formulas is thousands deep: deeper than Python's recursion.
+    depth = 50_000
+    reads = {f"f{k}": (f"f{k - 1}", "p") if k else ("x",) for k in range(depth)}
+    kind: dict[str, Any] = {f"f{k}": "formula" for k in range(depth)} | {
+        "x": "input",
+        "p": "input",
+    }
+    params = Parameters(reads, kind)
+    assert params[f"f{depth - 1}"] == {"x", "p"}
+    assert params["f0"] == {"x"}
+
+
+def test_a_roots_inherited_cells_as_a_scan_of_every_cell_finds_them(tmp_path: Any) -> None:
+    # Indexed once for the whole report (a sheet whose rows all moved has thousands of roots,
+    # each scanning every cell was quadratic): the same cells, in the same order.
+    import openpyxl
+
+    from sheetgen import build, verify_workbook
+
+    path = build(tmp_path / "t.xlsx", "training:layers=2-2-1,steps=8")
+    wb = openpyxl.load_workbook(path)
+    ws = wb.active
+    assert ws is not None
+    first = next(c for row in ws.iter_rows() for c in row if str(c.value).startswith("="))
+    first.value = f"=({str(first.value)[1:]})*1.01"  # a root with cells wrong through it
+    wb.save(tmp_path / "slip.xlsx")
+    report = verify_workbook(tmp_path / "slip.xlsx", variants=0)
+    roots = [c.cell for c in report.cells if c.root]
+    for cell in [c.cell for c in report.cells]:
+        assert report.inherited_from(cell) == tuple(c for c in report.cells if cell in c.causes)
+    assert any(report.inherited_from(cell) for cell in roots)
