@@ -113,6 +113,9 @@ class Parameters(Mapping[str, frozenset[str]]):
         self._bits: dict[str, int] = {}
         self._numbers: dict[str, int] = {}
         self._named: list[str] = []
+        for q, k in kind.items():  # numbered up front: a sheet's cells are told by the same bits
+            if k == "input":
+                self.number(q)
 
     def any(self, quantity: str) -> bool:
         """Whether ``quantity`` depends on a parameter (an input, target, weight, Tiny...)."""
@@ -122,11 +125,11 @@ class Parameters(Mapping[str, frozenset[str]]):
         if quantity not in self._reads:
             raise KeyError(quantity)
         if quantity not in self._found:
-            bits = self._bits_of(quantity)
-            self._found[quantity] = self._collect(quantity) if bits is None else self._names(bits)
+            bits = self.bits(quantity)
+            self._found[quantity] = self._collect(quantity) if bits is None else self.names(bits)
         return self._found[quantity]
 
-    def _bits_of(self, start: str) -> int | None:
+    def bits(self, start: str) -> int | None:
         """``start``'s parameters as bits, from those of the formulas it reads, each worked
         out once, depth first (iteratively: a training run's chain is thousands deep); None
         where the template's formulas read one another in a cycle (:meth:`_collect` walks
@@ -144,7 +147,7 @@ class Parameters(Mapping[str, frozenset[str]]):
                 i += 1
                 k = kind.get(r)
                 if k == "input":
-                    found |= 1 << self._number(r)
+                    found |= 1 << self.number(r)
                 elif k == "formula":
                     known = bits.get(r)
                     if known is None:
@@ -162,14 +165,21 @@ class Parameters(Mapping[str, frozenset[str]]):
                     stack.append((w, j, so_far | found))
         return bits[start]
 
-    def _number(self, parameter: str) -> int:
+    @property
+    def number_of(self) -> Mapping[str, int]:
+        """Every parameter's bit (see :meth:`bits`)."""
+        return self._numbers
+
+    def number(self, parameter: str) -> int:
+        """``parameter``'s bit (see :meth:`bits`)."""
         number = self._numbers.get(parameter)
         if number is None:
             number = self._numbers[parameter] = len(self._named)
             self._named.append(parameter)
         return number
 
-    def _names(self, bits: int) -> frozenset[str]:
+    def names(self, bits: int) -> frozenset[str]:
+        """The parameters whose bits are set in ``bits``."""
         out = []
         while bits:
             low = bits & -bits
@@ -311,6 +321,10 @@ class _Reach:
         self.ev, self.sheet, self.needs, self.empty = ev, sheet, needs, empty
         self._readers: dict[Ref, list[Ref]] | None = None
         self._dependents: dict[str, set[Ref]] = {}
+        self._starts: dict[Ref, int] | None = None  # cell -> the parameters it is the cell of
+        self._evaluated: set[Ref] = set()
+        self._blank_reads: dict[Ref, list[Ref]] = {}
+        self._has_bits: dict[Ref, int] = {}
 
     def missing(self, cell: str, quantity: str) -> tuple[tuple[str, ...], frozenset[str]]:
         """The quantities ``quantity``'s template formula reads that would have brought a
@@ -328,28 +342,101 @@ class _Reach:
             return (), frozenset()  # the usual case: the cell reads each of them itself
         direct = set(reads)
         here = (sheet, cell)
-        lost = frozenset(p for p in needs.parameters[quantity] if here not in self.dependents(p))
+        params = needs.parameters
+        want, have = params.bits(quantity), self._has(here)
+        if want is not None and have is not None:  # no cycle: told by bits
+            lost_bits = want & ~have
+            if not lost_bits:
+                return (), frozenset()
+            return tuple(
+                q
+                for q in wanted
+                if (q in params.number_of and lost_bits >> params.number_of[q] & 1)
+                or ((sheet, at.get(q, "")) not in direct and (params.bits(q) or 0) & lost_bits)
+            ), params.names(lost_bits)
+        lost = frozenset(p for p in params[quantity] if here not in self.dependents(p))
         if not lost:
             return (), lost
-        brought = needs.parameters
         return tuple(
             q
             for q in wanted
             if q in lost
-            or ((sheet, needs.at.get(q, "")) not in direct and lost & brought.get(q, frozenset()))
+            or ((sheet, at.get(q, "")) not in direct and lost & params.get(q, frozenset()))
         ), lost
+
+    def _has(self, start: Ref) -> int | None:
+        """The parameters whose cells ``start`` depends on, as bits (``Parameters.bits``),
+        each evaluated cell's worked out once from those of the cells it reads, depth first;
+        None where the sheet's formulas read one another in a cycle (:meth:`dependents`
+        walks those). A cell reads what the evaluator found it reads, and an exercise's
+        blank what its template formula reads."""
+        if self._starts is None:
+            self._evaluated = set(self.ev.values)
+            starts: dict[Ref, int] = {}
+            params = self.needs.parameters
+            for p, number in params.number_of.items():
+                for ref in self._starts_of(p):
+                    starts[ref] = starts.get(ref, 0) | 1 << number
+            self._starts = starts
+            for cell, quantity in self.empty.items():
+                self._blank_reads[(self.sheet, cell)] = [
+                    (self.sheet, self.needs.at[q])
+                    for q in self.needs.reads.get(quantity, ())
+                    if q in self.needs.at
+                ]
+        has, starts = self._has_bits, self._starts
+        if start in has:
+            return has[start]
+        path = {start}
+        stack = [(start, self._reads_of(start), 0, 0)]  # a cell, what it reads, next, bits
+        while stack:
+            ref, reads, i, found = stack.pop()
+            while i < len(reads):
+                d = reads[i]
+                i += 1
+                found |= starts.get(d, 0)
+                known = has.get(d)
+                if known is None:
+                    if d in path:
+                        return None
+                    d_reads = self._reads_of(d)
+                    if d_reads:
+                        stack += [(ref, reads, i, found), (d, d_reads, 0, 0)]
+                        path.add(d)
+                        break
+                    has[d] = known = 0
+                found |= known
+            else:
+                has[ref] = found
+                path.discard(ref)
+                if stack:  # the cell waiting on ref takes its bits
+                    w, w_reads, j, so_far = stack.pop()
+                    stack.append((w, w_reads, j, so_far | found))
+        return has[start]
+
+    def _reads_of(self, ref: Ref) -> list[Ref]:
+        """What ``ref`` reads in :meth:`_graph`'s graph: an evaluated cell its inputs, an
+        exercise's blank its template formula's."""
+        reads = self.ev.dependencies(ref) if ref in self._evaluated else []
+        blank = self._blank_reads.get(ref)
+        return [*reads, *blank] if blank else reads
+
+    def _starts_of(self, parameter: str) -> list[Ref]:
+        """``parameter``'s cell, and where each name the layout gives it points (``Tiny`` in a
+        copy of a sheet may name the first sheet's)."""
+        starts = [(self.sheet, self.needs.at[parameter])] if parameter in self.needs.at else []
+        for name in self.needs.names.get(parameter, ()):
+            if (target := self.ev.points_to(self.sheet, name)) is not None:
+                starts.append(target)
+        return starts
 
     def dependents(self, parameter: str) -> set[Ref]:
         """Every evaluated cell that depends on ``parameter``'s cell (or where a name the
         layout gives it points: ``Tiny`` in a copy of a sheet may name the first sheet's)."""
         if parameter not in self._dependents:
             readers = self._graph()
-            starts = [(self.sheet, self.needs.at[parameter])] if parameter in self.needs.at else []
-            for name in self.needs.names.get(parameter, ()):
-                if (target := self.ev.points_to(self.sheet, name)) is not None:
-                    starts.append(target)
             seen: set[Ref] = set()
-            stack = list(starts)
+            stack = self._starts_of(parameter)
             while stack:
                 for reader in readers.get(stack.pop(), ()):
                     if reader not in seen:
