@@ -115,10 +115,18 @@ def test_a_large_layouts_requirements_are_worked_out_when_asked_and_not_kept(
     layout = resolve_layout("network:layers=2-2-1")
     structure._requirements.cache_clear()
     monkeypatch.setattr(structure, "REMEMBERED_CELLS", len(layout.cells) - 1)
+    monkeypatch.setattr(structure, "_asked", {})
+    monkeypatch.setattr(structure, "_again", {})
     first = structure.requirements(layout)
     assert structure._requirements.cache_info().currsize == 0
     again = structure.requirements(layout)
     assert again is not first and again.reads == first.reads and again.at == first.at
+    # Asked again (a wrong cell's explanation, one of thousands): kept while the layout lives.
+    assert structure.requirements(layout) is again
+    other = resolve_layout("network:layers=2-3-1")
+    monkeypatch.setattr(structure, "REMEMBERED_CELLS", len(other.cells) - 1)
+    assert structure.requirements(other) is not structure.requirements(other)
+    assert structure._requirements.cache_info().currsize == 0
     monkeypatch.setattr(structure, "REMEMBERED_CELLS", len(layout.cells))
     assert structure.requirements(layout) is structure.requirements(layout)
     assert structure._requirements.cache_info().currsize == 1

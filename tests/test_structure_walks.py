@@ -134,3 +134,35 @@ def test_a_cells_parameters_told_by_bits_as_by_walking_from_each_parameter(
     monkeypatch.setattr(structure._Reach, "_has", lambda self, start: None)
     walked = to_json(verify_workbook(path, variants=0))
     assert told == walked
+
+
+class _Deps:
+    """An evaluator's dependency graph alone: what ``diagnose``'s graph asks of one."""
+
+    def __init__(self, graph: dict[tuple[str, str], list[tuple[str, str]]]) -> None:
+        self.graph = graph
+
+    def dependencies(self, ref: tuple[str, str]) -> list[tuple[str, str]]:
+        return list(self.graph.get(ref, []))
+
+
+def test_the_bad_cells_each_reads_as_walking_from_each_in_random_graphs() -> None:
+    # Worked out once per good cell: the same cells in the same order as each cell's own
+    # walk, cycles (walked on their own) and other sheets' cells included.
+    from sheetgen.check.diagnose import _Graph
+
+    rng = random.Random(24)
+    for _ in range(400):
+        n = rng.randint(1, 16)
+        cells = [("S", f"A{k}") for k in range(n)] + [("T", "A1"), ("T", "A2")]
+        acyclic = rng.random() < 0.5
+        graph = {
+            ref: rng.sample(
+                cells[k + 1 :] if acyclic else cells, rng.randint(0, min(4, len(cells) - k - 1))
+            )
+            for k, ref in enumerate(cells)
+        }
+        bad = {c[1]: None for c in cells[:n] if rng.random() < 0.4}
+        g = _Graph(_Deps(graph), "S")  # type: ignore[arg-type]
+        each = g.nearest_each(bad, bad)
+        assert each == {a: g.nearest(a, bad) for a in bad}, (graph, bad)

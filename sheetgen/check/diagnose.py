@@ -29,7 +29,7 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -273,6 +273,59 @@ class _Graph:
             stack.extend(reversed(self.deps(ref)))
         return tuple(found)
 
+    def nearest_each(
+        self, cells: Iterable[str], bad: Mapping[str, object]
+    ) -> dict[str, tuple[str, ...]]:
+        """:meth:`nearest` for each of ``cells``, in the same order, what each good cell
+        leads to worked out once: a sheet with thousands of wrong cells (every row moved, a
+        network's) walked the same good cells from each of them, for minutes. A cell whose
+        walk meets a cycle, or comes back to it, is walked by :meth:`nearest` itself."""
+        memo: dict[Ref, tuple[str, ...]] = {}
+        out = {}
+        for cell in cells:
+            got = self._through(self.ref(cell), bad, memo)
+            # Itself among them: it reads itself through a good cell worked out before.
+            out[cell] = self.nearest(cell, bad) if got is None or cell in got else got
+        return out
+
+    def _through(
+        self, start: Ref, bad: Mapping[str, object], memo: dict[Ref, tuple[str, ...]]
+    ) -> tuple[str, ...] | None:
+        """The bad cells ``start`` reads, directly or through good cells, in the order
+        :meth:`nearest` finds them (each good cell's, kept in ``memo``, are the first of each
+        of its inputs' in turn); None where a cycle is met."""
+        sheet = self.sheet
+        path = {start}
+        stack: list[tuple[Ref, list[Ref], int, dict[str, None]]] = [
+            (start, self.deps(start), 0, {})
+        ]
+        while stack:
+            ref, deps, i, found = stack.pop()
+            while i < len(deps):
+                d = deps[i]
+                i += 1
+                if d in path:
+                    return None
+                if d[0] == sheet and d[1] in bad:
+                    found[d[1]] = None
+                    continue
+                known = memo.get(d)
+                if known is None:
+                    stack += [(ref, deps, i, found), (d, self.deps(d), 0, {})]
+                    path.add(d)
+                    break
+                found.update(dict.fromkeys(known))
+            else:
+                result = tuple(found)
+                path.discard(ref)
+                if not stack:
+                    return result
+                memo[ref] = result
+                w, w_deps, j, w_found = stack.pop()
+                w_found.update(dict.fromkeys(result))
+                stack.append((w, w_deps, j, w_found))
+        raise AssertionError("unreachable: the start's walk returns")
+
     def ancestors(self, cell: str) -> set[str]:
         """Every cell of the sheet that ``cell`` reads, directly or not."""
         seen: set[Ref] = set()
@@ -348,7 +401,7 @@ def _causes(
     bad = {c.cell: c for c in cells if not c.ok and c.checked}  # not checked: never a cause
     if not bad:
         return {}
-    nearest = {a: graph.nearest(a, bad) for a in bad}
+    nearest = graph.nearest_each(bad, bad)
     bad_inputs = tuple(a for a, c in bad.items() if not c.graded)
     direct: dict[str, tuple[str, ...]] = {}
     candidates = []

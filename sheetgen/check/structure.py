@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import functools
 import re
+import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
@@ -54,14 +55,28 @@ REMEMBERED_CELLS = 50_000
 """A layout of at most this many cells has its requirements remembered (the last few: a
 class's workbooks share one, and a long training run's has 10,000 formulas to read). A larger
 one's are worked out when asked and let go after (an 80-80-1 network's are 30 MB, held
-through the diagnosis otherwise; asked for again only for a wrong cell)."""
+through the diagnosis otherwise); asked again (explaining a wrong cell: thousands may be
+explained), they are kept while the layout lives."""
+
+_asked: dict[int, weakref.ref[Layout]] = {}  # large layouts asked once, by identity
+_again: dict[int, tuple[weakref.ref[Layout], Requirements]] = {}  # and asked again
 
 
 def requirements(layout: Layout) -> Requirements:
     """The requirements of ``layout`` (see ``REMEMBERED_CELLS``)."""
-    if len(layout.cells) > REMEMBERED_CELLS:
-        return _requirements.__wrapped__(_Key(layout))
-    return _requirements(_Key(layout))
+    if len(layout.cells) <= REMEMBERED_CELLS:
+        return _requirements(_Key(layout))
+    key = id(layout)
+    kept = _again.get(key)
+    if kept is not None and kept[0]() is layout:
+        return kept[1]
+    made = _requirements.__wrapped__(_Key(layout))
+    asked = _asked.get(key)
+    if asked is not None and asked() is layout:
+        _again[key] = (weakref.ref(layout, lambda _: _again.pop(key, None)), made)
+    else:
+        _asked[key] = weakref.ref(layout, lambda _: _asked.pop(key, None))
+    return made
 
 
 class _Key:
