@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import tracemalloc
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -91,18 +90,11 @@ def test_what_depends_on_a_parameter_in_random_graphs_with_cycles() -> None:
 
     from sheetgen.check.structure import _depends_on_any, _depends_on_any_forwards
 
+    from .support.graphs import random_template
+
     rng = random.Random(22)
     for _ in range(300):
-        n = rng.randint(1, 12)
-        names = [f"q{k}" for k in range(n)]
-        kind: dict[str, Any] = {
-            q: rng.choice(["input", "formula", "formula", "constant"]) for q in names
-        }
-        reads = {
-            q: tuple(rng.sample([*names, "unknown"], rng.randint(0, min(4, n))))
-            for q in names
-            if kind[q] == "formula" or rng.random() < 0.2
-        }
+        reads, kind = random_template(rng, 12)
         assert _depends_on_any(reads, kind) == _depends_on_any_forwards(reads, kind), (reads, kind)
 
 

@@ -12,6 +12,8 @@ import pytest
 from sheetgen.check.structure import Parameters, requirements
 from sheetgen.layouts.families import resolve_layout
 
+from .support.graphs import random_template
+
 SPECS = [
     "single_neuron",
     "training:steps=6,optimizer=adam",
@@ -34,16 +36,7 @@ def test_every_quantitys_parameters_as_the_walk_finds_them_in_any_order(spec: st
 def test_random_graphs_with_cycles_answer_as_the_walk() -> None:
     rng = random.Random(23)
     for _ in range(400):
-        n = rng.randint(1, 14)
-        names = [f"q{k}" for k in range(n)]
-        kind: dict[str, Any] = {
-            q: rng.choice(["input", "formula", "formula", "constant"]) for q in names
-        }
-        reads = {
-            q: tuple(rng.sample([*names, "unknown"], rng.randint(0, min(4, n))))
-            for q in names
-            if kind[q] == "formula" or rng.random() < 0.2
-        }
+        reads, kind = random_template(rng, 14)
         params = Parameters(reads, kind)
         order = list(reads)
         rng.shuffle(order)
