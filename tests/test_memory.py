@@ -107,8 +107,7 @@ def test_a_large_layouts_requirements_are_worked_out_when_asked_and_not_kept(
     layout = resolve_layout("network:layers=2-2-1")
     structure._requirements.cache_clear()
     monkeypatch.setattr(structure, "REMEMBERED_CELLS", len(layout.cells) - 1)
-    monkeypatch.setattr(structure, "_asked", {})
-    monkeypatch.setattr(structure, "_again", {})
+    monkeypatch.setattr(structure, "_large", {})
     first = structure.requirements(layout)
     assert structure._requirements.cache_info().currsize == 0
     again = structure.requirements(layout)

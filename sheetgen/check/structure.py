@@ -58,8 +58,8 @@ one's are worked out when asked and let go after (an 80-80-1 network's are 30 MB
 through the diagnosis otherwise); asked again (explaining a wrong cell: thousands may be
 explained), they are kept while the layout lives."""
 
-_asked: dict[int, weakref.ref[Layout]] = {}  # large layouts asked once, by identity
-_again: dict[int, tuple[weakref.ref[Layout], Requirements]] = {}  # and asked again
+_large: dict[int, tuple[weakref.ref[Layout], Requirements | None]] = {}
+"""Large layouts asked for, by identity while they live: None once, their requirements after."""
 
 
 def requirements(layout: Layout) -> Requirements:
@@ -67,15 +67,12 @@ def requirements(layout: Layout) -> Requirements:
     if len(layout.cells) <= REMEMBERED_CELLS:
         return _requirements(_Key(layout))
     key = id(layout)
-    kept = _again.get(key)
-    if kept is not None and kept[0]() is layout:
-        return kept[1]
+    seen = _large.get(key)
+    asked = seen is not None and seen[0]() is layout
+    if asked and seen is not None and seen[1] is not None:
+        return seen[1]
     made = _requirements.__wrapped__(_Key(layout))
-    asked = _asked.get(key)
-    if asked is not None and asked() is layout:
-        _again[key] = (weakref.ref(layout, lambda _: _again.pop(key, None)), made)
-    else:
-        _asked[key] = weakref.ref(layout, lambda _: _asked.pop(key, None))
+    _large[key] = (weakref.ref(layout, lambda _: _large.pop(key, None)), made if asked else None)
     return made
 
 
