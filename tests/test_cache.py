@@ -368,3 +368,28 @@ def test_which_numbers_stand_follows_the_rule_in_any_order(order: str, seed: int
     assert blank_read == reads_blank
     assert a.at not in known and b.at not in known
     assert all(known[c.at] == ref.values[c.quantity or ""] for c in lay if c.at in known)
+
+
+@pytest.mark.parametrize("where", ["first", "last"])
+def test_a_large_number_any_formula_reads_leaves_every_cell_to_the_engine(where: str) -> None:
+    """A number past ``SAFE_MAGNITUDE`` read by one formula, wherever it is in the layout
+    (read last, after every other formula was decided), and no reference number stands."""
+    import dataclasses
+
+    from sheetgen.layouts.layout import CellSpec
+    from sheetgen.writer.cached_values import SAFE_MAGNITUDE, reference_values
+
+    lay = resolve_layout("network:layers=2-3-1")
+    params = parameters(lay)
+    reader = CellSpec(at="M1", kind="formula", formula="=Z1*0", source="=Z1*0")
+    cells = (reader, *lay.cells) if where == "first" else (*lay.cells, reader)
+    odd = dataclasses.replace(lay, cells=cells)
+    found: dict[str, object] = {}
+    for c in odd:
+        content = {"text": c.text, "input": params.get(c.quantity or ""), "constant": c.value}
+        found[c.at] = content.get(c.kind, c.formula)
+    found["Z1"] = SAFE_MAGNITUDE
+    known, _ = reference_values(found, odd, params)
+    assert len(known) == sum(c.kind == "formula" for c in lay)  # at the limit: all stand
+    found["Z1"] = SAFE_MAGNITUDE * 1.01
+    assert reference_values(found, odd, params) == ({}, set())

@@ -143,41 +143,28 @@ def reference_values(
     except (ArithmeticError, ValueError):  # parameters the maths cannot take: ask the engine
         values = {}
 
-    def holds_layout(spec: CellSpec) -> bool:
-        value: object = found.get(spec.at)
-        if spec.kind == "input":
-            return spec.quantity in params and value == params[spec.quantity or ""]
-        if spec.kind == "constant":
-            return value == spec.value
-        return spec.kind == "formula" and value == spec.formula
-
     formulas = [c for c in layout if c.kind == "formula"]
     number = {c.at: values[c.quantity] for c in formulas if c.quantity and c.quantity in values}
     blank = {c.at for c in formulas if c.at not in found}
     names = _names_in(layout.names)
-    reads = {c.at: _reads(c.formula or "", names) for c in formulas if holds_layout(c)}
-    inputs = set().union(*reads.values()) - number.keys()
-    operands = [v for r in inputs if isinstance(v := found.get(r), int | float)]
-    if not all(abs(v) <= SAFE_MAGNITUDE for v in (*number.values(), *operands)):
-        number = {}  # the sheet may overflow where Python does not: the engine computes it all
-    # The cells whose content stands: those holding what the layout puts there, then each
-    # formula decided faithful below.
-    faithful = {c.at for c in layout if c.kind != "formula" and holds_layout(c)}
+    # A number a formula reads or computes may overflow: the numbers the formulas compute are
+    # checked here, those they read as each formula's cells are found (``_first_pass``).
+    large: set[str] = set()
+    if all(abs(v) <= SAFE_MAGNITUDE for v in number.values()):
+        large = {
+            r
+            for r, v in found.items()
+            if isinstance(v, int | float) and not abs(v) <= SAFE_MAGNITUDE and r not in number
+        }
+    else:
+        number = {}
+    first = _first_pass(layout, formulas, found, params, names, number, large)
+    if first is None:  # a formula reads a large number: the engine computes it all
+        number = {}
+        first = _first_pass(layout, formulas, found, params, names, number, set())
+        assert first is not None
+    faithful, finished, later, reads = first
     blank_read: set[str] = set()
-    # Each formula is decided once all the formulas it reads are; a cell on a circular path,
-    # or reading one, never is (``tainted``): it neither stands nor reads a blank. First, in
-    # the layout's order, each formula whose every cell stands already (set operations, in C:
-    # a network's sums read 80 cells each); then the others depth first, each after the
-    # formulas it reads.
-    finished: set[str] = set()
-    later = []
-    for at, cells in reads.items():
-        if faithful.issuperset(cells):  # so none is or reads a blank
-            if at in number:
-                faithful.add(at)
-            finished.add(at)
-        else:
-            later.append(at)
     seen, tainted = set(finished), set()
     for root in later:
         if root in seen:
@@ -208,6 +195,51 @@ def reference_values(
                     blank_read.add(at)
 
     return {at: v for at, v in number.items() if at in faithful}, blank_read
+
+
+def _first_pass(
+    layout: Layout,
+    formulas: list[CellSpec],
+    found: Mapping[str, object],
+    params: Mapping[str, float],
+    names: _Names,
+    number: Mapping[str, float],
+    large: set[str],
+) -> tuple[set[str], set[str], list[str], dict[str, Collection[str]]] | None:
+    """``reference_values``' first pass, in the layout's order: the cells that stand so far
+    (those holding what the layout puts there, and each formula whose every cell stands
+    already), the formulas decided, those left for later, and the cells each formula holding
+    the layout's formula reads (kept only for those left: a network's formulas read dozens of
+    cells each, and all of them at once would be the largest thing a build holds). None if a
+    formula reads a cell of ``large``."""
+
+    def holds_layout(spec: CellSpec) -> bool:
+        value: object = found.get(spec.at)
+        if spec.kind == "input":
+            return spec.quantity in params and value == params[spec.quantity or ""]
+        if spec.kind == "constant":
+            return value == spec.value
+        return spec.kind == "formula" and value == spec.formula
+
+    faithful = {c.at for c in layout if c.kind != "formula" and holds_layout(c)}
+    finished: set[str] = set()
+    later = []
+    reads: dict[str, Collection[str]] = {}
+    for c in formulas:
+        if not holds_layout(c):
+            continue
+        at, cells = c.at, _reads(c.formula or "", names)
+        if large and not large.isdisjoint(cells):
+            return None
+        if faithful.issuperset(cells):  # so none is or reads a blank
+            if at in number:
+                faithful.add(at)
+            finished.add(at)
+            reads[at] = ()
+        else:
+            later.append(at)
+            reads[at] = cells
+    return faithful, finished, later, reads
 
 
 _Names = tuple[re.Pattern[str] | None, dict[str, str], tuple[str, ...]]
