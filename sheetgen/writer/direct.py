@@ -31,9 +31,10 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections import ChainMap
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
 from openpyxl.styles.cell_style import StyleArray
@@ -43,7 +44,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from .. import a1
 from .cached_values import cached_text, escape, sheet_parts
 from .charts import cache_series
-from .package import tidy_parts, write_parts
+from .package import Pieces, tidy_parts, write_parts
 
 if TYPE_CHECKING:
     from ..engine.evaluate import Value
@@ -90,10 +91,13 @@ def save_direct(
     references, contents and styles (cells :func:`writable` accepts), ``values`` each
     formula's cached value (every formula must have one). ``wb``'s sheet holds only the cells
     with notes, which openpyxl writes the notes of; its charts get the numbers they draw
-    (``cache_series``)."""
+    (``cache_series``).
+
+    The ``<sheetData>`` goes into the package as it is written, a few hundred cells at a
+    time, so the sheet's XML is never held whole (``package.Pieces``)."""
     ws = wb.worksheets[0]
     assert isinstance(ws, Worksheet)
-    refs, contents, _ = cells
+    refs, contents, looks = cells
     # Row by row, each row's cells by column; the keys are plain numbers, as are the cell
     # numbers sorted by them (tens of thousands of tuples would keep the collector busy).
     numbers = _Columns()
@@ -103,24 +107,52 @@ def save_direct(
         for letters in (ref.rstrip("0123456789"),)
     ]
     order = sorted(range(len(refs)), key=keys.__getitem__)
-    shown = {refs[i]: v for i, v in enumerate(contents) if type(v) is not str}
-    cache_series(ws, {**shown, **values})
-    body = _sheet_data(wb, order, cells, values)
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    with zipfile.ZipFile(buffer) as package:
-        parts = {info.filename: package.read(info.filename) for info in package.infolist()}
-    member = next(m for m, title in sheet_parts(parts).items() if title == ws.title)
-    xml = parts[member]
     if keys:  # openpyxl's ``calculate_dimension``: the box round the cells
         low, high = min(k & 0x3FFF for k in keys), max(k & 0x3FFF for k in keys)
         first, last = keys[order[0]] >> 14, keys[order[-1]] >> 14
         box = f"{numbers.letters[low]}{first}:{numbers.letters[high]}{last}".encode()
     else:
         box = b"A1:A1"
-    xml = _DIMENSION.sub(lambda _: b'<dimension ref="' + box + b'" />', xml, count=1)
-    parts[member] = _SHEET_DATA.sub(lambda _: body, xml, count=1)
-    write_parts(path, tidy_parts(parts))
+    del keys
+    shown = {refs[i]: v for i, v in enumerate(contents) if type(v) is not str}
+    # As {**shown, **values} without the copy; cache_series only reads the ChainMap.
+    cache_series(ws, ChainMap(cast("MutableMapping[str, object]", values), shown))
+    del shown
+    # openpyxl numbers styles as it writes the cells, and writes the styles before the sheet.
+    numbered = _numbered_styles(wb, (looks[i] for i in order))
+    tall = {
+        r: "".join(f' {k}="{v}"' for k, v in dims)
+        for r, d in ws.row_dimensions.items()
+        if (dims := list(d))
+    }
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    with zipfile.ZipFile(buffer) as package:
+        parts = {info.filename: package.read(info.filename) for info in package.infolist()}
+    del buffer
+    member = next(m for m, title in sheet_parts(parts).items() if title == ws.title)
+    xml = _DIMENSION.sub(lambda _: b'<dimension ref="' + box + b'" />', parts[member], count=1)
+    found = _SHEET_DATA.search(xml)
+    assert found is not None
+    tidied = tidy_parts(parts)
+    assert tidied[member] == parts[member]  # worksheets are kept as openpyxl wrote them
+    body = _sheet_data(order, cells, values, numbered, tall)
+    # An upper bound of the sheet's size: each cell's markup, its text escaped (5 bytes a
+    # character at most: "&amp;", or 4 in UTF-8), each row's, and a text value's.
+    most = (
+        len(xml)
+        + 256 * (len(refs) + len(tall))
+        + 5 * sum(len(v) for v in contents if type(v) is str)
+        + 5 * sum(len(v) for v in values.values() if type(v) is str)
+    )
+    sheet = Pieces(_joined(xml[: found.start()], body, xml[found.end() :]), most)
+    write_parts(path, {n: sheet if n == member else data for n, data in tidied.items()})
+
+
+def _joined(head: bytes, body: Iterable[bytes], tail: bytes) -> Iterator[bytes]:
+    yield head
+    yield from body
+    yield tail
 
 
 class _Columns(dict[str, int]):
@@ -137,33 +169,51 @@ class _Columns(dict[str, int]):
         return number
 
 
+def _numbered_styles(wb: Workbook, looks: Iterable[StyleArray | None]) -> dict[int, str]:
+    """Each style of ``looks`` (in the order the cells are written) registered with ``wb``
+    in the order openpyxl would register them: id of the StyleArray -> its `` s="N"``, or
+    nothing for a cell without style."""
+    styles = wb._cell_styles  # openpyxl's own register of cell styles, numbered as it writes
+    numbered: dict[int, str] = {}
+    for style in looks:
+        if id(style) not in numbered:
+            styled = style is not None and any(style)  # openpyxl's ``Cell.has_style``
+            numbered[id(style)] = f' s="{styles.add(style)}"' if styled else ""
+    return numbered
+
+
+PIECE = 1024
+"""Strings (cells, rows) gathered into one piece of a sheet's XML before it is encoded and
+written: a few hundred kilobytes, and few enough pieces that each costs nothing."""
+
+
 def _sheet_data(
-    wb: Workbook,
     order: Sequence[int],
     cells: tuple[Sequence[str], Sequence[object], Sequence[StyleArray | None]],
     values: Mapping[str, Value],
-) -> bytes:
-    """The ``<sheetData>`` element of ``cells`` taken in ``order`` (row by row), registering
-    each style with ``wb`` in the order openpyxl would."""
+    numbered: Mapping[int, str],
+    tall: Mapping[int, str],
+) -> Iterator[bytes]:
+    """The ``<sheetData>`` element of ``cells`` taken in ``order`` (row by row), in pieces:
+    ``numbered`` holds each style's `` s="N"``, ``tall`` the attributes of the rows given a
+    height (a chart's own row, empty), which openpyxl writes, and such a row even without
+    cells (``<row ...></row>``)."""
     refs, contents, looks = cells
-    # Rows given a height (a chart's own row, empty): openpyxl writes their attributes, and
-    # such a row even without cells (``<row ...></row>``).
-    tall = {
-        r: "".join(f' {k}="{v}"' for k, v in dims)
-        for r, d in wb.worksheets[0].row_dimensions.items()
-        if (dims := list(d))
-    }
+    if not order and not tall:
+        yield b"<sheetData />"
+        return
     pending = sorted(tall)  # the rows with a height not written yet, in order
-    styles = wb._cell_styles  # openpyxl's own register of cell styles, numbered as it writes
-    numbered: dict[int, str] = {}  # id of a StyleArray -> its ' s="N"'
-    out: list[str] = []
+    out: list[str] = ["<sheetData>"]
     row = ""
     for i in order:
-        ref, value, style = refs[i], contents[i], looks[i]
+        ref, value = refs[i], contents[i]
         r = ref.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
         if r != row:
             if row:
                 out.append("</row>")
+                if len(out) >= PIECE:
+                    yield "".join(out).encode()
+                    out.clear()
             height = ""
             if pending:
                 while pending and pending[0] < int(r):
@@ -173,10 +223,7 @@ def _sheet_data(
                     height = tall[pending.pop(0)]
             out.append(f'<row r="{r}"{height}>')
             row = r
-        s = numbered.get(id(style))
-        if s is None:
-            styled = style is not None and any(style)  # openpyxl's ``Cell.has_style``
-            s = numbered[id(style)] = f' s="{styles.add(style)}"' if styled else ""
+        s = numbered[id(looks[i])]
         if value == "":
             out.append(f'<c r="{ref}"{s} t="inlineStr" />')
         elif type(value) is str and value[0] == "=" and len(value) > 1:
@@ -196,4 +243,5 @@ def _sheet_data(
     if row:
         out.append("</row>")
     out.extend(f'<row r="{empty}"{tall[empty]}></row>' for empty in pending)
-    return ("<sheetData>" + "".join(out) + "</sheetData>").encode() if out else b"<sheetData />"
+    out.append("</sheetData>")
+    yield "".join(out).encode()

@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import posixpath
 import re
+import time
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree  # only ever parses parts openpyxl has just written
@@ -59,12 +61,36 @@ def tidy_file(path: Path) -> None:
     write_parts(path, tidy_parts(parts))
 
 
-def write_parts(path: Path, parts: Mapping[str, bytes]) -> None:
-    """Write ``parts`` as a zip package, ``[Content_Types].xml`` first as Excel does."""
+@dataclass(frozen=True)
+class Pieces:
+    """A part written as it is made, piece by piece, so that it is never held whole (a large
+    network's sheet is tens of megabytes of XML); ``most`` bounds its size in bytes."""
+
+    pieces: Iterable[bytes]
+    most: int
+
+
+def write_parts(path: Path, parts: Mapping[str, bytes | Pieces]) -> None:
+    """Write ``parts`` as a zip package, ``[Content_Types].xml`` first as Excel does.
+
+    A part given as :class:`Pieces` is compressed piece by piece into an entry made as
+    ``ZipFile.writestr`` makes one; zipfile decides by an entry's size whether its header
+    needs zip64 (past 2 GiB / 1.05), and here by ``most``: the same bytes whenever ``most``
+    is below that, as a sheet far within ``verify``'s limits is."""
     order = sorted(parts, key=lambda name: name != "[Content_Types].xml")
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
         for name in order:
-            zout.writestr(name, parts[name])
+            data = parts[name]
+            if isinstance(data, bytes):
+                zout.writestr(name, data)
+                continue
+            info = zipfile.ZipInfo(name, date_time=time.localtime(time.time())[:6])
+            info.compress_type = zout.compression
+            info.external_attr = 0o600 << 16  # ?rw-------, as writestr gives a file
+            info.file_size = data.most  # rewritten with the true size once written
+            with zout.open(info, "w") as member:
+                for piece in data.pieces:
+                    member.write(piece)
 
 
 def tidy_parts(parts: Mapping[str, bytes]) -> dict[str, bytes]:
