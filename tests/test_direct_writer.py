@@ -182,3 +182,71 @@ def test_what_the_direct_writer_takes(
     refs: list[str], contents: list[object], expected: bool
 ) -> None:
     assert writable(refs, contents) is expected
+
+
+@pytest.mark.parametrize("row", [1, 9])  # a tall row among the cells, one past the last
+def test_a_sheet_written_in_the_smallest_pieces_is_the_same_file(
+    row: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each row its own piece of the streamed ``<sheetData>``: no piece lost or repeated."""
+    import sheetgen.writer.direct as direct
+
+    monkeypatch.setattr(direct, "PIECE", 1)
+    lay = resolve_layout("training:steps=6")
+    chart = dataclasses.replace(lay.charts[0], anchor=f"B{row}")
+    lay = dataclasses.replace(lay, charts=(chart,))
+    old, new, written = both_ways(lay, parameters(lay), tmp_path, monkeypatch)
+    assert written
+    assert old == new
+
+
+def _entries(path: Path) -> list[tuple[object, ...]]:
+    """Each zip entry's header fields (but its time) and its stored bytes as they lie in the
+    file, local header and all."""
+    raw = path.read_bytes()
+    out = []
+    with zipfile.ZipFile(path) as package:
+        for info in package.infolist():
+            at = info.header_offset
+            names = int.from_bytes(raw[at + 26 : at + 28], "little")
+            extra = int.from_bytes(raw[at + 28 : at + 30], "little")
+            local = raw[at + 14 : at + 30 + names + extra]  # from the CRC on
+            data = raw[at + 30 + names + extra : at + 30 + names + extra + info.compress_size]
+            fields = ("filename", "compress_type", "external_attr", "flag_bits", "file_size")
+            out.append((*(getattr(info, f) for f in fields), local, data))
+    return out
+
+
+def test_a_part_written_in_pieces_is_stored_as_one_written_whole(tmp_path: Path) -> None:
+    import random
+    import time
+
+    from sheetgen.writer.package import Pieces, write_parts
+
+    rng = random.Random(7)
+    sheet = "".join(f"<c r='A{i}'><v>{rng.random()!r}</v></c>" for i in range(20_000)).encode()
+    cuts = sorted(rng.sample(range(1, len(sheet)), 40))
+    pieces = [sheet[a:b] for a, b in zip([0, *cuts], [*cuts, len(sheet)], strict=True)]
+    parts = {"[Content_Types].xml": b"<Types/>", "a.xml": sheet, "b.xml": b"<b/>"}
+    before = time.localtime(time.time())[:6]
+    write_parts(tmp_path / "whole.xlsx", parts)
+    write_parts(tmp_path / "pieces.xlsx", {**parts, "a.xml": Pieces(pieces, len(sheet) + 99)})
+    after = time.localtime(time.time())[:6]
+    assert _entries(tmp_path / "pieces.xlsx") == _entries(tmp_path / "whole.xlsx")
+    with zipfile.ZipFile(tmp_path / "pieces.xlsx") as package:
+        assert package.read("a.xml") == sheet
+        # zipfile keeps times to 2 seconds
+        assert before[:5] <= package.getinfo("a.xml").date_time[:5] <= after[:5]
+
+
+def test_a_part_that_may_pass_two_gigabytes_gets_a_zip64_header(tmp_path: Path) -> None:
+    from sheetgen.writer.package import Pieces, write_parts
+
+    most = 2**31
+    write_parts(tmp_path / "big.xlsx", {"a.xml": Pieces([b"<a/>"] * 3, most)})
+    (entry,) = _entries(tmp_path / "big.xlsx")
+    local = entry[-2]
+    assert isinstance(local, bytes)
+    assert local[16 + len("a.xml") :][:2] == b"\x01\x00", "a zip64 extra field (id 1)"
+    with zipfile.ZipFile(tmp_path / "big.xlsx") as package:
+        assert package.read("a.xml") == b"<a/>" * 3

@@ -86,7 +86,6 @@ def write_parts(path: Path, parts: Mapping[str, bytes | Pieces]) -> None:
                 continue
             info = zipfile.ZipInfo(name, date_time=time.localtime(time.time())[:6])
             info.compress_type = zout.compression
-            info.external_attr = 0o600 << 16  # ?rw-------, as writestr gives a file
             info.file_size = data.most  # rewritten with the true size once written
             with zout.open(info, "w") as member:
                 for piece in data.pieces:
