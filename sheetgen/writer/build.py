@@ -133,9 +133,9 @@ def save_layout(layout: Layout, params: Mapping[str, float], path: Path) -> None
     refs = [spec.at for spec in layout]
     contents = [_content(spec, params) for spec in layout]
     if writable(refs, contents):
-        found = dict(zip(refs, contents, strict=True))  # no None: writable
-        known, _ = reference_values(found, layout, params)
-        if all(at in known for at, value in found.items() if _is_formula(value)):
+        # No None (writable), and each cell once; the dict is let go once read.
+        known, _ = reference_values(dict(zip(refs, contents, strict=True)), layout, params)
+        if all(at in known for at, value in zip(refs, contents, strict=True) if _is_formula(value)):
             wb, ws = _new_workbook(layout)
             styles: dict[tuple[str, str | None, str | None], StyleArray] = {}
             looks = []

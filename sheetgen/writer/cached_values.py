@@ -163,32 +163,39 @@ def reference_values(
         number = {}
         first = _first_pass(layout, formulas, found, params, names, number, set())
         assert first is not None
-    faithful, finished, later, reads = first
+    faithful, later, reads = first
+    # Each formula is decided once all the formulas it reads are; a cell on a circular path,
+    # or reading one, never is (``tainted``): it neither stands nor reads a blank. The first
+    # pass decided each formula whose every cell stood already; the others are decided here,
+    # depth first, each after the formulas it reads. A decided formula's cells are let go
+    # (``reads[at] = ()``, which marks it decided); ``open`` holds those on the path.
     blank_read: set[str] = set()
-    seen, tainted = set(finished), set()
+    tainted: set[str] = set()
+    open_: set[str] = set()
     for root in later:
-        if root in seen:
+        if not reads[root]:
             continue
-        seen.add(root)
+        open_.add(root)
         stack = [(root, iter(reads[root]))]
         while stack:
             at, unread = stack[-1]
             for r in unread:
-                if r in reads:
-                    if r not in seen:  # first decide r, then go on with at's cells
-                        seen.add(r)
-                        stack.append((r, iter(reads[r])))
-                        break
-                    if r not in finished or r in tainted:  # on the path here: a circle
-                        tainted.add(at)
+                if (cells := reads.get(r)) is None:  # not a formula of the layout's
+                    continue
+                if cells and r not in open_:  # first decide r, then go on with at's cells
+                    open_.add(r)
+                    stack.append((r, iter(cells)))
+                    break
+                if cells or r in tainted:  # on the path here (a circle), or reads one
+                    tainted.add(at)
             else:
                 stack.pop()
-                finished.add(at)
+                open_.discard(at)
+                cells, reads[at] = reads[at], ()
                 if at in tainted:
                     if stack:
                         tainted.add(stack[-1][0])
                     continue
-                cells = reads[at]
                 if at in number and faithful.issuperset(cells):
                     faithful.add(at)
                 if blank and any(r in blank or r in blank_read for r in cells):  # none: no test
@@ -205,13 +212,13 @@ def _first_pass(
     names: _Names,
     number: Mapping[str, float],
     large: set[str],
-) -> tuple[set[str], set[str], list[str], dict[str, Collection[str]]] | None:
+) -> tuple[set[str], list[str], dict[str, Collection[str]]] | None:
     """``reference_values``' first pass, in the layout's order: the cells that stand so far
     (those holding what the layout puts there, and each formula whose every cell stands
-    already), the formulas decided, those left for later, and the cells each formula holding
-    the layout's formula reads (kept only for those left: a network's formulas read dozens of
-    cells each, and all of them at once would be the largest thing a build holds). None if a
-    formula reads a cell of ``large``."""
+    already), the formulas left for later, and the cells each formula holding the layout's
+    formula reads, kept only for those left (``()`` for one decided here: a network's
+    formulas read dozens of cells each, and all of them at once would be the largest thing a
+    build holds). None if a formula reads a cell of ``large``."""
 
     def holds_layout(spec: CellSpec) -> bool:
         value: object = found.get(spec.at)
@@ -222,7 +229,6 @@ def _first_pass(
         return spec.kind == "formula" and value == spec.formula
 
     faithful = {c.at for c in layout if c.kind != "formula" and holds_layout(c)}
-    finished: set[str] = set()
     later = []
     reads: dict[str, Collection[str]] = {}
     for c in formulas:
@@ -234,12 +240,11 @@ def _first_pass(
         if faithful.issuperset(cells):  # so none is or reads a blank
             if at in number:
                 faithful.add(at)
-            finished.add(at)
             reads[at] = ()
         else:
             later.append(at)
             reads[at] = cells
-    return faithful, finished, later, reads
+    return faithful, later, reads
 
 
 _Names = tuple[re.Pattern[str] | None, dict[str, str], tuple[str, ...]]
