@@ -250,3 +250,21 @@ def test_a_part_that_may_pass_two_gigabytes_gets_a_zip64_header(tmp_path: Path) 
     assert local[16 + len("a.xml") :][:2] == b"\x01\x00", "a zip64 extra field (id 1)"
     with zipfile.ZipFile(tmp_path / "big.xlsx") as package:
         assert package.read("a.xml") == b"<a/>" * 3
+
+
+@pytest.mark.parametrize("where", [0, 4095, 4096, 9999])  # the texts are searched in batches
+def test_a_character_no_sheet_can_hold_is_found_in_any_of_many_texts(where: int) -> None:
+    refs = [f"A{i + 1}" for i in range(10_000)]
+    contents: list[object] = [f"=B{i + 1}*2" for i in range(10_000)]
+    assert writable(refs, contents)
+    contents[where] = "a bell\x07"
+    assert not writable(refs, contents)
+
+
+@pytest.mark.parametrize("where", [0, 4095, 4096, 9999])
+def test_an_address_not_written_as_layouts_write_them_is_found_among_many(where: int) -> None:
+    refs = [f"A{i + 1}" for i in range(10_000)]
+    contents: list[object] = [float(i) for i in range(10_000)]
+    assert writable(refs, contents)
+    for odd in ("$A$1", "", "a1"):
+        assert not writable([*refs[:where], odd, *refs[where + 1 :]], contents)

@@ -54,8 +54,8 @@ _ERROR_TEXTS = frozenset(ERROR_CODES)
 """The texts openpyxl stores as errors, not text."""
 _PLAIN_CELL = re.compile(r"(?:[A-Z]{1,2}|[A-W][A-Z]{2}|X[A-E][A-Z]|XF[A-D])[1-9][0-9]{0,6}")
 """A cell's address as layouts write it: column A to XFD (14 bits), no ``$``, no leading 0."""
-_PLAIN_CELLS = re.compile(rf"(?:{_PLAIN_CELL.pattern}\n)*{_PLAIN_CELL.pattern}|")
-"""Such addresses, one a line (or none)."""
+_PLAIN_CELLS = re.compile(rf"(?:{_PLAIN_CELL.pattern}\n)*{_PLAIN_CELL.pattern}")
+"""Such addresses, one a line."""
 _DIMENSION = re.compile(rb"<dimension ref=\"[^\"]*\" />")
 _SHEET_DATA = re.compile(rb"<sheetData />|<sheetData>.*?</sheetData>", re.DOTALL)
 
@@ -75,10 +75,20 @@ def writable(refs: Sequence[str], contents: Sequence[object]) -> bool:
     return (
         max(map(len, texts), default=0) <= _MOST_CHARACTERS
         and _ERROR_TEXTS.isdisjoint(texts)
-        and ILLEGAL_CHARACTERS_RE.search("\n".join(texts)) is None
-        and _PLAIN_CELLS.fullmatch("\n".join(refs)) is not None
+        and not any(map(ILLEGAL_CHARACTERS_RE.search, _lines(texts)))
+        and all(map(_PLAIN_CELLS.fullmatch, _lines(refs)))
         and len(set(refs)) == len(refs)
     )
+
+
+_BATCH = 4096
+
+
+def _lines(texts: Sequence[str]) -> Iterator[str]:
+    """``texts`` one a line, a few thousand lines at a time: a large network's formulas all
+    at once would be tens of megabytes more, and so would the state the regular expression
+    engine keeps while matching one repeat per address."""
+    return ("\n".join(texts[i : i + _BATCH]) for i in range(0, len(texts), _BATCH))
 
 
 def save_direct(
