@@ -7,7 +7,9 @@ whose every cell and value is known before anything is written, this module writ
 ``<sheetData>`` in one pass instead, byte for byte as that path writes it (a test holds every
 family to it), rows given a height included: openpyxl still writes the rest of the package
 (styles, notes, charts, defined names, columns, panes), from a workbook that holds only the
-cells with notes, and the ``<sheetData>`` and ``<dimension>`` are put in its place.
+cells with notes, and the ``<sheetData>`` and ``<dimension>`` are put in its place, the
+``<sheetData>`` compressed into the package as it is written: a large network's sheet is tens
+of megabytes of XML, never held whole.
 
 What openpyxl 3.1 writes, and so what is written here (``openpyxl/cell/_writer.py``): a cell
 ``<c r="B2">``, with ``s=`` its index among the workbook's cell styles (``wb._cell_styles``,
@@ -33,6 +35,7 @@ import re
 import zipfile
 from collections import ChainMap
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping, Sequence
+from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
@@ -142,8 +145,8 @@ def save_direct(
     del buffer
     member = next(m for m, title in sheet_parts(parts).items() if title == ws.title)
     xml = _DIMENSION.sub(lambda _: b'<dimension ref="' + box + b'" />', parts[member], count=1)
-    found = _SHEET_DATA.search(xml)
-    assert found is not None
+    span = _SHEET_DATA.search(xml)
+    assert span is not None
     tidied = tidy_parts(parts)
     assert tidied[member] == parts[member]  # worksheets are kept as openpyxl wrote them
     body = _sheet_data(order, cells, values, numbered, tall)
@@ -155,14 +158,8 @@ def save_direct(
         + 5 * sum(len(v) for v in contents if type(v) is str)
         + 5 * sum(len(v) for v in values.values() if type(v) is str)
     )
-    sheet = Pieces(_joined(xml[: found.start()], body, xml[found.end() :]), most)
+    sheet = Pieces(chain((xml[: span.start()],), body, (xml[span.end() :],)), most)
     write_parts(path, {n: sheet if n == member else data for n, data in tidied.items()})
-
-
-def _joined(head: bytes, body: Iterable[bytes], tail: bytes) -> Iterator[bytes]:
-    yield head
-    yield from body
-    yield tail
 
 
 class _Columns(dict[str, int]):
