@@ -168,7 +168,7 @@ def reference_values(
     # or reading one, never is (``tainted``): it neither stands nor reads a blank. The first
     # pass decided each formula whose every cell stood already; the others are decided here,
     # depth first, each after the formulas it reads. A decided formula's cells are let go
-    # (``reads[at] = ()``, which marks it decided); ``open`` holds those on the path.
+    # (``reads[at] = ()``, which marks it decided); ``open_`` holds those on the path.
     blank_read: set[str] = set()
     tainted: set[str] = set()
     open_: set[str] = set()
