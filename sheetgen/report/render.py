@@ -241,34 +241,41 @@ def to_json(report: Report) -> str:
 
 
 def json_chunks(report: Report) -> Iterator[str]:
-    """The text of :func:`to_json` in pieces, a cell at a time: joined, exactly
-    ``json_text(to_dict(report))``.
+    """The text of :func:`to_json` in pieces, :data:`JSON_CELLS` cells at a time: joined,
+    exactly ``json_text(to_dict(report))``.
 
-    A caller writing them as they come holds one cell's dictionary and text at a time. The
-    whole document at once held every cell's dictionary, a copy of them all, and the
-    encoder's millions of small pieces: ten times the text's size (an 80-80-1 network's 68 MB
-    of JSON took 600 MB).
+    A caller writing them as they come holds a few dozen cells' dictionaries and text at a
+    time. The whole document at once held every cell's dictionary, a copy of them all, and
+    the encoder's millions of small pieces: ten times the text's size (an 80-80-1 network's
+    68 MB of JSON took 600 MB).
     """
     yield "{"
     separator = "\n  "
+    cells = report.cells
     for key, value in _document(report, []).items():
         yield f"{separator}{json_text(key)}: "
         separator = ",\n  "
-        if key != "cells" or not report.cells:
-            yield _indented(value, 1)
+        if key != "cells" or not cells:
+            yield _deeper(json_text(value), 1)
             continue
-        before = "[\n    "
-        for c in report.cells:
-            yield before + _indented(_cell_dict(c), 2)
-            before = ",\n    "
+        yield "["
+        for start in range(0, len(cells), JSON_CELLS):
+            batch = json_text([_cell_dict(c) for c in cells[start : start + JSON_CELLS]])
+            # "[\n  {...},\n  {...}\n]": its items, one level deeper in the document.
+            yield ("," if start else "") + _deeper(batch[1:-2], 1)
         yield "\n  ]"
     yield "\n}"
 
 
-def _indented(value: Any, level: int) -> str:
-    """``value``'s :func:`json_text` as it reads ``level`` deep in a document: the encoder's
-    every line break is a new line of its nesting (a string's own are escaped, ``\\n``)."""
-    return json_text(value).replace("\n", "\n" + "  " * level)
+JSON_CELLS = 50
+"""How many cells :func:`json_chunks` encodes in one piece (a few hundred KB while it is
+made): one encoder call a cell, or a thousand cells a call, each cost a third more CPU."""
+
+
+def _deeper(text: str, level: int) -> str:
+    """JSON ``text`` as it reads ``level`` deep in a document: the encoder's every line break
+    is a new line of its nesting (a string's own line breaks are escaped, ``\\n``)."""
+    return text.replace("\n", "\n" + "  " * level)
 
 
 def json_text(data: Any) -> str:
