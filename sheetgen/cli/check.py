@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     from ..check.verify import verify_workbook
-    from ..report.render import text_lines, to_json
+    from ..report.render import json_chunks, text_lines
     from ..workbook.safety.container import opendocument
 
     limits = safety_limits(args)
@@ -53,8 +53,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
                 limits=limits,
                 hints=True if args.hints else None,
             )
-        if args.json:
-            print(to_json(report))
+        if args.json:  # a cell at a time: a large sheet's document is never held whole
+            sys.stdout.writelines(json_chunks(report))
+            sys.stdout.write("\n")
         else:  # a thousand lines at a time: a large sheet's table is not held twice
             lines = text_lines(report, only_wrong=args.only_wrong, short=not args.all)
             while chunk := list(islice(lines, 1000)):
