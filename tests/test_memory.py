@@ -68,6 +68,9 @@ def test_a_relocated_layout_copies_every_field_but_the_moved_ones() -> None:
                 assert new.at == where[old.at]
             elif f.name == "formula" and old.formula is not None:
                 assert new.formula is not None and new.formula != old.formula
+            elif f.name == "source":  # kept: the moved formula no longer says it
+                assert new.source is not None or old.formula is None
+                assert new.source == layout.source(old)
             else:
                 assert getattr(new, f.name) == getattr(old, f.name), f.name
 
