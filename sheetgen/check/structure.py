@@ -150,10 +150,10 @@ class Parameters(Mapping[str, frozenset[str]]):
         if start in bits:
             return bits[start]
         path = {start}  # the formulas being worked out, each waiting on the next
-        stack = [(start, 0, 0)]  # a formula, its next read, the bits found so far
+        # A formula, what it reads (asked for once: made on asking), its next, the bits found.
+        stack = [(start, reads.get(start, ()), 0, 0)]
         while stack:
-            q, i, found = stack.pop()
-            rs = reads.get(q, ())
+            q, rs, i, found = stack.pop()
             while i < len(rs):
                 r = rs[i]
                 i += 1
@@ -165,7 +165,7 @@ class Parameters(Mapping[str, frozenset[str]]):
                     if known is None:
                         if r in path:
                             return None
-                        stack += [(q, i, found), (r, 0, 0)]  # back to q once r is known
+                        stack += [(q, rs, i, found), (r, reads.get(r, ()), 0, 0)]  # q after r
                         path.add(r)
                         break
                     found |= known
@@ -173,8 +173,8 @@ class Parameters(Mapping[str, frozenset[str]]):
                 bits[q] = found
                 path.discard(q)
                 if stack:  # the formula waiting on q takes its bits
-                    w, j, so_far = stack.pop()
-                    stack.append((w, j, so_far | found))
+                    w, w_rs, j, so_far = stack.pop()
+                    stack.append((w, w_rs, j, so_far | found))
         return bits[start]
 
     @property
@@ -235,10 +235,9 @@ def _depends_on_any(
         if start in found or kind.get(start) != "formula":
             continue
         path = {start}  # the formulas being worked out, each waiting on the next
-        stack = [(start, 0)]
+        stack = [(start, reads[start], 0)]  # each formula's reads asked for once: made on asking
         while stack:
-            q, i = stack[-1]
-            rs = reads[q]
+            q, rs, i = stack[-1]
             answer = waiting = False
             while i < len(rs):
                 r = rs[i]
@@ -251,8 +250,8 @@ def _depends_on_any(
                     if known is None:
                         if r in path:
                             return _depends_on_any_forwards(reads, kind)
-                        stack[-1] = (q, i)  # back to r once its answer is known
-                        stack.append((r, 0))
+                        stack[-1] = (q, rs, i)  # back to r once its answer is known
+                        stack.append((r, reads[r], 0))
                         path.add(r)
                         waiting = True
                         break
