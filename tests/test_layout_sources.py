@@ -8,6 +8,7 @@ template wrote, and the quantities each formula reads to those its template name
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from typing import Any
 
@@ -118,3 +119,46 @@ def test_a_relocated_layout_keeps_what_its_moved_formulas_no_longer_say() -> Non
     for old, new in zip(layout.cells, moved.cells, strict=True):
         assert new.source == layout.source(old)
     assert dict(formula_reads(moved)) == dict(formula_reads(layout))
+
+
+def _read_by_hand(layout: Layout) -> dict[str, tuple[str, ...]]:
+    """What each formula reads, found apart: its template's references, then ``Tiny``."""
+    out = {}
+    for c in layout.cells:
+        source = layout.source(c)
+        if source is None or c.quantity is None:
+            continue
+        prefix = c.quantity.rsplit(".", 1)[0] + "." if "." in c.quantity else ""
+        refs = [prefix + r[1:] if r[0] == "." else r for r in re.findall(r"\{([^}]+)\}", source)]
+        if "Tiny" in layout.names and re.search(r"\bTiny\b", re.sub(r"\{[^}]*\}", " ", source)):
+            refs.append("tiny")
+        out[c.quantity] = tuple(dict.fromkeys(refs))
+    return out
+
+
+@pytest.mark.parametrize("spec", [*SPECS, "single_neuron", "network:layers=3-3-1,faux=2"])
+def test_what_formulas_read_is_found_by_hand_too(spec: str) -> None:
+    layout = resolve_layout(spec)
+    reads = formula_reads(layout)
+    by_hand = _read_by_hand(layout)
+    assert list(reads) == list(by_hand) and len(reads) == len(by_hand)
+    for q, expected in by_hand.items():
+        assert q in reads and reads[q] == expected
+    assert "no such quantity" not in reads
+    with pytest.raises(KeyError):
+        reads["no such quantity"]
+
+
+def test_a_quantity_left_off_a_moved_sheet_is_still_read() -> None:
+    layout = resolve_layout("network:layers=2-2-1")
+    gone = next(
+        c
+        for c in layout.cells
+        if (c.quantity or "").count(".") == 1 and ".net" in (c.quantity or "")
+    )
+    assert gone.quantity is not None
+    where = {c.at: c.at for c in layout.cells if c is not gone}
+    reads = formula_reads(relocated(layout, where))
+    output = gone.quantity.replace(".net", ".output")
+    assert gone.quantity not in reads and gone.quantity in reads[output]
+    assert reads[output] == formula_reads(layout)[output]
