@@ -461,7 +461,7 @@ def _cell(
         fields["kind"] = "formula"
         formula, said = _resolved(source, quantity, address_of, origin, at, shapes)
         fields["formula"] = formula
-        if not said or _repeats_a_parameter(source):  # what CellSpec.repeats_a_parameter reads
+        if not said:
             fields["source"] = source
     else:
         raise TemplateError(f"{origin}: cell {at} needs one of text, input, value or formula.")
@@ -485,7 +485,7 @@ def _resolved(
     shapes: dict[str, bool],
 ) -> tuple[str, bool]:
     """A template formula (``={.net}*{weight}``) with each quantity's address in place, and
-    whether the formula says the template (:func:`_said`)."""
+    whether the formula says the template (:func:`_said`) and it need not be kept."""
     # split() hands back text, reference, text, ...: the references are every other piece
     # (a generated network's formulas hold dozens, so no callback per match).
     parts = _REF.split(source)
@@ -495,6 +495,8 @@ def _resolved(
         prefix = quantity.rsplit(".", 1)[0] + "." if "." in quantity else ""
         refs = [prefix + ref[1:] if ref[0] == "." else ref for ref in refs]
     said = not relative and _said(parts[0::2], shapes)
+    if said and len(refs) == 1 and _repeats_a_parameter(source):
+        said = False  # kept: CellSpec.repeats_a_parameter reads the template
     try:
         parts[1::2] = map(address_of.__getitem__, refs)
     except KeyError as exc:
