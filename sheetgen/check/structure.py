@@ -118,7 +118,9 @@ class Parameters(Mapping[str, frozenset[str]]):
         self._reads, self._kind = reads, kind
         found = _depends_on_any(reads, kind)  # formulas of ``reads`` only
         # Held as the formulas that do not: a network's are a handful, the others 90,000 (4 MB).
-        self._none = frozenset(q for q in reads if kind.get(q) == "formula" and q not in found)
+        self._none = frozenset(
+            q for q, k in kind.items() if k == "formula" and (q not in found or q not in reads)
+        )
         self._found: dict[str, frozenset[str]] = {}  # the few asked for: cells off the usual path
         # Each formula's parameters as bits (one per parameter, numbered as met), kept for
         # every formula a question walked through: a sheet whose rows all moved (a row
@@ -133,11 +135,7 @@ class Parameters(Mapping[str, frozenset[str]]):
 
     def any(self, quantity: str) -> bool:
         """Whether ``quantity`` depends on a parameter (an input, target, weight, Tiny...)."""
-        return (
-            quantity in self._reads
-            and self._kind.get(quantity) == "formula"
-            and quantity not in self._none
-        )
+        return self._kind.get(quantity) == "formula" and quantity not in self._none
 
     def __getitem__(self, quantity: str) -> frozenset[str]:
         if quantity not in self._reads:

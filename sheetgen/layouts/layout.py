@@ -494,7 +494,14 @@ def _resolved(
     if relative:
         prefix = quantity.rsplit(".", 1)[0] + "." if "." in quantity else ""
         refs = [prefix + ref[1:] if ref[0] == "." else ref for ref in refs]
-    said = not relative and _said(parts[0::2], shapes)
+    said = False
+    if not relative:  # whether the formula says the template: see _said, inlined (90,000 calls)
+        texts = parts[0::2]
+        probe = _SOME_CELL.join(texts)
+        known = shapes.get(probe)
+        if known is None:
+            known = shapes[probe] = _said(texts)
+        said = known
     if said and len(refs) == 1 and _repeats_a_parameter(source):
         said = False  # kept: CellSpec.repeats_a_parameter reads the template
     try:
@@ -505,20 +512,17 @@ def _resolved(
     return sys.intern("".join(parts)), said
 
 
-def _said(texts: list[str], shapes: dict[str, bool]) -> bool:
+def _said(texts: list[str]) -> bool:
     """Whether a formula made of ``texts`` with an address between each two (none relative)
     splits back into them and its addresses: then the addresses name the template's
     quantities, in order, and the template need not be kept.
 
     The answer depends only on the texts (an address is letters then digits, and a match
     looks one character either side), so it is found once per shape (a network's tens of
-    thousands of formulas have a handful) by splitting the shape with one address in each gap.
+    thousands of formulas have a handful; ``_resolved`` keeps the answers) by splitting the
+    shape with one address in each gap.
     """
-    probe = _SOME_CELL.join(texts)
-    said = shapes.get(probe)
-    if said is None:
-        said = shapes[probe] = _CELLS.split(probe)[0::2] == texts
-    return said
+    return _CELLS.split(_SOME_CELL.join(texts))[0::2] == texts
 
 
 def _referenced(ref: str, quantity: str) -> str:
