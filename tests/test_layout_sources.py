@@ -144,6 +144,9 @@ def test_what_formulas_read_is_found_by_hand_too(spec: str) -> None:
     assert list(reads) == list(by_hand) and len(reads) == len(by_hand)
     for q, expected in by_hand.items():
         assert q in reads and reads[q] == expected
+        named = reads.named(q)
+        assert len(named) == len(expected)
+        assert tuple(named[i] for i in range(len(named))) == expected
     assert "no such quantity" not in reads
     with pytest.raises(KeyError):
         reads["no such quantity"]

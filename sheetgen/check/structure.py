@@ -29,11 +29,11 @@ from __future__ import annotations
 import functools
 import re
 import weakref
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from ..engine.evaluate import Evaluator, Ref
-from ..layouts.layout import CellKind, Layout, formula_reads
+from ..layouts.layout import CellKind, FormulaReads, Layout, NamedReads, formula_reads
 from ..maths.neuron import describe_in
 from .results import CellResult
 
@@ -119,7 +119,9 @@ class Parameters(Mapping[str, frozenset[str]]):
         found = _depends_on_any(reads, kind)  # formulas of ``reads`` only
         # Held as the formulas that do not: a network's are a handful, the others 90,000 (4 MB).
         self._none = frozenset(
-            q for q, k in kind.items() if k == "formula" and (q not in found or q not in reads)
+            q
+            for q, k in kind.items()
+            if k == "formula" and q not in found  # found: in reads
         )
         self._found: dict[str, frozenset[str]] = {}  # the few asked for: cells off the usual path
         # Each formula's parameters as bits (one per parameter, numbered as met), kept for
@@ -235,11 +237,15 @@ def _depends_on_any(
     dozens of terms per formula, were 25 MB more at the structure check's peak). A template
     whose formulas read one another in a cycle is left to :func:`_depends_on_any_forwards`."""
     found: dict[str, bool] = {}
+    # Each formula's reads as names made when looked at (most walks stop at the first).
+    read: Callable[[str], NamedReads | tuple[str, ...]] = (
+        reads.named if isinstance(reads, FormulaReads) else reads.__getitem__
+    )
     for start in reads:
         if start in found or kind.get(start) != "formula":
             continue
         path = {start}  # the formulas being worked out, each waiting on the next
-        stack = [(start, reads[start], 0)]  # each formula's reads asked for once: made on asking
+        stack = [(start, read(start), 0)]  # each formula's reads asked for once
         while stack:
             q, rs, i = stack[-1]
             answer = waiting = False
@@ -255,7 +261,7 @@ def _depends_on_any(
                         if r in path:
                             return _depends_on_any_forwards(reads, kind)
                         stack[-1] = (q, rs, i)  # back to r once its answer is known
-                        stack.append((r, reads[r], 0))
+                        stack.append((r, read(r), 0))
                         path.add(r)
                         waiting = True
                         break

@@ -561,6 +561,12 @@ class FormulaReads(Mapping[str, tuple[str, ...]]):
         numbers = self._reads[self._starts[row] : self._starts[row + 1]]
         return tuple(map(self._names.__getitem__, numbers))
 
+    def named(self, quantity: str) -> NamedReads:
+        """What ``quantity`` reads, each name made when indexed: a walk that stops at its first
+        read (a network's formulas each read a parameter's copy first) makes one, not 161."""
+        row = self._row[quantity]
+        return NamedReads(self._reads[self._starts[row] : self._starts[row + 1]], self._names)
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._row)
 
@@ -569,6 +575,22 @@ class FormulaReads(Mapping[str, tuple[str, ...]]):
 
     def __contains__(self, quantity: object) -> bool:
         return quantity in self._row
+
+
+class NamedReads:
+    """One formula's reads as :meth:`FormulaReads.named` hands them: a length, and the name of
+    each by its index."""
+
+    __slots__ = ("_names", "_numbers")
+
+    def __init__(self, numbers: array[int], names: list[str]) -> None:
+        self._numbers, self._names = numbers, names
+
+    def __len__(self) -> int:
+        return len(self._numbers)
+
+    def __getitem__(self, index: int) -> str:
+        return self._names[self._numbers[index]]
 
 
 def formula_reads(layout: Layout) -> FormulaReads:
