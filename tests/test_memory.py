@@ -9,7 +9,9 @@ network's 326 KB one 111 MB; with names shared and each pass dropped once read, 
 from __future__ import annotations
 
 import tracemalloc
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -68,6 +70,9 @@ def test_a_relocated_layout_copies_every_field_but_the_moved_ones() -> None:
                 assert new.at == where[old.at]
             elif f.name == "formula" and old.formula is not None:
                 assert new.formula is not None and new.formula != old.formula
+            elif f.name == "source":  # kept: the moved formula no longer says it
+                assert new.source is not None or old.formula is None
+                assert new.source == layout.source(old)
             else:
                 assert getattr(new, f.name) == getattr(old, f.name), f.name
 
@@ -96,6 +101,31 @@ def test_what_depends_on_a_parameter_in_random_graphs_with_cycles() -> None:
     for _ in range(300):
         reads, kind = random_template(rng, 12)
         assert _depends_on_any(reads, kind) == _depends_on_any_forwards(reads, kind), (reads, kind)
+
+
+def test_whether_a_quantity_depends_on_a_parameter_is_told_by_those_that_do_not() -> None:
+    # Parameters.any keeps the formulas that depend on none: every quantity, a formula or
+    # not, known or not, in random templates with cycles and in every family, is told as
+    # the walk finds it.
+    import random
+
+    from sheetgen.check.structure import Parameters, _depends_on_any, requirements
+    from sheetgen.layouts.families import resolve_layout
+
+    from .support.graphs import random_template
+
+    rng = random.Random(7)
+    cases: list[tuple[Mapping[str, tuple[str, ...]], Mapping[str, Any]]] = [
+        random_template(rng, 12) for _ in range(200)
+    ]
+    for spec in [*FAMILIES, "network:layers=3-2-1", "single_neuron"]:
+        needs = requirements(resolve_layout(spec))
+        cases.append((needs.reads, needs.kind))
+    for reads, kind in cases:
+        found = _depends_on_any(reads, kind)
+        told = Parameters(reads, kind)
+        for q in [*kind, *reads, "no such quantity"]:
+            assert told.any(q) == (q in found), (q, reads, kind)
 
 
 def test_a_large_layouts_requirements_are_worked_out_when_asked_and_not_kept(

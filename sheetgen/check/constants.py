@@ -77,13 +77,14 @@ def named_constants(
     at = {c.quantity: c.at for c in layout.cells if c.quantity is not None}
     right = {(sheet, c.cell): c.expected for c in cells if c.expected is not None}
     specs = {c.at: c for c in layout.cells}
+    quantity_at = {a: q for q, a in at.items()}
     reads = requirements(layout).reads
     found = _Found(ev, sheet, values, at, ref, right, frozenset(parameters))
     out = []
     for c in cells:
         if c.root and c.formula and c.status in _NAMED:
             spec = specs.get(c.cell)
-            typed = typed_numbers(c.formula, spec.source if spec else None)
+            typed = typed_numbers(c.formula, layout.source(spec, quantity_at) if spec else None)
             if typed:
                 said = _said(c, typed, found, reads.get(c.quantity, ()))
                 c = replace(c, explanation=f"{said} {c.explanation}".strip())

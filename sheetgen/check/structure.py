@@ -29,11 +29,11 @@ from __future__ import annotations
 import functools
 import re
 import weakref
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from ..engine.evaluate import Evaluator, Ref
-from ..layouts.layout import CellKind, Layout, formula_reads
+from ..layouts.layout import CellKind, FormulaReads, Layout, NamedReads, formula_reads
 from ..maths.neuron import describe_in
 from .results import CellResult
 
@@ -116,7 +116,13 @@ class Parameters(Mapping[str, frozenset[str]]):
 
     def __init__(self, reads: Mapping[str, tuple[str, ...]], kind: Mapping[str, CellKind]):
         self._reads, self._kind = reads, kind
-        self._any = _depends_on_any(reads, kind)
+        found = _depends_on_any(reads, kind)  # formulas of ``reads`` only
+        # Held as the formulas that do not: a network's are a handful, the others 90,000 (4 MB).
+        self._none = frozenset(
+            q
+            for q, k in kind.items()
+            if k == "formula" and q not in found  # found: in reads
+        )
         self._found: dict[str, frozenset[str]] = {}  # the few asked for: cells off the usual path
         # Each formula's parameters as bits (one per parameter, numbered as met), kept for
         # every formula a question walked through: a sheet whose rows all moved (a row
@@ -131,7 +137,7 @@ class Parameters(Mapping[str, frozenset[str]]):
 
     def any(self, quantity: str) -> bool:
         """Whether ``quantity`` depends on a parameter (an input, target, weight, Tiny...)."""
-        return quantity in self._any
+        return self._kind.get(quantity) == "formula" and quantity not in self._none
 
     def __getitem__(self, quantity: str) -> frozenset[str]:
         if quantity not in self._reads:
@@ -150,10 +156,10 @@ class Parameters(Mapping[str, frozenset[str]]):
         if start in bits:
             return bits[start]
         path = {start}  # the formulas being worked out, each waiting on the next
-        stack = [(start, 0, 0)]  # a formula, its next read, the bits found so far
+        # A formula, what it reads (asked for once: made on asking), its next, the bits found.
+        stack = [(start, reads.get(start, ()), 0, 0)]
         while stack:
-            q, i, found = stack.pop()
-            rs = reads.get(q, ())
+            q, rs, i, found = stack.pop()
             while i < len(rs):
                 r = rs[i]
                 i += 1
@@ -165,7 +171,7 @@ class Parameters(Mapping[str, frozenset[str]]):
                     if known is None:
                         if r in path:
                             return None
-                        stack += [(q, i, found), (r, 0, 0)]  # back to q once r is known
+                        stack += [(q, rs, i, found), (r, reads.get(r, ()), 0, 0)]  # q after r
                         path.add(r)
                         break
                     found |= known
@@ -173,8 +179,8 @@ class Parameters(Mapping[str, frozenset[str]]):
                 bits[q] = found
                 path.discard(q)
                 if stack:  # the formula waiting on q takes its bits
-                    w, j, so_far = stack.pop()
-                    stack.append((w, j, so_far | found))
+                    w, w_rs, j, so_far = stack.pop()
+                    stack.append((w, w_rs, j, so_far | found))
         return bits[start]
 
     @property
@@ -231,14 +237,17 @@ def _depends_on_any(
     dozens of terms per formula, were 25 MB more at the structure check's peak). A template
     whose formulas read one another in a cycle is left to :func:`_depends_on_any_forwards`."""
     found: dict[str, bool] = {}
+    # Each formula's reads as names made when looked at (most walks stop at the first).
+    read: Callable[[str], NamedReads | tuple[str, ...]] = (
+        reads.named if isinstance(reads, FormulaReads) else reads.__getitem__
+    )
     for start in reads:
         if start in found or kind.get(start) != "formula":
             continue
         path = {start}  # the formulas being worked out, each waiting on the next
-        stack = [(start, 0)]
+        stack = [(start, read(start), 0)]  # each formula's reads asked for once
         while stack:
-            q, i = stack[-1]
-            rs = reads[q]
+            q, rs, i = stack[-1]
             answer = waiting = False
             while i < len(rs):
                 r = rs[i]
@@ -251,8 +260,8 @@ def _depends_on_any(
                     if known is None:
                         if r in path:
                             return _depends_on_any_forwards(reads, kind)
-                        stack[-1] = (q, i)  # back to r once its answer is known
-                        stack.append((r, 0))
+                        stack[-1] = (q, rs, i)  # back to r once its answer is known
+                        stack.append((r, read(r), 0))
                         path.add(r)
                         waiting = True
                         break

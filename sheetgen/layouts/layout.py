@@ -17,6 +17,7 @@ import os
 import re
 import sys
 import tomllib
+from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import MISSING, dataclass, field, replace
 from dataclasses import fields as dataclass_fields
@@ -47,7 +48,9 @@ class CellSpec:
     text: str | None = None
     value: float | None = None
     formula: str | None = None
-    source: str | None = None  # the formula as the template writes it, with {quantity} refs
+    # The formula as the template writes it, with {quantity} refs; None where the formula and
+    # the layout's addresses say it (``Layout.source``): a network's faux rows are 1 KB each.
+    source: str | None = None
     note: str | None = None
     style: str | None = None
     format: str | None = None  # the number format shown; the cell keeps full precision
@@ -64,8 +67,12 @@ class CellSpec:
 
         The article's sheet types such a copy as a number; the verifier accepts that.
         """
-        src = (self.source or "").strip()
-        return src.startswith("={") and src.endswith("}") and kind_of(src[2:-1]) == "parameter"
+        return _repeats_a_parameter(self.source or "")
+
+
+def _repeats_a_parameter(source: str) -> bool:
+    src = source.strip()
+    return src.startswith("={") and src.endswith("}") and kind_of(src[2:-1]) == "parameter"
 
 
 @dataclass(frozen=True)
@@ -124,6 +131,24 @@ class Layout:
 
     def __iter__(self) -> Iterator[CellSpec]:
         return iter(self.cells)
+
+    def quantity_at(self) -> dict[str, str]:
+        """Each cell's quantity by its address (made when asked: a large network's is 5 MB)."""
+        return {c.at: c.quantity for c in self.cells if c.quantity is not None}
+
+    def source(self, cell: CellSpec, quantity_at: Mapping[str, str] | None = None) -> str | None:
+        """``cell``'s formula as the template writes it (``={h1_1.net}*{w2_1_1}``).
+
+        A cell keeps its template's text only where its formula and the layout's addresses do
+        not say it (see :func:`_said`); otherwise it is the formula with each address named by
+        its quantity (``quantity_at``: :meth:`quantity_at`, given when asking for many).
+        """
+        if cell.source is not None or cell.formula is None:
+            return cell.source
+        named = (quantity_at or self.quantity_at()).__getitem__
+        parts = _CELLS.split(cell.formula)
+        parts[1::2] = [f"{{{q}}}" for q in map(named, parts[1::2])]
+        return "".join(parts)
 
     @property
     def by_quantity(self) -> dict[str, CellSpec]:
@@ -274,8 +299,10 @@ def parse_layout(data: Mapping[str, Any], origin: str = "<layout>") -> Layout:
             if q in address_of:
                 raise TemplateError(f"{origin}: quantity {q!r} is in {address_of[q]} and {at}.")
             address_of[q] = at
+    shapes: dict[str, bool] = {}  # see _said
     cells = tuple(
-        _cell(raw, at, address_of, origin) for raw, at in zip(raw_cells, addresses, strict=True)
+        _cell(raw, at, address_of, origin, shapes)
+        for raw, at in zip(raw_cells, addresses, strict=True)
     )
     names = {}
     for defined, quantity in dict(data.get("names", {})).items():
@@ -395,9 +422,19 @@ frozen dataclass's ``__init__`` (a training run's 30,000 cells in a fraction of 
 _VALUES = operator.attrgetter(*_BLANK_CELL)
 """A cell's fields, in their order, in one call."""
 _AT, _FORMULA = list(_BLANK_CELL).index("at"), list(_BLANK_CELL).index("formula")
+_SOURCE = list(_BLANK_CELL).index("source")
+_CELLS = re.compile(f"({a1.TEMPLATE_CELL.pattern})")
+"""Splits a resolved formula into text, address, text, ... (as ``_REF`` splits a template)."""
+_SOME_CELL = a1.name(1, 1)  # any address stands for all in _said
 
 
-def _cell(raw: Mapping[str, Any], at: str, address_of: Mapping[str, str], origin: str) -> CellSpec:
+def _cell(
+    raw: Mapping[str, Any],
+    at: str,
+    address_of: Mapping[str, str],
+    origin: str,
+    shapes: dict[str, bool],
+) -> CellSpec:
     quantity = raw.get("quantity")
     # Every field, set at once below (a training run's 30,000 cells are made in a fraction
     # of the time the dataclass's own __init__ takes): what differs from the blank cell.
@@ -422,8 +459,10 @@ def _cell(raw: Mapping[str, Any], at: str, address_of: Mapping[str, str], origin
     elif "formula" in raw:
         source = str(raw["formula"])
         fields["kind"] = "formula"
-        fields["formula"] = _resolved(source, quantity, address_of, origin, at)
-        fields["source"] = source
+        formula, said = _resolved(source, quantity, address_of, origin, at, shapes)
+        fields["formula"] = formula
+        if not said:
+            fields["source"] = source
     else:
         raise TemplateError(f"{origin}: cell {at} needs one of text, input, value or formula.")
     return _made(fields.values())
@@ -438,21 +477,52 @@ def _made(values: Iterable[Any]) -> CellSpec:
 
 
 def _resolved(
-    source: str, quantity: str, address_of: Mapping[str, str], origin: str, at: str
-) -> str:
-    """A template formula (``={.net}*{weight}``) with each quantity's address in place."""
+    source: str,
+    quantity: str,
+    address_of: Mapping[str, str],
+    origin: str,
+    at: str,
+    shapes: dict[str, bool],
+) -> tuple[str, bool]:
+    """A template formula (``={.net}*{weight}``) with each quantity's address in place, and
+    whether the formula says the template (:func:`_said`) and it need not be kept."""
     # split() hands back text, reference, text, ...: the references are every other piece
     # (a generated network's formulas hold dozens, so no callback per match).
     parts = _REF.split(source)
     refs = parts[1::2]
-    if "{." in source:
+    relative = "{." in source
+    if relative:
         prefix = quantity.rsplit(".", 1)[0] + "." if "." in quantity else ""
         refs = [prefix + ref[1:] if ref[0] == "." else ref for ref in refs]
+    said = False
+    if not relative:  # whether the formula says the template: see _said, inlined (90,000 calls)
+        texts = parts[0::2]
+        probe = _SOME_CELL.join(texts)
+        known = shapes.get(probe)
+        if known is None:
+            known = shapes[probe] = _said(texts)
+        said = known
+    if said and len(refs) == 1 and _repeats_a_parameter(source):
+        said = False  # kept: CellSpec.repeats_a_parameter reads the template
     try:
         parts[1::2] = map(address_of.__getitem__, refs)
     except KeyError as exc:
         raise TemplateError(f"{origin}: {at} refers to unknown quantity {exc.args[0]!r}.") from None
-    return sys.intern("".join(parts))  # one string with the same formula read from a workbook
+    # Interned: one string with the same formula read from a workbook.
+    return sys.intern("".join(parts)), said
+
+
+def _said(texts: list[str]) -> bool:
+    """Whether a formula made of ``texts`` with an address between each two (none relative)
+    splits back into them and its addresses: then the addresses name the template's
+    quantities, in order, and the template need not be kept.
+
+    The answer depends only on the texts (an address is letters then digits, and a match
+    looks one character either side), so it is found once per shape (a network's tens of
+    thousands of formulas have a handful; ``_resolved`` keeps the answers) by splitting the
+    shape with one address in each gap.
+    """
+    return _CELLS.split(_SOME_CELL.join(texts))[0::2] == texts
 
 
 def _referenced(ref: str, quantity: str) -> str:
@@ -467,33 +537,106 @@ def _referenced(ref: str, quantity: str) -> str:
 _NAME = re.compile(r"(?<![\w.$!'])([A-Za-z_][\w.]*)(?![\w(!])")
 
 
-def formula_reads(layout: Layout) -> dict[str, tuple[str, ...]]:
+class FormulaReads(Mapping[str, tuple[str, ...]]):
+    """For each formula cell's quantity, the quantities its template formula reads, in order.
+
+    Held as numbers, one array for all: an 80-80-1 network's formulas read 2.2 million
+    quantities, 23 MB as tuples of names and 9 MB as one array of 4-byte numbers; each
+    formula's tuple is made when asked.
+    """
+
+    def __init__(self, names: list[str]) -> None:
+        self._names = names  # what each number stands for
+        self._row: dict[str, int] = {}  # a formula's quantity -> its row of _starts
+        self._reads = array("i")  # every formula's reads, one after the other
+        self._starts = array("i", [0])  # where each formula's begin; the last, where all end
+
+    def _add(self, quantity: str, numbers: Iterable[int]) -> None:
+        self._row[quantity] = len(self._starts) - 1
+        self._reads.extend(numbers)
+        self._starts.append(len(self._reads))
+
+    def __getitem__(self, quantity: str) -> tuple[str, ...]:
+        row = self._row[quantity]
+        numbers = self._reads[self._starts[row] : self._starts[row + 1]]
+        return tuple(map(self._names.__getitem__, numbers))
+
+    def named(self, quantity: str) -> NamedReads:
+        """What ``quantity`` reads, each name made when indexed: a walk that stops at its first
+        read (a network's formulas each read a parameter's copy first) makes one, not 161."""
+        row = self._row[quantity]
+        return NamedReads(self._reads[self._starts[row] : self._starts[row + 1]], self._names)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._row)
+
+    def __len__(self) -> int:
+        return len(self._row)
+
+    def __contains__(self, quantity: object) -> bool:
+        return quantity in self._row
+
+
+class NamedReads:
+    """One formula's reads as :meth:`FormulaReads.named` hands them: a length, and the name of
+    each by its index."""
+
+    __slots__ = ("_names", "_numbers")
+
+    def __init__(self, numbers: array[int], names: list[str]) -> None:
+        self._numbers, self._names = numbers, names
+
+    def __len__(self) -> int:
+        return len(self._numbers)
+
+    def __getitem__(self, index: int) -> str:
+        return self._names[self._numbers[index]]
+
+
+def formula_reads(layout: Layout) -> FormulaReads:
     """For each formula cell's quantity, the quantities its template formula reads.
 
     From the one description of the layout: the ``{quantity}`` references of its formula and
     the defined names it uses (``Tiny``), each as the quantity of the cell it stands for. What
     ``sheetgen.check.structure`` requires a learner's cell to depend on.
     """
-    at_quantity = {c.at: c.quantity for c in layout.cells if c.quantity is not None}
-    named = {
-        name.upper(): q
-        for name, at in layout.names.items()
-        if (q := at_quantity.get(at)) is not None
-    }
-    out: dict[str, tuple[str, ...]] = {}
+    names: list[str] = []
+    number_at: dict[str, int] = {}  # each cell's address -> its quantity's number
+    number_of: dict[str, int] = {}  # each quantity -> its number
+    for c in layout.cells:
+        if c.quantity is not None:
+            number_at[c.at] = number_of[c.quantity] = len(names)
+            names.append(c.quantity)
+
+    def numbered(quantities: list[str]) -> list[int]:
+        try:
+            return list(map(number_of.__getitem__, quantities))
+        except KeyError:  # a quantity not on the sheet (left out where a table was moved)
+            for q in quantities:
+                if q not in number_of:
+                    number_of[q] = len(names)
+                    names.append(q)
+            return list(map(number_of.__getitem__, quantities))
+
+    named = {name.upper(): number_at[at] for name, at in layout.names.items() if at in number_at}
+    out = FormulaReads(names)
     # The text between the references, and so the names a formula uses, is one of a few
     # shapes (a 40-40-1 network's 23,000 formulas have 9): each shape's names are found once.
-    names_in: dict[str, list[str]] = {}
-    split, intern = _REF.split, sys.intern
+    names_in: dict[str, list[int]] = {}
+    split, intern, said = _REF.split, sys.intern, _CELLS.split
     for c in layout.cells:
-        if c.source is None or c.quantity is None:
+        if c.formula is None or c.quantity is None:
             continue
-        parts = split(c.source)  # text, reference, text, ..., text: one pass in C
-        refs = parts[1::2]
-        if "{." in c.source:
-            refs = [_referenced(ref, c.quantity) if ref[0] == "." else ref for ref in refs]
-        # Interned: a network's quantities recur in hundreds of formulas each.
-        reads = list(map(intern, refs))
+        if c.source is None:  # the formula says it: its addresses name the quantities read
+            parts = said(c.formula)
+            reads = list(map(number_at.__getitem__, parts[1::2]))
+        else:
+            parts = split(c.source)  # text, reference, text, ..., text: one pass in C
+            refs = parts[1::2]
+            if "{." in c.source:
+                refs = [_referenced(ref, c.quantity) if ref[0] == "." else ref for ref in refs]
+            # Interned: a network's quantities recur in hundreds of formulas each.
+            reads = numbered(list(map(intern, refs)))
         if named:
             bare = " ".join(parts[0::2])  # what _REF.sub(" ", source) gives
             found = names_in.get(bare)
@@ -504,7 +647,7 @@ def formula_reads(layout: Layout) -> dict[str, tuple[str, ...]]:
                     if m.group(1).upper() in named
                 ]
             reads += found
-        out[c.quantity] = tuple(dict.fromkeys(reads))
+        out._add(c.quantity, dict.fromkeys(reads))
     return out
 
 
@@ -516,6 +659,7 @@ def relocated(layout: Layout, where: Mapping[str, str]) -> Layout:
     defined names pointing where they point now. Charts and frozen panes are the builder's.
     """
     cells = []
+    quantity_at = layout.quantity_at()
 
     def moved(match: re.Match[str]) -> str:
         return where.get(match.group(0), match.group(0))
@@ -529,6 +673,9 @@ def relocated(layout: Layout, where: Mapping[str, str]) -> Layout:
         values[_AT] = where[c.at]
         if c.formula is not None:
             values[_FORMULA] = a1.TEMPLATE_CELL.sub(moved, c.formula)
+            values[_SOURCE] = layout.source(
+                c, quantity_at
+            )  # said by the addresses where it was built
         cells.append(_made(values))
     names = {name: where.get(at, at) for name, at in layout.names.items()}
     return replace(

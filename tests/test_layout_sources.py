@@ -1,0 +1,167 @@
+"""A formula cell keeps its template's text only where its formula cannot say it.
+
+A network's faux rows hold tens of thousands of formulas of a kilobyte each; the template's
+text of each (``={h1_1.output}*{w2_1_1}+...``) is what the resolved formula says once each
+address is named by its quantity. These tests hold what is worked out when asked to what the
+template wrote, and the quantities each formula reads to those its template names.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+import sheetgen.layouts.grid as grid
+from sheetgen.layouts.families import resolve_layout
+from sheetgen.layouts.layout import Layout, formula_reads, parse_layout, relocated
+from sheetgen.layouts.network import network_layout
+from sheetgen.layouts.network_training import network_training_layout
+from sheetgen.layouts.training import _neuron_training_layout
+
+SPECS = [
+    "network:layers=3-2-2,activation=sigmoid,faux=all",
+    "network:layers=2-4-3,loss=cross-entropy,activation=relu",
+    "training:steps=3",
+    "training:layers=2-2-1,steps=2,optimizer=adam",
+]
+
+
+def _as_written(spec: str, monkeypatch: pytest.MonkeyPatch) -> tuple[Layout, list[dict[str, Any]]]:
+    """The layout of ``spec``, generated afresh, and the cells its generator handed to the
+    parser."""
+    seen: list[dict[str, Any]] = []
+
+    def parse(data: dict[str, Any], origin: str) -> Layout:
+        seen.extend(data["cells"])
+        return parse_layout(data, origin)
+
+    monkeypatch.setattr(grid, "parse_layout", parse)
+    name, _, raw = spec.partition(":")
+    options = dict(option.split("=") for option in raw.split(","))
+    if name == "network":
+        generated = network_layout
+    elif "layers" in options:
+        generated = network_training_layout
+    else:
+        generated = _neuron_training_layout
+    return generated.__wrapped__(options), seen  # type: ignore[attr-defined]  # not its cache
+
+
+@pytest.mark.parametrize("spec", SPECS)
+def test_every_formula_says_its_template_as_written(
+    spec: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    layout, written = _as_written(spec, monkeypatch)
+    template = {c["at"]: c["formula"] for c in written if "formula" in c}
+    cells = [c for c in layout.cells if c.formula is not None]
+    assert len(cells) == len(template)
+    quantity_at = layout.quantity_at()
+    for c in cells:
+        assert layout.source(c) == template[c.at]
+        assert layout.source(c, quantity_at) == template[c.at]
+    # Most are not kept (the point), and what a parameter's copy repeats is.
+    assert sum(c.source is None for c in cells) > len(cells) // 2
+    assert all(c.source is not None for c in cells if c.repeats_a_parameter)
+
+
+def _layout(*formulas: tuple[str, str]) -> Layout:
+    cells: list[dict[str, Any]] = [
+        {"at": "A1", "quantity": "input", "input": True},
+        {"at": "A2", "quantity": "weight", "input": True},
+    ]
+    cells += [{"at": f"C{i}", "quantity": q, "formula": f} for i, (q, f) in enumerate(formulas, 1)]
+    return parse_layout({"cells": cells, "names": {"Tiny": "weight"}})
+
+
+def test_a_formula_whose_text_looks_like_an_address_keeps_its_template() -> None:
+    layout = _layout(
+        ("a", "={input}*2+Tiny"),  # said: the addresses are the references, Tiny a name
+        ("b", "=B7+{input}"),  # an address typed in the text: the formula cannot say which is which
+        ("c", "={input}{weight}"),  # two references side by side read back as neither
+        ("d", "=LOG10({input})+{weight}"),  # a function with digits is not an address
+        ("e", "={input}"),  # a parameter's copy: CellSpec.repeats_a_parameter reads the template
+        ("f", "={a}"),  # a copy of a computed cell
+    )
+    by = {c.quantity: c for c in layout.cells}
+    assert by["a"].source is None and layout.source(by["a"]) == "={input}*2+Tiny"
+    assert by["b"].source == "=B7+{input}" and layout.source(by["b"]) == "=B7+{input}"
+    assert by["c"].source == "={input}{weight}"
+    assert by["d"].source is None and layout.source(by["d"]) == "=LOG10({input})+{weight}"
+    assert by["e"].source == "={input}" and by["e"].repeats_a_parameter
+    assert by["f"].source is None and not by["f"].repeats_a_parameter
+    reads = formula_reads(layout)
+    assert (
+        reads["a"] == ("input", "weight")
+        and reads["b"] == ("input",)
+        and reads["d"] == ("input", "weight")
+    )
+
+
+def _kept(layout: Layout) -> Layout:
+    """``layout`` with every formula's template kept, as it was before any was let go."""
+    at = layout.quantity_at()
+    return replace(layout, cells=tuple(replace(c, source=layout.source(c, at)) for c in layout))
+
+
+@pytest.mark.parametrize("spec", [*SPECS, "single_neuron", "network:layers=3-3-1,faux=2"])
+def test_what_formulas_read_is_what_their_templates_read(spec: str) -> None:
+    layout = resolve_layout(spec)
+    assert dict(formula_reads(layout)) == dict(formula_reads(_kept(layout)))
+
+
+def test_a_relocated_layout_keeps_what_its_moved_formulas_no_longer_say() -> None:
+    layout = resolve_layout("network:layers=2-2-1")
+    where = {c.at: f"{c.at[0]}{int(c.at[1:]) + 1}" for c in layout.cells}
+    moved = relocated(layout, where)
+    for old, new in zip(layout.cells, moved.cells, strict=True):
+        assert new.source == layout.source(old)
+    assert dict(formula_reads(moved)) == dict(formula_reads(layout))
+
+
+def _read_by_hand(layout: Layout) -> dict[str, tuple[str, ...]]:
+    """What each formula reads, found apart: its template's references, then ``Tiny``."""
+    out = {}
+    for c in layout.cells:
+        source = layout.source(c)
+        if source is None or c.quantity is None:
+            continue
+        prefix = c.quantity.rsplit(".", 1)[0] + "." if "." in c.quantity else ""
+        refs = [prefix + r[1:] if r[0] == "." else r for r in re.findall(r"\{([^}]+)\}", source)]
+        if "Tiny" in layout.names and re.search(r"\bTiny\b", re.sub(r"\{[^}]*\}", " ", source)):
+            refs.append("tiny")
+        out[c.quantity] = tuple(dict.fromkeys(refs))
+    return out
+
+
+@pytest.mark.parametrize("spec", [*SPECS, "single_neuron", "network:layers=3-3-1,faux=2"])
+def test_what_formulas_read_is_found_by_hand_too(spec: str) -> None:
+    layout = resolve_layout(spec)
+    reads = formula_reads(layout)
+    by_hand = _read_by_hand(layout)
+    assert list(reads) == list(by_hand) and len(reads) == len(by_hand)
+    for q, expected in by_hand.items():
+        assert q in reads and reads[q] == expected
+        named = reads.named(q)
+        assert len(named) == len(expected)
+        assert tuple(named[i] for i in range(len(named))) == expected
+    assert "no such quantity" not in reads
+    with pytest.raises(KeyError):
+        reads["no such quantity"]
+
+
+def test_a_quantity_left_off_a_moved_sheet_is_still_read() -> None:
+    layout = resolve_layout("network:layers=2-2-1")
+    gone = next(
+        c
+        for c in layout.cells
+        if (c.quantity or "").count(".") == 1 and ".net" in (c.quantity or "")
+    )
+    assert gone.quantity is not None
+    where = {c.at: c.at for c in layout.cells if c is not gone}
+    reads = formula_reads(relocated(layout, where))
+    output = gone.quantity.replace(".net", ".output")
+    assert gone.quantity not in reads and gone.quantity in reads[output]
+    assert reads[output] == formula_reads(layout)[output]
