@@ -10,11 +10,9 @@ reference to another workbook, a circular reference.
 
 from __future__ import annotations
 
-import contextlib
-import logging
 import math
 import re
-from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar, cast
 
 from .. import a1
@@ -27,6 +25,8 @@ from .compiled import (
     compile_formula,
     functions_bare,
 )
+from .convert import element, engine_quiet, from_engine, to_engine
+from .plan import Plan, Ref, structure
 
 __all__ = [
     "ENGINE_LIMITS",
@@ -39,8 +39,6 @@ __all__ = [
     "compile_formula",
     "formula_text",
 ]
-
-Ref = tuple[str, str]  # (sheet title, "B2")
 
 _T = TypeVar("_T")
 
@@ -58,27 +56,6 @@ bounded by the cells the sheet holds; a larger one is the engine's limit."""
 
 
 _EXTERNAL = re.compile(r"\[[^\]]*\]")
-
-
-# The engine's dispatcher logs (with a traceback) every error a formula returns as a value,
-# #DIV/0! included, and numpy warns of the overflows the engine turns into #NUM!; the report
-# shows those per cell. Both are silenced during sheetgen's own calls only: a host that turns
-# warnings into errors must not change a verdict, and its logging is as it was afterwards.
-_DISPATCH_LOG = logging.getLogger("schedula.utils.sol")
-
-
-@contextlib.contextmanager
-def engine_quiet() -> Iterator[None]:
-    """Within: the engine's dispatcher does not log and numpy does not warn (see above)."""
-    import numpy as np
-
-    was = _DISPATCH_LOG.disabled
-    _DISPATCH_LOG.disabled = True
-    try:
-        with np.errstate(all="ignore"):
-            yield
-    finally:
-        _DISPATCH_LOG.disabled = was
 
 
 class Evaluator:
@@ -125,10 +102,10 @@ class Evaluator:
         self.formulas = formulas if formulas is not None else FormulaCache()
         # Books of one hand-out share their structure: what is worked out from it is kept
         # with the shared formulas, by a key holding all of it.
-        key = None if formulas is None else _structure(self.book)
-        self._plan: _Plan | None = None
+        key = None if formulas is None else structure(self.book)
+        self._plan: Plan | None = None
         if formulas is not None and key is not None:
-            plan = self._plan = formulas.shared(key, _Plan)
+            plan = self._plan = formulas.shared(key, Plan)
             self._formulas, self._resolved, self._deps = plan.formulas, plan.resolved, plan.deps
             self._calls, self._array_cells, self._extents = plan.calls, plan.arrays, plan.extents
             self._plain = plan.plain
@@ -342,7 +319,7 @@ class Evaluator:
                         except Exception:
                             pass  # _compute says why
                         else:
-                            values[ref] = _from_engine(result)
+                            values[ref] = from_engine(result)
                             continue
                 values[ref] = self._compute(ref, text)
                 continue
@@ -521,7 +498,7 @@ class Evaluator:
             return self._evaluated(ref, text, None)
         anchor = (ref[0], place[0])
         if anchor in self._array_results:  # the array formula is evaluated once for its range
-            return _element(self._array_results[anchor], place[1], place[2])
+            return element(self._array_results[anchor], place[1], place[2])
         return self._evaluated(ref, text, (anchor, place[1], place[2]))
 
     def _evaluated(self, ref: Ref, text: str, place: tuple[Ref, int, int] | None) -> Value:
@@ -568,7 +545,7 @@ class Evaluator:
             if type(value) is not float:
                 import schedula as sh
 
-                args[i] = _to_engine(value, sh.EMPTY)
+                args[i] = to_engine(value, sh.EMPTY)
         return args
 
     def _call(
@@ -586,8 +563,8 @@ class Evaluator:
             return self._failed(ref, failed, CellError("#VALUE!"))
         if place is not None:
             self._array_results[place[0]] = result
-            return _element(result, place[1], place[2])
-        return _from_engine(result)
+            return element(result, place[1], place[2])
+        return from_engine(result)
 
     def _inherited(self, ref: Ref, reads: Sequence[Ref]) -> Value | None:
         """What ``ref`` shows because of a cell it ``reads`` that could not be computed (a
@@ -696,7 +673,7 @@ class Evaluator:
                 return value
             import schedula as sh
 
-            return _to_engine(value, sh.EMPTY)
+            return to_engine(value, sh.EMPTY)
         import numpy as np
         import schedula as sh
         from formulas import Ranges
@@ -705,50 +682,9 @@ class Evaluator:
         min_col, min_row, max_col, max_row = a1.bounds(f"{first}:{last}")
         assert min_col and min_row and max_col and max_row
         values, empty = self.values, sh.EMPTY
-        cells = [v if type(v) is float else _to_engine(v, empty) for v in map(values.get, refs)]
+        cells = [v if type(v) is float else to_engine(v, empty) for v in map(values.get, refs)]
         array = np.array(cells, dtype=object).reshape(max_row - min_row + 1, max_col - min_col + 1)
         return Ranges().push(f"{first}:{last}", array)
-
-
-class _Plan:
-    """What an evaluator works out from a book's structure alone (see ``Evaluator.__init__``)."""
-
-    __slots__ = ("arrays", "calls", "deps", "extents", "formulas", "memo", "plain", "resolved")
-
-    def __init__(self) -> None:
-        self.formulas: dict[Ref, str | None] = {}
-        self.resolved: dict[str, dict[str, list[Ref] | Problem]] = {}
-        self.plain: dict[Ref, Callable[..., Any]] = {}
-        self.deps: dict[Ref, list[Ref]] = {}
-        self.calls: dict[tuple[str, str], tuple[Compiled, list[list[Ref]]] | Problem] = {}
-        self.arrays: dict[str, dict[str, tuple[str, int, int]]] = {}
-        self.extents: dict[str, tuple[int, int]] = {}
-        self.memo: dict[Hashable, Any] = {}  # see ``Evaluator.remembered``
-
-
-SHARED_CELLS = 5_000
-"""Books of at most this many cells share their plan with books of the same structure: a
-class's hand-outs (the article has 150). A larger book keeps its own, so that the plans a
-long-lived server worker holds stay a few megabytes."""
-
-
-def _structure(book: Book) -> tuple[Any, ...] | None:
-    """Everything a :class:`_Plan` depends on: the names, each sheet's title and names, and
-    each cell's address, formula and array range, in order; None for a large book."""
-    if sum(len(sheet.cells) for sheet in book.sheets) > SHARED_CELLS:
-        return None
-    return (
-        "plan",
-        tuple(book.names.items()),
-        tuple(
-            (
-                sheet.title,
-                tuple(sheet.names.items()),
-                tuple([(at, cell.formula, cell.array) for at, cell in sheet.cells.items()]),
-            )
-            for sheet in book.sheets
-        ),
-    )
 
 
 _LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -783,54 +719,3 @@ def _full_bounds(name: str) -> tuple[int, int, int, int] | None:
 def _offset(at: str, min_row: int, min_col: int) -> tuple[int, int]:
     row, col = a1.split(at)
     return row - min_row, col - min_col
-
-
-def _element(result: object, row: int, col: int) -> Value:
-    """The value an array formula's ``result`` puts ``row`` rows and ``col`` columns from the
-    top-left cell of its range, as Excel fills it: a single row or column repeats across the
-    range, and a cell beyond the result shows #N/A."""
-    import numpy as np
-
-    if not isinstance(result, np.ndarray):
-        return _from_engine(result)
-    array = result.reshape(1, -1) if result.ndim < 2 else result
-    if array.ndim != 2 or array.size == 0:
-        return CellError("#N/A") if array.size == 0 else _from_engine(result)
-    rows, cols = array.shape
-    r, c = (0 if rows == 1 else row), (0 if cols == 1 else col)
-    if r >= rows or c >= cols:
-        return CellError("#N/A")
-    return _from_engine(array[r, c])
-
-
-def _to_engine(value: Value, empty: object) -> object:
-    import formulas
-
-    if value is None:
-        return empty
-    if isinstance(value, CellError):
-        return formulas.tokens.operand.XlError(value.code)
-    return value
-
-
-def _from_engine(result: object) -> Value:
-    if type(result) is float:  # most results: a finite number, as it is
-        return result if result - result == 0.0 else CellError("#NUM!")
-    import numpy as np
-    import schedula as sh
-    from formulas.tokens.operand import XlError
-
-    if isinstance(result, np.ndarray):
-        result = result.ravel()[0] if result.size else None
-    if type(result) is float:  # most results: a finite number, as it is
-        return result if math.isfinite(result) else CellError("#NUM!")
-    if isinstance(result, XlError):
-        return CellError(str(result))
-    if result is sh.EMPTY or result is None:
-        return 0.0  # a formula that reads an empty cell shows 0, as in Excel
-    if isinstance(result, bool | np.bool_):
-        return bool(result)
-    if isinstance(result, int | float | np.integer | np.floating):
-        value = float(result)
-        return value if math.isfinite(value) else CellError("#NUM!")
-    return str(result)
