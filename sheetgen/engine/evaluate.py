@@ -85,15 +85,18 @@ class Evaluator:
         self._saved_from: tuple[int, dict[Ref, tuple[str, ...]]] | None = None
         self.values.update(self.overrides)
         # What depends on the book alone, not on values: shared with what-if children.
-        self._formulas: dict[Ref, str | None] = {}
-        # Per sheet, then per input name: no (sheet, name) pair kept per input (90,000 of
-        # them in a large network, 5 MB).
-        self._resolved: dict[str, dict[str, list[Ref] | Problem]] = {}
+        # Each cell's formula text (None: a value), or, once its dependencies are known, the
+        # formula compiled when it is plain: its inputs are single cells that all resolved
+        # (most formulas), and no array formula computes it. :meth:`_solve` calls its function
+        # at once, and its dependencies are not kept: they are its inputs, each the cell
+        # ``_resolved`` holds for it on its sheet.
+        self._formulas: dict[Ref, str | Compiled | None] = {}
+        # Per sheet, then per input name: the one cell a name reads (most of them: B2), as
+        # the reference itself, or the cells of a range or the Problem (see ``_resolve``).
+        self._resolved: dict[str, dict[str, Ref | list[Ref] | Problem]] = {}
+        # The cells each formula reads that is not plain: a few in a large sheet.
         self._deps: dict[Ref, list[Ref]] = {}
         self._calls: dict[tuple[str, str], tuple[Compiled, list[list[Ref]]] | Problem] = {}
-        # The function of each formula whose inputs are single cells, all resolved (what
-        # :meth:`_plain_arguments` hands over), by cell: :meth:`_solve` calls it at once.
-        self._plain: dict[Ref, Callable[..., Any]] = {}
         # Per sheet: every cell of an array formula's range -> (top-left cell, row, column offset).
         self._array_cells: dict[str, dict[str, tuple[str, int, int]]] = {}
         self._extents: dict[str, tuple[int, int]] = {}
@@ -108,11 +111,13 @@ class Evaluator:
             plan = self._plan = formulas.shared(key, Plan)
             self._formulas, self._resolved, self._deps = plan.formulas, plan.resolved, plan.deps
             self._calls, self._array_cells, self._extents = plan.calls, plan.arrays, plan.extents
-            self._plain = plan.plain
 
     def formula(self, ref: Ref) -> str | None:
-        if ref in self._formulas:
-            return self._formulas[ref]
+        found = self._formulas.get(ref, _UNKNOWN)
+        if type(found) is Compiled:  # a plain formula: its own cell's
+            return cast(Cell, self._cell(ref)).formula
+        if found is not _UNKNOWN:
+            return cast(str | None, found)
         cell = self._cell(ref)
         text = None if cell is None else cell.formula
         if text is None and (place := self._array_place(ref)) is not None:
@@ -173,6 +178,7 @@ class Evaluator:
         wanted = list(refs)
         values = self.values
         known, texts, reads, exact = values.__contains__, self._formulas, self._deps, self._exact
+        quick = self._quick
         with engine_quiet():
             for ref in wanted:
                 if ref in values:  # a cell read by one asked for before: known
@@ -183,12 +189,20 @@ class Evaluator:
                 if text is None:
                     values[ref] = self._raw(ref)
                     continue
-                deps = reads.get(ref)
-                if (
+                if type(text) is Compiled:
+                    on_sheet = self._resolved[ref[0]]
+                    deps = [on_sheet[n] for n in text.inputs]
+                    if len(deps) <= _BULK and all(map(known, deps)):
+                        value = quick(text, cast(list[Ref], deps))
+                        if value is _UNKNOWN:
+                            value = self._compute(ref, cast(str, self.formula(ref)))
+                        values[ref] = value
+                        continue
+                elif (
                     text is not _UNKNOWN
-                    and deps is not None
-                    and len(deps) <= _BULK
-                    and all(map(known, deps))
+                    and (found := reads.get(ref)) is not None
+                    and len(found) <= _BULK
+                    and all(map(known, found))
                 ):
                     values[ref] = self._compute(ref, text)
                     continue
@@ -223,7 +237,7 @@ class Evaluator:
         child.formulas = self.formulas
         child._formulas, child._resolved, child._deps = self._formulas, self._resolved, self._deps
         child._calls, child._array_cells = self._calls, self._array_cells
-        child._plain, child._extents, child._plan = self._plain, self._extents, self._plan
+        child._extents, child._plan = self._extents, self._plan
         return child
 
     def remembered(self, key: Hashable, make: Callable[[], _T]) -> _T:
@@ -239,89 +253,88 @@ class Evaluator:
 
     def dependencies(self, ref: Ref) -> list[Ref]:
         """The cells a formula cell reads directly (empty for a value cell)."""
+        plain = self._formulas.get(ref)
+        if type(plain) is Compiled:  # most formulas: each input is one cell
+            on_sheet = self._resolved[ref[0]]
+            return cast(list[Ref], [on_sheet[n] for n in plain.inputs])
         deps = self._deps.get(ref)
         if deps is not None:
             return deps
         text = self.formula(ref)
         deps = []
-        if text is not None:
-            compiled = self.compiled(text)
-            calls, whole = compiled.calls, compiled.always or compiled.legacy
-            if not calls and not whole:  # most formulas: each input resolved once per sheet
-                sheet = ref[0]
-                resolved_names = self._resolved.get(sheet)
-                if resolved_names is None:
-                    resolved_names = self._resolved[sheet] = {}
-                for name in compiled.inputs:
-                    resolved = resolved_names.get(name)
-                    if resolved is None:
-                        resolved = self._resolve(sheet, name)
-                    if isinstance(resolved, list):
-                        deps.extend(resolved)
-                self._deps[ref] = deps
-                inputs = compiled.inputs
-                if (
-                    compiled.function is not None
-                    and compiled.problem is None
-                    and len(deps) == len(inputs)
-                    and ":" not in "".join(inputs)
-                ):
-                    self._plain[ref] = compiled.function
-                return deps
+        if text is None:
+            return deps
+        compiled = self.compiled(text)
+        calls, whole = compiled.calls, compiled.always or compiled.legacy
+        if not calls and not whole:  # most formulas: each input resolved once per sheet
+            sheet = ref[0]
+            names = self._resolved.get(sheet)
+            if names is None:
+                names = self._resolved[sheet] = {}
+            single = compiled.function is not None and compiled.problem is None
             for name in compiled.inputs:
-                if calls and name in calls:  # a LAMBDA in a name: the cells its body reads
-                    called = self._called(ref[0], name)
-                    if not isinstance(called, Problem):
-                        for reads in called[1]:
-                            deps.extend(reads)
+                if name not in names:
+                    self._resolve(sheet, name)
+                resolved = names[name]
+                if type(resolved) is tuple:
+                    deps.append(resolved)
                     continue
-                if whole:
-                    resolved = self._reads(ref, compiled, name)
-                else:
-                    resolved = self._resolve(ref[0], name)
+                single = False
                 if isinstance(resolved, list):
                     deps.extend(resolved)
+            if single and not self._in_array(ref):
+                self._formulas[ref] = compiled  # plain: see ``_formulas``
+            else:
+                self._deps[ref] = deps
+            return deps
+        for name in compiled.inputs:
+            if calls and name in calls:  # a LAMBDA in a name: the cells its body reads
+                called = self._called(ref[0], name)
+                if not isinstance(called, Problem):
+                    for reads in called[1]:
+                        deps.extend(reads)
+                continue
+            found = self._reads(ref, compiled, name) if whole else self._resolve(ref[0], name)
+            if isinstance(found, list):
+                deps.extend(found)
         self._deps[ref] = deps
         return deps
 
     def _solve(self, root: Ref) -> None:
         # Iterative depth-first search: a 10,000-step chain must not hit Python's recursion limit.
-        root = (self._title(root[0]), root[1])
+        title = self._title(root[0])
+        # Its value kept under the reference other formulas read it by, when there is one.
+        known_as = self._resolved.get(title, {}).get(root[1])
+        if type(known_as) is tuple:
+            root = known_as
+        elif title != root[0]:
+            root = (title, root[1])
         stack: list[tuple[Ref, bool]] = [(root, False)]
         on_path: set[Ref] = set()
-        values, known = self.values, self.values.__contains__
-        plain, problems = self._plain, self.problems
+        values, known, texts = self.values, self.values.__contains__, self._formulas
         while stack:
             ref, expanded = stack.pop()
             if ref in values:
                 continue
-            text = self.formula(ref)
-            if text is None:
+            entry = texts.get(ref, _UNKNOWN)
+            if entry is _UNKNOWN:
+                entry = self.formula(ref)
+            if entry is None:
                 values[ref] = self._raw(ref)
                 continue
             if expanded:
                 on_path.discard(ref)
-                values[ref] = self._compute(ref, text)
+                values[ref] = self._compute(ref, cast(str, self.formula(ref)))
                 continue
             deps = self.dependencies(ref)
             if len(deps) > _BULK:  # a large range: its plain values in one pass
                 self._fill_values(deps)
             if all(map(known, deps)):  # a sheet in order: compute at once
-                function = plain.get(ref)
-                if function is not None and not problems and not self._in_array(ref):
-                    # What _compute does for the usual formula, in one step: its cells'
-                    # numbers handed over as they are (anything else, or a failure, goes
-                    # _compute's own way; tests/test_fast_engine.py holds the two equal).
-                    args = list(map(values.__getitem__, deps))
-                    if set(map(type, args)) == _FLOAT:
-                        try:
-                            result = function(*args)
-                        except Exception:
-                            pass  # _compute says why
-                        else:
-                            values[ref] = from_engine(result)
-                            continue
-                values[ref] = self._compute(ref, text)
+                plain = texts[ref]  # plain now, if ever
+                value = self._quick(plain, deps) if type(plain) is Compiled else _UNKNOWN
+                if value is _UNKNOWN:
+                    value = self._compute(ref, cast(str, self.formula(ref)))
+                values[ref] = value
                 continue
             on_path.add(ref)
             stack.append((ref, True))
@@ -330,6 +343,24 @@ class Evaluator:
                     self._mark_circular(dep, stack, on_path)
                 elif dep not in self.values:
                     stack.append((dep, False))
+
+    def _quick(self, compiled: Compiled, deps: list[Ref]) -> Any:
+        """What :meth:`_compute` gives a plain formula (see ``_formulas``) whose cells are
+        computed, in one step: their numbers handed over as they are. ``_UNKNOWN`` for
+        anything else (a cell that is not a number, a failure, a problem already found),
+        which goes ``_compute``'s own way: that says why (tests/test_fast_engine.py holds the
+        two equal)."""
+        function = compiled.function
+        if function is None or self.problems:
+            return _UNKNOWN
+        args = list(map(self.values.__getitem__, deps))
+        if set(map(type, args)) != _FLOAT:
+            return _UNKNOWN
+        try:
+            result = function(*args)
+        except Exception:
+            return _UNKNOWN
+        return from_engine(result)
 
     def _fill_values(self, refs: Sequence[Ref]) -> None:
         """The values of the cells among ``refs`` that hold no formula (most of a large range),
@@ -375,14 +406,21 @@ class Evaluator:
         return None if cell is None else cell.value
 
     def _resolve(self, sheet: str, name: str) -> list[Ref] | Problem:
-        """Turn an engine input name (``B2``, ``TINY``, ``'S 1'!A1:B2``) into cell references."""
+        """Turn an engine input name (``B2``, ``TINY``, ``'S 1'!A1:B2``) into cell references.
+
+        Each is resolved once per sheet (for its dependencies and its value) and kept: a name
+        that reads one cell (not a range: ``A1:A1`` is handed over as an array) as that
+        reference alone, not a list of one (a large network has 100,000 of them)."""
         on_sheet = self._resolved.get(sheet)
         if on_sheet is None:
             on_sheet = self._resolved[sheet] = {}
         found = on_sheet.get(name)
-        if found is None:  # each input is resolved for its dependencies and value
-            found = on_sheet[name] = self._resolve_name(sheet, name)
-        return found
+        if found is None:
+            resolved = self._resolve_name(sheet, name)
+            one = isinstance(resolved, list) and len(resolved) == 1 and ":" not in name
+            on_sheet[name] = resolved[0] if one else resolved  # type: ignore[index]
+            return resolved
+        return [found] if type(found) is tuple else found  # type: ignore[return-value]
 
     def _reads(self, ref: Ref, compiled: Compiled, name: str) -> list[Ref] | Problem:
         """The cells ``ref``'s input ``name`` reads: one cell where Excel intersects a whole
@@ -510,7 +548,7 @@ class Evaluator:
             return self._failed(ref, problem, CellError("#NAME?"))
         calls, whole = compiled.calls, compiled.always or compiled.legacy
         if place is None and not calls and not whole:  # most formulas: cells, read as they are
-            plain = self._plain_arguments(ref, compiled.inputs)
+            plain = self._plain_arguments(ref)
             if plain is not None:
                 return self._call(ref, compiled.function, plain)
         args: list[Any] = []
@@ -531,14 +569,13 @@ class Evaluator:
             args.append(self._argument(name, resolved))
         return self._call(ref, compiled.function, args, place)
 
-    def _plain_arguments(self, ref: Ref, inputs: Sequence[str]) -> list[Any] | None:
+    def _plain_arguments(self, ref: Ref) -> list[Any] | None:
         """The arguments of a formula whose inputs are all single cells that resolved (the
         usual case), read straight from the cells :meth:`dependencies` found; None otherwise,
         for :meth:`_compute`'s general path (ranges, names of ranges, problems, cycles)."""
-        deps = self._deps.get(ref)
-        if deps is None or len(deps) != len(inputs) or self.problems or ":" in "".join(inputs):
+        if self.problems or type(self._formulas.get(ref)) is not Compiled:
             return None
-        args: list[Any] = list(map(self.values.__getitem__, deps))
+        args: list[Any] = list(map(self.values.__getitem__, self.dependencies(ref)))
         if set(map(type, args)) == _FLOAT:  # most formulas: numbers only, handed over as they are
             return args
         for i, value in enumerate(args):

@@ -8,7 +8,7 @@ Nothing in a plan depends on a cell's value.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Hashable
 from typing import Any
 
 from ..workbook.book import Book
@@ -22,12 +22,11 @@ Ref = tuple[str, str]  # (sheet title, "B2")
 class Plan:
     """What an evaluator works out from a book's structure alone (see ``Evaluator.__init__``)."""
 
-    __slots__ = ("arrays", "calls", "deps", "extents", "formulas", "memo", "plain", "resolved")
+    __slots__ = ("arrays", "calls", "deps", "extents", "formulas", "memo", "resolved")
 
     def __init__(self) -> None:
-        self.formulas: dict[Ref, str | None] = {}
-        self.resolved: dict[str, dict[str, list[Ref] | Problem]] = {}
-        self.plain: dict[Ref, Callable[..., Any]] = {}
+        self.formulas: dict[Ref, str | Compiled | None] = {}
+        self.resolved: dict[str, dict[str, Ref | list[Ref] | Problem]] = {}
         self.deps: dict[Ref, list[Ref]] = {}
         self.calls: dict[tuple[str, str], tuple[Compiled, list[list[Ref]]] | Problem] = {}
         self.arrays: dict[str, dict[str, tuple[str, int, int]]] = {}
