@@ -114,3 +114,22 @@ def test_an_array_formulas_cells_keep_its_text_and_values(tmp_path: Path) -> Non
         ("S", "E1"): 5.0,
         ("S", "D2"): 6.0,
     }
+
+
+def test_a_books_own_formulas_keep_no_plain_text_twice(tmp_path: Path) -> None:
+    """A plain formula's compilation is kept with its cell; formulas shared with other books
+    (``grade``) keep every text as well, for the next book, and compute the same values."""
+    from sheetgen.engine.compiled import FormulaCache
+
+    path = build(tmp_path / "x.xlsx", "network:layers=2-3-1,faux=all")
+    book = read_checked(path).book
+    sheet = book.sheets[0]
+    refs = [(sheet.title, at) for at, c in sheet.cells.items() if c.formula]
+    texts = {sheet.cells[at].formula for _, at in refs}
+    own = Evaluator(book)
+    values = own.evaluate(refs)
+    assert len(own.formulas) < len(texts) // 10  # the few that are not plain
+    shared = FormulaCache()
+    assert Evaluator(book, formulas=shared).evaluate(refs) == values
+    assert len(shared) == len(texts)
+    assert Evaluator(book, formulas=shared).evaluate(refs) == values  # from what it kept

@@ -103,6 +103,9 @@ class Evaluator:
         # What each array formula computed (by its top-left cell): filled into its range once.
         self._array_results: dict[Ref, Any] = {}
         self.formulas = formulas if formulas is not None else FormulaCache()
+        # A plain formula keeps its compilation in ``_formulas``; it is kept by text too only
+        # in formulas shared with other books (this book's own would hold each twice).
+        self._shares = formulas is not None
         # Books of one hand-out share their structure: what is worked out from it is kept
         # with the shared formulas, by a key holding all of it.
         key = None if formulas is None else structure(self.book)
@@ -234,7 +237,7 @@ class Evaluator:
         asking many what-if questions costs only the evaluations.
         """
         child = Evaluator(self.book, {**self.overrides, **overrides})
-        child.formulas = self.formulas
+        child.formulas, child._shares = self.formulas, self._shares
         child._formulas, child._resolved, child._deps = self._formulas, self._resolved, self._deps
         child._calls, child._array_cells = self._calls, self._array_cells
         child._extents, child._plan = self._extents, self._plan
@@ -264,7 +267,7 @@ class Evaluator:
         deps = []
         if text is None:
             return deps
-        compiled = self.compiled(text)
+        compiled = self.compiled(text) if self._shares else compile_formula(text)
         calls, whole = compiled.calls, compiled.always or compiled.legacy
         if not calls and not whole:  # most formulas: each input resolved once per sheet
             sheet = ref[0]
@@ -542,7 +545,8 @@ class Evaluator:
     def _evaluated(self, ref: Ref, text: str, place: tuple[Ref, int, int] | None) -> Value:
         """``text`` evaluated for ``ref``; ``place``: the array formula's top-left cell and
         ``ref``'s offset in its range, when an array formula computes ``ref``."""
-        compiled = self.compiled(text)
+        entry = self._formulas.get(ref) if place is None else None
+        compiled = entry if type(entry) is Compiled else self.compiled(text)
         if compiled.problem is not None or compiled.function is None:
             problem = compiled.problem or Problem("syntax", "could not be compiled")
             return self._failed(ref, problem, CellError("#NAME?"))
