@@ -164,10 +164,10 @@ def test_a_remembered_placement_is_the_one_worked_out_afresh(
 
 def test_a_large_book_keeps_its_own_plan(make: Make, monkeypatch: pytest.MonkeyPatch) -> None:
     from sheetgen.check.verify import verify_workbook
-    from sheetgen.engine import evaluate
+    from sheetgen.engine import plan
 
     formulas = FormulaCache()
-    monkeypatch.setattr(evaluate, "SHARED_CELLS", 10)  # the article has more cells than this
+    monkeypatch.setattr(plan, "SHARED_CELLS", 10)  # the article has more cells than this
     verify_workbook(make("big", {}), formulas=formulas)
     assert len(formulas._shared) == 0
     monkeypatch.undo()

@@ -62,22 +62,89 @@ class Problem:
         return self.kind in ENGINE_LIMITS
 
 
-@dataclass(frozen=True, slots=True)  # one per distinct formula text: a network has thousands
-class Compiled:
-    """A formula compiled once: its input references (as the engine names them) and function."""
+@dataclass(frozen=True, slots=True)
+class _Form:
+    """What the formulas of one shape share (``=B5*C5+D5``, ``=B6*C6+D6``...): all of a
+    :class:`Compiled` but its inputs."""
 
-    inputs: tuple[str, ...]
     function: Callable[..., Any] | None
-    problem: Problem | None = None
+    problem: Problem | None
+    always: frozenset[str]
+    legacy: frozenset[str]
+    calls: frozenset[str]
+
+
+class Compiled:
+    """A formula compiled once: its input references (as the engine names them) and function.
+
+    One per distinct formula text (a large network has 85,000): its inputs, and what it shares
+    with the formulas of its shape, held once for them all.
+    """
+
+    __slots__ = ("_form", "inputs")
+
+    def __init__(
+        self,
+        inputs: tuple[str, ...],
+        function: Callable[..., Any] | None,
+        problem: Problem | None = None,
+        *,
+        always: frozenset[str] = frozenset(),
+        legacy: frozenset[str] = frozenset(),
+        calls: frozenset[str] = frozenset(),
+    ) -> None:
+        self.inputs = inputs
+        self._form = _Form(function, problem, always, legacy, calls)
+
+    def renamed(self, inputs: tuple[str, ...]) -> Compiled:
+        """This formula with other inputs: another formula of the same shape."""
+        other = Compiled.__new__(Compiled)
+        other.inputs, other._form = inputs, self._form
+        return other
+
+    @property
+    def function(self) -> Callable[..., Any] | None:
+        return self._form.function
+
+    @property
+    def problem(self) -> Problem | None:
+        return self._form.problem
+
     # Whole-row or whole-column inputs (E:E, 2:2) Excel reads as the one cell in the formula's
     # row or column (implicit intersection): under ``@`` (``_xlfn.SINGLE``) always, and where
     # only element-wise functions and operators take them in a formula stored without the
     # dynamic-array flag (not an array formula): ``=TANH(E:E)`` in F2 is ``TANH(E2)``.
-    always: frozenset[str] = frozenset()
-    legacy: frozenset[str] = frozenset()
+    @property
+    def always(self) -> frozenset[str]:
+        return self._form.always
+
+    @property
+    def legacy(self) -> frozenset[str]:
+        return self._form.legacy
+
     # Inputs that are names called as functions (``=MYTANH(E2)``): a LAMBDA the workbook keeps
     # in a defined name, or a typo. The evaluator resolves them by the workbook's names.
-    calls: frozenset[str] = frozenset()
+    @property
+    def calls(self) -> frozenset[str]:
+        return self._form.calls
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, Compiled)
+            and self.inputs == other.inputs
+            and self._form == other._form
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.inputs, self._form))
+
+    def __repr__(self) -> str:
+        form = self._form
+        return (
+            f"Compiled(inputs={self.inputs!r}, function={form.function!r}, "
+            f"problem={form.problem!r}, always={form.always!r}, legacy={form.legacy!r}, "
+            f"calls={form.calls!r})"
+        )
 
 
 @functools.lru_cache(maxsize=4096)
@@ -101,14 +168,7 @@ def compile_formula(text: str) -> Compiled:
         else:
             back = dict(zip(cells.values(), cells, strict=True))
             inputs = tuple([_renamed(n, back) for n in compiled.inputs])
-        return Compiled(
-            inputs,
-            compiled.function,
-            compiled.problem,
-            always=compiled.always,
-            legacy=compiled.legacy,
-            calls=compiled.calls,
-        )
+        return compiled.renamed(inputs)
     return _vetted(text)
 
 

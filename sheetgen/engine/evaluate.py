@@ -10,11 +10,9 @@ reference to another workbook, a circular reference.
 
 from __future__ import annotations
 
-import contextlib
-import logging
 import math
 import re
-from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar, cast
 
 from .. import a1
@@ -27,6 +25,8 @@ from .compiled import (
     compile_formula,
     functions_bare,
 )
+from .convert import element, engine_quiet, from_engine, to_engine
+from .plan import Plan, Ref, structure
 
 __all__ = [
     "ENGINE_LIMITS",
@@ -39,8 +39,6 @@ __all__ = [
     "compile_formula",
     "formula_text",
 ]
-
-Ref = tuple[str, str]  # (sheet title, "B2")
 
 _T = TypeVar("_T")
 
@@ -58,27 +56,6 @@ bounded by the cells the sheet holds; a larger one is the engine's limit."""
 
 
 _EXTERNAL = re.compile(r"\[[^\]]*\]")
-
-
-# The engine's dispatcher logs (with a traceback) every error a formula returns as a value,
-# #DIV/0! included, and numpy warns of the overflows the engine turns into #NUM!; the report
-# shows those per cell. Both are silenced during sheetgen's own calls only: a host that turns
-# warnings into errors must not change a verdict, and its logging is as it was afterwards.
-_DISPATCH_LOG = logging.getLogger("schedula.utils.sol")
-
-
-@contextlib.contextmanager
-def engine_quiet() -> Iterator[None]:
-    """Within: the engine's dispatcher does not log and numpy does not warn (see above)."""
-    import numpy as np
-
-    was = _DISPATCH_LOG.disabled
-    _DISPATCH_LOG.disabled = True
-    try:
-        with np.errstate(all="ignore"):
-            yield
-    finally:
-        _DISPATCH_LOG.disabled = was
 
 
 class Evaluator:
@@ -108,34 +85,42 @@ class Evaluator:
         self._saved_from: tuple[int, dict[Ref, tuple[str, ...]]] | None = None
         self.values.update(self.overrides)
         # What depends on the book alone, not on values: shared with what-if children.
-        self._formulas: dict[Ref, str | None] = {}
-        # Per sheet, then per input name: no (sheet, name) pair kept per input (90,000 of
-        # them in a large network, 5 MB).
-        self._resolved: dict[str, dict[str, list[Ref] | Problem]] = {}
+        # Each cell's formula text (None: a value), or, once its dependencies are known, the
+        # formula compiled when it is plain: its inputs are single cells that all resolved
+        # (most formulas), and no array formula computes it. :meth:`_solve` calls its function
+        # at once, and its dependencies are not kept: they are its inputs, each the cell
+        # ``_resolved`` holds for it on its sheet.
+        self._formulas: dict[Ref, str | Compiled | None] = {}
+        # Per sheet, then per input name: the one cell a name reads (most of them: B2), as
+        # the reference itself, or the cells of a range or the Problem (see ``_resolve``).
+        self._resolved: dict[str, dict[str, Ref | list[Ref] | Problem]] = {}
+        # The cells each formula reads that is not plain: a few in a large sheet.
         self._deps: dict[Ref, list[Ref]] = {}
         self._calls: dict[tuple[str, str], tuple[Compiled, list[list[Ref]]] | Problem] = {}
-        # The function of each formula whose inputs are single cells, all resolved (what
-        # :meth:`_plain_arguments` hands over), by cell: :meth:`_solve` calls it at once.
-        self._plain: dict[Ref, Callable[..., Any]] = {}
         # Per sheet: every cell of an array formula's range -> (top-left cell, row, column offset).
         self._array_cells: dict[str, dict[str, tuple[str, int, int]]] = {}
         self._extents: dict[str, tuple[int, int]] = {}
         # What each array formula computed (by its top-left cell): filled into its range once.
         self._array_results: dict[Ref, Any] = {}
         self.formulas = formulas if formulas is not None else FormulaCache()
+        # A plain formula keeps its compilation in ``_formulas``; it is kept by text too only
+        # in formulas shared with other books (this book's own would hold each twice).
+        self._shares = formulas is not None
         # Books of one hand-out share their structure: what is worked out from it is kept
         # with the shared formulas, by a key holding all of it.
-        key = None if formulas is None else _structure(self.book)
-        self._plan: _Plan | None = None
+        key = None if formulas is None else structure(self.book)
+        self._plan: Plan | None = None
         if formulas is not None and key is not None:
-            plan = self._plan = formulas.shared(key, _Plan)
+            plan = self._plan = formulas.shared(key, Plan)
             self._formulas, self._resolved, self._deps = plan.formulas, plan.resolved, plan.deps
             self._calls, self._array_cells, self._extents = plan.calls, plan.arrays, plan.extents
-            self._plain = plan.plain
 
     def formula(self, ref: Ref) -> str | None:
-        if ref in self._formulas:
-            return self._formulas[ref]
+        found = self._formulas.get(ref, _UNKNOWN)
+        if type(found) is Compiled:  # a plain formula: its own cell's
+            return cast(Cell, self._cell(ref)).formula
+        if found is not _UNKNOWN:
+            return cast(str | None, found)
         cell = self._cell(ref)
         text = None if cell is None else cell.formula
         if text is None and (place := self._array_place(ref)) is not None:
@@ -196,6 +181,7 @@ class Evaluator:
         wanted = list(refs)
         values = self.values
         known, texts, reads, exact = values.__contains__, self._formulas, self._deps, self._exact
+        quick = self._quick
         with engine_quiet():
             for ref in wanted:
                 if ref in values:  # a cell read by one asked for before: known
@@ -206,12 +192,20 @@ class Evaluator:
                 if text is None:
                     values[ref] = self._raw(ref)
                     continue
-                deps = reads.get(ref)
-                if (
+                if type(text) is Compiled:
+                    on_sheet = self._resolved[ref[0]]
+                    deps = [on_sheet[n] for n in text.inputs]
+                    if len(deps) <= _BULK and all(map(known, deps)):
+                        value = quick(text, cast(list[Ref], deps))
+                        if value is _UNKNOWN:
+                            value = self._compute(ref, cast(str, self.formula(ref)))
+                        values[ref] = value
+                        continue
+                elif (
                     text is not _UNKNOWN
-                    and deps is not None
-                    and len(deps) <= _BULK
-                    and all(map(known, deps))
+                    and (found := reads.get(ref)) is not None
+                    and len(found) <= _BULK
+                    and all(map(known, found))
                 ):
                     values[ref] = self._compute(ref, text)
                     continue
@@ -243,10 +237,10 @@ class Evaluator:
         asking many what-if questions costs only the evaluations.
         """
         child = Evaluator(self.book, {**self.overrides, **overrides})
-        child.formulas = self.formulas
+        child.formulas, child._shares = self.formulas, self._shares
         child._formulas, child._resolved, child._deps = self._formulas, self._resolved, self._deps
         child._calls, child._array_cells = self._calls, self._array_cells
-        child._plain, child._extents, child._plan = self._plain, self._extents, self._plan
+        child._extents, child._plan = self._extents, self._plan
         return child
 
     def remembered(self, key: Hashable, make: Callable[[], _T]) -> _T:
@@ -262,89 +256,88 @@ class Evaluator:
 
     def dependencies(self, ref: Ref) -> list[Ref]:
         """The cells a formula cell reads directly (empty for a value cell)."""
+        plain = self._formulas.get(ref)
+        if type(plain) is Compiled:  # most formulas: each input is one cell
+            on_sheet = self._resolved[ref[0]]
+            return cast(list[Ref], [on_sheet[n] for n in plain.inputs])
         deps = self._deps.get(ref)
         if deps is not None:
             return deps
         text = self.formula(ref)
         deps = []
-        if text is not None:
-            compiled = self.compiled(text)
-            calls, whole = compiled.calls, compiled.always or compiled.legacy
-            if not calls and not whole:  # most formulas: each input resolved once per sheet
-                sheet = ref[0]
-                resolved_names = self._resolved.get(sheet)
-                if resolved_names is None:
-                    resolved_names = self._resolved[sheet] = {}
-                for name in compiled.inputs:
-                    resolved = resolved_names.get(name)
-                    if resolved is None:
-                        resolved = self._resolve(sheet, name)
-                    if isinstance(resolved, list):
-                        deps.extend(resolved)
-                self._deps[ref] = deps
-                inputs = compiled.inputs
-                if (
-                    compiled.function is not None
-                    and compiled.problem is None
-                    and len(deps) == len(inputs)
-                    and ":" not in "".join(inputs)
-                ):
-                    self._plain[ref] = compiled.function
-                return deps
+        if text is None:
+            return deps
+        compiled = self.compiled(text) if self._shares else compile_formula(text)
+        calls, whole = compiled.calls, compiled.always or compiled.legacy
+        if not calls and not whole:  # most formulas: each input resolved once per sheet
+            sheet = ref[0]
+            names = self._resolved.get(sheet)
+            if names is None:
+                names = self._resolved[sheet] = {}
+            single = compiled.function is not None and compiled.problem is None
             for name in compiled.inputs:
-                if calls and name in calls:  # a LAMBDA in a name: the cells its body reads
-                    called = self._called(ref[0], name)
-                    if not isinstance(called, Problem):
-                        for reads in called[1]:
-                            deps.extend(reads)
+                if name not in names:
+                    self._resolve(sheet, name)
+                resolved = names[name]
+                if type(resolved) is tuple:
+                    deps.append(resolved)
                     continue
-                if whole:
-                    resolved = self._reads(ref, compiled, name)
-                else:
-                    resolved = self._resolve(ref[0], name)
+                single = False
                 if isinstance(resolved, list):
                     deps.extend(resolved)
+            if single and not self._in_array(ref):
+                self._formulas[ref] = compiled  # plain: see ``_formulas``
+            else:
+                self._deps[ref] = deps
+            return deps
+        for name in compiled.inputs:
+            if calls and name in calls:  # a LAMBDA in a name: the cells its body reads
+                called = self._called(ref[0], name)
+                if not isinstance(called, Problem):
+                    for reads in called[1]:
+                        deps.extend(reads)
+                continue
+            found = self._reads(ref, compiled, name) if whole else self._resolve(ref[0], name)
+            if isinstance(found, list):
+                deps.extend(found)
         self._deps[ref] = deps
         return deps
 
     def _solve(self, root: Ref) -> None:
         # Iterative depth-first search: a 10,000-step chain must not hit Python's recursion limit.
-        root = (self._title(root[0]), root[1])
+        title = self._title(root[0])
+        # Its value kept under the reference other formulas read it by, when there is one.
+        known_as = self._resolved.get(title, {}).get(root[1])
+        if type(known_as) is tuple:
+            root = known_as
+        elif title != root[0]:
+            root = (title, root[1])
         stack: list[tuple[Ref, bool]] = [(root, False)]
         on_path: set[Ref] = set()
-        values, known = self.values, self.values.__contains__
-        plain, problems = self._plain, self.problems
+        values, known, texts = self.values, self.values.__contains__, self._formulas
         while stack:
             ref, expanded = stack.pop()
             if ref in values:
                 continue
-            text = self.formula(ref)
-            if text is None:
+            entry = texts.get(ref, _UNKNOWN)
+            if entry is _UNKNOWN:
+                entry = self.formula(ref)
+            if entry is None:
                 values[ref] = self._raw(ref)
                 continue
             if expanded:
                 on_path.discard(ref)
-                values[ref] = self._compute(ref, text)
+                values[ref] = self._compute(ref, cast(str, self.formula(ref)))
                 continue
             deps = self.dependencies(ref)
             if len(deps) > _BULK:  # a large range: its plain values in one pass
                 self._fill_values(deps)
             if all(map(known, deps)):  # a sheet in order: compute at once
-                function = plain.get(ref)
-                if function is not None and not problems and not self._in_array(ref):
-                    # What _compute does for the usual formula, in one step: its cells'
-                    # numbers handed over as they are (anything else, or a failure, goes
-                    # _compute's own way; tests/test_fast_engine.py holds the two equal).
-                    args = list(map(values.__getitem__, deps))
-                    if set(map(type, args)) == _FLOAT:
-                        try:
-                            result = function(*args)
-                        except Exception:
-                            pass  # _compute says why
-                        else:
-                            values[ref] = _from_engine(result)
-                            continue
-                values[ref] = self._compute(ref, text)
+                plain = texts[ref]  # plain now, if ever
+                value = self._quick(plain, deps) if type(plain) is Compiled else _UNKNOWN
+                if value is _UNKNOWN:
+                    value = self._compute(ref, cast(str, self.formula(ref)))
+                values[ref] = value
                 continue
             on_path.add(ref)
             stack.append((ref, True))
@@ -353,6 +346,24 @@ class Evaluator:
                     self._mark_circular(dep, stack, on_path)
                 elif dep not in self.values:
                     stack.append((dep, False))
+
+    def _quick(self, compiled: Compiled, deps: list[Ref]) -> Any:
+        """What :meth:`_compute` gives a plain formula (see ``_formulas``) whose cells are
+        computed, in one step: their numbers handed over as they are. ``_UNKNOWN`` for
+        anything else (a cell that is not a number, a failure, a problem already found),
+        which goes ``_compute``'s own way: that says why (tests/test_fast_engine.py holds the
+        two equal)."""
+        function = compiled.function
+        if function is None or self.problems:
+            return _UNKNOWN
+        args = list(map(self.values.__getitem__, deps))
+        if set(map(type, args)) != _FLOAT:
+            return _UNKNOWN
+        try:
+            result = function(*args)
+        except Exception:
+            return _UNKNOWN
+        return from_engine(result)
 
     def _fill_values(self, refs: Sequence[Ref]) -> None:
         """The values of the cells among ``refs`` that hold no formula (most of a large range),
@@ -398,14 +409,21 @@ class Evaluator:
         return None if cell is None else cell.value
 
     def _resolve(self, sheet: str, name: str) -> list[Ref] | Problem:
-        """Turn an engine input name (``B2``, ``TINY``, ``'S 1'!A1:B2``) into cell references."""
+        """Turn an engine input name (``B2``, ``TINY``, ``'S 1'!A1:B2``) into cell references.
+
+        Each is resolved once per sheet (for its dependencies and its value) and kept: a name
+        that reads one cell (not a range: ``A1:A1`` is handed over as an array) as that
+        reference alone, not a list of one (a large network has 100,000 of them)."""
         on_sheet = self._resolved.get(sheet)
         if on_sheet is None:
             on_sheet = self._resolved[sheet] = {}
         found = on_sheet.get(name)
-        if found is None:  # each input is resolved for its dependencies and value
-            found = on_sheet[name] = self._resolve_name(sheet, name)
-        return found
+        if found is None:
+            resolved = self._resolve_name(sheet, name)
+            one = isinstance(resolved, list) and len(resolved) == 1 and ":" not in name
+            on_sheet[name] = resolved[0] if one else resolved  # type: ignore[index]
+            return resolved
+        return [found] if type(found) is tuple else found  # type: ignore[return-value]
 
     def _reads(self, ref: Ref, compiled: Compiled, name: str) -> list[Ref] | Problem:
         """The cells ``ref``'s input ``name`` reads: one cell where Excel intersects a whole
@@ -521,19 +539,20 @@ class Evaluator:
             return self._evaluated(ref, text, None)
         anchor = (ref[0], place[0])
         if anchor in self._array_results:  # the array formula is evaluated once for its range
-            return _element(self._array_results[anchor], place[1], place[2])
+            return element(self._array_results[anchor], place[1], place[2])
         return self._evaluated(ref, text, (anchor, place[1], place[2]))
 
     def _evaluated(self, ref: Ref, text: str, place: tuple[Ref, int, int] | None) -> Value:
         """``text`` evaluated for ``ref``; ``place``: the array formula's top-left cell and
         ``ref``'s offset in its range, when an array formula computes ``ref``."""
-        compiled = self.compiled(text)
+        entry = self._formulas.get(ref) if place is None else None
+        compiled = entry if type(entry) is Compiled else self.compiled(text)
         if compiled.problem is not None or compiled.function is None:
             problem = compiled.problem or Problem("syntax", "could not be compiled")
             return self._failed(ref, problem, CellError("#NAME?"))
         calls, whole = compiled.calls, compiled.always or compiled.legacy
         if place is None and not calls and not whole:  # most formulas: cells, read as they are
-            plain = self._plain_arguments(ref, compiled.inputs)
+            plain = self._plain_arguments(ref)
             if plain is not None:
                 return self._call(ref, compiled.function, plain)
         args: list[Any] = []
@@ -554,21 +573,20 @@ class Evaluator:
             args.append(self._argument(name, resolved))
         return self._call(ref, compiled.function, args, place)
 
-    def _plain_arguments(self, ref: Ref, inputs: Sequence[str]) -> list[Any] | None:
+    def _plain_arguments(self, ref: Ref) -> list[Any] | None:
         """The arguments of a formula whose inputs are all single cells that resolved (the
         usual case), read straight from the cells :meth:`dependencies` found; None otherwise,
         for :meth:`_compute`'s general path (ranges, names of ranges, problems, cycles)."""
-        deps = self._deps.get(ref)
-        if deps is None or len(deps) != len(inputs) or self.problems or ":" in "".join(inputs):
+        if self.problems or type(self._formulas.get(ref)) is not Compiled:
             return None
-        args: list[Any] = list(map(self.values.__getitem__, deps))
+        args: list[Any] = list(map(self.values.__getitem__, self.dependencies(ref)))
         if set(map(type, args)) == _FLOAT:  # most formulas: numbers only, handed over as they are
             return args
         for i, value in enumerate(args):
             if type(value) is not float:
                 import schedula as sh
 
-                args[i] = _to_engine(value, sh.EMPTY)
+                args[i] = to_engine(value, sh.EMPTY)
         return args
 
     def _call(
@@ -586,8 +604,8 @@ class Evaluator:
             return self._failed(ref, failed, CellError("#VALUE!"))
         if place is not None:
             self._array_results[place[0]] = result
-            return _element(result, place[1], place[2])
-        return _from_engine(result)
+            return element(result, place[1], place[2])
+        return from_engine(result)
 
     def _inherited(self, ref: Ref, reads: Sequence[Ref]) -> Value | None:
         """What ``ref`` shows because of a cell it ``reads`` that could not be computed (a
@@ -696,7 +714,7 @@ class Evaluator:
                 return value
             import schedula as sh
 
-            return _to_engine(value, sh.EMPTY)
+            return to_engine(value, sh.EMPTY)
         import numpy as np
         import schedula as sh
         from formulas import Ranges
@@ -705,50 +723,9 @@ class Evaluator:
         min_col, min_row, max_col, max_row = a1.bounds(f"{first}:{last}")
         assert min_col and min_row and max_col and max_row
         values, empty = self.values, sh.EMPTY
-        cells = [v if type(v) is float else _to_engine(v, empty) for v in map(values.get, refs)]
+        cells = [v if type(v) is float else to_engine(v, empty) for v in map(values.get, refs)]
         array = np.array(cells, dtype=object).reshape(max_row - min_row + 1, max_col - min_col + 1)
         return Ranges().push(f"{first}:{last}", array)
-
-
-class _Plan:
-    """What an evaluator works out from a book's structure alone (see ``Evaluator.__init__``)."""
-
-    __slots__ = ("arrays", "calls", "deps", "extents", "formulas", "memo", "plain", "resolved")
-
-    def __init__(self) -> None:
-        self.formulas: dict[Ref, str | None] = {}
-        self.resolved: dict[str, dict[str, list[Ref] | Problem]] = {}
-        self.plain: dict[Ref, Callable[..., Any]] = {}
-        self.deps: dict[Ref, list[Ref]] = {}
-        self.calls: dict[tuple[str, str], tuple[Compiled, list[list[Ref]]] | Problem] = {}
-        self.arrays: dict[str, dict[str, tuple[str, int, int]]] = {}
-        self.extents: dict[str, tuple[int, int]] = {}
-        self.memo: dict[Hashable, Any] = {}  # see ``Evaluator.remembered``
-
-
-SHARED_CELLS = 5_000
-"""Books of at most this many cells share their plan with books of the same structure: a
-class's hand-outs (the article has 150). A larger book keeps its own, so that the plans a
-long-lived server worker holds stay a few megabytes."""
-
-
-def _structure(book: Book) -> tuple[Any, ...] | None:
-    """Everything a :class:`_Plan` depends on: the names, each sheet's title and names, and
-    each cell's address, formula and array range, in order; None for a large book."""
-    if sum(len(sheet.cells) for sheet in book.sheets) > SHARED_CELLS:
-        return None
-    return (
-        "plan",
-        tuple(book.names.items()),
-        tuple(
-            (
-                sheet.title,
-                tuple(sheet.names.items()),
-                tuple([(at, cell.formula, cell.array) for at, cell in sheet.cells.items()]),
-            )
-            for sheet in book.sheets
-        ),
-    )
 
 
 _LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -783,54 +760,3 @@ def _full_bounds(name: str) -> tuple[int, int, int, int] | None:
 def _offset(at: str, min_row: int, min_col: int) -> tuple[int, int]:
     row, col = a1.split(at)
     return row - min_row, col - min_col
-
-
-def _element(result: object, row: int, col: int) -> Value:
-    """The value an array formula's ``result`` puts ``row`` rows and ``col`` columns from the
-    top-left cell of its range, as Excel fills it: a single row or column repeats across the
-    range, and a cell beyond the result shows #N/A."""
-    import numpy as np
-
-    if not isinstance(result, np.ndarray):
-        return _from_engine(result)
-    array = result.reshape(1, -1) if result.ndim < 2 else result
-    if array.ndim != 2 or array.size == 0:
-        return CellError("#N/A") if array.size == 0 else _from_engine(result)
-    rows, cols = array.shape
-    r, c = (0 if rows == 1 else row), (0 if cols == 1 else col)
-    if r >= rows or c >= cols:
-        return CellError("#N/A")
-    return _from_engine(array[r, c])
-
-
-def _to_engine(value: Value, empty: object) -> object:
-    import formulas
-
-    if value is None:
-        return empty
-    if isinstance(value, CellError):
-        return formulas.tokens.operand.XlError(value.code)
-    return value
-
-
-def _from_engine(result: object) -> Value:
-    if type(result) is float:  # most results: a finite number, as it is
-        return result if result - result == 0.0 else CellError("#NUM!")
-    import numpy as np
-    import schedula as sh
-    from formulas.tokens.operand import XlError
-
-    if isinstance(result, np.ndarray):
-        result = result.ravel()[0] if result.size else None
-    if type(result) is float:  # most results: a finite number, as it is
-        return result if math.isfinite(result) else CellError("#NUM!")
-    if isinstance(result, XlError):
-        return CellError(str(result))
-    if result is sh.EMPTY or result is None:
-        return 0.0  # a formula that reads an empty cell shows 0, as in Excel
-    if isinstance(result, bool | np.bool_):
-        return bool(result)
-    if isinstance(result, int | float | np.integer | np.floating):
-        value = float(result)
-        return value if math.isfinite(value) else CellError("#NUM!")
-    return str(result)

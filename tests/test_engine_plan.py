@@ -1,0 +1,135 @@
+"""What the evaluator keeps of a book's structure: a plain formula's dependencies are not stored
+but read back from its compiled inputs, a name that reads one cell is kept as that reference.
+These tests hold what it derives to an independent reading of the formulas (the engine's own
+parser, ranges and names expanded here), and its values to what a what-if computes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from sheetgen import a1, build
+from sheetgen.engine.evaluate import Evaluator, Ref
+from sheetgen.workbook.safety import open_workbook, read_checked
+
+
+def _named_cells(text: str, sheet: str, names: dict[str, str]) -> list[Ref]:
+    """The cells ``text`` reads, sorted: ranges row by row, defined names (``names``: name ->
+    ``Sheet!$A$1``) where they point."""
+    import formulas
+
+    inputs = formulas.Parser().ast(text)[1].compile().inputs
+    cells: list[Ref] = []
+    for name in inputs:
+        on, at = sheet, names.get(name.upper(), name)
+        if "!" in at:
+            on, at = at.rsplit("!", 1)
+            on = on.strip("'")
+        min_col, min_row, max_col, max_row = a1.bounds(at.replace("$", ""))
+        assert min_col and min_row and max_col and max_row
+        for r in range(min_row, max_row + 1):
+            cells += [(on, a1.name(r, c)) for c in range(min_col, max_col + 1)]
+    return sorted(cells)
+
+
+@pytest.mark.parametrize("spec", ["single_neuron", "network:layers=2-3-1,faux=all"])
+def test_dependencies_are_the_cells_each_formula_names(tmp_path: Path, spec: str) -> None:
+    """Asked before and after the cell is computed (the first time works them out, the second
+    reads a plain formula's back from its inputs), and from a what-if child that shares them."""
+    path = build(tmp_path / "x.xlsx", spec)
+    wb = openpyxl.load_workbook(path)
+    names = {n.upper(): d.attr_text for n, d in wb.defined_names.items()}
+    ws = wb.worksheets[0]
+    texts = {
+        (ws.title, c.coordinate): c.value
+        for row in ws.iter_rows()
+        for c in row
+        if isinstance(c.value, str) and c.value.startswith("=")
+    }
+    ev = Evaluator(read_checked(path).book)
+    first = {ref: ev.dependencies(ref) for ref in texts}
+    ev.evaluate(texts)
+    child = ev.with_overrides({next(iter(texts)): 0.5})
+    for ref, text in texts.items():
+        want = _named_cells(text, ws.title, names)
+        assert sorted(first[ref]) == want, ref
+        assert ev.dependencies(ref) == first[ref], ref
+        assert child.dependencies(ref) == first[ref], ref
+        assert ev.formula(ref) == text
+    assert ev.dependencies((ws.title, "ZZ999")) == []
+
+
+def test_a_name_of_one_cell_and_a_range_of_one_cell(tmp_path: Path) -> None:
+    """A defined name that points to one cell is read as that cell (a plain formula); a range
+    of one cell (``B1:B1``) is handed over as a range. Both compute what a what-if does."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "S"
+    ws["B1"] = 3.0
+    ws["C1"] = "=One*2+B1"
+    ws["C2"] = "=SUM(B1:B1,B1)+One"
+    ws["C3"] = "=C1*C2"
+    wb.defined_names["One"] = openpyxl.workbook.defined_name.DefinedName("One", attr_text="S!$B$1")
+    path = tmp_path / "one.xlsx"
+    wb.save(path)
+    refs = [("S", "C3"), ("S", "C1"), ("S", "C2")]
+    ev = Evaluator(open_workbook(path))
+    assert ev.evaluate(refs) == {("S", "C3"): 81.0, ("S", "C1"): 9.0, ("S", "C2"): 9.0}
+    assert ev.dependencies(("S", "C1")) == [("S", "B1"), ("S", "B1")]
+    assert set(ev.dependencies(("S", "C2"))) == {("S", "B1")}
+    assert ev.what_if({("S", "B1"): 2.0}, refs) == {
+        ("S", "C3"): 36.0,
+        ("S", "C1"): 6.0,
+        ("S", "C2"): 6.0,
+    }
+
+
+def test_an_array_formulas_cells_keep_its_text_and_values(tmp_path: Path) -> None:
+    """A cell an array formula fills reads the formula's cells, but is never plain: its
+    formula is its top-left cell's, and its value that formula's element."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "S"
+    ws["A1"], ws["A2"] = 2.0, 5.0
+    ws["B1"] = openpyxl.worksheet.formula.ArrayFormula("B1:B2", "=A1:A2*3")
+    ws["C1"] = "=B2+1"
+    ws["D1"] = openpyxl.worksheet.formula.ArrayFormula("D1:D2", "=A1*3")  # one cell, repeated
+    ws["E1"] = "=D2-1"
+    path = tmp_path / "array.xlsx"
+    wb.save(path)
+    ev = Evaluator(open_workbook(path))
+    for ref in [("S", "B2"), ("S", "B1"), ("S", "C1"), ("S", "D2"), ("S", "E1")]:
+        ev.dependencies(ref)
+    assert ev.formula(("S", "B2")) == "=A1:A2*3"
+    assert ev.formula(("S", "D2")) == "=A1*3"
+    assert ev.dependencies(("S", "D2")) == [("S", "A1")]
+    assert ev.evaluate([("S", "C1"), ("S", "B1"), ("S", "B2"), ("S", "E1"), ("S", "D2")]) == {
+        ("S", "C1"): 16.0,
+        ("S", "B1"): 6.0,
+        ("S", "B2"): 15.0,
+        ("S", "E1"): 5.0,
+        ("S", "D2"): 6.0,
+    }
+
+
+def test_a_books_own_formulas_keep_no_plain_text_twice(tmp_path: Path) -> None:
+    """A plain formula's compilation is kept with its cell; formulas shared with other books
+    (``grade``) keep every text as well, for the next book, and compute the same values."""
+    from sheetgen.engine.compiled import FormulaCache
+
+    path = build(tmp_path / "x.xlsx", "network:layers=2-3-1,faux=all")
+    book = read_checked(path).book
+    sheet = book.sheets[0]
+    refs = [(sheet.title, at) for at, c in sheet.cells.items() if c.formula]
+    texts = {sheet.cells[at].formula for _, at in refs}
+    own = Evaluator(book)
+    values = own.evaluate(refs)
+    assert len(own.formulas) < len(texts) // 10  # the few that are not plain
+    shared = FormulaCache()
+    assert Evaluator(book, formulas=shared).evaluate(refs) == values
+    assert len(shared) == len(texts)
+    assert Evaluator(book, formulas=shared).evaluate(refs) == values  # from what it kept
