@@ -31,6 +31,7 @@ import re
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
 from ..engine.evaluate import Evaluator, Ref
 from ..layouts.layout import CellKind, FormulaReads, Layout, NamedReads, formula_reads
@@ -152,36 +153,17 @@ class Parameters(Mapping[str, frozenset[str]]):
         out once, depth first (iteratively: a training run's chain is thousands deep); None
         where the template's formulas read one another in a cycle (:meth:`_collect` walks
         those)."""
-        bits, reads, kind = self._bits, self._reads, self._kind
-        if start in bits:
-            return bits[start]
-        path = {start}  # the formulas being worked out, each waiting on the next
-        # A formula, what it reads (asked for once: made on asking), its next, the bits found.
-        stack = [(start, reads.get(start, ()), 0, 0)]
-        while stack:
-            q, rs, i, found = stack.pop()
-            while i < len(rs):
-                r = rs[i]
-                i += 1
-                k = kind.get(r)
-                if k == "input":
-                    found |= 1 << self.number(r)
-                elif k == "formula":
-                    known = bits.get(r)
-                    if known is None:
-                        if r in path:
-                            return None
-                        stack += [(q, rs, i, found), (r, reads.get(r, ()), 0, 0)]  # q after r
-                        path.add(r)
-                        break
-                    found |= known
-            else:
-                bits[q] = found
-                path.discard(q)
-                if stack:  # the formula waiting on q takes its bits
-                    w, w_rs, j, so_far = stack.pop()
-                    stack.append((w, w_rs, j, so_far | found))
-        return bits[start]
+        reads, kind = self._reads, self._kind
+
+        def own(q: str) -> int:
+            return 1 << self.number(q) if kind.get(q) == "input" else 0
+
+        def read(q: str) -> Sequence[str]:
+            return reads.get(q, ()) if q == start or kind.get(q) == "formula" else ()
+
+        # A formula's bits are remembered; a start of another kind is worked out apart, since
+        # its kind reads nothing where other formulas read it.
+        return _reached(start, read, own, self._bits if kind.get(start) == "formula" else {})
 
     @property
     def number_of(self) -> Mapping[str, int]:
@@ -405,35 +387,8 @@ class _Reach:
                     for q in self.needs.reads.get(quantity, ())
                     if q in self.needs.at
                 ]
-        has, starts = self._has_bits, self._starts
-        if start in has:
-            return has[start]
-        path = {start}
-        stack = [(start, self._reads_of(start), 0, 0)]  # a cell, what it reads, next, bits
-        while stack:
-            ref, reads, i, found = stack.pop()
-            while i < len(reads):
-                d = reads[i]
-                i += 1
-                found |= starts.get(d, 0)
-                known = has.get(d)
-                if known is None:
-                    if d in path:
-                        return None
-                    d_reads = self._reads_of(d)
-                    if d_reads:
-                        stack += [(ref, reads, i, found), (d, d_reads, 0, 0)]
-                        path.add(d)
-                        break
-                    has[d] = known = 0
-                found |= known
-            else:
-                has[ref] = found
-                path.discard(ref)
-                if stack:  # the cell waiting on ref takes its bits
-                    w, w_reads, j, so_far = stack.pop()
-                    stack.append((w, w_reads, j, so_far | found))
-        return has[start]
+        starts = self._starts
+        return _reached(start, self._reads_of, lambda d: starts.get(d, 0), self._has_bits)
 
     def _reads_of(self, ref: Ref) -> list[Ref]:
         """What ``ref`` reads in :meth:`_graph`'s graph: an evaluated cell its inputs, an
@@ -576,3 +531,50 @@ def reason(quantity: str) -> str:
 def _either(items: Sequence[str]) -> str:
     """``items`` in a sentence that denies each of them: "A, B or C"."""
     return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} or {items[-1]}"
+
+
+_Node = TypeVar("_Node", str, Ref)
+
+
+def _reached(
+    start: _Node,
+    reads: Callable[[_Node], Sequence[_Node]],
+    own: Callable[[_Node], int],
+    memo: dict[_Node, int],
+) -> int | None:
+    """The bits ``own`` gives every node ``start`` reaches through ``reads`` (``start``'s own
+    left out), each node's worked out once into ``memo`` from those of the nodes it reads,
+    depth first (iteratively: a training run's chain is thousands deep); None where the nodes
+    read one another in a cycle (the callers then walk those).
+
+    What :meth:`Parameters.bits` asks of the template's formulas and ``_Reach`` of the sheet's
+    cells: one walk, each with its own nodes, bits and memory."""
+    if start in memo:
+        return memo[start]
+    path = {start}  # the nodes being worked out, each waiting on the next
+    # A node, what it reads (asked for once), the next to look at, the bits found so far.
+    stack = [(start, reads(start), 0, 0)]
+    while stack:
+        node, read, i, found = stack.pop()
+        while i < len(read):
+            d = read[i]
+            i += 1
+            found |= own(d)
+            known = memo.get(d)
+            if known is None:
+                if d in path:
+                    return None
+                d_reads = reads(d)
+                if d_reads:
+                    stack += [(node, read, i, found), (d, d_reads, 0, 0)]  # node after d
+                    path.add(d)
+                    break
+                memo[d] = known = 0
+            found |= known
+        else:
+            memo[node] = found
+            path.discard(node)
+            if stack:  # the node waiting on this one takes its bits
+                w, w_read, j, so_far = stack.pop()
+                stack.append((w, w_read, j, so_far | found))
+    return memo[start]
