@@ -10,8 +10,8 @@ faux row adds dozens of products per cell, so that wrapper was most of verifying
 both arguments are a float (Python's or numpy's) or an int (never a bool, string, error, empty
 cell or range) and the result is a finite float; every other case (a division by zero, an overflow,
 a negative number to a fractional power) is handed to the engine's own function, so the
-numbers and the errors are the engine's. Negation, TANH and EXP of one number are paired the
-same way. ``tests/test_scalar_engine.py`` holds each shortcut to the engine.
+numbers and the errors are the engine's. Negation, TANH, EXP and SQRT of one number are paired
+the same way. ``tests/test_scalar_engine.py`` holds each shortcut to the engine.
 The result is the number itself where the engine returns a 0-d array holding it: every engine
 function takes a cell's plain float already, and the evaluator unwraps both.
 """
@@ -57,6 +57,8 @@ def _table() -> dict[int, tuple[Callable[..., Any], Callable[..., Any]]]:
         OPERATORS["U-"]: operator.neg,
         functions["TANH"]: np.tanh,
         functions["EXP"]: lambda x: np.exp(x) if -700.0 < x < 700.0 else None,
+        # SQRT of a number not below 0 (the engine's #NUM! below): Adam's and RMSProp's root.
+        functions["SQRT"]: lambda x: np.sqrt(x) if x >= 0.0 else None,
     }
     for engine, maths in unary.items():
         out[id(engine)] = (engine, _unary_shortcut(engine, maths, numbers))
