@@ -594,6 +594,19 @@ def quick_pass(
     biases = [[bias(layer, j) for j in range(1, n + 1)] for layer, n in enumerate(sizes[1:], 1)]
     names = [[neuron(layer, j) for j in range(1, n + 1)] for layer, n in enumerate(sizes[1:], 1)]
 
+    # Each neuron's keys (net, output, d loss / d output, d output / d net, d loss / d net),
+    # the outputs' errors, and each weight's and bias's gradient.
+    keys = [
+        [
+            (f"{n}.net", f"{n}.output", f"global.{n}.output", f"local.{n}.net", f"global.{n}.net")
+            for n in layer
+        ]
+        for layer in names
+    ]
+    errors = [f"{n}.error" for n in names[-1]]
+    gradients = [[[f"global.{w}" for w in ws] for ws in layer] for layer in weights]
+    bias_gradients = [[f"global.{b}" for b in layer] for layer in biases]
+
     def run(p: Mapping[str, float]) -> dict[str, float]:
         out: dict[str, float] = {}
         xs = [p[x] for x in inputs]
@@ -601,24 +614,22 @@ def quick_pass(
         for layer in range(depth):
             current = []
             for j, ws in enumerate(weights[layer]):
-                net = 0.0
-                for i, w in enumerate(ws):
-                    term = xs[i] * p[w]
-                    net = term if i == 0 else net + term
-                net = net + p[biases[layer][j]]
-                current.append(net)
+                net = xs[0] * p[ws[0]]
+                for i in range(1, len(ws)):
+                    net = net + xs[i] * p[ws[i]]
+                current.append(net + p[biases[layer][j]])
             forward = acts[layer].forward
             xs = [forward(net) for net in current]
-            for n, net, y in zip(names[layer], current, xs, strict=True):
-                out[n + ".net"] = net
-                out[n + ".output"] = y
+            for key, net, y in zip(keys[layer], current, xs, strict=True):
+                out[key[0]] = net
+                out[key[1]] = y
             nets.append(current)
             outs.append(xs)
             layer_in.append(xs)
         total = 0.0
-        for j, (n, y, t) in enumerate(zip(names[-1], xs, targets, strict=True)):
+        for j, (key, y, t) in enumerate(zip(errors, xs, targets, strict=True)):
             target = p[t]
-            out[n + ".error"] = y - target
+            out[key] = y - target
             term = loss_fn.forward(y, target)
             total = term if j == 0 else total + term
         out["loss"] = total
@@ -626,23 +637,23 @@ def quick_pass(
         for layer in range(depth - 1, -1, -1):
             derivative = acts[layer].derivative
             below = []
-            for j, n in enumerate(names[layer]):
+            for j, key in enumerate(keys[layer]):
                 y = outs[layer][j]
                 if layer == depth - 1:
                     d_out = loss_fn.derivative(y, p[targets[j]])
                 else:
-                    d_out = 0.0
-                    for k, d_net in enumerate(d_nets):
-                        term = p[weights[layer + 1][k][j]] * d_net
-                        d_out = term if k == 0 else d_out + term
+                    above = weights[layer + 1]
+                    d_out = p[above[0][j]] * d_nets[0]
+                    for k in range(1, len(d_nets)):
+                        d_out = d_out + p[above[k][j]] * d_nets[k]
                 local = derivative(nets[layer][j], y)
                 d_net = local * d_out
-                out["global." + n + ".output"] = d_out
-                out["local." + n + ".net"] = local
-                out["global." + n + ".net"] = d_net
-                for x, w in zip(layer_in[layer], weights[layer][j], strict=True):
-                    out["global." + w] = x * d_net
-                out["global." + biases[layer][j]] = d_net
+                out[key[2]] = d_out
+                out[key[3]] = local
+                out[key[4]] = d_net
+                for x, g in zip(layer_in[layer], gradients[layer][j], strict=True):
+                    out[g] = x * d_net
+                out[bias_gradients[layer][j]] = d_net
                 below.append(d_net)
             d_nets = below
         return out

@@ -11,6 +11,7 @@ reference run with the tolerances it derives. The algorithms themselves are
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -565,11 +566,13 @@ def _slopes(
             for i, p in enumerate(names)
             for sign in (1, -1)
         ]
-        runs = [row(v) for v in variants]
-        arrays = {leaf: np.array([r[leaf] for r in runs]) for leaf in leaves}
-    stacked = np.empty((len(leaves), 2 * len(steps)))  # a row per leaf: every leaf at once
-    for i, leaf in enumerate(leaves):
-        stacked[i] = arrays[leaf]
+        pick = operator.itemgetter(*leaves)  # a run's leaves at once (one leaf: not a tuple)
+        runs = np.array([pick(run) for run in map(row, variants)], dtype=float)
+        stacked = runs.reshape(len(variants), len(leaves)).T  # a row per leaf
+    else:
+        stacked = np.empty((len(leaves), 2 * len(steps)))  # a row per leaf: every leaf at once
+        for i, leaf in enumerate(leaves):
+            stacked[i] = arrays[leaf]
     with np.errstate(all="ignore"):
         jacobians = (stacked[:, 0::2] - stacked[:, 1::2]) / (2 * np.array(steps))
     jacobians[~np.isfinite(jacobians)] = math.inf
