@@ -627,9 +627,9 @@ def quick_pass(
             outs.append(xs)
             layer_in.append(xs)
         total = 0.0
-        for j, (key, y, t) in enumerate(zip(errors, xs, targets, strict=True)):
+        for j, (error, y, t) in enumerate(zip(errors, xs, targets, strict=True)):
             target = p[t]
-            out[key] = y - target
+            out[error] = y - target
             term = loss_fn.forward(y, target)
             total = term if j == 0 else total + term
         out["loss"] = total
