@@ -133,3 +133,22 @@ def test_a_books_own_formulas_keep_no_plain_text_twice(tmp_path: Path) -> None:
     assert Evaluator(book, formulas=shared).evaluate(refs) == values
     assert len(shared) == len(texts)
     assert Evaluator(book, formulas=shared).evaluate(refs) == values  # from what it kept
+
+
+def test_values_are_kept_under_the_references_their_readers_hold(tmp_path: Path) -> None:
+    """``fill`` keeps a value under the evaluator's own reference to the cell (the one the
+    formulas that read it resolved to), never the caller's tuple: a check asking for 85,000
+    cells by tuples it makes on the fly does not keep them alive. Values equal ``evaluate``'s."""
+    path = build(tmp_path / "x.xlsx", "network:layers=2-3-1")
+    book = read_checked(path).book
+    sheet = book.sheets[0]
+    ats = [at for at, c in sheet.cells.items() if c.formula]
+    ev = Evaluator(book)
+    ev.fill((sheet.title, at) for at in ats)  # each tuple made here and dropped
+    by_cell = ev.where.resolved[sheet.title]
+    read = [at for at in ats if type(by_cell.get(at)) is tuple]
+    assert len(read) > len(ats) // 2
+    keys = {key: key for key in ev.values}
+    for at in read:
+        assert keys[(sheet.title, at)] is by_cell[at], at
+    assert {r: ev.values[r] for r in keys} == Evaluator(book).evaluate(keys)

@@ -106,7 +106,9 @@ class Evaluator:
     def formula(self, ref: Ref) -> str | None:
         found = self._formulas.get(ref, _UNKNOWN)
         if type(found) is Compiled:  # a plain formula: its own cell's
-            return cast(Cell, self.where.cell(ref)).formula
+            sheet = self._exact.get(ref[0])
+            cell = sheet.cells[ref[1]] if sheet is not None else self.where.cell(ref)
+            return cast(Cell, cell).formula
         if found is not _UNKNOWN:
             return cast(str | None, found)
         cell = self.where.cell(ref)
@@ -135,38 +137,53 @@ class Evaluator:
     def evaluate(self, refs: Iterable[Ref]) -> dict[Ref, Value]:
         """Values of ``refs`` (and, memoised, of all cells they depend on)."""
         wanted = list(refs)
+        self.fill(wanted)
+        values = self.values
+        return {ref: values[ref] for ref in wanted}
+
+    def fill(self, refs: Iterable[Ref]) -> None:
+        """Compute ``refs`` (and all cells they depend on) into :attr:`values`, where a
+        cell's value is kept under the reference the formulas that read it hold (``refs``
+        themselves are not kept: a large network's checked cells are 85,000)."""
         values = self.values
         known, texts, reads, exact = values.__contains__, self._formulas, self._deps, self._exact
-        quick = self._quick
+        resolved, quick, dependencies = self._resolved, self._quick, self.dependencies
         with engine_quiet():
-            for ref in wanted:
+            for ref in refs:
                 if ref in values:  # a cell read by one asked for before: known
                     continue
-                # What the walk's first step does, without the walk, for a cell whose formula
-                # and inputs are known already and whose inputs are computed (a sheet in order).
-                text = texts.get(ref, _UNKNOWN) if ref[0] in exact else _UNKNOWN
+                if ref[0] not in exact:  # a sheet named otherwise: the walk settles it
+                    self._solve(ref)
+                    continue
+                # What the walk's first step does, without the walk, for a cell whose inputs
+                # are computed (a sheet in order): its formula found, compiled and its inputs
+                # resolved on its first visit, then computed at once.
+                text = texts.get(ref, _UNKNOWN)
+                deps = None
+                if text is _UNKNOWN:
+                    deps = dependencies(ref)
+                    text = texts[ref]
                 if text is None:
                     values[ref] = self._raw(ref)
                     continue
                 if type(text) is Compiled:
-                    on_sheet = self._resolved[ref[0]]
-                    deps = [on_sheet[n] for n in text.inputs]
+                    on_sheet = resolved[ref[0]]
+                    if deps is None:
+                        deps = cast(list[Ref], [on_sheet[n] for n in text.inputs])
                     if len(deps) <= _BULK and all(map(known, deps)):
-                        value = quick(text, cast(list[Ref], deps))
+                        value = quick(text, deps)
                         if value is _UNKNOWN:
                             value = self._compute(ref, cast(str, self.formula(ref)))
-                        values[ref] = value
+                        at = on_sheet.get(ref[1])  # the reference its readers hold
+                        values[at if type(at) is tuple else self.where.known_as(ref)] = value
                         continue
-                elif (
-                    text is not _UNKNOWN
-                    and (found := reads.get(ref)) is not None
-                    and len(found) <= _BULK
-                    and all(map(known, found))
-                ):
-                    values[ref] = self._compute(ref, text)
-                    continue
+                else:
+                    if deps is None:
+                        deps = reads.get(ref)
+                    if deps is not None and len(deps) <= _BULK and all(map(known, deps)):
+                        values[ref] = self._compute(ref, text)
+                        continue
                 self._solve(ref)
-        return {ref: values[ref] for ref in wanted}
 
     def what_if(self, overrides: Mapping[Ref, Value], refs: Iterable[Ref]) -> dict[Ref, Value]:
         """What each of ``refs``'s own formula gives when ``overrides`` hold those cells' values.
@@ -211,36 +228,40 @@ class Evaluator:
 
     def dependencies(self, ref: Ref) -> list[Ref]:
         """The cells a formula cell reads directly (empty for a value cell)."""
-        plain = self._formulas.get(ref)
+        plain = self._formulas.get(ref, _UNKNOWN)
         if type(plain) is Compiled:  # most formulas: each input is one cell
-            on_sheet = self._resolved[ref[0]]
-            return cast(list[Ref], [on_sheet[n] for n in plain.inputs])
+            return list(map(self._resolved[ref[0]].__getitem__, plain.inputs))  # type: ignore[arg-type]
         deps = self._deps.get(ref)
         if deps is not None:
             return deps
-        text = self.formula(ref)
+        text = self.formula(ref) if plain is _UNKNOWN else cast(str | None, plain)
         deps = []
         if text is None:
             return deps
         compiled = self.compiled(text) if self._shares else compile_formula(text)
-        calls, whole = compiled.calls, compiled.always or compiled.legacy
+        form = compiled.form  # its fields read at once, not through its properties
+        calls, whole = form.calls, form.always or form.legacy
         if not calls and not whole:  # most formulas: each input resolved once per sheet
             sheet = ref[0]
             names = self._resolved.get(sheet)
             if names is None:
                 names = self._resolved[sheet] = {}
-            single = compiled.function is not None and compiled.problem is None
+            single = form.function is not None and form.problem is None
             for name in compiled.inputs:
-                if name not in names:
+                resolved = names.get(name)
+                if resolved is None:
                     self.where.resolve(sheet, name)
-                resolved = names[name]
+                    resolved = names[name]
                 if type(resolved) is tuple:
                     deps.append(resolved)
                     continue
                 single = False
                 if isinstance(resolved, list):
                     deps.extend(resolved)
-            if single and self.where.array_place(ref) is None:
+            arrays = self._array_cells.get(sheet)
+            if arrays is None:
+                arrays = self.where.array_cells(sheet)
+            if single and ref[1] not in arrays:
                 self._formulas[ref] = compiled  # plain: see ``_formulas``
             else:
                 self._deps[ref] = deps
@@ -262,12 +283,7 @@ class Evaluator:
     def _solve(self, root: Ref) -> None:
         # Iterative depth-first search: a 10,000-step chain must not hit Python's recursion limit.
         title = self.where.title(root[0])
-        # Its value kept under the reference other formulas read it by, when there is one.
-        known_as = self._resolved.get(title, {}).get(root[1])
-        if type(known_as) is tuple:
-            root = known_as
-        elif title != root[0]:
-            root = (title, root[1])
+        root = self.where.known_as(root if title == root[0] else (title, root[1]))
         stack: list[tuple[Ref, bool]] = [(root, False)]
         on_path: set[Ref] = set()
         values, known, texts = self.values, self.values.__contains__, self._formulas
@@ -309,7 +325,7 @@ class Evaluator:
         anything else (a cell that is not a number, a failure, a problem already found),
         which goes ``_compute``'s own way: that says why (tests/test_fast_engine.py holds the
         two equal)."""
-        function = compiled.function
+        function = compiled.form.function
         if function is None or self.problems:
             return _UNKNOWN
         args = list(map(self.values.__getitem__, deps))
