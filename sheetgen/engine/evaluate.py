@@ -5,7 +5,8 @@ none. Rather than ``formulas.ExcelModel`` (which loads and solves every cell of 
 we compile each distinct formula text once with ``formulas.Parser`` — cached across cells and
 workbooks — and evaluate only the cells asked for and what they depend on, in dependency order.
 Anything the engine cannot do is reported per cell, never guessed: an unknown function, a
-reference to another workbook, a circular reference.
+reference to another workbook, a circular reference. Where each name a formula reads points is
+``references``' job; this module computes values.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar, cast
 
 from .. import a1
-from ..workbook.book import Book, Cell, CellError, Value, formula_text
+from ..workbook.book import Book, CellError, Value, formula_text
 from .compiled import (
     ENGINE_LIMITS,
     Compiled,
@@ -104,14 +105,16 @@ class Evaluator:
         self._calls = self._plan.calls
 
     def formula(self, ref: Ref) -> str | None:
+        """The formula that computes ``ref`` (an array formula's for each cell of its range),
+        or None for a value."""
         found = self._formulas.get(ref, _UNKNOWN)
+        sheet = self._exact.get(ref[0])  # the usual lookup: a sheet by its title
         if type(found) is Compiled:  # a plain formula: its own cell's
-            sheet = self._exact.get(ref[0])
             cell = sheet.cells[ref[1]] if sheet is not None else self.where.cell(ref)
-            return cast(Cell, cell).formula
+            return cell.formula  # type: ignore[union-attr]
         if found is not _UNKNOWN:
-            return cast(str | None, found)
-        cell = self.where.cell(ref)
+            return found  # type: ignore[no-any-return]
+        cell = sheet.cells.get(ref[1]) if sheet is not None else self.where.cell(ref)
         text = None if cell is None else cell.formula
         if text is None and (place := self.where.array_place(ref)) is not None:
             anchor = self.where.cell((ref[0], place[0]))
@@ -169,13 +172,17 @@ class Evaluator:
                 if type(text) is Compiled:
                     on_sheet = resolved[ref[0]]
                     if deps is None:
-                        deps = cast(list[Ref], [on_sheet[n] for n in text.inputs])
+                        deps = list(map(on_sheet.__getitem__, text.inputs))  # type: ignore[arg-type]
                     if len(deps) <= _BULK and all(map(known, deps)):
                         value = quick(text, deps)
                         if value is _UNKNOWN:
                             value = self._compute(ref, cast(str, self.formula(ref)))
-                        at = on_sheet.get(ref[1])  # the reference its readers hold
-                        values[at if type(at) is tuple else self.where.known_as(ref)] = value
+                        # Kept under the reference its readers hold: ``where.known_as(ref)``
+                        # for a formula cell of a sheet by its title, at hand.
+                        at = on_sheet.get(ref[1])
+                        if at is None:
+                            at = on_sheet[ref[1]] = ref
+                        values[at] = value  # type: ignore[index]
                         continue
                 else:
                     if deps is None:
