@@ -152,3 +152,29 @@ def test_values_are_kept_under_the_references_their_readers_hold(tmp_path: Path)
     for at in read:
         assert keys[(sheet.title, at)] is by_cell[at], at
     assert {r: ev.values[r] for r in keys} == Evaluator(book).evaluate(keys)
+
+
+def test_a_cells_one_reference_is_the_one_resolve_keeps(tmp_path: Path) -> None:
+    """``References.known_as`` hands back the reference formulas resolved a cell to, or makes
+    the caller's the one they will resolve it to; a cell the sheet does not hold (or a sheet
+    named otherwise) is never entered in their place."""
+    from sheetgen.engine.plan import Plan
+    from sheetgen.engine.references import References
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "S"
+    ws["A1"], ws["B1"], ws["C1"] = 2.0, "=A1*3", "=B1+A1"
+    path = tmp_path / "one.xlsx"
+    wb.save(path)
+    where = References(read_checked(path).book, Plan())
+    first = ("S", "B1")
+    assert where.known_as(first) is first
+    assert where.resolve("S", "B1") == [first] and where.resolved["S"]["B1"] is first
+    read = where.resolve("S", "A1")[0]
+    assert where.known_as(("S", "A1")) is read
+    for absent in [("S", "Z9"), ("s", "C1"), ("T", "A1")]:
+        assert where.known_as(absent) is absent
+        assert absent[1] not in where.resolved.get(absent[0], {})
+    assert where.resolve("S", "Z9") == [("S", "Z9")]  # resolved as ever, a tuple of its own
