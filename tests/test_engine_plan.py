@@ -172,7 +172,9 @@ def test_a_cells_one_reference_is_the_one_resolve_keeps(tmp_path: Path) -> None:
     first = ("S", "B1")
     assert where.known_as(first) is first
     assert where.resolve("S", "B1") == [first] and where.resolved["S"]["B1"] is first
-    read = where.resolve("S", "A1")[0]
+    found = where.resolve("S", "A1")
+    assert isinstance(found, list)
+    read = found[0]
     assert where.known_as(("S", "A1")) is read
     for absent in [("S", "Z9"), ("s", "C1"), ("T", "A1")]:
         assert where.known_as(absent) is absent
