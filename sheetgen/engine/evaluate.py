@@ -206,7 +206,7 @@ class Evaluator:
                 if text is None:
                     out[ref] = child._raw(ref)
                     continue
-                child.evaluate(dep for dep in child.dependencies(ref) if dep != ref)
+                child.fill(dep for dep in child.dependencies(ref) if dep != ref)
                 out[ref] = child._compute(ref, text)
         return out
 
