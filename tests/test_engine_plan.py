@@ -133,3 +133,50 @@ def test_a_books_own_formulas_keep_no_plain_text_twice(tmp_path: Path) -> None:
     assert Evaluator(book, formulas=shared).evaluate(refs) == values
     assert len(shared) == len(texts)
     assert Evaluator(book, formulas=shared).evaluate(refs) == values  # from what it kept
+
+
+def test_values_are_kept_under_the_references_their_readers_hold(tmp_path: Path) -> None:
+    """``fill`` keeps a value under the evaluator's own reference to the cell (the one the
+    formulas that read it resolved to), never the caller's tuple: a check asking for 85,000
+    cells by tuples it makes on the fly does not keep them alive. Values equal ``evaluate``'s."""
+    path = build(tmp_path / "x.xlsx", "network:layers=2-3-1")
+    book = read_checked(path).book
+    sheet = book.sheets[0]
+    ats = [at for at, c in sheet.cells.items() if c.formula]
+    ev = Evaluator(book)
+    ev.fill((sheet.title, at) for at in ats)  # each tuple made here and dropped
+    by_cell = ev.where.resolved[sheet.title]
+    read = [at for at in ats if type(by_cell.get(at)) is tuple]
+    assert len(read) > len(ats) // 2
+    keys = {key: key for key in ev.values}
+    for at in read:
+        assert keys[(sheet.title, at)] is by_cell[at], at
+    assert {r: ev.values[r] for r in keys} == Evaluator(book).evaluate(keys)
+
+
+def test_a_cells_one_reference_is_the_one_resolve_keeps(tmp_path: Path) -> None:
+    """``References.known_as`` hands back the reference formulas resolved a cell to, or makes
+    the caller's the one they will resolve it to; a cell the sheet does not hold (or a sheet
+    named otherwise) is never entered in their place."""
+    from sheetgen.engine.plan import Plan
+    from sheetgen.engine.references import References
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "S"
+    ws["A1"], ws["B1"], ws["C1"] = 2.0, "=A1*3", "=B1+A1"
+    path = tmp_path / "one.xlsx"
+    wb.save(path)
+    where = References(read_checked(path).book, Plan())
+    first = ("S", "B1")
+    assert where.known_as(first) is first
+    assert where.resolve("S", "B1") == [first] and where.resolved["S"]["B1"] is first
+    found = where.resolve("S", "A1")
+    assert isinstance(found, list)
+    read = found[0]
+    assert where.known_as(("S", "A1")) is read
+    for absent in [("S", "Z9"), ("s", "C1"), ("T", "A1")]:
+        assert where.known_as(absent) is absent
+        assert absent[1] not in where.resolved.get(absent[0], {})
+    assert where.resolve("S", "Z9") == [("S", "Z9")]  # resolved as ever, a tuple of its own

@@ -45,13 +45,13 @@ def test_per_cell_classes_keep_their_fields_in_slots() -> None:
     # One of each per cell of a sheet (a large network has 100,000): a __dict__ each would be
     # a hash table per cell in the layout, the book and the verdicts.
     from sheetgen.check.results import CellResult
-    from sheetgen.engine.compiled import Compiled
+    from sheetgen.engine.compiled import Compiled, Form
     from sheetgen.layouts.families import resolve_layout
     from sheetgen.workbook.book import Cell
 
     spec = resolve_layout("network:layers=2-2-1").cells[-1]
     verdict = CellResult("A1", "q", "q", "ok", 1.0, 1.0, "=B1")
-    for made in (spec, verdict, Cell(1.0, "=B1"), Compiled((), None)):
+    for made in (spec, verdict, Cell(1.0, "=B1"), Compiled((), Form(None))):
         assert not hasattr(made, "__dict__"), type(made).__name__
 
 

@@ -24,6 +24,7 @@ from .hazards import HAZARD_DESCRIPTIONS, hazards_of_shape
 __all__ = [
     "ENGINE_LIMITS",
     "Compiled",
+    "Form",
     "FormulaCache",
     "Problem",
     "compile_formula",
@@ -63,88 +64,75 @@ class Problem:
 
 
 @dataclass(frozen=True, slots=True)
-class _Form:
+class Form:
     """What the formulas of one shape share (``=B5*C5+D5``, ``=B6*C6+D6``...): all of a
     :class:`Compiled` but its inputs."""
 
     function: Callable[..., Any] | None
-    problem: Problem | None
-    always: frozenset[str]
-    legacy: frozenset[str]
-    calls: frozenset[str]
-
-
-class Compiled:
-    """A formula compiled once: its input references (as the engine names them) and function.
-
-    One per distinct formula text (a large network has 85,000): its inputs, and what it shares
-    with the formulas of its shape, held once for them all.
-    """
-
-    __slots__ = ("_form", "inputs")
-
-    def __init__(
-        self,
-        inputs: tuple[str, ...],
-        function: Callable[..., Any] | None,
-        problem: Problem | None = None,
-        *,
-        always: frozenset[str] = frozenset(),
-        legacy: frozenset[str] = frozenset(),
-        calls: frozenset[str] = frozenset(),
-    ) -> None:
-        self.inputs = inputs
-        self._form = _Form(function, problem, always, legacy, calls)
-
-    def renamed(self, inputs: tuple[str, ...]) -> Compiled:
-        """This formula with other inputs: another formula of the same shape."""
-        other = Compiled.__new__(Compiled)
-        other.inputs, other._form = inputs, self._form
-        return other
-
-    @property
-    def function(self) -> Callable[..., Any] | None:
-        return self._form.function
-
-    @property
-    def problem(self) -> Problem | None:
-        return self._form.problem
-
+    problem: Problem | None = None
     # Whole-row or whole-column inputs (E:E, 2:2) Excel reads as the one cell in the formula's
     # row or column (implicit intersection): under ``@`` (``_xlfn.SINGLE``) always, and where
     # only element-wise functions and operators take them in a formula stored without the
     # dynamic-array flag (not an array formula): ``=TANH(E:E)`` in F2 is ``TANH(E2)``.
+    always: frozenset[str] = frozenset()
+    legacy: frozenset[str] = frozenset()
+    # Inputs that are names called as functions (``=MYTANH(E2)``): a LAMBDA the workbook keeps
+    # in a defined name, or a typo. The evaluator resolves them by the workbook's names.
+    calls: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Compiled:
+    """A formula compiled once: its input references (as the engine names them) and, shared
+    with the formulas of its shape, its function and what else the evaluator needs (``form``).
+
+    One per distinct formula text (a large network has 85,000): two slots each, the form
+    held once for all the formulas of a shape.
+    """
+
+    inputs: tuple[str, ...]
+    form: Form
+
+    @classmethod
+    def failed(cls, problem: Problem) -> Compiled:
+        """A formula that is never computed, and why."""
+        return cls((), Form(None, problem))
+
+    def renamed(self, inputs: tuple[str, ...]) -> Compiled:
+        """This formula with other inputs: another formula of the same shape.
+
+        Made as ``__init__`` makes it, without its two ``object.__setattr__`` calls through
+        the frozen class (one per distinct formula text: 85,000 in a large network).
+        """
+        other = _new(Compiled)
+        _set_inputs(other, inputs)
+        _set_form(other, self.form)
+        return other
+
+    @property
+    def function(self) -> Callable[..., Any] | None:
+        return self.form.function
+
+    @property
+    def problem(self) -> Problem | None:
+        return self.form.problem
+
     @property
     def always(self) -> frozenset[str]:
-        return self._form.always
+        return self.form.always
 
     @property
     def legacy(self) -> frozenset[str]:
-        return self._form.legacy
+        return self.form.legacy
 
-    # Inputs that are names called as functions (``=MYTANH(E2)``): a LAMBDA the workbook keeps
-    # in a defined name, or a typo. The evaluator resolves them by the workbook's names.
     @property
     def calls(self) -> frozenset[str]:
-        return self._form.calls
+        return self.form.calls
 
-    def __eq__(self, other: object) -> bool:
-        return (
-            isinstance(other, Compiled)
-            and self.inputs == other.inputs
-            and self._form == other._form
-        )
 
-    def __hash__(self) -> int:
-        return hash((self.inputs, self._form))
-
-    def __repr__(self) -> str:
-        form = self._form
-        return (
-            f"Compiled(inputs={self.inputs!r}, function={form.function!r}, "
-            f"problem={form.problem!r}, always={form.always!r}, legacy={form.legacy!r}, "
-            f"calls={form.calls!r})"
-        )
+_new = object.__new__
+_set_inputs = cast(Any, Compiled.__dict__["inputs"]).__set__  # the slots' own setters
+_set_form = cast(Any, Compiled.__dict__["form"]).__set__
 
 
 @functools.lru_cache(maxsize=4096)
@@ -257,7 +245,7 @@ def _vetted(text: str) -> Compiled:
     if hazards:  # never evaluated
         kind = "external" if hazards[0] in ("external-reference", "dde") else "unsupported"
         what = "; ".join(HAZARD_DESCRIPTIONS[h] for h in hazards)
-        return Compiled((), None, Problem(kind, f"was not evaluated: it {what}"))
+        return Compiled.failed(Problem(kind, f"was not evaluated: it {what}"))
     return _compile_text(text)
 
 
@@ -279,33 +267,26 @@ def _compile_text(text: str) -> Compiled:
         # parsed as a call of what that name holds, an input like a cell (``func_token``).
         tokens, ast = formulas.Parser(is_cell=True).ast(text)
     except Exception as exc:  # the parser raises several unrelated types
-        return Compiled(
-            (), None, Problem("syntax", f"is not a formula the engine can read ({exc})")
-        )
+        return Compiled.failed(Problem("syntax", f"is not a formula the engine can read ({exc})"))
     known = get_functions()  # a defaultdict: parsing inserts unknown names as not_implemented
     calls = set()
     for token in tokens:
         if isinstance(token, Lambda) and token.attr.get("call"):  # LAMBDA(x, ...)(E2)
-            return Compiled((), None, _INLINE_LAMBDA)
+            return Compiled.failed(_INLINE_LAMBDA)
         if isinstance(token, Function) and not _computes(token.name, known, not_implemented):
             problem = _function_problem(token.name)
             called = token.attr.get("func_token")
             if problem.kind != "unknown" or called is None:
-                return Compiled((), None, problem)
+                return Compiled.failed(problem)
             calls.add(called.name)
     try:
         fn = ast.compile()
     except Exception as exc:
-        return Compiled((), None, Problem("syntax", f"could not be compiled ({exc})"))
+        return Compiled.failed(Problem("syntax", f"could not be compiled ({exc})"))
     always, legacy = _intersected(tokens, known, not_implemented)
     # The same functions called directly, without schedula's per-call bookkeeping.
-    return Compiled(
-        tuple(fn.inputs),
-        straighten(fn) or fn,
-        calls=frozenset(calls),
-        always=always,
-        legacy=legacy,
-    )
+    form = Form(straighten(fn) or fn, None, always, legacy, frozenset(calls))
+    return Compiled(tuple(fn.inputs), form)
 
 
 _WHOLE = re.compile(r"(?:.*!)?(?:\$?[A-Z]{1,3}:\$?[A-Z]{1,3}|\$?\d+:\$?\d+)", re.IGNORECASE)

@@ -5,10 +5,9 @@ quiet meanwhile."""
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
-from collections.abc import Iterator
+from types import TracebackType
 
 from ..workbook.book import CellError, Value
 
@@ -22,18 +21,32 @@ __all__ = ["element", "engine_quiet", "from_engine", "to_engine"]
 _DISPATCH_LOG = logging.getLogger("schedula.utils.sol")
 
 
-@contextlib.contextmanager
-def engine_quiet() -> Iterator[None]:
-    """Within: the engine's dispatcher does not log and numpy does not warn (see above)."""
-    import numpy as np
+class engine_quiet:
+    """Within: the engine's dispatcher does not log and numpy does not warn (see above).
 
-    was = _DISPATCH_LOG.disabled
-    _DISPATCH_LOG.disabled = True
-    try:
-        with np.errstate(all="ignore"):
-            yield
-    finally:
-        _DISPATCH_LOG.disabled = was
+    A class, not a generator-based context manager: entered on every evaluation, where
+    ``contextlib``'s machinery cost three times numpy's own ``errstate``."""
+
+    __slots__ = ("_errstate", "_was")
+
+    def __enter__(self) -> None:
+        import numpy as np
+
+        self._was = _DISPATCH_LOG.disabled
+        _DISPATCH_LOG.disabled = True
+        self._errstate = np.errstate(all="ignore")
+        self._errstate.__enter__()
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        try:
+            self._errstate.__exit__(kind, error, trace)
+        finally:
+            _DISPATCH_LOG.disabled = self._was
 
 
 def element(result: object, row: int, col: int) -> Value:

@@ -5,18 +5,18 @@ none. Rather than ``formulas.ExcelModel`` (which loads and solves every cell of 
 we compile each distinct formula text once with ``formulas.Parser`` — cached across cells and
 workbooks — and evaluate only the cells asked for and what they depend on, in dependency order.
 Anything the engine cannot do is reported per cell, never guessed: an unknown function, a
-reference to another workbook, a circular reference.
+reference to another workbook, a circular reference. Where each name a formula reads points is
+``references``' job; this module computes values.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar, cast
 
 from .. import a1
-from ..workbook.book import Book, Cell, CellError, Value, destination, formula_text
+from ..workbook.book import Book, CellError, Value, formula_text
 from .compiled import (
     ENGINE_LIMITS,
     Compiled,
@@ -27,6 +27,7 @@ from .compiled import (
 )
 from .convert import element, engine_quiet, from_engine, to_engine
 from .plan import Plan, Ref, structure
+from .references import References
 
 __all__ = [
     "ENGINE_LIMITS",
@@ -42,20 +43,11 @@ __all__ = [
 
 _T = TypeVar("_T")
 
-MAX_RANGE_CELLS = 10_000
-
 _FLOAT = {float}
 
 _UNKNOWN: Any = object()  # a formula not looked up yet
 
 _BULK = 64  # a formula reading more cells than this has their plain values filled in bulk
-
-MAX_WHOLE_CELLS = 100_000
-"""The most cells a whole-row or whole-column reference (``E:E``, ``2:2``) is read as, once
-bounded by the cells the sheet holds; a larger one is the engine's limit."""
-
-
-_EXTERNAL = re.compile(r"\[[^\]]*\]")
 
 
 class Evaluator:
@@ -76,141 +68,129 @@ class Evaluator:
         """
         self.book = Book.of(workbook)
         self.overrides = dict(overrides or {})
-        self.sheets = {sheet.title.upper(): sheet for sheet in self.book.sheets}
-        self._exact = {sheet.title: sheet for sheet in self.book.sheets}  # the usual lookup
         self.values: dict[Ref, Value] = {}
         self.problems: dict[Ref, Problem] = {}
         # Cells the engine could not compute whose value is the number the file saved.
         self.saved: dict[Ref, Problem] = {}
         self._saved_from: tuple[int, dict[Ref, tuple[str, ...]]] | None = None
         self.values.update(self.overrides)
-        # What depends on the book alone, not on values: shared with what-if children.
-        # Each cell's formula text (None: a value), or, once its dependencies are known, the
-        # formula compiled when it is plain: its inputs are single cells that all resolved
-        # (most formulas), and no array formula computes it. :meth:`_solve` calls its function
-        # at once, and its dependencies are not kept: they are its inputs, each the cell
-        # ``_resolved`` holds for it on its sheet.
-        self._formulas: dict[Ref, str | Compiled | None] = {}
-        # Per sheet, then per input name: the one cell a name reads (most of them: B2), as
-        # the reference itself, or the cells of a range or the Problem (see ``_resolve``).
-        self._resolved: dict[str, dict[str, Ref | list[Ref] | Problem]] = {}
-        # The cells each formula reads that is not plain: a few in a large sheet.
-        self._deps: dict[Ref, list[Ref]] = {}
-        self._calls: dict[tuple[str, str], tuple[Compiled, list[list[Ref]]] | Problem] = {}
-        # Per sheet: every cell of an array formula's range -> (top-left cell, row, column offset).
-        self._array_cells: dict[str, dict[str, tuple[str, int, int]]] = {}
-        self._extents: dict[str, tuple[int, int]] = {}
         # What each array formula computed (by its top-left cell): filled into its range once.
         self._array_results: dict[Ref, Any] = {}
         self.formulas = formulas if formulas is not None else FormulaCache()
         # A plain formula keeps its compilation in ``_formulas``; it is kept by text too only
         # in formulas shared with other books (this book's own would hold each twice).
         self._shares = formulas is not None
-        # Books of one hand-out share their structure: what is worked out from it is kept
-        # with the shared formulas, by a key holding all of it.
+        # What depends on the book alone, not on values, shared with what-if children. Books
+        # of one hand-out share their structure: what is worked out from it is kept with the
+        # shared formulas, by a key holding all of it.
         key = None if formulas is None else structure(self.book)
-        self._plan: Plan | None = None
-        if formulas is not None and key is not None:
-            plan = self._plan = formulas.shared(key, Plan)
-            self._formulas, self._resolved, self._deps = plan.formulas, plan.resolved, plan.deps
-            self._calls, self._array_cells, self._extents = plan.calls, plan.arrays, plan.extents
+        shared = None if formulas is None or key is None else formulas.shared(key, Plan)
+        self._plan = shared or Plan()
+        self._plan_shared = shared is not None
+        self._share(References(self.book, self._plan))
+
+    def _share(self, where: References) -> None:
+        """Work from ``where`` and :attr:`_plan` (``where``'s dicts are the plan's)."""
+        self.where = where
+        # The dicts every cell's visit reads, at hand.
+        self._exact, self._resolved, self._array_cells = where.exact, where.resolved, where.arrays
+        # Each cell's formula text (None: a value), or, once its dependencies are known, the
+        # formula compiled when it is plain: its inputs are single cells that all resolved
+        # (most formulas), and no array formula computes it. :meth:`_solve` calls its function
+        # at once, and its dependencies are not kept: they are its inputs, each the cell
+        # ``where.resolved`` holds for it on its sheet.
+        self._formulas = self._plan.formulas
+        # The cells each formula reads that is not plain: a few in a large sheet.
+        self._deps = self._plan.deps
+        self._calls = self._plan.calls
 
     def formula(self, ref: Ref) -> str | None:
+        """The formula that computes ``ref`` (an array formula's for each cell of its range),
+        or None for a value."""
         found = self._formulas.get(ref, _UNKNOWN)
+        sheet = self._exact.get(ref[0])  # the usual lookup: a sheet by its title
         if type(found) is Compiled:  # a plain formula: its own cell's
-            return cast(Cell, self._cell(ref)).formula
+            cell = sheet.cells[ref[1]] if sheet is not None else self.where.cell(ref)
+            return cell.formula  # type: ignore[union-attr]
         if found is not _UNKNOWN:
-            return cast(str | None, found)
-        cell = self._cell(ref)
+            return found  # type: ignore[no-any-return]
+        cell = sheet.cells.get(ref[1]) if sheet is not None else self.where.cell(ref)
         text = None if cell is None else cell.formula
-        if text is None and (place := self._array_place(ref)) is not None:
-            anchor = self._cell((ref[0], place[0]))
+        if text is None and (place := self.where.array_place(ref)) is not None:
+            anchor = self.where.cell((ref[0], place[0]))
             text = None if anchor is None else anchor.formula  # computed by that array formula
         self._formulas[ref] = text
         return text
 
     def array_anchor(self, ref: Ref) -> str | None:
         """The top-left cell of the array formula that computes ``ref`` (not itself), or None."""
-        place = self._array_place(ref) if self.formula(ref) is not None else None
+        place = self.where.array_place(ref) if self.formula(ref) is not None else None
         return place[0] if place is not None and place[0] != ref[1] else None
 
     def has_arrays(self, sheet: str) -> bool:
         """Whether sheet ``sheet`` holds an array formula."""
-        title = self._title(sheet)
-        self._array_place((title, ""))  # the sheet scanned once
-        return bool(self._array_cells.get(title))
+        return bool(self.where.array_cells(self.where.title(sheet)))
 
     def array_range(self, ref: Ref) -> str | None:
         """The range the array formula at ``ref``'s top-left cell fills, or None."""
         anchor = self.array_anchor(ref) or ref[1]
-        cell = self._cell((ref[0], anchor))
+        cell = self.where.cell((ref[0], anchor))
         return None if cell is None or cell.formula is None else cell.array
-
-    def _array_place(self, ref: Ref) -> tuple[str, int, int] | None:
-        title = ref[0]
-        cells = self._array_cells.get(title)
-        if cells is None:
-            cells = self._array_cells[title] = self._scan_arrays(title)
-        return cells.get(ref[1]) if cells else None
-
-    def _scan_arrays(self, title: str) -> dict[str, tuple[str, int, int]]:
-        """Every cell of each array formula's range on sheet ``title`` (at most
-        ``MAX_RANGE_CELLS`` per formula: a larger one fills its top-left cell only)."""
-        sheet = self._exact.get(title) or self.sheets.get(title.upper())
-        found: dict[str, tuple[str, int, int]] = {}
-        cells = {} if sheet is None else sheet.cells
-        for at, cell in [(at, c) for at, c in cells.items() if c.array is not None]:
-            if cell.formula is None or cell.array is None:
-                continue
-            min_col, min_row, max_col, max_row = a1.bounds(cell.array)
-            assert min_col and min_row and max_col and max_row
-            found.setdefault(at, (at, *_offset(at, min_row, min_col)))
-            if (max_row - min_row + 1) * (max_col - min_col + 1) > MAX_RANGE_CELLS:
-                continue
-            for r in range(min_row, max_row + 1):
-                for c in range(min_col, max_col + 1):
-                    found.setdefault(a1.name(r, c), (at, r - min_row, c - min_col))
-        return found
-
-    def _cell(self, ref: Ref) -> Cell | None:
-        sheet = self._exact.get(ref[0]) or self.sheets.get(ref[0].upper())
-        return None if sheet is None else sheet.cells.get(ref[1])
 
     def evaluate(self, refs: Iterable[Ref]) -> dict[Ref, Value]:
         """Values of ``refs`` (and, memoised, of all cells they depend on)."""
         wanted = list(refs)
+        self.fill(wanted)
+        values = self.values
+        return {ref: values[ref] for ref in wanted}
+
+    def fill(self, refs: Iterable[Ref]) -> None:
+        """Compute ``refs`` (and all cells they depend on) into :attr:`values`, where a
+        cell's value is kept under the reference the formulas that read it hold (``refs``
+        themselves are not kept: a large network's checked cells are 85,000)."""
         values = self.values
         known, texts, reads, exact = values.__contains__, self._formulas, self._deps, self._exact
-        quick = self._quick
+        resolved, quick, dependencies = self._resolved, self._quick, self.dependencies
         with engine_quiet():
-            for ref in wanted:
+            for ref in refs:
                 if ref in values:  # a cell read by one asked for before: known
                     continue
-                # What the walk's first step does, without the walk, for a cell whose formula
-                # and inputs are known already and whose inputs are computed (a sheet in order).
-                text = texts.get(ref, _UNKNOWN) if ref[0] in exact else _UNKNOWN
+                if ref[0] not in exact:  # a sheet named otherwise: the walk settles it
+                    self._solve(ref)
+                    continue
+                # What the walk's first step does, without the walk, for a cell whose inputs
+                # are computed (a sheet in order): its formula found, compiled and its inputs
+                # resolved on its first visit, then computed at once.
+                text = texts.get(ref, _UNKNOWN)
+                deps = None
+                if text is _UNKNOWN:
+                    deps = dependencies(ref)
+                    text = texts[ref]
                 if text is None:
                     values[ref] = self._raw(ref)
                     continue
                 if type(text) is Compiled:
-                    on_sheet = self._resolved[ref[0]]
-                    deps = [on_sheet[n] for n in text.inputs]
+                    on_sheet = resolved[ref[0]]
+                    if deps is None:
+                        deps = list(map(on_sheet.__getitem__, text.inputs))  # type: ignore[arg-type]
                     if len(deps) <= _BULK and all(map(known, deps)):
-                        value = quick(text, cast(list[Ref], deps))
+                        value = quick(text, deps)
                         if value is _UNKNOWN:
                             value = self._compute(ref, cast(str, self.formula(ref)))
-                        values[ref] = value
+                        # Kept under the reference its readers hold: ``where.known_as(ref)``
+                        # for a formula cell of a sheet by its title, at hand.
+                        at = on_sheet.get(ref[1])
+                        if at is None:
+                            at = on_sheet[ref[1]] = ref
+                        values[at] = value  # type: ignore[index]
                         continue
-                elif (
-                    text is not _UNKNOWN
-                    and (found := reads.get(ref)) is not None
-                    and len(found) <= _BULK
-                    and all(map(known, found))
-                ):
-                    values[ref] = self._compute(ref, text)
-                    continue
+                else:
+                    if deps is None:
+                        deps = reads.get(ref)
+                    if deps is not None and len(deps) <= _BULK and all(map(known, deps)):
+                        values[ref] = self._compute(ref, text)
+                        continue
                 self._solve(ref)
-        return {ref: values[ref] for ref in wanted}
 
     def what_if(self, overrides: Mapping[Ref, Value], refs: Iterable[Ref]) -> dict[Ref, Value]:
         """What each of ``refs``'s own formula gives when ``overrides`` hold those cells' values.
@@ -226,7 +206,7 @@ class Evaluator:
                 if text is None:
                     out[ref] = child._raw(ref)
                     continue
-                child.evaluate(dep for dep in child.dependencies(ref) if dep != ref)
+                child.fill(dep for dep in child.dependencies(ref) if dep != ref)
                 out[ref] = child._compute(ref, text)
         return out
 
@@ -238,16 +218,15 @@ class Evaluator:
         """
         child = Evaluator(self.book, {**self.overrides, **overrides})
         child.formulas, child._shares = self.formulas, self._shares
-        child._formulas, child._resolved, child._deps = self._formulas, self._resolved, self._deps
-        child._calls, child._array_cells = self._calls, self._array_cells
-        child._extents, child._plan = self._extents, self._plan
+        child._plan, child._plan_shared = self._plan, self._plan_shared
+        child._share(self.where)
         return child
 
     def remembered(self, key: Hashable, make: Callable[[], _T]) -> _T:
         """``make()``, kept for the other books of this book's structure when the evaluator
         shares a plan with them: ``make`` must depend on the book's structure and ``key``
         alone (its formulas, names and where cells are, never a value)."""
-        if self._plan is None:
+        if not self._plan_shared:
             return make()
         memo = self._plan.memo
         if key not in memo:
@@ -256,40 +235,45 @@ class Evaluator:
 
     def dependencies(self, ref: Ref) -> list[Ref]:
         """The cells a formula cell reads directly (empty for a value cell)."""
-        plain = self._formulas.get(ref)
+        plain = self._formulas.get(ref, _UNKNOWN)
         if type(plain) is Compiled:  # most formulas: each input is one cell
-            on_sheet = self._resolved[ref[0]]
-            return cast(list[Ref], [on_sheet[n] for n in plain.inputs])
+            return list(map(self._resolved[ref[0]].__getitem__, plain.inputs))  # type: ignore[arg-type]
         deps = self._deps.get(ref)
         if deps is not None:
             return deps
-        text = self.formula(ref)
+        text = self.formula(ref) if plain is _UNKNOWN else cast(str | None, plain)
         deps = []
         if text is None:
             return deps
         compiled = self.compiled(text) if self._shares else compile_formula(text)
-        calls, whole = compiled.calls, compiled.always or compiled.legacy
+        form = compiled.form  # its fields read at once, not through its properties
+        calls, whole = form.calls, form.always or form.legacy
         if not calls and not whole:  # most formulas: each input resolved once per sheet
             sheet = ref[0]
             names = self._resolved.get(sheet)
             if names is None:
                 names = self._resolved[sheet] = {}
-            single = compiled.function is not None and compiled.problem is None
+            single = form.function is not None and form.problem is None
             for name in compiled.inputs:
-                if name not in names:
-                    self._resolve(sheet, name)
-                resolved = names[name]
+                resolved = names.get(name)
+                if resolved is None:
+                    self.where.resolve(sheet, name)
+                    resolved = names[name]
                 if type(resolved) is tuple:
                     deps.append(resolved)
                     continue
                 single = False
                 if isinstance(resolved, list):
                     deps.extend(resolved)
-            if single and not self._in_array(ref):
+            arrays = self._array_cells.get(sheet)
+            if arrays is None:
+                arrays = self.where.array_cells(sheet)
+            if single and ref[1] not in arrays:
                 self._formulas[ref] = compiled  # plain: see ``_formulas``
             else:
                 self._deps[ref] = deps
             return deps
+        where = self.where
         for name in compiled.inputs:
             if calls and name in calls:  # a LAMBDA in a name: the cells its body reads
                 called = self._called(ref[0], name)
@@ -297,7 +281,7 @@ class Evaluator:
                     for reads in called[1]:
                         deps.extend(reads)
                 continue
-            found = self._reads(ref, compiled, name) if whole else self._resolve(ref[0], name)
+            found = where.reads(ref, compiled, name) if whole else where.resolve(ref[0], name)
             if isinstance(found, list):
                 deps.extend(found)
         self._deps[ref] = deps
@@ -305,13 +289,8 @@ class Evaluator:
 
     def _solve(self, root: Ref) -> None:
         # Iterative depth-first search: a 10,000-step chain must not hit Python's recursion limit.
-        title = self._title(root[0])
-        # Its value kept under the reference other formulas read it by, when there is one.
-        known_as = self._resolved.get(title, {}).get(root[1])
-        if type(known_as) is tuple:
-            root = known_as
-        elif title != root[0]:
-            root = (title, root[1])
+        title = self.where.title(root[0])
+        root = self.where.known_as(root if title == root[0] else (title, root[1]))
         stack: list[tuple[Ref, bool]] = [(root, False)]
         on_path: set[Ref] = set()
         values, known, texts = self.values, self.values.__contains__, self._formulas
@@ -353,7 +332,7 @@ class Evaluator:
         anything else (a cell that is not a number, a failure, a problem already found),
         which goes ``_compute``'s own way: that says why (tests/test_fast_engine.py holds the
         two equal)."""
-        function = compiled.function
+        function = compiled.form.function
         if function is None or self.problems:
             return _UNKNOWN
         args = list(map(self.values.__getitem__, deps))
@@ -379,7 +358,7 @@ class Evaluator:
                 cells = None if sheet is None else sheet.cells
                 arrays = self._array_cells.get(title)
                 if arrays is None and cells is not None:
-                    arrays = self._array_cells[title] = self._scan_arrays(title)
+                    arrays = self.where.array_cells(title)
             if cells is None:
                 continue  # a sheet looked up otherwise: the walk settles it
             cell = cells.get(ref[1])
@@ -398,143 +377,23 @@ class Evaluator:
             self.values[r] = CellError("#CIRC!")
             on_path.discard(r)
 
-    def _title(self, sheet: str) -> str:
-        ws = self._exact.get(sheet) or self.sheets.get(sheet.upper())
-        return ws.title if ws is not None else sheet
-
     def _raw(self, ref: Ref) -> Value:
-        if ref[0].upper() not in self.sheets:
+        if ref[0].upper() not in self.where.sheets:
             return CellError("#REF!")
-        cell = self._cell(ref)
+        cell = self.where.cell(ref)
         return None if cell is None else cell.value
-
-    def _resolve(self, sheet: str, name: str) -> list[Ref] | Problem:
-        """Turn an engine input name (``B2``, ``TINY``, ``'S 1'!A1:B2``) into cell references.
-
-        Each is resolved once per sheet (for its dependencies and its value) and kept: a name
-        that reads one cell (not a range: ``A1:A1`` is handed over as an array) as that
-        reference alone, not a list of one (a large network has 100,000 of them)."""
-        on_sheet = self._resolved.get(sheet)
-        if on_sheet is None:
-            on_sheet = self._resolved[sheet] = {}
-        found = on_sheet.get(name)
-        if found is None:
-            resolved = self._resolve_name(sheet, name)
-            one = isinstance(resolved, list) and len(resolved) == 1 and ":" not in name
-            on_sheet[name] = resolved[0] if one else resolved  # type: ignore[index]
-            return resolved
-        return [found] if type(found) is tuple else found  # type: ignore[return-value]
-
-    def _reads(self, ref: Ref, compiled: Compiled, name: str) -> list[Ref] | Problem:
-        """The cells ``ref``'s input ``name`` reads: one cell where Excel intersects a whole
-        row or column with the formula's own (see ``Compiled.always``)."""
-        if name in compiled.always or (name in compiled.legacy and self._array_place(ref) is None):
-            return self._intersection(ref, name)
-        return self._resolve(ref[0], name)
-
-    def _intersection(self, ref: Ref, name: str) -> list[Ref] | Problem:
-        sheet, text = ref[0], name
-        if "!" in text:
-            sheet, text = text.rsplit("!", 1)
-            sheet = sheet.strip("'").replace("''", "'")
-        min_col, min_row, max_col, max_row = a1.bounds(text.replace("$", "").upper())
-        row, col = a1.split(ref[1])
-        if min_row is None and min_col is not None and min_col == max_col:  # E:E: row's cell
-            return self._resolve(sheet, a1.name(row, min_col))
-        if min_col is None and min_row is not None and min_row == max_row:  # 2:2: column's
-            return self._resolve(sheet, a1.name(min_row, col))
-        return self._resolve(ref[0], name)  # several rows or columns: read whole
-
-    def _resolve_name(self, sheet: str, name: str) -> list[Ref] | Problem:
-        if a1.named_cell(name):  # the common case: B2
-            return [(self._title(sheet), name)]
-        if name.endswith("#"):  # H6# (_xlfn.ANCHORARRAY(H6)): the range H6's array fills
-            return self._spill(sheet, name)
-        if _EXTERNAL.search(name):
-            return Problem(
-                "external", f"refers to another workbook ({name}), which is never opened"
-            )
-        target = self._name(sheet, name)
-        if target is not None:
-            sheet, name = target
-        if "!" in name:
-            sheet, name = name.rsplit("!", 1)
-            sheet = sheet.strip("'").replace("''", "'")
-            if sheet.upper() not in self.sheets:
-                return Problem("reference", f"refers to a sheet that does not exist ({sheet})")
-        name = name.replace("$", "")
-        found = _full_bounds(name)
-        if found is None:
-            return Problem("reference", f"uses a name the workbook does not define ({name})")
-        min_col, min_row, max_col, max_row = found
-        limit = MAX_RANGE_CELLS
-        if max_row == a1.MAX_ROW or max_col == a1.MAX_COLUMN:  # E:E, 2:2, H3:H1048576...
-            # As far as the sheet holds cells, the same for every column (row), so that
-            # SUMIF(A:A,"x",E:E) pairs them cell by cell: never a million-cell array.
-            last_row, last_col = self._extent(self._title(sheet))
-            if max_row == a1.MAX_ROW:
-                max_row = max(last_row, min_row)
-            if max_col == a1.MAX_COLUMN:
-                max_col = max(last_col, min_col)
-            limit = MAX_WHOLE_CELLS
-        assert min_col and min_row and max_col and max_row
-        if (max_col - min_col + 1) * (max_row - min_row + 1) > limit:
-            return Problem("unsupported", f"uses a range larger than {limit} cells ({name})")
-        title = self._title(sheet)
-        letters = [a1.column_letter(c) for c in range(min_col, max_col + 1)]
-        return [(title, f"{c}{r}") for r in range(min_row, max_row + 1) for c in letters]
-
-    def _extent(self, title: str) -> tuple[int, int]:
-        """The last row and the last column sheet ``title`` holds a cell in: what bounds a
-        whole-column or whole-row reference (Excel's million rows are empty beyond it)."""
-        if title not in self._extents:
-            sheet = self._exact.get(title) or self.sheets.get(title.upper())
-            keys = list(() if sheet is None else sheet.cells)
-            # Rows and column letters by string operations (C speed), letters counted once.
-            last_row = max((int(k.lstrip(_LETTERS)) for k in keys), default=1)
-            columns = {k.rstrip(_DIGITS) for k in keys}
-            last_col = max((a1.column_index(c) for c in columns), default=1)
-            self._extents[title] = (last_row, last_col)
-        return self._extents[title]
-
-    def _spill(self, sheet: str, name: str) -> list[Ref] | Problem:
-        at = name[:-1]
-        if "!" in at:
-            sheet, at = at.rsplit("!", 1)
-            sheet = sheet.strip("'").replace("''", "'")
-        at = at.replace("$", "").upper()
-        cell = self._cell((self._title(sheet), at)) if a1.within(at) else None
-        if cell is None or cell.formula is None or cell.array is None:
-            return Problem("reference", f"reads the spill of {at} ({name}), which holds no array")
-        return self._resolve_name(sheet, cell.array)
 
     def points_to(self, sheet: str, name: str) -> tuple[str, str] | None:
         """The cell or range a defined name points to from ``sheet``, None if it is not one."""
-        target = self._name(sheet, name)
-        return None if target is None else (self._title(target[0]), target[1])
-
-    def _name(self, sheet: str, name: str) -> tuple[str, str] | None:
-        """Where a defined name points (one cell or range): the sheet's own names first."""
-        own = self.sheets.get(sheet.upper())
-        text = (own.name(name) if own is not None else None) or self.book.name(name)
-        return destination(text) if text is not None else None
+        target = self.where.defined_range(sheet, name)
+        return None if target is None else (self.where.title(target[0]), target[1])
 
     def compiled(self, text: str) -> Compiled:
         """``compile_formula(text)``, remembered in :attr:`formulas`."""
         return self.formulas.compiled(text)
 
-    def _in_array(self, ref: Ref) -> bool:
-        """Whether an array formula's range holds ``ref``."""
-        arrays = self._array_cells.get(ref[0])
-        if arrays is None:
-            arrays = self._array_cells[ref[0]] = self._scan_arrays(ref[0])
-        return bool(arrays) and ref[1] in arrays
-
     def _compute(self, ref: Ref, text: str) -> Value:
-        arrays = self._array_cells.get(ref[0])
-        if arrays is None:
-            arrays = self._array_cells[ref[0]] = self._scan_arrays(ref[0])
-        place = arrays.get(ref[1]) if arrays else None
+        place = self.where.array_place(ref)
         if place is None:  # most formulas
             return self._evaluated(ref, text, None)
         anchor = (ref[0], place[0])
@@ -556,6 +415,7 @@ class Evaluator:
             if plain is not None:
                 return self._call(ref, compiled.function, plain)
         args: list[Any] = []
+        where = self.where
         for name in compiled.inputs:
             if calls and name in calls:
                 function = self._function_value(ref, name)
@@ -563,7 +423,7 @@ class Evaluator:
                     return self._failed(ref, function, CellError("#NAME?"))
                 args.append(function)
                 continue
-            resolved = self._reads(ref, compiled, name) if whole else self._resolve(ref[0], name)
+            resolved = where.reads(ref, compiled, name) if whole else where.resolve(ref[0], name)
             if isinstance(resolved, Problem):
                 return self._failed(ref, resolved, CellError("#REF!"))
             if self.problems and (inherited := self._inherited(ref, resolved)) is not None:
@@ -629,7 +489,7 @@ class Evaluator:
         saved when the problem is sheetgen's limit (recorded in :attr:`saved`), else ``error``."""
         self.problems[ref] = problem
         if problem.engine_limit:
-            cell = self._cell(ref)
+            cell = self.where.cell(ref)
             value = None if cell is None else cell.value
             if type(value) is float and math.isfinite(value):
                 self.saved[ref] = problem
@@ -643,8 +503,7 @@ class Evaluator:
         key = (sheet, name)
         if key in self._calls:
             return self._calls[key]
-        own = self.sheets.get(sheet.upper())
-        text = (own.name(name) if own is not None else None) or self.book.name(name)
+        text = self.where.defined(sheet, name)
         found: tuple[Compiled, list[list[Ref]]] | Problem
         if text is None:
             found = Problem(
@@ -652,7 +511,7 @@ class Evaluator:
             )
         elif functions_bare(text.strip().lstrip("=").upper()).startswith("LAMBDA("):
             compiled = self.compiled("=" + text.strip().lstrip("="))
-            reads = [self._resolve(sheet, n) for n in compiled.inputs]
+            reads = [self.where.resolve(sheet, n) for n in compiled.inputs]
             bad = next((r for r in reads if isinstance(r, Problem)), None)
             found = compiled.problem or bad or (compiled, [r for r in reads if isinstance(r, list)])
         else:
@@ -726,37 +585,3 @@ class Evaluator:
         cells = [v if type(v) is float else to_engine(v, empty) for v in map(values.get, refs)]
         array = np.array(cells, dtype=object).reshape(max_row - min_row + 1, max_col - min_col + 1)
         return Ranges().push(f"{first}:{last}", array)
-
-
-_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-_DIGITS = "0123456789"
-
-
-_OPEN_END = re.compile(r"([A-Z]{1,3})(\d+):(?:([A-Z]{1,3})|(\d+))?")
-
-
-def _full_bounds(name: str) -> tuple[int, int, int, int] | None:
-    """``(min_col, min_row, max_col, max_row)`` of a range as the engine names it, whole rows and
-    columns reaching Excel's edge: ``E:E``, ``2:2``, and the engine's own ``H1:H`` (for
-    ``H1:H1048576``), ``A2:2`` (``A2:XFD2``), ``A1:`` (the whole sheet); None if it is none."""
-    try:
-        if name.endswith(":"):  # a1 reads "A1:" as A1
-            raise ValueError(name)
-        min_col, min_row, max_col, max_row = a1.bounds(name)
-    except ValueError:
-        match = _OPEN_END.fullmatch(name.upper())
-        if match is None:
-            return None
-        letters, digits, to_col, to_row = match.groups()
-        min_col, min_row = a1.column_index(letters), int(digits)
-        max_col = a1.column_index(to_col) if to_col else a1.MAX_COLUMN
-        max_row = int(to_row) if to_row else a1.MAX_ROW
-        if not (1 <= min_row <= max_row <= a1.MAX_ROW and 1 <= min_col <= max_col <= a1.MAX_COLUMN):
-            return None
-        return min_col, min_row, max_col, max_row
-    return min_col or 1, min_row or 1, max_col or a1.MAX_COLUMN, max_row or a1.MAX_ROW
-
-
-def _offset(at: str, min_row: int, min_col: int) -> tuple[int, int]:
-    row, col = a1.split(at)
-    return row - min_row, col - min_col
