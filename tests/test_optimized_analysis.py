@@ -16,10 +16,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from sheetgen.layouts import network_training, optimized
+from sheetgen.layouts import optimized
 from sheetgen.layouts.families import model_for, resolve_layout
-from sheetgen.layouts.network_training import quick_pass
-from sheetgen.maths.network import Network, default_parameters, parse_layers
 from sheetgen.maths.optimizers import CARRIED, EPS, ONE_STEP_REL, bounds
 
 REL = 1e-12
@@ -231,54 +229,3 @@ def test_the_unbounded_quantities_are_those_of_infinite_growth() -> None:
     reference = model_for(lay.settings)(dict(lay.defaults), lay.settings)
     every = {q for q in reference.values if math.isinf(reference.growth(q))}
     assert every and sorted(reference.unbounded()) == sorted(every)
-
-
-def same_number(a: float, b: float) -> bool:
-    """Equal to the last bit (NaN equal to NaN, 0.0 not to -0.0)."""
-    if math.isnan(a) or math.isnan(b):
-        return math.isnan(a) and math.isnan(b)
-    return a == b and math.copysign(1, a) == math.copysign(1, b)
-
-
-@pytest.mark.parametrize(
-    ("layers", "activation", "loss"),
-    [
-        ("2-2-1", "tanh", "half-squared"),
-        ("3-4-2", "sigmoid", "squared"),
-        ("2-3-3-1", "relu", "half-squared"),
-        ("1-2-1", "linear", "squared"),
-        ("2-2-1", "tanh", "cross-entropy"),
-        ("4-1", "tanh", "half-squared"),
-    ],
-)
-def test_the_quick_pass_is_the_networks_to_the_bit(layers: str, activation: str, loss: str) -> None:
-    """``network_training.quick_pass`` (the slopes' nudged passes) gives every quantity a step
-    row shows, and every gradient, as ``Network`` does, bit for bit, at random parameters
-    (seeded), large ones included (saturated and overflowing activations)."""
-    sizes = parse_layers(layers)
-    quick = quick_pass(sizes, activation, loss)
-    assert quick is not None
-    settings = {"layers": layers, "activation": activation, "loss": loss}
-    leaves = [
-        leaf
-        for leaf, _, group in network_training.columns(sizes)
-        if group in ("Forward", "Backpropagation", "Gradients")
-    ]
-    rng = random.Random(f"{layers} {activation} {loss}")
-    base = default_parameters(sizes)
-    for trial in range(60):
-        spread = 400.0 if trial % 10 == 9 else 2.0
-        params = {k: rng.uniform(-spread, spread) for k in base}
-        if loss == "cross-entropy":
-            params |= {k: float(rng.random() < 0.5) for k in base if k.startswith("target")}
-        net = Network(sizes, params, activation, loss)
-        f = net.forward()
-        row = f | net.gradients(f)
-        got = quick(params)
-        assert sorted(got) == sorted(leaves), settings
-        for leaf in leaves:
-            assert same_number(got[leaf], row[leaf]), (settings, trial, leaf)
-
-
-def test_the_quick_pass_leaves_a_softmax_to_the_network() -> None:
-    assert quick_pass((3, 4, 3), "tanh", "cross-entropy") is None

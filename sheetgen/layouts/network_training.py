@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from ..errors import UsageError
-from ..maths.losses import CROSS_ENTROPY, LOSSES, output_activation
+from ..maths.losses import CROSS_ENTROPY
 from ..maths.models import Reference, cross_entropy_steps
 from ..maths.network import (
     Network,
@@ -36,7 +36,6 @@ from ..maths.network import (
     target_name,
     weight,
 )
-from ..maths.neuron import ACTIVATIONS
 from ..maths.optimizers import OPTIMIZER_OPTIONS, Optimizer, default_rate, parse_optimizer
 from ..maths.training import amplification as amplified
 from ..maths.training import parse_rate, parse_steps, update_norm
@@ -422,8 +421,7 @@ def _step(
     net = Network(
         sizes, params, settings.get("activation", "tanh"), settings.get("loss", "half-squared")
     )
-    f = net.forward()
-    values = f | net.gradients(f)
+    values = net.row()
     rate = params["learning_rate"]
     for name, _, _ in learnable(sizes):
         values[name] = params[name]
@@ -544,12 +542,10 @@ def _optimized_model(
     the network sheet's scales."""
     names = [name for name, _, _ in learnable(sizes)]
 
+    activation, loss = settings.get("activation", "tanh"), settings.get("loss", "half-squared")
+
     def row(current: Mapping[str, float]) -> dict[str, float]:
-        net = Network(
-            sizes, current, settings.get("activation", "tanh"), settings.get("loss", "half-squared")
-        )
-        f = net.forward()
-        return f | net.gradients(f)
+        return Network(sizes, current, activation, loss).row()
 
     def scales(current: Mapping[str, float], r: Mapping[str, float]) -> tuple[float, float]:
         if not all(map(math.isfinite, r.values())):
@@ -561,101 +557,5 @@ def _optimized_model(
         for leaf, _, group in columns(sizes, SGD, settings.get("output") == "softmax")
         if group in ("Forward", "Backpropagation", "Gradients")
     ]
-    activation = settings.get("activation", "tanh")
-    quick = quick_pass(sizes, activation, settings.get("loss", "half-squared"))
-    reference = optimized_model(
-        params, settings["optimizer"], names, steps, row, leaves, scales, nudged=quick
-    )
+    reference = optimized_model(params, settings["optimizer"], names, steps, row, leaves, scales)
     return classification(reference, sizes, settings)
-
-
-def quick_pass(
-    sizes: tuple[int, ...], activation: str, loss: str
-) -> Callable[[Mapping[str, float]], dict[str, float]] | None:
-    """``Network``'s forward pass and backpropagation for one example, the quantities a step
-    row shows and ``global.<p>``, with every name worked out once: the tolerances' slopes run
-    it 18 times a step for a 2-2-1 network, where ``Network`` spends most of its time naming.
-    The same operations in the same order as ``Network.forward`` and ``Network.gradients``,
-    so the same numbers to the last bit (``tests/test_optimized_analysis.py`` holds them
-    equal). None for a softmax output, which it does not follow."""
-    last = output_activation(loss, activation, sizes[-1])
-    if last == "softmax":
-        return None
-    depth = len(sizes) - 1
-    acts = [ACTIVATIONS[last if layer == depth else activation] for layer in range(1, depth + 1)]
-    loss_fn = LOSSES[loss]
-    inputs = [input_name(i) for i in range(1, sizes[0] + 1)]
-    targets = [target_name(j) for j in range(1, sizes[-1] + 1)]
-    # Per layer, per neuron: its weights' names (by input), its bias's, its quantities' keys.
-    weights = [
-        [[weight(layer, j, i) for i in range(1, sizes[layer - 1] + 1)] for j in range(1, n + 1)]
-        for layer, n in enumerate(sizes[1:], start=1)
-    ]
-    biases = [[bias(layer, j) for j in range(1, n + 1)] for layer, n in enumerate(sizes[1:], 1)]
-    names = [[neuron(layer, j) for j in range(1, n + 1)] for layer, n in enumerate(sizes[1:], 1)]
-
-    # Each neuron's keys (net, output, d loss / d output, d output / d net, d loss / d net),
-    # the outputs' errors, and each weight's and bias's gradient.
-    keys = [
-        [
-            (f"{n}.net", f"{n}.output", f"global.{n}.output", f"local.{n}.net", f"global.{n}.net")
-            for n in layer
-        ]
-        for layer in names
-    ]
-    errors = [f"{n}.error" for n in names[-1]]
-    gradients = [[[f"global.{w}" for w in ws] for ws in layer] for layer in weights]
-    bias_gradients = [[f"global.{b}" for b in layer] for layer in biases]
-
-    def run(p: Mapping[str, float]) -> dict[str, float]:
-        out: dict[str, float] = {}
-        xs = [p[x] for x in inputs]
-        layer_in, nets, outs = [xs], [], []
-        for layer in range(depth):
-            current = []
-            for j, ws in enumerate(weights[layer]):
-                net = xs[0] * p[ws[0]]
-                for i in range(1, len(ws)):
-                    net = net + xs[i] * p[ws[i]]
-                current.append(net + p[biases[layer][j]])
-            forward = acts[layer].forward
-            xs = [forward(net) for net in current]
-            for key, net, y in zip(keys[layer], current, xs, strict=True):
-                out[key[0]] = net
-                out[key[1]] = y
-            nets.append(current)
-            outs.append(xs)
-            layer_in.append(xs)
-        total = 0.0
-        for j, (error, y, t) in enumerate(zip(errors, xs, targets, strict=True)):
-            target = p[t]
-            out[error] = y - target
-            term = loss_fn.forward(y, target)
-            total = term if j == 0 else total + term
-        out["loss"] = total
-        d_nets: list[float] = []
-        for layer in range(depth - 1, -1, -1):
-            derivative = acts[layer].derivative
-            below = []
-            for j, key in enumerate(keys[layer]):
-                y = outs[layer][j]
-                if layer == depth - 1:
-                    d_out = loss_fn.derivative(y, p[targets[j]])
-                else:
-                    above = weights[layer + 1]
-                    d_out = p[above[0][j]] * d_nets[0]
-                    for k in range(1, len(d_nets)):
-                        d_out = d_out + p[above[k][j]] * d_nets[k]
-                local = derivative(nets[layer][j], y)
-                d_net = local * d_out
-                out[key[2]] = d_out
-                out[key[3]] = local
-                out[key[4]] = d_net
-                for x, g in zip(layer_in[layer], gradients[layer][j], strict=True):
-                    out[g] = x * d_net
-                out[bias_gradients[layer][j]] = d_net
-                below.append(d_net)
-            d_nets = below
-        return out
-
-    return run

@@ -166,7 +166,6 @@ def optimized_model(
     *,
     at_step: StepRows | None = None,
     extra: Extra | None = None,
-    nudged: Row | None = None,
 ) -> Reference:
     """Train step by step with ``optimizer``; tolerances from a running error analysis.
 
@@ -176,9 +175,7 @@ def optimized_model(
     ``at_step(k)``, when given, replaces ``row`` and ``leaves`` for step k; ``extra(k,
     values)`` gives the errors step k's row quantities carry beyond their own rounding (a
     gradient averaged over a batch carries its terms'), by leaf, each added to its bound and,
-    for a gradient, to what enters the optimizer. ``nudged``, when given (without
-    ``at_step``), is ``row`` made quicker for the slopes' many nudged passes: the shown leaves
-    and gradients exactly as ``row`` gives them, nothing else.
+    for a gradient, to what enters the optimizer.
 
     Tolerances, a running error analysis in one unit ``U = 64 EPS value_scale``, what one
     step's rounding of a cell computed from exact parameters may reach
@@ -218,7 +215,7 @@ def optimized_model(
             for leaf, value in out.items():
                 values[f"{s}{leaf}.{p}"] = value
             carried[p] = {leaf: out[leaf] for leaf in CARRIED if leaf in out}
-        history.append(_Step(current, r, state, nudged or compute, shown))
+        history.append(_Step(current, r, state, compute, shown))
         s_k, l_k = scales(current, r)
         scale, loss_scale = max(scale, s_k), max(loss_scale, l_k)
         current = current | {p: state[p]["new"] for p in names}

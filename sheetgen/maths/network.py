@@ -25,6 +25,7 @@ value; only the neurons P influences), ``nudge.P.gradient`` the faux gradient
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -193,96 +194,102 @@ class Network:
         """The forward pass; with ``nudged``, that parameter is increased by ``tiny``.
 
         Sums run left to right, input by input, then the bias, in the order the sheet's
-        formulas add them, so both round alike.
+        formulas add them, so both round alike. Every name comes from :func:`_keys`, worked
+        out once per shape: a training run's error analysis runs this pass thousands of times
+        for a small network, where spelling the names cost more than the arithmetic.
         """
-        p = dict(self.params)
+        p = self.params
         if nudged is not None:
-            p[nudged] = p[nudged] + tiny
+            p = {**p, nudged: p[nudged] + tiny}
         act, loss = ACTIVATIONS[self.activation], LOSSES[self.loss]
         last = self.output_activation
+        inputs, layers = _keys(tuple(self.sizes))
+        depth = len(layers)
         soft: Softmax | None = None
         out: dict[str, float] = {}
-        previous = [p[input_name(i)] for i in range(1, self.sizes[0] + 1)]
-        for layer in range(1, len(self.sizes)):
+        previous = [p[x] for x in inputs]
+        for layer, keys in enumerate(layers, start=1):
             current = []
-            for j in range(1, self.sizes[layer] + 1):
-                n = neuron(layer, j)
-                net = 0.0
-                for i, x in enumerate(previous, start=1):
-                    out[f"{n}.input{i}"] = x
-                    term = x * p[weight(layer, j, i)]
-                    net = term if i == 1 else net + term
-                net = net + p[bias(layer, j)]
-                out[f"{n}.net"] = net
+            for k in keys:
+                # -0.0 + t is t for every t (0.0, -0.0, inf, NaN too): the sum is the first
+                # term, then the others added one by one, as the sheet's formula adds them.
+                net = -0.0
+                for (key, w), x in zip(k.terms, previous, strict=True):
+                    out[key] = x
+                    net = net + x * p[w]
+                net = net + p[k.bias]
+                out[k.net] = net
                 current.append(net)
-            if layer < self.depth or last != "softmax":
-                f = ACTIVATIONS[last].forward if layer == self.depth else act.forward
+            if layer < depth or last != "softmax":
+                f = ACTIVATIONS[last].forward if layer == depth else act.forward
                 current = [f(net) for net in current]
-            for j, output in enumerate(current, start=1):
-                out[f"{neuron(layer, j)}.output"] = output
-            if layer == self.depth and last == "softmax":
+            for k, output in zip(keys, current, strict=True):
+                out[k.output] = output
+            if layer == depth and last == "softmax":
                 nets = list(current)
-                soft = softmax(nets, [p[target_name(k)] for k in range(1, len(nets) + 1)])
+                soft = softmax(nets, [p[k.target_param] for k in keys])
                 current = list(soft.probabilities)
-                out |= {f"{neuron(layer, j)}.output": q for j, q in enumerate(current, start=1)}
+                out |= {k.output: q for k, q in zip(keys, current, strict=True)}
                 out["softmax.max"], out["softmax.sum"] = soft.max, soft.sum
             previous = current
         total = 0.0
-        for j, output in enumerate(previous, start=1):
-            n = neuron(self.depth, j)
-            target = p[target_name(j)]
-            out[f"{n}.target"], out[f"{n}.error"] = target, output - target
+        for j, (k, output) in enumerate(zip(layers[-1], previous, strict=True)):
+            target = p[k.target_param]
+            out[k.target], out[k.error] = target, output - target
             if soft is None:
                 term = loss.forward(output, target)
-                total = term if j == 1 else total + term
+                total = term if j == 0 else total + term
         out["loss"] = total if soft is None else soft.loss
         return out
 
     def gradients(self, f: Mapping[str, float] | None = None) -> dict[str, float]:
         """Local derivatives of every step, then the chain rule from the loss backwards."""
-        f = self.forward() if f is None else f
-        act, loss = ACTIVATIONS[self.activation], LOSSES[self.loss]
-        last = self.output_activation
         g: dict[str, float] = {}
-        for layer in range(self.depth, 0, -1):
-            for j in range(1, self.sizes[layer] + 1):
-                n = neuron(layer, j)
-                if layer == self.depth and last == "softmax":
-                    # Softmax and cross-entropy together: d loss / d net_j = p_j - t_j.
-                    d_net = f[f"{n}.output"] - f[f"{n}.target"]
-                    g[f"local.{n}.softmax"] = g[f"global.{n}.net"] = d_net
-                    self._into_net(g, f, layer, j, d_net)
-                    continue
-                if layer == self.depth:
-                    g[f"local.{n}.output"] = loss.derivative(f[f"{n}.output"], f[f"{n}.target"])
-                    d_out = g[f"local.{n}.output"]
-                    act = ACTIVATIONS[last]
-                else:
-                    act = ACTIVATIONS[self.activation]
-                    d_out = 0.0
-                    for k in range(1, self.sizes[layer + 1] + 1):
-                        term = g[f"global.{neuron(layer + 1, k)}.input{j}"]
-                        d_out = term if k == 1 else d_out + term
-                g[f"global.{n}.output"] = d_out
-                g[f"local.{n}.net"] = act.derivative(f[f"{n}.net"], f[f"{n}.output"])
-                d_net = g[f"local.{n}.net"] * d_out
-                g[f"global.{n}.net"] = d_net
-                self._into_net(g, f, layer, j, d_net)
+        self._backpropagate(self.forward() if f is None else f, g)
         return g
 
-    def _into_net(
-        self, g: dict[str, float], f: Mapping[str, float], layer: int, j: int, d_net: float
-    ) -> None:
-        """The chain rule from a neuron's ``d loss / d net`` to its inputs, weights and bias."""
-        n = neuron(layer, j)
-        for i in range(1, self.sizes[layer - 1] + 1):
-            w = weight(layer, j, i)
-            g[f"local.{n}.input{i}"] = self.params[w]
-            g[f"local.{w}"] = f[f"{n}.input{i}"]
-            g[f"global.{n}.input{i}"] = g[f"local.{n}.input{i}"] * d_net
-            g[f"global.{w}"] = g[f"local.{w}"] * d_net
-        g[f"local.{bias(layer, j)}"] = 1.0
-        g[f"global.{bias(layer, j)}"] = d_net
+    def row(self) -> dict[str, float]:
+        """``forward() | gradients()`` as one mapping, built in place: what a training step
+        shows, thousands of times over in a run's error analysis."""
+        out = self.forward()
+        self._backpropagate(out, out)
+        return out
+
+    def _backpropagate(self, f: Mapping[str, float], g: dict[str, float]) -> None:
+        """The backward pass from the forward pass ``f``, its quantities put in ``g`` (which
+        may be ``f``: the names differ)."""
+        loss = LOSSES[self.loss]
+        last = self.output_activation
+        params = self.params
+        _, layers = _keys(tuple(self.sizes))
+        depth = len(layers)
+        for layer in range(depth, 0, -1):
+            for j, k in enumerate(layers[layer - 1]):
+                if layer == depth and last == "softmax":
+                    # Softmax and cross-entropy together: d loss / d net_j = p_j - t_j.
+                    d_net = f[k.output] - f[k.target]
+                    g[k.local_softmax] = g[k.global_net] = d_net
+                else:
+                    if layer == depth:
+                        g[k.local_output] = d_out = loss.derivative(f[k.output], f[k.target])
+                        act = ACTIVATIONS[last]
+                    else:
+                        act = ACTIVATIONS[self.activation]
+                        above = layers[layer]
+                        d_out = g[above[0].chain[j][2]]  # global.n.input{j}
+                        for m in range(1, len(above)):
+                            d_out = d_out + g[above[m].chain[j][2]]  # global.n.input{j}
+                    g[k.global_output] = d_out
+                    g[k.local_net] = local = act.derivative(f[k.net], f[k.output])
+                    g[k.global_net] = d_net = local * d_out
+                # The chain rule from d loss / d net to the neuron's inputs, weights and bias.
+                for local_input, local_weight, global_input, global_weight, w, x in k.chain:
+                    g[local_input] = a = params[w]
+                    g[local_weight] = b = f[x]
+                    g[global_input] = a * d_net
+                    g[global_weight] = b * d_net
+                g[k.local_bias] = 1.0
+                g[k.global_bias] = d_net
 
     def faux_gradients(
         self, tiny: float, f: Mapping[str, float], names: Sequence[str] | None = None
@@ -495,3 +502,63 @@ def affected(sizes: Sequence[int], layer: int, j: int) -> Iterator[str]:
     for later in range(layer + 1, len(sizes)):
         for k in range(1, sizes[later] + 1):
             yield neuron(later, k)
+
+
+@dataclass(frozen=True, slots=True)
+class _Neuron:
+    """One neuron's names: its parameters' and every quantity's (see the module's docstring)."""
+
+    terms: tuple[tuple[str, str], ...]  # per input: n.input{i}, its weight
+    bias: str
+    net: str
+    output: str
+    target_param: str  # output neurons only, as the next four
+    target: str
+    error: str
+    local_output: str
+    local_softmax: str
+    global_output: str
+    local_net: str
+    global_net: str
+    # Per input: local.n.input{i}, local.w, global.n.input{i}, global.w, w, n.input{i}.
+    chain: tuple[tuple[str, str, str, str, str, str], ...]
+    local_bias: str
+    global_bias: str
+
+
+@functools.lru_cache(maxsize=8)
+def _keys(sizes: tuple[int, ...]) -> tuple[tuple[str, ...], tuple[tuple[_Neuron, ...], ...]]:
+    """The network's input names and, layer by layer, its neurons' names: worked out once
+    per shape (the strings are the keys every pass stores, so keeping them costs little)."""
+    layers = []
+    for layer in range(1, len(sizes)):
+        neurons = []
+        for j in range(1, sizes[layer] + 1):
+            n = neuron(layer, j)
+            ins = tuple(f"{n}.input{i}" for i in range(1, sizes[layer - 1] + 1))
+            ws = tuple(weight(layer, j, i) for i in range(1, sizes[layer - 1] + 1))
+            b = bias(layer, j)
+            neurons.append(
+                _Neuron(
+                    tuple(zip(ins, ws, strict=True)),
+                    b,
+                    f"{n}.net",
+                    f"{n}.output",
+                    target_name(j),
+                    f"{n}.target",
+                    f"{n}.error",
+                    f"local.{n}.output",
+                    f"local.{n}.softmax",
+                    f"global.{n}.output",
+                    f"local.{n}.net",
+                    f"global.{n}.net",
+                    tuple(
+                        (f"local.{x}", f"local.{w}", f"global.{x}", f"global.{w}", w, x)
+                        for x, w in zip(ins, ws, strict=True)
+                    ),
+                    f"local.{b}",
+                    f"global.{b}",
+                )
+            )
+        layers.append(tuple(neurons))
+    return tuple(input_name(i) for i in range(1, sizes[0] + 1)), tuple(layers)
