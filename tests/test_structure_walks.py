@@ -159,3 +159,18 @@ def test_the_bad_cells_each_reads_as_walking_from_each_in_random_graphs() -> Non
         g = _Graph(_Deps(graph), "S")  # type: ignore[arg-type]
         each = g.nearest_each(bad, bad)
         assert each == {a: g.nearest(a, bad) for a in bad}, (graph, bad)
+
+
+def test_the_names_kept_for_the_last_few_cells_are_the_names_said_afresh() -> None:
+    # Explaining a large wrong sheet names each cell many times: kept, but never all at once.
+    from sheetgen.check.diagnose import _name, _Names
+
+    specs = {c.at: c for c in resolve_layout("network:layers=3-2-2,loss=cross-entropy").cells}
+    names = _Names(specs)
+    names.KEPT = 7
+    rng = random.Random(25)
+    cells = [*specs, "ZZ99"]  # a cell off the layout is named by its address
+    for _ in range(2_000):
+        cell = rng.choice(cells)
+        assert names(cell) == _name(cell, specs), cell
+        assert len(names._said) <= names.KEPT
