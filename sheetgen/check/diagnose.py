@@ -249,6 +249,8 @@ class _Graph:
         self.ev = ev
         self.sheet = sheet
         self._deps: dict[Ref, list[Ref]] = {}
+        # Each error explained: what is said of it, and the cells of its trail (_why_error).
+        self.trails: dict[str, tuple[str, frozenset[str]]] = {}
 
     def deps(self, ref: Ref) -> list[Ref]:
         if ref not in self._deps:
@@ -709,24 +711,62 @@ def _why(c: CellResult, ws: Sheet, graph: _Graph, names: _Names) -> str:
     if problem is not None:
         return "The checker cannot compute it and will not guess."
     if isinstance(c.found, CellError):
-        return _why_error(c.cell, graph, names, set())
+        return _why_error(c.cell, graph, names)
     if c.status == "unchecked":
         return ""
     return ""
 
 
-def _why_error(cell: str, graph: _Graph, names: _Names, seen: set[str]) -> str:
-    """Follow an Excel error back to the cell where it starts, and say why it starts there."""
+def _why_error(cell: str, graph: _Graph, names: _Names) -> str:
+    """Follow an Excel error back to the cell where it starts, and say why it starts there.
+
+    Each step goes to the first cell read that shows an error and is not on the trail yet.
+    The trail of each cell explained is kept (``graph.trails``, the last few): a cell further
+    down that meets it takes it as it was said, as long as it does not cross the trail
+    walked so far (a cell on both would be skipped the second time); a sheet whose every row
+    moved has thousands of errors, each on the trail of the ones before.
+    """
+    walked: list[tuple[str, str]] = []  # (cell, its error code), from ``cell`` on
+    seen: set[str] = set()
+    said, beyond = "", frozenset[str]()
+    at: str | None = cell
+    while at is not None:
+        ref = graph.ref(at)
+        value = graph.ev.values.get(ref)
+        code = value.code if isinstance(value, CellError) else "an error"
+        walked.append((at, code))
+        seen.add(at)
+        at = next(
+            (
+                dep[1]
+                for dep in graph.deps(ref)
+                if dep[0] == graph.sheet
+                and isinstance(graph.ev.values.get(dep), CellError)
+                and dep[1] not in seen
+            ),
+            None,
+        )
+        if at is None:
+            said = _error_starts(walked[-1][0], code, graph, names)
+        elif (kept := graph.trails.get(at)) is not None and kept[1].isdisjoint(seen):
+            said, beyond = kept
+            said = f"It shows {code} because {names(at)} does. " + said.replace(
+                "It shows", f"{at} shows", 1
+            )
+            at = None
+    for (_, code), (there, _) in zip(walked[-2::-1], walked[:0:-1], strict=True):
+        said = f"It shows {code} because {names(there)} does. " + said.replace(
+            "It shows", f"{there} shows", 1
+        )
+    if len(graph.trails) >= _Names.KEPT:
+        graph.trails.clear()
+    graph.trails[cell] = (said, beyond | seen)
+    return said
+
+
+def _error_starts(cell: str, code: str, graph: _Graph, names: _Names) -> str:
+    """Why the error ``code`` starts at ``cell`` (no cell it reads shows one off the trail)."""
     ref = graph.ref(cell)
-    value = graph.ev.values.get(ref)
-    code = value.code if isinstance(value, CellError) else "an error"
-    seen.add(cell)
-    for dep in graph.deps(ref):
-        dv = graph.ev.values.get(dep)
-        if dep[0] == graph.sheet and isinstance(dv, CellError) and dep[1] not in seen:
-            return f"It shows {code} because {names(dep[1])} does. " + _why_error(
-                dep[1], graph, names, seen
-            ).replace("It shows", f"{dep[1]} shows", 1)
     if graph.ev.formula(ref) is None:
         return f"It shows {code}: the error is typed into the cell itself."
     deps = [d for d in graph.deps(ref) if d[0] == graph.sheet]
