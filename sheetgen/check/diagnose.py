@@ -104,7 +104,9 @@ def diagnose(
     marked = [
         _explain(c, causes.get(c.cell, ()), ws, graph, layout, names, hints=hinted) for c in cells
     ]
-    del cells, judged  # most verdicts are copied below: each judged one let go as its copy is made
+    # Most verdicts are copied below: each judged one let go as its copy is made. The graph's
+    # memos (each cell's reads, the error trails kept) are done with.
+    del cells, judged, graph, names
     if todo:
         marked = list(exercise_statuses(marked, todo, specs))
     for i, c in enumerate(marked):
@@ -758,10 +760,14 @@ def _why_error(cell: str, graph: _Graph, names: _Names) -> str:
         said = f"It shows {code} because {names(there)} does. " + said.replace(
             "It shows", f"{there} shows", 1
         )
-    if len(graph.trails) >= _Names.KEPT:
+    if len(graph.trails) >= TRAILS_KEPT:
         graph.trails.clear()
     graph.trails[cell] = (said, beyond | seen)
     return said
+
+
+TRAILS_KEPT = 512
+"""How many errors' trails are kept (the cells just explained: a trail is met by its neighbours)."""
 
 
 def _error_starts(cell: str, code: str, graph: _Graph, names: _Names) -> str:
@@ -809,7 +815,7 @@ class _Names:
     its neighbours' mostly. Forgotten all at once when full, so that a large sheet's names
     are never all held."""
 
-    KEPT = 4096
+    KEPT = 512
 
     def __init__(self, specs: Mapping[str, CellSpec]) -> None:
         self.specs = specs
