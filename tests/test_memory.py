@@ -151,3 +151,19 @@ def test_a_large_layouts_requirements_are_worked_out_when_asked_and_not_kept(
     monkeypatch.setattr(structure, "REMEMBERED_CELLS", len(layout.cells))
     assert structure.requirements(layout) is structure.requirements(layout)
     assert structure._requirements.cache_info().currsize == 1
+
+
+def test_a_large_layouts_requirements_asked_for_again_are_kept_from_the_first_ask(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A sheet with wrong cells asks again to explain them: worked out once, not twice.
+    from sheetgen.check import structure
+    from sheetgen.layouts.families import resolve_layout
+
+    layout = resolve_layout("network:layers=2-2-1")
+    structure._requirements.cache_clear()
+    monkeypatch.setattr(structure, "REMEMBERED_CELLS", len(layout.cells) - 1)
+    monkeypatch.setattr(structure, "_large", {})
+    first = structure.requirements(layout, again=True)
+    assert structure.requirements(layout) is first
+    assert structure._requirements.cache_info().currsize == 0

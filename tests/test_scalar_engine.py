@@ -80,3 +80,59 @@ def test_other_functions_are_left_alone() -> None:
 
     for function in (OPERATORS["&"], OPERATORS["<"], get_functions()["SINH"]):
         assert fast(function) is function
+
+
+def _operands() -> list[Any]:
+    """Operands a wrong sheet hands the arithmetic: errors, texts (numbers or not), numbers,
+    an earlier step's 0-d result, and what the shortcut must leave alone (an empty cell, a
+    range, an int too large for a float)."""
+    import numpy as np
+    import schedula as sh
+    from formulas.functions import Array
+    from formulas.tokens.operand import Error
+
+    errors = [Error.errors[code] for code in ("#VALUE!", "#DIV/0!", "#NUM!", "#REF!", "#N/A")]
+    texts = ["Weight 1", "", " 1.5 ", "1e3", "nan", "inf", "1_000", "TRUE", "x1"]
+    numbers: list[Any] = [0.0, -2.5, 3, True, False, np.float64(1.5)]
+    arrays = [np.asarray(v, object).view(Array) for v in (*errors[:3], "In 1", 2.0)]
+    others = [sh.EMPTY, None, 10**400, np.asarray([[errors[0]]], object).view(Array)]
+    return [*errors, *texts, *numbers, *arrays, *others]
+
+
+def _same_result(got: Any, want: Any) -> bool:
+    """The same object as the engine's: type, shape, element type and each element (an error
+    the very object the engine returns)."""
+    import numpy as np
+
+    if type(got) is not type(want):
+        return False
+    if not isinstance(want, np.ndarray):
+        return _same(got, want)
+    if got.shape != want.shape or got.dtype != want.dtype:
+        return False
+    return all(
+        g is w or (type(g) is type(w) and _same(g, w))
+        for g, w in zip(got.ravel().tolist(), want.ravel().tolist(), strict=True)
+    )
+
+
+@pytest.mark.parametrize("symbol", SYMBOLS)
+def test_errors_and_texts_get_the_engines_answer(symbol: str) -> None:
+    import numpy as np
+
+    engine = _engine(symbol)
+    shortcut = fast(engine)
+    operands = _operands()
+    with np.errstate(all="ignore"):
+        for x, y in itertools.product(operands, repeat=2):
+            try:
+                want = engine(x, y)
+            except Exception as exc:  # the engine's own failure: the shortcut's too
+                with pytest.raises(type(exc)):
+                    shortcut(x, y)
+                continue
+            got = shortcut(x, y)
+            if type(got) is float:  # two numbers: the number itself (see the test above)
+                assert _same(got, _plain(want)), (symbol, x, y, got, want)
+            else:
+                assert _same_result(got, want), (symbol, x, y, got, want)

@@ -100,10 +100,13 @@ def diagnose(
     if ev.has_arrays(ws.title):
         cells, causes = _array_roots(cells, causes, ev, ws.title)
     hinted = not noted_no_hints(ws) if hints is None else hints
+    names = _Names(specs)
     marked = [
-        _explain(c, causes.get(c.cell, ()), ws, graph, layout, specs, hints=hinted) for c in cells
+        _explain(c, causes.get(c.cell, ()), ws, graph, layout, names, hints=hinted) for c in cells
     ]
-    del cells, judged  # most verdicts are copied below: each judged one let go as its copy is made
+    # Most verdicts are copied below: each judged one let go as its copy is made. The graph's
+    # memos (each cell's reads, the error trails kept) are done with.
+    del cells, judged, graph, names
     if todo:
         marked = list(exercise_statuses(marked, todo, specs))
     for i, c in enumerate(marked):
@@ -248,6 +251,8 @@ class _Graph:
         self.ev = ev
         self.sheet = sheet
         self._deps: dict[Ref, list[Ref]] = {}
+        # Each error explained: what is said of it, and the cells of its trail (_why_error).
+        self.trails: dict[str, tuple[str, frozenset[str]]] = {}
 
     def deps(self, ref: Ref) -> list[Ref]:
         if ref not in self._deps:
@@ -630,37 +635,38 @@ def _explain(
     ws: Sheet,
     graph: _Graph,
     layout: Layout,
-    specs: Mapping[str, CellSpec],
+    names: _Names,
     *,
     hints: bool = True,
 ) -> CellResult:
     if (c.ok or not c.checked) and not causes:
         return c  # most cells: nothing to add (an unchecked one is said by _from_saved)
-    c = replace(c, causes=causes)
     if c.ok:
-        return c
-    why = _why(c, ws, graph, specs)
-    if c.status == "wrong" and not c.causes:  # a root: what it reads in place of what?
+        return replace(c, causes=causes)
+    specs = names.specs
+    if c.status == "wrong" and not causes:  # a root: what it reads in place of what?
         why = read_instead(c, graph.ev, graph.sheet, layout, specs)
-    if c.causes and c.status == "unchecked":
-        names = ", ".join(_name(r, specs) for r in c.causes)
-        verb = "holds" if len(c.causes) == 1 else "hold"
-        why = f"Not checked until {names} {verb} a usable number. {why}"
-    elif c.causes and c.causes == (graph.ev.array_anchor(graph.ref(c.cell)),):
-        why = f"Wrong because of it: fix the array formula in {c.causes[0]}. {why}".strip()
-    elif c.causes:
-        names = ", ".join(_name(r, specs) for r in c.causes)
+    else:
+        why = _why(c, ws, graph, names)
+    if causes and c.status == "unchecked":
+        said = ", ".join(map(names, causes))
+        verb = "holds" if len(causes) == 1 else "hold"
+        why = f"Not checked until {said} {verb} a usable number. {why}"
+    elif causes and causes == (graph.ev.array_anchor(graph.ref(c.cell)),):
+        why = f"Wrong because of it: fix the array formula in {causes[0]}. {why}".strip()
+    elif causes:
+        said = ", ".join(map(names, causes))
         why = (
-            f"Wrong only because {names} {'is' if len(c.causes) == 1 else 'are'} wrong: "
-            f"fix {'it' if len(c.causes) == 1 else 'them'} first. {why}"
+            f"Wrong only because {said} {'is' if len(causes) == 1 else 'are'} wrong: "
+            f"fix {'it' if len(causes) == 1 else 'them'} first. {why}"
         ).strip()
-    hinted = hints and c.cell in specs and c.status not in ("ok",)
-    hint_ = hint(specs[c.cell], specs) if hinted else None
-    parts = [why, f"Hint: {hint_}" if hint_ and not c.causes else ""]
-    return replace(c, explanation=" ".join(p for p in parts if p))
+    # A hint is said for a root only (an inherited cell's fix is elsewhere).
+    hint_ = hint(specs[c.cell], specs) if hints and not causes and c.cell in specs else None
+    parts = [why, f"Hint: {hint_}" if hint_ else ""]
+    return replace(c, causes=causes, explanation=" ".join(p for p in parts if p))
 
 
-def _why(c: CellResult, ws: Sheet, graph: _Graph, specs: Mapping[str, CellSpec]) -> str:
+def _why(c: CellResult, ws: Sheet, graph: _Graph, names: _Names) -> str:
     ref = graph.ref(c.cell)
     problem = graph.ev.problems.get(ref)
     if not c.graded:
@@ -707,24 +713,66 @@ def _why(c: CellResult, ws: Sheet, graph: _Graph, specs: Mapping[str, CellSpec])
     if problem is not None:
         return "The checker cannot compute it and will not guess."
     if isinstance(c.found, CellError):
-        return _why_error(c.cell, graph, specs, set())
+        return _why_error(c.cell, graph, names)
     if c.status == "unchecked":
         return ""
     return ""
 
 
-def _why_error(cell: str, graph: _Graph, specs: Mapping[str, CellSpec], seen: set[str]) -> str:
-    """Follow an Excel error back to the cell where it starts, and say why it starts there."""
+def _why_error(cell: str, graph: _Graph, names: _Names) -> str:
+    """Follow an Excel error back to the cell where it starts, and say why it starts there.
+
+    Each step goes to the first cell read that shows an error and is not on the trail yet.
+    The trail of each cell explained is kept (``graph.trails``, the last few): a cell further
+    down that meets it takes it as it was said, as long as it does not cross the trail
+    walked so far (a cell on both would be skipped the second time); a sheet whose every row
+    moved has thousands of errors, each on the trail of the ones before.
+    """
+    walked: list[tuple[str, str]] = []  # (cell, its error code), from ``cell`` on
+    seen: set[str] = set()
+    said, beyond = "", frozenset[str]()
+    at: str | None = cell
+    while at is not None:
+        ref = graph.ref(at)
+        value = graph.ev.values.get(ref)
+        code = value.code if isinstance(value, CellError) else "an error"
+        walked.append((at, code))
+        seen.add(at)
+        at = next(
+            (
+                dep[1]
+                for dep in graph.deps(ref)
+                if dep[0] == graph.sheet
+                and isinstance(graph.ev.values.get(dep), CellError)
+                and dep[1] not in seen
+            ),
+            None,
+        )
+        if at is None:
+            said = _error_starts(walked[-1][0], code, graph, names)
+        elif (kept := graph.trails.get(at)) is not None and kept[1].isdisjoint(seen):
+            said, beyond = kept
+            said = f"It shows {code} because {names(at)} does. " + said.replace(
+                "It shows", f"{at} shows", 1
+            )
+            at = None
+    for (_, code), (there, _) in zip(walked[-2::-1], walked[:0:-1], strict=True):
+        said = f"It shows {code} because {names(there)} does. " + said.replace(
+            "It shows", f"{there} shows", 1
+        )
+    if len(graph.trails) >= TRAILS_KEPT:
+        graph.trails.clear()
+    graph.trails[cell] = (said, beyond | seen)
+    return said
+
+
+TRAILS_KEPT = 512
+"""How many errors' trails are kept (the cells just explained: a trail is met by its neighbours)."""
+
+
+def _error_starts(cell: str, code: str, graph: _Graph, names: _Names) -> str:
+    """Why the error ``code`` starts at ``cell`` (no cell it reads shows one off the trail)."""
     ref = graph.ref(cell)
-    value = graph.ev.values.get(ref)
-    code = value.code if isinstance(value, CellError) else "an error"
-    seen.add(cell)
-    for dep in graph.deps(ref):
-        dv = graph.ev.values.get(dep)
-        if dep[0] == graph.sheet and isinstance(dv, CellError) and dep[1] not in seen:
-            return f"It shows {code} because {_name(dep[1], specs)} does. " + _why_error(
-                dep[1], graph, specs, seen
-            ).replace("It shows", f"{dep[1]} shows", 1)
     if graph.ev.formula(ref) is None:
         return f"It shows {code}: the error is typed into the cell itself."
     deps = [d for d in graph.deps(ref) if d[0] == graph.sheet]
@@ -734,14 +782,14 @@ def _why_error(cell: str, graph: _Graph, specs: Mapping[str, CellSpec], seen: se
         zero = [d for d, v in values.items() if v is None or v == 0]
         if zero:
             what = " and ".join(
-                f"{_name(d, specs)}, which is {'empty' if values[d] is None else '0'}" for d in zero
+                f"{names(d)}, which is {'empty' if values[d] is None else '0'}" for d in zero
             )
             return f"It shows #DIV/0! (division by zero) because it divides by {what}."
         return "It shows #DIV/0!: its formula divides by zero."
     if code == "#VALUE!":
         text = [d for d, v in values.items() if isinstance(v, str | bool)]
         if text:
-            what = " and ".join(f"{_name(d, specs)} holds the text {values[d]!r}" for d in text)
+            what = " and ".join(f"{names(d)} holds the text {values[d]!r}" for d in text)
             return f"It shows #VALUE! (a value of the wrong kind) because {what}."
         return "It shows #VALUE!: an operation got a value of the wrong kind."
     if code == "#NAME?":
@@ -758,6 +806,28 @@ def _why_error(cell: str, graph: _Graph, specs: Mapping[str, CellSpec], seen: se
     if code == "#N/A":
         return "It shows #N/A: a value is not available."
     return f"It shows {code}."
+
+
+class _Names:
+    """Each cell's name in plain words ("d loss/d w(layer 1, 1→1) (AP9)"), kept for the
+    last ``KEPT`` cells named: an error's explanation names every cell on its way back to
+    where the error starts, and a sheet whose every row moved names half a million cells,
+    its neighbours' mostly. Forgotten all at once when full, so that a large sheet's names
+    are never all held."""
+
+    KEPT = 512
+
+    def __init__(self, specs: Mapping[str, CellSpec]) -> None:
+        self.specs = specs
+        self._said: dict[str, str] = {}
+
+    def __call__(self, cell: str) -> str:
+        said = self._said.get(cell)
+        if said is None:
+            if len(self._said) >= self.KEPT:
+                self._said.clear()
+            said = self._said[cell] = _name(cell, self.specs)
+        return said
 
 
 def _name(cell: str, specs: Mapping[str, CellSpec]) -> str:

@@ -57,14 +57,16 @@ REMEMBERED_CELLS = 50_000
 class's workbooks share one, and a long training run's has 10,000 formulas to read). A larger
 one's are worked out when asked and let go after (an 80-80-1 network's are 30 MB, held
 through the diagnosis otherwise); asked again (explaining a wrong cell: thousands may be
-explained), they are kept while the layout lives."""
+explained), they are kept while the layout lives; kept from the first ask when its asker
+knows they will be asked again (``requirements(layout, again=True)``)."""
 
 _large: dict[int, tuple[weakref.ref[Layout], Requirements | None]] = {}
 """Large layouts asked for, by identity while they live: None once, their requirements after."""
 
 
-def requirements(layout: Layout) -> Requirements:
-    """The requirements of ``layout`` (see ``REMEMBERED_CELLS``)."""
+def requirements(layout: Layout, *, again: bool = False) -> Requirements:
+    """The requirements of ``layout`` (see ``REMEMBERED_CELLS``); ``again``: they will be
+    asked for again (wrong cells to explain), so a large layout's are kept from now on."""
     if len(layout.cells) <= REMEMBERED_CELLS:
         return _requirements(_Key(layout))
     key = id(layout)
@@ -73,7 +75,8 @@ def requirements(layout: Layout) -> Requirements:
     if asked and seen is not None and seen[1] is not None:
         return seen[1]
     made = _requirements.__wrapped__(_Key(layout))
-    _large[key] = (weakref.ref(layout, lambda _: _large.pop(key, None)), made if asked else None)
+    kept = made if asked or again else None
+    _large[key] = (weakref.ref(layout, lambda _: _large.pop(key, None)), kept)
     return made
 
 
@@ -286,7 +289,9 @@ def structure_faults(
     ev: Evaluator, sheet: str, layout: Layout, cells: Sequence[CellResult]
 ) -> tuple[CellResult, ...]:
     """``cells`` with every right cell that misses a requirement marked ``structure``."""
-    needs = requirements(layout)
+    # A wrong cell with a formula is explained with them (what it reads in place of what,
+    # the number it types): a large layout's are worked out once, not again for that.
+    needs = requirements(layout, again=any(c.status == "wrong" and c.formula for c in cells))
     # An empty cell (an exercise's blank still to do) is taken to read what its template
     # formula reads: a wrong cell waiting for it is not missing what it will bring.
     empty = {c.cell: c.quantity for c in cells if c.status == "empty"}

@@ -46,9 +46,10 @@ def _table() -> dict[int, tuple[Callable[..., Any], Callable[..., Any]]]:
     # float64, which a TANH or EXP shortcut returns.
     numbers = frozenset({float, int, np.float64})
     out: dict[int, tuple[Callable[..., Any], Callable[..., Any]]] = {}
+    wrong = _wrong_operands()
     for symbol, arithmetic in _ARITHMETIC.items():
         engine = OPERATORS[symbol]
-        out[id(engine)] = (engine, _shortcut(engine, arithmetic, numbers))
+        out[id(engine)] = (engine, _shortcut(engine, arithmetic, numbers, wrong))
     # One argument: the engine's inner function on float(x) is Python's negation, numpy's
     # tanh and exp. EXP is taken only where it cannot overflow (|x| < 700, see
     # writer.cached_values.SAFE_MAGNITUDE): numpy would warn where the engine says #NUM!.
@@ -82,6 +83,7 @@ def _shortcut(
     engine: Callable[..., Any],
     arithmetic: Callable[[float, float], float],
     numbers: frozenset[type],
+    wrong: Callable[[Any, Any], Any],
 ) -> Callable[..., Any]:
     def call(x: Any, y: Any) -> Any:
         if type(x) in numbers and type(y) in numbers:
@@ -91,9 +93,54 @@ def _shortcut(
                 return engine(x, y)
             if type(result) is float and result - result == 0.0:  # finite (not inf, not nan)
                 return result
-        return engine(x, y)
+            return engine(x, y)
+        error = wrong(x, y)
+        return engine(x, y) if error is None else error
 
     return call
+
+
+def _wrong_operands() -> Callable[[Any, Any], Any]:
+    """What the engine's arithmetic gives two operands when it does no arithmetic: the first
+    error among them, else ``#VALUE!`` where ``float`` refuses one (a text that is no number);
+    None for anything else, which the engine itself answers.
+
+    That is the engine's inner function (the first error, then ``float`` of each operand in
+    turn, a ``ValueError`` being ``#VALUE!``) with its 0-d array around the result, without its
+    ``np.vectorize`` call: a sheet whose every row moved hands it hundreds of thousands of such
+    pairs. Only a plain error, text or number, or a 0-d array holding one (an earlier step's
+    result) is taken; a range, an empty cell or anything else goes to the engine.
+    """
+    import numpy as np
+    from formulas.functions import Array
+    from formulas.tokens.operand import Error, XlError
+
+    value = Error.errors["#VALUE!"]
+    plain = frozenset({float, int, bool, np.float64, str, XlError})
+
+    def wrong(x: Any, y: Any) -> Any:
+        if type(x) is Array and x.shape == ():
+            x = x[()]
+        if type(y) is Array and y.shape == ():
+            y = y[()]
+        if type(x) not in plain or type(y) not in plain:
+            return None
+        if type(x) is XlError:
+            error = x
+        elif type(y) is XlError:
+            error = y
+        else:
+            try:
+                float(x), float(y)
+            except ValueError:
+                error = value
+            except Exception:  # an int too large for a float: the engine's own failure
+                return None
+            else:
+                return None  # numbers after all ("1.5"): the engine's arithmetic
+        return np.asarray(error, object).view(Array)
+
+    return wrong
 
 
 def fast(function: Callable[..., Any]) -> Callable[..., Any]:
