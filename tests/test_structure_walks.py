@@ -142,7 +142,7 @@ class _Deps:
 def test_the_bad_cells_each_reads_as_walking_from_each_in_random_graphs() -> None:
     # Worked out once per good cell: the same cells in the same order as each cell's own
     # walk, cycles (walked on their own) and other sheets' cells included.
-    from sheetgen.check.diagnose import _Graph
+    from sheetgen.check.graph import Graph
 
     rng = random.Random(24)
     for _ in range(400):
@@ -156,23 +156,23 @@ def test_the_bad_cells_each_reads_as_walking_from_each_in_random_graphs() -> Non
             for k, ref in enumerate(cells)
         }
         bad = {c[1]: None for c in cells[:n] if rng.random() < 0.4}
-        g = _Graph(_Deps(graph), "S")  # type: ignore[arg-type]
+        g = Graph(_Deps(graph), "S")  # type: ignore[arg-type]
         each = g.nearest_each(bad, bad)
         assert each == {a: g.nearest(a, bad) for a in bad}, (graph, bad)
 
 
 def test_the_names_kept_for_the_last_few_cells_are_the_names_said_afresh() -> None:
     # Explaining a large wrong sheet names each cell many times: kept, but never all at once.
-    from sheetgen.check.diagnose import _name, _Names
+    from sheetgen.check.explain import Names, name_of
 
     specs = {c.at: c for c in resolve_layout("network:layers=3-2-2,loss=cross-entropy").cells}
-    names = _Names(specs)
+    names = Names(specs)
     names.KEPT = 7
     rng = random.Random(25)
     cells = [*specs, "ZZ99"]  # a cell off the layout is named by its address
     for _ in range(2_000):
         cell = rng.choice(cells)
-        assert names(cell) == _name(cell, specs), cell
+        assert names(cell) == name_of(cell, specs), cell
         assert len(names._said) <= names.KEPT
 
 
@@ -193,7 +193,7 @@ class _Values(_Deps):
 def _error_walk(cell: str, graph: Any, names: Any, seen: set[str]) -> str:
     """Following an error back one cell at a time, each step said afresh (the walk the kept
     trails replace)."""
-    from sheetgen.check.diagnose import _error_starts
+    from sheetgen.check.explain import error_starts
     from sheetgen.engine.evaluate import CellError
 
     ref = graph.ref(cell)
@@ -206,13 +206,14 @@ def _error_walk(cell: str, graph: Any, names: Any, seen: set[str]) -> str:
             return f"It shows {code} because {names(dep[1])} does. " + _error_walk(
                 dep[1], graph, names, seen
             ).replace("It shows", f"{dep[1]} shows", 1)
-    return _error_starts(cell, code, graph, names)
+    return error_starts(cell, code, graph, names)
 
 
 def test_an_errors_trail_said_from_the_kept_trails_as_walking_it_says_it() -> None:
     # Random graphs with cycles, errors of several kinds, text and other sheets' cells; each
     # cell explained in a random order, the kept trails met from anywhere.
-    from sheetgen.check.diagnose import _Graph, _Names, _why_error
+    from sheetgen.check.explain import Names, why_error
+    from sheetgen.check.graph import Graph
     from sheetgen.engine.evaluate import CellError
 
     rng = random.Random(26)
@@ -222,10 +223,10 @@ def test_an_errors_trail_said_from_the_kept_trails_as_walking_it_says_it() -> No
         cells = [("S", f"A{k}") for k in range(n)] + [("T", "A1")]
         graph = {ref: rng.sample(cells, rng.randint(0, min(4, len(cells)))) for ref in cells}
         values = {ref: rng.choice(kinds) for ref in cells}
-        g = _Graph(_Values(graph, values), "S")  # type: ignore[arg-type]
-        names = _Names({})
+        g = Graph(_Values(graph, values), "S")  # type: ignore[arg-type]
+        names = Names({})
         order = [c[1] for c in cells[:n]]
         rng.shuffle(order)
         for cell in order * 2:
             want = _error_walk(cell, g, names, set())
-            assert _why_error(cell, g, names) == want, (cell, graph, values)
+            assert why_error(cell, g, names) == want, (cell, graph, values)

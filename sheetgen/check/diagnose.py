@@ -29,23 +29,24 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from .. import a1
-from ..engine.evaluate import CellError, Evaluator, Ref, Value
+from ..engine.evaluate import Evaluator, Ref, Value
 from ..layouts.layout import TODO_NAME, TODO_NOTE, CellSpec, Layout
 from ..maths.domain import in_domain
-from ..maths.neuron import describe, round_significant
+from ..maths.neuron import round_significant
 from ..workbook.book import Book, LazyNotes, Sheet, text_constant
 from . import show
-from .hints import hint, noted_no_hints
+from .explain import Names, explain, formula_as_text, name_of
+from .graph import Graph
+from .hints import noted_no_hints
 from .judge import reference_for, tolerance
 from .provenance import from_saved, in_array, stale_cache_warning
 from .results import CellResult
-from .swaps import read_instead
 
 VARIANTS = 3
 """How many other sets of parameters the sheet is re-evaluated with (0 to skip)."""
@@ -88,7 +89,7 @@ def diagnose(
     """
     book = Book.of(book)
     ws = book.sheet(sheet.title) or Sheet(sheet.title, {})
-    graph = _Graph(ev, ws.title)
+    graph = Graph(ev, ws.title)
     recorded = recorded_todo(book)
     todo = frozenset(layout.current(at) for at in recorded) if recorded else noted_todo(ws, layout)
     specs = {c.at: c for c in layout.cells}
@@ -100,9 +101,9 @@ def diagnose(
     if ev.has_arrays(ws.title):
         cells, causes = _array_roots(cells, causes, ev, ws.title)
     hinted = not noted_no_hints(ws) if hints is None else hints
-    names = _Names(specs)
+    names = Names(specs)
     marked = [
-        _explain(c, causes.get(c.cell, ()), ws, graph, layout, names, hints=hinted) for c in cells
+        explain(c, causes.get(c.cell, ()), ws, graph, layout, names, hints=hinted) for c in cells
     ]
     # Most verdicts are copied below: each judged one let go as its copy is made. The graph's
     # memos (each cell's reads, the error trails kept) are done with.
@@ -164,7 +165,7 @@ def exercise_statuses(
         if c.graded and c.cell not in todo:
             c = replace(c, context=True)
         if not c.ok and c.causes and set(c.causes) <= pending:
-            names = ", ".join(_name(r, specs) for r in c.causes)
+            names = ", ".join(name_of(r, specs) for r in c.causes)
             many = len(c.causes) > 1
             c = replace(
                 c,
@@ -193,20 +194,12 @@ def _mark_unedited(c: CellResult, spec: CellSpec | None, todo: frozenset[str]) -
     return c.unedited() if same else c
 
 
-def _formula_as_text(ws: Sheet, at: str) -> str | None:
-    """The text a cell holds if it is a formula stored as text (``'=B2*C2``), else None."""
-    raw = ws.cells.get(at)
-    if raw is None or raw.formula is not None or not isinstance(raw.value, str):
-        return None
-    return raw.value if raw.value.startswith("=") else None
-
-
 def _reclassify(
     c: CellResult, ws: Sheet, spec: CellSpec | None, todo: frozenset[str], ev: Evaluator
 ) -> CellResult:
     if c.status == "empty" and c.cell in todo:
         return replace(c, status="todo", message=f"{c.cell} is still to do.")
-    if c.status == "text" and (text := _formula_as_text(ws, c.cell)) is not None:
+    if c.status == "text" and (text := formula_as_text(ws, c.cell)) is not None:
         return replace(
             c,
             message=f"{c.cell} holds the formula {text} as text, so it is never computed; "
@@ -242,123 +235,6 @@ def _reclassify(
 
 # ---------------------------------------------------------------------------------------------
 # The dependency graph, and what-if evaluation
-
-
-class _Graph:
-    """The formulas' dependency graph on the checked sheet (structure only, never values)."""
-
-    def __init__(self, ev: Evaluator, sheet: str) -> None:
-        self.ev = ev
-        self.sheet = sheet
-        self._deps: dict[Ref, list[Ref]] = {}
-        # Each error explained: what is said of it, and the cells of its trail (_why_error).
-        self.trails: dict[str, tuple[str, frozenset[str]]] = {}
-
-    def deps(self, ref: Ref) -> list[Ref]:
-        if ref not in self._deps:
-            self._deps[ref] = self.ev.dependencies(ref)
-        return self._deps[ref]
-
-    def ref(self, cell: str) -> Ref:
-        return (self.sheet, cell)
-
-    def nearest(self, cell: str, bad: Mapping[str, object]) -> tuple[str, ...]:
-        """The bad cells ``cell`` reads, directly or through good cells (not past a bad one)."""
-        found: list[str] = []
-        seen: set[Ref] = set()
-        stack = list(reversed(self.deps(self.ref(cell))))
-        while stack:
-            ref = stack.pop()
-            if ref in seen:
-                continue
-            seen.add(ref)
-            if ref[0] == self.sheet and ref[1] in bad and ref[1] != cell:
-                found.append(ref[1])
-                continue
-            stack.extend(reversed(self.deps(ref)))
-        return tuple(found)
-
-    def nearest_each(
-        self, cells: Iterable[str], bad: Mapping[str, object]
-    ) -> dict[str, tuple[str, ...]]:
-        """:meth:`nearest` for each of ``cells``, in the same order, what each good cell
-        leads to worked out once: a sheet with thousands of wrong cells (every row moved, a
-        network's) walked the same good cells from each of them, for minutes. A cell whose
-        walk meets a cycle, or comes back to it, is walked by :meth:`nearest` itself."""
-        memo: dict[Ref, tuple[str, ...]] = {}
-        out = {}
-        for cell in cells:
-            got = self._through(self.ref(cell), bad, memo)
-            # Itself among them: it reads itself through a good cell worked out before.
-            out[cell] = self.nearest(cell, bad) if got is None or cell in got else got
-        return out
-
-    def _through(
-        self, start: Ref, bad: Mapping[str, object], memo: dict[Ref, tuple[str, ...]]
-    ) -> tuple[str, ...] | None:
-        """The bad cells ``start`` reads, directly or through good cells, in the order
-        :meth:`nearest` finds them (each good cell's, kept in ``memo``, are the first of each
-        of its inputs' in turn); None where a cycle is met."""
-        sheet = self.sheet
-        path = {start}
-        stack: list[tuple[Ref, list[Ref], int, dict[str, None]]] = [
-            (start, self.deps(start), 0, {})
-        ]
-        while stack:
-            ref, deps, i, found = stack.pop()
-            while i < len(deps):
-                d = deps[i]
-                i += 1
-                if d in path:
-                    return None
-                if d[0] == sheet and d[1] in bad:
-                    found[d[1]] = None
-                    continue
-                known = memo.get(d)
-                if known is None:
-                    stack += [(ref, deps, i, found), (d, self.deps(d), 0, {})]
-                    path.add(d)
-                    break
-                found.update(dict.fromkeys(known))
-            else:
-                result = tuple(found)
-                path.discard(ref)
-                if not stack:
-                    return result
-                memo[ref] = result
-                w, w_deps, j, w_found = stack.pop()
-                w_found.update(dict.fromkeys(result))
-                stack.append((w, w_deps, j, w_found))
-        raise AssertionError("unreachable: the start's walk returns")
-
-    def ancestors(self, cell: str) -> set[str]:
-        """Every cell of the sheet that ``cell`` reads, directly or not."""
-        seen: set[Ref] = set()
-        stack = list(self.deps(self.ref(cell)))
-        while stack:
-            ref = stack.pop()
-            if ref not in seen:
-                seen.add(ref)
-                stack.extend(self.deps(ref))
-        return {r[1] for r in seen if r[0] == self.sheet}
-
-    def on_cycle(self, cell: str) -> bool:
-        return cell in self.ancestors(cell)
-
-    def cycle(self, cell: str) -> list[str]:
-        """One circular path from ``cell`` back to itself, for the explanation."""
-        start = self.ref(cell)
-        stack: list[tuple[Ref, list[Ref]]] = [(start, [start])]
-        seen: set[Ref] = set()
-        while stack:
-            ref, path = stack.pop()
-            for dep in self.deps(ref):
-                if dep == start:
-                    return [r[1] for r in [*path, start]]
-                if dep not in seen:
-                    seen.add(dep)
-                    stack.append((dep, [*path, dep]))
-        return [cell]
 
 
 def _rescued(
@@ -399,7 +275,7 @@ def _closeness(layout: Layout, params: Mapping[str, Value]) -> Close:
 
 def _causes(
     cells: Sequence[CellResult],
-    graph: _Graph,
+    graph: Graph,
     close: Close,
 ) -> dict[str, tuple[str, ...]]:
     """For every inherited wrong cell, the root cells it is wrong because of (in sheet order)."""
@@ -623,218 +499,6 @@ def _fragility(
         replace(c, status="fragile", message=fragile[c.cell]) if c.cell in fragile else c
         for c in cells
     ]
-
-
-# ---------------------------------------------------------------------------------------------
-# Plain words
-
-
-def _explain(
-    c: CellResult,
-    causes: tuple[str, ...],
-    ws: Sheet,
-    graph: _Graph,
-    layout: Layout,
-    names: _Names,
-    *,
-    hints: bool = True,
-) -> CellResult:
-    if (c.ok or not c.checked) and not causes:
-        return c  # most cells: nothing to add (an unchecked one is said by _from_saved)
-    if c.ok:
-        return replace(c, causes=causes)
-    specs = names.specs
-    if c.status == "wrong" and not causes:  # a root: what it reads in place of what?
-        why = read_instead(c, graph.ev, graph.sheet, layout, specs)
-    else:
-        why = _why(c, ws, graph, names)
-    if causes and c.status == "unchecked":
-        said = ", ".join(map(names, causes))
-        verb = "holds" if len(causes) == 1 else "hold"
-        why = f"Not checked until {said} {verb} a usable number. {why}"
-    elif causes and causes == (graph.ev.array_anchor(graph.ref(c.cell)),):
-        why = f"Wrong because of it: fix the array formula in {causes[0]}. {why}".strip()
-    elif causes:
-        said = ", ".join(map(names, causes))
-        why = (
-            f"Wrong only because {said} {'is' if len(causes) == 1 else 'are'} wrong: "
-            f"fix {'it' if len(causes) == 1 else 'them'} first. {why}"
-        ).strip()
-    # A hint is said for a root only (an inherited cell's fix is elsewhere).
-    hint_ = hint(specs[c.cell], specs) if hints and not causes and c.cell in specs else None
-    parts = [why, f"Hint: {hint_}" if hint_ else ""]
-    return replace(c, causes=causes, explanation=" ".join(p for p in parts if p))
-
-
-def _why(c: CellResult, ws: Sheet, graph: _Graph, names: _Names) -> str:
-    ref = graph.ref(c.cell)
-    problem = graph.ev.problems.get(ref)
-    if not c.graded:
-        return "A parameter is the learner's to change, but it must be a usable number."
-    if c.status == "todo":
-        return "To do: this cell was left blank for you to fill in with a formula."
-    if c.status == "empty":
-        return "The cell is empty: it needs a formula."
-    if c.status == "typed":
-        if c.formula is not None:
-            return (
-                "A formula that refers to no cell is a pasted number in disguise: "
-                "compute it from the cells it depends on."
-            )
-        return "Write a formula that computes it from the cells it depends on."
-    if c.status == "fragile":
-        return (
-            "Its formula holds for the sheet's own numbers only: a number typed where it "
-            "should refer to a cell, or a shortcut that needs special values (such as targets "
-            "of exactly 0 or 1) where the sheet takes any."
-        )
-    if c.status == "text":
-        raw = _formula_as_text(ws, c.cell)
-        if raw is not None:
-            return (
-                f"The formula {raw} is stored as text (the cell is formatted as Text, or the "
-                "formula starts with an apostrophe), so it is never computed. Format the cell "
-                "as General and enter the formula again."
-            )
-        return "It holds text where a number belongs."
-    if problem is not None and problem.kind == "circular":
-        if graph.on_cycle(c.cell):
-            loop = " → ".join(graph.cycle(c.cell))
-            return (
-                f"Circular reference: {loop}. Each of these cells needs the other's value "
-                "first, so none of them can be computed."
-            )
-        return "It uses a cell that is part of a circular reference."
-    if problem is not None and problem.kind == "unknown":
-        return (
-            f"It {problem.message}: Excel and LibreOffice show #NAME? there too. Check the "
-            "spelling of the function's name."
-        )
-    if problem is not None:
-        return "The checker cannot compute it and will not guess."
-    if isinstance(c.found, CellError):
-        return _why_error(c.cell, graph, names)
-    if c.status == "unchecked":
-        return ""
-    return ""
-
-
-def _why_error(cell: str, graph: _Graph, names: _Names) -> str:
-    """Follow an Excel error back to the cell where it starts, and say why it starts there.
-
-    Each step goes to the first cell read that shows an error and is not on the trail yet.
-    The trail of each cell explained is kept (``graph.trails``, the last few): a cell further
-    down that meets it takes it as it was said, as long as it does not cross the trail
-    walked so far (a cell on both would be skipped the second time); a sheet whose every row
-    moved has thousands of errors, each on the trail of the ones before.
-    """
-    walked: list[tuple[str, str]] = []  # (cell, its error code), from ``cell`` on
-    seen: set[str] = set()
-    said, beyond = "", frozenset[str]()
-    at: str | None = cell
-    while at is not None:
-        ref = graph.ref(at)
-        value = graph.ev.values.get(ref)
-        code = value.code if isinstance(value, CellError) else "an error"
-        walked.append((at, code))
-        seen.add(at)
-        at = next(
-            (
-                dep[1]
-                for dep in graph.deps(ref)
-                if dep[0] == graph.sheet
-                and isinstance(graph.ev.values.get(dep), CellError)
-                and dep[1] not in seen
-            ),
-            None,
-        )
-        if at is None:
-            said = _error_starts(walked[-1][0], code, graph, names)
-        elif (kept := graph.trails.get(at)) is not None and kept[1].isdisjoint(seen):
-            said, beyond = kept
-            said = f"It shows {code} because {names(at)} does. " + said.replace(
-                "It shows", f"{at} shows", 1
-            )
-            at = None
-    for (_, code), (there, _) in zip(walked[-2::-1], walked[:0:-1], strict=True):
-        said = f"It shows {code} because {names(there)} does. " + said.replace(
-            "It shows", f"{there} shows", 1
-        )
-    if len(graph.trails) >= TRAILS_KEPT:
-        graph.trails.clear()
-    graph.trails[cell] = (said, beyond | seen)
-    return said
-
-
-TRAILS_KEPT = 512
-"""How many errors' trails are kept (the cells just explained: a trail is met by its neighbours)."""
-
-
-def _error_starts(cell: str, code: str, graph: _Graph, names: _Names) -> str:
-    """Why the error ``code`` starts at ``cell`` (no cell it reads shows one off the trail)."""
-    ref = graph.ref(cell)
-    if graph.ev.formula(ref) is None:
-        return f"It shows {code}: the error is typed into the cell itself."
-    deps = [d for d in graph.deps(ref) if d[0] == graph.sheet]
-    values = {d[1]: graph.ev.values.get(d) for d in deps}
-    problem = graph.ev.problems.get(ref)
-    if code == "#DIV/0!":
-        zero = [d for d, v in values.items() if v is None or v == 0]
-        if zero:
-            what = " and ".join(
-                f"{names(d)}, which is {'empty' if values[d] is None else '0'}" for d in zero
-            )
-            return f"It shows #DIV/0! (division by zero) because it divides by {what}."
-        return "It shows #DIV/0!: its formula divides by zero."
-    if code == "#VALUE!":
-        text = [d for d, v in values.items() if isinstance(v, str | bool)]
-        if text:
-            what = " and ".join(f"{names(d)} holds the text {values[d]!r}" for d in text)
-            return f"It shows #VALUE! (a value of the wrong kind) because {what}."
-        return "It shows #VALUE!: an operation got a value of the wrong kind."
-    if code == "#NAME?":
-        if problem is not None:
-            return f"It shows #NAME? because it {problem.message} (a misspelt name?)."
-        return "It shows #NAME?: its formula uses a name Excel does not know."
-    if code == "#REF!":
-        return (
-            "It shows #REF!: its formula refers to a cell that no longer exists "
-            "(a row, column or sheet was deleted)."
-        )
-    if code == "#NUM!":
-        return "It shows #NUM!: a number is too large or invalid (an overflow, or the like)."
-    if code == "#N/A":
-        return "It shows #N/A: a value is not available."
-    return f"It shows {code}."
-
-
-class _Names:
-    """Each cell's name in plain words ("d loss/d w(layer 1, 1→1) (AP9)"), kept for the
-    last ``KEPT`` cells named: an error's explanation names every cell on its way back to
-    where the error starts, and a sheet whose every row moved names half a million cells,
-    its neighbours' mostly. Forgotten all at once when full, so that a large sheet's names
-    are never all held."""
-
-    KEPT = 512
-
-    def __init__(self, specs: Mapping[str, CellSpec]) -> None:
-        self.specs = specs
-        self._said: dict[str, str] = {}
-
-    def __call__(self, cell: str) -> str:
-        said = self._said.get(cell)
-        if said is None:
-            if len(self._said) >= self.KEPT:
-                self._said.clear()
-            said = self._said[cell] = _name(cell, self.specs)
-        return said
-
-
-def _name(cell: str, specs: Mapping[str, CellSpec]) -> str:
-    spec = specs.get(cell)
-    if spec is None or spec.quantity is None:
-        return cell
-    return f"{describe(spec.quantity)} ({cell})"
 
 
 def _num(v: Value | None) -> str:
