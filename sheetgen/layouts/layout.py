@@ -568,15 +568,9 @@ class FormulaReads(Mapping[str, tuple[str, ...]]):
         self._formula.append(1)
         self._count += 1
 
-    def _row(self, quantity: object) -> int | None:
-        number = self._number.get(quantity) if isinstance(quantity, str) else None
-        if number is None or number >= len(self._formula) or not self._formula[number]:
-            return None
-        return number
-
     def __getitem__(self, quantity: str) -> tuple[str, ...]:
-        row = self._row(quantity)
-        if row is None:
+        row = self._number[quantity]
+        if row >= len(self._formula) or not self._formula[row]:
             raise KeyError(quantity)
         numbers = self._reads[self._starts[row] : self._starts[row + 1]]
         return tuple(map(self._names.__getitem__, numbers))
@@ -584,8 +578,8 @@ class FormulaReads(Mapping[str, tuple[str, ...]]):
     def named(self, quantity: str) -> NamedReads:
         """What ``quantity`` reads, each name made when indexed: a walk that stops at its first
         read (a network's formulas each read a parameter's copy first) makes one, not 161."""
-        row = self._row(quantity)
-        if row is None:
+        row = self._number[quantity]
+        if row >= len(self._formula) or not self._formula[row]:
             raise KeyError(quantity)
         return NamedReads(self._reads[self._starts[row] : self._starts[row + 1]], self._names)
 
@@ -596,7 +590,8 @@ class FormulaReads(Mapping[str, tuple[str, ...]]):
         return self._count
 
     def __contains__(self, quantity: object) -> bool:
-        return self._row(quantity) is not None
+        row = self._number.get(quantity) if isinstance(quantity, str) else None
+        return row is not None and row < len(self._formula) and self._formula[row] == 1
 
 
 class NamedReads:
