@@ -150,6 +150,13 @@ def test_what_formulas_read_is_found_by_hand_too(spec: str) -> None:
     assert "no such quantity" not in reads
     with pytest.raises(KeyError):
         reads["no such quantity"]
+    # A quantity without a formula (a parameter, a constant) reads nothing: it is not there,
+    # though the reads are found by the number every quantity has.
+    for c in layout.cells:
+        if c.quantity is not None and c.formula is None:
+            assert c.quantity not in reads and reads.get(c.quantity) is None
+            with pytest.raises(KeyError):
+                reads.named(c.quantity)
 
 
 def test_a_quantity_left_off_a_moved_sheet_is_still_read() -> None:

@@ -167,3 +167,24 @@ def test_a_large_layouts_requirements_asked_for_again_are_kept_from_the_first_as
     first = structure.requirements(layout, again=True)
     assert structure.requirements(layout) is first
     assert structure._requirements.cache_info().currsize == 0
+
+
+def test_a_large_layouts_shape_is_let_go_once_its_workbook_is_placed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A large layout's shape (its every address, row and column) is worked out for each
+    # workbook placed and not held through the check; a small one's is kept for the next.
+    import openpyxl
+
+    import sheetgen.check.locate as locate
+    from sheetgen.layouts.families import resolve_layout
+    from sheetgen.workbook.book import Book
+
+    layout = resolve_layout("network:layers=2-2-1")
+    book = Book.of(openpyxl.load_workbook(build(tmp_path / "net.xlsx", "network:layers=2-2-1")))
+    kept, _ = locate.candidates(book, [layout])
+    assert id(layout) in locate._SHAPES
+    monkeypatch.setattr(locate, "_REMEMBERED_SHAPE", len(layout.cells) - 1)
+    let_go, _ = locate.candidates(book, [layout])
+    assert id(layout) not in locate._SHAPES
+    assert [(p.sheet.title, p.layout) for p in let_go] == [(p.sheet.title, p.layout) for p in kept]

@@ -461,4 +461,13 @@ def candidates(
                 placed.append(result)
                 break
             missed.append(result)
+    for lay in layouts:
+        if len(lay.cells) > _REMEMBERED_SHAPE:
+            _SHAPES.pop(id(lay), None)
     return placed, missed
+
+
+_REMEMBERED_SHAPE = 50_000
+"""The most cells of a layout whose shape is remembered once its workbook is placed (a
+class's workbooks share a few layouts); a larger one's is let go (an 80-80-1 network's is
+5 MB, held through the whole check otherwise), to be worked out again if asked."""
