@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from sheetgen import build, verify_workbook
+from sheetgen.layouts.layout import Layout
 
 from .test_tolerance import FAMILIES
 
@@ -128,9 +129,10 @@ def test_whether_a_quantity_depends_on_a_parameter_is_told_by_those_that_do_not(
             assert told.any(q) == (q in found), (q, reads, kind)
 
 
-def test_a_large_layouts_requirements_are_worked_out_when_asked_and_not_kept(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+@pytest.fixture
+def large_layout(monkeypatch: pytest.MonkeyPatch) -> Layout:
+    """A 2-2-1 network's layout, taken for a large one: one cell over ``REMEMBERED_CELLS``,
+    with nothing remembered yet."""
     from sheetgen.check import structure
     from sheetgen.layouts.families import resolve_layout
 
@@ -138,6 +140,16 @@ def test_a_large_layouts_requirements_are_worked_out_when_asked_and_not_kept(
     structure._requirements.cache_clear()
     monkeypatch.setattr(structure, "REMEMBERED_CELLS", len(layout.cells) - 1)
     monkeypatch.setattr(structure, "_large", {})
+    return layout
+
+
+def test_a_large_layouts_requirements_are_worked_out_when_asked_and_not_kept(
+    monkeypatch: pytest.MonkeyPatch, large_layout: Layout
+) -> None:
+    from sheetgen.check import structure
+    from sheetgen.layouts.families import resolve_layout
+
+    layout = large_layout
     first = structure.requirements(layout)
     assert structure._requirements.cache_info().currsize == 0
     again = structure.requirements(layout)
@@ -154,16 +166,12 @@ def test_a_large_layouts_requirements_are_worked_out_when_asked_and_not_kept(
 
 
 def test_a_large_layouts_requirements_asked_for_again_are_kept_from_the_first_ask(
-    monkeypatch: pytest.MonkeyPatch,
+    large_layout: Layout,
 ) -> None:
     # A sheet with wrong cells asks again to explain them: worked out once, not twice.
     from sheetgen.check import structure
-    from sheetgen.layouts.families import resolve_layout
 
-    layout = resolve_layout("network:layers=2-2-1")
-    structure._requirements.cache_clear()
-    monkeypatch.setattr(structure, "REMEMBERED_CELLS", len(layout.cells) - 1)
-    monkeypatch.setattr(structure, "_large", {})
+    layout = large_layout
     first = structure.requirements(layout, again=True)
     assert structure.requirements(layout) is first
     assert structure._requirements.cache_info().currsize == 0
