@@ -196,3 +196,18 @@ def test_a_large_layouts_shape_is_let_go_once_its_workbook_is_placed(
     let_go, _ = locate.candidates(book, [layout])
     assert id(layout) not in locate._SHAPES
     assert [(p.sheet.title, p.layout) for p in let_go] == [(p.sheet.title, p.layout) for p in kept]
+
+
+def test_a_small_networks_names_are_kept_and_a_large_ones_made_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A training run's error analysis asks a small network's names thousands of times; a large
+    # network's (22 MB for 200-200-1) are not held after its sheet is done.
+    from sheetgen.maths import network
+
+    kept = network._keys((2, 2, 1))
+    assert network._keys((2, 2, 1)) is kept
+    monkeypatch.setattr(network, "REMEMBERED_WEIGHTS", 5)  # 2-2-1 has 6: taken for a large one
+    again = network._keys((2, 2, 1))
+    assert again is not kept and again == kept
+    assert network._keys((2, 2, 1)) is not again

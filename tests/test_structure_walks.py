@@ -166,14 +166,13 @@ def test_the_names_kept_for_the_last_few_cells_are_the_names_said_afresh() -> No
     from sheetgen.check.explain import Names, name_of
 
     specs = {c.at: c for c in resolve_layout("network:layers=3-2-2,loss=cross-entropy").cells}
-    names = Names(specs)
-    names.KEPT = 7
+    names = Names(specs, kept=7)
     rng = random.Random(25)
     cells = [*specs, "ZZ99"]  # a cell off the layout is named by its address
     for _ in range(2_000):
         cell = rng.choice(cells)
         assert names(cell) == name_of(cell, specs), cell
-        assert len(names._said) <= names.KEPT
+        assert names.said.cache_info().currsize <= 7
 
 
 class _Values(_Deps):

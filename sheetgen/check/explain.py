@@ -5,6 +5,7 @@ verdicts and causes; this module says them."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import replace
 
@@ -212,24 +213,18 @@ def error_starts(cell: str, code: str, graph: Graph, names: Names) -> str:
 
 class Names:
     """Each cell's name in plain words ("d loss/d w(layer 1, 1→1) (AP9)"), kept for the
-    last ``KEPT`` cells named: an error's explanation names every cell on its way back to
+    ``kept`` cells named last: an error's explanation names every cell on its way back to
     where the error starts, and a sheet whose every row moved names half a million cells,
-    its neighbours' mostly. Forgotten all at once when full, so that a large sheet's names
-    are never all held."""
+    its neighbours' mostly, so that a large sheet's names are never all held."""
 
     KEPT = 512
 
-    def __init__(self, specs: Mapping[str, CellSpec]) -> None:
+    def __init__(self, specs: Mapping[str, CellSpec], kept: int = KEPT) -> None:
         self.specs = specs
-        self._said: dict[str, str] = {}
+        self.said = functools.lru_cache(maxsize=kept)(functools.partial(name_of, specs=specs))
 
     def __call__(self, cell: str) -> str:
-        said = self._said.get(cell)
-        if said is None:
-            if len(self._said) >= self.KEPT:
-                self._said.clear()
-            said = self._said[cell] = name_of(cell, self.specs)
-        return said
+        return self.said(cell)
 
 
 def name_of(cell: str, specs: Mapping[str, CellSpec]) -> str:

@@ -568,20 +568,26 @@ class FormulaReads(Mapping[str, tuple[str, ...]]):
         self._formula.append(1)
         self._count += 1
 
+    def _numbers(self, quantity: object) -> array[int] | None:
+        """The numbers ``quantity`` reads; None unless it is a formula's quantity."""
+        row = self._number.get(quantity) if isinstance(quantity, str) else None
+        if row is None or row >= len(self._formula) or not self._formula[row]:
+            return None
+        return self._reads[self._starts[row] : self._starts[row + 1]]
+
     def __getitem__(self, quantity: str) -> tuple[str, ...]:
-        row = self._number[quantity]
-        if row >= len(self._formula) or not self._formula[row]:
+        numbers = self._numbers(quantity)
+        if numbers is None:
             raise KeyError(quantity)
-        numbers = self._reads[self._starts[row] : self._starts[row + 1]]
         return tuple(map(self._names.__getitem__, numbers))
 
     def named(self, quantity: str) -> NamedReads:
         """What ``quantity`` reads, each name made when indexed: a walk that stops at its first
         read (a network's formulas each read a parameter's copy first) makes one, not 161."""
-        row = self._number[quantity]
-        if row >= len(self._formula) or not self._formula[row]:
+        numbers = self._numbers(quantity)
+        if numbers is None:
             raise KeyError(quantity)
-        return NamedReads(self._reads[self._starts[row] : self._starts[row + 1]], self._names)
+        return NamedReads(numbers, self._names)
 
     def __iter__(self) -> Iterator[str]:
         return itertools.compress(self._names, self._formula)
@@ -590,8 +596,7 @@ class FormulaReads(Mapping[str, tuple[str, ...]]):
         return self._count
 
     def __contains__(self, quantity: object) -> bool:
-        row = self._number.get(quantity) if isinstance(quantity, str) else None
-        return row is not None and row < len(self._formula) and self._formula[row] == 1
+        return self._numbers(quantity) is not None
 
 
 class NamedReads:

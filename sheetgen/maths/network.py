@@ -526,10 +526,23 @@ class _Neuron:
     global_bias: str
 
 
-@functools.lru_cache(maxsize=8)
+REMEMBERED_WEIGHTS = 10_000
+"""The most weights of a network whose names (:func:`_keys`) are kept for its next passes: a
+small network's are asked for thousands of times (a training run's error analysis) and cost
+little to keep; a larger one's are made again when asked (a few times a sheet), never held
+after (a 200-200-1 network's are 22 MB)."""
+
+
 def _keys(sizes: tuple[int, ...]) -> tuple[tuple[str, ...], tuple[tuple[_Neuron, ...], ...]]:
-    """The network's input names and, layer by layer, its neurons' names: worked out once
-    per shape (the strings are the keys every pass stores, so keeping them costs little)."""
+    """The network's input names and, layer by layer, its neurons' names (see
+    ``REMEMBERED_WEIGHTS``)."""
+    if sum(a * b for a, b in itertools.pairwise(sizes)) <= REMEMBERED_WEIGHTS:
+        return _remembered_keys(sizes)
+    return _names(sizes)
+
+
+def _names(sizes: tuple[int, ...]) -> tuple[tuple[str, ...], tuple[tuple[_Neuron, ...], ...]]:
+    """What :func:`_keys` hands back, worked out."""
     layers = []
     for layer in range(1, len(sizes)):
         neurons = []
@@ -562,3 +575,6 @@ def _keys(sizes: tuple[int, ...]) -> tuple[tuple[str, ...], tuple[tuple[_Neuron,
             )
         layers.append(tuple(neurons))
     return tuple(input_name(i) for i in range(1, sizes[0] + 1)), tuple(layers)
+
+
+_remembered_keys = functools.lru_cache(maxsize=8)(_names)
