@@ -536,9 +536,16 @@ after (a 200-200-1 network's are 22 MB)."""
 def _keys(sizes: tuple[int, ...]) -> tuple[tuple[str, ...], tuple[tuple[_Neuron, ...], ...]]:
     """The network's input names and, layer by layer, its neurons' names (see
     ``REMEMBERED_WEIGHTS``)."""
-    if sum(a * b for a, b in itertools.pairwise(sizes)) <= REMEMBERED_WEIGHTS:
+    if _remembered(sizes, REMEMBERED_WEIGHTS):
         return _remembered_keys(sizes)
     return _names(sizes)
+
+
+@functools.lru_cache(maxsize=64)
+def _remembered(sizes: tuple[int, ...], most: int) -> bool:
+    """Whether a network of ``sizes`` has at most ``most`` weights: asked before each of a
+    training run's passes, so answered once per shape."""
+    return sum(a * b for a, b in itertools.pairwise(sizes)) <= most
 
 
 def _names(sizes: tuple[int, ...]) -> tuple[tuple[str, ...], tuple[tuple[_Neuron, ...], ...]]:
