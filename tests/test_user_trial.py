@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from sheetgen import build, verify_workbook
+from sheetgen.cli import main
 from sheetgen.layouts.families import resolve_layout
 
 
@@ -33,3 +34,14 @@ def test_a_thousand_examples_saved_by_libreoffice_verify(tmp_path: Path) -> None
     recalculate(built, saved)
     assert verify_workbook(saved, variants=0).ok
 
+
+def test_settings_unchecked_from_step_1_are_not_told_to_use_fewer_than_1_steps(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An epsilon so large that RMSProp's steps are rounding noise from the first step on was
+    refused with "use fewer than 1 steps": advice no one can follow."""
+    argv = ["build", "training", "--data", "xor", "--optimizer", "rmsprop", "--epsilon", "1e300"]
+    assert main([*argv, "--steps", "20", "-o", str(tmp_path / "t.xlsx")]) == 2
+    err = capsys.readouterr().err
+    assert "step 1" in err and "fewer than 1" not in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "t.xlsx").exists()

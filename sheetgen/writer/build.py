@@ -103,11 +103,16 @@ def _refuse_overflow(layout: Layout, values: Mapping[str, float]) -> None:
         lost = [q for q in reference.unbounded() if q in computed]
         if lost:
             first = min(int(q.split(".", 1)[0].removeprefix("step")) for q in lost)
+            # From step 1 on no number of steps helps: the settings (or the data) must change.
+            change = (
+                f"fewer than {first} steps, another learning rate or a larger epsilon"
+                if first > 1
+                else "another learning rate or epsilon, or smaller inputs"
+            )
             raise UsageError(
                 f"With these settings the training's rounding grows as large as a mistake from "
                 f"step {first} on (its gradients fall to rounding noise, which the optimizer "
-                f"divides by its own root), so those steps could not be checked: use fewer "
-                f"than {first} steps, another learning rate or a larger epsilon."
+                f"divides by its own root), so those steps could not be checked: use {change}."
             )
 
 
