@@ -186,9 +186,10 @@ def data_overrides(args: argparse.Namespace) -> dict[str, float]:
 
 
 def _read_text(path: Path) -> str:
-    """A data file's text: a bounded regular file (never a device or a pipe), UTF-8 with or
-    without a BOM, else Windows-1252 (as a roster)."""
+    """A data file's text: a bounded regular file (never a device or a pipe), decoded as a
+    roster is (UTF-16 with a BOM, UTF-8 with or without one, else Windows-1252)."""
     from ..errors import InputFileError
+    from ..teacher.roster import decode_table
     from ..workbook.safety.files import read_input
     from ..workbook.safety.limits import Limits
 
@@ -203,11 +204,7 @@ def _read_text(path: Path) -> str:
         )
     if not path.is_file():
         raise InputFileError(f"{shown(path)} is a device or a pipe, not a CSV file.")
-    raw = read_input(path, Limits(max_file_bytes=MAX_DATA_BYTES))
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return raw.decode("cp1252", errors="replace")  # Excel's plain "CSV" on Windows
+    return decode_table(read_input(path, Limits(max_file_bytes=MAX_DATA_BYTES)))
 
 
 def cmd_build(args: argparse.Namespace) -> int:
