@@ -12,6 +12,7 @@ import pytest
 from sheetgen import build, verify_workbook
 from sheetgen.cli import main
 from sheetgen.layouts.families import resolve_layout
+from sheetgen.maths.dataset import parse_csv
 from sheetgen.teacher.roster import read_roster
 
 
@@ -126,3 +127,26 @@ def test_a_sheet_with_a_thousand_notes_saved_by_libreoffice_is_no_zip_bomb(
         info = z.getinfo(vml)
     assert info.file_size > 1_000_000 and info.file_size > 100 * info.compress_size
     assert verify_workbook(saved, variants=0).ok
+
+
+@pytest.mark.parametrize("head", ["class", "Class", "x3"])
+def test_one_column_of_class_numbers_feeds_a_softmax(tmp_path: Path, head: str) -> None:
+    """`--layers 2-3-3` on `x1,x2,class` was refused ("has 3 columns, too few for 2 inputs
+    and 3 targets") though the README writes such a column one-hot: a column named `class`
+    (or not named as a target at all) beside as many inputs as the network takes is it."""
+    data = tmp_path / "classes.csv"
+    data.write_text(f"x1,x2,{head}\n0,0,0\n0,1,1\n1,0,2\n1,1,1\n", encoding="utf-8")
+    argv = ["build", "training", "--layers", "2-3-3", "--loss", "cross-entropy", "--steps", "2"]
+    assert main([*argv, "--data", str(data), "-o", str(tmp_path / "t.xlsx")]) == 0
+    ws = openpyxl.load_workbook(tmp_path / "t.xlsx").active
+    lay = resolve_layout("training:layers=2-3-3,examples=4,steps=2,loss=cross-entropy")
+    targets = [
+        [ws[lay.by_quantity[f"example{m}.target{j}"].at].value for j in (1, 2, 3)]
+        for m in (1, 2, 3, 4)
+    ]
+    assert targets == [[1, 0, 0], [0, 1, 0], [0, 0, 1], [0, 1, 0]]
+
+
+def test_a_column_named_class_is_a_target() -> None:
+    data = parse_csv("x1,x2,class\n0,0,0\n0,1,1\n", "c.csv", None)
+    assert (data.inputs, data.outputs) == (2, 1)

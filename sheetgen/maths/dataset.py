@@ -172,9 +172,10 @@ def parse_csv(text: str, source: str, sizes: Sequence[int] | None) -> DataSet:
     Columns are separated by commas, or (when the header has no comma) by semicolons, where
     ``0,5`` is then a number, or tabs; trailing columns empty in every row are dropped.
 
-    Which columns are targets: those named ``target…``, ``label…``, ``y``, ``y1``… or ``y_…``
-    (case aside), which must all come after the inputs; with none so named, the last
-    ``sizes[-1]`` columns when the layers are known. Otherwise the split is ambiguous and the
+    Which columns are targets: those named ``target…``, ``label…``, ``class…``, ``y``, ``y1``…
+    or ``y_…`` (case aside), which must all come after the inputs; with none so named, the last
+    ``sizes[-1]`` columns when the layers are known, or the last one alone (class numbers)
+    when the others are as many as the inputs. Otherwise the split is ambiguous and the
     error says what to pass. Every other problem (an empty file, a row of another length, a
     cell that is not a finite number, too many rows) is one sentence naming the row.
     """
@@ -251,8 +252,9 @@ def _number(cell: str, source: str, row: int, column: str, separator: str) -> fl
     return value
 
 
-_TARGET_HEAD = re.compile(r"(target|label)\w*|y(\d+|_\w*)?", re.IGNORECASE)
-"""A target column's name: ``target…``, ``label…``, or ``y``, ``y1``, ``y_…`` (not ``year``)."""
+_TARGET_HEAD = re.compile(r"(target|label|class)\w*|y(\d+|_\w*)?", re.IGNORECASE)
+"""A target column's name: ``target…``, ``label…``, ``class…``, or ``y``, ``y1``, ``y_…`` (not
+``year``)."""
 
 
 def _targets(header: Sequence[str], source: str, sizes: Sequence[int] | None) -> int:
@@ -268,6 +270,8 @@ def _targets(header: Sequence[str], source: str, sizes: Sequence[int] | None) ->
             )
         return count
     if sizes is not None:
+        if sizes[-1] > 1 and len(header) == sizes[0] + 1:
+            return 1  # the inputs, then one column: class numbers, for ``DataSet.one_hot``
         if sizes[-1] >= len(header):
             raise UsageError(
                 f"{source} has {len(header)} columns, too few for {sizes[0]} inputs and "
