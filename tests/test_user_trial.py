@@ -13,6 +13,7 @@ from sheetgen import build, verify_workbook
 from sheetgen.cli import main
 from sheetgen.layouts.families import resolve_layout
 from sheetgen.maths.dataset import parse_csv
+from sheetgen.teacher.gather import gather
 from sheetgen.teacher.roster import read_roster
 
 
@@ -150,3 +151,15 @@ def test_one_column_of_class_numbers_feeds_a_softmax(tmp_path: Path, head: str) 
 def test_a_column_named_class_is_a_target() -> None:
     data = parse_csv("x1,x2,class\n0,0,0\n0,1,1\n", "c.csv", None)
     assert (data.inputs, data.outputs) == (2, 1)
+
+
+def test_grade_leaves_the_servers_own_store_out_silently(tmp_path: Path) -> None:
+    """`grade` of a `serve --collect` folder (and the teacher's pages) listed the server's
+    own `.sheetgen` store as "Skipped 1 file: …/.sheetgen: a hidden or system folder", for
+    every class; another hidden folder is still listed."""
+    (tmp_path / ".sheetgen" / "versions").mkdir(parents=True)
+    (tmp_path / ".git").mkdir()
+    build(tmp_path / "s001-Ana" / "s001-Ana.xlsx", "single_neuron")
+    got = gather([tmp_path])
+    assert [p.name for p in got.files] == ["s001-Ana.xlsx"]
+    assert [Path(s).name for s, _ in got.skipped] == [".git"]
