@@ -163,3 +163,16 @@ def test_grade_leaves_the_servers_own_store_out_silently(tmp_path: Path) -> None
     got = gather([tmp_path])
     assert [p.name for p in got.files] == ["s001-Ana.xlsx"]
     assert [Path(s).name for s, _ in got.skipped] == [".git"]
+
+
+def test_momentum_is_not_told_about_an_epsilon_it_does_not_have(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Momentum on large inputs was refused with RMSProp's and Adam's reasons: "which the
+    optimizer divides by its own root … or a larger epsilon" (momentum has neither)."""
+    data = tmp_path / "big.csv"
+    data.write_text("x1,x2,target\n1e8,0,0\n0,1,1\n1,0,1\n1,1,0\n", encoding="utf-8")
+    argv = ["build", "training", "--data", str(data), "--optimizer", "momentum", "--steps", "30"]
+    assert main([*argv, "-o", str(tmp_path / "t.xlsx")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]  # the path names an epsilon
+    assert "could not be checked" in err and "epsilon" not in err and "root" not in err
