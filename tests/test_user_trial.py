@@ -3,6 +3,7 @@ the README's commands, then further): each test the smallest reproducer of one p
 
 from __future__ import annotations
 
+import re
 import zipfile
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 
 from sheetgen import build, verify_workbook
 from sheetgen.cli import main
+from sheetgen.errors import SheetgenError
 from sheetgen.layouts.families import resolve_layout
 from sheetgen.maths.dataset import parse_csv
 from sheetgen.teacher.gather import gather
@@ -176,3 +178,16 @@ def test_momentum_is_not_told_about_an_epsilon_it_does_not_have(
     assert main([*argv, "-o", str(tmp_path / "t.xlsx")]) == 2
     err = capsys.readouterr().err.strip().splitlines()[-1]  # the path names an epsilon
     assert "could not be checked" in err and "epsilon" not in err and "root" not in err
+
+
+def test_too_many_steps_says_how_many_fit(capsys: pytest.CaptureFixture[str]) -> None:
+    """`--data xor --steps 2000` said "Use fewer steps" without how many: the user guessed."""
+    argv = ["build", "training", "--data", "xor", "--steps", "2000", "-o", "never.xlsx"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    found = re.search(r"about ([\d,]+) cells; at most ([\d,]+) fit .* at most ([\d,]+) steps", err)
+    assert found is not None, err
+    cells, limit, fit = (int(n.replace(",", "")) for n in found.groups())
+    assert fit * cells // 2000 <= limit < (fit + 1) * cells // 2000
+    with pytest.raises(SheetgenError, match=f"at most {fit:,} steps"):
+        resolve_layout(f"training:layers=2-2-1,examples=4,steps={fit + 1}")

@@ -174,10 +174,12 @@ def _check_size(sizes: tuple[int, ...], steps: int, size: int, width: int) -> No
         )
     cells = steps * (size + 1) * width
     if cells > MAX_CELLS:
+        fit = MAX_CELLS // ((size + 1) * width)
+        fewer = f"at most {fit:,} steps" if fit else "fewer steps"
         raise UsageError(
             f"{steps} steps of a {layers_text(sizes)} network on batches of {size} make about "
-            f"{cells:,} cells; at most {MAX_CELLS:,} fit a sheet that opens quickly. Use fewer "
-            "steps, a smaller batch (--batch) or fewer neurons."
+            f"{cells:,} cells; at most {MAX_CELLS:,} fit a sheet that opens quickly. Use "
+            f"{fewer}, a smaller batch (--batch) or fewer neurons."
         )
 
 
