@@ -191,3 +191,29 @@ def test_too_many_steps_says_how_many_fit(capsys: pytest.CaptureFixture[str]) ->
     assert fit * cells // 2000 <= limit < (fit + 1) * cells // 2000
     with pytest.raises(SheetgenError, match=f"at most {fit:,} steps"):
         resolve_layout(f"training:layers=2-2-1,examples=4,steps={fit + 1}")
+
+
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        (None, "a workbook, not a CSV file"),  # the learner's .xlsx given as --data
+        (bytes(range(256)) * 8, "not a CSV file"),
+        (b'x1,x2,target\n"0,0,0\n', "not a CSV file"),  # a quote never closed
+    ],
+    ids=["xlsx", "binary", "open-quote"],
+)
+def test_a_data_file_that_is_no_csv_is_one_sentence(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes | None, said: str
+) -> None:
+    """A workbook or binary file given as --data was "internal error (Error: new-line
+    character seen in unquoted field - do you need to open the file in universal-newline
+    mode?)"."""
+    data = tmp_path / "points.csv"
+    if content is None:
+        data = build(tmp_path / "points.xlsx", "single_neuron")
+    else:
+        data.write_bytes(content)
+    argv = ["build", "training", "--data", str(data), "--steps", "2"]
+    assert main([*argv, "-o", str(tmp_path / "t.xlsx")]) == 2
+    err = capsys.readouterr().err
+    assert said in err and "internal error" not in err and len(err.strip().splitlines()) == 1

@@ -204,7 +204,13 @@ def _read_text(path: Path) -> str:
         )
     if not path.is_file():
         raise InputFileError(f"{shown(path)} is a device or a pipe, not a CSV file.")
-    return decode_table(read_input(path, Limits(max_file_bytes=MAX_DATA_BYTES)))
+    raw = read_input(path, Limits(max_file_bytes=MAX_DATA_BYTES))
+    if raw.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):  # a zip (.xlsx, .ods), an .xls
+        raise InputFileError(
+            f"{shown(path)} is a workbook, not a CSV file: save the sheet with the data as CSV "
+            "(File > Save As) and give that."
+        )
+    return decode_table(raw)
 
 
 def cmd_build(args: argparse.Namespace) -> int:

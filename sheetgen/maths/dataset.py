@@ -180,9 +180,14 @@ def parse_csv(text: str, source: str, sizes: Sequence[int] | None) -> DataSet:
     cell that is not a finite number, too many rows) is one sentence naming the row.
     """
     separator = _separator(text)
-    rows = _trimmed(
-        [r for r in csv.reader(io.StringIO(text), delimiter=separator) if any(c.strip() for c in r)]
-    )
+    reader = csv.reader(io.StringIO(text), delimiter=separator, strict=True)
+    try:
+        rows = _trimmed([r for r in reader if any(c.strip() for c in r)])
+    except csv.Error:
+        raise UsageError(
+            f"{source} is not a CSV file: its line {reader.line_num} cannot be split into "
+            "columns (a quote left open, or not text at all)."
+        ) from None
     if not rows:
         raise UsageError(f"{source} is empty: give a header row and at least one example.")
     header = [h.strip() for h in rows[0]]
