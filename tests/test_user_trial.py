@@ -217,3 +217,14 @@ def test_a_data_file_that_is_no_csv_is_one_sentence(
     assert main([*argv, "-o", str(tmp_path / "t.xlsx")]) == 2
     err = capsys.readouterr().err
     assert said in err and "internal error" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_specs_examples_against_the_data_names_data_not_a_flag_that_does_not_exist(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`build training:layers=2-2-1,examples=5 --data xor` said "(5 in the spec, 4 as
+    --examples)": there is no --examples; the 4 comes from the data."""
+    argv = ["build", "training:layers=2-2-1,examples=5", "--data", "xor", "--steps", "2"]
+    assert main([*argv, "-o", str(tmp_path / "t.xlsx")]) == 2
+    err = capsys.readouterr().err
+    assert "--examples" not in err and "4 in --data xor" in err

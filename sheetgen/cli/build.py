@@ -99,9 +99,11 @@ def build_spec(args: argparse.Namespace) -> str:
                 f"{_flag(option)} applies to {' and '.join(applies)}, not to {layout}."
             )
         if option in options and options[option] != _spec_value(option, value):
+            # examples is no flag: --data sets it from its rows
+            source = f"in --data {args.data}" if option == "examples" else f"as {_flag(option)}"
             raise UsageError(
-                f"{option} is given twice ({options[option]} in the spec, {value} as "
-                f"{_flag(option)}): give it once."
+                f"{option} is given twice ({options[option]} in the spec, {value} {source}): "
+                "give it once."
             )
         options[option] = _spec_value(option, value)
     if family == "network":
