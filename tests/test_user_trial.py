@@ -228,3 +228,34 @@ def test_a_specs_examples_against_the_data_names_data_not_a_flag_that_does_not_e
     assert main([*argv, "-o", str(tmp_path / "t.xlsx")]) == 2
     err = capsys.readouterr().err
     assert "--examples" not in err and "4 in --data xor" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["serve", "--port", "99999"], "--port: must be at most 65535, not 99999"),
+        (["grade", ".", "--points", "-1"], "--points: must be more than 0, not -1"),
+        (["grade", ".", "--points", "inf"], "--points: must be a finite number"),
+        (["grade", ".", "--roster", "nosuch.csv"], "The roster nosuch.csv does not exist."),
+    ],
+    ids=["port", "points", "points-inf", "roster"],
+)
+def test_bad_options_are_one_sentence(
+    argv: list[str],
+    said: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`serve --port 99999` printed an asyncio traceback then "internal error (OverflowError:
+    bind(): port must be 0-65535.)"; `grade --points -1` wrote a grade book out of -1
+    points; a missing roster was "No the roster at nosuch.csv."."""
+    monkeypatch.chdir(tmp_path)
+    build(tmp_path / "learner.xlsx", "single_neuron")
+    try:
+        code = main(argv)
+    except SystemExit as stop:  # argparse's refusal of an argument
+        code = int(stop.code or 0)
+    assert code == 2
+    err = capsys.readouterr().err
+    assert said in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err

@@ -151,7 +151,9 @@ def read_table(
             raise UsageError(f"{refusal}: it is larger than {_MAX_TABLE_BYTES} bytes.")
         raw = p.read_bytes()
     except FileNotFoundError:
-        raise UsageError(missing or f"No {what} at {shown(path)}.") from None
+        raise UsageError(
+            missing or f"{what[0].upper()}{what[1:]} {shown(path)} does not exist."
+        ) from None
     except OSError as exc:
         raise UsageError(f"{refusal}: {exc.strerror}.") from None
     text = decode_table(raw)
