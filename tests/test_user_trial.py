@@ -3,14 +3,16 @@ the README's commands, then further): each test the smallest reproducer of one p
 
 from __future__ import annotations
 
+import io
 import re
+import time
 import zipfile
 from pathlib import Path
 
 import openpyxl
 import pytest
 
-from sheetgen import build, verify_workbook
+from sheetgen import build, progress, verify_workbook
 from sheetgen.cli import main
 from sheetgen.errors import SheetgenError
 from sheetgen.layouts.families import resolve_layout
@@ -259,3 +261,25 @@ def test_bad_options_are_one_sentence(
     assert code == 2
     err = capsys.readouterr().err
     assert said in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_long_builds_seconds_are_wiped_before_what_follows(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On a terminal, a long build left "Building big3.xlsx 00:06" on its line, and "Wrote
+    big3.xlsx" was printed after it on the same line: tqdm clears at close only a line it
+    drew itself, and the ticking thread drew it through refresh()."""
+    monkeypatch.delenv("TQDM_DISABLE", raising=False)
+    monkeypatch.setattr(progress, "DELAY", 0.1)
+    shown = _Terminal()
+    with progress.ticking("Building big.xlsx", stream=shown):
+        time.sleep(0.5)
+    text = shown.getvalue()
+    assert "Building big.xlsx 00:00" in text
+    *_, last, end = text.split("\r")
+    assert end == "" and last.strip() == "" and len(last) >= len("Building big.xlsx 00:00")
