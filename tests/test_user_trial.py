@@ -3,7 +3,6 @@ the README's commands, then further): each test the smallest reproducer of one p
 
 from __future__ import annotations
 
-import io
 import re
 import time
 import zipfile
@@ -19,6 +18,8 @@ from sheetgen.layouts.families import resolve_layout
 from sheetgen.maths.dataset import parse_csv
 from sheetgen.teacher.gather import gather
 from sheetgen.teacher.roster import read_roster
+
+from .test_progress import Terminal
 
 
 def _notes(spec: str) -> int:
@@ -263,11 +264,6 @@ def test_bad_options_are_one_sentence(
     assert said in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
 
-class _Terminal(io.StringIO):
-    def isatty(self) -> bool:
-        return True
-
-
 def test_a_long_builds_seconds_are_wiped_before_what_follows(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -276,7 +272,7 @@ def test_a_long_builds_seconds_are_wiped_before_what_follows(
     drew itself, and the ticking thread drew it through refresh()."""
     monkeypatch.delenv("TQDM_DISABLE", raising=False)
     monkeypatch.setattr(progress, "DELAY", 0.1)
-    shown = _Terminal()
+    shown = Terminal()
     with progress.ticking("Building big.xlsx", stream=shown):
         time.sleep(0.5)
     text = shown.getvalue()
