@@ -279,3 +279,10 @@ def test_a_long_builds_seconds_are_wiped_before_what_follows(
     assert "Building big.xlsx 00:00" in text
     *_, last, end = text.split("\r")
     assert end == "" and last.strip() == "" and len(last) >= len("Building big.xlsx 00:00")
+
+
+def test_a_batch_larger_than_one_example_is_said_in_good_english() -> None:
+    """ "batch must be between 1 and the 1 examples of the data, not 2"."""
+    with pytest.raises(SheetgenError) as refused:
+        resolve_layout("training:layers=2-2-1,examples=1,batch=2,steps=2")
+    assert str(refused.value) == "batch must be 1 (the data has 1 example), not 2."

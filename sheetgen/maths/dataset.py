@@ -65,9 +65,12 @@ def parse_batch(text: str, examples: int) -> int:
     except ValueError:
         raise UsageError(f"batch must be a whole number, not {text!r}.") from None
     if not 1 <= size <= examples:
-        raise UsageError(
-            f"batch must be between 1 and the {examples} examples of the data, not {size}."
+        allowed = (
+            "1 (the data has 1 example)"
+            if examples == 1
+            else (f"between 1 and the {examples} examples of the data")
         )
+        raise UsageError(f"batch must be {allowed}, not {size}.")
     return size
 
 
