@@ -16,6 +16,7 @@ from sheetgen.cli import main
 from sheetgen.errors import SheetgenError
 from sheetgen.layouts.families import resolve_layout
 from sheetgen.maths.dataset import parse_csv
+from sheetgen.teacher.autograder import cell_group
 from sheetgen.teacher.gather import gather
 from sheetgen.teacher.roster import read_roster
 
@@ -286,3 +287,22 @@ def test_a_batch_larger_than_one_example_is_said_in_good_english() -> None:
     with pytest.raises(SheetgenError) as refused:
         resolve_layout("training:layers=2-2-1,examples=1,batch=2,steps=2")
     assert str(refused.value) == "batch must be 1 (the data has 1 example), not 2."
+
+
+@pytest.mark.parametrize(
+    ("quantity", "group"),
+    [
+        ("step1.example1.global.n2_1.output", "step 1: global gradients"),
+        ("step2.example3.local.n1_1.net", "step 2: local gradients"),
+        ("step1.example1.n1_1.net", "step 1: forward pass"),
+        ("step1.moment1.w1_1_1", "step 1: optimizer state"),
+        ("step3.velocity.b2_1", "step 3: optimizer state"),
+        ("step1.global.w1_1_1", "step 1: global gradients"),
+        ("step1.new.w1_1_1", "step 1: update"),
+        ("local.net", "local gradients"),
+    ],
+)
+def test_the_autograders_tests_name_what_their_cells_are(quantity: str, group: str) -> None:
+    """A data set's hand-out graded on Gradescope showed learners "step 1: forward pass (X17,
+    Y17, …)" for each example's backpropagation, and Adam's moments as a forward pass too."""
+    assert cell_group(quantity) == group
