@@ -11,6 +11,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+import sheetgen
 from sheetgen import build, progress, verify_workbook
 from sheetgen.cli import main
 from sheetgen.errors import SheetgenError
@@ -306,3 +307,24 @@ def test_the_autograders_tests_name_what_their_cells_are(quantity: str, group: s
     """A data set's hand-out graded on Gradescope showed learners "step 1: forward pass (X17,
     Y17, …)" for each example's backpropagation, and Adam's moments as a forward pass too."""
     assert cell_group(quantity) == group
+
+
+def test_a_teachers_script_builds_from_a_csv_what_the_command_line_builds(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A script could build a data set's sheet only through private modules (the CSV was read
+    inside the command line's code): `read_data` is the command line's own reading."""
+    points = tmp_path / "classes.csv"
+    points.write_text("x1,x2,class\n0,0,0\n0,1,1\n1,0,2\n1,1,1\n", encoding="utf-8")
+    argv = ["build", "training", "--data", str(points), "--layers", "2-3-3", "--steps", "3"]
+    assert main([*argv, "-o", str(tmp_path / "cli.xlsx")]) == 0
+    said = capsys.readouterr().err
+    data = sheetgen.read_data(points, "2-3-3")
+    assert data.notes[0] in said and data.examples == 4
+    lib = build(tmp_path / "lib.xlsx", data.spec(steps=3), **data.values)  # type: ignore[arg-type]
+    cells = [
+        [(c.coordinate, c.value) for row in openpyxl.load_workbook(p).active for c in row]
+        for p in (tmp_path / "cli.xlsx", lib)
+    ]
+    assert cells[0] == cells[1]
+    assert verify_workbook(lib, variants=0).ok

@@ -142,77 +142,23 @@ def _safe_name(text: str) -> str:
     return re.sub(r"[^\w.+=-]", lambda m: "".join(f"%{b:02X}" for b in m[0].encode()), text)
 
 
-MAX_DATA_BYTES = 10_000_000
-"""The largest CSV file ``--data`` reads: far more than the examples a sheet holds."""
-
-
 def data_overrides(args: argparse.Namespace) -> dict[str, float]:
-    """``--data xor`` or ``--data FILE.csv``: the data table's values, with the spec's
-    ``examples`` (and, given none, the network's layers) set on ``args`` from the data."""
-    from ..maths.dataset import parse_csv, xor_data
-    from ..maths.network import parse_layers
+    """``--data xor`` or ``--data FILE.csv`` (``sheetgen.teacher.data.read_data``): the data
+    table's values, with the spec's ``examples`` (and, given none, the network's layers) set
+    on ``args`` from the data, and what was decided for the user said on stderr."""
+    from ..teacher.data import read_data
 
     family, _, raw = str(args.layout).partition(":")
     if family != "training":
         raise UsageError(f"--data trains a network on a data set: build training, not {family}.")
     layers = args.layers or dict(i.partition("=")[::2] for i in raw.split(",")).get("layers")
-    sizes = parse_layers(layers.replace(",", "-")) if layers else None
-    if args.data == "xor":
-        data = xor_data()
-    else:
-        data = parse_csv(_read_text(Path(args.data)), shown(args.data), sizes)
-    if sizes is None:
-        # The hidden layer is a choice the data cannot make: as wide as the input, as XOR's.
-        inferred = f"{data.inputs}-{data.inputs}-{data.outputs}"
-        if args.data != "xor":
-            print(
-                f"Training a {inferred} network ({data.inputs} input"
-                f"{'s' if data.inputs != 1 else ''} and {data.outputs} "
-                f"target{'s' if data.outputs != 1 else ''} in {shown(args.data)}; --layers "
-                "chooses another)",
-                file=sys.stderr,
-            )
-        args.layers = inferred
-    else:
-        if (classes := data.one_hot(sizes[-1])) is not None:
-            data, first = classes
-            print(
-                f"{shown(args.data)}'s target column holds class numbers: written one-hot "
-                f"over the {sizes[-1]} outputs (class {first} is target 1, class "
-                f"{first + sizes[-1] - 1} target {sizes[-1]})",
-                file=sys.stderr,
-            )
-        data.check_fits(sizes)
+    data = read_data(args.data, layers)
+    for note in data.notes:
+        print(note, file=sys.stderr)
+    if not layers:
+        args.layers = data.layers
     args.examples = data.examples
-    return data.values()
-
-
-def _read_text(path: Path) -> str:
-    """A data file's text: a bounded regular file (never a device or a pipe), decoded as a
-    roster is (UTF-16 with a BOM, UTF-8 with or without one, else Windows-1252)."""
-    from ..errors import InputFileError
-    from ..teacher.roster import decode_table
-    from ..workbook.safety.files import read_input
-    from ..workbook.safety.limits import Limits
-
-    if path.is_dir():
-        raise InputFileError(f"{shown(path)} is a folder, not a CSV file.")
-    if not path.exists():
-        raise InputFileError(f"No data file {shown(path)} (give xor or a CSV file).")
-    if path.is_file() and path.stat().st_size > MAX_DATA_BYTES:
-        raise UsageError(
-            f"{shown(path)} is larger than {MAX_DATA_BYTES // 1_000_000} MB; a training "
-            "sheet holds at most a thousand examples."
-        )
-    if not path.is_file():
-        raise InputFileError(f"{shown(path)} is a device or a pipe, not a CSV file.")
-    raw = read_input(path, Limits(max_file_bytes=MAX_DATA_BYTES))
-    if raw.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):  # a zip (.xlsx, .ods), an .xls
-        raise InputFileError(
-            f"{shown(path)} is a workbook, not a CSV file: save the sheet with the data as CSV "
-            "(File > Save As) and give that."
-        )
-    return decode_table(raw)
+    return dict(data.values)
 
 
 def cmd_build(args: argparse.Namespace) -> int:
