@@ -35,6 +35,7 @@ if _TYPE_CHECKING:  # imported lazily below: ``sheetgen --version`` must not loa
     from .layouts.layout import CellSpec, Layout, available_layouts, load_layout
     from .maths.neuron import Neuron
     from .report.annotate import annotate
+    from .teacher.data import read_data
     from .teacher.exercise import build_exercise, random_parameters
     from .teacher.grade import grade, grade_class
     from .teacher.provenance import LearnerCode, learner_by_code, learner_code, read_codes
@@ -74,6 +75,7 @@ __all__ = [
     "load_layout",
     "random_parameters",
     "read_codes",
+    "read_data",
     "score",
     "verify_workbook",
 ]
@@ -105,6 +107,7 @@ _HOME = {
     "learner_by_code": ".teacher.provenance",
     "learner_code": ".teacher.provenance",
     "read_codes": ".teacher.provenance",
+    "read_data": ".teacher.data",
     "CellResult": ".check.results",
     "Report": ".check.results",
     "verify_workbook": ".check.verify",

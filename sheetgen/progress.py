@@ -71,6 +71,7 @@ def ticking(desc: str, *, quiet: bool = False, stream: IO[str] | None = None) ->
         file=stream,
     )
     done = threading.Event()
+    drawn = threading.Event()
 
     started = time.monotonic()
 
@@ -78,6 +79,7 @@ def ticking(desc: str, *, quiet: bool = False, stream: IO[str] | None = None) ->
         while not done.wait(0.25):
             if time.monotonic() - started >= DELAY:  # refresh() would show it at once
                 bar.refresh()
+                drawn.set()
 
     thread = threading.Thread(target=tick, name="sheetgen-progress", daemon=True)
     thread.start()
@@ -86,4 +88,6 @@ def ticking(desc: str, *, quiet: bool = False, stream: IO[str] | None = None) ->
     finally:
         done.set()
         thread.join()
+        if drawn.is_set():  # close() wipes only a line tqdm drew in update(), not refresh()
+            bar.clear()
         bar.close()

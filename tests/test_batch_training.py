@@ -311,7 +311,7 @@ CSV_ERRORS = [
     ("a,b,c\n1,2,3\n", "", "which columns are targets"),
     ("target,a\n1,2\n", "", "must come after at least one input"),
     ("x1,x2,target1\n" + "1,2,3\n" * 1001, "--layers 2-2-1", "at most 1,000"),
-    ("x1,x2,target1\n1,2,3\n", "--layers 2-2-1 --batch 2", "batch must be between 1 and the 1"),
+    ("x1,x2,target1\n1,2,3\n", "--layers 2-2-1 --batch 2", "batch must be 1 (the data has 1"),
 ]
 
 

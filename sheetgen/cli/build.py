@@ -99,9 +99,11 @@ def build_spec(args: argparse.Namespace) -> str:
                 f"{_flag(option)} applies to {' and '.join(applies)}, not to {layout}."
             )
         if option in options and options[option] != _spec_value(option, value):
+            # examples is no flag: --data sets it from its rows
+            source = f"in --data {args.data}" if option == "examples" else f"as {_flag(option)}"
             raise UsageError(
-                f"{option} is given twice ({options[option]} in the spec, {value} as "
-                f"{_flag(option)}): give it once."
+                f"{option} is given twice ({options[option]} in the spec, {value} {source}): "
+                "give it once."
             )
         options[option] = _spec_value(option, value)
     if family == "network":
@@ -140,74 +142,23 @@ def _safe_name(text: str) -> str:
     return re.sub(r"[^\w.+=-]", lambda m: "".join(f"%{b:02X}" for b in m[0].encode()), text)
 
 
-MAX_DATA_BYTES = 10_000_000
-"""The largest CSV file ``--data`` reads: far more than the examples a sheet holds."""
-
-
 def data_overrides(args: argparse.Namespace) -> dict[str, float]:
-    """``--data xor`` or ``--data FILE.csv``: the data table's values, with the spec's
-    ``examples`` (and, given none, the network's layers) set on ``args`` from the data."""
-    from ..maths.dataset import parse_csv, xor_data
-    from ..maths.network import parse_layers
+    """``--data xor`` or ``--data FILE.csv`` (``sheetgen.teacher.data.read_data``): the data
+    table's values, with the spec's ``examples`` (and, given none, the network's layers) set
+    on ``args`` from the data, and what was decided for the user said on stderr."""
+    from ..teacher.data import read_data
 
     family, _, raw = str(args.layout).partition(":")
     if family != "training":
         raise UsageError(f"--data trains a network on a data set: build training, not {family}.")
     layers = args.layers or dict(i.partition("=")[::2] for i in raw.split(",")).get("layers")
-    sizes = parse_layers(layers.replace(",", "-")) if layers else None
-    if args.data == "xor":
-        data = xor_data()
-    else:
-        data = parse_csv(_read_text(Path(args.data)), shown(args.data), sizes)
-    if sizes is None:
-        # The hidden layer is a choice the data cannot make: as wide as the input, as XOR's.
-        inferred = f"{data.inputs}-{data.inputs}-{data.outputs}"
-        if args.data != "xor":
-            print(
-                f"Training a {inferred} network ({data.inputs} input"
-                f"{'s' if data.inputs != 1 else ''} and {data.outputs} "
-                f"target{'s' if data.outputs != 1 else ''} in {shown(args.data)}; --layers "
-                "chooses another)",
-                file=sys.stderr,
-            )
-        args.layers = inferred
-    else:
-        if (classes := data.one_hot(sizes[-1])) is not None:
-            data, first = classes
-            print(
-                f"{shown(args.data)}'s target column holds class numbers: written one-hot "
-                f"over the {sizes[-1]} outputs (class {first} is target 1, class "
-                f"{first + sizes[-1] - 1} target {sizes[-1]})",
-                file=sys.stderr,
-            )
-        data.check_fits(sizes)
+    data = read_data(args.data, layers)
+    for note in data.notes:
+        print(note, file=sys.stderr)
+    if not layers:
+        args.layers = data.layers
     args.examples = data.examples
-    return data.values()
-
-
-def _read_text(path: Path) -> str:
-    """A data file's text: a bounded regular file (never a device or a pipe), UTF-8 with or
-    without a BOM, else Windows-1252 (as a roster)."""
-    from ..errors import InputFileError
-    from ..workbook.safety.files import read_input
-    from ..workbook.safety.limits import Limits
-
-    if path.is_dir():
-        raise InputFileError(f"{shown(path)} is a folder, not a CSV file.")
-    if not path.exists():
-        raise InputFileError(f"No data file {shown(path)} (give xor or a CSV file).")
-    if path.is_file() and path.stat().st_size > MAX_DATA_BYTES:
-        raise UsageError(
-            f"{shown(path)} is larger than {MAX_DATA_BYTES // 1_000_000} MB; a training "
-            "sheet holds at most a thousand examples."
-        )
-    if not path.is_file():
-        raise InputFileError(f"{shown(path)} is a device or a pipe, not a CSV file.")
-    raw = read_input(path, Limits(max_file_bytes=MAX_DATA_BYTES))
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return raw.decode("cp1252", errors="replace")  # Excel's plain "CSV" on Windows
+    return dict(data.values)
 
 
 def cmd_build(args: argparse.Namespace) -> int:

@@ -14,6 +14,7 @@ from .options import (
     add_teacher_options,
     at_least,
     few_collections,
+    positive,
     safety_limits,
 )
 
@@ -217,7 +218,7 @@ def add_grade(sub: Commands) -> None:
     )
     p.add_argument(
         "--points",
-        type=float,
+        type=positive,
         default=100.0,
         metavar="N",
         help="points possible in the grade book (default 100; the score is scaled to it)",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gc
+import math
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn, TypeAlias
@@ -127,8 +128,8 @@ def safety_limits(args: argparse.Namespace) -> Limits:
     return configured_limits(args.limit)
 
 
-def at_least(least: int) -> Callable[[str], int]:
-    """An argparse type: a whole number of at least ``least``."""
+def at_least(least: int, most: int | None = None) -> Callable[[str], int]:
+    """An argparse type: a whole number of at least ``least`` (and at most ``most``)."""
 
     def count(text: str) -> int:
         try:
@@ -137,19 +138,23 @@ def at_least(least: int) -> Callable[[str], int]:
             raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
         if number < least:
             raise argparse.ArgumentTypeError(f"must be {least} or more, not {number}")
+        if most is not None and number > most:
+            raise argparse.ArgumentTypeError(f"must be at most {most}, not {number}")
         return number
 
     return count
 
 
 def positive(text: str) -> float:
-    """An argparse type: a number above 0."""
+    """An argparse type: a finite number above 0."""
     try:
         number = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
     if not number > 0:
         raise argparse.ArgumentTypeError(f"must be more than 0, not {text}")
+    if number == math.inf:
+        raise argparse.ArgumentTypeError(f"must be a finite number, not {text}")
     return number
 
 

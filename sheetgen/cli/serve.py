@@ -72,7 +72,7 @@ def add_serve(sub: Commands) -> None:
         "--collect, keep every submission for the teacher's pages under /teacher.",
     )
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    p.add_argument("--port", type=at_least(0), default=8000, help="port (default 8000)")
+    p.add_argument("--port", type=at_least(0, 65535), default=8000, help="port (default 8000)")
     p.add_argument(
         "--max-upload",
         type=positive,

@@ -174,10 +174,12 @@ def _check_size(sizes: tuple[int, ...], steps: int, size: int, width: int) -> No
         )
     cells = steps * (size + 1) * width
     if cells > MAX_CELLS:
+        fit = MAX_CELLS // ((size + 1) * width)
+        fewer = f"at most {fit:,} steps" if fit else "fewer steps"
         raise UsageError(
             f"{steps} steps of a {layers_text(sizes)} network on batches of {size} make about "
-            f"{cells:,} cells; at most {MAX_CELLS:,} fit a sheet that opens quickly. Use fewer "
-            "steps, a smaller batch (--batch) or fewer neurons."
+            f"{cells:,} cells; at most {MAX_CELLS:,} fit a sheet that opens quickly. Use "
+            f"{fewer}, a smaller batch (--batch) or fewer neurons."
         )
 
 
@@ -200,6 +202,10 @@ def _settings_data_and_start(d: _Sheet) -> None:
         g.text(c, DATA_ROW, header)
     for m in range(1, d.examples + 1):
         g.text(1, DATA_ROW + m, f"Example {m}")
+        # One explained example, as one explained step: a note on each of a thousand
+        # examples' cells is noise, and LibreOffice saves it as a drawing so repetitive
+        # that the verifier's zip-bomb guard refuses the learner's file.
+        g.notes = m == 1
         for c, (leaf, header) in enumerate(heads, start=2):
             g.input(
                 c,
@@ -207,6 +213,7 @@ def _settings_data_and_start(d: _Sheet) -> None:
                 data_name(m, leaf),
                 f"Example {m}'s {header.lower()}. Edit it: the whole training re-runs.",
             )
+    g.notes = True
     g.text(
         1,
         DATA_ROW + d.examples + 1,
@@ -238,10 +245,13 @@ def _table_header(d: _Sheet, cols: Sequence[tuple[str, str, str]]) -> None:
 def _block(d: _Sheet, k: int) -> None:
     """Step k: a row per example of its batch, then the mean row with the update."""
     members = batch(k, d.batch, d.examples)
-    for b, m in enumerate(members, start=1):
-        _example_row(d, k, m, d.row(k, b))
-    row, s = d.row(k, d.batch + 1), f"step{k}."
     g = d.g
+    notes = g.notes
+    for b, m in enumerate(members, start=1):
+        g.notes = notes and b == 1  # the batch's first example explained, as the data's
+        _example_row(d, k, m, d.row(k, b))
+    g.notes = notes
+    row, s = d.row(k, d.batch + 1), f"step{k}."
     g.value(1, row, s + "number", float(k), None)
     g.text(2, row, MEAN.format(k=k), "label")
 

@@ -65,9 +65,12 @@ def parse_batch(text: str, examples: int) -> int:
     except ValueError:
         raise UsageError(f"batch must be a whole number, not {text!r}.") from None
     if not 1 <= size <= examples:
-        raise UsageError(
-            f"batch must be between 1 and the {examples} examples of the data, not {size}."
+        allowed = (
+            "1 (the data has 1 example)"
+            if examples == 1
+            else (f"between 1 and the {examples} examples of the data")
         )
+        raise UsageError(f"batch must be {allowed}, not {size}.")
     return size
 
 
@@ -172,16 +175,22 @@ def parse_csv(text: str, source: str, sizes: Sequence[int] | None) -> DataSet:
     Columns are separated by commas, or (when the header has no comma) by semicolons, where
     ``0,5`` is then a number, or tabs; trailing columns empty in every row are dropped.
 
-    Which columns are targets: those named ``target…``, ``label…``, ``y``, ``y1``… or ``y_…``
-    (case aside), which must all come after the inputs; with none so named, the last
-    ``sizes[-1]`` columns when the layers are known. Otherwise the split is ambiguous and the
+    Which columns are targets: those named ``target…``, ``label…``, ``class…``, ``y``, ``y1``…
+    or ``y_…`` (case aside), which must all come after the inputs; with none so named, the last
+    ``sizes[-1]`` columns when the layers are known, or the last one alone (class numbers)
+    when the others are as many as the inputs. Otherwise the split is ambiguous and the
     error says what to pass. Every other problem (an empty file, a row of another length, a
     cell that is not a finite number, too many rows) is one sentence naming the row.
     """
     separator = _separator(text)
-    rows = _trimmed(
-        [r for r in csv.reader(io.StringIO(text), delimiter=separator) if any(c.strip() for c in r)]
-    )
+    reader = csv.reader(io.StringIO(text), delimiter=separator, strict=True)
+    try:
+        rows = _trimmed([r for r in reader if any(c.strip() for c in r)])
+    except csv.Error:
+        raise UsageError(
+            f"{source} is not a CSV file: its line {reader.line_num} cannot be split into "
+            "columns (a quote left open, or not text at all)."
+        ) from None
     if not rows:
         raise UsageError(f"{source} is empty: give a header row and at least one example.")
     header = [h.strip() for h in rows[0]]
@@ -251,8 +260,9 @@ def _number(cell: str, source: str, row: int, column: str, separator: str) -> fl
     return value
 
 
-_TARGET_HEAD = re.compile(r"(target|label)\w*|y(\d+|_\w*)?", re.IGNORECASE)
-"""A target column's name: ``target…``, ``label…``, or ``y``, ``y1``, ``y_…`` (not ``year``)."""
+_TARGET_HEAD = re.compile(r"(target|label|class)\w*|y(\d+|_\w*)?", re.IGNORECASE)
+"""A target column's name: ``target…``, ``label…``, ``class…``, or ``y``, ``y1``, ``y_…`` (not
+``year``)."""
 
 
 def _targets(header: Sequence[str], source: str, sizes: Sequence[int] | None) -> int:
@@ -268,6 +278,8 @@ def _targets(header: Sequence[str], source: str, sizes: Sequence[int] | None) ->
             )
         return count
     if sizes is not None:
+        if sizes[-1] > 1 and len(header) == sizes[0] + 1:
+            return 1  # the inputs, then one column: class numbers, for ``DataSet.one_hot``
         if sizes[-1] >= len(header):
             raise UsageError(
                 f"{source} has {len(header)} columns, too few for {sizes[0]} inputs and "

@@ -37,11 +37,12 @@ from functools import partial
 from pathlib import Path
 
 from ..errors import UsageError
+from ..teacher.gather import STORE
 from ..teacher.roster import Learner
 from ..writer.files import write_atomically
 
 SUFFIXES = (".xlsx", ".xlsm", ".ods")
-HIDDEN = ".sheetgen"
+HIDDEN = STORE
 
 
 @dataclass(frozen=True)

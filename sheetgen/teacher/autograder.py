@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SheetgenError, UsageError
+from ..maths.optimizers import STATE
 from ..writer.files import write_atomically
 from .provenance import Found, read_found
 
@@ -380,15 +381,20 @@ def group_tests(report: Any) -> list[dict[str, Any]]:
 
 
 def cell_group(quantity: str) -> str:
-    """The group a quantity is tested in: its step, then local or global gradients, the nudged
-    forward pass, or the forward pass."""
+    """The group a quantity is tested in: its step (a data set's examples of a step together),
+    then local or global gradients, the optimizer's state, the update, the nudged forward pass,
+    or the forward pass."""
     parts = quantity.split(".")
     prefix = ""
     if parts[0].startswith("step") and parts[0][4:].isdigit():
         prefix, parts = f"step {parts[0][4:]}: ", parts[1:]
+    if parts and parts[0].startswith("example") and parts[0][7:].isdigit():
+        parts = parts[1:]
     head = parts[0] if parts else ""
     if head in ("local", "global"):
         return f"{prefix}{head} gradients"
+    if prefix and any(head in state for state in STATE.values()):
+        return f"{prefix}optimizer state"
     if head == "new":
         return f"{prefix}update"
     if head == "nudge":

@@ -21,6 +21,11 @@ _NOT_WORKBOOKS = {
 }
 
 
+STORE = ".sheetgen"
+"""The folder ``serve --collect`` keeps its index and every version in, inside the class's
+folder: sheetgen's own, so left out without a word (every other hidden folder is listed)."""
+
+
 @dataclass(frozen=True)
 class Gathered:
     """The workbooks to grade, and every file left out with why."""
@@ -46,7 +51,8 @@ def gather(paths: Iterable[Path | str]) -> Gathered:
             for d in list(dirs):
                 if d.startswith(".") or d == "__MACOSX":
                     dirs.remove(d)
-                    skipped.append((str(Path(folder) / d), "a hidden or system folder"))
+                    if d != STORE:
+                        skipped.append((str(Path(folder) / d), "a hidden or system folder"))
             for name in sorted(names):
                 f = Path(folder) / name
                 why = _skip_reason(f)

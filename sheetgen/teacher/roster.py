@@ -15,6 +15,7 @@ a convenience, not evidence: the signed record (``sheetgen.teacher.provenance``)
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io
@@ -133,8 +134,8 @@ def read_table(
     """The rows of a small CSV file a teacher may have edited in a spreadsheet (a roster, the
     learners' codes) that hold anything, each with its line number, the header first.
 
-    Read as UTF-8 (with or without a BOM, as Excel writes it), else as Windows-1252, so
-    accented names survive; split at the commas, semicolons or tabs it uses (Excel writes
+    Decoded by :func:`decode_table` (UTF-16, UTF-8 or Windows-1252), so accented names
+    survive; split at the commas, semicolons or tabs it uses (Excel writes
     semicolons where the decimal separator is a comma). A file that cannot be read is one
     sentence naming it as ``what`` ("the roster"), or ``missing`` when there is none.
     """
@@ -150,19 +151,30 @@ def read_table(
             raise UsageError(f"{refusal}: it is larger than {_MAX_TABLE_BYTES} bytes.")
         raw = p.read_bytes()
     except FileNotFoundError:
-        raise UsageError(missing or f"No {what} at {shown(path)}.") from None
+        raise UsageError(
+            missing or f"{what[0].upper()}{what[1:]} {shown(path)} does not exist."
+        ) from None
     except OSError as exc:
         raise UsageError(f"{refusal}: {exc.strerror}.") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = raw.decode("cp1252", errors="replace")
+    text = decode_table(raw)
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel()  # type: ignore[assignment]
     rows = enumerate(csv.reader(io.StringIO(text), dialect), start=1)
     return [(n, row) for n, row in rows if any(cell.strip() for cell in row)]
+
+
+def decode_table(raw: bytes) -> str:
+    """The text of a table a spreadsheet exported: UTF-16 when it starts with a UTF-16 BOM
+    (Excel's "Unicode Text", tab-separated), UTF-8 with or without a BOM (Excel's "CSV
+    UTF-8"), else Windows-1252 (Excel's plain "CSV" on Windows), so no byte is refused."""
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return raw.decode("utf-16", errors="replace")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", errors="replace")
 
 
 def identity_properties(learner: Learner | None, seed: int | None) -> dict[str, str]:

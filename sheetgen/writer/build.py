@@ -103,11 +103,20 @@ def _refuse_overflow(layout: Layout, values: Mapping[str, float]) -> None:
         lost = [q for q in reference.unbounded() if q in computed]
         if lost:
             first = min(int(q.split(".", 1)[0].removeprefix("step")) for q in lost)
+            # RMSProp and Adam divide by a root of the gradients' squares: their rounding grows
+            # where gradients fall to noise, which epsilon bounds. Momentum has neither; and
+            # from step 1 on, no number of steps helps.
+            rooted = layout.settings["optimizer"] in ("rmsprop", "adam")
+            why = " (its gradients fall to rounding noise, which the optimizer divides by its own"
+            why += " root)"
+            change = [f"fewer than {first} steps"] if first > 1 else []
+            change += ["another learning rate"]
+            change += ["a larger epsilon" if first > 1 else "another epsilon"] if rooted else []
+            change += ["smaller inputs"]
             raise UsageError(
                 f"With these settings the training's rounding grows as large as a mistake from "
-                f"step {first} on (its gradients fall to rounding noise, which the optimizer "
-                f"divides by its own root), so those steps could not be checked: use fewer "
-                f"than {first} steps, another learning rate or a larger epsilon."
+                f"step {first} on{why if rooted else ''}, so those steps could not be checked: "
+                f"use {', '.join(change[:-1])} or {change[-1]}."
             )
 
 

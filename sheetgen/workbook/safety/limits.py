@@ -46,10 +46,13 @@ class Limits:
     called a zip bomb.  Apache POI uses the same threshold (MIN_INFLATE_RATIO
     0.01); real sheet XML compresses 5-20 times."""
 
-    ratio_floor_bytes: int = 1 * MB
-    """The ratio is only enforced for entries larger than this: small, highly
-    repetitive parts (an empty styles table) legitimately compress 100+ times
-    and cannot hurt anyone."""
+    ratio_floor_bytes: int = 16 * MB
+    """The ratio is only enforced for entries larger than this: highly repetitive
+    parts legitimately compress 100+ times (an empty styles table; the drawing
+    LibreOffice saves for a sheet's notes, about 950 bytes a note in identical
+    shapes, 136 to 1 for a few thousand notes) and cannot hurt anyone at this size:
+    inflating 16 MB takes milliseconds, and ``max_entry_bytes`` and
+    ``max_total_bytes`` bound every part whatever its ratio."""
 
     max_cells: int = 300_000
     """Cell objects openpyxl would create: ``<c>`` elements plus every cell a
