@@ -211,3 +211,73 @@ def test_a_small_networks_names_are_kept_and_a_large_ones_made_again(
     again = network._keys((2, 2, 1))
     assert again is not kept and again == kept
     assert network._keys((2, 2, 1)) is not again
+
+
+@pytest.mark.parametrize("spec", [*FAMILIES, "network:layers=3-2-1", "single_neuron"])
+def test_a_formulas_own_addresses_are_what_its_template_reads(spec: str) -> None:
+    # What the structure check asks of a cell whose formula says its template, one cell at a
+    # time: the addresses of what formula_reads finds for the whole layout at once.
+    from sheetgen.layouts.families import resolve_layout
+    from sheetgen.layouts.reads import addresses_read, formula_reads
+
+    layout = resolve_layout(spec)
+    reads = formula_reads(layout)
+    at = {c.quantity: c.at for c in layout.cells if c.quantity is not None}
+    own = addresses_read(layout)
+    said = 0
+    for c in layout.cells:
+        addresses = own(c)
+        if addresses is None:
+            assert c.formula is None or c.source is not None, c.at
+            continue
+        assert c.quantity is not None
+        said += 1
+        assert set(addresses) == {at[q] for q in reads[c.quantity] if q in at}, c.at
+    assert said
+
+
+def test_a_named_parameter_is_among_a_formulas_own_addresses() -> None:
+    # Tiny, read by its defined name, is where the name points.
+    from sheetgen.layouts.families import resolve_layout
+    from sheetgen.layouts.reads import addresses_read
+
+    layout = resolve_layout("network:layers=2-2-1")
+    tiny = layout.names["Tiny"]
+    faux = next(c for c in layout.cells if c.quantity == "nudge.w1_1_1.w1_1_1")
+    assert faux.formula is not None and "Tiny" in faux.formula
+    assert tiny in (addresses_read(layout)(faux) or [])
+
+
+def test_a_right_sheets_structure_is_told_without_the_layouts_requirements(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every formula of a built sheet reads what its template reads: the layout's requirements
+    # (39 MB of an 80-80-1 network's, at the check's peak) are never worked out; a cell that
+    # copies another's number still has them asked for, and is caught.
+    import openpyxl
+
+    from sheetgen.check import structure
+    from sheetgen.layouts.families import resolve_layout
+
+    asked: list[Layout] = []
+    work_out = structure.requirements
+
+    def requirements(layout: Layout, *, again: bool = False) -> structure.Requirements:
+        asked.append(layout)
+        return work_out(layout, again=again)
+
+    monkeypatch.setattr(structure, "requirements", requirements)
+    spec = "network:layers=2-2-1"
+    path = Path(build(tmp_path / "net.xlsx", spec))
+    assert verify_workbook(path, variants=0).ok
+    assert asked == []
+    layout = resolve_layout(spec)
+    at = {c.quantity: c.at for c in layout.cells if c.quantity is not None}
+    wb = openpyxl.load_workbook(path)
+    wb[layout.sheet][at["nudge.w1_1_1.gradient"]] = f"={at['nudge.w1_1_1.real']}"
+    wb.save(path)
+    report = verify_workbook(path, variants=0)
+    assert len(asked) == 1
+    assert [c.status for c in report.cells if c.cell == at["nudge.w1_1_1.gradient"]] == [
+        "structure"
+    ]

@@ -3,7 +3,7 @@
 A faux gradient that copies the real one (``K12 = C4``) shows a number within the tolerance of
 the central difference, and checks nothing. So every checked cell that ``judge`` found right
 must also depend, through the learner's own formulas, on what its quantity is computed from,
-as the one description of the layout says it (``layouts.layout.formula_reads``: the quantities
+as the one description of the layout says it (``layouts.reads.formula_reads``: the quantities
 each template formula reads; never a list typed per cell).
 
 What is required is the parameters (the inputs, targets, weights, Tiny, the learning rate:
@@ -34,7 +34,8 @@ from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from ..engine.evaluate import Evaluator, Ref
-from ..layouts.layout import CellKind, FormulaReads, Layout, NamedReads, formula_reads
+from ..layouts.layout import CellKind, Layout
+from ..layouts.reads import FormulaReads, NamedReads, addresses_read, formula_reads
 from ..maths.neuron import describe_in
 from .results import CellResult
 
@@ -288,23 +289,43 @@ def _depends_on_any_forwards(
 def structure_faults(
     ev: Evaluator, sheet: str, layout: Layout, cells: Sequence[CellResult]
 ) -> tuple[CellResult, ...]:
-    """``cells`` with every right cell that misses a requirement marked ``structure``."""
+    """``cells`` with every right cell that misses a requirement marked ``structure``.
+
+    A cell that reads every cell its template formula reads is told so from its own formula
+    (:func:`~sheetgen.layouts.reads.addresses_read`), with nothing worked out for the whole
+    layout: the layout's requirements (an 80-80-1 network's are 39 MB at the check's peak)
+    only when a cell does not.
+    """
     # A wrong cell with a formula is explained with them (what it reads in place of what,
     # the number it types): a large layout's are worked out once, not again for that.
-    needs = requirements(layout, again=any(c.status == "wrong" and c.formula for c in cells))
+    again = any(c.status == "wrong" and c.formula for c in cells)
     # An empty cell (an exercise's blank still to do) is taken to read what its template
     # formula reads: a wrong cell waiting for it is not missing what it will bring.
     empty = {c.cell: c.quantity for c in cells if c.status == "empty"}
-    reach = _Reach(ev, sheet, needs, empty)
+    own = addresses_read(layout)
+    # The verdicts come in the layout's order (a parameter's before): each met with its cell.
+    specs, next_spec = layout.checked, 0
+    needs: Requirements | None = None
+    reach: _Reach | None = None
     order: dict[str, int] | None = None
     out = []
     for c in cells:
-        if (
-            c.status in ("ok", "wrong")
-            and c.formula is not None
-            and c.graded
-            and needs.parameters.any(c.quantity)
-        ):
+        spec = None
+        if next_spec < len(specs) and specs[next_spec].at == c.cell:
+            spec, next_spec = specs[next_spec], next_spec + 1
+        if c.status not in ("ok", "wrong") or c.formula is None or not c.graded:
+            out.append(c)
+            continue
+        if spec is not None and spec.quantity == c.quantity:
+            wanted = own(spec)
+            if wanted is not None and _reads_all(ev.dependencies((sheet, c.cell)), sheet, wanted):
+                out.append(c)  # the usual case: the cell reads each of them itself
+                continue
+        if needs is None:
+            needs = requirements(layout, again=again)
+            reach = _Reach(ev, sheet, needs, empty)
+        if needs.parameters.any(c.quantity):
+            assert reach is not None
             missing, lost = reach.missing(c.cell, c.quantity)
             if missing and ev.compiled(c.formula).inputs:  # a typed one is judged as typed
                 if order is None:  # the layout's order, once: thousands may be said
@@ -318,6 +339,12 @@ def structure_faults(
                 c = replace(c, status="structure", message=message)
         out.append(c)
     return tuple(out)
+
+
+def _reads_all(reads: list[Ref], sheet: str, addresses: Sequence[str]) -> bool:
+    """Whether ``reads`` (a cell's) holds each of ``addresses`` on ``sheet``."""
+    direct = set(reads) if len(reads) > 8 else reads  # a few: looked through as they are
+    return all((sheet, a) in direct for a in addresses)
 
 
 class _Reach:
