@@ -281,3 +281,29 @@ def test_a_right_sheets_structure_is_told_without_the_layouts_requirements(
     assert [c.status for c in report.cells if c.cell == at["nudge.w1_1_1.gradient"]] == [
         "structure"
     ]
+
+
+def test_a_large_layouts_requirements_are_kept_for_wrong_cells_the_check_did_not_ask_for(
+    large_layout: Layout,
+) -> None:
+    # A wrong number from the right cells (x1.01) is told its structure from its own formula;
+    # the explanations still ask for the requirements, worked out once.
+    from sheetgen.check import structure
+    from sheetgen.check.judge import check
+    from sheetgen.engine.evaluate import Evaluator
+    from sheetgen.workbook.book import Book, Cell, Sheet
+    from sheetgen.writer.build import build_workbook, parameters
+
+    layout = large_layout
+    book = Book.of(build_workbook(layout, parameters(layout)))
+    cells = dict(book.sheets[0].cells)
+    loss = next(c for c in layout.cells if c.quantity == "loss")
+    assert loss.formula is not None
+    cells[loss.at] = Cell(None, f"=({loss.formula[1:]})*1.01")
+    sheet = Sheet(book.sheets[0].title, cells, book.sheets[0].names)
+    book = Book((sheet,), book.names)
+    ev = Evaluator(book)
+    judged = check(book, sheet, layout, evaluator=ev).cells
+    found = structure.structure_faults(ev, sheet.title, layout, judged)
+    assert [c.status for c in found if c.cell == loss.at] == ["wrong"]
+    assert structure.requirements(layout) is structure.requirements(layout)

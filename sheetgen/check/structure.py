@@ -76,9 +76,23 @@ def requirements(layout: Layout, *, again: bool = False) -> Requirements:
     if asked and seen is not None and seen[1] is not None:
         return seen[1]
     made = _requirements.__wrapped__(_Key(layout))
-    kept = made if asked or again else None
-    _large[key] = (weakref.ref(layout, lambda _: _large.pop(key, None)), kept)
+    _asked(layout, made if asked or again else None)
     return made
+
+
+def _will_ask(layout: Layout) -> None:
+    """``layout``'s requirements will be asked for (wrong cells to explain): a large
+    layout's kept from the first ask, as ``again`` would."""
+    seen = _large.get(id(layout))
+    if len(layout.cells) > REMEMBERED_CELLS and (seen is None or seen[0]() is not layout):
+        _asked(layout, None)
+
+
+def _asked(layout: Layout, kept: Requirements | None) -> None:
+    """A large layout asked for (see ``_large``): its requirements kept, or None: kept from
+    the next ask on."""
+    key = id(layout)
+    _large[key] = (weakref.ref(layout, lambda _: _large.pop(key, None)), kept)
 
 
 class _Key:
@@ -338,6 +352,8 @@ def structure_faults(
                 message = f"{right} {said}" if c.ok else f"{said} {c.message}"
                 c = replace(c, status="structure", message=message)
         out.append(c)
+    if needs is None and again:
+        _will_ask(layout)  # its wrong cells will: kept from their first ask
     return tuple(out)
 
 
