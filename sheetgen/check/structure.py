@@ -19,9 +19,12 @@ brought the missing parameter. A wrong cell that misses one gets it too, said be
 number: the copy is the mistake to fix (``K9 = C4`` in the forward-difference sheet is off by
 the difference's own error), and it stays a root cause whatever the cells it reads hold.
 
-Cost: which cells depend on each parameter is found once per sheet, walking the evaluator's
-dependency graph backwards (linear in its size), and only when a cell does not read the cells
-its template names; each cell is then a few set lookups.
+Cost: a cell that reads the cells its template names is told so from its own formula's
+addresses, one cell at a time, so a right sheet never has the whole layout's requirements
+worked out (:func:`requirements`: 39 MB of an 80-80-1 network's). Only when a cell does not
+are they worked out, and which cells depend on each parameter found once per sheet, walking the
+evaluator's dependency graph backwards (linear in its size); each cell is then a few set
+lookups.
 """
 
 from __future__ import annotations
