@@ -307,3 +307,28 @@ def test_a_large_layouts_requirements_are_kept_for_wrong_cells_the_check_did_not
     found = structure.structure_faults(ev, sheet.title, layout, judged)
     assert [c.status for c in found if c.cell == loss.at] == ["wrong"]
     assert structure.requirements(layout) is structure.requirements(layout)
+
+
+def test_a_large_right_layouts_structure_is_told_cell_by_cell(
+    large_layout: Layout, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A large layout's cells are told from their own formulas without anything remembered
+    # for the layout; its requirements are never asked for.
+    from sheetgen.check import structure
+    from sheetgen.check.judge import check
+    from sheetgen.engine.evaluate import Evaluator
+    from sheetgen.workbook.book import Book
+    from sheetgen.writer.build import build_workbook, parameters
+
+    def never(layout: Layout, *, again: bool = False) -> structure.Requirements:
+        raise AssertionError("the requirements were asked for")
+
+    monkeypatch.setattr(structure, "requirements", never)
+    structure._remembered_addresses.cache_clear()
+    layout = large_layout
+    book = Book.of(build_workbook(layout, parameters(layout)))
+    ev = Evaluator(book)
+    judged = check(book, book.sheets[0], layout, evaluator=ev).cells
+    found = structure.structure_faults(ev, book.sheets[0].title, layout, judged)
+    assert found == judged and all(c.ok for c in found)
+    assert structure._remembered_addresses.cache_info().currsize == 0

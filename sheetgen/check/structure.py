@@ -37,7 +37,7 @@ from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from ..engine.evaluate import Evaluator, Ref
-from ..layouts.layout import CellKind, Layout
+from ..layouts.layout import CellKind, CellSpec, Layout
 from ..layouts.reads import FormulaReads, NamedReads, addresses_read, formula_reads
 from ..maths.neuron import describe_in
 from .results import CellResult
@@ -319,7 +319,7 @@ def structure_faults(
     # An empty cell (an exercise's blank still to do) is taken to read what its template
     # formula reads: a wrong cell waiting for it is not missing what it will bring.
     empty = {c.cell: c.quantity for c in cells if c.status == "empty"}
-    own = addresses_read(layout)
+    own = _own_addresses(layout)
     # The verdicts come in the layout's order (a parameter's before): each met with its cell.
     specs, next_spec = layout.checked, 0
     needs: Requirements | None = None
@@ -358,6 +358,22 @@ def structure_faults(
     if needs is None and again:
         _will_ask(layout)  # its wrong cells will: kept from their first ask
     return tuple(out)
+
+
+def _own_addresses(layout: Layout) -> Callable[[CellSpec], Sequence[str] | None]:
+    """:func:`~sheetgen.layouts.reads.addresses_read` of ``layout``: a small layout's
+    remembered (a class's workbooks share one: no formula split again for each), a large
+    one's worked out cell by cell and let go."""
+    if len(layout.cells) > REMEMBERED_CELLS:
+        return addresses_read(layout)
+    table = _remembered_addresses(_Key(layout))
+    return lambda spec: table.get(spec.at)
+
+
+@functools.lru_cache(maxsize=8)
+def _remembered_addresses(key: _Key) -> dict[str, list[str]]:
+    own = addresses_read(key.layout)
+    return {c.at: a for c in key.layout.checked if (a := own(c)) is not None}
 
 
 def _reads_all(reads: list[Ref], sheet: str, addresses: Sequence[str]) -> bool:
