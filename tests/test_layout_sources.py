@@ -16,9 +16,10 @@ import pytest
 
 import sheetgen.layouts.grid as grid
 from sheetgen.layouts.families import resolve_layout
-from sheetgen.layouts.layout import Layout, formula_reads, parse_layout, relocated
+from sheetgen.layouts.layout import Layout, parse_layout, relocated
 from sheetgen.layouts.network import network_layout
 from sheetgen.layouts.network_training import network_training_layout
+from sheetgen.layouts.reads import formula_reads
 from sheetgen.layouts.training import _neuron_training_layout
 
 SPECS = [

@@ -211,3 +211,124 @@ def test_a_small_networks_names_are_kept_and_a_large_ones_made_again(
     again = network._keys((2, 2, 1))
     assert again is not kept and again == kept
     assert network._keys((2, 2, 1)) is not again
+
+
+@pytest.mark.parametrize("spec", [*FAMILIES, "network:layers=3-2-1", "single_neuron"])
+def test_a_formulas_own_addresses_are_what_its_template_reads(spec: str) -> None:
+    # What the structure check asks of a cell whose formula says its template, one cell at a
+    # time: the addresses of what formula_reads finds for the whole layout at once.
+    from sheetgen.layouts.families import resolve_layout
+    from sheetgen.layouts.reads import addresses_read, formula_reads
+
+    layout = resolve_layout(spec)
+    reads = formula_reads(layout)
+    at = {c.quantity: c.at for c in layout.cells if c.quantity is not None}
+    own = addresses_read(layout)
+    said = 0
+    for c in layout.cells:
+        addresses = own(c)
+        if addresses is None:
+            assert c.formula is None or c.source is not None, c.at
+            continue
+        assert c.quantity is not None
+        said += 1
+        assert set(addresses) == {at[q] for q in reads[c.quantity] if q in at}, c.at
+    assert said
+
+
+def test_a_named_parameter_is_among_a_formulas_own_addresses() -> None:
+    # Tiny, read by its defined name, is where the name points.
+    from sheetgen.layouts.families import resolve_layout
+    from sheetgen.layouts.reads import addresses_read
+
+    layout = resolve_layout("network:layers=2-2-1")
+    tiny = layout.names["Tiny"]
+    faux = next(c for c in layout.cells if c.quantity == "nudge.w1_1_1.w1_1_1")
+    assert faux.formula is not None and "Tiny" in faux.formula
+    assert tiny in (addresses_read(layout)(faux) or [])
+
+
+def test_a_right_sheets_structure_is_told_without_the_layouts_requirements(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every formula of a built sheet reads what its template reads: the layout's requirements
+    # (39 MB of an 80-80-1 network's, at the check's peak) are never worked out; a cell that
+    # copies another's number still has them asked for, and is caught.
+    import openpyxl
+
+    from sheetgen.check import structure
+    from sheetgen.layouts.families import resolve_layout
+
+    asked: list[Layout] = []
+    work_out = structure.requirements
+
+    def requirements(layout: Layout, *, again: bool = False) -> structure.Requirements:
+        asked.append(layout)
+        return work_out(layout, again=again)
+
+    monkeypatch.setattr(structure, "requirements", requirements)
+    spec = "network:layers=2-2-1"
+    path = Path(build(tmp_path / "net.xlsx", spec))
+    assert verify_workbook(path, variants=0).ok
+    assert asked == []
+    layout = resolve_layout(spec)
+    at = {c.quantity: c.at for c in layout.cells if c.quantity is not None}
+    wb = openpyxl.load_workbook(path)
+    wb[layout.sheet][at["nudge.w1_1_1.gradient"]] = f"={at['nudge.w1_1_1.real']}"
+    wb.save(path)
+    report = verify_workbook(path, variants=0)
+    assert len(asked) == 1
+    assert [c.status for c in report.cells if c.cell == at["nudge.w1_1_1.gradient"]] == [
+        "structure"
+    ]
+
+
+def test_a_large_layouts_requirements_are_kept_for_wrong_cells_the_check_did_not_ask_for(
+    large_layout: Layout,
+) -> None:
+    # A wrong number from the right cells (x1.01) is told its structure from its own formula;
+    # the explanations still ask for the requirements, worked out once.
+    from sheetgen.check import structure
+    from sheetgen.check.judge import check
+    from sheetgen.engine.evaluate import Evaluator
+    from sheetgen.workbook.book import Book, Cell, Sheet
+    from sheetgen.writer.build import build_workbook, parameters
+
+    layout = large_layout
+    book = Book.of(build_workbook(layout, parameters(layout)))
+    cells = dict(book.sheets[0].cells)
+    loss = next(c for c in layout.cells if c.quantity == "loss")
+    assert loss.formula is not None
+    cells[loss.at] = Cell(None, f"=({loss.formula[1:]})*1.01")
+    sheet = Sheet(book.sheets[0].title, cells, book.sheets[0].names)
+    book = Book((sheet,), book.names)
+    ev = Evaluator(book)
+    judged = check(book, sheet, layout, evaluator=ev).cells
+    found = structure.structure_faults(ev, sheet.title, layout, judged)
+    assert [c.status for c in found if c.cell == loss.at] == ["wrong"]
+    assert structure.requirements(layout) is structure.requirements(layout)
+
+
+def test_a_large_right_layouts_structure_is_told_cell_by_cell(
+    large_layout: Layout, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A large layout's cells are told from their own formulas without anything remembered
+    # for the layout; its requirements are never asked for.
+    from sheetgen.check import structure
+    from sheetgen.check.judge import check
+    from sheetgen.engine.evaluate import Evaluator
+    from sheetgen.workbook.book import Book
+    from sheetgen.writer.build import build_workbook, parameters
+
+    def never(layout: Layout, *, again: bool = False) -> structure.Requirements:
+        raise AssertionError("the requirements were asked for")
+
+    monkeypatch.setattr(structure, "requirements", never)
+    structure._remembered_addresses.cache_clear()
+    layout = large_layout
+    book = Book.of(build_workbook(layout, parameters(layout)))
+    ev = Evaluator(book)
+    judged = check(book, book.sheets[0], layout, evaluator=ev).cells
+    found = structure.structure_faults(ev, book.sheets[0].title, layout, judged)
+    assert found == judged and all(c.ok for c in found)
+    assert structure._remembered_addresses.cache_info().currsize == 0

@@ -3,7 +3,7 @@
 A faux gradient that copies the real one (``K12 = C4``) shows a number within the tolerance of
 the central difference, and checks nothing. So every checked cell that ``judge`` found right
 must also depend, through the learner's own formulas, on what its quantity is computed from,
-as the one description of the layout says it (``layouts.layout.formula_reads``: the quantities
+as the one description of the layout says it (``layouts.reads.formula_reads``: the quantities
 each template formula reads; never a list typed per cell).
 
 What is required is the parameters (the inputs, targets, weights, Tiny, the learning rate:
@@ -19,9 +19,12 @@ brought the missing parameter. A wrong cell that misses one gets it too, said be
 number: the copy is the mistake to fix (``K9 = C4`` in the forward-difference sheet is off by
 the difference's own error), and it stays a root cause whatever the cells it reads hold.
 
-Cost: which cells depend on each parameter is found once per sheet, walking the evaluator's
-dependency graph backwards (linear in its size), and only when a cell does not read the cells
-its template names; each cell is then a few set lookups.
+Cost: a cell that reads the cells its template names is told so from its own formula's
+addresses, one cell at a time, so a right sheet never has the whole layout's requirements
+worked out (:func:`requirements`: 39 MB of an 80-80-1 network's). Only when a cell does not
+are they worked out, and which cells depend on each parameter found once per sheet, walking the
+evaluator's dependency graph backwards (linear in its size); each cell is then a few set
+lookups.
 """
 
 from __future__ import annotations
@@ -34,7 +37,8 @@ from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from ..engine.evaluate import Evaluator, Ref
-from ..layouts.layout import CellKind, FormulaReads, Layout, NamedReads, formula_reads
+from ..layouts.layout import CellKind, CellSpec, Layout
+from ..layouts.reads import FormulaReads, NamedReads, addresses_read, formula_reads
 from ..maths.neuron import describe_in
 from .results import CellResult
 
@@ -75,9 +79,23 @@ def requirements(layout: Layout, *, again: bool = False) -> Requirements:
     if asked and seen is not None and seen[1] is not None:
         return seen[1]
     made = _requirements.__wrapped__(_Key(layout))
-    kept = made if asked or again else None
-    _large[key] = (weakref.ref(layout, lambda _: _large.pop(key, None)), kept)
+    _asked(layout, made if asked or again else None)
     return made
+
+
+def _will_ask(layout: Layout) -> None:
+    """``layout``'s requirements will be asked for (wrong cells to explain): a large
+    layout's kept from the first ask, as ``again`` would."""
+    seen = _large.get(id(layout))
+    if len(layout.cells) > REMEMBERED_CELLS and (seen is None or seen[0]() is not layout):
+        _asked(layout, None)
+
+
+def _asked(layout: Layout, kept: Requirements | None) -> None:
+    """A large layout asked for (see ``_large``): its requirements kept, or None: kept from
+    the next ask on."""
+    key = id(layout)
+    _large[key] = (weakref.ref(layout, lambda _: _large.pop(key, None)), kept)
 
 
 class _Key:
@@ -288,23 +306,43 @@ def _depends_on_any_forwards(
 def structure_faults(
     ev: Evaluator, sheet: str, layout: Layout, cells: Sequence[CellResult]
 ) -> tuple[CellResult, ...]:
-    """``cells`` with every right cell that misses a requirement marked ``structure``."""
+    """``cells`` with every right cell that misses a requirement marked ``structure``.
+
+    A cell that reads every cell its template formula reads is told so from its own formula
+    (:func:`~sheetgen.layouts.reads.addresses_read`), with nothing worked out for the whole
+    layout: the layout's requirements (an 80-80-1 network's are 39 MB at the check's peak)
+    only when a cell does not.
+    """
     # A wrong cell with a formula is explained with them (what it reads in place of what,
     # the number it types): a large layout's are worked out once, not again for that.
-    needs = requirements(layout, again=any(c.status == "wrong" and c.formula for c in cells))
+    again = any(c.status == "wrong" and c.formula for c in cells)
     # An empty cell (an exercise's blank still to do) is taken to read what its template
     # formula reads: a wrong cell waiting for it is not missing what it will bring.
     empty = {c.cell: c.quantity for c in cells if c.status == "empty"}
-    reach = _Reach(ev, sheet, needs, empty)
+    own = _own_addresses(layout)
+    # The verdicts come in the layout's order (a parameter's before): each met with its cell.
+    specs, next_spec = layout.checked, 0
+    needs: Requirements | None = None
+    reach: _Reach | None = None
     order: dict[str, int] | None = None
     out = []
     for c in cells:
-        if (
-            c.status in ("ok", "wrong")
-            and c.formula is not None
-            and c.graded
-            and needs.parameters.any(c.quantity)
-        ):
+        spec = None
+        if next_spec < len(specs) and specs[next_spec].at == c.cell:
+            spec, next_spec = specs[next_spec], next_spec + 1
+        if c.status not in ("ok", "wrong") or c.formula is None or not c.graded:
+            out.append(c)
+            continue
+        if spec is not None and spec.quantity == c.quantity:
+            wanted = own(spec)
+            if wanted is not None and _reads_all(ev.dependencies((sheet, c.cell)), sheet, wanted):
+                out.append(c)  # the usual case: the cell reads each of them itself
+                continue
+        if needs is None:
+            needs = requirements(layout, again=again)
+            reach = _Reach(ev, sheet, needs, empty)
+        if needs.parameters.any(c.quantity):
+            assert reach is not None
             missing, lost = reach.missing(c.cell, c.quantity)
             if missing and ev.compiled(c.formula).inputs:  # a typed one is judged as typed
                 if order is None:  # the layout's order, once: thousands may be said
@@ -317,7 +355,31 @@ def structure_faults(
                 message = f"{right} {said}" if c.ok else f"{said} {c.message}"
                 c = replace(c, status="structure", message=message)
         out.append(c)
+    if needs is None and again:
+        _will_ask(layout)  # its wrong cells will: kept from their first ask
     return tuple(out)
+
+
+def _own_addresses(layout: Layout) -> Callable[[CellSpec], Sequence[str] | None]:
+    """:func:`~sheetgen.layouts.reads.addresses_read` of ``layout``: a small layout's
+    remembered (a class's workbooks share one: no formula split again for each), a large
+    one's worked out cell by cell and let go."""
+    if len(layout.cells) > REMEMBERED_CELLS:
+        return addresses_read(layout)
+    table = _remembered_addresses(_Key(layout))
+    return lambda spec: table.get(spec.at)
+
+
+@functools.lru_cache(maxsize=8)
+def _remembered_addresses(key: _Key) -> dict[str, list[str]]:
+    own = addresses_read(key.layout)
+    return {c.at: a for c in key.layout.checked if (a := own(c)) is not None}
+
+
+def _reads_all(reads: list[Ref], sheet: str, addresses: Sequence[str]) -> bool:
+    """Whether ``reads`` (a cell's) holds each of ``addresses`` on ``sheet``."""
+    direct = set(reads) if len(reads) > 8 else reads  # a few: looked through as they are
+    return all((sheet, a) in direct for a in addresses)
 
 
 class _Reach:

@@ -4,7 +4,7 @@ A common slip takes one step too few or too many along the template's chain of f
 Adam's update written with the moment where its bias-corrected value belongs (``M5`` for
 ``Q5``, which is computed from ``M5``), a chain-rule product with d loss/d output where d
 loss/d net belongs. The layout's one description says what each formula reads
-(``layouts.layout.formula_reads``, through ``structure.requirements``), so the slip is found
+(``layouts.reads.formula_reads``, through ``structure.requirements``), so the slip is found
 for every layout alike: a quantity the template reads that the learner's formula does not,
 paired with a cell the formula reads instead that the missing quantity is computed from (or
 that is computed from it). Only what the formula reads is compared, never its numbers: the

@@ -12,13 +12,11 @@ draw scatter charts from ranges named by quantity (``"{a}:{b}"``); cells marked
 from __future__ import annotations
 
 import functools
-import itertools
 import operator
 import os
 import re
 import sys
 import tomllib
-from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import MISSING, dataclass, field, replace
 from dataclasses import fields as dataclass_fields
@@ -31,7 +29,7 @@ from ..maths.neuron import kind_of
 
 CellKind = Literal["text", "input", "constant", "formula"]
 
-_REF = re.compile(r"\{(\.?[A-Za-z_][\w.]*)\}")
+TEMPLATE_REF = re.compile(r"\{(\.?[A-Za-z_][\w.]*)\}")
 
 
 @dataclass(frozen=True, slots=True)  # one per cell: a large network has 100,000
@@ -147,7 +145,7 @@ class Layout:
         if cell.source is not None or cell.formula is None:
             return cell.source
         named = (quantity_at or self.quantity_at()).__getitem__
-        parts = _CELLS.split(cell.formula)
+        parts = ADDRESSES.split(cell.formula)
         parts[1::2] = [f"{{{q}}}" for q in map(named, parts[1::2])]
         return "".join(parts)
 
@@ -365,9 +363,9 @@ def _chart(raw: Mapping[str, Any], address_of: Mapping[str, str], origin: str) -
     """A ``[[charts]]`` entry; series ranges name cells by quantity, ``{a}:{b}`` or ``{a}``."""
 
     def where(text: object) -> str:
-        if not isinstance(text, str) or not _REF.search(text):
+        if not isinstance(text, str) or not TEMPLATE_REF.search(text):
             raise TemplateError(f'{origin}: chart ranges look like "{{a}}:{{b}}", not {text!r}.')
-        return _REF.sub(lambda m: _lookup(m.group(1), address_of, origin, "a chart"), text)
+        return TEMPLATE_REF.sub(lambda m: _lookup(m.group(1), address_of, origin, "a chart"), text)
 
     series = tuple(
         SeriesSpec(
@@ -424,8 +422,9 @@ _VALUES = operator.attrgetter(*_BLANK_CELL)
 """A cell's fields, in their order, in one call."""
 _AT, _FORMULA = list(_BLANK_CELL).index("at"), list(_BLANK_CELL).index("formula")
 _SOURCE = list(_BLANK_CELL).index("source")
-_CELLS = re.compile(f"({a1.TEMPLATE_CELL.pattern})")
-"""Splits a resolved formula into text, address, text, ... (as ``_REF`` splits a template)."""
+ADDRESSES = re.compile(f"({a1.TEMPLATE_CELL.pattern})")
+"""Splits a resolved formula into text, address, text, ... (as ``TEMPLATE_REF`` splits a
+template)."""
 _SOME_CELL = a1.name(1, 1)  # any address stands for all in _said
 
 
@@ -489,7 +488,7 @@ def _resolved(
     whether the formula says the template (:func:`_said`) and it need not be kept."""
     # split() hands back text, reference, text, ...: the references are every other piece
     # (a generated network's formulas hold dozens, so no callback per match).
-    parts = _REF.split(source)
+    parts = TEMPLATE_REF.split(source)
     refs = parts[1::2]
     relative = "{." in source
     if relative:
@@ -523,154 +522,7 @@ def _said(texts: list[str]) -> bool:
     thousands of formulas have a handful; ``_resolved`` keeps the answers) by splitting the
     shape with one address in each gap.
     """
-    return _CELLS.split(_SOME_CELL.join(texts))[0::2] == texts
-
-
-def _referenced(ref: str, quantity: str) -> str:
-    """The quantity a template reference names in the formula of ``quantity``: ``{.net}`` is
-    the cell's own row prefix (``nudge.bias.net`` in ``nudge.bias.loss``), ``{net}`` itself."""
-    if not ref.startswith("."):
-        return ref
-    prefix = quantity.rsplit(".", 1)[0] + "." if "." in quantity else ""
-    return prefix + ref[1:]
-
-
-_NAME = re.compile(r"(?<![\w.$!'])([A-Za-z_][\w.]*)(?![\w(!])")
-
-
-class FormulaReads(Mapping[str, tuple[str, ...]]):
-    """For each formula cell's quantity, the quantities its template formula reads, in order.
-
-    Held as numbers, one array for all: an 80-80-1 network's formulas read 2.2 million
-    quantities, 23 MB as tuples of names and 9 MB as one array of 4-byte numbers; each
-    formula's tuple is made when asked. A formula's reads are found by its quantity's own
-    number (``number_of``, which :func:`formula_reads` needs anyway): a second map of the
-    formulas' quantities to rows of the array was 7 MB more of an 80-80-1 network's.
-    """
-
-    def __init__(self, names: list[str], number_of: Mapping[str, int]) -> None:
-        self._names = names  # what each number stands for
-        self._number = number_of  # each quantity's number, formulas' and others'
-        self._reads = array("i")  # every formula's reads, one after the other, by number
-        self._starts = array("i", [0])  # number n's reads: _starts[n] to _starts[n + 1]
-        self._formula = bytearray()  # 1 where number n is a formula's quantity
-        self._count = 0
-
-    def _add(self, number: int, numbers: Iterable[int]) -> None:
-        """The reads of the formula whose quantity is ``number``: numbers rise from one call
-        to the next (the layout's order), the quantities between read nothing."""
-        gap = number - len(self._formula)
-        if gap:
-            self._starts.extend(itertools.repeat(len(self._reads), gap))
-            self._formula.extend(bytes(gap))
-        self._reads.extend(numbers)
-        self._starts.append(len(self._reads))
-        self._formula.append(1)
-        self._count += 1
-
-    def _numbers(self, quantity: object) -> array[int] | None:
-        """The numbers ``quantity`` reads; None unless it is a formula's quantity."""
-        row = self._number.get(quantity) if isinstance(quantity, str) else None
-        if row is None or row >= len(self._formula) or not self._formula[row]:
-            return None
-        return self._reads[self._starts[row] : self._starts[row + 1]]
-
-    def __getitem__(self, quantity: str) -> tuple[str, ...]:
-        numbers = self._numbers(quantity)
-        if numbers is None:
-            raise KeyError(quantity)
-        return tuple(map(self._names.__getitem__, numbers))
-
-    def named(self, quantity: str) -> NamedReads:
-        """What ``quantity`` reads, each name made when indexed: a walk that stops at its first
-        read (a network's formulas each read a parameter's copy first) makes one, not 161."""
-        numbers = self._numbers(quantity)
-        if numbers is None:
-            raise KeyError(quantity)
-        return NamedReads(numbers, self._names)
-
-    def __iter__(self) -> Iterator[str]:
-        return itertools.compress(self._names, self._formula)
-
-    def __len__(self) -> int:
-        return self._count
-
-    def __contains__(self, quantity: object) -> bool:
-        return self._numbers(quantity) is not None
-
-
-class NamedReads:
-    """One formula's reads as :meth:`FormulaReads.named` hands them: a length, and the name of
-    each by its index."""
-
-    __slots__ = ("_names", "_numbers")
-
-    def __init__(self, numbers: array[int], names: list[str]) -> None:
-        self._numbers, self._names = numbers, names
-
-    def __len__(self) -> int:
-        return len(self._numbers)
-
-    def __getitem__(self, index: int) -> str:
-        return self._names[self._numbers[index]]
-
-
-def formula_reads(layout: Layout) -> FormulaReads:
-    """For each formula cell's quantity, the quantities its template formula reads.
-
-    From the one description of the layout: the ``{quantity}`` references of its formula and
-    the defined names it uses (``Tiny``), each as the quantity of the cell it stands for. What
-    ``sheetgen.check.structure`` requires a learner's cell to depend on.
-    """
-    names: list[str] = []
-    number_at: dict[str, int] = {}  # each cell's address -> its quantity's number
-    number_of: dict[str, int] = {}  # each quantity -> its number
-    for c in layout.cells:
-        if c.quantity is not None:
-            number_at[c.at] = number_of[c.quantity] = len(names)
-            names.append(c.quantity)
-
-    def numbered(quantities: list[str]) -> list[int]:
-        try:
-            return list(map(number_of.__getitem__, quantities))
-        except KeyError:  # a quantity not on the sheet (left out where a table was moved)
-            for q in quantities:
-                if q not in number_of:
-                    number_of[q] = len(names)
-                    names.append(q)
-            return list(map(number_of.__getitem__, quantities))
-
-    named = {name.upper(): number_at[at] for name, at in layout.names.items() if at in number_at}
-    out = FormulaReads(names, number_of)
-    # The text between the references, and so the names a formula uses, is one of a few
-    # shapes (a 40-40-1 network's 23,000 formulas have 9): each shape's names are found once.
-    names_in: dict[str, list[int]] = {}
-    split, intern, said = _REF.split, sys.intern, _CELLS.split
-    for c in layout.cells:
-        if c.formula is None or c.quantity is None:
-            continue
-        if c.source is None:  # the formula says it: its addresses name the quantities read
-            parts = said(c.formula)
-            reads = list(map(number_at.__getitem__, parts[1::2]))
-        else:
-            parts = split(c.source)  # text, reference, text, ..., text: one pass in C
-            refs = parts[1::2]
-            if "{." in c.source:
-                refs = [_referenced(ref, c.quantity) if ref[0] == "." else ref for ref in refs]
-            # Interned: a network's quantities recur in hundreds of formulas each.
-            reads = numbered(list(map(intern, refs)))
-        if named:
-            bare = " ".join(parts[0::2])  # what _REF.sub(" ", source) gives
-            found = names_in.get(bare)
-            if found is None:
-                found = names_in[bare] = [
-                    named[m.group(1).upper()]
-                    for m in _NAME.finditer(bare)
-                    if m.group(1).upper() in named
-                ]
-            reads += found
-        out._add(number_of[c.quantity], dict.fromkeys(reads))
-    return out
+    return ADDRESSES.split(_SOME_CELL.join(texts))[0::2] == texts
 
 
 def relocated(layout: Layout, where: Mapping[str, str]) -> Layout:
