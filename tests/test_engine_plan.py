@@ -9,6 +9,8 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from openpyxl.workbook.defined_name import DefinedName
+from openpyxl.worksheet.formula import ArrayFormula
 
 from sheetgen import a1, build
 from sheetgen.engine.evaluate import Evaluator, Ref
@@ -180,3 +182,54 @@ def test_a_cells_one_reference_is_the_one_resolve_keeps(tmp_path: Path) -> None:
         assert where.known_as(absent) is absent
         assert absent[1] not in where.resolved.get(absent[0], {})
     assert where.resolve("S", "Z9") == [("S", "Z9")]  # resolved as ever, a tuple of its own
+
+
+@pytest.mark.parametrize(
+    "spec", ["training:layers=2-2-1,examples=4,steps=3,optimizer=adam", "network:layers=2-3-1"]
+)
+def test_fills_first_visit_keeps_what_the_general_path_keeps(tmp_path: Path, spec: str) -> None:
+    """``fill`` finds, compiles and resolves a usual cell on its first visit itself; what it
+    keeps (each formula's entry, the dependencies of those that are not plain, the values)
+    is what ``dependencies`` works out cell by cell. On the built sheet and on one with odd
+    formulas: ranges, a defined name of a range, an array formula, errors, text, an empty
+    cell, a whole column, a sheet named in lower case, a cell read before it is computed."""
+    path = build(tmp_path / "x.xlsx", spec)
+    wb = openpyxl.load_workbook(path)
+    ws = wb.worksheets[0]
+    cells = [c for row in ws.iter_rows() for c in row]
+    formulas = [c for c in cells if isinstance(c.value, str) and c.value.startswith("=")]
+    odd = [
+        "=SUM(B2:C3)",
+        "=1/0",
+        '="x"',
+        None,
+        f"=SUM({ws.title.lower()}!B2,1)",
+        "=TANH(E:E)",
+        "=Square*2",
+        "=" + formulas[-1].coordinate + "*2",  # a cell computed later
+    ]
+    for k, cell in enumerate(formulas[3::5]):
+        cell.value = odd[k % len(odd)]
+    wb.defined_names["Square"] = DefinedName("Square", attr_text=f"'{ws.title}'!$B$2:$C$3")
+    ws["AZ1"] = ArrayFormula("AZ1:BA2", "=B2:C3*2")
+    below = ws.max_row + 2  # read after the cell it reads: a plain formula but for its array
+    ws[f"A{below}"] = ArrayFormula(f"A{below}:B{below}", f"={formulas[2].coordinate}*2")
+    wb.save(tmp_path / "odd.xlsx")
+    for book_path in (path, tmp_path / "odd.xlsx"):
+        book = read_checked(book_path).book
+        sheet = book.sheets[0]
+        refs = [(sheet.title, at) for at in sheet.cells] + [(sheet.title, "BA2")]
+        refs += [(sheet.title, f"B{ws.max_row}")]
+        filled = Evaluator(book)
+        filled.fill(refs)
+        walked = Evaluator(book)
+        for ref in refs:  # the general path, cell by cell, then the values
+            walked.dependencies(ref)
+        walked.fill(refs)
+        plan, general = filled._plan, walked._plan
+        assert plan.formulas == general.formulas
+        assert plan.deps == general.deps
+        assert {r: repr(v) for r, v in filled.values.items()} == {
+            r: repr(v) for r, v in walked.values.items()
+        }
+        assert filled.problems == walked.problems

@@ -136,3 +136,23 @@ def test_errors_and_texts_get_the_engines_answer(symbol: str) -> None:
                 assert _same(got, _plain(want)), (symbol, x, y, got, want)
             else:
                 assert _same_result(got, want), (symbol, x, y, got, want)
+
+
+def test_a_numpy_number_is_shown_as_the_same_python_number() -> None:
+    """What TANH, EXP and SQRT return (numpy's float64) becomes the cell's value as the
+    general conversion makes it: the same number as Python's float, #NUM! when not finite,
+    as a 0-d array of it becomes; never numpy's type."""
+    import numpy as np
+
+    from sheetgen.engine.convert import from_engine
+    from sheetgen.workbook.book import CellError
+
+    for x in [0.5, -0.0, 1e308, 5e-324, math.inf, -math.inf, math.nan]:
+        for given in (np.float64(x), np.asarray(x), np.asarray([x])):
+            got = from_engine(given)
+            if math.isfinite(x):
+                assert type(got) is float and math.copysign(1, got) == math.copysign(1, x)
+                assert got == x
+            else:
+                assert got == CellError("#NUM!")
+    assert from_engine(np.float64(2.0)) == from_engine(np.asarray(2.0)) == 2.0

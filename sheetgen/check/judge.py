@@ -111,30 +111,37 @@ def check(
     value_scale = 64 * EPS * expected.value_scale if expected is not None else 0.0
     growth = expected.growth if expected is not None else None
     problems, saved_cells = ev.problems, ev.saved
+    # Whether a cell may be said right at once: judging changes no value or problem.
+    at_once = not problems and not saved_cells
+    held = ev.where.sheet(title)
+    cells = {} if held is None else held.cells
+    right, inf = CellResult.right, math.inf
     for spec in layout.checked:
         quantity = spec.quantity
         assert quantity is not None
-        ref = (title, spec.at)
-        formula = ev.formula(ref)
+        at = spec.at
+        ref = (title, at)
+        # The cell's own formula, which ``ev.formula`` gives for a cell that has one.
+        cell = cells.get(at)
+        formula = None if cell is None else cell.formula
+        if formula is None:
+            formula = ev.formula(ref)
         value = found[ref]
-        w = want.get(quantity)
         if (
-            type(value) is float
-            and formula is not None
+            at_once
             and growth is not None
-            and w is not None
-            and not problems
-            and not saved_cells
+            and type(value) is float
+            and formula is not None
+            and (w := want.get(quantity)) is not None
             # A faux gradient has its own tolerance (``kind_of``'s "faux").
             and not (quantity.startswith("nudge.") and quantity.endswith(_FAUX_ENDS))
             and value - value == 0.0
             and w - w == 0.0
             and spec.kind == "formula"
-            and (g := growth(quantity)) != math.inf  # an infinite growth: unchecked
-            and abs(value - w) <= _grown(w, value_scale, g)
+            and (g := growth(quantity)) != inf  # an infinite growth: unchecked
+            and abs(value - w) <= (REL * abs(w) + value_scale) * g  # ``_grown``
         ):
-            meaning = spec.note or quantity
-            results.append(CellResult.right(spec.at, quantity, meaning, w, value, formula))
+            results.append(right(at, quantity, spec.note or quantity, w, value, formula))
             continue
         # A cell that took the number its application saved is judged by that number.
         problem = None if ref in saved_cells else problems.get(ref)

@@ -80,6 +80,9 @@ def to_engine(value: Value, empty: object) -> object:
 def from_engine(result: object) -> Value:
     if type(result) is float:  # most results: a finite number, as it is
         return result if result - result == 0.0 else CellError("#NUM!")
+    if isinstance(result, float):  # numpy's (TANH, EXP, SQRT): as Python's, the same number
+        value = float(result)
+        return value if value - value == 0.0 else CellError("#NUM!")
     import numpy as np
     import schedula as sh
     from formulas.tokens.operand import XlError

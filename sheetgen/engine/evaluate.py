@@ -16,7 +16,7 @@ from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar, cast
 
 from .. import a1
-from ..workbook.book import Book, CellError, Value, formula_text
+from ..workbook.book import Book, CellError, Sheet, Value, formula_text
 from .compiled import (
     ENGINE_LIMITS,
     Compiled,
@@ -46,6 +46,7 @@ _T = TypeVar("_T")
 _FLOAT = {float}
 
 _UNKNOWN: Any = object()  # a formula not looked up yet
+_TUPLE = {tuple}
 
 _BULK = 64  # a formula reading more cells than this has their plain values filled in bulk
 
@@ -149,13 +150,14 @@ class Evaluator:
         cell's value is kept under the reference the formulas that read it hold (``refs``
         themselves are not kept: a large network's checked cells are 85,000)."""
         values = self.values
-        known, texts, reads, exact = values.__contains__, self._formulas, self._deps, self._exact
-        resolved, quick, dependencies = self._resolved, self._quick, self.dependencies
+        texts, reads, exact = self._formulas, self._deps, self._exact
+        resolved, visit, problems = self._resolved, self._visit, self.problems
         with engine_quiet():
             for ref in refs:
                 if ref in values:  # a cell read by one asked for before: known
                     continue
-                if ref[0] not in exact:  # a sheet named otherwise: the walk settles it
+                sheet = exact.get(ref[0])
+                if sheet is None:  # a sheet named otherwise: the walk settles it
                     self._solve(ref)
                     continue
                 # What the walk's first step does, without the walk, for a cell whose inputs
@@ -164,8 +166,7 @@ class Evaluator:
                 text = texts.get(ref, _UNKNOWN)
                 deps = None
                 if text is _UNKNOWN:
-                    deps = dependencies(ref)
-                    text = texts[ref]
+                    text, deps = visit(ref, sheet)
                 if text is None:
                     values[ref] = self._raw(ref)
                     continue
@@ -173,24 +174,74 @@ class Evaluator:
                     on_sheet = resolved[ref[0]]
                     if deps is None:
                         deps = list(map(on_sheet.__getitem__, text.inputs))  # type: ignore[arg-type]
-                    if len(deps) <= _BULK and all(map(known, deps)):
-                        value = quick(text, deps)
-                        if value is _UNKNOWN:
-                            value = self._compute(ref, cast(str, self.formula(ref)))
-                        # Kept under the reference its readers hold: ``where.known_as(ref)``
-                        # for a formula cell of a sheet by its title, at hand.
-                        at = on_sheet.get(ref[1])
-                        if at is None:
-                            at = on_sheet[ref[1]] = ref
-                        values[at] = value  # type: ignore[index]
+                    if len(deps) > _BULK:
+                        self._solve(ref)
                         continue
-                else:
-                    if deps is None:
-                        deps = reads.get(ref)
-                    if deps is not None and len(deps) <= _BULK and all(map(known, deps)):
-                        values[ref] = self._compute(ref, text)
+                    # What ``_quick`` does, at hand: the usual cell's numbers handed over as
+                    # they are, its finite number taken as it is.
+                    try:
+                        args = list(map(values.__getitem__, deps))
+                    except KeyError:  # an input not computed yet: the walk computes it
+                        self._solve(ref)
                         continue
+                    value = _UNKNOWN
+                    function = text.form.function
+                    if function is not None and not problems and set(map(type, args)) == _FLOAT:
+                        try:
+                            value = function(*args)
+                        except Exception:
+                            value = _UNKNOWN
+                        else:
+                            if type(value) is not float or value - value != 0.0:
+                                value = from_engine(value)
+                    if value is _UNKNOWN:
+                        value = self._compute(ref, cast(str, self.formula(ref)))
+                    # Kept under the reference its readers hold: ``where.known_as(ref)``
+                    # for a formula cell of a sheet by its title, at hand.
+                    at = on_sheet.get(ref[1])
+                    if at is None:
+                        at = on_sheet[ref[1]] = ref
+                    values[at] = value  # type: ignore[index]
+                    continue
+                if deps is None:
+                    deps = reads.get(ref)
+                if deps is not None and len(deps) <= _BULK and all(map(values.__contains__, deps)):
+                    values[ref] = self._compute(ref, text)
+                    continue
                 self._solve(ref)
+
+    def _visit(self, ref: Ref, sheet: Sheet) -> tuple[Any, list[Ref]]:
+        """A cell of ``sheet`` (by its title) on its first visit: what :attr:`_formulas` now
+        holds for it, and its dependencies. :meth:`dependencies`' work, done at once for
+        the usual plain formula (the general path for every other, and for any doubt)."""
+        cell = sheet.cells.get(ref[1])
+        text = None if cell is None else cell.formula
+        if text is not None:
+            title = ref[0]
+            compiled = self.compiled(text) if self._shares else compile_formula(text)
+            form = compiled.form
+            names = self._resolved.get(title)
+            if (
+                names is not None
+                and form.function is not None
+                and form.problem is None
+                and not form.calls
+                and not form.always
+                and not form.legacy
+            ):
+                try:
+                    found = list(map(names.__getitem__, compiled.inputs))
+                except KeyError:  # a name not resolved yet: the general path resolves it
+                    found = None
+                if found is not None and set(map(type, found)) <= _TUPLE:
+                    arrays = self._array_cells.get(title)
+                    if arrays is None:
+                        arrays = self.where.array_cells(title)
+                    if ref[1] not in arrays:
+                        self._formulas[ref] = compiled  # plain: see ``_formulas``
+                        return compiled, cast(list[Ref], found)
+        deps = self.dependencies(ref)
+        return self._formulas[ref], deps
 
     def what_if(self, overrides: Mapping[Ref, Value], refs: Iterable[Ref]) -> dict[Ref, Value]:
         """What each of ``refs``'s own formula gives when ``overrides`` hold those cells' values.
@@ -331,7 +382,7 @@ class Evaluator:
         computed, in one step: their numbers handed over as they are. ``_UNKNOWN`` for
         anything else (a cell that is not a number, a failure, a problem already found),
         which goes ``_compute``'s own way: that says why (tests/test_fast_engine.py holds the
-        two equal)."""
+        two equal; :meth:`fill` does the same at hand)."""
         function = compiled.form.function
         if function is None or self.problems:
             return _UNKNOWN

@@ -31,6 +31,7 @@ class Straight:
 
     __slots__ = (
         "_none",
+        "_plain",
         "_plan",
         "_unwrap_only",
         "arity",
@@ -61,8 +62,12 @@ class Straight:
         self.output = output
         self.filters = tuple(filters)
         # The engine's default output filter only unwraps a range (``wrap_ranges_func`` of
-        # schedula's ``bypass``): a float passes it unchanged, so it is not called for one.
+        # schedula's ``bypass``): a number passes it unchanged (the very object), so it is
+        # not called for one: Python's float, or numpy's that TANH, EXP and SQRT return.
         self._unwrap_only = all(_unwraps_only(f) for f in self.filters)
+        import numpy as np
+
+        self._plain = frozenset({float, np.float64})
         self._none = none
         # Slots no argument or step ever fills: only these can hold NONE when a step runs.
         filled = set(slots) | {out for _, _, out in self.steps}
@@ -97,7 +102,7 @@ class Straight:
         result = values[self.output]
         if result is none:
             return self.pipe(*args)
-        if self._unwrap_only and type(result) is float:  # most results: a number, as it is
+        if self._unwrap_only and type(result) in self._plain:  # most results: a number
             return result
         for f in self.filters:
             result = f(result)
