@@ -380,6 +380,8 @@ def test_unedited_keeps_every_other_field() -> None:
     c = CellResult("A1", "q", "m", "wrong", 1.0, 2.0, "=B1", "msg", "why", ("B1",), False, True)
     c = replace(c, saved=("C1",))
     assert c.unedited() == replace(c, edited=False)
+    explained = c.unedited().explained(("D1",), "because")
+    assert explained == replace(c, edited=False, causes=("D1",), explanation="because")
     # Each field is passed on by position: one added must be added there too.
     assert [f.name for f in fields(CellResult)][-2:] == ["edited", "saved"]
     assert len(fields(CellResult)) == 14

@@ -14,6 +14,7 @@ from sheetgen import verify_workbook
 from sheetgen.check.constants import typed_numbers
 from sheetgen.check.hints import hint
 from sheetgen.layouts.families import resolve_layout
+from sheetgen.layouts.layout import CellSpec
 from sheetgen.writer.build import build
 
 _PARAMETER = re.compile(r"\b[wb]\d+(?:_\d+)+\b")
@@ -113,6 +114,39 @@ def test_every_row_hint_names_its_own_parameter(spec: str) -> None:
             assert set(_PARAMETER.findall(said)) <= own, (c.quantity, said)
         if c.quantity.startswith("nudge.") and c.quantity.endswith(".gradient"):
             assert said is not None and own and own <= set(_PARAMETER.findall(said)), c.quantity
+
+
+@pytest.mark.parametrize(
+    "spec", ["network:layers=2-3-2", "training:layers=2-2-1,steps=4", "training:steps=4"]
+)
+def test_a_borrowed_hint_is_the_nearest_twin_above_it(spec: str) -> None:
+    """``hint`` against the twins searched one by one: the last noted cell of the same shape
+    (numbers aside), else of the same kind (parameters aside too), above the cell, else the
+    first; its note renamed as ``hint`` renames a lone twin's."""
+    layout = resolve_layout(spec)
+    specs = {c.at: c for c in layout.cells}
+    order = {c.quantity: i for i, c in enumerate(specs.values()) if c.quantity is not None}
+    noted = [c for c in specs.values() if c.quantity is not None and c.note]
+
+    def shape(q: str) -> str:
+        return re.sub(r"\d+", "#", q)
+
+    def kind(q: str) -> str:
+        return shape(_PARAMETER.sub("P", q))
+
+    def slow(c: CellSpec) -> str | None:
+        assert c.quantity is not None
+        for same in (shape, kind):
+            found = [t for t in noted if same(t.quantity or "") == same(c.quantity)]
+            above = [t for t in found if order[t.quantity or ""] < order[c.quantity]]
+            if found:
+                twin = above[-1] if above else found[0]
+                return hint(c, {twin.at: twin, c.at: c})
+        return None
+
+    borrowed = [c for c in layout.checked if not c.note]
+    assert len(borrowed) > 3
+    assert [hint(c, specs) for c in borrowed] == [slow(c) for c in borrowed]
 
 
 def test_the_network_faux_rows_of_the_issue_name_their_parameter(tmp_path: Path) -> None:

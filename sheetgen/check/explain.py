@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from dataclasses import replace
 
 from ..engine.evaluate import CellError
 from ..layouts.layout import CellSpec, Layout
@@ -43,7 +42,7 @@ def explain(
     if (c.ok or not c.checked) and not causes:
         return c  # most cells: nothing to add (an unchecked one is said by provenance.from_saved)
     if c.ok:
-        return replace(c, causes=causes)
+        return c.explained(causes, c.explanation)
     specs = names.specs
     if c.status == "wrong" and not causes:  # a root: what it reads in place of what?
         why = read_instead(c, graph.ev, graph.sheet, layout, specs)
@@ -64,7 +63,7 @@ def explain(
     # A hint is said for a root only (an inherited cell's fix is elsewhere).
     hint_ = hint(specs[c.cell], specs) if hints and not causes and c.cell in specs else None
     parts = [why, f"Hint: {hint_}" if hint_ else ""]
-    return replace(c, causes=causes, explanation=" ".join(p for p in parts if p))
+    return c.explained(causes, " ".join(p for p in parts if p))
 
 
 def why_wrong(c: CellResult, ws: Sheet, graph: Graph, names: Names) -> str:
@@ -135,25 +134,21 @@ def why_error(cell: str, graph: Graph, names: Names) -> str:
     seen: set[str] = set()
     said, beyond = "", frozenset[str]()
     at: str | None = cell
+    sheet, values, deps, trails = graph.sheet, graph.ev.values, graph.deps, graph.trails
     while at is not None:
-        ref = graph.ref(at)
-        value = graph.ev.values.get(ref)
+        ref = (sheet, at)
+        value = values.get(ref)
         code = value.code if isinstance(value, CellError) else "an error"
         walked.append((at, code))
         seen.add(at)
-        at = next(
-            (
-                dep[1]
-                for dep in graph.deps(ref)
-                if dep[0] == graph.sheet
-                and isinstance(graph.ev.values.get(dep), CellError)
-                and dep[1] not in seen
-            ),
-            None,
-        )
+        at = None
+        for dep in deps(ref):
+            if dep[0] == sheet and dep[1] not in seen and isinstance(values.get(dep), CellError):
+                at = dep[1]
+                break
         if at is None:
             said = error_starts(walked[-1][0], code, graph, names)
-        elif (kept := graph.trails.get(at)) is not None and kept[1].isdisjoint(seen):
+        elif (kept := trails.get(at)) is not None and kept[1].isdisjoint(seen):
             said, beyond = kept
             said = f"It shows {code} because {names(at)} does. " + said.replace(
                 "It shows", f"{at} shows", 1
@@ -163,9 +158,9 @@ def why_error(cell: str, graph: Graph, names: Names) -> str:
         said = f"It shows {code} because {names(there)} does. " + said.replace(
             "It shows", f"{there} shows", 1
         )
-    if len(graph.trails) >= TRAILS_KEPT:
-        graph.trails.clear()
-    graph.trails[cell] = (said, beyond | seen)
+    if len(trails) >= TRAILS_KEPT:
+        trails.clear()
+    trails[cell] = (said, beyond | seen)
     return said
 
 

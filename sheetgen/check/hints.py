@@ -16,6 +16,8 @@ or input: no hint is better than a wrong one.
 
 from __future__ import annotations
 
+import bisect
+import functools
 import re
 from collections.abc import Mapping
 
@@ -54,9 +56,9 @@ def hint(spec: CellSpec, specs: Mapping[str, CellSpec]) -> str | None:
     here = position.get(spec.quantity, 0)
     for shape in (_shape(spec.quantity), _kind(spec.quantity)):
         found = twins.get(shape)
-        if found:
-            above = [t for t in found if t[0] < here]
-            _, twin, note = above[-1] if above else found[0]
+        if found:  # in the layout's order: the last one above, else the first
+            above = bisect.bisect_left(found, here, key=_position)
+            _, twin, note = found[above - 1] if above else found[0]
             return _renamed(note, twin, spec.quantity)
     return None
 
@@ -84,12 +86,23 @@ def _renamed(note: str, twin: str, quantity: str) -> str | None:
     own = {t.lower() for t in theirs}
     differ = [(a, b) for a, b in zip(theirs, ours, strict=False) if a != b]
     if any(not _STEP.fullmatch(a) for a, _ in differ):
-        foreign = {m.replace(" ", "").lower() for m in _NAMES.findall(note)} - own
+        foreign = _named_in(note) - own
         if foreign:
             return None
     for a, b in differ:
         note = re.sub(rf"\b{re.escape(a)}\b", b, note)
     return note
+
+
+@functools.lru_cache(maxsize=256)
+def _named_in(note: str) -> frozenset[str]:
+    """The names a note says (``_NAMES``), as compared: a layout has a few notes, each
+    borrowed by thousands of cells."""
+    return frozenset(m.replace(" ", "").lower() for m in _NAMES.findall(note))
+
+
+def _position(twin: tuple[int, str, str]) -> int:
+    return twin[0]
 
 
 def _shape(quantity: str) -> str:
