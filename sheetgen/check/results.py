@@ -119,32 +119,19 @@ class CellResult:
         return (CellResult, tuple(getattr(self, name) for name in _CELL_FIELDS))
 
     def unedited(self) -> CellResult:
-        """This verdict with ``edited`` False (see :func:`_made`: most cells of a sheet get one,
-        a network has 23,000). ``tests/test_diagnose.py`` holds it to the fields (a new field
-        must be passed on)."""
-        return _made(
-            (
-                self.cell,
-                self.quantity,
-                self.meaning,
-                self.status,
-                self.expected,
-                self.found,
-                self.formula,
-                self.message,
-                self.explanation,
-                self.causes,
-                self.graded,
-                self.context,
-                False,
-                self.saved,
-            )
-        )
+        """This verdict with ``edited`` False (most cells of a sheet get one, a network has
+        23,000)."""
+        return self._with(self.explanation, self.causes, False)
 
     def explained(self, causes: tuple[str, ...], explanation: str) -> CellResult:
-        """This verdict with its ``causes`` and ``explanation`` (see :func:`_made`: a sheet
-        whose every row moved has 85,000 wrong cells to explain). ``tests/test_diagnose.py``
-        holds it to the fields."""
+        """This verdict with its ``causes`` and ``explanation`` (a sheet whose every row moved
+        has 85,000 wrong cells to explain)."""
+        return self._with(explanation, causes, self.edited)
+
+    def _with(self, explanation: str, causes: tuple[str, ...], edited: bool) -> CellResult:
+        """This verdict with the fields diagnosis changes, made by :func:`_made` (half what
+        ``dataclasses.replace``'s call of the constructor costs).
+        ``tests/test_diagnose.py`` holds it to the fields (a new field must be passed on)."""
         return _made(
             (
                 self.cell,
@@ -159,7 +146,7 @@ class CellResult:
                 causes,
                 self.graded,
                 self.context,
-                self.edited,
+                edited,
                 self.saved,
             )
         )
