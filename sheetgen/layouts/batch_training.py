@@ -202,10 +202,6 @@ def _settings_data_and_start(d: _Sheet) -> None:
         g.text(c, DATA_ROW, header)
     for m in range(1, d.examples + 1):
         g.text(1, DATA_ROW + m, f"Example {m}")
-        # One explained example, as one explained step: a note on each of a thousand
-        # examples' cells is noise, and LibreOffice saves it as a drawing so repetitive
-        # that the verifier's zip-bomb guard refuses the learner's file.
-        g.notes = m == 1
         for c, (leaf, header) in enumerate(heads, start=2):
             g.input(
                 c,
@@ -213,7 +209,6 @@ def _settings_data_and_start(d: _Sheet) -> None:
                 data_name(m, leaf),
                 f"Example {m}'s {header.lower()}. Edit it: the whole training re-runs.",
             )
-    g.notes = True
     g.text(
         1,
         DATA_ROW + d.examples + 1,
@@ -242,13 +237,21 @@ def _table_header(d: _Sheet, cols: Sequence[tuple[str, str, str]]) -> None:
         g.text(d.col[leaf], d.table_row, header)
 
 
+EXPLAINED_EXAMPLES = 4
+"""How many of a batch's rows carry notes, as only the first step does: XOR's four examples
+each explained, while a batch of a thousand is not a note on each of 30,000 cells (noise, and
+a drawing so repetitive when LibreOffice saves it that the verifier's zip-bomb guard would
+refuse the learner's file). Every example's data cells keep theirs: a verdict on a cell
+borrows a missing note from the same column above, and a data cell's names its example."""
+
+
 def _block(d: _Sheet, k: int) -> None:
     """Step k: a row per example of its batch, then the mean row with the update."""
     members = batch(k, d.batch, d.examples)
     g = d.g
     notes = g.notes
     for b, m in enumerate(members, start=1):
-        g.notes = notes and b == 1  # the batch's first example explained, as the data's
+        g.notes = notes and b <= EXPLAINED_EXAMPLES
         _example_row(d, k, m, d.row(k, b))
     g.notes = notes
     row, s = d.row(k, d.batch + 1), f"step{k}."
