@@ -360,11 +360,18 @@ def structure_faults(
     return tuple(out)
 
 
+ADDRESSES_REMEMBERED = 5_000
+"""A layout of at most this many cells has its formulas' addresses remembered (the article's
+50, a class's hand-out): what a class's workbooks save by sharing them is what each workbook
+costs to check. A larger one's would hold a list per formula (17 MB for a 40-40-1 network's
+23,000) for a saving of a few per cent of its own verify."""
+
+
 def _own_addresses(layout: Layout) -> Callable[[CellSpec], Sequence[str] | None]:
     """:func:`~sheetgen.layouts.reads.addresses_read` of ``layout``: a small layout's
     remembered (a class's workbooks share one: no formula split again for each), a large
     one's worked out cell by cell and let go."""
-    if len(layout.cells) > REMEMBERED_CELLS:
+    if len(layout.cells) > min(REMEMBERED_CELLS, ADDRESSES_REMEMBERED):
         return addresses_read(layout)
     table = _remembered_addresses(_Key(layout))
     return lambda spec: table.get(spec.at)
