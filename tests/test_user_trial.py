@@ -327,3 +327,20 @@ def test_a_teachers_script_builds_from_a_csv_what_the_command_line_builds(
     ]
     assert cells[0] == cells[1]
     assert verify_workbook(lib, variants=0).ok
+
+
+@pytest.mark.parametrize(("given", "rows"), [("ALL", None), ("None", ()), (" all ", None)])
+def test_faux_all_and_none_in_any_case(given: str, rows: tuple[str, ...] | None) -> None:
+    """`--faux ALL` was refused as "no weight or bias 'ALL'"."""
+    from sheetgen.maths.network import parse_faux
+
+    assert parse_faux(given, (2, 2, 1)) == rows
+
+
+def test_a_negative_number_of_faux_rows_is_said_so() -> None:
+    """`--faux -3` said "no weight or bias '-3'"."""
+    from sheetgen.errors import UsageError
+    from sheetgen.maths.network import parse_faux
+
+    with pytest.raises(UsageError, match=r"0 or more, not -3\."):
+        parse_faux("-3", (2, 2, 1))

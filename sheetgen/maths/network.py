@@ -102,12 +102,14 @@ def parse_faux(text: str, sizes: Sequence[int]) -> tuple[str, ...] | None:
     returned in :func:`learnable` order."""
     names = [name for name, _, _ in learnable(sizes)]
     text = text.strip()
-    if text == "all":
+    if text.lower() == "all":
         return None
-    if text == "none":
+    if text.lower() == "none":
         return ()
     if text.isdigit():
         return faux_sample(sizes, int(text))
+    if text.startswith("-") and text[1:].isdigit():
+        raise UsageError(f"faux: a number of faux rows is 0 or more, not {text}.")
     wanted = [t.strip() for t in text.replace(",", "+").split("+") if t.strip()]
     known = set(names)
     unknown = [w for w in wanted if w not in known]
