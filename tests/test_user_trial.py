@@ -344,3 +344,20 @@ def test_a_negative_number_of_faux_rows_is_said_so() -> None:
 
     with pytest.raises(UsageError, match=r"0 or more, not -3\."):
         parse_faux("-3", (2, 2, 1))
+
+
+def test_too_many_steps_of_a_network_says_how_many_fit() -> None:
+    """A network's training that is too large said "Use fewer steps or neurons." alone; the
+    number that fits is what the learner needs (as `--data`'s refusal gives it)."""
+    import re
+
+    from sheetgen.errors import UsageError
+    from sheetgen.layouts.network_training import MAX_CELLS
+
+    with pytest.raises(UsageError) as refused:
+        resolve_layout("training:layers=10-10-1,steps=10000")
+    said = re.search(r"make ([\d,]+) cells.*Use at most ([\d,]+) steps", str(refused.value))
+    assert said is not None
+    cells, most = (int(n.replace(",", "")) for n in said.groups())
+    width = cells // 10000
+    assert most * width <= MAX_CELLS < (most + 1) * width

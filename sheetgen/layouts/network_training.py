@@ -231,8 +231,9 @@ def _check_size(sizes: tuple[int, ...], steps: int, width: int) -> None:
         )
     if steps * width > MAX_CELLS:
         raise UsageError(
-            f"{steps} steps of a {layers_text(sizes)} network make {steps * width} cells; "
-            f"at most {MAX_CELLS} fit a sheet that opens quickly. Use fewer steps or neurons."
+            f"{steps:,} steps of a {layers_text(sizes)} network make {steps * width:,} cells; "
+            f"at most {MAX_CELLS:,} fit a sheet that opens quickly. Use at most "
+            f"{MAX_CELLS // width:,} steps, or fewer neurons."
         )
 
 
