@@ -139,7 +139,7 @@ def check(
             and w - w == 0.0
             and spec.kind == "formula"
             and (g := growth(quantity)) != inf  # an infinite growth: unchecked
-            and abs(value - w) <= (REL * abs(w) + value_scale) * g  # ``_grown``
+            and abs(value - w) <= _grown(w, value_scale, g)
         ):
             results.append(right(at, quantity, spec.note or quantity, w, value, formula))
             continue

@@ -151,7 +151,7 @@ class Evaluator:
         themselves are not kept: a large network's checked cells are 85,000)."""
         values = self.values
         texts, reads, exact = self._formulas, self._deps, self._exact
-        resolved, visit, problems = self._resolved, self._visit, self.problems
+        resolved, visit, quick = self._resolved, self._visit, self._quick
         with engine_quiet():
             for ref in refs:
                 if ref in values:  # a cell read by one asked for before: known
@@ -174,26 +174,10 @@ class Evaluator:
                     on_sheet = resolved[ref[0]]
                     if deps is None:
                         deps = list(map(on_sheet.__getitem__, text.inputs))  # type: ignore[arg-type]
-                    if len(deps) > _BULK:
-                        self._solve(ref)
+                    if len(deps) > _BULK or not all(map(values.__contains__, deps)):
+                        self._solve(ref)  # many inputs, or one not computed yet: the walk
                         continue
-                    # What ``_quick`` does, at hand: the usual cell's numbers handed over as
-                    # they are, its finite number taken as it is.
-                    try:
-                        args = list(map(values.__getitem__, deps))
-                    except KeyError:  # an input not computed yet: the walk computes it
-                        self._solve(ref)
-                        continue
-                    value = _UNKNOWN
-                    function = text.form.function
-                    if function is not None and not problems and set(map(type, args)) == _FLOAT:
-                        try:
-                            value = function(*args)
-                        except Exception:
-                            value = _UNKNOWN
-                        else:
-                            if type(value) is not float or value - value != 0.0:
-                                value = from_engine(value)
+                    value = quick(text, deps)
                     if value is _UNKNOWN:
                         value = self._compute(ref, cast(str, self.formula(ref)))
                     # Kept under the reference its readers hold: ``where.known_as(ref)``
@@ -382,7 +366,7 @@ class Evaluator:
         computed, in one step: their numbers handed over as they are. ``_UNKNOWN`` for
         anything else (a cell that is not a number, a failure, a problem already found),
         which goes ``_compute``'s own way: that says why (tests/test_fast_engine.py holds the
-        two equal; :meth:`fill` does the same at hand)."""
+        two equal)."""
         function = compiled.form.function
         if function is None or self.problems:
             return _UNKNOWN
@@ -393,6 +377,8 @@ class Evaluator:
             result = function(*args)
         except Exception:
             return _UNKNOWN
+        if type(result) is float and result - result == 0.0:  # a finite number, as it is
+            return result
         return from_engine(result)
 
     def _fill_values(self, refs: Sequence[Ref]) -> None:
