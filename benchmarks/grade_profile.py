@@ -167,6 +167,7 @@ STAGES = [
     ("before warm-up (gather, checks)", "grader imported", "warm-up start"),
     ("warm-up: engine import, templates compiled", "warm-up start", "warm-up end"),
     ("forking, first results back", "warm-up end", "first result"),
+    ("in-process: gather, first book, engine import", "grader imported", "first result"),
     ("the rest of the results (parent's share)", "first result", "last result"),
     ("identify, flag, render", "last result", "write start"),
     ("writing the grade book", "write start", "write end"),
@@ -201,6 +202,9 @@ def report(runs: list[dict[str, object]]) -> None:
         walls, cpus = [], []
         for run in runs:
             s = stamps(run)
+            in_process = "warm-up start" not in s
+            if label.startswith("in-process") and not in_process:
+                continue
             if a in s and b in s:
                 walls.append(s[b][0] - s[a][0])
                 cpus.append(s[b][1] - s[a][1])
