@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -99,25 +100,45 @@ def _refuse_overflow(layout: Layout, values: Mapping[str, float]) -> None:
                 f"With these parameters {quantity} is {value:.6g}, and a spreadsheet's EXP "
                 f"overflows below -{EXP_LIMIT:.2f} (#NUM!): use smaller inputs or weights."
             )
-    if "optimizer" in layout.settings:  # momentum, RMSProp, Adam: sheetgen.layouts.optimized
-        lost = [q for q in reference.unbounded() if q in computed]
-        if lost:
-            first = min(int(q.split(".", 1)[0].removeprefix("step")) for q in lost)
-            # RMSProp and Adam divide by a root of the gradients' squares: their rounding grows
-            # where gradients fall to noise, which epsilon bounds. Momentum has neither; and
-            # from step 1 on, no number of steps helps.
-            rooted = layout.settings["optimizer"] in ("rmsprop", "adam")
-            why = " (its gradients fall to rounding noise, which the optimizer divides by its own"
-            why += " root)"
-            change = [f"fewer than {first} steps"] if first > 1 else []
-            change += ["another learning rate"]
-            change += ["a larger epsilon" if first > 1 else "another epsilon"] if rooted else []
-            change += ["smaller inputs"]
-            raise UsageError(
-                f"With these settings the training's rounding grows as large as a mistake from "
-                f"step {first} on{why if rooted else ''}, so those steps could not be checked: "
-                f"use {', '.join(change[:-1])} or {change[-1]}."
-            )
+    # Whatever is built, verify checks: every cell whose growth the reference's error
+    # analysis leaves unbounded is refused here, for every family (an SGD run's too).
+    lost = [q for q in reference.unbounded() if q in computed]
+    if lost:
+        raise UsageError(_unchecked_sentence(layout.settings, lost))
+
+
+_STEP = re.compile(r"step(\d+)\.")
+
+
+def _unchecked_sentence(settings: Mapping[str, str], lost: Sequence[str]) -> str:
+    """The one sentence that refuses a sheet whose quantities ``lost`` verify could not check
+    (their growth unbounded): from which step on, why, and what to change.
+
+    A training run's is "from step k on": its rounding has grown as large as a mistake (or an
+    output rounded to 1 under cross-entropy). RMSProp and Adam divide by a root of the
+    gradients' squares: their rounding grows where gradients fall to noise, which epsilon
+    bounds; gradient descent and momentum have neither. From step 1 on, no number of steps
+    helps. A sheet without steps loses cells only where a sigmoid output rounds to 1 under
+    cross-entropy."""
+    steps = [int(m[1]) for q in lost if (m := _STEP.match(q))]
+    if not steps:
+        return (
+            f"With these parameters {min(lost)} could not be checked: an output rounds to "
+            "within rounding of exactly 1 (or 0), where the log's rounding could hide a "
+            "mistake: use smaller weights, inputs or biases."
+        )
+    first = min(steps)
+    rooted = settings.get("optimizer", "sgd") in ("rmsprop", "adam")
+    why = " (its gradients fall to rounding noise, which the optimizer divides by its own root)"
+    change = [f"fewer than {first} steps"] if first > 1 else []
+    change += ["another learning rate"]
+    change += ["a larger epsilon" if first > 1 else "another epsilon"] if rooted else []
+    change += ["smaller inputs"]
+    return (
+        f"With these settings the training's rounding grows as large as a mistake from "
+        f"step {first} on{why if rooted else ''}, so those steps could not be checked: "
+        f"use {', '.join(change[:-1])} or {change[-1]}."
+    )
 
 
 def build_workbook(layout: Layout, params: Mapping[str, float]) -> Workbook:
