@@ -121,6 +121,9 @@ PINNED = {
     # A loss past a double's range: Python's ``** 2`` raised OverflowError (an internal error).
     "square overflows": "training --layers 2-2-2 --steps 5 --learning-rate 3.81e+146 "
     "--activation linear --optimizer momentum",
+    # A cross-entropy neuron whose output is within ulps of 1, or nudged past it by Tiny.
+    "saturated": "neuron:loss=cross-entropy --bias=30 --target=0.2",
+    "nudged past 1": "neuron:loss=cross-entropy --bias=15 --target=0.2",
     # XOR at a learning rate of 3: plain gradient descent whose rounding outgrows step 38.
     "xor rate 3": "training --layers 2-2-1 --data xor --steps 60 --learning-rate 3",
 }

@@ -122,10 +122,18 @@ def _unchecked_sentence(settings: Mapping[str, str], lost: Sequence[str]) -> str
     cross-entropy."""
     steps = [int(m[1]) for q in lost if (m := _STEP.match(q))]
     if not steps:
+        quantity = min(lost)
+        if quantity.startswith("nudge."):
+            return (
+                f"With these parameters {quantity} could not be checked: Tiny's nudge takes an "
+                "output past 1 (or 0), or within rounding of it, where the log is undefined or "
+                "its rounding could hide a mistake: use a smaller Tiny, or smaller weights, "
+                "inputs or biases."
+            )
         return (
-            f"With these parameters {min(lost)} could not be checked: an output rounds to "
-            "within rounding of exactly 1 (or 0), where the log's rounding could hide a "
-            "mistake: use smaller weights, inputs or biases."
+            f"With these parameters {quantity} could not be checked: an output rounds to "
+            "within rounding of exactly 1 (or 0), where the log is undefined or its rounding "
+            "could hide a mistake: use smaller weights, inputs or biases."
         )
     first = min(steps)
     rooted = settings.get("optimizer", "sgd") in ("rmsprop", "adam")
