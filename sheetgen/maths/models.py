@@ -60,6 +60,9 @@ class Reference:
         ``amplification`` or ``conditioning`` name can be, every other's is 1."""
         amplified, conditioning = self._amplification, self.conditioning
         if not conditioning:  # the common case: 16,000 growths for a 2-2-1 Adam run
+            growths = amplified.values()
+            if math.inf not in growths and -math.inf not in growths:  # one pass in C: none
+                return []
             return [q for q, a in amplified.items() if a == math.inf or a == -math.inf]
         out = [q for q, a in amplified.items() if math.isinf(a * conditioning.get(q, 1.0))]
         return out + [q for q, c in conditioning.items() if q not in amplified and math.isinf(c)]
