@@ -65,6 +65,7 @@ def settings(seed: int, folder: Path) -> list[str]:
         for flag in ("--input", "--weight", "--bias"):
             argv.append(f"{flag}={_magnitude(rng)!r}")
         argv += ["--target", repr(round(rng.uniform(0, 1), 3))]
+        argv += ["--difference", rng.choice(("forward", "central"))]
         return argv + (["--tiny", f"{10 ** rng.uniform(-12, 2):.3g}"] if rng.random() < 0.3 else [])
     if family == "network":
         outputs = rng.choice((1, 1, 3))
