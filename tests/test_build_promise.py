@@ -18,9 +18,12 @@ from pathlib import Path
 import pytest
 
 from sheetgen import UsageError, verify_workbook
+from sheetgen.check.judge import reference_for
+from sheetgen.check.results import Report
 from sheetgen.cli import main
 from sheetgen.layouts.families import resolve_layout
-from sheetgen.writer.build import build_within
+from sheetgen.maths.losses import RESOLUTION
+from sheetgen.writer.build import build_within, build_workbook
 
 from .support.libreoffice import recalculate_many
 
@@ -112,7 +115,21 @@ def built_or_refused(argv: Sequence[str], out: Path, capsys: pytest.CaptureFixtu
     unchecked = [c.cell for c in report.cells if not c.checked]
     assert not unchecked, f"build {' '.join(argv)}: verify left {unchecked[:5]} unchecked"
     assert report.exit_code == 0, [c.cell for c in report.wrong][:5]
+    assert_tight(report)
     return True
+
+
+def assert_tight(report: Report) -> None:
+    """Every cell said right was held to an allowance under ``RESOLUTION`` of its size (at
+    least 1), so a 1 % slip in it would have been caught: "fully checked" is not a wide net."""
+    layout = resolve_layout(report.spec or report.layout)
+    reference = reference_for(layout, report.parameters)
+    assert reference is not None
+    for cell in report.cells:
+        if cell.status == "ok" and cell.expected is not None and cell.quantity:
+            size = abs(cell.expected)
+            allowed = reference.tolerance(cell.quantity, cell.expected)
+            assert allowed <= RESOLUTION * max(1.0, size), (cell.cell, cell.quantity, allowed)
 
 
 PINNED = {
@@ -127,6 +144,12 @@ PINNED = {
     "nudged past 1": "neuron:loss=cross-entropy --bias=15 --target=0.2",
     # XOR at a learning rate of 3: plain gradient descent whose rounding outgrows step 38.
     "xor rate 3": "training --layers 2-2-1 --data xor --steps 60 --learning-rate 3",
+    # Allowances wider than a slip while every number stays finite (verify said a copy with a
+    # cell x1.01 was right): a weight of 1e200 (64 eps S), a Tiny of 1e-12 (the faux
+    # gradients'), a network trained at 1e308 (A_k of gradient descent, uncapped).
+    "weight 1e200": "--weight 1e200",
+    "tiny 1e-12": "network --layers 3,2,1 --tiny 1e-12",
+    "network rate 1e308": "training --layers 2-2-1 --learning-rate 1e308 --steps 20",
 }
 
 
@@ -168,6 +191,24 @@ def test_huge_or_tiny_network_weights_are_refused_or_fully_checked(
     report = verify_workbook(out)
     assert [c.cell for c in report.cells if not c.checked] == [], (spec, overrides)
     assert report.exit_code == 0
+    assert_tight(report)
+
+
+def test_a_slip_beside_a_huge_weight_is_not_called_right(tmp_path: Path) -> None:
+    """The article with a weight of 1e200 typed in (as a learner may) and its error x1.01:
+    the error's allowance, 64 eps S, would be 1e186, so the cell is left unchecked, not
+    said right (main said "OK: all 52 cells")."""
+    layout = resolve_layout("single_neuron")
+    wb = build_workbook(layout, {**layout.defaults, "weight": 1e200})
+    ws = wb.active
+    assert ws is not None
+    at = layout.by_quantity["error"].at
+    ws[at] = f"=({str(ws[at].value)[1:]})*1.01"
+    wb.save(tmp_path / "w.xlsx")
+    report = verify_workbook(tmp_path / "w.xlsx")
+    verdict = next(c for c in report.cells if c.cell == at)
+    assert verdict.status != "ok"
+    assert not report.ok
 
 
 RECALCULATED = (3, 14, 17, 36)

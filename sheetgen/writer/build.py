@@ -21,7 +21,9 @@ from openpyxl.worksheet.worksheet import Worksheet
 from ..errors import UsageError
 from ..layouts.families import planned_cells, resolve_layout
 from ..layouts.layout import SPEC_NAME, CellSpec, Layout
-from ..maths.losses import CROSS_ENTROPY, targets_problem
+from ..maths.losses import CROSS_ENTROPY, RESOLUTION, UNIT, targets_problem
+from ..maths.models import Reference
+from ..maths.neuron import kind_of
 from ..workbook.book import text_formula
 from .cached_values import model_reference, reference_values, save_with_cached_values
 from .charts import add_chart
@@ -104,13 +106,15 @@ def _refuse_overflow(layout: Layout, values: Mapping[str, float]) -> None:
     # analysis leaves unbounded is refused here, for every family (an SGD run's too).
     lost = [q for q in reference.unbounded() if q in computed]
     if lost:
-        raise UsageError(_unchecked_sentence(layout.settings, lost))
+        raise UsageError(_unchecked_sentence(layout.settings, lost, reference))
 
 
 _STEP = re.compile(r"step(\d+)\.")
 
 
-def _unchecked_sentence(settings: Mapping[str, str], lost: Sequence[str]) -> str:
+def _unchecked_sentence(
+    settings: Mapping[str, str], lost: Sequence[str], reference: Reference
+) -> str:
     """The one sentence that refuses a sheet whose quantities ``lost`` verify could not check
     (their growth unbounded): from which step on, why, and what to change.
 
@@ -118,9 +122,21 @@ def _unchecked_sentence(settings: Mapping[str, str], lost: Sequence[str]) -> str
     output rounded to 1 under cross-entropy). RMSProp and Adam divide by a root of the
     gradients' squares: their rounding grows where gradients fall to noise, which epsilon
     bounds; gradient descent and momentum have neither. From step 1 on, no number of steps
-    helps. A sheet without steps loses cells only where a sigmoid output rounds to 1 under
-    cross-entropy."""
+    helps. A sheet without steps loses cells where a parameter is so large that rounding beside
+    it is as wide as a mistake, where Tiny is so small that the faux gradients' rounding is, or
+    where a sigmoid output rounds to 1 under cross-entropy."""
     steps = [int(m[1]) for q in lost if (m := _STEP.match(q))]
+    if not steps and UNIT * reference.value_scale > RESOLUTION / 2:
+        return (
+            f"With these parameters the sheet could not be checked: beside a number as large "
+            f"as {reference.value_scale:.6g}, rounding is as wide as a mistake in its cells: "
+            "use smaller weights, inputs or biases."
+        )
+    if not steps and all(kind_of(q) == "faux" for q in lost) and not reference.conditioning:
+        return (
+            f"With a Tiny of {reference.tiny:g} the faux gradients could not be checked: their "
+            "rounding, divided by Tiny, could hide a mistake: use a larger Tiny."
+        )
     if not steps:
         quantity = min(lost)
         if quantity.startswith("nudge."):
