@@ -134,8 +134,10 @@ def _unchecked_sentence(
         )
     if not steps and all(kind_of(q) == "faux" for q in lost) and not reference.conditioning:
         return (
-            f"With a Tiny of {reference.tiny:g} the faux gradients could not be checked: their "
-            "rounding, divided by Tiny, could hide a mistake: use a larger Tiny."
+            f"With these parameters the faux gradients could not be checked: their rounding "
+            f"(which grows with the largest number, {reference.value_scale:.6g}) divided by "
+            f"Tiny ({reference.tiny:g}) could hide a mistake: use a larger Tiny, or smaller "
+            "weights, inputs or biases."
         )
     if not steps:
         quantity = min(lost)
