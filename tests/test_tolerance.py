@@ -110,7 +110,7 @@ def _draw(data: st.DataObject, layout: Layout) -> dict[str, float]:
     return params
 
 
-REFUSALS = ("overflow", "undefined", "[0, 1]", "sum to 1")
+REFUSALS = ("overflow", "undefined", "[0, 1]", "sum to 1", "could not be checked")
 """What the builder's one sentence says when it refuses a family's parameters."""
 
 

@@ -53,7 +53,7 @@ from ..layouts.families import model_for
 from ..layouts.layout import CellSpec, Layout
 from ..maths.losses import CROSS_ENTROPY, targets_problem
 from ..maths.models import Reference
-from ..maths.neuron import kind_of
+from ..maths.optimizers import ONE_STEP_REL
 from ..workbook.book import Book, Sheet
 from .results import CellResult, Report, Status
 from .show import described
@@ -61,7 +61,7 @@ from .show import number as shown
 
 __all__ = ["EPS", "REL", "check", "judge_cell", "numeric_text", "reference_for", "tolerance"]
 
-REL = 1e-12
+REL = ONE_STEP_REL
 EPS = sys.float_info.epsilon
 _FAUX_ENDS = (".gradient", ".distance")
 
@@ -209,19 +209,7 @@ _LAST_REFERENCE: dict[tuple[int, frozenset[tuple[str, float]]], tuple[Layout, Re
 
 def tolerance(quantity: str, expected: float, ref: Reference) -> float:
     """The largest difference still counted as right (see the module docstring)."""
-    if kind_of(quantity) == "faux":
-        nudge = quantity.rsplit(".", 1)[0] + "."
-        lam = max(
-            ref.loss_scale,
-            ref.loss_rounding(""),
-            ref.loss_rounding(nudge),
-            ref.loss_rounding(nudge + "down."),  # central differences
-        )
-        # A faux gradient's distance from the real one also carries the real one's rounding.
-        real = 64 * EPS * ref.value_scale if quantity.endswith(".distance") else 0.0
-        absolute = 64 * EPS * lam / abs(ref.tiny) + real
-        return _grown(expected, absolute, ref.growth(quantity))
-    return _grown(expected, 64 * EPS * ref.value_scale, ref.growth(quantity))
+    return ref.tolerance(quantity, expected)
 
 
 def _grown(expected: float, absolute: float, growth: float) -> float:

@@ -254,6 +254,7 @@ def _growths(
     kept = [j for j, leaf in enumerate(leaves_out) if leaf == "new" or leaf in CARRIED]
     carried = [p if leaves_out[j] == "new" else f"{leaves_out[j]}.{p}" for p in names for j in kept]
     shapes: dict[tuple[str, ...], tuple[dict[str, int], list[int], Any]] = {}
+    suffixes: dict[tuple[str, ...], list[str]] = {}
 
     def shape_of(leaves: Sequence[str]) -> tuple[dict[str, int], list[int], Any]:
         """A row's leaves by position, its losses' positions (an example's loss, or the
@@ -351,8 +352,11 @@ def _growths(
             last[p] = st.state[p]
         # Every cell's growth at once: a row cell's ``1 + growth(spread)``; a parameter's (what
         # it carries in) and an output's at least one step's allowance.
-        keys = [s + leaf for leaf in leaves] + [s + p for p in names]
-        keys += [f"{s}{leaf}.{p}" for p in names for leaf in leaves_out]
+        named = tuple(leaves)  # the cells' names but the step's prefix: once per shape
+        if (after := suffixes.get(named)) is None:
+            after = suffixes[named] = [*leaves, *names]
+            after += [f"{leaf}.{p}" for p in names for leaf in leaves_out]
+        keys = [s + leaf for leaf in after]
         sizes = [st.row[leaf] for leaf in leaves] + [st.current[p] for p in names]
         sizes += [st.state[p][leaf] for p in names for leaf in leaves_out]
         grown = _growth(sizes, np.concatenate([spread, own_bound, errors.ravel()]), unit)

@@ -84,11 +84,20 @@ def binary_cross_entropy_slope(y: float, t: float) -> float:
     return (y - t) / denominator if denominator != 0 else math.nan
 
 
+def _square(d: float) -> float:
+    """``d ** 2``, infinite past a double's range (where Python's power raises
+    OverflowError and a spreadsheet shows #NUM!), so the builder refuses it in a sentence."""
+    try:
+        return d**2
+    except OverflowError:
+        return math.inf
+
+
 LOSSES: Mapping[str, Loss] = {
     # The article's loss: the /2 makes d loss / d error equal the error itself.
-    "half-squared": Loss("half-squared", lambda y, t: (y - t) ** 2 / 2.0, lambda y, t: y - t),
+    "half-squared": Loss("half-squared", lambda y, t: _square(y - t) / 2.0, lambda y, t: y - t),
     # The series' first article: (output - target)^2, so the gradient doubles.
-    "squared": Loss("squared", lambda y, t: (y - t) ** 2, lambda y, t: 2.0 * (y - t)),
+    "squared": Loss("squared", lambda y, t: _square(y - t), lambda y, t: 2.0 * (y - t)),
     CROSS_ENTROPY: Loss(
         CROSS_ENTROPY, binary_cross_entropy, binary_cross_entropy_slope, output_activation="sigmoid"
     ),

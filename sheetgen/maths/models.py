@@ -16,13 +16,16 @@ from dataclasses import dataclass, field, replace
 
 from .losses import (
     CROSS_ENTROPY,
+    RESOLUTION,
+    UNIT,
     bce_conditioning,
     bce_growths,
     bce_loss_rounding,
     growth_for,
     unresolved,
 )
-from .neuron import Difference, Neuron
+from .neuron import Difference, Neuron, kind_of
+from .optimizers import ONE_STEP_REL
 from .optimizers import STATE_NAMES as STATES
 
 
@@ -60,14 +63,63 @@ class Reference:
         ``amplification`` or ``conditioning`` name can be, every other's is 1."""
         amplified, conditioning = self._amplification, self.conditioning
         if not conditioning:  # the common case: 16,000 growths for a 2-2-1 Adam run
+            growths = amplified.values()
+            if math.inf not in growths and -math.inf not in growths:  # one pass in C: none
+                return []
             return [q for q, a in amplified.items() if a == math.inf or a == -math.inf]
         out = [q for q, a in amplified.items() if math.isinf(a * conditioning.get(q, 1.0))]
         return out + [q for q, c in conditioning.items() if q not in amplified and math.isinf(c)]
 
+    def tolerance(self, quantity: str, expected: float) -> float:
+        """The largest difference from ``expected`` still counted as right for ``quantity``
+        (derived in ``sheetgen.check.judge``'s docstring)."""
+        return self._allowance(quantity, expected, self.growth(quantity))
+
+    def _allowance(self, quantity: str, expected: float, growth: float) -> float:
+        if kind_of(quantity) == "faux":
+            nudge = quantity.rsplit(".", 1)[0] + "."
+            lam = max(
+                self.loss_scale,
+                self.loss_rounding(""),
+                self.loss_rounding(nudge),
+                self.loss_rounding(nudge + "down."),  # central differences
+            )
+            # A faux gradient's distance from the real one also carries the real one's rounding.
+            real = UNIT * self.value_scale if quantity.endswith(".distance") else 0.0
+            absolute = UNIT * lam / abs(self.tiny) + real
+            return (ONE_STEP_REL * abs(expected) + absolute) * growth
+        return (ONE_STEP_REL * abs(expected) + UNIT * self.value_scale) * growth
+
     @functools.cached_property
     def _amplification(self) -> Mapping[str, float]:
+        """Each quantity's growth but its conditioning: the model's amplification, and an
+        infinite growth for every quantity whose allowance would reach ``RESOLUTION`` of its
+        size (at least 1), where a 1 % slip could hide. The optimizers' analysis gives its
+        cells up by this rule itself (``sheetgen.layouts.optimized``); a plain gradient
+        descent's ``A_k`` (``sheetgen.maths.training.amplification``) has no other cap, and at
+        an extreme learning rate or input it grows past this one while every number stays
+        finite; a parameter of 1e200 makes every cell's ``64 eps S`` as wide; a Tiny of 1e-12
+        each faux gradient's."""
         given = self.amplification
-        return given() if callable(given) else given
+        amplified = given() if callable(given) else given
+        values, conditioning = self.values, self.conditioning
+        # Which quantities could be over: the amplified and the conditioned; the faux
+        # gradients (their allowance divides by Tiny); every computed one once 64 eps S alone
+        # passes half the resolution (the relative part, 1e-12, never does).
+        suspects: Iterable[str] = [
+            *amplified,
+            *conditioning,
+            *(q for q in values if q.startswith("nudge.") and kind_of(q) == "faux"),
+        ]
+        if UNIT * self.value_scale > RESOLUTION / 2:
+            suspects = [q for q in values if kind_of(q) != "parameter"]
+        over = []
+        for q in suspects:
+            size = abs(values.get(q, 0.0))
+            growth = amplified.get(q, 1.0) * conditioning.get(q, 1.0)
+            if not self._allowance(q, size, growth) <= RESOLUTION * max(1.0, size):
+                over.append(q)
+        return {**amplified, **dict.fromkeys(over, math.inf)} if over else amplified
 
     def loss_rounding(self, prefix: str) -> float:
         """A bound on what the loss computed under ``prefix`` ("", ``nudge.weight.``,

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,7 +21,9 @@ from openpyxl.worksheet.worksheet import Worksheet
 from ..errors import UsageError
 from ..layouts.families import planned_cells, resolve_layout
 from ..layouts.layout import SPEC_NAME, CellSpec, Layout
-from ..maths.losses import CROSS_ENTROPY, targets_problem
+from ..maths.losses import CROSS_ENTROPY, RESOLUTION, UNIT, targets_problem
+from ..maths.models import Reference
+from ..maths.neuron import kind_of
 from ..workbook.book import text_formula
 from .cached_values import model_reference, reference_values, save_with_cached_values
 from .charts import add_chart
@@ -99,25 +102,69 @@ def _refuse_overflow(layout: Layout, values: Mapping[str, float]) -> None:
                 f"With these parameters {quantity} is {value:.6g}, and a spreadsheet's EXP "
                 f"overflows below -{EXP_LIMIT:.2f} (#NUM!): use smaller inputs or weights."
             )
-    if "optimizer" in layout.settings:  # momentum, RMSProp, Adam: sheetgen.layouts.optimized
-        lost = [q for q in reference.unbounded() if q in computed]
-        if lost:
-            first = min(int(q.split(".", 1)[0].removeprefix("step")) for q in lost)
-            # RMSProp and Adam divide by a root of the gradients' squares: their rounding grows
-            # where gradients fall to noise, which epsilon bounds. Momentum has neither; and
-            # from step 1 on, no number of steps helps.
-            rooted = layout.settings["optimizer"] in ("rmsprop", "adam")
-            why = " (its gradients fall to rounding noise, which the optimizer divides by its own"
-            why += " root)"
-            change = [f"fewer than {first} steps"] if first > 1 else []
-            change += ["another learning rate"]
-            change += ["a larger epsilon" if first > 1 else "another epsilon"] if rooted else []
-            change += ["smaller inputs"]
-            raise UsageError(
-                f"With these settings the training's rounding grows as large as a mistake from "
-                f"step {first} on{why if rooted else ''}, so those steps could not be checked: "
-                f"use {', '.join(change[:-1])} or {change[-1]}."
+    # Whatever is built, verify checks: every cell whose growth the reference's error
+    # analysis leaves unbounded is refused here, for every family (an SGD run's too).
+    lost = [q for q in reference.unbounded() if q in computed]
+    if lost:
+        raise UsageError(_unchecked_sentence(layout.settings, lost, reference))
+
+
+_STEP = re.compile(r"step(\d+)\.")
+
+
+def _unchecked_sentence(
+    settings: Mapping[str, str], lost: Sequence[str], reference: Reference
+) -> str:
+    """The one sentence that refuses a sheet whose quantities ``lost`` verify could not check
+    (their growth unbounded): from which step on, why, and what to change.
+
+    A training run's is "from step k on": its rounding has grown as large as a mistake (or an
+    output rounded to 1 under cross-entropy). RMSProp and Adam divide by a root of the
+    gradients' squares: their rounding grows where gradients fall to noise, which epsilon
+    bounds; gradient descent and momentum have neither. From step 1 on, no number of steps
+    helps. A sheet without steps loses cells where a parameter is so large that rounding beside
+    it is as wide as a mistake, where Tiny is so small that the faux gradients' rounding is, or
+    where a sigmoid output rounds to 1 under cross-entropy."""
+    steps = [int(m[1]) for q in lost if (m := _STEP.match(q))]
+    if not steps and UNIT * reference.value_scale > RESOLUTION / 2:
+        return (
+            f"With these parameters the sheet could not be checked: beside a number as large "
+            f"as {reference.value_scale:.6g}, rounding is as wide as a mistake in its cells: "
+            "use smaller weights, inputs or biases."
+        )
+    if not steps and all(kind_of(q) == "faux" for q in lost) and not reference.conditioning:
+        return (
+            f"With these parameters the faux gradients could not be checked: their rounding "
+            f"(which grows with the largest number, {reference.value_scale:.6g}) divided by "
+            f"Tiny ({reference.tiny:g}) could hide a mistake: use a larger Tiny, or smaller "
+            "weights, inputs or biases."
+        )
+    if not steps:
+        quantity = min(lost)
+        if quantity.startswith("nudge."):
+            return (
+                f"With these parameters {quantity} could not be checked: Tiny's nudge takes an "
+                "output past 1 (or 0), or within rounding of it, where the log is undefined or "
+                "its rounding could hide a mistake: use a smaller Tiny, or smaller weights, "
+                "inputs or biases."
             )
+        return (
+            f"With these parameters {quantity} could not be checked: an output rounds to "
+            "within rounding of exactly 1 (or 0), where the log is undefined or its rounding "
+            "could hide a mistake: use smaller weights, inputs or biases."
+        )
+    first = min(steps)
+    rooted = settings.get("optimizer", "sgd") in ("rmsprop", "adam")
+    why = " (its gradients fall to rounding noise, which the optimizer divides by its own root)"
+    change = [f"fewer than {first} steps"] if first > 1 else []
+    change += ["another learning rate"]
+    change += ["a larger epsilon" if first > 1 else "another epsilon"] if rooted else []
+    change += ["smaller inputs"]
+    return (
+        f"With these settings the training's rounding grows as large as a mistake from "
+        f"step {first} on{why if rooted else ''}, so those steps could not be checked: "
+        f"use {', '.join(change[:-1])} or {change[-1]}."
+    )
 
 
 def build_workbook(layout: Layout, params: Mapping[str, float]) -> Workbook:
