@@ -47,6 +47,7 @@ from typing import Any
 
 from ..errors import UsageError, shown
 from ..workbook.safety.inflate import entry_ends, plain_bytes
+from ..workbook.safety.memory import Memory
 from .roster import properties_of, read_table
 
 __all__ = [
@@ -229,34 +230,9 @@ def _found_in(name: str, data: bytes) -> _PartFound:
     return tuple(records), frozenset(sigs), tuple(properties_of(name, data).items())
 
 
-class _PartsFound:
-    """What parts carried, by the part's name, method, CRC-32, size and stored bytes (equal
-    keys are equal parts: the stored bytes are compared in full, never a checksum alone, so a
-    file cannot borrow another's records). The submissions of one hand-out share most of
-    these parts byte for byte (the notes above all); bounded like ``safety``'s memory."""
-
-    def __init__(self, most: int = 8 * 1024 * 1024, entries: int = 1024) -> None:
-        self.most = most
-        self.entries = entries
-        self._found: dict[tuple[Any, ...], _PartFound] = {}
-        self._bytes = 0
-
-    def get(self, key: tuple[Any, ...]) -> _PartFound | None:
-        return self._found.get(key)
-
-    def put(self, key: tuple[Any, ...], found: _PartFound, size: int) -> None:
-        if self._bytes + size > self.most or len(self._found) >= self.entries:
-            self.clear()
-        if size <= self.most:
-            self._found[key] = found
-            self._bytes += size
-
-    def clear(self) -> None:
-        self._found.clear()
-        self._bytes = 0
-
-
-_PARTS_FOUND = _PartsFound()
+_PARTS_FOUND = Memory[_PartFound](8 * 1024 * 1024, 1024)
+"""What parts carried, by the part's name, method, CRC-32, size and stored bytes: the
+submissions of one hand-out share most of these parts byte for byte (the notes above all)."""
 
 
 def read_found(path: Path | str | bytes) -> Found:

@@ -3,8 +3,9 @@ worksheet's rows read at C speed where they allow it (``sheetpass``).
 
 The submissions of one hand-out share most of their parts byte for byte (the theme, the
 styles, the comments and their drawing, the relationships): what scanning such a part found
-is remembered per process (:class:`_Scanned`), keyed by everything the scan depends on, the
-part's stored bytes themselves included, and replayed onto the next file's budget.
+is remembered per process (:class:`_Scanned`, a ``memory.Memory``), keyed by everything the
+scan depends on, the part's stored bytes themselves included, and replayed onto the next
+file's budget.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from ...errors import InputFileError, SheetgenError, UnsafeFileError
 from ..xlsx import ReadError, SheetCapture
 from .inflate import entry_chunks, entry_ends, plain_bytes
 from .limits import Limits
+from .memory import Memory
 from .messages import count, describe_error, show
 from .sheetpass import SheetPass
 from .xmlscan import INFLATE_CHUNK, Budget, Listener, XmlScan
@@ -82,25 +84,14 @@ class _Outcome:
     kept: bytes | None
 
 
-class _Scanned:
+class _Scanned(Memory[_Outcome]):
     """Parts scanned without fault in this process, by everything the scan depends on: the
-    part's name, declared size, CRC-32 and method, its stored bytes (compared in full, so
-    equal keys are equal parts), the limits and which parts are parsed (the file's
-    :meth:`scope`, one small number standing for both).
-
-    Bounded: past ``most`` bytes of stored and kept bytes, or ``entries`` parts (a part that
-    differs in every file, such as its timestamps, is remembered too), it starts afresh.
-    """
+    part's name, declared size, CRC-32 and method, its stored bytes, the limits and which
+    parts are parsed (the file's :meth:`scope`, one small number standing for both)."""
 
     def __init__(self, most: int = 16 * 1024 * 1024, entries: int = 4096) -> None:
-        self.most = most
-        self.entries = entries
-        self._outcomes: dict[tuple[Any, ...], _Outcome] = {}
+        super().__init__(most, entries)
         self._scopes: dict[tuple[Any, ...], int] = {}
-        self._bytes = 0
-
-    def __len__(self) -> int:
-        return len(self._outcomes)
 
     def scope(self, limits: Limits, parsed: Callable[[str], bool] | None) -> int:
         """The number that stands for ``limits`` and ``parsed`` in this memory's keys: they
@@ -114,21 +105,9 @@ class _Scanned:
             number = self._scopes[key] = len(self._scopes)
         return number
 
-    def get(self, key: tuple[Any, ...]) -> _Outcome | None:
-        return self._outcomes.get(key)
-
-    def put(self, key: tuple[Any, ...], outcome: _Outcome, size: int) -> None:
-        if self._bytes + size > self.most or len(self._outcomes) >= self.entries:
-            self._outcomes.clear()
-            self._bytes = 0
-        if size <= self.most:
-            self._outcomes[key] = outcome
-            self._bytes += size
-
     def clear(self) -> None:
-        self._outcomes.clear()
+        self.forget()
         self._scopes.clear()
-        self._bytes = 0
 
 
 _SCANNED = _Scanned()
