@@ -13,6 +13,7 @@ import shutil
 import stat
 import subprocess
 import zipfile
+import zlib
 from pathlib import Path
 
 import openpyxl
@@ -407,3 +408,55 @@ def test_the_record_survives_an_exceljs_save(term: Path, tmp_path: Path) -> None
     wb.active["E3"] = "=1-F2"
     wb.save(out)
     assert not any("Hint:" in c.explanation for c in verify_workbook(out, variants=0).cells)
+
+
+def _crc_forged(data: bytes, crc: int) -> bytes:
+    """``data`` with its last four bytes chosen so that its CRC-32 is ``crc``: CRC-32 is affine
+    over GF(2) in those bytes, so 32 probes and an elimination find them."""
+    head = data[:-4]
+
+    def crc_of(tail: int) -> int:
+        return zlib.crc32(head + tail.to_bytes(4, "little"))
+
+    zero = crc_of(0)
+    columns = [crc_of(1 << bit) ^ zero for bit in range(32)]  # the linear part, column by column
+    rows = [(columns[bit], 1 << bit) for bit in range(32)]  # (image, which tail bits made it)
+    basis: dict[int, tuple[int, int]] = {}
+    for image, tail in rows:
+        for top in sorted(basis, reverse=True):
+            if image >> top & 1:
+                image ^= basis[top][0]
+                tail ^= basis[top][1]
+        if image:
+            basis[image.bit_length() - 1] = (image, tail)
+    want, tail = crc ^ zero, 0
+    for top in sorted(basis, reverse=True):
+        if want >> top & 1:
+            want ^= basis[top][0]
+            tail ^= basis[top][1]
+    assert want == 0
+    return head + tail.to_bytes(4, "little")
+
+
+def test_a_part_met_before_is_remembered_by_its_bytes_not_its_checksum(
+    term: Path, tmp_path: Path
+) -> None:
+    """Two notes parts of one name, size and CRC-32 but other records: the second file is read
+    as it is alone, never credited with the first one's records (read from its bytes, when
+    parts met before are remembered, and from its path, when nothing is)."""
+    hand = term / "hand-out" / "s001-Jose_Nunez.xlsx"
+    other = term / "hand-out" / "s002-Bjorn_Thorsson.xlsx"
+    (name,) = [n for n in zipfile.ZipFile(hand).namelist() if n.startswith("xl/comments")]
+    mine, theirs = _part(hand, name), _part(other, name)
+    assert mine != theirs and b"sheetgen:1:" in theirs
+    # s002's notes, padded or cut to s001's length, then given its CRC-32
+    twin = (theirs + b" " * max(0, len(mine) - len(theirs)))[: len(mine) - 8]
+    twin = _crc_forged(twin + b"<!---->\x00", zlib.crc32(mine))
+    assert len(twin) == len(mine) and zlib.crc32(twin) == zlib.crc32(mine) and twin != mine
+    forged = tmp_path / "forged.xlsx"
+    shutil.copy(hand, forged)
+    _rewrite(forged, {name: twin})
+    alone = read_found(forged)
+    assert read_found(hand.read_bytes()) == read_found(hand)
+    assert read_found(hand.read_bytes()) == read_found(hand)  # its parts remembered now
+    assert read_found(forged.read_bytes()) == alone != read_found(hand)

@@ -235,6 +235,9 @@ def test_other_zip_formats_are_named(hostile_dir: Path, kind: str, fragment: str
     [
         ("../evil.xml", "'..' or '.' path component"),
         ("xl/../../evil.xml", "'..' or '.' path component"),
+        ("./evil.xml", "'..' or '.' path component"),
+        ("xl/./evil.xml", "'..' or '.' path component"),
+        ("xl/worksheets/..", "'..' or '.' path component"),
         ("/etc/evil.xml", "an absolute path"),
         ("C:/evil.xml", "an absolute path"),
         ("xl\\worksheets\\evil.xml", "a backslash"),

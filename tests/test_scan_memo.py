@@ -3,6 +3,7 @@ hand-out reads exactly as it does alone, and is refused exactly as it is alone."
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -121,3 +122,32 @@ def test_the_memory_of_parts_is_bounded() -> None:
     for i in range(10):
         few.put(("part", i), outcome, 1)
         assert len(few) <= 3
+
+
+def test_parts_remembered_under_the_defaults_are_scanned_again_under_other_limits(
+    files: list[Path],
+) -> None:
+    """A limit that ``_replayed`` does not add up (one item's text) is met only by a scan: a
+    part remembered under other limits is never replayed under this one."""
+    limits = Limits(max_text_chars=40)
+    alone = []
+    for path in files:
+        scan._SCANNED.clear()
+        alone.append(_read(path, limits))
+    # openpyxl's copies keep their labels in the shared strings, a part that is remembered
+    assert any(r[0] == "UnsafeFileError" and "xl/sharedStrings.xml" in r[1] for r in alone)
+    scan._SCANNED.clear()
+    for path in files:
+        _read(path, Limits())
+        _read(path, replace(Limits(), max_cells=Limits().max_cells))  # equal, another object
+    assert [_read(path, limits) for path in files] == alone
+
+
+def test_a_scope_stands_for_equal_limits_and_readings_only() -> None:
+    memo = scan._Scanned()
+    first = memo.scope(Limits(), None)
+    assert memo.scope(Limits(), None) == first  # equal limits, another object
+    assert memo.scope(Limits(max_cells=60), None) != first
+    assert memo.scope(Limits(), str.isupper) != first
+    memo.clear()
+    assert len(memo) == 0 and memo.scope(Limits(max_cells=60), None) == first

@@ -46,6 +46,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError, shown
+from ..workbook.safety.inflate import entry_ends, plain_bytes
+from ..workbook.safety.memory import Memory
 from .roster import properties_of, read_table
 
 __all__ = [
@@ -205,17 +207,48 @@ class Found:
         return tuple(out)
 
 
+_PartFound = tuple[tuple[tuple[bytes, str], ...], frozenset[str], tuple[tuple[str, str], ...]]
+"""What one part carries: its records, its signatures, its sheetgen properties."""
+
+
+def _found_in(name: str, data: bytes) -> _PartFound:
+    """The records, signatures and properties in one part's inflated bytes."""
+    upper = data.upper()
+    if b"SHEETGEN" not in upper:
+        return (), frozenset(), ()
+    records: dict[tuple[bytes, str], None] = {}
+    sigs: set[str] = set()
+    for m in _RECORD.finditer(data):
+        try:
+            text = base64.urlsafe_b64decode(m[1] + b"=" * (-len(m[1]) % 4))
+        except (ValueError, binascii.Error):
+            continue
+        records[(text, m[2].decode())] = None
+    if b"SHEETGEN_SIG_" in upper:  # the case-blind search only where it can match
+        sigs.update(m[1].decode().lower() for m in _NAMED.finditer(data))
+    sigs.update(m[1].decode() for m in _PROPERTY.finditer(data))
+    return tuple(records), frozenset(sigs), tuple(properties_of(name, data).items())
+
+
+_PARTS_FOUND = Memory[_PartFound](8 * 1024 * 1024, 1024)
+"""What parts carried, by the part's name, method, CRC-32, size and stored bytes: the
+submissions of one hand-out share most of these parts byte for byte (the notes above all)."""
+
+
 def read_found(path: Path | str | bytes) -> Found:
     """The records and signatures ``path`` carries (nothing when none or unreadable): a regular
     expression over the few parts that can hold them, without parsing the workbook again.
 
-    ``path`` may be the file's bytes, when the caller has read them already (to hash them)."""
+    ``path`` may be the file's bytes, when the caller has read them already (to hash them);
+    then a part met before, byte for byte, is not inflated and searched again."""
     records: dict[tuple[bytes, str], None] = {}
     sigs: set[str] = set()
     props: dict[str, str] = {}
     try:
         with zipfile.ZipFile(io.BytesIO(path) if isinstance(path, bytes) else path) as z:
-            for info in z.infolist():
+            infos = z.infolist()
+            ends = entry_ends(z, infos, len(path)) if isinstance(path, bytes) else None
+            for info in infos:
                 name = info.filename
                 wanted = (
                     name in ("xl/workbook.xml", "docProps/custom.xml", "content.xml", "meta.xml")
@@ -224,20 +257,22 @@ def read_found(path: Path | str | bytes) -> Found:
                 )
                 if not wanted or info.file_size > _MAX_PART_BYTES:
                     continue
-                data = z.read(info)
-                upper = data.upper()
-                if b"SHEETGEN" not in upper:
-                    continue
-                props.update(properties_of(name, data))
-                for m in _RECORD.finditer(data):
-                    try:
-                        text = base64.urlsafe_b64decode(m[1] + b"=" * (-len(m[1]) % 4))
-                    except (ValueError, binascii.Error):
-                        continue
-                    records[(text, m[2].decode())] = None
-                if b"SHEETGEN_SIG_" in upper:  # the case-blind search only where it can match
-                    sigs.update(m[1].decode().lower() for m in _NAMED.finditer(data))
-                sigs.update(m[1].decode() for m in _PROPERTY.finditer(data))
+                stored = None
+                if ends is not None and isinstance(path, bytes):
+                    stored = plain_bytes(path, info, ends)
+                key = None
+                found = None
+                if stored is not None:
+                    key = (name, info.compress_type, info.CRC, info.file_size, stored)
+                    found = _PARTS_FOUND.get(key)
+                if found is None:
+                    found = _found_in(name, z.read(info))
+                    if key is not None and stored is not None:
+                        _PARTS_FOUND.put(key, found, len(stored))
+                part_records, part_sigs, part_props = found
+                records.update(dict.fromkeys(part_records))
+                sigs.update(part_sigs)
+                props.update(part_props)
     except (zipfile.BadZipFile, OSError, KeyError, ValueError, RuntimeError):
         return Found()
     return Found(tuple(records), frozenset(sigs), tuple(sorted(props.items())))

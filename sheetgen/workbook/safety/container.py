@@ -107,7 +107,7 @@ def _check_entry_name(label: str, info: zipfile.ZipInfo) -> None:
         problem = "a backslash"
     elif raw.startswith("/") or _DRIVE.match(raw):
         problem = "an absolute path"
-    elif any(part in ("..", ".") for part in raw.split("/")):
+    elif "/./" in f"/{raw}/" or "/../" in f"/{raw}/":  # a '.' or '..' between slashes
         problem = "a '..' or '.' path component"
     elif "//" in raw.rstrip("/") or not name:
         problem = "an empty path component"
@@ -137,19 +137,21 @@ def check_directory(label: str, infos: list[zipfile.ZipInfo], limits: Limits) ->
                 "(names must be unique, ignoring case)."
             )
         seen.add(folded)
-        part = show(info.filename)
         if info.flag_bits & 0x1:
+            part = show(info.filename)
             raise InputFileError(
                 f"{label} has encrypted zip entries ({part}); "
                 "save it as an unprotected .xlsx workbook and try again."
             )
         if info.compress_type not in _ALLOWED_METHODS:
+            part = show(info.filename)
             method = _METHOD_NAMES.get(info.compress_type, f"method {info.compress_type}")
             raise UnsafeFileError(
                 f"{label} stores {part} with {method} compression, which Excel never "
                 "uses (only stored and deflate are accepted)."
             )
         if info.file_size > limits.max_entry_bytes:
+            part = show(info.filename)
             raise UnsafeFileError(
                 f"{label} has a part ({part}) that inflates to {count(info.file_size)} "
                 f"bytes, more than the limit of {count(limits.max_entry_bytes)} "
@@ -165,6 +167,7 @@ def check_directory(label: str, infos: list[zipfile.ZipInfo], limits: Limits) ->
             info.compress_size, 1
         ):
             ratio = info.file_size / max(info.compress_size, 1)
+            part = show(info.filename)
             raise UnsafeFileError(
                 f"{label} has a part ({part}) compressed {ratio:,.0f} to 1, "
                 f"beyond the limit of {limits.max_ratio:,.0f} to 1 (a possible zip bomb)"

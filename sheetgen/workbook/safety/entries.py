@@ -3,8 +3,9 @@ worksheet's rows read at C speed where they allow it (``sheetpass``).
 
 The submissions of one hand-out share most of their parts byte for byte (the theme, the
 styles, the comments and their drawing, the relationships): what scanning such a part found
-is remembered per process (:class:`_Scanned`), keyed by everything the scan depends on, the
-part's stored bytes themselves included, and replayed onto the next file's budget.
+is remembered per process (:class:`_Scanned`, a ``memory.Memory``), keyed by everything the
+scan depends on, the part's stored bytes themselves included, and replayed onto the next
+file's budget.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from typing import Any
 from ...errors import InputFileError, SheetgenError, UnsafeFileError
 from ..xlsx import ReadError, SheetCapture
 from .inflate import entry_chunks, entry_ends, plain_bytes
+from .limits import Limits
+from .memory import Memory
 from .messages import count, describe_error, show
 from .sheetpass import SheetPass
 from .xmlscan import INFLATE_CHUNK, Budget, Listener, XmlScan
@@ -81,61 +84,71 @@ class _Outcome:
     kept: bytes | None
 
 
-class _Scanned:
+class _Scanned(Memory[_Outcome]):
     """Parts scanned without fault in this process, by everything the scan depends on: the
-    part's name, declared size, CRC-32 and method, its stored bytes (compared in full, so
-    equal keys are equal parts), the limits and which parts are parsed.
-
-    Bounded: past ``most`` bytes of stored and kept bytes, or ``entries`` parts (a part that
-    differs in every file, such as its timestamps, is remembered too), it starts afresh.
-    """
+    part's name, declared size, CRC-32 and method, its stored bytes, the limits and which
+    parts are parsed (the file's :meth:`scope`, one small number standing for both)."""
 
     def __init__(self, most: int = 16 * 1024 * 1024, entries: int = 4096) -> None:
-        self.most = most
-        self.entries = entries
-        self._outcomes: dict[tuple[Any, ...], _Outcome] = {}
-        self._bytes = 0
+        super().__init__(most, entries)
+        self._scopes: dict[tuple[Any, ...], int] = {}
 
-    def __len__(self) -> int:
-        return len(self._outcomes)
-
-    def get(self, key: tuple[Any, ...]) -> _Outcome | None:
-        return self._outcomes.get(key)
-
-    def put(self, key: tuple[Any, ...], outcome: _Outcome, size: int) -> None:
-        if self._bytes + size > self.most or len(self._outcomes) >= self.entries:
-            self.clear()
-        if size <= self.most:
-            self._outcomes[key] = outcome
-            self._bytes += size
+    def scope(self, limits: Limits, parsed: Callable[[str], bool] | None) -> int:
+        """The number that stands for ``limits`` and ``parsed`` in this memory's keys: they
+        are compared once a file, not once a part (a ``Limits`` hashes and compares in
+        Python, field by field)."""
+        key = (limits, parsed)
+        number = self._scopes.get(key)
+        if number is None:
+            if len(self._scopes) >= self.entries:
+                self.clear()  # numbers are only ever reused with the parts forgotten
+            number = self._scopes[key] = len(self._scopes)
+        return number
 
     def clear(self) -> None:
-        self._outcomes.clear()
-        self._bytes = 0
+        self.forget()
+        self._scopes.clear()
 
 
 _SCANNED = _Scanned()
 
 
 def _counts(budget: Budget) -> tuple[int, ...]:
-    return tuple(getattr(budget, name) for name in _COUNTERS)
+    """The budget's counters, in the order of ``_COUNTERS``."""
+    return (
+        budget.inflated,
+        budget.elements,
+        budget.cells,
+        budget.rows,
+        budget.worksheets,
+        budget.formula_work,
+    )
 
 
 def _replayed(outcome: _Outcome, budget: Budget) -> bool:
     """Add a remembered part's counts to ``budget``, unless a total would come near a limit
     (then the part is scanned again, so that a refusal is raised where and as it would be)."""
     limits = budget.limits
-    totals = [have + more for have, more in zip(_counts(budget), outcome.added, strict=True)]
-    inflated, elements, cells, rows, _, work = totals
+    inflated, elements, cells, rows, worksheets, work = outcome.added
+    inflated += budget.inflated
+    elements += budget.elements
+    cells += budget.cells
+    rows += budget.rows
+    work += budget.formula_work
     if (
         inflated >= limits.max_total_bytes
         or elements >= limits.max_xml_elements
-        or max(cells, rows) >= limits.max_cells
+        or cells >= limits.max_cells
+        or rows >= limits.max_cells
         or work >= limits.max_shared_formula_chars
     ):
         return False
-    for name, total in zip(_COUNTERS, totals, strict=True):
-        setattr(budget, name, total)
+    budget.inflated = inflated
+    budget.elements = elements
+    budget.cells = cells
+    budget.rows = rows
+    budget.worksheets += worksheets
+    budget.formula_work = work
     return True
 
 
@@ -166,6 +179,7 @@ def scan_entries(
     limits = budget.limits
     links: dict[str, list[str]] = {}
     ends = None if data is None else entry_ends(zf, infos, len(data))
+    scope = _SCANNED.scope(limits, parsed) if remember is not None else -1
     for info in infos:
         if info.is_dir():
             continue
@@ -182,15 +196,7 @@ def scan_entries(
             if remember(info.filename):
                 stored = plain_bytes(data, info, ends)
             if stored is not None:
-                key = (
-                    info.filename,
-                    info.file_size,
-                    info.CRC,
-                    info.compress_type,
-                    stored,
-                    limits,
-                    parsed,
-                )
+                key = (scope, info.filename, info.file_size, info.CRC, info.compress_type, stored)
                 outcome = _SCANNED.get(key)
                 if (
                     outcome is not None
