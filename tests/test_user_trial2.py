@@ -4,8 +4,12 @@ class's grading): each test the smallest reproducer of one problem."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from sheetgen import build
+from sheetgen.cli import main
 from sheetgen.errors import TemplateError
 from sheetgen.layouts.families import resolve_layout
 
@@ -28,3 +32,32 @@ def test_a_layer_list_written_with_commas_in_a_spec_says_how_to_write_it() -> No
     option '2' should look like key=value"."""
     with pytest.raises(TemplateError, match=r"layers=3-2-1"):
         resolve_layout("network:layers=3,2,1")
+
+
+@pytest.mark.parametrize(
+    ("fmt", "name"),
+    [("canvas", "x.json"), ("moodle", "grades.xlsx"), ("html", "r.csv"), ("junit", "r.txt")],
+)
+def test_a_format_is_not_written_under_another_formats_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str, name: str
+) -> None:
+    """`grade --format canvas -o x.json` wrote Canvas's CSV into a file named .json with no
+    word said (and `--format moodle -o grades.xlsx` a CSV that Excel then refuses to open)."""
+    built = build(tmp_path / "a.xlsx", "single_neuron")
+    argv = ["grade", str(built), "--variants", "0", "--workers", "1", "--format", fmt]
+    assert main([*argv, "-o", str(tmp_path / name)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and fmt in err and name in err, err
+    assert not (tmp_path / name).exists()
+
+
+@pytest.mark.parametrize(
+    ("fmt", "name"), [("canvas", "grades.csv"), ("moodle", "Grades.CSV"), ("html", "report")]
+)
+def test_a_format_is_written_under_its_own_name_or_a_name_of_no_format(
+    tmp_path: Path, fmt: str, name: str
+) -> None:
+    built = build(tmp_path / "a.xlsx", "single_neuron")
+    argv = ["grade", str(built), "--variants", "0", "--workers", "1", "--format", fmt]
+    assert main([*argv, "-o", str(tmp_path / name)]) == 0
+    assert (tmp_path / name).stat().st_size > 0
