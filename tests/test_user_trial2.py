@@ -61,3 +61,23 @@ def test_a_format_is_written_under_its_own_name_or_a_name_of_no_format(
     argv = ["grade", str(built), "--variants", "0", "--workers", "1", "--format", fmt]
     assert main([*argv, "-o", str(tmp_path / name)]) == 0
     assert (tmp_path / name).stat().st_size > 0
+
+
+def test_the_limit_a_refusal_suggests_lets_the_file_pass(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A part of 209,715,207 bytes was told "a file you trust passes with --limit
+    max_entry_bytes=2.09715e+08": 209,715,000, which refuses it again."""
+    import re
+    import zipfile
+
+    big = tmp_path / "big.xlsx"
+    with zipfile.ZipFile(big, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        z.writestr("xl/worksheets/sheet1.xml", b"<a>" + b" " * 1_234_556 + b"</a>")
+    argv = ["verify", str(big), "--variants", "0"]
+    assert main([*argv, "--limit", "max_entry_bytes=1000000"]) == 2
+    found = re.search(r"--limit (max_entry_bytes=\S+?)\)", capsys.readouterr().err)
+    assert found is not None
+    assert main([*argv, "--limit", found.group(1)]) == 2
+    assert "max_entry_bytes" not in capsys.readouterr().err

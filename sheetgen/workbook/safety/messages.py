@@ -42,5 +42,8 @@ def count(n: int) -> str:
 
 def raise_hint(name: str, needed: float | None = None) -> str:
     """How a user who trusts the file gets past the limit ``name`` (the end of a sentence)."""
-    value = f"{needed:g}" if needed is not None else "N"
+    if needed is None:
+        value = "N"
+    else:  # exact: a rounded figure ("2.09715e+08") can fall short of what the file needs
+        value = str(int(needed)) if float(needed).is_integer() else repr(float(needed))
     return f" (the limit {name}; a file you trust passes with --limit {name}={value})"
