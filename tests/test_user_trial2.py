@@ -81,3 +81,29 @@ def test_the_limit_a_refusal_suggests_lets_the_file_pass(
     assert found is not None
     assert main([*argv, "--limit", found.group(1)]) == 2
     assert "max_entry_bytes" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("lms", ["canvas", "moodle"])
+def test_a_learner_with_two_files_has_one_grade_book_row_their_best(
+    tmp_path: Path, lms: str
+) -> None:
+    """A learner's folder with a draft beside the final made two Canvas (and Moodle) rows with
+    the same id, 0 and 100: which one the import keeps depends on the file names' order."""
+    import csv
+    import io
+
+    from sheetgen import build_exercise, grade_class
+
+    roster = tmp_path / "class.csv"
+    roster.write_text("id,name\ns001,Ana\ns002,Bo\n", encoding="utf-8")
+    build(tmp_path / "down" / "s001" / "a-final.xlsx", "single_neuron")
+    build_exercise(tmp_path / "down" / "s001" / "z-draft.xlsx")
+    result = grade_class([tmp_path / "down"], workers=1, variants=0, roster=roster)
+    rows = list(csv.reader(io.StringIO(result.to_gradebook(lms))))
+    column = 2 if lms == "canvas" else 0
+    ana = [r for r in rows if r[column] == "s001"]
+    assert len(ana) == 1, rows
+    assert ana[0][-1 if lms == "canvas" else 2] == "100"
+    if lms == "moodle":
+        assert "2 files" in ana[0][3]
+    assert len([r for r in rows if r[column] == "s002"]) == 1
