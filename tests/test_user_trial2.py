@@ -107,3 +107,26 @@ def test_a_learner_with_two_files_has_one_grade_book_row_their_best(
     if lms == "moodle":
         assert "2 files" in ana[0][3]
     assert len([r for r in rows if r[column] == "s002"]) == 1
+
+
+def test_the_grade_table_lines_up_names_in_wide_and_combining_characters(tmp_path: Path) -> None:
+    """Names in Chinese (two columns a character on a terminal), with an emoji, or with a
+    combining accent pushed their row's score out of line with the others'."""
+    import unicodedata
+
+    from sheetgen import grade_class
+    from sheetgen.report.terminal import display_width
+
+    roster = tmp_path / "class.csv"
+    names = ["李 小龍 🙂", unicodedata.normalize("NFD", "José Müller"), "Bo"]
+    roster.write_text(
+        "id,name\n" + "".join(f"s00{n},{name}\n" for n, name in enumerate(names, 1)),
+        encoding="utf-8",
+    )
+    for n in (1, 2, 3):
+        build(tmp_path / "down" / f"s00{n}" / "a.xlsx", "single_neuron")
+    text = grade_class([tmp_path / "down"], workers=1, variants=0, roster=roster).to_text()
+    rows = [line for line in text.splitlines() if "%" in line and "52 of 52" in line]
+    assert len(rows) == 3
+    ends = {display_width(line[: line.index("%") + 1]) for line in rows}
+    assert len(ends) == 1, rows

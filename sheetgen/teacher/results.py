@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError, shown
 from ..report.render import JUnitEntry, json_text, review_note, to_dict, to_junit
+from ..report.terminal import display_width, pad
 from ..writer.files import write_atomically
 from .cells import class_cell
 from .scoring import (
@@ -169,11 +170,10 @@ class ClassReport:
             )
             for r, report in zip(rows, reports, strict=True)
         ]
-        widths = [max(len(t[i]) for t in table) for i in range(len(head))]
+        widths = [max(display_width(t[i]) for t in table) for i in range(len(head))]
         lines = [
             "  ".join(
-                v.ljust(w) if i in (0, 5) else v.rjust(w)
-                for i, (v, w) in enumerate(zip(t, widths, strict=True))
+                pad(v, w, left=i in (0, 5)) for i, (v, w) in enumerate(zip(t, widths, strict=True))
             ).rstrip()
             for t in table
         ]
