@@ -130,3 +130,16 @@ def test_the_grade_table_lines_up_names_in_wide_and_combining_characters(tmp_pat
     assert len(rows) == 3
     ends = {display_width(line[: line.index("%") + 1]) for line in rows}
     assert len(ends) == 1, rows
+
+
+def test_annotating_over_the_learners_own_file_is_not_told_to_pass_force(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`verify a.xlsx --annotate a.xlsx` said "already exists. Pass --force to overwrite it.";
+    with --force it then said the copy must not overwrite the learner's workbook."""
+    built = build(tmp_path / "a.xlsx", "single_neuron")
+    before = built.read_bytes()
+    assert main(["verify", str(built), "--annotate", str(built), "--variants", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "learner's workbook" in err and "--force" not in err, err
+    assert built.read_bytes() == before

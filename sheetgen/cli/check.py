@@ -38,9 +38,15 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if args.annotate is not None:  # settled before the check runs, not after its report
         from ..writer.files import check_output, check_writable
 
+        if (
+            Path(args.annotate).exists()
+            and Path(args.annotate).resolve() == Path(args.path).resolve()
+        ):
+            raise UsageError(  # before check_output, whose "pass --force" would not help
+                "The feedback copy must not overwrite the learner's workbook: "
+                "give --annotate another name."
+            )
         annotated = check_output(args.annotate, force=args.force)
-        if annotated.exists() and annotated.resolve() == Path(args.path).resolve():
-            raise UsageError("The feedback copy must not overwrite the learner's workbook.")
         check_writable(annotated)
     from ..progress import ticking
 
