@@ -143,3 +143,25 @@ def test_annotating_over_the_learners_own_file_is_not_told_to_pass_force(
     err = capsys.readouterr().err
     assert "learner's workbook" in err and "--force" not in err, err
     assert built.read_bytes() == before
+
+
+def test_the_web_page_tells_a_learner_who_can_raise_a_limit_not_a_flag_to_pass(
+    tmp_path: Path,
+) -> None:
+    """A zip bomb uploaded to `sheetgen serve` was answered "a file you trust passes with
+    --limit max_entry_bytes=…": a flag a learner on a web page cannot pass."""
+    import zipfile
+
+    from sheetgen.serve import work
+    from sheetgen.workbook.safety import configured_limits
+
+    bomb = tmp_path / "upload-1234.xlsx"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        z.writestr("xl/worksheets/sheet1.xml", b"<a>" + b" " * 2_000_000 + b"</a>")
+    job = {"do": "check", "path": str(bomb), "name": "mine.xlsx", "json": True, "variants": 0}
+    answer = work.handle(job, configured_limits(["max_entry_bytes=1000000"]))
+    said = answer["error"]
+    assert answer["status"] == 422 and "mine.xlsx" in said and "zip bomb" in said
+    assert "you trust passes" not in said and "teacher" in said, said
+    assert "--limit max_entry_bytes=2000007" in said  # what the teacher would start it with

@@ -40,6 +40,11 @@ def count(n: int) -> str:
     return f"{n:,}"
 
 
+RAISE_HINT = re.compile(r" \(the limit (\w+); a file you trust passes with (--limit \S+?)\)")
+""":func:`raise_hint`'s words found again (the limit's name, the option), for those who reword
+it for a reader who cannot pass options: a learner on the web page."""
+
+
 def raise_hint(name: str, needed: float | None = None) -> str:
     """How a user who trusts the file gets past the limit ``name`` (the end of a sentence)."""
     if needed is None:
