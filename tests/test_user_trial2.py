@@ -165,3 +165,73 @@ def test_the_web_page_tells_a_learner_who_can_raise_a_limit_not_a_flag_to_pass(
     assert answer["status"] == 422 and "mine.xlsx" in said and "zip bomb" in said
     assert "you trust passes" not in said and "teacher" in said, said
     assert "--limit max_entry_bytes=2000007" in said  # what the teacher would start it with
+
+
+@pytest.mark.parametrize("command", ["grade", "build"])
+def test_a_class_list_kept_as_a_workbook_is_one_sentence(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    """`--roster class.xlsx` (the class list as the school's system exports it) was an
+    "internal error (Error: new-line character seen in unquoted field …)"."""
+    import openpyxl
+
+    roster = tmp_path / "class.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active.append(["id", "name"])
+    wb.active.append(["s001", "Ana"])
+    wb.save(roster)
+    built = build(tmp_path / "a.xlsx", "single_neuron")
+    argv = {
+        "grade": ["grade", str(built), "--variants", "0", "--workers", "1"],
+        "build": ["build", "--exercise", "-o", str(tmp_path / "hand-out")],
+    }[command]
+    assert main([*argv, "--roster", str(roster)]) == 2
+    err = capsys.readouterr().err
+    assert "internal error" not in err and "class.xlsx" in err and "CSV" in err, err
+    assert err.count("\n") == 1
+
+
+def test_a_roster_with_the_old_macs_line_ends_is_read() -> None:
+    """Excel for Mac's "CSV (Macintosh)" ends lines with a bare carriage return: the roster
+    was an "internal error (Error: new-line character seen in unquoted field …)"."""
+    import tempfile
+
+    from sheetgen.teacher.roster import read_roster
+
+    with tempfile.TemporaryDirectory() as tmp:
+        roster = Path(tmp) / "class.csv"
+        roster.write_bytes("id,name\rs001,Ana Núñez\rs002,Bo\r".encode("cp1252"))
+        assert [(r.id, r.name) for r in read_roster(roster)] == [
+            ("s001", "Ana Núñez"),
+            ("s002", "Bo"),
+        ]
+
+
+def test_a_roster_that_is_no_table_is_one_sentence(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    roster = tmp_path / "class.csv"  # a field past the csv module's limit of 131,072
+    roster.write_bytes(b"id,name\ns001," + b"A" * 200_000 + b"\n")
+    built = build(tmp_path / "a.xlsx", "single_neuron")
+    argv = ["grade", str(built), "--variants", "0", "--workers", "1", "--roster", str(roster)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "internal error" not in err and "class.csv" in err, err
+
+
+def test_a_data_file_with_the_old_macs_line_ends_trains_as_its_twin(tmp_path: Path) -> None:
+    """`build training --data mac.csv` (lines ended by a bare carriage return) was refused:
+    "its line 1 cannot be split into columns"."""
+    import openpyxl
+
+    xor = "x1,x2,target\n0,0,0\n0,1,1\n1,0,1\n1,1,0\n"
+    (tmp_path / "mac.csv").write_bytes(xor.replace("\n", "\r").encode())
+    (tmp_path / "unix.csv").write_text(xor, encoding="utf-8")
+    for name in ("mac", "unix"):
+        argv = ["build", "training", "--data", str(tmp_path / f"{name}.csv"), "--steps", "2"]
+        assert main([*argv, "-o", str(tmp_path / f"{name}.xlsx")]) == 0
+    data = [
+        [c.value for row in openpyxl.load_workbook(tmp_path / f"{n}.xlsx").active for c in row]
+        for n in ("mac", "unix")
+    ]
+    assert data[0] == data[1]
