@@ -235,3 +235,23 @@ def test_a_data_file_with_the_old_macs_line_ends_trains_as_its_twin(tmp_path: Pa
         for n in ("mac", "unix")
     ]
     assert data[0] == data[1]
+
+
+def test_the_api_answers_a_wrong_method_or_path_in_json() -> None:
+    """A script's `GET /api/check` was answered "Method Not Allowed" and `/api/chek` "Not
+    Found", in plain text, where every other answer of the API is JSON with its sentence."""
+    from starlette.testclient import TestClient
+
+    from sheetgen.serve.config import ServeConfig
+    from sheetgen.serve.routes import create_app
+
+    with TestClient(create_app(ServeConfig(workers=1))) as client:
+        got = client.get("/api/check")
+        assert got.status_code == 405 and got.headers["allow"] == "POST"
+        assert got.json()["error"] == "/api/check takes POST, not GET."
+        got = client.post("/api/chek")
+        assert got.status_code == 404 and "/api/chek" in got.json()["error"]
+        page = client.get("/nosuch")  # a page's answer stays a page's
+        assert page.status_code == 404 and not page.headers["content-type"].startswith(
+            "application/json"
+        )
