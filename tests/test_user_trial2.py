@@ -255,3 +255,17 @@ def test_the_api_answers_a_wrong_method_or_path_in_json() -> None:
         assert page.status_code == 404 and not page.headers["content-type"].startswith(
             "application/json"
         )
+
+
+def test_two_files_of_one_learners_folder_are_told_apart(tmp_path: Path) -> None:
+    """A draft beside the final in a learner's folder were listed as "Ana (s001)" twice:
+    the teacher could not tell which row was which file."""
+    from sheetgen import build_exercise, grade_class
+
+    roster = tmp_path / "class.csv"
+    roster.write_text("id,name\ns001,Ana\n", encoding="utf-8")
+    build(tmp_path / "down" / "s001" / "final.xlsx", "single_neuron")
+    build_exercise(tmp_path / "down" / "s001" / "draft.xlsx")
+    result = grade_class([tmp_path / "down"], workers=1, variants=0, roster=roster)
+    learners = sorted(r["learner"] for r in result.rows())
+    assert learners == ["Ana (s001/draft.xlsx)", "Ana (s001/final.xlsx)"]
