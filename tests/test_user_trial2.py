@@ -145,20 +145,26 @@ def test_annotating_over_the_learners_own_file_is_not_told_to_pass_force(
     assert built.read_bytes() == before
 
 
+def _bomb(path: Path) -> Path:
+    """A workbook whose one part inflates to 2,000,007 bytes."""
+    import zipfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        z.writestr("xl/worksheets/sheet1.xml", b"<a>" + b" " * 2_000_000 + b"</a>")
+    return path
+
+
 def test_the_web_page_tells_a_learner_who_can_raise_a_limit_not_a_flag_to_pass(
     tmp_path: Path,
 ) -> None:
     """A zip bomb uploaded to `sheetgen serve` was answered "a file you trust passes with
     --limit max_entry_bytes=…": a flag a learner on a web page cannot pass."""
-    import zipfile
-
     from sheetgen.serve import work
     from sheetgen.workbook.safety import configured_limits
 
-    bomb = tmp_path / "upload-1234.xlsx"
-    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr("[Content_Types].xml", "<Types/>")
-        z.writestr("xl/worksheets/sheet1.xml", b"<a>" + b" " * 2_000_000 + b"</a>")
+    bomb = _bomb(tmp_path / "upload-1234.xlsx")
     job = {"do": "check", "path": str(bomb), "name": "mine.xlsx", "json": True, "variants": 0}
     answer = work.handle(job, configured_limits(["max_entry_bytes=1000000"]))
     said = answer["error"]
@@ -269,3 +275,39 @@ def test_two_files_of_one_learners_folder_are_told_apart(tmp_path: Path) -> None
     result = grade_class([tmp_path / "down"], workers=1, variants=0, roster=roster)
     learners = sorted(r["learner"] for r in result.rows())
     assert learners == ["Ana (s001/draft.xlsx)", "Ana (s001/final.xlsx)"]
+
+
+def test_the_grade_books_feedback_tells_a_learner_who_can_raise_a_limit(tmp_path: Path) -> None:
+    """Moodle's feedback, written for the learner, said "a file you trust passes with
+    --limit max_entry_bytes=…"."""
+    import csv
+    import io
+
+    from sheetgen import grade_class
+    from sheetgen.workbook.safety import configured_limits
+
+    roster = tmp_path / "class.csv"
+    roster.write_text("id,name\ns001,Ana\n", encoding="utf-8")
+    _bomb(tmp_path / "down" / "s001" / "mine.xlsx")
+    limits = configured_limits(["max_entry_bytes=1000000"])
+    result = grade_class([tmp_path / "down"], workers=1, variants=0, roster=roster, limits=limits)
+    (row,) = list(csv.reader(io.StringIO(result.to_gradebook("moodle"))))[1:]
+    assert "you trust passes" not in row[3] and "your teacher can raise" in row[3], row
+    assert "you trust passes" in result.to_csv()  # the teacher's own table keeps the option
+
+
+def test_gradescopes_feedback_tells_a_learner_who_can_raise_a_limit(tmp_path: Path) -> None:
+    """The autograder's output, which the learner reads, said "a file you trust passes with
+    --limit …": a flag they cannot pass."""
+    import zipfile
+
+    from sheetgen.teacher.autograder import results_for
+
+    (tmp_path / "submission").mkdir()
+    with zipfile.ZipFile(tmp_path / "submission" / "mine.xlsx", "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        with z.open("xl/worksheets/sheet1.xml", "w") as part:  # past the default 100 MB
+            for _ in range(110):
+                part.write(b" " * 1_000_000)
+    output = str(results_for(tmp_path / "submission")["output"])
+    assert "could not be checked" in output and "you trust passes" not in output, output

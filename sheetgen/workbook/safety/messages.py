@@ -40,9 +40,13 @@ def count(n: int) -> str:
     return f"{n:,}"
 
 
-RAISE_HINT = re.compile(r" \(the limit (\w+); a file you trust passes with (--limit \S+?)\)")
-""":func:`raise_hint`'s words found again (the limit's name, the option), for those who reword
-it for a reader who cannot pass options: a learner on the web page."""
+_RAISE_HINT = re.compile(r" \(the limit (\w+); a file you trust passes with (--limit \S+?)\)")
+
+
+def for_learner(text: str) -> str:
+    """``text`` with :func:`raise_hint`'s advice told as the teacher's to follow: a learner
+    (on the web page, in the grade book's feedback, on Gradescope) passes no options."""
+    return _RAISE_HINT.sub(r" (the limit \1, which your teacher can raise: \2)", text)
 
 
 def raise_hint(name: str, needed: float | None = None) -> str:
