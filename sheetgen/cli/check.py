@@ -38,9 +38,15 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if args.annotate is not None:  # settled before the check runs, not after its report
         from ..writer.files import check_output, check_writable
 
+        if (
+            Path(args.annotate).exists()
+            and Path(args.annotate).resolve() == Path(args.path).resolve()
+        ):
+            raise UsageError(  # before check_output, whose "pass --force" would not help
+                "The feedback copy must not overwrite the learner's workbook: "
+                "give --annotate another name."
+            )
         annotated = check_output(args.annotate, force=args.force)
-        if annotated.exists() and annotated.resolve() == Path(args.path).resolve():
-            raise UsageError("The feedback copy must not overwrite the learner's workbook.")
         check_writable(annotated)
     from ..progress import ticking
 
@@ -77,6 +83,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
     if args.output is not None:  # settled before grading starts, not after
         from ..writer.files import check_output, check_writable
 
+        if args.format:
+            _check_suffix(Path(args.output), args.format, FORMATS)
         check_output(
             args.output,
             suffixes=[Path(args.output).suffix] if args.format else FORMATS,
@@ -109,6 +117,22 @@ def cmd_grade(args: argparse.Namespace) -> int:
         return _grade_exit(result)
     print(result.to_text())
     return _grade_exit(result)
+
+
+_SPREADSHEETS = (".xlsx", ".xlsm", ".xls", ".ods")
+
+
+def _check_suffix(target: Path, fmt: str, formats: dict[str, str]) -> None:
+    """Refuse a name whose suffix promises another format than ``--format`` writes: Canvas's
+    CSV in ``x.json``, or Moodle's in ``grades.xlsx``, which Excel then refuses to open. A
+    name of no format sheetgen knows (``report``, ``grades.out``) is what ``--format`` is for."""
+    own = ".csv" if fmt in ("canvas", "moodle") else {f: s for s, f in formats.items()}[fmt]
+    suffix = target.suffix.lower()
+    if suffix != own and (suffix in formats or suffix in _SPREADSHEETS):
+        raise UsageError(
+            f"--format {fmt} writes {own[1:].upper()}, not what the name {shown(target)} "
+            f"says ({suffix}): name it {shown(target.with_suffix(own))}."
+        )
 
 
 def _grade_exit(result: ClassReport) -> int:
@@ -189,7 +213,8 @@ def add_grade(sub: Commands) -> None:
     p.add_argument(
         "--format",
         choices=("csv", "json", "junit", "text", "html", "canvas", "moodle"),
-        help="override the suffix; canvas and moodle write those grade books' import CSV",
+        help="the format of a REPORT named with no format's suffix (a suffix of another format "
+        "is refused); canvas and moodle write those grade books' import CSV (.csv)",
     )
     p.add_argument(
         "--roster",

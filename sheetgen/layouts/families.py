@@ -117,7 +117,10 @@ def _options(raw: str) -> dict[str, str]:
     for item in filter(None, raw.split(",")):
         key, sep, value = item.partition("=")
         if not sep:
-            raise TemplateError(f"Layout option {item!r} should look like key=value.")
+            raise TemplateError(
+                f"Layout option {item!r} should look like key=value (options are separated "
+                "by commas, a list's items by '-': network:layers=3-2-1)."
+            )
         options[key.strip()] = value.strip()
     return options
 
@@ -139,11 +142,21 @@ def resolve_layout(spec: str) -> Layout:
     if found is not None:
         layout: Layout = load(found.layout)(_options(raw))
         return layout
-    if raw:
-        raise TemplateError(f"Unknown layout family {name!r}.")
-    from .layout import load_layout
+    from .layout import available_layouts, load_layout
 
+    if raw or (not spec.endswith(".toml") and spec not in available_layouts()):
+        what = "Unknown layout family" if raw else "No layout named"
+        raise TemplateError(f"{what} {name!r} ({_known(available_layouts())}).")
     return load_layout(spec)
+
+
+def _known(templates: list[str]) -> str:
+    """Every kind of layout a user can give: a family's spec as much as a template."""
+    families = ", ".join(f"{f.name}:..." for f in FAMILIES)
+    return (
+        f"known: the templates {', '.join(templates) or 'none'}, the families {families}, "
+        "or a .toml file; `sheetgen templates` lists them with their options"
+    )
 
 
 def model_for(settings: Mapping[str, str]) -> ModelFn:

@@ -23,11 +23,13 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import (
     FileResponse,
     HTMLResponse,
+    PlainTextResponse,
     RedirectResponse,
     Response,
 )
@@ -566,5 +568,21 @@ def create_app(config: ServeConfig, *, pool: CheckPool | None = None) -> Starlet
     return Starlette(
         routes=routes,
         middleware=[Middleware(Guard, max_upload=config.max_upload)],
+        exception_handlers={HTTPException: not_served},
         lifespan=lifespan,
     )
+
+
+async def not_served(request: Request, exc: Exception) -> Response:
+    """A path or method the server has no route for: under ``/api/`` one sentence in JSON, as
+    every other answer of the API (a script reads ``error``), else Starlette's plain text."""
+    assert isinstance(exc, HTTPException)
+    path = request.url.path
+    if not path.startswith("/api/"):
+        return PlainTextResponse(exc.detail, exc.status_code, headers=exc.headers)
+    if exc.status_code == 405:
+        allowed = (exc.headers or {}).get("Allow", "")
+        sentence = f"{path} takes {allowed or 'another method'}, not {request.method}."
+    else:
+        sentence = f"There is no {path[:80]} on this server."
+    return json_answer({"error": sentence}, exc.status_code, exc.headers)

@@ -58,12 +58,19 @@ def identify(
         for g in out
     ]
     names = Counter(g.name for g in out)
-    return [replace(g, name=_disambiguated(g, roots)) if names[g.name] > 1 else g for g in out]
+    labels = [_labelled(g, roots, whole=False) if names[g.name] > 1 else g.name for g in out]
+    again = Counter(labels)  # files of one folder: their file names too
+    return [
+        replace(g, name=_labelled(g, roots, whole=True) if again[label] > 1 else label)
+        for g, label in zip(out, labels, strict=True)
+    ]
 
 
-def _disambiguated(g: Graded, roots: Sequence[Path]) -> str:
+def _labelled(g: Graded, roots: Sequence[Path], *, whole: bool) -> str:
+    """``g``'s name with where its file is: its folder, or (``whole``) its folder and file
+    name, for several files of one learner's folder."""
     parts = _relative_parts(Path(g.path), roots)
-    where = "/".join(parts[-2:-1]) or Path(g.path).name
+    where = "/".join(parts[-2:] if whole else parts[-2:-1]) or Path(g.path).name
     return f"{g.name} ({where})"
 
 

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError, shown
 from ..report.render import JUnitEntry, json_text, review_note, to_dict, to_junit
+from ..report.terminal import display_width, pad
+from ..workbook.safety.messages import for_learner
 from ..writer.files import write_atomically
 from .cells import class_cell
 from .scoring import (
@@ -169,11 +171,10 @@ class ClassReport:
             )
             for r, report in zip(rows, reports, strict=True)
         ]
-        widths = [max(len(t[i]) for t in table) for i in range(len(head))]
+        widths = [max(display_width(t[i]) for t in table) for i in range(len(head))]
         lines = [
             "  ".join(
-                v.ljust(w) if i in (0, 5) else v.rjust(w)
-                for i, (v, w) in enumerate(zip(t, widths, strict=True))
+                pad(v, w, left=i in (0, 5)) for i, (v, w) in enumerate(zip(t, widths, strict=True))
             ).rstrip()
             for t in table
         ]
@@ -284,17 +285,21 @@ class ClassReport:
         buffer = io.StringIO()
         out = csv.writer(buffer, lineterminator="\r\n")
         value = {id(g): _points_of(g, points) for g in self.graded}
+        graded, files = _best_of_each(self.graded, value)
         if lms == "canvas":
             out.writerow(["Student", "ID", "SIS User ID", "SIS Login ID", "Section", assignment])
             out.writerow(["Points Possible", "", "", "", "", _number(points)])
-            for g in self.graded:
+            for g in graded:
                 out.writerow([g.learner, "", g.learner_id, "", "", _number(value[id(g)])])
             for m in self.missing:
                 out.writerow([m.name, "", m.id, "", "", ""])
         elif lms == "moodle":
             out.writerow(["ID number", "Full name", assignment, "Feedback"])
-            for g in self.graded:
-                out.writerow([g.learner_id, g.learner, _number(value[id(g)]), learner_feedback(g)])
+            for g in graded:
+                feedback = learner_feedback(g)
+                if files[id(g)] > 1:
+                    feedback += f" (The best of the {files[id(g)]} files you handed in.)"
+                out.writerow([g.learner_id, g.learner, _number(value[id(g)]), feedback])
             for m in self.missing:
                 out.writerow([m.id, m.name, "-", "No submission was received."])
         else:
@@ -377,12 +382,30 @@ def plural(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
+def _best_of_each(
+    graded: Sequence[Graded], value: Mapping[int, float]
+) -> tuple[list[Graded], dict[int, int]]:
+    """One submission per learner of the roster, their best (in the order they come), and how
+    many files each chosen one stands for: a grade book holds one grade per learner, and two
+    rows of one id (a draft beside the final) leave the grade to the import's row order.
+    Files of no roster id keep a row each."""
+    best: dict[str, Graded] = {}
+    files: Counter[str] = Counter()
+    for g in graded:
+        if g.learner_id:
+            files[g.learner_id] += 1
+            if g.learner_id not in best or value[id(g)] > value[id(best[g.learner_id])]:
+                best[g.learner_id] = g
+    chosen = [g for g in graded if not g.learner_id or best[g.learner_id] is g]
+    return chosen, {id(g): files[g.learner_id] if g.learner_id else 1 for g in chosen}
+
+
 def learner_feedback(g: Graded) -> str:
     """The verdict in one line for the learner: their cells, never a path or a flag (flags
     name other learners and are the teacher's)."""
     name = Path(g.path).name
     if g.report is None:
-        reason = (g.reason or "").replace(g.path, name).replace(shown(g.path), name)
+        reason = for_learner(g.reason or "").replace(g.path, name).replace(shown(g.path), name)
         return f"Your file {name} could not be checked: {reason}"
     scored = [c for c in g.report.cells if c.scored]
     right = sum(1 for c in scored if c.ok)

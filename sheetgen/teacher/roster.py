@@ -156,25 +156,50 @@ def read_table(
         ) from None
     except OSError as exc:
         raise UsageError(f"{refusal}: {exc.strerror}.") from None
+    if raw.startswith(WORKBOOK_MAGIC):
+        raise UsageError(
+            f"{refusal}: it is a workbook, not a CSV file: save its sheet as CSV "
+            "(File > Save As) and give that."
+        )
+    if binary(raw):
+        raise UsageError(f"{refusal}: it is not a CSV file (not text at all).")
     text = decode_table(raw)
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel()  # type: ignore[assignment]
     rows = enumerate(csv.reader(io.StringIO(text), dialect), start=1)
-    return [(n, row) for n, row in rows if any(cell.strip() for cell in row)]
+    try:
+        return [(n, row) for n, row in rows if any(cell.strip() for cell in row)]
+    except csv.Error as exc:  # a quote left open across a bare carriage return, a NUL byte
+        raise UsageError(f"{refusal}: it is not a CSV table ({exc}).") from None
+
+
+WORKBOOK_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")
+"""How a workbook's bytes begin: a zip (.xlsx, .ods), or an old binary .xls; given where a CSV
+file belongs, it is told apart from text that does not parse."""
+
+
+def binary(raw: bytes) -> bool:
+    """Whether ``raw`` is no text a spreadsheet exports: a NUL byte, outside UTF-16 (whose
+    export starts with its byte-order mark)."""
+    return b"\x00" in raw and not raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
 
 
 def decode_table(raw: bytes) -> str:
     """The text of a table a spreadsheet exported: UTF-16 when it starts with a UTF-16 BOM
     (Excel's "Unicode Text", tab-separated), UTF-8 with or without a BOM (Excel's "CSV
-    UTF-8"), else Windows-1252 (Excel's plain "CSV" on Windows), so no byte is refused."""
+    UTF-8"), else Windows-1252 (Excel's plain "CSV" on Windows), so no byte is refused; its
+    lines ended by "\n" whatever ended them ("\r\n" on Windows, a bare "\r" in Excel for
+    Mac's "CSV (Macintosh)")."""
     if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return raw.decode("utf-16", errors="replace")
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return raw.decode("cp1252", errors="replace")
+        text = raw.decode("utf-16", errors="replace")
+    else:
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = raw.decode("cp1252", errors="replace")
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def identity_properties(learner: Learner | None, seed: int | None) -> dict[str, str]:
