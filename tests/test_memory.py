@@ -393,3 +393,23 @@ def test_a_sheets_repeated_numbers_are_held_once(tmp_path: Path) -> None:
     ]
     assert len(saved) > 100
     assert len({id(v) for v in saved}) == len({repr(v) for v in saved}) < len(saved)
+
+
+def test_a_cell_reads_only_the_layout_when_each_read_is_one_of_its_addresses_on_its_sheet() -> None:
+    # The suspects of a fragile formula are found with the layout's addresses alone (a
+    # (sheet, address) pair per cell was 6 MB of an 80-80-1 network's verify at its peak):
+    # held equal to the pairs' own test on random reads, across sheets.
+    import random
+
+    from sheetgen.check.diagnose import _within
+
+    rng = random.Random(22)
+    names = [f"{c}{r}" for c in "ABC" for r in range(1, 5)]
+    for _ in range(2000):
+        layout = set(rng.sample(names, rng.randint(0, len(names))))
+        reads = [
+            (rng.choice(("Neuron", "Neuron", "Other")), rng.choice(names))
+            for _ in range(rng.randint(0, 6))
+        ]
+        pairs = {("Neuron", a) for a in layout}
+        assert _within(reads, "Neuron", layout) == pairs.issuperset(reads), (reads, layout)
