@@ -25,6 +25,7 @@ import pytest
 
 from sheetgen import build, build_exercise
 from sheetgen.errors import SheetgenError
+from sheetgen.workbook.book import Cell
 from sheetgen.workbook.rows import read_rows
 from sheetgen.workbook.safety import DEFAULT_LIMITS, Limits, read_checked, sheetpass
 from sheetgen.workbook.safety import entries as safety_entries
@@ -58,9 +59,9 @@ def both(path: Path, limits: Limits = DEFAULT_LIMITS) -> tuple[Outcome, Outcome,
     """The outcome with the fast path, without it, and how many runs of rows it took."""
     taken = 0
 
-    def counted(text: str) -> object:
+    def counted(text: str, numbers: dict[str, Cell] | None = None) -> object:
         nonlocal taken
-        rows = read_rows(text)
+        rows = read_rows(text, numbers)
         taken += rows is not None
         return rows
 

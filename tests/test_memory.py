@@ -359,3 +359,57 @@ def test_the_text_reports_diagnosis_is_said_line_by_line() -> None:
         tracemalloc.stop()
     assert said == len(cells)
     assert peak < held / 4, (peak, held)
+
+
+def test_a_sheets_repeated_numbers_are_held_once(tmp_path: Path) -> None:
+    # A network's saved values repeat (an 80-80-1 network's 98,500 are 15,600 numbers): a
+    # float each, and a Cell each for a typed number, would be 2.4 MB more of its book.
+    from openpyxl import Workbook
+
+    from sheetgen.workbook.safety import DEFAULT_LIMITS, read_checked
+
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    for row in range(1, 401):  # over several of the reader's runs of rows
+        ws.cell(row, 1, 0.25)
+        ws.cell(row, 2, float(row % 7))
+        ws.cell(row, 3, -0.0)
+    path = tmp_path / "numbers.xlsx"
+    wb.save(path)
+    cells = read_checked(path, DEFAULT_LIMITS).book.sheets[0].cells
+    for column in "ABC":
+        held = [cells[f"{column}{row}"] for row in range(1, 401)]
+        by_text = {repr(c.value) for c in held}
+        assert len({id(c) for c in held}) == len(by_text)
+        assert len({id(c.value) for c in held}) == len(by_text)
+    assert str(cells["C1"].value) == "-0.0"  # shared by its text: never taken for 0.0
+    # The values a built sheet saves beside its formulas, likewise.
+    built = Path(build(tmp_path / "net.xlsx", "network:layers=3-2-1"))
+    saved = [
+        c.value
+        for c in read_checked(built, DEFAULT_LIMITS).book.sheets[0].cells.values()
+        if c.formula is not None and isinstance(c.value, float)
+    ]
+    assert len(saved) > 100
+    assert len({id(v) for v in saved}) == len({repr(v) for v in saved}) < len(saved)
+
+
+def test_a_cell_reads_only_the_layout_when_each_read_is_one_of_its_addresses_on_its_sheet() -> None:
+    # The suspects of a fragile formula are found with the layout's addresses alone (a
+    # (sheet, address) pair per cell was 6 MB of an 80-80-1 network's verify at its peak):
+    # held equal to the pairs' own test on random reads, across sheets.
+    import random
+
+    from sheetgen.check.diagnose import _within
+
+    rng = random.Random(22)
+    names = [f"{c}{r}" for c in "ABC" for r in range(1, 5)]
+    for _ in range(2000):
+        layout = set(rng.sample(names, rng.randint(0, len(names))))
+        reads = [
+            (rng.choice(("Neuron", "Neuron", "Other")), rng.choice(names))
+            for _ in range(rng.randint(0, 6))
+        ]
+        pairs = {("Neuron", a) for a in layout}
+        assert _within(reads, "Neuron", layout) == pairs.issuperset(reads), (reads, layout)

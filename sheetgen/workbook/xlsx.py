@@ -420,6 +420,9 @@ class SheetCapture:
 
     def __init__(self) -> None:
         self._cells: dict[str, Cell] = {}
+        # Number cells by their text, shared among this sheet's runs of rows (``read_rows``);
+        # let go when the cells are taken.
+        self.numbers: dict[str, Cell] = {}
         self.shared_seen = False  # any cell refers to a shared string
         self.shared: dict[str, tuple[str, int, int]] = {}  # si -> (formula, row, column)
         self.row = 0
@@ -435,6 +438,7 @@ class SheetCapture:
     def cells(self, strings: list[str]) -> dict[str, Cell]:
         """The cells read, shared strings looked up in ``strings``."""
         out = self._cells
+        self.numbers = {}
         if not self.shared_seen:
             return out
         for at, cell in out.items():

@@ -158,7 +158,7 @@ class SheetPass:
             text = run.decode("utf-8")
         except UnicodeDecodeError:
             return False
-        rows = read_rows(text)
+        rows = read_rows(text, self.capture.numbers)
         if rows is None:
             return False
         elements = text.count("<") - text.count("</")
