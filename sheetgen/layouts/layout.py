@@ -19,7 +19,7 @@ import tomllib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from .. import a1
 from ..errors import TemplateError, UsageError
@@ -57,12 +57,23 @@ class CellSpec(Packed):
         "format",
         "decoration",
     )
-    at: str
-    quantity: str | None
-    formula: str | None
-    # The formula as the template writes it, with {quantity} refs; None where the formula and
-    # the layout's addresses say it (``Layout.source``): a network's faux rows are 1 KB each.
-    source: str | None
+    if TYPE_CHECKING:  # slots of their own, read-only as a frozen dataclass's fields
+
+        @property
+        def at(self) -> str: ...
+
+        @property
+        def quantity(self) -> str | None: ...
+
+        @property
+        def formula(self) -> str | None: ...
+
+        @property
+        def source(self) -> str | None:
+            """The formula as the template writes it, with {quantity} refs; None where the
+            formula and the layout's addresses say it (``Layout.source``): a network's faux
+            rows are 1 KB each."""
+
     _rest: tuple[CellKind, str | None, float | None, str | None, str | None, str | None, bool]
 
     def __init__(
