@@ -174,3 +174,22 @@ def test_verdicts_made_without_init_are_the_ones_init_makes() -> None:
             plain = PlainResult(*args[:3], "ok", args[3], given["found"], given["formula"])
             assert dataclasses.astuple(right) == dataclasses.astuple(plain)
             assert right == CellResult(*args[:3], "ok", args[3], given["found"], given["formula"])
+
+
+def test_a_verdict_takes_what_the_dataclass_took() -> None:
+    # Lists where tuples belong are kept as given, as the dataclass kept them (never hashed
+    # to be shared).
+    given: dict[str, Any] = {
+        "cell": "B2",
+        "quantity": "q",
+        "meaning": "q",
+        "status": "wrong",
+        "expected": 1.0,
+        "found": 2.0,
+        "formula": None,
+        "causes": ["A1"],
+        "saved": ["A1"],
+    }
+    assert dataclasses.astuple(CellResult(**given)) == dataclasses.astuple(PlainResult(**given))
+    unedited = CellResult(**given).unedited()
+    assert dataclasses.astuple(unedited) == dataclasses.astuple(PlainResult(**given, edited=False))

@@ -97,9 +97,10 @@ class CellResult(Packed):
         @property
         def formula(self) -> str | None: ...
 
-    # meaning (or _SAME: the quantity), message, explanation, causes, graded, context, edited,
-    # saved: see the properties.
-    _rest: tuple[Any, str, str, tuple[str, ...], bool, bool, bool, tuple[str, ...]]
+    # message, explanation, causes, and the flags: meaning (or _SAME: the quantity), graded,
+    # context, edited, saved. A wrong verdict's own words take a tail of four; its flags, as a
+    # right verdict's whole tail, are shared.
+    _rest: tuple[str, str, tuple[str, ...], tuple[Any, bool, bool, bool, tuple[str, ...]]]
 
     def __init__(
         self,
@@ -118,60 +119,56 @@ class CellResult(Packed):
         edited: bool = True,
         saved: tuple[str, ...] = (),
     ) -> None:
-        rest = (
-            _SAME if meaning == quantity else meaning,
-            message,
-            explanation,
-            causes,
-            graded,
-            context,
-            edited,
-            saved,
-        )
-        _set(self, cell, quantity, status, expected, found, formula, _PLAIN.get(rest, rest))
+        flags = (_SAME if meaning == quantity else meaning, graded, context, edited, saved)
+        if saved == () and meaning == quantity:  # then hashable: one of the shared ones
+            flags = _FLAGS.get(flags, flags)
+        rest = (message, explanation, causes, flags)
+        if message == "" and explanation == "" and causes == ():
+            rest = _PLAIN.get(rest, rest)
+        _set(self, cell, quantity, status, expected, found, formula, rest)
 
     @property
     def meaning(self) -> str:
-        meaning: str = self._rest[0]
+        meaning: str = self._rest[3][0]
         return self.quantity if meaning is _SAME else meaning
 
     @property
     def message(self) -> str:
-        return self._rest[1]
+        return self._rest[0]
 
     @property
     def explanation(self) -> str:
         """Filled in by ``sheetgen.check.diagnose``: why it is wrong in plain words."""
-        return self._rest[2]
+        return self._rest[1]
 
     @property
     def causes(self) -> tuple[str, ...]:
         """The root cells it is wrong because of (empty for a root cause or a right cell)."""
-        return self._rest[3]
+        return self._rest[2]
 
     @property
     def graded(self) -> bool:
         """False for a parameter cell: reported when unusable, never scored."""
-        return self._rest[4]
+        return self._rest[3][1]
 
     @property
     def context(self) -> bool:
         """True for a cell an exercise hands out already filled in: reported, never scored
         (the learner is scored on the blanks alone, see ``sheetgen.teacher.grade``)."""
-        return self._rest[5]
+        return self._rest[3][2]
 
     @property
     def edited(self) -> bool:
         """False when the cell holds what the layout hands out (its own formula, or an
         exercise's blank left empty): feedback then says nothing about "what you wrote"."""
-        return self._rest[6]
+        return self._rest[3][3]
 
     @property
     def saved(self) -> tuple[str, ...]:
         """The cells whose values the learner's application saved stand in for sheetgen's own
         computation in this verdict: the cell itself when the engine could not compute its
         formula, or the cells it reads that way. The verdict is flagged for review."""
-        return self._rest[7]
+        return self._rest[3][4]
 
     @property
     def ok(self) -> bool:
@@ -222,9 +219,15 @@ class CellResult(Packed):
         """This verdict with the fields diagnosis changes, made without ``__init__`` (half what
         ``dataclasses.replace``'s call of the constructor costs), sharing the tail of the
         verdicts alike."""
-        rest = self._rest
-        meaning, message, _, _, graded, context, _, saved = rest
-        new = (meaning, message, explanation, causes, graded, context, edited, saved)
+        message, _, _, flags = self._rest
+        if flags[3] is not edited:
+            meaning, graded, context, _, saved = flags
+            flags = (meaning, graded, context, edited, saved)
+            if saved == () and meaning is _SAME:
+                flags = _FLAGS.get(flags, flags)
+        new = (message, explanation, causes, flags)
+        if explanation == "" and causes == () and message == "":
+            new = _PLAIN.get(new, new)
         made: CellResult = _new(CellResult)
         _set(
             made,
@@ -234,7 +237,7 @@ class CellResult(Packed):
             self.expected,
             self.found,
             self.formula,
-            _PLAIN.get(new, new),
+            new,
         )
         return made
 
@@ -245,7 +248,7 @@ class CellResult(Packed):
         """``CellResult(cell, quantity, meaning, "ok", expected, found, formula)``, made
         without ``__init__``: the verdict on most cells of a sheet."""
         made: CellResult = _new(CellResult)
-        rest = _RIGHT if meaning == quantity else (meaning, *_RIGHT[1:])
+        rest = _RIGHT if meaning == quantity else ("", "", (), (meaning, True, False, True, ()))
         _set(made, cell, quantity, "ok", expected, found, formula, rest)
         return made
 
@@ -307,14 +310,18 @@ CellResult.__dataclass_fields__ = described_fields(
 _new = object.__new__
 _SAME: Any = object()
 """In a verdict's tail in place of a meaning that is its quantity: one tail for them all."""
-_RIGHT = (_SAME, "", "", (), True, False, True, ())
-"""The tail of a right verdict, the most common one."""
-_PLAIN: dict[tuple[Any, ...], tuple[Any, ...]] = {
-    rest: rest
+_FLAGS: dict[tuple[Any, ...], tuple[Any, ...]] = {
+    flags: flags
     for graded, context, edited in itertools.product((True, False), repeat=3)
-    for rest in [(_SAME, "", "", (), graded, context, edited, ())]
+    for flags in [(_SAME, graded, context, edited, ())]
+}
+"""The flags of a verdict whose meaning is its quantity, one object each."""
+_PLAIN: dict[tuple[Any, ...], tuple[Any, ...]] = {
+    rest: rest for flags in _FLAGS for rest in [("", "", (), flags)]
 }
 """The tails of the verdicts with nothing to say, one object each (a right sheet's verdicts)."""
+_RIGHT = _PLAIN["", "", (), (_SAME, True, False, True, ())]
+"""The tail of a right verdict, the most common one."""
 _SETTERS = tuple(
     getattr(CellResult, name).__set__
     for name in ("cell", "quantity", "status", "expected", "found", "formula", "_rest")
