@@ -219,15 +219,20 @@ class CellResult(Packed):
         """This verdict with the fields diagnosis changes, made without ``__init__`` (half what
         ``dataclasses.replace``'s call of the constructor costs), sharing the tail of the
         verdicts alike."""
-        message, _, _, flags = self._rest
-        if flags[3] is not edited:
-            meaning, graded, context, _, saved = flags
-            flags = (meaning, graded, context, edited, saved)
-            if saved == () and meaning is _SAME:
-                flags = _FLAGS.get(flags, flags)
-        new = (message, explanation, causes, flags)
-        if explanation == "" and causes == () and message == "":
-            new = _PLAIN.get(new, new)
+        rest = self._rest
+        plain = _PLAIN_BY_ID.get(id(rest))
+        if plain is not None and explanation == "" and causes == () and type(edited) is bool:
+            new = plain[edited]  # a right verdict's, marked unedited: most cells of a sheet
+        else:
+            message, _, _, flags = rest
+            if flags[3] is not edited:
+                meaning, graded, context, _, saved = flags
+                flags = (meaning, graded, context, edited, saved)
+                if saved == () and meaning is _SAME:
+                    flags = _FLAGS.get(flags, flags)
+            new = (message, explanation, causes, flags)
+            if explanation == "" and causes == () and message == "":
+                new = _PLAIN.get(new, new)
         made: CellResult = _new(CellResult)
         _set(
             made,
@@ -320,6 +325,15 @@ _PLAIN: dict[tuple[Any, ...], tuple[Any, ...]] = {
     rest: rest for flags in _FLAGS for rest in [("", "", (), flags)]
 }
 """The tails of the verdicts with nothing to say, one object each (a right sheet's verdicts)."""
+_PLAIN_BY_ID = {
+    id(rest): tuple(
+        _PLAIN["", "", (), (_SAME, graded, context, edited, ())] for edited in (False, True)
+    )
+    for rest in _PLAIN
+    for _, _, _, (_, graded, context, _, _) in [rest]
+}
+"""Each shared tail (by its identity: they live as long as the module) as it is with ``edited``
+False and True."""
 _RIGHT = _PLAIN["", "", (), (_SAME, True, False, True, ())]
 """The tail of a right verdict, the most common one."""
 _SETTERS = tuple(

@@ -17,6 +17,7 @@ its fields in order.
 from __future__ import annotations
 
 import dataclasses
+import operator
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -35,7 +36,13 @@ class Packed:
     FIELDS: ClassVar[tuple[str, ...]] = ()
     __dataclass_fields__: ClassVar[dict[str, dataclasses.Field[Any]]]
 
+    def __init_subclass__(cls) -> None:
+        super().__init_subclass__()
+        values = operator.attrgetter(*cls.FIELDS)  # two or more: a tuple
+        cls._values = lambda self: values(self)  # type: ignore[method-assign]
+
     def _values(self) -> tuple[Any, ...]:
+        """Every field's value, in order (one C call, made per class)."""
         return tuple(getattr(self, name) for name in self.FIELDS)
 
     def __eq__(self, other: object) -> bool:
