@@ -193,7 +193,9 @@ def reference_for(layout: Layout, values: Mapping[str, Value]) -> Reference | No
     numbers = {k: v for k, v in values.items() if isinstance(v, float) and not isinstance(v, bool)}
     if len(numbers) != len(values) or numbers.get("tiny", 1.0) == 0:
         return None
-    key = (id(layout), frozenset(numbers.items()))  # in any order (no sort of 1,700 names)
+    # The names and numbers in the order given (check and diagnose give the layout's): two
+    # tuples of pointers, not a frozenset of an (name, number) pair each (1 MB a large network).
+    key = (id(layout), tuple(numbers), tuple(numbers.values()))
     last = _LAST_REFERENCE.get(key)
     if last is not None and last[0] is layout:
         return last[1]  # check and diagnose ask for the same one; a long training's is costly
@@ -204,7 +206,7 @@ def reference_for(layout: Layout, values: Mapping[str, Value]) -> Reference | No
     return reference
 
 
-_LAST_REFERENCE: dict[tuple[int, frozenset[tuple[str, float]]], tuple[Layout, Reference]] = {}
+_LAST_REFERENCE: dict[tuple[int, tuple[str, ...], tuple[float, ...]], tuple[Layout, Reference]] = {}
 
 
 def tolerance(quantity: str, expected: float, ref: Reference) -> float:

@@ -7,10 +7,12 @@ them, ``sheetgen.check.verify`` assembles the one report, ``sheetgen.report`` sh
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
-from typing import Any, Literal
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
 
+from ..layouts.packed import Packed, described_fields
 from ..workbook.book import Value
 from . import show
 
@@ -50,33 +52,123 @@ the learner, still empty);
 ``sheetgen.check.diagnose``)."""
 
 
-@dataclass(frozen=True, slots=True)  # one per checked cell, and a copy per diagnosis step
-class CellResult:
-    """The verdict on one cell, with everything needed to explain it."""
+class CellResult(Packed):
+    """The verdict on one cell, with everything needed to explain it.
 
-    cell: str
-    quantity: str
-    meaning: str
-    status: Status
-    expected: float | None
-    found: Value
-    formula: str | None
-    message: str = ""
-    # Filled in by sheetgen.check.diagnose: why it is wrong in plain words, and the root cells it
-    # is wrong because of (empty for a root cause or a right cell).
-    explanation: str = ""
-    causes: tuple[str, ...] = ()
-    graded: bool = True  # False for a parameter cell: reported when unusable, never scored
-    # True for a cell an exercise hands out already filled in: reported, never scored (the
-    # learner is scored on the blanks alone, see sheetgen.teacher.grade).
-    context: bool = False
-    # False when the cell holds what the layout hands out (its own formula, or an exercise's
-    # blank left empty): feedback then says nothing about "what you wrote".
-    edited: bool = True
-    # The cells whose values the learner's application saved stand in for sheetgen's own
-    # computation in this verdict: the cell itself when the engine could not compute its
-    # formula, or the cells it reads that way. The verdict is flagged for review.
-    saved: tuple[str, ...] = ()
+    A frozen dataclass to its users (``sheetgen.layouts.packed``): one per checked cell, and a
+    large network has 85,000, most of them right, so the fields a right verdict leaves alike
+    (its message, explanation, causes, flags) are one tuple that those verdicts share.
+    """
+
+    __slots__ = ("_rest", "cell", "expected", "formula", "found", "quantity", "status")
+    FIELDS = (
+        "cell",
+        "quantity",
+        "meaning",
+        "status",
+        "expected",
+        "found",
+        "formula",
+        "message",
+        "explanation",
+        "causes",
+        "graded",
+        "context",
+        "edited",
+        "saved",
+    )
+    if TYPE_CHECKING:  # slots of their own, read-only as a frozen dataclass's fields
+
+        @property
+        def cell(self) -> str: ...
+
+        @property
+        def quantity(self) -> str: ...
+
+        @property
+        def status(self) -> Status: ...
+
+        @property
+        def expected(self) -> float | None: ...
+
+        @property
+        def found(self) -> Value: ...
+
+        @property
+        def formula(self) -> str | None: ...
+
+    # message, explanation, causes, and the flags: meaning (or _SAME: the quantity), graded,
+    # context, edited, saved. A wrong verdict's own words take a tail of four; its flags, as a
+    # right verdict's whole tail, are shared.
+    _rest: tuple[str, str, tuple[str, ...], tuple[Any, bool, bool, bool, tuple[str, ...]]]
+
+    def __init__(
+        self,
+        cell: str,
+        quantity: str,
+        meaning: str,
+        status: Status,
+        expected: float | None,
+        found: Value,
+        formula: str | None,
+        message: str = "",
+        explanation: str = "",
+        causes: tuple[str, ...] = (),
+        graded: bool = True,
+        context: bool = False,
+        edited: bool = True,
+        saved: tuple[str, ...] = (),
+    ) -> None:
+        flags = (_SAME if meaning == quantity else meaning, graded, context, edited, saved)
+        if saved == () and meaning == quantity:  # then hashable: one of the shared ones
+            flags = _FLAGS.get(flags, flags)
+        rest = (message, explanation, causes, flags)
+        if message == "" and explanation == "" and causes == ():
+            rest = _PLAIN.get(rest, rest)
+        _set(self, cell, quantity, status, expected, found, formula, rest)
+
+    @property
+    def meaning(self) -> str:
+        meaning: str = self._rest[3][0]
+        return self.quantity if meaning is _SAME else meaning
+
+    @property
+    def message(self) -> str:
+        return self._rest[0]
+
+    @property
+    def explanation(self) -> str:
+        """Filled in by ``sheetgen.check.diagnose``: why it is wrong in plain words."""
+        return self._rest[1]
+
+    @property
+    def causes(self) -> tuple[str, ...]:
+        """The root cells it is wrong because of (empty for a root cause or a right cell)."""
+        return self._rest[2]
+
+    @property
+    def graded(self) -> bool:
+        """False for a parameter cell: reported when unusable, never scored."""
+        return self._rest[3][1]
+
+    @property
+    def context(self) -> bool:
+        """True for a cell an exercise hands out already filled in: reported, never scored
+        (the learner is scored on the blanks alone, see ``sheetgen.teacher.grade``)."""
+        return self._rest[3][2]
+
+    @property
+    def edited(self) -> bool:
+        """False when the cell holds what the layout hands out (its own formula, or an
+        exercise's blank left empty): feedback then says nothing about "what you wrote"."""
+        return self._rest[3][3]
+
+    @property
+    def saved(self) -> tuple[str, ...]:
+        """The cells whose values the learner's application saved stand in for sheetgen's own
+        computation in this verdict: the cell itself when the engine could not compute its
+        formula, or the cells it reads that way. The verdict is flagged for review."""
+        return self._rest[3][4]
 
     @property
     def ok(self) -> bool:
@@ -113,11 +205,6 @@ class CellResult:
         """Unfinished rather than wrong: a blank still to do, or a cell waiting for one."""
         return self.status in ("todo", "waiting")
 
-    def __reduce__(self) -> tuple[type[CellResult], tuple[Any, ...]]:
-        """Pickled as its fields in order: a class's verdicts cross from the grading workers,
-        and the dataclass's own state functions take twice as long each way."""
-        return (CellResult, tuple(getattr(self, name) for name in _CELL_FIELDS))
-
     def unedited(self) -> CellResult:
         """This verdict with ``edited`` False (most cells of a sheet get one, a network has
         23,000)."""
@@ -129,52 +216,46 @@ class CellResult:
         return self._with(explanation, causes, self.edited)
 
     def _with(self, explanation: str, causes: tuple[str, ...], edited: bool) -> CellResult:
-        """This verdict with the fields diagnosis changes, made by :func:`_made` (half what
-        ``dataclasses.replace``'s call of the constructor costs).
-        ``tests/test_diagnose.py`` holds it to the fields (a new field must be passed on)."""
-        return _made(
-            (
-                self.cell,
-                self.quantity,
-                self.meaning,
-                self.status,
-                self.expected,
-                self.found,
-                self.formula,
-                self.message,
-                explanation,
-                causes,
-                self.graded,
-                self.context,
-                edited,
-                self.saved,
-            )
+        """This verdict with the fields diagnosis changes, made without ``__init__`` (half what
+        ``dataclasses.replace``'s call of the constructor costs), sharing the tail of the
+        verdicts alike."""
+        rest = self._rest
+        plain = _PLAIN_BY_ID.get(id(rest))
+        if plain is not None and explanation == "" and causes == () and type(edited) is bool:
+            new = plain[edited]  # a right verdict's, marked unedited: most cells of a sheet
+        else:
+            message, _, _, flags = rest
+            if flags[3] is not edited:
+                meaning, graded, context, _, saved = flags
+                flags = (meaning, graded, context, edited, saved)
+                if saved == () and meaning is _SAME:
+                    flags = _FLAGS.get(flags, flags)
+            new = (message, explanation, causes, flags)
+            if explanation == "" and causes == () and message == "":
+                new = _PLAIN.get(new, new)
+        made: CellResult = _new(CellResult)
+        _set(
+            made,
+            self.cell,
+            self.quantity,
+            self.status,
+            self.expected,
+            self.found,
+            self.formula,
+            new,
         )
+        return made
 
     @staticmethod
     def right(
         cell: str, quantity: str, meaning: str, expected: float, found: Value, formula: str | None
     ) -> CellResult:
-        """``CellResult(cell, quantity, meaning, "ok", expected, found, formula)``, made as
-        :func:`_made` makes it: the verdict on most cells of a sheet."""
-        return _made(
-            (
-                cell,
-                quantity,
-                meaning,
-                "ok",
-                expected,
-                found,
-                formula,
-                "",
-                "",
-                (),
-                True,
-                False,
-                True,
-                (),
-            )
-        )
+        """``CellResult(cell, quantity, meaning, "ok", expected, found, formula)``, made
+        without ``__init__``: the verdict on most cells of a sheet."""
+        made: CellResult = _new(CellResult)
+        rest = _RIGHT if meaning == quantity else ("", "", (), (meaning, True, False, True, ()))
+        _set(made, cell, quantity, "ok", expected, found, formula, rest)
+        return made
 
     @property
     def holds(self) -> str:
@@ -203,63 +284,83 @@ class CellResult:
         return self.causes[0] if self.causes else None
 
 
-_CELL_FIELDS = tuple(f.name for f in fields(CellResult))
+CellResult.__dataclass_fields__ = described_fields(
+    "CellResult",
+    {
+        "cell": "str",
+        "quantity": "str",
+        "meaning": "str",
+        "status": "Status",
+        "expected": "float | None",
+        "found": "Value",
+        "formula": "str | None",
+        "message": "str",
+        "explanation": "str",
+        "causes": "tuple[str, ...]",
+        "graded": "bool",
+        "context": "bool",
+        "edited": "bool",
+        "saved": "tuple[str, ...]",
+    },
+    {
+        "message": "",
+        "explanation": "",
+        "causes": (),
+        "graded": True,
+        "context": False,
+        "edited": True,
+        "saved": (),
+    },
+)
 _new = object.__new__
-(
-    _cell,
-    _quantity,
-    _meaning,
-    _status,
-    _expected,
-    _found,
-    _formula,
-    _message,
-    _explanation,
-    _causes,
-    _graded,
-    _context,
-    _edited,
-    _saved,
-) = (getattr(CellResult, name).__set__ for name in _CELL_FIELDS)
+_SAME: Any = object()
+"""In a verdict's tail in place of a meaning that is its quantity: one tail for them all."""
+_FLAGS: dict[tuple[Any, ...], tuple[Any, ...]] = {
+    flags: flags
+    for graded, context, edited in itertools.product((True, False), repeat=3)
+    for flags in [(_SAME, graded, context, edited, ())]
+}
+"""The flags of a verdict whose meaning is its quantity, one object each."""
+_PLAIN: dict[tuple[Any, ...], tuple[Any, ...]] = {
+    rest: rest for flags in _FLAGS for rest in [("", "", (), flags)]
+}
+"""The tails of the verdicts with nothing to say, one object each (a right sheet's verdicts)."""
+_PLAIN_BY_ID = {
+    id(rest): tuple(
+        _PLAIN["", "", (), (_SAME, graded, context, edited, ())] for edited in (False, True)
+    )
+    for rest in _PLAIN
+    for _, _, _, (_, graded, context, _, _) in [rest]
+}
+"""Each shared tail (by its identity: they live as long as the module) as it is with ``edited``
+False and True."""
+_RIGHT = _PLAIN["", "", (), (_SAME, True, False, True, ())]
+"""The tail of a right verdict, the most common one."""
+_SETTERS = tuple(
+    getattr(CellResult, name).__set__
+    for name in ("cell", "quantity", "status", "expected", "found", "formula", "_rest")
+)
 
 
-def _made(values: tuple[Any, ...]) -> CellResult:
-    """A verdict of every field's value, in the fields' order, each set straight through its
-    slot: what ``CellResult(*values)`` makes at half the cost (a frozen dataclass's
-    ``__init__`` goes through ``object.__setattr__`` once a field), for the verdicts made by
-    the ten thousand. Unpacking the fields above fails if one is added and not named there."""
-    result: CellResult = _new(CellResult)
-    (
-        cell,
-        quantity,
-        meaning,
-        status,
-        expected,
-        found,
-        formula,
-        message,
-        explanation,
-        causes,
-        graded,
-        context,
-        edited,
-        saved,
-    ) = values
-    _cell(result, cell)
-    _quantity(result, quantity)
-    _meaning(result, meaning)
-    _status(result, status)
-    _expected(result, expected)
-    _found(result, found)
-    _formula(result, formula)
-    _message(result, message)
-    _explanation(result, explanation)
-    _causes(result, causes)
-    _graded(result, graded)
-    _context(result, context)
-    _edited(result, edited)
-    _saved(result, saved)
-    return result
+def _set(
+    made: CellResult,
+    cell: str,
+    quantity: str,
+    status: Status,
+    expected: float | None,
+    found: Value,
+    formula: str | None,
+    rest: tuple[Any, ...],
+) -> None:
+    """Each slot of ``made`` set through its descriptor (the class refuses assignment)."""
+    put_cell, put_quantity, put_status, put_expected, put_found, put_formula, put_rest = _SETTERS
+    put_cell(made, cell)
+    put_quantity(made, quantity)
+    put_status(made, status)
+    put_expected(made, expected)
+    put_found(made, found)
+    put_formula(made, formula)
+    put_rest(made, rest)
 
 
 @dataclass(frozen=True)

@@ -12,53 +12,122 @@ draw scatter charts from ranges named by quantity (``"{a}:{b}"``); cells marked
 from __future__ import annotations
 
 import functools
-import operator
 import os
 import re
 import sys
 import tomllib
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import MISSING, dataclass, field, replace
-from dataclasses import fields as dataclass_fields
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from .. import a1
 from ..errors import TemplateError, UsageError
 from ..maths.neuron import kind_of
+from .packed import Packed, described_fields
 
 CellKind = Literal["text", "input", "constant", "formula"]
 
 TEMPLATE_REF = re.compile(r"\{(\.?[A-Za-z_][\w.]*)\}")
 
 
-@dataclass(frozen=True, slots=True)  # one per cell: a large network has 100,000
-class CellSpec:
+class CellSpec(Packed):
     """One cell of a layout.
 
     ``kind`` says what the builder writes and what the verifier expects: ``text`` (a label),
     ``input`` (a parameter the learner may change), ``constant`` (a number that must equal
     ``quantity``) or ``formula`` (a live formula that must equal ``quantity``).
+
+    A frozen dataclass to its users (``sheetgen.layouts.packed``): one per cell, and a large
+    network has 100,000, so the fields most cells leave alike (kind, text, value, note, style,
+    format, decoration) are one tuple that those cells share.
     """
 
-    at: str
-    kind: CellKind
-    quantity: str | None = None
-    text: str | None = None
-    value: float | None = None
-    formula: str | None = None
-    # The formula as the template writes it, with {quantity} refs; None where the formula and
-    # the layout's addresses say it (``Layout.source``): a network's faux rows are 1 KB each.
-    source: str | None = None
-    note: str | None = None
-    style: str | None = None
-    format: str | None = None  # the number format shown; the cell keeps full precision
-    decoration: bool = False  # drawn for the reader (a chart's data), never verified
+    __slots__ = ("_rest", "at", "formula", "quantity", "source")
+    FIELDS = (
+        "at",
+        "kind",
+        "quantity",
+        "text",
+        "value",
+        "formula",
+        "source",
+        "note",
+        "style",
+        "format",
+        "decoration",
+    )
+    if TYPE_CHECKING:  # slots of their own, read-only as a frozen dataclass's fields
+
+        @property
+        def at(self) -> str: ...
+
+        @property
+        def quantity(self) -> str | None: ...
+
+        @property
+        def formula(self) -> str | None: ...
+
+        @property
+        def source(self) -> str | None:
+            """The formula as the template writes it, with {quantity} refs; None where the
+            formula and the layout's addresses say it (``Layout.source``): a network's faux
+            rows are 1 KB each."""
+
+    _rest: tuple[CellKind, str | None, float | None, str | None, str | None, str | None, bool]
+
+    def __init__(
+        self,
+        at: str,
+        kind: CellKind,
+        quantity: str | None = None,
+        text: str | None = None,
+        value: float | None = None,
+        formula: str | None = None,
+        source: str | None = None,
+        note: str | None = None,
+        style: str | None = None,
+        format: str | None = None,  # the number format shown; the cell keeps full precision
+        decoration: bool = False,  # drawn for the reader (a chart's data), never verified
+    ) -> None:
+        rest = (kind, text, value, note, style, format, decoration)
+        _set_cell(self, at, quantity, formula, source, _PLAIN.get(rest, rest))
+
+    @property
+    def kind(self) -> CellKind:
+        return self._rest[0]
+
+    @property
+    def text(self) -> str | None:
+        return self._rest[1]
+
+    @property
+    def value(self) -> float | None:
+        return self._rest[2]
+
+    @property
+    def note(self) -> str | None:
+        return self._rest[3]
+
+    @property
+    def style(self) -> str | None:
+        return self._rest[4]
+
+    @property
+    def format(self) -> str | None:
+        """The number format shown; the cell keeps full precision."""
+        return self._rest[5]
+
+    @property
+    def decoration(self) -> bool:
+        """Drawn for the reader (a chart's data), never verified."""
+        return self._rest[6]
 
     @property
     def checked(self) -> bool:
         """Whether the verifier compares this cell with the reference."""
-        return self.kind in ("constant", "formula") and not self.decoration
+        rest = self._rest
+        return rest[0] in ("constant", "formula") and not rest[6]
 
     @property
     def repeats_a_parameter(self) -> bool:
@@ -67,6 +136,63 @@ class CellSpec:
         The article's sheet types such a copy as a number; the verifier accepts that.
         """
         return _repeats_a_parameter(self.source or "")
+
+
+CellSpec.__dataclass_fields__ = described_fields(
+    "CellSpec",
+    {
+        "at": "str",
+        "kind": "CellKind",
+        "quantity": "str | None",
+        "text": "str | None",
+        "value": "float | None",
+        "formula": "str | None",
+        "source": "str | None",
+        "note": "str | None",
+        "style": "str | None",
+        "format": "str | None",
+        "decoration": "bool",
+    },
+    {
+        "quantity": None,
+        "text": None,
+        "value": None,
+        "formula": None,
+        "source": None,
+        "note": None,
+        "style": None,
+        "format": None,
+        "decoration": False,
+    },
+)
+_SLOT_SETTERS = tuple(
+    getattr(CellSpec, name).__set__ for name in ("at", "quantity", "formula", "source", "_rest")
+)
+
+
+def _set_cell(
+    cell: CellSpec,
+    at: str,
+    quantity: str | None,
+    formula: str | None,
+    source: str | None,
+    rest: tuple[Any, ...],
+) -> None:
+    """Each slot of ``cell`` set through its descriptor (the class refuses assignment)."""
+    put_at, put_quantity, put_formula, put_source, put_rest = _SLOT_SETTERS
+    put_at(cell, at)
+    put_quantity(cell, quantity)
+    put_formula(cell, formula)
+    put_source(cell, source)
+    put_rest(cell, rest)
+
+
+_PLAIN: dict[tuple[Any, ...], tuple[Any, ...]] = {
+    rest: rest
+    for kind in ("text", "input", "constant", "formula")
+    for rest in [(kind, None, None, None, None, None, False)]
+}
+"""The shared tail of a cell with nothing but its kind (most cells of a large sheet)."""
 
 
 def _repeats_a_parameter(source: str) -> bool:
@@ -299,8 +425,9 @@ def parse_layout(data: Mapping[str, Any], origin: str = "<layout>") -> Layout:
                 raise TemplateError(f"{origin}: quantity {q!r} is in {address_of[q]} and {at}.")
             address_of[q] = at
     shapes: dict[str, bool] = {}  # see _said
+    tails: dict[tuple[Any, ...], tuple[Any, ...]] = dict(_PLAIN)
     cells = tuple(
-        _cell(raw, at, address_of, origin, shapes)
+        _cell(raw, at, address_of, origin, shapes, tails)
         for raw, at in zip(raw_cells, addresses, strict=True)
     )
     names = {}
@@ -410,18 +537,6 @@ def _address(value: object, origin: str) -> str:
         raise TemplateError(f"{origin}: {value!r} is not a cell address.") from None
 
 
-_BLANK_CELL: dict[str, Any] = {
-    f.name: None if f.default is MISSING else f.default for f in dataclass_fields(CellSpec)
-}
-"""Every field of a CellSpec, in its order, at its default (``at`` and ``kind`` None)."""
-
-_SETTERS = tuple(getattr(CellSpec, name).__set__ for name in _BLANK_CELL)
-"""Each field's slot setter, in the fields' order: a cell made field by field without the
-frozen dataclass's ``__init__`` (a training run's 30,000 cells in a fraction of its time)."""
-_VALUES = operator.attrgetter(*_BLANK_CELL)
-"""A cell's fields, in their order, in one call."""
-_AT, _FORMULA = list(_BLANK_CELL).index("at"), list(_BLANK_CELL).index("formula")
-_SOURCE = list(_BLANK_CELL).index("source")
 ADDRESSES = re.compile(f"({a1.TEMPLATE_CELL.pattern})")
 """Splits a resolved formula into text, address, text, ... (as ``TEMPLATE_REF`` splits a
 template)."""
@@ -434,46 +549,46 @@ def _cell(
     address_of: Mapping[str, str],
     origin: str,
     shapes: dict[str, bool],
+    tails: dict[tuple[Any, ...], tuple[Any, ...]],
 ) -> CellSpec:
+    """The cell ``raw`` describes, at ``at``; ``tails``: the shared tails of the layout's cells
+    so far (one object for the cells alike, see :class:`CellSpec`)."""
     quantity = raw.get("quantity")
-    # Every field, set at once below (a training run's 30,000 cells are made in a fraction
-    # of the time the dataclass's own __init__ takes): what differs from the blank cell.
-    fields = _BLANK_CELL.copy()
-    fields["at"] = at
-    fields["kind"] = "text"
-    fields["quantity"] = quantity
-    for optional in ("note", "style", "format"):
-        if optional in raw:
-            fields[optional] = raw[optional]
-    if "decoration" in raw:
-        fields["decoration"] = bool(raw["decoration"])
+    kind: CellKind = "text"
+    text = value = formula = source = None
     if "text" in raw:
-        fields["text"] = str(raw["text"])
+        text = str(raw["text"])
     elif quantity is None:
         raise TemplateError(f"{origin}: cell {at} needs a 'quantity' (or 'text').")
     elif raw.get("input"):
-        fields["kind"] = "input"
+        kind = "input"
     elif "value" in raw:
-        fields["kind"] = "constant"
-        fields["value"] = float(raw["value"])
+        kind = "constant"
+        value = float(raw["value"])
     elif "formula" in raw:
-        source = str(raw["formula"])
-        fields["kind"] = "formula"
-        formula, said = _resolved(source, quantity, address_of, origin, at, shapes)
-        fields["formula"] = formula
+        template = str(raw["formula"])
+        kind = "formula"
+        formula, said = _resolved(template, quantity, address_of, origin, at, shapes)
         if not said:
-            fields["source"] = source
+            source = template
     else:
         raise TemplateError(f"{origin}: cell {at} needs one of text, input, value or formula.")
-    return _made(fields.values())
+    rest = (
+        kind,
+        text,
+        value,
+        raw.get("note"),
+        raw.get("style"),
+        raw.get("format"),
+        bool(raw["decoration"]) if "decoration" in raw else False,
+    )
+    # Made without ``__init__`` (a training run's 30,000 cells in a fraction of its time).
+    cell = _new(CellSpec)
+    _set_cell(cell, at, quantity, formula, source, tails.setdefault(rest, rest))
+    return cell
 
 
-def _made(values: Iterable[Any]) -> CellSpec:
-    """What ``CellSpec(*values)`` makes, without the frozen dataclass's ``__init__``."""
-    spec = object.__new__(CellSpec)
-    for put, value in zip(_SETTERS, values, strict=True):
-        put(spec, value)
-    return spec
+_new = object.__new__
 
 
 def _resolved(
@@ -541,16 +656,15 @@ def relocated(layout: Layout, where: Mapping[str, str]) -> Layout:
     for c in layout.cells:
         if c.at not in where:
             continue
-        # A copy with two fields changed: 10,000 cells of a training run are placed in
-        # milliseconds, not a tenth of a second.
-        values = list(_VALUES(c))
-        values[_AT] = where[c.at]
-        if c.formula is not None:
-            values[_FORMULA] = a1.TEMPLATE_CELL.sub(moved, c.formula)
-            values[_SOURCE] = layout.source(
-                c, quantity_at
-            )  # said by the addresses where it was built
-        cells.append(_made(values))
+        # A copy with the address, formula and source changed, sharing the rest: 10,000 cells
+        # of a training run are placed in milliseconds, not a tenth of a second.
+        formula, source = c.formula, c.source
+        if formula is not None:
+            source = layout.source(c, quantity_at)  # said by the addresses where it was built
+            formula = a1.TEMPLATE_CELL.sub(moved, formula)
+        cell = _new(CellSpec)
+        _set_cell(cell, where[c.at], c.quantity, formula, source, c._rest)
+        cells.append(cell)
     names = {name: where.get(at, at) for name, at in layout.names.items()}
     return replace(
         layout, cells=tuple(cells), names=names, charts=(), freeze=None, moved=dict(where)
