@@ -54,6 +54,13 @@ _TUPLE = {tuple}
 
 _BULK = 64  # a formula reading more cells than this has their plain values filled in bulk
 
+KEPT_CELLS = 5_000
+"""A book of at most this many cells keeps each plain formula's compilation with its cell: its
+checks ask each formula's inputs several times (a hundred asks for the article's 50 cells),
+and its memory is small. A larger one keeps the form of each formula's shape alone and reads
+its inputs off its text when asked again (``Form.inputs_in``): an 80-80-1 network's 161-input
+sums would hold 20 MB."""
+
 
 class Evaluator:
     """Computes cells of one workbook on demand, memoising every value it computes."""
@@ -92,6 +99,7 @@ class Evaluator:
         shared = None if formulas is None or key is None else formulas.shared(key, Plan)
         self._plan = shared or Plan()
         self._plan_shared = shared is not None
+        self._lean = sum(len(sheet.cells) for sheet in self.book.sheets) > KEPT_CELLS
         self._share(References(self.book, self._plan))
 
     def _share(self, where: References) -> None:
@@ -229,7 +237,7 @@ class Evaluator:
                     if arrays is None:
                         arrays = self.where.array_cells(title)
                     if ref[1] not in arrays:
-                        self._formulas[ref] = _kept(compiled, text)  # plain: see ``_formulas``
+                        self._formulas[ref] = self._kept(compiled, text)  # plain: see ``_formulas``
                         return compiled, cast(list[Ref], found)
         deps = self.dependencies(ref)
         return self._formulas[ref], deps
@@ -312,7 +320,7 @@ class Evaluator:
             if arrays is None:
                 arrays = self.where.array_cells(sheet)
             if single and ref[1] not in arrays:
-                self._formulas[ref] = _kept(compiled, text)  # plain: see ``_formulas``
+                self._formulas[ref] = self._kept(compiled, text)  # plain: see ``_formulas``
             else:
                 self._deps[ref] = deps
             return deps
@@ -373,6 +381,14 @@ class Evaluator:
                     self._mark_circular(dep, stack, on_path)
                 elif dep not in self.values:
                     stack.append((dep, False))
+
+    def _kept(self, compiled: Compiled, text: str) -> Compiled | Form:
+        """What ``_formulas`` keeps for a plain formula: its compilation in a small book (see
+        :data:`KEPT_CELLS`), else the form of its shape alone where ``text`` says its inputs
+        again (see ``Form.inputs_in``)."""
+        form = compiled.form
+        lean = self._lean and form.picks is not None and tokenable(text)
+        return form if lean else compiled
 
     def _inputs(self, ref: Ref, plain: Compiled | Form) -> Sequence[str]:
         """The inputs of the plain formula at ``ref``, from what ``_formulas`` keeps for it."""
@@ -644,10 +660,3 @@ class Evaluator:
         cells = [v if type(v) is float else to_engine(v, empty) for v in map(values.get, refs)]
         array = np.array(cells, dtype=object).reshape(max_row - min_row + 1, max_col - min_col + 1)
         return Ranges().push(f"{first}:{last}", array)
-
-
-def _kept(compiled: Compiled, text: str) -> Compiled | Form:
-    """What ``_formulas`` keeps for a plain formula: the form of its shape alone where
-    ``text`` says its inputs again (see ``Form.inputs_in``), else its compilation."""
-    form = compiled.form
-    return form if form.picks is not None and tokenable(text) else compiled
