@@ -25,6 +25,7 @@ from .hazards import HAZARD_DESCRIPTIONS, hazards_of_shape
 
 __all__ = [
     "ENGINE_LIMITS",
+    "WORDS",
     "Compiled",
     "Form",
     "FormulaCache",
@@ -257,15 +258,15 @@ def _vetted_shape(shape: str) -> tuple[Compiled, tuple[int, ...] | None, int]:
 # after it part words (``a1.CELL_IN_FORMULA``), ``$`` aside, which is why a formula holding
 # one is not read this way; nor one with a character past ASCII (``\w`` is Unicode's there).
 # A table of bytes (``bytes.translate``), which is faster than ``str.translate``'s.
-_WORDS = bytes(
+WORDS = bytes(
     c - 32 if 97 <= c <= 122 else c if c > 127 or chr(c).isalnum() or c == 95 else 32
     for c in range(256)
 )
 
 
 def tokens(text: str) -> list[str]:
-    """``text``'s words (see ``_WORDS``)."""
-    return text.encode().translate(_WORDS).decode().split()
+    """``text``'s words (see ``WORDS``)."""
+    return text.encode().translate(WORDS).decode().split()
 
 
 def tokenable(text: str) -> bool:

@@ -16,9 +16,10 @@ from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar, cast
 
 from .. import a1
-from ..workbook.book import Book, CellError, Sheet, Value, formula_text
+from ..workbook.book import Book, Cell, CellError, Sheet, Value, formula_text
 from .compiled import (
     ENGINE_LIMITS,
+    WORDS,
     Compiled,
     Form,
     FormulaCache,
@@ -189,8 +190,8 @@ class Evaluator:
                     on_sheet = resolved[ref[0]]
                     if deps is None:
                         deps = list(map(on_sheet.__getitem__, self._inputs(ref, text)))  # type: ignore[arg-type]
-                    if len(deps) > _BULK or not all(map(values.__contains__, deps)):
-                        self._solve(ref, deps)  # many inputs, or one not computed yet: the walk
+                    if not all(map(values.__contains__, deps)):
+                        self._solve(ref, deps)  # an input not computed yet: the walk
                         continue
                     value = quick(text, deps)
                     if value is _UNKNOWN:
@@ -237,7 +238,8 @@ class Evaluator:
                     if arrays is None:
                         arrays = self.where.array_cells(title)
                     if ref[1] not in arrays:
-                        self._formulas[ref] = self._kept(compiled, text)  # plain: see ``_formulas``
+                        lean = self._lean and form.picks is not None and tokenable(text)
+                        self._formulas[ref] = form if lean else compiled  # see ``_kept``
                         return compiled, cast(list[Ref], found)
         deps = self.dependencies(ref)
         return self._formulas[ref], deps
@@ -287,8 +289,7 @@ class Evaluator:
         """The cells a formula cell reads directly (empty for a value cell)."""
         plain = self._formulas.get(ref, _UNKNOWN)
         if type(plain) in _PLAIN:  # most formulas: each input is one cell
-            inputs = self._inputs(ref, plain)
-            return list(map(self._resolved[ref[0]].__getitem__, inputs))  # type: ignore[arg-type]
+            return list(map(self._resolved[ref[0]].__getitem__, self._inputs(ref, plain)))  # type: ignore[arg-type]
         deps = self._deps.get(ref)
         if deps is not None:
             return deps
@@ -364,9 +365,11 @@ class Evaluator:
                 deps, reads = reads, None
             else:
                 deps = self.dependencies(ref)
-            if len(deps) > _BULK:  # a large range: its plain values in one pass
+            done = all(map(known, deps))
+            if not done and len(deps) > _BULK:  # a large range: its plain values in one pass
                 self._fill_values(deps)
-            if all(map(known, deps)):  # a sheet in order: compute at once
+                done = all(map(known, deps))
+            if done:  # a sheet in order: compute at once
                 plain = texts[ref]  # plain now, if ever
                 kept = cast(Compiled | Form, plain)
                 value = self._quick(kept, deps) if type(plain) in _PLAIN else _UNKNOWN
@@ -391,10 +394,15 @@ class Evaluator:
         return form if lean else compiled
 
     def _inputs(self, ref: Ref, plain: Compiled | Form) -> Sequence[str]:
-        """The inputs of the plain formula at ``ref``, from what ``_formulas`` keeps for it."""
+        """The inputs of the plain formula at ``ref``, from what ``_formulas`` keeps for it:
+        its compilation's, or read off its text (``Form.inputs_in``, whose checks were made
+        when it was kept), a large network's checks asking each formula twice."""
         if type(plain) is Compiled:
             return plain.inputs
-        return cast(Sequence[str], cast(Form, plain).inputs_in(cast(str, self.formula(ref))))
+        sheet = self._exact.get(ref[0])
+        cell = sheet.cells[ref[1]] if sheet is not None else self.where.cell(ref)
+        text = cast(str, cast(Cell, cell).formula)
+        return cast(Form, plain).picks(text.encode().translate(WORDS).decode().split())  # type: ignore[misc]
 
     def _quick(self, compiled: Compiled | Form, deps: list[Ref]) -> Any:
         """What :meth:`_compute` gives a plain formula (see ``_formulas``) whose cells are
