@@ -417,6 +417,76 @@ def test_a_cell_reads_only_the_layout_when_each_read_is_one_of_its_addresses_on_
 
 def _traced_each(make: Any, n: int) -> float:
     """The bytes traced per record while ``n`` made by ``make(i)`` are held."""
+
+_SHEETS = [
+    "network:layers=3-2-1,faux=all",
+    "network:layers=3-4-3,loss=cross-entropy",
+    "training:layers=2-2-1,examples=4,steps=3,optimizer=adam",
+    "single_neuron",
+]
+
+
+def _wrong_copies(path: Path) -> list[Path]:
+    """``path``, a copy with one formula changed x1.01, and one with a row inserted."""
+    import openpyxl
+
+    out = [path]
+    for how in ("x1.01", "row"):
+        wb = openpyxl.load_workbook(path)
+        ws = wb.worksheets[0]
+        if how == "row":
+            ws.insert_rows(5)
+        else:
+            cells = [c for row in ws.iter_rows() for c in row if str(c.value).startswith("=")]
+            cells[len(cells) // 2].value = f"=({str(cells[len(cells) // 2].value)[1:]})*1.01"
+        out.append(path.with_name(f"{path.stem}_{how}.xlsx"))
+        wb.save(out[-1])
+    return out
+
+
+@pytest.mark.parametrize("spec", _SHEETS)
+def test_a_computed_formula_read_off_its_text_is_what_its_kept_compilation_gave(
+    tmp_path: Path, spec: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A large book's plain formula keeps the form of its shape alone and reads its inputs
+    # off its text when asked again: the values, dependencies, problems and what-ifs are
+    # those it gave when each formula kept its compilation, on right sheets and wrong ones.
+    from sheetgen.engine import evaluate
+    from sheetgen.engine.compiled import Compiled
+    from sheetgen.workbook.safety import read_checked
+
+    def seen(path: Path) -> tuple[Any, ...]:
+        book = read_checked(path).book
+        ev = evaluate.Evaluator(book)
+        sheet = book.sheets[0]
+        refs = [(sheet.title, at) for at in sheet.cells]
+        values = ev.evaluate(refs)
+        deps = {r: ev.dependencies(r) for r in refs}
+        formulas = [r for r in refs if ev.formula(r) is not None]
+        what_if = ev.what_if({r: 0.5 for r in formulas[::7]}, formulas[::5])
+        kept = [type(e) for e in ev._formulas.values()]
+        return repr(values), deps, repr(ev.problems), repr(what_if), kept
+
+    for path in _wrong_copies(Path(build(tmp_path / "x.xlsx", spec))):
+        *before, kept_before = seen(path)  # a small book keeps its compilations
+        with monkeypatch.context() as m:
+            m.setattr(evaluate, "KEPT_CELLS", 0)  # taken for a large one
+            *now, kept = seen(path)
+        assert now == before, path.name
+        assert Compiled in kept_before and Compiled not in kept, path.name
+
+
+def test_a_computed_network_keeps_no_formulas_inputs(tmp_path: Path) -> None:
+    # A faux row's sum reads every neuron of the layer before: its 41 inputs (161 in an
+    # 80-80-1 network, 20 MB in all) are read off its text when asked, never kept per cell.
+    from sheetgen.engine.compiled import Form, compile_formula
+    from sheetgen.engine.evaluate import Evaluator
+    from sheetgen.workbook.safety import read_checked
+
+    book = read_checked(Path(build(tmp_path / "n.xlsx", "network:layers=20-20-1,faux=all"))).book
+    sheet = book.sheets[0]
+    refs = [(sheet.title, at) for at, c in sheet.cells.items() if c.formula]
+    Evaluator(book).evaluate(refs)  # the engine's functions and shapes compiled
     was_tracing = tracemalloc.is_tracing()
     if not was_tracing:
         tracemalloc.start()
@@ -471,3 +541,18 @@ def test_a_layout_cell_holds_its_own_fields_and_shares_the_rest() -> None:
     formulas = [f"=A{i}*2" for i in range(n)]
     each = _traced_each(lambda i: CellSpec(ats[i], "formula", "q", formula=formulas[i]), n)
     assert each < 72 + 8 + 4
+
+        compile_formula.cache_clear()  # what the process keeps of its last 4,096 formulas
+        before = tracemalloc.get_traced_memory()[0]
+        ev = Evaluator(book)
+        ev.evaluate(refs)
+        ev.dependencies(refs[-1])
+        compile_formula.cache_clear()
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        if not was_tracing:
+            tracemalloc.stop()
+    # 150 bytes a formula (its value, three dicts' slots); 257 with its compilation kept.
+    assert held < 200 * len(refs), (held, len(refs))
+    kept = [k for k in ev._formulas.values() if k is not None]  # None: a number's cell
+    assert all(type(k) is Form for k in kept) and len({id(k) for k in kept}) < 30

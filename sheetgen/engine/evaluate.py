@@ -16,14 +16,17 @@ from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar, cast
 
 from .. import a1
-from ..workbook.book import Book, CellError, Sheet, Value, formula_text
+from ..workbook.book import Book, Cell, CellError, Sheet, Value, formula_text
 from .compiled import (
     ENGINE_LIMITS,
+    WORDS,
     Compiled,
+    Form,
     FormulaCache,
     Problem,
     compile_formula,
     functions_bare,
+    tokenable,
 )
 from .convert import element, engine_quiet, from_engine, to_engine
 from .plan import Plan, Ref, structure
@@ -45,10 +48,19 @@ _T = TypeVar("_T")
 
 _FLOAT = {float}
 
+_PLAIN = {Compiled, Form}  # what ``_formulas`` holds for a plain formula
+
 _UNKNOWN: Any = object()  # a formula not looked up yet
 _TUPLE = {tuple}
 
 _BULK = 64  # a formula reading more cells than this has their plain values filled in bulk
+
+KEPT_CELLS = 5_000
+"""A book of at most this many cells keeps each plain formula's compilation with its cell: its
+checks ask each formula's inputs several times (a hundred asks for the article's 50 cells),
+and its memory is small. A larger one keeps the form of each formula's shape alone and reads
+its inputs off its text when asked again (``Form.inputs_in``): an 80-80-1 network's 161-input
+sums would hold 20 MB."""
 
 
 class Evaluator:
@@ -88,6 +100,7 @@ class Evaluator:
         shared = None if formulas is None or key is None else formulas.shared(key, Plan)
         self._plan = shared or Plan()
         self._plan_shared = shared is not None
+        self._lean = sum(len(sheet.cells) for sheet in self.book.sheets) > KEPT_CELLS
         self._share(References(self.book, self._plan))
 
     def _share(self, where: References) -> None:
@@ -99,7 +112,10 @@ class Evaluator:
         # formula compiled when it is plain: its inputs are single cells that all resolved
         # (most formulas), and no array formula computes it. :meth:`_solve` calls its function
         # at once, and its dependencies are not kept: they are its inputs, each the cell
-        # ``where.resolved`` holds for it on its sheet.
+        # ``where.resolved`` holds for it on its sheet. Where the text says its inputs again
+        # (``Form.inputs_in``: most formulas), only the form of its shape is kept, shared with
+        # every formula of that shape: a large network's inputs, 161 names to a faux row's
+        # sum, are not held per cell (20 MB for 80-80-1) but read off the text when asked.
         self._formulas = self._plan.formulas
         # The cells each formula reads that is not plain: a few in a large sheet.
         self._deps = self._plan.deps
@@ -110,7 +126,7 @@ class Evaluator:
         or None for a value."""
         found = self._formulas.get(ref, _UNKNOWN)
         sheet = self._exact.get(ref[0])  # the usual lookup: a sheet by its title
-        if type(found) is Compiled:  # a plain formula: its own cell's
+        if type(found) in _PLAIN:  # a plain formula: its own cell's
             cell = sheet.cells[ref[1]] if sheet is not None else self.where.cell(ref)
             return cell.formula  # type: ignore[union-attr]
         if found is not _UNKNOWN:
@@ -170,12 +186,12 @@ class Evaluator:
                 if text is None:
                     values[ref] = self._raw(ref)
                     continue
-                if type(text) is Compiled:
+                if type(text) in _PLAIN:
                     on_sheet = resolved[ref[0]]
                     if deps is None:
-                        deps = list(map(on_sheet.__getitem__, text.inputs))  # type: ignore[arg-type]
-                    if len(deps) > _BULK or not all(map(values.__contains__, deps)):
-                        self._solve(ref)  # many inputs, or one not computed yet: the walk
+                        deps = list(map(on_sheet.__getitem__, self._inputs(ref, text)))  # type: ignore[arg-type]
+                    if not all(map(values.__contains__, deps)):
+                        self._solve(ref, deps)  # an input not computed yet: the walk
                         continue
                     value = quick(text, deps)
                     if value is _UNKNOWN:
@@ -222,7 +238,8 @@ class Evaluator:
                     if arrays is None:
                         arrays = self.where.array_cells(title)
                     if ref[1] not in arrays:
-                        self._formulas[ref] = compiled  # plain: see ``_formulas``
+                        lean = self._lean and form.picks is not None and tokenable(text)
+                        self._formulas[ref] = form if lean else compiled  # see ``_kept``
                         return compiled, cast(list[Ref], found)
         deps = self.dependencies(ref)
         return self._formulas[ref], deps
@@ -271,8 +288,8 @@ class Evaluator:
     def dependencies(self, ref: Ref) -> list[Ref]:
         """The cells a formula cell reads directly (empty for a value cell)."""
         plain = self._formulas.get(ref, _UNKNOWN)
-        if type(plain) is Compiled:  # most formulas: each input is one cell
-            return list(map(self._resolved[ref[0]].__getitem__, plain.inputs))  # type: ignore[arg-type]
+        if type(plain) in _PLAIN:  # most formulas: each input is one cell
+            return list(map(self._resolved[ref[0]].__getitem__, self._inputs(ref, plain)))  # type: ignore[arg-type]
         deps = self._deps.get(ref)
         if deps is not None:
             return deps
@@ -304,7 +321,7 @@ class Evaluator:
             if arrays is None:
                 arrays = self.where.array_cells(sheet)
             if single and ref[1] not in arrays:
-                self._formulas[ref] = compiled  # plain: see ``_formulas``
+                self._formulas[ref] = self._kept(compiled, text)  # plain: see ``_formulas``
             else:
                 self._deps[ref] = deps
             return deps
@@ -322,7 +339,8 @@ class Evaluator:
         self._deps[ref] = deps
         return deps
 
-    def _solve(self, root: Ref) -> None:
+    def _solve(self, root: Ref, reads: list[Ref] | None = None) -> None:
+        """Compute ``root`` and what it depends on; ``reads``: its dependencies, when known."""
         # Iterative depth-first search: a 10,000-step chain must not hit Python's recursion limit.
         title = self.where.title(root[0])
         root = self.where.known_as(root if title == root[0] else (title, root[1]))
@@ -343,12 +361,18 @@ class Evaluator:
                 on_path.discard(ref)
                 values[ref] = self._compute(ref, cast(str, self.formula(ref)))
                 continue
-            deps = self.dependencies(ref)
-            if len(deps) > _BULK:  # a large range: its plain values in one pass
+            if reads is not None and ref == root:  # found already: not read off its text again
+                deps, reads = reads, None
+            else:
+                deps = self.dependencies(ref)
+            done = all(map(known, deps))
+            if not done and len(deps) > _BULK:  # a large range: its plain values in one pass
                 self._fill_values(deps)
-            if all(map(known, deps)):  # a sheet in order: compute at once
+                done = all(map(known, deps))
+            if done:  # a sheet in order: compute at once
                 plain = texts[ref]  # plain now, if ever
-                value = self._quick(plain, deps) if type(plain) is Compiled else _UNKNOWN
+                kept = cast(Compiled | Form, plain)
+                value = self._quick(kept, deps) if type(plain) in _PLAIN else _UNKNOWN
                 if value is _UNKNOWN:
                     value = self._compute(ref, cast(str, self.formula(ref)))
                 values[ref] = value
@@ -361,13 +385,32 @@ class Evaluator:
                 elif dep not in self.values:
                     stack.append((dep, False))
 
-    def _quick(self, compiled: Compiled, deps: list[Ref]) -> Any:
+    def _kept(self, compiled: Compiled, text: str) -> Compiled | Form:
+        """What ``_formulas`` keeps for a plain formula: its compilation in a small book (see
+        :data:`KEPT_CELLS`), else the form of its shape alone where ``text`` says its inputs
+        again (see ``Form.inputs_in``)."""
+        form = compiled.form
+        lean = self._lean and form.picks is not None and tokenable(text)
+        return form if lean else compiled
+
+    def _inputs(self, ref: Ref, plain: Compiled | Form) -> Sequence[str]:
+        """The inputs of the plain formula at ``ref``, from what ``_formulas`` keeps for it:
+        its compilation's, or read off its text (``Form.inputs_in``, whose checks were made
+        when it was kept), a large network's checks asking each formula twice."""
+        if type(plain) is Compiled:
+            return plain.inputs
+        sheet = self._exact.get(ref[0])
+        cell = sheet.cells[ref[1]] if sheet is not None else self.where.cell(ref)
+        text = cast(str, cast(Cell, cell).formula)
+        return cast(Form, plain).picks(text.encode().translate(WORDS).decode().split())  # type: ignore[misc]
+
+    def _quick(self, compiled: Compiled | Form, deps: list[Ref]) -> Any:
         """What :meth:`_compute` gives a plain formula (see ``_formulas``) whose cells are
         computed, in one step: their numbers handed over as they are. ``_UNKNOWN`` for
         anything else (a cell that is not a number, a failure, a problem already found),
         which goes ``_compute``'s own way: that says why (tests/test_fast_engine.py holds the
         two equal)."""
-        function = compiled.form.function
+        function = compiled.function
         if function is None or self.problems:
             return _UNKNOWN
         args = list(map(self.values.__getitem__, deps))
@@ -442,7 +485,10 @@ class Evaluator:
         """``text`` evaluated for ``ref``; ``place``: the array formula's top-left cell and
         ``ref``'s offset in its range, when an array formula computes ``ref``."""
         entry = self._formulas.get(ref) if place is None else None
-        compiled = entry if type(entry) is Compiled else self.compiled(text)
+        if type(entry) is Form:  # its shape's form: the inputs read off the text again
+            compiled = Compiled(tuple(self._inputs(ref, entry)), entry)
+        else:
+            compiled = entry if type(entry) is Compiled else self.compiled(text)
         if compiled.problem is not None or compiled.function is None:
             problem = compiled.problem or Problem("syntax", "could not be compiled")
             return self._failed(ref, problem, CellError("#NAME?"))
@@ -474,7 +520,7 @@ class Evaluator:
         """The arguments of a formula whose inputs are all single cells that resolved (the
         usual case), read straight from the cells :meth:`dependencies` found; None otherwise,
         for :meth:`_compute`'s general path (ranges, names of ranges, problems, cycles)."""
-        if self.problems or type(self._formulas.get(ref)) is not Compiled:
+        if self.problems or type(self._formulas.get(ref)) not in _PLAIN:
             return None
         args: list[Any] = list(map(self.values.__getitem__, self.dependencies(ref)))
         if set(map(type, args)) == _FLOAT:  # most formulas: numbers only, handed over as they are

@@ -12,7 +12,7 @@ from collections.abc import Hashable
 from typing import Any
 
 from ..workbook.book import Book
-from .compiled import Compiled, Problem
+from .compiled import Compiled, Form, Problem
 
 __all__ = ["SHARED_CELLS", "Plan", "Ref", "structure"]
 
@@ -25,7 +25,7 @@ class Plan:
     __slots__ = ("arrays", "calls", "deps", "extents", "formulas", "memo", "resolved")
 
     def __init__(self) -> None:
-        self.formulas: dict[Ref, str | Compiled | None] = {}
+        self.formulas: dict[Ref, str | Compiled | Form | None] = {}
         self.resolved: dict[str, dict[str, Ref | list[Ref] | Problem]] = {}
         self.deps: dict[Ref, list[Ref]] = {}
         self.calls: dict[tuple[str, str], tuple[Compiled, list[list[Ref]]] | Problem] = {}
