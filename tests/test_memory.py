@@ -417,6 +417,61 @@ def test_a_cell_reads_only_the_layout_when_each_read_is_one_of_its_addresses_on_
 
 def _traced_each(make: Any, n: int) -> float:
     """The bytes traced per record while ``n`` made by ``make(i)`` are held."""
+    was_tracing = tracemalloc.is_tracing()
+    if not was_tracing:
+        tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        held = [make(i) for i in range(n)]
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        if not was_tracing:
+            tracemalloc.stop()
+    assert len(held) == n
+    return grown / n
+
+
+def test_a_right_verdict_holds_its_own_fields_and_shares_the_rest() -> None:
+    """An 80-80-1 network has 85,000 right verdicts: 144 bytes each with a slot a field (12 MB
+    at verify's peak), 88 with the fields a right verdict leaves alike in one shared tail."""
+    from sheetgen.check.results import CellResult
+
+    n = 20_000
+    cells = [f"A{i}" for i in range(n)]  # held by the layout and the book, not the verdict
+    quantities = [f"nudge.w{i}.gradient" for i in range(n)]
+    numbers = [float(i) for i in range(n)]
+    # The list holding them takes 8 bytes a verdict.
+    made = [
+        lambda i: CellResult.right(
+            cells[i], quantities[i], quantities[i], numbers[i], numbers[i], ""
+        ),
+        lambda i: CellResult(cells[i], quantities[i], quantities[i], "ok", numbers[i], 0.0, ""),
+        lambda i: CellResult.right(cells[i], quantities[i], quantities[i], 1.0, 1.0, "").unedited(),
+    ]
+    for make in made:
+        assert _traced_each(make, n) < 88 + 8 + 4
+
+
+def test_a_layout_cell_holds_its_own_fields_and_shares_the_rest() -> None:
+    """An 80-80-1 network's layout has 106,000 cells: 120 bytes each with a slot a field, 72
+    with the fields most cells leave alike (kind, note, style, ...) in one shared tail, whether
+    made from a template, moved, or made by ``CellSpec(...)``."""
+    from sheetgen.layouts.families import resolve_layout
+    from sheetgen.layouts.layout import CellSpec, relocated
+
+    layout = resolve_layout("network:layers=20-20-1,faux=all")
+    # Tails are shared: by the cells alike (text cells each have their own label).
+    tails = {id(c._rest) for c in layout.cells}
+    texts = sum(c.kind == "text" for c in layout.cells)
+    assert len(tails) < texts + 100 < len(layout.cells) // 2
+    moved = relocated(layout, {c.at: c.at for c in layout.cells})
+    assert all(a._rest is b._rest for a, b in zip(layout.cells, moved.cells, strict=True))
+    n = 20_000
+    ats = [f"B{i}" for i in range(n)]
+    formulas = [f"=A{i}*2" for i in range(n)]
+    each = _traced_each(lambda i: CellSpec(ats[i], "formula", "q", formula=formulas[i]), n)
+    assert each < 72 + 8 + 4
+
 
 _SHEETS = [
     "network:layers=3-2-1,faux=all",
@@ -491,57 +546,6 @@ def test_a_computed_network_keeps_no_formulas_inputs(tmp_path: Path) -> None:
     if not was_tracing:
         tracemalloc.start()
     try:
-        before = tracemalloc.get_traced_memory()[0]
-        held = [make(i) for i in range(n)]
-        grown = tracemalloc.get_traced_memory()[0] - before
-    finally:
-        if not was_tracing:
-            tracemalloc.stop()
-    assert len(held) == n
-    return grown / n
-
-
-def test_a_right_verdict_holds_its_own_fields_and_shares_the_rest() -> None:
-    """An 80-80-1 network has 85,000 right verdicts: 144 bytes each with a slot a field (12 MB
-    at verify's peak), 88 with the fields a right verdict leaves alike in one shared tail."""
-    from sheetgen.check.results import CellResult
-
-    n = 20_000
-    cells = [f"A{i}" for i in range(n)]  # held by the layout and the book, not the verdict
-    quantities = [f"nudge.w{i}.gradient" for i in range(n)]
-    numbers = [float(i) for i in range(n)]
-    # The list holding them takes 8 bytes a verdict.
-    made = [
-        lambda i: CellResult.right(
-            cells[i], quantities[i], quantities[i], numbers[i], numbers[i], ""
-        ),
-        lambda i: CellResult(cells[i], quantities[i], quantities[i], "ok", numbers[i], 0.0, ""),
-        lambda i: CellResult.right(cells[i], quantities[i], quantities[i], 1.0, 1.0, "").unedited(),
-    ]
-    for make in made:
-        assert _traced_each(make, n) < 88 + 8 + 4
-
-
-def test_a_layout_cell_holds_its_own_fields_and_shares_the_rest() -> None:
-    """An 80-80-1 network's layout has 106,000 cells: 120 bytes each with a slot a field, 72
-    with the fields most cells leave alike (kind, note, style, ...) in one shared tail, whether
-    made from a template, moved, or made by ``CellSpec(...)``."""
-    from sheetgen.layouts.families import resolve_layout
-    from sheetgen.layouts.layout import CellSpec, relocated
-
-    layout = resolve_layout("network:layers=20-20-1,faux=all")
-    # Tails are shared: by the cells alike (text cells each have their own label).
-    tails = {id(c._rest) for c in layout.cells}
-    texts = sum(c.kind == "text" for c in layout.cells)
-    assert len(tails) < texts + 100 < len(layout.cells) // 2
-    moved = relocated(layout, {c.at: c.at for c in layout.cells})
-    assert all(a._rest is b._rest for a, b in zip(layout.cells, moved.cells, strict=True))
-    n = 20_000
-    ats = [f"B{i}" for i in range(n)]
-    formulas = [f"=A{i}*2" for i in range(n)]
-    each = _traced_each(lambda i: CellSpec(ats[i], "formula", "q", formula=formulas[i]), n)
-    assert each < 72 + 8 + 4
-
         compile_formula.cache_clear()  # what the process keeps of its last 4,096 formulas
         before = tracemalloc.get_traced_memory()[0]
         ev = Evaluator(book)
