@@ -12,7 +12,7 @@ from ..maths.dataset import DataSet, parse_csv, xor_data
 from ..maths.network import layers_text, parse_layers
 from ..workbook.safety.files import read_input
 from ..workbook.safety.limits import Limits
-from .roster import WORKBOOK_MAGIC, binary, decode_table
+from .roster import decode_table, not_a_table
 
 MAX_DATA_BYTES = 10_000_000
 """The largest CSV file read: far more than the thousand examples a sheet holds."""
@@ -82,13 +82,8 @@ def _read_text(path: Path) -> str:
     if not path.is_file():
         raise InputFileError(f"{shown(path)} is a device or a pipe, not a CSV file.")
     raw = read_input(path, Limits(max_file_bytes=MAX_DATA_BYTES))
-    if raw.startswith(WORKBOOK_MAGIC):
-        raise InputFileError(
-            f"{shown(path)} is a workbook, not a CSV file: save the sheet with the data as CSV "
-            "(File > Save As) and give that."
-        )
-    if binary(raw):
-        raise InputFileError(f"{shown(path)} is not a CSV file: it is not text at all.")
+    if (why := not_a_table(raw)) is not None:
+        raise InputFileError(f"{shown(path)} is {why}.")
     return decode_table(raw)
 
 

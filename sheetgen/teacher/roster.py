@@ -156,13 +156,8 @@ def read_table(
         ) from None
     except OSError as exc:
         raise UsageError(f"{refusal}: {exc.strerror}.") from None
-    if raw.startswith(WORKBOOK_MAGIC):
-        raise UsageError(
-            f"{refusal}: it is a workbook, not a CSV file: save its sheet as CSV "
-            "(File > Save As) and give that."
-        )
-    if binary(raw):
-        raise UsageError(f"{refusal}: it is not a CSV file (not text at all).")
+    if (why := not_a_table(raw)) is not None:
+        raise UsageError(f"{refusal}: it is {why}.")
     text = decode_table(raw)
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
@@ -175,15 +170,21 @@ def read_table(
         raise UsageError(f"{refusal}: it is not a CSV table ({exc}).") from None
 
 
-WORKBOOK_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")
+_WORKBOOK_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")
 """How a workbook's bytes begin: a zip (.xlsx, .ods), or an old binary .xls; given where a CSV
 file belongs, it is told apart from text that does not parse."""
 
 
-def binary(raw: bytes) -> bool:
-    """Whether ``raw`` is no text a spreadsheet exports: a NUL byte, outside UTF-16 (whose
-    export starts with its byte-order mark)."""
-    return b"\x00" in raw and not raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+def not_a_table(raw: bytes) -> str | None:
+    """Why ``raw`` is no table a spreadsheet exported, in words that follow "it is": a
+    workbook, or no text at all (a NUL byte outside UTF-16, whose export starts with its
+    byte-order mark). None for text, which the CSV reader then judges. One wording for the
+    roster and the training data."""
+    if raw.startswith(_WORKBOOK_MAGIC):
+        return "a workbook, not a CSV file: save its sheet as CSV (File > Save As) and give that"
+    if b"\x00" in raw and not raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "not a CSV file (not text at all)"
+    return None
 
 
 def decode_table(raw: bytes) -> str:
