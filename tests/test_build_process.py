@@ -1,9 +1,12 @@
-"""``sheetgen build`` as a process: it never loads the formulas engine nor numpy.
+"""``sheetgen build`` as a process: it never loads the formulas engine, and numpy only where
+the maths needs it.
 
 A design test, not a timing one: the build's cached values come from the reference model, and
 the command imports openpyxl without numpy, so a fresh interpreter that builds any family has
-imported none of numpy, formulas, schedula or scipy. The same process can still verify (which
-loads them) and write numpy numbers, and a process that had numpy first keeps all of openpyxl.
+imported none of formulas, schedula or scipy, nor numpy but for a network's training run (the
+build refuses a run whose later steps verify could not check, and that analysis takes each
+step's update norm with numpy). The same process can still verify (which loads them) and write
+numpy numbers, and a process that had numpy first keeps all of openpyxl.
 """
 
 from __future__ import annotations
@@ -45,7 +48,6 @@ def run_python(script: str, *args: str, cwd: Path) -> subprocess.CompletedProces
         ["build", "network", "--layers", "2,3,1"],
         ["build", "training", "--steps", "50"],
         ["build", "training", "--steps", "800"],  # step numbers past 700 are read by no formula
-        ["build", "training", "--layers", "2,2,1", "--steps", "30"],
         ["build", "--exercise"],
         ["build", "--exercise", "--blank", "2", "--seed", "4"],
         ["build", "--activation", "sigmoid", "--inputs", "2", "--difference", "central"],
@@ -62,6 +64,24 @@ def test_building_imports_neither_numpy_nor_the_engine(args: list[str], tmp_path
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.splitlines()[-1])
     assert result == {"code": 0, "heavy": []}
+
+
+def test_a_networks_training_run_imports_numpy_for_its_analysis_but_not_the_engine(
+    tmp_path: Path,
+) -> None:
+    args = [
+        "build",
+        "training",
+        "--layers",
+        "2,2,1",
+        "--steps",
+        "30",
+        "-o",
+        str(tmp_path / "t.xlsx"),
+    ]
+    done = run_python(REPORT_HEAVY, *args, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.splitlines()[-1]) == {"code": 0, "heavy": ["numpy"]}
 
 
 def test_one_process_builds_then_verifies_and_writes_numpy_numbers(tmp_path: Path) -> None:
