@@ -129,7 +129,8 @@ def test_outputs_are_checked_before_any_work(
     assert main(["verify", str(article), "--annotate", str(article)]) == 2
     out, err = capsys.readouterr()
     assert out == ""  # nothing was graded or verified first
-    assert err.count("already exists. Pass --force") == 2
+    assert err.count("already exists. Pass --force") == 1
+    assert "must not overwrite the learner's workbook" in err  # --force would not help there
     assert existing.read_text() == "mine"
 
 
