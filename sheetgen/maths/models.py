@@ -106,12 +106,18 @@ class Reference:
         # Which quantities could be over: the amplified and the conditioned; the faux
         # gradients (their allowance divides by Tiny); every computed one once 64 eps S alone
         # passes half the resolution (the relative part, 1e-12, never does).
+        unit = UNIT * self.value_scale
+        # An amplified computed cell's allowance, (1e-12 |v| + unit) A, stays within RESOLUTION
+        # max(1, |v|) while A itself is within half of it over the larger coefficient; the sum
+        # of every A bounds each (all are at least 1) and is NaN or infinite if one is: one
+        # pass in C for a long run's 30,000, which then need no look one by one.
+        screened = sum(amplified.values()) * max(ONE_STEP_REL, unit) <= RESOLUTION / 2
         suspects: Iterable[str] = [
-            *amplified,
+            *([] if screened else amplified),
             *conditioning,
             *(q for q in values if q.startswith("nudge.") and kind_of(q) == "faux"),
         ]
-        if UNIT * self.value_scale > RESOLUTION / 2:
+        if unit > RESOLUTION / 2:
             suspects = [q for q in values if kind_of(q) != "parameter"]
         over = []
         for q in suspects:
