@@ -51,8 +51,8 @@ from typing import Any
 from ..engine.evaluate import CellError, Evaluator, Problem, Value
 from ..layouts.families import model_for
 from ..layouts.layout import CellSpec, Layout
-from ..maths.losses import CROSS_ENTROPY, targets_problem
-from ..maths.models import Reference
+from ..maths.losses import CROSS_ENTROPY, UNIT, targets_problem
+from ..maths.models import Reference, allowance
 from ..maths.optimizers import ONE_STEP_REL
 from ..workbook.book import Book, Sheet
 from .results import CellResult, Report, Status
@@ -108,7 +108,7 @@ def check(
     # a formula that computed without a problem, is said right here at once; any other goes
     # through ``judge_cell``, which says the same of it (``tests/test_verify.py`` holds the two
     # equal), with the why of every other verdict.
-    value_scale = 64 * EPS * expected.value_scale if expected is not None else 0.0
+    value_scale = UNIT * expected.value_scale if expected is not None else 0.0
     growth = expected.growth if expected is not None else None
     problems, saved_cells = ev.problems, ev.saved
     # Whether a cell may be said right at once: judging changes no value or problem.
@@ -139,7 +139,7 @@ def check(
             and w - w == 0.0
             and spec.kind == "formula"
             and (g := growth(quantity)) != inf  # an infinite growth: unchecked
-            and abs(value - w) <= _grown(w, value_scale, g)
+            and abs(value - w) <= allowance(w, value_scale, g)
         ):
             results.append(right(at, quantity, spec.note or quantity, w, value, formula))
             continue
@@ -212,12 +212,6 @@ _LAST_REFERENCE: dict[tuple[int, tuple[str, ...], tuple[float, ...]], tuple[Layo
 def tolerance(quantity: str, expected: float, ref: Reference) -> float:
     """The largest difference still counted as right (see the module docstring)."""
     return ref.tolerance(quantity, expected)
-
-
-def _grown(expected: float, absolute: float, growth: float) -> float:
-    """A tolerance: its relative and absolute parts, times the cell's growth (one formula for
-    :func:`tolerance` and the usual right cell :func:`check` says right at once)."""
-    return (REL * abs(expected) + absolute) * growth
 
 
 def judge_cell(

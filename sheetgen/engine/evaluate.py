@@ -238,8 +238,7 @@ class Evaluator:
                     if arrays is None:
                         arrays = self.where.array_cells(title)
                     if ref[1] not in arrays:
-                        lean = self._lean and form.picks is not None and tokenable(text)
-                        self._formulas[ref] = form if lean else compiled  # see ``_kept``
+                        self._formulas[ref] = self._kept(compiled, text)  # see ``_formulas``
                         return compiled, cast(list[Ref], found)
         deps = self.dependencies(ref)
         return self._formulas[ref], deps

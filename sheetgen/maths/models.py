@@ -86,9 +86,8 @@ class Reference:
             )
             # A faux gradient's distance from the real one also carries the real one's rounding.
             real = UNIT * self.value_scale if quantity.endswith(".distance") else 0.0
-            absolute = UNIT * lam / abs(self.tiny) + real
-            return (ONE_STEP_REL * abs(expected) + absolute) * growth
-        return (ONE_STEP_REL * abs(expected) + UNIT * self.value_scale) * growth
+            return allowance(expected, UNIT * lam / abs(self.tiny) + real, growth)
+        return allowance(expected, UNIT * self.value_scale, growth)
 
     @functools.cached_property
     def _amplification(self) -> Mapping[str, float]:
@@ -161,6 +160,14 @@ class Reference:
         for head in list(out):
             out[head] += abs(values.get(head + "loss", 0.0))
         return out
+
+
+def allowance(expected: float, absolute: float, growth: float) -> float:
+    """A cell's allowance: its relative part (``ONE_STEP_REL``, the verifier's ``REL``) and
+    ``absolute`` part, times its growth (``sheetgen.check.judge`` derives both parts). One
+    formula for :meth:`Reference.tolerance` and the usual right cell the verifier says right
+    at once."""
+    return (ONE_STEP_REL * abs(expected) + absolute) * growth
 
 
 _NEURON = re.compile(r"n\d+_\d+")

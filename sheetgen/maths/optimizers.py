@@ -33,8 +33,8 @@ from ..errors import UsageError
 EPS: Final = 2.0**-52
 """Machine epsilon of a double: the relative rounding of one operation is at most half of it."""
 ONE_STEP_REL: Final = 1e-12
-"""The verifier's relative allowance for one cell (``sheetgen.check.judge.REL``; a test holds
-them equal): part of what bounds a gradient's error as it enters the optimizer."""
+"""The verifier's relative allowance for one cell (``sheetgen.check.judge.REL`` is this one):
+part of what bounds a gradient's error as it enters the optimizer."""
 
 OPTIMIZERS: Final = ("sgd", "momentum", "rmsprop", "adam")
 OPTIMIZER_OPTIONS: Final = ("optimizer", "beta", "beta1", "beta2", "epsilon")

@@ -257,18 +257,18 @@ def read_found(path: Path | str | bytes) -> Found:
                 )
                 if not wanted or info.file_size > _MAX_PART_BYTES:
                     continue
-                stored = None
-                if ends is not None and isinstance(path, bytes):
-                    stored = plain_bytes(path, info, ends)
-                key = None
-                found = None
-                if stored is not None:
+                key = found = None
+                if (
+                    ends is not None
+                    and isinstance(path, bytes)
+                    and (stored := plain_bytes(path, info, ends)) is not None
+                ):
                     key = (name, info.compress_type, info.CRC, info.file_size, stored)
                     found = _PARTS_FOUND.get(key)
                 if found is None:
                     found = _found_in(name, z.read(info))
-                    if key is not None and stored is not None:
-                        _PARTS_FOUND.put(key, found, len(stored))
+                    if key is not None:
+                        _PARTS_FOUND.put(key, found, len(key[-1]))
                 part_records, part_sigs, part_props = found
                 records.update(dict.fromkeys(part_records))
                 sigs.update(part_sigs)
