@@ -191,6 +191,15 @@ def _work(p: Placement) -> tuple[int, int]:
     return filled, changed
 
 
+LAYOUT_ADVICE = (
+    "; if it was built as a variant, network or training sheet, name its layout with "
+    "--layout SPEC (sheetgen templates lists them)"
+)
+"""The end of the sentence a workbook holding no layout gets, when no layout was named: advice
+for a user of the command line. Who speaks to a learner, who passes no options, words it its
+own way (``sheetgen.report.learner``)."""
+
+
 def _not_found(origin: str, layouts: list[Layout], missed: list[Miss], *, hint: bool) -> str:
     names = ", ".join(lay.title or lay.name for lay in layouts)
     nearest = max(missed, key=lambda m: m.found, default=None)
@@ -204,12 +213,7 @@ def _not_found(origin: str, layouts: list[Layout], missed: list[Miss], *, hint: 
             f"none of its sheets ({', '.join(repr(t) for t in sheets)}) holds its labels "
             f"(such as {first!r})"
         )
-    more = (
-        "; if it was built as a variant, network or training sheet, name its layout with "
-        "--layout SPEC (sheetgen templates lists them)"
-        if hint
-        else ""
-    )
+    more = LAYOUT_ADVICE if hint else ""
     return f"{origin} has no sheet laid out as expected ({names}): {why}{more}."
 
 

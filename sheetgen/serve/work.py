@@ -24,10 +24,10 @@ from ..check.verify import verify_workbook
 from ..engine.compiled import FormulaCache
 from ..errors import SheetgenError
 from ..report.annotate import annotate
+from ..report.learner import to_learner
 from ..report.render import json_text, summary, to_dict
 from ..teacher.grade import grade_class
 from ..workbook.safety import Limits, configured_limits, read_checked
-from ..workbook.safety.messages import for_learner
 from .grid import sheet_grid
 
 Job = dict[str, Any]
@@ -107,7 +107,7 @@ def _answer(
 def _renamed(text: str, path: Path, name: str) -> str:
     """A sentence about the server's copy, told with the learner's own file name; a limit
     to raise is the teacher's to raise (the learner passes no options)."""
-    return for_learner(text).replace(str(path), name).replace(path.name, name)
+    return to_learner(text).replace(str(path), name).replace(path.name, name)
 
 
 def worker_main(conn: Connection, memory: int, limit_options: tuple[str, ...]) -> None:

@@ -29,7 +29,7 @@ from typing import Any
 
 from ..errors import SheetgenError, UsageError
 from ..maths.optimizers import STATE
-from ..workbook.safety.messages import for_learner
+from ..report.learner import to_learner
 from ..writer.files import write_atomically
 from .provenance import Found, read_found
 
@@ -252,7 +252,7 @@ def results_for(
         else ""
     )
     if report is None:
-        said = for_learner(problem or "")
+        said = to_learner(problem or "")
         return _document(0.0, f"{note}{chosen.name} could not be checked: {said}", [], start)
     from ..report.render import to_text
 

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError, shown
+from ..report.learner import to_learner
 from ..report.render import JUnitEntry, json_text, review_note, to_dict, to_junit
 from ..report.terminal import display_width, pad
-from ..workbook.safety.messages import for_learner
 from ..writer.files import write_atomically
 from .cells import class_cell
 from .scoring import (
@@ -405,7 +405,7 @@ def learner_feedback(g: Graded) -> str:
     name other learners and are the teacher's)."""
     name = Path(g.path).name
     if g.report is None:
-        reason = for_learner(g.reason or "").replace(g.path, name).replace(shown(g.path), name)
+        reason = to_learner(g.reason or "").replace(g.path, name).replace(shown(g.path), name)
         return f"Your file {name} could not be checked: {reason}"
     scored = [c for c in g.report.cells if c.scored]
     right = sum(1 for c in scored if c.ok)

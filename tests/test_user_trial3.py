@@ -1,0 +1,59 @@
+"""What a learner, a teacher and a teacher's script trip over, found by using an installed
+wheel as they do (formulas rewritten the ways Excel 365 users write them, a class of six over
+two assignments graded to every format, the web page, Gradescope): each test the smallest
+reproducer of one problem."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+
+from sheetgen import grade_class
+from sheetgen.serve import work
+from sheetgen.teacher.autograder import results_for
+from sheetgen.workbook.safety import configured_limits
+
+
+def _no_layout(path: Path) -> Path:
+    """A workbook a learner might hand in by mistake: their own homework, no layout in it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    book = openpyxl.Workbook()
+    assert book.active is not None
+    book.active["A1"] = "my homework"
+    book.save(path)
+    return path
+
+
+def _gradescope(path: Path) -> str:
+    said: str = results_for(path.parent)["output"]
+    return said
+
+
+def _web_page(path: Path) -> str:
+    job = {"do": "check", "path": str(path), "name": path.name}
+    answer: dict[str, Any] = work.handle(job, configured_limits())
+    said: str = answer["error"]
+    return said
+
+
+def _moodle(path: Path) -> str:
+    rows = list(
+        csv.reader(io.StringIO(grade_class([path.parent], workers=1).to_gradebook("moodle")))
+    )
+    return rows[1][3]
+
+
+@pytest.mark.parametrize("where", [_gradescope, _web_page, _moodle])
+def test_a_learner_is_never_told_to_pass_layout(where: Any, tmp_path: Path) -> None:
+    """On Gradescope (and the web page, and Moodle's feedback) a workbook that holds no layout
+    was told to "name its layout with --layout SPEC (sheetgen templates lists them)": a
+    learner passes no options and has no `sheetgen` to ask."""
+    said = where(_no_layout(tmp_path / "submission" / "hw.xlsx"))
+    assert "hw.xlsx" in said and "Neuron maths:" in said, said
+    assert "--layout" not in said and "sheetgen templates" not in said, said
+    assert "hand in the workbook you were given" in said, said
