@@ -13,7 +13,7 @@ from typing import Any
 import openpyxl
 import pytest
 
-from sheetgen import grade_class
+from sheetgen import build, build_exercise, grade_class
 from sheetgen.serve import work
 from sheetgen.teacher.autograder import results_for
 from sheetgen.workbook.safety import configured_limits
@@ -57,3 +57,21 @@ def test_a_learner_is_never_told_to_pass_layout(where: Any, tmp_path: Path) -> N
     assert "hw.xlsx" in said and "Neuron maths:" in said, said
     assert "--layout" not in said and "sheetgen templates" not in said, said
     assert "hand in the workbook you were given" in said, said
+
+
+@pytest.mark.parametrize(("lms", "column"), [("canvas", 0), ("moodle", 1)])
+def test_a_grade_book_names_learners_as_the_roster_does(
+    tmp_path: Path, lms: str, column: int
+) -> None:
+    """A learner with a draft beside the final (and a stray copy of their hand-out in a folder
+    of its own) was named "Chidi Okafor (s004/final.xlsx)" in Canvas's Student column and
+    Moodle's Full name: a path in the grade book, where the roster's name belongs."""
+    roster = tmp_path / "class.csv"
+    roster.write_text("id,name\ns004,Chidi Okafor\ns005,Dana Kim\n", encoding="utf-8")
+    build(tmp_path / "down" / "s004" / "final.xlsx", "single_neuron")
+    build_exercise(tmp_path / "down" / "s004" / "late-draft.xlsx")
+    build(tmp_path / "down" / "s005" / "a.xlsx", "single_neuron")
+    result = grade_class([tmp_path / "down"], workers=1, variants=0, roster=roster)
+    rows = list(csv.reader(io.StringIO(result.to_gradebook(lms))))
+    names = {r[column] for r in rows[1 if lms == "moodle" else 2 :]}
+    assert names == {"Chidi Okafor", "Dana Kim"}, rows

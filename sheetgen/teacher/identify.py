@@ -49,7 +49,7 @@ def identify(
             stem = Path(g.path).stem
             folder = parts[-2] if len(parts) > 1 else ""
             learner_id, name = "", folder if stems[stem.casefold()] > 1 and folder else stem
-        out.append(replace(g, name=name, learner_id=learner_id))
+        out.append(replace(g, name=name, learner_id=learner_id, full_name=name))
     recorded = Counter(g.recorded_id for g in out if g.recorded_id)
     out = [
         replace(g, flags=(*g.flags, f"{recorded[g.recorded_id]} files record the same hand-out"))

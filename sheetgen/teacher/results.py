@@ -290,7 +290,9 @@ class ClassReport:
             out.writerow(["Student", "ID", "SIS User ID", "SIS Login ID", "Section", assignment])
             out.writerow(["Points Possible", "", "", "", "", _number(points)])
             for g in graded:
-                out.writerow([g.learner, "", g.learner_id, "", "", _number(value[id(g)])])
+                out.writerow(
+                    [g.full_name or g.learner, "", g.learner_id, "", "", _number(value[id(g)])]
+                )
             for m in self.missing:
                 out.writerow([m.name, "", m.id, "", "", ""])
         elif lms == "moodle":
@@ -299,7 +301,9 @@ class ClassReport:
                 feedback = learner_feedback(g)
                 if files[id(g)] > 1:
                     feedback += f" (The best of the {files[id(g)]} files you handed in.)"
-                out.writerow([g.learner_id, g.learner, _number(value[id(g)]), feedback])
+                out.writerow(
+                    [g.learner_id, g.full_name or g.learner, _number(value[id(g)]), feedback]
+                )
             for m in self.missing:
                 out.writerow([m.id, m.name, "-", "No submission was received."])
         else:

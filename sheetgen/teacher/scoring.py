@@ -89,6 +89,7 @@ class Graded:
     flags: tuple[str, ...] = ()  # copies, other hand-outs, complete sheets (see handouts)
     found: Found = field(default_factory=Found)  # its signed records and signatures
     expected_points: float | None = None  # the learner's hand-out's points, once known
+    full_name: str = ""  # their name alone, without where their file is (grade books)
 
     @property
     def learner(self) -> str:
