@@ -75,3 +75,53 @@ def test_a_grade_book_names_learners_as_the_roster_does(
     rows = list(csv.reader(io.StringIO(result.to_gradebook(lms))))
     names = {r[column] for r in rows[1 if lms == "moodle" else 2 :]}
     assert names == {"Chidi Okafor", "Dana Kim"}, rows
+
+
+def test_a_check_out_of_time_is_the_servers_limit_to_retry_not_the_learners_fault(
+    tmp_path: Path,
+) -> None:
+    """A check that outlived `--check-seconds` (a data sheet of 60,000 cells takes about 15 s
+    on a loaded server, against the default 20) was answered 422, "it took longer than the
+    20 s a check may take": as if the file could not be checked, nothing said of what to do."""
+    from starlette.testclient import TestClient
+
+    from sheetgen.serve.config import ServeConfig
+    from sheetgen.serve.pool import CheckPool
+    from sheetgen.serve.routes import create_app
+
+    slow = build(tmp_path / "slow.xlsx", "training:steps=200,optimizer=adam")
+    files = {"file": ("slow.xlsx", slow.read_bytes(), "application/octet-stream")}
+    (tmp_path / "class.csv").write_text("id,name\ns001,Ada\n", encoding="utf-8")
+    (tmp_path / "codes.csv").write_text("id,name,code\ns001,Ada,ADA-111\n", encoding="utf-8")
+    collect = ServeConfig(
+        workers=1,
+        collect=tmp_path / "in",
+        roster=tmp_path / "class.csv",
+        codes=tmp_path / "codes.csv",
+        token="t" * 32,
+    )
+    answers = []
+    for config, url, data in [
+        (ServeConfig(workers=1), "/api/check", {}),
+        (collect, "/api/submit", {"code": "ADA-111"}),
+    ]:
+        pool = CheckPool(1, 0, seconds=0.01, memory=900 * 1024 * 1024)
+        with TestClient(create_app(config, pool=pool)) as client:
+            answers.append(client.post(url, files=files, data=data))
+    checked, handed_in = answers
+    assert checked.status_code == 503, checked.text
+    assert int(checked.headers["retry-after"]) >= 1
+    said = checked.json()["error"]
+    assert "\n" not in said, said
+    for words in (
+        "slow.xlsx",
+        "0.01 s",
+        "nothing about your sheet",
+        "again in a minute",
+        "teacher",
+    ):
+        assert words in said, said
+    assert "--check-seconds" in said, said
+    # A hand-in out of time is stored all the same: trying again would use an attempt.
+    assert handed_in.status_code == 200 and handed_in.json()["stored"] is True, handed_in.text
+    assert "no need to hand it in again" in handed_in.json()["error"], handed_in.text

@@ -39,6 +39,24 @@ class PoolBusy(Exception):
         self.retry_after = retry_after
 
 
+RETRY_SECONDS = 60
+"""How long a learner whose check ran out of time is asked to wait before trying again."""
+
+
+def out_of_time(name: str, seconds: float) -> Answer:
+    """The answer to a check stopped at ``seconds``: the server's limit, not the file's fault
+    (a data sheet of 60,000 cells takes about 15 s on a loaded server), so 503 with a time to
+    retry, and the limit named as the teacher's to raise (the learner passes no options)."""
+    return {
+        "error": f"{name} could not be checked within the {seconds:g} s the server gives one "
+        "check, which says nothing about your sheet (a large sheet on a busy server can take "
+        "longer): check it again in a minute, and if it happens again, tell your teacher, who can "
+        "raise the limit (--check-seconds).",
+        "status": 503,
+        "retry_after": RETRY_SECONDS,
+    }
+
+
 class _Worker:
     """One worker process and its end of the pipe; replaced whole when it fails."""
 
@@ -83,11 +101,15 @@ class _Worker:
                 if self.conn.poll(seconds):
                     answer: Answer = self.conn.recv()
                     return answer
-                failure = f"took longer than the {seconds:g} s a check may take"
             except (EOFError, OSError):
+                self._restart()
                 failure = "stopped the process checking it (it may need too much memory)"
+                return {
+                    "error": f"{job['name']} could not be checked: it {failure}.",
+                    "status": 422,
+                }
             self._restart()
-            return {"error": f"{job['name']} could not be checked: it {failure}.", "status": 422}
+            return out_of_time(str(job["name"]), seconds)
 
     def _restart(self) -> None:
         self.stop()

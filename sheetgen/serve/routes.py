@@ -196,7 +196,7 @@ class Server:
         except PoolBusy as exc:
             raise Refusal(503, str(exc), exc.retry_after) from None
         if "error" in answer:
-            raise Refusal(int(answer["status"]), str(answer["error"]))
+            raise Refusal(int(answer["status"]), str(answer["error"]), answer.get("retry_after"))
         return answer
 
     def closed(self) -> str | None:
@@ -239,7 +239,12 @@ class Server:
         try:
             checked = await self.check(stored.path, name, grid=self.config.feedback == "full")
         except Refusal as refusal:  # stored all the same: the teacher sees why it is unreadable
-            return answer | {"error": str(refusal)}
+            said = str(refusal)
+            if refusal.retry_after:  # out of time: handing it in again would use an attempt
+                said += (
+                    " Your sheet is handed in all the same: there is no need to hand it in again."
+                )
+            return answer | {"error": said}
         report = checked["report"]
         if self.config.feedback == "summary":
             return answer | {
