@@ -158,3 +158,36 @@ def test_a_name_holding_a_number_or_a_formula_computes_as_in_excel(
     )
     report = verify_workbook(named, variants=0)
     assert report.ok and report.exit_code == 0, [(c.cell, c.status) for c in report.attention]
+
+
+@pytest.mark.parametrize(
+    "formula",
+    [
+        "=Params[[#This Row],[Input]]*Params[[#This Row],[Weight]]+Params[[#This Row],[Bias]]",
+        "=Params[@Input]*Params[@Weight]+Params[@Bias]",
+        "=SUMPRODUCT(Params[Input],Params[Weight])+SUM(Params[Bias])",
+    ],
+)
+def test_a_reference_to_a_table_is_named_as_such_never_as_a_parser_error(
+    tmp_path: Path, formula: str
+) -> None:
+    """The parameters made an Excel table (Insert > Table) and the net written with its column
+    names: the learner read "E2 is not a formula the engine can read (('Not a valid
+    formula:\\n%s', '=Params[[#This Row],[Input]]*…'))", the parser's own error tuple. Such a
+    cell is not checked (the engine has no tables) and never wrong, and says why in words."""
+    from openpyxl.worksheet.table import Table
+
+    from sheetgen import verify_workbook
+
+    book = openpyxl.load_workbook(build(tmp_path / "a.xlsx", "single_neuron"))
+    sheet = book["Neuron"]
+    sheet.add_table(Table(displayName="Params", ref="B1:I2"))
+    sheet["E2"] = formula
+    book.save(tmp_path / "table.xlsx")
+    report = verify_workbook(tmp_path / "table.xlsx", variants=0)
+    assert report.exit_code == 3 and not report.roots
+    net = next(c for c in report.cells if c.cell == "E2")
+    assert net.status == "uncomputed"
+    said = f"{net.message} {net.explanation}"
+    assert "table" in said and "Params[" in said, said
+    assert "%s" not in said and "\n" not in said and "('" not in said, said

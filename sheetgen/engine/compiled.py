@@ -337,8 +337,8 @@ def _compile_text(text: str) -> Compiled:
         # As a cell's formula (``is_cell``): a name the engine does not know as a function is
         # parsed as a call of what that name holds, an input like a cell (``func_token``).
         tokens, ast = formulas.Parser(is_cell=True).ast(text)
-    except Exception as exc:  # the parser raises several unrelated types
-        return Compiled.failed(Problem("syntax", f"is not a formula the engine can read ({exc})"))
+    except Exception:  # the parser raises several unrelated types
+        return Compiled.failed(_unreadable(text))
     known = get_functions()  # a defaultdict: parsing inserts unknown names as not_implemented
     calls = set()
     for token in tokens:
@@ -427,6 +427,31 @@ def _takes(name: str, known: Mapping[str, object], missing: object) -> str:
 # Google Sheets' ARRAYFORMULA(x) is x computed as an array, which an array formula is (Sheets
 # exports it as one); outside string literals only (their "" escapes keep the quotes paired).
 _ARRAYFORMULA = re.compile(r'(?<![\w.])ARRAYFORMULA\s*\((?=(?:[^"]*"[^"]*")*[^"]*$)', re.IGNORECASE)
+
+
+# A table's structured reference: Table1[Col], Table1[@Col], Table1[[#This Row],[Col]], [@Col].
+_STRUCTURED = re.compile(r"(?:[A-Za-z_\\][\w.]*|(?<![\w\]]))\[(?:@|#|\[|[^\]\d!][^\]]*\])")
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+
+
+def _unreadable(text: str) -> Problem:
+    """Why the parser refused ``text``, in words: a reference to an Excel table by its column
+    names (which Excel computes, and the engine, having no tables, cannot), else that it is no
+    formula the engine reads (the parser's own error is a tuple of its template and the text)."""
+    bare = _QUOTED.sub(lambda m: " " * len(m.group()), text)  # a sheet's or a text's brackets
+    found = _STRUCTURED.search(bare)
+    if found is None:
+        return Problem("syntax", "is not a formula the engine can read")
+    depth = 0
+    for end in range(bare.index("[", found.start()), len(bare)):  # to the first one's close
+        depth += {"[": 1, "]": -1}.get(bare[end], 0)
+        if depth == 0:
+            break
+    return Problem(
+        "syntax",
+        f"refers to a table by its column names ({text[found.start() : end + 1]}), which Excel "
+        "computes and the formulas engine cannot",
+    )
 
 
 # formulas 1.3 parses a LAMBDA called where it is written but computes #VALUE! for it; Excel
