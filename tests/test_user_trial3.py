@@ -115,7 +115,7 @@ def test_a_check_out_of_time_is_the_servers_limit_to_retry_not_the_learners_faul
     assert "\n" not in said, said
     for words in (
         "slow.xlsx",
-        "0.01 s",
+        "0.01 s of computing",
         "nothing about your sheet",
         "again in a minute",
         "teacher",
@@ -191,3 +191,38 @@ def test_a_reference_to_a_table_is_named_as_such_never_as_a_parser_error(
     said = f"{net.message} {net.explanation}"
     assert "table" in said and "Params[" in said, said
     assert "%s" not in said and "\n" not in said and "('" not in said, said
+
+
+def test_a_check_kept_waiting_for_the_cpu_is_not_stopped_at_its_time_limit(tmp_path: Path) -> None:
+    """`--check-seconds` was wall-clock time: a data sheet of 73,500 cells, 6.4 s of CPU for
+    the page, took 18.5 s on a loaded machine, and a class checking at once pushed it past
+    the 20 s limit, the learner told it could not be checked. The limit is the check's own
+    CPU time (wall-clock time waiting for a core does not count), within 5 times it in all.
+    Here the worker is stopped (SIGSTOP, as the scheduler leaves it waiting) for longer than
+    the limit, then let go: its answer is given."""
+    import asyncio
+    import contextlib
+    import os
+    import signal
+    import threading
+
+    from sheetgen.serve.pool import CheckPool
+
+    sheet = build(tmp_path / "a.xlsx", "single_neuron")
+    pool = CheckPool(1, 0, seconds=1.0, memory=900 * 1024 * 1024)
+    pool.start()
+    try:
+        pid = pool._all[0].process.pid
+        os.kill(pid, signal.SIGSTOP)
+
+        def let_go() -> None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+
+        threading.Timer(2.5, let_go).start()
+        job = {"do": "check", "path": str(sheet), "name": "a.xlsx"}
+        answer = asyncio.run(pool.run(job))
+        assert pool._all[0].process.pid == pid  # not killed and replaced
+    finally:
+        pool.close()
+    assert "error" not in answer and answer["report"]["ok"] is True, answer

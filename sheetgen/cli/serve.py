@@ -95,7 +95,7 @@ def add_serve(sub: Commands) -> None:
         type=positive,
         default=20.0,
         metavar="S",
-        help="time one check may take before its worker is killed (default 20)",
+        help="CPU seconds one check may take before its worker is killed (default 20)",
     )
     p.add_argument(
         "--check-memory",
