@@ -226,3 +226,31 @@ def test_a_check_kept_waiting_for_the_cpu_is_not_stopped_at_its_time_limit(tmp_p
     finally:
         pool.close()
     assert "error" not in answer and answer["report"]["ok"] is True, answer
+
+
+def test_each_learners_points_add_up_on_their_line_of_the_grade_table(tmp_path: Path) -> None:
+    """A network hand-out half filled in read "30%  12 of 40  to do 20  cells wrong 0": 8
+    points gone with no word of where. They were blanks filled in right that read a blank
+    still empty (waiting: neither right nor wrong yet); the line now says so."""
+    import openpyxl as xl
+
+    from sheetgen.teacher.exercise import build_class
+
+    roster = tmp_path / "class.csv"
+    roster.write_text("id,name\ns002,Bo Li\n", encoding="utf-8")
+    build_class(roster, tmp_path / "hand-out", layout="network:layers=2-2-1")
+    handout = tmp_path / "hand-out" / "s002-Bo_Li.xlsx"
+    key = xl.load_workbook(tmp_path / "hand-out-keys" / "s002-Bo_Li-key.xlsx").worksheets[0]
+    book = xl.load_workbook(handout)
+    sheet = book.worksheets[0]
+    blanks = [c.coordinate for row in sheet.iter_rows() for c in row if c.value is None]
+    blanks = [at for at in blanks if key[at].value is not None]
+    for at in blanks[: len(blanks) // 2]:  # the first half, row by row, as a learner might
+        sheet[at] = key[at].value
+    book.save(tmp_path / "bo.xlsx")
+    result = grade_class([tmp_path / "bo.xlsx"], workers=1, variants=0, roster=roster)
+    row = result.rows()[0]
+    waiting = row["points_possible"] - row["points"] - row["todo"] - row["wrong"]
+    assert waiting > 0, row  # the case: points lost to cells waiting
+    line = result.to_text().splitlines()[2]
+    assert f"{row['todo']} + {waiting:g} waiting" in line, line

@@ -165,7 +165,7 @@ class ClassReport:
                 r["learner"],
                 f"{r['score']:.0f}%",
                 f"{r['points']:g} of {r['points_possible']:g}",
-                str(r["todo"]),
+                _to_do(r, report),
                 str(r["wrong"]),
                 _fix_first(r, report),
             )
@@ -186,6 +186,8 @@ class ClassReport:
             "checked cell).",
             "Cells wrong: every cell that needs attention, scored or not (mistakes and the "
             "cells they make wrong).",
+            "To do: blanks still empty (+ blanks filled in that wait for one of them: not "
+            "wrong, no point yet).",
             f"{plural(glance['workbooks'], 'workbook')}: {glance['ok']} all right, "
             f"{glance['wrong']} with wrong cells, {glance['to do']} unfinished, "
             f"{glance['review']} to review, {glance['unreadable']} unreadable.",
@@ -402,6 +404,13 @@ def _best_of_each(
                 best[g.learner_id] = g
     chosen = [g for g in graded if not g.learner_id or best[g.learner_id] is g]
     return chosen, {id(g): files[g.learner_id] if g.learner_id else 1 for g in chosen}
+
+
+def _to_do(row: Mapping[str, Any], report: Report | None) -> str:
+    """The blanks still to do, and the scored cells waiting for them (filled in, their point
+    not earned until the blank they read is): with them a line's points add up."""
+    waiting = sum(1 for c in report.cells if c.scored and c.status == "waiting") if report else 0
+    return f"{row['todo']} + {waiting} waiting" if waiting else str(row["todo"])
 
 
 def learner_feedback(g: Graded) -> str:
