@@ -254,3 +254,23 @@ def test_each_learners_points_add_up_on_their_line_of_the_grade_table(tmp_path: 
     assert waiting > 0, row  # the case: points lost to cells waiting
     line = result.to_text().splitlines()[2]
     assert f"{row['todo']} + {waiting:g} waiting" in line, line
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="check/judge.numeric_text and the engine's arithmetic read numeric text as float() "
+    "does: Excel's '40%' (a constant number format, Microsoft's VALUE function page: 'Excel "
+    "automatically converts text to numbers as necessary') is 0.4 in Excel, #VALUE! here, and "
+    "the input is called WRONG, every cell after it unchecked",
+)
+def test_a_parameter_typed_as_percent_text_is_read_as_excel_reads_it(tmp_path: Path) -> None:
+    """B2 holding the text '40%' (typed with an apostrophe, or pasted from a web page): Excel
+    computes the whole sheet with 0.4, which is the article's input, so the sheet is right."""
+    from sheetgen import verify_workbook
+
+    from .stored import stored
+
+    article = build(tmp_path / "a.xlsx", "single_neuron")
+    text = '<c r="B2" t="inlineStr"><is><t>40%</t></is></c>'
+    report = verify_workbook(stored(article, tmp_path / "t.xlsx", {"B2": text}), variants=0)
+    assert report.exit_code == 0, [(c.cell, c.status) for c in report.attention][:5]
