@@ -56,7 +56,7 @@ def test_a_learner_is_never_told_to_pass_layout(where: Any, tmp_path: Path) -> N
     said = where(_no_layout(tmp_path / "submission" / "hw.xlsx"))
     assert "hw.xlsx" in said and "Neuron maths:" in said, said
     assert "--layout" not in said and "sheetgen templates" not in said, said
-    assert "hand in the workbook you were given" in said, said
+    assert "use the workbook you were given" in said, said
 
 
 @pytest.mark.parametrize(("lms", "column"), [("canvas", 0), ("moodle", 1)])

@@ -8,7 +8,7 @@ from ..check.verify import LAYOUT_ADVICE
 from ..workbook.safety.messages import for_learner
 
 LEARNER_LAYOUT_ADVICE = (
-    "; hand in the workbook you were given, with its labels and headers in place (if it is "
+    "; use the workbook you were given, with its labels and headers in place (if it is "
     "that workbook, your teacher can name its layout for the check)"
 )
 
@@ -16,5 +16,5 @@ LEARNER_LAYOUT_ADVICE = (
 def to_learner(text: str) -> str:
     """``text`` as a learner should read it: a safety limit is the teacher's to raise
     (:func:`~sheetgen.workbook.safety.messages.for_learner`), and a workbook in which no layout
-    was found is to be handed in as it was handed out, not named with ``--layout``."""
+    was found is to be the one handed out, labels in place, not named with ``--layout``."""
     return for_learner(text).replace(LAYOUT_ADVICE, LEARNER_LAYOUT_ADVICE)
