@@ -209,7 +209,7 @@ def test_a_check_kept_waiting_for_the_cpu_is_not_stopped_at_its_time_limit(tmp_p
     from sheetgen.serve.pool import CheckPool
 
     sheet = build(tmp_path / "a.xlsx", "single_neuron")
-    pool = CheckPool(1, 0, seconds=1.0, memory=900 * 1024 * 1024)
+    pool = CheckPool(1, 0, seconds=2.0, memory=900 * 1024 * 1024)
     pool.start()
     try:
         pid = pool._all[0].process.pid
@@ -219,7 +219,7 @@ def test_a_check_kept_waiting_for_the_cpu_is_not_stopped_at_its_time_limit(tmp_p
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGCONT)
 
-        threading.Timer(2.5, let_go).start()
+        threading.Timer(3.0, let_go).start()  # past the limit on the clock
         job = {"do": "check", "path": str(sheet), "name": "a.xlsx"}
         answer = asyncio.run(pool.run(job))
         assert pool._all[0].process.pid == pid  # not killed and replaced
