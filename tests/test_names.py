@@ -106,3 +106,41 @@ def test_a_wrong_name_makes_the_loss_wrong(tmp_path: Path, name: str, text: str)
     report = verify_workbook(named, variants=0)
     assert not report.ok
     assert "I2" in {c.cell for c in report.attention}
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("0.4", 0.4),
+        (" 40% ", 0.4),
+        ("40 %", 0.4),
+        ("9%%", 0.0009),
+        ("-1e-3", -0.001),
+        (".5", 0.5),
+        ("+2.", 2.0),
+        ("1_0", None),
+        ("inf", None),
+        ("nan", None),
+        ("1,5", None),
+        ("%", None),
+        ("", None),
+        ("4O", None),
+        ("1e999", None),
+    ],
+)
+def test_text_read_as_excel_arithmetic_reads_it(text: str, number: float | None) -> None:
+    from sheetgen.workbook.book import text_number
+
+    assert text_number(text) == number
+
+
+def test_a_parameter_typed_as_percent_text_is_read_as_excel_reads_it(tmp_path: Path) -> None:
+    """B2 holding the text '40%' (typed with an apostrophe, or pasted from a web page): Excel
+    (and Gnumeric: ``ssconvert --recalc``) computes the whole sheet with 0.4, so the sheet is
+    right, its net (E2) 0.4 * 0.5 + 0.6 (and with '41%', 0.41 * 0.5 + 0.6)."""
+    article = build(tmp_path / "a.xlsx", "single_neuron")
+    for text, net in (("40%", 0.4 * 0.5 + 0.6), ("41%", 0.41 * 0.5 + 0.6)):
+        xml = f'<c r="B2" t="inlineStr"><is><t>{text}</t></is></c>'
+        report = verify_workbook(stored(article, tmp_path / "t.xlsx", {"B2": xml}), variants=0)
+        assert report.ok, [(c.cell, c.status) for c in report.attention][:5]
+        assert next(c.expected for c in report.cells if c.cell == "E2") == pytest.approx(net)
