@@ -54,7 +54,7 @@ from ..layouts.layout import CellSpec, Layout
 from ..maths.losses import CROSS_ENTROPY, UNIT, targets_problem
 from ..maths.models import Reference, allowance
 from ..maths.optimizers import ONE_STEP_REL
-from ..workbook.book import Book, Sheet
+from ..workbook.book import Book, Sheet, text_number
 from .results import CellResult, Report, Status
 from .show import described
 from .show import number as shown
@@ -313,12 +313,7 @@ def _slip(found: float, want: float, tol: float) -> str:
 
 
 def numeric_text(text: str) -> float | None:
-    """The number Excel reads text as in arithmetic (``'0.4`` -> 0.4), or None."""
-    stripped = text.strip()
-    if not stripped or any(ch.isalpha() and ch not in "eE" for ch in stripped):
-        return None
-    try:
-        number = float(stripped)
-    except ValueError:
-        return None
-    return number if math.isfinite(number) else None
+    """The number Excel reads text as in arithmetic (``'0.4`` -> 0.4, ``'40%`` -> 0.4), or
+    None: :func:`~sheetgen.workbook.book.text_number`, which the engine's arithmetic reads
+    text by too."""
+    return text_number(text)

@@ -29,6 +29,7 @@ from .compiled import (
     tokenable,
 )
 from .convert import element, engine_quiet, from_engine, to_engine
+from .names import expanded
 from .plan import Plan, Ref, structure
 from .references import References
 
@@ -79,7 +80,8 @@ class Evaluator:
         ``formulas``: where compiled formulas are kept (see :class:`FormulaCache`; by default
         this book's own).
         """
-        self.book = Book.of(workbook)
+        # Names holding a number or a formula put in place (:mod:`.names`): the engine's copy.
+        self.book = expanded(Book.of(workbook))
         self.overrides = dict(overrides or {})
         self.values: dict[Ref, Value] = {}
         self.problems: dict[Ref, Problem] = {}

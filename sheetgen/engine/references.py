@@ -230,6 +230,8 @@ def _full_bounds(name: str) -> tuple[int, int, int, int] | None:
     """``(min_col, min_row, max_col, max_row)`` of a range as the engine names it, whole rows and
     columns reaching Excel's edge: ``E:E``, ``2:2``, and the engine's own ``H1:H`` (for
     ``H1:H1048576``), ``A2:2`` (``A2:XFD2``), ``A1:`` (the whole sheet); None if it is none."""
+    if ":" not in name and (name.isalpha() or name.isdigit()):
+        return None  # a name (``Err``), not column ERR: the engine names whole ones ``E:E``
     try:
         if name.endswith(":"):  # a1 reads "A1:" as A1
             raise ValueError(name)

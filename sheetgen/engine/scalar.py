@@ -23,6 +23,8 @@ import operator
 from collections.abc import Callable
 from typing import Any
 
+from ..workbook.book import text_number
+
 _ARITHMETIC: dict[str, Callable[[float, float], float]] = {
     "+": operator.add,
     "-": operator.sub,
@@ -47,9 +49,10 @@ def _table() -> dict[int, tuple[Callable[..., Any], Callable[..., Any]]]:
     numbers = frozenset({float, int, np.float64})
     out: dict[int, tuple[Callable[..., Any], Callable[..., Any]]] = {}
     wrong = _wrong_operands()
+    read = _text_reader()
     for symbol, arithmetic in _ARITHMETIC.items():
         engine = OPERATORS[symbol]
-        out[id(engine)] = (engine, _shortcut(engine, arithmetic, numbers, wrong))
+        out[id(engine)] = (engine, _shortcut(engine, arithmetic, numbers, wrong, read))
     # One argument: the engine's inner function on float(x) is Python's negation, numpy's
     # tanh and exp. EXP is taken only where it cannot overflow (|x| < 700, see
     # writer.cached_values.SAFE_MAGNITUDE): numpy would warn where the engine says #NUM!.
@@ -84,6 +87,7 @@ def _shortcut(
     arithmetic: Callable[[float, float], float],
     numbers: frozenset[type],
     wrong: Callable[[Any, Any], Any],
+    read: Callable[[Any], Any],
 ) -> Callable[..., Any]:
     def call(x: Any, y: Any) -> Any:
         if type(x) in numbers and type(y) in numbers:
@@ -94,10 +98,29 @@ def _shortcut(
             if type(result) is float and result - result == 0.0:  # finite (not inf, not nan)
                 return result
             return engine(x, y)
+        read_x, read_y = read(x), read(y)
+        if read_x is not x or read_y is not y:  # text Excel reads as a number ('40%')
+            return call(read_x, read_y)
         error = wrong(x, y)
         return engine(x, y) if error is None else error
 
     return call
+
+
+def _text_reader() -> Callable[[Any], Any]:
+    """What Excel's arithmetic reads a text operand as (``'40%`` -> 0.4: see
+    :func:`~sheetgen.workbook.book.text_number`; the engine's own reading, Python's ``float``,
+    refuses a percent sign); anything else, or text that is no number, as it is."""
+    from formulas.functions import Array
+
+    def read(v: Any) -> Any:
+        text = v[()] if type(v) is Array and v.shape == () else v
+        if type(text) is not str:
+            return v
+        number = text_number(text)
+        return v if number is None else number
+
+    return read
 
 
 def _wrong_operands() -> Callable[[Any, Any], Any]:

@@ -10,6 +10,7 @@ already holds one can hand it to :class:`sheetgen.engine.evaluate.Evaluator` or
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -249,3 +250,23 @@ def _openpyxl_cell(cell: Any) -> Cell | None:
     if isinstance(v, int | float):
         return Cell(float(v))
     return Cell(str(v))  # dates and times as openpyxl converts them: not numbers we expect
+
+
+_NUMBER_TEXT = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def text_number(text: str) -> float | None:
+    """The number Excel's arithmetic reads text as (``'0.4`` -> 0.4, ``'40%`` -> 0.4), or None.
+
+    A decimal number, with an exponent or not, and any percent signs after it (each divides by
+    100, as in a formula: ``9%%`` is 0.0009), spaces around it aside. What depends on the
+    locale (thousands separators, currency, dates) is left out: it reads differently on
+    different machines, so no sheet can count on it."""
+    body = text.strip()
+    percents = len(body) - len(body.rstrip("%"))
+    if percents:
+        body = body[:-percents].rstrip()
+    if not _NUMBER_TEXT.fullmatch(body):
+        return None
+    number = float(body) / 100.0**percents
+    return number if math.isfinite(number) else None
