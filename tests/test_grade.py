@@ -249,6 +249,35 @@ def test_cli_grade(make: Make, tmp_path: Path, capsys: pytest.CaptureFixture[str
         grade_class([empty])
 
 
+def test_grade_warms_up_with_the_collector_resting_and_checks_books_as_it_was(
+    make: Make, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The command's start (imports, the engine's warm-up) runs with few collections; the
+    books, here and in the forked workers, with the collector's own thresholds (they leave
+    cycles behind: memory stays bounded over a large class)."""
+    import sheetgen.teacher.grade as grading
+
+    seen: dict[str, tuple[int, int, int]] = {}
+    warm_up, grade_class = grading.warm_up, grading.grade_class
+
+    def watched_warm_up(*args: Any, **kwargs: Any) -> None:
+        seen.setdefault("warm-up", gc.get_threshold())
+        warm_up(*args, **kwargs)
+
+    def watched_grade_class(*args: Any, **kwargs: Any) -> Any:
+        seen["books"] = gc.get_threshold()
+        return grade_class(*args, **kwargs)
+
+    monkeypatch.setattr(grading, "warm_up", watched_warm_up)
+    monkeypatch.setattr(grading, "grade_class", watched_grade_class)
+    was = gc.get_threshold()
+    files = [str(make("ok")), str(make("bad", {"E3": "=1-F2"}))]
+    assert main(["grade", *files, "-q", "-o", str(tmp_path / "g.csv")]) == 1
+    assert seen["warm-up"][0] >= 100_000 and seen["books"] == was == gc.get_threshold()
+    rows = (tmp_path / "g.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert [r.split(",")[-4] for r in rows[1:]] == ["ok", "wrong"]
+
+
 def test_the_text_summary_tells_points_from_the_other_cells_wrong(tmp_path: Path) -> None:
     """A blank wrong on a training hand-out drags along cells handed out filled: the text
     table gives the points out of the blanks apart from the count of every cell wrong, and
