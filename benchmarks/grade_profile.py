@@ -7,9 +7,11 @@ folder) as ``sheetgen grade DIR -q -o x.csv`` does, in this process, ``runs`` ti
 interpreter each, so that imports count), and prints the median of each stage:
 
 - the parent: the interpreter's start, importing the command line and the grader, the
-  warm-up before the workers are forked (importing the engine: numpy and ``formulas``;
-  compiling the templates' formulas), waiting for results (its own CPU meanwhile: taking
-  results in), identifying, flagging and writing the grade book;
+  command's warm-up before the run (importing the engine: numpy and ``formulas``; compiling
+  the templates' formulas), gathering the files and forking the workers, waiting for results
+  (its own CPU meanwhile: taking results in), identifying, flagging and writing the grade
+  book. (This script imports the grader itself, to time its stages, before the command runs:
+  that import is outside the command's ``few_collections``, and costs a little more here.)
 - each worker: CPU in its books (the first book apart: a process's first-time costs), and
   outside them (taking jobs, sending results back), its page faults (copies of the pages it
   shares with the parent) and how many books it took;
