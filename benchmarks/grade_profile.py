@@ -7,9 +7,11 @@ folder) as ``sheetgen grade DIR -q -o x.csv`` does, in this process, ``runs`` ti
 interpreter each, so that imports count), and prints the median of each stage:
 
 - the parent: the interpreter's start, importing the command line and the grader, the
-  warm-up before the workers are forked (importing the engine: numpy and ``formulas``;
-  compiling the templates' formulas), waiting for results (its own CPU meanwhile: taking
-  results in), identifying, flagging and writing the grade book;
+  command's warm-up before the run (importing the engine: numpy and ``formulas``; compiling
+  the templates' formulas), gathering the files and forking the workers, waiting for results
+  (its own CPU meanwhile: taking results in), identifying, flagging and writing the grade
+  book. (This script imports the grader itself, to time its stages, before the command runs:
+  that import is outside the command's ``few_collections``, and costs a little more here.)
 - each worker: CPU in its books (the first book apart: a process's first-time costs), and
   outside them (taking jobs, sending results back), its page faults (copies of the pages it
   shares with the parent) and how many books it took;
@@ -64,15 +66,18 @@ import sheetgen.teacher.grade as grade
 import sheetgen.teacher.results as results
 mark("grader imported")
 
-warm_up, run_all, with_adopted = grade._warm_up, grade._run, grade._with_adopted
+warm_up, run_all, with_adopted = grade.warm_up, grade._run, grade._with_adopted
 write, worker_loop = results.ClassReport.write, cfp._process_worker
 sent = []
 
 
 def timed_warm_up(*args, **kwargs):
-    mark("warm-up start")
+    first = not any(name == "warm-up start" for name, _, _ in marks)
+    if first:  # the command's own; the run's, before forking, finds it done
+        mark("warm-up start")
     warm_up(*args, **kwargs)
-    mark("warm-up end")
+    if first:
+        mark("warm-up end")
 
 
 def timed_run(*args, **kwargs):
@@ -134,7 +139,7 @@ def timed_worker(*args, **kwargs):
             WORKER["profile"].dump_stats(os.path.join(profile, f"worker-{os.getpid()}.prof"))
 
 
-grade._warm_up, grade._run, grade._with_adopted = timed_warm_up, timed_run, timed_book
+grade.warm_up, grade._run, grade._with_adopted = timed_warm_up, timed_run, timed_book
 results.ClassReport.write, cfp._process_worker = timed_write, timed_worker
 argv = ["grade", folder, "-q", "--force", "-o", out + ".csv"]
 if workers != "-":
@@ -164,10 +169,10 @@ with open(out + ".parent", "w") as f:
 STAGES = [
     ("imports: command line", "start", "cli imported"),
     ("imports: grader", "cli imported", "grader imported"),
-    ("before warm-up (gather, checks)", "grader imported", "warm-up start"),
+    ("before warm-up (the report's name checked)", "grader imported", "warm-up start"),
     ("warm-up: engine import, templates compiled", "warm-up start", "warm-up end"),
-    ("forking, first results back", "warm-up end", "first result"),
-    ("in-process: gather, first book, engine import", "grader imported", "first result"),
+    ("gather, forking, first results back", "warm-up end", "first result"),
+    ("in-process: checks, gather, first book", "grader imported", "first result"),
     ("the rest of the results (parent's share)", "first result", "last result"),
     ("identify, flag, render", "last result", "write start"),
     ("writing the grade book", "write start", "write end"),
@@ -202,7 +207,7 @@ def report(runs: list[dict[str, object]]) -> None:
         walls, cpus = [], []
         for run in runs:
             s = stamps(run)
-            in_process = "warm-up start" not in s
+            in_process = not run["workers"]  # no worker reported: the books were checked here
             if label.startswith("in-process") and not in_process:
                 continue
             if a in s and b in s:

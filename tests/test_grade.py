@@ -249,6 +249,81 @@ def test_cli_grade(make: Make, tmp_path: Path, capsys: pytest.CaptureFixture[str
         grade_class([empty])
 
 
+def test_grade_warms_up_with_the_collector_resting_and_checks_books_as_it_was(
+    make: Make, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The command's start (imports, the engine's warm-up) runs with few collections; the
+    books, here and in the forked workers, with the collector's own thresholds (they leave
+    cycles behind: memory stays bounded over a large class)."""
+    import sheetgen.teacher.grade as grading
+
+    seen: dict[str, tuple[int, int, int]] = {}
+    warm_up, grade_class = grading.warm_up, grading.grade_class
+
+    def watched_warm_up(*args: Any, **kwargs: Any) -> None:
+        seen.setdefault("warm-up", gc.get_threshold())
+        warm_up(*args, **kwargs)
+
+    def watched_grade_class(*args: Any, **kwargs: Any) -> Any:
+        seen["books"] = gc.get_threshold()
+        return grade_class(*args, **kwargs)
+
+    monkeypatch.setattr(grading, "warm_up", watched_warm_up)
+    monkeypatch.setattr(grading, "grade_class", watched_grade_class)
+    was = gc.get_threshold()
+    files = [str(make("ok")), str(make("bad", {"E3": "=1-F2"}))]
+    assert main(["grade", *files, "-q", "-o", str(tmp_path / "g.csv")]) == 1
+    assert seen["warm-up"][0] >= 100_000 and seen["books"] == was == gc.get_threshold()
+    rows = (tmp_path / "g.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert [r.split(",")[-4] for r in rows[1:]] == ["ok", "wrong"]
+
+
+def test_a_book_is_read_once_its_hash_and_records_of_the_bytes_checked(
+    make: Make, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file replaced on disk while it is graded (a learner handing in again, a sync
+    client): the report, the hash and the records are all of the bytes that were read."""
+    import hashlib
+
+    from sheetgen.teacher.provenance import read_found
+    from sheetgen.workbook.safety.files import read_input
+
+    first = build_exercise(tmp_path / "first.xlsx", seed=3)  # a hand-out: it has records
+    second = make("second")  # other bytes, no records
+
+    def read_then_replaced(path: Path, limits: Any) -> bytes:
+        data = read_input(path, limits)
+        shutil.copyfile(second, path)
+        return data
+
+    before = first.read_bytes()
+    monkeypatch.setattr("sheetgen.teacher.scoring.read_input", read_then_replaced)
+    graded = grade_one(str(first), variants=0)
+    assert graded.report is not None and graded.report.blanks  # the hand-out was checked
+    assert graded.digest == hashlib.sha256(before).hexdigest()
+    assert graded.recorded == read_found(before).properties != ()
+    assert first.read_bytes() == second.read_bytes()  # replaced meanwhile
+
+
+def test_one_worker_and_two_give_the_same_book(make: Make, tmp_path: Path) -> None:
+    """The forked workers' path (the engine warmed up and inherited, results sent back in
+    chunks) and the in-process one agree, row for row, in every grade-book format."""
+    files = [
+        str(make(f"a{i}", {"E3": "=1-F2"} if i % 3 == 0 else {}, input=i / 7)) for i in range(7)
+    ]
+    files.append(str(build_exercise(tmp_path / "hand-out.xlsx", seed=2)))
+    (tmp_path / "junk.xlsx").write_bytes(b"not a workbook")
+    files.append(str(tmp_path / "junk.xlsx"))
+    one, two = (grade_class(files, workers=n, variants=0) for n in (1, 2))
+    assert [g.digest for g in one.graded] == [g.digest for g in two.graded]
+    assert one.rows() == two.rows() and len(one.rows()) == 9
+    for fmt in ("csv", "canvas", "moodle", "text"):
+        assert one.render(fmt) == two.render(fmt)
+    assert [to_dict(g.report) if g.report else g.reason for g in one.graded] == [
+        to_dict(g.report) if g.report else g.reason for g in two.graded
+    ]
+
+
 def test_the_text_summary_tells_points_from_the_other_cells_wrong(tmp_path: Path) -> None:
     """A blank wrong on a training hand-out drags along cells handed out filled: the text
     table gives the points out of the blanks apart from the count of every cell wrong, and

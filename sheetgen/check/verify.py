@@ -56,6 +56,7 @@ def verify_workbook(
     sheet: str | None = None,
     hints: bool | None = None,
     formulas: FormulaCache | None = None,
+    data: bytes | None = None,
 ) -> Report:
     """Verify the workbook at ``path``; ``layout`` defaults to whichever template it matches.
 
@@ -70,9 +71,11 @@ def verify_workbook(
     Explanations carry the formula's hint unless ``hints`` is False or, by default, the
     workbook is a hand-out built without hints. ``formulas``: where compiled formulas are
     kept, to share them with other workbooks of the same caller (``FormulaCache``; by default
-    this workbook's own).
+    this workbook's own). ``data``: the file's bytes, when the caller has read them with
+    ``sheetgen.workbook.safety.files.read_input`` within the same ``limits`` (``grade``
+    hashes the very bytes it checks); else they are read here.
     """
-    checked = read_checked(Path(path), limits or configured_limits())
+    checked = read_checked(Path(path), limits or configured_limits(), data)
     book = checked.book
     placement, choice = find_layout(book, layout, str(path), sheet)
     lay, ws, notes = placement.layout, placement.sheet, placement.notes
@@ -121,11 +124,15 @@ def find_layout(
     if sheet is not None and book.sheet(sheet) is None:
         known = ", ".join(repr(s.title) for s in book.sheets)
         raise LayoutNotFoundError(f"{origin} has no sheet called {sheet!r} (its sheets: {known}).")
+    named: Layout | None = None
     if layout is None:
-        layout = recorded_spec(book)  # a generated layout (network, training) is found so
+        recorded = _recorded(book)  # a generated layout (network, training) is found so
+        if recorded is not None:
+            layout, named = recorded
     notes: dict[int, str] = {}
     if layout:
-        named = layout if isinstance(layout, Layout) else resolve_layout(layout)
+        if named is None:
+            named = layout if isinstance(layout, Layout) else resolve_layout(layout)
         kept, missing = without_missing_faux_rows(named, book)
         if missing:
             notes[id(kept)] = missing
@@ -257,14 +264,19 @@ def _hazardous_formulas(book: Book) -> Iterator[tuple[str, str]]:
 
 def recorded_spec(book: Book | Any) -> str | None:
     """The layout spec ``build`` stored in the workbook, if it is there and readable."""
-    spec = text_constant(Book.of(book).name(SPEC_NAME))
+    recorded = _recorded(Book.of(book))
+    return None if recorded is None else recorded[0]
+
+
+def _recorded(book: Book) -> tuple[str, Layout] | None:
+    """The recorded spec and the layout it names (made once: a network's is large)."""
+    spec = text_constant(book.name(SPEC_NAME))
     if not spec:
         return None
     try:
-        resolve_layout(spec)
+        return spec, resolve_layout(spec)
     except SheetgenError:
         return None
-    return spec
 
 
 def locate(book: Book | Any, layouts: list[Layout], origin: str) -> tuple[Layout, Sheet]:

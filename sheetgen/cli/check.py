@@ -20,6 +20,7 @@ from .options import (
 
 if TYPE_CHECKING:
     from ..teacher.grade import ClassReport
+    from ..workbook.safety import Limits
     from .options import Commands
 
 
@@ -76,22 +77,16 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
-    from ..progress import Counter
-    from ..teacher.grade import FORMATS, grade_class
+    # The grader's imports and the engine's warm-up (imported, the templates' formulas
+    # compiled) make some hundred thousand objects that live as long as the run: the
+    # collector's passes over them, some 15 ms of the start, would find nothing to free. The
+    # books are then checked with the collector as it was (here and in the workers forked
+    # from this process), since they do leave cycles behind.
+    with few_collections():
+        from ..progress import Counter
+        from ..teacher.grade import grade_class
 
-    limits = safety_limits(args)
-    if args.output is not None:  # settled before grading starts, not after
-        from ..writer.files import check_output, check_writable
-
-        if args.format:
-            _check_suffix(Path(args.output), args.format, FORMATS)
-        check_output(
-            args.output,
-            suffixes=[Path(args.output).suffix] if args.format else FORMATS,
-            force=args.force,
-            what="reports",
-        )
-        check_writable(Path(args.output))
+        limits = _ready_to_grade(args)
     bar = Counter("Grading", quiet=args.quiet or args.no_progress)
     try:
         result = grade_class(
@@ -117,6 +112,28 @@ def cmd_grade(args: argparse.Namespace) -> int:
         return _grade_exit(result)
     print(result.to_text())
     return _grade_exit(result)
+
+
+def _ready_to_grade(args: argparse.Namespace) -> Limits:
+    """The limits to grade within, once the report's name is settled (before any grading,
+    not after) and the engine warmed up."""
+    from ..teacher.grade import FORMATS, warm_up
+
+    limits = safety_limits(args)
+    if args.output is not None:
+        from ..writer.files import check_output, check_writable
+
+        if args.format:
+            _check_suffix(Path(args.output), args.format, FORMATS)
+        check_output(
+            args.output,
+            suffixes=[Path(args.output).suffix] if args.format else FORMATS,
+            force=args.force,
+            what="reports",
+        )
+        check_writable(Path(args.output))
+    warm_up()
+    return limits
 
 
 _SPREADSHEETS = (".xlsx", ".xlsm", ".xls", ".ods")

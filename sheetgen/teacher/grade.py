@@ -18,7 +18,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..engine.compiled import FormulaCache
+from ..engine.compiled import FormulaCache, compile_formula
 from ..errors import SheetgenError, UsageError
 from .gather import WORKBOOK_SUFFIXES, collect, gather
 from .handouts import check_handouts
@@ -143,7 +143,7 @@ def _run(
         yield from map(run if formulas is None else partial(run, formulas=formulas), files)
         return
     # Forked workers inherit the imported engine and these compiled formulas.
-    _warm_up(formulas if formulas is not None else FormulaCache())
+    warm_up(formulas if formulas is not None else FormulaCache())
     call = partial(_with_adopted, run)
     # Small chunks (a few books each, some 30 ms of work): no worker is left with a long last
     # chunk while the other has nothing left to do; a chunk's round trip costs far less.
@@ -206,7 +206,11 @@ def _context() -> Any:
     return multiprocessing.get_context("fork" if "fork" in methods else None)
 
 
-def _warm_up(formulas: FormulaCache) -> None:
+def warm_up(formulas: FormulaCache | None = None) -> None:
+    """Import what every book's check needs and compile the templates' formulas (into
+    ``formulas`` too, when given): what a run over workers does before forking them, and
+    what a caller may do ahead of a run (the command line does, while its collector rests;
+    the run's own warm-up then finds it all done)."""
     from ..layouts.layout import available_layouts, load_layout
 
     # Every book's verify imports the layout recogniser, and zipfile the codec of the names
@@ -224,7 +228,10 @@ def _warm_up(formulas: FormulaCache) -> None:
             continue
         for spec in layout.checked:
             if spec.formula:
-                formulas.compiled(spec.formula)
+                if formulas is None:
+                    compile_formula(spec.formula)  # remembered by the engine's own cache
+                else:
+                    formulas.compiled(spec.formula)
 
 
 def grade(paths: Iterable[Path | str], **options: Any) -> pd.DataFrame:

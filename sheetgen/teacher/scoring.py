@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..check.verify import CellResult, Report, verify_workbook
 from ..errors import SheetgenError
+from ..workbook.safety import configured_limits
+from ..workbook.safety.files import read_input
 from .provenance import Found, read_found
 from .roster import LEARNER_ID
 
@@ -114,9 +116,20 @@ def grade_one(
     ``verify_workbook``)."""
     start = time.perf_counter()
     stamp = datetime.now(UTC).isoformat(timespec="seconds")
+    data = b""
     try:
+        # Read once, as verify would (the same bounded reader, limits and sentences): the
+        # hash and the records below are of the very bytes checked.
+        limits = limits or configured_limits()
+        data = read_input(Path(path), limits)
         report = verify_workbook(
-            path, variants=variants, seed=seed, limits=limits, hints=hints, formulas=formulas
+            path,
+            variants=variants,
+            seed=seed,
+            limits=limits,
+            hints=hints,
+            formulas=formulas,
+            data=data,
         )
         graded = Graded(path, report)
     except SheetgenError as exc:
@@ -124,15 +137,11 @@ def grade_one(
     except Exception as exc:  # a bug of ours or the engine's: this file's row, not the batch
         graded = Graded(path, None, f"internal error ({type(exc).__name__}: {exc})")
     digest, recorded, found = "", tuple[tuple[str, str], ...](), Found()
-    if graded.report is not None:  # vetted by verify: small enough to read and hash
-        try:
-            data = Path(path).read_bytes()
-        except OSError:
-            pass
-        else:  # one read for the hash and one pass over the package for records and properties
-            digest = hashlib.sha256(data).hexdigest()
-            found = read_found(data)
-            recorded = found.properties
+    if graded.report is not None:  # one pass over the package for records and properties
+        digest = hashlib.sha256(data).hexdigest()
+        found = read_found(data)
+        recorded = found.properties
+    del data
     return replace(
         graded,
         seconds=time.perf_counter() - start,

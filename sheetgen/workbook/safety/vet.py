@@ -223,14 +223,19 @@ def load_checked(path: Path, limits: Limits = DEFAULT_LIMITS) -> CheckedWorkbook
     return CheckedWorkbook(workbook=workbook, facts=facts, data=data)
 
 
-def read_checked(path: Path, limits: Limits = DEFAULT_LIMITS) -> CheckedBook:
+def read_checked(
+    path: Path, limits: Limits = DEFAULT_LIMITS, data: bytes | None = None
+) -> CheckedBook:
     """Vet ``path`` and read the very bytes that were vetted with ``sheetgen.workbook.xlsx``.
 
     What ``verify`` reads: cells, formulas and defined names only, no object model. Every
-    exception the reader raises becomes one :class:`InputFileError` sentence.
+    exception the reader raises becomes one :class:`InputFileError` sentence. ``data``: the
+    file's bytes, when the caller has read them with ``read_input(path, limits)`` (to hash
+    or search the very bytes checked); else they are read here.
     """
     label = file_label(path)
-    data = read_input(path, limits)
+    if data is None:
+        data = read_input(path, limits)
     # This reader keeps only the cells a sheet holds, never its rectangle: max_cells bounds
     # it, and a sparse sheet (a wide network's faux rows) is not refused for its extent.
     limits = replace(limits, max_sheet_area=GRID_AREA)
