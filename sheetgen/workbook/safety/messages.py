@@ -4,6 +4,7 @@ hostile one cannot put terminal escape sequences on the user's screen, and the l
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 # --------------------------------------------------------------------------
@@ -34,6 +35,27 @@ def describe_error(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     kind = type(exc).__name__
     return show(f"{kind}: {text}" if text else kind, 120)
+
+
+def resave(accepted: Iterable[str] = ("xlsx",)) -> str:
+    """What to do about a file that is no workbook a command reads (the end of a sentence):
+    the learner's work is in their spreadsheet application, which saves it whole in a kind
+    the command reads (``accepted``: the container kinds, "xlsx" and maybe "ods")."""
+    if "ods" in accepted:
+        return (
+            "open your work in your spreadsheet application, save it again as .xlsx or .ods "
+            "(File > Save As) and hand in that file"
+        )
+    return "open it in your spreadsheet application, save it again as .xlsx and try again"
+
+
+def damaged(label: str, accepted: Iterable[str] = ("xlsx",)) -> str:
+    """The one sentence for a workbook whose bytes are broken (cut short, overwritten): what
+    the reader tripped on means nothing to its owner, what to do does."""
+    return (
+        f"{label} is damaged or incomplete (perhaps cut short while it was downloaded or "
+        f"copied) and cannot be read; {resave(accepted)}."
+    )
 
 
 def count(n: int) -> str:

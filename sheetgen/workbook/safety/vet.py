@@ -28,7 +28,7 @@ from .entries import scan_entries
 from .facts import CheckedBook, CheckedWorkbook, FileFacts
 from .files import read_input
 from .limits import DEFAULT_LIMITS, Limits
-from .messages import count, describe_error, file_label, raise_hint, show
+from .messages import count, damaged, describe_error, file_label, raise_hint, show
 from .xmlscan import Budget, Listener
 
 if TYPE_CHECKING:
@@ -87,12 +87,11 @@ def _vet_open(
             f"more than the limit of {count(limits.max_entries)}"
             f"{raise_hint('max_entries', records)}."
         )
+    accepted = readings if readings is not None else {"xlsx": None}
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
     except Exception as exc:
-        raise InputFileError(
-            f"{label} is a damaged zip archive and cannot be read ({describe_error(exc)})."
-        ) from exc
+        raise InputFileError(damaged(label, accepted)) from exc
     try:
         infos = zf.infolist()
         declared = check_directory(label, infos, limits)
@@ -100,10 +99,7 @@ def _vet_open(
         try:
             kind = container_kind(zf, set(names))
         except Exception as exc:
-            raise InputFileError(
-                f"{label} is a damaged zip archive and cannot be read ({describe_error(exc)})."
-            ) from exc
-        accepted = readings if readings is not None else {"xlsx": None}
+            raise InputFileError(damaged(label, accepted)) from exc
         if kind not in accepted:
             raise InputFileError(other_kind(label, kind, accepted))
         reading = accepted[kind]
@@ -114,7 +110,7 @@ def _vet_open(
             )
         budget = Budget(limits)
         if reading is None:
-            link_targets = scan_entries(label, zf, infos, budget, data=data)
+            link_targets = scan_entries(label, zf, infos, budget, data=data, accepted=accepted)
         else:
             link_targets = scan_entries(
                 label,
@@ -127,6 +123,7 @@ def _vet_open(
                 reading.kept,
                 data,
                 reading.remember,
+                accepted,
             )
     except BaseException:
         zf.close()

@@ -1,0 +1,108 @@
+"""What a user trial found users trip over, each test the smallest reproducer of one problem:
+a damaged file's sentence, roster-made file names, the figure `--limit` suggests."""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sheetgen import build, grade_class
+from sheetgen.cli import main
+from sheetgen.serve import work
+from sheetgen.workbook.safety import configured_limits
+
+
+def _cut(keep: Callable[[bytes], bytes]) -> Callable[[Path, Path], None]:
+    """A hand-in made from a right workbook's bytes (a download cut short, bytes lost)."""
+
+    def make(right: Path, path: Path) -> None:
+        path.write_bytes(keep(right.read_bytes()))
+
+    return make
+
+
+def _zip(**parts: str) -> Callable[[Path, Path], None]:
+    def make(_right: Path, path: Path) -> None:
+        with zipfile.ZipFile(path, "w") as z:
+            for name, text in parts.items():
+                z.writestr(name.replace("__", "/"), text)
+
+    return make
+
+
+def _bytes(data: bytes) -> Callable[[Path, Path], None]:
+    def make(_right: Path, path: Path) -> None:
+        path.write_bytes(data)
+
+    return make
+
+
+def _zeroed(data: bytes) -> bytes:
+    middle = len(data) // 2
+    return data[:middle] + bytes(200) + data[middle + 200 :]
+
+
+_DAMAGED = {
+    "first-100-bytes": _cut(lambda d: d[:100]),
+    "half": _cut(lambda d: d[: len(d) // 2]),
+    "end-cut": _cut(lambda d: d[:-100]),
+    "bytes-zeroed": _cut(_zeroed),
+    "empty": _bytes(b""),
+    "renamed-csv": _bytes(b"x,y\n0.5,1\n"),
+    "renamed-pdf": _bytes(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n"),
+    "renamed-docx": _zip(**{"[Content_Types].xml": "<Types/>", "word__document.xml": "<w/>"}),
+    "zip-of-other-files": _zip(notes__a="txt", **{"b.png": "png"}),
+}
+
+
+@pytest.fixture(scope="module")
+def right(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build(tmp_path_factory.mktemp("right") / "right.xlsx", "single_neuron")
+
+
+def _verify(path: Path, capsys: pytest.CaptureFixture[str]) -> str:
+    code = main(["verify", str(path)])
+    out, err = capsys.readouterr()
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1, (code, out, err)
+    return err.strip().removeprefix("sheetgen: ")
+
+
+def _web_page(path: Path) -> str:
+    job = {"do": "check", "path": str(path), "name": path.name}
+    answer: dict[str, Any] = work.handle(job, configured_limits())
+    said: str = answer["error"]
+    return said
+
+
+def _grade_row(path: Path) -> str:
+    book = grade_class([path.parent], workers=1).to_gradebook("moodle")
+    return list(csv.reader(io.StringIO(book)))[1][3]
+
+
+@pytest.mark.parametrize("kind", _DAMAGED, ids=list(_DAMAGED))
+def test_a_file_that_is_no_workbook_says_what_is_wrong_and_what_to_do(
+    kind: str, right: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A download cut short was told "is a damaged zip archive and cannot be read
+    (BadZipFile: File is not a zip file)": a learner does not know their workbook is a zip
+    archive, nor what to do. Every such file says, in plain words, to save the work again from
+    the spreadsheet application as .xlsx or .ods and hand that in: verify, grade's row and the
+    web page alike."""
+    path = tmp_path / "hw" / "hw.xlsx"
+    path.parent.mkdir()
+    _DAMAGED[kind](right, path)
+    said = _verify(path, capsys)
+    for jargon in ("BadZipFile", "Error -3", "inflate", "header", "zip file"):
+        assert jargon not in said, said
+    assert said.startswith(str(path)), said
+    for words in ("save", "spreadsheet application", ".xlsx or .ods", "hand in that file"):
+        assert words in said, said
+    named = said.replace(str(path), "hw.xlsx")
+    assert _web_page(path) == named
+    assert named in _grade_row(path)
