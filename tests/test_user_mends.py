@@ -106,3 +106,25 @@ def test_a_file_that_is_no_workbook_says_what_is_wrong_and_what_to_do(
     named = said.replace(str(path), "hw.xlsx")
     assert _web_page(path) == named
     assert named in _grade_row(path)
+
+
+def test_roster_file_names_drop_emoji_and_symbols_rather_than_spell_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A roster name with an emoji made `s003-Zoe_slight_smile_Aero.xlsx` (anyascii spells
+    🙂 ":slight_smile:", © "(C)", ★ "*", a flag its letters): emoji and symbols are no part
+    of a name; its letters are still transliterated (Zoë -> Zoe, 李 -> Li)."""
+    roster = tmp_path / "class.csv"
+    roster.write_text(
+        "id,name\ns003,Zoë 🙂 Ærø\ns004,李 Wei 👩‍💻\ns005,★ Renée© 🇫🇷 ½\ns006,🙂🙂\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "hand-out"
+    code = main(["build", "--exercise", "--roster", str(roster), "-o", str(out), "-q"])
+    assert code == 0, capsys.readouterr()
+    assert sorted(p.name for p in out.iterdir()) == [
+        "s003-Zoe_Aero.xlsx",
+        "s004-Li_Wei.xlsx",
+        "s005-Renee_1_2.xlsx",
+        "s006.xlsx",
+    ]
