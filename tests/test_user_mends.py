@@ -128,3 +128,61 @@ def test_roster_file_names_drop_emoji_and_symbols_rather_than_spell_them(
         "s005-Renee_1_2.xlsx",
         "s006.xlsx",
     ]
+
+
+def _merged(path: Path) -> None:
+    """Few cells, one merged range covering many (openpyxl makes a cell of each)."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet["A1"] = 1
+    sheet.merge_cells("C3:L52")
+    book.save(path)
+
+
+def _rows(path: Path) -> None:
+    """More rows than cells: rows that only have a height."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet["A1"] = 1
+    for row in range(2, 400):
+        sheet.row_dimensions[row].height = 20
+    book.save(path)
+
+
+def _network(path: Path) -> None:
+    build(path, "network:layers=4-8-1")
+
+
+def _suggested(capsys: pytest.CaptureFixture[str], path: Path, limit: int) -> int | None:
+    """The figure `verify --limit max_cells=limit` suggests, or None when it is not refused
+    for max_cells."""
+    import re
+
+    main(["verify", str(path), "--variants", "0", "--limit", f"max_cells={limit}"])
+    err = capsys.readouterr().err
+    found = re.search(r"--limit max_cells=(\S+?)\)", err)
+    if found is None:
+        assert "max_cells" not in err, err
+        return None
+    return int(found.group(1))
+
+
+@pytest.mark.parametrize("make", [_network, _merged, _rows])
+def test_the_cells_a_refusal_suggests_are_what_lets_the_file_through(
+    make: Callable[[Path], None], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`verify BIG.xlsx --limit max_cells=100` was told "a file you trust passes with --limit
+    max_cells=N": the scan stops at the first cell past the limit, so the figure it needs was
+    never known. It is the exact figure: that many lets it through, one fewer does not."""
+    path = tmp_path / "big.xlsx"
+    make(path)
+    needed = _suggested(capsys, path, 100)
+    assert needed is not None and needed > 100
+    assert _suggested(capsys, path, needed) is None
+    assert _suggested(capsys, path, needed - 1) == needed

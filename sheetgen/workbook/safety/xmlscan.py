@@ -26,6 +26,26 @@ _NOTABLE: Final = _EXPANDING | {"dimension", "worksheet", "Relationship", "f"}
 _STRING_ITEMS: Final = frozenset({"si", "is", "c", "comment", "text"})
 
 
+class TooManyCells(UnsafeFileError):
+    """The refusal of ``max_cells``: the scan stops at the first cell or row past it, so the
+    figure that lets the file through is only known once the file is counted to its end
+    (``vet`` does, and raises :meth:`counted`); uncounted, the figure is said as N."""
+
+    def __init__(self, label: str, what: str, limit: int) -> None:
+        super().__init__(_cells_refused(label, what, limit, None))
+        self.label = label
+        self.what = what
+        self.limit = limit
+
+    def counted(self, needed: int) -> UnsafeFileError:
+        """This refusal, saying the ``max_cells`` the file needs."""
+        return UnsafeFileError(_cells_refused(self.label, self.what, self.limit, needed))
+
+
+def _cells_refused(label: str, what: str, limit: int, needed: int | None) -> str:
+    return f"{label} has more than {count(limit)} {what}{raise_hint('max_cells', needed)}."
+
+
 class Budget:
     """Counters shared by every part of one file."""
 
@@ -215,6 +235,8 @@ class XmlScan:
         )
 
     def _too_many(self, what: str, limit: int, name: str = "max_cells") -> NoReturn:
+        if name == "max_cells":
+            raise TooManyCells(self.label, what, limit)
         hint = raise_hint(name)
         raise UnsafeFileError(f"{self.label} has more than {count(limit)} {what}{hint}.")
 
