@@ -186,3 +186,20 @@ def test_the_cells_a_refusal_suggests_are_what_lets_the_file_through(
     assert needed is not None and needed > 100
     assert _suggested(capsys, path, needed) is None
     assert _suggested(capsys, path, needed - 1) == needed
+
+
+def test_an_ods_over_a_limit_is_told_to_a_learner_as_the_teachers_to_raise(
+    tmp_path: Path,
+) -> None:
+    """An .ods past max_cells was worded apart ("counting repeated ones; --limit
+    max_cells=N raises the limit"): the web page told a learner a flag to pass, where an
+    .xlsx's refusal says the limit is the teacher's to raise."""
+    from .test_ods import number, ods, table
+
+    row = '<table:table-row table:number-rows-repeated="4">' + number(1.0) + "</table:table-row>"
+    path = ods(tmp_path / "upload-1.ods", table("S", row))
+    job = {"do": "check", "path": str(path), "name": "mine.ods"}
+    said = work.handle(job, configured_limits(["max_cells=3"]))["error"]
+    assert said.startswith("mine.ods has more than 3 cells"), said
+    assert "which your teacher can raise: --limit max_cells=" in said, said
+    assert "raises the limit" not in said and "you trust" not in said, said

@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Final
 
 from ...errors import InputFileError, UnsafeFileError
+from ..hints import raise_hint
 from .files import READ_CHUNK
 from .limits import Limits
-from .messages import UNPRINTABLE, count, raise_hint, resave, show
+from .messages import UNPRINTABLE, count, resave, show
 
 # --------------------------------------------------------------------------
 # Container recognition and zip directory checks

@@ -7,6 +7,8 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
+from ..hints import RAISE_HINT
+
 # --------------------------------------------------------------------------
 # Messages
 
@@ -62,19 +64,7 @@ def count(n: int) -> str:
     return f"{n:,}"
 
 
-_RAISE_HINT = re.compile(r" \(the limit (\w+); a file you trust passes with (--limit \S+?)\)")
-
-
 def for_learner(text: str) -> str:
     """``text`` with :func:`raise_hint`'s advice told as the teacher's to follow: a learner
     (on the web page, in the grade book's feedback, on Gradescope) passes no options."""
-    return _RAISE_HINT.sub(r" (the limit \1, which your teacher can raise: \2)", text)
-
-
-def raise_hint(name: str, needed: float | None = None) -> str:
-    """How a user who trusts the file gets past the limit ``name`` (the end of a sentence)."""
-    if needed is None:
-        value = "N"
-    else:  # exact: a rounded figure ("2.09715e+08") can fall short of what the file needs
-        value = str(int(needed)) if float(needed).is_integer() else repr(float(needed))
-    return f" (the limit {name}; a file you trust passes with --limit {name}={value})"
+    return RAISE_HINT.sub(r" (the limit \1, which your teacher can raise: \2)", text)

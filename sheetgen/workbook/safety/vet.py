@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ... import a1
 from ...errors import InputFileError, SheetgenError, UnsafeFileError
+from ..hints import raise_hint
 from ..xlsx import SheetCapture, captures, kept_part, read_book, reads
 from .container import (
     ZIP_MAGIC,
@@ -29,7 +30,7 @@ from .entries import scan_entries
 from .facts import CheckedBook, CheckedWorkbook, FileFacts
 from .files import read_input
 from .limits import DEFAULT_LIMITS, Limits
-from .messages import count, damaged, describe_error, file_label, raise_hint, show
+from .messages import count, damaged, describe_error, file_label, show
 from .xmlscan import Budget, Listener, TooManyCells
 
 if TYPE_CHECKING:

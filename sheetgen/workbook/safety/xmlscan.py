@@ -9,8 +9,9 @@ from xml.parsers import expat
 
 from ... import a1
 from ...errors import InputFileError, UnsafeFileError
+from ..hints import raise_hint
 from .limits import Limits
-from .messages import count, raise_hint, show
+from .messages import count, show
 
 # --------------------------------------------------------------------------
 # Streaming inflate and XML scan
