@@ -100,7 +100,7 @@ FLAT_ODS = (
         (lambda d: d, "is a directory, not a workbook file"),
         (
             lambda d: (d / "t.xlsx").write_text("hello") and d / "t.xlsx",
-            "is a text file (CSV?), not an .xlsx, .xlsm or .ods workbook.",
+            "is a text file (CSV?), not an .xlsx, .xlsm or .ods workbook;",
         ),
         (
             lambda d: (d / "t.fods").write_text(FLAT_ODS) and d / "t.fods",

@@ -132,7 +132,7 @@ def test_health_and_the_pages_twin(client: TestClient) -> None:
     [
         ("notes.pdf", b"%PDF-1.4 not a workbook", 422, "not an .xlsx"),
         ("empty.xlsx", b"", 422, "empty"),
-        ("broken.xlsx", b"PK\x03\x04" + b"\0" * 100, 422, "damaged zip"),
+        ("broken.xlsx", b"PK\x03\x04" + b"\0" * 100, 422, "is damaged or incomplete"),
     ],
 )
 def test_a_file_that_cannot_be_checked_is_one_sentence(

@@ -81,12 +81,16 @@ def seed_for(learner_id: str) -> int:
 
 
 def _slug(text: str) -> str:
-    """``text`` in ASCII letters, digits and ``_``: transliterated (Þ -> Th, Ø -> O), never
-    dropped, by the ``anyascii`` library."""
+    """``text`` in ASCII letters, digits and ``_``: letters transliterated (Þ -> Th, Ø -> O,
+    李 -> Li), never dropped, by the ``anyascii`` library; symbols dropped first (Unicode's
+    categories S*: emoji, ©, ★, €, a flag's letters), which ``anyascii`` would spell as words
+    (🙂 -> ":slight_smile:") that are no part of a name."""
     from anyascii import anyascii
 
-    plain = anyascii(unicodedata.normalize("NFC", text))
-    return re.sub(r"[^A-Za-z0-9]+", "_", plain).strip("_")[:40]
+    kept = "".join(
+        ch for ch in unicodedata.normalize("NFC", text) if unicodedata.category(ch)[0] != "S"
+    )
+    return re.sub(r"[^A-Za-z0-9]+", "_", anyascii(kept)).strip("_")[:40]
 
 
 def read_roster(path: Path | str) -> tuple[Learner, ...]:

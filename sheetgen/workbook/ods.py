@@ -40,6 +40,7 @@ from xml.parsers import expat
 from .. import a1
 from ..errors import UnsafeFileError
 from .book import Book, Cell, CellError, Sheet, Value
+from .hints import raise_hint
 from .openformula import FormulaError, expression_to_excel, range_to_excel, to_excel
 from .xlsx import ReadError
 
@@ -362,8 +363,8 @@ class ContentCapture:
         facts.cells += cells
         if facts.cells > self.max_cells:
             raise UnsafeFileError(
-                f"{self.label} has more than {self.max_cells:,} cells "
-                f"(counting repeated ones; --limit max_cells=N raises the limit)."
+                f"{self.label} has more than {self.max_cells:,} cells, counting repeated "
+                f"ones{raise_hint('max_cells')}."
             )
         if row > a1.MAX_ROW or column > a1.MAX_COLUMN:
             raise UnsafeFileError(
@@ -376,16 +377,16 @@ class ContentCapture:
                 corner = a1.name(self.max_row, self.max_column)
                 raise UnsafeFileError(
                     f"{self.label} has content across A1:{corner} on sheet {self.title!r}, "
-                    f"more than the limit of {self.max_area:,} cells per sheet "
-                    "(--limit max_sheet_area=N raises it)."
+                    f"more than the limit of {self.max_area:,} cells per sheet"
+                    f"{raise_hint('max_sheet_area')}."
                 )
 
     def _count_rows(self, rows: int) -> None:
         self.facts.rows += rows
         if self.facts.rows > self.max_cells:
             raise UnsafeFileError(
-                f"{self.label} has more than {self.max_cells:,} rows with content "
-                "(--limit max_cells=N raises the limit)."
+                f"{self.label} has more than {self.max_cells:,} rows with content"
+                f"{raise_hint('max_cells')}."
             )
 
     # --- one cell's value

@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Final
 
 from ...errors import InputFileError, UnsafeFileError
+from ..hints import raise_hint
 from .files import READ_CHUNK
 from .limits import Limits
-from .messages import UNPRINTABLE, count, raise_hint, show
+from .messages import UNPRINTABLE, count, resave, show
 
 # --------------------------------------------------------------------------
 # Container recognition and zip directory checks
@@ -42,6 +43,7 @@ _METHOD_NAMES: Final = {
 def not_a_zip_message(label: str, data: bytes, accepted: Iterable[str] = ("xlsx",)) -> str:
     """The sentence for a file that is no zip archive, naming what the command reads
     (``accepted``: the container kinds, as for ``vet._vet``)."""
+    accepted = tuple(accepted)
     reads_ods = "ods" in accepted
     wanted = "an .xlsx, .xlsm or .ods workbook" if reads_ods else "an .xlsx or .xlsm workbook"
     if data.startswith(_CFB_MAGIC):
@@ -49,12 +51,6 @@ def not_a_zip_message(label: str, data: bytes, accepted: Iterable[str] = ("xlsx"
             f"{label} is password-protected (encrypted) or an old .xls workbook; "
             "save it as an unprotected .xlsx workbook and try again."
         )
-    if not data:
-        return f"{label} is empty, not {wanted}."
-    if data.startswith(_EMPTY_ZIP_MAGIC):
-        return f"{label} is an empty zip archive, not {wanted}."
-    if data.startswith(b"%PDF"):
-        return f"{label} is a PDF document, not {wanted}."
     head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
     if head[:1] == b"<" and b"office:document" in head and b"opendocument" in head:
         remedy = "an .ods spreadsheet" if reads_ods else "an .xlsx workbook"
@@ -62,11 +58,19 @@ def not_a_zip_message(label: str, data: bytes, accepted: Iterable[str] = ("xlsx"
             f"{label} is a flat OpenDocument file (.fods), which sheetgen does not read; "
             f"save it as {remedy} (File > Save As) and try again."
         )
-    if head[:1] == b"<":
-        return f"{label} is an XML or HTML file, not {wanted}."
-    if head and all(32 <= b < 127 or b in b"\t\r\n" for b in head[:512]):
-        return f"{label} is a text file (CSV?), not {wanted}."
-    return f"{label} is not {wanted} (it is not a zip archive)."
+    if not data:
+        what = f"is empty, not {wanted}"
+    elif data.startswith(_EMPTY_ZIP_MAGIC):
+        what = f"is an empty zip archive, not {wanted}"
+    elif data.startswith(b"%PDF"):
+        what = f"is a PDF document, not {wanted}"
+    elif head[:1] == b"<":
+        what = f"is an XML or HTML file, not {wanted}"
+    elif head and all(32 <= b < 127 or b in b"\t\r\n" for b in head[:512]):
+        what = f"is a text file (CSV?), not {wanted}"
+    else:
+        what = f"is not {wanted}"
+    return f"{label} {what}; {resave(accepted)}."
 
 
 def central_directory_records(data: bytes) -> int | None:
@@ -254,12 +258,10 @@ def encrypted_ods(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> bool:
 def other_kind(label: str, kind: str, accepted: Iterable[str]) -> str:
     """The sentence for a file of a kind this command does not read."""
     if "ods" in accepted:
-        return (
-            f"{label} is {kind}, not a spreadsheet; sheetgen reads .xlsx, .xlsm and .ods workbooks."
-        )
+        return f"{label} is {kind}, not a spreadsheet; {resave(accepted)}."
     if kind == "ods":
         return (
             f"{label} is an OpenDocument spreadsheet (.ods), not an .xlsx workbook; "
             "this command writes .xlsx, so save it as .xlsx first (File > Save As)."
         )
-    return f"{label} is {kind}, not an .xlsx workbook."
+    return f"{label} is {kind}, not an .xlsx workbook; {resave(accepted)}."

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +21,7 @@ from ..xlsx import ReadError, SheetCapture
 from .inflate import entry_chunks, entry_ends, plain_bytes
 from .limits import Limits
 from .memory import Memory
-from .messages import count, describe_error, show
+from .messages import count, damaged, show
 from .sheetpass import SheetPass
 from .xmlscan import INFLATE_CHUNK, Budget, Listener, XmlScan
 
@@ -163,6 +163,7 @@ def scan_entries(
     kept: dict[str, bytes] | None = None,
     data: bytes | None = None,
     remember: Callable[[str], bool] | None = None,
+    accepted: Iterable[str] = ("xlsx",),
 ) -> dict[str, list[str]]:
     """Inflate every entry in chunks, never past its declared size, scanning XML.
 
@@ -173,8 +174,9 @@ def scan_entries(
     inflated twice). ``data``: the archive's bytes, whose small plain entries are inflated
     without ``zipfile``'s reader (``inflate``). ``remember(part)``: the parts no listener
     takes, whose scans may be remembered and replayed (see the module docstring); only
-    plain entries of ``data`` are. Returns the external-link targets found, keyed by link
-    rels part.
+    plain entries of ``data`` are. ``accepted``: the container kinds the caller reads, for
+    what a damaged file's sentence tells its owner to save. Returns the external-link targets
+    found, keyed by link rels part.
     """
     limits = budget.limits
     links: dict[str, list[str]] = {}
@@ -254,15 +256,9 @@ def scan_entries(
             raise
         except Exception as exc:
             _flush(scan)
-            raise InputFileError(
-                f"{label} is a damaged zip archive: part {show(info.filename)} cannot be "
-                f"inflated ({describe_error(exc)})."
-            ) from exc
+            raise InputFileError(damaged(label, accepted)) from exc
         if seen != info.file_size:
-            raise InputFileError(
-                f"{label} is a damaged zip archive: part {show(info.filename)} is shorter "
-                "than its header says."
-            )
+            raise InputFileError(damaged(label, accepted))
         whole = b"".join(held) if held is not None else None
         if whole is not None and kept is not None:
             kept[info.filename] = whole

@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Final
 
 from ...errors import InputFileError, UnsafeFileError
+from ..hints import raise_hint
 from .limits import MB, Limits
-from .messages import count, file_label, raise_hint, show
+from .messages import count, file_label, show
 
 # --------------------------------------------------------------------------
 # Reading the file

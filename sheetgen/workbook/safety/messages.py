@@ -4,7 +4,10 @@ hostile one cannot put terminal escape sequences on the user's screen, and the l
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from pathlib import Path
+
+from ..hints import RAISE_HINT
 
 # --------------------------------------------------------------------------
 # Messages
@@ -36,23 +39,32 @@ def describe_error(exc: BaseException) -> str:
     return show(f"{kind}: {text}" if text else kind, 120)
 
 
+def resave(accepted: Iterable[str] = ("xlsx",)) -> str:
+    """What to do about a file that is no workbook a command reads (the end of a sentence):
+    the learner's work is in their spreadsheet application, which saves it whole in a kind
+    the command reads (``accepted``: the container kinds, "xlsx" and maybe "ods")."""
+    if "ods" in accepted:
+        return (
+            "open your work in your spreadsheet application, save it again as .xlsx or .ods "
+            "(File > Save As) and hand in that file"
+        )
+    return "open it in your spreadsheet application, save it again as .xlsx and try again"
+
+
+def damaged(label: str, accepted: Iterable[str] = ("xlsx",)) -> str:
+    """The one sentence for a workbook whose bytes are broken (cut short, overwritten): what
+    the reader tripped on means nothing to its owner, what to do does."""
+    return (
+        f"{label} is damaged or incomplete (perhaps cut short while it was downloaded or "
+        f"copied) and cannot be read; {resave(accepted)}."
+    )
+
+
 def count(n: int) -> str:
     return f"{n:,}"
-
-
-_RAISE_HINT = re.compile(r" \(the limit (\w+); a file you trust passes with (--limit \S+?)\)")
 
 
 def for_learner(text: str) -> str:
     """``text`` with :func:`raise_hint`'s advice told as the teacher's to follow: a learner
     (on the web page, in the grade book's feedback, on Gradescope) passes no options."""
-    return _RAISE_HINT.sub(r" (the limit \1, which your teacher can raise: \2)", text)
-
-
-def raise_hint(name: str, needed: float | None = None) -> str:
-    """How a user who trusts the file gets past the limit ``name`` (the end of a sentence)."""
-    if needed is None:
-        value = "N"
-    else:  # exact: a rounded figure ("2.09715e+08") can fall short of what the file needs
-        value = str(int(needed)) if float(needed).is_integer() else repr(float(needed))
-    return f" (the limit {name}; a file you trust passes with --limit {name}={value})"
+    return RAISE_HINT.sub(r" (the limit \1, which your teacher can raise: \2)", text)

@@ -4,6 +4,7 @@ scan the XML, then hand the same bytes to the reader (or openpyxl). The folder's
 from __future__ import annotations
 
 import io
+import sys
 import warnings
 import zipfile
 from collections.abc import Callable, Mapping
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ... import a1
 from ...errors import InputFileError, SheetgenError, UnsafeFileError
+from ..hints import raise_hint
 from ..xlsx import SheetCapture, captures, kept_part, read_book, reads
 from .container import (
     ZIP_MAGIC,
@@ -28,8 +30,8 @@ from .entries import scan_entries
 from .facts import CheckedBook, CheckedWorkbook, FileFacts
 from .files import read_input
 from .limits import DEFAULT_LIMITS, Limits
-from .messages import count, describe_error, file_label, raise_hint, show
-from .xmlscan import Budget, Listener
+from .messages import count, damaged, describe_error, file_label, show
+from .xmlscan import Budget, Listener, TooManyCells
 
 if TYPE_CHECKING:
     from ..ods import ContentCapture
@@ -87,12 +89,11 @@ def _vet_open(
             f"more than the limit of {count(limits.max_entries)}"
             f"{raise_hint('max_entries', records)}."
         )
+    accepted = readings if readings is not None else {"xlsx": None}
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
     except Exception as exc:
-        raise InputFileError(
-            f"{label} is a damaged zip archive and cannot be read ({describe_error(exc)})."
-        ) from exc
+        raise InputFileError(damaged(label, accepted)) from exc
     try:
         infos = zf.infolist()
         declared = check_directory(label, infos, limits)
@@ -100,10 +101,7 @@ def _vet_open(
         try:
             kind = container_kind(zf, set(names))
         except Exception as exc:
-            raise InputFileError(
-                f"{label} is a damaged zip archive and cannot be read ({describe_error(exc)})."
-            ) from exc
-        accepted = readings if readings is not None else {"xlsx": None}
+            raise InputFileError(damaged(label, accepted)) from exc
         if kind not in accepted:
             raise InputFileError(other_kind(label, kind, accepted))
         reading = accepted[kind]
@@ -113,21 +111,27 @@ def _vet_open(
                 "and try again."
             )
         budget = Budget(limits)
-        if reading is None:
-            link_targets = scan_entries(label, zf, infos, budget, data=data)
-        else:
-            link_targets = scan_entries(
-                label,
-                zf,
-                infos,
-                budget,
-                reading.parsed,
-                reading.listeners,
-                reading.keep,
-                reading.kept,
-                data,
-                reading.remember,
-            )
+        try:
+            if reading is None:
+                link_targets = scan_entries(label, zf, infos, budget, data=data, accepted=accepted)
+            else:
+                link_targets = scan_entries(
+                    label,
+                    zf,
+                    infos,
+                    budget,
+                    reading.parsed,
+                    reading.listeners,
+                    reading.keep,
+                    reading.kept,
+                    data,
+                    reading.remember,
+                    accepted,
+                )
+        except TooManyCells as exc:
+            parsed = reading.parsed if reading is not None else None
+            needed = _cells_needed(label, zf, infos, limits, parsed, data)
+            raise exc.counted(needed) from None
     except BaseException:
         zf.close()
         raise
@@ -158,6 +162,25 @@ def _vet_open(
         external_links=tuple(links),
     )
     return facts, zf
+
+
+def _cells_needed(
+    label: str,
+    zf: zipfile.ZipFile,
+    infos: list[zipfile.ZipInfo],
+    limits: Limits,
+    parsed: Callable[[str], bool] | None,
+    data: bytes,
+) -> int:
+    """The ``max_cells`` that lets a file refused for it through: its cells and rows counted
+    by the same scan of the same parts with that limit lifted, and with it the search of
+    merges for hyperlinks that ``max_cells`` keeps small (its own refusal comes on the next
+    run if due). Nothing is kept and every other limit holds, so the count costs no more
+    than the scan of a file that passes; one those limits refuse is refused for them."""
+    unbounded = sys.maxsize
+    budget = Budget(replace(limits, max_cells=unbounded, max_merge_link_pairs=unbounded))
+    scan_entries(label, zf, infos, budget, parsed, data=data)
+    return max(budget.cells, budget.rows)
 
 
 def _exhausted(label: str, exc: MemoryError | RecursionError) -> UnsafeFileError:

@@ -9,8 +9,9 @@ from xml.parsers import expat
 
 from ... import a1
 from ...errors import InputFileError, UnsafeFileError
+from ..hints import raise_hint
 from .limits import Limits
-from .messages import count, raise_hint, show
+from .messages import count, show
 
 # --------------------------------------------------------------------------
 # Streaming inflate and XML scan
@@ -24,6 +25,26 @@ _EXPANDING: Final = frozenset({"mergeCell", "hyperlink", "comment"})
 _NOTABLE: Final = _EXPANDING | {"dimension", "worksheet", "Relationship", "f"}
 # Containers whose text openpyxl joins into one string.
 _STRING_ITEMS: Final = frozenset({"si", "is", "c", "comment", "text"})
+
+
+class TooManyCells(UnsafeFileError):
+    """The refusal of ``max_cells``: the scan stops at the first cell or row past it, so the
+    figure that lets the file through is only known once the file is counted to its end
+    (``vet`` does, and raises :meth:`counted`); uncounted, the figure is said as N."""
+
+    def __init__(self, label: str, what: str, limit: int) -> None:
+        super().__init__(_cells_refused(label, what, limit, None))
+        self.label = label
+        self.what = what
+        self.limit = limit
+
+    def counted(self, needed: int) -> UnsafeFileError:
+        """This refusal, saying the ``max_cells`` the file needs."""
+        return UnsafeFileError(_cells_refused(self.label, self.what, self.limit, needed))
+
+
+def _cells_refused(label: str, what: str, limit: int, needed: int | None) -> str:
+    return f"{label} has more than {count(limit)} {what}{raise_hint('max_cells', needed)}."
 
 
 class Budget:
@@ -215,6 +236,8 @@ class XmlScan:
         )
 
     def _too_many(self, what: str, limit: int, name: str = "max_cells") -> NoReturn:
+        if name == "max_cells":
+            raise TooManyCells(self.label, what, limit)
         hint = raise_hint(name)
         raise UnsafeFileError(f"{self.label} has more than {count(limit)} {what}{hint}.")
 
