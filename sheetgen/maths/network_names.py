@@ -36,6 +36,9 @@ def _number(text: str) -> int:
     return 0
 
 
+_NO_PARAMETER = (-1, 0, 0, 0)
+
+
 class Order:
     """Where each computed quantity of a network sits in its vector, and its name at each place.
 
@@ -53,6 +56,7 @@ class Order:
         self.softmax = softmax
         depth = self.depth = len(sizes) - 1
         outputs = sizes[-1]
+        self._last: tuple[str, tuple[int, int, int, int]] = ("", _NO_PARAMETER)
         self._neurons = {
             neuron(layer, j): (layer, j)
             for layer in range(1, depth + 1)
@@ -111,21 +115,43 @@ class Order:
         moved_outputs = self.sizes[-1] if layer < self.depth else 1
         return 1 + 2 * (1 + self._later[layer]) + moved_outputs + 2
 
-    def _parameter(self, name: str) -> int:
-        """The place of weight or bias ``name`` in ``learnable`` order, -1 if none."""
-        kind, parts = name[:1], name[1:].split("_")
+    def _parameter(self, name: str) -> tuple[int, int, int, int]:
+        """The place of weight or bias ``name`` in ``learnable`` order, its layer, neuron and
+        input (fan-in + 1 for a bias); a place of -1 for no such weight or bias. The last
+        answer is kept (one tuple, replaced whole): the verifier asks for a faux row's cells one
+        after another, each naming the same parameter."""
+        last = self._last
+        if last[0] == name:
+            return last[1]
+        found = self._parsed(name)
+        self._last = (name, found)
+        return found
+
+    def _parsed(self, name: str) -> tuple[int, int, int, int]:
+        digits = name[1:]
+        parts = digits.split("_")
+        if (
+            not (digits.isascii() and digits.replace("_", "").isdecimal())
+            or "" in parts
+            or "_0" in "_" + digits  # a number spelled with a leading 0
+        ):
+            return _NO_PARAMETER
+        kind = name[:1]
         if kind == "w" and len(parts) == 3:
-            layer, j, i = map(_number, parts)
-            fan_in = i <= self.sizes[layer - 1] if 0 < layer <= self.depth else False
+            layer, j, i = map(int, parts)
         elif kind == "b" and len(parts) == 2:
-            layer, j = map(_number, parts)
-            i = self.sizes[layer - 1] + 1 if 0 < layer <= self.depth else 0
-            fan_in = True
+            layer, j = map(int, parts)
+            i = 0
         else:
-            return -1
-        if not (fan_in and i > 0 and 0 < j <= self.sizes[layer]):
-            return -1
-        return self._learnable[layer] + (j - 1) * (self.sizes[layer - 1] + 1) + i - 1
+            return _NO_PARAMETER
+        if not (0 < layer <= self.depth and 0 < j <= self.sizes[layer]):
+            return _NO_PARAMETER
+        fan_in = self.sizes[layer - 1]
+        if kind == "b":
+            i = fan_in + 1
+        elif not 0 < i <= fan_in:
+            return _NO_PARAMETER
+        return self._learnable[layer] + (j - 1) * (fan_in + 1) + i - 1, layer, j, i
 
     def _unplace(self, place: int) -> tuple[int, int, int]:
         """The layer, neuron and input (fan-in + 1 for the bias) of a weight or bias's place."""
@@ -174,10 +200,9 @@ class Order:
         head, _, field = rest.partition(".")
         where = self._neurons.get(head)
         if where is None:
-            place = self._parameter(rest)
+            place, layer, j, i = self._parameter(rest)
             if place < 0:
                 return -1
-            layer, j, i = self._unplace(place)
             base = self._backward[layer] + (j - 1) * self._block(layer) + len(self._head(layer))
             if i > self.sizes[layer - 1]:  # a bias
                 return base + 4 * (i - 1) + (side == "global")
@@ -197,11 +222,10 @@ class Order:
     def _nudged(self, rest: str) -> int:
         """``nudge.`` + ``rest``: a quantity of a faux row."""
         name, _, field = rest.partition(".")
-        place = self._parameter(name)
+        place, layer, j, _ = self._parameter(name)
         row = self._row_of[place] if place >= 0 else -1
         if row < 0:
             return -1
-        layer, j, _ = self._unplace(place)
         start = self._rows[row]
         head, _, leaf = field.partition(".")
         where = self._neurons.get(head)
