@@ -184,20 +184,23 @@ class Network:
     def depth(self) -> int:
         return len(self.sizes) - 1
 
-    def forward(self, nudged: str | None = None, tiny: float = 0.0) -> dict[str, float]:
+    def forward(
+        self, nudged: str | None = None, tiny: float = 0.0, *, names: _Keys | None = None
+    ) -> dict[str, float]:
         """The forward pass; with ``nudged``, that parameter is increased by ``tiny``.
 
         Sums run left to right, input by input, then the bias, in the order the sheet's
         formulas add them, so both round alike. Every name comes from :func:`_keys`, worked
         out once per shape: a training run's error analysis runs this pass thousands of times
-        for a small network, where spelling the names cost more than the arithmetic.
+        for a small network, where spelling the names cost more than the arithmetic
+        (``names``: :func:`_keys`'s, from a caller that has them).
         """
         p = self.params
         if nudged is not None:
             p = {**p, nudged: p[nudged] + tiny}
         act, loss = ACTIVATIONS[self.activation], LOSSES[self.loss]
         last = self.output_activation
-        inputs, layers = _keys(tuple(self.sizes))
+        inputs, layers = _keys(tuple(self.sizes)) if names is None else names
         depth = len(layers)
         soft: Softmax | None = None
         out: dict[str, float] = {}
@@ -249,13 +252,15 @@ class Network:
         self._backpropagate(out, out)
         return out
 
-    def _backpropagate(self, f: Mapping[str, float], g: dict[str, float]) -> None:
+    def _backpropagate(
+        self, f: Mapping[str, float], g: dict[str, float], names: _Keys | None = None
+    ) -> None:
         """The backward pass from the forward pass ``f``, its quantities put in ``g`` (which
         may be ``f``: the names differ)."""
         loss = LOSSES[self.loss]
         last = self.output_activation
         params = self.params
-        _, layers = _keys(tuple(self.sizes))
+        _, layers = _keys(tuple(self.sizes)) if names is None else names
         depth = len(layers)
         for layer in range(depth, 0, -1):
             for j, k in enumerate(layers[layer - 1]):
@@ -331,8 +336,11 @@ class Network:
         (:class:`sheetgen.maths.network_names.Quantities`): an 80-80-1 network's were 14 MB as
         a dict. They are the passes' own, in the order the passes add them.
         """
-        f = self.forward()
-        g = self.gradients(f)
+        names = _keys(tuple(self.sizes))  # a large network's, made once for both passes
+        f = self.forward(names=names)
+        g: dict[str, float] = {}
+        self._backpropagate(f, g, names)
+        del names
         every = [name for name, _, _ in learnable(self.sizes)]
         wanted = None if faux is None else set(faux)
         rows = [k for k, name in enumerate(every) if wanted is None or name in wanted]
@@ -533,7 +541,10 @@ little to keep; a larger one's are made again when asked (a few times a sheet), 
 after (an 80-80-1 network's are 5 MB, a 200-200-1 network's 22 MB)."""
 
 
-def _keys(sizes: tuple[int, ...]) -> tuple[tuple[str, ...], tuple[tuple[_Neuron, ...], ...]]:
+_Keys = tuple[tuple[str, ...], tuple[tuple[_Neuron, ...], ...]]
+
+
+def _keys(sizes: tuple[int, ...]) -> _Keys:
     """The network's input names and, layer by layer, its neurons' names (see
     ``REMEMBERED_WEIGHTS``)."""
     if _remembered(sizes, REMEMBERED_WEIGHTS):
