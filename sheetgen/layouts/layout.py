@@ -453,9 +453,11 @@ def parse_layout(data: Mapping[str, Any], origin: str = "<layout>") -> Layout:
 
 
 def _defaults(given: Mapping[str, Any], cells: tuple[CellSpec, ...]) -> dict[str, float]:
-    """The default parameters, in order, each named by its input cell's own quantity string
-    where there is one (an 80-80-1 network's 6,643 names are not held twice)."""
-    own = {c.quantity: c.quantity for c in cells if c.quantity is not None and c.kind == "input"}
+    """The default parameters, in order, each named by its cell's own quantity string where
+    there is one (an 80-80-1 network's 6,643 names are not held twice)."""
+    if not given:
+        return {}
+    own = {q: q for c in cells if (q := c.quantity) is not None and q in given}
     return {own.get(k, k): float(v) for k, v in given.items()}
 
 
