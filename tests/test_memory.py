@@ -585,3 +585,49 @@ def test_a_books_formulas_and_addresses_are_the_layouts_own_strings(
         assert keys[c.at] is c.at, c.at
         if c.formula is not None:
             assert cells[c.at].formula is c.formula, c.at
+
+
+# --- mem-ref: what the layout and the reference hold -----------------------------------------
+
+
+def test_a_network_reference_holds_its_numbers_as_one_vector() -> None:
+    # A 20-20-1 network's 6,641 quantities: as a dict by name each cost a key string, a float
+    # and a slot of the dict (140 bytes); as one array('d') in the passes' order, 8 bytes.
+    from sheetgen.layouts.network import network_layout, network_model
+
+    layout = network_layout({"layers": "20-20-1"})
+    params = dict(layout.defaults)
+    network_model(params, layout.settings)  # numpy and the names' shapes loaded once
+    was_tracing = tracemalloc.is_tracing()
+    if not was_tracing:
+        tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        reference = network_model(params, layout.settings)
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        if not was_tracing:
+            tracemalloc.stop()
+    quantities = len(reference.values)
+    assert quantities > 6000
+    # The vector, the parameters' dict (their names shared) and the order's few tables.
+    assert held < 24 * quantities, (held, quantities)
+
+
+def test_a_network_of_over_a_thousand_weights_keeps_no_names() -> None:
+    # An 80-80-1 network's names (5 MB) were kept for the process's life after its sheet.
+    from sheetgen.maths import network
+
+    assert network._keys((40, 40, 1)) is not network._keys((40, 40, 1))
+    assert network._keys((20, 20, 1)) is network._keys((20, 20, 1))
+
+
+@pytest.mark.parametrize("spec", ["network:layers=3-4-2", "single_neuron", *FAMILIES])
+def test_a_layouts_defaults_are_named_by_its_input_cells_own_strings(spec: str) -> None:
+    from sheetgen.layouts.families import resolve_layout
+
+    layout = resolve_layout(spec)
+    own = {id(c.quantity) for c in layout.cells if c.kind == "input"}
+    shared = [k for k in layout.defaults if id(k) in own]
+    inputs = {c.quantity for c in layout.cells if c.kind == "input"}
+    assert len(shared) == len([k for k in layout.defaults if k in inputs]) > 0

@@ -444,12 +444,21 @@ def parse_layout(data: Mapping[str, Any], origin: str = "<layout>") -> Layout:
         description=str(data.get("description", "")),
         cells=cells,
         names=names,
-        defaults={k: float(v) for k, v in dict(data.get("defaults", {})).items()},
+        defaults=_defaults(dict(data.get("defaults", {})), cells),
         settings=settings,
         freeze=_address(data["freeze"], origin) if "freeze" in data else None,
         spec=name,
         charts=tuple(_chart(c, address_of, origin) for c in data.get("charts", [])),
     )
+
+
+def _defaults(given: Mapping[str, Any], cells: tuple[CellSpec, ...]) -> dict[str, float]:
+    """The default parameters, in order, each named by its cell's own quantity string where
+    there is one (an 80-80-1 network's 6,643 names are not held twice)."""
+    if not given:
+        return {}
+    own = {q: q for c in cells if (q := c.quantity) is not None and q in given}
+    return {own.get(k, k): float(v) for k, v in given.items()}
 
 
 def _table_cells(table: Mapping[str, Any], origin: str) -> list[dict[str, Any]]:

@@ -515,11 +515,13 @@ def network_model(params: Mapping[str, float], settings: Mapping[str, str]) -> R
     )
     faux = parse_faux(settings.get("faux", "all"), sizes)
     values = net.quantities(params["tiny"], faux)
+    # A neuron's inputs are the network's inputs or the outputs of the layer before.
+    inputs = [[params[input_name(i)] for i in range(1, sizes[0] + 1)]] + [
+        [values[f"{neuron(layer, j)}.output"] for j in range(1, sizes[layer] + 1)]
+        for layer in range(1, len(sizes) - 1)
+    ]
     sums = [
-        sum(
-            abs(values[f"{neuron(layer, j)}.input{i}"] * params[weight(layer, j, i)])
-            for i in range(1, sizes[layer - 1] + 1)
-        )
+        sum(abs(x * params[weight(layer, j, i)]) for i, x in enumerate(inputs[layer - 1], start=1))
         + abs(params[bias(layer, j)])
         for layer in range(1, len(sizes))
         for j in range(1, sizes[layer] + 1)

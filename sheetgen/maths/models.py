@@ -11,7 +11,7 @@ import functools
 import math
 import re
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from .losses import (
@@ -114,7 +114,7 @@ class Reference:
         suspects: Iterable[str] = [
             *([] if screened else amplified),
             *conditioning,
-            *(q for q in values if q.startswith("nudge.") and kind_of(q) == "faux"),
+            *(q for q, _ in _ending(values, _FAUX_ENDS) if q.startswith("nudge.")),
         ]
         if unit > RESOLUTION / 2:
             suspects = [q for q in values if kind_of(q) != "parameter"]
@@ -145,9 +145,7 @@ class Reference:
     def _loss_rounding(self) -> Mapping[str, float]:
         out: dict[str, float] = {}
         values = self.values
-        for key, error in values.items():
-            if key != "error" and not key.endswith(".error"):
-                continue
+        for key, error in _ending(values, (".error",), "error"):
             head = key[: -len("error")]  # "", "nudge.bias.", "nudge.bias.down.", "nudge.w.n2_1."
             parts = head.split(".")
             if len(parts) >= 2 and _NEURON.fullmatch(parts[-2]):  # one output of a network
@@ -170,6 +168,19 @@ def allowance(expected: float, absolute: float, growth: float) -> float:
     return (ONE_STEP_REL * abs(expected) + absolute) * growth
 
 
+def _ending(
+    values: Mapping[str, float], ends: tuple[str, ...], named: str | None = None
+) -> Iterator[tuple[str, float]]:
+    """The quantities of ``values`` named ``named`` or ending with one of ``ends``, in order: a
+    network's (``sheetgen.maths.network_names.Quantities``) spells only those."""
+    ending = getattr(values, "ending", None)
+    if ending is not None:
+        found: Iterator[tuple[str, float]] = ending(ends, named)
+        return found
+    return ((k, v) for k, v in values.items() if k == named or k.endswith(ends))
+
+
+_FAUX_ENDS = (".gradient", ".distance")  # kind_of's "faux", among the names under "nudge."
 _NEURON = re.compile(r"n\d+_\d+")
 _EPS = sys.float_info.epsilon
 
