@@ -32,12 +32,21 @@ _QUOTED = re.compile(r"(\"(?:[^\"]|\"\")*\"|'(?:[^']|'')*'|\[(?:[^\[\]]|\[[^\[\]
 # Names Excel writes for itself: future functions (``_xlfn.XLOOKUP`` -> ``#NAME?``), LET's
 # parameters, built-in names (``_xlnm.Print_Area``), Google Sheets' placeholders.
 _OWN = ("_XLFN.", "_XLPM.", "_XLNM.", "_XLUDF.", "__XLUDF.")
+_TEXT = re.compile(r'"(?:[^"]|"")*"')
 _DEPTH = 16  # names using names: deeper than any sheet needs, and a cycle stops here
+
+
+class _Expanded(Book):
+    """A book whose names are in place already: a what-if evaluator's, made from its parent's."""
 
 
 def expanded(book: Book) -> Book:
     """``book`` with every formula that reads a name holding a number or a formula given that
-    formula in brackets instead; ``book`` itself when it has no such name."""
+    formula in brackets instead; ``book`` itself when it has no such name (a name holding
+    text is left to the engine, which says it cannot read it: a learner's sum never needs
+    one, and a whole sheet's formulas are not rewritten for a label)."""
+    if isinstance(book, _Expanded):
+        return book
     shared = _formula_names(book.names)
     if not shared and not any(_formula_names(s.names) for s in book.sheets):
         return book
@@ -55,7 +64,7 @@ def expanded(book: Book) -> Book:
                 if text != cell.formula:
                     cells[at] = Cell(cell.value, text, cell.array)
         sheets.append(Sheet(sheet.title, cells, sheet.names, sheet.notes))
-    return Book(tuple(sheets), book.names)
+    return _Expanded(tuple(sheets), book.names)
 
 
 def _formula_names(names: Mapping[str, str]) -> dict[str, str]:
@@ -66,6 +75,8 @@ def _formula_names(names: Mapping[str, str]) -> dict[str, str]:
         body = text.strip().lstrip("=").strip()
         upper = name.upper()
         if not body or upper.startswith(_OWN) or destination(body) is not None:
+            continue
+        if _TEXT.fullmatch(body):  # text (sheetgen's own SHEETGEN_LAYOUT): no sum reads it
             continue
         if functions_bare(body.upper()).startswith("LAMBDA("):
             continue
