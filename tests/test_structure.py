@@ -17,6 +17,7 @@ import openpyxl
 import pytest
 
 from sheetgen import verify_workbook
+from sheetgen.check import structure
 from sheetgen.check.judge import check
 from sheetgen.check.results import Report
 from sheetgen.check.structure import requirements, structure_faults
@@ -361,3 +362,58 @@ def test_a_cell_waiting_for_a_blank_is_not_missing_what_the_blank_will_bring(
     loss = {c.cell: c for c in report.cells}[at["loss"]]
     assert loss.status == "waiting", (loss.status, loss.message)
     assert [c.cell for c in report.roots] == []
+
+
+def _structure_both_ways(
+    layout: Layout, edit: Any, names: Any, monkeypatch: pytest.MonkeyPatch
+) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    """The structure check of ``layout``'s built sheet changed by ``edit(cells)`` and
+    ``names(names)``, as it is and with every cell read from its formula (no cell told by its
+    template's very text)."""
+    book = Book.of(build_workbook(layout, parameters(layout)))
+    sheet = book.sheets[0]
+    cells, book_names = dict(sheet.cells), dict(book.names)
+    edit(cells)
+    names(book_names, sheet.title)
+    changed = Sheet(sheet.title, cells, sheet.names)
+    book = Book((changed,), book_names)
+    out = []
+    for shortcut in (True, False):
+        if not shortcut:
+            monkeypatch.setattr(structure, "_names_as_laid_out", lambda *_: False)
+        ev = Evaluator(book)
+        report = check(book, changed, layout, evaluator=ev)
+        out.append(structure_faults(ev, changed.title, layout, report.cells))
+    return out[0], out[1]
+
+
+@pytest.mark.parametrize("spec", FAMILIES[::2])
+@pytest.mark.parametrize("how", ["right", "copies", "tiny elsewhere", "tiny on a copy"])
+def test_a_cell_told_by_its_templates_text_is_told_as_its_formula_tells_it(
+    spec: str, how: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cell holding its template's very text is passed without reading its formula only where
+    reading it gives the same verdict: every cell's verdict is the one its formula gives."""
+    layout = resolve_layout(spec)
+    column = _helper_column(layout)
+    formulas = [c for c in layout.checked if c.formula is not None]
+
+    def edit(cells: dict[str, Cell]) -> None:
+        if how == "copies":  # every third formula copies a typed number
+            for row, c in enumerate(formulas[::3], start=1):
+                cells[f"{column}{row}"] = Cell(0.5)
+                cells[c.at] = Cell(None, f"={column}{row}")
+        if how == "tiny on a copy":
+            tiny = layout.names.get("Tiny")
+            if tiny is not None:
+                cells[f"{column}1"] = Cell(None, f"={tiny}")
+
+    def names(book_names: dict[str, str], title: str) -> None:
+        if how.startswith("tiny") and "Tiny" in book_names:
+            row = 1 if how == "tiny on a copy" else 2
+            book_names["Tiny"] = f"'{title}'!${column}${row}"
+
+    fast, slow = _structure_both_ways(layout, edit, names, monkeypatch)
+    assert fast == slow
+    if how == "copies":
+        assert any(c.status == "structure" for c in fast)

@@ -320,6 +320,7 @@ def structure_faults(
     # formula reads: a wrong cell waiting for it is not missing what it will bring.
     empty = {c.cell: c.quantity for c in cells if c.status == "empty"}
     own = _own_addresses(layout)
+    names_kept = _names_as_laid_out(ev, sheet, layout)
     # The verdicts come in the layout's order (a parameter's before): each met with its cell.
     specs, next_spec = layout.checked, 0
     needs: Requirements | None = None
@@ -334,6 +335,11 @@ def structure_faults(
             out.append(c)
             continue
         if spec is not None and spec.quantity == c.quantity:
+            if names_kept and c.formula == spec.formula and spec.source is None and c.quantity:
+                # Most cells of a right sheet: the template's very text, with the layout's
+                # names where it puts them, reads what its template reads (``own(spec)``).
+                out.append(c)
+                continue
             wanted = own(spec)
             if wanted is not None and _reads_all(ev.dependencies((sheet, c.cell)), sheet, wanted):
                 out.append(c)  # the usual case: the cell reads each of them itself
@@ -358,6 +364,11 @@ def structure_faults(
     if needs is None and again:
         _will_ask(layout)  # its wrong cells will: kept from their first ask
     return tuple(out)
+
+
+def _names_as_laid_out(ev: Evaluator, sheet: str, layout: Layout) -> bool:
+    """Whether every defined name of ``layout`` points from ``sheet`` where the layout says."""
+    return all(ev.points_to(sheet, name) == (sheet, at) for name, at in layout.names.items())
 
 
 ADDRESSES_REMEMBERED = 5_000

@@ -13,7 +13,9 @@ replay, and :class:`Straight` hands any call it cannot finish back to the pipe i
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import functools
+import math
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from .scalar import fast
@@ -30,6 +32,7 @@ class Straight:
     """A compiled formula as straight-line calls; called like the pipe, positionally."""
 
     __slots__ = (
+        "_direct",
         "_none",
         "_plain",
         "_plan",
@@ -53,6 +56,7 @@ class Straight:
         output: int,
         filters: Sequence[Callable[[Any], Any]],
         none: object,
+        symbols: Sequence[str | None] = (),
     ) -> None:
         self.pipe = pipe
         self.template = template
@@ -78,10 +82,20 @@ class Straight:
             (f, ins, out, None if not self.unset.isdisjoint(ins) else len(ins) == 2)
             for f, ins, out in self.steps
         )
+        self._direct = (
+            _arithmetic(template, slots, steps, output, symbols, none)
+            if self._unwrap_only and len(symbols) == len(self.steps)
+            else None
+        )
 
     def __call__(self, *args: Any) -> Any:
         if len(args) != self.arity:
             return self.pipe(*args)
+        direct = self._direct
+        if direct is not None and set(map(type, args)) == _FLOAT:
+            result = direct(*args)
+            if result - result == 0.0:  # finite: each step's was (see ``_arithmetic``)
+                return result
         none = self._none
         values = self.template.copy()
         careful = False  # whether an argument is one the engine would drop
@@ -107,6 +121,80 @@ class Straight:
         for f in self.filters:
             result = f(result)
         return result
+
+
+_FLOAT = {float}
+
+_SOURCE = {"+": "{} + {}", "-": "{} - {}", "*": "{} * {}", "U-": "-{}"}
+"""The engine's operators that :func:`_arithmetic` writes as Python's, and how."""
+
+
+def _arithmetic(
+    template: Sequence[Any],
+    slots: Sequence[int],
+    steps: Sequence[Step],
+    output: int,
+    symbols: Sequence[str | None],
+    none: object,
+) -> Callable[..., float] | None:
+    """The steps as one Python function of plain numbers, where every step is ``+``, ``-``,
+    ``*`` or a negation (:data:`_SOURCE`) of arguments, earlier steps and numbers the formula
+    holds; None for any other formula.
+
+    A network's faux row is a sum of 161 products: 320 steps, each a call of the engine
+    operator's shortcut (``scalar.fast``), replayed one by one. For float arguments the
+    shortcut computes Python's own arithmetic on them and keeps a finite result, so where
+    this function's result is finite it is the replay's: a step that gave ``inf`` or ``nan``
+    (where the engine takes over) would have carried it to the result, since ``+``, ``-``,
+    ``*`` and negation never make a finite number of a non-finite one, and every step's
+    result is read by a later step or is the result. Any other result: the replay decides.
+    """
+    numbers = {}
+    for slot, value in enumerate(template):
+        if value is none or slot in slots:
+            continue
+        try:
+            number = float(value) if type(value) in (float, int) else math.inf
+        except OverflowError:  # an int past a float: the engine's own failure
+            return None
+        if not math.isfinite(number):
+            return None
+        numbers[slot] = f"({number!r})"
+    names = {slot: f"a{k}" for k, slot in enumerate(slots)}
+    lines = []
+    read: set[int] = set()
+    for (_, inputs, out), symbol in zip(steps, symbols, strict=True):
+        form = _SOURCE.get(symbol or "")
+        if form is None or form.count("{}") != len(inputs) or out in names or out in numbers:
+            return None
+        if any(i not in names and i not in numbers for i in inputs):
+            return None
+        read.update(inputs)
+        lines.append(f"    v{out} = " + form.format(*(names.get(i) or numbers[i] for i in inputs)))
+        names[out] = f"v{out}"
+    if output not in names or any(out not in read for _, _, out in steps[:-1]):
+        return None
+    if not steps or steps[-1][2] != output:
+        return None
+    code = f"def direct({', '.join(f'a{k}' for k in range(len(slots)))}):\n"
+    code += "\n".join(lines) + f"\n    return {names[output]}\n"
+    found: dict[str, Any] = {}
+    exec(compile(code, "<sheetgen formula>", "exec"), {}, found)
+    return found["direct"]  # type: ignore[no-any-return]
+
+
+@functools.cache
+def _symbols() -> Mapping[int, tuple[Callable[..., Any], str]]:
+    """The engine's operators :func:`_arithmetic` writes, by identity."""
+    from formulas.functions.operators import OPERATORS
+
+    return {id(OPERATORS[s]): (OPERATORS[s], s) for s in _SOURCE}
+
+
+def _symbol(function: Callable[..., Any]) -> str | None:
+    """Which of :data:`_SOURCE`'s operators ``function`` is, if one."""
+    found = _symbols().get(id(function))
+    return found[1] if found is not None and found[0] is function else None
 
 
 def _unwraps_only(f: Callable[[Any], Any]) -> bool:
@@ -142,6 +230,7 @@ def straighten(pipe: Any) -> Straight | None:
     known = set(inputs) | set(defaults)
     produced: set[str] = set()
     steps: list[Step] = []
+    symbols: list[str | None] = []
     for node_id, node in nodes.items():
         kind = node.get("type")
         if kind == "data":
@@ -165,9 +254,10 @@ def straighten(pipe: Any) -> Straight | None:
             return None
         function = fast(node["function"])  # two plain numbers skip the engine's wrapper
         steps.append((function, tuple(slot_of(i) for i in ins), slot_of(outs[0])))
+        symbols.append(_symbol(node["function"]))
         known.add(outs[0])
         produced.add(outs[0])
     if output not in known:
         return None
     filters = tuple(nodes[output].get("filters") or ())
-    return Straight(pipe, template, arg_slots, steps, slot_of(output), filters, sh.NONE)
+    return Straight(pipe, template, arg_slots, steps, slot_of(output), filters, sh.NONE, symbols)
