@@ -3,19 +3,18 @@ a damaged file's sentence, roster-made file names, the figure `--limit` suggests
 
 from __future__ import annotations
 
-import csv
-import io
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from sheetgen import build, grade_class
+from sheetgen import build
 from sheetgen.cli import main
 from sheetgen.serve import work
 from sheetgen.workbook.safety import configured_limits
+
+from .learner_views import moodle_feedback, web_page
 
 
 def _cut(keep: Callable[[bytes], bytes]) -> Callable[[Path, Path], None]:
@@ -73,18 +72,6 @@ def _verify(path: Path, capsys: pytest.CaptureFixture[str]) -> str:
     return err.strip().removeprefix("sheetgen: ")
 
 
-def _web_page(path: Path) -> str:
-    job = {"do": "check", "path": str(path), "name": path.name}
-    answer: dict[str, Any] = work.handle(job, configured_limits())
-    said: str = answer["error"]
-    return said
-
-
-def _grade_row(path: Path) -> str:
-    book = grade_class([path.parent], workers=1).to_gradebook("moodle")
-    return list(csv.reader(io.StringIO(book)))[1][3]
-
-
 @pytest.mark.parametrize("kind", _DAMAGED, ids=list(_DAMAGED))
 def test_a_file_that_is_no_workbook_says_what_is_wrong_and_what_to_do(
     kind: str, right: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -104,8 +91,8 @@ def test_a_file_that_is_no_workbook_says_what_is_wrong_and_what_to_do(
     for words in ("save", "spreadsheet application", ".xlsx or .ods", "hand in that file"):
         assert words in said, said
     named = said.replace(str(path), "hw.xlsx")
-    assert _web_page(path) == named
-    assert named in _grade_row(path)
+    assert web_page(path) == named
+    assert named in moodle_feedback(path)
 
 
 def test_roster_file_names_drop_emoji_and_symbols_rather_than_spell_them(

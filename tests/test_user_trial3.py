@@ -14,9 +14,9 @@ import openpyxl
 import pytest
 
 from sheetgen import build, build_exercise, grade_class
-from sheetgen.serve import work
 from sheetgen.teacher.autograder import results_for
-from sheetgen.workbook.safety import configured_limits
+
+from .learner_views import moodle_feedback, web_page
 
 
 def _no_layout(path: Path) -> Path:
@@ -34,21 +34,7 @@ def _gradescope(path: Path) -> str:
     return said
 
 
-def _web_page(path: Path) -> str:
-    job = {"do": "check", "path": str(path), "name": path.name}
-    answer: dict[str, Any] = work.handle(job, configured_limits())
-    said: str = answer["error"]
-    return said
-
-
-def _moodle(path: Path) -> str:
-    rows = list(
-        csv.reader(io.StringIO(grade_class([path.parent], workers=1).to_gradebook("moodle")))
-    )
-    return rows[1][3]
-
-
-@pytest.mark.parametrize("where", [_gradescope, _web_page, _moodle])
+@pytest.mark.parametrize("where", [_gradescope, web_page, moodle_feedback])
 def test_a_learner_is_never_told_to_pass_layout(where: Any, tmp_path: Path) -> None:
     """On Gradescope (and the web page, and Moodle's feedback) a workbook that holds no layout
     was told to "name its layout with --layout SPEC (sheetgen templates lists them)": a
