@@ -139,7 +139,9 @@ def reference_values(
     circular path never stands. No number stands when one is beyond ``SAFE_MAGNITUDE``.
     """
     try:
-        values = model_values(layout, params)
+        # A plain dict: a network's quantities find each name by reading it (about 1 µs), and
+        # every formula cell is looked up here; spelling them once is quicker.
+        values = dict(model_values(layout, params).items())
     except (ArithmeticError, ValueError):  # parameters the maths cannot take: ask the engine
         values = {}
 
