@@ -98,13 +98,24 @@ def _shortcut(
             if type(result) is float and result - result == 0.0:  # finite (not inf, not nan)
                 return result
             return engine(x, y)
-        read_x, read_y = read(x), read(y)
-        if read_x is not x or read_y is not y:  # text Excel reads as a number ('40%')
-            return call(read_x, read_y)
         error = wrong(x, y)
+        if error is TEXT_NUMBER:  # text Excel reads as a number ('40%'), float() does not
+            return call(read(x), read(y))
         return engine(x, y) if error is None else error
 
     return call
+
+
+TEXT_NUMBER = object()
+"""What ``_wrong_operands`` answers where an operand is text that ``float`` refuses and
+Excel's arithmetic reads as a number: the operation is done again on the numbers read."""
+
+
+def _percent(v: Any) -> bool:
+    """Whether ``v`` is text Excel reads as a number and ``float`` does not: the only such
+    :func:`~sheetgen.workbook.book.text_number` reads end in a percent sign (tested first: a
+    broken sheet hands the arithmetic millions of labels)."""
+    return type(v) is str and v.rstrip().endswith("%") and text_number(v) is not None
 
 
 def _text_reader() -> Callable[[Any], Any]:
@@ -125,8 +136,9 @@ def _text_reader() -> Callable[[Any], Any]:
 
 def _wrong_operands() -> Callable[[Any, Any], Any]:
     """What the engine's arithmetic gives two operands when it does no arithmetic: the first
-    error among them, else ``#VALUE!`` where ``float`` refuses one (a text that is no number);
-    None for anything else, which the engine itself answers.
+    error among them, else ``#VALUE!`` where ``float`` refuses one (a text that is no number),
+    :data:`TEXT_NUMBER` where that text is a number to Excel; None for anything else, which the
+    engine itself answers.
 
     That is the engine's inner function (the first error, then ``float`` of each operand in
     turn, a ``ValueError`` being ``#VALUE!``) with its 0-d array around the result, without its
@@ -156,6 +168,8 @@ def _wrong_operands() -> Callable[[Any, Any], Any]:
             try:
                 float(x), float(y)
             except ValueError:
+                if _percent(x) or _percent(y):
+                    return TEXT_NUMBER
                 error = value
             except Exception:  # an int too large for a float: the engine's own failure
                 return None
