@@ -21,6 +21,7 @@ from sheetgen.teacher.autograder import cell_group
 from sheetgen.teacher.gather import gather
 from sheetgen.teacher.roster import read_roster
 
+from .data_twins import trained_cells
 from .test_progress import Terminal
 
 
@@ -76,14 +77,8 @@ def test_a_utf16_data_file_trains_as_its_utf8_twin(tmp_path: Path, raw: str, cod
     number"."""
     (tmp_path / "u16.csv").write_bytes(raw.encode(codec))
     (tmp_path / "u8.csv").write_text(XOR_CSV, encoding="utf-8")
-    for name in ("u16", "u8"):
-        argv = ["build", "training", "--data", str(tmp_path / f"{name}.csv"), "--steps", "2"]
-        assert main([*argv, "-o", str(tmp_path / f"{name}.xlsx")]) == 0
-    data = [
-        [c.value for row in openpyxl.load_workbook(tmp_path / f"{n}.xlsx").active for c in row]
-        for n in ("u16", "u8")
-    ]
-    assert data[0] == data[1]
+    u16, u8 = trained_cells(tmp_path, "u16", "u8")
+    assert u16 == u8
 
 
 def test_a_utf16_roster_is_read(tmp_path: Path) -> None:

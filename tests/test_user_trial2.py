@@ -13,6 +13,8 @@ from sheetgen.cli import main
 from sheetgen.errors import TemplateError
 from sheetgen.layouts.families import resolve_layout
 
+from .data_twins import trained_cells
+
 
 @pytest.mark.parametrize("spec", ["nosuch", "nosuch:a=1", "Network:layers=3-2-1"])
 def test_an_unknown_layout_names_the_families_a_user_can_give(spec: str) -> None:
@@ -228,19 +230,11 @@ def test_a_roster_that_is_no_table_is_one_sentence(
 def test_a_data_file_with_the_old_macs_line_ends_trains_as_its_twin(tmp_path: Path) -> None:
     """`build training --data mac.csv` (lines ended by a bare carriage return) was refused:
     "its line 1 cannot be split into columns"."""
-    import openpyxl
-
     xor = "x1,x2,target\n0,0,0\n0,1,1\n1,0,1\n1,1,0\n"
     (tmp_path / "mac.csv").write_bytes(xor.replace("\n", "\r").encode())
     (tmp_path / "unix.csv").write_text(xor, encoding="utf-8")
-    for name in ("mac", "unix"):
-        argv = ["build", "training", "--data", str(tmp_path / f"{name}.csv"), "--steps", "2"]
-        assert main([*argv, "-o", str(tmp_path / f"{name}.xlsx")]) == 0
-    data = [
-        [c.value for row in openpyxl.load_workbook(tmp_path / f"{n}.xlsx").active for c in row]
-        for n in ("mac", "unix")
-    ]
-    assert data[0] == data[1]
+    mac, unix = trained_cells(tmp_path, "mac", "unix")
+    assert mac == unix
 
 
 def test_the_api_answers_a_wrong_method_or_path_in_json() -> None:
