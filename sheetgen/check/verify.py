@@ -23,7 +23,7 @@ from ..errors import LayoutNotFoundError, SheetgenError
 from ..layouts.families import resolve_layout
 from ..layouts.layout import SPEC_NAME, Layout, available_layouts
 from ..workbook.book import Book, Sheet, text_constant
-from ..workbook.safety import FileFacts, Limits, configured_limits, read_checked
+from ..workbook.safety import CheckedBook, FileFacts, Limits, configured_limits, read_checked
 from .constants import named_constants
 from .diagnose import diagnose
 from .faux import without_missing_faux_rows
@@ -57,6 +57,7 @@ def verify_workbook(
     hints: bool | None = None,
     formulas: FormulaCache | None = None,
     data: bytes | None = None,
+    checked: CheckedBook | None = None,
 ) -> Report:
     """Verify the workbook at ``path``; ``layout`` defaults to whichever template it matches.
 
@@ -73,9 +74,12 @@ def verify_workbook(
     kept, to share them with other workbooks of the same caller (``FormulaCache``; by default
     this workbook's own). ``data``: the file's bytes, when the caller has read them with
     ``sheetgen.workbook.safety.files.read_input`` within the same ``limits`` (``grade``
-    hashes the very bytes it checks); else they are read here.
+    hashes the very bytes it checks); else they are read here. ``checked``: the file already
+    vetted and read (``read_checked`` of ``path`` within the same ``limits``), when the caller
+    needs its book too (the web page draws the learner's sheet): it is not read again.
     """
-    checked = read_checked(Path(path), limits or configured_limits(), data)
+    if checked is None:
+        checked = read_checked(Path(path), limits or configured_limits(), data)
     book = checked.book
     placement, choice = find_layout(book, layout, str(path), sheet)
     lay, ws, notes = placement.layout, placement.sheet, placement.notes

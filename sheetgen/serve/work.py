@@ -88,7 +88,11 @@ def _answer(
 ) -> Answer:
     if job["do"] == "grade":
         return _grade(job, limits)
-    report = verify_workbook(path, variants=job.get("variants"), limits=limits, formulas=formulas)
+    # The grid is drawn from the very book the check read: the file is read once.
+    checked = read_checked(path, limits) if job.get("grid") else None
+    report = verify_workbook(
+        path, variants=job.get("variants"), limits=limits, formulas=formulas, checked=checked
+    )
     if job["do"] == "annotate":
         annotate(report, job["out"], limits=limits)
         return {"written": job["out"]}
@@ -98,8 +102,8 @@ def _answer(
     if job.get("json"):  # the API's answer, rendered here: the server only passes it on
         return {"json": json_text(to_dict(told)), "ok": told.ok}
     answer: Answer = {"report": to_dict(told), "text": summary(told)}
-    if job.get("grid"):
-        sheet = read_checked(path, limits).book.sheet(report.sheet)
+    if checked is not None:
+        sheet = checked.book.sheet(report.sheet)
         answer["grid"] = None if sheet is None else sheet_grid(sheet, report)
     return answer
 
