@@ -380,21 +380,23 @@ def test_the_page_reads_the_learners_file_once(
     """The page's check read a large book twice (once to check it, again to draw its grid):
     ~1.5 s of a 73,500-cell sheet's 7.2. The grid is drawn from the book the check read, and
     is the grid of the file as read afresh."""
-    from sheetgen.workbook.safety import read_checked, vet
+    from sheetgen.check.verify import verify_workbook
+    from sheetgen.serve.grid import sheet_grid
+    from sheetgen.workbook.safety import Limits, read_checked, vet
+    from sheetgen.workbook.safety.files import read_input
 
     reads: list[Path] = []
-    read_input = vet.read_input
 
-    def counted(path: Path, *args: object, **kwargs: object) -> bytes:
+    def counted(path: Path, limits: Limits) -> bytes:
         reads.append(path)
-        return read_input(path, *args, **kwargs)  # type: ignore[arg-type]
+        return read_input(path, limits)
 
     monkeypatch.setattr(vet, "read_input", counted)
     path = sheets["wrong"]
     job = {"do": "check", "path": str(path), "name": "mine.xlsx", "grid": True}
     answer = work.handle(job, configured_limits(()))
     assert reads == [path]
-    report = work.verify_workbook(path)
+    report = verify_workbook(path)
     fresh = read_checked(path).book.sheet(report.sheet)
     assert fresh is not None
-    assert answer["grid"] == work.sheet_grid(fresh, report)
+    assert answer["grid"] == sheet_grid(fresh, report)

@@ -32,6 +32,7 @@ from __future__ import annotations
 import datetime as _dt
 import io
 import re
+import sys
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -40,7 +41,7 @@ from xml.parsers import expat
 from .. import a1
 from ..errors import UnsafeFileError
 from .book import Book, Cell, CellError, Sheet, Value
-from .hints import raise_hint
+from .hints import OverLimit, raise_hint
 from .openformula import FormulaError, expression_to_excel, range_to_excel, to_excel
 from .xlsx import ReadError
 
@@ -98,11 +99,15 @@ class ContentCapture:
 
     ``label`` (the file's name, for messages), ``max_cells`` and ``max_area`` are the limits
     :class:`sheetgen.workbook.safety.Limits` sets; breaching one raises
-    :class:`~sheetgen.errors.UnsafeFileError`.
+    :class:`~sheetgen.errors.UnsafeFileError` (for ``max_cells``, an
+    :class:`~sheetgen.workbook.hints.OverLimit`, which the vetting counts to the end).
     """
 
-    def __init__(self, label: str, max_cells: int, max_area: int) -> None:
+    def __init__(self, label: str, max_cells: int, max_area: int, counting: bool = False) -> None:
         self.label = label
+        self.counting = counting
+        """Only count cells and rows (none is kept): the vetting's recount of a file refused
+        for ``max_cells``, to say the figure that lets it through."""
         self.max_cells = max_cells
         self.max_area = max_area
         self.facts = OdsFacts()
@@ -351,6 +356,9 @@ class ContentCapture:
         if repeat > 1:
             self._count(len(cells) * (repeat - 1), self.row, cells[-1][0])
         self._count_rows(repeat)
+        if self.counting:
+            self.row_cells = []
+            return
         store = self.cells
         for row in range(top, top + repeat):
             for column, cell in cells:
@@ -362,9 +370,9 @@ class ContentCapture:
         facts = self.facts
         facts.cells += cells
         if facts.cells > self.max_cells:
-            raise UnsafeFileError(
-                f"{self.label} has more than {self.max_cells:,} cells, counting repeated "
-                f"ones{raise_hint('max_cells')}."
+            raise OverLimit(
+                f"{self.label} has more than {self.max_cells:,} cells, counting repeated ones",
+                "max_cells",
             )
         if row > a1.MAX_ROW or column > a1.MAX_COLUMN:
             raise UnsafeFileError(
@@ -384,9 +392,8 @@ class ContentCapture:
     def _count_rows(self, rows: int) -> None:
         self.facts.rows += rows
         if self.facts.rows > self.max_cells:
-            raise UnsafeFileError(
-                f"{self.label} has more than {self.max_cells:,} rows with content"
-                f"{raise_hint('max_cells')}."
+            raise OverLimit(
+                f"{self.label} has more than {self.max_cells:,} rows with content", "max_cells"
             )
 
     # --- one cell's value
@@ -490,7 +497,14 @@ def read_ods(data: bytes, capture: ContentCapture) -> Book:
             content = zf.read(CONTENT)
     except (KeyError, zipfile.BadZipFile) as exc:
         raise ReadError(str(exc)) from exc
-    _parse_namespaced(content, again)
+    try:
+        _parse_namespaced(content, again)
+    except OverLimit as exc:
+        if exc.name != "max_cells":
+            raise
+        counter = ContentCapture(capture.label, sys.maxsize, capture.max_area, counting=True)
+        _parse_namespaced(content, counter)  # the figure that lets it through: counted
+        raise exc.counted(max(counter.facts.cells, counter.facts.rows)) from None
     capture.facts = again.facts
     return again.book()
 

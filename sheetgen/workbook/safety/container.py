@@ -163,9 +163,10 @@ def check_directory(label: str, infos: list[zipfile.ZipInfo], limits: Limits) ->
             )
         total += info.file_size
         if total > limits.max_total_bytes:
+            declared = sum(other.file_size for other in infos)  # no entry inflates past its own
             raise UnsafeFileError(
                 f"{label} inflates to more than {count(limits.max_total_bytes)} bytes "
-                f"in total (a possible zip bomb){raise_hint('max_total_bytes')}."
+                f"in total (a possible zip bomb){raise_hint('max_total_bytes', declared)}."
             )
         if info.file_size > limits.ratio_floor_bytes and info.file_size > limits.max_ratio * max(
             info.compress_size, 1

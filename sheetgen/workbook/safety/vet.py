@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ... import a1
 from ...errors import InputFileError, SheetgenError, UnsafeFileError
-from ..hints import raise_hint
+from ..hints import OverLimit, raise_hint
 from ..xlsx import SheetCapture, captures, kept_part, read_book, reads
 from .container import (
     ZIP_MAGIC,
@@ -26,12 +26,12 @@ from .container import (
     other_kind,
     xlsx_macro_parts,
 )
-from .entries import scan_entries
+from .entries import count_elements, scan_entries
 from .facts import CheckedBook, CheckedWorkbook, FileFacts
 from .files import read_input
 from .limits import DEFAULT_LIMITS, Limits
-from .messages import count, damaged, describe_error, file_label, show
-from .xmlscan import Budget, Listener, TooManyCells
+from .messages import count, damaged, describe_error, file_label, resave, show
+from .xmlscan import Budget, Listener
 
 if TYPE_CHECKING:
     from ..ods import ContentCapture
@@ -110,7 +110,7 @@ def _vet_open(
                 f"{label} is password-protected (encrypted); save it without a password "
                 "and try again."
             )
-        budget = Budget(limits)
+        budget = Budget(limits, accepted)
         try:
             if reading is None:
                 link_targets = scan_entries(label, zf, infos, budget, data=data, accepted=accepted)
@@ -128,10 +128,9 @@ def _vet_open(
                     reading.remember,
                     accepted,
                 )
-        except TooManyCells as exc:
+        except OverLimit as exc:
             parsed = reading.parsed if reading is not None else None
-            needed = _cells_needed(label, zf, infos, limits, parsed, data)
-            raise exc.counted(needed) from None
+            raise _counted(exc, label, zf, infos, budget, parsed, data, kind) from None
     except BaseException:
         zf.close()
         raise
@@ -164,23 +163,85 @@ def _vet_open(
     return facts, zf
 
 
-def _cells_needed(
+def _counted(
+    refusal: OverLimit,
     label: str,
     zf: zipfile.ZipFile,
     infos: list[zipfile.ZipInfo],
-    limits: Limits,
+    budget: Budget,
     parsed: Callable[[str], bool] | None,
     data: bytes,
+    kind: str,
+) -> UnsafeFileError:
+    """``refusal``, saying the figure of its limit that lets the file through (see
+    :func:`_needed`). Where the count meets another limit, that one is refused instead, with
+    its own figure (each limit counted once: a handful of passes at most)."""
+    counted: set[str] = set()
+    while True:
+        counted.add(refusal.name)
+        try:
+            return refusal.counted(
+                _needed(refusal.name, label, zf, infos, budget, parsed, data, kind)
+            )
+        except OverLimit as other:
+            if other.name in counted:
+                raise
+            refusal = other
+
+
+def _needed(
+    name: str,
+    label: str,
+    zf: zipfile.ZipFile,
+    infos: list[zipfile.ZipInfo],
+    budget: Budget,
+    parsed: Callable[[str], bool] | None,
+    data: bytes,
+    kind: str,
 ) -> int:
-    """The ``max_cells`` that lets a file refused for it through: its cells and rows counted
-    by the same scan of the same parts with that limit lifted, and with it the search of
-    merges for hyperlinks that ``max_cells`` keeps small (its own refusal comes on the next
-    run if due). Nothing is kept and every other limit holds, so the count costs no more
-    than the scan of a file that passes; one those limits refuse is refused for them."""
+    """The figure of the limit ``name`` that lets a file it refused through: counted by the
+    same scan of the same parts with that limit lifted or measured (``Budget.tracking``),
+    nothing kept and every other limit holding, so the count costs no more than the scan of a
+    file that passes; one those limits refuse is refused for them. ``max_cells`` counts every
+    cell and row (with it the search of merges for hyperlinks, which ``max_cells`` keeps
+    small: its own refusal comes on the next run if due); XML elements are counted in the
+    inflated bytes (``count_elements``: expat would take minutes over a file of small
+    elements). A string longer than expat may be handed between two ``>`` is not measured:
+    the largest part then stands for it, which no string in it can be longer than."""
+    limits, accepted = budget.limits, budget.accepted
+    if name == "max_xml_elements":
+        return count_elements(label, zf, infos, parsed, data, accepted)
     unbounded = sys.maxsize
-    budget = Budget(replace(limits, max_cells=unbounded, max_merge_link_pairs=unbounded))
-    scan_entries(label, zf, infos, budget, parsed, data=data)
-    return max(budget.cells, budget.rows)
+    lifted = limits
+    if name == "max_cells":
+        lifted = replace(limits, max_cells=unbounded, max_merge_link_pairs=unbounded)
+    elif name == "max_shared_formula_chars":
+        lifted = replace(limits, max_shared_formula_chars=unbounded)
+    recount = Budget(lifted, accepted)
+    recount.tracking = name
+    listeners: Callable[[str], Listener | None] | None = None
+    content: ContentCapture | None = None
+    if kind == "ods" and name == "max_cells":
+        from ..ods import ContentCapture, reads
+
+        content = ContentCapture(label, unbounded, limits.max_sheet_area, counting=True)
+
+        def listeners(part: str) -> Listener | None:
+            return content if reads(part) else None
+
+    try:
+        scan_entries(label, zf, infos, recount, parsed, listeners, data=data, accepted=accepted)
+    except OverLimit as exc:
+        if exc.name != name:
+            raise
+        return max(recount.needed, *(info.file_size for info in infos))
+    if content is not None:
+        return max(content.facts.cells, content.facts.rows)
+    if name == "max_cells":
+        return max(recount.cells, recount.rows)
+    if name == "max_shared_formula_chars":
+        return recount.formula_work
+    return recount.needed
 
 
 def _exhausted(label: str, exc: MemoryError | RecursionError) -> UnsafeFileError:
@@ -318,7 +379,8 @@ def read_checked(
         raise _exhausted(label, exc) from None
     except Exception as exc:
         why = describe_error(exc)
-        raise InputFileError(f"{label} could not be read as {what} ({why}).") from exc
+        advice = resave(readings)
+        raise InputFileError(f"{label} could not be read as {what} ({why}); {advice}.") from exc
     return CheckedBook(book=book, facts=facts)
 
 

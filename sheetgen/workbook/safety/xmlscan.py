@@ -4,14 +4,15 @@ cells from the very same events."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Final, NoReturn, Protocol
 from xml.parsers import expat
 
 from ... import a1
 from ...errors import InputFileError, UnsafeFileError
-from ..hints import raise_hint
+from ..hints import OverLimit, raise_hint
 from .limits import Limits
-from .messages import count, show
+from .messages import count, resave, show
 
 # --------------------------------------------------------------------------
 # Streaming inflate and XML scan
@@ -27,31 +28,19 @@ _NOTABLE: Final = _EXPANDING | {"dimension", "worksheet", "Relationship", "f"}
 _STRING_ITEMS: Final = frozenset({"si", "is", "c", "comment", "text"})
 
 
-class TooManyCells(UnsafeFileError):
-    """The refusal of ``max_cells``: the scan stops at the first cell or row past it, so the
-    figure that lets the file through is only known once the file is counted to its end
-    (``vet`` does, and raises :meth:`counted`); uncounted, the figure is said as N."""
-
-    def __init__(self, label: str, what: str, limit: int) -> None:
-        super().__init__(_cells_refused(label, what, limit, None))
-        self.label = label
-        self.what = what
-        self.limit = limit
-
-    def counted(self, needed: int) -> UnsafeFileError:
-        """This refusal, saying the ``max_cells`` the file needs."""
-        return UnsafeFileError(_cells_refused(self.label, self.what, self.limit, needed))
-
-
-def _cells_refused(label: str, what: str, limit: int, needed: int | None) -> str:
-    return f"{label} has more than {count(limit)} {what}{raise_hint('max_cells', needed)}."
-
-
 class Budget:
-    """Counters shared by every part of one file."""
+    """Counters shared by every part of one file. ``accepted``: the container kinds the
+    command reads ("xlsx", maybe "ods"), for what a damaged file's sentence tells its owner
+    to save."""
 
-    def __init__(self, limits: Limits) -> None:
+    def __init__(self, limits: Limits, accepted: Iterable[str] = ("xlsx",)) -> None:
         self.limits = limits
+        self.accepted = tuple(accepted)
+        self.tracking = ""
+        """The limit whose figure a recount measures (``vet``): passing it is measured, not
+        refused. Only limits refused at a breach in this pass (depth, text, merged links)."""
+        self.needed = 0
+        """The least figure of ``tracking`` that lets what was scanned so far through."""
         self.elements = 0
         self.cells = 0
         self.rows = 0
@@ -172,11 +161,16 @@ class XmlScan:
             covered.update((r, c) for r in range(r1, r2 + 1) for c in range(c1, c2 + 1))
             covered.discard((r1, c1))
         inside = sum(1 for cell in links if cell in covered)
-        if inside * len(merges) > self.max_pairs:
-            raise UnsafeFileError(
+        pairs = inside * len(merges)
+        if pairs > self.max_pairs:
+            if self.budget.tracking == "max_merge_link_pairs":
+                self.budget.needed = max(self.budget.needed, pairs)
+                return
+            raise OverLimit(
                 f"{self.label} has {count(inside)} hyperlinks inside "
                 f"{count(len(merges))} merged ranges in {self.shown}, more than openpyxl "
-                f"can sort out in reasonable time{raise_hint('max_merge_link_pairs')}."
+                "can sort out in reasonable time",
+                "max_merge_link_pairs",
             )
 
     def feed(self, chunk: bytes, final: bool = False) -> None:
@@ -200,9 +194,16 @@ class XmlScan:
             reason = expat.ErrorString(exc.code) if exc.code else str(exc)
             line = exc.lineno + self.skipped_lines
             raise InputFileError(
-                f"{self.label} is damaged: part {self.shown} is not well-formed XML "
-                f"({show(reason)} at line {line})."
+                self._damaged(
+                    f"its part {self.shown} is not well-formed XML: {show(reason)} at line {line}"
+                )
             ) from None
+
+    def _damaged(self, why: str) -> str:
+        """The sentence for a part whose bytes are broken: what is wrong (for whoever
+        looks into it), then what its owner can do, as for a damaged zip."""
+        advice = resave(self.budget.accepted)
+        return f"{self.label} is damaged and cannot be read ({why}); {advice}."
 
     # --- refusals
 
@@ -230,25 +231,35 @@ class XmlScan:
         )
 
     def _too_much_text(self) -> NoReturn:
-        raise UnsafeFileError(
+        raise OverLimit(
             f"{self.label} has a string in {self.shown} longer than "
-            f"{count(self.max_text)} characters{raise_hint('max_text_chars')}."
+            f"{count(self.budget.limits.max_text_chars)} characters",
+            "max_text_chars",
         )
 
+    def _text_breached(self) -> None:
+        """An item's text is past the limit: refused, or measured by a recount."""
+        if self.budget.tracking != "max_text_chars":
+            self._too_much_text()
+        self.max_text = self.text
+        self.budget.needed = max(self.budget.needed, self.text)
+
     def _too_many(self, what: str, limit: int, name: str = "max_cells") -> NoReturn:
-        if name == "max_cells":
-            raise TooManyCells(self.label, what, limit)
-        hint = raise_hint(name)
-        raise UnsafeFileError(f"{self.label} has more than {count(limit)} {what}{hint}.")
+        raise OverLimit(f"{self.label} has more than {count(limit)} {what}", name)
 
     # --- handlers (the hot path: keep attribute lookups and calls to a minimum)
 
-    def _limit_breached(self) -> NoReturn:
+    def _limit_breached(self) -> None:
         if self.elements > self.max_elements:
             self._too_many("XML elements", self.max_elements, "max_xml_elements")
-        raise UnsafeFileError(
+        if self.budget.tracking == "max_xml_depth":
+            self.max_depth = self.depth
+            self.budget.needed = max(self.budget.needed, self.depth)
+            return
+        raise OverLimit(
             f"{self.label} nests XML elements in {self.shown} more than "
-            f"{self.max_depth} levels deep{raise_hint('max_xml_depth')}."
+            f"{self.budget.limits.max_xml_depth} levels deep",
+            "max_xml_depth",
         )
 
     def _start(self, name: str, attrs: dict[str, str]) -> None:
@@ -297,7 +308,7 @@ class XmlScan:
     def _chars(self, data: str) -> None:
         self.text += len(data)
         if self.text > self.max_text:
-            self._too_much_text()
+            self._text_breached()
         if self.listen_text is not None:
             self.listen_text(data)
 
@@ -334,10 +345,10 @@ class XmlScan:
             return
         self.formula_work += length
         if self.formula_work > self.max_formula_work:
-            raise UnsafeFileError(
+            raise OverLimit(
                 f"{self.label} shares formulas over too many cells: filling them in "
-                f"would mean rewriting more than {count(self.max_formula_work)} characters"
-                f"{raise_hint('max_shared_formula_chars')}."
+                f"would mean rewriting more than {count(self.max_formula_work)} characters",
+                "max_shared_formula_chars",
             )
 
     # --- cells and ranges
@@ -409,8 +420,7 @@ class XmlScan:
 
     def _bad_ref(self, ref: str) -> NoReturn:
         raise InputFileError(
-            f"{self.label} is damaged: {self.shown} has an invalid cell reference "
-            f"{show(ref, 40)!r}."
+            self._damaged(f"its part {self.shown} has an invalid cell reference {show(ref, 40)!r}")
         )
 
     def _range(self, ref: str) -> tuple[int, int, int, int]:
