@@ -23,6 +23,7 @@ import time
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 import pytest
@@ -748,3 +749,51 @@ def test_formula_hazards_never_raises_on_any_text(formula: str) -> None:
 def test_children_rlimit_helper_is_available() -> None:
     # The bounded-child tests rely on RLIMIT_AS existing (Linux).
     assert hasattr(resource, "RLIMIT_AS")
+
+
+def _figure(path: Path, limits: Limits) -> float | None:
+    """The figure a refusal of ``path`` by ``check_file`` suggests, or None if it passes."""
+    try:
+        safety.check_file(path, limits)
+    except UnsafeFileError as exc:
+        assert_one_sentence(str(exc), path)
+        found = re.search(r"--limit \w+=(\S+?)\)", str(exc))
+        assert found is not None, str(exc)
+        return float(found.group(1))
+    return None
+
+
+def _two_far_cells(directory: Path) -> Path:
+    cells = b'<row r="60"><c r="B60"><v>1</v></c></row><row r="90"><c r="F90"><v>1</v></c></row>'
+    return hostile._sheet_with(directory, directory / "far.xlsx", cells=cells)
+
+
+def _two_large_parts(directory: Path) -> Path:
+    entries = hostile.entries_of(hostile.valid_workbook(directory / "base.xlsx"))
+    entries += [
+        hostile.deflated(f"customXml/item{n}.xml", b"<r>" + b"<a/>" * n + b"</r>")
+        for n in (3000, 9000)
+    ]
+    return hostile.write_raw_zip(directory / "large.xlsx", entries)
+
+
+@pytest.mark.parametrize(
+    ("make", "name", "limits"),
+    [
+        (_two_far_cells, "max_sheet_area", Limits(max_sheet_area=100)),
+        (_two_large_parts, "max_entry_bytes", Limits(max_entry_bytes=1000)),
+        (_two_large_parts, "max_ratio", Limits(max_ratio=2, ratio_floor_bytes=100)),
+    ],
+    ids=["sheet-area", "entry-bytes", "ratio"],
+)
+def test_a_refusal_at_the_first_breach_suggests_what_the_whole_file_needs(
+    make: Callable[[Path], Path], name: str, limits: Limits, tmp_path: Path
+) -> None:
+    """The sheet's area was the range at the first cell past the limit, a part's size or
+    compression the first part's past it: a later cell or part needing more was refused
+    again with the figure raised. The figure is the whole file's: it lets the file through."""
+    path = make(tmp_path)
+    needed = _figure(path, limits)
+    assert needed is not None
+    raised: dict[str, Any] = {name: needed if name == "max_ratio" else int(needed)}
+    assert _figure(path, dataclasses.replace(limits, **raised)) is None

@@ -156,10 +156,11 @@ def check_directory(label: str, infos: list[zipfile.ZipInfo], limits: Limits) ->
             )
         if info.file_size > limits.max_entry_bytes:
             part = show(info.filename)
+            largest = max(other.file_size for other in infos)  # a later part may be larger
             raise UnsafeFileError(
                 f"{label} has a part ({part}) that inflates to {count(info.file_size)} "
                 f"bytes, more than the limit of {count(limits.max_entry_bytes)} "
-                f"(a possible zip bomb){raise_hint('max_entry_bytes', info.file_size)}."
+                f"(a possible zip bomb){raise_hint('max_entry_bytes', largest)}."
             )
         total += info.file_size
         if total > limits.max_total_bytes:
@@ -173,10 +174,15 @@ def check_directory(label: str, infos: list[zipfile.ZipInfo], limits: Limits) ->
         ):
             ratio = info.file_size / max(info.compress_size, 1)
             part = show(info.filename)
+            highest = max(  # a later part may be compressed further
+                other.file_size / max(other.compress_size, 1)
+                for other in infos
+                if other.file_size > limits.ratio_floor_bytes
+            )
             raise UnsafeFileError(
                 f"{label} has a part ({part}) compressed {ratio:,.0f} to 1, "
                 f"beyond the limit of {limits.max_ratio:,.0f} to 1 (a possible zip bomb)"
-                f"{raise_hint('max_ratio', float(int(ratio) + 1))}."
+                f"{raise_hint('max_ratio', float(int(highest) + 1))}."
             )
     return total
 

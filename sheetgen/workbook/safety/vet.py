@@ -202,7 +202,8 @@ def _needed(
     """The figure of the limit ``name`` that lets a file it refused through: counted by the
     same scan of the same parts with that limit lifted or measured (``Budget.tracking``),
     nothing kept and every other limit holding, so the count costs no more than the scan of a
-    file that passes; one those limits refuse is refused for them. ``max_cells`` counts every
+    file that passes; one those limits refuse is refused for them. Depth, text, a sheet's area
+    and merged links are measured where they pass the limit. ``max_cells`` counts every
     cell and row (with it the search of merges for hyperlinks, which ``max_cells`` keeps
     small: its own refusal comes on the next run if due); XML elements are counted in the
     inflated bytes (``count_elements``: expat would take minutes over a file of small

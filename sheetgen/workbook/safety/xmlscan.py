@@ -10,7 +10,7 @@ from xml.parsers import expat
 
 from ... import a1
 from ...errors import InputFileError, UnsafeFileError
-from ..hints import OverLimit, raise_hint
+from ..hints import OverLimit
 from .limits import Limits
 from .messages import count, resave, show
 
@@ -38,7 +38,7 @@ class Budget:
         self.accepted = tuple(accepted)
         self.tracking = ""
         """The limit whose figure a recount measures (``vet``): passing it is measured, not
-        refused. Only limits refused at a breach in this pass (depth, text, merged links)."""
+        refused (depth, text, a sheet's area, merged links)."""
         self.needed = 0
         """The least figure of ``tracking`` that lets what was scanned so far through."""
         self.elements = 0
@@ -411,11 +411,16 @@ class XmlScan:
         if row > self.max_row or col > self.max_col:
             self.max_row = max(self.max_row, row)
             self.max_col = max(self.max_col, col)
-            if self.max_row * self.max_col > self.max_area:
-                raise UnsafeFileError(
+            area = self.max_row * self.max_col
+            if area > self.max_area:
+                if self.budget.tracking == "max_sheet_area":
+                    self.budget.needed = max(self.budget.needed, area)
+                    return
+                raise OverLimit(  # the range so far: a later cell may widen it
                     f"{self.label} uses the range A1:{a1.name(self.max_row, self.max_col)} "
                     f"in {self.shown}, more than the limit of {count(self.max_area)} "
-                    f"cells per sheet{raise_hint('max_sheet_area', self.max_row * self.max_col)}."
+                    "cells per sheet",
+                    "max_sheet_area",
                 )
 
     def _bad_ref(self, ref: str) -> NoReturn:
