@@ -302,3 +302,25 @@ def test_an_ods_over_a_limit_is_told_to_a_learner_as_the_teachers_to_raise(
     assert said.startswith("mine.ods has more than 3 cells"), said
     assert said.endswith("which your teacher can raise: --limit max_cells=4)."), said
     assert "raises the limit" not in said and "you trust" not in said, said
+
+
+def test_a_learner_with_two_copies_of_the_sheet_is_not_told_a_flag(
+    right: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A workbook holding the sheet twice told the web page's learner "(--sheet NAME judges
+    another)", an option they cannot pass: they are told what they can do instead; the
+    command line still names the option."""
+    import openpyxl
+
+    book = openpyxl.load_workbook(right)
+    book.copy_worksheet(book.worksheets[0])
+    path = tmp_path / "twice.xlsx"
+    book.save(path)
+    main(["verify", str(path)])
+    assert "(--sheet NAME judges another)" in capsys.readouterr().out
+    job = {"do": "check", "path": str(path), "name": "mine.xlsx"}
+    noted = work.handle(job, configured_limits())["report"]["sheet_choice"]
+    assert "also holds the layout" in noted and "--" not in noted, noted
+    assert noted.endswith(
+        "(to have another judged, delete the copies you did not mean to hand in)."
+    ), noted

@@ -181,7 +181,7 @@ def choose(placed: list[Placement]) -> tuple[Placement, str]:
     listed = ", ".join(repr(t) for t in others)
     return chosen, (
         f"Judged sheet {chosen.sheet.title!r}, {why}; {listed} also "
-        f"{'holds' if len(others) == 1 else 'hold'} the layout (--sheet NAME judges another)."
+        f"{'holds' if len(others) == 1 else 'hold'} the layout{SHEET_ADVICE}."
     )
 
 
@@ -201,6 +201,10 @@ def _work(p: Placement) -> tuple[int, int]:
         changed += p.sheet.value(spec.at) != default
     return filled, changed
 
+
+SHEET_ADVICE = " (--sheet NAME judges another)"
+"""The end of the note naming the sheets a workbook holds the layout on besides the one judged:
+advice for a user of the command line (``sheetgen.report.learner`` words it for a learner)."""
 
 LAYOUT_ADVICE = (
     "; if it was built as a variant, network or training sheet, name its layout with "

@@ -97,7 +97,10 @@ def _answer(
         annotate(report, job["out"], limits=limits)
         return {"written": job["out"]}
     told = replace(
-        report, path=name, warnings=tuple(_renamed(w, path, name) for w in report.warnings)
+        report,
+        path=name,
+        warnings=tuple(_renamed(w, path, name) for w in report.warnings),
+        choice=report.choice and _renamed(report.choice, path, name),
     )
     if job.get("json"):  # the API's answer, rendered here: the server only passes it on
         return {"json": json_text(to_dict(told)), "ok": told.ok}
