@@ -235,7 +235,7 @@ def _needed(
     except OverLimit as exc:
         if exc.name != name:
             raise
-        return max(recount.needed, *(info.file_size for info in infos))
+        return max([recount.needed, *(info.file_size for info in infos)])
     if content is not None:
         return max(content.facts.cells, content.facts.rows)
     if name == "max_cells":
