@@ -174,23 +174,29 @@ def _counted(
     kind: str,
 ) -> UnsafeFileError:
     """``refusal``, saying the figure of its limit that lets the file through (see
-    :func:`_needed`). Where the count meets another limit, that one is refused instead, with
-    its own figure (each limit counted once: a handful of passes at most)."""
-    counted: set[str] = set()
+    :func:`_needed`). Where the count meets another limit, that one is lifted too and the
+    count made again (a whole-sheet merge passes the sheet's area, then its cells): each limit
+    once, a handful of passes at most. Too many XML elements, or merged links where cells are
+    too many (that count is only bounded by ``max_cells``), are told instead."""
+    names = {refusal.name}
     while True:
-        counted.add(refusal.name)
         try:
             return refusal.counted(
-                _needed(refusal.name, label, zf, infos, budget, parsed, data, kind)
+                _needed(refusal.name, names, label, zf, infos, budget, parsed, data, kind)
             )
         except OverLimit as other:
-            if other.name in counted:
+            if other.name in names:
                 raise
-            refusal = other
+            if other.name == "max_xml_elements" or (
+                other.name == "max_cells" and refusal.name == "max_merge_link_pairs"
+            ):
+                refusal, names = other, set()
+            names.add(other.name)
 
 
 def _needed(
     name: str,
+    names: set[str],
     label: str,
     zf: zipfile.ZipFile,
     infos: list[zipfile.ZipInfo],
@@ -200,29 +206,30 @@ def _needed(
     kind: str,
 ) -> int:
     """The figure of the limit ``name`` that lets a file it refused through: counted by the
-    same scan of the same parts with that limit lifted or measured (``Budget.tracking``),
-    nothing kept and every other limit holding, so the count costs no more than the scan of a
-    file that passes; one those limits refuse is refused for them. Depth, text, a sheet's area
-    and merged links are measured where they pass the limit. ``max_cells`` counts every
-    cell and row (with it the search of merges for hyperlinks, which ``max_cells`` keeps
-    small: its own refusal comes on the next run if due); XML elements are counted in the
-    inflated bytes (``count_elements``: expat would take minutes over a file of small
-    elements). A string longer than expat may be handed between two ``>`` is not measured:
-    the largest part then stands for it, which no string in it can be longer than."""
+    same scan of the same parts with the limits ``names`` (``name`` among them) lifted or
+    measured (``Budget.tracking``), nothing kept and every other limit holding, so the count
+    costs no more than the scan of a file that passes; one those limits refuse is refused for
+    them. Depth, text, a sheet's area and merged links are measured where they pass the
+    limit. ``max_cells`` counts every cell and row (with it the search of merges for
+    hyperlinks, which ``max_cells`` keeps small, is lifted: its own refusal comes on the next
+    run if due); XML elements are counted in the inflated bytes (``count_elements``: expat
+    would take minutes over a file of small elements). A string longer than expat may be
+    handed between two ``>`` is not measured: the largest part then stands for it, which no
+    string in it can be longer than."""
     limits, accepted = budget.limits, budget.accepted
     if name == "max_xml_elements":
         return count_elements(label, zf, infos, parsed, data, accepted)
     unbounded = sys.maxsize
     lifted = limits
-    if name == "max_cells":
-        lifted = replace(limits, max_cells=unbounded, max_merge_link_pairs=unbounded)
-    elif name == "max_shared_formula_chars":
-        lifted = replace(limits, max_shared_formula_chars=unbounded)
+    if "max_cells" in names:
+        lifted = replace(lifted, max_cells=unbounded, max_merge_link_pairs=unbounded)
+    if "max_shared_formula_chars" in names:
+        lifted = replace(lifted, max_shared_formula_chars=unbounded)
     recount = Budget(lifted, accepted)
-    recount.tracking = name
+    recount.tracking = frozenset(names)
     listeners: Callable[[str], Listener | None] | None = None
     content: ContentCapture | None = None
-    if kind == "ods" and name == "max_cells":
+    if kind == "ods" and "max_cells" in names:
         from ..ods import ContentCapture, reads
 
         content = ContentCapture(label, unbounded, limits.max_sheet_area, counting=True)
@@ -233,16 +240,18 @@ def _needed(
     try:
         scan_entries(label, zf, infos, recount, parsed, listeners, data=data, accepted=accepted)
     except OverLimit as exc:
-        if exc.name != name:
+        if exc.name != "max_text_chars" or exc.name not in names:
             raise
-        return max([recount.needed, *(info.file_size for info in infos)])
-    if content is not None:
-        return max(content.facts.cells, content.facts.rows)
+        if name != "max_text_chars":  # the text, not this limit's figure, is past measuring
+            raise exc.counted(max(info.file_size for info in infos)) from None
+        return max([recount.needed.get(name, 0), *(info.file_size for info in infos)])
     if name == "max_cells":
+        if content is not None:
+            return max(content.facts.cells, content.facts.rows)
         return max(recount.cells, recount.rows)
     if name == "max_shared_formula_chars":
         return recount.formula_work
-    return recount.needed
+    return recount.needed.get(name, int(getattr(limits, name)))
 
 
 def _exhausted(label: str, exc: MemoryError | RecursionError) -> UnsafeFileError:

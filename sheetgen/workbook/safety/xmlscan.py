@@ -36,17 +36,26 @@ class Budget:
     def __init__(self, limits: Limits, accepted: Iterable[str] = ("xlsx",)) -> None:
         self.limits = limits
         self.accepted = tuple(accepted)
-        self.tracking = ""
-        """The limit whose figure a recount measures (``vet``): passing it is measured, not
-        refused (depth, text, a sheet's area, merged links)."""
-        self.needed = 0
-        """The least figure of ``tracking`` that lets what was scanned so far through."""
+        self.tracking: frozenset[str] = frozenset()
+        """The limits whose figures a recount measures (``vet``): passing one is measured,
+        not refused (depth, text, a sheet's area, merged links)."""
+        self.needed: dict[str, int] = {}
+        """The least figure of each limit in ``tracking`` that lets what was scanned so far
+        through, once it was passed."""
         self.elements = 0
         self.cells = 0
         self.rows = 0
         self.worksheets = 0
         self.inflated = 0
         self.formula_work = 0
+
+    def measured(self, name: str, figure: int) -> bool:
+        """Whether the limit ``name``, passed with ``figure``, is measured (the figure kept)
+        rather than refused."""
+        if name not in self.tracking:
+            return False
+        self.needed[name] = max(self.needed.get(name, 0), figure)
+        return True
 
 
 class Listener(Protocol):
@@ -163,8 +172,7 @@ class XmlScan:
         inside = sum(1 for cell in links if cell in covered)
         pairs = inside * len(merges)
         if pairs > self.max_pairs:
-            if self.budget.tracking == "max_merge_link_pairs":
-                self.budget.needed = max(self.budget.needed, pairs)
+            if self.budget.measured("max_merge_link_pairs", pairs):
                 return
             raise OverLimit(
                 f"{self.label} has {count(inside)} hyperlinks inside "
@@ -239,10 +247,9 @@ class XmlScan:
 
     def _text_breached(self) -> None:
         """An item's text is past the limit: refused, or measured by a recount."""
-        if self.budget.tracking != "max_text_chars":
+        if not self.budget.measured("max_text_chars", self.text):
             self._too_much_text()
         self.max_text = self.text
-        self.budget.needed = max(self.budget.needed, self.text)
 
     def _too_many(self, what: str, limit: int, name: str = "max_cells") -> NoReturn:
         raise OverLimit(f"{self.label} has more than {count(limit)} {what}", name)
@@ -252,9 +259,8 @@ class XmlScan:
     def _limit_breached(self) -> None:
         if self.elements > self.max_elements:
             self._too_many("XML elements", self.max_elements, "max_xml_elements")
-        if self.budget.tracking == "max_xml_depth":
+        if self.budget.measured("max_xml_depth", self.depth):
             self.max_depth = self.depth
-            self.budget.needed = max(self.budget.needed, self.depth)
             return
         raise OverLimit(
             f"{self.label} nests XML elements in {self.shown} more than "
@@ -413,8 +419,7 @@ class XmlScan:
             self.max_col = max(self.max_col, col)
             area = self.max_row * self.max_col
             if area > self.max_area:
-                if self.budget.tracking == "max_sheet_area":
-                    self.budget.needed = max(self.budget.needed, area)
+                if self.budget.measured("max_sheet_area", area):
                     return
                 raise OverLimit(  # the range so far: a later cell may widen it
                     f"{self.label} uses the range A1:{a1.name(self.max_row, self.max_col)} "
