@@ -3,14 +3,20 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from pathlib import Path
 
+import openpyxl
 import pytest
+from openpyxl.workbook.defined_name import DefinedName
 
 from sheetgen import build, verify_workbook
 from sheetgen.engine.evaluate import Evaluator
 from sheetgen.engine.names import expanded
 from sheetgen.workbook.book import Book, Cell, Sheet
+from sheetgen.workbook.openformula import range_to_excel
+from sheetgen.workbook.xlsx import read_book, shift
 
 from .stored import cell, stored
 
@@ -152,3 +158,159 @@ def test_a_parameter_typed_as_percent_text_is_read_as_excel_reads_it(tmp_path: P
         report = verify_workbook(stored(article, tmp_path / "t.xlsx", {"B2": xml}), variants=0)
         assert report.ok, [(c.cell, c.status) for c in report.attention][:5]
         assert next(c.expected for c in report.cells if c.cell == "E2") == pytest.approx(net)
+
+
+# Relative references in names: kept relative to A1 (Excel's storage; ``XFD1`` is one column
+# left of A1, ``A1048576`` one row above), read from the cell using the name.
+@pytest.mark.parametrize(
+    ("at", "text", "names", "want"),
+    [
+        ("A3", "=Right*10", {"Right": "S!B1"}, "=(S!B3)*10"),
+        ("C2", "=Left", {"Left": "S!XFD1"}, "=(S!B2)"),  # round the sheet's edge
+        ("C3", "=Up", {"Up": "S!A1048576"}, "=(S!C2)"),
+        ("A2", "=SUM(Band)", {"Band": "S!A1:B1"}, "=SUM((S!A2:B2))"),  # a range too
+        ("C3", "=Col", {"Col": "S!$A1"}, "=(S!$A3)"),  # the anchored part stays
+        ("C3", "=Twice", {"Twice": "Left*2", "Left": "S!XFD1"}, "=((S!B3)*2)"),  # the cell's
+        ("C3", '=Lab&"A1"', {"Lab": '"B1"&S!B1'}, '=("B1"&S!D3)&"A1"'),  # not in quotes
+    ],
+)
+def test_a_names_relative_references_are_read_from_the_cell_using_it(
+    at: str, text: str, names: dict[str, str], want: str
+) -> None:
+    assert _formula(_book({at: text}, names), at) == want
+
+
+def test_an_anchored_range_name_is_left_to_the_engine() -> None:
+    book = _book({"C1": "=SUM(Both)"}, {"Both": "S!$A$1:$B$1"})
+    assert expanded(book) is book
+
+
+# A grid of numbers (r * 10 + c in row r, column c) and formulas reading it through relative
+# names, as a learner's Name Manager could leave them; what each formula computes.
+_GRID_NAMES = {
+    "Right": "S!B1",  # one column right
+    "Band": "S!A2:B2",  # the row below, this column and the next
+    "Col": "S!$A2",  # column A, one row down
+    "Left": "S!XFD1",  # one column left: round the edge
+    "Up": "S!A1048576",  # one row up
+    "Back": "S!XFC1:XFD1",  # the two cells to the left
+    "Twice": "Left*2",
+}
+_GRID_FORMULAS = {  # cell: (formula, what it reads, worked out by hand)
+    "C3": ("=Right*10", 340.0),  # D3
+    "C4": ("=SUM(Band)", 107.0),  # C5 + D5
+    "C6": ("=Col*2", 142.0),  # A7
+    "E4": ("=Left+Up", 79.0),  # D4 + E3
+    "E6": ("=SUM(Back)", 206.0),  # C6 (142) + D6
+    "E8": ("=Twice", 168.0),  # D8 * 2
+}
+_WRAPPING = {"E4", "E6", "E8"}  # LibreOffice does not read Excel's edge-wrapped form
+
+
+def _grid(path: Path) -> Path:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "S"
+    for row in range(1, 11):
+        for column in range(1, 9):
+            ws.cell(row, column, value=float(row * 10 + column))
+    for at, (formula, _) in _GRID_FORMULAS.items():
+        ws[at] = formula
+    for name, text in _GRID_NAMES.items():
+        wb.defined_names[name] = DefinedName(name, attr_text=text)
+    wb.save(path)
+    return path
+
+
+def _ours(path: Path) -> dict[str, object]:
+    got = Evaluator(read_book(path.read_bytes())).evaluate([("S", at) for at in _GRID_FORMULAS])
+    return {at: got[("S", at)] for at in _GRID_FORMULAS}
+
+
+def _theirs(path: Path) -> dict[str, object]:
+    """The values another application computed and saved (read by our reader: openpyxl warns
+    of the styles Gnumeric leaves out)."""
+    sheet = read_book(path.read_bytes()).sheets[0]
+    return {at: sheet.cells[at].value for at in _GRID_FORMULAS}
+
+
+def test_the_engine_reads_relative_names_from_the_cell_using_them(tmp_path: Path) -> None:
+    assert _ours(_grid(tmp_path / "grid.xlsx")) == {
+        at: want for at, (_, want) in _GRID_FORMULAS.items()
+    }
+
+
+def test_gnumeric_reads_relative_names_as_the_engine_does(tmp_path: Path) -> None:
+    from .test_interop import needs
+
+    ssconvert = shutil.which("ssconvert")
+    needs("Gnumeric's ssconvert (apt install gnumeric)", ssconvert)
+    assert ssconvert is not None
+    src = _grid(tmp_path / "grid.xlsx")
+    out = tmp_path / "gnumeric.xlsx"
+    subprocess.run(
+        [ssconvert, "--recalc", str(src), str(out)], capture_output=True, timeout=300, check=True
+    )
+    assert _theirs(out) == _ours(src)
+
+
+@pytest.mark.libreoffice
+def test_libreoffice_reads_relative_names_as_the_engine_does(tmp_path: Path) -> None:
+    from .support import libreoffice as lo
+
+    src = _grid(tmp_path / "grid.xlsx")
+    out = tmp_path / "libreoffice.xlsx"
+    lo.recalculate(src, out)
+    theirs, ours = _theirs(out), _ours(src)
+    assert {at: theirs[at] for at in ours if at not in _WRAPPING} == {
+        at: v for at, v in ours.items() if at not in _WRAPPING
+    }
+
+
+@pytest.mark.parametrize(("text", "right"), [("Neuron!XFD1", True), ("Neuron!XFC1", False)])
+def test_an_output_read_through_a_relative_name_is_judged(
+    tmp_path: Path, text: str, right: bool
+) -> None:
+    """F2 = TANH(Net) with Net one cell to the left, as Excel stores it (E2: right); two cells
+    to the left is the bias (wrong)."""
+    article = build(tmp_path / "a.xlsx", "single_neuron")
+    output = next(c.expected for c in verify_workbook(article, variants=0).cells if c.cell == "F2")
+    named = stored(
+        article, tmp_path / "n.xlsx", {"F2": cell("F2", "TANH(Net)", output)}, names={"Net": text}
+    )
+    report = verify_workbook(named, variants=0)
+    assert report.ok is right, [(c.cell, c.status) for c in report.attention]
+    if not right:
+        assert "F2" in {c.cell for c in report.attention}
+
+
+@pytest.mark.parametrize(
+    ("formula", "rows", "columns", "moved"),
+    [
+        ("=XFD1", 0, 1, "=A1"),
+        ("=A1+B2", -1, 0, "=A1048576+B1"),
+        ("=S!A1048576:B1", 2, 2, "=S!C2:D3"),
+        ("=$XFD$1+XFD$1", 0, 3, "=$XFD$1+C$1"),
+    ],
+)
+def test_a_names_references_come_round_the_sheets_edge(
+    formula: str, rows: int, columns: int, moved: str
+) -> None:
+    assert shift(formula, rows, columns, wrap=True) == moved
+
+
+@pytest.mark.parametrize(
+    ("address", "base", "want"),
+    [
+        ("$Data.B1", "$Data.$C$1", "Data!XFD1"),  # one column left of its base cell
+        ("$Data.C3", "$Data.$C$4", "Data!A1048576"),  # one row up
+        ("$Data.$B$11", "$Data.$C$5", "Data!$B$11"),
+    ],
+)
+def test_an_ods_names_relative_references_are_kept_as_excel_keeps_them(
+    address: str, base: str, want: str
+) -> None:
+    """LibreOffice keeps a name's relative references relative to its base cell; moved to
+    A1 they come round the edge as Excel's do, and are moved back where the name is used."""
+    assert range_to_excel(address, base) == want

@@ -361,7 +361,8 @@ def expression_to_excel(text: str, base: str | None = None) -> str:
     """A named expression (``[$Sheet1.$B$2]*2``, ``"text"``) as a defined name's Excel text.
 
     Relative references in it are relative to ``base`` (``$Sheet1.$C$5``); Excel keeps them
-    relative to A1, so they are moved by the difference.
+    relative to A1, so they are moved by the difference (round the sheet's edge, as Excel
+    writes a reference left of or above A1: ``sheetgen.engine.names`` moves them back).
     """
     formula = to_excel(text if text.startswith(("of:", "oooc:", "msoxl:", "=")) else "=" + text)
     return _from_base(formula[1:], base)
@@ -380,4 +381,4 @@ def _from_base(text: str, base: str | None) -> str:
         row, column = a1.split(point)
     except (FormulaError, ValueError):
         return text
-    return shift(text, 1 - row, 1 - column)
+    return shift(text, 1 - row, 1 - column, wrap=True)

@@ -589,22 +589,29 @@ class _OffSheet(Exception):
     """A moved reference fell off the sheet (above row 1 or left of column A)."""
 
 
-def shift(formula: str, rows: int, columns: int) -> str:
-    """``formula`` as it reads ``rows`` down and ``columns`` right (``$``-anchored parts stay)."""
+def shift(formula: str, rows: int, columns: int, *, wrap: bool = False) -> str:
+    """``formula`` as it reads ``rows`` down and ``columns`` right (``$``-anchored parts stay).
+
+    A part moved off the sheet makes the reference ``#REF!``, as a copied formula's does;
+    with ``wrap`` it comes round from the other edge, as Excel reads a defined name's relative
+    references (kept relative to A1: one column left of the cell using it is column XFD).
+    """
     if rows == 0 and columns == 0:
         return formula
     pieces = _QUOTED.split(formula)
     for i in range(0, len(pieces), 2):  # the even pieces are outside quotes
-        pieces[i] = a1.REFERENCE.sub(lambda m: _moved(m, rows, columns), pieces[i])
+        pieces[i] = a1.REFERENCE.sub(lambda m: _moved(m, rows, columns, wrap), pieces[i])
     return "".join(pieces)
 
 
-def _moved(m: re.Match[str], rows: int, columns: int) -> str:
+def _moved(m: re.Match[str], rows: int, columns: int, wrap: bool) -> str:
     def col(anchor: str, letters: str) -> str:
         if anchor:
             return anchor + letters
         index = a1.column_index(letters) + columns
-        if not 1 <= index <= a1.MAX_COLUMN:
+        if wrap:
+            index = (index - 1) % a1.MAX_COLUMN + 1
+        elif not 1 <= index <= a1.MAX_COLUMN:
             raise _OffSheet
         return a1.column_letter(index)
 
@@ -612,7 +619,9 @@ def _moved(m: re.Match[str], rows: int, columns: int) -> str:
         if anchor:
             return anchor + digits
         number = int(digits) + rows
-        if not 1 <= number <= a1.MAX_ROW:
+        if wrap:
+            number = (number - 1) % a1.MAX_ROW + 1
+        elif not 1 <= number <= a1.MAX_ROW:
             raise _OffSheet
         return str(number)
 
