@@ -13,6 +13,8 @@ when the work ends. The library itself shows nothing: the command line wraps its
 from __future__ import annotations
 
 import contextlib
+import io
+import os
 import sys
 import threading
 import time
@@ -25,6 +27,17 @@ DELAY = 1.0
 
 def _wanted(stream: IO[str], quiet: bool) -> bool:
     return not quiet and stream.isatty()
+
+
+def _width(stream: IO[str]) -> int | None:
+    """The line's width for tqdm: None (tqdm asks the terminal) unless the terminal says it has
+    no columns, as a pseudo-terminal nobody sized does (``script`` run from a pipe, some
+    ``docker exec -t``): tqdm would cut the line to nothing there, so 80."""
+    try:
+        columns = os.get_terminal_size(stream.fileno()).columns
+    except (OSError, ValueError, io.UnsupportedOperation):
+        return None
+    return None if columns > 0 else 80
 
 
 class Counter:
@@ -43,7 +56,13 @@ class Counter:
             from tqdm import tqdm
 
             self.bar = tqdm(
-                total=total, desc=self.desc, unit="file", delay=DELAY, leave=False, file=self.stream
+                total=total,
+                desc=self.desc,
+                unit="file",
+                delay=DELAY,
+                leave=False,
+                file=self.stream,
+                ncols=_width(self.stream),
             )
         self.bar.update(done - self.bar.n)
 
@@ -69,6 +88,7 @@ def ticking(desc: str, *, quiet: bool = False, stream: IO[str] | None = None) ->
         delay=DELAY,
         leave=False,
         file=stream,
+        ncols=_width(stream),
     )
     done = threading.Event()
     drawn = threading.Event()

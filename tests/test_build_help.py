@@ -11,6 +11,8 @@ import pytest
 
 from sheetgen import build
 from sheetgen.cli import main
+from sheetgen.errors import UsageError
+from sheetgen.maths.network import parse_layers
 
 
 def test_the_default_output_is_named_from_the_spec(capsys: pytest.CaptureFixture[str]) -> None:
@@ -36,3 +38,16 @@ def test_a_loss_charts_steps_are_whole_numbers(tmp_path: Path, spec: str) -> Non
         xml = z.read("xl/charts/chart1.xml").decode()
     x_axis = xml[xml.index("<c:valAx>") : xml.index("</c:valAx>")]
     assert '<c:numFmt formatCode="0"' in x_axis, x_axis[:400]
+
+
+@pytest.mark.parametrize(
+    ("layers", "said"),
+    [
+        ("2000-1", "each neuron after the inputs would read 2000 values"),
+        ("3-250-1", "each neuron after layer 1 would read 250 values"),
+        ("10" + "-190" * 11 + "-1", "2091 neurons, at most 2000"),
+    ],
+)
+def test_layers_too_big_for_a_sheet_say_which_limit(layers: str, said: str) -> None:
+    with pytest.raises(UsageError, match=said):
+        parse_layers(layers)

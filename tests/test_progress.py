@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import fcntl
 import io
+import os
+import pty
+import struct
+import subprocess
+import sys
+import termios
 import time
 from pathlib import Path
 
@@ -70,3 +77,39 @@ def test_the_commands_take_quiet(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert main(["verify", str(path), "-q"]) == 0
     assert main(["grade", str(path), "--quiet", "--workers", "1", "--variants", "0"]) == 0
     assert "Building" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("columns", [0, 100])
+def test_a_terminal_of_any_reported_width_is_shown_the_line(columns: int) -> None:
+    """A real pseudo-terminal, sized as a user's (100 columns) or as one nobody sized (0
+    columns: ``script`` run from a pipe); tqdm alone drew an empty line on the second."""
+    leader, follower = pty.openpty()
+    try:
+        fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+        child = (
+            "import time\n"
+            "from sheetgen import progress\n"
+            "progress.DELAY = 0.1\n"
+            "with progress.ticking('Verifying big.xlsx'):\n"
+            "    time.sleep(0.6)\n"
+        )
+        env = {k: v for k, v in os.environ.items() if k not in ("TQDM_DISABLE", "COLUMNS")}
+        subprocess.run(
+            [sys.executable, "-c", child], stderr=follower, check=True, timeout=60, env=env
+        )
+        os.close(follower)
+        follower = -1
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # the follower is closed and everything read
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        os.close(leader)
+        if follower >= 0:
+            os.close(follower)
+    assert b"Verifying big.xlsx 00:00" in shown

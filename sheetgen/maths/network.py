@@ -59,10 +59,18 @@ def parse_layers(text: str) -> tuple[int, ...]:
         raise UsageError(
             f"Layers {text!r} need an input count and at least one layer, each at least 1."
         )
-    if sum(sizes[1:]) > MAX_NEURONS or max(sizes[:-1]) > MAX_FAN_IN:
+    widest = max(sizes[:-1])
+    if widest > MAX_FAN_IN:
+        which = "the inputs" if sizes[0] == widest else f"layer {sizes[:-1].index(widest)}"
         raise UsageError(
-            f"Layers {text!r} are too big for a sheet (at most {MAX_NEURONS} neurons and "
-            f"{MAX_FAN_IN} inputs per neuron)."
+            f"Layers {text!r} are too big for a sheet: each neuron after {which} would read "
+            f"{widest} values, and a sheet's neuron reads at most {MAX_FAN_IN}: use narrower "
+            "layers."
+        )
+    if sum(sizes[1:]) > MAX_NEURONS:
+        raise UsageError(
+            f"Layers {text!r} are too big for a sheet: {sum(sizes[1:])} neurons, at most "
+            f"{MAX_NEURONS}: use fewer or smaller layers."
         )
     return sizes
 
