@@ -2,7 +2,7 @@
 
 A generated layout (a network, a training run) is written the way a template is, with
 formulas naming quantities (``={n1_1.net}``), and resolved by what resolves a template
-(:class:`layout.Cells`), so generated and hand-written layouts are validated and resolved by
+(:class:`layout.Resolver`), so generated and hand-written layouts are validated and resolved by
 the same code.
 """
 
@@ -18,7 +18,7 @@ from ..errors import UsageError
 from ..maths.losses import output_activation
 from ..maths.neuron import ACTIVATIONS, LOSSES
 from ..maths.optimizers import TITLES
-from .layout import Cells, CellSpec, ChartSpec, Layout
+from .layout import CellSpec, ChartSpec, Layout, Resolver
 
 ACTIVATION_FORMULAS: Mapping[str, tuple[str, str]] = {
     # name: (output from {net}, d output / d net from {net} and {output})
@@ -130,7 +130,7 @@ template, note), resolved by :meth:`Grid.layout`."""
 
 class Grid:
     """A generated layout's cells, described as a template's are (``at``, ``quantity``,
-    ``formula`` naming quantities), each resolved as it is described (``layout.Cells``).
+    ``formula`` naming quantities), each resolved as it is described (``layout.Resolver``).
 
     The templates of a large sheet are most of what making it costs: an 80-80-1 network's
     faux rows are 26,000 formulas of 1 KB naming quantities above them. A cell is kept in
@@ -139,31 +139,31 @@ class Grid:
     """
 
     def __init__(self, origin: str = "a generated layout") -> None:
-        self._cells = Cells(origin)
+        self._resolver = Resolver(origin)
         self._made: list[CellSpec | _Waiting] = []
         self.notes = True  # off for repeated blocks: one explained copy is enough, and
         # thousands of comments make the file slow to write and to open
 
     def _place(self, column: int, row: int, quantity: str | None) -> str:
         # Interned: a workbook read before the layout (verify) holds the same name.
-        return self._cells.place(sys.intern(at(column, row)), quantity)
+        return self._resolver.place(sys.intern(f"{_letters(column)}{row}"), quantity)
 
     def _note(self, note: str | None) -> str | None:
         return note if self.notes else None
 
     def text(self, column: int, row: int, text: str, style: str = "header") -> None:
         where = self._place(column, row, None)
-        self._made.append(self._cells.resolve(where, "text", None, text=text, style=style))
+        self._made.append(self._resolver.resolve(where, "text", None, text=text, style=style))
 
     def input(self, column: int, row: int, quantity: str, note: str | None = None) -> None:
         where = self._place(column, row, quantity)
-        self._made.append(self._cells.resolve(where, "input", quantity, note=self._note(note)))
+        self._made.append(self._resolver.resolve(where, "input", quantity, note=self._note(note)))
 
     def value(self, column: int, row: int, quantity: str, value: float, note: str | None) -> None:
         where = self._place(column, row, quantity)
         note = self._note(note)
         self._made.append(
-            self._cells.resolve(where, "constant", quantity, value=float(value), note=note)
+            self._resolver.resolve(where, "constant", quantity, value=float(value), note=note)
         )
 
     def formula(
@@ -171,7 +171,7 @@ class Grid:
     ) -> None:
         where = self._place(column, row, quantity)
         note = self._note(note)
-        cell = self._cells.formula_if_known(where, quantity, formula, note)
+        cell = self._resolver.formula_if_known(where, quantity, formula, note)
         self._made.append((where, quantity, formula, note) if cell is None else cell)
 
     def layout(
@@ -187,20 +187,20 @@ class Grid:
         names: Mapping[str, str] | None = None,
         charts: tuple[ChartSpec, ...] = (),
     ) -> Layout:
-        """The cells as a :class:`Layout` that records ``spec`` and ``settings``; the grid
-        is done with (it hands its cells over)."""
-        cells = self._cells
-        cells.origin = spec
+        """The cells as a :class:`Layout` that records ``spec`` and ``settings``. Called
+        once: the grid hands its cells over and keeps none."""
+        resolver = self._resolver
+        resolver.origin = spec
         made = tuple(
             c
             if isinstance(c, CellSpec)
-            else cells.resolve(c[0], "formula", c[1], template=c[2], note=c[3])
+            else resolver.resolve(c[0], "formula", c[1], template=c[2], note=c[3])
             for c in self._made
         )
         self._made = []
         data: dict[str, object] = {"name": name, "title": title, "sheet": sheet}
         data |= {"description": description, "names": dict(names or {}), "defaults": defaults}
-        parsed = cells.layout(data, made)
+        parsed = resolver.layout(data, made)
         return replace(parsed, settings=dict(settings), spec=spec, charts=charts)
 
 

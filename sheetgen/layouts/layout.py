@@ -410,25 +410,26 @@ def parse_layout(data: Mapping[str, Any], origin: str = "<layout>") -> Layout:
     if not isinstance(raw_cells, list) or not raw_cells:
         raise TemplateError(f"{origin}: a layout needs a non-empty [[cells]] list.")
     raw_cells = raw_cells + [c for t in data.get("tables", []) for c in _table_cells(t, origin)]
-    cells = Cells(origin)
+    resolver = Resolver(origin)
     # Every cell placed before any is resolved: a template's formula may name a quantity
     # described below it.
     addresses = [
-        cells.place(_address(raw.get("at"), origin), raw.get("quantity")) for raw in raw_cells
+        resolver.place(_address(raw.get("at"), origin), raw.get("quantity")) for raw in raw_cells
     ]
-    made = tuple(_cell(raw, at, cells) for raw, at in zip(raw_cells, addresses, strict=True))
-    return cells.layout(data, made)
+    made = tuple(_cell(raw, at, resolver) for raw, at in zip(raw_cells, addresses, strict=True))
+    return resolver.layout(data, made)
 
 
-class Cells:
+class Resolver:
     """What resolving a layout's cells needs, shared by a template (:func:`parse_layout`)
     and a generated layout (``sheetgen.layouts.grid.Grid``): where each quantity is, which
     addresses are taken, and what cells alike share.
 
     A template's cells are all placed, then each resolved. A generated layout resolves each
-    cell as it is described, where its formula names only quantities placed before it (a
-    network's faux rows, 27 MB of 1 KB templates for 80-80-1, are never held), and keeps the
-    few that name a quantity below them until the end (:meth:`formula_if_known`).
+    cell as it is described, where its formula names only quantities placed before it, so
+    that no template outlives its cell (an 80-80-1 network's faux rows are 27 MB of 1 KB
+    templates); those naming a quantity below them (a hidden neuron's gradients read its net
+    and the next layer's, described after them) wait for the end (:meth:`formula_if_known`).
     """
 
     def __init__(self, origin: str) -> None:
@@ -472,26 +473,36 @@ class Cells:
             if isinstance(resolved, str):
                 raise TemplateError(f"{self.origin}: {at} refers to unknown quantity {resolved!r}.")
             formula, said = resolved
-            if not said:
-                source = template
-        rest = (kind, text, value, note, style, format, decoration)
-        # Made without ``__init__`` (a training run's 30,000 cells in a fraction of its time).
-        cell = _new(CellSpec)
-        _set_cell(cell, at, quantity, formula, source, self.tails.setdefault(rest, rest))
-        return cell
+            source = None if said else template
+        return self._made(
+            at, quantity, formula, source, (kind, text, value, note, style, format, decoration)
+        )
 
     def formula_if_known(
         self, at: str, quantity: str, template: str, note: str | None
     ) -> CellSpec | None:
-        """The formula cell at ``at`` (placed), or None where ``template`` names a quantity
-        not placed yet."""
+        """The formula cell at ``at`` (placed), as :meth:`resolve` makes it, or None where
+        ``template`` names a quantity not placed yet."""
         resolved = _resolved(template, quantity, self.address_of, self.shapes)
         if isinstance(resolved, str):
             return None
         formula, said = resolved
-        rest = ("formula", None, None, note, None, None, False)
-        cell = _new(CellSpec)
         source = None if said else template
+        return self._made(
+            at, quantity, formula, source, ("formula", None, None, note, None, None, False)
+        )
+
+    def _made(
+        self,
+        at: str,
+        quantity: str | None,
+        formula: str | None,
+        source: str | None,
+        rest: tuple[Any, ...],
+    ) -> CellSpec:
+        # Made without ``__init__`` (a training run's 30,000 cells in a fraction of its time),
+        # its tail shared with the cells alike.
+        cell = _new(CellSpec)
         _set_cell(cell, at, quantity, formula, source, self.tails.setdefault(rest, rest))
         return cell
 
@@ -622,15 +633,15 @@ template)."""
 _SOME_CELL = a1.name(1, 1)  # any address stands for all in _said
 
 
-def _cell(raw: Mapping[str, Any], at: str, cells: Cells) -> CellSpec:
-    """The cell a template's entry ``raw`` describes, at ``at`` (placed in ``cells``)."""
+def _cell(raw: Mapping[str, Any], at: str, resolver: Resolver) -> CellSpec:
+    """The cell a template's entry ``raw`` describes, at ``at`` (placed in ``resolver``)."""
     quantity = raw.get("quantity")
     kind: CellKind = "text"
     text = value = template = None
     if "text" in raw:
         text = str(raw["text"])
     elif quantity is None:
-        raise TemplateError(f"{cells.origin}: cell {at} needs a 'quantity' (or 'text').")
+        raise TemplateError(f"{resolver.origin}: cell {at} needs a 'quantity' (or 'text').")
     elif raw.get("input"):
         kind = "input"
     elif "value" in raw:
@@ -641,9 +652,9 @@ def _cell(raw: Mapping[str, Any], at: str, cells: Cells) -> CellSpec:
         kind = "formula"
     else:
         raise TemplateError(
-            f"{cells.origin}: cell {at} needs one of text, input, value or formula."
+            f"{resolver.origin}: cell {at} needs one of text, input, value or formula."
         )
-    return cells.resolve(
+    return resolver.resolve(
         at,
         kind,
         quantity,
@@ -674,10 +685,10 @@ def _resolved(
     if relative:
         prefix = quantity.rsplit(".", 1)[0] + "." if "." in quantity else ""
         refs = [prefix + ref[1:] if ref[0] == "." else ref for ref in refs]
-    try:
-        parts[1::2] = map(address_of.__getitem__, refs)
-    except KeyError as exc:
-        return str(exc.args[0])
+    addresses = list(map(address_of.get, refs))
+    if None in addresses:  # no exception: a generated layout asks this of many formulas
+        return refs[addresses.index(None)]
+    parts[1::2] = addresses
     said = False
     if not relative:  # whether the formula says the template: see _said, inlined (90,000 calls)
         texts = parts[0::2]
