@@ -6,6 +6,7 @@ import ast
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ import pytest
 import sheetgen
 from sheetgen.errors import TemplateError, UsageError
 from sheetgen.layouts.families import FAMILIES, MODELS, Family, load, model_for, resolve_layout
+from sheetgen.layouts.grid import Grid
 from sheetgen.layouts.layout import Layout, available_layouts, load_layout, parse_layout
 from sheetgen.maths.neuron import Neuron
 
@@ -174,3 +176,60 @@ def test_the_registry_imports_no_family_until_one_is_named() -> None:
     before, after = run.stdout.splitlines()
     assert before == "['sheetgen.layouts.families']"
     assert "sheetgen.layouts.network" in after and "sheetgen.layouts.neuron" not in after
+
+
+def _grid_layout(g: Grid) -> Layout:
+    return g.layout(
+        name="grid", title="", sheet="Grid", description="", defaults={}, settings={}, spec="grid"
+    )
+
+
+def test_a_grid_resolves_its_cells_as_the_same_template_is_resolved() -> None:
+    """A generated layout resolves each cell as it is described, and a formula that reads a
+    cell described below it once that cell is: the cells are those the same entries, written
+    as a template, resolve to, in the order described."""
+    g = Grid()
+    g.text(1, 1, "Title", "label")
+    g.input(1, 2, "x", "An input.")
+    g.formula(2, 2, "y", "={x}*{z}", "Reads z, described below.")
+    g.notes = False  # a repeated block's notes are left out
+    g.value(1, 3, "z", 2, "Not kept.")
+    g.formula(2, 3, "w", "={y}+{x}", "Not kept.")
+    g.formula(3, 3, "v", "={x}")
+    written = parse_layout(
+        {
+            "cells": [
+                {"at": "A1", "text": "Title", "style": "label"},
+                {"at": "A2", "quantity": "x", "input": True, "note": "An input."},
+                {
+                    "at": "B2",
+                    "quantity": "y",
+                    "formula": "={x}*{z}",
+                    "note": "Reads z, described below.",
+                },
+                {"at": "A3", "quantity": "z", "value": 2.0},
+                {"at": "B3", "quantity": "w", "formula": "={y}+{x}"},
+                {"at": "C3", "quantity": "v", "formula": "={x}"},
+            ]
+        }
+    )
+    made = _grid_layout(g)
+    assert made.cells == written.cells
+    assert [c.formula for c in made.cells if c.formula] == ["=A2*A3", "=B2+A2", "=A2"]
+
+
+@pytest.mark.parametrize(
+    ("describe", "message"),
+    [
+        (lambda g: (g.input(1, 1, "x"), g.input(1, 1, "y")), "cell A1 is described twice"),
+        (lambda g: (g.input(1, 1, "x"), g.input(1, 2, "x")), "quantity 'x' is in A1 and A2"),
+        (lambda g: g.formula(1, 1, "y", "={nope}"), "grid: A1 refers to unknown quantity 'nope'"),
+    ],
+)
+def test_a_grids_malformed_cells_are_refused_with_a_reason(
+    describe: Callable[[Grid], object], message: str
+) -> None:
+    g = Grid()
+    with pytest.raises(TemplateError, match=message):
+        describe(g)
+        _grid_layout(g)

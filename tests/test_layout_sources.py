@@ -30,16 +30,19 @@ SPECS = [
 ]
 
 
-def _as_written(spec: str, monkeypatch: pytest.MonkeyPatch) -> tuple[Layout, list[dict[str, Any]]]:
-    """The layout of ``spec``, generated afresh, and the cells its generator handed to the
-    parser."""
-    seen: list[dict[str, Any]] = []
+def _as_written(spec: str, monkeypatch: pytest.MonkeyPatch) -> tuple[Layout, dict[str, str]]:
+    """The layout of ``spec``, generated afresh, and the template of each formula its
+    generator described, by address."""
+    seen: dict[str, str] = {}
+    describe = grid.Grid.formula
 
-    def parse(data: dict[str, Any], origin: str) -> Layout:
-        seen.extend(data["cells"])
-        return parse_layout(data, origin)
+    def formula(
+        g: grid.Grid, column: int, row: int, quantity: str, formula: str, note: str | None = None
+    ) -> None:
+        seen[grid.at(column, row)] = formula
+        describe(g, column, row, quantity, formula, note)
 
-    monkeypatch.setattr(grid, "parse_layout", parse)
+    monkeypatch.setattr(grid.Grid, "formula", formula)
     name, _, raw = spec.partition(":")
     options = dict(option.split("=") for option in raw.split(","))
     if name == "network":
@@ -55,8 +58,7 @@ def _as_written(spec: str, monkeypatch: pytest.MonkeyPatch) -> tuple[Layout, lis
 def test_every_formula_says_its_template_as_written(
     spec: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    layout, written = _as_written(spec, monkeypatch)
-    template = {c["at"]: c["formula"] for c in written if "formula" in c}
+    layout, template = _as_written(spec, monkeypatch)
     cells = [c for c in layout.cells if c.formula is not None]
     assert len(cells) == len(template)
     quantity_at = layout.quantity_at()

@@ -1,23 +1,24 @@
 """Shared helpers for generated layouts: a grid of cells described once, then parsed.
 
 A generated layout (a network, a training run) is written the way a template is, with
-formulas naming quantities (``={n1_1.net}``), and handed to :func:`layout.parse_layout`, so
-generated and hand-written layouts are validated and resolved by the same code.
+formulas naming quantities (``={n1_1.net}``), and resolved by what resolves a template
+(:class:`layout.Resolver`), so generated and hand-written layouts are validated and resolved by
+the same code.
 """
 
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any
 
 from .. import a1
 from ..errors import UsageError
 from ..maths.losses import output_activation
 from ..maths.neuron import ACTIVATIONS, LOSSES
 from ..maths.optimizers import TITLES
-from .layout import ChartSpec, Layout, parse_layout
+from .layout import CellSpec, ChartSpec, Layout, Resolver
 
 ACTIVATION_FORMULAS: Mapping[str, tuple[str, str]] = {
     # name: (output from {net}, d output / d net from {net} and {output})
@@ -122,41 +123,56 @@ def at(column: int, row: int) -> str:
 _letters = functools.lru_cache(maxsize=1024)(a1.column_letter)
 """A column's letters, worked out once: a generated sheet names 30,000 cells in 50 columns."""
 
+_Waiting = tuple[str, str, str, str | None]
+"""A formula cell whose template names a quantity described after it: (at, quantity,
+template, note), resolved by :meth:`Grid.layout`."""
+
 
 class Grid:
-    """Cells accumulated in template form (``at``, ``quantity``, ``formula`` with refs)."""
+    """A generated layout's cells, described as a template's are (``at``, ``quantity``,
+    ``formula`` naming quantities), each resolved as it is described (``layout.Resolver``).
 
-    def __init__(self) -> None:
-        self.cells: list[dict[str, Any]] = []
+    The templates of a large sheet are most of what making it costs: an 80-80-1 network's
+    faux rows are 26,000 formulas of 1 KB naming quantities above them. A cell is kept in
+    template form only while its formula names a quantity not described yet (a hidden
+    neuron's gradient reads the next layer's, below it).
+    """
+
+    def __init__(self, origin: str = "a generated layout") -> None:
+        self._resolver = Resolver(origin)
+        self._made: list[CellSpec | _Waiting] = []
         self.notes = True  # off for repeated blocks: one explained copy is enough, and
         # thousands of comments make the file slow to write and to open
 
-    def _entry(self, column: int, row: int, quantity: str, note: str | None) -> dict[str, Any]:
-        """A cell's entry, its note only where one is kept (an entry holds no None)."""
-        entry: dict[str, Any] = {"at": at(column, row), "quantity": quantity}
-        if note is not None and self.notes:
-            entry["note"] = note
-        return entry
+    def _place(self, column: int, row: int, quantity: str | None) -> str:
+        # Interned: a workbook read before the layout (verify) holds the same name.
+        return self._resolver.place(sys.intern(f"{_letters(column)}{row}"), quantity)
+
+    def _note(self, note: str | None) -> str | None:
+        return note if self.notes else None
 
     def text(self, column: int, row: int, text: str, style: str = "header") -> None:
-        self.cells.append({"at": at(column, row), "text": text, "style": style})
+        where = self._place(column, row, None)
+        self._made.append(self._resolver.resolve(where, "text", None, text=text, style=style))
 
     def input(self, column: int, row: int, quantity: str, note: str | None = None) -> None:
-        entry = self._entry(column, row, quantity, note)
-        entry["input"] = True
-        self.cells.append(entry)
+        where = self._place(column, row, quantity)
+        self._made.append(self._resolver.resolve(where, "input", quantity, note=self._note(note)))
 
     def value(self, column: int, row: int, quantity: str, value: float, note: str | None) -> None:
-        entry = self._entry(column, row, quantity, note)
-        entry["value"] = value
-        self.cells.append(entry)
+        where = self._place(column, row, quantity)
+        note = self._note(note)
+        self._made.append(
+            self._resolver.resolve(where, "constant", quantity, value=float(value), note=note)
+        )
 
     def formula(
         self, column: int, row: int, quantity: str, formula: str, note: str | None = None
     ) -> None:
-        entry = self._entry(column, row, quantity, note)
-        entry["formula"] = formula
-        self.cells.append(entry)
+        where = self._place(column, row, quantity)
+        note = self._note(note)
+        cell = self._resolver.formula_if_known(where, quantity, formula, note)
+        self._made.append((where, quantity, formula, note) if cell is None else cell)
 
     def layout(
         self,
@@ -171,12 +187,20 @@ class Grid:
         names: Mapping[str, str] | None = None,
         charts: tuple[ChartSpec, ...] = (),
     ) -> Layout:
-        """Resolve the cells into a :class:`Layout` that records ``spec`` and ``settings``."""
-        data = {"name": name, "title": title, "sheet": sheet, "description": description}
-        parsed = parse_layout(
-            data | {"cells": self.cells, "names": dict(names or {}), "defaults": dict(defaults)},
-            origin=spec,
+        """The cells as a :class:`Layout` that records ``spec`` and ``settings``. Called
+        once: the grid hands its cells over and keeps none."""
+        resolver = self._resolver
+        resolver.origin = spec
+        made = tuple(
+            c
+            if isinstance(c, CellSpec)
+            else resolver.resolve(c[0], "formula", c[1], template=c[2], note=c[3])
+            for c in self._made
         )
+        self._made = []
+        data: dict[str, object] = {"name": name, "title": title, "sheet": sheet}
+        data |= {"description": description, "names": dict(names or {}), "defaults": defaults}
+        parsed = resolver.layout(data, made)
         return replace(parsed, settings=dict(settings), spec=spec, charts=charts)
 
 

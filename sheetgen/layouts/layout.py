@@ -410,46 +410,127 @@ def parse_layout(data: Mapping[str, Any], origin: str = "<layout>") -> Layout:
     if not isinstance(raw_cells, list) or not raw_cells:
         raise TemplateError(f"{origin}: a layout needs a non-empty [[cells]] list.")
     raw_cells = raw_cells + [c for t in data.get("tables", []) for c in _table_cells(t, origin)]
-    address_of: dict[str, str] = {}
-    addresses: list[str] = []
-    seen: set[str] = set()
-    for raw in raw_cells:
-        at = _address(raw.get("at"), origin)
-        if at in seen:
-            raise TemplateError(f"{origin}: cell {at} is described twice.")
-        seen.add(at)
-        addresses.append(at)
-        q = raw.get("quantity")
-        if q is not None:
-            if q in address_of:
-                raise TemplateError(f"{origin}: quantity {q!r} is in {address_of[q]} and {at}.")
-            address_of[q] = at
-    shapes: dict[str, bool] = {}  # see _said
-    tails: dict[tuple[Any, ...], tuple[Any, ...]] = dict(_PLAIN)
-    cells = tuple(
-        _cell(raw, at, address_of, origin, shapes, tails)
-        for raw, at in zip(raw_cells, addresses, strict=True)
-    )
-    names = {}
-    for defined, quantity in dict(data.get("names", {})).items():
-        if quantity not in address_of:
-            raise TemplateError(f"{origin}: name {defined!r} refers to unknown {quantity!r}.")
-        names[defined] = address_of[quantity]
-    settings = {k: str(data[k]) for k in ("model", "activation", "loss", "difference") if k in data}
-    name = str(data.get("name", Path(origin).stem))
-    return Layout(
-        name=name,
-        title=str(data.get("title", "")),
-        sheet=str(data.get("sheet", "Sheet1")),
-        description=str(data.get("description", "")),
-        cells=cells,
-        names=names,
-        defaults=_defaults(dict(data.get("defaults", {})), cells),
-        settings=settings,
-        freeze=_address(data["freeze"], origin) if "freeze" in data else None,
-        spec=name,
-        charts=tuple(_chart(c, address_of, origin) for c in data.get("charts", [])),
-    )
+    resolver = Resolver(origin)
+    # Every cell placed before any is resolved: a template's formula may name a quantity
+    # described below it.
+    addresses = [
+        resolver.place(_address(raw.get("at"), origin), raw.get("quantity")) for raw in raw_cells
+    ]
+    made = tuple(_cell(raw, at, resolver) for raw, at in zip(raw_cells, addresses, strict=True))
+    return resolver.layout(data, made)
+
+
+class Resolver:
+    """What resolving a layout's cells needs, shared by a template (:func:`parse_layout`)
+    and a generated layout (``sheetgen.layouts.grid.Grid``): where each quantity is, which
+    addresses are taken, and what cells alike share.
+
+    A template's cells are all placed, then each resolved. A generated layout resolves each
+    cell as it is described, where its formula names only quantities placed before it, so
+    that no template outlives its cell (an 80-80-1 network's faux rows are 27 MB of 1 KB
+    templates); those naming a quantity below them (a hidden neuron's gradients read its net
+    and the next layer's, described after them) wait for the end (:meth:`formula_if_known`).
+    """
+
+    def __init__(self, origin: str) -> None:
+        self.origin = origin
+        self.address_of: dict[str, str] = {}
+        self.taken: set[str] = set()
+        self.shapes: dict[str, bool] = {}  # see _said
+        self.tails: dict[tuple[Any, ...], tuple[Any, ...]] = dict(_PLAIN)
+
+    def place(self, at: str, quantity: str | None) -> str:
+        """Take ``at`` (an address as :func:`_address` gives it) for ``quantity``; ``at``."""
+        if at in self.taken:
+            raise TemplateError(f"{self.origin}: cell {at} is described twice.")
+        self.taken.add(at)
+        if quantity is not None:
+            if quantity in self.address_of:
+                where = self.address_of[quantity]
+                raise TemplateError(f"{self.origin}: quantity {quantity!r} is in {where} and {at}.")
+            self.address_of[quantity] = at
+        return at
+
+    def resolve(
+        self,
+        at: str,
+        kind: CellKind,
+        quantity: str | None,
+        *,
+        text: str | None = None,
+        value: float | None = None,
+        template: str | None = None,
+        note: str | None = None,
+        style: str | None = None,
+        format: str | None = None,
+        decoration: bool = False,
+    ) -> CellSpec:
+        """The cell at ``at`` (placed), a formula's made from ``template``."""
+        formula = source = None
+        if template is not None:
+            assert quantity is not None  # _cell and Grid.formula give one
+            resolved = _resolved(template, quantity, self.address_of, self.shapes)
+            if isinstance(resolved, str):
+                raise TemplateError(f"{self.origin}: {at} refers to unknown quantity {resolved!r}.")
+            formula, said = resolved
+            source = None if said else template
+        return self._made(
+            at, quantity, formula, source, (kind, text, value, note, style, format, decoration)
+        )
+
+    def formula_if_known(
+        self, at: str, quantity: str, template: str, note: str | None
+    ) -> CellSpec | None:
+        """The formula cell at ``at`` (placed), as :meth:`resolve` makes it, or None where
+        ``template`` names a quantity not placed yet."""
+        resolved = _resolved(template, quantity, self.address_of, self.shapes)
+        if isinstance(resolved, str):
+            return None
+        formula, said = resolved
+        source = None if said else template
+        return self._made(
+            at, quantity, formula, source, ("formula", None, None, note, None, None, False)
+        )
+
+    def _made(
+        self,
+        at: str,
+        quantity: str | None,
+        formula: str | None,
+        source: str | None,
+        rest: tuple[Any, ...],
+    ) -> CellSpec:
+        # Made without ``__init__`` (a training run's 30,000 cells in a fraction of its time),
+        # its tail shared with the cells alike.
+        cell = _new(CellSpec)
+        _set_cell(cell, at, quantity, formula, source, self.tails.setdefault(rest, rest))
+        return cell
+
+    def layout(self, data: Mapping[str, Any], cells: tuple[CellSpec, ...]) -> Layout:
+        """The layout of ``cells`` (each resolved here) with what else ``data`` says of it
+        (``name``, ``title``, defined ``names`` of quantities, ``defaults``, ``charts``...)."""
+        origin, address_of = self.origin, self.address_of
+        names = {}
+        for defined, quantity in dict(data.get("names", {})).items():
+            if quantity not in address_of:
+                raise TemplateError(f"{origin}: name {defined!r} refers to unknown {quantity!r}.")
+            names[defined] = address_of[quantity]
+        keys = ("model", "activation", "loss", "difference")
+        settings = {k: str(data[k]) for k in keys if k in data}
+        name = str(data.get("name", Path(origin).stem))
+        return Layout(
+            name=name,
+            title=str(data.get("title", "")),
+            sheet=str(data.get("sheet", "Sheet1")),
+            description=str(data.get("description", "")),
+            cells=cells,
+            names=names,
+            defaults=_defaults(dict(data.get("defaults", {})), cells),
+            settings=settings,
+            freeze=_address(data["freeze"], origin) if "freeze" in data else None,
+            spec=name,
+            charts=tuple(_chart(c, address_of, origin) for c in data.get("charts", [])),
+        )
 
 
 def _defaults(given: Mapping[str, Any], cells: tuple[CellSpec, ...]) -> dict[str, float]:
@@ -552,23 +633,15 @@ template)."""
 _SOME_CELL = a1.name(1, 1)  # any address stands for all in _said
 
 
-def _cell(
-    raw: Mapping[str, Any],
-    at: str,
-    address_of: Mapping[str, str],
-    origin: str,
-    shapes: dict[str, bool],
-    tails: dict[tuple[Any, ...], tuple[Any, ...]],
-) -> CellSpec:
-    """The cell ``raw`` describes, at ``at``; ``tails``: the shared tails of the layout's cells
-    so far (one object for the cells alike, see :class:`CellSpec`)."""
+def _cell(raw: Mapping[str, Any], at: str, resolver: Resolver) -> CellSpec:
+    """The cell a template's entry ``raw`` describes, at ``at`` (placed in ``resolver``)."""
     quantity = raw.get("quantity")
     kind: CellKind = "text"
-    text = value = formula = source = None
+    text = value = template = None
     if "text" in raw:
         text = str(raw["text"])
     elif quantity is None:
-        raise TemplateError(f"{origin}: cell {at} needs a 'quantity' (or 'text').")
+        raise TemplateError(f"{resolver.origin}: cell {at} needs a 'quantity' (or 'text').")
     elif raw.get("input"):
         kind = "input"
     elif "value" in raw:
@@ -577,39 +650,33 @@ def _cell(
     elif "formula" in raw:
         template = str(raw["formula"])
         kind = "formula"
-        formula, said = _resolved(template, quantity, address_of, origin, at, shapes)
-        if not said:
-            source = template
     else:
-        raise TemplateError(f"{origin}: cell {at} needs one of text, input, value or formula.")
-    rest = (
+        raise TemplateError(
+            f"{resolver.origin}: cell {at} needs one of text, input, value or formula."
+        )
+    return resolver.resolve(
+        at,
         kind,
-        text,
-        value,
-        raw.get("note"),
-        raw.get("style"),
-        raw.get("format"),
-        bool(raw["decoration"]) if "decoration" in raw else False,
+        quantity,
+        text=text,
+        value=value,
+        template=template,
+        note=raw.get("note"),
+        style=raw.get("style"),
+        format=raw.get("format"),
+        decoration=bool(raw["decoration"]) if "decoration" in raw else False,
     )
-    # Made without ``__init__`` (a training run's 30,000 cells in a fraction of its time).
-    cell = _new(CellSpec)
-    _set_cell(cell, at, quantity, formula, source, tails.setdefault(rest, rest))
-    return cell
 
 
 _new = object.__new__
 
 
 def _resolved(
-    source: str,
-    quantity: str,
-    address_of: Mapping[str, str],
-    origin: str,
-    at: str,
-    shapes: dict[str, bool],
-) -> tuple[str, bool]:
+    source: str, quantity: str, address_of: Mapping[str, str], shapes: dict[str, bool]
+) -> tuple[str, bool] | str:
     """A template formula (``={.net}*{weight}``) with each quantity's address in place, and
-    whether the formula says the template (:func:`_said`) and it need not be kept."""
+    whether the formula says the template (:func:`_said`) and it need not be kept; or the
+    first quantity it names that ``address_of`` does not know."""
     # split() hands back text, reference, text, ...: the references are every other piece
     # (a generated network's formulas hold dozens, so no callback per match).
     parts = TEMPLATE_REF.split(source)
@@ -618,6 +685,10 @@ def _resolved(
     if relative:
         prefix = quantity.rsplit(".", 1)[0] + "." if "." in quantity else ""
         refs = [prefix + ref[1:] if ref[0] == "." else ref for ref in refs]
+    addresses = list(map(address_of.get, refs))
+    if None in addresses:  # no exception: a generated layout asks this of many formulas
+        return refs[addresses.index(None)]
+    parts[1::2] = addresses
     said = False
     if not relative:  # whether the formula says the template: see _said, inlined (90,000 calls)
         texts = parts[0::2]
@@ -628,10 +699,6 @@ def _resolved(
         said = known
     if said and len(refs) == 1 and _repeats_a_parameter(source):
         said = False  # kept: CellSpec.repeats_a_parameter reads the template
-    try:
-        parts[1::2] = map(address_of.__getitem__, refs)
-    except KeyError as exc:
-        raise TemplateError(f"{origin}: {at} refers to unknown quantity {exc.args[0]!r}.") from None
     # Interned: one string with the same formula read from a workbook.
     return sys.intern("".join(parts)), said
 
