@@ -730,3 +730,34 @@ def test_a_moved_networks_copied_faux_gradient_is_still_caught(tmp_path: Path) -
     }
     roots = [(c.cell, c.status) for c in moved.roots]
     assert roots == [(below[at[faux]], "structure")], roots
+
+
+def test_a_what_if_holds_its_overrides_once(tmp_path: Path) -> None:
+    """Diagnosis asks what-ifs with a sheet's every checked cell overridden (an 80-80-1
+    network's 91,000: 5 MB a copy): the child evaluator's values start from them, and the
+    overrides are held as given, not copied twice more."""
+    import sys
+
+    from sheetgen.engine.evaluate import Evaluator
+    from sheetgen.workbook.safety import read_checked
+
+    book = read_checked(Path(build(tmp_path / "n.xlsx", "network:layers=20-20-1"))).book
+    sheet = book.sheets[0]
+    refs = [(sheet.title, at) for at, c in sheet.cells.items() if c.formula]
+    ev = Evaluator(book)
+    values = ev.evaluate(refs)
+    right = {r: v for r, v in values.items() if isinstance(v, float)}
+    assert len(right) > 6000
+    ev.what_if(right, refs[:3])  # the engine's functions compiled
+    was_tracing = tracemalloc.is_tracing()
+    if not was_tracing:
+        tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        before = tracemalloc.get_traced_memory()[0]
+        ev.what_if(right, refs[::500])
+        peak = tracemalloc.get_traced_memory()[1] - before
+    finally:
+        if not was_tracing:
+            tracemalloc.stop()
+    assert peak < 1.5 * sys.getsizeof(right), (peak, sys.getsizeof(right))
