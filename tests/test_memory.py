@@ -714,7 +714,7 @@ def test_a_moved_networks_copied_faux_gradient_is_still_caught(tmp_path: Path) -
 
     from sheetgen.layouts.families import resolve_layout
 
-    layout = resolve_layout("network:layers=3-2-1")
+    layout = resolve_layout("network:layers=20-20-1")  # a large layout: told cell by cell
     at = {q: c.at for q, c in layout.by_quantity.items()}
     faux = next(q for q in at if q.startswith("nudge.") and q.endswith(".gradient"))
     real = "global." + faux.split(".")[1]

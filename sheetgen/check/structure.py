@@ -381,26 +381,27 @@ costs to check. A larger one's would hold a list per formula (17 MB for a 40-40-
 def _own_addresses(layout: Layout) -> Callable[[CellSpec], Sequence[str] | None]:
     """:func:`~sheetgen.layouts.reads.addresses_read` of ``layout``: a small layout's
     remembered (a class's workbooks share one: no formula split again for each), a large
-    one's worked out cell by cell and let go. A moved layout's cells (see :func:`_moved`)
-    are told by their formulas too."""
+    one's worked out cell by cell and let go, a cell that keeps its template's text told by
+    its formula too where that says the same (see :func:`_told_by_formula`; a small layout's
+    requirements are remembered, and cost its next workbooks nothing)."""
     if len(layout.cells) > min(REMEMBERED_CELLS, ADDRESSES_REMEMBERED):
-        own = addresses_read(layout)
-    else:
-        table = _remembered_addresses(_Key(layout))
-        own = lambda spec: table.get(spec.at)  # noqa: E731
-    return _moved(layout, own) if layout.moved else own
+        return _told_by_formula(layout, addresses_read(layout))
+    table = _remembered_addresses(_Key(layout))
+    return lambda spec: table.get(spec.at)
 
 
-def _moved(
+def _told_by_formula(
     layout: Layout, own: Callable[[CellSpec], Sequence[str] | None]
 ) -> Callable[[CellSpec], Sequence[str] | None]:
-    """``own``, and for a cell of a moved layout (``relocated``: every formula cell keeps its
-    template's text, ``CellSpec.source``) whose formula is that text with each quantity at
-    its current address, what :func:`~sheetgen.layouts.reads.formula_reads` finds it reads,
-    as addresses: those of its formula, then where the layout's names it uses point. A sheet
-    whose rows all moved (a row inserted above the table) is then told cell by cell, as an
-    unmoved one is, without the layout's requirements worked out (an 80-80-1 network's held
-    46 MB more at verify's peak); any other cell is left to them (None)."""
+    """``own``, and for a cell that keeps its template's text (``CellSpec.source``) whose
+    formula is that text with each quantity at its current address, what
+    :func:`~sheetgen.layouts.reads.formula_reads` finds it reads, as addresses: those of its
+    formula, then where the layout's names it uses point. Such cells are every formula of a
+    moved layout (``relocated`` keeps each one's text: a row inserted above the table) and a
+    training run's first weights (``={weight}``, a parameter repeated): they are told cell by
+    cell, without the layout's requirements worked out for all (an 80-80-1 network's held
+    46 MB more at verify's peak, a 2,000-step training run's 9 MB); any other cell is left
+    to them (None)."""
     address_of: dict[str, str] | None = None
     said: Callable[[CellSpec], Sequence[str] | None] | None = None
 
