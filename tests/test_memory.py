@@ -761,3 +761,50 @@ def test_a_what_if_holds_its_overrides_once(tmp_path: Path) -> None:
         if not was_tracing:
             tracemalloc.stop()
     assert peak < 1.5 * sys.getsizeof(right), (peak, sys.getsizeof(right))
+
+
+@pytest.mark.parametrize(
+    "options", [{"layers": "12-9-1"}, {"layers": "6-7-4", "loss": "cross-entropy"}]
+)
+def test_a_networks_nudged_passes_give_the_same_numbers_however_many_run_at_once(
+    options: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sheetgen.layouts.network import network_layout, network_model
+    from sheetgen.maths import network
+
+    layout = network_layout(options)
+    params = dict(layout.defaults)
+    monkeypatch.setattr(network, "ARRAY_WORK", 0)  # the arrays, even for a small network
+    whole = network_model(params, layout.settings).values
+    monkeypatch.setattr(network, "PASSES_AT_ONCE", 5)  # a layer's rows in several runs
+    now = network_model(params, layout.settings).values
+    assert list(map(repr, now.items())) == list(map(repr, whole.items()))
+
+
+def test_a_networks_nudged_passes_hold_a_few_rows_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An 80-80-1 network's 6,480 first-layer passes as one array were 8 MB more at the peak
+    of its check (the reference's peak 17.6 -> 12.9 MB run 1,024 at a time)."""
+    from sheetgen.layouts.network import network_layout, network_model
+    from sheetgen.maths import network
+
+    layout = network_layout({"layers": "40-40-1"})
+    params = dict(layout.defaults)
+    network_model(params, layout.settings)  # numpy and the names' shapes loaded once
+
+    def peak() -> int:
+        was_tracing = tracemalloc.is_tracing()
+        if not was_tracing:
+            tracemalloc.start()
+        try:
+            tracemalloc.reset_peak()
+            before = tracemalloc.get_traced_memory()[0]
+            network_model(params, layout.settings)
+            return tracemalloc.get_traced_memory()[1] - before
+        finally:
+            if not was_tracing:
+                tracemalloc.stop()
+
+    monkeypatch.setattr(network, "PASSES_AT_ONCE", 10**9)  # every row of a layer at once
+    whole = peak()
+    monkeypatch.setattr(network, "PASSES_AT_ONCE", 256)
+    assert peak() < 0.85 * whole

@@ -96,6 +96,7 @@ def diagnose(
     todo = frozenset(layout.current(at) for at in recorded) if recorded else noted_todo(ws, layout)
     specs = {c.at: c for c in layout.cells}
     cells = [_reclassify(c, ws, specs.get(c.cell), todo, ev) for c in judged]
+    del judged  # most of its verdicts are in ``cells``: its own tuple is done with
     n = VARIANTS if variants is None else variants
     if n > 0:
         seed = SEED if seed is None else seed
@@ -110,7 +111,7 @@ def diagnose(
     ]
     # Most verdicts are copied below: each judged one let go as its copy is made. The graph's
     # memos (each cell's reads, the error trails kept) are done with.
-    del cells, judged, graph, names
+    del cells, graph, names
     if todo:
         marked = list(exercise_statuses(marked, todo, specs))
     for i, c in enumerate(marked):
