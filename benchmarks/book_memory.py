@@ -1,6 +1,7 @@
 """What a workbook's ``Book`` holds, and how much of it is the book's own.
 
-    python benchmarks/book_memory.py FILE.xlsx   # with the sheetgen to measure installed
+    python benchmarks/book_memory.py FILE.xlsx            # with the sheetgen to measure installed
+    python benchmarks/book_memory.py --phases FILE.xlsx   # what verify holds, phase by phase
 
 Reads FILE as ``verify`` does (traced with tracemalloc), then splits the book into what only
 the book holds (its ``Cell`` objects and its cells dicts) and the strings it shares: the
@@ -19,6 +20,7 @@ import gc
 import sys
 import tracemalloc
 from pathlib import Path
+from typing import Any
 
 
 def main(path: Path) -> None:
@@ -61,5 +63,94 @@ def main(path: Path) -> None:
     )
 
 
+def phases(path: Path) -> None:
+    """``verify_workbook(path)`` traced, phase by phase: what is live at each boundary and the
+    peak since the one before, and the largest peak above what is live once the layout is
+    found (the book and the layout: what verify must hold). The verdicts handed from one
+    phase to the next are never held by the wrappers (the diagnosis lets each go)."""
+    import sheetgen.check.diagnose as diagnosis
+    import sheetgen.check.verify as verify
+
+    rows: list[tuple[str, int, int]] = []
+
+    def mark(name: str) -> None:
+        rows.append((name, *tracemalloc.get_traced_memory()))
+        tracemalloc.reset_peak()
+
+    def timed(module: Any, name: str) -> None:
+        run = getattr(module, name)
+
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            mark(f"before {name}")
+            out = run(*args, **kwargs)
+            mark(f"after {name}")
+            return out
+
+        setattr(module, name, wrapped)
+
+    for name in ("read_checked", "find_layout", "check", "named_constants"):
+        timed(verify, name)
+    timed(diagnosis, "_fragility")
+    names = vars(verify)
+    structure_faults, diagnose = names["structure_faults"], names["diagnose"]
+
+    def structure(ev: Any, sheet: str, layout: Any, cells: Any) -> Any:
+        mark("before structure_faults")
+        held = [cells]
+        del cells
+        out = structure_faults(ev, sheet, layout, held.pop())
+        mark("after structure_faults")
+        return out
+
+    def diagnosed(
+        book: Any,
+        sheet: Any,
+        layout: Any,
+        judged: Any,
+        parameters: Any,
+        ev: Any,
+        *,
+        warnings: Any,
+        path: Any,
+        variants: Any,
+        seed: Any,
+        hints: Any,
+    ) -> Any:
+        mark("before diagnose")
+        held = [judged]
+        del judged
+        # Each argument named: a call with *args or **kwargs holds them until it returns.
+        out = diagnose(
+            book,
+            sheet,
+            layout,
+            held.pop(),
+            parameters,
+            ev,
+            warnings=warnings,
+            path=path,
+            variants=variants,
+            seed=seed,
+            hints=hints,
+        )
+        mark("after diagnose")
+        return out
+
+    names["structure_faults"], names["diagnose"] = structure, diagnosed
+    tracemalloc.start()
+    verify.verify_workbook(path)
+    mark("end")
+    mb = 1e6
+    layout = next(now for name, now, _ in rows if name == "after find_layout")
+    print(f"{path.name}: traced MB, live at each boundary and the peak since the one before")
+    for name, now, peak in rows:
+        print(f"  {name:24} {now / mb:7.1f} {peak / mb:7.1f}")
+    after = rows[[r[0] for r in rows].index("after find_layout") + 1 :]
+    print(f"  peak above 'after find_layout': {max(p for _, _, p in after) / mb - layout / mb:.1f}")
+
+
 if __name__ == "__main__":
-    main(Path(sys.argv[1]))
+    if sys.argv[1] == "--phases":
+        phases(Path(sys.argv[2]))
+    else:
+        main(Path(sys.argv[1]))

@@ -29,7 +29,8 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Container, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 from operator import itemgetter
 from pathlib import Path
@@ -95,9 +96,11 @@ def diagnose(
     todo = frozenset(layout.current(at) for at in recorded) if recorded else noted_todo(ws, layout)
     specs = {c.at: c for c in layout.cells}
     cells = [_reclassify(c, ws, specs.get(c.cell), todo, ev) for c in judged]
+    del judged  # most of its verdicts are in ``cells``: its own tuple is done with
     n = VARIANTS if variants is None else variants
     if n > 0:
-        cells = _fragility(ev, ws, layout, parameters, cells, n, SEED if seed is None else seed)
+        seed = SEED if seed is None else seed
+        cells = _fragility(ev, ws, layout, parameters, cells, n, seed, specs)
     causes = _causes(cells, graph, _closeness(layout, parameters))
     if ev.has_arrays(ws.title):
         cells, causes = _array_roots(cells, causes, ev, ws.title)
@@ -108,7 +111,7 @@ def diagnose(
     ]
     # Most verdicts are copied below: each judged one let go as its copy is made. The graph's
     # memos (each cell's reads, the error trails kept) are done with.
-    del cells, judged, graph, names
+    del cells, graph, names
     if todo:
         marked = list(exercise_statuses(marked, todo, specs))
     for i, c in enumerate(marked):
@@ -394,19 +397,24 @@ def variant_parameters(
     return in_domain(layout.settings, base, out, rng)
 
 
-def suspects(ev: Evaluator, sheet: str, layout: Layout) -> set[str]:
+def suspects(
+    ev: Evaluator, sheet: str, layout: Layout, specs: Mapping[str, CellSpec] | None = None
+) -> set[str]:
     """Checked cells whose own formula might hide a number typed where a cell belongs.
 
     Worked out from the book's structure and the layout alone: remembered for the books of
-    one hand-out (``Evaluator.remembered``).
+    one hand-out (``Evaluator.remembered``). ``specs``: the layout's cells by address, when
+    the caller holds them.
     """
     kept = ev.remembered(
-        ("suspects", sheet, id(layout)), lambda: (layout, _suspects(ev, sheet, layout))
+        ("suspects", sheet, id(layout)), lambda: (layout, _suspects(ev, sheet, layout, specs))
     )
-    return set(kept[1] if kept[0] is layout else _suspects(ev, sheet, layout))
+    return set(kept[1] if kept[0] is layout else _suspects(ev, sheet, layout, specs))
 
 
-def _suspects(ev: Evaluator, sheet: str, layout: Layout) -> frozenset[str]:
+def _suspects(
+    ev: Evaluator, sheet: str, layout: Layout, specs: Mapping[str, CellSpec] | None = None
+) -> frozenset[str]:
     """:func:`suspects`, worked out.
 
     A cell that holds the template's own formula (up to ``$``, spaces and case) and reads only
@@ -419,8 +427,11 @@ def _suspects(ev: Evaluator, sheet: str, layout: Layout) -> frozenset[str]:
     if any(ev.points_to(sheet, name) != (sheet, at) for name, at in layout.names.items()):
         return frozenset(c.at for c in layout.checked)
     # The layout's addresses, not (sheet, address) pairs: a pair per cell was 6 MB of an
-    # 80-80-1 network's verify at its peak.
-    inside = {c.at for c in layout.cells if c.kind != "text"}
+    # 80-80-1 network's verify at its peak. Those of its cells by address that the diagnosis
+    # holds, less its texts, rather than a set of their own (4 MB more at the same peak).
+    if specs is None:
+        specs = {c.at: c for c in layout.cells}
+    texts = frozenset(c.at for c in layout.cells if c.kind == "text")
     out = set()
     for spec in layout.checked:
         text = ev.formula((sheet, spec.at))
@@ -430,7 +441,7 @@ def _suspects(ev: Evaluator, sheet: str, layout: Layout) -> frozenset[str]:
         elif (
             text is None
             or (text != spec.formula and a1.normal_formula(text) != a1.normal_formula(spec.formula))
-            or not _within(ev.dependencies((sheet, spec.at)), sheet, inside)
+            or not _within(ev.dependencies((sheet, spec.at)), sheet, specs, texts)
         ):
             out.add(spec.at)
     return frozenset(out)
@@ -439,10 +450,17 @@ def _suspects(ev: Evaluator, sheet: str, layout: Layout) -> frozenset[str]:
 _SHEET_OF, _ADDRESS_OF = itemgetter(0), itemgetter(1)
 
 
-def _within(reads: Sequence[Ref], sheet: str, addresses: set[str]) -> bool:
-    """Whether each of ``reads`` is one of ``addresses`` on ``sheet``."""
-    return addresses.issuperset(map(_ADDRESS_OF, reads)) and all(
-        map(sheet.__eq__, map(_SHEET_OF, reads))
+def _within(
+    reads: Sequence[Ref],
+    sheet: str,
+    addresses: Container[str],
+    outside: AbstractSet[str] = frozenset(),
+) -> bool:
+    """Whether each of ``reads`` is one of ``addresses``, and none of ``outside``, on ``sheet``."""
+    return (
+        all(map(addresses.__contains__, map(_ADDRESS_OF, reads)))
+        and outside.isdisjoint(map(_ADDRESS_OF, reads))
+        and all(map(sheet.__eq__, map(_SHEET_OF, reads)))
     )
 
 
@@ -454,6 +472,7 @@ def _fragility(
     cells: list[CellResult],
     variants: int,
     seed: int,
+    specs: Mapping[str, CellSpec] | None = None,
 ) -> list[CellResult]:
     """Mark ``fragile`` the right cells whose own formula is wrong under other parameters.
 
@@ -467,7 +486,7 @@ def _fragility(
     # Cells holding plain numbers were judged by verify's policy for typed numbers; here we
     # look for numbers hidden inside formulas that do refer to cells.
     # A verdict that rests on a saved value cannot follow other parameters: not a suspect.
-    suspected = suspects(ev, ws.title, layout)  # first: none at all on most sheets
+    suspected = suspects(ev, ws.title, layout, specs)  # first: none at all on most sheets
     ok = {
         c.cell
         for c in cells

@@ -141,7 +141,12 @@ def check(
             and (g := growth(quantity)) != inf  # an infinite growth: unchecked
             and abs(value - w) <= allowance(w, value_scale, g)
         ):
-            results.append(right(at, quantity, spec.note or quantity, w, value, formula))
+            # The expected number is the found one where they are the same number (about
+            # half a network's cells): one float held for both (1 MB of an 80-80-1's).
+            same = value == w and value != 0.0  # never 0.0 for -0.0
+            results.append(
+                right(at, quantity, spec.note or quantity, value if same else w, value, formula)
+            )
             continue
         # A cell that took the number its application saved is judged by that number.
         problem = None if ref in saved_cells else problems.get(ref)

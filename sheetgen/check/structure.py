@@ -37,7 +37,7 @@ from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from ..engine.evaluate import Evaluator, Ref
-from ..layouts.layout import CellKind, CellSpec, Layout
+from ..layouts.layout import ADDRESSES, TEMPLATE_REF, CellKind, CellSpec, Layout
 from ..layouts.reads import FormulaReads, NamedReads, addresses_read, formula_reads
 from ..maths.neuron import describe_in
 from .results import CellResult
@@ -381,11 +381,50 @@ costs to check. A larger one's would hold a list per formula (17 MB for a 40-40-
 def _own_addresses(layout: Layout) -> Callable[[CellSpec], Sequence[str] | None]:
     """:func:`~sheetgen.layouts.reads.addresses_read` of ``layout``: a small layout's
     remembered (a class's workbooks share one: no formula split again for each), a large
-    one's worked out cell by cell and let go."""
+    one's worked out cell by cell and let go, a cell that keeps its template's text told by
+    its formula too where that says the same (see :func:`_told_by_formula`; a small layout's
+    requirements are remembered, and cost its next workbooks nothing)."""
     if len(layout.cells) > min(REMEMBERED_CELLS, ADDRESSES_REMEMBERED):
-        return addresses_read(layout)
+        return _told_by_formula(layout, addresses_read(layout))
     table = _remembered_addresses(_Key(layout))
     return lambda spec: table.get(spec.at)
+
+
+def _told_by_formula(
+    layout: Layout, own: Callable[[CellSpec], Sequence[str] | None]
+) -> Callable[[CellSpec], Sequence[str] | None]:
+    """``own``, and for a cell that keeps its template's text (``CellSpec.source``) whose
+    formula is that text with each quantity at its current address, what
+    :func:`~sheetgen.layouts.reads.formula_reads` finds it reads, as addresses: those of its
+    formula, then where the layout's names it uses point. Such cells are every formula of a
+    moved layout (``relocated`` keeps each one's text: a row inserted above the table) and a
+    training run's first weights (``={weight}``, a parameter repeated): they are told cell by
+    cell, without the layout's requirements worked out for all (an 80-80-1 network's held
+    46 MB more at verify's peak, a 2,000-step training run's 9 MB); any other cell is left
+    to them (None)."""
+    address_of: dict[str, str] | None = None
+    said: Callable[[CellSpec], Sequence[str] | None] | None = None
+
+    def read(spec: CellSpec) -> Sequence[str] | None:
+        nonlocal address_of, said
+        found = own(spec)
+        source, formula = spec.source, spec.formula
+        if found is not None or source is None or formula is None or spec.quantity is None:
+            return found
+        template = TEMPLATE_REF.split(source)
+        parts = ADDRESSES.split(formula)
+        # The same texts between the references, and each address the quantity's own.
+        if len(parts) != len(template) or parts[0::2] != template[0::2]:
+            return None
+        if address_of is None or said is None:
+            address_of = {c.quantity: c.at for c in layout.cells if c.quantity is not None}
+            said = addresses_read(layout)
+        if [address_of.get(q) for q in template[1::2]] != parts[1::2]:
+            return None  # a relative {.quantity}, one left out, or another address
+        # What the cell's formula says, as a cell whose formula says its template.
+        return said(CellSpec(spec.at, spec.kind, spec.quantity, formula=formula))
+
+    return read
 
 
 @functools.lru_cache(maxsize=8)

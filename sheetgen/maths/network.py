@@ -309,6 +309,14 @@ class Network:
         parameters while the sheet grows with them. Below ``ARRAY_WORK`` multiplications
         (rows x weights) the plain passes are quicker than importing numpy, and are used.
         """
+        return dict(self._faux_numbers(tiny, f, names, keyed=True))
+
+    def _faux_numbers(
+        self, tiny: float, f: Mapping[str, float], names: Sequence[str] | None, *, keyed: bool
+    ) -> Iterator[tuple[str, float]]:
+        """What :meth:`faux_gradients` holds, in its order, as (name, number); each name ""
+        unless ``keyed``: :meth:`quantities` reads the numbers alone (an 80-80-1 network's
+        52,000 names were 7 MB at the peak of its check)."""
         chosen = list(learnable(self.sizes))
         if names is not None:
             wanted = set(names)
@@ -319,22 +327,20 @@ class Network:
         else:  # a small network: numpy's import would cost more than it saves
             # One pass at a time, each dropped once read: not every whole pass at once.
             passes = (self.forward(name, tiny) for name, _, _ in chosen)
-        out: dict[str, float] = {}
         depth = self.depth
         for (name, layer, j), up in zip(chosen, passes, strict=True):
-            prefix = f"nudge.{name}."
-            out[prefix + name] = self.params[name] + tiny
+            prefix = f"nudge.{name}." if keyed else ""
+            yield (prefix + name if keyed else ""), self.params[name] + tiny
             for n in affected(self.sizes, layer, j):
-                out[prefix + n + ".net"] = up[n + ".net"]
-                out[prefix + n + ".output"] = up[n + ".output"]
+                yield (prefix + n + ".net" if keyed else ""), up[n + ".net"]
+                yield (prefix + n + ".output" if keyed else ""), up[n + ".output"]
             for k in range(1, self.sizes[-1] + 1):
                 n = neuron(depth, k)
                 if layer < depth or k == j:  # the outputs this parameter moves
-                    out[prefix + n + ".error"] = up[n + ".error"]
+                    yield (prefix + n + ".error" if keyed else ""), up[n + ".error"]
             loss = up["loss"]
-            out[prefix + "loss"] = loss
-            out[prefix + "gradient"] = (loss - f["loss"]) / tiny
-        return out
+            yield (prefix + "loss" if keyed else ""), loss
+            yield (prefix + "gradient" if keyed else ""), (loss - f["loss"]) / tiny
 
     def quantities(self, tiny: float = 0.0001, faux: Sequence[str] | None = None) -> Quantities:
         """Every named quantity the network sheet shows, as one mapping; faux rows for the
@@ -354,10 +360,10 @@ class Network:
         rows = [k for k, name in enumerate(every) if wanted is None or name in wanted]
         chosen = [every[k] for k in rows]
         del every
-        nudged = self.faux_gradients(tiny, f, chosen)
+        nudged = (number for _, number in self._faux_numbers(tiny, f, chosen, keyed=False))
         order = Order(self.sizes, self.output_activation == "softmax", rows)
         reals = (g[f"global.{name}"] for name in chosen)
-        numbers = itertools.chain(f.values(), g.values(), nudged.values(), reals)
+        numbers = itertools.chain(f.values(), g.values(), nudged, reals)
         return Quantities(self.params, order, numbers)
 
 
@@ -392,6 +398,13 @@ def _vector_loss(name: str) -> Callable[[Any, Any], Any]:
     return np.vectorize(LOSSES[name].forward, otypes=[float])
 
 
+PASSES_AT_ONCE = 1024
+"""How many nudged passes :func:`_nudged_passes` runs as one array: each row's numbers are
+its own, so they are the same however many run together, and a layer's rows at once held
+rows x the widest layer several times over (an 80-80-1 network's 6,480 first-layer rows were
+8 MB more at the peak of its check)."""
+
+
 def _nudged_passes(
     network: Network,
     chosen: Sequence[tuple[str, int, int]],
@@ -405,7 +418,7 @@ def _nudged_passes(
     input by input, left to right, then the bias, as ``Network.forward`` and the sheet's
     formulas add them, so the numbers round as they do (``base``: the un-nudged pass).
     Returns, per row, ``n.net`` and ``n.output`` for the neurons P moves, every output's
-    ``.error`` and the ``loss``. Memory: rows x the widest layer, per layer.
+    ``.error`` and the ``loss``. Memory: ``PASSES_AT_ONCE`` x the widest layer.
     """
     import numpy as np
 
@@ -440,11 +453,17 @@ def _nudged_passes(
         return np.array([base[f"{neuron(layer, j)}.net"] for j in range(1, sizes[layer] + 1)])
 
     results: list[dict[str, float]] = [{} for _ in chosen]
+    # Each layer's rows, run PASSES_AT_ONCE at a time (each row's numbers are its own).
+    in_layers: list[list[int]] = [[] for _ in sizes]
+    for r, (_, lay, _) in enumerate(chosen):
+        in_layers[lay].append(r)
     with np.errstate(all="ignore"):  # an overflow is an inf, as in Python; callers refuse it
-        for layer in range(1, len(sizes)):
-            rows = [r for r, (_, lay, _) in enumerate(chosen) if lay == layer]
-            if not rows:
-                continue
+        for layer, start in (
+            (layer, start)
+            for layer, in_layer in enumerate(in_layers)
+            for start in range(0, len(in_layer), PASSES_AT_ONCE)
+        ):
+            rows = in_layers[layer][start : start + PASSES_AT_ONCE]
             js = np.array([chosen[r][2] - 1 for r in rows])
             x = outs[layer - 1]
             # Layer L: neuron j's net with P nudged, the terms added left to right.
