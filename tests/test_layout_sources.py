@@ -17,10 +17,9 @@ import pytest
 import sheetgen.layouts.grid as grid
 from sheetgen.layouts.families import resolve_layout
 from sheetgen.layouts.layout import Layout, parse_layout, relocated
-from sheetgen.layouts.network import network_layout
-from sheetgen.layouts.network_training import network_training_layout
 from sheetgen.layouts.reads import formula_reads
-from sheetgen.layouts.training import _neuron_training_layout
+
+from .generated import generated_afresh
 
 SPECS = [
     "network:layers=3-2-2,activation=sigmoid,faux=all",
@@ -43,15 +42,7 @@ def _as_written(spec: str, monkeypatch: pytest.MonkeyPatch) -> tuple[Layout, dic
         describe(g, column, row, quantity, formula, note)
 
     monkeypatch.setattr(grid.Grid, "formula", formula)
-    name, _, raw = spec.partition(":")
-    options = dict(option.split("=") for option in raw.split(","))
-    if name == "network":
-        generated = network_layout
-    elif "layers" in options:
-        generated = network_training_layout
-    else:
-        generated = _neuron_training_layout
-    return generated.__wrapped__(options), seen  # type: ignore[attr-defined]  # not its cache
+    return generated_afresh(spec), seen
 
 
 @pytest.mark.parametrize("spec", SPECS)

@@ -9,16 +9,36 @@ network's 326 KB one 111 MB; with names shared and each pass dropped once read, 
 from __future__ import annotations
 
 import tracemalloc
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
 from sheetgen import build, verify_workbook
 from sheetgen.layouts.layout import Layout
 
+from .generated import generated_afresh
 from .test_tolerance import FAMILIES
+
+_T = TypeVar("_T")
+
+
+def traced(call: Callable[[], _T]) -> tuple[_T, int, int]:
+    """``call()``, with the bytes it left held and its peak, each above what was live before
+    it (tracemalloc, started for the call where it was not already running)."""
+    was_tracing = tracemalloc.is_tracing()
+    if not was_tracing:
+        tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        before = tracemalloc.get_traced_memory()[0]
+        result = call()
+        held, peak = (m - before for m in tracemalloc.get_traced_memory())
+    finally:
+        if not was_tracing:
+            tracemalloc.stop()
+    return result, held, peak
 
 
 def test_verifying_a_network_stays_within_a_multiple_of_its_file(tmp_path: Path) -> None:
@@ -26,17 +46,7 @@ def test_verifying_a_network_stays_within_a_multiple_of_its_file(tmp_path: Path)
     verify_workbook(build(tmp_path / "warm.xlsx", "network:layers=2-3-1"))
     path = Path(build(tmp_path / "net.xlsx", "network:layers=20-20-1"))
     size = path.stat().st_size
-    was_tracing = tracemalloc.is_tracing()
-    if not was_tracing:
-        tracemalloc.start()
-    tracemalloc.reset_peak()
-    try:
-        before = tracemalloc.get_traced_memory()[0]
-        report = verify_workbook(path)
-        peak = tracemalloc.get_traced_memory()[1] - before
-    finally:
-        if not was_tracing:
-            tracemalloc.stop()
+    report, _, peak = traced(lambda: verify_workbook(path))
     assert report.ok and len(report.cells) > 6000
     # 16 MB now (170 times the file), 36 MB before the names were shared.
     assert peak < 250 * size, f"verifying {size:,} bytes peaked at {peak:,} bytes"
@@ -421,16 +431,7 @@ def test_a_cell_reads_only_the_layout_when_each_read_is_one_of_its_addresses_on_
 
 def _traced_each(make: Any, n: int) -> float:
     """The bytes traced per record while ``n`` made by ``make(i)`` are held."""
-    was_tracing = tracemalloc.is_tracing()
-    if not was_tracing:
-        tracemalloc.start()
-    try:
-        before = tracemalloc.get_traced_memory()[0]
-        held = [make(i) for i in range(n)]
-        grown = tracemalloc.get_traced_memory()[0] - before
-    finally:
-        if not was_tracing:
-            tracemalloc.stop()
+    held, grown, _ = traced(lambda: [make(i) for i in range(n)])
     assert len(held) == n
     return grown / n
 
@@ -546,20 +547,16 @@ def test_a_computed_network_keeps_no_formulas_inputs(tmp_path: Path) -> None:
     sheet = book.sheets[0]
     refs = [(sheet.title, at) for at, c in sheet.cells.items() if c.formula]
     Evaluator(book).evaluate(refs)  # the engine's functions and shapes compiled
-    was_tracing = tracemalloc.is_tracing()
-    if not was_tracing:
-        tracemalloc.start()
-    try:
-        compile_formula.cache_clear()  # what the process keeps of its last 4,096 formulas
-        before = tracemalloc.get_traced_memory()[0]
+    compile_formula.cache_clear()  # what the process keeps of its last 4,096 formulas
+
+    def computed() -> Evaluator:
         ev = Evaluator(book)
         ev.evaluate(refs)
         ev.dependencies(refs[-1])
         compile_formula.cache_clear()
-        held = tracemalloc.get_traced_memory()[0] - before
-    finally:
-        if not was_tracing:
-            tracemalloc.stop()
+        return ev
+
+    ev, held, _ = traced(computed)
     # 150 bytes a formula (its value, three dicts' slots); 257 with its compilation kept.
     assert held < 200 * len(refs), (held, len(refs))
     kept = [k for k in ev._formulas.values() if k is not None]  # None: a number's cell
@@ -602,16 +599,7 @@ def test_a_network_reference_holds_its_numbers_as_one_vector() -> None:
     layout = network_layout({"layers": "20-20-1"})
     params = dict(layout.defaults)
     network_model(params, layout.settings)  # numpy and the names' shapes loaded once
-    was_tracing = tracemalloc.is_tracing()
-    if not was_tracing:
-        tracemalloc.start()
-    try:
-        before = tracemalloc.get_traced_memory()[0]
-        reference = network_model(params, layout.settings)
-        held = tracemalloc.get_traced_memory()[0] - before
-    finally:
-        if not was_tracing:
-            tracemalloc.stop()
+    reference, held, _ = traced(lambda: network_model(params, layout.settings))
     quantities = len(reference.values)
     assert quantities > 6000
     # The vector, the parameters' dict (their names shared) and the order's few tables.
@@ -637,28 +625,7 @@ def test_a_layouts_defaults_are_named_by_its_input_cells_own_strings(spec: str) 
     assert len(shared) == len([k for k in layout.defaults if k in inputs]) > 0
 
 
-# --- mem-grid: a generated layout's cells are resolved as they are described ------------------
-
-
-def _generated_afresh(spec: str) -> Layout:
-    """The layout of a generated ``spec``, made again (not the families' cached copy)."""
-    from sheetgen.layouts.batch_training import batch_training_layout
-    from sheetgen.layouts.network import network_layout
-    from sheetgen.layouts.network_training import network_training_layout
-    from sheetgen.layouts.training import _neuron_training_layout
-
-    name, _, raw = spec.partition(":")
-    options = dict(option.split("=") for option in raw.split(","))
-    if name == "network":
-        generate = network_layout
-    elif "examples" in options:
-        generate = batch_training_layout
-    elif "layers" in options:
-        generate = network_training_layout
-    else:
-        generate = _neuron_training_layout
-    made: Layout = generate.__wrapped__(options)  # type: ignore[attr-defined]
-    return made
+# --- a generated layout's cells are resolved as they are described ---------------------------
 
 
 @pytest.mark.parametrize(
@@ -676,24 +643,14 @@ def test_generating_a_layout_takes_little_more_than_the_layout_it_makes(spec: st
     resolved, its making peaked 65 MB above the 48 MB layout it made (380-440 bytes a cell at
     these sizes); each cell resolved as it is described, 12 MB (80-110 bytes a cell: where
     each quantity and address is, and the few formulas that read a cell described below)."""
-    _generated_afresh(spec)  # what is loaded once (imports, the columns' letters)
-    was_tracing = tracemalloc.is_tracing()
-    if not was_tracing:
-        tracemalloc.start()
-    tracemalloc.reset_peak()
-    try:
-        before = tracemalloc.get_traced_memory()[0]
-        layout = _generated_afresh(spec)
-        held, peak = (m - before for m in tracemalloc.get_traced_memory())
-    finally:
-        if not was_tracing:
-            tracemalloc.stop()
+    generated_afresh(spec)  # what is loaded once (imports, the columns' letters)
+    layout, held, peak = traced(lambda: generated_afresh(spec))
     cells = len(layout.cells)
     assert cells > 8000
     assert peak - held < 200 * cells, (peak - held, cells)
 
 
-# --- mem-eval: what is live while a large sheet is checked and diagnosed ----------------------
+# --- what is live while a large sheet is checked and diagnosed ---------------------------------
 
 
 def _moved_down(path: Path) -> Path:
@@ -729,13 +686,8 @@ def _diagnosis_peak(path: Path) -> tuple[int, Any]:
     ev = Evaluator(book)
     judged = check(book, sheet, layout, str(path), evaluator=ev)
     verdicts = [judged.cells]
-    was_tracing = tracemalloc.is_tracing()
-    if not was_tracing:
-        tracemalloc.start()
-    try:
-        tracemalloc.reset_peak()
-        before = tracemalloc.get_traced_memory()[0]
-        found = diagnose(
+    found, _, peak = traced(
+        lambda: diagnose(
             book,
             sheet,
             layout,
@@ -743,10 +695,7 @@ def _diagnosis_peak(path: Path) -> tuple[int, Any]:
             judged.parameters,
             ev,
         )
-        peak = tracemalloc.get_traced_memory()[1] - before
-    finally:
-        if not was_tracing:
-            tracemalloc.stop()
+    )
     return peak, found
 
 
@@ -805,17 +754,7 @@ def test_a_what_if_holds_its_overrides_once(tmp_path: Path) -> None:
     right = {r: v for r, v in values.items() if isinstance(v, float)}
     assert len(right) > 6000
     ev.what_if(right, refs[:3])  # the engine's functions compiled
-    was_tracing = tracemalloc.is_tracing()
-    if not was_tracing:
-        tracemalloc.start()
-    try:
-        tracemalloc.reset_peak()
-        before = tracemalloc.get_traced_memory()[0]
-        ev.what_if(right, refs[::500])
-        peak = tracemalloc.get_traced_memory()[1] - before
-    finally:
-        if not was_tracing:
-            tracemalloc.stop()
+    _, _, peak = traced(lambda: ev.what_if(right, refs[::500]))
     assert peak < 1.5 * sys.getsizeof(right), (peak, sys.getsizeof(right))
 
 
@@ -848,17 +787,7 @@ def test_a_networks_nudged_passes_hold_a_few_rows_at_once(monkeypatch: pytest.Mo
     network_model(params, layout.settings)  # numpy and the names' shapes loaded once
 
     def peak() -> int:
-        was_tracing = tracemalloc.is_tracing()
-        if not was_tracing:
-            tracemalloc.start()
-        try:
-            tracemalloc.reset_peak()
-            before = tracemalloc.get_traced_memory()[0]
-            network_model(params, layout.settings)
-            return tracemalloc.get_traced_memory()[1] - before
-        finally:
-            if not was_tracing:
-                tracemalloc.stop()
+        return traced(lambda: network_model(params, layout.settings))[2]
 
     monkeypatch.setattr(network, "PASSES_AT_ONCE", 10**9)  # every row of a layer at once
     whole = peak()
