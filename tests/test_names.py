@@ -314,3 +314,15 @@ def test_an_ods_names_relative_references_are_kept_as_excel_keeps_them(
     """LibreOffice keeps a name's relative references relative to its base cell; moved to
     A1 they come round the edge as Excel's do, and are moved back where the name is used."""
     assert range_to_excel(address, base) == want
+
+
+def test_tiny_written_relative_moves_with_each_cell_as_in_excel(tmp_path: Path) -> None:
+    """``Tiny`` as ``Neuron!B11`` (no ``$``): each faux row reads a cell that far from itself,
+    as Excel and Gnumeric compute it (Gnumeric: #DIV/0! in every faux gradient), not B11."""
+    article = build(tmp_path / "a.xlsx", "single_neuron")
+    wb = openpyxl.load_workbook(article)
+    wb.defined_names["Tiny"] = DefinedName("Tiny", attr_text="'Neuron'!B11")
+    wb.save(tmp_path / "r.xlsx")
+    report = verify_workbook(tmp_path / "r.xlsx", variants=0)
+    assert not report.ok
+    assert {"K6", "K7", "K8", "K9", "K10"} <= {c.cell for c in report.attention}

@@ -7,7 +7,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from sheetgen import LayoutNotFoundError, build, verify_workbook
+from sheetgen import LayoutNotFoundError, a1, build, verify_workbook
 from sheetgen.layouts.layout import Layout
 
 from .conftest import edit
@@ -104,8 +104,9 @@ def test_layout_is_found_on_a_renamed_sheet_that_is_not_first(
     wb = openpyxl.load_workbook(article)
     wb[layout.sheet].title = "My neuron"
     wb.create_sheet("Notes", 0)["A1"] = "learner's notes"
-    del wb.defined_names["Tiny"]  # re-point the name at the renamed sheet
-    tiny = layout.by_quantity["tiny"].at
+    del wb.defined_names["Tiny"]  # re-point the name at the renamed sheet, as Excel writes it
+    row, column = a1.split(layout.by_quantity["tiny"].at)  # relative, it would move with each
+    tiny = f"${a1.column_letter(column)}${row}"  # cell using it, as in Excel
     wb.defined_names["Tiny"] = openpyxl.workbook.defined_name.DefinedName(
         "Tiny", attr_text=f"'My neuron'!{tiny}"
     )
