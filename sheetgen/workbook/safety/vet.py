@@ -130,7 +130,8 @@ def _vet_open(
                 )
         except OverLimit as exc:
             parsed = reading.parsed if reading is not None else None
-            raise _counted(exc, label, zf, infos, budget, parsed, data, kind) from None
+            scan = _Scan(label, zf, infos, budget, parsed, data, kind)
+            raise _counted(exc, scan) from None
     except BaseException:
         zf.close()
         raise
@@ -163,16 +164,21 @@ def _vet_open(
     return facts, zf
 
 
-def _counted(
-    refusal: OverLimit,
-    label: str,
-    zf: zipfile.ZipFile,
-    infos: list[zipfile.ZipInfo],
-    budget: Budget,
-    parsed: Callable[[str], bool] | None,
-    data: bytes,
-    kind: str,
-) -> UnsafeFileError:
+@dataclass(frozen=True)
+class _Scan:
+    """The scan a limit stopped, as :func:`_needed` repeats it: the archive, its parts, the
+    budget it kept, which parts the reader parses, the file's bytes and its kind."""
+
+    label: str
+    zf: zipfile.ZipFile
+    infos: list[zipfile.ZipInfo]
+    budget: Budget
+    parsed: Callable[[str], bool] | None
+    data: bytes
+    kind: str
+
+
+def _counted(refusal: OverLimit, scan: _Scan) -> UnsafeFileError:
     """``refusal``, saying the figure of its limit that lets the file through (see
     :func:`_needed`). Where the count meets another limit, that one is lifted too and the
     count made again (a whole-sheet merge passes the sheet's area, then its cells): each limit
@@ -181,9 +187,7 @@ def _counted(
     names = {refusal.name}
     while True:
         try:
-            return refusal.counted(
-                _needed(refusal.name, names, label, zf, infos, budget, parsed, data, kind)
-            )
+            return refusal.counted(_needed(refusal.name, names, scan))
         except OverLimit as other:
             if other.name in names:
                 raise
@@ -194,17 +198,7 @@ def _counted(
             names.add(other.name)
 
 
-def _needed(
-    name: str,
-    names: set[str],
-    label: str,
-    zf: zipfile.ZipFile,
-    infos: list[zipfile.ZipInfo],
-    budget: Budget,
-    parsed: Callable[[str], bool] | None,
-    data: bytes,
-    kind: str,
-) -> int:
+def _needed(name: str, names: set[str], scan: _Scan) -> int:
     """The figure of the limit ``name`` that lets a file it refused through: counted by the
     same scan of the same parts with the limits ``names`` (``name`` among them) lifted or
     measured (``Budget.tracking``), nothing kept and every other limit holding, so the count
@@ -216,7 +210,8 @@ def _needed(
     would take minutes over a file of small elements). A string longer than expat may be
     handed between two ``>`` is not measured: the largest part then stands for it, which no
     string in it can be longer than."""
-    limits, accepted = budget.limits, budget.accepted
+    label, zf, infos, parsed, data = scan.label, scan.zf, scan.infos, scan.parsed, scan.data
+    limits, accepted = scan.budget.limits, scan.budget.accepted
     if name == "max_xml_elements":
         return count_elements(label, zf, infos, parsed, data, accepted)
     unbounded = sys.maxsize
@@ -229,7 +224,7 @@ def _needed(
     recount.tracking = frozenset(names)
     listeners: Callable[[str], Listener | None] | None = None
     content: ContentCapture | None = None
-    if kind == "ods" and "max_cells" in names:
+    if scan.kind == "ods" and "max_cells" in names:
         from ..ods import ContentCapture, reads
 
         content = ContentCapture(label, unbounded, limits.max_sheet_area, counting=True)
