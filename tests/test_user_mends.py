@@ -3,6 +3,7 @@ a damaged file's sentence, roster-made file names, the figure `--limit` suggests
 
 from __future__ import annotations
 
+import re
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -116,6 +117,110 @@ def test_a_file_that_is_no_workbook_says_what_is_wrong_and_what_to_do(
     for words in ("save", "spreadsheet application", ".xlsx or .ods", "hand in that file"):
         assert words in said, said
     named = said.replace(str(path), "hw.xlsx")
+    assert web_page(path) == named
+    assert named in moodle_feedback(path)
+
+
+_SHEET = "xl/worksheets/sheet1.xml"
+
+
+def _sheet(old: bytes, new: bytes) -> Callable[[Path, Path], None]:
+    """The right workbook with ``old`` in its worksheet's XML written ``new`` (once)."""
+
+    def broken(data: bytes) -> bytes:
+        assert old in data, old
+        return data.replace(old, new, 1)
+
+    return _part_broken(_SHEET, broken)
+
+
+def _part_removed(part: str) -> Callable[[Path, Path], None]:
+    def make(right: Path, path: Path) -> None:
+        with zipfile.ZipFile(right) as old, zipfile.ZipFile(path, "w") as new:
+            for info in old.infolist():
+                if info.filename != part:
+                    new.writestr(info, old.read(info))
+
+    return make
+
+
+def _ods_row(row: str) -> Callable[[Path, Path], None]:
+    """An .ods of one sheet, S, whose one row is ``row``."""
+
+    def make(_right: Path, path: Path) -> None:
+        from .test_ods import ods, table
+
+        ods(path, table("S", row))
+
+    return make
+
+
+def _ods_null_date(_right: Path, path: Path) -> None:
+    from .test_ods import number, ods, table
+
+    settings = (
+        '<table:calculation-settings><table:null-date table:date-value="yesterday"/>'
+        "</table:calculation-settings>"
+    )
+    ods(path, settings + table("S", f"<table:table-row>{number(1.0)}</table:table-row>"))
+
+
+_C1 = b'<c r="C1" s="1" t="inlineStr"><is><t>Weight</t></is></c>'
+_UNREADABLE = {  # what the reader trips on, and what the sentence says of it
+    "row-0": (_sheet(b'<row r="1">', b'<row r="0">'), "a row is numbered '0', but rows are"),
+    "row-not-a-number": (_sheet(b'<row r="1">', b'<row r="x1">'), "a row is numbered 'x1'"),
+    "cell-address": (_sheet(b'<c r="C1"', b'<c r="C1x"'), "a cell is addressed 'C1x', which is"),
+    "number-holds-text": (_sheet(b"<v>", b"<v>abc"), "is saved as a number but holds 'abc"),
+    "boolean-holds-text": (
+        _sheet(_C1, b'<c r="C1" t="b"><v>yes</v></c>'),
+        "cell C1 is saved as TRUE or FALSE but holds 'yes'",
+    ),
+    "shared-text-missing": (
+        _sheet(_C1, b'<c r="C1" t="s"><v>99</v></c>'),
+        "cell C1 refers to entry 99 of the workbook's shared text",
+    ),
+    "part-missing": (_part_removed(_SHEET), f"the part {_SHEET}, which it refers to, is missing"),
+    "not-utf-8": (_sheet(b"Weight", b"W\xe9ight"), "holds bytes that are not UTF-8 text"),
+    "unknown-encoding": (
+        _sheet(b"<worksheet", b'<?xml version="1.0" encoding="klingon"?><worksheet'),
+        "declares a text encoding (klingon) that this reader does not read",
+    ),
+    "zip-that-is-not": (_bytes(b"PK\x03\x04" + bytes(200)), "is damaged or incomplete"),
+    "ods-repeat-count": (
+        _ods_row('<table:table-row table:number-rows-repeated="x"/>'),
+        "could not be read as an .ods spreadsheet: on sheet 'S', a row repeats 'x' times",
+    ),
+    "ods-value": (
+        _ods_row(
+            '<table:table-row><table:table-cell office:value-type="float" '
+            'office:value="abc"/></table:table-row>'
+        ),
+        "cell A1 of sheet 'S' is saved as a number but holds 'abc'",
+    ),
+    "ods-null-date": (_ods_null_date, "its settings count dates from 'yesterday'"),
+}
+
+_CLASS_NAME = re.compile(r"[A-Za-z]*(?:Error|Exception|ZipFile)\b|Traceback")
+
+
+@pytest.mark.parametrize("kind", _UNREADABLE, ids=list(_UNREADABLE))
+def test_a_file_the_reader_cannot_make_sense_of_says_what_in_plain_words(
+    kind: str, right: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A worksheet with `<row r="0">` was told "could not be read as an .xlsx workbook
+    (ReadError: 0 is not a row number)", a row numbered "x1" that it was "cut short while it
+    was downloaded": the exception's name means nothing to a learner or a teacher. Each
+    reader failure says what is wrong where, in words, and what to do, with no exception's
+    name: verify, grade's row and the web page alike (the exit code stays 2)."""
+    make, fragment = _UNREADABLE[kind]
+    path = tmp_path / "hw" / ("hw.ods" if kind.startswith("ods") else "hw.xlsx")
+    path.parent.mkdir()
+    make(right, path)
+    said = _verify(path, capsys)
+    assert _CLASS_NAME.search(said) is None, said
+    assert said.startswith(str(path)) and fragment in said, said
+    assert "save it again as .xlsx or .ods" in said and said.endswith("hand in that file."), said
+    named = said.replace(str(path), path.name)
     assert web_page(path) == named
     assert named in moodle_feedback(path)
 

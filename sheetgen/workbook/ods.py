@@ -34,6 +34,7 @@ import io
 import re
 import sys
 import zipfile
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from xml.parsers import expat
@@ -223,7 +224,23 @@ class ContentCapture:
             try:
                 self.null_date = _dt.date.fromisoformat(text[:10])
             except ValueError:
-                raise ReadError(f"its null date {text[:40]!r} is not a date") from None
+                raise ReadError(
+                    f"its settings count dates from {text[:40]!r} (the null date), which is "
+                    "not a date",
+                    "",
+                ) from None
+
+    def _count_of(self, attrs: dict[str, str], key: str, what: str) -> int:
+        """The count ``attrs[key]`` gives (1 if none): how often a row or cell repeats, how
+        far an array spans. ``what`` says it in words, ``{}`` standing for the count."""
+        text = attrs.get(key)
+        try:
+            return _repeat(text)
+        except ValueError:
+            said = what.format(repr((text or "")[:20]))
+            raise ReadError(
+                f"on sheet {self.title!r}, {said}, which is not a whole number from 1 up", ""
+            ) from None
 
     def _name(self, local: str, attrs: dict[str, str], into: dict[str, str]) -> None:
         name = attrs.get("table:name")
@@ -258,12 +275,16 @@ class ContentCapture:
     def _in_sheet(self, local: str, attrs: dict[str, str], depth: int) -> None:
         if local == "table-row":
             self.row_cells = []
-            self.row_repeat = _repeat(attrs.get("table:number-rows-repeated"))
+            self.row_repeat = self._count_of(
+                attrs, "table:number-rows-repeated", "a row repeats {} times"
+            )
             self.column = 0
         elif local in _CELLS:
             self.cell_depth = depth
             self.cell_attrs = attrs
-            self.cell_repeat = _repeat(attrs.get("table:number-columns-repeated"))
+            self.cell_repeat = self._count_of(
+                attrs, "table:number-columns-repeated", "a cell repeats {} times"
+            )
             self.wants_text = (
                 attrs.get("office:value-type") not in _NUMBERS
                 or attrs.get("calcext:value-type") == "error"
@@ -299,7 +320,10 @@ class ContentCapture:
                 self.text_skip = depth
             elif self.paragraphs is not None:
                 if local == "s":
-                    self.paragraphs[-1].append(" " * _repeat(attrs.get("text:c")))
+                    spaces = self._count_of(
+                        attrs, "text:c", "a cell's text repeats a space {} times"
+                    )
+                    self.paragraphs[-1].append(" " * spaces)
                 elif local == "tab":
                     self.paragraphs[-1].append("\t")
                 elif local == "line-break":
@@ -340,7 +364,10 @@ class ContentCapture:
         columns = attrs.get("table:number-matrix-columns-spanned")
         if cell.formula is not None and (rows or columns):  # an array formula's top-left cell
             top = a1.name(self.row + 1, first)
-            bottom = (self.row + _repeat(rows), first + _repeat(columns) - 1)
+            spanned = "table:number-matrix-rows-spanned", "table:number-matrix-columns-spanned"
+            height = self._count_of(attrs, spanned[0], "an array formula spans {} rows")
+            width = self._count_of(attrs, spanned[1], "an array formula spans {} columns")
+            bottom = (self.row + height, first + width - 1)
             if bottom[0] <= a1.MAX_ROW and bottom[1] <= a1.MAX_COLUMN:
                 cell = Cell(cell.value, cell.formula, f"{top}:{a1.name(*bottom)}")
         self._count(repeat, self.row + 1, self.column)
@@ -431,8 +458,11 @@ class ContentCapture:
                 return _duration(attrs.get("office:time-value", ""))
         except ValueError:
             where = a1.name(min(self.row + 1, a1.MAX_ROW), min(self.column, a1.MAX_COLUMN))
+            held = attrs.get(_VALUE_ATTRIBUTES.get(kind or "", "office:value"), "")
+            saved = "a number" if kind in _NUMBERS else f"a {kind}"
             raise ReadError(
-                f"cell {where} of sheet {self.title!r} holds an unreadable {kind}"
+                f"cell {where} of sheet {self.title!r} is saved as {saved} but holds {held[:40]!r}",
+                "",
             ) from None
         text = self._text()
         if kind == "string":
@@ -454,15 +484,17 @@ class ContentCapture:
         return Book(tuple(self.sheets), dict(self.names))
 
 
+_VALUE_ATTRIBUTES = {"date": "office:date-value", "time": "office:time-value"}
+"""Where a cell of a value type keeps its value, where that is not ``office:value``."""
+
+
 def _repeat(text: str | None) -> int:
+    """A count of repeats (or spans) as written, ValueError if it is not one of 1 or more."""
     if not text:
         return 1
-    try:
-        number = int(text)
-    except ValueError:
-        raise ReadError(f"{text[:20]!r} is not a repeat count") from None
+    number = int(text)
     if number < 1:
-        raise ReadError(f"{number} is not a repeat count")
+        raise ValueError(text)
     return number
 
 
@@ -488,15 +520,15 @@ def read_ods(data: bytes, capture: ContentCapture) -> Book:
     again with namespace processing into a fresh capture, so no cell is misread.
     """
     if not capture.root_seen:
-        raise ReadError("it has no content.xml")
+        raise ReadError("it has no content.xml, the part that holds its sheets", "")
     if not capture.unusual_prefixes:
         return capture.book()
     again = ContentCapture(capture.label, capture.max_cells, capture.max_area)
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             content = zf.read(CONTENT)
-    except (KeyError, zipfile.BadZipFile) as exc:
-        raise ReadError(str(exc)) from exc
+    except (KeyError, zipfile.BadZipFile, zlib.error, EOFError) as exc:
+        raise ReadError("it is damaged: its part content.xml cannot be unpacked", "") from exc
     try:
         _parse_namespaced(content, again)
     except OverLimit as exc:
@@ -514,7 +546,7 @@ def _parse_namespaced(content: bytes, capture: ContentCapture) -> None:
     parser = expat.ParserCreate(namespace_separator=" ")
 
     def refuse(*_args: object) -> None:
-        raise ReadError("the XML declares a document type")
+        raise ReadError("it declares an XML document type, which spreadsheets never have")
 
     def qualified(name: str) -> tuple[str, str]:
         uri, _, local = name.rpartition(" ")
@@ -550,4 +582,8 @@ def _parse_namespaced(content: bytes, capture: ContentCapture) -> None:
     try:
         parser.Parse(content, True)
     except expat.ExpatError as exc:
-        raise ReadError(str(exc)) from exc
+        why = expat.ErrorString(exc.code) if exc.code else "not well-formed"
+        raise ReadError(f"it is not well-formed XML ({why} at line {exc.lineno})", CONTENT) from exc
+    except ReadError as exc:
+        exc.within(CONTENT)
+        raise

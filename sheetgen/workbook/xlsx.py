@@ -22,18 +22,20 @@ refuse a DTD again here anyway). It follows openpyxl where the file format leave
 One deliberate difference: a number formatted as a date stays a number (openpyxl turns it
 into a ``datetime``), because that is what Excel's formulas compute with.
 
-Any problem becomes ``ReadError`` with a short reason; ``sheetgen.workbook.safety`` words it
-for the user.
+Any problem becomes ``ReadError``: what is wrong in plain words and, where it is known, the
+part it is in; ``sheetgen.workbook.safety`` makes it the user's sentence.
 """
 
 from __future__ import annotations
 
 import functools
 import io
+import math
 import posixpath
 import re
 import sys
 import zipfile
+import zlib
 from collections.abc import Callable, Mapping
 from typing import TypeVar
 from xml.parsers import expat
@@ -57,7 +59,24 @@ _T = TypeVar("_T")
 
 
 class ReadError(Exception):
-    """The file is a zip of XML, but not a workbook this reader can make sense of."""
+    """The file is a zip of XML, but not a workbook this reader can make sense of.
+
+    ``str()`` is what is wrong, in words for the file's owner (who never sees the XML): it
+    ends a sentence naming the file, so it names no exception and no code. ``part``: the
+    part of the package it is in, where that is known (``None``: not yet; whoever reads the
+    part fills it in), ``""`` where none applies (the file as a whole, or a reason that
+    names its place itself)."""
+
+    def __init__(self, reason: str, part: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.part = part
+
+    def within(self, part: str) -> ReadError:
+        """This error, placed in ``part`` unless it already has its place."""
+        if self.part is None:
+            self.part = part
+        return self
 
 
 def reads(part: str) -> bool:
@@ -106,15 +125,14 @@ def read_book(
     ``archive``: ``data`` already opened; ``parts``: the bytes of parts that pass inflated
     (:func:`kept_part`), by name, not inflated again.
     """
+    if archive is not None:
+        return _Package(archive, captured or {}, parts or {}).book()
     try:
-        if archive is not None:
-            return _Package(archive, captured or {}, parts or {}).book()
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            return _Package(zf, captured or {}, parts or {}).book()
-    except ReadError:
-        raise
-    except (zipfile.BadZipFile, KeyError, ValueError, expat.ExpatError) as exc:
-        raise ReadError(str(exc) or type(exc).__name__) from exc
+        zf = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise ReadError("it is not a zip archive, as every .xlsx file is", "") from exc
+    with zf:
+        return _Package(zf, captured or {}, parts or {}).book()
 
 
 class _Package:
@@ -128,6 +146,7 @@ class _Package:
         self.names = {n.lower(): n for n in zf.namelist()}
         self.captured = {name.lower(): capture for name, capture in captured.items()}
         self.parts = parts
+        self.current = ""  # the part being read, for what a failure says
 
     def _bytes(self, name: str) -> bytes:
         data = self.parts.get(name)
@@ -136,9 +155,14 @@ class _Package:
     def read(self, part: str) -> bytes:
         name = self.names.get(part.lstrip("/").lower())
         if name is None:
-            raise ReadError(f"the part {part} is missing")
+            raise ReadError(f"the part {part}, which it refers to, is missing", "")
         if not reads(name):
-            raise ReadError(f"it keeps a workbook part in an unusual place ({name})")
+            raise ReadError(
+                f"it keeps a workbook part in an unusual place ({name}), where spreadsheet "
+                "applications never put one",
+                "",
+            )
+        self.current = name
         return self._bytes(name)
 
     def has(self, part: str) -> bool:
@@ -157,6 +181,7 @@ class _Package:
         if capture is None:
             capture = SheetCapture()
             _parse(self.read(part), capture.start_named, capture.end_named, capture.text)
+        self.current = part
         return capture.cells(strings)
 
     def notes(self, worksheet: str) -> LazyNotes:
@@ -177,6 +202,25 @@ class _Package:
         return LazyNotes(parts, _comments)
 
     def book(self) -> Book:
+        """The workbook; any failure a :class:`ReadError` placed in the part being read."""
+        try:
+            return self._book()
+        except ReadError as exc:
+            exc.within(self.current)
+            raise
+        except (zipfile.BadZipFile, zlib.error, EOFError, KeyError) as exc:
+            raise ReadError("it is damaged: a part of it cannot be unpacked", "") from exc
+        except expat.ExpatError as exc:
+            why = expat.ErrorString(exc.code) if exc.code else "not well-formed"
+            raise ReadError(
+                f"it is not well-formed XML ({why} at line {exc.lineno})", self.current
+            ) from exc
+        except ValueError as exc:
+            raise ReadError(
+                "it holds something this reader cannot make sense of", self.current
+            ) from exc
+
+    def _book(self) -> Book:
         office = [t for kind, t in self.rels("").values() if kind.endswith("/officeDocument")]
         workbook = office[0] if office else "xl/workbook.xml"
         rels = self.rels(workbook)
@@ -209,7 +253,7 @@ def _parse(
     parser = expat.ParserCreate(namespace_separator="}")
 
     def refuse(*_args: object) -> None:
-        raise ReadError("the XML declares a document type")
+        raise ReadError("it declares an XML document type, which workbooks never have")
 
     parser.StartDoctypeDeclHandler = refuse
     parser.EntityDeclHandler = refuse
@@ -445,7 +489,11 @@ class SheetCapture:
             if isinstance(cell.value, SharedString):
                 index = int(cell.value)
                 if not 0 <= index < len(strings):
-                    raise ReadError(f"cell {at} refers to shared string {index}, which is missing")
+                    held = f"{len(strings):,} entries" if strings else "none"
+                    raise ReadError(
+                        f"cell {at} refers to entry {index:,} of the workbook's shared text "
+                        f"(numbered from 0), which has {held}"
+                    )
                 out[at] = Cell(strings[index], cell.formula)
         return out
 
@@ -490,7 +538,10 @@ class SheetCapture:
                 try:
                     self.row, self.column, at = _place(ref)
                 except ValueError as exc:
-                    raise ReadError(str(exc)) from None
+                    raise ReadError(
+                        f"a cell is addressed {ref[:20]!r}, which is not the address of a cell "
+                        "in Excel's grid (A1 to XFD1048576)"
+                    ) from exc
             else:
                 self.column += 1
                 at = ""  # named when the cell ends, as the safety pass vets its column first
@@ -533,8 +584,9 @@ class SheetCapture:
         inline = "".join(parts["is"]) if "is" in parts else None
         try:
             value = cell_value(kind, v, inline)
-        except ValueError:
-            raise ReadError(f"cell {at} holds {v!r} as a {kind!r}") from None
+        except ValueError as exc:
+            saved = _KINDS.get(kind, "a number")
+            raise ReadError(f"cell {at} is saved as {saved} but holds {(v or '')[:40]!r}") from exc
         formula = array = None
         if self.formula is not None:
             text = "".join(parts["f"]) if "f" in parts else ""
@@ -570,12 +622,22 @@ def _place(ref: str) -> tuple[int, int, str]:
     return row, column, a1.name(row, column)
 
 
+_KINDS = {"s": "a reference to the shared text", "b": "TRUE or FALSE", "e": "an error"}
+"""What a cell's ``t`` says it holds, in words, where that is not a number (any other ``t``
+is read as a number, as openpyxl does; text kinds cannot fail)."""
+
+
 def _row_number(text: str | None, previous: int) -> int:
     if not text:
         return previous + 1
-    number = float(text)
+    try:
+        number = float(text)
+    except ValueError:
+        number = math.nan
     if not number.is_integer() or not 1 <= number <= a1.MAX_ROW:
-        raise ReadError(f"{text} is not a row number")
+        raise ReadError(
+            f"a row is numbered {text[:20]!r}, but rows are numbered 1 to {a1.MAX_ROW:,}"
+        )
     return int(number)
 
 

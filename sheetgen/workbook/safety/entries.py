@@ -251,11 +251,15 @@ def scan_entries(
                         break
             if scan is not None:
                 scan.close()
-        except (SheetgenError, ReadError):
-            _flush(scan)
+        except SheetgenError:
+            _flush(scan, info.filename)
+            raise
+        except ReadError as exc:  # a listener's (a reader's): placed in this part
+            _flush(scan, info.filename)
+            exc.within(info.filename)
             raise
         except Exception as exc:
-            _flush(scan)
+            _flush(scan, info.filename)
             raise InputFileError(damaged(label, accepted)) from exc
         if seen != info.file_size:
             raise InputFileError(damaged(label, accepted))
@@ -272,11 +276,16 @@ def scan_entries(
     return links
 
 
-def _flush(scan: XmlScan | SheetPass | None) -> None:
+def _flush(scan: XmlScan | SheetPass | None, part: str) -> None:
     """Before a refusal, parse what a worksheet's pass held back: an earlier fault in it is
-    the one to report, as when every chunk is parsed the moment it is inflated."""
+    the one to report, as when every chunk is parsed the moment it is inflated (a reader's,
+    placed in ``part``)."""
     if isinstance(scan, SheetPass):
-        scan.flush()
+        try:
+            scan.flush()
+        except ReadError as exc:
+            exc.within(part)
+            raise
 
 
 def count_elements(

@@ -32,13 +32,6 @@ def file_label(path: Path) -> str:
     return show(str(path) or path.name, 160)  # as the user typed it: many learners share a name
 
 
-def describe_error(exc: BaseException) -> str:
-    """One short line naming an exception, for the tail of a sentence."""
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    kind = type(exc).__name__
-    return show(f"{kind}: {text}" if text else kind, 120)
-
-
 def resave(accepted: Iterable[str] = ("xlsx",)) -> str:
     """What to do about a file that is no workbook a command reads (the end of a sentence):
     the learner's work is in their spreadsheet application, which saves it whole in a kind
@@ -58,6 +51,17 @@ def damaged(label: str, accepted: Iterable[str] = ("xlsx",)) -> str:
         f"{label} is damaged or incomplete (perhaps cut short while it was downloaded or "
         f"copied) and cannot be read; {resave(accepted)}."
     )
+
+
+def unreadable(
+    label: str, what: str, reason: str, part: str | None, accepted: Iterable[str] = ("xlsx",)
+) -> str:
+    """The one sentence for a workbook a reader could not make sense of: ``what`` it was read
+    as ("an .xlsx workbook"), the ``reason`` in words its owner understands (what is wrong,
+    never which exception said so: that stays in the exception's chain for whoever looks into
+    it), the ``part`` of the package it is in if known, and what to do."""
+    where = f"in its part {show(part)}, " if part else ""
+    return f"{label} could not be read as {what}: {where}{show(reason, 160)}; {resave(accepted)}."
 
 
 def count(n: int) -> str:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from ... import a1
 from ...errors import InputFileError, SheetgenError, UnsafeFileError
 from ..hints import OverLimit, raise_hint
-from ..xlsx import SheetCapture, captures, kept_part, read_book, reads
+from ..xlsx import ReadError, SheetCapture, captures, kept_part, read_book, reads
 from .container import (
     ZIP_MAGIC,
     central_directory_records,
@@ -30,11 +30,17 @@ from .entries import count_elements, scan_entries
 from .facts import CheckedBook, CheckedWorkbook, FileFacts
 from .files import read_input
 from .limits import DEFAULT_LIMITS, Limits
-from .messages import count, damaged, describe_error, file_label, resave, show
+from .messages import count, damaged, file_label, show, unreadable
 from .xmlscan import Budget, Listener
 
 if TYPE_CHECKING:
     from ..ods import ContentCapture
+
+OPENPYXL_REFUSES = (
+    "openpyxl, the library sheetgen writes workbooks with, does not accept something in it"
+)
+"""Why openpyxl could not load a file (``load_checked``): what it raises (a missing part, a
+type its descriptors refuse, lxml's syntax errors) means nothing to the file's owner."""
 
 GRID_AREA = a1.MAX_ROW * a1.MAX_COLUMN
 """Every cell of a sheet's grid: the rectangle ``read_checked`` allows (see there)."""
@@ -306,9 +312,7 @@ def load_checked(path: Path, limits: Limits = DEFAULT_LIMITS) -> CheckedWorkbook
             raise UnsafeFileError(
                 f"{label} contains an XML entity declaration (a possible XML bomb)."
             ) from exc
-        raise InputFileError(
-            f"{label} could not be read as an .xlsx workbook ({describe_error(exc)})."
-        ) from exc
+        raise InputFileError(unreadable(label, "an .xlsx workbook", OPENPYXL_REFUSES, "")) from exc
     return CheckedWorkbook(workbook=workbook, facts=facts, data=data)
 
 
@@ -382,10 +386,13 @@ def read_checked(
         raise
     except (MemoryError, RecursionError) as exc:
         raise _exhausted(label, exc) from None
-    except Exception as exc:
-        why = describe_error(exc)
-        advice = resave(readings)
-        raise InputFileError(f"{label} could not be read as {what} ({why}); {advice}.") from exc
+    except ReadError as exc:
+        if ods:  # the scan met it in content.xml, which only an .ods file's scan captures
+            what = "an .ods spreadsheet"
+        raise InputFileError(unreadable(label, what, exc.reason, exc.part, readings)) from exc
+    except Exception as exc:  # what no reader expects: told as plainly, the detail chained
+        why = "it holds something this reader cannot make sense of"
+        raise InputFileError(unreadable(label, what, why, "", readings)) from exc
     return CheckedBook(book=book, facts=facts)
 
 

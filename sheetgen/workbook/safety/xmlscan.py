@@ -4,6 +4,8 @@ cells from the very same events."""
 
 from __future__ import annotations
 
+import codecs
+import re
 from collections.abc import Iterable
 from typing import Final, NoReturn, Protocol
 from xml.parsers import expat
@@ -26,6 +28,27 @@ _EXPANDING: Final = frozenset({"mergeCell", "hyperlink", "comment"})
 _NOTABLE: Final = _EXPANDING | {"dimension", "worksheet", "Relationship", "f"}
 # Containers whose text openpyxl joins into one string.
 _STRING_ITEMS: Final = frozenset({"si", "is", "c", "comment", "text"})
+
+
+_ENCODING: Final = re.compile(
+    rb"""(?:\xef\xbb\xbf)?<\?xml[^>]*?\sencoding\s*=\s*["']([^"'>]{0,40})["']"""
+)
+_UTF8: Final = ("", "utf-8", "utf8")
+"""What a part that declares no encoding, or UTF-8's, is in."""
+_INVALID_TOKEN: Final = expat.errors.codes[expat.errors.XML_ERROR_INVALID_TOKEN]
+
+
+def _utf8(data: bytes) -> bool:
+    """Whether ``data``, a chunk of a part (which may begin and end inside a character), is
+    UTF-8."""
+    start = 0
+    while start < min(3, len(data)) and 0x80 <= data[start] <= 0xBF:
+        start += 1
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(data[start:], final=False)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 class Budget:
@@ -128,6 +151,8 @@ class XmlScan:
         self.master_start = 0
         self.formula_work = budget.formula_work
         self.max_formula_work = limits.max_shared_formula_chars
+        self.encoding: str | None = None
+        """The encoding the part declares, lower case ("" if none), once it is parsed."""
         parser = expat.ParserCreate()
         parser.buffer_text = True
         parser.buffer_size = _EXPAT_BUFFER
@@ -196,16 +221,32 @@ class XmlScan:
     def parse(self, data: bytes, final: bool = False) -> None:
         """Hand ``data`` to expat. Lines read without it (``skipped_lines``: rows
         :class:`~sheetgen.workbook.safety.sheetpass.SheetPass` read) still count in messages."""
+        if self.encoding is None:
+            found = _ENCODING.match(data)
+            if data[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in data[:64]:
+                self.encoding = "utf-16"  # expat knows it by its byte order mark
+            else:
+                self.encoding = found.group(1).decode("ascii", "replace").lower() if found else ""
         try:
             self.parser.Parse(data, final)
         except expat.ExpatError as exc:
-            reason = expat.ErrorString(exc.code) if exc.code else str(exc)
             line = exc.lineno + self.skipped_lines
+            if exc.code == _INVALID_TOKEN and self.encoding in _UTF8 and not _utf8(data):
+                why = f"its part {self.shown} holds bytes that are not UTF-8 text, at line {line}"
+            else:
+                reason = expat.ErrorString(exc.code) if exc.code else str(exc)
+                why = f"its part {self.shown} is not well-formed XML: {show(reason)} at line {line}"
+            raise InputFileError(self._damaged(why)) from exc
+        except (LookupError, ValueError) as exc:
+            # expat's refusal of the encoding a part declares comes before its root element
+            if self.encoding in _UTF8 or self.depth:
+                raise
+            advice = resave(self.budget.accepted)
             raise InputFileError(
-                self._damaged(
-                    f"its part {self.shown} is not well-formed XML: {show(reason)} at line {line}"
-                )
-            ) from None
+                f"{self.label} cannot be read: its part {self.shown} declares a text encoding "
+                f"({show(self.encoding, 30)}) that this reader does not read (workbooks are "
+                f"saved as UTF-8); {advice}."
+            ) from exc
 
     def _damaged(self, why: str) -> str:
         """The sentence for a part whose bytes are broken: what is wrong (for whoever
