@@ -460,3 +460,23 @@ def test_a_part_met_before_is_remembered_by_its_bytes_not_its_checksum(
     assert read_found(hand.read_bytes()) == read_found(hand)
     assert read_found(hand.read_bytes()) == read_found(hand)  # its parts remembered now
     assert read_found(forged.read_bytes()) == alone != read_found(hand)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['{"learners": [{"id": "s001"}]}', "{not json", '["a list"]', "\udcff"],
+    ids=["a field missing", "not json", "not a record", "not utf-8"],
+)
+def test_a_damaged_hand_outs_record_is_one_sentence_without_an_exception_name(
+    term: Path, tmp_path: Path, text: str
+) -> None:
+    """It was "Cannot read hand-outs.json (KeyError).": the exception's name told the teacher
+    nothing; the sentence says what the file is not, and what to do."""
+    keys = tmp_path / "keys"
+    shutil.copytree(term / "hand-out-keys", keys)
+    (keys / "hand-outs.json").write_bytes(text.encode("utf-8", "surrogateescape"))
+    with pytest.raises(UsageError) as caught:
+        read_manifest(keys)
+    said = str(caught.value)
+    assert "is not the record of hand-outs a roster build writes" in said, said
+    assert "rebuild the hand-outs with --roster" in said and "Error" not in said, said

@@ -28,6 +28,7 @@ from ..engine.evaluate import Value
 from ..errors import InputFileError, UsageError, shown
 from ..layouts.layout import TODO_NOTE
 from ..workbook.safety import Limits, configured_limits, open_workbook, read_checked
+from ..workbook.safety.messages import resave
 from ..writer.cached_values import sheet_parts, write_cached_values
 from ..writer.files import write_atomically
 
@@ -76,8 +77,8 @@ def annotate(
             wb.save(tmp)
         except (ValueError, SyntaxError) as exc:  # lxml, when installed, refuses more than we do
             raise InputFileError(
-                f"{shown(source)} could not be written back as a feedback copy "
-                f"({type(exc).__name__}: {exc})."
+                f"{shown(source)} could not be written back as a feedback copy: openpyxl, the "
+                f"library sheetgen writes workbooks with, refuses something in it; {resave()}."
             ) from exc
         write_cached_values(tmp, cached)  # which also tidies the package (save_workbook)
         keep_chart(source, tmp)

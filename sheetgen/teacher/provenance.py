@@ -366,8 +366,13 @@ def read_manifest(keys_dir: Path | str) -> Manifest:
         raise UsageError(
             f"{shown(folder)} has no {MANIFEST_FILE}: rebuild the hand-outs with --roster."
         ) from None
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise UsageError(f"Cannot read {shown(path)} ({type(exc).__name__}).") from None
+    except OSError as exc:
+        raise UsageError(f"Cannot read {shown(path)} ({exc.strerror or 'unreadable'}).") from None
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise UsageError(
+            f"{shown(path)} is not the record of hand-outs a roster build writes (damaged or "
+            "edited by hand): rebuild the hand-outs with --roster."
+        ) from exc
     return Manifest(key, learners)
 
 
