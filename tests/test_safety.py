@@ -797,3 +797,56 @@ def test_a_refusal_at_the_first_breach_suggests_what_the_whole_file_needs(
     assert needed is not None
     raised: dict[str, Any] = {name: needed if name == "max_ratio" else int(needed)}
     assert _figure(path, dataclasses.replace(limits, **raised)) is None
+
+
+def _figures(path: Path, limits: Limits) -> dict[str, float]:
+    """Every limit a refusal of ``path`` by ``check_file`` names, with the figure it suggests
+    (none if it passes)."""
+    try:
+        safety.check_file(path, limits)
+    except UnsafeFileError as exc:
+        said = str(exc)
+        assert_one_sentence(said, path)
+        found = re.findall(r"--limit (\w+)=([^ )]+)", said)
+        assert found, said
+        return {name: float(figure) for name, figure in found}
+    return {}
+
+
+def _cells_and_a_long_string(directory: Path) -> Path:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for row in range(1, 41):
+        for column in range(1, 6):
+            sheet.cell(row, column, row * column)
+    sheet["H1"] = "x" * 5000
+    path = directory / "two.xlsx"
+    book.save(path)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("make", "limits"),
+    [
+        (_two_large_parts, Limits(max_entry_bytes=1000, max_ratio=2, ratio_floor_bytes=100)),
+        (_cells_and_a_long_string, Limits(max_cells=100, max_text_chars=1000)),
+    ],
+    ids=["entry-bytes-and-ratio", "cells-and-text"],
+)
+def test_a_file_past_several_limits_is_told_them_all_with_the_figures_that_pass_it(
+    make: Callable[[Path], Path], limits: Limits, tmp_path: Path
+) -> None:
+    """A file past two limits named the first: raised, the second came on the next run. The
+    refusal names every limit the file is past, each with its figure, in one sentence: with
+    them all the file passes, and one less on any is refused for that limit."""
+    path = make(tmp_path)
+    needed = _figures(path, limits)
+    assert len(needed) == 2, needed
+    raised: dict[str, Any] = {
+        name: figure if name == "max_ratio" else int(figure) for name, figure in needed.items()
+    }
+    assert _figures(path, dataclasses.replace(limits, **raised)) == {}
+    for name, figure in raised.items():
+        short = {**raised, name: figure - 1}
+        assert _figures(path, dataclasses.replace(limits, **short)) == {name: needed[name]}

@@ -429,3 +429,29 @@ def test_a_learner_with_two_copies_of_the_sheet_is_not_told_a_flag(
     assert noted.endswith(
         "(to have another judged, delete the copies you did not mean to hand in)."
     ), noted
+
+
+def test_a_learner_past_several_limits_is_told_them_all_as_the_teachers_to_raise(
+    tmp_path: Path,
+) -> None:
+    """The web page tells a learner each limit their file is past, in one sentence, as the
+    teacher's to raise (the options a teacher's one run passes them all with)."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for row in range(1, 41):
+        for column in range(1, 6):
+            sheet.cell(row, column, row * column)
+    sheet["H1"] = "x" * 5000
+    path = tmp_path / "upload-1.xlsx"
+    book.save(path)
+    job = {"do": "check", "path": str(path), "name": "mine.xlsx"}
+    said = work.handle(job, configured_limits(["max_cells=100", "max_text_chars=1000"]))["error"]
+    assert said.startswith("mine.xlsx has a string in xl/worksheets/sheet1.xml longer"), said
+    assert said.endswith(
+        "(the limits max_text_chars and max_cells, which your teacher can raise: "
+        "--limit max_text_chars=5000 --limit max_cells=201)."
+    ), said
+    assert "you trust" not in said and said.count("\n") == 0, said

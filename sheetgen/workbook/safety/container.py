@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Final
 
 from ...errors import InputFileError, UnsafeFileError
-from ..hints import raise_hint
+from ..hints import raise_hint, raise_hints
 from .files import READ_CHUNK
 from .limits import Limits
 from .messages import UNPRINTABLE, count, resave, show
@@ -122,6 +122,46 @@ def _check_entry_name(label: str, info: zipfile.ZipInfo) -> None:
         )
 
 
+def _compressed_past(info: zipfile.ZipInfo, limits: Limits) -> bool:
+    return info.file_size > limits.ratio_floor_bytes and info.file_size > limits.max_ratio * max(
+        info.compress_size, 1
+    )
+
+
+def _bomb(label: str, infos: list[zipfile.ZipInfo], limits: Limits) -> UnsafeFileError:
+    """The refusal of a directory whose declared sizes pass ``max_entry_bytes``,
+    ``max_total_bytes`` or ``max_ratio``: every one of them it passes, each with the figure
+    the whole directory needs (a later part may be larger, or compressed further), so that
+    one run with them all lets the file through. The first part past a limit is named."""
+    clauses: list[str] = []
+    needed: dict[str, float] = {}
+    large = [info for info in infos if info.file_size > limits.max_entry_bytes]
+    if large:
+        first = large[0]
+        clauses.append(
+            f"has a part ({show(first.filename)}) that inflates to {count(first.file_size)} "
+            f"bytes, more than the limit of {count(limits.max_entry_bytes)}"
+        )
+        needed["max_entry_bytes"] = max(info.file_size for info in large)
+    declared = sum(info.file_size for info in infos)
+    if declared > limits.max_total_bytes:
+        clauses.append(f"inflates to more than {count(limits.max_total_bytes)} bytes in total")
+        needed["max_total_bytes"] = declared
+    dense = [info for info in infos if _compressed_past(info, limits)]
+    if dense:
+        first = dense[0]
+        ratio = first.file_size / max(first.compress_size, 1)
+        highest = max(info.file_size / max(info.compress_size, 1) for info in dense)
+        clauses.append(
+            f"has a part ({show(first.filename)}) compressed {ratio:,.0f} to 1, "
+            f"beyond the limit of {limits.max_ratio:,.0f} to 1"
+        )
+        needed["max_ratio"] = float(int(highest) + 1)
+    return UnsafeFileError(
+        f"{label} {', and '.join(clauses)} (a possible zip bomb){raise_hints(needed)}."
+    )
+
+
 def check_directory(label: str, infos: list[zipfile.ZipInfo], limits: Limits) -> int:
     """Check names, methods and declared sizes; return the declared total."""
     if len(infos) > limits.max_entries:
@@ -154,36 +194,13 @@ def check_directory(label: str, infos: list[zipfile.ZipInfo], limits: Limits) ->
                 f"{label} stores {part} with {method} compression, which Excel never "
                 "uses (only stored and deflate are accepted)."
             )
-        if info.file_size > limits.max_entry_bytes:
-            part = show(info.filename)
-            largest = max(other.file_size for other in infos)  # a later part may be larger
-            raise UnsafeFileError(
-                f"{label} has a part ({part}) that inflates to {count(info.file_size)} "
-                f"bytes, more than the limit of {count(limits.max_entry_bytes)} "
-                f"(a possible zip bomb){raise_hint('max_entry_bytes', largest)}."
-            )
         total += info.file_size
-        if total > limits.max_total_bytes:
-            declared = sum(other.file_size for other in infos)  # no entry inflates past its own
-            raise UnsafeFileError(
-                f"{label} inflates to more than {count(limits.max_total_bytes)} bytes "
-                f"in total (a possible zip bomb){raise_hint('max_total_bytes', declared)}."
-            )
-        if info.file_size > limits.ratio_floor_bytes and info.file_size > limits.max_ratio * max(
-            info.compress_size, 1
+        if (
+            info.file_size > limits.max_entry_bytes
+            or total > limits.max_total_bytes
+            or _compressed_past(info, limits)
         ):
-            ratio = info.file_size / max(info.compress_size, 1)
-            part = show(info.filename)
-            highest = max(  # a later part may be compressed further
-                other.file_size / max(other.compress_size, 1)
-                for other in infos
-                if other.file_size > limits.ratio_floor_bytes
-            )
-            raise UnsafeFileError(
-                f"{label} has a part ({part}) compressed {ratio:,.0f} to 1, "
-                f"beyond the limit of {limits.max_ratio:,.0f} to 1 (a possible zip bomb)"
-                f"{raise_hint('max_ratio', float(int(highest) + 1))}."
-            )
+            raise _bomb(label, infos, limits)
     return total
 
 

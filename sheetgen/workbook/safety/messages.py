@@ -71,4 +71,4 @@ def count(n: int) -> str:
 def for_learner(text: str) -> str:
     """``text`` with :func:`raise_hint`'s advice told as the teacher's to follow: a learner
     (on the web page, in the grade book's feedback, on Gradescope) passes no options."""
-    return RAISE_HINT.sub(r" (the limit \1, which your teacher can raise: \2)", text)
+    return RAISE_HINT.sub(r" (the \1 \2, which your teacher can raise: \3)", text)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ... import a1
 from ...errors import InputFileError, SheetgenError, UnsafeFileError
-from ..hints import OverLimit, raise_hint
+from ..hints import OverLimit, counted_together, raise_hint
 from ..xlsx import ReadError, SheetCapture, captures, kept_part, read_book, reads
 from .container import (
     ZIP_MAGIC,
@@ -188,38 +188,46 @@ def _counted(refusal: OverLimit, scan: _Scan) -> UnsafeFileError:
     """``refusal``, saying the figure of its limit that lets the file through (see
     :func:`_needed`). Where the count meets another limit, that one is lifted too and the
     count made again (a whole-sheet merge passes the sheet's area, then its cells): each limit
-    once, a handful of passes at most. Too many XML elements, or merged links where cells are
-    too many (that count is only bounded by ``max_cells``), are told instead."""
-    names = {refusal.name}
+    once, a handful of passes at most, and the refusal names every limit met, each with the
+    figure that lets the file through, so that one run with them all passes. Too many XML
+    elements, or merged links where cells are too many (that count is only bounded by
+    ``max_cells``), are told instead of the limits met before: the count past them would not
+    be bounded."""
+    met = {refusal.name: refusal}
     while True:
         try:
-            return refusal.counted(_needed(refusal.name, names, scan))
+            needed = _needed(set(met), scan)
         except OverLimit as other:
-            if other.name in names:
+            if other.name in met:
                 raise
-            if other.name == "max_xml_elements" or (
-                other.name == "max_cells" and refusal.name == "max_merge_link_pairs"
-            ):
-                refusal, names = other, set()
-            names.add(other.name)
+            if other.name == "max_xml_elements":
+                met.clear()
+            elif other.name == "max_cells":
+                met.pop("max_merge_link_pairs", None)
+            met[other.name] = other
+            continue
+        if len(met) == 1:
+            (only,) = met.values()
+            return only.counted(needed[only.name])
+        return counted_together(scan.label, list(met.values()), needed)
 
 
-def _needed(name: str, names: set[str], scan: _Scan) -> int:
-    """The figure of the limit ``name`` that lets a file it refused through: counted by the
-    same scan of the same parts with the limits ``names`` (``name`` among them) lifted or
-    measured (``Budget.tracking``), nothing kept and every other limit holding, so the count
-    costs no more than the scan of a file that passes; one those limits refuse is refused for
-    them. Depth, text, a sheet's area and merged links are measured where they pass the
-    limit. ``max_cells`` counts every cell and row (with it the search of merges for
-    hyperlinks, which ``max_cells`` keeps small, is lifted: its own refusal comes on the next
-    run if due); XML elements are counted in the inflated bytes (``count_elements``: expat
-    would take minutes over a file of small elements). A string longer than expat may be
-    handed between two ``>`` is not measured: the largest part then stands for it, which no
-    string in it can be longer than."""
+def _needed(names: set[str], scan: _Scan) -> dict[str, int]:
+    """The figure of each limit in ``names`` that lets a file they refused through: counted by
+    the same scan of the same parts with those limits lifted or measured
+    (``Budget.tracking``), nothing kept and every other limit holding, so the count costs no
+    more than the scan of a file that passes; one those limits refuse is refused for them.
+    Depth, text, a sheet's area and merged links are measured where they pass the limit.
+    ``max_cells`` counts every cell and row (with it the search of merges for hyperlinks,
+    which ``max_cells`` keeps small, is lifted: its own refusal comes on the next run if due);
+    XML elements are counted in the inflated bytes, alone (``count_elements``: expat would take
+    minutes over a file of small elements). A string longer than expat may be handed between
+    two ``>`` is not measured: the largest part then stands for it, which no string in it can
+    be longer than, and its refusal is told alone (the count stopped there)."""
     label, zf, infos, parsed, data = scan.label, scan.zf, scan.infos, scan.parsed, scan.data
     limits, accepted = scan.budget.limits, scan.budget.accepted
-    if name == "max_xml_elements":
-        return count_elements(label, zf, infos, parsed, data, accepted)
+    if "max_xml_elements" in names:
+        return {"max_xml_elements": count_elements(label, zf, infos, parsed, data, accepted)}
     unbounded = sys.maxsize
     lifted = limits
     if "max_cells" in names:
@@ -243,16 +251,20 @@ def _needed(name: str, names: set[str], scan: _Scan) -> int:
     except OverLimit as exc:
         if exc.name != "max_text_chars" or exc.name not in names:
             raise
-        if name != "max_text_chars":  # the text, not this limit's figure, is past measuring
-            raise exc.counted(max(info.file_size for info in infos)) from None
-        return max([recount.needed.get(name, 0), *(info.file_size for info in infos)])
-    if name == "max_cells":
-        if content is not None:
-            return max(content.facts.cells, content.facts.rows)
-        return max(recount.cells, recount.rows)
-    if name == "max_shared_formula_chars":
-        return recount.formula_work
-    return recount.needed.get(name, int(getattr(limits, name)))
+        largest = max(info.file_size for info in infos)
+        if names != {"max_text_chars"}:  # the text, not the others' figures, is past measuring
+            raise exc.counted(largest) from None
+        return {exc.name: max(recount.needed.get(exc.name, 0), largest)}
+    needed = {}
+    for name in names:
+        if name == "max_cells":
+            found = content.facts if content is not None else recount
+            needed[name] = max(found.cells, found.rows)
+        elif name == "max_shared_formula_chars":
+            needed[name] = recount.formula_work
+        else:
+            needed[name] = recount.needed.get(name, int(getattr(limits, name)))
+    return needed
 
 
 def _exhausted(label: str, exc: MemoryError | RecursionError) -> UnsafeFileError:
