@@ -174,6 +174,25 @@ class Grid:
         cell = self._resolver.formula_if_known(where, quantity, formula, note)
         self._made.append((where, quantity, formula, note) if cell is None else cell)
 
+    def said(
+        self, column: int, row: int, quantity: str, formula: str, note: str | None = None
+    ) -> str:
+        """A formula cell given resolved, the cell :meth:`formula` makes of its template:
+        ``formula`` has, for each quantity the template names, that quantity's address
+        (:meth:`address`, or where the generator placed it), and the template has no other
+        text that reads as an address, so ``Layout.source`` says it and none is kept (nor for
+        a copy of a parameter, ``={x1}``, whose template must be: see ``CellSpec``). For a
+        generator that knows where what it reads is (a faux row: no template of a kilobyte
+        written to be taken apart again). Returns the cell's address, for the formulas that
+        read it."""
+        where = self._place(column, row, quantity)
+        self._made.append(self._resolver.said(where, quantity, formula, self._note(note)))
+        return where
+
+    def address(self, quantity: str) -> str:
+        """Where ``quantity`` is (placed already; a KeyError otherwise)."""
+        return self._resolver.address_of[quantity]
+
     def layout(
         self,
         *,

@@ -492,6 +492,17 @@ class Resolver:
             at, quantity, formula, source, ("formula", None, None, note, None, None, False)
         )
 
+    def said(self, at: str, quantity: str, formula: str, note: str | None) -> CellSpec:
+        """The formula cell at ``at`` (placed) that :meth:`resolve` makes of a template which
+        ``formula`` says (``Grid.said``): its addresses given in place, none kept apart."""
+        return self._made(
+            at,
+            quantity,
+            sys.intern(formula),
+            None,
+            ("formula", None, None, note, None, None, False),
+        )
+
     def _made(
         self,
         at: str,
