@@ -45,9 +45,11 @@ def _as_written(spec: str, monkeypatch: pytest.MonkeyPatch) -> tuple[Layout, dic
         quantity: str,
         formula: str,
         note: str | None = None,
+        *,
+        later: bool = False,
     ) -> None:
         seen[grid.at(column, row)] = formula
-        describe(g, column, row, quantity, formula, note)
+        describe(g, column, row, quantity, formula, note, later=later)
 
     monkeypatch.setattr(grid.Grid, "formula", formula)
     monkeypatch.setattr(network, "_FauxRows", TemplatedFauxRows)

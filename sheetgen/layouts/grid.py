@@ -167,10 +167,22 @@ class Grid:
         )
 
     def formula(
-        self, column: int, row: int, quantity: str, formula: str, note: str | None = None
+        self,
+        column: int,
+        row: int,
+        quantity: str,
+        formula: str,
+        note: str | None = None,
+        *,
+        later: bool = False,
     ) -> None:
+        """A formula cell of template ``formula``; ``later`` where it names a quantity
+        described after it, so that it waits for the end without being tried now."""
         where = self._place(column, row, quantity)
         note = self._note(note)
+        if later:
+            self._made.append((where, quantity, formula, note))
+            return
         cell = self._resolver.formula_if_known(where, quantity, formula, note)
         self._made.append((where, quantity, formula, note) if cell is None else cell)
 

@@ -196,6 +196,7 @@ def _neuron(d: _Net, layer: int, j: int, fwd: int) -> None:
             f"global.{n}.input{i}",
             f"={{local.{n}.input{i}}}*{{global.{n}.net}}",
             "d loss / d input = (d net / d input) * (d loss / d net).",
+            later=True,  # the net's global gradient is described below
         )
         g.formula(
             c.weight(i),
@@ -203,6 +204,7 @@ def _neuron(d: _Net, layer: int, j: int, fwd: int) -> None:
             f"global.{w}",
             f"={{local.{w}}}*{{global.{n}.net}}",
             "d loss / d weight = (d net / d weight) * (d loss / d net).",
+            later=True,
         )
     b = bias(layer, j)
     g.input(c.bias, fwd, b, f"Bias of {n}. Edit it.")
@@ -224,6 +226,7 @@ def _neuron(d: _Net, layer: int, j: int, fwd: int) -> None:
         f"global.{b}",
         f"={{global.{n}.net}}",
         "d loss / d bias = d loss / d net.",
+        later=True,
     )
     if last and d.fx.softmax:
         _softmax_neuron(d, n, j, fwd)
@@ -257,6 +260,7 @@ def _neuron(d: _Net, layer: int, j: int, fwd: int) -> None:
             "=" + "+".join(nxt),
             f"d loss / d output: the sum of d loss / d input {j} of every neuron in layer "
             f"{layer + 1}, the chain rule across layers.",
+            later=True,  # the next layer's, below
         )
 
 
