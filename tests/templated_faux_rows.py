@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sheetgen.maths.network import affected, bias, neuron, target_name, weight
+import sheetgen.layouts.network as network
+from sheetgen.maths.network import affected, bias, input_name, neuron, target_name, weight
 
 
 class TemplatedFauxRows:
@@ -121,3 +122,88 @@ def _faux_output(d: Any, layer: int, n: str, p: str, moved: set[str]) -> str:
     top = f"MAX({','.join(nets)})"
     total = "+".join(f"EXP({z}-{top})" for z in nets)
     return f"EXP({{{p}{n}.net}}-{top})/({total})"
+
+
+def templated_neuron(d: Any, layer: int, j: int, fwd: int) -> None:
+    """What ``network._neuron`` is to ``_layer``: a neuron's three rows, as templates."""
+    g, c = d.g, d.cols
+    fan_in = d.sizes[layer - 1]
+    n = neuron(layer, j)
+    g.notes = j == 1
+    loc, glo = fwd + 1, fwd + 2
+    g.text(1, fwd, f"{n} maths:", "label")
+    g.text(1, loc, f"{n} local gradients:", "label")
+    g.text(1, glo, f"{n} global gradients:", "label")
+    terms = []
+    for i in range(1, fan_in + 1):
+        w = weight(layer, j, i)
+        source = input_name(i) if layer == 1 else f"{neuron(layer - 1, i)}.output"
+        g.formula(c.input(i), fwd, f"{n}.input{i}", f"={{{source}}}", f"Input {i}: {source}.")
+        g.input(c.weight(i), fwd, w, f"Weight {w}: from input {i} into {n}. Edit it.")
+        terms.append(f"{{{n}.input{i}}}*{{{w}}}")
+        g.formula(c.input(i), loc, f"local.{n}.input{i}", f"={{{w}}}", "d net / d input = weight.")
+        g.formula(c.weight(i), loc, f"local.{w}", f"={{{n}.input{i}}}", "d net / d weight = input.")
+        g.formula(
+            c.input(i),
+            glo,
+            f"global.{n}.input{i}",
+            f"={{local.{n}.input{i}}}*{{global.{n}.net}}",
+            "d loss / d input = (d net / d input) * (d loss / d net).",
+        )
+        g.formula(
+            c.weight(i),
+            glo,
+            f"global.{w}",
+            f"={{local.{w}}}*{{global.{n}.net}}",
+            "d loss / d weight = (d net / d weight) * (d loss / d net).",
+        )
+    b = bias(layer, j)
+    g.input(c.bias, fwd, b, f"Bias of {n}. Edit it.")
+    g.formula(
+        c.net,
+        fwd,
+        f"{n}.net",
+        "=" + "+".join(terms) + f"+{{{b}}}",
+        "Net = Σ input * weight + bias.",
+    )
+    last = layer == d.depth
+    name, act, act_slope = d.fx.activation, d.fx.act_out, d.fx.act_slope
+    if last:
+        name, act, act_slope = d.fx.output, d.fx.out_act, d.fx.out_slope
+    g.value(c.bias, loc, f"local.{b}", 1.0, "d net / d bias = 1.")
+    g.formula(
+        c.bias, glo, f"global.{b}", f"={{global.{n}.net}}", "d loss / d bias = d loss / d net."
+    )
+    if last and d.fx.softmax:
+        network._softmax_neuron(d, n, j, fwd)
+        return
+    g.formula(
+        c.output,
+        fwd,
+        f"{n}.output",
+        "=" + act.replace("{net}", f"{{{n}.net}}"),
+        f"Output = {name}(net).",
+    )
+    slope = act_slope.replace("{net}", f"{{{n}.net}}").replace("{output}", f"{{{n}.output}}")
+    g.formula(c.net, loc, f"local.{n}.net", "=" + slope, "d output / d net.")
+    g.formula(
+        c.net,
+        glo,
+        f"global.{n}.net",
+        f"={{local.{n}.net}}*{{global.{n}.output}}",
+        "d loss / d net = (d output / d net) * (d loss / d output).",
+    )
+    if last:
+        network._output_neuron(d, n, j, fwd)
+    else:
+        nxt = [
+            f"{{global.{neuron(layer + 1, k)}.input{j}}}" for k in range(1, d.sizes[layer + 1] + 1)
+        ]
+        g.formula(
+            c.output,
+            glo,
+            f"global.{n}.output",
+            "=" + "+".join(nxt),
+            f"d loss / d output: the sum of d loss / d input {j} of every neuron in layer "
+            f"{layer + 1}, the chain rule across layers.",
+        )

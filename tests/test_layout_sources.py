@@ -21,7 +21,7 @@ from sheetgen.layouts.layout import Layout, parse_layout, relocated
 from sheetgen.layouts.reads import formula_reads
 
 from .generated import generated_afresh
-from .templated_faux_rows import TemplatedFauxRows
+from .templated_faux_rows import TemplatedFauxRows, templated_neuron
 
 SPECS = [
     "network:layers=3-2-2,activation=sigmoid,faux=all",
@@ -53,6 +53,7 @@ def _as_written(spec: str, monkeypatch: pytest.MonkeyPatch) -> tuple[Layout, dic
 
     monkeypatch.setattr(grid.Grid, "formula", formula)
     monkeypatch.setattr(network, "_FauxRows", TemplatedFauxRows)
+    monkeypatch.setattr(network, "_neuron", templated_neuron)
     return generated_afresh(spec), seen
 
 

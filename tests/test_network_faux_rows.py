@@ -18,7 +18,7 @@ from sheetgen.layouts.layout import CellSpec, Layout
 from sheetgen.layouts.reads import formula_reads
 
 from .generated import generated_afresh
-from .templated_faux_rows import TemplatedFauxRows
+from .templated_faux_rows import TemplatedFauxRows, templated_neuron
 
 NETWORKS = [
     "network:layers=1-1",
@@ -44,6 +44,7 @@ def _fields(cell: CellSpec) -> tuple[object, ...]:
 def _templated(spec: str, monkeypatch: pytest.MonkeyPatch) -> Layout:
     with monkeypatch.context() as patched:
         patched.setattr(network, "_FauxRows", TemplatedFauxRows)
+        patched.setattr(network, "_neuron", templated_neuron)
         return generated_afresh(spec)
 
 

@@ -181,38 +181,43 @@ def _neuron(d: _Net, layer: int, j: int, fwd: int) -> None:
     g.text(1, fwd, f"{n} maths:", "label")
     g.text(1, loc, f"{n} local gradients:", "label")
     g.text(1, glo, f"{n} global gradients:", "label")
+    # Written resolved (Grid.said): what each reads is in this block, at known columns, or
+    # placed above it (the inputs, the previous layer's outputs), and the net's global
+    # gradient, which the gradients below read, is at (net, glo), described after them.
+    address, global_net = g.address, at(c.net, glo)
     terms = []
     for i in range(1, fan_in + 1):
         w = weight(layer, j, i)
         source = input_name(i) if layer == 1 else f"{neuron(layer - 1, i)}.output"
-        g.formula(c.input(i), fwd, f"{n}.input{i}", f"={{{source}}}", f"Input {i}: {source}.")
+        x = g.said(c.input(i), fwd, f"{n}.input{i}", f"={address(source)}", f"Input {i}: {source}.")
         g.input(c.weight(i), fwd, w, f"Weight {w}: from input {i} into {n}. Edit it.")
-        terms.append(f"{{{n}.input{i}}}*{{{w}}}")
-        g.formula(c.input(i), loc, f"local.{n}.input{i}", f"={{{w}}}", "d net / d input = weight.")
-        g.formula(c.weight(i), loc, f"local.{w}", f"={{{n}.input{i}}}", "d net / d weight = input.")
-        g.formula(
+        w_at = at(c.weight(i), fwd)
+        terms.append(f"{x}*{w_at}")
+        local_x = g.said(
+            c.input(i), loc, f"local.{n}.input{i}", f"={w_at}", "d net / d input = weight."
+        )
+        local_w = g.said(c.weight(i), loc, f"local.{w}", f"={x}", "d net / d weight = input.")
+        g.said(
             c.input(i),
             glo,
             f"global.{n}.input{i}",
-            f"={{local.{n}.input{i}}}*{{global.{n}.net}}",
+            f"={local_x}*{global_net}",
             "d loss / d input = (d net / d input) * (d loss / d net).",
-            later=True,  # the net's global gradient is described below
         )
-        g.formula(
+        g.said(
             c.weight(i),
             glo,
             f"global.{w}",
-            f"={{local.{w}}}*{{global.{n}.net}}",
+            f"={local_w}*{global_net}",
             "d loss / d weight = (d net / d weight) * (d loss / d net).",
-            later=True,
         )
     b = bias(layer, j)
     g.input(c.bias, fwd, b, f"Bias of {n}. Edit it.")
-    g.formula(
+    g.said(
         c.net,
         fwd,
         f"{n}.net",
-        "=" + "+".join(terms) + f"+{{{b}}}",
+        "=" + "+".join(terms) + f"+{at(c.bias, fwd)}",
         "Net = Σ input * weight + bias.",
     )
     last = layer == d.depth
@@ -220,14 +225,7 @@ def _neuron(d: _Net, layer: int, j: int, fwd: int) -> None:
     if last:
         name, act, act_slope = d.fx.output, d.fx.out_act, d.fx.out_slope
     g.value(c.bias, loc, f"local.{b}", 1.0, "d net / d bias = 1.")
-    g.formula(
-        c.bias,
-        glo,
-        f"global.{b}",
-        f"={{global.{n}.net}}",
-        "d loss / d bias = d loss / d net.",
-        later=True,
-    )
+    g.said(c.bias, glo, f"global.{b}", f"={global_net}", "d loss / d bias = d loss / d net.")
     if last and d.fx.softmax:
         _softmax_neuron(d, n, j, fwd)
         return
