@@ -3,7 +3,9 @@
 A generated layout (a network, a training run) is written the way a template is, with
 formulas naming quantities (``={n1_1.net}``), and resolved by what resolves a template
 (:class:`layout.Resolver`), so generated and hand-written layouts are validated and resolved by
-the same code.
+the same code. Where a generator knows the addresses a formula reads (a network's faux rows and
+neuron blocks, most of a large network's cells), it gives the formula resolved
+(:meth:`Grid.said`): the cell the template would make, without the template.
 """
 
 from __future__ import annotations
@@ -133,9 +135,10 @@ class Grid:
     ``formula`` naming quantities), each resolved as it is described (``layout.Resolver``).
 
     The templates of a large sheet are most of what making it costs: an 80-80-1 network's
-    faux rows are 26,000 formulas of 1 KB naming quantities above them. A cell is kept in
-    template form only while its formula names a quantity not described yet (a hidden
-    neuron's gradient reads the next layer's, below it).
+    faux rows are 13,000 formulas of 1 KB naming quantities above them, which :meth:`said`
+    takes resolved instead. A cell is kept in template form only while its formula names a
+    quantity not described yet (a hidden neuron's gradient reads the next layer's, below it:
+    ``later``).
     """
 
     def __init__(self, origin: str = "a generated layout") -> None:
