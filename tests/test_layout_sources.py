@@ -36,7 +36,7 @@ def _as_written(spec: str, monkeypatch: pytest.MonkeyPatch) -> tuple[Layout, dic
     generator described, by address (a network's faux rows, written resolved, written as
     templates: ``tests/test_network_faux_rows.py`` holds the two ways equal)."""
     seen: dict[str, str] = {}
-    describe = grid.Grid.formula
+    describe, wait = grid.Grid.formula, grid.Grid.later
 
     def formula(
         g: grid.Grid,
@@ -45,13 +45,23 @@ def _as_written(spec: str, monkeypatch: pytest.MonkeyPatch) -> tuple[Layout, dic
         quantity: str,
         formula: str,
         note: str | None = None,
-        *,
-        later: bool = False,
     ) -> None:
         seen[grid.at(column, row)] = formula
-        describe(g, column, row, quantity, formula, note, later=later)
+        describe(g, column, row, quantity, formula, note)
+
+    def later(
+        g: grid.Grid,
+        column: int,
+        row: int,
+        quantity: str,
+        formula: str,
+        note: str | None = None,
+    ) -> None:
+        seen[grid.at(column, row)] = formula
+        wait(g, column, row, quantity, formula, note)
 
     monkeypatch.setattr(grid.Grid, "formula", formula)
+    monkeypatch.setattr(grid.Grid, "later", later)
     monkeypatch.setattr(network, "_FauxRows", TemplatedFauxRows)
     monkeypatch.setattr(network, "_neuron", templated_neuron)
     return generated_afresh(spec), seen

@@ -251,14 +251,13 @@ def _neuron(d: _Net, layer: int, j: int, fwd: int) -> None:
         nxt = [
             f"{{global.{neuron(layer + 1, k)}.input{j}}}" for k in range(1, d.sizes[layer + 1] + 1)
         ]
-        g.formula(
+        g.later(  # the next layer's, below
             c.output,
             glo,
             f"global.{n}.output",
             "=" + "+".join(nxt),
             f"d loss / d output: the sum of d loss / d input {j} of every neuron in layer "
             f"{layer + 1}, the chain rule across layers.",
-            later=True,  # the next layer's, below
         )
 
 
