@@ -191,7 +191,7 @@ def test_a_grid_resolves_its_cells_as_the_same_template_is_resolved() -> None:
     g = Grid()
     g.text(1, 1, "Title", "label")
     g.input(1, 2, "x", "An input.")
-    g.formula(2, 2, "y", "={x}*{z}", "Reads z, described below.")
+    g.later(2, 2, "y", "={x}*{z}", "Reads z, described below.")
     g.notes = False  # a repeated block's notes are left out
     g.value(1, 3, "z", 2, "Not kept.")
     g.formula(2, 3, "w", "={y}+{x}", "Not kept.")
@@ -224,6 +224,10 @@ def test_a_grid_resolves_its_cells_as_the_same_template_is_resolved() -> None:
         (lambda g: (g.input(1, 1, "x"), g.input(1, 1, "y")), "cell A1 is described twice"),
         (lambda g: (g.input(1, 1, "x"), g.input(1, 2, "x")), "quantity 'x' is in A1 and A2"),
         (lambda g: g.formula(1, 1, "y", "={nope}"), "grid: A1 refers to unknown quantity 'nope'"),
+        (
+            lambda g: g.later(1, 1, "y", "={nope}"),
+            "grid: A1 refers to unknown quantity 'nope'",
+        ),
     ],
 )
 def test_a_grids_malformed_cells_are_refused_with_a_reason(

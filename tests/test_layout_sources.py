@@ -15,11 +15,13 @@ from typing import Any
 import pytest
 
 import sheetgen.layouts.grid as grid
+import sheetgen.layouts.network as network
 from sheetgen.layouts.families import resolve_layout
 from sheetgen.layouts.layout import Layout, parse_layout, relocated
 from sheetgen.layouts.reads import formula_reads
 
 from .generated import generated_afresh
+from .templated_faux_rows import TemplatedFauxRows, templated_neuron
 
 SPECS = [
     "network:layers=3-2-2,activation=sigmoid,faux=all",
@@ -31,17 +33,37 @@ SPECS = [
 
 def _as_written(spec: str, monkeypatch: pytest.MonkeyPatch) -> tuple[Layout, dict[str, str]]:
     """The layout of ``spec``, generated afresh, and the template of each formula its
-    generator described, by address."""
+    generator described, by address (a network's faux rows, written resolved, written as
+    templates: ``tests/test_network_faux_rows.py`` holds the two ways equal)."""
     seen: dict[str, str] = {}
-    describe = grid.Grid.formula
+    describe, wait = grid.Grid.formula, grid.Grid.later
 
     def formula(
-        g: grid.Grid, column: int, row: int, quantity: str, formula: str, note: str | None = None
+        g: grid.Grid,
+        column: int,
+        row: int,
+        quantity: str,
+        formula: str,
+        note: str | None = None,
     ) -> None:
         seen[grid.at(column, row)] = formula
         describe(g, column, row, quantity, formula, note)
 
+    def later(
+        g: grid.Grid,
+        column: int,
+        row: int,
+        quantity: str,
+        formula: str,
+        note: str | None = None,
+    ) -> None:
+        seen[grid.at(column, row)] = formula
+        wait(g, column, row, quantity, formula, note)
+
     monkeypatch.setattr(grid.Grid, "formula", formula)
+    monkeypatch.setattr(grid.Grid, "later", later)
+    monkeypatch.setattr(network, "_FauxRows", TemplatedFauxRows)
+    monkeypatch.setattr(network, "_neuron", templated_neuron)
     return generated_afresh(spec), seen
 
 

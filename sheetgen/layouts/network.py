@@ -22,7 +22,6 @@ from ..maths.losses import CROSS_ENTROPY, default_targets, softmax_rounding
 from ..maths.models import Reference, cross_entropy_neuron
 from ..maths.network import (
     Network,
-    affected,
     bias,
     default_parameters,
     faux_sample,
@@ -35,7 +34,7 @@ from ..maths.network import (
     target_name,
     weight,
 )
-from .grid import SOFTMAX_NOTE, Grid, NetworkSheet, functions, title
+from .grid import SOFTMAX_NOTE, Grid, NetworkSheet, at, functions, title
 from .layout import Layout, generated_family
 
 DEFAULT_LAYERS = "2-3-1"
@@ -182,36 +181,43 @@ def _neuron(d: _Net, layer: int, j: int, fwd: int) -> None:
     g.text(1, fwd, f"{n} maths:", "label")
     g.text(1, loc, f"{n} local gradients:", "label")
     g.text(1, glo, f"{n} global gradients:", "label")
+    # Written resolved (Grid.said): what each reads is in this block, at known columns, or
+    # placed above it (the inputs, the previous layer's outputs), and the net's global
+    # gradient, which the gradients below read, is at (net, glo), described after them.
+    address, global_net = g.address, at(c.net, glo)
     terms = []
     for i in range(1, fan_in + 1):
         w = weight(layer, j, i)
         source = input_name(i) if layer == 1 else f"{neuron(layer - 1, i)}.output"
-        g.formula(c.input(i), fwd, f"{n}.input{i}", f"={{{source}}}", f"Input {i}: {source}.")
+        x = g.said(c.input(i), fwd, f"{n}.input{i}", f"={address(source)}", f"Input {i}: {source}.")
         g.input(c.weight(i), fwd, w, f"Weight {w}: from input {i} into {n}. Edit it.")
-        terms.append(f"{{{n}.input{i}}}*{{{w}}}")
-        g.formula(c.input(i), loc, f"local.{n}.input{i}", f"={{{w}}}", "d net / d input = weight.")
-        g.formula(c.weight(i), loc, f"local.{w}", f"={{{n}.input{i}}}", "d net / d weight = input.")
-        g.formula(
+        w_at = at(c.weight(i), fwd)
+        terms.append(f"{x}*{w_at}")
+        local_x = g.said(
+            c.input(i), loc, f"local.{n}.input{i}", f"={w_at}", "d net / d input = weight."
+        )
+        local_w = g.said(c.weight(i), loc, f"local.{w}", f"={x}", "d net / d weight = input.")
+        g.said(
             c.input(i),
             glo,
             f"global.{n}.input{i}",
-            f"={{local.{n}.input{i}}}*{{global.{n}.net}}",
+            f"={local_x}*{global_net}",
             "d loss / d input = (d net / d input) * (d loss / d net).",
         )
-        g.formula(
+        g.said(
             c.weight(i),
             glo,
             f"global.{w}",
-            f"={{local.{w}}}*{{global.{n}.net}}",
+            f"={local_w}*{global_net}",
             "d loss / d weight = (d net / d weight) * (d loss / d net).",
         )
     b = bias(layer, j)
     g.input(c.bias, fwd, b, f"Bias of {n}. Edit it.")
-    g.formula(
+    g.said(
         c.net,
         fwd,
         f"{n}.net",
-        "=" + "+".join(terms) + f"+{{{b}}}",
+        "=" + "+".join(terms) + f"+{at(c.bias, fwd)}",
         "Net = Σ input * weight + bias.",
     )
     last = layer == d.depth
@@ -219,9 +225,7 @@ def _neuron(d: _Net, layer: int, j: int, fwd: int) -> None:
     if last:
         name, act, act_slope = d.fx.output, d.fx.out_act, d.fx.out_slope
     g.value(c.bias, loc, f"local.{b}", 1.0, "d net / d bias = 1.")
-    g.formula(
-        c.bias, glo, f"global.{b}", f"={{global.{n}.net}}", "d loss / d bias = d loss / d net."
-    )
+    g.said(c.bias, glo, f"global.{b}", f"={global_net}", "d loss / d bias = d loss / d net.")
     if last and d.fx.softmax:
         _softmax_neuron(d, n, j, fwd)
         return
@@ -247,7 +251,7 @@ def _neuron(d: _Net, layer: int, j: int, fwd: int) -> None:
         nxt = [
             f"{{global.{neuron(layer + 1, k)}.input{j}}}" for k in range(1, d.sizes[layer + 1] + 1)
         ]
-        g.formula(
+        g.later(  # the next layer's, below
             c.output,
             glo,
             f"global.{n}.output",
@@ -356,10 +360,18 @@ def _loss_row(d: _Net, row: int) -> int:
     return row + 2
 
 
-def _softmax_loss(d: _Net, nets: list[str], top: str = "{softmax.max}", total: str = "") -> str:
-    """max + LN(Σ EXP(net - max)) - Σ target * net, the nets' references given."""
+def _softmax_loss(
+    d: _Net,
+    nets: list[str],
+    top: str = "{softmax.max}",
+    total: str = "",
+    targets: Sequence[str] = (),
+) -> str:
+    """max + LN(Σ EXP(net - max)) - Σ target * net, the nets' references given (and the
+    targets', ``{targetK}`` unless given)."""
     total = total or "{softmax.sum}"
-    dot = "+".join(f"{{{target_name(j)}}}*{z}" for j, z in enumerate(nets, start=1))
+    targets = targets or [f"{{{target_name(j)}}}" for j in range(1, len(nets) + 1)]
+    dot = "+".join(f"{t}*{z}" for t, z in zip(targets, nets, strict=True))
     return f"{top}+LN({total})-({dot})"
 
 
@@ -390,114 +402,132 @@ def _faux_gradients(d: _Net, row: int, chosen: tuple[str, ...] | None) -> None:
     row += 1
     wanted = None if chosen is None else set(chosen)
     rows = [c for c in learnable(sizes) if wanted is None or c[0] in wanted]
-    sums = _Sums(sizes)
+    faux = _FauxRows(d, col_of, col_err, col_loss)
     for count, (name, layer, j) in enumerate(rows):
         g.notes = count == 0
-        _faux_row(d, row, name, layer, j, col_of, col_err, col_loss, sums)
+        faux.row(row, name, layer, j)
         row += 1
 
 
-class _Sums:
-    """Each neuron's weighted sum as the faux rows write it, term by term, before a nudge:
-    its weights, the values it reads and the terms ``{x}*{w}``, made once per neuron for all
-    the rows (a 40-40-1 network has 1,681 rows of up to 41 sums of 40 terms)."""
+@dataclass(frozen=True, slots=True)
+class _Sum:
+    """A neuron's weighted sum as the faux rows write it before a nudge, resolved: per input
+    the term ``x*w`` (addresses), the address of the value read and of the weight; the bias's."""
 
-    def __init__(self, sizes: Sequence[int]) -> None:
-        self.sizes = sizes
-        self._made: dict[tuple[int, int, bool], list[tuple[str, str, str, str]]] = {}
+    terms: list[str]
+    reads: list[str]
+    weights: list[str]
+    bias: str
 
-    def of(self, layer: int, k: int, own: bool) -> list[tuple[str, str, str, str]]:
-        """Neuron (layer, k)'s terms as (weight, the value read, the neuron it comes from,
-        the term): its own inputs when ``own``, else the previous layer's outputs."""
+
+class _FauxRows:
+    """The faux rows of a network, each written resolved (``Grid.said``): a row re-runs the
+    forward pass's sums with one parameter nudged, so its formulas are made from the addresses
+    of the forward pass, worked out once per neuron for all the rows (an 80-80-1 network has
+    6,561 rows, 13,000 sums of 80 terms), and of the row's own cells, at known columns. What
+    each formula says is the template the row would be written as, ``={nudge.w1_1_1.n1_1.net}``
+    for the nudged net (``tests/test_network_faux_rows.py`` holds the two ways equal)."""
+
+    def __init__(self, d: _Net, col_of: Mapping[str, int], col_err: int, col_loss: int) -> None:
+        self.d, self.col_of, self.col_err, self.col_loss = d, col_of, col_err, col_loss
+        address = d.g.address
+        outputs = [neuron(d.depth, k) for k in range(1, d.sizes[-1] + 1)]
+        self.targets = [address(target_name(k)) for k in range(1, d.sizes[-1] + 1)]
+        # What an output no nudge moves adds to the loss: its own error, output and target.
+        self.kept = [
+            d.fx.loss_of(address(f"{n}.error"), address(f"{n}.output"), address(f"{n}.target"))
+            for n in outputs
+        ]
+        self.nets = [address(f"{n}.net") for n in outputs]
+        self.loss = address("loss")
+        self._sums: dict[tuple[int, int, bool], _Sum] = {}
+
+    def sum_of(self, layer: int, k: int, own: bool) -> _Sum:
+        """Neuron (layer, k)'s sum: of its own inputs when ``own``, else of the previous
+        layer's outputs (a neuron after the nudged one reads the nudged outputs in its row)."""
         key = (layer, k, own)
-        if key not in self._made:
-            n, made = neuron(layer, k), []
-            for i in range(1, self.sizes[layer - 1] + 1):
-                w = weight(layer, k, i)
-                source = n if own else neuron(layer - 1, i)
-                x = f"{n}.input{i}" if own else f"{source}.output"
-                made.append((w, x, source, f"{{{x}}}*{{{w}}}"))
-            self._made[key] = made
-        return self._made[key]
+        made = self._sums.get(key)
+        if made is None:
+            address, n = self.d.g.address, neuron(layer, k)
+            fan_in = range(1, self.d.sizes[layer - 1] + 1)
+            reads = [
+                address(f"{n}.input{i}" if own else f"{neuron(layer - 1, i)}.output")
+                for i in fan_in
+            ]
+            weights = [address(weight(layer, k, i)) for i in fan_in]
+            terms = [f"{x}*{w}" for x, w in zip(reads, weights, strict=True)]
+            made = self._sums[key] = _Sum(terms, reads, weights, address(bias(layer, k)))
+        return made
 
-
-def _faux_row(
-    d: _Net,
-    row: int,
-    name: str,
-    layer: int,
-    j: int,
-    col_of: Mapping[str, int],
-    col_err: int,
-    col_loss: int,
-    sums: _Sums,
-) -> None:
-    """The faux gradient of one parameter: the neurons it moves, re-run with it nudged."""
-    g, sizes, depth = d.g, d.sizes, d.depth
-    p = f"nudge.{name}."
-    g.text(1, row, f"Faux gradient of '{name}':", "label")
-    g.formula(2, row, p + name, f"={{{name}}}+Tiny", f"{name}, nudged up by Tiny.")
-    moved = set(affected(sizes, layer, j))
-
-    for n in affected(sizes, layer, j):
-        lay, k = (int(s) for s in n[1:].split("_"))
-        own = lay == layer  # its inputs are the sheet's, never nudged
-        terms = []
-        for w, x, source, term in sums.of(lay, k, own):
-            # A term changes where it reads a moved neuron's output (nudged) or multiplies by
-            # the nudged parameter itself; the others are the neuron's own, made once.
-            nudged = not own and source in moved
-            if nudged or w == name:
-                term = f"{{{p + x if nudged else x}}}*{{{p + w if w == name else w}}}"
-            terms.append(term)
-        b = bias(lay, k)
-        b_ref = f"{{{p + b}}}" if b == name else f"{{{b}}}"
-        g.formula(col_of[n], row, f"{p}{n}.net", "=" + "+".join(terms) + "+" + b_ref)
-        g.formula(col_of[n] + 1, row, f"{p}{n}.output", "=" + _faux_output(d, lay, n, p, moved))
-    errs = []
-    for k in range(1, sizes[-1] + 1):
-        n = neuron(depth, k)
-        if n not in moved:  # an output this parameter cannot move keeps its error
-            errs.append(d.fx.loss_of(f"{{{n}.error}}", f"{{{n}.output}}", f"{{{n}.target}}"))
-            continue
-        g.formula(col_err + k - 1, row, f"{p}{n}.error", f"={{{p}{n}.output}}-{{{target_name(k)}}}")
-        errs.append(
-            d.fx.loss_of(f"{{{p}{n}.error}}", f"{{{p}{n}.output}}", f"{{{target_name(k)}}}")
+    def row(self, row: int, name: str, layer: int, j: int) -> None:
+        """The faux gradient of ``name``, a weight or bias of neuron (layer, j): the neurons
+        it moves, re-run with it nudged, the outputs' errors and the loss."""
+        d, col_of = self.d, self.col_of
+        g, sizes, depth, fx = d.g, d.sizes, d.depth, d.fx
+        p = f"nudge.{name}."
+        g.text(1, row, f"Faux gradient of '{name}':", "label")
+        nudged = g.said(2, row, p + name, f"={g.address(name)}+Tiny", f"{name}, nudged up by Tiny.")
+        nudged_input = int(name.rsplit("_", 1)[1]) - 1 if name[0] == "w" else -1
+        softmax, nets, top, total = fx.softmax, self.nets, "", ""
+        if softmax:  # each output's net in this row: the nudged pass's where it moves it
+            nets = [
+                at(col_of[neuron(depth, k)], row) if layer < depth or k == j else net
+                for k, net in enumerate(nets, start=1)
+            ]
+            top = f"MAX({','.join(nets)})"
+            total = "+".join(f"EXP({z}-{top})" for z in nets)
+        moved: dict[int, str] = {}  # the previous layer's outputs in this row, by index
+        for lay in range(layer, depth + 1):
+            last = lay == depth
+            now: dict[int, str] = {}
+            for k in [j] if lay == layer else range(1, sizes[lay] + 1):
+                n = neuron(lay, k)
+                made = self.sum_of(lay, k, lay == layer)
+                terms, b_ref = made.terms, made.bias
+                if lay == layer:  # its inputs are the sheet's, never nudged; one weight or bias is
+                    if nudged_input >= 0:
+                        terms = terms.copy()
+                        terms[nudged_input] = f"{made.reads[nudged_input]}*{nudged}"
+                    else:
+                        b_ref = nudged
+                elif moved:
+                    terms = terms.copy()
+                    for i, x in moved.items():
+                        terms[i] = f"{x}*{made.weights[i]}"
+                col = col_of[n]
+                net = g.said(col, row, f"{p}{n}.net", "=" + "+".join(terms) + "+" + b_ref)
+                if last and softmax:
+                    output = f"EXP({net}-{top})/({total})"
+                else:
+                    output = (fx.out_act if last else fx.act_out).replace("{net}", net)
+                now[k - 1] = g.said(col + 1, row, f"{p}{n}.output", "=" + output)
+            moved = now
+        errs = []
+        for k in range(1, sizes[-1] + 1):
+            if k - 1 not in moved:  # an output this parameter cannot move keeps its error
+                errs.append(self.kept[k - 1])
+                continue
+            n, out, target = neuron(depth, k), moved[k - 1], self.targets[k - 1]
+            error = g.said(self.col_err + k - 1, row, f"{p}{n}.error", f"={out}-{target}")
+            errs.append(fx.loss_of(error, out, target))
+        if softmax:  # the loss from the nets, in the stable form, as the loss row's
+            errs = [_softmax_loss(d, nets, top, total, self.targets)]
+        col = self.col_loss
+        loss = g.said(col, row, p + "loss", "=" + "+".join(errs), "Loss with the nudged parameter.")
+        g.said(
+            col + 1,
+            row,
+            p + "gradient",
+            f"=({loss}-{self.loss})/Tiny",
+            f"Faux d loss / d {name}: how much the loss moved, per unit of nudge.",
         )
-    if d.fx.softmax:  # the loss from the nets, in the stable form, as the loss row's
-        nets = _nudged_nets(d, p, moved)
-        top = f"MAX({','.join(nets)})"
-        total = "+".join(f"EXP({z}-{top})" for z in nets)
-        errs = [_softmax_loss(d, nets, top, total)]
-    g.formula(col_loss, row, p + "loss", "=" + "+".join(errs), "Loss with the nudged parameter.")
-    g.formula(
-        col_loss + 1,
-        row,
-        p + "gradient",
-        f"=({{{p}loss}}-{{loss}})/Tiny",
-        f"Faux d loss / d {name}: how much the loss moved, per unit of nudge.",
-    )
-    g.formula(
-        col_loss + 2, row, p + "real", f"={{global.{name}}}", "The real gradient, to compare."
-    )
-
-
-def _nudged_nets(d: _Net, p: str, moved: set[str]) -> list[str]:
-    """The output layer's nets in a faux row: the nudged pass's where it moves them."""
-    outputs = (neuron(d.depth, k) for k in range(1, d.sizes[-1] + 1))
-    return [f"{{{p}{n}.net}}" if n in moved else f"{{{n}.net}}" for n in outputs]
-
-
-def _faux_output(d: _Net, layer: int, n: str, p: str, moved: set[str]) -> str:
-    """A neuron's output in a faux row: its activation of the nudged net, or for a softmax
-    output its probability among the output layer's nudged nets, in the stable form."""
-    if layer < d.depth or not d.fx.softmax:
-        act = d.fx.act_out if layer < d.depth else d.fx.out_act
-        return act.replace("{net}", f"{{{p}{n}.net}}")
-    nets = _nudged_nets(d, p, moved)
-    top = f"MAX({','.join(nets)})"
-    total = "+".join(f"EXP({z}-{top})" for z in nets)
-    return f"EXP({{{p}{n}.net}}-{top})/({total})"
+        g.said(
+            col + 2,
+            row,
+            p + "real",
+            f"={g.address(f'global.{name}')}",
+            "The real gradient, to compare.",
+        )
 
 
 def network_model(params: Mapping[str, float], settings: Mapping[str, str]) -> Reference:
