@@ -89,6 +89,9 @@ class Form:
     # Where each input is among a formula's words (``tokens``) when every input is one of its
     # cells: picks them out of any formula of this shape (see :meth:`inputs_in`).
     picks: Callable[[list[str]], Sequence[str]] | None = None
+    # Whether every input is one of the formula's cells (``B5``, as ``a1.shape`` finds them;
+    # no defined name, range or spill): then it reads those cells of its own sheet alone.
+    cells: bool = False
 
     def inputs_in(self, text: str) -> Sequence[str] | None:
         """The inputs of ``text``, a formula of this shape, as :func:`compile_formula` names
@@ -346,16 +349,15 @@ def _vetted_shape(shape: str) -> tuple[Compiled, tuple[int, ...] | None, int]:
     The last: the highest position picked (-1 for none). Its form tells where each input is
     among the words of a formula of this shape (``Form.picks``)."""
     compiled = _vetted(shape)
-    if compiled.form.function is not None and tokenable(shape):
-        reader = _word_picks(shape, compiled.inputs)
-        if reader is not None:
-            compiled = Compiled(compiled.inputs, dataclasses.replace(compiled.form, picks=reader))
-    picks = []
-    for name in compiled.inputs:
-        if _PLACEHOLDER.fullmatch(name) is None:
-            return compiled, None, -1
-        picks.append(int(name[1:]) - 1)
-    return compiled, tuple(picks), max(picks, default=-1)
+    cells = all(_PLACEHOLDER.fullmatch(name) for name in compiled.inputs)
+    if compiled.form.function is not None:
+        reader = _word_picks(shape, compiled.inputs) if tokenable(shape) else None
+        form = dataclasses.replace(compiled.form, picks=reader, cells=cells)
+        compiled = Compiled(compiled.inputs, form)
+    if not cells:
+        return compiled, None, -1
+    picks = tuple(int(name[1:]) - 1 for name in compiled.inputs)
+    return compiled, picks, max(picks, default=-1)
 
 
 # A formula's words: its runs of letters, digits and ``_``, in upper case (every other ASCII
