@@ -442,9 +442,10 @@ def suspected(
     # holds, less its texts, rather than a set of their own (4 MB more at the same peak).
     if specs is None:
         specs = {c.at: c for c in layout.cells}
-    texts = frozenset(c.at for c in layout.cells if c.kind == "text")
+    labels = [c for c in layout.cells if c.kind == "text"]
+    texts = frozenset(c.at for c in labels)
     # A quantity's cell is read by the formulas naming it: none may be a text's.
-    by_template = by_template and not any(specs[at].quantity is not None for at in texts)
+    by_template = by_template and all(c.quantity is None for c in labels)
     out = set()
     for spec in layout.checked:
         text = ev.formula((sheet, spec.at))
