@@ -7,7 +7,8 @@ import random
 
 import pytest
 
-from sheetgen.engine.compiled import Compiled, Form, Problem, compile_formula
+from sheetgen import a1
+from sheetgen.engine.compiled import Compiled, Form, Problem, compile_by_shape, compile_formula
 
 
 def test_a_renamed_formula_is_the_one_its_constructor_makes() -> None:
@@ -90,3 +91,94 @@ def test_a_formulas_inputs_read_off_its_words_are_those_it_compiles_to() -> None
     # Text the words cannot say: "$", past ASCII, a spill, strings and ranges.
     for text in ["=$B$5*C5", "=B5*C5+\u00e9", "=SUM(A1#)+B2", '=B5&"x"', "=SUM(B5:B9)"]:
         assert compile_formula(text).form.inputs_in(text) is None, text
+
+
+def _primed(primer: str, text: str) -> Compiled:
+    """``text`` compiled just after ``primer``, whose pattern it may be tried against."""
+    compile_formula.cache_clear()
+    compile_formula(primer)
+    return compile_formula(text)
+
+
+@pytest.mark.parametrize(
+    ("primer", "text"),
+    [
+        ("=B5*C5+D5", "=B6*C6+D6"),  # the shortcut's case: another row
+        ("=B5*C5+D5", "=B6*C6+D65"),
+        ("=B1*C5", "=1B*C5"),  # a word of digits and letters that is no cell
+        ("=B1*C5", "=B*C15"),
+        ("=B1*C5", "=B1C*5"),
+        ("=B5*B6", "=B5*B5"),  # a cell read twice: another shape
+        ("=B5*B6+B5", "=B5*B6+B6"),  # read twice, in another order
+        ("=B5*B6+B5", "=B7*B8+B7"),
+        ("=B5*B5", "=B6*B6"),
+        ("=b5*C5", "=b6*C6"),  # lower case, as Excel would take it
+        ("=B5*C5", "=b6*C6"),
+        ("=LOG10(B5)", "=LOG11(B5)"),  # a function's digits
+        ("=LOG10(B5)", "=LOG10(B6)"),
+        ("=TANH(B5)*2", "=TANH(B5)*3"),  # a number's digits
+        ("=TANH(B5)*2", "=TANH(B6)*2"),
+        ("=(B5-C5)/Tiny", "=(B6-C6)/Tiny"),  # a defined name among the cells
+        ("=B5+x.B5", "=B6+x.B6"),
+        ("=B5+C5", "=B5+C5+D5"),  # more words
+        ("=B5+C5+D5", "=B5+C5"),
+        ("=ABC5+C5", "=ABC6+C6"),
+        ("=XFD1048576+A1", "=XFD1048577+A1"),  # past the grid: as a1.shape reads it
+        ("=B5_1+C5", "=B6_1+C6"),
+        ("=B5+C5", "=B5+C5:D5"),  # not plain
+    ],
+)
+def test_a_formula_tried_against_a_pattern_compiles_as_by_its_shape(primer: str, text: str) -> None:
+    assert _primed(primer, text) == compile_by_shape(text)
+
+
+def test_a_formula_of_a_known_pattern_is_compiled_without_its_shape(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    primer = "=B5*C5+D5*E5+F5*G5+H5*I5+J5*K5+L5*M5+N5*O5+P5*Q5+R5"  # a sum of many cells
+    compile_formula.cache_clear()
+    compile_formula(primer)
+    compile_formula("=B5*B5+C5")
+    monkeypatch.setattr(a1, "shape", None)  # not called for the rows below
+    for row in (6, 99, 1000):
+        found = compile_formula(primer.replace("5", str(row))).inputs
+        assert sorted(found) == sorted(f"{c}{row}" for c in "BCDEFGHIJKLMNOPQR")
+        assert set(compile_formula(f"=B{row}*B{row}+C{row}").inputs) == {f"B{row}", f"C{row}"}
+    monkeypatch.undo()
+    text = primer.replace("5", "6")
+    assert compile_formula(text) == compile_by_shape(text)
+
+
+def test_random_formulas_compile_as_by_their_shapes() -> None:
+    """Formulas in families of one skeleton (their digits changed), each compiled after the
+    one before it: the shortcut tried on every pair, and held to the general way."""
+    rng = random.Random(11)
+    letters = "ABCbcXT"
+
+    def word() -> str:
+        kind = rng.random()
+        if kind < 0.6:
+            return "".join(rng.choices(letters, k=rng.randint(1, 4))) + str(rng.randint(0, 120))
+        if kind < 0.7:
+            return str(rng.randint(0, 99))
+        if kind < 0.8:
+            return rng.choice(["Tiny", "LOG10(B2)", "TANH(C3)", "EXP(1)", "Rate_2"])
+        return rng.choice(["B2", "C3", "B3"])  # cells read again
+
+    def nudged(text: str) -> str:
+        return "".join(
+            str(rng.randint(0, 9)) if c.isdigit() and rng.random() < 0.3 else c for c in text
+        )
+
+    seen = 0
+    for _ in range(300):
+        text = "=" + "".join(f"{word()}{rng.choice('+-*/^')}" for _ in range(rng.randint(1, 12)))
+        text = text[:-1]
+        for _ in range(4):
+            other = nudged(text)
+            if rng.random() < 0.2:  # digits moved within a word
+                spot = rng.randrange(len(other))
+                other = other[:spot] + rng.choice("0123456789") + other[spot:]
+            assert _primed(text, other) == compile_by_shape(other), (text, other)
+            seen += 1
+    assert seen == 1200

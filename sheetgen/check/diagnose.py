@@ -407,13 +407,18 @@ def suspects(
     the caller holds them.
     """
     kept = ev.remembered(
-        ("suspects", sheet, id(layout)), lambda: (layout, _suspects(ev, sheet, layout, specs))
+        ("suspects", sheet, id(layout)), lambda: (layout, suspected(ev, sheet, layout, specs))
     )
-    return set(kept[1] if kept[0] is layout else _suspects(ev, sheet, layout, specs))
+    return set(kept[1] if kept[0] is layout else suspected(ev, sheet, layout, specs))
 
 
-def _suspects(
-    ev: Evaluator, sheet: str, layout: Layout, specs: Mapping[str, CellSpec] | None = None
+def suspected(
+    ev: Evaluator,
+    sheet: str,
+    layout: Layout,
+    specs: Mapping[str, CellSpec] | None = None,
+    *,
+    by_template: bool = True,
 ) -> frozenset[str]:
     """:func:`suspects`, worked out.
 
@@ -423,6 +428,12 @@ def _suspects(
     is a suspect: another formula (``=B2*0.5+D2``, or a right one written differently), one
     that reads a cell outside the layout (a helper cell, another sheet), a typed number. If a
     defined name the template uses points elsewhere, every checked cell is.
+
+    Most cells hold the template's formula exactly, and where its addresses are all the
+    layout's own quantities (``CellSpec.source`` None: the formula says its template), a
+    cell reading only the cells its text names reads layout cells: it is no suspect without
+    its dependencies listed (a large network's 161-cell sums, 90,000 cells). ``by_template``
+    False lists them for every cell: the general way, which tests hold the shortcut to.
     """
     if any(ev.points_to(sheet, name) != (sheet, at) for name, at in layout.names.items()):
         return frozenset(c.at for c in layout.checked)
@@ -431,7 +442,10 @@ def _suspects(
     # holds, less its texts, rather than a set of their own (4 MB more at the same peak).
     if specs is None:
         specs = {c.at: c for c in layout.cells}
-    texts = frozenset(c.at for c in layout.cells if c.kind == "text")
+    labels = [c for c in layout.cells if c.kind == "text"]
+    texts = frozenset(c.at for c in labels)
+    # A quantity's cell is read by the formulas naming it: none may be a text's.
+    by_template = by_template and all(c.quantity is None for c in labels)
     out = set()
     for spec in layout.checked:
         text = ev.formula((sheet, spec.at))
@@ -439,12 +453,27 @@ def _suspects(
             if text is not None:
                 out.add(spec.at)  # a formula where the template has a number
         elif (
+            by_template
+            and text == spec.formula
+            and spec.source is None
+            and _reads_as_written(text)
+            and ev.reads_its_cells((sheet, spec.at))
+        ):
+            continue  # reads the cells its template names, each a quantity of the layout
+        elif (
             text is None
             or (text != spec.formula and a1.normal_formula(text) != a1.normal_formula(spec.formula))
             or not _within(ev.dependencies((sheet, spec.at)), sheet, specs, texts)
         ):
             out.add(spec.at)
     return frozenset(out)
+
+
+def _reads_as_written(text: str) -> bool:
+    """Whether the cells of ``text`` that the engine reads as its own (``Form.cells``: no
+    sheet, range or name among them) are those its addresses (``a1.TEMPLATE_CELL``, as a
+    layout writes them) name: none written ``$B$2``, none in lower case."""
+    return text.isupper() and "$" not in text
 
 
 _SHEET_OF, _ADDRESS_OF = itemgetter(0), itemgetter(1)

@@ -245,6 +245,15 @@ class Evaluator:
         deps = self.dependencies(ref)
         return self._formulas[ref], deps
 
+    def reads_its_cells(self, ref: Ref) -> bool:
+        """Whether the formula at ``ref`` (on a sheet by its title), computed already, is plain
+        and reads only the cells its text names (``Form.cells``): its dependencies are those
+        cells of its own sheet. False for any other, or one not computed yet."""
+        kept = self._formulas.get(ref)
+        if type(kept) is Compiled:
+            return kept.form.cells
+        return type(kept) is Form and kept.cells
+
     def what_if(self, overrides: Mapping[Ref, Value], refs: Iterable[Ref]) -> dict[Ref, Value]:
         """What each of ``refs``'s own formula gives when ``overrides`` hold those cells' values.
 
