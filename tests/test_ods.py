@@ -223,6 +223,12 @@ def test_cells_values_and_names_are_read(tmp_path: Path) -> None:
     assert sheet.names == {"Local": "Data!$B$1"}
 
 
+HANG = 10
+"""CPU seconds past which a repeat count was expanded rather than counted: done right these
+take milliseconds, expanded they would take hours. CPU, not the clock: a loaded machine's
+clock is no measure (that is the benchmarks' job)."""
+
+
 def test_repeated_empty_rows_cost_nothing(tmp_path: Path) -> None:
     """LibreOffice's empty rest of the sheet: a million rows of 16,384 cells, no memory."""
     rows = "<table:table-row>" + number(1.0) + EMPTY + "</table:table-row>"
@@ -230,9 +236,9 @@ def test_repeated_empty_rows_cost_nothing(tmp_path: Path) -> None:
         '<table:table-row table:number-rows-repeated="1000000000">'
         '<table:table-cell table:number-columns-repeated="1000000000"/></table:table-row>'
     )
-    started = time.perf_counter()
+    started = time.process_time()
     checked = read_checked(ods(tmp_path / "r.ods", table("S", rows + rest)))
-    assert time.perf_counter() - started < 1
+    assert time.process_time() - started < HANG
     assert checked.book.sheets[0].cells == {"A1": Cell(1.0)}
     assert checked.facts.cells == 1 and checked.facts.kind == "ods"
 
@@ -251,10 +257,10 @@ def test_repeated_content_counts_before_it_is_expanded(tmp_path: Path) -> None:
         + number(1.0, number_columns_repeated="16384")
         + "</table:table-row>"
     )
-    started = time.perf_counter()
+    started = time.process_time()
     with pytest.raises(UnsafeFileError, match="more than 300,000 cells"):
         read_checked(ods(tmp_path / "flood.ods", table("S", flood)))
-    assert time.perf_counter() - started < 1
+    assert time.process_time() - started < HANG
     wide = (
         "<table:table-row>" + number(1.0) + EMPTY + number(1.0) + "</table:table-row>"
         '<table:table-row table:number-rows-repeated="100"><table:table-cell/></table:table-row>'
