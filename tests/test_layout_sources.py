@@ -128,13 +128,40 @@ def test_what_formulas_read_is_what_their_templates_read(spec: str) -> None:
     assert dict(formula_reads(layout)) == dict(formula_reads(_kept(layout)))
 
 
-def test_a_relocated_layout_keeps_what_its_moved_formulas_no_longer_say() -> None:
-    layout = resolve_layout("network:layers=2-2-1")
+def test_a_relocated_layout_says_its_templates_as_the_built_one_does() -> None:
+    # Every cell moved with the table: each moved formula names the cells it reads where they
+    # are now, so a template its built formula said is worked out when asked, none kept.
+    layout = resolve_layout("network:layers=2-2-1,faux=all")
     where = {c.at: f"{c.at[0]}{int(c.at[1:]) + 1}" for c in layout.cells}
     moved = relocated(layout, where)
+    said = 0
     for old, new in zip(layout.cells, moved.cells, strict=True):
-        assert new.source == layout.source(old)
+        assert moved.source(new) == layout.source(old)
+        assert new.source == old.source
+        said += old.formula is not None and old.source is None
+    assert said > 50
     assert dict(formula_reads(moved)) == dict(formula_reads(layout))
+
+
+def test_a_moved_formula_reading_a_cell_left_out_keeps_its_template() -> None:
+    # Its address of that cell stays as it was built, where another cell may be now: only its
+    # template's text says what it reads.
+    layout = resolve_layout("network:layers=2-2-1")
+    gone = next(c for c in layout.cells if c.formula is not None and c.source is None)
+    readers = [
+        c for c in layout.cells if c.formula is not None and re.search(rf"\b{gone.at}\b", c.formula)
+    ]
+    assert readers
+    where = {c.at: f"{c.at[0]}{int(c.at[1:]) + 1}" for c in layout.cells if c is not gone}
+    moved = relocated(layout, where)
+    kept = {c.quantity: c for c in moved.cells}
+    for c in readers:
+        new = kept[c.quantity]
+        assert new.source is not None and new.source == layout.source(c)
+        assert gone.at in (new.formula or "")
+    assert dict(formula_reads(moved)) == {
+        q: r for q, r in formula_reads(layout).items() if q != gone.quantity
+    }
 
 
 def _read_by_hand(layout: Layout) -> dict[str, tuple[str, ...]]:
