@@ -610,3 +610,18 @@ def merges_and_links(directory: Path, count: int = 2000) -> Path:
         merges=merges,
         after_sheet_data=b"<hyperlinks>" + links + b"</hyperlinks>",
     )
+
+
+def cells_and_a_long_string(directory: Path, name: str = "two.xlsx") -> Path:
+    """A workbook past two limits at once when they are lowered: 200 numbers (past
+    ``max_cells=100``) and a 5,000-character string (past ``max_text_chars=1000``)."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for row in range(1, 41):
+        for column in range(1, 6):
+            sheet.cell(row, column, row * column)
+    sheet["H1"] = "x" * 5000
+    path = directory / name
+    book.save(path)
+    return path

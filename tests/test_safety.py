@@ -813,24 +813,11 @@ def _figures(path: Path, limits: Limits) -> dict[str, float]:
     return {}
 
 
-def _cells_and_a_long_string(directory: Path) -> Path:
-    book = openpyxl.Workbook()
-    sheet = book.active
-    assert sheet is not None
-    for row in range(1, 41):
-        for column in range(1, 6):
-            sheet.cell(row, column, row * column)
-    sheet["H1"] = "x" * 5000
-    path = directory / "two.xlsx"
-    book.save(path)
-    return path
-
-
 @pytest.mark.parametrize(
     ("make", "limits"),
     [
         (_two_large_parts, Limits(max_entry_bytes=1000, max_ratio=2, ratio_floor_bytes=100)),
-        (_cells_and_a_long_string, Limits(max_cells=100, max_text_chars=1000)),
+        (hostile.cells_and_a_long_string, Limits(max_cells=100, max_text_chars=1000)),
     ],
     ids=["entry-bytes-and-ratio", "cells-and-text"],
 )

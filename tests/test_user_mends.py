@@ -436,17 +436,9 @@ def test_a_learner_past_several_limits_is_told_them_all_as_the_teachers_to_raise
 ) -> None:
     """The web page tells a learner each limit their file is past, in one sentence, as the
     teacher's to raise (the options a teacher's one run passes them all with)."""
-    import openpyxl
+    from . import hostile
 
-    book = openpyxl.Workbook()
-    sheet = book.active
-    assert sheet is not None
-    for row in range(1, 41):
-        for column in range(1, 6):
-            sheet.cell(row, column, row * column)
-    sheet["H1"] = "x" * 5000
-    path = tmp_path / "upload-1.xlsx"
-    book.save(path)
+    path = hostile.cells_and_a_long_string(tmp_path, "upload-1.xlsx")
     job = {"do": "check", "path": str(path), "name": "mine.xlsx"}
     said = work.handle(job, configured_limits(["max_cells=100", "max_text_chars=1000"]))["error"]
     assert said.startswith("mine.xlsx has a string in xl/worksheets/sheet1.xml longer"), said
