@@ -9,6 +9,7 @@ template wrote, and the quantities each formula reads to those its template name
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -36,32 +37,25 @@ def _as_written(spec: str, monkeypatch: pytest.MonkeyPatch) -> tuple[Layout, dic
     generator described, by address (a network's faux rows, written resolved, written as
     templates: ``tests/test_network_faux_rows.py`` holds the two ways equal)."""
     seen: dict[str, str] = {}
-    describe, wait = grid.Grid.formula, grid.Grid.later
 
-    def formula(
-        g: grid.Grid,
-        column: int,
-        row: int,
-        quantity: str,
-        formula: str,
-        note: str | None = None,
-    ) -> None:
-        seen[grid.at(column, row)] = formula
-        describe(g, column, row, quantity, formula, note)
+    def recorded(describe: Callable[..., None]) -> Callable[..., None]:
+        """``describe`` (``Grid.formula`` or ``Grid.later``), noting each template it is given."""
 
-    def later(
-        g: grid.Grid,
-        column: int,
-        row: int,
-        quantity: str,
-        formula: str,
-        note: str | None = None,
-    ) -> None:
-        seen[grid.at(column, row)] = formula
-        wait(g, column, row, quantity, formula, note)
+        def described(
+            g: grid.Grid,
+            column: int,
+            row: int,
+            quantity: str,
+            formula: str,
+            note: str | None = None,
+        ) -> None:
+            seen[grid.at(column, row)] = formula
+            describe(g, column, row, quantity, formula, note)
 
-    monkeypatch.setattr(grid.Grid, "formula", formula)
-    monkeypatch.setattr(grid.Grid, "later", later)
+        return described
+
+    for method in ("formula", "later"):
+        monkeypatch.setattr(grid.Grid, method, recorded(getattr(grid.Grid, method)))
     monkeypatch.setattr(network, "_FauxRows", TemplatedFauxRows)
     monkeypatch.setattr(network, "_neuron", templated_neuron)
     return generated_afresh(spec), seen
