@@ -256,7 +256,7 @@ def shape(formula: str) -> tuple[str, dict[str, str]]:
     refs = list(map(sys.intern, refs))
     distinct = dict.fromkeys(refs)
     count = len(distinct)
-    names = _PLACEHOLDERS if count <= len(_PLACEHOLDERS) else _placeholders(count)
+    names = placeholders(count)
     cells = dict(zip(distinct, names, strict=False))
     # Placeholders in order, one per reference, unless a cell is read twice.
     parts[1::2] = names[:count] if count == len(refs) else list(map(cells.__getitem__, refs))
@@ -271,6 +271,9 @@ _PLACEHOLDERS = tuple(f"A{n}" for n in range(1, 257))
 """The names :func:`shape` gives a formula's first cells, made once."""
 
 
-def _placeholders(count: int) -> tuple[str, ...]:
-    """The names of ``count`` cells of one formula, past :data:`_PLACEHOLDERS`."""
+def placeholders(count: int) -> tuple[str, ...]:
+    """The names :func:`shape` gives a formula's ``count`` distinct cells, in order (at
+    least ``count`` of them: the first 256 are made once)."""
+    if count <= len(_PLACEHOLDERS):
+        return _PLACEHOLDERS
     return _PLACEHOLDERS + tuple(f"A{n}" for n in range(len(_PLACEHOLDERS) + 1, count + 1))

@@ -263,13 +263,13 @@ class _Pattern:
             return self.made.renamed(tuple(map(sys.intern, self.picks(words))))
         refs = list(map(sys.intern, found))
         distinct = dict.fromkeys(refs)
-        if len(distinct) != self.count or len(distinct) > len(_PLACEHOLDERS):
+        if len(distinct) != self.count:
             return None
         if self.order is not None:
             first = {ref: k for k, ref in enumerate(distinct)}
             if list(map(first.__getitem__, refs)) != self.order:
                 return None
-        return _shaped(self.shape, dict(zip(distinct, _PLACEHOLDERS, strict=False)))
+        return _shaped(self.shape, dict(zip(distinct, a1.placeholders(self.count), strict=False)))
 
 
 def _picker(places: Sequence[int]) -> Callable[[list[str]], Sequence[str]]:
@@ -285,7 +285,6 @@ _PATTERNS: dict[bytes, _Pattern] = {}
 _MOST_PATTERNS = 4096
 _CELLS = re.compile(r"[A-Z]{1,3}[0-9]+(?: [A-Z]{1,3}[0-9]+)*")
 """Cells as ``a1.shape`` finds them in upper-case, ``$``-free text, one space between."""
-_PLACEHOLDERS = tuple(f"A{n}" for n in range(1, 1025))
 
 
 class FormulaCache:
