@@ -264,9 +264,10 @@ def test_a_broken_worksheet_read_while_vetting_is_one_sentence(tmp_path: Path) -
 
     path = tmp_path / "broken.xlsx"
     path.write_bytes(workbook('<row r="1"><c r="A1" t="s"><v>7</v></c></row>', strings=""))
-    # The part and the entry in words (the sentence was "... (ReadError: cell A1 refers to
-    # shared string 7, which is missing)": the exception's name told its owner nothing).
-    said = r"could not be read .*sheet1\.xml, cell A1 refers to entry 7 of the workbook's shared"
+    # The sheet by its title and the entry in words (the sentence was "... (ReadError: cell A1
+    # refers to shared string 7, which is missing)", then named the part sheet1.xml: neither
+    # the exception's name nor the zip's part is anything its owner sees).
+    said = r"could not be read .*: in the sheet 'Data', cell A1 refers to entry 7 of the workbook"
     with pytest.raises(InputFileError, match=said):
         read_checked(path)
 

@@ -356,9 +356,12 @@ def test_deep_nesting(hostile_dir: Path) -> None:
 @pytest.mark.parametrize(
     ("replacement", "fragment"),
     [
-        (b"<worksheet><sheetData><row>", "not well-formed XML"),
-        (b"", "not well-formed XML"),
-        (b'<worksheet><sheetData><row r="1"><c r="1A"/></row></sheetData></worksheet>', "invalid"),
+        (b"<worksheet><sheetData><row>", "the sheet 'Data' stops unfinished at line 1, column 28"),
+        (b"", "the sheet 'Data' stops unfinished at line 1, column 1"),
+        (
+            b'<worksheet><sheetData><row r="1"><c r="1A"/></row></sheetData></worksheet>',
+            "in the sheet 'Data', a cell is addressed '1A', which is not a place in Excel's grid",
+        ),
     ],
 )
 def test_damaged_sheet_xml(tmp_path: Path, replacement: bytes, fragment: str) -> None:

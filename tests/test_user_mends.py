@@ -7,6 +7,7 @@ import re
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from xml.parsers import expat
 
 import pytest
 
@@ -167,7 +168,10 @@ def _ods_null_date(_right: Path, path: Path) -> None:
 
 _C1 = b'<c r="C1" s="1" t="inlineStr"><is><t>Weight</t></is></c>'
 _UNREADABLE = {  # what the reader trips on, and what the sentence says of it
-    "row-0": (_sheet(b'<row r="1">', b'<row r="0">'), "a row is numbered '0', but rows are"),
+    "row-0": (
+        _sheet(b'<row r="1">', b'<row r="0">'),
+        "in the sheet 'Neuron', a row is numbered '0', but rows are",
+    ),
     "row-not-a-number": (_sheet(b'<row r="1">', b'<row r="x1">'), "a row is numbered 'x1'"),
     "cell-address": (_sheet(b'<c r="C1"', b'<c r="C1x"'), "a cell is addressed 'C1x', which is"),
     "number-holds-text": (_sheet(b"<v>", b"<v>abc"), "is saved as a number but holds 'abc"),
@@ -180,7 +184,10 @@ _UNREADABLE = {  # what the reader trips on, and what the sentence says of it
         "cell C1 refers to entry 99 of the workbook's shared text",
     ),
     "part-missing": (_part_removed(_SHEET), f"the part {_SHEET}, which it refers to, is missing"),
-    "not-utf-8": (_sheet(b"Weight", b"W\xe9ight"), "holds bytes that are not UTF-8 text"),
+    "not-utf-8": (
+        _sheet(b"Weight", b"W\xe9ight"),
+        "the file's XML for the sheet 'Neuron' holds bytes that are not UTF-8 text, at line 1",
+    ),
     "unknown-encoding": (
         _sheet(b"<worksheet", b'<?xml version="1.0" encoding="klingon"?><worksheet'),
         "declares a text encoding (klingon) that this reader does not read",
@@ -219,6 +226,85 @@ def test_a_file_the_reader_cannot_make_sense_of_says_what_in_plain_words(
     said = _verify(path, capsys)
     assert _CLASS_NAME.search(said) is None, said
     assert said.startswith(str(path)) and fragment in said, said
+    assert "save it again as .xlsx or .ods" in said and said.endswith("hand in that file."), said
+    named = said.replace(str(path), path.name)
+    assert web_page(path) == named
+    assert named in moodle_feedback(path)
+
+
+def _first_in_zip(part: str) -> Callable[[Path, Path], None]:
+    """The right workbook with ``part`` moved to the front of the zip (the workbook part and
+    its relationships, which openpyxl writes last, then come after it)."""
+
+    def make(right: Path, path: Path) -> None:
+        with zipfile.ZipFile(right) as old, zipfile.ZipFile(path, "w") as new:
+            infos = sorted(old.infolist(), key=lambda info: info.filename != part)
+            for info in infos:
+                data = old.read(info)
+                if info.filename == _SHEET:
+                    data = data.replace(b"</row>", b"</rox>", 1)
+                new.writestr(info, data)
+
+    return make
+
+
+def _expat_place(path: Path, part: str) -> str:
+    """Where expat alone finds ``part`` of ``path`` broken: line and column, counted from 1
+    as a text editor counts them."""
+    parser = expat.ParserCreate()
+    with zipfile.ZipFile(path) as z, pytest.raises(expat.ExpatError) as caught:
+        parser.Parse(z.read(part), True)
+    return f"line {caught.value.lineno:,}, column {caught.value.offset + 1:,}"
+
+
+_BROKEN_XML = {  # the damage, the part it is in, and the part in the learner's words
+    "sheet-mismatched-tag": (
+        _sheet(b"</row>", b"</rox>"),
+        _SHEET,
+        "the file's XML for the sheet 'Neuron' is broken at ",
+    ),
+    "sheet-cut-short": (
+        _part_broken(_SHEET, lambda d: d[: len(d) // 2]),
+        _SHEET,
+        "the file's XML for the sheet 'Neuron' stops unfinished at ",
+    ),
+    "sheet-before-workbook-in-zip": (
+        _first_in_zip(_SHEET),
+        _SHEET,
+        "the file's XML for the sheet 'Neuron' is broken at ",
+    ),
+    "workbook-part": (
+        _part_broken("xl/workbook.xml", lambda d: d.replace(b"</sheets>", b"</sheet>", 1)),
+        "xl/workbook.xml",
+        "the file's XML for the workbook's list of sheets and names is broken at ",
+    ),
+    "content-types": (
+        _part_broken("[Content_Types].xml", lambda d: d[:-9]),
+        "[Content_Types].xml",
+        "the file's XML for the list of what the file holds stops unfinished at ",
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", _BROKEN_XML, ids=list(_BROKEN_XML))
+def test_broken_xml_is_told_by_the_sheets_title_and_where_in_plain_words(
+    kind: str, right: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A worksheet whose XML was edited by hand was told "is damaged and cannot be read (its
+    part xl/worksheets/sheet1.xml is not well-formed XML: mismatched tag at line 1)": the
+    learner knows their sheet as 'Neuron', never the zip's part, and expat's words say
+    nothing to them. The sheet is named by its title (read from the workbook part even where
+    that comes after the sheet in the zip, as openpyxl writes it), another part by what it
+    is for; the place is expat's, counted from 1 (a column too: the whole sheet is on one
+    line), with the usual cause: in verify, the web page and grade's feedback alike."""
+    make, part, words = _BROKEN_XML[kind]
+    path = tmp_path / "hw" / "hw.xlsx"
+    path.parent.mkdir()
+    make(right, path)
+    said = _verify(path, capsys)
+    assert f"{words}{_expat_place(path, part)} (the usual cause is a file " in said, said
+    assert "xl/" not in said and "part" not in said and "XML:" not in said, said
+    assert _CLASS_NAME.search(said) is None, said
     assert "save it again as .xlsx or .ods" in said and said.endswith("hand in that file."), said
     named = said.replace(str(path), path.name)
     assert web_page(path) == named

@@ -44,7 +44,7 @@ from ..errors import UnsafeFileError
 from .book import Book, Cell, CellError, Sheet, Value
 from .hints import OverLimit, raise_hint
 from .openformula import FormulaError, expression_to_excel, range_to_excel, to_excel
-from .xlsx import ReadError
+from .xlsx import BrokenXml, ReadError
 
 __all__ = ["CONTENT", "ContentCapture", "OdsFacts", "macro_parts", "read_ods", "reads"]
 
@@ -582,8 +582,7 @@ def _parse_namespaced(content: bytes, capture: ContentCapture) -> None:
     try:
         parser.Parse(content, True)
     except expat.ExpatError as exc:
-        why = expat.ErrorString(exc.code) if exc.code else "not well-formed"
-        raise ReadError(f"it is not well-formed XML ({why} at line {exc.lineno})", CONTENT) from exc
+        raise BrokenXml.of(exc, CONTENT) from exc
     except ReadError as exc:
         exc.within(CONTENT)
         raise

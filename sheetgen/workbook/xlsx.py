@@ -78,6 +78,73 @@ class ReadError(Exception):
             self.part = part
         return self
 
+    def told(self, where: str | None) -> str:
+        """What is wrong, placed in ``where`` (the part in words: "the sheet 'Neuron'",
+        :func:`~sheetgen.workbook.safety.messages.place`) when known."""
+        return f"in {where}, {self.reason}" if where else self.reason
+
+
+_ENDED = frozenset(
+    expat.errors.codes[message]
+    for message in (
+        expat.errors.XML_ERROR_NO_ELEMENTS,
+        expat.errors.XML_ERROR_UNCLOSED_TOKEN,
+        expat.errors.XML_ERROR_PARTIAL_CHAR,
+        expat.errors.XML_ERROR_UNCLOSED_CDATA_SECTION,
+    )
+)
+"""What expat says of XML that stops before its end (a part cut short)."""
+
+
+class BrokenXml(ReadError):
+    """A part whose XML is not well formed: where, as a text editor counts (``line`` and
+    ``column`` from 1), and whether it stops unfinished (``ended``) or holds bytes that are
+    not UTF-8 text (``not_utf8``). Expat's own words ("mismatched tag") mean nothing to the
+    file's owner, who never sees the XML: the place and the usual cause do, should they open
+    the part or hand the file on to someone who will."""
+
+    def __init__(
+        self,
+        line: int,
+        column: int,
+        *,
+        ended: bool = False,
+        not_utf8: bool = False,
+        part: str | None = None,
+    ) -> None:
+        self.line, self.column, self.ended, self.not_utf8 = line, column, ended, not_utf8
+        super().__init__(self.told(None), part)
+
+    @classmethod
+    def of(
+        cls, exc: expat.ExpatError, part: str | None = None, lines: int = 0, not_utf8: bool = False
+    ) -> BrokenXml:
+        """Expat's refusal ``exc`` (of a part ``lines`` lines into it) in words."""
+        line, column = exc.lineno + lines, exc.offset + 1
+        return cls(line, column, ended=exc.code in _ENDED, not_utf8=not_utf8, part=part)
+
+    def at(self, line: int, column: int) -> BrokenXml:
+        """This error, at ``line`` and ``column`` of the part (counted again, from its start)."""
+        self.line, self.column = line, column
+        self.reason = self.told(None)
+        self.args = (self.reason,)
+        return self
+
+    def told(self, where: str | None) -> str:
+        xml = f"the file's XML for {where}" if where else "the file's XML"
+        at = f"line {self.line:,}, column {self.column:,}"
+        if self.not_utf8:
+            return (
+                f"{xml} holds bytes that are not UTF-8 text, at {at} (the usual cause is a file "
+                "edited by hand and saved in another encoding)"
+            )
+        if self.ended:
+            return f"{xml} stops unfinished at {at} (the usual cause is a file cut short)"
+        return (
+            f"{xml} is broken at {at} (the usual cause is a file edited by hand, or written "
+            "by a program that does not write workbooks correctly)"
+        )
+
 
 def reads(part: str) -> bool:
     """Whether this reader may parse ``part``: where Excel, LibreOffice, Google Sheets and
@@ -211,10 +278,7 @@ class _Package:
         except (zipfile.BadZipFile, zlib.error, EOFError, KeyError) as exc:
             raise ReadError("it is damaged: a part of it cannot be unpacked", "") from exc
         except expat.ExpatError as exc:
-            why = expat.ErrorString(exc.code) if exc.code else "not well-formed"
-            raise ReadError(
-                f"it is not well-formed XML ({why} at line {exc.lineno})", self.current
-            ) from exc
+            raise BrokenXml.of(exc, self.current) from exc
         except ValueError as exc:
             raise ReadError(
                 "it holds something this reader cannot make sense of", self.current
@@ -242,6 +306,46 @@ class _Package:
             sheets.append(Sheet(title, self.worksheet(target, strings), local, self.notes(target)))
         glob = {n: text for n, scope, text in names if scope is None}
         return Book(tuple(sheets), glob)
+
+
+TITLED_BYTES = 4_000_000
+"""The largest workbook part, or relationships of one, :func:`sheet_titles` reads."""
+
+
+def sheet_titles(data: bytes) -> dict[str, str]:
+    """Each worksheet's part (lower case) and the title its workbook gives it, as far as they
+    can be read from ``data`` (an .xlsx file's bytes): what a sentence about a fault in a
+    worksheet names, for the learner sees the title in their application, never the part.
+    Nothing is raised: a fault in the workbook part itself leaves its sheets untitled. Only
+    the relationships and the workbook part are read, each if at most ``TITLED_BYTES`` large
+    (the zip directory's sizes are vetted before anything is inflated); DTDs are refused."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            infos = {info.filename.lower(): info for info in zf.infolist()}
+
+            def read(part: str) -> bytes:
+                info = infos.get(part.lower())
+                if info is None or info.file_size > TITLED_BYTES:
+                    return b""
+                return zf.read(info)
+
+            def rels(part: str) -> dict[str, tuple[str, str]]:
+                folder, base = posixpath.split(part)
+                text = read(posixpath.join(folder, "_rels", base + ".rels"))
+                return dict(_recalled(_relationships, text, folder)) if text else {}
+
+            office = [t for k, t in rels("").values() if k.endswith("/officeDocument")]
+            workbook = office[0] if office else "xl/workbook.xml"
+            parts = rels(workbook)
+            entries, _names = _recalled(_workbook, read(workbook))
+    except Exception:  # whatever is wrong there is told by the sentence this serves
+        return {}
+    titles: dict[str, str] = {}
+    for title, rid in entries:
+        kind, target = parts.get(rid, ("", ""))
+        if kind.endswith("/worksheet"):
+            titles.setdefault(target.lower(), title)
+    return titles
 
 
 def _parse(

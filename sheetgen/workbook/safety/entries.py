@@ -15,9 +15,10 @@ import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
+from xml.parsers import expat
 
 from ...errors import InputFileError, SheetgenError, UnsafeFileError
-from ..xlsx import ReadError, SheetCapture
+from ..xlsx import BrokenXml, ReadError, SheetCapture
 from .inflate import entry_chunks, entry_ends, plain_bytes
 from .limits import Limits
 from .memory import Memory
@@ -251,15 +252,15 @@ def scan_entries(
                         break
             if scan is not None:
                 scan.close()
-        except SheetgenError:
-            _flush(scan, info.filename)
-            raise
-        except ReadError as exc:  # a listener's (a reader's): placed in this part
-            _flush(scan, info.filename)
-            exc.within(info.filename)
-            raise
+        except (SheetgenError, ReadError) as exc:
+            fault = _first_fault(exc, scan, zf, info, data, ends)
+            if fault is exc:
+                raise
+            raise fault from exc
         except Exception as exc:
-            _flush(scan, info.filename)
+            fault = _first_fault(exc, scan, zf, info, data, ends)
+            if fault is not exc:
+                raise fault from exc
             raise InputFileError(damaged(label, accepted)) from exc
         if seen != info.file_size:
             raise InputFileError(damaged(label, accepted))
@@ -276,16 +277,59 @@ def scan_entries(
     return links
 
 
-def _flush(scan: XmlScan | SheetPass | None, part: str) -> None:
-    """Before a refusal, parse what a worksheet's pass held back: an earlier fault in it is
-    the one to report, as when every chunk is parsed the moment it is inflated (a reader's,
-    placed in ``part``)."""
+def _first_fault(
+    exc: Exception,
+    scan: XmlScan | SheetPass | None,
+    zf: zipfile.ZipFile,
+    info: zipfile.ZipInfo,
+    data: bytes | None,
+    ends: dict[int, int] | None,
+) -> Exception:
+    """The fault to report of ``exc``, met scanning the part ``info``: a worksheet's pass
+    first parses what it held back, where an earlier fault is the one to report, as when
+    every chunk is parsed the moment it is inflated. A reader's fault (:class:`ReadError`) is
+    placed in the part; XML found broken where the pass had read rows itself is placed again
+    by expat alone (:func:`_xml_place`), whose lines and columns those rows are missing from."""
+    fault = exc
     if isinstance(scan, SheetPass):
         try:
             scan.flush()
-        except ReadError as exc:
-            exc.within(part)
-            raise
+        except ReadError as earlier:
+            fault = earlier
+    if isinstance(fault, ReadError):
+        fault.within(info.filename)
+        if isinstance(fault, BrokenXml) and isinstance(scan, SheetPass) and scan.took:
+            found = _xml_place(zf, info, data, ends)
+            if found is not None:
+                fault.at(*found)
+    return fault
+
+
+def _xml_place(
+    zf: zipfile.ZipFile, info: zipfile.ZipInfo, data: bytes | None, ends: dict[int, int] | None
+) -> tuple[int, int] | None:
+    """Where expat alone first finds the XML of the part ``info`` broken (line and column,
+    from 1), or None; the part inflated again in chunks, as the scan did, keeping nothing
+    (it refuses a DTD, as the scan did before it got this far)."""
+    parser = expat.ParserCreate()
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+
+    def refuse(*_args: object) -> None:
+        raise ValueError("a document type declaration")
+
+    parser.StartDoctypeDeclHandler = refuse
+    try:
+        chunks = entry_chunks(zf, info, INFLATE_CHUNK, data, ends)
+        with contextlib.closing(chunks):
+            for chunk in chunks:
+                parser.Parse(chunk, not chunk)
+                if not chunk:
+                    break
+    except expat.ExpatError as exc:
+        return exc.lineno, exc.offset + 1
+    except Exception:  # the scan's fault stands as it was found
+        return None
+    return None
 
 
 def count_elements(

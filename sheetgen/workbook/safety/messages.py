@@ -4,7 +4,7 @@ hostile one cannot put terminal escape sequences on the user's screen, and the l
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from ..hints import RAISE_HINT
@@ -53,15 +53,50 @@ def damaged(label: str, accepted: Iterable[str] = ("xlsx",)) -> str:
     )
 
 
-def unreadable(
-    label: str, what: str, reason: str, part: str | None, accepted: Iterable[str] = ("xlsx",)
-) -> str:
+def unreadable(label: str, what: str, told: str, accepted: Iterable[str] = ("xlsx",)) -> str:
     """The one sentence for a workbook a reader could not make sense of: ``what`` it was read
-    as ("an .xlsx workbook"), the ``reason`` in words its owner understands (what is wrong,
-    never which exception said so: that stays in the exception's chain for whoever looks into
-    it), the ``part`` of the package it is in if known, and what to do."""
-    where = f"in its part {show(part)}, " if part else ""
-    return f"{label} could not be read as {what}: {where}{show(reason, 160)}; {resave(accepted)}."
+    as ("an .xlsx workbook"), and what is wrong, ``told`` in words its owner understands (and
+    where: a sheet by its title, :func:`place`; never which exception said so: that stays in
+    the exception's chain for whoever looks into it), then what to do."""
+    return f"{label} could not be read as {what}: {show(told, 240)}; {resave(accepted)}."
+
+
+_PARTS_IN_WORDS = {
+    "[content_types].xml": "the list of what the file holds",
+    "xl/workbook.xml": "the workbook's list of sheets and names",
+    "xl/sharedstrings.xml": "the workbook's shared text (the text its cells hold)",
+    "xl/styles.xml": "the workbook's styles (how its cells look)",
+    "docprops/core.xml": "the file's properties (its title, author and dates)",
+    "docprops/app.xml": "the file's properties (the application that saved it)",
+    "content.xml": "the spreadsheet's sheets",
+    "styles.xml": "the spreadsheet's styles (how its cells look)",
+    "settings.xml": "the spreadsheet's settings",
+    "meta.xml": "the spreadsheet's properties (its title, author and dates)",
+    "meta-inf/manifest.xml": "the list of what the file holds",
+}
+"""What a package's parts are for, in words, by name in lower case (an .xlsx workbook's and
+an .ods spreadsheet's own names do not meet)."""
+
+
+def place(part: str, titles: Mapping[str, str]) -> str:
+    """``part`` of a package (its name in the zip) as its owner knows it: a worksheet by the
+    title its workbook gives it (``titles``, by part in lower case), another part by what it
+    is for; by its name only where neither is known (the worksheets of a workbook whose own
+    part is damaged)."""
+    low = part.lower()
+    title = titles.get(low)
+    if title is not None:
+        return f"the sheet '{show(title, 60)}'"
+    known = _PARTS_IN_WORDS.get(low)
+    if known is not None:
+        return known
+    if low.endswith(".rels"):
+        return f"the links between the file's parts ({show(part)})"
+    if low.startswith("xl/comments") or low.startswith("xl/threadedcomments"):
+        return f"the notes on its cells ({show(part)})"
+    if low.startswith("xl/worksheets/"):
+        return f"a sheet, kept in the file as {show(part)}"
+    return f"its part {show(part)}"
 
 
 def count(n: int) -> str:

@@ -48,6 +48,9 @@ class SheetPass:
         self.mode = _HEAD
         self.held = b""  # bytes not yet parsed: the head's tail, or a run not yet whole
         self.first = True
+        self.took = False
+        """Whether any run of rows was read here, not by expat (whose lines and columns then
+        miss them: a fault's place is counted again, ``entries``)."""
 
     @property
     def link_targets(self) -> list[str]:
@@ -183,4 +186,5 @@ class SheetPass:
             scan.col = 0  # a row's cells are counted from its start
         scan.skipped_lines += text.count("\n")
         self.capture.take(rows)
+        self.took = True
         return True

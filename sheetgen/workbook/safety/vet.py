@@ -7,7 +7,7 @@ import io
 import sys
 import warnings
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,7 +15,15 @@ from typing import TYPE_CHECKING, Any
 from ... import a1
 from ...errors import InputFileError, SheetgenError, UnsafeFileError
 from ..hints import OverLimit, counted_together, raise_hint
-from ..xlsx import ReadError, SheetCapture, captures, kept_part, read_book, reads
+from ..xlsx import (
+    ReadError,
+    SheetCapture,
+    captures,
+    kept_part,
+    read_book,
+    reads,
+    sheet_titles,
+)
 from .container import (
     ZIP_MAGIC,
     central_directory_records,
@@ -30,7 +38,7 @@ from .entries import count_elements, scan_entries
 from .facts import CheckedBook, CheckedWorkbook, FileFacts
 from .files import read_input
 from .limits import DEFAULT_LIMITS, Limits
-from .messages import count, damaged, file_label, show, unreadable
+from .messages import count, damaged, file_label, place, show, unreadable
 from .xmlscan import Budget, Listener
 
 if TYPE_CHECKING:
@@ -83,7 +91,8 @@ def _vet_open(
     limits: Limits,
     readings: Mapping[str, _Reading | None] | None = None,
 ) -> tuple[FileFacts, zipfile.ZipFile]:
-    """:func:`_vet`, and the archive still open for the reader (the caller closes it)."""
+    """:func:`_vet`, and the archive still open for the reader (the caller closes it). A
+    fault the scan meets is told in words, a worksheet named by its title."""
     label = file_label(path)
     if not data.startswith(ZIP_MAGIC):
         message = not_a_zip_message(label, data, readings or ("xlsx",))
@@ -137,7 +146,13 @@ def _vet_open(
         except OverLimit as exc:
             parsed = reading.parsed if reading is not None else None
             scan = _Scan(label, zf, infos, budget, parsed, data, kind)
-            raise _counted(exc, scan) from None
+            try:
+                counted = _counted(exc, scan)
+            except ReadError as fault:  # the recount's scan met it first
+                raise _unreadable(label, kind, fault, data, accepted) from fault
+            raise counted from None
+        except ReadError as exc:
+            raise _unreadable(label, kind, exc, data, accepted) from exc
     except BaseException:
         zf.close()
         raise
@@ -267,6 +282,23 @@ def _needed(names: set[str], scan: _Scan) -> dict[str, int]:
     return needed
 
 
+_WHAT = {"xlsx": "an .xlsx workbook", "ods": "an .ods spreadsheet"}
+"""What a container kind is read as, in a sentence saying it could not be."""
+
+
+def _unreadable(
+    label: str, kind: str, fault: ReadError, data: bytes, accepted: Iterable[str]
+) -> InputFileError:
+    """The one sentence for ``fault``, met reading ``data`` (a ``kind`` file): its part
+    named as the file's owner knows it (:func:`~sheetgen.workbook.safety.messages.place`: a
+    worksheet by its title, read from the workbook part only now, on the way out)."""
+    where = None
+    if fault.part:
+        titles = sheet_titles(data) if kind == "xlsx" else {}
+        where = place(fault.part, titles)
+    return InputFileError(unreadable(label, _WHAT[kind], fault.told(where), accepted))
+
+
 def _exhausted(label: str, exc: MemoryError | RecursionError) -> UnsafeFileError:
     """The one sentence for a reader that ran out of memory or of stack on ``label``."""
     if isinstance(exc, MemoryError):
@@ -324,7 +356,7 @@ def load_checked(path: Path, limits: Limits = DEFAULT_LIMITS) -> CheckedWorkbook
             raise UnsafeFileError(
                 f"{label} contains an XML entity declaration (a possible XML bomb)."
             ) from exc
-        raise InputFileError(unreadable(label, "an .xlsx workbook", OPENPYXL_REFUSES, "")) from exc
+        raise InputFileError(unreadable(label, _WHAT["xlsx"], OPENPYXL_REFUSES)) from exc
     return CheckedWorkbook(workbook=workbook, facts=facts, data=data)
 
 
@@ -371,14 +403,14 @@ def read_checked(
 
     xlsx = _Reading(reads, capture, kept_part, remember=_uncaptured)
     readings = {"xlsx": xlsx, "ods": _Reading(ods_reads, capture_content)}
-    what = "an .xlsx workbook"
+    kind = "xlsx"
     try:
         facts, archive = _vet_open(path, data, limits, readings)
-        if facts.kind == "ods":
+        kind = facts.kind
+        if kind == "ods":
             from ..ods import CONTENT, read_ods
 
             archive.close()
-            what = "an .ods spreadsheet"
             content = capture_content(CONTENT)
             assert content is not None
             book = read_ods(data, content)
@@ -399,12 +431,10 @@ def read_checked(
     except (MemoryError, RecursionError) as exc:
         raise _exhausted(label, exc) from None
     except ReadError as exc:
-        if ods:  # the scan met it in content.xml, which only an .ods file's scan captures
-            what = "an .ods spreadsheet"
-        raise InputFileError(unreadable(label, what, exc.reason, exc.part, readings)) from exc
+        raise _unreadable(label, kind, exc, data, readings) from exc
     except Exception as exc:  # what no reader expects: told as plainly, the detail chained
         why = "it holds something this reader cannot make sense of"
-        raise InputFileError(unreadable(label, what, why, "", readings)) from exc
+        raise InputFileError(unreadable(label, _WHAT[kind], why, readings)) from exc
     return CheckedBook(book=book, facts=facts)
 
 

@@ -11,10 +11,11 @@ from typing import Final, NoReturn, Protocol
 from xml.parsers import expat
 
 from ... import a1
-from ...errors import InputFileError, UnsafeFileError
+from ...errors import UnsafeFileError
 from ..hints import OverLimit
+from ..xlsx import BrokenXml, ReadError
 from .limits import Limits
-from .messages import count, resave, show
+from .messages import count, show
 
 # --------------------------------------------------------------------------
 # Streaming inflate and XML scan
@@ -230,29 +231,17 @@ class XmlScan:
         try:
             self.parser.Parse(data, final)
         except expat.ExpatError as exc:
-            line = exc.lineno + self.skipped_lines
-            if exc.code == _INVALID_TOKEN and self.encoding in _UTF8 and not _utf8(data):
-                why = f"its part {self.shown} holds bytes that are not UTF-8 text, at line {line}"
-            else:
-                reason = expat.ErrorString(exc.code) if exc.code else str(exc)
-                why = f"its part {self.shown} is not well-formed XML: {show(reason)} at line {line}"
-            raise InputFileError(self._damaged(why)) from exc
+            not_utf8 = exc.code == _INVALID_TOKEN and self.encoding in _UTF8 and not _utf8(data)
+            raise BrokenXml.of(exc, self.part, self.skipped_lines, not_utf8) from exc
         except (LookupError, ValueError) as exc:
             # expat's refusal of the encoding a part declares comes before its root element
             if self.encoding in _UTF8 or self.depth:
                 raise
-            advice = resave(self.budget.accepted)
-            raise InputFileError(
-                f"{self.label} cannot be read: its part {self.shown} declares a text encoding "
-                f"({show(self.encoding, 30)}) that this reader does not read (workbooks are "
-                f"saved as UTF-8); {advice}."
+            raise ReadError(
+                f"its XML declares a text encoding ({show(self.encoding, 30)}) that this "
+                "reader does not read (workbooks are saved as UTF-8)",
+                self.part,
             ) from exc
-
-    def _damaged(self, why: str) -> str:
-        """The sentence for a part whose bytes are broken: what is wrong (for whoever
-        looks into it), then what its owner can do, as for a damaged zip."""
-        advice = resave(self.budget.accepted)
-        return f"{self.label} is damaged and cannot be read ({why}); {advice}."
 
     # --- refusals
 
@@ -418,7 +407,7 @@ class XmlScan:
             try:
                 self.row = int(float(ref))
             except (ValueError, OverflowError):
-                self._bad_ref(ref)
+                self._bad_ref(ref, "a row is numbered")
 
     def _cell(self, ref: str | None) -> None:
         self.cells += 1
@@ -469,9 +458,10 @@ class XmlScan:
                     "max_sheet_area",
                 )
 
-    def _bad_ref(self, ref: str) -> NoReturn:
-        raise InputFileError(
-            self._damaged(f"its part {self.shown} has an invalid cell reference {show(ref, 40)!r}")
+    def _bad_ref(self, ref: str, what: str = "a cell is addressed") -> NoReturn:
+        raise ReadError(
+            f"{what} {show(ref, 40)!r}, which is not a place in Excel's grid (A1 to XFD1048576)",
+            self.part,
         )
 
     def _range(self, ref: str) -> tuple[int, int, int, int]:
@@ -492,7 +482,7 @@ class XmlScan:
             if row and ":" in ref:
                 bounds.append((int(row.group(1)), -1))
                 continue
-            self._bad_ref(ref)
+            self._bad_ref(ref, "a range of cells is given as")
         (r1, c1), (r2, c2) = bounds
         # Whole columns or rows: openpyxl would expand them to the sheet's edge.
         if r1 < 0 or r2 < 0:
