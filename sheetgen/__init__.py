@@ -29,6 +29,7 @@ if _TYPE_CHECKING:  # imported lazily below: ``sheetgen --version`` must not loa
         OutputExistsError,
         SheetgenError,
         TemplateError,
+        TooLargeError,
         UnsafeFileError,
         UsageError,
     )
@@ -60,6 +61,7 @@ __all__ = [
     "Report",
     "SheetgenError",
     "TemplateError",
+    "TooLargeError",
     "UnsafeFileError",
     "UsageError",
     "__version__",
@@ -89,6 +91,7 @@ _HOME = {
     "OutputExistsError": ".errors",
     "SheetgenError": ".errors",
     "TemplateError": ".errors",
+    "TooLargeError": ".errors",
     "UnsafeFileError": ".errors",
     "UsageError": ".errors",
     "CellSpec": ".layouts.layout",

@@ -11,7 +11,8 @@ compute, checked from the value the file saved or not checked: ``Report.exit_cod
      ├── TemplateError        a layout description in templates/ is malformed
      ├── LayoutNotFoundError  the workbook does not hold the layout we check
      └── InputFileError       the input file cannot be read as a workbook
-          └── UnsafeFileError     it is hostile or exceeds a safety limit
+          ├── UnsafeFileError     it is hostile or exceeds a safety limit
+          └── TooLargeError       it needs more memory to read than the process has
 """
 
 from __future__ import annotations
@@ -48,6 +49,12 @@ class InputFileError(SheetgenError):
 
 class UnsafeFileError(InputFileError):
     """The input is hostile or exceeds a safety limit (bomb, macros, external links...)."""
+
+
+class TooLargeError(InputFileError):
+    """Reading the input ran out of memory: nothing says it is damaged or hostile, only that
+    this process cannot hold it (a small machine, a server's cap on one check), so the way
+    on is more memory, not a new copy of the file."""
 
 
 def shown(path: Path | str) -> str:

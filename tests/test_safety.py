@@ -32,7 +32,7 @@ from hypothesis import strategies as st
 
 from sheetgen.engine import hazards
 from sheetgen.engine.hazards import formula_hazards
-from sheetgen.errors import InputFileError, UnsafeFileError
+from sheetgen.errors import InputFileError, TooLargeError, UnsafeFileError
 from sheetgen.workbook import safety
 from sheetgen.workbook.safety import (
     Limits,
@@ -136,20 +136,31 @@ def test_refuses_when_defusedxml_is_off(valid: Path, monkeypatch: pytest.MonkeyP
 
 
 @pytest.mark.parametrize(
-    ("exhaustion", "sentence"),
-    [(MemoryError, "needs more memory to load"), (RecursionError, "nested too deeply")],
+    ("exhaustion", "error", "sentence"),
+    [
+        (MemoryError, TooLargeError, "is too large to check on this machine"),
+        (RecursionError, UnsafeFileError, "nested too deeply"),
+    ],
 )
-def test_a_reader_running_out_is_one_unsafe_sentence(
-    valid: Path, monkeypatch: pytest.MonkeyPatch, exhaustion: type[Exception], sentence: str
+def test_a_reader_running_out_is_one_sentence(
+    valid: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    exhaustion: type[Exception],
+    error: type[InputFileError],
+    sentence: str,
 ) -> None:
+    """Running out of memory is no sign of a hostile file: it is told as one too large for
+    the machine (``TooLargeError``), not as one past a safety limit."""
+
     def exhausted(*_args: object, **_kwargs: object) -> None:
         raise exhaustion
 
     monkeypatch.setattr("sheetgen.workbook.safety.vet.read_book", exhausted)
     monkeypatch.setattr(openpyxl, "load_workbook", exhausted)
     for read in (read_checked, load_checked):
-        with pytest.raises(UnsafeFileError, match=sentence) as caught:
+        with pytest.raises(error, match=sentence) as caught:
             read(valid)
+        assert type(caught.value) is error
         assert valid.name in str(caught.value)
         assert caught.value.__cause__ is None
 

@@ -311,6 +311,51 @@ def test_broken_xml_is_told_by_the_sheets_title_and_where_in_plain_words(
     assert named in moodle_feedback(path)
 
 
+def _out_of_memory(*_args: object, **_kwargs: object) -> None:
+    raise MemoryError
+
+
+_MEMORY_RUNS_OUT = {  # where reading a file may run out of memory
+    "opening the zip": "sheetgen.workbook.safety.vet.container_kind",
+    "scanning a part": "sheetgen.workbook.safety.xmlscan.XmlScan.parse",
+    "reading rows": "sheetgen.workbook.safety.sheetpass.read_rows",
+    "reading the book": "sheetgen.workbook.safety.vet.read_book",
+    "checking the cells": "sheetgen.check.verify.check",
+}
+
+
+@pytest.mark.parametrize("where", _MEMORY_RUNS_OUT.values(), ids=list(_MEMORY_RUNS_OUT))
+def test_a_file_too_large_for_the_memory_is_not_called_damaged(
+    where: str,
+    right: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Memory running out while the file was scanned said it "is damaged or incomplete
+    (perhaps cut short while it was downloaded)", while it was read that it "needs more
+    memory to load than is available" (as a hostile file's refusal), and while its cells
+    were checked "internal error (MemoryError: )": a learner would save and hand in a whole
+    file again, in vain. It is told as a file too large to check on
+    this machine, not damaged (exit 2: it could not be checked); on the web page, as the
+    server's cap on one check, which the teacher can raise."""
+    path = tmp_path / "hw" / "hw.xlsx"
+    path.parent.mkdir()
+    path.write_bytes(right.read_bytes())
+    monkeypatch.setattr(where, _out_of_memory)
+    said = _verify(path, capsys)
+    assert said == (
+        f"{path} is too large to check on this machine: checking it needs more memory than "
+        "is free (the file itself is not damaged); check it where more memory is free "
+        "(close other programs, or use a larger computer)."
+    )
+    assert web_page(path) == (
+        "hw.xlsx is a large sheet that needs more memory than the server gives one check: "
+        "the teacher can raise it with --check-memory."
+    )
+    assert said.replace(str(path), path.name) in moodle_feedback(path)
+
+
 def test_roster_file_names_drop_emoji_and_symbols_rather_than_spell_them(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -6,7 +6,8 @@ grade, autograder; ``serve``), each with its arguments; ``options`` holds what t
 May import: every folder of the package; only ``sheetgen.__main__`` imports it.
 
 Exit codes: 0 all right; 1 the check ran and found wrong cells; 2 it could not run (bad usage,
-a missing, unreadable or hostile file), with one sentence on stderr and never a traceback; 3
+a missing, unreadable or hostile file, or one too large to check in the memory free), with one
+sentence on stderr and never a traceback; 3
 (verify, grade) nothing wrong, but some cells sheetgen could not compute: review them.
 """
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from ..check.verify import verify_workbook
 from ..engine.compiled import FormulaCache
-from ..errors import SheetgenError
+from ..errors import SheetgenError, TooLargeError
 from ..report.annotate import annotate
 from ..report.learner import to_learner
 from ..report.render import json_text, summary, to_dict
@@ -41,14 +41,14 @@ def handle(job: Job, limits: Limits, formulas: FormulaCache | None = None) -> An
     path, name = Path(job["path"]), str(job["name"])
     try:
         return _answer(job, path, name, limits, formulas)
-    except SheetgenError as exc:
-        return {"error": _renamed(str(exc), path, name), "status": 422}
-    except MemoryError:
+    except (MemoryError, TooLargeError):  # the worker's cap on its memory, the teacher's to set
         return {
             "error": f"{name} is a large sheet that needs more memory than the server gives "
             "one check: the teacher can raise it with --check-memory.",
             "status": 422,
         }
+    except SheetgenError as exc:
+        return {"error": _renamed(str(exc), path, name), "status": 422}
     except RecursionError:
         return {"error": f"{name} is nested too deeply to be checked.", "status": 422}
     except Exception as exc:  # a bug of ours or the engine's: this upload's answer, not the server

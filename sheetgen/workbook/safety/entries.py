@@ -257,6 +257,8 @@ def scan_entries(
             if fault is exc:
                 raise
             raise fault from exc
+        except MemoryError:  # no sign of damage: the caller says the file is too large
+            raise
         except Exception as exc:
             fault = _first_fault(exc, scan, zf, info, data, ends)
             if fault is not exc:
@@ -376,6 +378,8 @@ def count_elements(
                     tail = chunk[-1:]
                     if not chunk:
                         break
+        except MemoryError:
+            raise
         except Exception as exc:
             raise InputFileError(damaged(label, accepted)) from exc
     return total

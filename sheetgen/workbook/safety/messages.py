@@ -99,6 +99,16 @@ def place(part: str, titles: Mapping[str, str]) -> str:
     return f"its part {show(part)}"
 
 
+def too_large(label: str) -> str:
+    """The one sentence for a workbook whose check ran out of memory: nothing says it is
+    damaged (what was read so far was well formed), the machine is short of memory for it."""
+    return (
+        f"{label} is too large to check on this machine: checking it needs more memory than "
+        "is free (the file itself is not damaged); check it where more memory is free "
+        "(close other programs, or use a larger computer)."
+    )
+
+
 def count(n: int) -> str:
     return f"{n:,}"
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ... import a1
-from ...errors import InputFileError, SheetgenError, UnsafeFileError
+from ...errors import InputFileError, SheetgenError, TooLargeError, UnsafeFileError
 from ..hints import OverLimit, counted_together, raise_hint
 from ..xlsx import (
     ReadError,
@@ -38,7 +38,7 @@ from .entries import count_elements, scan_entries
 from .facts import CheckedBook, CheckedWorkbook, FileFacts
 from .files import read_input
 from .limits import DEFAULT_LIMITS, Limits
-from .messages import count, damaged, file_label, place, show, unreadable
+from .messages import count, damaged, file_label, place, show, too_large, unreadable
 from .xmlscan import Budget, Listener
 
 if TYPE_CHECKING:
@@ -92,8 +92,23 @@ def _vet_open(
     readings: Mapping[str, _Reading | None] | None = None,
 ) -> tuple[FileFacts, zipfile.ZipFile]:
     """:func:`_vet`, and the archive still open for the reader (the caller closes it). A
-    fault the scan meets is told in words, a worksheet named by its title."""
+    fault the scan meets is told in words, a worksheet named by its title; running out of
+    memory is told as what it is, never as damage."""
     label = file_label(path)
+    try:
+        return _vet_zip(label, path, data, limits, readings)
+    except MemoryError:
+        raise TooLargeError(too_large(label)) from None
+
+
+def _vet_zip(
+    label: str,
+    path: Path,
+    data: bytes,
+    limits: Limits,
+    readings: Mapping[str, _Reading | None] | None = None,
+) -> tuple[FileFacts, zipfile.ZipFile]:
+    """:func:`_vet_open`, but for running out of memory."""
     if not data.startswith(ZIP_MAGIC):
         message = not_a_zip_message(label, data, readings or ("xlsx",))
         raise InputFileError(message)
@@ -107,6 +122,8 @@ def _vet_open(
     accepted = readings if readings is not None else {"xlsx": None}
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
+    except MemoryError:
+        raise
     except Exception as exc:
         raise InputFileError(damaged(label, accepted)) from exc
     try:
@@ -115,6 +132,8 @@ def _vet_open(
         names = [info.filename for info in infos]
         try:
             kind = container_kind(zf, set(names))
+        except MemoryError:
+            raise
         except Exception as exc:
             raise InputFileError(damaged(label, accepted)) from exc
         if kind not in accepted:
@@ -299,10 +318,10 @@ def _unreadable(
     return InputFileError(unreadable(label, _WHAT[kind], fault.told(where), accepted))
 
 
-def _exhausted(label: str, exc: MemoryError | RecursionError) -> UnsafeFileError:
+def _exhausted(label: str, exc: MemoryError | RecursionError) -> InputFileError:
     """The one sentence for a reader that ran out of memory or of stack on ``label``."""
     if isinstance(exc, MemoryError):
-        return UnsafeFileError(f"{label} needs more memory to load than is available.")
+        return TooLargeError(too_large(label))
     return UnsafeFileError(f"{label} is nested too deeply to be read.")
 
 
