@@ -272,6 +272,41 @@ def test_a_broken_worksheet_read_while_vetting_is_one_sentence(tmp_path: Path) -
         read_checked(path)
 
 
+@pytest.mark.parametrize(
+    ("parts", "said"),
+    [
+        (
+            {"xl/sharedStrings.xml": "<sst><si><t>x</t></sx></sst>"},
+            "the file's XML for the workbook's shared text (the text its cells hold) is broken "
+            "at line 1, column 20",
+        ),
+        (  # the workbook part's own damage: no title to name the sheet by, its part instead
+            {
+                "xl/workbook.xml": "<workbook",
+                "xl/worksheets/sheet1.xml": "<worksheet><sheetData><row r='0'/>",
+            },
+            "the file's XML for the workbook's list of sheets and names stops unfinished at "
+            "line 1, column 1",
+        ),
+    ],
+    ids=["shared-text", "workbook-part"],
+)
+def test_a_part_that_is_no_sheet_is_named_by_what_it_is_for(
+    tmp_path: Path, parts: dict[str, str], said: str
+) -> None:
+    """Broken XML in the shared text or the workbook part named the zip's part
+    ("xl/sharedStrings.xml"), which its owner never sees: it is named by what it is for."""
+    from sheetgen.errors import InputFileError
+    from sheetgen.workbook.safety import read_checked
+
+    path = tmp_path / "broken.xlsx"
+    path.write_bytes(workbook("", strings="", extra_parts=parts))
+    with pytest.raises(InputFileError) as caught:
+        read_checked(path)
+    assert f"could not be read as an .xlsx workbook: {said} (the usual" in str(caught.value)
+    assert "xl/" not in str(caught.value)
+
+
 def test_notes_are_read_and_a_damaged_comments_part_only_loses_them(
     article: Path, tmp_path: Path
 ) -> None:

@@ -108,7 +108,7 @@ def _vet_zip(
     limits: Limits,
     readings: Mapping[str, _Reading | None] | None = None,
 ) -> tuple[FileFacts, zipfile.ZipFile]:
-    """:func:`_vet_open`, but for running out of memory."""
+    """:func:`_vet_open`'s work, whose running out of memory it tells."""
     if not data.startswith(ZIP_MAGIC):
         message = not_a_zip_message(label, data, readings or ("xlsx",))
         raise InputFileError(message)
