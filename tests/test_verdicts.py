@@ -128,8 +128,15 @@ SHEETS: dict[str, Callable[[Path, Layout], Path]] = {
     "fragile": lambda d, lay: edit(
         build(d / "a.xlsx"), d / "f.xlsx", lay, {"weight": 0.5, "local.input": "=2*{weight}-0.5"}
     ),
+    # Right, from a formula that refers to no cell: typed, once diagnosed.
+    "typed": lambda d, lay: edit(
+        build(d / "a.xlsx"), d / "t.xlsx", lay, {"weight": 0.5, "local.input": "=0.5"}
+    ),
     "exercise": lambda d, lay: build_exercise(d / "ex.xlsx", seed=3),
     "exercise_half": lambda d, lay: _exercise_half_done(d),
+    "network_exercise": lambda d, lay: build_exercise(
+        d / "nx.xlsx", "network:layers=2-3-1", seed=3
+    ),
     "network": lambda d, lay: build(d / "n.xlsx", "network:layers=2-3-1"),
     "network_moved": lambda d, lay: _moved_down(build(d / "n.xlsx", "network:layers=2-3-1")),
     "training": lambda d, lay: build(d / "t.xlsx", "training:steps=4"),

@@ -111,8 +111,7 @@ def diagnose(
     hinted = not noted_no_hints(ws) if hints is None else hints
     names = Names(specs)
     marked = _explained(cells, causes, ws, graph, layout, names, hinted)
-    # Most verdicts are copied below: each judged one let go as its copy is made. The graph's
-    # memos (each cell's reads, the error trails kept) are done with.
+    # The graph's memos (each cell's reads, the error trails kept) are done with.
     del cells, graph, names
     if todo:
         marked = exercise_statuses(marked, todo, specs)
