@@ -24,7 +24,7 @@ from ..maths.neuron import describe
 from ..workbook.book import Cell
 from . import show
 from .judge import reference_for, tolerance
-from .results import CellResult
+from .results import CellResult, Verdicts, held_whole
 from .structure import requirements
 
 __all__ = ["named_constants", "typed_numbers"]
@@ -60,11 +60,11 @@ def named_constants(
     parameters: Mapping[str, object],
     ev: Evaluator,
     sheet: str,
-) -> tuple[CellResult, ...]:
+) -> Verdicts:
     """``cells`` with each root cause that types a number into its formula told which one,
     and which cell computes it (when it copies one)."""
-    if not any(c.root and c.formula and c.status in _NAMED for c in cells):
-        return tuple(cells)
+    if not any(c.root and c.formula and c.status in _NAMED for c in held_whole(cells)):
+        return Verdicts.of(cells)
     numbers = {k: v for k, v in parameters.items() if isinstance(v, float)}
     ref = reference_for(layout, numbers) if len(numbers) == len(parameters) else None
     values: dict[str, float] = {}
@@ -80,16 +80,16 @@ def named_constants(
     quantity_at = {a: q for q, a in at.items()}
     reads = requirements(layout).reads
     found = _Found(ev, sheet, values, at, ref, right, frozenset(parameters))
-    out = []
-    for c in cells:
-        if c.root and c.formula and c.status in _NAMED:
-            spec = specs.get(c.cell)
-            typed = typed_numbers(c.formula, layout.source(spec, quantity_at) if spec else None)
+    verdicts = Verdicts.of(cells)
+    changes = {}
+    for i, _, held in verdicts.entries():
+        if isinstance(held, CellResult) and held.root and held.formula and held.status in _NAMED:
+            spec = specs.get(held.cell)
+            typed = typed_numbers(held.formula, layout.source(spec, quantity_at) if spec else None)
             if typed:
-                said = _said(c, typed, found, reads.get(c.quantity, ()))
-                c = replace(c, explanation=f"{said} {c.explanation}".strip())
-        out.append(c)
-    return tuple(out)
+                said = _said(held, typed, found, reads.get(held.quantity, ()))
+                changes[i] = replace(held, explanation=f"{said} {held.explanation}".strip())
+    return verdicts.replaced(changes)
 
 
 class _Found:

@@ -48,7 +48,7 @@ from .graph import Graph
 from .hints import noted_no_hints
 from .judge import reference_for, tolerance
 from .provenance import from_saved, in_array, stale_cache_warning
-from .results import CellResult
+from .results import CONTEXT, UNEDITED, CellResult, Verdicts, addresses, held_whole
 
 VARIANTS = 3
 """How many other sets of parameters the sheet is re-evaluated with (0 to skip)."""
@@ -63,7 +63,7 @@ Close = Callable[[CellResult, Value], bool]
 class Diagnosis:
     """What diagnosis makes of the judged cells: the refined cells, the warnings, the blanks."""
 
-    cells: tuple[CellResult, ...]
+    cells: Sequence[CellResult]  # :class:`~.results.Verdicts`
     warnings: tuple[str, ...]
     blanks: tuple[str, ...]  # the cells an exercise left for the learner to fill in
 
@@ -95,8 +95,12 @@ def diagnose(
     recorded = recorded_todo(book)
     todo = frozenset(layout.current(at) for at in recorded) if recorded else noted_todo(ws, layout)
     specs = {c.at: c for c in layout.cells}
-    cells = [_reclassify(c, ws, specs.get(c.cell), todo, ev) for c in judged]
-    del judged  # most of its verdicts are in ``cells``: its own tuple is done with
+    # A right verdict held as numbers (``Verdicts``) goes through a step only where that step
+    # may change it (its ``keep`` says where not): most are never made.
+    cells = Verdicts.of(judged).rejudged(
+        lambda c: _reclassify(c, ws, specs.get(c.cell), todo, ev), _never_reclassified
+    )
+    del judged  # most of its verdicts are in ``cells``: its own list is done with
     n = VARIANTS if variants is None else variants
     if n > 0:
         seed = SEED if seed is None else seed
@@ -106,24 +110,25 @@ def diagnose(
         cells, causes = _array_roots(cells, causes, ev, ws.title)
     hinted = not noted_no_hints(ws) if hints is None else hints
     names = Names(specs)
-    marked = [
-        explain(c, causes.get(c.cell, ()), ws, graph, layout, names, hints=hinted) for c in cells
-    ]
-    # Most verdicts are copied below: each judged one let go as its copy is made. The graph's
-    # memos (each cell's reads, the error trails kept) are done with.
+    marked = _explained(cells, causes, ws, graph, layout, names, hinted)
+    # The graph's memos (each cell's reads, the error trails kept) are done with.
     del cells, graph, names
     if todo:
-        marked = list(exercise_statuses(marked, todo, specs))
-    for i, c in enumerate(marked):
-        marked[i] = _mark_unedited(c, specs.get(c.cell), todo)
-    explained = tuple(from_saved(c, ev, ws.title) for c in marked)
+        marked = exercise_statuses(marked, todo, specs)
+    marked = marked.rejudged(lambda c: _mark_unedited(c, specs.get(c.cell), todo)).marked(
+        lambda spec, formula: UNEDITED if _holds_its_formula(spec, formula, todo) else 0
+    )
+    explained = marked.rejudged(lambda c: from_saved(c, ev, ws.title))  # each right one: checked
     del marked
     if ev.has_arrays(ws.title):
-        explained = tuple(in_array(c, ev, ws.title) for c in explained)
+        title = ws.title
+        explained = explained.rejudged(
+            lambda c: in_array(c, ev, title), lambda spec, _: not ev.array_range((title, spec.at))
+        )
     stale = stale_cache_warning(path, ws, explained) if path else None
-    noted = [c.message for c in explained if c.ok and c.message]
+    noted = [c.message for c in explained.whole() if c.ok and c.message]
     found = (*warnings, *(m for m in noted if m not in warnings))
-    blanks = tuple(c.cell for c in explained if c.cell in todo)
+    blanks = tuple(at for at in explained.addresses() if at in todo)
     return Diagnosis(explained, (*found, *([stale] if stale else [])), blanks)
 
 
@@ -157,15 +162,16 @@ def noted_todo(sheet: Sheet, layout: Layout) -> frozenset[str]:
 
 def exercise_statuses(
     cells: Sequence[CellResult], todo: frozenset[str], specs: Mapping[str, CellSpec]
-) -> tuple[CellResult, ...]:
+) -> Verdicts:
     """Mark the pre-filled cells ``context`` and the cells held up by blanks ``waiting``.
 
     A cell is waiting when every root it is wrong because of is a blank still to do: the
     learner has not done anything wrong there yet, so it is neither wrong nor a root cause.
     """
-    pending = {c.cell for c in cells if c.status == "todo"}
-    out = []
-    for c in cells:
+    verdicts = Verdicts.of(cells)
+    pending = {c.cell for c in verdicts.whole() if c.status == "todo"}
+
+    def status(c: CellResult) -> CellResult:
         if c.graded and c.cell not in todo:
             c = replace(c, context=True)
         if not c.ok and c.causes and set(c.causes) <= pending:
@@ -178,8 +184,40 @@ def exercise_statuses(
                 explanation=f"Waiting: it will be right once {names} "
                 f"{'are' if many else 'is'} filled in; nothing to fix here.",
             )
-        out.append(c)
-    return tuple(out)
+        return c
+
+    # A right verdict held as numbers is graded: context where it is no blank.
+    return verdicts.rejudged(status).marked(lambda spec, _: 0 if spec.at in todo else CONTEXT)
+
+
+def _explained(
+    cells: Verdicts,
+    causes: Mapping[str, tuple[str, ...]],
+    ws: Sheet,
+    graph: Graph,
+    layout: Layout,
+    names: Names,
+    hints: bool,
+) -> Verdicts:
+    """Each verdict through :func:`~.explain.explain` with its causes (a right one has none,
+    and is given back as it is)."""
+    return cells.rejudged(
+        lambda c: explain(c, causes.get(c.cell, ()), ws, graph, layout, names, hints=hints),
+        lambda spec, _: spec.at not in causes,
+    )
+
+
+def _holds_its_formula(spec: CellSpec, formula: str, todo: frozenset[str]) -> bool:
+    """:func:`_mark_unedited`'s test of a right verdict with ``formula`` on ``spec``'s cell."""
+    if spec.at in todo or spec.formula is None:
+        return False
+    return formula == spec.formula or a1.normal_formula(formula) == a1.normal_formula(spec.formula)
+
+
+def _never_reclassified(spec: CellSpec, formula: str) -> bool:
+    """Whether :func:`_reclassify` gives back as it is a right verdict with ``formula`` on
+    ``spec``'s cell: all but a formula other than the template's (it may refer to no cell)."""
+    return spec.kind != "formula" or spec.formula is None or formula == spec.formula
 
 
 def _mark_unedited(c: CellResult, spec: CellSpec | None, todo: frozenset[str]) -> CellResult:
@@ -283,7 +321,7 @@ def _causes(
     close: Close,
 ) -> dict[str, tuple[str, ...]]:
     """For every inherited wrong cell, the root cells it is wrong because of (in sheet order)."""
-    bad = {c.cell: c for c in cells if not c.ok and c.checked}  # not checked: never a cause
+    bad = {c.cell: c for c in held_whole(cells) if not c.ok and c.checked}  # never a cause
     if not bad:
         return {}
     nearest = graph.nearest_each(bad, bad)
@@ -327,7 +365,7 @@ def _causes(
         roots[a] = out
         return out
 
-    order = {c.cell: i for i, c in enumerate(cells)}
+    order = {a: i for i, a in enumerate(addresses(cells))}
     return {
         a: tuple(sorted(roots_of(a, frozenset()), key=lambda r: order.get(r, len(order))))
         for a in bad
@@ -336,20 +374,20 @@ def _causes(
 
 
 def _array_roots(
-    cells: Sequence[CellResult], causes: Mapping[str, tuple[str, ...]], ev: Evaluator, sheet: str
-) -> tuple[list[CellResult], dict[str, tuple[str, ...]]]:
+    cells: Verdicts, causes: Mapping[str, tuple[str, ...]], ev: Evaluator, sheet: str
+) -> tuple[Verdicts, dict[str, tuple[str, ...]]]:
     """A wrong array formula is wrong where it is written, at its top-left cell: the cells of
     its range wrong in themselves are wrong because of it, even when its own number is right
     (``{1;2;1;1;1}`` scales the second cell only)."""
     by_cell = {c.cell: c for c in cells}
     members: dict[str, list[str]] = {}
-    for c in cells:
+    for c in cells.whole():
         if c.root and c.graded and c.cell not in causes:
             anchor = ev.array_anchor((sheet, c.cell))
             if anchor is not None and anchor in by_cell and by_cell[anchor].ok:
                 members.setdefault(anchor, []).append(c.cell)
     if not members:
-        return list(cells), dict(causes)
+        return cells, dict(causes)
     moved = {m: a for a, ms in members.items() for m in ms}
     order = {c.cell: i for i, c in enumerate(cells)}
     out = {
@@ -357,20 +395,20 @@ def _array_roots(
         for a, why in causes.items()
     }
     out.update({m: (a,) for m, a in moved.items()})
-    changed = []
-    for c in cells:
-        if c.cell in members:
+    changed = {}
+    for i, at in enumerate(cells.addresses()):
+        if at in members:
+            c = by_cell[at]
             wrong = members[c.cell]
             first = by_cell[wrong[0]].message.rstrip(".")
-            c = replace(
+            changed[i] = replace(
                 c,
                 status="wrong",
                 message=f"{c.cell}'s array formula fills {ev.array_range((sheet, c.cell))} and "
                 f"gives wrong numbers in {', '.join(wrong)} ({first}); {c.cell}'s own number "
                 "is right.",
             )
-        changed.append(c)
-    return changed, out
+    return cells.replaced(changed), out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -498,11 +536,11 @@ def _fragility(
     ws: Sheet,
     layout: Layout,
     params: Mapping[str, Value],
-    cells: list[CellResult],
+    cells: Verdicts,
     variants: int,
     seed: int,
     specs: Mapping[str, CellSpec] | None = None,
-) -> list[CellResult]:
+) -> Verdicts:
     """Mark ``fragile`` the right cells whose own formula is wrong under other parameters.
 
     For each of ``variants`` sets of parameters, every cell of the layout is given the
@@ -516,18 +554,26 @@ def _fragility(
     # look for numbers hidden inside formulas that do refer to cells.
     # A verdict that rests on a saved value cannot follow other parameters: not a suspect.
     suspected = suspects(ev, ws.title, layout, specs)  # first: none at all on most sheets
-    ok = {
-        c.cell
-        for c in cells
-        if c.cell in suspected
-        and c.ok
-        and c.formula
-        and not c.saved
-        and ev.compiled(c.formula).inputs
-    }
+    if not suspected:
+        return cells
+    ok = set()
+    for _, laid, held in cells.entries():
+        if isinstance(held, CellResult):
+            c = held
+            if (
+                c.cell in suspected
+                and c.ok
+                and c.formula
+                and not c.saved
+                and ev.compiled(c.formula).inputs
+            ):
+                ok.add(c.cell)
+        elif laid is not None and laid.at in suspected and held and ev.compiled(held).inputs:
+            ok.add(laid.at)  # a right verdict held as numbers: its formula ``held``, none saved
     if not ok or reference_for(layout, params) is None:
         return cells
-    by_cell = {c.cell: c for c in cells}
+    position = {at: i for i, at in enumerate(cells.addresses()) if at in ok}
+    by_cell = {at: cells[i] for at, i in position.items()}
     rng = random.Random(seed)
     fragile: dict[str, str] = {}
     for _ in range(variants):
@@ -556,10 +602,12 @@ def _fragility(
                     f"{at} is right for the sheet's own inputs only: with {shown} "
                     f"it gives {_num(value)}, not {_num(want)}."
                 )
-    return [
-        replace(c, status="fragile", message=fragile[c.cell]) if c.cell in fragile else c
-        for c in cells
-    ]
+    return cells.replaced(
+        {
+            position[at]: replace(by_cell[at], status="fragile", message=message)
+            for at, message in fragile.items()
+        }
+    )
 
 
 def _num(v: Value | None) -> str:

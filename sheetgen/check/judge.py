@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import math
 import sys
+from array import array
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
@@ -55,7 +56,7 @@ from ..maths.losses import CROSS_ENTROPY, UNIT, targets_problem
 from ..maths.models import Reference, allowance
 from ..maths.optimizers import ONE_STEP_REL
 from ..workbook.book import Book, Sheet, text_number
-from .results import CellResult, Report, Status
+from .results import CellResult, Report, Status, Verdicts
 from .show import described
 from .show import number as shown
 
@@ -99,9 +100,15 @@ def check(
         numbers = {k: v for k, v in values.items() if isinstance(v, float)}
         if unfit := targets_problem(numbers):
             notes.append(f"{unfit} The sheet was checked with the targets as they are.")
-    results: list[CellResult] = [
+    # The parameters' verdicts first, then one for each checked cell, in the layout's order: a
+    # right one as its formula and numbers (``Verdicts``), any other whole.
+    verdicts: list[str | CellResult] = [
         r for c in layout.inputs if (r := _check_input(c, values)) is not None
     ]
+    offset = len(verdicts)
+    expected_numbers = array("d", bytes(8 * offset))
+    found_numbers = array("d", bytes(8 * offset))
+    keep, keep_expected, keep_found = verdicts.append, expected_numbers.append, found_numbers.append
     expected = reference_for(layout, values)
     want = {} if expected is None else expected.values
     # The usual cell, a finite number within the tolerance of a finite expected value, from
@@ -115,7 +122,7 @@ def check(
     at_once = not problems and not saved_cells
     held = ev.where.sheet(title)
     cells = {} if held is None else held.cells
-    right, inf = CellResult.right, math.inf
+    inf = math.inf
     for spec in layout.checked:
         quantity = spec.quantity
         assert quantity is not None
@@ -141,25 +148,27 @@ def check(
             and (g := growth(quantity)) != inf  # an infinite growth: unchecked
             and abs(value - w) <= allowance(w, value_scale, g)
         ):
-            # The expected number is the found one where they are the same number (about
-            # half a network's cells): one float held for both (1 MB of an 80-80-1's).
-            same = value == w and value != 0.0  # never 0.0 for -0.0
-            results.append(
-                right(at, quantity, spec.note or quantity, value if same else w, value, formula)
-            )
+            # ``CellResult.right(at, quantity, spec.note or quantity, w, value, formula)``,
+            # held as its formula and two numbers.
+            keep(formula)
+            keep_expected(w)
+            keep_found(value)
             continue
         # A cell that took the number its application saved is judged by that number.
         problem = None if ref in saved_cells else problems.get(ref)
         saved = ev.rests_on_saved(ref)
         verdict = judge_cell(spec, value, formula, problem, expected)
-        results.append(replace(verdict, saved=saved) if saved else verdict)
-    warnings = (*notes, *(r.message for r in results if r.ok and r.message))
+        keep(replace(verdict, saved=saved) if saved else verdict)
+        keep_expected(0.0)
+        keep_found(0.0)
+    results = Verdicts(verdicts, layout.checked, offset, expected_numbers, found_numbers)
+    warnings = (*notes, *(r.message for r in results.whole() if r.ok and r.message))
     return Report(
         path=origin,
         layout=layout.name,
         sheet=title,
         parameters=values,
-        cells=tuple(results),
+        cells=results,
         warnings=warnings,
         spec=layout.spec or "",
     )

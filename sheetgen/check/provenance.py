@@ -18,7 +18,7 @@ from ..maths.neuron import kind_of
 from ..workbook.book import Sheet
 from . import show
 from .judge import numeric_text
-from .results import CellResult
+from .results import CellResult, Verdicts
 
 __all__ = ["from_saved", "in_array", "stale_cache_warning"]
 
@@ -74,14 +74,22 @@ def stale_cache_warning(path: Path, sheet: Sheet, cells: Sequence[CellResult]) -
     a file openpyxl wrote saves none, and gets no warning.
     """
     differ = []
-    for c in cells:
-        saved = sheet.cells.get(c.cell)
-        if c.formula is None or c.status in _UNCOMPUTED or saved is None or saved.value is None:
+    verdicts = Verdicts.of(cells)
+    for i, laid, held in verdicts.entries():
+        if isinstance(held, CellResult):
+            c = held
+            if c.formula is None or c.status in _UNCOMPUTED:
+                continue
+            at, quantity = c.cell, c.quantity
+        else:  # a right verdict held as numbers: a formula's, computed
+            assert laid is not None and laid.quantity is not None
+            at, quantity = laid.at, laid.quantity
+        saved = sheet.cells.get(at)
+        if saved is None or saved.value is None:
             continue
-        if saved.value != c.found and not _same(saved.value, c.found, c.quantity):  # most: ==
-            differ.append(
-                f"{c.cell} saved {show.value(saved.value)}, computes {show.value(c.found)}"
-            )
+        found = c.found if isinstance(held, CellResult) else verdicts.found_at(i)
+        if saved.value != found and not _same(saved.value, found, quantity):  # most: ==
+            differ.append(f"{at} saved {show.value(saved.value)}, computes {show.value(found)}")
     if not differ:
         return None
     listed = "; ".join(differ[:5]) + ("; ..." if len(differ) > 5 else "")

@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import functools
 import itertools
-from collections.abc import Mapping
+from array import array
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, overload
 
+from ..layouts.layout import CellSpec
 from ..layouts.packed import Packed, described_fields
 from ..workbook.book import Value
 from . import show
 
-__all__ = ["CellResult", "Report", "Status"]
+__all__ = ["CellResult", "Report", "Status", "Verdicts", "addresses", "count_right", "held_whole"]
 
 Status = Literal[
     "ok",
@@ -363,6 +365,215 @@ def _set(
     put_rest(made, rest)
 
 
+UNEDITED = 1
+"""A right verdict's mark (:meth:`Verdicts.marked`): its cell holds what the layout put there."""
+CONTEXT = 2
+"""A right verdict's mark: its cell was handed out filled in (``CellResult.context``)."""
+_MARKED_REST = tuple(
+    _PLAIN["", "", (), (_SAME, True, bool(marks & CONTEXT), not marks & UNEDITED, ())]
+    for marks in range(4)
+)
+"""The shared tail of a right verdict whose meaning is its quantity, by its marks."""
+
+
+class Verdicts(Sequence[CellResult]):
+    """A sheet's verdicts in order, each right one held as a few numbers rather than an object.
+
+    Most cells of a sheet are right (a 10,000-step training run's 140,000), and a right
+    verdict (``CellResult.right``) has nothing of its own but its two numbers and its formula:
+    its cell, quantity and meaning are its layout cell's. So it is held as the book's formula
+    string (a pointer), its expected and found numbers (in two ``array('d')``) and a byte of
+    marks (:data:`UNEDITED`, :data:`CONTEXT`): 25 bytes, where a ``CellResult`` and its place in
+    a tuple took 90 (11 MB of that training run's verify at its peak). A ``CellResult`` is made
+    when one is asked for (indexing, iteration), equal to the one held whole would be; any
+    other verdict is held whole.
+
+    The verdicts from position ``offset`` on are those of ``specs`` (a layout's checked cells)
+    in order, as ``judge.check`` makes them; those before it (its parameters') are held whole.
+    Never changed: each step of the diagnosis makes another (:meth:`replaced`,
+    :meth:`rejudged`, :meth:`marked`) sharing the numbers. It pickles as a tuple (a worker's
+    report sent to ``grade``: without its layout's cells).
+    """
+
+    __slots__ = ("_expected", "_found", "_held", "_marks", "_offset", "_specs")
+
+    def __init__(
+        self,
+        held: list[str | CellResult],
+        specs: Sequence[CellSpec] = (),
+        offset: int = 0,
+        expected: array[float] | None = None,
+        found: array[float] | None = None,
+        marks: bytearray | None = None,
+    ) -> None:
+        """``held``: each position's verdict, or the formula of a right one whose numbers are
+        ``expected[i]`` and ``found[i]`` and whose cell is ``specs[i - offset]``."""
+        self._held = held
+        self._specs = specs
+        self._offset = offset
+        self._expected = array("d") if expected is None else expected
+        self._found = array("d") if found is None else found
+        self._marks = bytearray(len(held)) if marks is None else marks
+
+    @staticmethod
+    def of(cells: Iterable[CellResult]) -> Verdicts:
+        """``cells`` as verdicts: themselves if they are, else each held whole."""
+        return cells if isinstance(cells, Verdicts) else Verdicts(list(cells))
+
+    def __len__(self) -> int:
+        return len(self._held)
+
+    def _made(self, i: int, formula: str) -> CellResult:
+        """The right verdict at ``i``, made."""
+        spec = self._specs[i - self._offset]
+        quantity = spec.quantity
+        assert quantity is not None
+        marks = self._marks[i]
+        meaning = spec.note or quantity
+        rest = (
+            _MARKED_REST[marks]
+            if meaning == quantity
+            else ("", "", (), (meaning, True, bool(marks & CONTEXT), not marks & UNEDITED, ()))
+        )
+        made: CellResult = _new(CellResult)
+        _set(made, spec.at, quantity, "ok", self._expected[i], self._found[i], formula, rest)
+        return made
+
+    @overload
+    def __getitem__(self, i: int) -> CellResult: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> tuple[CellResult, ...]: ...
+
+    def __getitem__(self, i: int | slice) -> CellResult | tuple[CellResult, ...]:
+        if isinstance(i, slice):
+            return tuple(self[k] for k in range(*i.indices(len(self._held))))
+        held = self._held[i]  # an IndexError as a tuple's
+        if type(held) is str:
+            return self._made(i if i >= 0 else i + len(self._held), held)
+        assert isinstance(held, CellResult)
+        return held
+
+    def __iter__(self) -> Iterator[CellResult]:
+        made = self._made
+        for i, held in enumerate(self._held):
+            if type(held) is str:
+                yield made(i, held)
+            else:
+                assert isinstance(held, CellResult)
+                yield held
+
+    def __eq__(self, other: object) -> bool:
+        """Equal to any list, tuple or verdicts of the same verdicts in the same order."""
+        if not isinstance(other, Verdicts | tuple | list):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Verdicts({tuple(self)!r})"
+
+    def __reduce__(self) -> tuple[type[tuple[CellResult, ...]], tuple[tuple[CellResult, ...]]]:
+        return (tuple, (tuple(self),))
+
+    def whole(self) -> Iterator[CellResult]:
+        """The verdicts held whole, in order: every one that is not right (and a few that are)."""
+        for held in self._held:
+            if type(held) is not str:
+                assert isinstance(held, CellResult)
+                yield held
+
+    @property
+    def held_right(self) -> int:
+        """How many right verdicts are held as numbers."""
+        return len(self._held) - sum(1 for _ in self.whole())
+
+    def addresses(self) -> Iterator[str]:
+        """Each verdict's cell, in order, without the verdict made."""
+        specs, offset = self._specs, self._offset
+        for i, held in enumerate(self._held):
+            if type(held) is str:
+                yield specs[i - offset].at
+            else:
+                assert isinstance(held, CellResult)
+                yield held.cell
+
+    def entries(self) -> Iterator[tuple[int, CellSpec | None, str | CellResult]]:
+        """Each position and its verdict held whole (with None), or for a right one held as
+        numbers, its layout cell and formula (a ``str``; its found number is :meth:`found_at`)."""
+        specs, offset = self._specs, self._offset
+        for i, held in enumerate(self._held):
+            yield i, specs[i - offset] if type(held) is str else None, held
+
+    def found_at(self, i: int) -> float:
+        """The found number of the right verdict held as numbers at ``i``."""
+        return self._found[i]
+
+    def replaced(self, changes: Mapping[int, CellResult]) -> Verdicts:
+        """These verdicts with the one at each position of ``changes`` replaced."""
+        if not changes:
+            return self
+        held = self._held.copy()
+        for i, c in changes.items():
+            held[i] = c
+        return self._with(held, self._marks)
+
+    def rejudged(
+        self,
+        change: Callable[[CellResult], CellResult],
+        keep: Callable[[CellSpec, str], bool] | None = None,
+    ) -> Verdicts:
+        """Each verdict through ``change``; a right one held as numbers only where ``keep``
+        of its layout cell and formula is False (``keep`` None: never), and kept so if
+        ``change`` gives it back as it is."""
+        held = self._held.copy()
+        specs, offset, made = self._specs, self._offset, self._made
+        for i, h in enumerate(held):
+            if type(h) is str:
+                if keep is None or keep(specs[i - offset], h):
+                    continue
+                c = made(i, h)
+                new = change(c)
+                if new is not c:
+                    held[i] = new
+            else:
+                assert isinstance(h, CellResult)
+                held[i] = change(h)
+        return self._with(held, self._marks)
+
+    def marked(self, marks: Callable[[CellSpec, str], int]) -> Verdicts:
+        """These verdicts with each right one held as numbers given ``marks`` of its layout
+        cell and formula (:data:`UNEDITED`, :data:`CONTEXT`) besides its own."""
+        new = self._marks.copy()
+        specs, offset = self._specs, self._offset
+        for i, h in enumerate(self._held):
+            if type(h) is str:
+                new[i] |= marks(specs[i - offset], h)
+        return self._with(self._held, new)
+
+    def _with(self, held: list[str | CellResult], marks: bytearray) -> Verdicts:
+        return Verdicts(held, self._specs, self._offset, self._expected, self._found, marks)
+
+
+def held_whole(cells: Iterable[CellResult]) -> Iterable[CellResult]:
+    """The verdicts among ``cells`` that may be anything but right and plain: of
+    :class:`Verdicts`, those held whole (none made); else all of them."""
+    return cells.whole() if isinstance(cells, Verdicts) else cells
+
+
+def addresses(cells: Iterable[CellResult]) -> Iterator[str]:
+    """Each verdict's cell, in order, none made for :class:`Verdicts` held as numbers."""
+    return cells.addresses() if isinstance(cells, Verdicts) else (c.cell for c in cells)
+
+
+def count_right(cells: Iterable[CellResult]) -> int:
+    """How many of ``cells`` are right, without a verdict made for those held as numbers."""
+    if isinstance(cells, Verdicts):
+        return cells.held_right + sum(1 for c in cells.whole() if c.ok)
+    return sum(1 for c in cells if c.ok)
+
+
 @dataclass(frozen=True)
 class Report:
     """Everything ``verify`` found; rendered as text or JSON by ``sheetgen.report.render``."""
@@ -371,7 +582,8 @@ class Report:
     layout: str
     sheet: str
     parameters: Mapping[str, Value]
-    cells: tuple[CellResult, ...]
+    cells: Sequence[CellResult]
+    """In the layout's order (its parameters' first): :class:`Verdicts` from ``verify``."""
     warnings: tuple[str, ...] = field(default=())
     choice: str = ""
     """Which sheet was judged and why, naming the others that hold the layout ("" if one)."""
@@ -381,12 +593,12 @@ class Report:
     @property
     def ok(self) -> bool:
         """Every cell computed by sheetgen itself, and right."""
-        return all(c.ok and not c.saved for c in self.cells)
+        return all(c.ok and not c.saved for c in held_whole(self.cells))
 
     @property
     def review(self) -> tuple[CellResult, ...]:
         """Cells a person should look at: not checked, or checked from the values the file saved."""
-        return tuple(c for c in self.cells if c.review)
+        return tuple(c for c in held_whole(self.cells) if c.review)
 
     @property
     def exit_code(self) -> int:
@@ -394,28 +606,28 @@ class Report:
         to do); 3 nothing wrong, but some cells not computed by sheetgen (see :attr:`review`)."""
         if self.ok:
             return 0
-        if all(c.ok or not c.checked for c in self.cells):
+        if all(c.ok or not c.checked for c in held_whole(self.cells)):
             return 3
         return 1
 
     @property
     def wrong(self) -> tuple[CellResult, ...]:
-        return tuple(c for c in self.cells if not c.ok)
+        return tuple(c for c in held_whole(self.cells) if not c.ok)
 
     @property
     def todo(self) -> tuple[CellResult, ...]:
         """Blanks of an exercise still to fill in."""
-        return tuple(c for c in self.cells if c.status == "todo")
+        return tuple(c for c in held_whole(self.cells) if c.status == "todo")
 
     @property
     def waiting(self) -> tuple[CellResult, ...]:
         """Cells right as soon as the blanks they read are filled in."""
-        return tuple(c for c in self.cells if c.status == "waiting")
+        return tuple(c for c in held_whole(self.cells) if c.status == "waiting")
 
     @property
     def attention(self) -> tuple[CellResult, ...]:
         """Cells that are wrong (not merely unfinished, nor left unchecked)."""
-        return tuple(c for c in self.cells if not c.ok and not c.pending and c.checked)
+        return tuple(c for c in held_whole(self.cells) if not c.ok and not c.pending and c.checked)
 
     @property
     def exercise(self) -> bool:
@@ -425,7 +637,7 @@ class Report:
     @property
     def roots(self) -> tuple[CellResult, ...]:
         """The cells to fix first: wrong in themselves, not only through a cell they use."""
-        return tuple(c for c in self.cells if c.root)
+        return tuple(c for c in held_whole(self.cells) if c.root)
 
     def inherited_from(self, cell: str) -> tuple[CellResult, ...]:
         """The cells wrong only because of root cell ``cell``."""
@@ -437,7 +649,7 @@ class Report:
         moved asks for thousands of roots', and a pass over every cell for each was
         quadratic (20 s of a 200-step training run's)."""
         out: dict[str, list[CellResult]] = {}
-        for c in self.cells:
+        for c in held_whole(self.cells):
             for cause in dict.fromkeys(c.causes):
                 out.setdefault(cause, []).append(c)
         return {cause: tuple(cs) for cause, cs in out.items()}

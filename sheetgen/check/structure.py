@@ -40,7 +40,7 @@ from ..engine.evaluate import Evaluator, Ref
 from ..layouts.layout import ADDRESSES, TEMPLATE_REF, CellKind, CellSpec, Layout
 from ..layouts.reads import FormulaReads, NamedReads, addresses_read, formula_reads
 from ..maths.neuron import describe_in
-from .results import CellResult
+from .results import CellResult, Verdicts
 
 __all__ = ["Parameters", "Requirements", "requirements", "structure_faults"]
 
@@ -305,7 +305,7 @@ def _depends_on_any_forwards(
 
 def structure_faults(
     ev: Evaluator, sheet: str, layout: Layout, cells: Sequence[CellResult]
-) -> tuple[CellResult, ...]:
+) -> Verdicts:
     """``cells`` with every right cell that misses a requirement marked ``structure``.
 
     A cell that reads every cell its template formula reads is told so from its own formula
@@ -315,10 +315,12 @@ def structure_faults(
     """
     # A wrong cell with a formula is explained with them (what it reads in place of what,
     # the number it types): a large layout's are worked out once, not again for that.
-    again = any(c.status == "wrong" and c.formula for c in cells)
+    verdicts = Verdicts.of(cells)
+    del cells
+    again = any(c.status == "wrong" and c.formula for c in verdicts.whole())
     # An empty cell (an exercise's blank still to do) is taken to read what its template
     # formula reads: a wrong cell waiting for it is not missing what it will bring.
-    empty = {c.cell: c.quantity for c in cells if c.status == "empty"}
+    empty = {c.cell: c.quantity for c in verdicts.whole() if c.status == "empty"}
     own = _own_addresses(layout)
     names_kept = _names_as_laid_out(ev, sheet, layout)
     # The verdicts come in the layout's order (a parameter's before): each met with its cell.
@@ -326,31 +328,38 @@ def structure_faults(
     needs: Requirements | None = None
     reach: _Reach | None = None
     order: dict[str, int] | None = None
-    out = []
-    for c in cells:
+    changes: dict[int, CellResult] = {}
+    for i, laid, held in verdicts.entries():
+        # A right verdict held as numbers (its formula ``held``) is made only if changed.
+        if isinstance(held, CellResult):
+            c: CellResult | None = held
+            cell, formula, quantity = held.cell, held.formula, held.quantity
+            ours = held.status in ("ok", "wrong") and held.graded
+        else:
+            assert laid is not None and laid.quantity is not None
+            c, cell, formula, quantity, ours = None, laid.at, held, laid.quantity, True
         spec = None
-        if next_spec < len(specs) and specs[next_spec].at == c.cell:
+        if next_spec < len(specs) and specs[next_spec].at == cell:
             spec, next_spec = specs[next_spec], next_spec + 1
-        if c.status not in ("ok", "wrong") or c.formula is None or not c.graded:
-            out.append(c)
+        if not ours or formula is None:
             continue
-        if spec is not None and spec.quantity == c.quantity:
-            if names_kept and c.formula == spec.formula and spec.source is None and c.quantity:
+        if spec is not None and spec.quantity == quantity:
+            if names_kept and formula == spec.formula and spec.source is None and quantity:
                 # Most cells of a right sheet: the template's very text, with the layout's
                 # names where it puts them, reads what its template reads (``own(spec)``).
-                out.append(c)
                 continue
             wanted = own(spec)
-            if wanted is not None and _reads_all(ev.dependencies((sheet, c.cell)), sheet, wanted):
-                out.append(c)  # the usual case: the cell reads each of them itself
-                continue
+            if wanted is not None and _reads_all(ev.dependencies((sheet, cell)), sheet, wanted):
+                continue  # the usual case: the cell reads each of them itself
+        if c is None:
+            c = verdicts[i]
         if needs is None:
             needs = requirements(layout, again=again)
             reach = _Reach(ev, sheet, needs, empty)
         if needs.parameters.any(c.quantity):
             assert reach is not None
             missing, lost = reach.missing(c.cell, c.quantity)
-            if missing and ev.compiled(c.formula).inputs:  # a typed one is judged as typed
+            if missing and ev.compiled(formula).inputs:  # a typed one is judged as typed
                 if order is None:  # the layout's order, once: thousands may be said
                     order = {q: i for i, q in enumerate(needs.at)}
                 said = _message(ev, sheet, c, missing, lost, needs, order)
@@ -359,11 +368,10 @@ def structure_faults(
                 # is said first, and the cell stays a root whatever the cells it reads hold.
                 right = "The number is right but comes from the wrong cells."
                 message = f"{right} {said}" if c.ok else f"{said} {c.message}"
-                c = replace(c, status="structure", message=message)
-        out.append(c)
+                changes[i] = replace(c, status="structure", message=message)
     if needs is None and again:
         _will_ask(layout)  # its wrong cells will: kept from their first ask
-    return tuple(out)
+    return verdicts.replaced(changes)
 
 
 def _names_as_laid_out(ev: Evaluator, sheet: str, layout: Layout) -> bool:

@@ -15,7 +15,7 @@ from itertools import chain
 from typing import Any, NamedTuple
 
 from ..check import show
-from ..check.results import CellResult, Report
+from ..check.results import CellResult, Report, count_right, held_whole
 from ..engine.evaluate import CellError, Value
 from ..maths.neuron import describe
 
@@ -41,11 +41,12 @@ def summary(report: Report) -> str:
 
     In an exercise only the blanks count (the cells handed out filled in are context).
     """
-    counted = [c for c in report.cells if c.scored] if report.exercise else list(report.cells)
-    right = sum(1 for c in counted if c.ok)
-    total = len(counted)
     if report.ok:
         return f"OK: all {len(report.cells)} cells of {report.path} compute the right numbers."
+    # Counted as they are held: a large sheet's right verdicts are not each made (Verdicts).
+    counted = [c for c in report.cells if c.scored] if report.exercise else report.cells
+    right = count_right(counted)
+    total = len(counted)
     todo, waiting = len(report.todo), len(report.waiting)
     saved, unchecked, uncheckable = _for_review(report)
     attention = [c.cell for c in report.attention]
@@ -127,7 +128,8 @@ def text_lines(report: Report, *, only_wrong: bool = False, short: bool = False)
     hidden = short and not only_wrong and len(report.cells) > LISTED
     only_wrong = only_wrong or hidden
     rows = [("cell", "meaning", "expected", "found", "verdict")]
-    for c in report.cells:
+    # Only the wrong ones: among those held whole (a right verdict held as numbers is not made).
+    for c in held_whole(report.cells) if only_wrong else report.cells:
         if only_wrong and c.ok:
             continue
         verdict = _VERDICT[c.status] + (f" (via {', '.join(c.causes)})" if c.causes else "")
@@ -148,7 +150,7 @@ def text_lines(report: Report, *, only_wrong: bool = False, short: bool = False)
         for r in rows[1:]:
             yield row.format(*r).rstrip()
     if hidden:
-        right = sum(1 for c in report.cells if c.ok)
+        right = count_right(report.cells)
         yield ""
         yield (
             f"{right} right cell{'s are' if right != 1 else ' is'} not listed, as the sheet "

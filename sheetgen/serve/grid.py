@@ -14,7 +14,7 @@ from typing import Any
 
 from .. import a1
 from ..check import show
-from ..check.results import Report
+from ..check.results import Report, addresses
 from ..workbook.book import Sheet, Value
 
 MAX_CELLS = 12_000
@@ -53,7 +53,9 @@ def sheet_grid(sheet: Sheet, report: Report, *, max_cells: int = MAX_CELLS) -> d
 
     Its extent is every cell the file fills and every cell the report checks, from A1.
     """
-    checked = {c.cell: c for c in report.cells}
+    # Each checked cell's place among the verdicts: a verdict is made for the cells shown
+    # only (``Verdicts`` holds a right one as numbers).
+    checked = {at: i for i, at in enumerate(addresses(report.cells))}
     places = [a1.split(at) for at in (*sheet.cells, *checked) if a1.within(at)]
     if not places:
         return {"sheet": sheet.title, "columns": [], "rows": [], "cut": 0}
@@ -65,8 +67,9 @@ def sheet_grid(sheet: Sheet, report: Report, *, max_cells: int = MAX_CELLS) -> d
         cells: list[dict[str, str]] = []
         for c in range(1, last_column + 1):
             at = a1.name(r, c)
-            result = checked.get(at)
-            if result is not None:
+            place = checked.get(at)
+            if place is not None:
+                result = report.cells[place]
                 text = show.value(result.found, digits=6, empty="")
                 kind = verdict_kind(result.status, result.causes)
             else:
