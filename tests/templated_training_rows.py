@@ -1,0 +1,73 @@
+"""A neuron's training steps written as templates and resolved one formula at a time: how
+``sheetgen.layouts.training`` wrote them before it wrote them resolved (``_step_rows``, by
+``grid.StepRow``), kept here alone as what the fast way must equal
+(``tests/test_training_rows.py``).
+
+Each formula is the template text naming quantities (``={input}*{step3.weight}+{step3.bias}``),
+handed to ``Grid.formula``, which resolves it as a template's formula is resolved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from sheetgen.layouts.grid import Functions, Grid
+from sheetgen.layouts.optimized import put_state
+from sheetgen.layouts.training import FIRST_ROW
+from sheetgen.maths.optimizers import Optimizer
+
+
+def templated_step_rows(
+    g: Grid, col: Mapping[str, int], steps: int, fx: Functions, optimizer: Optimizer
+) -> None:
+    """What ``training._step_rows`` is, each row written as templates."""
+    for k in range(1, steps + 1):
+        _step_row(g, col, k, fx, optimizer)
+
+
+def _step_row(g: Grid, col: Mapping[str, int], k: int, fx: Functions, optimizer: Optimizer) -> None:
+    """Step k's row: its weight and bias, the forward pass, the chain rule, the update."""
+    activation, loss = fx.activation, fx.loss
+    act_out, act_slope = fx.act_out, fx.act_slope
+    row = FIRST_ROW + k - 1
+    s = f"step{k}."
+
+    def put(leaf: str, formula: str, note: str | None = None) -> None:
+        source = formula.replace("{.", "{" + s)
+        # A note on the first two rows is enough; a thousand copies only slow the file.
+        g.formula(col[leaf], row, s + leaf, source, note if row < FIRST_ROW + 2 else None)
+
+    g.value(1, row, s + "number", float(k), None)
+    if k == 1:
+        put("weight", "={weight}", "Step 1 starts from the start weight.")
+        put("bias", "={bias}", "Step 1 starts from the start bias.")
+    else:
+        put("weight", f"={{step{k - 1}.new.weight}}", "The previous step's new weight.")
+        put("bias", f"={{step{k - 1}.new.bias}}", "The previous step's new bias.")
+    put("net", "={input}*{.weight}+{.bias}", "Net = input * weight + bias.")
+    put("output", "=" + act_out.replace("{net}", "{.net}"), f"Output = {activation}(net).")
+    put("error", "={.output}-{target}", "Error = output - target.")
+    put("loss", "=" + fx.loss_of("{.error}", "{.output}", "{target}"), f"The {loss} loss.")
+    put("global.output", "=" + fx.slope_of("{.error}", "{.output}"), "d loss / d output.")
+    put(
+        "local.net",
+        "=" + act_slope.replace("{net}", "{.net}").replace("{output}", "{.output}"),
+        "d output / d net.",
+    )
+    put("global.net", "={.local.net}*{.global.output}", "d loss / d net, the chain rule.")
+    put("global.weight", "={input}*{.global.net}", "d loss / d weight = input * d loss / d net.")
+    put("global.bias", "={.global.net}", "d loss / d bias = d loss / d net.")
+    if optimizer.name == "sgd":
+        put(
+            "new.weight",
+            "={.weight}-{learning_rate}*{.global.weight}",
+            "Gradient descent: weight - learning rate * d loss / d weight.",
+        )
+        put(
+            "new.bias",
+            "={.bias}-{learning_rate}*{.global.bias}",
+            "Gradient descent: bias - learning rate * d loss / d bias.",
+        )
+        return
+    for p in ("weight", "bias"):
+        put_state(put, optimizer, k, p)

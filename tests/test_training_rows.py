@@ -1,0 +1,104 @@
+"""A neuron's training steps are written resolved (``training._step_rows``, ``grid.StepRow``):
+each step's formulas made from step 1's or step 2's templates, worked out once, with the row
+numbers filled in, not written as templates and resolved one by one. These tests hold every
+cell so made to the cell the template makes (``tests/templated_training_rows.py``, the way
+kept only here), field by field, with what its formula reads, for every optimizer,
+activation and loss."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+
+import pytest
+
+import sheetgen.layouts.training as training
+from sheetgen.layouts.grid import Grid, StepRow
+from sheetgen.layouts.layout import CellSpec, Layout
+from sheetgen.layouts.reads import formula_reads
+
+from .generated import generated_afresh
+from .templated_training_rows import templated_step_rows
+
+SPECS = [
+    "training:steps=1",
+    "training:steps=2",
+    "training:steps=5",
+    "training:steps=4,activation=sigmoid",
+    "training:steps=3,activation=relu,loss=squared",
+    "training:steps=3,activation=linear",
+    "training:steps=3,loss=cross-entropy",
+    "training:steps=3,activation=sigmoid,loss=cross-entropy,optimizer=rmsprop",
+    "training:steps=1,optimizer=momentum",
+    "training:steps=4,optimizer=momentum,beta=0.8",
+    "training:steps=4,optimizer=rmsprop,activation=sigmoid",
+    "training:steps=1,optimizer=adam",
+    "training:steps=12,optimizer=adam,loss=cross-entropy",
+    "training:steps=3,optimizer=adam,activation=linear,loss=squared,learning_rate=0.05",
+]
+
+
+def _fields(cell: CellSpec) -> tuple[object, ...]:
+    return tuple(getattr(cell, f.name) for f in fields(cell))
+
+
+def _templated(spec: str, monkeypatch: pytest.MonkeyPatch) -> Layout:
+    with monkeypatch.context() as patched:
+        patched.setattr(training, "_step_rows", templated_step_rows)
+        return generated_afresh(spec)
+
+
+@pytest.mark.parametrize("spec", SPECS)
+def test_steps_written_resolved_are_those_their_templates_make(
+    spec: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made, templated = generated_afresh(spec), _templated(spec, monkeypatch)
+    assert made is not templated and len(made.cells) == len(templated.cells)
+    quantity_at = templated.quantity_at()
+    kept = 0
+    for new, old in zip(made.cells, templated.cells, strict=True):
+        assert _fields(new) == _fields(old), old.at
+        assert made.source(new, quantity_at) == templated.source(old, quantity_at)
+        assert new.repeats_a_parameter == old.repeats_a_parameter
+        kept += new.source is not None
+    assert kept == 2  # step 1's copies of the start weight and bias
+    assert made.quantity_at() == quantity_at
+    assert made.names == templated.names and made.defaults == templated.defaults
+    assert (made.settings, made.spec, made.freeze, made.charts) == (
+        templated.settings,
+        templated.spec,
+        templated.freeze,
+        templated.charts,
+    )
+    assert (made.name, made.title, made.sheet, made.description) == (
+        templated.name,
+        templated.title,
+        templated.sheet,
+        templated.description,
+    )
+    reads, templated_reads = formula_reads(made), formula_reads(templated)
+    assert list(reads) == list(templated_reads)
+    assert all(reads[q] == templated_reads[q] for q in templated_reads)
+    assert made.cells == templated.cells
+
+
+def test_notes_only_on_the_first_two_rows() -> None:
+    made = generated_afresh("training:steps=4,optimizer=adam")
+    noted = {c.quantity.split(".")[0] for c in made.cells if c.note and c.quantity}
+    assert {q for q in noted if q.startswith("step")} == {"step1", "step2"}
+
+
+def test_a_template_whose_text_reads_as_an_address_is_refused() -> None:
+    """A formula given resolved must say its template; text such as ``B2`` would be read as
+    one more address, so the row is refused, not written wrong."""
+    g = Grid()
+    g.input(2, 2, "input")
+    with pytest.raises(ValueError, match="reads as an address"):
+        StepRow(g, {"net": 3}, 1, [("net", "={input}*B2", None)])
+    columns = {"net": 3, "output": 4}
+    row = StepRow(g, columns, 2, [("output", "=TANH({step2.net})+{step1.net}-{input}", "n")])
+    row.write(7, "step2.", notes=False)
+    made = g.layout(
+        name="t", title="", sheet="S", description="", defaults={}, settings={}, spec="t"
+    )
+    (cell,) = (c for c in made.cells if c.quantity == "step2.output")
+    assert (cell.at, cell.formula, cell.source, cell.note) == ("D7", "=TANH(C7)+C6-B2", None, None)
