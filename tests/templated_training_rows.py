@@ -1,5 +1,6 @@
-"""A neuron's training steps written as templates and resolved one formula at a time: how
-``sheetgen.layouts.training`` wrote them before it wrote them resolved (``_step_rows``, by
+"""Training steps written as templates and resolved one formula at a time: how
+``sheetgen.layouts.training`` (a neuron's) and ``sheetgen.layouts.network_training`` (a
+network's) wrote them before they wrote them resolved (their ``_step_rows``, by
 ``grid.StepRow``), kept here alone as what the fast way must equal
 (``tests/test_training_rows.py``).
 
@@ -9,11 +10,16 @@ handed to ``Grid.formula``, which resolves it as a template's formula is resolve
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
 from sheetgen.layouts.grid import Functions, Grid
+from sheetgen.layouts.network_training import TABLE_ROW, backward_cells, forward_cells
 from sheetgen.layouts.optimized import put_state
 from sheetgen.layouts.training import FIRST_ROW
+from sheetgen.maths.network import input_name, neuron, target_name
 from sheetgen.maths.optimizers import Optimizer
 
 
@@ -71,3 +77,65 @@ def _step_row(g: Grid, col: Mapping[str, int], k: int, fx: Functions, optimizer:
         return
     for p in ("weight", "bias"):
         put_state(put, optimizer, k, p)
+
+
+def templated_network_step_rows(d: Any, steps: int) -> None:
+    """What ``network_training._step_rows`` is, each row written as templates."""
+    for k in range(1, steps + 1):
+        d.g.notes = k <= 2  # two explained rows are enough; thousands of notes slow the file
+        _network_step_row(_NetworkStepRow(d, k))
+
+
+@dataclass(frozen=True)
+class _NetworkStepRow:
+    """One training step's row: where its cells go and how they name each other."""
+
+    d: Any
+    k: int
+
+    @functools.cached_property
+    def s(self) -> str:  # asked for by every formula of the row
+        return f"step{self.k}."
+
+    @property
+    def row(self) -> int:
+        return TABLE_ROW + self.k
+
+    def put(self, leaf: str, formula: str, note: str) -> None:
+        self.d.g.formula(self.d.col[leaf], self.row, self.s + leaf, formula, note)
+
+    def out_of(self, layer: int, i: int) -> str:
+        """Input i of a neuron in ``layer``: a network input or the layer before's output."""
+        return (
+            f"{{{input_name(i)}}}" if layer == 1 else f"{{{self.s}{neuron(layer - 1, i)}.output}}"
+        )
+
+    def param(self, name: str) -> str:
+        return f"{{{self.s}{name}}}"
+
+    def target(self, j: int) -> str:
+        return f"{{{target_name(j)}}}"
+
+    weights_note = ""
+
+
+def _network_step_row(r: _NetworkStepRow) -> None:
+    """One step: its parameters, the forward pass and loss, backpropagation, the update."""
+    d, k = r.d, r.k
+    d.g.value(1, r.row, r.s + "number", float(k), None)
+    for p in d.params:
+        if k == 1:
+            r.put(p, f"={{{p}}}", f"Step 1 starts from the start value of {p}.")
+        else:
+            r.put(p, f"={{step{k - 1}.new.{p}}}", f"The previous step's new {p}.")
+    forward_cells(r)
+    backward_cells(r)
+    for p in d.params:
+        if d.optimizer.name != "sgd":
+            put_state(r.put, d.optimizer, k, p)
+            continue
+        r.put(
+            f"new.{p}",
+            f"={{{r.s}{p}}}-{{learning_rate}}*{{{r.s}global.{p}}}",
+            f"Gradient descent: {p} - learning rate * d loss / d {p}.",
+        )

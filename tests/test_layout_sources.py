@@ -17,6 +17,7 @@ import pytest
 
 import sheetgen.layouts.grid as grid
 import sheetgen.layouts.network as network
+import sheetgen.layouts.network_training as network_training
 import sheetgen.layouts.training as training
 from sheetgen.layouts.families import resolve_layout
 from sheetgen.layouts.layout import Layout, parse_layout, relocated
@@ -24,7 +25,7 @@ from sheetgen.layouts.reads import formula_reads
 
 from .generated import generated_afresh
 from .templated_faux_rows import TemplatedFauxRows, templated_neuron
-from .templated_training_rows import templated_step_rows
+from .templated_training_rows import templated_network_step_rows, templated_step_rows
 
 SPECS = [
     "network:layers=3-2-2,activation=sigmoid,faux=all",
@@ -36,8 +37,8 @@ SPECS = [
 
 def _as_written(spec: str, monkeypatch: pytest.MonkeyPatch) -> tuple[Layout, dict[str, str]]:
     """The layout of ``spec``, generated afresh, and the template of each formula its
-    generator described, by address (a network's faux rows and a neuron's training steps,
-    written resolved, written as templates: ``tests/test_network_faux_rows.py`` and
+    generator described, by address (a network's faux rows and the training steps, written
+    resolved, written as templates: ``tests/test_network_faux_rows.py`` and
     ``tests/test_training_rows.py`` hold the two ways equal)."""
     seen: dict[str, str] = {}
 
@@ -62,6 +63,7 @@ def _as_written(spec: str, monkeypatch: pytest.MonkeyPatch) -> tuple[Layout, dic
     monkeypatch.setattr(network, "_FauxRows", TemplatedFauxRows)
     monkeypatch.setattr(network, "_neuron", templated_neuron)
     monkeypatch.setattr(training, "_step_rows", templated_step_rows)
+    monkeypatch.setattr(network_training, "_step_rows", templated_network_step_rows)
     return generated_afresh(spec), seen
 
 

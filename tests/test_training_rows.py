@@ -1,9 +1,9 @@
-"""A neuron's training steps are written resolved (``training._step_rows``, ``grid.StepRow``):
-each step's formulas made from step 1's or step 2's templates, worked out once, with the row
-numbers filled in, not written as templates and resolved one by one. These tests hold every
-cell so made to the cell the template makes (``tests/templated_training_rows.py``, the way
-kept only here), field by field, with what its formula reads, for every optimizer,
-activation and loss."""
+"""Training steps are written resolved (``_step_rows`` of ``training``, a neuron's, and of
+``network_training``; ``grid.StepRow``): each step's formulas made from step 1's or step 2's
+templates, worked out once, with the row numbers filled in, not written as templates and
+resolved one by one. These tests hold every cell so made to the cell the template makes
+(``tests/templated_training_rows.py``, the way kept only here), field by field, with what its
+formula reads, for every optimizer, activation and loss."""
 
 from __future__ import annotations
 
@@ -11,13 +11,14 @@ from dataclasses import fields
 
 import pytest
 
+import sheetgen.layouts.network_training as network_training
 import sheetgen.layouts.training as training
 from sheetgen.layouts.grid import Grid, StepRow
 from sheetgen.layouts.layout import CellSpec, Layout
 from sheetgen.layouts.reads import formula_reads
 
 from .generated import generated_afresh
-from .templated_training_rows import templated_step_rows
+from .templated_training_rows import templated_network_step_rows, templated_step_rows
 
 SPECS = [
     "training:steps=1",
@@ -34,6 +35,14 @@ SPECS = [
     "training:steps=1,optimizer=adam",
     "training:steps=12,optimizer=adam,loss=cross-entropy",
     "training:steps=3,optimizer=adam,activation=linear,loss=squared,learning_rate=0.05",
+    "training:layers=1-1,steps=1",
+    "training:layers=2-2-1,steps=4",
+    "training:layers=2-3-1,steps=3,activation=sigmoid,loss=squared",
+    "training:layers=3-2-2,steps=3,activation=relu,optimizer=momentum",
+    "training:layers=2-2-1,steps=3,activation=linear,optimizer=rmsprop",
+    "training:layers=2-3-1,steps=5,loss=cross-entropy,optimizer=adam",  # a sigmoid output
+    "training:layers=2-4-3,steps=3,loss=cross-entropy,activation=relu",  # a softmax
+    "training:layers=2-3-2-3,steps=12,loss=cross-entropy,optimizer=adam",
 ]
 
 
@@ -44,6 +53,7 @@ def _fields(cell: CellSpec) -> tuple[object, ...]:
 def _templated(spec: str, monkeypatch: pytest.MonkeyPatch) -> Layout:
     with monkeypatch.context() as patched:
         patched.setattr(training, "_step_rows", templated_step_rows)
+        patched.setattr(network_training, "_step_rows", templated_network_step_rows)
         return generated_afresh(spec)
 
 
@@ -60,7 +70,9 @@ def test_steps_written_resolved_are_those_their_templates_make(
         assert made.source(new, quantity_at) == templated.source(old, quantity_at)
         assert new.repeats_a_parameter == old.repeats_a_parameter
         kept += new.source is not None
-    assert kept == 2  # step 1's copies of the start weight and bias
+    # Step 1's copies of the neuron's start weight and bias (a network's are not parameters
+    # by name: see sheetgen.maths.neuron.kind_of).
+    assert kept == (0 if "layers" in spec else 2)
     assert made.quantity_at() == quantity_at
     assert made.names == templated.names and made.defaults == templated.defaults
     assert (made.settings, made.spec, made.freeze, made.charts) == (
@@ -81,8 +93,11 @@ def test_steps_written_resolved_are_those_their_templates_make(
     assert made.cells == templated.cells
 
 
-def test_notes_only_on_the_first_two_rows() -> None:
-    made = generated_afresh("training:steps=4,optimizer=adam")
+@pytest.mark.parametrize(
+    "spec", ["training:steps=4,optimizer=adam", "training:layers=2-2-1,steps=4"]
+)
+def test_notes_only_on_the_first_two_rows(spec: str) -> None:
+    made = generated_afresh(spec)
     noted = {c.quantity.split(".")[0] for c in made.cells if c.note and c.quantity}
     assert {q for q in noted if q.startswith("step")} == {"step1", "step2"}
 
