@@ -1,8 +1,8 @@
 """Training steps written as templates and resolved one formula at a time: how
-``sheetgen.layouts.training`` (a neuron's) and ``sheetgen.layouts.network_training`` (a
-network's) wrote them before they wrote them resolved (their ``_step_rows``, by
-``grid.StepRow``), kept here alone as what the fast way must equal
-(``tests/test_training_rows.py``).
+``sheetgen.layouts.training`` (a neuron's), ``sheetgen.layouts.network_training`` (a
+network's) and ``sheetgen.layouts.batch_training`` (a network's on a data set) wrote them
+before they wrote them resolved (their ``_step_rows`` and ``_blocks``, by ``grid.StepRow``),
+kept here alone as what the fast way must equal (``tests/test_training_rows.py``).
 
 Each formula is the template text naming quantities (``={input}*{step3.weight}+{step3.bias}``),
 handed to ``Grid.formula``, which resolves it as a template's formula is resolved.
@@ -15,10 +15,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sheetgen.layouts.batch_training import EXPLAINED_EXAMPLES, MEAN
 from sheetgen.layouts.grid import Functions, Grid
 from sheetgen.layouts.network_training import TABLE_ROW, backward_cells, forward_cells
 from sheetgen.layouts.optimized import put_state
 from sheetgen.layouts.training import FIRST_ROW
+from sheetgen.maths.dataset import batch, data_name, example_prefix
 from sheetgen.maths.network import input_name, neuron, target_name
 from sheetgen.maths.optimizers import Optimizer
 
@@ -139,3 +141,91 @@ def _network_step_row(r: _NetworkStepRow) -> None:
             f"={{{r.s}{p}}}-{{learning_rate}}*{{{r.s}global.{p}}}",
             f"Gradient descent: {p} - learning rate * d loss / d {p}.",
         )
+
+
+def templated_blocks(d: Any, steps: int) -> None:
+    """What ``batch_training._blocks`` is, each row written as templates."""
+    for k in range(1, steps + 1):
+        d.g.notes = k == 1  # one explained block is enough; thousands of notes slow the file
+        _block(d, k)
+
+
+def _block(d: Any, k: int) -> None:
+    """Step k: a row per example of its batch, then the mean row with the update."""
+    members = batch(k, d.batch, d.examples)
+    g = d.g
+    notes = g.notes
+    for b, m in enumerate(members, start=1):
+        g.notes = notes and b <= EXPLAINED_EXAMPLES
+        _example_row(d, k, m, d.row(k, b))
+    g.notes = notes
+    row, s = d.row(k, d.batch + 1), f"step{k}."
+    g.value(1, row, s + "number", float(k), None)
+    g.text(2, row, MEAN.format(k=k), "label")
+
+    def put(leaf: str, formula: str, note: str) -> None:
+        column = d.col["mean.loss" if leaf == "loss" else leaf]
+        g.formula(column, row, s + leaf, formula, note)
+
+    for p in d.params:
+        if k == 1:
+            put(p, f"={{{p}}}", f"Step 1 starts from the start value of {p}.")
+        else:
+            put(p, f"={{step{k - 1}.new.{p}}}", f"The previous step's new {p}.")
+    prefixes = [f"{s}{example_prefix(m)}" for m in members]
+
+    def mean(leaf: str) -> str:
+        terms = "+".join(f"{{{prefix}{leaf}}}" for prefix in prefixes)
+        return f"=({terms})/{d.batch}" if d.batch > 1 else f"={terms}"
+
+    put("loss", mean("loss"), "The batch's mean loss: its examples' losses added, / batch size.")
+    for p in d.params:
+        put(
+            f"global.{p}",
+            mean(f"global.{p}"),
+            f"The mean of the examples' d loss/d {p} above: what the step descends along.",
+        )
+        put_state(put, d.optimizer, k, p)
+
+
+@dataclass(frozen=True)
+class _ExampleRow:
+    """Example m's row in step k: its data, forward pass, loss and backpropagation, with the
+    step's weights and biases (in the step's mean row, below): a ``PassRow`` whose formulas
+    are the network training sheet's."""
+
+    d: Any
+    k: int
+    m: int
+    row: int
+    weights_note = ", with this step's weights (its mean row)"
+
+    @functools.cached_property
+    def s(self) -> str:  # asked for by every formula of the row
+        return f"step{self.k}.{example_prefix(self.m)}"
+
+    def put(self, leaf: str, formula: str, note: str) -> None:
+        self.d.g.formula(self.d.col[leaf], self.row, self.s + leaf, formula, note)
+
+    def out_of(self, layer: int, i: int) -> str:
+        if layer == 1:
+            return f"{{{self.s}{input_name(i)}}}"
+        return f"{{{self.s}{neuron(layer - 1, i)}.output}}"
+
+    def param(self, name: str) -> str:
+        return f"{{step{self.k}.{name}}}"
+
+    def target(self, j: int) -> str:
+        return f"{{{self.s}{target_name(j)}}}"
+
+
+def _example_row(d: Any, k: int, m: int, row: int) -> None:
+    """Example m's pass in step k: its data, then the network training sheet's cells."""
+    r = _ExampleRow(d, k, m, row)
+    d.g.value(2, row, r.s + "number", float(m), None)
+    for i in range(1, d.sizes[0] + 1):
+        r.put(input_name(i), f"={{{data_name(m, input_name(i))}}}", f"Example {m}'s input {i}.")
+    for j in range(1, d.sizes[-1] + 1):
+        r.put(target_name(j), f"={{{data_name(m, target_name(j))}}}", f"Example {m}'s target {j}.")
+    forward_cells(r)
+    backward_cells(r)

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+import sheetgen.layouts.batch_training as batch_training
 import sheetgen.layouts.grid as grid
 import sheetgen.layouts.network as network
 import sheetgen.layouts.network_training as network_training
@@ -25,7 +26,11 @@ from sheetgen.layouts.reads import formula_reads
 
 from .generated import generated_afresh
 from .templated_faux_rows import TemplatedFauxRows, templated_neuron
-from .templated_training_rows import templated_network_step_rows, templated_step_rows
+from .templated_training_rows import (
+    templated_blocks,
+    templated_network_step_rows,
+    templated_step_rows,
+)
 
 SPECS = [
     "network:layers=3-2-2,activation=sigmoid,faux=all",
@@ -64,6 +69,7 @@ def _as_written(spec: str, monkeypatch: pytest.MonkeyPatch) -> tuple[Layout, dic
     monkeypatch.setattr(network, "_neuron", templated_neuron)
     monkeypatch.setattr(training, "_step_rows", templated_step_rows)
     monkeypatch.setattr(network_training, "_step_rows", templated_network_step_rows)
+    monkeypatch.setattr(batch_training, "_blocks", templated_blocks)
     return generated_afresh(spec), seen
 
 

@@ -273,13 +273,14 @@ def _step_rows(d: _Training, steps: int) -> None:
     """Every step's row, each written resolved from step 1's or step 2's templates
     (``grid.StepRow``): step k's number, then its formulas."""
     columns = {"number": 1, **d.col}
-    first = StepRow(d.g, columns, 1, _step_templates(_StepRow(d, 1, [])))
-    later = StepRow(d.g, columns, 2, _step_templates(_StepRow(d, 2, []))) if steps > 1 else first
+    first = StepRow(d.g, [("step1.", columns)], _step_templates(_StepRow(d, 1, [])))
+    rows = [("step2.", columns), ("step1.", columns)]
+    later = StepRow(d.g, rows, _step_templates(_StepRow(d, 2, []))) if steps > 1 else first
     for k in range(1, steps + 1):
         row, s = TABLE_ROW + k, f"step{k}."
         d.g.value(1, row, s + "number", float(k), None)
         # Two explained rows are enough; thousands of notes slow the file.
-        (first if k == 1 else later).write(row, s, k <= 2)
+        (first if k == 1 else later).write(s, (row, row - 1), k <= 2)
 
 
 def _step_templates(r: _StepRow) -> list[tuple[str, str, str | None]]:

@@ -144,13 +144,14 @@ def _step_rows(
     """Every step's row, each written resolved from step 1's or step 2's templates
     (``grid.StepRow``): step k's number, then its formulas."""
     columns = {"number": 1, **col}
-    first = StepRow(g, columns, 1, _step_templates(1, fx, optimizer))
-    later = StepRow(g, columns, 2, _step_templates(2, fx, optimizer)) if steps > 1 else first
+    first = StepRow(g, [("step1.", columns)], _step_templates(1, fx, optimizer))
+    rows = [("step2.", columns), ("step1.", columns)]
+    later = StepRow(g, rows, _step_templates(2, fx, optimizer)) if steps > 1 else first
     for k in range(1, steps + 1):
         row, s = FIRST_ROW + k - 1, f"step{k}."
         g.value(1, row, s + "number", float(k), None)
         # A note on the first two rows is enough; a thousand copies only slow the file.
-        (first if k == 1 else later).write(row, s, row < FIRST_ROW + 2)
+        (first if k == 1 else later).write(s, (row, row - 1), row < FIRST_ROW + 2)
 
 
 def _step_templates(
