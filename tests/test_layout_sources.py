@@ -15,14 +15,22 @@ from typing import Any
 
 import pytest
 
+import sheetgen.layouts.batch_training as batch_training
 import sheetgen.layouts.grid as grid
 import sheetgen.layouts.network as network
+import sheetgen.layouts.network_training as network_training
+import sheetgen.layouts.training as training
 from sheetgen.layouts.families import resolve_layout
 from sheetgen.layouts.layout import Layout, parse_layout, relocated
 from sheetgen.layouts.reads import formula_reads
 
 from .generated import generated_afresh
 from .templated_faux_rows import TemplatedFauxRows, templated_neuron
+from .templated_training_rows import (
+    templated_blocks,
+    templated_network_step_rows,
+    templated_step_rows,
+)
 
 SPECS = [
     "network:layers=3-2-2,activation=sigmoid,faux=all",
@@ -34,8 +42,9 @@ SPECS = [
 
 def _as_written(spec: str, monkeypatch: pytest.MonkeyPatch) -> tuple[Layout, dict[str, str]]:
     """The layout of ``spec``, generated afresh, and the template of each formula its
-    generator described, by address (a network's faux rows, written resolved, written as
-    templates: ``tests/test_network_faux_rows.py`` holds the two ways equal)."""
+    generator described, by address (a network's faux rows and the training steps, written
+    resolved, written as templates: ``tests/test_network_faux_rows.py`` and
+    ``tests/test_training_rows.py`` hold the two ways equal)."""
     seen: dict[str, str] = {}
 
     def recorded(describe: Callable[..., None]) -> Callable[..., None]:
@@ -58,6 +67,9 @@ def _as_written(spec: str, monkeypatch: pytest.MonkeyPatch) -> tuple[Layout, dic
         monkeypatch.setattr(grid.Grid, method, recorded(getattr(grid.Grid, method)))
     monkeypatch.setattr(network, "_FauxRows", TemplatedFauxRows)
     monkeypatch.setattr(network, "_neuron", templated_neuron)
+    monkeypatch.setattr(training, "_step_rows", templated_step_rows)
+    monkeypatch.setattr(network_training, "_step_rows", templated_network_step_rows)
+    monkeypatch.setattr(batch_training, "_blocks", templated_blocks)
     return generated_afresh(spec), seen
 
 

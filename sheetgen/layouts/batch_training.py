@@ -50,7 +50,7 @@ from ..maths.network import (
 )
 from ..maths.optimizers import EPS, ONE_STEP_REL, Optimizer, default_rate, parse_optimizer
 from ..maths.training import parse_rate, parse_steps
-from .grid import Grid, NetworkSheet, at, functions, title
+from .grid import Grid, NetworkSheet, StepRow, at, functions, title
 from .layout import ChartSpec, Layout, SeriesSpec, generated_family
 from .network_training import (
     MAX_CELLS,
@@ -129,9 +129,7 @@ def batch_training_layout(options: dict[str, str]) -> Layout:
     d = _Sheet(Grid(), sizes, fx, col, params, optimizer, examples, size, table_row)
     _settings_data_and_start(d)
     _table_header(d, cols)
-    for k in range(1, steps + 1):
-        d.g.notes = k == 1  # one explained block is enough; thousands of notes slow the file
-        _block(d, k)
+    _blocks(d, steps)
     start = {k: v for k, v in default_parameters(sizes).items() if k in params}
     layers = layers_text(sizes)
     spec = (
@@ -245,22 +243,63 @@ refuse the learner's file). Every example's data cells keep theirs: a verdict on
 borrows a missing note from the same column above, and a data cell's names its example."""
 
 
-def _block(d: _Sheet, k: int) -> None:
-    """Step k: a row per example of its batch, then the mean row with the update."""
-    members = batch(k, d.batch, d.examples)
+def _blocks(d: _Sheet, steps: int) -> None:
+    """Every step's block, each row written resolved (``grid.StepRow``): step 1's from its own
+    templates (its notes name its examples), every later step's from step 2's, as the rows of
+    a step read the same rows of their block, the data and the block above."""
+    example_cols = _example_columns(d)
+    mean_cols = {"number": 1, **d.col, "loss": d.col["mean.loss"]}
+
+    def example_row(k: int, m: int) -> StepRow:
+        r = _ExampleRow(d, k, m, [])
+        rows = [(r.s, d.col), (example_prefix(m), example_cols), (f"step{k}.", mean_cols)]
+        return StepRow(d.g, rows, _example_templates(r))
+
+    def mean_row(k: int) -> StepRow:
+        rows: list[tuple[str, Mapping[str, int]]] = [(f"step{k}.", mean_cols)]
+        rows += [(f"step{k - 1}.", mean_cols)] if k > 1 else []
+        members = batch(k, d.batch, d.examples)
+        rows += [(f"step{k}.{example_prefix(m)}", d.col) for m in members]
+        return StepRow(d.g, rows, _mean_templates(d, k, members))
+
+    later = (example_row(2, batch(2, d.batch, d.examples)[0]), mean_row(2)) if steps > 1 else None
     g = d.g
-    notes = g.notes
-    for b, m in enumerate(members, start=1):
-        g.notes = notes and b <= EXPLAINED_EXAMPLES
-        _example_row(d, k, m, d.row(k, b))
-    g.notes = notes
-    row, s = d.row(k, d.batch + 1), f"step{k}."
-    g.value(1, row, s + "number", float(k), None)
-    g.text(2, row, MEAN.format(k=k), "label")
+    for k in range(1, steps + 1):
+        g.notes = k == 1  # one explained block is enough; thousands of notes slow the file
+        members = batch(k, d.batch, d.examples)
+        mean_at = d.row(k, d.batch + 1)
+        for b, m in enumerate(members, start=1):
+            row = d.row(k, b)
+            g.notes = k == 1 and b <= EXPLAINED_EXAMPLES
+            g.value(2, row, f"step{k}.{example_prefix(m)}number", float(m), None)
+            example = example_row(k, m) if later is None or k == 1 else later[0]
+            example.write(f"step{k}.{example_prefix(m)}", (row, DATA_ROW + m, mean_at), g.notes)
+        g.notes = k == 1
+        s = f"step{k}."
+        g.value(1, mean_at, s + "number", float(k), None)
+        g.text(2, mean_at, MEAN.format(k=k), "label")
+        rows = [mean_at] + ([d.row(k - 1, d.batch + 1)] if k > 1 else [])
+        rows += [d.row(k, b) for b in range(1, d.batch + 1)]
+        mean = mean_row(k) if later is None or k == 1 else later[1]
+        mean.write(s, rows, g.notes)
+
+
+def _example_columns(d: _Sheet) -> dict[str, int]:
+    """The data table's column of each of an example's inputs and targets (as
+    ``_settings_data_and_start`` places them)."""
+    leaves = [input_name(i) for i in range(1, d.sizes[0] + 1)]
+    leaves += [target_name(j) for j in range(1, d.sizes[-1] + 1)]
+    return {leaf: c for c, leaf in enumerate(leaves, start=2)}
+
+
+def _mean_templates(d: _Sheet, k: int, members: Sequence[int]) -> list[tuple[str, str, str | None]]:
+    """Step k's mean row as templates (``(leaf, template, note)``): its parameters, the batch's
+    mean loss and gradients, the optimizer's state and the update."""
+    s = f"step{k}."
+    made: list[tuple[str, str, str | None]] = []
 
     def put(leaf: str, formula: str, note: str) -> None:
-        column = d.col["mean.loss" if leaf == "loss" else leaf]
-        g.formula(column, row, s + leaf, formula, note)
+        made.append((leaf, formula, note))
 
     for p in d.params:
         if k == 1:
@@ -281,18 +320,20 @@ def _block(d: _Sheet, k: int) -> None:
             f"The mean of the examples' d loss/d {p} above: what the step descends along.",
         )
         put_state(put, d.optimizer, k, p)
+    return made
 
 
 @dataclass(frozen=True)
 class _ExampleRow:
-    """Example m's row in step k: its data, forward pass, loss and backpropagation, with the
-    step's weights and biases (in the step's mean row, below): a ``PassRow`` whose formulas
-    are the network training sheet's."""
+    """Example m's row in step k as templates: its data, forward pass, loss and
+    backpropagation, with the step's weights and biases (in the step's mean row, below): a
+    ``PassRow`` whose formulas are the network training sheet's, each ``(leaf, template,
+    note)`` in ``made`` in the order they are placed."""
 
     d: _Sheet
     k: int
     m: int
-    row: int
+    made: list[tuple[str, str, str | None]]
     weights_note = ", with this step's weights (its mean row)"
 
     @functools.cached_property
@@ -300,7 +341,7 @@ class _ExampleRow:
         return f"step{self.k}.{example_prefix(self.m)}"
 
     def put(self, leaf: str, formula: str, note: str) -> None:
-        self.d.g.formula(self.d.col[leaf], self.row, self.s + leaf, formula, note)
+        self.made.append((leaf, formula, note))
 
     def out_of(self, layer: int, i: int) -> str:
         if layer == 1:
@@ -314,16 +355,17 @@ class _ExampleRow:
         return f"{{{self.s}{target_name(j)}}}"
 
 
-def _example_row(d: _Sheet, k: int, m: int, row: int) -> None:
-    """Example m's pass in step k: its data, then the network training sheet's cells."""
-    r = _ExampleRow(d, k, m, row)
-    d.g.value(2, row, r.s + "number", float(m), None)
+def _example_templates(r: _ExampleRow) -> list[tuple[str, str, str | None]]:
+    """Example m's pass in step k as templates: its data, then the network training sheet's
+    cells."""
+    d, m = r.d, r.m
     for i in range(1, d.sizes[0] + 1):
         r.put(input_name(i), f"={{{data_name(m, input_name(i))}}}", f"Example {m}'s input {i}.")
     for j in range(1, d.sizes[-1] + 1):
         r.put(target_name(j), f"={{{data_name(m, target_name(j))}}}", f"Example {m}'s target {j}.")
     forward_cells(r)
     backward_cells(r)
+    return r.made
 
 
 def _loss_chart(d: _Sheet, steps: int) -> ChartSpec:

@@ -5,22 +5,24 @@ formulas naming quantities (``={n1_1.net}``), and resolved by what resolves a te
 (:class:`layout.Resolver`), so generated and hand-written layouts are validated and resolved by
 the same code. Where a generator knows the addresses a formula reads (a network's faux rows and
 neuron blocks, most of a large network's cells), it gives the formula resolved
-(:meth:`Grid.said`): the cell the template would make, without the template.
+(:meth:`Grid.said`): the cell the template would make, without the template. A training run's
+steps repeat one row of templates, worked out once (:class:`StepRow`) and written resolved at
+each step's row.
 """
 
 from __future__ import annotations
 
 import functools
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from .. import a1
 from ..errors import UsageError
 from ..maths.losses import output_activation
-from ..maths.neuron import ACTIVATIONS, LOSSES
+from ..maths.neuron import ACTIVATIONS, LOSSES, kind_of
 from ..maths.optimizers import TITLES
-from .layout import CellSpec, ChartSpec, Layout, Resolver
+from .layout import ADDRESSES, TEMPLATE_REF, CellSpec, ChartSpec, Layout, Resolver
 
 ACTIVATION_FORMULAS: Mapping[str, tuple[str, str]] = {
     # name: (output from {net}, d output / d net from {net} and {output})
@@ -236,6 +238,82 @@ class Grid:
         data |= {"description": description, "names": dict(names or {}), "defaults": defaults}
         parsed = resolver.layout(data, made)
         return replace(parsed, settings=dict(settings), spec=spec, charts=charts)
+
+
+class StepRow:
+    """A training step's row of formulas, described once as templates and written resolved
+    (:meth:`Grid.said`) at each step's row: a step's formulas differ from the last step's
+    only in the rows they sit on and read (their own, the step before's, a batch's examples').
+
+    The templates are one step's, in the order the cells are placed (``(leaf, template,
+    note)``). ``rows`` are the rows they read, each as the prefix of its quantities and each
+    leaf's column (``("step2.", columns)``, ``("step1.", columns)``), the row's own first; a
+    quantity of none of them (a parameter, a setting) is placed already, named by its address.
+    Each template becomes the formula's text with the row numbers left to fill in
+    (``=B2*C{0}+D{0}``: ``{0}`` the row's own, ``{1}`` the next row given...), so a step's row
+    is a string format per cell, not a template split by a regular expression and looked up
+    quantity by quantity (a 10,000-step run's 130,000 formulas). A copy of a parameter
+    (``={weight}``) keeps its template, as :meth:`Grid.formula` makes it (see
+    ``CellSpec.repeats_a_parameter``).
+    """
+
+    def __init__(
+        self,
+        g: Grid,
+        rows: Sequence[tuple[str, Mapping[str, int]]],
+        templates: Iterable[tuple[str, str, str | None]],
+    ) -> None:
+        self._g = g
+        own = rows[0][1]
+        # The longest prefix first: a step's example's (``step2.example3.``) before its own.
+        slots = sorted(enumerate(rows), key=lambda slot: -len(slot[1][0]))
+        self._cells: list[tuple[int, str, str, bool, str | None]] = []
+        for leaf, template, note in templates:
+            parts = TEMPLATE_REF.split(template)
+            texts, refs = parts[0::2], parts[1::2]
+            wheres = [_where(g, ref, slots) for ref in refs]
+            if len(refs) == 1 and _copies_a_parameter(template):
+                if "{" in wheres[0]:  # its template would name another quantity in each row
+                    raise ValueError(f"{template!r} copies a parameter of the rows it reads.")
+                self._cells.append((own[leaf], leaf, template, False, note))
+                continue
+            pieces = [t.replace("{", "{{").replace("}", "}}") for t in texts]
+            for i, where in enumerate(wheres):
+                pieces.insert(2 * i + 1, where)
+            pattern = "".join(pieces)
+            if ADDRESSES.split(pattern.format(*range(2, len(rows) + 2)))[0::2] != texts:
+                # Then the formula does not say its template (Layout.source), which Grid.said
+                # takes it to: a template of text that reads as an address.
+                raise ValueError(f"{template!r} has text that reads as an address.")
+            self._cells.append((own[leaf], leaf, pattern, True, note))
+
+    def write(self, prefix: str, rows: Sequence[int], notes: bool) -> None:
+        """The row's cells at ``rows[0]``, each quantity ``prefix`` + its leaf (``step3.net``),
+        reading the rows given when it was made at ``rows``; with their notes where
+        ``notes``."""
+        g, row, numbers = self._g, rows[0], [str(r) for r in rows]
+        for column, leaf, text, said, note in self._cells:
+            note = note if notes else None
+            if said:
+                g.said(column, row, prefix + leaf, text.format(*numbers), note)
+            else:
+                g.formula(column, row, prefix + leaf, text, note)
+
+
+def _where(g: Grid, ref: str, slots: Sequence[tuple[int, tuple[str, Mapping[str, int]]]]) -> str:
+    """Where quantity ``ref`` is: its column and a row number to fill in, of the slot whose
+    prefix it has, or its address, placed already."""
+    for i, (prefix, columns) in slots:
+        if ref.startswith(prefix) and ref[len(prefix) :] in columns:
+            return _letters(columns[ref[len(prefix) :]]) + "{" + str(i) + "}"
+    return g.address(ref)
+
+
+def _copies_a_parameter(template: str) -> bool:
+    """Whether a template of one reference only repeats a parameter (``={input}``): such a
+    cell keeps its template (``CellSpec.repeats_a_parameter`` reads it)."""
+    src = template.strip()
+    return src.startswith("={") and src.endswith("}") and kind_of(src[2:-1]) == "parameter"
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ from ..maths.network import (
 from ..maths.optimizers import OPTIMIZER_OPTIONS, Optimizer, default_rate, parse_optimizer
 from ..maths.training import amplification as amplified
 from ..maths.training import parse_rate, parse_steps, update_norm
-from .grid import SOFTMAX_NOTE, Grid, NetworkSheet, at, functions, title
+from .grid import SOFTMAX_NOTE, Grid, NetworkSheet, StepRow, at, functions, title
 from .layout import ChartSpec, Layout, SeriesSpec, generated_family
 from .network import classifier_targets
 from .optimized import optimized_model, put_state, settings_inputs, state_columns
@@ -111,21 +111,19 @@ class _Training(NetworkSheet):
 
 @dataclass(frozen=True)
 class _StepRow:
-    """One training step's row: where its cells go and how they name each other."""
+    """One training step's row as templates: how its cells name each other, each
+    ``(leaf, template, note)`` in ``made`` in the order they are placed."""
 
     d: _Training
     k: int
+    made: list[tuple[str, str, str | None]]
 
     @functools.cached_property
     def s(self) -> str:  # asked for by every formula of the row
         return f"step{self.k}."
 
-    @property
-    def row(self) -> int:
-        return TABLE_ROW + self.k
-
     def put(self, leaf: str, formula: str, note: str) -> None:
-        self.d.g.formula(self.d.col[leaf], self.row, self.s + leaf, formula, note)
+        self.made.append((leaf, formula, note))
 
     def out_of(self, layer: int, i: int) -> str:
         """Input i of a neuron in ``layer``: a network input or the layer before's output."""
@@ -191,9 +189,7 @@ def network_training_layout(options: dict[str, str]) -> Layout:
     d = _Training(Grid(), sizes, fx, col, params, optimizer)
     _data_and_start(d)
     _table_header(d, cols)
-    for k in range(1, steps + 1):
-        d.g.notes = k <= 2  # two explained rows are enough; thousands of notes slow the file
-        _step_row(_StepRow(d, k))
+    _step_rows(d, steps)
     defaults = {k: v for k, v in default_parameters(sizes).items() if k != "tiny"}
     defaults |= classifier_targets(loss, sizes[-1])
     layers = layers_text(sizes)
@@ -273,10 +269,24 @@ def _table_header(d: _Training, cols: Sequence[tuple[str, str, str]]) -> None:
         g.text(d.col[leaf], TABLE_ROW, header)
 
 
-def _step_row(r: _StepRow) -> None:
-    """One step: its parameters, the forward pass and loss, backpropagation, the update."""
+def _step_rows(d: _Training, steps: int) -> None:
+    """Every step's row, each written resolved from step 1's or step 2's templates
+    (``grid.StepRow``): step k's number, then its formulas."""
+    columns = {"number": 1, **d.col}
+    first = StepRow(d.g, [("step1.", columns)], _step_templates(_StepRow(d, 1, [])))
+    rows = [("step2.", columns), ("step1.", columns)]
+    later = StepRow(d.g, rows, _step_templates(_StepRow(d, 2, []))) if steps > 1 else first
+    for k in range(1, steps + 1):
+        row, s = TABLE_ROW + k, f"step{k}."
+        d.g.value(1, row, s + "number", float(k), None)
+        # Two explained rows are enough; thousands of notes slow the file.
+        (first if k == 1 else later).write(s, (row, row - 1), k <= 2)
+
+
+def _step_templates(r: _StepRow) -> list[tuple[str, str, str | None]]:
+    """One step's templates: its parameters, the forward pass and loss, backpropagation, the
+    update."""
     d, k = r.d, r.k
-    d.g.value(1, r.row, r.s + "number", float(k), None)
     for p in d.params:
         if k == 1:
             r.put(p, f"={{{p}}}", f"Step 1 starts from the start value of {p}.")
@@ -293,6 +303,7 @@ def _step_row(r: _StepRow) -> None:
             f"={{{r.s}{p}}}-{{learning_rate}}*{{{r.s}global.{p}}}",
             f"Gradient descent: {p} - learning rate * d loss / d {p}.",
         )
+    return r.made
 
 
 def forward_cells(r: PassRow) -> None:

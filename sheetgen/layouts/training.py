@@ -23,7 +23,7 @@ from ..maths.neuron import Neuron
 from ..maths.optimizers import OPTIMIZER_OPTIONS, Optimizer, default_rate, parse_optimizer
 from ..maths.training import amplification as amplified
 from ..maths.training import parse_rate, parse_steps, update_norm
-from .grid import Functions, Grid, at, functions
+from .grid import Functions, Grid, StepRow, at, functions
 from .layout import ChartSpec, Layout, SeriesSpec, generated_family
 from .optimized import optimized_model, put_state, settings_inputs, state_columns
 
@@ -82,8 +82,7 @@ def _neuron_training_layout(options: dict[str, str]) -> Layout:
     g = Grid()
     cols = _columns(optimizer)
     col = _parameters_and_header(g, optimizer, cols)
-    for k in range(1, steps + 1):
-        _step_row(g, col, k, fx, optimizer)
+    _step_rows(g, col, steps, fx, optimizer)
     spec = (
         f"training:steps={steps},learning_rate={rate!r},activation={activation},loss={loss}"
         + optimizer.spec
@@ -139,19 +138,36 @@ def _parameters_and_header(
     return col
 
 
-def _step_row(g: Grid, col: Mapping[str, int], k: int, fx: Functions, optimizer: Optimizer) -> None:
-    """Step k's row: its weight and bias, the forward pass, the chain rule, the update."""
+def _step_rows(
+    g: Grid, col: Mapping[str, int], steps: int, fx: Functions, optimizer: Optimizer
+) -> None:
+    """Every step's row, each written resolved from step 1's or step 2's templates
+    (``grid.StepRow``): step k's number, then its formulas."""
+    columns = {"number": 1, **col}
+    first = StepRow(g, [("step1.", columns)], _step_templates(1, fx, optimizer))
+    rows = [("step2.", columns), ("step1.", columns)]
+    later = StepRow(g, rows, _step_templates(2, fx, optimizer)) if steps > 1 else first
+    for k in range(1, steps + 1):
+        row, s = FIRST_ROW + k - 1, f"step{k}."
+        g.value(1, row, s + "number", float(k), None)
+        # A note on the first two rows is enough; a thousand copies only slow the file.
+        (first if k == 1 else later).write(s, (row, row - 1), row < FIRST_ROW + 2)
+
+
+def _step_templates(
+    k: int, fx: Functions, optimizer: Optimizer
+) -> list[tuple[str, str, str | None]]:
+    """Step k's row as templates (``(leaf, template, note)``, in column order): its weight
+    and bias, the forward pass, the chain rule, the update. Every step after the first is
+    step 2's with its own rows (``grid.StepRow``)."""
     activation, loss = fx.activation, fx.loss
     act_out, act_slope = fx.act_out, fx.act_slope
-    row = FIRST_ROW + k - 1
     s = f"step{k}."
+    made: list[tuple[str, str, str | None]] = []
 
     def put(leaf: str, formula: str, note: str | None = None) -> None:
-        source = formula.replace("{.", "{" + s)
-        # A note on the first two rows is enough; a thousand copies only slow the file.
-        g.formula(col[leaf], row, s + leaf, source, note if row < FIRST_ROW + 2 else None)
+        made.append((leaf, formula.replace("{.", "{" + s), note))
 
-    g.value(1, row, s + "number", float(k), None)
     if k == 1:
         put("weight", "={weight}", "Step 1 starts from the start weight.")
         put("bias", "={bias}", "Step 1 starts from the start bias.")
@@ -182,9 +198,10 @@ def _step_row(g: Grid, col: Mapping[str, int], k: int, fx: Functions, optimizer:
             "={.bias}-{learning_rate}*{.global.bias}",
             "Gradient descent: bias - learning rate * d loss / d bias.",
         )
-        return
+        return made
     for p in _PARAMS:
         put_state(put, optimizer, k, p)
+    return made
 
 
 def _loss_chart(col: Mapping[str, int], steps: int) -> ChartSpec:
