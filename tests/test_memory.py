@@ -825,3 +825,27 @@ def test_a_networks_nudged_passes_hold_a_few_rows_at_once(monkeypatch: pytest.Mo
     whole = peak()
     monkeypatch.setattr(network, "PASSES_AT_ONCE", 256)
     assert peak() < 0.85 * whole
+
+
+@pytest.mark.parametrize("spec", ["training:steps=2000", "training:layers=2-2-1,steps=100"])
+def test_a_training_reference_holds_its_numbers_and_growths_by_step(spec: str) -> None:
+    # A 10,000-step run's 140,000 cells: as two dicts by name (the numbers, the growths) each
+    # cost a key string twice, a float and two slots of a dict (250 bytes); by step, 8 bytes
+    # and the step's own growth, with each step's start kept for the growths (20 to 28 now).
+    from sheetgen.layouts.families import model_for, resolve_layout
+    from sheetgen.maths.models import Reference
+
+    layout = resolve_layout(spec)
+    params = dict(layout.defaults)
+    model = model_for(layout.settings)
+    model(params, layout.settings).growth("step1.net")  # numpy and the modules loaded once
+
+    def reference_and_growths() -> Reference:
+        reference = model(params, layout.settings)
+        reference.growth("step1.net")  # the growths, worked out on the first ask
+        return reference
+
+    reference, held, _ = traced(reference_and_growths)
+    cells = len(reference.values)
+    assert cells > 4_000
+    assert held < 40 * cells, (held, cells)
