@@ -509,7 +509,7 @@ def network_training_model(params: Mapping[str, float], settings: Mapping[str, s
 
     def amplification() -> Stepwise:  # for tolerances only: the builder never asks
         growths = (_growth(sizes, start, settings) for start in starts)
-        return Stepwise(cols, amplified(growths))
+        return Stepwise(cols, amplified(growths), values.heads)
 
     reference = Reference(values, scale, loss_scale, 1.0, amplification)
     return classification(reference, sizes, settings)

@@ -286,7 +286,7 @@ def training_model(params: Mapping[str, float], settings: Mapping[str, str]) -> 
 
     def amplification() -> Stepwise:  # for tolerances only: the builder never asks
         growths = (_growth(params, w, b, settings) for w, b in starts)
-        return Stepwise(_LEAVES, amplified(growths))
+        return Stepwise(_LEAVES, amplified(growths), values.heads)
 
     return _classification(Reference(values, scale, loss_scale, 1.0, amplification), settings)
 
