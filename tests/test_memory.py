@@ -849,3 +849,18 @@ def test_a_training_reference_holds_its_numbers_and_growths_by_step(spec: str) -
     cells = len(reference.values)
     assert cells > 4_000
     assert held < 40 * cells, (held, cells)
+
+
+def test_a_classifiers_conditioning_is_worked_out_without_every_name_at_once() -> None:
+    # Its steps' names were all spelled and grouped at once (140 bytes a cell at the peak);
+    # step by step, the peak is the conditioning's own dict and the numbers (56 now).
+    from sheetgen.layouts.families import model_for, resolve_layout
+
+    layout = resolve_layout("training:steps=2000,loss=cross-entropy")
+    params = dict(layout.defaults)
+    model = model_for(layout.settings)
+    model(params, layout.settings)
+    reference, _, peak = traced(lambda: model(params, layout.settings))
+    cells = len(reference.values)
+    assert cells > 20_000
+    assert peak < 90 * cells, (peak, cells)

@@ -137,3 +137,28 @@ def test_a_training_reference_is_the_one_recorded_before(case: dict[str, Any]) -
     growths = {q: float.hex(g) for q in values if (g := reference.growth(q)) != 1.0}
     assert growths == case["growths"]
     assert sorted(reference.unbounded()) == sorted(q for q, g in growths.items() if g == "inf")
+
+
+@pytest.mark.parametrize(
+    ("spec", "changes"),
+    [
+        ("training:steps=30,loss=cross-entropy", {"weight": 5e8}),
+        ("training:steps=30,loss=cross-entropy", {}),
+    ],
+)
+def test_a_classifiers_conditioning_is_the_same_from_steps_and_from_a_dict(
+    spec: str, changes: dict[str, float]
+) -> None:
+    from dataclasses import replace
+
+    from sheetgen.maths.models import cross_entropy_steps
+
+    layout = resolve_layout(spec)
+    reference = model_for(layout.settings)(dict(layout.defaults) | changes, layout.settings)
+    plain = replace(reference, values=dict(reference.values), conditioning={})
+    by_step = replace(reference, conditioning={})
+    args = ("output", "target", ("global.output",), "local.net")
+    want = cross_entropy_steps(plain, *args).conditioning
+    found = cross_entropy_steps(by_step, *args).conditioning
+    assert list(found.items()) == list(want.items())
+    assert found == reference.conditioning and (math.inf in found.values()) == bool(changes)

@@ -80,6 +80,11 @@ class Steps(Mapping[str, float]):
         """Each step's head, ``step{k}``, and k - 1: for a :class:`Stepwise` of the same steps."""
         return self._heads
 
+    @property
+    def count(self) -> int:
+        """How many steps there are."""
+        return len(self._rows)
+
     def leaves(self, k: int) -> tuple[str, ...]:
         """Step k's leaves, in order."""
         return self._rows[k - 1][0].leaves
