@@ -121,8 +121,11 @@ class Reference:
             suspects = [q for q in values if kind_of(q) != "parameter"]
         over = []
         for q in suspects:
+            given_up = amplified.get(q, 1.0)
+            if given_up == math.inf:  # infinite already: a copy of every growth would add none
+                continue
             size = abs(values.get(q, 0.0))
-            growth = amplified.get(q, 1.0) * conditioning.get(q, 1.0)
+            growth = given_up * conditioning.get(q, 1.0)
             if not self._allowance(q, size, growth) <= RESOLUTION * max(1.0, size):
                 over.append(q)
         return {**amplified, **dict.fromkeys(over, math.inf)} if over else amplified
