@@ -825,3 +825,65 @@ def test_a_networks_nudged_passes_hold_a_few_rows_at_once(monkeypatch: pytest.Mo
     whole = peak()
     monkeypatch.setattr(network, "PASSES_AT_ONCE", 256)
     assert peak() < 0.85 * whole
+
+
+@pytest.mark.parametrize("spec", ["training:steps=2000", "training:layers=2-2-1,steps=100"])
+def test_a_training_reference_holds_its_numbers_and_growths_by_step(spec: str) -> None:
+    # A 10,000-step run's 140,000 cells: as two dicts by name (the numbers, the growths) each
+    # cost a key string twice, a float and two slots of a dict (250 bytes); by step, 8 bytes
+    # and the step's own growth, with each step's start kept for the growths (20 to 28 now).
+    from sheetgen.layouts.families import model_for, resolve_layout
+    from sheetgen.maths.models import Reference
+
+    layout = resolve_layout(spec)
+    params = dict(layout.defaults)
+    model = model_for(layout.settings)
+    model(params, layout.settings).growth("step1.net")  # numpy and the modules loaded once
+
+    def reference_and_growths() -> Reference:
+        reference = model(params, layout.settings)
+        reference.growth("step1.net")  # the growths, worked out on the first ask
+        return reference
+
+    reference, held, _ = traced(reference_and_growths)
+    cells = len(reference.values)
+    assert cells > 4_000
+    assert held < 40 * cells, (held, cells)
+
+
+def test_a_classifiers_conditioning_is_worked_out_without_every_name_at_once() -> None:
+    # Its steps' names were all spelled and grouped at once (140 bytes a cell at the peak);
+    # step by step, the peak is the conditioning's own dict and the numbers (56 now).
+    from sheetgen.layouts.families import model_for, resolve_layout
+
+    layout = resolve_layout("training:steps=2000,loss=cross-entropy")
+    params = dict(layout.defaults)
+    model = model_for(layout.settings)
+    model(params, layout.settings)
+    reference, _, peak = traced(lambda: model(params, layout.settings))
+    cells = len(reference.values)
+    assert cells > 20_000
+    assert peak < 90 * cells, (peak, cells)
+
+
+def test_an_optimizers_given_up_growths_are_not_copied() -> None:
+    # Adam at its defaults gives up on most of 1,000 steps' cells: each was named again in a
+    # copy of every growth, although already infinite (240 bytes a cell held, 115 now, most of
+    # it the steps' history the growths are worked out from).
+    from sheetgen.layouts.families import model_for, resolve_layout
+    from sheetgen.maths.models import Reference
+
+    layout = resolve_layout("training:steps=1000,optimizer=adam")
+    params = dict(layout.defaults)
+    model = model_for(layout.settings)
+    model(params, layout.settings).growth("step1.net")
+
+    def reference_and_growths() -> Reference:
+        reference = model(params, layout.settings)
+        reference.growth("step1.net")
+        return reference
+
+    reference, held, _ = traced(reference_and_growths)
+    cells = len(reference.values)
+    assert len(reference.unbounded()) > cells / 2
+    assert held < 160 * cells, (held, cells)

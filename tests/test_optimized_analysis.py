@@ -116,7 +116,7 @@ def both(
     seen: list[Any] = []
     real = optimized._growths
 
-    def recording(*args: Any) -> dict[str, float]:
+    def recording(*args: Any) -> Mapping[str, float]:
         seen.append(args)
         return real(*args)
 

@@ -37,6 +37,7 @@ from ..maths.network import (
     weight,
 )
 from ..maths.optimizers import OPTIMIZER_OPTIONS, Optimizer, default_rate, parse_optimizer
+from ..maths.steps import Steps, Stepwise
 from ..maths.training import amplification as amplified
 from ..maths.training import parse_rate, parse_steps, update_norm
 from .grid import SOFTMAX_NOTE, Grid, NetworkSheet, StepRow, at, functions, title
@@ -502,9 +503,10 @@ def network_training_model(params: Mapping[str, float], settings: Mapping[str, s
     if settings.get("optimizer", "sgd") != "sgd":
         return _optimized_model(sizes, params, settings, steps)
     softmax = settings.get("output") == "softmax"
-    cols = [leaf for leaf, _, _ in columns(sizes, SGD, softmax)]
+    cols = tuple(leaf for leaf, _, _ in columns(sizes, SGD, softmax))
+    row = ("number", *cols)  # a step's numbers in the reference, in the sheet's order
     current = dict(params)
-    values: dict[str, float] = dict(params)
+    values = Steps(params)
     starts: list[dict[str, float]] = []  # each step's parameters
     scale, loss_scale = 1.0, 0.0
     for k in range(1, steps + 1):
@@ -513,17 +515,12 @@ def network_training_model(params: Mapping[str, float], settings: Mapping[str, s
         if all(map(math.isfinite, step.values())):
             s_k, l_k = step_scales(sizes, current, step)
             scale, loss_scale = max(scale, s_k), max(loss_scale, l_k)
-        s = f"step{k}."
-        values[s + "number"] = float(k)
-        for leaf in cols:
-            values[s + leaf] = step[leaf]
+        values.add(row, [float(k), *(step[leaf] for leaf in cols)])
         current = current | {name: step[f"new.{name}"] for name, _, _ in learnable(sizes)}
 
-    def amplification() -> dict[str, float]:  # for tolerances only: the builder never asks
+    def amplification() -> Stepwise:  # for tolerances only: the builder never asks
         growths = (_growth(sizes, start, settings) for start in starts)
-        return {
-            f"step{k}.{leaf}": a for k, a in enumerate(amplified(growths), start=1) for leaf in cols
-        }
+        return Stepwise(cols, amplified(growths), values.heads)
 
     reference = Reference(values, scale, loss_scale, 1.0, amplification)
     return classification(reference, sizes, settings)

@@ -28,6 +28,7 @@ from ..maths.optimizers import (
     bounds,
     step,
 )
+from ..maths.steps import Steps
 from .grid import Grid
 
 LABELS: Mapping[str, str] = {
@@ -196,31 +197,37 @@ def optimized_model(
     """
     hyper = {k: params[k] for k in ("learning_rate", *DEFAULTS) if k in params}
     current = dict(params)
-    values: dict[str, float] = dict(params)
+    values = Steps(params)
     carried: dict[str, dict[str, float]] = {p: {} for p in names}
     history: list[_Step] = []
     scale, loss_scale = 1.0, 0.0
+    # A step's leaves: its number, the row's, then each parameter's and its optimizer's cells.
+    shapes: dict[tuple[tuple[str, ...], ...], tuple[str, ...]] = {}
     for k in range(1, steps + 1):
         compute, shown = at_step(k) if at_step is not None else (row, leaves)
         r = compute(current)
-        s = f"step{k}."
-        values[s + "number"] = float(k)
-        for leaf in shown:
-            values[s + leaf] = r[leaf]
+        numbers = [float(k), *(r[leaf] for leaf in shown)]
         state: dict[str, dict[str, float]] = {}
         for p in names:
             out = step(optimizer, k, current[p], r[f"global.{p}"], carried[p], hyper)
             state[p] = out
-            values[s + p] = current[p]
-            for leaf, value in out.items():
-                values[f"{s}{leaf}.{p}"] = value
+            numbers.append(current[p])
+            numbers.extend(out.values())
             carried[p] = {leaf: out[leaf] for leaf in CARRIED if leaf in out}
+        key = (tuple(shown), *(tuple(state[p]) for p in names))
+        if (named := shapes.get(key)) is None:
+            named = shapes[key] = (
+                "number",
+                *shown,
+                *(f"{x}.{p}" if x else p for p in names for x in ("", *state[p])),
+            )
+        values.add(named, numbers)
         history.append(_Step(current, r, state, compute, shown))
         s_k, l_k = scales(current, r)
         scale, loss_scale = max(scale, s_k), max(loss_scale, l_k)
         current = current | {p: state[p]["new"] for p in names}
 
-    def amplification() -> dict[str, float]:  # for tolerances only: the builder never asks
+    def amplification() -> Steps:  # for tolerances only: the builder never asks
         import numpy as np  # here, not at the top: building a sheet never needs it
 
         with np.errstate(all="ignore"):  # a diverged run's infinities bound nothing: inf it is
@@ -235,26 +242,26 @@ def _growths(
     names: Sequence[str],
     hyper: Mapping[str, float],
     scale: float,
-    values: Mapping[str, float],
+    values: Steps,
     extra: Extra | None,
-) -> dict[str, float]:
-    """Each quantity's growth (see :func:`optimized_model`), given every quantity's value."""
+) -> Steps:
+    """Each quantity's growth (see :func:`optimized_model`), given every quantity's value: a
+    step's under its row's leaves, its parameters and its optimizer's outputs."""
     import numpy as np
 
     unit = 64 * EPS * scale
     coords: list[str] = list(names)  # what carries from step to step: ``p``, ``<leaf>.<p>``
     gens = np.zeros((len(coords), 0))  # the carried error: gens @ η for some |η| <= 1
     last: dict[str, Mapping[str, float]] = {p: {} for p in names}
-    out: dict[str, float] = {}
+    out = Steps({})
     lost = False  # once the carried error is too large to follow to first order
-    by_step: dict[str, list[str]] = {}  # each step's quantities, once a step is lost
     slopes_at = _Slopes(history, names)
     leaves_out, all_slopes = _dual_steps(optimizer, history, names, hyper)
     # What carries to the next step, by parameter: the outputs ``kept`` of each.
     kept = [j for j, leaf in enumerate(leaves_out) if leaf == "new" or leaf in CARRIED]
     carried = [p if leaves_out[j] == "new" else f"{leaves_out[j]}.{p}" for p in names for j in kept]
     shapes: dict[tuple[str, ...], tuple[dict[str, int], list[int], Any]] = {}
-    suffixes: dict[tuple[str, ...], list[str]] = {}
+    suffixes: dict[tuple[str, ...], tuple[str, ...]] = {}
 
     def shape_of(leaves: Sequence[str]) -> tuple[dict[str, int], list[int], Any]:
         """A row's leaves by position, its losses' positions (an example's loss, or the
@@ -275,12 +282,8 @@ def _growths(
         bound = np.abs(gens).sum(axis=1)
         lost = lost or not _linear(coords, bound, st, values, s, hyper)
         if lost:
-            if not by_step:  # one pass over the values, not one per lost step
-                for q in values:
-                    head, dot, _ = q.partition(".")
-                    if dot and head.startswith("step"):
-                        by_step.setdefault(head + ".", []).append(q)
-            out |= {q: math.inf for q in by_step.get(s, ()) if q != s + "number"}
+            given_up = tuple(leaf for leaf in values.leaves(k) if leaf != "number")
+            out.add(given_up, [math.inf] * len(given_up))
             continue
         leaves = st.leaves
         # Each row cell's slopes by the parameters (a row per leaf), from the second step on.
@@ -354,15 +357,17 @@ def _growths(
         # it carries in) and an output's at least one step's allowance.
         named = tuple(leaves)  # the cells' names but the step's prefix: once per shape
         if (after := suffixes.get(named)) is None:
-            after = suffixes[named] = [*leaves, *names]
-            after += [f"{leaf}.{p}" for p in names for leaf in leaves_out]
-        keys = [s + leaf for leaf in after]
+            after = suffixes[named] = (
+                *leaves,
+                *names,
+                *(f"{leaf}.{p}" for p in names for leaf in leaves_out),
+            )
         sizes = [st.row[leaf] for leaf in leaves] + [st.current[p] for p in names]
         sizes += [st.state[p][leaf] for p in names for leaf in leaves_out]
         grown = _growth(sizes, np.concatenate([spread, own_bound, errors.ravel()]), unit)
         grown[: len(leaves)] += 1.0
         grown[len(leaves) :] = np.fmax(1.0, grown[len(leaves) :])
-        out.update(zip(keys, grown.tolist(), strict=True))
+        out.add(after, grown.tolist())
         coords = carried
         moved = through[:, kept, :].reshape(len(coords), gens.shape[1])
         gens = _reduce(np.hstack([moved, np.diag(local[:, kept].ravel())]))

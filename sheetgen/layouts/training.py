@@ -21,6 +21,7 @@ from ..maths.losses import CROSS_ENTROPY
 from ..maths.models import Reference, cross_entropy_steps
 from ..maths.neuron import Neuron
 from ..maths.optimizers import OPTIMIZER_OPTIONS, Optimizer, default_rate, parse_optimizer
+from ..maths.steps import Steps, Stepwise
 from ..maths.training import amplification as amplified
 from ..maths.training import parse_rate, parse_steps, update_norm
 from .grid import Functions, Grid, StepRow, at, functions
@@ -113,6 +114,8 @@ def _columns(optimizer: Optimizer) -> list[tuple[str, str]]:
 
 
 _PARAMS = ("weight", "bias")
+_LEAVES = tuple(leaf for leaf, _ in COLUMNS)
+_ROW = ("number", *_LEAVES)  # a step's numbers in the reference, in the sheet's order
 
 
 def _parameters_and_header(
@@ -287,27 +290,20 @@ def training_model(params: Mapping[str, float], settings: Mapping[str, str]) -> 
     if optimizer != "sgd":
         return _optimized_model(params, settings, optimizer, steps)
     w, b = params["weight"], params["bias"]
-    values: dict[str, float] = dict(params)
+    values = Steps(params)
     starts: list[tuple[float, float]] = []  # each step's weight and bias
     scale = max(1.0, *(abs(v) for v in params.values()))
     for k in range(1, steps + 1):
         step = _step(params, w, b, settings)
         starts.append((w, b))
-        s = f"step{k}."
-        values[s + "number"] = float(k)
-        for leaf, _ in COLUMNS:
-            values[s + leaf] = step[leaf]
+        values.add(_ROW, [float(k), *(step[leaf] for leaf in _LEAVES)])
         scale = max(scale, abs(w), abs(b), abs(step["net"]))
         w, b = step["new.weight"], step["new.bias"]
-    loss_scale = max(abs(v) for k, v in values.items() if k.endswith(".loss")) if steps else 0.0
+    loss_scale = max(abs(v) for _, v in values.ending((".loss",))) if steps else 0.0
 
-    def amplification() -> dict[str, float]:  # for tolerances only: the builder never asks
+    def amplification() -> Stepwise:  # for tolerances only: the builder never asks
         growths = (_growth(params, w, b, settings) for w, b in starts)
-        return {
-            f"step{k}.{leaf}": a
-            for k, a in enumerate(amplified(growths), start=1)
-            for leaf, _ in COLUMNS
-        }
+        return Stepwise(_LEAVES, amplified(growths), values.heads)
 
     return _classification(Reference(values, scale, loss_scale, 1.0, amplification), settings)
 

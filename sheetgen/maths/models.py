@@ -27,6 +27,7 @@ from .losses import (
 from .neuron import Difference, Neuron, kind_of
 from .optimizers import ONE_STEP_REL
 from .optimizers import STATE_NAMES as STATES
+from .steps import Steps
 
 
 @dataclass(frozen=True)
@@ -120,8 +121,11 @@ class Reference:
             suspects = [q for q in values if kind_of(q) != "parameter"]
         over = []
         for q in suspects:
+            given_up = amplified.get(q, 1.0)
+            if given_up == math.inf:  # infinite already: a copy of every growth would add none
+                continue
             size = abs(values.get(q, 0.0))
-            growth = amplified.get(q, 1.0) * conditioning.get(q, 1.0)
+            growth = given_up * conditioning.get(q, 1.0)
             if not self._allowance(q, size, growth) <= RESOLUTION * max(1.0, size):
                 over.append(q)
         return {**amplified, **dict.fromkeys(over, math.inf)} if over else amplified
@@ -280,16 +284,11 @@ def cross_entropy_steps(
     whose output may round to 1 are unresolved, and every later step)."""
     values, scale = reference.values, reference.value_scale
     growth = dict(reference.conditioning)
-    by_step: dict[str, list[str]] = {}  # each step's quantities, found in one pass
-    for q in values:
-        head, dot, _ = q.partition(".")
-        if dot and head.startswith("step"):
-            by_step.setdefault(head + ".", []).append(q)
-    steps = sorted(int(m[1]) for key in values if (m := _STEP_NUMBER.fullmatch(key)))
+    steps, quantities = _steps(values)
     lost = False
     for k in steps:
         s = f"step{k}."
-        mine = by_step.get(s, [])
+        mine = quantities(k)
         if lost:
             growth |= {q: math.inf for q in mine if not q.endswith(".number")}
             continue
@@ -315,6 +314,22 @@ def cross_entropy_steps(
         if lost:
             growth |= {q: math.inf for q in mine if _below(q[len(s) :])}
     return replace(reference, conditioning=growth)
+
+
+def _steps(values: Mapping[str, float]) -> tuple[list[int], Callable[[int], list[str]]]:
+    """The steps of a run's ``values`` (those with a ``step{k}.number``) in order, and each
+    one's quantities: a :class:`Steps`' named step by step, a dict's grouped in one pass."""
+    if isinstance(values, Steps):
+        held = values
+        steps = [k for k in range(1, held.count + 1) if "number" in held.leaves(k)]
+        return steps, lambda k: [f"step{k}.{leaf}" for leaf in held.leaves(k)]
+    by_step: dict[str, list[str]] = {}
+    for q in values:
+        head, dot, _ = q.partition(".")
+        if dot and head.startswith("step"):
+            by_step.setdefault(head + ".", []).append(q)
+    steps = sorted(int(m[1]) for key in values if (m := _STEP_NUMBER.fullmatch(key)))
+    return steps, lambda k: by_step.get(f"step{k}.", [])
 
 
 def _below(leaf: str) -> bool:
