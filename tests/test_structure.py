@@ -10,6 +10,7 @@ table) passes.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ import pytest
 from sheetgen import verify_workbook
 from sheetgen.check import structure
 from sheetgen.check.judge import check
-from sheetgen.check.results import Report
+from sheetgen.check.results import CellResult, Report
 from sheetgen.check.structure import requirements, structure_faults
 from sheetgen.engine.evaluate import Evaluator
 from sheetgen.layouts.families import resolve_layout
@@ -366,7 +367,7 @@ def test_a_cell_waiting_for_a_blank_is_not_missing_what_the_blank_will_bring(
 
 def _structure_both_ways(
     layout: Layout, edit: Any, names: Any, monkeypatch: pytest.MonkeyPatch
-) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+) -> tuple[Sequence[CellResult], Sequence[CellResult]]:
     """The structure check of ``layout``'s built sheet changed by ``edit(cells)`` and
     ``names(names)``, as it is and with every cell read from its formula (no cell told by its
     template's very text)."""
