@@ -825,3 +825,33 @@ def test_a_networks_nudged_passes_hold_a_few_rows_at_once(monkeypatch: pytest.Mo
     whole = peak()
     monkeypatch.setattr(network, "PASSES_AT_ONCE", 256)
     assert peak() < 0.85 * whole
+
+
+# --- mem-eval2: what the evaluator holds per cell --------------------------------------------
+
+
+def test_a_large_books_evaluation_holds_its_values_and_little_more_per_cell(tmp_path: Path) -> None:
+    """A large book's formulas are each compiled once, their inputs read off their texts
+    when asked again (``Form.inputs_in``): the process's cache of the last 4,096 compiled
+    texts is not filled with them (a 20-20-1 network's faux sums read 41 cells each, an
+    80-80-1's 161). What is held is each cell's value and its slots in the evaluator's
+    dicts."""
+    from sheetgen.engine.compiled import compile_formula
+    from sheetgen.engine.evaluate import Evaluator
+    from sheetgen.workbook.safety import read_checked
+
+    book = read_checked(Path(build(tmp_path / "n.xlsx", "network:layers=20-20-1,faux=all"))).book
+    sheet = book.sheets[0]
+    refs = [(sheet.title, at) for at, c in sheet.cells.items() if c.formula]
+    Evaluator(book).evaluate(refs)  # the engine's functions and shapes compiled
+    compile_formula.cache_clear()
+
+    def computed() -> Evaluator:
+        ev = Evaluator(book)
+        ev.fill(refs)
+        return ev
+
+    ev, held, _ = traced(computed)
+    assert len(refs) > 6000 and all(type(ev.values[r]) is float for r in refs[::97])
+    # 160 bytes a formula; 336 while the process's cache kept the last 4,096 compiled.
+    assert held < 200 * len(refs), (held, len(refs))

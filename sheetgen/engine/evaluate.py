@@ -24,6 +24,7 @@ from .compiled import (
     Form,
     FormulaCache,
     Problem,
+    compile_afresh,
     compile_formula,
     functions_bare,
     tokenable,
@@ -103,6 +104,9 @@ class Evaluator:
         self._plan = shared or Plan()
         self._plan_shared = shared is not None
         self._lean = sum(len(sheet.cells) for sheet in self.book.sheets) > KEPT_CELLS
+        # A large book's texts are met once each (a network's 85,000, some 161 inputs long):
+        # the process's cache of the last 4,096 would hold 3 MB of inputs no one asks again.
+        self._compile = compile_afresh if self._lean else compile_formula
         self._share(References(self.book, self._plan))
 
     def _share(self, where: References) -> None:
@@ -220,7 +224,7 @@ class Evaluator:
         text = None if cell is None else cell.formula
         if text is not None:
             title = ref[0]
-            compiled = self.compiled(text) if self._shares else compile_formula(text)
+            compiled = self.compiled(text) if self._shares else self._compile(text)
             form = compiled.form
             names = self._resolved.get(title)
             if (
@@ -312,7 +316,7 @@ class Evaluator:
         deps = []
         if text is None:
             return deps
-        compiled = self.compiled(text) if self._shares else compile_formula(text)
+        compiled = self.compiled(text) if self._shares else self._compile(text)
         form = compiled.form  # its fields read at once, not through its properties
         calls, whole = form.calls, form.always or form.legacy
         if not calls and not whole:  # most formulas: each input resolved once per sheet
