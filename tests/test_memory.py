@@ -524,7 +524,7 @@ def test_a_computed_formula_read_off_its_text_is_what_its_kept_compilation_gave(
         deps = {r: ev.dependencies(r) for r in refs}
         formulas = [r for r in refs if ev.formula(r) is not None]
         what_if = ev.what_if({r: 0.5 for r in formulas[::7]}, formulas[::5])
-        kept = [type(e) for e in ev._formulas.values()]
+        kept = [type(e) for forms in ev._formulas.values() for e in forms.values()]
         return repr(values), deps, repr(ev.problems), repr(what_if), kept
 
     for path in _wrong_copies(Path(build(tmp_path / "x.xlsx", spec))):
@@ -559,7 +559,7 @@ def test_a_computed_network_keeps_no_formulas_inputs(tmp_path: Path) -> None:
     ev, held, _ = traced(computed)
     # 150 bytes a formula (its value, three dicts' slots); 257 with its compilation kept.
     assert held < 200 * len(refs), (held, len(refs))
-    kept = [k for k in ev._formulas.values() if k is not None]  # None: a number's cell
+    kept = [k for forms in ev._formulas.values() for k in forms.values() if k is not None]
     assert all(type(k) is Form for k in kept) and len({id(k) for k in kept}) < 30
 
 
@@ -887,3 +887,33 @@ def test_an_optimizers_given_up_growths_are_not_copied() -> None:
     cells = len(reference.values)
     assert len(reference.unbounded()) > cells / 2
     assert held < 160 * cells, (held, cells)
+
+
+# --- what the evaluator holds per cell --------------------------------------------
+
+
+def test_a_large_books_evaluation_holds_its_values_and_little_more_per_cell(tmp_path: Path) -> None:
+    """A large book's formulas are each compiled once, their inputs read off their texts
+    when asked again (``Form.inputs_in``): the process's cache of the last 4,096 compiled
+    texts is not filled with them (a 20-20-1 network's faux sums read 41 cells each, an
+    80-80-1's 161). What is held is each cell's value and its slots in the evaluator's
+    dicts."""
+    from sheetgen.engine.compiled import compile_formula
+    from sheetgen.engine.evaluate import Evaluator
+    from sheetgen.workbook.safety import read_checked
+
+    book = read_checked(Path(build(tmp_path / "n.xlsx", "network:layers=20-20-1,faux=all"))).book
+    sheet = book.sheets[0]
+    refs = [(sheet.title, at) for at, c in sheet.cells.items() if c.formula]
+    Evaluator(book).evaluate(refs)  # the engine's functions and shapes compiled
+    compile_formula.cache_clear()
+
+    def computed() -> Evaluator:
+        ev = Evaluator(book)
+        ev.fill(refs)
+        return ev
+
+    ev, held, _ = traced(computed)
+    assert len(refs) > 6000 and all(type(ev.values[r]) is float for r in refs[::97])
+    # 160 bytes a formula; 336 while the process's cache kept the last 4,096 compiled.
+    assert held < 200 * len(refs), (held, len(refs))

@@ -31,6 +31,7 @@ __all__ = [
     "Form",
     "FormulaCache",
     "Problem",
+    "compile_afresh",
     "compile_by_shape",
     "compile_formula",
     "functions_bare",
@@ -162,6 +163,12 @@ _set_form = cast(Any, Compiled.__dict__["form"]).__set__
 
 @functools.lru_cache(maxsize=4096)
 def compile_formula(text: str) -> Compiled:
+    """:func:`compile_afresh`, the last 4,096 texts remembered: a small book's checks and a
+    class's hand-outs ask the same texts again."""
+    return compile_afresh(text)
+
+
+def compile_afresh(text: str) -> Compiled:
     """Compile ``text`` (``"=B2*C2+D2"``), sharing the work among formulas of the same shape.
 
     A generated sheet repeats a handful of shapes thousands of times (``=B5*C5+D5``,

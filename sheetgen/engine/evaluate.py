@@ -24,6 +24,7 @@ from .compiled import (
     Form,
     FormulaCache,
     Problem,
+    compile_afresh,
     compile_formula,
     functions_bare,
     tokenable,
@@ -52,6 +53,7 @@ _FLOAT = {float}
 _PLAIN = {Compiled, Form}  # what ``_formulas`` holds for a plain formula
 
 _UNKNOWN: Any = object()  # a formula not looked up yet
+_NONE: dict[str, Any] = {}  # a sheet none of whose formulas is looked up yet (never written)
 _TUPLE = {tuple}
 
 _BULK = 64  # a formula reading more cells than this has their plain values filled in bulk
@@ -103,6 +105,9 @@ class Evaluator:
         self._plan = shared or Plan()
         self._plan_shared = shared is not None
         self._lean = sum(len(sheet.cells) for sheet in self.book.sheets) > KEPT_CELLS
+        # A large book's texts are met once each (a network's 85,000, some 161 inputs long):
+        # the process's cache of the last 4,096 would hold 3 MB of inputs no one asks again.
+        self._compile = compile_afresh if self._lean else compile_formula
         self._share(References(self.book, self._plan))
 
     def _share(self, where: References) -> None:
@@ -118,6 +123,9 @@ class Evaluator:
         # (``Form.inputs_in``: most formulas), only the form of its shape is kept, shared with
         # every formula of that shape: a large network's inputs, 161 names to a faux row's
         # sum, are not held per cell (20 MB for 80-80-1) but read off the text when asked.
+        # By sheet, then by address: a dict keyed by strings alone keeps two words a slot, not
+        # three (a training run's 140,000 cells: 3.8 MB, not 5.2), and a cell's string keeps
+        # its hash where a tuple's is computed at each lookup.
         self._formulas = self._plan.formulas
         # The cells each formula reads that is not plain: a few in a large sheet.
         self._deps = self._plan.deps
@@ -126,7 +134,7 @@ class Evaluator:
     def formula(self, ref: Ref) -> str | None:
         """The formula that computes ``ref`` (an array formula's for each cell of its range),
         or None for a value."""
-        found = self._formulas.get(ref, _UNKNOWN)
+        found = self._formulas.get(ref[0], _NONE).get(ref[1], _UNKNOWN)
         sheet = self._exact.get(ref[0])  # the usual lookup: a sheet by its title
         if type(found) in _PLAIN:  # a plain formula: its own cell's
             cell = sheet.cells[ref[1]] if sheet is not None else self.where.cell(ref)
@@ -138,8 +146,15 @@ class Evaluator:
         if text is None and (place := self.where.array_place(ref)) is not None:
             anchor = self.where.cell((ref[0], place[0]))
             text = None if anchor is None else anchor.formula  # computed by that array formula
-        self._formulas[ref] = text
+        self._forms(ref[0])[ref[1]] = text
         return text
+
+    def _forms(self, title: str) -> dict[str, str | Compiled | Form | None]:
+        """What :attr:`_formulas` holds for the cells of sheet ``title`` (as a ref names it)."""
+        forms = self._formulas.get(title)
+        if forms is None:
+            forms = self._formulas[title] = {}
+        return forms
 
     def array_anchor(self, ref: Ref) -> str | None:
         """The top-left cell of the array formula that computes ``ref`` (not itself), or None."""
@@ -181,7 +196,7 @@ class Evaluator:
                 # What the walk's first step does, without the walk, for a cell whose inputs
                 # are computed (a sheet in order): its formula found, compiled and its inputs
                 # resolved on its first visit, then computed at once.
-                text = texts.get(ref, _UNKNOWN)
+                text = texts.get(ref[0], _NONE).get(ref[1], _UNKNOWN)
                 deps = None
                 if text is _UNKNOWN:
                     text, deps = visit(ref, sheet)
@@ -220,7 +235,7 @@ class Evaluator:
         text = None if cell is None else cell.formula
         if text is not None:
             title = ref[0]
-            compiled = self.compiled(text) if self._shares else compile_formula(text)
+            compiled = self.compiled(text) if self._shares else self._compile(text)
             form = compiled.form
             names = self._resolved.get(title)
             if (
@@ -240,16 +255,16 @@ class Evaluator:
                     if arrays is None:
                         arrays = self.where.array_cells(title)
                     if ref[1] not in arrays:
-                        self._formulas[ref] = self._kept(compiled, text)  # see ``_formulas``
+                        self._forms(title)[ref[1]] = self._kept(compiled, text)  # ``_formulas``
                         return compiled, cast(list[Ref], found)
         deps = self.dependencies(ref)
-        return self._formulas[ref], deps
+        return self._formulas[ref[0]][ref[1]], deps
 
     def reads_its_cells(self, ref: Ref) -> bool:
         """Whether the formula at ``ref`` (on a sheet by its title), computed already, is plain
         and reads only the cells its text names (``Form.cells``): its dependencies are those
         cells of its own sheet. False for any other, or one not computed yet."""
-        kept = self._formulas.get(ref)
+        kept = self._formulas.get(ref[0], _NONE).get(ref[1])
         if type(kept) is Compiled:
             return kept.form.cells
         return type(kept) is Form and kept.cells
@@ -302,7 +317,7 @@ class Evaluator:
 
     def dependencies(self, ref: Ref) -> list[Ref]:
         """The cells a formula cell reads directly (empty for a value cell)."""
-        plain = self._formulas.get(ref, _UNKNOWN)
+        plain = self._formulas.get(ref[0], _NONE).get(ref[1], _UNKNOWN)
         if type(plain) in _PLAIN:  # most formulas: each input is one cell
             return list(map(self._resolved[ref[0]].__getitem__, self._inputs(ref, plain)))  # type: ignore[arg-type]
         deps = self._deps.get(ref)
@@ -312,7 +327,7 @@ class Evaluator:
         deps = []
         if text is None:
             return deps
-        compiled = self.compiled(text) if self._shares else compile_formula(text)
+        compiled = self.compiled(text) if self._shares else self._compile(text)
         form = compiled.form  # its fields read at once, not through its properties
         calls, whole = form.calls, form.always or form.legacy
         if not calls and not whole:  # most formulas: each input resolved once per sheet
@@ -336,7 +351,7 @@ class Evaluator:
             if arrays is None:
                 arrays = self.where.array_cells(sheet)
             if single and ref[1] not in arrays:
-                self._formulas[ref] = self._kept(compiled, text)  # plain: see ``_formulas``
+                self._forms(sheet)[ref[1]] = self._kept(compiled, text)  # plain: ``_formulas``
             else:
                 self._deps[ref] = deps
             return deps
@@ -366,7 +381,7 @@ class Evaluator:
             ref, expanded = stack.pop()
             if ref in values:
                 continue
-            entry = texts.get(ref, _UNKNOWN)
+            entry = texts.get(ref[0], _NONE).get(ref[1], _UNKNOWN)
             if entry is _UNKNOWN:
                 entry = self.formula(ref)
             if entry is None:
@@ -385,7 +400,7 @@ class Evaluator:
                 self._fill_values(deps)
                 done = all(map(known, deps))
             if done:  # a sheet in order: compute at once
-                plain = texts[ref]  # plain now, if ever
+                plain = texts[ref[0]][ref[1]]  # plain now, if ever
                 kept = cast(Compiled | Form, plain)
                 value = self._quick(kept, deps) if type(plain) in _PLAIN else _UNKNOWN
                 if value is _UNKNOWN:
@@ -499,7 +514,7 @@ class Evaluator:
     def _evaluated(self, ref: Ref, text: str, place: tuple[Ref, int, int] | None) -> Value:
         """``text`` evaluated for ``ref``; ``place``: the array formula's top-left cell and
         ``ref``'s offset in its range, when an array formula computes ``ref``."""
-        entry = self._formulas.get(ref) if place is None else None
+        entry = self._formulas.get(ref[0], _NONE).get(ref[1]) if place is None else None
         if type(entry) is Form:  # its shape's form: the inputs read off the text again
             compiled = Compiled(tuple(self._inputs(ref, entry)), entry)
         else:
@@ -535,7 +550,7 @@ class Evaluator:
         """The arguments of a formula whose inputs are all single cells that resolved (the
         usual case), read straight from the cells :meth:`dependencies` found; None otherwise,
         for :meth:`_compute`'s general path (ranges, names of ranges, problems, cycles)."""
-        if self.problems or type(self._formulas.get(ref)) not in _PLAIN:
+        if self.problems or type(self._formulas.get(ref[0], _NONE).get(ref[1])) not in _PLAIN:
             return None
         args: list[Any] = list(map(self.values.__getitem__, self.dependencies(ref)))
         if set(map(type, args)) == _FLOAT:  # most formulas: numbers only, handed over as they are

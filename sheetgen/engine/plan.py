@@ -25,7 +25,8 @@ class Plan:
     __slots__ = ("arrays", "calls", "deps", "extents", "formulas", "memo", "resolved")
 
     def __init__(self) -> None:
-        self.formulas: dict[Ref, str | Compiled | Form | None] = {}
+        # By sheet (as a ref names it), then by address: see ``Evaluator._share``.
+        self.formulas: dict[str, dict[str, str | Compiled | Form | None]] = {}
         self.resolved: dict[str, dict[str, Ref | list[Ref] | Problem]] = {}
         self.deps: dict[Ref, list[Ref]] = {}
         self.calls: dict[tuple[str, str], tuple[Compiled, list[list[Ref]]] | Problem] = {}
