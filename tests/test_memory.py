@@ -19,6 +19,7 @@ from sheetgen import build, verify_workbook
 from sheetgen.layouts.layout import Layout
 
 from .generated import generated_afresh
+from .moved import moved_down
 from .test_tolerance import FAMILIES
 
 _T = TypeVar("_T")
@@ -653,23 +654,6 @@ def test_generating_a_layout_takes_little_more_than_the_layout_it_makes(spec: st
 # --- what is live while a large sheet is checked and diagnosed ---------------------------------
 
 
-def _moved_down(path: Path) -> Path:
-    """A copy of ``path`` with its whole table one row lower, formulas and the name Tiny
-    following it (as a row inserted above the table in a spreadsheet application)."""
-    import re
-
-    import openpyxl
-
-    wb = openpyxl.load_workbook(path)
-    ws = wb.worksheets[0]
-    ws.move_range(ws.dimensions, rows=1, translate=True)
-    tiny = wb.defined_names["Tiny"]
-    tiny.attr_text = re.sub(r"\$(\d+)$", lambda m: f"${int(m.group(1)) + 1}", tiny.attr_text)
-    out = path.with_name(f"{path.stem}_moved.xlsx")
-    wb.save(out)
-    return out
-
-
 def _diagnosis_peak(path: Path) -> tuple[int, Any]:
     """The traced peak of ``verify``'s structure check and diagnosis of ``path``, above what
     is live once its cells are judged, and the diagnosis."""
@@ -707,7 +691,7 @@ def test_a_moved_networks_diagnosis_holds_no_more_than_an_unmoved_ones(tmp_path:
     unmoved, found = _diagnosis_peak(path)  # first: what is imported on the way
     unmoved, found = _diagnosis_peak(path)
     assert all(c.ok for c in found.cells)
-    moved, found = _diagnosis_peak(_moved_down(path))
+    moved, found = _diagnosis_peak(moved_down(path))
     assert all(c.ok for c in found.cells) and len(found.cells) > 6000
     assert moved < 1.5 * unmoved + 200_000, (moved, unmoved)
 
@@ -733,7 +717,7 @@ def test_a_moved_networks_layout_holds_no_template_text_and_the_books_formulas(
     path = Path(build(tmp_path / "n.xlsx", "network:layers=20-20-1"))
     _placed_held(path)  # the template and its shape, made and kept once for both
     unmoved, held_unmoved = _placed_held(path)
-    placement, held = _placed_held(_moved_down(path))
+    placement, held = _placed_held(moved_down(path))
     layout, cells = placement.layout, placement.sheet.cells
     assert placement.shifted and not unmoved.shifted
     formulas = [c for c in layout.cells if c.formula is not None]
@@ -760,7 +744,7 @@ def test_a_moved_networks_copied_faux_gradient_is_still_caught(tmp_path: Path) -
     wb = openpyxl.load_workbook(path)
     wb.worksheets[0][at[faux]] = f"={at[real]}"
     wb.save(path)
-    moved = verify_workbook(_moved_down(path), variants=0)
+    moved = verify_workbook(moved_down(path), variants=0)
     below = {
         a: f"{a.rstrip('0123456789')}{int(a[len(a.rstrip('0123456789')) :]) + 1}"
         for a in at.values()

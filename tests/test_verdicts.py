@@ -7,7 +7,6 @@ from __future__ import annotations
 import dataclasses
 import gc
 import pickle
-import re
 import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
@@ -24,6 +23,7 @@ from sheetgen.report.render import json_chunks, summary, to_text
 from sheetgen.teacher.exercise import build_exercise
 
 from .conftest import edit
+from .moved import moved_down
 
 _PROPERTIES = ("ok", "checked", "uncheckable", "review", "scored", "pending", "root", "cause")
 
@@ -87,19 +87,6 @@ def _same_verdicts(lazy: Report, eager: Report) -> None:
     assert "".join(json_chunks(lazy)) == "".join(json_chunks(eager))
 
 
-def _moved_down(path: Path) -> Path:
-    """``path`` with a row inserted above its table (every formula moved, and the name Tiny),
-    as an application moves a sheet's cells."""
-    wb = openpyxl.load_workbook(path)
-    ws = wb.worksheets[0]
-    ws.move_range(ws.dimensions, rows=1, translate=True)
-    tiny = wb.defined_names["Tiny"]
-    tiny.attr_text = re.sub(r"\$(\d+)$", lambda m: f"${int(m.group(1)) + 1}", tiny.attr_text)
-    out = path.with_name(f"{path.stem}_moved.xlsx")
-    wb.save(out)
-    return out
-
-
 def _exercise_half_done(tmp_path: Path) -> Path:
     """An exercise with its first blank filled in right and the others still to do."""
     from sheetgen.check.diagnose import recorded_todo
@@ -138,7 +125,7 @@ SHEETS: dict[str, Callable[[Path, Layout], Path]] = {
         d / "nx.xlsx", "network:layers=2-3-1", seed=3
     ),
     "network": lambda d, lay: build(d / "n.xlsx", "network:layers=2-3-1"),
-    "network_moved": lambda d, lay: _moved_down(build(d / "n.xlsx", "network:layers=2-3-1")),
+    "network_moved": lambda d, lay: moved_down(build(d / "n.xlsx", "network:layers=2-3-1")),
     "training": lambda d, lay: build(d / "t.xlsx", "training:steps=4"),
 }
 
