@@ -20,9 +20,17 @@ from dataclasses import dataclass, replace
 from .. import a1
 from ..errors import UsageError
 from ..maths.losses import output_activation
-from ..maths.neuron import ACTIVATIONS, LOSSES, kind_of
+from ..maths.neuron import ACTIVATIONS, LOSSES
 from ..maths.optimizers import TITLES
-from .layout import ADDRESSES, TEMPLATE_REF, CellSpec, ChartSpec, Layout, Resolver
+from .layout import (
+    ADDRESSES,
+    TEMPLATE_REF,
+    CellSpec,
+    ChartSpec,
+    Layout,
+    Resolver,
+    repeats_a_parameter,
+)
 
 ACTIVATION_FORMULAS: Mapping[str, tuple[str, str]] = {
     # name: (output from {net}, d output / d net from {net} and {output})
@@ -272,7 +280,7 @@ class StepRow:
             parts = TEMPLATE_REF.split(template)
             texts, refs = parts[0::2], parts[1::2]
             wheres = [_where(g, ref, slots) for ref in refs]
-            if len(refs) == 1 and _copies_a_parameter(template):
+            if len(refs) == 1 and repeats_a_parameter(template):
                 if "{" in wheres[0]:  # its template would name another quantity in each row
                     raise ValueError(f"{template!r} copies a parameter of the rows it reads.")
                 self._cells.append((own[leaf], leaf, template, False, note))
@@ -307,13 +315,6 @@ def _where(g: Grid, ref: str, slots: Sequence[tuple[int, tuple[str, Mapping[str,
         if ref.startswith(prefix) and ref[len(prefix) :] in columns:
             return _letters(columns[ref[len(prefix) :]]) + "{" + str(i) + "}"
     return g.address(ref)
-
-
-def _copies_a_parameter(template: str) -> bool:
-    """Whether a template of one reference only repeats a parameter (``={input}``): such a
-    cell keeps its template (``CellSpec.repeats_a_parameter`` reads it)."""
-    src = template.strip()
-    return src.startswith("={") and src.endswith("}") and kind_of(src[2:-1]) == "parameter"
 
 
 @dataclass(frozen=True)

@@ -135,7 +135,7 @@ class CellSpec(Packed):
 
         The article's sheet types such a copy as a number; the verifier accepts that.
         """
-        return _repeats_a_parameter(self.source or "")
+        return repeats_a_parameter(self.source or "")
 
 
 CellSpec.__dataclass_fields__ = described_fields(
@@ -196,7 +196,9 @@ _PLAIN: dict[tuple[Any, ...], tuple[Any, ...]] = {
 _FORMULA = _PLAIN["formula", None, None, None, None, None, False]
 
 
-def _repeats_a_parameter(source: str) -> bool:
+def repeats_a_parameter(source: str) -> bool:
+    """Whether a template of one reference only repeats a parameter (``={input}``): such a
+    cell keeps its template, whoever writes it (:attr:`CellSpec.repeats_a_parameter` reads it)."""
     src = source.strip()
     return src.startswith("={") and src.endswith("}") and kind_of(src[2:-1]) == "parameter"
 
@@ -711,7 +713,7 @@ def _resolved(
         if known is None:
             known = shapes[probe] = _said(texts)
         said = known
-    if said and len(refs) == 1 and _repeats_a_parameter(source):
+    if said and len(refs) == 1 and repeats_a_parameter(source):
         said = False  # kept: CellSpec.repeats_a_parameter reads the template
     # Interned: one string with the same formula read from a workbook.
     return sys.intern("".join(parts)), said
