@@ -66,6 +66,13 @@ def _same_verdicts(lazy: Report, eager: Report) -> None:
             lazy.cells[i]
     assert lazy.cells == tuple(eager.cells) and tuple(eager.cells) == lazy.cells
     assert lazy.cells == list(eager.cells) and lazy.cells != tuple(eager.cells)[:-1]
+    # A tuple's ways, for a teacher's script that treated ``Report.cells`` as one.
+    whole = tuple(eager.cells)
+    assert hash(lazy.cells) == hash(whole)
+    assert lazy.cells + whole[:2] == whole + whole[:2] and type(lazy.cells + whole[:0]) is tuple
+    assert whole[:2] + lazy.cells == whole[:2] + whole and lazy.cells + lazy.cells == whole * 2
+    assert lazy.cells.count(whole[-1]) == whole.count(whole[-1])
+    assert lazy.cells.index(whole[-1]) == whole.index(whole[-1]) and whole[0] in lazy.cells
     assert list(lazy.cells.addresses()) == [c.cell for c in eager.cells]
     assert count_right(lazy.cells) == sum(1 for c in eager.cells if c.ok)
     assert [c.cell for c in held_whole(lazy.cells) if not c.ok] == [c.cell for c in eager.wrong]

@@ -469,7 +469,20 @@ class Verdicts(Sequence[CellResult]):
             return NotImplemented
         return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
 
-    __hash__ = None  # type: ignore[assignment]
+    def __hash__(self) -> int:
+        """A tuple's of the same verdicts (equal to it, and never changed)."""
+        return hash(tuple(self))
+
+    def __add__(self, other: object) -> tuple[CellResult, ...]:
+        """Joined as a tuple is: a teacher's script that adds verdicts to ``Report.cells``."""
+        if not isinstance(other, Verdicts | tuple):
+            return NotImplemented
+        return tuple(self) + tuple(other)
+
+    def __radd__(self, other: object) -> tuple[CellResult, ...]:
+        if not isinstance(other, tuple):
+            return NotImplemented
+        return other + tuple(self)
 
     def __repr__(self) -> str:
         return f"Verdicts({tuple(self)!r})"
