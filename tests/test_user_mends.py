@@ -321,6 +321,8 @@ _MEMORY_RUNS_OUT = {  # where reading a file may run out of memory
     "reading rows": "sheetgen.workbook.safety.sheetpass.read_rows",
     "reading the book": "sheetgen.workbook.safety.vet.read_book",
     "checking the cells": "sheetgen.check.verify.check",
+    "evaluating the cells": "sheetgen.engine.evaluate.Evaluator.fill",
+    "diagnosing the verdicts": "sheetgen.check.verify.diagnose",
 }
 
 

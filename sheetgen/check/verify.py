@@ -11,6 +11,8 @@ and ``Report`` are re-exported here for callers that know them by this module.
 
 from __future__ import annotations
 
+import sys
+import traceback
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -19,11 +21,12 @@ from typing import Any
 from .. import a1
 from ..engine.evaluate import Evaluator, FormulaCache
 from ..engine.hazards import HAZARD_DESCRIPTIONS, formula_hazards
-from ..errors import LayoutNotFoundError, SheetgenError
+from ..errors import LayoutNotFoundError, SheetgenError, TooLargeError
 from ..layouts.families import resolve_layout
 from ..layouts.layout import SPEC_NAME, Layout, available_layouts
 from ..workbook.book import Book, Sheet, text_constant
 from ..workbook.safety import CheckedBook, FileFacts, Limits, configured_limits, read_checked
+from ..workbook.safety.messages import file_label, too_large
 from .constants import named_constants
 from .diagnose import diagnose
 from .faux import without_missing_faux_rows
@@ -77,7 +80,48 @@ def verify_workbook(
     hashes the very bytes it checks); else they are read here. ``checked``: the file already
     vetted and read (``read_checked`` of ``path`` within the same ``limits``), when the caller
     needs its book too (the web page draws the learner's sheet): it is not read again.
+
+    Running out of memory is told as :class:`~sheetgen.errors.TooLargeError` (the sentence
+    ``sheetgen verify`` prints), wherever it happens: reading the file, or checking its cells.
     """
+    handled = sys.exc_info()[1]  # the caller's own, if it calls from an except block
+    try:
+        return _verified(
+            path, layout, variants, seed, limits, sheet, hints, formulas, data, checked
+        )
+    except MemoryError as exc:
+        raise _too_large(path, exc, handled) from exc
+
+
+def _too_large(path: Path | str, exc: MemoryError, handled: BaseException | None) -> TooLargeError:
+    """The sentence for a check that ran out of memory, made once the memory is free again.
+
+    What the check held (the book, the evaluator's values, the verdicts) is referenced only by
+    the frames of ``exc``'s traceback, and of the exceptions the check was handling when it
+    ran out (``exc``'s context, up to ``handled``, the caller's): those frames' locals are
+    cleared first, so the memory goes back before anything is made, and the error the caller
+    keeps holds none of it (its traceback still says where it ran out)."""
+    error: BaseException | None = exc
+    while error is not None and error is not handled:
+        traceback.clear_frames(error.__traceback__)
+        error = error.__context__
+    return TooLargeError(too_large(file_label(Path(path))))
+
+
+def _verified(
+    path: Path | str,
+    layout: Layout | str | None,
+    variants: int | None,
+    seed: int | None,
+    limits: Limits | None,
+    sheet: str | None,
+    hints: bool | None,
+    formulas: FormulaCache | None,
+    data: bytes | None,
+    checked: CheckedBook | None,
+) -> Report:
+    """:func:`verify_workbook`'s work, in a frame of its own: the memory its locals hold is
+    let go when it runs out (see :func:`_too_large`)."""
     if checked is None:
         checked = read_checked(Path(path), limits or configured_limits(), data)
     book = checked.book
