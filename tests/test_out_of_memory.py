@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import weakref
@@ -84,6 +85,25 @@ def test_a_callers_own_exception_keeps_its_frames(runs_out: _Held, tmp_path: Pat
             verify_workbook(path)
         assert exc.__traceback__ is not None and exc.__traceback__.tb_next is not None
         assert exc.__traceback__.tb_next.tb_frame.f_locals["mine"] == "still here"
+
+
+def test_reading_the_files_bytes_running_out_is_told_the_same(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The bytes are read before anything vets them (``read_input``, which ``grade`` calls
+    itself to hash them): running out there is the same sentence, in verify and in grade's
+    row alike."""
+    from sheetgen.teacher.scoring import grade_one
+
+    path = build(tmp_path / "hw.xlsx")
+
+    def read(_fd: int, _size: int) -> bytes:
+        raise MemoryError
+
+    monkeypatch.setattr(os, "read", read)  # the module's, while the test runs
+    with pytest.raises(TooLargeError, match="is too large to check on this machine"):
+        verify_workbook(path)
+    assert grade_one(str(path)).reason == TOO_LARGE.format(path)
 
 
 _CAPPED = """
