@@ -62,6 +62,25 @@ def test_verify_workbook_tells_memory_running_out_as_too_large(
     assert len(runs_out.refs) == 2 and runs_out.alive() == []
 
 
+def test_what_the_reader_had_read_is_let_go_too(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The reader tells its own running out (``TooLargeError``, from ``read_checked``); the
+    worksheets it had captured were still held by its frames, kept by that error."""
+    held = _Held()
+
+    def read_book(_data: bytes, sheets: dict[str, object], **_kwargs: object) -> None:
+        held.refs += [weakref.ref(capture) for capture in sheets.values()]
+        raise MemoryError
+
+    monkeypatch.setattr("sheetgen.workbook.safety.vet.read_book", read_book)
+    path = build(tmp_path / "hw.xlsx")
+    with pytest.raises(TooLargeError) as caught:
+        verify_workbook(path)
+    assert str(caught.value) == TOO_LARGE.format(path)
+    assert len(held.refs) == 1 and held.alive() == []
+
+
 def test_verify_each_yields_the_sentence_and_goes_on(runs_out: _Held, tmp_path: Path) -> None:
     first, second = build(tmp_path / "a.xlsx"), build(tmp_path / "b.xlsx")
     told = list(verify_each([first, second]))

@@ -11,6 +11,7 @@ and ``Report`` are re-exported here for callers that know them by this module.
 
 from __future__ import annotations
 
+import gc
 import sys
 import traceback
 from collections.abc import Iterator
@@ -90,22 +91,29 @@ def verify_workbook(
             path, layout, variants, seed, limits, sheet, hints, formulas, data, checked
         )
     except MemoryError as exc:
-        raise _too_large(path, exc, handled) from exc
+        _let_go(exc, handled)
+        raise TooLargeError(too_large(file_label(Path(path)))) from exc
+    except TooLargeError as exc:  # the reader's sentence: what it had read is let go too
+        _let_go(exc, handled)
+        raise
 
 
-def _too_large(path: Path | str, exc: MemoryError, handled: BaseException | None) -> TooLargeError:
-    """The sentence for a check that ran out of memory, made once the memory is free again.
+def _let_go(exc: BaseException, handled: BaseException | None) -> None:
+    """Let the memory a check that ran out held go back, before its sentence is made.
 
-    What the check held (the book, the evaluator's values, the verdicts) is referenced only by
-    the frames of ``exc``'s traceback, and of the exceptions the check was handling when it
-    ran out (``exc``'s context, up to ``handled``, the caller's): those frames' locals are
-    cleared first, so the memory goes back before anything is made, and the error the caller
-    keeps holds none of it (its traceback still says where it ran out)."""
+    What the check held (the book, the evaluator's values, the verdicts; what the reader had
+    read) is referenced only by the frames of ``exc``'s traceback, and of the exceptions it
+    was handling when it ran out (``exc``'s context, up to ``handled``, the caller's own):
+    those frames' locals are cleared, so the error the caller keeps holds none of it (its
+    traceback still says where it ran out). What only cycles then hold (a scan and its
+    XML parser hold each other, and the reader's captures) is collected at once, not left
+    to the collector's next pass. What the caller passed in (``checked``, ``formulas``)
+    stays the caller's."""
     error: BaseException | None = exc
     while error is not None and error is not handled:
         traceback.clear_frames(error.__traceback__)
         error = error.__context__
-    return TooLargeError(too_large(file_label(Path(path))))
+    gc.collect()
 
 
 def _verified(
@@ -121,7 +129,7 @@ def _verified(
     checked: CheckedBook | None,
 ) -> Report:
     """:func:`verify_workbook`'s work, in a frame of its own: the memory its locals hold is
-    let go when it runs out (see :func:`_too_large`)."""
+    let go when it runs out (see :func:`_let_go`)."""
     if checked is None:
         checked = read_checked(Path(path), limits or configured_limits(), data)
     book = checked.book
