@@ -12,7 +12,7 @@ compute, checked from the value the file saved or not checked: ``Report.exit_cod
      ├── LayoutNotFoundError  the workbook does not hold the layout we check
      └── InputFileError       the input file cannot be read as a workbook
           ├── UnsafeFileError     it is hostile or exceeds a safety limit
-          └── TooLargeError       it needs more memory to read than the process has
+          └── TooLargeError       it needs more memory to read or check than the process has
 """
 
 from __future__ import annotations
@@ -52,9 +52,10 @@ class UnsafeFileError(InputFileError):
 
 
 class TooLargeError(InputFileError):
-    """Reading the input ran out of memory: nothing says it is damaged or hostile, only that
-    this process cannot hold it (a small machine, a server's cap on one check), so the way
-    on is more memory, not a new copy of the file."""
+    """Reading or checking the input ran out of memory: nothing says it is damaged or
+    hostile, only that this process cannot hold it (a small machine, a server's cap on one
+    check), so the way on is more memory, not a new copy of the file. Its ``MemoryError`` is
+    chained (``__cause__``), to say where it ran out."""
 
 
 def shown(path: Path | str) -> str:

@@ -321,6 +321,8 @@ _MEMORY_RUNS_OUT = {  # where reading a file may run out of memory
     "reading rows": "sheetgen.workbook.safety.sheetpass.read_rows",
     "reading the book": "sheetgen.workbook.safety.vet.read_book",
     "checking the cells": "sheetgen.check.verify.check",
+    "evaluating the cells": "sheetgen.engine.evaluate.Evaluator.fill",
+    "diagnosing the verdicts": "sheetgen.check.verify.diagnose",
 }
 
 
@@ -572,7 +574,7 @@ def test_a_learner_past_several_limits_is_told_them_all_as_the_teachers_to_raise
     path = hostile.cells_and_a_long_string(tmp_path, "upload-1.xlsx")
     job = {"do": "check", "path": str(path), "name": "mine.xlsx"}
     said = work.handle(job, configured_limits(["max_cells=100", "max_text_chars=1000"]))["error"]
-    assert said.startswith("mine.xlsx has a string in xl/worksheets/sheet1.xml longer"), said
+    assert said.startswith("mine.xlsx has, in the sheet 'Sheet', a piece of text longer"), said
     assert said.endswith(
         "(the limits max_text_chars and max_cells, which your teacher can raise: "
         "--limit max_text_chars=5000 --limit max_cells=201)."

@@ -11,6 +11,9 @@ and ``Report`` are re-exported here for callers that know them by this module.
 
 from __future__ import annotations
 
+import gc
+import sys
+import traceback
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -19,11 +22,12 @@ from typing import Any
 from .. import a1
 from ..engine.evaluate import Evaluator, FormulaCache
 from ..engine.hazards import HAZARD_DESCRIPTIONS, formula_hazards
-from ..errors import LayoutNotFoundError, SheetgenError
+from ..errors import LayoutNotFoundError, SheetgenError, TooLargeError
 from ..layouts.families import resolve_layout
 from ..layouts.layout import SPEC_NAME, Layout, available_layouts
 from ..workbook.book import Book, Sheet, text_constant
 from ..workbook.safety import CheckedBook, FileFacts, Limits, configured_limits, read_checked
+from ..workbook.safety.messages import file_label, too_large
 from .constants import named_constants
 from .diagnose import diagnose
 from .faux import without_missing_faux_rows
@@ -77,7 +81,55 @@ def verify_workbook(
     hashes the very bytes it checks); else they are read here. ``checked``: the file already
     vetted and read (``read_checked`` of ``path`` within the same ``limits``), when the caller
     needs its book too (the web page draws the learner's sheet): it is not read again.
+
+    Running out of memory is told as :class:`~sheetgen.errors.TooLargeError` (the sentence
+    ``sheetgen verify`` prints), wherever it happens: reading the file, or checking its cells.
     """
+    handled = sys.exc_info()[1]  # the caller's own, if it calls from an except block
+    try:
+        return _verified(
+            path, layout, variants, seed, limits, sheet, hints, formulas, data, checked
+        )
+    except MemoryError as exc:
+        _let_go(exc, handled)
+        raise TooLargeError(too_large(file_label(Path(path)))) from exc
+    except TooLargeError as exc:  # the reader's sentence: what it had read is let go too
+        _let_go(exc, handled)
+        raise
+
+
+def _let_go(exc: BaseException, handled: BaseException | None) -> None:
+    """Let the memory a check that ran out held go back, before its sentence is made.
+
+    What the check held (the book, the evaluator's values, the verdicts; what the reader had
+    read) is referenced only by the frames of ``exc``'s traceback, and of the exceptions it
+    was handling when it ran out (``exc``'s context, up to ``handled``, the caller's own):
+    those frames' locals are cleared, so the error the caller keeps holds none of it (its
+    traceback still says where it ran out). What only cycles then hold (a scan and its
+    XML parser hold each other, and the reader's captures) is collected at once, not left
+    to the collector's next pass. What the caller passed in (``checked``, ``formulas``)
+    stays the caller's."""
+    error: BaseException | None = exc
+    while error is not None and error is not handled:
+        traceback.clear_frames(error.__traceback__)
+        error = error.__context__
+    gc.collect()
+
+
+def _verified(
+    path: Path | str,
+    layout: Layout | str | None,
+    variants: int | None,
+    seed: int | None,
+    limits: Limits | None,
+    sheet: str | None,
+    hints: bool | None,
+    formulas: FormulaCache | None,
+    data: bytes | None,
+    checked: CheckedBook | None,
+) -> Report:
+    """:func:`verify_workbook`'s work, in a frame of its own: the memory its locals hold is
+    let go when it runs out (see :func:`_let_go`)."""
     if checked is None:
         checked = read_checked(Path(path), limits or configured_limits(), data)
     book = checked.book

@@ -8,7 +8,7 @@ from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import TooLargeError, UsageError, shown
+from ..errors import UsageError, shown
 from .options import (
     add_quiet_option,
     add_teacher_options,
@@ -28,7 +28,6 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from ..check.verify import verify_workbook
     from ..report.render import json_chunks, text_lines
     from ..workbook.safety.container import opendocument
-    from ..workbook.safety.messages import file_label, too_large
 
     limits = safety_limits(args)
     if args.annotate is not None and opendocument(Path(args.path)):
@@ -54,17 +53,14 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
     with few_collections():
         with ticking(f"Verifying {shown(args.path)}", quiet=args.quiet):
-            try:
-                report = verify_workbook(
-                    Path(args.path),
-                    args.layout,
-                    variants=args.variants,
-                    sheet=args.sheet,
-                    limits=limits,
-                    hints=True if args.hints else None,
-                )
-            except MemoryError:  # checking the cells, the file read whole: it is no fault
-                raise TooLargeError(too_large(file_label(Path(args.path)))) from None
+            report = verify_workbook(
+                Path(args.path),
+                args.layout,
+                variants=args.variants,
+                sheet=args.sheet,
+                limits=limits,
+                hints=True if args.hints else None,
+            )
         if args.json:  # a cell at a time: a large sheet's document is never held whole
             sys.stdout.writelines(json_chunks(report))
             sys.stdout.write("\n")

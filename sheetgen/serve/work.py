@@ -41,7 +41,9 @@ def handle(job: Job, limits: Limits, formulas: FormulaCache | None = None) -> An
     path, name = Path(job["path"]), str(job["name"])
     try:
         return _answer(job, path, name, limits, formulas)
-    except (MemoryError, TooLargeError):  # the worker's cap on its memory, the teacher's to set
+    # The worker's cap on its memory, the teacher's to set: met checking the file (the
+    # library's TooLargeError) or in the worker's own steps (the grid, the JSON, the copy).
+    except (MemoryError, TooLargeError):
         return {
             "error": f"{name} is a large sheet that needs more memory than the server gives "
             "one check: the teacher can raise it with --check-memory.",

@@ -32,7 +32,6 @@ from ..check.verify import CellResult, Report, verify_workbook
 from ..errors import SheetgenError
 from ..workbook.safety import configured_limits
 from ..workbook.safety.files import read_input
-from ..workbook.safety.messages import file_label, too_large
 from .provenance import Found, read_found
 from .roster import LEARNER_ID
 
@@ -135,8 +134,6 @@ def grade_one(
         graded = Graded(path, report)
     except SheetgenError as exc:
         graded = Graded(path, None, str(exc))
-    except MemoryError:  # checking its cells (reading it is the reader's to tell): no fault
-        graded = Graded(path, None, too_large(file_label(Path(path))))
     except Exception as exc:  # a bug of ours or the engine's: this file's row, not the batch
         graded = Graded(path, None, f"internal error ({type(exc).__name__}: {exc})")
     digest, recorded, found = "", tuple[tuple[str, str], ...](), Found()

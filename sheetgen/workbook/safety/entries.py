@@ -22,7 +22,7 @@ from ..xlsx import BrokenXml, ReadError, SheetCapture
 from .inflate import entry_chunks, entry_ends, plain_bytes
 from .limits import Limits
 from .memory import Memory
-from .messages import count, damaged, show
+from .messages import count, damaged
 from .sheetpass import SheetPass
 from .xmlscan import INFLATE_CHUNK, Budget, Listener, XmlScan
 
@@ -52,22 +52,24 @@ class _DeclarationSniff:
     hostile and is told so wherever the bomb sits; a byte search costs next to nothing.
     """
 
-    def __init__(self, label: str, part: str) -> None:
+    def __init__(self, label: str, part: str, budget: Budget) -> None:
         self.label = label
-        self.shown = show(part)
+        self.part = part
+        self.budget = budget
         self.tail = b""
 
     def feed(self, chunk: bytes) -> None:
         window = self.tail + chunk
         if b"<!ENTITY" in window:
             raise UnsafeFileError(
-                f"{self.label} contains an XML entity declaration in {self.shown} "
-                "(a possible XML bomb)."
+                f"{self.label} contains an XML entity declaration in "
+                f"{self.budget.where(self.part)} (a possible XML bomb)."
             )
         if b"<!DOCTYPE" in window:
             raise UnsafeFileError(
-                f"{self.label} contains an XML document type declaration in {self.shown}, "
-                "which workbooks never have (a possible XML bomb)."
+                f"{self.label} contains an XML document type declaration in "
+                f"{self.budget.where(self.part)}, which workbooks never have (a possible XML "
+                "bomb)."
             )
         self.tail = window[-16:]
 
@@ -222,8 +224,8 @@ def scan_entries(
                     budget.inflated += len(chunk)
                     if seen > info.file_size or seen > limits.max_entry_bytes:
                         raise UnsafeFileError(
-                            f"{label} has a part ({show(info.filename)}) that inflates past "
-                            "its declared size (a forged zip header)."
+                            f"{label} has a part, {budget.where(info.filename)}, that "
+                            "inflates past its declared size (a forged zip header)."
                         )
                     if budget.inflated > limits.max_total_bytes:
                         raise UnsafeFileError(
@@ -241,7 +243,7 @@ def scan_entries(
                             if isinstance(listener, SheetCapture):
                                 scan = SheetPass(scan, listener)
                         else:
-                            sniff = _DeclarationSniff(label, info.filename)
+                            sniff = _DeclarationSniff(label, info.filename, budget)
                     if held is not None:
                         held.append(chunk)
                     if scan is not None:

@@ -8,10 +8,10 @@ import stat
 from pathlib import Path
 from typing import Final
 
-from ...errors import InputFileError, UnsafeFileError
+from ...errors import InputFileError, TooLargeError, UnsafeFileError
 from ..hints import raise_hint
 from .limits import MB, Limits
-from .messages import count, file_label, show
+from .messages import count, file_label, show, too_large
 
 # --------------------------------------------------------------------------
 # Reading the file
@@ -66,11 +66,11 @@ def read_input(path: Path, limits: Limits) -> bytes:
         fd = os.open(path, flags)
     except OSError as exc:
         raise InputFileError(f"{label} cannot be opened ({show(exc.strerror or '')}).") from None
+    chunks: list[bytes] = []
     try:
         opened = os.fstat(fd)
         _require_regular(path, opened.st_mode)
         _check_size(label, opened.st_size, limits)
-        chunks: list[bytes] = []
         total = 0
         while True:
             chunk = os.read(fd, READ_CHUNK)
@@ -79,11 +79,14 @@ def read_input(path: Path, limits: Limits) -> bytes:
             total += len(chunk)
             _check_size(label, total, limits)
             chunks.append(chunk)
+        return b"".join(chunks)
     except OSError as exc:
         raise InputFileError(f"{label} cannot be read ({show(exc.strerror or '')}).") from None
+    except MemoryError:
+        chunks.clear()  # what was read goes back before the sentence is made
+        raise TooLargeError(too_large(label)) from None
     finally:
         os.close(fd)
-    return b"".join(chunks)
 
 
 def _check_size(label: str, size: int, limits: Limits) -> None:

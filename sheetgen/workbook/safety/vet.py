@@ -144,7 +144,7 @@ def _vet_zip(
                 f"{label} is password-protected (encrypted); save it without a password "
                 "and try again."
             )
-        budget = Budget(limits, accepted)
+        budget = Budget(limits, accepted, _titles(data, kind))
         try:
             if reading is None:
                 link_targets = scan_entries(label, zf, infos, budget, data=data, accepted=accepted)
@@ -202,6 +202,20 @@ def _vet_zip(
         external_links=tuple(links),
     )
     return facts, zf
+
+
+def _titles(data: bytes, kind: str) -> Callable[[], Mapping[str, str]]:
+    """The worksheets' titles of ``data`` (a ``kind`` file) by part, read when a refusal
+    first asks and kept for the next (a recount's): a file that passes never reads them. An
+    .ods spreadsheet's sheets are all in one part, which names none of them."""
+    found: list[Mapping[str, str]] = []
+
+    def titles() -> Mapping[str, str]:
+        if not found:
+            found.append(sheet_titles(data) if kind == "xlsx" else {})
+        return found[0]
+
+    return titles
 
 
 @dataclass(frozen=True)
@@ -268,7 +282,7 @@ def _needed(names: set[str], scan: _Scan) -> dict[str, int]:
         lifted = replace(lifted, max_cells=unbounded, max_merge_link_pairs=unbounded)
     if "max_shared_formula_chars" in names:
         lifted = replace(lifted, max_shared_formula_chars=unbounded)
-    recount = Budget(lifted, accepted)
+    recount = Budget(lifted, accepted, scan.budget.titles)
     recount.tracking = frozenset(names)
     listeners: Callable[[str], Listener | None] | None = None
     content: ContentCapture | None = None

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import codecs
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Final, NoReturn, Protocol
 from xml.parsers import expat
 
@@ -15,7 +15,7 @@ from ...errors import UnsafeFileError
 from ..hints import OverLimit
 from ..xlsx import BrokenXml, ReadError
 from .limits import Limits
-from .messages import count, show
+from .messages import count, place, show
 
 # --------------------------------------------------------------------------
 # Streaming inflate and XML scan
@@ -57,9 +57,17 @@ class Budget:
     command reads ("xlsx", maybe "ods"), for what a damaged file's sentence tells its owner
     to save."""
 
-    def __init__(self, limits: Limits, accepted: Iterable[str] = ("xlsx",)) -> None:
+    def __init__(
+        self,
+        limits: Limits,
+        accepted: Iterable[str] = ("xlsx",),
+        titles: Callable[[], Mapping[str, str]] = dict,
+    ) -> None:
         self.limits = limits
         self.accepted = tuple(accepted)
+        self.titles = titles
+        """The file's worksheets' titles by part in lower case (``messages.place``), asked
+        only when a refusal is worded (the caller reads them then, once)."""
         self.tracking: frozenset[str] = frozenset()
         """The limits whose figures a recount measures (``vet``): passing one is measured,
         not refused (depth, text, a sheet's area, merged links)."""
@@ -72,6 +80,11 @@ class Budget:
         self.worksheets = 0
         self.inflated = 0
         self.formula_work = 0
+
+    def where(self, part: str) -> str:
+        """``part`` as a refusal names it to the file's owner: a worksheet by its title, the
+        shared strings as the text its cells hold (``messages.place``)."""
+        return place(part, self.titles())
 
     def measured(self, name: str, figure: int) -> bool:
         """Whether the limit ``name``, passed with ``figure``, is measured (the figure kept)
@@ -110,7 +123,6 @@ class XmlScan:
         self.listen_end = listener.end if listener is not None else None
         self.listen_text = listener.text if listener is not None else None
         self.part = part
-        self.shown = show(part)
         self.budget = budget
         limits = budget.limits
         self.max_text = limits.max_text_chars
@@ -202,7 +214,7 @@ class XmlScan:
                 return
             raise OverLimit(
                 f"{self.label} has {count(inside)} hyperlinks inside "
-                f"{count(len(merges))} merged ranges in {self.shown}, more than openpyxl "
+                f"{count(len(merges))} merged ranges in {self._where()}, more than openpyxl "
                 "can sort out in reasonable time",
                 "max_merge_link_pairs",
             )
@@ -245,9 +257,12 @@ class XmlScan:
 
     # --- refusals
 
+    def _where(self) -> str:
+        return self.budget.where(self.part)
+
     def _entity(self, *_args: object) -> None:
         raise UnsafeFileError(
-            f"{self.label} contains an XML entity declaration in {self.shown} "
+            f"{self.label} contains an XML entity declaration in {self._where()} "
             "(a possible XML bomb)."
         )
 
@@ -258,19 +273,19 @@ class XmlScan:
 
     def _doctype_end(self) -> None:
         raise UnsafeFileError(
-            f"{self.label} contains an XML document type declaration in {self.shown}, "
+            f"{self.label} contains an XML document type declaration in {self._where()}, "
             "which workbooks never have (a possible XML bomb)."
         )
 
     def _external(self, *_args: object) -> int:
         raise UnsafeFileError(
-            f"{self.label} contains an external XML entity reference in {self.shown} "
+            f"{self.label} contains an external XML entity reference in {self._where()} "
             "(a possible XML bomb)."
         )
 
     def _too_much_text(self) -> NoReturn:
         raise OverLimit(
-            f"{self.label} has a string in {self.shown} longer than "
+            f"{self.label} has, in {self._where()}, a piece of text longer than "
             f"{count(self.budget.limits.max_text_chars)} characters",
             "max_text_chars",
         )
@@ -293,7 +308,7 @@ class XmlScan:
             self.max_depth = self.depth
             return
         raise OverLimit(
-            f"{self.label} nests XML elements in {self.shown} more than "
+            f"{self.label} nests XML elements in {self._where()} more than "
             f"{self.budget.limits.max_xml_depth} levels deep",
             "max_xml_depth",
         )
@@ -442,7 +457,7 @@ class XmlScan:
         """Widen this sheet's used box and refuse it once it is too large."""
         if row > a1.MAX_ROW or col > a1.MAX_COLUMN or row < 1:
             raise UnsafeFileError(
-                f"{self.label} refers to a cell outside Excel's grid in {self.shown}."
+                f"{self.label} refers to a cell outside Excel's grid in {self._where()}."
             )
         if row > self.max_row or col > self.max_col:
             self.max_row = max(self.max_row, row)
@@ -453,7 +468,7 @@ class XmlScan:
                     return
                 raise OverLimit(  # the range so far: a later cell may widen it
                     f"{self.label} uses the range A1:{a1.name(self.max_row, self.max_col)} "
-                    f"in {self.shown}, more than the limit of {count(self.max_area)} "
+                    f"in {self._where()}, more than the limit of {count(self.max_area)} "
                     "cells per sheet",
                     "max_sheet_area",
                 )

@@ -1,0 +1,167 @@
+"""Memory running out while a workbook is checked, told by the library itself: ``verify_workbook``
+(and so ``verify_each``, ``grade``, the web page and ``sheetgen verify``) raises
+:class:`~sheetgen.errors.TooLargeError` with the sentence ``verify`` prints, its
+``MemoryError`` chained, and what the check held let go before the sentence is made."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import weakref
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sheetgen import TooLargeError, build, verify_workbook
+from sheetgen.check.batch import verify_each
+from sheetgen.engine.evaluate import Evaluator
+
+TOO_LARGE = (
+    "{} is too large to check on this machine: checking it needs more memory than is free "
+    "(the file itself is not damaged); check it where more memory is free (close other "
+    "programs, or use a larger computer)."
+)
+
+
+class _Held:
+    """Weak references to what the check held when its memory ran out."""
+
+    def __init__(self) -> None:
+        self.refs: list[weakref.ref[Any]] = []
+
+    def alive(self) -> list[str]:
+        return [type(r()).__name__ for r in self.refs if r() is not None]
+
+
+@pytest.fixture
+def runs_out(monkeypatch: pytest.MonkeyPatch) -> _Held:
+    """The evaluator runs out of memory as it fills the cells of a book."""
+    held = _Held()
+
+    def fill(self: Evaluator, *_args: object, **_kwargs: object) -> None:
+        held.refs += [weakref.ref(self), weakref.ref(self.book)]
+        raise MemoryError
+
+    monkeypatch.setattr(Evaluator, "fill", fill)
+    return held
+
+
+def test_verify_workbook_tells_memory_running_out_as_too_large(
+    runs_out: _Held, tmp_path: Path
+) -> None:
+    """A teacher's script calling ``verify_workbook`` got a bare ``MemoryError`` (the sentence
+    was made by the command's callers alone); and the error holds none of what was checked:
+    the frames of its traceback, which held the book and the evaluator, are cleared."""
+    path = build(tmp_path / "hw.xlsx")
+    with pytest.raises(TooLargeError) as caught:
+        verify_workbook(path)
+    assert str(caught.value) == TOO_LARGE.format(path)
+    assert type(caught.value.__cause__) is MemoryError  # where it ran out, for who looks
+    assert len(runs_out.refs) == 2 and runs_out.alive() == []
+
+
+def test_what_the_reader_had_read_is_let_go_too(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The reader tells its own running out (``TooLargeError``, from ``read_checked``); the
+    worksheets it had captured were still held by its frames, kept by that error."""
+    held = _Held()
+
+    def read_book(_data: bytes, sheets: dict[str, object], **_kwargs: object) -> None:
+        held.refs += [weakref.ref(capture) for capture in sheets.values()]
+        raise MemoryError
+
+    monkeypatch.setattr("sheetgen.workbook.safety.vet.read_book", read_book)
+    path = build(tmp_path / "hw.xlsx")
+    with pytest.raises(TooLargeError) as caught:
+        verify_workbook(path)
+    assert str(caught.value) == TOO_LARGE.format(path)
+    assert len(held.refs) == 1 and held.alive() == []
+
+
+def test_verify_each_yields_the_sentence_and_goes_on(runs_out: _Held, tmp_path: Path) -> None:
+    first, second = build(tmp_path / "a.xlsx"), build(tmp_path / "b.xlsx")
+    told = list(verify_each([first, second]))
+    assert [(p, type(e)) for p, e in told] == [(first, TooLargeError), (second, TooLargeError)]
+    assert str(told[1][1]) == TOO_LARGE.format(second)
+
+
+def test_a_callers_own_exception_keeps_its_frames(runs_out: _Held, tmp_path: Path) -> None:
+    """Only the check's own frames are cleared: a caller checking from an except block keeps
+    what its exception's frames hold (a debugger's post-mortem of it)."""
+    path = build(tmp_path / "hw.xlsx")
+
+    def failing() -> None:
+        mine = "still here"
+        raise KeyError(mine)
+
+    try:
+        failing()
+    except KeyError as exc:
+        with pytest.raises(TooLargeError):
+            verify_workbook(path)
+        assert exc.__traceback__ is not None and exc.__traceback__.tb_next is not None
+        assert exc.__traceback__.tb_next.tb_frame.f_locals["mine"] == "still here"
+
+
+def test_reading_the_files_bytes_running_out_is_told_the_same(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The bytes are read before anything vets them (``read_input``, which ``grade`` calls
+    itself to hash them): running out there is the same sentence, in verify and in grade's
+    row alike."""
+    from sheetgen.teacher.scoring import grade_one
+
+    path = build(tmp_path / "hw.xlsx")
+
+    def read(_fd: int, _size: int) -> bytes:
+        raise MemoryError
+
+    monkeypatch.setattr(os, "read", read)  # the module's, while the test runs
+    with pytest.raises(TooLargeError, match="is too large to check on this machine"):
+        verify_workbook(path)
+    assert grade_one(str(path)).reason == TOO_LARGE.format(path)
+
+
+_CAPPED = """
+import resource, sys
+from pathlib import Path
+from sheetgen import TooLargeError, verify_workbook
+from sheetgen.workbook.safety import configured_limits, read_checked
+
+large, small, margin = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
+verify_workbook(small)  # imports made, the templates' formulas compiled
+checked = read_checked(large, configured_limits())  # read whole: checking it is what runs out
+with open("/proc/self/status") as status:
+    size = next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmSize"))
+resource.setrlimit(resource.RLIMIT_AS, (size + margin, resource.RLIM_INFINITY))
+try:
+    verify_workbook(large, checked=checked)
+    print("checked")
+except TooLargeError as exc:
+    print(type(exc.__cause__).__name__, exc)
+del checked
+print(verify_workbook(small).ok)  # under the same cap: the memory went back
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads VmSize (Linux)")
+def test_a_real_run_out_of_memory_is_told_and_the_memory_goes_back(tmp_path: Path) -> None:
+    """A 40-40-1 network read whole, then checked with 8 MB more address space than reading it
+    took: checking it needs well over 12 MB, the article's sheet under 6 MB. The check is told
+    too large (its ``MemoryError`` chained), and the same process then checks the article's
+    sheet under the same cap, as a web worker goes on to its next upload."""
+    large = build(tmp_path / "n40.xlsx", "network:layers=40-40-1")
+    small = build(tmp_path / "small.xlsx")
+    result = subprocess.run(
+        [sys.executable, "-c", _CAPPED, str(large), str(small), str(8 << 20)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,  # not the checkout: the installed sheetgen is what runs
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.splitlines() == ["MemoryError " + TOO_LARGE.format(large), "True"]
