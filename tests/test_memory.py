@@ -89,6 +89,73 @@ def test_a_relocated_layout_copies_every_field_but_the_moved_ones() -> None:
                 assert getattr(new, f.name) == getattr(old, f.name), f.name
 
 
+def _one_row_down(layout: Layout, below: int = 0) -> dict[str, str]:
+    """Where each cell of ``layout`` is with a row inserted above row ``below + 1``."""
+    from sheetgen import a1
+
+    where = {}
+    for c in layout.cells:
+        row, col = a1.split(c.at)
+        where[c.at] = a1.name(row + (row > below), col)
+    return where
+
+
+def test_a_relocated_layout_holds_its_cells_and_where_they_were_built() -> None:
+    """A row inserted above a network's table moves every cell: the moved layout holds a cell
+    each (72 bytes), its slot in the tuple of cells and where it was built (8 bytes each),
+    not a dict of where each moved beside them (108 bytes a cell with one at 20-20-1, 115 at
+    40-40-1; an 80-80-1 network's dict was 4 MB of verify's peak)."""
+    from sheetgen.layouts.families import resolve_layout
+    from sheetgen.layouts.layout import relocated
+
+    layout = resolve_layout("network:layers=20-20-1")
+    where = _one_row_down(layout)
+    first = relocated(layout, where)  # its formulas, as the learner's workbook holds them
+    moved, held, _ = traced(lambda: relocated(layout, where))
+    assert all(a.formula is b.formula for a, b in zip(first.cells, moved.cells, strict=True))
+    assert held < 96 * len(layout.cells), held / len(layout.cells)
+    # Where each moved, as given.
+    assert dict(moved.moved) == where and len(moved.moved) == len(where)
+    assert all(moved.current(c.at) == where[c.at] for c in layout.cells)
+    assert moved.current("ZZ1") == "ZZ1"
+
+
+def test_a_cell_a_relocation_leaves_as_it_was_is_the_layouts_own() -> None:
+    """Rows inserted below a cell move neither it nor what it reads: the relocated layout
+    holds that cell itself, and a copy of every cell that moved or reads one that did."""
+    from sheetgen import a1
+    from sheetgen.layouts.families import resolve_layout
+    from sheetgen.layouts.layout import relocated
+
+    layout = resolve_layout("network:layers=2-2-1,faux=all")
+    below = 12
+    moved = relocated(layout, _one_row_down(layout, below))
+    at = {c.at: c for c in layout.cells}
+    kept = copies = 0
+    for old, new in zip(layout.cells, moved.cells, strict=True):
+        reads = a1.TEMPLATE_CELL.findall(old.formula or "")
+        still = a1.split(old.at)[0] <= below and all(
+            a1.split(r)[0] <= below for r in reads if r in at
+        )
+        if new is old:
+            kept += 1
+            assert still and new.formula == old.formula
+        else:
+            copies += 1
+            assert new.at != old.at or new.formula != old.formula
+    assert kept > 10 and copies > 10, (kept, copies)
+
+
+def test_a_relocation_naming_a_cell_the_layout_lacks_keeps_its_map() -> None:
+    from sheetgen.layouts.families import resolve_layout
+    from sheetgen.layouts.layout import relocated
+
+    layout = resolve_layout("network:layers=2-2-1")
+    where = {**_one_row_down(layout), "ZZ9": "ZZ10"}
+    moved = relocated(layout, where)
+    assert dict(moved.moved) == where and moved.current("ZZ9") == "ZZ10"
+
+
 @pytest.mark.parametrize("spec", [*FAMILIES, "network:layers=3-2-1", "single_neuron"])
 def test_what_depends_on_a_parameter_is_found_as_the_forward_walk_finds_it(spec: str) -> None:
     # Found depth first, formula by formula (one answer each, not a reader list per

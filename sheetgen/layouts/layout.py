@@ -732,6 +732,37 @@ def _said(texts: list[str]) -> bool:
     return ADDRESSES.split(_SOME_CELL.join(texts))[0::2] == texts
 
 
+class _Moved(Mapping[str, str]):
+    """Where each cell of a relocated layout moved: built address -> current one.
+
+    Held as the built addresses, in the order of the layout's cells, beside those cells (whose
+    ``at`` says where each is now): a tuple of them rather than a dict, which an 80-80-1
+    network's check held to its end (4 MB) though only an exercise's blanks are looked up
+    (:meth:`Layout.current`). The dict is made on the first lookup.
+    """
+
+    __slots__ = ("_built", "_cells", "_map")
+
+    def __init__(self, built: tuple[str, ...], cells: tuple[CellSpec, ...]) -> None:
+        self._built = built
+        self._cells = cells
+        self._map: dict[str, str] | None = None
+
+    def _mapping(self) -> dict[str, str]:
+        if self._map is None:
+            self._map = dict(zip(self._built, [c.at for c in self._cells], strict=True))
+        return self._map
+
+    def __getitem__(self, at: str) -> str:
+        return self._mapping()[at]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._built)
+
+    def __len__(self) -> int:
+        return len(self._built)
+
+
 def relocated(layout: Layout, where: Mapping[str, str]) -> Layout:
     """``layout`` with each cell moved to ``where[cell.at]`` (cells not in ``where`` left out).
 
@@ -744,14 +775,19 @@ def relocated(layout: Layout, where: Mapping[str, str]) -> Layout:
     read is, with the same quantity, so :meth:`Layout.source` works the template out when
     asked and none is kept (an 80-80-1 network's were 32 MB). A formula reading a cell left
     out keeps its template's text. The moved formula is interned: the learner's workbook
-    holds the same text, once for both (16 MB more).
+    holds the same text, once for both (16 MB more). A cell left where it was, reading only
+    cells left where they were, is the layout's own (rows inserted below it move none of it).
+    ``Layout.moved`` is held as the built addresses beside the moved cells (:class:`_Moved`).
     """
     cells = []
+    built = []
     quantity_at: dict[str, str] | None = None
     split, get, intern = ADDRESSES.split, where.get, sys.intern
     for c in layout.cells:
-        if c.at not in where:
+        at = get(c.at)
+        if at is None:
             continue
+        built.append(c.at)
         # A copy with the address, formula and source changed, sharing the rest: 10,000 cells
         # of a training run are placed in milliseconds, not a tenth of a second.
         formula, source = c.formula, c.source
@@ -766,10 +802,15 @@ def relocated(layout: Layout, where: Mapping[str, str]) -> Layout:
                     source = layout.source(c, quantity_at)
             parts[1::2] = now
             formula = intern("".join(parts))
+        if at == c.at and formula == c.formula and source is c.source:
+            cells.append(c)  # where it was, as it was
+            continue
         cell = _new(CellSpec)
-        _set_cell(cell, where[c.at], c.quantity, formula, source, c._rest)
+        _set_cell(cell, at, c.quantity, formula, source, c._rest)
         cells.append(cell)
     names = {name: where.get(at, at) for name, at in layout.names.items()}
-    return replace(
-        layout, cells=tuple(cells), names=names, charts=(), freeze=None, moved=dict(where)
-    )
+    placed = tuple(cells)
+    # Every address ``where`` maps is a placed cell's (as ``sheetgen.check.locate`` makes it);
+    # a map naming anything else is kept as given.
+    moved = _Moved(tuple(built), placed) if len(built) == len(where) else dict(where)
+    return replace(layout, cells=placed, names=names, charts=(), freeze=None, moved=moved)
