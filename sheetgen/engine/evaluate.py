@@ -211,9 +211,14 @@ class Evaluator:
                     held[ref[1]] = self._raw(ref)
                     continue
                 if type(text) in _PLAIN:
+                    names = resolved[ref[0]]
                     if found is None:
-                        names = resolved[ref[0]]
                         found = list(map(names.__getitem__, self._inputs(ref, text)))
+                    # The cell, a formula of this sheet (by its title), is what its own name
+                    # resolves to there: its readers find it resolved (as ``where.resolve``
+                    # would, by its address), and go the usual way on their first visit.
+                    if ref[1] not in names:
+                        names[ref[1]] = ref[1]
                     if set(map(type, found)) == _STR:  # each input a cell of this sheet (most)
                         if not all(map(held.__contains__, found)):
                             self._fill_values(ref[0], found)  # those holding a value
