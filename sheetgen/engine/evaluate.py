@@ -219,18 +219,27 @@ class Evaluator:
                     # would, by its address), and go the usual way on their first visit.
                     if ref[1] not in names:
                         names[ref[1]] = ref[1]
-                    if set(map(type, found)) == _STR:  # each input a cell of this sheet (most)
-                        if not all(map(held.__contains__, found)):
-                            self._fill_values(ref[0], found)  # those holding a value
+                    # Each input a cell of this sheet by its address, computed (most): only
+                    # addresses are keys of the sheet's values.
+                    if all(map(held.__contains__, found)):
+                        value = quick(text, list(map(held.__getitem__, found)))
+                        if value is _UNKNOWN:
+                            value = self._compute(ref, cast(str, self.formula(ref)))
+                        held[ref[1]] = value
+                        continue
+                    if set(map(type, found)) == _STR:  # each a cell of this sheet, not all known
+                        self._fill_values(ref[0], found)  # those holding a value
                         if all(map(held.__contains__, found)):
                             value = quick(text, list(map(held.__getitem__, found)))
                             if value is _UNKNOWN:
                                 value = self._compute(ref, cast(str, self.formula(ref)))
                             held[ref[1]] = value
                             continue
+                        self._solve(ref, found)  # an input not computed yet: the walk
+                        continue
                     deps = self._references(ref[0], found)
                     if not all(map(values.__contains__, deps)):
-                        self._solve(ref, deps)  # an input not computed yet: the walk
+                        self._solve(ref, found)  # an input not computed yet: the walk
                         continue
                     value = quick(text, list(map(values.__getitem__, deps)))
                     if value is _UNKNOWN:
@@ -353,15 +362,19 @@ class Evaluator:
     def _reads(self, ref: Ref, kept: bool = False) -> list[Ref]:
         """:meth:`dependencies`, whose references to cells of ``ref``'s sheet are made afresh
         for a walk that lets them go unless ``kept``: a computed cell's keep none."""
+        return self._references(ref[0], self._held(ref), kept)
+
+    def _held(self, ref: Ref) -> list[Any]:
+        """The cells ``ref``'s formula reads as ``where.resolved`` holds them: a cell of its
+        own sheet by its address, any other by its reference (none for a value cell)."""
         plain = self._formulas.get(ref[0], _NONE).get(ref[1], _UNKNOWN)
         if type(plain) in _PLAIN:  # most formulas: each input is one cell
             own = self._resolved[ref[0]]
-            found = list(map(own.__getitem__, self._inputs(ref, plain)))
-            return self._references(ref[0], found, kept)
+            return list(map(own.__getitem__, self._inputs(ref, plain)))
         deps = self._deps.get(ref)
         if deps is not None:
             return deps
-        return self._references(ref[0], self._found(ref, plain), kept)
+        return self._found(ref, plain)
 
     def _found(self, ref: Ref, plain: Any) -> list[Any]:
         """:meth:`dependencies`' general path, for a cell not visited yet or whose formula is
@@ -414,53 +427,73 @@ class Evaluator:
         self._deps[ref] = deps
         return deps
 
-    def _solve(self, root: Ref, reads: list[Ref] | None = None) -> None:
-        """Compute ``root`` and what it depends on; ``reads``: its dependencies, when known."""
+    def _solve(self, root: Ref, reads: list[Any] | None = None) -> None:
+        """Compute ``root`` and what it depends on; ``reads``: its dependencies, when known,
+        as ``where.resolved`` holds them (see :meth:`_held`)."""
         # Iterative depth-first search: a 10,000-step chain must not hit Python's recursion limit.
         title = self.where.title(root[0])
         root = root if title == root[0] else (title, root[1])
         stack: list[tuple[Ref, bool]] = [(root, False)]
         on_path: set[Ref] = set()
-        values, known, texts = self.values, self.values.__contains__, self._formulas
+        values, sheets, texts = self.values, self.values.sheets, self._formulas
+        known = values.__contains__
         while stack:
             ref, expanded = stack.pop()
-            if ref in values:
+            held = sheets.get(ref[0])
+            if held is None:
+                held = values.on(ref[0])
+            elif ref[1] in held:
                 continue
             entry = texts.get(ref[0], _NONE).get(ref[1], _UNKNOWN)
             if entry is _UNKNOWN:
                 entry = self.formula(ref)
             if entry is None:
-                values[ref] = self._raw(ref)
+                held[ref[1]] = self._raw(ref)
                 continue
             if expanded:
                 on_path.discard(ref)
-                values[ref] = self._compute(ref, cast(str, self.formula(ref)))
+                held[ref[1]] = self._compute(ref, cast(str, self.formula(ref)))
                 continue
             if reads is not None and ref == root:  # found already: not read off its text again
-                deps, reads = reads, None
+                found, reads = reads, None
             else:
-                deps = self._reads(ref)
-            done = all(map(known, deps))
+                found = self._held(ref)
+            # Each input a cell of this sheet by its address (most), looked up in its dict (only
+            # addresses are its keys); or references, looked up by reference.
+            done = all(map(held.__contains__, found))
+            local = done or set(map(type, found)) == _STR
+            deps: list[Any] = found if local else self._references(ref[0], found)
+            has = held.__contains__ if local else known
+            if not local:
+                done = all(map(has, deps))
             if not done and len(deps) > _BULK:  # a large range: its plain values in one pass
-                self._fill_range(deps)
-                done = all(map(known, deps))
+                if local:
+                    self._fill_values(ref[0], deps)
+                else:
+                    self._fill_range(deps)
+                done = all(map(has, deps))
             if done:  # a sheet in order: compute at once
                 plain = texts[ref[0]][ref[1]]  # plain now, if ever
                 kept = cast(Compiled | Form, plain)
                 if type(plain) in _PLAIN:
-                    value = self._quick(kept, list(map(values.__getitem__, deps)))
+                    get = held.__getitem__ if local else values.__getitem__
+                    value = self._quick(kept, list(map(get, deps)))
                 else:
                     value = _UNKNOWN
                 if value is _UNKNOWN:
                     value = self._compute(ref, cast(str, self.formula(ref)))
-                values[ref] = value
+                held[ref[1]] = value
                 continue
             on_path.add(ref)
             stack.append((ref, True))
             for dep in deps:
+                if local:
+                    if dep in held:
+                        continue
+                    dep = (ref[0], dep)
                 if dep in on_path:
                     self._mark_circular(dep, stack, on_path)
-                elif dep not in self.values:
+                elif dep not in values:
                     stack.append((dep, False))
 
     def _kept(self, compiled: Compiled, text: str) -> Compiled | Form:
