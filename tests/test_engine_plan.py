@@ -137,29 +137,39 @@ def test_a_books_own_formulas_keep_no_plain_text_twice(tmp_path: Path) -> None:
     assert Evaluator(book, formulas=shared).evaluate(refs) == values  # from what it kept
 
 
-def test_values_are_kept_under_the_references_their_readers_hold(tmp_path: Path) -> None:
-    """``fill`` keeps a value under the evaluator's own reference to the cell (the one the
-    formulas that read it resolved to), never the caller's tuple: a check asking for 85,000
-    cells by tuples it makes on the fly does not keep them alive. Values equal ``evaluate``'s."""
+def test_values_are_kept_by_sheet_and_address_and_no_reference_per_cell(tmp_path: Path) -> None:
+    """``fill`` keeps a value under its cell's address in its sheet's dict (``Values``), never
+    under a tuple, the caller's or its own: a check asking for 85,000 cells by tuples it makes
+    on the fly does not keep them alive, and the names formulas read that are cells of their
+    own sheet stay addresses. Values equal ``evaluate``'s, read by reference as from a dict."""
     path = build(tmp_path / "x.xlsx", "network:layers=2-3-1")
     book = read_checked(path).book
     sheet = book.sheets[0]
     ats = [at for at, c in sheet.cells.items() if c.formula]
     ev = Evaluator(book)
     ev.fill((sheet.title, at) for at in ats)  # each tuple made here and dropped
-    by_cell = ev.where.resolved[sheet.title]
-    read = [at for at in ats if type(by_cell.get(at)) is tuple]
-    assert len(read) > len(ats) // 2
-    keys = {key: key for key in ev.values}
-    for at in read:
-        assert keys[(sheet.title, at)] is by_cell[at], at
+    assert list(ev.values.sheets) == [sheet.title]
+    held = ev.values.sheets[sheet.title]
+    assert set(ats) <= set(held) and all(type(at) is str for at in held)
+    by_name = ev.where.resolved[sheet.title]
+    assert len(by_name) > len(ats) // 2
+    cells = {n: v for n, v in by_name.items() if n in sheet.cells}
+    assert len(cells) > len(by_name) - 3 and all(v is n for n, v in cells.items()), by_name
+    keys = list(ev.values)
+    assert len(keys) == len(ev.values) == len(held)
     assert {r: ev.values[r] for r in keys} == Evaluator(book).evaluate(keys)
+    assert (sheet.title, "ZZ999") not in ev.values and ev.values.get((sheet.title, "ZZ999")) is None
+    with pytest.raises(KeyError):
+        ev.values[("nowhere", ats[0])]
 
 
-def test_a_cells_one_reference_is_the_one_resolve_keeps(tmp_path: Path) -> None:
-    """``References.known_as`` hands back the reference formulas resolved a cell to, or makes
-    the caller's the one they will resolve it to; a cell the sheet does not hold (or a sheet
-    named otherwise) is never entered in their place."""
+def test_a_cell_of_its_own_sheet_is_resolved_to_its_address_until_a_reference_is_asked(
+    tmp_path: Path,
+) -> None:
+    """``References.resolve`` keeps a name that is a cell of the sheet it is read on as its
+    address; ``single`` makes the reference when it is asked for and keeps it in its place,
+    so that every list of dependencies asked for holds the one tuple. A name read on a
+    sheet named otherwise, or that names another cell, is kept as its reference at once."""
     from sheetgen.engine.plan import Plan
     from sheetgen.engine.references import References
 
@@ -168,20 +178,24 @@ def test_a_cells_one_reference_is_the_one_resolve_keeps(tmp_path: Path) -> None:
     assert ws is not None
     ws.title = "S"
     ws["A1"], ws["B1"], ws["C1"] = 2.0, "=A1*3", "=B1+A1"
+    wb.defined_names["Two"] = DefinedName("Two", attr_text="'S'!$A$1")
     path = tmp_path / "one.xlsx"
     wb.save(path)
     where = References(read_checked(path).book, Plan())
-    first = ("S", "B1")
-    assert where.known_as(first) is first
-    assert where.resolve("S", "B1") == [first] and where.resolved["S"]["B1"] is first
-    found = where.resolve("S", "A1")
-    assert isinstance(found, list)
-    read = found[0]
-    assert where.known_as(("S", "A1")) is read
-    for absent in [("S", "Z9"), ("s", "C1"), ("T", "A1")]:
-        assert where.known_as(absent) is absent
-        assert absent[1] not in where.resolved.get(absent[0], {})
-    assert where.resolve("S", "Z9") == [("S", "Z9")]  # resolved as ever, a tuple of its own
+    assert where.resolve("S", "B1") == [("S", "B1")] and where.resolved["S"]["B1"] == "B1"
+    made = where.single("S", "B1")
+    kept: object = where.resolved["S"]["B1"]
+    assert made == ("S", "B1") and kept is made
+    again = where.resolve("S", "B1")
+    assert where.single("S", "B1") is made and isinstance(again, list) and again[0] is made
+    assert where.resolve("s", "A1") == [("S", "A1")] and where.resolved["s"]["A1"] == ("S", "A1")
+    assert where.resolve("S", "Two") == [("S", "A1")] and where.resolved["S"]["Two"] == ("S", "A1")
+    assert where.resolve("S", "Z9") == [("S", "Z9")]  # a cell the sheet does not hold, as ever
+    ev = Evaluator(read_checked(path).book)
+    deps = ev.dependencies(("S", "C1"))
+    assert deps == [("S", "B1"), ("S", "A1")]
+    again = ev.dependencies(("S", "C1"))
+    assert all(a is b for a, b in zip(deps, again, strict=True))  # the one tuple per cell
 
 
 @pytest.mark.parametrize(
@@ -227,7 +241,13 @@ def test_fills_first_visit_keeps_what_the_general_path_keeps(tmp_path: Path, spe
             walked.dependencies(ref)
         walked.fill(refs)
         plan, general = filled._plan, walked._plan
-        assert plan.formulas == general.formulas
+        # What ``fill`` keeps is the general path's; a cell holding a value that a formula
+        # read it finds itself, without an entry.
+        for title, forms in general.formulas.items():
+            kept = plan.formulas.get(title, {})
+            assert all(forms[at] is None for at in forms.keys() - kept.keys()), title
+            assert {at: forms[at] for at in kept} == kept
+        assert plan.formulas.keys() <= general.formulas.keys()
         assert plan.deps == general.deps
         assert {r: repr(v) for r, v in filled.values.items()} == {
             r: repr(v) for r, v in walked.values.items()

@@ -968,3 +968,29 @@ def test_a_large_books_evaluation_holds_its_values_and_little_more_per_cell(tmp_
     assert len(refs) > 6000 and all(type(ev.values[r]) is float for r in refs[::97])
     # 160 bytes a formula; 336 while the process's cache kept the last 4,096 compiled.
     assert held < 200 * len(refs), (held, len(refs))
+
+
+def test_a_large_books_evaluation_keeps_no_reference_per_cell(tmp_path: Path) -> None:
+    """A check asks for each cell by a tuple it makes on the fly; the evaluator keeps each
+    value under its address in its sheet's dict, and each name a formula reads that is a
+    cell of its own sheet as that address: no tuple per cell (56 bytes) in the values, the
+    resolved names or the dependencies, and a slot of two words, not three, per value. Per
+    formula: 132 bytes; 179 while each value was kept under a tuple."""
+    from sheetgen.engine.compiled import compile_formula
+    from sheetgen.engine.evaluate import Evaluator
+    from sheetgen.workbook.safety import read_checked
+
+    book = read_checked(Path(build(tmp_path / "n.xlsx", "network:layers=20-20-1,faux=all"))).book
+    sheet = book.sheets[0]
+    title, ats = sheet.title, [at for at, c in sheet.cells.items() if c.formula]
+    Evaluator(book).evaluate((title, at) for at in ats)  # the engine's functions and shapes
+    compile_formula.cache_clear()
+
+    def computed() -> Evaluator:
+        ev = Evaluator(book)
+        ev.fill((title, at) for at in ats)  # each tuple made here and let go
+        return ev
+
+    ev, held, _ = traced(computed)
+    assert len(ats) > 6000 and all(type(ev.values[(title, at)]) is float for at in ats[::97])
+    assert held < 150 * len(ats), (held, len(ats), held / len(ats))

@@ -33,6 +33,7 @@ from .convert import element, engine_quiet, from_engine, to_engine
 from .names import expanded
 from .plan import Plan, Ref, structure
 from .references import References
+from .values import Values
 
 __all__ = [
     "ENGINE_LIMITS",
@@ -55,6 +56,8 @@ _PLAIN = {Compiled, Form}  # what ``_formulas`` holds for a plain formula
 _UNKNOWN: Any = object()  # a formula not looked up yet
 _NONE: dict[str, Any] = {}  # a sheet none of whose formulas is looked up yet (never written)
 _TUPLE = {tuple}
+_STR = {str}
+_SINGLE = {tuple, str}  # what ``where.resolved`` holds for a name that reads one cell
 
 _BULK = 64  # a formula reading more cells than this has their plain values filled in bulk
 
@@ -85,7 +88,8 @@ class Evaluator:
         # Names holding a number or a formula put in place (:mod:`.names`): the engine's copy.
         self.book = expanded(Book.of(workbook))
         self.overrides: Mapping[Ref, Value] = dict(overrides or {})
-        self.values: dict[Ref, Value] = {}
+        # By sheet, then by address (see :class:`Values`): no tuple kept per cell.
+        self.values = Values()
         self.problems: dict[Ref, Problem] = {}
         # Cells the engine could not compute whose value is the number the file saved.
         self.saved: dict[Ref, Problem] = {}
@@ -179,58 +183,92 @@ class Evaluator:
         return {ref: values[ref] for ref in wanted}
 
     def fill(self, refs: Iterable[Ref]) -> None:
-        """Compute ``refs`` (and all cells they depend on) into :attr:`values`, where a
-        cell's value is kept under the reference the formulas that read it hold (``refs``
-        themselves are not kept: a large network's checked cells are 85,000)."""
-        values = self.values
+        """Compute ``refs`` (and all cells they depend on) into :attr:`values`, held by sheet
+        and address (``refs`` themselves are not kept: a large network's checked cells are
+        85,000)."""
+        values, sheets = self.values, self.values.sheets
         texts, reads, exact = self._formulas, self._deps, self._exact
         resolved, visit, quick = self._resolved, self._visit, self._quick
         with engine_quiet():
             for ref in refs:
-                if ref in values:  # a cell read by one asked for before: known
+                held = sheets.get(ref[0])
+                if held is not None and ref[1] in held:  # read by one asked for before: known
                     continue
                 sheet = exact.get(ref[0])
                 if sheet is None:  # a sheet named otherwise: the walk settles it
                     self._solve(ref)
                     continue
+                if held is None:
+                    held = values.on(ref[0])
                 # What the walk's first step does, without the walk, for a cell whose inputs
                 # are computed (a sheet in order): its formula found, compiled and its inputs
                 # resolved on its first visit, then computed at once.
                 text = texts.get(ref[0], _NONE).get(ref[1], _UNKNOWN)
-                deps = None
+                found: list[Any] | None = None
                 if text is _UNKNOWN:
-                    text, deps = visit(ref, sheet)
+                    text, found = visit(ref, sheet)
                 if text is None:
-                    values[ref] = self._raw(ref)
+                    held[ref[1]] = self._raw(ref)
                     continue
                 if type(text) in _PLAIN:
-                    on_sheet = resolved[ref[0]]
-                    if deps is None:
-                        deps = list(map(on_sheet.__getitem__, self._inputs(ref, text)))  # type: ignore[arg-type]
-                    if not all(map(values.__contains__, deps)):
-                        self._solve(ref, deps)  # an input not computed yet: the walk
+                    names = resolved[ref[0]]
+                    if found is None:
+                        found = list(map(names.__getitem__, self._inputs(ref, text)))
+                    # The cell, a formula of this sheet (by its title), is what its own name
+                    # resolves to there: its readers find it resolved (as ``where.resolve``
+                    # would, by its address), and go the usual way on their first visit.
+                    if ref[1] not in names:
+                        names[ref[1]] = ref[1]
+                    # Each input a cell of this sheet by its address, computed (most): only
+                    # addresses are keys of the sheet's values.
+                    if all(map(held.__contains__, found)):
+                        value = quick(text, list(map(held.__getitem__, found)))
+                        if value is _UNKNOWN:
+                            value = self._compute(ref, cast(str, self.formula(ref)))
+                        held[ref[1]] = value
                         continue
-                    value = quick(text, deps)
+                    if set(map(type, found)) == _STR:  # each a cell of this sheet, not all known
+                        self._fill_values(ref[0], found)  # those holding a value
+                        if all(map(held.__contains__, found)):
+                            value = quick(text, list(map(held.__getitem__, found)))
+                            if value is _UNKNOWN:
+                                value = self._compute(ref, cast(str, self.formula(ref)))
+                            held[ref[1]] = value
+                            continue
+                        self._solve(ref, found)  # an input not computed yet: the walk
+                        continue
+                    deps = self._references(ref[0], found)
+                    if not all(map(values.__contains__, deps)):
+                        self._solve(ref, found)  # an input not computed yet: the walk
+                        continue
+                    value = quick(text, list(map(values.__getitem__, deps)))
                     if value is _UNKNOWN:
                         value = self._compute(ref, cast(str, self.formula(ref)))
-                    # Kept under the reference its readers hold: ``where.known_as(ref)``
-                    # for a formula cell of a sheet by its title, at hand.
-                    at = on_sheet.get(ref[1])
-                    if at is None:
-                        at = on_sheet[ref[1]] = ref
-                    values[at] = value  # type: ignore[index]
+                    held[ref[1]] = value
                     continue
-                if deps is None:
-                    deps = reads.get(ref)
-                if deps is not None and len(deps) <= _BULK and all(map(values.__contains__, deps)):
-                    values[ref] = self._compute(ref, text)
+                read = found if found is not None else reads.get(ref)
+                if read is not None and len(read) <= _BULK and all(map(values.__contains__, read)):
+                    held[ref[1]] = self._compute(ref, text)
                     continue
                 self._solve(ref)
 
-    def _visit(self, ref: Ref, sheet: Sheet) -> tuple[Any, list[Ref]]:
+    def _references(self, sheet: str, found: list[Any], kept: bool = False) -> list[Ref]:
+        """The references to the cells ``found`` in ``where.resolved`` for inputs of a formula
+        on ``sheet``: a cell of that sheet held by its address is made one, afresh, or, if
+        ``kept``, the one ``where.single`` keeps in its place."""
+        if set(map(type, found)) <= _TUPLE:
+            return found
+        if not kept:
+            return [f if type(f) is tuple else (sheet, f) for f in found]
+        single = self.where.single
+        return [f if type(f) is tuple else single(sheet, f) for f in found]
+
+    def _visit(self, ref: Ref, sheet: Sheet) -> tuple[Any, list[Any]]:
         """A cell of ``sheet`` (by its title) on its first visit: what :attr:`_formulas` now
         holds for it, and its dependencies. :meth:`dependencies`' work, done at once for
-        the usual plain formula (the general path for every other, and for any doubt)."""
+        the usual plain formula (the general path for every other, and for any doubt), whose
+        inputs are what ``where.resolved`` holds for them: a cell of this sheet by its address,
+        or a reference."""
         cell = sheet.cells.get(ref[1])
         text = None if cell is None else cell.formula
         if text is not None:
@@ -250,14 +288,14 @@ class Evaluator:
                     found = list(map(names.__getitem__, compiled.inputs))
                 except KeyError:  # a name not resolved yet: the general path resolves it
                     found = None
-                if found is not None and set(map(type, found)) <= _TUPLE:
+                if found is not None and set(map(type, found)) <= _SINGLE:
                     arrays = self._array_cells.get(title)
                     if arrays is None:
                         arrays = self.where.array_cells(title)
                     if ref[1] not in arrays:
                         self._forms(title)[ref[1]] = self._kept(compiled, text)  # ``_formulas``
-                        return compiled, cast(list[Ref], found)
-        deps = self.dependencies(ref)
+                        return compiled, found
+        deps = self._found(ref, _UNKNOWN)
         return self._formulas[ref[0]][ref[1]], deps
 
     def reads_its_cells(self, ref: Ref) -> bool:
@@ -283,7 +321,7 @@ class Evaluator:
                 if text is None:
                     out[ref] = child._raw(ref)
                     continue
-                child.fill(dep for dep in child.dependencies(ref) if dep != ref)
+                child.fill(dep for dep in child._reads(ref) if dep != ref)
                 out[ref] = child._compute(ref, text)
         return out
 
@@ -298,7 +336,7 @@ class Evaluator:
         # given (read-only), not copied twice more: diagnosis hands a sheet's every checked
         # cell (an 80-80-1 network's 91,000), and each copy was 5 MB at its peak.
         held = {**self.overrides, **overrides} if self.overrides else overrides
-        child.overrides, child.values = held, dict(held)
+        child.overrides, child.values = held, Values(held)
         child.formulas, child._shares = self.formulas, self._shares
         child._plan, child._plan_shared = self._plan, self._plan_shared
         child._share(self.where)
@@ -316,15 +354,35 @@ class Evaluator:
         return cast(_T, memo[key])
 
     def dependencies(self, ref: Ref) -> list[Ref]:
-        """The cells a formula cell reads directly (empty for a value cell)."""
+        """The cells a formula cell reads directly (empty for a value cell), each cell by the
+        one reference every list of dependencies asked for holds (``where.single``): a walk
+        that keeps them (the diagnosis's graph) holds one tuple per cell."""
+        return self._reads(ref, True)
+
+    def _reads(self, ref: Ref, kept: bool = False) -> list[Ref]:
+        """:meth:`dependencies`, whose references to cells of ``ref``'s sheet are made afresh
+        for a walk that lets them go unless ``kept``: a computed cell's keep none."""
+        return self._references(ref[0], self._held(ref), kept)
+
+    def _held(self, ref: Ref) -> list[Any]:
+        """The cells ``ref``'s formula reads as ``where.resolved`` holds them: a cell of its
+        own sheet by its address, any other by its reference (none for a value cell)."""
         plain = self._formulas.get(ref[0], _NONE).get(ref[1], _UNKNOWN)
         if type(plain) in _PLAIN:  # most formulas: each input is one cell
-            return list(map(self._resolved[ref[0]].__getitem__, self._inputs(ref, plain)))  # type: ignore[arg-type]
+            own = self._resolved[ref[0]]
+            return list(map(own.__getitem__, self._inputs(ref, plain)))
         deps = self._deps.get(ref)
         if deps is not None:
             return deps
+        return self._found(ref, plain)
+
+    def _found(self, ref: Ref, plain: Any) -> list[Any]:
+        """:meth:`dependencies`' general path, for a cell not visited yet or whose formula is
+        not plain (``plain``: what ``_formulas`` holds for it, or ``_UNKNOWN``). A plain
+        formula's inputs come back as ``where.resolved`` holds them (a cell of its own sheet
+        by its address: no reference made for it), any other's as references, kept."""
         text = self.formula(ref) if plain is _UNKNOWN else cast(str | None, plain)
-        deps = []
+        deps: list[Any] = []
         if text is None:
             return deps
         compiled = self.compiled(text) if self._shares else self._compile(text)
@@ -341,7 +399,7 @@ class Evaluator:
                 if resolved is None:
                     self.where.resolve(sheet, name)
                     resolved = names[name]
-                if type(resolved) is tuple:
+                if type(resolved) in _SINGLE:  # a reference, or a cell of this sheet's address
                     deps.append(resolved)
                     continue
                 single = False
@@ -353,7 +411,7 @@ class Evaluator:
             if single and ref[1] not in arrays:
                 self._forms(sheet)[ref[1]] = self._kept(compiled, text)  # plain: ``_formulas``
             else:
-                self._deps[ref] = deps
+                deps = self._deps[ref] = self._references(sheet, deps, True)
             return deps
         where = self.where
         for name in compiled.inputs:
@@ -369,50 +427,73 @@ class Evaluator:
         self._deps[ref] = deps
         return deps
 
-    def _solve(self, root: Ref, reads: list[Ref] | None = None) -> None:
-        """Compute ``root`` and what it depends on; ``reads``: its dependencies, when known."""
+    def _solve(self, root: Ref, reads: list[Any] | None = None) -> None:
+        """Compute ``root`` and what it depends on; ``reads``: its dependencies, when known,
+        as ``where.resolved`` holds them (see :meth:`_held`)."""
         # Iterative depth-first search: a 10,000-step chain must not hit Python's recursion limit.
         title = self.where.title(root[0])
-        root = self.where.known_as(root if title == root[0] else (title, root[1]))
+        root = root if title == root[0] else (title, root[1])
         stack: list[tuple[Ref, bool]] = [(root, False)]
         on_path: set[Ref] = set()
-        values, known, texts = self.values, self.values.__contains__, self._formulas
+        values, sheets, texts = self.values, self.values.sheets, self._formulas
+        known = values.__contains__
         while stack:
             ref, expanded = stack.pop()
-            if ref in values:
+            held = sheets.get(ref[0])
+            if held is None:
+                held = values.on(ref[0])
+            elif ref[1] in held:
                 continue
             entry = texts.get(ref[0], _NONE).get(ref[1], _UNKNOWN)
             if entry is _UNKNOWN:
                 entry = self.formula(ref)
             if entry is None:
-                values[ref] = self._raw(ref)
+                held[ref[1]] = self._raw(ref)
                 continue
             if expanded:
                 on_path.discard(ref)
-                values[ref] = self._compute(ref, cast(str, self.formula(ref)))
+                held[ref[1]] = self._compute(ref, cast(str, self.formula(ref)))
                 continue
             if reads is not None and ref == root:  # found already: not read off its text again
-                deps, reads = reads, None
+                found, reads = reads, None
             else:
-                deps = self.dependencies(ref)
-            done = all(map(known, deps))
+                found = self._held(ref)
+            # Each input a cell of this sheet by its address (most), looked up in its dict (only
+            # addresses are its keys); or references, looked up by reference.
+            done = all(map(held.__contains__, found))
+            local = done or set(map(type, found)) == _STR
+            deps: list[Any] = found if local else self._references(ref[0], found)
+            has = held.__contains__ if local else known
+            if not local:
+                done = all(map(has, deps))
             if not done and len(deps) > _BULK:  # a large range: its plain values in one pass
-                self._fill_values(deps)
-                done = all(map(known, deps))
+                if local:
+                    self._fill_values(ref[0], deps)
+                else:
+                    self._fill_range(deps)
+                done = all(map(has, deps))
             if done:  # a sheet in order: compute at once
                 plain = texts[ref[0]][ref[1]]  # plain now, if ever
                 kept = cast(Compiled | Form, plain)
-                value = self._quick(kept, deps) if type(plain) in _PLAIN else _UNKNOWN
+                if type(plain) in _PLAIN:
+                    get = held.__getitem__ if local else values.__getitem__
+                    value = self._quick(kept, list(map(get, deps)))
+                else:
+                    value = _UNKNOWN
                 if value is _UNKNOWN:
                     value = self._compute(ref, cast(str, self.formula(ref)))
-                values[ref] = value
+                held[ref[1]] = value
                 continue
             on_path.add(ref)
             stack.append((ref, True))
             for dep in deps:
+                if local:
+                    if dep in held:
+                        continue
+                    dep = (ref[0], dep)
                 if dep in on_path:
                     self._mark_circular(dep, stack, on_path)
-                elif dep not in self.values:
+                elif dep not in values:
                     stack.append((dep, False))
 
     def _kept(self, compiled: Compiled, text: str) -> Compiled | Form:
@@ -434,16 +515,15 @@ class Evaluator:
         text = cast(str, cast(Cell, cell).formula)
         return cast(Form, plain).picks(text.encode().translate(WORDS).decode().split())  # type: ignore[misc]
 
-    def _quick(self, compiled: Compiled | Form, deps: list[Ref]) -> Any:
+    def _quick(self, compiled: Compiled | Form, args: list[Value]) -> Any:
         """What :meth:`_compute` gives a plain formula (see ``_formulas``) whose cells are
-        computed, in one step: their numbers handed over as they are. ``_UNKNOWN`` for
-        anything else (a cell that is not a number, a failure, a problem already found),
-        which goes ``_compute``'s own way: that says why (tests/test_fast_engine.py holds the
-        two equal)."""
+        computed, in one step, from their values ``args``: numbers handed over as they are.
+        ``_UNKNOWN`` for anything else (a cell that is not a number, a failure, a problem
+        already found), which goes ``_compute``'s own way: that says why
+        (tests/test_fast_engine.py holds the two equal)."""
         function = compiled.function
         if function is None or self.problems:
             return _UNKNOWN
-        args = list(map(self.values.__getitem__, deps))
         if set(map(type, args)) != _FLOAT:
             return _UNKNOWN
         try:
@@ -454,27 +534,32 @@ class Evaluator:
             return result
         return from_engine(result)
 
-    def _fill_values(self, refs: Sequence[Ref]) -> None:
+    def _fill_values(self, title: str, ats: Iterable[str]) -> None:
+        """The values of the cells at ``ats`` on sheet ``title`` (as the book writes it) that
+        hold no formula, without a walk each: what :meth:`_solve` would find for them."""
+        sheet = self._exact.get(title)
+        if sheet is None:
+            return  # a sheet looked up otherwise: the walk settles it
+        cells, held = sheet.cells, self.values.on(title)
+        arrays = self._array_cells.get(title)
+        if arrays is None:
+            arrays = self.where.array_cells(title)
+        for at in ats:
+            if at in held:
+                continue
+            cell = cells.get(at)
+            if (cell is not None and cell.formula is not None) or (arrays and at in arrays):
+                continue
+            held[at] = None if cell is None else cell.value
+
+    def _fill_range(self, refs: Sequence[Ref]) -> None:
         """The values of the cells among ``refs`` that hold no formula (most of a large range),
-        without a walk each: what :meth:`_solve` would find for them one by one."""
-        values = self.values
-        title, cells, arrays = "", None, None
-        for ref in refs:
-            if ref in values:
-                continue
-            if ref[0] != title:
-                title = ref[0]
-                sheet = self._exact.get(title)
-                cells = None if sheet is None else sheet.cells
-                arrays = self._array_cells.get(title)
-                if arrays is None and cells is not None:
-                    arrays = self.where.array_cells(title)
-            if cells is None:
-                continue  # a sheet looked up otherwise: the walk settles it
-            cell = cells.get(ref[1])
-            if (cell is not None and cell.formula is not None) or (arrays and ref[1] in arrays):
-                continue
-            values[ref] = None if cell is None else cell.value
+        without a walk each (:meth:`_fill_values`, a run of one sheet's cells at a time)."""
+        start = 0
+        for end in range(1, len(refs) + 1):
+            if end == len(refs) or refs[end][0] != refs[start][0]:
+                self._fill_values(refs[start][0], [r[1] for r in refs[start:end]])
+                start = end
 
     def _mark_circular(self, start: Ref, stack: list[tuple[Ref, bool]], on_path: set[Ref]) -> None:
         cycle = [r for r, expanded in stack if expanded and r in on_path]
@@ -552,7 +637,7 @@ class Evaluator:
         for :meth:`_compute`'s general path (ranges, names of ranges, problems, cycles)."""
         if self.problems or type(self._formulas.get(ref[0], _NONE).get(ref[1])) not in _PLAIN:
             return None
-        args: list[Any] = list(map(self.values.__getitem__, self.dependencies(ref)))
+        args: list[Any] = list(map(self.values.__getitem__, self._reads(ref)))
         if set(map(type, args)) == _FLOAT:  # most formulas: numbers only, handed over as they are
             return args
         for i, value in enumerate(args):
@@ -662,21 +747,39 @@ class Evaluator:
         """The cells whose saved values (not sheetgen's computation) ``ref``'s value rests on:
         itself if it took its saved value, else the saved cells it reads, directly or not.
 
-        Worked out once for every cell evaluated so far, in the order they were evaluated
-        (each after the cells it reads): a training run's ten thousand cells cost one pass.
+        Worked out once for every cell evaluated so far, each after the evaluated cells it
+        reads (depth first; a cell on the path, in a cycle, counts as not worked out yet): a
+        training run's ten thousand cells cost one pass.
         """
         if not self.saved:
             return ()
-        if self._saved_from is None or self._saved_from[0] != len(self.values):
+        count = len(self.values)
+        if self._saved_from is None or self._saved_from[0] != count:
             found: dict[Ref, tuple[str, ...]] = {}
-            for r in self.values:
-                if r in self.saved:
-                    found[r] = (r[1],)
-                elif self.formula(r) is not None:
-                    names = {n for d in self.dependencies(r) for n in found.get(d, ())}
-                    if names:
-                        found[r] = tuple(sorted(names, key=a1.split))
-            self._saved_from = (len(self.values), found)
+            met: set[Ref] = set()
+            values, saved = self.values, self.saved
+            for start in values:
+                stack: list[tuple[Ref, list[Ref] | None]] = [(start, None)]
+                while stack:
+                    r, deps = stack.pop()
+                    if deps is None:  # first met: its evaluated inputs first
+                        if r in met:
+                            continue
+                        met.add(r)
+                        plain = r in saved or self.formula(r) is None
+                        deps = [] if plain else self._reads(r)
+                        stack.append((r, deps))
+                        stack.extend(
+                            (d, None) for d in reversed(deps) if d not in met and d in values
+                        )
+                        continue
+                    if r in saved:
+                        found[r] = (r[1],)
+                    elif deps:
+                        names = {n for d in deps for n in found.get(d, ())}
+                        if names:
+                            found[r] = tuple(sorted(names, key=a1.split))
+            self._saved_from = (count, found)
         return self._saved_from[1].get(ref, ())
 
     def _argument(self, name: str, refs: Sequence[Ref]) -> Any:

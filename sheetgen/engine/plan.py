@@ -27,7 +27,7 @@ class Plan:
     def __init__(self) -> None:
         # By sheet (as a ref names it), then by address: see ``Evaluator._share``.
         self.formulas: dict[str, dict[str, str | Compiled | Form | None]] = {}
-        self.resolved: dict[str, dict[str, Ref | list[Ref] | Problem]] = {}
+        self.resolved: dict[str, dict[str, Ref | str | list[Ref] | Problem]] = {}
         self.deps: dict[Ref, list[Ref]] = {}
         self.calls: dict[tuple[str, str], tuple[Compiled, list[list[Ref]]] | Problem] = {}
         self.arrays: dict[str, dict[str, tuple[str, int, int]]] = {}

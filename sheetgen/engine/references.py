@@ -40,8 +40,10 @@ class References:
         self.exact = {sheet.title: sheet for sheet in book.sheets}  # the usual lookup
         plan = plan if plan is not None else Plan()
         # Per sheet, then per input name: the one cell a name reads (most of them: B2), as
-        # the reference itself, or the cells of a range or the Problem (see ``resolve``).
-        self.resolved: dict[str, dict[str, Ref | list[Ref] | Problem]] = plan.resolved
+        # the reference itself, or the cells of a range or the Problem (see ``resolve``); a
+        # name that is the address of a cell of that very sheet (as the sheet's title names
+        # it), as that address alone until a reference to it is asked for (see ``single``).
+        self.resolved: dict[str, dict[str, Ref | str | list[Ref] | Problem]] = plan.resolved
         # Per sheet: every cell of an array formula's range -> (top-left cell, row, column offset).
         self.arrays: dict[str, dict[str, tuple[str, int, int]]] = plan.arrays
         self.extents: dict[str, tuple[int, int]] = plan.extents
@@ -104,25 +106,27 @@ class References:
         if found is None:
             resolved = self._resolve_name(sheet, name)
             one = isinstance(resolved, list) and len(resolved) == 1 and ":" not in name
-            on_sheet[name] = resolved[0] if one else resolved  # type: ignore[index]
+            if one and resolved[0][1] == name and resolved[0][0] == sheet:  # type: ignore[index]
+                on_sheet[name] = name  # a cell of this sheet: its address (see ``single``)
+            else:
+                on_sheet[name] = resolved[0] if one else resolved  # type: ignore[index]
             return resolved
+        if type(found) is str:
+            return [self.single(sheet, name)]
         return [found] if type(found) is tuple else found  # type: ignore[return-value]
 
-    def known_as(self, ref: Ref) -> Ref:
-        """The one reference to the cell ``ref`` (on a sheet by its title) that the formulas
-        reading it hold: a value is kept under it, never under a tuple of the caller's (a
-        check asks for 85,000 cells). Before any formula resolves the cell, ``ref`` itself
-        becomes that reference, as :meth:`resolve` would have made it."""
-        on_sheet = self.resolved.get(ref[0])
-        if on_sheet is None:
-            on_sheet = self.resolved[ref[0]] = {}
-        found = on_sheet.get(ref[1])
-        if type(found) is tuple:
-            return found
-        sheet = self.exact.get(ref[0])
-        if found is None and sheet is not None and ref[1] in sheet.cells:  # named as resolved
-            on_sheet[ref[1]] = ref
-        return ref
+    def single(self, sheet: str, name: str) -> Ref:
+        """The reference to the one cell ``name`` reads on ``sheet``, resolved already.
+
+        A cell of ``sheet`` itself is first kept by its address alone: an evaluator computes
+        it by address (``Values``), and needs no tuple per cell (a training run's 130,000: 7 MB).
+        The reference is made when first asked for (the diagnosis's walks) and kept in its
+        place, so that every list of dependencies holding it holds the one tuple."""
+        on_sheet = self.resolved[sheet]
+        found = on_sheet[name]
+        if type(found) is str:
+            found = on_sheet[name] = (sheet, found)
+        return found  # type: ignore[return-value]
 
     def reads(self, ref: Ref, compiled: Compiled, name: str) -> list[Ref] | Problem:
         """The cells ``ref``'s input ``name`` reads: one cell where Excel intersects a whole
