@@ -994,3 +994,33 @@ def test_a_large_books_evaluation_keeps_no_reference_per_cell(tmp_path: Path) ->
     ev, held, _ = traced(computed)
     assert len(ats) > 6000 and all(type(ev.values[(title, at)]) is float for at in ats[::97])
     assert held < 150 * len(ats), (held, len(ats), held / len(ats))
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "training:layers=2-2-1,examples=4,batch=4,steps=100",
+        "training:layers=2-2-1,examples=4,batch=4,steps=100,optimizer=adam",
+        "training:layers=2-2-1,examples=40,batch=2,steps=100",
+    ],
+)
+def test_a_batch_runs_reference_holds_a_few_numbers_a_cell(spec: str) -> None:
+    # A batch's row is every example's pass under ``example<m>.``-prefixed names, a hundred
+    # bytes a number, and each step's parameters came with a copy of the data set: both kept
+    # for every step till the tolerances asked (a 2-2-1 XOR run of 800 steps: 25 MB, 210
+    # bytes a cell), and after. The analysis keeps each step's gradients and parameters,
+    # reads the row's numbers back from the run's own, and lets the steps go once done.
+    from sheetgen.layouts.families import model_for, resolve_layout
+
+    layout = resolve_layout(spec)
+    params, model = dict(layout.defaults), model_for(layout.settings)
+    model(params, layout.settings).growth("step1.loss")  # imports (numpy) are not the run's
+
+    reference, run, _ = traced(lambda: model(params, layout.settings))
+    _, growths, _ = traced(lambda: reference.growth("step1.loss"))  # the first asks for all
+    cells = len(reference.values)
+    assert cells > 9_000
+    # 30 to 60 bytes a cell now (each of a data set's batches names its leaves); 175 to 245.
+    assert run < 100 * cells, f"{cells:,} cells: the run held {run:,} bytes"
+    # 40 to 85 now (the growths a number each, again a batch's names); 220 for the first.
+    assert run + growths < 100 * cells, f"{cells:,} cells: with growths {run + growths:,} bytes"

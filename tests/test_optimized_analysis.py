@@ -75,9 +75,8 @@ def plain_growths(
             spread += extras.get(leaf, 0.0)
             out[s + leaf] = 1.0 + growth(math.inf if math.isnan(spread) else spread, s + leaf)
         rows, local, outputs = [], [], []
-        for p in names:
+        for p, g in zip(names, st.gradient, strict=True):
             out[s + p] = max(1.0, growth(float(bound[index[p]]), s + p))
-            g = st.row[f"global.{p}"]
             own = ONE_STEP_REL * abs(g) + unit + extras.get(f"global.{p}", 0.0)
             state = [leaf for leaf in CARRIED if leaf in last[p]]
             duals = optimized._dual_step(optimizer, k, st.current[p], g, last[p], state, hyper)
@@ -213,7 +212,7 @@ def test_every_steps_dual_numbers_at_once_are_each_steps_own(
         for i, p in enumerate(names):
             state = [leaf for leaf in CARRIED if leaf in previous.state[p]]
             st = history[k - 1]
-            g = st.row[f"global.{p}"]
+            g = st.gradient[i]
             one = optimized._dual_step(
                 optimizer, k, st.current[p], g, previous.state[p], state, hyper
             )

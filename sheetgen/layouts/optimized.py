@@ -149,11 +149,21 @@ cell computed once, not among them, carries nothing more. Asked once a step."""
 
 @dataclass(frozen=True)
 class _Step:
-    current: Mapping[str, float]  # parameters and data as this step starts
-    row: Mapping[str, float]
+    """What the error analysis reads of a step beyond the run's numbers (``Steps``, which hold
+    the row's cells): not the row itself, whose names (a batch's ``example<m>.`` prefixed
+    every example's pass) cost ten times its numbers, every step till the tolerances ask; nor
+    a copy of the data set each (a CSV's 200 examples are 600 numbers)."""
+
+    current: Mapping[str, float]  # the learnable parameters as this step starts
+    gradient: Sequence[float]  # the row's ``global.<p>``, each parameter's in order
     state: Mapping[str, Mapping[str, float]]  # per parameter: the optimizer's cells and ``new``
     compute: Row  # how this step's row is computed from the parameters, for the slopes
     leaves: Sequence[str]  # the row's quantities the sheet shows
+    given: Mapping[str, float]  # the run's settings, data and first parameters: every step's
+
+    def row_input(self) -> dict[str, float]:
+        """What ``compute`` was given: the run's settings and data, this step's parameters."""
+        return {**self.given, **self.current}
 
 
 def optimized_model(
@@ -196,7 +206,8 @@ def optimized_model(
     bound reaches ``UNCHECKABLE``, the growth is infinite and the cell is left unchecked.
     """
     hyper = {k: params[k] for k in ("learning_rate", *DEFAULTS) if k in params}
-    current = dict(params)
+    given = dict(params)
+    current = given
     values = Steps(params)
     carried: dict[str, dict[str, float]] = {p: {} for p in names}
     history: list[_Step] = []
@@ -222,16 +233,24 @@ def optimized_model(
                 *(f"{x}.{p}" if x else p for p in names for x in ("", *state[p])),
             )
         values.add(named, numbers)
-        history.append(_Step(current, r, state, compute, shown))
+        gradient = tuple(r[f"global.{p}"] for p in names)
+        own = {p: current[p] for p in names}
+        history.append(_Step(own, gradient, state, compute, shown, given))
         s_k, l_k = scales(current, r)
         scale, loss_scale = max(scale, s_k), max(loss_scale, l_k)
         current = current | {p: state[p]["new"] for p in names}
 
+    held: list[Sequence[_Step] | Steps] = [history]  # the steps till the growths are known
+
     def amplification() -> Steps:  # for tolerances only: the builder never asks
         import numpy as np  # here, not at the top: building a sheet never needs it
 
+        given = held[0]
+        if isinstance(given, Steps):  # a copy of the reference (``replace``) asks again
+            return given
         with np.errstate(all="ignore"):  # a diverged run's infinities bound nothing: inf it is
-            return _growths(history, optimizer, names, hyper, scale, values, extra)
+            found = held[0] = _growths(given, optimizer, names, hyper, scale, values, extra)
+        return found  # the history let go: the reference keeps this closure to the end
 
     return Reference(values, scale, loss_scale, 1.0, amplification)
 
@@ -246,7 +265,8 @@ def _growths(
     extra: Extra | None,
 ) -> Steps:
     """Each quantity's growth (see :func:`optimized_model`), given every quantity's value: a
-    step's under its row's leaves, its parameters and its optimizer's outputs."""
+    step's under its number, its row's leaves (in that order: a row's cells are read back from
+    ``values`` by place), its parameters and its optimizer's outputs."""
     import numpy as np
 
     unit = 64 * EPS * scale
@@ -316,8 +336,7 @@ def _growths(
         # those few rows (``basis``): one small product per parameter, all in one call.
         state = [leaf for leaf in CARRIED if leaf in last[names[0]]]
         rounding = []
-        for p in names:
-            g = st.row[f"global.{p}"]
+        for p, g in zip(names, st.gradient, strict=True):
             own = ONE_STEP_REL * abs(g) + unit  # the gradient cell's own rounding
             own += extras.get(f"global.{p}", 0.0)
             rounding.append(bounds(optimizer, k, g, st.state[p], 0.0, own, last[p], {}, hyper))
@@ -329,7 +348,7 @@ def _growths(
             for i in np.flatnonzero(~np.isfinite(coefficients).all(axis=(1, 2))).tolist():
                 p = names[i]
                 duals = _dual_step(
-                    optimizer, k, st.current[p], st.row[f"global.{p}"], last[p], state, hyper
+                    optimizer, k, st.current[p], st.gradient[i], last[p], state, hyper
                 )
                 coefficients[i] = [dual.d for dual in duals.values()]
             slopes = [row_of.get(f"global.{p}") if sloped else None for p in names]
@@ -362,7 +381,7 @@ def _growths(
                 *names,
                 *(f"{leaf}.{p}" for p in names for leaf in leaves_out),
             )
-        sizes = [st.row[leaf] for leaf in leaves] + [st.current[p] for p in names]
+        sizes = [*values.row(k)[1 : 1 + len(leaves)], *(st.current[p] for p in names)]
         sizes += [st.state[p][leaf] for p in names for leaf in leaves_out]
         grown = _growth(sizes, np.concatenate([spread, own_bound, errors.ravel()]), unit)
         grown[: len(leaves)] += 1.0
@@ -464,7 +483,7 @@ def _dual_steps(
         return Dual(value, tuple(ones if j == i else zeros for j in range(width)))
 
     param = unit(0, np.array([[st.current[p] for p in names] for st in history], dtype=float))
-    grad = unit(1, np.array([[st.row[f"global.{p}"] for p in names] for st in history]))
+    grad = unit(1, np.array([st.gradient for st in history], dtype=float))
     carried = {
         leaf: unit(
             2 + i,
@@ -538,7 +557,7 @@ class _Slopes:
                 and self.history[j - 1].compute == first.compute
                 and self.history[j - 1].leaves == first.leaves
             ]
-            currents = [self.history[j - 1].current for j in same]
+            currents = [self.history[j - 1].row_input() for j in same]
             found = _slopes(first.compute, currents, self.names, first.leaves)
             self.found |= zip(same, found, strict=True)
         return self.found.pop(k)

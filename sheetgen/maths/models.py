@@ -13,6 +13,7 @@ import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from itertools import chain
 
 from .losses import (
     CROSS_ENTROPY,
@@ -111,14 +112,20 @@ class Reference:
         # max(1, |v|) while A itself is within half of it over the larger coefficient; the sum
         # of every A bounds each (all are at least 1) and is NaN or infinite if one is: one
         # pass in C for a long run's 30,000, which then need no look one by one.
-        screened = sum(amplified.values()) * max(ONE_STEP_REL, unit) <= RESOLUTION / 2
-        suspects: Iterable[str] = [
-            *([] if screened else amplified),
-            *conditioning,
-            *(q for q, _ in _ending(values, _FAUX_ENDS) if q.startswith("nudge.")),
-        ]
+        # An infinite A is left as it is (below), so a run given up on at its end screens
+        # the finite ones' sum.
+        coefficient = max(ONE_STEP_REL, unit)
+        screened = sum(amplified.values()) * coefficient <= RESOLUTION / 2 or (
+            sum(filter(math.isfinite, amplified.values())) * coefficient <= RESOLUTION / 2
+        )
+        # Named one at a time, not all at once: a long run's 100,000 names are 9 MB.
+        suspects: Iterable[str] = chain(
+            () if screened else amplified,
+            conditioning,
+            (q for q, _ in _ending(values, _FAUX_ENDS) if q.startswith("nudge.")),
+        )
         if unit > RESOLUTION / 2:
-            suspects = [q for q in values if kind_of(q) != "parameter"]
+            suspects = (q for q in values if kind_of(q) != "parameter")
         over = []
         for q in suspects:
             given_up = amplified.get(q, 1.0)

@@ -89,6 +89,11 @@ class Steps(Mapping[str, float]):
         """Step k's leaves, in order."""
         return self._rows[k - 1][0].leaves
 
+    def row(self, k: int) -> Sequence[float]:
+        """Step k's numbers, one under each of :meth:`leaves` ``(k)`` in order (a copy)."""
+        shape, start = self._rows[k - 1]
+        return self._values[start : start + len(shape.leaves)]
+
     def _place(self, name: str) -> int:
         head, _, leaf = name.partition(".")
         k = self._heads.get(head)
