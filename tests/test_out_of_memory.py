@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import traceback
 import weakref
 from pathlib import Path
 from typing import Any
@@ -104,6 +105,25 @@ def test_a_callers_own_exception_keeps_its_frames(runs_out: _Held, tmp_path: Pat
             verify_workbook(path)
         assert exc.__traceback__ is not None and exc.__traceback__.tb_next is not None
         assert exc.__traceback__.tb_next.tb_frame.f_locals["mine"] == "still here"
+
+
+def test_letting_go_running_out_too_is_still_told_too_large(
+    runs_out: _Held, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Clearing the frames runs code, which needs memory itself, while none is free yet (a
+    real cap 512 KB above what reading took): the sentence is still told, not a bare
+    ``MemoryError``, and what the check held still goes (its tracebacks dropped)."""
+    path = build(tmp_path / "hw.xlsx")
+
+    def clear_frames(_tb: object) -> None:
+        raise MemoryError
+
+    monkeypatch.setattr(traceback, "clear_frames", clear_frames)
+    with pytest.raises(TooLargeError) as caught:
+        verify_workbook(path)
+    assert str(caught.value) == TOO_LARGE.format(path)
+    assert type(caught.value.__cause__) is MemoryError
+    assert len(runs_out.refs) == 2 and runs_out.alive() == []
 
 
 def test_reading_the_files_bytes_running_out_is_told_the_same(

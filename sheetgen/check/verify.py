@@ -108,11 +108,22 @@ def _let_go(exc: BaseException, handled: BaseException | None) -> None:
     traceback still says where it ran out). What only cycles then hold (a scan and its
     XML parser hold each other, and the reader's captures) is collected at once, not left
     to the collector's next pass. What the caller passed in (``checked``, ``formulas``)
-    stays the caller's."""
+    stays the caller's.
+
+    Clearing a frame runs code, which needs a little memory itself, and none may be free
+    until something is let go: if it runs out too, the tracebacks are dropped instead
+    (setting an attribute to None needs none), so the sentence is still made, without
+    where it ran out."""
     error: BaseException | None = exc
-    while error is not None and error is not handled:
-        traceback.clear_frames(error.__traceback__)
-        error = error.__context__
+    try:
+        while error is not None and error is not handled:
+            traceback.clear_frames(error.__traceback__)
+            error = error.__context__
+    except MemoryError:
+        error = exc
+        while error is not None and error is not handled:
+            error.__traceback__ = None
+            error = error.__context__
     gc.collect()
 
 
