@@ -10,6 +10,7 @@ import subprocess
 import sys
 import traceback
 import weakref
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -185,3 +186,62 @@ def test_a_real_run_out_of_memory_is_told_and_the_memory_goes_back(tmp_path: Pat
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.splitlines() == ["MemoryError " + TOO_LARGE.format(large), "True"]
+
+
+@pytest.fixture
+def fresh_compilations() -> Iterator[None]:
+    """No compilation remembered from before the test, nor from it after."""
+    from sheetgen.engine import compiled
+
+    def clear() -> None:
+        compiled.compile_formula.cache_clear()
+        compiled._compile_text.cache_clear()
+        compiled._vetted.cache_clear()
+        compiled._vetted_shape.cache_clear()
+        compiled._PATTERNS.clear()
+
+    clear()
+    yield
+    clear()
+
+
+def test_a_formula_running_out_is_told_too_large_not_its_cells_verdict(
+    fresh_compilations: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The engine turns a formula's failure into the cell's ``#VALUE!`` (could not be
+    evaluated: not computed, exit 3); memory running out in it is no fault of the formula's,
+    and is told as the whole check's."""
+    from sheetgen.engine import replay
+
+    def straighten(_pipe: object) -> Any:
+        def function(*_args: object) -> object:
+            raise MemoryError
+
+        return function
+
+    monkeypatch.setattr(replay, "straighten", straighten)
+    path = build(tmp_path / "hw.xlsx")
+    with pytest.raises(TooLargeError) as caught:
+        verify_workbook(path)
+    assert str(caught.value) == TOO_LARGE.format(path)
+
+
+def test_compiling_running_out_is_not_remembered_as_the_texts_failure(
+    fresh_compilations: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A text that failed to compile is remembered as failed (every later check of the
+    process, a class's or the web page's, would call it unreadable): running out of memory
+    compiling it is raised, and the next try compiles it."""
+    import formulas
+
+    from sheetgen.engine.compiled import compile_formula
+
+    def ast(*_args: object, **_kwargs: object) -> object:
+        raise MemoryError
+
+    with monkeypatch.context() as patched:
+        patched.setattr(formulas.Parser, "ast", ast)
+        with pytest.raises(MemoryError):
+            compile_formula("=SQRT(16)+1")
+    compiled = compile_formula("=SQRT(16)+1")
+    assert compiled.form.problem is None and compiled.function is not None

@@ -450,6 +450,8 @@ def _compile_text(text: str) -> Compiled:
         # As a cell's formula (``is_cell``): a name the engine does not know as a function is
         # parsed as a call of what that name holds, an input like a cell (``func_token``).
         tokens, ast = formulas.Parser(is_cell=True).ast(text)
+    except MemoryError:  # not the text's fault: a failure would be remembered for the text
+        raise
     except Exception:  # the parser raises several unrelated types
         return Compiled.failed(_unreadable(text))
     known = get_functions()  # a defaultdict: parsing inserts unknown names as not_implemented
@@ -465,6 +467,8 @@ def _compile_text(text: str) -> Compiled:
             calls.add(called.name)
     try:
         fn = ast.compile()
+    except MemoryError:
+        raise
     except Exception as exc:
         return Compiled.failed(Problem("syntax", f"could not be compiled ({exc})"))
     always, legacy = _intersected(tokens, known, not_implemented)

@@ -528,6 +528,8 @@ class Evaluator:
             return _UNKNOWN
         try:
             result = function(*args)
+        except MemoryError:  # no fault of the formula's: told by ``verify_workbook``
+            raise
         except Exception:
             return _UNKNOWN
         if type(result) is float and result - result == 0.0:  # a finite number, as it is
@@ -657,6 +659,8 @@ class Evaluator:
         """``function(*args)`` as ``ref``'s value; ``place`` as for :meth:`_evaluated`."""
         try:
             result = function(*args)
+        except MemoryError:  # no fault of the formula's: never a cell's verdict
+            raise
         except Exception as exc:
             failed = Problem("unsupported", f"could not be evaluated by the engine ({exc})")
             return self._failed(ref, failed, CellError("#VALUE!"))
@@ -740,6 +744,8 @@ class Evaluator:
             args.append(self._argument(n, cells))
         try:
             return compiled.function(*args)
+        except MemoryError:  # no fault of the function's: never a cell's verdict
+            raise
         except Exception as exc:
             return Problem("unsupported", f"calls {name}, which the engine cannot evaluate ({exc})")
 
