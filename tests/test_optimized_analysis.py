@@ -228,3 +228,18 @@ def test_the_unbounded_quantities_are_those_of_infinite_growth() -> None:
     reference = model_for(lay.settings)(dict(lay.defaults), lay.settings)
     every = {q for q in reference.values if math.isinf(reference.growth(q))}
     assert every and sorted(reference.unbounded()) == sorted(every)
+
+
+def test_a_growth_that_is_nan_is_given_up_on_beside_an_infinite_one() -> None:
+    """The screen that spares a long run's growths a look one by one sums the finite ones
+    when some are infinite (given up on already); a NaN growth is not one of those: it is
+    looked at and given up on too (infinite, the cell left unchecked), never a NaN tolerance
+    that no difference passes."""
+    from sheetgen.maths.models import Reference
+
+    values = {"step1.loss": 1.0, "step2.loss": 2.0, "step3.loss": 3.0}
+    amplified = {"step1.loss": math.nan, "step2.loss": math.inf, "step3.loss": 2.0}
+    reference = Reference(values, 1.0, 1.0, 1e-4, amplified)
+    assert reference.growth("step1.loss") == math.inf
+    assert reference.growth("step3.loss") == 2.0
+    assert sorted(reference.unbounded()) == ["step1.loss", "step2.loss"]

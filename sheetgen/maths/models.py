@@ -113,10 +113,10 @@ class Reference:
         # of every A bounds each (all are at least 1) and is NaN or infinite if one is: one
         # pass in C for a long run's 30,000, which then need no look one by one.
         # An infinite A is left as it is (below), so a run given up on at its end screens
-        # the finite ones' sum.
+        # the others' sum; a NaN A is not given up on yet, and makes that sum NaN: looked at.
         coefficient = max(ONE_STEP_REL, unit)
         screened = sum(amplified.values()) * coefficient <= RESOLUTION / 2 or (
-            sum(filter(math.isfinite, amplified.values())) * coefficient <= RESOLUTION / 2
+            sum(a for a in amplified.values() if a != math.inf) * coefficient <= RESOLUTION / 2
         )
         # Named one at a time, not all at once: a long run's 100,000 names are 9 MB.
         suspects: Iterable[str] = chain(
