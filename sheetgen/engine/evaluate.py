@@ -221,27 +221,22 @@ class Evaluator:
                         names[ref[1]] = ref[1]
                     # Each input a cell of this sheet by its address, computed (most): only
                     # addresses are keys of the sheet's values.
-                    if all(map(held.__contains__, found)):
-                        value = quick(text, list(map(held.__getitem__, found)))
-                        if value is _UNKNOWN:
-                            value = self._compute(ref, cast(str, self.formula(ref)))
-                        held[ref[1]] = value
-                        continue
-                    if set(map(type, found)) == _STR:  # each a cell of this sheet, not all known
+                    local = all(map(held.__contains__, found))
+                    if not local and set(map(type, found)) == _STR:  # this sheet's, not all known
                         self._fill_values(ref[0], found)  # those holding a value
-                        if all(map(held.__contains__, found)):
-                            value = quick(text, list(map(held.__getitem__, found)))
-                            if value is _UNKNOWN:
-                                value = self._compute(ref, cast(str, self.formula(ref)))
-                            held[ref[1]] = value
+                        local = all(map(held.__contains__, found))
+                        if not local:
+                            self._solve(ref, found)  # an input not computed yet: the walk
                             continue
-                        self._solve(ref, found)  # an input not computed yet: the walk
-                        continue
-                    deps = self._references(ref[0], found)
-                    if not all(map(values.__contains__, deps)):
-                        self._solve(ref, found)  # an input not computed yet: the walk
-                        continue
-                    value = quick(text, list(map(values.__getitem__, deps)))
+                    if local:
+                        args = list(map(held.__getitem__, found))
+                    else:
+                        deps = self._references(ref[0], found)
+                        if not all(map(values.__contains__, deps)):
+                            self._solve(ref, found)  # an input not computed yet: the walk
+                            continue
+                        args = list(map(values.__getitem__, deps))
+                    value = quick(text, args)
                     if value is _UNKNOWN:
                         value = self._compute(ref, cast(str, self.formula(ref)))
                     held[ref[1]] = value
