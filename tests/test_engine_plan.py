@@ -14,6 +14,7 @@ from openpyxl.worksheet.formula import ArrayFormula
 
 from sheetgen import a1, build
 from sheetgen.engine.evaluate import Evaluator, Ref
+from sheetgen.engine.values import Values
 from sheetgen.workbook.safety import open_workbook, read_checked
 
 
@@ -161,6 +162,16 @@ def test_values_are_kept_by_sheet_and_address_and_no_reference_per_cell(tmp_path
     assert (sheet.title, "ZZ999") not in ev.values and ev.values.get((sheet.title, "ZZ999")) is None
     with pytest.raises(KeyError):
         ev.values[("nowhere", ats[0])]
+    # A dict's ways, for a script that held the values as the dict they were.
+    whole = dict(ev.values)
+    mine = ev.values.copy()
+    mine[(sheet.title, ats[0])] = "changed"
+    assert type(mine) is Values and ev.values == whole and mine != whole
+    extra = {("other", "A1"): 1.0}
+    assert ev.values | extra == {**whole, **extra} and extra | ev.values == {**extra, **whole}
+    assert type(ev.values | extra) is Values and type(extra | ev.values) is dict
+    mine |= extra
+    assert mine[("other", "A1")] == 1.0 and ("other", "A1") not in ev.values
 
 
 def test_a_cell_of_its_own_sheet_is_resolved_to_its_address_until_a_reference_is_asked(

@@ -87,5 +87,31 @@ class Values(MutableMapping[Ref, Value]):
         if more:
             raise TypeError("Values are keyed by (sheet, address), not by keyword")
 
+    # A dict's own ways beyond a mapping's, for a script that held ``Evaluator.values`` as
+    # the dict it was: a copy, and ``|`` (each a mapping keyed alike).
+    def copy(self) -> Values:
+        """A shallow copy, as a dict's ``copy``."""
+        new = Values()
+        new.sheets = {sheet: dict(found) for sheet, found in self.sheets.items()}
+        return new
+
+    def __or__(self, other: object) -> Values:
+        if not isinstance(other, Mapping):
+            return NotImplemented
+        new = self.copy()
+        new.update(other)
+        return new
+
+    def __ror__(self, other: object) -> dict[Ref, Value]:
+        if not isinstance(other, Mapping):
+            return NotImplemented
+        return {**other, **self}
+
+    def __ior__(self, other: object) -> Values:
+        if not isinstance(other, Mapping):
+            return NotImplemented
+        self.update(other)
+        return self
+
     def __repr__(self) -> str:
         return f"Values({dict(self.items())!r})"
