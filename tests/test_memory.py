@@ -11,7 +11,7 @@ from __future__ import annotations
 import tracemalloc
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 
@@ -21,6 +21,9 @@ from sheetgen.layouts.layout import Layout
 from .generated import generated_afresh
 from .moved import moved_down
 from .test_tolerance import FAMILIES
+
+if TYPE_CHECKING:
+    from sheetgen.maths.models import Reference
 
 _T = TypeVar("_T")
 
@@ -878,25 +881,43 @@ def test_a_networks_nudged_passes_hold_a_few_rows_at_once(monkeypatch: pytest.Mo
     assert peak() < 0.85 * whole
 
 
+def _model_run(spec: str, growth: str | None = None) -> Callable[[], Reference]:
+    """The reference of ``spec``'s layout at its defaults, as a call of its model; made once
+    here first (with ``growth`` asked, the growths worked out) so that numpy and the modules it
+    loads are not what a traced run holds."""
+    from sheetgen.layouts.families import model_for, resolve_layout
+
+    layout = resolve_layout(spec)
+    params, model = dict(layout.defaults), model_for(layout.settings)
+
+    def run() -> Reference:
+        return model(params, layout.settings)
+
+    if growth is None:
+        run()
+    else:
+        run().growth(growth)
+    return run
+
+
+def _with_growths(run: Callable[[], Reference], quantity: str) -> Callable[[], Reference]:
+    """``run``, then its growths worked out (on the first ask of ``quantity``'s)."""
+
+    def reference_and_growths() -> Reference:
+        reference = run()
+        reference.growth(quantity)
+        return reference
+
+    return reference_and_growths
+
+
 @pytest.mark.parametrize("spec", ["training:steps=2000", "training:layers=2-2-1,steps=100"])
 def test_a_training_reference_holds_its_numbers_and_growths_by_step(spec: str) -> None:
     # A 10,000-step run's 140,000 cells: as two dicts by name (the numbers, the growths) each
     # cost a key string twice, a float and two slots of a dict (250 bytes); by step, 8 bytes
     # and the step's own growth, with each step's start kept for the growths (20 to 28 now).
-    from sheetgen.layouts.families import model_for, resolve_layout
-    from sheetgen.maths.models import Reference
-
-    layout = resolve_layout(spec)
-    params = dict(layout.defaults)
-    model = model_for(layout.settings)
-    model(params, layout.settings).growth("step1.net")  # numpy and the modules loaded once
-
-    def reference_and_growths() -> Reference:
-        reference = model(params, layout.settings)
-        reference.growth("step1.net")  # the growths, worked out on the first ask
-        return reference
-
-    reference, held, _ = traced(reference_and_growths)
+    run = _model_run(spec, "step1.net")
+    reference, held, _ = traced(_with_growths(run, "step1.net"))
     cells = len(reference.values)
     assert cells > 4_000
     assert held < 40 * cells, (held, cells)
@@ -905,13 +926,7 @@ def test_a_training_reference_holds_its_numbers_and_growths_by_step(spec: str) -
 def test_a_classifiers_conditioning_is_worked_out_without_every_name_at_once() -> None:
     # Its steps' names were all spelled and grouped at once (140 bytes a cell at the peak);
     # step by step, the peak is the conditioning's own dict and the numbers (56 now).
-    from sheetgen.layouts.families import model_for, resolve_layout
-
-    layout = resolve_layout("training:steps=2000,loss=cross-entropy")
-    params = dict(layout.defaults)
-    model = model_for(layout.settings)
-    model(params, layout.settings)
-    reference, _, peak = traced(lambda: model(params, layout.settings))
+    reference, _, peak = traced(_model_run("training:steps=2000,loss=cross-entropy"))
     cells = len(reference.values)
     assert cells > 20_000
     assert peak < 90 * cells, (peak, cells)
@@ -921,20 +936,8 @@ def test_an_optimizers_given_up_growths_are_not_copied() -> None:
     # Adam at its defaults gives up on most of 1,000 steps' cells: each was named again in a
     # copy of every growth, although already infinite (240 bytes a cell held, 115 now, most of
     # it the steps' history the growths are worked out from).
-    from sheetgen.layouts.families import model_for, resolve_layout
-    from sheetgen.maths.models import Reference
-
-    layout = resolve_layout("training:steps=1000,optimizer=adam")
-    params = dict(layout.defaults)
-    model = model_for(layout.settings)
-    model(params, layout.settings).growth("step1.net")
-
-    def reference_and_growths() -> Reference:
-        reference = model(params, layout.settings)
-        reference.growth("step1.net")
-        return reference
-
-    reference, held, _ = traced(reference_and_growths)
+    run = _model_run("training:steps=1000,optimizer=adam", "step1.net")
+    reference, held, _ = traced(_with_growths(run, "step1.net"))
     cells = len(reference.values)
     assert len(reference.unbounded()) > cells / 2
     assert held < 160 * cells, (held, cells)
@@ -1010,13 +1013,7 @@ def test_a_batch_runs_reference_holds_a_few_numbers_a_cell(spec: str) -> None:
     # for every step till the tolerances asked (a 2-2-1 XOR run of 800 steps: 25 MB, 210
     # bytes a cell), and after. The analysis keeps each step's gradients and parameters,
     # reads the row's numbers back from the run's own, and lets the steps go once done.
-    from sheetgen.layouts.families import model_for, resolve_layout
-
-    layout = resolve_layout(spec)
-    params, model = dict(layout.defaults), model_for(layout.settings)
-    model(params, layout.settings).growth("step1.loss")  # imports (numpy) are not the run's
-
-    reference, run, _ = traced(lambda: model(params, layout.settings))
+    reference, run, _ = traced(_model_run(spec, "step1.loss"))
     _, growths, _ = traced(lambda: reference.growth("step1.loss"))  # the first asks for all
     cells = len(reference.values)
     assert cells > 9_000
