@@ -109,6 +109,19 @@ def too_large(label: str) -> str:
     )
 
 
+def too_large_to_copy(label: str) -> str:
+    """The one sentence for a feedback copy (``--annotate``) whose writing ran out of memory:
+    the check itself was done (its report stands), its copy needs more memory than is free.
+    Reading the workbook to copy it takes more than checking it: a file checked may still be
+    too large to copy."""
+    return (
+        f"{label} is too large to copy with feedback on this machine: writing its feedback "
+        "copy needs more memory than is free (the file itself is not damaged, and its check "
+        "is done); write the copy where more memory is free (close other programs, or use a "
+        "larger computer)."
+    )
+
+
 def count(n: int) -> str:
     return f"{n:,}"
 
