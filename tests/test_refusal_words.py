@@ -117,9 +117,10 @@ def test_a_sheet_wider_than_the_limit_names_the_sheet(
         ),
         pytest.param(
             lambda d: hostile.merges_and_links(d, 300),
-            "{} has 300 hyperlinks inside 300 merged ranges in the sheet 'Data', more than "
-            "openpyxl can sort out in reasonable time (the limit max_merge_link_pairs; a file "
-            "you trust passes with --limit max_merge_link_pairs=90000).",
+            "{} has 300 hyperlinks inside 300 merged cells in the sheet 'Data', too many to "
+            "read in reasonable time, as each of those hyperlinks is looked for in every merged "
+            "cell (the limit max_merge_link_pairs; a file you trust passes with --limit "
+            "max_merge_link_pairs=90000).",
             id="merged ranges",
         ),
         pytest.param(
