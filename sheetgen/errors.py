@@ -17,7 +17,9 @@ compute, checked from the value the file saved or not checked: ``Report.exit_cod
 
 from __future__ import annotations
 
+import gc
 import os
+import traceback
 from pathlib import Path
 
 
@@ -56,6 +58,37 @@ class TooLargeError(InputFileError):
     hostile, only that this process cannot hold it (a small machine, a server's cap on one
     check), so the way on is more memory, not a new copy of the file. Its ``MemoryError`` is
     chained (``__cause__``), to say where it ran out."""
+
+
+def let_go(exc: BaseException, handled: BaseException | None) -> None:
+    """Let the memory a piece of work that ran out held go back, before its sentence is made
+    (:class:`TooLargeError`'s: making it needs memory too).
+
+    What the work held (a check's book, evaluator and verdicts; what a reader had read; the
+    feedback copy's workbook) is referenced only by the frames of ``exc``'s traceback, and of
+    the exceptions it was handling when it ran out (``exc``'s context, up to ``handled``, the
+    caller's own): those frames' locals are cleared, so the error the caller keeps holds none
+    of it (its traceback still says where it ran out). A frame still running (the caller's,
+    which caught ``exc``) is not cleared: work whose memory is to go runs in a frame of its
+    own. What only cycles then hold (a scan and its XML parser hold each other, and the
+    reader's captures) is collected at once, not left to the collector's next pass. What the
+    caller passed in stays the caller's.
+
+    Clearing a frame runs code, which needs a little memory itself, and none may be free
+    until something is let go: if it runs out too, the tracebacks are dropped instead
+    (setting an attribute to None needs none), so the sentence is still made, without
+    where it ran out."""
+    error: BaseException | None = exc
+    try:
+        while error is not None and error is not handled:
+            traceback.clear_frames(error.__traceback__)
+            error = error.__context__
+    except MemoryError:
+        error = exc
+        while error is not None and error is not handled:
+            error.__traceback__ = None
+            error = error.__context__
+    gc.collect()
 
 
 def shown(path: Path | str) -> str:

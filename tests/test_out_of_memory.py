@@ -1,10 +1,14 @@
 """Memory running out while a workbook is checked, told by the library itself: ``verify_workbook``
 (and so ``verify_each``, ``grade``, the web page and ``sheetgen verify``) raises
 :class:`~sheetgen.errors.TooLargeError` with the sentence ``verify`` prints, its
-``MemoryError`` chained, and what the check held let go before the sentence is made."""
+``MemoryError`` chained, and what the check held let go before the sentence is made. What
+follows a check runs out as plainly: ``verify --annotate``'s copy (the check done, its copy
+too large to make here) and ``grade``'s search of a checked file for its hand-out's records
+(the file recorded as too large to check, the class graded on)."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -18,6 +22,7 @@ import pytest
 
 from sheetgen import TooLargeError, build, verify_workbook
 from sheetgen.check.batch import verify_each
+from sheetgen.cli import main
 from sheetgen.engine.evaluate import Evaluator
 
 TOO_LARGE = (
@@ -248,3 +253,181 @@ def test_compiling_running_out_is_not_remembered_as_the_texts_failure(
             compile_formula("=SQRT(16)+1")
     compiled = compile_formula("=SQRT(16)+1")
     assert compiled.form.problem is None and compiled.function is not None
+
+
+TOO_LARGE_TO_COPY = (
+    "{} is too large to copy with feedback on this machine: writing its feedback copy needs "
+    "more memory than is free (the file itself is not damaged, and its check is done); write "
+    "the copy where more memory is free (close other programs, or use a larger computer)."
+)
+
+
+def _annotated(path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[str, str]:
+    """``sheetgen verify hw.xlsx --annotate fb.xlsx`` of the article's sheet ``path``, alone
+    in its folder: the exit code must be 2, the copy must not be there, nor any part of it;
+    the report and the one line on stderr are returned."""
+    tmp_path, copy = path.parent, path.parent / "fb.xlsx"
+    code = main(["verify", str(path), "--annotate", str(copy), "--variants", "0"])
+    out, err = capsys.readouterr()
+    assert code == 2, (code, err)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hw.xlsx"]  # no copy, no temporary
+    assert len(err.strip().splitlines()) == 1, err
+    return out, err.strip()
+
+
+def test_writing_the_feedback_copy_running_out_is_told_too_large(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`verify --annotate` ran out of memory writing the copy (openpyxl's save of a large
+    sheet): "internal error (MemoryError)". It is told as the check's running out is, the
+    check's report printed before it, and the workbook the copy was made of let go."""
+    from openpyxl import Workbook
+
+    held = _Held()
+
+    def save(self: Workbook, _where: object) -> None:
+        held.refs.append(weakref.ref(self))
+        raise MemoryError
+
+    path = build(tmp_path / "hw.xlsx")
+    monkeypatch.setattr(Workbook, "save", save)
+    out, err = _annotated(path, capsys)
+    assert err == "sheetgen: " + TOO_LARGE_TO_COPY.format(path)
+    assert out.endswith(f"OK: all 52 cells of {path} compute the right numbers.\n"), out
+    assert len(held.refs) == 1 and held.alive() == []
+
+
+def test_reading_the_workbook_to_copy_running_out_says_the_copy_not_the_check(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """openpyxl reads the workbook again to copy it, with more memory than the check needed:
+    its running out (told by the reader as too large to check) is the copy's, the check
+    being done."""
+    import openpyxl
+
+    def load_workbook(*_args: object, **_kwargs: object) -> None:
+        raise MemoryError
+
+    path = build(tmp_path / "hw.xlsx")
+    monkeypatch.setattr(openpyxl, "load_workbook", load_workbook)
+    _out, err = _annotated(path, capsys)
+    assert err == "sheetgen: " + TOO_LARGE_TO_COPY.format(path)
+
+
+def test_importing_what_writes_the_copy_running_out_is_told_too_large(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What writes the copy (openpyxl, with ``sheetgen.report.annotate``) is imported once the
+    report is printed: importing it may be what runs out (seen under a real cap)."""
+    import importlib.abc
+
+    class RunsOut(importlib.abc.MetaPathFinder):
+        def find_spec(self, name: str, *_args: object) -> None:
+            if name == "sheetgen.report.annotate":
+                raise MemoryError
+
+    path = build(tmp_path / "hw.xlsx")
+    monkeypatch.delitem(sys.modules, "sheetgen.report.annotate", raising=False)
+    monkeypatch.setattr(sys, "meta_path", [RunsOut(), *sys.meta_path])
+    _out, err = _annotated(path, capsys)
+    assert err == "sheetgen: " + TOO_LARGE_TO_COPY.format(path)
+
+
+def _graded(capsys: pytest.CaptureFixture[str], *paths: Path) -> tuple[int, dict[str, Any]]:
+    argv = ["grade", *map(str, paths), "--workers", "1", "-q", "--variants", "0"]
+    code = main([*argv, "--format", "json"])
+    out, err = capsys.readouterr()
+    assert err == "", err
+    return code, {row["learner"]: row for row in json.loads(out)["files"]}
+
+
+def test_grade_records_the_records_search_running_out_as_too_large_and_goes_on(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """After a file's check, ``grade`` searches its parts for the hand-out's signed records
+    (``read_found``): running out there ended the whole class's run in "internal error
+    (MemoryError)". The file is recorded as too large to check, as a refusal is, and the
+    class goes on."""
+    from sheetgen.teacher.provenance import read_found as found
+
+    first, second = build(tmp_path / "a.xlsx"), build(tmp_path / "b.xlsx")
+    calls: list[bytes] = []
+
+    def read_found(data: bytes) -> Any:
+        calls.append(data)
+        if len(calls) == 1:  # the first file's (the files are graded in order)
+            raise MemoryError
+        return found(data)
+
+    monkeypatch.setattr("sheetgen.teacher.scoring.read_found", read_found)
+    code, rows = _graded(capsys, first, second)
+    assert code == 1
+    assert rows["a"]["status"] == "unreadable" and rows["a"]["score"] == 0
+    assert rows["a"]["reason"] == TOO_LARGE.format(first)
+    assert rows["b"]["status"] == "ok" and rows["b"]["reason"] == ""
+
+
+def _noted(path: Path, chars: int) -> Path:
+    """The article's sheet with ``chars`` characters of notes in a notes part of its own
+    (500,000 a note, under the text limit), which compresses 17 to 1 (under the ratio limit):
+    the check streams the part, ``grade``'s search for the hand-out's records inflates it."""
+    import random
+    import zipfile
+
+    build(path)
+    rng = random.Random(7)
+    letters = bytes(b"abcdefghijklmnop"[i % 16] for i in range(256))
+    words = [rng.randbytes(200).translate(letters) for _ in range(64)]
+    notes = b"".join(
+        b'<comment ref="A%d" authorId="0"><text><t>%s</t></text></comment>'
+        % (i + 1, b"".join(rng.choices(words, k=2500)))
+        for i in range(chars // 500_000)
+    )
+    xml = (
+        b'<?xml version="1.0" encoding="UTF-8"?><comments xmlns="http://schemas.openxmlformats'
+        b'.org/spreadsheetml/2006/main"><authors><author>x</author></authors><commentList>'
+        + notes
+        + b"</commentList></comments>"
+    )
+    with zipfile.ZipFile(path, "a", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("xl/comments9.xml", xml)
+    return path
+
+
+_GRADED_CAPPED = """
+import json, resource, sys
+from sheetgen import verify_workbook
+from sheetgen.cli import main
+
+large, small, margin = sys.argv[1], sys.argv[2], int(sys.argv[3])
+verify_workbook(large)  # imports made, the templates' formulas compiled
+with open("/proc/self/status") as status:
+    size = next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmSize"))
+resource.setrlimit(resource.RLIMIT_AS, (size + margin, resource.RLIM_INFINITY))
+main(["grade", large, small, "--workers", "1", "-q", "--variants", "0", "-o", "grades.json"])
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads VmSize (Linux)")
+def test_grade_running_out_for_real_after_the_check_records_the_file_and_goes_on(
+    tmp_path: Path,
+) -> None:
+    """A sheet with 40 MB of notes (2.4 MB on disk), graded with 24 MB more address space than
+    checking it once took: checking it again needs 4 to 8 MB (Python 3.11, glibc), the
+    search of its parts for the hand-out's records (all 40 MB inflated, and searched in
+    capitals) 64 to 96 MB, so the margin sits well inside both. Its row says it is too large
+    to check, and the next file is graded under the same cap."""
+    large = _noted(tmp_path / "large.xlsx", 40_000_000)
+    small = build(tmp_path / "small.xlsx")
+    result = subprocess.run(
+        [sys.executable, "-c", _GRADED_CAPPED, str(large), str(small), str(24 << 20)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,  # not the checkout: the installed sheetgen is what runs
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = json.loads((tmp_path / "grades.json").read_text())["files"]
+    said = {row["learner"]: (row["status"], row["reason"]) for row in rows}
+    assert said == {"large": ("unreadable", TOO_LARGE.format(large)), "small": ("ok", "")}

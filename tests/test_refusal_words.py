@@ -1,13 +1,16 @@
 """A refusal names where in the file as its owner knows it: a worksheet by the title its
 workbook gives it, another part by what it is for ("the workbook's shared text"), never the
-zip's part names (``xl/worksheets/sheet1.xml``) a learner never sees. Through ``sheetgen
-verify``: exit 2 and the one sentence on stderr, the limit to raise kept in it."""
+zip's part names (``xl/worksheets/sheet1.xml``) a learner never sees, but where the name is
+what is wrong (a part held twice, or a name no workbook has), beside the part in words.
+Through ``sheetgen verify``: exit 2 and the one sentence on stderr, the limit to raise kept
+in it."""
 
 from __future__ import annotations
 
 import re
 import zipfile
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -117,9 +120,10 @@ def test_a_sheet_wider_than_the_limit_names_the_sheet(
         ),
         pytest.param(
             lambda d: hostile.merges_and_links(d, 300),
-            "{} has 300 hyperlinks inside 300 merged ranges in the sheet 'Data', more than "
-            "openpyxl can sort out in reasonable time (the limit max_merge_link_pairs; a file "
-            "you trust passes with --limit max_merge_link_pairs=90000).",
+            "{} has 300 hyperlinks inside 300 merged cells in the sheet 'Data', too many to "
+            "read in reasonable time, as each of those hyperlinks is looked for in every merged "
+            "cell (the limit max_merge_link_pairs; a file you trust passes with --limit "
+            "max_merge_link_pairs=90000).",
             id="merged ranges",
         ),
         pytest.param(
@@ -177,3 +181,168 @@ def test_an_ods_entity_names_the_spreadsheet_not_content_xml(
         f"{path} contains an XML entity declaration in the spreadsheet's sheets "
         "(a possible XML bomb)."
     )
+
+
+# The zip directory's refusals (sheetgen.workbook.safety.container): a part past the size or
+# compression limits, stored with a method or encryption Excel never uses, named twice or
+# badly. The workbook part is read for the sheets' titles even when a sheet part is refused.
+
+
+def _encrypted_sheet(directory: Path) -> Path:
+    entries = [
+        replace(e, flags=1) if e.name == hostile.SHEET else e
+        for e in hostile.entries_of(hostile._base(directory))
+    ]
+    return hostile.write_raw_zip(directory / "zipcrypto.xlsx", entries)
+
+
+@pytest.mark.parametrize(
+    ("make", "sentence"),
+    [
+        pytest.param(
+            hostile.sheet_zip_bomb,
+            "{} has the sheet 'Data' inflating to 1,099,956,991 bytes, more than the limit of "
+            "104,857,600 and compressed 1,010 to 1, beyond the limit of 100 to 1, and inflates "
+            "to more than 314,572,800 bytes in total (a possible zip bomb) (the limits "
+            "max_entry_bytes, max_total_bytes and max_ratio; a file you trust passes with "
+            "--limit max_entry_bytes=1099956991 --limit max_total_bytes=1099973062 --limit "
+            "max_ratio=1010).",
+            id="part size",
+        ),
+        pytest.param(
+            lambda d: hostile.sheet_zip_bomb(d, inflated=50 * 1024 * 1024),
+            "{} has the sheet 'Data' compressed 1,002 to 1, beyond the limit of 100 to 1 (a "
+            "possible zip bomb) (the limit max_ratio; a file you trust passes with --limit "
+            "max_ratio=1002).",
+            id="ratio",
+        ),
+        pytest.param(
+            lambda d: hostile.huge_shared_string(d, chars=200_000_000),
+            "{} has the workbook's shared text (the text its cells hold) inflating to "
+            "199,229,559 bytes, more than the limit of 104,857,600 and compressed 1,010 to 1, "
+            "beyond the limit of 100 to 1 (a possible zip bomb) (the limits max_entry_bytes "
+            "and max_ratio; a file you trust passes with --limit max_entry_bytes=199229559 "
+            "--limit max_ratio=1010).",
+            id="shared text",
+        ),
+        pytest.param(
+            hostile.lzma_part,
+            "{} stores the sheet 'Data' with LZMA compression, which Excel never uses (only "
+            "stored and deflate are accepted).",
+            id="method",
+        ),
+        pytest.param(
+            _encrypted_sheet,
+            "{} has the sheet 'Data' encrypted; save it as an unprotected .xlsx workbook and "
+            "try again.",
+            id="encrypted",
+        ),
+    ],
+)
+def test_the_zip_directorys_refusals_name_a_sheet_by_its_title(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    make: Callable[[Path], Path],
+    sentence: str,
+) -> None:
+    path = make(tmp_path)
+    assert _said(capsys, str(path)) == sentence.format(path)
+
+
+def _told(capsys: pytest.CaptureFixture[str], path: Path) -> str:
+    """The one sentence ``sheetgen verify`` refuses ``path`` with, which may name a part as
+    it is named in the file: what is wrong is its name."""
+    code = main(["verify", str(path)])
+    out, err = capsys.readouterr()
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1, (code, out, err)
+    return err.strip().removeprefix("sheetgen: ")
+
+
+@pytest.mark.parametrize("second", [hostile.SHEET, hostile.SHEET.upper()])
+def test_a_sheet_held_twice_is_named_with_both_its_names(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], second: str
+) -> None:
+    path = hostile.duplicate_entry(tmp_path, second)
+    names = "'xl/worksheets/sheet1.xml'"
+    if second != hostile.SHEET:
+        names += " and 'XL/WORKSHEETS/SHEET1.XML'"
+    assert _told(capsys, path) == (
+        f"{path} holds the sheet 'Data' twice ({names}: the parts of a file must have "
+        "different names, ignoring case)."
+    )
+
+
+def test_two_other_parts_of_one_name(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    entries = hostile.entries_of(hostile._base(tmp_path))
+    entries += [hostile.deflated("xl/extra.xml", b"<x/>"), hostile.deflated("XL/Extra.xml", b"")]
+    path = hostile.write_raw_zip(tmp_path / "twice.xlsx", entries)
+    assert _told(capsys, path) == (
+        f"{path} holds two parts of one name ('xl/extra.xml' and 'XL/Extra.xml': the parts "
+        "of a file must have different names, ignoring case)."
+    )
+
+
+def test_a_sheet_saved_with_backslashes_is_named_by_its_title(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A zip tool on Windows may write ``\\`` for ``/``: the sheet its workbook names is the
+    one refused, its name beside it."""
+    base = hostile._base(tmp_path)
+    sheet = hostile.read_parts(base)[hostile.SHEET]
+    path = hostile.rebuild(
+        base,
+        tmp_path / "backslash.xlsx",
+        drop=[hostile.SHEET],
+        add={hostile.SHEET.replace("/", "\\"): sheet},
+    )
+    assert _told(capsys, path) == (
+        f"{path} holds the sheet 'Data' under a name with a backslash "
+        "('xl\\\\worksheets\\\\sheet1.xml'), which no workbook has."
+    )
+
+
+def test_a_part_of_a_bad_name_no_workbook_names(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = hostile.bad_name(tmp_path, "../evil.xml")
+    assert _told(capsys, path) == (
+        f"{path} holds a part under a name with a '..' or '.' path component ('../evil.xml'), "
+        "which no workbook has."
+    )
+
+
+def test_a_part_past_a_limit_is_said_by_what_it_holds(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Parts no sentence named in words before (the theme, charts, pictures, the notes'
+    shapes) are said by what they hold, their names kept beside it for a teacher."""
+    path = build(tmp_path / "hw.xlsx")
+    code = main(["verify", str(path), "--limit", "max_entry_bytes=5000"])
+    said = capsys.readouterr().err.strip().removeprefix("sheetgen: ")
+    assert code == 2
+    assert said.startswith(
+        f"{path} has the workbook's theme, its colours and fonts (xl/theme/theme1.xml) "
+        "inflating to "
+    ), said
+
+
+@pytest.mark.parametrize(
+    ("part", "words"),
+    [
+        ("xl/charts/chart1.xml", "a chart or picture on a sheet (xl/charts/chart1.xml)"),
+        ("xl/drawings/drawing1.xml", "a chart or picture on a sheet (xl/drawings/drawing1.xml)"),
+        ("xl/media/image1.png", "a chart or picture on a sheet (xl/media/image1.png)"),
+        (
+            "xl/drawings/vmlDrawing1.vml",
+            "the shapes of the notes on its cells (xl/drawings/vmlDrawing1.vml)",
+        ),
+        (
+            "xl/theme/theme1.xml",
+            "the workbook's theme, its colours and fonts (xl/theme/theme1.xml)",
+        ),
+    ],
+)
+def test_what_a_part_holds(part: str, words: str) -> None:
+    from sheetgen.workbook.safety.messages import place
+
+    assert place(part, {}) == words

@@ -11,9 +11,7 @@ and ``Report`` are re-exported here for callers that know them by this module.
 
 from __future__ import annotations
 
-import gc
 import sys
-import traceback
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -22,7 +20,7 @@ from typing import Any
 from .. import a1
 from ..engine.evaluate import Evaluator, FormulaCache
 from ..engine.hazards import HAZARD_DESCRIPTIONS, formula_hazards
-from ..errors import LayoutNotFoundError, SheetgenError, TooLargeError
+from ..errors import LayoutNotFoundError, SheetgenError, TooLargeError, let_go
 from ..layouts.families import resolve_layout
 from ..layouts.layout import SPEC_NAME, Layout, available_layouts
 from ..workbook.book import Book, Sheet, text_constant
@@ -91,40 +89,11 @@ def verify_workbook(
             path, layout, variants, seed, limits, sheet, hints, formulas, data, checked
         )
     except MemoryError as exc:
-        _let_go(exc, handled)
+        let_go(exc, handled)
         raise TooLargeError(too_large(file_label(Path(path)))) from exc
     except TooLargeError as exc:  # the reader's sentence: what it had read is let go too
-        _let_go(exc, handled)
+        let_go(exc, handled)
         raise
-
-
-def _let_go(exc: BaseException, handled: BaseException | None) -> None:
-    """Let the memory a check that ran out held go back, before its sentence is made.
-
-    What the check held (the book, the evaluator's values, the verdicts; what the reader had
-    read) is referenced only by the frames of ``exc``'s traceback, and of the exceptions it
-    was handling when it ran out (``exc``'s context, up to ``handled``, the caller's own):
-    those frames' locals are cleared, so the error the caller keeps holds none of it (its
-    traceback still says where it ran out). What only cycles then hold (a scan and its
-    XML parser hold each other, and the reader's captures) is collected at once, not left
-    to the collector's next pass. What the caller passed in (``checked``, ``formulas``)
-    stays the caller's.
-
-    Clearing a frame runs code, which needs a little memory itself, and none may be free
-    until something is let go: if it runs out too, the tracebacks are dropped instead
-    (setting an attribute to None needs none), so the sentence is still made, without
-    where it ran out."""
-    error: BaseException | None = exc
-    try:
-        while error is not None and error is not handled:
-            traceback.clear_frames(error.__traceback__)
-            error = error.__context__
-    except MemoryError:
-        error = exc
-        while error is not None and error is not handled:
-            error.__traceback__ = None
-            error = error.__context__
-    gc.collect()
 
 
 def _verified(
@@ -140,7 +109,7 @@ def _verified(
     checked: CheckedBook | None,
 ) -> Report:
     """:func:`verify_workbook`'s work, in a frame of its own: the memory its locals hold is
-    let go when it runs out (see :func:`_let_go`)."""
+    let go when it runs out (see :func:`~sheetgen.errors.let_go`)."""
     if checked is None:
         checked = read_checked(Path(path), limits or configured_limits(), data)
     book = checked.book

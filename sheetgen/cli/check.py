@@ -8,7 +8,8 @@ from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import UsageError, shown
+from ..errors import TooLargeError, UsageError, shown
+from ..workbook.safety.messages import file_label, too_large_to_copy
 from .options import (
     add_quiet_option,
     add_teacher_options,
@@ -19,6 +20,7 @@ from .options import (
 )
 
 if TYPE_CHECKING:
+    from ..check.results import Report
     from ..teacher.grade import ClassReport
     from ..workbook.safety import Limits
     from .options import Commands
@@ -69,11 +71,20 @@ def cmd_verify(args: argparse.Namespace) -> int:
             while chunk := list(islice(lines, 1000)):
                 sys.stdout.write("\n".join(chunk) + "\n")
     if args.annotate is not None:
-        from ..report.annotate import annotate
-
-        written = annotate(report, args.annotate, force=args.force, limits=limits)
+        written = _feedback_copy(report, args, limits)
         print(f"Wrote the feedback workbook {shown(written)}", file=sys.stderr)
     return report.exit_code
+
+
+def _feedback_copy(report: Report, args: argparse.Namespace, limits: Limits) -> Path:
+    """``--annotate``'s copy of the checked workbook. What writes it (openpyxl) is imported
+    only now, once the report is printed and the check's memory let go; running out
+    importing it is told as running out writing the copy is (``annotate``)."""
+    try:
+        from ..report.annotate import annotate
+    except MemoryError:
+        raise TooLargeError(too_large_to_copy(file_label(Path(args.path)))) from None
+    return annotate(report, args.annotate, force=args.force, limits=limits)
 
 
 def cmd_grade(args: argparse.Namespace) -> int:

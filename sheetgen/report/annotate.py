@@ -15,7 +15,9 @@ they are read from the file and written back.
 from __future__ import annotations
 
 import re
+import sys
 import zipfile
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +27,10 @@ from openpyxl.utils.cell import get_column_letter
 
 from ..check.results import CellResult, Report
 from ..engine.evaluate import Value
-from ..errors import InputFileError, UsageError, shown
+from ..errors import InputFileError, TooLargeError, UsageError, let_go, shown
 from ..layouts.layout import TODO_NOTE
 from ..workbook.safety import Limits, configured_limits, open_workbook, read_checked
-from ..workbook.safety.messages import resave
+from ..workbook.safety.messages import file_label, resave, too_large_to_copy
 from ..writer.cached_values import sheet_parts, write_cached_values
 from ..writer.files import write_atomically
 
@@ -50,11 +52,25 @@ def annotate(
 
     ``limits``: the safety limits the workbook is read within, those it was verified within
     (default: ``safety.configured_limits()``).
+
+    Running out of memory, reading the workbook or writing its copy, is told as
+    :class:`~sheetgen.errors.TooLargeError` (``messages.too_large_to_copy``): the check is
+    done, its copy could not be made here. No part of a copy is left behind.
     """
     source, target = Path(report.path), Path(out)
     if target.exists() and source.exists() and target.resolve() == source.resolve():
         raise UsageError("The feedback copy must not overwrite the learner's workbook.")
-    limits = limits or configured_limits()
+    handled = sys.exc_info()[1]  # the caller's own, if it calls from an except block
+    try:
+        return _annotated(report, source, target, force, limits or configured_limits())
+    except (MemoryError, TooLargeError) as exc:
+        let_go(exc, handled)
+        raise TooLargeError(too_large_to_copy(file_label(source))) from exc
+
+
+def _annotated(report: Report, source: Path, target: Path, force: bool, limits: Limits) -> Path:
+    """:func:`annotate`'s work, in a frame of its own: the memory its locals hold (the
+    workbook openpyxl read) is let go when it runs out (``errors.let_go``)."""
     wb = open_workbook(source, limits)
     cached = _cached_values(source, limits)
     sizes = note_sizes(source)
@@ -71,19 +87,22 @@ def annotate(
             continue
         cell.fill = FILLS[kind(c)]
         cell.comment = Comment(comment(c), "sheetgen", width=360, height=150)
+    # Not a closure: a function's frame, kept by the traceback of its running out, holds
+    # the function, whose closure would hold the workbook when the frames are cleared.
+    return write_atomically(target, partial(_save, wb, source, cached), force=force)
 
-    def save(tmp: Path) -> None:
-        try:
-            wb.save(tmp)
-        except (ValueError, SyntaxError) as exc:  # lxml, when installed, refuses more than we do
-            raise InputFileError(
-                f"{shown(source)} could not be written back as a feedback copy: openpyxl, the "
-                f"library sheetgen writes workbooks with, refuses something in it; {resave()}."
-            ) from exc
-        write_cached_values(tmp, cached)  # which also tidies the package (save_workbook)
-        keep_chart(source, tmp)
 
-    return write_atomically(target, save, force=force)
+def _save(wb: Any, source: Path, cached: dict[str, dict[str, Value]], tmp: Path) -> None:
+    """Write ``wb``, the copy of ``source``, to ``tmp`` with the values it ``cached``."""
+    try:
+        wb.save(tmp)
+    except (ValueError, SyntaxError) as exc:  # lxml, when installed, refuses more than we do
+        raise InputFileError(
+            f"{shown(source)} could not be written back as a feedback copy: openpyxl, the "
+            f"library sheetgen writes workbooks with, refuses something in it; {resave()}."
+        ) from exc
+    write_cached_values(tmp, cached)  # which also tidies the package (save_workbook)
+    keep_chart(source, tmp)
 
 
 _CHART = re.compile(r"xl/charts/chart[0-9]+\.xml")

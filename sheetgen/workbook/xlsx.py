@@ -318,7 +318,9 @@ def sheet_titles(data: bytes) -> dict[str, str]:
     worksheet names, for the learner sees the title in their application, never the part.
     Nothing is raised: a fault in the workbook part itself leaves its sheets untitled. Only
     the relationships and the workbook part are read, each if at most ``TITLED_BYTES`` large
-    (the zip directory's sizes are vetted before anything is inflated); DTDs are refused."""
+    as the zip directory declares it, and no more of it inflated than it declares (a
+    refusal asks for the titles before the scan has seen whether a part inflates past its
+    declared size, or of a directory refused for its sizes); DTDs are refused."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             infos = {info.filename.lower(): info for info in zf.infolist()}
@@ -327,7 +329,8 @@ def sheet_titles(data: bytes) -> dict[str, str]:
                 info = infos.get(part.lower())
                 if info is None or info.file_size > TITLED_BYTES:
                     return b""
-                return zf.read(info)
+                with zf.open(info) as stream:  # zf.read would inflate a forged part whole
+                    return stream.read(info.file_size)
 
             def rels(part: str) -> dict[str, tuple[str, str]]:
                 folder, base = posixpath.split(part)

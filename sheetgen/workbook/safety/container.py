@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 import struct
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Final
 
@@ -15,7 +15,11 @@ from ...errors import InputFileError, UnsafeFileError
 from ..hints import raise_hint, raise_hints
 from .files import READ_CHUNK
 from .limits import Limits
-from .messages import UNPRINTABLE, count, resave, show
+from .messages import UNPRINTABLE, count, known_as, place, resave, show
+
+Titles = Callable[[], Mapping[str, str]]
+"""The file's worksheets' titles by part in lower case (``messages.place``), read when a
+refusal first asks (``vet._titles``): what a refusal names a worksheet by."""
 
 # --------------------------------------------------------------------------
 # Container recognition and zip directory checks
@@ -100,8 +104,10 @@ def central_directory_records(data: bytes) -> int | None:
 _DRIVE = re.compile(r"[A-Za-z]:")
 
 
-def _check_entry_name(label: str, info: zipfile.ZipInfo) -> None:
-    """Refuse names no OPC package has and unpackers get wrong (zip slip)."""
+def _check_entry_name(label: str, info: zipfile.ZipInfo, titles: Titles) -> None:
+    """Refuse names no OPC package has and unpackers get wrong (zip slip). The part is named
+    as its owner knows it where that is known (a sheet saved with backslashes for slashes
+    is still the sheet its workbook names), the name that is wrong beside it."""
     raw = info.orig_filename
     name = info.filename
     problem = ""
@@ -116,8 +122,9 @@ def _check_entry_name(label: str, info: zipfile.ZipInfo) -> None:
     elif "//" in raw.rstrip("/") or not name:
         problem = "an empty path component"
     if problem:
+        known = known_as(raw.replace("\\", "/"), titles())
         raise UnsafeFileError(
-            f"{label} contains a zip entry named {show(raw)!r} with {problem}, "
+            f"{label} holds {known or 'a part'} under a name with {problem} ({show(raw)!r}), "
             "which no workbook has."
         )
 
@@ -128,71 +135,79 @@ def _compressed_past(info: zipfile.ZipInfo, limits: Limits) -> bool:
     )
 
 
-def _bomb(label: str, infos: list[zipfile.ZipInfo], limits: Limits) -> UnsafeFileError:
+def _bomb(
+    label: str, infos: list[zipfile.ZipInfo], limits: Limits, titles: Titles
+) -> UnsafeFileError:
     """The refusal of a directory whose declared sizes pass ``max_entry_bytes``,
     ``max_total_bytes`` or ``max_ratio``: every one of them it passes, each with the figure
     the whole directory needs (a later part may be larger, or compressed further), so that
-    one run with them all lets the file through. The first part past a limit is named."""
+    one run with them all lets the file through. The first part past a limit is named, as
+    its owner knows it (``messages.place``)."""
     clauses: list[str] = []
     needed: dict[str, float] = {}
     large = [info for info in infos if info.file_size > limits.max_entry_bytes]
+    dense = [info for info in infos if _compressed_past(info, limits)]
+    compressed = ""
+    if dense:
+        first = dense[0]
+        ratio = first.file_size / max(first.compress_size, 1)
+        highest = max(info.file_size / max(info.compress_size, 1) for info in dense)
+        compressed = (
+            f"compressed {ratio:,.0f} to 1, beyond the limit of {limits.max_ratio:,.0f} to 1"
+        )
     if large:
         first = large[0]
-        clauses.append(
-            f"has a part ({show(first.filename)}) that inflates to {count(first.file_size)} "
+        clause = (
+            f"has {place(first.filename, titles())} inflating to {count(first.file_size)} "
             f"bytes, more than the limit of {count(limits.max_entry_bytes)}"
         )
+        if dense and dense[0] is first:  # the part is named once, with both its figures
+            clause, compressed = f"{clause} and {compressed}", ""
+        clauses.append(clause)
         needed["max_entry_bytes"] = max(info.file_size for info in large)
     declared = sum(info.file_size for info in infos)
     if declared > limits.max_total_bytes:
         clauses.append(f"inflates to more than {count(limits.max_total_bytes)} bytes in total")
         needed["max_total_bytes"] = declared
-    dense = [info for info in infos if _compressed_past(info, limits)]
+    if compressed:
+        clauses.append(f"has {place(dense[0].filename, titles())} {compressed}")
     if dense:
-        first = dense[0]
-        ratio = first.file_size / max(first.compress_size, 1)
-        highest = max(info.file_size / max(info.compress_size, 1) for info in dense)
-        clauses.append(
-            f"has a part ({show(first.filename)}) compressed {ratio:,.0f} to 1, "
-            f"beyond the limit of {limits.max_ratio:,.0f} to 1"
-        )
         needed["max_ratio"] = float(int(highest) + 1)
     return UnsafeFileError(
         f"{label} {', and '.join(clauses)} (a possible zip bomb){raise_hints(needed)}."
     )
 
 
-def check_directory(label: str, infos: list[zipfile.ZipInfo], limits: Limits) -> int:
-    """Check names, methods and declared sizes; return the declared total."""
+def check_directory(
+    label: str, infos: list[zipfile.ZipInfo], limits: Limits, titles: Titles = dict
+) -> int:
+    """Check names, methods and declared sizes; return the declared total. A refusal names
+    a part as the file's owner knows it: a worksheet by its title (``titles``), another part
+    by what it is for (``messages.place``)."""
     if len(infos) > limits.max_entries:
         raise UnsafeFileError(
             f"{label} has {count(len(infos))} zip entries, "
             f"more than the limit of {count(limits.max_entries)}"
             f"{raise_hint('max_entries', len(infos))}."
         )
-    seen: set[str] = set()
+    seen: dict[str, str] = {}
     total = 0
     for info in infos:
-        _check_entry_name(label, info)
+        _check_entry_name(label, info, titles)
         folded = info.filename.casefold()
         if folded in seen:
-            raise UnsafeFileError(
-                f"{label} contains the zip entry {show(info.filename)!r} twice "
-                "(names must be unique, ignoring case)."
-            )
-        seen.add(folded)
+            raise UnsafeFileError(_twice(label, seen[folded], info.filename, titles))
+        seen[folded] = info.filename
         if info.flag_bits & 0x1:
-            part = show(info.filename)
             raise InputFileError(
-                f"{label} has encrypted zip entries ({part}); "
+                f"{label} has {place(info.filename, titles())} encrypted; "
                 "save it as an unprotected .xlsx workbook and try again."
             )
         if info.compress_type not in _ALLOWED_METHODS:
-            part = show(info.filename)
             method = _METHOD_NAMES.get(info.compress_type, f"method {info.compress_type}")
             raise UnsafeFileError(
-                f"{label} stores {part} with {method} compression, which Excel never "
-                "uses (only stored and deflate are accepted)."
+                f"{label} stores {place(info.filename, titles())} with {method} compression, "
+                "which Excel never uses (only stored and deflate are accepted)."
             )
         total += info.file_size
         if (
@@ -200,8 +215,20 @@ def check_directory(label: str, infos: list[zipfile.ZipInfo], limits: Limits) ->
             or total > limits.max_total_bytes
             or _compressed_past(info, limits)
         ):
-            raise _bomb(label, infos, limits)
+            raise _bomb(label, infos, limits, titles)
     return total
+
+
+def _twice(label: str, first: str, second: str, titles: Titles) -> str:
+    """The sentence for a file holding two parts of one name (``first``, then ``second``;
+    alike but for case, or the same): the part by what its owner knows it as, where known
+    (``messages.known_as``), the names beside it."""
+    names = repr(show(first)) if first == second else f"{show(first)!r} and {show(second)!r}"
+    known = known_as(first, titles())
+    said = f"holds {known} twice" if known else "holds two parts of one name"
+    return (
+        f"{label} {said} ({names}: the parts of a file must have different names, ignoring case)."
+    )
 
 
 _ODS_MIMETYPE: Final = b"application/vnd.oasis.opendocument."

@@ -78,22 +78,35 @@ _PARTS_IN_WORDS = {
 an .ods spreadsheet's own names do not meet)."""
 
 
-def place(part: str, titles: Mapping[str, str]) -> str:
-    """``part`` of a package (its name in the zip) as its owner knows it: a worksheet by the
-    title its workbook gives it (``titles``, by part in lower case), another part by what it
-    is for; by its name only where neither is known (the worksheets of a workbook whose own
-    part is damaged)."""
+def known_as(part: str, titles: Mapping[str, str]) -> str | None:
+    """``part`` of a package (its name in the zip) as its owner knows it, where that is known:
+    a worksheet by the title its workbook gives it (``titles``, by part in lower case),
+    another part by what it is for; None for any other part."""
     low = part.lower()
     title = titles.get(low)
     if title is not None:
         return f"the sheet '{show(title, 60)}'"
-    known = _PARTS_IN_WORDS.get(low)
+    return _PARTS_IN_WORDS.get(low)
+
+
+def place(part: str, titles: Mapping[str, str]) -> str:
+    """``part`` of a package (its name in the zip) as its owner knows it (:func:`known_as`);
+    by its name, with what it holds where that shows, only where neither its title nor its
+    purpose is known (the worksheets of a workbook whose own part is damaged)."""
+    known = known_as(part, titles)
     if known is not None:
         return known
+    low = part.lower()
     if low.endswith(".rels"):
         return f"the links between the file's parts ({show(part)})"
     if low.startswith("xl/comments") or low.startswith("xl/threadedcomments"):
         return f"the notes on its cells ({show(part)})"
+    if low.startswith("xl/drawings/vmldrawing"):
+        return f"the shapes of the notes on its cells ({show(part)})"
+    if low.startswith(("xl/charts/", "xl/drawings/", "xl/media/")):
+        return f"a chart or picture on a sheet ({show(part)})"
+    if low.startswith("xl/theme/"):
+        return f"the workbook's theme, its colours and fonts ({show(part)})"
     if low.startswith("xl/worksheets/"):
         return f"a sheet, kept in the file as {show(part)}"
     return f"its part {show(part)}"
@@ -106,6 +119,19 @@ def too_large(label: str) -> str:
         f"{label} is too large to check on this machine: checking it needs more memory than "
         "is free (the file itself is not damaged); check it where more memory is free "
         "(close other programs, or use a larger computer)."
+    )
+
+
+def too_large_to_copy(label: str) -> str:
+    """The one sentence for a feedback copy (``--annotate``) whose writing ran out of memory:
+    the check itself was done (its report stands), its copy needs more memory than is free.
+    Reading the workbook to copy it takes more than checking it: a file checked may still be
+    too large to copy."""
+    return (
+        f"{label} is too large to copy with feedback on this machine: writing its feedback "
+        "copy needs more memory than is free (the file itself is not damaged, and its check "
+        "is done); write the copy where more memory is free (close other programs, or use a "
+        "larger computer)."
     )
 
 

@@ -128,7 +128,8 @@ def _vet_zip(
         raise InputFileError(damaged(label, accepted)) from exc
     try:
         infos = zf.infolist()
-        declared = check_directory(label, infos, limits)
+        # Its kind is not known yet: an .ods spreadsheet's parts are named by what they are for.
+        declared = check_directory(label, infos, limits, _titles(data, "xlsx"))
         names = [info.filename for info in infos]
         try:
             kind = container_kind(zf, set(names))

@@ -212,10 +212,11 @@ class XmlScan:
         if pairs > self.max_pairs:
             if self.budget.measured("max_merge_link_pairs", pairs):
                 return
-            raise OverLimit(
+            raise OverLimit(  # in the words of the learner's application: merged cells
                 f"{self.label} has {count(inside)} hyperlinks inside "
-                f"{count(len(merges))} merged ranges in {self._where()}, more than openpyxl "
-                "can sort out in reasonable time",
+                f"{count(len(merges))} merged cells in {self._where()}, too many to read in "
+                "reasonable time, as each of those hyperlinks is looked for in every merged "
+                "cell",
                 "max_merge_link_pairs",
             )
 
