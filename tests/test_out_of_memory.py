@@ -431,3 +431,32 @@ def test_grade_running_out_for_real_after_the_check_records_the_file_and_goes_on
     rows = json.loads((tmp_path / "grades.json").read_text())["files"]
     said = {row["learner"]: (row["status"], row["reason"]) for row in rows}
     assert said == {"large": ("unreadable", TOO_LARGE.format(large)), "small": ("ok", "")}
+
+
+def test_the_autograder_tells_the_records_search_running_out_as_too_large(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Gradescope's autograder searches each handed-in file for its hand-out's records
+    before choosing which to grade: running out there ended in a traceback and no results.
+    That file is told too large to check (as verify says), and another handed in is graded."""
+    from sheetgen.teacher import autograder
+    from sheetgen.teacher.provenance import read_found as found
+
+    sub = tmp_path / "submission"
+    sub.mkdir()
+    big, small = build(sub / "big.xlsx"), build(sub / "small.xlsx")
+
+    def read_found(path: Path) -> Any:
+        if Path(path) == big:
+            raise MemoryError
+        return found(path)
+
+    monkeypatch.setattr(autograder, "read_found", read_found)
+    doc = autograder.results_for(sub)
+    assert str(doc["output"]).startswith(f"Graded {small.name}; also handed in, not graded: big")
+    assert doc["score"] == sum(t["max_score"] for t in doc["tests"]) > 0
+
+    small.unlink()
+    doc = autograder.results_for(sub)
+    assert doc["output"] == "big.xlsx could not be checked: " + TOO_LARGE.format("big.xlsx")
+    assert doc["score"] == 0.0

@@ -27,9 +27,10 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from ..errors import SheetgenError, UsageError
+from ..errors import SheetgenError, UsageError, let_go
 from ..maths.optimizers import STATE
 from ..report.learner import to_learner
+from ..workbook.safety.messages import file_label, too_large
 from ..writer.files import write_atomically
 from .provenance import Found, read_found
 
@@ -281,10 +282,21 @@ def _choose(
     records it carries (read once: the choice and the scoring both need them)."""
     from ..check.verify import verify_workbook
 
-    found = {f: read_found(f) for f in files}
+    found: dict[Path, Found] = {}
+    refused: dict[Path, str] = {}
+    handled = sys.exc_info()[1]  # the caller's own, if it calls from an except block
+    for f in files:
+        try:
+            found[f] = read_found(f)
+        except MemoryError as exc:  # too large to check, as verify says when it runs out
+            let_go(exc, handled)
+            found[f], refused[f] = Found(), too_large(file_label(f))
     signed = [f for f in files if found[f].any]
     first: tuple[Path, Any, str, Found] | None = None
     for f in [*signed, *(f for f in files if f not in signed)]:
+        if f in refused:
+            first = first or (f, None, refused[f].replace(str(f), f.name), found[f])
+            continue
         try:
             return f, verify_workbook(f, layout, hints=hints), "", found[f]
         except SheetgenError as exc:
