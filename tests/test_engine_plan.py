@@ -142,7 +142,8 @@ def test_values_are_kept_by_sheet_and_address_and_no_reference_per_cell(tmp_path
     """``fill`` keeps a value under its cell's address in its sheet's dict (``Values``), never
     under a tuple, the caller's or its own: a check asking for 85,000 cells by tuples it makes
     on the fly does not keep them alive, and the names formulas read that are cells of their
-    own sheet stay addresses. Values equal ``evaluate``'s, read by reference as from a dict."""
+    own sheet are not kept in the resolved names at all (their addresses say where they are).
+    Values equal ``evaluate``'s, read by reference as from a dict."""
     path = build(tmp_path / "x.xlsx", "network:layers=2-3-1")
     book = read_checked(path).book
     sheet = book.sheets[0]
@@ -153,9 +154,7 @@ def test_values_are_kept_by_sheet_and_address_and_no_reference_per_cell(tmp_path
     held = ev.values.sheets[sheet.title]
     assert set(ats) <= set(held) and all(type(at) is str for at in held)
     by_name = ev.where.resolved[sheet.title]
-    assert len(by_name) > len(ats) // 2
-    cells = {n: v for n, v in by_name.items() if n in sheet.cells}
-    assert len(cells) > len(by_name) - 3 and all(v is n for n, v in cells.items()), by_name
+    assert 0 < len(by_name) < 3 and not any(n in sheet.cells for n in by_name), by_name
     keys = list(ev.values)
     assert len(keys) == len(ev.values) == len(held)
     assert {r: ev.values[r] for r in keys} == Evaluator(book).evaluate(keys)
@@ -177,10 +176,11 @@ def test_values_are_kept_by_sheet_and_address_and_no_reference_per_cell(tmp_path
 def test_a_cell_of_its_own_sheet_is_resolved_to_its_address_until_a_reference_is_asked(
     tmp_path: Path,
 ) -> None:
-    """``References.resolve`` keeps a name that is a cell of the sheet it is read on as its
-    address; ``single`` makes the reference when it is asked for and keeps it in its place,
-    so that every list of dependencies asked for holds the one tuple. A name read on a
-    sheet named otherwise, or that names another cell, is kept as its reference at once."""
+    """``References.resolve`` keeps nothing for a name that is a cell the sheet it is read on
+    holds, and an empty cell of it as its address; ``single`` makes the reference when it is
+    asked for and keeps it, so that every list of dependencies asked for holds the one tuple.
+    A name read on a sheet named otherwise, or that names another cell, is kept as its
+    reference at once."""
     from sheetgen.engine.plan import Plan
     from sheetgen.engine.references import References
 
@@ -193,7 +193,7 @@ def test_a_cell_of_its_own_sheet_is_resolved_to_its_address_until_a_reference_is
     path = tmp_path / "one.xlsx"
     wb.save(path)
     where = References(read_checked(path).book, Plan())
-    assert where.resolve("S", "B1") == [("S", "B1")] and where.resolved["S"]["B1"] == "B1"
+    assert where.resolve("S", "B1") == [("S", "B1")] and "B1" not in where.resolved["S"]
     made = where.single("S", "B1")
     kept: object = where.resolved["S"]["B1"]
     assert made == ("S", "B1") and kept is made
@@ -202,6 +202,9 @@ def test_a_cell_of_its_own_sheet_is_resolved_to_its_address_until_a_reference_is
     assert where.resolve("s", "A1") == [("S", "A1")] and where.resolved["s"]["A1"] == ("S", "A1")
     assert where.resolve("S", "Two") == [("S", "A1")] and where.resolved["S"]["Two"] == ("S", "A1")
     assert where.resolve("S", "Z9") == [("S", "Z9")]  # a cell the sheet does not hold, as ever
+    assert where.resolved["S"]["Z9"] == "Z9"
+    assert where.resolve("S", "C1") == [("S", "C1")]
+    assert set(where.resolved["S"]) == {"B1", "Two", "Z9"}
     ev = Evaluator(read_checked(path).book)
     deps = ev.dependencies(("S", "C1"))
     assert deps == [("S", "B1"), ("S", "A1")]

@@ -211,14 +211,10 @@ class Evaluator:
                     held[ref[1]] = self._raw(ref)
                     continue
                 if type(text) in _PLAIN:
-                    names = resolved[ref[0]]
                     if found is None:
-                        found = list(map(names.__getitem__, self._inputs(ref, text)))
-                    # The cell, a formula of this sheet (by its title), is what its own name
-                    # resolves to there: its readers find it resolved (as ``where.resolve``
-                    # would, by its address), and go the usual way on their first visit.
-                    if ref[1] not in names:
-                        names[ref[1]] = ref[1]
+                        names = resolved.get(ref[0], _NONE)
+                        inputs = self._inputs(ref, text)
+                        found = list(map(names.get, inputs, inputs))  # see ``_held``
                     # Each input a cell of this sheet by its address, computed (most): only
                     # addresses are keys of the sheet's values.
                     local = all(map(held.__contains__, found))
@@ -270,20 +266,24 @@ class Evaluator:
             title = ref[0]
             compiled = self.compiled(text) if self._shares else self._compile(text)
             form = compiled.form
-            names = self._resolved.get(title)
             if (
-                names is not None
-                and form.function is not None
+                form.function is not None
                 and form.problem is None
                 and not form.calls
                 and not form.always
                 and not form.legacy
             ):
-                try:
-                    found = list(map(names.__getitem__, compiled.inputs))
-                except KeyError:  # a name not resolved yet: the general path resolves it
-                    found = None
-                if found is not None and set(map(type, found)) <= _SINGLE:
+                # Each input as ``where.resolved`` holds it, or, not held there, the name
+                # itself: a cell the sheet holds (which ``resolved`` does not keep), else a
+                # name not resolved yet, which the general path resolves.
+                names, inputs = self._resolved.get(title, _NONE), compiled.inputs
+                found, cells = list(map(names.get, inputs, inputs)), sheet.cells
+                kinds = set(map(type, found))
+                if kinds == _STR:  # most formulas: cells of this sheet
+                    own = all(map(cells.__contains__, found))
+                else:
+                    own = kinds <= _SINGLE and all(f in cells for f in found if type(f) is str)
+                if own:
                     arrays = self._array_cells.get(title)
                     if arrays is None:
                         arrays = self.where.array_cells(title)
@@ -364,8 +364,10 @@ class Evaluator:
         own sheet by its address, any other by its reference (none for a value cell)."""
         plain = self._formulas.get(ref[0], _NONE).get(ref[1], _UNKNOWN)
         if type(plain) in _PLAIN:  # most formulas: each input is one cell
-            own = self._resolved[ref[0]]
-            return list(map(own.__getitem__, self._inputs(ref, plain)))
+            # Every input resolved when it was made plain: one ``resolved`` does not hold is
+            # a cell the sheet holds, by its address.
+            names, inputs = self._resolved.get(ref[0], _NONE), self._inputs(ref, plain)
+            return list(map(names.get, inputs, inputs))
         deps = self._deps.get(ref)
         if deps is not None:
             return deps
@@ -393,7 +395,7 @@ class Evaluator:
                 resolved = names.get(name)
                 if resolved is None:
                     self.where.resolve(sheet, name)
-                    resolved = names[name]
+                    resolved = names.get(name, name)  # not kept: a cell the sheet holds
                 if type(resolved) in _SINGLE:  # a reference, or a cell of this sheet's address
                     deps.append(resolved)
                     continue
