@@ -123,10 +123,11 @@ class Evaluator:
         # formula compiled when it is plain: its inputs are single cells that all resolved
         # (most formulas), and no array formula computes it. :meth:`_solve` calls its function
         # at once, and its dependencies are not kept: they are its inputs, each the cell
-        # ``where.resolved`` holds for it on its sheet. Where the text says its inputs again
-        # (``Form.inputs_in``: most formulas), only the form of its shape is kept, shared with
-        # every formula of that shape: a large network's inputs, 161 names to a faux row's
-        # sum, are not held per cell (20 MB for 80-80-1) but read off the text when asked.
+        # ``where.resolved`` holds for it on its sheet, or, not held there, the cell of its
+        # sheet at that address. Where the text says its inputs again (``Form.inputs_in``:
+        # most formulas), only the form of its shape is kept, shared with every formula of
+        # that shape: a large network's inputs, 161 names to a faux row's sum, are not held
+        # per cell (20 MB for 80-80-1) but read off the text when asked.
         # By sheet, then by address: a dict keyed by strings alone keeps two words a slot, not
         # three (a training run's 140,000 cells: 3.8 MB, not 5.2), and a cell's string keeps
         # its hash where a tuple's is computed at each lookup.
