@@ -274,17 +274,18 @@ class Evaluator:
                 and not form.always
                 and not form.legacy
             ):
-                # Each input as ``where.resolved`` holds it, or, not held there, the name
-                # itself: a cell the sheet holds (which ``resolved`` does not keep), else a
-                # name not resolved yet, which the general path resolves.
-                names, inputs = self._resolved.get(title, _NONE), compiled.inputs
-                found, cells = list(map(names.get, inputs, inputs)), sheet.cells
-                kinds = set(map(type, found))
-                if kinds == _STR:  # most formulas: cells of this sheet
-                    own = all(map(cells.__contains__, found))
+                # Each input a cell the sheet holds, by its address (most formulas: which
+                # ``where.resolved`` never holds), or as ``where.resolved`` holds it; a name
+                # not resolved yet (None) goes the general path, which resolves it.
+                inputs, cells = compiled.inputs, sheet.cells
+                if all(map(cells.__contains__, inputs)):
+                    found: list[Any] | None = list(inputs)
                 else:
-                    own = kinds <= _SINGLE and all(f in cells for f in found if type(f) is str)
-                if own:
+                    names = self._resolved.get(title, _NONE)
+                    found = [n if n in cells else names.get(n) for n in inputs]
+                    if None in found or not set(map(type, found)) <= _SINGLE:
+                        found = None
+                if found is not None:
                     arrays = self._array_cells.get(title)
                     if arrays is None:
                         arrays = self.where.array_cells(title)
