@@ -206,7 +206,9 @@ def test_a_cell_of_its_own_sheet_is_resolved_to_its_address_until_a_reference_is
     assert where.resolved["S"]["Z9"] == "Z9"
     assert where.resolve("S", "C1") == [("S", "C1")]
     assert set(where.resolved["S"]) == {"Two", "Z9"} and set(where.singles["S"]) == {"B1"}
-    assert where.single("S", "Z9") == ("S", "Z9") == where.resolved["S"]["Z9"]
+    made_z = where.single("S", "Z9")
+    kept_z: object = where.resolved["S"]["Z9"]
+    assert made_z == ("S", "Z9") and kept_z is made_z  # an empty cell's in ``resolved``
     ev = Evaluator(read_checked(path).book)
     deps = ev.dependencies(("S", "C1"))
     assert deps == [("S", "B1"), ("S", "A1")]
