@@ -142,7 +142,8 @@ def test_values_are_kept_by_sheet_and_address_and_no_reference_per_cell(tmp_path
     """``fill`` keeps a value under its cell's address in its sheet's dict (``Values``), never
     under a tuple, the caller's or its own: a check asking for 85,000 cells by tuples it makes
     on the fly does not keep them alive, and the names formulas read that are cells of their
-    own sheet stay addresses. Values equal ``evaluate``'s, read by reference as from a dict."""
+    own sheet are not kept in the resolved names at all (their addresses say where they are).
+    Values equal ``evaluate``'s, read by reference as from a dict."""
     path = build(tmp_path / "x.xlsx", "network:layers=2-3-1")
     book = read_checked(path).book
     sheet = book.sheets[0]
@@ -153,9 +154,7 @@ def test_values_are_kept_by_sheet_and_address_and_no_reference_per_cell(tmp_path
     held = ev.values.sheets[sheet.title]
     assert set(ats) <= set(held) and all(type(at) is str for at in held)
     by_name = ev.where.resolved[sheet.title]
-    assert len(by_name) > len(ats) // 2
-    cells = {n: v for n, v in by_name.items() if n in sheet.cells}
-    assert len(cells) > len(by_name) - 3 and all(v is n for n, v in cells.items()), by_name
+    assert 0 < len(by_name) < 3 and not any(n in sheet.cells for n in by_name), by_name
     keys = list(ev.values)
     assert len(keys) == len(ev.values) == len(held)
     assert {r: ev.values[r] for r in keys} == Evaluator(book).evaluate(keys)
@@ -177,10 +176,12 @@ def test_values_are_kept_by_sheet_and_address_and_no_reference_per_cell(tmp_path
 def test_a_cell_of_its_own_sheet_is_resolved_to_its_address_until_a_reference_is_asked(
     tmp_path: Path,
 ) -> None:
-    """``References.resolve`` keeps a name that is a cell of the sheet it is read on as its
-    address; ``single`` makes the reference when it is asked for and keeps it in its place,
-    so that every list of dependencies asked for holds the one tuple. A name read on a
-    sheet named otherwise, or that names another cell, is kept as its reference at once."""
+    """``References.resolve`` keeps nothing for a name that is a cell the sheet it is read on
+    holds, and an empty cell of it as its address; ``single`` makes the reference when it is
+    asked for and keeps it (a held cell's in ``singles``, never in ``resolved``), so that every
+    list of dependencies asked for holds the one tuple.
+    A name read on a sheet named otherwise, or that names another cell, is kept as its
+    reference at once."""
     from sheetgen.engine.plan import Plan
     from sheetgen.engine.references import References
 
@@ -193,20 +194,59 @@ def test_a_cell_of_its_own_sheet_is_resolved_to_its_address_until_a_reference_is
     path = tmp_path / "one.xlsx"
     wb.save(path)
     where = References(read_checked(path).book, Plan())
-    assert where.resolve("S", "B1") == [("S", "B1")] and where.resolved["S"]["B1"] == "B1"
+    assert where.resolve("S", "B1") == [("S", "B1")] and "B1" not in where.resolved["S"]
     made = where.single("S", "B1")
-    kept: object = where.resolved["S"]["B1"]
+    kept: object = where.singles["S"]["B1"]
     assert made == ("S", "B1") and kept is made
     again = where.resolve("S", "B1")
     assert where.single("S", "B1") is made and isinstance(again, list) and again[0] is made
     assert where.resolve("s", "A1") == [("S", "A1")] and where.resolved["s"]["A1"] == ("S", "A1")
     assert where.resolve("S", "Two") == [("S", "A1")] and where.resolved["S"]["Two"] == ("S", "A1")
     assert where.resolve("S", "Z9") == [("S", "Z9")]  # a cell the sheet does not hold, as ever
+    assert where.resolved["S"]["Z9"] == "Z9"
+    assert where.resolve("S", "C1") == [("S", "C1")]
+    assert set(where.resolved["S"]) == {"Two", "Z9"} and set(where.singles["S"]) == {"B1"}
+    made_z = where.single("S", "Z9")
+    kept_z: object = where.resolved["S"]["Z9"]
+    assert made_z == ("S", "Z9") and kept_z is made_z  # an empty cell's in ``resolved``
     ev = Evaluator(read_checked(path).book)
     deps = ev.dependencies(("S", "C1"))
     assert deps == [("S", "B1"), ("S", "A1")]
     again = ev.dependencies(("S", "C1"))
     assert all(a is b for a, b in zip(deps, again, strict=True))  # the one tuple per cell
+
+
+@pytest.mark.parametrize("asked_first", [False, True])
+def test_a_formulas_inputs_are_its_sheets_cells_only_where_the_sheet_holds_them(
+    tmp_path: Path, asked_first: bool
+) -> None:
+    """A first visit takes an input that is a cell the sheet holds as that cell, by its
+    address; any other (an empty cell, another sheet's, a defined name, ``B01``, a cell past
+    the grid) as ``where.resolve`` resolves it. The same values when the diagnosis's
+    references were made first (``dependencies``: some inputs then held as references)."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "S"
+    other = wb.create_sheet("T")
+    other["A1"] = 5.0
+    ws["A1"], ws["B1"], ws["C1"], ws["D1"] = 2.0, "=A1*3", "=B1+A1+Z9", "=T!A1*B1"
+    ws["E1"], ws["F1"], ws["G1"] = "=B01+1", "=Two*B1", "=XFE1+1"
+    wb.defined_names["Two"] = DefinedName("Two", attr_text="'S'!$A$1")
+    path = tmp_path / "mixed.xlsx"
+    wb.save(path)
+    ev = Evaluator(read_checked(path).book)
+    refs = [("S", at) for at in ("B1", "C1", "D1", "E1", "F1", "G1")]
+    if asked_first:
+        deps = {ref: ev.dependencies(ref) for ref in refs}
+        assert deps[("S", "C1")] == [("S", "B1"), ("S", "A1"), ("S", "Z9")]
+        assert deps[("S", "E1")] == [("S", "B1")]
+        assert sorted(deps[("S", "F1")]) == [("S", "A1"), ("S", "B1")]
+    values = ev.evaluate(refs)
+    assert [values[r] for r in refs[:5]] == [6.0, 8.0, 30.0, 7.0, 12.0]
+    assert ev.problems[("S", "G1")].kind == "reference"
+    held = set(ev.where.resolved.get("S", {}))
+    assert held == {"Z9", "T!A1", "B01", "TWO", "XFE1"}, held
 
 
 @pytest.mark.parametrize(

@@ -123,10 +123,11 @@ class Evaluator:
         # formula compiled when it is plain: its inputs are single cells that all resolved
         # (most formulas), and no array formula computes it. :meth:`_solve` calls its function
         # at once, and its dependencies are not kept: they are its inputs, each the cell
-        # ``where.resolved`` holds for it on its sheet. Where the text says its inputs again
-        # (``Form.inputs_in``: most formulas), only the form of its shape is kept, shared with
-        # every formula of that shape: a large network's inputs, 161 names to a faux row's
-        # sum, are not held per cell (20 MB for 80-80-1) but read off the text when asked.
+        # ``where.resolved`` holds for it on its sheet, or, not held there, the cell of its
+        # sheet at that address. Where the text says its inputs again (``Form.inputs_in``:
+        # most formulas), only the form of its shape is kept, shared with every formula of
+        # that shape: a large network's inputs, 161 names to a faux row's sum, are not held
+        # per cell (20 MB for 80-80-1) but read off the text when asked.
         # By sheet, then by address: a dict keyed by strings alone keeps two words a slot, not
         # three (a training run's 140,000 cells: 3.8 MB, not 5.2), and a cell's string keeps
         # its hash where a tuple's is computed at each lookup.
@@ -211,14 +212,10 @@ class Evaluator:
                     held[ref[1]] = self._raw(ref)
                     continue
                 if type(text) in _PLAIN:
-                    names = resolved[ref[0]]
                     if found is None:
-                        found = list(map(names.__getitem__, self._inputs(ref, text)))
-                    # The cell, a formula of this sheet (by its title), is what its own name
-                    # resolves to there: its readers find it resolved (as ``where.resolve``
-                    # would, by its address), and go the usual way on their first visit.
-                    if ref[1] not in names:
-                        names[ref[1]] = ref[1]
+                        names = resolved.get(ref[0], _NONE)
+                        inputs = self._inputs(ref, text)
+                        found = list(map(names.get, inputs, inputs))  # see ``_held``
                     # Each input a cell of this sheet by its address, computed (most): only
                     # addresses are keys of the sheet's values.
                     local = all(map(held.__contains__, found))
@@ -270,20 +267,25 @@ class Evaluator:
             title = ref[0]
             compiled = self.compiled(text) if self._shares else self._compile(text)
             form = compiled.form
-            names = self._resolved.get(title)
             if (
-                names is not None
-                and form.function is not None
+                form.function is not None
                 and form.problem is None
                 and not form.calls
                 and not form.always
                 and not form.legacy
             ):
-                try:
-                    found = list(map(names.__getitem__, compiled.inputs))
-                except KeyError:  # a name not resolved yet: the general path resolves it
-                    found = None
-                if found is not None and set(map(type, found)) <= _SINGLE:
+                # Each input a cell the sheet holds, by its address (most formulas: which
+                # ``where.resolved`` never holds), or as ``where.resolved`` holds it; a name
+                # not resolved yet (None) goes the general path, which resolves it.
+                inputs, cells = compiled.inputs, sheet.cells
+                if all(map(cells.__contains__, inputs)):
+                    found: list[Any] | None = list(inputs)
+                else:
+                    names = self._resolved.get(title, _NONE)
+                    found = [n if n in cells else names.get(n) for n in inputs]
+                    if None in found or not set(map(type, found)) <= _SINGLE:
+                        found = None
+                if found is not None:
                     arrays = self._array_cells.get(title)
                     if arrays is None:
                         arrays = self.where.array_cells(title)
@@ -364,8 +366,10 @@ class Evaluator:
         own sheet by its address, any other by its reference (none for a value cell)."""
         plain = self._formulas.get(ref[0], _NONE).get(ref[1], _UNKNOWN)
         if type(plain) in _PLAIN:  # most formulas: each input is one cell
-            own = self._resolved[ref[0]]
-            return list(map(own.__getitem__, self._inputs(ref, plain)))
+            # Every input resolved when it was made plain: one ``resolved`` does not hold is
+            # a cell the sheet holds, by its address.
+            names, inputs = self._resolved.get(ref[0], _NONE), self._inputs(ref, plain)
+            return list(map(names.get, inputs, inputs))
         deps = self._deps.get(ref)
         if deps is not None:
             return deps
@@ -393,7 +397,7 @@ class Evaluator:
                 resolved = names.get(name)
                 if resolved is None:
                     self.where.resolve(sheet, name)
-                    resolved = names[name]
+                    resolved = names.get(name, name)  # not kept: a cell the sheet holds
                 if type(resolved) in _SINGLE:  # a reference, or a cell of this sheet's address
                     deps.append(resolved)
                     continue

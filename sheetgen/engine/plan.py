@@ -22,12 +22,13 @@ Ref = tuple[str, str]  # (sheet title, "B2")
 class Plan:
     """What an evaluator works out from a book's structure alone (see ``Evaluator.__init__``)."""
 
-    __slots__ = ("arrays", "calls", "deps", "extents", "formulas", "memo", "resolved")
+    __slots__ = ("arrays", "calls", "deps", "extents", "formulas", "memo", "resolved", "singles")
 
     def __init__(self) -> None:
         # By sheet (as a ref names it), then by address: see ``Evaluator._share``.
         self.formulas: dict[str, dict[str, str | Compiled | Form | None]] = {}
         self.resolved: dict[str, dict[str, Ref | str | list[Ref] | Problem]] = {}
+        self.singles: dict[str, dict[str, Ref]] = {}  # see ``References.single``
         self.deps: dict[Ref, list[Ref]] = {}
         self.calls: dict[tuple[str, str], tuple[Compiled, list[list[Ref]]] | Problem] = {}
         self.arrays: dict[str, dict[str, tuple[str, int, int]]] = {}

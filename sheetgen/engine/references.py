@@ -30,7 +30,7 @@ _EXTERNAL = re.compile(r"\[[^\]]*\]")
 class References:
     """The sheets of one book by title, and where each name its formulas read points."""
 
-    __slots__ = ("arrays", "book", "exact", "extents", "resolved", "sheets")
+    __slots__ = ("arrays", "book", "exact", "extents", "resolved", "sheets", "singles")
 
     def __init__(self, book: Book, plan: Plan | None = None) -> None:
         """``plan``: where what is worked out is kept, shared with books of the same
@@ -39,11 +39,19 @@ class References:
         self.sheets = {sheet.title.upper(): sheet for sheet in book.sheets}
         self.exact = {sheet.title: sheet for sheet in book.sheets}  # the usual lookup
         plan = plan if plan is not None else Plan()
-        # Per sheet, then per input name: the one cell a name reads (most of them: B2), as
-        # the reference itself, or the cells of a range or the Problem (see ``resolve``); a
-        # name that is the address of a cell of that very sheet (as the sheet's title names
-        # it), as that address alone until a reference to it is asked for (see ``single``).
+        # Per sheet, then per input name: the one cell a name reads (B2 on another sheet), as
+        # the reference itself, or the cells of a range or the Problem (see ``resolve``). A
+        # name that is a cell the sheet (by its title) holds is not kept at all: a sheet's
+        # cells are keyed by their addresses as the engine names a cell (``B2``: upper case,
+        # no ``$``; every reader and ``Book.of`` key them so), so such a name is that cell
+        # (``a1.named_cell``), and a training run's 140,000 formulas would hold 3.8 MB of
+        # entries each naming itself; an evaluator's first visit of a formula tells its
+        # inputs are such cells by one lookup each in the sheet's cells. Kept as its
+        # address: a cell of the sheet it does not hold (an empty one), until ``single``
+        # makes its reference.
         self.resolved: dict[str, dict[str, Ref | str | list[Ref] | Problem]] = plan.resolved
+        # Per sheet: the references ``single`` made to cells the sheet holds, by address.
+        self.singles: dict[str, dict[str, Ref]] = plan.singles
         # Per sheet: every cell of an array formula's range -> (top-left cell, row, column offset).
         self.arrays: dict[str, dict[str, tuple[str, int, int]]] = plan.arrays
         self.extents: dict[str, tuple[int, int]] = plan.extents
@@ -98,12 +106,17 @@ class References:
 
         Each is resolved once per sheet (for its dependencies and its value) and kept: a name
         that reads one cell (not a range: ``A1:A1`` is handed over as an array) as that
-        reference alone, not a list of one (a large network has 100,000 of them)."""
+        reference alone, not a list of one (a large network has 100,000 of them). A cell the
+        sheet itself holds is not kept (see :attr:`resolved`): its address says where it is."""
         on_sheet = self.resolved.get(sheet)
         if on_sheet is None:
             on_sheet = self.resolved[sheet] = {}
         found = on_sheet.get(name)
         if found is None:
+            own = self.exact.get(sheet)
+            if own is not None and name in own.cells:  # a cell of this very sheet: not kept
+                made = self.singles.get(sheet)
+                return [(made.get(name) if made else None) or (sheet, name)]
             resolved = self._resolve_name(sheet, name)
             one = isinstance(resolved, list) and len(resolved) == 1 and ":" not in name
             if one and resolved[0][1] == name and resolved[0][0] == sheet:  # type: ignore[index]
@@ -118,14 +131,24 @@ class References:
     def single(self, sheet: str, name: str) -> Ref:
         """The reference to the one cell ``name`` reads on ``sheet``, resolved already.
 
-        A cell of ``sheet`` itself is first kept by its address alone: an evaluator computes
-        it by address (``Values``), and needs no tuple per cell (a training run's 130,000: 7 MB).
-        The reference is made when first asked for (the diagnosis's walks) and kept in its
-        place, so that every list of dependencies holding it holds the one tuple."""
-        on_sheet = self.resolved[sheet]
-        found = on_sheet[name]
-        if type(found) is str:
-            found = on_sheet[name] = (sheet, found)
+        A cell of ``sheet`` itself is first known by its address alone (not kept, or kept as
+        the address: see :attr:`resolved`): an evaluator computes it by address (``Values``),
+        and needs no tuple per cell (a training run's 130,000: 7 MB). The reference is made
+        when first asked for (the diagnosis's walks) and kept (in :attr:`singles` for a cell
+        the sheet holds, which ``resolved`` never holds), so that every list of dependencies
+        holding it holds the one tuple."""
+        on_sheet = self.resolved.get(sheet)
+        found = None if on_sheet is None else on_sheet.get(name)
+        if found is None:  # a cell the sheet holds (see ``resolved``): kept in ``singles``
+            made = self.singles.get(sheet)
+            if made is None:
+                made = self.singles[sheet] = {}
+            found = made.get(name)
+            if found is None:
+                found = made[name] = (sheet, name)
+            return found
+        if type(found) is str:  # a cell the sheet does not hold, by its address
+            found = on_sheet[name] = (sheet, found)  # type: ignore[index]
         return found  # type: ignore[return-value]
 
     def reads(self, ref: Ref, compiled: Compiled, name: str) -> list[Ref] | Problem:
