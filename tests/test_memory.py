@@ -286,12 +286,12 @@ def test_a_small_networks_names_are_kept_and_a_large_ones_made_again(
     # network's (22 MB for 200-200-1) are not held after its sheet is done.
     from sheetgen.maths import network
 
-    kept = network._pass_names((2, 2, 1), False)
-    assert network._pass_names((2, 2, 1), False) is kept
+    kept = network._keys((2, 2, 1))
+    assert network._keys((2, 2, 1)) is kept
     monkeypatch.setattr(network, "REMEMBERED_WEIGHTS", 5)  # 2-2-1 has 6: taken for a large one
-    again = network._pass_names((2, 2, 1), False)
+    again = network._keys((2, 2, 1))
     assert again is not kept and again == kept
-    assert network._pass_names((2, 2, 1), False) is not again
+    assert network._keys((2, 2, 1)) is not again
 
 
 @pytest.mark.parametrize("spec", [*FAMILIES, "network:layers=3-2-1", "single_neuron"])
@@ -681,8 +681,8 @@ def test_a_network_of_over_a_thousand_weights_keeps_no_names() -> None:
     # An 80-80-1 network's names (5 MB) were kept for the process's life after its sheet.
     from sheetgen.maths import network
 
-    assert network._pass_names((40, 40, 1), False) is not network._pass_names((40, 40, 1), False)
-    assert network._pass_names((20, 20, 1), False) is network._pass_names((20, 20, 1), False)
+    assert network._keys((40, 40, 1)) is not network._keys((40, 40, 1))
+    assert network._keys((20, 20, 1)) is network._keys((20, 20, 1))
 
 
 @pytest.mark.parametrize(

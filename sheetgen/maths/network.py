@@ -193,18 +193,111 @@ class Network:
     def depth(self) -> int:
         return len(self.sizes) - 1
 
-    def forward(self, nudged: str | None = None, tiny: float = 0.0) -> dict[str, float]:
-        """The forward pass by name; with ``nudged``, that parameter is increased by ``tiny``.
+    def forward(
+        self, nudged: str | None = None, tiny: float = 0.0, *, names: _Keys | None = None
+    ) -> dict[str, float]:
+        """The forward pass; with ``nudged``, that parameter is increased by ``tiny``.
 
-        The numbers are :meth:`_forward`'s; the names, a small network's, are worked out once
-        per shape (:func:`_pass_names`): a training run's error analysis runs this pass
-        thousands of times, where spelling them cost more than the arithmetic.
+        Sums run left to right, input by input, then the bias, in the order the sheet's
+        formulas add them, so both round alike. Every name comes from :func:`_keys`, worked
+        out once per shape: a training run's error analysis runs this pass thousands of times
+        for a small network, where spelling the names cost more than the arithmetic
+        (``names``: :func:`_keys`'s, from a caller that has them).
         """
         p = self.params
         if nudged is not None:
             p = {**p, nudged: p[nudged] + tiny}
-        numbers = self._forward(_parameters(self.sizes, p))
-        return dict(zip(self._names()[0], numbers, strict=True))
+        act, loss = ACTIVATIONS[self.activation], LOSSES[self.loss]
+        last = self.output_activation
+        inputs, layers = _keys(tuple(self.sizes)) if names is None else names
+        depth = len(layers)
+        soft: Softmax | None = None
+        out: dict[str, float] = {}
+        previous = [p[x] for x in inputs]
+        for layer, keys in enumerate(layers, start=1):
+            current = []
+            for k in keys:
+                # -0.0 + t is t for every t (0.0, -0.0, inf, NaN too): the sum is the first
+                # term, then the others added one by one, as the sheet's formula adds them.
+                net = -0.0
+                for (key, w), x in zip(k.terms, previous, strict=True):
+                    out[key] = x
+                    net = net + x * p[w]
+                net = net + p[k.bias]
+                out[k.net] = net
+                current.append(net)
+            if layer < depth or last != "softmax":
+                f = ACTIVATIONS[last].forward if layer == depth else act.forward
+                current = [f(net) for net in current]
+            for k, output in zip(keys, current, strict=True):
+                out[k.output] = output
+            if layer == depth and last == "softmax":
+                nets = list(current)
+                soft = softmax(nets, [p[k.target_param] for k in keys])
+                current = list(soft.probabilities)
+                out |= {k.output: q for k, q in zip(keys, current, strict=True)}
+                out["softmax.max"], out["softmax.sum"] = soft.max, soft.sum
+            previous = current
+        total = 0.0
+        for j, (k, output) in enumerate(zip(layers[-1], previous, strict=True)):
+            target = p[k.target_param]
+            out[k.target], out[k.error] = target, output - target
+            if soft is None:
+                term = loss.forward(output, target)
+                total = term if j == 0 else total + term
+        out["loss"] = total if soft is None else soft.loss
+        return out
+
+    def gradients(self, f: Mapping[str, float] | None = None) -> dict[str, float]:
+        """Local derivatives of every step, then the chain rule from the loss backwards."""
+        g: dict[str, float] = {}
+        self._backpropagate(self.forward() if f is None else f, g)
+        return g
+
+    def row(self) -> dict[str, float]:
+        """``forward() | gradients()`` as one mapping, built in place: what a training step
+        shows, thousands of times over in a run's error analysis."""
+        out = self.forward()
+        self._backpropagate(out, out)
+        return out
+
+    def _backpropagate(
+        self, f: Mapping[str, float], g: dict[str, float], names: _Keys | None = None
+    ) -> None:
+        """The backward pass from the forward pass ``f``, its quantities put in ``g`` (which
+        may be ``f``: the names differ)."""
+        loss = LOSSES[self.loss]
+        last = self.output_activation
+        params = self.params
+        _, layers = _keys(tuple(self.sizes)) if names is None else names
+        depth = len(layers)
+        for layer in range(depth, 0, -1):
+            for j, k in enumerate(layers[layer - 1]):
+                if layer == depth and last == "softmax":
+                    # Softmax and cross-entropy together: d loss / d net_j = p_j - t_j.
+                    d_net = f[k.output] - f[k.target]
+                    g[k.local_softmax] = g[k.global_net] = d_net
+                else:
+                    if layer == depth:
+                        g[k.local_output] = d_out = loss.derivative(f[k.output], f[k.target])
+                        act = ACTIVATIONS[last]
+                    else:
+                        act = ACTIVATIONS[self.activation]
+                        above = layers[layer]
+                        d_out = g[above[0].chain[j][2]]  # global.n.input{j}
+                        for m in range(1, len(above)):
+                            d_out = d_out + g[above[m].chain[j][2]]  # global.n.input{j}
+                    g[k.global_output] = d_out
+                    g[k.local_net] = local = act.derivative(f[k.net], f[k.output])
+                    g[k.global_net] = d_net = local * d_out
+                # The chain rule from d loss / d net to the neuron's inputs, weights and bias.
+                for local_input, local_weight, global_input, global_weight, w, x in k.chain:
+                    g[local_input] = a = params[w]
+                    g[local_weight] = b = f[x]
+                    g[global_input] = a * d_net
+                    g[global_weight] = b * d_net
+                g[k.local_bias] = 1.0
+                g[k.global_bias] = d_net
 
     def _forward(self, q: _Parameters) -> list[float]:
         """The forward pass's numbers, in the order of ``Order.forward_names``.
@@ -248,27 +341,6 @@ class Network:
                 total = term if j == 0 else total + term
         out.append(total if soft is None else soft.loss)
         return out
-
-    def gradients(self, f: Mapping[str, float] | None = None) -> dict[str, float]:
-        """Local derivatives of every step, then the chain rule from the loss backwards."""
-        q = _parameters(self.sizes, self.params)
-        forward_names, backward_names = self._names()
-        numbers = self._forward(q) if f is None else list(map(f.__getitem__, forward_names))
-        start = len(numbers)
-        self._backward(q, numbers)
-        return dict(zip(backward_names, itertools.islice(numbers, start, None), strict=True))
-
-    def row(self) -> dict[str, float]:
-        """``forward() | gradients()`` as one mapping: what a training step shows, thousands
-        of times over in a run's error analysis."""
-        q = _parameters(self.sizes, self.params)
-        numbers = self._forward(q)
-        self._backward(q, numbers)
-        forward_names, backward_names = self._names()
-        return dict(zip(itertools.chain(forward_names, backward_names), numbers, strict=True))
-
-    def _names(self) -> tuple[Sequence[str], Sequence[str]]:
-        return _pass_names(self.sizes, self.output_activation == "softmax")
 
     def _order(self, rows: Iterable[int] | None = ()) -> Order:
         return Order(self.sizes, self.output_activation == "softmax", rows)
@@ -327,9 +399,8 @@ class Network:
         parameters while the sheet grows with them. Below ``ARRAY_WORK`` multiplications
         (rows x weights) the plain passes are quicker than importing numpy, and are used.
         """
-        forward_names, _ = self._names()
-        numbers = list(map(f.__getitem__, forward_names))
         order = self._order(_rows(self.sizes, names))
+        numbers = list(map(f.__getitem__, order.forward_names()))
         nudged = self._faux_numbers(tiny, _parameters(self.sizes, self.params), numbers, order)
         return dict(zip(order.faux_names(), nudged, strict=True))
 
@@ -616,27 +687,11 @@ def affected(sizes: Sequence[int], layer: int, j: int) -> Iterator[str]:
 
 
 REMEMBERED_WEIGHTS = 1_000
-"""The most weights of a network whose names (:func:`_pass_names`, :func:`_parameter_names`)
-are kept for its next passes: a small network's are asked for thousands of times (a training
-run's error analysis) and cost little to keep; a larger one's passes name nothing
-(``Network.quantities``), and a named pass of it spells its names when asked, never held after
-(a 200-200-1 network's are 20 MB)."""
-
-
-def _pass_names(sizes: tuple[int, ...], soft: bool) -> tuple[Sequence[str], Sequence[str]]:
-    """The forward and backward passes' names, in order (``Order``'s), remembered for a small
-    network (see ``REMEMBERED_WEIGHTS``)."""
-    if _remembered(sizes, REMEMBERED_WEIGHTS):
-        return _remembered_pass_names(sizes, soft)
-    return _spelled_pass_names(sizes, soft)
-
-
-def _spelled_pass_names(sizes: tuple[int, ...], soft: bool) -> tuple[Sequence[str], Sequence[str]]:
-    order = Order(sizes, soft, ())
-    return tuple(order.forward_names()), tuple(order.backward_names())
-
-
-_remembered_pass_names = functools.lru_cache(maxsize=8)(_spelled_pass_names)
+"""The most weights of a network whose names (:func:`_keys`, :func:`_parameter_names`) are
+kept for its next passes: a small network's are asked for thousands of times (a training run's
+error analysis) and cost little to keep; a larger one's are made again when a named pass asks
+(``Network.quantities`` names nothing), never held after (an 80-80-1 network's are 5 MB, a
+200-200-1 network's 22 MB)."""
 
 
 @functools.lru_cache(maxsize=8)
@@ -669,3 +724,75 @@ def _remembered(sizes: tuple[int, ...], most: int) -> bool:
     """Whether a network of ``sizes`` has at most ``most`` weights: asked before each of a
     training run's passes, so answered once per shape."""
     return sum(a * b for a, b in itertools.pairwise(sizes)) <= most
+
+
+@dataclass(frozen=True, slots=True)
+class _Neuron:
+    """One neuron's names: its parameters' and every quantity's (see the module's docstring)."""
+
+    terms: tuple[tuple[str, str], ...]  # per input: n.input{i}, its weight
+    bias: str
+    net: str
+    output: str
+    target_param: str  # output neurons only, as the next four
+    target: str
+    error: str
+    local_output: str
+    local_softmax: str
+    global_output: str
+    local_net: str
+    global_net: str
+    # Per input: local.n.input{i}, local.w, global.n.input{i}, global.w, w, n.input{i}.
+    chain: tuple[tuple[str, str, str, str, str, str], ...]
+    local_bias: str
+    global_bias: str
+
+
+_Keys = tuple[tuple[str, ...], tuple[tuple[_Neuron, ...], ...]]
+
+
+def _keys(sizes: tuple[int, ...]) -> _Keys:
+    """The network's input names and, layer by layer, its neurons' names (see
+    ``REMEMBERED_WEIGHTS``)."""
+    if _remembered(sizes, REMEMBERED_WEIGHTS):
+        return _remembered_keys(sizes)
+    return _names(sizes)
+
+
+def _names(sizes: tuple[int, ...]) -> tuple[tuple[str, ...], tuple[tuple[_Neuron, ...], ...]]:
+    """What :func:`_keys` hands back, worked out."""
+    layers = []
+    for layer in range(1, len(sizes)):
+        neurons = []
+        for j in range(1, sizes[layer] + 1):
+            n = neuron(layer, j)
+            ins = tuple(f"{n}.input{i}" for i in range(1, sizes[layer - 1] + 1))
+            ws = tuple(weight(layer, j, i) for i in range(1, sizes[layer - 1] + 1))
+            b = bias(layer, j)
+            neurons.append(
+                _Neuron(
+                    tuple(zip(ins, ws, strict=True)),
+                    b,
+                    f"{n}.net",
+                    f"{n}.output",
+                    target_name(j),
+                    f"{n}.target",
+                    f"{n}.error",
+                    f"local.{n}.output",
+                    f"local.{n}.softmax",
+                    f"global.{n}.output",
+                    f"local.{n}.net",
+                    f"global.{n}.net",
+                    tuple(
+                        (f"local.{x}", f"local.{w}", f"global.{x}", f"global.{w}", w, x)
+                        for x, w in zip(ins, ws, strict=True)
+                    ),
+                    f"local.{b}",
+                    f"global.{b}",
+                )
+            )
+        layers.append(tuple(neurons))
+    return tuple(input_name(i) for i in range(1, sizes[0] + 1)), tuple(layers)
+
+
+_remembered_keys = functools.lru_cache(maxsize=8)(_names)
