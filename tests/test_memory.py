@@ -685,6 +685,22 @@ def test_a_network_of_over_a_thousand_weights_keeps_no_names() -> None:
     assert network._keys((20, 20, 1)) is network._keys((20, 20, 1))
 
 
+@pytest.mark.parametrize(
+    ("spec", "most"), [("network:layers=40-40-1,faux=none", 40), ("network:layers=40-40-1", 70)]
+)
+def test_a_large_networks_reference_spells_no_names_on_its_way(spec: str, most: int) -> None:
+    """A network above ``REMEMBERED_WEIGHTS``: its passes work by position in the vector the
+    reference keeps, naming no quantity (a 40-40-1 network's peaked 112 bytes a quantity with
+    its names spelled for the passes, 25 without; 140 and 47 with its faux rows)."""
+    from sheetgen.maths import network
+
+    assert not network._remembered((40, 40, 1), network.REMEMBERED_WEIGHTS)
+    reference, _, peak = traced(_model_run(spec))
+    quantities = len(reference.values)
+    assert quantities > 10000
+    assert peak < most * quantities, (peak / quantities, quantities)
+
+
 @pytest.mark.parametrize("spec", ["network:layers=3-4-2", "single_neuron", *FAMILIES])
 def test_a_layouts_defaults_are_named_by_its_input_cells_own_strings(spec: str) -> None:
     from sheetgen.layouts.families import resolve_layout

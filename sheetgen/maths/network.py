@@ -28,6 +28,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
+from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -298,6 +299,95 @@ class Network:
                 g[k.local_bias] = 1.0
                 g[k.global_bias] = d_net
 
+    def _forward(self, q: _Parameters) -> list[float]:
+        """The forward pass's numbers, in the order of ``Order.forward_names``.
+
+        Sums run left to right, input by input, then the bias, in the order the sheet's
+        formulas add them, so both round alike.
+        """
+        act, loss = ACTIVATIONS[self.activation], LOSSES[self.loss]
+        last = self.output_activation
+        depth = self.depth
+        soft: Softmax | None = None
+        out: list[float] = []
+        previous = q.inputs
+        for layer in range(1, depth + 1):
+            nets = []
+            for ws, b in zip(q.weights[layer - 1], q.biases[layer - 1], strict=True):
+                # -0.0 + t is t for every t (0.0, -0.0, inf, NaN too): the sum is the first
+                # term, then the others added one by one, as the sheet's formula adds them.
+                net = -0.0
+                for x, w in zip(previous, ws, strict=True):
+                    net = net + x * w
+                net = net + b
+                out += previous  # the neuron's copies of its inputs
+                out.append(net)
+                nets.append(net)
+            if layer == depth and last == "softmax":
+                soft = softmax(nets, q.targets)
+                current = list(soft.probabilities)
+            else:
+                f = ACTIVATIONS[last].forward if layer == depth else act.forward
+                current = [f(net) for net in nets]
+            out += current
+            if soft is not None:
+                out += (soft.max, soft.sum)
+            previous = current
+        total = 0.0
+        for j, (output, target) in enumerate(zip(previous, q.targets, strict=True)):
+            out += (target, output - target)
+            if soft is None:
+                term = loss.forward(output, target)
+                total = term if j == 0 else total + term
+        out.append(total if soft is None else soft.loss)
+        return out
+
+    def _order(self, rows: Iterable[int] | None = ()) -> Order:
+        return Order(self.sizes, self.output_activation == "softmax", rows)
+
+    def _backward(self, q: _Parameters, numbers: list[float]) -> None:
+        """The backward pass from the forward pass's ``numbers``, its own appended to them in
+        the order of ``Order.backward_names``."""
+        loss = LOSSES[self.loss]
+        last = self.output_activation
+        sizes, depth = self.sizes, self.depth
+        at = _forward_places(sizes, last == "softmax")
+        above: list[list[float]] = []  # the layer above's d loss / d input, per neuron
+        for layer in range(depth, 0, -1):
+            fan = sizes[layer - 1]
+            start, outputs = at[layer]
+            own: list[list[float]] = []
+            for j, (ws, block) in enumerate(
+                zip(q.weights[layer - 1], range(start, outputs, fan + 1), strict=True)
+            ):
+                output = numbers[outputs + j]
+                if layer == depth and last == "softmax":
+                    # Softmax and cross-entropy together: d loss / d net_j = p_j - t_j.
+                    d_net = output - numbers[at[0][0] + 2 * j]
+                    numbers += (d_net, d_net)  # local.n.softmax, global.n.net
+                else:
+                    if layer == depth:
+                        d_out = loss.derivative(output, numbers[at[0][0] + 2 * j])
+                        numbers.append(d_out)  # local.n.output
+                        act = ACTIVATIONS[last]
+                    else:
+                        act = ACTIVATIONS[self.activation]
+                        d_out = above[0][j]  # global.n.input{j} of the next layer's neurons
+                        for m in range(1, len(above)):
+                            d_out = d_out + above[m][j]
+                    local = act.derivative(numbers[block + fan], output)
+                    d_net = local * d_out
+                    numbers += (d_out, local, d_net)  # global.n.output, local.n.net, global.n.net
+                # The chain rule from d loss / d net to the neuron's inputs, weights and bias.
+                into: list[float] = []
+                for a, b in zip(ws, numbers[block : block + fan], strict=True):
+                    d_input = a * d_net
+                    numbers += (a, b, d_input, b * d_net)  # local and global input, weight
+                    into.append(d_input)
+                numbers += (1.0, d_net)  # local and global bias
+                own.append(into)
+            above = own
+
     def faux_gradients(
         self, tiny: float, f: Mapping[str, float], names: Sequence[str] | None = None
     ) -> dict[str, float]:
@@ -309,38 +399,43 @@ class Network:
         parameters while the sheet grows with them. Below ``ARRAY_WORK`` multiplications
         (rows x weights) the plain passes are quicker than importing numpy, and are used.
         """
-        return dict(self._faux_numbers(tiny, f, names, keyed=True))
+        order = self._order(_rows(self.sizes, names))
+        numbers = list(map(f.__getitem__, order.forward_names()))
+        nudged = self._faux_numbers(tiny, _parameters(self.sizes, self.params), numbers, order)
+        return dict(zip(order.faux_names(), nudged, strict=True))
 
     def _faux_numbers(
-        self, tiny: float, f: Mapping[str, float], names: Sequence[str] | None, *, keyed: bool
-    ) -> Iterator[tuple[str, float]]:
-        """What :meth:`faux_gradients` holds, in its order, as (name, number); each name ""
-        unless ``keyed``: :meth:`quantities` reads the numbers alone (an 80-80-1 network's
-        52,000 names were 7 MB at the peak of its check)."""
-        chosen = list(learnable(self.sizes))
-        if names is not None:
-            wanted = set(names)
-            chosen = [c for c in chosen if c[0] in wanted]
-        passes: Iterable[Mapping[str, float]]
-        if len(chosen) * sum(a * b for a, b in itertools.pairwise(self.sizes)) > ARRAY_WORK:
-            passes = _nudged_passes(self, chosen, tiny, f)
+        self, tiny: float, q: _Parameters, base: Sequence[float], order: Order
+    ) -> Iterator[float]:
+        """The numbers of ``order``'s faux rows, in its order, from the forward pass's
+        numbers ``base``, with no name: a large network's were megabytes at the peak of its
+        check."""
+        rows = list(order.rows())
+        passes: Iterable[Sequence[float]]
+        if len(rows) * sum(a * b for a, b in itertools.pairwise(self.sizes)) > ARRAY_WORK:
+            passes = _nudged_passes(self, q, rows, tiny, base, order)
         else:  # a small network: numpy's import would cost more than it saves
             # One pass at a time, each dropped once read: not every whole pass at once.
-            passes = (self.forward(name, tiny) for name, _, _ in chosen)
-        depth = self.depth
-        for (name, layer, j), up in zip(chosen, passes, strict=True):
-            prefix = f"nudge.{name}." if keyed else ""
-            yield (prefix + name if keyed else ""), self.params[name] + tiny
-            for n in affected(self.sizes, layer, j):
-                yield (prefix + n + ".net" if keyed else ""), up[n + ".net"]
-                yield (prefix + n + ".output" if keyed else ""), up[n + ".output"]
-            for k in range(1, self.sizes[-1] + 1):
-                n = neuron(depth, k)
-                if layer < depth or k == j:  # the outputs this parameter moves
-                    yield (prefix + n + ".error" if keyed else ""), up[n + ".error"]
-            loss = up["loss"]
-            yield (prefix + "loss" if keyed else ""), loss
-            yield (prefix + "gradient" if keyed else ""), (loss - f["loss"]) / tiny
+            passes = (self._moved(q.nudged(r, tiny), order, r[0], r[1]) for r in rows)
+        loss = base[-1]
+        for r, up in zip(rows, passes, strict=True):
+            yield q.value(*r) + tiny
+            yield from up
+            yield (up[-1] - loss) / tiny
+
+    def _moved(self, q: _Parameters, order: Order, layer: int, j: int) -> list[float]:
+        """The forward pass of ``q``'s numbers a faux row of a parameter of neuron (``layer``,
+        ``j``) shows: each neuron moved's net and output, the errors moved, the loss."""
+        up = self._forward(q)
+        moved = [up[order.net_place(layer, j)], up[order.output_place(layer, j)]]
+        for later in range(layer + 1, self.depth + 1):
+            for k in range(1, self.sizes[later] + 1):
+                moved += (up[order.net_place(later, k)], up[order.output_place(later, k)])
+        for k in range(1, self.sizes[-1] + 1):
+            if layer < self.depth or k == j:  # the outputs this parameter moves
+                moved.append(up[order.target_place(k) + 1])
+        moved.append(up[-1])
+        return moved
 
     def quantities(self, tiny: float = 0.0001, faux: Sequence[str] | None = None) -> Quantities:
         """Every named quantity the network sheet shows, as one mapping; faux rows for the
@@ -348,23 +443,99 @@ class Network:
 
         The mapping holds the numbers as one vector and spells a name only when asked
         (:class:`sheetgen.maths.network_names.Quantities`): an 80-80-1 network's were 14 MB as
-        a dict. They are the passes' own, in the order the passes add them.
+        a dict. The passes work them out by position in that vector, naming none (a 200-200-1
+        network's names were 20 MB at the peak of its check).
         """
-        names = _keys(tuple(self.sizes))  # a large network's, made once for both passes
-        f = self.forward(names=names)
-        g: dict[str, float] = {}
-        self._backpropagate(f, g, names)
-        del names
-        every = [name for name, _, _ in learnable(self.sizes)]
-        wanted = None if faux is None else set(faux)
-        rows = [k for k, name in enumerate(every) if wanted is None or name in wanted]
-        chosen = [every[k] for k in rows]
-        del every
-        nudged = (number for _, number in self._faux_numbers(tiny, f, chosen, keyed=False))
-        order = Order(self.sizes, self.output_activation == "softmax", rows)
-        reals = (g[f"global.{name}"] for name in chosen)
-        numbers = itertools.chain(f.values(), g.values(), nudged, reals)
-        return Quantities(self.params, order, numbers)
+        q = _parameters(self.sizes, self.params)
+        numbers = self._forward(q)
+        self._backward(q, numbers)
+        order = self._order(_rows(self.sizes, faux))
+        values = array("d", numbers)
+        del numbers
+        values.extend(self._faux_numbers(tiny, q, values[: order.backward_start], order))
+        values.extend([values[order.global_place(*r)] for r in order.rows()])
+        return Quantities(self.params, order, values)
+
+
+@dataclass(frozen=True, slots=True)
+class _Parameters:
+    """A network's parameters by position: its inputs, per layer each neuron's weights (one
+    list per neuron) and biases, its targets."""
+
+    inputs: list[float]
+    weights: list[list[list[float]]]
+    biases: list[list[float]]
+    targets: list[float]
+
+    def value(self, layer: int, j: int, i: int) -> float:
+        """The weight from input ``i`` into neuron (``layer``, ``j``), or its bias for ``i`` =
+        fan-in + 1 (each from 1)."""
+        row = self.weights[layer - 1][j - 1]
+        return self.biases[layer - 1][j - 1] if i > len(row) else row[i - 1]
+
+    def nudged(self, at: tuple[int, int, int], tiny: float) -> _Parameters:
+        """These parameters with the weight or bias ``at`` (as :meth:`value`) increased by
+        ``tiny``: a copy of the lists it is in."""
+        layer, j, i = at
+        weights, biases = list(self.weights), list(self.biases)
+        if i > len(weights[layer - 1][j - 1]):
+            biases[layer - 1] = row = list(biases[layer - 1])
+            row[j - 1] = row[j - 1] + tiny
+        else:
+            weights[layer - 1] = rows = list(weights[layer - 1])
+            rows[j - 1] = row = list(rows[j - 1])
+            row[i - 1] = row[i - 1] + tiny
+        return _Parameters(self.inputs, weights, biases, self.targets)
+
+
+def _parameters(sizes: tuple[int, ...], p: Mapping[str, float]) -> _Parameters:
+    """The parameters ``p`` (by name) by position. A small network's names are worked out
+    once per shape (:func:`_parameter_names`); a large one's spelled one at a time to look
+    each up and let go."""
+    if _remembered(sizes, REMEMBERED_WEIGHTS):
+        inputs, weights, biases, targets = _parameter_names(sizes)
+        get = p.__getitem__
+        return _Parameters(
+            list(map(get, inputs)),
+            [[list(map(get, ws)) for ws in layer] for layer in weights],
+            [list(map(get, layer)) for layer in biases],
+            list(map(get, targets)),
+        )
+    return _Parameters(
+        [p[input_name(i)] for i in range(1, sizes[0] + 1)],
+        [
+            [
+                [p[f"w{layer}_{j}_{i}"] for i in range(1, sizes[layer - 1] + 1)]
+                for j in range(1, sizes[layer] + 1)
+            ]
+            for layer in range(1, len(sizes))
+        ],
+        [[p[bias(layer, j)] for j in range(1, sizes[layer] + 1)] for layer in range(1, len(sizes))],
+        [p[target_name(k)] for k in range(1, sizes[-1] + 1)],
+    )
+
+
+def _rows(sizes: Sequence[int], names: Sequence[str] | None) -> list[int] | None:
+    """The places, in ``learnable`` order, of the weights and biases ``names`` (None: all)."""
+    if names is None:
+        return None
+    if not names:
+        return []
+    wanted = set(names)
+    return [k for k, (name, _, _) in enumerate(learnable(sizes)) if name in wanted]
+
+
+@functools.lru_cache(maxsize=64)
+def _forward_places(sizes: tuple[int, ...], soft: bool) -> tuple[tuple[int, int], ...]:
+    """Where each layer's block of the forward pass begins and its outputs begin (``Order``'s
+    places; first, where the targets begin)."""
+    order = Order(sizes, soft, ())
+    targets = order.target_place(1)
+    places = [
+        (order.net_place(layer, 1) - sizes[layer - 1], order.output_place(layer, 1))
+        for layer in range(1, len(sizes))
+    ]
+    return ((targets, targets), *places)
 
 
 def _vector_activation(name: str) -> Callable[[Any], Any]:
@@ -407,88 +578,75 @@ rows x the widest layer several times over (an 80-80-1 network's 6,480 first-lay
 
 def _nudged_passes(
     network: Network,
-    chosen: Sequence[tuple[str, int, int]],
+    q: _Parameters,
+    rows: Sequence[tuple[int, int, int]],
     tiny: float,
-    base: Mapping[str, float],
-) -> list[dict[str, float]]:
-    """The forward pass re-run once per parameter of ``chosen``, all at once with numpy.
+    base: Sequence[float],
+    order: Order,
+) -> Iterator[list[float]]:
+    """The forward pass re-run once per weight or bias of ``rows`` (layer, neuron, input as
+    ``Order.rows`` gives them), all at once with numpy.
 
     For row r (parameter P of neuron j in layer L): layers before L are the un-nudged pass;
     in layer L only neuron j moves; every later layer moves entirely. Each sum still runs
     input by input, left to right, then the bias, as ``Network.forward`` and the sheet's
-    formulas add them, so the numbers round as they do (``base``: the un-nudged pass).
-    Returns, per row, ``n.net`` and ``n.output`` for the neurons P moves, every output's
-    ``.error`` and the ``loss``. Memory: ``PASSES_AT_ONCE`` x the widest layer.
+    formulas add them, so the numbers round as they do (``base``: the un-nudged pass's
+    numbers, ``q`` its parameters). Yields, per row, what ``Network._moved`` gives: the net
+    and output of each neuron P moves, the outputs' errors it moves and the loss. Memory:
+    ``PASSES_AT_ONCE`` x the widest layer.
     """
     import numpy as np
 
-    sizes, p, depth = network.sizes, network.params, network.depth
+    sizes, depth = network.sizes, network.depth
     act, loss = _vector_activation(network.activation), _vector_loss(network.loss)
     last = network.output_activation
     soft = last == "softmax"
     act_last = act if soft else _vector_activation(last)
-    names = [[neuron(lay, m + 1) for m in range(sizes[lay])] for lay in range(len(sizes))]
-    W = [
-        np.array(
-            [
-                [p[weight(layer, j, i)] for i in range(1, sizes[layer - 1] + 1)]
-                for j in range(1, sizes[layer] + 1)
-            ]
-        )
-        if layer
-        else np.zeros((0, 0))
-        for layer in range(len(sizes))
-    ]
-    B = [
-        np.array([p[bias(layer, j)] for j in range(1, sizes[layer] + 1)] if layer else [])
-        for layer in range(len(sizes))
-    ]
-    outs = [np.array([p[input_name(i)] for i in range(1, sizes[0] + 1)])] + [
-        np.array([base[f"{neuron(layer, j)}.output"] for j in range(1, sizes[layer] + 1)])
+    W = [np.zeros((0, 0))] + [np.array(layer) for layer in q.weights]
+    B = [np.array([])] + [np.array(layer) for layer in q.biases]
+    outs = [np.array(q.inputs)] + [
+        np.array([base[order.output_place(layer, j)] for j in range(1, sizes[layer] + 1)])
         for layer in range(1, len(sizes))
     ]
-    targets = np.array([p[target_name(k)] for k in range(1, sizes[-1] + 1)])
+    targets = np.array(q.targets)
+    nets_last = np.array([base[order.net_place(depth, j)] for j in range(1, sizes[-1] + 1)])
 
-    def nets_of(layer: int) -> Any:
-        return np.array([base[f"{neuron(layer, j)}.net"] for j in range(1, sizes[layer] + 1)])
-
-    results: list[dict[str, float]] = [{} for _ in chosen]
-    # Each layer's rows, run PASSES_AT_ONCE at a time (each row's numbers are its own).
-    in_layers: list[list[int]] = [[] for _ in sizes]
-    for r, (_, lay, _) in enumerate(chosen):
-        in_layers[lay].append(r)
+    # Each layer's rows, run PASSES_AT_ONCE at a time (each row's numbers are its own); the
+    # rows come in learnable order, layer by layer.
+    in_layers: list[list[tuple[int, int, int]]] = [[] for _ in sizes]
+    for r in rows:
+        in_layers[r[0]].append(r)
     with np.errstate(all="ignore"):  # an overflow is an inf, as in Python; callers refuse it
         for layer, start in (
             (layer, start)
             for layer, in_layer in enumerate(in_layers)
             for start in range(0, len(in_layer), PASSES_AT_ONCE)
         ):
-            rows = in_layers[layer][start : start + PASSES_AT_ONCE]
-            js = np.array([chosen[r][2] - 1 for r in rows])
+            chunk = in_layers[layer][start : start + PASSES_AT_ONCE]
+            js = np.array([j - 1 for _, j, _ in chunk])
             x = outs[layer - 1]
+            fan = sizes[layer - 1]
             # Layer L: neuron j's net with P nudged, the terms added left to right.
             terms = x[None, :] * W[layer][js, :]
             bias_row = B[layer][js].copy()
-            for k, r in enumerate(rows):
-                name = chosen[r][0]
-                if name.startswith("w"):
-                    i = int(name.rsplit("_", 1)[1]) - 1
-                    terms[k, i] = x[i] * (p[name] + tiny)
+            for k, (_, j, i) in enumerate(chunk):
+                if i <= fan:
+                    terms[k, i - 1] = x[i - 1] * (q.value(layer, j, i) + tiny)
                 else:
-                    bias_row[k] = p[name] + tiny
+                    bias_row[k] = q.value(layer, j, i) + tiny
             net = terms[:, 0].copy()
             for i in range(1, terms.shape[1]):
                 net = net + terms[:, i]
             net = net + bias_row
-            every = np.arange(len(rows))
+            every = np.arange(len(chunk))
             if layer == depth and soft:
-                logits = np.broadcast_to(nets_of(depth), (len(rows), sizes[-1])).copy()
+                logits = np.broadcast_to(nets_last, (len(chunk), sizes[-1])).copy()
                 logits[every, js] = net
                 *_, moved, soft_loss = softmax_arrays(logits, targets)
                 out_j = moved[every, js]
             else:
                 out_j = (act_last if layer == depth else act)(net)
-                moved = np.broadcast_to(outs[layer], (len(rows), sizes[layer])).copy()
+                moved = np.broadcast_to(outs[layer], (len(chunk), sizes[layer])).copy()
                 moved[every, js] = out_j
             per_layer = []
             # Every later layer moves entirely.
@@ -503,11 +661,8 @@ def _nudged_passes(
                 else:
                     moved = (act_last if later == depth else act)(total)
                 per_layer.append((total, moved))
-            if layer == depth and not soft:
-                errors = np.broadcast_to(outs[depth] - targets, (len(rows), sizes[-1])).copy()
-                errors[every, js] = out_j - targets[js]
-            else:
-                errors = moved - targets[None, :]
+            # Below the last layer every error moves; in it, only neuron j's.
+            errors = moved - targets[None, :] if layer < depth else (out_j - targets[js])[:, None]
             if soft:
                 total_loss = soft_loss
             else:
@@ -515,20 +670,12 @@ def _nudged_passes(
                 total_loss = losses[:, 0].copy()
                 for k in range(1, losses.shape[1]):
                     total_loss = total_loss + losses[:, k]
-            net_j, out_j_list = net.tolist(), out_j.tolist()
-            later_lists = [(nets.tolist(), values.tolist()) for nets, values in per_layer]
-            error_lists, loss_list = errors.tolist(), total_loss.tolist()
-            for k, r in enumerate(rows):
-                up = results[r]
-                n = neuron(layer, int(js[k]) + 1)
-                up[n + ".net"], up[n + ".output"] = net_j[k], out_j_list[k]
-                for offset, (nets_k, values_k) in enumerate(later_lists, start=layer + 1):
-                    for m, n in enumerate(names[offset]):
-                        up[n + ".net"], up[n + ".output"] = nets_k[k][m], values_k[k][m]
-                for m, n in enumerate(names[depth]):
-                    up[n + ".error"] = error_lists[k][m]
-                up["loss"] = loss_list[k]
-    return results
+            # Per row: its neuron's net and output, each later neuron's, the errors, the loss.
+            pairs = [np.stack([net, out_j], axis=1)] + [
+                np.stack([nets, values], axis=2).reshape(len(chunk), -1)
+                for nets, values in per_layer
+            ]
+            yield from np.concatenate([*pairs, errors, total_loss[:, None]], axis=1).tolist()
 
 
 def affected(sizes: Sequence[int], layer: int, j: int) -> Iterator[str]:
@@ -537,6 +684,46 @@ def affected(sizes: Sequence[int], layer: int, j: int) -> Iterator[str]:
     for later in range(layer + 1, len(sizes)):
         for k in range(1, sizes[later] + 1):
             yield neuron(later, k)
+
+
+REMEMBERED_WEIGHTS = 1_000
+"""The most weights of a network whose names (:func:`_keys`, :func:`_parameter_names`) are
+kept for its next passes: a small network's are asked for thousands of times (a training run's
+error analysis) and cost little to keep; a larger one's are made again when a named pass asks
+(``Network.quantities`` names nothing), never held after (an 80-80-1 network's are 5 MB, a
+200-200-1 network's 22 MB)."""
+
+
+@functools.lru_cache(maxsize=8)
+def _parameter_names(
+    sizes: tuple[int, ...],
+) -> tuple[
+    tuple[str, ...],
+    tuple[tuple[tuple[str, ...], ...], ...],
+    tuple[tuple[str, ...], ...],
+    tuple[str, ...],
+]:
+    """A small network's parameters' names as ``_Parameters`` holds their numbers."""
+    layers = range(1, len(sizes))
+    return (
+        tuple(input_name(i) for i in range(1, sizes[0] + 1)),
+        tuple(
+            tuple(
+                tuple(weight(layer, j, i) for i in range(1, sizes[layer - 1] + 1))
+                for j in range(1, sizes[layer] + 1)
+            )
+            for layer in layers
+        ),
+        tuple(tuple(bias(layer, j) for j in range(1, sizes[layer] + 1)) for layer in layers),
+        tuple(target_name(k) for k in range(1, sizes[-1] + 1)),
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _remembered(sizes: tuple[int, ...], most: int) -> bool:
+    """Whether a network of ``sizes`` has at most ``most`` weights: asked before each of a
+    training run's passes, so answered once per shape."""
+    return sum(a * b for a, b in itertools.pairwise(sizes)) <= most
 
 
 @dataclass(frozen=True, slots=True)
@@ -561,13 +748,6 @@ class _Neuron:
     global_bias: str
 
 
-REMEMBERED_WEIGHTS = 1_000
-"""The most weights of a network whose names (:func:`_keys`) are kept for its next passes: a
-small network's are asked for thousands of times (a training run's error analysis) and cost
-little to keep; a larger one's are made again when asked (a few times a sheet), never held
-after (an 80-80-1 network's are 5 MB, a 200-200-1 network's 22 MB)."""
-
-
 _Keys = tuple[tuple[str, ...], tuple[tuple[_Neuron, ...], ...]]
 
 
@@ -577,13 +757,6 @@ def _keys(sizes: tuple[int, ...]) -> _Keys:
     if _remembered(sizes, REMEMBERED_WEIGHTS):
         return _remembered_keys(sizes)
     return _names(sizes)
-
-
-@functools.lru_cache(maxsize=64)
-def _remembered(sizes: tuple[int, ...], most: int) -> bool:
-    """Whether a network of ``sizes`` has at most ``most`` weights: asked before each of a
-    training run's passes, so answered once per shape."""
-    return sum(a * b for a, b in itertools.pairwise(sizes)) <= most
 
 
 def _names(sizes: tuple[int, ...]) -> tuple[tuple[str, ...], tuple[tuple[_Neuron, ...], ...]]:

@@ -261,6 +261,13 @@ class Order:
 
     def names(self) -> Iterator[str]:
         """Every name, in the vector's order (spelled now, held by no one)."""
+        yield from self.forward_names()
+        yield from self.backward_names()
+        yield from self.faux_names()
+        yield from self.real_names()
+
+    def forward_names(self) -> Iterator[str]:
+        """The forward pass's names, in order: the vector's first ``self.backward_start``."""
         sizes, depth = self.sizes, self.depth
         for layer in range(1, depth + 1):
             for j in range(1, sizes[layer] + 1):
@@ -273,7 +280,11 @@ class Order:
         for j in range(1, sizes[-1] + 1):
             yield from (f"{neuron(depth, j)}.target", f"{neuron(depth, j)}.error")
         yield "loss"
-        for layer in range(depth, 0, -1):
+
+    def backward_names(self) -> Iterator[str]:
+        """The backward pass's names, in order, last layer first."""
+        sizes = self.sizes
+        for layer in range(self.depth, 0, -1):
             head = self._head(layer)
             for j in range(1, sizes[layer] + 1):
                 n = neuron(layer, j)
@@ -283,6 +294,10 @@ class Order:
                     yield from (f"local.{x}", f"local.{w}", f"global.{x}", f"global.{w}")
                 b = bias(layer, j)
                 yield from (f"local.{b}", f"global.{b}")
+
+    def faux_names(self) -> Iterator[str]:
+        """The faux rows' names, in order (their real gradients apart: :meth:`real_names`)."""
+        sizes, depth = self.sizes, self.depth
         for place in self._places:
             name, layer, j = self._spelled(place)
             p = f"nudge.{name}."
@@ -293,7 +308,48 @@ class Order:
                 if layer < depth or k == j:
                     yield f"{p}{neuron(depth, k)}.error"
             yield from (p + "loss", p + "gradient")
+
+    def real_names(self) -> Iterator[str]:
+        """Each faux row's real gradient's name, in the rows' order."""
         yield from (f"nudge.{self._spelled(place)[0]}.real" for place in self._places)
+
+    # Places by position, for the passes that work out the numbers without their names.
+
+    @property
+    def backward_start(self) -> int:
+        """Where the backward pass's quantities begin (the forward pass's count)."""
+        return self._backward[self.depth]
+
+    @property
+    def faux_start(self) -> int:
+        """Where the faux rows begin (the forward and backward passes' count)."""
+        return self._backward[1] + self.sizes[1] * self._block(1)
+
+    def net_place(self, layer: int, j: int) -> int:
+        """The place of neuron (``layer``, ``j``)'s net, ``j`` from 1; its inputs are the
+        ``sizes[layer - 1]`` places before it."""
+        return self._forward[layer] + j * (self.sizes[layer - 1] + 1) - 1
+
+    def output_place(self, layer: int, j: int) -> int:
+        """The place of neuron (``layer``, ``j``)'s output, ``j`` from 1."""
+        return self._forward[layer] + self.sizes[layer] * (self.sizes[layer - 1] + 1) + j - 1
+
+    def target_place(self, k: int) -> int:
+        """The place of output ``k``'s target (its error is the next), ``k`` from 1."""
+        return self._forward[self.depth + 1] + 2 * (k - 1)
+
+    def global_place(self, layer: int, j: int, i: int) -> int:
+        """The place of ``global.`` of the weight from input ``i`` into neuron (``layer``,
+        ``j``), or of its bias for ``i`` = fan-in + 1."""
+        base = self._backward[layer] + (j - 1) * self._block(layer) + len(self._head(layer))
+        if i > self.sizes[layer - 1]:
+            return base + 4 * (i - 1) + 1
+        return base + 4 * (i - 1) + 3
+
+    def rows(self) -> Iterator[tuple[int, int, int]]:
+        """The layer, neuron and input (fan-in + 1 for a bias) of each faux row's weight or
+        bias, in the rows' order."""
+        return map(self._unplace, self._places)
 
     def _moved(self, layer: int, j: int) -> Iterator[str]:
         """The neurons a weight or bias of neuron (layer, j) moves: itself, then every later one."""
@@ -327,14 +383,17 @@ def _split(slope: str) -> tuple[str, str, str]:
 
 class Quantities(Mapping[str, float]):
     """A network's quantities by name: ``params`` (as given, first), then the computed ones,
-    ``values`` in ``order``'s order. Read-only, as the dict it stands for is never changed."""
+    ``values`` in ``order``'s order (an ``array('d')`` taken as it is, not copied). Read-only,
+    as the dict it stands for is never changed."""
 
     __slots__ = ("_order", "_params", "_shadowed", "_values")
 
     def __init__(self, params: Mapping[str, float], order: Order, values: Iterable[float]) -> None:
         self._params = dict(params)
         self._order = order
-        self._values = array("d", values)
+        self._values = (
+            values if isinstance(values, array) and values.typecode == "d" else array("d", values)
+        )
         if len(self._values) != order.size:
             raise ValueError(f"{len(self._values)} numbers for {order.size} quantities.")
         # A parameter named as a computed quantity takes the computed number, in its place.
