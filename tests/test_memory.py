@@ -1021,3 +1021,36 @@ def test_a_batch_runs_reference_holds_a_few_numbers_a_cell(spec: str) -> None:
     assert run < 100 * cells, f"{cells:,} cells: the run held {run:,} bytes"
     # 40 to 85 now (the growths a number each, again a batch's names); 220 for the first.
     assert run + growths < 100 * cells, f"{cells:,} cells: with growths {run + growths:,} bytes"
+
+
+def test_a_right_sheets_diagnosis_makes_no_index_of_the_layouts_cells(tmp_path: Path) -> None:
+    """The layout's cells by address (``Layout.by_address``) are looked up for wrong cells
+    only: a right sheet's diagnosis never indexes them (an 80-80-1 network's index was 5.8 MB
+    of verify's peak), so it peaks below what the index alone would hold; a wrong sheet's
+    makes the layout's one index, kept for the next workbook checked against it."""
+    import sys
+
+    path = Path(build(tmp_path / "n.xlsx", "network:layers=20-20-1"))
+    layout = _placed_held(path)[0].layout  # the one verify checks against (its spec's)
+    _diagnosis_peak(path)  # first: what is imported on the way
+    peak, found = _diagnosis_peak(path)
+    assert all(c.ok for c in found.cells) and len(found.cells) > 6000
+    index = {c.at: c for c in layout.cells}
+    assert peak < sys.getsizeof(index), (peak, sys.getsizeof(index))  # 173 KB, 353 KB with one
+    assert not layout.by_address.indexed
+    moved = verify_workbook(moved_down(path), variants=0)  # a moved copy: a layout of its own
+    assert moved.ok and not layout.by_address.indexed
+    report = verify_workbook(_one_wrong(path, layout, tmp_path / "w.xlsx"))
+    assert not report.ok and layout.by_address.indexed
+    assert dict(layout.by_address) == index
+
+
+def _one_wrong(path: Path, layout: Layout, out: Path) -> Path:
+    """A copy of ``path`` whose first weight's gradient formula is wrong (times 1.01)."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path)
+    cell = next(c for c in layout.checked if (c.quantity or "").startswith("global."))
+    wb.worksheets[0][cell.at] = f"=({(cell.formula or '=0')[1:]})*1.01"
+    wb.save(out)
+    return out
