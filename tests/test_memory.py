@@ -1054,3 +1054,21 @@ def _one_wrong(path: Path, layout: Layout, out: Path) -> Path:
     wb.worksheets[0][cell.at] = f"=({(cell.formula or '=0')[1:]})*1.01"
     wb.save(out)
     return out
+
+
+def test_a_placement_where_nothing_moved_holds_no_map_of_its_cells(tmp_path: Path) -> None:
+    """A placement is remembered for the submissions of one hand-out: where nothing moved it
+    holds the template itself and no map of where each cell is (a 200-200-1 network's was
+    7.7 MB of verify's peak); where rows moved, the moved layout's own (``Layout.moved``)."""
+    from sheetgen.check import locate
+
+    path = Path(build(tmp_path / "n.xlsx", "network:layers=3-2-1"))
+    locate._PLACED.clear()
+    unmoved, _ = _placed_held(path)
+    assert unmoved.layout is unmoved.template and not unmoved.shifted
+    assert len(unmoved.moved) == 0
+    remembered = [p for _, p in locate._PLACED.values() if isinstance(p, locate.Placement)]
+    assert remembered and all(len(p.moved) == 0 for p in remembered if p.layout is p.template)
+    moved, _ = _placed_held(moved_down(path))
+    assert moved.shifted and moved.moved is moved.layout.moved
+    assert all(moved.moved[c.at] != c.at for c in moved.template.cells if c.at in moved.moved)
