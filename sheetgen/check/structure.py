@@ -457,7 +457,6 @@ class _Reach:
         self._readers: dict[Ref, list[Ref]] | None = None
         self._dependents: dict[str, set[Ref]] = {}
         self._starts: dict[Ref, int] | None = None  # cell -> the parameters it is the cell of
-        self._evaluated: set[Ref] = set()
         self._blank_reads: dict[Ref, list[Ref]] = {}
         self._has_bits: dict[Ref, int] = {}
 
@@ -506,7 +505,6 @@ class _Reach:
         walks those). A cell reads what the evaluator found it reads, and an exercise's
         blank what its template formula reads."""
         if self._starts is None:
-            self._evaluated = set(self.ev.values)
             starts: dict[Ref, int] = {}
             params = self.needs.parameters
             for p, number in params.number_of.items():
@@ -524,8 +522,10 @@ class _Reach:
 
     def _reads_of(self, ref: Ref) -> list[Ref]:
         """What ``ref`` reads in :meth:`_graph`'s graph: an evaluated cell its inputs, an
-        exercise's blank its template formula's."""
-        reads = self.ev.dependencies(ref) if ref in self._evaluated else []
+        exercise's blank its template formula's. Evaluated: among the evaluator's values,
+        asked of them (a set of their references was a pair and a slot per cell, 16 MB of a
+        training run's 140,000)."""
+        reads = self.ev.dependencies(ref) if ref in self.ev.values else []
         blank = self._blank_reads.get(ref)
         return [*reads, *blank] if blank else reads
 
@@ -557,9 +557,13 @@ class _Reach:
         """The evaluator's dependency graph, backwards: cell -> the formulas that read it."""
         if self._readers is None:
             readers: dict[Ref, list[Ref]] = {}
-            for ref in list(self.ev.values):
-                for dep in self.ev.dependencies(ref):
-                    readers.setdefault(dep, []).append(ref)
+            # Each evaluated cell, walked by the values' own sheets and addresses (a list of
+            # every reference first held a pair per cell beside the graph).
+            for sheet, found in list(self.ev.values.sheets.items()):
+                for at in list(found):
+                    ref = (sheet, at)
+                    for dep in self.ev.dependencies(ref):
+                        readers.setdefault(dep, []).append(ref)
             for cell, quantity in self.empty.items():
                 for q in self.needs.reads.get(quantity, ()):
                     if q in self.needs.at:
