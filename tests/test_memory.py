@@ -1069,3 +1069,184 @@ def test_a_batch_runs_reference_holds_a_few_numbers_a_cell(spec: str) -> None:
     assert run < 100 * cells, f"{cells:,} cells: the run held {run:,} bytes"
     # 40 to 85 now (the growths a number each, again a batch's names); 220 for the first.
     assert run + growths < 100 * cells, f"{cells:,} cells: with growths {run + growths:,} bytes"
+
+
+def test_a_right_sheets_diagnosis_makes_no_index_of_the_layouts_cells(tmp_path: Path) -> None:
+    """The layout's cells by address (``Layout.by_address``) are looked up for wrong cells
+    only: a right sheet's diagnosis never indexes them (an 80-80-1 network's index was 5.8 MB
+    of verify's peak), so it peaks below what the index alone would hold; a wrong sheet's
+    makes the layout's one index, kept for the next workbook checked against it."""
+    import sys
+
+    path = Path(build(tmp_path / "n.xlsx", "network:layers=20-20-1"))
+    layout = _placed_held(path)[0].layout  # the one verify checks against (its spec's)
+    _diagnosis_peak(path)  # first: what is imported on the way
+    peak, found = _diagnosis_peak(path)
+    assert all(c.ok for c in found.cells) and len(found.cells) > 6000
+    index = {c.at: c for c in layout.cells}
+    assert peak < sys.getsizeof(index), (peak, sys.getsizeof(index))  # 173 KB, 353 KB with one
+    assert not layout.by_address.indexed
+    moved = verify_workbook(moved_down(path), variants=0)  # a moved copy: a layout of its own
+    assert moved.ok and not layout.by_address.indexed
+    report = verify_workbook(_one_wrong(path, layout, tmp_path / "w.xlsx"))
+    assert not report.ok and layout.by_address.indexed
+    assert dict(layout.by_address) == index
+
+
+def _one_wrong(path: Path, layout: Layout, out: Path) -> Path:
+    """A copy of ``path`` whose first weight's gradient formula is wrong (times 1.01)."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path)
+    cell = next(c for c in layout.checked if (c.quantity or "").startswith("global."))
+    wb.worksheets[0][cell.at] = f"=({(cell.formula or '=0')[1:]})*1.01"
+    wb.save(out)
+    return out
+
+
+def test_a_placement_where_nothing_moved_holds_no_map_of_its_cells(tmp_path: Path) -> None:
+    """A placement is remembered for the submissions of one hand-out: where nothing moved it
+    holds the template itself and no map of where each cell is (a 200-200-1 network's was
+    7.7 MB of verify's peak); where rows moved, the moved layout's own (``Layout.moved``)."""
+    from sheetgen.check import locate
+
+    path = Path(build(tmp_path / "n.xlsx", "network:layers=3-2-1"))
+    locate._PLACED.clear()
+    unmoved, _ = _placed_held(path)
+    assert unmoved.layout is unmoved.template and not unmoved.shifted
+    assert len(unmoved.moved) == 0
+    remembered = [p for _, p in locate._PLACED.values() if isinstance(p, locate.Placement)]
+    assert remembered and all(len(p.moved) == 0 for p in remembered if p.layout is p.template)
+    moved, _ = _placed_held(moved_down(path))
+    assert moved.shifted and moved.moved is moved.layout.moved
+    assert all(moved.moved[c.at] != c.at for c in moved.template.cells if c.at in moved.moved)
+
+
+def _constants_peak(path: Path) -> tuple[int, Any]:
+    """The traced peak of naming the typed numbers of ``path``'s diagnosed cells (as
+    ``verify`` does last), above what is live before it, and the cells it gives."""
+    from sheetgen.check.constants import named_constants
+    from sheetgen.check.diagnose import diagnose
+    from sheetgen.check.structure import structure_faults
+    from sheetgen.check.verify import check, find_layout
+    from sheetgen.engine.evaluate import Evaluator
+    from sheetgen.workbook.safety import read_checked
+
+    book = read_checked(path).book
+    placement, _ = find_layout(book, None, str(path))
+    layout, sheet = placement.layout, placement.sheet
+    del placement
+    ev = Evaluator(book)
+    judged = check(book, sheet, layout, str(path), evaluator=ev)
+    faults = structure_faults(ev, sheet.title, layout, judged.cells)
+    cells = diagnose(book, sheet, layout, faults, judged.parameters, ev).cells
+    named, _, peak = traced(
+        lambda: named_constants(cells, layout, judged.parameters, ev, sheet.title)
+    )
+    return peak, named
+
+
+def test_naming_a_copied_number_holds_no_map_of_every_cell_of_its_own(tmp_path: Path) -> None:
+    """A number typed where a cell belongs (``=0.4*B12+C12``, the weight in B2 copied) is
+    named with the cell it copies, confirmed by evaluating the formula with that cell in its
+    place: the layout's cells are looked up in its own index and requirements, and the
+    right values by address made only then, none by (sheet, address) pair (a 10,000-step
+    training run's naming made four maps of every cell, and pairs for each)."""
+    import sys
+
+    import openpyxl
+
+    path = Path(build(tmp_path / "t.xlsx", "training:steps=300"))
+    wb = openpyxl.load_workbook(path)
+    ws = wb.worksheets[0]
+    cells = [c for row in ws.iter_rows() for c in row]
+    cell = [c for c in cells if isinstance(c.value, str) and c.value.startswith("=B2*")][150]
+    weight = ws["B2"].value
+    cell.value = f"={weight:.6f}{cell.value[3:]}"
+    wb.save(path)
+    _constants_peak(path)  # first: what is imported on the way
+    peak, named = _constants_peak(path)
+    (root,) = [c for c in named if c.root]
+    assert root.cell == cell.coordinate and "is the problem" in root.explanation
+    # 1.07 MB here (most of it the evaluation of the copy, which starts from every value),
+    # 1.66 MB with the maps (a dict of every cell is 104 KB).
+    index = {c.at: c for c in _placed_held(path)[0].layout.cells}
+    assert peak < 12 * sys.getsizeof(index), (peak, sys.getsizeof(index))
+
+
+def test_a_structure_fault_is_found_without_a_reference_per_evaluated_cell(
+    tmp_path: Path,
+) -> None:
+    """A right cell that does not read what its template reads (a faux gradient copying the
+    real one) has the parameters it depends on worked out from the evaluator's own graph:
+    whether a cell was evaluated is asked of the evaluator's values, not of a set of every
+    cell's (sheet, address) pair (16 MB of a 10,000-step training run's)."""
+    import sys
+
+    import openpyxl
+
+    from sheetgen.check.structure import structure_faults
+    from sheetgen.check.verify import check, find_layout
+    from sheetgen.engine.evaluate import Evaluator
+    from sheetgen.layouts.families import resolve_layout
+    from sheetgen.workbook.safety import read_checked
+
+    layout = resolve_layout("network:layers=20-20-1")
+    at = {q: c.at for q, c in layout.by_quantity.items()}
+    faux = next(q for q in at if q.startswith("nudge.") and q.endswith(".gradient"))
+    path = Path(build(tmp_path / "n.xlsx", layout))
+    wb = openpyxl.load_workbook(path)
+    wb.worksheets[0][at[faux]] = f"={at['global.' + faux.split('.')[1]]}"
+    wb.save(path)
+
+    def faults() -> tuple[list[tuple[str, str]], int]:
+        book = read_checked(path).book
+        placement, _ = find_layout(book, None, str(path))
+        ev = Evaluator(book)
+        judged = check(book, placement.sheet, placement.layout, str(path), evaluator=ev)
+        cells = [judged.cells]
+        found, _, peak = traced(
+            lambda: structure_faults(ev, placement.sheet.title, placement.layout, cells.pop())
+        )
+        return [(c.cell, c.status) for c in found if c.status == "structure"], peak
+
+    faults()  # first: what is imported on the way
+    found, peak = faults()
+    assert found == [(at[faux], "structure")]
+    # 553 KB, 1.42 MB with the set of pairs (a dict of the layout's cells is 207 KB).
+    index = {c.at: c for c in layout.cells}
+    assert peak < 4 * sys.getsizeof(index), (peak, sys.getsizeof(index))
+
+
+def test_a_right_training_runs_structure_is_told_without_a_map_of_every_quantity(
+    tmp_path: Path,
+) -> None:
+    """A training run's first weights repeat a parameter (``={weight}``: their template is
+    kept), and are told by their formula's addresses, each a parameter's: looked up among
+    the parameters, not in a map of every quantity's address (5.8 MB of a 10,000-step run's
+    verify at its peak)."""
+    import sys
+
+    from sheetgen.check.structure import structure_faults
+    from sheetgen.check.verify import check, find_layout
+    from sheetgen.engine.evaluate import Evaluator
+    from sheetgen.workbook.safety import read_checked
+
+    path = Path(build(tmp_path / "t.xlsx", "training:steps=2000"))
+
+    def told() -> tuple[int, int, Layout]:
+        book = read_checked(path).book
+        placement, _ = find_layout(book, None, str(path))
+        layout, sheet = placement.layout, placement.sheet
+        ev = Evaluator(book)
+        judged = check(book, sheet, layout, str(path), evaluator=ev)
+        cells = [judged.cells]
+        found, _, peak = traced(lambda: structure_faults(ev, sheet.title, layout, cells.pop()))
+        return peak, sum(c.status == "structure" for c in found), layout
+
+    told()  # first: what is imported on the way
+    peak, faults, layout = told()
+    assert faults == 0 and any(c.source is not None for c in layout.checked)
+    # 3 KB, 1.38 MB with the map (a dict of the layout's cells is 961 KB).
+    index = {c.at: c for c in layout.cells}
+    assert peak < sys.getsizeof(index) // 10, (peak, sys.getsizeof(index))

@@ -21,7 +21,7 @@ from ..engine.evaluate import Evaluator
 from ..layouts.layout import Layout
 from ..maths.models import Reference
 from ..maths.neuron import describe
-from ..workbook.book import Cell
+from ..workbook.book import Cell, Value
 from . import show
 from .judge import reference_for, tolerance
 from .results import CellResult, Verdicts, held_whole
@@ -74,20 +74,20 @@ def named_constants(
     for q, v in parameters.items():
         if isinstance(v, float) and not isinstance(v, bool):
             values[q] = v
-    at = {c.quantity: c.at for c in layout.cells if c.quantity is not None}
-    right = {(sheet, c.cell): c.expected for c in cells if c.expected is not None}
-    specs = {c.at: c for c in layout.cells}
-    quantity_at = {a: q for q, a in at.items()}
-    reads = requirements(layout).reads
-    found = _Found(ev, sheet, values, at, ref, right, frozenset(parameters))
+    # Where each quantity is, and what it reads, are the layout's requirements' (kept for a
+    # sheet with wrong cells); its cells by address, and so each address's quantity, the
+    # layout's index (``Layout.by_address``): no map of every cell of its own.
+    needs = requirements(layout)
+    specs = layout.by_address
     verdicts = Verdicts.of(cells)
+    found = _Found(ev, sheet, values, needs.at, ref, verdicts, frozenset(parameters))
     changes = {}
     for i, _, held in verdicts.entries():
         if isinstance(held, CellResult) and held.root and held.formula and held.status in _NAMED:
             spec = specs.get(held.cell)
-            typed = typed_numbers(held.formula, layout.source(spec, quantity_at) if spec else None)
+            typed = typed_numbers(held.formula, layout.source(spec) if spec else None)
             if typed:
-                said = _said(held, typed, found, reads.get(held.quantity, ()))
+                said = _said(held, typed, found, needs.reads.get(held.quantity, ()))
                 changes[i] = replace(held, explanation=f"{said} {held.explanation}".strip())
     return verdicts.replaced(changes)
 
@@ -103,12 +103,21 @@ class _Found:
         values: Mapping[str, float],
         at: Mapping[str, str],
         ref: Reference | None,
-        right: Mapping[tuple[str, str], float],
+        cells: Verdicts,
         parameters: frozenset[str],
     ) -> None:
         self.ev, self.sheet, self.values, self.at, self.ref = ev, sheet, values, at, ref
-        self.right = right  # every checked cell's right value, by reference
+        self.cells = cells
         self.parameters = parameters  # the quantities the learner may edit
+        self._right: dict[str, float] | None = None
+
+    @property
+    def right(self) -> Mapping[str, float]:
+        """Every verdict's right value by its cell's address (on :attr:`sheet`), made when a
+        copy is first confirmed: most typed numbers copy none."""
+        if self._right is None:
+            self._right = {c.cell: c.expected for c in self.cells if c.expected is not None}
+        return self._right
 
     def confirmed(self, c: CellResult, text: str, source: str) -> bool:
         """Whether ``c``'s formula with ``source``'s cell in place of the typed ``text`` gives
@@ -128,7 +137,9 @@ class _Found:
         changed = replace(ws, cells={**ws.cells, c.cell: Cell(None, formula)})
         other = replace(book, sheets=tuple(changed if s is ws else s for s in book.sheets))
         here = (ws.title, c.cell)
-        known = {r: v for r, v in {**self.ev.values, **self.right}.items() if r != here}
+        # Every value computed, with each verdict's right one in its place, but the cell's own.
+        known: dict[tuple[str, str], Value] = {r: v for r, v in self.ev.values.items() if r != here}
+        known.update(((self.sheet, a), v) for a, v in self.right.items() if (self.sheet, a) != here)
         value = Evaluator(other, known).evaluate([here])[here]
         if not isinstance(value, float) or isinstance(value, bool):
             return False

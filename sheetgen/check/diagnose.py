@@ -29,7 +29,7 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Container, Mapping, Sequence
+from collections.abc import Callable, Container, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 from operator import itemgetter
@@ -94,17 +94,19 @@ def diagnose(
     graph = Graph(ev, ws.title)
     recorded = recorded_todo(book)
     todo = frozenset(layout.current(at) for at in recorded) if recorded else noted_todo(ws, layout)
-    specs = {c.at: c for c in layout.cells}
+    # The layout's cells by address, looked up for the wrong cells only: a right sheet's
+    # diagnosis never has them indexed (``Layout.by_address``).
+    specs = layout.by_address
     # A right verdict held as numbers (``Verdicts``) goes through a step only where that step
     # may change it (its ``keep`` says where not): most are never made.
-    cells = Verdicts.of(judged).rejudged(
-        lambda c: _reclassify(c, ws, specs.get(c.cell), todo, ev), _never_reclassified
+    cells = Verdicts.of(judged).rejudged_laid(
+        lambda c, laid: _reclassify(c, laid, ws, specs, todo, ev), _never_reclassified
     )
     del judged  # most of its verdicts are in ``cells``: its own list is done with
     n = VARIANTS if variants is None else variants
     if n > 0:
         seed = SEED if seed is None else seed
-        cells = _fragility(ev, ws, layout, parameters, cells, n, seed, specs)
+        cells = _fragility(ev, ws, layout, parameters, cells, n, seed)
     causes = _causes(cells, graph, _closeness(layout, parameters))
     if ev.has_arrays(ws.title):
         cells, causes = _array_roots(cells, causes, ev, ws.title)
@@ -115,7 +117,7 @@ def diagnose(
     del cells, graph, names
     if todo:
         marked = exercise_statuses(marked, todo, specs)
-    marked = marked.rejudged(lambda c: _mark_unedited(c, specs.get(c.cell), todo)).marked(
+    marked = marked.rejudged_laid(lambda c, laid: _mark_unedited(c, laid, specs, todo)).marked(
         lambda spec, formula: UNEDITED if _holds_its_formula(spec, formula, todo) else 0
     )
     explained = marked.rejudged(lambda c: from_saved(c, ev, ws.title))  # each right one: checked
@@ -220,9 +222,12 @@ def _never_reclassified(spec: CellSpec, formula: str) -> bool:
     return spec.kind != "formula" or spec.formula is None or formula == spec.formula
 
 
-def _mark_unedited(c: CellResult, spec: CellSpec | None, todo: frozenset[str]) -> CellResult:
-    """``edited=False`` for a cell that still holds what the layout put there."""
-    if spec is None or not c.graded:
+def _mark_unedited(
+    c: CellResult, laid: CellSpec | None, specs: Mapping[str, CellSpec], todo: frozenset[str]
+) -> CellResult:
+    """``edited=False`` for a cell that still holds what the layout put there: ``laid``
+    (its layout cell, where known), else looked up in ``specs``, for a graded verdict only."""
+    if not c.graded or (spec := laid if laid is not None else specs.get(c.cell)) is None:
         return c
     if c.cell in todo:
         same = c.formula is None and c.found is None
@@ -237,8 +242,16 @@ def _mark_unedited(c: CellResult, spec: CellSpec | None, todo: frozenset[str]) -
 
 
 def _reclassify(
-    c: CellResult, ws: Sheet, spec: CellSpec | None, todo: frozenset[str], ev: Evaluator
+    c: CellResult,
+    laid: CellSpec | None,
+    ws: Sheet,
+    specs: Mapping[str, CellSpec],
+    todo: frozenset[str],
+    ev: Evaluator,
 ) -> CellResult:
+    """``c`` told ``todo``, a formula stored as text, or ``typed`` (a formula that refers to no
+    cell); its layout cell is ``laid`` where known, else looked up in ``specs`` (for a verdict
+    with a formula only)."""
     if c.status == "empty" and c.cell in todo:
         return replace(c, status="todo", message=f"{c.cell} is still to do.")
     if c.status == "text" and (text := formula_as_text(ws, c.cell)) is not None:
@@ -249,9 +262,9 @@ def _reclassify(
         )
     if (
         c.status in ("ok", "wrong")
-        and spec is not None
-        and spec.kind == "formula"
         and c.formula is not None
+        and (spec := laid if laid is not None else specs.get(c.cell)) is not None
+        and spec.kind == "formula"
         and spec.formula is not None
         and c.formula != spec.formula  # the same text reads the same cells: never a number
         # Compiled as the evaluator compiled them (kept there, not compiled again).
@@ -435,26 +448,22 @@ def variant_parameters(
     return in_domain(layout.settings, base, out, rng)
 
 
-def suspects(
-    ev: Evaluator, sheet: str, layout: Layout, specs: Mapping[str, CellSpec] | None = None
-) -> set[str]:
+def suspects(ev: Evaluator, sheet: str, layout: Layout) -> set[str]:
     """Checked cells whose own formula might hide a number typed where a cell belongs.
 
     Worked out from the book's structure and the layout alone: remembered for the books of
-    one hand-out (``Evaluator.remembered``). ``specs``: the layout's cells by address, when
-    the caller holds them.
+    one hand-out (``Evaluator.remembered``).
     """
     kept = ev.remembered(
-        ("suspects", sheet, id(layout)), lambda: (layout, suspected(ev, sheet, layout, specs))
+        ("suspects", sheet, id(layout)), lambda: (layout, suspected(ev, sheet, layout))
     )
-    return set(kept[1] if kept[0] is layout else suspected(ev, sheet, layout, specs))
+    return set(kept[1] if kept[0] is layout else suspected(ev, sheet, layout))
 
 
 def suspected(
     ev: Evaluator,
     sheet: str,
     layout: Layout,
-    specs: Mapping[str, CellSpec] | None = None,
     *,
     by_template: bool = True,
 ) -> frozenset[str]:
@@ -475,16 +484,12 @@ def suspected(
     """
     if any(ev.points_to(sheet, name) != (sheet, at) for name, at in layout.names.items()):
         return frozenset(c.at for c in layout.checked)
-    # The layout's addresses, not (sheet, address) pairs: a pair per cell was 6 MB of an
-    # 80-80-1 network's verify at its peak. Those of its cells by address that the diagnosis
-    # holds, less its texts, rather than a set of their own (4 MB more at the same peak).
-    if specs is None:
-        specs = {c.at: c for c in layout.cells}
     labels = [c for c in layout.cells if c.kind == "text"]
     texts = frozenset(c.at for c in labels)
     # A quantity's cell is read by the formulas naming it: none may be a text's.
     by_template = by_template and all(c.quantity is None for c in labels)
     out = set()
+    tested = []  # those holding the template's formula, which must read the layout only
     for spec in layout.checked:
         text = ev.formula((sheet, spec.at))
         if spec.formula is None:
@@ -498,13 +503,41 @@ def suspected(
             and ev.reads_its_cells((sheet, spec.at))
         ):
             continue  # reads the cells its template names, each a quantity of the layout
-        elif (
-            text is None
-            or (text != spec.formula and a1.normal_formula(text) != a1.normal_formula(spec.formula))
-            or not _within(ev.dependencies((sheet, spec.at)), sheet, specs, texts)
+        elif text is None or (
+            text != spec.formula and a1.normal_formula(text) != a1.normal_formula(spec.formula)
         ):
             out.add(spec.at)
+        else:
+            tested.append(spec.at)
+    if tested:
+        out.update(_reading_elsewhere(ev, sheet, layout, tested, texts))
     return frozenset(out)
+
+
+def _reading_elsewhere(
+    ev: Evaluator, sheet: str, layout: Layout, cells: Sequence[str], texts: AbstractSet[str]
+) -> Iterator[str]:
+    """The ``cells`` of ``sheet`` that read a cell outside ``layout``, one of its ``texts`` or
+    another sheet's.
+
+    The layout's addresses, not (sheet, address) pairs: a pair per cell was 6 MB of an
+    80-80-1 network's verify at its peak. Where the layout's index is made (``by_address``)
+    or most cells are asked about, its addresses are the index's; otherwise they are those of
+    the layout's cells that these cells read, found in one pass over its cells: a right
+    sheet's few (a network's faux gradients, which read ``Tiny``; a training run's first
+    weights, which repeat a parameter) do not make the index (5.8 MB of an 80-80-1 network's
+    verify at its peak).
+    """
+    index = layout.by_address
+    addresses: Container[str]
+    if index.indexed or len(cells) > len(layout.cells) // 8:
+        addresses = index.index
+    else:
+        read = {a for at in cells for s, a in ev.dependencies((sheet, at)) if s == sheet}
+        addresses = {c.at for c in layout.cells if c.at in read}
+    for at in cells:
+        if not _within(ev.dependencies((sheet, at)), sheet, addresses, texts):
+            yield at
 
 
 def _reads_as_written(text: str) -> bool:
@@ -539,7 +572,6 @@ def _fragility(
     cells: Verdicts,
     variants: int,
     seed: int,
-    specs: Mapping[str, CellSpec] | None = None,
 ) -> Verdicts:
     """Mark ``fragile`` the right cells whose own formula is wrong under other parameters.
 
@@ -553,7 +585,7 @@ def _fragility(
     # Cells holding plain numbers were judged by verify's policy for typed numbers; here we
     # look for numbers hidden inside formulas that do refer to cells.
     # A verdict that rests on a saved value cannot follow other parameters: not a suspect.
-    suspected = suspects(ev, ws.title, layout, specs)  # first: none at all on most sheets
+    suspected = suspects(ev, ws.title, layout)  # first: none at all on most sheets
     if not suspected:
         return cells
     ok = set()

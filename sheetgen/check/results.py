@@ -555,6 +555,32 @@ class Verdicts(Sequence[CellResult]):
                 held[i] = change(h)
         return self._with(held, self._marks)
 
+    def rejudged_laid(
+        self,
+        change: Callable[[CellResult, CellSpec | None], CellResult],
+        keep: Callable[[CellSpec, str], bool] | None = None,
+    ) -> Verdicts:
+        """:meth:`rejudged`, ``change`` given each verdict's layout cell too (None for one
+        before ``offset``, a parameter's, or none known): a step that needs the cell of a
+        verdict held whole need not look it up by address."""
+        held = self._held.copy()
+        specs, offset, made = self._specs, self._offset, self._made
+        n = len(specs)
+        for i, h in enumerate(held):
+            if type(h) is str:
+                spec = specs[i - offset]
+                if keep is None or keep(spec, h):
+                    continue
+                c = made(i, h)
+                new = change(c, spec)
+                if new is not c:
+                    held[i] = new
+            else:
+                assert isinstance(h, CellResult)
+                laid = specs[i - offset] if 0 <= i - offset < n else None
+                held[i] = change(h, laid if laid is not None and laid.at == h.cell else None)
+        return self._with(held, self._marks)
+
     def marked(self, marks: Callable[[CellSpec, str], int]) -> Verdicts:
         """These verdicts with each right one held as numbers given ``marks`` of its layout
         cell and formula (:data:`UNEDITED`, :data:`CONTEXT`) besides its own."""

@@ -411,10 +411,11 @@ def _told_by_formula(
     46 MB more at verify's peak, a 2,000-step training run's 9 MB); any other cell is left
     to them (None)."""
     address_of: dict[str, str] | None = None
+    every = False  # whether ``address_of`` holds every quantity, or the parameters only
     said: Callable[[CellSpec], Sequence[str] | None] | None = None
 
     def read(spec: CellSpec) -> Sequence[str] | None:
-        nonlocal address_of, said
+        nonlocal address_of, said, every
         found = own(spec)
         source, formula = spec.source, spec.formula
         if found is not None or source is None or formula is None or spec.quantity is None:
@@ -425,9 +426,16 @@ def _told_by_formula(
         if len(parts) != len(template) or parts[0::2] != template[0::2]:
             return None
         if address_of is None or said is None:
-            address_of = {c.quantity: c.at for c in layout.cells if c.quantity is not None}
+            # The parameters' first: a repeated parameter names one (a training run's first
+            # weights: no map of every cell, 5.8 MB of a 10,000-step run's verify at its
+            # peak); every quantity's once a template names another (a moved layout).
+            address_of = {c.quantity: c.at for c in layout.inputs if c.quantity is not None}
             said = addresses_read(layout)
-        if [address_of.get(q) for q in template[1::2]] != parts[1::2]:
+        named = template[1::2]
+        if not every and not all(map(address_of.__contains__, named)):
+            address_of = {c.quantity: c.at for c in layout.cells if c.quantity is not None}
+            every = True
+        if [address_of.get(q) for q in named] != parts[1::2]:
             return None  # a relative {.quantity}, one left out, or another address
         # What the cell's formula says, as a cell whose formula says its template.
         return said(CellSpec(spec.at, spec.kind, spec.quantity, formula=formula))
@@ -457,7 +465,6 @@ class _Reach:
         self._readers: dict[Ref, list[Ref]] | None = None
         self._dependents: dict[str, set[Ref]] = {}
         self._starts: dict[Ref, int] | None = None  # cell -> the parameters it is the cell of
-        self._evaluated: set[Ref] = set()
         self._blank_reads: dict[Ref, list[Ref]] = {}
         self._has_bits: dict[Ref, int] = {}
 
@@ -506,7 +513,6 @@ class _Reach:
         walks those). A cell reads what the evaluator found it reads, and an exercise's
         blank what its template formula reads."""
         if self._starts is None:
-            self._evaluated = set(self.ev.values)
             starts: dict[Ref, int] = {}
             params = self.needs.parameters
             for p, number in params.number_of.items():
@@ -524,8 +530,10 @@ class _Reach:
 
     def _reads_of(self, ref: Ref) -> list[Ref]:
         """What ``ref`` reads in :meth:`_graph`'s graph: an evaluated cell its inputs, an
-        exercise's blank its template formula's."""
-        reads = self.ev.dependencies(ref) if ref in self._evaluated else []
+        exercise's blank its template formula's. Evaluated: among the evaluator's values,
+        asked of them (a set of their references was a pair and a slot per cell, 16 MB of a
+        training run's 140,000)."""
+        reads = self.ev.dependencies(ref) if ref in self.ev.values else []
         blank = self._blank_reads.get(ref)
         return [*reads, *blank] if blank else reads
 
@@ -557,9 +565,13 @@ class _Reach:
         """The evaluator's dependency graph, backwards: cell -> the formulas that read it."""
         if self._readers is None:
             readers: dict[Ref, list[Ref]] = {}
-            for ref in list(self.ev.values):
-                for dep in self.ev.dependencies(ref):
-                    readers.setdefault(dep, []).append(ref)
+            # Each evaluated cell, walked by the values' own sheets and addresses (a list of
+            # every reference first held a pair per cell beside the graph).
+            for sheet, found in list(self.ev.values.sheets.items()):
+                for at in list(found):
+                    ref = (sheet, at)
+                    for dep in self.ev.dependencies(ref):
+                        readers.setdefault(dep, []).append(ref)
             for cell, quantity in self.empty.items():
                 for q in self.needs.reads.get(quantity, ()):
                     if q in self.needs.at:

@@ -19,7 +19,7 @@ import tomllib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from .. import a1
 from ..errors import TemplateError, UsageError
@@ -27,6 +27,7 @@ from ..maths.neuron import kind_of
 from .packed import Packed, described_fields
 
 CellKind = Literal["text", "input", "constant", "formula"]
+_T = TypeVar("_T")
 
 TEMPLATE_REF = re.compile(r"\{(\.?[A-Za-z_][\w.]*)\}")
 
@@ -269,14 +270,23 @@ class Layout:
 
         A cell keeps its template's text only where its formula and the layout's addresses do
         not say it (see :func:`_said`); otherwise it is the formula with each address named by
-        its quantity (``quantity_at``: :meth:`quantity_at`, given when asking for many).
+        its quantity: by ``quantity_at`` (:meth:`quantity_at`) where given, else by
+        :attr:`by_address` (made once, kept with the layout).
         """
         if cell.source is not None or cell.formula is None:
             return cell.source
-        named = (quantity_at or self.quantity_at()).__getitem__
+        named = quantity_at.__getitem__ if quantity_at is not None else self._quantity_named
         parts = ADDRESSES.split(cell.formula)
         parts[1::2] = [f"{{{q}}}" for q in map(named, parts[1::2])]
         return "".join(parts)
+
+    def _quantity_named(self, at: str) -> str:
+        """The quantity of the cell at ``at``, by :attr:`by_address`; a KeyError for an
+        address that holds none (as :meth:`quantity_at`'s)."""
+        quantity = self.by_address[at].quantity
+        if quantity is None:
+            raise KeyError(at)
+        return quantity
 
     @property
     def by_quantity(self) -> dict[str, CellSpec]:
@@ -297,6 +307,59 @@ class Layout:
     def labels(self) -> tuple[CellSpec, ...]:
         """The headers and labels that identify the sheet (decorations' are not required)."""
         return tuple(c for c in self.cells if c.kind == "text" and not c.decoration)
+
+    @functools.cached_property
+    def by_address(self) -> CellsByAddress:
+        """Each cell by its address, one index for every check that looks cells up by
+        address (the diagnosis, its suspects and hints, the typed numbers), shared by every
+        workbook checked against the layout; its dict is made on the first lookup, so a
+        right sheet, which looks none up, never makes it (an 80-80-1 network's is 5.8 MB)."""
+        return CellsByAddress(self.cells)
+
+
+class CellsByAddress(Mapping[str, CellSpec]):
+    """A layout's cells by address (:attr:`Layout.by_address`), indexed on the first lookup.
+
+    ``index`` is the dict itself, for a caller that looks up many cells in a loop (a
+    method call each would be slower than the dict's own).
+    """
+
+    __slots__ = ("_cells", "_index")
+
+    def __init__(self, cells: tuple[CellSpec, ...]) -> None:
+        self._cells = cells
+        self._index: dict[str, CellSpec] | None = None
+
+    @property
+    def index(self) -> dict[str, CellSpec]:
+        """The cells by address, made now if not yet (read-only: the layout's own)."""
+        if self._index is None:
+            self._index = {c.at: c for c in self._cells}
+        return self._index
+
+    @property
+    def indexed(self) -> bool:
+        """Whether the index has been made (a lookup asked for it)."""
+        return self._index is not None
+
+    def __getitem__(self, at: str) -> CellSpec:
+        return self.index[at]
+
+    @overload
+    def get(self, at: str, /) -> CellSpec | None: ...
+    @overload
+    def get(self, at: str, default: CellSpec | _T, /) -> CellSpec | _T: ...
+    def get(self, at: str, default: Any = None) -> Any:  # the dict's own, not the mixin's
+        return self.index.get(at, default)
+
+    def __contains__(self, at: object) -> bool:
+        return at in self.index
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.index)
+
+    def __len__(self) -> int:
+        return len(self.index)
 
 
 LayoutFamily = Callable[[Mapping[str, str]], Layout]
