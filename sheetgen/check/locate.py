@@ -27,7 +27,7 @@ import re
 from array import array
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from .. import a1
 from ..layouts.layout import Layout, relocated
@@ -45,14 +45,17 @@ class Placement:
     sheet: Sheet
     layout: Layout
     template: Layout
-    notes: tuple[str, ...] = ()
+    notes: tuple[str, ...] = field(default=(), kw_only=True)
+    """Keyword-only: a caller that gave a fourth field positionally meant ``moved``,
+    which the placed layout holds now (see :attr:`moved`)."""
 
     @property
     def moved(self) -> Mapping[str, str]:
-        """Template address -> current address of each placed cell, as the placed layout
-        holds it (``Layout.moved``): empty where nothing moved, so that a placement (kept
-        for the submissions of one hand-out) holds no map of every cell (a 200-200-1
-        network's was 7.7 MB)."""
+        """Template address -> current address of each cell that moved, as the placed
+        layout holds it (``Layout.moved``): empty where nothing moved, so that a placement
+        (kept for the submissions of one hand-out) holds no map of every cell (a 200-200-1
+        network's was 7.7 MB). ``placement.layout.current(at)`` says where a cell is
+        whether or not it moved."""
         return self.layout.moved
 
     @property
@@ -404,7 +407,7 @@ def _place(book: Book, sheet: Sheet, layout: Layout) -> Placement | Miss:
         return Miss(title, f"sheet {title!r} has no place for {lost[0]}", found_share)
     # Unmoved (the usual case): the layout itself, whose unplaced decorations stay put too.
     placed = layout if all(a == b for a, b in moved.items()) else relocated(layout, moved)
-    return Placement(sheet, placed, layout, tuple(notes))
+    return Placement(sheet, placed, layout, notes=tuple(notes))
 
 
 def _share(shape: _Shape, rows: Mapping[int, int]) -> float:
