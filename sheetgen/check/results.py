@@ -540,20 +540,7 @@ class Verdicts(Sequence[CellResult]):
         """Each verdict through ``change``; a right one held as numbers only where ``keep``
         of its layout cell and formula is False (``keep`` None: never), and kept so if
         ``change`` gives it back as it is."""
-        held = self._held.copy()
-        specs, offset, made = self._specs, self._offset, self._made
-        for i, h in enumerate(held):
-            if type(h) is str:
-                if keep is None or keep(specs[i - offset], h):
-                    continue
-                c = made(i, h)
-                new = change(c)
-                if new is not c:
-                    held[i] = new
-            else:
-                assert isinstance(h, CellResult)
-                held[i] = change(h)
-        return self._with(held, self._marks)
+        return self.rejudged_laid(lambda c, _laid: change(c), keep)
 
     def rejudged_laid(
         self,
