@@ -329,7 +329,7 @@ def sheet_titles(data: bytes) -> dict[str, str]:
                 info = infos.get(part.lower())
                 if info is None or info.file_size > TITLED_BYTES:
                     return b""
-                with zf.open(info) as stream:  # zf.read would inflate a forged part whole
+                with zf.open(info) as stream:  # no more than its entry says, forged or not
                     return stream.read(info.file_size)
 
             def rels(part: str) -> dict[str, tuple[str, str]]:
