@@ -173,6 +173,22 @@ print(verify_workbook(small).ok)  # under the same cap: the memory went back
 """
 
 
+def _capped(script: str, large: Path, small: Path, margin: int) -> subprocess.CompletedProcess[str]:
+    """``script`` run in a process of its own (its address space capped ``margin`` bytes
+    above what it reached before the work) with ``large``, ``small`` and ``margin``, in the
+    folder of ``large``: not the checkout, so the installed sheetgen is what runs."""
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(large), str(small), str(margin)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=large.parent,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result
+
+
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads VmSize (Linux)")
 def test_a_real_run_out_of_memory_is_told_and_the_memory_goes_back(tmp_path: Path) -> None:
     """A 40-40-1 network read whole, then checked with 4 MB more address space than reading it
@@ -184,15 +200,7 @@ def test_a_real_run_out_of_memory_is_told_and_the_memory_goes_back(tmp_path: Pat
     sheet under the same cap, as a web worker goes on to its next upload."""
     large = build(tmp_path / "n40.xlsx", "network:layers=40-40-1")
     small = build(tmp_path / "small.xlsx")
-    result = subprocess.run(
-        [sys.executable, "-c", _CAPPED, str(large), str(small), str(4 << 20)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=tmp_path,  # not the checkout: the installed sheetgen is what runs
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
+    result = _capped(_CAPPED, large, small, 4 << 20)
     assert result.stdout.splitlines() == ["MemoryError " + TOO_LARGE.format(large), "True"]
 
 
@@ -419,15 +427,7 @@ def test_grade_running_out_for_real_after_the_check_records_the_file_and_goes_on
     to check, and the next file is graded under the same cap."""
     large = _noted(tmp_path / "large.xlsx", 40_000_000)
     small = build(tmp_path / "small.xlsx")
-    result = subprocess.run(
-        [sys.executable, "-c", _GRADED_CAPPED, str(large), str(small), str(24 << 20)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=tmp_path,  # not the checkout: the installed sheetgen is what runs
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
+    _capped(_GRADED_CAPPED, large, small, 24 << 20)
     rows = json.loads((tmp_path / "grades.json").read_text())["files"]
     said = {row["learner"]: (row["status"], row["reason"]) for row in rows}
     assert said == {"large": ("unreadable", TOO_LARGE.format(large)), "small": ("ok", "")}

@@ -110,6 +110,14 @@ def test_a_sheet_wider_than_the_limit_names_the_sheet(
     assert found is not None, said
 
 
+def _encrypted_sheet(directory: Path) -> Path:
+    entries = [
+        replace(e, flags=1) if e.name == hostile.SHEET else e
+        for e in hostile.entries_of(hostile._base(directory))
+    ]
+    return hostile.write_raw_zip(directory / "zipcrypto.xlsx", entries)
+
+
 @pytest.mark.parametrize(
     ("make", "sentence"),
     [
@@ -137,6 +145,44 @@ def test_a_sheet_wider_than_the_limit_names_the_sheet(
             "{} contains an XML document type declaration in the workbook's list of sheets "
             "and names, which workbooks never have (a possible XML bomb).",
             id="document type",
+        ),
+        pytest.param(
+            hostile.sheet_zip_bomb,
+            "{} has the sheet 'Data' inflating to 1,099,956,991 bytes, more than the limit of "
+            "104,857,600 and compressed 1,010 to 1, beyond the limit of 100 to 1, and inflates "
+            "to more than 314,572,800 bytes in total (a possible zip bomb) (the limits "
+            "max_entry_bytes, max_total_bytes and max_ratio; a file you trust passes with "
+            "--limit max_entry_bytes=1099956991 --limit max_total_bytes=1099973062 --limit "
+            "max_ratio=1010).",
+            id="part size",
+        ),
+        pytest.param(
+            lambda d: hostile.sheet_zip_bomb(d, inflated=50 * 1024 * 1024),
+            "{} has the sheet 'Data' compressed 1,002 to 1, beyond the limit of 100 to 1 (a "
+            "possible zip bomb) (the limit max_ratio; a file you trust passes with --limit "
+            "max_ratio=1002).",
+            id="ratio",
+        ),
+        pytest.param(
+            lambda d: hostile.huge_shared_string(d, chars=200_000_000),
+            "{} has the workbook's shared text (the text its cells hold) inflating to "
+            "199,229,559 bytes, more than the limit of 104,857,600 and compressed 1,010 to 1, "
+            "beyond the limit of 100 to 1 (a possible zip bomb) (the limits max_entry_bytes "
+            "and max_ratio; a file you trust passes with --limit max_entry_bytes=199229559 "
+            "--limit max_ratio=1010).",
+            id="shared text",
+        ),
+        pytest.param(
+            hostile.lzma_part,
+            "{} stores the sheet 'Data' with LZMA compression, which Excel never uses (only "
+            "stored and deflate are accepted).",
+            id="method",
+        ),
+        pytest.param(
+            _encrypted_sheet,
+            "{} has the sheet 'Data' encrypted; save it as an unprotected .xlsx workbook and "
+            "try again.",
+            id="encrypted",
         ),
     ],
 )
@@ -186,67 +232,6 @@ def test_an_ods_entity_names_the_spreadsheet_not_content_xml(
 # The zip directory's refusals (sheetgen.workbook.safety.container): a part past the size or
 # compression limits, stored with a method or encryption Excel never uses, named twice or
 # badly. The workbook part is read for the sheets' titles even when a sheet part is refused.
-
-
-def _encrypted_sheet(directory: Path) -> Path:
-    entries = [
-        replace(e, flags=1) if e.name == hostile.SHEET else e
-        for e in hostile.entries_of(hostile._base(directory))
-    ]
-    return hostile.write_raw_zip(directory / "zipcrypto.xlsx", entries)
-
-
-@pytest.mark.parametrize(
-    ("make", "sentence"),
-    [
-        pytest.param(
-            hostile.sheet_zip_bomb,
-            "{} has the sheet 'Data' inflating to 1,099,956,991 bytes, more than the limit of "
-            "104,857,600 and compressed 1,010 to 1, beyond the limit of 100 to 1, and inflates "
-            "to more than 314,572,800 bytes in total (a possible zip bomb) (the limits "
-            "max_entry_bytes, max_total_bytes and max_ratio; a file you trust passes with "
-            "--limit max_entry_bytes=1099956991 --limit max_total_bytes=1099973062 --limit "
-            "max_ratio=1010).",
-            id="part size",
-        ),
-        pytest.param(
-            lambda d: hostile.sheet_zip_bomb(d, inflated=50 * 1024 * 1024),
-            "{} has the sheet 'Data' compressed 1,002 to 1, beyond the limit of 100 to 1 (a "
-            "possible zip bomb) (the limit max_ratio; a file you trust passes with --limit "
-            "max_ratio=1002).",
-            id="ratio",
-        ),
-        pytest.param(
-            lambda d: hostile.huge_shared_string(d, chars=200_000_000),
-            "{} has the workbook's shared text (the text its cells hold) inflating to "
-            "199,229,559 bytes, more than the limit of 104,857,600 and compressed 1,010 to 1, "
-            "beyond the limit of 100 to 1 (a possible zip bomb) (the limits max_entry_bytes "
-            "and max_ratio; a file you trust passes with --limit max_entry_bytes=199229559 "
-            "--limit max_ratio=1010).",
-            id="shared text",
-        ),
-        pytest.param(
-            hostile.lzma_part,
-            "{} stores the sheet 'Data' with LZMA compression, which Excel never uses (only "
-            "stored and deflate are accepted).",
-            id="method",
-        ),
-        pytest.param(
-            _encrypted_sheet,
-            "{} has the sheet 'Data' encrypted; save it as an unprotected .xlsx workbook and "
-            "try again.",
-            id="encrypted",
-        ),
-    ],
-)
-def test_the_zip_directorys_refusals_name_a_sheet_by_its_title(
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    make: Callable[[Path], Path],
-    sentence: str,
-) -> None:
-    path = make(tmp_path)
-    assert _said(capsys, str(path)) == sentence.format(path)
 
 
 def _told(capsys: pytest.CaptureFixture[str], path: Path) -> str:
