@@ -740,11 +740,9 @@ def test_generating_a_layout_takes_little_more_than_the_layout_it_makes(spec: st
 # --- what is live while a large sheet is checked and diagnosed ---------------------------------
 
 
-def _diagnosis_peak(path: Path) -> tuple[int, Any]:
-    """The traced peak of ``verify``'s structure check and diagnosis of ``path``, above what
-    is live once its cells are judged, and the diagnosis."""
-    from sheetgen.check.diagnose import diagnose
-    from sheetgen.check.structure import structure_faults
+def _judged(path: Path) -> tuple[Any, Any, Any, Any, Any]:
+    """``path`` read, its layout found and its cells judged as ``verify`` does: the book, the
+    placed layout and sheet, the evaluator and the judged cells (the placement let go)."""
     from sheetgen.check.verify import check, find_layout
     from sheetgen.engine.evaluate import Evaluator
     from sheetgen.workbook.safety import read_checked
@@ -754,7 +752,16 @@ def _diagnosis_peak(path: Path) -> tuple[int, Any]:
     layout, sheet = placement.layout, placement.sheet
     del placement
     ev = Evaluator(book)
-    judged = check(book, sheet, layout, str(path), evaluator=ev)
+    return book, layout, sheet, ev, check(book, sheet, layout, str(path), evaluator=ev)
+
+
+def _diagnosis_peak(path: Path) -> tuple[int, Any]:
+    """The traced peak of ``verify``'s structure check and diagnosis of ``path``, above what
+    is live once its cells are judged, and the diagnosis."""
+    from sheetgen.check.diagnose import diagnose
+    from sheetgen.check.structure import structure_faults
+
+    book, layout, sheet, ev, judged = _judged(path)
     verdicts = [judged.cells]
     found, _, peak = traced(
         lambda: diagnose(
@@ -989,32 +996,6 @@ def test_a_large_books_evaluation_holds_its_values_and_little_more_per_cell(tmp_
     assert held < 200 * len(refs), (held, len(refs))
 
 
-def test_a_large_books_evaluation_keeps_no_reference_per_cell(tmp_path: Path) -> None:
-    """A check asks for each cell by a tuple it makes on the fly; the evaluator keeps each
-    value under its address in its sheet's dict, and each name a formula reads that is a
-    cell of its own sheet as that address: no tuple per cell (56 bytes) in the values, the
-    resolved names or the dependencies, and a slot of two words, not three, per value. Per
-    formula: 132 bytes; 179 while each value was kept under a tuple."""
-    from sheetgen.engine.compiled import compile_formula
-    from sheetgen.engine.evaluate import Evaluator
-    from sheetgen.workbook.safety import read_checked
-
-    book = read_checked(Path(build(tmp_path / "n.xlsx", "network:layers=20-20-1,faux=all"))).book
-    sheet = book.sheets[0]
-    title, ats = sheet.title, [at for at, c in sheet.cells.items() if c.formula]
-    Evaluator(book).evaluate((title, at) for at in ats)  # the engine's functions and shapes
-    compile_formula.cache_clear()
-
-    def computed() -> Evaluator:
-        ev = Evaluator(book)
-        ev.fill((title, at) for at in ats)  # each tuple made here and let go
-        return ev
-
-    ev, held, _ = traced(computed)
-    assert len(ats) > 6000 and all(type(ev.values[(title, at)]) is float for at in ats[::97])
-    assert held < 150 * len(ats), (held, len(ats), held / len(ats))
-
-
 @pytest.mark.parametrize(
     "spec",
     ["network:layers=20-20-1,faux=all", "training:layers=2-2-1,examples=4,batch=1,steps=200"],
@@ -1022,9 +1003,13 @@ def test_a_large_books_evaluation_keeps_no_reference_per_cell(tmp_path: Path) ->
 def test_an_evaluation_keeps_no_resolved_name_for_a_cell_of_its_own_sheet(
     tmp_path: Path, spec: str
 ) -> None:
-    """A name a formula reads that is a cell its own sheet holds is that cell, by its address:
-    ``where.resolved`` keeps nothing for it (it kept one entry a formula, each naming itself:
-    a training run's 140,000 held 3.8 MB). Per formula: 82 to 89 bytes; 114 to 123 before."""
+    """A check asks for each cell by a tuple it makes on the fly; the evaluator keeps each
+    value under its address in its sheet's dict (no tuple per cell, 56 bytes, in the values
+    or the dependencies; a slot of two words, not three, per value), and a name a formula
+    reads that is a cell its own sheet holds is that cell, by its address: ``where.resolved``
+    keeps nothing for it (one entry a formula, each naming itself, was 3.8 MB of a training
+    run's 140,000). Per formula: 82 to 89 bytes; 114 to 123 with those entries, 179 with
+    each value under a tuple."""
     from sheetgen.engine.compiled import compile_formula
     from sheetgen.engine.evaluate import Evaluator
     from sheetgen.workbook.safety import read_checked
@@ -1074,17 +1059,17 @@ def test_a_batch_runs_reference_holds_a_few_numbers_a_cell(spec: str) -> None:
 def test_a_right_sheets_diagnosis_makes_no_index_of_the_layouts_cells(tmp_path: Path) -> None:
     """The layout's cells by address (``Layout.by_address``) are looked up for wrong cells
     only: a right sheet's diagnosis never indexes them (an 80-80-1 network's index was 5.8 MB
-    of verify's peak), so it peaks below what the index alone would hold; a wrong sheet's
-    makes the layout's one index, kept for the next workbook checked against it."""
-    import sys
-
+    of verify's peak), so it peaks below 50 bytes a cell (about 39: the references its walks
+    ask the evaluator for; the index alone is 33 more); a wrong sheet's makes the layout's
+    one index, kept for the next workbook checked against it."""
     path = Path(build(tmp_path / "n.xlsx", "network:layers=20-20-1"))
     layout = _placed_held(path)[0].layout  # the one verify checks against (its spec's)
     _diagnosis_peak(path)  # first: what is imported on the way
     peak, found = _diagnosis_peak(path)
-    assert all(c.ok for c in found.cells) and len(found.cells) > 6000
+    n = len(found.cells)
+    assert all(c.ok for c in found.cells) and n > 6000
     index = {c.at: c for c in layout.cells}
-    assert peak < sys.getsizeof(index), (peak, sys.getsizeof(index))  # 173 KB, 353 KB with one
+    assert peak < 50 * n, (peak, n, peak / n)
     assert not layout.by_address.indexed
     moved = verify_workbook(moved_down(path), variants=0)  # a moved copy: a layout of its own
     assert moved.ok and not layout.by_address.indexed
@@ -1128,16 +1113,8 @@ def _constants_peak(path: Path) -> tuple[int, Any]:
     from sheetgen.check.constants import named_constants
     from sheetgen.check.diagnose import diagnose
     from sheetgen.check.structure import structure_faults
-    from sheetgen.check.verify import check, find_layout
-    from sheetgen.engine.evaluate import Evaluator
-    from sheetgen.workbook.safety import read_checked
 
-    book = read_checked(path).book
-    placement, _ = find_layout(book, None, str(path))
-    layout, sheet = placement.layout, placement.sheet
-    del placement
-    ev = Evaluator(book)
-    judged = check(book, sheet, layout, str(path), evaluator=ev)
+    book, layout, sheet, ev, judged = _judged(path)
     faults = structure_faults(ev, sheet.title, layout, judged.cells)
     cells = diagnose(book, sheet, layout, faults, judged.parameters, ev).cells
     named, _, peak = traced(
