@@ -319,11 +319,6 @@ class Order:
         """Where the backward pass's quantities begin (the forward pass's count)."""
         return self._backward[self.depth]
 
-    @property
-    def faux_start(self) -> int:
-        """Where the faux rows begin (the forward and backward passes' count)."""
-        return self._backward[1] + self.sizes[1] * self._block(1)
-
     def net_place(self, layer: int, j: int) -> int:
         """The place of neuron (``layer``, ``j``)'s net, ``j`` from 1; its inputs are the
         ``sizes[layer - 1]`` places before it."""
