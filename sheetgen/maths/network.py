@@ -394,6 +394,9 @@ class Network:
         """Each weight and bias of ``names`` (all by default) nudged by ``tiny``: the neurons
         it moves, the loss, the slope.
 
+        ``f`` must be :meth:`forward`'s whole result (un-nudged): every quantity of the
+        forward pass is read from it by name, not only those a faux row shows.
+
         The nudged forward passes run together, as arrays (see :func:`_nudged_passes`): one
         pass per parameter in plain Python made the reference grow with the square of the
         parameters while the sheet grows with them. Below ``ARRAY_WORK`` multiplications
