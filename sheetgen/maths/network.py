@@ -669,7 +669,10 @@ def _nudged_passes(
                 np.stack([nets, values], axis=2).reshape(len(chunk), -1)
                 for nets, values in per_layer
             ]
-            yield from np.concatenate([*pairs, errors, total_loss[:, None]], axis=1).tolist()
+            # Row by row: a deep network's whole chunk as Python floats at once was many times
+            # its array.
+            for row in np.concatenate([*pairs, errors, total_loss[:, None]], axis=1):
+                yield row.tolist()
 
 
 def affected(sizes: Sequence[int], layer: int, j: int) -> Iterator[str]:
