@@ -10,8 +10,10 @@ import pytest
 
 from sheetgen.maths.network import (
     Network,
+    affected,
     default_parameters,
     learnable,
+    neuron,
     parse_faux,
     parse_layers,
 )
@@ -19,14 +21,31 @@ from sheetgen.maths.network_names import Order, Quantities
 
 
 def as_dict(net: Network, tiny: float, faux: tuple[str, ...] | None) -> dict[str, float]:
-    """The quantities as one dict, made from the passes' own dicts (what the sheet shows)."""
+    """The quantities as one dict, made from the named passes (what the sheet shows): the faux
+    rows from ``Network.forward`` re-run by name with each parameter nudged, not from the
+    positional passes ``quantities`` runs, so the two are held to each other bit for bit."""
     f = net.forward()
     g = net.gradients(f)
-    chosen = [name for name, _, _ in learnable(net.sizes)] if faux is None else list(faux)
+    depth = len(net.sizes) - 1
     out = dict(net.params)
-    for part in (f, g, net.faux_gradients(tiny, f, chosen)):
-        out.update(part)
-    out.update((f"nudge.{name}.real", g[f"global.{name}"]) for name in chosen)
+    out.update(f)
+    out.update(g)
+    chosen = [
+        (name, layer, j) for name, layer, j in learnable(net.sizes) if faux is None or name in faux
+    ]
+    for name, layer, j in chosen:
+        up = net.forward(name, tiny)
+        p = f"nudge.{name}."
+        out[p + name] = net.params[name] + tiny
+        for n in affected(net.sizes, layer, j):
+            out[f"{p}{n}.net"], out[f"{p}{n}.output"] = up[f"{n}.net"], up[f"{n}.output"]
+        for k in range(1, net.sizes[-1] + 1):
+            if layer < depth or k == j:  # the outputs this parameter moves
+                error = f"{neuron(depth, k)}.error"
+                out[p + error] = up[error]
+        out[p + "loss"] = up["loss"]
+        out[p + "gradient"] = (up["loss"] - f["loss"]) / tiny
+    out.update((f"nudge.{name}.real", g[f"global.{name}"]) for name, _, _ in chosen)
     return out
 
 

@@ -394,6 +394,9 @@ class Network:
         """Each weight and bias of ``names`` (all by default) nudged by ``tiny``: the neurons
         it moves, the loss, the slope.
 
+        ``f`` must be :meth:`forward`'s whole result (un-nudged): every quantity of the
+        forward pass is read from it by name, not only those a faux row shows.
+
         The nudged forward passes run together, as arrays (see :func:`_nudged_passes`): one
         pass per parameter in plain Python made the reference grow with the square of the
         parameters while the sheet grows with them. Below ``ARRAY_WORK`` multiplications
@@ -490,28 +493,19 @@ class _Parameters:
 
 def _parameters(sizes: tuple[int, ...], p: Mapping[str, float]) -> _Parameters:
     """The parameters ``p`` (by name) by position. A small network's names are worked out
-    once per shape (:func:`_parameter_names`); a large one's spelled one at a time to look
-    each up and let go."""
+    once per shape (:func:`_remembered_parameter_names`); a large one's spelled one at a time
+    (:func:`_parameter_names`) to look each up and let go."""
     if _remembered(sizes, REMEMBERED_WEIGHTS):
-        inputs, weights, biases, targets = _parameter_names(sizes)
-        get = p.__getitem__
-        return _Parameters(
-            list(map(get, inputs)),
-            [[list(map(get, ws)) for ws in layer] for layer in weights],
-            [list(map(get, layer)) for layer in biases],
-            list(map(get, targets)),
-        )
+        names = _remembered_parameter_names(sizes)
+    else:
+        names = _parameter_names(sizes)
+    inputs, weights, biases, targets = names
+    get = p.__getitem__
     return _Parameters(
-        [p[input_name(i)] for i in range(1, sizes[0] + 1)],
-        [
-            [
-                [p[f"w{layer}_{j}_{i}"] for i in range(1, sizes[layer - 1] + 1)]
-                for j in range(1, sizes[layer] + 1)
-            ]
-            for layer in range(1, len(sizes))
-        ],
-        [[p[bias(layer, j)] for j in range(1, sizes[layer] + 1)] for layer in range(1, len(sizes))],
-        [p[target_name(k)] for k in range(1, sizes[-1] + 1)],
+        list(map(get, inputs)),
+        [[list(map(get, ws)) for ws in layer] for layer in weights],
+        [list(map(get, layer)) for layer in biases],
+        list(map(get, targets)),
     )
 
 
@@ -675,7 +669,10 @@ def _nudged_passes(
                 np.stack([nets, values], axis=2).reshape(len(chunk), -1)
                 for nets, values in per_layer
             ]
-            yield from np.concatenate([*pairs, errors, total_loss[:, None]], axis=1).tolist()
+            # Row by row: a deep network's whole chunk as Python floats at once was many times
+            # its array.
+            for row in np.concatenate([*pairs, errors, total_loss[:, None]], axis=1):
+                yield row.tolist()
 
 
 def affected(sizes: Sequence[int], layer: int, j: int) -> Iterator[str]:
@@ -687,35 +684,45 @@ def affected(sizes: Sequence[int], layer: int, j: int) -> Iterator[str]:
 
 
 REMEMBERED_WEIGHTS = 1_000
-"""The most weights of a network whose names (:func:`_keys`, :func:`_parameter_names`) are
-kept for its next passes: a small network's are asked for thousands of times (a training run's
-error analysis) and cost little to keep; a larger one's are made again when a named pass asks
-(``Network.quantities`` names nothing), never held after (an 80-80-1 network's are 5 MB, a
-200-200-1 network's 22 MB)."""
+"""The most weights of a network whose names (:func:`_keys`,
+:func:`_remembered_parameter_names`) are kept for its next passes: a small network's are asked
+for thousands of times (a training run's error analysis) and cost little to keep; a larger
+one's are made again when a named pass asks (``Network.quantities`` names nothing), never held
+after (an 80-80-1 network's are 5 MB, a 200-200-1 network's 22 MB)."""
 
 
-@functools.lru_cache(maxsize=8)
-def _parameter_names(
-    sizes: tuple[int, ...],
-) -> tuple[
-    tuple[str, ...],
-    tuple[tuple[tuple[str, ...], ...], ...],
-    tuple[tuple[str, ...], ...],
-    tuple[str, ...],
-]:
-    """A small network's parameters' names as ``_Parameters`` holds their numbers."""
+_ParameterNames = tuple[
+    Iterable[str], Iterable[Iterable[Iterable[str]]], Iterable[Iterable[str]], Iterable[str]
+]
+
+
+def _parameter_names(sizes: tuple[int, ...]) -> _ParameterNames:
+    """A network's parameters' names as ``_Parameters`` holds their numbers: its inputs, per
+    layer each neuron's weights and the layer's biases, its targets; each spelled when read."""
     layers = range(1, len(sizes))
     return (
-        tuple(input_name(i) for i in range(1, sizes[0] + 1)),
-        tuple(
-            tuple(
-                tuple(weight(layer, j, i) for i in range(1, sizes[layer - 1] + 1))
+        (input_name(i) for i in range(1, sizes[0] + 1)),
+        (
+            (
+                (weight(layer, j, i) for i in range(1, sizes[layer - 1] + 1))
                 for j in range(1, sizes[layer] + 1)
             )
             for layer in layers
         ),
-        tuple(tuple(bias(layer, j) for j in range(1, sizes[layer] + 1)) for layer in layers),
-        tuple(target_name(k) for k in range(1, sizes[-1] + 1)),
+        ((bias(layer, j) for j in range(1, sizes[layer] + 1)) for layer in layers),
+        (target_name(k) for k in range(1, sizes[-1] + 1)),
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def _remembered_parameter_names(sizes: tuple[int, ...]) -> _ParameterNames:
+    """A small network's :func:`_parameter_names`, spelled once and kept."""
+    inputs, weights, biases, targets = _parameter_names(sizes)
+    return (
+        tuple(inputs),
+        tuple(tuple(map(tuple, layer)) for layer in weights),
+        tuple(map(tuple, biases)),
+        tuple(targets),
     )
 
 

@@ -183,16 +183,16 @@ class Order:
                 return end - 2 if rest == "max" else end - 1 if rest == "sum" else -1
             return -1
         layer, j = where
-        fan_in = self.sizes[layer - 1]
         if rest == "net":
-            return self._forward[layer] + (j - 1) * (fan_in + 1) + fan_in
+            return self.net_place(layer, j)
         if rest == "output":
-            return self._forward[layer] + self.sizes[layer] * (fan_in + 1) + j - 1
+            return self.output_place(layer, j)
         if rest.startswith("input"):
             i = _number(rest[5:])
-            return self._forward[layer] + (j - 1) * (fan_in + 1) + i - 1 if 0 < i <= fan_in else -1
+            fan_in = self.sizes[layer - 1]
+            return self.net_place(layer, j) - fan_in + i - 1 if 0 < i <= fan_in else -1
         if layer == self.depth and (rest == "target" or rest == "error"):
-            return self._forward[layer + 1] + 2 * (j - 1) + (rest == "error")
+            return self.target_place(j) + (rest == "error")
         return -1
 
     def _slope(self, side: str, rest: str) -> int:
@@ -203,18 +203,17 @@ class Order:
             place, layer, j, i = self._parameter(rest)
             if place < 0:
                 return -1
-            base = self._backward[layer] + (j - 1) * self._block(layer) + len(self._head(layer))
             if i > self.sizes[layer - 1]:  # a bias
-                return base + 4 * (i - 1) + (side == "global")
-            return base + 4 * (i - 1) + 1 + 2 * (side == "global")
+                return self._slopes(layer, j, i) + (side == "global")
+            return self._slopes(layer, j, i) + 1 + 2 * (side == "global")
         layer, j = where
-        base = self._backward[layer] + (j - 1) * self._block(layer)
         if field.startswith("input"):
             i = _number(field[5:])
             if not 0 < i <= self.sizes[layer - 1]:
                 return -1
-            return base + len(self._head(layer)) + 4 * (i - 1) + 2 * (side == "global")
+            return self._slopes(layer, j, i) + 2 * (side == "global")
         try:
+            base = self._backward[layer] + (j - 1) * self._block(layer)
             return base + self._head(layer).index(f"{side}.{field}")
         except ValueError:
             return -1
@@ -320,11 +319,6 @@ class Order:
         """Where the backward pass's quantities begin (the forward pass's count)."""
         return self._backward[self.depth]
 
-    @property
-    def faux_start(self) -> int:
-        """Where the faux rows begin (the forward and backward passes' count)."""
-        return self._backward[1] + self.sizes[1] * self._block(1)
-
     def net_place(self, layer: int, j: int) -> int:
         """The place of neuron (``layer``, ``j``)'s net, ``j`` from 1; its inputs are the
         ``sizes[layer - 1]`` places before it."""
@@ -341,10 +335,14 @@ class Order:
     def global_place(self, layer: int, j: int, i: int) -> int:
         """The place of ``global.`` of the weight from input ``i`` into neuron (``layer``,
         ``j``), or of its bias for ``i`` = fan-in + 1."""
-        base = self._backward[layer] + (j - 1) * self._block(layer) + len(self._head(layer))
-        if i > self.sizes[layer - 1]:
-            return base + 4 * (i - 1) + 1
-        return base + 4 * (i - 1) + 3
+        return self._slopes(layer, j, i) + (1 if i > self.sizes[layer - 1] else 3)
+
+    def _slopes(self, layer: int, j: int, i: int) -> int:
+        """Where the slopes of input ``i`` of neuron (``layer``, ``j``) begin in the backward
+        pass: ``local.`` of the input, of its weight, ``global.`` of each; for ``i`` = fan-in
+        + 1, the bias's ``local.`` and ``global.``."""
+        base = self._backward[layer] + (j - 1) * self._block(layer)
+        return base + len(self._head(layer)) + 4 * (i - 1)
 
     def rows(self) -> Iterator[tuple[int, int, int]]:
         """The layer, neuron and input (fan-in + 1 for a bias) of each faux row's weight or
