@@ -367,7 +367,7 @@ def test_grade_records_the_records_search_running_out_as_too_large_and_goes_on(
             raise MemoryError
         return found(data)
 
-    monkeypatch.setattr("sheetgen.teacher.scoring.read_found", read_found)
+    monkeypatch.setattr("sheetgen.teacher.provenance.read_found", read_found)
     code, rows = _graded(capsys, first, second)
     assert code == 1
     assert rows["a"]["status"] == "unreadable" and rows["a"]["score"] == 0
@@ -451,7 +451,7 @@ def test_the_autograder_tells_the_records_search_running_out_as_too_large(
             raise MemoryError
         return found(path)
 
-    monkeypatch.setattr(autograder, "read_found", read_found)
+    monkeypatch.setattr("sheetgen.teacher.provenance.read_found", read_found)
     doc = autograder.results_for(sub)
     assert str(doc["output"]).startswith(f"Graded {small.name}; also handed in, not graded: big")
     assert doc["score"] == sum(t["max_score"] for t in doc["tests"]) > 0

@@ -27,12 +27,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from ..errors import SheetgenError, UsageError, let_go
+from ..errors import SheetgenError, UsageError
 from ..maths.optimizers import STATE
 from ..report.learner import to_learner
-from ..workbook.safety.messages import file_label, too_large
 from ..writer.files import write_atomically
-from .provenance import Found, read_found
+from .provenance import Found, read_found_or_refusal
 
 ROOT_ENV = "SHEETGEN_AUTOGRADER_ROOT"
 SOURCE_DIR = "sheetgen-src"
@@ -284,13 +283,12 @@ def _choose(
 
     found: dict[Path, Found] = {}
     refused: dict[Path, str] = {}
-    handled = sys.exc_info()[1]  # the caller's own, if it calls from an except block
     for f in files:
-        try:
-            found[f] = read_found(f)
-        except MemoryError as exc:  # too large to check, as verify says when it runs out
-            let_go(exc, handled)
-            found[f], refused[f] = Found(), too_large(file_label(f))
+        searched = read_found_or_refusal(f, f)
+        if isinstance(searched, str):  # too large to check, as verify says when it runs out
+            found[f], refused[f] = Found(), searched
+        else:
+            found[f] = searched
     signed = [f for f in files if found[f].any]
     first: tuple[Path, Any, str, Found] | None = None
     for f in [*signed, *(f for f in files if f not in signed)]:

@@ -39,15 +39,17 @@ import io
 import json
 import re
 import secrets
+import sys
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import UsageError, shown
+from ..errors import UsageError, let_go, shown
 from ..workbook.safety.inflate import entry_ends, plain_bytes
 from ..workbook.safety.memory import Memory
+from ..workbook.safety.messages import file_label, too_large
 from .roster import properties_of, read_table
 
 __all__ = [
@@ -64,6 +66,7 @@ __all__ = [
     "normal_code",
     "read_codes",
     "read_found",
+    "read_found_or_refusal",
     "read_manifest",
 ]
 
@@ -233,6 +236,19 @@ def _found_in(name: str, data: bytes) -> _PartFound:
 _PARTS_FOUND = Memory[_PartFound](8 * 1024 * 1024, 1024)
 """What parts carried, by the part's name, method, CRC-32, size and stored bytes: the
 submissions of one hand-out share most of these parts byte for byte (the notes above all)."""
+
+
+def read_found_or_refusal(source: Path | str | bytes, path: Path | str) -> Found | str:
+    """What :func:`read_found` finds in ``source`` (the file at ``path``, or its bytes), or,
+    where searching it runs out of memory, the sentence ``verify`` says when it does (the
+    search's memory let go first): a class's run and the autograder tell that file too large
+    to check and go on."""
+    handled = sys.exc_info()[1]  # the caller's own, if it calls from an except block
+    try:
+        return read_found(source)
+    except MemoryError as exc:
+        let_go(exc, handled)
+        return too_large(file_label(Path(path)))
 
 
 def read_found(path: Path | str | bytes) -> Found:

@@ -21,7 +21,6 @@ failure, expected (``SheetgenError``) or not, becomes that file's row with the r
 from __future__ import annotations
 
 import hashlib
-import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -30,11 +29,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..check.verify import CellResult, Report, verify_workbook
-from ..errors import SheetgenError, let_go
+from ..errors import SheetgenError
 from ..workbook.safety import configured_limits
 from ..workbook.safety.files import read_input
-from ..workbook.safety.messages import file_label, too_large
-from .provenance import Found, read_found
+from .provenance import Found, read_found_or_refusal
 from .roster import LEARNER_ID
 
 if TYPE_CHECKING:
@@ -140,14 +138,11 @@ def grade_one(
         graded = Graded(path, None, f"internal error ({type(exc).__name__}: {exc})")
     digest, recorded, found = "", tuple[tuple[str, str], ...](), Found()
     if graded.report is not None:  # one pass over the package for records and properties
-        handled = sys.exc_info()[1]  # the caller's own, if it calls from an except block
-        try:
-            digest = hashlib.sha256(data).hexdigest()
-            found = read_found(data)
-        except MemoryError as exc:  # refused as too large to check, as verify's running out
-            let_go(exc, handled)
-            graded = Graded(path, None, too_large(file_label(Path(path))))
-            digest, found = "", Found()
+        searched = read_found_or_refusal(data, path)
+        if isinstance(searched, str):  # refused as too large to check, as verify's running out
+            graded = Graded(path, None, searched)
+        else:
+            digest, found = hashlib.sha256(data).hexdigest(), searched
         recorded = found.properties
     del data
     return replace(
