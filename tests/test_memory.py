@@ -1227,3 +1227,27 @@ def test_a_right_training_runs_structure_is_told_without_a_map_of_every_quantity
     # 3 KB, 1.38 MB with the map (a dict of the layout's cells is 961 KB).
     index = {c.at: c for c in layout.cells}
     assert peak < sys.getsizeof(index) // 10, (peak, sys.getsizeof(index))
+
+
+def test_a_walks_dependencies_hold_the_sheets_addresses_and_no_spare_room(tmp_path: Path) -> None:
+    # The diagnosis's walk keeps every cell's dependencies (a training run's 140,000): each
+    # cell by one reference whose address is the one the sheet's cells are keyed by, not a
+    # copy read off a formula's text (7 MB), in a list of its length (2 MB more of room).
+    import sys
+
+    from sheetgen.engine.evaluate import Evaluator
+    from sheetgen.workbook.safety import read_checked
+
+    book = read_checked(Path(build(tmp_path / "t.xlsx", "training:steps=1000"))).book
+    sheet = book.sheets[0]
+    refs = [(sheet.title, at) for at in sheet.cells]
+    ev = Evaluator(book)
+    ev.evaluate(refs)
+    deps, held, _ = traced(lambda: {r: ev.dependencies(r) for r in refs})
+    own = {at: at for at in sheet.cells}
+    read = [d for found in deps.values() for d in found]
+    assert len(read) > len(refs) and all(own[d[1]] is d[1] for d in read)
+    assert all(sys.getsizeof(found) == sys.getsizeof(found[:]) for found in deps.values())
+    # 140 bytes a cell (its list, its reference and the reference's slot); 204 before.
+    per_cell = (held - sys.getsizeof(deps)) / len(refs)
+    assert per_cell < 160, per_cell

