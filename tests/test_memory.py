@@ -719,6 +719,61 @@ def test_a_cell_with_an_array_is_still_the_frozen_dataclass_cell() -> None:
             assert (value, formula, spans) == (None, "=B1:B2*2", "A1:A2")
 
 
+def test_every_reader_shares_a_sheets_numbers_and_interns_its_formulas(tmp_path: Path) -> None:
+    """What the fast .xlsx reader holds once (a repeated number, a formula's text and a
+    cell's address, the latter two with the layout's own strings), the .xlsx reader's expat
+    pass, the .ods reader and a Book of an openpyxl workbook hold once too."""
+    import sys
+
+    from openpyxl import Workbook
+
+    from sheetgen.workbook.book import Book, Cell
+    from sheetgen.workbook.safety import read_checked
+    from sheetgen.workbook.xlsx import read_book
+
+    from .test_ods import number, ods, table
+    from .test_reader import workbook
+
+    rows = range(1, 41)
+    xml = "".join(  # read by expat alone: read_book parses every worksheet itself
+        f'<row r="{r}"><c r="A{r}"><v>{r % 3}.5</v></c><c r="B{r}"><v>-0.0</v></c>'
+        f'<c r="C{r}"><f>A{r}*2</f><v>{r % 3 * 2 + 1}</v></c></row>'
+        for r in rows
+    )
+    content = "".join(
+        "<table:table-row>"
+        + number(r % 3 + 0.5)
+        + number(-0.0)
+        + number(r % 3 * 2 + 1.0, f"of:=[.A{r}]*2")
+        + "</table:table-row>"
+        for r in rows
+    )
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    for r in rows:
+        ws.cell(r, 1, r % 3 + 0.5)
+        ws.cell(r, 2, -0.0)
+        ws.cell(r, 3, f"=A{r}*2")
+    books = {
+        "expat": read_book(workbook(xml)),
+        "ods": read_checked(ods(tmp_path / "n.ods", table("Data", content))).book,
+        "openpyxl": Book.of(wb),
+    }
+    for reader, book in books.items():
+        cells = book.sheets[0].cells
+        assert cells["A4"] == Cell(1.5) and cells["C4"].formula == "=A4*2", reader
+        assert str(cells["B1"].value) == "-0.0", reader  # never taken for 0.0
+        for column in "AB":
+            held = [cells[f"{column}{r}"] for r in rows]
+            assert len({id(c) for c in held}) == len({repr(c.value) for c in held}), reader
+        saved = [cells[f"C{r}"].value for r in rows if cells[f"C{r}"].value is not None]
+        assert len({id(v) for v in saved}) == len({repr(v) for v in saved}), reader
+        for at, cell in cells.items():
+            assert sys.intern(at) is at, (reader, at)
+            assert cell.formula is None or sys.intern(cell.formula) is cell.formula, reader
+
+
 # --- mem-ref: what the layout and the reference hold -----------------------------------------
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -270,15 +271,29 @@ def stored_cells(ws: Any) -> Mapping[tuple[int, int], Any]:
     return cells
 
 
+def shared_number(numbers: dict[float | str, Cell], number: float) -> Cell:
+    """The :class:`Cell` of a cell holding ``number`` and nothing else, one for each number
+    met (kept in ``numbers`` by the caller, for one book): a sheet repeats few numbers (an
+    80-80-1 network's 98,500 saved values are 15,600), and a Cell is frozen, so sharing
+    changes nothing. A zero is kept by its text: ``-0.0 == 0.0``, yet each is its own."""
+    key: float | str = number if number else str(number)
+    cell = numbers.get(key)
+    if cell is None:
+        cell = numbers[key] = Cell(number)
+    return cell
+
+
 def _from_openpyxl(wb: Any) -> Book:
     sheets = []
+    numbers: dict[float | str, Cell] = {}
     for ws in wb.worksheets:
         stored = list(stored_cells(ws).values())
         cells = {}
         for cell in stored:
-            converted = _openpyxl_cell(cell)
+            converted = _openpyxl_cell(cell, numbers)
             if converted is not None:
-                cells[cell.coordinate] = converted
+                # Interned, as the .xlsx reader's: one string with the layout's own.
+                cells[sys.intern(cell.coordinate)] = converted
         local = getattr(ws, "defined_names", {}) or {}
         names = {n: str(getattr(d, "attr_text", "")) for n, d in local.items()}
         notes = {c.coordinate: str(c.comment.text) for c in stored if c.comment is not None}
@@ -287,12 +302,13 @@ def _from_openpyxl(wb: Any) -> Book:
     return Book(tuple(sheets), names)
 
 
-def _openpyxl_cell(cell: Any) -> Cell | None:
+def _openpyxl_cell(cell: Any, numbers: dict[float | str, Cell]) -> Cell | None:
     v = cell.value
     # A text cell that merely starts with "=" is text (data type "s"): Excel never computes it.
     if cell.data_type != "s" and (text := formula_text(v)) is not None:
         ref = getattr(v, "ref", None)  # an ArrayFormula: the range it fills
-        return Cell(None, text, array_range(ref, cell.coordinate) if ref is not None else None)
+        array = array_range(ref, cell.coordinate) if ref is not None else None
+        return Cell(None, sys.intern(text), array)
     if v is None:
         return None
     if cell.data_type == "e" and isinstance(v, str):
@@ -300,7 +316,7 @@ def _openpyxl_cell(cell: Any) -> Cell | None:
     if isinstance(v, bool | str):
         return Cell(v)
     if isinstance(v, int | float):
-        return Cell(float(v))
+        return shared_number(numbers, float(v))
     return Cell(str(v))  # dates and times as openpyxl converts them: not numbers we expect
 
 

@@ -700,6 +700,15 @@ class SheetCapture:
             formula = self._formula(self.formula, text, row, column)
             if formula is not None and self.formula.get("t") == "array":
                 array = array_range(self.formula.get("ref"), at)
+        if type(value) is float and v is not None:
+            # Shared by its text, as :func:`~sheetgen.workbook.rows.read_rows` shares them.
+            number = self.numbers.get(v)
+            if number is None:
+                number = self.numbers[v] = Cell(value)
+            if formula is None:
+                self._cells[at] = number
+                return
+            value = number.value
         if formula is not None or value is not None:
             self._cells[at] = Cell(value, formula, array)
             if isinstance(value, SharedString):
