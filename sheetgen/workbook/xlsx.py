@@ -571,8 +571,8 @@ class SheetCapture:
 
     def __init__(self) -> None:
         self._cells: dict[str, Cell] = {}
-        # Number cells by their text, shared among this sheet's runs of rows (``read_rows``);
-        # let go when the cells are taken.
+        # Number cells by their text, shared among this sheet's runs of rows (``read_rows``)
+        # and the cells the expat pass reads (:meth:`finish`); let go when the cells are taken.
         self.numbers: dict[str, Cell] = {}
         self.shared_seen = False  # any cell refers to a shared string
         self.shared: dict[str, tuple[str, int, int]] = {}  # si -> (formula, row, column)
