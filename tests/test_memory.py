@@ -707,7 +707,7 @@ def test_a_cell_with_an_array_is_still_the_frozen_dataclass_cell() -> None:
         assert pickle.loads(pickle.dumps(cell)) == cell == copy.deepcopy(cell)
         assert hash(cell) == hash(Cell(cell.value, cell.formula, cell.array))
         with pytest.raises(dataclasses.FrozenInstanceError):
-            cell.value = 2.0  # type: ignore[misc]
+            cell.value = 2.0
     assert plain.array is None and plain == Cell(value=1.0, formula="=B1", array=None)
     assert plain != Cell(1.0, "=B1", "A1:A1") and array != Cell(None, "=B1:B2*2")
     assert repr(array) == "Cell(value=None, formula='=B1:B2*2', array='A1:A2')"
