@@ -659,6 +659,121 @@ def test_a_books_formulas_and_addresses_are_the_layouts_own_strings(
             assert cells[c.at].formula is c.formula, c.at
 
 
+def test_a_books_cell_holds_its_value_and_formula_in_two_slots(tmp_path: Path) -> None:
+    """A training run's book has 140,000 Cells: 56 bytes each (64 as memory is handed out)
+    with a slot for ``array``, which no cell but an array formula's top-left one sets; 48
+    without it, whichever reader made them."""
+    import sys
+
+    from openpyxl import Workbook, load_workbook
+    from openpyxl.worksheet.formula import ArrayFormula
+
+    from sheetgen.workbook.book import Book, Cell
+    from sheetgen.workbook.safety import read_checked
+
+    n = 20_000
+    formulas = [f"=A{i}*2" for i in range(n)]  # held by the layout and the book, not the cell
+    numbers = [float(i) for i in range(n)]
+    assert _traced_each(lambda i: Cell(None, formulas[i]), n) < 48 + 8 + 4
+    assert _traced_each(lambda i: Cell(numbers[i], formulas[i]), n) < 48 + 8 + 4
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    for row in range(1, 101):  # over several of the fast reader's runs of rows
+        ws.cell(row, 1, float(row))
+        ws.cell(row, 2, f"=A{row}*2")
+        ws.cell(row, 3, f"text {row}")
+    ws["D1"] = ArrayFormula("D1:D2", "=A1:A2*3")  # the sheet read by expat, not by read_rows
+    path = tmp_path / "cells.xlsx"
+    wb.save(path)
+    for book in (read_checked(path).book, Book.of(load_workbook(path))):
+        cells = book.sheets[0].cells
+        assert cells["B7"] == Cell(None, "=A7*2") and cells["C7"] == Cell("text 7")
+        assert cells["D1"] == Cell(None, "=A1:A2*3", "D1:D2")
+        for at, cell in cells.items():
+            assert sys.getsizeof(cell) <= (56 if at == "D1" else 48), (at, cell)
+
+
+def test_a_cell_with_an_array_is_still_the_frozen_dataclass_cell() -> None:
+    import copy
+    import dataclasses
+    import pickle
+
+    from sheetgen.workbook.book import Cell
+
+    plain, array = Cell(1.0, "=B1"), Cell(None, "=B1:B2*2", "A1:A2")
+    for cell in (plain, array):
+        assert isinstance(cell, Cell) and dataclasses.is_dataclass(cell)
+        assert pickle.loads(pickle.dumps(cell)) == cell == copy.deepcopy(cell)
+        assert hash(cell) == hash(Cell(cell.value, cell.formula, cell.array))
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            cell.value = 2.0
+    assert plain.array is None and plain == Cell(value=1.0, formula="=B1", array=None)
+    assert plain != Cell(1.0, "=B1", "A1:A1") and array != Cell(None, "=B1:B2*2")
+    assert repr(array) == "Cell(value=None, formula='=B1:B2*2', array='A1:A2')"
+    assert dataclasses.astuple(array) == (None, "=B1:B2*2", "A1:A2")
+    assert dataclasses.replace(array, array=None) == Cell(None, "=B1:B2*2")
+    assert dataclasses.replace(plain, array="C1:C2") == Cell(1.0, "=B1", "C1:C2")
+    match array:
+        case Cell(value, formula, spans):
+            assert (value, formula, spans) == (None, "=B1:B2*2", "A1:A2")
+
+
+def test_every_reader_shares_a_sheets_numbers_and_interns_its_formulas(tmp_path: Path) -> None:
+    """What the fast .xlsx reader holds once (a repeated number, a formula's text and a
+    cell's address, the latter two with the layout's own strings), the .xlsx reader's expat
+    pass, the .ods reader and a Book of an openpyxl workbook hold once too."""
+    import sys
+
+    from openpyxl import Workbook
+
+    from sheetgen.workbook.book import Book, Cell
+    from sheetgen.workbook.safety import read_checked
+    from sheetgen.workbook.xlsx import read_book
+
+    from .test_ods import number, ods, table
+    from .test_reader import workbook
+
+    rows = range(1, 41)
+    xml = "".join(  # read by expat alone: read_book parses every worksheet itself
+        f'<row r="{r}"><c r="A{r}"><v>{r % 3}.5</v></c><c r="B{r}"><v>-0.0</v></c>'
+        f'<c r="C{r}"><f>A{r}*2</f><v>{r % 3 * 2 + 1}</v></c></row>'
+        for r in rows
+    )
+    content = "".join(
+        "<table:table-row>"
+        + number(r % 3 + 0.5)
+        + number(-0.0)
+        + number(r % 3 * 2 + 1.0, f"of:=[.A{r}]*2")
+        + "</table:table-row>"
+        for r in rows
+    )
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    for r in rows:
+        ws.cell(r, 1, r % 3 + 0.5)
+        ws.cell(r, 2, -0.0)
+        ws.cell(r, 3, f"=A{r}*2")
+    books = {
+        "expat": read_book(workbook(xml)),
+        "ods": read_checked(ods(tmp_path / "n.ods", table("Data", content))).book,
+        "openpyxl": Book.of(wb),
+    }
+    for reader, book in books.items():
+        cells = book.sheets[0].cells
+        assert cells["A4"] == Cell(1.5) and cells["C4"].formula == "=A4*2", reader
+        assert str(cells["B1"].value) == "-0.0", reader  # never taken for 0.0
+        for column in "AB":
+            held = [cells[f"{column}{r}"] for r in rows]
+            assert len({id(c) for c in held}) == len({repr(c.value) for c in held}), reader
+        saved = [cells[f"C{r}"].value for r in rows if cells[f"C{r}"].value is not None]
+        assert len({id(v) for v in saved}) == len({repr(v) for v in saved}), reader
+        for at, cell in cells.items():
+            assert sys.intern(at) is at, (reader, at)
+            assert cell.formula is None or sys.intern(cell.formula) is cell.formula, reader
+
+
 # --- mem-ref: what the layout and the reference hold -----------------------------------------
 
 

@@ -41,7 +41,7 @@ from xml.parsers import expat
 
 from .. import a1
 from ..errors import UnsafeFileError
-from .book import Book, Cell, CellError, Sheet, Value
+from .book import Book, Cell, CellError, Sheet, Value, shared_number
 from .hints import OverLimit, raise_hint
 from .openformula import FormulaError, expression_to_excel, range_to_excel, to_excel
 from .xlsx import BrokenXml, ReadError
@@ -125,6 +125,8 @@ class ContentCapture:
         self.table_depth = 0
         self.linked = False
         self.cells: dict[str, Cell] = {}
+        # Number cells by their number, shared across the book (``shared_number``).
+        self.numbers: dict[float | str, Cell] = {}
         self.local_names: dict[str, str] = {}
         self.row = 0  # rows of this sheet before the current one
         self.max_row = 0
@@ -433,9 +435,15 @@ class ContentCapture:
                 text = to_excel(formula, self.namespaces)
             except FormulaError:
                 text = "=" + formula.partition("=")[2]  # the engine names it unreadable
+            # Interned, as the .xlsx reader's: one string with the layout's own text.
+            text = sys.intern(text)
+            if type(value) is float:
+                value = shared_number(self.numbers, value).value
             return Cell(value, text)
         if value is None:
             return None
+        if type(value) is float:
+            return shared_number(self.numbers, value)
         return Cell(value)
 
     def _text(self) -> str | None:

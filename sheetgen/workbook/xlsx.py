@@ -571,8 +571,8 @@ class SheetCapture:
 
     def __init__(self) -> None:
         self._cells: dict[str, Cell] = {}
-        # Number cells by their text, shared among this sheet's runs of rows (``read_rows``);
-        # let go when the cells are taken.
+        # Number cells by their text, shared among this sheet's runs of rows (``read_rows``)
+        # and the cells the expat pass reads (:meth:`finish`); let go when the cells are taken.
         self.numbers: dict[str, Cell] = {}
         self.shared_seen = False  # any cell refers to a shared string
         self.shared: dict[str, tuple[str, int, int]] = {}  # si -> (formula, row, column)
@@ -700,6 +700,15 @@ class SheetCapture:
             formula = self._formula(self.formula, text, row, column)
             if formula is not None and self.formula.get("t") == "array":
                 array = array_range(self.formula.get("ref"), at)
+        if type(value) is float and v is not None:
+            # Shared by its text, as :func:`~sheetgen.workbook.rows.read_rows` shares them.
+            number = self.numbers.get(v)
+            if number is None:
+                number = self.numbers[v] = Cell(value)
+            if formula is None:
+                self._cells[at] = number
+                return
+            value = number.value
         if formula is not None or value is not None:
             self._cells[at] = Cell(value, formula, array)
             if isinstance(value, SharedString):
