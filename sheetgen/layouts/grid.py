@@ -29,6 +29,7 @@ from .layout import (
     ChartSpec,
     Layout,
     Resolver,
+    Tail,
     repeats_a_parameter,
 )
 
@@ -214,6 +215,18 @@ class Grid:
         )
         return where
 
+    def row_tail(self, leaf: str, note: str | None = None) -> Tail:
+        """What the formula cells of a repeated row's column share, for :meth:`row_said`:
+        their quantities end in ``leaf``, and each has ``note``."""
+        return self._resolver.row_tail("formula", leaf, note)
+
+    def row_said(self, column: int, row: int, prefix: str, formula: str, tail: Tail) -> str:
+        """The cell :meth:`said` makes, of quantity ``prefix`` + the leaf of ``tail``
+        (:meth:`row_tail`, the column's, made once). Returns the cell's address."""
+        where = sys.intern(f"{_letters(column)}{row}")
+        self._made.append(self._resolver.row_said(where, prefix, formula, tail))
+        return where
+
     def address(self, quantity: str) -> str:
         """Where ``quantity`` is (placed already; a KeyError otherwise)."""
         return self._resolver.address_of[quantity]
@@ -275,7 +288,8 @@ class StepRow:
         own = rows[0][1]
         # The longest prefix first: a step's example's (``step2.example3.``) before its own.
         slots = sorted(enumerate(rows), key=lambda slot: -len(slot[1][0]))
-        self._cells: list[tuple[int, str, str, bool, str | None]] = []
+        # (column, leaf, formula pattern or template, said, note, tails with and without note)
+        self._cells: list[tuple[int, str, str, bool, str | None, tuple[Tail, ...]]] = []
         for leaf, template, note in templates:
             parts = TEMPLATE_REF.split(template)
             texts, refs = parts[0::2], parts[1::2]
@@ -283,7 +297,7 @@ class StepRow:
             if len(refs) == 1 and repeats_a_parameter(template):
                 if "{" in wheres[0]:  # its template would name another quantity in each row
                     raise ValueError(f"{template!r} copies a parameter of the rows it reads.")
-                self._cells.append((own[leaf], leaf, template, False, note))
+                self._cells.append((own[leaf], leaf, template, False, note, ()))
                 continue
             pieces = [t.replace("{", "{{").replace("}", "}}") for t in texts]
             for i, where in enumerate(wheres):
@@ -293,19 +307,20 @@ class StepRow:
                 # Then the formula does not say its template (Layout.source), which Grid.said
                 # takes it to: a template of text that reads as an address.
                 raise ValueError(f"{template!r} has text that reads as an address.")
-            self._cells.append((own[leaf], leaf, pattern, True, note))
+            tails = (g.row_tail(leaf, note), g.row_tail(leaf))
+            self._cells.append((own[leaf], leaf, pattern, True, note, tails))
 
     def write(self, prefix: str, rows: Sequence[int], notes: bool) -> None:
         """The row's cells at ``rows[0]``, each quantity ``prefix`` + its leaf (``step3.net``),
         reading the rows given when it was made at ``rows``; with their notes where
         ``notes``."""
         g, row, numbers = self._g, rows[0], [str(r) for r in rows]
-        for column, leaf, text, said, note in self._cells:
-            note = note if notes else None
+        noted = 0 if notes and g.notes else 1  # the tail with its note, or without
+        for column, leaf, text, said, note, tails in self._cells:
             if said:
-                g.said(column, row, prefix + leaf, text.format(*numbers), note)
+                g.row_said(column, row, prefix, text.format(*numbers), tails[noted])
             else:
-                g.formula(column, row, prefix + leaf, text, note)
+                g.formula(column, row, prefix + leaf, text, note if notes else None)
 
 
 def _where(g: Grid, ref: str, slots: Sequence[tuple[int, tuple[str, Mapping[str, int]]]]) -> str:

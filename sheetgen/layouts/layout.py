@@ -12,6 +12,7 @@ draw scatter charts from ranges named by quantity (``"{a}:{b}"``); cells marked
 from __future__ import annotations
 
 import functools
+import operator
 import os
 import re
 import sys
@@ -19,7 +20,7 @@ import tomllib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypeVar, overload
 
 from .. import a1
 from ..errors import TemplateError, UsageError
@@ -32,6 +33,45 @@ _T = TypeVar("_T")
 TEMPLATE_REF = re.compile(r"\{(\.?[A-Za-z_][\w.]*)\}")
 
 
+class Tail(NamedTuple):
+    """The fields of a cell that cells alike share (``CellSpec._rest``: one tuple for all of
+    them), and what they make of them (``checked``), read by ``CellSpec``'s properties in C
+    (``attrgetter("_rest.kind")``): the verifier reads a large sheet's cells' kinds 100,000s
+    of times, and a Python function a read cost 1,000 instructions. Made by :func:`tail`."""
+
+    kind: CellKind
+    text: str | None
+    value: float | None
+    note: str | None
+    style: str | None
+    format: str | None
+    decoration: bool
+    source: str | None
+    leaf: str | None  # a repeated row's cells': the end of their quantities (Resolver.row_tail)
+    checked: bool
+
+
+def tail(
+    kind: CellKind,
+    text: str | None = None,
+    value: float | None = None,
+    note: str | None = None,
+    style: str | None = None,
+    format: str | None = None,
+    decoration: bool = False,
+    source: str | None = None,
+    leaf: str | None = None,
+) -> Tail:
+    """The :class:`Tail` of these fields; ``checked`` as :attr:`CellSpec.checked` says."""
+    checked = kind in ("constant", "formula") and not decoration
+    return Tail(kind, text, value, note, style, format, decoration, source, leaf, checked)
+
+
+def _field(name: str, doc: str | None = None) -> Any:
+    """A read-only property of a cell, its tail's field ``name`` read in C."""
+    return property(operator.attrgetter(f"_rest.{name}"), doc=doc)
+
+
 class CellSpec(Packed):
     """One cell of a layout.
 
@@ -41,10 +81,11 @@ class CellSpec(Packed):
 
     A frozen dataclass to its users (``sheetgen.layouts.packed``): one per cell, and a large
     network has 100,000, so the fields most cells leave alike (kind, text, value, note, style,
-    format, decoration) are one tuple that those cells share.
+    format, decoration, source) are one :class:`Tail` that those cells share; four slots, not
+    five, make each cell 64 bytes, not 80 (pymalloc's blocks are multiples of 16).
     """
 
-    __slots__ = ("_rest", "at", "formula", "quantity", "source")
+    __slots__ = ("_rest", "at", "formula", "quantity")
     FIELDS = (
         "at",
         "kind",
@@ -58,7 +99,9 @@ class CellSpec(Packed):
         "format",
         "decoration",
     )
-    if TYPE_CHECKING:  # slots of their own, read-only as a frozen dataclass's fields
+    _rest: Tail
+    if TYPE_CHECKING:  # slots of their own and the tail's fields, read-only as a frozen
+        # dataclass's fields
 
         @property
         def at(self) -> str: ...
@@ -70,12 +113,52 @@ class CellSpec(Packed):
         def formula(self) -> str | None: ...
 
         @property
+        def kind(self) -> CellKind: ...
+
+        @property
+        def text(self) -> str | None: ...
+
+        @property
+        def value(self) -> float | None: ...
+
+        @property
+        def note(self) -> str | None: ...
+
+        @property
+        def style(self) -> str | None: ...
+
+        @property
+        def format(self) -> str | None:
+            """The number format shown; the cell keeps full precision."""
+
+        @property
+        def decoration(self) -> bool:
+            """Drawn for the reader (a chart's data), never verified."""
+
+        @property
         def source(self) -> str | None:
             """The formula as the template writes it, with {quantity} refs; None where the
             formula and the layout's addresses say it (``Layout.source``): a network's faux
             rows are 1 KB each."""
 
-    _rest: tuple[CellKind, str | None, float | None, str | None, str | None, str | None, bool]
+        @property
+        def checked(self) -> bool:
+            """Whether the verifier compares this cell with the reference."""
+
+    else:
+        kind = _field("kind")
+        text = _field("text")
+        value = _field("value")
+        note = _field("note")
+        style = _field("style")
+        format = _field("format", "The number format shown; the cell keeps full precision.")
+        decoration = _field("decoration", "Drawn for the reader (a chart's data), never verified.")
+        source = _field(
+            "source",
+            "The formula as the template writes it, with {quantity} refs; None where the "
+            "formula and the layout's addresses say it (``Layout.source``).",
+        )
+        checked = _field("checked", "Whether the verifier compares this cell with the reference.")
 
     def __init__(
         self,
@@ -91,44 +174,8 @@ class CellSpec(Packed):
         format: str | None = None,  # the number format shown; the cell keeps full precision
         decoration: bool = False,  # drawn for the reader (a chart's data), never verified
     ) -> None:
-        rest = (kind, text, value, note, style, format, decoration)
-        _set_cell(self, at, quantity, formula, source, _PLAIN.get(rest, rest))
-
-    @property
-    def kind(self) -> CellKind:
-        return self._rest[0]
-
-    @property
-    def text(self) -> str | None:
-        return self._rest[1]
-
-    @property
-    def value(self) -> float | None:
-        return self._rest[2]
-
-    @property
-    def note(self) -> str | None:
-        return self._rest[3]
-
-    @property
-    def style(self) -> str | None:
-        return self._rest[4]
-
-    @property
-    def format(self) -> str | None:
-        """The number format shown; the cell keeps full precision."""
-        return self._rest[5]
-
-    @property
-    def decoration(self) -> bool:
-        """Drawn for the reader (a chart's data), never verified."""
-        return self._rest[6]
-
-    @property
-    def checked(self) -> bool:
-        """Whether the verifier compares this cell with the reference."""
-        rest = self._rest
-        return rest[0] in ("constant", "formula") and not rest[6]
+        rest = tail(kind, text, value, note, style, format, decoration, source)
+        _set_cell(self, at, quantity, formula, _PLAIN.get(rest, rest))
 
     @property
     def repeats_a_parameter(self) -> bool:
@@ -167,34 +214,26 @@ CellSpec.__dataclass_fields__ = described_fields(
     },
 )
 _SLOT_SETTERS = tuple(
-    getattr(CellSpec, name).__set__ for name in ("at", "quantity", "formula", "source", "_rest")
+    CellSpec.__dict__[name].__set__ for name in ("at", "quantity", "formula", "_rest")
 )
 
 
 def _set_cell(
-    cell: CellSpec,
-    at: str,
-    quantity: str | None,
-    formula: str | None,
-    source: str | None,
-    rest: tuple[Any, ...],
+    cell: CellSpec, at: str, quantity: str | None, formula: str | None, rest: Tail
 ) -> None:
     """Each slot of ``cell`` set through its descriptor (the class refuses assignment)."""
-    put_at, put_quantity, put_formula, put_source, put_rest = _SLOT_SETTERS
+    put_at, put_quantity, put_formula, put_rest = _SLOT_SETTERS
     put_at(cell, at)
     put_quantity(cell, quantity)
     put_formula(cell, formula)
-    put_source(cell, source)
     put_rest(cell, rest)
 
 
-_PLAIN: dict[tuple[Any, ...], tuple[Any, ...]] = {
-    rest: rest
-    for kind in ("text", "input", "constant", "formula")
-    for rest in [(kind, None, None, None, None, None, False)]
+_PLAIN: dict[Tail, Tail] = {
+    rest: rest for kind in ("text", "input", "constant", "formula") for rest in [tail(kind)]
 }
 """The shared tail of a cell with nothing but its kind (most cells of a large sheet)."""
-_FORMULA = _PLAIN["formula", None, None, None, None, None, False]
+_FORMULA = _PLAIN[tail("formula")]
 
 
 def repeats_a_parameter(source: str) -> bool:
@@ -504,7 +543,7 @@ class Resolver:
         self.address_of: dict[str, str] = {}
         self.taken: set[str] = set()
         self.shapes: dict[str, bool] = {}  # see _said
-        self.tails: dict[tuple[Any, ...], tuple[Any, ...]] = dict(_PLAIN)
+        self.tails: dict[Tail, Tail] = dict(_PLAIN)
 
     def place(self, at: str, quantity: str | None) -> str:
         """Take ``at`` (an address as :func:`_address` gives it) for ``quantity``; ``at``."""
@@ -542,7 +581,7 @@ class Resolver:
             formula, said = resolved
             source = None if said else template
         return self._made(
-            at, quantity, formula, source, (kind, text, value, note, style, format, decoration)
+            at, quantity, formula, tail(kind, text, value, note, style, format, decoration, source)
         )
 
     def formula_if_known(
@@ -555,9 +594,7 @@ class Resolver:
             return None
         formula, said = resolved
         source = None if said else template
-        return self._made(
-            at, quantity, formula, source, ("formula", None, None, note, None, None, False)
-        )
+        return self._made(at, quantity, formula, tail("formula", note=note, source=source))
 
     def said(self, at: str, quantity: str, formula: str, note: str | None) -> CellSpec:
         """The formula cell that :meth:`resolve` makes of a template which ``formula`` says
@@ -566,24 +603,33 @@ class Resolver:
         self.place(at, quantity)
         rest = _FORMULA
         if note is not None:
-            rest = ("formula", None, None, note, None, None, False)
+            rest = tail("formula", note=note)
             rest = self.tails.setdefault(rest, rest)
         cell = _new(CellSpec)
-        _set_cell(cell, at, quantity, sys.intern(formula), None, rest)
+        _set_cell(cell, at, quantity, sys.intern(formula), rest)
         return cell
 
-    def _made(
-        self,
-        at: str,
-        quantity: str | None,
-        formula: str | None,
-        source: str | None,
-        rest: tuple[Any, ...],
-    ) -> CellSpec:
+    def row_tail(self, kind: CellKind, leaf: str, note: str | None = None) -> Tail:
+        """The tail (``CellSpec._rest``) that the cells of a repeated row's column share
+        (:meth:`row_said`): a ``kind`` cell with ``note``, whose quantities end in ``leaf``."""
+        rest = tail(kind, note=note, leaf=leaf)
+        return self.tails.setdefault(rest, rest)
+
+    def row_said(self, at: str, prefix: str, formula: str, tail: Tail) -> CellSpec:
+        """The formula cell :meth:`said` makes, of quantity ``prefix`` + the leaf of ``tail``
+        (:meth:`row_tail`, made once per column, not once per cell)."""
+        assert tail.leaf is not None  # a row_tail
+        quantity = prefix + tail.leaf
+        self.place(at, quantity)
+        cell = _new(CellSpec)
+        _set_cell(cell, at, quantity, sys.intern(formula), tail)
+        return cell
+
+    def _made(self, at: str, quantity: str | None, formula: str | None, rest: Tail) -> CellSpec:
         # Made without ``__init__`` (a training run's 30,000 cells in a fraction of its time),
         # its tail shared with the cells alike.
         cell = _new(CellSpec)
-        _set_cell(cell, at, quantity, formula, source, self.tails.setdefault(rest, rest))
+        _set_cell(cell, at, quantity, formula, self.tails.setdefault(rest, rest))
         return cell
 
     def layout(self, data: Mapping[str, Any], cells: tuple[CellSpec, ...]) -> Layout:
@@ -869,8 +915,11 @@ def relocated(layout: Layout, where: Mapping[str, str]) -> Layout:
         if at == c.at and formula == c.formula and source is c.source:
             cells.append(c)  # where it was, as it was
             continue
+        rest = c._rest
+        if source is not rest.source:
+            rest = rest._replace(source=source)
         cell = _new(CellSpec)
-        _set_cell(cell, at, c.quantity, formula, source, c._rest)
+        _set_cell(cell, at, c.quantity, formula, rest)
         cells.append(cell)
     names = {name: where.get(at, at) for name, at in layout.names.items()}
     placed = tuple(cells)
