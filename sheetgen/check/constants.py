@@ -26,6 +26,7 @@ from . import show
 from .judge import reference_for, tolerance
 from .results import CellResult, Verdicts, held_whole
 from .structure import requirements
+from .swaps import template_reads
 
 __all__ = ["named_constants", "typed_numbers"]
 
@@ -74,20 +75,26 @@ def named_constants(
     for q, v in parameters.items():
         if isinstance(v, float) and not isinstance(v, bool):
             values[q] = v
-    # Where each quantity is, and what it reads, are the layout's requirements' (kept for a
-    # sheet with wrong cells); its cells by address, and so each address's quantity, the
-    # layout's index (``Layout.by_address``): no map of every cell of its own.
-    needs = requirements(layout)
+    # What a cell's template reads is told from its own formula (``template_reads``), and
+    # where each quantity is only once a typed number is one of them: the layout's
+    # requirements are not worked out for these (17 MB of a 10,000-step training run's,
+    # at the peak of a wrong sheet's verify). The cells by address, and so each address's
+    # quantity, are the layout's index (``Layout.by_address``).
     specs = layout.by_address
     verdicts = Verdicts.of(cells)
-    found = _Found(ev, sheet, values, needs.at, ref, verdicts, frozenset(parameters))
+    found = _Found(ev, sheet, values, layout, ref, verdicts, frozenset(parameters))
     changes = {}
     for i, _, held in verdicts.entries():
         if isinstance(held, CellResult) and held.root and held.formula and held.status in _NAMED:
             spec = specs.get(held.cell)
             typed = typed_numbers(held.formula, layout.source(spec) if spec else None)
             if typed:
-                said = _said(held, typed, found, needs.reads.get(held.quantity, ()))
+                reads = (
+                    template_reads(layout, spec)
+                    if spec is not None and spec.quantity == held.quantity
+                    else requirements(layout).reads.get(held.quantity, ())
+                )
+                said = _said(held, typed, found, reads)
                 changes[i] = replace(held, explanation=f"{said} {held.explanation}".strip())
     return verdicts.replaced(changes)
 
@@ -101,15 +108,25 @@ class _Found:
         ev: Evaluator,
         sheet: str,
         values: Mapping[str, float],
-        at: Mapping[str, str],
+        layout: Layout,
         ref: Reference | None,
         cells: Verdicts,
         parameters: frozenset[str],
     ) -> None:
-        self.ev, self.sheet, self.values, self.at, self.ref = ev, sheet, values, at, ref
+        self.ev, self.sheet, self.values, self.ref = ev, sheet, values, ref
+        self.layout = layout
+        self._at: dict[str, str] | None = None
         self.cells = cells
         self.parameters = parameters  # the quantities the learner may edit
         self._right: dict[str, float] | None = None
+
+    @property
+    def at(self) -> Mapping[str, str]:
+        """Each quantity's cell (``Requirements.at``), made when a typed number is first
+        found to be one of the sheet's values: most typed numbers are none."""
+        if self._at is None:
+            self._at = {c.quantity: c.at for c in self.layout.cells if c.quantity is not None}
+        return self._at
 
     @property
     def right(self) -> Mapping[str, float]:
