@@ -306,8 +306,11 @@ def _rescued(
     right: dict[Ref, Value] = {
         (sheet, a): c.expected for a, c in bad.items() if c.expected is not None
     }
-    values = ev.what_if(right, [(sheet, a) for a in candidates])
-    return {a for a in candidates if close(bad[a], values[(sheet, a)])}
+    # Each candidate by the reference ``right`` holds (every one has a right value): not a
+    # second one made for each (a wrong 10,000-step run has 70,000).
+    asked = frozenset(candidates)
+    values = ev.what_if(right, (ref for ref in right if ref[1] in asked))
+    return {ref[1] for ref, value in values.items() if close(bad[ref[1]], value)}
 
 
 def _closeness(layout: Layout, params: Mapping[str, Value]) -> Close:
@@ -374,7 +377,7 @@ def _causes(
     order = {a: i for i, a in enumerate(addresses(cells)) if a in named}
     last = len(cells)
     said: dict[frozenset[str], tuple[str, ...]] = {}
-    for a, why in found.items():
+    for why in found.values():
         if why not in said:
             said[why] = tuple(sorted(why, key=lambda r: order.get(r, last)))
     return {a: said[why] for a, why in found.items()}
