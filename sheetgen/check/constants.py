@@ -13,7 +13,7 @@ the right number (evaluated in memory, from the values already computed).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 
 from .. import a1
@@ -115,17 +115,23 @@ class _Found:
     ) -> None:
         self.ev, self.sheet, self.values, self.ref = ev, sheet, values, ref
         self.layout = layout
-        self._at: dict[str, str] | None = None
+        self._at: dict[str, str] = {}
+        self._asked: set[str] = set()
         self.cells = cells
         self.parameters = parameters  # the quantities the learner may edit
         self._right: dict[str, float] | None = None
 
-    @property
-    def at(self) -> Mapping[str, str]:
-        """Each quantity's cell (``Requirements.at``), made when a typed number is first
-        found to be one of the sheet's values: most typed numbers are none."""
-        if self._at is None:
-            self._at = {c.quantity: c.at for c in self.layout.cells if c.quantity is not None}
+    def at(self, quantities: Iterable[str]) -> Mapping[str, str]:
+        """Where each of ``quantities`` is (``Requirements.at``), found by a pass over the
+        layout's cells for those not asked before: a typed number is one of a few
+        quantities' values, and a map of every quantity's cell was 5.8 MB of an 80-80-1
+        network's verify, held through :meth:`confirmed`'s evaluation, its peak."""
+        wanted = {q for q in quantities if q not in self._asked}
+        if wanted:
+            self._asked |= wanted
+            for c in self.layout.cells:
+                if c.quantity in wanted:
+                    self._at[c.quantity] = c.at
         return self._at
 
     @property
@@ -145,7 +151,8 @@ class _Found:
         match = next((m for m in _NUMBER.finditer(_masked(c.formula)) if m.group(0) == text), None)
         if match is None:
             return False
-        cell = self.at[source] if self.values[source] > 0 else f"-{self.at[source]}"
+        at = self.at((source,))[source]
+        cell = at if self.values[source] > 0 else f"-{at}"
         formula = f"{c.formula[: match.start()]}({cell}){c.formula[match.end() :]}"
         book = self.ev.book
         ws = book.sheet(self.sheet)
@@ -166,10 +173,11 @@ class _Found:
 def _said(
     c: CellResult, typed: list[tuple[str, float]], found: _Found, reads: tuple[str, ...]
 ) -> str:
-    values, at = found.values, found.at
+    values = found.values
     sentences = []
     for text, number in typed:
         source = _copied(text, number, found, reads, c)
+        at = found.at(() if source is None else (source,))
         if source is None:
             sentences.append(
                 f"Check the number {text} typed in its formula: it is none of the sheet's "
@@ -212,9 +220,10 @@ def _copied(
     if not matches:
         return None
     here = a1.split(c.cell) if a1.within(c.cell) else (0, 0)
+    where = found.at(matches)
 
     def distance(q: str) -> int:
-        at = found.at.get(q, "")
+        at = where.get(q, "")
         if not a1.within(at):
             return 1 << 40
         there = a1.split(at)
