@@ -1386,3 +1386,47 @@ def test_a_walks_dependencies_hold_the_sheets_addresses_and_no_spare_room(tmp_pa
     # 140 bytes a cell (its list, its reference and the reference's slot); 204 before.
     per_cell = (held - sys.getsizeof(deps)) / len(refs)
     assert per_cell < 160, per_cell
+
+
+def test_a_wrong_training_runs_diagnosis_holds_little_per_cell(tmp_path: Path) -> None:
+    """One weight scaled half-way through a training run (``=M154*1.01``) makes every later
+    cell wrong, each because of it: the diagnosis walks each cell once and keeps none of their
+    inputs, shares the one root's set and words between the cells it is said of, and tells
+    what the root's template reads from its own formula, never from the layout's requirements
+    or an index of every quantity's position (each cell held by the walk, the requirements,
+    the hints' positions and its words, 566 B a layout cell; 288 without)."""
+    import openpyxl
+
+    from sheetgen.check.constants import named_constants
+    from sheetgen.check.diagnose import diagnose
+    from sheetgen.check.structure import structure_faults
+    from sheetgen.layouts.families import resolve_layout
+
+    spec = "training:steps=300"
+    layout = resolve_layout(spec)
+    at = {c.quantity: c.at for c in layout.cells if c.quantity}["step151.weight"]
+    path = Path(build(tmp_path / "t.xlsx", spec))
+    wb = openpyxl.load_workbook(path)
+    wb.worksheets[0][at] = f"{wb.worksheets[0][at].value}*1.01"
+    wb.save(path)
+
+    def diagnosed() -> tuple[Any, int, int]:
+        book, layout, sheet, ev, judged = _judged(path)
+        verdicts = [judged.cells]
+
+        def both() -> Any:
+            cells = structure_faults(ev, sheet.title, layout, verdicts.pop())
+            found = diagnose(book, sheet, layout, cells, judged.parameters, ev)
+            return named_constants(found.cells, layout, judged.parameters, ev, sheet.title)
+
+        found, _, peak = traced(both)
+        return found, peak, len(layout.cells)
+
+    diagnosed()  # first: what is imported on the way
+    found, peak, cells = diagnosed()
+    (root,) = [c for c in found if c.root]
+    wrong = [c for c in found if not c.ok]
+    assert root.cell == at and len(wrong) > cells // 3
+    assert all(c.causes == (at,) for c in wrong if c is not root)
+    assert "1.01" in root.explanation and "Hint:" in root.explanation
+    assert peak < 400 * cells, (peak, peak / cells)

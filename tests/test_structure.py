@@ -418,3 +418,24 @@ def test_a_cell_told_by_its_templates_text_is_told_as_its_formula_tells_it(
     assert fast == slow
     if how == "copies":
         assert any(c.status == "structure" for c in fast)
+
+
+@pytest.mark.parametrize("spec", [*FAMILIES, "training:steps=3,optimizer=adam"])
+def test_a_templates_reads_told_cell_by_cell_are_the_layouts_requirements(spec: str) -> None:
+    """What a root's template reads, told from its own formula's addresses where it says its
+    template (``swaps.template_reads``, as the diagnosis and the typed numbers ask it), is
+    what the layout's requirements say, for every cell, moved or not."""
+    from sheetgen.check.swaps import template_reads
+    from sheetgen.layouts.families import resolve_layout
+    from sheetgen.layouts.layout import relocated
+
+    built = resolve_layout(spec)
+    down = {}
+    for c in built.cells:
+        column, row = re.fullmatch(r"([A-Z]+)(\d+)", c.at).groups()  # type: ignore[union-attr]
+        down[c.at] = f"{column}{int(row) + 1}"
+    for layout in (built, relocated(built, down)):
+        reads = structure.requirements(layout).reads
+        for c in layout.cells:
+            wanted = reads.get(c.quantity, ()) if c.formula is not None and c.quantity else ()
+            assert template_reads(layout, c) == tuple(wanted), c.at

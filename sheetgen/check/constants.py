@@ -13,7 +13,7 @@ the right number (evaluated in memory, from the values already computed).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 
 from .. import a1
@@ -26,6 +26,7 @@ from . import show
 from .judge import reference_for, tolerance
 from .results import CellResult, Verdicts, held_whole
 from .structure import requirements
+from .swaps import template_reads
 
 __all__ = ["named_constants", "typed_numbers"]
 
@@ -74,20 +75,26 @@ def named_constants(
     for q, v in parameters.items():
         if isinstance(v, float) and not isinstance(v, bool):
             values[q] = v
-    # Where each quantity is, and what it reads, are the layout's requirements' (kept for a
-    # sheet with wrong cells); its cells by address, and so each address's quantity, the
-    # layout's index (``Layout.by_address``): no map of every cell of its own.
-    needs = requirements(layout)
+    # What a cell's template reads is told from its own formula (``template_reads``), and
+    # where each quantity is only once a typed number is one of them: the layout's
+    # requirements are not worked out for these (17 MB of a 10,000-step training run's,
+    # at the peak of a wrong sheet's verify). The cells by address, and so each address's
+    # quantity, are the layout's index (``Layout.by_address``).
     specs = layout.by_address
     verdicts = Verdicts.of(cells)
-    found = _Found(ev, sheet, values, needs.at, ref, verdicts, frozenset(parameters))
+    found = _Found(ev, sheet, values, layout, ref, verdicts, frozenset(parameters))
     changes = {}
     for i, _, held in verdicts.entries():
         if isinstance(held, CellResult) and held.root and held.formula and held.status in _NAMED:
             spec = specs.get(held.cell)
             typed = typed_numbers(held.formula, layout.source(spec) if spec else None)
             if typed:
-                said = _said(held, typed, found, needs.reads.get(held.quantity, ()))
+                reads = (
+                    template_reads(layout, spec)
+                    if spec is not None and spec.quantity == held.quantity
+                    else requirements(layout).reads.get(held.quantity, ())
+                )
+                said = _said(held, typed, found, reads)
                 changes[i] = replace(held, explanation=f"{said} {held.explanation}".strip())
     return verdicts.replaced(changes)
 
@@ -101,15 +108,31 @@ class _Found:
         ev: Evaluator,
         sheet: str,
         values: Mapping[str, float],
-        at: Mapping[str, str],
+        layout: Layout,
         ref: Reference | None,
         cells: Verdicts,
         parameters: frozenset[str],
     ) -> None:
-        self.ev, self.sheet, self.values, self.at, self.ref = ev, sheet, values, at, ref
+        self.ev, self.sheet, self.values, self.ref = ev, sheet, values, ref
+        self.layout = layout
+        self._at: dict[str, str] = {}
+        self._asked: set[str] = set()
         self.cells = cells
         self.parameters = parameters  # the quantities the learner may edit
         self._right: dict[str, float] | None = None
+
+    def at(self, quantities: Iterable[str]) -> Mapping[str, str]:
+        """Where each of ``quantities`` is (``Requirements.at``), found by a pass over the
+        layout's cells for those not asked before: a typed number is one of a few
+        quantities' values, and a map of every quantity's cell was 5.8 MB of an 80-80-1
+        network's verify, held through :meth:`confirmed`'s evaluation, its peak."""
+        wanted = {q for q in quantities if q not in self._asked}
+        if wanted:
+            self._asked |= wanted
+            for c in self.layout.cells:
+                if c.quantity in wanted:
+                    self._at[c.quantity] = c.at
+        return self._at
 
     @property
     def right(self) -> Mapping[str, float]:
@@ -128,7 +151,8 @@ class _Found:
         match = next((m for m in _NUMBER.finditer(_masked(c.formula)) if m.group(0) == text), None)
         if match is None:
             return False
-        cell = self.at[source] if self.values[source] > 0 else f"-{self.at[source]}"
+        at = self.at((source,))[source]
+        cell = at if self.values[source] > 0 else f"-{at}"
         formula = f"{c.formula[: match.start()]}({cell}){c.formula[match.end() :]}"
         book = self.ev.book
         ws = book.sheet(self.sheet)
@@ -149,10 +173,11 @@ class _Found:
 def _said(
     c: CellResult, typed: list[tuple[str, float]], found: _Found, reads: tuple[str, ...]
 ) -> str:
-    values, at = found.values, found.at
+    values = found.values
     sentences = []
     for text, number in typed:
         source = _copied(text, number, found, reads, c)
+        at = found.at(() if source is None else (source,))
         if source is None:
             sentences.append(
                 f"Check the number {text} typed in its formula: it is none of the sheet's "
@@ -195,9 +220,10 @@ def _copied(
     if not matches:
         return None
     here = a1.split(c.cell) if a1.within(c.cell) else (0, 0)
+    where = found.at(matches)
 
     def distance(q: str) -> int:
-        at = found.at.get(q, "")
+        at = where.get(q, "")
         if not a1.within(at):
             return 1 << 40
         there = a1.split(at)
