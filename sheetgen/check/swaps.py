@@ -80,7 +80,7 @@ def _by_address(
     """:func:`read_instead` from the addresses each formula compared holds; None where one
     of them does not say its template (then the layout's requirements say it)."""
 
-    def template_reads(spec: CellSpec) -> Sequence[str]:
+    def reads_of(spec: CellSpec) -> Sequence[str]:
         found = read(spec)
         if found is None and spec.formula is not None and spec.quantity is not None:
             raise LookupError(spec.at)  # its template's text says what it reads
@@ -90,7 +90,7 @@ def _by_address(
     if laid is None or laid.quantity != c.quantity:
         return None
     try:
-        wanted = dict.fromkeys(template_reads(laid))
+        wanted = dict.fromkeys(reads_of(laid))
         reads = dict.fromkeys(d[1] for d in ev.dependencies((sheet, c.cell)) if d[0] == sheet)
         missing = [a for a in wanted if a not in reads]
         if not missing:
@@ -103,12 +103,12 @@ def _by_address(
         said: list[str] = []
         for m in missing:
             m_spec = specs[m]
-            m_reads = template_reads(m_spec)
+            m_reads = reads_of(m_spec)
             for e in extra:
                 e_at, e_quantity = e
                 if e_at in m_reads:
                     how = "computed from it"
-                elif m in template_reads(specs[e_at]):
+                elif m in reads_of(specs[e_at]):
                     how = "that goes into it"
                 else:
                     continue
