@@ -240,7 +240,7 @@ def large_layout(monkeypatch: pytest.MonkeyPatch) -> Layout:
     layout = resolve_layout("network:layers=2-2-1")
     structure._requirements.cache_clear()
     monkeypatch.setattr(structure, "REMEMBERED_CELLS", len(layout.cells) - 1)
-    monkeypatch.setattr(structure, "_large", {})
+    monkeypatch.setattr(structure, "_large", structure.KeptWithLayout())
     return layout
 
 

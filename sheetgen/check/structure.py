@@ -34,7 +34,7 @@ import re
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from ..engine.evaluate import Evaluator, Ref
 from ..layouts.layout import ADDRESSES, TEMPLATE_REF, CellKind, CellSpec, Layout
@@ -42,7 +42,7 @@ from ..layouts.reads import FormulaReads, NamedReads, addresses_read, formula_re
 from ..maths.neuron import describe_in
 from .results import CellResult, Verdicts
 
-__all__ = ["Parameters", "Requirements", "requirements", "structure_faults"]
+__all__ = ["KeptWithLayout", "Parameters", "Requirements", "requirements", "structure_faults"]
 
 
 @dataclass(frozen=True)
@@ -64,8 +64,35 @@ through the diagnosis otherwise); asked again (explaining a wrong cell: thousand
 explained), they are kept while the layout lives; kept from the first ask when its asker
 knows they will be asked again (``requirements(layout, again=True)``)."""
 
-_large: dict[int, tuple[weakref.ref[Layout], Requirements | None]] = {}
-"""Large layouts asked for, by identity while they live: None once, their requirements after."""
+_Kept = TypeVar("_Kept")
+
+
+class KeptWithLayout(Generic[_Kept]):
+    """What is worked out for each layout, kept while the layout lives and let go with it.
+    By identity: layouts hold mappings, and equal ones are the same object (``resolve_layout``
+    and ``relocated`` return one object per spec and placement)."""
+
+    def __init__(self) -> None:
+        self._kept: dict[int, tuple[weakref.ref[Layout], _Kept]] = {}
+
+    def holds(self, layout: Layout) -> bool:
+        """Whether something is kept for ``layout``."""
+        kept = self._kept.get(id(layout))
+        return kept is not None and kept[0]() is layout
+
+    def get(self, layout: Layout) -> _Kept | None:
+        """What is kept for ``layout``; None where nothing is."""
+        kept = self._kept.get(id(layout))
+        return kept[1] if kept is not None and kept[0]() is layout else None
+
+    def put(self, layout: Layout, value: _Kept) -> None:
+        """Keep ``value`` for ``layout`` until it dies."""
+        key, kept = id(layout), self._kept
+        kept[key] = (weakref.ref(layout, lambda _: kept.pop(key, None)), value)
+
+
+_large: KeptWithLayout[Requirements | None] = KeptWithLayout()
+"""Large layouts asked for, while they live: None once, their requirements after."""
 
 
 def requirements(layout: Layout, *, again: bool = False) -> Requirements:
@@ -73,29 +100,19 @@ def requirements(layout: Layout, *, again: bool = False) -> Requirements:
     asked for again (wrong cells to explain), so a large layout's are kept from now on."""
     if len(layout.cells) <= REMEMBERED_CELLS:
         return _requirements(_Key(layout))
-    key = id(layout)
-    seen = _large.get(key)
-    asked = seen is not None and seen[0]() is layout
-    if asked and seen is not None and seen[1] is not None:
-        return seen[1]
+    kept = _large.get(layout)
+    if kept is not None:
+        return kept
     made = _requirements.__wrapped__(_Key(layout))
-    _asked(layout, made if asked or again else None)
+    _large.put(layout, made if again or _large.holds(layout) else None)
     return made
 
 
 def _will_ask(layout: Layout) -> None:
     """``layout``'s requirements will be asked for (wrong cells to explain): a large
     layout's kept from the first ask, as ``again`` would."""
-    seen = _large.get(id(layout))
-    if len(layout.cells) > REMEMBERED_CELLS and (seen is None or seen[0]() is not layout):
-        _asked(layout, None)
-
-
-def _asked(layout: Layout, kept: Requirements | None) -> None:
-    """A large layout asked for (see ``_large``): its requirements kept, or None: kept from
-    the next ask on."""
-    key = id(layout)
-    _large[key] = (weakref.ref(layout, lambda _: _large.pop(key, None)), kept)
+    if len(layout.cells) > REMEMBERED_CELLS and not _large.holds(layout):
+        _large.put(layout, None)
 
 
 class _Key:

@@ -13,7 +13,6 @@ sentence says what the learner wrote, and the verdict stays the judge's.
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable, Mapping, Sequence
 
 from ..engine.evaluate import Evaluator
@@ -21,7 +20,7 @@ from ..layouts.layout import CellSpec, Layout
 from ..layouts.reads import addresses_read
 from ..maths.neuron import describe_in
 from .results import CellResult
-from .structure import requirements
+from .structure import KeptWithLayout, requirements
 
 __all__ = ["read_instead", "template_reads"]
 
@@ -55,18 +54,16 @@ def template_reads(layout: Layout, spec: CellSpec) -> tuple[str, ...]:
 
 
 _Reader = Callable[[CellSpec], Sequence[str] | None]
-_READERS: dict[int, tuple[weakref.ref[Layout], _Reader]] = {}
-"""Each living layout's ``addresses_read``, by identity: made in one pass over its cells, and
-asked for each root cause explained (a sheet whose rows all moved has thousands)."""
+_READERS: KeptWithLayout[_Reader] = KeptWithLayout()
+"""Each living layout's ``addresses_read``: made in one pass over its cells, and asked for
+each root cause explained (a sheet whose rows all moved has thousands)."""
 
 
 def _reader(layout: Layout) -> _Reader:
-    key = id(layout)
-    kept = _READERS.get(key)
-    if kept is not None and kept[0]() is layout:
-        return kept[1]
-    read = addresses_read(layout)
-    _READERS[key] = (weakref.ref(layout, lambda _: _READERS.pop(key, None)), read)
+    read = _READERS.get(layout)
+    if read is None:
+        read = addresses_read(layout)
+        _READERS.put(layout, read)
     return read
 
 
