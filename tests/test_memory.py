@@ -1286,6 +1286,73 @@ def test_naming_a_copied_number_holds_no_map_of_every_cell_of_its_own(tmp_path: 
     assert peak < 12 * sys.getsizeof(index), (peak, sys.getsizeof(index))
 
 
+def test_naming_a_copied_number_holds_nothing_per_cell(tmp_path: Path) -> None:
+    """Naming a typed copy (``=0.400000*B12+C12``, the weight in B2) and confirming it looks
+    up the few quantities the number could be and the right values of the few cells the
+    changed formula reads, and evaluates that formula in a book differing from the sheet's in
+    that one cell, from those values alone: no map of every quantity's value, of every cell's
+    right value, nor a copy of the sheet's cells and of every value computed (a 10,000-step
+    training run's naming held 21 MB of them; this 300-step one's 1.07 MB, ten times a dict
+    of every cell, and 37 KB without)."""
+    import sys
+
+    import openpyxl
+
+    path = Path(build(tmp_path / "t.xlsx", "training:steps=300"))
+    wb = openpyxl.load_workbook(path)
+    ws = wb.worksheets[0]
+    cells = [c for row in ws.iter_rows() for c in row]
+    cell = [c for c in cells if isinstance(c.value, str) and c.value.startswith("=B2*")][150]
+    cell.value = f"={ws['B2'].value:.6f}{cell.value[3:]}"
+    wb.save(path)
+    _constants_peak(path)  # first: what is imported on the way
+    peak, named = _constants_peak(path)
+    (root,) = [c for c in named if c.root]
+    assert root.cell == cell.coordinate
+    assert "typed 0.400000 in its formula is the problem" in root.explanation
+    assert "(B2 = 0.4)" in root.explanation
+    index = {c.at: c for c in _placed_held(path)[0].layout.cells}
+    assert peak < sys.getsizeof(index) // 2, (peak, sys.getsizeof(index))
+
+
+def test_a_fragile_cell_is_found_from_the_variants_values_of_what_it_reads(
+    tmp_path: Path,
+) -> None:
+    """A suspect's formula (``=0.400000*B152+C152``) is evaluated again under other
+    parameters with the variants' values given to the cells it reads (and what those read
+    through cells outside the layout), not to every checked cell: a map of each variant's
+    every value was 26 MB of a 10,000-step training run's verify, its peak (this 300-step
+    run's diagnosis: 946 KB, nine times a dict of every cell; 105 KB without)."""
+    import sys
+
+    import openpyxl
+
+    from sheetgen.check.diagnose import diagnose
+    from sheetgen.check.structure import structure_faults
+
+    path = Path(build(tmp_path / "t.xlsx", "training:steps=300"))
+    wb = openpyxl.load_workbook(path)
+    ws = wb.worksheets[0]
+    cells = [c for row in ws.iter_rows() for c in row]
+    cell = [c for c in cells if isinstance(c.value, str) and c.value.startswith("=B2*")][150]
+    cell.value = f"={ws['B2'].value:.6f}{cell.value[3:]}"
+    wb.save(path)
+
+    def diagnosed() -> tuple[Any, int]:
+        book, layout, sheet, ev, judged = _judged(path)
+        faults = structure_faults(ev, sheet.title, layout, judged.cells)
+        found, _, peak = traced(
+            lambda: diagnose(book, sheet, layout, faults, judged.parameters, ev)
+        )
+        return found, peak
+
+    diagnosed()  # first: what is imported on the way
+    found, peak = diagnosed()
+    assert [(c.cell, c.status) for c in found.cells if not c.ok] == [(cell.coordinate, "fragile")]
+    index = {c.at: c for c in _placed_held(path)[0].layout.cells}
+    assert peak < 2 * sys.getsizeof(index), (peak, sys.getsizeof(index))
+
+
 def test_a_structure_fault_is_found_without_a_reference_per_evaluated_cell(
     tmp_path: Path,
 ) -> None:

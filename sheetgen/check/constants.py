@@ -13,11 +13,12 @@ the right number (evaluated in memory, from the values already computed).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 
 from .. import a1
 from ..engine.evaluate import Evaluator
+from ..engine.plan import Ref
 from ..layouts.layout import Layout
 from ..maths.models import Reference
 from ..maths.neuron import describe
@@ -68,13 +69,6 @@ def named_constants(
         return Verdicts.of(cells)
     numbers = {k: v for k, v in parameters.items() if isinstance(v, float)}
     ref = reference_for(layout, numbers) if len(numbers) == len(parameters) else None
-    values: dict[str, float] = {}
-    for c in cells:
-        if isinstance(c.expected, float):
-            values[c.quantity] = c.expected
-    for q, v in parameters.items():
-        if isinstance(v, float) and not isinstance(v, bool):
-            values[q] = v
     # What a cell's template reads is told from its own formula (``template_reads``), and
     # where each quantity is only once a typed number is one of them: the layout's
     # requirements are not worked out for these (17 MB of a 10,000-step training run's,
@@ -82,7 +76,7 @@ def named_constants(
     # quantity, are the layout's index (``Layout.by_address``).
     specs = layout.by_address
     verdicts = Verdicts.of(cells)
-    found = _Found(ev, sheet, values, layout, ref, verdicts, frozenset(parameters))
+    found = _Found(ev, sheet, parameters, layout, ref, verdicts)
     changes = {}
     for i, _, held in verdicts.entries():
         if isinstance(held, CellResult) and held.root and held.formula and held.status in _NAMED:
@@ -99,27 +93,100 @@ def named_constants(
     return verdicts.replaced(changes)
 
 
+class _OneChanged(Mapping[str, Cell]):
+    """A sheet's cells with the one at ``at`` replaced by ``cell``, the others read from
+    ``cells`` in place: a copy of the sheet's dict to change one formula was 3.8 MB of a
+    10,000-step training run's."""
+
+    __slots__ = ("_at", "_cell", "_cells")
+
+    def __init__(self, cells: Mapping[str, Cell], at: str, cell: Cell) -> None:
+        self._cells, self._at, self._cell = cells, at, cell
+
+    def __getitem__(self, at: str) -> Cell:
+        return self._cell if at == self._at else self._cells[at]
+
+    def __contains__(self, at: object) -> bool:
+        return at == self._at or at in self._cells
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._cells
+        if self._at not in self._cells:
+            yield self._at
+
+    def __len__(self) -> int:
+        return len(self._cells) + (self._at not in self._cells)
+
+
 class _Found:
-    """What naming a typed number needs: the sheet's values by quantity, the cells, and the
-    evaluator and reference to confirm a copy with."""
+    """What naming a typed number needs: the sheet's values by quantity (each verdict's right
+    one, then the parameters'), the cells, and the evaluator and reference to confirm a copy
+    with.
+
+    Nothing is held per cell: the values a typed number could be, and the right values of the
+    cells a confirming formula reads, are looked for in the verdicts when asked (a typed
+    number is one of a few quantities', a formula reads a few cells). A map of every
+    quantity's value, one of every cell's right value and a copy of every value the evaluator
+    computed were 21 MB of a 10,000-step training run's verify, its peak."""
 
     def __init__(
         self,
         ev: Evaluator,
         sheet: str,
-        values: Mapping[str, float],
+        given: Mapping[str, object],
         layout: Layout,
         ref: Reference | None,
         cells: Verdicts,
-        parameters: frozenset[str],
     ) -> None:
-        self.ev, self.sheet, self.values, self.ref = ev, sheet, values, ref
+        self.ev, self.sheet, self.ref = ev, sheet, ref
         self.layout = layout
         self._at: dict[str, str] = {}
         self._asked: set[str] = set()
         self.cells = cells
-        self.parameters = parameters  # the quantities the learner may edit
-        self._right: dict[str, float] | None = None
+        self.given = given
+        self.parameters = frozenset(given)  # the quantities the learner may edit
+
+    def _numbered(self) -> Iterator[tuple[str, float]]:
+        """Each quantity and its value: each verdict's right number, then each parameter's
+        number (a quantity met again takes the later value, keeping its first place)."""
+        verdicts = self.cells
+        for i, spec, held in verdicts.entries():
+            if spec is not None:  # a right verdict held as numbers
+                assert spec.quantity is not None
+                yield spec.quantity, verdicts.expected_at(i)
+            else:
+                assert isinstance(held, CellResult)
+                if isinstance(held.expected, float):
+                    yield held.quantity, held.expected
+        for q, v in self.given.items():
+            if isinstance(v, float) and not isinstance(v, bool):
+                yield q, v
+
+    def values(self, wanted: Callable[[float], bool]) -> dict[str, float]:
+        """The quantities whose value is ``wanted``, with their values, in the order of their
+        first place among :meth:`_numbered`'s."""
+        near = {q for q, v in self._numbered() if wanted(v)}
+        if not near:
+            return {}
+        last: dict[str, float] = {}
+        for q, v in self._numbered():
+            if q in near:
+                last[q] = v
+        return {q: v for q, v in last.items() if wanted(v)}
+
+    def right(self, addresses: Container[str] | None = None) -> dict[str, float]:
+        """The right value of each verdict's cell (on :attr:`sheet`) among ``addresses``
+        (None: every one)."""
+        verdicts, out = self.cells, {}
+        for i, spec, held in verdicts.entries():
+            if spec is not None:
+                if addresses is None or spec.at in addresses:
+                    out[spec.at] = verdicts.expected_at(i)
+            else:
+                assert isinstance(held, CellResult)
+                if held.expected is not None and (addresses is None or held.cell in addresses):
+                    out[held.cell] = held.expected
+        return out
 
     def at(self, quantities: Iterable[str]) -> Mapping[str, str]:
         """Where each of ``quantities`` is (``Requirements.at``), found by a pass over the
@@ -134,65 +201,79 @@ class _Found:
                     self._at[c.quantity] = c.at
         return self._at
 
-    @property
-    def right(self) -> Mapping[str, float]:
-        """Every verdict's right value by its cell's address (on :attr:`sheet`), made when a
-        copy is first confirmed: most typed numbers copy none."""
-        if self._right is None:
-            self._right = {c.cell: c.expected for c in self.cells if c.expected is not None}
-        return self._right
-
-    def confirmed(self, c: CellResult, text: str, source: str) -> bool:
-        """Whether ``c``'s formula with ``source``'s cell in place of the typed ``text`` gives
-        the right number once every cell it reads is right (as root causes are found): the
-        workbook is never touched, a copy of one sheet is evaluated."""
+    def confirmed(self, c: CellResult, text: str, source: str, value: float) -> bool:
+        """Whether ``c``'s formula with ``source``'s cell (whose value is ``value``) in place
+        of the typed ``text`` gives the right number once every cell it reads is right (as
+        root causes are found): the workbook is never touched, the one formula is evaluated
+        in a book that differs from it there, from the values of the cells it reads."""
         if c.formula is None or c.expected is None or self.ref is None:
             return False
         match = next((m for m in _NUMBER.finditer(_masked(c.formula)) if m.group(0) == text), None)
         if match is None:
             return False
         at = self.at((source,))[source]
-        cell = at if self.values[source] > 0 else f"-{at}"
+        cell = at if value > 0 else f"-{at}"
         formula = f"{c.formula[: match.start()]}({cell}){c.formula[match.end() :]}"
         book = self.ev.book
         ws = book.sheet(self.sheet)
         if ws is None:
             return False
-        changed = replace(ws, cells={**ws.cells, c.cell: Cell(None, formula)})
+        changed = replace(ws, cells=_OneChanged(ws.cells, c.cell, Cell(None, formula)))
         other = replace(book, sheets=tuple(changed if s is ws else s for s in book.sheets))
         here = (ws.title, c.cell)
-        # Every value computed, with each verdict's right one in its place, but the cell's own.
-        known: dict[tuple[str, str], Value] = {r: v for r, v in self.ev.values.items() if r != here}
-        known.update(((self.sheet, a), v) for a, v in self.right.items() if (self.sheet, a) != here)
-        value = Evaluator(other, known).evaluate([here])[here]
-        if not isinstance(value, float) or isinstance(value, bool):
+        child = Evaluator(other)
+        known = self._known(child.dependencies(here), here)
+        got = child.with_overrides(known).evaluate([here])[here]
+        if not isinstance(got, float) or isinstance(got, bool):
             return False
-        return abs(value - c.expected) <= tolerance(c.quantity, c.expected, self.ref)
+        return abs(got - c.expected) <= tolerance(c.quantity, c.expected, self.ref)
+
+    def _known(self, reads: Sequence[Ref], here: Ref) -> dict[Ref, Value]:
+        """The values the cells ``reads`` hold once every verdict's cell is right, but the
+        cell ``here`` (whose formula is asked): each verdict's right one, else the value the
+        evaluator computed. Should one have neither, every value computed and every right one
+        (what a cell the evaluator has not computed is then computed from)."""
+        values = self.ev.values
+        wanted = [r for r in reads if r != here]
+        right = self.right({r[1] for r in wanted if r[0] == self.sheet})
+        known: dict[Ref, Value] = {}
+        for r in wanted:
+            if r[0] == self.sheet and r[1] in right:
+                known[r] = right[r[1]]
+            elif r in values:
+                known[r] = values[r]
+            else:
+                every: dict[Ref, Value] = {r: v for r, v in values.items() if r != here}
+                every.update(
+                    ((self.sheet, a), v) for a, v in self.right().items() if (self.sheet, a) != here
+                )
+                return every
+        return known
 
 
 def _said(
     c: CellResult, typed: list[tuple[str, float]], found: _Found, reads: tuple[str, ...]
 ) -> str:
-    values = found.values
     sentences = []
     for text, number in typed:
-        source = _copied(text, number, found, reads, c)
+        copied = _copied(text, number, found, reads, c)
+        source, value = copied if copied is not None else (None, 0.0)
         at = found.at(() if source is None else (source,))
         if source is None:
             sentences.append(
                 f"Check the number {text} typed in its formula: it is none of the sheet's "
                 f"values, and the formula of {describe(c.quantity)} has no {text}."
             )
-        elif found.confirmed(c, text, source):
+        elif found.confirmed(c, text, source, value):
             sentences.append(
                 f"The typed {text} in its formula is the problem: it is {describe(source)} "
-                f"({at[source]} = {show.number(values[source])}) copied as a number; refer to "
+                f"({at[source]} = {show.number(value)}) copied as a number; refer to "
                 f"{at[source]} instead, so that it is exact and follows when an input changes."
             )
         else:
             sentences.append(
                 f"Its formula types {text}, which is {describe(source)} ({at[source]} = "
-                f"{show.number(values[source])}) as shown: refer to {at[source]} rather than "
+                f"{show.number(value)}) as shown: refer to {at[source]} rather than "
                 "copy it."
             )
     return " ".join(sentences)
@@ -200,9 +281,9 @@ def _said(
 
 def _copied(
     text: str, number: float, found: _Found, reads: tuple[str, ...], c: CellResult
-) -> str | None:
-    """The quantity whose value ``number`` is, rounded or cut to the digits typed, or None.
-    0 and whole numbers up to 10 are read as what they are: factors.
+) -> tuple[str, float] | None:
+    """The quantity whose value ``number`` is, rounded or cut to the digits typed, and that
+    value, or None. 0 and whole numbers up to 10 are read as what they are: factors.
 
     Several cells may hold that value (the target, and each faux row's copy of it): the one
     named is the most direct, the cell's own reads first, then the closest value, then a
@@ -210,15 +291,12 @@ def _copied(
     then the cell nearest to ``c``."""
     if number == 0 or (number.is_integer() and abs(number) <= 10):
         return None
-    values = found.values
     step = _last_digit(text)
-    matches = [
-        q
-        for q, v in values.items()
-        if q != c.quantity and v != 0 and -step / 2 <= abs(v) - number < step * (1 + 1e-9)
-    ]
-    if not matches:
+    values = found.values(lambda v: v != 0 and -step / 2 <= abs(v) - number < step * (1 + 1e-9))
+    values.pop(c.quantity, None)
+    if not values:
         return None
+    matches = list(values)
     here = a1.split(c.cell) if a1.within(c.cell) else (0, 0)
     where = found.at(matches)
 
@@ -229,7 +307,7 @@ def _copied(
         there = a1.split(at)
         return abs(there[0] - here[0]) + abs(there[1] - here[1])
 
-    return min(
+    source = min(
         matches,
         key=lambda q: (
             q not in reads,
@@ -239,6 +317,7 @@ def _copied(
             distance(q),
         ),
     )
+    return source, values[source]
 
 
 def _last_digit(text: str) -> float:

@@ -523,6 +523,10 @@ class Verdicts(Sequence[CellResult]):
         """The found number of the right verdict held as numbers at ``i``."""
         return self._found[i]
 
+    def expected_at(self, i: int) -> float:
+        """The expected number of the right verdict held as numbers at ``i``."""
+        return self._expected[i]
+
     def replaced(self, changes: Mapping[int, CellResult]) -> Verdicts:
         """These verdicts with the one at each position of ``changes`` replaced."""
         if not changes:
