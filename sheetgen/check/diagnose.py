@@ -679,12 +679,16 @@ def _read_through(
     ``given``, else computed from what it reads. Only those cells need a variant's values: a
     map of every checked cell's was 26 MB of a 10,000-step training run's verify, its peak,
     for a suspect reading two. None when the reads reach a quarter of the checked cells (a
-    map of every one is then as small)."""
+    map of every one is then as small), or go on past ``_READ_LEVELS`` cells computed one
+    from another (each level is a pass over the layout's cells: a learner's own chain of
+    helper cells would make the walk cost more than the map it spares)."""
     limit = len(layout.checked) // 4
     reached = set(starts)
     seen: set[Ref] = {(sheet, at) for at in starts}
     frontier = list(seen)
-    while frontier:
+    for _ in range(_READ_LEVELS):
+        if not frontier:
+            return reached
         found: list[Ref] = []
         for r in frontier:
             for d in ev.dependencies(r):
@@ -694,19 +698,26 @@ def _read_through(
         if len(seen) > limit:
             return None
         here = {d[1] for d in found if d[0] == sheet}
-        valued = {
-            s.at
-            for s in layout.cells
-            if s.at in here
-            and s.quantity is not None
-            and (
-                (s.checked and s.quantity in given)
-                or (s.kind == "input" and not s.decoration and s.quantity)
-            )
-        }
+        valued = (
+            {
+                s.at
+                for s in layout.cells
+                if s.at in here
+                and s.quantity is not None
+                and (
+                    (s.checked and s.quantity in given)
+                    or (s.kind == "input" and not s.decoration and s.quantity)
+                )
+            }
+            if here
+            else set()
+        )
         reached |= here
         frontier = [d for d in found if d[0] != sheet or d[1] not in valued]
-    return reached
+    return None if frontier else reached
+
+
+_READ_LEVELS = 8
 
 
 def _num(v: Value | None) -> str:
