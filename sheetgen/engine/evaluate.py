@@ -81,13 +81,16 @@ class Evaluator:
     ) -> None:
         """``workbook``: a :class:`Book` (or an openpyxl ``Workbook``, read into one).
 
-        ``overrides`` replace cells' values (what-if questions), never the workbook's.
+        ``overrides`` replace cells' values (what-if questions), never the workbook's; they
+        are held as given and only read, never copied: the values start from them, by sheet
+        (a caller may hand every computed cell of a sheet, a training run's 140,000, and a
+        copy of them kept a dict of 5 MB beside the values' own).
         ``formulas``: where compiled formulas are kept (see :class:`FormulaCache`; by default
         this book's own).
         """
         # Names holding a number or a formula put in place (:mod:`.names`): the engine's copy.
         self.book = expanded(Book.of(workbook))
-        self.overrides: Mapping[Ref, Value] = dict(overrides or {})
+        self.overrides: Mapping[Ref, Value] = overrides if overrides is not None else {}
         # By sheet, then by address (see :class:`Values`): no tuple kept per cell.
         self.values = Values()
         self.problems: dict[Ref, Problem] = {}
