@@ -1475,3 +1475,24 @@ def test_a_walk_down_a_long_chain_keeps_no_pair_and_no_address_copy_a_cell() -> 
     assert got == {("S", f"A{length}"): float(length)}
     assert peak - held < 100 * length, (peak - held, (peak - held) / length)
 
+
+def test_fresh_dependencies_leave_no_reference_behind() -> None:
+    """``fresh_dependencies``, the diagnosis's walk over every cell: the same cells,
+    none of their references kept by the engine once the lists are let go."""
+    from sheetgen.engine.evaluate import Evaluator
+
+    length = 20_000
+    book = _chain(length)
+    ev = Evaluator(book)
+    ev.fill(("S", f"A{i}") for i in range(1, length + 1))
+    refs = [("S", f"A{i}") for i in range(2, length + 1)]
+    ev.fresh_dependencies(refs[0])
+
+    def walked() -> int:
+        return sum(len(ev.fresh_dependencies(ref)) for ref in refs)
+
+    count, held, _ = traced(walked)
+    assert count == length - 1
+    assert held < 100 * 1024, held
+    assert [ev.fresh_dependencies(r) for r in refs[:50]] == [ev.dependencies(r) for r in refs[:50]]
+    assert ev.fresh_dependencies(refs[5])[0][1] is ev.dependencies(refs[5])[0][1]
