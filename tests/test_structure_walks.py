@@ -138,6 +138,8 @@ class _Deps:
     def dependencies(self, ref: tuple[str, str]) -> list[tuple[str, str]]:
         return list(self.graph.get(ref, []))
 
+    fresh_dependencies = dependencies  # the walk from every cell asks its inputs afresh
+
 
 def test_the_bad_cells_each_reads_as_walking_from_each_in_random_graphs() -> None:
     # Worked out once per good cell: the same cells in the same order as each cell's own

@@ -70,7 +70,7 @@ class Graph:
         Each cell's inputs are asked of the evaluator as it is walked, and not kept (the
         ``memo`` says where a cell leads): each is walked once, and kept they were the largest
         structure of a wrong 10,000-step run's diagnosis (27 MB, its every cell's)."""
-        sheet, reads = self.sheet, self.ev.dependencies
+        sheet, reads = self.sheet, self.ev.fresh_dependencies
         path = {start}
         stack: list[tuple[Ref, list[Ref], int, dict[str, None]]] = [(start, reads(start), 0, {})]
         while stack:

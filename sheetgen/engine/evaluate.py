@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from itertools import pairwise
+from sys import intern
 from typing import Any, TypeVar, cast
 
 from .. import a1
@@ -54,6 +56,7 @@ _FLOAT = {float}
 _PLAIN = {Compiled, Form}  # what ``_formulas`` holds for a plain formula
 
 _UNKNOWN: Any = object()  # a formula not looked up yet
+_EXPANDED: Any = object()  # on :meth:`Evaluator._solve`'s stack above a cell whose inputs it pushed
 _NONE: dict[str, Any] = {}  # a sheet none of whose formulas is looked up yet (never written)
 _TUPLE = {tuple}
 _STR = {str}
@@ -81,13 +84,16 @@ class Evaluator:
     ) -> None:
         """``workbook``: a :class:`Book` (or an openpyxl ``Workbook``, read into one).
 
-        ``overrides`` replace cells' values (what-if questions), never the workbook's.
+        ``overrides`` replace cells' values (what-if questions), never the workbook's; they
+        are held as given and only read, never copied: the values start from them, by sheet
+        (a caller may hand every computed cell of a sheet, a training run's 140,000, and a
+        copy of them kept a dict of 5 MB beside the values' own).
         ``formulas``: where compiled formulas are kept (see :class:`FormulaCache`; by default
         this book's own).
         """
         # Names holding a number or a formula put in place (:mod:`.names`): the engine's copy.
         self.book = expanded(Book.of(workbook))
-        self.overrides: Mapping[Ref, Value] = dict(overrides or {})
+        self.overrides: Mapping[Ref, Value] = overrides if overrides is not None else {}
         # By sheet, then by address (see :class:`Values`): no tuple kept per cell.
         self.values = Values()
         self.problems: dict[Ref, Problem] = {}
@@ -358,6 +364,16 @@ class Evaluator:
         that keeps them (the diagnosis's graph) holds one tuple per cell."""
         return self._reads(ref, True)
 
+    def fresh_dependencies(self, ref: Ref) -> list[Ref]:
+        """:meth:`dependencies`, a cell of ``ref``'s own sheet by a reference made afresh (its
+        address the one the sheet's cells are keyed by) that the engine does not keep: for a
+        walk over every cell that lets them go (a wrong training run's diagnosis asked of
+        120,000 cells, whose references the engine kept to the end: 10 MB)."""
+        sheet, found = ref[0], self._held(ref)
+        if set(map(type, found)) <= _TUPLE:
+            return found
+        return [f if type(f) is tuple else (sheet, intern(f)) for f in found][:]
+
     def _reads(self, ref: Ref, kept: bool = False) -> list[Ref]:
         """:meth:`dependencies`, whose references to cells of ``ref``'s sheet are made afresh
         for a walk that lets them go unless ``kept``: a computed cell's keep none."""
@@ -434,12 +450,20 @@ class Evaluator:
         # Iterative depth-first search: a 10,000-step chain must not hit Python's recursion limit.
         title = self.where.title(root[0])
         root = root if title == root[0] else (title, root[1])
-        stack: list[tuple[Ref, bool]] = [(root, False)]
-        on_path: set[Ref] = set()
+        # The cells to visit, each with ``_EXPANDED`` above it once its inputs are pushed (it is
+        # computed when met again): no pair kept per cell on a long walk (a what-if question
+        # down a training run's chain holds tens of thousands).
+        stack: list[Any] = [root]
+        # The cells expanded and not computed yet, in a dict: a set keeps room for four to
+        # six times its cells (2.1 MB for a walk down 20,000), a dict for one and a half.
+        on_path: dict[Ref, None] = {}
         values, sheets, texts = self.values, self.values.sheets, self._formulas
         known = values.__contains__
         while stack:
-            ref, expanded = stack.pop()
+            ref = stack.pop()
+            expanded = ref is _EXPANDED
+            if expanded:
+                ref = stack.pop()
             held = sheets.get(ref[0])
             if held is None:
                 held = values.on(ref[0])
@@ -452,7 +476,7 @@ class Evaluator:
                 held[ref[1]] = self._raw(ref)
                 continue
             if expanded:
-                on_path.discard(ref)
+                on_path.pop(ref, None)
                 held[ref[1]] = self._compute(ref, cast(str, self.formula(ref)))
                 continue
             if reads is not None and ref == root:  # found already: not read off its text again
@@ -485,17 +509,20 @@ class Evaluator:
                     value = self._compute(ref, cast(str, self.formula(ref)))
                 held[ref[1]] = value
                 continue
-            on_path.add(ref)
-            stack.append((ref, True))
+            on_path[ref] = None
+            stack += (ref, _EXPANDED)
             for dep in deps:
                 if local:
                     if dep in held:
                         continue
-                    dep = (ref[0], dep)
+                    # The address the sheet's cells are keyed by (interned by the book's
+                    # readers), not the copy the formula's text was read into: a long walk
+                    # holds one a cell it has still to visit.
+                    dep = (ref[0], intern(dep))
                 if dep in on_path:
                     self._mark_circular(dep, stack, on_path)
                 elif dep not in values:
-                    stack.append((dep, False))
+                    stack.append(dep)
 
     def _kept(self, compiled: Compiled, text: str) -> Compiled | Form:
         """What ``_formulas`` keeps for a plain formula: its compilation in a small book (see
@@ -564,8 +591,10 @@ class Evaluator:
                 self._fill_values(refs[start][0], [r[1] for r in refs[start:end]])
                 start = end
 
-    def _mark_circular(self, start: Ref, stack: list[tuple[Ref, bool]], on_path: set[Ref]) -> None:
-        cycle = [r for r, expanded in stack if expanded and r in on_path]
+    def _mark_circular(self, start: Ref, stack: list[Any], on_path: dict[Ref, None]) -> None:
+        """Mark the cycle ``start`` closes on :meth:`_solve`'s ``stack`` (a cell expanded has
+        ``_EXPANDED`` above it)."""
+        cycle = [r for r, above in pairwise(stack) if above is _EXPANDED and r in on_path]
         cycle = cycle[cycle.index(start) :] if start in cycle else cycle
         names = " → ".join(f"{r[1]}" for r in [*cycle, start])
         for r in cycle:
@@ -573,7 +602,7 @@ class Evaluator:
                 r, Problem("circular", f"is part of a circular reference ({names})", names)
             )
             self.values[r] = CellError("#CIRC!")
-            on_path.discard(r)
+            on_path.pop(r, None)
 
     def _raw(self, ref: Ref) -> Value:
         if ref[0].upper() not in self.where.sheets:
