@@ -372,7 +372,7 @@ class Evaluator:
         sheet, found = ref[0], self._held(ref)
         if set(map(type, found)) <= _TUPLE:
             return found
-        return [f if type(f) is tuple else (sheet, intern(f)) for f in found][:]
+        return [f if type(f) is tuple else (sheet, intern(f)) for f in found]
 
     def _reads(self, ref: Ref, kept: bool = False) -> list[Ref]:
         """:meth:`dependencies`, whose references to cells of ``ref``'s sheet are made afresh
