@@ -16,7 +16,9 @@ import operator
 import os
 import re
 import sys
+import threading
 import tomllib
+import weakref
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -412,9 +414,8 @@ def generated_family(
     ignored, and each spec is generated once (``verify`` resolves a layout several times)."""
 
     def decorate(make: Callable[[dict[str, str]], Layout]) -> LayoutFamily:
-        @functools.lru_cache(maxsize=8)
-        def cached(items: tuple[tuple[str, str], ...]) -> Layout:
-            return make(dict(items))
+        cached = _Generated(make)
+        _GENERATED.append(cached)
 
         @functools.wraps(make)
         def family_layout(options: Mapping[str, str]) -> Layout:
@@ -428,6 +429,63 @@ def generated_family(
         return family_layout
 
     return decorate
+
+
+_Options = tuple[tuple[str, str], ...]
+
+HELD_LAYOUTS = 8
+"""How many generated layouts a family keeps for the specs asked last (a class's workbooks
+share a few)."""
+
+
+class _Generated:
+    """A family's layouts by their options: the last :data:`HELD_LAYOUTS` asked for are held;
+    one let go of (:func:`let_go`) is held no more, but handed back while anything else holds
+    it (``verify_each`` holds the layout it was given for the whole batch)."""
+
+    def __init__(self, make: Callable[[dict[str, str]], Layout]) -> None:
+        self.make = make
+        self.held: dict[_Options, Layout] = {}  # in the order last asked for
+        self.loose: dict[_Options, weakref.ref[Layout]] = {}
+        self.lock = threading.Lock()  # ``serve`` verifies in threads
+
+    def __call__(self, items: _Options) -> Layout:
+        with self.lock:
+            found = self.held.pop(items, None)
+            if found is None and (loose := self.loose.pop(items, None)) is not None:
+                found = loose()
+            if found is not None:
+                self.hold(items, found)
+                return found
+        made = self.make(dict(items))  # outside the lock: a large network takes a second
+        with self.lock:
+            found = self.held.pop(items, None)  # another thread's, made meanwhile
+            self.hold(items, found or made)
+        return found or made
+
+    def hold(self, items: _Options, layout: Layout) -> None:
+        self.held[items] = layout
+        if len(self.held) > HELD_LAYOUTS:
+            del self.held[next(iter(self.held))]
+
+    def let_go(self, layout: Layout) -> None:
+        with self.lock:
+            for items in [k for k, held in self.held.items() if held is layout]:
+                del self.held[items]
+                self.loose[items] = weakref.ref(layout)
+            for items in [k for k, ref in self.loose.items() if ref() is None]:
+                del self.loose[items]
+
+
+_GENERATED: list[_Generated] = []
+"""Every family's layouts (:func:`generated_family`), for :func:`let_go`."""
+
+
+def let_go(layout: Layout) -> None:
+    """Hold ``layout`` in no family's cache any more: it lives while anything else holds it,
+    and a spec of it asked for after is generated again (see :func:`relocated`)."""
+    for generated in _GENERATED:
+        generated.let_go(layout)
 
 
 SPEC_NAME = "SHEETGEN_LAYOUT"
@@ -846,14 +904,14 @@ class _Moved(Mapping[str, str]):
     """Where each cell of a relocated layout moved: built address -> current one.
 
     Held as the built addresses, in the order of the layout's cells, beside those cells (whose
-    ``at`` says where each is now): a tuple of them rather than a dict, which an 80-80-1
-    network's check held to its end (4 MB) though only an exercise's blanks are looked up
-    (:meth:`Layout.current`). The dict is made on the first lookup.
+    ``at`` says where each is now): a list of them (never changed) rather than a dict, which an
+    80-80-1 network's check held to its end (4 MB) though only an exercise's blanks are looked
+    up (:meth:`Layout.current`). The dict is made on the first lookup.
     """
 
     __slots__ = ("_built", "_cells", "_map")
 
-    def __init__(self, built: tuple[str, ...], cells: tuple[CellSpec, ...]) -> None:
+    def __init__(self, built: list[str], cells: tuple[CellSpec, ...]) -> None:
         self._built = built
         self._cells = cells
         self._map: dict[str, str] | None = None
@@ -888,6 +946,13 @@ def relocated(layout: Layout, where: Mapping[str, str]) -> Layout:
     holds the same text, once for both (16 MB more). A cell left where it was, reading only
     cells left where they were, is the layout's own (rows inserted below it move none of it).
     ``Layout.moved`` is held as the built addresses beside the moved cells (:class:`_Moved`).
+
+    A layout of more than :data:`LET_GO_CELLS` cells is let go of by its family's cache
+    (:func:`let_go`): the check of a moved sheet holds the relocated layout, and the built one
+    beside it would hold its formulas at addresses no cell of the sheet has (an 80-80-1
+    network's 20 MB, held through the check, where an unmoved sheet's formulas are the
+    workbook's own strings). Whoever holds it keeps it (a batch given the layout); the spec
+    asked for again is generated again (a second for an 80-80-1 network).
     """
     cells = []
     built = []
@@ -924,6 +989,15 @@ def relocated(layout: Layout, where: Mapping[str, str]) -> Layout:
     names = {name: where.get(at, at) for name, at in layout.names.items()}
     placed = tuple(cells)
     # Every address ``where`` maps is a placed cell's (as ``sheetgen.check.locate`` makes it);
-    # a map naming anything else is kept as given.
-    moved = _Moved(tuple(built), placed) if len(built) == len(where) else dict(where)
+    # a map naming anything else is kept as given. The built addresses are kept as listed, not
+    # copied into a tuple: the relocation's peak is verify's on a moved network (0.85 MB a
+    # copy at 80-80-1).
+    moved = _Moved(built, placed) if len(built) == len(where) else dict(where)
+    if len(layout.cells) > LET_GO_CELLS:
+        let_go(layout)
     return replace(layout, cells=placed, names=names, charts=(), freeze=None, moved=moved)
+
+
+LET_GO_CELLS = 20_000
+"""The most cells of a layout that its family's cache still holds once relocated (see
+:func:`relocated`): a smaller one costs less held than made again for the next workbook."""
