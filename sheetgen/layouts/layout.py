@@ -460,8 +460,9 @@ class _Generated:
         made = self.make(dict(items))  # outside the lock: a large network takes a second
         with self.lock:
             found = self.held.pop(items, None)  # another thread's, made meanwhile
-            self.hold(items, found or made)
-        return found or made
+            kept = made if found is None else found
+            self.hold(items, kept)
+        return kept
 
     def hold(self, items: _Options, layout: Layout) -> None:
         self.held[items] = layout
