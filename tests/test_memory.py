@@ -1286,6 +1286,21 @@ def test_naming_a_copied_number_holds_no_map_of_every_cell_of_its_own(tmp_path: 
     assert peak < 12 * sys.getsizeof(index), (peak, sys.getsizeof(index))
 
 
+def _typed_weight(tmp_path: Path) -> tuple[Path, str]:
+    """A 300-step training run whose 151st formula reading the weight (``=B2*…``) has the
+    weight typed as a number instead (``=0.400000*…``), and that cell's address."""
+    import openpyxl
+
+    path = Path(build(tmp_path / "t.xlsx", "training:steps=300"))
+    wb = openpyxl.load_workbook(path)
+    ws = wb.worksheets[0]
+    cells = [c for row in ws.iter_rows() for c in row]
+    cell = [c for c in cells if isinstance(c.value, str) and c.value.startswith("=B2*")][150]
+    cell.value = f"={ws['B2'].value:.6f}{cell.value[3:]}"
+    wb.save(path)
+    return path, cell.coordinate
+
+
 def test_naming_a_copied_number_holds_nothing_per_cell(tmp_path: Path) -> None:
     """Naming a typed copy (``=0.400000*B12+C12``, the weight in B2) and confirming it looks
     up the few quantities the number could be and the right values of the few cells the
@@ -1296,19 +1311,11 @@ def test_naming_a_copied_number_holds_nothing_per_cell(tmp_path: Path) -> None:
     of every cell, and 37 KB without)."""
     import sys
 
-    import openpyxl
-
-    path = Path(build(tmp_path / "t.xlsx", "training:steps=300"))
-    wb = openpyxl.load_workbook(path)
-    ws = wb.worksheets[0]
-    cells = [c for row in ws.iter_rows() for c in row]
-    cell = [c for c in cells if isinstance(c.value, str) and c.value.startswith("=B2*")][150]
-    cell.value = f"={ws['B2'].value:.6f}{cell.value[3:]}"
-    wb.save(path)
+    path, at = _typed_weight(tmp_path)
     _constants_peak(path)  # first: what is imported on the way
     peak, named = _constants_peak(path)
     (root,) = [c for c in named if c.root]
-    assert root.cell == cell.coordinate
+    assert root.cell == at
     assert "typed 0.400000 in its formula is the problem" in root.explanation
     assert "(B2 = 0.4)" in root.explanation
     index = {c.at: c for c in _placed_held(path)[0].layout.cells}
@@ -1325,18 +1332,10 @@ def test_a_fragile_cell_is_found_from_the_variants_values_of_what_it_reads(
     run's diagnosis: 946 KB, nine times a dict of every cell; 105 KB without)."""
     import sys
 
-    import openpyxl
-
     from sheetgen.check.diagnose import diagnose
     from sheetgen.check.structure import structure_faults
 
-    path = Path(build(tmp_path / "t.xlsx", "training:steps=300"))
-    wb = openpyxl.load_workbook(path)
-    ws = wb.worksheets[0]
-    cells = [c for row in ws.iter_rows() for c in row]
-    cell = [c for c in cells if isinstance(c.value, str) and c.value.startswith("=B2*")][150]
-    cell.value = f"={ws['B2'].value:.6f}{cell.value[3:]}"
-    wb.save(path)
+    path, at = _typed_weight(tmp_path)
 
     def diagnosed() -> tuple[Any, int]:
         book, layout, sheet, ev, judged = _judged(path)
@@ -1348,7 +1347,7 @@ def test_a_fragile_cell_is_found_from_the_variants_values_of_what_it_reads(
 
     diagnosed()  # first: what is imported on the way
     found, peak = diagnosed()
-    assert [(c.cell, c.status) for c in found.cells if not c.ok] == [(cell.coordinate, "fragile")]
+    assert [(c.cell, c.status) for c in found.cells if not c.ok] == [(at, "fragile")]
     index = {c.at: c for c in _placed_held(path)[0].layout.cells}
     assert peak < 2 * sys.getsizeof(index), (peak, sys.getsizeof(index))
 
